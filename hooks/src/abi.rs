@@ -1,0 +1,180 @@
+//! The versioned C ABI between the engine and plugins.
+//!
+//! A plugin is a shared object that exports [`ENTRY_SYMBOL`], a function returning a
+//! pointer to a static [`PluginDescriptor`]. The engine refuses a descriptor whose
+//! `abi_version` differs from [`ABI_VERSION`]. Everything that crosses the boundary is
+//! `#[repr(C)]`; strings are pointer and length; buffers flow back through a
+//! [`Writer`] so that no allocation is ever freed by the other side's allocator.
+
+use crate::packet::PacketView;
+use crate::verdict::RawVerdict;
+use std::ffi::c_void;
+
+/// Version of this ABI. Bumped on any incompatible change.
+pub const ABI_VERSION: u32 = 1;
+
+/// Name of the symbol a plugin shared object exports (NUL-terminated for `dlsym`).
+pub const ENTRY_SYMBOL: &[u8] = b"brickwall_plugin_entry\0";
+
+/// Signature of the exported entry point.
+pub type EntryFn = unsafe extern "C" fn() -> *const PluginDescriptor;
+
+/// The per-packet callback: plugin state, the id of the registration that fired, the packet.
+pub type HookFn = extern "C" fn(state: *mut c_void, op: u32, pkt: *mut PacketView) -> RawVerdict;
+
+/// A borrowed UTF-8 string (not NUL-terminated).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BwStr {
+    /// First byte.
+    pub ptr: *const u8,
+    /// Length in bytes.
+    pub len: usize,
+}
+
+impl BwStr {
+    /// Borrows a `'static` string.
+    pub const fn from_static(s: &'static str) -> BwStr {
+        BwStr {
+            ptr: s.as_ptr(),
+            len: s.len(),
+        }
+    }
+
+    /// Copies the string out, replacing invalid UTF-8; empty for a null pointer.
+    ///
+    /// # Safety
+    /// `ptr[..len]` must be readable.
+    pub unsafe fn to_string_lossy(&self) -> String {
+        if self.ptr.is_null() {
+            return String::new();
+        }
+        String::from_utf8_lossy(std::slice::from_raw_parts(self.ptr, self.len)).into_owned()
+    }
+}
+
+/// A hook a plugin registers at: which hook, family, default priority, and the `op` id
+/// passed back to the callback so one plugin can tell its registrations apart.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct HookSpecRaw {
+    /// [`crate::Hook`] value.
+    pub hook: u8,
+    /// [`crate::FamilySel`] value.
+    pub family: u8,
+    /// Reserved, zero.
+    pub _pad: [u8; 2],
+    /// Default priority (the config may override it).
+    pub priority: i32,
+    /// Passed to the callback as `op`.
+    pub op: u32,
+    /// Short name of this registration, shown by `brickwall hooks` (e.g. `conntrack-in`).
+    pub name: BwStr,
+}
+
+/// A sink for bytes the plugin hands back (control responses, error messages).
+#[repr(C)]
+pub struct Writer {
+    /// Appends `len` bytes at `ptr` to the sink.
+    pub write: extern "C" fn(ctx: *mut c_void, ptr: *const u8, len: usize),
+    /// The sink's own context.
+    pub ctx: *mut c_void,
+}
+
+impl Writer {
+    /// Appends bytes.
+    pub fn put(&self, bytes: &[u8]) {
+        (self.write)(self.ctx, bytes.as_ptr(), bytes.len())
+    }
+}
+
+/// Services the engine offers plugins. Appended to, never reordered; `size` tells how
+/// much of it the engine provides.
+#[repr(C)]
+pub struct HostApi {
+    /// The engine's ABI version.
+    pub abi_version: u32,
+    /// `size_of::<HostApi>()` as the engine compiled it.
+    pub size: u32,
+    /// Logs a message at a level (0 error, 1 warn, 2 info, 3 debug) for a plugin.
+    pub log: extern "C" fn(
+        level: u8,
+        plugin: *const u8,
+        plugin_len: usize,
+        msg: *const u8,
+        msg_len: usize,
+    ),
+    /// Attaches a note to a packet for the report (see [`PacketView::annotate`]).
+    pub annotate: extern "C" fn(
+        pkt: *mut PacketView,
+        key: *const u8,
+        key_len: usize,
+        val: *const u8,
+        val_len: usize,
+    ),
+    /// Replaces the packet's datagram; 0 on success (see [`PacketView::replace_datagram`]).
+    pub replace_datagram: extern "C" fn(pkt: *mut PacketView, data: *const u8, len: usize) -> i32,
+    /// Injects a locally generated IP datagram; it enters at LOCAL_OUT. 0 on success.
+    pub inject: extern "C" fn(host_ctx: *mut c_void, data: *const u8, len: usize) -> i32,
+    /// The engine's context for `inject`.
+    pub inject_ctx: *mut c_void,
+}
+
+unsafe impl Sync for HostApi {}
+unsafe impl Send for HostApi {}
+
+/// Functions of a plugin.
+#[repr(C)]
+pub struct PluginVTable {
+    /// Creates the plugin's state from its config section (JSON text). Returns 0 and sets
+    /// `*state`, or non-zero with a message written to `err`.
+    pub init: extern "C" fn(
+        config: *const u8,
+        config_len: usize,
+        host: *const HostApi,
+        state: *mut *mut c_void,
+        err: *const Writer,
+    ) -> i32,
+    /// The per-packet callback.
+    pub on_packet: HookFn,
+    /// Handles a control request; writes the response to `out`. Returns 0, or non-zero
+    /// with an error message written to `out`.
+    pub control: extern "C" fn(
+        state: *mut c_void,
+        req: *const u8,
+        req_len: usize,
+        out: *const Writer,
+    ) -> i32,
+    /// Releases the state. Called once, after the last callback.
+    pub shutdown: extern "C" fn(state: *mut c_void),
+}
+
+/// What a plugin's entry point returns.
+#[repr(C)]
+pub struct PluginDescriptor {
+    /// Must equal [`ABI_VERSION`].
+    pub abi_version: u32,
+    /// `size_of::<PluginDescriptor>()` as the plugin compiled it.
+    pub size: u32,
+    /// The plugin's name (unique among loaded plugins).
+    pub name: BwStr,
+    /// The plugin's own version string.
+    pub version: BwStr,
+    /// [`crate::FailurePolicy`] value applied when a callback panics.
+    pub failure_policy: u8,
+    /// Reserved, zero.
+    pub _pad: [u8; 7],
+    /// Registrations, `n_hooks` of them.
+    pub hooks: *const HookSpecRaw,
+    /// Number of registrations.
+    pub n_hooks: usize,
+    /// Names of the plugin's drop reasons; a DROP verdict's argument indexes this array.
+    pub drop_reasons: *const BwStr,
+    /// Number of drop reasons.
+    pub n_drop_reasons: usize,
+    /// The functions.
+    pub vtable: PluginVTable,
+}
+
+unsafe impl Sync for PluginDescriptor {}
+unsafe impl Send for PluginDescriptor {}

@@ -1,0 +1,306 @@
+//! Writing a plugin in Rust: the [`Plugin`] trait, and the macros that turn an
+//! implementation into a C-ABI descriptor ([`declare_plugin!`]) and export it from a
+//! shared object ([`export_plugin!`]).
+//!
+//! Every call from the engine into the plugin goes through a wrapper that catches
+//! panics, so a panic never unwinds across the FFI boundary: a panicking packet
+//! callback reports [`RawVerdict::PANICKED`] and the engine applies the plugin's
+//! failure policy.
+
+use crate::abi::{
+    BwStr, HookSpecRaw, HostApi, PluginDescriptor, PluginVTable, Writer, ABI_VERSION,
+};
+use crate::hook::{FamilySel, Hook};
+use crate::packet::PacketView;
+use crate::verdict::{FailurePolicy, RawVerdict, Verdict};
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// One registration of a plugin: where and at which default priority it runs.
+#[derive(Clone, Copy, Debug)]
+pub struct HookSpec {
+    /// The hook.
+    pub hook: Hook,
+    /// The families.
+    pub family: FamilySel,
+    /// Default priority.
+    pub priority: i32,
+    /// Id passed back to [`Plugin::on_packet`].
+    pub op: u32,
+    /// Short name shown by `brickwall hooks`.
+    pub name: &'static str,
+}
+
+/// Static facts about a plugin.
+#[derive(Clone, Copy, Debug)]
+pub struct PluginInfo {
+    /// Unique name.
+    pub name: &'static str,
+    /// Version string.
+    pub version: &'static str,
+    /// What happens to a packet whose callback panics.
+    pub failure_policy: FailurePolicy,
+    /// Registrations.
+    pub hooks: &'static [HookSpec],
+    /// Drop reasons; `Verdict::Drop(i)` names `drop_reasons[i]`.
+    pub drop_reasons: &'static [&'static str],
+}
+
+/// The engine's services, as seen by a Rust plugin.
+#[derive(Clone, Copy)]
+pub struct Host {
+    api: *const HostApi,
+    plugin: &'static str,
+}
+
+// The host table is immutable and lives as long as the engine.
+unsafe impl Send for Host {}
+unsafe impl Sync for Host {}
+
+impl Host {
+    /// Wraps the engine's table for a plugin named `plugin`.
+    pub fn new(api: *const HostApi, plugin: &'static str) -> Host {
+        Host { api, plugin }
+    }
+
+    /// Logs a message (level 0 error … 3 debug).
+    pub fn log(&self, level: u8, msg: &str) {
+        if self.api.is_null() {
+            return;
+        }
+        // SAFETY: the engine keeps the table alive while plugins run.
+        let api = unsafe { &*self.api };
+        (api.log)(
+            level,
+            self.plugin.as_ptr(),
+            self.plugin.len(),
+            msg.as_ptr(),
+            msg.len(),
+        );
+    }
+
+    /// Injects a locally generated IP datagram at LOCAL_OUT. Returns false if refused.
+    pub fn inject(&self, datagram: &[u8]) -> bool {
+        if self.api.is_null() {
+            return false;
+        }
+        // SAFETY: as in `log`.
+        let api = unsafe { &*self.api };
+        (api.inject)(api.inject_ctx, datagram.as_ptr(), datagram.len()) == 0
+    }
+}
+
+/// A packet-processing plugin. Callbacks may run concurrently on several worker threads.
+pub trait Plugin: Send + Sync + Sized + 'static {
+    /// Name, hooks, reasons and failure policy.
+    const INFO: PluginInfo;
+
+    /// Creates the plugin from its config section, given as JSON text (`null` if absent).
+    fn init(config: &str, host: Host) -> Result<Self, String>;
+
+    /// Decides on a packet at the registration `op`.
+    fn on_packet(&self, op: u32, pkt: &mut PacketView) -> Verdict;
+
+    /// Answers a control request (the CLI's and dashboard's channel to the plugin).
+    fn control(&self, request: &[u8], response: &mut Vec<u8>) -> Result<(), String> {
+        let _ = (request, response);
+        Err(format!(
+            "plugin {} has no control interface",
+            Self::INFO.name
+        ))
+    }
+}
+
+/// A descriptor with the arrays it points into; built once per plugin type.
+pub struct DescriptorCell {
+    desc: PluginDescriptor,
+    _hooks: Vec<HookSpecRaw>,
+    _reasons: Vec<BwStr>,
+}
+
+// Immutable after construction; the pointers are into the cell's own vectors or statics.
+unsafe impl Sync for DescriptorCell {}
+unsafe impl Send for DescriptorCell {}
+
+impl DescriptorCell {
+    /// Builds the descriptor of `T`.
+    pub fn new<T: Plugin>() -> DescriptorCell {
+        let info = T::INFO;
+        let hooks: Vec<HookSpecRaw> = info
+            .hooks
+            .iter()
+            .map(|h| HookSpecRaw {
+                hook: h.hook as u8,
+                family: h.family as u8,
+                _pad: [0; 2],
+                priority: h.priority,
+                op: h.op,
+                name: BwStr::from_static(h.name),
+            })
+            .collect();
+        let reasons: Vec<BwStr> = info
+            .drop_reasons
+            .iter()
+            .map(|r| BwStr::from_static(r))
+            .collect();
+        let desc = PluginDescriptor {
+            abi_version: ABI_VERSION,
+            size: std::mem::size_of::<PluginDescriptor>() as u32,
+            name: BwStr::from_static(info.name),
+            version: BwStr::from_static(info.version),
+            failure_policy: info.failure_policy as u8,
+            _pad: [0; 7],
+            hooks: hooks.as_ptr(),
+            n_hooks: hooks.len(),
+            drop_reasons: reasons.as_ptr(),
+            n_drop_reasons: reasons.len(),
+            vtable: PluginVTable {
+                init: init_tramp::<T>,
+                on_packet: on_packet_tramp::<T>,
+                control: control_tramp::<T>,
+                shutdown: shutdown_tramp::<T>,
+            },
+        };
+        DescriptorCell {
+            desc,
+            _hooks: hooks,
+            _reasons: reasons,
+        }
+    }
+
+    /// The descriptor, as the entry point returns it.
+    pub fn as_ptr(&self) -> *const PluginDescriptor {
+        &self.desc
+    }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".to_string()
+    }
+}
+
+extern "C" fn init_tramp<T: Plugin>(
+    config: *const u8,
+    config_len: usize,
+    host: *const HostApi,
+    state: *mut *mut c_void,
+    err: *const Writer,
+) -> i32 {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let cfg = if config.is_null() {
+            "null".to_string()
+        } else {
+            // SAFETY: the engine passes a readable buffer of `config_len` bytes.
+            String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(config, config_len) })
+                .into_owned()
+        };
+        T::init(&cfg, Host::new(host, T::INFO.name))
+    }));
+    let msg = match result {
+        Ok(Ok(plugin)) => {
+            // SAFETY: `state` is a valid out-pointer from the engine.
+            unsafe { *state = Box::into_raw(Box::new(plugin)) as *mut c_void };
+            return 0;
+        }
+        Ok(Err(e)) => e,
+        Err(p) => format!("init panicked: {}", panic_message(&*p)),
+    };
+    if !err.is_null() {
+        // SAFETY: the engine passes a valid writer.
+        unsafe { &*err }.put(msg.as_bytes());
+    }
+    1
+}
+
+extern "C" fn on_packet_tramp<T: Plugin>(
+    state: *mut c_void,
+    op: u32,
+    pkt: *mut PacketView,
+) -> RawVerdict {
+    // SAFETY: `state` came from `init_tramp::<T>`; `pkt` is valid and exclusively ours.
+    let result = catch_unwind(AssertUnwindSafe(|| unsafe {
+        (*(state as *const T)).on_packet(op, &mut *pkt)
+    }));
+    match result {
+        Ok(v) => v.into(),
+        Err(_) => RawVerdict::PANICKED,
+    }
+}
+
+extern "C" fn control_tramp<T: Plugin>(
+    state: *mut c_void,
+    req: *const u8,
+    req_len: usize,
+    out: *const Writer,
+) -> i32 {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let request: &[u8] = if req.is_null() {
+            &[]
+        } else {
+            // SAFETY: the engine passes a readable buffer.
+            unsafe { std::slice::from_raw_parts(req, req_len) }
+        };
+        let mut response = Vec::new();
+        // SAFETY: `state` came from `init_tramp::<T>`.
+        let r = unsafe { (*(state as *const T)).control(request, &mut response) };
+        (r, response)
+    }));
+    let (code, bytes) = match result {
+        Ok((Ok(()), resp)) => (0, resp),
+        Ok((Err(e), _)) => (1, e.into_bytes()),
+        Err(p) => (
+            2,
+            format!("control panicked: {}", panic_message(&*p)).into_bytes(),
+        ),
+    };
+    if !out.is_null() {
+        // SAFETY: the engine passes a valid writer.
+        unsafe { &*out }.put(&bytes);
+    }
+    code
+}
+
+extern "C" fn shutdown_tramp<T: Plugin>(state: *mut c_void) {
+    if state.is_null() {
+        return;
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `state` came from `init_tramp::<T>` and is released once.
+        drop(unsafe { Box::from_raw(state as *mut T) })
+    }));
+}
+
+/// Defines `pub fn brickwall_descriptor() -> *const PluginDescriptor` for a [`Plugin`]
+/// type: the descriptor the engine uses when the plugin is linked statically.
+#[macro_export]
+macro_rules! declare_plugin {
+    ($ty:ty) => {
+        /// This plugin's descriptor (for static linking, and behind the exported entry point).
+        pub fn brickwall_descriptor() -> *const $crate::abi::PluginDescriptor {
+            static CELL: ::std::sync::OnceLock<$crate::plugin::DescriptorCell> =
+                ::std::sync::OnceLock::new();
+            CELL.get_or_init($crate::plugin::DescriptorCell::new::<$ty>)
+                .as_ptr()
+        }
+    };
+}
+
+/// Exports the entry symbol of a plugin shared object, returning the descriptor made
+/// by `declare_plugin!` (pass the path to its `brickwall_descriptor`). Use it in the
+/// crate that is built as the `cdylib`; a crate linked statically beside other plugins
+/// must not export it (the symbol name is the same for every plugin).
+#[macro_export]
+macro_rules! export_plugin {
+    ($descriptor:path) => {
+        /// The plugin entry point the engine looks up with `dlsym`.
+        #[no_mangle]
+        pub extern "C" fn brickwall_plugin_entry() -> *const $crate::abi::PluginDescriptor {
+            $descriptor()
+        }
+    };
+}
