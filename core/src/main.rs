@@ -1,1 +1,7 @@
-fn main() {}
+//! The `brickwall` binary.
+
+mod cli;
+
+fn main() {
+    std::process::exit(cli::main());
+}

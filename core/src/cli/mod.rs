@@ -1,0 +1,77 @@
+//! Command-line interface: argument definitions and dispatch to the subcommands.
+
+mod demo;
+mod hooks;
+mod replay;
+mod summary;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// brickwall: a userspace Netfilter engine with connection tracking.
+#[derive(Parser, Debug)]
+#[command(name = "brickwall", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Replay a pcap or pcapng file through the engine.
+    Replay(replay::ReplayArgs),
+    /// Generate synthetic traffic and replay it with the embedded demo config (no root needed).
+    Demo(demo::DemoArgs),
+    /// List each hook's callbacks by priority, as `nft list hooks` does.
+    Hooks {
+        /// Config file (default: the embedded replay config).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Write synthetic traffic to a pcap file.
+    Generate(demo::GenerateArgs),
+}
+
+/// Runs the CLI; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let r = match cli.command {
+        Command::Replay(a) => replay::run(a),
+        Command::Demo(a) => demo::run(a),
+        Command::Hooks { config } => hooks::run(config),
+        Command::Generate(a) => demo::generate(a),
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("brickwall: {e}");
+            1
+        }
+    }
+}
+
+/// The config used when none is given: no plugins, no local addresses (everything is
+/// forwarded). The conntrack and filter plugins join it when they land.
+pub const DEFAULT_CONFIG: &str = include_str!("default.yaml");
+
+/// Loads the config at `path`, or the embedded default; returns it with the directory
+/// relative plugin paths resolve against and the name errors use.
+fn load_config(path: Option<&std::path::Path>) -> Result<(brickwall_core::config::Config, PathBuf, String), String> {
+    use brickwall_core::config::Config;
+    match path {
+        Some(p) => {
+            let cfg = Config::load(p).map_err(|e| e.to_string())?;
+            let dir = p.parent().map(PathBuf::from).unwrap_or_default();
+            Ok((cfg, dir, p.display().to_string()))
+        }
+        None => {
+            let cfg = Config::parse(DEFAULT_CONFIG, "<embedded default>").map_err(|e| e.to_string())?;
+            Ok((cfg, PathBuf::from("."), "<embedded default>".to_string()))
+        }
+    }
+}
+
+fn build_engine(path: Option<&std::path::Path>) -> Result<brickwall_core::engine::Engine, String> {
+    let (cfg, dir, name) = load_config(path)?;
+    brickwall_core::engine::Engine::from_config(&cfg, &dir, &name).map_err(|e| e.to_string())
+}

@@ -1,0 +1,96 @@
+//! `brickwall replay`: a capture through the engine, with a summary, an optional report
+//! and an optional output capture.
+
+use brickwall_core::engine::Engine;
+use brickwall_core::io::{FrameSource, PcapSource};
+use brickwall_core::replay::{replay, ReplayOptions, ReplaySummary};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// Arguments of `brickwall replay`.
+#[derive(clap::Args, Debug)]
+pub struct ReplayArgs {
+    /// The capture (pcap or pcapng).
+    pub file: PathBuf,
+    /// Config file (default: the embedded replay config).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Write the per-packet report (JSON lines) here; `-` for standard output.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Write the accepted packets to this pcap file.
+    #[arg(long)]
+    pub write: Option<PathBuf>,
+    /// Print no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Opens the report destination (`-` is standard output).
+pub fn open_report(path: &Option<PathBuf>) -> Result<Option<Box<dyn std::io::Write>>, String> {
+    Ok(match path {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => Some(Box::new(std::io::BufWriter::new(std::io::stdout()))),
+        Some(p) => Some(Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        ))),
+    })
+}
+
+/// A progress bar on standard error when it is a terminal.
+pub fn progress_bar(unit_bytes: bool) -> Option<Box<dyn FnMut(u64, u64)>> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let style = if unit_bytes {
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+    } else {
+        "{bar:40} {pos}/{len} frames eta {eta}"
+    };
+    let bar = indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template(style).ok()?);
+    Some(Box::new(move |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+        if done >= total {
+            bar.finish_and_clear();
+        }
+    }))
+}
+
+/// Runs a source through an engine with the CLI's options and prints the summary.
+pub fn run_source(
+    engine: &Engine,
+    source: &mut dyn FrameSource,
+    label: &str,
+    report: &Option<PathBuf>,
+    write: Option<PathBuf>,
+    quiet: bool,
+    progress_in_bytes: bool,
+) -> Result<ReplaySummary, String> {
+    let to_stdout = report.as_ref().is_some_and(|p| p.as_os_str() == "-");
+    let opts = ReplayOptions {
+        report: open_report(report)?,
+        output: write,
+        progress: if quiet { None } else { progress_bar(progress_in_bytes) },
+        ..ReplayOptions::default()
+    };
+    let summary = replay(engine, source, opts).map_err(|e| format!("{label}: {e}"))?;
+    if !quiet {
+        let text = super::summary::render(label, &summary, engine);
+        if to_stdout {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+    }
+    Ok(summary)
+}
+
+/// Runs `brickwall replay`.
+pub fn run(a: ReplayArgs) -> Result<(), String> {
+    let engine = super::build_engine(a.config.as_deref())?;
+    let mut source = PcapSource::open(&a.file).map_err(|e| format!("{}: {e}", a.file.display()))?;
+    let label = a.file.display().to_string();
+    run_source(&engine, &mut source, &label, &a.report, a.write, a.quiet, true)?;
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! The human-readable summary printed after a replay.
+
+use brickwall_core::engine::Engine;
+use brickwall_core::replay::ReplaySummary;
+use brickwall_hooks::Hook;
+use std::fmt::Write;
+
+/// Renders the summary of a replay.
+pub fn render(label: &str, s: &ReplaySummary, engine: &Engine) -> String {
+    let c = &s.counters;
+    let secs = s.elapsed.as_secs_f64().max(1e-9);
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "replayed {} frames from {label} in {:.1} ms ({:.0} frames/s)",
+        s.frames,
+        secs * 1e3,
+        s.frames as f64 / secs
+    );
+    if s.truncated {
+        let _ = writeln!(o, "  note: the capture ends in a truncated record");
+    }
+    let _ = writeln!(
+        o,
+        "  forwarded {}  delivered {}  dropped {}  stolen {}  queued {}  re-injected {}  non-IP {}  injected {}",
+        c.forwarded, c.delivered, c.dropped, c.stolen, c.queued, c.reinjected, c.non_ip, c.injected
+    );
+    let _ = writeln!(
+        o,
+        "  {:<12} {:>9} {:>9} {:>8} {:>7} {:>7} {:>7}",
+        "hook", "entered", "accepted", "dropped", "queued", "stolen", "repeat"
+    );
+    for h in Hook::ALL {
+        let k = &c.hooks[h as usize];
+        let _ = writeln!(
+            o,
+            "  {:<12} {:>9} {:>9} {:>8} {:>7} {:>7} {:>7}",
+            h.name(),
+            k.entered,
+            k.accepted,
+            k.dropped,
+            k.queued,
+            k.stolen,
+            k.repeated
+        );
+    }
+    let mut drops: Vec<(String, u64)> = c
+        .drops_by_reason
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(id, n)| {
+            let name = engine
+                .registry()
+                .reason_name(id as u32)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| format!("reason-{id}"));
+            (name, *n)
+        })
+        .collect();
+    drops.extend(c.parse_drops.iter().map(|(k, v)| (k.to_string(), *v)));
+    if !drops.is_empty() {
+        let _ = writeln!(o, "  drops by reason:");
+        for (name, n) in drops {
+            let _ = writeln!(o, "    {name:<28} {n}");
+        }
+    }
+    for (plugin, n) in &c.panics {
+        let _ = writeln!(o, "  plugin {plugin} panicked {n} times (contained)");
+    }
+    if s.output_skipped > 0 {
+        let _ = writeln!(o, "  {} accepted packets could not be written to the output", s.output_skipped);
+    }
+    o
+}

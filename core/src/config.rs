@@ -1,0 +1,250 @@
+//! The YAML config: local addresses, queues, and the plugins to load with their own
+//! sections. Errors name the file, the line and column, and the field.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+/// The config of an engine.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The engine's own addresses: packets to them take the INPUT path.
+    #[serde(default)]
+    pub local_addresses: Vec<IpAddr>,
+    /// Most REPEAT verdicts within one traversal of a hook before the packet is dropped.
+    #[serde(default = "default_repeat_limit")]
+    pub repeat_limit: u32,
+    /// Queue settings by number.
+    #[serde(default)]
+    pub queues: Vec<QueueConfig>,
+    /// Plugins, loaded in order.
+    #[serde(default)]
+    pub plugins: Vec<PluginConfig>,
+}
+
+fn default_repeat_limit() -> u32 {
+    16
+}
+
+/// Settings of one queue.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    /// Queue number.
+    pub num: u16,
+    /// Packets the queue holds before it is full.
+    #[serde(default = "default_queue_capacity")]
+    pub capacity: usize,
+    /// Let packets continue (instead of dropping them) when the queue is full or unbound.
+    #[serde(default)]
+    pub bypass: bool,
+}
+
+fn default_queue_capacity() -> usize {
+    1024
+}
+
+/// A priority in a config: a number, or a name such as `filter+5`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum PrioritySpec {
+    /// A number.
+    Number(i64),
+    /// A name, optionally with an offset.
+    Name(String),
+}
+
+/// What to do with packets whose callback panicked.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailurePolicySpec {
+    /// Accept them.
+    FailOpen,
+    /// Drop them.
+    FailClosed,
+}
+
+/// One plugin to load.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginConfig {
+    /// Expected name; the load fails if the plugin calls itself otherwise.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Shared object to load (relative paths are relative to the config file).
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// A plugin linked into the binary.
+    #[serde(default)]
+    pub builtin: Option<String>,
+    /// Priority overrides, by registration name.
+    #[serde(default)]
+    pub priorities: BTreeMap<String, PrioritySpec>,
+    /// Overrides the plugin's own failure policy.
+    #[serde(default)]
+    pub failure_policy: Option<FailurePolicySpec>,
+    /// Set to false to keep the entry but not load it.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// The plugin's own section, handed to it as JSON.
+    #[serde(default)]
+    pub config: serde_yaml_ng::Value,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A config error, with where it was found.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}{location}: {field}{message}")]
+pub struct ConfigError {
+    /// The file (or `<embedded>`).
+    pub file: String,
+    /// `:LINE:COLUMN`, or empty.
+    pub location: String,
+    /// The field path followed by `: `, or empty.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error about a field found after parsing.
+    pub fn field(file: &str, field: String, message: String) -> ConfigError {
+        ConfigError {
+            file: file.to_string(),
+            location: String::new(),
+            field: format!("{field}: "),
+            message,
+        }
+    }
+}
+
+impl Config {
+    /// Parses YAML text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let de = serde_yaml_ng::Deserializer::from_str(text);
+        let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let location = inner
+                .location()
+                .map(|l| format!(":{}:{}", l.line(), l.column()))
+                .unwrap_or_default();
+            let mut message = inner.to_string();
+            // The YAML error repeats the position at its end; keep one copy.
+            if let Some(i) = message.find(" at line ") {
+                message.truncate(i);
+            }
+            ConfigError {
+                file: file.to_string(),
+                location,
+                field: if path == "." { String::new() } else { format!("{path}: ") },
+                message,
+            }
+        })?;
+        cfg.validate(file)?;
+        Ok(cfg)
+    }
+
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: file.clone(),
+            location: String::new(),
+            field: String::new(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Config::parse(&text, &file)
+    }
+
+    fn validate(&self, file: &str) -> Result<(), ConfigError> {
+        for (i, p) in self.plugins.iter().enumerate() {
+            let at = format!("plugins[{i}]");
+            match (&p.path, &p.builtin) {
+                (None, None) => {
+                    return Err(ConfigError::field(file, at, "needs `path` (a shared object) or `builtin`".into()))
+                }
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError::field(file, at, "give `path` or `builtin`, not both".into()))
+                }
+                _ => {}
+            }
+            for (k, v) in &p.priorities {
+                if p.priority(k).is_none() {
+                    return Err(ConfigError::field(
+                        file,
+                        format!("{at}.priorities.{k}"),
+                        format!("not a priority: {v:?} (a number, or a name like conntrack, filter+5)"),
+                    ));
+                }
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, q) in self.queues.iter().enumerate() {
+            if !seen.insert(q.num) {
+                return Err(ConfigError::field(file, format!("queues[{i}].num"), format!("queue {} configured twice", q.num)));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl PluginConfig {
+    /// The resolved priority override for a registration name.
+    pub fn priority(&self, reg: &str) -> Option<i32> {
+        match self.priorities.get(reg)? {
+            PrioritySpec::Number(n) => i32::try_from(*n).ok(),
+            PrioritySpec::Name(s) => brickwall_hooks::priority::parse(s),
+        }
+    }
+
+    /// The plugin's section as JSON text (`null` when absent).
+    pub fn config_json(&self) -> String {
+        serde_json::to_string(&self.config).unwrap_or_else(|_| "null".to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_file_line_and_field() {
+        let text = "local_addresses: [10.0.0.1]\nplugins:\n  - path: a.so\n    priorites: {}\n";
+        let e = Config::parse(text, "fw.yaml").unwrap_err().to_string();
+        assert!(e.starts_with("fw.yaml:4:"), "{e}");
+        assert!(e.contains("plugins[0]"), "{e}");
+        assert!(e.contains("priorites"), "{e}");
+
+        let e = Config::parse("local_addresses: [10.0.0.300]\n", "x.yaml").unwrap_err().to_string();
+        assert!(e.contains("x.yaml:1:"), "{e}");
+        assert!(e.contains("local_addresses[0]"), "{e}");
+
+        let e = Config::parse("plugins:\n  - name: x\n", "y.yaml").unwrap_err().to_string();
+        assert_eq!(e, "y.yaml: plugins[0]: needs `path` (a shared object) or `builtin`");
+
+        let e = Config::parse("plugins:\n  - builtin: x\n    priorities: {in: loud}\n", "z.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("plugins[0].priorities.in"), "{e}");
+    }
+
+    #[test]
+    fn plugin_sections_become_json() {
+        let c = Config::parse(
+            "plugins:\n  - builtin: x\n    priorities: {in: filter+5, out: -3}\n    config: {a: 1, b: [x]}\n",
+            "c.yaml",
+        )
+        .unwrap();
+        let p = &c.plugins[0];
+        assert_eq!(p.priority("in"), Some(5));
+        assert_eq!(p.priority("out"), Some(-3));
+        assert_eq!(p.config_json(), r#"{"a":1,"b":["x"]}"#);
+        assert_eq!(c.repeat_limit, 16);
+    }
+}

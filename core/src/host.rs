@@ -1,0 +1,138 @@
+//! The engine side of the host API: the functions plugins call back into (logging,
+//! report notes, datagram replacement, injection at LOCAL_OUT).
+
+use crate::packet::Packet;
+use brickwall_hooks::abi::{HostApi, ABI_VERSION};
+use brickwall_hooks::PacketView;
+use std::ffi::c_void;
+use std::sync::{Arc, Mutex};
+
+/// Datagrams plugins injected, waiting for the pipeline to send them through LOCAL_OUT.
+#[derive(Default)]
+pub struct Injector {
+    pending: Mutex<Vec<Vec<u8>>>,
+}
+
+impl Injector {
+    /// Most datagrams waiting at once; more are refused.
+    pub const LIMIT: usize = 65_536;
+
+    /// Queues a datagram; false when the queue is full.
+    pub fn push(&self, datagram: Vec<u8>) -> bool {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if p.len() >= Self::LIMIT {
+            return false;
+        }
+        p.push(datagram);
+        true
+    }
+
+    /// Takes everything waiting.
+    pub fn take(&self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// The host table plus what its context pointers point at. Plugins keep an `Arc` of it
+/// so the table outlives every plugin that holds its address.
+pub struct HostShared {
+    api: Box<HostApi>,
+    /// Where injected datagrams wait.
+    pub injector: Arc<Injector>,
+}
+
+// The table is immutable; the injector is synchronised.
+unsafe impl Send for HostShared {}
+unsafe impl Sync for HostShared {}
+
+impl HostShared {
+    /// A host table whose injections go to a new injector.
+    pub fn new() -> Arc<HostShared> {
+        let injector = Arc::new(Injector::default());
+        let api = Box::new(HostApi {
+            abi_version: ABI_VERSION,
+            size: std::mem::size_of::<HostApi>() as u32,
+            log: host_log,
+            annotate: host_annotate,
+            replace_datagram: host_replace_datagram,
+            inject: host_inject,
+            inject_ctx: Arc::as_ptr(&injector) as *mut c_void,
+        });
+        Arc::new(HostShared { api, injector })
+    }
+
+    /// The table's address, as given to plugins and packet views.
+    pub fn api(&self) -> *const HostApi {
+        &*self.api
+    }
+}
+
+fn lossy(ptr: *const u8, len: usize) -> String {
+    if ptr.is_null() {
+        return String::new();
+    }
+    // SAFETY: the caller passes a readable buffer of `len` bytes.
+    String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(ptr, len) }).into_owned()
+}
+
+extern "C" fn host_log(level: u8, plugin: *const u8, plugin_len: usize, msg: *const u8, msg_len: usize) {
+    let level = match level {
+        0 => "error",
+        1 => "warn",
+        2 => "info",
+        _ => "debug",
+    };
+    eprintln!("brickwall: {level}: plugin {}: {}", lossy(plugin, plugin_len), lossy(msg, msg_len));
+}
+
+/// The engine packet a view belongs to, when the pipeline set `host_ctx`.
+fn packet_of(pkt: *mut PacketView) -> Option<&'static mut Packet> {
+    if pkt.is_null() {
+        return None;
+    }
+    // SAFETY: the view is the one the pipeline handed out; its `host_ctx` is either null
+    // or the address of the `Packet` that owns the view, alive during the callback.
+    unsafe {
+        let ctx = (*pkt).host_ctx as *mut Packet;
+        if ctx.is_null() || !std::ptr::eq(&(*ctx).view, pkt) {
+            return None;
+        }
+        Some(&mut *ctx)
+    }
+}
+
+extern "C" fn host_annotate(pkt: *mut PacketView, key: *const u8, key_len: usize, val: *const u8, val_len: usize) {
+    if let Some(p) = packet_of(pkt) {
+        if p.notes.len() < 64 {
+            p.notes.push((lossy(key, key_len), lossy(val, val_len)));
+        }
+    }
+}
+
+extern "C" fn host_replace_datagram(pkt: *mut PacketView, data: *const u8, len: usize) -> i32 {
+    let Some(p) = packet_of(pkt) else { return -1 };
+    if data.is_null() || len > u16::MAX as usize {
+        return -1;
+    }
+    // SAFETY: the plugin passes a readable buffer of `len` bytes.
+    let bytes = unsafe { std::slice::from_raw_parts(data, len) }.to_vec();
+    match p.replace_datagram(&bytes) {
+        Ok(()) => 0,
+        Err(_) => -1,
+    }
+}
+
+extern "C" fn host_inject(ctx: *mut c_void, data: *const u8, len: usize) -> i32 {
+    if ctx.is_null() || data.is_null() || len > u16::MAX as usize {
+        return -1;
+    }
+    // SAFETY: `ctx` is the injector of a live `HostShared` (plugins hold an `Arc` of it).
+    let injector = unsafe { &*(ctx as *const Injector) };
+    // SAFETY: the plugin passes a readable buffer of `len` bytes.
+    let bytes = unsafe { std::slice::from_raw_parts(data, len) }.to_vec();
+    if injector.push(bytes) {
+        0
+    } else {
+        -1
+    }
+}

@@ -1,0 +1,130 @@
+//! The engine's own packet: an owned frame buffer, the C-ABI view callbacks see, and what
+//! the pipeline records about the packet's path for reports.
+
+use crate::wire::{self, LinkType, ParseError, Parsed};
+use brickwall_hooks::{flags, CtInfo, Hook, PacketView};
+
+/// Most hooks a packet can traverse (PREROUTING, FORWARD/INPUT, POSTROUTING, or
+/// OUTPUT, POSTROUTING), with room for a later re-entry.
+const MAX_PATH: usize = 6;
+
+/// One packet inside the engine.
+pub struct Packet {
+    buf: Vec<u8>,
+    /// The view callbacks receive; `view.data` points into this packet's buffer.
+    pub view: PacketView,
+    /// Position of the packet in its input (0-based), for reports.
+    pub index: u64,
+    /// Original length on the wire (may exceed the captured bytes).
+    pub orig_len: u32,
+    /// Link type of the buffer's first byte.
+    pub link: LinkType,
+    path: [u8; MAX_PATH],
+    path_len: u8,
+    /// Notes plugins attached (kept only when reporting).
+    pub notes: Vec<(String, String)>,
+}
+
+impl Default for Packet {
+    fn default() -> Self {
+        Packet {
+            buf: Vec::new(),
+            view: PacketView::default(),
+            index: 0,
+            orig_len: 0,
+            link: LinkType::Ethernet,
+            path: [0; MAX_PATH],
+            path_len: 0,
+            notes: Vec::new(),
+        }
+    }
+}
+
+impl Packet {
+    /// Parses `frame` of link type `link` into a packet. On an L3 error the bytes are
+    /// kept (for the report and output) and the error is returned beside them.
+    pub fn from_frame(link: LinkType, frame: &[u8], ts_ns: u64) -> (Packet, Result<(), ParseError>) {
+        let mut p = Packet::default();
+        let r = p.reset(link, frame, ts_ns);
+        (p, r)
+    }
+
+    /// Reuses this packet's buffer for a new frame (metadata reset to defaults).
+    pub fn reset(&mut self, link: LinkType, frame: &[u8], ts_ns: u64) -> Result<(), ParseError> {
+        self.buf.clear();
+        self.buf.extend_from_slice(frame);
+        self.view = PacketView {
+            ts_ns,
+            ..PacketView::default()
+        };
+        self.orig_len = frame.len() as u32;
+        self.link = link;
+        self.path_len = 0;
+        self.notes.clear();
+        self.sync_data();
+        let parsed = wire::parse_frame(link, &self.buf)?;
+        self.apply(&parsed);
+        Ok(())
+    }
+
+    /// A packet holding a bare IP datagram (injected by the local side or a plugin).
+    pub fn from_datagram(datagram: &[u8], ts_ns: u64) -> Result<Packet, ParseError> {
+        let mut p = Packet::default();
+        p.reset(LinkType::Raw, datagram, ts_ns)?;
+        p.view.flags |= flags::INJECTED;
+        Ok(p)
+    }
+
+    /// Replaces the datagram (from `l3_off` on) with `datagram`, keeping the metadata;
+    /// the link header is dropped and the packet becomes raw IP.
+    pub fn replace_datagram(&mut self, datagram: &[u8]) -> Result<(), ParseError> {
+        let parsed = wire::parse_datagram(datagram)?;
+        self.buf.clear();
+        self.buf.extend_from_slice(datagram);
+        self.link = LinkType::Raw;
+        self.sync_data();
+        self.apply(&parsed);
+        Ok(())
+    }
+
+    fn sync_data(&mut self) {
+        self.view.data = self.buf.as_mut_ptr();
+        self.view.len = self.buf.len() as u32;
+    }
+
+    fn apply(&mut self, p: &Parsed) {
+        let keep = self.view.flags & (flags::INJECTED | flags::REPORTING | flags::NOTRACK);
+        self.view.l3_off = p.l3_off;
+        self.view.l3_len = p.l3_len;
+        self.view.l4_off = p.l4_off;
+        self.view.payload_off = p.payload_off;
+        self.view.flags = p.flags | keep;
+        self.view.family = p.family as u8;
+        self.view.l4proto = p.l4proto;
+    }
+
+    /// The frame bytes as they are now (callbacks may have changed them).
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Records that the packet entered `hook`.
+    #[inline]
+    pub fn enter(&mut self, hook: Hook) {
+        self.view.hook = hook as u8;
+        if (self.path_len as usize) < MAX_PATH {
+            self.path[self.path_len as usize] = hook as u8;
+            self.path_len += 1;
+        }
+    }
+
+    /// The hooks traversed so far, in order.
+    pub fn path(&self) -> impl Iterator<Item = Hook> + '_ {
+        self.path[..self.path_len as usize].iter().filter_map(|h| Hook::from_u8(*h))
+    }
+
+    /// The conntrack information plugins left on the packet.
+    pub fn ctinfo(&self) -> CtInfo {
+        self.view.ctinfo()
+    }
+}

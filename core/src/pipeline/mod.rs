@@ -1,0 +1,331 @@
+//! The packet path: PREROUTING, the routing decision, then INPUT, or FORWARD and
+//! POSTROUTING; OUTPUT and POSTROUTING for what the local side sends. Each hook runs its
+//! chain of callbacks in priority order and applies their verdicts.
+
+pub mod counters;
+pub mod queue;
+pub mod route;
+
+use crate::host::HostShared;
+use crate::packet::Packet;
+use brickwall_hooks::{FailurePolicy, Family, Hook, HookRegistry, HookTable, RawVerdict};
+use counters::Counters;
+use queue::{QueueHub, QueueRefusal, QueueVerdict, QueuedPacket, ResumePoint};
+use route::{Route, Router};
+use std::sync::Arc;
+
+/// The engine's own drop reasons, registered first in every registry.
+#[derive(Clone, Copy, Debug)]
+pub struct EngineReasons {
+    /// REPEAT returned more often than the limit within one hook.
+    pub repeat_limit: u32,
+    /// The queue was full.
+    pub queue_full: u32,
+    /// Nobody listens on the queue.
+    pub queue_no_listener: u32,
+    /// The queue's consumer said DROP.
+    pub queue_verdict: u32,
+    /// The queue's consumer never answered.
+    pub queue_timeout: u32,
+    /// A fail-closed plugin panicked.
+    pub plugin_panic: u32,
+    /// A plugin dropped with a reason it never declared.
+    pub plugin_undeclared_reason: u32,
+    /// A plugin returned a verdict code that does not exist.
+    pub plugin_bad_verdict: u32,
+}
+
+impl EngineReasons {
+    /// The reasons' names, in id order.
+    pub const NAMES: [&'static str; 8] = [
+        "repeat-limit",
+        "queue-full",
+        "queue-no-listener",
+        "queue-verdict-drop",
+        "queue-timeout",
+        "plugin-panic",
+        "plugin-undeclared-reason",
+        "plugin-bad-verdict",
+    ];
+
+    /// Declares the engine's reasons in `registry`.
+    pub fn register(registry: &HookRegistry) -> EngineReasons {
+        let names: Vec<String> = Self::NAMES.iter().map(|s| s.to_string()).collect();
+        let b = registry.add_reasons(&names);
+        EngineReasons {
+            repeat_limit: b,
+            queue_full: b + 1,
+            queue_no_listener: b + 2,
+            queue_verdict: b + 3,
+            queue_timeout: b + 4,
+            plugin_panic: b + 5,
+            plugin_undeclared_reason: b + 6,
+            plugin_bad_verdict: b + 7,
+        }
+    }
+}
+
+/// State every worker's pipeline shares.
+pub struct Shared {
+    /// The registered callbacks.
+    pub registry: Arc<HookRegistry>,
+    /// The routing decision.
+    pub router: Router,
+    /// The queues.
+    pub queues: Arc<QueueHub>,
+    /// The host table plugins call back into.
+    pub host: Arc<HostShared>,
+    /// Ids of the engine's drop reasons.
+    pub reasons: EngineReasons,
+    /// Most REPEAT verdicts within one traversal of a hook.
+    pub repeat_limit: u32,
+}
+
+impl Shared {
+    /// Shared state over a registry (the engine's reasons are declared in it).
+    pub fn new(registry: Arc<HookRegistry>, router: Router, repeat_limit: u32) -> Arc<Shared> {
+        let reasons = EngineReasons::register(&registry);
+        Arc::new(Shared {
+            registry,
+            router,
+            queues: Arc::new(QueueHub::default()),
+            host: HostShared::new(),
+            reasons,
+            repeat_limit,
+        })
+    }
+}
+
+/// Why a packet was dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    /// A registered reason (the registry names it).
+    Id(u32),
+    /// The packet's headers could not be parsed.
+    Parse(&'static str),
+}
+
+/// What became of a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Passed POSTROUTING: sent on.
+    Forwarded,
+    /// Passed INPUT: delivered to the local side.
+    Delivered,
+    /// Dropped.
+    Dropped(DropReason),
+    /// Handed to a queue; it comes back through [`Pipeline::resume`].
+    Queued,
+    /// A callback took it.
+    Stolen,
+}
+
+enum HookEnd {
+    Passed,
+    Done(Outcome),
+}
+
+/// One worker's pipeline.
+pub struct Pipeline {
+    shared: Arc<Shared>,
+    /// This worker's counters.
+    pub counters: Counters,
+}
+
+impl Pipeline {
+    /// A pipeline over shared state.
+    pub fn new(shared: Arc<Shared>) -> Pipeline {
+        Pipeline {
+            shared,
+            counters: Counters::default(),
+        }
+    }
+
+    /// The shared state.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Runs a received packet: PREROUTING, the routing decision, and the rest of its path.
+    #[inline]
+    pub fn process(&mut self, table: &HookTable, pkt: &mut Packet) -> Outcome {
+        self.counters.received += 1;
+        self.walk(table, pkt, Route::Forward, 0, 0)
+    }
+
+    /// Runs a captured packet: one whose source is a local address was sent by the local
+    /// side (OUTPUT, POSTROUTING); any other was received (PREROUTING first).
+    #[inline]
+    pub fn process_captured(&mut self, table: &HookTable, pkt: &mut Packet) -> Outcome {
+        self.counters.received += 1;
+        let route = if self.shared.router.sent_locally(&pkt.view) {
+            Route::LocalOut
+        } else {
+            Route::Forward
+        };
+        self.walk(table, pkt, route, 0, 0)
+    }
+
+    /// Runs a packet the local side sends: OUTPUT, then POSTROUTING.
+    pub fn process_local(&mut self, table: &HookTable, pkt: &mut Packet) -> Outcome {
+        self.counters.injected += 1;
+        self.walk(table, pkt, Route::LocalOut, 0, 0)
+    }
+
+    /// Continues a packet that came back from a queue with the consumer's verdict.
+    pub fn resume(&mut self, table: &HookTable, qp: QueuedPacket, verdict: QueueVerdict) -> (Packet, Outcome) {
+        let QueuedPacket {
+            mut packet, resume, ..
+        } = qp;
+        self.counters.reinjected += 1;
+        self.counters.queued = self.counters.queued.saturating_sub(1);
+        let outcome = match verdict {
+            QueueVerdict::Drop => self.drop_with(resume_hook(resume), self.shared.reasons.queue_verdict),
+            QueueVerdict::Accept => self.walk(table, &mut packet, resume.route, resume.hook_pos, resume.next),
+            QueueVerdict::Repeat => self.walk(table, &mut packet, resume.route, resume.hook_pos, usize::MAX),
+        };
+        (packet, outcome)
+    }
+
+    /// Counts a packet that a queue never gave back as dropped.
+    pub fn expire_queued(&mut self) -> Outcome {
+        self.counters.queued = self.counters.queued.saturating_sub(1);
+        let id = self.shared.reasons.queue_timeout;
+        self.counters.drop_reason(id);
+        Outcome::Dropped(DropReason::Id(id))
+    }
+
+    fn drop_with(&mut self, hook: Hook, id: u32) -> Outcome {
+        self.counters.hooks[hook as usize].dropped += 1;
+        self.counters.drop_reason(id);
+        Outcome::Dropped(DropReason::Id(id))
+    }
+
+    /// Walks `route` from hook `hook_pos`, callback `start`. `start == usize::MAX` re-enters
+    /// the hook from its first callback without counting a new entry.
+    fn walk(&mut self, table: &HookTable, pkt: &mut Packet, mut route: Route, mut hook_pos: usize, start: usize) -> Outcome {
+        let Some(family) = pkt.view.family() else {
+            return self.drop_with(Hook::PreRouting, self.shared.reasons.plugin_bad_verdict);
+        };
+        pkt.view.host = self.shared.host.api();
+        pkt.view.host_ctx = pkt as *mut Packet as *mut std::ffi::c_void;
+        let mut start = start;
+        loop {
+            let hooks = route.hooks();
+            let Some(&hook) = hooks.get(hook_pos) else { break };
+            let first = if start == usize::MAX { 0 } else { start };
+            if start == 0 {
+                pkt.enter(hook);
+                self.counters.hooks[hook as usize].entered += 1;
+            } else {
+                pkt.view.hook = hook as u8;
+            }
+            match self.run_hook(table, family, hook, pkt, route, hook_pos, first) {
+                HookEnd::Passed => self.counters.hooks[hook as usize].accepted += 1,
+                HookEnd::Done(o) => return o,
+            }
+            if hook == Hook::PreRouting {
+                route = self.shared.router.after_prerouting(&pkt.view);
+            }
+            hook_pos += 1;
+            start = 0;
+        }
+        if route == Route::LocalIn {
+            self.counters.delivered += 1;
+            Outcome::Delivered
+        } else {
+            self.counters.forwarded += 1;
+            Outcome::Forwarded
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn run_hook(
+        &mut self,
+        table: &HookTable,
+        family: Family,
+        hook: Hook,
+        pkt: &mut Packet,
+        route: Route,
+        hook_pos: usize,
+        start: usize,
+    ) -> HookEnd {
+        let chain = table.chain(family, hook);
+        let mut i = start;
+        let mut repeats = 0u32;
+        while let Some(entry) = chain.get(i) {
+            let v = entry.callback.call(&mut pkt.view);
+            match v.code {
+                RawVerdict::CODE_ACCEPT => i += 1,
+                RawVerdict::CODE_DROP => {
+                    let id = entry
+                        .reason_id(v.arg)
+                        .unwrap_or(self.shared.reasons.plugin_undeclared_reason);
+                    return HookEnd::Done(self.drop_with(hook, id));
+                }
+                RawVerdict::CODE_STOLEN => {
+                    self.counters.hooks[hook as usize].stolen += 1;
+                    self.counters.stolen += 1;
+                    return HookEnd::Done(Outcome::Stolen);
+                }
+                RawVerdict::CODE_QUEUE => {
+                    let num = (v.arg & 0xffff) as u16;
+                    let bypass = v.arg & RawVerdict::QUEUE_BYPASS != 0 || self.shared.queues.bypass(num);
+                    let qp = QueuedPacket {
+                        packet: std::mem::take(pkt),
+                        queue: num,
+                        resume: ResumePoint {
+                            route,
+                            hook_pos,
+                            next: i + 1,
+                        },
+                    };
+                    match self.shared.queues.enqueue(qp) {
+                        Ok(()) => {
+                            self.counters.hooks[hook as usize].queued += 1;
+                            self.counters.queued += 1;
+                            return HookEnd::Done(Outcome::Queued);
+                        }
+                        Err((qp, refusal)) => {
+                            *pkt = qp.packet;
+                            pkt.view.host_ctx = pkt as *mut Packet as *mut std::ffi::c_void;
+                            if bypass {
+                                i += 1;
+                                continue;
+                            }
+                            let id = match refusal {
+                                QueueRefusal::Full => self.shared.reasons.queue_full,
+                                QueueRefusal::NoListener => self.shared.reasons.queue_no_listener,
+                            };
+                            return HookEnd::Done(self.drop_with(hook, id));
+                        }
+                    }
+                }
+                RawVerdict::CODE_REPEAT => {
+                    self.counters.hooks[hook as usize].repeated += 1;
+                    repeats += 1;
+                    if repeats > self.shared.repeat_limit {
+                        return HookEnd::Done(self.drop_with(hook, self.shared.reasons.repeat_limit));
+                    }
+                    i = 0;
+                }
+                RawVerdict::CODE_PANICKED => {
+                    *self.counters.panics.entry(entry.owner.name.to_string()).or_default() += 1;
+                    match entry.owner.failure_policy {
+                        FailurePolicy::FailOpen => i += 1,
+                        FailurePolicy::FailClosed => {
+                            return HookEnd::Done(self.drop_with(hook, self.shared.reasons.plugin_panic))
+                        }
+                    }
+                }
+                _ => return HookEnd::Done(self.drop_with(hook, self.shared.reasons.plugin_bad_verdict)),
+            }
+        }
+        HookEnd::Passed
+    }
+}
+
+fn resume_hook(r: ResumePoint) -> Hook {
+    r.route.hooks().get(r.hook_pos).copied().unwrap_or(Hook::PreRouting)
+}

@@ -1,0 +1,253 @@
+//! Loads plugins through the C ABI: `dlopen` and the entry symbol for shared objects, or
+//! a descriptor function linked into the binary. Both take the same checks and the same
+//! path into the registry.
+
+use crate::host::HostShared;
+use brickwall_hooks::abi::{EntryFn, PluginDescriptor, Writer, ABI_VERSION, ENTRY_SYMBOL};
+use brickwall_hooks::{
+    Callback, FailurePolicy, FamilySel, Hook, HookRegistry, Owner, Registration,
+};
+use std::collections::BTreeMap;
+use std::ffi::c_void;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where a plugin comes from.
+#[derive(Clone, Debug)]
+pub enum PluginSource {
+    /// A shared object on disk.
+    File(PathBuf),
+    /// A descriptor function linked into this binary.
+    Static(fn() -> *const PluginDescriptor),
+}
+
+/// Why a plugin was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// `dlopen` failed.
+    #[error("{path}: cannot load: {reason}")]
+    Open {
+        /// The file.
+        path: String,
+        /// The loader's message.
+        reason: String,
+    },
+    /// The entry symbol is missing.
+    #[error("{path}: not a brickwall plugin: missing symbol `brickwall_plugin_entry` ({reason})")]
+    MissingSymbol {
+        /// The file.
+        path: String,
+        /// The loader's message.
+        reason: String,
+    },
+    /// The descriptor is unusable or of another ABI version.
+    #[error("{path}: refused: {reason}")]
+    Refused {
+        /// The file (or `static:NAME`).
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The plugin's init returned an error.
+    #[error("{path}: plugin {name} failed to initialise: {reason}")]
+    Init {
+        /// The file.
+        path: String,
+        /// The plugin's name.
+        name: String,
+        /// The plugin's message.
+        reason: String,
+    },
+}
+
+/// A plugin whose init succeeded. Dropping it calls the plugin's shutdown, then unloads
+/// the shared object.
+pub struct LoadedPlugin {
+    /// The plugin's name.
+    pub name: String,
+    /// The plugin's version string.
+    pub version: String,
+    /// Where it came from (`static` for linked-in plugins).
+    pub origin: String,
+    desc: *const PluginDescriptor,
+    state: *mut c_void,
+    _host: Arc<HostShared>,
+    // Declared last: unloaded after shutdown ran.
+    lib: Option<libloading::Library>,
+}
+
+// Plugins are required to be thread-safe; the descriptor is immutable.
+unsafe impl Send for LoadedPlugin {}
+unsafe impl Sync for LoadedPlugin {}
+
+impl Drop for LoadedPlugin {
+    fn drop(&mut self) {
+        // SAFETY: `desc` stays valid while `lib` is loaded; `state` came from init.
+        unsafe { ((*self.desc).vtable.shutdown)(self.state) };
+        drop(self.lib.take());
+    }
+}
+
+extern "C" fn write_to_vec(ctx: *mut c_void, ptr: *const u8, len: usize) {
+    if ctx.is_null() || ptr.is_null() {
+        return;
+    }
+    // SAFETY: `ctx` is the `Vec<u8>` the engine passed in the same call; `ptr[..len]` readable.
+    unsafe { (*(ctx as *mut Vec<u8>)).extend_from_slice(std::slice::from_raw_parts(ptr, len)) };
+}
+
+impl LoadedPlugin {
+    /// Sends a control request to the plugin; its response or its error message.
+    pub fn control(&self, request: &[u8]) -> Result<Vec<u8>, String> {
+        let mut out: Vec<u8> = Vec::new();
+        let writer = Writer {
+            write: write_to_vec,
+            ctx: &mut out as *mut Vec<u8> as *mut c_void,
+        };
+        // SAFETY: as in `drop`.
+        let code = unsafe { ((*self.desc).vtable.control)(self.state, request.as_ptr(), request.len(), &writer) };
+        if code == 0 {
+            Ok(out)
+        } else {
+            Err(String::from_utf8_lossy(&out).into_owned())
+        }
+    }
+
+    /// Loads a plugin, initialises it with `config` (its section, as JSON text) and
+    /// registers its callbacks, with `priorities` overriding defaults by registration
+    /// name and `failure_policy` overriding the plugin's own.
+    pub fn load(
+        source: &PluginSource,
+        config_json: &str,
+        priorities: &BTreeMap<String, i32>,
+        failure_policy: Option<FailurePolicy>,
+        registry: &HookRegistry,
+        host: &Arc<HostShared>,
+    ) -> Result<(Arc<LoadedPlugin>, Arc<Owner>), PluginError> {
+        let (origin, lib, desc) = match source {
+            PluginSource::File(path) => {
+                let origin = path.display().to_string();
+                let (lib, desc) = open_file(path)?;
+                (origin, Some(lib), desc)
+            }
+            PluginSource::Static(f) => ("static".to_string(), None, f()),
+        };
+        let refused = |reason: String| PluginError::Refused {
+            path: origin.clone(),
+            reason,
+        };
+        if desc.is_null() {
+            return Err(refused("the entry point returned no descriptor".into()));
+        }
+        // SAFETY: non-null, returned by the plugin's entry point; the first two fields are
+        // read before trusting the rest of the layout.
+        let (abi, size) = unsafe { ((*desc).abi_version, (*desc).size) };
+        if abi != ABI_VERSION {
+            return Err(refused(format!(
+                "plugin ABI version {abi}, this engine speaks version {ABI_VERSION}"
+            )));
+        }
+        if (size as usize) < std::mem::size_of::<PluginDescriptor>() {
+            return Err(refused(format!("descriptor of {size} bytes is too small")));
+        }
+        // SAFETY: version and size checked.
+        let d = unsafe { &*desc };
+        // SAFETY: the strings and arrays are static data of the plugin.
+        let name = unsafe { d.name.to_string_lossy() };
+        let version = unsafe { d.version.to_string_lossy() };
+        if name.is_empty() {
+            return Err(refused("the plugin has no name".into()));
+        }
+        let mut regs = Vec::new();
+        for i in 0..d.n_hooks {
+            // SAFETY: `hooks[..n_hooks]` is the plugin's static array.
+            let h = unsafe { &*d.hooks.add(i) };
+            let reg_name = unsafe { h.name.to_string_lossy() };
+            let hook = Hook::from_u8(h.hook)
+                .ok_or_else(|| refused(format!("registration {reg_name}: unknown hook {}", h.hook)))?;
+            let family = FamilySel::from_u8(h.family)
+                .ok_or_else(|| refused(format!("registration {reg_name}: unknown family {}", h.family)))?;
+            let prio = priorities.get(&reg_name).copied().unwrap_or(h.priority);
+            regs.push((hook, family, prio, h.op, reg_name));
+        }
+        for key in priorities.keys() {
+            if !regs.iter().any(|r| &r.4 == key) {
+                let known: Vec<&str> = regs.iter().map(|r| r.4.as_str()).collect();
+                return Err(refused(format!(
+                    "priority override for `{key}`, but the plugin registers only: {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        let reasons: Vec<String> = (0..d.n_drop_reasons)
+            // SAFETY: `drop_reasons[..n]` is the plugin's static array.
+            .map(|i| unsafe { (*d.drop_reasons.add(i)).to_string_lossy() })
+            .collect();
+
+        let mut err: Vec<u8> = Vec::new();
+        let writer = Writer {
+            write: write_to_vec,
+            ctx: &mut err as *mut Vec<u8> as *mut c_void,
+        };
+        let mut state: *mut c_void = std::ptr::null_mut();
+        let code = (d.vtable.init)(config_json.as_ptr(), config_json.len(), host.api(), &mut state, &writer);
+        if code != 0 {
+            return Err(PluginError::Init {
+                path: origin,
+                name,
+                reason: String::from_utf8_lossy(&err).into_owned(),
+            });
+        }
+        let on_packet = d.vtable.on_packet;
+        let plugin = Arc::new(LoadedPlugin {
+            name: name.clone(),
+            version,
+            origin,
+            desc,
+            state,
+            _host: host.clone(),
+            lib,
+        });
+        let owner = Arc::new(Owner {
+            name: Arc::from(name.as_str()),
+            failure_policy: failure_policy.unwrap_or(FailurePolicy::from_u8(d.failure_policy)),
+            reason_base: registry.add_reasons(&reasons),
+            reason_count: reasons.len() as u32,
+            keep_alive: Box::new(plugin.clone()),
+        });
+        let registrations = regs
+            .into_iter()
+            .map(|(hook, family, prio, op, reg_name)| Registration {
+                hook,
+                family,
+                priority: prio,
+                name: reg_name,
+                callback: Callback {
+                    func: on_packet,
+                    state,
+                    op,
+                },
+            })
+            .collect();
+        registry.register(&owner, registrations);
+        Ok((plugin, owner))
+    }
+}
+
+fn open_file(path: &Path) -> Result<(libloading::Library, *const PluginDescriptor), PluginError> {
+    let shown = path.display().to_string();
+    // SAFETY: loading a library runs its initialisers; plugins are trusted code by config.
+    let lib = unsafe { libloading::Library::new(path) }.map_err(|e| PluginError::Open {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    // SAFETY: the symbol's type is fixed by the ABI.
+    let desc = unsafe {
+        let entry: libloading::Symbol<EntryFn> = lib.get(ENTRY_SYMBOL).map_err(|e| PluginError::MissingSymbol {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
+        entry()
+    };
+    Ok((lib, desc))
+}

@@ -1,0 +1,245 @@
+//! Offline replay: frames from a source through an engine's pipeline, with the
+//! per-packet report, an output capture of accepted packets, injected packets and
+//! queue round trips handled between frames.
+//!
+//! In a replay, a packet whose source address is one of the engine's local addresses
+//! was sent by the local side: it starts at OUTPUT. Every other packet starts at
+//! PREROUTING.
+
+use crate::engine::Engine;
+use crate::io::FrameSource;
+use crate::packet::Packet;
+use crate::pcap::{CaptureError, FrameMeta, PcapWriter};
+use crate::pipeline::counters::Counters;
+use crate::pipeline::{Outcome, Pipeline};
+use crate::report::{ReportLine, ReportWriter};
+use crate::wire::{LinkType, ParseError};
+use brickwall_hooks::HookTable;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How to replay.
+pub struct ReplayOptions {
+    /// Where the per-packet report goes.
+    pub report: Option<Box<dyn Write>>,
+    /// Where accepted packets are written (classic pcap).
+    pub output: Option<PathBuf>,
+    /// Called after each batch with the source's progress.
+    pub progress: Option<Box<dyn FnMut(u64, u64)>>,
+    /// How long to wait at the end for queued packets to come back.
+    pub queue_wait: Duration,
+    /// Frames per batch.
+    pub batch: usize,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        ReplayOptions {
+            report: None,
+            output: None,
+            progress: None,
+            queue_wait: Duration::from_secs(5),
+            batch: 64,
+        }
+    }
+}
+
+/// What a replay did.
+#[derive(Debug)]
+pub struct ReplaySummary {
+    /// Frames read from the source.
+    pub frames: u64,
+    /// The pipeline's counters.
+    pub counters: Counters,
+    /// Wall-clock time of the replay.
+    pub elapsed: Duration,
+    /// Accepted packets not written to the output (link type it cannot hold).
+    pub output_skipped: u64,
+    /// Whether the capture ended in a truncated record.
+    pub truncated: bool,
+}
+
+/// Why a replay stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The capture could not be read.
+    #[error("capture: {0}")]
+    Capture(#[from] CaptureError),
+    /// The report or the output could not be written.
+    #[error("output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+struct Sinks {
+    report: Option<ReportWriter>,
+    output_path: Option<PathBuf>,
+    output: Option<(PcapWriter, LinkType)>,
+    output_skipped: u64,
+}
+
+impl Sinks {
+    fn report(&mut self, line: impl FnOnce() -> ReportLine) -> std::io::Result<()> {
+        match &mut self.report {
+            Some(r) => r.record(&line()),
+            None => Ok(()),
+        }
+    }
+
+    fn write(&mut self, pkt: &Packet) -> std::io::Result<()> {
+        let Some(path) = &self.output_path else { return Ok(()) };
+        if self.output.is_none() {
+            self.output = Some((PcapWriter::create(path, pkt.link, true)?, pkt.link));
+        }
+        let Some((w, link)) = &mut self.output else { return Ok(()) };
+        let bytes = pkt.bytes();
+        if pkt.link == *link {
+            return w.write(pkt.view.ts_ns, bytes, pkt.orig_len.max(bytes.len() as u32));
+        }
+        // The packet changed link type (a plugin replaced its datagram): re-frame it.
+        let l3 = pkt.view.l3();
+        match link {
+            LinkType::Ethernet => {
+                let ethertype: [u8; 2] = if pkt.view.family == brickwall_hooks::Family::Ipv6 as u8 {
+                    [0x86, 0xdd]
+                } else {
+                    [0x08, 0x00]
+                };
+                let mut f = vec![0u8; 12];
+                f.extend_from_slice(&ethertype);
+                f.extend_from_slice(l3);
+                w.write(pkt.view.ts_ns, &f, f.len() as u32)
+            }
+            LinkType::Raw => w.write(pkt.view.ts_ns, l3, l3.len() as u32),
+            _ => {
+                self.output_skipped += 1;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn finish_packet(pipeline: &Pipeline, sinks: &mut Sinks, pkt: &Packet, outcome: Outcome) -> std::io::Result<()> {
+    if matches!(outcome, Outcome::Queued) {
+        return Ok(());
+    }
+    if pkt.view.flags & brickwall_hooks::flags::INJECTED == 0 {
+        sinks.report(|| ReportLine::new(pkt, &outcome, &pipeline.shared().registry))?;
+    }
+    if matches!(outcome, Outcome::Forwarded | Outcome::Delivered) {
+        sinks.write(pkt)?;
+    }
+    Ok(())
+}
+
+fn drain_side_traffic(pipeline: &mut Pipeline, table: &HookTable, sinks: &mut Sinks, ts: u64) -> std::io::Result<()> {
+    while let Some((qp, v)) = pipeline.shared().queues.try_returned() {
+        let (pkt, outcome) = pipeline.resume(table, qp, v);
+        finish_packet(pipeline, sinks, &pkt, outcome)?;
+    }
+    for d in pipeline.shared().host.injector.take() {
+        if let Ok(mut pkt) = Packet::from_datagram(&d, ts) {
+            let outcome = pipeline.process_local(table, &mut pkt);
+            finish_packet(pipeline, sinks, &pkt, outcome)?;
+        }
+    }
+    Ok(())
+}
+
+/// Replays every frame of `source` through `engine`.
+pub fn replay(engine: &Engine, source: &mut dyn FrameSource, mut opts: ReplayOptions) -> Result<ReplaySummary, ReplayError> {
+    let started = Instant::now();
+    let mut pipeline = engine.pipeline();
+    let reporting = opts.report.is_some();
+    let mut sinks = Sinks {
+        report: opts.report.take().map(ReportWriter::new),
+        output_path: opts.output.take(),
+        output: None,
+        output_skipped: 0,
+    };
+    let mut frames = 0u64;
+    let mut pkt = Packet::default();
+    let mut last_ts = 0u64;
+    let mut io_error: Option<std::io::Error> = None;
+    loop {
+        let table = engine.registry().snapshot();
+        let n = source.next_batch(opts.batch, &mut |frame: &[u8], meta: &FrameMeta| {
+            if io_error.is_some() {
+                return;
+            }
+            let index = frames;
+            frames += 1;
+            last_ts = meta.ts_ns;
+            let parsed = pkt.reset(meta.link, frame, meta.ts_ns);
+            pkt.index = index;
+            pkt.orig_len = meta.orig_len.max(frame.len() as u32);
+            if reporting {
+                pkt.view.flags |= brickwall_hooks::flags::REPORTING;
+            }
+            let r = match parsed {
+                Ok(()) => {
+                    let outcome = pipeline.process_captured(&table, &mut pkt);
+                    finish_packet(&pipeline, &mut sinks, &pkt, outcome)
+                }
+                Err(e) => unparsed(&mut pipeline, &mut sinks, &pkt, &e),
+            };
+            if let Err(e) = r {
+                io_error = Some(e);
+            }
+        })?;
+        if let Some(e) = io_error.take() {
+            return Err(e.into());
+        }
+        drain_side_traffic(&mut pipeline, &table, &mut sinks, last_ts)?;
+        if let (Some(cb), Some((done, total))) = (opts.progress.as_mut(), source.progress()) {
+            cb(done, total);
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    // Wait for packets still out in queues.
+    let deadline = Instant::now() + opts.queue_wait;
+    let table = engine.registry().snapshot();
+    while pipeline.shared().queues.outstanding() > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match pipeline.shared().queues.returned_timeout(left) {
+            Some((qp, v)) => {
+                let (p, outcome) = pipeline.resume(&table, qp, v);
+                finish_packet(&pipeline, &mut sinks, &p, outcome)?;
+            }
+            None => break,
+        }
+        drain_side_traffic(&mut pipeline, &table, &mut sinks, last_ts)?;
+    }
+    while pipeline.counters.queued > 0 {
+        pipeline.expire_queued();
+    }
+    if let Some(r) = &mut sinks.report {
+        r.finish()?;
+    }
+    if let Some((w, _)) = &mut sinks.output {
+        w.flush()?;
+    }
+    Ok(ReplaySummary {
+        frames,
+        counters: pipeline.counters,
+        elapsed: started.elapsed(),
+        output_skipped: sinks.output_skipped,
+        truncated: source.truncated(),
+    })
+}
+
+fn unparsed(pipeline: &mut Pipeline, sinks: &mut Sinks, pkt: &Packet, e: &ParseError) -> std::io::Result<()> {
+    pipeline.counters.received += 1;
+    if matches!(e, ParseError::NotIp { .. }) {
+        // Not IP: a bridge passes it on without running the IP hooks.
+        pipeline.counters.non_ip += 1;
+        sinks.report(|| ReportLine::unhooked(pkt.index, pkt.view.ts_ns, pkt.orig_len, None))?;
+        return sinks.write(pkt);
+    }
+    let reason = e.reason();
+    *pipeline.counters.parse_drops.entry(reason).or_default() += 1;
+    pipeline.counters.dropped += 1;
+    sinks.report(|| ReportLine::unhooked(pkt.index, pkt.view.ts_ns, pkt.orig_len, Some(reason)))
+}

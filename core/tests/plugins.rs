@@ -1,0 +1,167 @@
+//! Plugin loading through the C ABI: the example counter plugin built and loaded from
+//! its shared object, the same code linked statically, and refusals (wrong ABI version,
+//! missing symbol, failing init, unknown priority override), each naming the file.
+
+mod common;
+
+use brickwall_core::config::Config;
+use brickwall_core::engine::Engine;
+use brickwall_core::pipeline::{DropReason, Outcome};
+use brickwall_core::plugin::PluginSource;
+use brickwall_hooks::{Family, Hook};
+use common::{packet, udp4};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Where this test's own builds go (kept apart from the outer cargo's locked target dir).
+fn scratch() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/plugins-xxxx -> target/plugin-tests
+    let target = exe.ancestors().nth(3).unwrap().to_path_buf();
+    let d = target.join("plugin-tests");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Builds the example counter plugin with cargo and returns its shared object.
+fn counter_so() -> &'static Path {
+    static SO: OnceLock<PathBuf> = OnceLock::new();
+    SO.get_or_init(|| {
+        let cargo = option_env!("CARGO").unwrap_or("cargo");
+        let target_dir = scratch().join("cargo");
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "brickwall-example-counter", "--target-dir"])
+            .arg(&target_dir)
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .status()
+            .expect("run cargo");
+        assert!(status.success(), "building the example plugin failed");
+        let so = target_dir.join("debug/libbrickwall_example_counter.so");
+        assert!(so.is_file(), "{} missing", so.display());
+        so
+    })
+}
+
+/// Compiles a C fixture into a shared object with the system's C compiler.
+fn c_so(name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(format!("{name}.c"));
+    let out = scratch().join(format!("lib{name}.so"));
+    let status = Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .expect("run cc");
+    assert!(status.success(), "compiling {name}.c failed");
+    out
+}
+
+fn engine_with(yaml: &str) -> Result<Engine, String> {
+    let cfg = Config::parse(yaml, "plugins.yaml").map_err(|e| e.to_string())?;
+    Engine::from_config(&cfg, Path::new("/"), "plugins.yaml").map_err(|e| e.to_string())
+}
+
+#[test]
+fn counter_plugin_loads_from_its_shared_object_and_counts() {
+    let so = counter_so();
+    let e = engine_with(&format!(
+        "plugins:\n  - name: counter\n    path: {}\n    priorities: {{count-forward: mangle}}\n    config: {{drop_every: 3}}\n",
+        so.display()
+    ))
+    .unwrap();
+    let t = e.registry().snapshot();
+    let fwd = t.chain(Family::Ipv4, Hook::Forward);
+    assert_eq!(fwd.len(), 1);
+    assert_eq!(&*fwd[0].name, "count-forward");
+    assert_eq!(fwd[0].priority, -150, "priority override by name applies");
+    assert_eq!(t.chain(Family::Ipv6, Hook::PreRouting)[0].priority, 10);
+
+    let mut pl = e.pipeline();
+    let frame = udp4([10, 0, 0, 1], [10, 0, 0, 2], 5, 6, b"hello");
+    let mut outcomes = Vec::new();
+    for _ in 0..6 {
+        outcomes.push(pl.process(&t, &mut packet(&frame)));
+    }
+    let dropped = outcomes.iter().filter(|o| matches!(o, Outcome::Dropped(_))).count();
+    assert_eq!(dropped, 2, "every third packet is dropped: {outcomes:?}");
+    let Outcome::Dropped(DropReason::Id(id)) = outcomes[2] else { panic!() };
+    assert_eq!(e.registry().reason_name(id).as_deref(), Some("counter-drop-every"));
+
+    let stats = e.plugin("counter").unwrap().control(b"stats").unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&stats).unwrap();
+    assert_eq!(v["PREROUTING"]["packets"], 6);
+    assert_eq!(v["FORWARD"]["packets"], 4);
+    assert_eq!(v["POSTROUTING"]["bytes"], 4 * (20 + 8 + 5));
+    let err = e.plugin("counter").unwrap().control(b"bogus").unwrap_err();
+    assert!(err.contains("unknown request"), "{err}");
+}
+
+#[test]
+fn the_same_plugin_code_links_statically() {
+    let mut e = engine_with("{}").unwrap();
+    let slot = e
+        .load(
+            &PluginSource::Static(brickwall_example_counter::brickwall_descriptor),
+            "null",
+            &BTreeMap::new(),
+            None,
+        )
+        .unwrap();
+    assert_eq!(slot.plugin.origin, "static");
+    let t = e.registry().snapshot();
+    assert_eq!(t.chain(Family::Ipv4, Hook::LocalIn).len(), 1);
+    // Loading a second plugin of the same name is refused.
+    let again = e.load(&PluginSource::Static(brickwall_example_counter::brickwall_descriptor), "null", &BTreeMap::new(), None);
+    assert!(again.unwrap_err().to_string().contains("already loaded"));
+    assert!(e.unload("counter"));
+    assert!(e.registry().snapshot().chain(Family::Ipv4, Hook::LocalIn).is_empty());
+}
+
+#[test]
+fn panicking_plugin_is_contained_and_counted() {
+    let so = counter_so();
+    let e = engine_with(&format!(
+        "plugins:\n  - path: {}\n    failure_policy: fail-closed\n    config: {{panic_every: 2}}\n",
+        so.display()
+    ))
+    .unwrap();
+    let t = e.registry().snapshot();
+    let mut pl = e.pipeline();
+    let frame = udp4([10, 0, 0, 1], [10, 0, 0, 2], 5, 6, b"x");
+    let o1 = pl.process(&t, &mut packet(&frame));
+    let o2 = pl.process(&t, &mut packet(&frame));
+    assert_eq!(o1, Outcome::Forwarded);
+    let Outcome::Dropped(DropReason::Id(id)) = o2 else { panic!("{o2:?}") };
+    assert_eq!(e.registry().reason_name(id).as_deref(), Some("plugin-panic"));
+    assert_eq!(pl.counters.panics.get("counter"), Some(&1));
+}
+
+#[test]
+fn refusals_name_the_file_and_the_reason() {
+    let wrong = c_so("wrong_abi");
+    let err = engine_with(&format!("plugins:\n  - path: {}\n", wrong.display())).unwrap_err();
+    assert!(err.contains(&wrong.display().to_string()), "{err}");
+    assert!(err.contains("plugin ABI version 99, this engine speaks version 1"), "{err}");
+
+    let none = c_so("no_entry");
+    let err = engine_with(&format!("plugins:\n  - path: {}\n", none.display())).unwrap_err();
+    assert!(err.contains(&none.display().to_string()) && err.contains("missing symbol `brickwall_plugin_entry`"), "{err}");
+
+    let err = engine_with("plugins:\n  - path: /nonexistent/libx.so\n").unwrap_err();
+    assert!(err.starts_with("/nonexistent/libx.so: cannot load"), "{err}");
+
+    let so = counter_so();
+    let err = engine_with(&format!("plugins:\n  - path: {}\n    config: {{drop_evry: 1}}\n", so.display())).unwrap_err();
+    assert!(err.contains("plugin counter failed to initialise") && err.contains("drop_evry"), "{err}");
+
+    let err = engine_with(&format!("plugins:\n  - path: {}\n    priorities: {{count-sideways: 5}}\n", so.display())).unwrap_err();
+    assert!(err.contains("count-sideways") && err.contains("count-prerouting"), "{err}");
+
+    let err = engine_with(&format!("plugins:\n  - name: conntrack\n    path: {}\n", so.display())).unwrap_err();
+    assert!(err.contains("plugins[0].name") && err.contains("`counter`"), "{err}");
+
+    let err = engine_with("plugins:\n  - builtin: nothing\n").unwrap_err();
+    assert!(err.contains("plugins[0].builtin") && err.contains("no built-in plugin `nothing`"), "{err}");
+}
