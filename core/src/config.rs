@@ -142,7 +142,11 @@ impl Config {
             ConfigError {
                 file: file.to_string(),
                 location,
-                field: if path == "." { String::new() } else { format!("{path}: ") },
+                field: if path == "." {
+                    String::new()
+                } else {
+                    format!("{path}: ")
+                },
                 message,
             }
         })?;
@@ -167,10 +171,18 @@ impl Config {
             let at = format!("plugins[{i}]");
             match (&p.path, &p.builtin) {
                 (None, None) => {
-                    return Err(ConfigError::field(file, at, "needs `path` (a shared object) or `builtin`".into()))
+                    return Err(ConfigError::field(
+                        file,
+                        at,
+                        "needs `path` (a shared object) or `builtin`".into(),
+                    ))
                 }
                 (Some(_), Some(_)) => {
-                    return Err(ConfigError::field(file, at, "give `path` or `builtin`, not both".into()))
+                    return Err(ConfigError::field(
+                        file,
+                        at,
+                        "give `path` or `builtin`, not both".into(),
+                    ))
                 }
                 _ => {}
             }
@@ -179,7 +191,9 @@ impl Config {
                     return Err(ConfigError::field(
                         file,
                         format!("{at}.priorities.{k}"),
-                        format!("not a priority: {v:?} (a number, or a name like conntrack, filter+5)"),
+                        format!(
+                            "not a priority: {v:?} (a number, or a name like conntrack, filter+5)"
+                        ),
                     ));
                 }
             }
@@ -187,7 +201,11 @@ impl Config {
         let mut seen = std::collections::HashSet::new();
         for (i, q) in self.queues.iter().enumerate() {
             if !seen.insert(q.num) {
-                return Err(ConfigError::field(file, format!("queues[{i}].num"), format!("queue {} configured twice", q.num)));
+                return Err(ConfigError::field(
+                    file,
+                    format!("queues[{i}].num"),
+                    format!("queue {} configured twice", q.num),
+                ));
             }
         }
         Ok(())
@@ -221,16 +239,26 @@ mod tests {
         assert!(e.contains("plugins[0]"), "{e}");
         assert!(e.contains("priorites"), "{e}");
 
-        let e = Config::parse("local_addresses: [10.0.0.300]\n", "x.yaml").unwrap_err().to_string();
+        let e = Config::parse("local_addresses: [10.0.0.300]\n", "x.yaml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("x.yaml:1:"), "{e}");
         assert!(e.contains("local_addresses[0]"), "{e}");
 
-        let e = Config::parse("plugins:\n  - name: x\n", "y.yaml").unwrap_err().to_string();
-        assert_eq!(e, "y.yaml: plugins[0]: needs `path` (a shared object) or `builtin`");
-
-        let e = Config::parse("plugins:\n  - builtin: x\n    priorities: {in: loud}\n", "z.yaml")
+        let e = Config::parse("plugins:\n  - name: x\n", "y.yaml")
             .unwrap_err()
             .to_string();
+        assert_eq!(
+            e,
+            "y.yaml: plugins[0]: needs `path` (a shared object) or `builtin`"
+        );
+
+        let e = Config::parse(
+            "plugins:\n  - builtin: x\n    priorities: {in: loud}\n",
+            "z.yaml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("plugins[0].priorities.in"), "{e}");
     }
 

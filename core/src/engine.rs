@@ -42,7 +42,11 @@ impl Engine {
     /// `base_dir`, and `file` names the config in errors.
     pub fn from_config(cfg: &Config, base_dir: &Path, file: &str) -> Result<Engine, EngineError> {
         let registry = Arc::new(HookRegistry::new());
-        let shared = Shared::new(registry, Router::new(&cfg.local_addresses), cfg.repeat_limit);
+        let shared = Shared::new(
+            registry,
+            Router::new(&cfg.local_addresses),
+            cfg.repeat_limit,
+        );
         for q in &cfg.queues {
             shared.queues.set_bypass(q.num, q.bypass, q.capacity);
         }
@@ -56,17 +60,23 @@ impl Engine {
             }
             let source = match (&p.path, &p.builtin) {
                 (Some(path), _) => PluginSource::File(base_dir.join(path)),
-                (None, Some(name)) => PluginSource::Static(builtin::find(name).ok_or_else(|| {
-                    let known: Vec<&str> = builtin::builtins().iter().map(|b| b.0).collect();
-                    ConfigError::field(
-                        file,
-                        format!("plugins[{i}].builtin"),
-                        format!(
-                            "no built-in plugin `{name}` (this binary has: {})",
-                            if known.is_empty() { "none".to_string() } else { known.join(", ") }
-                        ),
-                    )
-                })?),
+                (None, Some(name)) => {
+                    PluginSource::Static(builtin::find(name).ok_or_else(|| {
+                        let known: Vec<&str> = builtin::builtins().iter().map(|b| b.0).collect();
+                        ConfigError::field(
+                            file,
+                            format!("plugins[{i}].builtin"),
+                            format!(
+                                "no built-in plugin `{name}` (this binary has: {})",
+                                if known.is_empty() {
+                                    "none".to_string()
+                                } else {
+                                    known.join(", ")
+                                }
+                            ),
+                        )
+                    })?)
+                }
                 (None, None) => unreachable!("validated by Config::parse"),
             };
             let prios: BTreeMap<String, i32> = p
@@ -86,7 +96,10 @@ impl Engine {
                     return Err(ConfigError::field(
                         file,
                         format!("plugins[{i}].name"),
-                        format!("expected plugin `{want}`, but {} is `{got}`", source_label(&source)),
+                        format!(
+                            "expected plugin `{want}`, but {} is `{got}`",
+                            source_label(&source)
+                        ),
                     )
                     .into());
                 }
@@ -103,7 +116,14 @@ impl Engine {
         priorities: &BTreeMap<String, i32>,
         policy: Option<FailurePolicy>,
     ) -> Result<&PluginSlot, PluginError> {
-        let (plugin, owner) = LoadedPlugin::load(source, config_json, priorities, policy, &self.shared.registry, &self.shared.host)?;
+        let (plugin, owner) = LoadedPlugin::load(
+            source,
+            config_json,
+            priorities,
+            policy,
+            &self.shared.registry,
+            &self.shared.host,
+        )?;
         if self.plugins.iter().any(|s| s.plugin.name == plugin.name) {
             self.shared.registry.unregister_owner(&owner);
             return Err(PluginError::Refused {
@@ -128,7 +148,10 @@ impl Engine {
 
     /// A loaded plugin by name.
     pub fn plugin(&self, name: &str) -> Option<&Arc<LoadedPlugin>> {
-        self.plugins.iter().find(|s| s.plugin.name == name).map(|s| &s.plugin)
+        self.plugins
+            .iter()
+            .find(|s| s.plugin.name == name)
+            .map(|s| &s.plugin)
     }
 
     /// The registry.
@@ -160,6 +183,8 @@ impl std::fmt::Debug for PluginSlot {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("plugins", &self.plugins).finish()
+        f.debug_struct("Engine")
+            .field("plugins", &self.plugins)
+            .finish()
     }
 }

@@ -75,14 +75,24 @@ fn lossy(ptr: *const u8, len: usize) -> String {
     String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(ptr, len) }).into_owned()
 }
 
-extern "C" fn host_log(level: u8, plugin: *const u8, plugin_len: usize, msg: *const u8, msg_len: usize) {
+extern "C" fn host_log(
+    level: u8,
+    plugin: *const u8,
+    plugin_len: usize,
+    msg: *const u8,
+    msg_len: usize,
+) {
     let level = match level {
         0 => "error",
         1 => "warn",
         2 => "info",
         _ => "debug",
     };
-    eprintln!("brickwall: {level}: plugin {}: {}", lossy(plugin, plugin_len), lossy(msg, msg_len));
+    eprintln!(
+        "brickwall: {level}: plugin {}: {}",
+        lossy(plugin, plugin_len),
+        lossy(msg, msg_len)
+    );
 }
 
 /// The engine packet a view belongs to, when the pipeline set `host_ctx`.
@@ -101,7 +111,13 @@ fn packet_of(pkt: *mut PacketView) -> Option<&'static mut Packet> {
     }
 }
 
-extern "C" fn host_annotate(pkt: *mut PacketView, key: *const u8, key_len: usize, val: *const u8, val_len: usize) {
+extern "C" fn host_annotate(
+    pkt: *mut PacketView,
+    key: *const u8,
+    key_len: usize,
+    val: *const u8,
+    val_len: usize,
+) {
     if let Some(p) = packet_of(pkt) {
         if p.notes.len() < 64 {
             p.notes.push((lossy(key, key_len), lossy(val, val_len)));

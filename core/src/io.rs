@@ -13,7 +13,11 @@ use std::sync::Arc;
 /// A source of frames.
 pub trait FrameSource {
     /// Delivers up to `max` frames to `f`, in order; returns how many (0 at the end).
-    fn next_batch(&mut self, max: usize, f: &mut dyn FnMut(&[u8], &FrameMeta)) -> Result<usize, CaptureError>;
+    fn next_batch(
+        &mut self,
+        max: usize,
+        f: &mut dyn FnMut(&[u8], &FrameMeta),
+    ) -> Result<usize, CaptureError>;
 
     /// Progress as (done, total) in the source's own unit, when known.
     fn progress(&self) -> Option<(u64, u64)> {
@@ -76,7 +80,11 @@ impl PcapSource {
 }
 
 impl FrameSource for PcapSource {
-    fn next_batch(&mut self, max: usize, f: &mut dyn FnMut(&[u8], &FrameMeta)) -> Result<usize, CaptureError> {
+    fn next_batch(
+        &mut self,
+        max: usize,
+        f: &mut dyn FnMut(&[u8], &FrameMeta),
+    ) -> Result<usize, CaptureError> {
         let mut n = 0;
         while n < max && !self.truncated {
             match self.reader.next_frame(&mut self.buf) {
@@ -121,7 +129,11 @@ impl GenSource {
 }
 
 impl FrameSource for GenSource {
-    fn next_batch(&mut self, max: usize, f: &mut dyn FnMut(&[u8], &FrameMeta)) -> Result<usize, CaptureError> {
+    fn next_batch(
+        &mut self,
+        max: usize,
+        f: &mut dyn FnMut(&[u8], &FrameMeta),
+    ) -> Result<usize, CaptureError> {
         let mut n = 0;
         while n < max {
             let Some(fr) = self.gen.next() else { break };

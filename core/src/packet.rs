@@ -43,7 +43,11 @@ impl Default for Packet {
 impl Packet {
     /// Parses `frame` of link type `link` into a packet. On an L3 error the bytes are
     /// kept (for the report and output) and the error is returned beside them.
-    pub fn from_frame(link: LinkType, frame: &[u8], ts_ns: u64) -> (Packet, Result<(), ParseError>) {
+    pub fn from_frame(
+        link: LinkType,
+        frame: &[u8],
+        ts_ns: u64,
+    ) -> (Packet, Result<(), ParseError>) {
         let mut p = Packet::default();
         let r = p.reset(link, frame, ts_ns);
         (p, r)
@@ -120,7 +124,9 @@ impl Packet {
 
     /// The hooks traversed so far, in order.
     pub fn path(&self) -> impl Iterator<Item = Hook> + '_ {
-        self.path[..self.path_len as usize].iter().filter_map(|h| Hook::from_u8(*h))
+        self.path[..self.path_len as usize]
+            .iter()
+            .filter_map(|h| Hook::from_u8(*h))
     }
 
     /// The conntrack information plugins left on the packet.

@@ -87,11 +87,15 @@ impl Sinks {
     }
 
     fn write(&mut self, pkt: &Packet) -> std::io::Result<()> {
-        let Some(path) = &self.output_path else { return Ok(()) };
+        let Some(path) = &self.output_path else {
+            return Ok(());
+        };
         if self.output.is_none() {
             self.output = Some((PcapWriter::create(path, pkt.link, true)?, pkt.link));
         }
-        let Some((w, link)) = &mut self.output else { return Ok(()) };
+        let Some((w, link)) = &mut self.output else {
+            return Ok(());
+        };
         let bytes = pkt.bytes();
         if pkt.link == *link {
             return w.write(pkt.view.ts_ns, bytes, pkt.orig_len.max(bytes.len() as u32));
@@ -119,7 +123,12 @@ impl Sinks {
     }
 }
 
-fn finish_packet(pipeline: &Pipeline, sinks: &mut Sinks, pkt: &Packet, outcome: Outcome) -> std::io::Result<()> {
+fn finish_packet(
+    pipeline: &Pipeline,
+    sinks: &mut Sinks,
+    pkt: &Packet,
+    outcome: Outcome,
+) -> std::io::Result<()> {
     if matches!(outcome, Outcome::Queued) {
         return Ok(());
     }
@@ -132,7 +141,12 @@ fn finish_packet(pipeline: &Pipeline, sinks: &mut Sinks, pkt: &Packet, outcome: 
     Ok(())
 }
 
-fn drain_side_traffic(pipeline: &mut Pipeline, table: &HookTable, sinks: &mut Sinks, ts: u64) -> std::io::Result<()> {
+fn drain_side_traffic(
+    pipeline: &mut Pipeline,
+    table: &HookTable,
+    sinks: &mut Sinks,
+    ts: u64,
+) -> std::io::Result<()> {
     while let Some((qp, v)) = pipeline.shared().queues.try_returned() {
         let (pkt, outcome) = pipeline.resume(table, qp, v);
         finish_packet(pipeline, sinks, &pkt, outcome)?;
@@ -147,7 +161,11 @@ fn drain_side_traffic(pipeline: &mut Pipeline, table: &HookTable, sinks: &mut Si
 }
 
 /// Replays every frame of `source` through `engine`.
-pub fn replay(engine: &Engine, source: &mut dyn FrameSource, mut opts: ReplayOptions) -> Result<ReplaySummary, ReplayError> {
+pub fn replay(
+    engine: &Engine,
+    source: &mut dyn FrameSource,
+    mut opts: ReplayOptions,
+) -> Result<ReplaySummary, ReplayError> {
     let started = Instant::now();
     let mut pipeline = engine.pipeline();
     let reporting = opts.report.is_some();
@@ -230,7 +248,12 @@ pub fn replay(engine: &Engine, source: &mut dyn FrameSource, mut opts: ReplayOpt
     })
 }
 
-fn unparsed(pipeline: &mut Pipeline, sinks: &mut Sinks, pkt: &Packet, e: &ParseError) -> std::io::Result<()> {
+fn unparsed(
+    pipeline: &mut Pipeline,
+    sinks: &mut Sinks,
+    pkt: &Packet,
+    e: &ParseError,
+) -> std::io::Result<()> {
     pipeline.counters.received += 1;
     if matches!(e, ParseError::NotIp { .. }) {
         // Not IP: a bridge passes it on without running the IP hooks.

@@ -57,7 +57,12 @@ impl ReportLine {
             Outcome::Queued => ("queue", None),
             Outcome::Dropped(DropReason::Id(id)) => (
                 "drop",
-                Some(registry.reason_name(*id).map(|s| s.to_string()).unwrap_or_else(|| format!("reason-{id}"))),
+                Some(
+                    registry
+                        .reason_name(*id)
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| format!("reason-{id}")),
+                ),
             ),
             Outcome::Dropped(DropReason::Parse(r)) => ("drop", Some(r.to_string())),
         };

@@ -32,7 +32,13 @@ fn counter_so() -> &'static Path {
         let cargo = option_env!("CARGO").unwrap_or("cargo");
         let target_dir = scratch().join("cargo");
         let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "brickwall-example-counter", "--target-dir"])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "brickwall-example-counter",
+                "--target-dir",
+            ])
             .arg(&target_dir)
             .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
             .status()
@@ -46,7 +52,9 @@ fn counter_so() -> &'static Path {
 
 /// Compiles a C fixture into a shared object with the system's C compiler.
 fn c_so(name: &str) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(format!("{name}.c"));
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(format!("{name}.c"));
     let out = scratch().join(format!("lib{name}.so"));
     let status = Command::new("cc")
         .args(["-shared", "-fPIC", "-o"])
@@ -84,10 +92,18 @@ fn counter_plugin_loads_from_its_shared_object_and_counts() {
     for _ in 0..6 {
         outcomes.push(pl.process(&t, &mut packet(&frame)));
     }
-    let dropped = outcomes.iter().filter(|o| matches!(o, Outcome::Dropped(_))).count();
+    let dropped = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Dropped(_)))
+        .count();
     assert_eq!(dropped, 2, "every third packet is dropped: {outcomes:?}");
-    let Outcome::Dropped(DropReason::Id(id)) = outcomes[2] else { panic!() };
-    assert_eq!(e.registry().reason_name(id).as_deref(), Some("counter-drop-every"));
+    let Outcome::Dropped(DropReason::Id(id)) = outcomes[2] else {
+        panic!()
+    };
+    assert_eq!(
+        e.registry().reason_name(id).as_deref(),
+        Some("counter-drop-every")
+    );
 
     let stats = e.plugin("counter").unwrap().control(b"stats").unwrap();
     let v: serde_json::Value = serde_json::from_slice(&stats).unwrap();
@@ -113,10 +129,19 @@ fn the_same_plugin_code_links_statically() {
     let t = e.registry().snapshot();
     assert_eq!(t.chain(Family::Ipv4, Hook::LocalIn).len(), 1);
     // Loading a second plugin of the same name is refused.
-    let again = e.load(&PluginSource::Static(brickwall_example_counter::brickwall_descriptor), "null", &BTreeMap::new(), None);
+    let again = e.load(
+        &PluginSource::Static(brickwall_example_counter::brickwall_descriptor),
+        "null",
+        &BTreeMap::new(),
+        None,
+    );
     assert!(again.unwrap_err().to_string().contains("already loaded"));
     assert!(e.unload("counter"));
-    assert!(e.registry().snapshot().chain(Family::Ipv4, Hook::LocalIn).is_empty());
+    assert!(e
+        .registry()
+        .snapshot()
+        .chain(Family::Ipv4, Hook::LocalIn)
+        .is_empty());
 }
 
 #[test]
@@ -133,8 +158,13 @@ fn panicking_plugin_is_contained_and_counted() {
     let o1 = pl.process(&t, &mut packet(&frame));
     let o2 = pl.process(&t, &mut packet(&frame));
     assert_eq!(o1, Outcome::Forwarded);
-    let Outcome::Dropped(DropReason::Id(id)) = o2 else { panic!("{o2:?}") };
-    assert_eq!(e.registry().reason_name(id).as_deref(), Some("plugin-panic"));
+    let Outcome::Dropped(DropReason::Id(id)) = o2 else {
+        panic!("{o2:?}")
+    };
+    assert_eq!(
+        e.registry().reason_name(id).as_deref(),
+        Some("plugin-panic")
+    );
     assert_eq!(pl.counters.panics.get("counter"), Some(&1));
 }
 
@@ -143,25 +173,59 @@ fn refusals_name_the_file_and_the_reason() {
     let wrong = c_so("wrong_abi");
     let err = engine_with(&format!("plugins:\n  - path: {}\n", wrong.display())).unwrap_err();
     assert!(err.contains(&wrong.display().to_string()), "{err}");
-    assert!(err.contains("plugin ABI version 99, this engine speaks version 1"), "{err}");
+    assert!(
+        err.contains("plugin ABI version 99, this engine speaks version 1"),
+        "{err}"
+    );
 
     let none = c_so("no_entry");
     let err = engine_with(&format!("plugins:\n  - path: {}\n", none.display())).unwrap_err();
-    assert!(err.contains(&none.display().to_string()) && err.contains("missing symbol `brickwall_plugin_entry`"), "{err}");
+    assert!(
+        err.contains(&none.display().to_string())
+            && err.contains("missing symbol `brickwall_plugin_entry`"),
+        "{err}"
+    );
 
     let err = engine_with("plugins:\n  - path: /nonexistent/libx.so\n").unwrap_err();
-    assert!(err.starts_with("/nonexistent/libx.so: cannot load"), "{err}");
+    assert!(
+        err.starts_with("/nonexistent/libx.so: cannot load"),
+        "{err}"
+    );
 
     let so = counter_so();
-    let err = engine_with(&format!("plugins:\n  - path: {}\n    config: {{drop_evry: 1}}\n", so.display())).unwrap_err();
-    assert!(err.contains("plugin counter failed to initialise") && err.contains("drop_evry"), "{err}");
+    let err = engine_with(&format!(
+        "plugins:\n  - path: {}\n    config: {{drop_evry: 1}}\n",
+        so.display()
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("plugin counter failed to initialise") && err.contains("drop_evry"),
+        "{err}"
+    );
 
-    let err = engine_with(&format!("plugins:\n  - path: {}\n    priorities: {{count-sideways: 5}}\n", so.display())).unwrap_err();
-    assert!(err.contains("count-sideways") && err.contains("count-prerouting"), "{err}");
+    let err = engine_with(&format!(
+        "plugins:\n  - path: {}\n    priorities: {{count-sideways: 5}}\n",
+        so.display()
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("count-sideways") && err.contains("count-prerouting"),
+        "{err}"
+    );
 
-    let err = engine_with(&format!("plugins:\n  - name: conntrack\n    path: {}\n", so.display())).unwrap_err();
-    assert!(err.contains("plugins[0].name") && err.contains("`counter`"), "{err}");
+    let err = engine_with(&format!(
+        "plugins:\n  - name: conntrack\n    path: {}\n",
+        so.display()
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("plugins[0].name") && err.contains("`counter`"),
+        "{err}"
+    );
 
     let err = engine_with("plugins:\n  - builtin: nothing\n").unwrap_err();
-    assert!(err.contains("plugins[0].builtin") && err.contains("no built-in plugin `nothing`"), "{err}");
+    assert!(
+        err.contains("plugins[0].builtin") && err.contains("no built-in plugin `nothing`"),
+        "{err}"
+    );
 }

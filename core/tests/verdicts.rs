@@ -13,11 +13,17 @@ const A: [u8; 4] = [10, 0, 0, 1];
 const B: [u8; 4] = [10, 1, 0, 9];
 const LOCAL: [u8; 4] = [192, 168, 7, 1];
 
-fn trace_cb(log: &Arc<Mutex<Vec<String>>>, tag: &str, v: Verdict) -> impl Fn(&mut brickwall_hooks::PacketView) -> Verdict {
+fn trace_cb(
+    log: &Arc<Mutex<Vec<String>>>,
+    tag: &str,
+    v: Verdict,
+) -> impl Fn(&mut brickwall_hooks::PacketView) -> Verdict {
     let log = log.clone();
     let tag = tag.to_string();
     move |p| {
-        log.lock().unwrap().push(format!("{}:{tag}", p.hook().unwrap().name()));
+        log.lock()
+            .unwrap()
+            .push(format!("{}:{tag}", p.hook().unwrap().name()));
         v
     }
 }
@@ -28,9 +34,27 @@ fn callbacks_run_in_priority_order_and_paths_follow_the_routing_decision() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let r = e.registry();
     for hook in Hook::ALL {
-        r.register_fn("late", hook, FamilySel::Inet, priority::FILTER, trace_cb(&log, "filter", Verdict::Accept));
-        r.register_fn("early", hook, FamilySel::Inet, priority::CONNTRACK, trace_cb(&log, "ct", Verdict::Accept));
-        r.register_fn("last", hook, FamilySel::Inet, priority::CONFIRM, trace_cb(&log, "confirm", Verdict::Accept));
+        r.register_fn(
+            "late",
+            hook,
+            FamilySel::Inet,
+            priority::FILTER,
+            trace_cb(&log, "filter", Verdict::Accept),
+        );
+        r.register_fn(
+            "early",
+            hook,
+            FamilySel::Inet,
+            priority::CONNTRACK,
+            trace_cb(&log, "ct", Verdict::Accept),
+        );
+        r.register_fn(
+            "last",
+            hook,
+            FamilySel::Inet,
+            priority::CONFIRM,
+            trace_cb(&log, "confirm", Verdict::Accept),
+        );
     }
     let mut pl = e.pipeline();
     let t = r.snapshot();
@@ -53,7 +77,11 @@ fn callbacks_run_in_priority_order_and_paths_follow_the_routing_decision() {
         ("POSTROUTING", 3),
     ]
     .iter()
-    .flat_map(|(h, _)| ["ct", "filter", "confirm"].iter().map(move |t| format!("{h}:{t}")))
+    .flat_map(|(h, _)| {
+        ["ct", "filter", "confirm"]
+            .iter()
+            .map(move |t| format!("{h}:{t}"))
+    })
     .collect();
     assert_eq!(got, expect);
     let names = |p: &brickwall_core::packet::Packet| p.path().map(|h| h.name()).collect::<Vec<_>>();
@@ -70,25 +98,58 @@ fn drop_stops_later_callbacks_and_is_counted_with_its_reason() {
     let r = e.registry();
     let later = Arc::new(AtomicU32::new(0));
     let l2 = later.clone();
-    r.register_fn_with("dropper", FailurePolicy::FailOpen, &["no-entry", "too-big"], Hook::PreRouting, FamilySel::Ipv4, priority::FILTER, |_| Verdict::Drop(1));
-    r.register_fn("after", Hook::PreRouting, FamilySel::Inet, priority::FILTER + 1, move |_| {
-        l2.fetch_add(1, Ordering::Relaxed);
-        Verdict::Accept
-    });
-    r.register_fn_with("liar", FailurePolicy::FailOpen, &[], Hook::PreRouting, FamilySel::Ipv6, priority::FILTER, |_| Verdict::Drop(5));
+    r.register_fn_with(
+        "dropper",
+        FailurePolicy::FailOpen,
+        &["no-entry", "too-big"],
+        Hook::PreRouting,
+        FamilySel::Ipv4,
+        priority::FILTER,
+        |_| Verdict::Drop(1),
+    );
+    r.register_fn(
+        "after",
+        Hook::PreRouting,
+        FamilySel::Inet,
+        priority::FILTER + 1,
+        move |_| {
+            l2.fetch_add(1, Ordering::Relaxed);
+            Verdict::Accept
+        },
+    );
+    r.register_fn_with(
+        "liar",
+        FailurePolicy::FailOpen,
+        &[],
+        Hook::PreRouting,
+        FamilySel::Ipv6,
+        priority::FILTER,
+        |_| Verdict::Drop(5),
+    );
     let mut pl = e.pipeline();
     let t = r.snapshot();
     let mut p = packet(&udp4(A, B, 1, 2, b""));
     let o = pl.process(&t, &mut p);
-    let Outcome::Dropped(DropReason::Id(id)) = o else { panic!("{o:?}") };
+    let Outcome::Dropped(DropReason::Id(id)) = o else {
+        panic!("{o:?}")
+    };
     assert_eq!(r.reason_name(id).as_deref(), Some("too-big"));
-    assert_eq!(later.load(Ordering::Relaxed), 0, "a callback after DROP ran");
+    assert_eq!(
+        later.load(Ordering::Relaxed),
+        0,
+        "a callback after DROP ran"
+    );
     assert_eq!(pl.counters.hooks[Hook::PreRouting as usize].dropped, 1);
     assert_eq!(pl.counters.drops_by_reason[id as usize], 1);
     // A reason index the plugin never declared is still counted, under the engine's name for it.
     let mut p6 = packet(&tcp6_syn([0xfd; 16], [0xfe; 16], 1, 2));
-    let Outcome::Dropped(DropReason::Id(id6)) = pl.process(&t, &mut p6) else { panic!() };
-    assert_eq!(r.reason_name(id6).as_deref(), Some("plugin-undeclared-reason"));
+    let Outcome::Dropped(DropReason::Id(id6)) = pl.process(&t, &mut p6) else {
+        panic!()
+    };
+    assert_eq!(
+        r.reason_name(id6).as_deref(),
+        Some("plugin-undeclared-reason")
+    );
     assert_eq!(pl.counters.dropped, 2);
 }
 
@@ -98,17 +159,39 @@ fn stolen_packets_leave_the_path() {
     let r = e.registry();
     let after = Arc::new(AtomicU32::new(0));
     let a2 = after.clone();
-    r.register_fn("defrag", Hook::PreRouting, FamilySel::Inet, priority::DEFRAG, |p| {
-        if p.payload() == b"frag" { Verdict::Stolen } else { Verdict::Accept }
-    });
-    r.register_fn("after", Hook::PreRouting, FamilySel::Inet, priority::CONNTRACK, move |_| {
-        a2.fetch_add(1, Ordering::Relaxed);
-        Verdict::Accept
-    });
+    r.register_fn(
+        "defrag",
+        Hook::PreRouting,
+        FamilySel::Inet,
+        priority::DEFRAG,
+        |p| {
+            if p.payload() == b"frag" {
+                Verdict::Stolen
+            } else {
+                Verdict::Accept
+            }
+        },
+    );
+    r.register_fn(
+        "after",
+        Hook::PreRouting,
+        FamilySel::Inet,
+        priority::CONNTRACK,
+        move |_| {
+            a2.fetch_add(1, Ordering::Relaxed);
+            Verdict::Accept
+        },
+    );
     let mut pl = e.pipeline();
     let t = r.snapshot();
-    assert_eq!(pl.process(&t, &mut packet(&udp4(A, B, 1, 2, b"frag"))), Outcome::Stolen);
-    assert_eq!(pl.process(&t, &mut packet(&udp4(A, B, 1, 2, b"whole"))), Outcome::Forwarded);
+    assert_eq!(
+        pl.process(&t, &mut packet(&udp4(A, B, 1, 2, b"frag"))),
+        Outcome::Stolen
+    );
+    assert_eq!(
+        pl.process(&t, &mut packet(&udp4(A, B, 1, 2, b"whole"))),
+        Outcome::Forwarded
+    );
     assert_eq!(after.load(Ordering::Relaxed), 1);
     assert_eq!(pl.counters.stolen, 1);
     assert_eq!(pl.counters.hooks[0].stolen, 1);
@@ -127,21 +210,40 @@ fn repeat_reenters_the_hook_and_is_bounded() {
     });
     let n = Arc::new(AtomicU32::new(0));
     let n2 = n.clone();
-    r.register_fn("repeat-twice", Hook::Forward, FamilySel::Ipv4, 0, move |p| {
-        if p.payload() == b"loop" {
-            return Verdict::Repeat;
-        }
-        if n2.fetch_add(1, Ordering::Relaxed) % 3 < 2 { Verdict::Repeat } else { Verdict::Accept }
-    });
+    r.register_fn(
+        "repeat-twice",
+        Hook::Forward,
+        FamilySel::Ipv4,
+        0,
+        move |p| {
+            if p.payload() == b"loop" {
+                return Verdict::Repeat;
+            }
+            if n2.fetch_add(1, Ordering::Relaxed) % 3 < 2 {
+                Verdict::Repeat
+            } else {
+                Verdict::Accept
+            }
+        },
+    );
     let mut pl = e.pipeline();
     let t = r.snapshot();
-    assert_eq!(pl.process(&t, &mut packet(&udp4(A, B, 1, 2, b"x"))), Outcome::Forwarded);
+    assert_eq!(
+        pl.process(&t, &mut packet(&udp4(A, B, 1, 2, b"x"))),
+        Outcome::Forwarded
+    );
     assert_eq!(first_runs.load(Ordering::Relaxed), 3);
     // Always REPEAT: dropped after the limit, with the engine's reason.
     let o = pl.process(&t, &mut packet(&udp4(A, B, 1, 2, b"loop")));
-    let Outcome::Dropped(DropReason::Id(id)) = o else { panic!("{o:?}") };
+    let Outcome::Dropped(DropReason::Id(id)) = o else {
+        panic!("{o:?}")
+    };
     assert_eq!(r.reason_name(id).as_deref(), Some("repeat-limit"));
-    assert_eq!(first_runs.load(Ordering::Relaxed), 3 + 4, "limit 3 allows 3 re-entries");
+    assert_eq!(
+        first_runs.load(Ordering::Relaxed),
+        3 + 4,
+        "limit 3 allows 3 re-entries"
+    );
 }
 
 #[test]
@@ -150,7 +252,12 @@ fn queue_round_trip_resumes_after_the_queueing_callback() {
     let r = e.registry();
     let after = Arc::new(Mutex::new(Vec::new()));
     let a2 = after.clone();
-    r.register_fn("to-userspace", Hook::Forward, FamilySel::Inet, 0, |_| Verdict::Queue { num: 7, bypass: false });
+    r.register_fn("to-userspace", Hook::Forward, FamilySel::Inet, 0, |_| {
+        Verdict::Queue {
+            num: 7,
+            bypass: false,
+        }
+    });
     r.register_fn("after", Hook::Forward, FamilySel::Inet, 10, move |p| {
         a2.lock().unwrap().push(p.mark);
         Verdict::Accept
@@ -161,7 +268,11 @@ fn queue_round_trip_resumes_after_the_queueing_callback() {
         while let Some(mut q) = consumer.recv_timeout(std::time::Duration::from_secs(5)) {
             n += 1;
             q.packet.view.mark = 0x42;
-            let v = if q.packet.view.payload() == b"bad" { QueueVerdict::Drop } else { QueueVerdict::Accept };
+            let v = if q.packet.view.payload() == b"bad" {
+                QueueVerdict::Drop
+            } else {
+                QueueVerdict::Accept
+            };
             consumer.verdict(q, v);
             if n == 2 {
                 break;
@@ -172,12 +283,23 @@ fn queue_round_trip_resumes_after_the_queueing_callback() {
     let t = r.snapshot();
     let mut good = packet(&udp4(A, B, 1, 2, b"good"));
     assert_eq!(pl.process(&t, &mut good), Outcome::Queued);
-    assert_eq!(pl.process(&t, &mut packet(&udp4(A, B, 1, 2, b"bad"))), Outcome::Queued);
+    assert_eq!(
+        pl.process(&t, &mut packet(&udp4(A, B, 1, 2, b"bad"))),
+        Outcome::Queued
+    );
     worker.join().unwrap();
     let mut outcomes = Vec::new();
-    while let Some((qp, v)) = e.shared.queues.returned_timeout(std::time::Duration::from_secs(5)) {
+    while let Some((qp, v)) = e
+        .shared
+        .queues
+        .returned_timeout(std::time::Duration::from_secs(5))
+    {
         let (p, o) = pl.resume(&t, qp, v);
-        outcomes.push((p.view.payload().to_vec(), o, p.path().map(|h| h.name()).collect::<Vec<_>>()));
+        outcomes.push((
+            p.view.payload().to_vec(),
+            o,
+            p.path().map(|h| h.name()).collect::<Vec<_>>(),
+        ));
         if outcomes.len() == 2 {
             break;
         }
@@ -203,14 +325,24 @@ fn full_or_unbound_queue_drops_or_bypasses() {
     let t = r.snapshot();
     // Nobody listens on queue 1: dropped. Queue 2 is configured to bypass: continues.
     let o = pl.process(&t, &mut packet(&udp4(A, B, 1, 2, b"one")));
-    let Outcome::Dropped(DropReason::Id(id)) = o else { panic!("{o:?}") };
+    let Outcome::Dropped(DropReason::Id(id)) = o else {
+        panic!("{o:?}")
+    };
     assert_eq!(r.reason_name(id).as_deref(), Some("queue-no-listener"));
-    assert_eq!(pl.process(&t, &mut packet(&udp4(A, B, 1, 2, b"two"))), Outcome::Forwarded);
+    assert_eq!(
+        pl.process(&t, &mut packet(&udp4(A, B, 1, 2, b"two"))),
+        Outcome::Forwarded
+    );
     // Bound with room for one: the second packet finds it full.
     let _c = e.shared.queues.bind(1, 0);
-    assert_eq!(pl.process(&t, &mut packet(&udp4(A, B, 1, 2, b"one"))), Outcome::Queued);
+    assert_eq!(
+        pl.process(&t, &mut packet(&udp4(A, B, 1, 2, b"one"))),
+        Outcome::Queued
+    );
     let o = pl.process(&t, &mut packet(&udp4(A, B, 1, 2, b"one")));
-    let Outcome::Dropped(DropReason::Id(id)) = o else { panic!("{o:?}") };
+    let Outcome::Dropped(DropReason::Id(id)) = o else {
+        panic!("{o:?}")
+    };
     assert_eq!(r.reason_name(id).as_deref(), Some("queue-full"));
 }
 
@@ -218,13 +350,34 @@ fn full_or_unbound_queue_drops_or_bypasses() {
 fn panicking_callbacks_are_contained_by_policy() {
     let e = engine("{}");
     let r = e.registry();
-    r.register_fn_with("open", FailurePolicy::FailOpen, &[], Hook::PreRouting, FamilySel::Ipv4, 0, |_| panic!("boom"));
-    r.register_fn_with("closed", FailurePolicy::FailClosed, &[], Hook::PreRouting, FamilySel::Ipv6, 0, |_| panic!("boom"));
+    r.register_fn_with(
+        "open",
+        FailurePolicy::FailOpen,
+        &[],
+        Hook::PreRouting,
+        FamilySel::Ipv4,
+        0,
+        |_| panic!("boom"),
+    );
+    r.register_fn_with(
+        "closed",
+        FailurePolicy::FailClosed,
+        &[],
+        Hook::PreRouting,
+        FamilySel::Ipv6,
+        0,
+        |_| panic!("boom"),
+    );
     let mut pl = e.pipeline();
     let t = r.snapshot();
-    assert_eq!(pl.process(&t, &mut packet(&udp4(A, B, 1, 2, b""))), Outcome::Forwarded);
+    assert_eq!(
+        pl.process(&t, &mut packet(&udp4(A, B, 1, 2, b""))),
+        Outcome::Forwarded
+    );
     let o = pl.process(&t, &mut packet(&tcp6_syn([0xfd; 16], [0xfe; 16], 1, 2)));
-    let Outcome::Dropped(DropReason::Id(id)) = o else { panic!("{o:?}") };
+    let Outcome::Dropped(DropReason::Id(id)) = o else {
+        panic!("{o:?}")
+    };
     assert_eq!(r.reason_name(id).as_deref(), Some("plugin-panic"));
     assert_eq!(pl.counters.panics.get("open"), Some(&1));
     assert_eq!(pl.counters.panics.get("closed"), Some(&1));
@@ -240,7 +393,13 @@ fn registering_and_unregistering_while_traffic_flows() {
     let churn = std::thread::spawn(move || {
         let mut n = 0u32;
         while !s2.load(Ordering::Relaxed) {
-            let o = r2.register_fn("churn", Hook::Forward, FamilySel::Inet, (n % 7) as i32, |_| Verdict::Accept);
+            let o = r2.register_fn(
+                "churn",
+                Hook::Forward,
+                FamilySel::Inet,
+                (n % 7) as i32,
+                |_| Verdict::Accept,
+            );
             r2.unregister_owner(&o);
             n += 1;
         }
@@ -257,5 +416,8 @@ fn registering_and_unregistering_while_traffic_flows() {
     stop.store(true, Ordering::Relaxed);
     let swaps = churn.join().unwrap();
     assert!(swaps > 0);
-    assert!(r.snapshot().chain(brickwall_hooks::Family::Ipv4, Hook::Forward).is_empty());
+    assert!(r
+        .snapshot()
+        .chain(brickwall_hooks::Family::Ipv4, Hook::Forward)
+        .is_empty());
 }

@@ -73,7 +73,8 @@ pub fn run(a: DemoArgs) -> Result<(), String> {
         Some(p) => super::build_engine(Some(p))?,
         None => {
             let cfg = Config::parse(DEMO_CONFIG, "<embedded demo>").map_err(|e| e.to_string())?;
-            Engine::from_config(&cfg, Path::new("."), "<embedded demo>").map_err(|e| e.to_string())?
+            Engine::from_config(&cfg, Path::new("."), "<embedded demo>")
+                .map_err(|e| e.to_string())?
         }
     };
     print!("{}", super::hooks::render(&engine));
@@ -82,7 +83,15 @@ pub fn run(a: DemoArgs) -> Result<(), String> {
         "the generator ({} TCP, {} UDP, {} ICMP flows, seed {})",
         a.traffic.tcp, a.traffic.udp, a.traffic.icmp, a.traffic.seed
     );
-    super::replay::run_source(&engine, &mut source, &label, &a.report, a.write, false, false)?;
+    super::replay::run_source(
+        &engine,
+        &mut source,
+        &label,
+        &a.report,
+        a.write,
+        false,
+        false,
+    )?;
     Ok(())
 }
 
@@ -90,10 +99,12 @@ pub fn run(a: DemoArgs) -> Result<(), String> {
 pub fn generate(a: GenerateArgs) -> Result<(), String> {
     let cfg = a.traffic.config();
     let shown = a.out.display().to_string();
-    let mut w = PcapWriter::create(&a.out, LinkType::Ethernet, true).map_err(|e| format!("{shown}: {e}"))?;
+    let mut w = PcapWriter::create(&a.out, LinkType::Ethernet, true)
+        .map_err(|e| format!("{shown}: {e}"))?;
     let mut n = 0u64;
     for f in Generator::new(cfg) {
-        w.write(f.ts_ns, &f.data, f.data.len() as u32).map_err(|e| format!("{shown}: {e}"))?;
+        w.write(f.ts_ns, &f.data, f.data.len() as u32)
+            .map_err(|e| format!("{shown}: {e}"))?;
         n += 1;
     }
     w.flush().map_err(|e| format!("{shown}: {e}"))?;

@@ -56,7 +56,9 @@ pub const DEFAULT_CONFIG: &str = include_str!("default.yaml");
 
 /// Loads the config at `path`, or the embedded default; returns it with the directory
 /// relative plugin paths resolve against and the name errors use.
-fn load_config(path: Option<&std::path::Path>) -> Result<(brickwall_core::config::Config, PathBuf, String), String> {
+fn load_config(
+    path: Option<&std::path::Path>,
+) -> Result<(brickwall_core::config::Config, PathBuf, String), String> {
     use brickwall_core::config::Config;
     match path {
         Some(p) => {
@@ -65,7 +67,8 @@ fn load_config(path: Option<&std::path::Path>) -> Result<(brickwall_core::config
             Ok((cfg, dir, p.display().to_string()))
         }
         None => {
-            let cfg = Config::parse(DEFAULT_CONFIG, "<embedded default>").map_err(|e| e.to_string())?;
+            let cfg =
+                Config::parse(DEFAULT_CONFIG, "<embedded default>").map_err(|e| e.to_string())?;
             Ok((cfg, PathBuf::from("."), "<embedded default>".to_string()))
         }
     }

@@ -30,7 +30,9 @@ pub struct ReplayArgs {
 pub fn open_report(path: &Option<PathBuf>) -> Result<Option<Box<dyn std::io::Write>>, String> {
     Ok(match path {
         None => None,
-        Some(p) if p.as_os_str() == "-" => Some(Box::new(std::io::BufWriter::new(std::io::stdout()))),
+        Some(p) if p.as_os_str() == "-" => {
+            Some(Box::new(std::io::BufWriter::new(std::io::stdout())))
+        }
         Some(p) => Some(Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?,
         ))),
@@ -47,7 +49,8 @@ pub fn progress_bar(unit_bytes: bool) -> Option<Box<dyn FnMut(u64, u64)>> {
     } else {
         "{bar:40} {pos}/{len} frames eta {eta}"
     };
-    let bar = indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template(style).ok()?);
+    let bar = indicatif::ProgressBar::new(0)
+        .with_style(indicatif::ProgressStyle::with_template(style).ok()?);
     Some(Box::new(move |done, total| {
         bar.set_length(total);
         bar.set_position(done);
@@ -71,7 +74,11 @@ pub fn run_source(
     let opts = ReplayOptions {
         report: open_report(report)?,
         output: write,
-        progress: if quiet { None } else { progress_bar(progress_in_bytes) },
+        progress: if quiet {
+            None
+        } else {
+            progress_bar(progress_in_bytes)
+        },
         ..ReplayOptions::default()
     };
     let summary = replay(engine, source, opts).map_err(|e| format!("{label}: {e}"))?;
@@ -91,6 +98,14 @@ pub fn run(a: ReplayArgs) -> Result<(), String> {
     let engine = super::build_engine(a.config.as_deref())?;
     let mut source = PcapSource::open(&a.file).map_err(|e| format!("{}: {e}", a.file.display()))?;
     let label = a.file.display().to_string();
-    run_source(&engine, &mut source, &label, &a.report, a.write, a.quiet, true)?;
+    run_source(
+        &engine,
+        &mut source,
+        &label,
+        &a.report,
+        a.write,
+        a.quiet,
+        true,
+    )?;
     Ok(())
 }

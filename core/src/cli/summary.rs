@@ -69,7 +69,11 @@ pub fn render(label: &str, s: &ReplaySummary, engine: &Engine) -> String {
         let _ = writeln!(o, "  plugin {plugin} panicked {n} times (contained)");
     }
     if s.output_skipped > 0 {
-        let _ = writeln!(o, "  {} accepted packets could not be written to the output", s.output_skipped);
+        let _ = writeln!(
+            o,
+            "  {} accepted packets could not be written to the output",
+            s.output_skipped
+        );
     }
     o
 }

@@ -86,7 +86,11 @@ impl Counters {
         if self.drops_by_reason.len() < o.drops_by_reason.len() {
             self.drops_by_reason.resize(o.drops_by_reason.len(), 0);
         }
-        for (a, b) in self.drops_by_reason.iter_mut().zip(o.drops_by_reason.iter()) {
+        for (a, b) in self
+            .drops_by_reason
+            .iter_mut()
+            .zip(o.drops_by_reason.iter())
+        {
             *a += b;
         }
         for (k, v) in &o.parse_drops {

@@ -173,16 +173,35 @@ impl Pipeline {
     }
 
     /// Continues a packet that came back from a queue with the consumer's verdict.
-    pub fn resume(&mut self, table: &HookTable, qp: QueuedPacket, verdict: QueueVerdict) -> (Packet, Outcome) {
+    pub fn resume(
+        &mut self,
+        table: &HookTable,
+        qp: QueuedPacket,
+        verdict: QueueVerdict,
+    ) -> (Box<Packet>, Outcome) {
         let QueuedPacket {
             mut packet, resume, ..
         } = qp;
         self.counters.reinjected += 1;
         self.counters.queued = self.counters.queued.saturating_sub(1);
         let outcome = match verdict {
-            QueueVerdict::Drop => self.drop_with(resume_hook(resume), self.shared.reasons.queue_verdict),
-            QueueVerdict::Accept => self.walk(table, &mut packet, resume.route, resume.hook_pos, resume.next),
-            QueueVerdict::Repeat => self.walk(table, &mut packet, resume.route, resume.hook_pos, usize::MAX),
+            QueueVerdict::Drop => {
+                self.drop_with(resume_hook(resume), self.shared.reasons.queue_verdict)
+            }
+            QueueVerdict::Accept => self.walk(
+                table,
+                &mut packet,
+                resume.route,
+                resume.hook_pos,
+                resume.next,
+            ),
+            QueueVerdict::Repeat => self.walk(
+                table,
+                &mut packet,
+                resume.route,
+                resume.hook_pos,
+                usize::MAX,
+            ),
         };
         (packet, outcome)
     }
@@ -203,7 +222,14 @@ impl Pipeline {
 
     /// Walks `route` from hook `hook_pos`, callback `start`. `start == usize::MAX` re-enters
     /// the hook from its first callback without counting a new entry.
-    fn walk(&mut self, table: &HookTable, pkt: &mut Packet, mut route: Route, mut hook_pos: usize, start: usize) -> Outcome {
+    fn walk(
+        &mut self,
+        table: &HookTable,
+        pkt: &mut Packet,
+        mut route: Route,
+        mut hook_pos: usize,
+        start: usize,
+    ) -> Outcome {
         let Some(family) = pkt.view.family() else {
             return self.drop_with(Hook::PreRouting, self.shared.reasons.plugin_bad_verdict);
         };
@@ -212,7 +238,9 @@ impl Pipeline {
         let mut start = start;
         loop {
             let hooks = route.hooks();
-            let Some(&hook) = hooks.get(hook_pos) else { break };
+            let Some(&hook) = hooks.get(hook_pos) else {
+                break;
+            };
             let first = if start == usize::MAX { 0 } else { start };
             if start == 0 {
                 pkt.enter(hook);
@@ -271,9 +299,10 @@ impl Pipeline {
                 }
                 RawVerdict::CODE_QUEUE => {
                     let num = (v.arg & 0xffff) as u16;
-                    let bypass = v.arg & RawVerdict::QUEUE_BYPASS != 0 || self.shared.queues.bypass(num);
+                    let bypass =
+                        v.arg & RawVerdict::QUEUE_BYPASS != 0 || self.shared.queues.bypass(num);
                     let qp = QueuedPacket {
-                        packet: std::mem::take(pkt),
+                        packet: Box::new(std::mem::take(pkt)),
                         queue: num,
                         resume: ResumePoint {
                             route,
@@ -288,7 +317,7 @@ impl Pipeline {
                             return HookEnd::Done(Outcome::Queued);
                         }
                         Err((qp, refusal)) => {
-                            *pkt = qp.packet;
+                            *pkt = *qp.packet;
                             pkt.view.host_ctx = pkt as *mut Packet as *mut std::ffi::c_void;
                             if bypass {
                                 i += 1;
@@ -306,20 +335,32 @@ impl Pipeline {
                     self.counters.hooks[hook as usize].repeated += 1;
                     repeats += 1;
                     if repeats > self.shared.repeat_limit {
-                        return HookEnd::Done(self.drop_with(hook, self.shared.reasons.repeat_limit));
+                        return HookEnd::Done(
+                            self.drop_with(hook, self.shared.reasons.repeat_limit),
+                        );
                     }
                     i = 0;
                 }
                 RawVerdict::CODE_PANICKED => {
-                    *self.counters.panics.entry(entry.owner.name.to_string()).or_default() += 1;
+                    *self
+                        .counters
+                        .panics
+                        .entry(entry.owner.name.to_string())
+                        .or_default() += 1;
                     match entry.owner.failure_policy {
                         FailurePolicy::FailOpen => i += 1,
                         FailurePolicy::FailClosed => {
-                            return HookEnd::Done(self.drop_with(hook, self.shared.reasons.plugin_panic))
+                            return HookEnd::Done(
+                                self.drop_with(hook, self.shared.reasons.plugin_panic),
+                            )
                         }
                     }
                 }
-                _ => return HookEnd::Done(self.drop_with(hook, self.shared.reasons.plugin_bad_verdict)),
+                _ => {
+                    return HookEnd::Done(
+                        self.drop_with(hook, self.shared.reasons.plugin_bad_verdict),
+                    )
+                }
             }
         }
         HookEnd::Passed
@@ -327,5 +368,9 @@ impl Pipeline {
 }
 
 fn resume_hook(r: ResumePoint) -> Hook {
-    r.route.hooks().get(r.hook_pos).copied().unwrap_or(Hook::PreRouting)
+    r.route
+        .hooks()
+        .get(r.hook_pos)
+        .copied()
+        .unwrap_or(Hook::PreRouting)
 }

@@ -23,7 +23,7 @@ pub struct ResumePoint {
 /// A packet waiting for a userspace verdict.
 pub struct QueuedPacket {
     /// The packet; the consumer may read and rewrite its bytes in place.
-    pub packet: Packet,
+    pub packet: Box<Packet>,
     /// The queue it was sent to.
     pub queue: u16,
     /// Where it resumes.
@@ -99,21 +99,40 @@ impl QueueHub {
     /// Configures queue `num`: whether packets bypass it (continue) when it is full or
     /// unbound, and the capacity a later [`bind`](Self::bind) with capacity 0 uses.
     pub fn set_bypass(&self, num: u16, bypass: bool, capacity: usize) {
-        self.policy.write().unwrap_or_else(|e| e.into_inner()).insert(num, (bypass, capacity));
+        self.policy
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(num, (bypass, capacity));
     }
 
     /// Whether queue `num` is configured to be bypassed when it cannot take a packet.
     pub fn bypass(&self, num: u16) -> bool {
-        self.policy.read().unwrap_or_else(|e| e.into_inner()).get(&num).is_some_and(|p| p.0)
+        self.policy
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&num)
+            .is_some_and(|p| p.0)
     }
 
     /// Binds a consumer to queue `num` holding at most `capacity` packets (0: the
     /// configured capacity, else 1024), replacing any earlier consumer of that number.
     pub fn bind(&self, num: u16, capacity: usize) -> QueueConsumer {
-        let configured = self.policy.read().unwrap_or_else(|e| e.into_inner()).get(&num).map(|p| p.1);
-        let cap = if capacity > 0 { capacity } else { configured.unwrap_or(1024) };
+        let configured = self
+            .policy
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&num)
+            .map(|p| p.1);
+        let cap = if capacity > 0 {
+            capacity
+        } else {
+            configured.unwrap_or(1024)
+        };
         let (tx, rx) = bounded(cap.max(1));
-        self.slots.write().unwrap_or_else(|e| e.into_inner()).insert(num, tx);
+        self.slots
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(num, tx);
         QueueConsumer {
             rx,
             back: self.back_tx.clone(),
@@ -122,7 +141,10 @@ impl QueueHub {
 
     /// Unbinds queue `num`; later packets for it are refused.
     pub fn unbind(&self, num: u16) {
-        self.slots.write().unwrap_or_else(|e| e.into_inner()).remove(&num);
+        self.slots
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&num);
     }
 
     /// Sends a packet to its queue, or gives it back with the reason it was refused.

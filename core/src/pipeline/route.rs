@@ -57,6 +57,9 @@ impl Router {
     /// The path of a received packet after PREROUTING: INPUT when its destination is local.
     #[inline]
     pub fn after_prerouting(&self, pkt: &PacketView) -> Route {
+        if self.v4.is_empty() && self.v6.is_empty() {
+            return Route::Forward;
+        }
         match (pkt.family(), pkt.addrs()) {
             (Some(f), Some((_, dst))) if self.is_local(f, dst) => Route::LocalIn,
             _ => Route::Forward,
@@ -67,6 +70,9 @@ impl Router {
     /// address): replays start such packets at OUTPUT.
     #[inline]
     pub fn sent_locally(&self, pkt: &PacketView) -> bool {
+        if self.v4.is_empty() && self.v6.is_empty() {
+            return false;
+        }
         matches!((pkt.family(), pkt.addrs()), (Some(f), Some((src, _))) if self.is_local(f, src))
     }
 }

@@ -105,7 +105,9 @@ impl LoadedPlugin {
             ctx: &mut out as *mut Vec<u8> as *mut c_void,
         };
         // SAFETY: as in `drop`.
-        let code = unsafe { ((*self.desc).vtable.control)(self.state, request.as_ptr(), request.len(), &writer) };
+        let code = unsafe {
+            ((*self.desc).vtable.control)(self.state, request.as_ptr(), request.len(), &writer)
+        };
         if code == 0 {
             Ok(out)
         } else {
@@ -163,10 +165,15 @@ impl LoadedPlugin {
             // SAFETY: `hooks[..n_hooks]` is the plugin's static array.
             let h = unsafe { &*d.hooks.add(i) };
             let reg_name = unsafe { h.name.to_string_lossy() };
-            let hook = Hook::from_u8(h.hook)
-                .ok_or_else(|| refused(format!("registration {reg_name}: unknown hook {}", h.hook)))?;
-            let family = FamilySel::from_u8(h.family)
-                .ok_or_else(|| refused(format!("registration {reg_name}: unknown family {}", h.family)))?;
+            let hook = Hook::from_u8(h.hook).ok_or_else(|| {
+                refused(format!("registration {reg_name}: unknown hook {}", h.hook))
+            })?;
+            let family = FamilySel::from_u8(h.family).ok_or_else(|| {
+                refused(format!(
+                    "registration {reg_name}: unknown family {}",
+                    h.family
+                ))
+            })?;
             let prio = priorities.get(&reg_name).copied().unwrap_or(h.priority);
             regs.push((hook, family, prio, h.op, reg_name));
         }
@@ -190,7 +197,13 @@ impl LoadedPlugin {
             ctx: &mut err as *mut Vec<u8> as *mut c_void,
         };
         let mut state: *mut c_void = std::ptr::null_mut();
-        let code = (d.vtable.init)(config_json.as_ptr(), config_json.len(), host.api(), &mut state, &writer);
+        let code = (d.vtable.init)(
+            config_json.as_ptr(),
+            config_json.len(),
+            host.api(),
+            &mut state,
+            &writer,
+        );
         if code != 0 {
             return Err(PluginError::Init {
                 path: origin,
@@ -243,10 +256,12 @@ fn open_file(path: &Path) -> Result<(libloading::Library, *const PluginDescripto
     })?;
     // SAFETY: the symbol's type is fixed by the ABI.
     let desc = unsafe {
-        let entry: libloading::Symbol<EntryFn> = lib.get(ENTRY_SYMBOL).map_err(|e| PluginError::MissingSymbol {
-            path: shown.clone(),
-            reason: e.to_string(),
-        })?;
+        let entry: libloading::Symbol<EntryFn> =
+            lib.get(ENTRY_SYMBOL)
+                .map_err(|e| PluginError::MissingSymbol {
+                    path: shown.clone(),
+                    reason: e.to_string(),
+                })?;
         entry()
     };
     Ok((lib, desc))

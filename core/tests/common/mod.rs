@@ -47,6 +47,10 @@ pub fn shared_dir() -> std::path::PathBuf {
         return p.into();
     }
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-    assert!(p.is_dir(), "shared test data not found at {} (set BRICKWALL_SHARED)", p.display());
+    assert!(
+        p.is_dir(),
+        "shared test data not found at {} (set BRICKWALL_SHARED)",
+        p.display()
+    );
     p
 }

@@ -13,8 +13,8 @@
 //! tests it can also drop every Nth packet and panic on demand.
 
 use brickwall_hooks::{
-    declare_plugin, export_plugin, priority, FailurePolicy, FamilySel, Hook, HookSpec, PacketView, Plugin,
-    PluginInfo, Verdict,
+    declare_plugin, export_plugin, priority, FailurePolicy, FamilySel, Hook, HookSpec, PacketView,
+    Plugin, PluginInfo, Verdict,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -82,10 +82,10 @@ impl Plugin for Counter {
         let n = self.packets[i].fetch_add(1, Ordering::Relaxed) + 1;
         self.bytes[i].fetch_add(pkt.l3().len() as u64, Ordering::Relaxed);
         if op == Hook::PreRouting as u32 {
-            if self.settings.panic_every > 0 && n % self.settings.panic_every == 0 {
+            if self.settings.panic_every > 0 && n.is_multiple_of(self.settings.panic_every) {
                 panic!("counter: asked to panic on packet {n}");
             }
-            if self.settings.drop_every > 0 && n % self.settings.drop_every == 0 {
+            if self.settings.drop_every > 0 && n.is_multiple_of(self.settings.drop_every) {
                 return Verdict::Drop(0);
             }
         }
@@ -110,7 +110,10 @@ impl Plugin for Counter {
                     .collect();
                 serde_json::to_writer(response, &per_hook).map_err(|e| e.to_string())
             }
-            other => Err(format!("unknown request {:?}; try `stats`", String::from_utf8_lossy(other))),
+            other => Err(format!(
+                "unknown request {:?}; try `stats`",
+                String::from_utf8_lossy(other)
+            )),
         }
     }
 }
