@@ -129,6 +129,26 @@ impl Packet {
             .filter_map(|h| Hook::from_u8(*h))
     }
 
+    /// What the report needs of this packet (index, timestamp, length, path, conntrack
+    /// state), without its bytes: left in place of a packet handed to a queue.
+    pub(crate) fn shadow(&self) -> Packet {
+        Packet {
+            view: PacketView {
+                ts_ns: self.view.ts_ns,
+                flags: self.view.flags,
+                ctinfo: self.view.ctinfo,
+                ct_id: self.view.ct_id,
+                ..PacketView::default()
+            },
+            index: self.index,
+            orig_len: self.orig_len,
+            link: self.link,
+            path: self.path,
+            path_len: self.path_len,
+            ..Packet::default()
+        }
+    }
+
     /// The conntrack information plugins left on the packet.
     pub fn ctinfo(&self) -> CtInfo {
         self.view.ctinfo()

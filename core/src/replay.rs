@@ -11,10 +11,11 @@ use crate::io::FrameSource;
 use crate::packet::Packet;
 use crate::pcap::{CaptureError, FrameMeta, PcapWriter};
 use crate::pipeline::counters::Counters;
-use crate::pipeline::{Outcome, Pipeline};
+use crate::pipeline::{DropReason, Outcome, Pipeline};
 use crate::report::{ReportLine, ReportWriter};
 use crate::wire::{LinkType, ParseError};
 use brickwall_hooks::HookTable;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -76,6 +77,8 @@ struct Sinks {
     output_path: Option<PathBuf>,
     output: Option<(PcapWriter, LinkType)>,
     output_skipped: u64,
+    /// Report lines of captured packets out in a queue, used if they never come back.
+    queued: BTreeMap<u64, ReportLine>,
 }
 
 impl Sinks {
@@ -102,6 +105,11 @@ impl Sinks {
         }
         // The packet changed link type (a plugin replaced its datagram): re-frame it.
         let l3 = pkt.view.l3();
+        if l3.is_empty() {
+            // Not IP, on another link type than the output's: nothing to re-frame.
+            self.output_skipped += 1;
+            return Ok(());
+        }
         match link {
             LinkType::Ethernet => {
                 let ethertype: [u8; 2] = if pkt.view.family == brickwall_hooks::Family::Ipv6 as u8 {
@@ -129,10 +137,17 @@ fn finish_packet(
     pkt: &Packet,
     outcome: Outcome,
 ) -> std::io::Result<()> {
+    let captured = pkt.view.flags & brickwall_hooks::flags::INJECTED == 0;
     if matches!(outcome, Outcome::Queued) {
+        if captured && sinks.report.is_some() {
+            let timeout = Outcome::Dropped(DropReason::Id(pipeline.shared().reasons.queue_timeout));
+            let line = ReportLine::new(pkt, &timeout, &pipeline.shared().registry);
+            sinks.queued.insert(pkt.index, line);
+        }
         return Ok(());
     }
-    if pkt.view.flags & brickwall_hooks::flags::INJECTED == 0 {
+    if captured {
+        sinks.queued.remove(&pkt.index);
         sinks.report(|| ReportLine::new(pkt, &outcome, &pipeline.shared().registry))?;
     }
     if matches!(outcome, Outcome::Forwarded | Outcome::Delivered) {
@@ -174,6 +189,7 @@ pub fn replay(
         output_path: opts.output.take(),
         output: None,
         output_skipped: 0,
+        queued: BTreeMap::new(),
     };
     let mut frames = 0u64;
     let mut pkt = Packet::default();
@@ -191,6 +207,8 @@ pub fn replay(
             let parsed = pkt.reset(meta.link, frame, meta.ts_ns);
             pkt.index = index;
             pkt.orig_len = meta.orig_len.max(frame.len() as u32);
+            // Capture interfaces become input interfaces 1, 2, ... (0 means none).
+            pkt.view.iif = meta.iface.saturating_add(1);
             if reporting {
                 pkt.view.flags |= brickwall_hooks::flags::REPORTING;
             }
@@ -232,6 +250,9 @@ pub fn replay(
     }
     while pipeline.counters.queued > 0 {
         pipeline.expire_queued();
+    }
+    for (_, line) in std::mem::take(&mut sinks.queued) {
+        sinks.report(|| line)?;
     }
     if let Some(r) = &mut sinks.report {
         r.finish()?;

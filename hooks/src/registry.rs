@@ -26,6 +26,10 @@ pub struct Callback {
     pub op: u32,
 }
 
+// Callback states are required to be thread-safe (plugins are `Send + Sync`).
+unsafe impl Send for Callback {}
+unsafe impl Sync for Callback {}
+
 impl Callback {
     /// Calls the callback on a packet.
     #[inline(always)]
@@ -70,10 +74,6 @@ pub struct Entry {
     pub owner: Arc<Owner>,
 }
 
-// Callback states are required to be thread-safe (plugins are `Send + Sync`).
-unsafe impl Send for Entry {}
-unsafe impl Sync for Entry {}
-
 impl Entry {
     /// The global drop-reason id for the owner's local reason `local`, or `None` when
     /// the owner declared no such reason.
@@ -87,13 +87,29 @@ impl Entry {
 #[derive(Default, Debug)]
 pub struct HookTable {
     chains: [[Vec<Entry>; Hook::COUNT]; 2],
+    /// The same chains as bare callbacks, packed for the per-packet loop.
+    calls: [[Box<[Callback]>; Hook::COUNT]; 2],
 }
 
 impl HookTable {
+    fn new(chains: [[Vec<Entry>; Hook::COUNT]; 2]) -> HookTable {
+        let calls = std::array::from_fn(|f| {
+            std::array::from_fn(|h| chains[f][h].iter().map(|e| e.callback).collect())
+        });
+        HookTable { chains, calls }
+    }
+
     /// The chain of callbacks for a family and hook, in the order they run.
     #[inline(always)]
     pub fn chain(&self, family: Family, hook: Hook) -> &[Entry] {
         &self.chains[family.index()][hook as usize]
+    }
+
+    /// The chain's callbacks alone, index for index the same as [`chain`](Self::chain):
+    /// what the per-packet loop walks.
+    #[inline(always)]
+    pub fn calls(&self, family: Family, hook: Hook) -> &[Callback] {
+        &self.calls[family.index()][hook as usize]
     }
 
     /// Every entry, with its family and hook.
@@ -196,7 +212,7 @@ impl HookRegistry {
                 }
             }
         }
-        self.table.store(Arc::new(HookTable { chains }));
+        self.table.store(Arc::new(HookTable::new(chains)));
         ids
     }
 
@@ -222,7 +238,7 @@ impl HookRegistry {
                 removed += before - chain.len();
             }
         }
-        self.table.store(Arc::new(HookTable { chains }));
+        self.table.store(Arc::new(HookTable::new(chains)));
         removed
     }
 

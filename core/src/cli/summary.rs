@@ -22,7 +22,7 @@ pub fn render(label: &str, s: &ReplaySummary, engine: &Engine) -> String {
     }
     let _ = writeln!(
         o,
-        "  forwarded {}  delivered {}  dropped {}  stolen {}  queued {}  re-injected {}  non-IP {}  injected {}",
+        "  sent on {}  delivered {}  dropped {}  stolen {}  queued {}  re-injected {}  non-IP {}  injected {}",
         c.forwarded, c.delivered, c.dropped, c.stolen, c.queued, c.reinjected, c.non_ip, c.injected
     );
     let _ = writeln!(

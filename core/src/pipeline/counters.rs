@@ -30,7 +30,7 @@ pub struct Counters {
     pub non_ip: u64,
     /// Packets the local side or a plugin injected.
     pub injected: u64,
-    /// Packets that left through POSTROUTING.
+    /// Packets that left through POSTROUTING (forwarded, or sent by the local side).
     pub forwarded: u64,
     /// Packets delivered to the local side (passed INPUT).
     pub delivered: u64,

@@ -279,13 +279,17 @@ impl Pipeline {
         hook_pos: usize,
         start: usize,
     ) -> HookEnd {
-        let chain = table.chain(family, hook);
+        let calls = table.calls(family, hook);
         let mut i = start;
         let mut repeats = 0u32;
-        while let Some(entry) = chain.get(i) {
-            let v = entry.callback.call(&mut pkt.view);
+        while let Some(cb) = calls.get(i) {
+            let v = cb.call(&mut pkt.view);
+            if v.code == RawVerdict::CODE_ACCEPT {
+                i += 1;
+                continue;
+            }
+            let entry = &table.chain(family, hook)[i];
             match v.code {
-                RawVerdict::CODE_ACCEPT => i += 1,
                 RawVerdict::CODE_DROP => {
                     let id = entry
                         .reason_id(v.arg)
@@ -301,8 +305,9 @@ impl Pipeline {
                     let num = (v.arg & 0xffff) as u16;
                     let bypass =
                         v.arg & RawVerdict::QUEUE_BYPASS != 0 || self.shared.queues.bypass(num);
+                    let shadow = pkt.shadow();
                     let qp = QueuedPacket {
-                        packet: Box::new(std::mem::take(pkt)),
+                        packet: Box::new(std::mem::replace(pkt, shadow)),
                         queue: num,
                         resume: ResumePoint {
                             route,

@@ -54,3 +54,192 @@ pub fn shared_dir() -> std::path::PathBuf {
     );
     p
 }
+
+/// The CLI's embedded default config (a copy of `src/cli/default.yaml`'s content).
+pub const DEFAULT_CONFIG: &str = "local_addresses: []\nplugins: []\n";
+
+/// The shared capture folder, `<shared>/pcaps`.
+pub fn pcaps_dir() -> std::path::PathBuf {
+    shared_dir().join("pcaps")
+}
+
+/// Every capture (`.pcap`, `.pcapng`) under the shared capture folder, as paths relative
+/// to it with `/` separators, sorted.
+pub fn shared_captures() -> Vec<String> {
+    fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).expect("read shared dir") {
+            let p = e.expect("dir entry").path();
+            if p.is_dir() {
+                walk(&p, base, out);
+            } else if matches!(
+                p.extension().and_then(|x| x.to_str()),
+                Some("pcap" | "pcapng")
+            ) {
+                let rel = p.strip_prefix(base).expect("under base");
+                let parts: Vec<_> = rel.iter().map(|c| c.to_string_lossy()).collect();
+                out.push(parts.join("/"));
+            }
+        }
+    }
+    let base = pcaps_dir();
+    let mut out = Vec::new();
+    walk(&base, &base, &mut out);
+    out.sort();
+    out
+}
+
+/// Packet counts of `kernel_truth.tsv`, by capture path relative to the pcaps folder.
+pub fn kernel_packets() -> std::collections::BTreeMap<String, u64> {
+    let text = std::fs::read_to_string(pcaps_dir().join("kernel_truth.tsv"))
+        .expect("read kernel_truth.tsv");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
+    assert_eq!(&header[..2], ["file", "packets"], "kernel_truth.tsv header");
+    lines
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0].to_string(), f[1].parse().expect("packet count"))
+        })
+        .collect()
+}
+
+/// Every frame of a capture file with its metadata.
+pub fn read_capture(path: &Path) -> Vec<(brickwall_core::pcap::FrameMeta, Vec<u8>)> {
+    let mut r = brickwall_core::pcap::CaptureReader::open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    while let Some(meta) = r
+        .next_frame(&mut buf)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    {
+        out.push((meta, buf.clone()));
+    }
+    out
+}
+
+/// A `Write` into a buffer the test keeps a handle on.
+#[derive(Clone, Default)]
+pub struct SharedBuf(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl SharedBuf {
+    /// A copy of what was written so far.
+    pub fn contents(&self) -> Vec<u8> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl std::io::Write for SharedBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A fresh path under the system temp dir (nothing is created there).
+pub fn temp_path(name: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    std::env::temp_dir().join(format!(
+        "brickwall-test-{}-{nanos}-{}-{name}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+/// Removes a file when dropped.
+pub struct TempFile(pub std::path::PathBuf);
+
+impl TempFile {
+    /// A fresh temp path, removed at drop.
+    pub fn new(name: &str) -> TempFile {
+        TempFile(temp_path(name))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Parses report text into its lines.
+pub fn report_lines(text: &[u8]) -> Vec<brickwall_core::report::ReportLine> {
+    std::str::from_utf8(text)
+        .expect("report is UTF-8")
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("report line {i} `{l}`: {e}"))
+        })
+        .collect()
+}
+
+/// A fresh directory under the system temp dir, removed (with its contents) when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    /// Creates the directory.
+    pub fn new(name: &str) -> TempDir {
+        let p = temp_path(name);
+        std::fs::create_dir_all(&p).expect("create temp dir");
+        TempDir(p)
+    }
+
+    /// A path inside the directory.
+    pub fn join(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Frames from memory, each with its own link type (as a pcapng file with several
+/// interfaces gives them); timestamps 1 µs apart.
+pub struct VecSource {
+    frames: Vec<(LinkType, Vec<u8>)>,
+    next: usize,
+}
+
+impl VecSource {
+    /// A source of these frames, in order.
+    pub fn new(frames: Vec<(LinkType, Vec<u8>)>) -> VecSource {
+        VecSource { frames, next: 0 }
+    }
+}
+
+impl brickwall_core::io::FrameSource for VecSource {
+    fn next_batch(
+        &mut self,
+        max: usize,
+        f: &mut dyn FnMut(&[u8], &brickwall_core::pcap::FrameMeta),
+    ) -> Result<usize, brickwall_core::pcap::CaptureError> {
+        let mut n = 0;
+        while n < max && self.next < self.frames.len() {
+            let (link, data) = &self.frames[self.next];
+            let meta = brickwall_core::pcap::FrameMeta {
+                ts_ns: 1_700_000_000_000_000_000 + self.next as u64 * 1_000,
+                caplen: data.len() as u32,
+                orig_len: data.len() as u32,
+                link: *link,
+                iface: 0,
+            };
+            f(data, &meta);
+            self.next += 1;
+            n += 1;
+        }
+        Ok(n)
+    }
+}

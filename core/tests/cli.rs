@@ -1,0 +1,313 @@
+//! The `brickwall` binary: subcommands, their output files, and how errors are reported
+//! (exit code 1 with a message naming what is wrong; 2 for usage errors).
+
+mod common;
+
+use brickwall_core::gen::{frame_count, GenConfig, Generator};
+use common::{pcaps_dir, read_capture, report_lines, TempDir};
+use std::process::{Command, Output};
+
+/// Runs the binary with `args`.
+fn brickwall(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_brickwall"))
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .expect("run brickwall")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts the exit code, showing the output on failure.
+fn assert_code(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+fn dns_tcp() -> std::path::PathBuf {
+    pcaps_dir().join("tcpdump/dns_tcp.pcap")
+}
+
+/// The `entered` column of a hook's row in the summary table.
+fn entered(summary: &str, hook: &str) -> u64 {
+    let row = summary
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(hook))
+        .unwrap_or_else(|| panic!("no {hook} row in:\n{summary}"));
+    row.split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("bad {hook} row `{row}`"))
+}
+
+#[test]
+fn replay_writes_report_and_output_capture() {
+    let dir = TempDir::new("cli-replay");
+    let (report, out) = (dir.join("report.jsonl"), dir.join("out.pcap"));
+    let o = brickwall(&[
+        &"replay",
+        &dns_tcp(),
+        &"--report",
+        &report,
+        &"--write",
+        &out,
+    ]);
+    assert_code(&o, 0);
+    let text = stdout(&o);
+    assert!(text.contains("replayed 11 frames"), "{text}");
+    assert_eq!(entered(&text, "PREROUTING"), 11);
+    assert_eq!(entered(&text, "POSTROUTING"), 11);
+    let lines = report_lines(&std::fs::read(&report).unwrap());
+    assert_eq!(lines.len(), 11);
+    assert!(lines.iter().enumerate().all(|(i, l)| l.index == i as u64));
+    let input = read_capture(&dns_tcp());
+    let written = read_capture(&out);
+    assert_eq!(written.len(), 11);
+    for ((wm, wd), (im, id)) in written.iter().zip(&input) {
+        assert_eq!((wm.ts_ns, wd), (im.ts_ns, id));
+    }
+}
+
+#[test]
+fn report_to_stdout_moves_the_summary_to_stderr() {
+    let o = brickwall(&[&"replay", &dns_tcp(), &"--report", &"-"]);
+    assert_code(&o, 0);
+    let lines = report_lines(&o.stdout);
+    assert_eq!(lines.len(), 11);
+    assert_eq!(lines[10].index, 10);
+    assert!(!stdout(&o).contains("replayed"));
+    assert!(stderr(&o).contains("replayed 11 frames"), "{}", stderr(&o));
+}
+
+#[test]
+fn quiet_replay_prints_nothing() {
+    let o = brickwall(&[&"replay", &dns_tcp(), &"--quiet"]);
+    assert_code(&o, 0);
+    assert_eq!(stdout(&o), "");
+}
+
+#[test]
+fn hooks_lists_both_families_and_every_hook() {
+    let dir = TempDir::new("cli-hooks");
+    let cfg = dir.join("empty.yaml");
+    std::fs::write(&cfg, "local_addresses: []\nplugins: []\n").unwrap();
+    for args in [
+        vec![&"hooks" as &dyn AsRef<std::ffi::OsStr>, &"--config", &cfg],
+        vec![&"hooks"],
+    ] {
+        let o = brickwall(&args);
+        assert_code(&o, 0);
+        let text = stdout(&o);
+        for want in ["family ip {", "family ip6 {"] {
+            assert_eq!(text.matches(want).count(), 1, "{want} in:\n{text}");
+        }
+        for hook in ["prerouting", "input", "forward", "output", "postrouting"] {
+            assert_eq!(
+                text.matches(&format!("\thook {hook} {{")).count(),
+                2,
+                "{hook} in:\n{text}"
+            );
+        }
+        assert!(
+            !text.lines().any(|l| l.starts_with("\t\t")),
+            "no callbacks without plugins:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn demo_runs_all_three_paths() {
+    let o = brickwall(&[&"demo", &"--tcp", &"50", &"--udp", &"30", &"--icmp", &"10"]);
+    assert_code(&o, 0);
+    let text = stdout(&o);
+    assert!(
+        text.contains("family ip {"),
+        "the demo shows its hooks first"
+    );
+    let n = frame_count(&GenConfig {
+        seed: 1,
+        tcp_flows: 50,
+        udp_flows: 30,
+        icmp_flows: 10,
+        ..GenConfig::default()
+    });
+    assert!(text.contains(&format!("replayed {n} frames")), "{text}");
+    let (input, output) = (entered(&text, "INPUT"), entered(&text, "OUTPUT"));
+    let (fwd, pre, post) = (
+        entered(&text, "FORWARD"),
+        entered(&text, "PREROUTING"),
+        entered(&text, "POSTROUTING"),
+    );
+    assert!(input > 0 && output > 0 && fwd > 0, "{text}");
+    assert_eq!(pre, input + fwd, "{text}");
+    assert_eq!(post, fwd + output, "{text}");
+    assert_eq!(pre + output, n, "{text}");
+}
+
+#[test]
+fn demo_with_defaults_exits_zero() {
+    let o = brickwall(&[&"demo"]);
+    assert_code(&o, 0);
+    let text = stdout(&o);
+    assert!(entered(&text, "INPUT") > 0, "{text}");
+    assert!(entered(&text, "OUTPUT") > 0, "{text}");
+}
+
+#[test]
+fn generate_writes_the_generator_frames_and_they_replay() {
+    let dir = TempDir::new("cli-generate");
+    let file = dir.join("gen.pcap");
+    let o = brickwall(&[
+        &"generate",
+        &"--tcp",
+        &"5",
+        &"--udp",
+        &"0",
+        &"--icmp",
+        &"0",
+        &"-o",
+        &file,
+    ]);
+    assert_code(&o, 0);
+    let cfg = GenConfig {
+        seed: 1,
+        tcp_flows: 5,
+        udp_flows: 0,
+        icmp_flows: 0,
+        ..GenConfig::default()
+    };
+    let n = frame_count(&cfg);
+    assert_eq!(n, 5 * (6 + 6), "3-way handshake, 6 data, 3 teardown");
+    assert!(
+        stdout(&o).contains(&format!("wrote {n} frames")),
+        "{}",
+        stdout(&o)
+    );
+    let frames = read_capture(&file);
+    assert_eq!(frames.len() as u64, n);
+    for ((m, d), g) in frames.iter().zip(Generator::new(cfg)) {
+        assert_eq!((m.ts_ns, d), (g.ts_ns, &g.data));
+    }
+
+    let report = dir.join("gen.jsonl");
+    let o = brickwall(&[&"replay", &file, &"--report", &report]);
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains(&format!("replayed {n} frames")));
+    assert_eq!(
+        report_lines(&std::fs::read(&report).unwrap()).len() as u64,
+        n
+    );
+}
+
+#[test]
+fn truncated_capture_is_replayed_with_a_note() {
+    let dir = TempDir::new("cli-cut");
+    let file = dir.join("cut.pcap");
+    let bytes = std::fs::read(dns_tcp()).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() - 10]).unwrap();
+    let o = brickwall(&[&"replay", &file]);
+    assert_code(&o, 0);
+    let text = stdout(&o);
+    assert!(text.contains("replayed 10 frames"), "{text}");
+    assert!(text.contains("truncated record"), "{text}");
+}
+
+#[test]
+fn config_typo_names_file_line_and_field() {
+    let dir = TempDir::new("cli-bad");
+    let bad = dir.join("bad.yaml");
+    std::fs::write(&bad, "plugins:\n  - pth: x.so\n").unwrap();
+    for args in [
+        vec![
+            &"replay" as &dyn AsRef<std::ffi::OsStr>,
+            &dns_tcp(),
+            &"-c",
+            &bad,
+        ],
+        vec![&"hooks", &"--config", &bad],
+    ] {
+        let o = brickwall(&args);
+        assert_code(&o, 1);
+        let err = stderr(&o);
+        assert!(err.starts_with("brickwall: "), "{err}");
+        assert!(err.contains("bad.yaml:2:"), "{err}");
+        assert!(err.contains("plugins[0]"), "{err}");
+        assert!(err.contains("pth"), "{err}");
+        assert_eq!(stdout(&o), "", "nothing replayed");
+    }
+}
+
+#[test]
+fn missing_config_file_is_named() {
+    let dir = TempDir::new("cli-nocfg");
+    let missing = dir.join("absent.yaml");
+    let o = brickwall(&[&"hooks", &"-c", &missing]);
+    assert_code(&o, 1);
+    assert!(
+        stderr(&o).contains(&*missing.to_string_lossy()),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn missing_capture_is_named() {
+    let dir = TempDir::new("cli-missing");
+    let missing = dir.join("nope.pcap");
+    let o = brickwall(&[&"replay", &missing]);
+    assert_code(&o, 1);
+    let err = stderr(&o);
+    assert!(err.contains(&*missing.to_string_lossy()), "{err}");
+}
+
+#[test]
+fn non_capture_file_is_refused_by_its_magic() {
+    let readme = pcaps_dir().join("README.md");
+    let o = brickwall(&[&"replay", &readme]);
+    assert_code(&o, 1);
+    let err = stderr(&o);
+    assert!(err.contains(&*readme.to_string_lossy()), "{err}");
+    assert!(err.contains("not a pcap or pcapng file"), "{err}");
+    assert!(
+        err.contains("magic 0x23"),
+        "'#' is the README's first byte: {err}"
+    );
+}
+
+#[test]
+fn unwritable_report_is_an_error() {
+    let dir = TempDir::new("cli-unwritable");
+    let report = dir.join("no-such-dir/report.jsonl");
+    let o = brickwall(&[&"replay", &dns_tcp(), &"--report", &report]);
+    assert_code(&o, 1);
+    assert!(stderr(&o).contains("report.jsonl"), "{}", stderr(&o));
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    for args in [
+        vec![&"bogus" as &dyn AsRef<std::ffi::OsStr>],
+        vec![],
+        vec![&"replay"],
+        vec![&"generate", &"--tcp", &"many", &"-o", &"x.pcap"],
+    ] {
+        let o = brickwall(&args);
+        assert_code(&o, 2);
+        let err = stderr(&o);
+        assert!(err.contains("error:") || err.contains("Usage:"), "{err}");
+        assert!(
+            !err.starts_with("brickwall: "),
+            "clap's message, not a run error: {err}"
+        );
+    }
+}

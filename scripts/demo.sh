@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Builds brickwall and runs its demo: synthetic traffic (our own generator) replayed
+# through the engine with the embedded demo config, then a summary. No root needed.
+# Extra arguments go to `brickwall demo` (e.g. --report out.jsonl --write out.pcap).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/brickwall/target}"
+exec cargo run --release --quiet -p brickwall-core --bin brickwall -- demo "$@"

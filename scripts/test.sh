@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every brickwall test on a fresh machine: installs what is missing, checks the
+# formatting and lints, then runs the whole workspace's tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# What the tests need beyond the Rust toolchain: a C compiler (plugin-ABI fixtures are C).
+need_apt=()
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+# Reuse a target directory outside the clone, so a CI run on the same machine is incremental.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/brickwall/target}"
+mkdir -p "$CARGO_TARGET_DIR"
+
+# The shared test captures sit beside the repository (../shared); say so if they do not.
+if [ -z "${BRICKWALL_SHARED:-}" ] && [ ! -d ../shared/pcaps ]; then
+    echo "scripts/test.sh: ../shared/pcaps not found; set BRICKWALL_SHARED to the shared folder" >&2
+    exit 1
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo test --workspace
