@@ -59,6 +59,11 @@ pub struct ReplaySummary {
     pub output_skipped: u64,
     /// Whether the capture ended in a truncated record.
     pub truncated: bool,
+    /// Timestamp of the last frame (the replay's clock at the end).
+    pub last_ts_ns: u64,
+    /// Captured packets per conntrack state (`NEW`, `ESTABLISHED`, ...), when a
+    /// conntrack plugin is loaded.
+    pub ct_states: BTreeMap<&'static str, u64>,
 }
 
 /// Why a replay stopped.
@@ -79,6 +84,8 @@ struct Sinks {
     output_skipped: u64,
     /// Report lines of captured packets out in a queue, used if they never come back.
     queued: BTreeMap<u64, ReportLine>,
+    /// Captured packets per conntrack state.
+    ct_states: BTreeMap<&'static str, u64>,
 }
 
 impl Sinks {
@@ -147,6 +154,9 @@ fn finish_packet(
         return Ok(());
     }
     if captured {
+        if let Some(state) = pkt.ctinfo().state_name() {
+            *sinks.ct_states.entry(state).or_default() += 1;
+        }
         sinks.queued.remove(&pkt.index);
         sinks.report(|| ReportLine::new(pkt, &outcome, &pipeline.shared().registry))?;
     }
@@ -190,6 +200,7 @@ pub fn replay(
         output: None,
         output_skipped: 0,
         queued: BTreeMap::new(),
+        ct_states: BTreeMap::new(),
     };
     let mut frames = 0u64;
     let mut pkt = Packet::default();
@@ -266,6 +277,8 @@ pub fn replay(
         elapsed: started.elapsed(),
         output_skipped: sinks.output_skipped,
         truncated: source.truncated(),
+        last_ts_ns: last_ts,
+        ct_states: sinks.ct_states,
     })
 }
 

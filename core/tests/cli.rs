@@ -101,9 +101,12 @@ fn hooks_lists_both_families_and_every_hook() {
     let dir = TempDir::new("cli-hooks");
     let cfg = dir.join("empty.yaml");
     std::fs::write(&cfg, "local_addresses: []\nplugins: []\n").unwrap();
-    for args in [
-        vec![&"hooks" as &dyn AsRef<std::ffi::OsStr>, &"--config", &cfg],
-        vec![&"hooks"],
+    for (args, with_plugins) in [
+        (
+            vec![&"hooks" as &dyn AsRef<std::ffi::OsStr>, &"--config", &cfg],
+            false,
+        ),
+        (vec![&"hooks"], true),
     ] {
         let o = brickwall(&args);
         assert_code(&o, 0);
@@ -118,10 +121,33 @@ fn hooks_lists_both_families_and_every_hook() {
                 "{hook} in:\n{text}"
             );
         }
-        assert!(
-            !text.lines().any(|l| l.starts_with("\t\t")),
-            "no callbacks without plugins:\n{text}"
-        );
+        if !with_plugins {
+            assert!(
+                !text.lines().any(|l| l.starts_with("\t\t")),
+                "no callbacks without plugins:\n{text}"
+            );
+            continue;
+        }
+        // The embedded default loads conntrack and the filter, at Linux's priorities,
+        // in priority order within each hook.
+        for want in [
+            "\t\t-0000000400 defrag-prerouting [conntrack ",
+            "\t\t-0000000300 raw-prerouting [filter ",
+            "\t\t-0000000200 conntrack-in [conntrack ",
+            "\t\t+0000000000 filter-forward [filter ",
+            "\t\t+2147483647 confirm-postrouting [conntrack ",
+            "\t\t+2147483647 confirm-input [conntrack ",
+            "\t\t-0000000200 conntrack-local [conntrack ",
+        ] {
+            assert_eq!(
+                text.matches(want).count(),
+                2,
+                "{want:?} once per family in:\n{text}"
+            );
+        }
+        let pre = text.find("defrag-prerouting").unwrap();
+        assert!(pre < text.find("raw-prerouting").unwrap());
+        assert!(text.find("raw-prerouting").unwrap() < text.find("conntrack-in").unwrap());
     }
 }
 

@@ -24,6 +24,25 @@ pub struct ReplayArgs {
     /// Print no summary.
     #[arg(long, short)]
     pub quiet: bool,
+    /// At the end, print the connection table as `conntrack -L` does (timeouts as of
+    /// the last packet's time).
+    #[arg(long)]
+    pub ct_list: bool,
+}
+
+/// Prints the conntrack plugin's table, as of packet time `now_ns`.
+pub fn print_ct_list(engine: &Engine, now_ns: u64) -> Result<(), String> {
+    let ct = engine
+        .plugin("conntrack")
+        .ok_or("--ct-list: no conntrack plugin is loaded")?;
+    let text = ct.control(format!("list {now_ns}").as_bytes())?;
+    let text = String::from_utf8_lossy(&text);
+    print!("{text}");
+    eprintln!(
+        "brickwall (conntrack-tools compatible): {} flow entries have been shown.",
+        text.lines().count()
+    );
+    Ok(())
 }
 
 /// Opens the report destination (`-` is standard output).
@@ -98,7 +117,7 @@ pub fn run(a: ReplayArgs) -> Result<(), String> {
     let engine = super::build_engine(a.config.as_deref())?;
     let mut source = PcapSource::open(&a.file).map_err(|e| format!("{}: {e}", a.file.display()))?;
     let label = a.file.display().to_string();
-    run_source(
+    let summary = run_source(
         &engine,
         &mut source,
         &label,
@@ -107,5 +126,8 @@ pub fn run(a: ReplayArgs) -> Result<(), String> {
         a.quiet,
         true,
     )?;
+    if a.ct_list {
+        print_ct_list(&engine, summary.last_ts_ns)?;
+    }
     Ok(())
 }

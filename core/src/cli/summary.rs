@@ -44,6 +44,19 @@ pub fn render(label: &str, s: &ReplaySummary, engine: &Engine) -> String {
             k.repeated
         );
     }
+    if !s.ct_states.is_empty() {
+        let states: Vec<String> = ["NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED"]
+            .iter()
+            .map(|k| {
+                format!(
+                    "{} {}",
+                    k.to_ascii_lowercase(),
+                    s.ct_states.get(k).copied().unwrap_or(0)
+                )
+            })
+            .collect();
+        let _ = writeln!(o, "  conntrack: {}", states.join("  "));
+    }
     let mut drops: Vec<(String, u64)> = c
         .drops_by_reason
         .iter()

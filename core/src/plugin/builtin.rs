@@ -7,7 +7,10 @@ pub type Builtin = (&'static str, fn() -> *const PluginDescriptor);
 
 /// The plugins this binary carries.
 pub fn builtins() -> &'static [Builtin] {
-    &[]
+    &[
+        ("conntrack", brickwall_conntrack::brickwall_descriptor),
+        ("filter", brickwall_filter::brickwall_descriptor),
+    ]
 }
 
 /// The descriptor function of a linked-in plugin.

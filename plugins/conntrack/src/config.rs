@@ -1,0 +1,71 @@
+//! The conntrack plugin's config section, with Linux's defaults.
+
+use crate::hash::HashKind;
+use crate::proto::Timeouts;
+use serde::Deserialize;
+
+/// The plugin's settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CtConfig {
+    /// Hash buckets (`nf_conntrack_buckets`).
+    pub buckets: usize,
+    /// Most connections (`nf_conntrack_max`).
+    pub max: usize,
+    /// Hash function: `siphash` or `jenkins`.
+    pub hash: HashKind,
+    /// Pick up TCP connections mid-stream (`nf_conntrack_tcp_loose`).
+    pub tcp_loose: bool,
+    /// Accept out-of-window TCP packets (`nf_conntrack_tcp_be_liberal`).
+    pub tcp_be_liberal: bool,
+    /// Retransmissions before the retrans timeout applies (`nf_conntrack_tcp_max_retrans`).
+    pub tcp_max_retrans: u8,
+    /// Timeouts, seconds.
+    pub timeouts: Timeouts,
+    /// Reassemble fragments before tracking.
+    pub defrag: bool,
+    /// Buckets the garbage collector visits per run.
+    pub gc_buckets: usize,
+    /// Packet-time interval between garbage-collection runs, milliseconds.
+    pub gc_interval_ms: u64,
+    /// Zone given to packets (zones from other plugins come later).
+    pub zone: u16,
+}
+
+impl Default for CtConfig {
+    fn default() -> Self {
+        CtConfig {
+            buckets: 262_144,
+            max: 262_144,
+            hash: HashKind::Siphash,
+            tcp_loose: true,
+            tcp_be_liberal: false,
+            tcp_max_retrans: 3,
+            timeouts: Timeouts::default(),
+            defrag: true,
+            gc_buckets: 1024,
+            gc_interval_ms: 1000,
+            zone: 0,
+        }
+    }
+}
+
+impl CtConfig {
+    /// Parses the section (JSON text from the engine; `null` for defaults).
+    pub fn parse(json: &str) -> Result<CtConfig, String> {
+        let json = json.trim();
+        if json.is_empty() || json == "null" {
+            return Ok(CtConfig::default());
+        }
+        let mut de = serde_json::Deserializer::from_str(json);
+        let cfg: CtConfig =
+            serde::Deserialize::deserialize(&mut de).map_err(|e| format!("config: {e}"))?;
+        if cfg.buckets == 0 {
+            return Err("config: buckets must be at least 1".into());
+        }
+        if cfg.max == 0 {
+            return Err("config: max must be at least 1".into());
+        }
+        Ok(cfg)
+    }
+}

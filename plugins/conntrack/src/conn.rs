@@ -1,0 +1,117 @@
+//! One tracked connection: its two tuples, status bits, protocol state, timeout,
+//! counters and mark.
+
+use crate::proto::ProtoState;
+use crate::tuple::Tuple;
+
+/// Status bits, numbered as Linux's `IPS_*`.
+pub mod status {
+    /// Created from an expectation (RELATED).
+    pub const EXPECTED: u16 = 1 << 0;
+    /// Packets were seen in the reply direction.
+    pub const SEEN_REPLY: u16 = 1 << 1;
+    /// The connection looks like a real one and is not evicted early.
+    pub const ASSURED: u16 = 1 << 2;
+    /// In the table.
+    pub const CONFIRMED: u16 = 1 << 3;
+    /// Being removed.
+    pub const DYING: u16 = 1 << 9;
+    /// The timeout is not refreshed by packets.
+    pub const FIXED_TIMEOUT: u16 = 1 << 10;
+    /// A helper is attached.
+    pub const HELPER: u16 = 1 << 13;
+
+    /// The names `conntrack -o extended`/`--status` use, by bit.
+    pub const NAMES: [(u16, &str); 7] = [
+        (EXPECTED, "EXPECTED"),
+        (SEEN_REPLY, "SEEN_REPLY"),
+        (ASSURED, "ASSURED"),
+        (CONFIRMED, "CONFIRMED"),
+        (DYING, "DYING"),
+        (FIXED_TIMEOUT, "FIXED_TIMEOUT"),
+        (HELPER, "HELPER"),
+    ];
+}
+
+/// Packets and bytes of one direction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DirCounters {
+    /// Packets.
+    pub packets: u64,
+    /// Bytes (IP datagram lengths).
+    pub bytes: u64,
+}
+
+/// Where a slab slot stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// Unused.
+    Free,
+    /// Attached to a packet, not yet in the hash table.
+    Unconfirmed,
+    /// In the hash table.
+    Confirmed,
+}
+
+/// A connection.
+#[derive(Clone, Debug)]
+pub struct Conn {
+    /// Original and reply tuples.
+    pub tuple: [Tuple; 2],
+    /// Next node in each tuple's hash chain (`idx << 1 | dir`, or [`crate::table::NIL`]).
+    pub next: [u32; 2],
+    /// When it expires (packet time, ns).
+    pub expires_ns: u64,
+    /// When it was created (packet time, ns).
+    pub start_ns: u64,
+    /// Per-direction counters.
+    pub counters: [DirCounters; 2],
+    /// Protocol state.
+    pub proto: ProtoState,
+    /// Connection id (stable, for reports and the control socket).
+    pub id: u32,
+    /// `ct mark`.
+    pub mark: u32,
+    /// Slab index + 1 of the master connection (RELATED), 0 for none.
+    pub master: u32,
+    /// Generation of the slab slot, to detect stale handles.
+    pub generation: u32,
+    /// `status::*` bits.
+    pub status: u16,
+    /// Slot state.
+    pub slot: Slot,
+    /// Rarely used extras (labels, helper), allocated only when set.
+    pub ext: Option<Box<ConnExt>>,
+}
+
+/// Extras most connections never need.
+#[derive(Clone, Debug, Default)]
+pub struct ConnExt {
+    /// 128-bit connection labels (`ct label`).
+    pub labels: u128,
+    /// Name of the helper assigned to the connection.
+    pub helper: Option<String>,
+}
+
+impl Conn {
+    /// Whether a status bit is set.
+    #[inline]
+    pub fn has(&self, bit: u16) -> bool {
+        self.status & bit != 0
+    }
+
+    /// Seconds left before expiry at `now_ns` (0 when expired).
+    pub fn secs_left(&self, now_ns: u64) -> u64 {
+        self.expires_ns.saturating_sub(now_ns) / 1_000_000_000
+    }
+
+    /// The helper's name, if one is assigned.
+    pub fn helper(&self) -> Option<&str> {
+        self.ext.as_ref().and_then(|e| e.helper.as_deref())
+    }
+
+    /// The connection's labels.
+    pub fn labels(&self) -> u128 {
+        self.ext.as_ref().map_or(0, |e| e.labels)
+    }
+}

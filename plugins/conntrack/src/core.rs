@@ -1,0 +1,502 @@
+//! The tracking core: conntrack-in (lookup or create, protocol tracking, ctinfo),
+//! confirmation at the last hook, timeouts with expiry on lookup and a bounded garbage
+//! collector, early drop when the table is full, and ICMP errors related to the
+//! connection they quote.
+
+use crate::config::CtConfig;
+use crate::conn::{status, Conn, ConnExt, DirCounters, Slot};
+use crate::extract::{declared_l4_len, packet_tuple, quoted_tuple};
+use crate::hash::TupleHasher;
+use crate::proto::{self, icmp, ProtoConfig, ProtoState, Track};
+use crate::stats::Stats;
+use crate::table::{InsertError, Table};
+use crate::tuple::{proto as ipproto, Tuple};
+use brickwall_hooks::{flags, CtInfo, PacketView};
+use std::collections::VecDeque;
+
+/// Nanoseconds per second.
+const NS: u64 = 1_000_000_000;
+/// Below this remaining lifetime an invalid TCP FIN/RST does not cut the timeout.
+const LOWER_TIMEOUT_MIN_REMAINING_NS: u64 =
+    crate::proto::tcp::LOWER_TIMEOUT_MIN_REMAINING as u64 * NS;
+
+/// The timeout of a connection's current protocol state, seconds.
+fn state_timeout(state: &ProtoState, cfg: &ProtoConfig) -> u32 {
+    match state {
+        ProtoState::Tcp(c) => cfg.timeouts.tcp.for_state(c.state()),
+        ProtoState::Udp(_) => cfg.timeouts.udp,
+        ProtoState::Icmp => cfg.timeouts.icmp,
+        ProtoState::Gre => cfg.timeouts.gre,
+        ProtoState::Sctp(_) => cfg.timeouts.sctp.cookie_wait,
+        ProtoState::Generic => cfg.timeouts.generic,
+    }
+}
+
+/// Linux's bound on buckets scanned for an early-drop victim.
+const EVICTION_RANGE: usize = 8;
+/// Unconfirmed connections older than this (packet time) belong to packets that were
+/// dropped before confirmation and are reclaimed.
+const UNCONFIRMED_TTL_NS: u64 = 30_000_000_000;
+
+/// What conntrack-in decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InVerdict {
+    /// Continue (the packet's ctinfo says what conntrack thinks of it).
+    Accept,
+    /// Drop: the table is full and nothing could be evicted.
+    DropTableFull,
+    /// Re-run the hook: an old connection was removed to make way for a new one.
+    Repeat,
+}
+
+/// What confirmation decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfirmVerdict {
+    /// Continue.
+    Accept,
+    /// Drop: the connection could not be inserted.
+    DropInsertFailed,
+}
+
+/// The tracker's state (one lock's worth).
+pub struct Tracker {
+    /// The table.
+    pub table: Table,
+    /// Counters.
+    pub stats: Stats,
+    cfg: CtConfig,
+    proto_cfg: ProtoConfig,
+    unconfirmed: VecDeque<(u32, u32, u64)>,
+    live: usize,
+    next_id: u32,
+    next_gc_ns: u64,
+    gc_cursor: usize,
+}
+
+/// Encodes a slot and its generation as the packet's conntrack reference.
+pub fn handle(idx: u32, generation: u32) -> u64 {
+    (generation as u64) << 32 | (idx as u64 + 1)
+}
+
+fn unhandle(h: u64) -> Option<(u32, u32)> {
+    let idx = (h & 0xffff_ffff) as u32;
+    (idx != 0).then(|| (idx - 1, (h >> 32) as u32))
+}
+
+impl Tracker {
+    /// A tracker with `cfg`'s table size, limits, hash and timeouts.
+    pub fn new(cfg: CtConfig, chain_limit: usize) -> Tracker {
+        let table = Table::new(cfg.buckets, TupleHasher::new(cfg.hash), chain_limit);
+        let proto_cfg = ProtoConfig {
+            tcp: crate::proto::tcp::TcpConfig {
+                loose: cfg.tcp_loose,
+                be_liberal: cfg.tcp_be_liberal,
+                max_retrans: cfg.tcp_max_retrans,
+                timeouts: cfg.timeouts.tcp.clone(),
+            },
+            timeouts: cfg.timeouts.clone(),
+        };
+        Tracker {
+            table,
+            stats: Stats::default(),
+            cfg,
+            proto_cfg,
+            unconfirmed: VecDeque::new(),
+            live: 0,
+            next_id: 1,
+            next_gc_ns: 0,
+            gc_cursor: 0,
+        }
+    }
+
+    /// The config.
+    pub fn config(&self) -> &CtConfig {
+        &self.cfg
+    }
+
+    /// Connections alive (confirmed and unconfirmed).
+    pub fn live(&self) -> usize {
+        self.live
+    }
+
+    /// The connection a packet refers to, if the reference is current.
+    pub fn conn_of(&self, ct: u64) -> Option<(u32, &Conn)> {
+        let (idx, gen) = unhandle(ct)?;
+        self.table
+            .get(idx)
+            .filter(|c| c.generation == gen)
+            .map(|c| (idx, c))
+    }
+
+    fn destroy(&mut self, idx: u32) {
+        if self.table.get(idx).is_some() {
+            self.table.release(idx);
+            self.live = self.live.saturating_sub(1);
+        }
+    }
+
+    fn expired(&self, idx: u32, now: u64) -> bool {
+        self.table.get(idx).is_some_and(|c| c.expires_ns <= now)
+    }
+
+    /// Looks a tuple up, removing what it finds if it has expired.
+    fn lookup(&mut self, t: &Tuple, now: u64) -> Option<(u32, u8)> {
+        let (hit, _) = self.table.find(t);
+        let (idx, dir) = hit?;
+        if self.expired(idx, now) {
+            self.destroy(idx);
+            return None;
+        }
+        Some((idx, dir))
+    }
+
+    /// Runs the garbage collector if it is due: a bounded number of buckets per run.
+    fn maybe_gc(&mut self, now: u64) {
+        if now < self.next_gc_ns {
+            return;
+        }
+        self.next_gc_ns = now.saturating_add(self.cfg.gc_interval_ms * 1_000_000);
+        let n = self.cfg.gc_buckets.min(self.table.buckets());
+        for idx in self.table.scan(self.gc_cursor, n) {
+            if self.expired(idx, now) {
+                self.destroy(idx);
+            }
+        }
+        self.gc_cursor = (self.gc_cursor + n) % self.table.buckets();
+        self.reap_unconfirmed(now, false);
+    }
+
+    /// Frees unconfirmed connections whose packets never reached confirmation.
+    fn reap_unconfirmed(&mut self, now: u64, all_stale: bool) {
+        while let Some(&(idx, gen, born)) = self.unconfirmed.front() {
+            let stale = now.saturating_sub(born) >= UNCONFIRMED_TTL_NS;
+            if !stale && !all_stale {
+                break;
+            }
+            if !stale && self.unconfirmed.len() < 2 {
+                break;
+            }
+            self.unconfirmed.pop_front();
+            if let Some(c) = self.table.get(idx) {
+                if c.generation == gen && c.slot == Slot::Unconfirmed {
+                    self.destroy(idx);
+                }
+            }
+        }
+    }
+
+    /// Evicts one confirmed, non-ASSURED connection near `t`'s bucket; false if none.
+    fn early_drop(&mut self, t: &Tuple) -> bool {
+        let start = self.table.bucket_of(t);
+        let victim = self
+            .table
+            .scan(start, EVICTION_RANGE)
+            .into_iter()
+            .find(|&i| self.table.get(i).is_some_and(|c| !c.has(status::ASSURED)));
+        match victim {
+            Some(i) => {
+                self.destroy(i);
+                self.stats.early_drop += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn set_invalid(&mut self, pkt: &mut PacketView) -> InVerdict {
+        self.stats.invalid += 1;
+        pkt.set_ctinfo(CtInfo::Invalid);
+        pkt.ct = 0;
+        pkt.ct_id = 0;
+        InVerdict::Accept
+    }
+
+    fn attach(pkt: &mut PacketView, idx: u32, c: &Conn, info: CtInfo) {
+        pkt.ct = handle(idx, c.generation);
+        pkt.ct_id = c.id as u64;
+        pkt.ct_mark = c.mark;
+        pkt.set_ctinfo(info);
+    }
+
+    /// conntrack-in: attaches a connection and a ctinfo to the packet.
+    pub fn conntrack_in(&mut self, pkt: &mut PacketView) -> InVerdict {
+        if pkt.ct != 0 {
+            return InVerdict::Accept;
+        }
+        if pkt.flags & flags::NOTRACK != 0 {
+            pkt.set_ctinfo(CtInfo::Untracked);
+            return InVerdict::Accept;
+        }
+        let now = pkt.ts_ns;
+        self.maybe_gc(now);
+        let zone = self.cfg.zone;
+        let tuple = match packet_tuple(pkt, zone) {
+            Ok(t) => t,
+            Err(_) => return self.set_invalid(pkt),
+        };
+        if tuple.is_icmp() {
+            let ty = (tuple.dst_id >> 8) as u8;
+            if icmp::icmpv6_untracked(tuple.family, ty) {
+                pkt.set_ctinfo(CtInfo::Untracked);
+                return InVerdict::Accept;
+            }
+            match icmp::kind(tuple.family, ty) {
+                icmp::IcmpKind::Error => return self.icmp_error(pkt, &tuple),
+                icmp::IcmpKind::Other => return self.set_invalid(pkt),
+                _ => {}
+            }
+        }
+        if tuple.proto == ipproto::TCP {
+            let fl = pkt.l4().get(13).copied().unwrap_or(0);
+            if crate::proto::tcp::check_flags(fl).is_err() {
+                return self.set_invalid(pkt);
+            }
+        }
+        let l4 = pkt.l4();
+        let l4_len = declared_l4_len(pkt);
+        let bytes = (l4_len + (pkt.l4_off - pkt.l3_off) as usize) as u64;
+        let Some((idx, dir)) = self.lookup(&tuple, now) else {
+            return self.new_conn(pkt, tuple, now);
+        };
+        self.stats.found += 1;
+        let cfg = &self.proto_cfg;
+        let Some(c) = self.table.get_mut(idx) else {
+            return self.set_invalid(pkt);
+        };
+        let info = if dir == 1 {
+            CtInfo::EstablishedReply
+        } else if c.has(status::SEEN_REPLY) {
+            CtInfo::Established
+        } else if c.has(status::EXPECTED) {
+            CtInfo::Related
+        } else {
+            CtInfo::New
+        };
+        let verdict = proto::track(&mut c.proto, dir, l4, l4_len, now, c.status, cfg);
+        let (timeout, set_assured) = match verdict {
+            Track::Accept {
+                timeout,
+                set_assured,
+            } => (Some(timeout), set_assured),
+            Track::Ignore | Track::Kill => (None, false),
+            Track::InvalidLowerTimeout(_, timeout) => {
+                let left = c.expires_ns.saturating_sub(now);
+                let cap = timeout as u64 * NS;
+                if !c.has(status::FIXED_TIMEOUT)
+                    && left >= LOWER_TIMEOUT_MIN_REMAINING_NS
+                    && left > cap
+                {
+                    c.expires_ns = now.saturating_add(cap);
+                }
+                return self.set_invalid(pkt);
+            }
+            Track::Invalid(_) => return self.set_invalid(pkt),
+            Track::Reopen => {
+                self.destroy(idx);
+                pkt.ct = 0;
+                return InVerdict::Repeat;
+            }
+        };
+        {
+            {
+                if let Some(timeout) = timeout.filter(|_| !c.has(status::FIXED_TIMEOUT)) {
+                    c.expires_ns = now.saturating_add(timeout as u64 * NS);
+                }
+                if dir == 1 {
+                    c.status |= status::SEEN_REPLY;
+                }
+                if set_assured {
+                    c.status |= status::ASSURED;
+                }
+                let ctr = &mut c.counters[dir as usize];
+                ctr.packets += 1;
+                ctr.bytes += bytes;
+                let c = &*c;
+                Self::attach(pkt, idx, c, info);
+                if verdict == Track::Kill {
+                    // The packet passes with its ctinfo; the connection ends here.
+                    self.destroy(idx);
+                    pkt.ct = 0;
+                }
+                InVerdict::Accept
+            }
+        }
+    }
+
+    fn new_conn(&mut self, pkt: &mut PacketView, tuple: Tuple, now: u64) -> InVerdict {
+        if tuple.is_icmp()
+            && icmp::kind(tuple.family, (tuple.dst_id >> 8) as u8) != icmp::IcmpKind::Request
+        {
+            return self.set_invalid(pkt);
+        }
+        let Some(reply) = tuple.invert() else {
+            return self.set_invalid(pkt);
+        };
+        let l4 = pkt.l4();
+        let l4_len = declared_l4_len(pkt);
+        let mut state = match proto::new_state(tuple.proto, l4, l4_len, now, &self.proto_cfg) {
+            Ok(s) => s,
+            Err(_) => return self.set_invalid(pkt),
+        };
+        let timeout = match proto::track(&mut state, 0, l4, l4_len, now, 0, &self.proto_cfg) {
+            Track::Accept { timeout, .. } => timeout,
+            Track::Ignore => state_timeout(&state, &self.proto_cfg),
+            Track::Kill | Track::Invalid(_) | Track::InvalidLowerTimeout(..) | Track::Reopen => {
+                return self.set_invalid(pkt)
+            }
+        };
+        if self.live >= self.cfg.max {
+            self.reap_unconfirmed(now, true);
+        }
+        if self.live >= self.cfg.max && !self.early_drop(&tuple) {
+            self.stats.drop += 1;
+            pkt.set_ctinfo(CtInfo::Invalid);
+            return InVerdict::DropTableFull;
+        }
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        let conn = Conn {
+            tuple: [tuple, reply],
+            next: [crate::table::NIL; 2],
+            expires_ns: now.saturating_add(timeout as u64 * 1_000_000_000),
+            start_ns: now,
+            counters: [
+                DirCounters {
+                    packets: 1,
+                    bytes: (l4_len + (pkt.l4_off - pkt.l3_off) as usize) as u64,
+                },
+                DirCounters::default(),
+            ],
+            proto: state,
+            id,
+            mark: pkt.ct_mark,
+            master: 0,
+            generation: 0,
+            status: 0,
+            slot: Slot::Unconfirmed,
+            ext: None::<Box<ConnExt>>,
+        };
+        let idx = self.table.alloc(conn);
+        self.live += 1;
+        let Some(c) = self.table.get(idx) else {
+            return self.set_invalid(pkt);
+        };
+        self.unconfirmed.push_back((idx, c.generation, now));
+        Self::attach(pkt, idx, c, CtInfo::New);
+        InVerdict::Accept
+    }
+
+    /// An ICMP error: RELATED to the connection of the packet it quotes, else INVALID.
+    fn icmp_error(&mut self, pkt: &mut PacketView, outer: &Tuple) -> InVerdict {
+        let fail = |s: &mut Self, pkt: &mut PacketView| {
+            s.stats.icmp_error += 1;
+            s.set_invalid(pkt)
+        };
+        let quoted = pkt.l4().get(8..).unwrap_or(&[]);
+        let inner = match quoted_tuple(quoted, outer.family, outer.zone) {
+            Ok(t) => t,
+            Err(_) => return fail(self, pkt),
+        };
+        // Errors about errors are never related to anything.
+        if icmp::tuple_is_error(&inner) {
+            return fail(self, pkt);
+        }
+        let Some(target) = inner.invert() else {
+            return fail(self, pkt);
+        };
+        let now = pkt.ts_ns;
+        let Some((idx, dir)) = self.lookup(&target, now) else {
+            return fail(self, pkt);
+        };
+        let Some(c) = self.table.get(idx) else {
+            return fail(self, pkt);
+        };
+        // The error must travel to the host that sent the quoted packet.
+        if c.tuple[dir as usize].dst != outer.dst {
+            return fail(self, pkt);
+        }
+        let info = if dir == 1 {
+            CtInfo::RelatedReply
+        } else {
+            CtInfo::Related
+        };
+        Self::attach(pkt, idx, c, info);
+        InVerdict::Accept
+    }
+
+    /// Confirmation: puts the packet's new connection into the table, and carries a
+    /// `ct mark` another plugin set on the packet into the connection.
+    pub fn confirm(&mut self, pkt: &mut PacketView) -> ConfirmVerdict {
+        let Some((idx, gen)) = unhandle(pkt.ct) else {
+            return ConfirmVerdict::Accept;
+        };
+        let Some(c) = self.table.get_mut(idx).filter(|c| c.generation == gen) else {
+            return ConfirmVerdict::Accept;
+        };
+        c.mark = pkt.ct_mark;
+        if c.slot == Slot::Confirmed {
+            return ConfirmVerdict::Accept;
+        }
+        let proto = c.tuple[0].proto;
+        match self.table.insert(idx) {
+            Ok(()) => {
+                if let Some(c) = self.table.get_mut(idx) {
+                    c.status |= status::CONFIRMED;
+                }
+                self.stats.insert += 1;
+                ConfirmVerdict::Accept
+            }
+            Err(InsertError::Clash(other, d))
+                if d == 0
+                    && matches!(
+                        proto,
+                        ipproto::UDP | ipproto::UDPLITE | ipproto::ICMP | ipproto::ICMPV6
+                    ) =>
+            {
+                // Two packets of one new flow raced to confirmation: keep the first entry.
+                self.destroy(idx);
+                self.stats.clash_resolve += 1;
+                if let Some(o) = self.table.get(other) {
+                    let info = pkt.ctinfo();
+                    Self::attach(pkt, other, o, info);
+                }
+                ConfirmVerdict::Accept
+            }
+            Err(e) => {
+                if e == InsertError::ChainTooLong {
+                    self.stats.chaintoolong += 1;
+                }
+                self.stats.insert_failed += 1;
+                self.stats.drop += 1;
+                self.destroy(idx);
+                pkt.ct = 0;
+                ConfirmVerdict::DropInsertFailed
+            }
+        }
+    }
+
+    /// Removes every connection (`conntrack -F`); returns how many.
+    pub fn flush(&mut self) -> usize {
+        let idxs: Vec<u32> = self.table.slots().map(|(i, _)| i).collect();
+        let n = idxs.len();
+        for i in idxs {
+            self.destroy(i);
+        }
+        n
+    }
+
+    /// Removes one connection by slot.
+    pub fn remove(&mut self, idx: u32) -> bool {
+        let ok = self.table.get(idx).is_some();
+        self.destroy(idx);
+        ok
+    }
+
+    /// Whether a TCP or SCTP connection has a protocol state.
+    pub fn state_name(c: &Conn) -> Option<&'static str> {
+        match &c.proto {
+            ProtoState::Tcp(_) | ProtoState::Sctp(_) => c.proto.state_name(),
+            _ => None,
+        }
+    }
+}

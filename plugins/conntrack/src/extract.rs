@@ -1,0 +1,167 @@
+//! Reading tuples out of packets: the packet's own (from the engine's parsed offsets)
+//! and the one quoted inside an ICMP error (parsed here, bounds-checked, from the bytes).
+
+use crate::tuple::{proto, Tuple, FAMILY_V4, FAMILY_V6};
+use brickwall_hooks::PacketView;
+
+/// Why no tuple could be read.
+pub type NoTuple = &'static str;
+
+/// Fills the L4 ids of a tuple from the L4 header bytes.
+fn l4_ids(t: &mut Tuple, l4: &[u8]) -> Result<(), NoTuple> {
+    let be16 =
+        |i: usize| -> Option<u16> { Some(u16::from_be_bytes([*l4.get(i)?, *l4.get(i + 1)?])) };
+    match t.proto {
+        proto::TCP | proto::UDP | proto::UDPLITE | proto::SCTP => {
+            t.src_id = be16(0).ok_or("l4-truncated")?;
+            t.dst_id = be16(2).ok_or("l4-truncated")?;
+        }
+        proto::ICMP | proto::ICMPV6 if t.is_icmp() => {
+            let ty = *l4.first().ok_or("l4-truncated")?;
+            let code = *l4.get(1).ok_or("l4-truncated")?;
+            t.dst_id = (ty as u16) << 8 | code as u16;
+            t.src_id = be16(4).ok_or("l4-truncated")?;
+        }
+        proto::GRE => {
+            // GRE v1 (PPTP): the key field carries the peer's call id; v0: keys unused.
+            let flags = be16(0).ok_or("l4-truncated")?;
+            if flags & 0x7 == 1 && flags & 0x2000 != 0 {
+                let off = if flags & 0x8000 != 0 { 8 } else { 4 };
+                t.dst_id = be16(off + 2).ok_or("l4-truncated")?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The tuple of a packet in its own direction (zone from `zone`).
+pub fn packet_tuple(pkt: &PacketView, zone: u16) -> Result<Tuple, NoTuple> {
+    if !pkt.has_l4() {
+        return Err("no-l4-header");
+    }
+    let (src, dst) = pkt.addrs().ok_or("l3-truncated")?;
+    let mut t = Tuple {
+        proto: pkt.l4proto,
+        family: pkt.family,
+        zone,
+        ..Tuple::default()
+    };
+    t.src[..src.len()].copy_from_slice(src);
+    t.dst[..dst.len()].copy_from_slice(dst);
+    l4_ids(&mut t, pkt.l4())?;
+    Ok(t)
+}
+
+/// The L4 length (header and payload) the packet's IP header declares, which exceeds
+/// the captured bytes when a capture's snap length cut the packet.
+pub fn declared_l4_len(pkt: &PacketView) -> usize {
+    let l3 = pkt.l3();
+    let l3_hdr = (pkt.l4_off as usize).saturating_sub(pkt.l3_off as usize);
+    let total = match pkt.family {
+        FAMILY_V4 if l3.len() >= 4 => u16::from_be_bytes([l3[2], l3[3]]) as usize,
+        FAMILY_V6 if l3.len() >= 6 => 40 + u16::from_be_bytes([l3[4], l3[5]]) as usize,
+        _ => 0,
+    };
+    total.saturating_sub(l3_hdr).max(pkt.l4().len())
+}
+
+/// The tuple of the datagram quoted in an ICMP error (`quoted` starts at its IP header,
+/// usually truncated). The quote must be of `family` and carry at least 8 L4 bytes for
+/// ports and ICMP ids.
+pub fn quoted_tuple(quoted: &[u8], family: u8, zone: u16) -> Result<Tuple, NoTuple> {
+    let mut t = Tuple {
+        family,
+        zone,
+        ..Tuple::default()
+    };
+    let l4_off = if family == FAMILY_V4 {
+        let b0 = *quoted.first().ok_or("quote-truncated")?;
+        if b0 >> 4 != 4 {
+            return Err("quote-not-ipv4");
+        }
+        let ihl = (b0 & 0xf) as usize * 4;
+        if ihl < 20 || quoted.len() < ihl {
+            return Err("quote-truncated");
+        }
+        let frag = u16::from_be_bytes([quoted[6], quoted[7]]) & 0x1fff;
+        if frag != 0 {
+            return Err("quote-later-fragment");
+        }
+        t.proto = quoted[9];
+        t.src[..4].copy_from_slice(&quoted[12..16]);
+        t.dst[..4].copy_from_slice(&quoted[16..20]);
+        ihl
+    } else if family == FAMILY_V6 {
+        if quoted.len() < 40 || quoted[0] >> 4 != 6 {
+            return Err("quote-truncated");
+        }
+        t.src.copy_from_slice(&quoted[8..24]);
+        t.dst.copy_from_slice(&quoted[24..40]);
+        let mut next = quoted[6];
+        let mut off = 40usize;
+        // Walk the extension headers the quote may carry.
+        for _ in 0..8 {
+            match next {
+                0 | 43 | 60 => {
+                    let h = quoted.get(off..off + 2).ok_or("quote-truncated")?;
+                    next = h[0];
+                    off += (h[1] as usize + 1) * 8;
+                }
+                44 => {
+                    let h = quoted.get(off..off + 4).ok_or("quote-truncated")?;
+                    if u16::from_be_bytes([h[2], h[3]]) >> 3 != 0 {
+                        return Err("quote-later-fragment");
+                    }
+                    next = h[0];
+                    off += 8;
+                }
+                _ => break,
+            }
+        }
+        t.proto = next;
+        off
+    } else {
+        return Err("bad-family");
+    };
+    let l4 = quoted.get(l4_off..).ok_or("quote-truncated")?;
+    if l4.len() < 8
+        && matches!(
+            t.proto,
+            proto::TCP | proto::UDP | proto::ICMP | proto::ICMPV6
+        )
+    {
+        return Err("quote-truncated");
+    }
+    l4_ids(&mut t, l4)?;
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_udp_and_ipv6_with_extension() {
+        let mut q = vec![
+            0x45, 0, 0, 40, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        q.extend_from_slice(&[0x30, 0x39, 0, 53, 0, 20, 0, 0]);
+        let t = quoted_tuple(&q, FAMILY_V4, 0).unwrap();
+        assert_eq!((t.proto, t.src_id, t.dst_id), (17, 12345, 53));
+        assert_eq!(&t.src[..4], &[10, 0, 0, 1]);
+        assert!(quoted_tuple(&q[..24], FAMILY_V4, 0).is_err());
+        assert!(quoted_tuple(&q, FAMILY_V6, 0).is_err());
+
+        let mut v6 = vec![0x60, 0, 0, 0, 0, 16, 60, 64];
+        v6.extend_from_slice(&[0xfd; 16]);
+        v6.extend_from_slice(&[0xfe; 16]);
+        v6.extend_from_slice(&[17, 0, 1, 4, 0, 0, 0, 0]); // destination options, 8 bytes
+        v6.extend_from_slice(&[0x00, 0x07, 0x01, 0xf4, 0, 8, 0, 0]);
+        let t = quoted_tuple(&v6, FAMILY_V6, 0).unwrap();
+        assert_eq!((t.proto, t.src_id, t.dst_id), (17, 7, 500));
+        for n in 0..v6.len() {
+            let _ = quoted_tuple(&v6[..n], FAMILY_V6, 0);
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Hashing tuples into buckets, keyed with a seed chosen at start so that chain
+//! placement cannot be predicted from outside: SipHash (as Linux uses today) or Jenkins'
+//! lookup3 (the seed document's hash), selectable for the benchmark that picks one.
+
+use crate::tuple::Tuple;
+use std::hash::{BuildHasher, Hasher};
+
+/// The hash function of a table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum HashKind {
+    /// SipHash-1-3 with a random 128-bit key (the standard library's keyed hasher).
+    #[default]
+    Siphash,
+    /// Bob Jenkins' lookup3 `hashword` with a random 32-bit seed.
+    Jenkins,
+}
+
+/// A seeded tuple hasher.
+#[derive(Clone, Debug)]
+pub struct TupleHasher {
+    kind: HashKind,
+    sip: std::collections::hash_map::RandomState,
+    seed: u32,
+}
+
+impl TupleHasher {
+    /// A hasher of `kind` with fresh random keys.
+    pub fn new(kind: HashKind) -> TupleHasher {
+        let sip = std::collections::hash_map::RandomState::new();
+        // Derive the Jenkins seed from the random SipHash key, so both are unpredictable.
+        let seed = sip.hash_one(0x5eed_u64) as u32;
+        TupleHasher { kind, sip, seed }
+    }
+
+    /// The hash of a tuple.
+    #[inline]
+    pub fn hash(&self, t: &Tuple) -> u32 {
+        let w = t.words();
+        match self.kind {
+            HashKind::Siphash => {
+                let mut h = self.sip.build_hasher();
+                for x in w {
+                    h.write_u64(x);
+                }
+                h.finish() as u32
+            }
+            HashKind::Jenkins => {
+                let mut words = [0u32; 10];
+                for (i, x) in w.iter().enumerate() {
+                    words[2 * i] = *x as u32;
+                    words[2 * i + 1] = (*x >> 32) as u32;
+                }
+                jhash_words(&words, self.seed)
+            }
+        }
+    }
+}
+
+/// Maps a 32-bit hash onto `0..n` without a division (Lemire's multiply-shift).
+#[inline]
+pub fn scale(hash: u32, n: usize) -> usize {
+    ((hash as u64 * n as u64) >> 32) as usize
+}
+
+#[inline]
+fn rot(x: u32, k: u32) -> u32 {
+    x.rotate_left(k)
+}
+
+/// Jenkins' lookup3 over 32-bit words (the algorithm of `hashword`, with our own code).
+pub fn jhash_words(k: &[u32], initval: u32) -> u32 {
+    let init = 0xdead_beef_u32
+        .wrapping_add((k.len() as u32) << 2)
+        .wrapping_add(initval);
+    let (mut a, mut b, mut c) = (init, init, init);
+    let mut rest = k;
+    while rest.len() > 3 {
+        a = a.wrapping_add(rest[0]);
+        b = b.wrapping_add(rest[1]);
+        c = c.wrapping_add(rest[2]);
+        // mix
+        a = a.wrapping_sub(c);
+        a ^= rot(c, 4);
+        c = c.wrapping_add(b);
+        b = b.wrapping_sub(a);
+        b ^= rot(a, 6);
+        a = a.wrapping_add(c);
+        c = c.wrapping_sub(b);
+        c ^= rot(b, 8);
+        b = b.wrapping_add(a);
+        a = a.wrapping_sub(c);
+        a ^= rot(c, 16);
+        c = c.wrapping_add(b);
+        b = b.wrapping_sub(a);
+        b ^= rot(a, 19);
+        a = a.wrapping_add(c);
+        c = c.wrapping_sub(b);
+        c ^= rot(b, 4);
+        b = b.wrapping_add(a);
+        rest = &rest[3..];
+    }
+    if rest.is_empty() {
+        return c;
+    }
+    if rest.len() == 3 {
+        c = c.wrapping_add(rest[2]);
+    }
+    if rest.len() >= 2 {
+        b = b.wrapping_add(rest[1]);
+    }
+    a = a.wrapping_add(rest[0]);
+    // final
+    c ^= b;
+    c = c.wrapping_sub(rot(b, 14));
+    a ^= c;
+    a = a.wrapping_sub(rot(c, 11));
+    b ^= a;
+    b = b.wrapping_sub(rot(a, 25));
+    c ^= b;
+    c = c.wrapping_sub(rot(b, 16));
+    a ^= c;
+    a = a.wrapping_sub(rot(c, 4));
+    b ^= a;
+    b = b.wrapping_sub(rot(a, 14));
+    c ^= b;
+    c = c.wrapping_sub(rot(b, 24));
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup3_known_values() {
+        // Published test values of lookup3's hashword: the empty key with seeds 0 and 0xdeadbeef.
+        assert_eq!(jhash_words(&[], 0), 0xdead_beef);
+        assert_eq!(jhash_words(&[], 0xdead_beef), 0xbd5b_7dde);
+    }
+
+    #[test]
+    fn seeds_differ_between_tables_and_spread_well() {
+        let t = Tuple {
+            proto: 6,
+            family: 2,
+            src_id: 1,
+            dst_id: 2,
+            ..Tuple::default()
+        };
+        for kind in [HashKind::Siphash, HashKind::Jenkins] {
+            let a = TupleHasher::new(kind);
+            let b = TupleHasher::new(kind);
+            assert_ne!(a.hash(&t), b.hash(&t), "{kind:?}: two tables hash alike");
+            let mut buckets = vec![0u32; 1024];
+            for port in 0..16384u16 {
+                let x = Tuple { src_id: port, ..t };
+                buckets[scale(a.hash(&x), 1024)] += 1;
+            }
+            let max = *buckets.iter().max().unwrap();
+            assert!(
+                max < 40,
+                "{kind:?}: longest chain {max} for 16 per bucket on average"
+            );
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! The table in conntrack-tools' words: `conntrack -L` lines.
+
+use crate::conn::{status, Conn};
+use crate::core::Tracker;
+use crate::tuple::proto_name;
+use std::fmt::Write;
+
+/// One connection as `conntrack -L` prints it (with per-direction counters when
+/// `acct` is on, as with `nf_conntrack_acct=1`).
+pub fn conntrack_line(c: &Conn, now_ns: u64, acct: bool) -> String {
+    let t0 = &c.tuple[0];
+    let mut s = format!(
+        "{:<8} {} {} ",
+        proto_name(t0.proto),
+        t0.proto,
+        c.secs_left(now_ns)
+    );
+    if let Some(st) = Tracker::state_name(c) {
+        s.push_str(st);
+        s.push(' ');
+    }
+    s.push_str(&t0.conntrack_words());
+    if acct {
+        let _ = write!(
+            s,
+            " packets={} bytes={}",
+            c.counters[0].packets, c.counters[0].bytes
+        );
+    }
+    if !c.has(status::SEEN_REPLY) {
+        s.push_str(" [UNREPLIED]");
+    }
+    s.push(' ');
+    s.push_str(&c.tuple[1].conntrack_words());
+    if acct {
+        let _ = write!(
+            s,
+            " packets={} bytes={}",
+            c.counters[1].packets, c.counters[1].bytes
+        );
+    }
+    if c.has(status::ASSURED) {
+        s.push_str(" [ASSURED]");
+    }
+    let _ = write!(s, " mark={}", c.mark);
+    if t0.zone != 0 {
+        let _ = write!(s, " zone={}", t0.zone);
+    }
+    if let Some(h) = c.helper() {
+        let _ = write!(s, " helper={h}");
+    }
+    s.push_str(" use=1");
+    s
+}
+
+/// Every confirmed connection alive at `now_ns`, one line each, in slot order.
+pub fn list(t: &Tracker, now_ns: u64, acct: bool) -> Vec<String> {
+    t.table
+        .slots()
+        .filter(|(_, c)| c.has(status::CONFIRMED) && c.expires_ns > now_ns)
+        .map(|(_, c)| conntrack_line(c, now_ns, acct))
+        .collect()
+}

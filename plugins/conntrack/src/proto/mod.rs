@@ -1,0 +1,196 @@
+//! Per-protocol trackers: whether a packet may start a connection, and what a packet
+//! does to its connection's state and timeout.
+
+pub mod generic;
+pub mod gre;
+pub mod icmp;
+pub mod sctp;
+pub mod tcp;
+pub mod udp;
+
+use crate::tuple::proto;
+use serde::Deserialize;
+
+/// Protocol-specific state of a connection.
+#[derive(Clone, Debug)]
+pub enum ProtoState {
+    /// TCP window tracking state.
+    Tcp(tcp::TcpConn),
+    /// UDP (and UDP-Lite): when the connection counts as a stream.
+    Udp(udp::UdpConn),
+    /// ICMP or ICMPv6 query.
+    Icmp,
+    /// GRE.
+    Gre,
+    /// SCTP association state.
+    Sctp(sctp::SctpState),
+    /// Any other protocol.
+    Generic,
+}
+
+impl ProtoState {
+    /// The state word `conntrack -L` prints after the timeout (TCP and SCTP only).
+    pub fn state_name(&self) -> Option<&'static str> {
+        match self {
+            ProtoState::Tcp(t) => Some(t.state().name()),
+            ProtoState::Sctp(s) => Some(s.name()),
+            _ => None,
+        }
+    }
+}
+
+/// What a packet did to its connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Track {
+    /// Valid: refresh the timeout to `timeout` seconds; mark ASSURED if asked.
+    Accept {
+        /// New timeout, seconds.
+        timeout: u32,
+        /// Set the ASSURED bit now.
+        set_assured: bool,
+    },
+    /// Valid, but the timeout is left as it is.
+    Ignore,
+    /// Valid, and the connection ends with it (an RST before any reply): destroy it.
+    Kill,
+    /// The packet does not fit its connection: INVALID, the connection is untouched.
+    Invalid(&'static str),
+    /// INVALID, and the connection's remaining lifetime is cut to `timeout` seconds if
+    /// it is longer (and at least the minimum the TCP tracker names).
+    InvalidLowerTimeout(&'static str, u32),
+    /// The connection must be destroyed and the packet re-run (TCP SYN on TIME_WAIT).
+    Reopen,
+}
+
+/// Timeouts of every protocol, seconds (Linux's defaults).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Timeouts {
+    /// TCP, per state.
+    pub tcp: tcp::TcpTimeouts,
+    /// UDP before a reply, or with a reply but no stream yet.
+    pub udp: u32,
+    /// UDP seen as a stream.
+    pub udp_stream: u32,
+    /// ICMP and ICMPv6 queries.
+    pub icmp: u32,
+    /// GRE before a reply.
+    pub gre: u32,
+    /// GRE with replies.
+    pub gre_stream: u32,
+    /// SCTP, per state.
+    pub sctp: sctp::SctpTimeouts,
+    /// Every other protocol.
+    pub generic: u32,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            tcp: tcp::TcpTimeouts::default(),
+            udp: 30,
+            udp_stream: 120,
+            icmp: 30,
+            gre: 30,
+            gre_stream: 180,
+            sctp: sctp::SctpTimeouts::default(),
+            generic: 600,
+        }
+    }
+}
+
+/// Tracker settings.
+#[derive(Clone, Debug, Default)]
+pub struct ProtoConfig {
+    /// TCP settings (loose, be_liberal, max_retrans).
+    pub tcp: tcp::TcpConfig,
+    /// All timeouts.
+    pub timeouts: Timeouts,
+}
+
+/// A TCP segment from the captured L4 bytes; `l4_len` is the L4 length the IP header
+/// declares, which is longer than the bytes when the capture cut the packet short: the
+/// sequence space a segment covers comes from the declared length.
+fn segment(l4: &[u8], l4_len: usize) -> Option<tcp::Segment<'_>> {
+    let mut seg = tcp::Segment::parse(l4)?;
+    let header = 20 + seg.options.len();
+    if l4_len > l4.len() {
+        seg.payload_len = u32::try_from(l4_len.saturating_sub(header)).unwrap_or(u32::MAX);
+    }
+    Some(seg)
+}
+
+/// The protocol state a connection starts with, or why `l4` cannot start one
+/// (`l4_len`: the L4 length the IP header declares).
+pub fn new_state(
+    l4proto: u8,
+    l4: &[u8],
+    l4_len: usize,
+    now_ns: u64,
+    cfg: &ProtoConfig,
+) -> Result<ProtoState, &'static str> {
+    match l4proto {
+        proto::TCP => {
+            let seg = segment(l4, l4_len).ok_or("tcp-truncated")?;
+            tcp::tcp_new(&seg, &cfg.tcp).map(ProtoState::Tcp)
+        }
+        proto::UDP | proto::UDPLITE => Ok(ProtoState::Udp(udp::UdpConn::new(now_ns))),
+        proto::ICMP | proto::ICMPV6 => Ok(ProtoState::Icmp),
+        proto::GRE => Ok(ProtoState::Gre),
+        proto::SCTP => sctp::sctp_new(l4).map(ProtoState::Sctp),
+        _ => Ok(ProtoState::Generic),
+    }
+}
+
+/// Tracks one packet of a connection in direction `dir` (0 original, 1 reply).
+/// `status` is the connection's status before this packet (a first reply does not yet
+/// count as seen, as in Linux); `l4_len` the L4 length the IP header declares.
+pub fn track(
+    state: &mut ProtoState,
+    dir: u8,
+    l4: &[u8],
+    l4_len: usize,
+    now_ns: u64,
+    status: u16,
+    cfg: &ProtoConfig,
+) -> Track {
+    let seen_reply = status & crate::conn::status::SEEN_REPLY != 0;
+    let assured = status & crate::conn::status::ASSURED != 0;
+    let t = &cfg.timeouts;
+    match state {
+        ProtoState::Tcp(c) => {
+            let Some(seg) = segment(l4, l4_len) else {
+                return Track::Invalid("tcp-truncated");
+            };
+            let d = if dir == 0 {
+                tcp::Dir::Original
+            } else {
+                tcp::Dir::Reply
+            };
+            match tcp::tcp_packet(c, d, &seg, &cfg.tcp, seen_reply, assured) {
+                tcp::TcpVerdict::Accept {
+                    timeout,
+                    set_assured,
+                } => Track::Accept {
+                    timeout,
+                    set_assured,
+                },
+                tcp::TcpVerdict::Ignore { .. } => Track::Ignore,
+                tcp::TcpVerdict::Kill => Track::Kill,
+                tcp::TcpVerdict::Invalid { reason } => Track::Invalid(reason),
+                tcp::TcpVerdict::InvalidLowerTimeout { reason, timeout } => {
+                    Track::InvalidLowerTimeout(reason, timeout)
+                }
+                tcp::TcpVerdict::Reopen => Track::Reopen,
+            }
+        }
+        ProtoState::Udp(u) => u.track(now_ns, seen_reply, assured, t),
+        ProtoState::Icmp => Track::Accept {
+            timeout: t.icmp,
+            set_assured: false,
+        },
+        ProtoState::Gre => gre::track(seen_reply, t),
+        ProtoState::Sctp(s) => sctp::track(s, dir, l4, t),
+        ProtoState::Generic => generic::track(t),
+    }
+}

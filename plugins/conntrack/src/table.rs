@@ -1,0 +1,239 @@
+//! The connection table: a slab of connections and a hash table of buckets, each the
+//! head of a chain through which both tuples of every confirmed connection are linked
+//! (nodes are `slab index << 1 | direction`). Unconfirmed connections live in the slab
+//! but in no chain.
+
+use crate::conn::{Conn, Slot};
+use crate::hash::{scale, TupleHasher};
+use crate::tuple::Tuple;
+
+/// End of a chain, and "no node".
+pub const NIL: u32 = u32::MAX;
+
+/// Why a connection could not be linked into the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InsertError {
+    /// A confirmed connection already has one of the tuples: (its index, the direction found).
+    Clash(u32, u8),
+    /// A chain is already longer than the walk limit.
+    ChainTooLong,
+}
+
+/// The table.
+pub struct Table {
+    heads: Vec<u32>,
+    slab: Vec<Conn>,
+    free: Vec<u32>,
+    hasher: TupleHasher,
+    confirmed: usize,
+    /// Longest chain a walk follows (Linux: 50 plus a random 0–29).
+    pub max_chain: usize,
+}
+
+impl Table {
+    /// A table of `buckets` chains.
+    pub fn new(buckets: usize, hasher: TupleHasher, max_chain: usize) -> Table {
+        Table {
+            heads: vec![NIL; buckets.max(1)],
+            slab: Vec::new(),
+            free: Vec::new(),
+            hasher,
+            confirmed: 0,
+            max_chain,
+        }
+    }
+
+    /// Number of buckets.
+    pub fn buckets(&self) -> usize {
+        self.heads.len()
+    }
+
+    /// Connections in the table (confirmed).
+    pub fn confirmed(&self) -> usize {
+        self.confirmed
+    }
+
+    /// The bucket of a tuple.
+    #[inline]
+    pub fn bucket_of(&self, t: &Tuple) -> usize {
+        scale(self.hasher.hash(t), self.heads.len())
+    }
+
+    /// The connection in slot `idx`.
+    #[inline]
+    pub fn get(&self, idx: u32) -> Option<&Conn> {
+        self.slab.get(idx as usize).filter(|c| c.slot != Slot::Free)
+    }
+
+    /// The connection in slot `idx`, writable.
+    #[inline]
+    pub fn get_mut(&mut self, idx: u32) -> Option<&mut Conn> {
+        self.slab
+            .get_mut(idx as usize)
+            .filter(|c| c.slot != Slot::Free)
+    }
+
+    /// Puts a new (unconfirmed) connection in the slab; returns its slot.
+    pub fn alloc(&mut self, mut conn: Conn) -> u32 {
+        conn.slot = Slot::Unconfirmed;
+        conn.next = [NIL; 2];
+        match self.free.pop() {
+            Some(i) => {
+                conn.generation = self.slab[i as usize].generation.wrapping_add(1);
+                self.slab[i as usize] = conn;
+                i
+            }
+            None => {
+                self.slab.push(conn);
+                (self.slab.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Releases a slot (unlinking it first if it is in the table).
+    pub fn release(&mut self, idx: u32) {
+        if self.get(idx).is_some_and(|c| c.slot == Slot::Confirmed) {
+            self.unlink(idx);
+        }
+        if let Some(c) = self.slab.get_mut(idx as usize) {
+            if c.slot != Slot::Free {
+                c.slot = Slot::Free;
+                c.ext = None;
+                self.free.push(idx);
+            }
+        }
+    }
+
+    /// Finds the confirmed connection with tuple `t`: its slot and the direction `t` is.
+    /// Follows at most `max_chain` nodes; returns the nodes walked beside the answer.
+    #[inline]
+    pub fn find(&self, t: &Tuple) -> (Option<(u32, u8)>, usize) {
+        let mut node = self.heads[self.bucket_of(t)];
+        let mut walked = 0;
+        while node != NIL && walked <= self.max_chain {
+            let (idx, dir) = (node >> 1, (node & 1) as u8);
+            let c = &self.slab[idx as usize];
+            if c.tuple[dir as usize] == *t {
+                return (Some((idx, dir)), walked);
+            }
+            node = c.next[dir as usize];
+            walked += 1;
+        }
+        (None, walked)
+    }
+
+    fn chain_len(&self, bucket: usize) -> usize {
+        let mut node = self.heads[bucket];
+        let mut n = 0;
+        while node != NIL {
+            n += 1;
+            node = self.slab[(node >> 1) as usize].next[(node & 1) as usize];
+        }
+        n
+    }
+
+    /// Links an unconfirmed connection's two tuples into their chains (at the head),
+    /// making it confirmed; refuses on a clash or an over-long chain.
+    pub fn insert(&mut self, idx: u32) -> Result<(), InsertError> {
+        let Some(c) = self.get(idx) else {
+            return Err(InsertError::ChainTooLong);
+        };
+        let tuples = c.tuple;
+        let mut buckets = [0usize; 2];
+        for dir in 0..2 {
+            if let (Some((other, d)), _) = self.find(&tuples[dir]) {
+                return Err(InsertError::Clash(other, d));
+            }
+            buckets[dir] = self.bucket_of(&tuples[dir]);
+            if self.chain_len(buckets[dir]) >= self.max_chain {
+                return Err(InsertError::ChainTooLong);
+            }
+        }
+        for (dir, &b) in buckets.iter().enumerate() {
+            let old = self.heads[b];
+            self.slab[idx as usize].next[dir] = old;
+            self.heads[b] = idx << 1 | dir as u32;
+        }
+        self.slab[idx as usize].slot = Slot::Confirmed;
+        self.confirmed += 1;
+        Ok(())
+    }
+
+    /// Unlinks a confirmed connection from both chains (it stays in the slab, unconfirmed).
+    pub fn unlink(&mut self, idx: u32) {
+        let Some(c) = self.get(idx) else { return };
+        if c.slot != Slot::Confirmed {
+            return;
+        }
+        let tuples = c.tuple;
+        for (dir, t) in tuples.iter().enumerate() {
+            let target = idx << 1 | dir as u32;
+            let b = self.bucket_of(t);
+            let mut prev = NIL;
+            let mut node = self.heads[b];
+            while node != NIL {
+                let next = self.slab[(node >> 1) as usize].next[(node & 1) as usize];
+                if node == target {
+                    if prev == NIL {
+                        self.heads[b] = next;
+                    } else {
+                        self.slab[(prev >> 1) as usize].next[(prev & 1) as usize] = next;
+                    }
+                    break;
+                }
+                prev = node;
+                node = next;
+            }
+        }
+        self.slab[idx as usize].slot = Slot::Unconfirmed;
+        self.confirmed -= 1;
+    }
+
+    /// The nodes of bucket `b` in chain order: (slot, direction).
+    pub fn chain(&self, b: usize) -> Vec<(u32, u8)> {
+        let mut out = Vec::new();
+        let Some(&head) = self.heads.get(b) else {
+            return out;
+        };
+        let mut node = head;
+        while node != NIL && out.len() < 1 << 20 {
+            out.push((node >> 1, (node & 1) as u8));
+            node = self.slab[(node >> 1) as usize].next[(node & 1) as usize];
+        }
+        out
+    }
+
+    /// How many chains have each length: `hist[n]` chains of length `n` (the last entry
+    /// counts every longer chain).
+    pub fn chain_histogram(&self, max_len: usize) -> Vec<u64> {
+        let mut hist = vec![0u64; max_len + 1];
+        for b in 0..self.heads.len() {
+            hist[self.chain_len(b).min(max_len)] += 1;
+        }
+        hist
+    }
+
+    /// Slots of confirmed connections in buckets `start..start+n` (wrapping), in chain
+    /// order, each once (by its original-direction node).
+    pub fn scan(&self, start: usize, n: usize) -> Vec<u32> {
+        let mut out = Vec::new();
+        let len = self.heads.len();
+        for i in 0..n.min(len) {
+            for (idx, dir) in self.chain((start + i) % len) {
+                if dir == 0 {
+                    out.push(idx);
+                }
+            }
+        }
+        out
+    }
+
+    /// Every live slot (confirmed and unconfirmed).
+    pub fn slots(&self) -> impl Iterator<Item = (u32, &Conn)> {
+        self.slab
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.slot != Slot::Free)
+            .map(|(i, c)| (i as u32, c))
+    }
+}

@@ -1,0 +1,369 @@
+//! The conntrack core driven directly with packet views: lifecycle (unconfirmed until
+//! confirm), ctinfo per direction, expiry, garbage collection, early drop when full,
+//! clash resolution, chain limits, ICMP errors, notrack.
+
+use brickwall_conntrack::config::CtConfig;
+use brickwall_conntrack::core::{ConfirmVerdict, InVerdict, Tracker};
+use brickwall_hooks::{flags, CtInfo, PacketView};
+
+const SEC: u64 = 1_000_000_000;
+
+/// An IPv4 datagram: header, then `l4`.
+fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
+    let total = 20 + l4.len();
+    let mut v = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        0,
+        0,
+        0,
+        64,
+        proto,
+        0,
+        0,
+    ];
+    v.extend_from_slice(&src);
+    v.extend_from_slice(&dst);
+    v.extend_from_slice(l4);
+    v
+}
+
+fn udp(sport: u16, dport: u16) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(&sport.to_be_bytes());
+    v.extend_from_slice(&dport.to_be_bytes());
+    v.extend_from_slice(&[0, 12, 0, 0, b'd', b'a', b't', b'a']);
+    v
+}
+
+fn tcp(sport: u16, dport: u16, seq: u32, ack: u32, fl: u8) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(&sport.to_be_bytes());
+    v.extend_from_slice(&dport.to_be_bytes());
+    v.extend_from_slice(&seq.to_be_bytes());
+    v.extend_from_slice(&ack.to_be_bytes());
+    v.extend_from_slice(&[0x50, fl, 0xff, 0xff, 0, 0, 0, 0]);
+    v
+}
+
+fn icmp(ty: u8, code: u8, rest: &[u8]) -> Vec<u8> {
+    let mut v = vec![ty, code, 0, 0];
+    v.extend_from_slice(rest);
+    v
+}
+
+/// A view over a datagram (kept alive by the caller).
+fn view(d: &mut [u8], ts: u64) -> PacketView {
+    let l4_off = 20u16;
+    let l4_len = d.len() - 20;
+    let proto = d[9];
+    let hdr = match proto {
+        6 => 20,
+        17 => 8,
+        _ => 8.min(l4_len),
+    };
+    PacketView {
+        data: d.as_mut_ptr(),
+        len: d.len() as u32,
+        l3_len: d.len() as u32,
+        l3_off: 0,
+        l4_off,
+        payload_off: l4_off + hdr as u16,
+        family: 2,
+        l4proto: proto,
+        ts_ns: ts,
+        ..PacketView::default()
+    }
+}
+
+/// Runs a datagram through conntrack-in and (if asked) confirm; returns its ctinfo,
+/// connection id and conntrack-in verdict.
+fn run(t: &mut Tracker, mut d: Vec<u8>, ts: u64, confirm: bool) -> (CtInfo, u64, InVerdict) {
+    let mut v = view(&mut d, ts);
+    let r = t.conntrack_in(&mut v);
+    if confirm && r == InVerdict::Accept {
+        assert_eq!(t.confirm(&mut v), ConfirmVerdict::Accept);
+    }
+    (v.ctinfo(), v.ct_id, r)
+}
+
+fn tracker(cfg: CtConfig) -> Tracker {
+    Tracker::new(cfg, 60)
+}
+
+const A: [u8; 4] = [10, 0, 0, 1];
+const B: [u8; 4] = [10, 0, 0, 2];
+const R: [u8; 4] = [10, 9, 9, 9];
+
+#[test]
+fn udp_directions_and_confirmation() {
+    let mut t = tracker(CtConfig::default());
+    // A new flow whose packet is dropped before confirmation never enters the table.
+    let (info, _, _) = run(&mut t, ipv4(A, B, 17, &udp(1000, 53)), SEC, false);
+    assert_eq!(info, CtInfo::New);
+    assert_eq!(t.table.confirmed(), 0);
+    let (i1, id, _) = run(&mut t, ipv4(A, B, 17, &udp(1000, 53)), SEC, true);
+    assert_eq!(i1, CtInfo::New);
+    assert_eq!(t.table.confirmed(), 1);
+    let (i2, id2, _) = run(&mut t, ipv4(A, B, 17, &udp(1000, 53)), 2 * SEC, true);
+    assert_eq!(
+        (i2, id2),
+        (CtInfo::New, id),
+        "original direction before any reply is NEW"
+    );
+    let (i3, id3, _) = run(&mut t, ipv4(B, A, 17, &udp(53, 1000)), 3 * SEC, true);
+    assert_eq!((i3, id3), (CtInfo::EstablishedReply, id));
+    let (i4, _, _) = run(&mut t, ipv4(A, B, 17, &udp(1000, 53)), 4 * SEC, true);
+    assert_eq!(i4, CtInfo::Established);
+    let lines = brickwall_conntrack::list::list(&t, 4 * SEC, true);
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].starts_with("udp      17 "), "{}", lines[0]);
+    assert!(lines[0].contains("src=10.0.0.1 dst=10.0.0.2 sport=1000 dport=53 packets=3 bytes=96 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1000 packets=1 bytes=32"), "{}", lines[0]);
+    assert!(lines[0].ends_with("[ASSURED] mark=0 use=1"), "{}", lines[0]);
+    assert_eq!(t.stats.insert, 1);
+}
+
+#[test]
+fn expiry_on_lookup_and_garbage_collection() {
+    let mut t = tracker(CtConfig {
+        buckets: 64,
+        gc_buckets: 64,
+        ..CtConfig::default()
+    });
+    let (_, id1, _) = run(&mut t, ipv4(A, B, 17, &udp(1, 2)), SEC, true);
+    // 31 s later the unreplied flow (30 s) has expired: the next packet starts a new one.
+    let (info, id2, _) = run(&mut t, ipv4(A, B, 17, &udp(1, 2)), 32 * SEC, true);
+    assert_eq!(info, CtInfo::New);
+    assert_ne!(id1, id2);
+    assert_eq!(t.table.confirmed(), 1);
+    // The collector removes expired entries it visits, without a lookup for them.
+    run(&mut t, ipv4(A, B, 17, &udp(7, 8)), 33 * SEC, true);
+    assert_eq!(t.table.confirmed(), 2);
+    run(&mut t, ipv4(R, B, 17, &udp(9, 9)), 100 * SEC, true);
+    assert_eq!(
+        t.table.confirmed(),
+        1,
+        "the collector (all buckets per run here) removed both"
+    );
+}
+
+#[test]
+fn table_full_early_drops_a_non_assured_entry() {
+    let cfg = CtConfig {
+        max: 100,
+        buckets: 4,
+        ..CtConfig::default()
+    };
+    let mut t = tracker(cfg);
+    for p in 0..100u16 {
+        run(&mut t, ipv4(A, B, 17, &udp(1000 + p, 53)), SEC, true);
+    }
+    assert_eq!(t.table.confirmed(), 100);
+    let (info, _, r) = run(&mut t, ipv4(A, B, 17, &udp(5000, 53)), SEC, true);
+    assert_eq!((info, r), (CtInfo::New, InVerdict::Accept));
+    assert_eq!(t.table.confirmed(), 100);
+    assert_eq!(t.stats.early_drop, 1);
+}
+
+#[test]
+fn an_assured_flow_survives_a_flood_ten_times_the_maximum() {
+    let cfg = CtConfig {
+        max: 100,
+        buckets: 8,
+        ..CtConfig::default()
+    };
+    let mut t = tracker(cfg);
+    // An assured UDP stream: reply seen, still active after two seconds.
+    run(&mut t, ipv4(A, B, 17, &udp(4000, 4000)), SEC, true);
+    run(&mut t, ipv4(B, A, 17, &udp(4000, 4000)), SEC, true);
+    run(&mut t, ipv4(A, B, 17, &udp(4000, 4000)), 4 * SEC, true);
+    let mut dropped = 0;
+    for i in 0..1000u32 {
+        let src = [172, 16, (i >> 8) as u8, i as u8];
+        let (_, _, r) = run(&mut t, ipv4(src, B, 17, &udp(1234, 80)), 5 * SEC, true);
+        if r == InVerdict::DropTableFull {
+            dropped += 1;
+        }
+    }
+    assert!(t.table.confirmed() <= 100);
+    assert!(
+        t.stats.early_drop >= 800,
+        "early drops {}",
+        t.stats.early_drop
+    );
+    assert_eq!(t.stats.drop, dropped);
+    let (info, _, _) = run(&mut t, ipv4(B, A, 17, &udp(4000, 4000)), 6 * SEC, true);
+    assert_eq!(
+        info,
+        CtInfo::EstablishedReply,
+        "the assured flow was evicted"
+    );
+}
+
+#[test]
+fn clash_at_confirm_is_resolved_for_udp() {
+    let mut t = tracker(CtConfig::default());
+    let mut d1 = ipv4(A, B, 17, &udp(1, 2));
+    let mut d2 = d1.clone();
+    let mut v1 = view(&mut d1, SEC);
+    let mut v2 = view(&mut d2, SEC);
+    t.conntrack_in(&mut v1);
+    t.conntrack_in(&mut v2);
+    assert_ne!(v1.ct_id, v2.ct_id, "two unconfirmed entries for one flow");
+    assert_eq!(t.confirm(&mut v1), ConfirmVerdict::Accept);
+    assert_eq!(t.confirm(&mut v2), ConfirmVerdict::Accept);
+    assert_eq!(
+        v2.ct_id, v1.ct_id,
+        "the second packet now belongs to the first entry"
+    );
+    assert_eq!(t.stats.clash_resolve, 1);
+    assert_eq!(t.table.confirmed(), 1);
+    assert_eq!(t.live(), 1);
+}
+
+#[test]
+fn over_long_chains_refuse_inserts() {
+    let cfg = CtConfig {
+        buckets: 1,
+        ..CtConfig::default()
+    };
+    let mut t = Tracker::new(cfg, 10);
+    let mut failed = 0;
+    for p in 0..20u16 {
+        let mut d = ipv4(A, B, 17, &udp(p, 9));
+        let mut v = view(&mut d, SEC);
+        t.conntrack_in(&mut v);
+        if t.confirm(&mut v) == ConfirmVerdict::DropInsertFailed {
+            failed += 1;
+        }
+    }
+    // Each connection puts two nodes in the one chain: 5 fit under a limit of 10.
+    assert_eq!(t.table.confirmed(), 5);
+    assert_eq!(failed, 15);
+    assert_eq!(t.stats.chaintoolong, 15);
+    assert_eq!(t.stats.insert_failed, 15);
+}
+
+#[test]
+fn icmp_errors_are_related_to_the_flow_they_quote_or_invalid() {
+    let mut t = tracker(CtConfig::default());
+    let sent = ipv4(A, B, 17, &udp(3333, 53));
+    run(&mut t, sent.clone(), SEC, true);
+    // Port unreachable from B about A's datagram: RELATED, reply direction.
+    let mut rest = vec![0, 0, 0, 0];
+    rest.extend_from_slice(&sent[..28]);
+    let (info, _, _) = run(&mut t, ipv4(B, A, 1, &icmp(3, 3, &rest)), SEC, true);
+    assert_eq!(info, CtInfo::RelatedReply);
+    // The same error sent to someone else than the flow's source: INVALID.
+    let (info, _, _) = run(&mut t, ipv4(B, R, 1, &icmp(3, 3, &rest)), SEC, true);
+    assert_eq!(info, CtInfo::Invalid);
+    // An error about a flow nobody saw: INVALID, counted as an ICMP error.
+    let other = ipv4(A, R, 17, &udp(1, 1));
+    let mut rest2 = vec![0, 0, 0, 0];
+    rest2.extend_from_slice(&other[..28]);
+    let (info, _, _) = run(&mut t, ipv4(R, A, 1, &icmp(3, 3, &rest2)), SEC, true);
+    assert_eq!(info, CtInfo::Invalid);
+    // An error about an error: INVALID.
+    let err = ipv4(B, A, 1, &icmp(3, 3, &rest));
+    let mut rest3 = vec![0, 0, 0, 0];
+    rest3.extend_from_slice(&err[..28]);
+    let (info, _, _) = run(&mut t, ipv4(R, B, 1, &icmp(11, 0, &rest3)), SEC, true);
+    assert_eq!(info, CtInfo::Invalid);
+    assert_eq!(t.stats.icmp_error, 3);
+    // Echo: request NEW, reply ESTABLISHED (reply direction); a lone reply is INVALID.
+    let (i, _, _) = run(&mut t, ipv4(A, B, 1, &icmp(8, 0, &[0, 7, 0, 1])), SEC, true);
+    assert_eq!(i, CtInfo::New);
+    let (i, _, _) = run(&mut t, ipv4(B, A, 1, &icmp(0, 0, &[0, 7, 0, 1])), SEC, true);
+    assert_eq!(i, CtInfo::EstablishedReply);
+    let (i, _, _) = run(&mut t, ipv4(B, A, 1, &icmp(0, 0, &[0, 8, 0, 1])), SEC, true);
+    assert_eq!(i, CtInfo::Invalid);
+}
+
+#[test]
+fn notrack_and_malformed_packets() {
+    let mut t = tracker(CtConfig::default());
+    let mut d = ipv4(A, B, 17, &udp(1, 2));
+    let mut v = view(&mut d, SEC);
+    v.flags |= flags::NOTRACK;
+    t.conntrack_in(&mut v);
+    assert_eq!(v.ctinfo(), CtInfo::Untracked);
+    let mut d = ipv4(A, B, 17, &udp(1, 2));
+    let mut v = view(&mut d, SEC);
+    v.flags |= flags::L4_MALFORMED;
+    t.conntrack_in(&mut v);
+    assert_eq!(v.ctinfo(), CtInfo::Invalid);
+    assert_eq!(t.stats.invalid, 1);
+    assert_eq!(t.live(), 0);
+}
+
+#[test]
+fn tcp_handshake_and_reopen_on_time_wait() {
+    let mut t = tracker(CtConfig::default());
+    let syn = || ipv4(A, B, 6, &tcp(5555, 80, 100, 0, 0x02));
+    let (i, id, _) = run(&mut t, syn(), SEC, true);
+    assert_eq!(i, CtInfo::New);
+    let (i, _, _) = run(
+        &mut t,
+        ipv4(B, A, 6, &tcp(80, 5555, 900, 101, 0x12)),
+        SEC,
+        true,
+    );
+    assert_eq!(i, CtInfo::EstablishedReply);
+    let (i, _, _) = run(
+        &mut t,
+        ipv4(A, B, 6, &tcp(5555, 80, 101, 901, 0x10)),
+        SEC,
+        true,
+    );
+    assert_eq!(i, CtInfo::Established);
+    let line = &brickwall_conntrack::list::list(&t, SEC, false)[0];
+    assert!(
+        line.starts_with("tcp      6 432000 ESTABLISHED src=10.0.0.1"),
+        "{line}"
+    );
+    // Close: FIN from A, ACK+FIN from B, last ACK from A: TIME_WAIT.
+    run(
+        &mut t,
+        ipv4(A, B, 6, &tcp(5555, 80, 101, 901, 0x11)),
+        SEC,
+        true,
+    );
+    run(
+        &mut t,
+        ipv4(B, A, 6, &tcp(80, 5555, 901, 102, 0x11)),
+        SEC,
+        true,
+    );
+    run(
+        &mut t,
+        ipv4(A, B, 6, &tcp(5555, 80, 102, 902, 0x10)),
+        SEC,
+        true,
+    );
+    let line = &brickwall_conntrack::list::list(&t, SEC, false)[0];
+    assert!(line.contains(" TIME_WAIT "), "{line}");
+    // A new SYN on the same tuple removes the old entry and asks for REPEAT.
+    let (_, _, r) = run(
+        &mut t,
+        ipv4(A, B, 6, &tcp(5555, 80, 50_000, 0, 0x02)),
+        2 * SEC,
+        false,
+    );
+    assert_eq!(r, InVerdict::Repeat);
+    let (i, id2, _) = run(
+        &mut t,
+        ipv4(A, B, 6, &tcp(5555, 80, 50_000, 0, 0x02)),
+        2 * SEC,
+        true,
+    );
+    assert_eq!(i, CtInfo::New);
+    assert_ne!(id, id2);
+    // A lone RST or a NULL scan is INVALID.
+    let (i, _, _) = run(&mut t, ipv4(R, B, 6, &tcp(1, 2, 3, 0, 0x04)), SEC, true);
+    assert_eq!(i, CtInfo::Invalid);
+    let (i, _, _) = run(&mut t, ipv4(R, B, 6, &tcp(1, 3, 3, 0, 0x00)), SEC, true);
+    assert_eq!(i, CtInfo::Invalid);
+}

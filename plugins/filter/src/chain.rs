@@ -1,0 +1,117 @@
+//! Compiled chains and rules, their counters, and the per-packet walk: rules in order,
+//! non-terminal effects applied as they match, the first terminal verdict wins, else
+//! the chain's policy.
+
+use brickwall_hooks::{Host, PacketView, Verdict};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::action::{Effect, Terminal, REASON_POLICY_DROP};
+use crate::config::{ChainType, HookName, PolicyName};
+use crate::matcher::{Facts, Matcher};
+
+/// Packets and bytes (IP datagram length) counted together.
+#[derive(Debug, Default)]
+pub struct Counter {
+    /// Packets.
+    pub packets: AtomicU64,
+    /// Bytes of the IP datagrams.
+    pub bytes: AtomicU64,
+}
+
+impl Counter {
+    /// Counts one packet of `bytes` bytes.
+    #[inline]
+    pub fn add(&self, bytes: u64) {
+        self.packets.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// `(packets, bytes)`.
+    pub fn get(&self) -> (u64, u64) {
+        (
+            self.packets.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Zeroes both.
+    pub fn reset(&self) {
+        self.packets.store(0, Ordering::Relaxed);
+        self.bytes.store(0, Ordering::Relaxed);
+    }
+}
+
+/// A compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    /// The conditions.
+    pub matcher: Matcher,
+    /// Non-terminal actions, in order.
+    pub effects: Box<[Effect]>,
+    /// The terminal action, if any.
+    pub terminal: Option<Terminal>,
+    /// Packets and bytes that matched.
+    pub counter: Counter,
+    /// The nftables-like text form.
+    pub text: String,
+    /// The rule's comment.
+    pub comment: Option<String>,
+}
+
+/// A compiled base chain.
+#[derive(Debug)]
+pub struct Chain {
+    /// Name for listings.
+    pub name: String,
+    /// The hook.
+    pub hook: HookName,
+    /// The type.
+    pub kind: ChainType,
+    /// The policy.
+    pub policy: PolicyName,
+    /// The rules.
+    pub rules: Box<[Rule]>,
+    /// Packets and bytes the policy decided.
+    pub policy_counter: Counter,
+    /// Where the chain was defined: `config` or the rules file's name.
+    pub source: String,
+}
+
+impl Chain {
+    /// Runs the chain over a packet.
+    #[inline]
+    pub fn eval(&self, pkt: &mut PacketView, host: &Host) -> Verdict {
+        let facts = Facts::of(pkt);
+        let bytes = pkt.l3().len() as u64;
+        for rule in self.rules.iter() {
+            if !rule.matcher.matches(&facts, pkt) {
+                continue;
+            }
+            rule.counter.add(bytes);
+            for effect in rule.effects.iter() {
+                effect.apply(pkt, &facts, host);
+            }
+            if let Some(t) = rule.terminal {
+                return t.verdict();
+            }
+        }
+        self.policy_counter.add(bytes);
+        match self.policy {
+            PolicyName::Accept => Verdict::Accept,
+            PolicyName::Drop => Verdict::Drop(REASON_POLICY_DROP),
+        }
+    }
+
+    /// Zeroes every counter of the chain and its rules (and log suppression counts).
+    pub fn reset(&self) {
+        self.policy_counter.reset();
+        for rule in self.rules.iter() {
+            rule.counter.reset();
+            for effect in rule.effects.iter() {
+                if let Effect::Log(log) = effect {
+                    log.reset();
+                }
+            }
+        }
+    }
+}

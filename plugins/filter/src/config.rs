@@ -1,0 +1,444 @@
+//! The config's serde shapes, as written by users: the plugin's section (`rules_file`,
+//! `chains`), the rules file (`chains`), chains, rules, matches and actions. Every
+//! struct denies unknown fields. Values whose meaning needs checking (ports, prefixes,
+//! marks, protocol and ICMP names) stay [`Scalar`]s or strings here and are validated
+//! by `compile`, which knows the field path of each.
+
+use crate::scalar::{OneOrMany, Scalar};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use std::fmt;
+
+/// The plugin's config section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterConfig {
+    /// A YAML file with more chains (`chains:`), relative to the working directory
+    /// unless absolute.
+    #[serde(default)]
+    pub rules_file: Option<String>,
+    /// Chains given inline.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub chains: Vec<ChainCfg>,
+}
+
+/// A list that may be written empty (`rules:` with nothing after it, which YAML reads
+/// as null).
+fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The contents of a rules file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesFile {
+    /// The chains.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub chains: Vec<ChainCfg>,
+}
+
+/// The hook a chain attaches to, in nftables' words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HookName {
+    /// PREROUTING.
+    Prerouting,
+    /// INPUT (LOCAL_IN).
+    Input,
+    /// FORWARD.
+    Forward,
+    /// OUTPUT (LOCAL_OUT).
+    Output,
+    /// POSTROUTING.
+    Postrouting,
+}
+
+impl HookName {
+    /// The lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            HookName::Prerouting => "prerouting",
+            HookName::Input => "input",
+            HookName::Forward => "forward",
+            HookName::Output => "output",
+            HookName::Postrouting => "postrouting",
+        }
+    }
+}
+
+/// A chain's type: where it sits among the hook's callbacks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChainType {
+    /// Priority `filter` (0), after conntrack.
+    #[default]
+    Filter,
+    /// Priority `raw` (-300), before conntrack; prerouting and output only.
+    Raw,
+}
+
+impl ChainType {
+    /// The lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChainType::Filter => "filter",
+            ChainType::Raw => "raw",
+        }
+    }
+}
+
+/// What a chain does with a packet no terminal rule decided.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyName {
+    /// Let it continue.
+    #[default]
+    Accept,
+    /// Drop it (reason `filter-policy-drop`).
+    Drop,
+}
+
+/// One base chain.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainCfg {
+    /// A name for listings; default `<type>-<hook>`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The hook.
+    pub hook: HookName,
+    /// The type (`filter` or `raw`).
+    #[serde(rename = "type", default)]
+    pub kind: ChainType,
+    /// The policy.
+    #[serde(default)]
+    pub policy: PolicyName,
+    /// The rules, evaluated in order.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub rules: Vec<RuleCfg>,
+}
+
+/// One rule: what to match, what to do.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleCfg {
+    /// Conditions, all of which must hold (absent: every packet).
+    #[serde(rename = "match", default)]
+    pub matches: Option<MatchCfg>,
+    /// One action or a list (non-terminal ones first, at most one terminal, last).
+    /// Absent: the rule only counts.
+    #[serde(default)]
+    pub action: Option<OneOrMany<ActionCfg>>,
+    /// Accepted for nftables parity; per-rule counters are always kept.
+    #[serde(default)]
+    pub counter: bool,
+    /// Free text shown in listings.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// Conntrack states, as in nftables' `ct state`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CtStateName {
+    /// First packet of a connection, or one not yet answered.
+    New,
+    /// Part of a connection seen in both directions.
+    Established,
+    /// Starts a connection an expectation announced (e.g. FTP data, ICMP errors).
+    Related,
+    /// Conntrack could not make sense of it.
+    Invalid,
+    /// Marked `notrack`.
+    Untracked,
+}
+
+/// A packet's family, as in `meta nfproto`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FamilyName {
+    /// IPv4 (`ip` is accepted too).
+    #[serde(alias = "ip")]
+    Ipv4,
+    /// IPv6 (`ip6` is accepted too).
+    #[serde(alias = "ip6")]
+    Ipv6,
+}
+
+/// A rule's conditions.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchCfg {
+    /// Conntrack states (any of them).
+    #[serde(default)]
+    pub ct_state: Option<OneOrMany<CtStateName>>,
+    /// The connection's mark: `value` or `"value/mask"`.
+    #[serde(default)]
+    pub ct_mark: Option<Scalar>,
+    /// The packet's mark: `value` or `"value/mask"`.
+    #[serde(default)]
+    pub mark: Option<Scalar>,
+    /// Layer-4 protocol: a name or a number.
+    #[serde(default)]
+    pub proto: Option<Scalar>,
+    /// `ipv4` or `ipv6`.
+    #[serde(default)]
+    pub family: Option<FamilyName>,
+    /// Source addresses or prefixes; a `!` prefix excludes.
+    #[serde(default)]
+    pub saddr: Option<OneOrMany<String>>,
+    /// Destination addresses or prefixes; a `!` prefix excludes.
+    #[serde(default)]
+    pub daddr: Option<OneOrMany<String>>,
+    /// Source ports or `"lo-hi"` ranges; a `!` prefix excludes.
+    #[serde(default)]
+    pub sport: Option<OneOrMany<Scalar>>,
+    /// Destination ports or `"lo-hi"` ranges; a `!` prefix excludes.
+    #[serde(default)]
+    pub dport: Option<OneOrMany<Scalar>>,
+    /// Input interface indexes (any of them).
+    #[serde(default)]
+    pub iif: Option<OneOrMany<u32>>,
+    /// Output interface indexes (any of them).
+    #[serde(default)]
+    pub oif: Option<OneOrMany<u32>>,
+    /// ICMP or ICMPv6 types: names or numbers.
+    #[serde(default)]
+    pub icmp_type: Option<OneOrMany<Scalar>>,
+}
+
+/// Arguments of `queue`.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueCfg {
+    /// Queue number.
+    #[serde(default)]
+    pub num: u16,
+    /// Let the packet continue when the queue cannot take it.
+    #[serde(default)]
+    pub bypass: bool,
+}
+
+/// Host log levels, named.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// 0.
+    Error,
+    /// 1.
+    #[serde(alias = "warning")]
+    Warn,
+    /// 2.
+    #[default]
+    Info,
+    /// 3.
+    Debug,
+}
+
+impl LogLevel {
+    /// The host's numeric level.
+    pub fn value(self) -> u8 {
+        match self {
+            LogLevel::Error => 0,
+            LogLevel::Warn => 1,
+            LogLevel::Info => 2,
+            LogLevel::Debug => 3,
+        }
+    }
+
+    /// The lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+        }
+    }
+}
+
+/// Default `log` rate, messages per second.
+pub const DEFAULT_LOG_RATE: u32 = 5;
+
+fn default_log_rate() -> u32 {
+    DEFAULT_LOG_RATE
+}
+
+/// Arguments of `log`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogCfg {
+    /// Text put before the packet's description.
+    #[serde(default)]
+    pub prefix: String,
+    /// Messages per second at most (token bucket, burst of one second's worth).
+    #[serde(default = "default_log_rate")]
+    pub rate: u32,
+    /// Host log level.
+    #[serde(default)]
+    pub level: LogLevel,
+}
+
+impl Default for LogCfg {
+    fn default() -> Self {
+        LogCfg {
+            prefix: String::new(),
+            rate: DEFAULT_LOG_RATE,
+            level: LogLevel::Info,
+        }
+    }
+}
+
+/// An argument-less action's body: nothing, `null` or `{}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
+/// One action, written as a bare word (`accept`) or a one-key map (`{queue: {num: 3}}`).
+#[derive(Debug)]
+pub enum ActionCfg {
+    /// Terminal: let the packet continue.
+    Accept,
+    /// Terminal: drop it (reason `filter-rule-drop`).
+    Drop,
+    /// Terminal: hand it to a userspace queue.
+    Queue(QueueCfg),
+    /// Set the packet mark.
+    MarkSet(Scalar),
+    /// Set the connection mark.
+    CtMarkSet(Scalar),
+    /// Raw chains only: do not track the packet.
+    Notrack,
+    /// Log the packet (rate-limited).
+    Log(LogCfg),
+    /// Count (counters are always kept; accepted for parity).
+    Counter,
+}
+
+/// The action words, for error messages.
+pub const ACTION_NAMES: &[&str] = &[
+    "accept",
+    "drop",
+    "queue",
+    "mark_set",
+    "ct_mark_set",
+    "notrack",
+    "log",
+    "counter",
+];
+
+impl ActionCfg {
+    /// Whether the action ends the chain's evaluation.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            ActionCfg::Accept | ActionCfg::Drop | ActionCfg::Queue(_)
+        )
+    }
+}
+
+fn unknown_action<E: de::Error>(name: &str) -> E {
+    E::custom(format_args!(
+        "unknown action `{name}`, expected one of {}",
+        ACTION_NAMES.join(", ")
+    ))
+}
+
+struct ActionVisitor;
+
+impl<'de> Visitor<'de> for ActionVisitor {
+    type Value = ActionCfg;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "an action: a word such as `accept`, or a one-key map such as `{queue: {num: 3}}`",
+        )
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<ActionCfg, E> {
+        Ok(match v {
+            "accept" => ActionCfg::Accept,
+            "drop" => ActionCfg::Drop,
+            "queue" => ActionCfg::Queue(QueueCfg::default()),
+            "notrack" => ActionCfg::Notrack,
+            "log" => ActionCfg::Log(LogCfg::default()),
+            "counter" => ActionCfg::Counter,
+            "mark_set" | "ct_mark_set" => {
+                return Err(E::custom(format_args!(
+                    "`{v}` needs a value, e.g. `{{{v}: 0x20}}`"
+                )))
+            }
+            other => return Err(unknown_action(other)),
+        })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ActionCfg, A::Error> {
+        let Some(key) = map.next_key::<String>()? else {
+            return Err(de::Error::custom("an empty map is not an action"));
+        };
+        let action = match key.as_str() {
+            "accept" => map
+                .next_value::<Option<NoArgs>>()
+                .map(|_| ActionCfg::Accept)?,
+            "drop" => map
+                .next_value::<Option<NoArgs>>()
+                .map(|_| ActionCfg::Drop)?,
+            "notrack" => map
+                .next_value::<Option<NoArgs>>()
+                .map(|_| ActionCfg::Notrack)?,
+            "counter" => map
+                .next_value::<Option<NoArgs>>()
+                .map(|_| ActionCfg::Counter)?,
+            "queue" => ActionCfg::Queue(map.next_value::<Option<QueueCfg>>()?.unwrap_or_default()),
+            "log" => ActionCfg::Log(map.next_value::<Option<LogCfg>>()?.unwrap_or_default()),
+            "mark_set" => ActionCfg::MarkSet(map.next_value()?),
+            "ct_mark_set" => ActionCfg::CtMarkSet(map.next_value()?),
+            other => return Err(unknown_action(other)),
+        };
+        if let Some(extra) = map.next_key::<String>()? {
+            return Err(de::Error::custom(format_args!(
+                "one action per map (found `{key}` and `{extra}`); write a list for several"
+            )));
+        }
+        Ok(action)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ActionCfg {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ActionCfg, D::Error> {
+        d.deserialize_any(ActionVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_as_words_maps_and_lists() {
+        let a: OneOrMany<ActionCfg> = serde_json::from_str(r#""accept""#).unwrap();
+        assert!(matches!(a.items(), [ActionCfg::Accept]));
+        let a: OneOrMany<ActionCfg> = serde_json::from_str(r#"{"drop": {}}"#).unwrap();
+        assert!(matches!(a.items(), [ActionCfg::Drop]));
+        let a: OneOrMany<ActionCfg> = serde_json::from_str(r#"{"drop": null}"#).unwrap();
+        assert!(matches!(a.items(), [ActionCfg::Drop]));
+        let a: OneOrMany<ActionCfg> = serde_json::from_str(
+            r#"[{"log": {"prefix": "x"}}, {"queue": {"num": 3, "bypass": true}}]"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            a.items(),
+            [
+                ActionCfg::Log(_),
+                ActionCfg::Queue(QueueCfg {
+                    num: 3,
+                    bypass: true
+                })
+            ]
+        ));
+        assert!(serde_json::from_str::<ActionCfg>(r#""reject""#).is_err());
+        assert!(serde_json::from_str::<ActionCfg>(r#"{"drop": {"x": 1}}"#).is_err());
+        assert!(serde_json::from_str::<ActionCfg>(r#"{"drop": {}, "accept": {}}"#).is_err());
+        assert!(serde_json::from_str::<ActionCfg>(r#""mark_set""#).is_err());
+    }
+}

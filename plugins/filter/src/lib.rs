@@ -1,0 +1,141 @@
+//! brickwall's stateful filter plugin: ordered rules per hook, in nftables' vocabulary,
+//! on conntrack state and marks, family, protocol, addresses, ports, interfaces and ICMP
+//! types; verdicts accept, drop and queue; effects mark_set, ct_mark_set, notrack and a
+//! rate-limited log.
+//!
+//! It registers seven callbacks, all for both families: `raw-prerouting` and
+//! `raw-output` at the raw priority (-300, before conntrack: where `notrack` is decided),
+//! and `filter-prerouting`, `filter-input`, `filter-forward`, `filter-output`,
+//! `filter-postrouting` at the filter priority (0). A hook with no configured chain
+//! accepts at once.
+//!
+//! Its config section:
+//!
+//! ```yaml
+//! config:
+//!   rules_file: fw-rules.yaml   # optional, more `chains:` (relative to the working directory)
+//!   chains:
+//!     - hook: forward           # prerouting | input | forward | output | postrouting
+//!       type: filter            # filter (default) | raw (prerouting and output only)
+//!       policy: drop            # accept (default) | drop
+//!       rules:
+//!         - match: {ct_state: [established, related]}
+//!           action: accept
+//!         - match: {proto: tcp, dport: [22, "8000-8100"], saddr: "!192.168.0.0/16"}
+//!           action: [{log: {prefix: "ssh: "}}, accept]
+//! ```
+//!
+//! A packet no conntrack has seen (`CtInfo::None`: conntrack not loaded, or a raw
+//! chain) matches no `ct_state` at all, not even `invalid` or `untracked`.
+//!
+//! The control entry point answers `list` (chains, rules, text forms, counters, as JSON)
+//! and `reset` (zeroes the counters).
+
+#![warn(missing_docs)]
+
+pub mod action;
+pub mod chain;
+pub mod compile;
+pub mod config;
+pub mod control;
+pub mod load;
+pub mod matcher;
+pub mod names;
+pub mod parse;
+pub mod scalar;
+pub mod text;
+
+use brickwall_hooks::{
+    priority, FailurePolicy, FamilySel, Hook, HookSpec, Host, PacketView, Plugin, PluginInfo,
+    Verdict,
+};
+
+use crate::load::Slots;
+
+const fn spec(hook: Hook, priority: i32, op: u32, name: &'static str) -> HookSpec {
+    HookSpec {
+        hook,
+        family: FamilySel::Inet,
+        priority,
+        op,
+        name,
+    }
+}
+
+/// The plugin's registrations; a registration's `op` is its index here, which is also
+/// the slot of its chain (see [`compile::slot`]).
+pub const HOOKS: [HookSpec; compile::SLOTS] = [
+    spec(Hook::PreRouting, priority::RAW, 0, "raw-prerouting"),
+    spec(Hook::LocalOut, priority::RAW, 1, "raw-output"),
+    spec(Hook::PreRouting, priority::FILTER, 2, "filter-prerouting"),
+    spec(Hook::LocalIn, priority::FILTER, 3, "filter-input"),
+    spec(Hook::Forward, priority::FILTER, 4, "filter-forward"),
+    spec(Hook::LocalOut, priority::FILTER, 5, "filter-output"),
+    spec(Hook::PostRouting, priority::FILTER, 6, "filter-postrouting"),
+];
+
+/// The drop reasons: index [`action::REASON_RULE_DROP`] for a rule's `drop`, index
+/// [`action::REASON_POLICY_DROP`] for a chain's `drop` policy.
+pub const DROP_REASONS: [&str; 2] = ["filter-rule-drop", "filter-policy-drop"];
+
+/// The filter plugin: compiled chains by registration.
+pub struct Filter {
+    chains: Slots,
+    host: Host,
+}
+
+impl Filter {
+    /// The chains in registration order.
+    pub fn chains(&self) -> impl Iterator<Item = &chain::Chain> {
+        self.chains.iter().flatten()
+    }
+}
+
+impl Plugin for Filter {
+    const INFO: PluginInfo = PluginInfo {
+        name: "filter",
+        version: env!("CARGO_PKG_VERSION"),
+        // A firewall that fails lets nothing through it did not mean to.
+        failure_policy: FailurePolicy::FailClosed,
+        hooks: &HOOKS,
+        drop_reasons: &DROP_REASONS,
+    };
+
+    fn init(config: &str, host: Host) -> Result<Self, String> {
+        Ok(Filter {
+            chains: load::load(config)?,
+            host,
+        })
+    }
+
+    #[inline]
+    fn on_packet(&self, op: u32, pkt: &mut PacketView) -> Verdict {
+        match self.chains.get(op as usize) {
+            Some(Some(chain)) => chain.eval(pkt, &self.host),
+            _ => Verdict::Accept,
+        }
+    }
+
+    fn control(&self, request: &[u8], response: &mut Vec<u8>) -> Result<(), String> {
+        let req = String::from_utf8_lossy(request);
+        match req.trim() {
+            "list" => serde_json::to_writer(response, &control::list(self.chains()))
+                .map_err(|e| e.to_string()),
+            "reset" => {
+                let mut n = 0;
+                for c in self.chains() {
+                    c.reset();
+                    n += 1;
+                }
+                serde_json::to_writer(response, &serde_json::json!({ "reset": n }))
+                    .map_err(|e| e.to_string())
+            }
+            other => Err(format!(
+                "unknown request {other:?}; valid requests: {}",
+                control::REQUESTS.join(", ")
+            )),
+        }
+    }
+}
+
+brickwall_hooks::declare_plugin!(Filter);

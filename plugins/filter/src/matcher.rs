@@ -1,0 +1,430 @@
+//! Compiled matchers and their per-packet evaluation. Everything here is built once at
+//! init (addresses as `u128` with a mask, ports as ranges, conntrack states as a
+//! bitmask, ICMP types as bitmaps) and evaluated without allocating.
+
+use brickwall_hooks::{CtInfo, Family, PacketView};
+
+use crate::names;
+
+/// Bits of a conntrack-state mask.
+pub mod state {
+    /// `new`.
+    pub const NEW: u8 = 1 << 0;
+    /// `established` (either direction).
+    pub const ESTABLISHED: u8 = 1 << 1;
+    /// `related` (either direction).
+    pub const RELATED: u8 = 1 << 2;
+    /// `invalid`.
+    pub const INVALID: u8 = 1 << 3;
+    /// `untracked`.
+    pub const UNTRACKED: u8 = 1 << 4;
+    /// Names in bit order, for the text form.
+    pub const NAMES: [(&str, u8); 5] = [
+        ("new", NEW),
+        ("established", ESTABLISHED),
+        ("related", RELATED),
+        ("invalid", INVALID),
+        ("untracked", UNTRACKED),
+    ];
+}
+
+/// The state bit of a packet's conntrack information. `CtInfo::None` (no conntrack has
+/// seen the packet, e.g. none is loaded, or the chain runs before it) has no bit, so it
+/// matches no `ct_state` at all.
+pub fn state_bit(info: CtInfo) -> u8 {
+    match info {
+        CtInfo::New => state::NEW,
+        CtInfo::Established | CtInfo::EstablishedReply => state::ESTABLISHED,
+        CtInfo::Related | CtInfo::RelatedReply => state::RELATED,
+        CtInfo::Invalid => state::INVALID,
+        CtInfo::Untracked => state::UNTRACKED,
+        CtInfo::None => 0,
+    }
+}
+
+/// `(x & mask) == value`, for marks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaskedValue {
+    /// The value compared with (no bits outside `mask`).
+    pub value: u32,
+    /// The bits compared.
+    pub mask: u32,
+}
+
+impl MaskedValue {
+    /// Whether `x` matches.
+    #[inline]
+    pub fn matches(&self, x: u32) -> bool {
+        x & self.mask == self.value
+    }
+}
+
+/// An address prefix of one family; IPv4 addresses sit in the low 32 bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Net {
+    /// The network address (host bits zero).
+    pub addr: u128,
+    /// The prefix mask.
+    pub mask: u128,
+    /// Prefix length.
+    pub len: u8,
+    /// `!`: addresses in this prefix are excluded.
+    pub negated: bool,
+}
+
+/// Address prefixes, kept apart per family. A packet of a family with no prefixes never
+/// matches (an IPv4 prefix never matches an IPv6 packet, even negated). Otherwise the
+/// address must lie in one of the family's plain prefixes (if it has any) and in none
+/// of its negated ones.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AddrSet {
+    /// IPv4 prefixes.
+    pub v4: Box<[Net]>,
+    /// IPv6 prefixes.
+    pub v6: Box<[Net]>,
+}
+
+impl AddrSet {
+    /// Whether `addr` of `family` matches.
+    #[inline]
+    pub fn matches(&self, family: Family, addr: u128) -> bool {
+        let list = match family {
+            Family::Ipv4 => &self.v4,
+            Family::Ipv6 => &self.v6,
+        };
+        in_set(list.iter().map(|n| (addr & n.mask == n.addr, n.negated)))
+    }
+}
+
+/// Shared include/exclude logic: no items → false; any negated hit → false; else true
+/// when a plain item hit, or when there are no plain items.
+#[inline]
+fn in_set(items: impl Iterator<Item = (bool, bool)>) -> bool {
+    let mut any = false;
+    let mut has_plain = false;
+    let mut hit = false;
+    for (inside, negated) in items {
+        any = true;
+        if negated {
+            if inside {
+                return false;
+            }
+        } else {
+            has_plain = true;
+            hit |= inside;
+        }
+    }
+    any && (hit || !has_plain)
+}
+
+/// A port range, inclusive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PortRange {
+    /// Lowest port.
+    pub lo: u16,
+    /// Highest port.
+    pub hi: u16,
+    /// `!`: ports in this range are excluded.
+    pub negated: bool,
+}
+
+/// Port ranges with the same include/exclude logic as [`AddrSet`]. Only TCP, UDP and
+/// SCTP packets have ports; any other packet never matches a port set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PortSet {
+    /// The ranges.
+    pub ranges: Box<[PortRange]>,
+}
+
+impl PortSet {
+    /// Whether `port` matches.
+    #[inline]
+    pub fn matches(&self, port: u16) -> bool {
+        in_set(
+            self.ranges
+                .iter()
+                .map(|r| (r.lo <= port && port <= r.hi, r.negated)),
+        )
+    }
+}
+
+/// ICMP types (IPv4 packets, protocol 1) and ICMPv6 types (IPv6 packets, protocol 58)
+/// as 256-bit maps.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IcmpTypes {
+    /// ICMP types.
+    pub v4: [u64; 4],
+    /// ICMPv6 types.
+    pub v6: [u64; 4],
+}
+
+impl IcmpTypes {
+    /// Adds a type to one family's map.
+    pub fn insert(&mut self, family: Family, t: u8) {
+        let map = match family {
+            Family::Ipv4 => &mut self.v4,
+            Family::Ipv6 => &mut self.v6,
+        };
+        if let Some(word) = map.get_mut(usize::from(t >> 6)) {
+            *word |= 1u64 << (t & 63);
+        }
+    }
+
+    /// Whether a family's map holds `t`.
+    #[inline]
+    pub fn contains(&self, family: Family, t: u8) -> bool {
+        let map = match family {
+            Family::Ipv4 => &self.v4,
+            Family::Ipv6 => &self.v6,
+        };
+        map.get(usize::from(t >> 6))
+            .is_some_and(|w| w & (1u64 << (t & 63)) != 0)
+    }
+
+    /// The types of one family, ascending.
+    pub fn types(&self, family: Family) -> impl Iterator<Item = u8> + '_ {
+        (0..=255u8).filter(move |t| self.contains(family, *t))
+    }
+
+    /// Whether a family's map is empty.
+    pub fn is_empty(&self, family: Family) -> bool {
+        match family {
+            Family::Ipv4 => self.v4 == [0; 4],
+            Family::Ipv6 => self.v6 == [0; 4],
+        }
+    }
+}
+
+/// What a chain reads from a packet once, before its rules run. Marks are not here:
+/// rules may change them, and later rules see the new values.
+#[derive(Clone, Copy, Debug)]
+pub struct Facts {
+    /// The family, if the byte is valid.
+    pub family: Option<Family>,
+    /// The layer-4 protocol.
+    pub proto: u8,
+    /// The conntrack state bit (0: none).
+    pub state: u8,
+    /// Source and destination addresses, if the header holds them.
+    pub addrs: Option<(u128, u128)>,
+    /// Source and destination ports of TCP, UDP and SCTP packets with a valid header.
+    pub ports: Option<(u16, u16)>,
+    /// The ICMP or ICMPv6 type (by family), if the packet is one.
+    pub icmp_type: Option<u8>,
+}
+
+fn addr_bits(bytes: &[u8]) -> Option<u128> {
+    match bytes.len() {
+        4 => <[u8; 4]>::try_from(bytes)
+            .ok()
+            .map(|b| u128::from(u32::from_be_bytes(b))),
+        16 => <[u8; 16]>::try_from(bytes).ok().map(u128::from_be_bytes),
+        _ => None,
+    }
+}
+
+impl Facts {
+    /// Reads the facts of a packet.
+    pub fn of(pkt: &PacketView) -> Facts {
+        let family = pkt.family();
+        let proto = pkt.l4proto;
+        let addrs = pkt
+            .addrs()
+            .and_then(|(s, d)| Some((addr_bits(s)?, addr_bits(d)?)));
+        let ports = if names::has_ports(proto) {
+            pkt.ports()
+        } else {
+            None
+        };
+        let icmp_type = match (family, proto) {
+            (Some(Family::Ipv4), names::ICMP) | (Some(Family::Ipv6), names::ICMPV6) => {
+                pkt.l4().first().copied()
+            }
+            _ => None,
+        };
+        Facts {
+            family,
+            proto,
+            state: state_bit(pkt.ctinfo()),
+            addrs,
+            ports,
+            icmp_type,
+        }
+    }
+}
+
+/// A rule's compiled conditions; `None` fields are not checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Matcher {
+    /// `meta nfproto`.
+    pub family: Option<Family>,
+    /// `meta l4proto`.
+    pub proto: Option<u8>,
+    /// `ct state`, as a bitmask of [`state`] bits.
+    pub ct_state: Option<u8>,
+    /// `ct mark`.
+    pub ct_mark: Option<MaskedValue>,
+    /// `meta mark`.
+    pub mark: Option<MaskedValue>,
+    /// Input interfaces.
+    pub iif: Option<Box<[u32]>>,
+    /// Output interfaces.
+    pub oif: Option<Box<[u32]>>,
+    /// Source addresses.
+    pub saddr: Option<AddrSet>,
+    /// Destination addresses.
+    pub daddr: Option<AddrSet>,
+    /// Source ports.
+    pub sport: Option<PortSet>,
+    /// Destination ports.
+    pub dport: Option<PortSet>,
+    /// ICMP / ICMPv6 types.
+    pub icmp_type: Option<IcmpTypes>,
+}
+
+impl Matcher {
+    /// Whether every condition holds for the packet.
+    #[inline]
+    pub fn matches(&self, f: &Facts, pkt: &PacketView) -> bool {
+        if let Some(fam) = self.family {
+            if f.family != Some(fam) {
+                return false;
+            }
+        }
+        if let Some(p) = self.proto {
+            if f.proto != p {
+                return false;
+            }
+        }
+        if let Some(bits) = self.ct_state {
+            if f.state & bits == 0 {
+                return false;
+            }
+        }
+        if let Some(m) = self.ct_mark {
+            if !m.matches(pkt.ct_mark) {
+                return false;
+            }
+        }
+        if let Some(m) = self.mark {
+            if !m.matches(pkt.mark) {
+                return false;
+            }
+        }
+        if let Some(ifs) = &self.iif {
+            if !ifs.contains(&pkt.iif) {
+                return false;
+            }
+        }
+        if let Some(ifs) = &self.oif {
+            if !ifs.contains(&pkt.oif) {
+                return false;
+            }
+        }
+        if self.saddr.is_some() || self.daddr.is_some() {
+            let (Some(fam), Some((src, dst))) = (f.family, f.addrs) else {
+                return false;
+            };
+            if let Some(set) = &self.saddr {
+                if !set.matches(fam, src) {
+                    return false;
+                }
+            }
+            if let Some(set) = &self.daddr {
+                if !set.matches(fam, dst) {
+                    return false;
+                }
+            }
+        }
+        if self.sport.is_some() || self.dport.is_some() {
+            let Some((sp, dp)) = f.ports else {
+                return false;
+            };
+            if let Some(set) = &self.sport {
+                if !set.matches(sp) {
+                    return false;
+                }
+            }
+            if let Some(set) = &self.dport {
+                if !set.matches(dp) {
+                    return false;
+                }
+            }
+        }
+        if let Some(types) = &self.icmp_type {
+            let (Some(fam), Some(t)) = (f.family, f.icmp_type) else {
+                return false;
+            };
+            if !types.contains(fam, t) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(addr: u128, len: u8, negated: bool) -> Net {
+        let mask = if len == 0 {
+            0
+        } else {
+            (u32::MAX << (32 - u32::from(len))) as u128
+        };
+        Net {
+            addr,
+            mask,
+            len,
+            negated,
+        }
+    }
+
+    #[test]
+    fn include_exclude_sets() {
+        let ten = 0x0a00_0000u128;
+        let set = AddrSet {
+            v4: vec![net(ten, 8, false), net(0x0a01_0000, 16, true)].into(),
+            v6: Box::new([]),
+        };
+        assert!(set.matches(Family::Ipv4, 0x0a02_0304));
+        assert!(!set.matches(Family::Ipv4, 0x0a01_0304));
+        assert!(!set.matches(Family::Ipv4, 0x0b00_0001));
+        assert!(!set.matches(Family::Ipv6, 0x0a02_0304));
+        let only_not = AddrSet {
+            v4: vec![net(0xc0a8_0000, 16, true)].into(),
+            v6: Box::new([]),
+        };
+        assert!(only_not.matches(Family::Ipv4, 0x0a00_0001));
+        assert!(!only_not.matches(Family::Ipv4, 0xc0a8_0101));
+        let ports = PortSet {
+            ranges: vec![
+                PortRange {
+                    lo: 21,
+                    hi: 21,
+                    negated: false,
+                },
+                PortRange {
+                    lo: 8000,
+                    hi: 8100,
+                    negated: false,
+                },
+            ]
+            .into(),
+        };
+        assert!(ports.matches(21) && ports.matches(8050) && !ports.matches(22));
+    }
+
+    #[test]
+    fn icmp_maps_and_states() {
+        let mut t = IcmpTypes::default();
+        t.insert(Family::Ipv4, 8);
+        t.insert(Family::Ipv6, 255);
+        assert!(t.contains(Family::Ipv4, 8) && !t.contains(Family::Ipv6, 8));
+        assert!(t.contains(Family::Ipv6, 255));
+        assert_eq!(t.types(Family::Ipv4).collect::<Vec<_>>(), [8]);
+        assert_eq!(state_bit(CtInfo::None), 0);
+        assert_eq!(state_bit(CtInfo::RelatedReply), state::RELATED);
+    }
+}

@@ -1,0 +1,228 @@
+//! The nftables-like text form of chains and rules, shown by the `list` request:
+//! `ct state established,related accept`, `tcp dport { 21, 80, 8000-8100 } accept`.
+
+use brickwall_hooks::Family;
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::action::{Effect, Terminal};
+use crate::config::{ChainType, HookName, PolicyName};
+use crate::matcher::{state, AddrSet, IcmpTypes, MaskedValue, Matcher, Net, PortSet};
+use crate::names;
+
+/// The chain's header: `type filter hook forward priority filter; policy drop;`.
+pub fn chain_header(kind: ChainType, hook: HookName, policy: PolicyName) -> String {
+    let policy = match policy {
+        PolicyName::Accept => "accept",
+        PolicyName::Drop => "drop",
+    };
+    format!(
+        "type {k} hook {h} priority {k}; policy {policy};",
+        k = kind.name(),
+        h = hook.name()
+    )
+}
+
+/// A rule's text.
+pub fn rule(
+    m: &Matcher,
+    counter: bool,
+    effects: &[Effect],
+    terminal: Option<Terminal>,
+    comment: Option<&str>,
+) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(f) = m.family {
+        parts.push(format!("meta nfproto {}", f.name()));
+    }
+    if let Some(ifs) = &m.iif {
+        parts.push(format!("iif {}", set(ifs.iter().map(|i| i.to_string()))));
+    }
+    if let Some(ifs) = &m.oif {
+        parts.push(format!("oif {}", set(ifs.iter().map(|i| i.to_string()))));
+    }
+    if let Some(a) = &m.saddr {
+        parts.push(addrs("saddr", a));
+    }
+    if let Some(a) = &m.daddr {
+        parts.push(addrs("daddr", a));
+    }
+    let has_ports = m.sport.is_some() || m.dport.is_some();
+    let proto_implied = (has_ports && m.proto.is_some_and(names::has_ports))
+        || (m.icmp_type.is_some() && m.proto.is_some());
+    if let (Some(p), false) = (m.proto, proto_implied) {
+        parts.push(format!("meta l4proto {}", proto_name(p)));
+    }
+    let l4 = match m.proto {
+        Some(p) if names::has_ports(p) => proto_name(p),
+        _ => "th".to_string(),
+    };
+    if let Some(p) = &m.sport {
+        parts.push(ports(&format!("{l4} sport"), p));
+    }
+    if let Some(p) = &m.dport {
+        parts.push(ports(&format!("{l4} dport"), p));
+    }
+    if let Some(t) = &m.icmp_type {
+        parts.push(icmp(t));
+    }
+    if let Some(bits) = m.ct_state {
+        let names: Vec<&str> = state::NAMES
+            .iter()
+            .filter(|(_, b)| bits & b != 0)
+            .map(|(n, _)| *n)
+            .collect();
+        parts.push(format!("ct state {}", names.join(",")));
+    }
+    if let Some(v) = m.ct_mark {
+        parts.push(format!("ct mark {}", masked(v)));
+    }
+    if let Some(v) = m.mark {
+        parts.push(format!("meta mark {}", masked(v)));
+    }
+    if counter && !effects.iter().any(|e| matches!(e, Effect::Counter)) {
+        parts.push("counter".into());
+    }
+    for e in effects {
+        parts.push(match e {
+            Effect::MarkSet(v) => format!("meta mark set {v:#x}"),
+            Effect::CtMarkSet(v) => format!("ct mark set {v:#x}"),
+            Effect::Notrack => "notrack".into(),
+            Effect::Counter => "counter".into(),
+            Effect::Log(l) => {
+                let mut s = String::from("log");
+                if !l.prefix.is_empty() {
+                    let _ = write!(s, " prefix {:?}", l.prefix);
+                }
+                if l.level != 2 {
+                    let level = ["error", "warn", "info", "debug"]
+                        .get(usize::from(l.level))
+                        .unwrap_or(&"info");
+                    let _ = write!(s, " level {level}");
+                }
+                let _ = write!(s, " rate {}/second", l.rate);
+                s
+            }
+        });
+    }
+    match terminal {
+        Some(Terminal::Accept) => parts.push("accept".into()),
+        Some(Terminal::Drop) => parts.push("drop".into()),
+        Some(Terminal::Queue { num, bypass }) => parts.push(format!(
+            "queue num {num}{}",
+            if bypass { " bypass" } else { "" }
+        )),
+        None => {}
+    }
+    if parts.is_empty() {
+        parts.push("continue".into());
+    }
+    if let Some(c) = comment {
+        parts.push(format!("comment {c:?}"));
+    }
+    parts.join(" ")
+}
+
+fn proto_name(p: u8) -> String {
+    names::name_of(names::PROTOCOLS, p)
+        .map(str::to_string)
+        .unwrap_or_else(|| p.to_string())
+}
+
+fn set(items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    match items.as_slice() {
+        [one] => one.clone(),
+        _ => format!("{{ {} }}", items.join(", ")),
+    }
+}
+
+fn masked(v: MaskedValue) -> String {
+    if v.mask == u32::MAX {
+        format!("{:#x}", v.value)
+    } else {
+        format!("and {:#x} == {:#x}", v.mask, v.value)
+    }
+}
+
+fn net(family: Family, n: &Net) -> String {
+    let addr = match family {
+        Family::Ipv4 => Ipv4Addr::from(n.addr as u32).to_string(),
+        Family::Ipv6 => Ipv6Addr::from(n.addr).to_string(),
+    };
+    let full = match family {
+        Family::Ipv4 => 32,
+        Family::Ipv6 => 128,
+    };
+    if n.len == full {
+        addr
+    } else {
+        format!("{addr}/{}", n.len)
+    }
+}
+
+fn addrs(field: &str, a: &AddrSet) -> String {
+    let mut alts = Vec::new();
+    for (family, list, kw) in [(Family::Ipv4, &a.v4, "ip"), (Family::Ipv6, &a.v6, "ip6")] {
+        let plain: Vec<String> = list
+            .iter()
+            .filter(|n| !n.negated)
+            .map(|n| net(family, n))
+            .collect();
+        let negated: Vec<String> = list
+            .iter()
+            .filter(|n| n.negated)
+            .map(|n| net(family, n))
+            .collect();
+        let mut s = Vec::new();
+        if !plain.is_empty() {
+            s.push(format!("{kw} {field} {}", set(plain.into_iter())));
+        }
+        if !negated.is_empty() {
+            s.push(format!("{kw} {field} != {}", set(negated.into_iter())));
+        }
+        if !s.is_empty() {
+            alts.push(s.join(" "));
+        }
+    }
+    alts.join(" or ")
+}
+
+fn ports(field: &str, p: &PortSet) -> String {
+    let item = |r: &crate::matcher::PortRange| {
+        if r.lo == r.hi {
+            r.lo.to_string()
+        } else {
+            format!("{}-{}", r.lo, r.hi)
+        }
+    };
+    let plain: Vec<String> = p.ranges.iter().filter(|r| !r.negated).map(item).collect();
+    let negated: Vec<String> = p.ranges.iter().filter(|r| r.negated).map(item).collect();
+    let mut s = Vec::new();
+    if !plain.is_empty() {
+        s.push(format!("{field} {}", set(plain.into_iter())));
+    }
+    if !negated.is_empty() {
+        s.push(format!("{field} != {}", set(negated.into_iter())));
+    }
+    s.join(" ")
+}
+
+fn icmp(t: &IcmpTypes) -> String {
+    let mut alts = Vec::new();
+    for (family, kw, table) in [
+        (Family::Ipv4, "icmp", names::ICMP_TYPES),
+        (Family::Ipv6, "icmpv6", names::ICMPV6_TYPES),
+    ] {
+        if t.is_empty(family) {
+            continue;
+        }
+        let items = t.types(family).map(|n| {
+            names::name_of(table, n)
+                .map(str::to_string)
+                .unwrap_or_else(|| n.to_string())
+        });
+        alts.push(format!("{kw} type {}", set(items)));
+    }
+    alts.join(" or ")
+}

@@ -1,0 +1,456 @@
+//! Verdicts of the filter over packets built with etherparse: conntrack states, policies
+//! and their drop reasons, addresses and prefixes with negation, ports, ICMP types,
+//! queue, marks, notrack, interfaces, and packets too short or malformed to match.
+
+mod common;
+
+use brickwall_filter::{Filter, DROP_REASONS, HOOKS};
+use brickwall_hooks::{flags, priority, CtInfo, FamilySel, Hook, Plugin, Verdict};
+use common::*;
+
+const A: [u8; 4] = [10, 0, 0, 1];
+const B: [u8; 4] = [10, 1, 0, 2];
+
+#[test]
+fn registrations_and_reasons() {
+    let names: Vec<(&str, Hook, i32)> =
+        HOOKS.iter().map(|h| (h.name, h.hook, h.priority)).collect();
+    assert_eq!(
+        names,
+        [
+            ("raw-prerouting", Hook::PreRouting, priority::RAW),
+            ("raw-output", Hook::LocalOut, priority::RAW),
+            ("filter-prerouting", Hook::PreRouting, priority::FILTER),
+            ("filter-input", Hook::LocalIn, priority::FILTER),
+            ("filter-forward", Hook::Forward, priority::FILTER),
+            ("filter-output", Hook::LocalOut, priority::FILTER),
+            ("filter-postrouting", Hook::PostRouting, priority::FILTER),
+        ]
+    );
+    assert!(HOOKS.iter().all(|h| h.family == FamilySel::Inet));
+    assert!(HOOKS.iter().enumerate().all(|(i, h)| h.op as usize == i));
+    assert_eq!(Filter::INFO.name, "filter");
+    assert_eq!(
+        Filter::INFO.drop_reasons,
+        ["filter-rule-drop", "filter-policy-drop"]
+    );
+    assert_eq!(DROP_REASONS[1], "filter-policy-drop");
+    assert!(!brickwall_filter::brickwall_descriptor().is_null());
+}
+
+#[test]
+fn no_config_accepts_everything() {
+    for cfg in [
+        "null",
+        "{}",
+        "chains: []",
+        "chains:",
+        "chains: [{hook: input, rules: }]",
+    ] {
+        let f = filter(cfg);
+        for h in HOOKS.iter() {
+            let mut p = tcp4(A, B, 1000, 22);
+            assert_eq!(f.on_packet(h.op, &mut p.view), Verdict::Accept);
+        }
+        // An op no registration has is accepted too.
+        let mut p = tcp4(A, B, 1000, 22);
+        assert_eq!(f.on_packet(99, &mut p.view), Verdict::Accept);
+    }
+}
+
+const STATEFUL: &str = r#"
+chains:
+  - hook: forward
+    policy: drop
+    rules:
+      - match: {ct_state: [established, related]}
+        action: accept
+      - match: {ct_state: invalid}
+        action: {drop: {}}
+      - match: {ct_state: new, proto: tcp, dport: 22}
+        action: accept
+      - match: {ct_state: untracked}
+        action: accept
+"#;
+
+#[test]
+fn ct_state_rules_and_policy() {
+    let f = filter(STATEFUL);
+    let v = |info: CtInfo, dport: u16| {
+        let mut p = tcp4(A, B, 40000, dport).ct(info);
+        run(&f, "filter-forward", &mut p)
+    };
+    assert_eq!(v(CtInfo::Established, 80), Verdict::Accept);
+    assert_eq!(v(CtInfo::EstablishedReply, 80), Verdict::Accept);
+    assert_eq!(v(CtInfo::Related, 80), Verdict::Accept);
+    assert_eq!(v(CtInfo::RelatedReply, 80), Verdict::Accept);
+    assert_eq!(v(CtInfo::Invalid, 22), Verdict::Drop(0), "rule drop");
+    assert_eq!(v(CtInfo::New, 22), Verdict::Accept);
+    assert_eq!(v(CtInfo::New, 23), Verdict::Drop(1), "policy drop");
+    assert_eq!(v(CtInfo::Untracked, 23), Verdict::Accept);
+    // No conntrack: no ct_state matches, not even the port rule that requires `new`.
+    assert_eq!(v(CtInfo::None, 22), Verdict::Drop(1));
+    // Other hooks have no chain.
+    let mut p = tcp4(A, B, 1, 23).ct(CtInfo::New);
+    assert_eq!(run(&f, "filter-input", &mut p), Verdict::Accept);
+}
+
+#[test]
+fn addresses_prefixes_and_negation() {
+    let f = filter(
+        r#"
+chains:
+  - hook: input
+    rules:
+      - match: {daddr: 10.1.0.0/16, saddr: "!192.168.0.0/16"}
+        action: drop
+      - match: {saddr: ["2001:db8::/32", "!2001:db8:1::/48"]}
+        action: drop
+      - match: {daddr: "!10.9.0.0/16"}
+        action: {queue: {num: 1}}
+"#,
+    );
+    let v4 = |s: [u8; 4], d: [u8; 4]| {
+        let mut p = udp4(s, d, 1, 2);
+        run(&f, "filter-input", &mut p)
+    };
+    assert_eq!(v4(A, B), Verdict::Drop(0));
+    assert_eq!(
+        v4([192, 168, 3, 4], B),
+        Verdict::Queue {
+            num: 1,
+            bypass: false
+        }
+    );
+    assert_eq!(v4(A, [10, 9, 0, 1]), Verdict::Accept);
+    assert_eq!(
+        v4(A, [10, 2, 0, 1]),
+        Verdict::Queue {
+            num: 1,
+            bypass: false
+        }
+    );
+    let v6p = |s: &str, d: &str| {
+        let mut p = tcp6(v6(s), v6(d), 1, 2);
+        run(&f, "filter-input", &mut p)
+    };
+    assert_eq!(v6p("2001:db8:2::1", "2001:db8::2"), Verdict::Drop(0));
+    // Excluded by the negated /48.
+    assert_eq!(v6p("2001:db8:1::1", "2001:db8::2"), Verdict::Accept);
+    // IPv4 prefixes never match IPv6 packets, negated or not.
+    assert_eq!(v6p("fd00::1", "fd00::2"), Verdict::Accept);
+}
+
+#[test]
+fn port_ranges_lists_and_protocols() {
+    let f = filter(
+        r#"
+chains:
+  - hook: forward
+    policy: drop
+    rules:
+      - match: {proto: tcp, dport: [21, 80, "8000-8100"], daddr: 10.1.0.0/16, saddr: "!192.168.0.0/16", iif: 2, oif: 3}
+        action: accept
+        counter: true
+        comment: "ftp and web"
+      - match: {proto: udp, sport: "!0-1023", dport: 53}
+        action: accept
+      - match: {dport: 7}
+        action: accept
+"#,
+    );
+    let tcp = |dport: u16, iif: u32| {
+        let mut p = tcp4(A, B, 40000, dport).ifs(iif, 3);
+        run(&f, "filter-forward", &mut p)
+    };
+    for port in [21, 80, 8000, 8050, 8100] {
+        assert_eq!(tcp(port, 2), Verdict::Accept, "port {port}");
+    }
+    for port in [20, 22, 7999, 8101] {
+        assert_eq!(tcp(port, 2), Verdict::Drop(1), "port {port}");
+    }
+    assert_eq!(tcp(80, 4), Verdict::Drop(1), "wrong iif");
+    let udp = |sport: u16, dport: u16| {
+        let mut p = udp4(A, B, sport, dport);
+        run(&f, "filter-forward", &mut p)
+    };
+    assert_eq!(udp(5353, 53), Verdict::Accept);
+    assert_eq!(
+        udp(53, 53),
+        Verdict::Drop(1),
+        "privileged source port excluded"
+    );
+    // A port match without proto takes TCP, UDP (and SCTP), not ICMP.
+    assert_eq!(udp(1, 7), Verdict::Accept);
+    let mut p = tcp6(v6("::1"), v6("::2"), 1, 7);
+    assert_eq!(run(&f, "filter-forward", &mut p), Verdict::Accept);
+    let mut p = icmp4(A, B, false);
+    assert_eq!(run(&f, "filter-forward", &mut p), Verdict::Drop(1));
+    // A non-first fragment has no ports: nothing port-based matches.
+    let mut p = udp4(A, B, 1, 7);
+    p.view.flags |= flags::FRAGMENT | flags::LATER_FRAGMENT;
+    assert_eq!(run(&f, "filter-forward", &mut p), Verdict::Drop(1));
+}
+
+#[test]
+fn icmp_types_by_family() {
+    let f = filter(
+        r#"
+chains:
+  - hook: input
+    policy: drop
+    rules:
+      - match: {icmp_type: echo-request}
+        action: accept
+      - match: {proto: icmp, icmp_type: [0, destination-unreachable]}
+        action: {queue: {num: 9}}
+"#,
+    );
+    let mut p = icmp4(A, B, false);
+    assert_eq!(run(&f, "filter-input", &mut p), Verdict::Accept);
+    let mut p = icmp6(v6("fe80::1"), v6("fe80::2"));
+    assert_eq!(run(&f, "filter-input", &mut p), Verdict::Accept);
+    let mut p = icmp4(A, B, true);
+    assert_eq!(
+        run(&f, "filter-input", &mut p),
+        Verdict::Queue {
+            num: 9,
+            bypass: false
+        }
+    );
+    // A TCP packet whose first payload byte happens to be 8 is not ICMP.
+    let mut p = tcp4(A, B, 8, 8);
+    assert_eq!(run(&f, "filter-input", &mut p), Verdict::Drop(1));
+    // ICMPv6 echo reply (129) is not ICMP echo reply (0).
+    let mut p = icmp6(v6("fe80::1"), v6("fe80::2"));
+    let l4 = p.view.l4_off as usize;
+    p.view.frame_mut()[l4] = 129;
+    assert_eq!(run(&f, "filter-input", &mut p), Verdict::Drop(1));
+}
+
+#[test]
+fn queue_verdict_with_bypass() {
+    let f = filter(
+        r#"
+chains:
+  - hook: output
+    rules:
+      - match: {proto: udp, dport: 69}
+        action: {queue: {num: 3, bypass: true}}
+      - match: {proto: udp}
+        action: queue
+"#,
+    );
+    let mut p = udp4(A, B, 1000, 69);
+    assert_eq!(
+        run(&f, "filter-output", &mut p),
+        Verdict::Queue {
+            num: 3,
+            bypass: true
+        }
+    );
+    let mut p = udp4(A, B, 1000, 70);
+    assert_eq!(
+        run(&f, "filter-output", &mut p),
+        Verdict::Queue {
+            num: 0,
+            bypass: false
+        }
+    );
+}
+
+#[test]
+fn marks_set_and_matched_by_later_rules() {
+    let f = filter(
+        r#"
+chains:
+  - hook: prerouting
+    rules:
+      - match: {mark: "0x10/0xff", ct_mark: 5}
+        action: {mark_set: 0x20}
+      - match: {mark: 0x20}
+        action: [{ct_mark_set: "0x7"}, drop]
+      - match: {family: ipv6}
+        action: {ct_mark_set: 9}
+"#,
+    );
+    let mut p = tcp4(A, B, 1, 2).mark(0x310).ct_mark(5);
+    assert_eq!(run(&f, "filter-prerouting", &mut p), Verdict::Drop(0));
+    assert_eq!(p.view.mark, 0x20);
+    assert_eq!(p.view.ct_mark, 7);
+    // Wrong ct mark: the first rule does not match, the mark stays.
+    let mut p = tcp4(A, B, 1, 2).mark(0x10).ct_mark(6);
+    assert_eq!(run(&f, "filter-prerouting", &mut p), Verdict::Accept);
+    assert_eq!((p.view.mark, p.view.ct_mark), (0x10, 6));
+    // Non-terminal only: the packet goes on with the policy.
+    let mut p = tcp6(v6("::1"), v6("::2"), 1, 2);
+    assert_eq!(run(&f, "filter-prerouting", &mut p), Verdict::Accept);
+    assert_eq!(p.view.ct_mark, 9);
+}
+
+#[test]
+fn notrack_in_raw_chains() {
+    let f = filter(
+        r#"
+chains:
+  - hook: prerouting
+    type: raw
+    rules:
+      - match: {proto: tcp}
+        action: notrack
+  - hook: output
+    type: raw
+    rules:
+      - match: {proto: udp, dport: 53}
+        action: [notrack, accept]
+"#,
+    );
+    let mut p = tcp4(A, B, 1, 2);
+    assert_eq!(run(&f, "raw-prerouting", &mut p), Verdict::Accept);
+    assert_ne!(p.view.flags & flags::NOTRACK, 0);
+    let mut p = udp4(A, B, 1, 2);
+    assert_eq!(run(&f, "raw-prerouting", &mut p), Verdict::Accept);
+    assert_eq!(p.view.flags & flags::NOTRACK, 0);
+    let mut p = udp4(A, B, 1, 53);
+    assert_eq!(run(&f, "raw-output", &mut p), Verdict::Accept);
+    assert_ne!(p.view.flags & flags::NOTRACK, 0);
+    // The filter-priority registrations on the same hooks have no chain.
+    let mut p = tcp4(A, B, 1, 2);
+    assert_eq!(run(&f, "filter-prerouting", &mut p), Verdict::Accept);
+    assert_eq!(p.view.flags & flags::NOTRACK, 0);
+}
+
+#[test]
+fn family_protocol_numbers_and_interfaces() {
+    let f = filter(
+        r#"
+chains:
+  - hook: postrouting
+    policy: drop
+    rules:
+      - match: {family: ipv6, proto: 17}
+        action: accept
+      - match: {proto: gre}
+        action: accept
+      - match: {oif: [5, 6], family: ip}
+        action: accept
+"#,
+    );
+    let mut p = udp6(v6("::1"), v6("::2"), 1, 2);
+    assert_eq!(run(&f, "filter-postrouting", &mut p), Verdict::Accept);
+    let mut p = udp4(A, B, 1, 2);
+    assert_eq!(run(&f, "filter-postrouting", &mut p), Verdict::Drop(1));
+    let mut p = udp4(A, B, 1, 2);
+    p.view.l4proto = 47;
+    assert_eq!(run(&f, "filter-postrouting", &mut p), Verdict::Accept);
+    let mut p = udp4(A, B, 1, 2).ifs(0, 6);
+    assert_eq!(run(&f, "filter-postrouting", &mut p), Verdict::Accept);
+    let mut p = udp6(v6("::1"), v6("::2"), 1, 2).ifs(0, 6);
+    p.view.l4proto = 6;
+    assert_eq!(run(&f, "filter-postrouting", &mut p), Verdict::Drop(1));
+}
+
+#[test]
+fn short_and_malformed_packets_match_nothing_field_based() {
+    let f = filter(
+        r#"
+chains:
+  - hook: forward
+    policy: drop
+    rules:
+      - match: {saddr: "!1.2.3.4"}
+        action: accept
+      - match: {dport: "!1"}
+        action: accept
+      - match: {icmp_type: 8}
+        action: accept
+"#,
+    );
+    // L3 cut to 10 bytes: no addresses.
+    let mut p = tcp4(A, B, 1, 2);
+    p.view.l3_len = 10;
+    assert_eq!(run(&f, "filter-forward", &mut p), Verdict::Drop(1));
+    // Malformed L4: no ports.
+    let mut p = udp4([1, 2, 3, 4], B, 1, 2);
+    p.view.flags |= flags::L4_MALFORMED;
+    assert_eq!(run(&f, "filter-forward", &mut p), Verdict::Drop(1));
+    // No buffer at all.
+    let mut v = brickwall_hooks::PacketView::default();
+    assert_eq!(
+        f.on_packet(common::op("filter-forward"), &mut v),
+        Verdict::Drop(1)
+    );
+}
+
+/// Random views over random bytes, through a config that exercises every matcher:
+/// nothing panics, and every verdict is one the config can produce.
+#[test]
+fn random_packets_never_panic() {
+    let f = filter(
+        r#"
+chains:
+  - hook: forward
+    policy: drop
+    rules:
+      - match: {ct_state: [new, invalid], mark: "0x1/0x1", ct_mark: 0}
+        action: {log: {prefix: "x", rate: 1}}
+      - match: {saddr: ["10.0.0.0/8", "!10.1.0.0/16", "fd00::/8"], daddr: "::/0"}
+        action: counter
+      - match: {sport: ["!1-100", 443], dport: "0-65535", iif: [1, 2]}
+        action: {queue: {num: 2, bypass: true}}
+      - match: {icmp_type: [echo-request, 255, nd-neighbor-solicit]}
+        action: [{mark_set: 1}, accept]
+      - match: {family: ipv4, proto: udp}
+        action: accept
+"#,
+    );
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..20_000 {
+        let n = (next() % 120) as usize;
+        let mut buf: Vec<u8> = (0..n).map(|_| next() as u8).collect();
+        let r = next();
+        let mut v = brickwall_hooks::PacketView {
+            data: if r & 1 == 0 {
+                buf.as_mut_ptr()
+            } else {
+                std::ptr::null_mut()
+            },
+            len: n as u32,
+            l3_len: (r >> 8) as u32 % 200,
+            l3_off: (r >> 16) as u16 % 130,
+            l4_off: (r >> 24) as u16 % 150,
+            payload_off: (r >> 32) as u16 % 160,
+            flags: (r >> 40) as u16 & 0x3f,
+            family: [2, 10, 0, 255][(r >> 48) as usize % 4],
+            l4proto: [1, 6, 17, 58, 132, 47, 0][(r >> 50) as usize % 7],
+            ctinfo: (r >> 53) as u8,
+            mark: (r >> 61) as u32,
+            iif: (r >> 62) as u32,
+            ts_ns: r,
+            ..Default::default()
+        };
+        if v.data.is_null() {
+            v.len = 0;
+        }
+        let verdict = f.on_packet(common::op("filter-forward"), &mut v);
+        assert!(matches!(
+            verdict,
+            Verdict::Accept
+                | Verdict::Drop(1)
+                | Verdict::Queue {
+                    num: 2,
+                    bypass: true
+                }
+        ));
+        // Every op, including ones the plugin does not register.
+        for op in 0..10 {
+            let _ = f.on_packet(op, &mut v);
+        }
+    }
+}
