@@ -30,6 +30,8 @@ pub struct CtConfig {
     pub gc_interval_ms: u64,
     /// Zone given to packets (zones from other plugins come later).
     pub zone: u16,
+    /// Most expectations in all (`nf_ct_expect_max`).
+    pub expect_max: usize,
 }
 
 impl Default for CtConfig {
@@ -46,6 +48,7 @@ impl Default for CtConfig {
             gc_buckets: 1024,
             gc_interval_ms: 1000,
             zone: 0,
+            expect_max: 4096,
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use crate::config::CtConfig;
 use crate::conn::{status, Conn, ConnExt, DirCounters, Slot};
+use crate::expect::{ExpectError, ExpectSpec, ExpectTable, Expectation, PERMANENT};
 use crate::extract::{declared_l4_len, packet_tuple, quoted_tuple};
 use crate::hash::TupleHasher;
 use crate::proto::{self, icmp, ProtoConfig, ProtoState, Track};
@@ -62,6 +63,8 @@ pub enum ConfirmVerdict {
 pub struct Tracker {
     /// The table.
     pub table: Table,
+    /// The expectations.
+    pub expects: ExpectTable,
     /// Counters.
     pub stats: Stats,
     cfg: CtConfig,
@@ -98,6 +101,7 @@ impl Tracker {
         };
         Tracker {
             table,
+            expects: ExpectTable::new(cfg.expect_max),
             stats: Stats::default(),
             cfg,
             proto_cfg,
@@ -129,10 +133,52 @@ impl Tracker {
     }
 
     fn destroy(&mut self, idx: u32) {
-        if self.table.get(idx).is_some() {
-            self.table.release(idx);
-            self.live = self.live.saturating_sub(1);
+        let Some(gen) = self.table.get(idx).map(|c| c.generation) else {
+            return;
+        };
+        if !self.expects.is_empty() {
+            let gone = self.expects.remove_master(idx, gen);
+            self.stats.expect_delete += gone.len() as u64;
         }
+        self.table.release(idx);
+        self.live = self.live.saturating_sub(1);
+    }
+
+    /// Creates an expectation whose master is the connection the packet reference `ct`
+    /// names; returns its id. Counted in `expect_create`; what it replaced or evicted
+    /// (the master's oldest beyond `max_expected`) in `expect_delete`.
+    pub fn expect_create(
+        &mut self,
+        ct: u64,
+        spec: ExpectSpec,
+        now_ns: u64,
+    ) -> Result<u32, ExpectError> {
+        let (idx, gen) = unhandle(ct).ok_or(ExpectError::NoMaster)?;
+        let master_tuple = self
+            .table
+            .get(idx)
+            .filter(|c| c.generation == gen)
+            .map(|c| c.tuple[0])
+            .ok_or(ExpectError::NoMaster)?;
+        let (id, removed) = self.expects.insert(spec, idx, gen, master_tuple, now_ns)?;
+        self.stats.expect_create += 1;
+        self.stats.expect_delete += removed.len() as u64;
+        Ok(id)
+    }
+
+    /// The packet reference of the confirmed connection with tuple `t` (either direction).
+    pub fn handle_of(&self, t: &Tuple) -> Option<u64> {
+        let (idx, _) = self.table.find(t).0?;
+        self.table.get(idx).map(|c| handle(idx, c.generation))
+    }
+
+    /// Deletes an expectation by id.
+    pub fn expect_delete(&mut self, id: u32) -> Option<Expectation> {
+        let e = self.expects.remove(id);
+        if e.is_some() {
+            self.stats.expect_delete += 1;
+        }
+        e
     }
 
     fn expired(&self, idx: u32, now: u64) -> bool {
@@ -164,6 +210,10 @@ impl Tracker {
         }
         self.gc_cursor = (self.gc_cursor + n) % self.table.buckets();
         self.reap_unconfirmed(now, false);
+        if !self.expects.is_empty() {
+            let gone = self.expects.expire(now);
+            self.stats.expect_delete += gone.len() as u64;
+        }
     }
 
     /// Frees unconfirmed connections whose packets never reached confirmation.
@@ -353,6 +403,27 @@ impl Tracker {
             pkt.set_ctinfo(CtInfo::Invalid);
             return InVerdict::DropTableFull;
         }
+        // A connection someone announced is RELATED to its master.
+        let mut related: Option<(u32, u32)> = None;
+        if !self.expects.is_empty() {
+            let mut expired = Vec::new();
+            let found = self.expects.find(&tuple, now, &mut expired);
+            self.stats.expect_delete += expired.len() as u64;
+            if let Some(eid) = found {
+                if let Some(e) = self.expects.get(eid) {
+                    let (m, g, permanent) =
+                        (e.master, e.master_generation, e.flags & PERMANENT != 0);
+                    if let Some(mc) = self.table.get(m).filter(|c| c.generation == g) {
+                        related = Some((m, mc.mark));
+                        self.stats.expect_new += 1;
+                    }
+                    if !permanent {
+                        self.expects.remove(eid);
+                        self.stats.expect_delete += 1;
+                    }
+                }
+            }
+        }
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
         let conn = Conn {
@@ -369,10 +440,14 @@ impl Tracker {
             ],
             proto: state,
             id,
-            mark: pkt.ct_mark,
-            master: 0,
+            mark: related.map_or(pkt.ct_mark, |r| r.1),
+            master: related.map_or(0, |r| r.0 + 1),
             generation: 0,
-            status: 0,
+            status: if related.is_some() {
+                status::EXPECTED
+            } else {
+                0
+            },
             slot: Slot::Unconfirmed,
             ext: None::<Box<ConnExt>>,
         };
@@ -382,7 +457,12 @@ impl Tracker {
             return self.set_invalid(pkt);
         };
         self.unconfirmed.push_back((idx, c.generation, now));
-        Self::attach(pkt, idx, c, CtInfo::New);
+        let info = if related.is_some() {
+            CtInfo::Related
+        } else {
+            CtInfo::New
+        };
+        Self::attach(pkt, idx, c, info);
         InVerdict::Accept
     }
 

@@ -15,6 +15,7 @@ pub mod config;
 pub mod conn;
 pub mod core;
 pub mod defrag;
+pub mod expect;
 pub mod extract;
 pub mod hash;
 pub mod list;

@@ -1,0 +1,378 @@
+//! Expectations: connections a helper (or another plugin, or an operator) announces
+//! before they start — an FTP data connection, a TFTP reply, PPTP's GRE. A new
+//! connection whose tuple matches one becomes RELATED to the expectation's master.
+
+use crate::tuple::Tuple;
+use std::collections::HashMap;
+use std::fmt::Write;
+
+/// Flag: the expectation stays after a connection matched it.
+pub const PERMANENT: u32 = 1;
+/// Flag: the expectation matches nothing until made active.
+pub const INACTIVE: u32 = 2;
+/// Flag: created by hand through the control channel.
+pub const USERSPACE: u32 = 4;
+
+/// What to compare of a new connection's source; the destination and protocol are
+/// always compared exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mask {
+    /// Source address mask (all ones: exact; zeros: any source).
+    pub src: [u8; 16],
+    /// Source port / id mask (0xffff: exact; 0: any).
+    pub src_id: u16,
+}
+
+impl Mask {
+    /// Everything compared exactly.
+    pub const EXACT: Mask = Mask {
+        src: [0xff; 16],
+        src_id: 0xffff,
+    };
+
+    /// Any source port, exact source address (FTP, TFTP).
+    pub const ANY_SRC_PORT: Mask = Mask {
+        src: [0xff; 16],
+        src_id: 0,
+    };
+
+    /// Any source address and port (IRC DCC).
+    pub const ANY_SRC: Mask = Mask {
+        src: [0; 16],
+        src_id: 0,
+    };
+}
+
+/// A request to create an expectation.
+#[derive(Clone, Debug)]
+pub struct ExpectSpec {
+    /// The expected connection's original tuple (fields outside the mask are ignored).
+    pub tuple: Tuple,
+    /// What of the source to compare.
+    pub mask: Mask,
+    /// Lifetime, seconds.
+    pub timeout_s: u32,
+    /// Helper name (and its class) for limits and listings.
+    pub helper: String,
+    /// Class within the helper (FTP: 0).
+    pub class: u8,
+    /// Most live expectations per master and class (the oldest goes at the limit).
+    pub max_expected: u32,
+    /// `PERMANENT`, `INACTIVE`, `USERSPACE` bits.
+    pub flags: u32,
+}
+
+/// A live expectation.
+#[derive(Clone, Debug)]
+pub struct Expectation {
+    /// Id (stable while it lives).
+    pub id: u32,
+    /// The expected tuple.
+    pub tuple: Tuple,
+    /// The mask.
+    pub mask: Mask,
+    /// Slot of the master connection.
+    pub master: u32,
+    /// Generation of that slot when the expectation was made.
+    pub master_generation: u32,
+    /// The master's original tuple (for listings).
+    pub master_tuple: Tuple,
+    /// When it expires (packet time, ns).
+    pub expires_ns: u64,
+    /// Helper name.
+    pub helper: String,
+    /// Class.
+    pub class: u8,
+    /// Flags.
+    pub flags: u32,
+    /// Creation order, for "oldest first".
+    pub seq: u64,
+}
+
+impl Expectation {
+    /// Whether a new connection's original tuple matches.
+    pub fn matches(&self, t: &Tuple) -> bool {
+        let e = &self.tuple;
+        e.proto == t.proto
+            && e.family == t.family
+            && e.zone == t.zone
+            && e.dst == t.dst
+            && e.dst_id == t.dst_id
+            && (e.src_id & self.mask.src_id) == (t.src_id & self.mask.src_id)
+            && e.src
+                .iter()
+                .zip(&t.src)
+                .zip(&self.mask.src)
+                .all(|((a, b), m)| a & m == b & m)
+    }
+
+    /// The line `conntrack -L expect` prints (timeout as of `now_ns`).
+    pub fn line(&self, now_ns: u64) -> String {
+        let t = &self.tuple;
+        let left = self.expires_ns.saturating_sub(now_ns) / 1_000_000_000;
+        let mut m = Tuple {
+            src: self.mask.src,
+            dst: [0xff; 16],
+            src_id: self.mask.src_id,
+            dst_id: 0xffff,
+            ..*t
+        };
+        if t.family != crate::tuple::FAMILY_V6 {
+            m.src[4..].fill(0);
+            m.dst[4..].fill(0);
+        }
+        let mut s = format!(
+            "{left} proto={} src={} dst={} {}",
+            t.proto,
+            t.fmt_addr(&t.src),
+            t.fmt_addr(&t.dst),
+            id_words(t)
+        );
+        let _ = write!(
+            s,
+            " mask-src={} mask-dst={} {}",
+            t.fmt_addr(&m.src),
+            t.fmt_addr(&m.dst),
+            id_words(&m)
+        );
+        let mt = &self.master_tuple;
+        let _ = write!(
+            s,
+            " master-src={} master-dst={} {}",
+            mt.fmt_addr(&mt.src),
+            mt.fmt_addr(&mt.dst),
+            id_words(mt)
+        );
+        if self.flags & PERMANENT != 0 {
+            s.push_str(" PERMANENT");
+        }
+        if self.flags & INACTIVE != 0 {
+            s.push_str(" INACTIVE");
+        }
+        if self.flags & USERSPACE != 0 {
+            s.push_str(" USERSPACE");
+        }
+        let _ = write!(s, " class={} helper={}", self.class, self.helper);
+        s
+    }
+}
+
+/// The protocol words of a tuple in an expectation line (`sport=… dport=…`, GRE keys).
+fn id_words(t: &Tuple) -> String {
+    if t.proto == crate::tuple::proto::GRE {
+        format!("srckey=0x{:x} dstkey=0x{:x}", t.src_id, t.dst_id)
+    } else {
+        format!("sport={} dport={}", t.src_id, t.dst_id)
+    }
+}
+
+/// Why an expectation was not created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExpectError {
+    /// The master connection does not exist (any more).
+    NoMaster,
+    /// The table of expectations is full.
+    TableFull,
+    /// An identical expectation of another master exists.
+    Clash,
+}
+
+impl std::fmt::Display for ExpectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ExpectError::NoMaster => "no such master connection",
+            ExpectError::TableFull => "expectation table full",
+            ExpectError::Clash => "an identical expectation exists for another connection",
+        })
+    }
+}
+
+type DstKey = ([u8; 16], u16, u8, u8, u16);
+
+fn dst_key(t: &Tuple) -> DstKey {
+    (t.dst, t.dst_id, t.proto, t.family, t.zone)
+}
+
+/// All expectations, indexed by the destination they expect.
+#[derive(Default)]
+pub struct ExpectTable {
+    by_id: HashMap<u32, Expectation>,
+    by_dst: HashMap<DstKey, Vec<u32>>,
+    next_id: u32,
+    next_seq: u64,
+    /// Most expectations in all (Linux's `nf_ct_expect_max`).
+    pub max: usize,
+}
+
+impl ExpectTable {
+    /// An empty table holding at most `max`.
+    pub fn new(max: usize) -> ExpectTable {
+        ExpectTable {
+            max,
+            next_id: 1,
+            ..ExpectTable::default()
+        }
+    }
+
+    /// Number of live expectations.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// Every expectation, oldest first.
+    pub fn all(&self) -> Vec<&Expectation> {
+        let mut v: Vec<&Expectation> = self.by_id.values().collect();
+        v.sort_by_key(|e| e.seq);
+        v
+    }
+
+    /// One expectation.
+    pub fn get(&self, id: u32) -> Option<&Expectation> {
+        self.by_id.get(&id)
+    }
+
+    /// Inserts an expectation for master slot `master` (generation `gen`, original tuple
+    /// `master_tuple`). Evicts the master's oldest of the same class beyond
+    /// `max_expected`; returns the new id and the ids evicted (or replaced).
+    pub fn insert(
+        &mut self,
+        spec: ExpectSpec,
+        master: u32,
+        gen: u32,
+        master_tuple: Tuple,
+        now_ns: u64,
+    ) -> Result<(u32, Vec<u32>), ExpectError> {
+        let mut removed = Vec::new();
+        // An identical expectation of the same master is replaced (Linux refreshes it);
+        // one of another master is a clash.
+        let same: Vec<u32> = self
+            .by_dst
+            .get(&dst_key(&spec.tuple))
+            .map(|ids| {
+                ids.iter()
+                    .copied()
+                    .filter(|i| {
+                        self.by_id
+                            .get(i)
+                            .is_some_and(|e| e.mask == spec.mask && e.matches(&spec.tuple))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for i in same {
+            if self
+                .by_id
+                .get(&i)
+                .is_some_and(|e| e.master == master && e.master_generation == gen)
+            {
+                self.remove(i);
+                removed.push(i);
+            } else {
+                return Err(ExpectError::Clash);
+            }
+        }
+        if spec.max_expected > 0 {
+            let mut mine: Vec<(u64, u32)> = self
+                .by_id
+                .values()
+                .filter(|e| {
+                    e.master == master
+                        && e.master_generation == gen
+                        && e.class == spec.class
+                        && e.helper == spec.helper
+                })
+                .map(|e| (e.seq, e.id))
+                .collect();
+            mine.sort_unstable();
+            while mine.len() >= spec.max_expected as usize {
+                let (_, id) = mine.remove(0);
+                self.remove(id);
+                removed.push(id);
+            }
+        }
+        if self.by_id.len() >= self.max {
+            return Err(ExpectError::TableFull);
+        }
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        self.next_seq += 1;
+        let e = Expectation {
+            id,
+            tuple: spec.tuple,
+            mask: spec.mask,
+            master,
+            master_generation: gen,
+            master_tuple,
+            expires_ns: now_ns.saturating_add(spec.timeout_s as u64 * 1_000_000_000),
+            helper: spec.helper,
+            class: spec.class,
+            flags: spec.flags,
+            seq: self.next_seq,
+        };
+        self.by_dst.entry(dst_key(&e.tuple)).or_default().push(id);
+        self.by_id.insert(id, e);
+        Ok((id, removed))
+    }
+
+    /// Removes one expectation; returns it.
+    pub fn remove(&mut self, id: u32) -> Option<Expectation> {
+        let e = self.by_id.remove(&id)?;
+        let key = dst_key(&e.tuple);
+        if let Some(v) = self.by_dst.get_mut(&key) {
+            v.retain(|i| *i != id);
+            if v.is_empty() {
+                self.by_dst.remove(&key);
+            }
+        }
+        Some(e)
+    }
+
+    /// The oldest live, active expectation matching a new connection's tuple. Expired
+    /// ones met on the way are removed and returned in `expired`.
+    pub fn find(&mut self, t: &Tuple, now_ns: u64, expired: &mut Vec<Expectation>) -> Option<u32> {
+        let ids = self.by_dst.get(&dst_key(t))?.clone();
+        let mut best: Option<(u64, u32)> = None;
+        for id in ids {
+            let Some(e) = self.by_id.get(&id) else {
+                continue;
+            };
+            if e.expires_ns <= now_ns {
+                if let Some(e) = self.remove(id) {
+                    expired.push(e);
+                }
+                continue;
+            }
+            if e.flags & INACTIVE == 0 && e.matches(t) && best.is_none_or(|(s, _)| e.seq < s) {
+                best = Some((e.seq, id));
+            }
+        }
+        best.map(|(_, id)| id)
+    }
+
+    /// Removes every expectation of master slot `master` (its connection ended).
+    pub fn remove_master(&mut self, master: u32, gen: u32) -> Vec<Expectation> {
+        let ids: Vec<u32> = self
+            .by_id
+            .values()
+            .filter(|e| e.master == master && e.master_generation == gen)
+            .map(|e| e.id)
+            .collect();
+        ids.into_iter().filter_map(|i| self.remove(i)).collect()
+    }
+
+    /// Removes expired expectations.
+    pub fn expire(&mut self, now_ns: u64) -> Vec<Expectation> {
+        let ids: Vec<u32> = self
+            .by_id
+            .values()
+            .filter(|e| e.expires_ns <= now_ns)
+            .map(|e| e.id)
+            .collect();
+        ids.into_iter().filter_map(|i| self.remove(i)).collect()
+    }
+}

@@ -1,0 +1,178 @@
+//! Expectations: a connection announced on a master becomes RELATED, inherits the
+//! master's mark, consumes the expectation (unless permanent); per-master limits evict
+//! the oldest; expectations expire, and die with their master.
+
+use brickwall_conntrack::config::CtConfig;
+use brickwall_conntrack::core::Tracker;
+use brickwall_conntrack::expect::{ExpectError, ExpectSpec, Mask, PERMANENT};
+use brickwall_conntrack::tuple::Tuple;
+use brickwall_hooks::{CtInfo, PacketView};
+
+const SEC: u64 = 1_000_000_000;
+const A: [u8; 4] = [10, 0, 0, 1];
+const B: [u8; 4] = [10, 0, 0, 2];
+const C: [u8; 4] = [10, 0, 0, 3];
+
+fn packet(src: [u8; 4], dst: [u8; 4], proto: u8, sport: u16, dport: u16, flags: u8) -> Vec<u8> {
+    let l4: Vec<u8> = if proto == 6 {
+        let mut v = Vec::new();
+        v.extend_from_slice(&sport.to_be_bytes());
+        v.extend_from_slice(&dport.to_be_bytes());
+        v.extend_from_slice(&[
+            0, 0, 0, 100, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0,
+        ]);
+        v
+    } else {
+        let mut v = Vec::new();
+        v.extend_from_slice(&sport.to_be_bytes());
+        v.extend_from_slice(&dport.to_be_bytes());
+        v.extend_from_slice(&[0, 8, 0, 0]);
+        v
+    };
+    let total = 20 + l4.len();
+    let mut d = vec![0x45, 0, 0, total as u8, 0, 0, 0, 0, 64, proto, 0, 0];
+    d.extend_from_slice(&src);
+    d.extend_from_slice(&dst);
+    d.extend_from_slice(&l4);
+    d
+}
+
+/// Runs a datagram through conntrack-in and confirm with a `ct mark`; returns the view's
+/// ctinfo, id, mark and reference.
+fn run(t: &mut Tracker, mut d: Vec<u8>, ts: u64, mark: u32) -> (CtInfo, u64, u32, u64) {
+    let hdr = if d[9] == 6 { 20 } else { 8 };
+    let mut v = PacketView {
+        data: d.as_mut_ptr(),
+        len: d.len() as u32,
+        l3_len: d.len() as u32,
+        l4_off: 20,
+        payload_off: 20 + hdr,
+        family: 2,
+        l4proto: d[9],
+        ts_ns: ts,
+        ..PacketView::default()
+    };
+    t.conntrack_in(&mut v);
+    if mark != 0 {
+        v.ct_mark = mark;
+    }
+    t.confirm(&mut v);
+    (v.ctinfo(), v.ct_id, v.ct_mark, v.ct)
+}
+
+fn v4(a: [u8; 4]) -> [u8; 16] {
+    let mut x = [0; 16];
+    x[..4].copy_from_slice(&a);
+    x
+}
+
+fn spec(src: [u8; 4], dst: [u8; 4], dport: u16, mask: Mask, max: u32, flags: u32) -> ExpectSpec {
+    ExpectSpec {
+        tuple: Tuple {
+            src: v4(src),
+            dst: v4(dst),
+            src_id: 0,
+            dst_id: dport,
+            proto: 6,
+            family: 2,
+            zone: 0,
+        },
+        mask,
+        timeout_s: 300,
+        helper: "ftp".into(),
+        class: 0,
+        max_expected: max,
+        flags,
+    }
+}
+
+/// An established FTP-like control connection A:5555 -> B:21 with ct mark 7.
+fn master(t: &mut Tracker) -> u64 {
+    let (_, _, _, ct) = run(t, packet(A, B, 6, 5555, 21, 0x02), SEC, 7);
+    ct
+}
+
+#[test]
+fn an_expected_connection_is_related_and_inherits_the_mark() {
+    let mut t = Tracker::new(CtConfig::default(), 60);
+    let ct = master(&mut t);
+    // Active FTP: the server connects from any port to the client's announced port.
+    let id = t
+        .expect_create(ct, spec(B, A, 40000, Mask::ANY_SRC_PORT, 1, 0), SEC)
+        .unwrap();
+    assert!(id > 0);
+    let line = t.expects.all()[0].line(SEC);
+    assert_eq!(
+        line,
+        "300 proto=6 src=10.0.0.2 dst=10.0.0.1 sport=0 dport=40000 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.0.0.1 master-dst=10.0.0.2 sport=5555 dport=21 class=0 helper=ftp"
+    );
+    // Another source address does not match; the announced one does, from any port.
+    let (info, _, _, _) = run(&mut t, packet(C, A, 6, 20, 40000, 0x02), 2 * SEC, 0);
+    assert_eq!(info, CtInfo::New);
+    let (info, _, mark, _) = run(&mut t, packet(B, A, 6, 20, 40000, 0x02), 2 * SEC, 0);
+    assert_eq!((info, mark), (CtInfo::Related, 7));
+    assert!(t.expects.is_empty(), "consumed");
+    assert_eq!(
+        (
+            t.stats.expect_create,
+            t.stats.expect_new,
+            t.stats.expect_delete
+        ),
+        (1, 1, 1)
+    );
+    // A second connection to the same port is no longer related.
+    let (info, _, _, _) = run(&mut t, packet(B, A, 6, 21, 40000, 0x02), 2 * SEC, 0);
+    assert_eq!(info, CtInfo::New);
+}
+
+#[test]
+fn limits_permanence_expiry_and_master_death() {
+    let mut t = Tracker::new(
+        CtConfig {
+            expect_max: 3,
+            ..CtConfig::default()
+        },
+        60,
+    );
+    let ct = master(&mut t);
+    // max_expected 2: the third evicts the oldest.
+    for port in [1000, 1001, 1002] {
+        t.expect_create(ct, spec(B, A, port, Mask::ANY_SRC_PORT, 2, 0), SEC)
+            .unwrap();
+    }
+    let ports: Vec<u16> = t.expects.all().iter().map(|e| e.tuple.dst_id).collect();
+    assert_eq!(ports, [1001, 1002]);
+    // The global limit.
+    t.expect_create(ct, spec(B, A, 2000, Mask::ANY_SRC, 0, PERMANENT), SEC)
+        .unwrap();
+    assert_eq!(
+        t.expect_create(ct, spec(B, A, 2001, Mask::ANY_SRC, 0, 0), SEC),
+        Err(ExpectError::TableFull)
+    );
+    // Permanent: matches twice, from anywhere.
+    assert_eq!(
+        run(&mut t, packet(C, A, 6, 9, 2000, 0x02), 2 * SEC, 0).0,
+        CtInfo::Related
+    );
+    assert_eq!(
+        run(&mut t, packet(B, A, 6, 9, 2000, 0x02), 2 * SEC, 0).0,
+        CtInfo::Related
+    );
+    assert_eq!(t.expects.len(), 3);
+    // Expiry: 300 s later nothing matches.
+    assert_eq!(
+        run(&mut t, packet(B, A, 6, 9, 1001, 0x02), 400 * SEC, 0).0,
+        CtInfo::New
+    );
+    // A master's end takes its expectations with it.
+    let mut t = Tracker::new(CtConfig::default(), 60);
+    let ct = master(&mut t);
+    t.expect_create(ct, spec(B, A, 3000, Mask::ANY_SRC_PORT, 1, 0), SEC)
+        .unwrap();
+    assert_eq!(t.flush(), 1);
+    assert!(t.expects.is_empty());
+    assert_eq!(
+        t.expect_create(ct, spec(B, A, 3000, Mask::ANY_SRC_PORT, 1, 0), SEC),
+        Err(ExpectError::NoMaster)
+    );
+}
