@@ -5,6 +5,7 @@
 
 use crate::config::CtConfig;
 use crate::conn::{status, Conn, ConnExt, DirCounters, Slot};
+use crate::events::{class, what, ConnEvent, Event, EventBus, EventKind, ExpectEvent};
 use crate::expect::{ExpectError, ExpectSpec, ExpectTable, Expectation, PERMANENT};
 use crate::extract::{declared_l4_len, packet_tuple, quoted_tuple};
 use crate::hash::TupleHasher;
@@ -65,6 +66,10 @@ pub struct Tracker {
     pub table: Table,
     /// The expectations.
     pub expects: ExpectTable,
+    /// Where events go (subscribers of `conntrack -E`).
+    pub events: EventBus,
+    /// The latest packet time seen (the clock of events).
+    clock_ns: u64,
     /// Counters.
     pub stats: Stats,
     cfg: CtConfig,
@@ -102,6 +107,8 @@ impl Tracker {
         Tracker {
             table,
             expects: ExpectTable::new(cfg.expect_max),
+            events: EventBus::new(),
+            clock_ns: 0,
             stats: Stats::default(),
             cfg,
             proto_cfg,
@@ -132,13 +139,56 @@ impl Tracker {
             .map(|c| (idx, c))
     }
 
+    /// Publishes a connection event if anyone listens for its class.
+    fn conn_event(&self, idx: u32, bits: u16) {
+        let kind = EventKind::from_what(bits);
+        let cls = match kind {
+            EventKind::New => class::NEW,
+            EventKind::Update => class::UPDATE,
+            EventKind::Destroy => class::DESTROY,
+        };
+        if !self.events.wants(cls) {
+            return;
+        }
+        if let Some(c) = self.table.get(idx) {
+            self.events.publish(Event::Conn(ConnEvent::from_conn(
+                kind,
+                bits,
+                c,
+                self.clock_ns,
+            )));
+        }
+    }
+
+    /// Publishes expectation events for expectations that went away.
+    fn expect_gone(&mut self, gone: &[Expectation]) {
+        self.stats.expect_delete += gone.len() as u64;
+        if gone.is_empty() || !self.events.wants(class::EXPECT_DESTROY) {
+            return;
+        }
+        for e in gone {
+            self.events.publish(Event::Expect(ExpectEvent {
+                kind: EventKind::Destroy,
+                ts_ns: self.clock_ns,
+                body: e.line(self.clock_ns),
+            }));
+        }
+    }
+
     fn destroy(&mut self, idx: u32) {
-        let Some(gen) = self.table.get(idx).map(|c| c.generation) else {
+        let Some((gen, confirmed)) = self
+            .table
+            .get(idx)
+            .map(|c| (c.generation, c.slot == Slot::Confirmed))
+        else {
             return;
         };
         if !self.expects.is_empty() {
             let gone = self.expects.remove_master(idx, gen);
-            self.stats.expect_delete += gone.len() as u64;
+            self.expect_gone(&gone);
+        }
+        if confirmed {
+            self.conn_event(idx, what::DESTROY);
         }
         self.table.release(idx);
         self.live = self.live.saturating_sub(1);
@@ -163,6 +213,15 @@ impl Tracker {
         let (id, removed) = self.expects.insert(spec, idx, gen, master_tuple, now_ns)?;
         self.stats.expect_create += 1;
         self.stats.expect_delete += removed.len() as u64;
+        if self.events.wants(class::EXPECT_NEW) {
+            if let Some(e) = self.expects.get(id) {
+                self.events.publish(Event::Expect(ExpectEvent {
+                    kind: EventKind::New,
+                    ts_ns: now_ns,
+                    body: e.line(now_ns),
+                }));
+            }
+        }
         Ok(id)
     }
 
@@ -174,11 +233,9 @@ impl Tracker {
 
     /// Deletes an expectation by id.
     pub fn expect_delete(&mut self, id: u32) -> Option<Expectation> {
-        let e = self.expects.remove(id);
-        if e.is_some() {
-            self.stats.expect_delete += 1;
-        }
-        e
+        let e = self.expects.remove(id)?;
+        self.expect_gone(std::slice::from_ref(&e));
+        Some(e)
     }
 
     fn expired(&self, idx: u32, now: u64) -> bool {
@@ -212,7 +269,7 @@ impl Tracker {
         self.reap_unconfirmed(now, false);
         if !self.expects.is_empty() {
             let gone = self.expects.expire(now);
-            self.stats.expect_delete += gone.len() as u64;
+            self.expect_gone(&gone);
         }
     }
 
@@ -278,6 +335,7 @@ impl Tracker {
             return InVerdict::Accept;
         }
         let now = pkt.ts_ns;
+        self.clock_ns = self.clock_ns.max(now);
         self.maybe_gc(now);
         let zone = self.cfg.zone;
         let tuple = match packet_tuple(pkt, zone) {
@@ -322,6 +380,7 @@ impl Tracker {
         } else {
             CtInfo::New
         };
+        let before = (c.status, c.proto.state_name());
         let verdict = proto::track(&mut c.proto, dir, l4, l4_len, now, c.status, cfg);
         let (timeout, set_assured) = match verdict {
             Track::Accept {
@@ -363,6 +422,21 @@ impl Tracker {
                 ctr.bytes += bytes;
                 let c = &*c;
                 Self::attach(pkt, idx, c, info);
+                if c.slot == Slot::Confirmed {
+                    let mut bits = 0;
+                    if c.status & !before.0 & status::SEEN_REPLY != 0 {
+                        bits |= what::REPLY;
+                    }
+                    if c.status & !before.0 & status::ASSURED != 0 {
+                        bits |= what::ASSURED;
+                    }
+                    if c.proto.state_name() != before.1 {
+                        bits |= what::PROTOINFO;
+                    }
+                    if bits != 0 {
+                        self.conn_event(idx, bits);
+                    }
+                }
                 if verdict == Track::Kill {
                     // The packet passes with its ctinfo; the connection ends here.
                     self.destroy(idx);
@@ -408,7 +482,7 @@ impl Tracker {
         if !self.expects.is_empty() {
             let mut expired = Vec::new();
             let found = self.expects.find(&tuple, now, &mut expired);
-            self.stats.expect_delete += expired.len() as u64;
+            self.expect_gone(&expired);
             if let Some(eid) = found {
                 if let Some(e) = self.expects.get(eid) {
                     let (m, g, permanent) =
@@ -418,8 +492,9 @@ impl Tracker {
                         self.stats.expect_new += 1;
                     }
                     if !permanent {
-                        self.expects.remove(eid);
-                        self.stats.expect_delete += 1;
+                        if let Some(e) = self.expects.remove(eid) {
+                            self.expect_gone(&[e]);
+                        }
                     }
                 }
             }
@@ -513,17 +588,27 @@ impl Tracker {
         let Some(c) = self.table.get_mut(idx).filter(|c| c.generation == gen) else {
             return ConfirmVerdict::Accept;
         };
+        let mark_changed = c.mark != pkt.ct_mark;
         c.mark = pkt.ct_mark;
         if c.slot == Slot::Confirmed {
+            if mark_changed {
+                self.conn_event(idx, what::MARK);
+            }
             return ConfirmVerdict::Accept;
         }
         let proto = c.tuple[0].proto;
         match self.table.insert(idx) {
             Ok(()) => {
+                let mut bits = what::NEW | what::PROTOINFO;
                 if let Some(c) = self.table.get_mut(idx) {
                     c.status |= status::CONFIRMED;
+                    if c.has(status::EXPECTED) {
+                        bits |= what::RELATED;
+                    }
                 }
                 self.stats.insert += 1;
+                self.clock_ns = self.clock_ns.max(pkt.ts_ns);
+                self.conn_event(idx, bits);
                 ConfirmVerdict::Accept
             }
             Err(InsertError::Clash(other, d))

@@ -13,8 +13,10 @@
 
 pub mod config;
 pub mod conn;
+pub mod control;
 pub mod core;
 pub mod defrag;
+pub mod events;
 pub mod expect;
 pub mod extract;
 pub mod hash;
@@ -192,32 +194,9 @@ impl Plugin for Conntrack {
     }
 
     fn control(&self, request: &[u8], response: &mut Vec<u8>) -> Result<(), String> {
-        let req = String::from_utf8_lossy(request);
-        let mut words = req.split_whitespace();
-        let t = self.tracker();
-        match words.next() {
-            Some("list") => {
-                // `list [NOW_NS]`: timeouts are shown relative to NOW (packet time in replays).
-                let now = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
-                for line in list::list(&t, now, true) {
-                    response.extend_from_slice(line.as_bytes());
-                    response.push(b'\n');
-                }
-                Ok(())
-            }
-            Some("stats") => serde_json::to_writer(response, &t.stats).map_err(|e| e.to_string()),
-            Some("count") => {
-                response.extend_from_slice(t.table.confirmed().to_string().as_bytes());
-                Ok(())
-            }
-            Some("flush") => {
-                drop(t);
-                let n = self.tracker().flush();
-                response.extend_from_slice(n.to_string().as_bytes());
-                Ok(())
-            }
-            _ => Err("unknown request; try: list [NOW_NS], stats, count, flush".to_string()),
-        }
+        let mut t = self.tracker();
+        response.extend_from_slice(&control::handle(&mut t, request)?);
+        Ok(())
     }
 }
 

@@ -1,0 +1,383 @@
+//! The plugin's control entry point: the operations behind conntrack-tools' `-L`, `-G`,
+//! `-D`, `-F`, `-C` and `-S`, and two views of the hash table (chain-length histogram,
+//! one bucket's chain).
+//!
+//! Requests and responses are JSON objects:
+//!
+//! | `op` | takes | answers |
+//! |---|---|---|
+//! | `list` | `filter`, `format` | `{"entries": [...], "count": N}` |
+//! | `get` | `tuple`, `format` | `{"entry": ..., "dir": "original"\|"reply"}` |
+//! | `delete` | `tuple` or `filter` | `{"deleted": N}` |
+//! | `flush` | | `{"deleted": N}` |
+//! | `count` | | `{"count": N, "max": M}` |
+//! | `stats` | | `{"entries": N, <conntrack -S counters>..., "buckets": B}` |
+//! | `histogram` | `max_len` (default 16) | `{"buckets", "histogram", "longest", "nodes", "load_factor"}` |
+//! | `chain` | `bucket` | `{"bucket": b, "nodes": [{"id", "dir", "proto", "tuple"}]}` |
+//!
+//! Every request may carry `now_ns`, the engine's clock (packet time in replays;
+//! default 0): connections expired at that time are not listed, found, matched or
+//! deleted by a filter (the collector removes them), and timeouts are printed relative
+//! to it. `flush` removes every confirmed connection, expired or not, and `count` counts
+//! them all, as Linux's `-F` and `-C`. Connections not yet confirmed (their first packet
+//! is still on its way to the last hook) are not in the table and are left alone.
+//!
+//! A filter's `src`, `dst`, `sport`, `dport` and `zone` are those of the original tuple
+//! (conntrack's `-s`, `-d`, `--sport`, `--dport`, `--zone`); `src`/`dst` may be networks
+//! (`10.0.0.0/8`); `state` is a TCP or SCTP state name (or a list, any of which
+//! matches); `mark` is `MARK` or `MARK/MASK`; `status` names bits that must all be set.
+//! A `tuple` is either direction's (as `conntrack -G`/`-D` find it): `proto`, `src`,
+//! `dst`, then `sport`/`dport` (TCP, UDP, UDP-Lite, SCTP), `type`/`code`/`id` (ICMP,
+//! ICMPv6) or `srckey`/`dstkey` (GRE); `zone` defaults to the tracker's zone.
+//!
+//! The plain-text requests of earlier versions (`list [NOW_NS]`, `stats`, `count`,
+//! `flush`) are still answered as before: any request whose first non-blank byte is not
+//! `{` or `[` is read as those words.
+
+mod request;
+#[cfg(test)]
+mod tests;
+
+use crate::conn::{status, Conn, Slot};
+use crate::core::Tracker;
+use crate::list::{conntrack_line, list};
+use crate::tuple::{proto, proto_name, Tuple};
+use request::{family_name, Format, Op, Request};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+
+/// Handles one control request against the tracker; the response bytes or an error message.
+pub fn handle(t: &mut Tracker, request: &[u8]) -> Result<Vec<u8>, String> {
+    match request.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | Some(b'[') => {
+            let req = request::parse(request, t.config().zone)?;
+            let out = run(t, &req)?;
+            serde_json::to_vec(&out).map_err(|e| format!("response: {e}"))
+        }
+        _ => legacy(t, request),
+    }
+}
+
+/// The plain-text requests: `list [NOW_NS]`, `stats`, `count`, `flush`.
+fn legacy(t: &mut Tracker, request: &[u8]) -> Result<Vec<u8>, String> {
+    let req = String::from_utf8_lossy(request);
+    let mut words = req.split_whitespace();
+    let mut response = Vec::new();
+    match words.next() {
+        Some("list") => {
+            // `list [NOW_NS]`: timeouts are shown relative to NOW (packet time in replays).
+            let now = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+            for line in list(t, now, true) {
+                response.extend_from_slice(line.as_bytes());
+                response.push(b'\n');
+            }
+        }
+        Some("stats") => {
+            serde_json::to_writer(&mut response, &t.stats).map_err(|e| e.to_string())?;
+        }
+        Some("count") => response.extend_from_slice(t.table.confirmed().to_string().as_bytes()),
+        Some("flush") => response.extend_from_slice(t.flush().to_string().as_bytes()),
+        _ => {
+            return Err(
+                "unknown request; try: list [NOW_NS], stats, count, flush, or a JSON request \
+                 such as {\"op\": \"list\"}"
+                    .to_string(),
+            )
+        }
+    }
+    Ok(response)
+}
+
+/// A JSON value whose objects keep their fields in the order written (serde_json's own
+/// maps sort them).
+#[derive(Clone, Debug, PartialEq)]
+enum Out {
+    /// `null`.
+    Null,
+    /// An unsigned integer.
+    U(u64),
+    /// A float.
+    F(f64),
+    /// A string.
+    S(String),
+    /// An array.
+    A(Vec<Out>),
+    /// An object, fields in order.
+    O(Vec<(&'static str, Out)>),
+}
+
+impl Serialize for Out {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Out::Null => s.serialize_unit(),
+            Out::U(n) => s.serialize_u64(*n),
+            Out::F(f) => s.serialize_f64(*f),
+            Out::S(v) => s.serialize_str(v),
+            Out::A(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for i in items {
+                    seq.serialize_element(i)?;
+                }
+                seq.end()
+            }
+            Out::O(fields) => {
+                let mut map = s.serialize_map(Some(fields.len()))?;
+                for (k, v) in fields {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl From<u64> for Out {
+    fn from(n: u64) -> Out {
+        Out::U(n)
+    }
+}
+
+impl From<usize> for Out {
+    fn from(n: usize) -> Out {
+        Out::U(n as u64)
+    }
+}
+
+impl From<&str> for Out {
+    fn from(s: &str) -> Out {
+        Out::S(s.to_string())
+    }
+}
+
+impl From<String> for Out {
+    fn from(s: String) -> Out {
+        Out::S(s)
+    }
+}
+
+impl<T: Into<Out>> From<Option<T>> for Out {
+    fn from(v: Option<T>) -> Out {
+        v.map_or(Out::Null, Into::into)
+    }
+}
+
+/// The name of a direction.
+fn dir_name(dir: u8) -> &'static str {
+    if dir == 1 {
+        "reply"
+    } else {
+        "original"
+    }
+}
+
+/// Whether a connection is in the table and alive at `now`.
+fn alive(c: &Conn, now: u64) -> bool {
+    c.slot == Slot::Confirmed && c.expires_ns > now
+}
+
+/// Runs a checked request.
+fn run(t: &mut Tracker, req: &Request) -> Result<Out, String> {
+    let now = req.now_ns;
+    Ok(match req.op {
+        Op::List => {
+            let entries: Vec<Out> = t
+                .table
+                .slots()
+                .filter(|(_, c)| alive(c, now))
+                .filter(|(_, c)| req.filter.as_ref().is_none_or(|f| f.matches(c)))
+                .map(|(_, c)| entry(c, now, req.format))
+                .collect();
+            let count = entries.len();
+            Out::O(vec![("entries", Out::A(entries)), ("count", count.into())])
+        }
+        Op::Get => {
+            let (idx, dir) = find(t, req)?;
+            let c = t.table.get(idx).ok_or("no such connection")?;
+            Out::O(vec![
+                ("entry", entry(c, now, req.format)),
+                ("dir", dir_name(dir).into()),
+            ])
+        }
+        Op::Delete => {
+            let deleted = if req.tuple.is_some() {
+                let (idx, _) = find(t, req)?;
+                usize::from(t.remove(idx))
+            } else {
+                let idxs: Vec<u32> = t
+                    .table
+                    .slots()
+                    .filter(|(_, c)| alive(c, now))
+                    .filter(|(_, c)| req.filter.as_ref().is_none_or(|f| f.matches(c)))
+                    .map(|(i, _)| i)
+                    .collect();
+                idxs.into_iter().filter(|&i| t.remove(i)).count()
+            };
+            Out::O(vec![("deleted", deleted.into())])
+        }
+        Op::Flush => {
+            let idxs: Vec<u32> = t
+                .table
+                .slots()
+                .filter(|(_, c)| c.slot == Slot::Confirmed)
+                .map(|(i, _)| i)
+                .collect();
+            let deleted = idxs.into_iter().filter(|&i| t.remove(i)).count();
+            Out::O(vec![("deleted", deleted.into())])
+        }
+        Op::Count => Out::O(vec![
+            ("count", t.table.confirmed().into()),
+            ("max", t.config().max.into()),
+        ]),
+        Op::Stats => {
+            let mut fields = vec![("entries", t.table.confirmed().into())];
+            fields.extend(t.stats.fields().iter().map(|&(k, v)| (k, Out::U(v))));
+            fields.push(("buckets", t.table.buckets().into()));
+            Out::O(fields)
+        }
+        Op::Histogram => histogram(t, req.max_len),
+        Op::Chain => {
+            let buckets = t.table.buckets();
+            let b = req.bucket.unwrap_or(0);
+            let b = usize::try_from(b)
+                .ok()
+                .filter(|&b| b < buckets)
+                .ok_or_else(|| {
+                    format!(
+                        "bucket: {b} is out of range (the table has {buckets} buckets, 0-{})",
+                        buckets - 1
+                    )
+                })?;
+            let nodes = t
+                .table
+                .chain(b)
+                .into_iter()
+                .filter_map(|(idx, dir)| {
+                    let c = t.table.get(idx)?;
+                    let tuple = c.tuple.get(usize::from(dir))?;
+                    Some(Out::O(vec![
+                        ("id", u64::from(c.id).into()),
+                        ("dir", dir_name(dir).into()),
+                        ("proto", proto_name(tuple.proto).into()),
+                        ("tuple", tuple.conntrack_words().into()),
+                    ]))
+                })
+                .collect();
+            Out::O(vec![("bucket", b.into()), ("nodes", Out::A(nodes))])
+        }
+    })
+}
+
+/// The connection a request's tuple names, alive at its `now_ns`: slot and direction.
+fn find(t: &Tracker, req: &Request) -> Result<(u32, u8), String> {
+    let tuple = req.tuple.as_ref().ok_or("tuple: missing")?;
+    match t.table.find(tuple) {
+        (Some((idx, dir)), _) if t.table.get(idx).is_some_and(|c| alive(c, req.now_ns)) => {
+            Ok((idx, dir))
+        }
+        _ => Err(format!("no such connection: {}", describe(tuple))),
+    }
+}
+
+/// A tuple in words, for messages: protocol, `conntrack -L` words, zone if not 0.
+fn describe(t: &Tuple) -> String {
+    let mut s = match proto_name(t.proto) {
+        "unknown" => format!("proto {} {}", t.proto, t.conntrack_words()),
+        name => format!("{name} {}", t.conntrack_words()),
+    };
+    if t.zone != 0 {
+        s.push_str(&format!(" zone={}", t.zone));
+    }
+    s
+}
+
+/// One connection in the requested format.
+fn entry(c: &Conn, now: u64, format: Format) -> Out {
+    match format {
+        Format::Text => Out::S(conntrack_line(c, now, true)),
+        Format::Extended => {
+            let f = c.tuple[0].family;
+            Out::S(format!(
+                "{:<8} {} {}",
+                family_name(f),
+                f,
+                conntrack_line(c, now, true)
+            ))
+        }
+        Format::Json => entry_json(c, now),
+    }
+}
+
+/// One connection as an object with every field.
+fn entry_json(c: &Conn, now: u64) -> Out {
+    let t0 = &c.tuple[0];
+    let statuses = status::NAMES
+        .iter()
+        .filter(|(bit, _)| c.has(*bit))
+        .map(|(_, n)| Out::from(*n))
+        .collect();
+    Out::O(vec![
+        ("id", u64::from(c.id).into()),
+        ("family", family_name(t0.family).into()),
+        ("proto", proto_name(t0.proto).into()),
+        ("protonum", u64::from(t0.proto).into()),
+        ("state", Tracker::state_name(c).into()),
+        ("timeout", c.secs_left(now).into()),
+        ("status", Out::A(statuses)),
+        ("orig", tuple_json(c, 0)),
+        ("reply", tuple_json(c, 1)),
+        ("mark", u64::from(c.mark).into()),
+        ("zone", u64::from(t0.zone).into()),
+        ("labels", format!("0x{:x}", c.labels()).into()),
+        ("helper", c.helper().into()),
+        ("use", 1u64.into()),
+        ("start_ns", c.start_ns.into()),
+    ])
+}
+
+/// One direction's tuple and counters as an object.
+fn tuple_json(c: &Conn, dir: usize) -> Out {
+    let t = &c.tuple[dir];
+    let mut f = vec![
+        ("src", t.fmt_addr(&t.src).into()),
+        ("dst", t.fmt_addr(&t.dst).into()),
+    ];
+    match t.proto {
+        proto::TCP | proto::UDP | proto::UDPLITE | proto::SCTP => {
+            f.push(("sport", u64::from(t.src_id).into()));
+            f.push(("dport", u64::from(t.dst_id).into()));
+        }
+        proto::ICMP | proto::ICMPV6 if t.is_icmp() => {
+            f.push(("type", u64::from(t.dst_id >> 8).into()));
+            f.push(("code", u64::from(t.dst_id & 0xff).into()));
+            f.push(("id", u64::from(t.src_id).into()));
+        }
+        proto::GRE => {
+            f.push(("srckey", u64::from(t.src_id).into()));
+            f.push(("dstkey", u64::from(t.dst_id).into()));
+        }
+        _ => {}
+    }
+    f.push(("packets", c.counters[dir].packets.into()));
+    f.push(("bytes", c.counters[dir].bytes.into()));
+    Out::O(f)
+}
+
+/// Chain lengths: how many buckets have each length (the last entry counts every longer
+/// chain), the longest, the nodes (two per connection) and their mean per bucket.
+fn histogram(t: &Tracker, max_len: usize) -> Out {
+    let buckets = t.table.buckets();
+    let hist = t.table.chain_histogram(max_len);
+    let (mut nodes, mut longest) = (0usize, 0usize);
+    for b in 0..buckets {
+        let len = t.table.chain(b).len();
+        nodes += len;
+        longest = longest.max(len);
+    }
+    Out::O(vec![
+        ("buckets", buckets.into()),
+        ("histogram", Out::A(hist.into_iter().map(Out::U).collect())),
+        ("longest", longest.into()),
+        ("nodes", nodes.into()),
+        ("load_factor", Out::F(nodes as f64 / buckets.max(1) as f64)),
+    ])
+}
