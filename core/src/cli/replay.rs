@@ -25,21 +25,31 @@ pub struct ReplayArgs {
     #[arg(long, short)]
     pub quiet: bool,
     /// At the end, print the connection table as `conntrack -L` does (timeouts as of
-    /// the last packet's time).
-    #[arg(long)]
-    pub ct_list: bool,
+    /// the last packet's time); `--ct-list expect` prints the expectation table instead.
+    #[arg(long, value_name = "TABLE", num_args = 0..=1, default_missing_value = "conntrack")]
+    pub ct_list: Option<String>,
 }
 
-/// Prints the conntrack plugin's table, as of packet time `now_ns`.
-pub fn print_ct_list(engine: &Engine, now_ns: u64) -> Result<(), String> {
+/// Prints the conntrack plugin's connection (`conntrack`) or expectation (`expect`)
+/// table, as of packet time `now_ns`.
+pub fn print_ct_list(engine: &Engine, table: &str, now_ns: u64) -> Result<(), String> {
+    let (request, what) = match table {
+        "conntrack" => ("list", "flow entries"),
+        "expect" => ("expect-list", "expectations"),
+        other => {
+            return Err(format!(
+                "--ct-list: unknown table `{other}` (conntrack or expect)"
+            ))
+        }
+    };
     let ct = engine
         .plugin("conntrack")
         .ok_or("--ct-list: no conntrack plugin is loaded")?;
-    let text = ct.control(format!("list {now_ns}").as_bytes())?;
+    let text = ct.control(format!("{request} {now_ns}").as_bytes())?;
     let text = String::from_utf8_lossy(&text);
     print!("{text}");
     eprintln!(
-        "brickwall (conntrack-tools compatible): {} flow entries have been shown.",
+        "brickwall (conntrack-tools compatible): {} {what} have been shown.",
         text.lines().count()
     );
     Ok(())
@@ -126,8 +136,8 @@ pub fn run(a: ReplayArgs) -> Result<(), String> {
         a.quiet,
         true,
     )?;
-    if a.ct_list {
-        print_ct_list(&engine, summary.last_ts_ns)?;
+    if let Some(table) = &a.ct_list {
+        print_ct_list(&engine, table, summary.last_ts_ns)?;
     }
     Ok(())
 }

@@ -58,7 +58,8 @@ pub fn handle(t: &mut Tracker, request: &[u8]) -> Result<Vec<u8>, String> {
     }
 }
 
-/// The plain-text requests: `list [NOW_NS]`, `stats`, `count`, `flush`.
+/// The plain-text requests: `list [NOW_NS]`, `stats`, `count`, `flush`, and for the
+/// expectation table `expect-list [NOW_NS]`, `expect-delete ID`, `expect-flush`.
 fn legacy(t: &mut Tracker, request: &[u8]) -> Result<Vec<u8>, String> {
     let req = String::from_utf8_lossy(request);
     let mut words = req.split_whitespace();
@@ -77,10 +78,36 @@ fn legacy(t: &mut Tracker, request: &[u8]) -> Result<Vec<u8>, String> {
         }
         Some("count") => response.extend_from_slice(t.table.confirmed().to_string().as_bytes()),
         Some("flush") => response.extend_from_slice(t.flush().to_string().as_bytes()),
+        Some("expect-list") => {
+            let now = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+            for e in t.expects.all() {
+                if e.expires_ns > now {
+                    response.extend_from_slice(e.line(now).as_bytes());
+                    response.push(b'\n');
+                }
+            }
+        }
+        Some("expect-delete") => {
+            let id: u32 = words
+                .next()
+                .and_then(|w| w.parse().ok())
+                .ok_or("expect-delete: give the expectation's id")?;
+            t.expect_delete(id)
+                .ok_or_else(|| format!("expect-delete: no expectation {id}"))?;
+            response.extend_from_slice(b"1");
+        }
+        Some("expect-flush") => {
+            let ids: Vec<u32> = t.expects.all().iter().map(|e| e.id).collect();
+            let n = ids
+                .iter()
+                .filter(|id| t.expect_delete(**id).is_some())
+                .count();
+            response.extend_from_slice(n.to_string().as_bytes());
+        }
         _ => {
             return Err(
-                "unknown request; try: list [NOW_NS], stats, count, flush, or a JSON request \
-                 such as {\"op\": \"list\"}"
+                "unknown request; try: list [NOW_NS], stats, count, flush, expect-list [NOW_NS], \
+                 expect-delete ID, expect-flush, or a JSON request such as {\"op\": \"list\"}"
                     .to_string(),
             )
         }

@@ -374,20 +374,49 @@ fn events_follow_the_connection_as_conntrack_e_shows_them() {
     let mut t = tracker(CtConfig::default());
     let sub = t.events.subscribe(class::ALL, 100);
     let slow = t.events.subscribe(class::CONNTRACK, 1);
-    run(&mut t, ipv4(A, B, 6, &tcp(5555, 80, 100, 0, 0x02)), SEC, true);
-    run(&mut t, ipv4(B, A, 6, &tcp(80, 5555, 900, 101, 0x12)), SEC, true);
-    run(&mut t, ipv4(A, B, 6, &tcp(5555, 80, 101, 901, 0x10)), SEC, true);
+    run(
+        &mut t,
+        ipv4(A, B, 6, &tcp(5555, 80, 100, 0, 0x02)),
+        SEC,
+        true,
+    );
+    run(
+        &mut t,
+        ipv4(B, A, 6, &tcp(80, 5555, 900, 101, 0x12)),
+        SEC,
+        true,
+    );
+    run(
+        &mut t,
+        ipv4(A, B, 6, &tcp(5555, 80, 101, 901, 0x10)),
+        SEC,
+        true,
+    );
     t.flush();
-    let lines: Vec<String> = std::iter::from_fn(|| sub.try_recv()).map(|e| e.line(false)).collect();
+    let lines: Vec<String> = std::iter::from_fn(|| sub.try_recv())
+        .map(|e| e.line(false))
+        .collect();
     assert_eq!(lines.len(), 4, "{lines:#?}");
     assert_eq!(
         lines[0],
         "    [NEW] tcp      6 120 SYN_SENT src=10.0.0.1 dst=10.0.0.2 sport=5555 dport=80 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1 sport=80 dport=5555"
     );
-    assert!(lines[1].starts_with(" [UPDATE] tcp      6 60 SYN_RECV src=10.0.0.1"), "{}", lines[1]);
-    assert!(lines[2].starts_with(" [UPDATE] tcp      6 432000 ESTABLISHED src="), "{}", lines[2]);
+    assert!(
+        lines[1].starts_with(" [UPDATE] tcp      6 60 SYN_RECV src=10.0.0.1"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with(" [UPDATE] tcp      6 432000 ESTABLISHED src="),
+        "{}",
+        lines[2]
+    );
     assert!(lines[2].ends_with("[ASSURED]"), "{}", lines[2]);
-    assert!(lines[3].starts_with("[DESTROY] tcp      6 "), "{}", lines[3]);
+    assert!(
+        lines[3].starts_with("[DESTROY] tcp      6 "),
+        "{}",
+        lines[3]
+    );
     // The slow subscriber kept one event and lost the rest; traffic did not wait for it.
     assert_eq!(slow.lost(), 3);
 }
