@@ -94,7 +94,14 @@ fn unhandle(h: u64) -> Option<(u32, u32)> {
 impl Tracker {
     /// A tracker with `cfg`'s table size, limits, hash and timeouts.
     pub fn new(cfg: CtConfig, chain_limit: usize) -> Tracker {
-        let table = Table::new(cfg.buckets, TupleHasher::new(cfg.hash), chain_limit);
+        // Reserve the slab up to the maximum (address space only until used), capped so a
+        // huge `max` does not reserve more than 1 M entries up front.
+        let table = Table::new(
+            cfg.buckets,
+            TupleHasher::new(cfg.hash),
+            chain_limit,
+            cfg.max.min(1 << 20),
+        );
         let proto_cfg = ProtoConfig {
             tcp: crate::proto::tcp::TcpConfig {
                 loose: cfg.tcp_loose,

@@ -31,11 +31,12 @@ pub struct Table {
 }
 
 impl Table {
-    /// A table of `buckets` chains.
-    pub fn new(buckets: usize, hasher: TupleHasher, max_chain: usize) -> Table {
+    /// A table of `buckets` chains, with room reserved for `reserve` connections (the
+    /// slab then never moves its entries while it stays below that).
+    pub fn new(buckets: usize, hasher: TupleHasher, max_chain: usize, reserve: usize) -> Table {
         Table {
             heads: vec![NIL; buckets.max(1)],
-            slab: Vec::new(),
+            slab: Vec::with_capacity(reserve),
             free: Vec::new(),
             hasher,
             confirmed: 0,
