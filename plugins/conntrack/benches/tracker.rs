@@ -15,6 +15,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::collections::HashMap;
 use std::hint::black_box;
 
+/// The peer: tuples to (flow index, direction), and the flows.
+type Peer = (HashMap<Tuple, (usize, usize)>, Vec<PeerFlow>);
+
 /// The peer's flow record.
 #[derive(Default)]
 struct PeerFlow {
@@ -118,7 +121,7 @@ fn bench(c: &mut Criterion) {
     // record (expiry and counters updated per packet; no state machine, no window
     // tracking, no table limits).
     for (label, n) in [("10k", 10_000u32), ("1M", 1_000_000u32)] {
-        let mut peer: Option<(HashMap<Tuple, (usize, usize)>, Vec<PeerFlow>)> = None;
+        let mut peer: Option<Peer> = None;
         let mut pkts: Vec<Vec<u8>> = (0..BATCH)
             .map(|k| udp_flow((k * 7919) % n, k % 2 == 1))
             .collect();
