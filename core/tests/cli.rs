@@ -40,12 +40,17 @@ fn dns_tcp() -> std::path::PathBuf {
 
 /// The `entered` column of a hook's row in the summary table.
 fn entered(summary: &str, hook: &str) -> u64 {
+    column(summary, hook, 1)
+}
+
+/// Column `col` (1 entered, 2 accepted, 3 dropped) of a hook's row in the summary table.
+fn column(summary: &str, hook: &str, col: usize) -> u64 {
     let row = summary
         .lines()
         .find(|l| l.split_whitespace().next() == Some(hook))
         .unwrap_or_else(|| panic!("no {hook} row in:\n{summary}"));
     row.split_whitespace()
-        .nth(1)
+        .nth(col)
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("bad {hook} row `{row}`"))
 }
@@ -176,8 +181,18 @@ fn demo_runs_all_three_paths() {
     );
     assert!(input > 0 && output > 0 && fwd > 0, "{text}");
     assert_eq!(pre, input + fwd, "{text}");
-    assert_eq!(post, fwd + output, "{text}");
+    // What FORWARD and OUTPUT let through reaches POSTROUTING.
+    let passed = column(&text, "FORWARD", 2) + column(&text, "OUTPUT", 2);
+    assert_eq!(post, passed, "{text}");
     assert_eq!(pre + output, n, "{text}");
+    // The demo's stateful policy drops some new flows, counted under the filter's reason.
+    let dropped = column(&text, "FORWARD", 3) + column(&text, "INPUT", 3);
+    assert!(dropped > 0, "{text}");
+    assert!(
+        text.contains(&format!("filter-policy-drop           {dropped}")),
+        "{text}"
+    );
+    assert!(text.contains("conntrack: new "), "{text}");
 }
 
 #[test]
