@@ -50,12 +50,60 @@ use serde::{Serialize, Serializer};
 pub fn handle(t: &mut Tracker, request: &[u8]) -> Result<Vec<u8>, String> {
     match request.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') | Some(b'[') => {
+            if let Some(poll) = events_request(request) {
+                let (cursor, mask, max, ts) = poll?;
+                let Tracker {
+                    events, pollers, ..
+                } = t;
+                let out = pollers.poll(events, cursor, mask, max, ts)?;
+                return serde_json::to_vec(&out).map_err(|e| format!("response: {e}"));
+            }
             let req = request::parse(request, t.config().zone)?;
             let out = run(t, &req)?;
             serde_json::to_vec(&out).map_err(|e| format!("response: {e}"))
         }
         _ => legacy(t, request),
     }
+}
+
+/// An `events` request: `{"op": "events", "cursor": C, "max": N, "mask": M,
+/// "timestamps": bool}` takes the events of session `C` (0 starts one, of the event
+/// classes in `mask`, default all) and answers `{"cursor", "events", "lost"}`.
+#[allow(clippy::type_complexity)]
+fn events_request(request: &[u8]) -> Option<Result<(u64, u8, usize, bool), String>> {
+    let v: serde_json::Value = serde_json::from_slice(request).ok()?;
+    if v.get("op")?.as_str()? != "events" {
+        return None;
+    }
+    let num = |k: &str, d: u64| -> Result<u64, String> {
+        match v.get(k) {
+            None | Some(serde_json::Value::Null) => Ok(d),
+            Some(x) => x.as_u64().ok_or_else(|| format!("{k}: not a number")),
+        }
+    };
+    Some((|| {
+        if let Some(o) = v.as_object() {
+            if let Some(k) = o.keys().find(|k| {
+                !["op", "cursor", "max", "mask", "timestamps", "now_ns"].contains(&k.as_str())
+            }) {
+                return Err(format!(
+                    "{k}: not used by events (it takes cursor, max, mask, timestamps)"
+                ));
+            }
+        }
+        let mask = u8::try_from(num("mask", crate::events::class::ALL as u64)?)
+            .map_err(|_| "mask: at most 255".to_string())?;
+        let ts = v
+            .get("timestamps")
+            .and_then(|x| x.as_bool())
+            .unwrap_or(false);
+        Ok((
+            num("cursor", 0)?,
+            mask,
+            num("max", 1000)?.min(100_000) as usize,
+            ts,
+        ))
+    })())
 }
 
 /// The plain-text requests: `list [NOW_NS]`, `stats`, `count`, `flush`, and for the

@@ -68,6 +68,8 @@ pub struct Tracker {
     pub expects: ExpectTable,
     /// Where events go (subscribers of `conntrack -E`).
     pub events: EventBus,
+    /// Event sessions of control-channel clients that poll.
+    pub pollers: crate::events::Pollers,
     /// The latest packet time seen (the clock of events).
     clock_ns: u64,
     /// Counters.
@@ -115,6 +117,7 @@ impl Tracker {
             table,
             expects: ExpectTable::new(cfg.expect_max),
             events: EventBus::new(),
+            pollers: crate::events::Pollers::default(),
             clock_ns: 0,
             stats: Stats::default(),
             cfg,

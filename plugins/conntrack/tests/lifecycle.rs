@@ -421,3 +421,43 @@ fn events_follow_the_connection_as_conntrack_e_shows_them() {
     // The slow subscriber kept one event and lost the rest; traffic did not wait for it.
     assert_eq!(slow.lost(), 3);
 }
+
+#[test]
+fn events_can_be_polled_over_the_control_channel() {
+    use brickwall_conntrack::control::handle;
+    let mut t = tracker(CtConfig::default());
+    let first: serde_json::Value =
+        serde_json::from_slice(&handle(&mut t, br#"{"op":"events"}"#).unwrap()).unwrap();
+    let cursor = first["cursor"].as_u64().unwrap();
+    assert!(cursor > 0);
+    assert_eq!(first["events"].as_array().unwrap().len(), 0);
+    run(&mut t, ipv4(A, B, 17, &udp(1, 2)), SEC, true);
+    run(&mut t, ipv4(B, A, 17, &udp(2, 1)), SEC, true);
+    let req = format!(r#"{{"op":"events","cursor":{cursor},"max":10}}"#);
+    let next: serde_json::Value =
+        serde_json::from_slice(&handle(&mut t, req.as_bytes()).unwrap()).unwrap();
+    let lines: Vec<&str> = next["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with("    [NEW] udp      17 30 src=10.0.0.1"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with(" [UPDATE] udp      17 "),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(next["lost"], 0);
+    assert!(handle(&mut t, br#"{"op":"events","cursor":999}"#)
+        .unwrap_err()
+        .contains("no event session"));
+    assert!(handle(&mut t, br#"{"op":"events","bogus":1}"#)
+        .unwrap_err()
+        .contains("bogus"));
+}
