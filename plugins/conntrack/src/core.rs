@@ -347,7 +347,12 @@ impl Tracker {
         let now = pkt.ts_ns;
         self.clock_ns = self.clock_ns.max(now);
         self.maybe_gc(now);
-        let zone = self.cfg.zone;
+        // A zone set on the packet by an earlier plugin wins over the configured one.
+        let zone = if pkt.zone != 0 {
+            pkt.zone
+        } else {
+            self.cfg.zone
+        };
         let tuple = match packet_tuple(pkt, zone) {
             Ok(t) => t,
             Err(_) => return self.set_invalid(pkt),

@@ -461,3 +461,27 @@ fn events_can_be_polled_over_the_control_channel() {
         .unwrap_err()
         .contains("bogus"));
 }
+
+#[test]
+fn zones_keep_identical_tuples_apart() {
+    let mut t = tracker(CtConfig::default());
+    for zone in [0u16, 7] {
+        let mut d = ipv4(A, B, 17, &udp(1, 2));
+        let mut v = view(&mut d, SEC);
+        v.zone = zone;
+        t.conntrack_in(&mut v);
+        t.confirm(&mut v);
+        assert_eq!(
+            v.ctinfo(),
+            CtInfo::New,
+            "zone {zone}: a separate connection"
+        );
+    }
+    assert_eq!(t.table.confirmed(), 2);
+    let lines = brickwall_conntrack::list::list(&t, SEC, false);
+    assert_eq!(
+        lines.iter().filter(|l| l.contains(" zone=7 ")).count(),
+        1,
+        "{lines:?}"
+    );
+}
