@@ -56,8 +56,8 @@ pub enum Slot {
 /// A connection.
 #[derive(Clone, Debug)]
 pub struct Conn {
-    /// Original and reply tuples.
-    pub tuple: [Tuple; 2],
+    /// The original tuple (the reply tuple is its inversion: see [`Conn::tuple`]).
+    pub orig: Tuple,
     /// Next node in each tuple's hash chain (`idx << 1 | dir`, or [`crate::table::NIL`]).
     pub next: [u32; 2],
     /// When it expires (packet time, ns).
@@ -94,6 +94,31 @@ pub struct ConnExt {
 }
 
 impl Conn {
+    /// The tuple of direction `dir` (0 original, 1 reply). Without NAT the reply tuple
+    /// is the original one inverted, so only the original is stored.
+    #[inline]
+    pub fn tuple(&self, dir: u8) -> Tuple {
+        if dir == 0 {
+            self.orig
+        } else {
+            self.reply()
+        }
+    }
+
+    /// The reply tuple.
+    #[inline]
+    pub fn reply(&self) -> Tuple {
+        // Tracked connections only have invertible tuples (ICMP queries, not errors);
+        // swap addresses and ids should that ever not hold.
+        self.orig.invert().unwrap_or(Tuple {
+            src: self.orig.dst,
+            dst: self.orig.src,
+            src_id: self.orig.dst_id,
+            dst_id: self.orig.src_id,
+            ..self.orig
+        })
+    }
+
     /// Whether a status bit is set.
     #[inline]
     pub fn has(&self, bit: u16) -> bool {

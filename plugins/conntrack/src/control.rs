@@ -328,7 +328,7 @@ fn run(t: &mut Tracker, req: &Request) -> Result<Out, String> {
                 .into_iter()
                 .filter_map(|(idx, dir)| {
                     let c = t.table.get(idx)?;
-                    let tuple = c.tuple.get(usize::from(dir))?;
+                    let tuple = c.tuple(dir);
                     Some(Out::O(vec![
                         ("id", u64::from(c.id).into()),
                         ("dir", dir_name(dir).into()),
@@ -370,7 +370,7 @@ fn entry(c: &Conn, now: u64, format: Format) -> Out {
     match format {
         Format::Text => Out::S(conntrack_line(c, now, true)),
         Format::Extended => {
-            let f = c.tuple[0].family;
+            let f = c.orig.family;
             Out::S(format!(
                 "{:<8} {} {}",
                 family_name(f),
@@ -384,7 +384,7 @@ fn entry(c: &Conn, now: u64, format: Format) -> Out {
 
 /// One connection as an object with every field.
 fn entry_json(c: &Conn, now: u64) -> Out {
-    let t0 = &c.tuple[0];
+    let t0 = &c.orig;
     let statuses = status::NAMES
         .iter()
         .filter(|(bit, _)| c.has(*bit))
@@ -411,7 +411,7 @@ fn entry_json(c: &Conn, now: u64) -> Out {
 
 /// One direction's tuple and counters as an object.
 fn tuple_json(c: &Conn, dir: usize) -> Out {
-    let t = &c.tuple[dir];
+    let t = &c.tuple(dir as u8);
     let mut f = vec![
         ("src", t.fmt_addr(&t.src).into()),
         ("dst", t.fmt_addr(&t.dst).into()),

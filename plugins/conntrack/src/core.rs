@@ -218,7 +218,7 @@ impl Tracker {
             .table
             .get(idx)
             .filter(|c| c.generation == gen)
-            .map(|c| c.tuple[0])
+            .map(|c| c.orig)
             .ok_or(ExpectError::NoMaster)?;
         let (id, removed) = self.expects.insert(spec, idx, gen, master_tuple, now_ns)?;
         self.stats.expect_create += 1;
@@ -468,9 +468,9 @@ impl Tracker {
         {
             return self.set_invalid(pkt);
         }
-        let Some(reply) = tuple.invert() else {
+        if tuple.invert().is_none() {
             return self.set_invalid(pkt);
-        };
+        }
         let l4 = pkt.l4();
         let l4_len = declared_l4_len(pkt);
         let mut state = match proto::new_state(tuple.proto, l4, l4_len, now, &self.proto_cfg) {
@@ -517,7 +517,7 @@ impl Tracker {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
         let conn = Conn {
-            tuple: [tuple, reply],
+            orig: tuple,
             next: [crate::table::NIL; 2],
             expires_ns: now.saturating_add(timeout as u64 * 1_000_000_000),
             start_ns: now,
@@ -582,7 +582,7 @@ impl Tracker {
             return fail(self, pkt);
         };
         // The error must travel to the host that sent the quoted packet.
-        if c.tuple[dir as usize].dst != outer.dst {
+        if c.tuple(dir).dst != outer.dst {
             return fail(self, pkt);
         }
         let info = if dir == 1 {
@@ -611,7 +611,7 @@ impl Tracker {
             }
             return ConfirmVerdict::Accept;
         }
-        let proto = c.tuple[0].proto;
+        let proto = c.orig.proto;
         match self.table.insert(idx) {
             Ok(()) => {
                 let mut bits = what::NEW | what::PROTOINFO;

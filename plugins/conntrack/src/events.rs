@@ -194,7 +194,7 @@ impl ConnEvent {
             what,
             ts_ns: now_ns,
             id: c.id,
-            tuple: c.tuple,
+            tuple: [c.orig, c.reply()],
             state: c.proto.state_name(),
             timeout_s: c.secs_left(now_ns),
             status: c.status,
@@ -667,7 +667,7 @@ mod tests {
     /// A confirmed connection with `t` as its original tuple.
     fn conn(t: Tuple, p: ProtoState, status: u16, expires_ns: u64, helper: Option<&str>) -> Conn {
         Conn {
-            tuple: [t, t.invert().unwrap()],
+            orig: t,
             next: [crate::table::NIL; 2],
             expires_ns,
             start_ns: 0,

@@ -8,7 +8,7 @@ use std::fmt::Write;
 /// One connection as `conntrack -L` prints it (with per-direction counters when
 /// `acct` is on, as with `nf_conntrack_acct=1`).
 pub fn conntrack_line(c: &Conn, now_ns: u64, acct: bool) -> String {
-    let t0 = &c.tuple[0];
+    let t0 = &c.orig;
     let mut s = format!(
         "{:<8} {} {} ",
         proto_name(t0.proto),
@@ -31,7 +31,7 @@ pub fn conntrack_line(c: &Conn, now_ns: u64, acct: bool) -> String {
         s.push_str(" [UNREPLIED]");
     }
     s.push(' ');
-    s.push_str(&c.tuple[1].conntrack_words());
+    s.push_str(&c.reply().conntrack_words());
     if acct {
         let _ = write!(
             s,

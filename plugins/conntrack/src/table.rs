@@ -160,7 +160,12 @@ impl Table {
         while node != NIL && len <= self.max_chain {
             let (idx, dir) = (node >> 1, (node & 1) as u8);
             let c = &self.slab[idx as usize];
-            if c.tuple[dir as usize] == *t {
+            let hit = if dir == 0 {
+                c.orig == *t
+            } else {
+                c.reply() == *t
+            };
+            if hit {
                 return (Some((idx, dir)), len);
             }
             node = c.next[dir as usize];
@@ -176,7 +181,7 @@ impl Table {
         let Some(c) = self.get(idx) else {
             return Err(InsertError::ChainTooLong);
         };
-        let tuples = c.tuple;
+        let tuples = [c.orig, c.reply()];
         let mut buckets = [0usize; 2];
         for dir in 0..2 {
             buckets[dir] = self.bucket_of(&tuples[dir]);
@@ -202,7 +207,7 @@ impl Table {
         if c.slot != Slot::Confirmed {
             return;
         }
-        let tuples = c.tuple;
+        let tuples = [c.orig, c.reply()];
         for (dir, t) in tuples.iter().enumerate() {
             let target = idx << 1 | dir as u32;
             let b = self.bucket_of(t);

@@ -180,7 +180,7 @@ pub struct Filter {
 impl Filter {
     /// Whether connection `c` matches.
     pub fn matches(&self, c: &Conn) -> bool {
-        let t = &c.tuple[0];
+        let t = &c.orig;
         self.proto.is_none_or(|p| t.proto == p)
             && self.family.is_none_or(|f| t.family == f)
             && self.src.is_none_or(|n| n.contains(t.family, &t.src))

@@ -636,8 +636,8 @@ fn chains_list_nodes_in_order_both_directions() {
             let c = t.table.get(idx).expect("a connection");
             assert_eq!(n["id"], c.id);
             assert_eq!(n["dir"], if dir == 0 { "original" } else { "reply" });
-            assert_eq!(n["tuple"], c.tuple[dir as usize].conntrack_words());
-            assert_eq!(t.table.bucket_of(&c.tuple[dir as usize]), b);
+            assert_eq!(n["tuple"], c.tuple(dir).conntrack_words());
+            assert_eq!(t.table.bucket_of(&c.tuple(dir)), b);
             seen.push((c.id as u64, n["dir"].as_str().expect("dir").to_string()));
         }
     }
