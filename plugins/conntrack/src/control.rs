@@ -14,6 +14,7 @@
 //! | `stats` | | `{"entries": N, <conntrack -S counters>..., "buckets": B}` |
 //! | `histogram` | `max_len` (default 16) | `{"buckets", "histogram", "longest", "nodes", "load_factor"}` |
 //! | `chain` | `bucket` | `{"bucket": b, "nodes": [{"id", "dir", "proto", "tuple"}]}` |
+//! | `update` | `mark`, and `tuple` or `filter` | `{"updated": N}` (`conntrack -U --mark`) |
 //!
 //! Every request may carry `now_ns`, the engine's clock (packet time in replays;
 //! default 0): connections expired at that time are not listed, found, matched or
@@ -288,6 +289,21 @@ fn run(t: &mut Tracker, req: &Request) -> Result<Out, String> {
                 idxs.into_iter().filter(|&i| t.remove(i)).count()
             };
             Out::O(vec![("deleted", deleted.into())])
+        }
+        Op::Update => {
+            let mark = req.mark.unwrap_or(0);
+            let idxs: Vec<u32> = if req.tuple.is_some() {
+                vec![find(t, req)?.0]
+            } else {
+                t.table
+                    .slots()
+                    .filter(|(_, c)| c.slot == Slot::Confirmed && alive(c, now))
+                    .filter(|(_, c)| req.filter.as_ref().is_none_or(|f| f.matches(c)))
+                    .map(|(i, _)| i)
+                    .collect()
+            };
+            let updated = idxs.into_iter().filter(|&i| t.set_mark(i, mark)).count();
+            Out::O(vec![("updated", updated.into())])
         }
         Op::Flush => {
             let idxs: Vec<u32> = t

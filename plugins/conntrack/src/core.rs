@@ -241,6 +241,18 @@ impl Tracker {
         self.table.get(idx).map(|c| handle(idx, c.generation))
     }
 
+    /// Sets a connection's mark (the control channel's `update`); an event reports it.
+    pub fn set_mark(&mut self, idx: u32, mark: u32) -> bool {
+        let Some(c) = self.table.get_mut(idx) else {
+            return false;
+        };
+        if c.mark != mark {
+            c.mark = mark;
+            self.conn_event(idx, what::MARK);
+        }
+        true
+    }
+
     /// Deletes an expectation by id.
     pub fn expect_delete(&mut self, id: u32) -> Option<Expectation> {
         let e = self.expects.remove(id)?;

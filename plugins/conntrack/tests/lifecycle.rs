@@ -493,3 +493,36 @@ fn a_connection_record_stays_small() {
     let size = std::mem::size_of::<brickwall_conntrack::conn::Conn>();
     assert!(size <= 184, "Conn grew to {size} bytes");
 }
+
+#[test]
+fn marks_are_set_through_the_control_channel() {
+    use brickwall_conntrack::control::handle;
+    let mut t = tracker(CtConfig::default());
+    run(&mut t, ipv4(A, B, 17, &udp(1, 2)), SEC, true);
+    run(&mut t, ipv4(A, R, 17, &udp(3, 4)), SEC, true);
+    let r = handle(
+        &mut t,
+        br#"{"op":"update","filter":{"dst":"10.9.9.9"},"mark":42}"#,
+    )
+    .unwrap();
+    assert_eq!(String::from_utf8(r).unwrap(), r#"{"updated":1}"#);
+    let lines = brickwall_conntrack::list::list(&t, SEC, false);
+    assert_eq!(
+        lines.iter().filter(|l| l.contains(" mark=42 ")).count(),
+        1,
+        "{lines:?}"
+    );
+    // The next packet of that connection carries the mark for the plugins after conntrack.
+    let mut d = ipv4(A, R, 17, &udp(3, 4));
+    let mut v = view(&mut d, 2 * SEC);
+    t.conntrack_in(&mut v);
+    assert_eq!(v.ct_mark, 42);
+    let by_tuple = br#"{"op":"update","tuple":{"proto":"udp","src":"10.0.0.1","dst":"10.0.0.2","sport":1,"dport":2},"mark":7}"#;
+    assert_eq!(handle(&mut t, by_tuple).unwrap(), br#"{"updated":1}"#);
+    assert!(handle(&mut t, br#"{"op":"update","mark":1}"#)
+        .unwrap_err()
+        .contains("either tuple"));
+    assert!(handle(&mut t, br#"{"op":"update","filter":{}}"#)
+        .unwrap_err()
+        .contains("mark: missing"));
+}

@@ -30,12 +30,15 @@ pub enum Op {
     Histogram,
     /// The nodes of one bucket's chain, in order.
     Chain,
+    /// `conntrack -U --mark`: set the mark of one connection (by tuple) or of every
+    /// match of a filter.
+    Update,
 }
 
 /// The operation names, for error messages.
-const OPS: &str = "list, get, delete, flush, count, stats, histogram, chain";
+const OPS: &str = "list, get, delete, flush, count, stats, histogram, chain, update";
 /// Every top-level field, for error messages.
-const FIELDS: &str = "op, now_ns, filter, tuple, format, bucket, max_len";
+const FIELDS: &str = "op, now_ns, filter, tuple, format, bucket, max_len, mark";
 /// Every filter field, for error messages.
 const FILTER_FIELDS: &str = "proto, family, src, dst, sport, dport, state, mark, zone, status";
 /// Every tuple field, for error messages.
@@ -63,6 +66,7 @@ impl Op {
             "stats" => Op::Stats,
             "histogram" => Op::Histogram,
             "chain" => Op::Chain,
+            "update" => Op::Update,
             _ => return Err(format!("op: unknown operation {} ({OPS})", show(v))),
         })
     }
@@ -78,6 +82,7 @@ impl Op {
             Op::Stats => "stats",
             Op::Histogram => "histogram",
             Op::Chain => "chain",
+            Op::Update => "update",
         }
     }
 
@@ -90,6 +95,7 @@ impl Op {
             Op::Flush | Op::Count | Op::Stats => &[],
             Op::Histogram => &["max_len"],
             Op::Chain => &["bucket"],
+            Op::Update => &["tuple", "filter", "mark"],
         }
     }
 }
@@ -122,6 +128,8 @@ pub struct Request {
     pub bucket: Option<u64>,
     /// Longest chain length counted separately (`histogram`).
     pub max_len: usize,
+    /// The mark to set (`update`).
+    pub mark: Option<u32>,
 }
 
 /// An address with a prefix length (a single address has the full length).
@@ -723,7 +731,14 @@ pub fn parse(bytes: &[u8], zone: u16) -> Result<Request, String> {
         }
         None => DEFAULT_MAX_LEN,
     };
+    let mark = get(m, "mark")
+        .map(|v| uint(v, "mark", u32::MAX as u64, "a 32-bit mark").map(|n| n as u32))
+        .transpose()?;
     match op {
+        Op::Update if mark.is_none() => return Err("mark: missing (update sets the mark)".into()),
+        Op::Update if tuple.is_some() == filter.is_some() => {
+            return Err("update: give either tuple (one connection) or filter (every match)".into())
+        }
         Op::Get if tuple.is_none() => {
             return Err("tuple: missing (get needs the connection's tuple)".into())
         }
@@ -751,5 +766,6 @@ pub fn parse(bytes: &[u8], zone: u16) -> Result<Request, String> {
         format,
         bucket,
         max_len,
+        mark,
     })
 }

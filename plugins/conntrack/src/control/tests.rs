@@ -691,11 +691,11 @@ fn malformed_requests_are_errors_naming_the_field() {
         ("[1, 2]", "request: expected a JSON object"),
         (
             "{}",
-            "op: missing (list, get, delete, flush, count, stats, histogram, chain)",
+            "op: missing (list, get, delete, flush, count, stats, histogram, chain, update)",
         ),
         (
             r#"{"op": "lst"}"#,
-            r#"op: unknown operation "lst" (list, get, delete, flush, count, stats, histogram, chain)"#,
+            r#"op: unknown operation "lst" (list, get, delete, flush, count, stats, histogram, chain, update)"#,
         ),
         (r#"{"op": 5}"#, "op: expected a string"),
         (
