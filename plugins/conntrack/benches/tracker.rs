@@ -59,6 +59,7 @@ fn view(d: &mut [u8], ts: u64) -> PacketView {
     }
 }
 
+/// A table of `n` connections, sized for them (buckets: the next power of two).
 fn filled(n: u32, hash: HashKind) -> Tracker {
     let cfg = CtConfig {
         buckets: (n as usize).next_power_of_two(),
@@ -66,14 +67,7 @@ fn filled(n: u32, hash: HashKind) -> Tracker {
         hash,
         ..CtConfig::default()
     };
-    let mut t = Tracker::new(cfg, 80);
-    for i in 0..n {
-        let mut d = udp_flow(i, false);
-        let mut v = view(&mut d, 1);
-        t.conntrack_in(&mut v);
-        t.confirm(&mut v);
-    }
-    t
+    fill(cfg, n)
 }
 
 /// A table of `n` connections with room for more (for the new-connection benchmark).
@@ -83,6 +77,11 @@ fn filled_fresh(n: u32) -> Tracker {
         max: 1 << 20,
         ..CtConfig::default()
     };
+    fill(cfg, n)
+}
+
+/// A tracker of `cfg` holding flows `0..n`.
+fn fill(cfg: CtConfig, n: u32) -> Tracker {
     let mut t = Tracker::new(cfg, 80);
     for i in 0..n {
         let mut d = udp_flow(i, false);
