@@ -8,8 +8,10 @@
 //! - [`plugin`]: loading plugins through the C ABI.
 //! - [`config`], [`engine`]: building an engine from YAML.
 //! - [`replay`], [`report`]: offline replay and its per-packet report.
+//! - [`control`]: the control socket a running engine serves.
 
 pub mod config;
+pub mod control;
 pub mod engine;
 pub mod gen;
 pub mod host;

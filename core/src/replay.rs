@@ -6,6 +6,7 @@
 //! was sent by the local side: it starts at OUTPUT. Every other packet starts at
 //! PREROUTING.
 
+use crate::control::LiveStatus;
 use crate::engine::Engine;
 use crate::io::FrameSource;
 use crate::packet::Packet;
@@ -18,6 +19,8 @@ use brickwall_hooks::HookTable;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How to replay.
@@ -32,6 +35,11 @@ pub struct ReplayOptions {
     pub queue_wait: Duration,
     /// Frames per batch.
     pub batch: usize,
+    /// Where the counters, frame count and clock are published after every batch (for
+    /// the control socket).
+    pub live: Option<Arc<LiveStatus>>,
+    /// When set, the replay stops after the current batch (a signal asked for it).
+    pub stop: Option<&'static AtomicBool>,
 }
 
 impl Default for ReplayOptions {
@@ -42,6 +50,8 @@ impl Default for ReplayOptions {
             progress: None,
             queue_wait: Duration::from_secs(5),
             batch: 64,
+            live: None,
+            stop: None,
         }
     }
 }
@@ -64,6 +74,8 @@ pub struct ReplaySummary {
     /// Captured packets per conntrack state (`NEW`, `ESTABLISHED`, ...), when a
     /// conntrack plugin is loaded.
     pub ct_states: BTreeMap<&'static str, u64>,
+    /// Whether the replay stopped before the end of the source (`ReplayOptions::stop`).
+    pub interrupted: bool,
 }
 
 /// Why a replay stopped.
@@ -206,6 +218,7 @@ pub fn replay(
     let mut pkt = Packet::default();
     let mut last_ts = 0u64;
     let mut io_error: Option<std::io::Error> = None;
+    let mut interrupted = false;
     loop {
         let table = engine.registry().snapshot();
         let n = source.next_batch(opts.batch, &mut |frame: &[u8], meta: &FrameMeta| {
@@ -241,12 +254,24 @@ pub fn replay(
         if let (Some(cb), Some((done, total))) = (opts.progress.as_mut(), source.progress()) {
             cb(done, total);
         }
+        if let Some(live) = &opts.live {
+            live.publish(&pipeline.counters, frames, last_ts);
+        }
         if n == 0 {
             break;
         }
+        if opts.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            interrupted = true;
+            break;
+        }
     }
-    // Wait for packets still out in queues.
-    let deadline = Instant::now() + opts.queue_wait;
+    // Wait for packets still out in queues (not after an interruption).
+    let deadline = Instant::now()
+        + if interrupted {
+            Duration::ZERO
+        } else {
+            opts.queue_wait
+        };
     let table = engine.registry().snapshot();
     while pipeline.shared().queues.outstanding() > 0 {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -271,6 +296,9 @@ pub fn replay(
     if let Some((w, _)) = &mut sinks.output {
         w.flush()?;
     }
+    if let Some(live) = &opts.live {
+        live.finish(&pipeline.counters, frames, last_ts);
+    }
     Ok(ReplaySummary {
         frames,
         counters: pipeline.counters,
@@ -279,6 +307,7 @@ pub fn replay(
         truncated: source.truncated(),
         last_ts_ns: last_ts,
         ct_states: sinks.ct_states,
+        interrupted,
     })
 }
 

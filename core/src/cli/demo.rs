@@ -55,6 +55,8 @@ pub struct DemoArgs {
     /// Write the accepted packets to this pcap file.
     #[arg(long)]
     write: Option<PathBuf>,
+    #[command(flatten)]
+    control: super::replay::ControlArgs,
 }
 
 /// Arguments of `brickwall generate`.
@@ -83,15 +85,19 @@ pub fn run(a: DemoArgs) -> Result<(), String> {
         "the generator ({} TCP, {} UDP, {} ICMP flows, seed {})",
         a.traffic.tcp, a.traffic.udp, a.traffic.icmp, a.traffic.seed
     );
-    super::replay::run_source(
-        &engine,
-        &mut source,
-        &label,
-        &a.report,
-        a.write,
-        false,
-        false,
-    )?;
+    let session = a.control.start(&engine)?;
+    let outputs = super::replay::RunOutputs {
+        report: a.report,
+        write: a.write,
+        quiet: false,
+        progress_in_bytes: false,
+    };
+    let summary =
+        super::replay::run_source(&engine, &mut source, &label, outputs, session.as_ref())?;
+    a.control.finish(session);
+    if summary.interrupted {
+        return Err("interrupted by a signal".into());
+    }
     Ok(())
 }
 

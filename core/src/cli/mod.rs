@@ -30,12 +30,16 @@ enum Command {
     },
     /// Write synthetic traffic to a pcap file.
     Generate(demo::GenerateArgs),
+    /// Query and change a running engine's connection tracking, as conntrack-tools'
+    /// `conntrack` does (-L, -G, -D, -F, -C, -S, -E; the expect table).
+    Ct(brickwall_tui::ct::CtArgs),
 }
 
 /// Runs the CLI; returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let r = match cli.command {
+        Command::Ct(a) => return brickwall_tui::ct::run(&a),
         Command::Replay(a) => replay::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Hooks { config } => hooks::run(config),

@@ -1,6 +1,7 @@
 //! `brickwall replay`: a capture through the engine, with a summary, an optional report
 //! and an optional output capture.
 
+use brickwall_core::control::ControlSession;
 use brickwall_core::engine::Engine;
 use brickwall_core::io::{FrameSource, PcapSource};
 use brickwall_core::replay::{replay, ReplayOptions, ReplaySummary};
@@ -28,6 +29,53 @@ pub struct ReplayArgs {
     /// the last packet's time); `--ct-list expect` prints the expectation table instead.
     #[arg(long, value_name = "TABLE", num_args = 0..=1, default_missing_value = "conntrack")]
     pub ct_list: Option<String>,
+    #[command(flatten)]
+    pub control: ControlArgs,
+}
+
+/// The control socket options of `replay` and `demo`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ControlArgs {
+    /// Serve the control socket at PATH while the run lasts (`brickwall ct --socket
+    /// PATH` talks to it; the usual place is /run/brickwall/control.sock).
+    #[arg(long, value_name = "PATH")]
+    pub control: Option<PathBuf>,
+    /// After the run, keep serving the control socket for SECS seconds (SIGINT or
+    /// SIGTERM ends the wait).
+    #[arg(long, value_name = "SECS", default_value_t = 0, requires = "control")]
+    pub linger: u64,
+}
+
+impl ControlArgs {
+    /// Starts serving `engine` if `--control` was given.
+    pub fn start(&self, engine: &Engine) -> Result<Option<ControlSession>, String> {
+        let Some(path) = &self.control else {
+            return Ok(None);
+        };
+        let s = ControlSession::start(engine, path)?;
+        eprintln!(
+            "brickwall: serving the control socket at {}",
+            path.display()
+        );
+        Ok(Some(s))
+    }
+
+    /// Lingers after the run (unless it was interrupted), then removes the socket.
+    pub fn finish(&self, session: Option<ControlSession>) {
+        let Some(s) = session else {
+            return;
+        };
+        if self.linger > 0 && !s.interrupted() {
+            eprintln!(
+                "brickwall: run finished; serving {} for {} more seconds",
+                s.path().display(),
+                self.linger
+            );
+            s.linger(self.linger);
+        } else {
+            s.linger(0);
+        }
+    }
 }
 
 /// Prints the conntrack plugin's connection (`conntrack`) or expectation (`expect`)
@@ -89,16 +137,34 @@ pub fn progress_bar(unit_bytes: bool) -> Option<Box<dyn FnMut(u64, u64)>> {
     }))
 }
 
-/// Runs a source through an engine with the CLI's options and prints the summary.
+/// What a run writes besides its summary, and how it shows progress.
+pub struct RunOutputs {
+    /// The per-packet report (`-` for standard output).
+    pub report: Option<PathBuf>,
+    /// The capture of accepted packets.
+    pub write: Option<PathBuf>,
+    /// No summary, no progress bar.
+    pub quiet: bool,
+    /// Progress in bytes of the file (else in frames).
+    pub progress_in_bytes: bool,
+}
+
+/// Runs a source through an engine with the CLI's options and prints the summary;
+/// `session` is the control socket the run publishes its status to.
 pub fn run_source(
     engine: &Engine,
     source: &mut dyn FrameSource,
     label: &str,
-    report: &Option<PathBuf>,
-    write: Option<PathBuf>,
-    quiet: bool,
-    progress_in_bytes: bool,
+    outputs: RunOutputs,
+    session: Option<&ControlSession>,
 ) -> Result<ReplaySummary, String> {
+    let RunOutputs {
+        report,
+        write,
+        quiet,
+        progress_in_bytes,
+    } = outputs;
+    let report = &report;
     let to_stdout = report.as_ref().is_some_and(|p| p.as_os_str() == "-");
     let opts = ReplayOptions {
         report: open_report(report)?,
@@ -108,9 +174,14 @@ pub fn run_source(
         } else {
             progress_bar(progress_in_bytes)
         },
+        live: session.map(|s| s.status().clone()),
+        stop: session.map(|s| s.stop_flag()),
         ..ReplayOptions::default()
     };
     let summary = replay(engine, source, opts).map_err(|e| format!("{label}: {e}"))?;
+    if summary.interrupted {
+        eprintln!("brickwall: interrupted after {} frames", summary.frames);
+    }
     if !quiet {
         let text = super::summary::render(label, &summary, engine);
         if to_stdout {
@@ -127,17 +198,21 @@ pub fn run(a: ReplayArgs) -> Result<(), String> {
     let engine = super::build_engine(a.config.as_deref())?;
     let mut source = PcapSource::open(&a.file).map_err(|e| format!("{}: {e}", a.file.display()))?;
     let label = a.file.display().to_string();
-    let summary = run_source(
-        &engine,
-        &mut source,
-        &label,
-        &a.report,
-        a.write,
-        a.quiet,
-        true,
-    )?;
+    let session = a.control.start(&engine)?;
+    let outputs = RunOutputs {
+        report: a.report,
+        write: a.write,
+        quiet: a.quiet,
+        progress_in_bytes: true,
+    };
+    let summary = run_source(&engine, &mut source, &label, outputs, session.as_ref())?;
     if let Some(table) = &a.ct_list {
         print_ct_list(&engine, table, summary.last_ts_ns)?;
+    }
+    let interrupted = summary.interrupted;
+    a.control.finish(session);
+    if interrupted {
+        return Err("interrupted by a signal".into());
     }
     Ok(())
 }

@@ -1,0 +1,171 @@
+//! The control server: a thread accepting connections on the Unix socket, one thread per
+//! connection (at most [`MAX_CONNECTIONS`] at once), every peer checked with
+//! `SO_PEERCRED` (only root and the engine's own user are served). Stopping it — or
+//! dropping it — closes the connections and removes the socket file.
+
+use super::conn;
+use super::socket;
+use super::target::Targets;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Most connections served at once; the next ones get an error and are closed.
+pub const MAX_CONNECTIONS: usize = 32;
+
+/// How long a connection may stay silent before the server closes it.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What the accept thread and the connection threads share.
+pub(super) struct Shared {
+    /// Where requests go.
+    pub targets: Targets,
+    /// Set to stop everything.
+    pub stop: AtomicBool,
+    /// Connections being served.
+    pub active: AtomicUsize,
+    /// The engine's user id (served besides root).
+    pub own_uid: u32,
+    /// Silence after which a connection is closed.
+    pub idle_timeout: Duration,
+}
+
+/// A running control server. Dropping it stops it.
+pub struct ControlServer {
+    path: PathBuf,
+    /// Device and inode of the socket file we created (removed only if still ours).
+    file_id: Option<(u64, u64)>,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ControlServer {
+    /// Listens at `path` (its directory is created if missing; a stale socket is
+    /// replaced) and serves `targets` until stopped.
+    pub fn start(path: &Path, targets: Targets) -> io::Result<ControlServer> {
+        Self::start_with(path, targets, IDLE_TIMEOUT)
+    }
+
+    /// As [`start`](Self::start), closing connections silent for `idle_timeout`.
+    pub fn start_with(
+        path: &Path,
+        targets: Targets,
+        idle_timeout: Duration,
+    ) -> io::Result<ControlServer> {
+        let listener = socket::listen(path)?;
+        listener.set_nonblocking(true)?;
+        let file_id = std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+        let shared = Arc::new(Shared {
+            targets,
+            stop: AtomicBool::new(false),
+            active: AtomicUsize::new(0),
+            own_uid: socket::own_uid(),
+            idle_timeout,
+        });
+        let s = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("control-accept".into())
+            .spawn(move || accept_loop(listener, s))?;
+        Ok(ControlServer {
+            path: path.to_path_buf(),
+            file_id,
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// The socket's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Connections being served now.
+    pub fn active_connections(&self) -> usize {
+        self.shared.active.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting, closes the connections (each notices within a fraction of a
+    /// second) and removes the socket file.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let ours = std::fs::metadata(&self.path)
+            .ok()
+            .map(|m| (m.dev(), m.ino()));
+        if ours.is_some() && ours == self.file_id {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl Drop for ControlServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl std::fmt::Debug for ControlServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ControlServer")
+            .field("path", &self.path)
+            .field("targets", &self.shared.targets)
+            .finish()
+    }
+}
+
+/// Waits up to 100 ms for a connection; whether one is waiting.
+fn readable(l: &UnixListener) -> bool {
+    let mut p = libc::pollfd {
+        fd: l.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    unsafe { libc::poll(&mut p, 1, 100) > 0 }
+}
+
+fn accept_loop(listener: UnixListener, shared: Arc<Shared>) {
+    while !shared.stop.load(Ordering::SeqCst) {
+        if !readable(&listener) {
+            continue;
+        }
+        let stream = match listener.accept() {
+            Ok((s, _)) => s,
+            Err(_) => continue,
+        };
+        if stream.set_nonblocking(false).is_err() {
+            continue;
+        }
+        if shared.active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+            shared.active.fetch_sub(1, Ordering::SeqCst);
+            // Refused on a thread of its own: the refusal waits up to a second for the
+            // peer to read it.
+            let msg = format!(
+                "too many control connections (at most {MAX_CONNECTIONS}); try again later"
+            );
+            let _ = std::thread::Builder::new()
+                .name("control-refuse".into())
+                .spawn(move || conn::refuse(stream, msg));
+            continue;
+        }
+        let s = shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name("control-conn".into())
+            .spawn(move || conn::serve(stream, &s));
+        if spawned.is_err() {
+            shared.active.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! A run with a control socket, as `brickwall replay --control` and `brickwall demo
+//! --control` use it: the server started over the engine's targets, the status the
+//! replay publishes to, SIGINT/SIGTERM turned into an orderly stop, and the linger
+//! after the run.
+
+use super::engine_target::engine_targets;
+use super::server::ControlServer;
+use super::signal;
+use super::status::LiveStatus;
+use crate::engine::Engine;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The control socket of one run.
+#[derive(Debug)]
+pub struct ControlSession {
+    server: ControlServer,
+    status: Arc<LiveStatus>,
+    stop: &'static AtomicBool,
+}
+
+impl ControlSession {
+    /// Serves `engine`'s plugins and the engine itself at `path`.
+    pub fn start(engine: &Engine, path: &Path) -> Result<ControlSession, String> {
+        let status = Arc::new(LiveStatus::new());
+        let server = ControlServer::start(path, engine_targets(engine, status.clone()))
+            .map_err(|e| format!("--control: {e}"))?;
+        Ok(ControlSession {
+            server,
+            status,
+            stop: signal::stop_on_signals(),
+        })
+    }
+
+    /// The socket's path.
+    pub fn path(&self) -> &Path {
+        self.server.path()
+    }
+
+    /// The status the run publishes to.
+    pub fn status(&self) -> &Arc<LiveStatus> {
+        &self.status
+    }
+
+    /// The flag SIGINT and SIGTERM set.
+    pub fn stop_flag(&self) -> &'static AtomicBool {
+        self.stop
+    }
+
+    /// Whether a signal asked the engine to stop.
+    pub fn interrupted(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Keeps serving for `secs` seconds (less if a signal comes), then stops the server
+    /// and removes the socket.
+    pub fn linger(self, secs: u64) {
+        let end = Instant::now() + Duration::from_secs(secs);
+        while !self.interrupted() && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.server.shutdown();
+    }
+}

@@ -1,0 +1,27 @@
+//! SIGINT and SIGTERM while the engine serves its control socket: the signal sets a flag
+//! that the replay loop and the linger wait check, so the engine stops in order and
+//! removes its socket file instead of dying with it in place.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by the handler.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// Installs the handler for SIGINT and SIGTERM and returns the flag it sets.
+pub fn stop_on_signals() -> &'static AtomicBool {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: a plain sigaction whose handler only stores to an atomic
+        // (async-signal-safe).
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+    &STOP
+}

@@ -1,0 +1,413 @@
+//! The control socket end to end: `brickwall replay|demo --control --linger` serving the
+//! real binary's `brickwall ct`, the engine's own requests, and the protocol's answers to
+//! bad requests.
+
+mod common;
+mod control_common;
+
+use common::pcaps_dir;
+use control_common::{assert_code, field, raw_call, stderr, stdout, tuple_args, Engine};
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+
+const SUMMARY: &str = "brickwall ct (conntrack-tools 1.4.7 compatible):";
+
+fn lines(s: &str) -> Vec<String> {
+    s.lines().map(str::to_string).collect()
+}
+
+/// `ct -L` during the linger prints exactly what `--ct-list` printed for the same run;
+/// `-C` counts them, `-p udp` keeps the UDP ones, `-o extended` prefixes the family.
+#[test]
+fn ct_list_is_the_replays_ct_list() {
+    for cap in ["tcpdump/dns_tcp.pcap", "nDPI/iphone.pcap"] {
+        let e = Engine::replay("ctl-list", &pcaps_dir().join(cap));
+        let list = e.ct(&["-L"]);
+        let ext = e.ct(&["-L", "-o", "extended"]);
+        let count = e.ct(&["-C"]);
+        let udp = e.ct(&["-L", "-p", "udp"]);
+        let json_out = e.ct(&["-L", "-o", "json"]);
+        let sock = e.sock.clone();
+        let out = e.stop();
+        assert_code(&out, 0);
+        assert!(!sock.exists(), "{}: the socket outlived the engine", cap);
+        for o in [&list, &ext, &count, &udp, &json_out] {
+            assert_code(o, 0);
+        }
+        let want = lines(&stdout(&out));
+        assert!(!want.is_empty(), "{cap}: --ct-list printed nothing");
+        assert_eq!(lines(&stdout(&list)), want, "{cap}: ct -L vs --ct-list");
+        assert_eq!(
+            stderr(&list).trim(),
+            format!("{SUMMARY} {} flow entries have been shown.", want.len()),
+            "{cap}"
+        );
+        // -C counts every connection in the table, as Linux's counter does, including
+        // ones that have expired and wait for the collector (not listed).
+        let counted: usize = stdout(&count).trim().parse().expect("-C prints a number");
+        assert!(
+            counted >= want.len(),
+            "{cap}: -C {counted} < {} listed",
+            want.len()
+        );
+        if cap.contains("dns_tcp") {
+            assert_eq!(counted, want.len(), "{cap}: -C");
+        }
+        let want_udp: Vec<String> = want
+            .iter()
+            .filter(|l| l.starts_with("udp "))
+            .cloned()
+            .collect();
+        assert_eq!(lines(&stdout(&udp)), want_udp, "{cap}: -p udp");
+        let ext_lines = lines(&stdout(&ext));
+        assert_eq!(ext_lines.len(), want.len());
+        for (x, l) in ext_lines.iter().zip(&want) {
+            let v6 = field(l, "src").is_some_and(|a| a.contains(':'));
+            let prefix = if v6 { "ipv6     10 " } else { "ipv4     2 " };
+            assert_eq!(*x, format!("{prefix}{l}"), "{cap}: -o extended");
+        }
+        let objs: Vec<Value> = stdout(&json_out)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+            .collect();
+        assert_eq!(objs.len(), want.len());
+        for (o, l) in objs.iter().zip(&want) {
+            assert_eq!(o["orig"]["src"].as_str(), field(l, "src"), "{cap}: -o json");
+            assert_eq!(o["proto"].as_str(), l.split_whitespace().next());
+        }
+    }
+}
+
+/// `-G` finds a connection by either direction's tuple and prints its `-L` line; a
+/// missing one is exit code 1. `-D` by tuple prints and removes it; `-D` with a filter
+/// removes every match.
+#[test]
+fn get_and_delete() {
+    let e = Engine::replay("ctl-gd", &pcaps_dir().join("nDPI/iphone.pcap"));
+    let all = lines(&stdout(&e.ct(&["-L"])));
+    let n = all.len();
+    let counted: usize = stdout(&e.ct(&["-C"])).trim().parse().unwrap();
+    let tcp = all.iter().find(|l| l.starts_with("tcp ")).unwrap().clone();
+    let udp = all.iter().find(|l| l.starts_with("udp ")).unwrap().clone();
+    let other = all
+        .iter()
+        .find(|l| l.starts_with("unknown "))
+        .unwrap()
+        .clone();
+    for l in [&tcp, &udp, &other] {
+        let args = tuple_args(l);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut a = vec!["-G"];
+        a.extend(&args);
+        let g = e.ct(&a);
+        assert_code(&g, 0);
+        assert_eq!(stdout(&g), format!("{l}\n"));
+        assert_eq!(
+            stderr(&g).trim(),
+            format!("{SUMMARY} 1 flow entries have been shown.")
+        );
+    }
+    // The reply direction's tuple finds the same connection.
+    let w: Vec<&str> = tcp.split_whitespace().collect();
+    let reply = |k: &str| {
+        w.iter()
+            .filter_map(|x| x.strip_prefix(&format!("{k}=")))
+            .nth(1)
+            .unwrap()
+    };
+    let g = e.ct(&[
+        "-G",
+        "-p",
+        "tcp",
+        "-s",
+        reply("src"),
+        "-d",
+        reply("dst"),
+        "--sport",
+        reply("sport"),
+        "--dport",
+        reply("dport"),
+    ]);
+    assert_code(&g, 0);
+    assert_eq!(stdout(&g), format!("{tcp}\n"));
+    // A connection that does not exist.
+    let missing = [
+        "-G", "-p", "tcp", "-s", "10.9.9.9", "-d", "10.9.9.8", "--sport", "1", "--dport", "2",
+    ];
+    let g = e.ct(&missing);
+    assert_code(&g, 1);
+    assert!(stderr(&g).contains("no such connection"), "{}", stderr(&g));
+    assert_eq!(stdout(&g), "");
+    // -D by tuple.
+    let args = tuple_args(&tcp);
+    let mut a = vec!["-D"];
+    a.extend(args.iter().map(String::as_str));
+    let d = e.ct(&a);
+    assert_code(&d, 0);
+    assert_eq!(stdout(&d), format!("{tcp}\n"));
+    assert_eq!(
+        stderr(&d).trim(),
+        format!("{SUMMARY} 1 flow entries have been deleted.")
+    );
+    let after = lines(&stdout(&e.ct(&["-L"])));
+    assert_eq!(after.len(), n - 1);
+    assert!(!after.contains(&tcp), "deleted, yet listed");
+    assert_eq!(stdout(&e.ct(&["-C"])).trim(), (counted - 1).to_string());
+    let mut a = vec!["-G"];
+    a.extend(args.iter().map(String::as_str));
+    assert_code(&e.ct(&a), 1);
+    // -D with a filter: every UDP connection.
+    let udp_lines: Vec<String> = after
+        .iter()
+        .filter(|l| l.starts_with("udp "))
+        .cloned()
+        .collect();
+    let d = e.ct(&["-D", "-p", "udp"]);
+    assert_code(&d, 0);
+    assert_eq!(lines(&stdout(&d)), udp_lines);
+    assert_eq!(
+        stderr(&d).trim(),
+        format!(
+            "{SUMMARY} {} flow entries have been deleted.",
+            udp_lines.len()
+        )
+    );
+    assert_eq!(stdout(&e.ct(&["-L", "-p", "udp"])), "");
+    // -F empties the table.
+    let f = e.ct(&["-F"]);
+    assert_code(&f, 0);
+    assert_eq!(
+        stderr(&f).trim(),
+        format!("{SUMMARY} connection tracking table has been emptied.")
+    );
+    assert_eq!(stdout(&e.ct(&["-C"])).trim(), "0");
+    assert_code(&e.stop(), 0);
+}
+
+/// Exit codes: 2 for bad parameters (clap's usage errors and options a command cannot
+/// use), 1 for failures, 0 otherwise; `-S` prints conntrack's per-worker line.
+#[test]
+fn exit_codes_and_stats_format() {
+    let e = Engine::replay("ctl-codes", &pcaps_dir().join("tcpdump/dns_tcp.pcap"));
+    for bad in [
+        &["-L", "--sport", "notaport"][..],
+        &["-L", "-p", "nosuchproto"],
+        &["-L", "-s", "10.0.0.300"],
+        &["-L", "-s", "10.0.0.0/33"],
+        &["-L", "--mark", "red"],
+        &["-L", "--state", "BOGUS"],
+        &["-L", "--status", "NOPE"],
+        &["-L", "-C"],
+        &[],
+        &["-L", "bogus"],
+        &["-G", "-p", "tcp", "-s", "1.2.3.4"],
+        &[
+            "-G",
+            "-p",
+            "tcp",
+            "-s",
+            "1.2.3.0/24",
+            "-d",
+            "1.2.3.5",
+            "--sport",
+            "1",
+            "--dport",
+            "2",
+        ],
+        &["-L", "--icmp-type", "8"],
+        &["-S", "-p", "tcp"],
+        &["-D", "expect"],
+        &["-L", "--id", "3"],
+        &["-L", "-o", "timestamp"],
+    ] {
+        let o = e.ct(bad);
+        assert_code(&o, 2);
+        assert_eq!(stdout(&o), "", "{bad:?}");
+    }
+    for failing in [
+        &["-I"][..],
+        &["-I", "expect"],
+        &["-D", "expect", "--id", "12345"],
+    ] {
+        assert_code(&e.ct(failing), 1);
+    }
+    let o = e.ct(&["-I"]);
+    assert!(stderr(&o).contains("not available"), "{}", stderr(&o));
+    let s = e.ct(&["-S"]);
+    assert_code(&s, 0);
+    let line = stdout(&s);
+    assert_eq!(
+        control_common::numbers_as_n(&line),
+        "cpu=N   \tfound=N invalid=N insert=N insert_failed=N drop=N early_drop=N error=N search_restart=N clash_resolve=N chaintoolong=N \n"
+    );
+    assert!(line.contains("insert=1 "), "{line}");
+    let x = e.ct(&["-L", "expect"]);
+    assert_code(&x, 0);
+    assert_eq!(stdout(&x), "");
+    assert_eq!(
+        stderr(&x).trim(),
+        format!("{SUMMARY} 0 expectations have been shown.")
+    );
+    assert_eq!(stdout(&e.ct(&["-C", "expect"])).trim(), "0");
+    let f = e.ct(&["-F", "expect"]);
+    assert_code(&f, 0);
+    assert!(stderr(&f).contains("expectation table has been emptied."));
+    let sock = e.sock.clone();
+    assert_code(&e.stop(), 0);
+    // No engine: exit code 1 and a message naming the socket.
+    let o = std::process::Command::new(control_common::bin())
+        .args(["ct", "-L", "--socket"])
+        .arg(&sock)
+        .output()
+        .unwrap();
+    assert_code(&o, 1);
+    assert!(stderr(&o).contains("cannot connect to"), "{}", stderr(&o));
+}
+
+/// Another protocol version gets the version error; malformed frames get an error and
+/// the connection keeps working; an absurd length gets an error and a close; the engine
+/// keeps serving throughout.
+#[test]
+fn bad_requests_get_errors_and_the_engine_keeps_running() {
+    let e = Engine::replay("ctl-bad", &pcaps_dir().join("tcpdump/dns_tcp.pcap"));
+    let mut s = e.raw();
+    assert_eq!(
+        raw_call(
+            &mut s,
+            br#"{"v":2,"target":"conntrack","request":{"op":"count"}}"#
+        ),
+        json!({"v": 1, "ok": false, "error": "protocol version 2 not supported (this engine speaks 1)"})
+    );
+    for body in [&b"{not json"[..], b"", b"[]", br#"{"v":1,"request":1}"#] {
+        let v = raw_call(&mut s, body);
+        assert_eq!(v["ok"], false, "{v}");
+        assert!(
+            v["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("malformed request"),
+            "{v}"
+        );
+    }
+    let v = raw_call(&mut s, br#"{"v":1,"target":"nosuch","request":"x"}"#);
+    assert_eq!(
+        v["error"],
+        "unknown target \"nosuch\" (this engine has: conntrack, engine, filter)"
+    );
+    let v = raw_call(
+        &mut s,
+        br#"{"v":1,"target":"conntrack","request":{"op":"nope"}}"#,
+    );
+    assert_eq!(v["ok"], false);
+    // The same connection still answers, also a frame that arrives in pieces.
+    let body = br#"{"v":1,"target":"conntrack","request":{"op":"count"}}"#;
+    let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(body);
+    for chunk in frame.chunks(5) {
+        s.write_all(chunk).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    let v: Value =
+        serde_json::from_slice(&brickwall_tui::protocol::read_frame(&mut s).unwrap()).unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["response"]["count"], 1);
+    // A text request reaches the plugin as text, and its text answer comes back a string.
+    let v = raw_call(&mut s, br#"{"v":1,"target":"conntrack","request":"count"}"#);
+    assert_eq!(v, json!({"v": 1, "ok": true, "response": 1}));
+    // An absurd length: an error, then the connection is closed.
+    let mut s2 = e.raw();
+    s2.write_all(&[0xff, 0xff, 0xff, 0xff]).unwrap();
+    let v: Value =
+        serde_json::from_slice(&brickwall_tui::protocol::read_frame(&mut s2).unwrap()).unwrap();
+    assert!(
+        v["error"].as_str().unwrap().contains("exceeds the limit"),
+        "{v}"
+    );
+    let mut rest = Vec::new();
+    assert_eq!(
+        s2.read_to_end(&mut rest).unwrap(),
+        0,
+        "closed after the error"
+    );
+    // The engine is still there.
+    assert_code(&e.ct(&["-C"]), 0);
+    let v = raw_call(
+        &mut s,
+        br#"{"v":1,"target":"engine","request":{"op":"status"}}"#,
+    );
+    assert_eq!(v["response"]["phase"], "finished");
+    assert_code(&e.stop(), 0);
+}
+
+/// The engine's own target: status, counters, hooks (the `brickwall hooks` text) and the
+/// plugins with their hooks and priorities.
+#[test]
+fn engine_target_answers() {
+    let e = Engine::replay("ctl-engine", &pcaps_dir().join("tcpdump/dns_tcp.pcap"));
+    let mut c = e.client();
+    let st = c.call("engine", &json!({"op": "status"})).unwrap();
+    assert_eq!(st["phase"], "finished");
+    assert_eq!(st["frames"], 11);
+    assert!(st["now_ns"].as_u64().unwrap() > 1_500_000_000_000_000_000);
+    let k = c.call("engine", &json!({"op": "counters"})).unwrap();
+    assert_eq!(k["received"], 11);
+    assert_eq!(k["hooks"]["PREROUTING"]["entered"], 11);
+    assert_eq!(k["hooks"]["FORWARD"]["accepted"], 11);
+    let hooks = c.call("engine", &json!({"op": "hooks"})).unwrap();
+    let cli = std::process::Command::new(control_common::bin())
+        .arg("hooks")
+        .output()
+        .unwrap();
+    assert_eq!(hooks.as_str().unwrap(), stdout(&cli));
+    assert_eq!(c.call("engine", &json!("hooks")).unwrap(), hooks);
+    let p = c.call("engine", &json!({"op": "plugins"})).unwrap();
+    let names: Vec<&str> = p
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["conntrack", "filter"]);
+    assert_eq!(p[0]["origin"], "static");
+    let ct_in = p[0]["hooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "conntrack-in")
+        .unwrap();
+    assert_eq!(
+        *ct_in,
+        json!({"hook": "PREROUTING", "families": ["ipv4", "ipv6"], "priority": -200, "name": "conntrack-in"})
+    );
+    let err = c.call("engine", &json!({"op": "nope"})).unwrap_err();
+    assert!(err.to_string().contains("unknown op"), "{err}");
+    assert_code(&e.stop(), 0);
+}
+
+/// `brickwall demo --control` serves the socket too; ICMP connections are found by
+/// type, code and id.
+#[test]
+fn demo_serves_the_socket() {
+    let e = Engine::start(
+        "ctl-demo",
+        &["demo", "--tcp", "20", "--udp", "10", "--icmp", "5"],
+    );
+    let all = lines(&stdout(&e.ct(&["-L"])));
+    assert!(all.len() >= 20, "{all:?}");
+    let icmp = all
+        .iter()
+        .find(|l| l.starts_with("icmp "))
+        .expect("an ICMP connection");
+    let mut a = vec!["-G".to_string()];
+    a.extend(tuple_args(icmp));
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let g = e.ct(&a);
+    assert_code(&g, 0);
+    assert_eq!(stdout(&g), format!("{icmp}\n"));
+    let k = e
+        .client()
+        .call("engine", &json!({"op": "counters"}))
+        .unwrap();
+    assert!(k["received"].as_u64().unwrap() > 100);
+    assert_code(&e.stop(), 0);
+}

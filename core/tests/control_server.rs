@@ -1,0 +1,302 @@
+//! The control server in process, with fake targets plugged into its router: the `-E`
+//! client loop against it (lines in order, lost events, stop, engine gone, unsupported
+//! operation), and the server's own rules (connection limit, panicking targets, idle
+//! connections, stale and live sockets, cleanup).
+
+mod common;
+
+use brickwall_core::control::server::MAX_CONNECTIONS;
+use brickwall_core::control::{ControlServer, ControlTarget, Targets};
+use brickwall_tui::client::{Client, ClientError};
+use brickwall_tui::ct::args::Table;
+use brickwall_tui::ct::events::{event_loop, EventQuery};
+use common::TempDir;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+/// A conntrack plugin that hands out `lines`, one per poll, in one event session; it
+/// reports `lost` 2 from the third poll on, records every request, and when the lines
+/// are out sets `done` and says so on `tell`.
+struct FakeEvents {
+    lines: Vec<String>,
+    served: Mutex<usize>,
+    requests: Mutex<Vec<Value>>,
+    done: Arc<AtomicBool>,
+    tell: Mutex<Option<mpsc::Sender<()>>>,
+}
+
+impl FakeEvents {
+    fn new(lines: &[&str], tell: Option<mpsc::Sender<()>>) -> Arc<FakeEvents> {
+        Arc::new(FakeEvents {
+            lines: lines.iter().map(|s| s.to_string()).collect(),
+            served: Mutex::new(0),
+            requests: Mutex::new(Vec::new()),
+            done: Arc::new(AtomicBool::new(false)),
+            tell: Mutex::new(tell),
+        })
+    }
+}
+
+impl ControlTarget for FakeEvents {
+    fn control(&self, request: &[u8]) -> Result<Vec<u8>, String> {
+        let v: Value = serde_json::from_slice(request).map_err(|e| e.to_string())?;
+        self.requests.lock().unwrap().push(v.clone());
+        if v["op"] != "events" {
+            return Err("op: unknown operation".into());
+        }
+        let mut served = self.served.lock().unwrap();
+        let batch: Vec<&String> = self.lines.iter().skip(*served).take(1).collect();
+        *served += batch.len();
+        if *served == self.lines.len() {
+            self.done.store(true, Ordering::SeqCst);
+            if let Some(t) = self.tell.lock().unwrap().take() {
+                let _ = t.send(());
+            }
+        }
+        let lost = if self.requests.lock().unwrap().len() >= 3 {
+            2
+        } else {
+            0
+        };
+        Ok(serde_json::to_vec(&json!({"events": batch, "cursor": 7, "lost": lost})).unwrap())
+    }
+}
+
+/// A conntrack plugin without the `events` operation (its real error message).
+struct NoEvents;
+
+impl ControlTarget for NoEvents {
+    fn control(&self, _: &[u8]) -> Result<Vec<u8>, String> {
+        Err("op: unknown operation \"events\" (list, get, delete, flush, count, stats, histogram, chain)".into())
+    }
+}
+
+/// A target that panics.
+struct Panics;
+
+impl ControlTarget for Panics {
+    fn control(&self, _: &[u8]) -> Result<Vec<u8>, String> {
+        panic!("boom")
+    }
+}
+
+/// A target that echoes its request.
+struct Echo;
+
+impl ControlTarget for Echo {
+    fn control(&self, request: &[u8]) -> Result<Vec<u8>, String> {
+        Ok(request.to_vec())
+    }
+}
+
+fn serve(dir: &TempDir, name: &str, target: Arc<dyn ControlTarget>) -> ControlServer {
+    let mut t = Targets::new();
+    t.add(name, target);
+    t.add("echo", Arc::new(Echo));
+    ControlServer::start(&dir.join("ctl.sock"), t).expect("start the server")
+}
+
+const LINES: [&str; 3] = [
+    "    [NEW] tcp      6 120 SYN_SENT src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1",
+    " [UPDATE] tcp      6 60 SYN_RECV src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1",
+    "[DESTROY] tcp      6 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1",
+];
+
+const CONNTRACK: EventQuery = EventQuery {
+    mask: 7,
+    timestamps: false,
+    table: Table::Conntrack,
+};
+
+#[test]
+fn events_print_in_order_until_stopped() {
+    let dir = TempDir::new("srv-events");
+    let fake = FakeEvents::new(&LINES, None);
+    let server = serve(&dir, "conntrack", fake.clone());
+    let mut c = Client::connect(server.path()).unwrap();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = event_loop(
+        &mut c,
+        CONNTRACK,
+        &mut out,
+        &mut err,
+        &fake.done,
+        Duration::from_millis(5),
+    );
+    assert_eq!(code, 0);
+    assert_eq!(String::from_utf8(out).unwrap(), LINES.join("\n") + "\n");
+    let err = String::from_utf8(err).unwrap();
+    assert_eq!(
+        err,
+        "WARNING: 2 events were lost (this reader polled too slowly)\n\
+         brickwall ct (conntrack-tools 1.4.7 compatible): 3 flow events have been shown.\n"
+    );
+    let reqs = fake.requests.lock().unwrap();
+    assert_eq!(
+        reqs[0],
+        json!({"op": "events", "cursor": 0, "max": 1024, "mask": 7, "timestamps": false})
+    );
+    assert_eq!(reqs[1]["cursor"], 7, "the answer's cursor is sent back");
+}
+
+#[test]
+fn events_end_with_0_when_the_engine_goes_away() {
+    let dir = TempDir::new("srv-gone");
+    let (tx, rx) = mpsc::channel();
+    let fake = FakeEvents::new(&LINES[..2], Some(tx));
+    let server = serve(&dir, "conntrack", fake);
+    let path = server.path().to_path_buf();
+    let looping = std::thread::spawn(move || {
+        let mut c = Client::connect(&path).unwrap();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let never = AtomicBool::new(false);
+        let code = event_loop(
+            &mut c,
+            CONNTRACK,
+            &mut out,
+            &mut err,
+            &never,
+            Duration::from_millis(5),
+        );
+        (code, out, err)
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("the lines were served");
+    let sock = server.path().to_path_buf();
+    server.shutdown();
+    assert!(!sock.exists(), "shutdown removes the socket file");
+    let (code, out, err) = looping.join().unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        LINES[..2].join("\n") + "\n"
+    );
+    let err = String::from_utf8(err).unwrap();
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("brickwall ct: the engine went away (")
+            && last.ends_with("; 2 flow events have been shown."),
+        "{err}"
+    );
+}
+
+#[test]
+fn events_end_with_1_when_unsupported() {
+    let dir = TempDir::new("srv-noev");
+    let server = serve(&dir, "conntrack", Arc::new(NoEvents));
+    let mut c = Client::connect(server.path()).unwrap();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let never = AtomicBool::new(false);
+    let q = EventQuery {
+        mask: 24,
+        timestamps: true,
+        table: Table::Expect,
+    };
+    let code = event_loop(
+        &mut c,
+        q,
+        &mut out,
+        &mut err,
+        &never,
+        Duration::from_millis(5),
+    );
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert_eq!(
+        String::from_utf8(err).unwrap(),
+        "brickwall ct: -E: op: unknown operation \"events\" (list, get, delete, flush, count, stats, histogram, chain)\n"
+    );
+}
+
+#[test]
+fn a_panicking_target_gets_an_error_and_the_connection_lives() {
+    let dir = TempDir::new("srv-panic");
+    let server = serve(&dir, "boom", Arc::new(Panics));
+    let mut c = Client::connect(server.path()).unwrap();
+    match c.call("boom", &json!({})) {
+        Err(ClientError::Remote(m)) => assert_eq!(m, "target \"boom\" panicked on this request"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.call("echo", &json!({"a": 1})).unwrap(), json!({"a": 1}));
+    assert_eq!(
+        c.call("echo", &json!("plain words")).unwrap(),
+        json!("plain words")
+    );
+}
+
+#[test]
+fn at_most_32_connections_at_once() {
+    let dir = TempDir::new("srv-limit");
+    let server = serve(&dir, "x", Arc::new(Echo));
+    let mut clients: Vec<Client> = (0..MAX_CONNECTIONS)
+        .map(|_| Client::connect(server.path()).unwrap())
+        .collect();
+    for c in &mut clients {
+        assert_eq!(c.call("echo", &json!(1)).unwrap(), json!(1));
+    }
+    assert_eq!(server.active_connections(), MAX_CONNECTIONS);
+    let mut extra = Client::connect(server.path()).unwrap();
+    match extra.call("echo", &json!(1)) {
+        Err(ClientError::Remote(m)) => {
+            assert_eq!(
+                m,
+                "too many control connections (at most 32); try again later"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    drop(clients.pop());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while server.active_connections() >= MAX_CONNECTIONS {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a slot never freed up"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut again = Client::connect(server.path()).unwrap();
+    assert_eq!(again.call("echo", &json!(2)).unwrap(), json!(2));
+}
+
+#[test]
+fn silent_connections_are_closed_after_the_idle_timeout() {
+    let dir = TempDir::new("srv-idle");
+    let mut t = Targets::new();
+    t.add("echo", Arc::new(Echo));
+    let server =
+        ControlServer::start_with(&dir.join("ctl.sock"), t, Duration::from_millis(300)).unwrap();
+    let mut c = Client::connect(server.path()).unwrap();
+    assert_eq!(c.call("echo", &json!(1)).unwrap(), json!(1));
+    std::thread::sleep(Duration::from_millis(900));
+    assert!(matches!(
+        c.call("echo", &json!(1)),
+        Err(ClientError::Gone(_))
+    ));
+}
+
+#[test]
+fn stale_sockets_are_replaced_and_live_ones_kept() {
+    let dir = TempDir::new("srv-stale");
+    let path = dir.join("sub/dir/ctl.sock");
+    // A socket file nobody listens on (a crashed engine's) is replaced.
+    drop(std::os::unix::net::UnixListener::bind(dir.join("stale.sock")).unwrap());
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::rename(dir.join("stale.sock"), &path).unwrap();
+    let server = ControlServer::start(&path, Targets::new()).expect("replaces a stale socket");
+    // A second engine on the same path is refused while the first one lives.
+    let e = ControlServer::start(&path, Targets::new()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("another engine is serving this socket"),
+        "{e}"
+    );
+    drop(server);
+    assert!(!path.exists());
+    // A path that is not a socket is never removed.
+    std::fs::write(&path, b"precious").unwrap();
+    let e = ControlServer::start(&path, Targets::new()).unwrap_err();
+    assert!(e.to_string().contains("exists and is not a socket"), "{e}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"precious");
+}

@@ -1,0 +1,277 @@
+//! `brickwall ct`'s options, spelled as conntrack-tools spells them. Values are checked
+//! here, so a bad parameter is a usage error (exit code 2) before anything is sent.
+
+use clap::{ArgGroup, Args, ValueEnum};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// The tables conntrack-tools' commands take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Table {
+    /// The connection table.
+    Conntrack,
+    /// The expectation table.
+    Expect,
+}
+
+/// Output formats (`-o`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// `conntrack -o extended`: the family name and number before each line.
+    Extended,
+    /// One JSON object per connection and line.
+    Json,
+    /// `-E -o timestamp`: each event line starts with `[seconds.micros]` and a tab.
+    Timestamp,
+}
+
+/// Address families (`-f`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FamilyArg {
+    /// IPv4.
+    Ipv4,
+    /// IPv6.
+    Ipv6,
+}
+
+/// TCP and SCTP state names `--state` accepts (conntrack-tools' names, and `LISTEN`).
+pub const STATES: &[&str] = &[
+    "NONE",
+    "SYN_SENT",
+    "SYN_RECV",
+    "ESTABLISHED",
+    "FIN_WAIT",
+    "CLOSE_WAIT",
+    "LAST_ACK",
+    "TIME_WAIT",
+    "CLOSE",
+    "SYN_SENT2",
+    "LISTEN",
+    "CLOSED",
+    "COOKIE_WAIT",
+    "COOKIE_ECHOED",
+    "SHUTDOWN_SENT",
+    "SHUTDOWN_RECD",
+    "SHUTDOWN_ACK_SENT",
+];
+
+/// Status bit names `--status` accepts (the conntrack plugin's `IPS_*` names).
+pub const STATUS_NAMES: &[&str] = &[
+    "EXPECTED",
+    "SEEN_REPLY",
+    "ASSURED",
+    "CONFIRMED",
+    "DYING",
+    "FIXED_TIMEOUT",
+    "HELPER",
+];
+
+/// Protocol names `-p` accepts besides numbers.
+pub const PROTO_NAMES: &[(&str, u8)] = &[
+    ("tcp", 6),
+    ("udp", 17),
+    ("udplite", 136),
+    ("sctp", 132),
+    ("icmp", 1),
+    ("icmpv6", 58),
+    ("ipv6-icmp", 58),
+    ("gre", 47),
+];
+
+/// A connection-tracking client of a running engine, speaking conntrack-tools' language.
+///
+/// Exactly one command: -L, -G, -D, -F, -C, -S, -E or -I. Exit codes as conntrack: 0 ok,
+/// 1 error (no such entry, engine unreachable), 2 bad parameters.
+#[derive(Args, Clone, Debug, Default)]
+#[command(group(
+    ArgGroup::new("command")
+        .required(true)
+        .multiple(false)
+        .args(["dump", "get", "delete", "flush", "count", "stats", "event", "create"])
+))]
+pub struct CtArgs {
+    /// List the connection table (default) or the expectation table.
+    #[arg(short = 'L', long = "dump", value_name = "TABLE", num_args = 0..=1,
+          default_missing_value = "conntrack", value_enum)]
+    pub dump: Option<Table>,
+    /// Get one connection by its tuple (-p, -s, -d and ports or ICMP fields).
+    #[arg(short = 'G', long = "get")]
+    pub get: bool,
+    /// Delete connections: one by its full tuple, or every match of the filters (all
+    /// without filters); `-D expect --id N` deletes an expectation.
+    #[arg(short = 'D', long = "delete", value_name = "TABLE", num_args = 0..=1,
+          default_missing_value = "conntrack", value_enum)]
+    pub delete: Option<Table>,
+    /// Flush the connection (default) or the expectation table.
+    #[arg(short = 'F', long = "flush", value_name = "TABLE", num_args = 0..=1,
+          default_missing_value = "conntrack", value_enum)]
+    pub flush: Option<Table>,
+    /// Count the connections (default) or the expectations.
+    #[arg(short = 'C', long = "count", value_name = "TABLE", num_args = 0..=1,
+          default_missing_value = "conntrack", value_enum)]
+    pub count: Option<Table>,
+    /// Show the statistics, one line per worker, as `conntrack -S`.
+    #[arg(short = 'S', long = "stats")]
+    pub stats: bool,
+    /// Print events as they happen ([NEW], [UPDATE], [DESTROY]) until interrupted.
+    #[arg(short = 'E', long = "event", value_name = "TABLE", num_args = 0..=1,
+          default_missing_value = "conntrack", value_enum)]
+    pub event: Option<Table>,
+    /// Create an entry (not available from the conntrack plugin yet).
+    #[arg(short = 'I', long = "create", value_name = "TABLE", num_args = 0..=1,
+          default_missing_value = "conntrack", value_enum)]
+    pub create: Option<Table>,
+
+    /// Protocol: tcp, udp, udplite, sctp, icmp, icmpv6, gre or a number.
+    #[arg(short = 'p', long = "proto", value_name = "PROTO", value_parser = parse_proto)]
+    pub proto: Option<u8>,
+    /// Family of the addresses.
+    #[arg(short = 'f', long = "family", value_enum)]
+    pub family: Option<FamilyArg>,
+    /// Source address of the original direction (a network with /LEN in filters).
+    #[arg(short = 's', long = "src", visible_alias = "orig-src", value_name = "ADDR",
+          value_parser = parse_net)]
+    pub src: Option<String>,
+    /// Destination address of the original direction (a network with /LEN in filters).
+    #[arg(short = 'd', long = "dst", visible_alias = "orig-dst", value_name = "ADDR",
+          value_parser = parse_net)]
+    pub dst: Option<String>,
+    /// Source port of the original direction.
+    #[arg(long = "sport", visible_alias = "orig-port-src", value_name = "PORT")]
+    pub sport: Option<u16>,
+    /// Destination port of the original direction.
+    #[arg(long = "dport", visible_alias = "orig-port-dst", value_name = "PORT")]
+    pub dport: Option<u16>,
+    /// ICMP type (-G, -D).
+    #[arg(long = "icmp-type", value_name = "TYPE")]
+    pub icmp_type: Option<u8>,
+    /// ICMP code (-G, -D).
+    #[arg(long = "icmp-code", value_name = "CODE")]
+    pub icmp_code: Option<u8>,
+    /// ICMP identifier (-G, -D).
+    #[arg(long = "icmp-id", value_name = "ID")]
+    pub icmp_id: Option<u16>,
+    /// TCP or SCTP state (a comma-separated list matches any of them).
+    #[arg(long = "state", value_name = "STATE", value_parser = parse_states)]
+    pub state: Option<String>,
+    /// Connection mark: MARK or MARK/MASK, decimal or 0x hex.
+    #[arg(short = 'm', long = "mark", value_name = "MARK[/MASK]", value_parser = parse_mark)]
+    pub mark: Option<String>,
+    /// Conntrack zone.
+    #[arg(short = 'w', long = "zone", value_name = "ZONE")]
+    pub zone: Option<u16>,
+    /// Status bits that must all be set (comma-separated: ASSURED,SEEN_REPLY,...).
+    #[arg(short = 'u', long = "status", value_name = "STATUS", value_parser = parse_status)]
+    pub status: Option<String>,
+    /// Expectation id (-D expect).
+    #[arg(long = "id", value_name = "ID")]
+    pub id: Option<u32>,
+    /// Output format (`timestamp` with -E only).
+    #[arg(short = 'o', long = "output", value_enum)]
+    pub output: Option<OutputFormat>,
+    /// Events to show with -E: a comma-separated list of NEW, UPDATE, DESTROY or ALL
+    /// (expectations have NEW and DESTROY).
+    #[arg(short = 'e', long = "event-mask", value_name = "EVENTS", value_parser = parse_event_mask)]
+    pub event_mask: Option<String>,
+    /// The engine's control socket.
+    #[arg(long = "socket", value_name = "PATH",
+          default_value = crate::protocol::DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+}
+
+/// `brickwall ct` as a stand-alone parser (tests and embedding).
+#[derive(clap::Parser, Debug)]
+#[command(name = "brickwall ct")]
+pub struct CtCli {
+    /// The options.
+    #[command(flatten)]
+    pub args: CtArgs,
+}
+
+/// A protocol name or number.
+pub fn parse_proto(s: &str) -> Result<u8, String> {
+    if let Ok(n) = s.parse::<u8>() {
+        return Ok(n);
+    }
+    let lower = s.to_ascii_lowercase();
+    PROTO_NAMES
+        .iter()
+        .find(|(n, _)| *n == lower)
+        .map(|(_, p)| *p)
+        .ok_or_else(|| {
+            let names: Vec<&str> = PROTO_NAMES.iter().map(|p| p.0).collect();
+            format!(
+                "unknown protocol `{s}` (a number 0-255 or {})",
+                names.join(", ")
+            )
+        })
+}
+
+/// An address, or a network `ADDR/LEN`.
+pub fn parse_net(s: &str) -> Result<String, String> {
+    let (addr, len) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let ip: IpAddr = addr
+        .parse()
+        .map_err(|_| format!("not an IPv4 or IPv6 address: `{addr}`"))?;
+    if let Some(l) = len {
+        let bits = if ip.is_ipv4() { 32 } else { 128 };
+        match l.parse::<u8>() {
+            Ok(n) if n <= bits => {}
+            _ => return Err(format!("bad prefix length `{l}` (0-{bits})")),
+        }
+    }
+    Ok(s.to_string())
+}
+
+/// A mark: `MARK` or `MARK/MASK`, each decimal or `0x` hex, 32 bits.
+pub fn parse_mark(s: &str) -> Result<String, String> {
+    fn num(s: &str) -> Option<u32> {
+        match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+            Some(h) => u32::from_str_radix(h, 16).ok(),
+            None => s.parse().ok(),
+        }
+    }
+    let ok = match s.split_once('/') {
+        Some((m, mask)) => num(m).is_some() && num(mask).is_some(),
+        None => num(s).is_some(),
+    };
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "not a mark: `{s}` (MARK or MARK/MASK, decimal or 0x hex, 32 bits)"
+        ))
+    }
+}
+
+/// Checks a comma-separated list of names against `known`; returns it upper-cased.
+fn name_list(s: &str, known: &[&str], what: &str) -> Result<String, String> {
+    let names: Vec<String> = s
+        .split(',')
+        .map(|n| n.trim().to_ascii_uppercase())
+        .collect();
+    for n in &names {
+        if !known.contains(&n.as_str()) {
+            return Err(format!("unknown {what} `{n}` ({})", known.join(", ")));
+        }
+    }
+    Ok(names.join(","))
+}
+
+/// TCP or SCTP state names.
+pub fn parse_states(s: &str) -> Result<String, String> {
+    name_list(s, STATES, "state")
+}
+
+/// Status bit names.
+pub fn parse_status(s: &str) -> Result<String, String> {
+    name_list(s, STATUS_NAMES, "status")
+}
+
+/// Event type names.
+pub fn parse_event_mask(s: &str) -> Result<String, String> {
+    name_list(s, &["NEW", "UPDATE", "DESTROY", "ALL"], "event type")
+}

@@ -1,0 +1,312 @@
+//! The commands: each sends the conntrack plugin its request and prints the answer as
+//! `conntrack` does — entries on standard output, the summary line on standard error.
+
+use super::args::{CtArgs, OutputFormat, Table};
+use super::{events, query, CtError, Session, EXIT_OK, PREFIX};
+use serde_json::{json, Map, Value};
+use std::io::Write;
+
+/// The `conntrack -S` counters of a worker line, in conntrack-tools' order (Linux 6.x).
+pub const STAT_FIELDS: [&str; 10] = [
+    "found",
+    "invalid",
+    "insert",
+    "insert_failed",
+    "drop",
+    "early_drop",
+    "error",
+    "search_restart",
+    "clash_resolve",
+    "chaintoolong",
+];
+
+/// Runs the one command the options give; the exit code on success.
+pub fn dispatch(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtError> {
+    if a.id.is_some() && a.delete != Some(Table::Expect) {
+        return Err(CtError::usage(
+            "--id names an expectation: -D expect --id N",
+        ));
+    }
+    if a.event.is_none() {
+        if a.event_mask.is_some() {
+            return Err(CtError::usage("-e selects the events of -E"));
+        }
+        if a.output == Some(OutputFormat::Timestamp) {
+            return Err(CtError::usage(
+                "-o timestamp applies to -E (use extended or json)",
+            ));
+        }
+    }
+    if let Some(t) = a.create {
+        let what = if t == Table::Expect {
+            "expectations"
+        } else {
+            "connections"
+        };
+        return Err(CtError::fail(format!(
+            "-I: creating {what} is not available from the conntrack plugin yet"
+        )));
+    }
+    if a.get {
+        return get(a, out, err);
+    }
+    if let Some(t) = a.dump {
+        return match t {
+            Table::Conntrack => list(a, out, err),
+            Table::Expect => expect_list(a, out, err),
+        };
+    }
+    if let Some(t) = a.delete {
+        return match t {
+            Table::Conntrack => delete(a, out, err),
+            Table::Expect => expect_delete(a, err),
+        };
+    }
+    if let Some(t) = a.flush {
+        return flush(a, t, err);
+    }
+    if let Some(t) = a.count {
+        return count(a, t, out);
+    }
+    if a.stats {
+        return stats(a, out);
+    }
+    if let Some(t) = a.event {
+        return events::run(a, t, out, err);
+    }
+    Err(CtError::usage(
+        "no command given (-L, -G, -D, -F, -C, -S, -E or -I)",
+    ))
+}
+
+/// Refuses filter and format options for a command that takes none.
+fn no_filters(a: &CtArgs, cmd: &str) -> Result<(), CtError> {
+    if query::has_filters(a) {
+        return Err(CtError::usage(format!("{cmd} takes no filters")));
+    }
+    if a.output.is_some() {
+        return Err(CtError::usage(format!("{cmd} takes no -o")));
+    }
+    Ok(())
+}
+
+/// The plugin's name for an output format.
+fn format_name(a: &CtArgs) -> &'static str {
+    match a.output {
+        None | Some(OutputFormat::Timestamp) => "text",
+        Some(OutputFormat::Extended) => "extended",
+        Some(OutputFormat::Json) => "json",
+    }
+}
+
+/// A JSON request with the engine's clock, if it has one.
+fn request(s: &mut Session, fields: Value) -> Result<Value, CtError> {
+    let mut m = match fields {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    if let Some(now) = s.now_ns()? {
+        m.insert("now_ns".into(), now.into());
+    }
+    Ok(Value::Object(m))
+}
+
+/// Prints one entry: a line as the plugin formatted it, or a JSON object on one line.
+fn print_entry(out: &mut dyn Write, e: &Value) {
+    let _ = match e {
+        Value::String(line) => writeln!(out, "{line}"),
+        other => writeln!(out, "{other}"),
+    };
+}
+
+/// The `entries` of a `list` answer.
+fn entries(v: &Value) -> Result<&Vec<Value>, CtError> {
+    v.get("entries")
+        .and_then(Value::as_array)
+        .ok_or_else(|| CtError::fail(format!("unexpected answer from the conntrack plugin: {v}")))
+}
+
+/// `-L`: the connections, filtered.
+fn list(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtError> {
+    let filter = query::filter(a, "-L")?;
+    let mut s = Session::open(a)?;
+    let mut fields = json!({"op": "list", "format": format_name(a)});
+    if let Some(f) = filter {
+        fields["filter"] = f;
+    }
+    let req = request(&mut s, fields)?;
+    let v = s.conntrack(&req)?;
+    let list = entries(&v)?;
+    for e in list {
+        print_entry(out, e);
+    }
+    let _ = out.flush();
+    let _ = writeln!(
+        err,
+        "{PREFIX}: {} flow entries have been shown.",
+        list.len()
+    );
+    Ok(EXIT_OK)
+}
+
+/// `-G`: one connection by tuple.
+fn get(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtError> {
+    let tuple = query::tuple(a, "-G")?;
+    let mut s = Session::open(a)?;
+    let req = request(
+        &mut s,
+        json!({"op": "get", "tuple": tuple, "format": format_name(a)}),
+    )?;
+    let v = s.conntrack(&req)?;
+    let e = v.get("entry").ok_or_else(|| {
+        CtError::fail(format!("unexpected answer from the conntrack plugin: {v}"))
+    })?;
+    print_entry(out, e);
+    let _ = out.flush();
+    let _ = writeln!(err, "{PREFIX}: 1 flow entries have been shown.");
+    Ok(EXIT_OK)
+}
+
+/// `-D`: one connection by its full tuple, or every match of the filters (every
+/// connection without filters). Prints what it deletes, as conntrack does.
+fn delete(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtError> {
+    let by_tuple = query::is_full_tuple(a);
+    let (shown, del) = if by_tuple {
+        let t = query::tuple(a, "-D")?;
+        (
+            json!({"op": "get", "tuple": t.clone(), "format": format_name(a)}),
+            json!({"op": "delete", "tuple": t}),
+        )
+    } else {
+        let f = query::filter(a, "-D")?.unwrap_or_else(|| json!({}));
+        (
+            json!({"op": "list", "filter": f.clone(), "format": format_name(a)}),
+            json!({"op": "delete", "filter": f}),
+        )
+    };
+    let mut s = Session::open(a)?;
+    let now = s.now_ns()?;
+    // Both requests judge expiry at the same clock.
+    let at_now = |mut v: Value| {
+        if let Some(n) = now {
+            v["now_ns"] = n.into();
+        }
+        v
+    };
+    let listed = s.conntrack(&at_now(shown))?;
+    let v = s.conntrack(&at_now(del))?;
+    let n = v.get("deleted").and_then(Value::as_u64).unwrap_or(0);
+    if by_tuple {
+        if let Some(e) = listed.get("entry") {
+            print_entry(out, e);
+        }
+    } else {
+        for e in entries(&listed)? {
+            print_entry(out, e);
+        }
+    }
+    let _ = out.flush();
+    let _ = writeln!(err, "{PREFIX}: {n} flow entries have been deleted.");
+    Ok(EXIT_OK)
+}
+
+/// The expectation lines as of the engine's clock.
+fn expect_lines(s: &mut Session) -> Result<Vec<String>, CtError> {
+    let req = match s.now_ns()? {
+        Some(n) => format!("expect-list {n}"),
+        None => "expect-list".to_string(),
+    };
+    let v = s.conntrack(&Value::String(req))?;
+    let text = match &v {
+        Value::String(t) => t.as_str(),
+        other => {
+            return Err(CtError::fail(format!(
+                "unexpected answer from the conntrack plugin: {other}"
+            )))
+        }
+    };
+    Ok(text.lines().map(str::to_string).collect())
+}
+
+/// `-L expect`.
+fn expect_list(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtError> {
+    no_filters(a, "-L expect")?;
+    let mut s = Session::open(a)?;
+    let lines = expect_lines(&mut s)?;
+    for l in &lines {
+        let _ = writeln!(out, "{l}");
+    }
+    let _ = out.flush();
+    let _ = writeln!(
+        err,
+        "{PREFIX}: {} expectations have been shown.",
+        lines.len()
+    );
+    Ok(EXIT_OK)
+}
+
+/// `-D expect --id N`.
+fn expect_delete(a: &CtArgs, err: &mut dyn Write) -> Result<i32, CtError> {
+    no_filters(a, "-D expect")?;
+    let id =
+        a.id.ok_or_else(|| CtError::usage("-D expect: give the expectation's --id"))?;
+    let mut s = Session::open(a)?;
+    s.conntrack(&Value::String(format!("expect-delete {id}")))?;
+    let _ = writeln!(err, "{PREFIX}: 1 expectations have been deleted.");
+    Ok(EXIT_OK)
+}
+
+/// `-F` and `-F expect`.
+fn flush(a: &CtArgs, t: Table, err: &mut dyn Write) -> Result<i32, CtError> {
+    no_filters(a, "-F")?;
+    let mut s = Session::open(a)?;
+    let what = match t {
+        Table::Conntrack => {
+            s.conntrack(&json!({"op": "flush"}))?;
+            "connection tracking table"
+        }
+        Table::Expect => {
+            s.conntrack(&Value::String("expect-flush".into()))?;
+            "expectation table"
+        }
+    };
+    let _ = writeln!(err, "{PREFIX}: {what} has been emptied.");
+    Ok(EXIT_OK)
+}
+
+/// `-C` and `-C expect`: the number alone.
+fn count(a: &CtArgs, t: Table, out: &mut dyn Write) -> Result<i32, CtError> {
+    no_filters(a, "-C")?;
+    let mut s = Session::open(a)?;
+    let n = match t {
+        Table::Conntrack => {
+            let v = s.conntrack(&json!({"op": "count"}))?;
+            v.get("count").and_then(Value::as_u64).ok_or_else(|| {
+                CtError::fail(format!("unexpected answer from the conntrack plugin: {v}"))
+            })?
+        }
+        Table::Expect => expect_lines(&mut s)?.len() as u64,
+    };
+    let _ = writeln!(out, "{n}");
+    Ok(EXIT_OK)
+}
+
+/// A worker's `conntrack -S` line from the plugin's `stats` answer: `cpu=N` padded to
+/// four, a tab, then each counter followed by a space (conntrack-tools' own format).
+pub fn stats_line(cpu: u32, v: &Value) -> String {
+    let mut s = format!("cpu={cpu:<4}\t");
+    for k in STAT_FIELDS {
+        let n = v.get(k).and_then(Value::as_u64).unwrap_or(0);
+        s.push_str(&format!("{k}={n} "));
+    }
+    s
+}
+
+/// `-S`: one line per worker (the engine runs one: `cpu=0`).
+fn stats(a: &CtArgs, out: &mut dyn Write) -> Result<i32, CtError> {
+    no_filters(a, "-S")?;
+    let mut s = Session::open(a)?;
+    let v = s.conntrack(&json!({"op": "stats"}))?;
+    let _ = writeln!(out, "{}", stats_line(0, &v));
+    Ok(EXIT_OK)
+}

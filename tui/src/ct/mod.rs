@@ -1,0 +1,138 @@
+//! `brickwall ct`: conntrack-tools' `conntrack` for a running brickwall engine. It
+//! speaks to the engine's control socket ([`crate::protocol`]) and to the conntrack
+//! plugin behind it, and prints what the plugin formats, as `conntrack` prints it.
+//!
+//! - [`args`]: the options, checked as conntrack-tools checks them;
+//! - [`query`]: options into the plugin's `filter` and `tuple` objects;
+//! - [`commands`]: `-L`, `-G`, `-D`, `-F`, `-C`, `-S`, `-I` and the expect table;
+//! - [`events`]: `-E`, a poll loop; [`signal`]: stopping it on SIGINT.
+//!
+//! Exit codes as conntrack's: 0 ok, 1 error (no such entry, the engine unreachable or
+//! refusing), 2 bad parameters (every clap usage error, and options a command cannot use).
+
+pub mod args;
+pub mod commands;
+pub mod events;
+pub mod query;
+pub mod signal;
+
+pub use args::{CtArgs, CtCli};
+
+use crate::client::{Client, ClientError};
+use serde_json::{json, Value};
+use std::io::Write;
+
+/// The program name in summaries, as conntrack's `conntrack v1.4.7 (conntrack-tools)`.
+pub const PREFIX: &str = "brickwall ct (conntrack-tools 1.4.7 compatible)";
+
+/// Exit code: success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: the operation failed.
+pub const EXIT_FAIL: i32 = 1;
+/// Exit code: bad parameters.
+pub const EXIT_USAGE: i32 = 2;
+
+/// Why a command failed, and with which exit code.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CtError {
+    /// [`EXIT_FAIL`] or [`EXIT_USAGE`].
+    pub code: i32,
+    /// What to tell the user.
+    pub msg: String,
+}
+
+impl CtError {
+    /// A bad parameter (exit code 2).
+    pub fn usage(msg: impl Into<String>) -> CtError {
+        CtError {
+            code: EXIT_USAGE,
+            msg: msg.into(),
+        }
+    }
+
+    /// A failed operation (exit code 1).
+    pub fn fail(msg: impl Into<String>) -> CtError {
+        CtError {
+            code: EXIT_FAIL,
+            msg: msg.into(),
+        }
+    }
+}
+
+impl From<ClientError> for CtError {
+    fn from(e: ClientError) -> CtError {
+        CtError::fail(e.to_string())
+    }
+}
+
+/// A connection to the engine and what the commands learn from it.
+pub struct Session {
+    /// The connection.
+    pub client: Client,
+}
+
+impl Session {
+    /// Connects to the socket the options name.
+    pub fn open(a: &CtArgs) -> Result<Session, CtError> {
+        Ok(Session {
+            client: Client::connect(&a.socket)?,
+        })
+    }
+
+    /// Sends a request to the conntrack plugin.
+    pub fn conntrack(&mut self, request: &Value) -> Result<Value, CtError> {
+        Ok(self.client.call("conntrack", request)?)
+    }
+
+    /// The engine's clock (packet time in a replay), against which the plugin judges
+    /// timeouts; `None` if the engine does not say (a server without an `engine`
+    /// target). Any other error — the engine refusing this user, say — is the command's.
+    pub fn now_ns(&mut self) -> Result<Option<u64>, CtError> {
+        match self
+            .client
+            .call(crate::protocol::ENGINE_TARGET, &json!({"op": "status"}))
+        {
+            Ok(v) => Ok(v.get("now_ns").and_then(Value::as_u64).filter(|n| *n > 0)),
+            Err(ClientError::Remote(m)) if m.starts_with("unknown target") => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Parses `argv` (without the program name) and runs the command; the exit code.
+pub fn main_with_args<I, T>(argv: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::Parser;
+    let argv = std::iter::once(std::ffi::OsString::from("brickwall ct"))
+        .chain(argv.into_iter().map(Into::into));
+    match CtCli::try_parse_from(argv) {
+        Ok(cli) => run(&cli.args),
+        Err(e) => {
+            let _ = e.print();
+            e.exit_code()
+        }
+    }
+}
+
+/// Runs a parsed command against the engine, printing to standard output and error;
+/// the exit code.
+pub fn run(a: &CtArgs) -> i32 {
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    run_with(a, &mut stdout.lock(), &mut stderr.lock())
+}
+
+/// Runs a parsed command, writing its output to `out` and summaries and errors to `err`;
+/// the exit code.
+pub fn run_with(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    match commands::dispatch(a, out, err) {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(err, "brickwall ct: {}", e.msg);
+            e.code
+        }
+    }
+}
