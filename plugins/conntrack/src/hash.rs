@@ -36,22 +36,22 @@ impl TupleHasher {
     /// The hash of a tuple.
     #[inline]
     pub fn hash(&self, t: &Tuple) -> u32 {
-        let w = t.words();
+        let (w, n) = t.words();
         match self.kind {
             HashKind::Siphash => {
                 let mut h = self.sip.build_hasher();
-                for x in w {
-                    h.write_u64(x);
+                for x in &w[..n] {
+                    h.write_u64(*x);
                 }
                 h.finish() as u32
             }
             HashKind::Jenkins => {
                 let mut words = [0u32; 10];
-                for (i, x) in w.iter().enumerate() {
+                for (i, x) in w[..n].iter().enumerate() {
                     words[2 * i] = *x as u32;
                     words[2 * i + 1] = (*x >> 32) as u32;
                 }
-                jhash_words(&words, self.seed)
+                jhash_words(&words[..2 * n], self.seed)
             }
         }
     }

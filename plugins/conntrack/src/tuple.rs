@@ -160,21 +160,32 @@ impl Tuple {
         s
     }
 
-    /// Packs the tuple into five words for hashing (zone and everything but padding).
+    /// Packs the tuple into words for hashing: every field, and for IPv4 only the four
+    /// address bytes each (the rest is always zero), so an IPv4 tuple is two words and an
+    /// IPv6 tuple five. Returns the words and how many are used.
     #[inline]
-    pub fn words(&self) -> [u64; 5] {
+    pub fn words(&self) -> ([u64; 5], usize) {
         let w = |b: &[u8]| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8]));
-        [
-            w(&self.src[..8]),
-            w(&self.src[8..]),
-            w(&self.dst[..8]),
-            w(&self.dst[8..]),
-            (self.src_id as u64)
-                | (self.dst_id as u64) << 16
-                | (self.proto as u64) << 32
-                | (self.family as u64) << 40
-                | (self.zone as u64) << 48,
-        ]
+        let ids = (self.src_id as u64)
+            | (self.dst_id as u64) << 16
+            | (self.proto as u64) << 32
+            | (self.family as u64) << 40
+            | (self.zone as u64) << 48;
+        if self.family == FAMILY_V4 {
+            let a = |b: &[u8; 16]| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as u64;
+            ([a(&self.src) | a(&self.dst) << 32, ids, 0, 0, 0], 2)
+        } else {
+            (
+                [
+                    w(&self.src[..8]),
+                    w(&self.src[8..]),
+                    w(&self.dst[..8]),
+                    w(&self.dst[8..]),
+                    ids,
+                ],
+                5,
+            )
+        }
     }
 }
 
