@@ -1,6 +1,7 @@
 //! The hook pipeline's cost: packets per second through PREROUTING, FORWARD and
 //! POSTROUTING with 0, 1 and 5 no-op callbacks at each hook, on frames parsed beforehand
-//! (the parse is not measured), beside a bare loop over the same callbacks as the peer. Run: `cargo bench -p brickwall-core --bench pipeline`.
+//! (the parse is not measured), beside a bare loop over the same callbacks as the peer;
+//! and the built-in conntrack plugin through the engine on established UDP flows. Run: `cargo bench -p brickwall-core --bench pipeline`.
 
 use brickwall_core::engine::Engine;
 use brickwall_core::gen::{GenConfig, Generator};
@@ -105,5 +106,47 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// Conntrack through the whole engine: the built-in conntrack plugin (and nothing else)
+/// on established UDP flows, the packets run once beforehand so every connection exists.
+fn bench_conntrack(c: &mut Criterion) {
+    let mut g = c.benchmark_group("engine");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    let cfg = brickwall_core::config::Config::parse("plugins:\n  - builtin: conntrack\n", "bench").expect("config");
+    let e = Engine::from_config(&cfg, std::path::Path::new("."), "bench").expect("engine");
+    let gen = GenConfig {
+        tcp_flows: 0,
+        udp_flows: 256,
+        icmp_flows: 0,
+        data_packets: 4,
+        interleave: true,
+        ..GenConfig::default()
+    };
+    let mut pkts: Vec<Packet> = Generator::new(gen)
+        .take(BATCH)
+        .map(|f| {
+            let (p, r) = Packet::from_frame(LinkType::Ethernet, &f.data, f.ts_ns);
+            r.expect("generated frames parse");
+            p
+        })
+        .collect();
+    let mut pl = e.pipeline();
+    let table = e.registry().snapshot();
+    for p in pkts.iter_mut() {
+        pl.process(&table, p);
+    }
+    g.bench_function("conntrack-established-udp", |b| {
+        b.iter(|| {
+            let table = e.registry().snapshot();
+            for p in pkts.iter_mut() {
+                // A packet keeps the connection reference of its last run: clear it, as a
+                // fresh packet from the wire would have none.
+                p.view.ct = 0;
+                black_box(pl.process(&table, p));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_conntrack);
 criterion_main!(benches);
