@@ -88,7 +88,19 @@ impl Engine {
                 FailurePolicySpec::FailOpen => FailurePolicy::FailOpen,
                 FailurePolicySpec::FailClosed => FailurePolicy::FailClosed,
             });
-            let slot = engine.load(&source, &p.config_json(), &prios, policy)?;
+            let slot = match engine.load(&source, &p.config_json(), &prios, policy) {
+                Ok(slot) => slot,
+                // A failing init is about the plugin's own section: say where it is.
+                Err(PluginError::Init { path, name, reason }) => {
+                    return Err(ConfigError::field(
+                        file,
+                        format!("plugins[{i}].config"),
+                        format!("plugin {name} ({path}) refused its config: {reason}"),
+                    )
+                    .into())
+                }
+                Err(e) => return Err(e.into()),
+            };
             if let Some(want) = &p.name {
                 if *want != slot.plugin.name {
                     let got = slot.plugin.name.clone();

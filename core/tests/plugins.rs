@@ -199,7 +199,9 @@ fn refusals_name_the_file_and_the_reason() {
     ))
     .unwrap_err();
     assert!(
-        err.contains("plugin counter failed to initialise") && err.contains("drop_evry"),
+        err.starts_with("plugins.yaml: plugins[0].config: plugin counter (")
+            && err.contains("refused its config")
+            && err.contains("drop_evry"),
         "{err}"
     );
 
