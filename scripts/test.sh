@@ -4,9 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# What the tests need beyond the Rust toolchain: a C compiler (plugin-ABI fixtures are C).
+# What the tests need beyond the Rust toolchain: a C compiler (plugin-ABI fixtures are C),
+# tmux (the dashboard is driven in a real terminal), useradd/runuser (a second uid is
+# refused by the control socket).
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
+command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
+command -v useradd >/dev/null 2>&1 || need_apt+=(passwd)
+command -v runuser >/dev/null 2>&1 || need_apt+=(util-linux)
 if [ ${#need_apt[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
