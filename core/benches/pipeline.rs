@@ -111,7 +111,8 @@ fn bench(c: &mut Criterion) {
 fn bench_conntrack(c: &mut Criterion) {
     let mut g = c.benchmark_group("engine");
     g.throughput(Throughput::Elements(BATCH as u64));
-    let cfg = brickwall_core::config::Config::parse("plugins:\n  - builtin: conntrack\n", "bench").expect("config");
+    let cfg = brickwall_core::config::Config::parse("plugins:\n  - builtin: conntrack\n", "bench")
+        .expect("config");
     let e = Engine::from_config(&cfg, std::path::Path::new("."), "bench").expect("engine");
     let gen = GenConfig {
         tcp_flows: 0,

@@ -33,6 +33,9 @@ enum Command {
     /// Query and change a running engine's connection tracking, as conntrack-tools'
     /// `conntrack` does (-L, -G, -D, -F, -C, -S, -E; the expect table).
     Ct(brickwall_tui::ct::CtArgs),
+    /// A live dashboard of a running engine: hash chains, connections, expectations,
+    /// counters and plugins, over the control socket.
+    Top(brickwall_tui::top::TopArgs),
 }
 
 /// Runs the CLI; returns the process exit code.
@@ -40,6 +43,7 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     let r = match cli.command {
         Command::Ct(a) => return brickwall_tui::ct::run(&a),
+        Command::Top(a) => return brickwall_tui::top::main(&a),
         Command::Replay(a) => replay::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Hooks { config } => hooks::run(config),

@@ -1,20 +1,37 @@
 //! The plugin's control entry point: the operations behind conntrack-tools' `-L`, `-G`,
-//! `-D`, `-F`, `-C` and `-S`, and two views of the hash table (chain-length histogram,
-//! one bucket's chain).
+//! `-D`, `-F`, `-C` and `-S`, and three views of the hash table (chain-length histogram,
+//! the chain lengths of a window of buckets, one bucket's chain).
 //!
 //! Requests and responses are JSON objects:
 //!
 //! | `op` | takes | answers |
 //! |---|---|---|
-//! | `list` | `filter`, `format` | `{"entries": [...], "count": N}` |
+//! | `list` | `filter`, `format`, `offset`, `limit`, `states`, `total` | `{"entries": [...], "count": N}` (+ `"offset"`, `"limit"` when paged, `"states"` when asked) |
 //! | `get` | `tuple`, `format` | `{"entry": ..., "dir": "original"\|"reply"}` |
 //! | `delete` | `tuple` or `filter` | `{"deleted": N}` |
 //! | `flush` | | `{"deleted": N}` |
 //! | `count` | | `{"count": N, "max": M}` |
 //! | `stats` | | `{"entries": N, <conntrack -S counters>..., "buckets": B}` |
-//! | `histogram` | `max_len` (default 16) | `{"buckets", "histogram", "longest", "nodes", "load_factor"}` |
+//! | `histogram` | `max_len` (default 16), `offset`, `limit` | `{"buckets", "histogram", "longest", "nodes", "load_factor"}` (+ `"offset"`, `"limit"` for a range) |
 //! | `chain` | `bucket` | `{"bucket": b, "nodes": [{"id", "dir", "proto", "tuple"}]}` |
 //! | `update` | `mark`, and `tuple` or `filter` | `{"updated": N}` (`conntrack -U --mark`) |
+//! | `buckets` | `offset` (first bucket, default 0), `limit` (default 1024, at most 65536) | `{"buckets": B, "offset": S, "lengths": [...]}` |
+//!
+//! `list` pages: `offset` skips that many matches and `limit` (at most 10000) caps the
+//! entries answered, in slot order (stable while the table does not change; a slot
+//! freed and reused moves its new connection to the old place). `count` is then every
+//! match, not the page's length, so a client can show "rows 101-150 of 1000000"
+//! without copying the table. `"states": true` adds `{"states": {NAME: N, ...}}`, every
+//! match counted by protocol state (TCP, SCTP), or by protocol name for protocols
+//! without states, in one pass with the page. `"total": false` skips the counting: the
+//! walk stops after the page, and the answer has `"more": true|false` (whether a match
+//! follows the page) instead of `count` — a page near the start of a table of millions
+//! then costs next to nothing, where counting walks every slot.
+//!
+//! `histogram` with `offset`/`limit` counts the buckets `offset..offset+limit` only
+//! (its `load_factor` is theirs), so that a client can sweep a large table in parts
+//! instead of holding the table for one walk of every chain; `buckets` stays the
+//! table's.
 //!
 //! Every request may carry `now_ns`, the engine's clock (packet time in replays;
 //! default 0): connections expired at that time are not listed, found, matched or
@@ -174,6 +191,8 @@ enum Out {
     U(u64),
     /// A float.
     F(f64),
+    /// A boolean.
+    B(bool),
     /// A string.
     S(String),
     /// An array.
@@ -188,6 +207,7 @@ impl Serialize for Out {
             Out::Null => s.serialize_unit(),
             Out::U(n) => s.serialize_u64(*n),
             Out::F(f) => s.serialize_f64(*f),
+            Out::B(b) => s.serialize_bool(*b),
             Out::S(v) => s.serialize_str(v),
             Out::A(items) => {
                 let mut seq = s.serialize_seq(Some(items.len()))?;
@@ -255,17 +275,7 @@ fn alive(c: &Conn, now: u64) -> bool {
 fn run(t: &mut Tracker, req: &Request) -> Result<Out, String> {
     let now = req.now_ns;
     Ok(match req.op {
-        Op::List => {
-            let entries: Vec<Out> = t
-                .table
-                .slots()
-                .filter(|(_, c)| alive(c, now))
-                .filter(|(_, c)| req.filter.as_ref().is_none_or(|f| f.matches(c)))
-                .map(|(_, c)| entry(c, now, req.format))
-                .collect();
-            let count = entries.len();
-            Out::O(vec![("entries", Out::A(entries)), ("count", count.into())])
-        }
+        Op::List => list_page(t, req),
         Op::Get => {
             let (idx, dir) = find(t, req)?;
             let c = t.table.get(idx).ok_or("no such connection")?;
@@ -325,7 +335,25 @@ fn run(t: &mut Tracker, req: &Request) -> Result<Out, String> {
             fields.push(("buckets", t.table.buckets().into()));
             Out::O(fields)
         }
+        Op::Histogram if req.offset > 0 || req.limit.is_some() => {
+            histogram_range(t, req.max_len, req.offset, req.limit.unwrap_or(usize::MAX))
+        }
         Op::Histogram => histogram(t, req.max_len),
+        Op::Buckets => {
+            let buckets = t.table.buckets();
+            let start = usize::try_from(req.offset)
+                .unwrap_or(usize::MAX)
+                .min(buckets);
+            let end = start.saturating_add(req.limit.unwrap_or(0)).min(buckets);
+            let lengths = (start..end)
+                .map(|b| Out::U(t.table.chain(b).len() as u64))
+                .collect();
+            Out::O(vec![
+                ("buckets", buckets.into()),
+                ("offset", start.into()),
+                ("lengths", Out::A(lengths)),
+            ])
+        }
         Op::Chain => {
             let buckets = t.table.buckets();
             let b = req.bucket.unwrap_or(0);
@@ -356,6 +384,60 @@ fn run(t: &mut Tracker, req: &Request) -> Result<Out, String> {
             Out::O(vec![("bucket", b.into()), ("nodes", Out::A(nodes))])
         }
     })
+}
+
+/// A `list` answer: the page of matches `offset..offset+limit` in slot order, every
+/// match counted, and (with `states`) counted by state, in one pass over the slots;
+/// without `total`, the pass stops at the first match after the page.
+fn list_page(t: &Tracker, req: &Request) -> Out {
+    let now = req.now_ns;
+    let limit = req.limit.unwrap_or(usize::MAX);
+    let end = req.offset.saturating_add(limit as u64);
+    let mut entries = Vec::new();
+    let mut count = 0u64;
+    let mut more = false;
+    let mut states: Vec<(&'static str, u64)> = Vec::new();
+    for (_, c) in t
+        .table
+        .slots()
+        .filter(|(_, c)| alive(c, now))
+        .filter(|(_, c)| req.filter.as_ref().is_none_or(|f| f.matches(c)))
+    {
+        if !req.total && count >= end {
+            more = true;
+            break;
+        }
+        if count >= req.offset && entries.len() < limit {
+            entries.push(entry(c, now, req.format));
+        }
+        if req.states {
+            let name = Tracker::state_name(c).unwrap_or_else(|| proto_name(c.orig.proto));
+            match states.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, k)) => *k += 1,
+                None => states.push((name, 1)),
+            }
+        }
+        count += 1;
+    }
+    let mut fields = vec![("entries", Out::A(entries))];
+    if req.total {
+        fields.push(("count", count.into()));
+    }
+    if req.offset > 0 || req.limit.is_some() {
+        fields.push(("offset", req.offset.into()));
+        fields.push(("limit", req.limit.into()));
+    }
+    if !req.total {
+        fields.push(("more", Out::B(more)));
+    }
+    if req.states {
+        states.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        fields.push((
+            "states",
+            Out::O(states.into_iter().map(|(n, k)| (n, Out::U(k))).collect()),
+        ));
+    }
+    Out::O(fields)
 }
 
 /// The connection a request's tuple names, alive at its `now_ns`: slot and direction.
@@ -455,12 +537,53 @@ fn tuple_json(c: &Conn, dir: usize) -> Out {
 
 /// Chain lengths: how many buckets have each length (the last entry counts every longer
 /// chain), the longest, the nodes (two per connection) and their mean per bucket.
+///
+/// One walk of every chain, without allocating per bucket: the table's own histogram
+/// with room for chains far longer than any walk follows, folded to `max_len` after.
 fn histogram(t: &Tracker, max_len: usize) -> Out {
+    const WIDE: usize = 4096;
     let buckets = t.table.buckets();
-    let hist = t.table.chain_histogram(max_len);
+    let wide = t.table.chain_histogram(WIDE);
     let (mut nodes, mut longest) = (0usize, 0usize);
-    for b in 0..buckets {
+    if wide.get(WIDE).copied().unwrap_or(0) == 0 {
+        for (len, &n) in wide.iter().enumerate() {
+            nodes += len * n as usize;
+            if n > 0 {
+                longest = len;
+            }
+        }
+    } else {
+        // Some chain is longer still: count exactly, bucket by bucket.
+        for b in 0..buckets {
+            let len = t.table.chain(b).len();
+            nodes += len;
+            longest = longest.max(len);
+        }
+    }
+    let mut hist = vec![0u64; max_len + 1];
+    for (len, n) in wide.into_iter().enumerate() {
+        hist[len.min(max_len)] += n;
+    }
+    Out::O(vec![
+        ("buckets", buckets.into()),
+        ("histogram", Out::A(hist.into_iter().map(Out::U).collect())),
+        ("longest", longest.into()),
+        ("nodes", nodes.into()),
+        ("load_factor", Out::F(nodes as f64 / buckets.max(1) as f64)),
+    ])
+}
+
+/// The histogram of buckets `offset..offset+limit` (clipped to the table), walking each
+/// of their chains.
+fn histogram_range(t: &Tracker, max_len: usize, offset: u64, limit: usize) -> Out {
+    let buckets = t.table.buckets();
+    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(buckets);
+    let end = start.saturating_add(limit).min(buckets);
+    let mut hist = vec![0u64; max_len + 1];
+    let (mut nodes, mut longest) = (0usize, 0usize);
+    for b in start..end {
         let len = t.table.chain(b).len();
+        hist[len.min(max_len)] += 1;
         nodes += len;
         longest = longest.max(len);
     }
@@ -469,6 +592,11 @@ fn histogram(t: &Tracker, max_len: usize) -> Out {
         ("histogram", Out::A(hist.into_iter().map(Out::U).collect())),
         ("longest", longest.into()),
         ("nodes", nodes.into()),
-        ("load_factor", Out::F(nodes as f64 / buckets.max(1) as f64)),
+        (
+            "load_factor",
+            Out::F(nodes as f64 / (end - start).max(1) as f64),
+        ),
+        ("offset", start.into()),
+        ("limit", (end - start).into()),
     ])
 }

@@ -33,12 +33,15 @@ pub enum Op {
     /// `conntrack -U --mark`: set the mark of one connection (by tuple) or of every
     /// match of a filter.
     Update,
+    /// The chain lengths of a window of buckets (the dashboard's heat map).
+    Buckets,
 }
 
 /// The operation names, for error messages.
-const OPS: &str = "list, get, delete, flush, count, stats, histogram, chain, update";
+const OPS: &str = "list, get, delete, flush, count, stats, histogram, chain, update, buckets";
 /// Every top-level field, for error messages.
-const FIELDS: &str = "op, now_ns, filter, tuple, format, bucket, max_len, mark";
+const FIELDS: &str =
+    "op, now_ns, filter, tuple, format, bucket, max_len, mark, offset, limit, states, total";
 /// Every filter field, for error messages.
 const FILTER_FIELDS: &str = "proto, family, src, dst, sport, dport, state, mark, zone, status";
 /// Every tuple field, for error messages.
@@ -50,6 +53,12 @@ const PROTO_NAMES: &str = "tcp, udp, udplite, sctp, icmp, icmpv6, gre";
 const DEFAULT_MAX_LEN: usize = 16;
 /// Largest `max_len` accepted (walks stop at 80 nodes anyway).
 const MAX_MAX_LEN: u64 = 1024;
+/// Most connections one `list` page may hold.
+pub const MAX_LIST_LIMIT: u64 = 10_000;
+/// Most buckets one `buckets` window may hold.
+pub const MAX_BUCKETS_LIMIT: u64 = 65_536;
+/// Buckets in a `buckets` window without `limit`.
+const DEFAULT_BUCKETS_LIMIT: usize = 1024;
 
 impl Op {
     /// The operation `v` names.
@@ -67,6 +76,7 @@ impl Op {
             "histogram" => Op::Histogram,
             "chain" => Op::Chain,
             "update" => Op::Update,
+            "buckets" => Op::Buckets,
             _ => return Err(format!("op: unknown operation {} ({OPS})", show(v))),
         })
     }
@@ -83,19 +93,21 @@ impl Op {
             Op::Histogram => "histogram",
             Op::Chain => "chain",
             Op::Update => "update",
+            Op::Buckets => "buckets",
         }
     }
 
     /// The fields the operation takes besides `op` and `now_ns`.
     fn fields(self) -> &'static [&'static str] {
         match self {
-            Op::List => &["filter", "format"],
+            Op::List => &["filter", "format", "offset", "limit", "states", "total"],
             Op::Get => &["tuple", "format"],
             Op::Delete => &["tuple", "filter"],
             Op::Flush | Op::Count | Op::Stats => &[],
-            Op::Histogram => &["max_len"],
+            Op::Histogram => &["max_len", "offset", "limit"],
             Op::Chain => &["bucket"],
             Op::Update => &["tuple", "filter", "mark"],
+            Op::Buckets => &["offset", "limit"],
         }
     }
 }
@@ -130,6 +142,16 @@ pub struct Request {
     pub max_len: usize,
     /// The mark to set (`update`).
     pub mark: Option<u32>,
+    /// Matches (`list`) or buckets (`buckets`, `histogram`) to skip first.
+    pub offset: u64,
+    /// Most entries (`list`: none means all) or buckets (`buckets`: a default window;
+    /// `histogram`: none means to the table's end) to answer.
+    pub limit: Option<usize>,
+    /// Whether `list` also counts every match by state (`states`).
+    pub states: bool,
+    /// Whether `list` counts every match (`total`, default true); without, it stops
+    /// after the page.
+    pub total: bool,
 }
 
 /// An address with a prefix length (a single address has the full length).
@@ -734,6 +756,31 @@ pub fn parse(bytes: &[u8], zone: u16) -> Result<Request, String> {
     let mark = get(m, "mark")
         .map(|v| uint(v, "mark", u32::MAX as u64, "a 32-bit mark").map(|n| n as u32))
         .transpose()?;
+    let offset = get(m, "offset")
+        .map(|v| uint(v, "offset", u64::MAX, "a number of entries to skip"))
+        .transpose()?
+        .unwrap_or(0);
+    let max_limit = match op {
+        Op::Buckets => MAX_BUCKETS_LIMIT,
+        Op::Histogram => u64::MAX,
+        _ => MAX_LIST_LIMIT,
+    };
+    let limit = get(m, "limit")
+        .map(|v| {
+            uint(v, "limit", max_limit, "a number of entries")
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+        })
+        .transpose()?;
+    let flag = |k: &str, default: bool| match get(m, k) {
+        None => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(v) => Err(format!("{k}: expected true or false, got {}", show(v))),
+    };
+    let states = flag("states", false)?;
+    let total = flag("total", true)?;
+    if states && !total {
+        return Err("states: counting by state needs total (every match counted)".into());
+    }
     match op {
         Op::Update if mark.is_none() => return Err("mark: missing (update sets the mark)".into()),
         Op::Update if tuple.is_some() == filter.is_some() => {
@@ -767,5 +814,12 @@ pub fn parse(bytes: &[u8], zone: u16) -> Result<Request, String> {
         bucket,
         max_len,
         mark,
+        offset,
+        limit: match op {
+            Op::Buckets => Some(limit.unwrap_or(DEFAULT_BUCKETS_LIMIT)),
+            _ => limit,
+        },
+        states,
+        total,
     })
 }

@@ -285,6 +285,150 @@ fn list_text_lines_and_count() {
     assert_eq!(later["count"], 3, "{later}");
 }
 
+/// Pages of `list` cover the matches once each, in the order of the unpaged list;
+/// `count` is every match; `states` counts every match by state or protocol.
+#[test]
+fn list_pages_in_slot_order_with_total_count_and_states() {
+    let (mut t, _) = filled();
+    let all = lines(&mut t, json!({}));
+    let mut paged = Vec::new();
+    for offset in (0..9).step_by(3) {
+        let r = ask(
+            &mut t,
+            json!({"op": "list", "now_ns": NOW, "offset": offset, "limit": 3}),
+        );
+        assert_eq!(r["count"], 7, "{r}");
+        assert_eq!(r["offset"], offset);
+        assert_eq!(r["limit"], 3);
+        let page = r["entries"].as_array().expect("entries");
+        assert_eq!(page.len(), 3.min(7 - offset.min(7)), "{r}");
+        paged.extend(page.iter().map(|e| e.as_str().expect("a line").to_string()));
+    }
+    assert_eq!(paged, all);
+    // Past the end: an empty page, the count still right.
+    let r = ask(&mut t, json!({"op": "list", "now_ns": NOW, "offset": 100}));
+    assert_eq!(r["entries"], json!([]));
+    assert_eq!(r["count"], 7);
+    // A filter pages over its matches only.
+    let r = ask(
+        &mut t,
+        json!({"op": "list", "now_ns": NOW, "filter": {"proto": "tcp"}, "limit": 1,
+               "format": "json", "states": true}),
+    );
+    assert_eq!(r["count"], 3);
+    assert_eq!(r["entries"].as_array().expect("entries").len(), 1);
+    assert_eq!(r["states"], json!({"SYN_SENT": 2, "ESTABLISHED": 1}));
+    // Every match by state, stateless protocols by name.
+    let r = ask(
+        &mut t,
+        json!({"op": "list", "now_ns": NOW, "limit": 0, "states": true}),
+    );
+    assert_eq!(r["entries"], json!([]));
+    assert_eq!(
+        r["states"],
+        json!({"SYN_SENT": 2, "icmp": 1, "udp": 2, "ESTABLISHED": 1, "icmpv6": 1})
+    );
+    let total: u64 = r["states"]
+        .as_object()
+        .expect("states")
+        .values()
+        .map(|v| v.as_u64().expect("a count"))
+        .sum();
+    assert_eq!(total, 7);
+    // Without counting: the page, and whether more follow.
+    let r = ask(
+        &mut t,
+        json!({"op": "list", "now_ns": NOW, "offset": 2, "limit": 3, "total": false}),
+    );
+    assert!(r.get("count").is_none(), "{r}");
+    assert_eq!(r["more"], true);
+    let page: Vec<String> = r["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e.as_str().expect("a line").to_string())
+        .collect();
+    assert_eq!(page, all[2..5]);
+    let r = ask(
+        &mut t,
+        json!({"op": "list", "now_ns": NOW, "offset": 4, "limit": 3, "total": false}),
+    );
+    assert_eq!(r["more"], false, "{r}");
+    assert_eq!(r["entries"].as_array().expect("entries").len(), 3);
+    let e = refuse(&mut t, r#"{"op":"list","states":true,"total":false}"#);
+    assert!(
+        e.starts_with("states: counting by state needs total"),
+        "{e}"
+    );
+    // Unpaged answers keep their old shape.
+    let r = ask(&mut t, json!({"op": "list", "now_ns": NOW}));
+    assert!(
+        r.get("offset").is_none() && r.get("states").is_none(),
+        "{r}"
+    );
+}
+
+/// `histogram` over bucket ranges: the parts of a sweep add up to the whole table's.
+#[test]
+fn histogram_ranges_add_up_to_the_whole() {
+    let (mut t, _) = filled();
+    let whole = ask(&mut t, json!({"op": "histogram", "max_len": 3}));
+    let mut sum = [0u64; 4];
+    let (mut nodes, mut longest) = (0, 0);
+    for offset in (0..64).step_by(24) {
+        let r = ask(
+            &mut t,
+            json!({"op": "histogram", "max_len": 3, "offset": offset, "limit": 24}),
+        );
+        assert_eq!(r["buckets"], 64);
+        assert_eq!(r["offset"], offset);
+        assert_eq!(r["limit"], 24.min(64 - offset), "{r}");
+        for (s, n) in sum
+            .iter_mut()
+            .zip(r["histogram"].as_array().expect("histogram"))
+        {
+            *s += n.as_u64().expect("a count");
+        }
+        nodes += r["nodes"].as_u64().expect("nodes");
+        longest = longest.max(r["longest"].as_u64().expect("longest"));
+    }
+    assert_eq!(json!(sum), whole["histogram"]);
+    assert_eq!(json!(nodes), whole["nodes"]);
+    assert_eq!(json!(longest), whole["longest"]);
+    let r = ask(
+        &mut t,
+        json!({"op": "histogram", "offset": 999, "limit": 5}),
+    );
+    assert_eq!(r["limit"], 0);
+    assert_eq!(r["nodes"], 0);
+}
+
+/// `buckets` answers the chain length of each bucket of a window, clipped to the table.
+#[test]
+fn buckets_window_lengths() {
+    let (mut t, _) = filled();
+    let r = ask(&mut t, json!({"op": "buckets"}));
+    assert_eq!(r["buckets"], 64);
+    assert_eq!(r["offset"], 0);
+    let lens: Vec<u64> = r["lengths"]
+        .as_array()
+        .expect("lengths")
+        .iter()
+        .map(|n| n.as_u64().expect("a length"))
+        .collect();
+    let want: Vec<u64> = (0..64).map(|b| t.table.chain(b).len() as u64).collect();
+    assert_eq!(lens, want, "the default window covers this small table");
+    let r = ask(&mut t, json!({"op": "buckets", "offset": 60, "limit": 10}));
+    assert_eq!(r["offset"], 60);
+    assert_eq!(r["lengths"], json!(want[60..]));
+    let r = ask(
+        &mut t,
+        json!({"op": "buckets", "offset": 1000, "limit": 10}),
+    );
+    assert_eq!(r["offset"], 64);
+    assert_eq!(r["lengths"], json!([]));
+}
+
 #[test]
 fn filters_select_by_original_tuple_state_mark_status() {
     let (mut t, ids) = filled();
@@ -691,13 +835,37 @@ fn malformed_requests_are_errors_naming_the_field() {
         ("[1, 2]", "request: expected a JSON object"),
         (
             "{}",
-            "op: missing (list, get, delete, flush, count, stats, histogram, chain, update)",
+            "op: missing (list, get, delete, flush, count, stats, histogram, chain, update, buckets)",
         ),
         (
             r#"{"op": "lst"}"#,
-            r#"op: unknown operation "lst" (list, get, delete, flush, count, stats, histogram, chain, update)"#,
+            r#"op: unknown operation "lst" (list, get, delete, flush, count, stats, histogram, chain, update, buckets)"#,
         ),
         (r#"{"op": 5}"#, "op: expected a string"),
+        (
+            r#"{"op": "list", "limit": 10001}"#,
+            "limit: 10001 is out of range (0-10000)",
+        ),
+        (
+            r#"{"op": "buckets", "limit": 65537}"#,
+            "limit: 65537 is out of range (0-65536)",
+        ),
+        (
+            r#"{"op": "list", "offset": -3}"#,
+            "offset: expected a number of entries to skip, got -3",
+        ),
+        (
+            r#"{"op": "list", "states": "yes"}"#,
+            r#"states: expected true or false, got "yes""#,
+        ),
+        (
+            r#"{"op": "get", "limit": 5}"#,
+            "limit: not used by get (it takes now_ns, tuple, format)",
+        ),
+        (
+            r#"{"op": "buckets", "states": true}"#,
+            "states: not used by buckets (it takes now_ns, offset, limit)",
+        ),
         (
             r#"{"op": "list", "fliter": {}}"#,
             r#"request: unknown field "fliter" (op, now_ns, filter"#,
@@ -884,7 +1052,7 @@ fn malformed_requests_are_errors_naming_the_field() {
         ),
         (
             r#"{"op": "histogram", "bucket": 3}"#,
-            "bucket: not used by histogram (it takes now_ns, max_len)",
+            "bucket: not used by histogram (it takes now_ns, max_len, offset, limit)",
         ),
     ];
     for (req, want) in cases {
@@ -915,6 +1083,10 @@ fn no_input_panics() {
         br#"{"op":"delete","tuple":{"proto":"gre","src":"2001:db8::1","dst":"2001:db8::2","srckey":1,"dstkey":2}}"#,
         br#"{"op":"histogram","max_len":3}"#,
         br#"{"op":"chain","bucket":7}"#,
+        br#"{"op":"list","offset":2,"limit":3,"states":true,"format":"json"}"#,
+        br#"{"op":"buckets","offset":60,"limit":10}"#,
+        br#"{"op":"histogram","offset":6,"limit":10,"max_len":2}"#,
+        br#"{"op":"list","offset":1,"limit":2,"total":false}"#,
         b"list 2000000000",
     ];
     // A small deterministic generator: truncations, byte flips and insertions.

@@ -1,0 +1,91 @@
+//! The expectations view: each expectation's tuple, master connection, helper, class,
+//! flags and time left (the conntrack plugin's `expect-list`).
+
+use super::fmt;
+use super::state::App;
+use super::style;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Paragraph, Row, Table};
+use ratatui::Frame;
+
+/// The protocol name of an IP protocol number.
+fn proto_name(p: u8) -> String {
+    match p {
+        1 => "icmp".into(),
+        6 => "tcp".into(),
+        17 => "udp".into(),
+        47 => "gre".into(),
+        58 => "icmpv6".into(),
+        132 => "sctp".into(),
+        136 => "udplite".into(),
+        n => n.to_string(),
+    }
+}
+
+/// Draws the view.
+pub fn draw(f: &mut Frame, body: Rect, app: &App) {
+    let rows = app.visible_expects();
+    let mut title = format!(" Expectations: {} ", rows.len());
+    if !app.filter.text.is_empty() {
+        title.push_str(&format!("· filter \"{}\" ", app.filter.text));
+    }
+    let block = Block::bordered().title(title);
+    if let Some(e) = &app.expect_error {
+        let p = Paragraph::new(Span::styled(
+            format!("cannot read them: {e}"),
+            style::error(),
+        ));
+        f.render_widget(p.block(block), body);
+        return;
+    }
+    if rows.is_empty() {
+        let p = Paragraph::new(Span::styled(
+            "no expectations (application helpers create them; none are loaded)",
+            style::note(),
+        ));
+        f.render_widget(p.block(block), body);
+        return;
+    }
+    let body_rows: Vec<Row> = rows
+        .iter()
+        .skip(app.expect_row)
+        .map(|e| {
+            Row::new(vec![
+                fmt::secs(e.timeout_s),
+                proto_name(e.proto),
+                e.tuple.clone(),
+                e.master.clone(),
+                e.helper.clone(),
+                e.class.clone(),
+                e.flags.join(","),
+            ])
+        })
+        .collect();
+    let table = Table::new(
+        body_rows,
+        [
+            Constraint::Length(8),
+            Constraint::Length(7),
+            Constraint::Min(30),
+            Constraint::Min(30),
+            Constraint::Length(10),
+            Constraint::Length(5),
+            Constraint::Length(18),
+        ],
+    )
+    .header(
+        Row::new(vec![
+            "time left",
+            "proto",
+            "expected tuple",
+            "master",
+            "helper",
+            "class",
+            "flags",
+        ])
+        .style(style::header()),
+    )
+    .block(block);
+    f.render_widget(table, body);
+}

@@ -1,0 +1,435 @@
+//! The dashboard's state logic without a screen: sorting, filtering, selection bounds,
+//! paging, rates, key handling, and reading the engine's answers (bad ones included).
+
+mod top_common;
+
+use brickwall_tui::top::conns::{ConnsState, SortKey};
+use brickwall_tui::top::fetch::{Update, Wants};
+use brickwall_tui::top::filter::Filter;
+use brickwall_tui::top::keys::Key;
+use brickwall_tui::top::model::*;
+use brickwall_tui::top::parse;
+use brickwall_tui::top::rates::{rate, Rates, HISTORY};
+use brickwall_tui::top::state::{Action, App, Geometry, View};
+use serde_json::json;
+use std::time::Duration;
+use top_common::*;
+
+fn ids(rows: &[&ConnRow]) -> Vec<u64> {
+    rows.iter().map(|r| r.id).collect()
+}
+
+fn state_with(page: ConnPage) -> ConnsState {
+    let mut c = ConnsState {
+        page_size: 4,
+        ..Default::default()
+    };
+    c.take_page(page);
+    c
+}
+
+#[test]
+fn sorting_orders_the_page() {
+    let mut c = state_with(four_conns());
+    let none = Filter::default();
+    assert_eq!(ids(&c.visible(&none, NOW)), vec![2, 4, 1, 3], "table order");
+    let cases = [
+        (SortKey::Source, vec![1, 2, 3, 4]),
+        // One destination address: by port, 22 < 53 < 80 < 443.
+        (SortKey::Destination, vec![3, 4, 2, 1]),
+        (SortKey::Protocol, vec![2, 1, 3, 4]),
+        // "-" (no state) < ESTABLISHED < SYN_SENT UNREPLIED.
+        (SortKey::State, vec![4, 2, 1, 3]),
+        (SortKey::Age, vec![4, 3, 2, 1]), // oldest (started first) first
+        (SortKey::Packets, vec![4, 3, 2, 1]),
+        (SortKey::Bytes, vec![4, 3, 2, 1]),
+    ];
+    for (k, want) in cases {
+        c.sort = Some(k);
+        c.reverse = false;
+        assert_eq!(ids(&c.visible(&none, NOW)), want, "{k:?}");
+        c.reverse = true;
+        let mut rev = want.clone();
+        rev.reverse();
+        if k != SortKey::Protocol && k != SortKey::State {
+            assert_eq!(ids(&c.visible(&none, NOW)), rev, "{k:?} reversed");
+        }
+    }
+}
+
+#[test]
+fn sort_key_cycles_through_every_column_then_table_order() {
+    let mut c = ConnsState::default();
+    let mut seen = Vec::new();
+    for _ in 0..8 {
+        c.cycle_sort();
+        seen.push(c.sort);
+    }
+    let mut want: Vec<Option<SortKey>> = SortKey::ALL.iter().copied().map(Some).collect();
+    want.push(None);
+    assert_eq!(seen, want);
+    c.toggle_reverse();
+    assert!(c.reverse);
+    c.cycle_sort();
+    assert!(!c.reverse, "a new column starts in its natural order");
+}
+
+#[test]
+fn filter_splits_server_and_page_words() {
+    let f = Filter::parse("tcp established dport=443 src=10.0.0.0/8 foo State=time_wait");
+    assert_eq!(
+        f.server,
+        Some(json!({
+            "proto": "tcp",
+            "dport": 443,
+            "src": "10.0.0.0/8",
+            "state": "ESTABLISHED,TIME_WAIT"
+        }))
+    );
+    assert_eq!(f.local, vec!["foo"]);
+    assert!(f.matches_local("a FOO b"));
+    assert!(!f.matches_local("bar"));
+    let f = Filter::parse("  ");
+    assert!(f.is_empty() && f.server.is_none());
+    let f = Filter::parse("10.0.0.3");
+    assert_eq!(f.server, None);
+    assert_eq!(f.local, vec!["10.0.0.3"]);
+    // A second protocol word is a page word (the filter has one protocol).
+    let f = Filter::parse("tcp udp");
+    assert_eq!(f.server, Some(json!({"proto": "tcp"})));
+    assert_eq!(f.local, vec!["udp"]);
+}
+
+#[test]
+fn filter_hides_rows_of_the_page() {
+    let c = state_with(four_conns());
+    let f = Filter::parse("udp");
+    // "udp" goes to the server; the page (as fetched) is shown whole.
+    assert_eq!(c.visible(&f, NOW).len(), 4);
+    let f = Filter::parse("10.0.0.4");
+    assert_eq!(ids(&c.visible(&f, NOW)), vec![4]);
+    let f = Filter::parse(":443");
+    assert_eq!(ids(&c.visible(&f, NOW)), vec![1]);
+    let f = Filter::parse("unreplied");
+    assert_eq!(ids(&c.visible(&f, NOW)), vec![3]);
+}
+
+#[test]
+fn connection_selection_stays_in_bounds_and_pages() {
+    let mut page = four_conns();
+    page.count = Some(10);
+    let mut c = state_with(page);
+    c.move_by(-1, 4);
+    assert_eq!((c.offset, c.row), (0, 0), "no row above the first");
+    for _ in 0..3 {
+        c.move_by(1, 4);
+    }
+    assert_eq!((c.offset, c.row), (0, 3));
+    c.move_by(1, 4);
+    assert_eq!((c.offset, c.row), (4, 0), "past the page: the next page");
+    c.move_by(-1, 4);
+    assert_eq!((c.offset, c.row), (0, 3), "and back");
+    c.end();
+    assert_eq!(c.offset, 8, "the last page of 10 in pages of 4");
+    c.page_down();
+    assert_eq!(c.offset, 8, "nothing after the last page");
+    c.home();
+    assert_eq!((c.offset, c.row), (0, 0));
+    c.page_up();
+    assert_eq!(c.offset, 0);
+    // An answer for another page than the one wanted is dropped.
+    c.offset = 4;
+    c.take_page(four_conns());
+    assert_eq!(c.count, 10, "stale page kept out");
+    // A page smaller than the selection clamps it.
+    c.offset = 0;
+    c.row = 3;
+    let mut short = four_conns();
+    short.rows.truncate(2);
+    c.take_page(short);
+    assert_eq!(c.row, 1);
+    // A table that shrank below the offset sends the view to its last page.
+    c.offset = 8;
+    c.take_page(ConnPage {
+        offset: 8,
+        count: Some(5),
+        ..Default::default()
+    });
+    assert_eq!(c.offset, 4);
+    // A page without counts keeps the last ones; an empty one steps back a page.
+    c.take_page(ConnPage {
+        offset: 4,
+        count: None,
+        more: false,
+        rows: vec![],
+        states: None,
+    });
+    assert_eq!(c.count, 5);
+    assert_eq!(c.offset, 0);
+}
+
+#[test]
+fn page_size_change_keeps_the_selected_match() {
+    let mut page = four_conns();
+    page.count = Some(100);
+    let mut c = state_with(page);
+    c.page_size = 10;
+    c.offset = 20;
+    c.row = 7; // match 27
+    c.set_page_size(8);
+    assert_eq!(c.offset + c.row as u64, 27);
+    assert_eq!(c.offset % 8, 0);
+}
+
+#[test]
+fn bucket_selection_stays_in_the_table() {
+    let mut app = chains_app();
+    app.set_geometry(Geometry {
+        heat_cols: 10,
+        heat_rows: 3,
+        conn_rows: 10,
+    });
+    let c = &mut app.chains;
+    c.select(0);
+    c.move_by(-1);
+    assert_eq!(c.selected, 0);
+    c.move_rows(1);
+    assert_eq!(c.selected, 10);
+    c.move_pages(1);
+    assert_eq!(c.selected, 40);
+    assert_eq!(c.window_start(), 30);
+    assert_eq!(c.window_wanted(), (30, 30));
+    c.move_pages(5);
+    assert_eq!(c.selected, 63, "the last bucket");
+    c.move_by(1);
+    assert_eq!(c.selected, 63);
+    c.select(u64::MAX);
+    assert_eq!(c.selected, 63);
+    // n / N: the next and previous bucket with a chain in the loaded window (0-63).
+    c.select(0);
+    c.seek_nonempty(true);
+    assert_eq!(c.selected, 5);
+    c.seek_nonempty(true);
+    assert_eq!(c.selected, 9);
+    c.seek_nonempty(true);
+    assert_eq!(c.selected, 40);
+    c.seek_nonempty(false);
+    assert_eq!(c.selected, 9);
+}
+
+#[test]
+fn rates_from_two_samples() {
+    assert_eq!(rate(100, 300, Duration::from_secs(2)), 100.0);
+    assert_eq!(rate(100, 100, Duration::from_millis(500)), 0.0);
+    assert_eq!(rate(300, 100, Duration::from_secs(1)), 0.0, "a reset is 0");
+    assert_eq!(rate(0, 10, Duration::ZERO), 0.0, "no time, no rate");
+    let mut r = Rates::default();
+    r.push(Duration::from_millis(0), &[("found".into(), 1000)]);
+    assert_eq!(r.get("found").and_then(|s| s.rate()), None, "one sample");
+    r.push(Duration::from_millis(500), &[("found".into(), 1250)]);
+    let s = r.get("found").unwrap();
+    assert_eq!(s.rate(), Some(500.0));
+    assert_eq!(s.total, 1250);
+    for i in 0..(HISTORY as u64 + 10) {
+        r.push(
+            Duration::from_millis(1000 + 500 * i),
+            &[("found".into(), 2000 + i)],
+        );
+    }
+    assert_eq!(r.get("found").unwrap().rates.len(), HISTORY);
+    r.clear();
+    assert!(r.series.is_empty());
+}
+
+#[test]
+fn keys_switch_views_filter_and_quit() {
+    let mut app = App::new("s");
+    assert_eq!(app.view, View::Chains);
+    app.on_key(Key::Tab);
+    assert_eq!(app.view, View::Conns);
+    app.on_key(Key::BackTab);
+    app.on_key(Key::BackTab);
+    assert_eq!(app.view, View::Plugins);
+    app.on_key(Key::Char('2'));
+    assert_eq!(app.view, View::Conns);
+    for k in "/tcp x".chars() {
+        app.on_key(Key::Char(k));
+    }
+    app.on_key(Key::Backspace);
+    app.on_key(Key::Char('q')); // typed, not quit
+    assert_eq!(app.editing.as_deref(), Some("tcp q"));
+    app.on_key(Key::Enter);
+    assert_eq!(app.filter.text, "tcp q");
+    let w: Wants = app.wants();
+    assert_eq!(w.view, View::Conns);
+    assert_eq!(w.conns_filter, Some(json!({"proto": "tcp"})));
+    assert_eq!(app.on_key(Key::Char('?')), Action::Continue);
+    assert!(app.help);
+    assert_eq!(app.on_key(Key::Char('q')), Action::Quit);
+    let mut app = App::new("s");
+    assert_eq!(app.on_key(Key::Interrupt), Action::Quit);
+}
+
+#[test]
+fn updates_feed_the_state() {
+    let mut app = App::new("s");
+    app.apply(Update::CtStats {
+        stats: CtStats {
+            entries: 5,
+            buckets: 64,
+            counters: vec![("found".into(), 10)],
+        },
+        at: Duration::from_secs(1),
+    });
+    app.apply(Update::CtStats {
+        stats: CtStats {
+            entries: 7,
+            buckets: 64,
+            counters: vec![("found".into(), 30)],
+        },
+        at: Duration::from_secs(3),
+    });
+    assert_eq!(app.ct_rates.get("found").unwrap().rate(), Some(10.0));
+    assert_eq!(app.ct_rates.get("entries").unwrap().rate(), Some(1.0));
+    app.apply(Update::Disconnected("gone".into()));
+    app.apply(Update::Status(EngineStatus::default()));
+    assert!(
+        app.ct_rates.series.is_empty(),
+        "a reconnect starts the rates anew"
+    );
+}
+
+#[test]
+fn parsing_real_answers() {
+    let v = json!({"count": 638, "offset": 0, "limit": 2, "states": {"udp": 138, "TIME_WAIT": 400},
+        "entries": [{"family": "ipv4", "helper": null, "id": 2, "mark": 0, "proto": "tcp",
+        "orig": {"bytes": 484, "dport": 80, "dst": "10.1.0.41", "packets": 7, "sport": 10000, "src": "10.0.0.2"},
+        "reply": {"bytes": 404, "dport": 10000, "dst": "10.0.0.2", "packets": 5, "sport": 80, "src": "10.1.0.41"},
+        "start_ns": 1700000000000648368u64, "state": "TIME_WAIT",
+        "status": ["SEEN_REPLY", "ASSURED", "CONFIRMED"], "timeout": 119}]});
+    let p = parse::conn_page(&v).unwrap();
+    assert_eq!(p.count, Some(638));
+    assert_eq!(
+        p.states,
+        Some(vec![("TIME_WAIT".into(), 400), ("udp".into(), 138)]),
+        "largest first"
+    );
+    let r = &p.rows[0];
+    assert_eq!(r.source(), "10.0.0.2:10000");
+    assert_eq!(r.destination(), "10.1.0.41:80");
+    assert_eq!((r.packets, r.bytes), (12, 888));
+    assert!(!r.unreplied && r.assured);
+    let e = parse::expect_line(
+        "295 proto=6 src=10.0.0.1 dst=10.0.0.2 sport=0 dport=20000 \
+         mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 \
+         master-src=10.0.0.1 master-dst=10.0.0.2 sport=40000 dport=21 PERMANENT class=0 helper=ftp",
+    )
+    .unwrap();
+    assert_eq!(e.timeout_s, 295);
+    assert_eq!(e.proto, 6);
+    assert_eq!(e.tuple, "src=10.0.0.1 dst=10.0.0.2 sport=0 dport=20000");
+    assert_eq!(e.master, "src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=21");
+    assert_eq!(e.helper, "ftp");
+    assert_eq!(e.flags, vec!["PERMANENT"]);
+    let s = parse::ct_stats(
+        &json!({"entries": 3, "buckets": 64, "insert": 3, "found": 9,
+        "chaintoolong": 1}),
+    )
+    .unwrap();
+    let names: Vec<&str> = s.counters.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["found", "insert", "chaintoolong"],
+        "conntrack -S order"
+    );
+}
+
+#[test]
+fn bad_answers_do_not_panic() {
+    let junk = [
+        json!(null),
+        json!(5),
+        json!("text"),
+        json!([1, "x", null]),
+        json!({"entries": [1, "x", {"orig": 5, "status": 3}], "states": [1]}),
+        json!({"histogram": ["a", -1, 1e300], "buckets": "many"}),
+        json!({"lengths": [-1, 1e20, 99999999999u64], "offset": -5}),
+        json!({"nodes": [{"id": "x"}, 7]}),
+        json!({"hooks": {"X": 5, "FORWARD": {"entered": "a"}}, "drops_by_reason": []}),
+        json!([{"hooks": [5, {"priority": "high"}]}, 7]),
+    ];
+    for v in &junk {
+        let _ = parse::status(v);
+        let _ = parse::histogram(v);
+        let _ = parse::window(v);
+        let _ = parse::chain(v);
+        let _ = parse::conn_page(v);
+        let _ = parse::expects(v);
+        let _ = parse::ct_stats(v);
+        let _ = parse::engine_counters(v);
+        let _ = parse::plugins(v);
+    }
+    assert!(parse::conn_page(&json!("x")).is_err());
+    assert!(parse::expect_line("").is_none());
+    assert!(parse::expect_line("proto=6 src=1").is_none());
+    let w = parse::window(&json!({"buckets": 10, "offset": 0, "lengths": [1e20, -1, 3]})).unwrap();
+    assert_eq!(w.lengths, vec![0, 0, 3]);
+}
+
+fn part(offset: u64, span: u64, counts: Vec<u64>, nodes: u64, longest: u64) -> Histogram {
+    Histogram {
+        buckets: 100,
+        offset,
+        span,
+        counts,
+        longest,
+        nodes,
+        load_factor: 0.0,
+    }
+}
+
+/// The parts of a sweep add up; a newer part of the same range replaces the older; a
+/// whole-table histogram replaces every part; a resized table starts over.
+#[test]
+fn histogram_parts_add_up() {
+    let mut c = brickwall_tui::top::chains::ChainsState::default();
+    c.take_hist(part(0, 40, vec![30, 10], 10, 1));
+    assert_eq!(c.coverage(), (40, 100));
+    c.take_hist(part(40, 60, vec![50, 5, 5], 15, 2));
+    let h = c.hist.clone().unwrap();
+    assert_eq!(h.counts, vec![80, 15, 5]);
+    assert_eq!((h.nodes, h.longest, h.span), (25, 2, 100));
+    assert_eq!(h.load_factor, 0.25);
+    c.take_hist(part(0, 40, vec![40], 0, 0));
+    let h = c.hist.clone().unwrap();
+    assert_eq!(h.counts, vec![90, 5, 5]);
+    assert_eq!(h.nodes, 15);
+    c.take_hist(part(0, 100, vec![100], 0, 0));
+    assert_eq!(c.parts.len(), 1);
+    assert_eq!(c.hist.clone().unwrap().counts, vec![100]);
+    let mut bigger = part(0, 50, vec![50], 0, 0);
+    bigger.buckets = 200;
+    c.take_hist(bigger);
+    assert_eq!(c.coverage(), (50, 200));
+}
+
+/// The sweep's ranges: the whole table when it is small, about HIST_NODES nodes per
+/// range when large, wrapping at the end.
+#[test]
+fn histogram_sweep_ranges() {
+    use brickwall_tui::top::fetch::{hist_range, HIST_NODES};
+    assert_eq!(hist_range(0, 262_144, 1276), (0, 262_144));
+    assert_eq!(hist_range(5, 262_144, 1276), (5, 262_139), "to the end");
+    assert_eq!(hist_range(0, 0, 0), (0, 0));
+    let (start, span) = hist_range(0, 262_144, 2_000_000);
+    assert_eq!(start, 0);
+    assert_eq!(span, 262_144 * HIST_NODES / 2_000_000);
+    let (start, span) = hist_range(262_000, 262_144, 2_000_000);
+    assert_eq!((start, span), (262_000, 144), "the last range is short");
+    assert_eq!(hist_range(262_144, 262_144, 2_000_000).0, 0, "wraps");
+    assert_eq!(
+        hist_range(0, 1_000_000, u64::MAX).1,
+        1024,
+        "at least 1024 buckets"
+    );
+}
