@@ -346,7 +346,7 @@ fn run(t: &mut Tracker, req: &Request) -> Result<Out, String> {
                 .min(buckets);
             let end = start.saturating_add(req.limit.unwrap_or(0)).min(buckets);
             let lengths = (start..end)
-                .map(|b| Out::U(t.table.chain(b).len() as u64))
+                .map(|b| Out::U(t.table.chain_len(b) as u64))
                 .collect();
             Out::O(vec![
                 ("buckets", buckets.into()),
@@ -555,7 +555,7 @@ fn histogram(t: &Tracker, max_len: usize) -> Out {
     } else {
         // Some chain is longer still: count exactly, bucket by bucket.
         for b in 0..buckets {
-            let len = t.table.chain(b).len();
+            let len = t.table.chain_len(b);
             nodes += len;
             longest = longest.max(len);
         }
@@ -582,7 +582,7 @@ fn histogram_range(t: &Tracker, max_len: usize, offset: u64, limit: usize) -> Ou
     let mut hist = vec![0u64; max_len + 1];
     let (mut nodes, mut longest) = (0usize, 0usize);
     for b in start..end {
-        let len = t.table.chain(b).len();
+        let len = t.table.chain_len(b);
         hist[len.min(max_len)] += 1;
         nodes += len;
         longest = longest.max(len);

@@ -142,10 +142,16 @@ impl Table {
         self.probe(self.bucket_of(t), t)
     }
 
-    fn chain_len(&self, bucket: usize) -> usize {
-        let mut node = self.heads[bucket];
+    /// The length of bucket `bucket`'s chain (0 for a bucket out of range); walks the
+    /// chain without allocating.
+    pub fn chain_len(&self, bucket: usize) -> usize {
+        let Some(&head) = self.heads.get(bucket) else {
+            return 0;
+        };
+        let mut node = head;
         let mut n = 0;
-        while node != NIL {
+        // Every node is in one chain once: a walk longer than all nodes cannot happen.
+        while node != NIL && n < 2 * self.slab.len() {
             n += 1;
             node = self.slab[(node >> 1) as usize].next[(node & 1) as usize];
         }
