@@ -24,26 +24,8 @@ const PROTOS: [&str; 8] = [
     "ipv6-icmp",
 ];
 
-/// TCP and SCTP state names the plugin knows (conntrack's spelling).
-const STATES: [&str; 17] = [
-    "NONE",
-    "SYN_SENT",
-    "SYN_RECV",
-    "ESTABLISHED",
-    "FIN_WAIT",
-    "CLOSE_WAIT",
-    "LAST_ACK",
-    "TIME_WAIT",
-    "CLOSE",
-    "SYN_SENT2",
-    "LISTEN",
-    "CLOSED",
-    "COOKIE_WAIT",
-    "COOKIE_ECHOED",
-    "SHUTDOWN_SENT",
-    "SHUTDOWN_RECD",
-    "SHUTDOWN_ACK_SENT",
-];
+/// TCP and SCTP state names the plugin knows: the same words `brickwall ct --state` takes.
+use crate::ct::args::STATES;
 
 /// Keys a `key=value` word may use (sent to the plugin as filter fields).
 const KEYS: [&str; 10] = [
