@@ -411,7 +411,10 @@ fn list_page(t: &Tracker, req: &Request) -> Out {
             entries.push(entry(c, now, req.format));
         }
         if req.states {
-            let name = Tracker::state_name(c).unwrap_or_else(|| proto_name(c.orig.proto));
+            let name = c
+                .proto
+                .state_name()
+                .unwrap_or_else(|| proto_name(c.orig.proto));
             match states.iter_mut().find(|(n, _)| *n == name) {
                 Some((_, k)) => *k += 1,
                 None => states.push((name, 1)),
@@ -493,7 +496,7 @@ fn entry_json(c: &Conn, now: u64) -> Out {
         ("family", family_name(t0.family).into()),
         ("proto", proto_name(t0.proto).into()),
         ("protonum", u64::from(t0.proto).into()),
-        ("state", Tracker::state_name(c).into()),
+        ("state", c.proto.state_name().into()),
         ("timeout", c.secs_left(now).into()),
         ("status", Out::A(statuses)),
         ("orig", tuple_json(c, 0)),

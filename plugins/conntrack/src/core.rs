@@ -433,45 +433,41 @@ impl Tracker {
                 return InVerdict::Repeat;
             }
         };
-        {
-            {
-                if let Some(timeout) = timeout.filter(|_| !c.has(status::FIXED_TIMEOUT)) {
-                    c.expires_ns = now.saturating_add(timeout as u64 * NS);
-                }
-                if dir == 1 {
-                    c.status |= status::SEEN_REPLY;
-                }
-                if set_assured {
-                    c.status |= status::ASSURED;
-                }
-                let ctr = &mut c.counters[dir as usize];
-                ctr.packets += 1;
-                ctr.bytes += bytes;
-                let c = &*c;
-                Self::attach(pkt, idx, c, info);
-                if c.slot == Slot::Confirmed {
-                    let mut bits = 0;
-                    if c.status & !before.0 & status::SEEN_REPLY != 0 {
-                        bits |= what::REPLY;
-                    }
-                    if c.status & !before.0 & status::ASSURED != 0 {
-                        bits |= what::ASSURED;
-                    }
-                    if c.proto.state_name() != before.1 {
-                        bits |= what::PROTOINFO;
-                    }
-                    if bits != 0 {
-                        self.conn_event(idx, bits);
-                    }
-                }
-                if verdict == Track::Kill {
-                    // The packet passes with its ctinfo; the connection ends here.
-                    self.destroy(idx);
-                    pkt.ct = 0;
-                }
-                InVerdict::Accept
+        if let Some(timeout) = timeout.filter(|_| !c.has(status::FIXED_TIMEOUT)) {
+            c.expires_ns = now.saturating_add(timeout as u64 * NS);
+        }
+        if dir == 1 {
+            c.status |= status::SEEN_REPLY;
+        }
+        if set_assured {
+            c.status |= status::ASSURED;
+        }
+        let ctr = &mut c.counters[dir as usize];
+        ctr.packets += 1;
+        ctr.bytes += bytes;
+        let c = &*c;
+        Self::attach(pkt, idx, c, info);
+        if c.slot == Slot::Confirmed {
+            let mut bits = 0;
+            if c.status & !before.0 & status::SEEN_REPLY != 0 {
+                bits |= what::REPLY;
+            }
+            if c.status & !before.0 & status::ASSURED != 0 {
+                bits |= what::ASSURED;
+            }
+            if c.proto.state_name() != before.1 {
+                bits |= what::PROTOINFO;
+            }
+            if bits != 0 {
+                self.conn_event(idx, bits);
             }
         }
+        if verdict == Track::Kill {
+            // The packet passes with its ctinfo; the connection ends here.
+            self.destroy(idx);
+            pkt.ct = 0;
+        }
+        InVerdict::Accept
     }
 
     fn new_conn(&mut self, pkt: &mut PacketView, tuple: Tuple, now: u64) -> InVerdict {
@@ -682,13 +678,5 @@ impl Tracker {
         let ok = self.table.get(idx).is_some();
         self.destroy(idx);
         ok
-    }
-
-    /// Whether a TCP or SCTP connection has a protocol state.
-    pub fn state_name(c: &Conn) -> Option<&'static str> {
-        match &c.proto {
-            ProtoState::Tcp(_) | ProtoState::Sctp(_) => c.proto.state_name(),
-            _ => None,
-        }
     }
 }

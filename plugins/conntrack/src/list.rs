@@ -15,7 +15,7 @@ pub fn conntrack_line(c: &Conn, now_ns: u64, acct: bool) -> String {
         t0.proto,
         c.secs_left(now_ns)
     );
-    if let Some(st) = Tracker::state_name(c) {
+    if let Some(st) = c.proto.state_name() {
         s.push_str(st);
         s.push(' ');
     }

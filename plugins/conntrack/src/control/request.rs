@@ -4,7 +4,6 @@
 //! A `null` field counts as absent.
 
 use crate::conn::{status, Conn};
-use crate::core::Tracker;
 use crate::proto::sctp::SctpState;
 use crate::proto::tcp::TcpState;
 use crate::tuple::{proto, proto_name, Tuple, FAMILY_V4, FAMILY_V6};
@@ -224,7 +223,7 @@ impl Filter {
             && self
                 .states
                 .as_ref()
-                .is_none_or(|states| Tracker::state_name(c).is_some_and(|s| states.contains(&s)))
+                .is_none_or(|states| c.proto.state_name().is_some_and(|s| states.contains(&s)))
             && self
                 .mark
                 .is_none_or(|(value, mask)| c.mark & mask == value & mask)
