@@ -1,0 +1,46 @@
+//! Builds the four bundled helpers (FTP, IRC, TFTP, PPTP) into components that the
+//! crate embeds, with the project's own build step (`brickwall-helper-build`).
+
+use brickwall_helper_build::{target_dir_of_out_dir, RustGuest};
+use std::path::PathBuf;
+
+const BUNDLED: [&str; 4] = ["ftp", "irc", "tftp", "pptp"];
+
+fn main() {
+    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo"));
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo"));
+    let workspace = manifest_dir
+        .parent()
+        .expect("helpers-wasm has a parent")
+        .to_path_buf();
+    for p in ["wit", "sdk/src", "sdk/Cargo.toml"] {
+        println!("cargo:rerun-if-changed={}", manifest_dir.join(p).display());
+    }
+    for name in BUNDLED {
+        let dir = manifest_dir.join("guests").join(name);
+        println!("cargo:rerun-if-changed={}", dir.join("src").display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            dir.join("Cargo.toml").display()
+        );
+    }
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("Cargo.lock").display()
+    );
+    let target_dir = target_dir_of_out_dir(&out)
+        .unwrap_or_else(|| out.clone())
+        .join("wasm-guests");
+    for name in BUNDLED {
+        let guest = RustGuest {
+            manifest: workspace.join("Cargo.toml"),
+            package: format!("brickwall-helper-{name}"),
+            target_dir: target_dir.clone(),
+        };
+        match guest.build() {
+            Ok(bytes) => std::fs::write(out.join(format!("{name}.wasm")), bytes)
+                .expect("write the component to OUT_DIR"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+}

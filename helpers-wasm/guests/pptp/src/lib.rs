@@ -1,0 +1,578 @@
+//! The PPTP helper: it follows a PPTP control connection (tcp/1723, the PNS as client,
+//! the PAC as server) and, when a call comes up, expects the call's two GRE flows,
+//! keyed by call id, as Linux's `nf_conntrack_pptp` (IPv4 only, like Linux).
+//!
+//! A call comes up on an Outgoing-Call-Reply "connected" from the PAC that answers the
+//! PNS's Outgoing-Call-Request, or on an Incoming-Call-Connected that completes an
+//! Incoming-Call-Request / Incoming-Call-Reply exchange. Two exact GRE expectations
+//! follow: PNS → PAC keyed with the PAC's call id, PAC → PNS keyed with the PNS's
+//! (enhanced GRE carries the receiver's call id; it is the tuple's destination port,
+//! the sender's is its source port). A repeated reply expects the pair again, as in
+//! Linux.
+//!
+//! Only established connections' packets are read. Unlike Linux, which reads only
+//! the first control message of a segment, every whole message of a segment is read.
+//!
+//! State: the original tuple ([`Tuple::encode`], 14 bytes), then [`Session::encode`]
+//! (6 bytes: session state, call state, PNS call id, PAC call id); 20 bytes, written
+//! only when the session changes. IPv6 connections get empty state and are never
+//! looked at.
+
+#[cfg(test)]
+mod capture;
+pub mod msg;
+pub mod session;
+
+pub use session::{Call, CallState, Session, SessionState};
+
+use brickwall_helper_sdk::{
+    export_helper, proto, ConnInfo, CtState, Direction, Expect, Helper, Outcome, Packet, State,
+    Tuple,
+};
+
+/// The helper.
+pub struct Pptp;
+
+/// The two GRE expectations of `call` on the control connection `original`.
+pub fn gre_expectations(original: &Tuple, call: Call) -> [Expect; 2] {
+    let to_pac = Tuple {
+        src: original.src,
+        dst: original.dst,
+        protocol: proto::GRE,
+        src_port: call.pns_call_id,
+        dst_port: call.pac_call_id,
+    };
+    let to_pns = Tuple {
+        src: original.dst,
+        dst: original.src,
+        protocol: proto::GRE,
+        src_port: call.pac_call_id,
+        dst_port: call.pns_call_id,
+    };
+    [Expect::exact(to_pac), Expect::exact(to_pns)]
+}
+
+impl Helper for Pptp {
+    fn assigned(conn: &ConnInfo) -> Vec<u8> {
+        if conn.original.src.is_v6() {
+            return Vec::new();
+        }
+        let mut s = Vec::with_capacity(14 + Session::ENCODED_LEN);
+        conn.original.encode(&mut s);
+        Session::default().encode(&mut s);
+        s
+    }
+
+    fn packet(pkt: &Packet<'_>, state: &mut State) -> Outcome {
+        if pkt.ct != CtState::Established {
+            return Outcome::accept();
+        }
+        let Some((original, used)) = Tuple::decode(state.get()) else {
+            return Outcome::accept();
+        };
+        let Some(before) = state.get().get(used..).and_then(Session::decode) else {
+            return Outcome::accept();
+        };
+        let mut session = before;
+        let mut out = Outcome::accept();
+        for m in msg::messages(pkt.payload) {
+            let Some(control) = m.control() else {
+                continue;
+            };
+            match pkt.dir {
+                Direction::Original => session.from_pns(&control),
+                Direction::Reply => {
+                    if let Some(call) = session.from_pac(&control) {
+                        out.expects.extend(gre_expectations(&original, call));
+                    }
+                }
+            }
+        }
+        if session != before {
+            let s = state.get_mut();
+            s.truncate(used);
+            session.encode(s);
+        }
+        out
+    }
+}
+
+export_helper!(Pptp);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use brickwall_helper_sdk::Addr;
+    use msg::{body_len, build};
+
+    const PNS: [u8; 4] = [10, 1, 1, 11];
+    const PAC: [u8; 4] = [10, 1, 1, 10];
+
+    fn conn() -> ConnInfo {
+        let original = Tuple {
+            src: Addr::V4(PNS),
+            dst: Addr::V4(PAC),
+            protocol: proto::TCP,
+            src_port: 3025,
+            dst_port: 1723,
+        };
+        ConnInfo {
+            original,
+            reply: original.reversed(),
+            zone: 0,
+            mark: 0,
+        }
+    }
+
+    /// Runs `segments` (direction, payload) through one connection; returns each
+    /// segment's outcome and whether it wrote the state.
+    fn replay(c: &ConnInfo, segments: &[(Direction, Vec<u8>)]) -> (Vec<Outcome>, Vec<bool>, State) {
+        let mut st = State::new(Pptp::assigned(c));
+        let mut outs = Vec::new();
+        let mut wrote = Vec::new();
+        for (dir, payload) in segments {
+            let mut s = State::new(st.get().to_vec());
+            let pkt = Packet {
+                conn: 1,
+                dir: *dir,
+                ct: CtState::Established,
+                seq: 0,
+                tcp_flags: 0x18,
+                payload,
+            };
+            outs.push(Pptp::packet(&pkt, &mut s));
+            wrote.push(s.changed());
+            st = s;
+        }
+        (outs, wrote, st)
+    }
+
+    fn session_of(st: &State) -> Session {
+        let (_, used) = Tuple::decode(st.get()).expect("tuple");
+        Session::decode(&st.get()[used..]).expect("session")
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+            .collect()
+    }
+
+    /// A message of type `kind` whose body starts with `fields` (zero-padded).
+    fn m(kind: u16, fields: &[u8]) -> Vec<u8> {
+        let mut b = fields.to_vec();
+        b.resize(body_len(kind).expect("known type"), 0);
+        build(kind, &b)
+    }
+
+    fn out_request(call: u16) -> Vec<u8> {
+        m(7, &call.to_be_bytes())
+    }
+
+    fn out_reply(call: u16, peer: u16, result: u8) -> Vec<u8> {
+        let [a, b] = call.to_be_bytes();
+        let [c, d] = peer.to_be_bytes();
+        m(8, &[a, b, c, d, result])
+    }
+
+    fn start() -> Vec<(Direction, Vec<u8>)> {
+        vec![
+            (Direction::Original, m(1, &[1, 0])),
+            (Direction::Reply, m(2, &[1, 0, 1])),
+        ]
+    }
+
+    use Direction::{Original as O, Reply as R};
+
+    /// The PPTP payloads of tcpdump's tests/pptp.pcap (BSD-3-Clause), 10.1.1.11:3025
+    /// (PNS) → 10.1.1.10:1723 (PAC): frames 5, 8, 9 (a duplicate), 10, 13, 14 (a
+    /// duplicate), 15.
+    fn tcpdump_segments() -> Vec<(Direction, Vec<u8>)> {
+        let zeros = |n: usize| "00".repeat(n);
+        let sccrq = format!(
+            "009c00011a2b3c4d0001000001000000000000010000000100000870{}4d6963726f736f66742057696e646f7773204e54{}",
+            zeros(64),
+            zeros(44)
+        );
+        let sccrp = format!(
+            "009c00011a2b3c4d00020000010001000000000000000000000100016c6f63616c{}4d6f7265746f6e426179{}",
+            zeros(59),
+            zeros(54)
+        );
+        let ocrq = format!(
+            "00a800011a2b3c4d00070000000078280000012c05f5e10000000003000000030040{}",
+            zeros(134)
+        );
+        let ocrp = "002000011a2b3c4d00080000000000000100000005f5e1000040000000000000";
+        let sli = "001800011a2b3c4d000f000000000000ffffffffffffffff";
+        vec![
+            (O, hex(&sccrq)),
+            (R, hex(&sccrp)),
+            (R, hex(&sccrp)),
+            (O, hex(&ocrq)),
+            (R, hex(ocrp)),
+            (R, hex(ocrp)),
+            (O, hex(sli)),
+        ]
+    }
+
+    #[test]
+    fn tcpdump_vectors_are_the_capture_payloads() {
+        let lens: Vec<usize> = tcpdump_segments().iter().map(|(_, p)| p.len()).collect();
+        assert_eq!(lens, [156, 156, 156, 168, 32, 32, 24]);
+        let frames = capture::read("tcpdump/pptp.pcap");
+        let captured: Vec<&[u8]> = frames
+            .iter()
+            .filter(|f| !f.payload.is_empty())
+            .map(|f| &f.payload[..])
+            .collect();
+        let ours: Vec<Vec<u8>> = tcpdump_segments().into_iter().map(|(_, p)| p).collect();
+        assert_eq!(captured, ours);
+    }
+
+    #[test]
+    fn tcpdump_call_expects_gre_both_ways_twice() {
+        let (outs, wrote, st) = replay(&conn(), &tcpdump_segments());
+        let counts: Vec<usize> = outs.iter().map(|o| o.expects.len()).collect();
+        assert_eq!(counts, [0, 0, 0, 0, 2, 2, 0]);
+        // State written on the request, the first reply, the call request and the
+        // first call reply; the duplicates change nothing.
+        assert_eq!(wrote, [true, true, false, true, true, false, false]);
+        let e = outs[4].expects.clone();
+        assert_eq!(outs[5].expects, e);
+        let to_pac = e[0];
+        assert_eq!(to_pac.tuple.src, Addr::V4(PNS));
+        assert_eq!(to_pac.tuple.dst, Addr::V4(PAC));
+        assert_eq!(to_pac.tuple.protocol, proto::GRE);
+        assert_eq!((to_pac.tuple.src_port, to_pac.tuple.dst_port), (0, 0));
+        assert!(!to_pac.any_src_addr && !to_pac.any_src_port && !to_pac.permanent);
+        assert_eq!((to_pac.class, to_pac.timeout_s), (0, 0));
+        let to_pns = e[1];
+        assert_eq!(to_pns.tuple, to_pac.tuple.reversed());
+        let s = session_of(&st);
+        assert_eq!(
+            (s.session, s.call),
+            (SessionState::Confirmed, CallState::OutConfirmed)
+        );
+    }
+
+    #[test]
+    fn ndpi_like_call_ids_key_each_direction() {
+        // PNS call 0, PAC call 11755 (as in nDPI's pptp.pcap).
+        let mut segs = start();
+        segs.push((O, out_request(0)));
+        segs.push((R, out_reply(11755, 0, 1)));
+        let (outs, _, _) = replay(&conn(), &segs);
+        let e = &outs[3].expects;
+        assert_eq!(e.len(), 2);
+        assert_eq!(
+            (e[0].tuple.src, e[0].tuple.src_port, e[0].tuple.dst_port),
+            (Addr::V4(PNS), 0, 11755)
+        );
+        assert_eq!(
+            (e[1].tuple.src, e[1].tuple.src_port, e[1].tuple.dst_port),
+            (Addr::V4(PAC), 11755, 0)
+        );
+    }
+
+    #[test]
+    fn several_messages_in_one_segment() {
+        let mut one = Vec::new();
+        for (_, p) in start().iter().take(1) {
+            one.extend_from_slice(p);
+        }
+        one.extend(m(5, &[0, 0, 0, 1]));
+        let mut reply = m(2, &[1, 0, 1]);
+        reply.extend(m(6, &[0, 0, 0, 1, 1]));
+        let mut call = out_request(9);
+        call.extend(m(15, &[]));
+        let mut answer = m(6, &[0, 0, 0, 1, 1]);
+        answer.extend(out_reply(33, 9, 1));
+        // A cut message at the end is left alone.
+        answer.extend_from_slice(&out_reply(34, 9, 1)[..20]);
+        let (outs, _, st) = replay(&conn(), &[(O, one), (R, reply), (O, call), (R, answer)]);
+        assert_eq!(outs[3].expects.len(), 2);
+        assert_eq!(outs[3].expects[0].tuple.dst_port, 33);
+        assert_eq!(session_of(&st).pac_call_id, 33);
+    }
+
+    #[test]
+    fn a_failed_call_expects_nothing() {
+        let mut segs = start();
+        segs.push((O, out_request(5)));
+        for result in [0, 2, 3, 7] {
+            let mut s = segs.clone();
+            s.push((R, out_reply(6, 5, result)));
+            let (outs, _, st) = replay(&conn(), &s);
+            assert!(outs.iter().all(|o| o.expects.is_empty()), "result {result}");
+            assert_eq!(session_of(&st).call, CallState::None);
+        }
+    }
+
+    #[test]
+    fn bad_magic_is_ignored() {
+        let mut segs = start();
+        segs.push((O, out_request(5)));
+        let mut bad = out_reply(6, 5, 1);
+        bad[4] = 0x1b;
+        segs.push((R, bad));
+        let (outs, wrote, _) = replay(&conn(), &segs);
+        assert!(outs[3].expects.is_empty());
+        assert!(!wrote[3]);
+    }
+
+    #[test]
+    fn the_reply_must_come_from_the_pac() {
+        let mut segs = start();
+        segs.push((O, out_request(5)));
+        segs.push((O, out_reply(6, 5, 1)));
+        let (outs, _, _) = replay(&conn(), &segs);
+        assert!(outs.iter().all(|o| o.expects.is_empty()));
+        // And the session must have been started by the PNS.
+        let segs = vec![
+            (R, m(1, &[1, 0])),
+            (O, m(2, &[1, 0, 1])),
+            (O, out_request(5)),
+            (R, out_reply(6, 5, 1)),
+        ];
+        let (outs, _, _) = replay(&conn(), &segs);
+        assert!(outs.iter().all(|o| o.expects.is_empty()));
+    }
+
+    #[test]
+    fn incoming_call_expects_gre_on_connected() {
+        let mut segs = start();
+        segs.push((R, m(9, &[0, 40])));
+        segs.push((O, m(10, &[0, 9, 0, 40, 1])));
+        segs.push((R, m(11, &[0, 9])));
+        let (outs, _, _) = replay(&conn(), &segs);
+        let counts: Vec<usize> = outs.iter().map(|o| o.expects.len()).collect();
+        assert_eq!(counts, [0, 0, 0, 0, 2]);
+        let e = &outs[4].expects;
+        assert_eq!((e[0].tuple.src, e[0].tuple.dst_port), (Addr::V4(PNS), 40));
+        assert_eq!((e[1].tuple.src, e[1].tuple.dst_port), (Addr::V4(PAC), 9));
+    }
+
+    #[test]
+    fn only_established_packets_are_read() {
+        let c = conn();
+        let mut st = State::new(Pptp::assigned(&c));
+        let p = m(1, &[1, 0]);
+        for ct in [CtState::New, CtState::Related] {
+            let pkt = Packet {
+                conn: 1,
+                dir: Direction::Original,
+                ct,
+                seq: 0,
+                tcp_flags: 0x18,
+                payload: &p,
+            };
+            assert_eq!(Pptp::packet(&pkt, &mut st), Outcome::accept());
+            assert!(!st.changed());
+        }
+    }
+
+    #[test]
+    fn ipv6_and_bad_state_are_ignored() {
+        let original = Tuple {
+            src: Addr::V6([1; 16]),
+            dst: Addr::V6([2; 16]),
+            protocol: proto::TCP,
+            src_port: 1,
+            dst_port: 1723,
+        };
+        let c = ConnInfo {
+            original,
+            reply: original.reversed(),
+            zone: 0,
+            mark: 0,
+        };
+        assert!(Pptp::assigned(&c).is_empty());
+        let p = m(1, &[1, 0]);
+        let mut good = Pptp::assigned(&conn());
+        good[14] = 9; // no such session state
+        for bytes in [Vec::new(), vec![4, 1, 2], good] {
+            let mut st = State::new(bytes);
+            let pkt = Packet {
+                conn: 1,
+                dir: Direction::Original,
+                ct: CtState::Established,
+                seq: 0,
+                tcp_flags: 0,
+                payload: &p,
+            };
+            assert_eq!(Pptp::packet(&pkt, &mut st), Outcome::accept());
+            assert!(!st.changed());
+        }
+    }
+
+    #[test]
+    fn truncated_messages_never_panic_and_change_nothing() {
+        let mut segs = start();
+        segs.push((O, out_request(5)));
+        let (_, _, ready) = replay(&conn(), &segs);
+        let reply = out_reply(6, 5, 1);
+        for n in 0..reply.len() {
+            let mut st = State::new(ready.get().to_vec());
+            let pkt = Packet {
+                conn: 1,
+                dir: Direction::Reply,
+                ct: CtState::Established,
+                seq: 0,
+                tcp_flags: 0x18,
+                payload: &reply[..n],
+            };
+            assert_eq!(Pptp::packet(&pkt, &mut st), Outcome::accept(), "cut at {n}");
+            assert!(!st.changed());
+        }
+    }
+
+    #[test]
+    fn random_payloads_never_panic() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let c = conn();
+        let mut st = State::new(Pptp::assigned(&c));
+        for round in 0..20_000 {
+            let len = (next() % 200) as usize;
+            let mut p: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if round % 2 == 1 {
+                // A well-formed header with a random type, length and body.
+                let kind = (next() % 17) as u16;
+                let mut h = build(kind, &p);
+                let cut = (next() as usize) % (h.len() + 1);
+                h.truncate(cut.max(h.len() / 2));
+                if round % 3 == 0 {
+                    // Random fields in an otherwise valid message.
+                    if let Some(n) = body_len(kind) {
+                        h = build(kind, &p.iter().copied().cycle().take(n).collect::<Vec<_>>());
+                    }
+                }
+                p = h;
+            }
+            let dir = if next() % 2 == 0 {
+                Direction::Original
+            } else {
+                Direction::Reply
+            };
+            let pkt = Packet {
+                conn: 1,
+                dir,
+                ct: CtState::Established,
+                seq: 0,
+                tcp_flags: 0x18,
+                payload: &p,
+            };
+            let out = Pptp::packet(&pkt, &mut st);
+            assert_eq!(out.verdict, None);
+            assert_eq!(out.expects.len() % 2, 0);
+            assert!(session_of(&st).session <= SessionState::Confirmed);
+        }
+    }
+
+    #[test]
+    fn capture_tcpdump_pptp_gre_matches_an_expectation() {
+        let frames = capture::read("tcpdump/pptp.pcap");
+        let exps = replay_capture(&frames);
+        assert_eq!(
+            exps.len(),
+            4,
+            "each of the two Outgoing-Call-Replies expects a pair"
+        );
+        let gre: Vec<_> = frames.iter().filter(|f| f.protocol == proto::GRE).collect();
+        assert_eq!(gre.len(), 1);
+        let g = gre[0];
+        let hit = exps.iter().filter(|e| {
+            e.tuple.src == Addr::V4(g.src)
+                && e.tuple.dst == Addr::V4(g.dst)
+                && e.tuple.dst_port == g.dst_port
+        });
+        assert_eq!(hit.count(), 2, "the GRE packet PNS → PAC, key 0");
+    }
+
+    #[test]
+    fn capture_ndpi_pptp_expects_keys_11755_and_0() {
+        let frames = capture::read("nDPI/pptp.pcap");
+        let exps = replay_capture(&frames);
+        assert_eq!(exps.len(), 2);
+        let pns = Addr::V4([192, 168, 43, 22]);
+        let pac = Addr::V4([191, 101, 61, 1]);
+        assert_eq!(
+            (
+                exps[0].tuple.src,
+                exps[0].tuple.dst,
+                exps[0].tuple.src_port,
+                exps[0].tuple.dst_port
+            ),
+            (pns, pac, 0, 11755)
+        );
+        assert_eq!(
+            (
+                exps[1].tuple.src,
+                exps[1].tuple.dst,
+                exps[1].tuple.src_port,
+                exps[1].tuple.dst_port
+            ),
+            (pac, pns, 11755, 0)
+        );
+    }
+
+    /// Replays a capture's one TCP connection (original = its SYN's direction;
+    /// established once the other side answered) and gathers the expectations.
+    fn replay_capture(frames: &[capture::Frame]) -> Vec<Expect> {
+        let tcp: Vec<_> = frames.iter().filter(|f| f.protocol == proto::TCP).collect();
+        let syn = tcp
+            .iter()
+            .find(|f| f.tcp_flags & 0x12 == 0x02)
+            .expect("a SYN");
+        let original = Tuple {
+            src: Addr::V4(syn.src),
+            dst: Addr::V4(syn.dst),
+            protocol: proto::TCP,
+            src_port: syn.src_port,
+            dst_port: syn.dst_port,
+        };
+        let c = ConnInfo {
+            original,
+            reply: original.reversed(),
+            zone: 0,
+            mark: 0,
+        };
+        let mut st = State::new(Pptp::assigned(&c));
+        let mut answered = false;
+        let mut exps = Vec::new();
+        for f in &tcp {
+            let dir = if f.src == syn.src && f.src_port == syn.src_port {
+                Direction::Original
+            } else {
+                answered = true;
+                Direction::Reply
+            };
+            if f.payload.is_empty() {
+                continue;
+            }
+            let pkt = Packet {
+                conn: 1,
+                dir,
+                ct: if answered {
+                    CtState::Established
+                } else {
+                    CtState::New
+                },
+                seq: 0,
+                tcp_flags: f.tcp_flags,
+                payload: &f.payload,
+            };
+            let mut s = State::new(st.get().to_vec());
+            exps.extend(Pptp::packet(&pkt, &mut s).expects);
+            st = s;
+        }
+        exps
+    }
+}

@@ -1,0 +1,89 @@
+//! What the host tells a helper about a connection and a packet, and what comes back,
+//! as plain Rust values (the conntrack plugin speaks these; the WIT types stay inside
+//! this crate).
+
+/// One direction of a connection. IPv4 addresses sit in the first four bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct HTuple {
+    /// Source address.
+    pub src: [u8; 16],
+    /// Destination address.
+    pub dst: [u8; 16],
+    /// Source port (GRE: key).
+    pub src_port: u16,
+    /// Destination port (GRE: key).
+    pub dst_port: u16,
+    /// IP protocol number.
+    pub proto: u8,
+    /// IPv6 rather than IPv4.
+    pub v6: bool,
+}
+
+/// A connection as a helper learns of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HConnInfo {
+    /// Original direction.
+    pub original: HTuple,
+    /// Reply direction.
+    pub reply: HTuple,
+    /// Zone.
+    pub zone: u16,
+    /// Mark.
+    pub mark: u32,
+}
+
+/// Conntrack's state for the packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HCtState {
+    /// No reply yet.
+    New,
+    /// Seen both ways.
+    Established,
+    /// Expected by a helper.
+    Related,
+}
+
+/// A packet for a helper.
+#[derive(Clone, Copy, Debug)]
+pub struct PacketCall<'a> {
+    /// The connection's handle.
+    pub conn: u32,
+    /// Reply direction rather than original.
+    pub reply: bool,
+    /// Conntrack state.
+    pub ct: HCtState,
+    /// TCP sequence number (0 otherwise).
+    pub seq: u32,
+    /// TCP flags (0 otherwise).
+    pub tcp_flags: u8,
+    /// The layer-4 payload.
+    pub payload: &'a [u8],
+}
+
+/// An expectation a helper asked for, with the policy's defaults filled in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExpectRequest {
+    /// The expected connection's original tuple.
+    pub tuple: HTuple,
+    /// Any source address matches.
+    pub any_src_addr: bool,
+    /// Any source port matches.
+    pub any_src_port: bool,
+    /// Lifetime, seconds.
+    pub timeout_s: u32,
+    /// Class.
+    pub class: u8,
+    /// Stays after a match.
+    pub permanent: bool,
+}
+
+/// What became of a packet's helper call.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallOutcome {
+    /// Drop the packet (the helper's verdict, or a failed call under fail-closed).
+    pub drop: bool,
+    /// Expectations to create.
+    pub expects: Vec<ExpectRequest>,
+    /// The call failed (trap, budget, memory, oversized state).
+    pub failed: bool,
+}

@@ -1,0 +1,105 @@
+//! One sandboxed helper instance: a store with memory limits and a per-call budget,
+//! calls that classify failures, and re-instantiation from the pre-instantiated
+//! component after a failure (a trapped instance is never entered again).
+
+use crate::bindings::{HelperWorld, HelperWorldPre, LogGate, StoreData};
+use crate::policy::Budget;
+use wasmtime::{Store, StoreLimitsBuilder, Trap};
+
+/// Why a call failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The fuel or the deadline ran out.
+    Budget,
+    /// Linear memory would have grown past the limit.
+    Memory,
+    /// Any other trap, with its description.
+    Trap(String),
+}
+
+/// A live instance.
+pub struct Instance {
+    store: Store<StoreData>,
+    world: HelperWorld,
+}
+
+/// What an instance is made from.
+pub struct Recipe {
+    /// The pre-instantiated component.
+    pub pre: HelperWorldPre<StoreData>,
+    /// Per-call budget.
+    pub budget: Budget,
+    /// Memory limit, bytes.
+    pub max_memory: usize,
+}
+
+impl Recipe {
+    /// Makes a fresh instance.
+    pub fn instantiate(&self, log: LogGate) -> Result<Instance, String> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.max_memory)
+            .table_elements(100_000)
+            .instances(16)
+            .memories(4)
+            .tables(16)
+            .trap_on_grow_failure(true)
+            .build();
+        let mut store = Store::new(self.pre.engine(), StoreData { limits, log });
+        store.limiter(|d| &mut d.limits);
+        if let Budget::DeadlineMs(_) = self.budget {
+            store.epoch_deadline_trap();
+        }
+        self.arm(&mut store);
+        let world = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| format!("cannot instantiate: {e:#}"))?;
+        Ok(Instance { store, world })
+    }
+
+    fn arm(&self, store: &mut Store<StoreData>) {
+        match self.budget {
+            Budget::Fuel(f) => {
+                let _ = store.set_fuel(f);
+            }
+            Budget::DeadlineMs(ms) => store.set_epoch_deadline(ms.max(1)),
+        }
+    }
+}
+
+impl Instance {
+    /// Runs `f` under a fresh budget; a failure is classified.
+    pub fn call<R>(
+        &mut self,
+        recipe: &Recipe,
+        f: impl FnOnce(&mut Store<StoreData>, &HelperWorld) -> wasmtime::Result<R>,
+    ) -> Result<R, Failure> {
+        recipe.arm(&mut self.store);
+        f(&mut self.store, &self.world).map_err(|e| classify(&e))
+    }
+
+    /// Log lines dropped since the last look.
+    pub fn take_log_dropped(&mut self) -> u64 {
+        std::mem::take(&mut self.store.data_mut().log.dropped)
+    }
+
+    /// The log gate, to carry over into a replacement instance.
+    pub fn into_log(self) -> LogGate {
+        self.store.into_data().log
+    }
+}
+
+fn classify(e: &wasmtime::Error) -> Failure {
+    if let Some(t) = e.downcast_ref::<Trap>() {
+        return match t {
+            Trap::OutOfFuel | Trap::Interrupt => Failure::Budget,
+            other => Failure::Trap(other.to_string()),
+        };
+    }
+    let text = format!("{e:#}");
+    if text.contains("memory growth failure") || text.contains("memory minimum size") {
+        Failure::Memory
+    } else {
+        Failure::Trap(text)
+    }
+}

@@ -1,0 +1,40 @@
+//! brickwall's application helpers: WebAssembly components (the world in
+//! `helpers-wasm/wit`) run by wasmtime in a sandbox — no imports but a rate-limited
+//! log, a memory limit and a run-time budget per call, re-instantiation after a trap,
+//! disabling after repeated failures — and the four bundled ones (FTP, IRC, TFTP,
+//! PPTP). The conntrack plugin drives a [`HelperSet`]: it assigns connections, hands
+//! over each packet with payload and creates the expectations that come back.
+//!
+//! Files: [`policy`] (config), [`engine`] (wasmtime engine and epoch ticker),
+//! [`cache`] (precompiled components on disk), [`check`] (imports and exports),
+//! [`bindings`] (the generated host side, the log import), [`instance`] (one sandboxed
+//! instance and its failures), [`set`] (the helpers conntrack calls), [`conn`] (the
+//! values exchanged), [`stats`], [`builtin`] (the bundled components).
+
+pub mod bindings;
+pub mod builtin;
+pub mod cache;
+pub mod check;
+pub mod conn;
+pub mod engine;
+pub mod instance;
+pub mod policy;
+pub mod set;
+pub mod stats;
+
+pub use conn::{CallOutcome, ExpectRequest, HConnInfo, HCtState, HTuple, PacketCall};
+pub use policy::{Budget, HelperPolicy, OnFailure, SandboxPolicy};
+pub use set::{HelperId, HelperReport, HelperSet};
+pub use stats::HelperStats;
+
+/// Compiles `wasm` with a default engine and reports its imports and exports, checked
+/// against the helper world (`brickwall helper check`).
+pub fn inspect(wasm: &[u8]) -> Result<check::Interface, String> {
+    if !check::is_component(wasm) {
+        return Err("not a WebAssembly component".into());
+    }
+    let engine = wasmtime::Engine::default();
+    let c = wasmtime::component::Component::new(&engine, wasm)
+        .map_err(|e| format!("does not compile: {e:#}"))?;
+    Ok(check::Interface::of(&engine, &c))
+}

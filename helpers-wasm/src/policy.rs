@@ -1,0 +1,163 @@
+//! Helper policy: what the YAML config says about each helper and about the sandbox
+//! they all run in.
+
+use serde::Deserialize;
+
+/// What to do with a packet when its helper call fails (trap, budget, memory).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnFailure {
+    /// Accept the packet with no expectation (Linux's helpers accept what they cannot
+    /// parse).
+    #[default]
+    FailOpen,
+    /// Drop the packet.
+    FailClosed,
+}
+
+/// One helper.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HelperPolicy {
+    /// Name, as in `conntrack -L` (`helper=ftp`) and in filter rules.
+    pub name: String,
+    /// The component: a path (relative to the config file) or `builtin:ftp`,
+    /// `builtin:irc`, `builtin:tftp`, `builtin:pptp`.
+    pub wasm: String,
+    /// Ports assigned automatically, as `tcp/21`, `udp/69`; empty: only explicit
+    /// assignment (Linux's default since 4.7).
+    #[serde(default)]
+    pub ports: Vec<String>,
+    /// Most live expectations per connection and class.
+    #[serde(default = "default_max_expected")]
+    pub max_expected: u32,
+    /// Expectation lifetime, seconds (when the helper gives none).
+    #[serde(default = "default_timeout")]
+    pub timeout_s: u32,
+    /// What a failed call does to its packet.
+    #[serde(default)]
+    pub on_failure: OnFailure,
+    /// Failed calls after which the helper is disabled (0: never).
+    #[serde(default = "default_max_failures")]
+    pub max_failures: u32,
+    /// Most bytes of per-connection state.
+    #[serde(default = "default_state_bytes")]
+    pub max_state_bytes: u32,
+    /// Most linear memory an instance may grow to, bytes.
+    #[serde(default = "default_memory")]
+    pub max_memory_bytes: u64,
+}
+
+fn default_max_expected() -> u32 {
+    1
+}
+fn default_timeout() -> u32 {
+    300
+}
+fn default_max_failures() -> u32 {
+    10
+}
+fn default_state_bytes() -> u32 {
+    256
+}
+fn default_memory() -> u64 {
+    4 << 20
+}
+
+/// How a call's run time is bounded.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Budget {
+    /// Wall-clock deadline per call (epoch interruption; production).
+    DeadlineMs(u64),
+    /// WebAssembly fuel per call (deterministic; tests).
+    Fuel(u64),
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget::DeadlineMs(10)
+    }
+}
+
+/// Settings shared by all helpers.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxPolicy {
+    /// Per-call run-time bound.
+    #[serde(default)]
+    pub budget: Budget,
+    /// Where precompiled components are cached (`""` turns the cache off; default
+    /// `$XDG_CACHE_HOME/brickwall/helpers` or `~/.cache/brickwall/helpers`).
+    #[serde(default)]
+    pub cache_dir: Option<String>,
+    /// Log lines per second a helper may write (the rest are counted and dropped).
+    #[serde(default)]
+    pub log_per_second: Option<u32>,
+}
+
+/// A port a helper is assigned to automatically.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PortSpec {
+    /// IP protocol number.
+    pub proto: u8,
+    /// Destination port of the connection's first packet.
+    pub port: u16,
+}
+
+impl PortSpec {
+    /// Parses `tcp/21`, `udp/69`, `sctp/..`.
+    pub fn parse(s: &str) -> Result<PortSpec, String> {
+        let (p, port) = s
+            .split_once('/')
+            .ok_or_else(|| format!("`{s}`: expected protocol/port, e.g. tcp/21"))?;
+        let proto = match p.to_ascii_lowercase().as_str() {
+            "tcp" => 6,
+            "udp" => 17,
+            "sctp" => 132,
+            "udplite" => 136,
+            "dccp" => 33,
+            _ => return Err(format!("`{s}`: unknown protocol `{p}`")),
+        };
+        let port = port
+            .parse::<u16>()
+            .map_err(|_| format!("`{s}`: `{port}` is not a port"))?;
+        Ok(PortSpec { proto, port })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_specs_parse_and_refuse_with_reasons() {
+        assert_eq!(
+            PortSpec::parse("tcp/21"),
+            Ok(PortSpec { proto: 6, port: 21 })
+        );
+        assert_eq!(PortSpec::parse("UDP/69").map(|p| p.proto), Ok(17));
+        assert!(PortSpec::parse("tcp21")
+            .unwrap_err()
+            .contains("protocol/port"));
+        assert!(PortSpec::parse("gre/1")
+            .unwrap_err()
+            .contains("unknown protocol"));
+        assert!(PortSpec::parse("tcp/70000")
+            .unwrap_err()
+            .contains("not a port"));
+    }
+
+    #[test]
+    fn policies_take_linux_like_defaults() {
+        let p: HelperPolicy =
+            serde_json::from_str(r#"{"name":"ftp","wasm":"builtin:ftp"}"#).unwrap();
+        assert_eq!((p.max_expected, p.timeout_s), (1, 300));
+        assert_eq!(p.on_failure, OnFailure::FailOpen);
+        let s: SandboxPolicy = serde_json::from_str(r#"{"budget":{"fuel":1000}}"#).unwrap();
+        assert_eq!(s.budget, Budget::Fuel(1000));
+        assert!(
+            serde_json::from_str::<HelperPolicy>(r#"{"name":"x","wasm":"y","port":1}"#).is_err()
+        );
+    }
+}

@@ -1,0 +1,509 @@
+//! The loaded helpers: loading and checking components, assignment by port or name,
+//! the calls conntrack makes (assigned, packet, destroyed) with their failure policy,
+//! disabling after repeated failures, reloading, and counters.
+
+use crate::bindings::{self, HelperWorldPre, LogGate, LogSink, StoreData};
+use crate::builtin;
+use crate::cache::{Cache, Origin};
+use crate::check::Interface;
+use crate::conn::{CallOutcome, ExpectRequest, HConnInfo, HCtState, HTuple, PacketCall};
+use crate::engine::HelperEngine;
+use crate::instance::{Failure, Instance, Recipe};
+use crate::policy::{HelperPolicy, OnFailure, PortSpec, SandboxPolicy};
+use crate::stats::HelperStats;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+use wasmtime::component::{Component, Linker};
+
+/// Index of a helper in its set.
+pub type HelperId = u16;
+
+/// One loaded helper.
+struct Loaded {
+    policy: HelperPolicy,
+    /// Where its bytes came from (a path, or none for bundled ones).
+    path: Option<PathBuf>,
+    recipe: Recipe,
+    instance: Option<Instance>,
+    stats: HelperStats,
+    origin: Origin,
+}
+
+/// All helpers of an engine.
+pub struct HelperSet {
+    engine: HelperEngine,
+    linker: Linker<StoreData>,
+    cache: Cache,
+    sandbox: SandboxPolicy,
+    helpers: Vec<Loaded>,
+    by_port: HashMap<PortSpec, HelperId>,
+    log: LogSink,
+}
+
+/// A loaded helper as listings show it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct HelperReport {
+    /// Name.
+    pub name: String,
+    /// `builtin:…` or the path.
+    pub wasm: String,
+    /// Ports assigned automatically.
+    pub ports: Vec<String>,
+    /// Whether it was compiled at load or read precompiled from the cache.
+    pub cached: bool,
+    /// Counters.
+    pub stats: HelperStats,
+}
+
+impl HelperSet {
+    /// Loads `helpers` (paths relative to `base_dir`); errors name the helper and field.
+    pub fn new(
+        sandbox: &SandboxPolicy,
+        helpers: &[HelperPolicy],
+        base_dir: &Path,
+        log: LogSink,
+    ) -> Result<HelperSet, String> {
+        let max_memory = helpers
+            .iter()
+            .map(|h| h.max_memory_bytes)
+            .max()
+            .unwrap_or(1 << 20);
+        let engine = HelperEngine::new(sandbox.budget, max_memory)?;
+        let mut linker = Linker::new(&engine.engine);
+        bindings::HelperWorld::add_to_linker::<StoreData, wasmtime::component::HasSelf<StoreData>>(
+            &mut linker,
+            |d| d,
+        )
+        .map_err(|e| format!("helper linker: {e:#}"))?;
+        let mut set = HelperSet {
+            engine,
+            linker,
+            cache: Cache::new(sandbox.cache_dir.as_deref()),
+            sandbox: sandbox.clone(),
+            helpers: Vec::new(),
+            by_port: HashMap::new(),
+            log,
+        };
+        for (i, p) in helpers.iter().enumerate() {
+            if set.id_by_name(&p.name).is_some() {
+                return Err(format!("helpers[{i}].name: `{}` is defined twice", p.name));
+            }
+            let id = set.helpers.len() as HelperId;
+            for (j, port) in p.ports.iter().enumerate() {
+                let spec =
+                    PortSpec::parse(port).map_err(|e| format!("helpers[{i}].ports[{j}]: {e}"))?;
+                if let Some(other) = set.by_port.insert(spec, id) {
+                    return Err(format!(
+                        "helpers[{i}].ports[{j}]: {port} is already assigned to `{}`",
+                        set.helpers[other as usize].policy.name
+                    ));
+                }
+            }
+            let (bytes, path) =
+                read_wasm(&p.wasm, base_dir).map_err(|e| format!("helpers[{i}].wasm: {e}"))?;
+            let loaded = set
+                .load(p.clone(), &bytes, path)
+                .map_err(|e| format!("helpers[{i}] (`{}`, {}): {e}", p.name, p.wasm))?;
+            set.helpers.push(loaded);
+        }
+        Ok(set)
+    }
+
+    fn load(
+        &self,
+        policy: HelperPolicy,
+        bytes: &[u8],
+        path: Option<PathBuf>,
+    ) -> Result<Loaded, String> {
+        let (component, origin) = self.compile(bytes)?;
+        let recipe = self.recipe(&policy, &component)?;
+        let instance = recipe.instantiate(self.gate(&policy.name))?;
+        Ok(Loaded {
+            policy,
+            path,
+            recipe,
+            instance: Some(instance),
+            stats: HelperStats::default(),
+            origin,
+        })
+    }
+
+    fn compile(&self, bytes: &[u8]) -> Result<(Component, Origin), String> {
+        if !crate::check::is_component(bytes) {
+            return Err("not a WebAssembly component (a core module? build it with brickwall's helper build)".into());
+        }
+        let (component, origin) = self
+            .cache
+            .component(&self.engine.engine, bytes)
+            .map_err(|e| format!("does not compile: {e:#}"))?;
+        Interface::of(&self.engine.engine, &component).validate()?;
+        Ok((component, origin))
+    }
+
+    fn recipe(&self, policy: &HelperPolicy, component: &Component) -> Result<Recipe, String> {
+        let pre = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(|e| format!("does not link: {e:#}"))?;
+        let pre = HelperWorldPre::new(pre).map_err(|e| format!("not a helper: {e:#}"))?;
+        Ok(Recipe {
+            pre,
+            budget: self.sandbox.budget,
+            max_memory: policy.max_memory_bytes as usize,
+        })
+    }
+
+    fn gate(&self, name: &str) -> LogGate {
+        LogGate {
+            helper: Arc::from(name),
+            sink: self.log.clone(),
+            per_second: self.sandbox.log_per_second.unwrap_or(20),
+            window: Instant::now(),
+            used: 0,
+            dropped: 0,
+        }
+    }
+
+    /// Whether no helper is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.helpers.is_empty()
+    }
+
+    /// The helper assigned automatically to connections whose first packet goes to
+    /// `proto`/`port`.
+    pub fn id_for_port(&self, proto: u8, port: u16) -> Option<HelperId> {
+        if self.by_port.is_empty() {
+            return None;
+        }
+        self.by_port.get(&PortSpec { proto, port }).copied()
+    }
+
+    /// The helper called `name`.
+    pub fn id_by_name(&self, name: &str) -> Option<HelperId> {
+        self.helpers
+            .iter()
+            .position(|h| h.policy.name == name)
+            .map(|i| i as HelperId)
+    }
+
+    /// A helper's policy.
+    pub fn policy(&self, id: HelperId) -> Option<&HelperPolicy> {
+        self.helpers.get(id as usize).map(|h| &h.policy)
+    }
+
+    /// A connection was assigned to helper `id`: its initial state (`None` if the call
+    /// failed or the helper is disabled; the connection then has no helper state).
+    pub fn assigned(&mut self, id: HelperId, conn: u32, info: &HConnInfo) -> Option<Vec<u8>> {
+        let wit = conn_info(info);
+        let h = self.helpers.get_mut(id as usize)?;
+        h.stats.assigned += 1;
+        let max_state = h.policy.max_state_bytes as usize;
+        let r = with_instance(h, &self.log, |inst, recipe| {
+            inst.call(recipe, |s, w| {
+                w.brickwall_helper_helper().call_assigned(s, conn, wit)
+            })
+        })?;
+        if r.len() > max_state {
+            h.stats.state_oversize += 1;
+            after_failure(h, &self.log);
+            return None;
+        }
+        h.stats.state_bytes += r.len() as u64;
+        Some(r)
+    }
+
+    /// A packet with payload on a connection of helper `id`; `state` is the
+    /// connection's state, updated in place.
+    pub fn packet(
+        &mut self,
+        id: HelperId,
+        call: &PacketCall<'_>,
+        state: &mut Vec<u8>,
+    ) -> CallOutcome {
+        let Some(h) = self.helpers.get_mut(id as usize) else {
+            return CallOutcome::default();
+        };
+        if h.stats.disabled {
+            return CallOutcome::default();
+        }
+        h.stats.calls += 1;
+        let dir = if call.reply {
+            bindings::Direction::Reply
+        } else {
+            bindings::Direction::Original
+        };
+        let ct = match call.ct {
+            HCtState::New => bindings::CtState::New,
+            HCtState::Established => bindings::CtState::Established,
+            HCtState::Related => bindings::CtState::Related,
+        };
+        let res = with_instance(h, &self.log, |inst, recipe| {
+            inst.call(recipe, |s, w| {
+                w.brickwall_helper_helper().call_on_packet(
+                    s,
+                    call.conn,
+                    dir,
+                    ct,
+                    call.seq,
+                    call.tcp_flags,
+                    state,
+                    call.payload,
+                )
+            })
+        });
+        let Some(res) = res else {
+            return CallOutcome {
+                drop: h.policy.on_failure == OnFailure::FailClosed && {
+                    h.stats.failure_drops += 1;
+                    true
+                },
+                expects: Vec::new(),
+                failed: true,
+            };
+        };
+        if let Some(new) = res.state {
+            if new.len() > h.policy.max_state_bytes as usize {
+                h.stats.state_oversize += 1;
+                after_failure(h, &self.log);
+                return CallOutcome {
+                    drop: h.policy.on_failure == OnFailure::FailClosed,
+                    expects: Vec::new(),
+                    failed: true,
+                };
+            }
+            h.stats.state_bytes =
+                (h.stats.state_bytes + new.len() as u64).saturating_sub(state.len() as u64);
+            *state = new;
+        }
+        let drop = matches!(res.verdict, Some(bindings::Verdict::Drop));
+        if drop {
+            h.stats.drops += 1;
+        }
+        h.stats.expectations += res.expectations.len() as u64;
+        let expects = res
+            .expectations
+            .iter()
+            .map(|e| ExpectRequest {
+                tuple: h_tuple(&e.tuple),
+                any_src_addr: e.flags.contains(bindings::ExpectFlags::ANY_SRC_ADDR),
+                any_src_port: e.flags.contains(bindings::ExpectFlags::ANY_SRC_PORT),
+                timeout_s: if e.timeout_s == 0 {
+                    h.policy.timeout_s
+                } else {
+                    e.timeout_s
+                },
+                class: e.class,
+                permanent: e.flags.contains(bindings::ExpectFlags::PERMANENT),
+            })
+            .collect();
+        CallOutcome {
+            drop,
+            expects,
+            failed: false,
+        }
+    }
+
+    /// A connection of helper `id` is gone.
+    pub fn destroyed(&mut self, id: HelperId, conn: u32, state: &[u8]) {
+        let Some(h) = self.helpers.get_mut(id as usize) else {
+            return;
+        };
+        h.stats.state_bytes = h.stats.state_bytes.saturating_sub(state.len() as u64);
+        if h.stats.disabled {
+            return;
+        }
+        let _ = with_instance(h, &self.log, |inst, recipe| {
+            inst.call(recipe, |s, w| {
+                w.brickwall_helper_helper().call_destroyed(s, conn, state)
+            })
+        });
+    }
+
+    /// Reads helper `name`'s component again from its path and swaps it in for new
+    /// calls; a disabled helper is enabled again.
+    pub fn reload(&mut self, name: &str) -> Result<(), String> {
+        let id = self
+            .id_by_name(name)
+            .ok_or_else(|| format!("no helper `{name}`"))? as usize;
+        let path = self.helpers[id].path.clone();
+        let bytes = match &path {
+            Some(p) => std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?,
+            None => read_wasm(&self.helpers[id].policy.wasm, Path::new("."))?.0,
+        };
+        let policy = self.helpers[id].policy.clone();
+        let fresh = self.load(policy, &bytes, path)?;
+        let h = &mut self.helpers[id];
+        let stats = HelperStats {
+            reloads: h.stats.reloads + 1,
+            disabled: false,
+            ..std::mem::take(&mut h.stats)
+        };
+        *h = Loaded { stats, ..fresh };
+        Ok(())
+    }
+
+    /// Every helper with its counters.
+    pub fn reports(&mut self) -> Vec<HelperReport> {
+        self.helpers
+            .iter_mut()
+            .map(|h| {
+                if let Some(i) = &mut h.instance {
+                    h.stats.log_dropped += i.take_log_dropped();
+                }
+                HelperReport {
+                    name: h.policy.name.clone(),
+                    wasm: h.policy.wasm.clone(),
+                    ports: h.policy.ports.clone(),
+                    cached: h.origin == Origin::Cached,
+                    stats: h.stats.clone(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Runs `f` on the helper's instance (making one if a failure threw the last away);
+/// on failure counts it, discards the instance and applies the disable rule.
+fn with_instance<R>(
+    h: &mut Loaded,
+    log: &LogSink,
+    f: impl FnOnce(&mut Instance, &Recipe) -> Result<R, Failure>,
+) -> Option<R> {
+    if h.stats.disabled {
+        return None;
+    }
+    if h.instance.is_none() {
+        let gate = LogGate {
+            helper: Arc::from(h.policy.name.as_str()),
+            sink: log.clone(),
+            per_second: 20,
+            window: Instant::now(),
+            used: 0,
+            dropped: 0,
+        };
+        match h.recipe.instantiate(gate) {
+            Ok(i) => {
+                h.stats.reinstantiations += 1;
+                h.instance = Some(i);
+            }
+            Err(e) => {
+                log(0, &h.policy.name, &e);
+                h.stats.traps += 1;
+                after_failure(h, log);
+                return None;
+            }
+        }
+    }
+    let inst = h.instance.as_mut()?;
+    match f(inst, &h.recipe) {
+        Ok(r) => Some(r),
+        Err(failure) => {
+            match &failure {
+                Failure::Budget => h.stats.budget_exhausted += 1,
+                Failure::Memory => h.stats.memory_exceeded += 1,
+                Failure::Trap(what) => {
+                    h.stats.traps += 1;
+                    log(1, &h.policy.name, &format!("trapped: {what}"));
+                }
+            }
+            // A failed instance is never entered again.
+            if let Some(old) = h.instance.take() {
+                h.stats.log_dropped += old.into_log().dropped;
+            }
+            after_failure(h, log);
+            None
+        }
+    }
+}
+
+fn after_failure(h: &mut Loaded, log: &LogSink) {
+    let max = h.policy.max_failures;
+    if max > 0 && h.stats.failures() >= max as u64 && !h.stats.disabled {
+        h.stats.disabled = true;
+        h.instance = None;
+        log(
+            0,
+            &h.policy.name,
+            &format!(
+                "disabled after {} failed calls; its connections pass unhelped",
+                h.stats.failures()
+            ),
+        );
+    }
+}
+
+/// The bytes of `wasm` (`builtin:NAME` or a path relative to `base`), and the path.
+pub fn read_wasm(wasm: &str, base: &Path) -> Result<(Vec<u8>, Option<PathBuf>), String> {
+    if let Some(name) = wasm.strip_prefix("builtin:") {
+        return builtin::bundled(name)
+            .map(|b| (b.to_vec(), None))
+            .ok_or_else(|| {
+                format!(
+                    "no bundled helper `{name}` (bundled: {})",
+                    builtin::BUNDLED.map(|(n, _)| n).join(", ")
+                )
+            });
+    }
+    let path = base.join(wasm);
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((bytes, Some(path)))
+}
+
+fn wit_addr(a: &[u8; 16], v6: bool) -> bindings::IpAddr {
+    if v6 {
+        let hi = u64::from_be_bytes(a[..8].try_into().unwrap_or_default());
+        let lo = u64::from_be_bytes(a[8..].try_into().unwrap_or_default());
+        bindings::IpAddr::V6((hi, lo))
+    } else {
+        bindings::IpAddr::V4(u32::from_be_bytes([a[0], a[1], a[2], a[3]]))
+    }
+}
+
+fn wit_tuple(t: &HTuple) -> bindings::ConnTuple {
+    bindings::ConnTuple {
+        src: wit_addr(&t.src, t.v6),
+        dst: wit_addr(&t.dst, t.v6),
+        protocol: t.proto,
+        src_port: t.src_port,
+        dst_port: t.dst_port,
+    }
+}
+
+fn conn_info(i: &HConnInfo) -> bindings::ConnInfo {
+    bindings::ConnInfo {
+        original: wit_tuple(&i.original),
+        reply: wit_tuple(&i.reply),
+        zone: i.zone,
+        mark: i.mark,
+    }
+}
+
+fn h_addr(a: &bindings::IpAddr) -> ([u8; 16], bool) {
+    let mut b = [0u8; 16];
+    match a {
+        bindings::IpAddr::V4(v) => {
+            b[..4].copy_from_slice(&v.to_be_bytes());
+            (b, false)
+        }
+        bindings::IpAddr::V6((hi, lo)) => {
+            b[..8].copy_from_slice(&hi.to_be_bytes());
+            b[8..].copy_from_slice(&lo.to_be_bytes());
+            (b, true)
+        }
+    }
+}
+
+fn h_tuple(t: &bindings::ConnTuple) -> HTuple {
+    let (src, v6) = h_addr(&t.src);
+    let (dst, _) = h_addr(&t.dst);
+    HTuple {
+        src,
+        dst,
+        src_port: t.src_port,
+        dst_port: t.dst_port,
+        proto: t.protocol,
+        v6,
+    }
+}

@@ -1,0 +1,137 @@
+//! The four bundled helpers load, pass the load-time checks and answer calls as their
+//! protocols say.
+
+use brickwall_helpers::{
+    Budget, HConnInfo, HCtState, HTuple, HelperPolicy, HelperSet, PacketCall, SandboxPolicy,
+};
+use std::path::Path;
+use std::sync::Arc;
+
+fn policy(name: &str, ports: &[&str]) -> HelperPolicy {
+    serde_json::from_value(serde_json::json!({
+        "name": name, "wasm": format!("builtin:{name}"), "ports": ports,
+    }))
+    .expect("policy")
+}
+
+fn set() -> HelperSet {
+    let sandbox = SandboxPolicy {
+        budget: Budget::Fuel(10_000_000),
+        cache_dir: Some(String::new()),
+        log_per_second: None,
+    };
+    HelperSet::new(
+        &sandbox,
+        &[
+            policy("ftp", &["tcp/21"]),
+            policy("irc", &["tcp/6667"]),
+            policy("tftp", &["udp/69"]),
+            policy("pptp", &["tcp/1723"]),
+        ],
+        Path::new("."),
+        Arc::new(|_, _, _| {}),
+    )
+    .expect("bundled helpers load")
+}
+
+fn v4(a: [u8; 4]) -> [u8; 16] {
+    let mut b = [0; 16];
+    b[..4].copy_from_slice(&a);
+    b
+}
+
+fn conn(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, proto: u8) -> HConnInfo {
+    let original = HTuple {
+        src: v4(src),
+        dst: v4(dst),
+        src_port: sport,
+        dst_port: dport,
+        proto,
+        v6: false,
+    };
+    let reply = HTuple {
+        src: original.dst,
+        dst: original.src,
+        src_port: dport,
+        dst_port: sport,
+        ..original
+    };
+    HConnInfo {
+        original,
+        reply,
+        zone: 0,
+        mark: 0,
+    }
+}
+
+#[test]
+fn ports_assign_the_bundled_helpers() {
+    let s = set();
+    assert_eq!(s.id_for_port(6, 21), s.id_by_name("ftp"));
+    assert_eq!(s.id_for_port(17, 69), s.id_by_name("tftp"));
+    assert_eq!(s.id_for_port(6, 1723), s.id_by_name("pptp"));
+    assert_eq!(s.id_for_port(6, 22), None);
+}
+
+#[test]
+fn a_tftp_read_request_expects_the_answer_from_any_server_port() {
+    let mut s = set();
+    let id = s.id_by_name("tftp").unwrap();
+    let info = conn([192, 168, 1, 2], 44935, [192, 168, 1, 1], 69, 17);
+    let mut state = s.assigned(id, 7, &info).expect("state");
+    let out = s.packet(
+        id,
+        &PacketCall {
+            conn: 7,
+            reply: false,
+            ct: HCtState::New,
+            seq: 0,
+            tcp_flags: 0,
+            payload: b"\x00\x01rfc1350.txt\x00octet\x00",
+        },
+        &mut state,
+    );
+    assert!(!out.failed && !out.drop);
+    assert_eq!(out.expects.len(), 1);
+    let e = out.expects[0];
+    assert_eq!(e.tuple.src, v4([192, 168, 1, 1]));
+    assert_eq!(
+        (e.tuple.dst, e.tuple.dst_port),
+        (v4([192, 168, 1, 2]), 44935)
+    );
+    assert!(e.any_src_port && !e.any_src_addr);
+    assert_eq!(e.timeout_s, 300, "the policy's timeout fills in");
+    let r = s.reports();
+    let tftp = r.iter().find(|r| r.name == "tftp").unwrap();
+    assert_eq!((tftp.stats.calls, tftp.stats.expectations), (1, 1));
+}
+
+#[test]
+fn an_ftp_port_command_after_a_line_start_expects_the_data_connection() {
+    let mut s = set();
+    let id = s.id_by_name("ftp").unwrap();
+    let info = conn([172, 23, 0, 3], 58252, [172, 23, 0, 2], 21, 6);
+    let mut state = s.assigned(id, 1, &info).expect("state");
+    let mut call = |seq: u32, payload: &[u8], state: &mut Vec<u8>| {
+        s.packet(
+            id,
+            &PacketCall {
+                conn: 1,
+                reply: false,
+                ct: HCtState::Established,
+                seq,
+                tcp_flags: 0x18,
+                payload,
+            },
+            state,
+        )
+    };
+    // The first line is never parsed (no line start is known yet); it records one.
+    let user = b"USER anonymous\r\n";
+    assert!(call(1000, user, &mut state).expects.is_empty());
+    let port = b"PORT 172,23,0,3,174,127\r\n";
+    let out = call(1000 + user.len() as u32, port, &mut state);
+    assert_eq!(out.expects.len(), 1, "{out:?}");
+    assert_eq!(out.expects[0].tuple.dst_port, 174 * 256 + 127);
+    assert_eq!(out.expects[0].tuple.src, v4([172, 23, 0, 2]));
+}
