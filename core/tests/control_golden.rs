@@ -102,16 +102,21 @@ fn tcp(
 
 /// A UDP datagram.
 fn udp(src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16) -> Vec<u8> {
+    udp_with(src, dst, sp, dp, b"data")
+}
+
+/// A UDP datagram carrying `payload`.
+fn udp_with(src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16, payload: &[u8]) -> Vec<u8> {
     let b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
         .ipv4(src, dst, 64)
         .udp(sp, dp);
-    let mut out = Vec::with_capacity(b.size(4));
-    b.write(&mut out, b"data").unwrap();
+    let mut out = Vec::with_capacity(b.size(payload.len()));
+    b.write(&mut out, payload).unwrap();
     out
 }
 
 /// The connections of the kernel's lines: a TCP connection closed (TIME_WAIT), one with
-/// data flowing (ESTABLISHED), a UDP exchange and an unanswered UDP datagram.
+/// data flowing (ESTABLISHED), a UDP exchange and an unanswered TFTP read request.
 fn frames() -> Vec<Vec<u8>> {
     let (c, s) = (1_000u32, 50_000u32);
     let (cp, sp) = (42184, 30076);
@@ -144,7 +149,15 @@ fn frames() -> Vec<Vec<u8>> {
     ]);
     f.push(udp(SERVER, CLIENT, 54983, 54630));
     f.push(udp(CLIENT, SERVER, 54630, 54983));
-    f.push(udp(CLIENT, SERVER, 54630, 69));
+    // A TFTP read request: the bundled TFTP helper expects the answer, as the kernel's
+    // did (`helper=tftp use=2`).
+    f.push(udp_with(
+        CLIENT,
+        SERVER,
+        54630,
+        69,
+        b"\x00\x01file\x00octet\x00",
+    ));
     f
 }
 
@@ -183,11 +196,7 @@ fn conntrack_list_lines_match_the_kernels() {
     assert_code(&list, 0);
     let ours: Vec<String> = stdout(&list).lines().map(str::to_string).collect();
     for k in fixture("conntrack_L.txt") {
-        let mut kernel = k.clone();
-        if k.contains(" helper=tftp use=2") {
-            // No application helpers yet (fixtures README).
-            kernel = k.replace(" helper=tftp use=2", " use=1");
-        }
+        let kernel = k.clone();
         let mine = same_connection(&ours, &kernel);
         assert_eq!(
             normalize(mine, 2),

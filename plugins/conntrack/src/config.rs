@@ -32,6 +32,10 @@ pub struct CtConfig {
     pub zone: u16,
     /// Most expectations in all (`nf_ct_expect_max`).
     pub expect_max: usize,
+    /// Application helpers (WebAssembly components): name, component, ports, limits.
+    pub helpers: Vec<brickwall_helpers::HelperPolicy>,
+    /// The sandbox all helpers share: per-call budget, compile cache, log rate.
+    pub helper_sandbox: brickwall_helpers::SandboxPolicy,
 }
 
 impl Default for CtConfig {
@@ -49,6 +53,8 @@ impl Default for CtConfig {
             gc_interval_ms: 1000,
             zone: 0,
             expect_max: 4096,
+            helpers: Vec::new(),
+            helper_sandbox: Default::default(),
         }
     }
 }

@@ -91,6 +91,13 @@ pub struct ConnExt {
     pub labels: u128,
     /// Name of the helper assigned to the connection.
     pub helper: Option<String>,
+    /// Index of that helper in the plugin's helper set.
+    pub helper_id: u16,
+    /// The helper's per-connection state (`None` until the helper learnt of the
+    /// connection).
+    pub helper_state: Option<Vec<u8>>,
+    /// Live expectations whose master this is.
+    pub expectations: u32,
 }
 
 impl Conn {
@@ -128,6 +135,19 @@ impl Conn {
     /// Seconds left before expiry at `now_ns` (0 when expired).
     pub fn secs_left(&self, now_ns: u64) -> u64 {
         self.expires_ns.saturating_sub(now_ns) / 1_000_000_000
+    }
+
+    /// References as `conntrack -L` counts them in `use=`: the table's, plus one per
+    /// live expectation of this master.
+    pub fn uses(&self) -> u32 {
+        1 + self.ext.as_ref().map_or(0, |e| e.expectations)
+    }
+
+    /// The index of the assigned helper, if any.
+    pub fn helper_id(&self) -> Option<u16> {
+        self.ext
+            .as_ref()
+            .and_then(|e| e.helper.as_ref().map(|_| e.helper_id))
     }
 
     /// The helper's name, if one is assigned.

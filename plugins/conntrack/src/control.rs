@@ -505,7 +505,7 @@ fn entry_json(c: &Conn, now: u64) -> Out {
         ("zone", u64::from(t0.zone).into()),
         ("labels", format!("0x{:x}", c.labels()).into()),
         ("helper", c.helper().into()),
-        ("use", 1u64.into()),
+        ("use", (c.uses() as u64).into()),
         ("start_ns", c.start_ns.into()),
     ])
 }

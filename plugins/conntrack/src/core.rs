@@ -81,6 +81,8 @@ pub struct Tracker {
     next_id: u32,
     next_gc_ns: u64,
     gc_cursor: usize,
+    /// Helper assignment, ended helper connections, GRE keys.
+    pub helpers: crate::helper::HelperBook,
 }
 
 /// Encodes a slot and its generation as the packet's conntrack reference.
@@ -127,6 +129,7 @@ impl Tracker {
             next_id: 1,
             next_gc_ns: 0,
             gc_cursor: 0,
+            helpers: Default::default(),
         }
     }
 
@@ -173,6 +176,9 @@ impl Tracker {
     /// Publishes expectation events for expectations that went away.
     fn expect_gone(&mut self, gone: &[Expectation]) {
         self.stats.expect_delete += gone.len() as u64;
+        for e in gone {
+            self.master_refs(e.master, e.master_generation, -1);
+        }
         if gone.is_empty() || !self.events.wants(class::EXPECT_DESTROY) {
             return;
         }
@@ -197,6 +203,14 @@ impl Tracker {
             let gone = self.expects.remove_master(idx, gen);
             self.expect_gone(&gone);
         }
+        self.helpers.master_gone(idx, gen);
+        if let Some(c) = self.table.get_mut(idx) {
+            if let Some(ext) = c.ext.as_mut() {
+                if let (Some(_), Some(state)) = (&ext.helper, ext.helper_state.take()) {
+                    self.helpers.gone.push((ext.helper_id, idx, state));
+                }
+            }
+        }
         if confirmed {
             self.conn_event(idx, what::DESTROY);
         }
@@ -220,7 +234,15 @@ impl Tracker {
             .filter(|c| c.generation == gen)
             .map(|c| c.orig)
             .ok_or(ExpectError::NoMaster)?;
+        if spec.tuple.proto == ipproto::GRE {
+            self.helpers.add_gre_key(&spec.tuple, idx, gen);
+        }
         let (id, removed) = self.expects.insert(spec, idx, gen, master_tuple, now_ns)?;
+        self.master_refs(idx, gen, 1);
+        // What the insert replaced or evicted was this master's.
+        for _ in &removed {
+            self.master_refs(idx, gen, -1);
+        }
         self.stats.expect_create += 1;
         self.stats.expect_delete += removed.len() as u64;
         if self.events.wants(class::EXPECT_NEW) {
@@ -239,6 +261,26 @@ impl Tracker {
     pub fn handle_of(&self, t: &Tuple) -> Option<u64> {
         let (idx, _) = self.table.find(t).0?;
         self.table.get(idx).map(|c| handle(idx, c.generation))
+    }
+
+    /// Counts a master's live expectations (they show in its `use=`, as in Linux).
+    fn master_refs(&mut self, idx: u32, gen: u32, delta: i32) {
+        if let Some(c) = self.table.get_mut(idx).filter(|c| c.generation == gen) {
+            let ext = c.ext.get_or_insert_with(Default::default);
+            ext.expectations = ext.expectations.saturating_add_signed(delta);
+        }
+    }
+
+    /// Takes slot `idx`'s helper state out (to hand it to the helper).
+    pub fn take_helper_state(&mut self, idx: u32) -> Option<Vec<u8>> {
+        self.table.get_mut(idx)?.ext.as_mut()?.helper_state.take()
+    }
+
+    /// Puts slot `idx`'s helper state back.
+    pub fn put_helper_state(&mut self, idx: u32, state: Vec<u8>) {
+        if let Some(ext) = self.table.get_mut(idx).and_then(|c| c.ext.as_mut()) {
+            ext.helper_state = Some(state);
+        }
     }
 
     /// Sets a connection's mark (the control channel's `update`); an event reports it.
@@ -365,10 +407,11 @@ impl Tracker {
         } else {
             self.cfg.zone
         };
-        let tuple = match packet_tuple(pkt, zone) {
+        let mut tuple = match packet_tuple(pkt, zone) {
             Ok(t) => t,
             Err(_) => return self.set_invalid(pkt),
         };
+        self.helpers.gre_source_key(&mut tuple);
         if tuple.is_icmp() {
             let ty = (tuple.dst_id >> 8) as u8;
             if icmp::icmpv6_untracked(tuple.family, ty) {
@@ -547,7 +590,19 @@ impl Tracker {
                 0
             },
             slot: Slot::Unconfirmed,
-            ext: None::<Box<ConnExt>>,
+            // Connections a helper expected get none themselves (no helper in an
+            // expectation yet); others get the one assigned to their port.
+            ext: if related.is_none() {
+                self.helpers.for_tuple(&tuple).map(|(id, name)| {
+                    Box::new(ConnExt {
+                        helper: Some(name.to_owned()),
+                        helper_id: id,
+                        ..ConnExt::default()
+                    })
+                })
+            } else {
+                None
+            },
         };
         let idx = self.table.alloc(conn);
         self.live += 1;

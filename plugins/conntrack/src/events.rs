@@ -681,8 +681,8 @@ mod tests {
             slot: Slot::Confirmed,
             ext: helper.map(|h| {
                 Box::new(ConnExt {
-                    labels: 0,
                     helper: Some(h.to_owned()),
+                    ..ConnExt::default()
                 })
             }),
         }

@@ -8,8 +8,10 @@
 //! Files, as Linux's `net/netfilter`: [`core`] (conntrack-in, confirm, timeouts, early
 //! drop, ICMP errors), [`table`] and [`hash`] (the hash table of chains), [`tuple`] and
 //! [`extract`] (tuples and reading them from packets), [`conn`] (a connection),
-//! [`proto`] (one tracker per protocol), [`defrag`], [`stats`], [`list`]
-//! (`conntrack -L` lines), [`config`].
+//! [`proto`] (one tracker per protocol), [`defrag`], [`expect`] (expectations),
+//! [`helper`] (helper assignment and the helper step at HELPER, 300, on INPUT and
+//! POSTROUTING, which runs the WebAssembly helpers of `brickwall-helpers`), [`stats`],
+//! [`list`] (`conntrack -L` lines), [`config`].
 
 pub mod config;
 pub mod conn;
@@ -20,6 +22,7 @@ pub mod events;
 pub mod expect;
 pub mod extract;
 pub mod hash;
+pub mod helper;
 pub mod list;
 pub mod proto;
 pub mod stats;
@@ -27,13 +30,15 @@ pub mod table;
 pub mod tuple;
 
 use crate::core::{ConfirmVerdict, InVerdict, Tracker};
+use brickwall_helpers::HelperSet;
 use brickwall_hooks::{
     declare_plugin, priority, FailurePolicy, FamilySel, Hook, HookSpec, Host, PacketView, Plugin,
     PluginInfo, Verdict,
 };
 use config::CtConfig;
 use defrag::{Defrag, DefragConfig, DefragOutcome};
-use std::sync::{Mutex, MutexGuard};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Registration ids.
 mod op {
@@ -43,6 +48,8 @@ mod op {
     pub const IN_OUT: u32 = 3;
     pub const CONFIRM_IN: u32 = 4;
     pub const CONFIRM_POST: u32 = 5;
+    pub const HELPER_IN: u32 = 6;
+    pub const HELPER_POST: u32 = 7;
 }
 
 /// Drop reasons, by index.
@@ -50,9 +57,11 @@ mod reason {
     pub const TABLE_FULL: u32 = 0;
     pub const INSERT_FAILED: u32 = 1;
     pub const DEFRAG_INVALID: u32 = 2;
+    pub const HELPER_DROP: u32 = 3;
+    pub const HELPER_FAILED: u32 = 4;
 }
 
-const HOOKS: [HookSpec; 6] = [
+const HOOKS: [HookSpec; 8] = [
     spec(
         Hook::PreRouting,
         priority::DEFRAG,
@@ -76,6 +85,18 @@ const HOOKS: [HookSpec; 6] = [
         priority::CONNTRACK,
         op::IN_OUT,
         "conntrack-local",
+    ),
+    spec(
+        Hook::LocalIn,
+        priority::HELPER,
+        op::HELPER_IN,
+        "helper-input",
+    ),
+    spec(
+        Hook::PostRouting,
+        priority::HELPER,
+        op::HELPER_POST,
+        "helper-postrouting",
     ),
     spec(
         Hook::LocalIn,
@@ -105,22 +126,79 @@ const fn spec(hook: Hook, priority: i32, op: u32, name: &'static str) -> HookSpe
 pub struct Conntrack {
     tracker: Mutex<Tracker>,
     defrag: Option<Mutex<Defrag>>,
+    /// The WebAssembly helpers, if any are configured (locked after the tracker).
+    helpers: Option<Mutex<HelperSet>>,
     host: Host,
 }
 
 impl Conntrack {
     /// A plugin from a config (for tests and embedding).
     pub fn with_config(cfg: CtConfig, host: Host) -> Conntrack {
+        Self::build(cfg, host, None)
+    }
+
+    /// A plugin from a config, loading the helpers it names.
+    pub fn with_helpers(cfg: CtConfig, host: Host) -> Result<Conntrack, String> {
+        if cfg.helpers.is_empty() {
+            return Ok(Self::with_config(cfg, host));
+        }
+        let log: brickwall_helpers::bindings::LogSink =
+            Arc::new(move |level, name, msg| host.log(level, &format!("helper {name}: {msg}")));
+        let set = HelperSet::new(&cfg.helper_sandbox, &cfg.helpers, Path::new("."), log)?;
+        Ok(Self::build(cfg, host, Some(set)))
+    }
+
+    fn build(cfg: CtConfig, host: Host, helpers: Option<HelperSet>) -> Conntrack {
         // Linux bounds chain walks at 50 plus a random 0-29.
         let chain_limit =
             50 + (std::collections::hash_map::RandomState::new().hash_one(0u8) as usize % 30);
         let defrag = cfg
             .defrag
             .then(|| Mutex::new(Defrag::new(DefragConfig::default())));
+        let mut tracker = Tracker::new(cfg, chain_limit);
+        // Helper ids are positions in the config's list, as in the helper set.
+        if helpers.is_some() {
+            for (i, p) in tracker.config().helpers.clone().iter().enumerate() {
+                for port in &p.ports {
+                    if let Ok(spec) = brickwall_helpers::policy::PortSpec::parse(port) {
+                        tracker
+                            .helpers
+                            .assign_port(spec.proto, spec.port, i as u16, &p.name);
+                    }
+                }
+            }
+        }
         Conntrack {
-            tracker: Mutex::new(Tracker::new(cfg, chain_limit)),
+            tracker: Mutex::new(tracker),
             defrag,
+            helpers: helpers.map(Mutex::new),
             host,
+        }
+    }
+
+    /// The helper set, locked (after the tracker), if helpers are configured.
+    pub fn helper_set(&self) -> Option<MutexGuard<'_, HelperSet>> {
+        self.helpers
+            .as_ref()
+            .map(|h| h.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn helper_step(&self, pkt: &mut PacketView) -> Verdict {
+        let Some(mut set) = self.helper_set() else {
+            return Verdict::Accept;
+        };
+        if pkt.ct == 0 {
+            return Verdict::Accept;
+        }
+        let mut t = self.tracker();
+        let v = helper::step(&mut t, &mut set, pkt);
+        if !t.helpers.gone.is_empty() {
+            helper::drain_gone(&mut t, &mut set);
+        }
+        match v {
+            helper::StepVerdict::Accept => Verdict::Accept,
+            helper::StepVerdict::Drop => Verdict::Drop(reason::HELPER_DROP),
+            helper::StepVerdict::DropFailed => Verdict::Drop(reason::HELPER_FAILED),
         }
     }
 
@@ -165,11 +243,17 @@ impl Plugin for Conntrack {
         version: env!("CARGO_PKG_VERSION"),
         failure_policy: FailurePolicy::FailOpen,
         hooks: &HOOKS,
-        drop_reasons: &["ct-table-full", "ct-insert-failed", "ct-defrag-invalid"],
+        drop_reasons: &[
+            "ct-table-full",
+            "ct-insert-failed",
+            "ct-defrag-invalid",
+            "ct-helper-drop",
+            "ct-helper-failed",
+        ],
     };
 
     fn init(config: &str, host: Host) -> Result<Self, String> {
-        Ok(Conntrack::with_config(CtConfig::parse(config)?, host))
+        Conntrack::with_helpers(CtConfig::parse(config)?, host)
     }
 
     fn on_packet(&self, op: u32, pkt: &mut PacketView) -> Verdict {
@@ -180,6 +264,7 @@ impl Plugin for Conntrack {
                 InVerdict::Repeat => Verdict::Repeat,
                 InVerdict::DropTableFull => Verdict::Drop(reason::TABLE_FULL),
             },
+            op::HELPER_IN | op::HELPER_POST => self.helper_step(pkt),
             op::CONFIRM_IN | op::CONFIRM_POST => {
                 if pkt.ct == 0 {
                     return Verdict::Accept;

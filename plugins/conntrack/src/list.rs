@@ -49,7 +49,7 @@ pub fn conntrack_line(c: &Conn, now_ns: u64, acct: bool) -> String {
     if let Some(h) = c.helper() {
         let _ = write!(s, " helper={h}");
     }
-    s.push_str(" use=1");
+    let _ = write!(s, " use={}", c.uses());
     s
 }
 

@@ -1,0 +1,246 @@
+//! Helpers from conntrack's side, as Linux's `nf_conntrack_helper`: which helper a new
+//! connection gets (by the protocol and port of its first packet), the queue of helper
+//! connections that ended (their helper hears of it), the GRE key map PPTP
+//! expectations install, and the helper step itself — at HELPER (300) on INPUT and
+//! POSTROUTING, it hands each packet with payload to the connection's WebAssembly
+//! helper and creates the expectations that come back.
+
+use crate::core::Tracker;
+use crate::expect::{ExpectSpec, Mask, PERMANENT};
+use crate::tuple::{proto as ipproto, Tuple, FAMILY_V4, FAMILY_V6};
+use brickwall_helpers::{
+    ExpectRequest, HConnInfo, HCtState, HTuple, HelperId, HelperSet, PacketCall,
+};
+use brickwall_hooks::{flags, CtInfo, PacketView};
+use std::collections::HashMap;
+
+/// Conntrack's record of the helpers: assignment by port, ended connections, GRE keys.
+#[derive(Default)]
+pub struct HelperBook {
+    /// `(protocol, destination port)` → helper index and name.
+    ports: HashMap<(u8, u16), (HelperId, String)>,
+    /// Helper connections that ended: helper, connection slot, its last state.
+    pub gone: Vec<(HelperId, u32, Vec<u8>)>,
+    /// GRE source keys by the rest of the tuple (PPTP: the key in a GRE packet is the
+    /// receiver's call id, so the sender's is learnt from the control session), with
+    /// the master connection's slot and generation.
+    gre_keys: HashMap<GreKey, (u16, u32, u32)>,
+    /// Expectations helpers asked for that could not be created (no master, limit).
+    pub expect_failed: u64,
+}
+
+/// A GRE tuple without its source key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct GreKey {
+    src: [u8; 16],
+    dst: [u8; 16],
+    dst_key: u16,
+    family: u8,
+    zone: u16,
+}
+
+impl GreKey {
+    fn of(t: &Tuple) -> GreKey {
+        GreKey {
+            src: t.src,
+            dst: t.dst,
+            dst_key: t.dst_id,
+            family: t.family,
+            zone: t.zone,
+        }
+    }
+}
+
+impl HelperBook {
+    /// Assigns helper `id` called `name` to connections to `proto`/`port`.
+    pub fn assign_port(&mut self, proto: u8, port: u16, id: HelperId, name: &str) {
+        self.ports.insert((proto, port), (id, name.to_owned()));
+    }
+
+    /// The helper for a new connection whose original tuple is `t`.
+    pub fn for_tuple(&self, t: &Tuple) -> Option<(HelperId, &str)> {
+        if self.ports.is_empty() {
+            return None;
+        }
+        self.ports
+            .get(&(t.proto, t.dst_id))
+            .map(|(id, n)| (*id, n.as_str()))
+    }
+
+    /// Fills in a GRE tuple's source key from the key map.
+    pub fn gre_source_key(&self, t: &mut Tuple) {
+        if t.proto == ipproto::GRE && !self.gre_keys.is_empty() {
+            if let Some((k, _, _)) = self.gre_keys.get(&GreKey::of(t)) {
+                t.src_id = *k;
+            }
+        }
+    }
+
+    /// Records the source key of an expected GRE tuple, for master `slot`/`generation`.
+    pub fn add_gre_key(&mut self, t: &Tuple, slot: u32, generation: u32) {
+        self.gre_keys
+            .insert(GreKey::of(t), (t.src_id, slot, generation));
+    }
+
+    /// Forgets the GRE keys a master installed.
+    pub fn master_gone(&mut self, slot: u32, generation: u32) {
+        if !self.gre_keys.is_empty() {
+            self.gre_keys
+                .retain(|_, (_, s, g)| (*s, *g) != (slot, generation));
+        }
+    }
+}
+
+fn h_tuple(t: &Tuple) -> HTuple {
+    HTuple {
+        src: t.src,
+        dst: t.dst,
+        src_port: t.src_id,
+        dst_port: t.dst_id,
+        proto: t.proto,
+        v6: t.family == FAMILY_V6,
+    }
+}
+
+fn spec_of(e: &ExpectRequest, master: &Tuple, helper: &str, max_expected: u32) -> ExpectSpec {
+    let t = &e.tuple;
+    let mut mask = Mask::EXACT;
+    if e.any_src_addr {
+        mask.src = [0; 16];
+    }
+    if e.any_src_port {
+        mask.src_id = 0;
+    }
+    ExpectSpec {
+        tuple: Tuple {
+            src: t.src,
+            dst: t.dst,
+            src_id: t.src_port,
+            dst_id: t.dst_port,
+            proto: t.proto,
+            family: if t.v6 { FAMILY_V6 } else { FAMILY_V4 },
+            zone: master.zone,
+        },
+        mask,
+        timeout_s: e.timeout_s,
+        helper: helper.to_owned(),
+        class: e.class,
+        max_expected,
+        flags: if e.permanent { PERMANENT } else { 0 },
+    }
+}
+
+/// What the helper step decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepVerdict {
+    /// Let the packet go on.
+    Accept,
+    /// The helper dropped it.
+    Drop,
+    /// The helper's call failed and its policy is fail-closed.
+    DropFailed,
+}
+
+/// The helper step for one packet.
+pub fn step(t: &mut Tracker, set: &mut HelperSet, pkt: &mut PacketView) -> StepVerdict {
+    let ctinfo = pkt.ctinfo();
+    let (ct, reply) = match ctinfo {
+        CtInfo::New => (HCtState::New, false),
+        CtInfo::Established => (HCtState::Established, false),
+        CtInfo::EstablishedReply => (HCtState::Established, true),
+        CtInfo::Related => (HCtState::Related, false),
+        // ICMP errors in reply to a related connection, untracked, invalid.
+        _ => return StepVerdict::Accept,
+    };
+    let handle = pkt.ct;
+    let Some((slot, c)) = t.conn_of(handle) else {
+        return StepVerdict::Accept;
+    };
+    let Some(hid) = c.helper_id() else {
+        return StepVerdict::Accept;
+    };
+    let orig = c.orig;
+    let (mark, zone) = (c.mark, c.orig.zone);
+    let mut state = match t.take_helper_state(slot) {
+        Some(s) => s,
+        None => {
+            let info = HConnInfo {
+                original: h_tuple(&orig),
+                reply: h_tuple(&invert(&orig)),
+                zone,
+                mark,
+            };
+            set.assigned(hid, slot, &info).unwrap_or_default()
+        }
+    };
+    let payload = pkt.payload();
+    if payload.is_empty() {
+        t.put_helper_state(slot, state);
+        return StepVerdict::Accept;
+    }
+    let (seq, tcp_flags) = if orig.proto == ipproto::TCP {
+        let l4 = pkt.l4();
+        let seq = l4
+            .get(4..8)
+            .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+        (seq, l4.get(13).copied().unwrap_or(0))
+    } else {
+        (0, 0)
+    };
+    let call = PacketCall {
+        conn: slot,
+        reply,
+        ct,
+        seq,
+        tcp_flags,
+        payload,
+    };
+    let out = set.packet(hid, &call, &mut state);
+    t.put_helper_state(slot, state);
+    let (name, max_expected) = set
+        .policy(hid)
+        .map_or((String::new(), 1), |p| (p.name.clone(), p.max_expected));
+    let reporting = pkt.flags & flags::REPORTING != 0;
+    if reporting {
+        pkt.annotate("helper", &name);
+    }
+    let now = pkt.ts_ns;
+    for e in &out.expects {
+        let spec = spec_of(e, &orig, &name, max_expected);
+        match t.expect_create(handle, spec, now) {
+            Ok(id) => {
+                if reporting {
+                    if let Some(x) = t.expects.get(id) {
+                        let line = x.line(now);
+                        pkt.annotate("expected", &line);
+                    }
+                }
+            }
+            Err(_) => t.helpers.expect_failed += 1,
+        }
+    }
+    if out.failed && out.drop {
+        StepVerdict::DropFailed
+    } else if out.drop {
+        StepVerdict::Drop
+    } else {
+        StepVerdict::Accept
+    }
+}
+
+fn invert(t: &Tuple) -> Tuple {
+    t.invert().unwrap_or(Tuple {
+        src: t.dst,
+        dst: t.src,
+        src_id: t.dst_id,
+        dst_id: t.src_id,
+        ..*t
+    })
+}
+
+/// Tells helpers of their connections that ended.
+pub fn drain_gone(t: &mut Tracker, set: &mut HelperSet) {
+    for (hid, slot, state) in std::mem::take(&mut t.helpers.gone) {
+        set.destroyed(hid, slot, &state);
+    }
+}
