@@ -96,10 +96,11 @@ fn classify(e: &wasmtime::Error) -> Failure {
             other => Failure::Trap(other.to_string()),
         };
     }
+    // Memory limits surface as a forced trap whose message names the growth; the
+    // backtrace context in front of it is left out of the description.
     let text = format!("{e:#}");
-    if text.contains("memory growth failure") || text.contains("memory minimum size") {
-        Failure::Memory
-    } else {
-        Failure::Trap(text)
+    if text.contains("growing memory") || text.contains("memory growth failure") {
+        return Failure::Memory;
     }
+    Failure::Trap(e.root_cause().to_string())
 }

@@ -1,11 +1,12 @@
 //! The four bundled helpers load, pass the load-time checks and answer calls as their
 //! protocols say.
 
-use brickwall_helpers::{
-    Budget, HConnInfo, HCtState, HTuple, HelperPolicy, HelperSet, PacketCall, SandboxPolicy,
-};
+use brickwall_helpers::{Budget, HCtState, HelperPolicy, HelperSet, PacketCall, SandboxPolicy};
 use std::path::Path;
 use std::sync::Arc;
+
+mod common;
+use common::{conn, v4};
 
 fn policy(name: &str, ports: &[&str]) -> HelperPolicy {
     serde_json::from_value(serde_json::json!({
@@ -32,36 +33,6 @@ fn set() -> HelperSet {
         Arc::new(|_, _, _| {}),
     )
     .expect("bundled helpers load")
-}
-
-fn v4(a: [u8; 4]) -> [u8; 16] {
-    let mut b = [0; 16];
-    b[..4].copy_from_slice(&a);
-    b
-}
-
-fn conn(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, proto: u8) -> HConnInfo {
-    let original = HTuple {
-        src: v4(src),
-        dst: v4(dst),
-        src_port: sport,
-        dst_port: dport,
-        proto,
-        v6: false,
-    };
-    let reply = HTuple {
-        src: original.dst,
-        dst: original.src,
-        src_port: dport,
-        dst_port: sport,
-        ..original
-    };
-    HConnInfo {
-        original,
-        reply,
-        zone: 0,
-        mark: 0,
-    }
 }
 
 #[test]

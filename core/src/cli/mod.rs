@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch to the subcommands.
 
 mod demo;
+mod helper;
 mod hooks;
 mod replay;
 mod summary;
@@ -36,6 +37,9 @@ enum Command {
     /// A live dashboard of a running engine: hash chains, connections, expectations,
     /// counters and plugins, over the control socket.
     Top(brickwall_tui::top::TopArgs),
+    /// Tools for helper authors: check a WebAssembly helper component against the
+    /// helper world, or run it alone over a capture.
+    Helper(helper::HelperArgs),
 }
 
 /// Runs the CLI; returns the process exit code.
@@ -44,6 +48,7 @@ pub fn main() -> i32 {
     let r = match cli.command {
         Command::Ct(a) => return brickwall_tui::ct::run(&a),
         Command::Top(a) => return brickwall_tui::top::main(&a),
+        Command::Helper(a) => return helper::main(a),
         Command::Replay(a) => replay::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Hooks { config } => hooks::run(config),

@@ -202,6 +202,42 @@ impl Conntrack {
         }
     }
 
+    /// The helper requests of the control channel: `{"op": "helpers"}` lists the
+    /// helpers with their counters; `{"op": "helper-reload", "name": N}` reads helper
+    /// N's component again and swaps it in. `None` for other requests.
+    fn helper_control(&self, request: &[u8]) -> Option<Result<Vec<u8>, String>> {
+        let v: serde_json::Value = serde_json::from_slice(request).ok()?;
+        let op = v.get("op")?.as_str()?;
+        if op != "helpers" && op != "helper-reload" {
+            return None;
+        }
+        let t = self.tracker();
+        let expect_failed = t.helpers.expect_failed;
+        drop(t);
+        let Some(mut set) = self.helper_set() else {
+            return Some(if op == "helpers" {
+                Ok(br#"{"helpers":[],"expect_failed":0}"#.to_vec())
+            } else {
+                Err("no helpers are configured".into())
+            });
+        };
+        Some(if op == "helpers" {
+            serde_json::to_vec(&serde_json::json!({
+                "helpers": set.reports(),
+                "expect_failed": expect_failed,
+            }))
+            .map_err(|e| format!("response: {e}"))
+        } else {
+            match v.get("name").and_then(|n| n.as_str()) {
+                None => Err("helper-reload needs a `name`".into()),
+                Some(name) => set.reload(name).map(|()| {
+                    self.host.log(2, &format!("helper {name} reloaded"));
+                    br#"{"reloaded":true}"#.to_vec()
+                }),
+            }
+        })
+    }
+
     /// The tracker, locked.
     pub fn tracker(&self) -> MutexGuard<'_, Tracker> {
         self.tracker.lock().unwrap_or_else(|e| e.into_inner())
@@ -279,8 +315,17 @@ impl Plugin for Conntrack {
     }
 
     fn control(&self, request: &[u8], response: &mut Vec<u8>) -> Result<(), String> {
+        if let Some(out) = self.helper_control(request) {
+            response.extend_from_slice(&out?);
+            return Ok(());
+        }
         let mut t = self.tracker();
         response.extend_from_slice(&control::handle(&mut t, request)?);
+        if !t.helpers.gone.is_empty() {
+            if let Some(mut set) = self.helper_set() {
+                helper::drain_gone(&mut t, &mut set);
+            }
+        }
         Ok(())
     }
 }

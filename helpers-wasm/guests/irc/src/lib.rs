@@ -13,7 +13,7 @@
 //! to the latter). IPv6 connections get empty state and are never looked at.
 
 #[cfg(test)]
-mod capture;
+use brickwall_helper_testkit as capture;
 pub mod dcc;
 
 use brickwall_helper_sdk::{

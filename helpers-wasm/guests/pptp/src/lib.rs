@@ -19,7 +19,7 @@
 //! looked at.
 
 #[cfg(test)]
-mod capture;
+use brickwall_helper_testkit as capture;
 pub mod msg;
 pub mod session;
 

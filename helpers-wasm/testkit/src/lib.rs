@@ -1,30 +1,32 @@
-//! A minimal reader of classic pcap files (Ethernet, IPv4, TCP), for the
+//! A minimal reader of classic pcap files (Ethernet, IPv4, TCP and GRE), for the
 //! tests that replay the shared captures (`../shared/pcaps` beside the repository,
 //! or `$BRICKWALL_SHARED/pcaps`).
 
 use std::path::PathBuf;
 
-/// One IPv4 TCP segment of a capture.
+/// One IPv4 packet of a capture.
 #[derive(Clone, Debug)]
 pub struct Frame {
     /// Source address.
     pub src: [u8; 4],
     /// Destination address.
     pub dst: [u8; 4],
-    /// Source port.
+    /// IP protocol.
+    pub protocol: u8,
+    /// TCP source port (0 for GRE).
     pub src_port: u16,
-    /// Destination port.
+    /// TCP destination port; for GRE version 1, the call id of the key.
     pub dst_port: u16,
-    /// TCP flags.
+    /// TCP flags (0 for GRE).
     pub tcp_flags: u8,
-    /// The payload.
+    /// The TCP payload (empty for GRE).
     pub payload: Vec<u8>,
 }
 
-/// The shared capture `rel` (as `zeek/irc-dcc-first-command.pcap`), read whole.
+/// The shared capture `rel` (as `tcpdump/pptp.pcap`), read whole.
 pub fn read(rel: &str) -> Vec<Frame> {
     let base = std::env::var("BRICKWALL_SHARED").map_or_else(
-        |_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../../shared"),
+        |_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
         PathBuf::from,
     );
     let path = base.join("pcaps").join(rel);
@@ -37,7 +39,7 @@ pub fn read(rel: &str) -> Vec<Frame> {
     parse(&bytes)
 }
 
-/// The IPv4 TCP segments of a classic pcap (either byte order) on Ethernet.
+/// The IPv4 TCP and GRE packets of a classic pcap (either byte order) on Ethernet.
 pub fn parse(b: &[u8]) -> Vec<Frame> {
     let little = match b.get(..4) {
         Some([0xd4, 0xc3, 0xb2, 0xa1]) => true,
@@ -75,16 +77,34 @@ fn ipv4(eth: &[u8]) -> Option<Frame> {
     let ihl = usize::from(ip.first()? & 0x0f) * 4;
     let total = usize::from(u16::from_be_bytes([*ip.get(2)?, *ip.get(3)?]));
     let l4 = ip.get(ihl..total)?;
-    if *ip.get(9)? != 6 {
-        return None;
-    }
-    let doff = usize::from(l4.get(12)? >> 4) * 4;
-    Some(Frame {
+    let mut f = Frame {
         src: ip.get(12..16)?.try_into().ok()?,
         dst: ip.get(16..20)?.try_into().ok()?,
-        src_port: u16::from_be_bytes([*l4.first()?, *l4.get(1)?]),
-        dst_port: u16::from_be_bytes([*l4.get(2)?, *l4.get(3)?]),
-        tcp_flags: *l4.get(13)?,
-        payload: l4.get(doff..)?.to_vec(),
-    })
+        protocol: *ip.get(9)?,
+        src_port: 0,
+        dst_port: 0,
+        tcp_flags: 0,
+        payload: Vec::new(),
+    };
+    match f.protocol {
+        6 => {
+            f.src_port = u16::from_be_bytes([*l4.first()?, *l4.get(1)?]);
+            f.dst_port = u16::from_be_bytes([*l4.get(2)?, *l4.get(3)?]);
+            f.tcp_flags = *l4.get(13)?;
+            let doff = usize::from(l4.get(12)? >> 4) * 4;
+            f.payload = l4.get(doff..)?.to_vec();
+        }
+        47 => {
+            // Enhanced GRE: flags with the key bit, version 1; the key's low half is
+            // the receiver's call id.
+            let flags = u16::from_be_bytes([*l4.first()?, *l4.get(1)?]);
+            if flags & 0x2000 == 0 || flags & 0x7 != 1 {
+                return None;
+            }
+            let key_at = if flags & 0x8000 != 0 { 8 } else { 4 };
+            f.dst_port = u16::from_be_bytes([*l4.get(key_at + 2)?, *l4.get(key_at + 3)?]);
+        }
+        _ => return None,
+    }
+    Some(f)
 }

@@ -1,0 +1,69 @@
+//! Shared pieces of the helper tests: addresses, connections, test guests.
+
+#![allow(dead_code)]
+
+use brickwall_helper_build::RustGuest;
+use brickwall_helpers::{HConnInfo, HTuple};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// An IPv4 address in a tuple's 16 bytes.
+pub fn v4(a: [u8; 4]) -> [u8; 16] {
+    let mut b = [0; 16];
+    b[..4].copy_from_slice(&a);
+    b
+}
+
+/// A connection from `src`:`sport` to `dst`:`dport`.
+pub fn conn(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, proto: u8) -> HConnInfo {
+    let original = HTuple {
+        src: v4(src),
+        dst: v4(dst),
+        src_port: sport,
+        dst_port: dport,
+        proto,
+        v6: false,
+    };
+    let reply = HTuple {
+        src: original.dst,
+        dst: original.src,
+        src_port: dport,
+        dst_port: sport,
+        ..original
+    };
+    HConnInfo {
+        original,
+        reply,
+        zone: 0,
+        mark: 0,
+    }
+}
+
+/// Builds a workspace guest crate into a component file (once per test process).
+fn build(package: &str, cell: &'static OnceLock<PathBuf>) -> PathBuf {
+    cell.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let guest = RustGuest {
+            manifest: root.join("Cargo.toml"),
+            package: package.to_owned(),
+            target_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-guests"),
+        };
+        let bytes = guest.build().unwrap_or_else(|e| panic!("{e}"));
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{package}.wasm"));
+        std::fs::write(&out, bytes).expect("write component");
+        out
+    })
+    .clone()
+}
+
+/// The misbehaving test helper (`helpers-wasm/testing/misbehave`).
+pub fn misbehave() -> PathBuf {
+    static CELL: OnceLock<PathBuf> = OnceLock::new();
+    build("brickwall-helper-misbehave", &CELL)
+}
+
+/// The WASI-importing would-be helper (`helpers-wasm/testing/wasi-import`).
+pub fn wasi_import() -> PathBuf {
+    static CELL: OnceLock<PathBuf> = OnceLock::new();
+    build("brickwall-helper-wasi-import", &CELL)
+}
