@@ -137,8 +137,12 @@ pub struct PacketView {
     pub host: *const HostApi,
     /// Host-private per-packet context, passed back to `host` functions.
     pub host_ctx: *mut c_void,
+    /// A helper another plugin asked conntrack to assign to the packet's new
+    /// connection (nft's `ct helper set "ftp"`): the name, NUL-padded, at most 16 bytes
+    /// as Linux's `NF_CT_HELPER_NAME_LEN`; all zero for none.
+    pub ct_helper: [u8; 16],
     /// Reserved for later ABI versions, zero.
-    pub reserved: [u64; 4],
+    pub reserved: [u64; 2],
 }
 
 // The view is handed across threads only together with the buffer it points into.
@@ -170,12 +174,32 @@ impl Default for PacketView {
             ct_id: 0,
             host: std::ptr::null(),
             host_ctx: std::ptr::null_mut(),
-            reserved: [0; 4],
+            ct_helper: [0; 16],
+            reserved: [0; 2],
         }
     }
 }
 
 impl PacketView {
+    /// The helper name requested with [`PacketView::ct_helper`], if any.
+    pub fn ct_helper_name(&self) -> Option<&str> {
+        let end = self.ct_helper.iter().position(|&b| b == 0).unwrap_or(16);
+        (end > 0)
+            .then(|| std::str::from_utf8(&self.ct_helper[..end]).ok())
+            .flatten()
+    }
+
+    /// Asks conntrack to assign helper `name` (at most 16 bytes; longer names are
+    /// refused with `false`).
+    pub fn set_ct_helper(&mut self, name: &str) -> bool {
+        if name.len() > 16 {
+            return false;
+        }
+        self.ct_helper = [0; 16];
+        self.ct_helper[..name.len()].copy_from_slice(name.as_bytes());
+        true
+    }
+
     /// The frame bytes (empty if the view has no buffer).
     pub fn frame(&self) -> &[u8] {
         if self.data.is_null() {

@@ -1,4 +1,5 @@
-//! `brickwall helper`: tools for helper authors. `check` reports a WebAssembly
+//! `brickwall helper`: tools for helper authors. `build` turns a Rust helper crate into
+//! a component with the project's own build step; `check` reports a WebAssembly
 //! component's imports and exports and whether it fits the helper world; `run` drives
 //! one helper over a capture without the engine, with a connection map of its own, and
 //! prints what the helper asked for packet by packet.
@@ -64,6 +65,38 @@ pub enum HelperCommand {
     /// bounded by 200 million units of WebAssembly fuel, not by time, so runs are
     /// deterministic. Helper log lines go to standard error.
     Run(RunArgs),
+    /// Build a helper written in Rust (a crate using brickwall-helper-sdk) into a
+    /// component: cargo for wasm32-unknown-unknown, then wit-component.
+    Build(BuildArgs),
+}
+
+/// Arguments of `brickwall helper build`.
+#[derive(clap::Args, Debug)]
+pub struct BuildArgs {
+    /// The crate's (or its workspace's) Cargo.toml.
+    #[arg(long, value_name = "PATH", default_value = "Cargo.toml")]
+    pub manifest_path: PathBuf,
+    /// The helper's package name.
+    #[arg(short, long)]
+    pub package: String,
+    /// Where to write the component.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Cargo target directory for the WebAssembly build.
+    #[arg(long, value_name = "DIR", default_value = "target/helper-build")]
+    pub target_dir: PathBuf,
+}
+
+fn build(b: &BuildArgs) -> Result<(), String> {
+    let guest = brickwall_helper_build::RustGuest {
+        manifest: b.manifest_path.clone(),
+        package: b.package.clone(),
+        target_dir: b.target_dir.clone(),
+    };
+    let bytes = guest.build().map_err(|e| e.to_string())?;
+    std::fs::write(&b.output, &bytes).map_err(|e| format!("{}: {e}", b.output.display()))?;
+    println!("wrote {} ({} bytes)", b.output.display(), bytes.len());
+    Ok(())
 }
 
 /// Arguments of `brickwall helper check`.
@@ -107,6 +140,13 @@ fn port_spec(s: &str) -> Result<String, String> {
 pub fn main(a: HelperArgs) -> i32 {
     match a.command {
         HelperCommand::Check(c) => check(&c.file),
+        HelperCommand::Build(b) => match build(&b) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("brickwall: {e}");
+                1
+            }
+        },
         HelperCommand::Run(r) => match run(&r) {
             Ok(()) => 0,
             Err(e) => {

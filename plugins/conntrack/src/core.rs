@@ -271,6 +271,15 @@ impl Tracker {
         }
     }
 
+    /// Gives slot `idx`'s connection helper `id` called `name` (a rule's request).
+    pub fn assign_helper(&mut self, idx: u32, id: u16, name: &str) {
+        if let Some(c) = self.table.get_mut(idx) {
+            let ext = c.ext.get_or_insert_with(Default::default);
+            ext.helper = Some(name.to_owned());
+            ext.helper_id = id;
+        }
+    }
+
     /// Takes slot `idx`'s helper state out (to hand it to the helper).
     pub fn take_helper_state(&mut self, idx: u32) -> Option<Vec<u8>> {
         self.table.get_mut(idx)?.ext.as_mut()?.helper_state.take()

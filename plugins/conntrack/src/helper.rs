@@ -27,6 +27,8 @@ pub struct HelperBook {
     gre_keys: HashMap<GreKey, (u16, u32, u32)>,
     /// Expectations helpers asked for that could not be created (no master, limit).
     pub expect_failed: u64,
+    /// Packets whose rule asked for a helper no config defines.
+    pub unknown_requested: u64,
 }
 
 /// A GRE tuple without its source key.
@@ -111,11 +113,12 @@ fn spec_of(e: &ExpectRequest, master: &Tuple, helper: &str, max_expected: u32) -
     if e.any_src_port {
         mask.src_id = 0;
     }
+    // Fields outside the mask are zero, as Linux stores (and lists) them.
     ExpectSpec {
         tuple: Tuple {
-            src: t.src,
+            src: if e.any_src_addr { [0; 16] } else { t.src },
             dst: t.dst,
-            src_id: t.src_port,
+            src_id: if e.any_src_port { 0 } else { t.src_port },
             dst_id: t.dst_port,
             proto: t.proto,
             family: if t.v6 { FAMILY_V6 } else { FAMILY_V4 },
@@ -156,11 +159,27 @@ pub fn step(t: &mut Tracker, set: &mut HelperSet, pkt: &mut PacketView) -> StepV
     let Some((slot, c)) = t.conn_of(handle) else {
         return StepVerdict::Accept;
     };
-    let Some(hid) = c.helper_id() else {
-        return StepVerdict::Accept;
+    let (orig, mark, zone) = (c.orig, c.mark, c.orig.zone);
+    let confirmed = c.has(crate::conn::status::CONFIRMED);
+    let hid = match c.helper_id() {
+        Some(h) => h,
+        // A rule asked for a helper (`ct_helper_set`): as Linux, only a new connection
+        // not yet in the table takes one.
+        None => {
+            let Some(name) = pkt.ct_helper_name() else {
+                return StepVerdict::Accept;
+            };
+            if confirmed || ctinfo != CtInfo::New {
+                return StepVerdict::Accept;
+            }
+            let Some(id) = set.id_by_name(name) else {
+                t.helpers.unknown_requested += 1;
+                return StepVerdict::Accept;
+            };
+            t.assign_helper(slot, id, name);
+            id
+        }
     };
-    let orig = c.orig;
-    let (mark, zone) = (c.mark, c.orig.zone);
     let mut state = match t.take_helper_state(slot) {
         Some(s) => s,
         None => {

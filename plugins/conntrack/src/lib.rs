@@ -212,11 +212,11 @@ impl Conntrack {
             return None;
         }
         let t = self.tracker();
-        let expect_failed = t.helpers.expect_failed;
+        let (expect_failed, unknown) = (t.helpers.expect_failed, t.helpers.unknown_requested);
         drop(t);
         let Some(mut set) = self.helper_set() else {
             return Some(if op == "helpers" {
-                Ok(br#"{"helpers":[],"expect_failed":0}"#.to_vec())
+                Ok(br#"{"helpers":[],"expect_failed":0,"unknown_requested":0}"#.to_vec())
             } else {
                 Err("no helpers are configured".into())
             });
@@ -225,6 +225,7 @@ impl Conntrack {
             serde_json::to_vec(&serde_json::json!({
                 "helpers": set.reports(),
                 "expect_failed": expect_failed,
+                "unknown_requested": unknown,
             }))
             .map_err(|e| format!("response: {e}"))
         } else {

@@ -52,6 +52,8 @@ pub enum Effect {
     CtMarkSet(u32),
     /// Set [`flags::NOTRACK`] (raw chains only).
     Notrack,
+    /// Ask conntrack to assign this helper (a name of at most 16 bytes).
+    CtHelperSet([u8; 16]),
     /// Log the packet, rate-limited.
     Log(LogAction),
     /// Count (a no-op: counters are always kept).
@@ -66,6 +68,7 @@ impl Effect {
             Effect::MarkSet(v) => pkt.mark = *v,
             Effect::CtMarkSet(v) => pkt.ct_mark = *v,
             Effect::Notrack => pkt.flags |= flags::NOTRACK,
+            Effect::CtHelperSet(name) => pkt.ct_helper = *name,
             Effect::Log(log) => log.fire(pkt, facts, host),
             Effect::Counter => {}
         }

@@ -407,6 +407,23 @@ fn actions(
                     }
                 })?))
             }
+            ActionCfg::CtHelperSet(name) => {
+                if kind == ChainType::Raw {
+                    return err(
+                        path,
+                        "ct_helper_set in a raw chain: the packet has no connection yet (conntrack runs after raw)",
+                    );
+                }
+                if name.is_empty() || name.len() > 16 {
+                    return err(
+                        path,
+                        "ct_helper_set: a helper name of 1 to 16 bytes, as configured in the conntrack plugin's helpers",
+                    );
+                }
+                let mut b = [0u8; 16];
+                b[..name.len()].copy_from_slice(name.as_bytes());
+                effects.push(Effect::CtHelperSet(b))
+            }
             ActionCfg::Notrack => {
                 if kind != ChainType::Raw {
                     return err(

@@ -309,6 +309,8 @@ pub enum ActionCfg {
     CtMarkSet(Scalar),
     /// Raw chains only: do not track the packet.
     Notrack,
+    /// Ask conntrack to assign a helper to the packet's new connection.
+    CtHelperSet(String),
     /// Log the packet (rate-limited).
     Log(LogCfg),
     /// Count (counters are always kept; accepted for parity).
@@ -323,6 +325,7 @@ pub const ACTION_NAMES: &[&str] = &[
     "mark_set",
     "ct_mark_set",
     "notrack",
+    "ct_helper_set",
     "log",
     "counter",
 ];
@@ -363,7 +366,7 @@ impl<'de> Visitor<'de> for ActionVisitor {
             "notrack" => ActionCfg::Notrack,
             "log" => ActionCfg::Log(LogCfg::default()),
             "counter" => ActionCfg::Counter,
-            "mark_set" | "ct_mark_set" => {
+            "mark_set" | "ct_mark_set" | "ct_helper_set" => {
                 return Err(E::custom(format_args!(
                     "`{v}` needs a value, e.g. `{{{v}: 0x20}}`"
                 )))
@@ -393,6 +396,7 @@ impl<'de> Visitor<'de> for ActionVisitor {
             "log" => ActionCfg::Log(map.next_value::<Option<LogCfg>>()?.unwrap_or_default()),
             "mark_set" => ActionCfg::MarkSet(map.next_value()?),
             "ct_mark_set" => ActionCfg::CtMarkSet(map.next_value()?),
+            "ct_helper_set" => ActionCfg::CtHelperSet(map.next_value()?),
             other => return Err(unknown_action(other)),
         };
         if let Some(extra) = map.next_key::<String>()? {

@@ -1,7 +1,7 @@
 //! brickwall's stateful filter plugin: ordered rules per hook, in nftables' vocabulary,
 //! on conntrack state and marks, family, protocol, addresses, ports, interfaces and ICMP
-//! types; verdicts accept, drop and queue; effects mark_set, ct_mark_set, notrack and a
-//! rate-limited log.
+//! types; verdicts accept, drop and queue; effects mark_set, ct_mark_set, ct_helper_set,
+//! notrack and a rate-limited log.
 //!
 //! It registers seven callbacks, all for both families: `raw-prerouting` and
 //! `raw-output` at the raw priority (-300, before conntrack: where `notrack` is decided),

@@ -87,6 +87,10 @@ pub fn rule(
         parts.push(match e {
             Effect::MarkSet(v) => format!("meta mark set {v:#x}"),
             Effect::CtMarkSet(v) => format!("ct mark set {v:#x}"),
+            Effect::CtHelperSet(n) => {
+                let end = n.iter().position(|&b| b == 0).unwrap_or(16);
+                format!("ct helper set \"{}\"", String::from_utf8_lossy(&n[..end]))
+            }
             Effect::Notrack => "notrack".into(),
             Effect::Counter => "counter".into(),
             Effect::Log(l) => {

@@ -1,0 +1,111 @@
+//! A misbehaving helper inside a real replay (engine, conntrack, filter): a helper
+//! that loops, traps or asks for expectations, assigned to udp/69. Every packet still
+//! gets its verdict, the helper is disabled after its allowed failures, the
+//! expectation it made before that still makes the answer RELATED, and the control
+//! channel's helper counters say what happened.
+
+mod common;
+
+use brickwall_core::io::PcapSource;
+use brickwall_core::pcap::PcapWriter;
+use brickwall_core::replay::{replay, ReplayOptions};
+use brickwall_core::wire::LinkType;
+use brickwall_helper_build::RustGuest;
+use common::{engine, report_lines, udp4, SharedBuf, TempDir};
+use std::path::PathBuf;
+
+const CLIENT: [u8; 4] = [10, 0, 0, 1];
+const SERVER: [u8; 4] = [10, 0, 0, 2];
+
+/// The misbehaving test helper, built into a component.
+fn misbehave(dir: &TempDir) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let bytes = RustGuest {
+        manifest: root.join("Cargo.toml"),
+        package: "brickwall-helper-misbehave".into(),
+        target_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-guests"),
+    }
+    .build()
+    .unwrap_or_else(|e| panic!("{e}"));
+    let p = dir.join("misbehave.wasm");
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn a_misbehaving_helper_never_stops_traffic_and_is_disabled_after_its_failures() {
+    let dir = TempDir::new("helper-sandbox");
+    let wasm = misbehave(&dir);
+    let yaml = format!(
+        "plugins:
+  - builtin: conntrack
+    config:
+      helper_sandbox: {{budget: {{fuel: 5000000}}, cache_dir: ''}}
+      helpers:
+        - {{name: bad, wasm: '{}', ports: [udp/69], max_failures: 2}}
+  - builtin: filter
+    config:
+      chains: [{{hook: forward, policy: accept, rules: []}}]
+",
+        wasm.display()
+    );
+    let e = engine(&yaml);
+    // One connection per misbehaviour (client ports 1001..), then the answer to the
+    // expectation made while the helper still worked.
+    let sends: [(u16, &[u8]); 5] = [
+        (1001, b"expect"),
+        (1002, b"loop"),
+        (1003, b"trap"),
+        (1004, b"expect"),
+        (1005, b"expect"),
+    ];
+    let pcap = dir.join("in.pcap");
+    let mut w = PcapWriter::create(&pcap, LinkType::Ethernet, true).unwrap();
+    let mut t = 1_700_000_000_000_000_000u64;
+    for (port, payload) in sends {
+        let f = udp4(CLIENT, SERVER, port, 69, payload);
+        w.write(t, &f, f.len() as u32).unwrap();
+        t += 1_000_000;
+    }
+    let answer = udp4(SERVER, CLIENT, 40000, 1001, b"\x00\x03\x00\x01data");
+    w.write(t, &answer, answer.len() as u32).unwrap();
+    w.flush().unwrap();
+    drop(w);
+
+    let buf = SharedBuf::default();
+    let mut src = PcapSource::open(&pcap).unwrap();
+    replay(
+        &e,
+        &mut src,
+        ReplayOptions {
+            report: Some(Box::new(buf.clone())),
+            ..ReplayOptions::default()
+        },
+    )
+    .unwrap();
+    let lines = report_lines(&buf.contents());
+    assert_eq!(lines.len(), 6);
+    assert!(
+        lines.iter().all(|l| l.verdict == "accept"),
+        "{:?}",
+        lines.iter().map(|l| &l.verdict).collect::<Vec<_>>()
+    );
+    // The first request's expectation survives the helper's later failures.
+    assert_eq!(lines[0].expected.len(), 1, "{:?}", lines[0]);
+    assert_eq!(lines[5].ctstate.as_deref(), Some("RELATED"));
+    // Disabled after the loop and the trap: the later requests expect nothing.
+    assert!(lines[3].expected.is_empty() && lines[4].expected.is_empty());
+
+    let out = e
+        .plugin("conntrack")
+        .unwrap()
+        .control(br#"{"op":"helpers"}"#)
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let s = &v["helpers"][0]["stats"];
+    assert_eq!(v["helpers"][0]["name"], "bad");
+    assert_eq!(s["budget_exhausted"], 1, "{s}");
+    assert_eq!(s["traps"], 1, "{s}");
+    assert_eq!(s["disabled"], true, "{s}");
+    assert_eq!(s["expectations"], 1, "{s}");
+}
