@@ -2,7 +2,8 @@
 //! that loops, traps or asks for expectations, assigned to udp/69. Every packet still
 //! gets its verdict, the helper is disabled after its allowed failures, the
 //! expectation it made before that still makes the answer RELATED, and the control
-//! channel's helper counters say what happened.
+//! channel's helper counters say what happened. A reload through the control channel
+//! then swaps in a working component while the engine runs.
 
 mod common;
 
@@ -108,4 +109,47 @@ fn a_misbehaving_helper_never_stops_traffic_and_is_disabled_after_its_failures()
     assert_eq!(s["traps"], 1, "{s}");
     assert_eq!(s["disabled"], true, "{s}");
     assert_eq!(s["expectations"], 1, "{s}");
+
+    // Replace the component with a working one (the bundled TFTP helper) and reload it
+    // through the control channel: enabled again, counted, and it answers.
+    let tftp = brickwall_helpers::builtin::bundled("tftp").unwrap();
+    std::fs::write(&wasm, tftp).unwrap();
+    let ct = e.plugin("conntrack").unwrap();
+    let out = ct
+        .control(br#"{"op":"helper-reload","name":"bad"}"#)
+        .unwrap();
+    assert_eq!(out, br#"{"reloaded":true}"#);
+    let v: serde_json::Value =
+        serde_json::from_slice(&ct.control(br#"{"op":"helpers"}"#).unwrap()).unwrap();
+    let s = &v["helpers"][0]["stats"];
+    assert_eq!(
+        (s["disabled"].as_bool(), s["reloads"].as_u64()),
+        (Some(false), Some(1)),
+        "{s}"
+    );
+    let err = ct
+        .control(br#"{"op":"helper-reload","name":"nope"}"#)
+        .unwrap_err();
+    assert!(err.contains("no helper `nope`"), "{err}");
+
+    // New traffic after the reload: a TFTP read request gets its expectation.
+    let pcap2 = dir.join("after.pcap");
+    let mut w = PcapWriter::create(&pcap2, LinkType::Ethernet, true).unwrap();
+    let f = udp4(CLIENT, SERVER, 2001, 69, b"\x00\x01file\x00octet\x00");
+    w.write(t + 1_000_000_000, &f, f.len() as u32).unwrap();
+    w.flush().unwrap();
+    drop(w);
+    let buf = SharedBuf::default();
+    let mut src = PcapSource::open(&pcap2).unwrap();
+    replay(
+        &e,
+        &mut src,
+        ReplayOptions {
+            report: Some(Box::new(buf.clone())),
+            ..ReplayOptions::default()
+        },
+    )
+    .unwrap();
+    let lines = report_lines(&buf.contents());
+    assert_eq!(lines[0].expected.len(), 1, "{:?}", lines[0]);
 }

@@ -311,7 +311,7 @@ fn counters_view() {
         "744",
         "filter-policy-drop",
         "received 7,800",
-        "no helpers loaded",
+        "no application helpers configured",
     ] {
         assert!(s.contains(want), "{want}:\n{s}");
     }
@@ -363,7 +363,108 @@ fn plugins_view() {
     let row = &l[row_of(&b, "filter-forward").unwrap()];
     assert!(row.contains("filter+10"), "{row}");
     assert!(s.contains("1 loaded, 3 registrations"), "{s}");
-    assert!(s.contains("no helpers loaded"), "{s}");
+    assert!(s.contains("no application helpers configured"), "{s}");
+    assert!(s.contains("Application helpers: 0 configured"), "{s}");
+}
+
+/// The plugins view's helpers table: a row per helper with its component, ports and
+/// counters; a disabled helper's status cell says `disabled` in the error style, a
+/// working one's `ok`; the failures are summed with their kinds named.
+#[test]
+fn plugins_view_helpers_table() {
+    let mut app = App::new("/tmp/test.sock");
+    app.view = View::Plugins;
+    app.helpers = two_helpers();
+    let b = render(&mut app, 160, 48);
+    let s = screen(&b);
+    let l = lines(&b);
+    assert!(
+        s.contains("Application helpers: 2 configured, 1 disabled"),
+        "{s}"
+    );
+    assert!(s.contains("expectations refused 1"), "{s}");
+    let header = &l[row_of(&b, "failure kinds").expect("header")];
+    for col in ["helper", "component", "ports", "calls", "re-inst", "status"] {
+        assert!(header.contains(col), "{col}: {header}");
+    }
+    let y = row_of(&b, "helpers/broken.wasm").unwrap_or_else(|| panic!("{s}"));
+    let row = &l[y];
+    for want in [
+        "broken",
+        "tcp/9999,udp/9999",
+        " 7 ",
+        " 4 ",
+        " 6 ",
+        "traps 3, budget 2, memory 1; fail-closed drops 5",
+        "disabled",
+    ] {
+        assert!(row.contains(want), "{want}: {row}");
+    }
+    // The cell's column: `find` counts bytes, the border is one column of three.
+    let x = row[..row.find("disabled").unwrap()].chars().count() as u16;
+    assert_eq!(
+        b[(x, y as u16)].bg,
+        Color::Red,
+        "disabled in the error style"
+    );
+    let row = &l[row_of(&b, "builtin:ftp").unwrap()];
+    for want in ["ftp", "tcp/21", "120", "138", " ok"] {
+        assert!(row.contains(want), "{want}: {row}");
+    }
+    assert!(!row.contains("disabled"), "{row}");
+    // The area fits the two helpers: borders, header and two rows.
+    let top = row_of(&b, "Application helpers:").unwrap();
+    assert_eq!(row_of(&b, "builtin:ftp"), Some(top + 2), "{s}");
+    assert!(l[top + 4].starts_with('└'), "{s}");
+}
+
+/// The helpers' area grows with their number up to a third of the view, and says how
+/// many rows it shows when they do not all fit.
+#[test]
+fn helpers_area_is_sized_to_the_helpers() {
+    use brickwall_tui::top::view_plugins::helpers_height;
+    assert_eq!(helpers_height(0, 46), 3);
+    assert_eq!(helpers_height(1, 46), 4);
+    assert_eq!(helpers_height(100, 46), 15);
+    assert_eq!(helpers_height(5, 6), 3, "at least 3 lines");
+    let mut app = App::new("/tmp/test.sock");
+    app.view = View::Plugins;
+    let one = two_helpers().list[0].clone();
+    app.helpers.list = (0..30)
+        .map(|i| HelperInfo {
+            name: format!("h{i}"),
+            ..one.clone()
+        })
+        .collect();
+    let s = screen(&render(&mut app, 160, 48));
+    assert!(s.contains("30 configured · first 12 shown"), "{s}");
+    assert!(s.contains("h11 ") && !s.contains("h12 "), "{s}");
+}
+
+/// The counters view sums the helpers' failures, names their kinds and the disabled
+/// helpers, and their drops.
+#[test]
+fn counters_view_helper_failures() {
+    let mut app = App::new("/tmp/test.sock");
+    app.view = View::Counters;
+    app.helpers = two_helpers();
+    let b = render(&mut app, 160, 48);
+    let s = screen(&b);
+    let y = row_of(&b, "helper failures").unwrap_or_else(|| panic!("{s}"));
+    let row = &lines(&b)[y];
+    assert!(
+        row.contains("helper failures 6 (traps 3, budget 2, memory 1, oversize 0) · disabled 1"),
+        "{row}"
+    );
+    let row = &lines(&b)[y + 1];
+    assert!(
+        row.contains("helper drops 4 · fail-closed 5 · re-instantiations 6"),
+        "{row}"
+    );
+    let row = &lines(&b)[y + 2];
+    assert!(row.contains("expectations 2 · refused 1"), "{row}");
+    assert!(s.contains("Application helpers: 2 configured"), "{s}");
+    assert!(!s.contains("no application helpers configured"), "{s}");
 }
 
 /// The status bar: phase, frames, clock, socket; "disconnected, retrying" when the

@@ -344,6 +344,69 @@ fn parsing_real_answers() {
     );
 }
 
+/// `{"op":"helpers"}` as the conntrack plugin answers it; with no helpers configured;
+/// and refused (an engine older than helpers), which means no helpers, not an error.
+#[test]
+fn parsing_helpers() {
+    let v = json!({"helpers": [{"name": "ftp", "wasm": "builtin:ftp", "ports": ["tcp/21"],
+        "cached": true, "stats": {"assigned": 3, "calls": 120, "expectations": 2, "drops": 0,
+        "traps": 0, "budget_exhausted": 0, "memory_exceeded": 0, "state_oversize": 0,
+        "failure_drops": 0, "reinstantiations": 0, "log_dropped": 0, "state_bytes": 138,
+        "reloads": 0, "disabled": false}}], "expect_failed": 0, "unknown_requested": 0});
+    let h = parse::helpers(&v).unwrap();
+    assert_eq!(
+        h,
+        Helpers {
+            list: vec![HelperInfo {
+                name: "ftp".into(),
+                wasm: "builtin:ftp".into(),
+                ports: vec!["tcp/21".into()],
+                cached: true,
+                stats: HelperStats {
+                    assigned: 3,
+                    calls: 120,
+                    expectations: 2,
+                    state_bytes: 138,
+                    ..Default::default()
+                },
+            }],
+            expect_failed: 0,
+            unknown_requested: 0,
+        }
+    );
+    assert_eq!(h.list[0].stats.failures(), 0);
+    assert_eq!(h.list[0].stats.failure_kinds(), "-");
+    let v = json!({"helpers": [{"name": "x", "stats": {"traps": 2, "budget_exhausted": 1,
+        "memory_exceeded": 4, "state_oversize": 1, "disabled": true}}],
+        "expect_failed": 7, "unknown_requested": 9});
+    let h = parse::helpers(&v).unwrap();
+    let st = &h.list[0].stats;
+    assert_eq!(st.failures(), 8);
+    assert_eq!(
+        st.failure_kinds(),
+        "traps 2, budget 1, memory 4, oversize 1"
+    );
+    assert!(st.disabled);
+    assert_eq!(
+        (h.expect_failed, h.unknown_requested, h.disabled()),
+        (7, 9, 1)
+    );
+    assert_eq!(h.total(|s| s.traps), 2);
+    let none = json!({"helpers": [], "expect_failed": 0, "unknown_requested": 0});
+    assert_eq!(parse::helpers(&none).unwrap(), Helpers::default());
+    assert_eq!(
+        parse::helpers_reply(Err("unknown request; try: list [NOW_NS], ...".into())),
+        Ok(Helpers::default()),
+        "a refusal is no helpers"
+    );
+    assert_eq!(parse::helpers_reply(Ok(none)), Ok(Helpers::default()));
+    assert!(parse::helpers_reply(Ok(json!("text"))).is_err());
+    assert!(parse::helpers(&json!({"expect_failed": 0})).is_err());
+    let mut app = App::new("x");
+    app.apply(Update::Helpers(h.clone()));
+    assert_eq!(app.helpers, h);
+}
+
 #[test]
 fn bad_answers_do_not_panic() {
     let junk = [
@@ -368,7 +431,15 @@ fn bad_answers_do_not_panic() {
         let _ = parse::ct_stats(v);
         let _ = parse::engine_counters(v);
         let _ = parse::plugins(v);
+        let _ = parse::helpers(v);
     }
+    let h = parse::helpers(&json!({"helpers": [5, {"ports": [1, "tcp/21"], "stats": 3,
+        "name": 7}, {"stats": {"traps": u64::MAX, "budget_exhausted": u64::MAX}}]}))
+    .unwrap();
+    assert_eq!(h.list.len(), 3);
+    assert_eq!(h.list[1].ports, vec!["tcp/21"]);
+    assert_eq!(h.list[2].stats.failures(), u64::MAX, "saturates");
+    assert_eq!(h.total(|s| s.failures()), u64::MAX);
     assert!(parse::conn_page(&json!("x")).is_err());
     assert!(parse::expect_line("").is_none());
     assert!(parse::expect_line("proto=6 src=1").is_none());

@@ -1,6 +1,9 @@
 //! The fetch thread: the only code of the dashboard that talks to the engine. It owns
 //! the [`Client`], polls every interval (the engine's status, the conntrack statistics
-//! and the pipeline's counters, and what the current view shows), parses the answers
+//! and the pipeline's counters, and what the current view shows; the plugins and the
+//! conntrack plugin's application helpers every [`PLUGINS_EVERY`], and on every poll
+//! while the plugins view shows them — the helpers also while the counters view
+//! does — since their counters change), parses the answers
 //! into [`super::model`] types and sends them to the UI thread as [`Update`]s over a
 //! channel. The UI thread tells it what to fetch with [`Wants`]; a change (a key that
 //! moves the selection, another view) is fetched at once, without waiting for the next
@@ -33,8 +36,9 @@ pub const RETRY: Duration = Duration::from_secs(1);
 /// How long one request may take before the engine counts as gone.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How often the plugin list is asked for again (it changes rarely).
-const PLUGINS_EVERY: Duration = Duration::from_secs(10);
+/// How often the plugin list and the helpers are asked for again when no view shows
+/// them (the list changes rarely).
+pub const PLUGINS_EVERY: Duration = Duration::from_secs(10);
 
 /// The conntrack plugin's name as a control target.
 const CONNTRACK: &str = "conntrack";
@@ -103,6 +107,8 @@ pub enum Update {
     },
     /// The loaded plugins.
     Plugins(Vec<PluginInfo>),
+    /// The conntrack plugin's application helpers (empty when the engine has none).
+    Helpers(Helpers),
     /// The chain-length histogram.
     Histogram(Histogram),
     /// The heat map's window.
@@ -315,10 +321,10 @@ impl Worker {
                 parse::engine_counters,
                 |counters| Update::Counters { counters, at },
             )?;
-            if self
+            let plugins_due = self
                 .plugins_at
-                .is_none_or(|t| t.elapsed() >= PLUGINS_EVERY || w.view == View::Plugins)
-            {
+                .is_none_or(|t| t.elapsed() >= PLUGINS_EVERY || w.view == View::Plugins);
+            if plugins_due {
                 self.plugins_at = Some(Instant::now());
                 self.fetch(
                     crate::protocol::ENGINE_TARGET,
@@ -326,6 +332,15 @@ impl Worker {
                     parse::plugins,
                     Update::Plugins,
                 )?;
+            }
+            // The helpers with the plugins, and on every poll while a view shows their
+            // counters.
+            if plugins_due || w.view == View::Counters {
+                let reply = self.call(CONNTRACK, &json!({"op": "helpers"}))?;
+                match parse::helpers_reply(reply) {
+                    Ok(h) => self.send(Update::Helpers(h))?,
+                    Err(e) => self.send(Update::Error(format!("{CONNTRACK}: {e}")))?,
+                }
             }
         }
         let prev = prev.filter(|p| p.view == w.view);

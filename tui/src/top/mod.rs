@@ -3,9 +3,10 @@
 //!
 //! Five views (Tab between them): the conntrack hash table's chains (histogram, heat
 //! map, one bucket's chain), the connections (iptstate-like, paged), the expectations,
-//! the counters (rates and sparklines, verdicts per hook, drops by reason) and the
-//! plugins with their hooks and priorities; a status bar with the engine's phase and
-//! clock, and `?` for the keys.
+//! the counters (rates and sparklines, verdicts per hook, drops by reason, the
+//! application helpers' failures) and the plugins with their hooks and priorities and
+//! the conntrack plugin's application helpers with their counters; a status bar with
+//! the engine's phase and clock, and `?` for the keys.
 //!
 //! Built as ratatui's examples are: the application state apart from rendering, a poll
 //! loop, and the network in a thread of its own.
@@ -19,7 +20,7 @@
 //!
 //! The dashboard never copies the connection table: it asks the conntrack plugin for the
 //! page on screen (`list` with `offset` and `limit`) and for aggregates (`histogram`,
-//! `buckets`, `stats`, the per-state counts of `list`).
+//! `buckets`, `stats`, the per-state counts of `list`, `helpers`).
 
 pub mod chains;
 pub mod conns;

@@ -363,3 +363,65 @@ pub fn plugins(v: &Value) -> Result<Vec<PluginInfo>, String> {
         })
         .collect())
 }
+
+/// One helper's `stats` object.
+fn helper_stats(v: &Value) -> HelperStats {
+    HelperStats {
+        assigned: u(v, "assigned"),
+        calls: u(v, "calls"),
+        expectations: u(v, "expectations"),
+        drops: u(v, "drops"),
+        traps: u(v, "traps"),
+        budget_exhausted: u(v, "budget_exhausted"),
+        memory_exceeded: u(v, "memory_exceeded"),
+        state_oversize: u(v, "state_oversize"),
+        failure_drops: u(v, "failure_drops"),
+        reinstantiations: u(v, "reinstantiations"),
+        log_dropped: u(v, "log_dropped"),
+        state_bytes: u(v, "state_bytes"),
+        reloads: u(v, "reloads"),
+        disabled: v.get("disabled").and_then(Value::as_bool).unwrap_or(false),
+    }
+}
+
+/// The conntrack plugin's `{"op":"helpers"}`.
+pub fn helpers(v: &Value) -> Result<Helpers, String> {
+    obj(v, "helpers")?;
+    let list = v
+        .get("helpers")
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("helpers: no \"helpers\" array in {}", short(v)))?
+        .iter()
+        .map(|h| HelperInfo {
+            name: s(h, "name"),
+            wasm: s(h, "wasm"),
+            ports: h
+                .get("ports")
+                .and_then(Value::as_array)
+                .map(|p| {
+                    p.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            cached: h.get("cached").and_then(Value::as_bool).unwrap_or(false),
+            stats: helper_stats(h.get("stats").unwrap_or(&Value::Null)),
+        })
+        .collect();
+    Ok(Helpers {
+        list,
+        expect_failed: u(v, "expect_failed"),
+        unknown_requested: u(v, "unknown_requested"),
+    })
+}
+
+/// The outcome of `{"op":"helpers"}`: a refusal means no helpers (an engine older than
+/// them answers "unknown request", one without the conntrack plugin "no such target"),
+/// not an error to show; an answer is read by [`helpers`].
+pub fn helpers_reply(answer: Result<Value, String>) -> Result<Helpers, String> {
+    match answer {
+        Ok(v) => helpers(&v),
+        Err(_) => Ok(Helpers::default()),
+    }
+}

@@ -133,8 +133,9 @@ pub struct App {
     pub plugins: Vec<PluginInfo>,
     /// First plugin row shown.
     pub plugin_row: usize,
-    /// Application helpers and their failures (none exist yet: always empty).
-    pub helpers: Vec<(String, u64)>,
+    /// The conntrack plugin's application helpers and their counters (empty until
+    /// the first answer, and when none are configured).
+    pub helpers: Helpers,
 }
 
 impl App {
@@ -161,7 +162,7 @@ impl App {
             engine_rates: Rates::default(),
             plugins: Vec::new(),
             plugin_row: 0,
-            helpers: Vec::new(),
+            helpers: Helpers::default(),
         }
     }
 
@@ -219,6 +220,7 @@ impl App {
                 self.counters = Some(counters);
             }
             Update::Plugins(p) => self.plugins = p,
+            Update::Helpers(h) => self.helpers = h,
             Update::Histogram(h) => self.chains.take_hist(h),
             Update::Window(w) => self.chains.window = Some(w),
             Update::Chain(c) => self.chains.chain = Some(c),

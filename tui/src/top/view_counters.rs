@@ -1,7 +1,9 @@
 //! The counters view: the conntrack statistics as rates per second with a sparkline of
 //! the last samples each; the pipeline's verdicts per hook (with the rate of packets
-//! entering it), its totals, drops by reason, and the helpers' failures (no helpers
-//! exist yet: the section says so).
+//! entering it), its totals, drops by reason, and the application helpers' counters
+//! summed over every helper: failures by kind, disabled helpers, drops (their own
+//! verdicts and fail-closed ones), re-instantiations, refused expectations (or that
+//! none are configured).
 
 use super::fmt;
 use super::rates::{Rates, Series};
@@ -25,17 +27,21 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
     draw_ct_rates(f, left, &app.ct_rates);
+    let helper_lines = flow(helper_groups(app), right.width.saturating_sub(2));
+    let helpers_h = u16::try_from(helper_lines.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2);
     let [hooks, totals, drops, helpers] = Layout::vertical([
         Constraint::Length(9),
         Constraint::Length(4),
         Constraint::Min(3),
-        Constraint::Length(3),
+        Constraint::Length(helpers_h),
     ])
     .areas(right);
     draw_hooks(f, hooks, app);
     draw_totals(f, totals, app);
     draw_drops(f, drops, app);
-    draw_helpers(f, helpers, app);
+    draw_helpers(f, helpers, app, helper_lines);
 }
 
 /// One statistic's row: name, total, rate, sparkline.
@@ -202,17 +208,98 @@ fn draw_drops(f: &mut Frame, area: Rect, app: &App) {
     f.render_widget(Paragraph::new(lines).block(block), area);
 }
 
-fn draw_helpers(f: &mut Frame, area: Rect, app: &App) {
-    let block = Block::bordered().title(" Helper failures ");
-    let line = if app.helpers.is_empty() {
-        Line::from(Span::styled("no helpers loaded", style::note()))
-    } else {
-        Line::from(
-            app.helpers
-                .iter()
-                .map(|(h, n)| Span::raw(format!("{h}: {}  ", fmt::count(*n))))
-                .collect::<Vec<_>>(),
-        )
-    };
-    f.render_widget(Paragraph::new(line).block(block), area);
+/// One item of a summary: what joins it to the item before it on a line (` · `, or
+/// a space for a detail of that item), and spans that stay on one line.
+type Item = (&'static str, Vec<Span<'static>>);
+
+/// The helpers' section as groups of items, each group starting a line: the failures
+/// (with their kinds) and the disabled helpers; the drops and re-instantiations; the
+/// expectations. One note when no helper is configured.
+fn helper_groups(app: &App) -> Vec<Vec<Item>> {
+    let h = &app.helpers;
+    if h.list.is_empty() {
+        return vec![vec![(
+            "",
+            vec![Span::styled(
+                "no application helpers configured",
+                style::note(),
+            )],
+        )]];
+    }
+    let kinds = format!(
+        "(traps {}, budget {}, memory {}, oversize {})",
+        fmt::count(h.total(|s| s.traps)),
+        fmt::count(h.total(|s| s.budget_exhausted)),
+        fmt::count(h.total(|s| s.memory_exceeded)),
+        fmt::count(h.total(|s| s.state_oversize)),
+    );
+    let item =
+        |label: &str, n: u64, alarm: bool| -> Item { (" · ", pair(label, n, alarm).into()) };
+    vec![
+        vec![
+            item("helper failures", h.total(|s| s.failures()), true),
+            (" ", vec![Span::raw(kinds)]),
+            item("disabled", h.disabled() as u64, true),
+        ],
+        vec![
+            item("helper drops", h.total(|s| s.drops), false),
+            item("fail-closed", h.total(|s| s.failure_drops), true),
+            item("re-instantiations", h.total(|s| s.reinstantiations), false),
+        ],
+        vec![
+            item("expectations", h.total(|s| s.expectations), false),
+            item("refused", h.expect_failed, false),
+            item("unknown helper requested", h.unknown_requested, false),
+        ],
+    ]
+}
+
+/// Lays the groups out in lines of at most `width` columns: each group starts a line,
+/// its items follow one another, joined by their glue, while they fit (an item wider
+/// than the line gets one of its own, cut at the edge).
+fn flow(groups: Vec<Vec<Item>>, width: u16) -> Vec<Line<'static>> {
+    let width = usize::from(width);
+    let mut lines = Vec::new();
+    for group in groups {
+        let mut line: Vec<Span<'static>> = Vec::new();
+        let mut used = 0;
+        for (glue, item) in group {
+            let w: usize = item.iter().map(Span::width).sum();
+            let g = glue.chars().count();
+            if !line.is_empty() && used + g + w > width {
+                lines.push(Line::from(std::mem::take(&mut line)));
+                used = 0;
+            }
+            if !line.is_empty() {
+                line.push(Span::raw(glue));
+                used += g;
+            }
+            line.extend(item);
+            used += w;
+        }
+        lines.push(Line::from(line));
+    }
+    lines
+}
+
+/// A label and its value, as the pipeline's totals show them (the value in the error
+/// style when `alarm` and not 0).
+fn pair(label: &str, n: u64, alarm: bool) -> [Span<'static>; 2] {
+    let v = Span::raw(fmt::count(n));
+    [
+        Span::styled(format!("{label} "), style::label()),
+        if alarm && n > 0 {
+            v.style(style::error())
+        } else {
+            v
+        },
+    ]
+}
+
+fn draw_helpers(f: &mut Frame, area: Rect, app: &App, lines: Vec<Line<'static>>) {
+    let block = Block::bordered().title(format!(
+        " Application helpers: {} configured ",
+        app.helpers.list.len()
+    ));
+    f.render_widget(Paragraph::new(lines).block(block), area);
 }

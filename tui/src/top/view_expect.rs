@@ -40,10 +40,12 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
         return;
     }
     if rows.is_empty() {
-        let p = Paragraph::new(Span::styled(
-            "no expectations (application helpers create them; none are loaded)",
-            style::note(),
-        ));
+        let why = if app.helpers.list.is_empty() {
+            "no expectations (application helpers create them; none are configured)"
+        } else {
+            "no expectations (application helpers create them: see the plugins view)"
+        };
+        let p = Paragraph::new(Span::styled(why, style::note()));
         f.render_widget(p.block(block), body);
         return;
     }

@@ -143,3 +143,45 @@ pub fn chains_app() -> App {
     });
     app
 }
+
+/// Two application helpers: `ftp`, working (3 assigned, 120 calls, 2 expectations),
+/// and `broken`, disabled after 3 traps, 2 exhausted budgets and a memory overrun.
+pub fn two_helpers() -> Helpers {
+    Helpers {
+        list: vec![
+            HelperInfo {
+                name: "ftp".into(),
+                wasm: "builtin:ftp".into(),
+                ports: vec!["tcp/21".into()],
+                cached: true,
+                stats: HelperStats {
+                    assigned: 3,
+                    calls: 120,
+                    expectations: 2,
+                    state_bytes: 138,
+                    ..Default::default()
+                },
+            },
+            HelperInfo {
+                name: "broken".into(),
+                wasm: "helpers/broken.wasm".into(),
+                ports: vec!["tcp/9999".into(), "udp/9999".into()],
+                cached: false,
+                stats: HelperStats {
+                    assigned: 1,
+                    calls: 7,
+                    drops: 4,
+                    traps: 3,
+                    budget_exhausted: 2,
+                    memory_exceeded: 1,
+                    failure_drops: 5,
+                    reinstantiations: 6,
+                    disabled: true,
+                    ..Default::default()
+                },
+            },
+        ],
+        expect_failed: 1,
+        unknown_requested: 0,
+    }
+}
