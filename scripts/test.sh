@@ -12,10 +12,19 @@ command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 command -v useradd >/dev/null 2>&1 || need_apt+=(passwd)
 command -v runuser >/dev/null 2>&1 || need_apt+=(util-linux)
+# The example helper in C (examples/helpers/c): clang, wasm-ld, wasi-libc and the wasm32
+# compiler-rt builtins.
+command -v clang >/dev/null 2>&1 || need_apt+=(clang)
+command -v wasm-ld >/dev/null 2>&1 || need_apt+=(lld)
+[ -f /usr/lib/wasm32-wasi/libc.a ] || need_apt+=(wasi-libc)
+compgen -G '/usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a' >/dev/null \
+    || need_apt+=(libclang-rt-dev-wasm32)
 if [ ${#need_apt[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# Helpers are WebAssembly components, built from Rust by the project's own build step.
+rustup target add wasm32-unknown-unknown >/dev/null
 
 # Reuse a target directory outside the clone, so a CI run on the same machine is incremental.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/brickwall/target}"

@@ -4,6 +4,10 @@
 //! says what the component imports and exports). Used by `brickwall-helpers`' build
 //! script for the four bundled helpers and by tests for their own guests.
 
+pub mod c;
+
+pub use c::build_c_guest;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -67,3 +67,39 @@ pub fn wasi_import() -> PathBuf {
     static CELL: OnceLock<PathBuf> = OnceLock::new();
     build("brickwall-helper-wasi-import", &CELL)
 }
+
+/// The example helpers' directory (`examples/helpers`).
+pub fn examples_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/helpers")
+}
+
+/// The knock example in Rust (`examples/helpers/rust`), built into a component file.
+pub fn knock_rust() -> PathBuf {
+    static CELL: OnceLock<PathBuf> = OnceLock::new();
+    build("brickwall-example-knock", &CELL)
+}
+
+/// The knock example in C (`examples/helpers/c`), built with the build step's
+/// `build_c_guest` into a component file; panics saying what to install when clang,
+/// wasm-ld or wasi-libc is missing.
+pub fn knock_c() -> PathBuf {
+    static CELL: OnceLock<PathBuf> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let started = std::time::Instant::now();
+        let bytes = brickwall_helper_build::build_c_guest(
+            &examples_dir().join("c"),
+            &tmp.join("knock-c-build"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        eprintln!(
+            "knock (C): {} bytes built in {:?}",
+            bytes.len(),
+            started.elapsed()
+        );
+        let out = tmp.join("knock-c.wasm");
+        std::fs::write(&out, bytes).expect("write component");
+        out
+    })
+    .clone()
+}

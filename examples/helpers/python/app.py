@@ -1,0 +1,118 @@
+"""The knock example helper in Python (built with componentize-py).
+
+A made-up protocol on udp/7777: a datagram from the client (the Original
+direction) whose payload is ASCII ``OPEN <port>`` (optionally followed by
+"\\n"; port decimal 1..=65535) asks the server to connect back. The helper
+expects a TCP connection from the server's address, any source port, to the
+client's address and that port. Anything else is accepted and expects nothing.
+
+Per-connection state is the reply tuple in the Rust SDK's encoding: a family
+byte (4 or 6), source and destination address, protocol, source and
+destination port big-endian (14 or 38 bytes).
+"""
+
+from typing import Optional
+
+from wit_world import exports
+from wit_world.imports.types import (
+    ConnInfo,
+    ConnTuple,
+    CtState,
+    Direction,
+    Expectation,
+    ExpectFlags,
+    IpAddr,
+    IpAddr_V4,
+    IpAddr_V6,
+    PacketResult,
+)
+
+TCP = 6
+
+
+def encode_addr(a: IpAddr) -> bytes:
+    if isinstance(a, IpAddr_V4):
+        return a.value.to_bytes(4, "big")
+    hi, lo = a.value
+    return hi.to_bytes(8, "big") + lo.to_bytes(8, "big")
+
+
+def decode_addr(b: bytes) -> IpAddr:
+    if len(b) == 4:
+        return IpAddr_V4(int.from_bytes(b, "big"))
+    return IpAddr_V6((int.from_bytes(b[:8], "big"), int.from_bytes(b[8:], "big")))
+
+
+def encode_tuple(t: ConnTuple) -> bytes:
+    family = 4 if isinstance(t.src, IpAddr_V4) else 6
+    return (
+        bytes([family])
+        + encode_addr(t.src)
+        + encode_addr(t.dst)
+        + bytes([t.protocol])
+        + t.src_port.to_bytes(2, "big")
+        + t.dst_port.to_bytes(2, "big")
+    )
+
+
+def decode_tuple(b: bytes) -> Optional[ConnTuple]:
+    if not b or b[0] not in (4, 6):
+        return None
+    alen = 4 if b[0] == 4 else 16
+    if len(b) < 1 + 2 * alen + 5:
+        return None
+    p = 1 + 2 * alen
+    return ConnTuple(
+        src=decode_addr(b[1 : 1 + alen]),
+        dst=decode_addr(b[1 + alen : p]),
+        protocol=b[p],
+        src_port=int.from_bytes(b[p + 1 : p + 3], "big"),
+        dst_port=int.from_bytes(b[p + 3 : p + 5], "big"),
+    )
+
+
+def parse_open(payload: bytes) -> Optional[int]:
+    """The port of ``OPEN <port>`` (optionally ending in a newline), else None."""
+    if payload.endswith(b"\n"):
+        payload = payload[:-1]
+    if not payload.startswith(b"OPEN "):
+        return None
+    digits = payload[5:]
+    if not 1 <= len(digits) <= 5 or any(c < 0x30 or c > 0x39 for c in digits):
+        return None
+    port = int(digits)
+    return port if 1 <= port <= 65535 else None
+
+
+def accept() -> PacketResult:
+    return PacketResult(verdict=None, expectations=[], state=None, rewrites=[])
+
+
+class Helper(exports.Helper):
+    def assigned(self, conn: int, info: ConnInfo) -> bytes:
+        return encode_tuple(info.reply)
+
+    def on_packet(
+        self,
+        conn: int,
+        dir: Direction,
+        ct: CtState,
+        seq: int,
+        tcp_flags: int,
+        state: bytes,
+        payload: bytes,
+    ) -> PacketResult:
+        if dir != Direction.ORIGINAL:
+            return accept()
+        port = parse_open(payload)
+        reply = decode_tuple(state)
+        if port is None or reply is None:
+            return accept()
+        # From the server (the reply's source), any port, to the client (the
+        # reply's destination) at the port asked for.
+        tup = ConnTuple(src=reply.src, dst=reply.dst, protocol=TCP, src_port=0, dst_port=port)
+        e = Expectation(tuple=tup, timeout_s=0, class_=0, flags=ExpectFlags.ANY_SRC_PORT)
+        return PacketResult(verdict=None, expectations=[e], state=None, rewrites=[])
+
+    def destroyed(self, conn: int, state: bytes) -> None:
+        pass
