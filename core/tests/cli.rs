@@ -4,35 +4,9 @@
 mod common;
 
 use brickwall_core::gen::{frame_count, GenConfig, Generator};
-use common::{pcaps_dir, read_capture, report_lines, TempDir};
-use std::process::{Command, Output};
-
-/// Runs the binary with `args`.
-fn brickwall(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_brickwall"))
-        .args(args.iter().map(|a| a.as_ref()))
-        .output()
-        .expect("run brickwall")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Asserts the exit code, showing the output on failure.
-fn assert_code(o: &Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(o),
-        stderr(o)
-    );
-}
+use common::{
+    assert_code, brickwall, pcaps_dir, read_capture, report_lines, stderr, stdout, TempDir,
+};
 
 fn dns_tcp() -> std::path::PathBuf {
     pcaps_dir().join("tcpdump/dns_tcp.pcap")

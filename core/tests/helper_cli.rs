@@ -4,35 +4,7 @@
 
 mod common;
 
-use common::{pcaps_dir, TempDir};
-use std::process::{Command, Output};
-
-/// Runs the binary with `args`.
-fn brickwall(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_brickwall"))
-        .args(args.iter().map(|a| a.as_ref()))
-        .output()
-        .expect("run brickwall")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Asserts the exit code, showing the output on failure.
-fn assert_code(o: &Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(o),
-        stderr(o)
-    );
-}
+use common::{assert_code, brickwall, pcaps_dir, stderr, stdout, TempDir};
 
 /// The `expect` lines of `helper run`'s output.
 fn expect_lines(text: &str) -> Vec<&str> {

@@ -61,12 +61,7 @@ fn sdk_conn() -> sdk::ConnInfo {
         src_port: 50694,
         dst_port: 21,
     };
-    sdk::ConnInfo {
-        original,
-        reply: original.reversed(),
-        zone: 0,
-        mark: 0,
-    }
+    sdk::ConnInfo::of(original)
 }
 
 fn bench(c: &mut Criterion) {

@@ -243,3 +243,32 @@ impl brickwall_core::io::FrameSource for VecSource {
         Ok(n)
     }
 }
+
+/// Runs the `brickwall` binary with `args`.
+pub fn brickwall(args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_brickwall"))
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .expect("run brickwall")
+}
+
+/// A command's standard output, as text.
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A command's standard error, as text.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts a command's exit code, showing its output on failure.
+pub fn assert_code(o: &std::process::Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
+}

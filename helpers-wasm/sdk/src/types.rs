@@ -121,6 +121,19 @@ pub struct ConnInfo {
     pub mark: u32,
 }
 
+impl ConnInfo {
+    /// A connection whose original direction is `original` (the reply its reverse,
+    /// zone 0, no mark), as tests build them.
+    pub fn of(original: Tuple) -> ConnInfo {
+        ConnInfo {
+            original,
+            reply: original.reversed(),
+            zone: 0,
+            mark: 0,
+        }
+    }
+}
+
 /// Which way a packet goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {

@@ -74,12 +74,7 @@ mod tests {
             src_port: 40000,
             dst_port: 7777,
         };
-        ConnInfo {
-            original,
-            reply: original.reversed(),
-            zone: 0,
-            mark: 0,
-        }
+        ConnInfo::of(original)
     }
 
     fn run(dir: Direction, payload: &[u8]) -> Outcome {

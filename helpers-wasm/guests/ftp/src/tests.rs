@@ -30,12 +30,7 @@ fn conn(client: Addr, client_port: u16, server: Addr) -> ConnInfo {
         src_port: client_port,
         dst_port: 21,
     };
-    ConnInfo {
-        original,
-        reply: original.reversed(),
-        zone: 0,
-        mark: 0,
-    }
+    ConnInfo::of(original)
 }
 
 /// The usual IPv4 test connection: 172.23.0.3:58252 → 172.23.0.2:21.

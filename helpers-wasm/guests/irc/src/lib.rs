@@ -78,12 +78,7 @@ mod tests {
             src_port: 12345,
             dst_port: 6667,
         };
-        ConnInfo {
-            original,
-            reply: original.reversed(),
-            zone: 0,
-            mark: 0,
-        }
+        ConnInfo::of(original)
     }
 
     fn run_on(c: &ConnInfo, dir: Direction, ct: CtState, payload: &[u8]) -> Outcome {
@@ -322,12 +317,7 @@ mod tests {
             src_port: 1,
             dst_port: 6667,
         };
-        let c = ConnInfo {
-            original,
-            reply: original.reversed(),
-            zone: 0,
-            mark: 0,
-        };
+        let c = ConnInfo::of(original);
         assert!(Irc::assigned(&c).is_empty());
         let p = b"PRIVMSG bob :\x01DCC SEND f 0 5555\x01\r\n";
         assert!(run_on(&c, Direction::Original, CtState::Established, p)

@@ -116,12 +116,7 @@ mod tests {
             src_port: 3025,
             dst_port: 1723,
         };
-        ConnInfo {
-            original,
-            reply: original.reversed(),
-            zone: 0,
-            mark: 0,
-        }
+        ConnInfo::of(original)
     }
 
     /// Runs `segments` (direction, payload) through one connection; returns each
@@ -382,12 +377,7 @@ mod tests {
             src_port: 1,
             dst_port: 1723,
         };
-        let c = ConnInfo {
-            original,
-            reply: original.reversed(),
-            zone: 0,
-            mark: 0,
-        };
+        let c = ConnInfo::of(original);
         assert!(Pptp::assigned(&c).is_empty());
         let p = m(1, &[1, 0]);
         let mut good = Pptp::assigned(&conn());
@@ -538,12 +528,7 @@ mod tests {
             src_port: syn.src_port,
             dst_port: syn.dst_port,
         };
-        let c = ConnInfo {
-            original,
-            reply: original.reversed(),
-            zone: 0,
-            mark: 0,
-        };
+        let c = ConnInfo::of(original);
         let mut st = State::new(Pptp::assigned(&c));
         let mut answered = false;
         let mut exps = Vec::new();

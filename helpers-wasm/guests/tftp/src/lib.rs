@@ -54,12 +54,7 @@ mod tests {
             src_port: 44935,
             dst_port: 69,
         };
-        ConnInfo {
-            original,
-            reply: original.reversed(),
-            zone: 0,
-            mark: 0,
-        }
+        ConnInfo::of(original)
     }
 
     fn run(payload: &[u8]) -> Outcome {
