@@ -17,6 +17,9 @@ use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::component::{Component, Linker};
 
+/// Log lines per second a helper may write when the config says nothing.
+const DEFAULT_LOG_RATE: u32 = 20;
+
 /// Index of a helper in its set.
 pub type HelperId = u16;
 
@@ -29,6 +32,8 @@ struct Loaded {
     instance: Option<Instance>,
     stats: HelperStats,
     origin: Origin,
+    /// Log lines per second its instances may write.
+    log_rate: u32,
 }
 
 /// All helpers of an engine.
@@ -127,6 +132,7 @@ impl HelperSet {
             instance: Some(instance),
             stats: HelperStats::default(),
             origin,
+            log_rate: self.sandbox.log_per_second.unwrap_or(DEFAULT_LOG_RATE),
         })
     }
 
@@ -159,7 +165,7 @@ impl HelperSet {
         LogGate {
             helper: Arc::from(name),
             sink: self.log.clone(),
-            per_second: self.sandbox.log_per_second.unwrap_or(20),
+            per_second: self.sandbox.log_per_second.unwrap_or(DEFAULT_LOG_RATE),
             window: Instant::now(),
             used: 0,
             dropped: 0,
@@ -254,24 +260,13 @@ impl HelperSet {
             })
         });
         let Some(res) = res else {
-            return CallOutcome {
-                drop: h.policy.on_failure == OnFailure::FailClosed && {
-                    h.stats.failure_drops += 1;
-                    true
-                },
-                expects: Vec::new(),
-                failed: true,
-            };
+            return failed_call(h);
         };
         if let Some(new) = res.state {
             if new.len() > h.policy.max_state_bytes as usize {
                 h.stats.state_oversize += 1;
                 after_failure(h, &self.log);
-                return CallOutcome {
-                    drop: h.policy.on_failure == OnFailure::FailClosed,
-                    expects: Vec::new(),
-                    failed: true,
-                };
+                return failed_call(h);
             }
             h.stats.state_bytes =
                 (h.stats.state_bytes + new.len() as u64).saturating_sub(state.len() as u64);
@@ -378,7 +373,7 @@ fn with_instance<R>(
         let gate = LogGate {
             helper: Arc::from(h.policy.name.as_str()),
             sink: log.clone(),
-            per_second: 20,
+            per_second: h.log_rate,
             window: Instant::now(),
             used: 0,
             dropped: 0,
@@ -415,6 +410,19 @@ fn with_instance<R>(
             after_failure(h, log);
             None
         }
+    }
+}
+
+/// The outcome of a failed call: no expectation; dropped under fail-closed (counted).
+fn failed_call(h: &mut Loaded) -> CallOutcome {
+    let drop = h.policy.on_failure == OnFailure::FailClosed;
+    if drop {
+        h.stats.failure_drops += 1;
+    }
+    CallOutcome {
+        drop,
+        expects: Vec::new(),
+        failed: true,
     }
 }
 

@@ -216,10 +216,13 @@ pub fn step(t: &mut Tracker, set: &mut HelperSet, pkt: &mut PacketView) -> StepV
     };
     let out = set.packet(hid, &call, &mut state);
     t.put_helper_state(slot, state);
+    let reporting = pkt.flags & flags::REPORTING != 0;
+    if !reporting && out.expects.is_empty() {
+        return verdict_of(&out);
+    }
     let (name, max_expected) = set
         .policy(hid)
         .map_or((String::new(), 1), |p| (p.name.clone(), p.max_expected));
-    let reporting = pkt.flags & flags::REPORTING != 0;
     if reporting {
         pkt.annotate("helper", &name);
     }
@@ -238,6 +241,10 @@ pub fn step(t: &mut Tracker, set: &mut HelperSet, pkt: &mut PacketView) -> StepV
             Err(_) => t.helpers.expect_failed += 1,
         }
     }
+    verdict_of(&out)
+}
+
+fn verdict_of(out: &brickwall_helpers::CallOutcome) -> StepVerdict {
     if out.failed && out.drop {
         StepVerdict::DropFailed
     } else if out.drop {
