@@ -5,7 +5,7 @@
 //! (brickwall's build does both), it is loaded by the engine. Natively the same code is
 //! plain Rust: call the trait's functions from tests and benchmarks.
 //!
-//! ```ignore
+//! ```
 //! use brickwall_helper_sdk::{export_helper, ConnInfo, Helper, Outcome, Packet, State};
 //! struct Hello;
 //! impl Helper for Hello {
