@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/brickwall/target}"
 # The bundled application helpers are built to WebAssembly during the build.
-rustup target add wasm32-unknown-unknown >/dev/null
+rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
 exec cargo run --release --quiet -p brickwall-core --bin brickwall -- demo "$@"
