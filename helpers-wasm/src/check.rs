@@ -66,6 +66,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn component_headers_are_told_from_modules() {
+        assert!(is_component(b"\0asm\x0d\0\x01\0"));
+        assert!(!is_component(b"\0asm\x01\0\0\0"));
+        assert!(!is_component(b"\0as"));
+    }
+
+    #[test]
     fn foreign_imports_and_missing_exports_are_named() {
         let ok = Interface {
             imports: vec![ALLOWED_IMPORTS[0].into(), ALLOWED_IMPORTS[1].into()],

@@ -162,14 +162,11 @@ impl HelperSet {
     }
 
     fn gate(&self, name: &str) -> LogGate {
-        LogGate {
-            helper: Arc::from(name),
-            sink: self.log.clone(),
-            per_second: self.sandbox.log_per_second.unwrap_or(DEFAULT_LOG_RATE),
-            window: Instant::now(),
-            used: 0,
-            dropped: 0,
-        }
+        log_gate(
+            name,
+            &self.log,
+            self.sandbox.log_per_second.unwrap_or(DEFAULT_LOG_RATE),
+        )
     }
 
     /// Whether no helper is loaded.
@@ -184,6 +181,13 @@ impl HelperSet {
             return None;
         }
         self.by_port.get(&PortSpec { proto, port }).copied()
+    }
+
+    /// Every automatic assignment: protocol and port, helper, helper name.
+    pub fn port_assignments(&self) -> impl Iterator<Item = (PortSpec, HelperId, &str)> + '_ {
+        self.by_port
+            .iter()
+            .map(|(spec, &id)| (*spec, id, self.helpers[id as usize].policy.name.as_str()))
     }
 
     /// The helper called `name`.
@@ -370,15 +374,10 @@ fn with_instance<R>(
         return None;
     }
     if h.instance.is_none() {
-        let gate = LogGate {
-            helper: Arc::from(h.policy.name.as_str()),
-            sink: log.clone(),
-            per_second: h.log_rate,
-            window: Instant::now(),
-            used: 0,
-            dropped: 0,
-        };
-        match h.recipe.instantiate(gate) {
+        match h
+            .recipe
+            .instantiate(log_gate(&h.policy.name, log, h.log_rate))
+        {
             Ok(i) => {
                 h.stats.reinstantiations += 1;
                 h.instance = Some(i);
@@ -410,6 +409,18 @@ fn with_instance<R>(
             after_failure(h, log);
             None
         }
+    }
+}
+
+/// A fresh log gate for helper `name`.
+fn log_gate(name: &str, sink: &LogSink, per_second: u32) -> LogGate {
+    LogGate {
+        helper: Arc::from(name),
+        sink: sink.clone(),
+        per_second,
+        window: Instant::now(),
+        used: 0,
+        dropped: 0,
     }
 }
 

@@ -41,8 +41,17 @@ fn set_with(budget: Budget, p: HelperPolicy, log_per_second: Option<u32>) -> Hel
 
 /// Calls the helper with `payload` on a fresh connection state.
 fn call(s: &mut HelperSet, payload: &[u8]) -> CallOutcome {
-    let info = conn([10, 0, 0, 1], 1000, [10, 0, 0, 2], 69, 17);
-    let mut state = s.assigned(0, 1, &info).unwrap_or_default();
+    let mut state = s.assigned(0, 1, &test_conn()).unwrap_or_default();
+    call_with(s, payload, &mut state)
+}
+
+/// The connection the calls are made on.
+fn test_conn() -> brickwall_helpers::HConnInfo {
+    conn([10, 0, 0, 1], 1000, [10, 0, 0, 2], 69, 17)
+}
+
+/// Calls the helper with `payload` and the connection state `state`.
+fn call_with(s: &mut HelperSet, payload: &[u8], state: &mut Vec<u8>) -> CallOutcome {
     s.packet(
         0,
         &PacketCall {
@@ -53,7 +62,7 @@ fn call(s: &mut HelperSet, payload: &[u8]) -> CallOutcome {
             tcp_flags: 0,
             payload,
         },
-        &mut state,
+        state,
     )
 }
 
@@ -156,21 +165,9 @@ fn an_oversized_state_is_refused_and_the_old_one_kept() {
         policy(&misbehave(), 0, OnFailure::FailOpen),
         None,
     );
-    let info = conn([10, 0, 0, 1], 1000, [10, 0, 0, 2], 69, 17);
-    let mut state = s.assigned(0, 1, &info).expect("state");
+    let mut state = s.assigned(0, 1, &test_conn()).expect("state");
     let before = state.clone();
-    let out = s.packet(
-        0,
-        &PacketCall {
-            conn: 1,
-            reply: false,
-            ct: HCtState::New,
-            seq: 0,
-            tcp_flags: 0,
-            payload: b"big-state",
-        },
-        &mut state,
-    );
+    let out = call_with(&mut s, b"big-state", &mut state);
     assert!(out.failed);
     assert_eq!(state, before);
     let st = stats(&mut s);

@@ -116,12 +116,6 @@ pub fn componentize(core: &[u8]) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("cannot make a component: {e:#}"))
 }
 
-/// Whether `path` looks like a component rather than a core module (the layer field
-/// of the header).
-pub fn is_component(bytes: &[u8]) -> bool {
-    bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[6..8] == [1, 0]
-}
-
 /// The cargo target directory a build script's `OUT_DIR` lies in
 /// (`<target>/<profile>/build/<crate>-<hash>/out`).
 pub fn target_dir_of_out_dir(out_dir: &Path) -> Option<PathBuf> {
@@ -133,13 +127,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn component_headers_are_told_from_modules() {
-        assert!(is_component(b"\0asm\x0d\0\x01\0"));
-        assert!(!is_component(b"\0asm\x01\0\0\0"));
-        assert!(!is_component(b"\0as"));
-    }
-
-    #[test]
     fn junk_is_refused_and_a_plain_module_becomes_an_empty_component() {
         assert!(componentize(b"junk")
             .unwrap_err()
@@ -147,7 +134,7 @@ mod tests {
         // The smallest valid core module: no wit-bindgen section, so a component that
         // imports and exports nothing (the engine refuses it for lacking the export).
         let c = componentize(b"\0asm\x01\0\0\0").expect("componentizes");
-        assert!(is_component(&c));
+        assert!(wasmparser::Parser::is_component(&c));
     }
 
     #[test]

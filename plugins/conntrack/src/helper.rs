@@ -159,7 +159,7 @@ pub fn step(t: &mut Tracker, set: &mut HelperSet, pkt: &mut PacketView) -> StepV
     let Some((slot, c)) = t.conn_of(handle) else {
         return StepVerdict::Accept;
     };
-    let (orig, mark, zone) = (c.orig, c.mark, c.orig.zone);
+    let (orig, reply_tuple, mark, zone) = (c.orig, c.reply(), c.mark, c.orig.zone);
     let confirmed = c.has(crate::conn::status::CONFIRMED);
     let hid = match c.helper_id() {
         Some(h) => h,
@@ -185,7 +185,7 @@ pub fn step(t: &mut Tracker, set: &mut HelperSet, pkt: &mut PacketView) -> StepV
         None => {
             let info = HConnInfo {
                 original: h_tuple(&orig),
-                reply: h_tuple(&invert(&orig)),
+                reply: h_tuple(&reply_tuple),
                 zone,
                 mark,
             };
@@ -252,16 +252,6 @@ fn verdict_of(out: &brickwall_helpers::CallOutcome) -> StepVerdict {
     } else {
         StepVerdict::Accept
     }
-}
-
-fn invert(t: &Tuple) -> Tuple {
-    t.invert().unwrap_or(Tuple {
-        src: t.dst,
-        dst: t.src,
-        src_id: t.dst_id,
-        dst_id: t.src_id,
-        ..*t
-    })
 }
 
 /// Tells helpers of their connections that ended.

@@ -156,16 +156,11 @@ impl Conntrack {
             .defrag
             .then(|| Mutex::new(Defrag::new(DefragConfig::default())));
         let mut tracker = Tracker::new(cfg, chain_limit);
-        // Helper ids are positions in the config's list, as in the helper set.
-        if helpers.is_some() {
-            for (i, p) in tracker.config().helpers.clone().iter().enumerate() {
-                for port in &p.ports {
-                    if let Ok(spec) = brickwall_helpers::policy::PortSpec::parse(port) {
-                        tracker
-                            .helpers
-                            .assign_port(spec.proto, spec.port, i as u16, &p.name);
-                    }
-                }
+        // The helper set checked the ports when it loaded; the tracker keeps its own
+        // copy for assigning new connections.
+        if let Some(set) = &helpers {
+            for (spec, id, name) in set.port_assignments() {
+                tracker.helpers.assign_port(spec.proto, spec.port, id, name);
             }
         }
         Conntrack {
