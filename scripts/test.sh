@@ -29,6 +29,15 @@ rustup target add wasm32-unknown-unknown >/dev/null
 # Reuse a target directory outside the clone, so a CI run on the same machine is incremental.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/brickwall/target}"
 mkdir -p "$CARGO_TARGET_DIR"
+# A reused target directory grows with every run; when its disk runs low, start it afresh
+# (a cold build takes about 15 minutes) rather than fail half-way with a full disk.
+free_kib=$(df -Pk "$CARGO_TARGET_DIR" | awk 'NR==2 {print $4}')
+if [ "${free_kib:-0}" -lt $((20 * 1024 * 1024)) ]; then
+    echo "scripts/test.sh: less than 20 GiB free; emptying $CARGO_TARGET_DIR" >&2
+    rm -rf "${CARGO_TARGET_DIR:?}"/*
+fi
+# Incremental caches only help edit-compile loops; in CI they cost gigabytes.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 # The shared test captures sit beside the repository (../shared); say so if they do not.
 if [ -z "${BRICKWALL_SHARED:-}" ] && [ ! -d ../shared/pcaps ]; then

@@ -22,6 +22,60 @@ pub struct Config {
     /// Plugins, loaded in order.
     #[serde(default)]
     pub plugins: Vec<PluginConfig>,
+    /// Live mode (`brickwall run`): the interfaces to bridge and how.
+    #[serde(default)]
+    pub live: Option<LiveConfig>,
+}
+
+/// The live datapath: which interfaces `brickwall run` bridges, and how it reads them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveConfig {
+    /// The bridged interfaces (two or more); a frame accepted from one leaves by the others.
+    pub interfaces: Vec<String>,
+    /// How frames are read and sent.
+    #[serde(default)]
+    pub datapath: Datapath,
+    /// What to do with the interfaces' receive and segmentation offloads.
+    #[serde(default)]
+    pub offloads: OffloadPolicy,
+    /// How long a worker waits for a frame before it looks at its other duties (ms).
+    #[serde(default = "default_poll_ms")]
+    pub poll_ms: u64,
+}
+
+fn default_poll_ms() -> u64 {
+    50
+}
+
+/// How the live engine reads and sends frames.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Datapath {
+    /// One AF_PACKET socket per interface through pnet, one frame per system call.
+    #[default]
+    Pnet,
+}
+
+impl Datapath {
+    /// The name the config uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Datapath::Pnet => "pnet",
+        }
+    }
+}
+
+/// What the live engine does with an interface's offloads at start.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum OffloadPolicy {
+    /// Turn off GRO, LRO, GSO, TSO and transmit checksumming (logged), so every frame
+    /// is a wire-sized frame with a complete checksum, as a bridge must pass it on.
+    #[default]
+    Disable,
+    /// Leave them as they are (frames above the MTU are then dropped and counted).
+    Keep,
 }
 
 fn default_repeat_limit() -> u32 {
@@ -198,6 +252,44 @@ impl Config {
                 }
             }
         }
+        if let Some(live) = &self.live {
+            if live.interfaces.len() < 2 {
+                return Err(ConfigError::field(
+                    file,
+                    "live.interfaces".into(),
+                    format!(
+                        "a bridge needs two interfaces or more, got {}",
+                        live.interfaces.len()
+                    ),
+                ));
+            }
+            let mut names = std::collections::HashSet::new();
+            for (i, n) in live.interfaces.iter().enumerate() {
+                if n.is_empty() || n.len() > 15 || n.contains('/') {
+                    return Err(ConfigError::field(
+                        file,
+                        format!("live.interfaces[{i}]"),
+                        format!("`{n}` is not an interface name (1 to 15 bytes, no `/`)"),
+                    ));
+                }
+                if !names.insert(n) {
+                    return Err(ConfigError::field(
+                        file,
+                        format!("live.interfaces[{i}]"),
+                        format!("`{n}` is listed twice"),
+                    ));
+                }
+            }
+            if !self.local_addresses.is_empty() {
+                return Err(ConfigError::field(
+                    file,
+                    "local_addresses".into(),
+                    "live mode has no local delivery yet (the TAP device is still to come): \
+                     leave local_addresses empty with `live`"
+                        .into(),
+                ));
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for (i, q) in self.queues.iter().enumerate() {
             if !seen.insert(q.num) {
@@ -274,5 +366,39 @@ mod tests {
         assert_eq!(p.priority("out"), Some(-3));
         assert_eq!(p.config_json(), r#"{"a":1,"b":["x"]}"#);
         assert_eq!(c.repeat_limit, 16);
+    }
+
+    #[test]
+    fn live_sections_are_checked() {
+        let c = Config::parse(
+            "live: {interfaces: [eth1, eth2]}
+",
+            "l.yaml",
+        )
+        .unwrap();
+        let l = c.live.expect("live section");
+        assert_eq!(l.interfaces, ["eth1", "eth2"]);
+        assert_eq!(l.datapath, Datapath::Pnet);
+        assert_eq!(l.offloads, OffloadPolicy::Disable);
+        assert_eq!(l.poll_ms, 50);
+
+        let err = |t: &str| Config::parse(t, "l.yaml").unwrap_err().to_string();
+        assert_eq!(
+            err("live: {interfaces: [eth1]}\n"),
+            "l.yaml: live.interfaces: a bridge needs two interfaces or more, got 1"
+        );
+        assert_eq!(
+            err("live: {interfaces: [eth1, eth1]}\n"),
+            "l.yaml: live.interfaces[1]: `eth1` is listed twice"
+        );
+        assert!(err("live: {interfaces: [eth1, averyveryverylongname]}\n")
+            .starts_with("l.yaml: live.interfaces[1]: `averyveryverylongname` is not"));
+        let e = err("live: {interfaces: [a, b], datapath: netmap}\n");
+        assert!(e.contains("live.datapath") && e.contains("pnet"), "{e}");
+        let e = err("local_addresses: [10.0.0.1]\nlive: {interfaces: [a, b]}\n");
+        assert!(
+            e.starts_with("l.yaml: local_addresses: live mode has no local delivery"),
+            "{e}"
+        );
     }
 }

@@ -9,6 +9,7 @@
 //! - [`config`], [`engine`]: building an engine from YAML.
 //! - [`replay`], [`report`]: offline replay and its per-packet report.
 //! - [`control`]: the control socket a running engine serves.
+//! - [`live`]: live mode, a bridge between interfaces on AF_PACKET sockets.
 
 pub mod config;
 pub mod control;
@@ -16,6 +17,7 @@ pub mod engine;
 pub mod gen;
 pub mod host;
 pub mod io;
+pub mod live;
 pub mod packet;
 pub mod pcap;
 pub mod pipeline;

@@ -4,6 +4,7 @@ mod demo;
 mod helper;
 mod hooks;
 mod replay;
+mod run;
 mod summary;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +22,9 @@ struct Cli {
 enum Command {
     /// Replay a pcap or pcapng file through the engine.
     Replay(replay::ReplayArgs),
+    /// Bridge the config's `live:` interfaces through the engine (needs CAP_NET_RAW and
+    /// CAP_NET_ADMIN), until SIGINT or SIGTERM.
+    Run(run::RunArgs),
     /// Generate synthetic traffic and replay it with the embedded demo config (no root needed).
     Demo(demo::DemoArgs),
     /// List each hook's callbacks by priority, as `nft list hooks` does.
@@ -50,6 +54,7 @@ pub fn main() -> i32 {
         Command::Top(a) => return brickwall_tui::top::main(&a),
         Command::Helper(a) => return helper::main(a),
         Command::Replay(a) => replay::run(a),
+        Command::Run(a) => run::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Hooks { config } => hooks::run(config),
         Command::Generate(a) => demo::generate(a),

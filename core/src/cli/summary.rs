@@ -5,14 +5,19 @@ use brickwall_core::replay::ReplaySummary;
 use brickwall_hooks::Hook;
 use std::fmt::Write;
 
-/// Renders the summary of a replay.
+/// Renders the summary of a replay of `label`.
 pub fn render(label: &str, s: &ReplaySummary, engine: &Engine) -> String {
+    render_as("replayed", &format!("from {label}"), s, engine)
+}
+
+/// Renders a run's summary: `verb` says what was done with the frames, `place` where.
+pub fn render_as(verb: &str, place: &str, s: &ReplaySummary, engine: &Engine) -> String {
     let c = &s.counters;
     let secs = s.elapsed.as_secs_f64().max(1e-9);
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "replayed {} frames from {label} in {:.1} ms ({:.0} frames/s)",
+        "{verb} {} frames {place} in {:.1} ms ({:.0} frames/s)",
         s.frames,
         secs * 1e3,
         s.frames as f64 / secs

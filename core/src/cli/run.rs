@@ -1,0 +1,79 @@
+//! `brickwall run`: live mode, a bridge between the config's interfaces, until SIGINT or
+//! SIGTERM (or `--duration`), serving the control socket while it runs.
+
+use super::replay::ControlArgs;
+use brickwall_core::control::ControlSession;
+use brickwall_core::live::{self, bridge};
+use std::fmt::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Arguments of `brickwall run`.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Config file; its `live:` section names the interfaces to bridge.
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// Stop after SECS seconds (default: run until SIGINT or SIGTERM).
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Print no summary at the end.
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub control: ControlArgs,
+}
+
+/// Runs `brickwall run`.
+pub fn run(a: RunArgs) -> Result<(), String> {
+    let (cfg, dir, name) = super::load_config(Some(&a.config))?;
+    let Some(live_cfg) = cfg.live.clone() else {
+        return Err(format!(
+            "{name}: no `live:` section (it names the interfaces to bridge, e.g. \
+             `live: {{interfaces: [eth1, eth2]}}`)"
+        ));
+    };
+    let engine = brickwall_core::engine::Engine::from_config(&cfg, &dir, &name)
+        .map_err(|e| e.to_string())?;
+    let ports = live::open_ports(&live_cfg, &mut |n| eprintln!("brickwall: {n}"))?;
+    let session = a.control.start(&engine)?;
+    let stop = brickwall_core::control::signal::stop_on_signals();
+    eprintln!(
+        "brickwall: bridging {} ({} datapath); SIGINT or SIGTERM stops",
+        live_cfg.interfaces.join(" <-> "),
+        live_cfg.datapath.name()
+    );
+    let opts = bridge::BridgeOptions {
+        duration: a
+            .duration
+            .filter(|d| d.is_finite() && *d >= 0.0)
+            .map(Duration::from_secs_f64),
+        stop,
+        live: session
+            .as_ref()
+            .map(|s: &ControlSession| s.status().clone()),
+    };
+    let summary = bridge::run(&engine.shared, ports, opts);
+    if !a.quiet {
+        let place = format!("on {}", live_cfg.interfaces.join(" <-> "));
+        let mut text = super::summary::render_as("bridged", &place, &summary.run, &engine);
+        for p in &summary.ports {
+            let _ = writeln!(
+                text,
+                "  port {} (#{}): rx {} frames {} bytes, tx {} frames {} bytes, tx errors {}, \
+                 kernel drops {}",
+                p.name,
+                p.index,
+                p.rx_frames,
+                p.rx_bytes,
+                p.tx_frames,
+                p.tx_bytes,
+                p.tx_errors,
+                p.kernel.drops
+            );
+        }
+        print!("{text}");
+    }
+    a.control.finish(session);
+    Ok(())
+}

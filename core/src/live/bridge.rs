@@ -1,0 +1,417 @@
+//! The live bridge: one worker thread per port reads frames, walks each IP packet
+//! through the engine's pipeline (PREROUTING, FORWARD, POSTROUTING) and sends what is
+//! accepted out of the other ports; frames that are not IP (ARP, ...) pass unhooked, as
+//! on a bridge without `br_netfilter` rules for them. The conntrack plugin's table is
+//! shared, so both directions of a connection meet the same entry whichever port's
+//! worker sees them.
+
+use super::port::{KernelStats, PortRx, PortTx};
+use crate::control::LiveStatus;
+use crate::packet::Packet;
+use crate::pipeline::counters::Counters;
+use crate::pipeline::{Outcome, Pipeline, Shared};
+use crate::replay::ReplaySummary;
+use crate::wire::{LinkType, ParseError};
+use brickwall_hooks::{Family, HookTable};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Ethernet header plus one VLAN tag: what a frame may add to the MTU.
+const L2_ALLOWANCE: usize = 18;
+
+/// How often workers publish their counters and the main thread merges them.
+const PUBLISH_EVERY: Duration = Duration::from_millis(100);
+
+/// How a live run is steered.
+pub struct BridgeOptions {
+    /// Stop after this long (none: until `stop`).
+    pub duration: Option<Duration>,
+    /// Set by SIGINT/SIGTERM: drain and stop.
+    pub stop: &'static AtomicBool,
+    /// Where merged counters and the clock are published for the control socket.
+    pub live: Option<Arc<LiveStatus>>,
+}
+
+/// What one port did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PortReport {
+    /// The interface.
+    pub name: String,
+    /// Its index.
+    pub index: u32,
+    /// Frames read from it.
+    pub rx_frames: u64,
+    /// Bytes read from it.
+    pub rx_bytes: u64,
+    /// Frames sent out of it.
+    pub tx_frames: u64,
+    /// Bytes sent out of it.
+    pub tx_bytes: u64,
+    /// Sends the kernel refused (the frame is lost; counted here and logged once).
+    pub tx_errors: u64,
+    /// Read errors other than timeouts.
+    pub rx_errors: u64,
+    /// What the kernel counted on the port's socket (drops: its buffer was full).
+    pub kernel: KernelStats,
+}
+
+/// What a live run did.
+#[derive(Debug)]
+pub struct BridgeSummary {
+    /// The merged pipeline counters, in the replay summary's shape.
+    pub run: ReplaySummary,
+    /// Per port.
+    pub ports: Vec<PortReport>,
+}
+
+/// The reasons the live datapath drops for, beside the engine's and the plugins'.
+#[derive(Clone, Copy, Debug)]
+struct LiveReasons {
+    /// The frame is larger than an outgoing port's MTU allows.
+    too_big: u32,
+    /// A packet without a link header (injected by a plugin) has no way out of a bridge.
+    no_link_path: u32,
+}
+
+impl LiveReasons {
+    fn register(shared: &Shared) -> LiveReasons {
+        let b = shared
+            .registry
+            .add_reasons(&["live-too-big".to_string(), "live-no-link-path".to_string()]);
+        LiveReasons {
+            too_big: b,
+            no_link_path: b + 1,
+        }
+    }
+}
+
+/// A port's sending side with the counters every worker adds to.
+struct Out {
+    port: PortTx,
+    frames: AtomicU64,
+    bytes: AtomicU64,
+    errors: AtomicU64,
+    kernel: Mutex<KernelStats>,
+}
+
+impl Out {
+    fn send(&self, frame: &[u8]) {
+        match self.port.send(frame) {
+            Ok(()) => {
+                self.frames.fetch_add(1, Ordering::Relaxed);
+                self.bytes.fetch_add(frame.len() as u64, Ordering::Relaxed);
+            }
+            Err(e) => {
+                if self.errors.fetch_add(1, Ordering::Relaxed) == 0 {
+                    eprintln!(
+                        "brickwall: sending on {}: {e} (counted from now on)",
+                        self.port.iface.name
+                    );
+                }
+            }
+        }
+    }
+
+    fn poll_kernel(&self) {
+        let k = self.port.kernel_stats();
+        let mut t = self.kernel.lock().unwrap_or_else(|e| e.into_inner());
+        t.packets += k.packets;
+        t.drops += k.drops;
+    }
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// One worker: a port's receiving side, its own pipeline and counters.
+struct Worker<'a> {
+    me: usize,
+    outs: &'a [Out],
+    pipeline: Pipeline,
+    reasons: LiveReasons,
+    pkt: Packet,
+    /// The link header of the frame being processed, for re-framing a replaced datagram.
+    l2: Vec<u8>,
+    /// Largest frame the other ports take.
+    max_frame: usize,
+    rx_frames: u64,
+    rx_bytes: u64,
+    rx_errors: u64,
+    ct_states: BTreeMap<&'static str, u64>,
+}
+
+impl Worker<'_> {
+    fn frame(&mut self, table: &HookTable, frame: &[u8]) {
+        self.rx_frames += 1;
+        self.rx_bytes += frame.len() as u64;
+        let parsed = self.pkt.reset(LinkType::Ethernet, frame, now_ns());
+        self.pkt.index = self.rx_frames;
+        self.pkt.view.iif = self.outs[self.me].port.iface.index;
+        if self.outs.len() == 2 {
+            self.pkt.view.oif = self.outs[1 - self.me].port.iface.index;
+        }
+        if frame.len() > self.max_frame {
+            self.pipeline.counters.received += 1;
+            self.pipeline.counters.drop_reason(self.reasons.too_big);
+            return;
+        }
+        match parsed {
+            Ok(()) => {
+                self.l2.clear();
+                let l3 = (self.pkt.view.l3_off as usize).min(frame.len());
+                self.l2.extend_from_slice(&frame[..l3]);
+                let outcome = self.pipeline.process_captured(table, &mut self.pkt);
+                if let Some(s) = self.pkt.ctinfo().state_name() {
+                    *self.ct_states.entry(s).or_default() += 1;
+                }
+                if outcome == Outcome::Forwarded {
+                    let pkt = std::mem::take(&mut self.pkt);
+                    self.send_out(&pkt);
+                    self.pkt = pkt;
+                }
+            }
+            Err(ParseError::NotIp { .. }) => {
+                self.pipeline.counters.received += 1;
+                self.pipeline.counters.non_ip += 1;
+                self.flood(self.pkt.view.iif, frame);
+            }
+            Err(e) => {
+                self.pipeline.counters.received += 1;
+                self.pipeline.counters.dropped += 1;
+                *self
+                    .pipeline
+                    .counters
+                    .parse_drops
+                    .entry(e.reason())
+                    .or_default() += 1;
+            }
+        }
+    }
+
+    /// Sends an accepted packet out of every port but the one it came in by.
+    fn send_out(&mut self, pkt: &Packet) {
+        if pkt.link == LinkType::Ethernet {
+            self.flood(pkt.view.iif, pkt.bytes());
+            return;
+        }
+        // A plugin replaced the datagram: put the frame's own link header back on.
+        if pkt.link != LinkType::Raw || self.l2.len() < 14 {
+            self.pipeline
+                .counters
+                .drop_reason(self.reasons.no_link_path);
+            return;
+        }
+        let mut f = std::mem::take(&mut self.l2);
+        let n = f.len();
+        let ethertype: u16 = if pkt.view.family == Family::Ipv6 as u8 {
+            0x86dd
+        } else {
+            0x0800
+        };
+        f[n - 2..].copy_from_slice(&ethertype.to_be_bytes());
+        f.extend_from_slice(pkt.bytes());
+        self.flood(pkt.view.iif, &f);
+        f.truncate(n);
+        self.l2 = f;
+    }
+
+    fn flood(&self, iif: u32, frame: &[u8]) {
+        for o in self.outs {
+            if o.port.iface.index != iif {
+                o.send(frame);
+            }
+        }
+    }
+
+    /// Packets back from queues and packets plugins injected.
+    fn side_traffic(&mut self, table: &HookTable) {
+        while let Some((qp, v)) = self.pipeline.shared().queues.try_returned() {
+            let (pkt, outcome) = self.pipeline.resume(table, qp, v);
+            if outcome == Outcome::Forwarded {
+                self.l2.clear();
+                self.send_out(&pkt);
+            }
+        }
+        for d in self.pipeline.shared().host.injector.take() {
+            if let Ok(mut pkt) = Packet::from_datagram(&d, now_ns()) {
+                if self.pipeline.process_local(table, &mut pkt) == Outcome::Forwarded {
+                    // No neighbour table yet: an injected datagram has no link header.
+                    self.pipeline.counters.forwarded -= 1;
+                    self.pipeline
+                        .counters
+                        .drop_reason(self.reasons.no_link_path);
+                }
+            }
+        }
+    }
+
+    fn run(mut self, mut rx: PortRx, quit: &AtomicBool, slot: &Mutex<Counters>) -> (Self, u64) {
+        let mut last_publish = Instant::now();
+        while !quit.load(Ordering::Relaxed) {
+            let table = self.pipeline.shared().registry.snapshot();
+            match rx.recv() {
+                Ok(Some(frame)) => self.frame(&table, frame),
+                Ok(None) => {}
+                Err(e) => {
+                    if self.rx_errors == 0 {
+                        eprintln!("brickwall: reading {}: {e}", rx.iface.name);
+                    }
+                    self.rx_errors += 1;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+            self.side_traffic(&table);
+            if last_publish.elapsed() >= PUBLISH_EVERY {
+                slot.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone_from(&self.pipeline.counters);
+                last_publish = Instant::now();
+            }
+        }
+        let frames = self.rx_frames;
+        (self, frames)
+    }
+}
+
+/// Bridges `ports` through the engine until `opts.stop` is set or `opts.duration` ends.
+pub fn run(
+    shared: &Arc<Shared>,
+    ports: Vec<(PortTx, PortRx)>,
+    opts: BridgeOptions,
+) -> BridgeSummary {
+    let started = Instant::now();
+    let reasons = LiveReasons::register(shared);
+    let (txs, rxs): (Vec<PortTx>, Vec<PortRx>) = ports.into_iter().unzip();
+    let outs: Vec<Out> = txs
+        .into_iter()
+        .map(|port| Out {
+            port,
+            frames: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            kernel: Mutex::new(KernelStats::default()),
+        })
+        .collect();
+    let slots: Vec<Mutex<Counters>> = outs
+        .iter()
+        .map(|_| Mutex::new(Counters::default()))
+        .collect();
+    let quit = AtomicBool::new(false);
+    let deadline = opts.duration.map(|d| started + d);
+    let publish = |merged: &Counters, frames: u64| {
+        if let Some(live) = &opts.live {
+            live.publish(merged, frames, now_ns());
+        }
+    };
+    let merged_slots = |slots: &[Mutex<Counters>]| {
+        let mut m = Counters::default();
+        for s in slots {
+            m.merge(&s.lock().unwrap_or_else(|e| e.into_inner()));
+        }
+        m
+    };
+    let workers: Vec<(Worker<'_>, u64)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = rxs
+            .into_iter()
+            .enumerate()
+            .map(|(me, rx)| {
+                let max_frame = outs
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != me)
+                    .map(|(_, o)| o.port.iface.mtu as usize + L2_ALLOWANCE)
+                    .min()
+                    .unwrap_or(usize::MAX);
+                let w = Worker {
+                    me,
+                    outs: &outs,
+                    pipeline: Pipeline::new(shared.clone()),
+                    reasons,
+                    pkt: Packet::default(),
+                    l2: Vec::with_capacity(32),
+                    max_frame,
+                    rx_frames: 0,
+                    rx_bytes: 0,
+                    rx_errors: 0,
+                    ct_states: BTreeMap::new(),
+                };
+                let (quit, slot) = (&quit, &slots[me]);
+                std::thread::Builder::new()
+                    .name(format!("bw-{}", rx.iface.name))
+                    .spawn_scoped(scope, move || w.run(rx, quit, slot))
+                    .expect("spawning a worker thread")
+            })
+            .collect();
+        loop {
+            std::thread::sleep(PUBLISH_EVERY / 2);
+            let stop =
+                opts.stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d);
+            let m = merged_slots(&slots);
+            publish(&m, m.received);
+            for o in &outs {
+                o.poll_kernel();
+            }
+            if stop || handles.iter().any(|h| h.is_finished()) {
+                break;
+            }
+        }
+        quit.store(true, Ordering::Relaxed);
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a worker panicked"))
+            .collect()
+    });
+    let mut counters = Counters::default();
+    let mut ct_states = BTreeMap::new();
+    let mut frames = 0;
+    let mut reports = Vec::new();
+    for (i, (w, f)) in workers.into_iter().enumerate() {
+        counters.merge(&w.pipeline.counters);
+        for (k, v) in &w.ct_states {
+            *ct_states.entry(*k).or_default() += v;
+        }
+        frames += f;
+        let o = &outs[i];
+        o.poll_kernel();
+        reports.push(PortReport {
+            name: o.port.iface.name.clone(),
+            index: o.port.iface.index,
+            rx_frames: w.rx_frames,
+            rx_bytes: w.rx_bytes,
+            tx_frames: 0,
+            tx_bytes: 0,
+            tx_errors: 0,
+            rx_errors: w.rx_errors,
+            kernel: KernelStats::default(),
+        });
+    }
+    for (r, o) in reports.iter_mut().zip(outs.iter()) {
+        r.tx_frames = o.frames.load(Ordering::Relaxed);
+        r.tx_bytes = o.bytes.load(Ordering::Relaxed);
+        r.tx_errors = o.errors.load(Ordering::Relaxed);
+        r.kernel = *o.kernel.lock().unwrap_or_else(|e| e.into_inner());
+    }
+    let now = now_ns();
+    if let Some(live) = &opts.live {
+        live.finish(&counters, frames, now);
+    }
+    BridgeSummary {
+        run: ReplaySummary {
+            frames,
+            counters,
+            elapsed: started.elapsed(),
+            output_skipped: 0,
+            truncated: false,
+            last_ts_ns: now,
+            ct_states,
+            interrupted: opts.stop.load(Ordering::SeqCst),
+        },
+        ports: reports,
+    }
+}
