@@ -156,7 +156,15 @@ fn check_against_kernel(extra: &str, may_differ: &[&str]) {
 /// Replays with the embedded-default-like config and returns the report lines and the
 /// final table (`conntrack -L` lines as of the last packet).
 fn replay_with_table(rel: &str) -> (Vec<brickwall_core::report::ReportLine>, Vec<String>) {
-    let cfg = Config::parse("plugins:\n  - builtin: conntrack\n", "ct.yaml").unwrap();
+    replay_with_table_and("plugins:\n  - builtin: conntrack\n", rel)
+}
+
+/// Replays `rel` with config `yaml`; the report lines and the final table.
+fn replay_with_table_and(
+    yaml: &str,
+    rel: &str,
+) -> (Vec<brickwall_core::report::ReportLine>, Vec<String>) {
+    let cfg = Config::parse(yaml, "ct.yaml").unwrap();
     let engine = Engine::from_config(&cfg, Path::new("."), "ct.yaml").unwrap();
     let buf = SharedBuf::default();
     let mut src = PcapSource::open(&pcaps_dir().join(rel)).unwrap();
@@ -176,6 +184,36 @@ fn replay_with_table(rel: &str) -> (Vec<brickwall_core::report::ReportLine>, Vec
         .map(str::to_string)
         .collect();
     (report_lines(&buf.contents()), table)
+}
+
+/// A master's `use=` counts its live RELATED children, as Linux's reference count does:
+/// an FTP control connection whose data connection is still in the table shows 2.
+#[test]
+fn a_master_counts_its_live_children_in_use() {
+    let yaml = format!("plugins:\n  - builtin: conntrack\n    config:\n      helpers: {HELPERS}\n");
+    let (lines, table) = replay_with_table_and(&yaml, "zeek/ftp/retr.pcap");
+    let related = lines
+        .iter()
+        .filter(|l| l.ctstate.as_deref() == Some("RELATED"))
+        .count();
+    assert!(related > 0, "no RELATED packet: the helper did not work");
+    let uses = |l: &String| -> u32 {
+        l.rsplit("use=")
+            .next()
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap()
+    };
+    let masters: Vec<&String> = table.iter().filter(|l| l.contains("helper=ftp")).collect();
+    let children = table.iter().filter(|l| !l.contains("dport=21 ")).count();
+    assert!(!masters.is_empty(), "{table:#?}");
+    // Every child in the table holds one reference on its master (expectations that
+    // were never used hold the others).
+    let held: u32 = masters.iter().map(|l| uses(l) - 1).sum();
+    assert!(
+        held as usize >= children,
+        "use= counts {held} references, {children} children:\n{table:#?}"
+    );
+    assert!(masters.iter().any(|l| uses(l) >= 2), "{table:#?}");
 }
 
 #[test]

@@ -272,7 +272,17 @@ pub fn require_root() {
         euid, 0,
         "the live tests need root (network namespaces, AF_PACKET); run them as root"
     );
-    for tool in ["ip", "ethtool", "curl", "vsftpd", "in.tftpd", "ss", "ping"] {
+    for tool in [
+        "ip",
+        "ethtool",
+        "curl",
+        "vsftpd",
+        "in.tftpd",
+        "ss",
+        "ping",
+        "nft",
+        "conntrack",
+    ] {
         let found = std::env::var_os("PATH")
             .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
             .unwrap_or(false)

@@ -74,6 +74,9 @@ pub struct Conn {
     pub mark: u32,
     /// Slab index + 1 of the master connection (RELATED), 0 for none.
     pub master: u32,
+    /// Generation of the master's slot when this connection was created (a master that
+    /// died before its child leaves a stale link, which this tells apart).
+    pub master_generation: u32,
     /// Generation of the slab slot, to detect stale handles.
     pub generation: u32,
     /// `status::*` bits.
@@ -96,7 +99,8 @@ pub struct ConnExt {
     /// The helper's per-connection state (`None` until the helper learnt of the
     /// connection).
     pub helper_state: Option<Vec<u8>>,
-    /// Live expectations whose master this is.
+    /// References others hold on this master: its live expectations and its confirmed
+    /// RELATED children (each counts in `use=`, as in Linux).
     pub expectations: u32,
 }
 
@@ -138,9 +142,14 @@ impl Conn {
     }
 
     /// References as `conntrack -L` counts them in `use=`: the table's, plus one per
-    /// live expectation of this master.
+    /// live expectation and per live RELATED child of this master.
     pub fn uses(&self) -> u32 {
         1 + self.ext.as_ref().map_or(0, |e| e.expectations)
+    }
+
+    /// The master's slot and generation, for a RELATED connection.
+    pub fn master_ref(&self) -> Option<(u32, u32)> {
+        (self.master != 0).then(|| (self.master - 1, self.master_generation))
     }
 
     /// The index of the assigned helper, if any.

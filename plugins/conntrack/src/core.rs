@@ -213,6 +213,10 @@ impl Tracker {
         }
         if confirmed {
             self.conn_event(idx, what::DESTROY);
+            // A confirmed child releases its master's reference.
+            if let Some((m, g)) = self.table.get(idx).and_then(Conn::master_ref) {
+                self.master_refs(m, g, -1);
+            }
         }
         self.table.release(idx);
         self.live = self.live.saturating_sub(1);
@@ -263,7 +267,8 @@ impl Tracker {
         self.table.get(idx).map(|c| handle(idx, c.generation))
     }
 
-    /// Counts a master's live expectations (they show in its `use=`, as in Linux).
+    /// Counts references on a master: live expectations and confirmed RELATED children
+    /// (they show in its `use=`, as in Linux).
     fn master_refs(&mut self, idx: u32, gen: u32, delta: i32) {
         if let Some(c) = self.table.get_mut(idx).filter(|c| c.generation == gen) {
             let ext = c.ext.get_or_insert_with(Default::default);
@@ -553,7 +558,7 @@ impl Tracker {
             return InVerdict::DropTableFull;
         }
         // A connection someone announced is RELATED to its master.
-        let mut related: Option<(u32, u32)> = None;
+        let mut related: Option<(u32, u32, u32)> = None;
         if !self.expects.is_empty() {
             let mut expired = Vec::new();
             let found = self.expects.find(&tuple, now, &mut expired);
@@ -563,7 +568,7 @@ impl Tracker {
                     let (m, g, permanent) =
                         (e.master, e.master_generation, e.flags & PERMANENT != 0);
                     if let Some(mc) = self.table.get(m).filter(|c| c.generation == g) {
-                        related = Some((m, mc.mark));
+                        related = Some((m, mc.mark, g));
                         self.stats.expect_new += 1;
                     }
                     if !permanent {
@@ -592,6 +597,7 @@ impl Tracker {
             id,
             mark: related.map_or(pkt.ct_mark, |r| r.1),
             master: related.map_or(0, |r| r.0 + 1),
+            master_generation: related.map_or(0, |r| r.2),
             generation: 0,
             status: if related.is_some() {
                 status::EXPECTED
@@ -687,11 +693,17 @@ impl Tracker {
         match self.table.insert(idx) {
             Ok(()) => {
                 let mut bits = what::NEW | what::PROTOINFO;
+                let mut master = None;
                 if let Some(c) = self.table.get_mut(idx) {
                     c.status |= status::CONFIRMED;
                     if c.has(status::EXPECTED) {
                         bits |= what::RELATED;
+                        master = c.master_ref();
                     }
+                }
+                // A confirmed child holds a reference on its master, as in Linux.
+                if let Some((m, g)) = master {
+                    self.master_refs(m, g, 1);
                 }
                 self.stats.insert += 1;
                 self.clock_ns = self.clock_ns.max(pkt.ts_ns);

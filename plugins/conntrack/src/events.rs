@@ -676,6 +676,7 @@ mod tests {
             id: 7,
             mark: 0,
             master: 0,
+            master_generation: 0,
             generation: 0,
             status: status | status::CONFIRMED,
             slot: Slot::Confirmed,
