@@ -42,10 +42,43 @@ pub struct LiveConfig {
     /// How long a worker waits for a frame before it looks at its other duties (ms).
     #[serde(default = "default_poll_ms")]
     pub poll_ms: u64,
+    /// Worker threads per interface (more than one form a PACKET_FANOUT group that
+    /// spreads the interface's flows over them).
+    #[serde(default = "default_workers")]
+    pub workers: usize,
+    /// The receive ring of the `tpacket-v3` datapath.
+    #[serde(default)]
+    pub ring: RingConfig,
 }
 
 fn default_poll_ms() -> u64 {
     50
+}
+
+fn default_workers() -> usize {
+    1
+}
+
+/// The TPACKET_V3 receive ring of each worker.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RingConfig {
+    /// Size of a block in KiB (a power of two, at least 4).
+    pub block_kib: usize,
+    /// Blocks in the ring.
+    pub blocks: usize,
+    /// How long the kernel holds a block that is not full before handing it over (ms).
+    pub block_timeout_ms: u32,
+}
+
+impl Default for RingConfig {
+    fn default() -> Self {
+        RingConfig {
+            block_kib: 1024,
+            blocks: 32,
+            block_timeout_ms: 1,
+        }
+    }
 }
 
 /// How the live engine reads and sends frames.
@@ -55,6 +88,9 @@ pub enum Datapath {
     /// One AF_PACKET socket per interface through pnet, one frame per system call.
     #[default]
     Pnet,
+    /// A TPACKET_V3 receive ring per worker (blocks of frames per wake-up) and batched
+    /// sending (`sendmmsg`, bypassing the qdisc layer).
+    TpacketV3,
 }
 
 impl Datapath {
@@ -62,6 +98,7 @@ impl Datapath {
     pub fn name(self) -> &'static str {
         match self {
             Datapath::Pnet => "pnet",
+            Datapath::TpacketV3 => "tpacket-v3",
         }
     }
 }
@@ -280,6 +317,34 @@ impl Config {
                     ));
                 }
             }
+            if !(1..=64).contains(&live.workers) {
+                return Err(ConfigError::field(
+                    file,
+                    "live.workers".into(),
+                    format!("{} workers per interface: give 1 to 64", live.workers),
+                ));
+            }
+            let r = &live.ring;
+            if !(4..=65_536).contains(&r.block_kib) || !r.block_kib.is_power_of_two() {
+                return Err(ConfigError::field(
+                    file,
+                    "live.ring.block_kib".into(),
+                    format!(
+                        "{} KiB: a block is a power of two from 4 to 65536 KiB",
+                        r.block_kib
+                    ),
+                ));
+            }
+            if !(1..=1024).contains(&r.blocks) || r.block_kib * r.blocks > 1 << 20 {
+                return Err(ConfigError::field(
+                    file,
+                    "live.ring.blocks".into(),
+                    format!(
+                        "{} blocks of {} KiB: give 1 to 1024 blocks, at most 1 GiB in all",
+                        r.blocks, r.block_kib
+                    ),
+                ));
+            }
             if !self.local_addresses.is_empty() {
                 return Err(ConfigError::field(
                     file,
@@ -369,6 +434,15 @@ mod tests {
     }
 
     #[test]
+    fn the_example_live_config_parses() {
+        let c = Config::parse(include_str!("../../examples/live/fw.yaml"), "fw.yaml").unwrap();
+        let l = c.live.expect("live section");
+        assert_eq!(l.interfaces, ["eth1", "eth2"]);
+        assert_eq!(l.datapath, Datapath::TpacketV3);
+        assert_eq!(c.plugins.len(), 2);
+    }
+
+    #[test]
     fn live_sections_are_checked() {
         let c = Config::parse(
             "live: {interfaces: [eth1, eth2]}
@@ -394,7 +468,26 @@ mod tests {
         assert!(err("live: {interfaces: [eth1, averyveryverylongname]}\n")
             .starts_with("l.yaml: live.interfaces[1]: `averyveryverylongname` is not"));
         let e = err("live: {interfaces: [a, b], datapath: netmap}\n");
-        assert!(e.contains("live.datapath") && e.contains("pnet"), "{e}");
+        assert!(
+            e.contains("live.datapath") && e.contains("tpacket-v3"),
+            "{e}"
+        );
+        let c = Config::parse(
+            "live: {interfaces: [a, b], datapath: tpacket-v3, workers: 2, ring: {blocks: 4}}\n",
+            "l.yaml",
+        )
+        .unwrap();
+        let l = c.live.unwrap();
+        assert_eq!(
+            (l.datapath, l.workers, l.ring.blocks, l.ring.block_kib),
+            (Datapath::TpacketV3, 2, 4, 1024)
+        );
+        assert!(err("live: {interfaces: [a, b], workers: 0}\n").contains("live.workers"));
+        assert!(err("live: {interfaces: [a, b], ring: {block_kib: 3}}\n")
+            .contains("live.ring.block_kib"));
+        assert!(
+            err("live: {interfaces: [a, b], ring: {blocks: 2000}}\n").contains("live.ring.blocks")
+        );
         let e = err("local_addresses: [10.0.0.1]\nlive: {interfaces: [a, b]}\n");
         assert!(
             e.starts_with("l.yaml: local_addresses: live mode has no local delivery"),

@@ -24,15 +24,15 @@ fn brickwall() -> &'static str {
 /// Which firewall bridges the two hosts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Fw {
-    /// `brickwall run`.
-    Brickwall,
+    /// `brickwall run` on a datapath (`pnet`, `tpacket-v3`) with N workers per interface.
+    Brickwall(&'static str, usize),
     /// The kernel: a Linux bridge, br_netfilter, nftables and nf_conntrack.
     Kernel,
 }
 
 /// brickwall's config: conntrack (with the FTP and TFTP helpers when `helpers`), the
 /// stateful filter on FORWARD, and the live section.
-fn brickwall_config(helpers: bool) -> String {
+fn brickwall_config(helpers: bool, datapath: &str, workers: usize) -> String {
     let helpers = if helpers {
         r#"
         - {name: ftp, wasm: "builtin:ftp", ports: [tcp/21], max_expected: 1, timeout_s: 300}
@@ -44,6 +44,8 @@ fn brickwall_config(helpers: bool) -> String {
         r#"
 live:
   interfaces: [fc, fs]
+  datapath: {datapath}
+  workers: {workers}
 plugins:
   - builtin: conntrack
     config:
@@ -105,9 +107,9 @@ impl Run {
         let mut t = Topology::new(tag);
         let sock = t.dir.join("control.sock");
         match fw {
-            Fw::Brickwall => {
+            Fw::Brickwall(datapath, workers) => {
                 let cfg = t.dir.join("fw.yaml");
-                std::fs::write(&cfg, brickwall_config(helpers)).expect("config");
+                std::fs::write(&cfg, brickwall_config(helpers, datapath, workers)).expect("config");
                 let ns = t.fw.clone();
                 let (c, s) = (cfg.display().to_string(), sock.display().to_string());
                 t.spawn(
@@ -253,7 +255,7 @@ impl Run {
     /// The firewall's connection table as `conntrack -L` lines.
     fn table(&self) -> String {
         match self.fw {
-            Fw::Brickwall => {
+            Fw::Brickwall(..) => {
                 let o = std::process::Command::new(brickwall())
                     .args(["ct", "--socket", self.sock.to_str().expect("utf-8"), "-L"])
                     .output()
@@ -351,35 +353,37 @@ fn related_packets(summary: &str) -> u64 {
         .unwrap_or(0)
 }
 
-#[test]
-fn with_helpers_every_scenario_passes_as_through_the_kernel() {
-    let mut ours = Run::start("on", Fw::Brickwall, true);
+/// Runs every scenario through brickwall on `fw`, with helpers; returns its table.
+fn brickwall_with_helpers(tag: &str, fw: Fw) -> String {
+    let mut ours = Run::start(tag, fw, true);
     let got = ours.scenarios();
-    assert_eq!(
-        got,
-        expected(true),
-        "brickwall:\n{}",
-        ours.t.log("brickwall")
-    );
-    let our_table = ours.table();
+    assert_eq!(got, expected(true), "{fw:?}:\n{}", ours.t.log("brickwall"));
+    let table = ours.table();
     assert!(
-        our_table
+        table
             .lines()
             .any(|l| l.starts_with("tcp") && l.contains("dport=21 ") && l.contains("helper=ftp")),
-        "no FTP control connection with its helper in:\n{our_table}"
+        "{fw:?}: no FTP control connection with its helper in:\n{table}"
     );
     assert_eq!(
         ours.closed_port_probe(),
         "refused",
-        "the port-unreachable did not pass"
+        "{fw:?}: the port-unreachable did not pass"
     );
     let summary = ours.stop_brickwall();
     // Six FTP data connections, the TFTP get and put, and the port-unreachable.
     assert!(
         related_packets(&summary) >= 9,
-        "too few RELATED packets:\n{summary}"
+        "{fw:?}: too few RELATED packets:\n{summary}"
     );
-    drop(ours);
+    table
+}
+
+#[test]
+fn with_helpers_every_scenario_passes_as_through_the_kernel() {
+    // Both datapaths; the ring one with two workers per interface (a fanout group).
+    let pnet_table = brickwall_with_helpers("on", Fw::Brickwall("pnet", 1));
+    let ring_table = brickwall_with_helpers("ring", Fw::Brickwall("tpacket-v3", 2));
 
     let mut kernel = Run::start("kon", Fw::Kernel, true);
     let got = kernel.scenarios();
@@ -390,11 +394,13 @@ fn with_helpers_every_scenario_passes_as_through_the_kernel() {
         "refused",
         "the kernel: no port-unreachable"
     );
-    assert_eq!(
-        normalized(&our_table),
-        normalized(&kernel_table),
-        "after the same traffic, brickwall's table:\n{our_table}\nthe kernel's:\n{kernel_table}"
-    );
+    for (what, ours) in [("pnet", &pnet_table), ("tpacket-v3", &ring_table)] {
+        assert_eq!(
+            normalized(ours),
+            normalized(&kernel_table),
+            "after the same traffic, brickwall's table ({what}):\n{ours}\nthe kernel's:\n{kernel_table}"
+        );
+    }
 }
 
 #[test]
@@ -404,7 +410,7 @@ fn without_helpers_the_data_channels_fail_as_through_the_kernel() {
         let kernel = Run::start("koff", Fw::Kernel, false);
         kernel.scenarios()
     });
-    let mut ours = Run::start("off", Fw::Brickwall, false);
+    let mut ours = Run::start("off", Fw::Brickwall("tpacket-v3", 1), false);
     let got = ours.scenarios();
     assert_eq!(
         got,

@@ -60,10 +60,12 @@ pub fn run(a: RunArgs) -> Result<(), String> {
         for p in &summary.ports {
             let _ = writeln!(
                 text,
-                "  port {} (#{}): rx {} frames {} bytes, tx {} frames {} bytes, tx errors {}, \
-                 kernel drops {}",
+                "  port {} (#{}, {} worker{}): rx {} frames {} bytes, tx {} frames {} bytes, \
+                 tx errors {}, kernel drops {}",
                 p.name,
                 p.index,
+                p.workers,
+                if p.workers == 1 { "" } else { "s" },
                 p.rx_frames,
                 p.rx_bytes,
                 p.tx_frames,

@@ -1,11 +1,13 @@
-//! The live bridge: one worker thread per port reads frames, walks each IP packet
+//! The live bridge: worker threads (one or more per port) read frames, walk each IP packet
 //! through the engine's pipeline (PREROUTING, FORWARD, POSTROUTING) and sends what is
 //! accepted out of the other ports; frames that are not IP (ARP, ...) pass unhooked, as
 //! on a bridge without `br_netfilter` rules for them. The conntrack plugin's table is
 //! shared, so both directions of a connection meet the same entry whichever port's
 //! worker sees them.
 
-use super::port::{KernelStats, PortRx, PortTx};
+use super::datapath::{FrameRx, FrameTx, KernelStats, TxBatch};
+use super::iface::Interface;
+use super::Port;
 use crate::control::LiveStatus;
 use crate::packet::Packet;
 use crate::pipeline::counters::Counters;
@@ -51,6 +53,8 @@ pub struct PortReport {
     pub tx_bytes: u64,
     /// Sends the kernel refused (the frame is lost; counted here and logged once).
     pub tx_errors: u64,
+    /// Workers reading it.
+    pub workers: usize,
     /// Read errors other than timeouts.
     pub rx_errors: u64,
     /// What the kernel counted on the port's socket (drops: its buffer was full).
@@ -89,36 +93,28 @@ impl LiveReasons {
 
 /// A port's sending side with the counters every worker adds to.
 struct Out {
-    port: PortTx,
+    iface: Interface,
+    tx: Box<dyn FrameTx>,
     frames: AtomicU64,
     bytes: AtomicU64,
     errors: AtomicU64,
+    /// What the kernel counted on the port's receiving sockets.
     kernel: Mutex<KernelStats>,
 }
 
 impl Out {
-    fn send(&self, frame: &[u8]) {
-        match self.port.send(frame) {
-            Ok(()) => {
-                self.frames.fetch_add(1, Ordering::Relaxed);
-                self.bytes.fetch_add(frame.len() as u64, Ordering::Relaxed);
-            }
-            Err(e) => {
-                if self.errors.fetch_add(1, Ordering::Relaxed) == 0 {
-                    eprintln!(
-                        "brickwall: sending on {}: {e} (counted from now on)",
-                        self.port.iface.name
-                    );
-                }
+    fn send(&self, batch: &TxBatch) {
+        let s = self.tx.send_batch(batch);
+        self.frames.fetch_add(s.frames, Ordering::Relaxed);
+        self.bytes.fetch_add(s.bytes, Ordering::Relaxed);
+        if s.errors > 0 && self.errors.fetch_add(s.errors, Ordering::Relaxed) == 0 {
+            if let Some(e) = s.first_error {
+                eprintln!(
+                    "brickwall: sending on {}: {e} (counted from now on)",
+                    self.iface.name
+                );
             }
         }
-    }
-
-    fn poll_kernel(&self) {
-        let k = self.port.kernel_stats();
-        let mut t = self.kernel.lock().unwrap_or_else(|e| e.into_inner());
-        t.packets += k.packets;
-        t.drops += k.drops;
     }
 }
 
@@ -129,10 +125,13 @@ fn now_ns() -> u64 {
         .unwrap_or(0)
 }
 
-/// One worker: a port's receiving side, its own pipeline and counters.
+/// One worker: a receiving socket of a port, its own pipeline, counters and batches.
 struct Worker<'a> {
+    /// The port it reads.
     me: usize,
     outs: &'a [Out],
+    /// Frames waiting to leave, per port.
+    batches: Vec<TxBatch>,
     pipeline: Pipeline,
     reasons: LiveReasons,
     pkt: Packet,
@@ -147,14 +146,14 @@ struct Worker<'a> {
 }
 
 impl Worker<'_> {
-    fn frame(&mut self, table: &HookTable, frame: &[u8]) {
+    fn frame(&mut self, table: &HookTable, frame: &[u8], now: u64) {
         self.rx_frames += 1;
         self.rx_bytes += frame.len() as u64;
-        let parsed = self.pkt.reset(LinkType::Ethernet, frame, now_ns());
+        let parsed = self.pkt.reset(LinkType::Ethernet, frame, now);
         self.pkt.index = self.rx_frames;
-        self.pkt.view.iif = self.outs[self.me].port.iface.index;
+        self.pkt.view.iif = self.outs[self.me].iface.index;
         if self.outs.len() == 2 {
-            self.pkt.view.oif = self.outs[1 - self.me].port.iface.index;
+            self.pkt.view.oif = self.outs[1 - self.me].iface.index;
         }
         if frame.len() > self.max_frame {
             self.pipeline.counters.received += 1;
@@ -179,7 +178,7 @@ impl Worker<'_> {
             Err(ParseError::NotIp { .. }) => {
                 self.pipeline.counters.received += 1;
                 self.pipeline.counters.non_ip += 1;
-                self.flood(self.pkt.view.iif, frame);
+                self.flood(self.me, frame);
             }
             Err(e) => {
                 self.pipeline.counters.received += 1;
@@ -194,10 +193,19 @@ impl Worker<'_> {
         }
     }
 
+    /// The port a packet came in by (from its input interface index).
+    fn port_of(&self, iif: u32) -> usize {
+        self.outs
+            .iter()
+            .position(|o| o.iface.index == iif)
+            .unwrap_or(self.me)
+    }
+
     /// Sends an accepted packet out of every port but the one it came in by.
     fn send_out(&mut self, pkt: &Packet) {
+        let from = self.port_of(pkt.view.iif);
         if pkt.link == LinkType::Ethernet {
-            self.flood(pkt.view.iif, pkt.bytes());
+            self.flood(from, pkt.bytes());
             return;
         }
         // A plugin replaced the datagram: put the frame's own link header back on.
@@ -216,16 +224,33 @@ impl Worker<'_> {
         };
         f[n - 2..].copy_from_slice(&ethertype.to_be_bytes());
         f.extend_from_slice(pkt.bytes());
-        self.flood(pkt.view.iif, &f);
+        self.flood(from, &f);
         f.truncate(n);
         self.l2 = f;
     }
 
-    fn flood(&self, iif: u32, frame: &[u8]) {
-        for o in self.outs {
-            if o.port.iface.index != iif {
-                o.send(frame);
+    /// Queues a frame for every port but `from`, sending a batch once it is full.
+    fn flood(&mut self, from: usize, frame: &[u8]) {
+        for j in 0..self.outs.len() {
+            if j != from {
+                self.batches[j].push(frame);
+                if self.batches[j].len() >= TxBatch::MAX {
+                    self.flush_one(j);
+                }
             }
+        }
+    }
+
+    fn flush_one(&mut self, j: usize) {
+        if !self.batches[j].is_empty() {
+            self.outs[j].send(&self.batches[j]);
+            self.batches[j].clear();
+        }
+    }
+
+    fn flush(&mut self) {
+        for j in 0..self.outs.len() {
+            self.flush_one(j);
         }
     }
 
@@ -242,7 +267,8 @@ impl Worker<'_> {
             if let Ok(mut pkt) = Packet::from_datagram(&d, now_ns()) {
                 if self.pipeline.process_local(table, &mut pkt) == Outcome::Forwarded {
                     // No neighbour table yet: an injected datagram has no link header.
-                    self.pipeline.counters.forwarded -= 1;
+                    self.pipeline.counters.forwarded =
+                        self.pipeline.counters.forwarded.saturating_sub(1);
                     self.pipeline
                         .counters
                         .drop_reason(self.reasons.no_link_path);
@@ -251,86 +277,94 @@ impl Worker<'_> {
         }
     }
 
-    fn run(mut self, mut rx: PortRx, quit: &AtomicBool, slot: &Mutex<Counters>) -> (Self, u64) {
+    fn run(mut self, mut rx: Box<dyn FrameRx>, quit: &AtomicBool, slot: &Mutex<Counters>) -> Self {
         let mut last_publish = Instant::now();
         while !quit.load(Ordering::Relaxed) {
             let table = self.pipeline.shared().registry.snapshot();
-            match rx.recv() {
-                Ok(Some(frame)) => self.frame(&table, frame),
-                Ok(None) => {}
-                Err(e) => {
-                    if self.rx_errors == 0 {
-                        eprintln!("brickwall: reading {}: {e}", rx.iface.name);
-                    }
-                    self.rx_errors += 1;
-                    std::thread::sleep(Duration::from_millis(10));
+            // One clock reading per batch: the frames of a batch arrived together.
+            let now = now_ns();
+            let r = rx.recv_batch(&mut |frame| self.frame(&table, frame, now));
+            if let Err(e) = r {
+                if self.rx_errors == 0 {
+                    eprintln!("brickwall: reading {}: {e}", self.outs[self.me].iface.name);
                 }
+                self.rx_errors += 1;
+                std::thread::sleep(Duration::from_millis(10));
             }
             self.side_traffic(&table);
+            self.flush();
             if last_publish.elapsed() >= PUBLISH_EVERY {
                 slot.lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .clone_from(&self.pipeline.counters);
+                let k = rx.kernel_stats();
+                self.outs[self.me]
+                    .kernel
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .add(k);
                 last_publish = Instant::now();
             }
         }
-        let frames = self.rx_frames;
-        (self, frames)
+        let k = rx.kernel_stats();
+        self.outs[self.me]
+            .kernel
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .add(k);
+        self
     }
 }
 
 /// Bridges `ports` through the engine until `opts.stop` is set or `opts.duration` ends.
-pub fn run(
-    shared: &Arc<Shared>,
-    ports: Vec<(PortTx, PortRx)>,
-    opts: BridgeOptions,
-) -> BridgeSummary {
+pub fn run(shared: &Arc<Shared>, ports: Vec<Port>, opts: BridgeOptions) -> BridgeSummary {
     let started = Instant::now();
     let reasons = LiveReasons::register(shared);
-    let (txs, rxs): (Vec<PortTx>, Vec<PortRx>) = ports.into_iter().unzip();
-    let outs: Vec<Out> = txs
-        .into_iter()
-        .map(|port| Out {
-            port,
+    let mut rxs: Vec<(usize, Box<dyn FrameRx>)> = Vec::new();
+    let mut outs: Vec<Out> = Vec::new();
+    for (i, p) in ports.into_iter().enumerate() {
+        rxs.extend(p.rx.into_iter().map(|r| (i, r)));
+        outs.push(Out {
+            iface: p.iface,
+            tx: p.tx,
             frames: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             kernel: Mutex::new(KernelStats::default()),
-        })
+        });
+    }
+    let workers_of: Vec<usize> = (0..outs.len())
+        .map(|i| rxs.iter().filter(|(p, _)| *p == i).count())
         .collect();
-    let slots: Vec<Mutex<Counters>> = outs
+    let slots: Vec<Mutex<Counters>> = rxs
         .iter()
         .map(|_| Mutex::new(Counters::default()))
         .collect();
     let quit = AtomicBool::new(false);
     let deadline = opts.duration.map(|d| started + d);
-    let publish = |merged: &Counters, frames: u64| {
-        if let Some(live) = &opts.live {
-            live.publish(merged, frames, now_ns());
-        }
-    };
-    let merged_slots = |slots: &[Mutex<Counters>]| {
+    let merged = |slots: &[Mutex<Counters>]| {
         let mut m = Counters::default();
         for s in slots {
             m.merge(&s.lock().unwrap_or_else(|e| e.into_inner()));
         }
         m
     };
-    let workers: Vec<(Worker<'_>, u64)> = std::thread::scope(|scope| {
+    let workers: Vec<Worker<'_>> = std::thread::scope(|scope| {
         let handles: Vec<_> = rxs
             .into_iter()
             .enumerate()
-            .map(|(me, rx)| {
+            .map(|(w, (me, rx))| {
                 let max_frame = outs
                     .iter()
                     .enumerate()
                     .filter(|(j, _)| *j != me)
-                    .map(|(_, o)| o.port.iface.mtu as usize + L2_ALLOWANCE)
+                    .map(|(_, o)| o.iface.mtu as usize + L2_ALLOWANCE)
                     .min()
                     .unwrap_or(usize::MAX);
-                let w = Worker {
+                let worker = Worker {
                     me,
                     outs: &outs,
+                    batches: outs.iter().map(|_| TxBatch::default()).collect(),
                     pipeline: Pipeline::new(shared.clone()),
                     reasons,
                     pkt: Packet::default(),
@@ -341,10 +375,10 @@ pub fn run(
                     rx_errors: 0,
                     ct_states: BTreeMap::new(),
                 };
-                let (quit, slot) = (&quit, &slots[me]);
+                let (quit, slot) = (&quit, &slots[w]);
                 std::thread::Builder::new()
-                    .name(format!("bw-{}", rx.iface.name))
-                    .spawn_scoped(scope, move || w.run(rx, quit, slot))
+                    .name(format!("bw-{}-{w}", outs[me].iface.name))
+                    .spawn_scoped(scope, move || worker.run(rx, quit, slot))
                     .expect("spawning a worker thread")
             })
             .collect();
@@ -352,10 +386,9 @@ pub fn run(
             std::thread::sleep(PUBLISH_EVERY / 2);
             let stop =
                 opts.stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d);
-            let m = merged_slots(&slots);
-            publish(&m, m.received);
-            for o in &outs {
-                o.poll_kernel();
+            if let Some(live) = &opts.live {
+                let m = merged(&slots);
+                live.publish(&m, m.received, now_ns());
             }
             if stop || handles.iter().any(|h| h.is_finished()) {
                 break;
@@ -369,34 +402,31 @@ pub fn run(
     });
     let mut counters = Counters::default();
     let mut ct_states = BTreeMap::new();
-    let mut frames = 0;
-    let mut reports = Vec::new();
-    for (i, (w, f)) in workers.into_iter().enumerate() {
+    let mut reports: Vec<PortReport> = outs
+        .iter()
+        .zip(&workers_of)
+        .map(|(o, &n)| PortReport {
+            name: o.iface.name.clone(),
+            index: o.iface.index,
+            tx_frames: o.frames.load(Ordering::Relaxed),
+            tx_bytes: o.bytes.load(Ordering::Relaxed),
+            tx_errors: o.errors.load(Ordering::Relaxed),
+            workers: n,
+            kernel: *o.kernel.lock().unwrap_or_else(|e| e.into_inner()),
+            ..PortReport::default()
+        })
+        .collect();
+    for w in &workers {
         counters.merge(&w.pipeline.counters);
         for (k, v) in &w.ct_states {
             *ct_states.entry(*k).or_default() += v;
         }
-        frames += f;
-        let o = &outs[i];
-        o.poll_kernel();
-        reports.push(PortReport {
-            name: o.port.iface.name.clone(),
-            index: o.port.iface.index,
-            rx_frames: w.rx_frames,
-            rx_bytes: w.rx_bytes,
-            tx_frames: 0,
-            tx_bytes: 0,
-            tx_errors: 0,
-            rx_errors: w.rx_errors,
-            kernel: KernelStats::default(),
-        });
+        let r = &mut reports[w.me];
+        r.rx_frames += w.rx_frames;
+        r.rx_bytes += w.rx_bytes;
+        r.rx_errors += w.rx_errors;
     }
-    for (r, o) in reports.iter_mut().zip(outs.iter()) {
-        r.tx_frames = o.frames.load(Ordering::Relaxed);
-        r.tx_bytes = o.bytes.load(Ordering::Relaxed);
-        r.tx_errors = o.errors.load(Ordering::Relaxed);
-        r.kernel = *o.kernel.lock().unwrap_or_else(|e| e.into_inner());
-    }
+    let frames = reports.iter().map(|r| r.rx_frames).sum();
     let now = now_ns();
     if let Some(live) = &opts.live {
         live.finish(&counters, frames, now);

@@ -1,24 +1,38 @@
 //! Live mode: `brickwall run` bridges two or more interfaces through the engine.
 //!
 //! - [`iface`]: index, MTU and state of an interface; turning its offloads off.
-//! - [`port`]: an AF_PACKET socket per interface (the simple datapath, through pnet).
-//! - [`bridge`]: the workers, one per port, and what a run did.
+//! - [`datapath`]: what the bridge needs of a datapath (batches in, batches out).
+//! - [`pnet`]: the simple datapath, an AF_PACKET socket per worker through pnet.
+//! - [`ring`]: the fast datapath, TPACKET_V3 rings and `sendmmsg`.
+//! - [`csum`]: completing checksums left to hardware.
+//! - [`bridge`]: the workers and what a run did.
 
 pub mod bridge;
+pub mod csum;
+pub mod datapath;
 pub mod iface;
-pub mod port;
+pub mod pnet;
+pub mod ring;
 
-use crate::config::{LiveConfig, OffloadPolicy};
+use crate::config::{Datapath, LiveConfig, OffloadPolicy};
+use datapath::{FrameRx, FrameTx};
 use iface::Interface;
-use port::{PortRx, PortTx};
 use std::time::Duration;
 
+/// One bridged interface, opened: its sending side and one receiving side per worker.
+pub struct Port {
+    /// The interface.
+    pub iface: Interface,
+    /// Where frames leave by it.
+    pub tx: Box<dyn FrameTx>,
+    /// Where its workers read.
+    pub rx: Vec<Box<dyn FrameRx>>,
+}
+
 /// Opens every configured interface: looks it up, applies the offload policy (each
-/// change is reported through `notice`) and opens its socket. Errors name the interface.
-pub fn open_ports(
-    cfg: &LiveConfig,
-    notice: &mut dyn FnMut(String),
-) -> Result<Vec<(PortTx, PortRx)>, String> {
+/// change is reported through `notice`) and opens its sockets on the configured
+/// datapath. Errors name the interface.
+pub fn open_ports(cfg: &LiveConfig, notice: &mut dyn FnMut(String)) -> Result<Vec<Port>, String> {
     let poll = Duration::from_millis(cfg.poll_ms.clamp(1, 1000));
     let mut ports = Vec::new();
     for name in &cfg.interfaces {
@@ -35,7 +49,42 @@ pub fn open_ports(
                 ));
             }
         }
-        ports.push(port::open(&iface, poll).map_err(|e| e.to_string())?);
+        // A fanout group id per interface, unlikely to meet another process's.
+        let group = (std::process::id() as u16)
+            .wrapping_mul(31)
+            .wrapping_add(iface.index as u16);
+        let port = match cfg.datapath {
+            Datapath::Pnet => {
+                let (tx, rxs) =
+                    pnet::open(&iface, cfg.workers, poll, group).map_err(|e| e.to_string())?;
+                Port {
+                    iface,
+                    tx: Box::new(tx),
+                    rx: rxs
+                        .into_iter()
+                        .map(|r| Box::new(r) as Box<dyn FrameRx>)
+                        .collect(),
+                }
+            }
+            Datapath::TpacketV3 => {
+                let shape = ring::RingShape {
+                    block_size: cfg.ring.block_kib * 1024,
+                    blocks: cfg.ring.blocks,
+                    block_timeout_ms: cfg.ring.block_timeout_ms,
+                };
+                let (tx, rxs) = ring::open(&iface, cfg.workers, shape, poll, group)
+                    .map_err(|e| e.to_string())?;
+                Port {
+                    iface,
+                    tx: Box::new(tx),
+                    rx: rxs
+                        .into_iter()
+                        .map(|r| Box::new(r) as Box<dyn FrameRx>)
+                        .collect(),
+                }
+            }
+        };
+        ports.push(port);
     }
     Ok(ports)
 }
