@@ -118,6 +118,7 @@ impl Run {
                     &[brickwall(), "run", "--config", &c, "--control", &s],
                 );
                 t.wait_for_file(&sock, "brickwall", 60);
+                assert_only_network_capabilities(&t);
             }
             Fw::Kernel => {
                 let ns = t.fw.clone();
@@ -279,6 +280,31 @@ impl Run {
             "the engine did not exit cleanly on SIGTERM: {st:?}\n{log}"
         );
         log
+    }
+}
+
+/// The running engine keeps CAP_NET_ADMIN and CAP_NET_RAW (bits 12 and 13) and nothing
+/// else, in its effective, permitted and bounding sets.
+fn assert_only_network_capabilities(t: &Topology) {
+    let pid = t.pid("brickwall").expect("the engine runs");
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let status =
+            std::fs::read_to_string(format!("/proc/{pid}/status")).expect("its /proc status");
+        let caps: Vec<&str> = ["CapEff:", "CapPrm:", "CapBnd:"]
+            .iter()
+            .filter_map(|k| status.lines().find(|l| l.starts_with(k)))
+            .map(|l| l.split_whitespace().nth(1).unwrap_or(""))
+            .collect();
+        if caps == ["0000000000003000"; 3] {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "the engine kept more than the network capabilities: {caps:?}\n{}",
+            t.log("brickwall")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 

@@ -38,6 +38,11 @@ pub fn run(a: RunArgs) -> Result<(), String> {
     let ports = live::open_ports(&live_cfg, &mut |n| eprintln!("brickwall: {n}"))?;
     let session = a.control.start(&engine)?;
     let stop = brickwall_core::control::signal::stop_on_signals();
+    // Sockets open, control socket bound: nothing else of root's is needed.
+    match live::caps::keep_only_net() {
+        Ok(()) => eprintln!("brickwall: kept only CAP_NET_RAW and CAP_NET_ADMIN"),
+        Err(e) => eprintln!("brickwall: warning: could not drop capabilities: {e}"),
+    }
     eprintln!(
         "brickwall: bridging {} ({} datapath); SIGINT or SIGTERM stops",
         live_cfg.interfaces.join(" <-> "),

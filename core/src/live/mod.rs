@@ -6,8 +6,10 @@
 //! - [`ring`]: the fast datapath, TPACKET_V3 rings and `sendmmsg`.
 //! - [`csum`]: completing checksums left to hardware.
 //! - [`bridge`]: the workers and what a run did.
+//! - [`caps`]: dropping every capability but CAP_NET_RAW and CAP_NET_ADMIN.
 
 pub mod bridge;
+pub mod caps;
 pub mod csum;
 pub mod datapath;
 pub mod iface;

@@ -145,6 +145,15 @@ impl Topology {
         self.children.push((name.to_string(), child));
     }
 
+    /// The process id of a spawned program (`ip netns exec` execs it, so the child's
+    /// pid is the program's).
+    pub fn pid(&self, name: &str) -> Option<u32> {
+        self.children
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c.id())
+    }
+
     /// What a spawned program wrote so far.
     pub fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default()
