@@ -1,7 +1,7 @@
 //! An engine: the registry, the shared pipeline state and the loaded plugins, built
 //! from a config.
 
-use crate::config::{Config, ConfigError, FailurePolicySpec};
+use crate::config::{Config, ConfigError, FailurePolicySpec, PluginConfig};
 use crate::pipeline::route::Router;
 use crate::pipeline::{Pipeline, Shared};
 use crate::plugin::{builtin, LoadedPlugin, PluginError, PluginSource};
@@ -27,6 +27,29 @@ pub struct PluginSlot {
     pub plugin: Arc<LoadedPlugin>,
     /// Owner of its registrations.
     pub owner: Arc<Owner>,
+    /// What it was loaded as, for a reload to recognise it: the config's source
+    /// (`builtin:NAME` or the file), its section, priorities and failure policy.
+    pub loaded_as: Option<LoadedAs>,
+}
+
+/// How a config entry loaded a plugin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadedAs {
+    /// `builtin:NAME`, or the shared object's path.
+    pub source: String,
+    /// The plugin's section, as JSON.
+    pub config_json: String,
+    /// Priority overrides.
+    pub priorities: BTreeMap<String, i32>,
+    /// Failure policy override.
+    pub policy: Option<FailurePolicy>,
+}
+
+/// What a reload did, one line per plugin.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReloadReport {
+    /// Human-readable notes, in config order.
+    pub notes: Vec<String>,
 }
 
 /// The engine.
@@ -58,66 +81,196 @@ impl Engine {
             if !p.enabled {
                 continue;
             }
-            let source = match (&p.path, &p.builtin) {
-                (Some(path), _) => PluginSource::File(base_dir.join(path)),
-                (None, Some(name)) => {
-                    PluginSource::Static(builtin::find(name).ok_or_else(|| {
-                        let known: Vec<&str> = builtin::builtins().iter().map(|b| b.0).collect();
-                        ConfigError::field(
-                            file,
-                            format!("plugins[{i}].builtin"),
-                            format!(
-                                "no built-in plugin `{name}` (this binary has: {})",
-                                if known.is_empty() {
-                                    "none".to_string()
-                                } else {
-                                    known.join(", ")
-                                }
-                            ),
-                        )
-                    })?)
-                }
-                (None, None) => unreachable!("validated by Config::parse"),
-            };
-            let prios: BTreeMap<String, i32> = p
-                .priorities
-                .keys()
-                .filter_map(|k| p.priority(k).map(|v| (k.clone(), v)))
-                .collect();
-            let policy = p.failure_policy.map(|f| match f {
-                FailurePolicySpec::FailOpen => FailurePolicy::FailOpen,
-                FailurePolicySpec::FailClosed => FailurePolicy::FailClosed,
+            let (source, loaded_as) = entry(p, i, base_dir, file)?;
+            engine.load_entry(&source, loaded_as, p, i, file, false)?;
+        }
+        Ok(engine)
+    }
+
+    /// Loads the config entry `p` (number `i`) and checks its name; `replacing` lets it
+    /// share its name with a plugin about to be unloaded.
+    fn load_entry(
+        &mut self,
+        source: &PluginSource,
+        loaded_as: LoadedAs,
+        p: &PluginConfig,
+        i: usize,
+        file: &str,
+        replacing: bool,
+    ) -> Result<usize, EngineError> {
+        let result = self.load_inner(
+            source,
+            &loaded_as.config_json,
+            &loaded_as.priorities,
+            loaded_as.policy,
+            replacing,
+        );
+        let at = match result {
+            Ok(at) => at,
+            // A failing init is about the plugin's own section: say where it is.
+            Err(PluginError::Init { path, name, reason }) => {
+                return Err(ConfigError::field(
+                    file,
+                    format!("plugins[{i}].config"),
+                    format!("plugin {name} ({path}) refused its config: {reason}"),
+                )
+                .into())
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.plugins[at].loaded_as = Some(loaded_as);
+        if let Some(want) = &p.name {
+            if *want != self.plugins[at].plugin.name {
+                let got = self.plugins[at].plugin.name.clone();
+                let slot = self.plugins.remove(at);
+                self.shared.registry.unregister_owner(&slot.owner);
+                return Err(ConfigError::field(
+                    file,
+                    format!("plugins[{i}].name"),
+                    format!(
+                        "expected plugin `{want}`, but {} is `{got}`",
+                        source_label(source)
+                    ),
+                )
+                .into());
+            }
+        }
+        Ok(at)
+    }
+
+    /// Applies a new config to a running engine (SIGHUP). Each plugin entry is matched
+    /// with the loaded plugin of the same source: unchanged, it keeps running untouched;
+    /// with a changed section, it is first asked to take it in place (the control
+    /// request `{"op":"reconfigure","config":...}`, which the conntrack plugin answers
+    /// keeping its table); a plugin that cannot, or whose priorities or failure policy
+    /// changed, is replaced by a fresh instance (its new callbacks are registered before
+    /// the old ones go, so packets meet one or both, never neither). Entries with no
+    /// match are loaded; loaded plugins the config no longer names are unloaded. Local
+    /// addresses, queues and the repeat limit keep their start-up values. On an error
+    /// the plugins this reload loaded are unloaded again and the old ones keep running
+    /// (a plugin already reconfigured in place keeps its new section).
+    pub fn reload(
+        &mut self,
+        cfg: &Config,
+        base_dir: &Path,
+        file: &str,
+    ) -> Result<ReloadReport, EngineError> {
+        let mut report = ReloadReport::default();
+        let mut matched: Vec<bool> = vec![false; self.plugins.len()];
+        // Plugins loaded by this reload (to undo on an error), and those to unload.
+        let mut added: Vec<String> = Vec::new();
+        let mut retired: Vec<usize> = Vec::new();
+        let mut plan = Vec::new();
+        for (i, p) in cfg.plugins.iter().enumerate() {
+            if !p.enabled {
+                continue;
+            }
+            let (source, want) = entry(p, i, base_dir, file)?;
+            let old = self.plugins.iter().enumerate().position(|(k, s)| {
+                !matched[k]
+                    && s.loaded_as
+                        .as_ref()
+                        .is_some_and(|l| l.source == want.source)
             });
-            let slot = match engine.load(&source, &p.config_json(), &prios, policy) {
-                Ok(slot) => slot,
-                // A failing init is about the plugin's own section: say where it is.
-                Err(PluginError::Init { path, name, reason }) => {
-                    return Err(ConfigError::field(
-                        file,
-                        format!("plugins[{i}].config"),
-                        format!("plugin {name} ({path}) refused its config: {reason}"),
-                    )
-                    .into())
+            if let Some(k) = old {
+                matched[k] = true;
+            }
+            plan.push((i, p, source, want, old));
+        }
+        let undo = |engine: &mut Engine, added: &[String]| {
+            for name in added.iter().rev() {
+                // The newest plugin of that name is the one this reload loaded.
+                if let Some(at) = engine.plugins.iter().rposition(|s| s.plugin.name == *name) {
+                    let slot = engine.plugins.remove(at);
+                    engine.shared.registry.unregister_owner(&slot.owner);
                 }
-                Err(e) => return Err(e.into()),
-            };
-            if let Some(want) = &p.name {
-                if *want != slot.plugin.name {
-                    let got = slot.plugin.name.clone();
-                    engine.unload(&got);
-                    return Err(ConfigError::field(
-                        file,
-                        format!("plugins[{i}].name"),
-                        format!(
-                            "expected plugin `{want}`, but {} is `{got}`",
-                            source_label(&source)
-                        ),
-                    )
-                    .into());
+            }
+        };
+        for (i, p, source, want, old) in plan {
+            if let Some(k) = old {
+                let have = self.plugins[k].loaded_as.clone().expect("matched by it");
+                let name = self.plugins[k].plugin.name.clone();
+                if have == want {
+                    report.notes.push(format!("{name}: unchanged"));
+                    continue;
+                }
+                if have.priorities == want.priorities && have.policy == want.policy {
+                    if let Some(note) = self.reconfigure_in_place(k, &want)? {
+                        report.notes.push(format!("{name}: {note}"));
+                        continue;
+                    }
+                }
+                match self.load_entry(&source, want, p, i, file, true) {
+                    Ok(_) => {
+                        added.push(name.clone());
+                        retired.push(k);
+                        report.notes.push(format!("{name}: replaced"));
+                    }
+                    Err(e) => {
+                        undo(self, &added);
+                        return Err(e);
+                    }
+                }
+            } else {
+                match self.load_entry(&source, want, p, i, file, false) {
+                    Ok(at) => {
+                        let name = self.plugins[at].plugin.name.clone();
+                        report.notes.push(format!("{name}: loaded"));
+                        added.push(name);
+                    }
+                    Err(e) => {
+                        undo(self, &added);
+                        return Err(e);
+                    }
                 }
             }
         }
-        Ok(engine)
+        for (k, m) in matched.iter().enumerate() {
+            if !m {
+                retired.push(k);
+                report
+                    .notes
+                    .push(format!("{}: unloaded", self.plugins[k].plugin.name));
+            }
+        }
+        retired.sort_unstable();
+        for k in retired.into_iter().rev() {
+            let slot = self.plugins.remove(k);
+            self.shared.registry.unregister_owner(&slot.owner);
+        }
+        Ok(report)
+    }
+
+    /// Offers plugin `k` its new section; `Some(note)` when it took it in place.
+    fn reconfigure_in_place(
+        &mut self,
+        k: usize,
+        want: &LoadedAs,
+    ) -> Result<Option<String>, EngineError> {
+        let config: serde_json::Value =
+            serde_json::from_str(&want.config_json).unwrap_or(serde_json::Value::Null);
+        let request = serde_json::json!({"op": "reconfigure", "config": config}).to_string();
+        let Ok(answer) = self.plugins[k].plugin.control(request.as_bytes()) else {
+            return Ok(None);
+        };
+        let v: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
+        if v.get("reconfigured").and_then(|r| r.as_bool()) != Some(true) {
+            return Ok(None);
+        }
+        self.plugins[k].loaded_as = Some(want.clone());
+        let restart: Vec<&str> = v
+            .get("needs_restart")
+            .and_then(|r| r.as_array())
+            .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
+            .unwrap_or_default();
+        Ok(Some(if restart.is_empty() {
+            "reconfigured in place".to_string()
+        } else {
+            format!(
+                "reconfigured in place; {} take effect only at start",
+                restart.join(", ")
+            )
+        }))
     }
 
     /// Loads one plugin and registers its callbacks.
@@ -128,6 +281,18 @@ impl Engine {
         priorities: &BTreeMap<String, i32>,
         policy: Option<FailurePolicy>,
     ) -> Result<&PluginSlot, PluginError> {
+        let at = self.load_inner(source, config_json, priorities, policy, false)?;
+        Ok(&self.plugins[at])
+    }
+
+    fn load_inner(
+        &mut self,
+        source: &PluginSource,
+        config_json: &str,
+        priorities: &BTreeMap<String, i32>,
+        policy: Option<FailurePolicy>,
+        replacing: bool,
+    ) -> Result<usize, PluginError> {
         let (plugin, owner) = LoadedPlugin::load(
             source,
             config_json,
@@ -136,15 +301,19 @@ impl Engine {
             &self.shared.registry,
             &self.shared.host,
         )?;
-        if self.plugins.iter().any(|s| s.plugin.name == plugin.name) {
+        if !replacing && self.plugins.iter().any(|s| s.plugin.name == plugin.name) {
             self.shared.registry.unregister_owner(&owner);
             return Err(PluginError::Refused {
                 path: plugin.origin.clone(),
                 reason: format!("a plugin named `{}` is already loaded", plugin.name),
             });
         }
-        self.plugins.push(PluginSlot { plugin, owner });
-        Ok(self.plugins.last().expect("just pushed"))
+        self.plugins.push(PluginSlot {
+            plugin,
+            owner,
+            loaded_as: None,
+        });
+        Ok(self.plugins.len() - 1)
     }
 
     /// Unregisters and releases a plugin by name (it shuts down once no worker uses it).
@@ -175,6 +344,59 @@ impl Engine {
     pub fn pipeline(&self) -> Pipeline {
         Pipeline::new(self.shared.clone())
     }
+}
+
+/// The source and the settings of config entry `p` (number `i`).
+fn entry(
+    p: &PluginConfig,
+    i: usize,
+    base_dir: &Path,
+    file: &str,
+) -> Result<(PluginSource, LoadedAs), EngineError> {
+    let (source, key) = match (&p.path, &p.builtin) {
+        (Some(path), _) => {
+            let full = base_dir.join(path);
+            let key = full.display().to_string();
+            (PluginSource::File(full), key)
+        }
+        (None, Some(name)) => {
+            let b = builtin::find(name).ok_or_else(|| {
+                let known: Vec<&str> = builtin::builtins().iter().map(|b| b.0).collect();
+                ConfigError::field(
+                    file,
+                    format!("plugins[{i}].builtin"),
+                    format!(
+                        "no built-in plugin `{name}` (this binary has: {})",
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                )
+            })?;
+            (PluginSource::Static(b), format!("builtin:{name}"))
+        }
+        (None, None) => unreachable!("validated by Config::parse"),
+    };
+    let priorities: BTreeMap<String, i32> = p
+        .priorities
+        .keys()
+        .filter_map(|k| p.priority(k).map(|v| (k.clone(), v)))
+        .collect();
+    let policy = p.failure_policy.map(|f| match f {
+        FailurePolicySpec::FailOpen => FailurePolicy::FailOpen,
+        FailurePolicySpec::FailClosed => FailurePolicy::FailClosed,
+    });
+    Ok((
+        source,
+        LoadedAs {
+            source: key,
+            config_json: p.config_json(),
+            priorities,
+            policy,
+        },
+    ))
 }
 
 fn source_label(s: &PluginSource) -> String {

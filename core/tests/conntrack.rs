@@ -61,7 +61,7 @@ const HELPERS: &str = "[{name: ftp, wasm: 'builtin:ftp', ports: [tcp/21]}, \
 /// report, the distinct connections seen and the expectations created.
 fn brickwall_counts(rel: &str, extra: &str) -> Counts {
     let yaml = format!(
-        "plugins:\n  - builtin: conntrack\n    config:\n      helpers: {HELPERS}\n      {extra}\n"
+        "plugins:\n  - builtin: conntrack\n    config:\n      helpers: {HELPERS}\n      helper_sandbox: {{budget: {{fuel: 100000000}}}}\n      {extra}\n"
     );
     let cfg = Config::parse(&yaml, "ct.yaml").unwrap();
     let engine = Engine::from_config(&cfg, Path::new("."), "ct.yaml").unwrap();
@@ -190,7 +190,7 @@ fn replay_with_table_and(
 /// an FTP control connection whose data connection is still in the table shows 2.
 #[test]
 fn a_master_counts_its_live_children_in_use() {
-    let yaml = format!("plugins:\n  - builtin: conntrack\n    config:\n      helpers: {HELPERS}\n");
+    let yaml = format!("plugins:\n  - builtin: conntrack\n    config:\n      helpers: {HELPERS}\n      helper_sandbox: {{budget: {{fuel: 100000000}}}}\n");
     let (lines, table) = replay_with_table_and(&yaml, "zeek/ftp/retr.pcap");
     let related = lines
         .iter()
@@ -309,6 +309,7 @@ fn a_filter_rule_assigns_a_helper_explicitly() {
   - builtin: conntrack
     config:
       helpers: [{{name: tftp, wasm: 'builtin:tftp'}}]
+      helper_sandbox: {{budget: {{fuel: 100000000}}}}
   - builtin: filter
     config:
       chains:

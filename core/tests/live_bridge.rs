@@ -50,6 +50,8 @@ plugins:
   - builtin: conntrack
     config:
       helpers:{helpers}
+      # Wall clock: generous, as the test machine is busy with other tests.
+      helper_sandbox: {{budget: {{deadline_ms: 250}}}}
   - builtin: filter
     config:
       chains:
@@ -451,4 +453,123 @@ fn without_helpers_the_data_channels_fail_as_through_the_kernel() {
     );
     let kernel = kernel.join().expect("the kernel's run panicked");
     assert_eq!(kernel, expected(false), "the kernel, without helpers");
+}
+
+/// A TCP echo server on tcp/6667 for one connection.
+const ECHO_SERVER: &str = r#"
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', 6667))
+s.listen(1)
+c, _ = s.accept()
+while True:
+    d = c.recv(64)
+    if not d:
+        break
+    c.sendall(d)
+"#;
+
+/// A client that keeps one connection to the echo server and, each time a file `goN`
+/// appears in the folder it is given, sends `xN` and prints what came back.
+const ECHO_CLIENT: &str = r#"
+import os, socket, sys, time
+folder = sys.argv[2]
+s = socket.create_connection((sys.argv[1], 6667), timeout=5)
+for i in range(3):
+    while not os.path.exists(os.path.join(folder, 'go%d' % i)):
+        time.sleep(0.05)
+    s.sendall(b'x%d' % i)
+    try:
+        print('echo', s.recv(16).decode(), flush=True)
+    except Exception as e:
+        print('lost', e, flush=True)
+"#;
+
+/// SIGHUP swaps the filter's rules and reconfigures conntrack in place: an established
+/// connection carries on, a rule removed stops what it let through, and a broken config
+/// changes nothing.
+#[test]
+fn sighup_reloads_rules_and_keeps_connections() {
+    let mut run = Run::start("hup", Fw::Brickwall("tpacket-v3", 1), true);
+    let t = &mut run.t;
+    let (server, client, dir) = (t.server.clone(), t.client.clone(), t.dir.clone());
+    t.spawn("echo-server", &server, &["python3", "-c", ECHO_SERVER]);
+    t.wait_for_listener(&server, "tcp", 6667, "echo-server");
+    let dir_s = dir.display().to_string();
+    t.spawn(
+        "echo-client",
+        &client,
+        &["python3", "-c", ECHO_CLIENT, SERVER4, &dir_s],
+    );
+    let echoed = |t: &Topology, n: usize| {
+        std::fs::write(dir.join(format!("go{n}")), b"").expect("go file");
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let log = t.log("echo-client");
+            if log.lines().count() > n {
+                return log.lines().nth(n).unwrap_or_default().to_string();
+            }
+            assert!(
+                std::time::Instant::now() < end,
+                "the client said nothing:\n{log}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let ping = |t: &Topology| {
+        t.try_exec(&t.client, &["ping", "-c", "1", "-W", "2", SERVER4])
+            .status
+            .success()
+    };
+    assert_eq!(echoed(t, 0), "echo x0");
+    assert!(ping(t), "ping before the reload");
+
+    // The new config: no ICMP echo rule, and no TFTP helper.
+    let cfg = dir.join("fw.yaml");
+    let new = brickwall_config(true, "tpacket-v3", 1)
+        .replace("            - {match: {ct_state: new, proto: icmp, icmp_type: echo-request}, action: accept}\n", "")
+        .replace("        - {name: tftp, wasm: \"builtin:tftp\", ports: [udp/69], max_expected: 1, timeout_s: 300}", "");
+    assert_ne!(new, brickwall_config(true, "tpacket-v3", 1));
+    std::fs::write(&cfg, &new).expect("new config");
+    let pid = t.pid("brickwall").expect("the engine runs") as i32;
+    let reloads = |t: &Topology| t.log("brickwall").matches("SIGHUP:").count();
+    let hup = |t: &Topology, before: usize| {
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(pid, libc::SIGHUP) };
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while reloads(t) == before {
+            assert!(
+                std::time::Instant::now() < end,
+                "no reload:\n{}",
+                t.log("brickwall")
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    hup(t, 0);
+    let log = t.log("brickwall");
+    assert!(log.contains("conntrack: reconfigured in place"), "{log}");
+    assert!(log.contains("filter: replaced"), "{log}");
+    assert_eq!(
+        echoed(t, 1),
+        "echo x1",
+        "the connection did not survive the reload"
+    );
+    assert!(!ping(t), "the removed echo rule still lets ping through");
+    let table = run.table();
+    assert!(
+        table.contains("dport=6667"),
+        "the connection left the table:\n{table}"
+    );
+
+    // A broken config: the reload fails and the running rules stay.
+    let t = &mut run.t;
+    std::fs::write(&cfg, "plugins: [ {builtin: nosuch} ]\n").expect("broken config");
+    hup(t, 1);
+    let log = t.log("brickwall");
+    assert!(log.contains("reload failed"), "{log}");
+    assert_eq!(echoed(t, 2), "echo x2");
+    assert!(!ping(t), "a failed reload changed the rules");
+    run.stop_brickwall();
 }

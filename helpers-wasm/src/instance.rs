@@ -33,6 +33,9 @@ pub struct Recipe {
     pub max_memory: usize,
 }
 
+/// The deadline of an instantiation (ms, in epoch ticks of 1 ms).
+const INSTANTIATE_DEADLINE_MS: u64 = 1000;
+
 impl Recipe {
     /// Makes a fresh instance.
     pub fn instantiate(&self, log: LogGate) -> Result<Instance, String> {
@@ -46,10 +49,16 @@ impl Recipe {
             .build();
         let mut store = Store::new(self.pre.engine(), StoreData { limits, log });
         store.limiter(|d| &mut d.limits);
-        if let Budget::DeadlineMs(_) = self.budget {
-            store.epoch_deadline_trap();
+        match self.budget {
+            Budget::DeadlineMs(ms) => {
+                store.epoch_deadline_trap();
+                // Instantiating (memory set-up, the start function) gets more time than a
+                // packet: on a busy machine it can take longer than a call's budget, and
+                // a start function that never returns is still stopped.
+                store.set_epoch_deadline(ms.max(INSTANTIATE_DEADLINE_MS));
+            }
+            Budget::Fuel(_) => self.arm(&mut store),
         }
-        self.arm(&mut store);
         let world = self
             .pre
             .instantiate(&mut store)

@@ -76,7 +76,7 @@ pub enum Budget {
 
 impl Default for Budget {
     fn default() -> Self {
-        Budget::DeadlineMs(10)
+        Budget::DeadlineMs(50)
     }
 }
 

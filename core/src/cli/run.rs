@@ -24,6 +24,30 @@ pub struct RunArgs {
     pub control: ControlArgs,
 }
 
+/// SIGHUP: reads the config again and applies its plugin sections to the running
+/// engine (see [`Engine::reload`](brickwall_core::engine::Engine::reload)); an error
+/// leaves the old plugins running. Says what happened on standard error.
+fn reload_config(
+    engine: &mut brickwall_core::engine::Engine,
+    path: &std::path::Path,
+    session: Option<&ControlSession>,
+) {
+    let result = super::load_config(Some(path))
+        .and_then(|(cfg, dir, name)| engine.reload(&cfg, &dir, &name).map_err(|e| e.to_string()));
+    match result {
+        Ok(report) => {
+            eprintln!("brickwall: SIGHUP: reloaded {}", path.display());
+            for n in report.notes {
+                eprintln!("brickwall:   {n}");
+            }
+            if let Some(s) = session {
+                s.retarget(engine);
+            }
+        }
+        Err(e) => eprintln!("brickwall: SIGHUP: reload failed, the running plugins stay: {e}"),
+    }
+}
+
 /// Runs `brickwall run`.
 pub fn run(a: RunArgs) -> Result<(), String> {
     let (cfg, dir, name) = super::load_config(Some(&a.config))?;
@@ -44,10 +68,18 @@ pub fn run(a: RunArgs) -> Result<(), String> {
         Err(e) => eprintln!("brickwall: warning: could not drop capabilities: {e}"),
     }
     eprintln!(
-        "brickwall: bridging {} ({} datapath); SIGINT or SIGTERM stops",
+        "brickwall: bridging {} ({} datapath); SIGHUP reloads, SIGINT or SIGTERM stops",
         live_cfg.interfaces.join(" <-> "),
         live_cfg.datapath.name()
     );
+    let reload = brickwall_core::control::signal::reload_on_sighup();
+    let shared = engine.shared.clone();
+    let mut engine = engine;
+    let mut on_tick = || {
+        if reload.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            reload_config(&mut engine, &a.config, session.as_ref());
+        }
+    };
     let opts = bridge::BridgeOptions {
         duration: a
             .duration
@@ -57,8 +89,9 @@ pub fn run(a: RunArgs) -> Result<(), String> {
         live: session
             .as_ref()
             .map(|s: &ControlSession| s.status().clone()),
+        tick: Some(&mut on_tick),
     };
-    let summary = bridge::run(&engine.shared, ports, opts);
+    let summary = bridge::run(&shared, ports, opts);
     if !a.quiet {
         let place = format!("on {}", live_cfg.interfaces.join(" <-> "));
         let mut text = super::summary::render_as("bridged", &place, &summary.run, &engine);

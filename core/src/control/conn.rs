@@ -113,7 +113,12 @@ pub(super) fn serve(mut s: UnixStream, shared: &Shared) {
         loop {
             match dec.next_frame() {
                 Ok(Some(body)) => {
-                    if send(&mut s, &answer(&shared.targets, &body)).is_err() {
+                    let targets = shared
+                        .targets
+                        .read()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .clone();
+                    if send(&mut s, &answer(&targets, &body)).is_err() {
                         return;
                     }
                     last = Instant::now();

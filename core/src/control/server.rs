@@ -24,8 +24,8 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What the accept thread and the connection threads share.
 pub(super) struct Shared {
-    /// Where requests go.
-    pub targets: Targets,
+    /// Where requests go (replaced when the engine reloads its plugins).
+    pub targets: std::sync::RwLock<Targets>,
     /// Set to stop everything.
     pub stop: AtomicBool,
     /// Connections being served.
@@ -62,7 +62,7 @@ impl ControlServer {
         listener.set_nonblocking(true)?;
         let file_id = std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
         let shared = Arc::new(Shared {
-            targets,
+            targets: std::sync::RwLock::new(targets),
             stop: AtomicBool::new(false),
             active: AtomicUsize::new(0),
             own_uid: socket::own_uid(),
@@ -83,6 +83,15 @@ impl ControlServer {
     /// The socket's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Routes requests to `targets` from now on (after a reload changed the plugins).
+    pub fn set_targets(&self, targets: Targets) {
+        *self
+            .shared
+            .targets
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = targets;
     }
 
     /// Connections being served now.
@@ -120,7 +129,14 @@ impl std::fmt::Debug for ControlServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ControlServer")
             .field("path", &self.path)
-            .field("targets", &self.shared.targets)
+            .field(
+                "targets",
+                &*self
+                    .shared
+                    .targets
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner()),
+            )
             .finish()
     }
 }

@@ -44,6 +44,12 @@ impl ControlSession {
         &self.status
     }
 
+    /// Serves `engine`'s plugins as they are now (after a reload).
+    pub fn retarget(&self, engine: &Engine) {
+        self.server
+            .set_targets(engine_targets(engine, self.status.clone()));
+    }
+
     /// The flag SIGINT and SIGTERM set.
     pub fn stop_flag(&self) -> &'static AtomicBool {
         self.stop

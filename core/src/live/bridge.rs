@@ -27,13 +27,16 @@ const L2_ALLOWANCE: usize = 18;
 const PUBLISH_EVERY: Duration = Duration::from_millis(100);
 
 /// How a live run is steered.
-pub struct BridgeOptions {
+pub struct BridgeOptions<'a> {
     /// Stop after this long (none: until `stop`).
     pub duration: Option<Duration>,
     /// Set by SIGINT/SIGTERM: drain and stop.
     pub stop: &'static AtomicBool,
     /// Where merged counters and the clock are published for the control socket.
     pub live: Option<Arc<LiveStatus>>,
+    /// Called from the main thread every few tens of milliseconds while the workers run
+    /// (the CLI reloads its config there on SIGHUP).
+    pub tick: Option<&'a mut dyn FnMut()>,
 }
 
 /// What one port did.
@@ -317,7 +320,7 @@ impl Worker<'_> {
 }
 
 /// Bridges `ports` through the engine until `opts.stop` is set or `opts.duration` ends.
-pub fn run(shared: &Arc<Shared>, ports: Vec<Port>, opts: BridgeOptions) -> BridgeSummary {
+pub fn run(shared: &Arc<Shared>, ports: Vec<Port>, mut opts: BridgeOptions<'_>) -> BridgeSummary {
     let started = Instant::now();
     let reasons = LiveReasons::register(shared);
     let mut rxs: Vec<(usize, Box<dyn FrameRx>)> = Vec::new();
@@ -389,6 +392,9 @@ pub fn run(shared: &Arc<Shared>, ports: Vec<Port>, opts: BridgeOptions) -> Bridg
             if let Some(live) = &opts.live {
                 let m = merged(&slots);
                 live.publish(&m, m.received, now_ns());
+            }
+            if let Some(tick) = opts.tick.as_mut() {
+                tick();
             }
             if stop || handles.iter().any(|h| h.is_finished()) {
                 break;

@@ -138,6 +138,71 @@ impl Tracker {
         &self.cfg
     }
 
+    /// Takes a new config's tunables — TCP switches, timeouts, the connection and
+    /// expectation limits, garbage collection, helpers — keeping the table. Returns the
+    /// fields that only take effect at start (table size, hash, defragmentation, zone)
+    /// and that `new` would change.
+    pub fn retune(&mut self, new: &CtConfig) -> Vec<&'static str> {
+        let old = &self.cfg;
+        let mut fixed = Vec::new();
+        if new.buckets != old.buckets {
+            fixed.push("buckets");
+        }
+        if new.hash != old.hash {
+            fixed.push("hash");
+        }
+        if new.defrag != old.defrag {
+            fixed.push("defrag");
+        }
+        if new.zone != old.zone {
+            fixed.push("zone");
+        }
+        let mut cfg = new.clone();
+        cfg.buckets = old.buckets;
+        cfg.hash = old.hash;
+        cfg.defrag = old.defrag;
+        cfg.zone = old.zone;
+        self.proto_cfg = ProtoConfig {
+            tcp: crate::proto::tcp::TcpConfig {
+                loose: cfg.tcp_loose,
+                be_liberal: cfg.tcp_be_liberal,
+                max_retrans: cfg.tcp_max_retrans,
+                timeouts: cfg.timeouts.tcp.clone(),
+            },
+            timeouts: cfg.timeouts.clone(),
+        };
+        self.expects.max = cfg.expect_max;
+        self.cfg = cfg;
+        fixed
+    }
+
+    /// After the helper set changed: points each connection's helper at its new index
+    /// by name (`id_of`), and takes the helper off connections whose helper is gone (as
+    /// Linux does when a helper is unregistered). Returns how many lost theirs.
+    pub fn remap_helpers(&mut self, id_of: impl Fn(&str) -> Option<u16>) -> usize {
+        let with_helper: Vec<u32> = self
+            .table
+            .slots()
+            .filter(|(_, c)| c.helper().is_some())
+            .map(|(i, _)| i)
+            .collect();
+        let mut lost = 0;
+        for idx in with_helper {
+            let Some(ext) = self.table.get_mut(idx).and_then(|c| c.ext.as_mut()) else {
+                continue;
+            };
+            match ext.helper.as_deref().and_then(&id_of) {
+                Some(id) => ext.helper_id = id,
+                None => {
+                    ext.helper = None;
+                    ext.helper_state = None;
+                    lost += 1;
+                }
+            }
+        }
+        lost
+    }
+
     /// Connections alive (confirmed and unconfirmed).
     pub fn live(&self) -> usize {
         self.live

@@ -54,6 +54,11 @@ impl GreKey {
 }
 
 impl HelperBook {
+    /// Forgets every port assignment (before a new helper set assigns its own).
+    pub fn clear_ports(&mut self) {
+        self.ports.clear();
+    }
+
     /// Assigns helper `id` called `name` to connections to `proto`/`port`.
     pub fn assign_port(&mut self, proto: u8, port: u16, id: HelperId, name: &str) {
         self.ports.insert((proto, port), (id, name.to_owned()));

@@ -37,7 +37,9 @@ use brickwall_hooks::{
 };
 use config::CtConfig;
 use defrag::{Defrag, DefragConfig, DefragOutcome};
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Registration ids.
@@ -126,9 +128,33 @@ const fn spec(hook: Hook, priority: i32, op: u32, name: &'static str) -> HookSpe
 pub struct Conntrack {
     tracker: Mutex<Tracker>,
     defrag: Option<Mutex<Defrag>>,
-    /// The WebAssembly helpers, if any are configured (locked after the tracker).
-    helpers: Option<Mutex<HelperSet>>,
+    /// The WebAssembly helpers, if any are configured (locked before the tracker). A
+    /// reconfiguration may add, change or remove them.
+    helpers: Mutex<Option<HelperSet>>,
+    /// Whether `helpers` holds a set: packets skip its lock when it does not.
+    has_helpers: AtomicBool,
     host: Host,
+}
+
+/// The helper set, locked.
+pub struct HelperGuard<'a>(MutexGuard<'a, Option<HelperSet>>);
+
+impl Deref for HelperGuard<'_> {
+    type Target = HelperSet;
+
+    fn deref(&self) -> &HelperSet {
+        self.0
+            .as_ref()
+            .expect("a HelperGuard is only made over a set")
+    }
+}
+
+impl DerefMut for HelperGuard<'_> {
+    fn deref_mut(&mut self) -> &mut HelperSet {
+        self.0
+            .as_mut()
+            .expect("a HelperGuard is only made over a set")
+    }
 }
 
 impl Conntrack {
@@ -142,10 +168,14 @@ impl Conntrack {
         if cfg.helpers.is_empty() {
             return Ok(Self::with_config(cfg, host));
         }
+        let set = Self::load_helpers(&cfg, host)?;
+        Ok(Self::build(cfg, host, Some(set)))
+    }
+
+    fn load_helpers(cfg: &CtConfig, host: Host) -> Result<HelperSet, String> {
         let log: brickwall_helpers::bindings::LogSink =
             Arc::new(move |level, name, msg| host.log(level, &format!("helper {name}: {msg}")));
-        let set = HelperSet::new(&cfg.helper_sandbox, &cfg.helpers, Path::new("."), log)?;
-        Ok(Self::build(cfg, host, Some(set)))
+        HelperSet::new(&cfg.helper_sandbox, &cfg.helpers, Path::new("."), log)
     }
 
     fn build(cfg: CtConfig, host: Host, helpers: Option<HelperSet>) -> Conntrack {
@@ -166,16 +196,69 @@ impl Conntrack {
         Conntrack {
             tracker: Mutex::new(tracker),
             defrag,
-            helpers: helpers.map(Mutex::new),
+            has_helpers: AtomicBool::new(helpers.is_some()),
+            helpers: Mutex::new(helpers),
             host,
         }
     }
 
-    /// The helper set, locked (after the tracker), if helpers are configured.
-    pub fn helper_set(&self) -> Option<MutexGuard<'_, HelperSet>> {
-        self.helpers
-            .as_ref()
-            .map(|h| h.lock().unwrap_or_else(|e| e.into_inner()))
+    /// The helper set, locked (before the tracker), if helpers are configured.
+    pub fn helper_set(&self) -> Option<HelperGuard<'_>> {
+        if !self.has_helpers.load(Ordering::Acquire) {
+            return None;
+        }
+        let g = self.helpers.lock().unwrap_or_else(|e| e.into_inner());
+        g.is_some().then(|| HelperGuard(g))
+    }
+
+    /// Takes a new config section without losing the table (the engine's reload, the
+    /// control request `{"op":"reconfigure","config":{...}}`): its tunables apply at
+    /// once, its helpers replace the old ones (connections keep theirs by name; those
+    /// whose helper is gone lose it). Answers what was applied and what needs a restart.
+    fn reconfigure(&self, config: &serde_json::Value) -> Result<Vec<u8>, String> {
+        let cfg = CtConfig::parse(&config.to_string())?;
+        let new_set = if cfg.helpers.is_empty() {
+            None
+        } else {
+            Some(Self::load_helpers(&cfg, self.host)?)
+        };
+        // Helpers before the tracker, as on the packet path.
+        let mut slot = self.helpers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut t = self.tracker();
+        if let Some(old) = slot.as_mut() {
+            // Connections that ended still owe their helper a farewell.
+            helper::drain_gone(&mut t, old);
+        }
+        t.helpers.gone.clear();
+        let fixed = t.retune(&cfg);
+        t.helpers.clear_ports();
+        let lost = match &new_set {
+            Some(set) => {
+                for (spec, id, name) in set.port_assignments() {
+                    t.helpers.assign_port(spec.proto, spec.port, id, name);
+                }
+                t.remap_helpers(|name| set.id_by_name(name))
+            }
+            None => t.remap_helpers(|_| None),
+        };
+        let helpers = new_set.as_ref().map_or(0, |s| s.port_assignments().count());
+        self.has_helpers.store(new_set.is_some(), Ordering::Release);
+        *slot = new_set;
+        drop(t);
+        drop(slot);
+        self.host.log(
+            2,
+            &format!(
+                "reconfigured: {} helper port assignments, {lost} connections lost their helper",
+                helpers
+            ),
+        );
+        serde_json::to_vec(&serde_json::json!({
+            "reconfigured": true,
+            "needs_restart": fixed,
+            "connections_without_helper": lost,
+        }))
+        .map_err(|e| e.to_string())
     }
 
     fn helper_step(&self, pkt: &mut PacketView) -> Verdict {
@@ -203,6 +286,12 @@ impl Conntrack {
     fn helper_control(&self, request: &[u8]) -> Option<Result<Vec<u8>, String>> {
         let v: serde_json::Value = serde_json::from_slice(request).ok()?;
         let op = v.get("op")?.as_str()?;
+        if op == "reconfigure" {
+            return Some(match v.get("config") {
+                Some(c) => self.reconfigure(c),
+                None => Err("reconfigure needs a `config`".into()),
+            });
+        }
         if op != "helpers" && op != "helper-reload" {
             return None;
         }
@@ -317,9 +406,12 @@ impl Plugin for Conntrack {
         }
         let mut t = self.tracker();
         response.extend_from_slice(&control::handle(&mut t, request)?);
-        if !t.helpers.gone.is_empty() {
+        let gone = !t.helpers.gone.is_empty();
+        drop(t);
+        if gone {
+            // The helper set is locked before the tracker, as on the packet path.
             if let Some(mut set) = self.helper_set() {
-                helper::drain_gone(&mut t, &mut set);
+                helper::drain_gone(&mut self.tracker(), &mut set);
             }
         }
         Ok(())
