@@ -49,6 +49,55 @@ pub struct LiveConfig {
     /// The receive ring of the `tpacket-v3` datapath.
     #[serde(default)]
     pub ring: RingConfig,
+    /// The host's own side: a TAP device carrying the engine's local addresses.
+    #[serde(default)]
+    pub tap: Option<TapConfig>,
+}
+
+/// The TAP device of live mode: what the bridge delivers locally (after INPUT) goes to
+/// it, what the host sends out of it enters at OUTPUT.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TapConfig {
+    /// The device's name.
+    pub name: String,
+    /// Its addresses, `address/prefix-length`: the engine's local addresses.
+    pub addresses: Vec<IfAddr>,
+}
+
+/// An interface address with its prefix length (`10.0.0.1/24`).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String")]
+pub struct IfAddr(pub IpAddr, pub u8);
+
+impl TryFrom<String> for IfAddr {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<IfAddr, String> {
+        let (a, l) = s
+            .split_once('/')
+            .ok_or_else(|| format!("`{s}`: give address/prefix-length, e.g. 10.0.0.1/24"))?;
+        let addr: IpAddr = a
+            .parse()
+            .map_err(|_| format!("`{a}` is not an IP address"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let len: u8 = l
+            .parse()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| format!("`{l}` is not a prefix length (0 to {max})"))?;
+        Ok(IfAddr(addr, len))
+    }
+}
+
+impl Config {
+    /// The engine's local addresses: `local_addresses`, or in live mode its TAP's.
+    pub fn local_addresses(&self) -> Vec<IpAddr> {
+        match self.live.as_ref().and_then(|l| l.tap.as_ref()) {
+            Some(t) => t.addresses.iter().map(|a| a.0).collect(),
+            None => self.local_addresses.clone(),
+        }
+    }
 }
 
 fn default_poll_ms() -> u64 {
@@ -349,10 +398,29 @@ impl Config {
                 return Err(ConfigError::field(
                     file,
                     "local_addresses".into(),
-                    "live mode has no local delivery yet (the TAP device is still to come): \
-                     leave local_addresses empty with `live`"
+                    "in live mode the local addresses are those of `live.tap.addresses` \
+                     (the host's TAP device): leave local_addresses empty"
                         .into(),
                 ));
+            }
+            if let Some(t) = &live.tap {
+                if t.name.is_empty() || t.name.len() > 15 || t.name.contains('/') {
+                    return Err(ConfigError::field(
+                        file,
+                        "live.tap.name".into(),
+                        format!(
+                            "`{}` is not an interface name (1 to 15 bytes, no `/`)",
+                            t.name
+                        ),
+                    ));
+                }
+                if live.interfaces.contains(&t.name) {
+                    return Err(ConfigError::field(
+                        file,
+                        "live.tap.name".into(),
+                        format!("`{}` is also a bridged interface", t.name),
+                    ));
+                }
             }
         }
         let mut seen = std::collections::HashSet::new();
@@ -490,8 +558,27 @@ mod tests {
         );
         let e = err("local_addresses: [10.0.0.1]\nlive: {interfaces: [a, b]}\n");
         assert!(
-            e.starts_with("l.yaml: local_addresses: live mode has no local delivery"),
+            e.starts_with("l.yaml: local_addresses: in live mode the local addresses"),
             "{e}"
         );
+        let c = Config::parse(
+            "live: {interfaces: [a, b], tap: {name: bw0, addresses: [10.0.0.1/24, 'fd00::1/64']}}\n",
+            "l.yaml",
+        )
+        .unwrap();
+        assert_eq!(
+            c.local_addresses(),
+            [
+                "10.0.0.1".parse::<IpAddr>().unwrap(),
+                "fd00::1".parse().unwrap()
+            ]
+        );
+        let e = err("live: {interfaces: [a, b], tap: {name: bw0, addresses: [10.0.0.1/33]}}\n");
+        assert!(
+            e.contains("live.tap.addresses[0]") && e.contains("prefix length"),
+            "{e}"
+        );
+        let e = err("live: {interfaces: [a, b], tap: {name: a, addresses: []}}\n");
+        assert!(e.contains("live.tap.name"), "{e}");
     }
 }

@@ -67,7 +67,7 @@ impl Engine {
         let registry = Arc::new(HookRegistry::new());
         let shared = Shared::new(
             registry,
-            Router::new(&cfg.local_addresses),
+            Router::new(&cfg.local_addresses()),
             cfg.repeat_limit,
         );
         for q in &cfg.queues {

@@ -573,3 +573,114 @@ fn sighup_reloads_rules_and_keeps_connections() {
     assert!(!ping(t), "a failed reload changed the rules");
     run.stop_brickwall();
 }
+
+/// The host's own side: with a TAP device carrying 10.77.0.254 and fd77::fe, packets
+/// for those addresses take PREROUTING → INPUT (where the input chain decides) and are
+/// delivered to the host's stack; what the host sends takes OUTPUT → POSTROUTING. All
+/// three of Netfilter's paths run live.
+#[test]
+fn local_paths_reach_the_host_through_its_tap() {
+    require_root();
+    let mut t = Topology::new("tap");
+    let cfg = t.dir.join("fw.yaml");
+    let config = brickwall_config(true, "tpacket-v3", 1).replace(
+        "  workers: 1\n",
+        "  workers: 1\n  tap: {name: bw0, addresses: [10.77.0.254/24, 'fd77::fe/64']}\n",
+    ) + r#"        - hook: input
+          policy: drop
+          rules:
+            - match: {proto: icmpv6, icmp_type: [nd-neighbor-solicit, nd-neighbor-advert]}
+              action: accept
+            - {match: {ct_state: [established, related]}, action: accept}
+            - {match: {ct_state: new, proto: icmp, icmp_type: echo-request}, action: accept}
+            - {match: {ct_state: new, proto: icmpv6, icmp_type: echo-request}, action: accept}
+            - {match: {ct_state: new, proto: tcp, dport: 8080}, action: accept}
+"#;
+    std::fs::write(&cfg, config).expect("config");
+    let sock = t.dir.join("control.sock");
+    let (fw, client) = (t.fw.clone(), t.client.clone());
+    let (c, s) = (cfg.display().to_string(), sock.display().to_string());
+    t.spawn(
+        "brickwall",
+        &fw,
+        &[brickwall(), "run", "--config", &c, "--control", &s],
+    );
+    t.wait_for_file(&sock, "brickwall", 60);
+    let dir = t.dir.display().to_string();
+    for port in ["8080", "8081"] {
+        let name = format!("http-{port}");
+        t.spawn(
+            &name,
+            &fw,
+            &[
+                "python3",
+                "-m",
+                "http.server",
+                port,
+                "--bind",
+                "10.77.0.254",
+                "--directory",
+                &dir,
+            ],
+        );
+        t.wait_for_listener(&fw, "tcp", port.parse().unwrap(), &name);
+    }
+    let ok = |o: Output| o.status.success();
+    assert!(
+        ok(t.try_exec(&client, &["ping", "-c", "2", "-W", "3", "10.77.0.254"])),
+        "ping the host:\n{}",
+        t.log("brickwall")
+    );
+    assert!(
+        ok(t.try_exec(&client, &["ping", "-6", "-c", "2", "-W", "3", "fd77::fe"])),
+        "ping -6 the host"
+    );
+    assert!(
+        ok(t.try_exec(&fw, &["ping", "-c", "2", "-W", "3", CLIENT4])),
+        "the host pings the client"
+    );
+    let curl = |port: &str| {
+        t.try_exec(
+            &client,
+            &[
+                "curl",
+                "-sS",
+                "-o",
+                "/dev/null",
+                "--max-time",
+                "3",
+                &format!("http://10.77.0.254:{port}/"),
+            ],
+        )
+    };
+    let o = curl("8080");
+    assert!(o.status.success(), "tcp/8080 on the host: {}", text(&o));
+    assert_eq!(
+        curl("8081").status.code(),
+        Some(28),
+        "the input chain should drop tcp/8081"
+    );
+
+    let st = t.stop("brickwall").expect("running");
+    let summary = t.log("brickwall");
+    assert!(st.success(), "{summary}");
+    let entered = |hook: &str| -> u64 {
+        summary
+            .lines()
+            .find(|l| l.trim_start().starts_with(hook))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(entered("INPUT") > 0 && entered("OUTPUT") > 0, "{summary}");
+    assert!(summary.contains("filter-policy-drop"), "{summary}");
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}

@@ -97,6 +97,8 @@ impl LiveReasons {
 /// A port's sending side with the counters every worker adds to.
 struct Out {
     iface: Interface,
+    /// The host's TAP device (not a bridge port).
+    local: bool,
     tx: Box<dyn FrameTx>,
     frames: AtomicU64,
     bytes: AtomicU64,
@@ -154,9 +156,12 @@ impl Worker<'_> {
         self.rx_bytes += frame.len() as u64;
         let parsed = self.pkt.reset(LinkType::Ethernet, frame, now);
         self.pkt.index = self.rx_frames;
-        self.pkt.view.iif = self.outs[self.me].iface.index;
-        if self.outs.len() == 2 {
-            self.pkt.view.oif = self.outs[1 - self.me].iface.index;
+        let local = self.outs[self.me].local;
+        if !local {
+            self.pkt.view.iif = self.outs[self.me].iface.index;
+        }
+        if let Some(other) = self.only_other_bridge_port() {
+            self.pkt.view.oif = self.outs[other].iface.index;
         }
         if frame.len() > self.max_frame {
             self.pipeline.counters.received += 1;
@@ -168,20 +173,28 @@ impl Worker<'_> {
                 self.l2.clear();
                 let l3 = (self.pkt.view.l3_off as usize).min(frame.len());
                 self.l2.extend_from_slice(&frame[..l3]);
-                let outcome = self.pipeline.process_captured(table, &mut self.pkt);
+                // The host's own packets start at OUTPUT; the wire's at PREROUTING,
+                // where the routing decision sends those for a local address to INPUT.
+                let outcome = if local {
+                    self.pipeline.process_local(table, &mut self.pkt)
+                } else {
+                    self.pipeline.process(table, &mut self.pkt)
+                };
                 if let Some(s) = self.pkt.ctinfo().state_name() {
                     *self.ct_states.entry(s).or_default() += 1;
                 }
-                if outcome == Outcome::Forwarded {
+                if matches!(outcome, Outcome::Forwarded | Outcome::Delivered) {
                     let pkt = std::mem::take(&mut self.pkt);
-                    self.send_out(&pkt);
+                    self.send_out(&pkt, self.me, outcome);
                     self.pkt = pkt;
                 }
             }
             Err(ParseError::NotIp { .. }) => {
+                // ARP and the like: everywhere but where it came from, the host included.
                 self.pipeline.counters.received += 1;
                 self.pipeline.counters.non_ip += 1;
-                self.flood(self.me, frame);
+                let me = self.me;
+                self.emit(frame, |j, _| j != me);
             }
             Err(e) => {
                 self.pipeline.counters.received += 1;
@@ -196,46 +209,82 @@ impl Worker<'_> {
         }
     }
 
-    /// The port a packet came in by (from its input interface index).
+    /// With exactly two bridge ports, the one that is not this worker's.
+    fn only_other_bridge_port(&self) -> Option<usize> {
+        let mut others = (0..self.outs.len()).filter(|&j| j != self.me && !self.outs[j].local);
+        let first = others.next()?;
+        others.next().is_none().then_some(first)
+    }
+
+    /// The port a packet came in by (from its input interface index; the host's
+    /// packets have none).
     fn port_of(&self, iif: u32) -> usize {
+        if iif == 0 {
+            return self.outs.iter().position(|o| o.local).unwrap_or(self.me);
+        }
         self.outs
             .iter()
             .position(|o| o.iface.index == iif)
             .unwrap_or(self.me)
     }
 
-    /// Sends an accepted packet out of every port but the one it came in by.
-    fn send_out(&mut self, pkt: &Packet) {
-        let from = self.port_of(pkt.view.iif);
-        if pkt.link == LinkType::Ethernet {
-            self.flood(from, pkt.bytes());
-            return;
-        }
-        // A plugin replaced the datagram: put the frame's own link header back on.
-        if pkt.link != LinkType::Raw || self.l2.len() < 14 {
+    /// Sends a packet the pipeline let through: delivered ones to the host's TAP;
+    /// forwarded ones out of every bridge port but `from`, and to the host as well when
+    /// they are addressed to a group (broadcast, multicast: ARP's and neighbour
+    /// discovery's destinations), as a Linux bridge delivers those to itself.
+    fn send_out(&mut self, pkt: &Packet, from: usize, outcome: Outcome) {
+        let frame: &[u8] = if pkt.link == LinkType::Ethernet {
+            pkt.bytes()
+        } else if pkt.link == LinkType::Raw && self.l2.len() >= 14 {
+            // A plugin replaced the datagram: put the frame's own link header back on.
+            let n = self.l2.len();
+            let ethertype: u16 = if pkt.view.family == Family::Ipv6 as u8 {
+                0x86dd
+            } else {
+                0x0800
+            };
+            self.l2[n - 2..].copy_from_slice(&ethertype.to_be_bytes());
+            self.l2.extend_from_slice(pkt.bytes());
+            &[]
+        } else {
             self.pipeline
                 .counters
                 .drop_reason(self.reasons.no_link_path);
             return;
-        }
-        let mut f = std::mem::take(&mut self.l2);
-        let n = f.len();
-        let ethertype: u16 = if pkt.view.family == Family::Ipv6 as u8 {
-            0x86dd
-        } else {
-            0x0800
         };
-        f[n - 2..].copy_from_slice(&ethertype.to_be_bytes());
-        f.extend_from_slice(pkt.bytes());
-        self.flood(from, &f);
-        f.truncate(n);
-        self.l2 = f;
+        let reframed = frame.is_empty();
+        let bytes = if reframed {
+            std::mem::take(&mut self.l2)
+        } else {
+            Vec::new()
+        };
+        let frame = if reframed { &bytes[..] } else { frame };
+        let group = frame.first().is_some_and(|b| b & 1 != 0);
+        let outs = self.outs;
+        if outcome == Outcome::Delivered {
+            if outs.iter().any(|o| o.local) {
+                self.emit(frame, |_, o| o.local);
+            } else {
+                self.pipeline
+                    .counters
+                    .drop_reason(self.reasons.no_link_path);
+            }
+        } else {
+            let from_local = outs[from].local;
+            self.emit(frame, |j, o| {
+                j != from && (!o.local || (group && !from_local))
+            });
+        }
+        if reframed {
+            self.l2 = bytes;
+            self.l2.clear();
+        }
     }
 
-    /// Queues a frame for every port but `from`, sending a batch once it is full.
-    fn flood(&mut self, from: usize, frame: &[u8]) {
+    /// Queues a frame for every port `to` accepts, sending a batch once it is full.
+    fn emit(&mut self, frame: &[u8], to: impl Fn(usize, &Out) -> bool) {
         for j in 0..self.outs.len() {
-            if j != from {
+            if to(j, &self.outs[j]) {
                 self.batches[j].push(frame);
                 if self.batches[j].len() >= TxBatch::MAX {
                     self.flush_one(j);
@@ -261,9 +310,10 @@ impl Worker<'_> {
     fn side_traffic(&mut self, table: &HookTable) {
         while let Some((qp, v)) = self.pipeline.shared().queues.try_returned() {
             let (pkt, outcome) = self.pipeline.resume(table, qp, v);
-            if outcome == Outcome::Forwarded {
+            if matches!(outcome, Outcome::Forwarded | Outcome::Delivered) {
                 self.l2.clear();
-                self.send_out(&pkt);
+                let from = self.port_of(pkt.view.iif);
+                self.send_out(&pkt, from, outcome);
             }
         }
         for d in self.pipeline.shared().host.injector.take() {
@@ -329,6 +379,7 @@ pub fn run(shared: &Arc<Shared>, ports: Vec<Port>, mut opts: BridgeOptions<'_>) 
         rxs.extend(p.rx.into_iter().map(|r| (i, r)));
         outs.push(Out {
             iface: p.iface,
+            local: p.local,
             tx: p.tx,
             frames: AtomicU64::new(0),
             bytes: AtomicU64::new(0),

@@ -5,6 +5,7 @@
 //! - [`pnet`]: the simple datapath, an AF_PACKET socket per worker through pnet.
 //! - [`ring`]: the fast datapath, TPACKET_V3 rings and `sendmmsg`.
 //! - [`csum`]: completing checksums left to hardware.
+//! - [`tap`]: the host's own side, a TAP device carrying the local addresses.
 //! - [`bridge`]: the workers and what a run did.
 //! - [`caps`]: dropping every capability but CAP_NET_RAW and CAP_NET_ADMIN.
 
@@ -15,16 +16,21 @@ pub mod datapath;
 pub mod iface;
 pub mod pnet;
 pub mod ring;
+pub mod tap;
 
 use crate::config::{Datapath, LiveConfig, OffloadPolicy};
 use datapath::{FrameRx, FrameTx};
 use iface::Interface;
 use std::time::Duration;
 
-/// One bridged interface, opened: its sending side and one receiving side per worker.
+/// One bridged interface (or the host's TAP device), opened: its sending side and one
+/// receiving side per worker.
 pub struct Port {
     /// The interface.
     pub iface: Interface,
+    /// Whether this is the host's TAP device: what it sends starts at OUTPUT, what is
+    /// delivered locally goes to it.
+    pub local: bool,
     /// Where frames leave by it.
     pub tx: Box<dyn FrameTx>,
     /// Where its workers read.
@@ -61,6 +67,7 @@ pub fn open_ports(cfg: &LiveConfig, notice: &mut dyn FnMut(String)) -> Result<Ve
                     pnet::open(&iface, cfg.workers, poll, group).map_err(|e| e.to_string())?;
                 Port {
                     iface,
+                    local: false,
                     tx: Box::new(tx),
                     rx: rxs
                         .into_iter()
@@ -78,6 +85,7 @@ pub fn open_ports(cfg: &LiveConfig, notice: &mut dyn FnMut(String)) -> Result<Ve
                     .map_err(|e| e.to_string())?;
                 Port {
                     iface,
+                    local: false,
                     tx: Box::new(tx),
                     rx: rxs
                         .into_iter()
@@ -87,6 +95,27 @@ pub fn open_ports(cfg: &LiveConfig, notice: &mut dyn FnMut(String)) -> Result<Ve
             }
         };
         ports.push(port);
+    }
+    if let Some(t) = &cfg.tap {
+        let addrs: Vec<(std::net::IpAddr, u8)> = t.addresses.iter().map(|a| (a.0, a.1)).collect();
+        let tap = tap::Tap::create(&t.name, &addrs).map_err(|e| e.to_string())?;
+        notice(format!(
+            "{}: the host's side, with {}",
+            t.name,
+            t.addresses
+                .iter()
+                .map(|a| format!("{}/{}", a.0, a.1))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        let iface = tap.iface.clone();
+        let (tx, rx) = tap.split(poll);
+        ports.push(Port {
+            iface,
+            local: true,
+            tx: Box::new(tx),
+            rx: vec![Box::new(rx)],
+        });
     }
     Ok(ports)
 }

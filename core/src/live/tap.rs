@@ -1,0 +1,281 @@
+//! The engine's own side in live mode: a TAP device the host's stack terminates. Frames
+//! the bridge delivers locally (after INPUT) are written to it; frames the host sends
+//! out of it enter the engine at OUTPUT. It carries the engine's local addresses.
+
+use super::datapath::{FrameRx, FrameTx, KernelStats, Sent, TxBatch};
+use super::iface::Interface;
+use std::io;
+use std::net::IpAddr;
+use std::time::Duration;
+
+const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+const IFF_TAP: libc::c_short = 0x0002;
+const IFF_NO_PI: libc::c_short = 0x1000;
+
+/// A TAP device, open.
+pub struct Tap {
+    /// The device.
+    pub iface: Interface,
+    fd: libc::c_int,
+}
+
+/// The receiving side of the TAP (frames the host sent).
+pub struct TapRx {
+    fd: libc::c_int,
+    poll_ms: libc::c_int,
+    buf: Vec<u8>,
+}
+
+/// The sending side of the TAP (frames delivered to the host).
+pub struct TapTx {
+    fd: libc::c_int,
+}
+
+#[repr(C)]
+struct IfReqFlags {
+    name: [u8; libc::IFNAMSIZ],
+    flags: libc::c_short,
+    _pad: [u8; 22],
+}
+
+#[repr(C)]
+struct In6IfReq {
+    addr: [u8; 16],
+    prefixlen: u32,
+    ifindex: libc::c_int,
+}
+
+fn last_err(what: &str) -> io::Error {
+    let e = io::Error::last_os_error();
+    io::Error::new(e.kind(), format!("{what}: {e}"))
+}
+
+fn dgram(family: libc::c_int) -> io::Result<libc::c_int> {
+    // SAFETY: plain socket(2); closed by the caller.
+    let fd = unsafe { libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(last_err("socket"));
+    }
+    Ok(fd)
+}
+
+fn ifreq_name(name: &str) -> io::Result<[u8; libc::IFNAMSIZ]> {
+    let mut n = [0u8; libc::IFNAMSIZ];
+    let b = name.as_bytes();
+    if b.is_empty() || b.len() >= libc::IFNAMSIZ || b.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("`{name}` is not an interface name"),
+        ));
+    }
+    n[..b.len()].copy_from_slice(b);
+    Ok(n)
+}
+
+/// Sets IPv4 address `a` with prefix length `len` on `name`.
+fn add_v4(name: &str, a: [u8; 4], len: u8) -> io::Result<()> {
+    let fd = dgram(libc::AF_INET)?;
+    let set = |req: libc::c_ulong, addr: [u8; 4]| -> io::Result<()> {
+        // ifreq: name, then a sockaddr_in.
+        let mut r = [0u8; 40];
+        r[..libc::IFNAMSIZ].copy_from_slice(&ifreq_name(name)?);
+        r[16..18].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+        r[20..24].copy_from_slice(&addr);
+        // SAFETY: a 40-byte ifreq holding a sockaddr_in, as these requests take.
+        if unsafe { libc::ioctl(fd, req as _, r.as_mut_ptr()) } < 0 {
+            return Err(last_err(&format!(
+                "{name}: setting {}",
+                std::net::Ipv4Addr::from(addr)
+            )));
+        }
+        Ok(())
+    };
+    let mask = if len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - len as u32)
+    };
+    let r = set(libc::SIOCSIFADDR, a).and_then(|()| set(libc::SIOCSIFNETMASK, mask.to_be_bytes()));
+    // SAFETY: closing our socket.
+    unsafe { libc::close(fd) };
+    r
+}
+
+/// Sets IPv6 address `a`/`len` on interface `index`, without duplicate detection.
+fn add_v6(name: &str, index: u32, a: [u8; 16], len: u8) -> io::Result<()> {
+    let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/accept_dad"), "0");
+    let fd = dgram(libc::AF_INET6)?;
+    let mut r = In6IfReq {
+        addr: a,
+        prefixlen: len as u32,
+        ifindex: index as libc::c_int,
+    };
+    // SAFETY: an in6_ifreq, as SIOCSIFADDR on an IPv6 socket takes.
+    let res = unsafe { libc::ioctl(fd, libc::SIOCSIFADDR as _, &mut r as *mut In6IfReq) };
+    let e =
+        (res < 0).then(|| last_err(&format!("{name}: setting {}", std::net::Ipv6Addr::from(a))));
+    // SAFETY: closing our socket.
+    unsafe { libc::close(fd) };
+    e.map_or(Ok(()), Err)
+}
+
+fn set_up(name: &str) -> io::Result<()> {
+    let fd = dgram(libc::AF_INET)?;
+    let mut r = IfReqFlags {
+        name: ifreq_name(name)?,
+        flags: 0,
+        _pad: [0; 22],
+    };
+    // SAFETY: an ifreq with the flags member, as these requests take.
+    let res = unsafe {
+        if libc::ioctl(fd, libc::SIOCGIFFLAGS as _, &mut r as *mut IfReqFlags) < 0 {
+            -1
+        } else {
+            r.flags |= libc::IFF_UP as libc::c_short;
+            libc::ioctl(fd, libc::SIOCSIFFLAGS as _, &mut r as *mut IfReqFlags)
+        }
+    };
+    let e = (res < 0).then(|| last_err(&format!("{name}: bringing it up")));
+    // SAFETY: closing our socket.
+    unsafe { libc::close(fd) };
+    e.map_or(Ok(()), Err)
+}
+
+impl Tap {
+    /// Creates (or attaches to) TAP device `name`, gives it `addresses` (address and
+    /// prefix length) and brings it up. Needs CAP_NET_ADMIN.
+    pub fn create(name: &str, addresses: &[(IpAddr, u8)]) -> io::Result<Tap> {
+        let path = b"/dev/net/tun\0";
+        // SAFETY: open(2) of a NUL-terminated path.
+        let fd = unsafe {
+            libc::open(
+                path.as_ptr() as *const libc::c_char,
+                libc::O_RDWR | libc::O_CLOEXEC | libc::O_NONBLOCK,
+            )
+        };
+        if fd < 0 {
+            return Err(last_err("/dev/net/tun"));
+        }
+        let mut r = IfReqFlags {
+            name: ifreq_name(name)?,
+            flags: IFF_TAP | IFF_NO_PI,
+            _pad: [0; 22],
+        };
+        // SAFETY: TUNSETIFF takes an ifreq with the flags member.
+        if unsafe { libc::ioctl(fd, TUNSETIFF as _, &mut r as *mut IfReqFlags) } < 0 {
+            let e = last_err(&format!("creating TAP device {name}"));
+            // SAFETY: closing our descriptor.
+            unsafe { libc::close(fd) };
+            return Err(e);
+        }
+        let tap = |fd| -> io::Result<Tap> {
+            let iface = Interface::by_name(name)?;
+            for (a, len) in addresses {
+                match a {
+                    IpAddr::V4(v4) => add_v4(name, v4.octets(), *len)?,
+                    IpAddr::V6(v6) => add_v6(name, iface.index, v6.octets(), *len)?,
+                }
+            }
+            set_up(name)?;
+            let iface = Interface::by_name(name)?;
+            Ok(Tap { iface, fd })
+        };
+        tap(fd).inspect_err(|_| {
+            // SAFETY: closing our descriptor (the device goes with it).
+            unsafe { libc::close(fd) };
+        })
+    }
+
+    /// Splits the device into its receiving and sending sides (they share the
+    /// descriptor, which the sending side closes).
+    pub fn split(self, poll: Duration) -> (TapTx, TapRx) {
+        let fd = self.fd;
+        std::mem::forget(self);
+        (
+            TapTx { fd },
+            TapRx {
+                fd,
+                poll_ms: poll.as_millis().clamp(1, 1000) as libc::c_int,
+                buf: vec![0; 65_536 + 64],
+            },
+        )
+    }
+}
+
+impl Drop for Tap {
+    fn drop(&mut self) {
+        // SAFETY: closing our descriptor once.
+        unsafe { libc::close(self.fd) };
+    }
+}
+
+impl FrameRx for TapRx {
+    fn recv_batch(&mut self, f: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
+        let mut pfd = libc::pollfd {
+            fd: self.fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut pfd, 1, self.poll_ms) } <= 0 {
+            return Ok(0);
+        }
+        let mut n = 0;
+        // Everything waiting, up to a batch.
+        while n < TxBatch::MAX {
+            // SAFETY: reading into our buffer, at most its length.
+            let r = unsafe {
+                libc::read(
+                    self.fd,
+                    self.buf.as_mut_ptr() as *mut libc::c_void,
+                    self.buf.len(),
+                )
+            };
+            if r <= 0 {
+                let e = io::Error::last_os_error();
+                if r == 0
+                    || matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                    )
+                {
+                    break;
+                }
+                return Err(e);
+            }
+            f(&self.buf[..r as usize]);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn kernel_stats(&self) -> KernelStats {
+        KernelStats::default()
+    }
+}
+
+impl FrameTx for TapTx {
+    fn send_batch(&self, batch: &TxBatch) -> Sent {
+        let mut s = Sent::default();
+        for frame in batch.frames() {
+            // SAFETY: writing one frame from a live buffer.
+            let r =
+                unsafe { libc::write(self.fd, frame.as_ptr() as *const libc::c_void, frame.len()) };
+            if r < 0 {
+                s.errors += 1;
+                s.first_error.get_or_insert_with(io::Error::last_os_error);
+            } else {
+                s.frames += 1;
+                s.bytes += frame.len() as u64;
+            }
+        }
+        s
+    }
+}
+
+impl Drop for TapTx {
+    fn drop(&mut self) {
+        // SAFETY: closing the shared descriptor once (the receiving side does not).
+        unsafe { libc::close(self.fd) };
+    }
+}
