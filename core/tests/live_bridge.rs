@@ -393,6 +393,22 @@ fn brickwall_with_helpers(tag: &str, fw: Fw) -> String {
             .any(|l| l.starts_with("tcp") && l.contains("dport=21 ") && l.contains("helper=ftp")),
         "{fw:?}: no FTP control connection with its helper in:\n{table}"
     );
+    // `ct -S`: one line per worker that handled packets (each interface's traffic
+    // reaches at least one of its workers; a fanout group may leave one idle).
+    let Fw::Brickwall(_, workers) = fw else {
+        unreachable!("brickwall only")
+    };
+    let o = std::process::Command::new(brickwall())
+        .args(["ct", "--socket", ours.sock.to_str().expect("utf-8"), "-S"])
+        .output()
+        .expect("brickwall ct -S");
+    let stats = String::from_utf8_lossy(&o.stdout).into_owned();
+    let cpus: Vec<&str> = stats.lines().filter(|l| l.starts_with("cpu=")).collect();
+    assert!(
+        (2..=2 * workers).contains(&cpus.len()),
+        "{fw:?}: ct -S printed:\n{stats}"
+    );
+    assert!(cpus.iter().all(|l| l.contains(" insert=")), "{stats}");
     assert_eq!(
         ours.closed_port_probe(),
         "refused",

@@ -141,8 +141,13 @@ pub struct PacketView {
     /// connection (nft's `ct helper set "ftp"`): the name, NUL-padded, at most 16 bytes
     /// as Linux's `NF_CT_HELPER_NAME_LEN`; all zero for none.
     pub ct_helper: [u8; 16],
+    /// The worker handling the packet (0 for the first): per-worker statistics key on
+    /// it, as Linux's are per CPU.
+    pub worker: u32,
     /// Reserved for later ABI versions, zero.
-    pub reserved: [u64; 2],
+    pub reserved32: u32,
+    /// Reserved for later ABI versions, zero.
+    pub reserved: [u64; 1],
 }
 
 // The view is handed across threads only together with the buffer it points into.
@@ -175,7 +180,9 @@ impl Default for PacketView {
             host: std::ptr::null(),
             host_ctx: std::ptr::null_mut(),
             ct_helper: [0; 16],
-            reserved: [0; 2],
+            worker: 0,
+            reserved32: 0,
+            reserved: [0; 1],
         }
     }
 }

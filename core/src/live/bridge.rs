@@ -419,7 +419,7 @@ pub fn run(shared: &Arc<Shared>, ports: Vec<Port>, mut opts: BridgeOptions<'_>) 
                     me,
                     outs: &outs,
                     batches: outs.iter().map(|_| TxBatch::default()).collect(),
-                    pipeline: Pipeline::new(shared.clone()),
+                    pipeline: Pipeline::new(shared.clone()).with_worker(w as u32),
                     reasons,
                     pkt: Packet::default(),
                     l2: Vec::with_capacity(32),

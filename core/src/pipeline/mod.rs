@@ -130,6 +130,8 @@ pub struct Pipeline {
     shared: Arc<Shared>,
     /// This worker's counters.
     pub counters: Counters,
+    /// The worker's number, given to callbacks in the packet view (`worker`).
+    worker: u32,
 }
 
 impl Pipeline {
@@ -138,7 +140,14 @@ impl Pipeline {
         Pipeline {
             shared,
             counters: Counters::default(),
+            worker: 0,
         }
+    }
+
+    /// The same pipeline as worker number `worker` (per-worker statistics key on it).
+    pub fn with_worker(mut self, worker: u32) -> Pipeline {
+        self.worker = worker;
+        self
     }
 
     /// The shared state.
@@ -234,6 +243,7 @@ impl Pipeline {
             return self.drop_with(Hook::PreRouting, self.shared.reasons.plugin_bad_verdict);
         };
         pkt.view.host = self.shared.host.api();
+        pkt.view.worker = self.worker;
         pkt.view.host_ctx = pkt as *mut Packet as *mut std::ffi::c_void;
         let mut start = start;
         loop {

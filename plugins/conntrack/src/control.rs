@@ -333,6 +333,13 @@ fn run(t: &mut Tracker, req: &Request) -> Result<Out, String> {
             let mut fields = vec![("entries", t.table.confirmed().into())];
             fields.extend(t.stats.fields().iter().map(|&(k, v)| (k, Out::U(v))));
             fields.push(("buckets", t.table.buckets().into()));
+            // One object per worker, as `conntrack -S` prints one line per CPU.
+            let workers: Vec<Out> = t
+                .worker_stats
+                .iter()
+                .map(|w| Out::O(w.fields().iter().map(|&(k, v)| (k, Out::U(v))).collect()))
+                .collect();
+            fields.push(("workers", Out::A(workers)));
             Out::O(fields)
         }
         Op::Histogram if req.offset > 0 || req.limit.is_some() => {

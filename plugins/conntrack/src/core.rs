@@ -74,6 +74,10 @@ pub struct Tracker {
     clock_ns: u64,
     /// Counters.
     pub stats: Stats,
+    /// The same counters per worker (index: the packet's `worker`), as Linux's per CPU.
+    pub worker_stats: Vec<Stats>,
+    /// The worker whose packet is being handled (set on entry from a packet).
+    cur_worker: usize,
     cfg: CtConfig,
     proto_cfg: ProtoConfig,
     unconfirmed: VecDeque<(u32, u32, u64)>,
@@ -122,6 +126,8 @@ impl Tracker {
             pollers: crate::events::Pollers::default(),
             clock_ns: 0,
             stats: Stats::default(),
+            worker_stats: vec![Stats::default()],
+            cur_worker: 0,
             cfg,
             proto_cfg,
             unconfirmed: VecDeque::new(),
@@ -132,6 +138,28 @@ impl Tracker {
             helpers: Default::default(),
         }
     }
+
+    /// Counts into the totals and into the current worker's statistics.
+    #[inline]
+    fn bump(&mut self, f: impl Fn(&mut Stats)) {
+        f(&mut self.stats);
+        if let Some(w) = self.worker_stats.get_mut(self.cur_worker) {
+            f(w);
+        }
+    }
+
+    /// Says which worker's packet the tracker handles next (its statistics count there).
+    #[inline]
+    pub fn set_worker(&mut self, worker: u32) {
+        let w = (worker as usize).min(Self::MAX_WORKERS - 1);
+        if w >= self.worker_stats.len() {
+            self.worker_stats.resize(w + 1, Stats::default());
+        }
+        self.cur_worker = w;
+    }
+
+    /// Most workers with statistics of their own (later ones share the last).
+    pub const MAX_WORKERS: usize = 1024;
 
     /// The config.
     pub fn config(&self) -> &CtConfig {
@@ -240,7 +268,7 @@ impl Tracker {
 
     /// Publishes expectation events for expectations that went away.
     fn expect_gone(&mut self, gone: &[Expectation]) {
-        self.stats.expect_delete += gone.len() as u64;
+        self.bump(|s| s.expect_delete += gone.len() as u64);
         for e in gone {
             self.master_refs(e.master, e.master_generation, -1);
         }
@@ -312,8 +340,8 @@ impl Tracker {
         for _ in &removed {
             self.master_refs(idx, gen, -1);
         }
-        self.stats.expect_create += 1;
-        self.stats.expect_delete += removed.len() as u64;
+        self.bump(|s| s.expect_create += 1);
+        self.bump(|s| s.expect_delete += removed.len() as u64);
         if self.events.wants(class::EXPECT_NEW) {
             if let Some(e) = self.expects.get(id) {
                 self.events.publish(Event::Expect(ExpectEvent {
@@ -446,7 +474,7 @@ impl Tracker {
         match victim {
             Some(i) => {
                 self.destroy(i);
-                self.stats.early_drop += 1;
+                self.bump(|s| s.early_drop += 1);
                 true
             }
             None => false,
@@ -454,7 +482,7 @@ impl Tracker {
     }
 
     fn set_invalid(&mut self, pkt: &mut PacketView) -> InVerdict {
-        self.stats.invalid += 1;
+        self.bump(|s| s.invalid += 1);
         pkt.set_ctinfo(CtInfo::Invalid);
         pkt.ct = 0;
         pkt.ct_id = 0;
@@ -470,6 +498,7 @@ impl Tracker {
 
     /// conntrack-in: attaches a connection and a ctinfo to the packet.
     pub fn conntrack_in(&mut self, pkt: &mut PacketView) -> InVerdict {
+        self.set_worker(pkt.worker);
         if pkt.ct != 0 {
             return InVerdict::Accept;
         }
@@ -515,7 +544,7 @@ impl Tracker {
         let Some((idx, dir)) = self.lookup(&tuple, now) else {
             return self.new_conn(pkt, tuple, now);
         };
-        self.stats.found += 1;
+        self.bump(|s| s.found += 1);
         let cfg = &self.proto_cfg;
         let Some(c) = self.table.get_mut(idx) else {
             return self.set_invalid(pkt);
@@ -618,7 +647,7 @@ impl Tracker {
             self.reap_unconfirmed(now, true);
         }
         if self.live >= self.cfg.max && !self.early_drop(&tuple) {
-            self.stats.drop += 1;
+            self.bump(|s| s.drop += 1);
             pkt.set_ctinfo(CtInfo::Invalid);
             return InVerdict::DropTableFull;
         }
@@ -634,7 +663,7 @@ impl Tracker {
                         (e.master, e.master_generation, e.flags & PERMANENT != 0);
                     if let Some(mc) = self.table.get(m).filter(|c| c.generation == g) {
                         related = Some((m, mc.mark, g));
-                        self.stats.expect_new += 1;
+                        self.bump(|s| s.expect_new += 1);
                     }
                     if !permanent {
                         if let Some(e) = self.expects.remove(eid) {
@@ -702,7 +731,7 @@ impl Tracker {
     /// An ICMP error: RELATED to the connection of the packet it quotes, else INVALID.
     fn icmp_error(&mut self, pkt: &mut PacketView, outer: &Tuple) -> InVerdict {
         let fail = |s: &mut Self, pkt: &mut PacketView| {
-            s.stats.icmp_error += 1;
+            s.bump(|s| s.icmp_error += 1);
             s.set_invalid(pkt)
         };
         let quoted = pkt.l4().get(8..).unwrap_or(&[]);
@@ -740,6 +769,7 @@ impl Tracker {
     /// Confirmation: puts the packet's new connection into the table, and carries a
     /// `ct mark` another plugin set on the packet into the connection.
     pub fn confirm(&mut self, pkt: &mut PacketView) -> ConfirmVerdict {
+        self.set_worker(pkt.worker);
         let Some((idx, gen)) = unhandle(pkt.ct) else {
             return ConfirmVerdict::Accept;
         };
@@ -770,7 +800,7 @@ impl Tracker {
                 if let Some((m, g)) = master {
                     self.master_refs(m, g, 1);
                 }
-                self.stats.insert += 1;
+                self.bump(|s| s.insert += 1);
                 self.clock_ns = self.clock_ns.max(pkt.ts_ns);
                 self.conn_event(idx, bits);
                 ConfirmVerdict::Accept
@@ -784,7 +814,7 @@ impl Tracker {
             {
                 // Two packets of one new flow raced to confirmation: keep the first entry.
                 self.destroy(idx);
-                self.stats.clash_resolve += 1;
+                self.bump(|s| s.clash_resolve += 1);
                 if let Some(o) = self.table.get(other) {
                     let info = pkt.ctinfo();
                     Self::attach(pkt, other, o, info);
@@ -793,10 +823,10 @@ impl Tracker {
             }
             Err(e) => {
                 if e == InsertError::ChainTooLong {
-                    self.stats.chaintoolong += 1;
+                    self.bump(|s| s.chaintoolong += 1);
                 }
-                self.stats.insert_failed += 1;
-                self.stats.drop += 1;
+                self.bump(|s| s.insert_failed += 1);
+                self.bump(|s| s.drop += 1);
                 self.destroy(idx);
                 pkt.ct = 0;
                 ConfirmVerdict::DropInsertFailed

@@ -269,6 +269,7 @@ impl Conntrack {
             return Verdict::Accept;
         }
         let mut t = self.tracker();
+        t.set_worker(pkt.worker);
         let v = helper::step(&mut t, &mut set, pkt);
         if !t.helpers.gone.is_empty() {
             helper::drain_gone(&mut t, &mut set);

@@ -302,11 +302,21 @@ pub fn stats_line(cpu: u32, v: &Value) -> String {
     s
 }
 
-/// `-S`: one line per worker (the engine runs one: `cpu=0`).
+/// `-S`: one line per worker, `cpu=N` as conntrack-tools numbers CPUs (an engine that
+/// reports no workers gets one line of its totals).
 fn stats(a: &CtArgs, out: &mut dyn Write) -> Result<i32, CtError> {
     no_filters(a, "-S")?;
     let mut s = Session::open(a)?;
     let v = s.conntrack(&json!({"op": "stats"}))?;
-    let _ = writeln!(out, "{}", stats_line(0, &v));
+    match v.get("workers").and_then(Value::as_array) {
+        Some(ws) if !ws.is_empty() => {
+            for (cpu, w) in ws.iter().enumerate() {
+                let _ = writeln!(out, "{}", stats_line(cpu as u32, w));
+            }
+        }
+        _ => {
+            let _ = writeln!(out, "{}", stats_line(0, &v));
+        }
+    }
     Ok(EXIT_OK)
 }

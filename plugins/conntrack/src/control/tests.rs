@@ -714,6 +714,7 @@ fn stats_are_linux_names_with_entries_and_buckets() {
     let mut keys = vec!["entries"];
     keys.extend(t.stats.fields().iter().map(|(k, _)| *k));
     keys.push("buckets");
+    keys.push("workers");
     assert_eq!(m.len(), keys.len());
     // In conntrack -S order.
     let raw = String::from_utf8(raw).expect("utf-8");
@@ -729,6 +730,28 @@ fn stats_are_linux_names_with_entries_and_buckets() {
     assert_eq!(v["insert"], 7);
     assert_eq!(v["found"], t.stats.found);
     assert_eq!(v["error"], 0);
+    // Per worker: the table was filled by worker 0 alone.
+    let workers = v["workers"].as_array().expect("workers");
+    assert_eq!(workers.len(), 1);
+    assert_eq!(workers[0]["insert"], 7);
+}
+
+/// Each worker's packets count in its own statistics, and the totals are their sum.
+#[test]
+fn statistics_are_kept_per_worker() {
+    let mut t = Tracker::new(CtConfig::default(), 64);
+    for (worker, sport) in [(0, 1000), (2, 1001)] {
+        let mut d = ipv4(A, B, 17, &udp(sport, 53));
+        let mut v = view(&mut d, 1_000);
+        v.worker = worker;
+        assert_eq!(t.conntrack_in(&mut v), InVerdict::Accept);
+        assert_eq!(t.confirm(&mut v), ConfirmVerdict::Accept);
+    }
+    assert_eq!(t.worker_stats.len(), 3);
+    assert_eq!(t.worker_stats[0].insert, 1);
+    assert_eq!(t.worker_stats[1].insert, 0);
+    assert_eq!(t.worker_stats[2].insert, 1);
+    assert_eq!(t.stats.insert, 2);
 }
 
 #[test]
