@@ -12,6 +12,8 @@ command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 command -v useradd >/dev/null 2>&1 || need_apt+=(passwd)
 command -v runuser >/dev/null 2>&1 || need_apt+=(util-linux)
+# The live helper tests (core/tests/live_helpers.rs) run an IRC server.
+command -v ngircd >/dev/null 2>&1 || [ -x /usr/sbin/ngircd ] || need_apt+=(ngircd)
 # The example helper in C (examples/helpers/c): clang, wasm-ld, wasi-libc and the wasm32
 # compiler-rt builtins.
 command -v clang >/dev/null 2>&1 || need_apt+=(clang)

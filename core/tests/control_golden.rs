@@ -147,10 +147,9 @@ fn frames() -> Vec<Vec<u8>> {
         ),
         tcp(true, cp, sp, c + 1, Some(s + 10), false, false, b""),
     ]);
-    f.push(udp(SERVER, CLIENT, 54983, 54630));
-    f.push(udp(CLIENT, SERVER, 54630, 54983));
     // A TFTP read request: the bundled TFTP helper expects the answer, as the kernel's
-    // did (`helper=tftp use=2`).
+    // did; the server's answer from another port is that expected connection, a child
+    // of the request's, which counts it in its `use=2` as the kernel's did.
     f.push(udp_with(
         CLIENT,
         SERVER,
@@ -158,6 +157,8 @@ fn frames() -> Vec<Vec<u8>> {
         69,
         b"\x00\x01file\x00octet\x00",
     ));
+    f.push(udp(SERVER, CLIENT, 54983, 54630));
+    f.push(udp(CLIENT, SERVER, 54630, 54983));
     f
 }
 

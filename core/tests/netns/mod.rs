@@ -299,3 +299,69 @@ pub fn require_root() {
         assert!(found, "`{tool}` is missing (scripts/test.sh installs it)");
     }
 }
+
+/// Fails the test unless every one of `tools` is on the PATH (or in /usr/sbin): like
+/// [`require_root`]'s own list, for the tools only some live tests use.
+pub fn require_tools(tools: &[&str]) {
+    for tool in tools {
+        let found = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+            .unwrap_or(false)
+            || Path::new("/usr/sbin").join(tool).is_file();
+        assert!(found, "`{tool}` is missing (scripts/test.sh installs it)");
+    }
+}
+
+/// The uid and gid ngircd runs as (Debian's nobody and nogroup).
+const NOBODY: u32 = 65534;
+
+impl Topology {
+    /// Starts ngircd in the server namespace, in the foreground, listening on
+    /// SERVER4:6667, without DNS, ident or PAM lookups (an ident query would be a NEW
+    /// connection to the client that the firewall drops).
+    pub fn start_ngircd(&mut self) {
+        let include = self.dir.join("ngircd.d");
+        std::fs::create_dir_all(&include).expect("ngircd's include folder");
+        // ngircd will not stay root: it runs as nobody, so its pid file goes in a
+        // folder of nobody's.
+        let run = self.dir.join("ngircd.run");
+        std::fs::create_dir_all(&run).expect("ngircd's run folder");
+        std::os::unix::fs::chown(&run, Some(NOBODY), Some(NOBODY)).expect("chown");
+        let conf = self.dir.join("ngircd.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "[Global]\nName = irc.brickwall.test\nInfo = brickwall live test\n\
+                 AdminInfo1 = brickwall\nAdminInfo2 = tests\nAdminEMail = root@localhost\n\
+                 Listen = {SERVER4}\nPorts = 6667\nPidFile = {}\nMotdPhrase = hello\n\
+                 ServerUID = {NOBODY}\nServerGID = {NOBODY}\n\
+                 [Limits]\nMaxConnectionsIP = 0\nPingTimeout = 300\n\
+                 [Options]\nDNS = no\nIdent = no\nPAM = no\nIncludeDir = {}\n",
+                run.join("ngircd.pid").display(),
+                include.display()
+            ),
+        )
+        .expect("ngircd.conf");
+        let server = self.server.clone();
+        let conf = conf.display().to_string();
+        self.spawn("ngircd", &server, &["ngircd", "-n", "-f", &conf]);
+        self.wait_for_listener(&server, "tcp", 6667, "ngircd");
+    }
+
+    /// Waits (at most `secs`) for a spawned program to exit by itself; `None` if it
+    /// did not (it is then killed) or was never started.
+    pub fn wait_exit(&mut self, name: &str, secs: u64) -> Option<std::process::ExitStatus> {
+        let i = self.children.iter().position(|(n, _)| n == name)?;
+        let (_, mut child) = self.children.remove(i);
+        let end = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < end {
+            if let Ok(Some(st)) = child.try_wait() {
+                return Some(st);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
+}

@@ -99,9 +99,9 @@ pub struct ConnExt {
     /// The helper's per-connection state (`None` until the helper learnt of the
     /// connection).
     pub helper_state: Option<Vec<u8>>,
-    /// References others hold on this master: its live expectations and its confirmed
-    /// RELATED children (each counts in `use=`, as in Linux).
-    pub expectations: u32,
+    /// This master's confirmed RELATED children still in the table (each counts in
+    /// `use=`, as in Linux).
+    pub children: u32,
 }
 
 impl Conn {
@@ -142,9 +142,9 @@ impl Conn {
     }
 
     /// References as `conntrack -L` counts them in `use=`: the table's, plus one per
-    /// live expectation and per live RELATED child of this master.
+    /// live RELATED child of this master (Linux's expectations hold none).
     pub fn uses(&self) -> u32 {
-        1 + self.ext.as_ref().map_or(0, |e| e.expectations)
+        1 + self.ext.as_ref().map_or(0, |e| e.children)
     }
 
     /// The master's slot and generation, for a RELATED connection.

@@ -269,9 +269,6 @@ impl Tracker {
     /// Publishes expectation events for expectations that went away.
     fn expect_gone(&mut self, gone: &[Expectation]) {
         self.bump(|s| s.expect_delete += gone.len() as u64);
-        for e in gone {
-            self.master_refs(e.master, e.master_generation, -1);
-        }
         if gone.is_empty() || !self.events.wants(class::EXPECT_DESTROY) {
             return;
         }
@@ -335,11 +332,6 @@ impl Tracker {
             self.helpers.add_gre_key(&spec.tuple, idx, gen);
         }
         let (id, removed) = self.expects.insert(spec, idx, gen, master_tuple, now_ns)?;
-        self.master_refs(idx, gen, 1);
-        // What the insert replaced or evicted was this master's.
-        for _ in &removed {
-            self.master_refs(idx, gen, -1);
-        }
         self.bump(|s| s.expect_create += 1);
         self.bump(|s| s.expect_delete += removed.len() as u64);
         if self.events.wants(class::EXPECT_NEW) {
@@ -360,12 +352,12 @@ impl Tracker {
         self.table.get(idx).map(|c| handle(idx, c.generation))
     }
 
-    /// Counts references on a master: live expectations and confirmed RELATED children
-    /// (they show in its `use=`, as in Linux).
+    /// Counts a master's confirmed RELATED children (each shows in its `use=`, as in
+    /// Linux, where a child holds a reference on its master; an expectation does not).
     fn master_refs(&mut self, idx: u32, gen: u32, delta: i32) {
         if let Some(c) = self.table.get_mut(idx).filter(|c| c.generation == gen) {
             let ext = c.ext.get_or_insert_with(Default::default);
-            ext.expectations = ext.expectations.saturating_add_signed(delta);
+            ext.children = ext.children.saturating_add_signed(delta);
         }
     }
 
@@ -667,7 +659,29 @@ impl Tracker {
                     }
                     if !permanent {
                         if let Some(e) = self.expects.remove(eid) {
-                            self.expect_gone(&[e]);
+                            // A pair expected both ways (PPTP's GRE): the first to
+                            // arrive makes the connection of both directions, so its
+                            // mirror image goes too, as Linux's pptp expectfn does.
+                            let mirror = e.tuple.invert();
+                            let siblings: Vec<u32> = self
+                                .expects
+                                .all()
+                                .into_iter()
+                                .filter(|x| {
+                                    x.master == e.master
+                                        && x.master_generation == e.master_generation
+                                        && Some(x.tuple) == mirror
+                                        && x.flags & PERMANENT == 0
+                                })
+                                .map(|x| x.id)
+                                .collect();
+                            let mut gone = vec![e];
+                            gone.extend(
+                                siblings
+                                    .into_iter()
+                                    .filter_map(|id| self.expects.remove(id)),
+                            );
+                            self.expect_gone(&gone);
                         }
                     }
                 }

@@ -1,0 +1,792 @@
+//! The IRC and PPTP helpers live, and against the kernel's. As in `live_bridge.rs`, a
+//! client and a server in network namespaces talk through a firewall namespace that
+//! bridges them, with the policy "drop forwarded NEW unless to tcp/21, udp/69,
+//! tcp/6667, tcp/1723 or ICMP echo; accept established and related"; the firewall is
+//! either `brickwall run` (with the builtin `irc` and `pptp` helpers, or none) or the
+//! Linux kernel (a bridge with br_netfilter, nftables, and `nf_conntrack_irc` and
+//! `nf_conntrack_pptp` attached by `ct helper set`, or none).
+//!
+//! - IRC DCC SEND: ngircd runs in the server namespace; a scripted sender in the client
+//!   namespace offers a 1 MB file through it to a scripted receiver in the server
+//!   namespace, which then connects back to the sender across the firewall. That
+//!   connection is NEW to an unlisted port: it passes only as RELATED to the IRC
+//!   connection, when the helper read the offer. With helpers the file arrives intact
+//!   on both firewalls; without, the connection times out on both.
+//! - PPTP: a scripted PNS (client) and PAC (server) set up a control connection and an
+//!   outgoing call, then exchange enhanced GRE keyed by the call ids over raw sockets.
+//!   NEW GRE is not in the policy, so it passes only as RELATED to the control
+//!   connection: with helpers all of it arrives both ways, without none does.
+//!
+//! The firewalls' connection and expectation tables (`brickwall ct -L [expect]`,
+//! `conntrack -L [expect]`), normalized, are compared at several points: while the DCC
+//! offer is pending (the receiver holds back) and after the transfer; once the PPTP
+//! call is up (the PNS pauses before its GRE), after the GRE, and after the call was
+//! cleared. Without helpers they must be the same throughout; with helpers too, but
+//! for the one known difference the "Left out" note in the PPTP test names (the call's
+//! teardown). Needs root (CI is root), ngircd and python3.
+
+mod netns;
+
+use netns::{require_root, require_tools, Topology, CLIENT4, SERVER4};
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+fn brickwall() -> &'static str {
+    env!("CARGO_BIN_EXE_brickwall")
+}
+
+/// Both ends of a DCC SEND over IRC (see the script's docstring).
+const IRC_DCC: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/live/irc_dcc.py"
+);
+/// A PPTP control connection, call and GRE, PAC and PNS (see the script's docstring).
+const PPTP_CALL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/live/pptp_call.py"
+);
+/// The port the DCC sender offers its file on.
+const DCC_PORT: &str = "40123";
+/// The GRE packets each side of the PPTP call sends.
+const GRE_PACKETS: u32 = 5;
+
+/// Which firewall bridges the two hosts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fw {
+    /// `brickwall run`.
+    Brickwall,
+    /// The kernel: a Linux bridge, br_netfilter, nftables and nf_conntrack.
+    Kernel,
+}
+
+/// brickwall's config: conntrack (with the IRC and PPTP helpers when `helpers`), the
+/// stateful filter on FORWARD, and the live section.
+fn brickwall_config(helpers: bool) -> String {
+    let helpers = if helpers {
+        r#"
+        - {name: irc, wasm: "builtin:irc", ports: [tcp/6667], max_expected: 8, timeout_s: 300}
+        - {name: pptp, wasm: "builtin:pptp", ports: [tcp/1723], max_expected: 2, timeout_s: 300}"#
+    } else {
+        " []"
+    };
+    format!(
+        r#"
+live:
+  interfaces: [fc, fs]
+plugins:
+  - builtin: conntrack
+    config:
+      helpers:{helpers}
+  - builtin: filter
+    config:
+      chains:
+        - hook: forward
+          policy: drop
+          rules:
+            - match: {{proto: icmpv6, icmp_type: [nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert]}}
+              action: accept
+            - {{match: {{ct_state: [established, related]}}, action: accept}}
+            - {{match: {{ct_state: new, proto: tcp, dport: [21, 6667, 1723]}}, action: accept}}
+            - {{match: {{ct_state: new, proto: udp, dport: 69}}, action: accept}}
+            - {{match: {{ct_state: new, proto: icmp, icmp_type: echo-request}}, action: accept}}
+            - {{match: {{ct_state: new, proto: icmpv6, icmp_type: echo-request}}, action: accept}}
+"#
+    )
+}
+
+/// The same policy for the kernel, in nftables' words (its IRC and PPTP helpers are
+/// IPv4 only).
+fn nft_ruleset(helpers: bool) -> String {
+    let assign = if helpers {
+        "ct helper irc-h { type \"irc\" protocol tcp; l3proto ip; }\n\
+         ct helper pptp-h { type \"pptp\" protocol tcp; l3proto ip; }\n\
+         chain helper_assign { type filter hook prerouting priority filter;\n\
+           meta nfproto ipv4 tcp dport 6667 ct helper set \"irc-h\"\n\
+           meta nfproto ipv4 tcp dport 1723 ct helper set \"pptp-h\"\n }\n"
+    } else {
+        ""
+    };
+    format!(
+        "table inet bw {{\n{assign}\
+         chain filter_forward {{ type filter hook forward priority filter; policy drop;\n\
+           icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert }} accept\n\
+           ct state established,related accept\n\
+           ct state new tcp dport {{ 21, 6667, 1723 }} accept\n\
+           ct state new udp dport 69 accept\n\
+           ct state new icmp type echo-request accept\n\
+           ct state new icmpv6 type echo-request accept\n\
+         }}\n}}\n"
+    )
+}
+
+/// A topology with its firewall running.
+struct Firewall {
+    t: Topology,
+    fw: Fw,
+    /// brickwall's control socket.
+    sock: PathBuf,
+}
+
+impl Firewall {
+    fn start(tag: &str, fw: Fw, helpers: bool) -> Firewall {
+        require_root();
+        require_tools(&["ngircd", "python3"]);
+        let mut t = Topology::new(tag);
+        let sock = t.dir.join("control.sock");
+        let ns = t.fw.clone();
+        match fw {
+            Fw::Brickwall => {
+                let cfg = t.dir.join("fw.yaml");
+                std::fs::write(&cfg, brickwall_config(helpers)).expect("config");
+                let (c, s) = (cfg.display().to_string(), sock.display().to_string());
+                t.spawn(
+                    "brickwall",
+                    &ns,
+                    &[brickwall(), "run", "--config", &c, "--control", &s],
+                );
+                t.wait_for_file(&sock, "brickwall", 60);
+            }
+            Fw::Kernel => {
+                // No multicast snooping: its IGMP queries would be the kernel's own traffic.
+                t.exec(
+                    &ns,
+                    &[
+                        "ip",
+                        "link",
+                        "add",
+                        "br0",
+                        "type",
+                        "bridge",
+                        "mcast_snooping",
+                        "0",
+                    ],
+                );
+                t.exec(&ns, &["sysctl", "-qw", "net.ipv6.conf.br0.disable_ipv6=1"]);
+                for dev in ["fc", "fs"] {
+                    t.exec(&ns, &["ip", "link", "set", dev, "master", "br0"]);
+                }
+                t.exec(&ns, &["ip", "link", "set", "br0", "up"]);
+                t.exec(
+                    &ns,
+                    &[
+                        "sysctl",
+                        "-qw",
+                        "net.bridge.bridge-nf-call-iptables=1",
+                        "net.bridge.bridge-nf-call-ip6tables=1",
+                    ],
+                );
+                let rules = t.dir.join("fw.nft");
+                std::fs::write(&rules, nft_ruleset(helpers)).expect("ruleset");
+                t.exec(&ns, &["nft", "-f", rules.to_str().expect("utf-8 path")]);
+            }
+        }
+        Firewall { t, fw, sock }
+    }
+
+    /// The firewall's connection table as `conntrack -L` lines.
+    fn table(&self) -> String {
+        self.list("conntrack")
+    }
+
+    /// The firewall's expectation table as `conntrack -L expect` lines.
+    fn expectations(&self) -> String {
+        self.list("expect")
+    }
+
+    fn list(&self, table: &str) -> String {
+        let o = match self.fw {
+            Fw::Brickwall => std::process::Command::new(brickwall())
+                .args(["ct", "--socket", self.sock.to_str().expect("utf-8")])
+                .args(["-L", table])
+                .output()
+                .expect("brickwall ct"),
+            Fw::Kernel => self.t.try_exec(&self.t.fw, &["conntrack", "-L", table]),
+        };
+        assert!(
+            o.status.success(),
+            "listing the {table} table of {:?} failed: {}",
+            self.fw,
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// brickwall's summary after SIGTERM (asserting it stopped cleanly); empty for the
+    /// kernel.
+    fn stop(&mut self) -> String {
+        if self.fw == Fw::Kernel {
+            return String::new();
+        }
+        let st = self.t.stop("brickwall").expect("the engine was running");
+        let log = self.t.log("brickwall");
+        assert!(
+            st.success(),
+            "the engine did not exit cleanly on SIGTERM: {st:?}\n{log}"
+        );
+        log
+    }
+
+    /// A spawned script's exit status (waiting at most `secs`) and its output.
+    fn finish(&mut self, name: &str, secs: u64) -> (bool, String) {
+        let st = self.t.wait_exit(name, secs);
+        (st.is_some_and(|s| s.success()), self.t.log(name))
+    }
+}
+
+/// A file of pseudo-random bytes (not compressible, not repeating at a small period).
+fn make_file(path: &Path, len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15 ^ len as u64;
+    let data: Vec<u8> = (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(path, &data).expect("test file");
+    data
+}
+
+/// A firewall's connection and expectation tables at one moment.
+struct Tables {
+    /// `conntrack -L`.
+    conns: String,
+    /// `conntrack -L expect`.
+    expects: String,
+}
+
+impl Tables {
+    /// The connections, normalized and sorted.
+    fn conns(&self) -> Vec<String> {
+        sorted(self.conns.lines().filter_map(normalize))
+    }
+
+    /// The expectations, normalized and sorted.
+    fn expects(&self) -> Vec<String> {
+        sorted(self.expects.lines().filter_map(normalize_expect))
+    }
+}
+
+impl Firewall {
+    fn tables(&self) -> Tables {
+        Tables {
+            conns: self.table(),
+            expects: self.expectations(),
+        }
+    }
+}
+
+fn sorted(lines: impl Iterator<Item = String>) -> Vec<String> {
+    let mut v: Vec<String> = lines.collect();
+    v.sort();
+    v
+}
+
+/// A `conntrack -L` line with what differs between two runs of the same traffic taken
+/// out: the timeout and ephemeral ports become `*` (the services' ports 6667 and 1723
+/// stay, and so do GRE's keys, which are the scripts' call ids); the per-direction
+/// counters go (brickwall always keeps them, the kernel only with `nf_conntrack_acct=1`).
+fn normalize(line: &str) -> Option<String> {
+    let toks: Vec<&str> = line.split_whitespace().collect();
+    if toks.len() < 4 || toks[1].parse::<u8>().is_err() {
+        return None;
+    }
+    let mut out = vec![toks[0].to_string(), toks[1].to_string()];
+    for tok in &toks[3..] {
+        out.push(match tok.split_once('=') {
+            Some((k @ ("sport" | "dport"), v)) if v != "6667" && v != "1723" => format!("{k}=*"),
+            Some(("packets" | "bytes", _)) => continue,
+            _ => tok.to_string(),
+        });
+    }
+    Some(out.join(" "))
+}
+
+/// A `conntrack -L expect` line without its timeout and its master's (ephemeral)
+/// source port; the expected tuple and mask stay whole.
+fn normalize_expect(line: &str) -> Option<String> {
+    let toks: Vec<&str> = line.split_whitespace().collect();
+    if toks.len() < 3 || toks[0].parse::<u32>().is_err() || !toks[1].starts_with("proto=") {
+        return None;
+    }
+    let mut master = false;
+    let mut out = Vec::new();
+    for tok in &toks[1..] {
+        master |= tok.starts_with("master-");
+        out.push(if master && tok.starts_with("sport=") {
+            "sport=*".to_string()
+        } else {
+            tok.to_string()
+        });
+    }
+    Some(out.join(" "))
+}
+
+/// brickwall's count of RELATED packets from its summary (the first packet of each
+/// expected connection; later ones are ESTABLISHED, as in Linux).
+fn related_packets(summary: &str) -> u64 {
+    summary
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("conntrack: "))
+        .and_then(|l| l.split("related ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Runs `f` on each firewall, with and without helpers, all at once, each in its own
+/// topology (`prefix` and the case make the tags); returns the results in the order
+/// (brickwall, kernel) with helpers, then without.
+fn on_every_firewall<R: Send + 'static>(
+    prefix: &'static str,
+    f: fn(&str, Fw, bool) -> R,
+) -> [R; 4] {
+    let cases = [
+        (Fw::Brickwall, true),
+        (Fw::Kernel, true),
+        (Fw::Brickwall, false),
+        (Fw::Kernel, false),
+    ];
+    let handles: Vec<JoinHandle<R>> = cases
+        .iter()
+        .map(|&(fw, helpers)| {
+            let tag = format!(
+                "{prefix}-{}{}",
+                if fw == Fw::Brickwall { "bw" } else { "k" },
+                if helpers { "" } else { "0" }
+            );
+            std::thread::spawn(move || f(&tag, fw, helpers))
+        })
+        .collect();
+    let mut results = Vec::new();
+    let mut panic = None;
+    for h in handles {
+        match h.join() {
+            Ok(r) => results.push(r),
+            Err(e) => panic = panic.or(Some(e)),
+        }
+    }
+    if let Some(e) = panic {
+        std::panic::resume_unwind(e);
+    }
+    results
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("four cases"))
+}
+
+/// "with" or "without", for messages.
+fn with(helpers: bool) -> &'static str {
+    if helpers {
+        "with"
+    } else {
+        "without"
+    }
+}
+
+/// Asserts brickwall's normalized connection table is the kernel's.
+fn same_conns(when: &str, ours: &Tables, kernel: &Tables) {
+    assert_eq!(
+        ours.conns(),
+        kernel.conns(),
+        "{when}: brickwall's table:\n{}\nthe kernel's:\n{}",
+        ours.conns,
+        kernel.conns
+    );
+}
+
+/// Asserts brickwall's normalized expectation table is the kernel's.
+fn same_expects(when: &str, ours: &Tables, kernel: &Tables) {
+    assert_eq!(
+        ours.expects(),
+        kernel.expects(),
+        "{when}: brickwall's expectations:\n{}\nthe kernel's:\n{}",
+        ours.expects,
+        kernel.expects
+    );
+}
+
+/// What one DCC SEND through one firewall did.
+struct Dcc {
+    fw: Fw,
+    helpers: bool,
+    /// Both sides succeeded and the receiver's copy is the file.
+    transferred: bool,
+    sender: String,
+    receiver: String,
+    /// The tables once the receiver had the offer, before it connected.
+    offered: Tables,
+    /// The tables once both sides were done.
+    after: Tables,
+    /// brickwall's summary.
+    summary: String,
+}
+
+/// ngircd in the server namespace; the receiver `bob` next to it (its IRC connection
+/// stays in the server namespace), the sender `alice` in the client namespace: its IRC
+/// connection crosses the firewall, and so does bob's connection back to its offer.
+fn dcc_send(tag: &str, fw: Fw, helpers: bool) -> Dcc {
+    let mut f = Firewall::start(tag, fw, helpers);
+    f.t.start_ngircd();
+    let dir = f.t.dir.clone();
+    let path = |name: &str| dir.join(name).display().to_string();
+    let data = make_file(&dir.join("file.bin"), 1_000_003);
+    let (client, server) = (f.t.client.clone(), f.t.server.clone());
+    f.t.spawn(
+        "dcc-recv",
+        &server,
+        &[
+            "python3",
+            "-u",
+            IRC_DCC,
+            "recv",
+            SERVER4,
+            "bob",
+            &path("got.bin"),
+            &path("bob.ready"),
+            &path("bob.offered"),
+            &path("bob.go"),
+        ],
+    );
+    f.t.wait_for_file(&dir.join("bob.ready"), "dcc-recv", 15);
+    f.t.spawn(
+        "dcc-send",
+        &client,
+        &[
+            "python3",
+            "-u",
+            IRC_DCC,
+            "send",
+            SERVER4,
+            "alice",
+            "bob",
+            &path("file.bin"),
+            CLIENT4,
+            DCC_PORT,
+        ],
+    );
+    f.t.wait_for_file(&dir.join("bob.offered"), "dcc-recv", 15);
+    let offered = f.tables();
+    std::fs::write(dir.join("bob.go"), b"").expect("go file");
+    let (sent, sender) = f.finish("dcc-send", 30);
+    let (received, receiver) = f.finish("dcc-recv", 30);
+    let intact = std::fs::read(dir.join("got.bin")).is_ok_and(|d| d == data);
+    assert!(
+        !received || intact,
+        "{tag}: the receiver said it got the file, but its copy differs"
+    );
+    // The last ACKs of both closes.
+    std::thread::sleep(Duration::from_millis(300));
+    let after = f.tables();
+    let summary = f.stop();
+    Dcc {
+        fw,
+        helpers,
+        transferred: sent && received && intact,
+        sender,
+        receiver,
+        offered,
+        after,
+        summary,
+    }
+}
+
+#[test]
+fn irc_dcc_send_passes_with_the_helper_and_not_without_as_through_the_kernel() {
+    let runs = on_every_firewall("irc", dcc_send);
+    for r in &runs {
+        let what = format!("DCC SEND through {:?} {} helpers", r.fw, with(r.helpers));
+        let logs = format!("sender:\n{}receiver:\n{}", r.sender, r.receiver);
+        assert_eq!(r.transferred, r.helpers, "{what}\n{logs}\n{}", r.summary);
+        if !r.helpers {
+            // Offered and dropped: the receiver got the offer, its SYN went unanswered.
+            assert!(
+                r.receiver
+                    .contains(&format!("{CLIENT4}:{DCC_PORT}: connecting timed out")),
+                "{what}: not a connection that timed out\n{logs}"
+            );
+        }
+        // The offer expects a connection from anywhere to the sender's port.
+        let want: Vec<String> = if r.helpers {
+            vec![format!(
+                "proto=6 src=0.0.0.0 dst={CLIENT4} sport=0 dport={DCC_PORT} \
+                 mask-src=0.0.0.0 mask-dst=255.255.255.255 sport=0 dport=65535 \
+                 master-src={CLIENT4} master-dst={SERVER4} sport=* dport=6667 class=0 \
+                 helper=irc"
+            )]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(r.offered.expects(), want, "{what}: {}", r.offered.expects);
+        let irc = r.after.conns.lines().find(|l| l.contains("dport=6667 "));
+        let irc = irc.unwrap_or_else(|| panic!("{what}: no IRC connection in\n{}", r.after.conns));
+        assert_eq!(irc.contains("helper=irc"), r.helpers, "{what}: {irc}");
+        let data = r
+            .after
+            .conns
+            .lines()
+            .filter(|l| l.contains(&format!("dport={DCC_PORT} ")))
+            .count();
+        assert_eq!(
+            data,
+            usize::from(r.helpers),
+            "{what}: DCC connections in\n{}",
+            r.after.conns
+        );
+        assert!(r.after.expects().is_empty(), "{what}: {}", r.after.expects);
+    }
+    let [ours, kernel, ours_off, kernel_off] = &runs;
+    assert!(
+        related_packets(&ours.summary) >= 1,
+        "the DCC connection's first packet was not RELATED:\n{}",
+        ours.summary
+    );
+    assert_eq!(
+        related_packets(&ours_off.summary),
+        0,
+        "{}",
+        ours_off.summary
+    );
+    assert!(
+        ours_off.summary.contains("filter-policy-drop"),
+        "no policy drops counted:\n{}",
+        ours_off.summary
+    );
+    for (a, b) in [(ours, kernel), (ours_off, kernel_off)] {
+        let w = with(a.helpers);
+        same_expects(
+            &format!("at the offer, {w} helpers"),
+            &a.offered,
+            &b.offered,
+        );
+        same_conns(
+            &format!("after the transfer, {w} helpers"),
+            &a.after,
+            &b.after,
+        );
+        same_expects(
+            &format!("after the transfer, {w} helpers"),
+            &a.after,
+            &b.after,
+        );
+    }
+    same_conns(
+        "at the offer, without helpers",
+        &ours_off.offered,
+        &kernel_off.offered,
+    );
+    // With the helper too: the pending expectation adds nothing to the IRC
+    // connection's use= (use=1), in Linux as in brickwall.
+    same_conns("at the offer, with helpers", &ours.offered, &kernel.offered);
+}
+
+/// What one PPTP call through one firewall did.
+struct Pptp {
+    fw: Fw,
+    helpers: bool,
+    /// GRE packets that reached the PAC (from the PNS) and the PNS (from the PAC).
+    to_pac: u32,
+    to_pns: u32,
+    pac: String,
+    pns: String,
+    /// The tables once the call was up, before any GRE.
+    called: Tables,
+    /// The tables after the GRE both ways, the call still up.
+    during: Tables,
+    /// The tables after the PNS cleared the call and stopped the control connection.
+    after: Tables,
+    summary: String,
+}
+
+/// The number after `label` in a script's output.
+fn count_after(log: &str, label: &str) -> Option<u32> {
+    let rest = log.split(label).nth(1)?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+/// The PAC in the server namespace, the PNS in the client namespace; the tables are
+/// read once the call is up, again after the GRE, and once the PNS cleared the call
+/// and stopped the control connection.
+fn pptp_call(tag: &str, fw: Fw, helpers: bool) -> Pptp {
+    let mut f = Firewall::start(tag, fw, helpers);
+    let dir = f.t.dir.clone();
+    let path = |name: &str| dir.join(name).display().to_string();
+    let (client, server) = (f.t.client.clone(), f.t.server.clone());
+    f.t.spawn(
+        "pptp-pac",
+        &server,
+        &[
+            "python3",
+            "-u",
+            PPTP_CALL,
+            "pac",
+            SERVER4,
+            CLIENT4,
+            &path("pac.ready"),
+        ],
+    );
+    f.t.wait_for_file(&dir.join("pac.ready"), "pptp-pac", 15);
+    f.t.spawn(
+        "pptp-pns",
+        &client,
+        &[
+            "python3",
+            "-u",
+            PPTP_CALL,
+            "pns",
+            SERVER4,
+            &path("pns.called"),
+            &path("pns.go"),
+            &path("pns.done"),
+            &path("pns.release"),
+        ],
+    );
+    f.t.wait_for_file(&dir.join("pns.called"), "pptp-pns", 30);
+    let called = f.tables();
+    std::fs::write(dir.join("pns.go"), b"").expect("go file");
+    f.t.wait_for_file(&dir.join("pns.done"), "pptp-pns", 30);
+    let during = f.tables();
+    std::fs::write(dir.join("pns.release"), b"").expect("release file");
+    let (pns_ok, pns) = f.finish("pptp-pns", 20);
+    let (pac_ok, pac) = f.finish("pptp-pac", 20);
+    assert!(
+        pns_ok && pac_ok,
+        "{tag}: a PPTP script failed\nPNS:\n{pns}PAC:\n{pac}"
+    );
+    let to_pns = std::fs::read_to_string(dir.join("pns.done"))
+        .ok()
+        .and_then(|d| count_after(&d, "received"))
+        .expect("the PNS's count");
+    let to_pac = count_after(&pac, "GRE from the PNS:").expect("the PAC's count");
+    // The last ACKs of the close.
+    std::thread::sleep(Duration::from_millis(300));
+    let after = f.tables();
+    let summary = f.stop();
+    Pptp {
+        fw,
+        helpers,
+        to_pac,
+        to_pns,
+        pac,
+        pns,
+        called,
+        during,
+        after,
+        summary,
+    }
+}
+
+#[test]
+fn pptp_gre_passes_as_related_with_the_helper_and_not_without_as_through_the_kernel() {
+    let runs = on_every_firewall("pptp", pptp_call);
+    for r in &runs {
+        let what = format!("PPTP through {:?} {} helpers", r.fw, with(r.helpers));
+        let want = if r.helpers { GRE_PACKETS } else { 0 };
+        assert_eq!(
+            (r.to_pac, r.to_pns),
+            (want, want),
+            "{what}: GRE packets (to the PAC, to the PNS)\nPNS:\n{}PAC:\n{}\n{}",
+            r.pns,
+            r.pac,
+            r.summary
+        );
+        // The call expects GRE both ways, exactly, keyed by the receiver's call id.
+        let master = format!("master-src={CLIENT4} master-dst={SERVER4} sport=* dport=1723");
+        let want: Vec<String> = if r.helpers {
+            vec![
+                format!(
+                    "proto=47 src={CLIENT4} dst={SERVER4} srckey=0x1234 dstkey=0x5678 \
+                     mask-src=255.255.255.255 mask-dst=255.255.255.255 srckey=0xffff \
+                     dstkey=0xffff {master} class=0 helper=pptp"
+                ),
+                format!(
+                    "proto=47 src={SERVER4} dst={CLIENT4} srckey=0x5678 dstkey=0x1234 \
+                     mask-src=255.255.255.255 mask-dst=255.255.255.255 srckey=0xffff \
+                     dstkey=0xffff {master} class=0 helper=pptp"
+                ),
+            ]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(r.called.expects(), want, "{what}: {}", r.called.expects);
+        let control = r.during.conns.lines().find(|l| l.contains("dport=1723 "));
+        let control = control
+            .unwrap_or_else(|| panic!("{what}: no control connection in\n{}", r.during.conns));
+        assert!(control.contains("ESTABLISHED"), "{what}: {control}");
+        assert_eq!(
+            control.contains("helper=pptp"),
+            r.helpers,
+            "{what}: {control}"
+        );
+        let gre: Vec<String> = r
+            .during
+            .conns()
+            .into_iter()
+            .filter(|l| l.starts_with("gre"))
+            .collect();
+        let want: Vec<String> = if r.helpers {
+            // PNS → PAC first, keyed by the PAC's call id; the PAC's reply by the PNS's.
+            vec![format!(
+                "gre 47 src={CLIENT4} dst={SERVER4} srckey=0x1234 dstkey=0x5678 \
+                 src={SERVER4} dst={CLIENT4} srckey=0x5678 dstkey=0x1234 [ASSURED] mark=0 use=1"
+            )]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(gre, want, "{what}: GRE connections in\n{}", r.during.conns);
+    }
+    let [ours, kernel, ours_off, kernel_off] = &runs;
+    assert!(
+        related_packets(&ours.summary) >= 1,
+        "the first GRE packet was not RELATED:\n{}",
+        ours.summary
+    );
+    assert_eq!(
+        related_packets(&ours_off.summary),
+        0,
+        "{}",
+        ours_off.summary
+    );
+    assert!(
+        ours_off.summary.contains("filter-policy-drop"),
+        "no policy drops counted:\n{}",
+        ours_off.summary
+    );
+    same_expects(
+        "once the call was up, with helpers",
+        &ours.called,
+        &kernel.called,
+    );
+    // The two GRE expectations add nothing to the control connection's use=; once the
+    // PNS → PAC one is used, its PAC → PNS mirror image goes too (Linux's pptp
+    // expectfn), so during the call both tables agree.
+    same_conns(
+        "once the call was up, with helpers",
+        &ours.called,
+        &kernel.called,
+    );
+    same_conns(
+        "during the call, with helpers",
+        &ours.during,
+        &kernel.during,
+    );
+    same_expects(
+        "during the call, with helpers",
+        &ours.during,
+        &kernel.during,
+    );
+    for (when, a, b) in [
+        ("once the call was up", &ours_off.called, &kernel_off.called),
+        ("during the call", &ours_off.during, &kernel_off.during),
+        ("after the call", &ours_off.after, &kernel_off.after),
+    ] {
+        same_conns(&format!("{when}, without helpers"), a, b);
+        same_expects(&format!("{when}, without helpers"), a, b);
+    }
+    // Left out, a known difference; with the helper:
+    // - after the call, the connection table: Linux destroys the call's GRE connection
+    //   on the Call-Disconnect-Notify (and again on the Stop-Control-Connection-Reply),
+    //   brickwall keeps it until it times out (the helper world has no way yet for a
+    //   helper to end the connections it expected).
+}
