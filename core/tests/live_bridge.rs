@@ -13,83 +13,21 @@
 
 mod netns;
 
+use netns::firewall::{
+    self, brickwall, brickwall_config, make_file, normalized, related_packets, Fw, Helper, FTP,
+    TFTP,
+};
 use netns::{require_root, Topology, CLIENT4, CLIENT6, SERVER4, SERVER6};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-fn brickwall() -> &'static str {
-    env!("CARGO_BIN_EXE_brickwall")
-}
-
-/// Which firewall bridges the two hosts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Fw {
-    /// `brickwall run` on a datapath (`pnet`, `tpacket-v3`) with N workers per interface.
-    Brickwall(&'static str, usize),
-    /// The kernel: a Linux bridge, br_netfilter, nftables and nf_conntrack.
-    Kernel,
-}
-
-/// brickwall's config: conntrack (with the FTP and TFTP helpers when `helpers`), the
-/// stateful filter on FORWARD, and the live section.
-fn brickwall_config(helpers: bool, datapath: &str, workers: usize) -> String {
-    let helpers = if helpers {
-        r#"
-        - {name: ftp, wasm: "builtin:ftp", ports: [tcp/21], max_expected: 1, timeout_s: 300}
-        - {name: tftp, wasm: "builtin:tftp", ports: [udp/69], max_expected: 1, timeout_s: 300}"#
+/// The helpers these scenarios need, or none.
+fn helpers(on: bool) -> &'static [Helper] {
+    if on {
+        &[FTP, TFTP]
     } else {
-        " []"
-    };
-    format!(
-        r#"
-live:
-  interfaces: [fc, fs]
-  datapath: {datapath}
-  workers: {workers}
-plugins:
-  - builtin: conntrack
-    config:
-      helpers:{helpers}
-      # Wall clock: generous, as the test machine is busy with other tests.
-      helper_sandbox: {{budget: {{deadline_ms: 250}}}}
-  - builtin: filter
-    config:
-      chains:
-        - hook: forward
-          policy: drop
-          rules:
-            - match: {{proto: icmpv6, icmp_type: [nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert]}}
-              action: accept
-            - {{match: {{ct_state: [established, related]}}, action: accept}}
-            - {{match: {{ct_state: new, proto: tcp, dport: [21, 6667, 1723]}}, action: accept}}
-            - {{match: {{ct_state: new, proto: udp, dport: 69}}, action: accept}}
-            - {{match: {{ct_state: new, proto: icmp, icmp_type: echo-request}}, action: accept}}
-            - {{match: {{ct_state: new, proto: icmpv6, icmp_type: echo-request}}, action: accept}}
-"#
-    )
-}
-
-/// The same policy for the kernel, in nftables' words.
-fn nft_ruleset(helpers: bool) -> String {
-    let assign = if helpers {
-        "ct helper ftp-h { type \"ftp\" protocol tcp; l3proto inet; }\n\
-         ct helper tftp-h { type \"tftp\" protocol udp; l3proto inet; }\n\
-         chain helper_assign { type filter hook prerouting priority filter;\n\
-           tcp dport 21 ct helper set \"ftp-h\"\n udp dport 69 ct helper set \"tftp-h\"\n }\n"
-    } else {
-        ""
-    };
-    format!(
-        "table inet bw {{\n{assign}\
-         chain filter_forward {{ type filter hook forward priority filter; policy drop;\n\
-           icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert }} accept\n\
-           ct state established,related accept\n\
-           ct state new tcp dport {{ 21, 6667, 1723 }} accept\n\
-           ct state new udp dport 69 accept\n\
-           ct state new icmp type echo-request accept\n\
-           ct state new icmpv6 type echo-request accept\n\
-         }}\n}}\n"
-    )
+        &[]
+    }
 }
 
 /// A topology with its firewall running and its servers started.
@@ -104,59 +42,10 @@ struct Run {
 }
 
 impl Run {
-    fn start(tag: &str, fw: Fw, helpers: bool) -> Run {
+    fn start(tag: &str, fw: Fw, with_helpers: bool) -> Run {
         require_root();
         let mut t = Topology::new(tag);
-        let sock = t.dir.join("control.sock");
-        match fw {
-            Fw::Brickwall(datapath, workers) => {
-                let cfg = t.dir.join("fw.yaml");
-                std::fs::write(&cfg, brickwall_config(helpers, datapath, workers)).expect("config");
-                let ns = t.fw.clone();
-                let (c, s) = (cfg.display().to_string(), sock.display().to_string());
-                t.spawn(
-                    "brickwall",
-                    &ns,
-                    &[brickwall(), "run", "--config", &c, "--control", &s],
-                );
-                t.wait_for_file(&sock, "brickwall", 60);
-                assert_only_network_capabilities(&t);
-            }
-            Fw::Kernel => {
-                let ns = t.fw.clone();
-                // No multicast snooping: its IGMP queries would be the kernel's own traffic.
-                t.exec(
-                    &ns,
-                    &[
-                        "ip",
-                        "link",
-                        "add",
-                        "br0",
-                        "type",
-                        "bridge",
-                        "mcast_snooping",
-                        "0",
-                    ],
-                );
-                t.exec(&ns, &["sysctl", "-qw", "net.ipv6.conf.br0.disable_ipv6=1"]);
-                for dev in ["fc", "fs"] {
-                    t.exec(&ns, &["ip", "link", "set", dev, "master", "br0"]);
-                }
-                t.exec(&ns, &["ip", "link", "set", "br0", "up"]);
-                t.exec(
-                    &ns,
-                    &[
-                        "sysctl",
-                        "-qw",
-                        "net.bridge.bridge-nf-call-iptables=1",
-                        "net.bridge.bridge-nf-call-ip6tables=1",
-                    ],
-                );
-                let rules = t.dir.join("fw.nft");
-                std::fs::write(&rules, nft_ruleset(helpers)).expect("ruleset");
-                t.exec(&ns, &["nft", "-f", rules.to_str().expect("utf-8 path")]);
-            }
-        }
+        let sock = firewall::start(&mut t, fw, helpers(with_helpers));
         let ftp_root = t.dir.join("ftp");
         std::fs::create_dir_all(&ftp_root).expect("ftp root");
         let big = make_file(&ftp_root.join("big.bin"), 3 * 1024 * 1024 + 17);
@@ -257,99 +146,15 @@ impl Run {
 
     /// The firewall's connection table as `conntrack -L` lines.
     fn table(&self) -> String {
-        match self.fw {
-            Fw::Brickwall(..) => {
-                let o = std::process::Command::new(brickwall())
-                    .args(["ct", "--socket", self.sock.to_str().expect("utf-8"), "-L"])
-                    .output()
-                    .expect("brickwall ct");
-                String::from_utf8_lossy(&o.stdout).into_owned()
-            }
-            Fw::Kernel => {
-                let o = self.t.try_exec(&self.t.fw, &["conntrack", "-L"]);
-                String::from_utf8_lossy(&o.stdout).into_owned()
-            }
-        }
+        firewall::list(&self.t, self.fw, &self.sock, "conntrack")
     }
 
     /// brickwall's summary after SIGTERM; asserts it stopped cleanly.
     fn stop_brickwall(&mut self) -> String {
-        let st = self.t.stop("brickwall").expect("the engine was running");
-        let log = self.t.log("brickwall");
+        let log = firewall::stop_brickwall(&mut self.t);
         eprintln!("{log}");
-        assert!(
-            st.success(),
-            "the engine did not exit cleanly on SIGTERM: {st:?}\n{log}"
-        );
         log
     }
-}
-
-/// The running engine keeps CAP_NET_ADMIN and CAP_NET_RAW (bits 12 and 13) and nothing
-/// else, in its effective, permitted and bounding sets.
-fn assert_only_network_capabilities(t: &Topology) {
-    let pid = t.pid("brickwall").expect("the engine runs");
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let status =
-            std::fs::read_to_string(format!("/proc/{pid}/status")).expect("its /proc status");
-        let caps: Vec<&str> = ["CapEff:", "CapPrm:", "CapBnd:"]
-            .iter()
-            .filter_map(|k| status.lines().find(|l| l.starts_with(k)))
-            .map(|l| l.split_whitespace().nth(1).unwrap_or(""))
-            .collect();
-        if caps == ["0000000000003000"; 3] {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < end,
-            "the engine kept more than the network capabilities: {caps:?}\n{}",
-            t.log("brickwall")
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
-/// A file of pseudo-random bytes (not compressible, not repeating at a small period).
-fn make_file(path: &Path, len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15 ^ len as u64;
-    let data: Vec<u8> = (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    std::fs::write(path, &data).expect("test file");
-    data
-}
-
-/// A `conntrack -L` line with what differs between two runs of the same traffic taken
-/// out: the timeout, ephemeral ports and ICMP ids become `*`; the well-known ports
-/// (21, 69) stay; the per-direction counters go (brickwall always keeps them, the
-/// kernel only with `nf_conntrack_acct=1`).
-fn normalize(line: &str) -> Option<String> {
-    let toks: Vec<&str> = line.split_whitespace().collect();
-    if toks.len() < 4 || toks[1].parse::<u8>().is_err() {
-        return None;
-    }
-    let mut out = vec![toks[0].to_string(), toks[1].to_string()];
-    for tok in &toks[3..] {
-        out.push(match tok.split_once('=') {
-            Some((k @ ("sport" | "dport"), v)) if v != "21" && v != "69" => format!("{k}=*"),
-            Some(("id", _)) => "id=*".to_string(),
-            Some(("packets" | "bytes", _)) => continue,
-            _ => tok.to_string(),
-        });
-    }
-    Some(out.join(" "))
-}
-
-fn normalized(table: &str) -> Vec<String> {
-    let mut v: Vec<String> = table.lines().filter_map(normalize).collect();
-    v.sort();
-    v
 }
 
 /// What every scenario must do with the helpers (and without).
@@ -367,18 +172,6 @@ fn expected(helpers: bool) -> Vec<(&'static str, bool)> {
         ("tftp put", helpers),
         ("tcp/8080 let through", false),
     ]
-}
-
-/// The first packet of each expected connection is RELATED (later ones, once the reply
-/// is seen, are ESTABLISHED, as in Linux): the summary's count of RELATED packets.
-fn related_packets(summary: &str) -> u64 {
-    summary
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("conntrack: "))
-        .and_then(|l| l.split("related ").nth(1))
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
 }
 
 /// Runs every scenario through brickwall on `fw`, with helpers; returns its table.
@@ -543,10 +336,10 @@ fn sighup_reloads_rules_and_keeps_connections() {
 
     // The new config: no ICMP echo rule, and no TFTP helper.
     let cfg = dir.join("fw.yaml");
-    let new = brickwall_config(true, "tpacket-v3", 1)
-        .replace("            - {match: {ct_state: new, proto: icmp, icmp_type: echo-request}, action: accept}\n", "")
-        .replace("        - {name: tftp, wasm: \"builtin:tftp\", ports: [udp/69], max_expected: 1, timeout_s: 300}", "");
-    assert_ne!(new, brickwall_config(true, "tpacket-v3", 1));
+    let echo_rule =
+        "            - {match: {ct_state: new, proto: icmp, icmp_type: echo-request}, action: accept}\n";
+    let new = brickwall_config(&[FTP], "tpacket-v3", 1).replace(echo_rule, "");
+    assert!(!new.contains(echo_rule) && !new.contains("tftp"), "{new}");
     std::fs::write(&cfg, &new).expect("new config");
     let pid = t.pid("brickwall").expect("the engine runs") as i32;
     let reloads = |t: &Topology| t.log("brickwall").matches("SIGHUP:").count();
@@ -599,7 +392,7 @@ fn local_paths_reach_the_host_through_its_tap() {
     require_root();
     let mut t = Topology::new("tap");
     let cfg = t.dir.join("fw.yaml");
-    let config = brickwall_config(true, "tpacket-v3", 1).replace(
+    let config = brickwall_config(helpers(true), "tpacket-v3", 1).replace(
         "  workers: 1\n",
         "  workers: 1\n  tap: {name: bw0, addresses: [10.77.0.254/24, 'fd77::fe/64']}\n",
     ) + r#"        - hook: input

@@ -27,13 +27,24 @@
 
 mod netns;
 
+use netns::firewall::{
+    self, make_file, normalized, normalized_expects, related_packets, Fw, Helper, IRC, PPTP,
+};
 use netns::{require_root, require_tools, Topology, CLIENT4, SERVER4};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-fn brickwall() -> &'static str {
-    env!("CARGO_BIN_EXE_brickwall")
+/// brickwall as these tests run it: the simple datapath, one worker per interface.
+const BRICKWALL: Fw = Fw::Brickwall("pnet", 1);
+
+/// The helpers these tests need, or none.
+fn helpers(on: bool) -> &'static [Helper] {
+    if on {
+        &[IRC, PPTP]
+    } else {
+        &[]
+    }
 }
 
 /// Both ends of a DCC SEND over IRC (see the script's docstring).
@@ -51,75 +62,6 @@ const DCC_PORT: &str = "40123";
 /// The GRE packets each side of the PPTP call sends.
 const GRE_PACKETS: u32 = 5;
 
-/// Which firewall bridges the two hosts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Fw {
-    /// `brickwall run`.
-    Brickwall,
-    /// The kernel: a Linux bridge, br_netfilter, nftables and nf_conntrack.
-    Kernel,
-}
-
-/// brickwall's config: conntrack (with the IRC and PPTP helpers when `helpers`), the
-/// stateful filter on FORWARD, and the live section.
-fn brickwall_config(helpers: bool) -> String {
-    let helpers = if helpers {
-        r#"
-        - {name: irc, wasm: "builtin:irc", ports: [tcp/6667], max_expected: 8, timeout_s: 300}
-        - {name: pptp, wasm: "builtin:pptp", ports: [tcp/1723], max_expected: 2, timeout_s: 300}"#
-    } else {
-        " []"
-    };
-    format!(
-        r#"
-live:
-  interfaces: [fc, fs]
-plugins:
-  - builtin: conntrack
-    config:
-      helpers:{helpers}
-  - builtin: filter
-    config:
-      chains:
-        - hook: forward
-          policy: drop
-          rules:
-            - match: {{proto: icmpv6, icmp_type: [nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert]}}
-              action: accept
-            - {{match: {{ct_state: [established, related]}}, action: accept}}
-            - {{match: {{ct_state: new, proto: tcp, dport: [21, 6667, 1723]}}, action: accept}}
-            - {{match: {{ct_state: new, proto: udp, dport: 69}}, action: accept}}
-            - {{match: {{ct_state: new, proto: icmp, icmp_type: echo-request}}, action: accept}}
-            - {{match: {{ct_state: new, proto: icmpv6, icmp_type: echo-request}}, action: accept}}
-"#
-    )
-}
-
-/// The same policy for the kernel, in nftables' words (its IRC and PPTP helpers are
-/// IPv4 only).
-fn nft_ruleset(helpers: bool) -> String {
-    let assign = if helpers {
-        "ct helper irc-h { type \"irc\" protocol tcp; l3proto ip; }\n\
-         ct helper pptp-h { type \"pptp\" protocol tcp; l3proto ip; }\n\
-         chain helper_assign { type filter hook prerouting priority filter;\n\
-           meta nfproto ipv4 tcp dport 6667 ct helper set \"irc-h\"\n\
-           meta nfproto ipv4 tcp dport 1723 ct helper set \"pptp-h\"\n }\n"
-    } else {
-        ""
-    };
-    format!(
-        "table inet bw {{\n{assign}\
-         chain filter_forward {{ type filter hook forward priority filter; policy drop;\n\
-           icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert }} accept\n\
-           ct state established,related accept\n\
-           ct state new tcp dport {{ 21, 6667, 1723 }} accept\n\
-           ct state new udp dport 69 accept\n\
-           ct state new icmp type echo-request accept\n\
-           ct state new icmpv6 type echo-request accept\n\
-         }}\n}}\n"
-    )
-}
-
 /// A topology with its firewall running.
 struct Firewall {
     t: Topology,
@@ -129,58 +71,11 @@ struct Firewall {
 }
 
 impl Firewall {
-    fn start(tag: &str, fw: Fw, helpers: bool) -> Firewall {
+    fn start(tag: &str, fw: Fw, with_helpers: bool) -> Firewall {
         require_root();
         require_tools(&["ngircd", "python3"]);
         let mut t = Topology::new(tag);
-        let sock = t.dir.join("control.sock");
-        let ns = t.fw.clone();
-        match fw {
-            Fw::Brickwall => {
-                let cfg = t.dir.join("fw.yaml");
-                std::fs::write(&cfg, brickwall_config(helpers)).expect("config");
-                let (c, s) = (cfg.display().to_string(), sock.display().to_string());
-                t.spawn(
-                    "brickwall",
-                    &ns,
-                    &[brickwall(), "run", "--config", &c, "--control", &s],
-                );
-                t.wait_for_file(&sock, "brickwall", 60);
-            }
-            Fw::Kernel => {
-                // No multicast snooping: its IGMP queries would be the kernel's own traffic.
-                t.exec(
-                    &ns,
-                    &[
-                        "ip",
-                        "link",
-                        "add",
-                        "br0",
-                        "type",
-                        "bridge",
-                        "mcast_snooping",
-                        "0",
-                    ],
-                );
-                t.exec(&ns, &["sysctl", "-qw", "net.ipv6.conf.br0.disable_ipv6=1"]);
-                for dev in ["fc", "fs"] {
-                    t.exec(&ns, &["ip", "link", "set", dev, "master", "br0"]);
-                }
-                t.exec(&ns, &["ip", "link", "set", "br0", "up"]);
-                t.exec(
-                    &ns,
-                    &[
-                        "sysctl",
-                        "-qw",
-                        "net.bridge.bridge-nf-call-iptables=1",
-                        "net.bridge.bridge-nf-call-ip6tables=1",
-                    ],
-                );
-                let rules = t.dir.join("fw.nft");
-                std::fs::write(&rules, nft_ruleset(helpers)).expect("ruleset");
-                t.exec(&ns, &["nft", "-f", rules.to_str().expect("utf-8 path")]);
-            }
-        }
+        let sock = firewall::start(&mut t, fw, helpers(with_helpers));
         Firewall { t, fw, sock }
     }
 
@@ -195,21 +90,7 @@ impl Firewall {
     }
 
     fn list(&self, table: &str) -> String {
-        let o = match self.fw {
-            Fw::Brickwall => std::process::Command::new(brickwall())
-                .args(["ct", "--socket", self.sock.to_str().expect("utf-8")])
-                .args(["-L", table])
-                .output()
-                .expect("brickwall ct"),
-            Fw::Kernel => self.t.try_exec(&self.t.fw, &["conntrack", "-L", table]),
-        };
-        assert!(
-            o.status.success(),
-            "listing the {table} table of {:?} failed: {}",
-            self.fw,
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
+        firewall::list(&self.t, self.fw, &self.sock, table)
     }
 
     /// brickwall's summary after SIGTERM (asserting it stopped cleanly); empty for the
@@ -218,13 +99,7 @@ impl Firewall {
         if self.fw == Fw::Kernel {
             return String::new();
         }
-        let st = self.t.stop("brickwall").expect("the engine was running");
-        let log = self.t.log("brickwall");
-        assert!(
-            st.success(),
-            "the engine did not exit cleanly on SIGTERM: {st:?}\n{log}"
-        );
-        log
+        firewall::stop_brickwall(&mut self.t)
     }
 
     /// A spawned script's exit status (waiting at most `secs`) and its output.
@@ -232,21 +107,6 @@ impl Firewall {
         let st = self.t.wait_exit(name, secs);
         (st.is_some_and(|s| s.success()), self.t.log(name))
     }
-}
-
-/// A file of pseudo-random bytes (not compressible, not repeating at a small period).
-fn make_file(path: &Path, len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15 ^ len as u64;
-    let data: Vec<u8> = (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    std::fs::write(path, &data).expect("test file");
-    data
 }
 
 /// A firewall's connection and expectation tables at one moment.
@@ -260,12 +120,12 @@ struct Tables {
 impl Tables {
     /// The connections, normalized and sorted.
     fn conns(&self) -> Vec<String> {
-        sorted(self.conns.lines().filter_map(normalize))
+        normalized(&self.conns)
     }
 
     /// The expectations, normalized and sorted.
     fn expects(&self) -> Vec<String> {
-        sorted(self.expects.lines().filter_map(normalize_expect))
+        normalized_expects(&self.expects)
     }
 }
 
@@ -278,64 +138,6 @@ impl Firewall {
     }
 }
 
-fn sorted(lines: impl Iterator<Item = String>) -> Vec<String> {
-    let mut v: Vec<String> = lines.collect();
-    v.sort();
-    v
-}
-
-/// A `conntrack -L` line with what differs between two runs of the same traffic taken
-/// out: the timeout and ephemeral ports become `*` (the services' ports 6667 and 1723
-/// stay, and so do GRE's keys, which are the scripts' call ids); the per-direction
-/// counters go (brickwall always keeps them, the kernel only with `nf_conntrack_acct=1`).
-fn normalize(line: &str) -> Option<String> {
-    let toks: Vec<&str> = line.split_whitespace().collect();
-    if toks.len() < 4 || toks[1].parse::<u8>().is_err() {
-        return None;
-    }
-    let mut out = vec![toks[0].to_string(), toks[1].to_string()];
-    for tok in &toks[3..] {
-        out.push(match tok.split_once('=') {
-            Some((k @ ("sport" | "dport"), v)) if v != "6667" && v != "1723" => format!("{k}=*"),
-            Some(("packets" | "bytes", _)) => continue,
-            _ => tok.to_string(),
-        });
-    }
-    Some(out.join(" "))
-}
-
-/// A `conntrack -L expect` line without its timeout and its master's (ephemeral)
-/// source port; the expected tuple and mask stay whole.
-fn normalize_expect(line: &str) -> Option<String> {
-    let toks: Vec<&str> = line.split_whitespace().collect();
-    if toks.len() < 3 || toks[0].parse::<u32>().is_err() || !toks[1].starts_with("proto=") {
-        return None;
-    }
-    let mut master = false;
-    let mut out = Vec::new();
-    for tok in &toks[1..] {
-        master |= tok.starts_with("master-");
-        out.push(if master && tok.starts_with("sport=") {
-            "sport=*".to_string()
-        } else {
-            tok.to_string()
-        });
-    }
-    Some(out.join(" "))
-}
-
-/// brickwall's count of RELATED packets from its summary (the first packet of each
-/// expected connection; later ones are ESTABLISHED, as in Linux).
-fn related_packets(summary: &str) -> u64 {
-    summary
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("conntrack: "))
-        .and_then(|l| l.split("related ").nth(1))
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Runs `f` on each firewall, with and without helpers, all at once, each in its own
 /// topology (`prefix` and the case make the tags); returns the results in the order
 /// (brickwall, kernel) with helpers, then without.
@@ -344,9 +146,9 @@ fn on_every_firewall<R: Send + 'static>(
     f: fn(&str, Fw, bool) -> R,
 ) -> [R; 4] {
     let cases = [
-        (Fw::Brickwall, true),
+        (BRICKWALL, true),
         (Fw::Kernel, true),
-        (Fw::Brickwall, false),
+        (BRICKWALL, false),
         (Fw::Kernel, false),
     ];
     let handles: Vec<JoinHandle<R>> = cases
@@ -354,7 +156,7 @@ fn on_every_firewall<R: Send + 'static>(
         .map(|&(fw, helpers)| {
             let tag = format!(
                 "{prefix}-{}{}",
-                if fw == Fw::Brickwall { "bw" } else { "k" },
+                if fw == BRICKWALL { "bw" } else { "k" },
                 if helpers { "" } else { "0" }
             );
             std::thread::spawn(move || f(&tag, fw, helpers))
@@ -374,6 +176,21 @@ fn on_every_firewall<R: Send + 'static>(
     results
         .try_into()
         .unwrap_or_else(|_| unreachable!("four cases"))
+}
+
+/// brickwall's summaries with and without helpers: with them, the expected connection's
+/// first packet was RELATED (`what` says otherwise); without them, nothing was, and the
+/// policy dropped what the helper would have let through.
+fn related_with_helpers_only(with_helpers: &str, without: &str, what: &str) {
+    assert!(
+        related_packets(with_helpers) >= 1,
+        "{what}:\n{with_helpers}"
+    );
+    assert_eq!(related_packets(without), 0, "{without}");
+    assert!(
+        without.contains("filter-policy-drop"),
+        "no policy drops counted:\n{without}"
+    );
 }
 
 /// "with" or "without", for messages.
@@ -537,21 +354,10 @@ fn irc_dcc_send_passes_with_the_helper_and_not_without_as_through_the_kernel() {
         assert!(r.after.expects().is_empty(), "{what}: {}", r.after.expects);
     }
     let [ours, kernel, ours_off, kernel_off] = &runs;
-    assert!(
-        related_packets(&ours.summary) >= 1,
-        "the DCC connection's first packet was not RELATED:\n{}",
-        ours.summary
-    );
-    assert_eq!(
-        related_packets(&ours_off.summary),
-        0,
-        "{}",
-        ours_off.summary
-    );
-    assert!(
-        ours_off.summary.contains("filter-policy-drop"),
-        "no policy drops counted:\n{}",
-        ours_off.summary
+    related_with_helpers_only(
+        &ours.summary,
+        &ours_off.summary,
+        "the DCC connection's first packet was not RELATED",
     );
     for (a, b) in [(ours, kernel), (ours_off, kernel_off)] {
         let w = with(a.helpers);
@@ -737,21 +543,10 @@ fn pptp_gre_passes_as_related_with_the_helper_and_not_without_as_through_the_ker
         assert_eq!(gre, want, "{what}: GRE connections in\n{}", r.during.conns);
     }
     let [ours, kernel, ours_off, kernel_off] = &runs;
-    assert!(
-        related_packets(&ours.summary) >= 1,
-        "the first GRE packet was not RELATED:\n{}",
-        ours.summary
-    );
-    assert_eq!(
-        related_packets(&ours_off.summary),
-        0,
-        "{}",
-        ours_off.summary
-    );
-    assert!(
-        ours_off.summary.contains("filter-policy-drop"),
-        "no policy drops counted:\n{}",
-        ours_off.summary
+    related_with_helpers_only(
+        &ours.summary,
+        &ours_off.summary,
+        "the first GRE packet was not RELATED",
     );
     same_expects(
         "once the call was up, with helpers",

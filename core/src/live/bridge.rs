@@ -108,6 +108,10 @@ struct Out {
 }
 
 impl Out {
+    fn add_kernel(&self, k: KernelStats) {
+        self.kernel.lock().unwrap_or_else(|e| e.into_inner()).add(k);
+    }
+
     fn send(&self, batch: &TxBatch) {
         let s = self.tx.send_batch(batch);
         self.frames.fetch_add(s.frames, Ordering::Relaxed);
@@ -350,21 +354,11 @@ impl Worker<'_> {
                 slot.lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .clone_from(&self.pipeline.counters);
-                let k = rx.kernel_stats();
-                self.outs[self.me]
-                    .kernel
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .add(k);
+                self.outs[self.me].add_kernel(rx.kernel_stats());
                 last_publish = Instant::now();
             }
         }
-        let k = rx.kernel_stats();
-        self.outs[self.me]
-            .kernel
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .add(k);
+        self.outs[self.me].add_kernel(rx.kernel_stats());
         self
     }
 }

@@ -37,6 +37,25 @@ pub struct Port {
     pub rx: Vec<Box<dyn FrameRx>>,
 }
 
+impl Port {
+    /// A bridge port from a datapath's sending side and receiving sides.
+    fn bridged<T: FrameTx + 'static, R: FrameRx + 'static>(
+        iface: Interface,
+        tx: T,
+        rxs: Vec<R>,
+    ) -> Port {
+        Port {
+            iface,
+            local: false,
+            tx: Box::new(tx),
+            rx: rxs
+                .into_iter()
+                .map(|r| Box::new(r) as Box<dyn FrameRx>)
+                .collect(),
+        }
+    }
+}
+
 /// Opens every configured interface: looks it up, applies the offload policy (each
 /// change is reported through `notice`) and opens its sockets on the configured
 /// datapath. Errors name the interface.
@@ -65,15 +84,7 @@ pub fn open_ports(cfg: &LiveConfig, notice: &mut dyn FnMut(String)) -> Result<Ve
             Datapath::Pnet => {
                 let (tx, rxs) =
                     pnet::open(&iface, cfg.workers, poll, group).map_err(|e| e.to_string())?;
-                Port {
-                    iface,
-                    local: false,
-                    tx: Box::new(tx),
-                    rx: rxs
-                        .into_iter()
-                        .map(|r| Box::new(r) as Box<dyn FrameRx>)
-                        .collect(),
-                }
+                Port::bridged(iface, tx, rxs)
             }
             Datapath::TpacketV3 => {
                 let shape = ring::RingShape {
@@ -83,15 +94,7 @@ pub fn open_ports(cfg: &LiveConfig, notice: &mut dyn FnMut(String)) -> Result<Ve
                 };
                 let (tx, rxs) = ring::open(&iface, cfg.workers, shape, poll, group)
                     .map_err(|e| e.to_string())?;
-                Port {
-                    iface,
-                    local: false,
-                    tx: Box::new(tx),
-                    rx: rxs
-                        .into_iter()
-                        .map(|r| Box::new(r) as Box<dyn FrameRx>)
-                        .collect(),
-                }
+                Port::bridged(iface, tx, rxs)
             }
         };
         ports.push(port);

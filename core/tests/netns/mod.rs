@@ -3,6 +3,8 @@
 //! files) is removed when it is dropped, also when a test fails.
 #![allow(dead_code)]
 
+pub mod firewall;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

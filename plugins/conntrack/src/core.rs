@@ -99,6 +99,19 @@ fn unhandle(h: u64) -> Option<(u32, u32)> {
     (idx != 0).then(|| (idx - 1, (h >> 32) as u32))
 }
 
+/// What the protocol trackers take from a config.
+fn proto_config(cfg: &CtConfig) -> ProtoConfig {
+    ProtoConfig {
+        tcp: crate::proto::tcp::TcpConfig {
+            loose: cfg.tcp_loose,
+            be_liberal: cfg.tcp_be_liberal,
+            max_retrans: cfg.tcp_max_retrans,
+            timeouts: cfg.timeouts.tcp.clone(),
+        },
+        timeouts: cfg.timeouts.clone(),
+    }
+}
+
 impl Tracker {
     /// A tracker with `cfg`'s table size, limits, hash and timeouts.
     pub fn new(cfg: CtConfig, chain_limit: usize) -> Tracker {
@@ -110,15 +123,7 @@ impl Tracker {
             chain_limit,
             cfg.max.min(1 << 20),
         );
-        let proto_cfg = ProtoConfig {
-            tcp: crate::proto::tcp::TcpConfig {
-                loose: cfg.tcp_loose,
-                be_liberal: cfg.tcp_be_liberal,
-                max_retrans: cfg.tcp_max_retrans,
-                timeouts: cfg.timeouts.tcp.clone(),
-            },
-            timeouts: cfg.timeouts.clone(),
-        };
+        let proto_cfg = proto_config(&cfg);
         Tracker {
             table,
             expects: ExpectTable::new(cfg.expect_max),
@@ -190,15 +195,7 @@ impl Tracker {
         cfg.hash = old.hash;
         cfg.defrag = old.defrag;
         cfg.zone = old.zone;
-        self.proto_cfg = ProtoConfig {
-            tcp: crate::proto::tcp::TcpConfig {
-                loose: cfg.tcp_loose,
-                be_liberal: cfg.tcp_be_liberal,
-                max_retrans: cfg.tcp_max_retrans,
-                timeouts: cfg.timeouts.tcp.clone(),
-            },
-            timeouts: cfg.timeouts.clone(),
-        };
+        self.proto_cfg = proto_config(&cfg);
         self.expects.max = cfg.expect_max;
         self.cfg = cfg;
         fixed

@@ -1,0 +1,357 @@
+//! The firewall in the middle of a [`Topology`]: `brickwall run`, or the kernel itself (a
+//! Linux bridge with br_netfilter, nftables and nf_conntrack), with the live tests'
+//! policy — "drop forwarded NEW unless to tcp/21, udp/69, tcp/6667, tcp/1723 or ICMP
+//! echo; accept established and related" — and the helpers a test asks for; listing
+//! its tables, and normalizing them so two runs of the same traffic compare equal.
+
+use super::Topology;
+use std::path::{Path, PathBuf};
+
+/// The binary under test.
+pub fn brickwall() -> &'static str {
+    env!("CARGO_BIN_EXE_brickwall")
+}
+
+/// Which firewall bridges the two hosts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fw {
+    /// `brickwall run` on a datapath (`pnet`, `tpacket-v3`) with N workers per interface.
+    Brickwall(&'static str, usize),
+    /// The kernel: a Linux bridge, br_netfilter, nftables and nf_conntrack.
+    Kernel,
+}
+
+/// An application helper, as both firewalls assign it.
+#[derive(Clone, Copy, Debug)]
+pub struct Helper {
+    /// Its name (brickwall's bundled helper, the kernel's helper type).
+    pub name: &'static str,
+    /// `tcp` or `udp`.
+    pub proto: &'static str,
+    /// The port it is assigned on.
+    pub port: u16,
+    /// Linux's limit of expectations per master.
+    pub max_expected: u32,
+    /// Whether the kernel's helper is IPv4 only (`l3proto ip`).
+    pub ipv4_only: bool,
+}
+
+/// FTP on tcp/21.
+pub const FTP: Helper = Helper {
+    name: "ftp",
+    proto: "tcp",
+    port: 21,
+    max_expected: 1,
+    ipv4_only: false,
+};
+/// TFTP on udp/69.
+pub const TFTP: Helper = Helper {
+    name: "tftp",
+    proto: "udp",
+    port: 69,
+    max_expected: 1,
+    ipv4_only: false,
+};
+/// IRC on tcp/6667.
+pub const IRC: Helper = Helper {
+    name: "irc",
+    proto: "tcp",
+    port: 6667,
+    max_expected: 8,
+    ipv4_only: true,
+};
+/// PPTP on tcp/1723.
+pub const PPTP: Helper = Helper {
+    name: "pptp",
+    proto: "tcp",
+    port: 1723,
+    max_expected: 2,
+    ipv4_only: true,
+};
+
+/// brickwall's config: conntrack with `helpers`, the stateful filter on FORWARD, and
+/// the live section on `datapath` with `workers` per interface.
+pub fn brickwall_config(helpers: &[Helper], datapath: &str, workers: usize) -> String {
+    let helpers = if helpers.is_empty() {
+        " []".to_string()
+    } else {
+        helpers
+            .iter()
+            .map(|h| {
+                format!(
+                    "\n        - {{name: {n}, wasm: \"builtin:{n}\", ports: [{p}/{port}], \
+                     max_expected: {m}, timeout_s: 300}}",
+                    n = h.name,
+                    p = h.proto,
+                    port = h.port,
+                    m = h.max_expected
+                )
+            })
+            .collect()
+    };
+    format!(
+        r#"
+live:
+  interfaces: [fc, fs]
+  datapath: {datapath}
+  workers: {workers}
+plugins:
+  - builtin: conntrack
+    config:
+      helpers:{helpers}
+      # Wall clock: generous, as the test machine is busy with other tests.
+      helper_sandbox: {{budget: {{deadline_ms: 250}}}}
+  - builtin: filter
+    config:
+      chains:
+        - hook: forward
+          policy: drop
+          rules:
+            - match: {{proto: icmpv6, icmp_type: [nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert]}}
+              action: accept
+            - {{match: {{ct_state: [established, related]}}, action: accept}}
+            - {{match: {{ct_state: new, proto: tcp, dport: [21, 6667, 1723]}}, action: accept}}
+            - {{match: {{ct_state: new, proto: udp, dport: 69}}, action: accept}}
+            - {{match: {{ct_state: new, proto: icmp, icmp_type: echo-request}}, action: accept}}
+            - {{match: {{ct_state: new, proto: icmpv6, icmp_type: echo-request}}, action: accept}}
+"#
+    )
+}
+
+/// The same policy for the kernel, in nftables' words, its helpers attached by
+/// `ct helper set` as Linux since 4.7 wants.
+pub fn nft_ruleset(helpers: &[Helper]) -> String {
+    let mut assign = String::new();
+    if !helpers.is_empty() {
+        for h in helpers {
+            let l3 = if h.ipv4_only { "ip" } else { "inet" };
+            assign += &format!(
+                "ct helper {n}-h {{ type \"{n}\" protocol {p}; l3proto {l3}; }}\n",
+                n = h.name,
+                p = h.proto
+            );
+        }
+        assign += "chain helper_assign { type filter hook prerouting priority filter;\n";
+        for h in helpers {
+            let family = if h.ipv4_only {
+                "meta nfproto ipv4 "
+            } else {
+                ""
+            };
+            assign += &format!(
+                "{family}{p} dport {port} ct helper set \"{n}-h\"\n",
+                p = h.proto,
+                port = h.port,
+                n = h.name
+            );
+        }
+        assign += "}\n";
+    }
+    format!(
+        "table inet bw {{\n{assign}\
+         chain filter_forward {{ type filter hook forward priority filter; policy drop;\n\
+           icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert }} accept\n\
+           ct state established,related accept\n\
+           ct state new tcp dport {{ 21, 6667, 1723 }} accept\n\
+           ct state new udp dport 69 accept\n\
+           ct state new icmp type echo-request accept\n\
+           ct state new icmpv6 type echo-request accept\n\
+         }}\n}}\n"
+    )
+}
+
+/// Starts firewall `fw` with `helpers` in `t`'s firewall namespace; returns brickwall's
+/// control socket (where it would be, for the kernel). brickwall is checked to have
+/// kept only its network capabilities.
+pub fn start(t: &mut Topology, fw: Fw, helpers: &[Helper]) -> PathBuf {
+    let sock = t.dir.join("control.sock");
+    let ns = t.fw.clone();
+    match fw {
+        Fw::Brickwall(datapath, workers) => {
+            let cfg = t.dir.join("fw.yaml");
+            std::fs::write(&cfg, brickwall_config(helpers, datapath, workers)).expect("config");
+            let (c, s) = (cfg.display().to_string(), sock.display().to_string());
+            t.spawn(
+                "brickwall",
+                &ns,
+                &[brickwall(), "run", "--config", &c, "--control", &s],
+            );
+            t.wait_for_file(&sock, "brickwall", 60);
+            assert_only_network_capabilities(t);
+        }
+        Fw::Kernel => {
+            // No multicast snooping: its IGMP queries would be the kernel's own traffic.
+            t.exec(
+                &ns,
+                &[
+                    "ip",
+                    "link",
+                    "add",
+                    "br0",
+                    "type",
+                    "bridge",
+                    "mcast_snooping",
+                    "0",
+                ],
+            );
+            t.exec(&ns, &["sysctl", "-qw", "net.ipv6.conf.br0.disable_ipv6=1"]);
+            for dev in ["fc", "fs"] {
+                t.exec(&ns, &["ip", "link", "set", dev, "master", "br0"]);
+            }
+            t.exec(&ns, &["ip", "link", "set", "br0", "up"]);
+            t.exec(
+                &ns,
+                &[
+                    "sysctl",
+                    "-qw",
+                    "net.bridge.bridge-nf-call-iptables=1",
+                    "net.bridge.bridge-nf-call-ip6tables=1",
+                ],
+            );
+            let rules = t.dir.join("fw.nft");
+            std::fs::write(&rules, nft_ruleset(helpers)).expect("ruleset");
+            t.exec(&ns, &["nft", "-f", rules.to_str().expect("utf-8 path")]);
+        }
+    }
+    sock
+}
+
+/// The firewall's `conntrack` or `expect` table, as `conntrack -L` prints it.
+pub fn list(t: &Topology, fw: Fw, sock: &Path, table: &str) -> String {
+    let o = match fw {
+        Fw::Brickwall(..) => std::process::Command::new(brickwall())
+            .args(["ct", "--socket", sock.to_str().expect("utf-8")])
+            .args(["-L", table])
+            .output()
+            .expect("brickwall ct"),
+        Fw::Kernel => t.try_exec(&t.fw, &["conntrack", "-L", table]),
+    };
+    assert!(
+        o.status.success(),
+        "listing the {table} table of {fw:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// brickwall's summary after SIGTERM, asserting it stopped cleanly.
+pub fn stop_brickwall(t: &mut Topology) -> String {
+    let st = t.stop("brickwall").expect("the engine was running");
+    let log = t.log("brickwall");
+    assert!(
+        st.success(),
+        "the engine did not exit cleanly on SIGTERM: {st:?}\n{log}"
+    );
+    log
+}
+
+/// The running engine keeps CAP_NET_ADMIN and CAP_NET_RAW (bits 12 and 13) and nothing
+/// else, in its effective, permitted and bounding sets.
+pub fn assert_only_network_capabilities(t: &Topology) {
+    let pid = t.pid("brickwall").expect("the engine runs");
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let status =
+            std::fs::read_to_string(format!("/proc/{pid}/status")).expect("its /proc status");
+        let caps: Vec<&str> = ["CapEff:", "CapPrm:", "CapBnd:"]
+            .iter()
+            .filter_map(|k| status.lines().find(|l| l.starts_with(k)))
+            .map(|l| l.split_whitespace().nth(1).unwrap_or(""))
+            .collect();
+        if caps == ["0000000000003000"; 3] {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "the engine kept more than the network capabilities: {caps:?}\n{}",
+            t.log("brickwall")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A `conntrack -L` line with what differs between two runs of the same traffic taken
+/// out: the timeout, ephemeral ports and ICMP ids become `*` (the services' ports 21,
+/// 69, 6667 and 1723 stay, and so do GRE's keys, which the tests choose); the
+/// per-direction counters go (brickwall always keeps them, the kernel only with
+/// `nf_conntrack_acct=1`).
+pub fn normalize(line: &str) -> Option<String> {
+    let toks: Vec<&str> = line.split_whitespace().collect();
+    if toks.len() < 4 || toks[1].parse::<u8>().is_err() {
+        return None;
+    }
+    let mut out = vec![toks[0].to_string(), toks[1].to_string()];
+    for tok in &toks[3..] {
+        out.push(match tok.split_once('=') {
+            Some((k @ ("sport" | "dport"), v)) if !["21", "69", "6667", "1723"].contains(&v) => {
+                format!("{k}=*")
+            }
+            Some(("id", _)) => "id=*".to_string(),
+            Some(("packets" | "bytes", _)) => continue,
+            _ => tok.to_string(),
+        });
+    }
+    Some(out.join(" "))
+}
+
+/// A `conntrack -L expect` line without its timeout and its master's (ephemeral)
+/// source port; the expected tuple and mask stay whole.
+pub fn normalize_expect(line: &str) -> Option<String> {
+    let toks: Vec<&str> = line.split_whitespace().collect();
+    if toks.len() < 3 || toks[0].parse::<u32>().is_err() || !toks[1].starts_with("proto=") {
+        return None;
+    }
+    let mut master = false;
+    let mut out = Vec::new();
+    for tok in &toks[1..] {
+        master |= tok.starts_with("master-");
+        out.push(if master && tok.starts_with("sport=") {
+            "sport=*".to_string()
+        } else {
+            tok.to_string()
+        });
+    }
+    Some(out.join(" "))
+}
+
+/// A connection table's lines, normalized and sorted.
+pub fn normalized(table: &str) -> Vec<String> {
+    let mut v: Vec<String> = table.lines().filter_map(normalize).collect();
+    v.sort();
+    v
+}
+
+/// An expectation table's lines, normalized and sorted.
+pub fn normalized_expects(table: &str) -> Vec<String> {
+    let mut v: Vec<String> = table.lines().filter_map(normalize_expect).collect();
+    v.sort();
+    v
+}
+
+/// brickwall's count of RELATED packets from its summary (the first packet of each
+/// expected connection; later ones, once the reply is seen, are ESTABLISHED, as in
+/// Linux).
+pub fn related_packets(summary: &str) -> u64 {
+    summary
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("conntrack: "))
+        .and_then(|l| l.split("related ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A file of pseudo-random bytes (not compressible, not repeating at a small period).
+pub fn make_file(path: &Path, len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15 ^ len as u64;
+    let data: Vec<u8> = (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(path, &data).expect("test file");
+    data
+}
