@@ -218,9 +218,10 @@ fn brickwall_with_helpers(tag: &str, fw: Fw) -> String {
 
 #[test]
 fn with_helpers_every_scenario_passes_as_through_the_kernel() {
-    // Both datapaths; the ring one with two workers per interface (a fanout group).
+    // Every datapath; the V3 ring with two workers per interface (a fanout group).
     let pnet_table = brickwall_with_helpers("on", Fw::Brickwall("pnet", 1));
     let ring_table = brickwall_with_helpers("ring", Fw::Brickwall("tpacket-v3", 2));
+    let v2_table = brickwall_with_helpers("v2", Fw::Brickwall("tpacket-v2", 1));
 
     let mut kernel = Run::start("kon", Fw::Kernel, true);
     let got = kernel.scenarios();
@@ -231,7 +232,11 @@ fn with_helpers_every_scenario_passes_as_through_the_kernel() {
         "refused",
         "the kernel: no port-unreachable"
     );
-    for (what, ours) in [("pnet", &pnet_table), ("tpacket-v3", &ring_table)] {
+    for (what, ours) in [
+        ("pnet", &pnet_table),
+        ("tpacket-v3", &ring_table),
+        ("tpacket-v2", &v2_table),
+    ] {
         assert_eq!(
             normalized(ours),
             normalized(&kernel_table),

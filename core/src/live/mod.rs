@@ -3,7 +3,7 @@
 //! - [`iface`]: index, MTU and state of an interface; turning its offloads off.
 //! - [`datapath`]: what the bridge needs of a datapath (batches in, batches out).
 //! - [`pnet`]: the simple datapath, an AF_PACKET socket per worker through pnet.
-//! - [`ring`]: the fast datapath, TPACKET_V3 rings and `sendmmsg`.
+//! - [`ring`]: the fast datapaths, TPACKET_V3 or V2 rings and `sendmmsg`.
 //! - [`csum`]: completing checksums left to hardware.
 //! - [`tap`]: the host's own side, a TAP device carrying the local addresses.
 //! - [`bridge`]: the workers and what a run did.
@@ -86,8 +86,13 @@ pub fn open_ports(cfg: &LiveConfig, notice: &mut dyn FnMut(String)) -> Result<Ve
                     pnet::open(&iface, cfg.workers, poll, group).map_err(|e| e.to_string())?;
                 Port::bridged(iface, tx, rxs)
             }
-            Datapath::TpacketV3 => {
+            Datapath::TpacketV3 | Datapath::TpacketV2 => {
                 let shape = ring::RingShape {
+                    version: if cfg.datapath == Datapath::TpacketV3 {
+                        ring::Version::V3
+                    } else {
+                        ring::Version::V2
+                    },
                     block_size: cfg.ring.block_kib * 1024,
                     blocks: cfg.ring.blocks,
                     block_timeout_ms: cfg.ring.block_timeout_ms,

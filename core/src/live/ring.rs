@@ -1,8 +1,10 @@
-//! The fast datapath: a TPACKET_V3 receive ring per worker (the kernel fills blocks of
-//! frames in memory shared with us; one `poll` hands over a whole block), and batched
-//! sending with `sendmmsg` on a socket that bypasses the qdisc layer. A frame whose
-//! VLAN tag the driver took off gets it back; a frame whose checksum was left to
-//! hardware gets a real one (see [`super::csum`]).
+//! The fast datapaths: a receive ring per worker in memory shared with the kernel —
+//! TPACKET_V3 (the kernel fills blocks of frames; one `poll` hands over a whole block,
+//! at the latest when the block's timer fires) or TPACKET_V2 (fixed-size frame slots,
+//! each handed over and the worker woken as it arrives) — and batched sending with
+//! `sendmmsg` on a socket that bypasses the qdisc layer. A frame whose VLAN tag the
+//! driver took off gets it back; a frame whose checksum was left to hardware gets a real
+//! one (see [`super::csum`]).
 
 use super::csum;
 use super::datapath::{self, opt, FrameRx, FrameTx, KernelStats, Sent, TxBatch};
@@ -11,6 +13,7 @@ use std::io;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+const TPACKET_V2: libc::c_int = 1;
 const TPACKET_V3: libc::c_int = 2;
 const TP_STATUS_KERNEL: u32 = 0;
 const TP_STATUS_USER: u32 = 1;
@@ -30,6 +33,32 @@ const PKT_MAC: usize = 24;
 const PKT_VLAN_TCI: usize = 32;
 const PKT_VLAN_TPID: usize = 36;
 const PKT_HDR_LEN: usize = 48;
+/// Offsets in `struct tpacket2_hdr`.
+const V2_STATUS: usize = 0;
+const V2_LEN: usize = 4;
+const V2_SNAPLEN: usize = 8;
+const V2_MAC: usize = 12;
+const V2_VLAN_TCI: usize = 24;
+const V2_VLAN_TPID: usize = 26;
+const V2_HDR_LEN: usize = 32;
+
+/// Which ring layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    /// Blocks of variable-size frames.
+    V3,
+    /// Fixed-size frame slots.
+    V2,
+}
+
+/// `struct tpacket_req`, TPACKET_V2's ring request.
+#[repr(C)]
+struct TpacketReq {
+    block_size: u32,
+    block_nr: u32,
+    frame_size: u32,
+    frame_nr: u32,
+}
 
 #[repr(C)]
 struct TpacketReq3 {
@@ -45,6 +74,8 @@ struct TpacketReq3 {
 /// The ring's geometry.
 #[derive(Clone, Copy, Debug)]
 pub struct RingShape {
+    /// The layout.
+    pub version: Version,
     /// Bytes per block (a power of two, at least a page).
     pub block_size: usize,
     /// Blocks in the ring.
@@ -59,6 +90,9 @@ pub struct RingRx {
     fd: libc::c_int,
     map: *mut u8,
     shape: RingShape,
+    /// TPACKET_V2's frame slot size (0 for V3).
+    frame_size: usize,
+    /// The next block (V3) or frame slot (V2) to look at.
     cur: usize,
     poll_ms: libc::c_int,
     scratch: Vec<u8>,
@@ -141,7 +175,6 @@ fn open_rx(
     let fd = datapath::packet_socket(libc::ETH_P_ALL as u16)?;
     let guard = Guard(fd);
     datapath::prepare_rx(fd)?;
-    datapath::set_int(fd, libc::SOL_PACKET, opt::PACKET_VERSION, TPACKET_V3)?;
     let page = 4096;
     if shape.block_size < page || !shape.block_size.is_power_of_two() || shape.blocks == 0 {
         return Err(io::Error::new(
@@ -149,25 +182,56 @@ fn open_rx(
             "ring blocks must be a power of two of at least 4 KiB, and at least one",
         ));
     }
-    let frame_size = 2048u32;
-    let req = TpacketReq3 {
-        block_size: shape.block_size as u32,
-        block_nr: shape.blocks as u32,
-        frame_size,
-        frame_nr: (shape.block_size as u32 / frame_size) * shape.blocks as u32,
-        retire_blk_tov: shape.block_timeout_ms.max(1),
-        sizeof_priv: 0,
-        feature_req_word: 0,
+    // V2: a slot holds the header, padding and the largest frame the interface takes.
+    let frame_size = match shape.version {
+        Version::V3 => 0,
+        Version::V2 => (iface.mtu as usize + 18 + V2_HDR_LEN + 64)
+            .next_power_of_two()
+            .clamp(2048, shape.block_size),
     };
-    // SAFETY: `req` is a valid tpacket_req3 of the size given.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_PACKET,
-            opt::PACKET_RX_RING,
-            &req as *const TpacketReq3 as *const libc::c_void,
-            std::mem::size_of::<TpacketReq3>() as libc::socklen_t,
-        )
+    let r = match shape.version {
+        Version::V3 => {
+            datapath::set_int(fd, libc::SOL_PACKET, opt::PACKET_VERSION, TPACKET_V3)?;
+            let nominal = 2048u32;
+            let req = TpacketReq3 {
+                block_size: shape.block_size as u32,
+                block_nr: shape.blocks as u32,
+                frame_size: nominal,
+                frame_nr: (shape.block_size as u32 / nominal) * shape.blocks as u32,
+                retire_blk_tov: shape.block_timeout_ms.max(1),
+                sizeof_priv: 0,
+                feature_req_word: 0,
+            };
+            // SAFETY: `req` is a valid tpacket_req3 of the size given.
+            unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_PACKET,
+                    opt::PACKET_RX_RING,
+                    &req as *const TpacketReq3 as *const libc::c_void,
+                    std::mem::size_of::<TpacketReq3>() as libc::socklen_t,
+                )
+            }
+        }
+        Version::V2 => {
+            datapath::set_int(fd, libc::SOL_PACKET, opt::PACKET_VERSION, TPACKET_V2)?;
+            let req = TpacketReq {
+                block_size: shape.block_size as u32,
+                block_nr: shape.blocks as u32,
+                frame_size: frame_size as u32,
+                frame_nr: ((shape.block_size / frame_size) * shape.blocks) as u32,
+            };
+            // SAFETY: `req` is a valid tpacket_req of the size given.
+            unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_PACKET,
+                    opt::PACKET_RX_RING,
+                    &req as *const TpacketReq as *const libc::c_void,
+                    std::mem::size_of::<TpacketReq>() as libc::socklen_t,
+                )
+            }
+        }
     };
     if r < 0 {
         return Err(io::Error::last_os_error());
@@ -191,6 +255,7 @@ fn open_rx(
         fd: guard.keep(),
         map: map as *mut u8,
         shape,
+        frame_size,
         cur: 0,
         poll_ms: poll.as_millis().clamp(1, 1000) as libc::c_int,
         scratch: Vec::with_capacity(2048),
@@ -281,28 +346,7 @@ impl RingRx {
                 break;
             };
             n += 1;
-            if status & TP_STATUS_VLAN_VALID != 0 && frame.len() >= 12 {
-                // The driver took the tag off: put it back between the MACs and the type.
-                let tpid = if status & TP_STATUS_VLAN_TPID_VALID != 0 {
-                    tpid
-                } else {
-                    0x8100
-                };
-                self.scratch.clear();
-                self.scratch.extend_from_slice(&frame[..12]);
-                self.scratch.extend_from_slice(&tpid.to_be_bytes());
-                self.scratch.extend_from_slice(&tci.to_be_bytes());
-                self.scratch.extend_from_slice(&frame[12..]);
-                if status & TP_STATUS_CSUMNOTREADY != 0 {
-                    csum::complete_l4(&mut self.scratch, 18);
-                }
-                f(&self.scratch);
-            } else {
-                if status & TP_STATUS_CSUMNOTREADY != 0 {
-                    csum::complete_l4(frame, 14);
-                }
-                f(frame);
-            }
+            hand_over(&mut self.scratch, frame, status, tci, tpid, f);
             if next == 0 {
                 break;
             }
@@ -312,20 +356,111 @@ impl RingRx {
     }
 }
 
+/// Hands one frame to `f`, with its VLAN tag put back between the MACs and the type when
+/// the driver took it off, and its checksum completed when it was left to hardware.
+fn hand_over(
+    scratch: &mut Vec<u8>,
+    frame: &mut [u8],
+    status: u32,
+    tci: u16,
+    tpid: u16,
+    f: &mut dyn FnMut(&[u8]),
+) {
+    if status & TP_STATUS_VLAN_VALID != 0 && frame.len() >= 12 {
+        let tpid = if status & TP_STATUS_VLAN_TPID_VALID != 0 {
+            tpid
+        } else {
+            0x8100
+        };
+        scratch.clear();
+        scratch.extend_from_slice(&frame[..12]);
+        scratch.extend_from_slice(&tpid.to_be_bytes());
+        scratch.extend_from_slice(&tci.to_be_bytes());
+        scratch.extend_from_slice(&frame[12..]);
+        if status & TP_STATUS_CSUMNOTREADY != 0 {
+            csum::complete_l4(scratch, 18);
+        }
+        f(scratch);
+    } else {
+        if status & TP_STATUS_CSUMNOTREADY != 0 {
+            csum::complete_l4(frame, 14);
+        }
+        f(frame);
+    }
+}
+
+impl RingRx {
+    /// TPACKET_V2: the frame slot `i` (slots fill each block in turn).
+    fn slot(&self, i: usize) -> *mut u8 {
+        let per_block = self.shape.block_size / self.frame_size;
+        let off = (i / per_block) * self.shape.block_size + (i % per_block) * self.frame_size;
+        // SAFETY: i < slots, so the offset is inside the mapping.
+        unsafe { self.map.add(off) }
+    }
+
+    fn slots(&self) -> usize {
+        (self.shape.block_size / self.frame_size) * self.shape.blocks
+    }
+
+    /// TPACKET_V2: everything waiting, up to a batch; the kernel's own frame bounds are
+    /// checked against the slot.
+    fn take_v2(&mut self, f: &mut dyn FnMut(&[u8])) -> usize {
+        let mut n = 0;
+        while n < 4 * TxBatch::MAX {
+            let slot = self.slot(self.cur);
+            // SAFETY: the status word is the slot's first, 4-byte aligned.
+            let status_word = unsafe { &*(slot.add(V2_STATUS) as *const AtomicU32) };
+            let status = status_word.load(Ordering::Acquire);
+            if status & TP_STATUS_USER == 0 {
+                break;
+            }
+            // SAFETY: while the status says USER the kernel leaves the slot alone.
+            let data = unsafe { std::slice::from_raw_parts_mut(slot, self.frame_size) };
+            let len = Self::u32_at(data, V2_LEN).unwrap_or(0) as usize;
+            let snaplen = Self::u32_at(data, V2_SNAPLEN).unwrap_or(0) as usize;
+            let mac = Self::u16_at(data, V2_MAC).unwrap_or(0) as usize;
+            let tci = Self::u16_at(data, V2_VLAN_TCI).unwrap_or(0);
+            let tpid = Self::u16_at(data, V2_VLAN_TPID).unwrap_or(0);
+            // A frame cut to fit its slot is not passed on (the bridge counts frames
+            // above the MTU; this one is larger than any slot).
+            if snaplen == len {
+                if let Some(frame) = data.get_mut(mac..mac + snaplen) {
+                    hand_over(&mut self.scratch, frame, status, tci, tpid, f);
+                    n += 1;
+                }
+            }
+            status_word.store(TP_STATUS_KERNEL, Ordering::Release);
+            self.cur = (self.cur + 1) % self.slots();
+        }
+        n
+    }
+
+    /// TPACKET_V3: a few ready blocks.
+    fn take_v3(&mut self, f: &mut dyn FnMut(&[u8])) -> usize {
+        let mut n = 0;
+        for _ in 0..4.min(self.shape.blocks) {
+            let i = self.cur;
+            if self.status(i).load(Ordering::Acquire) & TP_STATUS_USER == 0 {
+                break;
+            }
+            n += self.walk(i, f);
+            self.status(i).store(TP_STATUS_KERNEL, Ordering::Release);
+            self.cur = (i + 1) % self.shape.blocks;
+        }
+        n
+    }
+}
+
 impl FrameRx for RingRx {
     fn recv_batch(&mut self, f: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
         let mut n = 0;
         for attempt in 0..2 {
-            // A few blocks per call, so the worker sends what it gathered in between.
-            for _ in 0..4.min(self.shape.blocks) {
-                let i = self.cur;
-                if self.status(i).load(Ordering::Acquire) & TP_STATUS_USER == 0 {
-                    break;
-                }
-                n += self.walk(i, f);
-                self.status(i).store(TP_STATUS_KERNEL, Ordering::Release);
-                self.cur = (i + 1) % self.shape.blocks;
-            }
+            // A few blocks (or a batch of frames) per call, so the worker sends what it
+            // gathered in between.
+            n += match self.shape.version {
+                Version::V3 => self.take_v3(f),
+                Version::V2 => self.take_v2(f),
+            };
             if n > 0 || attempt == 1 {
                 break;
             }
