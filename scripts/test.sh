@@ -12,8 +12,21 @@ command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 command -v useradd >/dev/null 2>&1 || need_apt+=(passwd)
 command -v runuser >/dev/null 2>&1 || need_apt+=(util-linux)
-# The live helper tests (core/tests/live_helpers.rs) run an IRC server.
-command -v ngircd >/dev/null 2>&1 || [ -x /usr/sbin/ngircd ] || need_apt+=(ngircd)
+# The live end-to-end tests (core/tests/live_bridge.rs, live_helpers.rs): namespaces and
+# veth (iproute2), offload switches (ethtool), real peers (vsftpd, tftpd-hpa, ngircd,
+# curl, ping), and the kernel as the reference firewall (nftables, and conntrack to list
+# its tables).
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+have ip || need_apt+=(iproute2)
+have ethtool || need_apt+=(ethtool)
+have vsftpd || need_apt+=(vsftpd)
+have in.tftpd || need_apt+=(tftpd-hpa)
+have ngircd || need_apt+=(ngircd)
+have curl || need_apt+=(curl)
+have ping || need_apt+=(iputils-ping)
+have nft || need_apt+=(nftables)
+have conntrack || need_apt+=(conntrack)
+have python3 || need_apt+=(python3)
 # The example helper in C (examples/helpers/c): clang, wasm-ld, wasi-libc and the wasm32
 # compiler-rt builtins.
 command -v clang >/dev/null 2>&1 || need_apt+=(clang)
