@@ -21,9 +21,8 @@
 //! `conntrack -L [expect]`), normalized, are compared at several points: while the DCC
 //! offer is pending (the receiver holds back) and after the transfer; once the PPTP
 //! call is up (the PNS pauses before its GRE), after the GRE, and after the call was
-//! cleared. Without helpers they must be the same throughout; with helpers too, but
-//! for the one known difference the "Left out" note in the PPTP test names (the call's
-//! teardown). Needs root (CI is root), ngircd and python3.
+//! cleared. With and without helpers they must be the same throughout. Needs root (CI
+//! is root), ngircd and python3.
 
 mod netns;
 
@@ -579,9 +578,9 @@ fn pptp_gre_passes_as_related_with_the_helper_and_not_without_as_through_the_ker
         same_conns(&format!("{when}, without helpers"), a, b);
         same_expects(&format!("{when}, without helpers"), a, b);
     }
-    // Left out, a known difference; with the helper:
-    // - after the call, the connection table: Linux destroys the call's GRE connection
-    //   on the Call-Disconnect-Notify (and again on the Stop-Control-Connection-Reply),
-    //   brickwall keeps it until it times out (the helper world has no way yet for a
-    //   helper to end the connections it expected).
+    // After the call: the PAC's Call-Disconnect-Notify (and again its
+    // Stop-Control-Connection-Reply) ends the call's GRE connection and expectations, as
+    // Linux's helper destroys the call's siblings.
+    same_conns("after the call, with helpers", &ours.after, &kernel.after);
+    same_expects("after the call, with helpers", &ours.after, &kernel.after);
 }

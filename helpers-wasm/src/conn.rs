@@ -86,4 +86,7 @@ pub struct CallOutcome {
     pub expects: Vec<ExpectRequest>,
     /// The call failed (trap, budget, memory, oversized state).
     pub failed: bool,
+    /// End the connections the connection's expectations created, and its pending
+    /// expectations.
+    pub end_expected: bool,
 }

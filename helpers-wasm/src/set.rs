@@ -301,6 +301,7 @@ impl HelperSet {
             drop,
             expects,
             failed: false,
+            end_expected: res.end_expected,
         }
     }
 
@@ -432,8 +433,8 @@ fn failed_call(h: &mut Loaded) -> CallOutcome {
     }
     CallOutcome {
         drop,
-        expects: Vec::new(),
         failed: true,
+        ..CallOutcome::default()
     }
 }
 

@@ -158,7 +158,7 @@ pub fn main(a: HelperArgs) -> i32 {
 }
 
 /// The world a helper implements, from the export it must have
-/// (`brickwall:helper/helper@0.1.0` → `brickwall:helper/helper-world@0.1.0`).
+/// (`brickwall:helper/helper@0.2.0` → `brickwall:helper/helper-world@0.2.0`).
 fn world() -> String {
     match REQUIRED_EXPORT.split_once('/') {
         Some((package, rest)) => match rest.split_once('@') {

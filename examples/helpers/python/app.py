@@ -85,7 +85,7 @@ def parse_open(payload: bytes) -> Optional[int]:
 
 
 def accept() -> PacketResult:
-    return PacketResult(verdict=None, expectations=[], state=None, rewrites=[])
+    return PacketResult(verdict=None, expectations=[], state=None, rewrites=[], end_expected=False)
 
 
 class Helper(exports.Helper):
@@ -112,7 +112,7 @@ class Helper(exports.Helper):
         # reply's destination) at the port asked for.
         tup = ConnTuple(src=reply.src, dst=reply.dst, protocol=TCP, src_port=0, dst_port=port)
         e = Expectation(tuple=tup, timeout_s=0, class_=0, flags=ExpectFlags.ANY_SRC_PORT)
-        return PacketResult(verdict=None, expectations=[e], state=None, rewrites=[])
+        return PacketResult(verdict=None, expectations=[e], state=None, rewrites=[], end_expected=False)
 
     def destroyed(self, conn: int, state: bytes) -> None:
         pass

@@ -132,6 +132,7 @@ pub fn on_packet<H: Helper>(
         expectations,
         state: st.changed().then(|| st.into_bytes()),
         rewrites: Vec::new(),
+        end_expected: out.end_expected,
     }
 }
 

@@ -226,6 +226,9 @@ pub struct Outcome {
     pub verdict: Option<Verdict>,
     /// Expectations to create.
     pub expects: Vec<Expect>,
+    /// End the connections this connection's expectations created, and its pending
+    /// expectations (a PPTP call torn down).
+    pub end_expected: bool,
 }
 
 impl Outcome {
@@ -238,15 +241,15 @@ impl Outcome {
     pub fn drop() -> Outcome {
         Outcome {
             verdict: Some(Verdict::Drop),
-            expects: Vec::new(),
+            ..Outcome::default()
         }
     }
 
     /// Accept and create `e`.
     pub fn expect(e: Expect) -> Outcome {
         Outcome {
-            verdict: None,
             expects: alloc::vec![e],
+            ..Outcome::default()
         }
     }
 }

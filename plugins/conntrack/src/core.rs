@@ -861,4 +861,23 @@ impl Tracker {
         self.destroy(idx);
         ok
     }
+
+    /// Ends what the connection the packet reference `ct` names set up: its pending
+    /// expectations and the confirmed connections they created (its RELATED children),
+    /// as Linux's PPTP helper does when a call is torn down. Returns how many
+    /// connections went. A walk of the table: meant for rare events such as teardowns.
+    pub fn end_expected(&mut self, ct: u64) -> usize {
+        let Some((idx, gen)) = unhandle(ct) else {
+            return 0;
+        };
+        let gone = self.expects.remove_master(idx, gen);
+        self.expect_gone(&gone);
+        let children: Vec<u32> = self
+            .table
+            .slots()
+            .filter(|(_, c)| c.slot == Slot::Confirmed && c.master_ref() == Some((idx, gen)))
+            .map(|(i, _)| i)
+            .collect();
+        children.into_iter().filter(|&i| self.remove(i)).count()
+    }
 }

@@ -221,6 +221,9 @@ pub fn step(t: &mut Tracker, set: &mut HelperSet, pkt: &mut PacketView) -> StepV
     };
     let out = set.packet(hid, &call, &mut state);
     t.put_helper_state(slot, state);
+    if out.end_expected {
+        t.end_expected(handle);
+    }
     let reporting = pkt.flags & flags::REPORTING != 0;
     if !reporting && out.expects.is_empty() {
         return verdict_of(&out);

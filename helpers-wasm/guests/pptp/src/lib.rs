@@ -85,6 +85,14 @@ impl Helper for Pptp {
                     if let Some(call) = session.from_pac(&control) {
                         out.expects.extend(gre_expectations(&original, call));
                     }
+                    // The call (or the whole session) is over: its GRE connections and
+                    // expectations go, as Linux's helper destroys the call's siblings.
+                    if matches!(
+                        control,
+                        msg::Control::DisconnectNotify { .. } | msg::Control::StopReply { .. }
+                    ) {
+                        out.end_expected = true;
+                    }
                 }
             }
         }
@@ -303,6 +311,24 @@ mod tests {
             assert!(outs.iter().all(|o| o.expects.is_empty()), "result {result}");
             assert_eq!(session_of(&st).call, CallState::None);
         }
+    }
+
+    /// Linux destroys a call's GRE connections and expectations on the PAC's
+    /// Call-Disconnect-Notify and Stop-Control-Connection-Reply; so do we, and on
+    /// nothing else.
+    #[test]
+    fn the_pacs_teardown_ends_what_the_call_expected() {
+        let mut segs = start();
+        segs.push((O, out_request(5)));
+        segs.push((R, out_reply(6, 5, 1)));
+        segs.push((O, m(12, &5u16.to_be_bytes())));
+        segs.push((R, m(13, &6u16.to_be_bytes())));
+        segs.push((O, m(3, &[1, 0])));
+        segs.push((R, m(4, &[1, 0])));
+        let (outs, _, _) = replay(&conn(), &segs);
+        let ends: Vec<bool> = outs.iter().map(|o| o.end_expected).collect();
+        assert_eq!(ends, [false, false, false, false, false, true, false, true]);
+        assert_eq!(outs[3].expects.len(), 2, "the call was up");
     }
 
     #[test]

@@ -29,6 +29,7 @@ mod component {
                 expectations: Vec::new(),
                 state: None,
                 rewrites: Vec::new(),
+                end_expected: false,
             }
         }
 
