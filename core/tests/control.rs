@@ -411,3 +411,70 @@ fn demo_serves_the_socket() {
     assert!(k["received"].as_u64().unwrap() > 100);
     assert_code(&e.stop(), 0);
 }
+
+/// `--metrics`: a scrape of `GET /metrics` during the linger has node_exporter's
+/// conntrack names with the table's real numbers, brickwall's verdicts per hook and
+/// drops by reason, and the helpers' calls; other paths are 404.
+#[test]
+fn metrics_are_served_in_prometheus_text_format() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let cap = pcaps_dir().join("zeek/ftp/retr.pcap");
+    let e = Engine::start(
+        "ctl-metrics",
+        &["replay", cap.to_str().unwrap(), "-q", "--metrics", &addr],
+    );
+    let fetch = |path: &str| {
+        let mut s = std::net::TcpStream::connect(&addr).expect("connect to the metrics port");
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let page = fetch("/metrics");
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert!(
+        page.contains("Content-Type: text/plain; version=0.0.4"),
+        "{page}"
+    );
+    let value = |name: &str| -> u64 {
+        page.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in:\n{page}"))
+    };
+    let listed = stdout(&e.ct(&["-L"])).lines().count() as u64;
+    assert!(listed > 0);
+    assert_eq!(value("node_nf_conntrack_entries"), listed);
+    assert_eq!(value("node_nf_conntrack_entries_limit"), 262_144);
+    assert!(value("node_nf_conntrack_stat_insert") >= listed);
+    assert!(value("node_nf_conntrack_stat_found") > 0);
+    assert!(
+        value("brickwall_conntrack_expect_create_total") >= 1,
+        "{page}"
+    );
+    assert!(
+        page.contains("# TYPE node_nf_conntrack_entries gauge"),
+        "{page}"
+    );
+    assert!(
+        page.lines().any(|l| l.starts_with(
+            "brickwall_hook_verdicts_total{hook=\"PREROUTING\",verdict=\"accepted\"} "
+        ) && !l.ends_with(" 0")),
+        "{page}"
+    );
+    assert!(
+        page.contains("brickwall_helper_calls_total{helper=\"ftp\"} "),
+        "{page}"
+    );
+    assert!(
+        page.contains("brickwall_packets_total{outcome=\"received\"} "),
+        "{page}"
+    );
+    assert!(fetch("/other").starts_with("HTTP/1.1 404"));
+    e.stop();
+}

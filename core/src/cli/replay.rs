@@ -44,6 +44,10 @@ pub struct ControlArgs {
     /// SIGTERM ends the wait).
     #[arg(long, value_name = "SECS", default_value_t = 0, requires = "control")]
     pub linger: u64,
+    /// Also serve Prometheus metrics at http://ADDR/metrics (`PORT` or `:PORT`: on the
+    /// loopback interface only).
+    #[arg(long, value_name = "ADDR", requires = "control")]
+    pub metrics: Option<String>,
 }
 
 impl ControlArgs {
@@ -52,11 +56,16 @@ impl ControlArgs {
         let Some(path) = &self.control else {
             return Ok(None);
         };
-        let s = ControlSession::start(engine, path)?;
+        let mut s = ControlSession::start(engine, path)?;
         eprintln!(
             "brickwall: serving the control socket at {}",
             path.display()
         );
+        if let Some(a) = &self.metrics {
+            let addr = brickwall_core::control::metrics::parse_addr(a)?;
+            let bound = s.serve_metrics(addr)?;
+            eprintln!("brickwall: serving metrics at http://{bound}/metrics");
+        }
         Ok(Some(s))
     }
 

@@ -10,11 +10,13 @@
 //!   hooks, plugins);
 //! - [`status`]: the counters and clock a replay publishes once per batch;
 //! - [`hooks`]: the hook table as text;
-//! - [`session`], [`signal`]: a replay or demo serving the socket, and stopping in order.
+//! - [`session`], [`signal`]: a replay or demo serving the socket, and stopping in order;
+//! - [`metrics`]: the optional Prometheus `/metrics` endpoint.
 
 pub mod conn;
 pub mod engine_target;
 pub mod hooks;
+pub mod metrics;
 pub mod server;
 pub mod session;
 pub mod signal;

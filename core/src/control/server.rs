@@ -25,7 +25,7 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 /// What the accept thread and the connection threads share.
 pub(super) struct Shared {
     /// Where requests go (replaced when the engine reloads its plugins).
-    pub targets: std::sync::RwLock<Targets>,
+    pub targets: Arc<std::sync::RwLock<Targets>>,
     /// Set to stop everything.
     pub stop: AtomicBool,
     /// Connections being served.
@@ -62,7 +62,7 @@ impl ControlServer {
         listener.set_nonblocking(true)?;
         let file_id = std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
         let shared = Arc::new(Shared {
-            targets: std::sync::RwLock::new(targets),
+            targets: Arc::new(std::sync::RwLock::new(targets)),
             stop: AtomicBool::new(false),
             active: AtomicUsize::new(0),
             own_uid: socket::own_uid(),
@@ -83,6 +83,11 @@ impl ControlServer {
     /// The socket's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The targets the server routes to, shared (the metrics endpoint asks them too).
+    pub fn targets(&self) -> Arc<std::sync::RwLock<Targets>> {
+        self.shared.targets.clone()
     }
 
     /// Routes requests to `targets` from now on (after a reload changed the plugins).

@@ -19,6 +19,7 @@ pub struct ControlSession {
     server: ControlServer,
     status: Arc<LiveStatus>,
     stop: &'static AtomicBool,
+    metrics: Option<super::metrics::MetricsServer>,
 }
 
 impl ControlSession {
@@ -31,7 +32,20 @@ impl ControlSession {
             server,
             status,
             stop: signal::stop_on_signals(),
+            metrics: None,
         })
+    }
+
+    /// Also serves `GET /metrics` (Prometheus) at `addr`; returns the address bound.
+    pub fn serve_metrics(
+        &mut self,
+        addr: std::net::SocketAddr,
+    ) -> Result<std::net::SocketAddr, String> {
+        let m = super::metrics::MetricsServer::start(addr, self.server.targets())
+            .map_err(|e| format!("--metrics {addr}: {e}"))?;
+        let bound = m.addr();
+        self.metrics = Some(m);
+        Ok(bound)
     }
 
     /// The socket's path.
