@@ -219,16 +219,13 @@ fn exit_codes_and_stats_format() {
         &["-D", "expect"],
         &["-L", "--id", "3"],
         &["-L", "-o", "timestamp"],
+        &["-I", "expect"],
     ] {
         let o = e.ct(bad);
         assert_code(&o, 2);
         assert_eq!(stdout(&o), "", "{bad:?}");
     }
-    for failing in [
-        &["-I"][..],
-        &["-I", "expect"],
-        &["-D", "expect", "--id", "12345"],
-    ] {
+    for failing in [&["-I"][..], &["-D", "expect", "--id", "12345"]] {
         assert_code(&e.ct(failing), 1);
     }
     let o = e.ct(&["-I"]);
@@ -476,5 +473,81 @@ fn metrics_are_served_in_prometheus_text_format() {
         "{page}"
     );
     assert!(fetch("/other").starts_with("HTTP/1.1 404"));
+    e.stop();
+}
+
+/// `-I expect` creates an expectation by hand on a live master, as `conntrack -I expect`
+/// does; `-L expect` lists it with its helper and wildcard; a master that is not in the
+/// table is an error (exit 1), a missing expected tuple bad parameters (exit 2).
+#[test]
+fn expectations_are_created_by_hand() {
+    let cap = pcaps_dir().join("zeek/ftp/retr.pcap");
+    let e = Engine::replay("ctl-expect-i", &cap);
+    let list = stdout(&e.ct(&["-L", "-p", "tcp", "--dport", "21"]));
+    let master = list
+        .lines()
+        .next()
+        .expect("the FTP control connection")
+        .to_string();
+    let (client, server) = (
+        field(&master, "src").unwrap(),
+        field(&master, "dst").unwrap(),
+    );
+    let mut args: Vec<String> = vec!["-I".into(), "expect".into()];
+    args.extend(tuple_args(&master));
+    args.extend(
+        [
+            "--tuple-src",
+            server,
+            "--tuple-dst",
+            client,
+            "--tuple-port-src",
+            "0",
+            "--tuple-port-dst",
+            "50123",
+            "--mask-src",
+            "255.255.255.255",
+            "--mask-port-src",
+            "0",
+            "-t",
+            "120",
+            "--helper",
+            "ftp",
+        ]
+        .map(String::from),
+    );
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = e.ct(&refs);
+    assert_code(&o, 0);
+    assert!(
+        stderr(&o).contains("1 expectation has been created"),
+        "{}",
+        stderr(&o)
+    );
+    let expects = stdout(&e.ct(&["-L", "expect"]));
+    let line = expects
+        .lines()
+        .find(|l| l.contains("dport=50123"))
+        .unwrap_or_else(|| panic!("no new expectation in:\n{expects}"));
+    assert!(
+        line.starts_with("120 proto=6 ") || line.starts_with("119 proto=6 "),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("src={server} dst={client} sport=0 dport=50123")),
+        "{line}"
+    );
+    assert!(line.contains("mask-src=255.255.255.255"), "{line}");
+    assert!(line.contains("helper=ftp"), "{line}");
+
+    // A master the table does not hold, and a missing expected tuple.
+    let mut bad = refs.clone();
+    let at = bad.iter().position(|a| *a == "--sport").unwrap() + 1;
+    bad[at] = "1";
+    let o = e.ct(&bad);
+    assert_code(&o, 1);
+    assert!(stderr(&o).contains("no such connection"), "{}", stderr(&o));
+    let o = e.ct(&refs[..refs.iter().position(|a| *a == "--tuple-src").unwrap()]);
+    assert_code(&o, 2);
     e.stop();
 }

@@ -52,6 +52,7 @@
 //! `flush`) are still answered as before: any request whose first non-blank byte is not
 //! `{` or `[` is read as those words.
 
+mod expect_create;
 mod request;
 #[cfg(test)]
 mod tests;
@@ -75,6 +76,12 @@ pub fn handle(t: &mut Tracker, request: &[u8]) -> Result<Vec<u8>, String> {
                 } = t;
                 let out = pollers.poll(events, cursor, mask, max, ts)?;
                 return serde_json::to_vec(&out).map_err(|e| format!("response: {e}"));
+            }
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(request) {
+                if expect_create::is_request(&v) {
+                    let now = v.get("now_ns").and_then(|n| n.as_u64()).unwrap_or(0);
+                    return expect_create::run(t, &v, now);
+                }
             }
             let req = request::parse(request, t.config().zone)?;
             let out = run(t, &req)?;

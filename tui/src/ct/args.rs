@@ -117,7 +117,10 @@ pub struct CtArgs {
     #[arg(short = 'E', long = "event", value_name = "TABLE", num_args = 0..=1,
           default_missing_value = "conntrack", value_enum)]
     pub event: Option<Table>,
-    /// Create an entry (not available from the conntrack plugin yet).
+    /// Create an expectation (`-I expect`): its master by -p, -s, -d, --sport, --dport;
+    /// the expected tuple by --tuple-src, --tuple-dst, --tuple-port-src,
+    /// --tuple-port-dst; --mask-src and --mask-port-src say which of its source to
+    /// compare; -t its timeout, --helper its helper's name.
     #[arg(short = 'I', long = "create", value_name = "TABLE", num_args = 0..=1,
           default_missing_value = "conntrack", value_enum)]
     pub create: Option<Table>,
@@ -163,6 +166,30 @@ pub struct CtArgs {
     /// Status bits that must all be set (comma-separated: ASSURED,SEEN_REPLY,...).
     #[arg(short = 'u', long = "status", value_name = "STATUS", value_parser = parse_status)]
     pub status: Option<String>,
+    /// Source address of the expected tuple (-I expect).
+    #[arg(long = "tuple-src", value_name = "ADDR")]
+    pub tuple_src: Option<String>,
+    /// Destination address of the expected tuple (-I expect).
+    #[arg(long = "tuple-dst", value_name = "ADDR")]
+    pub tuple_dst: Option<String>,
+    /// Source port of the expected tuple (-I expect).
+    #[arg(long = "tuple-port-src", value_name = "PORT")]
+    pub tuple_port_src: Option<u16>,
+    /// Destination port of the expected tuple (-I expect).
+    #[arg(long = "tuple-port-dst", value_name = "PORT")]
+    pub tuple_port_dst: Option<u16>,
+    /// Mask of the expected source address (-I expect; 0.0.0.0 or :: for any).
+    #[arg(long = "mask-src", value_name = "ADDR")]
+    pub mask_src: Option<String>,
+    /// Mask of the expected source port (-I expect; 0 for any).
+    #[arg(long = "mask-port-src", value_name = "MASK")]
+    pub mask_port_src: Option<u16>,
+    /// Timeout in seconds (-I expect).
+    #[arg(short = 't', long = "timeout", value_name = "SECS")]
+    pub timeout: Option<u32>,
+    /// Helper name of the expectation (-I expect).
+    #[arg(long = "helper", value_name = "NAME")]
+    pub helper: Option<String>,
     /// Expectation id (-D expect).
     #[arg(long = "id", value_name = "ID")]
     pub id: Option<u32>,

@@ -38,14 +38,12 @@ pub fn dispatch(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         }
     }
     if let Some(t) = a.create {
-        let what = if t == Table::Expect {
-            "expectations"
-        } else {
-            "connections"
-        };
-        return Err(CtError::fail(format!(
-            "-I: creating {what} is not available from the conntrack plugin yet"
-        )));
+        if t == Table::Expect {
+            return expect_create(a, err);
+        }
+        return Err(CtError::fail(
+            "-I: creating connections by hand is not available (expectations are: -I expect)",
+        ));
     }
     if a.get {
         return get(a, out, err);
@@ -253,6 +251,46 @@ fn expect_delete(a: &CtArgs, err: &mut dyn Write) -> Result<i32, CtError> {
     let mut s = Session::open(a)?;
     s.conntrack(&Value::String(format!("expect-delete {id}")))?;
     let _ = writeln!(err, "{PREFIX}: 1 expectations have been deleted.");
+    Ok(EXIT_OK)
+}
+
+/// `-I expect`: the master named as -G names a connection, the expected tuple by the
+/// --tuple-* options, the mask by --mask-*.
+fn expect_create(a: &CtArgs, err: &mut dyn Write) -> Result<i32, CtError> {
+    let master = query::tuple(a, "-I expect")?;
+    let need =
+        |what: &str| CtError::usage(format!("-I expect: missing {what} (the expected tuple)"));
+    let mut expect = json!({
+        "proto": master["proto"].clone(),
+        "src": a.tuple_src.as_deref().ok_or_else(|| need("--tuple-src"))?,
+        "dst": a.tuple_dst.as_deref().ok_or_else(|| need("--tuple-dst"))?,
+    });
+    if let Some(p) = a.tuple_port_src {
+        expect["sport"] = p.into();
+    }
+    if let Some(p) = a.tuple_port_dst {
+        expect["dport"] = p.into();
+    }
+    let mut mask = json!({});
+    if let Some(m) = &a.mask_src {
+        mask["src"] = m.as_str().into();
+    }
+    if let Some(m) = a.mask_port_src {
+        mask["sport"] = m.into();
+    }
+    let mut req = json!({"op": "expect-create", "master": master, "expect": expect, "mask": mask});
+    if let Some(t) = a.timeout {
+        req["timeout"] = t.into();
+    }
+    if let Some(h) = &a.helper {
+        req["helper"] = h.as_str().into();
+    }
+    let mut s = Session::open(a)?;
+    if let Some(now) = s.now_ns()? {
+        req["now_ns"] = now.into();
+    }
+    s.conntrack(&req)?;
+    let _ = writeln!(err, "{PREFIX}: 1 expectation has been created.");
     Ok(EXIT_OK)
 }
 

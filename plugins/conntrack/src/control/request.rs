@@ -591,7 +591,7 @@ fn parse_filter(v: &Value) -> Result<Filter, String> {
 }
 
 /// Parses a `tuple` object into the tuple the table holds; `zone` is the default zone.
-fn parse_tuple(v: &Value, zone: u16) -> Result<Tuple, String> {
+pub(super) fn parse_tuple(v: &Value, zone: u16) -> Result<Tuple, String> {
     let m = object(v, "tuple")?;
     known_keys(m, "tuple: ", TUPLE_FIELDS)?;
     let p = parse_proto(
