@@ -10,6 +10,7 @@ use brickwall_core::control::{ControlServer, ControlTarget, Targets};
 use brickwall_tui::client::{Client, ClientError};
 use brickwall_tui::ct::args::Table;
 use brickwall_tui::ct::events::{event_loop, EventQuery};
+use clap::Parser;
 use common::TempDir;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -108,6 +109,7 @@ const CONNTRACK: EventQuery = EventQuery {
     mask: 7,
     timestamps: false,
     table: Table::Conntrack,
+    filter: None,
 };
 
 #[test]
@@ -139,6 +141,43 @@ fn events_print_in_order_until_stopped() {
         json!({"op": "events", "cursor": 0, "max": 1024, "mask": 7, "timestamps": false})
     );
     assert_eq!(reqs[1]["cursor"], 7, "the answer's cursor is sent back");
+}
+
+/// `-E` with filters prints only the events whose original tuple meets them, and counts
+/// only those in its summary.
+#[test]
+fn filtered_events_show_only_what_matches() {
+    let dir = TempDir::new("srv-events-filter");
+    let lines = [
+        LINES[0],
+        "    [NEW] udp      17 30 src=10.0.0.1 dst=10.0.0.9 sport=5 dport=53 [UNREPLIED] src=10.0.0.9 dst=10.0.0.1 sport=53 dport=5",
+        LINES[1],
+    ];
+    let fake = FakeEvents::new(&lines, None);
+    let server = serve(&dir, "conntrack", fake.clone());
+    let mut c = Client::connect(server.path()).unwrap();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let args = brickwall_tui::ct::args::CtCli::parse_from([
+        "ct", "-E", "-p", "tcp", "--state", "SYN_RECV",
+    ])
+    .args;
+    let q = EventQuery {
+        filter: brickwall_tui::ct::event_filter::EventFilter::from_args(&args).unwrap(),
+        ..CONNTRACK
+    };
+    let code = event_loop(
+        &mut c,
+        q,
+        &mut out,
+        &mut err,
+        &fake.done,
+        Duration::from_millis(5),
+    );
+    assert_eq!(code, 0);
+    assert_eq!(String::from_utf8(out).unwrap(), format!("{}\n", LINES[1]));
+    assert!(String::from_utf8(err)
+        .unwrap()
+        .contains(": 1 flow events have been shown."));
 }
 
 #[test]
@@ -193,6 +232,7 @@ fn events_end_with_1_when_unsupported() {
         mask: 24,
         timestamps: true,
         table: Table::Expect,
+        filter: None,
     };
     let code = event_loop(
         &mut c,

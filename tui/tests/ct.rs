@@ -290,7 +290,8 @@ fn options_a_command_cannot_use_are_exit_code_2_before_any_request() {
         &["-L", "-e", "NEW"],
         &["-L", "-o", "timestamp"],
         &["-L", "--icmp-type", "8"],
-        &["-E", "-p", "tcp"],
+        &["-E", "-u", "ASSURED"],
+        &["-E", "expect", "-p", "tcp"],
         &["-E", "-o", "json"],
         &["-E", "expect", "-e", "UPDATE"],
         &[

@@ -16,7 +16,8 @@
 //! engine whose conntrack plugin has no `events` operation, for one).
 
 use super::args::{CtArgs, OutputFormat, Table};
-use super::{query, CtError, Session, EXIT_FAIL, EXIT_OK, PREFIX};
+use super::event_filter::EventFilter;
+use super::{CtError, Session, EXIT_FAIL, EXIT_OK, PREFIX};
 use crate::client::{Client, ClientError};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -30,7 +31,7 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 pub const MAX_PER_POLL: u64 = 1024;
 
 /// What to ask the plugin for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventQuery {
     /// The plugin's event classes.
     pub mask: u8,
@@ -38,6 +39,8 @@ pub struct EventQuery {
     pub timestamps: bool,
     /// Connection events (`flow events` in the summary) or expectation events.
     pub table: Table,
+    /// The filter options' conditions (connection events only).
+    pub filter: Option<EventFilter>,
 }
 
 /// The event classes of `table` that `-e` (a checked comma list) selects.
@@ -73,9 +76,10 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<i32, CtError> {
-    if query::has_filters(a) {
+    let filter = EventFilter::from_args(a)?;
+    if filter.is_some() && table == Table::Expect {
         return Err(CtError::usage(
-            "-E takes no filters yet: it prints every event",
+            "-E expect takes no filters (they apply to connection events)",
         ));
     }
     let timestamps = match a.output {
@@ -87,6 +91,7 @@ pub fn run(
         mask: mask(table, a.event_mask.as_deref())?,
         timestamps,
         table,
+        filter,
     };
     let mut s = Session::open(a)?;
     let stop = super::signal::stop_on_sigint();
@@ -186,12 +191,15 @@ pub fn event_loop(
         }
         lost = b.lost;
         for l in &b.lines {
+            if q.filter.as_ref().is_some_and(|f| !f.matches(l)) {
+                continue;
+            }
             if writeln!(out, "{l}").is_err() {
                 return EXIT_OK;
             }
+            shown += 1;
         }
         let _ = out.flush();
-        shown += b.lines.len() as u64;
         cursor = b.cursor;
         if (b.lines.len() as u64) < MAX_PER_POLL {
             nap(interval, stop);

@@ -12,6 +12,7 @@
 
 pub mod args;
 pub mod commands;
+pub mod event_filter;
 pub mod events;
 pub mod query;
 pub mod signal;
