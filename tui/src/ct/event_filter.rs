@@ -94,15 +94,8 @@ impl EventFilter {
             mark: a.mark.as_deref().and_then(mark_of),
             zone: a.zone,
         };
-        let any = f.proto.is_some()
-            || f.v6.is_some()
-            || f.src.is_some()
-            || f.dst.is_some()
-            || f.sport.is_some()
-            || f.dport.is_some()
-            || f.states.is_some()
-            || f.mark.is_some()
-            || f.zone.is_some();
+        // Status and ICMP fields were refused above, so any other option is a condition.
+        let any = super::query::has_filters(a);
         Ok(any.then_some(f))
     }
 
