@@ -27,8 +27,9 @@ pub trait FrameRx: Send {
     /// (0 when none came).
     fn recv_batch(&mut self, f: &mut dyn FnMut(&[u8])) -> io::Result<usize>;
 
-    /// The kernel's counters for this socket since the previous call.
-    fn kernel_stats(&self) -> KernelStats;
+    /// The kernel's counters for this socket since the previous call (frames the
+    /// datapath itself had to discard count with its drops).
+    fn kernel_stats(&mut self) -> KernelStats;
 }
 
 /// Frames waiting to leave by one interface, in one buffer.

@@ -102,7 +102,7 @@ impl FrameRx for PnetRx {
         }
     }
 
-    fn kernel_stats(&self) -> KernelStats {
+    fn kernel_stats(&mut self) -> KernelStats {
         // The socket lives while `self` does (pnet closes it when the receiver drops).
         datapath::read_kernel_stats(self.fd)
     }

@@ -94,6 +94,8 @@ pub struct RingRx {
     frame_size: usize,
     /// The next block (V3) or frame slot (V2) to look at.
     cur: usize,
+    /// V2 frames cut to fit their slot (not passed on), since the last statistics read.
+    cut: u64,
     poll_ms: libc::c_int,
     scratch: Vec<u8>,
 }
@@ -257,6 +259,7 @@ fn open_rx(
         shape,
         frame_size,
         cur: 0,
+        cut: 0,
         poll_ms: poll.as_millis().clamp(1, 1000) as libc::c_int,
         scratch: Vec::with_capacity(2048),
     };
@@ -423,11 +426,13 @@ impl RingRx {
             let tpid = Self::u16_at(data, V2_VLAN_TPID).unwrap_or(0);
             // A frame cut to fit its slot is not passed on (the bridge counts frames
             // above the MTU; this one is larger than any slot).
-            if snaplen == len {
-                if let Some(frame) = data.get_mut(mac..mac + snaplen) {
+            match data.get_mut(mac..mac + snaplen) {
+                Some(frame) if snaplen == len => {
                     hand_over(&mut self.scratch, frame, status, tci, tpid, f);
                     n += 1;
                 }
+                // Counted with the kernel's drops: the frame never reaches the bridge.
+                _ => self.cut += 1,
             }
             status_word.store(TP_STATUS_KERNEL, Ordering::Release);
             self.cur = (self.cur + 1) % self.slots();
@@ -481,8 +486,10 @@ impl FrameRx for RingRx {
         Ok(n)
     }
 
-    fn kernel_stats(&self) -> KernelStats {
-        datapath::read_kernel_stats(self.fd)
+    fn kernel_stats(&mut self) -> KernelStats {
+        let mut k = datapath::read_kernel_stats(self.fd);
+        k.drops += std::mem::take(&mut self.cut);
+        k
     }
 }
 

@@ -249,7 +249,7 @@ impl FrameRx for TapRx {
         Ok(n)
     }
 
-    fn kernel_stats(&self) -> KernelStats {
+    fn kernel_stats(&mut self) -> KernelStats {
         KernelStats::default()
     }
 }
