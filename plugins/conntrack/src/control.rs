@@ -69,7 +69,10 @@ use serde::{Serialize, Serializer};
 pub fn handle(t: &mut Tracker, request: &[u8]) -> Result<Vec<u8>, String> {
     match request.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') | Some(b'[') => {
-            if let Some(poll) = events_request(request) {
+            // Parsed once, under the tracker's lock: each kind of request reads the value.
+            let v: serde_json::Value = serde_json::from_slice(request)
+                .map_err(|e| format!("request: malformed JSON: {e}"))?;
+            if let Some(poll) = events_request(&v) {
                 let (cursor, mask, max, ts) = poll?;
                 let Tracker {
                     events, pollers, ..
@@ -77,13 +80,11 @@ pub fn handle(t: &mut Tracker, request: &[u8]) -> Result<Vec<u8>, String> {
                 let out = pollers.poll(events, cursor, mask, max, ts)?;
                 return serde_json::to_vec(&out).map_err(|e| format!("response: {e}"));
             }
-            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(request) {
-                if expect_create::is_request(&v) {
-                    let now = v.get("now_ns").and_then(|n| n.as_u64()).unwrap_or(0);
-                    return expect_create::run(t, &v, now);
-                }
+            if expect_create::is_request(&v) {
+                let now = v.get("now_ns").and_then(|n| n.as_u64()).unwrap_or(0);
+                return expect_create::run(t, &v, now);
             }
-            let req = request::parse(request, t.config().zone)?;
+            let req = request::parse_value(&v, t.config().zone)?;
             let out = run(t, &req)?;
             serde_json::to_vec(&out).map_err(|e| format!("response: {e}"))
         }
@@ -95,8 +96,7 @@ pub fn handle(t: &mut Tracker, request: &[u8]) -> Result<Vec<u8>, String> {
 /// "timestamps": bool}` takes the events of session `C` (0 starts one, of the event
 /// classes in `mask`, default all) and answers `{"cursor", "events", "lost"}`.
 #[allow(clippy::type_complexity)]
-fn events_request(request: &[u8]) -> Option<Result<(u64, u8, usize, bool), String>> {
-    let v: serde_json::Value = serde_json::from_slice(request).ok()?;
+fn events_request(v: &serde_json::Value) -> Option<Result<(u64, u8, usize, bool), String>> {
     if v.get("op")?.as_str()? != "events" {
         return None;
     }

@@ -696,16 +696,15 @@ pub(super) fn parse_tuple(v: &Value, zone: u16) -> Result<Tuple, String> {
     Ok(t)
 }
 
-/// Parses a JSON request; `zone` is the zone a tuple without one is looked up in.
-pub fn parse(bytes: &[u8], zone: u16) -> Result<Request, String> {
-    let v: Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("request: malformed JSON: {e}"))?;
-    let m = match &v {
+/// Checks a request parsed from JSON; `zone` is the zone a tuple without one is looked
+/// up in.
+pub fn parse_value(v: &Value, zone: u16) -> Result<Request, String> {
+    let m = match v {
         Value::Object(m) => m,
         _ => {
             return Err(format!(
                 "request: expected a JSON object like {{\"op\": \"list\"}}, got {}",
-                show(&v)
+                show(v)
             ))
         }
     };
