@@ -7,15 +7,18 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 /// `SIOCETHTOOL`: the ethtool request multiplexer.
 const SIOCETHTOOL: libc::c_ulong = 0x8946;
 
-/// `struct ifreq` with the union as raw bytes: name, then 24 bytes (an int, a pointer).
+/// `struct ifreq` with the union as raw bytes: name, then 24 bytes (an int, flags, a
+/// pointer or a socket address).
 #[repr(C)]
-struct IfReq {
+pub(super) struct IfReq {
     name: [u8; libc::IFNAMSIZ],
-    data: [u8; 24],
+    /// The union.
+    pub(super) data: [u8; 24],
 }
 
 impl IfReq {
-    fn new(name: &str) -> io::Result<IfReq> {
+    /// An ifreq naming interface `name` (checked: 1 to 15 bytes, no NUL).
+    pub(super) fn new(name: &str) -> io::Result<IfReq> {
         let mut r = IfReq {
             name: [0; libc::IFNAMSIZ],
             data: [0; 24],
@@ -49,9 +52,10 @@ pub struct Interface {
     pub up: bool,
 }
 
-fn control_socket() -> io::Result<OwnedFd> {
+/// A datagram socket of `family` for interface requests.
+pub(super) fn request_socket(family: libc::c_int) -> io::Result<OwnedFd> {
     // SAFETY: plain socket(2); the descriptor is owned at once.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    let fd = unsafe { libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -59,7 +63,12 @@ fn control_socket() -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-fn ioctl(sock: &OwnedFd, req: libc::c_ulong, r: &mut IfReq) -> io::Result<()> {
+fn control_socket() -> io::Result<OwnedFd> {
+    request_socket(libc::AF_INET)
+}
+
+/// An interface request on `sock`.
+pub(super) fn ioctl(sock: &OwnedFd, req: libc::c_ulong, r: &mut IfReq) -> io::Result<()> {
     // SAFETY: `r` is a properly sized ifreq for these requests.
     if unsafe { libc::ioctl(sock.as_raw_fd(), req as _, r as *mut IfReq) } < 0 {
         return Err(io::Error::last_os_error());

@@ -3,9 +3,10 @@
 //! out of it enter the engine at OUTPUT. It carries the engine's local addresses.
 
 use super::datapath::{FrameRx, FrameTx, KernelStats, Sent, TxBatch};
-use super::iface::Interface;
+use super::iface::{self, IfReq, Interface};
 use std::io;
 use std::net::IpAddr;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
@@ -32,13 +33,6 @@ pub struct TapTx {
 }
 
 #[repr(C)]
-struct IfReqFlags {
-    name: [u8; libc::IFNAMSIZ],
-    flags: libc::c_short,
-    _pad: [u8; 22],
-}
-
-#[repr(C)]
 struct In6IfReq {
     addr: [u8; 16],
     prefixlen: u32,
@@ -50,95 +44,67 @@ fn last_err(what: &str) -> io::Error {
     io::Error::new(e.kind(), format!("{what}: {e}"))
 }
 
-fn dgram(family: libc::c_int) -> io::Result<libc::c_int> {
-    // SAFETY: plain socket(2); closed by the caller.
-    let fd = unsafe { libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(last_err("socket"));
-    }
-    Ok(fd)
-}
-
-fn ifreq_name(name: &str) -> io::Result<[u8; libc::IFNAMSIZ]> {
-    let mut n = [0u8; libc::IFNAMSIZ];
-    let b = name.as_bytes();
-    if b.is_empty() || b.len() >= libc::IFNAMSIZ || b.contains(&0) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("`{name}` is not an interface name"),
-        ));
-    }
-    n[..b.len()].copy_from_slice(b);
-    Ok(n)
+fn with_context(what: String) -> impl FnOnce(io::Error) -> io::Error {
+    move |e| io::Error::new(e.kind(), format!("{what}: {e}"))
 }
 
 /// Sets IPv4 address `a` with prefix length `len` on `name`.
 fn add_v4(name: &str, a: [u8; 4], len: u8) -> io::Result<()> {
-    let fd = dgram(libc::AF_INET)?;
+    let sock = iface::request_socket(libc::AF_INET)?;
     let set = |req: libc::c_ulong, addr: [u8; 4]| -> io::Result<()> {
-        // ifreq: name, then a sockaddr_in.
-        let mut r = [0u8; 40];
-        r[..libc::IFNAMSIZ].copy_from_slice(&ifreq_name(name)?);
-        r[16..18].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
-        r[20..24].copy_from_slice(&addr);
-        // SAFETY: a 40-byte ifreq holding a sockaddr_in, as these requests take.
-        if unsafe { libc::ioctl(fd, req as _, r.as_mut_ptr()) } < 0 {
-            return Err(last_err(&format!(
-                "{name}: setting {}",
-                std::net::Ipv4Addr::from(addr)
-            )));
-        }
-        Ok(())
+        // The union holds a sockaddr_in: family, port, address.
+        let mut r = IfReq::new(name)?;
+        r.data[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+        r.data[4..8].copy_from_slice(&addr);
+        iface::ioctl(&sock, req, &mut r).map_err(with_context(format!(
+            "{name}: setting {}",
+            std::net::Ipv4Addr::from(addr)
+        )))
     };
     let mask = if len == 0 {
         0
     } else {
         u32::MAX << (32 - len as u32)
     };
-    let r = set(libc::SIOCSIFADDR, a).and_then(|()| set(libc::SIOCSIFNETMASK, mask.to_be_bytes()));
-    // SAFETY: closing our socket.
-    unsafe { libc::close(fd) };
-    r
+    set(libc::SIOCSIFADDR, a)?;
+    set(libc::SIOCSIFNETMASK, mask.to_be_bytes())
 }
 
 /// Sets IPv6 address `a`/`len` on interface `index`, without duplicate detection.
 fn add_v6(name: &str, index: u32, a: [u8; 16], len: u8) -> io::Result<()> {
     let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/accept_dad"), "0");
-    let fd = dgram(libc::AF_INET6)?;
+    let sock = iface::request_socket(libc::AF_INET6)?;
     let mut r = In6IfReq {
         addr: a,
         prefixlen: len as u32,
         ifindex: index as libc::c_int,
     };
     // SAFETY: an in6_ifreq, as SIOCSIFADDR on an IPv6 socket takes.
-    let res = unsafe { libc::ioctl(fd, libc::SIOCSIFADDR as _, &mut r as *mut In6IfReq) };
-    let e =
-        (res < 0).then(|| last_err(&format!("{name}: setting {}", std::net::Ipv6Addr::from(a))));
-    // SAFETY: closing our socket.
-    unsafe { libc::close(fd) };
-    e.map_or(Ok(()), Err)
+    if unsafe {
+        libc::ioctl(
+            sock.as_raw_fd(),
+            libc::SIOCSIFADDR as _,
+            &mut r as *mut In6IfReq,
+        )
+    } < 0
+    {
+        return Err(last_err(&format!(
+            "{name}: setting {}",
+            std::net::Ipv6Addr::from(a)
+        )));
+    }
+    Ok(())
 }
 
 fn set_up(name: &str) -> io::Result<()> {
-    let fd = dgram(libc::AF_INET)?;
-    let mut r = IfReqFlags {
-        name: ifreq_name(name)?,
-        flags: 0,
-        _pad: [0; 22],
-    };
-    // SAFETY: an ifreq with the flags member, as these requests take.
-    let res = unsafe {
-        if libc::ioctl(fd, libc::SIOCGIFFLAGS as _, &mut r as *mut IfReqFlags) < 0 {
-            -1
-        } else {
-            r.flags |= libc::IFF_UP as libc::c_short;
-            libc::ioctl(fd, libc::SIOCSIFFLAGS as _, &mut r as *mut IfReqFlags)
-        }
-    };
-    let e = (res < 0).then(|| last_err(&format!("{name}: bringing it up")));
-    // SAFETY: closing our socket.
-    unsafe { libc::close(fd) };
-    e.map_or(Ok(()), Err)
+    let sock = iface::request_socket(libc::AF_INET)?;
+    let mut r = IfReq::new(name)?;
+    iface::ioctl(&sock, libc::SIOCGIFFLAGS, &mut r)
+        .map_err(with_context(format!("{name}: reading its flags")))?;
+    let flags = i16::from_ne_bytes([r.data[0], r.data[1]]) | libc::IFF_UP as i16;
+    r.data[..2].copy_from_slice(&flags.to_ne_bytes());
+    iface::ioctl(&sock, libc::SIOCSIFFLAGS, &mut r)
+        .map_err(with_context(format!("{name}: bringing it up")))
 }
 
 impl Tap {
@@ -156,13 +122,17 @@ impl Tap {
         if fd < 0 {
             return Err(last_err("/dev/net/tun"));
         }
-        let mut r = IfReqFlags {
-            name: ifreq_name(name)?,
-            flags: IFF_TAP | IFF_NO_PI,
-            _pad: [0; 22],
+        let mut r = match IfReq::new(name) {
+            Ok(r) => r,
+            Err(e) => {
+                // SAFETY: closing our descriptor.
+                unsafe { libc::close(fd) };
+                return Err(e);
+            }
         };
+        r.data[..2].copy_from_slice(&(IFF_TAP | IFF_NO_PI).to_ne_bytes());
         // SAFETY: TUNSETIFF takes an ifreq with the flags member.
-        if unsafe { libc::ioctl(fd, TUNSETIFF as _, &mut r as *mut IfReqFlags) } < 0 {
+        if unsafe { libc::ioctl(fd, TUNSETIFF as _, &mut r as *mut IfReq) } < 0 {
             let e = last_err(&format!("creating TAP device {name}"));
             // SAFETY: closing our descriptor.
             unsafe { libc::close(fd) };
