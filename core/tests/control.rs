@@ -551,3 +551,51 @@ fn expectations_are_created_by_hand() {
     assert_code(&o, 2);
     e.stop();
 }
+
+/// A table whose listing exceeds one answer's 16 MiB: one `list` of it all is refused
+/// with the engine's "narrow the request" error, while `ct -L -o json` pages through it
+/// (by `cursor`) and prints every connection once, as many as `-C` counts.
+#[test]
+fn a_table_too_large_for_one_answer_is_listed_in_pages() {
+    let cfg = common::TempDir::new("ctl-pages-cfg");
+    let yaml = cfg.join("ct-only.yaml");
+    std::fs::write(&yaml, "plugins:\n  - builtin: conntrack\n").unwrap();
+    let e = Engine::start(
+        "ctl-pages",
+        &[
+            "demo",
+            "--tcp",
+            "0",
+            "--udp",
+            "50000",
+            "--icmp",
+            "0",
+            "--config",
+            yaml.to_str().unwrap(),
+        ],
+    );
+    let whole = e
+        .client()
+        .call("conntrack", &json!({"op": "list", "format": "json"}));
+    let err = whole.expect_err("one answer of 50 000 JSON entries is over 16 MiB");
+    assert!(err.to_string().contains("narrow the request"), "{err}");
+
+    let count = stdout(&e.ct(&["-C"])).trim().parse::<usize>().unwrap();
+    assert_eq!(count, 50_000);
+    let out = e.ct(&["-L", "-o", "json"]);
+    assert_code(&out, 0);
+    let text = stdout(&out);
+    assert!(text.len() > 16 << 20, "{} bytes listed", text.len());
+    let ids: std::collections::BTreeSet<u64> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(text.lines().count(), count, "every connection once");
+    assert_eq!(ids.len(), count);
+    assert!(stderr(&out).contains("50000 flow entries have been shown"));
+    assert_code(&e.stop(), 0);
+}

@@ -6,7 +6,7 @@
 //!
 //! | `op` | takes | answers |
 //! |---|---|---|
-//! | `list` | `filter`, `format`, `offset`, `limit`, `states`, `total` | `{"entries": [...], "count": N}` (+ `"offset"`, `"limit"` when paged, `"states"` when asked) |
+//! | `list` | `filter`, `format`, `offset`, `limit`, `states`, `total`, `cursor` | `{"entries": [...], "count": N}` (+ `"offset"`, `"limit"` when paged, `"cursor"` when a match follows the page, `"states"` when asked) |
 //! | `get` | `tuple`, `format` | `{"entry": ..., "dir": "original"\|"reply"}` |
 //! | `delete` | `tuple` or `filter` | `{"deleted": N}` |
 //! | `flush` | | `{"deleted": N}` |
@@ -27,6 +27,12 @@
 //! walk stops after the page, and the answer has `"more": true|false` (whether a match
 //! follows the page) instead of `count` — a page near the start of a table of millions
 //! then costs next to nothing, where counting walks every slot.
+//!
+//! A page whose matches do not all fit answers `"cursor": S`, the slot of the first
+//! match after it; the same request with that `cursor` (and `offset` 0) answers the
+//! next page, starting its walk there, so that paging through a table of millions
+//! walks it once rather than skipping the pages before each one. That is how
+//! `brickwall ct -L` lists a table too large for one answer (16 MiB).
 //!
 //! `histogram` with `offset`/`limit` counts the buckets `offset..offset+limit` only
 //! (its `load_factor` is theirs), so that a client can sweep a large table in parts
@@ -410,16 +416,21 @@ fn list_page(t: &Tracker, req: &Request) -> Out {
     let mut entries = Vec::new();
     let mut count = 0u64;
     let mut more = false;
+    let mut next = None;
     let mut states: Vec<(&'static str, u64)> = Vec::new();
-    for (_, c) in t
+    let first = req.cursor.map_or(0, |c| c as u32);
+    for (i, c) in t
         .table
-        .slots()
+        .slots_from(first)
         .filter(|(_, c)| alive(c, now))
         .filter(|(_, c)| req.filter.as_ref().is_none_or(|f| f.matches(c)))
     {
-        if !req.total && count >= end {
-            more = true;
-            break;
+        if count >= end && next.is_none() {
+            next = Some(i);
+            if !req.total {
+                more = true;
+                break;
+            }
         }
         if count >= req.offset && entries.len() < limit {
             entries.push(entry(c, now, req.format));
@@ -446,6 +457,9 @@ fn list_page(t: &Tracker, req: &Request) -> Out {
     }
     if !req.total {
         fields.push(("more", Out::B(more)));
+    }
+    if let Some(i) = next {
+        fields.push(("cursor", u64::from(i).into()));
     }
     if req.states {
         states.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));

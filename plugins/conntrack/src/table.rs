@@ -278,10 +278,16 @@ impl Table {
 
     /// Every live slot (confirmed and unconfirmed).
     pub fn slots(&self) -> impl Iterator<Item = (u32, &Conn)> {
-        self.slab
+        self.slots_from(0)
+    }
+
+    /// Every live slot from slot `start` on, in slot order.
+    pub fn slots_from(&self, start: u32) -> impl Iterator<Item = (u32, &Conn)> {
+        let start = (start as usize).min(self.slab.len());
+        self.slab[start..]
             .iter()
             .enumerate()
             .filter(|(_, c)| c.slot != Slot::Free)
-            .map(|(i, c)| (i as u32, c))
+            .map(move |(i, c)| ((start + i) as u32, c))
     }
 }

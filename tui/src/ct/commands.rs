@@ -133,18 +133,37 @@ fn list(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtE
         fields["filter"] = f;
     }
     let req = request(&mut s, fields)?;
-    let v = s.conntrack(&req)?;
-    let list = entries(&v)?;
-    for e in list {
-        print_entry(out, e);
+    let shown = print_pages(&mut s, req, out)?;
+    let _ = writeln!(err, "{PREFIX}: {shown} flow entries have been shown.");
+    Ok(EXIT_OK)
+}
+
+/// Entries per `list` request: at 10 000, a page of JSON entries stays far below the
+/// protocol's 16 MiB frame limit.
+const PAGE: u64 = 10_000;
+
+/// Prints every entry a `list` request matches, a page at a time (each page starts at
+/// the previous answer's `cursor`), so that no answer has to hold the whole table.
+/// Entries are printed as pages arrive; the number printed is returned. As with
+/// conntrack's netlink dump, a connection created or removed while the pages are
+/// fetched may or may not be listed.
+fn print_pages(s: &mut Session, mut req: Value, out: &mut dyn Write) -> Result<u64, CtError> {
+    req["limit"] = PAGE.into();
+    req["total"] = false.into();
+    let mut shown = 0u64;
+    loop {
+        let v = s.conntrack(&req)?;
+        for e in entries(&v)? {
+            print_entry(out, e);
+            shown += 1;
+        }
+        match v.get("cursor").and_then(Value::as_u64) {
+            Some(c) if v.get("more") == Some(&Value::Bool(true)) => req["cursor"] = c.into(),
+            _ => break,
+        }
     }
     let _ = out.flush();
-    let _ = writeln!(
-        err,
-        "{PREFIX}: {} flow entries have been shown.",
-        list.len()
-    );
-    Ok(EXIT_OK)
+    Ok(shown)
 }
 
 /// `-G`: one connection by tuple.
@@ -191,19 +210,17 @@ fn delete(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, C
         }
         v
     };
-    let listed = s.conntrack(&at_now(shown))?;
-    let v = s.conntrack(&at_now(del))?;
-    let n = v.get("deleted").and_then(Value::as_u64).unwrap_or(0);
     if by_tuple {
+        let listed = s.conntrack(&at_now(shown))?;
         if let Some(e) = listed.get("entry") {
             print_entry(out, e);
         }
+        let _ = out.flush();
     } else {
-        for e in entries(&listed)? {
-            print_entry(out, e);
-        }
+        print_pages(&mut s, at_now(shown), out)?;
     }
-    let _ = out.flush();
+    let v = s.conntrack(&at_now(del))?;
+    let n = v.get("deleted").and_then(Value::as_u64).unwrap_or(0);
     let _ = writeln!(err, "{PREFIX}: {n} flow entries have been deleted.");
     Ok(EXIT_OK)
 }

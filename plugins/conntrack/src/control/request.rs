@@ -40,7 +40,7 @@ pub enum Op {
 const OPS: &str = "list, get, delete, flush, count, stats, histogram, chain, update, buckets";
 /// Every top-level field, for error messages.
 const FIELDS: &str =
-    "op, now_ns, filter, tuple, format, bucket, max_len, mark, offset, limit, states, total";
+    "op, now_ns, filter, tuple, format, bucket, max_len, mark, offset, limit, states, total, cursor";
 /// Every filter field, for error messages.
 const FILTER_FIELDS: &str = "proto, family, src, dst, sport, dport, state, mark, zone, status";
 /// Every tuple field, for error messages.
@@ -99,7 +99,9 @@ impl Op {
     /// The fields the operation takes besides `op` and `now_ns`.
     fn fields(self) -> &'static [&'static str] {
         match self {
-            Op::List => &["filter", "format", "offset", "limit", "states", "total"],
+            Op::List => &[
+                "filter", "format", "offset", "limit", "states", "total", "cursor",
+            ],
             Op::Get => &["tuple", "format"],
             Op::Delete => &["tuple", "filter"],
             Op::Flush | Op::Count | Op::Stats => &[],
@@ -151,6 +153,9 @@ pub struct Request {
     /// Whether `list` counts every match (`total`, default true); without, it stops
     /// after the page.
     pub total: bool,
+    /// The slot `list` starts its walk at (`cursor`, from the previous page's answer),
+    /// so that paging through a large table walks it once.
+    pub cursor: Option<u64>,
 }
 
 /// An address with a prefix length (a single address has the full length).
@@ -774,6 +779,16 @@ pub fn parse_value(v: &Value, zone: u16) -> Result<Request, String> {
         Some(Value::Bool(b)) => Ok(*b),
         Some(v) => Err(format!("{k}: expected true or false, got {}", show(v))),
     };
+    let cursor = get(m, "cursor")
+        .map(|v| {
+            uint(
+                v,
+                "cursor",
+                u32::MAX as u64,
+                "a slot from a previous page's answer",
+            )
+        })
+        .transpose()?;
     let states = flag("states", false)?;
     let total = flag("total", true)?;
     if states && !total {
@@ -819,5 +834,6 @@ pub fn parse_value(v: &Value, zone: u16) -> Result<Request, String> {
         },
         states,
         total,
+        cursor,
     })
 }

@@ -285,6 +285,39 @@ fn list_text_lines_and_count() {
     assert_eq!(later["count"], 3, "{later}");
 }
 
+/// Paging by `cursor`: each answer names the slot of the first match after its page
+/// (none after the last page), and following the cursors lists every match once, in
+/// the unpaged order, also with a filter.
+#[test]
+fn list_pages_follow_the_cursor() {
+    let (mut t, _) = filled();
+    for (filter, n) in [(json!({}), 7), (json!({"proto": "udp"}), 2)] {
+        let all = lines(&mut t, filter.clone());
+        assert_eq!(all.len(), n);
+        let mut paged = Vec::new();
+        let mut req = json!({"op": "list", "now_ns": NOW, "filter": filter, "limit": 2,
+                             "total": false});
+        loop {
+            let r = ask(&mut t, req.clone());
+            let page = r["entries"].as_array().expect("entries");
+            paged.extend(page.iter().map(|e| e.as_str().expect("a line").to_string()));
+            match r.get("cursor") {
+                Some(c) => {
+                    assert_eq!(r["more"], true, "{r}");
+                    req["cursor"] = c.clone();
+                }
+                None => {
+                    assert_eq!(r["more"], false, "{r}");
+                    break;
+                }
+            }
+        }
+        assert_eq!(paged, all);
+    }
+    let e = refuse(&mut t, r#"{"op": "list", "cursor": -1}"#);
+    assert!(e.starts_with("cursor:"), "{e}");
+}
+
 /// Pages of `list` cover the matches once each, in the order of the unpaged list;
 /// `count` is every match; `states` counts every match by state or protocol.
 #[test]
