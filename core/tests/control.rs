@@ -599,3 +599,76 @@ fn a_table_too_large_for_one_answer_is_listed_in_pages() {
     assert!(stderr(&out).contains("50000 flow entries have been shown"));
     assert_code(&e.stop(), 0);
 }
+
+/// `-U` sets the mark of every match (`-m MARK/MASK` keeps the bits outside MASK) or of
+/// one connection by its full tuple, prints what it updated, and adds and deletes
+/// labels; `-L -m` then finds them by mark. Usage errors exit 2, a missing connection 1.
+#[test]
+fn update_sets_marks_and_labels() {
+    let e = Engine::replay("ctl-upd", &pcaps_dir().join("nDPI/iphone.pcap"));
+    let tcp_n = lines(&stdout(&e.ct(&["-L", "-p", "tcp"]))).len();
+    assert!(tcp_n > 1);
+    let u = e.ct(&["-U", "-p", "tcp", "-m", "0x12"]);
+    assert_code(&u, 0);
+    assert_eq!(lines(&stdout(&u)).len(), tcp_n);
+    assert!(
+        stdout(&u).lines().all(|l| l.contains(" mark=18 ")),
+        "{}",
+        stdout(&u)
+    );
+    assert_eq!(
+        stderr(&u).trim(),
+        format!("{SUMMARY} {tcp_n} flow entries have been updated.")
+    );
+    assert_eq!(lines(&stdout(&e.ct(&["-L", "-m", "18"]))).len(), tcp_n);
+    // Only the bits of the mask change: 0x12 & ~0xf0 | 0x30 = 0x32.
+    assert_code(&e.ct(&["-U", "-p", "tcp", "-m", "0x30/0xf0"]), 0);
+    assert_eq!(lines(&stdout(&e.ct(&["-L", "-m", "0x32"]))).len(), tcp_n);
+    // One connection by its tuple.
+    let one = lines(&stdout(&e.ct(&["-L", "-p", "udp"])))[0].clone();
+    let mut a = vec![
+        "-U".to_string(),
+        "-m".into(),
+        "7".into(),
+        "--label-add".into(),
+        "0,5".into(),
+    ];
+    a.extend(tuple_args(&one));
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let u = e.ct(&a);
+    assert_code(&u, 0);
+    assert_eq!(lines(&stdout(&u)).len(), 1);
+    assert!(stdout(&u).contains(" mark=7 "), "{}", stdout(&u));
+    let json = stdout(&e.ct(&["-L", "-m", "7", "-o", "json"]));
+    let v: Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(v["labels"], "0x21");
+    let mut d: Vec<&str> = vec!["-U", "--label-del"];
+    d.extend(&a[5..]);
+    assert_code(&e.ct(&d), 0);
+    let json = stdout(&e.ct(&["-L", "-m", "7", "-o", "json"]));
+    let v: Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(v["labels"], "0x0");
+    // Usage errors and a connection that is not there.
+    assert_code(&e.ct(&["-U", "-p", "tcp"]), 2);
+    assert_code(&e.ct(&["-L", "--label-add", "1"]), 2);
+    assert_code(&e.ct(&["-U", "--label-add", "nosuchname"]), 2);
+    assert_code(
+        &e.ct(&[
+            "-U",
+            "-m",
+            "1",
+            "-p",
+            "tcp",
+            "-s",
+            "192.0.2.1",
+            "-d",
+            "192.0.2.2",
+            "--sport",
+            "1",
+            "--dport",
+            "2",
+        ]),
+        1,
+    );
+    assert_code(&e.stop(), 0);
+}

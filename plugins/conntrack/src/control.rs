@@ -14,7 +14,7 @@
 //! | `stats` | | `{"entries": N, <conntrack -S counters>..., "buckets": B}` |
 //! | `histogram` | `max_len` (default 16), `offset`, `limit` | `{"buckets", "histogram", "longest", "nodes", "load_factor"}` (+ `"offset"`, `"limit"` for a range) |
 //! | `chain` | `bucket` | `{"bucket": b, "nodes": [{"id", "dir", "proto", "tuple"}]}` |
-//! | `update` | `mark`, and `tuple` or `filter` | `{"updated": N}` (`conntrack -U --mark`) |
+//! | `update` | `mark` (with `mark_mask`: only those bits), `labels` (all 128, `"0x..."`), `label_add`, `label_del` (bit numbers, or `true` for all), and `tuple` or `filter` | `{"updated": N}` (`conntrack -U --mark`, `--label-add`, `--label-del`) |
 //! | `buckets` | `offset` (first bucket, default 0), `limit` (default 1024, at most 65536) | `{"buckets": B, "offset": S, "lengths": [...]}` |
 //!
 //! `list` pages: `offset` skips that many matches and `limit` (at most 10000) caps the
@@ -314,7 +314,6 @@ fn run(t: &mut Tracker, req: &Request) -> Result<Out, String> {
             Out::O(vec![("deleted", deleted.into())])
         }
         Op::Update => {
-            let mark = req.mark.unwrap_or(0);
             let idxs: Vec<u32> = if req.tuple.is_some() {
                 vec![find(t, req)?.0]
             } else {
@@ -325,7 +324,19 @@ fn run(t: &mut Tracker, req: &Request) -> Result<Out, String> {
                     .map(|(i, _)| i)
                     .collect()
             };
-            let updated = idxs.into_iter().filter(|&i| t.set_mark(i, mark)).count();
+            let updated = idxs
+                .into_iter()
+                .filter(|&i| {
+                    let Some(c) = t.table.get(i) else {
+                        return false;
+                    };
+                    let mark = req
+                        .mark
+                        .map_or(c.mark, |m| (c.mark & !req.mark_mask) | (m & req.mark_mask));
+                    let labels = req.labels.apply(c.labels());
+                    t.set_mark(i, mark) && t.set_labels(i, labels)
+                })
+                .count();
             Out::O(vec![("updated", updated.into())])
         }
         Op::Flush => {

@@ -391,6 +391,20 @@ impl Tracker {
         true
     }
 
+    /// Sets a connection's 128 labels (the control channel's `update`); an event
+    /// reports a change. Labels live in the connection's extension, which is only
+    /// allocated when a label is set.
+    pub fn set_labels(&mut self, idx: u32, labels: u128) -> bool {
+        let Some(c) = self.table.get_mut(idx) else {
+            return false;
+        };
+        if c.labels() != labels {
+            c.ext.get_or_insert_with(Default::default).labels = labels;
+            self.conn_event(idx, what::LABEL);
+        }
+        true
+    }
+
     /// Deletes an expectation by id.
     pub fn expect_delete(&mut self, id: u32) -> Option<Expectation> {
         let e = self.expects.remove(id)?;

@@ -80,14 +80,14 @@ pub const PROTO_NAMES: &[(&str, u8)] = &[
 
 /// A connection-tracking client of a running engine, speaking conntrack-tools' language.
 ///
-/// Exactly one command: -L, -G, -D, -F, -C, -S, -E or -I. Exit codes as conntrack: 0 ok,
+/// Exactly one command: -L, -G, -D, -U, -F, -C, -S, -E or -I. Exit codes as conntrack: 0 ok,
 /// 1 error (no such entry, engine unreachable), 2 bad parameters.
 #[derive(Args, Clone, Debug, Default)]
 #[command(group(
     ArgGroup::new("command")
         .required(true)
         .multiple(false)
-        .args(["dump", "get", "delete", "flush", "count", "stats", "event", "create"])
+        .args(["dump", "get", "delete", "update", "flush", "count", "stats", "event", "create"])
 ))]
 pub struct CtArgs {
     /// List the connection table (default) or the expectation table.
@@ -102,6 +102,11 @@ pub struct CtArgs {
     #[arg(short = 'D', long = "delete", value_name = "TABLE", num_args = 0..=1,
           default_missing_value = "conntrack", value_enum)]
     pub delete: Option<Table>,
+    /// Update connections: one by its full tuple, or every match of the filters (all
+    /// without filters): set the mark (-m MARK[/MASK]) and add or delete labels
+    /// (--label-add, --label-del).
+    #[arg(short = 'U', long = "update")]
+    pub update: bool,
     /// Flush the connection (default) or the expectation table.
     #[arg(short = 'F', long = "flush", value_name = "TABLE", num_args = 0..=1,
           default_missing_value = "conntrack", value_enum)]
@@ -166,6 +171,13 @@ pub struct CtArgs {
     /// Status bits that must all be set (comma-separated: ASSURED,SEEN_REPLY,...).
     #[arg(short = 'u', long = "status", value_name = "STATUS", value_parser = parse_status)]
     pub status: Option<String>,
+    /// Labels to set (-U): a comma-separated list of bit numbers (0-127) or names from
+    /// /etc/xtables/connlabel.conf.
+    #[arg(long = "label-add", value_name = "LABELS")]
+    pub label_add: Option<String>,
+    /// Labels to clear (-U), as --label-add; without a value, every label.
+    #[arg(long = "label-del", value_name = "LABELS", num_args = 0..=1, default_missing_value = "")]
+    pub label_del: Option<String>,
     /// Source address of the expected tuple (-I expect).
     #[arg(long = "tuple-src", value_name = "ADDR")]
     pub tuple_src: Option<String>,
@@ -255,22 +267,22 @@ pub fn parse_net(s: &str) -> Result<String, String> {
 
 /// A mark: `MARK` or `MARK/MASK`, each decimal or `0x` hex, 32 bits.
 pub fn parse_mark(s: &str) -> Result<String, String> {
+    mark_parts(s)
+        .map(|_| s.to_string())
+        .ok_or_else(|| format!("not a mark: `{s}` (MARK or MARK/MASK, decimal or 0x hex, 32 bits)"))
+}
+
+/// A mark's value and mask (all ones without `/MASK`).
+pub fn mark_parts(s: &str) -> Option<(u32, u32)> {
     fn num(s: &str) -> Option<u32> {
         match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
             Some(h) => u32::from_str_radix(h, 16).ok(),
             None => s.parse().ok(),
         }
     }
-    let ok = match s.split_once('/') {
-        Some((m, mask)) => num(m).is_some() && num(mask).is_some(),
-        None => num(s).is_some(),
-    };
-    if ok {
-        Ok(s.to_string())
-    } else {
-        Err(format!(
-            "not a mark: `{s}` (MARK or MARK/MASK, decimal or 0x hex, 32 bits)"
-        ))
+    match s.split_once('/') {
+        Some((m, mask)) => Some((num(m)?, num(mask)?)),
+        None => Some((num(s)?, u32::MAX)),
     }
 }
 

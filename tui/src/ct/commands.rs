@@ -27,6 +27,11 @@ pub fn dispatch(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             "--id names an expectation: -D expect --id N",
         ));
     }
+    if (a.label_add.is_some() || a.label_del.is_some()) && !a.update {
+        return Err(CtError::usage(
+            "--label-add and --label-del change labels with -U",
+        ));
+    }
     if a.event.is_none() {
         if a.event_mask.is_some() {
             return Err(CtError::usage("-e selects the events of -E"));
@@ -59,6 +64,14 @@ pub fn dispatch(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             Table::Conntrack => delete(a, out, err),
             Table::Expect => expect_delete(a, err),
         };
+    }
+    if (a.label_add.is_some() || a.label_del.is_some()) && !a.update {
+        return Err(CtError::usage(
+            "--label-add and --label-del change labels with -U",
+        ));
+    }
+    if a.update {
+        return update(a, out, err);
     }
     if let Some(t) = a.flush {
         return flush(a, t, err);
@@ -222,6 +235,62 @@ fn delete(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, C
     let v = s.conntrack(&at_now(del))?;
     let n = v.get("deleted").and_then(Value::as_u64).unwrap_or(0);
     let _ = writeln!(err, "{PREFIX}: {n} flow entries have been deleted.");
+    Ok(EXIT_OK)
+}
+
+/// `-U`: sets the mark (`-m MARK[/MASK]`: the bits of MASK from MARK) and adds or
+/// deletes labels of one connection by its full tuple, or of every match of the other
+/// filters (every connection without them). Prints the updated connections, as
+/// conntrack does.
+fn update(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtError> {
+    let mut fields = json!({"op": "update"});
+    if let Some((mark, mask)) = a.mark.as_deref().and_then(super::args::mark_parts) {
+        fields["mark"] = mark.into();
+        fields["mark_mask"] = mask.into();
+    }
+    let conf = std::path::Path::new(super::labels::CONNLABEL_CONF);
+    if let Some(l) = &a.label_add {
+        fields["label_add"] = super::labels::bits(l, conf).map_err(CtError::usage)?.into();
+    }
+    match a.label_del.as_deref() {
+        None => {}
+        Some("") => fields["label_del"] = true.into(),
+        Some(l) => {
+            fields["label_del"] = super::labels::bits(l, conf).map_err(CtError::usage)?.into()
+        }
+    }
+    if fields.as_object().is_some_and(|m| m.len() == 1) {
+        return Err(CtError::usage(
+            "-U: nothing to change (-m, --label-add or --label-del)",
+        ));
+    }
+    // The mark is what -U sets, not a filter.
+    let which = CtArgs {
+        mark: None,
+        ..a.clone()
+    };
+    let shown = if query::is_full_tuple(&which) {
+        let t = query::tuple(&which, "-U")?;
+        fields["tuple"] = t.clone();
+        json!({"op": "get", "tuple": t, "format": format_name(a)})
+    } else {
+        let f = query::filter(&which, "-U")?.unwrap_or_else(|| json!({}));
+        fields["filter"] = f.clone();
+        json!({"op": "list", "filter": f, "format": format_name(a)})
+    };
+    let mut s = Session::open(a)?;
+    let req = request(&mut s, fields)?;
+    let v = s.conntrack(&req)?;
+    let n = v.get("updated").and_then(Value::as_u64).unwrap_or(0);
+    let shown = request(&mut s, shown)?;
+    if shown["op"] == "get" {
+        if let Some(e) = s.conntrack(&shown)?.get("entry") {
+            print_entry(out, e);
+        }
+    } else {
+        print_pages(&mut s, shown, out)?;
+    }
+    let _ = writeln!(err, "{PREFIX}: {n} flow entries have been updated.");
     Ok(EXIT_OK)
 }
 

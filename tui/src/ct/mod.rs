@@ -4,7 +4,8 @@
 //!
 //! - [`args`]: the options, checked as conntrack-tools checks them;
 //! - [`query`]: options into the plugin's `filter` and `tuple` objects;
-//! - [`commands`]: `-L`, `-G`, `-D`, `-F`, `-C`, `-S`, `-I` and the expect table;
+//! - [`commands`]: `-L`, `-G`, `-D`, `-U`, `-F`, `-C`, `-S`, `-I` and the expect table;
+//! - [`labels`]: label names for `-U --label-add`/`--label-del`;
 //! - [`events`]: `-E`, a poll loop; [`signal`]: stopping it on SIGINT.
 //!
 //! Exit codes as conntrack's: 0 ok, 1 error (no such entry, the engine unreachable or
@@ -14,6 +15,7 @@ pub mod args;
 pub mod commands;
 pub mod event_filter;
 pub mod events;
+pub mod labels;
 pub mod query;
 pub mod signal;
 

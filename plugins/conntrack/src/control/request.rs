@@ -40,7 +40,8 @@ pub enum Op {
 const OPS: &str = "list, get, delete, flush, count, stats, histogram, chain, update, buckets";
 /// Every top-level field, for error messages.
 const FIELDS: &str =
-    "op, now_ns, filter, tuple, format, bucket, max_len, mark, offset, limit, states, total, cursor";
+    "op, now_ns, filter, tuple, format, bucket, max_len, mark, mark_mask, labels, label_add, \
+     label_del, offset, limit, states, total, cursor";
 /// Every filter field, for error messages.
 const FILTER_FIELDS: &str = "proto, family, src, dst, sport, dport, state, mark, zone, status";
 /// Every tuple field, for error messages.
@@ -107,7 +108,15 @@ impl Op {
             Op::Flush | Op::Count | Op::Stats => &[],
             Op::Histogram => &["max_len", "offset", "limit"],
             Op::Chain => &["bucket"],
-            Op::Update => &["tuple", "filter", "mark"],
+            Op::Update => &[
+                "tuple",
+                "filter",
+                "mark",
+                "mark_mask",
+                "labels",
+                "label_add",
+                "label_del",
+            ],
             Op::Buckets => &["offset", "limit"],
         }
     }
@@ -141,8 +150,13 @@ pub struct Request {
     pub bucket: Option<u64>,
     /// Longest chain length counted separately (`histogram`).
     pub max_len: usize,
-    /// The mark to set (`update`).
+    /// The mark to set (`update`): the bits of `mark_mask` are taken from it, the
+    /// others kept (`conntrack -U --mark MARK/MASK`).
     pub mark: Option<u32>,
+    /// Which bits of the mark `update` sets (`mark_mask`, default all).
+    pub mark_mask: u32,
+    /// How `update` changes the labels.
+    pub labels: LabelChange,
     /// Matches (`list`) or buckets (`buckets`, `histogram`) to skip first.
     pub offset: u64,
     /// Most entries (`list`: none means all) or buckets (`buckets`: a default window;
@@ -156,6 +170,66 @@ pub struct Request {
     /// The slot `list` starts its walk at (`cursor`, from the previous page's answer),
     /// so that paging through a large table walks it once.
     pub cursor: Option<u64>,
+}
+
+/// A change of a connection's 128 labels (`update`): replace them all (`labels`), then
+/// set the bits of `add` (`label_add`) and clear those of `del` (`label_del`), as
+/// `conntrack -U --label-add`/`--label-del` do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LabelChange {
+    /// New labels replacing the old ones.
+    pub set: Option<u128>,
+    /// Bits to set.
+    pub add: u128,
+    /// Bits to clear.
+    pub del: u128,
+}
+
+impl LabelChange {
+    /// Whether the request changes labels at all.
+    pub fn is_some(&self) -> bool {
+        self.set.is_some() || self.add != 0 || self.del != 0
+    }
+
+    /// The labels after the change.
+    pub fn apply(&self, old: u128) -> u128 {
+        (self.set.unwrap_or(old) | self.add) & !self.del
+    }
+}
+
+/// 128 labels: a number, or a string of hex (`0x...`) or decimal digits.
+fn parse_labels(v: &Value, field: &str) -> Result<u128, String> {
+    let bad = || {
+        format!(
+            "{field}: expected 128 bits of labels (\"0x...\"), got {}",
+            show(v)
+        )
+    };
+    match v {
+        Value::Number(n) => n.as_u64().map(u128::from).ok_or_else(bad),
+        Value::String(s) => match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+            Some(hex) => u128::from_str_radix(hex, 16).map_err(|_| bad()),
+            None => s.parse::<u128>().map_err(|_| bad()),
+        },
+        _ => Err(bad()),
+    }
+}
+
+/// A list of label bit numbers (0-127) as a mask; `true` means every bit.
+fn parse_label_bits(v: &Value, field: &str) -> Result<u128, String> {
+    match v {
+        Value::Bool(true) => Ok(u128::MAX),
+        Value::Array(bits) => bits.iter().try_fold(0u128, |acc, b| {
+            Ok(acc | 1u128 << uint(b, field, 127, "label bit numbers (0-127)")?)
+        }),
+        _ => Ok(1u128
+            << uint(
+                v,
+                field,
+                127,
+                "a label bit number (0-127) or a list of them",
+            )?),
+    }
 }
 
 /// An address with a prefix length (a single address has the full length).
@@ -759,6 +833,23 @@ pub fn parse_value(v: &Value, zone: u16) -> Result<Request, String> {
     let mark = get(m, "mark")
         .map(|v| uint(v, "mark", u32::MAX as u64, "a 32-bit mark").map(|n| n as u32))
         .transpose()?;
+    let mark_mask = get(m, "mark_mask")
+        .map(|v| uint(v, "mark_mask", u32::MAX as u64, "a 32-bit mask").map(|n| n as u32))
+        .transpose()?
+        .unwrap_or(u32::MAX);
+    let labels = LabelChange {
+        set: get(m, "labels")
+            .map(|v| parse_labels(v, "labels"))
+            .transpose()?,
+        add: get(m, "label_add")
+            .map(|v| parse_label_bits(v, "label_add"))
+            .transpose()?
+            .unwrap_or(0),
+        del: get(m, "label_del")
+            .map(|v| parse_label_bits(v, "label_del"))
+            .transpose()?
+            .unwrap_or(0),
+    };
     let offset = get(m, "offset")
         .map(|v| uint(v, "offset", u64::MAX, "a number of entries to skip"))
         .transpose()?
@@ -795,7 +886,9 @@ pub fn parse_value(v: &Value, zone: u16) -> Result<Request, String> {
         return Err("states: counting by state needs total (every match counted)".into());
     }
     match op {
-        Op::Update if mark.is_none() => return Err("mark: missing (update sets the mark)".into()),
+        Op::Update if mark.is_none() && !labels.is_some() => {
+            return Err("update: nothing to change (mark, labels, label_add or label_del)".into())
+        }
         Op::Update if tuple.is_some() == filter.is_some() => {
             return Err("update: give either tuple (one connection) or filter (every match)".into())
         }
@@ -827,6 +920,8 @@ pub fn parse_value(v: &Value, zone: u16) -> Result<Request, String> {
         bucket,
         max_len,
         mark,
+        mark_mask,
+        labels,
         offset,
         limit: match op {
             Op::Buckets => Some(limit.unwrap_or(DEFAULT_BUCKETS_LIMIT)),

@@ -1191,3 +1191,58 @@ fn plain_text_requests_answer_as_before() {
     assert_eq!(handle(&mut t, b"flush").expect("flush"), b"8");
     assert_eq!(handle(&mut t, b"count").expect("count"), b"0");
 }
+
+/// `update` sets the mark (only the bits of `mark_mask` when given) and changes the
+/// labels (replace, add bits, delete bits or all), on one connection by tuple or on
+/// every match of a filter; a request that changes nothing is refused.
+#[test]
+fn update_sets_marks_and_labels() {
+    let (mut t, _) = filled();
+    let tcp_json = |t: &mut Tracker| {
+        let r = ask(
+            t,
+            json!({"op": "list", "now_ns": NOW, "format": "json", "filter": {"proto": "tcp"}}),
+        );
+        r["entries"].as_array().expect("entries").clone()
+    };
+    let r = ask(
+        &mut t,
+        json!({"op": "update", "now_ns": NOW, "filter": {"proto": "tcp"}, "mark": 0xf0f,
+               "labels": "0x10000000000000000", "label_add": [1, 127]}),
+    );
+    assert_eq!(r["updated"], 3);
+    for e in tcp_json(&mut t) {
+        assert_eq!(e["mark"], 0xf0f, "{e}");
+        assert_eq!(e["labels"], "0x80000000000000010000000000000002", "{e}");
+    }
+    // Other connections are untouched.
+    let udp = ask(
+        &mut t,
+        json!({"op": "list", "now_ns": NOW, "format": "json", "filter": {"proto": "udp"}}),
+    );
+    assert_eq!(udp["entries"][0]["mark"], 0);
+    assert_eq!(udp["entries"][0]["labels"], "0x0");
+    // A mask keeps the other bits; label_del clears bits, `true` all of them.
+    let r = ask(
+        &mut t,
+        json!({"op": "update", "now_ns": NOW, "filter": {"proto": "tcp"}, "mark": 0x0a0,
+               "mark_mask": 0x0f0, "label_del": 127}),
+    );
+    assert_eq!(r["updated"], 3);
+    for e in tcp_json(&mut t) {
+        assert_eq!(e["mark"], 0xfaf, "{e}");
+        assert_eq!(e["labels"], "0x10000000000000002", "{e}");
+    }
+    ask(
+        &mut t,
+        json!({"op": "update", "now_ns": NOW, "filter": {}, "label_del": true}),
+    );
+    assert!(tcp_json(&mut t).iter().all(|e| e["labels"] == "0x0"));
+    let e = refuse(&mut t, r#"{"op": "update", "filter": {}}"#);
+    assert!(e.contains("nothing to change"), "{e}");
+    let e = refuse(
+        &mut t,
+        r#"{"op": "update", "filter": {}, "label_add": [128]}"#,
+    );
+    assert!(e.starts_with("label_add: 128 is out of range"), "{e}");
+}
