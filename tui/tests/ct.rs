@@ -202,6 +202,12 @@ fn engine(target: &str, req: &Value) -> Response {
         ("engine", Some("status"), _) => {
             Response::Ok(json!({"phase": "finished", "frames": 3, "now_ns": 77}))
         }
+        ("conntrack", Some("list"), _) if req["filter"]["proto"] == 17 => {
+            match req["cursor"].as_u64() {
+                None => Response::Ok(json!({"entries": [LINE], "more": true, "cursor": 5})),
+                Some(_) => Response::Ok(json!({"entries": [LINE], "more": false})),
+            }
+        }
         ("conntrack", Some("list"), _) => Response::Ok(json!({"entries": [LINE], "count": 1})),
         ("conntrack", Some("get"), _) if req["tuple"]["sport"] == 1 => {
             Response::Ok(json!({"entry": LINE, "dir": "original"}))
@@ -231,10 +237,22 @@ fn commands_send_their_requests_at_the_engines_clock_and_print_the_answers() {
             ("engine".to_string(), json!({"op": "status"})),
             (
                 "conntrack".to_string(),
-                json!({"op": "list", "format": "extended", "filter": {"proto": 6}, "now_ns": 77})
+                json!({"op": "list", "format": "extended", "filter": {"proto": 6}, "now_ns": 77,
+                       "limit": 10000, "total": false})
             ),
         ]
     );
+    // A list that does not fit one answer comes in pages: each request starts at the
+    // previous answer's cursor, until an answer has no more.
+    let (code, out, err) = f.run(&["-L", "-p", "udp"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, format!("{LINE}\n{LINE}\n").as_str())
+    );
+    assert!(err.ends_with(" 2 flow entries have been shown.\n"), "{err}");
+    let reqs = f.requests();
+    assert_eq!(reqs[1].1.get("cursor"), None);
+    assert_eq!(reqs[2].1["cursor"], 5);
     let g = [
         "-G", "-p", "tcp", "-s", "10.0.0.1", "-d", "10.0.0.2", "--sport", "1", "--dport", "2",
     ];
