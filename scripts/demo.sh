@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds brickwall and runs its demo: synthetic traffic (our own generator) replayed
-# through the engine with the embedded demo config, then a summary. No root needed.
+# through the engine with the embedded demo config; on a terminal the dashboard opens
+# on the run (q closes it); then a summary. No root needed.
 # Extra arguments go to `brickwall demo` (e.g. --report out.jsonl --write out.pcap).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -212,3 +212,61 @@ fn with_commas(n: u64) -> String {
     }
     out
 }
+
+/// `brickwall demo` on a terminal opens the dashboard on its own run: the run is paced
+/// (`--rate`), so the dashboard first shows it running, then finished; q closes it and
+/// the summary follows on the restored screen. `--no-top` prints the summary only.
+#[test]
+fn demo_opens_the_dashboard_on_a_terminal() {
+    let dir = common::TempDir::new("demo-top");
+    let err_file = dir.join("demo.err");
+    let cmd = format!(
+        "{} demo --tcp 60 --udp 20 --icmp 10 --rate 150 2>{}; sleep 120",
+        quote(Path::new(bin())),
+        quote(&err_file)
+    );
+    let t = Tmux::start(dir.join("tmux.sock"), &cmd);
+    let s = wait_for(&t, &err_file, "the dashboard on a running demo", |s| {
+        s.contains("1 Hash chains") && s.contains(" running ")
+    });
+    assert!(
+        s.contains("brickwall-demo-"),
+        "the demo's private socket:\n{s}"
+    );
+    let s = wait_for(&t, &err_file, "the finished run", |s| {
+        s.contains(" finished ")
+    });
+    assert!(number_after(&s, "connections ").unwrap_or(0) > 0, "{s}");
+    t.keys(&["q"]);
+    let s = wait_for(&t, &err_file, "the summary after q", |s| {
+        s.contains("conntrack: new")
+    });
+    assert!(s.contains("replayed "), "{s}");
+    assert!(!s.contains("stopped after"), "the run had finished:\n{s}");
+    drop(t);
+
+    // Closing the dashboard early stops the run; --no-top prints the summary at once.
+    let cmd = format!(
+        "{} demo --rate 100 2>{}; sleep 120",
+        quote(Path::new(bin())),
+        quote(&err_file)
+    );
+    let t = Tmux::start(dir.join("tmux2.sock"), &cmd);
+    wait_for(&t, &err_file, "the dashboard", |s| s.contains(" running "));
+    t.keys(&["q"]);
+    let s = wait_for(&t, &err_file, "the summary of a stopped run", |s| {
+        s.contains("stopped after")
+    });
+    assert!(s.contains("when the dashboard closed"), "{s}");
+    drop(t);
+    let cmd = format!(
+        "{} demo --no-top --tcp 10 2>{}; sleep 120",
+        quote(Path::new(bin())),
+        quote(&err_file)
+    );
+    let t = Tmux::start(dir.join("tmux3.sock"), &cmd);
+    let s = wait_for(&t, &err_file, "the plain summary", |s| {
+        s.contains("conntrack: new")
+    });
+    assert!(!s.contains("Hash chains"), "{s}");
+}

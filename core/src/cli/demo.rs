@@ -4,9 +4,10 @@
 use brickwall_core::config::Config;
 use brickwall_core::engine::Engine;
 use brickwall_core::gen::{GenConfig, Generator};
-use brickwall_core::io::GenSource;
+use brickwall_core::io::{FrameSource, GenSource, Paced};
 use brickwall_core::pcap::PcapWriter;
 use brickwall_core::wire::LinkType;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// The demo's embedded config.
@@ -30,7 +31,8 @@ pub struct TrafficArgs {
 }
 
 impl TrafficArgs {
-    fn config(&self) -> GenConfig {
+    /// The generator's configuration.
+    pub fn config(&self) -> GenConfig {
         GenConfig {
             seed: self.seed,
             tcp_flows: self.tcp,
@@ -45,18 +47,29 @@ impl TrafficArgs {
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
     #[command(flatten)]
-    traffic: TrafficArgs,
+    pub(super) traffic: TrafficArgs,
     /// Config file instead of the embedded demo config.
     #[arg(long, short)]
-    config: Option<PathBuf>,
+    pub(super) config: Option<PathBuf>,
     /// Write the per-packet report (JSON lines) here; `-` for standard output.
     #[arg(long)]
-    report: Option<PathBuf>,
+    pub(super) report: Option<PathBuf>,
     /// Write the accepted packets to this pcap file.
     #[arg(long)]
-    write: Option<PathBuf>,
+    pub(super) write: Option<PathBuf>,
     #[command(flatten)]
-    control: super::replay::ControlArgs,
+    pub(super) control: super::replay::ControlArgs,
+    /// Open the dashboard (`brickwall top`) on the run; the default when standard input
+    /// and output are a terminal.
+    #[arg(long, conflicts_with = "no_top")]
+    pub(super) top: bool,
+    /// Print the summary only, without the dashboard, also on a terminal.
+    #[arg(long)]
+    pub(super) no_top: bool,
+    /// Replay at most FPS frames per second (0: as fast as it goes, the default without
+    /// the dashboard; with it, the default spreads the run over 30 seconds).
+    #[arg(long, value_name = "FPS")]
+    pub(super) rate: Option<u64>,
 }
 
 /// Arguments of `brickwall generate`.
@@ -69,22 +82,57 @@ pub struct GenerateArgs {
     out: PathBuf,
 }
 
-/// Runs `brickwall demo`.
+/// Runs `brickwall demo`: with the dashboard on a terminal (or `--top`), else with a
+/// summary.
 pub fn run(a: DemoArgs) -> Result<(), String> {
-    let engine = match &a.config {
-        Some(p) => super::build_engine(Some(p))?,
+    let report_to_stdout = a.report.as_ref().is_some_and(|p| p.as_os_str() == "-");
+    let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    if a.top && report_to_stdout {
+        return Err(
+            "--top: the dashboard needs standard output; write the report to a file".into(),
+        );
+    }
+    if a.top || (terminal && !a.no_top && !report_to_stdout) {
+        return super::demo_top::run(a);
+    }
+    run_plain(a)
+}
+
+/// The engine of the demo: the config given, else the embedded demo config.
+pub(super) fn engine(a: &DemoArgs) -> Result<Engine, String> {
+    match &a.config {
+        Some(p) => super::build_engine(Some(p)),
         None => {
             let cfg = Config::parse(DEMO_CONFIG, "<embedded demo>").map_err(|e| e.to_string())?;
-            Engine::from_config(&cfg, Path::new("."), "<embedded demo>")
-                .map_err(|e| e.to_string())?
+            Engine::from_config(&cfg, Path::new("."), "<embedded demo>").map_err(|e| e.to_string())
         }
-    };
-    print!("{}", super::hooks::render(&engine));
-    let mut source = GenSource::new(a.traffic.config());
-    let label = format!(
+    }
+}
+
+/// What the generator makes, for summaries.
+pub(super) fn label(t: &TrafficArgs) -> String {
+    format!(
         "the generator ({} TCP, {} UDP, {} ICMP flows, seed {})",
-        a.traffic.tcp, a.traffic.udp, a.traffic.icmp, a.traffic.seed
-    );
+        t.tcp, t.udp, t.icmp, t.seed
+    )
+}
+
+/// The generator as the demo's source, paced at `rate` frames per second unless 0.
+pub(super) fn source(t: &TrafficArgs, rate: u64) -> Box<dyn FrameSource> {
+    let g = GenSource::new(t.config());
+    if rate == 0 {
+        Box::new(g)
+    } else {
+        Box::new(Paced::new(g, rate))
+    }
+}
+
+/// `brickwall demo` without the dashboard: the run, then the summary.
+fn run_plain(a: DemoArgs) -> Result<(), String> {
+    let engine = engine(&a)?;
+    print!("{}", super::hooks::render(&engine));
+    let mut source = source(&a.traffic, a.rate.unwrap_or(0));
+    let label = label(&a.traffic);
     let session = a.control.start(&engine)?;
     let outputs = super::replay::RunOutputs {
         report: a.report,
@@ -93,7 +141,7 @@ pub fn run(a: DemoArgs) -> Result<(), String> {
         progress_in_bytes: false,
     };
     let summary =
-        super::replay::run_source(&engine, &mut source, &label, outputs, session.as_ref())?;
+        super::replay::run_source(&engine, &mut *source, &label, outputs, session.as_ref())?;
     a.control.finish(session);
     if summary.interrupted {
         return Err("interrupted by a signal".into());

@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch to the subcommands.
 
 mod demo;
+mod demo_top;
 mod helper;
 mod hooks;
 mod replay;

@@ -78,7 +78,13 @@ impl ControlSession {
     /// and removes the socket.
     pub fn linger(self, secs: u64) {
         let end = Instant::now() + Duration::from_secs(secs);
-        while !self.interrupted() && Instant::now() < end {
+        self.serve_until(|| Instant::now() >= end);
+    }
+
+    /// Keeps serving until `done()` holds or a signal comes, then stops the server and
+    /// removes the socket.
+    pub fn serve_until(self, done: impl Fn() -> bool) {
+        while !self.interrupted() && !done() {
             std::thread::sleep(Duration::from_millis(20));
         }
         self.server.shutdown();

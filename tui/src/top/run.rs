@@ -12,6 +12,7 @@ use ratatui::crossterm::event::{self, Event};
 use ratatui::layout::Rect;
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Longest wait for a key before the loop looks at the fetch thread again.
@@ -23,6 +24,12 @@ const REDRAW: Duration = Duration::from_millis(250);
 /// Runs the dashboard against the engine at `socket`, polling every `interval`, until
 /// the user quits.
 pub fn run(socket: &Path, interval: Duration) -> Result<(), String> {
+    run_until(socket, interval, &AtomicBool::new(false))
+}
+
+/// [`run`], also ending (and restoring the terminal) when `stop` is set: how a program
+/// that opened the dashboard on its own run (`brickwall demo`) closes it on a signal.
+pub fn run_until(socket: &Path, interval: Duration, stop: &AtomicBool) -> Result<(), String> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err("needs a terminal (standard input and output)".into());
     }
@@ -32,7 +39,7 @@ pub fn run(socket: &Path, interval: Duration) -> Result<(), String> {
     let mut sent: Option<Wants> = None;
     let mut dirty = true;
     let mut drawn = Instant::now();
-    loop {
+    while !stop.load(Ordering::SeqCst) {
         while let Some(u) = fetcher.try_recv() {
             app.apply(u);
             dirty = true;
@@ -66,4 +73,5 @@ pub fn run(socket: &Path, interval: Duration) -> Result<(), String> {
             }
         }
     }
+    Ok(())
 }
