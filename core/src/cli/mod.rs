@@ -37,7 +37,7 @@ enum Command {
     /// Write synthetic traffic to a pcap file.
     Generate(demo::GenerateArgs),
     /// Query and change a running engine's connection tracking, as conntrack-tools'
-    /// `conntrack` does (-L, -G, -D, -F, -C, -S, -E; the expect table).
+    /// `conntrack` does (-L, -G, -D, -U, -F, -C, -S, -E; the expect table).
     Ct(brickwall_tui::ct::CtArgs),
     /// A live dashboard of a running engine: hash chains, connections, expectations,
     /// counters and plugins, over the control socket.
