@@ -1,10 +1,13 @@
 //! The connection table: a slab of connections and a hash table of buckets, each the
 //! head of a chain through which both tuples of every confirmed connection are linked
 //! (nodes are `slab index << 1 | direction`). Unconfirmed connections live in the slab
-//! but in no chain.
+//! but in no chain. TCP connections' window data lives in a second slab, of TCP
+//! records, that only TCP connections use.
 
 use crate::conn::{Conn, Slot};
 use crate::hash::{scale, TupleHasher};
+use crate::proto::tcp::TcpConn;
+use crate::proto::{Fresh, ProtoState, TcpRef};
 use crate::tuple::Tuple;
 
 /// Asks the kernel to back a large, fresh allocation with huge pages (fewer TLB misses
@@ -43,6 +46,8 @@ pub struct Table {
     heads: Vec<u32>,
     slab: Vec<Conn>,
     free: Vec<u32>,
+    tcp: Vec<TcpConn>,
+    tcp_free: Vec<u32>,
     hasher: TupleHasher,
     confirmed: usize,
     /// Longest chain a walk follows (Linux: 50 plus a random 0–29).
@@ -68,6 +73,8 @@ impl Table {
             heads,
             slab,
             free: Vec::new(),
+            tcp: Vec::new(),
+            tcp_free: Vec::new(),
             hasher,
             confirmed: 0,
             max_chain,
@@ -104,8 +111,48 @@ impl Table {
             .filter(|c| c.slot != Slot::Free)
     }
 
-    /// Puts a new (unconfirmed) connection in the slab; returns its slot.
-    pub fn alloc(&mut self, mut conn: Conn) -> u32 {
+    /// The TCP record of the connection in slot `idx`, if it is a TCP connection.
+    pub fn tcp(&self, idx: u32) -> Option<&TcpConn> {
+        match self.get(idx)?.proto {
+            ProtoState::Tcp(r) => self.tcp.get(r.record as usize),
+            _ => None,
+        }
+    }
+
+    /// The connection in slot `idx` and its TCP record (for a TCP connection), writable.
+    #[inline]
+    pub fn get_mut_tcp(&mut self, idx: u32) -> Option<(&mut Conn, Option<&mut TcpConn>)> {
+        let c = self
+            .slab
+            .get_mut(idx as usize)
+            .filter(|c| c.slot != Slot::Free)?;
+        let tcp = match c.proto {
+            ProtoState::Tcp(r) => self.tcp.get_mut(r.record as usize),
+            _ => None,
+        };
+        Some((c, tcp))
+    }
+
+    /// Puts a new (unconfirmed) connection in the slab, with its protocol state `fresh`
+    /// (a TCP record goes to the TCP slab); returns its slot.
+    pub fn alloc(&mut self, mut conn: Conn, fresh: Fresh) -> u32 {
+        conn.proto = match fresh {
+            Fresh::Tcp(t) => {
+                let state = t.state();
+                let record = match self.tcp_free.pop() {
+                    Some(r) => {
+                        self.tcp[r as usize] = t;
+                        r
+                    }
+                    None => {
+                        self.tcp.push(t);
+                        (self.tcp.len() - 1) as u32
+                    }
+                };
+                ProtoState::Tcp(TcpRef { record, state })
+            }
+            Fresh::Other(p) => p,
+        };
         conn.slot = Slot::Unconfirmed;
         conn.next = [NIL; 2];
         match self.free.pop() {
@@ -130,6 +177,10 @@ impl Table {
             if c.slot != Slot::Free {
                 c.slot = Slot::Free;
                 c.ext = None;
+                if let ProtoState::Tcp(r) = c.proto {
+                    self.tcp_free.push(r.record);
+                }
+                c.proto = ProtoState::Generic;
                 self.free.push(idx);
             }
         }
