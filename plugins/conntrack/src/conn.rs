@@ -53,33 +53,34 @@ pub enum Slot {
     Confirmed,
 }
 
-/// A connection: 128 bytes (checked by a test). What does not fit lives out of line:
-/// TCP's window data in the table's TCP records, and what few connections need
-/// (master link, labels, helper) in [`ConnExt`].
+/// A connection: 120 bytes, 128 with its chain links in the table (checked by a
+/// test). What does not fit lives out of line: TCP's window data in the table's TCP
+/// records, and what few connections need (master link, labels, helper) in
+/// [`ConnExt`]. The fields a lookup reads (tuple, expiry, generation, status, slot)
+/// come first, in the record's first 64 bytes.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Conn {
     /// The original tuple (the reply tuple is its inversion: see [`Conn::tuple`]).
     pub orig: Tuple,
-    /// Next node in each tuple's hash chain (`idx << 1 | dir`, or [`crate::table::NIL`]).
-    pub next: [u32; 2],
     /// When it expires (packet time, ns).
     pub expires_ns: u64,
-    /// When it was created (packet time, ns).
-    pub start_ns: u64,
-    /// Per-direction counters.
-    pub counters: [DirCounters; 2],
-    /// Protocol state.
-    pub proto: ProtoState,
-    /// Connection id (stable, for reports and the control socket).
-    pub id: u32,
-    /// `ct mark`.
-    pub mark: u32,
     /// Generation of the slab slot, to detect stale handles.
     pub generation: u32,
     /// `status::*` bits.
     pub status: u16,
     /// Slot state.
     pub slot: Slot,
+    /// Protocol state.
+    pub proto: ProtoState,
+    /// Per-direction counters.
+    pub counters: [DirCounters; 2],
+    /// When it was created (packet time, ns).
+    pub start_ns: u64,
+    /// Connection id (stable, for reports and the control socket).
+    pub id: u32,
+    /// `ct mark`.
+    pub mark: u32,
     /// Rarely used extras (master, labels, helper), allocated only when set.
     pub ext: Option<Box<ConnExt>>,
 }
@@ -176,8 +177,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn record_fits_in_128_bytes() {
+    fn record_and_links_fit_in_128_bytes() {
         assert_eq!(std::mem::size_of::<ProtoState>(), 8);
-        assert_eq!(std::mem::size_of::<Conn>(), 128);
+        assert_eq!(std::mem::size_of::<Conn>() + crate::table::LINK_BYTES, 128);
     }
 }

@@ -700,7 +700,6 @@ impl Tracker {
         self.next_id = self.next_id.wrapping_add(1).max(1);
         let conn = Conn {
             orig: tuple,
-            next: [crate::table::NIL; 2],
             expires_ns: now.saturating_add(timeout as u64 * 1_000_000_000),
             start_ns: now,
             counters: [

@@ -675,7 +675,6 @@ mod tests {
     fn conn(t: Tuple, p: ProtoState, status: u16, expires_ns: u64, helper: Option<&str>) -> Conn {
         Conn {
             orig: t,
-            next: [crate::table::NIL; 2],
             expires_ns,
             start_ns: 0,
             counters: [DirCounters::default(); 2],
