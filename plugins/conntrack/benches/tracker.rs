@@ -181,8 +181,11 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
     eprintln!(
-        "size_of::<Conn>() = {} bytes; table overhead per connection = {} bytes of bucket heads at load factor 1",
+        "per connection: record {} + chain links {} bytes, TCP connections {} more (TCP record); \
+         {} bytes of bucket head per bucket",
         std::mem::size_of::<brickwall_conntrack::conn::Conn>(),
+        brickwall_conntrack::table::LINK_BYTES,
+        std::mem::size_of::<brickwall_conntrack::proto::tcp::TcpConn>(),
         std::mem::size_of::<u32>()
     );
 }

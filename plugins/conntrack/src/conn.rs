@@ -1,5 +1,5 @@
 //! One tracked connection: its two tuples, status bits, protocol state, timeout,
-//! counters and mark.
+//! counters and mark, in a record of at most 128 bytes (see [`Conn`]).
 
 use crate::proto::ProtoState;
 use crate::tuple::Tuple;
@@ -53,37 +53,35 @@ pub enum Slot {
     Confirmed,
 }
 
-/// A connection.
+/// A connection: 120 bytes, 128 with its chain links in the table (checked by a
+/// test). What does not fit lives out of line: TCP's window data in the table's TCP
+/// records, and what few connections need (master link, labels, helper) in
+/// [`ConnExt`]. The fields a lookup reads (tuple, expiry, generation, status, slot)
+/// come first, in the record's first 64 bytes.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Conn {
     /// The original tuple (the reply tuple is its inversion: see [`Conn::tuple`]).
     pub orig: Tuple,
-    /// Next node in each tuple's hash chain (`idx << 1 | dir`, or [`crate::table::NIL`]).
-    pub next: [u32; 2],
     /// When it expires (packet time, ns).
     pub expires_ns: u64,
-    /// When it was created (packet time, ns).
-    pub start_ns: u64,
-    /// Per-direction counters.
-    pub counters: [DirCounters; 2],
-    /// Protocol state.
-    pub proto: ProtoState,
-    /// Connection id (stable, for reports and the control socket).
-    pub id: u32,
-    /// `ct mark`.
-    pub mark: u32,
-    /// Slab index + 1 of the master connection (RELATED), 0 for none.
-    pub master: u32,
-    /// Generation of the master's slot when this connection was created (a master that
-    /// died before its child leaves a stale link, which this tells apart).
-    pub master_generation: u32,
     /// Generation of the slab slot, to detect stale handles.
     pub generation: u32,
     /// `status::*` bits.
     pub status: u16,
     /// Slot state.
     pub slot: Slot,
-    /// Rarely used extras (labels, helper), allocated only when set.
+    /// Protocol state.
+    pub proto: ProtoState,
+    /// Per-direction counters.
+    pub counters: [DirCounters; 2],
+    /// When it was created (packet time, ns).
+    pub start_ns: u64,
+    /// Connection id (stable, for reports and the control socket).
+    pub id: u32,
+    /// `ct mark`.
+    pub mark: u32,
+    /// Rarely used extras (master, labels, helper), allocated only when set.
     pub ext: Option<Box<ConnExt>>,
 }
 
@@ -102,6 +100,10 @@ pub struct ConnExt {
     /// This master's confirmed RELATED children still in the table (each counts in
     /// `use=`, as in Linux).
     pub children: u32,
+    /// For a RELATED connection, its master's slot and that slot's generation when
+    /// this connection was created (a master that died before its child leaves a
+    /// stale link, which the generation tells apart).
+    pub master: Option<(u32, u32)>,
 }
 
 impl Conn {
@@ -149,7 +151,7 @@ impl Conn {
 
     /// The master's slot and generation, for a RELATED connection.
     pub fn master_ref(&self) -> Option<(u32, u32)> {
-        (self.master != 0).then(|| (self.master - 1, self.master_generation))
+        self.ext.as_ref().and_then(|e| e.master)
     }
 
     /// The index of the assigned helper, if any.
@@ -167,5 +169,16 @@ impl Conn {
     /// The connection's labels.
     pub fn labels(&self) -> u128 {
         self.ext.as_ref().map_or(0, |e| e.labels)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_and_links_fit_in_128_bytes() {
+        assert_eq!(std::mem::size_of::<ProtoState>(), 8);
+        assert_eq!(std::mem::size_of::<Conn>() + crate::table::LINK_BYTES, 128);
     }
 }

@@ -9,7 +9,7 @@ use crate::events::{class, what, ConnEvent, Event, EventBus, EventKind, ExpectEv
 use crate::expect::{ExpectError, ExpectSpec, ExpectTable, Expectation, PERMANENT};
 use crate::extract::{declared_l4_len, packet_tuple, quoted_tuple};
 use crate::hash::TupleHasher;
-use crate::proto::{self, icmp, ProtoConfig, ProtoState, Track};
+use crate::proto::{self, icmp, Fresh, ProtoConfig, ProtoState, Track, Tracked};
 use crate::stats::Stats;
 use crate::table::{InsertError, Table};
 use crate::tuple::{proto as ipproto, Tuple};
@@ -22,15 +22,16 @@ const NS: u64 = 1_000_000_000;
 const LOWER_TIMEOUT_MIN_REMAINING_NS: u64 =
     crate::proto::tcp::LOWER_TIMEOUT_MIN_REMAINING as u64 * NS;
 
-/// The timeout of a connection's current protocol state, seconds.
-fn state_timeout(state: &ProtoState, cfg: &ProtoConfig) -> u32 {
+/// The timeout of a new connection's protocol state, seconds.
+fn state_timeout(state: &Fresh, cfg: &ProtoConfig) -> u32 {
     match state {
-        ProtoState::Tcp(c) => cfg.timeouts.tcp.for_state(c.state()),
-        ProtoState::Udp(_) => cfg.timeouts.udp,
-        ProtoState::Icmp => cfg.timeouts.icmp,
-        ProtoState::Gre => cfg.timeouts.gre,
-        ProtoState::Sctp(_) => cfg.timeouts.sctp.cookie_wait,
-        ProtoState::Generic => cfg.timeouts.generic,
+        Fresh::Tcp(c) => cfg.timeouts.tcp.for_state(c.state()),
+        Fresh::Other(ProtoState::Tcp(r)) => cfg.timeouts.tcp.for_state(r.state),
+        Fresh::Other(ProtoState::Udp) => cfg.timeouts.udp,
+        Fresh::Other(ProtoState::Icmp) => cfg.timeouts.icmp,
+        Fresh::Other(ProtoState::Gre) => cfg.timeouts.gre,
+        Fresh::Other(ProtoState::Sctp(_)) => cfg.timeouts.sctp.cookie_wait,
+        Fresh::Other(ProtoState::Generic) => cfg.timeouts.generic,
     }
 }
 
@@ -549,7 +550,7 @@ impl Tracker {
         };
         self.bump(|s| s.found += 1);
         let cfg = &self.proto_cfg;
-        let Some(c) = self.table.get_mut(idx) else {
+        let Some((c, tcp)) = self.table.get_mut_tcp(idx) else {
             return self.set_invalid(pkt);
         };
         let info = if dir == 1 {
@@ -562,7 +563,17 @@ impl Tracker {
             CtInfo::New
         };
         let before = (c.status, c.proto.state_name());
-        let verdict = proto::track(&mut c.proto, dir, l4, l4_len, now, c.status, cfg);
+        let verdict = match (&mut c.proto, tcp) {
+            (ProtoState::Tcp(r), Some(t)) => {
+                let v = proto::track(Tracked::Tcp(t), dir, l4, l4_len, now, before.0, cfg);
+                r.state = t.state();
+                v
+            }
+            (p, _) => {
+                let state = Tracked::of(p, None, c.start_ns);
+                proto::track(state, dir, l4, l4_len, now, before.0, cfg)
+            }
+        };
         let (timeout, set_assured) = match verdict {
             Track::Accept {
                 timeout,
@@ -635,11 +646,12 @@ impl Tracker {
         }
         let l4 = pkt.l4();
         let l4_len = declared_l4_len(pkt);
-        let mut state = match proto::new_state(tuple.proto, l4, l4_len, now, &self.proto_cfg) {
+        let mut state = match proto::new_state(tuple.proto, l4, l4_len, &self.proto_cfg) {
             Ok(s) => s,
             Err(_) => return self.set_invalid(pkt),
         };
-        let timeout = match proto::track(&mut state, 0, l4, l4_len, now, 0, &self.proto_cfg) {
+        let tracked = state.tracked(now);
+        let timeout = match proto::track(tracked, 0, l4, l4_len, now, 0, &self.proto_cfg) {
             Track::Accept { timeout, .. } => timeout,
             Track::Ignore => state_timeout(&state, &self.proto_cfg),
             Track::Kill | Track::Invalid(_) | Track::InvalidLowerTimeout(..) | Track::Reopen => {
@@ -702,7 +714,6 @@ impl Tracker {
         self.next_id = self.next_id.wrapping_add(1).max(1);
         let conn = Conn {
             orig: tuple,
-            next: [crate::table::NIL; 2],
             expires_ns: now.saturating_add(timeout as u64 * 1_000_000_000),
             start_ns: now,
             counters: [
@@ -712,11 +723,9 @@ impl Tracker {
                 },
                 DirCounters::default(),
             ],
-            proto: state,
+            proto: ProtoState::Generic,
             id,
             mark: related.map_or(pkt.ct_mark, |r| r.1),
-            master: related.map_or(0, |r| r.0 + 1),
-            master_generation: related.map_or(0, |r| r.2),
             generation: 0,
             status: if related.is_some() {
                 status::EXPECTED
@@ -725,20 +734,23 @@ impl Tracker {
             },
             slot: Slot::Unconfirmed,
             // Connections a helper expected get none themselves (no helper in an
-            // expectation yet); others get the one assigned to their port.
-            ext: if related.is_none() {
-                self.helpers.for_tuple(&tuple).map(|(id, name)| {
+            // expectation yet) but a link to their master; others get the helper
+            // assigned to their port.
+            ext: match related {
+                None => self.helpers.for_tuple(&tuple).map(|(id, name)| {
                     Box::new(ConnExt {
                         helper: Some(name.to_owned()),
                         helper_id: id,
                         ..ConnExt::default()
                     })
-                })
-            } else {
-                None
+                }),
+                Some((m, _, g)) => Some(Box::new(ConnExt {
+                    master: Some((m, g)),
+                    ..ConnExt::default()
+                })),
             },
         };
-        let idx = self.table.alloc(conn);
+        let idx = self.table.alloc(conn, state);
         self.live += 1;
         let Some(c) = self.table.get(idx) else {
             return self.set_invalid(pkt);

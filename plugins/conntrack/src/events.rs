@@ -629,8 +629,7 @@ mod tests {
     use super::*;
     use crate::conn::{ConnExt, Slot};
     use crate::proto::tcp::{self, Dir, Segment, TcpConfig, TcpVerdict, TCP_ACK, TCP_FIN, TCP_SYN};
-    use crate::proto::udp::UdpConn;
-    use crate::proto::ProtoState;
+    use crate::proto::{ProtoState, TcpRef};
     use crate::tuple::{proto, FAMILY_V4, FAMILY_V6};
     use std::collections::HashSet;
     use std::net::{Ipv4Addr, Ipv6Addr};
@@ -664,19 +663,24 @@ mod tests {
         }
     }
 
+    /// The stored protocol state of a TCP connection whose record is `c`.
+    fn tcp_proto(c: &tcp::TcpConn) -> ProtoState {
+        ProtoState::Tcp(TcpRef {
+            record: crate::table::NIL,
+            state: c.state(),
+        })
+    }
+
     /// A confirmed connection with `t` as its original tuple.
     fn conn(t: Tuple, p: ProtoState, status: u16, expires_ns: u64, helper: Option<&str>) -> Conn {
         Conn {
             orig: t,
-            next: [crate::table::NIL; 2],
             expires_ns,
             start_ns: 0,
             counters: [DirCounters::default(); 2],
             proto: p,
             id: 7,
             mark: 0,
-            master: 0,
-            master_generation: 0,
             generation: 0,
             status: status | status::CONFIRMED,
             slot: Slot::Confirmed,
@@ -757,7 +761,7 @@ mod tests {
         let t = ftp_tuple(45604);
 
         let (ts, want) = sample("[1795760642.641882]\t    [NEW] tcp      6 120 SYN_SENT src=10.77.0.1 dst=10.77.1.2 sport=45604 dport=21 [UNREPLIED] src=10.77.1.2 dst=10.77.0.1 sport=21 dport=45604 helper=ftp");
-        let c = conn(t, ProtoState::Tcp(syn_sent), 0, ts + 120 * SEC, Some("ftp"));
+        let c = conn(t, tcp_proto(&syn_sent), 0, ts + 120 * SEC, Some("ftp"));
         let ev = ConnEvent::from_conn(EventKind::New, what::NEW | what::PROTOINFO, &c, ts);
         assert_eq!(ev.line(true), want);
         assert_eq!(ev.line(false), want.split_once('\t').unwrap().1);
@@ -766,7 +770,7 @@ mod tests {
         let (ts, want) = sample("[1795760642.641953]\t [UPDATE] tcp      6 60 SYN_RECV src=10.77.0.1 dst=10.77.1.2 sport=45604 dport=21 src=10.77.1.2 dst=10.77.0.1 sport=21 dport=45604 helper=ftp");
         let c = conn(
             t,
-            ProtoState::Tcp(syn_recv),
+            tcp_proto(&syn_recv),
             status::SEEN_REPLY,
             ts + 60 * SEC,
             Some("ftp"),
@@ -777,7 +781,7 @@ mod tests {
         let (ts, want) = sample("[1795760642.641965]\t [UPDATE] tcp      6 432000 ESTABLISHED src=10.77.0.1 dst=10.77.1.2 sport=45604 dport=21 src=10.77.1.2 dst=10.77.0.1 sport=21 dport=45604 [ASSURED] helper=ftp");
         let c = conn(
             t,
-            ProtoState::Tcp(est.clone()),
+            tcp_proto(&est),
             status::SEEN_REPLY | status::ASSURED,
             ts + 432000 * SEC,
             Some("ftp"),
@@ -790,7 +794,7 @@ mod tests {
         let t2 = tuple(v4("10.77.0.1"), v4("10.77.1.2"), proto::TCP, 42184, 30076);
         let c = conn(
             t2,
-            ProtoState::Tcp(est.clone()),
+            tcp_proto(&est),
             status::SEEN_REPLY | status::ASSURED,
             ts + 432000 * SEC,
             None,
@@ -813,7 +817,7 @@ mod tests {
         let t = tuple(v4("10.77.1.2"), v4("10.77.0.1"), proto::UDP, 54983, 54630);
         let c = conn(
             t,
-            ProtoState::Udp(UdpConn::new(0)),
+            ProtoState::Udp,
             status::SEEN_REPLY,
             30 * SEC,
             Some("tftp"),
@@ -822,7 +826,7 @@ mod tests {
         assert_eq!(ev.state, None);
         assert_eq!(ev.line(false), "[DESTROY] udp      17 src=10.77.1.2 dst=10.77.0.1 sport=54983 dport=54630 src=10.77.0.1 dst=10.77.1.2 sport=54630 dport=54983");
         // Never replied.
-        let c = conn(t, ProtoState::Udp(UdpConn::new(0)), 0, 30 * SEC, None);
+        let c = conn(t, ProtoState::Udp, 0, 30 * SEC, None);
         assert_eq!(
             ConnEvent::from_conn(EventKind::Destroy, what::DESTROY, &c, 30 * SEC).line(false),
             "[DESTROY] udp      17 src=10.77.1.2 dst=10.77.0.1 sport=54983 dport=54630 [UNREPLIED] src=10.77.0.1 dst=10.77.1.2 sport=54630 dport=54983"
@@ -857,7 +861,7 @@ mod tests {
         );
         let mut c = conn(
             ftp_tuple(45604),
-            ProtoState::Tcp(est.clone()),
+            tcp_proto(&est),
             status::SEEN_REPLY | status::ASSURED,
             100 * SEC,
             Some("ftp"),
@@ -900,7 +904,7 @@ mod tests {
         let [syn_sent, ..] = tcp_handshake();
         let (ts, want) = sample("[1795760650.973600]\t    [NEW] tcp      6 120 SYN_SENT src=fd77::1 dst=fd77:1::2 sport=37128 dport=21 [UNREPLIED] src=fd77:1::2 dst=fd77::1 sport=21 dport=37128 helper=ftp");
         let t = tuple(v6("fd77::1"), v6("fd77:1::2"), proto::TCP, 37128, 21);
-        let c = conn(t, ProtoState::Tcp(syn_sent), 0, ts + 120 * SEC, Some("ftp"));
+        let c = conn(t, tcp_proto(&syn_sent), 0, ts + 120 * SEC, Some("ftp"));
         assert_eq!(
             ConnEvent::from_conn(EventKind::New, what::NEW | what::PROTOINFO, &c, ts).line(true),
             want
@@ -909,7 +913,7 @@ mod tests {
         // A zone is shown after the mark.
         let mut t = tuple(v4("10.0.0.1"), v4("10.0.0.2"), proto::UDP, 1000, 53);
         t.zone = 4;
-        let mut c = conn(t, ProtoState::Udp(UdpConn::new(0)), 0, 30 * SEC, None);
+        let mut c = conn(t, ProtoState::Udp, 0, 30 * SEC, None);
         c.mark = 0x10;
         assert_eq!(
             ConnEvent::from_conn(EventKind::New, what::NEW, &c, 0).line(false),
@@ -920,7 +924,7 @@ mod tests {
     #[test]
     fn timestamps_pad_micros_as_conntrack_does() {
         let t = tuple(v4("10.0.0.1"), v4("10.0.0.2"), proto::UDP, 1000, 53);
-        let c = conn(t, ProtoState::Udp(UdpConn::new(0)), 0, 0, None);
+        let c = conn(t, ProtoState::Udp, 0, 0, None);
         // Connection events: six digits, zero-padded (the sample's
         // `[1795760653.034351]`); nanoseconds are cut, not rounded.
         let mut ev = ConnEvent::from_conn(
@@ -1010,7 +1014,7 @@ mod tests {
     /// A small connection event numbered `n` (in its id).
     fn numbered(kind: EventKind, n: u32) -> Event {
         let t = tuple(v4("10.0.0.1"), v4("10.0.0.2"), proto::UDP, 1000, 53);
-        let mut c = conn(t, ProtoState::Udp(UdpConn::new(0)), 0, 30 * SEC, None);
+        let mut c = conn(t, ProtoState::Udp, 0, 30 * SEC, None);
         c.id = n;
         let w = match kind {
             EventKind::New => what::NEW,

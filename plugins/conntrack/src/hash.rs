@@ -3,13 +3,13 @@
 //! lookup3 (the seed document's hash), selectable for the benchmark that picks one.
 
 use crate::tuple::Tuple;
-use std::hash::{BuildHasher, Hasher};
+use std::hash::BuildHasher;
 
 /// The hash function of a table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum HashKind {
-    /// SipHash-1-3 with a random 128-bit key (the standard library's keyed hasher).
+    /// SipHash-1-3 with a random 128-bit key.
     #[default]
     Siphash,
     /// Bob Jenkins' lookup3 `hashword` with a random 32-bit seed.
@@ -20,17 +20,19 @@ pub enum HashKind {
 #[derive(Clone, Debug)]
 pub struct TupleHasher {
     kind: HashKind,
-    sip: std::collections::hash_map::RandomState,
+    key: (u64, u64),
     seed: u32,
 }
 
 impl TupleHasher {
     /// A hasher of `kind` with fresh random keys.
     pub fn new(kind: HashKind) -> TupleHasher {
-        let sip = std::collections::hash_map::RandomState::new();
-        // Derive the Jenkins seed from the random SipHash key, so both are unpredictable.
-        let seed = sip.hash_one(0x5eed_u64) as u32;
-        TupleHasher { kind, sip, seed }
+        // The standard library's per-process random keys, through its keyed hash: a
+        // 128-bit SipHash key and a Jenkins seed nobody outside can predict.
+        let rs = std::collections::hash_map::RandomState::new();
+        let key = (rs.hash_one(0x6b30_u64), rs.hash_one(0x6b31_u64));
+        let seed = rs.hash_one(0x5eed_u64) as u32;
+        TupleHasher { kind, key, seed }
     }
 
     /// The hash of a tuple.
@@ -38,13 +40,7 @@ impl TupleHasher {
     pub fn hash(&self, t: &Tuple) -> u32 {
         let (w, n) = t.words();
         match self.kind {
-            HashKind::Siphash => {
-                let mut h = self.sip.build_hasher();
-                for x in &w[..n] {
-                    h.write_u64(*x);
-                }
-                h.finish() as u32
-            }
+            HashKind::Siphash => siphash::<1, 3>(self.key, &w[..n]) as u32,
             HashKind::Jenkins => {
                 let mut words = [0u32; 10];
                 for (i, x) in w[..n].iter().enumerate() {
@@ -55,6 +51,46 @@ impl TupleHasher {
             }
         }
     }
+}
+
+/// SipHash with `C` compression and `D` finalisation rounds, keyed with `key`, of the
+/// little-endian bytes of `words` (whole words: no partial block to buffer).
+#[inline]
+pub fn siphash<const C: usize, const D: usize>(key: (u64, u64), words: &[u64]) -> u64 {
+    let mut v = [
+        key.0 ^ 0x736f_6d65_7073_6575,
+        key.1 ^ 0x646f_7261_6e64_6f6d,
+        key.0 ^ 0x6c79_6765_6e65_7261,
+        key.1 ^ 0x7465_6462_7974_6573,
+    ];
+    let round = |v: &mut [u64; 4]| {
+        v[0] = v[0].wrapping_add(v[1]);
+        v[1] = v[1].rotate_left(13) ^ v[0];
+        v[0] = v[0].rotate_left(32);
+        v[2] = v[2].wrapping_add(v[3]);
+        v[3] = v[3].rotate_left(16) ^ v[2];
+        v[0] = v[0].wrapping_add(v[3]);
+        v[3] = v[3].rotate_left(21) ^ v[0];
+        v[2] = v[2].wrapping_add(v[1]);
+        v[1] = v[1].rotate_left(17) ^ v[2];
+        v[2] = v[2].rotate_left(32);
+    };
+    let compress = |v: &mut [u64; 4], m: u64| {
+        v[3] ^= m;
+        for _ in 0..C {
+            round(v);
+        }
+        v[0] ^= m;
+    };
+    for &m in words {
+        compress(&mut v, u64::from_le(m));
+    }
+    compress(&mut v, ((words.len() as u64 * 8) & 0xff) << 56);
+    v[2] ^= 0xff;
+    for _ in 0..D {
+        round(&mut v);
+    }
+    v[0] ^ v[1] ^ v[2] ^ v[3]
 }
 
 /// Maps a 32-bit hash onto `0..n` without a division (Lemire's multiply-shift).
@@ -137,6 +173,22 @@ mod tests {
         // Published test values of lookup3's hashword: the empty key with seeds 0 and 0xdeadbeef.
         assert_eq!(jhash_words(&[], 0), 0xdead_beef);
         assert_eq!(jhash_words(&[], 0xdead_beef), 0xbd5b_7dde);
+    }
+
+    #[test]
+    #[allow(deprecated)]
+    fn siphash_matches_the_standard_library() {
+        // The standard library's SipHasher is SipHash-2-4; the rounds are the only
+        // difference from the 1-3 variant the tables use.
+        use std::hash::{Hasher, SipHasher};
+        let key = (0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908);
+        for words in [&[][..], &[1], &[0x0123_4567_89ab_cdef, 42, 7, 9, u64::MAX]] {
+            let mut h = SipHasher::new_with_keys(key.0, key.1);
+            for w in words {
+                h.write(&w.to_le_bytes());
+            }
+            assert_eq!(siphash::<2, 4>(key, words), h.finish());
+        }
     }
 
     #[test]

@@ -1,10 +1,20 @@
 //! The connection table: a slab of connections and a hash table of buckets, each the
 //! head of a chain through which both tuples of every confirmed connection are linked
 //! (nodes are `slab index << 1 | direction`). Unconfirmed connections live in the slab
-//! but in no chain.
+//! but in no chain. TCP connections' window data lives in a second slab, of TCP
+//! records, that only TCP connections use.
+//!
+//! The chain links are kept apart from the records, in an array of two links per slot
+//! (8 bytes, small enough to stay in cache where the records do not), and every link
+//! carries a tag, some bits of the hash of the tuple it points to: a walk follows the
+//! links and only reads a record whose tag matches, so the records a chain passes
+//! through on the way to its match are not loaded. A link is `tag << node_bits | node`;
+//! `node_bits` grows with the slab (the tag shrinks), see [`Table::alloc`].
 
 use crate::conn::{Conn, Slot};
 use crate::hash::{scale, TupleHasher};
+use crate::proto::tcp::TcpConn;
+use crate::proto::{Fresh, ProtoState, TcpRef};
 use crate::tuple::Tuple;
 
 /// Asks the kernel to back a large, fresh allocation with huge pages (fewer TLB misses
@@ -29,6 +39,16 @@ fn advise_huge(addr: usize, len: usize) {
 /// End of a chain, and "no node".
 pub const NIL: u32 = u32::MAX;
 
+/// Bytes of chain links per slot (beside the record).
+pub const LINK_BYTES: usize = std::mem::size_of::<[u32; 2]>();
+
+/// The fewest link bits that number the nodes of `slots` slots (plus one spare value,
+/// so that no link is [`NIL`]).
+fn node_bits_for(slots: usize) -> u32 {
+    let nodes = 2 * slots as u64 + 2;
+    (64 - (nodes - 1).leading_zeros()).clamp(1, 32)
+}
+
 /// Why a connection could not be linked into the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InsertError {
@@ -41,8 +61,14 @@ pub enum InsertError {
 /// The table.
 pub struct Table {
     heads: Vec<u32>,
+    /// Per slot, the link after each of its two nodes.
+    links: Vec<[u32; 2]>,
+    /// Bits of a link that hold the node; the rest hold the tag.
+    node_bits: u32,
     slab: Vec<Conn>,
     free: Vec<u32>,
+    tcp: Vec<TcpConn>,
+    tcp_free: Vec<u32>,
     hasher: TupleHasher,
     confirmed: usize,
     /// Longest chain a walk follows (Linux: 50 plus a random 0–29).
@@ -64,10 +90,16 @@ impl Table {
             slab.as_ptr() as usize,
             slab.capacity() * std::mem::size_of::<Conn>(),
         );
+        let links: Vec<[u32; 2]> = Vec::with_capacity(reserve);
+        advise_huge(links.as_ptr() as usize, links.capacity() * LINK_BYTES);
         Table {
             heads,
+            links,
+            node_bits: node_bits_for(reserve),
             slab,
             free: Vec::new(),
+            tcp: Vec::new(),
+            tcp_free: Vec::new(),
             hasher,
             confirmed: 0,
             max_chain,
@@ -90,6 +122,48 @@ impl Table {
         scale(self.hasher.hash(t), self.heads.len())
     }
 
+    /// A tuple's bucket and the tag of links to it, in place in the link: the low bits
+    /// of the hash (the bucket comes from the high ones); none when links have no room.
+    #[inline]
+    fn place(&self, t: &Tuple) -> (usize, u32) {
+        let h = self.hasher.hash(t);
+        (
+            scale(h, self.heads.len()),
+            h.checked_shl(self.node_bits).unwrap_or(0),
+        )
+    }
+
+    /// The bits of a link that hold the node.
+    #[inline]
+    fn node_mask(&self) -> u32 {
+        u32::MAX >> (32 - self.node_bits)
+    }
+
+    /// The link after node `node` (a node of a live slot).
+    #[inline]
+    fn next_of(&self, node: u32) -> u32 {
+        self.links[(node >> 1) as usize][(node & 1) as usize]
+    }
+
+    /// Makes room for one more bit of node in every link, taking it from the tag.
+    fn widen(&mut self) {
+        let mask = self.node_mask();
+        let shift = |l: u32| {
+            if l == NIL {
+                l
+            } else {
+                (l & !mask) << 1 | (l & mask)
+            }
+        };
+        for h in self.heads.iter_mut() {
+            *h = shift(*h);
+        }
+        for pair in self.links.iter_mut() {
+            *pair = [shift(pair[0]), shift(pair[1])];
+        }
+        self.node_bits += 1;
+    }
+
     /// The connection in slot `idx`.
     #[inline]
     pub fn get(&self, idx: u32) -> Option<&Conn> {
@@ -104,18 +178,62 @@ impl Table {
             .filter(|c| c.slot != Slot::Free)
     }
 
-    /// Puts a new (unconfirmed) connection in the slab; returns its slot.
-    pub fn alloc(&mut self, mut conn: Conn) -> u32 {
+    /// The TCP record of the connection in slot `idx`, if it is a TCP connection.
+    pub fn tcp(&self, idx: u32) -> Option<&TcpConn> {
+        match self.get(idx)?.proto {
+            ProtoState::Tcp(r) => self.tcp.get(r.record as usize),
+            _ => None,
+        }
+    }
+
+    /// The connection in slot `idx` and its TCP record (for a TCP connection), writable.
+    #[inline]
+    pub fn get_mut_tcp(&mut self, idx: u32) -> Option<(&mut Conn, Option<&mut TcpConn>)> {
+        let c = self
+            .slab
+            .get_mut(idx as usize)
+            .filter(|c| c.slot != Slot::Free)?;
+        let tcp = match c.proto {
+            ProtoState::Tcp(r) => self.tcp.get_mut(r.record as usize),
+            _ => None,
+        };
+        Some((c, tcp))
+    }
+
+    /// Puts a new (unconfirmed) connection in the slab, with its protocol state `fresh`
+    /// (a TCP record goes to the TCP slab); returns its slot.
+    pub fn alloc(&mut self, mut conn: Conn, fresh: Fresh) -> u32 {
+        conn.proto = match fresh {
+            Fresh::Tcp(t) => {
+                let state = t.state();
+                let record = match self.tcp_free.pop() {
+                    Some(r) => {
+                        self.tcp[r as usize] = t;
+                        r
+                    }
+                    None => {
+                        self.tcp.push(t);
+                        (self.tcp.len() - 1) as u32
+                    }
+                };
+                ProtoState::Tcp(TcpRef { record, state })
+            }
+            Fresh::Other(p) => p,
+        };
         conn.slot = Slot::Unconfirmed;
-        conn.next = [NIL; 2];
         match self.free.pop() {
             Some(i) => {
                 conn.generation = self.slab[i as usize].generation.wrapping_add(1);
                 self.slab[i as usize] = conn;
+                self.links[i as usize] = [NIL; 2];
                 i
             }
             None => {
+                while node_bits_for(self.slab.len() + 1) > self.node_bits {
+                    self.widen();
+                }
                 self.slab.push(conn);
+                self.links.push([NIL; 2]);
                 (self.slab.len() - 1) as u32
             }
         }
@@ -130,6 +248,10 @@ impl Table {
             if c.slot != Slot::Free {
                 c.slot = Slot::Free;
                 c.ext = None;
+                if let ProtoState::Tcp(r) = c.proto {
+                    self.tcp_free.push(r.record);
+                }
+                c.proto = ProtoState::Generic;
                 self.free.push(idx);
             }
         }
@@ -139,7 +261,8 @@ impl Table {
     /// Follows at most `max_chain` nodes; returns the nodes walked beside the answer.
     #[inline]
     pub fn find(&self, t: &Tuple) -> (Option<(u32, u8)>, usize) {
-        self.probe(self.bucket_of(t), t)
+        let (b, tag) = self.place(t);
+        self.probe(b, tag, t)
     }
 
     /// The length of bucket `bucket`'s chain (0 for a bucket out of range); walks the
@@ -148,33 +271,40 @@ impl Table {
         let Some(&head) = self.heads.get(bucket) else {
             return 0;
         };
-        let mut node = head;
+        let mask = self.node_mask();
+        let mut link = head;
         let mut n = 0;
         // Every node is in one chain once: a walk longer than all nodes cannot happen.
-        while node != NIL && n < 2 * self.slab.len() {
+        while link != NIL && n < 2 * self.slab.len() {
             n += 1;
-            node = self.slab[(node >> 1) as usize].next[(node & 1) as usize];
+            link = self.next_of(link & mask);
         }
         n
     }
 
-    /// Walks bucket `b` once: the node whose tuple is `t`, if any, and the chain's length
-    /// (counted up to `max_chain + 1`).
-    fn probe(&self, b: usize, t: &Tuple) -> (Option<(u32, u8)>, usize) {
-        let mut node = self.heads[b];
+    /// Walks bucket `b` once: the node whose tuple is `t` (whose links carry `tag`), if
+    /// any, and the chain's length (counted up to `max_chain + 1`). Only records whose
+    /// tag matches are read.
+    #[inline]
+    fn probe(&self, b: usize, tag: u32, t: &Tuple) -> (Option<(u32, u8)>, usize) {
+        let mask = self.node_mask();
+        let mut link = self.heads[b];
         let mut len = 0;
-        while node != NIL && len <= self.max_chain {
+        while link != NIL && len <= self.max_chain {
+            let node = link & mask;
             let (idx, dir) = (node >> 1, (node & 1) as u8);
-            let c = &self.slab[idx as usize];
-            let hit = if dir == 0 {
-                c.orig == *t
-            } else {
-                c.reply() == *t
-            };
-            if hit {
-                return (Some((idx, dir)), len);
+            if link & !mask == tag {
+                let c = &self.slab[idx as usize];
+                let hit = if dir == 0 {
+                    c.orig == *t
+                } else {
+                    c.reply() == *t
+                };
+                if hit {
+                    return (Some((idx, dir)), len);
+                }
             }
-            node = c.next[dir as usize];
+            link = self.links[idx as usize][dir as usize];
             len += 1;
         }
         (None, len)
@@ -188,19 +318,19 @@ impl Table {
             return Err(InsertError::ChainTooLong);
         };
         let tuples = [c.orig, c.reply()];
-        let mut buckets = [0usize; 2];
+        let mut places = [(0usize, 0u32); 2];
         for dir in 0..2 {
-            buckets[dir] = self.bucket_of(&tuples[dir]);
-            match self.probe(buckets[dir], &tuples[dir]) {
+            places[dir] = self.place(&tuples[dir]);
+            let (b, tag) = places[dir];
+            match self.probe(b, tag, &tuples[dir]) {
                 (Some((other, d)), _) => return Err(InsertError::Clash(other, d)),
                 (None, len) if len >= self.max_chain => return Err(InsertError::ChainTooLong),
                 _ => {}
             }
         }
-        for (dir, &b) in buckets.iter().enumerate() {
-            let old = self.heads[b];
-            self.slab[idx as usize].next[dir] = old;
-            self.heads[b] = idx << 1 | dir as u32;
+        for (dir, &(b, tag)) in places.iter().enumerate() {
+            self.links[idx as usize][dir] = self.heads[b];
+            self.heads[b] = tag | idx << 1 | dir as u32;
         }
         self.slab[idx as usize].slot = Slot::Confirmed;
         self.confirmed += 1;
@@ -214,23 +344,25 @@ impl Table {
             return;
         }
         let tuples = [c.orig, c.reply()];
+        let mask = self.node_mask();
         for (dir, t) in tuples.iter().enumerate() {
             let target = idx << 1 | dir as u32;
             let b = self.bucket_of(t);
             let mut prev = NIL;
-            let mut node = self.heads[b];
-            while node != NIL {
-                let next = self.slab[(node >> 1) as usize].next[(node & 1) as usize];
+            let mut link = self.heads[b];
+            while link != NIL {
+                let node = link & mask;
+                let next = self.next_of(node);
                 if node == target {
                     if prev == NIL {
                         self.heads[b] = next;
                     } else {
-                        self.slab[(prev >> 1) as usize].next[(prev & 1) as usize] = next;
+                        self.links[(prev >> 1) as usize][(prev & 1) as usize] = next;
                     }
                     break;
                 }
                 prev = node;
-                node = next;
+                link = next;
             }
         }
         self.slab[idx as usize].slot = Slot::Unconfirmed;
@@ -243,10 +375,12 @@ impl Table {
         let Some(&head) = self.heads.get(b) else {
             return out;
         };
-        let mut node = head;
-        while node != NIL && out.len() < 1 << 20 {
+        let mask = self.node_mask();
+        let mut link = head;
+        while link != NIL && out.len() < 1 << 20 {
+            let node = link & mask;
             out.push((node >> 1, (node & 1) as u8));
-            node = self.slab[(node >> 1) as usize].next[(node & 1) as usize];
+            link = self.next_of(node);
         }
         out
     }
@@ -289,5 +423,62 @@ impl Table {
             .enumerate()
             .filter(|(_, c)| c.slot != Slot::Free)
             .map(move |(i, c)| ((start + i) as u32, c))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::HashKind;
+    use crate::proto::ProtoState;
+    use crate::tuple::{proto, FAMILY_V4};
+
+    fn conn(i: u32) -> Conn {
+        let mut src = [0u8; 16];
+        src[..4].copy_from_slice(&i.to_be_bytes());
+        Conn {
+            orig: Tuple {
+                src,
+                dst: [1; 16],
+                src_id: i as u16,
+                dst_id: 53,
+                proto: proto::UDP,
+                family: FAMILY_V4,
+                zone: 0,
+            },
+            expires_ns: 0,
+            start_ns: 0,
+            counters: Default::default(),
+            proto: ProtoState::Udp,
+            id: i,
+            mark: 0,
+            generation: 0,
+            status: 0,
+            slot: Slot::Unconfirmed,
+            ext: None,
+        }
+    }
+
+    #[test]
+    fn links_widen_as_the_slab_grows_and_walks_still_find_every_tuple() {
+        let mut t = Table::new(4, TupleHasher::new(HashKind::Siphash), 10_000, 1);
+        let first_bits = t.node_bits;
+        for i in 0..300 {
+            let idx = t.alloc(conn(i), Fresh::Other(ProtoState::Udp));
+            assert_eq!(t.insert(idx), Ok(()));
+        }
+        assert!(t.node_bits > first_bits);
+        for idx in (0..300).step_by(3) {
+            t.release(idx);
+        }
+        for idx in 0..300u32 {
+            let c = conn(idx);
+            let want = (idx % 3 != 0).then_some(idx);
+            assert_eq!(t.find(&c.orig).0.map(|h| h.0), want);
+            assert_eq!(t.find(&c.reply()).0, want.map(|i| (i, 1)));
+        }
+        let nodes: usize = (0..t.buckets()).map(|b| t.chain_len(b)).sum();
+        assert_eq!(nodes, 2 * t.confirmed());
+        assert_eq!(t.confirmed(), 200);
     }
 }

@@ -488,10 +488,11 @@ fn zones_keep_identical_tuples_apart() {
 
 #[test]
 fn a_connection_record_stays_small() {
-    // One stored tuple (the reply is derived), TCP window state inline: 184 bytes on
-    // 64-bit targets. BENCHMARKS.md tracks this against the 128-byte goal.
-    let size = std::mem::size_of::<brickwall_conntrack::conn::Conn>();
-    assert!(size <= 184, "Conn grew to {size} bytes");
+    // One stored tuple (the reply is derived), TCP window data out of line: the record
+    // and its chain links take 128 bytes on 64-bit targets (BENCHMARKS.md counts them).
+    let size = std::mem::size_of::<brickwall_conntrack::conn::Conn>()
+        + brickwall_conntrack::table::LINK_BYTES;
+    assert!(size <= 128, "Conn grew to {size} bytes with its links");
 }
 
 #[test]

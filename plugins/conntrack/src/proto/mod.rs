@@ -11,13 +11,15 @@ pub mod udp;
 use crate::tuple::proto;
 use serde::Deserialize;
 
-/// Protocol-specific state of a connection.
-#[derive(Clone, Debug)]
+/// Protocol-specific state as the connection record keeps it (8 bytes). TCP's window
+/// data (48 bytes) lives out of line, in the table's TCP records; UDP's only datum (when
+/// the flow may count as a stream) is derived from the connection's start time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProtoState {
-    /// TCP window tracking state.
-    Tcp(tcp::TcpConn),
-    /// UDP (and UDP-Lite): when the connection counts as a stream.
-    Udp(udp::UdpConn),
+    /// TCP: where the window data is, and a copy of its state for listings.
+    Tcp(TcpRef),
+    /// UDP (and UDP-Lite).
+    Udp,
     /// ICMP or ICMPv6 query.
     Icmp,
     /// GRE.
@@ -28,13 +30,76 @@ pub enum ProtoState {
     Generic,
 }
 
+/// A TCP connection's link to its window data in the table's TCP records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpRef {
+    /// Index of the record ([`crate::table::NIL`] until the table stores one).
+    pub record: u32,
+    /// The record's state, kept in step by every packet (listings and events read it
+    /// here without reaching the record).
+    pub state: tcp::TcpState,
+}
+
 impl ProtoState {
     /// The state word `conntrack -L` prints after the timeout (TCP and SCTP only).
     pub fn state_name(&self) -> Option<&'static str> {
         match self {
-            ProtoState::Tcp(t) => Some(t.state().name()),
+            ProtoState::Tcp(t) => Some(t.state.name()),
             ProtoState::Sctp(s) => Some(s.name()),
             _ => None,
+        }
+    }
+}
+
+/// The protocol state of a connection being created, before the table stores it.
+#[derive(Clone, Debug)]
+pub enum Fresh {
+    /// TCP window tracking state.
+    Tcp(tcp::TcpConn),
+    /// Any other protocol: its state as stored.
+    Other(ProtoState),
+}
+
+impl Fresh {
+    /// The state as a tracker updates it (`start_ns`: the connection's start).
+    pub fn tracked(&mut self, start_ns: u64) -> Tracked<'_> {
+        match self {
+            Fresh::Tcp(c) => Tracked::Tcp(c),
+            Fresh::Other(p) => Tracked::of(p, None, start_ns),
+        }
+    }
+}
+
+/// A connection's protocol state as a tracker reads and updates it.
+pub enum Tracked<'a> {
+    /// TCP window tracking state (the record out of line).
+    Tcp(&'a mut tcp::TcpConn),
+    /// UDP: the connection's start, from which the stream rule counts.
+    Udp(u64),
+    /// ICMP or ICMPv6 query.
+    Icmp,
+    /// GRE.
+    Gre,
+    /// SCTP association state.
+    Sctp(&'a mut sctp::SctpState),
+    /// Any other protocol; also a TCP connection whose record is missing.
+    Generic,
+}
+
+impl<'a> Tracked<'a> {
+    /// The view of a stored state, with its TCP record (if any) and start time.
+    pub fn of(
+        p: &'a mut ProtoState,
+        tcp: Option<&'a mut tcp::TcpConn>,
+        start_ns: u64,
+    ) -> Tracked<'a> {
+        match (p, tcp) {
+            (ProtoState::Tcp(_), Some(c)) => Tracked::Tcp(c),
+            (ProtoState::Udp, _) => Tracked::Udp(start_ns),
+            (ProtoState::Icmp, _) => Tracked::Icmp,
+            (ProtoState::Gre, _) => Tracked::Gre,
+            (ProtoState::Sctp(s), _) => Tracked::Sctp(s),
+            (ProtoState::Tcp(_) | ProtoState::Generic, _) => Tracked::Generic,
         }
     }
 }
@@ -126,19 +191,19 @@ pub fn new_state(
     l4proto: u8,
     l4: &[u8],
     l4_len: usize,
-    now_ns: u64,
     cfg: &ProtoConfig,
-) -> Result<ProtoState, &'static str> {
+) -> Result<Fresh, &'static str> {
+    let other = |p| Ok(Fresh::Other(p));
     match l4proto {
         proto::TCP => {
             let seg = segment(l4, l4_len).ok_or("tcp-truncated")?;
-            tcp::tcp_new(&seg, &cfg.tcp).map(ProtoState::Tcp)
+            tcp::tcp_new(&seg, &cfg.tcp).map(Fresh::Tcp)
         }
-        proto::UDP | proto::UDPLITE => Ok(ProtoState::Udp(udp::UdpConn::new(now_ns))),
-        proto::ICMP | proto::ICMPV6 => Ok(ProtoState::Icmp),
-        proto::GRE => Ok(ProtoState::Gre),
-        proto::SCTP => sctp::sctp_new(l4).map(ProtoState::Sctp),
-        _ => Ok(ProtoState::Generic),
+        proto::UDP | proto::UDPLITE => other(ProtoState::Udp),
+        proto::ICMP | proto::ICMPV6 => other(ProtoState::Icmp),
+        proto::GRE => other(ProtoState::Gre),
+        proto::SCTP => sctp::sctp_new(l4).map(|s| Fresh::Other(ProtoState::Sctp(s))),
+        _ => other(ProtoState::Generic),
     }
 }
 
@@ -146,7 +211,7 @@ pub fn new_state(
 /// `status` is the connection's status before this packet (a first reply does not yet
 /// count as seen, as in Linux); `l4_len` the L4 length the IP header declares.
 pub fn track(
-    state: &mut ProtoState,
+    state: Tracked<'_>,
     dir: u8,
     l4: &[u8],
     l4_len: usize,
@@ -158,7 +223,7 @@ pub fn track(
     let assured = status & crate::conn::status::ASSURED != 0;
     let t = &cfg.timeouts;
     match state {
-        ProtoState::Tcp(c) => {
+        Tracked::Tcp(c) => {
             let Some(seg) = segment(l4, l4_len) else {
                 return Track::Invalid("tcp-truncated");
             };
@@ -184,13 +249,13 @@ pub fn track(
                 tcp::TcpVerdict::Reopen => Track::Reopen,
             }
         }
-        ProtoState::Udp(u) => u.track(now_ns, seen_reply, assured, t),
-        ProtoState::Icmp => Track::Accept {
+        Tracked::Udp(start_ns) => udp::track(start_ns, now_ns, seen_reply, assured, t),
+        Tracked::Icmp => Track::Accept {
             timeout: t.icmp,
             set_assured: false,
         },
-        ProtoState::Gre => gre::track(seen_reply, t),
-        ProtoState::Sctp(s) => sctp::track(s, dir, l4, t),
-        ProtoState::Generic => generic::track(t),
+        Tracked::Gre => gre::track(seen_reply, t),
+        Tracked::Sctp(s) => sctp::track(s, dir, l4, t),
+        Tracked::Generic => generic::track(t),
     }
 }
