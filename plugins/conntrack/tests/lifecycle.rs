@@ -525,5 +525,5 @@ fn marks_are_set_through_the_control_channel() {
         .contains("either tuple"));
     assert!(handle(&mut t, br#"{"op":"update","filter":{}}"#)
         .unwrap_err()
-        .contains("mark: missing"));
+        .contains("nothing to change"));
 }
