@@ -34,12 +34,30 @@ command -v wasm-ld >/dev/null 2>&1 || need_apt+=(lld)
 [ -f /usr/lib/wasm32-wasi/libc.a ] || need_apt+=(wasi-libc)
 compgen -G '/usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a' >/dev/null \
     || need_apt+=(libclang-rt-dev-wasm32)
+# The example helper in Python (examples/helpers/python): componentize-py 0.25.1 from
+# PyPI, in a virtual environment of its own unless it is installed already (Debian's pip
+# refuses to install into the system's Python), which needs python3-venv.
+componentize_py_ok() {
+    [ "$("${COMPONENTIZE_PY:-componentize-py}" --version 2>/dev/null)" = "componentize-py 0.25.1" ]
+}
+componentize_py_ok || python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 # Helpers are WebAssembly components, built from Rust by the project's own build step.
 rustup target add wasm32-unknown-unknown >/dev/null
+
+if ! componentize_py_ok; then
+    venv="$HOME/.cache/brickwall/componentize-py-0.25.1"
+    if [ ! -x "$venv/bin/componentize-py" ]; then
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet componentize-py==0.25.1
+    fi
+    export COMPONENTIZE_PY="$venv/bin/componentize-py"
+    componentize_py_ok
+fi
 
 # Reuse a target directory outside the clone, so a CI run on the same machine is incremental.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/brickwall/target}"

@@ -8,8 +8,23 @@ use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// Instances the pool holds at once (live ones plus replacements being made).
+/// Component instances the pool holds at once (live ones plus replacements being made).
 const POOL_INSTANCES: u32 = 64;
+
+/// Most core instances one component may instantiate. A Rust or C helper has one or two;
+/// a componentize-py component links CPython, libc, its runtime and small adapter shims
+/// as separate modules and instantiates 38.
+pub const MAX_CORE_INSTANCES: u32 = 64;
+
+/// Most linear memories one component may define (each bounded by the helper's
+/// `max_memory_bytes`); the helpers of every toolchain so far define one.
+pub const MAX_MEMORIES: u32 = 4;
+
+/// Most tables one component may define (componentize-py: 2).
+pub const MAX_TABLES: u32 = 16;
+
+/// Most elements of one table (componentize-py's CPython table starts at 5672).
+pub const MAX_TABLE_ELEMENTS: u32 = 20_000;
 
 /// An engine and, for deadlines, its epoch ticker (stopped on drop).
 pub struct HelperEngine {
@@ -34,8 +49,16 @@ impl HelperEngine {
             }
         }
         let mut pool = PoolingAllocationConfig::default();
+        // The per-component limits refuse an oversized component when it is instantiated
+        // (at load), naming what it has too much of. The totals bound the whole pool:
+        // memories and tables are reserved up front, core instances are only counted
+        // (each component slot may hold the largest component allowed).
         pool.total_component_instances(POOL_INSTANCES)
-            .total_core_instances(POOL_INSTANCES * 2)
+            .max_core_instances_per_component(MAX_CORE_INSTANCES)
+            .max_memories_per_component(MAX_MEMORIES)
+            .max_tables_per_component(MAX_TABLES)
+            .table_elements(MAX_TABLE_ELEMENTS as usize)
+            .total_core_instances(POOL_INSTANCES * MAX_CORE_INSTANCES)
             .total_memories(POOL_INSTANCES)
             .total_tables(POOL_INSTANCES * 2)
             .max_memory_size(max_memory.max(64 << 10) as usize);

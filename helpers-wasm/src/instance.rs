@@ -3,6 +3,7 @@
 //! component after a failure (a trapped instance is never entered again).
 
 use crate::bindings::{HelperWorld, HelperWorldPre, LogGate, StoreData};
+use crate::engine::{MAX_CORE_INSTANCES, MAX_MEMORIES, MAX_TABLES, MAX_TABLE_ELEMENTS};
 use crate::policy::Budget;
 use wasmtime::{Store, StoreLimitsBuilder, Trap};
 
@@ -41,10 +42,10 @@ impl Recipe {
     pub fn instantiate(&self, log: LogGate) -> Result<Instance, String> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.max_memory)
-            .table_elements(100_000)
-            .instances(16)
-            .memories(4)
-            .tables(16)
+            .table_elements(MAX_TABLE_ELEMENTS as usize)
+            .instances(MAX_CORE_INSTANCES as usize)
+            .memories(MAX_MEMORIES as usize)
+            .tables(MAX_TABLES as usize)
             .trap_on_grow_failure(true)
             .build();
         let mut store = Store::new(self.pre.engine(), StoreData { limits, log });

@@ -1,18 +1,17 @@
-//! The knock example helper (`examples/helpers`), in Rust on the SDK and in C on
-//! bindings from the build step's wit-bindgen-c, builds, loads and behaves the same:
-//! `OPEN <port>` from the client expects the server's TCP connection back to that port,
-//! anything else expects nothing. (The Python version is not run yet: see
-//! examples/helpers/README.md.)
+//! The knock example helper (`examples/helpers`), in Rust on the SDK, in C on bindings
+//! from the build step's wit-bindgen-c and in Python with componentize-py, builds,
+//! loads and behaves the same: `OPEN <port>` from the client expects the server's TCP
+//! connection back to that port, anything else expects nothing.
 //!
-//! Nothing is skipped: without clang/wasm-ld/wasi-libc the tests fail saying what to
-//! install (`scripts/test.sh` installs them).
+//! Nothing is skipped: without clang/wasm-ld/wasi-libc or componentize-py the tests
+//! fail saying what to install (`scripts/test.sh` installs them).
 
 mod common;
 
 use brickwall_helpers::{
     Budget, CallOutcome, HCtState, HelperId, HelperPolicy, HelperSet, PacketCall, SandboxPolicy,
 };
-use common::{conn, knock_c, knock_rust, v4};
+use common::{conn, knock_c, knock_python, knock_rust, v4};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -62,6 +61,11 @@ fn rust() -> HelperPolicy {
 
 fn c() -> HelperPolicy {
     policy("knock-c", &knock_c(), &["udp/7777"], 4 << 20)
+}
+
+/// CPython's linear memory starts at 12.3 MiB: the Python version gets 64 MiB.
+fn python() -> HelperPolicy {
+    policy("knock-python", &knock_python(), &["udp/7777"], 64 << 20)
 }
 
 /// A packet on a fresh connection 10.0.0.1:40000 -> 10.0.0.2:7777 (udp).
@@ -152,7 +156,12 @@ fn the_c_knock_expects_the_connection_back() {
 }
 
 #[test]
-fn the_rust_and_c_versions_agree() {
+fn the_python_knock_expects_the_connection_back() {
+    check(python());
+}
+
+#[test]
+fn the_rust_c_and_python_versions_agree() {
     agree();
 }
 
@@ -163,6 +172,10 @@ fn agree() {
         HelperPolicy {
             ports: vec![],
             ..c()
+        },
+        HelperPolicy {
+            ports: vec![],
+            ..python()
         },
     ];
     let mut s = load(&helpers);

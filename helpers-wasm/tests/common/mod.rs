@@ -103,3 +103,29 @@ pub fn knock_c() -> PathBuf {
     })
     .clone()
 }
+
+/// The knock example in Python (`examples/helpers/python`), built with the build step's
+/// `build_python_guest` (componentize-py) into a component file; the component is
+/// reused while newer than `app.py` and the WIT (every build differs, and a new one
+/// must be compiled again). Panics saying what to install when componentize-py is
+/// missing.
+pub fn knock_python() -> PathBuf {
+    static CELL: OnceLock<PathBuf> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("knock-python-build");
+        let started = std::time::Instant::now();
+        let bytes = brickwall_helper_build::build_python_guest(
+            &examples_dir().join("python"),
+            "app",
+            &work,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        eprintln!(
+            "knock (Python): {} bytes built or reused in {:?}",
+            bytes.len(),
+            started.elapsed()
+        );
+        work.join("helper.wasm")
+    })
+    .clone()
+}
