@@ -129,6 +129,11 @@ pub struct RunArgs {
     /// Neither read nor write the on-disk cache of compiled components.
     #[arg(long)]
     pub no_cache: bool,
+    /// The helper's memory limit in bytes (the config's `max_memory_bytes`; default 4
+    /// MiB). A helper built with componentize-py needs 64 MiB: CPython's memory starts
+    /// at about 12 MiB.
+    #[arg(long, value_name = "BYTES")]
+    pub max_memory: Option<u64>,
 }
 
 /// Validates a `--ports` value; returns it in lower case.
@@ -260,12 +265,16 @@ fn distinct_ports(ports: &[String]) -> Vec<String> {
 /// Loads the one helper of `helper run`.
 fn load(a: &RunArgs, name: &str) -> Result<HelperSet, String> {
     read_component(&a.file)?;
-    let policy: HelperPolicy = serde_json::from_value(serde_json::json!({
+    let mut policy = serde_json::json!({
         "name": name,
         "wasm": a.file,
         "ports": distinct_ports(&a.ports),
-    }))
-    .map_err(|e| format!("{}: helper policy: {e}", a.file))?;
+    });
+    if let Some(m) = a.max_memory {
+        policy["max_memory_bytes"] = m.into();
+    }
+    let policy: HelperPolicy =
+        serde_json::from_value(policy).map_err(|e| format!("{}: helper policy: {e}", a.file))?;
     let sandbox = SandboxPolicy {
         budget: Budget::Fuel(RUN_FUEL),
         cache_dir: a.no_cache.then(String::new),
