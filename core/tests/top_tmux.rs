@@ -214,8 +214,9 @@ fn with_commas(n: u64) -> String {
 }
 
 /// `brickwall demo` on a terminal opens the dashboard on its own run: the run is paced
-/// (`--rate`), so the dashboard first shows it running, then finished; q closes it and
-/// the summary follows on the restored screen. `--no-top` prints the summary only.
+/// (`--rate`) and its table sized to its traffic, so the dashboard first shows it
+/// running, then finished; q closes it and the summary follows on the restored screen.
+/// `--no-top` prints the summary only.
 #[test]
 fn demo_opens_the_dashboard_on_a_terminal() {
     let dir = common::TempDir::new("demo-top");
@@ -237,6 +238,8 @@ fn demo_opens_the_dashboard_on_a_terminal() {
         s.contains(" finished ")
     });
     assert!(number_after(&s, "connections ").unwrap_or(0) > 0, "{s}");
+    // The table is sized to the traffic: 90 flows, one bucket per two, at least 64.
+    assert_eq!(number_after(&s, "buckets "), Some(64), "{s}");
     t.keys(&["q"]);
     let s = wait_for(&t, &err_file, "the summary after q", |s| {
         s.contains("conntrack: new")

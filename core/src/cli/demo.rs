@@ -103,8 +103,31 @@ pub(super) fn engine(a: &DemoArgs) -> Result<Engine, String> {
     match &a.config {
         Some(p) => super::build_engine(Some(p)),
         None => {
-            let cfg = Config::parse(DEMO_CONFIG, "<embedded demo>").map_err(|e| e.to_string())?;
+            let mut cfg =
+                Config::parse(DEMO_CONFIG, "<embedded demo>").map_err(|e| e.to_string())?;
+            size_table(&mut cfg, demo_buckets(&a.traffic));
             Engine::from_config(&cfg, Path::new("."), "<embedded demo>").map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Hash buckets for the embedded demo: about one per two flows (a power of two, at
+/// least 64 and at most Linux's 262 144), so that the dashboard shows chains of a few
+/// nodes filling and draining rather than a quarter of a million empty buckets. From
+/// about 260 000 flows on it is the default size.
+fn demo_buckets(t: &TrafficArgs) -> usize {
+    let flows = (t.tcp as usize) + (t.udp as usize) + (t.icmp as usize);
+    (flows / 2).next_power_of_two().clamp(64, 262_144)
+}
+
+/// Sets the conntrack plugin's `buckets` in `cfg`.
+fn size_table(cfg: &mut Config, buckets: usize) {
+    for p in &mut cfg.plugins {
+        if p.builtin.as_deref() != Some("conntrack") {
+            continue;
+        }
+        if let serde_yaml_ng::Value::Mapping(m) = &mut p.config {
+            m.insert("buckets".into(), (buckets as u64).into());
         }
     }
 }
