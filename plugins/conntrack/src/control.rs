@@ -31,8 +31,9 @@
 //! A page whose matches do not all fit answers `"cursor": S`, the slot of the first
 //! match after it; the same request with that `cursor` (and `offset` 0) answers the
 //! next page, starting its walk there, so that paging through a table of millions
-//! walks it once rather than skipping the pages before each one. That is how
-//! `brickwall ct -L` lists a table too large for one answer (16 MiB).
+//! walks it once rather than skipping the pages before each one (`offset` and `count`
+//! then count from the cursor on). That is how `brickwall ct -L` lists a table too
+//! large for one answer (16 MiB).
 //!
 //! `histogram` with `offset`/`limit` counts the buckets `offset..offset+limit` only
 //! (its `load_factor` is theirs), so that a client can sweep a large table in parts
