@@ -10,7 +10,7 @@ mod common;
 
 use brickwall_core::pcap::PcapWriter;
 use brickwall_core::wire::LinkType;
-use common::{assert_code, brickwall, report_lines, stdout, udp4, TempDir};
+use common::{assert_code, brickwall, report_lines, stdout, tcp4_syn, udp4, TempDir};
 use std::path::{Path, PathBuf};
 
 /// The examples' folder.
@@ -51,17 +51,6 @@ fn build_all() -> Vec<(&'static str, PathBuf, u64)> {
 
 const CLIENT: [u8; 4] = [10, 0, 0, 1];
 const SERVER: [u8; 4] = [10, 0, 0, 2];
-
-/// An Ethernet frame with a TCP SYN over IPv4.
-fn tcp4_syn(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
-    let b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1])
-        .ipv4(src, dst, 64)
-        .tcp(sport, dport, 1000, 64240)
-        .syn();
-    let mut out = Vec::with_capacity(b.size(0));
-    b.write(&mut out, &[]).expect("build frame");
-    out
-}
 
 /// The capture: a knock the helper must act on, then the server's connection back; a
 /// knock it must ignore, then a connection back to a port nobody opened.

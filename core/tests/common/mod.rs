@@ -17,6 +17,17 @@ pub fn udp4(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) 
     out
 }
 
+/// An Ethernet frame with an IPv4 TCP SYN.
+pub fn tcp4_syn(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
+    let b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1])
+        .ipv4(src, dst, 64)
+        .tcp(sport, dport, 1000, 64240)
+        .syn();
+    let mut out = Vec::with_capacity(b.size(0));
+    b.write(&mut out, &[]).expect("build frame");
+    out
+}
+
 /// An Ethernet frame with an IPv6 TCP SYN.
 pub fn tcp6_syn(src: [u8; 16], dst: [u8; 16], sport: u16, dport: u16) -> Vec<u8> {
     let b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
