@@ -54,7 +54,11 @@ pub fn run(a: DemoArgs) -> Result<(), String> {
         progress_in_bytes: false,
     };
     let summary = super::replay::run_source(&engine, &mut *source, &label, outputs, Some(&session));
-    // The finished run stays on screen until the dashboard is closed (or a signal).
+    // The finished run stays on screen until the dashboard is closed (or a signal); a
+    // run that failed closes it at once, so that the error is seen.
+    if summary.is_err() {
+        stop.store(true, Ordering::SeqCst);
+    }
     session.serve_until(|| false);
     stop.store(true, Ordering::SeqCst);
     let shown = dashboard
