@@ -97,9 +97,10 @@ pub struct ConnExt {
     /// The helper's per-connection state (`None` until the helper learnt of the
     /// connection).
     pub helper_state: Option<Vec<u8>>,
-    /// This master's confirmed RELATED children still in the table (each counts in
-    /// `use=`, as in Linux).
-    pub children: u32,
+    /// This master's confirmed RELATED children still in the table, by slot and
+    /// generation: each counts in `use=`, as in Linux, and a teardown
+    /// ([`crate::core::Tracker::end_expected`]) ends them without walking the table.
+    pub children: Vec<(u32, u32)>,
     /// For a RELATED connection, its master's slot and that slot's generation when
     /// this connection was created (a master that died before its child leaves a
     /// stale link, which the generation tells apart).
@@ -146,7 +147,7 @@ impl Conn {
     /// References as `conntrack -L` counts them in `use=`: the table's, plus one per
     /// live RELATED child of this master (Linux's expectations hold none).
     pub fn uses(&self) -> u32 {
-        1 + self.ext.as_ref().map_or(0, |e| e.children)
+        1 + self.ext.as_ref().map_or(0, |e| e.children.len() as u32)
     }
 
     /// The master's slot and generation, for a RELATED connection.

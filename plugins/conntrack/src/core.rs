@@ -302,8 +302,10 @@ impl Tracker {
         if confirmed {
             self.conn_event(idx, what::DESTROY);
             // A confirmed child releases its master's reference.
-            if let Some((m, g)) = self.table.get(idx).and_then(Conn::master_ref) {
-                self.master_refs(m, g, -1);
+            if let Some(c) = self.table.get(idx) {
+                if let Some(master) = c.master_ref() {
+                    self.master_refs(master, (idx, c.generation), false);
+                }
             }
         }
         self.table.release(idx);
@@ -350,12 +352,18 @@ impl Tracker {
         self.table.get(idx).map(|c| handle(idx, c.generation))
     }
 
-    /// Counts a master's confirmed RELATED children (each shows in its `use=`, as in
-    /// Linux, where a child holds a reference on its master; an expectation does not).
-    fn master_refs(&mut self, idx: u32, gen: u32, delta: i32) {
+    /// Adds (or, without `add`, removes) `child` to its master's list of confirmed
+    /// RELATED children (each shows in the master's `use=`, as in Linux, where a child
+    /// holds a reference on its master; an expectation does not).
+    fn master_refs(&mut self, master: (u32, u32), child: (u32, u32), add: bool) {
+        let (idx, gen) = master;
         if let Some(c) = self.table.get_mut(idx).filter(|c| c.generation == gen) {
             let ext = c.ext.get_or_insert_with(Default::default);
-            ext.children = ext.children.saturating_add_signed(delta);
+            if add {
+                ext.children.push(child);
+            } else if let Some(i) = ext.children.iter().position(|&k| k == child) {
+                ext.children.swap_remove(i);
+            }
         }
     }
 
@@ -830,12 +838,12 @@ impl Tracker {
                     c.status |= status::CONFIRMED;
                     if c.has(status::EXPECTED) {
                         bits |= what::RELATED;
-                        master = c.master_ref();
+                        master = c.master_ref().map(|m| (m, c.generation));
                     }
                 }
                 // A confirmed child holds a reference on its master, as in Linux.
-                if let Some((m, g)) = master {
-                    self.master_refs(m, g, 1);
+                if let Some((m, gen)) = master {
+                    self.master_refs(m, (idx, gen), true);
                 }
                 self.bump(|s| s.insert += 1);
                 self.clock_ns = self.clock_ns.max(pkt.ts_ns);
@@ -891,19 +899,30 @@ impl Tracker {
     /// Ends what the connection the packet reference `ct` names set up: its pending
     /// expectations and the confirmed connections they created (its RELATED children),
     /// as Linux's PPTP helper does when a call is torn down. Returns how many
-    /// connections went. A walk of the table: meant for rare events such as teardowns.
+    /// connections went. The master keeps its children's slots, so this costs the
+    /// number of children, not a walk of the table.
     pub fn end_expected(&mut self, ct: u64) -> usize {
         let Some((idx, gen)) = unhandle(ct) else {
             return 0;
         };
         let gone = self.expects.remove_master(idx, gen);
         self.expect_gone(&gone);
-        let children: Vec<u32> = self
+        let children: Vec<(u32, u32)> = self
             .table
-            .slots()
-            .filter(|(_, c)| c.slot == Slot::Confirmed && c.master_ref() == Some((idx, gen)))
-            .map(|(i, _)| i)
-            .collect();
-        children.into_iter().filter(|&i| self.remove(i)).count()
+            .get(idx)
+            .filter(|c| c.generation == gen)
+            .and_then(|c| c.ext.as_ref())
+            .map(|e| e.children.clone())
+            .unwrap_or_default();
+        let mut ended = 0;
+        for (i, g) in children {
+            let alive = self.table.get(i).is_some_and(|c| {
+                c.generation == g && c.slot == Slot::Confirmed && c.master_ref() == Some((idx, gen))
+            });
+            if alive && self.remove(i) {
+                ended += 1;
+            }
+        }
+        ended
     }
 }

@@ -176,3 +176,43 @@ fn limits_permanence_expiry_and_master_death() {
         Err(ExpectError::NoMaster)
     );
 }
+
+/// `use=` counts a master's confirmed RELATED children; `end_expected` (a helper's
+/// teardown) ends its pending expectations and exactly those children — not a
+/// connection that took over the slot of a child that had already gone.
+#[test]
+fn end_expected_ends_the_masters_children_and_nothing_else() {
+    let mut t = Tracker::new(CtConfig::default(), 60);
+    let ct = master(&mut t);
+    let uses = |t: &Tracker| {
+        let lines = brickwall_conntrack::list::list(t, 3 * SEC, false);
+        let m = lines
+            .iter()
+            .find(|l| l.contains("sport=5555 dport=21"))
+            .expect("the master is listed")
+            .clone();
+        (
+            m.contains(" use=1"),
+            m.contains(" use=2"),
+            m.contains(" use=3"),
+            lines.len(),
+        )
+    };
+    let permanent = spec(B, A, 40000, Mask::ANY_SRC_PORT, 4, PERMANENT);
+    t.expect_create(ct, permanent, SEC).unwrap();
+    let (info, _, _, first) = run(&mut t, packet(B, A, 6, 20, 40000, 0x02), 2 * SEC, 0);
+    assert_eq!(info, CtInfo::Related);
+    let (info, _, _, _) = run(&mut t, packet(B, A, 6, 21, 40000, 0x02), 2 * SEC, 0);
+    assert_eq!(info, CtInfo::Related);
+    assert_eq!(uses(&t), (false, false, true, 3), "two children: use=3");
+    // The first child goes by hand; an unrelated connection may take its slot.
+    // (A packet reference is `generation << 32 | slot + 1`.)
+    assert!(t.remove(((first & 0xffff_ffff) - 1) as u32));
+    assert!(uses(&t).1, "one child left: use=2");
+    run(&mut t, packet(C, A, 6, 99, 80, 0x02), 2 * SEC, 0);
+    assert_eq!(t.end_expected(ct), 1, "only the remaining child");
+    assert!(t.expects.is_empty(), "the permanent expectation went too");
+    let (one, _, _, n) = uses(&t);
+    assert!(one, "use=1 again");
+    assert_eq!(n, 2, "the master and the unrelated connection stay");
+}
