@@ -335,7 +335,7 @@ fn run(t: &mut Tracker, req: &Request) -> Result<Out, String> {
                         .mark
                         .map_or(c.mark, |m| (c.mark & !req.mark_mask) | (m & req.mark_mask));
                     let labels = req.labels.apply(c.labels());
-                    t.set_mark(i, mark) && t.set_labels(i, labels)
+                    t.set_mark_and_labels(i, mark, labels)
                 })
                 .count();
             Out::O(vec![("updated", updated.into())])

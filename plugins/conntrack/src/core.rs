@@ -388,28 +388,24 @@ impl Tracker {
         }
     }
 
-    /// Sets a connection's mark (the control channel's `update`); an event reports it.
-    pub fn set_mark(&mut self, idx: u32, mark: u32) -> bool {
+    /// Sets a connection's mark and 128 labels (the control channel's `update`); one
+    /// event reports what changed. Labels live in the connection's extension, which is
+    /// only allocated when a label is set.
+    pub fn set_mark_and_labels(&mut self, idx: u32, mark: u32, labels: u128) -> bool {
         let Some(c) = self.table.get_mut(idx) else {
             return false;
         };
+        let mut changed = 0;
         if c.mark != mark {
             c.mark = mark;
-            self.conn_event(idx, what::MARK);
+            changed |= what::MARK;
         }
-        true
-    }
-
-    /// Sets a connection's 128 labels (the control channel's `update`); an event
-    /// reports a change. Labels live in the connection's extension, which is only
-    /// allocated when a label is set.
-    pub fn set_labels(&mut self, idx: u32, labels: u128) -> bool {
-        let Some(c) = self.table.get_mut(idx) else {
-            return false;
-        };
         if c.labels() != labels {
             c.ext.get_or_insert_with(Default::default).labels = labels;
-            self.conn_event(idx, what::LABEL);
+            changed |= what::LABEL;
+        }
+        if changed != 0 {
+            self.conn_event(idx, changed);
         }
         true
     }
