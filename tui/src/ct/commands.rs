@@ -112,14 +112,20 @@ fn format_name(a: &CtArgs) -> &'static str {
 
 /// A JSON request with the engine's clock, if it has one.
 fn request(s: &mut Session, fields: Value) -> Result<Value, CtError> {
+    Ok(at_clock(fields, s.now_ns()?))
+}
+
+/// `fields` as a request object carrying the clock `now` (when known), so that the
+/// requests of one command judge expiry at the same time.
+fn at_clock(fields: Value, now: Option<u64>) -> Value {
     let mut m = match fields {
         Value::Object(m) => m,
         _ => Map::new(),
     };
-    if let Some(now) = s.now_ns()? {
-        m.insert("now_ns".into(), now.into());
+    if let Some(n) = now {
+        m.insert("now_ns".into(), n.into());
     }
-    Ok(Value::Object(m))
+    Value::Object(m)
 }
 
 /// Prints one entry: a line as the plugin formatted it, or a JSON object on one line.
@@ -217,12 +223,7 @@ fn delete(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, C
     let mut s = Session::open(a)?;
     let now = s.now_ns()?;
     // Both requests judge expiry at the same clock.
-    let at_now = |mut v: Value| {
-        if let Some(n) = now {
-            v["now_ns"] = n.into();
-        }
-        v
-    };
+    let at_now = |v: Value| at_clock(v, now);
     if by_tuple {
         let listed = s.conntrack(&at_now(shown))?;
         if let Some(e) = listed.get("entry") {
@@ -279,10 +280,12 @@ fn update(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, C
         json!({"op": "list", "filter": f, "format": format_name(a)})
     };
     let mut s = Session::open(a)?;
-    let req = request(&mut s, fields)?;
-    let v = s.conntrack(&req)?;
+    let now = s.now_ns()?;
+    // Both requests judge expiry at the same clock.
+    let at_now = |v: Value| at_clock(v, now);
+    let v = s.conntrack(&at_now(fields))?;
     let n = v.get("updated").and_then(Value::as_u64).unwrap_or(0);
-    let shown = request(&mut s, shown)?;
+    let shown = at_now(shown);
     if shown["op"] == "get" {
         if let Some(e) = s.conntrack(&shown)?.get("entry") {
             print_entry(out, e);
