@@ -159,7 +159,8 @@ impl FrameSource for GenSource {
 
 /// A source slowed to at most `rate` frames per second (from its first batch on), so
 /// that a watcher (the dashboard) sees a table fill and drain rather than its final
-/// state. The wait per call is at most 50 ms, so a stop request is seen promptly.
+/// state. A call waits at most one frame's interval (`1 / rate` seconds) before it
+/// delivers, so a stop request between calls is seen as promptly as the rate allows.
 pub struct Paced<S> {
     inner: S,
     rate: f64,
@@ -189,13 +190,9 @@ impl<S: FrameSource> FrameSource for Paced<S> {
         let due = (start.elapsed().as_secs_f64() * self.rate) as u64 + 1;
         let allowed = due.saturating_sub(self.delivered);
         if allowed == 0 {
-            // Not one frame is due yet: wait for the next (at most 50 ms) and let the
-            // caller come back.
+            // Not one frame is due yet: wait until the next one is, then deliver it.
             let next = Duration::from_secs_f64((self.delivered as f64) / self.rate);
-            std::thread::sleep(
-                next.saturating_sub(start.elapsed())
-                    .min(Duration::from_millis(50)),
-            );
+            std::thread::sleep(next.saturating_sub(start.elapsed()));
         }
         let allowed = allowed.max(1).min(max as u64) as usize;
         let n = self.inner.next_batch(allowed, f)?;
@@ -228,12 +225,24 @@ mod paced_tests {
         };
         let expect: Vec<u64> = Generator::new(cfg.clone()).map(|f| f.ts_ns).collect();
         let n = expect.len() as u64;
-        let mut p = Paced::new(GenSource::new(cfg), 1000);
+        let mut p = Paced::new(GenSource::new(cfg.clone()), 1000);
         let t0 = Instant::now();
         let mut seen = Vec::new();
         while p.next_batch(64, &mut |_, m| seen.push(m.ts_ns)).unwrap() > 0 {}
         assert_eq!(seen, expect);
         let floor = Duration::from_secs_f64((n - 1) as f64 / 1000.0);
         assert!(t0.elapsed() >= floor, "{n} frames in {:?}", t0.elapsed());
+        // Below 20 frames per second too (a frame's interval longer than 50 ms).
+        let mut slow = Paced::new(GenSource::new(cfg), 10);
+        let t0 = Instant::now();
+        let mut k = 0;
+        while k < 4 {
+            k += slow.next_batch(64, &mut |_, _| {}).unwrap();
+        }
+        assert!(
+            t0.elapsed() >= Duration::from_millis(300),
+            "4 frames in {:?}",
+            t0.elapsed()
+        );
     }
 }
