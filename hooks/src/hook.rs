@@ -79,6 +79,7 @@ pub enum Family {
 
 impl Family {
     /// The family with this `NFPROTO_*` value, if it is IPv4 or IPv6.
+    #[inline]
     pub fn from_u8(v: u8) -> Option<Family> {
         match v {
             2 => Some(Family::Ipv4),

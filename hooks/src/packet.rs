@@ -30,6 +30,7 @@ pub enum CtInfo {
 
 impl CtInfo {
     /// Decodes the metadata byte; unknown values read as `None`.
+    #[inline]
     pub fn from_u8(v: u8) -> CtInfo {
         match v {
             0 => CtInfo::Established,
@@ -208,6 +209,7 @@ impl PacketView {
     }
 
     /// The frame bytes (empty if the view has no buffer).
+    #[inline]
     pub fn frame(&self) -> &[u8] {
         if self.data.is_null() {
             return &[];
@@ -217,6 +219,7 @@ impl PacketView {
     }
 
     /// The frame bytes, writable in place.
+    #[inline]
     pub fn frame_mut(&mut self) -> &mut [u8] {
         if self.data.is_null() {
             return &mut [];
@@ -225,25 +228,30 @@ impl PacketView {
         unsafe { std::slice::from_raw_parts_mut(self.data, self.len as usize) }
     }
 
+    #[inline]
     fn range(&self, start: usize, end: usize) -> &[u8] {
         self.frame().get(start..end).unwrap_or(&[])
     }
 
+    #[inline]
     fn l3_end(&self) -> usize {
         (self.l3_off as usize + self.l3_len as usize).min(self.len as usize)
     }
 
     /// Whether the L4 header offsets are valid.
+    #[inline]
     pub fn has_l4(&self) -> bool {
         self.flags & (flags::L4_MALFORMED | flags::LATER_FRAGMENT) == 0
     }
 
     /// The IP datagram (header and everything after it, without link padding).
+    #[inline]
     pub fn l3(&self) -> &[u8] {
         self.range(self.l3_off as usize, self.l3_end())
     }
 
     /// The L4 header and payload; empty when there is no valid L4 header.
+    #[inline]
     pub fn l4(&self) -> &[u8] {
         if !self.has_l4() {
             return &[];
@@ -252,6 +260,7 @@ impl PacketView {
     }
 
     /// The L4 payload; empty when there is none or no valid L4 header.
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         if !self.has_l4() {
             return &[];
@@ -260,6 +269,7 @@ impl PacketView {
     }
 
     /// The packet's family, if the byte is valid.
+    #[inline]
     pub fn family(&self) -> Option<Family> {
         Family::from_u8(self.family)
     }
@@ -270,16 +280,19 @@ impl PacketView {
     }
 
     /// The conntrack information.
+    #[inline]
     pub fn ctinfo(&self) -> CtInfo {
         CtInfo::from_u8(self.ctinfo)
     }
 
     /// Sets the conntrack information.
+    #[inline]
     pub fn set_ctinfo(&mut self, info: CtInfo) {
         self.ctinfo = info as u8;
     }
 
     /// The L4 source and destination ports of TCP, UDP, SCTP, DCCP and UDP-Lite packets.
+    #[inline]
     pub fn ports(&self) -> Option<(u16, u16)> {
         match self.l4proto {
             6 | 17 | 33 | 132 | 136 => {
@@ -297,6 +310,7 @@ impl PacketView {
     }
 
     /// Source and destination address bytes (4 or 16 each), or `None` if the header is short.
+    #[inline]
     pub fn addrs(&self) -> Option<(&[u8], &[u8])> {
         let l3 = self.l3();
         match self.family()? {

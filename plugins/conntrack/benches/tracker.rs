@@ -95,6 +95,8 @@ fn fill(cfg: CtConfig, n: u32) -> Tracker {
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("conntrack");
     const BATCH: u32 = 4096;
+    // Packets per batch the engine prepares at once (its default read batch).
+    const ENGINE_BATCH: usize = 32;
     g.throughput(Throughput::Elements(BATCH as u64));
     for (label, n) in [("10k", 10_000u32), ("1M", 1_000_000u32)] {
         for hash in [HashKind::Siphash, HashKind::Jenkins] {
@@ -111,6 +113,27 @@ fn bench(c: &mut Criterion) {
                         let mut v = view(d, 2);
                         black_box(t.conntrack_in(&mut v));
                         black_box(t.confirm(&mut v));
+                    }
+                })
+            });
+            if hash != HashKind::Siphash {
+                continue;
+            }
+            // The same packets the way the engine hands them over: in batches the
+            // tracker prepares (hashes, prefetches) before tracking them one by one.
+            g.bench_function(format!("established-{label}-{hash:?}-batched"), |b| {
+                let t = table.get_or_insert_with(|| filled(n, hash));
+                let mut views: Vec<PacketView> = Vec::with_capacity(ENGINE_BATCH);
+                b.iter(|| {
+                    for chunk in pkts.chunks_mut(ENGINE_BATCH) {
+                        views.clear();
+                        views.extend(chunk.iter_mut().map(|d| view(d, 2)));
+                        let refs: Vec<&PacketView> = views.iter().collect();
+                        t.prefetch(&refs);
+                        for v in views.iter_mut() {
+                            black_box(t.conntrack_in(v));
+                            black_box(t.confirm(v));
+                        }
                     }
                 })
             });

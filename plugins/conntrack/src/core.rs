@@ -3,11 +3,12 @@
 //! collector, early drop when the table is full, and ICMP errors related to the
 //! connection they quote.
 
+use crate::batch::Prepared;
 use crate::config::CtConfig;
 use crate::conn::{status, Conn, ConnExt, DirCounters, Slot};
 use crate::events::{class, what, ConnEvent, Event, EventBus, EventKind, ExpectEvent};
 use crate::expect::{ExpectError, ExpectSpec, ExpectTable, Expectation, PERMANENT};
-use crate::extract::{declared_l4_len, packet_tuple, quoted_tuple};
+use crate::extract::{declared_l4_len, quoted_tuple, read_packet_tuple};
 use crate::hash::TupleHasher;
 use crate::proto::{self, icmp, Fresh, ProtoConfig, ProtoState, Track, Tracked};
 use crate::stats::Stats;
@@ -34,6 +35,12 @@ fn state_timeout(state: &Fresh, cfg: &ProtoConfig) -> u32 {
         Fresh::Other(ProtoState::Generic) => cfg.timeouts.generic,
     }
 }
+
+/// Records (bytes) from which [`Tracker::prefetch`] prepares batches. Measured on the
+/// project's machine (35.8 MiB of L3), per packet against one at a time: 28 % slower
+/// at 10 k connections (1.2 MB of records), even at 100 k (12 MB), 18–30 % faster at
+/// 300 k (38 MB) and 1 M (120 MB).
+pub const PREFETCH_MIN_BYTES: usize = 24 << 20;
 
 /// Linux's bound on buckets scanned for an early-drop victim.
 const EVICTION_RANGE: usize = 8;
@@ -79,6 +86,10 @@ pub struct Tracker {
     pub worker_stats: Vec<Stats>,
     /// The worker whose packet is being handled (set on entry from a packet).
     cur_worker: usize,
+    /// Per worker, the batch [`prefetch`](Self::prefetch) prepared.
+    prepared: Vec<Prepared>,
+    /// Records (bytes) from which batches are prepared.
+    prefetch_min_bytes: usize,
     cfg: CtConfig,
     proto_cfg: ProtoConfig,
     unconfirmed: VecDeque<(u32, u32, u64)>,
@@ -134,6 +145,8 @@ impl Tracker {
             stats: Stats::default(),
             worker_stats: vec![Stats::default()],
             cur_worker: 0,
+            prepared: vec![Prepared::default()],
+            prefetch_min_bytes: PREFETCH_MIN_BYTES,
             cfg,
             proto_cfg,
             unconfirmed: VecDeque::new(),
@@ -160,6 +173,7 @@ impl Tracker {
         let w = (worker as usize).min(Self::MAX_WORKERS - 1);
         if w >= self.worker_stats.len() {
             self.worker_stats.resize(w + 1, Stats::default());
+            self.prepared.resize_with(w + 1, Prepared::default);
         }
         self.cur_worker = w;
     }
@@ -423,7 +437,14 @@ impl Tracker {
 
     /// Looks a tuple up, removing what it finds if it has expired.
     fn lookup(&mut self, t: &Tuple, now: u64) -> Option<(u32, u8)> {
-        let (hit, _) = self.table.find(t);
+        let h = self.table.hash(t);
+        self.lookup_hashed(t, h, now)
+    }
+
+    /// As [`lookup`](Self::lookup), for a tuple whose hash is known.
+    #[inline]
+    fn lookup_hashed(&mut self, t: &Tuple, h: u32, now: u64) -> Option<(u32, u8)> {
+        let (hit, _) = self.table.find_hashed(t, h);
         let (idx, dir) = hit?;
         if self.expired(idx, now) {
             self.destroy(idx);
@@ -504,6 +525,59 @@ impl Tracker {
         pkt.set_ctinfo(info);
     }
 
+    /// The tuple conntrack-in looks up for a packet, written into `t`: its own, in the
+    /// packet's zone (one an earlier plugin set wins over the configured one), GRE
+    /// keys mapped as PPTP helpers arranged.
+    #[inline(always)]
+    fn tuple_of(&self, pkt: &PacketView, t: &mut Tuple) -> Result<(), crate::extract::NoTuple> {
+        let zone = if pkt.zone != 0 {
+            pkt.zone
+        } else {
+            self.cfg.zone
+        };
+        read_packet_tuple(pkt, zone, t)?;
+        self.helpers.gre_source_key(t);
+        Ok(())
+    }
+
+    /// Prepares a batch of packets that conntrack-in will see next, in this order:
+    /// hashes their tuples and warms the cache for their lookups (bucket heads, chain
+    /// links, the records), so that the batch's misses overlap. Changes nothing a
+    /// packet's tracking depends on: a packet whose tuple changed in between, or that
+    /// never comes, is simply hashed again or passed over.
+    ///
+    /// Below [`PREFETCH_MIN_BYTES`] of records (see
+    /// [`set_prefetch_min_bytes`](Self::set_prefetch_min_bytes)) it does nothing: the
+    /// table then sits in the last-level cache and preparing costs more than the
+    /// misses it hides.
+    pub fn prefetch(&mut self, pkts: &[&PacketView]) {
+        let Some(first) = pkts.first() else { return };
+        self.set_worker(first.worker);
+        let mut prepared = std::mem::take(&mut self.prepared[self.cur_worker]);
+        prepared.clear();
+        if self.table.record_bytes() < self.prefetch_min_bytes {
+            self.prepared[self.cur_worker] = prepared;
+            return;
+        }
+        for pkt in pkts {
+            if pkt.ct != 0 || pkt.flags & flags::NOTRACK != 0 || pkt.worker != first.worker {
+                continue;
+            }
+            let mut t = Tuple::default();
+            if self.tuple_of(pkt, &mut t).is_ok() {
+                prepared.push(t, self.table.hash(&t));
+            }
+        }
+        self.table.prefetch(prepared.hashes());
+        self.prepared[self.cur_worker] = prepared;
+    }
+
+    /// Sets the size of table (bytes of records) from which [`prefetch`](Self::prefetch)
+    /// prepares batches; 0 prepares every batch (tests, benchmarks).
+    pub fn set_prefetch_min_bytes(&mut self, bytes: usize) {
+        self.prefetch_min_bytes = bytes;
+    }
+
     /// conntrack-in: attaches a connection and a ctinfo to the packet.
     pub fn conntrack_in(&mut self, pkt: &mut PacketView) -> InVerdict {
         self.set_worker(pkt.worker);
@@ -517,17 +591,10 @@ impl Tracker {
         let now = pkt.ts_ns;
         self.clock_ns = self.clock_ns.max(now);
         self.maybe_gc(now);
-        // A zone set on the packet by an earlier plugin wins over the configured one.
-        let zone = if pkt.zone != 0 {
-            pkt.zone
-        } else {
-            self.cfg.zone
-        };
-        let mut tuple = match packet_tuple(pkt, zone) {
-            Ok(t) => t,
-            Err(_) => return self.set_invalid(pkt),
-        };
-        self.helpers.gre_source_key(&mut tuple);
+        let mut tuple = Tuple::default();
+        if self.tuple_of(pkt, &mut tuple).is_err() {
+            return self.set_invalid(pkt);
+        }
         if tuple.is_icmp() {
             let ty = (tuple.dst_id >> 8) as u8;
             if icmp::icmpv6_untracked(tuple.family, ty) {
@@ -549,7 +616,11 @@ impl Tracker {
         let l4 = pkt.l4();
         let l4_len = declared_l4_len(pkt);
         let bytes = (l4_len + (pkt.l4_off - pkt.l3_off) as usize) as u64;
-        let Some((idx, dir)) = self.lookup(&tuple, now) else {
+        let hash = match self.prepared[self.cur_worker].take(&tuple) {
+            Some(h) => h,
+            None => self.table.hash(&tuple),
+        };
+        let Some((idx, dir)) = self.lookup_hashed(&tuple, hash, now) else {
             return self.new_conn(pkt, tuple, now);
         };
         self.bump(|s| s.found += 1);

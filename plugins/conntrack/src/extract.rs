@@ -8,13 +8,15 @@ use brickwall_hooks::PacketView;
 pub type NoTuple = &'static str;
 
 /// Fills the L4 ids of a tuple from the L4 header bytes.
+#[inline(always)]
 fn l4_ids(t: &mut Tuple, l4: &[u8]) -> Result<(), NoTuple> {
     let be16 =
         |i: usize| -> Option<u16> { Some(u16::from_be_bytes([*l4.get(i)?, *l4.get(i + 1)?])) };
     match t.proto {
         proto::TCP | proto::UDP | proto::UDPLITE | proto::SCTP => {
-            t.src_id = be16(0).ok_or("l4-truncated")?;
-            t.dst_id = be16(2).ok_or("l4-truncated")?;
+            let p: &[u8; 4] = fixed(l4, 0).ok_or("l4-truncated")?;
+            t.src_id = u16::from_be_bytes([p[0], p[1]]);
+            t.dst_id = u16::from_be_bytes([p[2], p[3]]);
         }
         proto::ICMP | proto::ICMPV6 if t.is_icmp() => {
             let ty = *l4.first().ok_or("l4-truncated")?;
@@ -35,22 +37,51 @@ fn l4_ids(t: &mut Tuple, l4: &[u8]) -> Result<(), NoTuple> {
     Ok(())
 }
 
+/// The `N` bytes of `b` from `at`, if there are that many.
+#[inline]
+fn fixed<const N: usize>(b: &[u8], at: usize) -> Option<&[u8; N]> {
+    b.get(at..at.checked_add(N)?)?.try_into().ok()
+}
+
 /// The tuple of a packet in its own direction (zone from `zone`).
+#[inline]
 pub fn packet_tuple(pkt: &PacketView, zone: u16) -> Result<Tuple, NoTuple> {
+    let mut t = Tuple::default();
+    read_packet_tuple(pkt, zone, &mut t)?;
+    Ok(t)
+}
+
+/// [`packet_tuple`] written into `t` where it lies: built in place, no tuple is moved
+/// afterwards (a move reads the narrow fields back as a word before their stores have
+/// landed, which stalls the per-packet path). `t` is unspecified on error.
+#[inline(always)]
+pub fn read_packet_tuple(pkt: &PacketView, zone: u16, t: &mut Tuple) -> Result<(), NoTuple> {
     if !pkt.has_l4() {
         return Err("no-l4-header");
     }
-    let (src, dst) = pkt.addrs().ok_or("l3-truncated")?;
-    let mut t = Tuple {
-        proto: pkt.l4proto,
-        family: pkt.family,
-        zone,
-        ..Tuple::default()
-    };
-    t.src[..src.len()].copy_from_slice(src);
-    t.dst[..dst.len()].copy_from_slice(dst);
-    l4_ids(&mut t, pkt.l4())?;
-    Ok(t)
+    let l3 = pkt.l3();
+    // Fixed-size copies: no length to branch on per byte.
+    match pkt.family {
+        FAMILY_V4 => {
+            // Each address widened in a register and stored whole.
+            let a: &[u8; 8] = fixed(l3, 12).ok_or("l3-truncated")?;
+            let widen = |b: [u8; 4]| (u32::from_le_bytes(b) as u128).to_le_bytes();
+            t.src = widen([a[0], a[1], a[2], a[3]]);
+            t.dst = widen([a[4], a[5], a[6], a[7]]);
+        }
+        FAMILY_V6 => {
+            let a: &[u8; 32] = fixed(l3, 8).ok_or("l3-truncated")?;
+            t.src.copy_from_slice(&a[..16]);
+            t.dst.copy_from_slice(&a[16..]);
+        }
+        _ => return Err("l3-truncated"),
+    }
+    t.proto = pkt.l4proto;
+    t.family = pkt.family;
+    t.zone = zone;
+    t.src_id = 0;
+    t.dst_id = 0;
+    l4_ids(t, pkt.l4())
 }
 
 /// The L4 length (header and payload) the packet's IP header declares, which exceeds

@@ -75,6 +75,7 @@ impl HelperBook {
     }
 
     /// Fills in a GRE tuple's source key from the key map.
+    #[inline]
     pub fn gre_source_key(&self, t: &mut Tuple) {
         if t.proto == ipproto::GRE && !self.gre_keys.is_empty() {
             if let Some((k, _, _)) = self.gre_keys.get(&GreKey::of(t)) {

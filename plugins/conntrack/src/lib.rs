@@ -13,6 +13,7 @@
 //! POSTROUTING, which runs the WebAssembly helpers of `brickwall-helpers`), [`stats`],
 //! [`list`] (`conntrack -L` lines), [`config`].
 
+pub mod batch;
 pub mod config;
 pub mod conn;
 pub mod control;

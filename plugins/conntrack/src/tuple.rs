@@ -32,7 +32,7 @@ pub const FAMILY_V6: u8 = 10;
 /// `src_id`/`dst_id` hold the ports for TCP, UDP and SCTP; for ICMP the echo id in
 /// `src_id` and `type << 8 | code` in `dst_id`; for GRE the keys (PPTP call ids).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-#[repr(C)]
+#[repr(C, align(8))]
 pub struct Tuple {
     /// Source address (IPv4 in the first four bytes, the rest zero).
     pub src: [u8; 16],
