@@ -1,7 +1,9 @@
 //! The hook pipeline's cost: packets per second through PREROUTING, FORWARD and
 //! POSTROUTING with 0, 1 and 5 no-op callbacks at each hook, on frames parsed beforehand
 //! (the parse is not measured), beside a bare loop over the same callbacks as the peer;
-//! and the built-in conntrack plugin through the engine on established UDP flows. Run: `cargo bench -p brickwall-core --bench pipeline`.
+//! and the built-in conntrack plugin through the engine on established UDP flows (256
+//! flows; and 1 M, one packet at a time and in prepared batches). Run:
+//! `cargo bench -p brickwall-core --bench pipeline`.
 
 use brickwall_core::engine::Engine;
 use brickwall_core::gen::{GenConfig, Generator};
@@ -149,5 +151,84 @@ fn bench_conntrack(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, bench_conntrack);
+/// An Ethernet frame of UDP flow `i` (distinct 5-tuples), in direction `reply`.
+fn udp_frame(i: u32, reply: bool) -> Vec<u8> {
+    let a = [10, (i >> 16) as u8, (i >> 8) as u8, i as u8];
+    let b = [192, 168, 0, 1];
+    let (src, dst, sp, dp) = if reply {
+        (b, a, 53u16, 1024 + (i % 60000) as u16)
+    } else {
+        (a, b, 1024 + (i % 60000) as u16, 53u16)
+    };
+    let mut v = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+    v.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0, 0, 64, 17, 0, 0]);
+    v.extend_from_slice(&src);
+    v.extend_from_slice(&dst);
+    v.extend_from_slice(&sp.to_be_bytes());
+    v.extend_from_slice(&dp.to_be_bytes());
+    v.extend_from_slice(&[0, 20, 0, 0]);
+    v.extend_from_slice(&[0u8; 12]);
+    v
+}
+
+/// Conntrack through the whole engine with 1 M connections in the table, one packet
+/// at a time and in batches of 64 that the plugins prepare first (`Pipeline::prepare`,
+/// as replay and the live bridge do).
+fn bench_conntrack_1m(c: &mut Criterion) {
+    const FLOWS: u32 = 1_000_000;
+    const PACKETS: u32 = 4096;
+    const READ_BATCH: usize = 64;
+    let mut g = c.benchmark_group("engine");
+    g.throughput(Throughput::Elements(PACKETS as u64));
+    let cfg = brickwall_core::config::Config::parse(
+        "plugins:\n  - builtin: conntrack\n    config: {buckets: 1048576, max: 2097152}\n",
+        "bench",
+    )
+    .expect("config");
+    let e = Engine::from_config(&cfg, std::path::Path::new("."), "bench").expect("engine");
+    let mut pl = e.pipeline();
+    let mut filled = false;
+    // Packets of existing flows spread over the table, both directions.
+    let mut pkts: Vec<Packet> = (0..PACKETS)
+        .map(|k| {
+            let f = udp_frame((k * 7919) % FLOWS, k % 2 == 1);
+            Packet::from_frame(LinkType::Ethernet, &f, 2_000_000_000).0
+        })
+        .collect();
+    for batched in [false, true] {
+        let name = if batched {
+            "conntrack-established-udp-1M-batched"
+        } else {
+            "conntrack-established-udp-1M"
+        };
+        g.bench_function(name, |b| {
+            if !filled {
+                let table = e.registry().snapshot();
+                for i in 0..FLOWS {
+                    let f = udp_frame(i, false);
+                    let mut p = Packet::from_frame(LinkType::Ethernet, &f, 1_000_000_000).0;
+                    pl.process(&table, &mut p);
+                }
+                filled = true;
+            }
+            b.iter(|| {
+                let table = e.registry().snapshot();
+                for chunk in pkts.chunks_mut(READ_BATCH) {
+                    for p in chunk.iter_mut() {
+                        p.view.ct = 0;
+                    }
+                    if batched {
+                        pl.prepare(&table, chunk.iter_mut());
+                    }
+                    for p in chunk.iter_mut() {
+                        black_box(pl.process(&table, p));
+                    }
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_conntrack, bench_conntrack_1m);
 criterion_main!(benches);

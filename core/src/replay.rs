@@ -215,20 +215,25 @@ pub fn replay(
         ct_states: BTreeMap::new(),
     };
     let mut frames = 0u64;
-    let mut pkt = Packet::default();
+    // A batch's packets, parsed before any is processed, so that plugins can prepare
+    // for the whole batch (`Pipeline::prepare`); the packets are reused batch to batch.
+    let mut pool: Vec<Packet> = Vec::new();
+    let mut parsed: Vec<Result<(), ParseError>> = Vec::new();
     let mut last_ts = 0u64;
     let mut io_error: Option<std::io::Error> = None;
     let mut interrupted = false;
     loop {
         let table = engine.registry().snapshot();
+        parsed.clear();
         let n = source.next_batch(opts.batch, &mut |frame: &[u8], meta: &FrameMeta| {
-            if io_error.is_some() {
-                return;
+            if parsed.len() == pool.len() {
+                pool.push(Packet::default());
             }
+            let pkt = &mut pool[parsed.len()];
             let index = frames;
             frames += 1;
             last_ts = meta.ts_ns;
-            let parsed = pkt.reset(meta.link, frame, meta.ts_ns);
+            let r = pkt.reset(meta.link, frame, meta.ts_ns);
             pkt.index = index;
             pkt.orig_len = meta.orig_len.max(frame.len() as u32);
             // Capture interfaces become input interfaces 1, 2, ... (0 means none).
@@ -236,17 +241,30 @@ pub fn replay(
             if reporting {
                 pkt.view.flags |= brickwall_hooks::flags::REPORTING;
             }
-            let r = match parsed {
+            parsed.push(r);
+        })?;
+        let batch = &mut pool[..parsed.len()];
+        pipeline.prepare(
+            &table,
+            batch
+                .iter_mut()
+                .zip(&parsed)
+                .filter(|(_, r)| r.is_ok())
+                .map(|(p, _)| p),
+        );
+        for (pkt, r) in batch.iter_mut().zip(parsed.drain(..)) {
+            let r = match r {
                 Ok(()) => {
-                    let outcome = pipeline.process_captured(&table, &mut pkt);
-                    finish_packet(&pipeline, &mut sinks, &pkt, outcome)
+                    let outcome = pipeline.process_captured(&table, pkt);
+                    finish_packet(&pipeline, &mut sinks, pkt, outcome)
                 }
-                Err(e) => unparsed(&mut pipeline, &mut sinks, &pkt, &e),
+                Err(e) => unparsed(&mut pipeline, &mut sinks, pkt, &e),
             };
             if let Err(e) = r {
                 io_error = Some(e);
+                break;
             }
-        })?;
+        }
         if let Some(e) = io_error.take() {
             return Err(e.into());
         }

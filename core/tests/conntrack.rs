@@ -60,21 +60,10 @@ const HELPERS: &str = "[{name: ftp, wasm: 'builtin:ftp', ports: [tcp/21]}, \
 /// (`key: value` of the conntrack section); returns the per-state counts of the
 /// report, the distinct connections seen and the expectations created.
 fn brickwall_counts(rel: &str, extra: &str) -> Counts {
-    let yaml = format!(
-        "plugins:\n  - builtin: conntrack\n    config:\n      helpers: {HELPERS}\n      helper_sandbox: {{budget: {{fuel: 100000000}}}}\n      {extra}\n"
-    );
-    let cfg = Config::parse(&yaml, "ct.yaml").unwrap();
-    let engine = Engine::from_config(&cfg, Path::new("."), "ct.yaml").unwrap();
-    let buf = SharedBuf::default();
-    let mut src = PcapSource::open(&pcaps_dir().join(rel)).unwrap();
-    let opts = ReplayOptions {
-        report: Some(Box::new(buf.clone())),
-        ..ReplayOptions::default()
-    };
-    replay(&engine, &mut src, opts).unwrap();
+    let (report, _) = replay_with_helpers(rel, extra);
     let mut c = Counts::default();
     let mut conns = HashSet::new();
-    for line in report_lines(&buf.contents()) {
+    for line in report_lines(&report) {
         match line.ctstate.as_deref() {
             Some("NEW") => c.new += 1,
             Some("ESTABLISHED") => c.established += 1,
@@ -90,6 +79,53 @@ fn brickwall_counts(rel: &str, extra: &str) -> Counts {
     }
     c.conns = conns.len() as u64;
     c
+}
+
+/// Replays a capture through conntrack and the bundled helpers, with `extra` YAML of
+/// the conntrack section: the report, and the table and expectations at the end.
+fn replay_with_helpers(rel: &str, extra: &str) -> (Vec<u8>, String) {
+    let yaml = format!(
+        "plugins:\n  - builtin: conntrack\n    config:\n      helpers: {HELPERS}\n      helper_sandbox: {{budget: {{fuel: 100000000}}}}\n      {extra}\n"
+    );
+    let cfg = Config::parse(&yaml, "ct.yaml").unwrap();
+    let engine = Engine::from_config(&cfg, Path::new("."), "ct.yaml").unwrap();
+    let buf = SharedBuf::default();
+    let mut src = PcapSource::open(&pcaps_dir().join(rel)).unwrap();
+    let opts = ReplayOptions {
+        report: Some(Box::new(buf.clone())),
+        ..ReplayOptions::default()
+    };
+    let s = replay(&engine, &mut src, opts).unwrap();
+    let ct = engine.plugin("conntrack").unwrap();
+    let mut tables = String::new();
+    for req in [
+        format!("list {}", s.last_ts_ns),
+        format!("expect-list {}", s.last_ts_ns),
+    ] {
+        tables.push_str(&String::from_utf8(ct.control(req.as_bytes()).unwrap()).unwrap());
+    }
+    (buf.contents(), tables)
+}
+
+/// Replay prepares each batch of packets (conntrack hashes their tuples and prefetches
+/// their entries before they walk the hooks). Forced on for every capture, whatever
+/// the table's size, it changes nothing: the report, packet by packet, and the final
+/// table and expectations are the same as with preparation off (the default below
+/// 24 MiB of records).
+#[test]
+fn prepared_batches_replay_every_capture_as_unprepared() {
+    let mut prepared_hits = 0;
+    for rel in kernel_truth().keys() {
+        let plain = replay_with_helpers(rel, "zone: 0");
+        let prepared = replay_with_helpers(rel, "batch_prefetch_min_bytes: 0");
+        assert_eq!(prepared.0, plain.0, "{rel}: report");
+        assert_eq!(prepared.1, plain.1, "{rel}: table");
+        prepared_hits += report_lines(&plain.0)
+            .iter()
+            .filter(|l| l.conn.is_some())
+            .count();
+    }
+    assert!(prepared_hits > 1000, "{prepared_hits} tracked packets");
 }
 
 /// With timeouts long enough that nothing expires (the kernel saw each capture within a

@@ -22,6 +22,10 @@ pub type EntryFn = unsafe extern "C" fn() -> *const PluginDescriptor;
 /// The per-packet callback: plugin state, the id of the registration that fired, the packet.
 pub type HookFn = extern "C" fn(state: *mut c_void, op: u32, pkt: *mut PacketView) -> RawVerdict;
 
+/// The batch callback: plugin state and the packets of a batch (`n` views), before any
+/// of them enters its first hook. See [`PluginDescriptor::prepare_batch`].
+pub type BatchFn = extern "C" fn(state: *mut c_void, pkts: *const *const PacketView, n: usize);
+
 /// A borrowed UTF-8 string (not NUL-terminated).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -174,6 +178,34 @@ pub struct PluginDescriptor {
     pub n_drop_reasons: usize,
     /// The functions.
     pub vtable: PluginVTable,
+    /// Optional: called with each batch of packets the engine received, before they
+    /// walk the hooks one by one, so the plugin can prepare for them (hash, prefetch).
+    /// It may read the packets but not change them or decide anything. Appended to
+    /// ABI 1: the engine reads it only when `size` reaches past it.
+    pub prepare_batch: Option<BatchFn>,
+}
+
+/// Size of a descriptor without the fields appended to ABI 1 since: the smallest
+/// `size` the engine accepts.
+pub const DESCRIPTOR_MIN_SIZE: usize = std::mem::offset_of!(PluginDescriptor, prepare_batch);
+
+impl PluginDescriptor {
+    /// A copy of the descriptor at `desc`, which the plugin declared `size` bytes long:
+    /// fields appended since its build (past `size`) read as absent.
+    ///
+    /// # Safety
+    /// `desc` must point to `size` readable bytes of a descriptor, with `size` at least
+    /// [`DESCRIPTOR_MIN_SIZE`].
+    pub unsafe fn read_sized(desc: *const PluginDescriptor, size: usize) -> PluginDescriptor {
+        let mut copy = std::mem::MaybeUninit::<PluginDescriptor>::uninit();
+        let p = copy.as_mut_ptr();
+        std::ptr::addr_of_mut!((*p).prepare_batch).write(None);
+        let n = size.clamp(DESCRIPTOR_MIN_SIZE, std::mem::size_of::<PluginDescriptor>());
+        std::ptr::copy_nonoverlapping(desc as *const u8, p as *mut u8, n);
+        // Every field up to `DESCRIPTOR_MIN_SIZE` came from the plugin; the appended
+        // one was set above unless the copy covered it.
+        copy.assume_init()
+    }
 }
 
 unsafe impl Sync for PluginDescriptor {}

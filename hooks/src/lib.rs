@@ -14,5 +14,5 @@ pub mod verdict;
 pub use hook::{priority, Family, FamilySel, Hook};
 pub use packet::{flags, CtInfo, PacketView};
 pub use plugin::{HookSpec, Host, Plugin, PluginInfo};
-pub use registry::{Callback, Entry, HookRegistry, HookTable, Owner, Registration};
+pub use registry::{BatchCallback, Callback, Entry, HookRegistry, HookTable, Owner, Registration};
 pub use verdict::{FailurePolicy, RawVerdict, Verdict};

@@ -101,6 +101,17 @@ pub trait Plugin: Send + Sync + Sized + 'static {
     /// Decides on a packet at the registration `op`.
     fn on_packet(&self, op: u32, pkt: &mut PacketView) -> Verdict;
 
+    /// Whether [`prepare_batch`](Plugin::prepare_batch) does anything (only then does
+    /// the engine call it).
+    const PREPARES_BATCH: bool = false;
+
+    /// Prepares for a batch of packets about to walk the hooks one by one, in this
+    /// order (e.g. hashes them and prefetches what their callbacks will read). Reads
+    /// only: verdicts and metadata are the callbacks' business.
+    fn prepare_batch(&self, pkts: &[&PacketView]) {
+        let _ = pkts;
+    }
+
     /// Answers a control request (the CLI's and dashboard's channel to the plugin).
     fn control(&self, request: &[u8], response: &mut Vec<u8>) -> Result<(), String> {
         let _ = (request, response);
@@ -159,6 +170,11 @@ impl DescriptorCell {
                 on_packet: on_packet_tramp::<T>,
                 control: control_tramp::<T>,
                 shutdown: shutdown_tramp::<T>,
+            },
+            prepare_batch: if T::PREPARES_BATCH {
+                Some(prepare_batch_tramp::<T>)
+            } else {
+                None
             },
         };
         DescriptorCell {
@@ -230,6 +246,23 @@ extern "C" fn on_packet_tramp<T: Plugin>(
         Ok(v) => v.into(),
         Err(_) => RawVerdict::PANICKED,
     }
+}
+
+extern "C" fn prepare_batch_tramp<T: Plugin>(
+    state: *mut c_void,
+    pkts: *const *const PacketView,
+    n: usize,
+) {
+    if pkts.is_null() || n == 0 {
+        return;
+    }
+    // SAFETY: `state` came from `init_tramp::<T>`; the engine passes `n` valid,
+    // non-null views (a pointer to a view has the layout of a reference to it), alive
+    // for the call. A panic is caught: preparing is only an optimisation.
+    let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+        let views = std::slice::from_raw_parts(pkts as *const &PacketView, n);
+        (*(state as *const T)).prepare_batch(views)
+    }));
 }
 
 extern "C" fn control_tramp<T: Plugin>(

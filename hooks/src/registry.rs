@@ -38,6 +38,27 @@ impl Callback {
     }
 }
 
+/// A plugin's batch callback in its C-ABI form.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchCallback {
+    /// The function.
+    pub func: crate::abi::BatchFn,
+    /// Its state.
+    pub state: *mut c_void,
+}
+
+// As for `Callback`: plugin states are thread-safe.
+unsafe impl Send for BatchCallback {}
+unsafe impl Sync for BatchCallback {}
+
+impl BatchCallback {
+    /// Calls the callback on a batch of views.
+    #[inline]
+    pub fn call(&self, pkts: &[*const PacketView]) {
+        (self.func)(self.state, pkts.as_ptr(), pkts.len())
+    }
+}
+
 /// Who registered a callback: a plugin, or engine-internal code. Holds what must stay
 /// alive while its callbacks may run (the loaded library, the plugin state).
 pub struct Owner {
@@ -51,6 +72,8 @@ pub struct Owner {
     pub reason_count: u32,
     /// Kept alive as long as any table references the owner; dropped last.
     pub keep_alive: Box<dyn Any + Send + Sync>,
+    /// The owner's batch callback, called once per batch while it has registrations.
+    pub prepare: Option<BatchCallback>,
 }
 
 impl std::fmt::Debug for Owner {
@@ -89,6 +112,8 @@ pub struct HookTable {
     chains: [[Vec<Entry>; Hook::COUNT]; 2],
     /// The same chains as bare callbacks, packed for the per-packet loop.
     calls: [[Box<[Callback]>; Hook::COUNT]; 2],
+    /// The batch callbacks of the owners with registrations, each once.
+    preparers: Box<[BatchCallback]>,
 }
 
 impl HookTable {
@@ -96,7 +121,24 @@ impl HookTable {
         let calls = std::array::from_fn(|f| {
             std::array::from_fn(|h| chains[f][h].iter().map(|e| e.callback).collect())
         });
-        HookTable { chains, calls }
+        let mut owners: Vec<&Arc<Owner>> = Vec::new();
+        for e in chains.iter().flatten().flatten() {
+            if e.owner.prepare.is_some() && !owners.iter().any(|o| Arc::ptr_eq(o, &e.owner)) {
+                owners.push(&e.owner);
+            }
+        }
+        let preparers = owners.iter().filter_map(|o| o.prepare).collect();
+        HookTable {
+            chains,
+            calls,
+            preparers,
+        }
+    }
+
+    /// The batch callbacks to call before a batch of packets walks the hooks.
+    #[inline]
+    pub fn preparers(&self) -> &[BatchCallback] {
+        &self.preparers
     }
 
     /// The chain of callbacks for a family and hook, in the order they run.
@@ -305,6 +347,7 @@ impl HookRegistry {
             reason_base: self.add_reasons(&reason_names),
             reason_count: reasons.len() as u32,
             keep_alive: Box::new(SendBox(boxed)),
+            prepare: None,
         });
         self.register(
             &owner,

@@ -143,7 +143,10 @@ struct Worker<'a> {
     batches: Vec<TxBatch>,
     pipeline: Pipeline,
     reasons: LiveReasons,
-    pkt: Packet,
+    /// The batch being gathered: packets with their link headers, reused batch to batch.
+    pool: Vec<(Packet, Vec<u8>)>,
+    /// How each gathered frame parsed (its length: the batch's).
+    parsed: Vec<Result<(), ParseError>>,
     /// The link header of the frame being processed, for re-framing a replaced datagram.
     l2: Vec<u8>,
     /// Largest frame the other ports take.
@@ -155,42 +158,79 @@ struct Worker<'a> {
 }
 
 impl Worker<'_> {
-    fn frame(&mut self, table: &HookTable, frame: &[u8], now: u64) {
+    /// Takes a received frame into the batch (parsed, not yet processed).
+    fn gather(&mut self, frame: &[u8], now: u64) {
         self.rx_frames += 1;
         self.rx_bytes += frame.len() as u64;
-        let parsed = self.pkt.reset(LinkType::Ethernet, frame, now);
-        self.pkt.index = self.rx_frames;
-        let local = self.outs[self.me].local;
-        if !local {
-            self.pkt.view.iif = self.outs[self.me].iface.index;
-        }
-        if let Some(other) = self.only_other_bridge_port() {
-            self.pkt.view.oif = self.outs[other].iface.index;
-        }
         if frame.len() > self.max_frame {
             self.pipeline.counters.received += 1;
             self.pipeline.counters.drop_reason(self.reasons.too_big);
             return;
         }
+        let k = self.parsed.len();
+        if k == self.pool.len() {
+            self.pool.push((Packet::default(), Vec::with_capacity(32)));
+        }
+        let iif = (!self.outs[self.me].local).then(|| self.outs[self.me].iface.index);
+        let oif = self
+            .only_other_bridge_port()
+            .map(|other| self.outs[other].iface.index);
+        let (pkt, l2) = &mut self.pool[k];
+        let parsed = pkt.reset(LinkType::Ethernet, frame, now);
+        pkt.index = self.rx_frames;
+        if let Some(i) = iif {
+            pkt.view.iif = i;
+        }
+        if let Some(o) = oif {
+            pkt.view.oif = o;
+        }
+        l2.clear();
+        let l3 = (pkt.view.l3_off as usize).min(frame.len());
+        l2.extend_from_slice(&frame[..l3]);
+        self.parsed.push(parsed);
+    }
+
+    /// Processes the gathered batch, in order, after letting plugins prepare for it.
+    fn process_batch(&mut self, table: &HookTable) {
+        let n = self.parsed.len();
+        self.pipeline.prepare(
+            table,
+            self.pool[..n]
+                .iter_mut()
+                .zip(&self.parsed)
+                .filter(|(_, r)| r.is_ok())
+                .map(|(p, _)| &mut p.0),
+        );
+        let parsed = std::mem::take(&mut self.parsed);
+        for (k, r) in parsed.iter().enumerate() {
+            // The packet and its link header leave the pool while they are processed.
+            let (mut pkt, mut l2) = std::mem::take(&mut self.pool[k]);
+            std::mem::swap(&mut self.l2, &mut l2);
+            self.packet(table, &mut pkt, r);
+            std::mem::swap(&mut self.l2, &mut l2);
+            self.pool[k] = (pkt, l2);
+        }
+        self.parsed = parsed;
+        self.parsed.clear();
+    }
+
+    /// Processes one gathered packet (its link header in `self.l2`).
+    fn packet(&mut self, table: &HookTable, pkt: &mut Packet, parsed: &Result<(), ParseError>) {
+        let local = self.outs[self.me].local;
         match parsed {
             Ok(()) => {
-                self.l2.clear();
-                let l3 = (self.pkt.view.l3_off as usize).min(frame.len());
-                self.l2.extend_from_slice(&frame[..l3]);
                 // The host's own packets start at OUTPUT; the wire's at PREROUTING,
                 // where the routing decision sends those for a local address to INPUT.
                 let outcome = if local {
-                    self.pipeline.process_local(table, &mut self.pkt)
+                    self.pipeline.process_local(table, pkt)
                 } else {
-                    self.pipeline.process(table, &mut self.pkt)
+                    self.pipeline.process(table, pkt)
                 };
-                if let Some(s) = self.pkt.ctinfo().state_name() {
+                if let Some(s) = pkt.ctinfo().state_name() {
                     *self.ct_states.entry(s).or_default() += 1;
                 }
                 if matches!(outcome, Outcome::Forwarded | Outcome::Delivered) {
-                    let pkt = std::mem::take(&mut self.pkt);
-                    self.send_out(&pkt, self.me, outcome);
-                    self.pkt = pkt;
+                    self.send_out(pkt, self.me, outcome);
                 }
             }
             Err(ParseError::NotIp { .. }) => {
@@ -198,7 +238,9 @@ impl Worker<'_> {
                 self.pipeline.counters.received += 1;
                 self.pipeline.counters.non_ip += 1;
                 let me = self.me;
-                self.emit(frame, |j, _| j != me);
+                let frame = std::mem::take(pkt);
+                self.emit(frame.bytes(), |j, _| j != me);
+                *pkt = frame;
             }
             Err(e) => {
                 self.pipeline.counters.received += 1;
@@ -340,7 +382,8 @@ impl Worker<'_> {
             let table = self.pipeline.shared().registry.snapshot();
             // One clock reading per batch: the frames of a batch arrived together.
             let now = now_ns();
-            let r = rx.recv_batch(&mut |frame| self.frame(&table, frame, now));
+            let r = rx.recv_batch(&mut |frame| self.gather(frame, now));
+            self.process_batch(&table);
             if let Err(e) = r {
                 if self.rx_errors == 0 {
                     eprintln!("brickwall: reading {}: {e}", self.outs[self.me].iface.name);
@@ -415,7 +458,8 @@ pub fn run(shared: &Arc<Shared>, ports: Vec<Port>, mut opts: BridgeOptions<'_>) 
                     batches: outs.iter().map(|_| TxBatch::default()).collect(),
                     pipeline: Pipeline::new(shared.clone()).with_worker(w as u32),
                     reasons,
-                    pkt: Packet::default(),
+                    pool: Vec::new(),
+                    parsed: Vec::new(),
                     l2: Vec::with_capacity(32),
                     max_frame,
                     rx_frames: 0,

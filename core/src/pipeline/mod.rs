@@ -8,7 +8,9 @@ pub mod route;
 
 use crate::host::HostShared;
 use crate::packet::Packet;
-use brickwall_hooks::{FailurePolicy, Family, Hook, HookRegistry, HookTable, RawVerdict};
+use brickwall_hooks::{
+    FailurePolicy, Family, Hook, HookRegistry, HookTable, PacketView, RawVerdict,
+};
 use counters::Counters;
 use queue::{QueueHub, QueueRefusal, QueueVerdict, QueuedPacket, ResumePoint};
 use route::{Route, Router};
@@ -153,6 +155,28 @@ impl Pipeline {
     /// The shared state.
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// Lets the plugins that ask for it prepare for a batch of packets that will be
+    /// processed next, in this order (see `Plugin::prepare_batch`: conntrack hashes
+    /// them and prefetches their table entries, so the batch's cache misses overlap).
+    pub fn prepare<'a>(&self, table: &HookTable, pkts: impl Iterator<Item = &'a mut Packet>) {
+        let preparers = table.preparers();
+        if preparers.is_empty() {
+            return;
+        }
+        let views: Vec<*const PacketView> = pkts
+            .map(|pkt| {
+                pkt.view.worker = self.worker;
+                &pkt.view as *const PacketView
+            })
+            .collect();
+        if views.is_empty() {
+            return;
+        }
+        for p in preparers {
+            p.call(&views);
+        }
     }
 
     /// Runs a received packet: PREROUTING, the routing decision, and the rest of its path.

@@ -3,9 +3,11 @@
 //! path into the registry.
 
 use crate::host::HostShared;
-use brickwall_hooks::abi::{EntryFn, PluginDescriptor, Writer, ABI_VERSION, ENTRY_SYMBOL};
+use brickwall_hooks::abi::{
+    EntryFn, PluginDescriptor, Writer, ABI_VERSION, DESCRIPTOR_MIN_SIZE, ENTRY_SYMBOL,
+};
 use brickwall_hooks::{
-    Callback, FailurePolicy, FamilySel, Hook, HookRegistry, Owner, Registration,
+    BatchCallback, Callback, FailurePolicy, FamilySel, Hook, HookRegistry, Owner, Registration,
 };
 use std::collections::BTreeMap;
 use std::ffi::c_void;
@@ -149,11 +151,11 @@ impl LoadedPlugin {
                 "plugin ABI version {abi}, this engine speaks version {ABI_VERSION}"
             )));
         }
-        if (size as usize) < std::mem::size_of::<PluginDescriptor>() {
+        if (size as usize) < DESCRIPTOR_MIN_SIZE {
             return Err(refused(format!("descriptor of {size} bytes is too small")));
         }
-        // SAFETY: version and size checked.
-        let d = unsafe { &*desc };
+        // SAFETY: version and size checked; the plugin's descriptor is `size` bytes.
+        let d = unsafe { PluginDescriptor::read_sized(desc, size as usize) };
         // SAFETY: the strings and arrays are static data of the plugin.
         let name = unsafe { d.name.to_string_lossy() };
         let version = unsafe { d.version.to_string_lossy() };
@@ -212,6 +214,7 @@ impl LoadedPlugin {
             });
         }
         let on_packet = d.vtable.on_packet;
+        let prepare = d.prepare_batch.map(|func| BatchCallback { func, state });
         let plugin = Arc::new(LoadedPlugin {
             name: name.clone(),
             version,
@@ -227,6 +230,7 @@ impl LoadedPlugin {
             reason_base: registry.add_reasons(&reasons),
             reason_count: reasons.len() as u32,
             keep_alive: Box::new(plugin.clone()),
+            prepare,
         });
         let registrations = regs
             .into_iter()

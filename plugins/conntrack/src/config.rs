@@ -36,6 +36,10 @@ pub struct CtConfig {
     pub helpers: Vec<brickwall_helpers::HelperPolicy>,
     /// The sandbox all helpers share: per-call budget, compile cache, log rate.
     pub helper_sandbox: brickwall_helpers::SandboxPolicy,
+    /// Table size, in bytes of connection records, from which each batch of packets is
+    /// prepared (tuples hashed, table entries prefetched) before it is tracked; 0:
+    /// always. Below it the table stays in cache and preparing does not pay.
+    pub batch_prefetch_min_bytes: usize,
 }
 
 impl Default for CtConfig {
@@ -55,6 +59,7 @@ impl Default for CtConfig {
             expect_max: 4096,
             helpers: Vec::new(),
             helper_sandbox: Default::default(),
+            batch_prefetch_min_bytes: crate::core::PREFETCH_MIN_BYTES,
         }
     }
 }

@@ -88,8 +88,6 @@ pub struct Tracker {
     cur_worker: usize,
     /// Per worker, the batch [`prefetch`](Self::prefetch) prepared.
     prepared: Vec<Prepared>,
-    /// Records (bytes) from which batches are prepared.
-    prefetch_min_bytes: usize,
     cfg: CtConfig,
     proto_cfg: ProtoConfig,
     unconfirmed: VecDeque<(u32, u32, u64)>,
@@ -146,7 +144,6 @@ impl Tracker {
             worker_stats: vec![Stats::default()],
             cur_worker: 0,
             prepared: vec![Prepared::default()],
-            prefetch_min_bytes: PREFETCH_MIN_BYTES,
             cfg,
             proto_cfg,
             unconfirmed: VecDeque::new(),
@@ -546,8 +543,8 @@ impl Tracker {
     /// packet's tracking depends on: a packet whose tuple changed in between, or that
     /// never comes, is simply hashed again or passed over.
     ///
-    /// Below [`PREFETCH_MIN_BYTES`] of records (see
-    /// [`set_prefetch_min_bytes`](Self::set_prefetch_min_bytes)) it does nothing: the
+    /// Below the config's `batch_prefetch_min_bytes` of records (by default
+    /// [`PREFETCH_MIN_BYTES`]) it does nothing: the
     /// table then sits in the last-level cache and preparing costs more than the
     /// misses it hides.
     pub fn prefetch(&mut self, pkts: &[&PacketView]) {
@@ -555,7 +552,8 @@ impl Tracker {
         self.set_worker(first.worker);
         let mut prepared = std::mem::take(&mut self.prepared[self.cur_worker]);
         prepared.clear();
-        if self.table.record_bytes() < self.prefetch_min_bytes {
+        if self.table.record_bytes() < self.cfg.batch_prefetch_min_bytes {
+            // Nothing prepared: conntrack-in hashes each packet itself.
             self.prepared[self.cur_worker] = prepared;
             return;
         }
@@ -575,7 +573,7 @@ impl Tracker {
     /// Sets the size of table (bytes of records) from which [`prefetch`](Self::prefetch)
     /// prepares batches; 0 prepares every batch (tests, benchmarks).
     pub fn set_prefetch_min_bytes(&mut self, bytes: usize) {
-        self.prefetch_min_bytes = bytes;
+        self.cfg.batch_prefetch_min_bytes = bytes;
     }
 
     /// conntrack-in: attaches a connection and a ctinfo to the packet.

@@ -375,8 +375,14 @@ impl Plugin for Conntrack {
         ],
     };
 
+    const PREPARES_BATCH: bool = true;
+
     fn init(config: &str, host: Host) -> Result<Self, String> {
         Conntrack::with_helpers(CtConfig::parse(config)?, host)
+    }
+
+    fn prepare_batch(&self, pkts: &[&PacketView]) {
+        self.tracker().prefetch(pkts);
     }
 
     fn on_packet(&self, op: u32, pkt: &mut PacketView) -> Verdict {
