@@ -337,3 +337,96 @@ macro_rules! export_plugin {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::DESCRIPTOR_MIN_SIZE;
+    use crate::registry::{BatchCallback, HookRegistry, Owner, Registration};
+    use crate::{Family, HookTable};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A plugin that counts the packets of the batches it is asked to prepare.
+    struct Counting(AtomicUsize);
+
+    impl Plugin for Counting {
+        const INFO: PluginInfo = PluginInfo {
+            name: "counting",
+            version: "0",
+            failure_policy: FailurePolicy::FailOpen,
+            hooks: &[],
+            drop_reasons: &[],
+        };
+        const PREPARES_BATCH: bool = true;
+
+        fn init(_: &str, _: Host) -> Result<Self, String> {
+            Ok(Counting(AtomicUsize::new(0)))
+        }
+
+        fn on_packet(&self, _: u32, _: &mut PacketView) -> Verdict {
+            Verdict::Accept
+        }
+
+        fn prepare_batch(&self, pkts: &[&PacketView]) {
+            self.0.fetch_add(pkts.len(), Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn batch_callback_is_read_only_from_descriptors_that_have_it() {
+        let cell = DescriptorCell::new::<Counting>();
+        let full = std::mem::size_of::<PluginDescriptor>();
+        // SAFETY: the cell's descriptor is `full` bytes; a prefix is readable too.
+        let now = unsafe { PluginDescriptor::read_sized(cell.as_ptr(), full) };
+        let older = unsafe { PluginDescriptor::read_sized(cell.as_ptr(), DESCRIPTOR_MIN_SIZE) };
+        assert!(older.prepare_batch.is_none());
+        assert_eq!(older.n_hooks, now.n_hooks);
+        let func = now.prepare_batch.expect("a batch callback");
+
+        // Two registrations of one owner: the table calls its batch callback once.
+        let state = Box::into_raw(Box::new(Counting(AtomicUsize::new(0))));
+        let owner = Arc::new(Owner {
+            name: Arc::from("counting"),
+            failure_policy: FailurePolicy::FailOpen,
+            reason_base: 0,
+            reason_count: 0,
+            keep_alive: Box::new(()),
+            prepare: Some(BatchCallback {
+                func,
+                state: state as *mut c_void,
+            }),
+        });
+        let r = HookRegistry::new();
+        let regs = [Hook::PreRouting, Hook::PostRouting].map(|hook| Registration {
+            hook,
+            family: crate::FamilySel::Inet,
+            priority: 0,
+            name: "x".into(),
+            callback: crate::Callback {
+                func: now.vtable.on_packet,
+                state: state as *mut c_void,
+                op: 0,
+            },
+        });
+        r.register(&owner, regs.into_iter().collect());
+        let table: Arc<HookTable> = r.snapshot();
+        assert_eq!(table.chain(Family::Ipv4, Hook::PreRouting).len(), 1);
+        assert_eq!(table.preparers().len(), 1);
+        let views = [
+            PacketView::default(),
+            PacketView::default(),
+            PacketView::default(),
+        ];
+        let ptrs: Vec<*const PacketView> = views.iter().map(|v| v as *const _).collect();
+        for p in table.preparers() {
+            p.call(&ptrs);
+        }
+        // SAFETY: `state` is the box made above, still owned here.
+        let counting = unsafe { Box::from_raw(state) };
+        assert_eq!(counting.0.load(Ordering::Relaxed), 3);
+        // Without registrations the owner's batch callback is not called any more.
+        r.unregister_owner(&owner);
+        assert!(r.snapshot().preparers().is_empty());
+    }
+}
