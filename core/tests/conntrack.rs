@@ -87,7 +87,19 @@ fn replay_with_helpers(rel: &str, extra: &str) -> (Vec<u8>, String) {
     let yaml = format!(
         "plugins:\n  - builtin: conntrack\n    config:\n      helpers: {HELPERS}\n      helper_sandbox: {{budget: {{fuel: 100000000}}}}\n      {extra}\n"
     );
-    let cfg = Config::parse(&yaml, "ct.yaml").unwrap();
+    let (engine, report, last_ts) = replay_capture(&yaml, rel);
+    let ct = engine.plugin("conntrack").unwrap();
+    let mut tables = String::new();
+    for req in [format!("list {last_ts}"), format!("expect-list {last_ts}")] {
+        tables.push_str(&String::from_utf8(ct.control(req.as_bytes()).unwrap()).unwrap());
+    }
+    (report, tables)
+}
+
+/// Replays capture `rel` with config `yaml`: the engine afterwards, the report, and
+/// the time of the last packet.
+fn replay_capture(yaml: &str, rel: &str) -> (Engine, Vec<u8>, u64) {
+    let cfg = Config::parse(yaml, "ct.yaml").unwrap();
     let engine = Engine::from_config(&cfg, Path::new("."), "ct.yaml").unwrap();
     let buf = SharedBuf::default();
     let mut src = PcapSource::open(&pcaps_dir().join(rel)).unwrap();
@@ -96,15 +108,7 @@ fn replay_with_helpers(rel: &str, extra: &str) -> (Vec<u8>, String) {
         ..ReplayOptions::default()
     };
     let s = replay(&engine, &mut src, opts).unwrap();
-    let ct = engine.plugin("conntrack").unwrap();
-    let mut tables = String::new();
-    for req in [
-        format!("list {}", s.last_ts_ns),
-        format!("expect-list {}", s.last_ts_ns),
-    ] {
-        tables.push_str(&String::from_utf8(ct.control(req.as_bytes()).unwrap()).unwrap());
-    }
-    (buf.contents(), tables)
+    (engine, buf.contents(), s.last_ts_ns)
 }
 
 /// Replay prepares each batch of packets (conntrack hashes their tuples and prefetches
@@ -200,26 +204,18 @@ fn replay_with_table_and(
     yaml: &str,
     rel: &str,
 ) -> (Vec<brickwall_core::report::ReportLine>, Vec<String>) {
-    let cfg = Config::parse(yaml, "ct.yaml").unwrap();
-    let engine = Engine::from_config(&cfg, Path::new("."), "ct.yaml").unwrap();
-    let buf = SharedBuf::default();
-    let mut src = PcapSource::open(&pcaps_dir().join(rel)).unwrap();
-    let opts = ReplayOptions {
-        report: Some(Box::new(buf.clone())),
-        ..ReplayOptions::default()
-    };
-    let s = replay(&engine, &mut src, opts).unwrap();
+    let (engine, report, last_ts) = replay_capture(yaml, rel);
     let table = engine
         .plugin("conntrack")
         .unwrap()
-        .control(format!("list {}", s.last_ts_ns).as_bytes())
+        .control(format!("list {last_ts}").as_bytes())
         .unwrap();
     let table = String::from_utf8(table)
         .unwrap()
         .lines()
         .map(str::to_string)
         .collect();
-    (report_lines(&buf.contents()), table)
+    (report_lines(&report), table)
 }
 
 /// A master's `use=` counts its live RELATED children, as Linux's reference count does:
