@@ -306,17 +306,9 @@ fn lone_rst_and_scan_probes_are_invalid() {
 
 /// Counts per state and expectations of a replay with `yaml` as the whole config.
 fn counts_with(rel: &str, yaml: &str) -> Counts {
-    let cfg = Config::parse(yaml, "explicit.yaml").unwrap();
-    let engine = Engine::from_config(&cfg, Path::new("."), "explicit.yaml").unwrap();
-    let buf = SharedBuf::default();
-    let mut src = PcapSource::open(&pcaps_dir().join(rel)).unwrap();
-    let opts = ReplayOptions {
-        report: Some(Box::new(buf.clone())),
-        ..ReplayOptions::default()
-    };
-    replay(&engine, &mut src, opts).unwrap();
+    let (_, report, _) = replay_capture(yaml, rel);
     let mut c = Counts::default();
-    for line in report_lines(&buf.contents()) {
+    for line in report_lines(&report) {
         match line.ctstate.as_deref() {
             Some("NEW") => c.new += 1,
             Some("RELATED") => c.related += 1,
