@@ -450,11 +450,17 @@ impl Tracker {
         Some((idx, dir))
     }
 
-    /// Runs the garbage collector if it is due: a bounded number of buckets per run.
+    /// Runs the garbage collector if it is due.
+    #[inline]
     fn maybe_gc(&mut self, now: u64) {
-        if now < self.next_gc_ns {
-            return;
+        if now >= self.next_gc_ns {
+            self.gc(now);
         }
+    }
+
+    /// A garbage-collection run: a bounded number of buckets.
+    #[cold]
+    fn gc(&mut self, now: u64) {
         self.next_gc_ns = now.saturating_add(self.cfg.gc_interval_ms * 1_000_000);
         let n = self.cfg.gc_buckets.min(self.table.buckets());
         for idx in self.table.scan(self.gc_cursor, n) {
@@ -635,7 +641,9 @@ impl Tracker {
         } else {
             CtInfo::New
         };
-        let before = (c.status, c.proto.state_name());
+        // The state before, to tell what changed (a protocol state's value changes
+        // exactly when its name does).
+        let before = (c.status, c.proto);
         let verdict = match (&mut c.proto, tcp) {
             (ProtoState::Tcp(r), Some(t)) => {
                 let v = proto::track(Tracked::Tcp(t), dir, l4, l4_len, now, before.0, cfg);
@@ -693,7 +701,7 @@ impl Tracker {
             if c.status & !before.0 & status::ASSURED != 0 {
                 bits |= what::ASSURED;
             }
-            if c.proto.state_name() != before.1 {
+            if c.proto != before.1 {
                 bits |= what::PROTOINFO;
             }
             if bits != 0 {
