@@ -319,6 +319,43 @@ fn counts_with(rel: &str, yaml: &str) -> Counts {
     c
 }
 
+/// nft's `ct helper "tftp"` matches the packets of the connections the TFTP helper
+/// announced (the helper of the connection's master), not the request's own: with a
+/// drop rule on it, exactly the RELATED data packet is dropped; with another helper's
+/// name, nothing.
+#[test]
+fn a_filter_rule_matches_the_helper_of_the_master() {
+    let yaml = |name: &str| {
+        format!(
+            "plugins:
+  - builtin: conntrack
+    config:
+      helpers: [{{name: tftp, wasm: 'builtin:tftp', ports: [udp/69]}}]
+      helper_sandbox: {{budget: {{fuel: 100000000}}}}
+  - builtin: filter
+    config:
+      chains:
+        - hook: forward
+          policy: accept
+          rules: [{{match: {{ct_helper: {name}}}, action: drop}}]
+"
+        )
+    };
+    let dropped = |name: &str| -> Vec<(String, String)> {
+        let (_, report, _) = replay_capture(&yaml(name), "tcpdump/tftp.pcap");
+        report_lines(&report)
+            .into_iter()
+            .filter(|l| l.reason.is_some())
+            .map(|l| (l.ctstate.unwrap_or_default(), l.reason.unwrap_or_default()))
+            .collect()
+    };
+    assert_eq!(
+        dropped("tftp"),
+        [("RELATED".to_string(), "filter-rule-drop".to_string())]
+    );
+    assert_eq!(dropped("ftp"), []);
+}
+
 /// As Linux since 4.7, a helper with no ports is assigned only where a rule says so
 /// (`ct_helper_set`, nft's `ct helper set "tftp"`): without the rule the TFTP answer is
 /// NEW, with it RELATED.

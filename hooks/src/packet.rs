@@ -138,9 +138,11 @@ pub struct PacketView {
     pub host: *const HostApi,
     /// Host-private per-packet context, passed back to `host` functions.
     pub host_ctx: *mut c_void,
-    /// A helper another plugin asked conntrack to assign to the packet's new
-    /// connection (nft's `ct helper set "ftp"`): the name, NUL-padded, at most 16 bytes
-    /// as Linux's `NF_CT_HELPER_NAME_LEN`; all zero for none.
+    /// A helper name, NUL-padded, at most 16 bytes as Linux's `NF_CT_HELPER_NAME_LEN`;
+    /// all zero for none. As nftables' `ct helper` key, it is read and written: conntrack
+    /// fills it with the helper of the connection's master (what `ct helper "ftp"`
+    /// matches: FTP data, not the control connection), and a plugin may set it on a new
+    /// connection's packet to ask conntrack to assign that helper (`ct helper set`).
     pub ct_helper: [u8; 16],
     /// The worker handling the packet (0 for the first): per-worker statistics key on
     /// it, as Linux's are per CPU.
@@ -189,7 +191,7 @@ impl Default for PacketView {
 }
 
 impl PacketView {
-    /// The helper name requested with [`PacketView::ct_helper`], if any.
+    /// The helper name in [`PacketView::ct_helper`], if any.
     pub fn ct_helper_name(&self) -> Option<&str> {
         let end = self.ct_helper.iter().position(|&b| b == 0).unwrap_or(16);
         (end > 0)

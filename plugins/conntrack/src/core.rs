@@ -582,6 +582,23 @@ impl Tracker {
         self.cfg.batch_prefetch_min_bytes = bytes;
     }
 
+    /// Gives the packet, in `ct_helper`, the name of the helper of its connection's
+    /// master `master` (slot and generation), if it has one: what nftables' `ct helper`
+    /// reads (the FTP data connection's packets are `ct helper "ftp"`; the control
+    /// connection's are not). A connection with a master never takes a helper from a
+    /// rule (only a new connection does), so the field cannot be misread as a request.
+    fn note_master_helper(&self, pkt: &mut PacketView, master: Option<(u32, u32)>) {
+        let Some((m, g)) = master else { return };
+        let name = self
+            .table
+            .get(m)
+            .filter(|c| c.generation == g)
+            .and_then(|c| c.helper());
+        if let Some(name) = name {
+            pkt.set_ct_helper(name);
+        }
+    }
+
     /// conntrack-in: attaches a connection and a ctinfo to the packet.
     pub fn conntrack_in(&mut self, pkt: &mut PacketView) -> InVerdict {
         self.set_worker(pkt.worker);
@@ -693,6 +710,7 @@ impl Tracker {
         ctr.bytes += bytes;
         let c = &*c;
         Self::attach(pkt, idx, c, info);
+        let master = c.master_ref();
         if c.slot == Slot::Confirmed {
             let mut bits = 0;
             if c.status & !before.0 & status::SEEN_REPLY != 0 {
@@ -708,6 +726,7 @@ impl Tracker {
                 self.conn_event(idx, bits);
             }
         }
+        self.note_master_helper(pkt, master);
         if verdict == Track::Kill {
             // The packet passes with its ctinfo; the connection ends here.
             self.destroy(idx);
@@ -843,6 +862,7 @@ impl Tracker {
             CtInfo::New
         };
         Self::attach(pkt, idx, c, info);
+        self.note_master_helper(pkt, related.map(|(m, _, g)| (m, g)));
         InVerdict::Accept
     }
 
@@ -881,6 +901,7 @@ impl Tracker {
             CtInfo::Related
         };
         Self::attach(pkt, idx, c, info);
+        self.note_master_helper(pkt, c.master_ref());
         InVerdict::Accept
     }
 
@@ -936,6 +957,7 @@ impl Tracker {
                 if let Some(o) = self.table.get(other) {
                     let info = pkt.ctinfo();
                     Self::attach(pkt, other, o, info);
+                    self.note_master_helper(pkt, o.master_ref());
                 }
                 ConfirmVerdict::Accept
             }

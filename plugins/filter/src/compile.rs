@@ -203,6 +203,19 @@ fn matcher(m: &MatchCfg, p: &str, kind: ChainType) -> Result<Matcher, CompileErr
         }
         out.ct_mark = Some(parse::masked(v).map_err(|e| CompileError { path, message: e })?);
     }
+    if let Some(name) = &m.ct_helper {
+        let path = format!("{p}.ct_helper");
+        if kind == ChainType::Raw {
+            return err(
+                path,
+                "a raw chain runs before conntrack, so the packet has no connection helper yet",
+            );
+        }
+        out.ct_helper = Some(helper_name(name).ok_or_else(|| CompileError {
+            path,
+            message: "a helper name of 1 to 16 bytes, as configured in the conntrack plugin's helpers".into(),
+        })?);
+    }
     if let Some(v) = &m.mark {
         out.mark = Some(parse::masked(v).map_err(|e| CompileError {
             path: format!("{p}.mark"),
@@ -285,6 +298,17 @@ fn addr_set(
         v4: v4.into(),
         v6: v6.into(),
     })
+}
+
+/// A helper name as packets carry it (NUL-padded to 16 bytes); `None` unless 1 to 16
+/// bytes.
+fn helper_name(name: &str) -> Option<[u8; 16]> {
+    if name.is_empty() || name.len() > 16 {
+        return None;
+    }
+    let mut b = [0u8; 16];
+    b[..name.len()].copy_from_slice(name.as_bytes());
+    Some(b)
 }
 
 fn icmp_types(
@@ -414,14 +438,12 @@ fn actions(
                         "ct_helper_set in a raw chain: the packet has no connection yet (conntrack runs after raw)",
                     );
                 }
-                if name.is_empty() || name.len() > 16 {
+                let Some(b) = helper_name(name) else {
                     return err(
                         path,
                         "ct_helper_set: a helper name of 1 to 16 bytes, as configured in the conntrack plugin's helpers",
                     );
-                }
-                let mut b = [0u8; 16];
-                b[..name.len()].copy_from_slice(name.as_bytes());
+                };
                 effects.push(Effect::CtHelperSet(b))
             }
             ActionCfg::Notrack => {

@@ -175,6 +175,10 @@ pub struct MatchCfg {
     /// The connection's mark: `value` or `"value/mask"`.
     #[serde(default)]
     pub ct_mark: Option<Scalar>,
+    /// The helper of the connection's master (nft's `ct helper`): a helper name; a
+    /// RELATED connection a helper announced matches its helper's name.
+    #[serde(default)]
+    pub ct_helper: Option<String>,
     /// The packet's mark: `value` or `"value/mask"`.
     #[serde(default)]
     pub mark: Option<Scalar>,

@@ -264,6 +264,8 @@ pub struct Matcher {
     pub ct_state: Option<u8>,
     /// `ct mark`.
     pub ct_mark: Option<MaskedValue>,
+    /// `ct helper`: the name, NUL-padded as the packet carries it.
+    pub ct_helper: Option<[u8; 16]>,
     /// `meta mark`.
     pub mark: Option<MaskedValue>,
     /// Input interfaces.
@@ -303,6 +305,11 @@ impl Matcher {
         }
         if let Some(m) = self.ct_mark {
             if !m.matches(pkt.ct_mark) {
+                return false;
+            }
+        }
+        if let Some(name) = &self.ct_helper {
+            if pkt.ct_helper != *name {
                 return false;
             }
         }

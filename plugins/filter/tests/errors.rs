@@ -72,6 +72,20 @@ fn conntrack_matches_in_raw_chains() {
         "chains[0].rules[0].action",
         "no connection yet",
     );
+    expect(
+        "chains: [{hook: prerouting, type: raw, rules: [{match: {ct_helper: ftp}}]}]",
+        "chains[0].rules[0].match.ct_helper",
+        "no connection helper yet",
+    );
+}
+
+#[test]
+fn helper_names_longer_than_linux_allows() {
+    expect(
+        &rule("{match: {ct_helper: a-helper-name-of-17}, action: accept}"),
+        "chains[0].rules[2].match.ct_helper",
+        "a helper name of 1 to 16 bytes",
+    );
 }
 
 #[test]

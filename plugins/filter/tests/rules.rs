@@ -289,6 +289,29 @@ chains:
 }
 
 #[test]
+fn ct_helper_matches_the_name_conntrack_gave_the_packet() {
+    let f = filter(
+        r#"
+chains:
+  - hook: forward
+    rules:
+      - match: {ct_state: related, ct_helper: ftp}
+        action: accept
+      - match: {ct_state: related}
+        action: drop
+"#,
+    );
+    let mut data = tcp4(A, B, 20, 40000).ct(CtInfo::Related);
+    assert!(data.view.set_ct_helper("ftp"));
+    assert_eq!(run(&f, "filter-forward", &mut data), Verdict::Accept);
+    let mut other = tcp4(A, B, 20, 40000).ct(CtInfo::Related);
+    assert!(other.view.set_ct_helper("ftp-2"));
+    assert_eq!(run(&f, "filter-forward", &mut other), Verdict::Drop(0));
+    let mut none = tcp4(A, B, 20, 40000).ct(CtInfo::Related);
+    assert_eq!(run(&f, "filter-forward", &mut none), Verdict::Drop(0));
+}
+
+#[test]
 fn notrack_in_raw_chains() {
     let f = filter(
         r#"
