@@ -40,7 +40,7 @@ use config::CtConfig;
 use defrag::{Defrag, DefragConfig, DefragOutcome};
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Registration ids.
@@ -134,6 +134,10 @@ pub struct Conntrack {
     helpers: Mutex<Option<HelperSet>>,
     /// Whether `helpers` holds a set: packets skip its lock when it does not.
     has_helpers: AtomicBool,
+    /// Per worker, the connection reference of its latest packet through conntrack-in
+    /// when that connection has no helper (0 otherwise): the helper step passes such a
+    /// packet by without taking a lock.
+    no_helper: Box<[AtomicU64]>,
     host: Host,
 }
 
@@ -199,6 +203,9 @@ impl Conntrack {
             defrag,
             has_helpers: AtomicBool::new(helpers.is_some()),
             helpers: Mutex::new(helpers),
+            no_helper: (0..Tracker::MAX_WORKERS)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
             host,
         }
     }
@@ -262,13 +269,36 @@ impl Conntrack {
         .map_err(|e| e.to_string())
     }
 
+    /// conntrack-in, and the note that lets the helper step pass the packet by.
+    fn conntrack_in(&self, pkt: &mut PacketView) -> InVerdict {
+        let mut t = self.tracker();
+        let v = t.conntrack_in(pkt);
+        if self.has_helpers.load(Ordering::Relaxed) {
+            let plain = t.conn_of(pkt.ct).is_some_and(|(_, c)| c.helper().is_none());
+            drop(t);
+            if let Some(slot) = self.no_helper.get(pkt.worker as usize) {
+                slot.store(if plain { pkt.ct } else { 0 }, Ordering::Relaxed);
+            }
+        }
+        v
+    }
+
     fn helper_step(&self, pkt: &mut PacketView) -> Verdict {
-        let Some(mut set) = self.helper_set() else {
-            return Verdict::Accept;
-        };
         if pkt.ct == 0 {
             return Verdict::Accept;
         }
+        // A connection conntrack-in found without a helper, and no helper name on the
+        // packet (neither a rule's request nor a master's): nothing to do, no lock.
+        let plain = self
+            .no_helper
+            .get(pkt.worker as usize)
+            .is_some_and(|s| s.load(Ordering::Relaxed) == pkt.ct);
+        if plain && pkt.ct_helper[0] == 0 {
+            return Verdict::Accept;
+        }
+        let Some(mut set) = self.helper_set() else {
+            return Verdict::Accept;
+        };
         let mut t = self.tracker();
         t.set_worker(pkt.worker);
         let v = helper::step(&mut t, &mut set, pkt);
@@ -388,7 +418,7 @@ impl Plugin for Conntrack {
     fn on_packet(&self, op: u32, pkt: &mut PacketView) -> Verdict {
         match op {
             op::DEFRAG_PRE | op::DEFRAG_OUT => self.defrag(pkt),
-            op::IN_PRE | op::IN_OUT => match self.tracker().conntrack_in(pkt) {
+            op::IN_PRE | op::IN_OUT => match self.conntrack_in(pkt) {
                 InVerdict::Accept => Verdict::Accept,
                 InVerdict::Repeat => Verdict::Repeat,
                 InVerdict::DropTableFull => Verdict::Drop(reason::TABLE_FULL),
