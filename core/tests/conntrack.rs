@@ -356,6 +356,67 @@ fn a_filter_rule_matches_the_helper_of_the_master() {
     assert_eq!(dropped("ftp"), []);
 }
 
+/// Labels a rule sets on a connection's first packet (nft's `ct label set`, here at
+/// POSTROUTING) reach the connection at confirmation and come back on its later
+/// packets, where `ct label` (at FORWARD) matches them: exactly the ESTABLISHED packets of connections that began NEW are
+/// dropped; with a label nobody set, nothing is.
+#[test]
+fn labels_set_by_a_rule_are_matched_on_later_packets() {
+    let yaml = |label: u32| {
+        format!(
+            "plugins:
+  - builtin: conntrack
+  - builtin: filter
+    config:
+      chains:
+        - hook: forward
+          policy: accept
+          rules:
+            - {{match: {{ct_label: {label}}}, action: drop}}
+        - hook: postrouting
+          policy: accept
+          rules:
+            - {{match: {{ct_state: new}}, action: {{ct_label_set: [7, 100]}}}}
+"
+        )
+    };
+    let run = |label: u32| {
+        let (engine, report, last_ts) = replay_capture(&yaml(label), "nDPI/ftp.pcap");
+        let table = engine
+            .plugin("conntrack")
+            .unwrap()
+            .control(
+                format!(r#"{{"op": "list", "now_ns": {last_ts}, "format": "json"}}"#).as_bytes(),
+            )
+            .unwrap();
+        (report_lines(&report), String::from_utf8(table).unwrap())
+    };
+    let (lines, table) = run(100);
+    let began_new: HashSet<u64> = lines
+        .iter()
+        .filter(|l| l.ctstate.as_deref() == Some("NEW"))
+        .filter_map(|l| l.conn)
+        .collect();
+    let dropped: Vec<_> = lines.iter().filter(|l| l.reason.is_some()).collect();
+    let expected = lines
+        .iter()
+        .filter(|l| l.ctstate.as_deref() == Some("ESTABLISHED"))
+        .filter(|l| l.conn.is_some_and(|c| began_new.contains(&c)))
+        .count();
+    assert!(expected > 100, "{expected}");
+    assert_eq!(dropped.len(), expected);
+    assert!(dropped
+        .iter()
+        .all(|l| l.ctstate.as_deref() == Some("ESTABLISHED")));
+    // Bits 7 and 100 on every connection that began NEW.
+    let labelled = table
+        .matches(r#""labels":"0x10000000000000000000000080""#)
+        .count();
+    assert_eq!(labelled, began_new.len(), "{table}");
+    let (lines, _) = run(8);
+    assert!(lines.iter().all(|l| l.reason.is_none()));
+}
+
 /// As Linux since 4.7, a helper with no ports is assigned only where a rule says so
 /// (`ct_helper_set`, nft's `ct helper set "tftp"`): without the rule the TFTP answer is
 /// NEW, with it RELATED.

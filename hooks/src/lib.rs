@@ -5,6 +5,7 @@
 //! This crate is all a plugin depends on; it knows nothing of the engine's internals.
 
 pub mod abi;
+pub mod connlabel;
 pub mod hook;
 pub mod packet;
 pub mod plugin;

@@ -151,6 +151,11 @@ pub struct PacketView {
     pub reserved32: u32,
     /// Reserved for later ABI versions, zero.
     pub reserved: [u64; 1],
+    /// The connection's 128 labels (nft's `ct label`; bit `n` of the 128 is bit `n % 64`
+    /// of word `n / 64`): conntrack fills them in, a later plugin may change them, and
+    /// confirmation keeps the change. Appended to ABI 1: plugins built before it do not
+    /// see it.
+    pub ct_labels: [u64; 2],
 }
 
 // The view is handed across threads only together with the buffer it points into.
@@ -186,11 +191,24 @@ impl Default for PacketView {
             worker: 0,
             reserved32: 0,
             reserved: [0; 1],
+            ct_labels: [0; 2],
         }
     }
 }
 
 impl PacketView {
+    /// The connection labels as one 128-bit set (bit `n` is label `n`).
+    #[inline]
+    pub fn labels(&self) -> u128 {
+        (self.ct_labels[1] as u128) << 64 | self.ct_labels[0] as u128
+    }
+
+    /// Sets the connection labels the packet carries (see [`PacketView::ct_labels`]).
+    #[inline]
+    pub fn set_labels(&mut self, labels: u128) {
+        self.ct_labels = [labels as u64, (labels >> 64) as u64];
+    }
+
     /// The helper name in [`PacketView::ct_helper`], if any.
     pub fn ct_helper_name(&self) -> Option<&str> {
         let end = self.ct_helper.iter().position(|&b| b == 0).unwrap_or(16);

@@ -525,6 +525,7 @@ impl Tracker {
         pkt.ct = handle(idx, c.generation);
         pkt.ct_id = c.id as u64;
         pkt.ct_mark = c.mark;
+        pkt.set_labels(c.labels());
         pkt.set_ctinfo(info);
     }
 
@@ -906,7 +907,7 @@ impl Tracker {
     }
 
     /// Confirmation: puts the packet's new connection into the table, and carries a
-    /// `ct mark` another plugin set on the packet into the connection.
+    /// `ct mark` or labels another plugin set on the packet into the connection.
     pub fn confirm(&mut self, pkt: &mut PacketView) -> ConfirmVerdict {
         self.set_worker(pkt.worker);
         let Some((idx, gen)) = unhandle(pkt.ct) else {
@@ -915,11 +916,19 @@ impl Tracker {
         let Some(c) = self.table.get_mut(idx).filter(|c| c.generation == gen) else {
             return ConfirmVerdict::Accept;
         };
-        let mark_changed = c.mark != pkt.ct_mark;
-        c.mark = pkt.ct_mark;
+        let mut changed = 0;
+        if c.mark != pkt.ct_mark {
+            c.mark = pkt.ct_mark;
+            changed |= what::MARK;
+        }
+        let labels = pkt.labels();
+        if c.labels() != labels {
+            c.ext.get_or_insert_with(Default::default).labels = labels;
+            changed |= what::LABEL;
+        }
         if c.slot == Slot::Confirmed {
-            if mark_changed {
-                self.conn_event(idx, what::MARK);
+            if changed != 0 {
+                self.conn_event(idx, changed);
             }
             return ConfirmVerdict::Accept;
         }

@@ -54,6 +54,8 @@ pub enum Effect {
     Notrack,
     /// Ask conntrack to assign this helper (a name of at most 16 bytes).
     CtHelperSet([u8; 16]),
+    /// Set these connection labels (conntrack copies them to the connection).
+    CtLabelSet(u128),
     /// Log the packet, rate-limited.
     Log(LogAction),
     /// Count (a no-op: counters are always kept).
@@ -69,6 +71,7 @@ impl Effect {
             Effect::CtMarkSet(v) => pkt.ct_mark = *v,
             Effect::Notrack => pkt.flags |= flags::NOTRACK,
             Effect::CtHelperSet(name) => pkt.ct_helper = *name,
+            Effect::CtLabelSet(bits) => pkt.set_labels(pkt.labels() | bits),
             Effect::Log(log) => log.fire(pkt, facts, host),
             Effect::Counter => {}
         }

@@ -216,6 +216,17 @@ fn matcher(m: &MatchCfg, p: &str, kind: ChainType) -> Result<Matcher, CompileErr
             message: "a helper name of 1 to 16 bytes, as configured in the conntrack plugin's helpers".into(),
         })?);
     }
+    if let Some(v) = &m.ct_label {
+        let path = format!("{p}.ct_label");
+        if kind == ChainType::Raw {
+            return err(
+                path,
+                "a raw chain runs before conntrack, so the packet has no connection labels yet",
+            );
+        }
+        let list = nonempty(v, &path)?;
+        out.ct_label = Some(labels(list, &path)?);
+    }
     if let Some(v) = &m.mark {
         out.mark = Some(parse::masked(v).map_err(|e| CompileError {
             path: format!("{p}.mark"),
@@ -298,6 +309,27 @@ fn addr_set(
         v4: v4.into(),
         v6: v6.into(),
     })
+}
+
+/// Connection labels, bit numbers or names from conntrack-tools' map, as one set.
+fn labels(list: &[Scalar], path: &str) -> Result<u128, CompileError> {
+    let conf = std::path::Path::new(brickwall_hooks::connlabel::CONNLABEL_CONF);
+    let mut set = 0u128;
+    for s in list {
+        let text = match s {
+            Scalar::Num(n) => n.to_string(),
+            Scalar::Str(t) => t.clone(),
+        };
+        for bit in
+            brickwall_hooks::connlabel::bits(&text, conf).map_err(|message| CompileError {
+                path: path.to_string(),
+                message,
+            })?
+        {
+            set |= 1u128 << bit;
+        }
+    }
+    Ok(set)
 }
 
 /// A helper name as packets carry it (NUL-padded to 16 bytes); `None` unless 1 to 16
@@ -430,6 +462,16 @@ fn actions(
                         message: format!("ct_mark_set: {e}"),
                     }
                 })?))
+            }
+            ActionCfg::CtLabelSet(v) => {
+                if kind == ChainType::Raw {
+                    return err(
+                        path,
+                        "ct_label_set in a raw chain: the packet has no connection yet (conntrack runs after raw)",
+                    );
+                }
+                let list = nonempty(v, path)?;
+                effects.push(Effect::CtLabelSet(labels(list, path)?))
             }
             ActionCfg::CtHelperSet(name) => {
                 if kind == ChainType::Raw {

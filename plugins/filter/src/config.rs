@@ -179,6 +179,10 @@ pub struct MatchCfg {
     /// RELATED connection a helper announced matches its helper's name.
     #[serde(default)]
     pub ct_helper: Option<String>,
+    /// Connection labels that must all be set (nft's `ct label`): bit numbers 0-127 or
+    /// names from `/etc/xtables/connlabel.conf`.
+    #[serde(default)]
+    pub ct_label: Option<OneOrMany<Scalar>>,
     /// The packet's mark: `value` or `"value/mask"`.
     #[serde(default)]
     pub mark: Option<Scalar>,
@@ -315,6 +319,8 @@ pub enum ActionCfg {
     Notrack,
     /// Ask conntrack to assign a helper to the packet's new connection.
     CtHelperSet(String),
+    /// Set connection labels (numbers or names; the others stay).
+    CtLabelSet(OneOrMany<Scalar>),
     /// Log the packet (rate-limited).
     Log(LogCfg),
     /// Count (counters are always kept; accepted for parity).
@@ -330,6 +336,7 @@ pub const ACTION_NAMES: &[&str] = &[
     "ct_mark_set",
     "notrack",
     "ct_helper_set",
+    "ct_label_set",
     "log",
     "counter",
 ];
@@ -370,7 +377,7 @@ impl<'de> Visitor<'de> for ActionVisitor {
             "notrack" => ActionCfg::Notrack,
             "log" => ActionCfg::Log(LogCfg::default()),
             "counter" => ActionCfg::Counter,
-            "mark_set" | "ct_mark_set" | "ct_helper_set" => {
+            "mark_set" | "ct_mark_set" | "ct_helper_set" | "ct_label_set" => {
                 return Err(E::custom(format_args!(
                     "`{v}` needs a value, e.g. `{{{v}: 0x20}}`"
                 )))
@@ -401,6 +408,7 @@ impl<'de> Visitor<'de> for ActionVisitor {
             "mark_set" => ActionCfg::MarkSet(map.next_value()?),
             "ct_mark_set" => ActionCfg::CtMarkSet(map.next_value()?),
             "ct_helper_set" => ActionCfg::CtHelperSet(map.next_value()?),
+            "ct_label_set" => ActionCfg::CtLabelSet(map.next_value()?),
             other => return Err(unknown_action(other)),
         };
         if let Some(extra) = map.next_key::<String>()? {

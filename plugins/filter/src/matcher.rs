@@ -266,6 +266,8 @@ pub struct Matcher {
     pub ct_mark: Option<MaskedValue>,
     /// `ct helper`: the name, NUL-padded as the packet carries it.
     pub ct_helper: Option<[u8; 16]>,
+    /// `ct label`: the labels that must all be set.
+    pub ct_label: Option<u128>,
     /// `meta mark`.
     pub mark: Option<MaskedValue>,
     /// Input interfaces.
@@ -310,6 +312,11 @@ impl Matcher {
         }
         if let Some(name) = &self.ct_helper {
             if pkt.ct_helper != *name {
+                return false;
+            }
+        }
+        if let Some(bits) = self.ct_label {
+            if pkt.labels() & bits != bits {
                 return false;
             }
         }

@@ -77,6 +77,12 @@ pub fn rule(
     if let Some(v) = m.ct_mark {
         parts.push(format!("ct mark {}", masked(v)));
     }
+    if let Some(n) = &m.ct_helper {
+        parts.push(format!("ct helper {}", helper_name(n)));
+    }
+    if let Some(bits) = m.ct_label {
+        parts.push(format!("ct label {}", label_set(bits)));
+    }
     if let Some(v) = m.mark {
         parts.push(format!("meta mark {}", masked(v)));
     }
@@ -87,10 +93,8 @@ pub fn rule(
         parts.push(match e {
             Effect::MarkSet(v) => format!("meta mark set {v:#x}"),
             Effect::CtMarkSet(v) => format!("ct mark set {v:#x}"),
-            Effect::CtHelperSet(n) => {
-                let end = n.iter().position(|&b| b == 0).unwrap_or(16);
-                format!("ct helper set \"{}\"", String::from_utf8_lossy(&n[..end]))
-            }
+            Effect::CtHelperSet(n) => format!("ct helper set {}", helper_name(n)),
+            Effect::CtLabelSet(bits) => format!("ct label set {}", label_set(*bits)),
             Effect::Notrack => "notrack".into(),
             Effect::Counter => "counter".into(),
             Effect::Log(l) => {
@@ -229,4 +233,17 @@ fn icmp(t: &IcmpTypes) -> String {
         alts.push(format!("{kw} type {}", set(items)));
     }
     alts.join(" or ")
+}
+
+/// A NUL-padded helper name, quoted as nft prints it.
+fn helper_name(n: &[u8; 16]) -> String {
+    let end = n.iter().position(|&b| b == 0).unwrap_or(16);
+    format!("\"{}\"", String::from_utf8_lossy(&n[..end]))
+}
+
+/// Label bits as nft prints a set of them (bit numbers).
+fn label_set(bits: u128) -> String {
+    set((0..128)
+        .filter(|b| bits >> b & 1 == 1)
+        .map(|b| b.to_string()))
 }

@@ -32,6 +32,8 @@ chains:
         action: {queue: {num: 3, bypass: true}}
       - match: {mark: "0x10/0xff", ct_mark: 5}
         action: {mark_set: 0x20}
+      - match: {ct_helper: ftp, ct_label: [1, 2]}
+        action: [{ct_label_set: 9}, {ct_helper_set: tftp}]
       - action: {log: {prefix: "dropped: ", rate: 5}}
   - hook: prerouting
     type: raw
@@ -92,6 +94,7 @@ fn list_shows_chains_rules_text_and_counters() {
             "icmp type echo-request accept",
             "udp dport 69 queue num 3 bypass",
             "ct mark 0x5 meta mark and 0xff == 0x10 meta mark set 0x20",
+            "ct helper \"ftp\" ct label { 1, 2 } ct label set 9 ct helper set \"tftp\"",
             "log prefix \"dropped: \" rate 5/second",
         ]
     );
@@ -102,8 +105,8 @@ fn list_shows_chains_rules_text_and_counters() {
     assert_eq!(fwd["rules"][2]["comment"], "ftp and web");
     assert_eq!(fwd["rules"][1]["comment"], json!(null));
     // The log rule saw the one packet that reached the policy.
-    assert_eq!(fwd["rules"][6]["packets"], 1);
-    assert_eq!(fwd["rules"][6]["log_suppressed"], 0);
+    assert_eq!(fwd["rules"][7]["packets"], 1);
+    assert_eq!(fwd["rules"][7]["log_suppressed"], 0);
 }
 
 #[test]

@@ -80,6 +80,25 @@ fn conntrack_matches_in_raw_chains() {
 }
 
 #[test]
+fn labels_out_of_range_unknown_or_before_conntrack() {
+    expect(
+        &rule("{match: {ct_label: 128}, action: accept}"),
+        "chains[0].rules[2].match.ct_label",
+        "label 128: out of range (0-127)",
+    );
+    expect(
+        &rule("{action: {ct_label_set: no-such-label-name}}"),
+        "chains[0].rules[2].action",
+        "unknown label `no-such-label-name`",
+    );
+    expect(
+        "chains: [{hook: prerouting, type: raw, rules: [{match: {ct_label: 1}}]}]",
+        "chains[0].rules[0].match.ct_label",
+        "no connection labels yet",
+    );
+}
+
+#[test]
 fn helper_names_longer_than_linux_allows() {
     expect(
         &rule("{match: {ct_helper: a-helper-name-of-17}, action: accept}"),

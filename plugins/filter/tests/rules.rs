@@ -312,6 +312,29 @@ chains:
 }
 
 #[test]
+fn ct_labels_matched_all_of_them_and_set_beside_the_others() {
+    let f = filter(
+        r#"
+chains:
+  - hook: forward
+    rules:
+      - match: {ct_label: [3, "70"]}
+        action: drop
+      - action: {ct_label_set: 127}
+"#,
+    );
+    // Both labels: dropped. One of them: the rule does not match; 127 is added.
+    let mut both = tcp4(A, B, 1, 2).ct(CtInfo::Established);
+    both.view.set_labels(1 << 3 | 1 << 70 | 1 << 9);
+    assert_eq!(run(&f, "filter-forward", &mut both), Verdict::Drop(0));
+    let mut one = tcp4(A, B, 1, 2).ct(CtInfo::Established);
+    one.view.set_labels(1 << 3);
+    assert_eq!(run(&f, "filter-forward", &mut one), Verdict::Accept);
+    assert_eq!(one.view.labels(), 1 << 3 | 1 << 127);
+    assert_eq!(one.view.ct_labels, [1 << 3, 1 << 63]);
+}
+
+#[test]
 fn notrack_in_raw_chains() {
     let f = filter(
         r#"

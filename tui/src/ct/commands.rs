@@ -249,15 +249,19 @@ fn update(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, C
         fields["mark"] = mark.into();
         fields["mark_mask"] = mask.into();
     }
-    let conf = std::path::Path::new(super::labels::CONNLABEL_CONF);
+    let conf = std::path::Path::new(brickwall_hooks::connlabel::CONNLABEL_CONF);
     if let Some(l) = &a.label_add {
-        fields["label_add"] = super::labels::bits(l, conf).map_err(CtError::usage)?.into();
+        fields["label_add"] = brickwall_hooks::connlabel::bits(l, conf)
+            .map_err(CtError::usage)?
+            .into();
     }
     match a.label_del.as_deref() {
         None => {}
         Some("") => fields["label_del"] = true.into(),
         Some(l) => {
-            fields["label_del"] = super::labels::bits(l, conf).map_err(CtError::usage)?.into()
+            fields["label_del"] = brickwall_hooks::connlabel::bits(l, conf)
+                .map_err(CtError::usage)?
+                .into()
         }
     }
     if fields.as_object().is_some_and(|m| m.len() == 1) {

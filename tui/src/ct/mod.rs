@@ -5,7 +5,7 @@
 //! - [`args`]: the options, checked as conntrack-tools checks them;
 //! - [`query`]: options into the plugin's `filter` and `tuple` objects;
 //! - [`commands`]: `-L`, `-G`, `-D`, `-U`, `-F`, `-C`, `-S`, `-I` and the expect table;
-//! - [`labels`]: label names for `-U --label-add`/`--label-del`;
+//!   label names for `-U --label-add`/`--label-del` come from `brickwall_hooks::connlabel`;
 //! - [`events`]: `-E`, a poll loop; [`signal`]: stopping it on SIGINT.
 //!
 //! Exit codes as conntrack's: 0 ok, 1 error (no such entry, the engine unreachable or
@@ -15,7 +15,6 @@ pub mod args;
 pub mod commands;
 pub mod event_filter;
 pub mod events;
-pub mod labels;
 pub mod query;
 pub mod signal;
 

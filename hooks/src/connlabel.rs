@@ -1,6 +1,7 @@
-//! Connection label names for `-U --label-add` and `--label-del`: a label is a bit
+//! Connection label names, a convention plugins and tools share: a label is a bit
 //! number (0-127) or a name from conntrack-tools' map file, `/etc/xtables/connlabel.conf`
-//! (lines `BIT NAME`; `#` starts a comment), as libnetfilter_conntrack reads it.
+//! (lines `BIT NAME`; `#` starts a comment), as libnetfilter_conntrack reads it. The
+//! filter's `ct_label` and the CLI's `-U --label-add` take labels this way.
 
 use std::path::Path;
 
