@@ -8,7 +8,7 @@ use crate::config::CtConfig;
 use crate::conn::{status, Conn, ConnExt, DirCounters, Slot};
 use crate::events::{class, what, ConnEvent, Event, EventBus, EventKind, ExpectEvent};
 use crate::expect::{ExpectError, ExpectSpec, ExpectTable, Expectation, PERMANENT};
-use crate::extract::{declared_l4_len, quoted_tuple, read_packet_tuple};
+use crate::extract::{declared_l4_len, quoted_tuple, read_packet_tuple, Layers};
 use crate::hash::TupleHasher;
 use crate::proto::{self, icmp, Fresh, ProtoConfig, ProtoState, Track, Tracked};
 use crate::stats::Stats;
@@ -533,13 +533,18 @@ impl Tracker {
     /// packet's zone (one an earlier plugin set wins over the configured one), GRE
     /// keys mapped as PPTP helpers arranged.
     #[inline(always)]
-    fn tuple_of(&self, pkt: &PacketView, t: &mut Tuple) -> Result<(), crate::extract::NoTuple> {
+    fn tuple_of(
+        &self,
+        pkt: &PacketView,
+        layers: &Layers,
+        t: &mut Tuple,
+    ) -> Result<(), crate::extract::NoTuple> {
         let zone = if pkt.zone != 0 {
             pkt.zone
         } else {
             self.cfg.zone
         };
-        read_packet_tuple(pkt, zone, t)?;
+        read_packet_tuple(pkt, layers, zone, t)?;
         self.helpers.gre_source_key(t);
         Ok(())
     }
@@ -569,7 +574,7 @@ impl Tracker {
                 continue;
             }
             let mut t = Tuple::default();
-            if self.tuple_of(pkt, &mut t).is_ok() {
+            if self.tuple_of(pkt, &Layers::of(pkt), &mut t).is_ok() {
                 prepared.push(t, self.table.hash(&t));
             }
         }
@@ -613,8 +618,9 @@ impl Tracker {
         let now = pkt.ts_ns;
         self.clock_ns = self.clock_ns.max(now);
         self.maybe_gc(now);
+        let layers = Layers::of(pkt);
         let mut tuple = Tuple::default();
-        if self.tuple_of(pkt, &mut tuple).is_err() {
+        if self.tuple_of(pkt, &layers, &mut tuple).is_err() {
             return self.set_invalid(pkt);
         }
         if tuple.is_icmp() {
@@ -630,13 +636,13 @@ impl Tracker {
             }
         }
         if tuple.proto == ipproto::TCP {
-            let fl = pkt.l4().get(13).copied().unwrap_or(0);
+            let fl = layers.l4.get(13).copied().unwrap_or(0);
             if crate::proto::tcp::check_flags(fl).is_err() {
                 return self.set_invalid(pkt);
             }
         }
-        let l4 = pkt.l4();
-        let l4_len = declared_l4_len(pkt);
+        let l4 = layers.l4;
+        let l4_len = declared_l4_len(pkt, &layers);
         let bytes = (l4_len + (pkt.l4_off - pkt.l3_off) as usize) as u64;
         let hash = match self.prepared[self.cur_worker].take(&tuple) {
             Some(h) => h,
@@ -745,8 +751,8 @@ impl Tracker {
         if tuple.invert().is_none() {
             return self.set_invalid(pkt);
         }
-        let l4 = pkt.l4();
-        let l4_len = declared_l4_len(pkt);
+        let layers = Layers::of(pkt);
+        let (l4, l4_len) = (layers.l4, declared_l4_len(pkt, &layers));
         let mut state = match proto::new_state(tuple.proto, l4, l4_len, &self.proto_cfg) {
             Ok(s) => s,
             Err(_) => return self.set_invalid(pkt),

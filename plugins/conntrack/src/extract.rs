@@ -43,11 +43,32 @@ fn fixed<const N: usize>(b: &[u8], at: usize) -> Option<&[u8; N]> {
     b.get(at..at.checked_add(N)?)?.try_into().ok()
 }
 
+/// A packet's IP datagram and L4 bytes, sliced once for the several readers of one
+/// packet (tuple, declared length, protocol tracker).
+#[derive(Clone, Copy, Debug)]
+pub struct Layers<'a> {
+    /// The IP datagram (see [`PacketView::l3`]).
+    pub l3: &'a [u8],
+    /// The L4 header and payload (see [`PacketView::l4`]).
+    pub l4: &'a [u8],
+}
+
+impl<'a> Layers<'a> {
+    /// The layers of `pkt`.
+    #[inline]
+    pub fn of(pkt: &'a PacketView) -> Layers<'a> {
+        Layers {
+            l3: pkt.l3(),
+            l4: pkt.l4(),
+        }
+    }
+}
+
 /// The tuple of a packet in its own direction (zone from `zone`).
 #[inline]
 pub fn packet_tuple(pkt: &PacketView, zone: u16) -> Result<Tuple, NoTuple> {
     let mut t = Tuple::default();
-    read_packet_tuple(pkt, zone, &mut t)?;
+    read_packet_tuple(pkt, &Layers::of(pkt), zone, &mut t)?;
     Ok(t)
 }
 
@@ -55,11 +76,16 @@ pub fn packet_tuple(pkt: &PacketView, zone: u16) -> Result<Tuple, NoTuple> {
 /// afterwards (a move reads the narrow fields back as a word before their stores have
 /// landed, which stalls the per-packet path). `t` is unspecified on error.
 #[inline(always)]
-pub fn read_packet_tuple(pkt: &PacketView, zone: u16, t: &mut Tuple) -> Result<(), NoTuple> {
+pub fn read_packet_tuple(
+    pkt: &PacketView,
+    layers: &Layers,
+    zone: u16,
+    t: &mut Tuple,
+) -> Result<(), NoTuple> {
     if !pkt.has_l4() {
         return Err("no-l4-header");
     }
-    let l3 = pkt.l3();
+    let l3 = layers.l3;
     // Fixed-size copies: no length to branch on per byte.
     match pkt.family {
         FAMILY_V4 => {
@@ -81,20 +107,21 @@ pub fn read_packet_tuple(pkt: &PacketView, zone: u16, t: &mut Tuple) -> Result<(
     t.zone = zone;
     t.src_id = 0;
     t.dst_id = 0;
-    l4_ids(t, pkt.l4())
+    l4_ids(t, layers.l4)
 }
 
 /// The L4 length (header and payload) the packet's IP header declares, which exceeds
 /// the captured bytes when a capture's snap length cut the packet.
-pub fn declared_l4_len(pkt: &PacketView) -> usize {
-    let l3 = pkt.l3();
+#[inline]
+pub fn declared_l4_len(pkt: &PacketView, layers: &Layers) -> usize {
+    let l3 = layers.l3;
     let l3_hdr = (pkt.l4_off as usize).saturating_sub(pkt.l3_off as usize);
     let total = match pkt.family {
         FAMILY_V4 if l3.len() >= 4 => u16::from_be_bytes([l3[2], l3[3]]) as usize,
         FAMILY_V6 if l3.len() >= 6 => 40 + u16::from_be_bytes([l3[4], l3[5]]) as usize,
         _ => 0,
     };
-    total.saturating_sub(l3_hdr).max(pkt.l4().len())
+    total.saturating_sub(l3_hdr).max(layers.l4.len())
 }
 
 /// The tuple of the datagram quoted in an ICMP error (`quoted` starts at its IP header,

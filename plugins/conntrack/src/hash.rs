@@ -40,7 +40,9 @@ impl TupleHasher {
     pub fn hash(&self, t: &Tuple) -> u32 {
         let (w, n) = t.words();
         match self.kind {
-            HashKind::Siphash => siphash::<1, 3>(self.key, &w[..n]) as u32,
+            // One call per tuple length (IPv4: 2 words, IPv6: 5), so each is unrolled.
+            HashKind::Siphash if n == 2 => siphash::<1, 3>(self.key, &w[..2]) as u32,
+            HashKind::Siphash => siphash::<1, 3>(self.key, &w[..n.min(5)]) as u32,
             HashKind::Jenkins => {
                 let mut words = [0u32; 10];
                 for (i, x) in w[..n].iter().enumerate() {

@@ -401,7 +401,7 @@ impl Table {
                 let hit = if dir == 0 {
                     c.orig == *t
                 } else {
-                    c.reply() == *t
+                    c.orig.is_inverse_of(t)
                 };
                 if hit {
                     return (Some((idx, dir)), len);

@@ -113,6 +113,22 @@ impl Tuple {
         Some(t)
     }
 
+    /// Whether `t` is this tuple's inversion (`self.invert() == Some(t)`), compared in
+    /// place: no inverted copy is built, except for ICMP, whose types change.
+    #[inline]
+    pub fn is_inverse_of(&self, t: &Tuple) -> bool {
+        if self.is_icmp() {
+            return self.invert().as_ref() == Some(t);
+        }
+        self.src == t.dst
+            && self.dst == t.src
+            && self.src_id == t.dst_id
+            && self.dst_id == t.src_id
+            && self.proto == t.proto
+            && self.family == t.family
+            && self.zone == t.zone
+    }
+
     /// The address length of the family (4 or 16).
     pub fn addr_len(&self) -> usize {
         if self.family == FAMILY_V6 {
@@ -253,5 +269,11 @@ mod tests {
             "src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id=77"
         );
         assert!(icmp_is_error(FAMILY_V6, 1) && !icmp_is_error(FAMILY_V6, 128));
+        // The in-place comparison agrees with building the inversion.
+        for x in [t, echo, unreach] {
+            for y in [t, r, echo, rep, unreach, Tuple { zone: 4, ..r }] {
+                assert_eq!(x.is_inverse_of(&y), x.invert() == Some(y), "{x:?} {y:?}");
+            }
+        }
     }
 }
