@@ -38,8 +38,8 @@ fn state_timeout(state: &Fresh, cfg: &ProtoConfig) -> u32 {
 
 /// Records (bytes) from which [`Tracker::prefetch`] prepares batches. Measured on the
 /// project's machine (35.8 MiB of L3), per packet against one at a time: 28 % slower
-/// at 10 k connections (1.2 MB of records), even at 100 k (12 MB), 18–30 % faster at
-/// 300 k (38 MB) and 1 M (120 MB).
+/// at 10 k connections (1.2 MB of records), about the same at 100 k (12 MB), 18–30 %
+/// faster at 300 k (38 MB) and 1 M (120 MB).
 pub const PREFETCH_MIN_BYTES: usize = 24 << 20;
 
 /// Linux's bound on buckets scanned for an early-drop victim.
@@ -556,9 +556,8 @@ impl Tracker {
     /// never comes, is simply hashed again or passed over.
     ///
     /// Below the config's `batch_prefetch_min_bytes` of records (by default
-    /// [`PREFETCH_MIN_BYTES`]) it does nothing: the
-    /// table then sits in the last-level cache and preparing costs more than the
-    /// misses it hides.
+    /// [`PREFETCH_MIN_BYTES`]) it does nothing: the table then sits in the last-level
+    /// cache, and preparing costs more than the misses it hides.
     pub fn prefetch(&mut self, pkts: &[&PacketView]) {
         let Some(first) = pkts.first() else { return };
         self.set_worker(first.worker);
