@@ -319,6 +319,25 @@ fn counts_with(rel: &str, yaml: &str) -> Counts {
     c
 }
 
+/// A config: conntrack with the TFTP helper (`ports`: the rest of its entry, e.g. its
+/// automatic assignment) and a forward chain, policy accept, of `rule`.
+fn tftp_config(ports: &str, rule: &str) -> String {
+    format!(
+        "plugins:
+  - builtin: conntrack
+    config:
+      helpers: [{{name: tftp, wasm: 'builtin:tftp'{ports}}}]
+      helper_sandbox: {{budget: {{fuel: 100000000}}}}
+  - builtin: filter
+    config:
+      chains:
+        - hook: forward
+          policy: accept
+          rules: [{rule}]
+"
+    )
+}
+
 /// nft's `ct helper "tftp"` matches the packets of the connections the TFTP helper
 /// announced (the helper of the connection's master), not the request's own: with a
 /// drop rule on it, exactly the RELATED data packet is dropped; with another helper's
@@ -326,19 +345,9 @@ fn counts_with(rel: &str, yaml: &str) -> Counts {
 #[test]
 fn a_filter_rule_matches_the_helper_of_the_master() {
     let yaml = |name: &str| {
-        format!(
-            "plugins:
-  - builtin: conntrack
-    config:
-      helpers: [{{name: tftp, wasm: 'builtin:tftp', ports: [udp/69]}}]
-      helper_sandbox: {{budget: {{fuel: 100000000}}}}
-  - builtin: filter
-    config:
-      chains:
-        - hook: forward
-          policy: accept
-          rules: [{{match: {{ct_helper: {name}}}, action: drop}}]
-"
+        tftp_config(
+            ", ports: [udp/69]",
+            &format!("{{match: {{ct_helper: {name}}}, action: drop}}"),
         )
     };
     let dropped = |name: &str| -> Vec<(String, String)> {
@@ -422,22 +431,7 @@ fn labels_set_by_a_rule_are_matched_on_later_packets() {
 /// NEW, with it RELATED.
 #[test]
 fn a_filter_rule_assigns_a_helper_explicitly() {
-    let yaml = |rule: &str| {
-        format!(
-            "plugins:
-  - builtin: conntrack
-    config:
-      helpers: [{{name: tftp, wasm: 'builtin:tftp'}}]
-      helper_sandbox: {{budget: {{fuel: 100000000}}}}
-  - builtin: filter
-    config:
-      chains:
-        - hook: forward
-          policy: accept
-          rules: [{rule}]
-"
-        )
-    };
+    let yaml = |rule: &str| tftp_config("", rule);
     let without = counts_with("tcpdump/tftp.pcap", &yaml(""));
     assert_eq!((without.related, without.expect_create), (0, 0));
     let with = counts_with(
