@@ -175,12 +175,7 @@ fn matcher(m: &MatchCfg, p: &str, kind: ChainType) -> Result<Matcher, CompileErr
 
     if let Some(states) = &m.ct_state {
         let path = format!("{p}.ct_state");
-        if kind == ChainType::Raw {
-            return err(
-                path,
-                "a raw chain runs before conntrack, so ct_state would never match",
-            );
-        }
+        before_conntrack(kind, &path, "ct_state would never match")?;
         let mut bits = 0u8;
         for s in nonempty(states, &path)? {
             bits |= match s {
@@ -195,22 +190,12 @@ fn matcher(m: &MatchCfg, p: &str, kind: ChainType) -> Result<Matcher, CompileErr
     }
     if let Some(v) = &m.ct_mark {
         let path = format!("{p}.ct_mark");
-        if kind == ChainType::Raw {
-            return err(
-                path,
-                "a raw chain runs before conntrack, so the packet has no connection mark yet",
-            );
-        }
+        before_conntrack(kind, &path, "the packet has no connection mark yet")?;
         out.ct_mark = Some(parse::masked(v).map_err(|e| CompileError { path, message: e })?);
     }
     if let Some(name) = &m.ct_helper {
         let path = format!("{p}.ct_helper");
-        if kind == ChainType::Raw {
-            return err(
-                path,
-                "a raw chain runs before conntrack, so the packet has no connection helper yet",
-            );
-        }
+        before_conntrack(kind, &path, "the packet has no connection helper yet")?;
         out.ct_helper = Some(helper_name(name).ok_or_else(|| CompileError {
             path,
             message: "a helper name of 1 to 16 bytes, as configured in the conntrack plugin's helpers".into(),
@@ -218,12 +203,7 @@ fn matcher(m: &MatchCfg, p: &str, kind: ChainType) -> Result<Matcher, CompileErr
     }
     if let Some(v) = &m.ct_label {
         let path = format!("{p}.ct_label");
-        if kind == ChainType::Raw {
-            return err(
-                path,
-                "a raw chain runs before conntrack, so the packet has no connection labels yet",
-            );
-        }
+        before_conntrack(kind, &path, "the packet has no connection labels yet")?;
         let list = nonempty(v, &path)?;
         out.ct_label = Some(labels(list, &path)?);
     }
@@ -330,6 +310,17 @@ fn labels(list: &[Scalar], path: &str) -> Result<u128, CompileError> {
         }
     }
     Ok(set)
+}
+
+/// Refuses a conntrack match in a raw chain, saying what it would miss there.
+fn before_conntrack(kind: ChainType, path: &str, consequence: &str) -> Result<(), CompileError> {
+    if kind == ChainType::Raw {
+        return err(
+            path,
+            format!("a raw chain runs before conntrack, so {consequence}"),
+        );
+    }
+    Ok(())
 }
 
 /// A helper name as packets carry it (NUL-padded to 16 bytes); `None` unless 1 to 16
