@@ -527,3 +527,31 @@ fn marks_are_set_through_the_control_channel() {
         .unwrap_err()
         .contains("nothing to change"));
 }
+
+#[test]
+fn a_plugins_labels_reach_the_connection_at_confirmation_and_come_back() {
+    use brickwall_conntrack::events::{class, what, Event};
+    let mut t = tracker(CtConfig::default());
+    run(&mut t, ipv4(A, B, 17, &udp(1, 2)), SEC, true);
+    let sub = t.events.subscribe(class::ALL, 10);
+    // A later plugin (a filter rule's ct_label_set) sets bits 2 and 100 on the packet.
+    let mut d = ipv4(A, B, 17, &udp(1, 2));
+    let mut v = view(&mut d, 2 * SEC);
+    t.conntrack_in(&mut v);
+    assert_eq!(v.labels(), 0);
+    v.set_labels(1 << 2 | 1 << 100);
+    t.confirm(&mut v);
+    let changes: Vec<u16> = std::iter::from_fn(|| sub.try_recv())
+        .filter_map(|e| match e {
+            Event::Conn(c) => Some(c.what),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changes, [what::LABEL]);
+    // The connection's next packet carries them to the plugins after conntrack.
+    let mut d = ipv4(B, A, 17, &udp(2, 1));
+    let mut v = view(&mut d, 3 * SEC);
+    t.conntrack_in(&mut v);
+    assert_eq!(v.labels(), 1 << 2 | 1 << 100);
+    assert_eq!(v.ct_labels, [1 << 2, 1 << 36]);
+}
