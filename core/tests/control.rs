@@ -642,6 +642,13 @@ fn update_sets_marks_and_labels() {
     let json = stdout(&e.ct(&["-L", "-m", "7", "-o", "json"]));
     let v: Value = serde_json::from_str(json.trim()).unwrap();
     assert_eq!(v["labels"], "0x21");
+    // `-o extended,labels`, a list as conntrack takes it: the extended line, and no
+    // `labels=` while no map names bits 0 and 5 (conntrack prints names only).
+    let ext = stdout(&e.ct(&["-L", "-m", "7", "-o", "extended,labels"]));
+    assert!(ext.starts_with("ipv4     2 udp "), "{ext}");
+    if !std::path::Path::new(brickwall_hooks::connlabel::CONNLABEL_CONF).exists() {
+        assert!(!ext.contains("labels="), "{ext}");
+    }
     let mut d: Vec<&str> = vec!["-U", "--label-del"];
     d.extend(&a[5..]);
     assert_code(&e.ct(&d), 0);

@@ -38,7 +38,7 @@ enum Command {
     Generate(demo::GenerateArgs),
     /// Query and change a running engine's connection tracking, as conntrack-tools'
     /// `conntrack` does (-L, -G, -D, -U, -F, -C, -S, -E; the expect table).
-    Ct(brickwall_tui::ct::CtArgs),
+    Ct(Box<brickwall_tui::ct::CtArgs>),
     /// A live dashboard of a running engine: hash chains, connections, expectations,
     /// counters and plugins, over the control socket.
     Top(brickwall_tui::top::TopArgs),

@@ -6,8 +6,8 @@
 //!
 //! | `op` | takes | answers |
 //! |---|---|---|
-//! | `list` | `filter`, `format`, `offset`, `limit`, `states`, `total`, `cursor` | `{"entries": [...], "count": N}` (+ `"offset"`, `"limit"` when paged, `"cursor"` when a match follows the page, `"states"` when asked) |
-//! | `get` | `tuple`, `format` | `{"entry": ..., "dir": "original"\|"reply"}` |
+//! | `list` | `filter`, `format`, `show_labels` (text lines end in `labels=BIT,...`), `offset`, `limit`, `states`, `total`, `cursor` | `{"entries": [...], "count": N}` (+ `"offset"`, `"limit"` when paged, `"cursor"` when a match follows the page, `"states"` when asked) |
+//! | `get` | `tuple`, `format`, `show_labels` | `{"entry": ..., "dir": "original"\|"reply"}` |
 //! | `delete` | `tuple` or `filter` | `{"deleted": N}` |
 //! | `flush` | | `{"deleted": N}` |
 //! | `count` | | `{"count": N, "max": M}` |
@@ -294,7 +294,7 @@ fn run(t: &mut Tracker, req: &Request) -> Result<Out, String> {
             let (idx, dir) = find(t, req)?;
             let c = t.table.get(idx).ok_or("no such connection")?;
             Out::O(vec![
-                ("entry", entry(c, now, req.format)),
+                ("entry", entry(c, now, req.format, req.show_labels)),
                 ("dir", dir_name(dir).into()),
             ])
         }
@@ -445,7 +445,7 @@ fn list_page(t: &Tracker, req: &Request) -> Out {
             }
         }
         if count >= req.offset && entries.len() < limit {
-            entries.push(entry(c, now, req.format));
+            entries.push(entry(c, now, req.format, req.show_labels));
         }
         if req.states {
             let name = c
@@ -506,21 +506,32 @@ fn describe(t: &Tuple) -> String {
     s
 }
 
-/// One connection in the requested format.
-fn entry(c: &Conn, now: u64, format: Format) -> Out {
-    match format {
-        Format::Text => Out::S(conntrack_line(c, now, true)),
+/// One connection in the requested format (text lines ending in its label bits when
+/// `show_labels` is set and it has any).
+fn entry(c: &Conn, now: u64, format: Format, show_labels: bool) -> Out {
+    let mut line = match format {
+        Format::Text => conntrack_line(c, now, true),
         Format::Extended => {
             let f = c.orig.family;
-            Out::S(format!(
+            format!(
                 "{:<8} {} {}",
                 family_name(f),
                 f,
                 conntrack_line(c, now, true)
-            ))
+            )
         }
-        Format::Json => entry_json(c, now),
+        Format::Json => return entry_json(c, now),
+    };
+    let labels = c.labels();
+    if show_labels && labels != 0 {
+        let bits: Vec<String> = (0..128)
+            .filter(|b| labels >> b & 1 == 1)
+            .map(|b| b.to_string())
+            .collect();
+        line.push_str(" labels=");
+        line.push_str(&bits.join(","));
     }
+    Out::S(line)
 }
 
 /// One connection as an object with every field.

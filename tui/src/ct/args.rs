@@ -23,6 +23,9 @@ pub enum OutputFormat {
     Json,
     /// `-E -o timestamp`: each event line starts with `[seconds.micros]` and a tab.
     Timestamp,
+    /// `-o labels`: each connection's labels, by their names in conntrack-tools' map
+    /// (`/etc/xtables/connlabel.conf`), at the end of its line (`-L`, `-G`).
+    Labels,
 }
 
 /// Address families (`-f`).
@@ -205,9 +208,9 @@ pub struct CtArgs {
     /// Expectation id (-D expect).
     #[arg(long = "id", value_name = "ID")]
     pub id: Option<u32>,
-    /// Output format (`timestamp` with -E only).
-    #[arg(short = 'o', long = "output", value_enum)]
-    pub output: Option<OutputFormat>,
+    /// Output formats, comma-separated as conntrack's (`timestamp` with -E only).
+    #[arg(short = 'o', long = "output", value_enum, value_delimiter = ',')]
+    pub output: Vec<OutputFormat>,
     /// Events to show with -E: a comma-separated list of NEW, UPDATE, DESTROY or ALL
     /// (expectations have NEW and DESTROY).
     #[arg(short = 'e', long = "event-mask", value_name = "EVENTS", value_parser = parse_event_mask)]

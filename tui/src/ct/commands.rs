@@ -3,6 +3,7 @@
 
 use super::args::{CtArgs, OutputFormat, Table};
 use super::{events, query, CtError, Session, EXIT_OK, PREFIX};
+use brickwall_hooks::connlabel;
 use serde_json::{json, Map, Value};
 use std::io::Write;
 
@@ -36,7 +37,7 @@ pub fn dispatch(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         if a.event_mask.is_some() {
             return Err(CtError::usage("-e selects the events of -E"));
         }
-        if a.output == Some(OutputFormat::Timestamp) {
+        if a.output.contains(&OutputFormat::Timestamp) {
             return Err(CtError::usage(
                 "-o timestamp applies to -E (use extended or json)",
             ));
@@ -95,18 +96,57 @@ fn no_filters(a: &CtArgs, cmd: &str) -> Result<(), CtError> {
     if query::has_filters(a) {
         return Err(CtError::usage(format!("{cmd} takes no filters")));
     }
-    if a.output.is_some() {
+    if !a.output.is_empty() {
         return Err(CtError::usage(format!("{cmd} takes no -o")));
     }
     Ok(())
 }
 
-/// The plugin's name for an output format.
+/// The plugin's name for the output format asked for.
 fn format_name(a: &CtArgs) -> &'static str {
-    match a.output {
-        None | Some(OutputFormat::Timestamp) => "text",
-        Some(OutputFormat::Extended) => "extended",
-        Some(OutputFormat::Json) => "json",
+    if a.output.contains(&OutputFormat::Json) {
+        "json"
+    } else if a.output.contains(&OutputFormat::Extended) {
+        "extended"
+    } else {
+        "text"
+    }
+}
+
+/// A `list` or `get` request in the output format asked for, with the labels when
+/// `-o labels` asks for them.
+fn with_format(a: &CtArgs, mut fields: Value) -> Value {
+    fields["format"] = format_name(a).into();
+    if a.output.contains(&OutputFormat::Labels) {
+        fields["show_labels"] = true.into();
+    }
+    fields
+}
+
+/// The label names `-o labels` prints (conntrack-tools' map), if it was asked for.
+fn label_names(a: &CtArgs) -> Option<Vec<(u8, String)>> {
+    a.output.contains(&OutputFormat::Labels).then(|| {
+        std::fs::read_to_string(connlabel::CONNLABEL_CONF)
+            .map(|t| connlabel::parse_map(&t))
+            .unwrap_or_default()
+    })
+}
+
+/// A line's trailing `labels=BIT,...` (as the plugin writes it) in names, as conntrack
+/// prints them: only bits the map names; no `labels=` when none is named.
+fn named_labels(line: &str, names: &[(u8, String)]) -> String {
+    let Some((head, bits)) = line.rsplit_once(" labels=") else {
+        return line.to_string();
+    };
+    let named: Vec<&str> = bits
+        .split(',')
+        .filter_map(|b| b.parse::<u8>().ok())
+        .filter_map(|b| names.iter().find(|(n, _)| *n == b).map(|(_, s)| s.as_str()))
+        .collect();
+    if named.is_empty() {
+        head.to_string()
+    } else {
+        format!("{head} labels={}", named.join(","))
     }
 }
 
@@ -128,11 +168,13 @@ fn at_clock(fields: Value, now: Option<u64>) -> Value {
     Value::Object(m)
 }
 
-/// Prints one entry: a line as the plugin formatted it, or a JSON object on one line.
-fn print_entry(out: &mut dyn Write, e: &Value) {
-    let _ = match e {
-        Value::String(line) => writeln!(out, "{line}"),
-        other => writeln!(out, "{other}"),
+/// Prints one entry: a line as the plugin formatted it (its label bits in `names`, with
+/// `-o labels`), or a JSON object on one line.
+fn print_entry(out: &mut dyn Write, e: &Value, names: Option<&[(u8, String)]>) {
+    let _ = match (e, names) {
+        (Value::String(line), Some(names)) => writeln!(out, "{}", named_labels(line, names)),
+        (Value::String(line), None) => writeln!(out, "{line}"),
+        (other, _) => writeln!(out, "{other}"),
     };
 }
 
@@ -147,12 +189,12 @@ fn entries(v: &Value) -> Result<&Vec<Value>, CtError> {
 fn list(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtError> {
     let filter = query::filter(a, "-L")?;
     let mut s = Session::open(a)?;
-    let mut fields = json!({"op": "list", "format": format_name(a)});
+    let mut fields = with_format(a, json!({"op": "list"}));
     if let Some(f) = filter {
         fields["filter"] = f;
     }
     let req = request(&mut s, fields)?;
-    let shown = print_pages(&mut s, req, out)?;
+    let shown = print_pages(&mut s, req, out, label_names(a).as_deref())?;
     let _ = writeln!(err, "{PREFIX}: {shown} flow entries have been shown.");
     Ok(EXIT_OK)
 }
@@ -166,14 +208,19 @@ const PAGE: u64 = 10_000;
 /// Entries are printed as pages arrive; the number printed is returned. As with
 /// conntrack's netlink dump, a connection created or removed while the pages are
 /// fetched may or may not be listed.
-fn print_pages(s: &mut Session, mut req: Value, out: &mut dyn Write) -> Result<u64, CtError> {
+fn print_pages(
+    s: &mut Session,
+    mut req: Value,
+    out: &mut dyn Write,
+    names: Option<&[(u8, String)]>,
+) -> Result<u64, CtError> {
     req["limit"] = PAGE.into();
     req["total"] = false.into();
     let mut shown = 0u64;
     loop {
         let v = s.conntrack(&req)?;
         for e in entries(&v)? {
-            print_entry(out, e);
+            print_entry(out, e, names);
             shown += 1;
         }
         match v.get("cursor").and_then(Value::as_u64) {
@@ -189,15 +236,12 @@ fn print_pages(s: &mut Session, mut req: Value, out: &mut dyn Write) -> Result<u
 fn get(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtError> {
     let tuple = query::tuple(a, "-G")?;
     let mut s = Session::open(a)?;
-    let req = request(
-        &mut s,
-        json!({"op": "get", "tuple": tuple, "format": format_name(a)}),
-    )?;
+    let req = request(&mut s, with_format(a, json!({"op": "get", "tuple": tuple})))?;
     let v = s.conntrack(&req)?;
     let e = v.get("entry").ok_or_else(|| {
         CtError::fail(format!("unexpected answer from the conntrack plugin: {v}"))
     })?;
-    print_entry(out, e);
+    print_entry(out, e, label_names(a).as_deref());
     let _ = out.flush();
     let _ = writeln!(err, "{PREFIX}: 1 flow entries have been shown.");
     Ok(EXIT_OK)
@@ -210,13 +254,13 @@ fn delete(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, C
     let (shown, del) = if by_tuple {
         let t = query::tuple(a, "-D")?;
         (
-            json!({"op": "get", "tuple": t.clone(), "format": format_name(a)}),
+            with_format(a, json!({"op": "get", "tuple": t.clone()})),
             json!({"op": "delete", "tuple": t}),
         )
     } else {
         let f = query::filter(a, "-D")?.unwrap_or_else(|| json!({}));
         (
-            json!({"op": "list", "filter": f.clone(), "format": format_name(a)}),
+            with_format(a, json!({"op": "list", "filter": f.clone()})),
             json!({"op": "delete", "filter": f}),
         )
     };
@@ -227,11 +271,11 @@ fn delete(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, C
     if by_tuple {
         let listed = s.conntrack(&at_now(shown))?;
         if let Some(e) = listed.get("entry") {
-            print_entry(out, e);
+            print_entry(out, e, label_names(a).as_deref());
         }
         let _ = out.flush();
     } else {
-        print_pages(&mut s, at_now(shown), out)?;
+        print_pages(&mut s, at_now(shown), out, label_names(a).as_deref())?;
     }
     let v = s.conntrack(&at_now(del))?;
     let n = v.get("deleted").and_then(Value::as_u64).unwrap_or(0);
@@ -277,11 +321,11 @@ fn update(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, C
     let shown = if query::is_full_tuple(&which) {
         let t = query::tuple(&which, "-U")?;
         fields["tuple"] = t.clone();
-        json!({"op": "get", "tuple": t, "format": format_name(a)})
+        with_format(a, json!({"op": "get", "tuple": t}))
     } else {
         let f = query::filter(&which, "-U")?.unwrap_or_else(|| json!({}));
         fields["filter"] = f.clone();
-        json!({"op": "list", "filter": f, "format": format_name(a)})
+        with_format(a, json!({"op": "list", "filter": f}))
     };
     let mut s = Session::open(a)?;
     let now = s.now_ns()?;
@@ -292,10 +336,10 @@ fn update(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, C
     let shown = at_now(shown);
     if shown["op"] == "get" {
         if let Some(e) = s.conntrack(&shown)?.get("entry") {
-            print_entry(out, e);
+            print_entry(out, e, label_names(a).as_deref());
         }
     } else {
-        print_pages(&mut s, shown, out)?;
+        print_pages(&mut s, shown, out, label_names(a).as_deref())?;
     }
     let _ = writeln!(err, "{PREFIX}: {n} flow entries have been updated.");
     Ok(EXIT_OK)
@@ -450,4 +494,22 @@ fn stats(a: &CtArgs, out: &mut dyn Write) -> Result<i32, CtError> {
         }
     }
     Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::named_labels;
+
+    #[test]
+    fn label_bits_become_the_names_of_the_map_as_conntrack_prints_them() {
+        let names = vec![(1, "vpn".to_string()), (3, "eth0-in".to_string())];
+        let line = "udp      17 29 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 mark=0 use=1";
+        assert_eq!(
+            named_labels(&format!("{line} labels=1,3,5"), &names),
+            format!("{line} labels=vpn,eth0-in")
+        );
+        // Bits the map does not name are left out, and with them an empty `labels=`.
+        assert_eq!(named_labels(&format!("{line} labels=5,9"), &names), line);
+        assert_eq!(named_labels(line, &names), line);
+    }
 }

@@ -82,11 +82,10 @@ pub fn run(
             "-E expect takes no filters (they apply to connection events)",
         ));
     }
-    let timestamps = match a.output {
-        None => false,
-        Some(OutputFormat::Timestamp) => true,
-        Some(_) => return Err(CtError::usage("-E takes -o timestamp only")),
-    };
+    if a.output.iter().any(|o| *o != OutputFormat::Timestamp) {
+        return Err(CtError::usage("-E takes -o timestamp only"));
+    }
+    let timestamps = a.output.contains(&OutputFormat::Timestamp);
     let q = EventQuery {
         mask: mask(table, a.event_mask.as_deref())?,
         timestamps,

@@ -40,7 +40,7 @@ pub enum Op {
 const OPS: &str = "list, get, delete, flush, count, stats, histogram, chain, update, buckets";
 /// Every top-level field, for error messages.
 const FIELDS: &str =
-    "op, now_ns, filter, tuple, format, bucket, max_len, mark, mark_mask, labels, label_add, \
+    "op, now_ns, filter, tuple, format, show_labels, bucket, max_len, mark, mark_mask, labels, label_add, \
      label_del, offset, limit, states, total, cursor";
 /// Every filter field, for error messages.
 const FILTER_FIELDS: &str = "proto, family, src, dst, sport, dport, state, mark, zone, status";
@@ -101,9 +101,16 @@ impl Op {
     fn fields(self) -> &'static [&'static str] {
         match self {
             Op::List => &[
-                "filter", "format", "offset", "limit", "states", "total", "cursor",
+                "filter",
+                "format",
+                "show_labels",
+                "offset",
+                "limit",
+                "states",
+                "total",
+                "cursor",
             ],
-            Op::Get => &["tuple", "format"],
+            Op::Get => &["tuple", "format", "show_labels"],
             Op::Delete => &["tuple", "filter"],
             Op::Flush | Op::Count | Op::Stats => &[],
             Op::Histogram => &["max_len", "offset", "limit"],
@@ -146,6 +153,9 @@ pub struct Request {
     pub tuple: Option<Tuple>,
     /// Output format (`list`, `get`).
     pub format: Format,
+    /// Text lines end with the connection's labels, `labels=BIT,BIT` (`conntrack -o
+    /// labels`; the CLI turns the bits into names).
+    pub show_labels: bool,
     /// Bucket number (`chain`), not yet checked against the table's size.
     pub bucket: Option<u64>,
     /// Longest chain length counted separately (`histogram`).
@@ -881,6 +891,7 @@ pub fn parse_value(v: &Value, zone: u16) -> Result<Request, String> {
         })
         .transpose()?;
     let states = flag("states", false)?;
+    let show_labels = flag("show_labels", false)?;
     let total = flag("total", true)?;
     if states && !total {
         return Err("states: counting by state needs total (every match counted)".into());
@@ -917,6 +928,7 @@ pub fn parse_value(v: &Value, zone: u16) -> Result<Request, String> {
         filter,
         tuple,
         format,
+        show_labels,
         bucket,
         max_len,
         mark,

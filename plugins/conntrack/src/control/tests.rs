@@ -1233,6 +1233,22 @@ fn update_sets_marks_and_labels() {
         assert_eq!(e["mark"], 0xfaf, "{e}");
         assert_eq!(e["labels"], "0x10000000000000002", "{e}");
     }
+    // `conntrack -o labels`: text lines end in the label bits when asked, and only then.
+    for (format, show) in [("text", true), ("extended", true), ("text", false)] {
+        let r = ask(
+            &mut t,
+            json!({"op": "list", "now_ns": NOW, "format": format, "show_labels": show}),
+        );
+        let lines: Vec<&str> = r["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .filter_map(|l| l.as_str())
+            .collect();
+        let labelled = lines.iter().filter(|l| l.ends_with(" labels=1,64")).count();
+        assert_eq!(labelled, if show { 3 } else { 0 }, "{lines:?}");
+        assert!(lines.iter().all(|l| show || !l.contains("labels=")));
+    }
     ask(
         &mut t,
         json!({"op": "update", "now_ns": NOW, "filter": {}, "label_del": true}),
