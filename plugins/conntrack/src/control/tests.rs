@@ -916,7 +916,7 @@ fn malformed_requests_are_errors_naming_the_field() {
         ),
         (
             r#"{"op": "get", "limit": 5}"#,
-            "limit: not used by get (it takes now_ns, tuple, format)",
+            "limit: not used by get (it takes now_ns, tuple, format, show_labels)",
         ),
         (
             r#"{"op": "buckets", "states": true}"#,
