@@ -221,12 +221,18 @@ fn with_commas(n: u64) -> String {
 fn demo_opens_the_dashboard_on_a_terminal() {
     let dir = common::TempDir::new("demo-top");
     let err_file = dir.join("demo.err");
-    let cmd = format!(
-        "{} demo --tcp 60 --udp 20 --icmp 10 --rate 150 2>{}; sleep 120",
-        quote(Path::new(bin())),
-        quote(&err_file)
+    // `brickwall demo ARGS`, its standard error to the file, the pane kept afterwards.
+    let demo = |args: &str| {
+        format!(
+            "{} demo {args} 2>{}; sleep 120",
+            quote(Path::new(bin())),
+            quote(&err_file)
+        )
+    };
+    let t = Tmux::start(
+        dir.join("tmux.sock"),
+        &demo("--tcp 60 --udp 20 --icmp 10 --rate 150"),
     );
-    let t = Tmux::start(dir.join("tmux.sock"), &cmd);
     let s = wait_for(&t, &err_file, "the dashboard on a running demo", |s| {
         s.contains("1 Hash chains") && s.contains(" running ")
     });
@@ -249,12 +255,7 @@ fn demo_opens_the_dashboard_on_a_terminal() {
     drop(t);
 
     // Closing the dashboard early stops the run; --no-top prints the summary at once.
-    let cmd = format!(
-        "{} demo --rate 100 2>{}; sleep 120",
-        quote(Path::new(bin())),
-        quote(&err_file)
-    );
-    let t = Tmux::start(dir.join("tmux2.sock"), &cmd);
+    let t = Tmux::start(dir.join("tmux2.sock"), &demo("--rate 100"));
     wait_for(&t, &err_file, "the dashboard", |s| s.contains(" running "));
     t.keys(&["q"]);
     let s = wait_for(&t, &err_file, "the summary of a stopped run", |s| {
@@ -262,12 +263,7 @@ fn demo_opens_the_dashboard_on_a_terminal() {
     });
     assert!(s.contains("when the dashboard closed"), "{s}");
     drop(t);
-    let cmd = format!(
-        "{} demo --no-top --tcp 10 2>{}; sleep 120",
-        quote(Path::new(bin())),
-        quote(&err_file)
-    );
-    let t = Tmux::start(dir.join("tmux3.sock"), &cmd);
+    let t = Tmux::start(dir.join("tmux3.sock"), &demo("--no-top --tcp 10"));
     let s = wait_for(&t, &err_file, "the plain summary", |s| {
         s.contains("conntrack: new")
     });
