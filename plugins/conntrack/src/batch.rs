@@ -47,11 +47,6 @@ impl Prepared {
         self.hashes.get(at).copied()
     }
 
-    /// Prepared entries.
-    pub fn len(&self) -> usize {
-        self.tuples.len()
-    }
-
     /// Whether nothing is prepared.
     pub fn is_empty(&self) -> bool {
         self.tuples.is_empty()
