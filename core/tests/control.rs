@@ -559,7 +559,12 @@ fn expectations_are_created_by_hand() {
 fn a_table_too_large_for_one_answer_is_listed_in_pages() {
     let cfg = common::TempDir::new("ctl-pages-cfg");
     let yaml = cfg.join("ct-only.yaml");
-    std::fs::write(&yaml, "plugins:\n  - builtin: conntrack\n").unwrap();
+    // Counters and start times on: each entry is then about 360 bytes of JSON.
+    std::fs::write(
+        &yaml,
+        "plugins:\n  - builtin: conntrack\n    config: {accounting: true, timestamp: true}\n",
+    )
+    .unwrap();
     let e = Engine::start(
         "ctl-pages",
         &[

@@ -10,7 +10,7 @@ use brickwall_conntrack::core::Tracker;
 use brickwall_conntrack::extract::packet_tuple;
 use brickwall_conntrack::hash::HashKind;
 use brickwall_conntrack::tuple::Tuple;
-use brickwall_hooks::PacketView;
+use brickwall_hooks::{CtInfo, PacketView};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -45,26 +45,43 @@ fn udp_flow(i: u32, reply: bool) -> Vec<u8> {
     v
 }
 
+/// A TCP segment of flow `i` (the UDP flows' addresses and ports), in direction
+/// `reply`, with sequence and acknowledgement numbers and flags; no payload.
+fn tcp_flow(i: u32, reply: bool, seq: u32, ack: u32, flags: u8) -> Vec<u8> {
+    let mut v = udp_flow(i, reply);
+    v.truncate(24);
+    v[3] = 40;
+    v[9] = 6;
+    v.extend_from_slice(&seq.to_be_bytes());
+    v.extend_from_slice(&ack.to_be_bytes());
+    v.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    v
+}
+
+/// The view of an IPv4 datagram (UDP or TCP, no options) the engine would hand over.
 fn view(d: &mut [u8], ts: u64) -> PacketView {
+    let l4proto = d[9];
     PacketView {
         data: d.as_mut_ptr(),
         len: d.len() as u32,
         l3_len: d.len() as u32,
         l4_off: 20,
-        payload_off: 28,
+        payload_off: if l4proto == 6 { 40 } else { 28 },
         family: 2,
-        l4proto: 17,
+        l4proto,
         ts_ns: ts,
         ..PacketView::default()
     }
 }
 
-/// A table of `n` connections, sized for them (buckets: the next power of two).
-fn filled(n: u32, hash: HashKind) -> Tracker {
+/// A table of `n` connections, sized for them (buckets: the next power of two); with
+/// `accounting`, per-direction counters (Linux's `nf_conntrack_acct`) on.
+fn filled(n: u32, hash: HashKind, accounting: bool) -> Tracker {
     let cfg = CtConfig {
         buckets: (n as usize).next_power_of_two(),
         max: n as usize * 2,
         hash,
+        accounting,
         ..CtConfig::default()
     };
     fill(cfg, n)
@@ -78,6 +95,40 @@ fn filled_fresh(n: u32) -> Tracker {
         ..CtConfig::default()
     };
     fill(cfg, n)
+}
+
+/// A tracker holding TCP connections `0..n`, each through its handshake (client
+/// sequence numbers from 100, server's from 500) and ESTABLISHED.
+fn filled_tcp(n: u32) -> Tracker {
+    let cfg = CtConfig {
+        buckets: (n as usize).next_power_of_two(),
+        max: n as usize * 2,
+        ..CtConfig::default()
+    };
+    let mut t = Tracker::new(cfg, 80);
+    for i in 0..n {
+        for (reply, seq, ack, flags) in [
+            (false, 100, 0, 0x02),
+            (true, 500, 101, 0x12),
+            (false, 101, 501, 0x10),
+        ] {
+            let mut d = tcp_flow(i, reply, seq, ack, flags);
+            let mut v = view(&mut d, 1);
+            t.conntrack_in(&mut v);
+            t.confirm(&mut v);
+        }
+    }
+    // The benchmark's packets must be what it says: valid ACKs of ESTABLISHED flows.
+    for (reply, seq, ack, want) in [
+        (false, 101, 501, CtInfo::Established),
+        (true, 501, 101, CtInfo::EstablishedReply),
+    ] {
+        let mut d = tcp_flow(0, reply, seq, ack, 0x10);
+        let mut v = view(&mut d, 1);
+        t.conntrack_in(&mut v);
+        assert_eq!(v.ctinfo(), want);
+    }
+    t
 }
 
 /// A tracker of `cfg` holding flows `0..n`.
@@ -107,7 +158,7 @@ fn bench(c: &mut Criterion) {
                 .map(|k| udp_flow((k * 7919) % n, k % 2 == 1))
                 .collect();
             g.bench_function(format!("established-{label}-{hash:?}"), |b| {
-                let t = table.get_or_insert_with(|| filled(n, hash));
+                let t = table.get_or_insert_with(|| filled(n, hash, false));
                 b.iter(|| {
                     for d in pkts.iter_mut() {
                         let mut v = view(d, 2);
@@ -119,10 +170,45 @@ fn bench(c: &mut Criterion) {
             if hash != HashKind::Siphash {
                 continue;
             }
+            // With accounting on, as the peer counts: the counters live beside the
+            // records, in an array of their own.
+            let mut counting: Option<Tracker> = None;
+            g.bench_function(format!("established-{label}-{hash:?}-acct"), |b| {
+                let t = counting.get_or_insert_with(|| filled(n, hash, true));
+                b.iter(|| {
+                    for d in pkts.iter_mut() {
+                        let mut v = view(d, 2);
+                        black_box(t.conntrack_in(&mut v));
+                        black_box(t.confirm(&mut v));
+                    }
+                })
+            });
+            drop(counting);
+            // TCP: window tracking on every packet, its data in the record. Pure ACKs
+            // in both directions, as a bulk transfer's acknowledgements look.
+            let mut tcp_table: Option<Tracker> = None;
+            let mut acks: Vec<Vec<u8>> = (0..BATCH)
+                .map(|k| {
+                    let reply = k % 2 == 1;
+                    let (seq, ack) = if reply { (501, 101) } else { (101, 501) };
+                    tcp_flow((k * 7919) % n, reply, seq, ack, 0x10)
+                })
+                .collect();
+            g.bench_function(format!("established-tcp-{label}-{hash:?}"), |b| {
+                let t = tcp_table.get_or_insert_with(|| filled_tcp(n));
+                b.iter(|| {
+                    for d in acks.iter_mut() {
+                        let mut v = view(d, 2);
+                        black_box(t.conntrack_in(&mut v));
+                        black_box(t.confirm(&mut v));
+                    }
+                })
+            });
+            drop(tcp_table);
             // The same packets the way the engine hands them over: in batches the
             // tracker prepares (hashes, prefetches) before tracking them one by one.
             g.bench_function(format!("established-{label}-{hash:?}-batched"), |b| {
-                let t = table.get_or_insert_with(|| filled(n, hash));
+                let t = table.get_or_insert_with(|| filled(n, hash, false));
                 let mut views: Vec<PacketView> = Vec::with_capacity(ENGINE_BATCH);
                 b.iter(|| {
                     for chunk in pkts.chunks_mut(ENGINE_BATCH) {
@@ -203,12 +289,15 @@ fn bench(c: &mut Criterion) {
         )
     });
     g.finish();
+    let ext = |acct, tstamp| brickwall_conntrack::table::Extensions { acct, tstamp }.bytes();
     eprintln!(
-        "per connection: record {} + chain links {} bytes, TCP connections {} more (TCP record); \
-         {} bytes of bucket head per bucket",
+        "per connection, any protocol: record {} (TCP window data {} of it) + chain links {} \
+         bytes; accounting {} more, timestamps {} more; {} bytes of bucket head per bucket",
         std::mem::size_of::<brickwall_conntrack::conn::Conn>(),
-        brickwall_conntrack::table::LINK_BYTES,
         std::mem::size_of::<brickwall_conntrack::proto::tcp::TcpConn>(),
+        brickwall_conntrack::table::LINK_BYTES,
+        ext(true, false),
+        ext(false, true),
         std::mem::size_of::<u32>()
     );
 }

@@ -36,6 +36,12 @@ pub struct CtConfig {
     pub helpers: Vec<brickwall_helpers::HelperPolicy>,
     /// The sandbox all helpers share: per-call budget, compile cache, log rate.
     pub helper_sandbox: brickwall_helpers::SandboxPolicy,
+    /// Count packets and bytes per direction of each connection (Linux's
+    /// `nf_conntrack_acct`, off by default there too): 32 bytes more per connection.
+    pub accounting: bool,
+    /// Keep each connection's start time (Linux's `nf_conntrack_timestamp`, off by
+    /// default): 8 bytes more per connection.
+    pub timestamp: bool,
     /// Table size, in bytes of connection records, from which each batch of packets is
     /// prepared (tuples hashed, table entries prefetched) before it is tracked; 0:
     /// always. Below it the table stays in cache and preparing does not pay.
@@ -59,6 +65,8 @@ impl Default for CtConfig {
             expect_max: 4096,
             helpers: Vec::new(),
             helper_sandbox: Default::default(),
+            accounting: false,
+            timestamp: false,
             batch_prefetch_min_bytes: crate::core::PREFETCH_MIN_BYTES,
         }
     }

@@ -1,5 +1,5 @@
-//! One tracked connection: its two tuples, status bits, protocol state, timeout,
-//! counters and mark, in a record of at most 128 bytes (see [`Conn`]).
+//! One tracked connection: its two tuples, status bits, protocol state (TCP's window
+//! data included), timeout and mark, in a record of 120 bytes (see [`Conn`]).
 
 use crate::proto::ProtoState;
 use crate::tuple::Tuple;
@@ -54,10 +54,12 @@ pub enum Slot {
 }
 
 /// A connection: 120 bytes, 128 with its chain links in the table (checked by a
-/// test). What does not fit lives out of line: TCP's window data in the table's TCP
-/// records, and what few connections need (master link, labels, helper) in
-/// [`ConnExt`]. The fields a lookup reads (tuple, expiry, generation, status, slot)
-/// come first, in the record's first 64 bytes.
+/// test), whatever its protocol: TCP's window data is part of the protocol state.
+/// What few connections need (master link, labels, helper) lives out of line in
+/// [`ConnExt`]; per-direction counters and the start time are the table's optional
+/// extensions, as Linux's `acct` and `tstamp` ones (see [`crate::table::Extensions`]).
+/// The fields a lookup reads (tuple, expiry, id, status, slot) come first, in the
+/// record's first 64 bytes.
 #[derive(Clone, Debug)]
 #[repr(C)]
 pub struct Conn {
@@ -65,22 +67,18 @@ pub struct Conn {
     pub orig: Tuple,
     /// When it expires (packet time, ns).
     pub expires_ns: u64,
-    /// Generation of the slab slot, to detect stale handles.
-    pub generation: u32,
+    /// Connection id, for reports and the control socket: unique among the
+    /// connections created (a wrapping sequence that skips 0). It is also the slot's
+    /// generation: a handle naming the slot and an earlier id is stale.
+    pub id: u32,
     /// `status::*` bits.
     pub status: u16,
     /// Slot state.
     pub slot: Slot,
-    /// Protocol state.
-    pub proto: ProtoState,
-    /// Per-direction counters.
-    pub counters: [DirCounters; 2],
-    /// When it was created (packet time, ns).
-    pub start_ns: u64,
-    /// Connection id (stable, for reports and the control socket).
-    pub id: u32,
     /// `ct mark`.
     pub mark: u32,
+    /// Protocol state.
+    pub proto: ProtoState,
     /// Rarely used extras (master, labels, helper), allocated only when set.
     pub ext: Option<Box<ConnExt>>,
 }
@@ -179,7 +177,7 @@ mod tests {
 
     #[test]
     fn record_and_links_fit_in_128_bytes() {
-        assert_eq!(std::mem::size_of::<ProtoState>(), 8);
+        assert_eq!(std::mem::size_of::<ProtoState>(), 52);
         assert_eq!(std::mem::size_of::<Conn>() + crate::table::LINK_BYTES, 128);
     }
 }

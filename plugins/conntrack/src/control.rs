@@ -64,9 +64,10 @@ mod request;
 #[cfg(test)]
 mod tests;
 
-use crate::conn::{status, Conn, Slot};
+use crate::conn::{status, Conn, DirCounters, Slot};
 use crate::core::Tracker;
 use crate::list::{conntrack_line, list};
+use crate::table::Table;
 use crate::tuple::{proto, proto_name, Tuple};
 use request::{family_name, Format, Op, Request};
 use serde::ser::{SerializeMap, SerializeSeq};
@@ -148,7 +149,7 @@ fn legacy(t: &mut Tracker, request: &[u8]) -> Result<Vec<u8>, String> {
         Some("list") => {
             // `list [NOW_NS]`: timeouts are shown relative to NOW (packet time in replays).
             let now = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
-            for line in list(t, now, true) {
+            for line in list(t, now) {
                 response.extend_from_slice(line.as_bytes());
                 response.push(b'\n');
             }
@@ -294,7 +295,10 @@ fn run(t: &mut Tracker, req: &Request) -> Result<Out, String> {
             let (idx, dir) = find(t, req)?;
             let c = t.table.get(idx).ok_or("no such connection")?;
             Out::O(vec![
-                ("entry", entry(c, now, req.format, req.show_labels)),
+                (
+                    "entry",
+                    entry(&t.table, idx, c, now, req.format, req.show_labels),
+                ),
                 ("dir", dir_name(dir).into()),
             ])
         }
@@ -445,7 +449,7 @@ fn list_page(t: &Tracker, req: &Request) -> Out {
             }
         }
         if count >= req.offset && entries.len() < limit {
-            entries.push(entry(c, now, req.format, req.show_labels));
+            entries.push(entry(&t.table, i, c, now, req.format, req.show_labels));
         }
         if req.states {
             let name = c
@@ -508,19 +512,21 @@ fn describe(t: &Tuple) -> String {
 
 /// One connection in the requested format (text lines ending in its label bits when
 /// `show_labels` is set and it has any).
-fn entry(c: &Conn, now: u64, format: Format, show_labels: bool) -> Out {
+/// Counters and start time come from the table's extensions, when on.
+fn entry(table: &Table, idx: u32, c: &Conn, now: u64, format: Format, show_labels: bool) -> Out {
+    let counters = table.counters(idx);
     let mut line = match format {
-        Format::Text => conntrack_line(c, now, true),
+        Format::Text => conntrack_line(c, counters, now),
         Format::Extended => {
             let f = c.orig.family;
             format!(
                 "{:<8} {} {}",
                 family_name(f),
                 f,
-                conntrack_line(c, now, true)
+                conntrack_line(c, counters, now)
             )
         }
-        Format::Json => return entry_json(c, now),
+        Format::Json => return entry_json(c, counters, table.start_ns(idx), now),
     };
     let labels = c.labels();
     if show_labels && labels != 0 {
@@ -534,15 +540,21 @@ fn entry(c: &Conn, now: u64, format: Format, show_labels: bool) -> Out {
     Out::S(line)
 }
 
-/// One connection as an object with every field.
-fn entry_json(c: &Conn, now: u64) -> Out {
+/// One connection as an object with every field (`packets`, `bytes` and `start_ns`
+/// only with the extensions that keep them, as Linux leaves out their attributes).
+fn entry_json(
+    c: &Conn,
+    counters: Option<[DirCounters; 2]>,
+    start_ns: Option<u64>,
+    now: u64,
+) -> Out {
     let t0 = &c.orig;
     let statuses = status::NAMES
         .iter()
         .filter(|(bit, _)| c.has(*bit))
         .map(|(_, n)| Out::from(*n))
         .collect();
-    Out::O(vec![
+    let mut f = vec![
         ("id", u64::from(c.id).into()),
         ("family", family_name(t0.family).into()),
         ("proto", proto_name(t0.proto).into()),
@@ -550,19 +562,22 @@ fn entry_json(c: &Conn, now: u64) -> Out {
         ("state", c.proto.state_name().into()),
         ("timeout", c.secs_left(now).into()),
         ("status", Out::A(statuses)),
-        ("orig", tuple_json(c, 0)),
-        ("reply", tuple_json(c, 1)),
+        ("orig", tuple_json(c, counters, 0)),
+        ("reply", tuple_json(c, counters, 1)),
         ("mark", u64::from(c.mark).into()),
         ("zone", u64::from(t0.zone).into()),
         ("labels", format!("0x{:x}", c.labels()).into()),
         ("helper", c.helper().into()),
         ("use", (c.uses() as u64).into()),
-        ("start_ns", c.start_ns.into()),
-    ])
+    ];
+    if let Some(start) = start_ns {
+        f.push(("start_ns", start.into()));
+    }
+    Out::O(f)
 }
 
-/// One direction's tuple and counters as an object.
-fn tuple_json(c: &Conn, dir: usize) -> Out {
+/// One direction's tuple and counters (when kept) as an object.
+fn tuple_json(c: &Conn, counters: Option<[DirCounters; 2]>, dir: usize) -> Out {
     let t = &c.tuple(dir as u8);
     let mut f = vec![
         ("src", t.fmt_addr(&t.src).into()),
@@ -584,8 +599,10 @@ fn tuple_json(c: &Conn, dir: usize) -> Out {
         }
         _ => {}
     }
-    f.push(("packets", c.counters[dir].packets.into()));
-    f.push(("bytes", c.counters[dir].bytes.into()));
+    if let Some(n) = counters {
+        f.push(("packets", n[dir].packets.into()));
+        f.push(("bytes", n[dir].bytes.into()));
+    }
     Out::O(f)
 }
 

@@ -5,14 +5,14 @@
 
 use crate::batch::Prepared;
 use crate::config::CtConfig;
-use crate::conn::{status, Conn, ConnExt, DirCounters, Slot};
+use crate::conn::{status, Conn, ConnExt, Slot};
 use crate::events::{class, what, ConnEvent, Event, EventBus, EventKind, ExpectEvent};
 use crate::expect::{ExpectError, ExpectSpec, ExpectTable, Expectation, PERMANENT};
 use crate::extract::{declared_l4_len, quoted_tuple, read_packet_tuple, Layers};
 use crate::hash::TupleHasher;
-use crate::proto::{self, icmp, Fresh, ProtoConfig, ProtoState, Track, Tracked};
+use crate::proto::{self, icmp, ProtoConfig, ProtoState, Track};
 use crate::stats::Stats;
-use crate::table::{InsertError, Table};
+use crate::table::{Extensions, InsertError, Table};
 use crate::tuple::{proto as ipproto, Tuple};
 use brickwall_hooks::{flags, CtInfo, PacketView};
 use std::collections::VecDeque;
@@ -24,15 +24,14 @@ const LOWER_TIMEOUT_MIN_REMAINING_NS: u64 =
     crate::proto::tcp::LOWER_TIMEOUT_MIN_REMAINING as u64 * NS;
 
 /// The timeout of a new connection's protocol state, seconds.
-fn state_timeout(state: &Fresh, cfg: &ProtoConfig) -> u32 {
+fn state_timeout(state: &ProtoState, cfg: &ProtoConfig) -> u32 {
     match state {
-        Fresh::Tcp(c) => cfg.timeouts.tcp.for_state(c.state()),
-        Fresh::Other(ProtoState::Tcp(r)) => cfg.timeouts.tcp.for_state(r.state),
-        Fresh::Other(ProtoState::Udp) => cfg.timeouts.udp,
-        Fresh::Other(ProtoState::Icmp) => cfg.timeouts.icmp,
-        Fresh::Other(ProtoState::Gre) => cfg.timeouts.gre,
-        Fresh::Other(ProtoState::Sctp(_)) => cfg.timeouts.sctp.cookie_wait,
-        Fresh::Other(ProtoState::Generic) => cfg.timeouts.generic,
+        ProtoState::Tcp(c) => cfg.timeouts.tcp.for_state(c.state()),
+        ProtoState::Udp(_) => cfg.timeouts.udp,
+        ProtoState::Icmp => cfg.timeouts.icmp,
+        ProtoState::Gre => cfg.timeouts.gre,
+        ProtoState::Sctp(_) => cfg.timeouts.sctp.cookie_wait,
+        ProtoState::Generic => cfg.timeouts.generic,
     }
 }
 
@@ -127,12 +126,16 @@ impl Tracker {
     pub fn new(cfg: CtConfig, chain_limit: usize) -> Tracker {
         // Reserve the slab up to the maximum (address space only until used), capped so a
         // huge `max` does not reserve more than 1 M entries up front.
-        let table = Table::new(
+        let mut table = Table::new(
             cfg.buckets,
             TupleHasher::new(cfg.hash),
             chain_limit,
             cfg.max.min(1 << 20),
         );
+        table.set_extensions(Extensions {
+            acct: cfg.accounting,
+            tstamp: cfg.timestamp,
+        });
         let proto_cfg = proto_config(&cfg);
         Tracker {
             table,
@@ -250,7 +253,7 @@ impl Tracker {
         let (idx, gen) = unhandle(ct)?;
         self.table
             .get(idx)
-            .filter(|c| c.generation == gen)
+            .filter(|c| c.id == gen)
             .map(|c| (idx, c))
     }
 
@@ -266,12 +269,9 @@ impl Tracker {
             return;
         }
         if let Some(c) = self.table.get(idx) {
-            self.events.publish(Event::Conn(ConnEvent::from_conn(
-                kind,
-                bits,
-                c,
-                self.clock_ns,
-            )));
+            let ev = ConnEvent::from_conn(kind, bits, c, self.clock_ns);
+            let ev = ev.with_counters(self.table.counters(idx));
+            self.events.publish(Event::Conn(ev));
         }
     }
 
@@ -294,7 +294,7 @@ impl Tracker {
         let Some((gen, confirmed)) = self
             .table
             .get(idx)
-            .map(|c| (c.generation, c.slot == Slot::Confirmed))
+            .map(|c| (c.id, c.slot == Slot::Confirmed))
         else {
             return;
         };
@@ -315,7 +315,7 @@ impl Tracker {
             // A confirmed child releases its master's reference.
             if let Some(c) = self.table.get(idx) {
                 if let Some(master) = c.master_ref() {
-                    self.master_refs(master, (idx, c.generation), false);
+                    self.master_refs(master, (idx, c.id), false);
                 }
             }
         }
@@ -336,7 +336,7 @@ impl Tracker {
         let master_tuple = self
             .table
             .get(idx)
-            .filter(|c| c.generation == gen)
+            .filter(|c| c.id == gen)
             .map(|c| c.orig)
             .ok_or(ExpectError::NoMaster)?;
         if spec.tuple.proto == ipproto::GRE {
@@ -360,7 +360,7 @@ impl Tracker {
     /// The packet reference of the confirmed connection with tuple `t` (either direction).
     pub fn handle_of(&self, t: &Tuple) -> Option<u64> {
         let (idx, _) = self.table.find(t).0?;
-        self.table.get(idx).map(|c| handle(idx, c.generation))
+        self.table.get(idx).map(|c| handle(idx, c.id))
     }
 
     /// Adds (or, without `add`, removes) `child` to its master's list of confirmed
@@ -368,7 +368,7 @@ impl Tracker {
     /// holds a reference on its master; an expectation does not).
     fn master_refs(&mut self, master: (u32, u32), child: (u32, u32), add: bool) {
         let (idx, gen) = master;
-        if let Some(c) = self.table.get_mut(idx).filter(|c| c.generation == gen) {
+        if let Some(c) = self.table.get_mut(idx).filter(|c| c.id == gen) {
             let ext = c.ext.get_or_insert_with(Default::default);
             if add {
                 ext.children.push(child);
@@ -488,7 +488,7 @@ impl Tracker {
             }
             self.unconfirmed.pop_front();
             if let Some(c) = self.table.get(idx) {
-                if c.generation == gen && c.slot == Slot::Unconfirmed {
+                if c.id == gen && c.slot == Slot::Unconfirmed {
                     self.destroy(idx);
                 }
             }
@@ -522,7 +522,7 @@ impl Tracker {
     }
 
     fn attach(pkt: &mut PacketView, idx: u32, c: &Conn, info: CtInfo) {
-        pkt.ct = handle(idx, c.generation);
+        pkt.ct = handle(idx, c.id);
         pkt.ct_id = c.id as u64;
         pkt.ct_mark = c.mark;
         pkt.set_labels(c.labels());
@@ -597,7 +597,7 @@ impl Tracker {
         let name = self
             .table
             .get(m)
-            .filter(|c| c.generation == g)
+            .filter(|c| c.id == g)
             .and_then(|c| c.helper());
         if let Some(name) = name {
             pkt.set_ct_helper(name);
@@ -652,7 +652,7 @@ impl Tracker {
         };
         self.bump(|s| s.found += 1);
         let cfg = &self.proto_cfg;
-        let Some((c, tcp)) = self.table.get_mut_tcp(idx) else {
+        let Some(c) = self.table.get_mut(idx) else {
             return self.set_invalid(pkt);
         };
         let info = if dir == 1 {
@@ -666,18 +666,8 @@ impl Tracker {
         };
         // The state before, to tell what changed (a protocol state's value changes
         // exactly when its name does).
-        let before = (c.status, c.proto);
-        let verdict = match (&mut c.proto, tcp) {
-            (ProtoState::Tcp(r), Some(t)) => {
-                let v = proto::track(Tracked::Tcp(t), dir, l4, l4_len, now, before.0, cfg);
-                r.state = t.state();
-                v
-            }
-            (p, _) => {
-                let state = Tracked::of(p, None, c.start_ns);
-                proto::track(state, dir, l4, l4_len, now, before.0, cfg)
-            }
-        };
+        let before = (c.status, c.proto.state_key());
+        let verdict = proto::track(c.proto.tracked(), dir, l4, l4_len, now, before.0, cfg);
         let (timeout, set_assured) = match verdict {
             Track::Accept {
                 timeout,
@@ -711,26 +701,24 @@ impl Tracker {
         if set_assured {
             c.status |= status::ASSURED;
         }
-        let ctr = &mut c.counters[dir as usize];
-        ctr.packets += 1;
-        ctr.bytes += bytes;
         let c = &*c;
         Self::attach(pkt, idx, c, info);
         let master = c.master_ref();
+        let mut bits = 0;
         if c.slot == Slot::Confirmed {
-            let mut bits = 0;
             if c.status & !before.0 & status::SEEN_REPLY != 0 {
                 bits |= what::REPLY;
             }
             if c.status & !before.0 & status::ASSURED != 0 {
                 bits |= what::ASSURED;
             }
-            if c.proto != before.1 {
+            if c.proto.state_key() != before.1 {
                 bits |= what::PROTOINFO;
             }
-            if bits != 0 {
-                self.conn_event(idx, bits);
-            }
+        }
+        self.table.account(idx, dir, bytes);
+        if bits != 0 {
+            self.conn_event(idx, bits);
         }
         self.note_master_helper(pkt, master);
         if verdict == Track::Kill {
@@ -752,11 +740,11 @@ impl Tracker {
         }
         let layers = Layers::of(pkt);
         let (l4, l4_len) = (layers.l4, declared_l4_len(pkt, &layers));
-        let mut state = match proto::new_state(tuple.proto, l4, l4_len, &self.proto_cfg) {
+        let mut state = match proto::new_state(tuple.proto, l4, l4_len, now, &self.proto_cfg) {
             Ok(s) => s,
             Err(_) => return self.set_invalid(pkt),
         };
-        let tracked = state.tracked(now);
+        let tracked = state.tracked();
         let timeout = match proto::track(tracked, 0, l4, l4_len, now, 0, &self.proto_cfg) {
             Track::Accept { timeout, .. } => timeout,
             Track::Ignore => state_timeout(&state, &self.proto_cfg),
@@ -782,7 +770,7 @@ impl Tracker {
                 if let Some(e) = self.expects.get(eid) {
                     let (m, g, permanent) =
                         (e.master, e.master_generation, e.flags & PERMANENT != 0);
-                    if let Some(mc) = self.table.get(m).filter(|c| c.generation == g) {
+                    if let Some(mc) = self.table.get(m).filter(|c| c.id == g) {
                         related = Some((m, mc.mark, g));
                         self.bump(|s| s.expect_new += 1);
                     }
@@ -821,18 +809,9 @@ impl Tracker {
         let conn = Conn {
             orig: tuple,
             expires_ns: now.saturating_add(timeout as u64 * 1_000_000_000),
-            start_ns: now,
-            counters: [
-                DirCounters {
-                    packets: 1,
-                    bytes: (l4_len + (pkt.l4_off - pkt.l3_off) as usize) as u64,
-                },
-                DirCounters::default(),
-            ],
-            proto: ProtoState::Generic,
+            proto: state,
             id,
             mark: related.map_or(pkt.ct_mark, |r| r.1),
-            generation: 0,
             status: if related.is_some() {
                 status::EXPECTED
             } else {
@@ -856,12 +835,14 @@ impl Tracker {
                 })),
             },
         };
-        let idx = self.table.alloc(conn, state);
+        let idx = self.table.alloc(conn, now);
+        self.table
+            .account(idx, 0, (l4_len + (pkt.l4_off - pkt.l3_off) as usize) as u64);
         self.live += 1;
         let Some(c) = self.table.get(idx) else {
             return self.set_invalid(pkt);
         };
-        self.unconfirmed.push_back((idx, c.generation, now));
+        self.unconfirmed.push_back((idx, c.id, now));
         let info = if related.is_some() {
             CtInfo::Related
         } else {
@@ -918,7 +899,7 @@ impl Tracker {
         let Some((idx, gen)) = unhandle(pkt.ct) else {
             return ConfirmVerdict::Accept;
         };
-        let Some(c) = self.table.get_mut(idx).filter(|c| c.generation == gen) else {
+        let Some(c) = self.table.get_mut(idx).filter(|c| c.id == gen) else {
             return ConfirmVerdict::Accept;
         };
         let mut changed = 0;
@@ -946,7 +927,7 @@ impl Tracker {
                     c.status |= status::CONFIRMED;
                     if c.has(status::EXPECTED) {
                         bits |= what::RELATED;
-                        master = c.master_ref().map(|m| (m, c.generation));
+                        master = c.master_ref().map(|m| (m, c.id));
                     }
                 }
                 // A confirmed child holds a reference on its master, as in Linux.
@@ -1019,14 +1000,14 @@ impl Tracker {
         let children: Vec<(u32, u32)> = self
             .table
             .get(idx)
-            .filter(|c| c.generation == gen)
+            .filter(|c| c.id == gen)
             .and_then(|c| c.ext.as_ref())
             .map(|e| e.children.clone())
             .unwrap_or_default();
         let mut ended = 0;
         for (i, g) in children {
             let alive = self.table.get(i).is_some_and(|c| {
-                c.generation == g && c.slot == Slot::Confirmed && c.master_ref() == Some((idx, gen))
+                c.id == g && c.slot == Slot::Confirmed && c.master_ref() == Some((idx, gen))
             });
             if alive && self.remove(i) {
                 ended += 1;

@@ -181,7 +181,7 @@ pub struct ConnEvent {
     pub mark: u32,
     /// The helper's name, if one is assigned.
     pub helper: Option<String>,
-    /// Per-direction packet and byte counters.
+    /// Per-direction packet and byte counters (zero unless accounting is on).
     pub counters: [DirCounters; 2],
 }
 
@@ -200,8 +200,14 @@ impl ConnEvent {
             status: c.status,
             mark: c.mark,
             helper: c.helper().map(str::to_owned),
-            counters: c.counters,
+            counters: Default::default(),
         }
+    }
+
+    /// The event with the connection's counters (kept only with accounting on).
+    pub fn with_counters(mut self, counters: Option<[DirCounters; 2]>) -> ConnEvent {
+        self.counters = counters.unwrap_or_default();
+        self
     }
 
     /// The [`class`] bit of this event.
@@ -629,7 +635,7 @@ mod tests {
     use super::*;
     use crate::conn::{ConnExt, Slot};
     use crate::proto::tcp::{self, Dir, Segment, TcpConfig, TcpVerdict, TCP_ACK, TCP_FIN, TCP_SYN};
-    use crate::proto::{ProtoState, TcpRef};
+    use crate::proto::ProtoState;
     use crate::tuple::{proto, FAMILY_V4, FAMILY_V6};
     use std::collections::HashSet;
     use std::net::{Ipv4Addr, Ipv6Addr};
@@ -663,12 +669,14 @@ mod tests {
         }
     }
 
-    /// The stored protocol state of a TCP connection whose record is `c`.
+    /// The stored protocol state of a TCP connection whose window data is `c`.
     fn tcp_proto(c: &tcp::TcpConn) -> ProtoState {
-        ProtoState::Tcp(TcpRef {
-            record: crate::table::NIL,
-            state: c.state(),
-        })
+        ProtoState::Tcp(c.clone())
+    }
+
+    /// A UDP connection's protocol state.
+    fn udp() -> ProtoState {
+        ProtoState::Udp(crate::proto::udp::UdpState::new(0))
     }
 
     /// A confirmed connection with `t` as its original tuple.
@@ -676,12 +684,9 @@ mod tests {
         Conn {
             orig: t,
             expires_ns,
-            start_ns: 0,
-            counters: [DirCounters::default(); 2],
             proto: p,
             id: 7,
             mark: 0,
-            generation: 0,
             status: status | status::CONFIRMED,
             slot: Slot::Confirmed,
             ext: helper.map(|h| {
@@ -815,18 +820,12 @@ mod tests {
     fn destroy_lines() {
         // UDP, expired: no timeout, no helper.
         let t = tuple(v4("10.77.1.2"), v4("10.77.0.1"), proto::UDP, 54983, 54630);
-        let c = conn(
-            t,
-            ProtoState::Udp,
-            status::SEEN_REPLY,
-            30 * SEC,
-            Some("tftp"),
-        );
+        let c = conn(t, udp(), status::SEEN_REPLY, 30 * SEC, Some("tftp"));
         let ev = ConnEvent::from_conn(EventKind::Destroy, what::DESTROY, &c, 31 * SEC);
         assert_eq!(ev.state, None);
         assert_eq!(ev.line(false), "[DESTROY] udp      17 src=10.77.1.2 dst=10.77.0.1 sport=54983 dport=54630 src=10.77.0.1 dst=10.77.1.2 sport=54630 dport=54983");
         // Never replied.
-        let c = conn(t, ProtoState::Udp, 0, 30 * SEC, None);
+        let c = conn(t, udp(), 0, 30 * SEC, None);
         assert_eq!(
             ConnEvent::from_conn(EventKind::Destroy, what::DESTROY, &c, 30 * SEC).line(false),
             "[DESTROY] udp      17 src=10.77.1.2 dst=10.77.0.1 sport=54983 dport=54630 [UNREPLIED] src=10.77.0.1 dst=10.77.1.2 sport=54630 dport=54983"
@@ -867,7 +866,7 @@ mod tests {
             Some("ftp"),
         );
         c.mark = 5;
-        c.counters = [
+        let counters = [
             DirCounters {
                 packets: 12,
                 bytes: 900,
@@ -877,11 +876,13 @@ mod tests {
                 bytes: 1400,
             },
         ];
-        let ev = ConnEvent::from_conn(EventKind::Destroy, what::DESTROY, &c, 100 * SEC);
+        let ev = ConnEvent::from_conn(EventKind::Destroy, what::DESTROY, &c, 100 * SEC)
+            .with_counters(Some(counters));
         assert_eq!(ev.line(false), "[DESTROY] tcp      6 FIN_WAIT src=10.77.0.1 dst=10.77.1.2 sport=45604 dport=21 src=10.77.1.2 dst=10.77.0.1 sport=21 dport=45604 [ASSURED] mark=5");
         assert_eq!(ev.line_acct(false, true), "[DESTROY] tcp      6 FIN_WAIT src=10.77.0.1 dst=10.77.1.2 sport=45604 dport=21 packets=12 bytes=900 src=10.77.1.2 dst=10.77.0.1 sport=21 dport=45604 packets=10 bytes=1400 [ASSURED] mark=5");
         // Counters are for DESTROY only.
-        let up = ConnEvent::from_conn(EventKind::Update, what::PROTOINFO, &c, 40 * SEC);
+        let up = ConnEvent::from_conn(EventKind::Update, what::PROTOINFO, &c, 40 * SEC)
+            .with_counters(Some(counters));
         assert_eq!(up.line_acct(false, true), " [UPDATE] tcp      6 60 FIN_WAIT src=10.77.0.1 dst=10.77.1.2 sport=45604 dport=21 src=10.77.1.2 dst=10.77.0.1 sport=21 dport=45604 [ASSURED] mark=5 helper=ftp");
     }
 
@@ -913,7 +914,7 @@ mod tests {
         // A zone is shown after the mark.
         let mut t = tuple(v4("10.0.0.1"), v4("10.0.0.2"), proto::UDP, 1000, 53);
         t.zone = 4;
-        let mut c = conn(t, ProtoState::Udp, 0, 30 * SEC, None);
+        let mut c = conn(t, udp(), 0, 30 * SEC, None);
         c.mark = 0x10;
         assert_eq!(
             ConnEvent::from_conn(EventKind::New, what::NEW, &c, 0).line(false),
@@ -924,7 +925,7 @@ mod tests {
     #[test]
     fn timestamps_pad_micros_as_conntrack_does() {
         let t = tuple(v4("10.0.0.1"), v4("10.0.0.2"), proto::UDP, 1000, 53);
-        let c = conn(t, ProtoState::Udp, 0, 0, None);
+        let c = conn(t, udp(), 0, 0, None);
         // Connection events: six digits, zero-padded (the sample's
         // `[1795760653.034351]`); nanoseconds are cut, not rounded.
         let mut ev = ConnEvent::from_conn(
@@ -1014,7 +1015,7 @@ mod tests {
     /// A small connection event numbered `n` (in its id).
     fn numbered(kind: EventKind, n: u32) -> Event {
         let t = tuple(v4("10.0.0.1"), v4("10.0.0.2"), proto::UDP, 1000, 53);
-        let mut c = conn(t, ProtoState::Udp, 0, 30 * SEC, None);
+        let mut c = conn(t, udp(), 0, 30 * SEC, None);
         c.id = n;
         let w = match kind {
             EventKind::New => what::NEW,

@@ -1,13 +1,13 @@
 //! The table in conntrack-tools' words: `conntrack -L` lines.
 
-use crate::conn::{status, Conn};
+use crate::conn::{status, Conn, DirCounters};
 use crate::core::Tracker;
 use crate::tuple::proto_name;
 use std::fmt::Write;
 
-/// One connection as `conntrack -L` prints it (with per-direction counters when
-/// `acct` is on, as with `nf_conntrack_acct=1`).
-pub fn conntrack_line(c: &Conn, now_ns: u64, acct: bool) -> String {
+/// One connection as `conntrack -L` prints it, with per-direction counters when the
+/// table keeps them (`counters`: accounting on, as with `nf_conntrack_acct=1`).
+pub fn conntrack_line(c: &Conn, counters: Option<[DirCounters; 2]>, now_ns: u64) -> String {
     let t0 = &c.orig;
     let mut s = format!(
         "{:<8} {} {} ",
@@ -20,24 +20,16 @@ pub fn conntrack_line(c: &Conn, now_ns: u64, acct: bool) -> String {
         s.push(' ');
     }
     s.push_str(&t0.conntrack_words());
-    if acct {
-        let _ = write!(
-            s,
-            " packets={} bytes={}",
-            c.counters[0].packets, c.counters[0].bytes
-        );
+    if let Some(n) = counters {
+        let _ = write!(s, " packets={} bytes={}", n[0].packets, n[0].bytes);
     }
     if !c.has(status::SEEN_REPLY) {
         s.push_str(" [UNREPLIED]");
     }
     s.push(' ');
     s.push_str(&c.reply().conntrack_words());
-    if acct {
-        let _ = write!(
-            s,
-            " packets={} bytes={}",
-            c.counters[1].packets, c.counters[1].bytes
-        );
+    if let Some(n) = counters {
+        let _ = write!(s, " packets={} bytes={}", n[1].packets, n[1].bytes);
     }
     if c.has(status::ASSURED) {
         s.push_str(" [ASSURED]");
@@ -53,11 +45,12 @@ pub fn conntrack_line(c: &Conn, now_ns: u64, acct: bool) -> String {
     s
 }
 
-/// Every confirmed connection alive at `now_ns`, one line each, in slot order.
-pub fn list(t: &Tracker, now_ns: u64, acct: bool) -> Vec<String> {
+/// Every confirmed connection alive at `now_ns`, one line each, in slot order (with
+/// counters when accounting is on).
+pub fn list(t: &Tracker, now_ns: u64) -> Vec<String> {
     t.table
         .slots()
         .filter(|(_, c)| c.has(status::CONFIRMED) && c.expires_ns > now_ns)
-        .map(|(_, c)| conntrack_line(c, now_ns, acct))
+        .map(|(i, c)| conntrack_line(c, t.table.counters(i), now_ns))
         .collect()
 }

@@ -1,8 +1,9 @@
 //! The connection table: a slab of connections and a hash table of buckets, each the
 //! head of a chain through which both tuples of every confirmed connection are linked
 //! (nodes are `slab index << 1 | direction`). Unconfirmed connections live in the slab
-//! but in no chain. TCP connections' window data lives in a second slab, of TCP
-//! records, that only TCP connections use.
+//! but in no chain. Linux's optional extensions, per-direction counters (`acct`) and
+//! start times (`tstamp`), live in arrays of their own beside the slab, allocated only
+//! when switched on ([`Extensions`]).
 //!
 //! The chain links are kept apart from the records, in an array of two links per slot
 //! (8 bytes, small enough to stay in cache where the records do not), and every link
@@ -11,10 +12,9 @@
 //! through on the way to its match are not loaded. A link is `tag << node_bits | node`;
 //! `node_bits` grows with the slab (the tag shrinks), see [`Table::alloc`].
 
-use crate::conn::{Conn, Slot};
+use crate::conn::{Conn, DirCounters, Slot};
 use crate::hash::{scale, TupleHasher};
-use crate::proto::tcp::TcpConn;
-use crate::proto::{Fresh, ProtoState, TcpRef};
+use crate::proto::ProtoState;
 use crate::tuple::Tuple;
 
 /// Asks the kernel to back a large, fresh allocation with huge pages (fewer TLB misses
@@ -69,6 +69,31 @@ fn node_bits_for(slots: usize) -> u32 {
     (64 - (nodes - 1).leading_zeros()).clamp(1, 32)
 }
 
+/// Linux's optional per-connection extensions, which the table keeps beside the
+/// records, each in an array that stays empty while the extension is off.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Extensions {
+    /// Per-direction packet and byte counters (`nf_conntrack_acct`): 32 bytes a
+    /// connection.
+    pub acct: bool,
+    /// The connection's start time (`nf_conntrack_timestamp`): 8 bytes a connection.
+    pub tstamp: bool,
+}
+
+impl Extensions {
+    /// Bytes each connection costs beside its record and links.
+    pub fn bytes(&self) -> usize {
+        let mut n = 0;
+        if self.acct {
+            n += std::mem::size_of::<[DirCounters; 2]>();
+        }
+        if self.tstamp {
+            n += std::mem::size_of::<u64>();
+        }
+        n
+    }
+}
+
 /// Why a connection could not be linked into the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InsertError {
@@ -87,8 +112,11 @@ pub struct Table {
     node_bits: u32,
     slab: Vec<Conn>,
     free: Vec<u32>,
-    tcp: Vec<TcpConn>,
-    tcp_free: Vec<u32>,
+    extensions: Extensions,
+    /// Per slot, with `acct`: each direction's packets and bytes.
+    acct: Vec<[DirCounters; 2]>,
+    /// Per slot, with `tstamp`: when the connection started (packet time, ns).
+    tstamp: Vec<u64>,
     hasher: TupleHasher,
     confirmed: usize,
     /// Longest chain a walk follows (Linux: 50 plus a random 0–29).
@@ -118,8 +146,9 @@ impl Table {
             node_bits: node_bits_for(reserve),
             slab,
             free: Vec::new(),
-            tcp: Vec::new(),
-            tcp_free: Vec::new(),
+            extensions: Extensions::default(),
+            acct: Vec::new(),
+            tstamp: Vec::new(),
             hasher,
             confirmed: 0,
             max_chain,
@@ -134,6 +163,51 @@ impl Table {
     /// Bytes of connection records the table holds (live and free slots).
     pub fn record_bytes(&self) -> usize {
         self.slab.len() * std::mem::size_of::<Conn>()
+    }
+
+    /// Bytes one connection costs: its record, its links and the extensions on.
+    pub fn bytes_per_conn(&self) -> usize {
+        std::mem::size_of::<Conn>() + LINK_BYTES + self.extensions.bytes()
+    }
+
+    /// Switches extensions on or off (a switched-on one starts at zero, or at 0 ns, for
+    /// the connections already stored).
+    pub fn set_extensions(&mut self, e: Extensions) {
+        self.extensions = e;
+        let n = if e.acct { self.slab.len() } else { 0 };
+        self.acct.clear();
+        self.acct.resize(n, Default::default());
+        let n = if e.tstamp { self.slab.len() } else { 0 };
+        self.tstamp.clear();
+        self.tstamp.resize(n, 0);
+    }
+
+    /// The extensions on.
+    pub fn extensions(&self) -> Extensions {
+        self.extensions
+    }
+
+    /// The counters of the connection in slot `idx`, with `acct` on.
+    pub fn counters(&self, idx: u32) -> Option<[DirCounters; 2]> {
+        self.get(idx)?;
+        self.acct.get(idx as usize).copied()
+    }
+
+    /// Counts a packet of `bytes` in direction `dir` (0 or 1) of the connection in slot
+    /// `idx`, with `acct` on.
+    #[inline]
+    pub fn account(&mut self, idx: u32, dir: u8, bytes: u64) {
+        if let Some(c) = self.acct.get_mut(idx as usize) {
+            let c = &mut c[dir as usize & 1];
+            c.packets += 1;
+            c.bytes += bytes;
+        }
+    }
+
+    /// When the connection in slot `idx` started, with `tstamp` on.
+    pub fn start_ns(&self, idx: u32) -> Option<u64> {
+        self.get(idx)?;
+        self.tstamp.get(idx as usize).copied()
     }
 
     /// Connections in the table (confirmed).
@@ -215,52 +289,13 @@ impl Table {
             .filter(|c| c.slot != Slot::Free)
     }
 
-    /// The TCP record of the connection in slot `idx`, if it is a TCP connection.
-    pub fn tcp(&self, idx: u32) -> Option<&TcpConn> {
-        match self.get(idx)?.proto {
-            ProtoState::Tcp(r) => self.tcp.get(r.record as usize),
-            _ => None,
-        }
-    }
-
-    /// The connection in slot `idx` and its TCP record (for a TCP connection), writable.
-    #[inline]
-    pub fn get_mut_tcp(&mut self, idx: u32) -> Option<(&mut Conn, Option<&mut TcpConn>)> {
-        let c = self
-            .slab
-            .get_mut(idx as usize)
-            .filter(|c| c.slot != Slot::Free)?;
-        let tcp = match c.proto {
-            ProtoState::Tcp(r) => self.tcp.get_mut(r.record as usize),
-            _ => None,
-        };
-        Some((c, tcp))
-    }
-
-    /// Puts a new (unconfirmed) connection in the slab, with its protocol state `fresh`
-    /// (a TCP record goes to the TCP slab); returns its slot.
-    pub fn alloc(&mut self, mut conn: Conn, fresh: Fresh) -> u32 {
-        conn.proto = match fresh {
-            Fresh::Tcp(t) => {
-                let state = t.state();
-                let record = match self.tcp_free.pop() {
-                    Some(r) => {
-                        self.tcp[r as usize] = t;
-                        r
-                    }
-                    None => {
-                        self.tcp.push(t);
-                        (self.tcp.len() - 1) as u32
-                    }
-                };
-                ProtoState::Tcp(TcpRef { record, state })
-            }
-            Fresh::Other(p) => p,
-        };
+    /// Puts a new (unconfirmed) connection, started at `start_ns`, in the slab;
+    /// returns its slot. Its id must differ from the slot's previous occupant's (ids
+    /// are a sequence, see [`Conn::id`]).
+    pub fn alloc(&mut self, mut conn: Conn, start_ns: u64) -> u32 {
         conn.slot = Slot::Unconfirmed;
-        match self.free.pop() {
+        let idx = match self.free.pop() {
             Some(i) => {
-                conn.generation = self.slab[i as usize].generation.wrapping_add(1);
                 self.slab[i as usize] = conn;
                 self.links[i as usize] = [NIL; 2];
                 i
@@ -273,7 +308,17 @@ impl Table {
                 self.links.push([NIL; 2]);
                 (self.slab.len() - 1) as u32
             }
+        };
+        let i = idx as usize;
+        if self.extensions.acct {
+            self.acct.resize(self.slab.len(), Default::default());
+            self.acct[i] = Default::default();
         }
+        if self.extensions.tstamp {
+            self.tstamp.resize(self.slab.len(), 0);
+            self.tstamp[i] = start_ns;
+        }
+        idx
     }
 
     /// Releases a slot (unlinking it first if it is in the table).
@@ -285,9 +330,6 @@ impl Table {
             if c.slot != Slot::Free {
                 c.slot = Slot::Free;
                 c.ext = None;
-                if let ProtoState::Tcp(r) = c.proto {
-                    self.tcp_free.push(r.record);
-                }
                 c.proto = ProtoState::Generic;
                 self.free.push(idx);
             }
@@ -395,7 +437,7 @@ impl Table {
             let (idx, dir) = (node >> 1, (node & 1) as u8);
             if link & !mask == tag {
                 let c = &self.slab[idx as usize];
-                // A hit goes on to the record's far end (timeouts, counters), often
+                // A hit goes on to the record's far end (protocol state), often
                 // another cache line: ask for it now, beside the compare's.
                 prefetch((c as *const Conn as *const u8).wrapping_add(RECORD_LAST));
                 let hit = if dir == 0 {
@@ -550,12 +592,9 @@ mod tests {
                 zone: 0,
             },
             expires_ns: 0,
-            start_ns: 0,
-            counters: Default::default(),
-            proto: ProtoState::Udp,
+            proto: ProtoState::Generic,
             id: i,
             mark: 0,
-            generation: 0,
             status: 0,
             slot: Slot::Unconfirmed,
             ext: None,
@@ -567,7 +606,7 @@ mod tests {
         let mut t = Table::new(4, TupleHasher::new(HashKind::Siphash), 10_000, 1);
         let first_bits = t.node_bits;
         for i in 0..300 {
-            let idx = t.alloc(conn(i), Fresh::Other(ProtoState::Udp));
+            let idx = t.alloc(conn(i), 0);
             assert_eq!(t.insert(idx), Ok(()));
         }
         assert!(t.node_bits > first_bits);

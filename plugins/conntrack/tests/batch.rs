@@ -75,6 +75,7 @@ type Outcome = (u8, u64, u8);
 fn run(batch: Option<usize>) -> (Vec<Outcome>, String) {
     let cfg = CtConfig {
         buckets: 64,
+        accounting: true,
         ..CtConfig::default()
     };
     let mut t = Tracker::new(cfg, 80);
@@ -116,7 +117,10 @@ fn run(batch: Option<usize>) -> (Vec<Outcome>, String) {
     let mut lines: Vec<String> = t
         .table
         .slots()
-        .map(|(_, c)| format!("{:?} {:?} {} {:?}", c.orig, c.proto, c.status, c.counters))
+        .map(|(i, c)| {
+            let n = t.table.counters(i);
+            format!("{:?} {:?} {} {:?}", c.orig, c.proto, c.status, n)
+        })
         .collect();
     lines.sort();
     (out, lines.join("\n"))

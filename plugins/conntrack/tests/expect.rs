@@ -185,7 +185,7 @@ fn end_expected_ends_the_masters_children_and_nothing_else() {
     let mut t = Tracker::new(CtConfig::default(), 60);
     let ct = master(&mut t);
     let uses = |t: &Tracker| {
-        let lines = brickwall_conntrack::list::list(t, 3 * SEC, false);
+        let lines = brickwall_conntrack::list::list(t, 3 * SEC);
         let m = lines
             .iter()
             .find(|l| l.contains("sport=5555 dport=21"))

@@ -101,7 +101,10 @@ const R: [u8; 4] = [10, 9, 9, 9];
 
 #[test]
 fn udp_directions_and_confirmation() {
-    let mut t = tracker(CtConfig::default());
+    let mut t = tracker(CtConfig {
+        accounting: true,
+        ..CtConfig::default()
+    });
     // A new flow whose packet is dropped before confirmation never enters the table.
     let (info, _, _) = run(&mut t, ipv4(A, B, 17, &udp(1000, 53)), SEC, false);
     assert_eq!(info, CtInfo::New);
@@ -119,7 +122,7 @@ fn udp_directions_and_confirmation() {
     assert_eq!((i3, id3), (CtInfo::EstablishedReply, id));
     let (i4, _, _) = run(&mut t, ipv4(A, B, 17, &udp(1000, 53)), 4 * SEC, true);
     assert_eq!(i4, CtInfo::Established);
-    let lines = brickwall_conntrack::list::list(&t, 4 * SEC, true);
+    let lines = brickwall_conntrack::list::list(&t, 4 * SEC);
     assert_eq!(lines.len(), 1);
     assert!(lines[0].starts_with("udp      17 "), "{}", lines[0]);
     assert!(lines[0].contains("src=10.0.0.1 dst=10.0.0.2 sport=1000 dport=53 packets=3 bytes=96 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1000 packets=1 bytes=32"), "{}", lines[0]);
@@ -320,7 +323,7 @@ fn tcp_handshake_and_reopen_on_time_wait() {
         true,
     );
     assert_eq!(i, CtInfo::Established);
-    let line = &brickwall_conntrack::list::list(&t, SEC, false)[0];
+    let line = &brickwall_conntrack::list::list(&t, SEC)[0];
     assert!(
         line.starts_with("tcp      6 432000 ESTABLISHED src=10.0.0.1"),
         "{line}"
@@ -344,7 +347,7 @@ fn tcp_handshake_and_reopen_on_time_wait() {
         SEC,
         true,
     );
-    let line = &brickwall_conntrack::list::list(&t, SEC, false)[0];
+    let line = &brickwall_conntrack::list::list(&t, SEC)[0];
     assert!(line.contains(" TIME_WAIT "), "{line}");
     // A new SYN on the same tuple removes the old entry and asks for REPEAT.
     let (_, _, r) = run(
@@ -478,7 +481,7 @@ fn zones_keep_identical_tuples_apart() {
         );
     }
     assert_eq!(t.table.confirmed(), 2);
-    let lines = brickwall_conntrack::list::list(&t, SEC, false);
+    let lines = brickwall_conntrack::list::list(&t, SEC);
     assert_eq!(
         lines.iter().filter(|l| l.contains(" zone=7 ")).count(),
         1,
@@ -487,12 +490,38 @@ fn zones_keep_identical_tuples_apart() {
 }
 
 #[test]
-fn a_connection_record_stays_small() {
-    // One stored tuple (the reply is derived), TCP window data out of line: the record
-    // and its chain links take 128 bytes on 64-bit targets (BENCHMARKS.md counts them).
-    let size = std::mem::size_of::<brickwall_conntrack::conn::Conn>()
-        + brickwall_conntrack::table::LINK_BYTES;
-    assert!(size <= 128, "Conn grew to {size} bytes with its links");
+fn a_connection_takes_128_bytes_whatever_its_protocol() {
+    // The record holds TCP's window data; counters and start times are extensions,
+    // off by default as in Linux, each an array beside the records when on.
+    let mut t = tracker(CtConfig::default());
+    run(
+        &mut t,
+        ipv4(A, B, 6, &tcp(4000, 80, 100, 0, 0x02)),
+        SEC,
+        true,
+    );
+    run(
+        &mut t,
+        ipv4(B, A, 6, &tcp(80, 4000, 500, 101, 0x12)),
+        SEC,
+        true,
+    );
+    run(&mut t, ipv4(A, B, 17, &udp(1, 2)), SEC, true);
+    assert_eq!(t.table.confirmed(), 2);
+    let lines = brickwall_conntrack::list::list(&t, SEC);
+    assert!(lines.iter().any(|l| l.contains(" SYN_RECV ")), "{lines:?}");
+    assert!(lines.iter().all(|l| !l.contains("packets=")), "{lines:?}");
+    assert_eq!(t.table.bytes_per_conn(), 128);
+    assert_eq!(
+        t.table.record_bytes(),
+        2 * std::mem::size_of::<brickwall_conntrack::conn::Conn>()
+    );
+    let on = tracker(CtConfig {
+        accounting: true,
+        timestamp: true,
+        ..CtConfig::default()
+    });
+    assert_eq!(on.table.bytes_per_conn(), 128 + 32 + 8);
 }
 
 #[test]
@@ -507,7 +536,7 @@ fn marks_are_set_through_the_control_channel() {
     )
     .unwrap();
     assert_eq!(String::from_utf8(r).unwrap(), r#"{"updated":1}"#);
-    let lines = brickwall_conntrack::list::list(&t, SEC, false);
+    let lines = brickwall_conntrack::list::list(&t, SEC);
     assert_eq!(
         lines.iter().filter(|l| l.contains(" mark=42 ")).count(),
         1,

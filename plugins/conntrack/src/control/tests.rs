@@ -139,10 +139,20 @@ struct Ids {
 /// - `udp6`: 2001:db8::1:5353 → 2001:db8::3:5353, unanswered;
 /// - `icmp6`: echo 2001:db8::1 → 2001:db8::2 id 9, unanswered;
 /// - unconfirmed: UDP 10.9.9.9:7 → 10.0.0.1:7 (its packet never reached confirm).
+///
+/// Accounting and timestamps on.
 fn filled() -> (Tracker, Ids) {
+    filled_with(true)
+}
+
+/// The tracker of [`filled`]; `extensions`: accounting and timestamps on (off is
+/// Linux's default).
+fn filled_with(extensions: bool) -> (Tracker, Ids) {
     let mut t = Tracker::new(
         CtConfig {
             buckets: 64,
+            accounting: extensions,
+            timestamp: extensions,
             ..Default::default()
         },
         60,
@@ -247,6 +257,30 @@ fn ids_of(t: &mut Tracker, filter: Value) -> Vec<u64> {
 fn sorted(mut v: Vec<u64>) -> Vec<u64> {
     v.sort_unstable();
     v
+}
+
+#[test]
+fn counters_and_start_time_show_only_with_their_extensions() {
+    let (mut t, _) = filled_with(false);
+    let all = lines(&mut t, json!({}));
+    let est = all
+        .iter()
+        .find(|l| l.contains("sport=5555"))
+        .expect("the established flow");
+    assert_eq!(
+        est,
+        "tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=5555 dport=80 \
+         src=10.0.0.2 dst=10.0.0.1 sport=80 dport=5555 [ASSURED] mark=0 use=1"
+    );
+    let r = ask(
+        &mut t,
+        json!({"op": "list", "now_ns": NOW, "format": "json", "filter": {"sport": 5555}}),
+    );
+    let e = &r["entries"][0];
+    assert_eq!(e["state"], "ESTABLISHED");
+    assert!(e.get("start_ns").is_none(), "{e}");
+    assert!(e["orig"].get("packets").is_none(), "{e}");
+    assert!(e["reply"].get("bytes").is_none(), "{e}");
 }
 
 #[test]
@@ -1176,7 +1210,7 @@ fn plain_text_requests_answer_as_before() {
     let out = handle(&mut t, b"list 2000000000").expect("list");
     let text = String::from_utf8(out).expect("utf-8");
     let got: Vec<&str> = text.lines().collect();
-    assert_eq!(got, crate::list::list(&t, NOW, true));
+    assert_eq!(got, crate::list::list(&t, NOW));
     assert!(text.ends_with('\n'));
     assert_eq!(handle(&mut t, b"count").expect("count"), b"7");
     let stats: Value =

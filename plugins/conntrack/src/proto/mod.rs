@@ -11,15 +11,14 @@ pub mod udp;
 use crate::tuple::proto;
 use serde::Deserialize;
 
-/// Protocol-specific state as the connection record keeps it (8 bytes). TCP's window
-/// data (48 bytes) lives out of line, in the table's TCP records; UDP's only datum (when
-/// the flow may count as a stream) is derived from the connection's start time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Protocol-specific state as the connection record keeps it (52 bytes: TCP's window
+/// data, 48, and the variant).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProtoState {
-    /// TCP: where the window data is, and a copy of its state for listings.
-    Tcp(TcpRef),
+    /// TCP window tracking state.
+    Tcp(tcp::TcpConn),
     /// UDP (and UDP-Lite).
-    Udp,
+    Udp(udp::UdpState),
     /// ICMP or ICMPv6 query.
     Icmp,
     /// GRE.
@@ -30,49 +29,45 @@ pub enum ProtoState {
     Generic,
 }
 
-/// A TCP connection's link to its window data in the table's TCP records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TcpRef {
-    /// Index of the record ([`crate::table::NIL`] until the table stores one).
-    pub record: u32,
-    /// The record's state, kept in step by every packet (listings and events read it
-    /// here without reaching the record).
-    pub state: tcp::TcpState,
-}
-
 impl ProtoState {
     /// The state word `conntrack -L` prints after the timeout (TCP and SCTP only).
     pub fn state_name(&self) -> Option<&'static str> {
         match self {
-            ProtoState::Tcp(t) => Some(t.state.name()),
+            ProtoState::Tcp(t) => Some(t.state().name()),
             ProtoState::Sctp(s) => Some(s.name()),
             _ => None,
         }
     }
-}
 
-/// The protocol state of a connection being created, before the table stores it.
-#[derive(Clone, Debug)]
-pub enum Fresh {
-    /// TCP window tracking state.
-    Tcp(tcp::TcpConn),
-    /// Any other protocol: its state as stored.
-    Other(ProtoState),
-}
-
-impl Fresh {
-    /// The state as a tracker updates it (`start_ns`: the connection's start).
-    pub fn tracked(&mut self, start_ns: u64) -> Tracked<'_> {
+    /// The named state as a number, which changes exactly when
+    /// [`state_name`](Self::state_name) does (0 for protocols without states): what
+    /// tells a PROTOINFO change.
+    #[inline]
+    pub fn state_key(&self) -> u8 {
         match self {
-            Fresh::Tcp(c) => Tracked::Tcp(c),
-            Fresh::Other(p) => Tracked::of(p, None, start_ns),
+            ProtoState::Tcp(t) => t.state() as u8 + 1,
+            ProtoState::Sctp(s) => *s as u8 + 1,
+            _ => 0,
+        }
+    }
+
+    /// The state as a tracker reads and updates it.
+    #[inline]
+    pub fn tracked(&mut self) -> Tracked<'_> {
+        match self {
+            ProtoState::Tcp(c) => Tracked::Tcp(c),
+            ProtoState::Udp(u) => Tracked::Udp(u.start_ns()),
+            ProtoState::Icmp => Tracked::Icmp,
+            ProtoState::Gre => Tracked::Gre,
+            ProtoState::Sctp(s) => Tracked::Sctp(s),
+            ProtoState::Generic => Tracked::Generic,
         }
     }
 }
 
 /// A connection's protocol state as a tracker reads and updates it.
 pub enum Tracked<'a> {
-    /// TCP window tracking state (the record out of line).
+    /// TCP window tracking state.
     Tcp(&'a mut tcp::TcpConn),
     /// UDP: the connection's start, from which the stream rule counts.
     Udp(u64),
@@ -82,26 +77,8 @@ pub enum Tracked<'a> {
     Gre,
     /// SCTP association state.
     Sctp(&'a mut sctp::SctpState),
-    /// Any other protocol; also a TCP connection whose record is missing.
+    /// Any other protocol.
     Generic,
-}
-
-impl<'a> Tracked<'a> {
-    /// The view of a stored state, with its TCP record (if any) and start time.
-    pub fn of(
-        p: &'a mut ProtoState,
-        tcp: Option<&'a mut tcp::TcpConn>,
-        start_ns: u64,
-    ) -> Tracked<'a> {
-        match (p, tcp) {
-            (ProtoState::Tcp(_), Some(c)) => Tracked::Tcp(c),
-            (ProtoState::Udp, _) => Tracked::Udp(start_ns),
-            (ProtoState::Icmp, _) => Tracked::Icmp,
-            (ProtoState::Gre, _) => Tracked::Gre,
-            (ProtoState::Sctp(s), _) => Tracked::Sctp(s),
-            (ProtoState::Tcp(_) | ProtoState::Generic, _) => Tracked::Generic,
-        }
-    }
 }
 
 /// What a packet did to its connection.
@@ -185,25 +162,25 @@ fn segment(l4: &[u8], l4_len: usize) -> Option<tcp::Segment<'_>> {
     Some(seg)
 }
 
-/// The protocol state a connection starts with, or why `l4` cannot start one
-/// (`l4_len`: the L4 length the IP header declares).
+/// The protocol state a connection started at `now_ns` begins with, or why `l4`
+/// cannot start one (`l4_len`: the L4 length the IP header declares).
 pub fn new_state(
     l4proto: u8,
     l4: &[u8],
     l4_len: usize,
+    now_ns: u64,
     cfg: &ProtoConfig,
-) -> Result<Fresh, &'static str> {
-    let other = |p| Ok(Fresh::Other(p));
+) -> Result<ProtoState, &'static str> {
     match l4proto {
         proto::TCP => {
             let seg = segment(l4, l4_len).ok_or("tcp-truncated")?;
-            tcp::tcp_new(&seg, &cfg.tcp).map(Fresh::Tcp)
+            tcp::tcp_new(&seg, &cfg.tcp).map(ProtoState::Tcp)
         }
-        proto::UDP | proto::UDPLITE => other(ProtoState::Udp),
-        proto::ICMP | proto::ICMPV6 => other(ProtoState::Icmp),
-        proto::GRE => other(ProtoState::Gre),
-        proto::SCTP => sctp::sctp_new(l4).map(|s| Fresh::Other(ProtoState::Sctp(s))),
-        _ => other(ProtoState::Generic),
+        proto::UDP | proto::UDPLITE => Ok(ProtoState::Udp(udp::UdpState::new(now_ns))),
+        proto::ICMP | proto::ICMPV6 => Ok(ProtoState::Icmp),
+        proto::GRE => Ok(ProtoState::Gre),
+        proto::SCTP => sctp::sctp_new(l4).map(ProtoState::Sctp),
+        _ => Ok(ProtoState::Generic),
     }
 }
 

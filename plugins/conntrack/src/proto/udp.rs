@@ -6,6 +6,29 @@ use super::{Timeouts, Track};
 /// How long after creation a replied UDP connection counts as a stream.
 const STREAM_AFTER_NS: u64 = 2_000_000_000;
 
+/// A UDP connection's state: when it started (packet time, ns), from which the
+/// stream rule counts (Linux keeps `stream_ts` for this). Kept as two halves so that
+/// the protocol state stays 4-byte aligned and fits the record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UdpState {
+    start: [u32; 2],
+}
+
+impl UdpState {
+    /// The state of a connection started at `start_ns`.
+    pub fn new(start_ns: u64) -> UdpState {
+        UdpState {
+            start: [(start_ns >> 32) as u32, start_ns as u32],
+        }
+    }
+
+    /// When the connection started.
+    #[inline]
+    pub fn start_ns(&self) -> u64 {
+        u64::from(self.start[0]) << 32 | u64::from(self.start[1])
+    }
+}
+
 /// Tracks one packet of a connection that started at `start_ns`: a replied connection
 /// still active two seconds after its start is a stream.
 pub fn track(start_ns: u64, now_ns: u64, seen_reply: bool, assured: bool, t: &Timeouts) -> Track {
