@@ -397,13 +397,24 @@ impl Table {
     }
 
     /// Warms the record in slot `idx`: its first and its last cache line (the core's
-    /// adjacent-line prefetch brings a line between them, if any).
+    /// adjacent-line prefetch brings a line between them, if any), and its counters
+    /// with accounting on.
     #[inline]
     fn prefetch_record(&self, idx: usize) {
         if let Some(c) = self.slab.get(idx) {
             let p = c as *const Conn as *const u8;
             prefetch(p);
             prefetch(p.wrapping_add(RECORD_LAST));
+        }
+        self.prefetch_extensions(idx);
+    }
+
+    /// Warms the counters of slot `idx`, with accounting on (they live apart from the
+    /// record: another miss, which a hit can start early).
+    #[inline(always)]
+    fn prefetch_extensions(&self, idx: usize) {
+        if let Some(a) = self.acct.get(idx) {
+            prefetch(a);
         }
     }
 
@@ -440,6 +451,7 @@ impl Table {
                 // A hit goes on to the record's far end (protocol state), often
                 // another cache line: ask for it now, beside the compare's.
                 prefetch((c as *const Conn as *const u8).wrapping_add(RECORD_LAST));
+                self.prefetch_extensions(idx as usize);
                 let hit = if dir == 0 {
                     c.orig == *t
                 } else {
