@@ -542,8 +542,8 @@ fn hostile_data_and_key_storms_do_not_panic() {
     let mut page = four_conns();
     page.count = Some(u64::MAX);
     page.offset = 0;
-    page.rows[0].start_ns = u64::MAX;
-    page.rows[0].bytes = u64::MAX;
+    page.rows[0].start_ns = Some(u64::MAX);
+    page.rows[0].bytes = Some(u64::MAX);
     app.conns.take_page(page);
     let mut r = Rates::default();
     r.push(Duration::from_nanos(0), &[("found".into(), 0)]);

@@ -317,8 +317,21 @@ fn parsing_real_answers() {
     let r = &p.rows[0];
     assert_eq!(r.source(), "10.0.0.2:10000");
     assert_eq!(r.destination(), "10.1.0.41:80");
-    assert_eq!((r.packets, r.bytes), (12, 888));
+    assert_eq!((r.packets, r.bytes), (Some(12), Some(888)));
+    assert_eq!(r.age_s(1_700_000_002_000_000_000), Some(1));
     assert!(!r.unreplied && r.assured);
+    // Conntrack with Linux's defaults (no accounting, no timestamps) lists neither:
+    // the row has none rather than zeros.
+    let v = json!({"count": 1, "entries": [{"family": "ipv4", "id": 3, "mark": 0,
+        "proto": "udp", "orig": {"dport": 53, "dst": "10.1.0.1", "sport": 1000, "src": "10.0.0.1"},
+        "reply": {"dport": 1000, "dst": "10.0.0.1", "sport": 53, "src": "10.1.0.1"},
+        "state": null, "status": ["CONFIRMED"], "timeout": 29}]});
+    let bare = &parse::conn_page(&v).unwrap().rows[0];
+    assert_eq!(
+        (bare.packets, bare.bytes, bare.start_ns),
+        (None, None, None)
+    );
+    assert_eq!(bare.age_s(1), None);
     let e = parse::expect_line(
         "295 proto=6 src=10.0.0.1 dst=10.0.0.2 sport=0 dport=20000 \
          mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 \

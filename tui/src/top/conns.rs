@@ -271,6 +271,7 @@ impl ConnsState {
 
 /// A row's text, as the local filter words search it.
 pub fn row_text(r: &ConnRow, now_ns: u64) -> String {
+    let known = |v: Option<u64>| v.map_or_else(|| "-".to_string(), |n| n.to_string());
     format!(
         "{} {} {} {} {} {} {} {} mark={} id={}",
         r.proto,
@@ -278,9 +279,9 @@ pub fn row_text(r: &ConnRow, now_ns: u64) -> String {
         r.destination(),
         r.state_text(),
         r.timeout_s,
-        r.age_s(now_ns),
-        r.packets,
-        r.bytes,
+        known(r.age_s(now_ns)),
+        known(r.packets),
+        known(r.bytes),
         r.mark,
         r.id
     )

@@ -99,12 +99,14 @@ pub struct ConnRow {
     pub state: Option<String>,
     /// Seconds before it expires.
     pub timeout_s: u64,
-    /// When it started (engine clock, ns).
-    pub start_ns: u64,
-    /// Packets of both directions.
-    pub packets: u64,
-    /// Bytes of both directions.
-    pub bytes: u64,
+    /// When it started (engine clock, ns); `None` unless conntrack keeps start times
+    /// (its `timestamp` extension).
+    pub start_ns: Option<u64>,
+    /// Packets of both directions; `None` unless conntrack counts (its `accounting`
+    /// extension).
+    pub packets: Option<u64>,
+    /// Bytes of both directions (as `packets`).
+    pub bytes: Option<u64>,
     /// `ct mark`.
     pub mark: u64,
     /// No packet seen in the reply direction yet.
@@ -114,9 +116,11 @@ pub struct ConnRow {
 }
 
 impl ConnRow {
-    /// Age in seconds at the engine clock `now_ns` (0 if the clock is behind).
-    pub fn age_s(&self, now_ns: u64) -> u64 {
-        now_ns.saturating_sub(self.start_ns) / 1_000_000_000
+    /// Age in seconds at the engine clock `now_ns` (0 if the clock is behind), when
+    /// the start time is known.
+    pub fn age_s(&self, now_ns: u64) -> Option<u64> {
+        self.start_ns
+            .map(|s| now_ns.saturating_sub(s) / 1_000_000_000)
     }
 
     /// The source as the table shows it: `addr:port`, `[v6]:port`, or the address.

@@ -11,6 +11,16 @@ fn u(v: &Value, k: &str) -> u64 {
     v.get(k).and_then(Value::as_u64).unwrap_or(0)
 }
 
+/// The sum of a counter over both directions; `None` when the listing has none
+/// (conntrack's accounting is off).
+fn both(orig: &Value, reply: &Value, k: &str) -> Option<u64> {
+    let n = |v: &Value| v.get(k).and_then(Value::as_u64);
+    match (n(orig), n(reply)) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
+    }
+}
+
 /// A string field, empty if absent or not a string.
 fn s(v: &Value, k: &str) -> String {
     v.get(k)
@@ -141,9 +151,9 @@ pub fn conn_row(e: &Value) -> ConnRow {
         dport: port("dport"),
         state: e.get("state").and_then(Value::as_str).map(str::to_string),
         timeout_s: u(e, "timeout"),
-        start_ns: u(e, "start_ns"),
-        packets: u(orig, "packets").saturating_add(u(reply, "packets")),
-        bytes: u(orig, "bytes").saturating_add(u(reply, "bytes")),
+        start_ns: e.get("start_ns").and_then(Value::as_u64),
+        packets: both(orig, reply, "packets"),
+        bytes: both(orig, reply, "bytes"),
         mark: u(e, "mark"),
         unreplied: !status.contains(&"SEEN_REPLY"),
         assured: status.contains(&"ASSURED"),

@@ -184,9 +184,9 @@ fn draw_table(f: &mut Frame, area: Rect, app: &App) {
                 r.destination(),
                 r.state_text(),
                 fmt::secs(r.timeout_s),
-                fmt::secs(r.age_s(now)),
-                fmt::short(r.packets),
-                fmt::short(r.bytes),
+                r.age_s(now).map_or_else(|| "-".into(), fmt::secs),
+                r.packets.map_or_else(|| "-".into(), fmt::short),
+                r.bytes.map_or_else(|| "-".into(), fmt::short),
                 r.mark.to_string(),
             ])
             .style(st)
