@@ -131,6 +131,15 @@ fn filled_tcp(n: u32) -> Tracker {
     t
 }
 
+/// Each packet through conntrack-in and confirm, one at a time.
+fn track_all(t: &mut Tracker, pkts: &mut [Vec<u8>]) {
+    for d in pkts.iter_mut() {
+        let mut v = view(d, 2);
+        black_box(t.conntrack_in(&mut v));
+        black_box(t.confirm(&mut v));
+    }
+}
+
 /// A tracker of `cfg` holding flows `0..n`.
 fn fill(cfg: CtConfig, n: u32) -> Tracker {
     let mut t = Tracker::new(cfg, 80);
@@ -159,13 +168,7 @@ fn bench(c: &mut Criterion) {
                 .collect();
             g.bench_function(format!("established-{label}-{hash:?}"), |b| {
                 let t = table.get_or_insert_with(|| filled(n, hash, false));
-                b.iter(|| {
-                    for d in pkts.iter_mut() {
-                        let mut v = view(d, 2);
-                        black_box(t.conntrack_in(&mut v));
-                        black_box(t.confirm(&mut v));
-                    }
-                })
+                b.iter(|| track_all(t, &mut pkts))
             });
             if hash != HashKind::Siphash {
                 continue;
@@ -175,13 +178,7 @@ fn bench(c: &mut Criterion) {
             let mut counting: Option<Tracker> = None;
             g.bench_function(format!("established-{label}-{hash:?}-acct"), |b| {
                 let t = counting.get_or_insert_with(|| filled(n, hash, true));
-                b.iter(|| {
-                    for d in pkts.iter_mut() {
-                        let mut v = view(d, 2);
-                        black_box(t.conntrack_in(&mut v));
-                        black_box(t.confirm(&mut v));
-                    }
-                })
+                b.iter(|| track_all(t, &mut pkts))
             });
             drop(counting);
             // TCP: window tracking on every packet, its data in the record. Pure ACKs
@@ -196,13 +193,7 @@ fn bench(c: &mut Criterion) {
                 .collect();
             g.bench_function(format!("established-tcp-{label}-{hash:?}"), |b| {
                 let t = tcp_table.get_or_insert_with(|| filled_tcp(n));
-                b.iter(|| {
-                    for d in acks.iter_mut() {
-                        let mut v = view(d, 2);
-                        black_box(t.conntrack_in(&mut v));
-                        black_box(t.confirm(&mut v));
-                    }
-                })
+                b.iter(|| track_all(t, &mut acks))
             });
             drop(tcp_table);
             // The same packets the way the engine hands them over: in batches the

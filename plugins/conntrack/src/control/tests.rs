@@ -259,14 +259,21 @@ fn sorted(mut v: Vec<u64>) -> Vec<u64> {
     v
 }
 
-#[test]
-fn counters_and_start_time_show_only_with_their_extensions() {
-    let (mut t, _) = filled_with(false);
-    let all = lines(&mut t, json!({}));
+/// The `conntrack -L` line of the established TCP flow (sport 5555), and every line.
+fn established_line(t: &mut Tracker) -> (String, Vec<String>) {
+    let all = lines(t, json!({}));
     let est = all
         .iter()
         .find(|l| l.contains("sport=5555"))
-        .expect("the established flow");
+        .expect("the established flow")
+        .clone();
+    (est, all)
+}
+
+#[test]
+fn counters_and_start_time_show_only_with_their_extensions() {
+    let (mut t, _) = filled_with(false);
+    let (est, _) = established_line(&mut t);
     assert_eq!(
         est,
         "tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=5555 dport=80 \
@@ -286,12 +293,8 @@ fn counters_and_start_time_show_only_with_their_extensions() {
 #[test]
 fn list_text_lines_and_count() {
     let (mut t, _) = filled();
-    let all = lines(&mut t, json!({}));
+    let (est, all) = established_line(&mut t);
     assert_eq!(all.len(), 7, "{all:#?}");
-    let est = all
-        .iter()
-        .find(|l| l.contains("sport=5555"))
-        .expect("the established flow");
     assert_eq!(
         est,
         "tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=5555 dport=80 \
