@@ -30,6 +30,7 @@ pub mod stats;
 pub mod table;
 pub mod tuple;
 
+use crate::conn::Slot;
 use crate::core::{ConfirmVerdict, InVerdict, Tracker};
 use brickwall_helpers::HelperSet;
 use brickwall_hooks::{
@@ -40,7 +41,7 @@ use config::CtConfig;
 use defrag::{Defrag, DefragConfig, DefragOutcome};
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Registration ids.
@@ -138,7 +139,20 @@ pub struct Conntrack {
     /// when that connection has no helper (0 otherwise): the helper step passes such a
     /// packet by without taking a lock.
     no_helper: Box<[AtomicU64]>,
+    /// Per worker, what conntrack-in attached to its latest packet when that packet's
+    /// connection was already confirmed and had no labels: confirm passes such a packet
+    /// by without a lock if no plugin changed its mark or labels since.
+    seen: Box<[Seen]>,
     host: Host,
+}
+
+/// A worker's latest packet through conntrack-in, for [`Conntrack::confirm`].
+#[derive(Default)]
+struct Seen {
+    /// The connection reference (0: none, or not a confirmed connection without labels).
+    ct: AtomicU64,
+    /// The mark attached.
+    mark: AtomicU32,
 }
 
 /// The helper set, locked.
@@ -206,6 +220,7 @@ impl Conntrack {
             no_helper: (0..Tracker::MAX_WORKERS)
                 .map(|_| AtomicU64::new(0))
                 .collect(),
+            seen: (0..Tracker::MAX_WORKERS).map(|_| Seen::default()).collect(),
             host,
         }
     }
@@ -269,18 +284,48 @@ impl Conntrack {
         .map_err(|e| e.to_string())
     }
 
-    /// conntrack-in, and the note that lets the helper step pass the packet by.
+    /// conntrack-in, and the notes that let the helper step and confirm pass the
+    /// packet by.
     fn conntrack_in(&self, pkt: &mut PacketView) -> InVerdict {
         let mut t = self.tracker();
         let v = t.conntrack_in(pkt);
+        let conn = t.conn_of(pkt.ct).map(|(_, c)| c);
+        let confirmed = conn.is_some_and(|c| c.slot == Slot::Confirmed && c.labels() == 0);
+        let plain = conn.is_some_and(|c| c.helper().is_none());
+        drop(t);
+        if let Some(seen) = self.seen.get(pkt.worker as usize) {
+            seen.ct
+                .store(if confirmed { pkt.ct } else { 0 }, Ordering::Relaxed);
+            seen.mark.store(pkt.ct_mark, Ordering::Relaxed);
+        }
         if self.has_helpers.load(Ordering::Relaxed) {
-            let plain = t.conn_of(pkt.ct).is_some_and(|(_, c)| c.helper().is_none());
-            drop(t);
             if let Some(slot) = self.no_helper.get(pkt.worker as usize) {
                 slot.store(if plain { pkt.ct } else { 0 }, Ordering::Relaxed);
             }
         }
         v
+    }
+
+    /// Confirmation: a new connection enters the table; for one already in it, a mark
+    /// or labels a plugin set on the packet are kept. A packet of a confirmed connection
+    /// whose mark and labels are still what conntrack-in attached has nothing to
+    /// confirm, and passes without the tracker's lock.
+    fn confirm(&self, pkt: &mut PacketView) -> Verdict {
+        if pkt.ct == 0 {
+            return Verdict::Accept;
+        }
+        let unchanged = self.seen.get(pkt.worker as usize).is_some_and(|s| {
+            s.ct.load(Ordering::Relaxed) == pkt.ct
+                && s.mark.load(Ordering::Relaxed) == pkt.ct_mark
+                && pkt.labels() == 0
+        });
+        if unchanged {
+            return Verdict::Accept;
+        }
+        match self.tracker().confirm(pkt) {
+            ConfirmVerdict::Accept => Verdict::Accept,
+            ConfirmVerdict::DropInsertFailed => Verdict::Drop(reason::INSERT_FAILED),
+        }
     }
 
     fn helper_step(&self, pkt: &mut PacketView) -> Verdict {
@@ -424,15 +469,7 @@ impl Plugin for Conntrack {
                 InVerdict::DropTableFull => Verdict::Drop(reason::TABLE_FULL),
             },
             op::HELPER_IN | op::HELPER_POST => self.helper_step(pkt),
-            op::CONFIRM_IN | op::CONFIRM_POST => {
-                if pkt.ct == 0 {
-                    return Verdict::Accept;
-                }
-                match self.tracker().confirm(pkt) {
-                    ConfirmVerdict::Accept => Verdict::Accept,
-                    ConfirmVerdict::DropInsertFailed => Verdict::Drop(reason::INSERT_FAILED),
-                }
-            }
+            op::CONFIRM_IN | op::CONFIRM_POST => self.confirm(pkt),
             _ => Verdict::Accept,
         }
     }
@@ -457,3 +494,6 @@ impl Plugin for Conntrack {
 }
 
 declare_plugin!(Conntrack);
+
+#[cfg(test)]
+mod tests;

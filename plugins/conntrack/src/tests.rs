@@ -1,0 +1,99 @@
+//! The plugin as the engine drives it, registration by registration: what conntrack-in
+//! and confirm leave on the connection when other plugins change the packet's mark and
+//! labels in between, or the control channel changes the connection.
+
+use super::{op, Conntrack};
+use brickwall_hooks::{CtInfo, Host, PacketView, Plugin, Verdict};
+use serde_json::{json, Value};
+
+/// A UDP datagram 10.0.0.1:1000 → 10.0.0.2:53, or its reply.
+fn udp(reply: bool) -> Vec<u8> {
+    let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+    let (src, dst, sp, dp) = if reply {
+        (b, a, 53u16, 1000u16)
+    } else {
+        (a, b, 1000, 53)
+    };
+    let mut v = vec![0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0];
+    v.extend_from_slice(&src);
+    v.extend_from_slice(&dst);
+    v.extend_from_slice(&sp.to_be_bytes());
+    v.extend_from_slice(&dp.to_be_bytes());
+    v.extend_from_slice(&[0, 8, 0, 0]);
+    v
+}
+
+fn view(d: &mut [u8]) -> PacketView {
+    PacketView {
+        data: d.as_mut_ptr(),
+        len: d.len() as u32,
+        l3_len: d.len() as u32,
+        l4_off: 20,
+        payload_off: 28,
+        family: 2,
+        l4proto: 17,
+        ts_ns: 1_000_000_000,
+        ..PacketView::default()
+    }
+}
+
+fn plugin() -> Conntrack {
+    Conntrack::init("null", Host::new(std::ptr::null(), "conntrack")).expect("defaults")
+}
+
+fn ask(p: &Conntrack, req: Value) -> Value {
+    let mut out = Vec::new();
+    p.control(req.to_string().as_bytes(), &mut out)
+        .expect("request");
+    serde_json::from_slice(&out).expect("json")
+}
+
+/// The connection's mark, as the control channel lists it.
+fn mark(p: &Conntrack) -> u64 {
+    let r = ask(p, json!({"op": "list", "format": "json", "now_ns": 1}));
+    r["entries"][0]["mark"].as_u64().expect("one connection")
+}
+
+/// One packet through conntrack-in, then `between` (what later plugins do to it), then
+/// confirm; its ctinfo.
+fn pass(p: &Conntrack, reply: bool, between: impl FnOnce(&mut PacketView)) -> CtInfo {
+    let mut d = udp(reply);
+    let mut v = view(&mut d);
+    assert_eq!(p.on_packet(op::IN_PRE, &mut v), Verdict::Accept);
+    between(&mut v);
+    assert_eq!(p.on_packet(op::CONFIRM_POST, &mut v), Verdict::Accept);
+    v.ctinfo()
+}
+
+#[test]
+fn confirm_keeps_what_plugins_set_and_reverts_nothing_else() {
+    let p = plugin();
+    assert_eq!(pass(&p, false, |_| {}), CtInfo::New);
+    assert_eq!(pass(&p, true, |_| {}), CtInfo::EstablishedReply);
+    // A plugin sets the mark of an established packet: the connection takes it.
+    assert_eq!(pass(&p, false, |v| v.ct_mark = 9), CtInfo::Established);
+    assert_eq!(mark(&p), 9);
+    // The control channel changes the mark while a packet is between conntrack-in
+    // (which attached 9) and confirm, and no plugin touched the packet: the change
+    // stands (confirm has nothing to keep, and passes the packet without a lock).
+    pass(&p, false, |_| {
+        let r = ask(&p, json!({"op": "update", "filter": {}, "mark": 11}));
+        assert_eq!(r["updated"], 1);
+    });
+    assert_eq!(mark(&p), 11);
+    // The next packet carries 11; a plugin setting labels on it is kept.
+    pass(&p, true, |v| {
+        assert_eq!(v.ct_mark, 11);
+        v.set_labels(1 << 3);
+    });
+    let r = ask(&p, json!({"op": "list", "format": "json", "now_ns": 1}));
+    assert_eq!(r["entries"][0]["labels"], "0x8");
+    // A connection with labels always goes through confirm's locked path; an unchanged
+    // packet keeps them.
+    pass(&p, false, |v| assert_eq!(v.labels(), 1 << 3));
+    let r = ask(&p, json!({"op": "list", "format": "json", "now_ns": 1}));
+    assert_eq!(
+        (r["entries"][0]["labels"].as_str(), mark(&p)),
+        (Some("0x8"), 11)
+    );
+}
