@@ -34,7 +34,7 @@
 //!   `zone=` when the zone is not 0; `helper=` on NEW and UPDATE lines of a connection
 //!   with a helper (never on DESTROY lines);
 //! * per-direction `packets= bytes=` appear only on DESTROY lines and only with
-//!   accounting on (`nf_conntrack_acct=1`): see [`ConnEvent::line_acct`].
+//!   accounting on (`nf_conntrack_acct=1`): see [`ConnEvent::line`].
 
 use crate::conn::{status, Conn, DirCounters};
 use crate::tuple::{proto_name, Tuple};
@@ -181,8 +181,8 @@ pub struct ConnEvent {
     pub mark: u32,
     /// The helper's name, if one is assigned.
     pub helper: Option<String>,
-    /// Per-direction packet and byte counters (zero unless accounting is on).
-    pub counters: [DirCounters; 2],
+    /// Per-direction packet and byte counters, with accounting on.
+    pub counters: Option<[DirCounters; 2]>,
 }
 
 impl ConnEvent {
@@ -200,13 +200,13 @@ impl ConnEvent {
             status: c.status,
             mark: c.mark,
             helper: c.helper().map(str::to_owned),
-            counters: Default::default(),
+            counters: None,
         }
     }
 
     /// The event with the connection's counters (kept only with accounting on).
     pub fn with_counters(mut self, counters: Option<[DirCounters; 2]>) -> ConnEvent {
-        self.counters = counters.unwrap_or_default();
+        self.counters = counters;
         self
     }
 
@@ -224,15 +224,10 @@ impl ConnEvent {
     /// `    [NEW] tcp      6 120 SYN_SENT src=10.77.0.1 dst=10.77.1.2 sport=45604 dport=21 [UNREPLIED] src=10.77.1.2 dst=10.77.0.1 sport=21 dport=45604 helper=ftp`;
     /// with `timestamp`, prefixed as `conntrack -E -o timestamp` does
     /// (`[1795760642.641882]` and a tab; the microseconds zero-padded to six digits).
-    /// No counters: see [`ConnEvent::line_acct`].
+    /// An event with counters (accounting on, Linux's `nf_conntrack_acct=1`) shows
+    /// each direction's `packets=… bytes=…` after its tuple on DESTROY lines only, as
+    /// Linux reports counters only when a connection is destroyed.
     pub fn line(&self, timestamp: bool) -> String {
-        self.line_acct(timestamp, false)
-    }
-
-    /// [`ConnEvent::line`], and with `acct` (Linux's `nf_conntrack_acct=1`) DESTROY
-    /// lines show each direction's `packets=… bytes=…` after its tuple, as Linux
-    /// reports counters only when a connection is destroyed.
-    pub fn line_acct(&self, timestamp: bool, acct: bool) -> String {
         let destroy = self.kind == EventKind::Destroy;
         let t0 = &self.tuple[0];
         let mut s = String::with_capacity(192);
@@ -262,18 +257,18 @@ impl ConnEvent {
         }
         s.push(' ');
         s.push_str(&t0.conntrack_words());
-        let counters = |s: &mut String, c: &DirCounters| {
-            if destroy && acct {
-                let _ = write!(s, " packets={} bytes={}", c.packets, c.bytes);
+        let counters = |s: &mut String, dir: usize| {
+            if let (true, Some(n)) = (destroy, &self.counters) {
+                let _ = write!(s, " packets={} bytes={}", n[dir].packets, n[dir].bytes);
             }
         };
-        counters(&mut s, &self.counters[0]);
+        counters(&mut s, 0);
         if !self.has(status::SEEN_REPLY) {
             s.push_str(" [UNREPLIED]");
         }
         s.push(' ');
         s.push_str(&self.tuple[1].conntrack_words());
-        counters(&mut s, &self.counters[1]);
+        counters(&mut s, 1);
         if self.has(status::ASSURED) {
             s.push_str(" [ASSURED]");
         }
@@ -876,14 +871,14 @@ mod tests {
                 bytes: 1400,
             },
         ];
-        let ev = ConnEvent::from_conn(EventKind::Destroy, what::DESTROY, &c, 100 * SEC)
-            .with_counters(Some(counters));
+        let ev = ConnEvent::from_conn(EventKind::Destroy, what::DESTROY, &c, 100 * SEC);
         assert_eq!(ev.line(false), "[DESTROY] tcp      6 FIN_WAIT src=10.77.0.1 dst=10.77.1.2 sport=45604 dport=21 src=10.77.1.2 dst=10.77.0.1 sport=21 dport=45604 [ASSURED] mark=5");
-        assert_eq!(ev.line_acct(false, true), "[DESTROY] tcp      6 FIN_WAIT src=10.77.0.1 dst=10.77.1.2 sport=45604 dport=21 packets=12 bytes=900 src=10.77.1.2 dst=10.77.0.1 sport=21 dport=45604 packets=10 bytes=1400 [ASSURED] mark=5");
+        let ev = ev.with_counters(Some(counters));
+        assert_eq!(ev.line(false), "[DESTROY] tcp      6 FIN_WAIT src=10.77.0.1 dst=10.77.1.2 sport=45604 dport=21 packets=12 bytes=900 src=10.77.1.2 dst=10.77.0.1 sport=21 dport=45604 packets=10 bytes=1400 [ASSURED] mark=5");
         // Counters are for DESTROY only.
         let up = ConnEvent::from_conn(EventKind::Update, what::PROTOINFO, &c, 40 * SEC)
             .with_counters(Some(counters));
-        assert_eq!(up.line_acct(false, true), " [UPDATE] tcp      6 60 FIN_WAIT src=10.77.0.1 dst=10.77.1.2 sport=45604 dport=21 src=10.77.1.2 dst=10.77.0.1 sport=21 dport=45604 [ASSURED] mark=5 helper=ftp");
+        assert_eq!(up.line(false), " [UPDATE] tcp      6 60 FIN_WAIT src=10.77.0.1 dst=10.77.1.2 sport=45604 dport=21 src=10.77.1.2 dst=10.77.0.1 sport=21 dport=45604 [ASSURED] mark=5 helper=ftp");
     }
 
     #[test]
@@ -1314,7 +1309,7 @@ mod tests {
                 status: st,
                 mark: 0,
                 helper,
-                counters: [DirCounters::default(); 2],
+                counters: None,
             };
             assert_eq!(ev.line(true), line);
             n += 1;

@@ -421,8 +421,38 @@ fn events_follow_the_connection_as_conntrack_e_shows_them() {
         "{}",
         lines[3]
     );
+    assert!(!lines[3].contains("packets="), "{}", lines[3]);
     // The slow subscriber kept one event and lost the rest; traffic did not wait for it.
     assert_eq!(slow.lost(), 3);
+
+    // With accounting on, a DESTROY line carries each direction's counters, as
+    // `conntrack -E` shows with `nf_conntrack_acct=1`; other lines do not.
+    let mut t = tracker(CtConfig {
+        accounting: true,
+        ..CtConfig::default()
+    });
+    let sub = t.events.subscribe(class::ALL, 100);
+    run(&mut t, ipv4(A, B, 17, &udp(7, 53)), SEC, true);
+    run(&mut t, ipv4(A, B, 17, &udp(7, 53)), SEC, true);
+    run(&mut t, ipv4(B, A, 17, &udp(53, 7)), SEC, true);
+    t.flush();
+    let lines: Vec<String> = std::iter::from_fn(|| sub.try_recv())
+        .map(|e| e.line(false))
+        .collect();
+    let destroy = lines.last().expect("events");
+    assert!(
+        destroy.starts_with(
+            "[DESTROY] udp      17 30 src=10.0.0.1 dst=10.0.0.2 sport=7 dport=53 \
+             packets=2 bytes=64 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=7 packets=1 bytes=32"
+        ),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[..lines.len() - 1]
+            .iter()
+            .all(|l| !l.contains("packets=")),
+        "{lines:#?}"
+    );
 }
 
 #[test]
