@@ -172,14 +172,25 @@ impl Table {
 
     /// Switches extensions on or off (a switched-on one starts at zero, or at 0 ns, for
     /// the connections already stored).
+    /// An extension switched on reserves room for as many connections as the slab
+    /// (its arrays then grow without moving, like the slab, up to that size).
     pub fn set_extensions(&mut self, e: Extensions) {
         self.extensions = e;
-        let n = if e.acct { self.slab.len() } else { 0 };
-        self.acct.clear();
-        self.acct.resize(n, Default::default());
-        let n = if e.tstamp { self.slab.len() } else { 0 };
-        self.tstamp.clear();
-        self.tstamp.resize(n, 0);
+        let reserve = self.slab.capacity();
+        self.acct = Vec::new();
+        if e.acct {
+            self.acct.reserve_exact(reserve);
+            advise_huge(
+                self.acct.as_ptr() as usize,
+                self.acct.capacity() * std::mem::size_of::<[DirCounters; 2]>(),
+            );
+            self.acct.resize(self.slab.len(), Default::default());
+        }
+        self.tstamp = Vec::new();
+        if e.tstamp {
+            self.tstamp.reserve_exact(reserve);
+            self.tstamp.resize(self.slab.len(), 0);
+        }
     }
 
     /// The extensions on.
