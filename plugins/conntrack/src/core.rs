@@ -98,7 +98,8 @@ pub struct Tracker {
     pub helpers: crate::helper::HelperBook,
 }
 
-/// Encodes a slot and its generation as the packet's conntrack reference.
+/// Encodes a slot and its generation (the connection's id) as the packet's conntrack
+/// reference.
 pub fn handle(idx: u32, generation: u32) -> u64 {
     (generation as u64) << 32 | (idx as u64 + 1)
 }
@@ -664,8 +665,8 @@ impl Tracker {
         } else {
             CtInfo::New
         };
-        // The state before, to tell what changed (a protocol state's value changes
-        // exactly when its name does).
+        // The state before, to tell what changed (the state key changes exactly when
+        // the state's name does).
         let before = (c.status, c.proto.state_key());
         let verdict = proto::track(c.proto.tracked(), dir, l4, l4_len, now, before.0, cfg);
         let (timeout, set_assured) = match verdict {
