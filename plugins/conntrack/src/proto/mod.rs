@@ -187,6 +187,7 @@ pub fn new_state(
 /// Tracks one packet of a connection in direction `dir` (0 original, 1 reply).
 /// `status` is the connection's status before this packet (a first reply does not yet
 /// count as seen, as in Linux); `l4_len` the L4 length the IP header declares.
+#[inline]
 pub fn track(
     state: Tracked<'_>,
     dir: u8,
