@@ -287,10 +287,14 @@ impl Conntrack {
     /// conntrack-in, and the notes that let the helper step and confirm pass the
     /// packet by.
     fn conntrack_in(&self, pkt: &mut PacketView) -> InVerdict {
+        // A packet that arrives already tracked keeps what it carries: the note is only
+        // for what this call attaches.
+        let attaching = pkt.ct == 0;
         let mut t = self.tracker();
         let v = t.conntrack_in(pkt);
         let conn = t.conn_of(pkt.ct).map(|(_, c)| c);
-        let confirmed = conn.is_some_and(|c| c.slot == Slot::Confirmed && c.labels() == 0);
+        let confirmed =
+            attaching && conn.is_some_and(|c| c.slot == Slot::Confirmed && c.labels() == 0);
         let plain = conn.is_some_and(|c| c.helper().is_none());
         drop(t);
         if let Some(seen) = self.seen.get(pkt.worker as usize) {
