@@ -89,7 +89,16 @@ pub struct Tracker {
     prepared: Vec<Prepared>,
     cfg: CtConfig,
     proto_cfg: ProtoConfig,
+    /// Unconfirmed connections whose packet's fate is known not to be confirmation
+    /// (dropped, queued, stolen), oldest first: slot, id, creation time. Reaped once
+    /// stale.
     unconfirmed: VecDeque<(u32, u32, u64)>,
+    /// Per worker, the connection its latest packet created, until the worker's next
+    /// packet: by then that packet was confirmed or not, and only if not does the
+    /// connection join `unconfirmed`. So `unconfirmed` holds the few connections whose
+    /// packet never reached confirmation, not every connection created in its time
+    /// to live.
+    pending: Vec<Option<(u32, u32, u64)>>,
     live: usize,
     next_id: u32,
     next_gc_ns: u64,
@@ -151,6 +160,7 @@ impl Tracker {
             cfg,
             proto_cfg,
             unconfirmed: VecDeque::new(),
+            pending: vec![None],
             live: 0,
             next_id: 1,
             next_gc_ns: 0,
@@ -175,6 +185,7 @@ impl Tracker {
         if w >= self.worker_stats.len() {
             self.worker_stats.resize(w + 1, Stats::default());
             self.prepared.resize_with(w + 1, Prepared::default);
+            self.pending.resize(w + 1, None);
         }
         self.cur_worker = w;
     }
@@ -477,8 +488,30 @@ impl Tracker {
         }
     }
 
-    /// Frees unconfirmed connections whose packets never reached confirmation.
+    /// Moves the connection the current worker's previous packet created to the
+    /// unconfirmed queue if that packet did not confirm it.
+    #[inline]
+    fn settle_pending(&mut self) {
+        if let Some((idx, id, born)) = self.pending[self.cur_worker].take() {
+            if self
+                .table
+                .get(idx)
+                .is_some_and(|c| c.id == id && c.slot == Slot::Unconfirmed)
+            {
+                self.unconfirmed.push_back((idx, id, born));
+            }
+        }
+    }
+
+    /// Frees unconfirmed connections whose packets never reached confirmation. Every
+    /// worker's pending connection that is stale by now joins the queue first, at its
+    /// front (a worker that went quiet after a dropped packet never settles its own).
     fn reap_unconfirmed(&mut self, now: u64, all_stale: bool) {
+        for p in self.pending.iter_mut() {
+            if let Some(e) = p.take_if(|e| now.saturating_sub(e.2) >= UNCONFIRMED_TTL_NS) {
+                self.unconfirmed.push_front(e);
+            }
+        }
         while let Some(&(idx, gen, born)) = self.unconfirmed.front() {
             let stale = now.saturating_sub(born) >= UNCONFIRMED_TTL_NS;
             if !stale && !all_stale {
@@ -608,6 +641,7 @@ impl Tracker {
     /// conntrack-in: attaches a connection and a ctinfo to the packet.
     pub fn conntrack_in(&mut self, pkt: &mut PacketView) -> InVerdict {
         self.set_worker(pkt.worker);
+        self.settle_pending();
         if pkt.ct != 0 {
             return InVerdict::Accept;
         }
@@ -843,7 +877,7 @@ impl Tracker {
         let Some(c) = self.table.get(idx) else {
             return self.set_invalid(pkt);
         };
-        self.unconfirmed.push_back((idx, c.id, now));
+        self.pending[self.cur_worker] = Some((idx, c.id, now));
         let info = if related.is_some() {
             CtInfo::Related
         } else {

@@ -287,6 +287,30 @@ fn icmp_errors_are_related_to_the_flow_they_quote_or_invalid() {
 }
 
 #[test]
+fn connections_of_dropped_packets_are_reclaimed_after_30_s() {
+    let mut t = tracker(CtConfig {
+        buckets: 64,
+        gc_buckets: 64,
+        ..CtConfig::default()
+    });
+    // Worker 0's packet is dropped before confirmation; so is worker 1's, after which
+    // worker 1 sends nothing more.
+    run(&mut t, ipv4(A, B, 17, &udp(1, 2)), SEC, false);
+    let mut d = ipv4(A, R, 17, &udp(3, 4));
+    let mut v = view(&mut d, SEC);
+    v.worker = 1;
+    t.conntrack_in(&mut v);
+    // Worker 0 goes on with a flow that is confirmed.
+    run(&mut t, ipv4(A, B, 17, &udp(5, 6)), 2 * SEC, true);
+    assert_eq!((t.live(), t.table.confirmed()), (3, 1));
+    // Before 30 s nothing is reclaimed; after, both are, and the confirmed flow stays.
+    run(&mut t, ipv4(A, B, 17, &udp(5, 6)), 20 * SEC, true);
+    assert_eq!(t.live(), 3);
+    run(&mut t, ipv4(A, B, 17, &udp(5, 6)), 32 * SEC, true);
+    assert_eq!((t.live(), t.table.confirmed()), (1, 1));
+}
+
+#[test]
 fn notrack_and_malformed_packets() {
     let mut t = tracker(CtConfig::default());
     let mut d = ipv4(A, B, 17, &udp(1, 2));
