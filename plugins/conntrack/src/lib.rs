@@ -6,7 +6,7 @@
 //! (`ctinfo`, the connection reference and id, `ct mark`) for the plugins after it.
 //!
 //! Files, as Linux's `net/netfilter`: [`core`] (conntrack-in, confirm, timeouts, early
-//! drop, ICMP errors), [`table`] and [`hash`] (the hash table of chains), [`tuple`] and
+//! drop, ICMP errors), [`table`] and [`hash`] (the hash table of chains), [`tuple`](mod@tuple) and
 //! [`extract`] (tuples and reading them from packets), [`conn`] (a connection),
 //! [`proto`] (one tracker per protocol), [`defrag`], [`expect`] (expectations),
 //! [`helper`] (helper assignment and the helper step at HELPER, 300, on INPUT and
