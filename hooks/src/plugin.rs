@@ -1,6 +1,7 @@
 //! Writing a plugin in Rust: the [`Plugin`] trait, and the macros that turn an
-//! implementation into a C-ABI descriptor ([`declare_plugin!`]) and export it from a
-//! shared object ([`export_plugin!`]).
+//! implementation into a C-ABI descriptor
+//! ([`declare_plugin!`](crate::declare_plugin)) and export it from a shared object
+//! ([`export_plugin!`](crate::export_plugin)).
 //!
 //! Every call from the engine into the plugin goes through a wrapper that catches
 //! panics, so a panic never unwinds across the FFI boundary: a panicking packet
