@@ -200,8 +200,8 @@ impl Tracker {
 
     /// Takes a new config's tunables — TCP switches, timeouts, the connection and
     /// expectation limits, garbage collection, helpers — keeping the table. Returns the
-    /// fields that only take effect at start (table size, hash, defragmentation, zone)
-    /// and that `new` would change.
+    /// fields that only take effect at start (table size, hash, defragmentation, zone,
+    /// the accounting and timestamp extensions) and that `new` would change.
     pub fn retune(&mut self, new: &CtConfig) -> Vec<&'static str> {
         let old = &self.cfg;
         let mut fixed = Vec::new();
@@ -217,11 +217,20 @@ impl Tracker {
         if new.zone != old.zone {
             fixed.push("zone");
         }
+        // Existing connections would have no counters or start time to show.
+        if new.accounting != old.accounting {
+            fixed.push("accounting");
+        }
+        if new.timestamp != old.timestamp {
+            fixed.push("timestamp");
+        }
         let mut cfg = new.clone();
         cfg.buckets = old.buckets;
         cfg.hash = old.hash;
         cfg.defrag = old.defrag;
         cfg.zone = old.zone;
+        cfg.accounting = old.accounting;
+        cfg.timestamp = old.timestamp;
         self.proto_cfg = proto_config(&cfg);
         self.expects.max = cfg.expect_max;
         self.cfg = cfg;

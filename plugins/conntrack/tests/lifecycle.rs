@@ -638,3 +638,20 @@ fn a_plugins_labels_reach_the_connection_at_confirmation_and_come_back() {
     assert_eq!(v.labels(), 1 << 2 | 1 << 100);
     assert_eq!(v.ct_labels, [1 << 2, 1 << 36]);
 }
+
+#[test]
+fn a_retune_keeps_what_only_applies_at_start() {
+    let mut t = tracker(CtConfig::default());
+    let fixed = t.retune(&CtConfig {
+        buckets: 1024,
+        accounting: true,
+        timestamp: true,
+        expect_max: 7,
+        ..CtConfig::default()
+    });
+    assert_eq!(fixed, ["buckets", "accounting", "timestamp"]);
+    // The rest applies; the extensions stay as they were, config and table alike.
+    assert_eq!(t.config().expect_max, 7);
+    assert!(!t.config().accounting && !t.config().timestamp);
+    assert_eq!(t.table.extensions(), Default::default());
+}
