@@ -7,6 +7,7 @@
 
 use brickwall_conntrack::config::CtConfig;
 use brickwall_conntrack::core::Tracker;
+use brickwall_conntrack::datagram::view;
 use brickwall_conntrack::extract::packet_tuple;
 use brickwall_conntrack::hash::HashKind;
 use brickwall_conntrack::tuple::Tuple;
@@ -56,22 +57,6 @@ fn tcp_flow(i: u32, reply: bool, seq: u32, ack: u32, flags: u8) -> Vec<u8> {
     v.extend_from_slice(&ack.to_be_bytes());
     v.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
     v
-}
-
-/// The view of an IPv4 datagram (UDP or TCP, no options) the engine would hand over.
-fn view(d: &mut [u8], ts: u64) -> PacketView {
-    let l4proto = d[9];
-    PacketView {
-        data: d.as_mut_ptr(),
-        len: d.len() as u32,
-        l3_len: d.len() as u32,
-        l4_off: 20,
-        payload_off: if l4proto == 6 { 40 } else { 28 },
-        family: 2,
-        l4proto,
-        ts_ns: ts,
-        ..PacketView::default()
-    }
 }
 
 /// A table of `n` connections, sized for them (buckets: the next power of two); with

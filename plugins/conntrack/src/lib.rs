@@ -11,13 +11,15 @@
 //! [`proto`] (one tracker per protocol), [`defrag`], [`expect`] (expectations),
 //! [`helper`] (helper assignment and the helper step at HELPER, 300, on INPUT and
 //! POSTROUTING, which runs the WebAssembly helpers of `brickwall-helpers`), [`stats`],
-//! [`list`] (`conntrack -L` lines), [`config`].
+//! [`list`] (`conntrack -L` lines), [`config`]; and [`datagram`], hand-built packets
+//! for tests.
 
 pub mod batch;
 pub mod config;
 pub mod conn;
 pub mod control;
 pub mod core;
+pub mod datagram;
 pub mod defrag;
 pub mod events;
 pub mod expect;

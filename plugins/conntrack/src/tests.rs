@@ -3,37 +3,17 @@
 //! labels in between, or the control channel changes the connection.
 
 use super::{op, Conntrack};
+use crate::datagram::{ipv4, view};
 use brickwall_hooks::{CtInfo, Host, PacketView, Plugin, Verdict};
 use serde_json::{json, Value};
 
 /// A UDP datagram 10.0.0.1:1000 → 10.0.0.2:53, or its reply.
 fn udp(reply: bool) -> Vec<u8> {
     let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
-    let (src, dst, sp, dp) = if reply {
-        (b, a, 53u16, 1000u16)
+    if reply {
+        ipv4(b, a, 17, &crate::datagram::udp(53, 1000))
     } else {
-        (a, b, 1000, 53)
-    };
-    let mut v = vec![0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0];
-    v.extend_from_slice(&src);
-    v.extend_from_slice(&dst);
-    v.extend_from_slice(&sp.to_be_bytes());
-    v.extend_from_slice(&dp.to_be_bytes());
-    v.extend_from_slice(&[0, 8, 0, 0]);
-    v
-}
-
-fn view(d: &mut [u8]) -> PacketView {
-    PacketView {
-        data: d.as_mut_ptr(),
-        len: d.len() as u32,
-        l3_len: d.len() as u32,
-        l4_off: 20,
-        payload_off: 28,
-        family: 2,
-        l4proto: 17,
-        ts_ns: 1_000_000_000,
-        ..PacketView::default()
+        ipv4(a, b, 17, &crate::datagram::udp(1000, 53))
     }
 }
 
@@ -58,7 +38,7 @@ fn mark(p: &Conntrack) -> u64 {
 /// confirm; its ctinfo.
 fn pass(p: &Conntrack, reply: bool, between: impl FnOnce(&mut PacketView)) -> CtInfo {
     let mut d = udp(reply);
-    let mut v = view(&mut d);
+    let mut v = view(&mut d, 1_000_000_000);
     assert_eq!(p.on_packet(op::IN_PRE, &mut v), Verdict::Accept);
     between(&mut v);
     assert_eq!(p.on_packet(op::CONFIRM_POST, &mut v), Verdict::Accept);

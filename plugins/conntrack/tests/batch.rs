@@ -5,43 +5,21 @@
 
 use brickwall_conntrack::config::CtConfig;
 use brickwall_conntrack::core::Tracker;
+use brickwall_conntrack::datagram::{ipv4, tcp, udp, view};
 use brickwall_hooks::PacketView;
 
-const SEC: u64 = 1_000_000_000;
-
-/// A TCP segment or UDP datagram from host `a` to host `b`.
+/// A TCP segment (sequence number 100) or UDP datagram from host 10.0.0.`a` to
+/// 10.0.0.`b`.
 fn packet(a: u8, b: u8, proto: u8, sport: u16, dport: u16, flags: u8) -> Vec<u8> {
-    let mut l4 = Vec::new();
-    l4.extend_from_slice(&sport.to_be_bytes());
-    l4.extend_from_slice(&dport.to_be_bytes());
-    if proto == 6 {
-        l4.extend_from_slice(&[
-            0, 0, 0, 100, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0,
-        ]);
+    let l4 = if proto == 6 {
+        tcp(sport, dport, 100, 0, flags)
     } else {
-        l4.extend_from_slice(&[0, 8, 0, 0]);
-    }
-    let total = 20 + l4.len();
-    let mut d = vec![0x45, 0, 0, total as u8, 0, 0, 0, 0, 64, proto, 0, 0];
-    d.extend_from_slice(&[10, 0, 0, a]);
-    d.extend_from_slice(&[10, 0, 0, b]);
-    d.extend_from_slice(&l4);
-    d
+        udp(sport, dport)
+    };
+    ipv4([10, 0, 0, a], [10, 0, 0, b], proto, &l4)
 }
 
-fn view(d: &mut [u8], ts: u64) -> PacketView {
-    PacketView {
-        data: d.as_mut_ptr(),
-        len: d.len() as u32,
-        l3_len: d.len() as u32,
-        l4_off: 20,
-        payload_off: if d[9] == 6 { 40 } else { 28 },
-        family: 2,
-        l4proto: d[9],
-        ts_ns: ts,
-        ..PacketView::default()
-    }
-}
+const SEC: u64 = 1_000_000_000;
 
 /// Traffic: 40 UDP flows and 20 TCP handshakes, each packet of a flow followed by its
 /// reply, interleaved so batches hold several packets of one tuple.

@@ -4,54 +4,30 @@
 
 use brickwall_conntrack::config::CtConfig;
 use brickwall_conntrack::core::Tracker;
+use brickwall_conntrack::datagram::{ipv4, tcp, udp, view};
 use brickwall_conntrack::expect::{ExpectError, ExpectSpec, Mask, PERMANENT};
 use brickwall_conntrack::tuple::Tuple;
-use brickwall_hooks::{CtInfo, PacketView};
+use brickwall_hooks::CtInfo;
 
 const SEC: u64 = 1_000_000_000;
 const A: [u8; 4] = [10, 0, 0, 1];
 const B: [u8; 4] = [10, 0, 0, 2];
 const C: [u8; 4] = [10, 0, 0, 3];
 
+/// A TCP segment (sequence number 100) or UDP datagram.
 fn packet(src: [u8; 4], dst: [u8; 4], proto: u8, sport: u16, dport: u16, flags: u8) -> Vec<u8> {
-    let l4: Vec<u8> = if proto == 6 {
-        let mut v = Vec::new();
-        v.extend_from_slice(&sport.to_be_bytes());
-        v.extend_from_slice(&dport.to_be_bytes());
-        v.extend_from_slice(&[
-            0, 0, 0, 100, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0,
-        ]);
-        v
+    let l4 = if proto == 6 {
+        tcp(sport, dport, 100, 0, flags)
     } else {
-        let mut v = Vec::new();
-        v.extend_from_slice(&sport.to_be_bytes());
-        v.extend_from_slice(&dport.to_be_bytes());
-        v.extend_from_slice(&[0, 8, 0, 0]);
-        v
+        udp(sport, dport)
     };
-    let total = 20 + l4.len();
-    let mut d = vec![0x45, 0, 0, total as u8, 0, 0, 0, 0, 64, proto, 0, 0];
-    d.extend_from_slice(&src);
-    d.extend_from_slice(&dst);
-    d.extend_from_slice(&l4);
-    d
+    ipv4(src, dst, proto, &l4)
 }
 
 /// Runs a datagram through conntrack-in and confirm with a `ct mark`; returns the view's
 /// ctinfo, id, mark and reference.
 fn run(t: &mut Tracker, mut d: Vec<u8>, ts: u64, mark: u32) -> (CtInfo, u64, u32, u64) {
-    let hdr = if d[9] == 6 { 20 } else { 8 };
-    let mut v = PacketView {
-        data: d.as_mut_ptr(),
-        len: d.len() as u32,
-        l3_len: d.len() as u32,
-        l4_off: 20,
-        payload_off: 20 + hdr,
-        family: 2,
-        l4proto: d[9],
-        ts_ns: ts,
-        ..PacketView::default()
-    };
+    let mut v = view(&mut d, ts);
     t.conntrack_in(&mut v);
     if mark != 0 {
         v.ct_mark = mark;

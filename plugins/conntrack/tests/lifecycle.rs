@@ -4,80 +4,10 @@
 
 use brickwall_conntrack::config::CtConfig;
 use brickwall_conntrack::core::{ConfirmVerdict, InVerdict, Tracker};
-use brickwall_hooks::{flags, CtInfo, PacketView};
+use brickwall_conntrack::datagram::{icmp, ipv4, tcp, udp, view};
+use brickwall_hooks::{flags, CtInfo};
 
 const SEC: u64 = 1_000_000_000;
-
-/// An IPv4 datagram: header, then `l4`.
-fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
-    let total = 20 + l4.len();
-    let mut v = vec![
-        0x45,
-        0,
-        (total >> 8) as u8,
-        total as u8,
-        0,
-        0,
-        0,
-        0,
-        64,
-        proto,
-        0,
-        0,
-    ];
-    v.extend_from_slice(&src);
-    v.extend_from_slice(&dst);
-    v.extend_from_slice(l4);
-    v
-}
-
-fn udp(sport: u16, dport: u16) -> Vec<u8> {
-    let mut v = Vec::new();
-    v.extend_from_slice(&sport.to_be_bytes());
-    v.extend_from_slice(&dport.to_be_bytes());
-    v.extend_from_slice(&[0, 12, 0, 0, b'd', b'a', b't', b'a']);
-    v
-}
-
-fn tcp(sport: u16, dport: u16, seq: u32, ack: u32, fl: u8) -> Vec<u8> {
-    let mut v = Vec::new();
-    v.extend_from_slice(&sport.to_be_bytes());
-    v.extend_from_slice(&dport.to_be_bytes());
-    v.extend_from_slice(&seq.to_be_bytes());
-    v.extend_from_slice(&ack.to_be_bytes());
-    v.extend_from_slice(&[0x50, fl, 0xff, 0xff, 0, 0, 0, 0]);
-    v
-}
-
-fn icmp(ty: u8, code: u8, rest: &[u8]) -> Vec<u8> {
-    let mut v = vec![ty, code, 0, 0];
-    v.extend_from_slice(rest);
-    v
-}
-
-/// A view over a datagram (kept alive by the caller).
-fn view(d: &mut [u8], ts: u64) -> PacketView {
-    let l4_off = 20u16;
-    let l4_len = d.len() - 20;
-    let proto = d[9];
-    let hdr = match proto {
-        6 => 20,
-        17 => 8,
-        _ => 8.min(l4_len),
-    };
-    PacketView {
-        data: d.as_mut_ptr(),
-        len: d.len() as u32,
-        l3_len: d.len() as u32,
-        l3_off: 0,
-        l4_off,
-        payload_off: l4_off + hdr as u16,
-        family: 2,
-        l4proto: proto,
-        ts_ns: ts,
-        ..PacketView::default()
-    }
-}
 
 /// Runs a datagram through conntrack-in and (if asked) confirm; returns its ctinfo,
 /// connection id and conntrack-in verdict.

@@ -4,7 +4,8 @@
 use super::handle;
 use crate::config::CtConfig;
 use crate::core::{ConfirmVerdict, InVerdict, Tracker};
-use brickwall_hooks::{CtInfo, PacketView};
+use crate::datagram::{icmp, ipv4, ipv6, tcp, udp, view};
+use brickwall_hooks::CtInfo;
 use serde_json::{json, Value};
 
 const SEC: u64 = 1_000_000_000;
@@ -22,87 +23,10 @@ fn a6(last: u8) -> [u8; 16] {
     a
 }
 
-/// An IPv4 datagram: header, then `l4`.
-fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
-    let total = 20 + l4.len();
-    let mut v = vec![
-        0x45,
-        0,
-        (total >> 8) as u8,
-        total as u8,
-        0,
-        0,
-        0,
-        0,
-        64,
-        proto,
-        0,
-        0,
-    ];
-    v.extend_from_slice(&src);
-    v.extend_from_slice(&dst);
-    v.extend_from_slice(l4);
-    v
-}
-
-/// An IPv6 datagram: header (no extension headers), then `l4`.
-fn ipv6(src: [u8; 16], dst: [u8; 16], proto: u8, l4: &[u8]) -> Vec<u8> {
-    let len = l4.len();
-    let mut v = vec![0x60, 0, 0, 0, (len >> 8) as u8, len as u8, proto, 64];
-    v.extend_from_slice(&src);
-    v.extend_from_slice(&dst);
-    v.extend_from_slice(l4);
-    v
-}
-
-fn udp(sport: u16, dport: u16) -> Vec<u8> {
-    let mut v = Vec::new();
-    v.extend_from_slice(&sport.to_be_bytes());
-    v.extend_from_slice(&dport.to_be_bytes());
-    v.extend_from_slice(&[0, 12, 0, 0, b'd', b'a', b't', b'a']);
-    v
-}
-
-fn tcp(sport: u16, dport: u16, seq: u32, ack: u32, fl: u8) -> Vec<u8> {
-    let mut v = Vec::new();
-    v.extend_from_slice(&sport.to_be_bytes());
-    v.extend_from_slice(&dport.to_be_bytes());
-    v.extend_from_slice(&seq.to_be_bytes());
-    v.extend_from_slice(&ack.to_be_bytes());
-    v.extend_from_slice(&[0x50, fl, 0xff, 0xff, 0, 0, 0, 0]);
-    v
-}
-
 /// An ICMP or ICMPv6 echo message with `id` and sequence 1.
 fn echo(ty: u8, id: u16) -> Vec<u8> {
-    let mut v = vec![ty, 0, 0, 0];
-    v.extend_from_slice(&id.to_be_bytes());
-    v.extend_from_slice(&[0, 1]);
-    v
-}
-
-/// A view over a datagram (kept alive by the caller).
-fn view(d: &mut [u8], ts: u64) -> PacketView {
-    let v6 = d[0] >> 4 == 6;
-    let (l4_off, proto, family) = if v6 { (40, d[6], 10) } else { (20, d[9], 2) };
-    let l4_len = d.len() - l4_off;
-    let hdr = match proto {
-        6 => 20,
-        17 => 8,
-        _ => 8.min(l4_len),
-    };
-    PacketView {
-        data: d.as_mut_ptr(),
-        len: d.len() as u32,
-        l3_len: d.len() as u32,
-        l3_off: 0,
-        l4_off: l4_off as u16,
-        payload_off: (l4_off + hdr) as u16,
-        family,
-        l4proto: proto,
-        ts_ns: ts,
-        ..PacketView::default()
-    }
+    let [hi, lo] = id.to_be_bytes();
+    icmp(ty, 0, &[hi, lo, 0, 1])
 }
 
 /// Runs a datagram through conntrack-in and (if asked) confirm, with `ct mark` set to
