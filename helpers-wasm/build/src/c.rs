@@ -1,7 +1,7 @@
 //! Helpers written in C: C bindings generated from the WIT with the `wit-bindgen-c`
 //! crate (used as a library, the same 0.63 the Rust SDK's wit-bindgen is), compiled
 //! with clang and wasm-ld against wasi-libc as a reactor module, then turned into a
-//! component by [`componentize`](crate::componentize).
+//! component by [`componentize`].
 //!
 //! The host refuses a component importing anything but the contract's `log`, so the
 //! core module is checked before componentizing: a function of wasi-libc that needs

@@ -121,7 +121,7 @@ pub struct CtArgs {
     /// Show the statistics, one line per worker, as `conntrack -S`.
     #[arg(short = 'S', long = "stats")]
     pub stats: bool,
-    /// Print events as they happen ([NEW], [UPDATE], [DESTROY]) until interrupted.
+    /// Print events as they happen (NEW, UPDATE, DESTROY lines) until interrupted.
     #[arg(short = 'E', long = "event", value_name = "TABLE", num_args = 0..=1,
           default_missing_value = "conntrack", value_enum)]
     pub event: Option<Table>,
