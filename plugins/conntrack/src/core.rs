@@ -692,7 +692,7 @@ impl Tracker {
             None => self.table.hash(&tuple),
         };
         let Some((idx, dir)) = self.lookup_hashed(&tuple, hash, now) else {
-            return self.new_conn(pkt, tuple, now);
+            return self.new_conn(pkt, tuple, now, bytes);
         };
         self.bump(|s| s.found += 1);
         let cfg = &self.proto_cfg;
@@ -773,7 +773,9 @@ impl Tracker {
         InVerdict::Accept
     }
 
-    fn new_conn(&mut self, pkt: &mut PacketView, tuple: Tuple, now: u64) -> InVerdict {
+    /// A packet with no connection: a new one, unconfirmed, attached to it (`bytes`:
+    /// its IP length, for the counters).
+    fn new_conn(&mut self, pkt: &mut PacketView, tuple: Tuple, now: u64, bytes: u64) -> InVerdict {
         if tuple.is_icmp()
             && icmp::kind(tuple.family, (tuple.dst_id >> 8) as u8) != icmp::IcmpKind::Request
         {
@@ -880,8 +882,7 @@ impl Tracker {
             },
         };
         let idx = self.table.alloc(conn, now);
-        self.table
-            .account(idx, 0, (l4_len + (pkt.l4_off - pkt.l3_off) as usize) as u64);
+        self.table.account(idx, 0, bytes);
         self.live += 1;
         let Some(c) = self.table.get(idx) else {
             return self.set_invalid(pkt);

@@ -137,23 +137,22 @@ pub struct Conntrack {
     helpers: Mutex<Option<HelperSet>>,
     /// Whether `helpers` holds a set: packets skip its lock when it does not.
     has_helpers: AtomicBool,
-    /// Per worker, the connection reference of its latest packet through conntrack-in
-    /// when that connection has no helper (0 otherwise): the helper step passes such a
-    /// packet by without taking a lock.
-    no_helper: Box<[AtomicU64]>,
-    /// Per worker, what conntrack-in attached to its latest packet when that packet's
-    /// connection was already confirmed and had no labels: confirm passes such a packet
-    /// by without a lock if no plugin changed its mark or labels since.
+    /// Per worker, what conntrack-in noted about its latest packet, which lets the
+    /// helper step and confirm pass it by without a lock.
     seen: Box<[Seen]>,
     host: Host,
 }
 
-/// A worker's latest packet through conntrack-in, for [`Conntrack::confirm`].
+/// What conntrack-in noted about a worker's latest packet.
 #[derive(Default)]
 struct Seen {
-    /// The connection reference (0: none, or not a confirmed connection without labels).
-    ct: AtomicU64,
-    /// The mark attached.
+    /// The packet's connection reference when that connection has no helper (0
+    /// otherwise), for [`Conntrack::helper_step`].
+    no_helper: AtomicU64,
+    /// The connection reference when this call attached it and the connection was
+    /// already confirmed and had no labels (0 otherwise), for [`Conntrack::confirm`].
+    confirmed: AtomicU64,
+    /// The mark attached, for [`Conntrack::confirm`].
     mark: AtomicU32,
 }
 
@@ -219,9 +218,6 @@ impl Conntrack {
             defrag,
             has_helpers: AtomicBool::new(helpers.is_some()),
             helpers: Mutex::new(helpers),
-            no_helper: (0..Tracker::MAX_WORKERS)
-                .map(|_| AtomicU64::new(0))
-                .collect(),
             seen: (0..Tracker::MAX_WORKERS).map(|_| Seen::default()).collect(),
             host,
         }
@@ -300,13 +296,11 @@ impl Conntrack {
         let plain = conn.is_some_and(|c| c.helper().is_none());
         drop(t);
         if let Some(seen) = self.seen.get(pkt.worker as usize) {
-            seen.ct
-                .store(if confirmed { pkt.ct } else { 0 }, Ordering::Relaxed);
+            let note = |yes: bool| if yes { pkt.ct } else { 0 };
+            seen.confirmed.store(note(confirmed), Ordering::Relaxed);
             seen.mark.store(pkt.ct_mark, Ordering::Relaxed);
-        }
-        if self.has_helpers.load(Ordering::Relaxed) {
-            if let Some(slot) = self.no_helper.get(pkt.worker as usize) {
-                slot.store(if plain { pkt.ct } else { 0 }, Ordering::Relaxed);
+            if self.has_helpers.load(Ordering::Relaxed) {
+                seen.no_helper.store(note(plain), Ordering::Relaxed);
             }
         }
         v
@@ -321,7 +315,7 @@ impl Conntrack {
             return Verdict::Accept;
         }
         let unchanged = self.seen.get(pkt.worker as usize).is_some_and(|s| {
-            s.ct.load(Ordering::Relaxed) == pkt.ct
+            s.confirmed.load(Ordering::Relaxed) == pkt.ct
                 && s.mark.load(Ordering::Relaxed) == pkt.ct_mark
                 && pkt.labels() == 0
         });
@@ -341,9 +335,9 @@ impl Conntrack {
         // A connection conntrack-in found without a helper, and no helper name on the
         // packet (neither a rule's request nor a master's): nothing to do, no lock.
         let plain = self
-            .no_helper
+            .seen
             .get(pkt.worker as usize)
-            .is_some_and(|s| s.load(Ordering::Relaxed) == pkt.ct);
+            .is_some_and(|s| s.no_helper.load(Ordering::Relaxed) == pkt.ct);
         if plain && pkt.ct_helper[0] == 0 {
             return Verdict::Accept;
         }
