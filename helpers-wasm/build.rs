@@ -16,6 +16,10 @@ fn main() {
     for p in ["wit", "sdk/src", "sdk/Cargo.toml"] {
         println!("cargo:rerun-if-changed={}", manifest_dir.join(p).display());
     }
+    // The SDK's own dependency.
+    for p in ["core/wire/src", "core/wire/Cargo.toml"] {
+        println!("cargo:rerun-if-changed={}", workspace.join(p).display());
+    }
     for name in BUNDLED {
         let dir = manifest_dir.join("guests").join(name);
         println!("cargo:rerun-if-changed={}", dir.join("src").display());

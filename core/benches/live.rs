@@ -36,6 +36,7 @@
 //! inside a namespace with `--bw-…` arguments it is the UDP sender, the counter, the UDP
 //! sink or the connection client and server.
 
+use brickwall_wire::{checksum, ip_proto};
 use std::fmt::Write as _;
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -909,21 +910,6 @@ fn parse_mac(s: &str) -> Res<[u8; 6]> {
     Ok(mac)
 }
 
-/// The Internet checksum of `data` (one's complement of the one's-complement sum).
-fn checksum(chunks: &[&[u8]]) -> u16 {
-    let mut sum: u32 = 0;
-    for c in chunks {
-        for pair in c.chunks(2) {
-            let word = u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]);
-            sum += u32::from(word);
-        }
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
 /// One 60-byte Ethernet/IPv4/UDP frame from the client's `sport` to the server's UDP_PORT.
 fn udp_frame(dst: [u8; 6], src: [u8; 6], sport: u16, id: u16) -> [u8; FRAME_LEN] {
     let mut f = [0u8; FRAME_LEN];
@@ -938,10 +924,10 @@ fn udp_frame(dst: [u8; 6], src: [u8; 6], sport: u16, id: u16) -> [u8; FRAME_LEN]
         ip[2..4].copy_from_slice(&ip_len.to_be_bytes());
         ip[4..6].copy_from_slice(&id.to_be_bytes());
         ip[8] = 64;
-        ip[9] = 17;
+        ip[9] = ip_proto::UDP;
         ip[12..16].copy_from_slice(&CLIENT4);
         ip[16..20].copy_from_slice(&SERVER4);
-        let c = checksum(&[ip]);
+        let c = checksum::checksum(ip);
         ip[10..12].copy_from_slice(&c.to_be_bytes());
     }
     for (i, b) in f[42..].iter_mut().enumerate() {
@@ -950,12 +936,8 @@ fn udp_frame(dst: [u8; 6], src: [u8; 6], sport: u16, id: u16) -> [u8; FRAME_LEN]
     f[34..36].copy_from_slice(&sport.to_be_bytes());
     f[36..38].copy_from_slice(&UDP_PORT.to_be_bytes());
     f[38..40].copy_from_slice(&udp_len.to_be_bytes());
-    let mut pseudo = [0u8; 12];
-    pseudo[0..4].copy_from_slice(&CLIENT4);
-    pseudo[4..8].copy_from_slice(&SERVER4);
-    pseudo[9] = 17;
-    pseudo[10..12].copy_from_slice(&udp_len.to_be_bytes());
-    let c = match checksum(&[&pseudo, &f[34..]]) {
+    let pseudo = checksum::pseudo_v4(CLIENT4, SERVER4, ip_proto::UDP, udp_len);
+    let c = match checksum::finish(checksum::sum(pseudo, &f[34..])) {
         0 => 0xffff,
         c => c,
     };

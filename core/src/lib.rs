@@ -1,7 +1,8 @@
 //! brickwall's engine: reads frames, parses them, walks them through the five hooks and
 //! applies the verdicts of the callbacks that plugins register.
 //!
-//! - [`wire`]: link, network and transport headers parsed into offsets.
+//! - [`wire`]: link, network and transport headers parsed into offsets (the
+//!   `brickwall-wire` crate, which the plugins and helpers share).
 //! - [`pcap`]: capture files in and out; [`io`]: the frame-source trait.
 //! - [`gen`]: deterministic synthetic traffic.
 //! - [`pipeline`]: the hooks walk, the routing decision, queues and counters.
@@ -24,4 +25,5 @@ pub mod pipeline;
 pub mod plugin;
 pub mod replay;
 pub mod report;
-pub mod wire;
+
+pub use brickwall_wire as wire;

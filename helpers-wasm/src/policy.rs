@@ -1,6 +1,7 @@
 //! Helper policy: what the YAML config says about each helper and about the sandbox
 //! they all run in.
 
+use brickwall_wire::ip_proto;
 use serde::Deserialize;
 
 /// What to do with a packet when its helper call fails (trap, budget, memory).
@@ -111,14 +112,19 @@ impl PortSpec {
         let (p, port) = s
             .split_once('/')
             .ok_or_else(|| format!("`{s}`: expected protocol/port, e.g. tcp/21"))?;
-        let proto = match p.to_ascii_lowercase().as_str() {
-            "tcp" => 6,
-            "udp" => 17,
-            "sctp" => 132,
-            "udplite" => 136,
-            "dccp" => 33,
-            _ => return Err(format!("`{s}`: unknown protocol `{p}`")),
-        };
+        // The protocols with ports.
+        let proto = ip_proto::from_name(&p.to_ascii_lowercase())
+            .filter(|n| {
+                matches!(
+                    *n,
+                    ip_proto::TCP
+                        | ip_proto::UDP
+                        | ip_proto::SCTP
+                        | ip_proto::UDPLITE
+                        | ip_proto::DCCP
+                )
+            })
+            .ok_or_else(|| format!("`{s}`: unknown protocol `{p}`"))?;
         let port = port
             .parse::<u16>()
             .map_err(|_| format!("`{s}`: `{port}` is not a port"))?;

@@ -2,7 +2,8 @@
 //! every callback receives, the registry of callbacks, and the versioned C ABI that
 //! plugins (shared objects loaded at run time, or the same code linked statically) use.
 //!
-//! This crate is all a plugin depends on; it knows nothing of the engine's internals.
+//! This crate (with `brickwall-wire`, whose [`Family`] and parser flags it re-exports)
+//! is all a plugin depends on; it knows nothing of the engine's internals.
 
 pub mod abi;
 pub mod connlabel;

@@ -3,6 +3,7 @@
 
 use crate::abi::HostApi;
 use crate::hook::{Family, Hook};
+use brickwall_wire::ip_proto;
 use std::ffi::c_void;
 
 /// Connection-tracking information attached to a packet (Linux's `ctinfo`), plus the
@@ -69,12 +70,8 @@ impl CtInfo {
 
 /// Bits of [`PacketView::flags`].
 pub mod flags {
-    /// The packet is an IP fragment (IPv4 MF/offset, or an IPv6 fragment header).
-    pub const FRAGMENT: u16 = 1 << 0;
-    /// The fragment is not the first one: no L4 header in it.
-    pub const LATER_FRAGMENT: u16 = 1 << 1;
-    /// The L4 header is missing or malformed; `l4_off` and `payload_off` are not valid.
-    pub const L4_MALFORMED: u16 = 1 << 2;
+    // The parser's bits, defined where it sets them.
+    pub use brickwall_wire::flags::{FRAGMENT, L4_MALFORMED, LATER_FRAGMENT};
     /// The packet was injected by the local side or a plugin (starts at LOCAL_OUT).
     pub const INJECTED: u16 = 1 << 3;
     /// The engine is writing a report: annotations are kept.
@@ -315,7 +312,7 @@ impl PacketView {
     #[inline]
     pub fn ports(&self) -> Option<(u16, u16)> {
         match self.l4proto {
-            6 | 17 | 33 | 132 | 136 => {
+            ip_proto::TCP | ip_proto::UDP | ip_proto::DCCP | ip_proto::SCTP | ip_proto::UDPLITE => {
                 let l4 = self.l4();
                 if l4.len() < 4 {
                     return None;

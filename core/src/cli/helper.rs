@@ -323,8 +323,8 @@ fn parse(link: LinkType, frame: &[u8]) -> Option<Seen<'_>> {
             seq,
             flags,
             ..
-        } if p.l4proto == 6 => (sport, dport, seq, flags),
-        L4::Udp { sport, dport } if p.l4proto == 17 => (sport, dport, 0, 0),
+        } if p.l4proto == wire::ip_proto::TCP => (sport, dport, seq, flags),
+        L4::Udp { sport, dport } if p.l4proto == wire::ip_proto::UDP => (sport, dport, 0, 0),
         _ => return None,
     };
     let l3 = frame.get(p.l3_off as usize..)?;
@@ -389,19 +389,9 @@ struct Conn {
     state: Option<Vec<u8>>,
 }
 
-/// An IP protocol's name as `conntrack -L` prints it.
+/// An IP protocol's name (its number if it has none).
 fn proto_name(p: u8) -> String {
-    match p {
-        1 => "icmp".into(),
-        6 => "tcp".into(),
-        17 => "udp".into(),
-        33 => "dccp".into(),
-        47 => "gre".into(),
-        58 => "icmpv6".into(),
-        132 => "sctp".into(),
-        136 => "udplite".into(),
-        n => n.to_string(),
-    }
+    wire::ip_proto::name(p).map_or_else(|| p.to_string(), str::to_string)
 }
 
 /// An address (`*` when it is a wildcard; IPv6 in brackets).

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use brickwall_wire::{checksum, ip_proto};
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 
 use super::*;
@@ -31,16 +32,6 @@ struct Tcp {
     window: u16,
     options: Vec<u8>,
     len: u32,
-}
-
-/// One's-complement sum of `data` folded to 16 bits.
-fn ones_sum(data: &[u8], mut acc: u32) -> u16 {
-    for chunk in data.chunks(2) {
-        let hi = u32::from(chunk[0]) << 8;
-        acc += hi | chunk.get(1).map_or(0, |b| u32::from(*b));
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    acc as u16
 }
 
 /// Parses and validates a frame: Ethernet/IP parse, IPv4 header checksum and the
@@ -79,21 +70,28 @@ fn parse(data: &[u8]) -> Info {
         }
         NetSlice::Arp(_) => panic!("unexpected ARP"),
     };
-    // Pseudo-header (none for ICMPv4), then the whole transport segment: sums to 0xffff.
-    let mut pseudo = Vec::new();
-    if proto != 1 {
-        pseudo.extend_from_slice(&src);
-        pseudo.extend_from_slice(&dst);
-        if v4 {
-            pseudo.extend_from_slice(&[0, proto]);
-            pseudo.extend_from_slice(&(seg.len() as u16).to_be_bytes());
-        } else {
-            pseudo.extend_from_slice(&(seg.len() as u32).to_be_bytes());
-            pseudo.extend_from_slice(&[0, 0, 0, proto]);
-        }
-    }
-    let sum = ones_sum(seg, u32::from(ones_sum(&pseudo, 0)));
-    assert_eq!(sum, 0xffff, "transport checksum of proto {proto}");
+    // Pseudo-header (none for ICMPv4), then the whole transport segment: the checksum
+    // of both together is 0.
+    let pseudo = match (v4, proto) {
+        (true, ip_proto::ICMP) => 0,
+        (true, _) => checksum::pseudo_v4(
+            src[..].try_into().unwrap(),
+            dst[..].try_into().unwrap(),
+            proto,
+            seg.len() as u16,
+        ),
+        (false, _) => checksum::pseudo_v6(
+            &src[..].try_into().unwrap(),
+            &dst[..].try_into().unwrap(),
+            proto,
+            seg.len() as u32,
+        ),
+    };
+    assert_eq!(
+        checksum::finish(checksum::sum(pseudo, seg)),
+        0,
+        "transport checksum of proto {proto}"
+    );
     let (sport, dport, tcp) = match p.transport.as_ref().expect("transport layer") {
         TransportSlice::Tcp(t) => (
             t.source_port(),

@@ -3,24 +3,7 @@
 //! checksumming on) carries only the pseudo-header sum in its TCP or UDP checksum field;
 //! forwarded as it is, the receiver would drop it. This computes the real one.
 
-/// Adds `data` to a running one's-complement sum (big-endian 16-bit words).
-fn sum(mut acc: u32, data: &[u8]) -> u32 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        acc += u16::from_be_bytes([c[0], c[1]]) as u32;
-    }
-    if let [last] = chunks.remainder() {
-        acc += (*last as u32) << 8;
-    }
-    acc
-}
-
-fn fold(mut acc: u32) -> u16 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    !(acc as u16)
-}
+use brickwall_wire::{checksum, ip_proto, Ipv4Header, Ipv6Header};
 
 /// Recomputes the TCP or UDP checksum of the IP datagram at `l3` in `frame` (IPv4
 /// without fragments, or IPv6 with TCP/UDP right after the fixed header). Returns
@@ -29,50 +12,47 @@ pub fn complete_l4(frame: &mut [u8], l3: usize) -> bool {
     let Some(ip) = frame.get(l3..) else {
         return false;
     };
-    let Some(&v) = ip.first() else {
-        return false;
-    };
-    let (proto, l4_off, l4_len, pseudo) = match v >> 4 {
-        4 => {
-            let ihl = (v & 0x0f) as usize * 4;
-            if ip.len() < 20 || ihl < 20 || ip.len() < ihl {
+    let (proto, l4_off, l4_len, pseudo) = match ip.first().map(|b| b >> 4) {
+        Some(4) => {
+            let Some(h) = Ipv4Header::new(ip) else {
                 return false;
-            }
-            let total = u16::from_be_bytes([ip[2], ip[3]]) as usize;
-            let frag = u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff;
-            if frag != 0 || total < ihl || total > ip.len() {
+            };
+            let ihl = h.header_len();
+            let total = usize::from(h.total_len());
+            if ihl < Ipv4Header::MIN_LEN || h.is_fragment() || total < ihl || total > ip.len() {
                 return false;
             }
             let l4_len = total - ihl;
-            let mut p = sum(0, &ip[12..20]);
-            p += ip[9] as u32 + l4_len as u32;
-            (ip[9], ihl, l4_len, p)
+            let proto = h.protocol();
+            let pseudo = checksum::pseudo_v4(h.src(), h.dst(), proto, l4_len as u16);
+            (proto, ihl, l4_len, pseudo)
         }
-        6 => {
-            if ip.len() < 40 {
+        Some(6) => {
+            let Some(h) = Ipv6Header::new(ip) else {
+                return false;
+            };
+            let l4_len = usize::from(h.payload_len());
+            if Ipv6Header::LEN + l4_len > ip.len() {
                 return false;
             }
-            let l4_len = u16::from_be_bytes([ip[4], ip[5]]) as usize;
-            if 40 + l4_len > ip.len() {
-                return false;
-            }
-            let mut p = sum(0, &ip[8..40]);
-            p += ip[6] as u32 + l4_len as u32;
-            (ip[6], 40, l4_len, p)
+            let proto = h.next_header();
+            let pseudo = checksum::pseudo_v6(&h.src(), &h.dst(), proto, l4_len as u32);
+            (proto, Ipv6Header::LEN, l4_len, pseudo)
         }
         _ => return false,
     };
     let field = match proto {
-        6 if l4_len >= 20 => 16,
-        17 if l4_len >= 8 => 6,
+        ip_proto::TCP if l4_len >= 20 => 16,
+        ip_proto::UDP if l4_len >= 8 => 6,
         _ => return false,
     };
     let start = l3 + l4_off;
-    let seg = &mut frame[start..start + l4_len];
-    seg[field] = 0;
-    seg[field + 1] = 0;
-    let mut c = fold(sum(pseudo, seg));
-    if proto == 17 && c == 0 {
+    let Some(seg) = frame.get_mut(start..start + l4_len) else {
+        return false;
+    };
+    seg[field..field + 2].copy_from_slice(&[0, 0]);
+    let mut c = checksum::finish(checksum::sum(pseudo, seg));
+    if proto == ip_proto::UDP && c == 0 {
         // UDP sends a computed zero as all ones (zero means "no checksum").
         c = 0xffff;
     }

@@ -98,15 +98,9 @@ impl Tuple {
     }
 }
 
-/// Protocol numbers helpers use.
-pub mod proto {
-    /// TCP.
-    pub const TCP: u8 = 6;
-    /// UDP.
-    pub const UDP: u8 = 17;
-    /// GRE.
-    pub const GRE: u8 = 47;
-}
+/// IP protocol numbers (`proto::TCP`, `proto::UDP`, `proto::GRE`, ...), brickwall's
+/// one table of them.
+pub use brickwall_wire::ip_proto as proto;
 
 /// What a helper learns of a connection when it is assigned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

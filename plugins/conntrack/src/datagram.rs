@@ -3,6 +3,7 @@
 //! carry no options, IPv6 headers no extension headers; checksums are left zero
 //! (conntrack does not check them).
 
+use crate::tuple::{proto, FAMILY_V4, FAMILY_V6};
 use brickwall_hooks::PacketView;
 
 /// An IPv4 datagram: a 20-byte header (TTL 64), then `l4`.
@@ -62,15 +63,15 @@ pub fn icmp(ty: u8, code: u8, rest: &[u8]) -> Vec<u8> {
 /// unmoved while the view is used.
 pub fn view(d: &mut [u8], ts: u64) -> PacketView {
     let v6 = d.first().is_some_and(|b| b >> 4 == 6);
-    let (l4_off, proto, family) = if v6 {
-        (40, d.get(6).copied().unwrap_or(0), 10)
+    let (l4_off, l4proto, family) = if v6 {
+        (40, d.get(6).copied().unwrap_or(0), FAMILY_V6)
     } else {
-        (20, d.get(9).copied().unwrap_or(0), 2)
+        (20, d.get(9).copied().unwrap_or(0), FAMILY_V4)
     };
     let l4_len = d.len().saturating_sub(l4_off);
-    let header = match proto {
-        6 => 20,
-        17 => 8,
+    let header = match l4proto {
+        proto::TCP => 20,
+        proto::UDP => 8,
         _ => 8.min(l4_len),
     };
     PacketView {
@@ -81,7 +82,7 @@ pub fn view(d: &mut [u8], ts: u64) -> PacketView {
         l4_off: l4_off as u16,
         payload_off: (l4_off + header) as u16,
         family,
-        l4proto: proto,
+        l4proto,
         ts_ns: ts,
         ..PacketView::default()
     }

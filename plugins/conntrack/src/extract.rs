@@ -3,6 +3,7 @@
 
 use crate::tuple::{proto, Tuple, FAMILY_V4, FAMILY_V6};
 use brickwall_hooks::PacketView;
+use brickwall_wire::{ipv6_ext_len, Ipv4Header, Ipv6Header};
 
 /// Why no tuple could be read.
 pub type NoTuple = &'static str;
@@ -138,35 +139,35 @@ pub fn quoted_tuple(quoted: &[u8], family: u8, zone: u16) -> Result<Tuple, NoTup
         if b0 >> 4 != 4 {
             return Err("quote-not-ipv4");
         }
-        let ihl = (b0 & 0xf) as usize * 4;
-        if ihl < 20 || quoted.len() < ihl {
+        let h = Ipv4Header::new(quoted).ok_or("quote-truncated")?;
+        let ihl = h.header_len();
+        if ihl < Ipv4Header::MIN_LEN || quoted.len() < ihl {
             return Err("quote-truncated");
         }
-        let frag = u16::from_be_bytes([quoted[6], quoted[7]]) & 0x1fff;
-        if frag != 0 {
+        if h.frag_offset() != 0 {
             return Err("quote-later-fragment");
         }
-        t.proto = quoted[9];
-        t.src[..4].copy_from_slice(&quoted[12..16]);
-        t.dst[..4].copy_from_slice(&quoted[16..20]);
+        t.proto = h.protocol();
+        t.src[..4].copy_from_slice(&h.src());
+        t.dst[..4].copy_from_slice(&h.dst());
         ihl
     } else if family == FAMILY_V6 {
-        if quoted.len() < 40 || quoted[0] >> 4 != 6 {
-            return Err("quote-truncated");
-        }
-        t.src.copy_from_slice(&quoted[8..24]);
-        t.dst.copy_from_slice(&quoted[24..40]);
-        let mut next = quoted[6];
-        let mut off = 40usize;
+        let h = Ipv6Header::new(quoted)
+            .filter(|h| h.version() == 6)
+            .ok_or("quote-truncated")?;
+        t.src = h.src();
+        t.dst = h.dst();
+        let mut next = h.next_header();
+        let mut off = Ipv6Header::LEN;
         // Walk the extension headers the quote may carry.
         for _ in 0..8 {
             match next {
-                0 | 43 | 60 => {
+                proto::HOPOPTS | proto::ROUTING | proto::DSTOPTS => {
                     let h = quoted.get(off..off + 2).ok_or("quote-truncated")?;
+                    off += ipv6_ext_len(next, h[1]);
                     next = h[0];
-                    off += (h[1] as usize + 1) * 8;
                 }
-                44 => {
+                proto::FRAGMENT => {
                     let h = quoted.get(off..off + 4).ok_or("quote-truncated")?;
                     if u16::from_be_bytes([h[2], h[3]]) >> 3 != 0 {
                         return Err("quote-later-fragment");

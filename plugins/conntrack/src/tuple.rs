@@ -4,23 +4,8 @@
 use std::fmt::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-/// IP protocol numbers conntrack knows by name.
-pub mod proto {
-    /// ICMP.
-    pub const ICMP: u8 = 1;
-    /// TCP.
-    pub const TCP: u8 = 6;
-    /// UDP.
-    pub const UDP: u8 = 17;
-    /// GRE.
-    pub const GRE: u8 = 47;
-    /// ICMPv6.
-    pub const ICMPV6: u8 = 58;
-    /// SCTP.
-    pub const SCTP: u8 = 132;
-    /// UDP-Lite.
-    pub const UDPLITE: u8 = 136;
-}
+/// IP protocol numbers (the wire crate's).
+pub use brickwall_wire::ip_proto as proto;
 
 /// Family values, as `NFPROTO_*`.
 pub const FAMILY_V4: u8 = 2;
@@ -205,16 +190,17 @@ impl Tuple {
     }
 }
 
-/// The name conntrack-tools prints for a protocol number.
+/// The name `conntrack -L` prints for a protocol number: the wire crate's name for the
+/// protocols this plugin has a tracker of, `unknown` for those it tracks as generic.
 pub fn proto_name(p: u8) -> &'static str {
     match p {
-        proto::TCP => "tcp",
-        proto::UDP => "udp",
-        proto::ICMP => "icmp",
-        proto::ICMPV6 => "icmpv6",
-        proto::GRE => "gre",
-        proto::SCTP => "sctp",
-        proto::UDPLITE => "udplite",
+        proto::TCP
+        | proto::UDP
+        | proto::UDPLITE
+        | proto::ICMP
+        | proto::ICMPV6
+        | proto::GRE
+        | proto::SCTP => proto::name(p).unwrap_or("unknown"),
         _ => "unknown",
     }
 }

@@ -4,12 +4,12 @@
 //! nothing in the plugin.
 
 use brickwall_hooks::{flags, Family, Hook, Host, PacketView, Verdict};
+use brickwall_wire::ip_proto;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::matcher::Facts;
-use crate::names;
 
 /// Index of the drop reason of a rule's `drop`.
 pub const REASON_RULE_DROP: u32 = 0;
@@ -206,7 +206,7 @@ fn write_line(
         }
     }
     write!(w, " LEN={}", pkt.l3().len())?;
-    match names::name_of(names::PROTOCOLS, f.proto) {
+    match ip_proto::name(f.proto) {
         Some(n) => {
             w.write_str(" PROTO=")?;
             for c in n.chars() {

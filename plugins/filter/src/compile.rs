@@ -5,6 +5,7 @@
 //! terminal actions last). Every error names the field path.
 
 use brickwall_hooks::Family;
+use brickwall_wire::ip_proto;
 use std::fmt;
 
 use crate::action::{Effect, LogAction, Terminal};
@@ -154,8 +155,8 @@ fn matcher(m: &MatchCfg, p: &str, kind: ChainType) -> Result<Matcher, CompileErr
     }
     // The family the rule is limited to, by `family` or by an ICMP protocol.
     let proto_family = match out.proto {
-        Some(names::ICMP) => Some(Family::Ipv4),
-        Some(names::ICMPV6) => Some(Family::Ipv6),
+        Some(ip_proto::ICMP) => Some(Family::Ipv4),
+        Some(ip_proto::ICMPV6) => Some(Family::Ipv6),
         _ => None,
     };
     if let (Some(f), Some(pf)) = (out.family, proto_family) {
@@ -164,7 +165,7 @@ fn matcher(m: &MatchCfg, p: &str, kind: ChainType) -> Result<Matcher, CompileErr
                 format!("{p}.proto"),
                 format!(
                     "{} is for {} but the rule has family {}; it could never match",
-                    names::name_of(names::PROTOCOLS, out.proto.unwrap_or(0)).unwrap_or("?"),
+                    ip_proto::name(out.proto.unwrap_or(0)).unwrap_or("?"),
                     family_word(pf),
                     f.name()
                 ),
@@ -232,7 +233,7 @@ fn matcher(m: &MatchCfg, p: &str, kind: ChainType) -> Result<Matcher, CompileErr
         if let Some(v) = v {
             let path = format!("{p}.{field}");
             if let Some(proto) = out.proto.filter(|x| !names::has_ports(*x)) {
-                let name = names::name_of(names::PROTOCOLS, proto)
+                let name = ip_proto::name(proto)
                     .map(str::to_string)
                     .unwrap_or_else(|| proto.to_string());
                 return err(
@@ -340,8 +341,8 @@ fn icmp_types(
     proto: Option<u8>,
     only: Option<Family>,
 ) -> Result<IcmpTypes, CompileError> {
-    if let Some(p) = proto.filter(|p| *p != names::ICMP && *p != names::ICMPV6) {
-        let name = names::name_of(names::PROTOCOLS, p)
+    if let Some(p) = proto.filter(|p| *p != ip_proto::ICMP && *p != ip_proto::ICMPV6) {
+        let name = ip_proto::name(p)
             .map(str::to_string)
             .unwrap_or_else(|| p.to_string());
         return err(

@@ -3,6 +3,8 @@
 //! bitmask, ICMP types as bitmaps) and evaluated without allocating.
 
 use brickwall_hooks::{CtInfo, Family, PacketView};
+use brickwall_wire::{ip_proto, Cidr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::names;
 
@@ -59,15 +61,11 @@ impl MaskedValue {
     }
 }
 
-/// An address prefix of one family; IPv4 addresses sit in the low 32 bits.
+/// An address prefix of a rule, included or excluded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Net {
-    /// The network address (host bits zero).
-    pub addr: u128,
-    /// The prefix mask.
-    pub mask: u128,
-    /// Prefix length.
-    pub len: u8,
+    /// The prefix (no bits set beyond its length).
+    pub cidr: Cidr,
     /// `!`: addresses in this prefix are excluded.
     pub negated: bool,
 }
@@ -85,14 +83,14 @@ pub struct AddrSet {
 }
 
 impl AddrSet {
-    /// Whether `addr` of `family` matches.
+    /// Whether `addr` of `family` (IPv4 in the low 32 bits) matches.
     #[inline]
     pub fn matches(&self, family: Family, addr: u128) -> bool {
-        let list = match family {
-            Family::Ipv4 => &self.v4,
-            Family::Ipv6 => &self.v6,
+        let (list, ip) = match family {
+            Family::Ipv4 => (&self.v4, IpAddr::V4(Ipv4Addr::from(addr as u32))),
+            Family::Ipv6 => (&self.v6, IpAddr::V6(Ipv6Addr::from(addr))),
         };
-        in_set(list.iter().map(|n| (addr & n.mask == n.addr, n.negated)))
+        in_set(list.iter().map(|n| (n.cidr.contains(ip), n.negated)))
     }
 }
 
@@ -237,7 +235,7 @@ impl Facts {
             None
         };
         let icmp_type = match (family, proto) {
-            (Some(Family::Ipv4), names::ICMP) | (Some(Family::Ipv6), names::ICMPV6) => {
+            (Some(Family::Ipv4), ip_proto::ICMP) | (Some(Family::Ipv6), ip_proto::ICMPV6) => {
                 pkt.l4().first().copied()
             }
             _ => None,
@@ -382,15 +380,9 @@ mod tests {
     use super::*;
 
     fn net(addr: u128, len: u8, negated: bool) -> Net {
-        let mask = if len == 0 {
-            0
-        } else {
-            (u32::MAX << (32 - u32::from(len))) as u128
-        };
+        let ip = IpAddr::V4(Ipv4Addr::from(addr as u32));
         Net {
-            addr,
-            mask,
-            len,
+            cidr: Cidr::new(ip, len).unwrap(),
             negated,
         }
     }

@@ -1,33 +1,8 @@
-//! Name tables: layer-4 protocols and ICMP / ICMPv6 message types, with nftables'
-//! spelling, for parsing configs and for the text form of rules.
+//! Name tables of ICMP and ICMPv6 message types, with nftables' spelling, for parsing
+//! configs and for the text form of rules (protocol names are the wire crate's
+//! [`brickwall_wire::ip_proto`]).
 
-/// IP protocol number of TCP.
-pub const TCP: u8 = 6;
-/// IP protocol number of UDP.
-pub const UDP: u8 = 17;
-/// IP protocol number of SCTP.
-pub const SCTP: u8 = 132;
-/// IP protocol number of ICMP.
-pub const ICMP: u8 = 1;
-/// IP protocol number of ICMPv6.
-pub const ICMPV6: u8 = 58;
-
-/// Protocols known by name: `(name, number)`. The first name of a number is the one
-/// the text form prints.
-pub const PROTOCOLS: &[(&str, u8)] = &[
-    ("icmp", ICMP),
-    ("igmp", 2),
-    ("tcp", TCP),
-    ("udp", UDP),
-    ("dccp", 33),
-    ("gre", 47),
-    ("esp", 50),
-    ("ah", 51),
-    ("icmpv6", ICMPV6),
-    ("ipv6-icmp", ICMPV6),
-    ("sctp", SCTP),
-    ("udplite", 136),
-];
+use brickwall_wire::ip_proto::{SCTP, TCP, UDP};
 
 /// ICMP (IPv4) message types by name.
 pub const ICMP_TYPES: &[(&str, u8)] = &[
@@ -95,13 +70,10 @@ mod tests {
 
     #[test]
     fn lookups_both_ways() {
-        assert_eq!(lookup(PROTOCOLS, "TCP"), Some(6));
-        assert_eq!(lookup(PROTOCOLS, "ipv6-icmp"), Some(58));
-        assert_eq!(name_of(PROTOCOLS, 58), Some("icmpv6"));
         assert_eq!(lookup(ICMP_TYPES, "echo-request"), Some(8));
         assert_eq!(lookup(ICMPV6_TYPES, "echo-request"), Some(128));
         assert_eq!(name_of(ICMPV6_TYPES, 132), Some("mld-listener-done"));
         assert_eq!(lookup(ICMP_TYPES, "nd-neighbor-solicit"), None);
-        assert!(has_ports(SCTP) && !has_ports(ICMP));
+        assert!(has_ports(SCTP) && !has_ports(brickwall_wire::ip_proto::ICMP));
     }
 }

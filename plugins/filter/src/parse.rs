@@ -3,10 +3,10 @@
 //! `compile` adds the field path.
 
 use brickwall_hooks::Family;
+use brickwall_wire::{ip_proto, Cidr, CidrError};
 use std::net::IpAddr;
 
 use crate::matcher::{MaskedValue, Net, PortRange};
-use crate::names;
 use crate::scalar::Scalar;
 
 /// Splits a leading `!` (negation) off a trimmed string.
@@ -59,7 +59,7 @@ pub fn masked(v: &Scalar) -> Result<MaskedValue, String> {
 /// A protocol: a name (`tcp`, `icmpv6`, ...) or a number 0-255.
 pub fn proto(v: &Scalar) -> Result<u8, String> {
     let bad = |what: &dyn std::fmt::Display| {
-        let known: Vec<&str> = names::PROTOCOLS.iter().map(|(n, _)| *n).collect();
+        let known: Vec<&str> = ip_proto::NAMES.iter().map(|(n, _)| *n).collect();
         format!(
             "unknown protocol {what} (a number 0-255 or one of {})",
             known.join(", ")
@@ -69,7 +69,7 @@ pub fn proto(v: &Scalar) -> Result<u8, String> {
         Scalar::Num(n) => u8::try_from(*n).map_err(|_| bad(n)),
         Scalar::Str(s) => {
             let s = s.trim();
-            names::lookup(names::PROTOCOLS, s)
+            ip_proto::from_name(&s.to_ascii_lowercase())
                 .or_else(|| s.parse().ok())
                 .ok_or_else(|| bad(&format_args!("{s:?}")))
         }
@@ -116,58 +116,25 @@ pub fn port_range(v: &Scalar) -> Result<PortRange, String> {
 /// `!`-negated. Host bits beyond the prefix are refused.
 pub fn net(s: &str) -> Result<(Family, Net), String> {
     let (negated, body) = negation(s);
-    let (addr_text, len_text) = match body.split_once('/') {
-        Some((a, l)) => (a.trim(), Some(l.trim())),
-        None => (body, None),
-    };
-    let addr: IpAddr = addr_text
-        .parse()
-        .map_err(|_| format!("invalid address {s:?}"))?;
-    let (family, bits, full) = match addr {
-        IpAddr::V4(a) => (Family::Ipv4, u128::from(u32::from(a)), 32u8),
-        IpAddr::V6(a) => (Family::Ipv6, u128::from(a), 128u8),
-    };
-    let len = match len_text {
-        None => full,
-        Some(l) => match l.parse::<u8>() {
-            Ok(n) if n <= full => n,
-            _ => {
-                return Err(format!(
-                    "invalid prefix length in {s:?}: 0-{full} for {}",
-                    if full == 32 { "IPv4" } else { "IPv6" }
-                ))
-            }
-        },
-    };
-    let mask = if len == 0 {
-        0
-    } else {
-        let host = u32::from(full - len);
-        let all = if full == 32 {
-            u128::from(u32::MAX)
-        } else {
-            u128::MAX
-        };
-        all.checked_shl(host).unwrap_or(0) & all
-    };
-    if bits & !mask != 0 {
-        let network = match family {
-            Family::Ipv4 => std::net::Ipv4Addr::from((bits & mask) as u32).to_string(),
-            Family::Ipv6 => std::net::Ipv6Addr::from(bits & mask).to_string(),
-        };
+    let cidr: Cidr = body.parse().map_err(|e| match e {
+        CidrError::Address => format!("invalid address {s:?}"),
+        CidrError::Prefix { max } => format!(
+            "invalid prefix length in {s:?}: 0-{max} for {}",
+            if max == 32 { "IPv4" } else { "IPv6" }
+        ),
+    })?;
+    if cidr.has_host_bits() {
         return Err(format!(
-            "prefix {s:?} has host bits set (the network is {network}/{len})"
+            "prefix {s:?} has host bits set (the network is {}/{})",
+            cidr.network(),
+            cidr.prefix()
         ));
     }
-    Ok((
-        family,
-        Net {
-            addr: bits,
-            mask,
-            len,
-            negated,
-        },
-    ))
+    let family = match cidr.addr() {
+        IpAddr::V4(_) => Family::Ipv4,
+        IpAddr::V6(_) => Family::Ipv6,
+    };
+    Ok((family, Net { cidr, negated }))
 }
 
 #[cfg(test)]
@@ -209,14 +176,17 @@ mod tests {
     fn prefixes() {
         let (f, n) = net("10.1.0.0/16").unwrap();
         assert_eq!(f, Family::Ipv4);
-        assert_eq!((n.addr, n.mask, n.len), (0x0a01_0000, 0xffff_0000, 16));
+        assert_eq!(
+            (n.cidr.to_string(), n.negated),
+            ("10.1.0.0/16".into(), false)
+        );
         let (f, n) = net("!2001:db8::/32").unwrap();
         assert_eq!(f, Family::Ipv6);
         assert!(n.negated);
-        assert_eq!(n.mask, u128::MAX << 96);
-        assert_eq!(net("0.0.0.0/0").unwrap().1.mask, 0);
-        assert_eq!(net("::1").unwrap().1.mask, u128::MAX);
-        assert_eq!(net("192.0.2.1").unwrap().1.mask, 0xffff_ffff);
+        assert_eq!(n.cidr.prefix(), 32);
+        assert_eq!(net("0.0.0.0/0").unwrap().1.cidr.prefix(), 0);
+        assert_eq!(net("::1").unwrap().1.cidr.prefix(), 128);
+        assert_eq!(net("192.0.2.1").unwrap().1.cidr.prefix(), 32);
         assert!(net("10.0.0.1/8").unwrap_err().contains("10.0.0.0/8"));
         assert!(net("10.0.0.0/33").is_err());
         assert!(net("2001:db8::/129").is_err());

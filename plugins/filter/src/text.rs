@@ -2,12 +2,12 @@
 //! `ct state established,related accept`, `tcp dport { 21, 80, 8000-8100 } accept`.
 
 use brickwall_hooks::Family;
+use brickwall_wire::ip_proto;
 use std::fmt::Write as _;
-use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::action::{Effect, Terminal};
 use crate::config::{ChainType, HookName, PolicyName};
-use crate::matcher::{state, AddrSet, IcmpTypes, MaskedValue, Matcher, Net, PortSet};
+use crate::matcher::{state, AddrSet, IcmpTypes, MaskedValue, Matcher, PortSet};
 use crate::names;
 
 /// The chain's header: `type filter hook forward priority filter; policy drop;`.
@@ -132,7 +132,7 @@ pub fn rule(
 }
 
 fn proto_name(p: u8) -> String {
-    names::name_of(names::PROTOCOLS, p)
+    ip_proto::name(p)
         .map(str::to_string)
         .unwrap_or_else(|| p.to_string())
 }
@@ -153,34 +153,18 @@ fn masked(v: MaskedValue) -> String {
     }
 }
 
-fn net(family: Family, n: &Net) -> String {
-    let addr = match family {
-        Family::Ipv4 => Ipv4Addr::from(n.addr as u32).to_string(),
-        Family::Ipv6 => Ipv6Addr::from(n.addr).to_string(),
-    };
-    let full = match family {
-        Family::Ipv4 => 32,
-        Family::Ipv6 => 128,
-    };
-    if n.len == full {
-        addr
-    } else {
-        format!("{addr}/{}", n.len)
-    }
-}
-
 fn addrs(field: &str, a: &AddrSet) -> String {
     let mut alts = Vec::new();
-    for (family, list, kw) in [(Family::Ipv4, &a.v4, "ip"), (Family::Ipv6, &a.v6, "ip6")] {
+    for (list, kw) in [(&a.v4, "ip"), (&a.v6, "ip6")] {
         let plain: Vec<String> = list
             .iter()
             .filter(|n| !n.negated)
-            .map(|n| net(family, n))
+            .map(|n| n.cidr.to_string())
             .collect();
         let negated: Vec<String> = list
             .iter()
             .filter(|n| n.negated)
-            .map(|n| net(family, n))
+            .map(|n| n.cidr.to_string())
             .collect();
         let mut s = Vec::new();
         if !plain.is_empty() {

@@ -1,8 +1,8 @@
 //! `brickwall ct`'s options, spelled as conntrack-tools spells them. Values are checked
 //! here, so a bad parameter is a usage error (exit code 2) before anything is sent.
 
+use brickwall_wire::{ip_proto, Cidr, CidrError};
 use clap::{ArgGroup, Args, ValueEnum};
-use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// The tables conntrack-tools' commands take.
@@ -69,16 +69,17 @@ pub const STATUS_NAMES: &[&str] = &[
     "HELPER",
 ];
 
-/// Protocol names `-p` accepts besides numbers.
-pub const PROTO_NAMES: &[(&str, u8)] = &[
-    ("tcp", 6),
-    ("udp", 17),
-    ("udplite", 136),
-    ("sctp", 132),
-    ("icmp", 1),
-    ("icmpv6", 58),
-    ("ipv6-icmp", 58),
-    ("gre", 47),
+/// Protocol names `-p` accepts besides numbers: those the conntrack plugin tracks by
+/// name (their numbers are the wire crate's, [`ip_proto::from_name`]).
+pub const PROTO_NAMES: &[&str] = &[
+    "tcp",
+    "udp",
+    "udplite",
+    "sctp",
+    "icmp",
+    "icmpv6",
+    "ipv6-icmp",
+    "gre",
 ];
 
 /// A connection-tracking client of a running engine, speaking conntrack-tools' language.
@@ -236,36 +237,25 @@ pub fn parse_proto(s: &str) -> Result<u8, String> {
         return Ok(n);
     }
     let lower = s.to_ascii_lowercase();
-    PROTO_NAMES
-        .iter()
-        .find(|(n, _)| *n == lower)
-        .map(|(_, p)| *p)
+    Some(lower.as_str())
+        .filter(|n| PROTO_NAMES.contains(n))
+        .and_then(ip_proto::from_name)
         .ok_or_else(|| {
-            let names: Vec<&str> = PROTO_NAMES.iter().map(|p| p.0).collect();
             format!(
                 "unknown protocol `{s}` (a number 0-255 or {})",
-                names.join(", ")
+                PROTO_NAMES.join(", ")
             )
         })
 }
 
 /// An address, or a network `ADDR/LEN`.
 pub fn parse_net(s: &str) -> Result<String, String> {
-    let (addr, len) = match s.split_once('/') {
-        Some((a, l)) => (a, Some(l)),
-        None => (s, None),
-    };
-    let ip: IpAddr = addr
-        .parse()
-        .map_err(|_| format!("not an IPv4 or IPv6 address: `{addr}`"))?;
-    if let Some(l) = len {
-        let bits = if ip.is_ipv4() { 32 } else { 128 };
-        match l.parse::<u8>() {
-            Ok(n) if n <= bits => {}
-            _ => return Err(format!("bad prefix length `{l}` (0-{bits})")),
-        }
+    let (addr, len) = s.split_once('/').unwrap_or((s, ""));
+    match s.parse::<Cidr>() {
+        Ok(_) => Ok(s.to_string()),
+        Err(CidrError::Address) => Err(format!("not an IPv4 or IPv6 address: `{addr}`")),
+        Err(CidrError::Prefix { max }) => Err(format!("bad prefix length `{len}` (0-{max})")),
     }
-    Ok(s.to_string())
 }
 
 /// A mark: `MARK` or `MARK/MASK`, each decimal or `0x` hex, 32 bits.
@@ -316,4 +306,30 @@ pub fn parse_status(s: &str) -> Result<String, String> {
 /// Event type names.
 pub fn parse_event_mask(s: &str) -> Result<String, String> {
     name_list(s, &["NEW", "UPDATE", "DESTROY", "ALL"], "event type")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocols_and_networks() {
+        assert_eq!(parse_proto("TCP"), Ok(6));
+        assert_eq!(parse_proto("ipv6-icmp"), Ok(58));
+        assert_eq!(parse_proto("50"), Ok(50));
+        let e = parse_proto("esp").unwrap_err();
+        assert!(
+            e.starts_with("unknown protocol `esp` (a number 0-255 or tcp, udp"),
+            "{e}"
+        );
+        assert_eq!(parse_net("10.0.0.0/8").as_deref(), Ok("10.0.0.0/8"));
+        assert_eq!(
+            parse_net("10.0.0/8"),
+            Err("not an IPv4 or IPv6 address: `10.0.0`".into())
+        );
+        assert_eq!(
+            parse_net("::/129"),
+            Err("bad prefix length `129` (0-128)".into())
+        );
+    }
 }

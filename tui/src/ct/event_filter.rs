@@ -5,40 +5,8 @@
 
 use super::args::{CtArgs, FamilyArg};
 use super::CtError;
+use brickwall_wire::Cidr;
 use std::net::IpAddr;
-
-/// An address with a prefix length.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Net {
-    addr: IpAddr,
-    len: u8,
-}
-
-impl Net {
-    fn parse(s: &str) -> Option<Net> {
-        let (a, l) = match s.split_once('/') {
-            Some((a, l)) => (a, Some(l)),
-            None => (s, None),
-        };
-        let addr: IpAddr = a.parse().ok()?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let len = match l {
-            Some(l) => l.parse().ok().filter(|n| *n <= max)?,
-            None => max,
-        };
-        Some(Net { addr, len })
-    }
-
-    fn contains(&self, a: &IpAddr) -> bool {
-        let (x, y, bits): (u128, u128, u32) = match (self.addr, a) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => (u32::from(n) as u128, u32::from(*a) as u128, 32),
-            (IpAddr::V6(n), IpAddr::V6(a)) => (u128::from(n), u128::from(*a), 128),
-            _ => return false,
-        };
-        let len = u32::from(self.len);
-        len == 0 || (x ^ y) >> (bits - len) == 0
-    }
-}
 
 fn mark_of(s: &str) -> Option<(u32, u32)> {
     let num = |s: &str| match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
@@ -56,8 +24,8 @@ fn mark_of(s: &str) -> Option<(u32, u32)> {
 pub struct EventFilter {
     proto: Option<u8>,
     v6: Option<bool>,
-    src: Option<Net>,
-    dst: Option<Net>,
+    src: Option<Cidr>,
+    dst: Option<Cidr>,
     sport: Option<u16>,
     dport: Option<u16>,
     states: Option<Vec<String>>,
@@ -78,7 +46,7 @@ impl EventFilter {
                 "-E filters by -p, -f, -s, -d, --sport, --dport, --state, --mark and --zone",
             ));
         }
-        let net = |s: &Option<String>| s.as_deref().and_then(Net::parse);
+        let net = |s: &Option<String>| s.as_deref().and_then(|s| s.parse::<Cidr>().ok());
         let f = EventFilter {
             proto: a.proto,
             v6: a.family.map(|f| f == FamilyArg::Ipv6),
@@ -123,7 +91,7 @@ impl EventFilter {
         }
         for (net, addr) in [(&self.src, src), (&self.dst, dst)] {
             if let Some(n) = net {
-                if addr.is_none_or(|a| !n.contains(&a)) {
+                if addr.is_none_or(|a| !n.contains(a)) {
                     return false;
                 }
             }

@@ -12,17 +12,8 @@
 
 use serde_json::{Map, Value};
 
-/// Protocol names the plugin knows.
-const PROTOS: [&str; 8] = [
-    "tcp",
-    "udp",
-    "udplite",
-    "sctp",
-    "icmp",
-    "icmpv6",
-    "gre",
-    "ipv6-icmp",
-];
+/// Protocol names the plugin knows: the same words `brickwall ct -p` takes.
+use crate::ct::args::PROTO_NAMES as PROTOS;
 
 /// TCP and SCTP state names the plugin knows: the same words `brickwall ct --state` takes.
 use crate::ct::args::STATES;

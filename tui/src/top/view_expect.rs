@@ -4,23 +4,15 @@
 use super::fmt;
 use super::state::App;
 use super::style;
+use brickwall_wire::ip_proto;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Paragraph, Row, Table};
 use ratatui::Frame;
 
-/// The protocol name of an IP protocol number.
+/// The protocol name of an IP protocol number (the number if it has none).
 fn proto_name(p: u8) -> String {
-    match p {
-        1 => "icmp".into(),
-        6 => "tcp".into(),
-        17 => "udp".into(),
-        47 => "gre".into(),
-        58 => "icmpv6".into(),
-        132 => "sctp".into(),
-        136 => "udplite".into(),
-        n => n.to_string(),
-    }
+    ip_proto::name(p).map_or_else(|| p.to_string(), str::to_string)
 }
 
 /// Draws the view.

@@ -7,6 +7,7 @@ use crate::conn::{status, Conn};
 use crate::proto::sctp::SctpState;
 use crate::proto::tcp::TcpState;
 use crate::tuple::{proto, proto_name, Tuple, FAMILY_V4, FAMILY_V6};
+use brickwall_wire::Cidr;
 use serde_json::{Map, Value};
 use std::net::IpAddr;
 
@@ -242,29 +243,34 @@ fn parse_label_bits(v: &Value, field: &str) -> Result<u128, String> {
     }
 }
 
-/// An address with a prefix length (a single address has the full length).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Net {
-    /// `NFPROTO_IPV4` or `NFPROTO_IPV6`.
-    family: u8,
-    /// The address (IPv4 in the first four bytes).
-    addr: [u8; 16],
-    /// Leading bits that must match.
-    prefix: u8,
+/// The family of an address or network, as `NFPROTO_*`.
+fn family_of(n: &Cidr) -> u8 {
+    if n.addr().is_ipv6() {
+        FAMILY_V6
+    } else {
+        FAMILY_V4
+    }
 }
 
-impl Net {
-    /// Whether `a`, an address of family `family`, is in the network.
-    fn contains(&self, family: u8, a: &[u8; 16]) -> bool {
-        if family != self.family {
-            return false;
+/// A tuple's address (IPv4 in the first four bytes) as an [`IpAddr`]; `None` if
+/// `family` is neither IPv4 nor IPv6.
+fn ip_of(family: u8, a: &[u8; 16]) -> Option<IpAddr> {
+    match family {
+        FAMILY_V4 => Some(IpAddr::from([a[0], a[1], a[2], a[3]])),
+        FAMILY_V6 => Some(IpAddr::from(*a)),
+        _ => None,
+    }
+}
+
+/// An address as a tuple holds it (IPv4 in the first four bytes, the rest zero).
+fn tuple_addr(ip: IpAddr) -> [u8; 16] {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut a = [0u8; 16];
+            a[..4].copy_from_slice(&v4.octets());
+            a
         }
-        let full = usize::from(self.prefix / 8);
-        let rem = self.prefix % 8;
-        if a[..full] != self.addr[..full] {
-            return false;
-        }
-        rem == 0 || (a[full] ^ self.addr[full]) & (0xffu8 << (8 - rem)) == 0
+        IpAddr::V6(v6) => v6.octets(),
     }
 }
 
@@ -278,9 +284,9 @@ pub struct Filter {
     /// `NFPROTO_IPV4` or `NFPROTO_IPV6`.
     pub family: Option<u8>,
     /// Original source address or network.
-    pub src: Option<Net>,
+    pub src: Option<Cidr>,
     /// Original destination address or network.
-    pub dst: Option<Net>,
+    pub dst: Option<Cidr>,
     /// Original source port.
     pub sport: Option<u16>,
     /// Original destination port.
@@ -301,8 +307,12 @@ impl Filter {
         let t = &c.orig;
         self.proto.is_none_or(|p| t.proto == p)
             && self.family.is_none_or(|f| t.family == f)
-            && self.src.is_none_or(|n| n.contains(t.family, &t.src))
-            && self.dst.is_none_or(|n| n.contains(t.family, &t.dst))
+            && self
+                .src
+                .is_none_or(|n| ip_of(t.family, &t.src).is_some_and(|a| n.contains(a)))
+            && self
+                .dst
+                .is_none_or(|n| ip_of(t.family, &t.dst).is_some_and(|a| n.contains(a)))
             && self
                 .sport
                 .is_none_or(|p| has_ports(t.proto) && t.src_id == p)
@@ -431,7 +441,7 @@ pub fn family_name(f: u8) -> &'static str {
 }
 
 /// An address, with a `/prefix` if `allow_prefix`.
-fn parse_net(v: &Value, field: &str, allow_prefix: bool) -> Result<Net, String> {
+fn parse_net(v: &Value, field: &str, allow_prefix: bool) -> Result<Cidr, String> {
     let not_addr = || {
         let what = if allow_prefix {
             "an address or network"
@@ -449,34 +459,22 @@ fn parse_net(v: &Value, field: &str, allow_prefix: bool) -> Result<Net, String> 
         None => (s.as_str(), None),
     };
     let ip: IpAddr = a.trim().parse().map_err(|_| not_addr())?;
-    let mut addr = [0u8; 16];
-    let (family, bits) = match ip {
-        IpAddr::V4(v4) => {
-            addr[..4].copy_from_slice(&v4.octets());
-            (FAMILY_V4, 32u8)
-        }
-        IpAddr::V6(v6) => {
-            addr = v6.octets();
-            (FAMILY_V6, 128u8)
-        }
+    let Some(prefix) = prefix else {
+        return Ok(Cidr::host(ip));
     };
-    let prefix = match prefix {
-        None => bits,
-        Some(p) => match p.trim().parse::<u8>() {
-            Ok(n) if n <= bits => n,
-            _ => {
-                return Err(format!(
-                    "{field}: bad prefix length {p:?} for {} (0-{bits})",
-                    family_name(family)
-                ))
-            }
-        },
-    };
-    Ok(Net {
-        family,
-        addr,
-        prefix,
-    })
+    let host = Cidr::host(ip);
+    let (family, bits) = (family_of(&host), host.max_prefix());
+    prefix
+        .trim()
+        .parse::<u8>()
+        .ok()
+        .and_then(|n| Cidr::new(ip, n))
+        .ok_or_else(|| {
+            format!(
+                "{field}: bad prefix length {prefix:?} for {} (0-{bits})",
+                family_name(family)
+            )
+        })
 }
 
 /// A mark: a number, or `MARK` / `MARK/MASK` in decimal or `0x` hex.
@@ -623,20 +621,20 @@ fn parse_filter(v: &Value) -> Result<Filter, String> {
         }
     }
     if let (Some(s), Some(d)) = (f.src, f.dst) {
-        if s.family != d.family {
+        if family_of(&s) != family_of(&d) {
             return Err(format!(
                 "filter.dst: an {} address, but filter.src is {}",
-                family_name(d.family),
-                family_name(s.family)
+                family_name(family_of(&d)),
+                family_name(family_of(&s))
             ));
         }
     }
     if let Some(fam) = f.family {
         for (key, n) in [("src", f.src), ("dst", f.dst)] {
-            if let Some(n) = n.filter(|n| n.family != fam) {
+            if let Some(n) = n.filter(|n| family_of(n) != fam) {
                 return Err(format!(
                     "filter.{key}: an {} address, but filter.family is {}",
-                    family_name(n.family),
+                    family_name(family_of(&n)),
                     family_name(fam)
                 ));
             }
@@ -697,24 +695,25 @@ pub(super) fn parse_tuple(v: &Value, zone: u16) -> Result<Tuple, String> {
         "tuple.dst",
         false,
     )?;
-    if src.family != dst.family {
+    let family = family_of(&src);
+    if family != family_of(&dst) {
         return Err(format!(
             "tuple.dst: an {} address, but tuple.src is {}",
-            family_name(dst.family),
-            family_name(src.family)
+            family_name(family_of(&dst)),
+            family_name(family)
         ));
     }
     if let Some(v) = get(m, "family") {
         let fam = parse_family(v, "tuple.family")?;
-        if fam != src.family {
+        if fam != family {
             return Err(format!(
                 "tuple.src: an {} address, but tuple.family is {}",
-                family_name(src.family),
+                family_name(family),
                 family_name(fam)
             ));
         }
     }
-    match (p, src.family) {
+    match (p, family) {
         (proto::ICMP, FAMILY_V6) => {
             return Err("tuple.proto: icmp with IPv6 addresses (use icmpv6)".into())
         }
@@ -725,10 +724,10 @@ pub(super) fn parse_tuple(v: &Value, zone: u16) -> Result<Tuple, String> {
     }
     let label = proto_label(p);
     let mut t = Tuple {
-        src: src.addr,
-        dst: dst.addr,
+        src: tuple_addr(src.addr()),
+        dst: tuple_addr(dst.addr()),
         proto: p,
-        family: src.family,
+        family,
         ..Tuple::default()
     };
     let (takes, needs): (&[&str], &[&str]) = match p {

@@ -6,19 +6,8 @@
 //! against the length the header claims.
 
 use super::reason;
-
-/// IPv6 next-header values the walk knows.
-mod nh {
-    pub const HOP_BY_HOP: u8 = 0;
-    pub const TCP: u8 = 6;
-    pub const UDP: u8 = 17;
-    pub const ROUTING: u8 = 43;
-    pub const FRAGMENT: u8 = 44;
-    pub const AUTH: u8 = 51;
-    pub const ICMPV6: u8 = 58;
-    pub const NONE: u8 = 59;
-    pub const DEST_OPTS: u8 = 60;
-}
+use brickwall_wire::ip_proto as nh;
+use brickwall_wire::{ipv6_ext_len, Ipv4Header, Ipv6Header};
 
 /// Which queue a fragment belongs to (Linux's `frag_v4_compare_key` /
 /// `frag_v6_compare_key`, with the conntrack zone in place of Linux's
@@ -100,46 +89,39 @@ pub(super) fn parse(d: &[u8], zone: u16, if_index: u32) -> Parsed<'_> {
 
 /// IPv4: a fragment when MF is set or the offset is not 0 (`ip_is_fragment`).
 fn parse_v4(d: &[u8], zone: u16) -> Parsed<'_> {
-    if d.len() < 20 {
+    let Some(h) = Ipv4Header::new(d) else {
+        return Parsed::NotFragment;
+    };
+    if !h.is_fragment() {
         return Parsed::NotFragment;
     }
-    let frag_off = be16(d, 6);
-    let more = frag_off & 0x2000 != 0;
-    let offset = usize::from(frag_off & 0x1fff) * 8;
-    if !more && offset == 0 {
-        return Parsed::NotFragment;
-    }
-    let ihl = usize::from(d[0] & 0x0f) * 4;
-    if ihl < 20 {
+    let ihl = h.header_len();
+    if ihl < Ipv4Header::MIN_LEN {
         return Parsed::Invalid(reason::BAD_HEADER);
     }
-    let total = usize::from(be16(d, 2));
-    if total < ihl || total > d.len() {
+    let total = usize::from(h.total_len());
+    let (Some(head), Some(data)) = (d.get(..ihl), d.get(ihl..total)) else {
         return Parsed::Invalid(reason::TRUNCATED);
-    }
-    let data = &d[ihl..total];
-    let mut src = [0u8; 4];
-    let mut dst = [0u8; 4];
-    src.copy_from_slice(&d[12..16]);
-    dst.copy_from_slice(&d[16..20]);
+    };
+    let offset = h.frag_offset() as usize;
     Parsed::Fragment(Fragment {
         key: Key::V4 {
-            src,
-            dst,
-            id: be16(d, 4),
-            proto: d[9],
+            src: h.src(),
+            dst: h.dst(),
+            id: h.ident(),
+            proto: h.protocol(),
             zone,
         },
         v4: true,
         offset,
         end: offset + data.len(),
-        more,
+        more: h.more_frags(),
         data,
-        head: &d[..ihl],
+        head,
         nh_off: 0,
         next_header: 0,
-        ecn: 1 << (d[1] & 3),
-        df: frag_off & 0x4000 != 0,
+        ecn: 1 << (h.tos() & 3),
+        df: h.dont_frag(),
         size: total,
     })
 }
@@ -150,10 +132,10 @@ fn parse_v4(d: &[u8], zone: u16) -> Parsed<'_> {
 /// and the datagram is not a fragment. A payload length of 0 (jumbogram) is
 /// not a fragment either.
 fn parse_v6(d: &[u8], zone: u16, if_index: u32) -> Parsed<'_> {
-    if d.len() < 40 {
+    let Some(h) = Ipv6Header::new(d) else {
         return Parsed::NotFragment;
-    }
-    let payload_len = usize::from(be16(d, 4));
+    };
+    let payload_len = usize::from(h.payload_len());
     if payload_len == 0 {
         return Parsed::NotFragment;
     }
@@ -161,20 +143,17 @@ fn parse_v6(d: &[u8], zone: u16, if_index: u32) -> Parsed<'_> {
     let truncated = claimed > d.len();
     let buf = &d[..claimed.min(d.len())];
 
-    let mut next = d[6];
+    let mut next = h.next_header();
     let mut nh_off = 6;
     let mut start = 40;
     while next != nh::FRAGMENT {
-        if !matches!(
-            next,
-            nh::HOP_BY_HOP | nh::ROUTING | nh::DEST_OPTS | nh::AUTH
-        ) {
+        if !matches!(next, nh::HOPOPTS | nh::ROUTING | nh::DSTOPTS | nh::AH) {
             return Parsed::NotFragment;
         }
         if start + 2 > buf.len() {
             return Parsed::NotFragment;
         }
-        let len = ext_len(next, buf[start + 1]);
+        let len = ipv6_ext_len(next, buf[start + 1]);
         nh_off = start;
         next = buf[start];
         start += len;
@@ -193,15 +172,10 @@ fn parse_v6(d: &[u8], zone: u16, if_index: u32) -> Parsed<'_> {
     if offset == 0 && first_fragment_truncated(fh[0], data) {
         return Parsed::Invalid(reason::TRUNCATED);
     }
-    let mut src = [0u8; 16];
-    let mut dst = [0u8; 16];
-    src.copy_from_slice(&d[8..24]);
-    dst.copy_from_slice(&d[24..40]);
-    let traffic_class = ((d[0] & 0x0f) << 4) | (d[1] >> 4);
     Parsed::Fragment(Fragment {
         key: Key::V6 {
-            src,
-            dst,
+            src: h.src(),
+            dst: h.dst(),
             id: u32::from_be_bytes([fh[4], fh[5], fh[6], fh[7]]),
             zone,
             if_index,
@@ -214,20 +188,10 @@ fn parse_v6(d: &[u8], zone: u16, if_index: u32) -> Parsed<'_> {
         head: &buf[..start],
         nh_off,
         next_header: fh[0],
-        ecn: 1 << (traffic_class & 3),
+        ecn: 1 << (h.traffic_class() & 3),
         df: false,
         size: payload_len,
     })
-}
-
-/// Length of an extension header from its second byte (AH counts 4-byte
-/// units minus 2, the others 8-byte units minus 1).
-fn ext_len(kind: u8, len_byte: u8) -> usize {
-    if kind == nh::AUTH {
-        (usize::from(len_byte) + 2) * 4
-    } else {
-        (usize::from(len_byte) + 1) * 8
-    }
 }
 
 /// RFC 8200 section 4.5 (Linux's `ipv6frag_thdr_truncated`): the first
@@ -239,11 +203,11 @@ fn first_fragment_truncated(mut next: u8, data: &[u8]) -> bool {
     let mut pos = 0usize;
     loop {
         match next {
-            nh::HOP_BY_HOP | nh::ROUTING | nh::DEST_OPTS | nh::AUTH => {
+            nh::HOPOPTS | nh::ROUTING | nh::DSTOPTS | nh::AH => {
                 if pos + 2 > data.len() {
                     return true;
                 }
-                let len = ext_len(next, data[pos + 1]);
+                let len = ipv6_ext_len(next, data[pos + 1]);
                 next = data[pos];
                 pos += len;
             }

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use brickwall_wire::checksum::checksum;
+
 use super::parse::{Fragment, Key};
 use super::reason;
 
@@ -227,20 +229,4 @@ pub(super) fn ecn_merge(bits: u8) -> Option<u8> {
     } else {
         Some(0)
     }
-}
-
-/// The Internet checksum (RFC 1071) of `bytes`.
-pub(super) fn checksum(bytes: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    let mut chunks = bytes.chunks_exact(2);
-    for pair in &mut chunks {
-        sum += u32::from(u16::from_be_bytes([pair[0], pair[1]]));
-    }
-    if let [last] = chunks.remainder() {
-        sum += u32::from(*last) << 8;
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }

@@ -1,7 +1,7 @@
 //! Tests of the reassembler with hand-built IPv4 and IPv6 fragments.
 
-use super::queue::checksum;
 use super::*;
+use brickwall_wire::checksum::checksum;
 
 const SEC: u64 = 1_000_000_000;
 

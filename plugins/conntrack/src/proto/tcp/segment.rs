@@ -1,9 +1,8 @@
-//! The few TCP header fields conntrack looks at, read from the bytes of a segment.
+//! The few TCP header fields conntrack looks at, read from the bytes of a segment
+//! through the wire crate's [`TcpHeader`] view.
 
 use super::flags::{TCP_FIN, TCP_SYN};
-
-/// Length of a TCP header without options.
-const BASE_HEADER_LEN: usize = 20;
+use brickwall_wire::TcpHeader;
 
 /// The TCP fields conntrack needs from one segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,24 +26,14 @@ impl<'a> Segment<'a> {
     /// IP datagram). `None` if the header is shorter than 20 bytes or its data offset is
     /// below 5 words or beyond the bytes present (Linux's "truncated packet").
     pub fn parse(l4: &'a [u8]) -> Option<Segment<'a>> {
-        let word = |at: usize| -> Option<u32> {
-            let b = l4.get(at..at + 4)?;
-            Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-        };
-        if l4.len() < BASE_HEADER_LEN {
-            return None;
-        }
-        let header_len = usize::from(l4[12] >> 4) * 4;
-        if header_len < BASE_HEADER_LEN || header_len > l4.len() {
-            return None;
-        }
+        let h = TcpHeader::new_whole(l4)?;
         Some(Segment {
-            seq: word(4)?,
-            ack: word(8)?,
-            flags: l4[13],
-            window: u16::from_be_bytes([l4[14], l4[15]]),
-            payload_len: u32::try_from(l4.len() - header_len).unwrap_or(u32::MAX),
-            options: l4.get(BASE_HEADER_LEN..header_len)?,
+            seq: h.seq(),
+            ack: h.ack(),
+            flags: h.flags(),
+            window: h.window(),
+            payload_len: u32::try_from(l4.len().saturating_sub(h.header_len())).unwrap_or(u32::MAX),
+            options: h.options(),
         })
     }
 

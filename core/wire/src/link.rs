@@ -1,13 +1,9 @@
 //! Link-layer headers: Ethernet with 802.1Q/802.1ad tags, Linux SLL and SLL2, BSD
 //! loopback and raw IP, down to where the IP header starts.
 
-use super::bytes::{be16, be32};
-use super::ip::Expect;
-use super::{LinkType, ParseError};
-use etherparse::{
-    err::linux_sll::HeaderSliceError as SllError, Ethernet2HeaderSlice, LinuxSllHeaderSlice,
-    LinuxSllProtocolType, SingleVlanHeaderSlice,
-};
+use crate::bytes::{be16, be32};
+use crate::ip::Expect;
+use crate::{LinkType, ParseError};
 
 /// Ethertype of IPv4.
 const ETH_IPV4: u16 = 0x0800;
@@ -15,16 +11,27 @@ const ETH_IPV4: u16 = 0x0800;
 const ETH_IPV6: u16 = 0x86dd;
 /// Ethertypes of VLAN tags: 802.1Q, 802.1ad, and the old pre-standard QinQ value.
 const ETH_VLAN: [u16; 3] = [0x8100, 0x88a8, 0x9100];
+/// Length of an Ethernet II header.
+const ETH_LEN: usize = 14;
+/// Length of a VLAN tag (TCI and the inner ethertype).
+const VLAN_LEN: usize = 4;
+/// The VLAN id bits of a TCI.
+const VLAN_ID_MASK: u16 = 0x0fff;
 /// Length of a Linux SLL2 header.
 const SLL2_LEN: usize = 20;
 /// Length of a Linux SLL header.
 const SLL_LEN: usize = 16;
+/// Highest SLL packet type Linux defines (`PACKET_KERNEL`).
+const SLL_LAST_PACKET_TYPE: u16 = 7;
+/// ARPHRD types whose SLL protocol field is not an ethertype: Frame Relay access
+/// (770), 802.11 with radiotap (803), netlink (824).
+const SLL_NOT_ETHERTYPE: [u16; 3] = [770, 803, 824];
 /// Length of the BSD loopback header.
 const NULL_LEN: usize = 4;
 
 /// Where the IP header starts and what the link layer says about it.
 #[derive(Debug)]
-pub(super) struct L3Start {
+pub(crate) struct L3Start {
     /// Offset of the IP header.
     pub offset: usize,
     /// Which IP version the link layer announced.
@@ -34,7 +41,7 @@ pub(super) struct L3Start {
 }
 
 /// Skips the link-layer headers of `frame`.
-pub(super) fn locate_l3(link: LinkType, frame: &[u8]) -> Result<L3Start, ParseError> {
+pub(crate) fn locate_l3(link: LinkType, frame: &[u8]) -> Result<L3Start, ParseError> {
     match link {
         LinkType::Ethernet => ethernet(frame),
         LinkType::LinuxSll => sll(frame),
@@ -63,9 +70,11 @@ fn truncated(layer: &'static str, need: usize, have: usize) -> ParseError {
 
 /// Ethernet II, then any VLAN tags.
 fn ethernet(frame: &[u8]) -> Result<L3Start, ParseError> {
-    let eth = Ethernet2HeaderSlice::from_slice(frame)
-        .map_err(|e| truncated("ethernet", e.required_len, e.len))?;
-    after_ethertype(frame, eth.slice().len(), eth.ether_type().0)
+    if frame.len() < ETH_LEN {
+        return Err(truncated("ethernet", ETH_LEN, frame.len()));
+    }
+    let ethertype = be16(frame, 12).unwrap_or_default();
+    after_ethertype(frame, ETH_LEN, ethertype)
 }
 
 /// Follows VLAN tags from `offset`, where a payload of `ethertype` starts.
@@ -76,12 +85,13 @@ fn after_ethertype(
 ) -> Result<L3Start, ParseError> {
     let mut vlan = None;
     while ETH_VLAN.contains(&ethertype) {
-        let rest = frame.get(offset..).unwrap_or_default();
-        let tag = SingleVlanHeaderSlice::from_slice(rest)
-            .map_err(|e| truncated("vlan", e.required_len, e.len))?;
-        vlan = vlan.or(Some(tag.vlan_identifier().value()));
-        ethertype = tag.ether_type().0;
-        offset += tag.slice().len();
+        let tag = frame.get(offset..).unwrap_or_default();
+        let (Some(tci), Some(inner)) = (be16(tag, 0), be16(tag, 2)) else {
+            return Err(truncated("vlan", VLAN_LEN, tag.len()));
+        };
+        vlan = vlan.or(Some(tci & VLAN_ID_MASK));
+        ethertype = inner;
+        offset += VLAN_LEN;
     }
     let expect = match ethertype {
         ETH_IPV4 => Expect::V4,
@@ -97,26 +107,21 @@ fn after_ethertype(
 
 /// Linux cooked capture v1: the protocol is at bytes 14..16.
 ///
-/// etherparse interprets the protocol by the ARPHRD type and refuses types it does not
-/// know (loopback, tunnels, ...); for those the protocol is an ethertype, as libpcap
-/// reads it.
+/// For most ARPHRD types (Ethernet, GRE tunnels, loopback, ...) the protocol is an
+/// ethertype, as libpcap reads it; for Frame Relay, radiotap and netlink devices it
+/// is something else, and the frame is not IP.
 fn sll(frame: &[u8]) -> Result<L3Start, ParseError> {
-    let ethertype = match LinuxSllHeaderSlice::from_slice(frame) {
-        Ok(h) => match h.protocol_type() {
-            LinuxSllProtocolType::EtherType(e) => e.0,
-            LinuxSllProtocolType::GenericRoutingEncapsulationProtocolType(e) => e,
-            other => {
-                return Err(ParseError::NotIp {
-                    ethertype: u16::from(other),
-                })
-            }
-        },
-        Err(SllError::Len(e)) => return Err(truncated("linux-sll", e.required_len, e.len)),
-        Err(SllError::Content(_)) => {
-            be16(frame, 14).ok_or_else(|| truncated("linux-sll", SLL_LEN, frame.len()))?
-        }
+    let (Some(packet_type), Some(arphrd), Some(protocol)) =
+        (be16(frame, 0), be16(frame, 2), be16(frame, 14))
+    else {
+        return Err(truncated("linux-sll", SLL_LEN, frame.len()));
     };
-    after_ethertype(frame, SLL_LEN, ethertype)
+    if packet_type <= SLL_LAST_PACKET_TYPE && SLL_NOT_ETHERTYPE.contains(&arphrd) {
+        return Err(ParseError::NotIp {
+            ethertype: protocol,
+        });
+    }
+    after_ethertype(frame, SLL_LEN, protocol)
 }
 
 /// Linux cooked capture v2: the protocol is at bytes 0..2 of a 20-byte header.

@@ -2,8 +2,7 @@
 //! deterministic storm of corrupted copies, on every link type.
 
 use super::build::*;
-use crate::wire::{parse_datagram, parse_frame, LinkType, Parsed};
-use brickwall_hooks::flags;
+use crate::{flags, parse_datagram, parse_frame, LinkType, Parsed};
 
 /// Valid frames of several link types covering every parser path.
 fn samples() -> Vec<(LinkType, Vec<u8>)> {

@@ -1,9 +1,9 @@
 //! GRE headers, parsed by hand: version 0 (RFC 2784 with the RFC 2890 key and sequence
 //! number) and version 1, the enhanced GRE of PPTP (RFC 2637).
 
-use super::bytes::{be16, be32};
-use super::transport::L4Parse;
-use super::L4;
+use crate::bytes::{be16, be32};
+use crate::transport::L4Parse;
+use crate::L4;
 
 /// Checksum present (then 4 bytes: checksum and reserved/offset).
 const F_CHECKSUM: u16 = 0x8000;
@@ -22,7 +22,7 @@ const BASE_LEN: usize = 4;
 
 /// Parses a GRE header. Version 0 with the routing bit, version 1 without the key bit
 /// or with the checksum or routing bit, other versions and cut headers are malformed.
-pub(super) fn parse(seg: &[u8]) -> L4Parse {
+pub(crate) fn parse(seg: &[u8]) -> L4Parse {
     let (Some(word), Some(proto)) = (be16(seg, 0), be16(seg, 2)) else {
         return L4Parse::malformed(L4::None, seg);
     };

@@ -2,8 +2,7 @@
 //! datagrams quoted in ICMP errors.
 
 use super::build::*;
-use crate::wire::{parse_datagram, parse_frame, FragInfo, LinkType, ParseError, L4};
-use brickwall_hooks::{flags, Family};
+use crate::{flags, parse_datagram, parse_frame, Family, FragInfo, LinkType, ParseError, L4};
 
 #[test]
 fn ipv4_options() {
@@ -287,4 +286,40 @@ fn too_long_input() {
         parse_frame(LinkType::Ethernet, &big),
         Err(ParseError::FrameTooLong { .. })
     ));
+}
+
+#[test]
+fn ipv6_authentication_header() {
+    // AH: next header, payload length 4 (6 words of 4 bytes = 24 bytes), then UDP.
+    let mut ah = vec![17, 4, 0, 0];
+    ah.extend_from_slice(&[0; 20]);
+    let d = ipv6(51, &[ah.as_slice(), &udp(7, 8, b"")].concat());
+    let p = parse_datagram(&d).unwrap();
+    assert_eq!((p.l4proto, p.l4_off), (17, 64));
+    assert_eq!(p.l4, L4::Udp { sport: 7, dport: 8 });
+
+    let e = parse_datagram(&d[..40 + 10]).unwrap_err();
+    assert_eq!(
+        e,
+        ParseError::Truncated {
+            layer: "ipv6-ext",
+            need: 12,
+            have: 10
+        }
+    );
+    let e = parse_datagram(&d[..40 + 20]).unwrap_err();
+    assert_eq!(
+        e,
+        ParseError::Truncated {
+            layer: "ipv6-ext",
+            need: 24,
+            have: 20
+        }
+    );
+    let mut zero = d.clone();
+    zero[41] = 0;
+    assert_eq!(
+        parse_datagram(&zero).unwrap_err().reason(),
+        "bad-ipv6-header"
+    );
 }

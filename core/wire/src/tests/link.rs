@@ -1,8 +1,7 @@
 //! Link layers: Ethernet, VLAN, QinQ, SLL, SLL2, BSD loopback, raw IP, non-IP frames.
 
 use super::build::*;
-use crate::wire::{parse_frame, LinkType, ParseError, L4};
-use brickwall_hooks::Family;
+use crate::{parse_frame, Family, LinkType, ParseError, L4};
 
 #[test]
 fn ethernet_ipv4_udp() {
@@ -66,7 +65,7 @@ fn linux_sll() {
 
 #[test]
 fn linux_sll_loopback_device() {
-    // ARPHRD_LOOPBACK (772) is unknown to etherparse; the protocol is an ethertype.
+    // ARPHRD_LOOPBACK (772): the protocol is an ethertype.
     let f = sll(772, ETH_IPV6, &ipv6(17, &udp(1, 2, b"")));
     let p = parse_frame(LinkType::LinuxSll, &f).unwrap();
     assert_eq!((p.l3_off, p.family), (16, Family::Ipv6));
@@ -201,4 +200,30 @@ fn link_type_numbers() {
     assert_eq!(LinkType::from_dlt(12), LinkType::Raw);
     assert_eq!(LinkType::from_dlt(276).name(), "linux-sll2");
     assert_eq!(LinkType::Other(147).to_string(), "linktype-147");
+}
+
+#[test]
+fn linux_sll_protocol_that_is_no_ethertype() {
+    // Netlink, radiotap and Frame Relay devices: the protocol field is not an
+    // ethertype, even when it reads 0x0800.
+    for arphrd in [824, 803, 770] {
+        let f = sll(arphrd, ETH_IPV4, &ip4(17, &udp(1, 2, b"")));
+        let e = parse_frame(LinkType::LinuxSll, &f).unwrap_err();
+        assert_eq!(e, ParseError::NotIp { ethertype: 0x0800 });
+    }
+    // An IP GRE tunnel device, or a packet type Linux does not define: an ethertype.
+    let f = sll(778, ETH_IPV4, &ip4(17, &udp(1, 2, b"")));
+    assert_eq!(parse_frame(LinkType::LinuxSll, &f).unwrap().l3_off, 16);
+    let mut f = sll(824, ETH_IPV4, &ip4(17, &udp(1, 2, b"")));
+    f[1] = 9;
+    assert_eq!(parse_frame(LinkType::LinuxSll, &f).unwrap().l3_off, 16);
+    let e = parse_frame(LinkType::LinuxSll, &f[..15]).unwrap_err();
+    assert_eq!(
+        e,
+        ParseError::Truncated {
+            layer: "linux-sll",
+            need: 16,
+            have: 15
+        }
+    );
 }

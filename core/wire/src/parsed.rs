@@ -1,6 +1,6 @@
 //! The result of parsing: [`Parsed`] offsets, the [`L4`] summary and [`FragInfo`].
 
-use brickwall_hooks::Family;
+use crate::Family;
 
 /// Where the headers of a frame are, and what they say.
 ///
@@ -24,7 +24,7 @@ pub struct Parsed {
     /// Offset of the L4 payload (same validity as `l4_off`; equal to it for protocols
     /// whose header is not parsed; the end of the datagram when malformed).
     pub payload_off: u16,
-    /// Bits of [`brickwall_hooks::flags`]: `FRAGMENT`, `LATER_FRAGMENT`, `L4_MALFORMED`.
+    /// Bits of [`crate::flags`]: `FRAGMENT`, `LATER_FRAGMENT`, `L4_MALFORMED`.
     pub flags: u16,
     /// The outermost VLAN id, if the frame is tagged.
     pub vlan: Option<u16>,
@@ -35,7 +35,7 @@ pub struct Parsed {
 }
 
 impl Parsed {
-    /// True if the given [`brickwall_hooks::flags`] bit is set.
+    /// True if the given [`crate::flags`] bit is set.
     pub fn has(&self, flag: u16) -> bool {
         self.flags & flag != 0
     }

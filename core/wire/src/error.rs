@@ -1,21 +1,21 @@
 //! [`ParseError`]: why a frame could not be parsed down to its IP header.
 
-use brickwall_hooks::Family;
+use crate::Family;
+use alloc::string::String;
+use core::fmt;
 
 /// Names of the link layers used in [`ParseError::Truncated`]; the rest are layer 3.
 const LINK_LAYERS: [&str; 5] = ["ethernet", "vlan", "linux-sll", "linux-sll2", "null"];
 
 /// Why a frame or datagram could not be parsed (layer 2 or layer 3 problems only).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ParseError {
     /// The input is longer than 65535 bytes (offsets are `u16`).
-    #[error("frame of {len} bytes is longer than 65535")]
     FrameTooLong {
         /// Length of the input.
         len: usize,
     },
     /// A header is cut short.
-    #[error("{layer} header truncated: need {need} bytes, have {have}")]
     Truncated {
         /// The header: `ethernet`, `vlan`, `linux-sll`, `linux-sll2`, `null`, `ip`,
         /// `ipv4`, `ipv6` or `ipv6-ext`.
@@ -26,17 +26,14 @@ pub enum ParseError {
         have: usize,
     },
     /// The frame carries something else than IP (ARP, LLDP, an 802.3 length, ...).
-    #[error("not IP: ethertype {ethertype:#06x}")]
     NotIp {
         /// The ethertype (or SLL protocol) found after the link-layer headers; for BSD
         /// loopback, the address family (saturated to `u16`).
         ethertype: u16,
     },
     /// Raw IP whose version nibble is neither 4 nor 6.
-    #[error("IP version {0} is neither 4 nor 6")]
     BadIpVersion(u8),
     /// An IP header that is inconsistent (bad length fields, wrong version for its type).
-    #[error("bad {} header: {detail}", family.name())]
     BadIpHeader {
         /// The family the header claims to be (or was expected to be).
         family: Family,
@@ -44,7 +41,6 @@ pub enum ParseError {
         detail: String,
     },
     /// A link type this parser does not know.
-    #[error("unsupported link type {0}")]
     UnsupportedLink(u32),
 }
 
@@ -71,3 +67,27 @@ impl ParseError {
         }
     }
 }
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::FrameTooLong { len } => {
+                write!(f, "frame of {len} bytes is longer than 65535")
+            }
+            ParseError::Truncated { layer, need, have } => {
+                write!(
+                    f,
+                    "{layer} header truncated: need {need} bytes, have {have}"
+                )
+            }
+            ParseError::NotIp { ethertype } => write!(f, "not IP: ethertype {ethertype:#06x}"),
+            ParseError::BadIpVersion(v) => write!(f, "IP version {v} is neither 4 nor 6"),
+            ParseError::BadIpHeader { family, detail } => {
+                write!(f, "bad {} header: {detail}", family.name())
+            }
+            ParseError::UnsupportedLink(v) => write!(f, "unsupported link type {v}"),
+        }
+    }
+}
+
+impl core::error::Error for ParseError {}

@@ -1,22 +1,15 @@
 //! IPv4 and IPv6 headers: lengths, fragments, then hand-off to the transport parser.
 
-use super::bytes::off16;
-use super::ipv6_ext::{self, ExtChain};
-use super::transport::{self, L4Parse};
-use super::{FragInfo, ParseError, Parsed, L4};
-use brickwall_hooks::{flags, Family};
-use etherparse::err::ipv4::{HeaderError as V4Error, HeaderSliceError as V4SliceError};
-use etherparse::err::ipv6::HeaderSliceError as V6SliceError;
-use etherparse::{Ipv4HeaderSlice, Ipv6HeaderSlice};
-
-/// Length of the fixed IPv6 header.
-const IPV6_LEN: usize = 40;
-/// Length of an IPv4 header without options.
-const IPV4_MIN_LEN: usize = 20;
+use crate::bytes::off16;
+use crate::ipv6_ext::{self, ExtChain};
+use crate::transport::{self, L4Parse};
+use crate::{flags, Family, FragInfo, Ipv4Header, Ipv6Header, ParseError, Parsed, L4};
+use alloc::format;
+use alloc::string::String;
 
 /// The IP version the link layer announced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Expect {
+pub(crate) enum Expect {
     /// IPv4 (ethertype 0x0800, DLT 228, loopback AF_INET).
     V4,
     /// IPv6.
@@ -26,12 +19,12 @@ pub(super) enum Expect {
 }
 
 /// Parses the IP header at `l3_off` of `frame` and what follows it.
-pub(super) fn parse_ip(frame: &[u8], l3_off: usize, expect: Expect) -> Result<Parsed, ParseError> {
+pub(crate) fn parse_ip(frame: &[u8], l3_off: usize, expect: Expect) -> Result<Parsed, ParseError> {
     let data = frame.get(l3_off..).unwrap_or_default();
     let Some(&first) = data.first() else {
         let (layer, need) = match expect {
-            Expect::V4 => ("ipv4", IPV4_MIN_LEN),
-            Expect::V6 => ("ipv6", IPV6_LEN),
+            Expect::V4 => ("ipv4", Ipv4Header::MIN_LEN),
+            Expect::V6 => ("ipv6", Ipv6Header::LEN),
             Expect::Any => ("ip", 1),
         };
         return Err(ParseError::Truncated {
@@ -55,24 +48,22 @@ fn bad(family: Family, detail: String) -> ParseError {
     ParseError::BadIpHeader { family, detail }
 }
 
-/// IPv4 header (with options) at `l3_off`.
+/// IPv4 header (with options) at `l3_off`; the caller saw version 4.
 fn ipv4(frame: &[u8], l3_off: usize) -> Result<Parsed, ParseError> {
     let data = frame.get(l3_off..).unwrap_or_default();
-    let hdr = Ipv4HeaderSlice::from_slice(data).map_err(|e| match e {
-        V4SliceError::Len(e) => ParseError::Truncated {
-            layer: "ipv4",
-            need: e.required_len,
-            have: e.len,
-        },
-        V4SliceError::Content(V4Error::HeaderLengthSmallerThanHeader { ihl }) => bad(
-            Family::Ipv4,
-            format!("header length {} < 20", usize::from(ihl) * 4),
-        ),
-        V4SliceError::Content(V4Error::UnexpectedVersion { version_number }) => {
-            bad(Family::Ipv4, format!("version {version_number}"))
-        }
-    })?;
-    let hlen = hdr.slice().len();
+    let truncated = |need: usize| ParseError::Truncated {
+        layer: "ipv4",
+        need,
+        have: data.len(),
+    };
+    let hdr = Ipv4Header::new(data).ok_or_else(|| truncated(Ipv4Header::MIN_LEN))?;
+    let hlen = hdr.header_len();
+    if hlen < Ipv4Header::MIN_LEN {
+        return Err(bad(Family::Ipv4, format!("header length {hlen} < 20")));
+    }
+    if data.len() < hlen {
+        return Err(truncated(hlen));
+    }
     let total = usize::from(hdr.total_len());
     if total < hlen {
         return Err(bad(
@@ -82,51 +73,45 @@ fn ipv4(frame: &[u8], l3_off: usize) -> Result<Parsed, ParseError> {
     }
     let l3_len = total.min(data.len());
 
-    let offset = u32::from(hdr.fragments_offset().value()) * 8;
-    let more_fragments = hdr.more_fragments();
     let mut fl = 0;
     let mut frag = None;
-    if more_fragments || offset != 0 {
+    if hdr.is_fragment() {
         fl |= flags::FRAGMENT;
         frag = Some(FragInfo {
-            id: u32::from(hdr.identification()),
-            offset,
-            more_fragments,
+            id: u32::from(hdr.ident()),
+            offset: hdr.frag_offset(),
+            more_fragments: hdr.more_frags(),
         });
     }
-    let proto = hdr.protocol().0;
-    let l4_start = l3_off + hlen;
-    let l3_end = l3_off + l3_len;
     Ok(finish(
         frame,
         Header {
             l3_off,
             l3_len,
             family: Family::Ipv4,
-            l4proto: proto,
-            l4_start,
-            l3_end,
+            l4proto: hdr.protocol(),
+            l4_start: l3_off + hlen,
+            l3_end: l3_off + l3_len,
             flags: fl,
             frag,
         },
     ))
 }
 
-/// IPv6 header and extension headers at `l3_off`.
+/// IPv6 header and extension headers at `l3_off`; the caller saw version 6.
 fn ipv6(frame: &[u8], l3_off: usize) -> Result<Parsed, ParseError> {
     let data = frame.get(l3_off..).unwrap_or_default();
-    let hdr = Ipv6HeaderSlice::from_slice(data).map_err(|e| match e {
-        V6SliceError::Len(e) => ParseError::Truncated {
-            layer: "ipv6",
-            need: e.required_len,
-            have: e.len,
-        },
-        V6SliceError::Content(e) => bad(Family::Ipv6, e.to_string()),
+    let hdr = Ipv6Header::new(data).ok_or(ParseError::Truncated {
+        layer: "ipv6",
+        need: Ipv6Header::LEN,
+        have: data.len(),
     })?;
-    let l3_len = (IPV6_LEN + usize::from(hdr.payload_length())).min(data.len());
+    let l3_len = (Ipv6Header::LEN + usize::from(hdr.payload_len())).min(data.len());
     let l3_end = l3_off + l3_len;
-    let body = frame.get(l3_off + IPV6_LEN..l3_end).unwrap_or_default();
-    let ExtChain { proto, len, frag } = ipv6_ext::walk(hdr.next_header().0, body)?;
+    let body = frame
+        .get(l3_off + Ipv6Header::LEN..l3_end)
+        .unwrap_or_default();
+    let ExtChain { proto, len, frag } = ipv6_ext::walk(hdr.next_header(), body)?;
 
     let fl = if frag.is_some() { flags::FRAGMENT } else { 0 };
     Ok(finish(
@@ -136,7 +121,7 @@ fn ipv6(frame: &[u8], l3_off: usize) -> Result<Parsed, ParseError> {
             l3_len,
             family: Family::Ipv6,
             l4proto: proto,
-            l4_start: l3_off + IPV6_LEN + len,
+            l4_start: l3_off + Ipv6Header::LEN + len,
             l3_end,
             flags: fl,
             frag,

@@ -1,6 +1,6 @@
 //! [`LinkType`]: the link-layer header type of a capture or interface.
 
-use std::fmt;
+use core::fmt;
 
 /// Link-layer type of a capture or interface (pcap `LINKTYPE_`/`DLT_` values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
