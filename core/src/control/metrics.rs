@@ -288,8 +288,22 @@ impl MetricsServer {
         addr: SocketAddr,
         targets: Arc<RwLock<Targets>>,
     ) -> std::io::Result<MetricsServer> {
+        Self::serve(Self::bind(addr)?, targets)
+    }
+
+    /// Binds `addr` without answering yet (live mode binds before it drops root's
+    /// powers, and serves after).
+    pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
         let listener = TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
+        Ok(listener)
+    }
+
+    /// Answers scrapes arriving at `listener` (from [`bind`](Self::bind)) from `targets`.
+    pub fn serve(
+        listener: TcpListener,
+        targets: Arc<RwLock<Targets>>,
+    ) -> std::io::Result<MetricsServer> {
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
