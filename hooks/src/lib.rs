@@ -10,6 +10,7 @@ pub mod hook;
 pub mod packet;
 pub mod plugin;
 pub mod registry;
+pub mod services;
 pub mod verdict;
 
 pub use hook::{priority, Family, FamilySel, Hook};

@@ -11,8 +11,8 @@
 //! [`proto`] (one tracker per protocol), [`defrag`], [`expect`] (expectations),
 //! [`helper`] (helper assignment and the helper step at HELPER, 300, on INPUT and
 //! POSTROUTING, which runs the WebAssembly helpers of `brickwall-helpers`), [`stats`],
-//! [`list`] (`conntrack -L` lines), [`config`]; and [`datagram`], hand-built packets
-//! for tests.
+//! [`list`] (`conntrack -L` lines), [`config`], [`service`] (the `conntrack` service
+//! other plugins import); and [`datagram`], hand-built packets for tests.
 
 pub mod batch;
 pub mod config;
@@ -28,6 +28,7 @@ pub mod hash;
 pub mod helper;
 pub mod list;
 pub mod proto;
+pub mod service;
 pub mod stats;
 pub mod table;
 pub mod tuple;
@@ -35,6 +36,7 @@ pub mod tuple;
 use crate::conn::Slot;
 use crate::core::{ConfirmVerdict, InVerdict, Tracker};
 use brickwall_helpers::HelperSet;
+use brickwall_hooks::services::ServiceExport;
 use brickwall_hooks::{
     declare_plugin, priority, FailurePolicy, FamilySel, Hook, HookSpec, Host, PacketView, Plugin,
     PluginInfo, Verdict,
@@ -141,6 +143,9 @@ pub struct Conntrack {
     /// helper step and confirm pass it by without a lock.
     seen: Box<[Seen]>,
     host: Host,
+    /// The `conntrack` service's table, made when the engine first asks for it (at the
+    /// plugin's final address, which it points back to).
+    service: std::sync::OnceLock<brickwall_hooks::services::conntrack::ConntrackTable>,
 }
 
 /// What conntrack-in noted about a worker's latest packet.
@@ -220,6 +225,7 @@ impl Conntrack {
             helpers: Mutex::new(helpers),
             seen: (0..Tracker::MAX_WORKERS).map(|_| Seen::default()).collect(),
             host,
+            service: std::sync::OnceLock::new(),
         }
     }
 
@@ -451,6 +457,18 @@ impl Plugin for Conntrack {
     };
 
     const PREPARES_BATCH: bool = true;
+
+    const EXPORTS: &'static [ServiceExport] = &[ServiceExport {
+        name: brickwall_hooks::services::conntrack::NAME,
+        version: brickwall_hooks::services::conntrack::VERSION,
+    }];
+
+    fn service(&self, index: u32) -> *const std::ffi::c_void {
+        if index != 0 {
+            return std::ptr::null();
+        }
+        self.service.get_or_init(|| service::table(self)) as *const _ as *const std::ffi::c_void
+    }
 
     fn init(config: &str, host: Host) -> Result<Self, String> {
         Conntrack::with_helpers(CtConfig::parse(config)?, host)
