@@ -11,7 +11,7 @@
 //! [`proto`] (one tracker per protocol), [`defrag`], [`expect`] (expectations),
 //! [`helper`] (helper assignment and the helper step at HELPER, 300, on INPUT and
 //! POSTROUTING, which runs the WebAssembly helpers of `brickwall-helpers`), [`stats`],
-//! [`list`] (`conntrack -L` lines), [`config`], [`service`] (the `conntrack` service
+//! [`list`] (`conntrack -L` lines), [`metrics`], [`config`], [`service`] (the `conntrack` service
 //! other plugins import); and [`datagram`], hand-built packets for tests.
 
 pub mod batch;
@@ -27,6 +27,7 @@ pub mod extract;
 pub mod hash;
 pub mod helper;
 pub mod list;
+pub mod metrics;
 pub mod proto;
 pub mod service;
 pub mod stats;
@@ -375,6 +376,9 @@ impl Conntrack {
                 None => Err("reconfigure needs a `config`".into()),
             });
         }
+        if op == "metrics" {
+            return Some(self.metrics());
+        }
         if op != "helpers" && op != "helper-reload" {
             return None;
         }
@@ -404,6 +408,16 @@ impl Conntrack {
                 }),
             }
         })
+    }
+
+    /// The answer to `{"op":"metrics"}`: the table's and the helpers' metric families.
+    fn metrics(&self) -> Result<Vec<u8>, String> {
+        let mut families = metrics::tracker_families(&self.tracker());
+        if let Some(mut set) = self.helper_set() {
+            families.extend(metrics::helper_families(&set.reports()));
+        }
+        serde_json::to_vec(&brickwall_control_protocol::metrics::MetricsResponse { families })
+            .map_err(|e| format!("response: {e}"))
     }
 
     /// The tracker, locked.
