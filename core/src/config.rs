@@ -52,6 +52,11 @@ pub struct LiveConfig {
     /// The host's own side: a TAP device carrying the engine's local addresses.
     #[serde(default)]
     pub tap: Option<TapConfig>,
+    /// The user (a name, or a numeric uid) the engine becomes once its sockets are
+    /// open, keeping only CAP_NET_RAW and CAP_NET_ADMIN; without it an engine started
+    /// as root stays uid 0 (with those two capabilities only).
+    #[serde(default)]
+    pub user: Option<String>,
 }
 
 /// The TAP device of live mode: what the bridge delivers locally (after INPUT) goes to

@@ -4,7 +4,8 @@
 use crate::config::{Config, ConfigError, FailurePolicySpec, PluginConfig};
 use crate::pipeline::route::Router;
 use crate::pipeline::{Pipeline, Shared};
-use crate::plugin::{builtin, LoadedPlugin, PluginError, PluginSource};
+use crate::plugin::services::load_order;
+use crate::plugin::{builtin, LoadedPlugin, OpenedPlugin, PluginError, PluginSource};
 use brickwall_hooks::{FailurePolicy, HookRegistry, Owner};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -77,20 +78,61 @@ impl Engine {
             shared,
             plugins: Vec::new(),
         };
+        // Every plugin is opened first, so that an exporter of services loads before
+        // the plugins importing them, whatever the config's order.
+        let mut opened = Vec::new();
         for (i, p) in cfg.plugins.iter().enumerate() {
             if !p.enabled {
                 continue;
             }
             let (source, loaded_as) = entry(p, i, base_dir, file)?;
-            engine.load_entry(&source, loaded_as, p, i, file, false)?;
+            let plugin = OpenedPlugin::open(&source)?;
+            opened.push((i, p, source, loaded_as, plugin));
+        }
+        let services: Vec<(Vec<String>, Vec<String>)> = opened
+            .iter()
+            .map(|o| {
+                (
+                    o.4.imports.iter().map(|i| i.name.clone()).collect(),
+                    o.4.exports.iter().map(|e| e.0.clone()).collect(),
+                )
+            })
+            .collect();
+        let order = load_order(&services).map_err(|cycle| {
+            let names: Vec<String> = cycle
+                .iter()
+                .map(|&k| format!("plugins[{}] ({})", opened[k].0, opened[k].4.name))
+                .collect();
+            ConfigError::field(
+                file,
+                "plugins".into(),
+                format!(
+                    "{} import services from each other: none can load first",
+                    names.join(" and ")
+                ),
+            )
+        })?;
+        let mut opened: Vec<Option<_>> = opened.into_iter().map(Some).collect();
+        for k in order {
+            let (i, p, source, loaded_as, plugin) = opened[k].take().expect("each once");
+            engine.load_entry(plugin, &source, loaded_as, p, i, file, false)?;
         }
         Ok(engine)
     }
 
+    /// Takes a plugin out: its callbacks unregistered, its services withdrawn (plugins
+    /// that imported them keep it alive until they go).
+    fn retire(&self, slot: PluginSlot) {
+        self.shared.registry.unregister_owner(&slot.owner);
+        self.shared.host.services.withdraw(&slot.plugin);
+    }
+
     /// Loads the config entry `p` (number `i`) and checks its name; `replacing` lets it
     /// share its name with a plugin about to be unloaded.
+    #[allow(clippy::too_many_arguments)]
     fn load_entry(
         &mut self,
+        plugin: OpenedPlugin,
         source: &PluginSource,
         loaded_as: LoadedAs,
         p: &PluginConfig,
@@ -99,7 +141,7 @@ impl Engine {
         replacing: bool,
     ) -> Result<usize, EngineError> {
         let result = self.load_inner(
-            source,
+            plugin,
             &loaded_as.config_json,
             &loaded_as.priorities,
             loaded_as.policy,
@@ -123,7 +165,7 @@ impl Engine {
             if *want != self.plugins[at].plugin.name {
                 let got = self.plugins[at].plugin.name.clone();
                 let slot = self.plugins.remove(at);
-                self.shared.registry.unregister_owner(&slot.owner);
+                self.retire(slot);
                 return Err(ConfigError::field(
                     file,
                     format!("plugins[{i}].name"),
@@ -182,7 +224,7 @@ impl Engine {
                 // The newest plugin of that name is the one this reload loaded.
                 if let Some(at) = engine.plugins.iter().rposition(|s| s.plugin.name == *name) {
                     let slot = engine.plugins.remove(at);
-                    engine.shared.registry.unregister_owner(&slot.owner);
+                    engine.retire(slot);
                 }
             }
         };
@@ -200,7 +242,14 @@ impl Engine {
                         continue;
                     }
                 }
-                match self.load_entry(&source, want, p, i, file, true) {
+                let opened = match OpenedPlugin::open(&source) {
+                    Ok(o) => o,
+                    Err(e) => {
+                        undo(self, &added);
+                        return Err(e.into());
+                    }
+                };
+                match self.load_entry(opened, &source, want, p, i, file, true) {
                     Ok(_) => {
                         added.push(name.clone());
                         retired.push(k);
@@ -212,7 +261,14 @@ impl Engine {
                     }
                 }
             } else {
-                match self.load_entry(&source, want, p, i, file, false) {
+                let opened = match OpenedPlugin::open(&source) {
+                    Ok(o) => o,
+                    Err(e) => {
+                        undo(self, &added);
+                        return Err(e.into());
+                    }
+                };
+                match self.load_entry(opened, &source, want, p, i, file, false) {
                     Ok(at) => {
                         let name = self.plugins[at].plugin.name.clone();
                         report.notes.push(format!("{name}: loaded"));
@@ -236,7 +292,7 @@ impl Engine {
         retired.sort_unstable();
         for k in retired.into_iter().rev() {
             let slot = self.plugins.remove(k);
-            self.shared.registry.unregister_owner(&slot.owner);
+            self.retire(slot);
         }
         Ok(report)
     }
@@ -281,20 +337,26 @@ impl Engine {
         priorities: &BTreeMap<String, i32>,
         policy: Option<FailurePolicy>,
     ) -> Result<&PluginSlot, PluginError> {
-        let at = self.load_inner(source, config_json, priorities, policy, false)?;
+        let plugin = OpenedPlugin::open(source)?;
+        let at = self.load_inner(plugin, config_json, priorities, policy, false)?;
         Ok(&self.plugins[at])
     }
 
     fn load_inner(
         &mut self,
-        source: &PluginSource,
+        opened: OpenedPlugin,
         config_json: &str,
         priorities: &BTreeMap<String, i32>,
         policy: Option<FailurePolicy>,
         replacing: bool,
     ) -> Result<usize, PluginError> {
-        let (plugin, owner) = LoadedPlugin::load(
-            source,
+        if !replacing && self.plugins.iter().any(|s| s.plugin.name == opened.name) {
+            return Err(PluginError::Refused {
+                path: opened.origin.clone(),
+                reason: format!("a plugin named `{}` is already loaded", opened.name),
+            });
+        }
+        let (plugin, owner) = opened.init(
             config_json,
             priorities,
             policy,
@@ -303,6 +365,7 @@ impl Engine {
         )?;
         if !replacing && self.plugins.iter().any(|s| s.plugin.name == plugin.name) {
             self.shared.registry.unregister_owner(&owner);
+            self.shared.host.services.withdraw(&plugin);
             return Err(PluginError::Refused {
                 path: plugin.origin.clone(),
                 reason: format!("a plugin named `{}` is already loaded", plugin.name),
@@ -323,7 +386,7 @@ impl Engine {
             return false;
         };
         let slot = self.plugins.remove(i);
-        self.shared.registry.unregister_owner(&slot.owner);
+        self.retire(slot);
         true
     }
 

@@ -1,7 +1,8 @@
 //! The engine side of the host API: the functions plugins call back into (logging,
-//! report notes, datagram replacement, injection at LOCAL_OUT).
+//! report notes, datagram replacement, injection at LOCAL_OUT, importing services).
 
 use crate::packet::Packet;
+use crate::plugin::services::{host_import, ServiceRegistry};
 use brickwall_hooks::abi::{HostApi, ABI_VERSION};
 use brickwall_hooks::PacketView;
 use std::ffi::c_void;
@@ -39,6 +40,8 @@ pub struct HostShared {
     api: Box<HostApi>,
     /// Where injected datagrams wait.
     pub injector: Arc<Injector>,
+    /// The services loaded plugins export.
+    pub services: Arc<ServiceRegistry>,
 }
 
 // The table is immutable; the injector is synchronised.
@@ -49,6 +52,7 @@ impl HostShared {
     /// A host table whose injections go to a new injector.
     pub fn new() -> Arc<HostShared> {
         let injector = Arc::new(Injector::default());
+        let services = Arc::new(ServiceRegistry::default());
         let api = Box::new(HostApi {
             abi_version: ABI_VERSION,
             size: std::mem::size_of::<HostApi>() as u32,
@@ -57,8 +61,14 @@ impl HostShared {
             replace_datagram: host_replace_datagram,
             inject: host_inject,
             inject_ctx: Arc::as_ptr(&injector) as *mut c_void,
+            import: Some(host_import),
+            import_ctx: Arc::as_ptr(&services) as *mut c_void,
         });
-        Arc::new(HostShared { api, injector })
+        Arc::new(HostShared {
+            api,
+            injector,
+            services,
+        })
     }
 
     /// The table's address, as given to plugins and packet views.

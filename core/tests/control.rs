@@ -464,10 +464,30 @@ fn metrics_are_served_in_prometheus_text_format() {
         ) && !l.ends_with(" 0")),
         "{page}"
     );
-    assert!(
-        page.contains("brickwall_helper_calls_total{helper=\"ftp\"} "),
-        "{page}"
+    // The helpers' numbers are those the control API (and so `top`) shows.
+    let helpers = e
+        .client()
+        .call("conntrack", &json!({"op": "helpers"}))
+        .unwrap();
+    let ftp = helpers["helpers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "ftp")
+        .expect("the ftp helper");
+    let calls = ftp["stats"]["calls"].as_u64().unwrap();
+    assert!(calls > 0, "{helpers}");
+    assert_eq!(value("brickwall_helper_calls_total{helper=\"ftp\"}"), calls);
+    assert_eq!(
+        value("brickwall_helper_expectations_total{helper=\"ftp\"}"),
+        ftp["stats"]["expectations"].as_u64().unwrap()
     );
+    assert_eq!(
+        value("brickwall_helper_failures_total{helper=\"ftp\",kind=\"trap\"}"),
+        0
+    );
+    let expectations = stdout(&e.ct(&["-L", "expect"])).lines().count() as u64;
+    assert_eq!(value("brickwall_expectations"), expectations);
     assert!(
         page.contains("brickwall_packets_total{outcome=\"received\"} "),
         "{page}"

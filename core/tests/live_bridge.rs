@@ -490,6 +490,46 @@ fn local_paths_reach_the_host_through_its_tap() {
     assert!(summary.contains("filter-policy-drop"), "{summary}");
 }
 
+/// With `live.user`, every thread of the engine runs as that user with only the two
+/// network capabilities, and it still bridges, serves root's `brickwall ct` and stops
+/// cleanly.
+#[test]
+fn an_unprivileged_user_runs_the_bridge() {
+    require_root();
+    let mut t = Topology::new("user");
+    let cfg = t.dir.join("fw.yaml");
+    let config = brickwall_config(helpers(true), "tpacket-v2", 2)
+        .replace("  workers: 2\n", "  workers: 2\n  user: nobody\n");
+    std::fs::write(&cfg, config).expect("config");
+    let sock = t.dir.join("control.sock");
+    let fw = t.fw.clone();
+    let (c, s) = (cfg.display().to_string(), sock.display().to_string());
+    t.spawn(
+        "brickwall",
+        &fw,
+        &[brickwall(), "run", "--config", &c, "--control", &s],
+    );
+    t.wait_for_file(&sock, "brickwall", 60);
+    firewall::assert_privileges(&t, Some(65534));
+    let client = t.client.clone();
+    let o = t.try_exec(&client, &["ping", "-c", "2", "-W", "3", SERVER4]);
+    assert!(
+        o.status.success(),
+        "ping: {}\n{}",
+        text(&o),
+        t.log("brickwall")
+    );
+    let table = firewall::list(&t, Fw::Brickwall("tpacket-v2", 2), &sock, "conntrack");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("icmp ") && l.contains(SERVER4)),
+        "{table}"
+    );
+    let log = firewall::stop_brickwall(&mut t);
+    assert!(log.contains("running as nobody (uid 65534"), "{log}");
+}
+
 fn text(o: &Output) -> String {
     format!(
         "status {:?}\nstdout: {}\nstderr: {}",

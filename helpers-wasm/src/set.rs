@@ -123,6 +123,13 @@ impl HelperSet {
         path: Option<PathBuf>,
     ) -> Result<Loaded, String> {
         let (component, origin) = self.compile(bytes)?;
+        if let Origin::Untrusted(why) = &origin {
+            (self.log)(
+                1,
+                &policy.name,
+                &format!("compiled without the cache, which is not trusted: {why}"),
+            );
+        }
         let recipe = self.recipe(&policy, &component)?;
         let instance = recipe.instantiate(self.gate(&policy.name))?;
         Ok(Loaded {

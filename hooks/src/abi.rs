@@ -7,6 +7,7 @@
 //! [`Writer`] so that no allocation is ever freed by the other side's allocator.
 
 use crate::packet::PacketView;
+use crate::services::{ImportFn, ServiceExportRaw, ServiceFn, ServiceImportRaw};
 use crate::verdict::RawVerdict;
 use std::ffi::c_void;
 
@@ -122,7 +123,15 @@ pub struct HostApi {
     pub inject: extern "C" fn(host_ctx: *mut c_void, data: *const u8, len: usize) -> i32,
     /// The engine's context for `inject`.
     pub inject_ctx: *mut c_void,
+    /// Imports a service at init (see [`crate::services`]). Appended to ABI 1: present
+    /// when `size` reaches past it.
+    pub import: Option<ImportFn>,
+    /// The engine's context for `import`.
+    pub import_ctx: *mut c_void,
 }
+
+/// Size of a host table without the fields appended to ABI 1 since.
+pub const HOST_API_MIN_SIZE: usize = std::mem::offset_of!(HostApi, import);
 
 unsafe impl Sync for HostApi {}
 unsafe impl Send for HostApi {}
@@ -183,6 +192,17 @@ pub struct PluginDescriptor {
     /// It may read the packets but not change them or decide anything. Appended to
     /// ABI 1: the engine reads it only when `size` reaches past it.
     pub prepare_batch: Option<BatchFn>,
+    /// Services the plugin exports, `n_exports` of them (see [`crate::services`]).
+    /// Appended to ABI 1, as are the fields after it.
+    pub exports: *const ServiceExportRaw,
+    /// Number of exported services.
+    pub n_exports: usize,
+    /// Services the plugin imports, `n_imports` of them.
+    pub imports: *const ServiceImportRaw,
+    /// Number of imported services.
+    pub n_imports: usize,
+    /// Hands out an exported service's table (by its `index`), called after init.
+    pub service: Option<ServiceFn>,
 }
 
 /// Size of a descriptor without the fields appended to ABI 1 since: the smallest
@@ -197,13 +217,14 @@ impl PluginDescriptor {
     /// `desc` must point to `size` readable bytes of a descriptor, with `size` at least
     /// [`DESCRIPTOR_MIN_SIZE`].
     pub unsafe fn read_sized(desc: *const PluginDescriptor, size: usize) -> PluginDescriptor {
-        let mut copy = std::mem::MaybeUninit::<PluginDescriptor>::uninit();
+        // All zero bits is a valid value of every appended field (a null pointer, a
+        // zero count, `None`), so zeroing the copy first leaves them absent.
+        let mut copy = std::mem::MaybeUninit::<PluginDescriptor>::zeroed();
         let p = copy.as_mut_ptr();
-        std::ptr::addr_of_mut!((*p).prepare_batch).write(None);
         let n = size.clamp(DESCRIPTOR_MIN_SIZE, std::mem::size_of::<PluginDescriptor>());
         std::ptr::copy_nonoverlapping(desc as *const u8, p as *mut u8, n);
         // Every field up to `DESCRIPTOR_MIN_SIZE` came from the plugin; the appended
-        // one was set above unless the copy covered it.
+        // ones are the plugin's where the copy covered them, and zero otherwise.
         copy.assume_init()
     }
 }

@@ -11,6 +11,7 @@ pub mod hook;
 pub mod packet;
 pub mod plugin;
 pub mod registry;
+pub mod services;
 pub mod verdict;
 
 pub use hook::{priority, Family, FamilySel, Hook};

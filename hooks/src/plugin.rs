@@ -13,6 +13,9 @@ use crate::abi::{
 };
 use crate::hook::{FamilySel, Hook};
 use crate::packet::PacketView;
+use crate::services::{
+    ServiceExport, ServiceExportRaw, ServiceImport, ServiceImportRaw, ServiceRef, ServiceVersion,
+};
 use crate::verdict::{FailurePolicy, RawVerdict, Verdict};
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -80,6 +83,36 @@ impl Host {
         );
     }
 
+    /// Imports service `name` of `version` or a compatible later one (see
+    /// [`crate::services`]). Only at init, and only a service the plugin lists in
+    /// [`Plugin::IMPORTS`].
+    pub fn import(&self, name: &str, version: ServiceVersion) -> Result<ServiceRef, String> {
+        if self.api.is_null() {
+            return Err(format!("no host to import service `{name}` from"));
+        }
+        // SAFETY: as in `log`; the appended fields are read only when `size` covers them.
+        let api = unsafe { &*self.api };
+        let end = std::mem::offset_of!(HostApi, import_ctx) + std::mem::size_of::<*mut c_void>();
+        let import = match api.import {
+            Some(f) if api.size as usize >= end => f,
+            _ => return Err(format!("this engine offers no services (wanted `{name}`)")),
+        };
+        let mut out = ServiceRef {
+            table: std::ptr::null(),
+            version,
+        };
+        if import(api.import_ctx, name.as_ptr(), name.len(), version, &mut out) != 0
+            || out.table.is_null()
+        {
+            return Err(format!(
+                "service `{name}` {version} is not available to plugin {} (is it listed \
+                 in its imports, and loaded?)",
+                self.plugin
+            ));
+        }
+        Ok(out)
+    }
+
     /// Injects a locally generated IP datagram at LOCAL_OUT. Returns false if refused.
     pub fn inject(&self, datagram: &[u8]) -> bool {
         if self.api.is_null() {
@@ -113,6 +146,23 @@ pub trait Plugin: Send + Sync + Sized + 'static {
         let _ = pkts;
     }
 
+    /// Services this plugin exports (see [`crate::services`]); the engine asks
+    /// [`service`](Plugin::service) for each one's table after init.
+    const EXPORTS: &'static [ServiceExport] = &[];
+
+    /// Services this plugin imports: the engine loads their exporters first and
+    /// refuses this plugin if one is missing or incompatible. Take them at init with
+    /// [`Host::import`].
+    const IMPORTS: &'static [ServiceImport] = &[];
+
+    /// The table of export `index` (into [`EXPORTS`](Plugin::EXPORTS)): a pointer to
+    /// the service's `#[repr(C)]` table that stays valid as long as the plugin lives.
+    /// Called on the plugin at its final address, so the table may point back at it.
+    fn service(&self, index: u32) -> *const c_void {
+        let _ = index;
+        std::ptr::null()
+    }
+
     /// Answers a control request (the CLI's and dashboard's channel to the plugin).
     fn control(&self, request: &[u8], response: &mut Vec<u8>) -> Result<(), String> {
         let _ = (request, response);
@@ -128,6 +178,8 @@ pub struct DescriptorCell {
     desc: PluginDescriptor,
     _hooks: Vec<HookSpecRaw>,
     _reasons: Vec<BwStr>,
+    _exports: Vec<ServiceExportRaw>,
+    _imports: Vec<ServiceImportRaw>,
 }
 
 // Immutable after construction; the pointers are into the cell's own vectors or statics.
@@ -155,6 +207,23 @@ impl DescriptorCell {
             .iter()
             .map(|r| BwStr::from_static(r))
             .collect();
+        let exports: Vec<ServiceExportRaw> = T::EXPORTS
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ServiceExportRaw {
+                name: BwStr::from_static(e.name),
+                version: e.version,
+                index: i as u32,
+            })
+            .collect();
+        let imports: Vec<ServiceImportRaw> = T::IMPORTS
+            .iter()
+            .map(|i| ServiceImportRaw {
+                name: BwStr::from_static(i.name),
+                version: i.version,
+                _pad: 0,
+            })
+            .collect();
         let desc = PluginDescriptor {
             abi_version: ABI_VERSION,
             size: std::mem::size_of::<PluginDescriptor>() as u32,
@@ -177,11 +246,22 @@ impl DescriptorCell {
             } else {
                 None
             },
+            exports: exports.as_ptr(),
+            n_exports: exports.len(),
+            imports: imports.as_ptr(),
+            n_imports: imports.len(),
+            service: if T::EXPORTS.is_empty() {
+                None
+            } else {
+                Some(service_tramp::<T>)
+            },
         };
         DescriptorCell {
             desc,
             _hooks: hooks,
             _reasons: reasons,
+            _exports: exports,
+            _imports: imports,
         }
     }
 
@@ -264,6 +344,17 @@ extern "C" fn prepare_batch_tramp<T: Plugin>(
         let views = std::slice::from_raw_parts(pkts as *const &PacketView, n);
         (*(state as *const T)).prepare_batch(views)
     }));
+}
+
+extern "C" fn service_tramp<T: Plugin>(state: *mut c_void, index: u32) -> *const c_void {
+    if state.is_null() {
+        return std::ptr::null();
+    }
+    // SAFETY: `state` came from `init_tramp::<T>` and lives until shutdown.
+    catch_unwind(AssertUnwindSafe(|| unsafe {
+        (*(state as *const T)).service(index)
+    }))
+    .unwrap_or(std::ptr::null())
 }
 
 extern "C" fn control_tramp<T: Plugin>(

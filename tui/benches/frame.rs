@@ -146,19 +146,9 @@ fn state_1m() -> App {
     app.conns.sort = Some(SortKey::Bytes);
 
     // A full history of rates.
-    let names = [
-        "entries",
-        "found",
-        "invalid",
-        "insert",
-        "insert_failed",
-        "drop",
-        "early_drop",
-        "error",
-        "search_restart",
-        "clash_resolve",
-        "chaintoolong",
-    ];
+    let names: Vec<&str> = std::iter::once("entries")
+        .chain(brickwall_control_protocol::conntrack_stats::SHOWN)
+        .collect();
     for t in 0..=HISTORY as u64 {
         let values: Vec<(String, u64)> = names
             .iter()

@@ -1,7 +1,7 @@
 //! `brickwall replay`: a capture through the engine, with a summary, an optional report
 //! and an optional output capture.
 
-use brickwall_core::control::ControlSession;
+use brickwall_core::control::{BoundSession, ControlSession};
 use brickwall_core::engine::Engine;
 use brickwall_core::io::{FrameSource, PcapSource};
 use brickwall_core::replay::{replay, ReplayOptions, ReplaySummary};
@@ -53,17 +53,26 @@ pub struct ControlArgs {
 impl ControlArgs {
     /// Starts serving `engine` if `--control` was given.
     pub fn start(&self, engine: &Engine) -> Result<Option<ControlSession>, String> {
+        match self.bind()? {
+            Some(b) => b.serve(engine).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Binds the control socket (and the metrics port) if `--control` was given,
+    /// serving nothing yet.
+    pub fn bind(&self) -> Result<Option<BoundSession>, String> {
         let Some(path) = &self.control else {
             return Ok(None);
         };
-        let mut s = ControlSession::start(engine, path)?;
+        let mut s = BoundSession::bind(path)?;
         eprintln!(
             "brickwall: serving the control socket at {}",
             path.display()
         );
         if let Some(a) = &self.metrics {
             let addr = brickwall_core::control::metrics::parse_addr(a)?;
-            let bound = s.serve_metrics(addr)?;
+            let bound = s.bind_metrics(addr)?;
             eprintln!("brickwall: serving metrics at http://{bound}/metrics");
         }
         Ok(Some(s))

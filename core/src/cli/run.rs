@@ -57,16 +57,39 @@ pub fn run(a: RunArgs) -> Result<(), String> {
              `live: {{interfaces: [eth1, eth2]}}`)"
         ));
     };
-    let engine = brickwall_core::engine::Engine::from_config(&cfg, &dir, &name)
-        .map_err(|e| e.to_string())?;
+    let run_as = match &live_cfg.user {
+        Some(u) => {
+            Some(live::caps::RunAs::lookup(u).map_err(|e| format!("{name}: live.user: {e}"))?)
+        }
+        None => None,
+    };
+    // What needs root: the packet sockets (and TAP), and the control socket and metrics
+    // port, bound but not yet served.
     let ports = live::open_ports(&live_cfg, &mut |n| eprintln!("brickwall: {n}"))?;
-    let session = a.control.start(&engine)?;
-    let stop = brickwall_core::control::signal::stop_on_signals();
-    // Sockets open, control socket bound: nothing else of root's is needed.
-    match live::caps::keep_only_net() {
-        Ok(()) => eprintln!("brickwall: kept only CAP_NET_RAW and CAP_NET_ADMIN"),
+    let bound = a.control.bind()?;
+    if let (Some(b), Some(u)) = (&bound, &run_as) {
+        b.give_to(u.uid, u.gid)
+            .map_err(|e| format!("--control: handing the socket to {}: {e}", u.name))?;
+    }
+    // Then nothing else of root's is needed: dropped while this is the only thread, so
+    // the plugins', the control server's and the workers' threads start without them.
+    let root = brickwall_core::control::socket::own_uid() == 0;
+    match live::caps::drop_privileges(run_as.as_ref()) {
+        Ok(()) => eprintln!(
+            "brickwall: kept only CAP_NET_RAW and CAP_NET_ADMIN{}",
+            match &run_as {
+                Some(u) => format!(", running as {} (uid {}, gid {})", u.name, u.uid, u.gid),
+                None if root => " (still uid 0: `live.user` names a user to run as)".into(),
+                None => String::new(),
+            }
+        ),
+        Err(e) if root || run_as.is_some() => return Err(format!("dropping privileges: {e}")),
         Err(e) => eprintln!("brickwall: warning: could not drop capabilities: {e}"),
     }
+    let engine = brickwall_core::engine::Engine::from_config(&cfg, &dir, &name)
+        .map_err(|e| e.to_string())?;
+    let session = bound.map(|b| b.serve(&engine)).transpose()?;
+    let stop = brickwall_core::control::signal::stop_on_signals();
     eprintln!(
         "brickwall: bridging {} ({} datapath); SIGHUP reloads, SIGINT or SIGTERM stops",
         live_cfg.interfaces.join(" <-> "),

@@ -5,6 +5,7 @@
 //! | `{"op":"status"}` | `{"phase": "starting"\|"running"\|"finished", "frames": N, "now_ns": N}` (`now_ns`: the engine's clock, the last packet's time in a replay) |
 //! | `{"op":"counters"}` | the pipeline's counters: totals, `hooks` (verdicts per hook by name), `drops_by_reason` and `parse_drops` (by name, non-zero only), `panics` (by plugin) |
 //! | `{"op":"hooks"}` | the text `brickwall hooks` prints |
+//! | `{"op":"metrics"}` | its metric families (packets by outcome, verdicts per hook, drops by reason): a `MetricsResponse` of the control protocol |
 //! | `{"op":"plugins"}` | `[{"name", "version", "origin", "hooks": [{"hook", "families", "priority", "name"}]}]` in load order |
 //!
 //! The bare word (`"hooks"`) is accepted as well as the object.
@@ -14,6 +15,7 @@ use super::status::LiveStatus;
 use super::target::{ControlTarget, Targets};
 use crate::engine::Engine;
 use crate::plugin::LoadedPlugin;
+use brickwall_control_protocol::metrics::{MetricFamily, MetricKind, MetricsResponse};
 use brickwall_hooks::{Hook, HookRegistry};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -87,6 +89,68 @@ impl EngineTarget {
         })
     }
 
+    /// The engine's metric families: packets by outcome, verdicts per hook, drops by
+    /// reason.
+    fn metrics(&self) -> MetricsResponse {
+        let c = self.status.counters();
+        let mut packets = MetricFamily::new(
+            "brickwall_packets_total",
+            MetricKind::Counter,
+            "Packets by what became of them.",
+        );
+        for (outcome, n) in [
+            ("received", c.received),
+            ("forwarded", c.forwarded),
+            ("delivered", c.delivered),
+            ("dropped", c.dropped),
+            ("stolen", c.stolen),
+            ("injected", c.injected),
+            ("non_ip", c.non_ip),
+        ] {
+            packets.push(&[("outcome", outcome)], n as f64);
+        }
+        let mut verdicts = MetricFamily::new(
+            "brickwall_hook_verdicts_total",
+            MetricKind::Counter,
+            "Verdicts per hook.",
+        );
+        for h in Hook::ALL {
+            let k = &c.hooks[h as usize];
+            for (verdict, n) in [
+                ("accepted", k.accepted),
+                ("dropped", k.dropped),
+                ("queued", k.queued),
+                ("stolen", k.stolen),
+                ("repeated", k.repeated),
+            ] {
+                verdicts.push(&[("hook", h.name()), ("verdict", verdict)], n as f64);
+            }
+        }
+        let mut drops = MetricFamily::new(
+            "brickwall_drops_total",
+            MetricKind::Counter,
+            "Dropped packets by reason.",
+        );
+        for (id, n) in c
+            .drops_by_reason
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+        {
+            let name = self
+                .registry
+                .reason_name(id as u32)
+                .map_or_else(|| format!("reason-{id}"), |s| s.to_string());
+            drops.push(&[("reason", &name)], *n as f64);
+        }
+        for (reason, n) in &c.parse_drops {
+            drops.push(&[("reason", reason)], *n as f64);
+        }
+        MetricsResponse {
+            families: vec![packets, verdicts, drops],
+        }
+    }
+
     fn plugins(&self) -> Value {
         let table = self.registry.snapshot();
         let list = self
@@ -121,7 +185,7 @@ impl EngineTarget {
 
 impl ControlTarget for EngineTarget {
     fn control(&self, request: &[u8]) -> Result<Vec<u8>, String> {
-        const OPS: &str = "status, counters, hooks, plugins";
+        const OPS: &str = "status, counters, hooks, plugins, metrics";
         let op = match serde_json::from_slice::<Value>(request) {
             Ok(Value::Object(m)) => match m.get("op") {
                 Some(Value::String(s)) => s.clone(),
@@ -134,6 +198,7 @@ impl ControlTarget for EngineTarget {
             "status" => self.status(),
             "counters" => self.counters(),
             "plugins" => self.plugins(),
+            "metrics" => return serde_json::to_vec(&self.metrics()).map_err(|e| e.to_string()),
             "hooks" => {
                 let text = hooks::render(&self.registry.snapshot(), &|n| self.version_of(n));
                 return Ok(text.into_bytes());

@@ -1,12 +1,14 @@
-//! An optional HTTP endpoint, `GET /metrics`, in the Prometheus text format: the
-//! conntrack numbers under node_exporter's names (`node_nf_conntrack_entries`,
-//! `node_nf_conntrack_entries_limit`, `node_nf_conntrack_stat_found`, ...) so existing
-//! dashboards and alerts work, and brickwall's own (verdicts per hook, drops by reason,
-//! expectations, helper calls and failures). It asks the same targets the control socket
-//! routes to, once per scrape.
+//! An optional HTTP endpoint, `GET /metrics`, in the Prometheus text format. Each
+//! control target contributes its own metric families (`{"op":"metrics"}`, the control
+//! protocol's `MetricsResponse`): the engine its packets, verdicts per hook and drops by
+//! reason; the conntrack plugin the table under node_exporter's conntrack names
+//! (`node_nf_conntrack_entries`, `node_nf_conntrack_stat_found`, ...) so existing
+//! dashboards and alerts work, its own counters, expectations and the helpers' calls
+//! and failures; any other plugin what it answers. The endpoint merges them, asking the
+//! same targets the control socket routes to, once per scrape.
 
 use super::target::Targets;
-use serde_json::Value;
+use brickwall_control_protocol::metrics::{self, MetricsResponse};
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -14,18 +16,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-/// node_exporter's conntrack statistics, in our `stats` answer's names.
-const STATS: [&str; 8] = [
-    "found",
-    "invalid",
-    "insert",
-    "insert_failed",
-    "drop",
-    "early_drop",
-    "search_restart",
-    "error",
-];
 
 /// The address to listen on: `PORT` or `:PORT` mean the loopback interface.
 pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
@@ -42,195 +32,29 @@ pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("--metrics: `{s}` is not ADDR:PORT, :PORT or PORT"))
 }
 
-fn get(targets: &Targets, target: &str, request: &str) -> Option<Value> {
-    let bytes = targets.route(target, request.as_bytes()).ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-fn label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn metric(o: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
-}
-
-/// The whole exposition, as of now.
+/// The whole exposition, as of now: every target's answer to `{"op":"metrics"}`,
+/// merged (targets without metrics answer an error and add nothing). A target whose
+/// answer does not parse, or whose families conflict, is named in a comment line.
 pub fn render(targets: &Targets) -> String {
-    let mut o = String::new();
-    if let Some(s) = get(targets, "conntrack", r#"{"op":"stats"}"#) {
-        let count = get(targets, "conntrack", r#"{"op":"count"}"#);
-        metric(
-            &mut o,
-            "node_nf_conntrack_entries",
-            "gauge",
-            "Connections in the table.",
-        );
-        let _ = writeln!(
-            o,
-            "node_nf_conntrack_entries {}",
-            s["entries"].as_u64().unwrap_or(0)
-        );
-        if let Some(max) = count.as_ref().and_then(|c| c["max"].as_u64()) {
-            metric(
-                &mut o,
-                "node_nf_conntrack_entries_limit",
-                "gauge",
-                "Most connections the table holds.",
-            );
-            let _ = writeln!(o, "node_nf_conntrack_entries_limit {max}");
-        }
-        for k in STATS {
-            let name = if k == "error" {
-                "node_nf_conntrack_stat_icmp_error".to_string()
-            } else {
-                format!("node_nf_conntrack_stat_{k}")
-            };
-            metric(
-                &mut o,
-                &name,
-                "gauge",
-                &format!("Conntrack statistic {k}, all workers."),
-            );
-            let _ = writeln!(o, "{name} {}", s[k].as_u64().unwrap_or(0));
-        }
-        for k in [
-            "expect_new",
-            "expect_create",
-            "expect_delete",
-            "clash_resolve",
-            "chaintoolong",
-        ] {
-            let name = format!("brickwall_conntrack_{k}_total");
-            metric(
-                &mut o,
-                &name,
-                "counter",
-                &format!("Conntrack statistic {k}, all workers."),
-            );
-            let _ = writeln!(o, "{name} {}", s[k].as_u64().unwrap_or(0));
-        }
-        if let Some(workers) = s["workers"].as_array() {
-            metric(
-                &mut o,
-                "brickwall_conntrack_found_total",
-                "counter",
-                "Lookups that found a connection, per worker.",
-            );
-            for (i, w) in workers.iter().enumerate() {
-                let _ = writeln!(
-                    o,
-                    "brickwall_conntrack_found_total{{worker=\"{i}\"}} {}",
-                    w["found"].as_u64().unwrap_or(0)
-                );
-            }
+    let mut parts = Vec::new();
+    let mut notes = Vec::new();
+    // The engine's own first, then the plugins by name.
+    let mut names = targets.names();
+    names.sort_by_key(|n| *n != brickwall_tui::protocol::ENGINE_TARGET);
+    for name in names {
+        let Ok(bytes) = targets.route(name, metrics::REQUEST.as_bytes()) else {
+            continue;
+        };
+        match serde_json::from_slice::<MetricsResponse>(&bytes) {
+            Ok(r) => parts.push((name.to_string(), r.families)),
+            Err(e) => notes.push(format!("{name}: its metrics do not parse: {e}")),
         }
     }
-    let now = get(targets, "engine", r#"{"op":"status"}"#)
-        .and_then(|v| v["now_ns"].as_u64())
-        .unwrap_or(0);
-    if let Ok(l) = targets.route("conntrack", format!("expect-list {now}").as_bytes()) {
-        let n = String::from_utf8_lossy(&l).lines().count();
-        metric(
-            &mut o,
-            "brickwall_expectations",
-            "gauge",
-            "Pending expectations.",
-        );
-        let _ = writeln!(o, "brickwall_expectations {n}");
-    }
-    if let Some(h) = get(targets, "conntrack", r#"{"op":"helpers"}"#) {
-        if let Some(list) = h["helpers"].as_array() {
-            metric(
-                &mut o,
-                "brickwall_helper_calls_total",
-                "counter",
-                "Calls into a helper.",
-            );
-            for x in list {
-                let _ = writeln!(
-                    o,
-                    "brickwall_helper_calls_total{{helper=\"{}\"}} {}",
-                    label(x["name"].as_str().unwrap_or("")),
-                    x["calls"].as_u64().unwrap_or(0)
-                );
-            }
-            metric(
-                &mut o,
-                "brickwall_helper_failures_total",
-                "counter",
-                "Failed helper calls by kind.",
-            );
-            for x in list {
-                let name = label(x["name"].as_str().unwrap_or(""));
-                for kind in ["traps", "budget", "memory", "state_oversize"] {
-                    if let Some(n) = x[kind].as_u64() {
-                        let _ = writeln!(o, "brickwall_helper_failures_total{{helper=\"{name}\",kind=\"{kind}\"}} {n}");
-                    }
-                }
-            }
-        }
-    }
-    if let Some(c) = get(targets, "engine", r#"{"op":"counters"}"#) {
-        metric(
-            &mut o,
-            "brickwall_packets_total",
-            "counter",
-            "Packets by what became of them.",
-        );
-        for k in [
-            "received",
-            "forwarded",
-            "delivered",
-            "dropped",
-            "stolen",
-            "injected",
-            "non_ip",
-        ] {
-            let _ = writeln!(
-                o,
-                "brickwall_packets_total{{outcome=\"{k}\"}} {}",
-                c[k].as_u64().unwrap_or(0)
-            );
-        }
-        if let Some(hooks) = c["hooks"].as_object() {
-            metric(
-                &mut o,
-                "brickwall_hook_verdicts_total",
-                "counter",
-                "Verdicts per hook.",
-            );
-            for (hook, v) in hooks {
-                for verdict in ["accepted", "dropped", "queued", "stolen", "repeated"] {
-                    let _ = writeln!(
-                        o,
-                        "brickwall_hook_verdicts_total{{hook=\"{}\",verdict=\"{verdict}\"}} {}",
-                        label(hook),
-                        v[verdict].as_u64().unwrap_or(0)
-                    );
-                }
-            }
-        }
-        metric(
-            &mut o,
-            "brickwall_drops_total",
-            "counter",
-            "Dropped packets by reason.",
-        );
-        for key in ["drops_by_reason", "parse_drops"] {
-            if let Some(m) = c[key].as_object() {
-                for (reason, n) in m {
-                    let _ = writeln!(
-                        o,
-                        "brickwall_drops_total{{reason=\"{}\"}} {}",
-                        label(reason),
-                        n.as_u64().unwrap_or(0)
-                    );
-                }
-            }
-        }
+    let (families, merge_notes) = metrics::merge(parts);
+    notes.extend(merge_notes);
+    let mut o = metrics::render(&families);
+    for n in notes {
+        let _ = writeln!(o, "# brickwall: {}", n.replace('\n', " "));
     }
     o
 }
@@ -288,8 +112,22 @@ impl MetricsServer {
         addr: SocketAddr,
         targets: Arc<RwLock<Targets>>,
     ) -> std::io::Result<MetricsServer> {
+        Self::serve(Self::bind(addr)?, targets)
+    }
+
+    /// Binds `addr` without answering yet (live mode binds before it drops root's
+    /// powers, and serves after).
+    pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
         let listener = TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
+        Ok(listener)
+    }
+
+    /// Answers scrapes arriving at `listener` (from [`bind`](Self::bind)) from `targets`.
+    pub fn serve(
+        listener: TcpListener,
+        targets: Arc<RwLock<Targets>>,
+    ) -> std::io::Result<MetricsServer> {
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
@@ -338,10 +176,5 @@ mod tests {
         assert_eq!(parse_addr(":9633").unwrap().to_string(), "127.0.0.1:9633");
         assert_eq!(parse_addr("0.0.0.0:1").unwrap().to_string(), "0.0.0.0:1");
         assert!(parse_addr("nowhere").is_err());
-    }
-
-    #[test]
-    fn labels_are_escaped() {
-        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }

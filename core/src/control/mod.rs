@@ -25,7 +25,7 @@ pub mod status;
 pub mod target;
 
 pub use engine_target::{engine_targets, EngineTarget};
-pub use server::ControlServer;
-pub use session::ControlSession;
+pub use server::{BoundControl, ControlServer};
+pub use session::{BoundSession, ControlSession};
 pub use status::{LiveStatus, Phase};
 pub use target::{ControlTarget, Targets};

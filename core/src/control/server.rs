@@ -36,6 +36,96 @@ pub(super) struct Shared {
     pub idle_timeout: Duration,
 }
 
+/// A control socket bound and listening, not yet served: live mode binds it while it
+/// still has root's powers and serves it once they are dropped, before any thread of
+/// its own starts. Dropping it removes the socket file.
+pub struct BoundControl {
+    path: PathBuf,
+    listener: Option<UnixListener>,
+    /// Device and inode of the socket file we created (removed only if still ours).
+    file_id: Option<(u64, u64)>,
+}
+
+impl BoundControl {
+    /// Listens at `path` (its directory is created if missing; a stale socket is
+    /// replaced); no connection is accepted until [`serve`](Self::serve).
+    pub fn bind(path: &Path) -> io::Result<BoundControl> {
+        let listener = socket::listen(path)?;
+        listener.set_nonblocking(true)?;
+        let file_id = std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+        Ok(BoundControl {
+            path: path.to_path_buf(),
+            listener: Some(listener),
+            file_id,
+        })
+    }
+
+    /// The socket's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Hands the socket file to `uid`:`gid` (not following a link), keeping its mode.
+    pub fn give_to(&self, uid: u32, gid: u32) -> io::Result<()> {
+        std::os::unix::fs::lchown(&self.path, Some(uid), Some(gid))
+    }
+
+    /// Starts serving `targets`.
+    pub fn serve(self, targets: Targets) -> io::Result<ControlServer> {
+        self.serve_with(targets, IDLE_TIMEOUT)
+    }
+
+    /// As [`serve`](Self::serve), closing connections silent for `idle_timeout`.
+    pub fn serve_with(
+        mut self,
+        targets: Targets,
+        idle_timeout: Duration,
+    ) -> io::Result<ControlServer> {
+        let listener = self.listener.take().expect("a bound socket is served once");
+        let shared = Arc::new(Shared {
+            targets: Arc::new(std::sync::RwLock::new(targets)),
+            stop: AtomicBool::new(false),
+            active: AtomicUsize::new(0),
+            own_uid: socket::own_uid(),
+            idle_timeout,
+        });
+        let s = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("control-accept".into())
+            .spawn(move || accept_loop(listener, s))?;
+        Ok(ControlServer {
+            path: std::mem::take(&mut self.path),
+            file_id: self.file_id.take(),
+            shared,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for BoundControl {
+    fn drop(&mut self) {
+        if self.listener.is_some() {
+            remove_if_ours(&self.path, self.file_id);
+        }
+    }
+}
+
+impl std::fmt::Debug for BoundControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundControl")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// Removes the socket file at `path` if it is still the one we created.
+fn remove_if_ours(path: &Path, file_id: Option<(u64, u64)>) {
+    let now = std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+    if now.is_some() && now == file_id {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 /// A running control server. Dropping it stops it.
 pub struct ControlServer {
     path: PathBuf,
@@ -58,26 +148,7 @@ impl ControlServer {
         targets: Targets,
         idle_timeout: Duration,
     ) -> io::Result<ControlServer> {
-        let listener = socket::listen(path)?;
-        listener.set_nonblocking(true)?;
-        let file_id = std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
-        let shared = Arc::new(Shared {
-            targets: Arc::new(std::sync::RwLock::new(targets)),
-            stop: AtomicBool::new(false),
-            active: AtomicUsize::new(0),
-            own_uid: socket::own_uid(),
-            idle_timeout,
-        });
-        let s = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name("control-accept".into())
-            .spawn(move || accept_loop(listener, s))?;
-        Ok(ControlServer {
-            path: path.to_path_buf(),
-            file_id,
-            shared,
-            thread: Some(thread),
-        })
+        BoundControl::bind(path)?.serve_with(targets, idle_timeout)
     }
 
     /// The socket's path.
@@ -115,12 +186,7 @@ impl ControlServer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        let ours = std::fs::metadata(&self.path)
-            .ok()
-            .map(|m| (m.dev(), m.ino()));
-        if ours.is_some() && ours == self.file_id {
-            let _ = std::fs::remove_file(&self.path);
-        }
+        remove_if_ours(&self.path, self.file_id);
     }
 }
 

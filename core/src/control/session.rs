@@ -4,7 +4,7 @@
 //! after the run.
 
 use super::engine_target::engine_targets;
-use super::server::ControlServer;
+use super::server::{BoundControl, ControlServer};
 use super::signal;
 use super::status::LiveStatus;
 use crate::engine::Engine;
@@ -22,18 +22,69 @@ pub struct ControlSession {
     metrics: Option<super::metrics::MetricsServer>,
 }
 
-impl ControlSession {
-    /// Serves `engine`'s plugins and the engine itself at `path`.
-    pub fn start(engine: &Engine, path: &Path) -> Result<ControlSession, String> {
+/// A control socket (and metrics port) bound but not yet served: see
+/// [`BoundControl`].
+#[derive(Debug)]
+pub struct BoundSession {
+    control: BoundControl,
+    metrics: Option<std::net::TcpListener>,
+}
+
+impl BoundSession {
+    /// Binds the control socket at `path`.
+    pub fn bind(path: &Path) -> Result<BoundSession, String> {
+        let control = BoundControl::bind(path).map_err(|e| format!("--control: {e}"))?;
+        Ok(BoundSession {
+            control,
+            metrics: None,
+        })
+    }
+
+    /// Also binds `addr` for `GET /metrics`; returns the address bound.
+    pub fn bind_metrics(
+        &mut self,
+        addr: std::net::SocketAddr,
+    ) -> Result<std::net::SocketAddr, String> {
+        let l = super::metrics::MetricsServer::bind(addr)
+            .and_then(|l| l.local_addr().map(|a| (l, a)))
+            .map_err(|e| format!("--metrics {addr}: {e}"))?;
+        self.metrics = Some(l.0);
+        Ok(l.1)
+    }
+
+    /// Hands the socket file to `uid`:`gid` (the user a live engine becomes), so that
+    /// user may connect to it as root may.
+    pub fn give_to(&self, uid: u32, gid: u32) -> std::io::Result<()> {
+        self.control.give_to(uid, gid)
+    }
+
+    /// Serves `engine`'s plugins and the engine itself.
+    pub fn serve(self, engine: &Engine) -> Result<ControlSession, String> {
         let status = Arc::new(LiveStatus::new());
-        let server = ControlServer::start(path, engine_targets(engine, status.clone()))
+        let server = self
+            .control
+            .serve(engine_targets(engine, status.clone()))
             .map_err(|e| format!("--control: {e}"))?;
+        let metrics = match self.metrics {
+            Some(l) => Some(
+                super::metrics::MetricsServer::serve(l, server.targets())
+                    .map_err(|e| format!("--metrics: {e}"))?,
+            ),
+            None => None,
+        };
         Ok(ControlSession {
             server,
             status,
             stop: signal::stop_on_signals(),
-            metrics: None,
+            metrics,
         })
+    }
+}
+
+impl ControlSession {
+    /// Serves `engine`'s plugins and the engine itself at `path`.
+    pub fn start(engine: &Engine, path: &Path) -> Result<ControlSession, String> {
+        BoundSession::bind(path)?.serve(engine)
     }
 
     /// Also serves `GET /metrics` (Prometheus) at `addr`; returns the address bound.

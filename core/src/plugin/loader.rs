@@ -1,11 +1,15 @@
 //! Loads plugins through the C ABI: `dlopen` and the entry symbol for shared objects, or
 //! a descriptor function linked into the binary. Both take the same checks and the same
-//! path into the registry.
+//! path into the registry: open and check the descriptor ([`OpenedPlugin`]), resolve
+//! its imported services, initialise it, record its exported services, register its
+//! callbacks.
 
+use super::services::Import;
 use crate::host::HostShared;
 use brickwall_hooks::abi::{
     EntryFn, PluginDescriptor, Writer, ABI_VERSION, DESCRIPTOR_MIN_SIZE, ENTRY_SYMBOL,
 };
+use brickwall_hooks::services::ServiceVersion;
 use brickwall_hooks::{
     BatchCallback, Callback, FailurePolicy, FamilySel, Hook, HookRegistry, Owner, Registration,
 };
@@ -73,6 +77,12 @@ pub struct LoadedPlugin {
     pub origin: String,
     desc: *const PluginDescriptor,
     state: *mut c_void,
+    /// The services it imports.
+    imports: Vec<Import>,
+    /// The services it exports: name and version.
+    exports: Vec<(String, ServiceVersion)>,
+    /// The plugins it imported services from: kept alive until its shutdown ran.
+    deps: Vec<Arc<LoadedPlugin>>,
     _host: Arc<HostShared>,
     // Declared last: unloaded after shutdown ran.
     lib: Option<libloading::Library>,
@@ -128,6 +138,56 @@ impl LoadedPlugin {
         registry: &HookRegistry,
         host: &Arc<HostShared>,
     ) -> Result<(Arc<LoadedPlugin>, Arc<Owner>), PluginError> {
+        OpenedPlugin::open(source)?.init(config_json, priorities, failure_policy, registry, host)
+    }
+
+    /// The services this plugin imported, by name, and the plugins exporting them.
+    pub fn imported(&self) -> Vec<(String, String)> {
+        self.imports
+            .iter()
+            .map(|i| {
+                let from = self
+                    .deps
+                    .iter()
+                    .find(|d| d.exports.iter().any(|e| e.0 == i.name))
+                    .map_or_else(String::new, |d| d.name.clone());
+                (i.name.clone(), from)
+            })
+            .collect()
+    }
+}
+
+/// A plugin whose descriptor was read and checked, not yet initialised: what it is
+/// called, and which services it imports and exports (the engine orders loading by
+/// them).
+pub struct OpenedPlugin {
+    /// The plugin's name.
+    pub name: String,
+    /// Where it came from.
+    pub origin: String,
+    /// The services it imports.
+    pub imports: Vec<Import>,
+    /// The services it exports: name, version, index for its `service` function.
+    pub exports: Vec<(String, ServiceVersion, u32)>,
+    lib: Option<libloading::Library>,
+    desc: *const PluginDescriptor,
+    d: PluginDescriptor,
+}
+
+impl std::fmt::Debug for OpenedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedPlugin")
+            .field("name", &self.name)
+            .field("origin", &self.origin)
+            .field("imports", &self.imports)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OpenedPlugin {
+    /// Opens `source` and checks its descriptor: ABI version, size, name, and its
+    /// service lists.
+    pub fn open(source: &PluginSource) -> Result<OpenedPlugin, PluginError> {
         let (origin, lib, desc) = match source {
             PluginSource::File(path) => {
                 let origin = path.display().to_string();
@@ -158,10 +218,74 @@ impl LoadedPlugin {
         let d = unsafe { PluginDescriptor::read_sized(desc, size as usize) };
         // SAFETY: the strings and arrays are static data of the plugin.
         let name = unsafe { d.name.to_string_lossy() };
-        let version = unsafe { d.version.to_string_lossy() };
         if name.is_empty() {
             return Err(refused("the plugin has no name".into()));
         }
+        let mut imports = Vec::new();
+        if d.n_imports > 0 && d.imports.is_null() {
+            return Err(refused("its import list is null".into()));
+        }
+        for i in 0..d.n_imports {
+            // SAFETY: `imports[..n_imports]` is the plugin's static array.
+            let raw = unsafe { &*d.imports.add(i) };
+            imports.push(Import {
+                // SAFETY: as above.
+                name: unsafe { raw.name.to_string_lossy() },
+                version: raw.version,
+            });
+        }
+        let mut exports = Vec::new();
+        if d.n_exports > 0 && (d.exports.is_null() || d.service.is_none()) {
+            return Err(refused(
+                "it lists exported services but no table of them, or no function to get one".into(),
+            ));
+        }
+        for i in 0..d.n_exports {
+            // SAFETY: `exports[..n_exports]` is the plugin's static array.
+            let raw = unsafe { &*d.exports.add(i) };
+            // SAFETY: as above.
+            let export_name = unsafe { raw.name.to_string_lossy() };
+            if export_name.is_empty() {
+                return Err(refused(format!("its export {i} has no name")));
+            }
+            exports.push((export_name, raw.version, raw.index));
+        }
+        Ok(OpenedPlugin {
+            name,
+            origin,
+            imports,
+            exports,
+            lib,
+            desc,
+            d,
+        })
+    }
+
+    /// Resolves the plugin's imports, initialises it with `config_json`, records its
+    /// exported services and registers its callbacks (see [`LoadedPlugin::load`]).
+    pub fn init(
+        self,
+        config_json: &str,
+        priorities: &BTreeMap<String, i32>,
+        failure_policy: Option<FailurePolicy>,
+        registry: &HookRegistry,
+        host: &Arc<HostShared>,
+    ) -> Result<(Arc<LoadedPlugin>, Arc<Owner>), PluginError> {
+        let OpenedPlugin {
+            name,
+            origin,
+            imports,
+            exports,
+            lib,
+            desc,
+            d,
+        } = self;
+        let refused = |reason: String| PluginError::Refused {
+            path: origin.clone(),
+            reason,
+        };
+        // SAFETY: the strings and arrays are static data of the plugin.
+        let version = unsafe { d.version.to_string_lossy() };
         let mut regs = Vec::new();
         for i in 0..d.n_hooks {
             // SAFETY: `hooks[..n_hooks]` is the plugin's static array.
@@ -192,6 +316,10 @@ impl LoadedPlugin {
             // SAFETY: `drop_reasons[..n]` is the plugin's static array.
             .map(|i| unsafe { (*d.drop_reasons.add(i)).to_string_lossy() })
             .collect();
+        let resolved = host
+            .services
+            .resolve(&imports)
+            .map_err(|why| refused(format!("plugin {name}: {why}")))?;
 
         let mut err: Vec<u8> = Vec::new();
         let writer = Writer {
@@ -199,13 +327,15 @@ impl LoadedPlugin {
             ctx: &mut err as *mut Vec<u8> as *mut c_void,
         };
         let mut state: *mut c_void = std::ptr::null_mut();
-        let code = (d.vtable.init)(
-            config_json.as_ptr(),
-            config_json.len(),
-            host.api(),
-            &mut state,
-            &writer,
-        );
+        let code = host.services.during_init(resolved.refs, || {
+            (d.vtable.init)(
+                config_json.as_ptr(),
+                config_json.len(),
+                host.api(),
+                &mut state,
+                &writer,
+            )
+        });
         if code != 0 {
             return Err(PluginError::Init {
                 path: origin,
@@ -215,15 +345,32 @@ impl LoadedPlugin {
         }
         let on_packet = d.vtable.on_packet;
         let prepare = d.prepare_batch.map(|func| BatchCallback { func, state });
+        let service = d.service;
         let plugin = Arc::new(LoadedPlugin {
             name: name.clone(),
             version,
-            origin,
+            origin: origin.clone(),
             desc,
             state,
+            imports,
+            exports: exports.iter().map(|e| (e.0.clone(), e.1)).collect(),
+            deps: resolved.exporters,
             _host: host.clone(),
             lib,
         });
+        for (export, version, index) in &exports {
+            let table = service.map_or(std::ptr::null(), |f| f(state, *index));
+            if table.is_null() {
+                host.services.withdraw(&plugin);
+                return Err(PluginError::Refused {
+                    path: origin,
+                    reason: format!(
+                        "plugin {name} lists service `{export}` {version} but gave no table for it"
+                    ),
+                });
+            }
+            host.services.export(&plugin, export, *version, table);
+        }
         let owner = Arc::new(Owner {
             name: Arc::from(name.as_str()),
             failure_policy: failure_policy.unwrap_or(FailurePolicy::from_u8(d.failure_policy)),

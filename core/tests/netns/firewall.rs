@@ -245,29 +245,84 @@ pub fn stop_brickwall(t: &mut Topology) -> String {
     log
 }
 
-/// The running engine keeps CAP_NET_ADMIN and CAP_NET_RAW (bits 12 and 13) and nothing
-/// else, in its effective, permitted and bounding sets.
+/// Every thread of the running engine keeps CAP_NET_ADMIN and CAP_NET_RAW (bits 12 and
+/// 13) and nothing else, in its effective, permitted and bounding sets, and none has
+/// no-new-privileges unset.
 pub fn assert_only_network_capabilities(t: &Topology) {
+    assert_privileges(t, None);
+}
+
+/// As [`assert_only_network_capabilities`], and every thread's real, effective, saved
+/// and filesystem user ids are `uid` when given.
+pub fn assert_privileges(t: &Topology, uid: Option<u32>) {
     let pid = t.pid("brickwall").expect("the engine runs");
     let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let status =
-            std::fs::read_to_string(format!("/proc/{pid}/status")).expect("its /proc status");
-        let caps: Vec<&str> = ["CapEff:", "CapPrm:", "CapBnd:"]
-            .iter()
-            .filter_map(|k| status.lines().find(|l| l.starts_with(k)))
-            .map(|l| l.split_whitespace().nth(1).unwrap_or(""))
-            .collect();
-        if caps == ["0000000000003000"; 3] {
+        let threads = thread_privileges(pid);
+        let wanted = |p: &ThreadPrivileges| {
+            p.caps == ["0000000000003000"; 3]
+                && p.no_new_privs
+                && uid.is_none_or(|u| p.uids == [u; 4])
+        };
+        // The engine is serving (its control socket exists), so its threads have
+        // started: more than one (workers, the control server).
+        if threads.len() > 1 && threads.iter().all(wanted) {
             return;
         }
         assert!(
             std::time::Instant::now() < end,
-            "the engine kept more than the network capabilities: {caps:?}\n{}",
+            "a thread of the engine kept more than the network capabilities or the wrong \
+             user (wanted uid {uid:?}): {threads:#?}\n{}",
             t.log("brickwall")
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+/// What one thread of a process may do.
+#[derive(Debug)]
+pub struct ThreadPrivileges {
+    /// The thread's name.
+    pub name: String,
+    /// CapEff, CapPrm, CapBnd in hex.
+    pub caps: Vec<String>,
+    /// Real, effective, saved and filesystem uid.
+    pub uids: Vec<u32>,
+    /// Whether no-new-privileges is set.
+    pub no_new_privs: bool,
+}
+
+/// Every thread of process `pid`, from /proc.
+pub fn thread_privileges(pid: u32) -> Vec<ThreadPrivileges> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for task in tasks.flatten() {
+        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+            continue;
+        };
+        let field = |k: &str| -> Vec<&str> {
+            status
+                .lines()
+                .find(|l| l.starts_with(k))
+                .map(|l| l.split_whitespace().skip(1).collect())
+                .unwrap_or_default()
+        };
+        out.push(ThreadPrivileges {
+            name: field("Name:").join(" "),
+            caps: ["CapEff:", "CapPrm:", "CapBnd:"]
+                .iter()
+                .map(|k| field(k).first().unwrap_or(&"").to_string())
+                .collect(),
+            uids: field("Uid:")
+                .iter()
+                .filter_map(|u| u.parse().ok())
+                .collect(),
+            no_new_privs: field("NoNewPrivs:") == ["1"],
+        });
+    }
+    out
 }
 
 /// A `conntrack -L` line with what differs between two runs of the same traffic taken

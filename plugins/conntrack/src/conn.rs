@@ -18,6 +18,12 @@ pub mod status {
     pub const DYING: u16 = 1 << 9;
     /// The timeout is not refreshed by packets.
     pub const FIXED_TIMEOUT: u16 = 1 << 10;
+    /// The source is translated: a NAT binding changed the reply tuple's destination.
+    pub const SRC_NAT: u16 = 1 << 4;
+    /// The destination is translated: a NAT binding changed the reply tuple's source.
+    pub const DST_NAT: u16 = 1 << 5;
+    /// Either translation: the reply tuple is stored, not the original inverted.
+    pub const NAT_MASK: u16 = SRC_NAT | DST_NAT;
     /// A helper is attached.
     pub const HELPER: u16 = 1 << 13;
 
@@ -103,11 +109,14 @@ pub struct ConnExt {
     /// this connection was created (a master that died before its child leaves a
     /// stale link, which the generation tells apart).
     pub master: Option<(u32, u32)>,
+    /// The reply tuple a NAT binding chose (with [`status::NAT_MASK`] bits set).
+    pub nat_reply: Option<Tuple>,
 }
 
 impl Conn {
     /// The tuple of direction `dir` (0 original, 1 reply). Without NAT the reply tuple
-    /// is the original one inverted, so only the original is stored.
+    /// is the original one inverted, so only the original is stored; a NAT binding
+    /// keeps its reply tuple in the extension.
     #[inline]
     pub fn tuple(&self, dir: u8) -> Tuple {
         if dir == 0 {
@@ -120,6 +129,9 @@ impl Conn {
     /// The reply tuple.
     #[inline]
     pub fn reply(&self) -> Tuple {
+        if let Some(t) = self.nat_reply() {
+            return t;
+        }
         // Tracked connections only have invertible tuples (ICMP queries, not errors);
         // swap addresses and ids should that ever not hold.
         self.orig.invert().unwrap_or(Tuple {
@@ -129,6 +141,61 @@ impl Conn {
             dst_id: self.orig.src_id,
             ..self.orig
         })
+    }
+
+    /// The reply tuple of a NAT binding, if one is set.
+    #[inline]
+    pub fn nat_reply(&self) -> Option<Tuple> {
+        if self.status & status::NAT_MASK == 0 {
+            return None;
+        }
+        self.ext.as_ref().and_then(|e| e.nat_reply)
+    }
+
+    /// Whether `t` is the reply tuple, compared in place (no inverted copy is built
+    /// unless the tuple is ICMP's).
+    #[inline]
+    pub fn reply_is(&self, t: &Tuple) -> bool {
+        match self.nat_reply() {
+            Some(r) => r == *t,
+            None => self.orig.is_inverse_of(t),
+        }
+    }
+
+    /// Binds the reply tuple NAT chose (the original inverted clears the binding) and
+    /// sets the translation bits as Linux does: SRC_NAT when the reply's destination
+    /// differs from the original's source, DST_NAT when the reply's source differs
+    /// from the original's destination.
+    pub fn bind_nat_reply(&mut self, reply: Tuple) {
+        self.status &= !status::NAT_MASK;
+        let plain = self.orig.is_inverse_of(&reply);
+        if !plain {
+            // ICMP keeps its id in `src_id` both ways (NAT treats it as the source
+            // port) and its type in `dst_id`, which inversion changes anyway.
+            let icmp = self.orig.is_icmp();
+            let src_id_changed = if icmp {
+                reply.src_id != self.orig.src_id
+            } else {
+                reply.dst_id != self.orig.src_id
+            };
+            if reply.dst != self.orig.src || src_id_changed {
+                self.status |= status::SRC_NAT;
+            }
+            if reply.src != self.orig.dst || (!icmp && reply.src_id != self.orig.dst_id) {
+                self.status |= status::DST_NAT;
+            }
+            if self.status & status::NAT_MASK == 0 {
+                // Nothing NAT changes differs (an ICMP type only): keep it as stored.
+                self.status |= status::DST_NAT;
+            }
+        }
+        if plain {
+            if let Some(e) = self.ext.as_mut() {
+                e.nat_reply = None;
+            }
+        } else {
+            self.ext.get_or_insert_with(Default::default).nat_reply = Some(reply);
+        }
     }
 
     /// Whether a status bit is set.
@@ -174,6 +241,78 @@ impl Conn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn conn(orig: Tuple) -> Conn {
+        Conn {
+            orig,
+            expires_ns: 0,
+            id: 1,
+            status: 0,
+            slot: Slot::Unconfirmed,
+            mark: 0,
+            proto: ProtoState::Generic,
+            ext: None,
+        }
+    }
+
+    fn v4(a: [u8; 4]) -> [u8; 16] {
+        let mut b = [0; 16];
+        b[..4].copy_from_slice(&a);
+        b
+    }
+
+    #[test]
+    fn nat_bindings_set_linux_s_translation_bits_and_the_reply() {
+        let orig = Tuple {
+            src: v4([10, 0, 0, 1]),
+            dst: v4([192, 0, 2, 1]),
+            src_id: 1000,
+            dst_id: 80,
+            proto: 6,
+            family: crate::tuple::FAMILY_V4,
+            zone: 0,
+        };
+        let mut c = conn(orig);
+        let plain = c.reply();
+        // Masquerade: the reply goes to the router's address and another port.
+        let mut snat = plain;
+        snat.dst = v4([198, 51, 100, 7]);
+        snat.dst_id = 61000;
+        c.bind_nat_reply(snat);
+        assert_eq!(c.status & status::NAT_MASK, status::SRC_NAT);
+        assert_eq!(c.reply(), snat);
+        assert!(c.reply_is(&snat) && !c.reply_is(&plain));
+        assert_eq!(c.tuple(0), orig, "the original tuple stays");
+        // A redirect: the reply comes from another port of the same host.
+        let mut dnat = plain;
+        dnat.src_id = 8080;
+        c.bind_nat_reply(dnat);
+        assert_eq!(c.status & status::NAT_MASK, status::DST_NAT);
+        // Both at once.
+        let mut both = snat;
+        both.src = v4([10, 9, 9, 9]);
+        c.bind_nat_reply(both);
+        assert_eq!(c.status & status::NAT_MASK, status::NAT_MASK);
+        // The plain inversion clears the binding.
+        c.bind_nat_reply(plain);
+        assert_eq!(c.status & status::NAT_MASK, 0);
+        assert_eq!(c.reply(), plain);
+        assert!(c.reply_is(&plain));
+
+        // ICMP: a new echo id is source NAT; the reply type is not a translation.
+        let echo = Tuple {
+            src_id: 77,
+            dst_id: 8 << 8,
+            proto: 1,
+            ..orig
+        };
+        let mut c = conn(echo);
+        let mut id = c.reply();
+        assert_eq!(id.dst_id, 0, "echo reply");
+        id.src_id = 99;
+        c.bind_nat_reply(id);
+        assert_eq!(c.status & status::NAT_MASK, status::SRC_NAT);
+    }
 
     #[test]
     fn record_and_links_fit_in_128_bytes() {

@@ -58,6 +58,17 @@ pub enum InVerdict {
     Repeat,
 }
 
+/// Why a NAT binding was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NatBindError {
+    /// No such connection (a stale reference).
+    NotFound,
+    /// The connection is confirmed: its tuples are in the table.
+    Confirmed,
+    /// The tuple is of another protocol, family or zone.
+    Invalid,
+}
+
 /// What confirmation decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConfirmVerdict {
@@ -262,6 +273,33 @@ impl Tracker {
             }
         }
         lost
+    }
+
+    /// The latest packet time seen: the clock of events and of timeouts shown.
+    pub fn clock_ns(&self) -> u64 {
+        self.clock_ns
+    }
+
+    /// Binds the reply tuple NAT chose for the connection that packet reference `ct`
+    /// names, before it is confirmed (Linux's `nf_conntrack_alter_reply`): the tuple
+    /// must be of the connection's protocol, family and zone; the original inverted
+    /// clears a binding. Confirmation then hashes the connection under this reply.
+    pub fn bind_nat_reply(&mut self, ct: u64, reply: Tuple) -> Result<(), NatBindError> {
+        let (idx, gen) = unhandle(ct).ok_or(NatBindError::NotFound)?;
+        let c = self
+            .table
+            .get_mut(idx)
+            .filter(|c| c.id == gen)
+            .ok_or(NatBindError::NotFound)?;
+        if c.slot == Slot::Confirmed {
+            return Err(NatBindError::Confirmed);
+        }
+        let o = &c.orig;
+        if (reply.proto, reply.family, reply.zone) != (o.proto, o.family, o.zone) {
+            return Err(NatBindError::Invalid);
+        }
+        c.bind_nat_reply(reply);
+        Ok(())
     }
 
     /// Connections alive (confirmed and unconfirmed).

@@ -11,8 +11,8 @@
 //! [`proto`] (one tracker per protocol), [`defrag`], [`expect`] (expectations),
 //! [`helper`] (helper assignment and the helper step at HELPER, 300, on INPUT and
 //! POSTROUTING, which runs the WebAssembly helpers of `brickwall-helpers`), [`stats`],
-//! [`list`] (`conntrack -L` lines), [`config`]; and [`datagram`], hand-built packets
-//! for tests.
+//! [`list`] (`conntrack -L` lines), [`metrics`], [`config`], [`service`] (the `conntrack` service
+//! other plugins import); and [`datagram`], hand-built packets for tests.
 
 pub mod batch;
 pub mod config;
@@ -27,7 +27,9 @@ pub mod extract;
 pub mod hash;
 pub mod helper;
 pub mod list;
+pub mod metrics;
 pub mod proto;
+pub mod service;
 pub mod stats;
 pub mod table;
 pub mod tuple;
@@ -35,6 +37,7 @@ pub mod tuple;
 use crate::conn::Slot;
 use crate::core::{ConfirmVerdict, InVerdict, Tracker};
 use brickwall_helpers::HelperSet;
+use brickwall_hooks::services::ServiceExport;
 use brickwall_hooks::{
     declare_plugin, priority, FailurePolicy, FamilySel, Hook, HookSpec, Host, PacketView, Plugin,
     PluginInfo, Verdict,
@@ -141,6 +144,9 @@ pub struct Conntrack {
     /// helper step and confirm pass it by without a lock.
     seen: Box<[Seen]>,
     host: Host,
+    /// The `conntrack` service's table, made when the engine first asks for it (at the
+    /// plugin's final address, which it points back to).
+    service: std::sync::OnceLock<brickwall_hooks::services::conntrack::ConntrackTable>,
 }
 
 /// What conntrack-in noted about a worker's latest packet.
@@ -220,6 +226,7 @@ impl Conntrack {
             helpers: Mutex::new(helpers),
             seen: (0..Tracker::MAX_WORKERS).map(|_| Seen::default()).collect(),
             host,
+            service: std::sync::OnceLock::new(),
         }
     }
 
@@ -369,6 +376,9 @@ impl Conntrack {
                 None => Err("reconfigure needs a `config`".into()),
             });
         }
+        if op == "metrics" {
+            return Some(self.metrics());
+        }
         if op != "helpers" && op != "helper-reload" {
             return None;
         }
@@ -398,6 +408,16 @@ impl Conntrack {
                 }),
             }
         })
+    }
+
+    /// The answer to `{"op":"metrics"}`: the table's and the helpers' metric families.
+    fn metrics(&self) -> Result<Vec<u8>, String> {
+        let mut families = metrics::tracker_families(&self.tracker());
+        if let Some(mut set) = self.helper_set() {
+            families.extend(metrics::helper_families(&set.reports()));
+        }
+        serde_json::to_vec(&brickwall_control_protocol::metrics::MetricsResponse { families })
+            .map_err(|e| format!("response: {e}"))
     }
 
     /// The tracker, locked.
@@ -451,6 +471,18 @@ impl Plugin for Conntrack {
     };
 
     const PREPARES_BATCH: bool = true;
+
+    const EXPORTS: &'static [ServiceExport] = &[ServiceExport {
+        name: brickwall_hooks::services::conntrack::NAME,
+        version: brickwall_hooks::services::conntrack::VERSION,
+    }];
+
+    fn service(&self, index: u32) -> *const std::ffi::c_void {
+        if index != 0 {
+            return std::ptr::null();
+        }
+        self.service.get_or_init(|| service::table(self)) as *const _ as *const std::ffi::c_void
+    }
 
     fn init(config: &str, host: Host) -> Result<Self, String> {
         Conntrack::with_helpers(CtConfig::parse(config)?, host)

@@ -1,5 +1,6 @@
 //! Statistics, as Linux's `/proc/net/stat/nf_conntrack` (and `conntrack -S`) names them.
 
+use brickwall_control_protocol::conntrack_stats;
 use serde::Serialize;
 
 /// Counters of one worker.
@@ -34,22 +35,24 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// The fields in `conntrack -S` order, with their names.
+    /// The fields with their names, in `conntrack -S` order and then the expectation
+    /// ones (the names are the control protocol's list).
     pub fn fields(&self) -> [(&'static str, u64); 13] {
-        [
-            ("found", self.found),
-            ("invalid", self.invalid),
-            ("insert", self.insert),
-            ("insert_failed", self.insert_failed),
-            ("drop", self.drop),
-            ("early_drop", self.early_drop),
-            ("error", self.icmp_error),
-            ("search_restart", self.search_restart),
-            ("clash_resolve", self.clash_resolve),
-            ("chaintoolong", self.chaintoolong),
-            ("expect_new", self.expect_new),
-            ("expect_create", self.expect_create),
-            ("expect_delete", self.expect_delete),
-        ]
+        let values = [
+            self.found,
+            self.invalid,
+            self.insert,
+            self.insert_failed,
+            self.drop,
+            self.early_drop,
+            self.icmp_error,
+            self.search_restart,
+            self.clash_resolve,
+            self.chaintoolong,
+            self.expect_new,
+            self.expect_create,
+            self.expect_delete,
+        ];
+        std::array::from_fn(|i| (conntrack_stats::ALL[i], values[i]))
     }
 }

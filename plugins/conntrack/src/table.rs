@@ -466,7 +466,7 @@ impl Table {
                 let hit = if dir == 0 {
                     c.orig == *t
                 } else {
-                    c.orig.is_inverse_of(t)
+                    c.reply_is(t)
                 };
                 if hit {
                     return (Some((idx, dir)), len);

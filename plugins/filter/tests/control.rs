@@ -196,6 +196,8 @@ static API: HostApi = HostApi {
     replace_datagram: replace,
     inject,
     inject_ctx: std::ptr::null_mut(),
+    import: None,
+    import_ctx: std::ptr::null_mut(),
 };
 
 #[test]

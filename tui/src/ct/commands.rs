@@ -8,18 +8,7 @@ use serde_json::{json, Map, Value};
 use std::io::Write;
 
 /// The `conntrack -S` counters of a worker line, in conntrack-tools' order (Linux 6.x).
-pub const STAT_FIELDS: [&str; 10] = [
-    "found",
-    "invalid",
-    "insert",
-    "insert_failed",
-    "drop",
-    "early_drop",
-    "error",
-    "search_restart",
-    "clash_resolve",
-    "chaintoolong",
-];
+pub use brickwall_control_protocol::conntrack_stats::SHOWN as STAT_FIELDS;
 
 /// Runs the one command the options give; the exit code on success.
 pub fn dispatch(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtError> {

@@ -253,23 +253,9 @@ pub fn expects(v: &Value) -> Result<Vec<ExpectRow>, String> {
     }
 }
 
-/// The counters of `conntrack -S`, in its order (the plugin sends them so; a JSON map
-/// on this side sorts them by name).
-pub const CT_STAT_ORDER: [&str; 13] = [
-    "found",
-    "invalid",
-    "insert",
-    "insert_failed",
-    "drop",
-    "early_drop",
-    "error",
-    "search_restart",
-    "clash_resolve",
-    "chaintoolong",
-    "expect_new",
-    "expect_create",
-    "expect_delete",
-];
+/// The counters of `conntrack -S`, in its order, then the expectation ones (the plugin
+/// sends them so; a JSON map on this side sorts them by name).
+pub use brickwall_control_protocol::conntrack_stats::ALL as CT_STAT_ORDER;
 
 /// The conntrack plugin's `stats`.
 pub fn ct_stats(v: &Value) -> Result<CtStats, String> {

@@ -1,0 +1,11 @@
+//! brickwall's control protocol: the typed messages that cross the control socket
+//! between the engine, its plugins' control entry points and their clients
+//! (`brickwall ct`, `brickwall top`, the metrics endpoint). It sits below all of them:
+//! the engine, the plugins and the clients depend on it, it depends on none of them.
+//!
+//! - [`metrics`]: metric families a target contributes to `GET /metrics`
+//!   (`{"op":"metrics"}`), and the Prometheus text they render to;
+//! - [`conntrack_stats`]: the names of conntrack's statistics, in `conntrack -S` order.
+
+pub mod conntrack_stats;
+pub mod metrics;
