@@ -1,29 +1,7 @@
-//! brickwall's engine: reads frames, parses them, walks them through the five hooks and
-//! applies the verdicts of the callbacks that plugins register.
-//!
-//! - [`wire`]: link, network and transport headers parsed into offsets (the
-//!   `brickwall-wire` crate, which the plugins and helpers share).
-//! - [`pcap`]: capture files in and out; [`io`]: the frame-source trait.
-//! - [`gen`]: deterministic synthetic traffic.
-//! - [`pipeline`]: the hooks walk, the routing decision, queues and counters.
-//! - [`plugin`]: loading plugins through the C ABI.
-//! - [`config`], [`engine`]: building an engine from YAML.
-//! - [`replay`], [`report`]: offline replay and its per-packet report.
-//! - [`control`]: the control socket a running engine serves.
-//! - [`live`]: live mode, a bridge between interfaces on AF_PACKET sockets.
+//! The `brickwall` binary's package: its subcommands live in `src/cli` (the binary's
+//! own modules), and this library re-exports the engine (`brickwall-engine`) under its
+//! former paths, so `brickwall_core::engine`, `::pipeline` and the rest name the same
+//! items for the integration tests and benchmarks. The engine itself never links the
+//! dashboard; this package is where the two meet.
 
-pub mod config;
-pub mod control;
-pub mod engine;
-pub mod gen;
-pub mod host;
-pub mod io;
-pub mod live;
-pub mod packet;
-pub mod pcap;
-pub mod pipeline;
-pub mod plugin;
-pub mod replay;
-pub mod report;
-
-pub use brickwall_wire as wire;
+pub use brickwall_engine::*;

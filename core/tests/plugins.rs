@@ -15,39 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// Where this test's own builds go (kept apart from the outer cargo's locked target dir).
-fn scratch() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/plugins-xxxx -> target/plugin-tests
-    let target = exe.ancestors().nth(3).unwrap().to_path_buf();
-    let d = target.join("plugin-tests");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Builds the example counter plugin with cargo and returns its shared object.
+/// The example counter plugin's shared object, built with cargo.
 fn counter_so() -> &'static Path {
     static SO: OnceLock<PathBuf> = OnceLock::new();
-    SO.get_or_init(|| {
-        let cargo = option_env!("CARGO").unwrap_or("cargo");
-        let target_dir = scratch().join("cargo");
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "brickwall-example-counter",
-                "--target-dir",
-            ])
-            .arg(&target_dir)
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-            .status()
-            .expect("run cargo");
-        assert!(status.success(), "building the example plugin failed");
-        let so = target_dir.join("debug/libbrickwall_example_counter.so");
-        assert!(so.is_file(), "{} missing", so.display());
-        so
-    })
+    SO.get_or_init(|| common::example_plugin_so("brickwall-example-counter"))
 }
 
 /// Compiles a C fixture into a shared object with the system's C compiler.
@@ -55,7 +26,7 @@ fn c_so(name: &str) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(format!("{name}.c"));
-    let out = scratch().join(format!("lib{name}.so"));
+    let out = common::plugin_scratch().join(format!("lib{name}.so"));
     let status = Command::new("cc")
         .args(["-shared", "-fPIC", "-o"])
         .arg(&out)

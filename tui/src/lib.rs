@@ -1,12 +1,13 @@
-//! brickwall's operator side, kept free of the engine: the control protocol both ends
-//! speak ([`protocol`]), a client of an engine's control socket ([`client`]),
-//! `brickwall ct`, the conntrack-tools compatible command ([`ct`]), and `brickwall top`,
-//! the dashboard ([`top`]). The engine (`brickwall-core`) depends on this crate for the
-//! protocol and the CLI, never the other way round.
+//! brickwall's operator side, kept free of the engine: a client of an engine's control
+//! socket ([`client`]), `brickwall ct`, the conntrack-tools compatible command ([`ct`]),
+//! and `brickwall top`, the dashboard ([`top`]). Both ends take the control protocol
+//! from `brickwall-control-protocol` ([`protocol`] is its envelope); the engine
+//! (`brickwall-engine`) never depends on this crate, and only the `brickwall` binary
+//! links both.
 
 #![warn(missing_docs)]
 
 pub mod client;
 pub mod ct;
-pub mod protocol;
+pub use brickwall_control_protocol::envelope as protocol;
 pub mod top;

@@ -3,9 +3,12 @@
 //! (`brickwall ct`, `brickwall top`, the metrics endpoint). It sits below all of them:
 //! the engine, the plugins and the clients depend on it, it depends on none of them.
 //!
+//! - [`envelope`]: version 1 of the socket's framing, and the request and response
+//!   envelopes every message travels in;
 //! - [`metrics`]: metric families a target contributes to `GET /metrics`
 //!   (`{"op":"metrics"}`), and the Prometheus text they render to;
 //! - [`conntrack_stats`]: the names of conntrack's statistics, in `conntrack -S` order.
 
 pub mod conntrack_stats;
+pub mod envelope;
 pub mod metrics;

@@ -283,3 +283,40 @@ pub fn assert_code(o: &std::process::Output, code: i32) {
         stderr(o)
     );
 }
+
+/// Where the tests' own builds go (apart from the outer cargo's locked target dir):
+/// `target/plugin-tests`.
+pub fn plugin_scratch() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test's path");
+    // target/<profile>/deps/<test>-xxxx -> target/plugin-tests
+    let target = exe.ancestors().nth(3).expect("a target dir").to_path_buf();
+    let d = target.join("plugin-tests");
+    std::fs::create_dir_all(&d).expect("the scratch dir");
+    d
+}
+
+/// Builds the example plugin crate `package` (`brickwall-example-NAME`) with cargo and
+/// returns its shared object (each package built once per test process).
+pub fn example_plugin_so(package: &str) -> std::path::PathBuf {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static BUILT: Mutex<Option<HashMap<String, std::path::PathBuf>>> = Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let built = built.get_or_insert_with(HashMap::new);
+    if let Some(so) = built.get(package) {
+        return so.clone();
+    }
+    let cargo = option_env!("CARGO").unwrap_or("cargo");
+    let target_dir = plugin_scratch().join("cargo");
+    let status = std::process::Command::new(cargo)
+        .args(["build", "--quiet", "-p", package, "--target-dir"])
+        .arg(&target_dir)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "building {package} failed");
+    let so = target_dir.join(format!("debug/lib{}.so", package.replace('-', "_")));
+    assert!(so.is_file(), "{} missing", so.display());
+    built.insert(package.to_string(), so.clone());
+    so
+}

@@ -514,7 +514,7 @@ mod tests {
 
     #[test]
     fn the_example_live_config_parses() {
-        let c = Config::parse(include_str!("../../examples/live/fw.yaml"), "fw.yaml").unwrap();
+        let c = Config::parse(include_str!("../../../examples/live/fw.yaml"), "fw.yaml").unwrap();
         let l = c.live.expect("live section");
         assert_eq!(l.interfaces, ["eth1", "eth2"]);
         assert_eq!(l.datapath, Datapath::TpacketV2);

@@ -1,6 +1,6 @@
 //! The control socket: how `brickwall ct`, the dashboard and scripts reach a running
-//! engine. The wire format and the client live in `brickwall-tui`'s `protocol` and
-//! `client`; this is the engine's side.
+//! engine. The wire format is the control protocol crate's `envelope`, the client
+//! `brickwall-tui`'s `client`; this is the engine's side.
 //!
 //! - [`socket`]: the Unix socket, mode 0600, and the peer's credentials;
 //! - [`server`], [`conn`]: the accept thread and one thread per connection (at most 32),

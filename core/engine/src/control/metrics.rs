@@ -40,7 +40,7 @@ pub fn render(targets: &Targets) -> String {
     let mut notes = Vec::new();
     // The engine's own first, then the plugins by name.
     let mut names = targets.names();
-    names.sort_by_key(|n| *n != brickwall_tui::protocol::ENGINE_TARGET);
+    names.sort_by_key(|n| *n != brickwall_control_protocol::envelope::ENGINE_TARGET);
     for name in names {
         let Ok(bytes) = targets.route(name, metrics::REQUEST.as_bytes()) else {
             continue;

@@ -216,7 +216,7 @@ pub fn engine_targets(engine: &Engine, status: Arc<LiveStatus>) -> Targets {
         t.add(slot.plugin.name.clone(), slot.plugin.clone());
     }
     t.add(
-        brickwall_tui::protocol::ENGINE_TARGET,
+        brickwall_control_protocol::envelope::ENGINE_TARGET,
         Arc::new(EngineTarget::new(engine, status)),
     );
     t

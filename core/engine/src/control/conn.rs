@@ -6,7 +6,9 @@
 use super::server::Shared;
 use super::socket;
 use super::target::Targets;
-use brickwall_tui::protocol::{self, Decoder, FrameError, Response, MAX_FRAME};
+use brickwall_control_protocol::envelope::{
+    self as protocol, Decoder, FrameError, Response, MAX_FRAME,
+};
 use std::io::{self, Read};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::Ordering;

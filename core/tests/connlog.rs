@@ -1,0 +1,106 @@
+//! The example plugin `connlog` (examples/plugins/connlog), built as a shared object,
+//! imports conntrack's service: listed before conntrack in the config, it still loads
+//! after it; after a replay of a shared capture and a flush of the table, it has
+//! written one line per connection, whose protocol, state, tuples and counters are
+//! those `conntrack -L` listed just before.
+
+mod common;
+
+use brickwall_core::config::Config;
+use brickwall_core::engine::Engine;
+use brickwall_core::io::PcapSource;
+use brickwall_core::replay::{replay, ReplayOptions};
+use common::{example_plugin_so, pcaps_dir, TempDir};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The words of a listing line that both sides print: the protocol, the state, and
+/// each direction's tuple and counters (`key=value`), in order.
+fn comparable(tokens: &[&str]) -> Vec<String> {
+    const KEYS: [&str; 11] = [
+        "src", "dst", "sport", "dport", "type", "code", "id", "srckey", "dstkey", "packets",
+        "bytes",
+    ];
+    tokens
+        .iter()
+        .filter(|t| match t.split_once('=') {
+            Some((k, _)) => KEYS.contains(&k),
+            None => !t.starts_with('['),
+        })
+        .map(|t| t.to_string())
+        .collect()
+}
+
+/// A `conntrack -L` line without its protocol number and timeout.
+fn listed(line: &str) -> Vec<String> {
+    let t: Vec<&str> = line.split_whitespace().collect();
+    let mut words = vec![t[0]];
+    words.extend(&t[3..]);
+    comparable(&words)
+}
+
+/// A connlog line without its `ended id=N` head.
+fn logged(line: &str) -> Vec<String> {
+    let t: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(t[0], "ended", "{line}");
+    assert!(t[1].starts_with("id="), "{line}");
+    comparable(&t[2..])
+}
+
+fn run(rel: &str) {
+    let so = example_plugin_so("brickwall-example-connlog");
+    let dir = TempDir::new("connlog");
+    let out = dir.join("ended.log");
+    let yaml = format!(
+        "plugins:\n  - path: {}\n    config: {{output: {}}}\n  - builtin: conntrack\n    config: {{accounting: true}}\n",
+        so.display(),
+        out.display()
+    );
+    let cfg = Config::parse(&yaml, "connlog.yaml").unwrap();
+    let engine = Engine::from_config(&cfg, Path::new("/"), "connlog.yaml").unwrap();
+    let order: Vec<&str> = engine
+        .plugins
+        .iter()
+        .map(|s| s.plugin.name.as_str())
+        .collect();
+    assert_eq!(order, ["conntrack", "connlog"], "the exporter loads first");
+    assert_eq!(
+        engine.plugin("connlog").unwrap().imported(),
+        [("conntrack".to_string(), "conntrack".to_string())]
+    );
+
+    let mut src = PcapSource::open(&pcaps_dir().join(rel)).unwrap();
+    let s = replay(&engine, &mut src, ReplayOptions::default()).unwrap();
+    let ct = engine.plugin("conntrack").unwrap();
+    let list = ct
+        .control(format!("list {}", s.last_ts_ns).as_bytes())
+        .unwrap();
+    let list = String::from_utf8(list).unwrap();
+    let mut want: Vec<Vec<String>> = list.lines().map(listed).collect();
+    assert!(!want.is_empty(), "{rel}: no connections");
+    ct.control(br#"{"op":"flush"}"#).unwrap();
+
+    let connlog = engine.plugin("connlog").unwrap();
+    let written = || -> usize {
+        let v: serde_json::Value =
+            serde_json::from_slice(&connlog.control(b"stats").unwrap()).unwrap();
+        v["written"].as_u64().unwrap() as usize
+    };
+    let end = Instant::now() + Duration::from_secs(10);
+    while written() < want.len() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut got: Vec<Vec<String>> = text.lines().map(logged).collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want, "{rel}:\nconntrack -L:\n{list}\nconnlog:\n{text}");
+    // Counters are there, and add up to something.
+    assert!(text.contains(" packets="), "{text}");
+}
+
+#[test]
+fn connlog_logs_every_connection_that_ends_as_conntrack_listed_it() {
+    run("zeek/ftp/ipv6.pcap");
+    run("suricata-verify/output-eve-tftp-01/input.pcap");
+}
