@@ -52,6 +52,22 @@ impl EngineTarget {
         })
     }
 
+    /// The non-zero drop counts by reason, named as the plugins declared them.
+    fn drops_by_reason(&self, c: &crate::pipeline::counters::Counters) -> Vec<(String, u64)> {
+        c.drops_by_reason
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(id, n)| {
+                let name = self
+                    .registry
+                    .reason_name(id as u32)
+                    .map_or_else(|| format!("reason-{id}"), |s| s.to_string());
+                (name, *n)
+            })
+            .collect()
+    }
+
     fn counters(&self) -> Value {
         let c = self.status.counters();
         let mut hooks = Map::new();
@@ -60,17 +76,8 @@ impl EngineTarget {
             hooks.insert(h.name().into(), json!(k));
         }
         let mut reasons = Map::new();
-        for (id, n) in c
-            .drops_by_reason
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-        {
-            let name = self
-                .registry
-                .reason_name(id as u32)
-                .map_or_else(|| format!("reason-{id}"), |s| s.to_string());
-            reasons.insert(name, (*n).into());
+        for (name, n) in self.drops_by_reason(&c) {
+            reasons.insert(name, n.into());
         }
         json!({
             "received": c.received,
@@ -131,17 +138,8 @@ impl EngineTarget {
             MetricKind::Counter,
             "Dropped packets by reason.",
         );
-        for (id, n) in c
-            .drops_by_reason
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-        {
-            let name = self
-                .registry
-                .reason_name(id as u32)
-                .map_or_else(|| format!("reason-{id}"), |s| s.to_string());
-            drops.push(&[("reason", &name)], *n as f64);
+        for (name, n) in self.drops_by_reason(&c) {
+            drops.push(&[("reason", &name)], n as f64);
         }
         for (reason, n) in &c.parse_drops {
             drops.push(&[("reason", reason)], *n as f64);
