@@ -1,9 +1,12 @@
 //! Builds the four bundled helpers (FTP, IRC, TFTP, PPTP) into components that the
-//! crate embeds, with the project's own build step (`brickwall-helper-build`).
+//! crate embeds, with the project's own build step (`brickwall-helper-build`), and
+//! writes the list the crate embeds them by (`bundled.rs`): [`BUNDLED`] below is the
+//! one place the bundled helpers are named.
 
 use brickwall_helper_build::{target_dir_of_out_dir, RustGuest};
 use std::path::PathBuf;
 
+/// The bundled helpers, each built from `guests/NAME` (package `brickwall-helper-NAME`).
 const BUNDLED: [&str; 4] = ["ftp", "irc", "tftp", "pptp"];
 
 fn main() {
@@ -35,6 +38,17 @@ fn main() {
     let target_dir = target_dir_of_out_dir(&out)
         .unwrap_or_else(|| out.clone())
         .join("wasm-guests");
+    let mut list = format!(
+        "/// `(name, component)` of each bundled helper.\npub const BUNDLED: [(&str, &[u8]); {}] = [\n",
+        BUNDLED.len()
+    );
+    for name in BUNDLED {
+        list.push_str(&format!(
+            "    ({name:?}, include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}.wasm\"))),\n"
+        ));
+    }
+    list.push_str("];\n");
+    std::fs::write(out.join("bundled.rs"), list).expect("write bundled.rs to OUT_DIR");
     for name in BUNDLED {
         let guest = RustGuest {
             manifest: workspace.join("Cargo.toml"),

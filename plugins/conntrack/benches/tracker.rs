@@ -6,10 +6,10 @@
 //! Run: `cargo bench -p brickwall-conntrack --bench tracker`.
 
 use brickwall_conntrack::config::CtConfig;
-use brickwall_conntrack::core::Tracker;
 use brickwall_conntrack::datagram::view;
 use brickwall_conntrack::extract::packet_tuple;
 use brickwall_conntrack::hash::HashKind;
+use brickwall_conntrack::tracker::Tracker;
 use brickwall_conntrack::tuple::Tuple;
 use brickwall_hooks::{CtInfo, PacketView};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -155,13 +155,13 @@ fn report_resident_memory() {
     let before = resident_bytes();
     let t = filled_tcp(n);
     let after = resident_bytes();
-    let heads = t.table.buckets() * std::mem::size_of::<u32>();
+    let heads = t.table().buckets() * std::mem::size_of::<u32>();
     eprintln!(
         "{n} TCP connections: {} resident bytes per connection, of which {} of bucket heads \
          ({} buckets)",
         after.saturating_sub(before) / n as usize,
         heads / n as usize,
-        t.table.buckets()
+        t.table().buckets()
     );
 }
 

@@ -67,7 +67,7 @@ impl Default for CtConfig {
             helper_sandbox: Default::default(),
             accounting: false,
             timestamp: false,
-            batch_prefetch_min_bytes: crate::core::PREFETCH_MIN_BYTES,
+            batch_prefetch_min_bytes: crate::tracker::PREFETCH_MIN_BYTES,
         }
     }
 }

@@ -103,7 +103,7 @@ pub struct ConnExt {
     pub helper_state: Option<Vec<u8>>,
     /// This master's confirmed RELATED children still in the table, by slot and
     /// generation: each counts in `use=`, as in Linux, and a teardown
-    /// ([`crate::core::Tracker::end_expected`]) ends them without walking the table.
+    /// ([`crate::tracker::Tracker::end_expected`]) ends them without walking the table.
     pub children: Vec<(u32, u32)>,
     /// For a RELATED connection, its master's slot and that slot's generation when
     /// this connection was created (a master that died before its child leaves a

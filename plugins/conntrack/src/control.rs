@@ -65,9 +65,9 @@ mod request;
 mod tests;
 
 use crate::conn::{status, Conn, DirCounters, Slot};
-use crate::core::Tracker;
 use crate::list::{conntrack_line, list};
 use crate::table::Table;
+use crate::tracker::Tracker;
 use crate::tuple::{proto, proto_name, Tuple};
 use request::{family_name, Format, Op, Request};
 use serde::ser::{SerializeMap, SerializeSeq};

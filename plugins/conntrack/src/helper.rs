@@ -5,8 +5,8 @@
 //! POSTROUTING, it hands each packet with payload to the connection's WebAssembly
 //! helper and creates the expectations that come back.
 
-use crate::core::Tracker;
 use crate::expect::{ExpectSpec, Mask, PERMANENT};
+use crate::tracker::Tracker;
 use crate::tuple::{proto as ipproto, Tuple, FAMILY_V4, FAMILY_V6};
 use brickwall_helpers::{
     ExpectRequest, HConnInfo, HCtState, HTuple, HelperId, HelperSet, PacketCall,

@@ -5,7 +5,7 @@
 //! POSTROUTING. It writes its verdict on each packet into the packet's metadata
 //! (`ctinfo`, the connection reference and id, `ct mark`) for the plugins after it.
 //!
-//! Files, as Linux's `net/netfilter`: [`core`] (conntrack-in, confirm, timeouts, early
+//! Files, as Linux's `net/netfilter`: [`tracker`] (conntrack-in, confirm, timeouts, early
 //! drop, ICMP errors), [`table`] and [`hash`] (the hash table of chains), [`tuple`](mod@tuple) and
 //! [`extract`] (tuples and reading them from packets), [`conn`] (a connection),
 //! [`proto`] (one tracker per protocol), [`defrag`], [`expect`] (expectations),
@@ -18,7 +18,6 @@ pub mod batch;
 pub mod config;
 pub mod conn;
 pub mod control;
-pub mod core;
 pub mod datagram;
 pub mod defrag;
 pub mod events;
@@ -32,10 +31,11 @@ pub mod proto;
 pub mod service;
 pub mod stats;
 pub mod table;
+pub mod tracker;
 pub mod tuple;
 
 use crate::conn::Slot;
-use crate::core::{ConfirmVerdict, InVerdict, Tracker};
+use crate::tracker::{ConfirmVerdict, InVerdict, Tracker};
 use brickwall_helpers::HelperSet;
 use brickwall_hooks::services::ServiceExport;
 use brickwall_hooks::{

@@ -1,7 +1,7 @@
 //! The table in conntrack-tools' words: `conntrack -L` lines.
 
 use crate::conn::{status, Conn, DirCounters};
-use crate::core::Tracker;
+use crate::tracker::Tracker;
 use crate::tuple::proto_name;
 use std::fmt::Write;
 

@@ -3,7 +3,7 @@
 //! work), brickwall's own conntrack counters, the pending expectations, and each
 //! helper's calls, expectations and failures.
 
-use crate::core::Tracker;
+use crate::tracker::Tracker;
 use brickwall_control_protocol::conntrack_stats;
 use brickwall_control_protocol::metrics::{MetricFamily, MetricKind};
 use brickwall_helpers::HelperReport;

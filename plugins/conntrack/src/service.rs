@@ -4,9 +4,9 @@
 //! expectations, and subscriptions to connection events.
 
 use crate::conn::{Conn, DirCounters};
-use crate::core::{NatBindError, Tracker};
 use crate::events::{class, Event, EventKind, Subscription};
 use crate::expect::{ExpectSpec, Mask};
+use crate::tracker::{NatBindError, Tracker};
 use crate::tuple::Tuple;
 use crate::Conntrack;
 use brickwall_hooks::services::conntrack::{

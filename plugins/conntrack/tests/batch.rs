@@ -4,8 +4,8 @@
 //! packet rewritten between preparation and conntrack-in.
 
 use brickwall_conntrack::config::CtConfig;
-use brickwall_conntrack::core::Tracker;
 use brickwall_conntrack::datagram::{ipv4, tcp, udp, view};
+use brickwall_conntrack::tracker::Tracker;
 use brickwall_hooks::PacketView;
 
 /// A TCP segment (sequence number 100) or UDP datagram from host 10.0.0.`a` to
@@ -93,10 +93,10 @@ fn run(batch: Option<usize>) -> (Vec<Outcome>, String) {
         i = end;
     }
     let mut lines: Vec<String> = t
-        .table
+        .table()
         .slots()
         .map(|(i, c)| {
-            let n = t.table.counters(i);
+            let n = t.table().counters(i);
             format!("{:?} {:?} {} {:?}", c.orig, c.proto, c.status, n)
         })
         .collect();

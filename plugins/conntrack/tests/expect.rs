@@ -3,9 +3,9 @@
 //! the oldest; expectations expire, and die with their master.
 
 use brickwall_conntrack::config::CtConfig;
-use brickwall_conntrack::core::Tracker;
 use brickwall_conntrack::datagram::{ipv4, tcp, udp, view};
 use brickwall_conntrack::expect::{ExpectError, ExpectSpec, Mask, PERMANENT};
+use brickwall_conntrack::tracker::Tracker;
 use brickwall_conntrack::tuple::Tuple;
 use brickwall_hooks::CtInfo;
 
@@ -77,7 +77,7 @@ fn an_expected_connection_is_related_and_inherits_the_mark() {
         .expect_create(ct, spec(B, A, 40000, Mask::ANY_SRC_PORT, 1, 0), SEC)
         .unwrap();
     assert!(id > 0);
-    let line = t.expects.all()[0].line(SEC);
+    let line = t.expects().all()[0].line(SEC);
     assert_eq!(
         line,
         "300 proto=6 src=10.0.0.2 dst=10.0.0.1 sport=0 dport=40000 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.0.0.1 master-dst=10.0.0.2 sport=5555 dport=21 class=0 helper=ftp"
@@ -87,12 +87,12 @@ fn an_expected_connection_is_related_and_inherits_the_mark() {
     assert_eq!(info, CtInfo::New);
     let (info, _, mark, _) = run(&mut t, packet(B, A, 6, 20, 40000, 0x02), 2 * SEC, 0);
     assert_eq!((info, mark), (CtInfo::Related, 7));
-    assert!(t.expects.is_empty(), "consumed");
+    assert!(t.expects().is_empty(), "consumed");
     assert_eq!(
         (
-            t.stats.expect_create,
-            t.stats.expect_new,
-            t.stats.expect_delete
+            t.stats().expect_create,
+            t.stats().expect_new,
+            t.stats().expect_delete
         ),
         (1, 1, 1)
     );
@@ -116,7 +116,7 @@ fn limits_permanence_expiry_and_master_death() {
         t.expect_create(ct, spec(B, A, port, Mask::ANY_SRC_PORT, 2, 0), SEC)
             .unwrap();
     }
-    let ports: Vec<u16> = t.expects.all().iter().map(|e| e.tuple.dst_id).collect();
+    let ports: Vec<u16> = t.expects().all().iter().map(|e| e.tuple.dst_id).collect();
     assert_eq!(ports, [1001, 1002]);
     // The global limit.
     t.expect_create(ct, spec(B, A, 2000, Mask::ANY_SRC, 0, PERMANENT), SEC)
@@ -134,7 +134,7 @@ fn limits_permanence_expiry_and_master_death() {
         run(&mut t, packet(B, A, 6, 9, 2000, 0x02), 2 * SEC, 0).0,
         CtInfo::Related
     );
-    assert_eq!(t.expects.len(), 3);
+    assert_eq!(t.expects().len(), 3);
     // Expiry: 300 s later nothing matches.
     assert_eq!(
         run(&mut t, packet(B, A, 6, 9, 1001, 0x02), 400 * SEC, 0).0,
@@ -146,7 +146,7 @@ fn limits_permanence_expiry_and_master_death() {
     t.expect_create(ct, spec(B, A, 3000, Mask::ANY_SRC_PORT, 1, 0), SEC)
         .unwrap();
     assert_eq!(t.flush(), 1);
-    assert!(t.expects.is_empty());
+    assert!(t.expects().is_empty());
     assert_eq!(
         t.expect_create(ct, spec(B, A, 3000, Mask::ANY_SRC_PORT, 1, 0), SEC),
         Err(ExpectError::NoMaster)
@@ -187,7 +187,7 @@ fn end_expected_ends_the_masters_children_and_nothing_else() {
     assert!(uses(&t).1, "one child left: use=2");
     run(&mut t, packet(C, A, 6, 99, 80, 0x02), 2 * SEC, 0);
     assert_eq!(t.end_expected(ct), 1, "only the remaining child");
-    assert!(t.expects.is_empty(), "the permanent expectation went too");
+    assert!(t.expects().is_empty(), "the permanent expectation went too");
     let (one, _, _, n) = uses(&t);
     assert!(one, "use=1 again");
     assert_eq!(n, 2, "the master and the unrelated connection stay");

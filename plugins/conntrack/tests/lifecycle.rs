@@ -3,8 +3,8 @@
 //! clash resolution, chain limits, ICMP errors, notrack.
 
 use brickwall_conntrack::config::CtConfig;
-use brickwall_conntrack::core::{ConfirmVerdict, InVerdict, Tracker};
 use brickwall_conntrack::datagram::{icmp, ipv4, tcp, udp, view};
+use brickwall_conntrack::tracker::{ConfirmVerdict, InVerdict, Tracker};
 use brickwall_hooks::{flags, CtInfo};
 
 const SEC: u64 = 1_000_000_000;
@@ -38,10 +38,10 @@ fn udp_directions_and_confirmation() {
     // A new flow whose packet is dropped before confirmation never enters the table.
     let (info, _, _) = run(&mut t, ipv4(A, B, 17, &udp(1000, 53)), SEC, false);
     assert_eq!(info, CtInfo::New);
-    assert_eq!(t.table.confirmed(), 0);
+    assert_eq!(t.table().confirmed(), 0);
     let (i1, id, _) = run(&mut t, ipv4(A, B, 17, &udp(1000, 53)), SEC, true);
     assert_eq!(i1, CtInfo::New);
-    assert_eq!(t.table.confirmed(), 1);
+    assert_eq!(t.table().confirmed(), 1);
     let (i2, id2, _) = run(&mut t, ipv4(A, B, 17, &udp(1000, 53)), 2 * SEC, true);
     assert_eq!(
         (i2, id2),
@@ -57,7 +57,7 @@ fn udp_directions_and_confirmation() {
     assert!(lines[0].starts_with("udp      17 "), "{}", lines[0]);
     assert!(lines[0].contains("src=10.0.0.1 dst=10.0.0.2 sport=1000 dport=53 packets=3 bytes=96 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1000 packets=1 bytes=32"), "{}", lines[0]);
     assert!(lines[0].ends_with("[ASSURED] mark=0 use=1"), "{}", lines[0]);
-    assert_eq!(t.stats.insert, 1);
+    assert_eq!(t.stats().insert, 1);
 }
 
 #[test]
@@ -72,13 +72,13 @@ fn expiry_on_lookup_and_garbage_collection() {
     let (info, id2, _) = run(&mut t, ipv4(A, B, 17, &udp(1, 2)), 32 * SEC, true);
     assert_eq!(info, CtInfo::New);
     assert_ne!(id1, id2);
-    assert_eq!(t.table.confirmed(), 1);
+    assert_eq!(t.table().confirmed(), 1);
     // The collector removes expired entries it visits, without a lookup for them.
     run(&mut t, ipv4(A, B, 17, &udp(7, 8)), 33 * SEC, true);
-    assert_eq!(t.table.confirmed(), 2);
+    assert_eq!(t.table().confirmed(), 2);
     run(&mut t, ipv4(R, B, 17, &udp(9, 9)), 100 * SEC, true);
     assert_eq!(
-        t.table.confirmed(),
+        t.table().confirmed(),
         1,
         "the collector (all buckets per run here) removed both"
     );
@@ -95,11 +95,11 @@ fn table_full_early_drops_a_non_assured_entry() {
     for p in 0..100u16 {
         run(&mut t, ipv4(A, B, 17, &udp(1000 + p, 53)), SEC, true);
     }
-    assert_eq!(t.table.confirmed(), 100);
+    assert_eq!(t.table().confirmed(), 100);
     let (info, _, r) = run(&mut t, ipv4(A, B, 17, &udp(5000, 53)), SEC, true);
     assert_eq!((info, r), (CtInfo::New, InVerdict::Accept));
-    assert_eq!(t.table.confirmed(), 100);
-    assert_eq!(t.stats.early_drop, 1);
+    assert_eq!(t.table().confirmed(), 100);
+    assert_eq!(t.stats().early_drop, 1);
 }
 
 #[test]
@@ -122,13 +122,13 @@ fn an_assured_flow_survives_a_flood_ten_times_the_maximum() {
             dropped += 1;
         }
     }
-    assert!(t.table.confirmed() <= 100);
+    assert!(t.table().confirmed() <= 100);
     assert!(
-        t.stats.early_drop >= 800,
+        t.stats().early_drop >= 800,
         "early drops {}",
-        t.stats.early_drop
+        t.stats().early_drop
     );
-    assert_eq!(t.stats.drop, dropped);
+    assert_eq!(t.stats().drop, dropped);
     let (info, _, _) = run(&mut t, ipv4(B, A, 17, &udp(4000, 4000)), 6 * SEC, true);
     assert_eq!(
         info,
@@ -153,8 +153,8 @@ fn clash_at_confirm_is_resolved_for_udp() {
         v2.ct_id, v1.ct_id,
         "the second packet now belongs to the first entry"
     );
-    assert_eq!(t.stats.clash_resolve, 1);
-    assert_eq!(t.table.confirmed(), 1);
+    assert_eq!(t.stats().clash_resolve, 1);
+    assert_eq!(t.table().confirmed(), 1);
     assert_eq!(t.live(), 1);
 }
 
@@ -175,10 +175,10 @@ fn over_long_chains_refuse_inserts() {
         }
     }
     // Each connection puts two nodes in the one chain: 5 fit under a limit of 10.
-    assert_eq!(t.table.confirmed(), 5);
+    assert_eq!(t.table().confirmed(), 5);
     assert_eq!(failed, 15);
-    assert_eq!(t.stats.chaintoolong, 15);
-    assert_eq!(t.stats.insert_failed, 15);
+    assert_eq!(t.stats().chaintoolong, 15);
+    assert_eq!(t.stats().insert_failed, 15);
 }
 
 #[test]
@@ -206,7 +206,7 @@ fn icmp_errors_are_related_to_the_flow_they_quote_or_invalid() {
     rest3.extend_from_slice(&err[..28]);
     let (info, _, _) = run(&mut t, ipv4(R, B, 1, &icmp(11, 0, &rest3)), SEC, true);
     assert_eq!(info, CtInfo::Invalid);
-    assert_eq!(t.stats.icmp_error, 3);
+    assert_eq!(t.stats().icmp_error, 3);
     // Echo: request NEW, reply ESTABLISHED (reply direction); a lone reply is INVALID.
     let (i, _, _) = run(&mut t, ipv4(A, B, 1, &icmp(8, 0, &[0, 7, 0, 1])), SEC, true);
     assert_eq!(i, CtInfo::New);
@@ -232,12 +232,12 @@ fn connections_of_dropped_packets_are_reclaimed_after_30_s() {
     t.conntrack_in(&mut v);
     // Worker 0 goes on with a flow that is confirmed.
     run(&mut t, ipv4(A, B, 17, &udp(5, 6)), 2 * SEC, true);
-    assert_eq!((t.live(), t.table.confirmed()), (3, 1));
+    assert_eq!((t.live(), t.table().confirmed()), (3, 1));
     // Before 30 s nothing is reclaimed; after, both are, and the confirmed flow stays.
     run(&mut t, ipv4(A, B, 17, &udp(5, 6)), 20 * SEC, true);
     assert_eq!(t.live(), 3);
     run(&mut t, ipv4(A, B, 17, &udp(5, 6)), 32 * SEC, true);
-    assert_eq!((t.live(), t.table.confirmed()), (1, 1));
+    assert_eq!((t.live(), t.table().confirmed()), (1, 1));
 }
 
 #[test]
@@ -253,7 +253,7 @@ fn notrack_and_malformed_packets() {
     v.flags |= flags::L4_MALFORMED;
     t.conntrack_in(&mut v);
     assert_eq!(v.ctinfo(), CtInfo::Invalid);
-    assert_eq!(t.stats.invalid, 1);
+    assert_eq!(t.stats().invalid, 1);
     assert_eq!(t.live(), 0);
 }
 
@@ -330,8 +330,8 @@ fn tcp_handshake_and_reopen_on_time_wait() {
 fn events_follow_the_connection_as_conntrack_e_shows_them() {
     use brickwall_conntrack::events::class;
     let mut t = tracker(CtConfig::default());
-    let sub = t.events.subscribe(class::ALL, 100);
-    let slow = t.events.subscribe(class::CONNTRACK, 1);
+    let sub = t.events().subscribe(class::ALL, 100);
+    let slow = t.events().subscribe(class::CONNTRACK, 1);
     run(
         &mut t,
         ipv4(A, B, 6, &tcp(5555, 80, 100, 0, 0x02)),
@@ -385,7 +385,7 @@ fn events_follow_the_connection_as_conntrack_e_shows_them() {
         accounting: true,
         ..CtConfig::default()
     });
-    let sub = t.events.subscribe(class::ALL, 100);
+    let sub = t.events().subscribe(class::ALL, 100);
     run(&mut t, ipv4(A, B, 17, &udp(7, 53)), SEC, true);
     run(&mut t, ipv4(A, B, 17, &udp(7, 53)), SEC, true);
     run(&mut t, ipv4(B, A, 17, &udp(53, 7)), SEC, true);
@@ -464,7 +464,7 @@ fn zones_keep_identical_tuples_apart() {
             "zone {zone}: a separate connection"
         );
     }
-    assert_eq!(t.table.confirmed(), 2);
+    assert_eq!(t.table().confirmed(), 2);
     let lines = brickwall_conntrack::list::list(&t, SEC);
     assert_eq!(
         lines.iter().filter(|l| l.contains(" zone=7 ")).count(),
@@ -491,13 +491,13 @@ fn a_connection_takes_128_bytes_whatever_its_protocol() {
         true,
     );
     run(&mut t, ipv4(A, B, 17, &udp(1, 2)), SEC, true);
-    assert_eq!(t.table.confirmed(), 2);
+    assert_eq!(t.table().confirmed(), 2);
     let lines = brickwall_conntrack::list::list(&t, SEC);
     assert!(lines.iter().any(|l| l.contains(" SYN_RECV ")), "{lines:?}");
     assert!(lines.iter().all(|l| !l.contains("packets=")), "{lines:?}");
-    assert_eq!(t.table.bytes_per_conn(), 128);
+    assert_eq!(t.table().bytes_per_conn(), 128);
     assert_eq!(
-        t.table.record_bytes(),
+        t.table().record_bytes(),
         2 * std::mem::size_of::<brickwall_conntrack::conn::Conn>()
     );
     let on = tracker(CtConfig {
@@ -505,7 +505,7 @@ fn a_connection_takes_128_bytes_whatever_its_protocol() {
         timestamp: true,
         ..CtConfig::default()
     });
-    assert_eq!(on.table.bytes_per_conn(), 128 + 32 + 8);
+    assert_eq!(on.table().bytes_per_conn(), 128 + 32 + 8);
 }
 
 #[test]
@@ -546,7 +546,7 @@ fn a_plugins_labels_reach_the_connection_at_confirmation_and_come_back() {
     use brickwall_conntrack::events::{class, what, Event};
     let mut t = tracker(CtConfig::default());
     run(&mut t, ipv4(A, B, 17, &udp(1, 2)), SEC, true);
-    let sub = t.events.subscribe(class::ALL, 10);
+    let sub = t.events().subscribe(class::ALL, 10);
     // A later plugin (a filter rule's ct_label_set) sets bits 2 and 100 on the packet.
     let mut d = ipv4(A, B, 17, &udp(1, 2));
     let mut v = view(&mut d, 2 * SEC);
@@ -583,5 +583,5 @@ fn a_retune_keeps_what_only_applies_at_start() {
     // The rest applies; the extensions stay as they were, config and table alike.
     assert_eq!(t.config().expect_max, 7);
     assert!(!t.config().accounting && !t.config().timestamp);
-    assert_eq!(t.table.extensions(), Default::default());
+    assert_eq!(t.table().extensions(), Default::default());
 }

@@ -14,8 +14,8 @@
 //! The answer is `{"id": N}`.
 
 use super::request::{parse_tuple, show};
-use crate::core::Tracker;
 use crate::expect::{ExpectSpec, Mask};
+use crate::tracker::Tracker;
 use serde_json::Value;
 
 /// Whether `v` asks for `expect-create`.

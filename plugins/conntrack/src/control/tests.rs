@@ -3,8 +3,8 @@
 
 use super::handle;
 use crate::config::CtConfig;
-use crate::core::{ConfirmVerdict, InVerdict, Tracker};
 use crate::datagram::{icmp, ipv4, ipv6, tcp, udp, view};
+use crate::tracker::{ConfirmVerdict, InVerdict, Tracker};
 use brickwall_hooks::CtInfo;
 use serde_json::{json, Value};
 

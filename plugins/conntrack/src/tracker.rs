@@ -81,19 +81,19 @@ pub enum ConfirmVerdict {
 /// The tracker's state (one lock's worth).
 pub struct Tracker {
     /// The table.
-    pub table: Table,
+    pub(crate) table: Table,
     /// The expectations.
-    pub expects: ExpectTable,
+    pub(crate) expects: ExpectTable,
     /// Where events go (subscribers of `conntrack -E`).
-    pub events: EventBus,
+    pub(crate) events: EventBus,
     /// Event sessions of control-channel clients that poll.
-    pub pollers: crate::events::Pollers,
+    pub(crate) pollers: crate::events::Pollers,
     /// The latest packet time seen (the clock of events).
     clock_ns: u64,
     /// Counters.
-    pub stats: Stats,
+    pub(crate) stats: Stats,
     /// The same counters per worker (index: the packet's `worker`), as Linux's per CPU.
-    pub worker_stats: Vec<Stats>,
+    pub(crate) worker_stats: Vec<Stats>,
     /// The worker whose packet is being handled (set on entry from a packet).
     cur_worker: usize,
     /// Per worker, the batch [`prefetch`](Self::prefetch) prepared.
@@ -115,7 +115,7 @@ pub struct Tracker {
     next_gc_ns: u64,
     gc_cursor: usize,
     /// Helper assignment, ended helper connections, GRE keys.
-    pub helpers: crate::helper::HelperBook,
+    pub(crate) helpers: crate::helper::HelperBook,
 }
 
 /// Encodes a slot and its generation (the connection's id) as the packet's conntrack
@@ -273,6 +273,36 @@ impl Tracker {
             }
         }
         lost
+    }
+
+    /// The table.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// The expectations.
+    pub fn expects(&self) -> &ExpectTable {
+        &self.expects
+    }
+
+    /// The event bus (subscribe to it for `conntrack -E`'s events).
+    pub fn events(&self) -> &EventBus {
+        &self.events
+    }
+
+    /// The counters, all workers together.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The counters per worker.
+    pub fn worker_stats(&self) -> &[Stats] {
+        &self.worker_stats
+    }
+
+    /// Helper assignment, ended helper connections, GRE keys.
+    pub fn helpers(&self) -> &crate::helper::HelperBook {
+        &self.helpers
     }
 
     /// The latest packet time seen: the clock of events and of timeouts shown.

@@ -1,0 +1,65 @@
+//! Event sessions of control clients that poll (`brickwall ct -E`).
+
+use super::bus::{EventBus, Subscription};
+
+/// Subscriptions held for clients that poll for events over the control channel (the
+/// `-E` of the CLI): each poll names its session (0 starts one) and takes what arrived
+/// since the last. Sessions nobody polled for a minute are dropped.
+#[derive(Default)]
+pub struct Pollers {
+    next: u64,
+    sessions: std::collections::HashMap<u64, (Subscription, std::time::Instant)>,
+}
+
+/// What one poll returns.
+#[derive(Debug, serde::Serialize)]
+pub struct Poll {
+    /// The session to name in the next poll.
+    pub cursor: u64,
+    /// `conntrack -E` lines, oldest first.
+    pub events: Vec<String>,
+    /// Events this session lost because it polled too slowly.
+    pub lost: u64,
+}
+
+impl Pollers {
+    /// Room per session.
+    const CAPACITY: usize = 65_536;
+    /// A session idle this long is dropped.
+    const IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+
+    /// Takes at most `max` events for session `cursor` (0: a new session of `mask`).
+    pub fn poll(
+        &mut self,
+        bus: &EventBus,
+        cursor: u64,
+        mask: u8,
+        max: usize,
+        timestamps: bool,
+    ) -> Result<Poll, String> {
+        let now = std::time::Instant::now();
+        self.sessions
+            .retain(|_, (_, seen)| now.duration_since(*seen) < Self::IDLE);
+        let cursor = if cursor == 0 {
+            self.next += 1;
+            self.sessions
+                .insert(self.next, (bus.subscribe(mask, Self::CAPACITY), now));
+            self.next
+        } else {
+            cursor
+        };
+        let (sub, seen) = self.sessions.get_mut(&cursor).ok_or_else(|| {
+            format!("cursor: no event session {cursor} (expired after a minute without a poll?)")
+        })?;
+        *seen = now;
+        let events = std::iter::from_fn(|| sub.try_recv())
+            .take(max.max(1))
+            .map(|e| e.line(timestamps))
+            .collect();
+        Ok(Poll {
+            cursor,
+            events,
+            lost: sub.lost(),
+        })
+    }
+}
