@@ -109,7 +109,7 @@ impl EventBus {
         }
     }
 
-    /// A subscriber for the event classes in `mask` ([`class`] bits), with room for
+    /// A subscriber for the event classes in `mask` ([`class`](super::class) bits), with room for
     /// `capacity` queued events (at least 1). It receives events published from now
     /// on, until it is dropped.
     pub fn subscribe(&self, mask: u8, capacity: usize) -> Subscription {
@@ -134,7 +134,7 @@ impl EventBus {
         }
     }
 
-    /// Whether any subscriber wants events of a class (any of the [`class`] bits in
+    /// Whether any subscriber wants events of a class (any of the [`class`](super::class) bits in
     /// `class`). One relaxed atomic load: check it before building an event.
     #[inline]
     pub fn wants(&self, class: u8) -> bool {
@@ -242,7 +242,7 @@ impl Subscription {
         self.id
     }
 
-    /// The [`class`] bits subscribed to.
+    /// The [`class`](super::class) bits subscribed to.
     pub fn mask(&self) -> u8 {
         self.mask
     }

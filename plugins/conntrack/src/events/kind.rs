@@ -82,7 +82,7 @@ pub mod what {
 }
 
 /// Event classes a subscriber selects with its mask (like ctnetlink's multicast
-/// groups, with NEW and UPDATE split), and [`EventBus::wants`] tests.
+/// groups, with NEW and UPDATE split), and [`EventBus::wants`](super::EventBus::wants) tests.
 pub mod class {
     /// Connection NEW events.
     pub const NEW: u8 = 1 << 0;

@@ -36,7 +36,7 @@
 //! * per-direction `packets= bytes=` appear only on DESTROY lines and only with
 //!   accounting on (`nf_conntrack_acct=1`): see [`ConnEvent::line`].
 //!
-//! Files: [`kind`] (what happened: the event types and their classes), [`format`]
+//! Files: [`kind`] (what happened: the event types and their classes), [`format`](mod@format)
 //! (the `conntrack -E` lines), [`bus`] (the publish/subscribe bus), [`poll`] (sessions
 //! of control clients that poll), and their tests.
 
