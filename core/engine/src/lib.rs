@@ -3,7 +3,8 @@
 //!
 //! - [`wire`]: link, network and transport headers parsed into offsets (the
 //!   `brickwall-wire` crate, which the plugins and helpers share).
-//! - [`pcap`]: capture files in and out; [`io`]: the frame-source trait.
+//! - [`pcap`]: capture files in and out (the `brickwall-pcap` crate, which the helper
+//!   testkit shares); [`io`]: the frame-source trait.
 //! - [`gen`]: deterministic synthetic traffic.
 //! - [`pipeline`]: the hooks walk, the routing decision, queues and counters.
 //! - [`plugin`]: loading plugins through the C ABI.
@@ -20,10 +21,10 @@ pub mod host;
 pub mod io;
 pub mod live;
 pub mod packet;
-pub mod pcap;
 pub mod pipeline;
 pub mod plugin;
 pub mod replay;
 pub mod report;
 
+pub use brickwall_pcap as pcap;
 pub use brickwall_wire as wire;

@@ -1,8 +1,8 @@
 //! Classic pcap: write and read back, byte orders, truncation, corrupt lengths.
 
 use super::{frames, reader};
-use crate::pcap::{CaptureError, CaptureFormat, PcapWriter};
-use crate::wire::LinkType;
+use crate::{CaptureError, CaptureFormat, PcapWriter};
+use brickwall_wire::LinkType;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 

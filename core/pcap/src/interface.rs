@@ -2,7 +2,7 @@
 //! Description Block.
 
 use super::endian::Endian;
-use crate::wire::LinkType;
+use brickwall_wire::LinkType;
 
 /// Option code of `if_tsresol`.
 const OPT_TSRESOL: u16 = 9;

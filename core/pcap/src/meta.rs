@@ -1,6 +1,6 @@
 //! [`FrameMeta`] (what a capture says about one frame) and [`CaptureFormat`].
 
-use crate::wire::LinkType;
+use brickwall_wire::LinkType;
 
 /// Metadata of one captured frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! [`PcapWriter`]: writes classic pcap files (little-endian, µs or ns timestamps).
 
 use super::classic::{MAGIC_MICROS, MAGIC_NANOS};
-use crate::wire::LinkType;
+use brickwall_wire::LinkType;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;

@@ -4,7 +4,7 @@ use super::classic::Classic;
 use super::input::Input;
 use super::pcapng::{Pcapng, SHB};
 use super::{CaptureError, CaptureFormat, FrameMeta};
-use crate::wire::LinkType;
+use brickwall_wire::LinkType;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;

@@ -5,7 +5,7 @@ use super::endian::Endian;
 use super::input::Input;
 use super::interface::Interface;
 use super::{CaptureError, FrameMeta, MAX_RECORD_LEN};
-use crate::wire::LinkType;
+use brickwall_wire::LinkType;
 
 /// Block type of the Section Header Block (the same in both byte orders).
 pub(super) const SHB: u32 = 0x0a0d_0d0a;

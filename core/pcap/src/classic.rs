@@ -3,7 +3,7 @@
 use super::endian::Endian;
 use super::input::Input;
 use super::{CaptureError, FrameMeta};
-use crate::wire::LinkType;
+use brickwall_wire::LinkType;
 
 /// Magic of microsecond files, as written by the capturing host.
 pub(super) const MAGIC_MICROS: u32 = 0xa1b2_c3d4;

@@ -2,8 +2,8 @@
 
 use super::ngbuild::{epb, idb, shb, Body, Order};
 use super::{frames, reader};
-use crate::pcap::{CaptureError, CaptureFormat};
-use crate::wire::LinkType;
+use crate::{CaptureError, CaptureFormat};
+use brickwall_wire::LinkType;
 
 #[test]
 fn two_interfaces_different_links_and_resolutions() {
