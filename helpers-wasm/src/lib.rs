@@ -9,7 +9,9 @@
 //! [`cache`] (precompiled components on disk), [`check`] (imports and exports),
 //! [`bindings`] (the generated host side, the log import), [`instance`] (one sandboxed
 //! instance and its failures), [`set`] (the helpers conntrack calls), [`conn`] (the
-//! values exchanged), [`stats`], [`builtin`] (the bundled components).
+//! values exchanged), [`stats`], [`builtin`] (the bundled components), [`standalone`]
+//! (one helper over captured packets with a connection map of its own, for `brickwall
+//! helper run`).
 
 pub mod bindings;
 pub mod builtin;
@@ -20,6 +22,7 @@ pub mod engine;
 pub mod instance;
 pub mod policy;
 pub mod set;
+pub mod standalone;
 pub mod stats;
 
 pub use conn::{CallOutcome, ExpectRequest, HConnInfo, HCtState, HTuple, PacketCall};

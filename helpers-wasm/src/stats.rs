@@ -40,4 +40,25 @@ impl HelperStats {
     pub fn failures(&self) -> u64 {
         self.traps + self.budget_exhausted + self.memory_exceeded + self.state_oversize
     }
+
+    /// Each kind of failure with its count: trap, budget exhausted, memory limit, state
+    /// too large.
+    pub fn failure_counts(&self) -> [(&'static str, u64); 4] {
+        [
+            ("trap", self.traps),
+            ("budget exhausted", self.budget_exhausted),
+            ("memory limit", self.memory_exceeded),
+            ("state too large", self.state_oversize),
+        ]
+    }
+
+    /// The kinds of failure counted since `before` (an earlier snapshot).
+    pub fn failure_kinds_since(&self, before: &HelperStats) -> Vec<&'static str> {
+        self.failure_counts()
+            .iter()
+            .zip(before.failure_counts())
+            .filter(|((_, now), (_, then))| now > then)
+            .map(|((kind, _), _)| *kind)
+            .collect()
+    }
 }
