@@ -62,6 +62,16 @@ pub struct ExpectSpec {
     pub flags: u32,
 }
 
+/// What [`ExpectTable::claim`] found for a new connection.
+#[derive(Debug, Default)]
+pub struct Claim {
+    /// The master (slot and generation) of the expectation the connection fulfils.
+    pub master: Option<(u32, u32)>,
+    /// Expectations that went: expired ones met on the way, then the claimed one and
+    /// its mirror image.
+    pub gone: Vec<Expectation>,
+}
+
 /// A live expectation.
 #[derive(Clone, Debug)]
 pub struct Expectation {
@@ -352,6 +362,42 @@ impl ExpectTable {
             }
         }
         best.map(|(_, id)| id)
+    }
+
+    /// Claims the expectation a new connection with tuple `t` fulfils, as Linux's
+    /// `nf_ct_find_expectation` does: the oldest live, active match. A permanent one
+    /// stays; any other goes, and with it its mirror image (a pair expected both ways,
+    /// PPTP's GRE: the first to arrive makes the connection of both directions, as
+    /// Linux's pptp expectfn removes the other). Expired expectations met on the way
+    /// go too.
+    pub fn claim(&mut self, t: &Tuple, now_ns: u64) -> Claim {
+        let mut gone = Vec::new();
+        let Some(e) = self.find(t, now_ns, &mut gone).and_then(|id| self.get(id)) else {
+            return Claim { master: None, gone };
+        };
+        let (id, master, generation) = (e.id, e.master, e.master_generation);
+        if e.flags & PERMANENT == 0 {
+            if let Some(e) = self.remove(id) {
+                let mirror = e.tuple.invert();
+                let siblings: Vec<u32> = self
+                    .by_id
+                    .values()
+                    .filter(|x| {
+                        x.master == e.master
+                            && x.master_generation == e.master_generation
+                            && Some(x.tuple) == mirror
+                            && x.flags & PERMANENT == 0
+                    })
+                    .map(|x| x.id)
+                    .collect();
+                gone.push(e);
+                gone.extend(siblings.into_iter().filter_map(|id| self.remove(id)));
+            }
+        }
+        Claim {
+            master: Some((master, generation)),
+            gone,
+        }
     }
 
     /// Removes every expectation of master slot `master` (its connection ended).

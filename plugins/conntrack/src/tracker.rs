@@ -7,7 +7,7 @@ use crate::batch::Prepared;
 use crate::config::CtConfig;
 use crate::conn::{status, Conn, ConnExt, Slot};
 use crate::events::{class, what, ConnEvent, Event, EventBus, EventKind, ExpectEvent};
-use crate::expect::{ExpectError, ExpectSpec, ExpectTable, Expectation, PERMANENT};
+use crate::expect::{ExpectError, ExpectSpec, ExpectTable, Expectation};
 use crate::extract::{declared_l4_len, quoted_tuple, read_packet_tuple, Layers};
 use crate::hash::TupleHasher;
 use crate::proto::{self, icmp, ProtoConfig, ProtoState, Track};
@@ -877,46 +877,14 @@ impl Tracker {
         // A connection someone announced is RELATED to its master.
         let mut related: Option<(u32, u32, u32)> = None;
         if !self.expects.is_empty() {
-            let mut expired = Vec::new();
-            let found = self.expects.find(&tuple, now, &mut expired);
-            self.expect_gone(&expired);
-            if let Some(eid) = found {
-                if let Some(e) = self.expects.get(eid) {
-                    let (m, g, permanent) =
-                        (e.master, e.master_generation, e.flags & PERMANENT != 0);
-                    if let Some(mc) = self.table.get(m).filter(|c| c.id == g) {
-                        related = Some((m, mc.mark, g));
-                        self.bump(|s| s.expect_new += 1);
-                    }
-                    if !permanent {
-                        if let Some(e) = self.expects.remove(eid) {
-                            // A pair expected both ways (PPTP's GRE): the first to
-                            // arrive makes the connection of both directions, so its
-                            // mirror image goes too, as Linux's pptp expectfn does.
-                            let mirror = e.tuple.invert();
-                            let siblings: Vec<u32> = self
-                                .expects
-                                .all()
-                                .into_iter()
-                                .filter(|x| {
-                                    x.master == e.master
-                                        && x.master_generation == e.master_generation
-                                        && Some(x.tuple) == mirror
-                                        && x.flags & PERMANENT == 0
-                                })
-                                .map(|x| x.id)
-                                .collect();
-                            let mut gone = vec![e];
-                            gone.extend(
-                                siblings
-                                    .into_iter()
-                                    .filter_map(|id| self.expects.remove(id)),
-                            );
-                            self.expect_gone(&gone);
-                        }
-                    }
+            let claim = self.expects.claim(&tuple, now);
+            if let Some((m, g)) = claim.master {
+                if let Some(mc) = self.table.get(m).filter(|c| c.id == g) {
+                    related = Some((m, mc.mark, g));
+                    self.bump(|s| s.expect_new += 1);
                 }
             }
+            self.expect_gone(&claim.gone);
         }
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
