@@ -422,3 +422,65 @@ impl ExpectTable {
         ids.into_iter().filter_map(|i| self.remove(i)).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gre(src: u8, dst: u8, src_key: u16, dst_key: u16) -> Tuple {
+        let mut t = Tuple {
+            src_id: src_key,
+            dst_id: dst_key,
+            proto: 47,
+            family: crate::tuple::FAMILY_V4,
+            ..Tuple::default()
+        };
+        t.src[..4].copy_from_slice(&[10, 0, 0, src]);
+        t.dst[..4].copy_from_slice(&[10, 0, 0, dst]);
+        t
+    }
+
+    fn spec(tuple: Tuple, flags: u32) -> ExpectSpec {
+        ExpectSpec {
+            tuple,
+            mask: Mask::EXACT,
+            timeout_s: 60,
+            helper: "pptp".into(),
+            class: 0,
+            max_expected: 8,
+            flags,
+        }
+    }
+
+    #[test]
+    fn a_claim_takes_the_match_and_its_mirror_image_and_leaves_a_permanent_one() {
+        let sec = 1_000_000_000;
+        let mut t = ExpectTable::new(64);
+        let master = gre(1, 2, 0, 0);
+        let there = gre(1, 2, 7, 9);
+        let back = gre(2, 1, 9, 7);
+        t.insert(spec(there, 0), 3, 11, master, 0).unwrap();
+        t.insert(spec(back, 0), 3, 11, master, 0).unwrap();
+        let other = gre(5, 6, 1, 1);
+        t.insert(spec(other, PERMANENT), 4, 12, master, 0).unwrap();
+
+        let c = t.claim(&back, sec);
+        assert_eq!(c.master, Some((3, 11)));
+        let gone: Vec<Tuple> = c.gone.iter().map(|e| e.tuple).collect();
+        assert_eq!(gone, [back, there], "the match, then its mirror image");
+        assert_eq!(t.len(), 1);
+        // A permanent expectation serves every claim and stays.
+        for _ in 0..2 {
+            let c = t.claim(&other, sec);
+            assert_eq!(c.master, Some((4, 12)));
+            assert!(c.gone.is_empty());
+        }
+        // Nothing matches: no master.
+        assert_eq!(t.claim(&there, sec).master, None);
+        // An expectation past its time is not claimed but removed.
+        t.insert(spec(there, 0), 3, 11, master, 0).unwrap();
+        let c = t.claim(&there, 120 * sec);
+        assert_eq!(c.master, None);
+        assert_eq!(c.gone.len(), 1);
+    }
+}
