@@ -300,6 +300,81 @@ fn at_most_32_connections_at_once() {
     assert_eq!(again.call("echo", &json!(2)).unwrap(), json!(2));
 }
 
+/// Threads of this process with a name starting `prefix`.
+fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|n| n.trim_end().starts_with(prefix))
+        .count()
+}
+
+/// Connections past the limit are refused by one thread, not one thread each: 200 of
+/// them leave the server's one refusing thread, every one that fits its queue gets the
+/// message, and the rest are closed and counted.
+#[test]
+fn refusals_take_one_thread_however_many_come() {
+    let dir = TempDir::new("srv-refuse");
+    let server = serve(&dir, "x", Arc::new(Echo));
+    let _held: Vec<Client> = (0..MAX_CONNECTIONS)
+        .map(|_| {
+            let mut c = Client::connect(server.path()).unwrap();
+            assert_eq!(c.call("echo", &json!(1)).unwrap(), json!(1));
+            c
+        })
+        .collect();
+    let extra: Vec<std::os::unix::net::UnixStream> = (0..200)
+        .filter_map(|_| std::os::unix::net::UnixStream::connect(server.path()).ok())
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    // One refusing thread per server (other tests of this file run servers of their
+    // own beside this one); a thread per refusal would be 200 here.
+    let refusing = threads_named("control-refuse");
+    assert!(refusing <= 4, "{refusing} refusing threads");
+    drop(extra);
+    // A well-behaved client still reads why it was refused.
+    let mut late = Client::connect(server.path()).unwrap();
+    match late.call("echo", &json!(1)) {
+        Err(ClientError::Remote(m)) => assert!(m.starts_with("too many control connections")),
+        Err(ClientError::Gone(_)) => assert!(server.dropped_connections() > 0),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// While every slot is taken, a client silent for the crowded timeout is closed, so
+/// idle clients cannot keep the others out for the whole idle timeout.
+#[test]
+fn idle_clients_make_room_when_the_server_is_full() {
+    let dir = TempDir::new("srv-crowded");
+    let mut t = Targets::new();
+    t.add("echo", Arc::new(Echo));
+    let server = brickwall_core::control::BoundControl::bind(&dir.join("ctl.sock"))
+        .unwrap()
+        .serve_with_limits(t, Duration::from_secs(600), Duration::from_millis(600))
+        .unwrap();
+    let mut held: Vec<Client> = (0..MAX_CONNECTIONS)
+        .map(|_| Client::connect(server.path()).unwrap())
+        .collect();
+    for c in &mut held {
+        assert_eq!(c.call("echo", &json!(1)).unwrap(), json!(1));
+    }
+    let mut refused = Client::connect(server.path()).unwrap();
+    assert!(matches!(
+        refused.call("echo", &json!(1)),
+        Err(ClientError::Remote(_))
+    ));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while server.active_connections() >= MAX_CONNECTIONS {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no idle client was closed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut next = Client::connect(server.path()).unwrap();
+    assert_eq!(next.call("echo", &json!(2)).unwrap(), json!(2));
+}
+
 #[test]
 fn silent_connections_are_closed_after_the_idle_timeout() {
     let dir = TempDir::new("srv-idle");

@@ -142,7 +142,14 @@ pub(super) fn serve(mut s: UnixStream, shared: &Shared) {
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                if last.elapsed() >= shared.idle_timeout {
+                let crowded =
+                    shared.active.load(Ordering::Relaxed) >= super::server::MAX_CONNECTIONS;
+                let limit = if crowded {
+                    shared.crowded_idle_timeout
+                } else {
+                    shared.idle_timeout
+                };
+                if last.elapsed() >= limit {
                     return;
                 }
             }

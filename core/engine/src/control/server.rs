@@ -1,6 +1,9 @@
 //! The control server: a thread accepting connections on the Unix socket, one thread per
-//! connection (at most [`MAX_CONNECTIONS`] at once), every peer checked with
-//! `SO_PEERCRED` (only root and the engine's own user are served). Stopping it — or
+//! connection (at most [`MAX_CONNECTIONS`] at once; while all are taken, a connection
+//! silent for [`CROWDED_IDLE_TIMEOUT`] is closed), one thread that refuses the
+//! connections past the limit (at most [`REFUSALS_QUEUED`] waiting; more are closed
+//! unanswered), every peer checked with `SO_PEERCRED` (only root and the engine's own
+//! user are served). Stopping it — or
 //! dropping it — closes the connections and removes the socket file.
 
 use super::conn;
@@ -9,7 +12,7 @@ use super::target::Targets;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::net::UnixListener;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -21,6 +24,13 @@ pub const MAX_CONNECTIONS: usize = 32;
 
 /// How long a connection may stay silent before the server closes it.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// How long a connection may stay silent while every slot is taken: idle clients
+/// cannot keep the others out for longer.
+pub const CROWDED_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Refusals waiting for the one thread that sends them; more are closed at once.
+pub const REFUSALS_QUEUED: usize = 64;
 
 /// What the accept thread and the connection threads share.
 pub(super) struct Shared {
@@ -34,6 +44,12 @@ pub(super) struct Shared {
     pub own_uid: u32,
     /// Silence after which a connection is closed.
     pub idle_timeout: Duration,
+    /// Silence after which a connection is closed while every slot is taken.
+    pub crowded_idle_timeout: Duration,
+    /// Connections to refuse, for the refusing thread.
+    pub refusals: crossbeam_channel::Sender<(UnixStream, String)>,
+    /// Connections closed unanswered because the refusal queue was full.
+    pub dropped: AtomicUsize,
 }
 
 /// A control socket bound and listening, not yet served: live mode binds it while it
@@ -75,20 +91,36 @@ impl BoundControl {
         self.serve_with(targets, IDLE_TIMEOUT)
     }
 
-    /// As [`serve`](Self::serve), closing connections silent for `idle_timeout`.
-    pub fn serve_with(
+    /// As [`serve`](Self::serve), closing connections silent for `idle_timeout`
+    /// (and for at most [`CROWDED_IDLE_TIMEOUT`] while every slot is taken).
+    pub fn serve_with(self, targets: Targets, idle_timeout: Duration) -> io::Result<ControlServer> {
+        let crowded = CROWDED_IDLE_TIMEOUT.min(idle_timeout);
+        self.serve_with_limits(targets, idle_timeout, crowded)
+    }
+
+    /// As [`serve`](Self::serve), with both silences given.
+    pub fn serve_with_limits(
         mut self,
         targets: Targets,
         idle_timeout: Duration,
+        crowded_idle_timeout: Duration,
     ) -> io::Result<ControlServer> {
         let listener = self.listener.take().expect("a bound socket is served once");
+        let (refusals, queue) = crossbeam_channel::bounded(REFUSALS_QUEUED);
         let shared = Arc::new(Shared {
             targets: Arc::new(std::sync::RwLock::new(targets)),
             stop: AtomicBool::new(false),
             active: AtomicUsize::new(0),
             own_uid: socket::own_uid(),
             idle_timeout,
+            crowded_idle_timeout,
+            refusals,
+            dropped: AtomicUsize::new(0),
         });
+        let s = shared.clone();
+        let refuser = std::thread::Builder::new()
+            .name("control-refuse".into())
+            .spawn(move || refuse_loop(queue, s))?;
         let s = shared.clone();
         let thread = std::thread::Builder::new()
             .name("control-accept".into())
@@ -97,7 +129,7 @@ impl BoundControl {
             path: std::mem::take(&mut self.path),
             file_id: self.file_id.take(),
             shared,
-            thread: Some(thread),
+            threads: vec![thread, refuser],
         })
     }
 }
@@ -132,7 +164,8 @@ pub struct ControlServer {
     /// Device and inode of the socket file we created (removed only if still ours).
     file_id: Option<(u64, u64)>,
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    /// The accepting and the refusing thread.
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl ControlServer {
@@ -175,6 +208,11 @@ impl ControlServer {
         self.shared.active.load(Ordering::Relaxed)
     }
 
+    /// Connections closed unanswered because too many refusals were waiting.
+    pub fn dropped_connections(&self) -> usize {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+
     /// Stops accepting, closes the connections (each notices within a fraction of a
     /// second) and removes the socket file.
     pub fn shutdown(mut self) {
@@ -183,7 +221,7 @@ impl ControlServer {
 
     fn stop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
+        for t in self.threads.drain(..) {
             let _ = t.join();
         }
         remove_if_ours(&self.path, self.file_id);
@@ -223,6 +261,15 @@ fn readable(l: &UnixListener) -> bool {
     unsafe { libc::poll(&mut p, 1, 100) > 0 }
 }
 
+/// Sends the queued refusals, one at a time, until the server stops.
+fn refuse_loop(queue: crossbeam_channel::Receiver<(UnixStream, String)>, shared: Arc<Shared>) {
+    while !shared.stop.load(Ordering::SeqCst) {
+        if let Ok((stream, msg)) = queue.recv_timeout(Duration::from_millis(100)) {
+            conn::refuse(stream, msg);
+        }
+    }
+}
+
 fn accept_loop(listener: UnixListener, shared: Arc<Shared>) {
     while !shared.stop.load(Ordering::SeqCst) {
         if !readable(&listener) {
@@ -237,14 +284,14 @@ fn accept_loop(listener: UnixListener, shared: Arc<Shared>) {
         }
         if shared.active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
             shared.active.fetch_sub(1, Ordering::SeqCst);
-            // Refused on a thread of its own: the refusal waits up to a second for the
-            // peer to read it.
+            // Refused by the one refusing thread (a refusal waits up to a second for the
+            // peer to read it); with its queue full, closed at once.
             let msg = format!(
                 "too many control connections (at most {MAX_CONNECTIONS}); try again later"
             );
-            let _ = std::thread::Builder::new()
-                .name("control-refuse".into())
-                .spawn(move || conn::refuse(stream, msg));
+            if shared.refusals.try_send((stream, msg)).is_err() {
+                shared.dropped.fetch_add(1, Ordering::Relaxed);
+            }
             continue;
         }
         let s = shared.clone();
