@@ -73,13 +73,44 @@ use request::{family_name, Format, Op, Request};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
+/// The largest request the plugin reads (the control socket carries up to 16 MiB; no
+/// request of this plugin needs a thousandth of that).
+pub const MAX_REQUEST: usize = 1 << 20;
+
+/// A request read, before the tracker is locked.
+pub enum Parsed<'a> {
+    /// A JSON request.
+    Json(serde_json::Value),
+    /// The plain words of earlier versions.
+    Words(&'a [u8]),
+}
+
+/// Reads a request without the tracker: its size checked and its JSON parsed, so a
+/// large or malformed request costs no one else the lock.
+pub fn parse(request: &[u8]) -> Result<Parsed<'_>, String> {
+    if request.len() > MAX_REQUEST {
+        return Err(format!(
+            "request: {} bytes, at most {MAX_REQUEST}",
+            request.len()
+        ));
+    }
+    match request.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | Some(b'[') => serde_json::from_slice(request)
+            .map(Parsed::Json)
+            .map_err(|e| format!("request: malformed JSON: {e}")),
+        _ => Ok(Parsed::Words(request)),
+    }
+}
+
 /// Handles one control request against the tracker; the response bytes or an error message.
 pub fn handle(t: &mut Tracker, request: &[u8]) -> Result<Vec<u8>, String> {
-    match request.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') | Some(b'[') => {
-            // Parsed once, under the tracker's lock: each kind of request reads the value.
-            let v: serde_json::Value = serde_json::from_slice(request)
-                .map_err(|e| format!("request: malformed JSON: {e}"))?;
+    handle_parsed(t, parse(request)?)
+}
+
+/// Handles a request [`parse`] read.
+pub fn handle_parsed(t: &mut Tracker, request: Parsed<'_>) -> Result<Vec<u8>, String> {
+    match request {
+        Parsed::Json(v) => {
             if let Some(poll) = events_request(&v) {
                 let (cursor, mask, max, ts) = poll?;
                 let Tracker {
@@ -96,7 +127,7 @@ pub fn handle(t: &mut Tracker, request: &[u8]) -> Result<Vec<u8>, String> {
             let out = run(t, &req)?;
             serde_json::to_vec(&out).map_err(|e| format!("response: {e}"))
         }
-        _ => legacy(t, request),
+        Parsed::Words(words) => legacy(t, words),
     }
 }
 

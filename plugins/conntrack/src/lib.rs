@@ -367,8 +367,7 @@ impl Conntrack {
     /// The helper requests of the control channel: `{"op": "helpers"}` lists the
     /// helpers with their counters; `{"op": "helper-reload", "name": N}` reads helper
     /// N's component again and swaps it in. `None` for other requests.
-    fn helper_control(&self, request: &[u8]) -> Option<Result<Vec<u8>, String>> {
-        let v: serde_json::Value = serde_json::from_slice(request).ok()?;
+    fn helper_control(&self, v: &serde_json::Value) -> Option<Result<Vec<u8>, String>> {
         let op = v.get("op")?.as_str()?;
         if op == "reconfigure" {
             return Some(match v.get("config") {
@@ -507,12 +506,16 @@ impl Plugin for Conntrack {
     }
 
     fn control(&self, request: &[u8], response: &mut Vec<u8>) -> Result<(), String> {
-        if let Some(out) = self.helper_control(request) {
-            response.extend_from_slice(&out?);
-            return Ok(());
+        // Read before the lock: a large or malformed request stalls no packet.
+        let parsed = control::parse(request)?;
+        if let control::Parsed::Json(v) = &parsed {
+            if let Some(out) = self.helper_control(v) {
+                response.extend_from_slice(&out?);
+                return Ok(());
+            }
         }
         let mut t = self.tracker();
-        response.extend_from_slice(&control::handle(&mut t, request)?);
+        response.extend_from_slice(&control::handle_parsed(&mut t, parsed)?);
         let gone = !t.helpers.gone.is_empty();
         drop(t);
         if gone {

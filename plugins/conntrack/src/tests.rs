@@ -77,3 +77,52 @@ fn confirm_keeps_what_plugins_set_and_reverts_nothing_else() {
         (Some("0x8"), 11)
     );
 }
+
+/// A control request is read before the tracker is locked: a malformed one is answered
+/// while a packet holds the lock, and one past the size limit is refused by its size.
+#[test]
+fn requests_are_read_without_the_tracker_lock_and_bounded() {
+    let p = plugin();
+    let (held, release) = std::sync::mpsc::channel::<()>();
+    let guard_taken = std::sync::Barrier::new(2);
+    std::thread::scope(|s| {
+        let (p, guard_taken_ref) = (&p, &guard_taken);
+        s.spawn(move || {
+            let _t = p.tracker();
+            guard_taken_ref.wait();
+            let _ = release.recv_timeout(std::time::Duration::from_secs(10));
+        });
+        guard_taken.wait();
+        let started = std::time::Instant::now();
+        let mut out = Vec::new();
+        let e = p.control(b"{\"op\": \"list\", oops", &mut out).unwrap_err();
+        assert!(e.contains("malformed JSON"), "{e}");
+        let big = format!("{{\"op\":\"list\",\"pad\":\"{}\"}}", "x".repeat(2 << 20));
+        let e = p.control(big.as_bytes(), &mut out).unwrap_err();
+        assert!(e.contains("bytes, at most 1048576"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        held.send(()).unwrap();
+    });
+}
+
+/// Event sessions of polling clients are bounded: the 17th is refused with the limit
+/// named, and a session's polls go on.
+#[test]
+fn event_sessions_are_bounded() {
+    let p = plugin();
+    let mut cursors = Vec::new();
+    for _ in 0..crate::events::Pollers::MAX_SESSIONS {
+        let r = ask(&p, json!({"op": "events", "cursor": 0}));
+        cursors.push(r["cursor"].as_u64().unwrap());
+    }
+    let mut out = Vec::new();
+    let e = p
+        .control(
+            json!({"op": "events", "cursor": 0}).to_string().as_bytes(),
+            &mut out,
+        )
+        .unwrap_err();
+    assert!(e.contains("too many event sessions (at most 16"), "{e}");
+    let r = ask(&p, json!({"op": "events", "cursor": cursors[3]}));
+    assert_eq!(r["cursor"].as_u64(), Some(cursors[3]));
+}

@@ -4,7 +4,8 @@ use super::bus::{EventBus, Subscription};
 
 /// Subscriptions held for clients that poll for events over the control channel (the
 /// `-E` of the CLI): each poll names its session (0 starts one) and takes what arrived
-/// since the last. Sessions nobody polled for a minute are dropped.
+/// since the last. Sessions nobody polled for a minute are dropped; at most
+/// [`MAX_SESSIONS`](Pollers::MAX_SESSIONS) live at once.
 #[derive(Default)]
 pub struct Pollers {
     next: u64,
@@ -25,6 +26,8 @@ pub struct Poll {
 impl Pollers {
     /// Room per session.
     const CAPACITY: usize = 65_536;
+    /// Sessions at once: each holds a queue of [`CAPACITY`](Self::CAPACITY) events.
+    pub const MAX_SESSIONS: usize = 16;
     /// A session idle this long is dropped.
     const IDLE: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -41,6 +44,13 @@ impl Pollers {
         self.sessions
             .retain(|_, (_, seen)| now.duration_since(*seen) < Self::IDLE);
         let cursor = if cursor == 0 {
+            if self.sessions.len() >= Self::MAX_SESSIONS {
+                return Err(format!(
+                    "too many event sessions (at most {}; one ends a minute after its \
+                     last poll)",
+                    Self::MAX_SESSIONS
+                ));
+            }
             self.next += 1;
             self.sessions
                 .insert(self.next, (bus.subscribe(mask, Self::CAPACITY), now));
