@@ -415,3 +415,63 @@ fn stale_sockets_are_replaced_and_live_ones_kept() {
     assert!(e.to_string().contains("exists and is not a socket"), "{e}");
     assert_eq!(std::fs::read(&path).unwrap(), b"precious");
 }
+
+/// A target with one metric family.
+struct OneMetric;
+
+impl ControlTarget for OneMetric {
+    fn control(&self, request: &[u8]) -> Result<Vec<u8>, String> {
+        assert_eq!(request, br#"{"op":"metrics"}"#);
+        Ok(br#"{"families":[{"name":"x_total","type":"counter","help":"X.","samples":[{"value":7}]}]}"#.to_vec())
+    }
+}
+
+/// `/metrics` with a slow client beside a normal one: a client trickling its request a
+/// byte at a time holds up no other scrape, and is cut off at the request deadline.
+#[test]
+fn a_slow_metrics_client_blocks_no_scrape() {
+    use brickwall_core::control::metrics::{MetricsServer, REQUEST_DEADLINE};
+    use std::io::{Read, Write};
+    let mut t = Targets::new();
+    t.add("x", Arc::new(OneMetric));
+    let server = MetricsServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        Arc::new(std::sync::RwLock::new(t)),
+    )
+    .unwrap();
+    let addr = server.addr();
+    let slow = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        let started = std::time::Instant::now();
+        for b in b"GET /metrics HTTP/1.1\r\n" {
+            if s.write_all(&[*b]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            if started.elapsed() > Duration::from_secs(5) {
+                break;
+            }
+        }
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+        started.elapsed()
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut page = String::new();
+    s.read_to_string(&mut page).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(page.contains("\nx_total 7\n"), "{page}");
+    let slow_took = slow.join().unwrap();
+    assert!(
+        slow_took < REQUEST_DEADLINE + Duration::from_millis(1500),
+        "the trickling client was held {slow_took:?}"
+    );
+}

@@ -12,7 +12,7 @@ use brickwall_control_protocol::metrics::{self, MetricsResponse};
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -67,12 +67,25 @@ pub struct MetricsServer {
     thread: Option<JoinHandle<()>>,
 }
 
+/// Scrapes answered at once; more get 503 at once.
+pub const MAX_SCRAPES: usize = 8;
+
+/// How long a client has to send its whole request head.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Answers one connection: reads the request head until a blank line, at most 2 KiB
+/// and [`REQUEST_DEADLINE`] in all (a client trickling a byte at a time is cut off at
+/// the deadline, not kept per byte), then writes the answer.
 fn serve(mut s: TcpStream, targets: &RwLock<Targets>) {
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
     let _ = s.set_write_timeout(Some(Duration::from_secs(2)));
+    let deadline = std::time::Instant::now() + REQUEST_DEADLINE;
     let mut buf = [0u8; 2048];
     let mut n = 0;
     while n < buf.len() {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || s.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
         match s.read(&mut buf[n..]) {
             Ok(0) | Err(_) => break,
             Ok(k) => n += k,
@@ -134,11 +147,31 @@ impl MetricsServer {
         let thread = std::thread::Builder::new()
             .name("metrics".into())
             .spawn(move || {
+                let busy = Arc::new(AtomicUsize::new(0));
                 while !flag.load(Ordering::Relaxed) {
                     match listener.accept() {
-                        Ok((s, _)) => {
+                        Ok((mut s, _)) => {
                             let _ = s.set_nonblocking(false);
-                            serve(s, &targets);
+                            // Each scrape on a thread of its own, so a slow client
+                            // holds up no other; a few at once.
+                            if busy.fetch_add(1, Ordering::SeqCst) >= MAX_SCRAPES {
+                                busy.fetch_sub(1, Ordering::SeqCst);
+                                let _ = s.set_write_timeout(Some(Duration::from_millis(200)));
+                                let _ = s.write_all(
+                                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                                );
+                                continue;
+                            }
+                            let (t, b) = (targets.clone(), busy.clone());
+                            let spawned = std::thread::Builder::new()
+                                .name("metrics-scrape".into())
+                                .spawn(move || {
+                                    serve(s, &t);
+                                    b.fetch_sub(1, Ordering::SeqCst);
+                                });
+                            if spawned.is_err() {
+                                busy.fetch_sub(1, Ordering::SeqCst);
+                            }
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(20)),
                     }
