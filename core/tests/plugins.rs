@@ -202,3 +202,18 @@ fn refusals_name_the_file_and_the_reason() {
         "{err}"
     );
 }
+
+/// A plugin path without a slash names a file in the config's directory, never a
+/// library on the dynamic loader's search path (`libm.so.6` would be the system's).
+#[test]
+fn a_bare_plugin_name_is_not_looked_up_on_the_library_path() {
+    let cfg = Config::parse("plugins:\n  - path: libm.so.6\n", "plugins.yaml").unwrap();
+    let err = Engine::from_config(&cfg, Path::new(""), "plugins.yaml")
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("./libm.so.6: cannot load"),
+        "the system's libm was loaded or the error is unclear: {err}"
+    );
+}

@@ -72,6 +72,12 @@ impl Default for CtConfig {
     }
 }
 
+/// Most hash buckets a table may have: 2^26 (256 MiB of chain heads).
+pub const MAX_BUCKETS: usize = 1 << 26;
+
+/// Most connections a table may be allowed: 2^30 (128 GiB of records).
+pub const MAX_CONNECTIONS: usize = 1 << 30;
+
 impl CtConfig {
     /// Parses the section (JSON text from the engine; `null` for defaults).
     pub fn parse(json: &str) -> Result<CtConfig, String> {
@@ -85,9 +91,38 @@ impl CtConfig {
         if cfg.buckets == 0 {
             return Err("config: buckets must be at least 1".into());
         }
+        if cfg.buckets > MAX_BUCKETS {
+            return Err(format!(
+                "config: buckets: {} is more than {MAX_BUCKETS} (4 bytes each, allocated at start)",
+                cfg.buckets
+            ));
+        }
         if cfg.max == 0 {
             return Err("config: max must be at least 1".into());
         }
+        if cfg.max > MAX_CONNECTIONS {
+            return Err(format!(
+                "config: max: {} is more than {MAX_CONNECTIONS} connections",
+                cfg.max
+            ));
+        }
         Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_past_the_bounds_are_refused_before_anything_is_allocated() {
+        let e = CtConfig::parse(r#"{"buckets": 100000000000}"#).unwrap_err();
+        assert!(
+            e.contains("buckets: 100000000000 is more than 67108864"),
+            "{e}"
+        );
+        let e = CtConfig::parse(r#"{"max": 100000000000}"#).unwrap_err();
+        assert!(e.contains("max: 100000000000 is more than"), "{e}");
+        assert!(CtConfig::parse(r#"{"buckets": 67108864, "max": 1073741824}"#).is_ok());
     }
 }

@@ -399,6 +399,16 @@ impl OpenedPlugin {
 }
 
 fn open_file(path: &Path) -> Result<(libloading::Library, *const PluginDescriptor), PluginError> {
+    // A name without a slash would be looked up on the dynamic loader's search path
+    // (the system's libraries): a plugin path always names a file.
+    use std::os::unix::ffi::OsStrExt;
+    let in_dir;
+    let path = if path.as_os_str().as_bytes().contains(&b'/') {
+        path
+    } else {
+        in_dir = Path::new(".").join(path);
+        &in_dir
+    };
     let shown = path.display().to_string();
     // SAFETY: loading a library runs its initialisers; plugins are trusted code by config.
     let lib = unsafe { libloading::Library::new(path) }.map_err(|e| PluginError::Open {
