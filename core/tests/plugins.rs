@@ -217,3 +217,29 @@ fn a_bare_plugin_name_is_not_looked_up_on_the_library_path() {
         "the system's libm was loaded or the error is unclear: {err}"
     );
 }
+
+/// A helper's `wasm` path in conntrack's section is relative to the config's
+/// directory (the host tells the plugin where that is), not to the working directory.
+#[test]
+fn helper_files_are_found_beside_the_config() {
+    let dir = common::TempDir::new("helper-dir");
+    let ftp = brickwall_helpers::builtin::bundled("ftp").unwrap();
+    std::fs::write(dir.join("my-ftp.wasm"), ftp).unwrap();
+    let yaml = "plugins:\n  - builtin: conntrack\n    config:\n      helper_sandbox: {cache_dir: ''}\n      helpers: [{name: ftp, wasm: my-ftp.wasm, ports: [tcp/21]}]\n";
+    std::fs::write(dir.join("fw.yaml"), yaml).unwrap();
+    let cfg = Config::load(&dir.join("fw.yaml")).unwrap();
+    let e = Engine::from_config(&cfg, &dir.0, "fw.yaml").expect("the helper beside the config");
+    let helpers = e
+        .plugin("conntrack")
+        .unwrap()
+        .control(br#"{"op":"helpers"}"#)
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&helpers).unwrap();
+    assert_eq!(v["helpers"][0]["name"], "ftp");
+    // The working directory (the crate's, in tests) has no such file.
+    let err = Engine::from_config(&cfg, Path::new("."), "fw.yaml")
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("my-ftp.wasm"), "{err}");
+}

@@ -128,6 +128,11 @@ pub struct HostApi {
     pub import: Option<ImportFn>,
     /// The engine's context for `import`.
     pub import_ctx: *mut c_void,
+    /// Writes the directory of the config the plugin was loaded from (relative paths
+    /// in its section are relative to it) to `out`. Appended to ABI 1.
+    pub config_dir: Option<extern "C" fn(ctx: *mut c_void, out: *const Writer)>,
+    /// The engine's context for `config_dir`.
+    pub config_dir_ctx: *mut c_void,
 }
 
 /// Size of a host table without the fields appended to ABI 1 since.

@@ -113,6 +113,27 @@ impl Host {
         Ok(out)
     }
 
+    /// The directory of the config the plugin was loaded from: relative paths in its
+    /// section are relative to it. `None` from an engine that does not say.
+    pub fn config_dir(&self) -> Option<std::path::PathBuf> {
+        if self.api.is_null() {
+            return None;
+        }
+        // SAFETY: as in `log`; the appended fields are read only when `size` covers them.
+        let api = unsafe { &*self.api };
+        let end =
+            std::mem::offset_of!(HostApi, config_dir_ctx) + std::mem::size_of::<*mut c_void>();
+        let f = api.config_dir.filter(|_| api.size as usize >= end)?;
+        let mut out: Vec<u8> = Vec::new();
+        let writer = Writer {
+            write: append_to_vec,
+            ctx: &mut out as *mut Vec<u8> as *mut c_void,
+        };
+        f(api.config_dir_ctx, &writer);
+        use std::os::unix::ffi::OsStringExt;
+        Some(std::path::PathBuf::from(std::ffi::OsString::from_vec(out)))
+    }
+
     /// Injects a locally generated IP datagram at LOCAL_OUT. Returns false if refused.
     pub fn inject(&self, datagram: &[u8]) -> bool {
         if self.api.is_null() {
@@ -122,6 +143,15 @@ impl Host {
         let api = unsafe { &*self.api };
         (api.inject)(api.inject_ctx, datagram.as_ptr(), datagram.len()) == 0
     }
+}
+
+extern "C" fn append_to_vec(ctx: *mut c_void, ptr: *const u8, len: usize) {
+    if ctx.is_null() || ptr.is_null() {
+        return;
+    }
+    // SAFETY: `ctx` is the `Vec<u8>` of the call that made the writer; `ptr[..len]` is
+    // readable for the call.
+    unsafe { (*(ctx as *mut Vec<u8>)).extend_from_slice(std::slice::from_raw_parts(ptr, len)) };
 }
 
 /// A packet-processing plugin. Callbacks may run concurrently on several worker threads.

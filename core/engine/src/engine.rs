@@ -74,6 +74,7 @@ impl Engine {
         for q in &cfg.queues {
             shared.queues.set_bypass(q.num, q.bypass, q.capacity);
         }
+        shared.host.set_config_dir(base_dir);
         let mut engine = Engine {
             shared,
             plugins: Vec::new(),
@@ -197,6 +198,7 @@ impl Engine {
         base_dir: &Path,
         file: &str,
     ) -> Result<ReloadReport, EngineError> {
+        self.shared.host.set_config_dir(base_dir);
         let mut report = ReloadReport::default();
         let mut matched: Vec<bool> = vec![false; self.plugins.len()];
         // Plugins loaded by this reload (to undo on an error), and those to unload.

@@ -42,6 +42,8 @@ pub struct HostShared {
     pub injector: Arc<Injector>,
     /// The services loaded plugins export.
     pub services: Arc<ServiceRegistry>,
+    /// The directory of the config the plugins come from.
+    config_dir: Arc<Mutex<std::path::PathBuf>>,
 }
 
 // The table is immutable; the injector is synchronised.
@@ -53,6 +55,7 @@ impl HostShared {
     pub fn new() -> Arc<HostShared> {
         let injector = Arc::new(Injector::default());
         let services = Arc::new(ServiceRegistry::default());
+        let config_dir = Arc::new(Mutex::new(std::path::PathBuf::from(".")));
         let api = Box::new(HostApi {
             abi_version: ABI_VERSION,
             size: std::mem::size_of::<HostApi>() as u32,
@@ -63,12 +66,20 @@ impl HostShared {
             inject_ctx: Arc::as_ptr(&injector) as *mut c_void,
             import: Some(host_import),
             import_ctx: Arc::as_ptr(&services) as *mut c_void,
+            config_dir: Some(host_config_dir),
+            config_dir_ctx: Arc::as_ptr(&config_dir) as *mut c_void,
         });
         Arc::new(HostShared {
             api,
             injector,
             services,
+            config_dir,
         })
+    }
+
+    /// Sets the directory of the config plugins are loaded from (before they load).
+    pub fn set_config_dir(&self, dir: &std::path::Path) {
+        *self.config_dir.lock().unwrap_or_else(|e| e.into_inner()) = dir.to_path_buf();
     }
 
     /// The table's address, as given to plugins and packet views.
@@ -119,6 +130,18 @@ fn packet_of(pkt: *mut PacketView) -> Option<&'static mut Packet> {
         }
         Some(&mut *ctx)
     }
+}
+
+extern "C" fn host_config_dir(ctx: *mut c_void, out: *const brickwall_hooks::abi::Writer) {
+    if ctx.is_null() || out.is_null() {
+        return;
+    }
+    // SAFETY: `ctx` is the config directory of a live `HostShared` (plugins hold an
+    // `Arc` of it); `out` is the plugin's writer, valid for the call.
+    let (dir, out) = unsafe { (&*(ctx as *const Mutex<std::path::PathBuf>), &*out) };
+    use std::os::unix::ffi::OsStrExt;
+    let dir = dir.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    out.put(dir.as_os_str().as_bytes());
 }
 
 extern "C" fn host_annotate(

@@ -201,7 +201,11 @@ impl Conntrack {
     fn load_helpers(cfg: &CtConfig, host: Host) -> Result<HelperSet, String> {
         let log: brickwall_helpers::bindings::LogSink =
             Arc::new(move |level, name, msg| host.log(level, &format!("helper {name}: {msg}")));
-        HelperSet::new(&cfg.helper_sandbox, &cfg.helpers, Path::new("."), log)
+        // Helper files are relative to the config's directory.
+        let dir = host
+            .config_dir()
+            .unwrap_or_else(|| Path::new(".").to_path_buf());
+        HelperSet::new(&cfg.helper_sandbox, &cfg.helpers, &dir, log)
     }
 
     fn build(cfg: CtConfig, host: Host, helpers: Option<HelperSet>) -> Conntrack {

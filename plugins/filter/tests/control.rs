@@ -198,6 +198,8 @@ static API: HostApi = HostApi {
     inject_ctx: std::ptr::null_mut(),
     import: None,
     import_ctx: std::ptr::null_mut(),
+    config_dir: None,
+    config_dir_ctx: std::ptr::null_mut(),
 };
 
 #[test]
