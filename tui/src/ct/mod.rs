@@ -6,7 +6,8 @@
 //! - [`query`]: options into the plugin's `filter` and `tuple` objects;
 //! - [`commands`]: `-L`, `-G`, `-D`, `-U`, `-F`, `-C`, `-S`, `-I` and the expect table;
 //!   label names for `-U --label-add`/`--label-del` come from `brickwall_hooks::connlabel`;
-//! - [`events`]: `-E`, a poll loop; [`signal`]: stopping it on SIGINT.
+//! - [`events`]: `-E`, a poll loop; [`signal`]: stopping it on SIGINT;
+//! - [`printable`]: what the engine sends, printed with control characters escaped.
 //!
 //! Exit codes as conntrack's: 0 ok, 1 error (no such entry, the engine unreachable or
 //! refusing), 2 bad parameters (every clap usage error, and options a command cannot use).
@@ -15,6 +16,7 @@ pub mod args;
 pub mod commands;
 pub mod event_filter;
 pub mod events;
+pub mod printable;
 pub mod query;
 pub mod signal;
 
@@ -130,6 +132,12 @@ pub fn run(a: &CtArgs) -> i32 {
 /// Runs a parsed command, writing its output to `out` and summaries and errors to `err`;
 /// the exit code.
 pub fn run_with(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    // What the engine sends is printed with its control characters escaped.
+    let (mut out, mut err) = (
+        printable::Printable::new(out),
+        printable::Printable::new(err),
+    );
+    let (out, err): (&mut dyn Write, &mut dyn Write) = (&mut out, &mut err);
     match commands::dispatch(a, out, err) {
         Ok(code) => code,
         Err(e) => {
