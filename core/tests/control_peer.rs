@@ -205,3 +205,43 @@ fn socket_is_0600_and_other_users_are_refused() {
     assert_code(&e.stop(), 0);
     assert!(!sock.exists());
 }
+
+/// Another user's engine started on the same path, in a directory that user may
+/// write, leaves the live socket it cannot connect to alone (it used to remove it and
+/// serve in its place) and says why.
+#[test]
+fn a_socket_another_user_cannot_reach_is_not_replaced() {
+    use std::os::unix::fs::MetadataExt;
+    test_user();
+    let e = Engine::replay("ctl-noreplace", &pcaps_dir().join("tcpdump/dns_tcp.pcap"));
+    let inode = std::fs::metadata(&e.sock).unwrap().ino();
+    chmod(&e.dir.0, 0o777);
+    let exe = e.dir.join("brickwall");
+    std::fs::copy(control_common::bin(), &exe).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cap = e.dir.join("dns.pcap");
+    std::fs::copy(pcaps_dir().join("tcpdump/dns_tcp.pcap"), &cap).unwrap();
+    std::fs::set_permissions(&cap, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = Command::new("runuser")
+        .args(["-u", USER, "--"])
+        .arg(&exe)
+        .arg("replay")
+        .arg(&cap)
+        .args(["-q", "--control"])
+        .arg(&e.sock)
+        .output()
+        .expect("runuser");
+    assert_code(&o, 1);
+    assert!(
+        stderr(&o).contains("not replacing it") && stderr(&o).contains("Permission denied"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::metadata(&e.sock).unwrap().ino(),
+        inode,
+        "the same socket"
+    );
+    assert_code(&e.ct(&["-C"]), 0);
+    assert_code(&e.stop(), 0);
+}

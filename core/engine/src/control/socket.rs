@@ -24,7 +24,9 @@ fn last_error(what: &str, path: &Path) -> io::Error {
 }
 
 /// Makes room for the socket at `path`: creates its directory, removes a socket nobody
-/// listens on, and refuses a path where an engine answers or that is not a socket.
+/// listens on (connecting is refused), and refuses a path where an engine answers, a
+/// socket connecting to which fails otherwise (not ours to use), or that is not a
+/// socket.
 fn prepare(path: &Path) -> io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.is_dir() {
@@ -47,8 +49,17 @@ fn prepare(path: &Path) -> io::Result<()> {
                 io::ErrorKind::AddrInUse,
                 format!("{}: another engine is serving this socket", path.display()),
             )),
-            Err(_) => std::fs::remove_file(path)
+            // Nobody listens: a dead engine's socket, replaced.
+            Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => std::fs::remove_file(path)
                 .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
+            // Anything else (EACCES: a socket we may not use, perhaps live) is left alone.
+            Err(e) => Err(io::Error::new(
+                e.kind(),
+                format!(
+                    "{}: a socket is there and connecting to it fails ({e}); not replacing it",
+                    path.display()
+                ),
+            )),
         },
     }
 }
