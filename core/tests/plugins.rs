@@ -157,6 +157,14 @@ fn refusals_name_the_file_and_the_reason() {
         "{err}"
     );
 
+    let null = c_so("null_vtable");
+    let err = engine_with(&format!("plugins:\n  - path: {}\n", null.display())).unwrap_err();
+    assert!(
+        err.contains(&null.display().to_string())
+            && err.contains("its vtable has no `init` function (null)"),
+        "{err}"
+    );
+
     let err = engine_with("plugins:\n  - path: /nonexistent/libx.so\n").unwrap_err();
     assert!(
         err.starts_with("/nonexistent/libx.so: cannot load"),

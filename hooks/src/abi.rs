@@ -215,6 +215,25 @@ pub struct PluginDescriptor {
 pub const DESCRIPTOR_MIN_SIZE: usize = std::mem::offset_of!(PluginDescriptor, prepare_batch);
 
 impl PluginDescriptor {
+    /// The first of the vtable's required functions that is null in the descriptor at
+    /// `desc`, by name (a null function pointer cannot be read as a Rust `fn`).
+    ///
+    /// # Safety
+    /// `desc` must point to at least [`DESCRIPTOR_MIN_SIZE`] readable bytes.
+    pub unsafe fn null_function(desc: *const PluginDescriptor) -> Option<&'static str> {
+        let base = std::mem::offset_of!(PluginDescriptor, vtable);
+        let entries = [
+            ("init", std::mem::offset_of!(PluginVTable, init)),
+            ("on_packet", std::mem::offset_of!(PluginVTable, on_packet)),
+            ("control", std::mem::offset_of!(PluginVTable, control)),
+            ("shutdown", std::mem::offset_of!(PluginVTable, shutdown)),
+        ];
+        entries.into_iter().find_map(|(name, off)| {
+            let at = (desc as *const u8).add(base + off) as *const *const c_void;
+            at.read_unaligned().is_null().then_some(name)
+        })
+    }
+
     /// A copy of the descriptor at `desc`, which the plugin declared `size` bytes long:
     /// fields appended since its build (past `size`) read as absent.
     ///

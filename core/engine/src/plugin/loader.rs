@@ -215,6 +215,10 @@ impl OpenedPlugin {
             return Err(refused(format!("descriptor of {size} bytes is too small")));
         }
         // SAFETY: version and size checked; the plugin's descriptor is `size` bytes.
+        if let Some(f) = unsafe { PluginDescriptor::null_function(desc) } {
+            return Err(refused(format!("its vtable has no `{f}` function (null)")));
+        }
+        // SAFETY: as above, and every required function is there.
         let d = unsafe { PluginDescriptor::read_sized(desc, size as usize) };
         // SAFETY: the strings and arrays are static data of the plugin.
         let name = unsafe { d.name.to_string_lossy() };
