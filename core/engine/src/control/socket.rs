@@ -1,11 +1,10 @@
 //! The listening socket: created with mode 0600 before it accepts anyone, a stale socket
 //! of a dead engine replaced, a live one left alone; and the peer's credentials.
 
-use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 
@@ -64,8 +63,9 @@ fn prepare(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Creates the listening socket at `path` with mode 0600. The mode is set between
-/// `bind` and `listen`, so no one can connect while the file is more open than that.
+/// Creates the listening socket at `path` with mode 0600: created with that mode (a
+/// umask for the bind), so it is never more open, and checked (not following links)
+/// before `listen`.
 pub fn listen(path: &Path) -> io::Result<UnixListener> {
     prepare(path)?;
     let bytes = path.as_os_str().as_bytes();
@@ -94,16 +94,31 @@ pub fn listen(path: &Path) -> io::Result<UnixListener> {
     // SAFETY: `fd` is a fresh socket we own.
     let listener = unsafe { UnixListener::from_raw_fd(fd) };
     let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    // The file is created with the mode already: a umask that leaves only the owner's
+    // read and write, for the bind alone (no chmod by path afterwards, which a link put
+    // in the socket's place would redirect). Other threads creating files meanwhile get
+    // at most a stricter mode.
+    // SAFETY: umask cannot fail.
+    let old_mask = unsafe { libc::umask(0o777 & !(SOCKET_MODE as libc::mode_t)) };
     // SAFETY: `addr` is a valid sockaddr_un of `len` bytes.
-    if unsafe { libc::bind(fd, &addr as *const _ as *const libc::sockaddr, len) } != 0 {
-        return Err(last_error("bind", path));
+    let bound = unsafe { libc::bind(fd, &addr as *const _ as *const libc::sockaddr, len) };
+    let bind_error = last_error("bind", path);
+    // SAFETY: as above.
+    unsafe { libc::umask(old_mask) };
+    if bound != 0 {
+        return Err(bind_error);
     }
-    let c = CString::new(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    // SAFETY: a NUL-terminated path.
-    if unsafe { libc::chmod(c.as_ptr(), SOCKET_MODE as libc::mode_t) } != 0 {
-        let e = last_error("chmod", path);
-        let _ = std::fs::remove_file(path);
-        return Err(e);
+    // What was created is checked without following a link.
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_socket() && m.permissions().mode() & 0o777 == SOCKET_MODE => {}
+        Ok(m) => {
+            return Err(io::Error::other(format!(
+                "{}: after bind, not a socket of mode {SOCKET_MODE:o} (mode {:o})",
+                path.display(),
+                m.permissions().mode() & 0o7777
+            )))
+        }
+        Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
     }
     // SAFETY: a bound socket we own.
     if unsafe { libc::listen(fd, BACKLOG) } != 0 {
