@@ -25,7 +25,7 @@ pub struct Poll {
 
 impl Pollers {
     /// Room per session.
-    const CAPACITY: usize = 65_536;
+    pub const CAPACITY: usize = 65_536;
     /// Sessions at once: each holds a queue of [`CAPACITY`](Self::CAPACITY) events.
     pub const MAX_SESSIONS: usize = 16;
     /// A session idle this long is dropped.
