@@ -47,20 +47,8 @@ pub struct HelperSet {
     log: LogSink,
 }
 
-/// A loaded helper as listings show it.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct HelperReport {
-    /// Name.
-    pub name: String,
-    /// `builtin:…` or the path.
-    pub wasm: String,
-    /// Ports assigned automatically.
-    pub ports: Vec<String>,
-    /// Whether it was compiled at load or read precompiled from the cache.
-    pub cached: bool,
-    /// Counters.
-    pub stats: HelperStats,
-}
+/// A loaded helper as listings show it (the control protocol's type).
+pub use brickwall_control_protocol::helpers::HelperReport;
 
 impl HelperSet {
     /// Loads `helpers` (paths relative to `base_dir`); errors name the helper and field.

@@ -5,10 +5,12 @@
 //!
 //! - [`envelope`]: version 1 of the socket's framing, and the request and response
 //!   envelopes every message travels in;
+//! - [`helpers`]: the application helpers and their counters (`{"op":"helpers"}`);
 //! - [`metrics`]: metric families a target contributes to `GET /metrics`
 //!   (`{"op":"metrics"}`), and the Prometheus text they render to;
 //! - [`conntrack_stats`]: the names of conntrack's statistics, in `conntrack -S` order.
 
 pub mod conntrack_stats;
 pub mod envelope;
+pub mod helpers;
 pub mod metrics;

@@ -36,6 +36,7 @@ pub mod tuple;
 
 use crate::conn::Slot;
 use crate::tracker::{ConfirmVerdict, InVerdict, Tracker};
+use brickwall_control_protocol::helpers::HelpersResponse;
 use brickwall_helpers::HelperSet;
 use brickwall_hooks::services::ServiceExport;
 use brickwall_hooks::{
@@ -388,20 +389,23 @@ impl Conntrack {
         let t = self.tracker();
         let (expect_failed, unknown) = (t.helpers.expect_failed, t.helpers.unknown_requested);
         drop(t);
+        let answer = |helpers| {
+            serde_json::to_vec(&HelpersResponse {
+                helpers,
+                expect_failed,
+                unknown_requested: unknown,
+            })
+            .map_err(|e| format!("response: {e}"))
+        };
         let Some(mut set) = self.helper_set() else {
             return Some(if op == "helpers" {
-                Ok(br#"{"helpers":[],"expect_failed":0,"unknown_requested":0}"#.to_vec())
+                answer(Vec::new())
             } else {
                 Err("no helpers are configured".into())
             });
         };
         Some(if op == "helpers" {
-            serde_json::to_vec(&serde_json::json!({
-                "helpers": set.reports(),
-                "expect_failed": expect_failed,
-                "unknown_requested": unknown,
-            }))
-            .map_err(|e| format!("response: {e}"))
+            answer(set.reports())
         } else {
             match v.get("name").and_then(|n| n.as_str()) {
                 None => Err("helper-reload needs a `name`".into()),

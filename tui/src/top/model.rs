@@ -268,86 +268,9 @@ pub struct PluginInfo {
     pub hooks: Vec<PluginHook>,
 }
 
-/// Counters of one application helper (the `stats` of an entry of the conntrack
-/// plugin's `{"op":"helpers"}`; the engine's `HelperStats`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct HelperStats {
-    /// Connections assigned to it.
-    pub assigned: u64,
-    /// Packets handed to it.
-    pub calls: u64,
-    /// Expectations it asked for.
-    pub expectations: u64,
-    /// Packets it dropped (its own verdict).
-    pub drops: u64,
-    /// Calls that trapped (other than budget and memory).
-    pub traps: u64,
-    /// Calls stopped by the run-time budget (fuel or deadline).
-    pub budget_exhausted: u64,
-    /// Calls that hit the memory limit.
-    pub memory_exceeded: u64,
-    /// Returned states larger than the policy allows (the old one was kept).
-    pub state_oversize: u64,
-    /// Packets dropped because a call failed under fail-closed.
-    pub failure_drops: u64,
-    /// Instances thrown away and made again after a failure.
-    pub reinstantiations: u64,
-    /// Log lines dropped by the rate limit.
-    pub log_dropped: u64,
-    /// Bytes of per-connection state held for it now.
-    pub state_bytes: u64,
-    /// Reloads of its component.
-    pub reloads: u64,
-    /// Disabled after too many failures (its connections pass unhelped).
-    pub disabled: bool,
-}
-
-impl HelperStats {
-    /// Failed calls of every kind: traps, exhausted budgets, memory overruns and
-    /// oversized states (as the engine counts them).
-    pub fn failures(&self) -> u64 {
-        self.traps
-            .saturating_add(self.budget_exhausted)
-            .saturating_add(self.memory_exceeded)
-            .saturating_add(self.state_oversize)
-    }
-
-    /// The kinds of failure that happened, as `traps 2, budget 1`, in the engine's
-    /// order (`-` when none did).
-    pub fn failure_kinds(&self) -> String {
-        let kinds: Vec<String> = [
-            ("traps", self.traps),
-            ("budget", self.budget_exhausted),
-            ("memory", self.memory_exceeded),
-            ("oversize", self.state_oversize),
-        ]
-        .iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(k, n)| format!("{k} {n}"))
-        .collect();
-        if kinds.is_empty() {
-            "-".into()
-        } else {
-            kinds.join(", ")
-        }
-    }
-}
-
-/// One application helper of the conntrack plugin's `{"op":"helpers"}` (the engine's
-/// `HelperReport`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct HelperInfo {
-    /// Name (`ftp`, `irc`, ...).
-    pub name: String,
-    /// Its component: `builtin:…` or the `.wasm` file's path.
-    pub wasm: String,
-    /// Ports it is assigned to automatically (`tcp/21`).
-    pub ports: Vec<String>,
-    /// Whether the compiled component was read from the cache (else compiled at load).
-    pub cached: bool,
-    /// Its counters.
-    pub stats: HelperStats,
-}
+/// Counters of one application helper, and one helper of the conntrack plugin's
+/// `{"op":"helpers"}`: the control protocol's types.
+pub use brickwall_control_protocol::helpers::{HelperReport as HelperInfo, HelperStats};
 
 /// The conntrack plugin's `{"op":"helpers"}`: every configured helper and the helper
 /// step's own counters. Empty when none are configured (or the engine predates helpers).

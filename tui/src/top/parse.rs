@@ -4,6 +4,7 @@
 //! answer is still useful, and an error only when the answer's shape is wrong.
 
 use super::model::*;
+use brickwall_control_protocol::helpers::HelpersResponse;
 use serde_json::{Map, Value};
 
 /// An unsigned field, 0 if absent or not a number.
@@ -360,55 +361,14 @@ pub fn plugins(v: &Value) -> Result<Vec<PluginInfo>, String> {
         .collect())
 }
 
-/// One helper's `stats` object.
-fn helper_stats(v: &Value) -> HelperStats {
-    HelperStats {
-        assigned: u(v, "assigned"),
-        calls: u(v, "calls"),
-        expectations: u(v, "expectations"),
-        drops: u(v, "drops"),
-        traps: u(v, "traps"),
-        budget_exhausted: u(v, "budget_exhausted"),
-        memory_exceeded: u(v, "memory_exceeded"),
-        state_oversize: u(v, "state_oversize"),
-        failure_drops: u(v, "failure_drops"),
-        reinstantiations: u(v, "reinstantiations"),
-        log_dropped: u(v, "log_dropped"),
-        state_bytes: u(v, "state_bytes"),
-        reloads: u(v, "reloads"),
-        disabled: v.get("disabled").and_then(Value::as_bool).unwrap_or(false),
-    }
-}
-
 /// The conntrack plugin's `{"op":"helpers"}`.
 pub fn helpers(v: &Value) -> Result<Helpers, String> {
-    obj(v, "helpers")?;
-    let list = v
-        .get("helpers")
-        .and_then(Value::as_array)
-        .ok_or_else(|| format!("helpers: no \"helpers\" array in {}", short(v)))?
-        .iter()
-        .map(|h| HelperInfo {
-            name: s(h, "name"),
-            wasm: s(h, "wasm"),
-            ports: h
-                .get("ports")
-                .and_then(Value::as_array)
-                .map(|p| {
-                    p.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            cached: h.get("cached").and_then(Value::as_bool).unwrap_or(false),
-            stats: helper_stats(h.get("stats").unwrap_or(&Value::Null)),
-        })
-        .collect();
+    let r: HelpersResponse =
+        serde_json::from_value(v.clone()).map_err(|e| format!("helpers: {e} in {}", short(v)))?;
     Ok(Helpers {
-        list,
-        expect_failed: u(v, "expect_failed"),
-        unknown_requested: u(v, "unknown_requested"),
+        list: r.helpers,
+        expect_failed: r.expect_failed,
+        unknown_requested: r.unknown_requested,
     })
 }
 
