@@ -38,9 +38,15 @@ pub struct HelperPolicy {
     /// What a failed call does to its packet.
     #[serde(default)]
     pub on_failure: OnFailure,
-    /// Failed calls after which the helper is disabled (0: never).
+    /// Failed calls within `failure_window_s` after which the helper is disabled (0:
+    /// never).
     #[serde(default = "default_max_failures")]
     pub max_failures: u32,
+    /// The window, in seconds, over which failures count towards `max_failures`: older
+    /// ones are forgotten, so rare failures of a healthy helper never add up to
+    /// disabling it (0: failures are never forgotten).
+    #[serde(default = "default_failure_window")]
+    pub failure_window_s: u32,
     /// Most bytes of per-connection state.
     #[serde(default = "default_state_bytes")]
     pub max_state_bytes: u32,
@@ -57,6 +63,9 @@ fn default_timeout() -> u32 {
 }
 fn default_max_failures() -> u32 {
     10
+}
+fn default_failure_window() -> u32 {
+    60
 }
 fn default_state_bytes() -> u32 {
     256

@@ -11,10 +11,10 @@ use crate::engine::HelperEngine;
 use crate::instance::{Failure, Instance, Recipe};
 use crate::policy::{HelperPolicy, OnFailure, PortSpec, SandboxPolicy};
 use crate::stats::HelperStats;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker};
 
 /// Log lines per second a helper may write when the config says nothing.
@@ -34,6 +34,8 @@ struct Loaded {
     origin: Origin,
     /// Log lines per second its instances may write.
     log_rate: u32,
+    /// When its failures within the policy's window happened, oldest first.
+    recent_failures: VecDeque<Instant>,
 }
 
 /// All helpers of an engine.
@@ -128,6 +130,7 @@ impl HelperSet {
             stats: HelperStats::default(),
             origin,
             log_rate: self.sandbox.log_per_second.unwrap_or(DEFAULT_LOG_RATE),
+            recent_failures: VecDeque::new(),
         })
     }
 
@@ -433,17 +436,38 @@ fn failed_call(h: &mut Loaded) -> CallOutcome {
     }
 }
 
+/// Counts a failure in the helper's window and disables it once `max_failures` fall
+/// within `failure_window_s` seconds (older ones are forgotten).
 fn after_failure(h: &mut Loaded, log: &LogSink) {
     let max = h.policy.max_failures;
-    if max > 0 && h.stats.failures() >= max as u64 && !h.stats.disabled {
+    if max == 0 || h.stats.disabled {
+        return;
+    }
+    let now = Instant::now();
+    h.recent_failures.push_back(now);
+    if h.policy.failure_window_s > 0 {
+        let window = Duration::from_secs(h.policy.failure_window_s.into());
+        while h
+            .recent_failures
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > window)
+        {
+            h.recent_failures.pop_front();
+        }
+    }
+    if h.recent_failures.len() >= max as usize {
         h.stats.disabled = true;
         h.instance = None;
+        let within = match h.policy.failure_window_s {
+            0 => String::new(),
+            w => format!(" within {w} s"),
+        };
         log(
             0,
             &h.policy.name,
             &format!(
-                "disabled after {} failed calls; its connections pass unhelped",
-                h.stats.failures()
+                "disabled after {} failed calls{within}; its connections pass unhelped",
+                h.recent_failures.len()
             ),
         );
     }

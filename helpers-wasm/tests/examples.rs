@@ -31,6 +31,7 @@ fn policy(name: &str, wasm: &Path, ports: &[&str], max_memory_bytes: u64) -> Hel
         timeout_s: 300,
         on_failure: Default::default(),
         max_failures: 10,
+        failure_window_s: 60,
         max_state_bytes: 256,
         max_memory_bytes,
     }

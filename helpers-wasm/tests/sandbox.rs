@@ -25,6 +25,7 @@ fn policy(wasm: &Path, max_failures: u32, on_failure: OnFailure) -> HelperPolicy
         timeout_s: 300,
         on_failure,
         max_failures,
+        failure_window_s: 60,
         max_state_bytes: 256,
         max_memory_bytes: 2 << 20,
     }
@@ -140,6 +141,33 @@ fn a_trapping_helper_is_disabled_after_n_failures_and_traffic_passes() {
         assert_eq!(out, CallOutcome::default());
     }
     assert_eq!(stats(&mut s).calls, 3, "a disabled helper is not called");
+}
+
+/// Failures older than the policy's window are forgotten: a helper failing now and
+/// then is never disabled, one failing `max_failures` times within the window is.
+#[test]
+fn failures_outside_the_window_do_not_add_up() {
+    let mut p = policy(&misbehave(), 3, OnFailure::FailOpen);
+    p.failure_window_s = 1;
+    let mut s = set_with(Budget::Fuel(5_000_000), p, None);
+    for round in 0..2 {
+        for i in 0..2 {
+            let out = call(&mut s, b"trap");
+            assert!(out.failed, "round {round} call {i}: {out:?}");
+        }
+        works(&mut s);
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    let st = stats(&mut s);
+    assert_eq!(
+        (st.traps, st.disabled),
+        (4, false),
+        "two failures a second apart"
+    );
+    for _ in 0..3 {
+        call(&mut s, b"trap");
+    }
+    assert!(stats(&mut s).disabled, "three within the second");
 }
 
 #[test]
