@@ -104,3 +104,58 @@ fn connlog_logs_every_connection_that_ends_as_conntrack_listed_it() {
     run("zeek/ftp/ipv6.pcap");
     run("suricata-verify/output-eve-tftp-01/input.pcap");
 }
+
+/// A reload that replaces conntrack reloads connlog too, so that it imports from the
+/// new instance; a config that drops conntrack but keeps connlog is refused and the
+/// running plugins stay.
+#[test]
+fn a_reload_rebinds_importers_and_refuses_to_orphan_them() {
+    let so = example_plugin_so("brickwall-example-connlog");
+    let dir = TempDir::new("connlog-reload");
+    let out = dir.join("ended.log");
+    let config = |ct: &str| {
+        let mut y = format!(
+            "plugins:\n  - path: {}\n    config: {{output: {}}}\n",
+            so.display(),
+            out.display()
+        );
+        y.push_str(ct);
+        Config::parse(&y, "connlog.yaml").unwrap()
+    };
+    let first = config("  - builtin: conntrack\n");
+    let mut engine = Engine::from_config(&first, Path::new("/"), "connlog.yaml").unwrap();
+    let before = engine.plugin("conntrack").unwrap().clone();
+
+    let moved = config("  - builtin: conntrack\n    priorities: {conntrack-in: -199}\n");
+    let report = engine
+        .reload(&moved, Path::new("/"), "connlog.yaml")
+        .unwrap();
+    assert!(
+        report.notes.contains(&"conntrack: replaced".to_string())
+            && report.notes.contains(
+                &"connlog: reloaded (it imports from conntrack, which was replaced)".to_string()
+            ),
+        "{:?}",
+        report.notes
+    );
+    let now = engine.plugin("conntrack").unwrap().clone();
+    assert!(!std::sync::Arc::ptr_eq(&before, &now));
+    let connlog = engine.plugin("connlog").unwrap();
+    assert!(connlog.imports_from(&now) && !connlog.imports_from(&before));
+
+    let orphaning = config("");
+    let err = engine
+        .reload(&orphaning, Path::new("/"), "connlog.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("plugin connlog imports a service from plugin conntrack, which this config no longer loads"),
+        "{err}"
+    );
+    let names: Vec<&str> = engine
+        .plugins
+        .iter()
+        .map(|s| s.plugin.name.as_str())
+        .collect();
+    assert_eq!(names, ["conntrack", "connlog"], "the running plugins stay");
+}

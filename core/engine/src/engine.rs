@@ -283,6 +283,68 @@ impl Engine {
                 }
             }
         }
+        // A plugin importing a service from one the config no longer loads refuses
+        // the reload; one importing from a plugin this reload replaced is reloaded too,
+        // so that it binds to the new instance (and so on down the imports).
+        let old_len = matched.len();
+        for gone in (0..old_len).filter(|&k| !matched[k]) {
+            let importer = (0..old_len).find(|&k| {
+                matched[k]
+                    && !retired.contains(&k)
+                    && self.plugins[k]
+                        .plugin
+                        .imports_from(&self.plugins[gone].plugin)
+            });
+            if let Some(k) = importer {
+                let msg = format!(
+                    "plugin {} imports a service from plugin {}, which this config no longer \
+                     loads",
+                    self.plugins[k].plugin.name, self.plugins[gone].plugin.name
+                );
+                undo(self, &added);
+                return Err(ConfigError::field(file, "plugins".into(), msg).into());
+            }
+        }
+        let mut i = 0;
+        while i < retired.len() {
+            let replaced = retired[i];
+            i += 1;
+            for (k, &was_matched) in matched.iter().enumerate() {
+                let bound = was_matched
+                    && !retired.contains(&k)
+                    && self.plugins[k]
+                        .plugin
+                        .imports_from(&self.plugins[replaced].plugin);
+                if !bound {
+                    continue;
+                }
+                let la = self.plugins[k]
+                    .loaded_as
+                    .clone()
+                    .expect("loaded by a config");
+                let name = self.plugins[k].plugin.name.clone();
+                let exporter = self.plugins[replaced].plugin.name.clone();
+                let result = source_of(&la.source)
+                    .and_then(|src| OpenedPlugin::open(&src))
+                    .and_then(|o| {
+                        self.load_inner(o, &la.config_json, &la.priorities, la.policy, true)
+                    });
+                match result {
+                    Ok(at) => {
+                        self.plugins[at].loaded_as = Some(la);
+                        added.push(name.clone());
+                        retired.push(k);
+                        report.notes.push(format!(
+                            "{name}: reloaded (it imports from {exporter}, which was replaced)"
+                        ));
+                    }
+                    Err(e) => {
+                        undo(self, &added);
+                        return Err(e.into());
+                    }
+                }
+            }
+        }
         for (k, m) in matched.iter().enumerate() {
             if !m {
                 retired.push(k);
@@ -462,6 +524,19 @@ fn entry(
             policy,
         },
     ))
+}
+
+/// The source a plugin was loaded from, by its key in [`LoadedAs::source`].
+fn source_of(key: &str) -> Result<PluginSource, PluginError> {
+    match key.strip_prefix("builtin:") {
+        Some(name) => builtin::find(name)
+            .map(PluginSource::Static)
+            .ok_or_else(|| PluginError::Refused {
+                path: key.to_string(),
+                reason: "no such built-in plugin".into(),
+            }),
+        None => Ok(PluginSource::File(key.into())),
+    }
 }
 
 fn source_label(s: &PluginSource) -> String {

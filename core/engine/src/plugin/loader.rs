@@ -141,6 +141,11 @@ impl LoadedPlugin {
         OpenedPlugin::open(source)?.init(config_json, priorities, failure_policy, registry, host)
     }
 
+    /// Whether this plugin imported a service from `exporter`.
+    pub fn imports_from(&self, exporter: &Arc<LoadedPlugin>) -> bool {
+        self.deps.iter().any(|d| Arc::ptr_eq(d, exporter))
+    }
+
     /// The services this plugin imported, by name, and the plugins exporting them.
     pub fn imported(&self) -> Vec<(String, String)> {
         self.imports
