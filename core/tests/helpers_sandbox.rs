@@ -153,3 +153,53 @@ fn a_misbehaving_helper_never_stops_traffic_and_is_disabled_after_its_failures()
     let lines = report_lines(&buf.contents());
     assert_eq!(lines[0].expected.len(), 1, "{:?}", lines[0]);
 }
+
+/// A helper call that runs to its deadline holds no lock other traffic needs: while a
+/// looping call spends its 400 ms, packets of other connections pass conntrack at
+/// their usual speed (they used to wait for the call, behind the tracker's lock).
+#[test]
+fn a_looping_helper_call_does_not_stall_other_connections() {
+    let dir = TempDir::new("helper-unlocked");
+    let wasm = misbehave(&dir);
+    let yaml = format!(
+        "plugins:
+  - builtin: conntrack
+    config:
+      helper_sandbox: {{budget: {{deadline_ms: 400}}, cache_dir: ''}}
+      helpers:
+        - {{name: bad, wasm: '{}', ports: [udp/69], max_failures: 100}}
+",
+        wasm.display()
+    );
+    let e = engine(&yaml);
+    let table = e.registry().snapshot();
+    let (mut slow_pl, mut fast_pl) = (e.pipeline(), e.pipeline());
+    let started = std::sync::Barrier::new(2);
+    let (slow_took, worst) = std::thread::scope(|s| {
+        let slow = s.spawn(|| {
+            started.wait();
+            let t0 = std::time::Instant::now();
+            let mut p = common::packet(&udp4(CLIENT, SERVER, 1002, 69, b"loop"));
+            slow_pl.process(&table, &mut p);
+            t0.elapsed()
+        });
+        started.wait();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let mut worst = std::time::Duration::ZERO;
+        for port in 0..20u16 {
+            let t0 = std::time::Instant::now();
+            let mut p = common::packet(&udp4(CLIENT, SERVER, 3000 + port, 53, b"q"));
+            fast_pl.process(&table, &mut p);
+            worst = worst.max(t0.elapsed());
+        }
+        (slow.join().unwrap(), worst)
+    });
+    assert!(
+        slow_took >= std::time::Duration::from_millis(300),
+        "the loop ran to its deadline ({slow_took:?})"
+    );
+    assert!(
+        worst < std::time::Duration::from_millis(150),
+        "a packet of another connection waited {worst:?} for the helper's call"
+    );
+}

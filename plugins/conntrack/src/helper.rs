@@ -13,6 +13,7 @@ use brickwall_helpers::{
 };
 use brickwall_hooks::{flags, CtInfo, PacketView};
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// Conntrack's record of the helpers: assignment by port, ended connections, GRE keys.
 #[derive(Default)]
@@ -151,7 +152,23 @@ pub enum StepVerdict {
 }
 
 /// The helper step for one packet.
-pub fn step(t: &mut Tracker, set: &mut HelperSet, pkt: &mut PacketView) -> StepVerdict {
+///
+/// The helper runs with the tracker unlocked (only the helper set is held, which every
+/// helper step takes first): a slow or failing call holds up other helper packets, not
+/// conntrack-in, confirmation or the control channel. The connection's helper state is
+/// out of the table during the call; a connection that ended meanwhile gets its
+/// helper's farewell here.
+pub fn step(
+    tracker: &Mutex<Tracker>,
+    worker: u32,
+    set: &mut HelperSet,
+    pkt: &mut PacketView,
+) -> StepVerdict {
+    let lock = || {
+        let mut t = tracker.lock().unwrap_or_else(|e| e.into_inner());
+        t.set_worker(worker);
+        t
+    };
     let ctinfo = pkt.ctinfo();
     let (ct, reply) = match ctinfo {
         CtInfo::New => (HCtState::New, false),
@@ -162,6 +179,7 @@ pub fn step(t: &mut Tracker, set: &mut HelperSet, pkt: &mut PacketView) -> StepV
         _ => return StepVerdict::Accept,
     };
     let handle = pkt.ct;
+    let mut t = lock();
     let Some((slot, c)) = t.conn_of(handle) else {
         return StepVerdict::Accept;
     };
@@ -186,7 +204,10 @@ pub fn step(t: &mut Tracker, set: &mut HelperSet, pkt: &mut PacketView) -> StepV
             id
         }
     };
-    let mut state = match t.take_helper_state(slot) {
+    let taken = t.take_helper_state(slot);
+    drop(t);
+    // The helper's calls, with the tracker unlocked.
+    let mut state = match taken {
         Some(s) => s,
         None => {
             let info = HConnInfo {
@@ -199,29 +220,39 @@ pub fn step(t: &mut Tracker, set: &mut HelperSet, pkt: &mut PacketView) -> StepV
         }
     };
     let payload = pkt.payload();
-    if payload.is_empty() {
-        t.put_helper_state(slot, state);
-        return StepVerdict::Accept;
-    }
-    let (seq, tcp_flags) = if orig.proto == ipproto::TCP {
-        let l4 = pkt.l4();
-        let seq = l4
-            .get(4..8)
-            .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-        (seq, l4.get(13).copied().unwrap_or(0))
+    let out = if payload.is_empty() {
+        None
     } else {
-        (0, 0)
+        let (seq, tcp_flags) = if orig.proto == ipproto::TCP {
+            let l4 = pkt.l4();
+            let seq = l4
+                .get(4..8)
+                .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+            (seq, l4.get(13).copied().unwrap_or(0))
+        } else {
+            (0, 0)
+        };
+        let call = PacketCall {
+            conn: slot,
+            reply,
+            ct,
+            seq,
+            tcp_flags,
+            payload,
+        };
+        Some(set.packet(hid, &call, &mut state))
     };
-    let call = PacketCall {
-        conn: slot,
-        reply,
-        ct,
-        seq,
-        tcp_flags,
-        payload,
-    };
-    let out = set.packet(hid, &call, &mut state);
+    let mut t = lock();
+    if t.conn_of(handle).is_none() {
+        // The connection ended during the call.
+        drop(t);
+        set.destroyed(hid, slot, &state);
+        return out.as_ref().map_or(StepVerdict::Accept, verdict_of);
+    }
     t.put_helper_state(slot, state);
+    let Some(out) = out else {
+        return StepVerdict::Accept;
+    };
     if out.end_expected {
         t.end_expected(handle);
     }

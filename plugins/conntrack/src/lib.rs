@@ -356,12 +356,12 @@ impl Conntrack {
         let Some(mut set) = self.helper_set() else {
             return Verdict::Accept;
         };
+        let v = helper::step(&self.tracker, pkt.worker, &mut set, pkt);
         let mut t = self.tracker();
-        t.set_worker(pkt.worker);
-        let v = helper::step(&mut t, &mut set, pkt);
         if !t.helpers.gone.is_empty() {
             helper::drain_gone(&mut t, &mut set);
         }
+        drop(t);
         match v {
             helper::StepVerdict::Accept => Verdict::Accept,
             helper::StepVerdict::Drop => Verdict::Drop(reason::HELPER_DROP),
