@@ -401,6 +401,15 @@ impl RingRx {
         unsafe { self.map.add(off) }
     }
 
+    /// The status word of the TPACKET_V2 slot at `slot`, the protocol's one shared
+    /// word (the kernel writes it atomically). Each use makes a fresh reference, which
+    /// must not outlive the statement, so that no `&mut` slice of the slot overlaps it.
+    fn v2_status<'a>(slot: *mut u8) -> &'a AtomicU32 {
+        // SAFETY: the status word is the slot's first, 4-byte aligned; the mapping
+        // lives as long as the ring.
+        unsafe { &*(slot.add(V2_STATUS) as *const AtomicU32) }
+    }
+
     fn slots(&self) -> usize {
         (self.shape.block_size / self.frame_size) * self.shape.blocks
     }
@@ -411,13 +420,13 @@ impl RingRx {
         let mut n = 0;
         while n < 4 * TxBatch::MAX {
             let slot = self.slot(self.cur);
-            // SAFETY: the status word is the slot's first, 4-byte aligned.
-            let status_word = unsafe { &*(slot.add(V2_STATUS) as *const AtomicU32) };
-            let status = status_word.load(Ordering::Acquire);
+            let status = Self::v2_status(slot).load(Ordering::Acquire);
             if status & TP_STATUS_USER == 0 {
                 break;
             }
-            // SAFETY: while the status says USER the kernel leaves the slot alone.
+            // SAFETY: while the status says USER the kernel leaves the slot alone, and no
+            // other reference into the slot lives while this slice does (the status
+            // word's reference above was a temporary; the one below is made after).
             let data = unsafe { std::slice::from_raw_parts_mut(slot, self.frame_size) };
             let len = Self::u32_at(data, V2_LEN).unwrap_or(0) as usize;
             let snaplen = Self::u32_at(data, V2_SNAPLEN).unwrap_or(0) as usize;
@@ -434,7 +443,7 @@ impl RingRx {
                 // Counted with the kernel's drops: the frame never reaches the bridge.
                 _ => self.cut += 1,
             }
-            status_word.store(TP_STATUS_KERNEL, Ordering::Release);
+            Self::v2_status(slot).store(TP_STATUS_KERNEL, Ordering::Release);
             self.cur = (self.cur + 1) % self.slots();
         }
         n
