@@ -116,19 +116,23 @@ extern "C" fn host_log(
     );
 }
 
-/// The engine packet a view belongs to, when the pipeline set `host_ctx`.
-fn packet_of(pkt: *mut PacketView) -> Option<&'static mut Packet> {
+/// The engine packet a view belongs to, when the pipeline set `host_ctx`: a raw
+/// pointer, checked to be the packet whose `view` field `pkt` is. No reference to the
+/// whole packet is made from it while a plugin holds its view: the host's functions
+/// reach the packet's other fields through it, and the view through `pkt`.
+fn packet_of(pkt: *mut PacketView) -> Option<*mut Packet> {
     if pkt.is_null() {
         return None;
     }
-    // SAFETY: the view is the one the pipeline handed out; its `host_ctx` is either null
-    // or the address of the `Packet` that owns the view, alive during the callback.
+    // SAFETY: `pkt` is the view the plugin was handed (non-null); reading its
+    // `host_ctx` field goes through the plugin's own pointer. The comparison takes the
+    // address of the packet's `view` field without making a reference to it.
     unsafe {
         let ctx = (*pkt).host_ctx as *mut Packet;
-        if ctx.is_null() || !std::ptr::eq(&(*ctx).view, pkt) {
+        if ctx.is_null() || !std::ptr::eq(std::ptr::addr_of!((*ctx).view), pkt) {
             return None;
         }
-        Some(&mut *ctx)
+        Some(ctx)
     }
 }
 
@@ -152,8 +156,11 @@ extern "C" fn host_annotate(
     val_len: usize,
 ) {
     if let Some(p) = packet_of(pkt) {
-        if p.notes.len() < 64 {
-            p.notes.push((lossy(key, key_len), lossy(val, val_len)));
+        // SAFETY: `p` is the live packet of this callback; only its `notes` field is
+        // borrowed, which no one else borrows during the call.
+        let notes = unsafe { &mut *std::ptr::addr_of_mut!((*p).notes) };
+        if notes.len() < 64 {
+            notes.push((lossy(key, key_len), lossy(val, val_len)));
         }
     }
 }
@@ -165,7 +172,9 @@ extern "C" fn host_replace_datagram(pkt: *mut PacketView, data: *const u8, len: 
     }
     // SAFETY: the plugin passes a readable buffer of `len` bytes.
     let bytes = unsafe { std::slice::from_raw_parts(data, len) }.to_vec();
-    match p.replace_datagram(&bytes) {
+    // SAFETY: `p` is this callback's live packet and `pkt` its view (checked by
+    // `packet_of`), handed over by the plugin for the call.
+    match unsafe { Packet::replace_datagram_under(p, &mut *pkt, &bytes) } {
         Ok(()) => 0,
         Err(_) => -1,
     }

@@ -91,20 +91,50 @@ impl Packet {
         Ok(())
     }
 
+    /// [`replace_datagram`](Self::replace_datagram) for the host API, while a plugin's
+    /// callback holds `view` (the packet's own view, borrowed mutably): the packet's
+    /// other fields are written through `p`, the view only through `view`, so no
+    /// reference made here overlaps the plugin's.
+    ///
+    /// # Safety
+    /// `p` must point to a live `Packet` whose `view` field is `*view`, and nothing but
+    /// `view` may be borrowing that packet's fields for the call.
+    pub(crate) unsafe fn replace_datagram_under(
+        p: *mut Packet,
+        view: &mut PacketView,
+        datagram: &[u8],
+    ) -> Result<(), ParseError> {
+        let parsed = wire::parse_datagram(datagram)?;
+        let buf = &mut *std::ptr::addr_of_mut!((*p).buf);
+        buf.clear();
+        buf.extend_from_slice(datagram);
+        *std::ptr::addr_of_mut!((*p).link) = LinkType::Raw;
+        view.data = buf.as_mut_ptr();
+        view.len = buf.len() as u32;
+        Self::apply_to(view, &parsed);
+        Ok(())
+    }
+
     fn sync_data(&mut self) {
         self.view.data = self.buf.as_mut_ptr();
         self.view.len = self.buf.len() as u32;
     }
 
     fn apply(&mut self, p: &Parsed) {
-        let keep = self.view.flags & (flags::INJECTED | flags::REPORTING | flags::NOTRACK);
-        self.view.l3_off = p.l3_off;
-        self.view.l3_len = p.l3_len;
-        self.view.l4_off = p.l4_off;
-        self.view.payload_off = p.payload_off;
-        self.view.flags = p.flags | keep;
-        self.view.family = p.family as u8;
-        self.view.l4proto = p.l4proto;
+        Self::apply_to(&mut self.view, p);
+    }
+
+    /// Sets a view's offsets, family and protocol from a parse, keeping the flags the
+    /// engine set.
+    fn apply_to(view: &mut PacketView, p: &Parsed) {
+        let keep = view.flags & (flags::INJECTED | flags::REPORTING | flags::NOTRACK);
+        view.l3_off = p.l3_off;
+        view.l3_len = p.l3_len;
+        view.l4_off = p.l4_off;
+        view.payload_off = p.payload_off;
+        view.flags = p.flags | keep;
+        view.family = p.family as u8;
+        view.l4proto = p.l4proto;
     }
 
     /// The frame bytes as they are now (callbacks may have changed them).
