@@ -1,5 +1,7 @@
 //! brickwall's engine: reads frames, parses them, walks them through the five hooks and
-//! applies the verdicts of the callbacks that plugins register.
+//! applies the verdicts of the callbacks that plugins register. It depends on no
+//! particular plugin's internals and not on the dashboard: the `brickwall` binary
+//! (`brickwall-core`) brings the two together.
 //!
 //! - [`wire`]: link, network and transport headers parsed into offsets (the
 //!   `brickwall-wire` crate, which the plugins and helpers share).
@@ -7,7 +9,8 @@
 //!   testkit shares); [`io`]: the frame-source trait.
 //! - [`gen`]: deterministic synthetic traffic.
 //! - [`pipeline`]: the hooks walk, the routing decision, queues and counters.
-//! - [`plugin`]: loading plugins through the C ABI.
+//! - [`plugin`]: loading plugins through the C ABI, and the services they export to
+//!   each other.
 //! - [`config`], [`engine`]: building an engine from YAML.
 //! - [`replay`], [`report`]: offline replay and its per-packet report.
 //! - [`control`]: the control socket a running engine serves.
