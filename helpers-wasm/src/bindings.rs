@@ -23,6 +23,8 @@ pub struct StoreData {
     pub limits: StoreLimits,
     /// The log's rate limit.
     pub log: LogGate,
+    /// The running call's clock, for a wall-clock budget (see `instance.rs`).
+    pub clock: crate::instance::CallClock,
 }
 
 /// A per-second rate limit on log lines.

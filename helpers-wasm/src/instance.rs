@@ -5,7 +5,8 @@
 use crate::bindings::{HelperWorld, HelperWorldPre, LogGate, StoreData};
 use crate::engine::{MAX_CORE_INSTANCES, MAX_MEMORIES, MAX_TABLES, MAX_TABLE_ELEMENTS};
 use crate::policy::Budget;
-use wasmtime::{Store, StoreLimitsBuilder, Trap};
+use std::time::{Duration, Instant};
+use wasmtime::{Store, StoreLimitsBuilder, Trap, UpdateDeadline};
 
 /// Why a call failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +38,60 @@ pub struct Recipe {
 /// The deadline of an instantiation (ms, in epoch ticks of 1 ms).
 const INSTANTIATE_DEADLINE_MS: u64 = 1000;
 
+/// How many times its budget a call may take in wall-clock time while it waits for the
+/// processor: past that it is stopped even if it used less.
+const WALL_FACTOR: u32 = 10;
+
+/// The CPU time this thread has used, ns.
+fn thread_cpu_ns() -> u64 {
+    // SAFETY: timespec is plain data, and clock_gettime writes it.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid timespec for the call.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (ts.tv_sec as u64).saturating_mul(1_000_000_000) + ts.tv_nsec as u64
+}
+
+/// A call's budget in time: the deadline counts the processor time the call's thread
+/// used, not time it spent preempted (a busy machine does not fail a healthy helper),
+/// within [`WALL_FACTOR`] times the budget of wall-clock time.
+#[derive(Clone, Copy, Debug)]
+pub struct CallClock {
+    /// The thread's CPU time when the call began, ns.
+    cpu_start_ns: u64,
+    /// When it began.
+    wall_start: Instant,
+    /// Its budget.
+    budget: Duration,
+}
+
+impl Default for CallClock {
+    fn default() -> Self {
+        CallClock {
+            cpu_start_ns: 0,
+            wall_start: Instant::now(),
+            budget: Duration::ZERO,
+        }
+    }
+}
+
+impl CallClock {
+    /// A clock started now for a call of `budget_ms`.
+    fn start(budget_ms: u64) -> CallClock {
+        CallClock {
+            cpu_start_ns: thread_cpu_ns(),
+            wall_start: Instant::now(),
+            budget: Duration::from_millis(budget_ms),
+        }
+    }
+
+    /// Whether the call is over its budget: its processor time, or many times it in
+    /// wall-clock time.
+    fn spent(&self) -> bool {
+        let cpu = Duration::from_nanos(thread_cpu_ns().saturating_sub(self.cpu_start_ns));
+        cpu >= self.budget || self.wall_start.elapsed() >= self.budget * WALL_FACTOR
+    }
+}
+
 impl Recipe {
     /// Makes a fresh instance.
     pub fn instantiate(&self, log: LogGate) -> Result<Instance, String> {
@@ -48,15 +103,32 @@ impl Recipe {
             .tables(MAX_TABLES as usize)
             .trap_on_grow_failure(true)
             .build();
-        let mut store = Store::new(self.pre.engine(), StoreData { limits, log });
+        let mut store = Store::new(
+            self.pre.engine(),
+            StoreData {
+                limits,
+                log,
+                clock: CallClock::default(),
+            },
+        );
         store.limiter(|d| &mut d.limits);
         match self.budget {
             Budget::DeadlineMs(ms) => {
-                store.epoch_deadline_trap();
+                // At each tick past the deadline: stop the call if it has used its
+                // budget, else look again a tick later.
+                store.epoch_deadline_callback(|ctx| {
+                    Ok(if ctx.data().clock.spent() {
+                        UpdateDeadline::Interrupt
+                    } else {
+                        UpdateDeadline::Continue(1)
+                    })
+                });
                 // Instantiating (memory set-up, the start function) gets more time than a
                 // packet: on a busy machine it can take longer than a call's budget, and
                 // a start function that never returns is still stopped.
-                store.set_epoch_deadline(ms.max(INSTANTIATE_DEADLINE_MS));
+                let budget = ms.max(INSTANTIATE_DEADLINE_MS);
+                store.data_mut().clock = CallClock::start(budget);
+                store.set_epoch_deadline(budget);
             }
             Budget::Fuel(_) => self.arm(&mut store),
         }
@@ -72,7 +144,10 @@ impl Recipe {
             Budget::Fuel(f) => {
                 let _ = store.set_fuel(f);
             }
-            Budget::DeadlineMs(ms) => store.set_epoch_deadline(ms.max(1)),
+            Budget::DeadlineMs(ms) => {
+                store.data_mut().clock = CallClock::start(ms.max(1));
+                store.set_epoch_deadline(ms.max(1));
+            }
         }
     }
 }

@@ -108,6 +108,75 @@ fn an_endless_loop_is_stopped_by_the_deadline_within_bounded_time() {
     works(&mut s);
 }
 
+/// Pins the calling thread to the first processor it may run on.
+fn pin_to_one_cpu() {
+    // SAFETY: cpu_set_t is plain data; the calls get valid pointers and sizes.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        assert_eq!(
+            libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set),
+            0
+        );
+        let first = (0..libc::CPU_SETSIZE as usize)
+            .find(|&c| libc::CPU_ISSET(c, &set))
+            .expect("a processor");
+        libc::CPU_ZERO(&mut set);
+        libc::CPU_SET(first, &mut set);
+        assert_eq!(
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set),
+            0
+        );
+    }
+}
+
+/// This thread's processor time.
+fn thread_cpu() -> Duration {
+    // SAFETY: a valid timespec for the call.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// The deadline counts the processor time the call used, not time its thread waited
+/// for the processor: a looping call sharing one processor with three busy threads
+/// still gets its 100 ms of processor time (a wall-clock deadline gave it about a
+/// quarter of that), and is still stopped within ten times its budget.
+#[test]
+fn the_deadline_counts_processor_time_not_preemption() {
+    let mut s = set_with(
+        Budget::DeadlineMs(100),
+        policy(&misbehave(), 10, OnFailure::FailOpen),
+        None,
+    );
+    works(&mut s);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (cpu, wall, out) = std::thread::scope(|scope| {
+        for _ in 0..3 {
+            let stop = stop.clone();
+            scope.spawn(move || {
+                pin_to_one_cpu();
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            });
+        }
+        pin_to_one_cpu();
+        std::thread::sleep(Duration::from_millis(50));
+        let (c0, w0) = (thread_cpu(), Instant::now());
+        let out = call(&mut s, b"loop");
+        let r = (thread_cpu() - c0, w0.elapsed(), out);
+        stop.store(true, Ordering::Relaxed);
+        r
+    });
+    assert!(out.failed, "{out:?}");
+    assert!(
+        cpu >= Duration::from_millis(80),
+        "the call got {cpu:?} of processor time in {wall:?}"
+    );
+    assert!(wall < Duration::from_millis(1500), "stopped after {wall:?}");
+}
+
 #[test]
 fn an_allocating_helper_hits_the_memory_limit() {
     let mut s = set_with(
