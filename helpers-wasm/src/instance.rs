@@ -40,7 +40,7 @@ const INSTANTIATE_DEADLINE_MS: u64 = 1000;
 
 /// How many times its budget a call may take in wall-clock time while it waits for the
 /// processor: past that it is stopped even if it used less.
-const WALL_FACTOR: u32 = 10;
+pub const WALL_FACTOR: u32 = 10;
 
 /// The CPU time this thread has used, ns.
 fn thread_cpu_ns() -> u64 {
