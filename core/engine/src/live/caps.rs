@@ -209,6 +209,12 @@ pub fn drop_privileges(run_as: Option<&RunAs>) -> io::Result<()> {
 /// Switches to `user`'s uid and gid with no supplementary groups, keeping the
 /// permitted capabilities across the change (the caller sets the effective ones).
 fn become_user(user: &RunAs) -> io::Result<()> {
+    // SAFETY: getters that cannot fail.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    if (uid, gid) == (user.uid, user.gid) {
+        // Started as that user already (with the two capabilities given to it).
+        return Ok(());
+    }
     let fail = |what: &str| {
         let e = io::Error::last_os_error();
         io::Error::new(
