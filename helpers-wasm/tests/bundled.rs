@@ -48,20 +48,7 @@ fn ports_assign_the_bundled_helpers() {
 fn a_tftp_read_request_expects_the_answer_from_any_server_port() {
     let mut s = set();
     let id = s.id_by_name("tftp").unwrap();
-    let info = conn([192, 168, 1, 2], 44935, [192, 168, 1, 1], 69, 17);
-    let mut state = s.assigned(id, 7, &info).expect("state");
-    let out = s.packet(
-        id,
-        &PacketCall {
-            conn: 7,
-            reply: false,
-            ct: HCtState::New,
-            seq: 0,
-            tcp_flags: 0,
-            payload: b"\x00\x01rfc1350.txt\x00octet\x00",
-        },
-        &mut state,
-    );
+    let out = common::tftp_read_request(&mut s, id);
     assert!(!out.failed && !out.drop);
     assert_eq!(out.expects.len(), 1);
     let e = out.expects[0];

@@ -6,13 +6,12 @@
 //!
 //! These tests plant files as another user, so they run as root (CI does).
 
-use brickwall_helpers::{Budget, HCtState, HelperPolicy, HelperSet, PacketCall, SandboxPolicy};
+use brickwall_helpers::{Budget, HelperPolicy, HelperSet, SandboxPolicy};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 mod common;
-use common::conn;
 
 /// A uid that is not ours: `nobody`.
 const OTHER_UID: u32 = 65534;
@@ -86,21 +85,7 @@ fn load(name: &str, dir: &Path) -> Load {
 /// Expectations a TFTP read request makes the loaded helper create (1 for TFTP's own
 /// helper, 0 for any other).
 fn tftp_expectations(l: &mut Load) -> usize {
-    let info = conn([192, 168, 1, 2], 44935, [192, 168, 1, 1], 69, 17);
-    let mut state = l.set.assigned(0, 7, &info).unwrap_or_default();
-    let out = l.set.packet(
-        0,
-        &PacketCall {
-            conn: 7,
-            reply: false,
-            ct: HCtState::New,
-            seq: 0,
-            tcp_flags: 0,
-            payload: b"\x00\x01rfc1350.txt\x00octet\x00",
-        },
-        &mut state,
-    );
-    out.expects.len()
+    common::tftp_read_request(&mut l.set, 0).expects.len()
 }
 
 /// The one cached file in `dir`.

@@ -87,10 +87,27 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// A writer appending to `out`, for the duration of one call that is handed it.
+    pub fn to_vec(out: &mut Vec<u8>) -> Writer {
+        Writer {
+            write: append_to_vec,
+            ctx: out as *mut Vec<u8> as *mut c_void,
+        }
+    }
+
     /// Appends bytes.
     pub fn put(&self, bytes: &[u8]) {
         (self.write)(self.ctx, bytes.as_ptr(), bytes.len())
     }
+}
+
+extern "C" fn append_to_vec(ctx: *mut c_void, ptr: *const u8, len: usize) {
+    if ctx.is_null() || ptr.is_null() {
+        return;
+    }
+    // SAFETY: `ctx` is the `Vec<u8>` of the `Writer::to_vec` whose writer the callee was
+    // handed, alive for the call; `ptr[..len]` is readable for the call.
+    unsafe { (*(ctx as *mut Vec<u8>)).extend_from_slice(std::slice::from_raw_parts(ptr, len)) };
 }
 
 /// Services the engine offers plugins. Appended to, never reordered; `size` tells how

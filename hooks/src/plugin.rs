@@ -125,11 +125,7 @@ impl Host {
             std::mem::offset_of!(HostApi, config_dir_ctx) + std::mem::size_of::<*mut c_void>();
         let f = api.config_dir.filter(|_| api.size as usize >= end)?;
         let mut out: Vec<u8> = Vec::new();
-        let writer = Writer {
-            write: append_to_vec,
-            ctx: &mut out as *mut Vec<u8> as *mut c_void,
-        };
-        f(api.config_dir_ctx, &writer);
+        f(api.config_dir_ctx, &Writer::to_vec(&mut out));
         use std::os::unix::ffi::OsStringExt;
         Some(std::path::PathBuf::from(std::ffi::OsString::from_vec(out)))
     }
@@ -143,15 +139,6 @@ impl Host {
         let api = unsafe { &*self.api };
         (api.inject)(api.inject_ctx, datagram.as_ptr(), datagram.len()) == 0
     }
-}
-
-extern "C" fn append_to_vec(ctx: *mut c_void, ptr: *const u8, len: usize) {
-    if ctx.is_null() || ptr.is_null() {
-        return;
-    }
-    // SAFETY: `ctx` is the `Vec<u8>` of the call that made the writer; `ptr[..len]` is
-    // readable for the call.
-    unsafe { (*(ctx as *mut Vec<u8>)).extend_from_slice(std::slice::from_raw_parts(ptr, len)) };
 }
 
 /// A packet-processing plugin. Callbacks may run concurrently on several worker threads.

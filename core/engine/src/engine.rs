@@ -427,14 +427,6 @@ impl Engine {
             &self.shared.registry,
             &self.shared.host,
         )?;
-        if !replacing && self.plugins.iter().any(|s| s.plugin.name == plugin.name) {
-            self.shared.registry.unregister_owner(&owner);
-            self.shared.host.services.withdraw(&plugin);
-            return Err(PluginError::Refused {
-                path: plugin.origin.clone(),
-                reason: format!("a plugin named `{}` is already loaded", plugin.name),
-            });
-        }
         self.plugins.push(PluginSlot {
             plugin,
             owner,

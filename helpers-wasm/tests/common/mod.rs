@@ -129,3 +129,25 @@ pub fn knock_python() -> PathBuf {
     })
     .clone()
 }
+
+/// Hands helper `id` of `s` a TFTP read request from 192.168.1.2:44935 to
+/// 192.168.1.1:69 on a new connection (number 7); what the call answered.
+pub fn tftp_read_request(
+    s: &mut brickwall_helpers::HelperSet,
+    id: brickwall_helpers::HelperId,
+) -> brickwall_helpers::CallOutcome {
+    let info = conn([192, 168, 1, 2], 44935, [192, 168, 1, 1], 69, 17);
+    let mut state = s.assigned(id, 7, &info).expect("state");
+    s.packet(
+        id,
+        &brickwall_helpers::PacketCall {
+            conn: 7,
+            reply: false,
+            ct: brickwall_helpers::HCtState::New,
+            seq: 0,
+            tcp_flags: 0,
+            payload: b"\x00\x01rfc1350.txt\x00octet\x00",
+        },
+        &mut state,
+    )
+}

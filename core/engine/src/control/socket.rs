@@ -102,11 +102,10 @@ pub fn listen(path: &Path) -> io::Result<UnixListener> {
     let old_mask = unsafe { libc::umask(0o777 & !(SOCKET_MODE as libc::mode_t)) };
     // SAFETY: `addr` is a valid sockaddr_un of `len` bytes.
     let bound = unsafe { libc::bind(fd, &addr as *const _ as *const libc::sockaddr, len) };
-    let bind_error = last_error("bind", path);
-    // SAFETY: as above.
+    // SAFETY: as above (umask leaves errno alone).
     unsafe { libc::umask(old_mask) };
     if bound != 0 {
-        return Err(bind_error);
+        return Err(last_error("bind", path));
     }
     // What was created is checked without following a link.
     match std::fs::symlink_metadata(path) {

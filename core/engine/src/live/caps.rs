@@ -124,9 +124,14 @@ fn lookup_with(
 
 /// Threads this process has now (from /proc).
 pub fn thread_count() -> Option<usize> {
+    status_field("Threads:")?.parse().ok()
+}
+
+/// The value of field `name` (with its colon) of this process's /proc status.
+fn status_field(name: &str) -> Option<String> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("Threads:"))?;
-    line.trim_start_matches("Threads:").trim().parse().ok()
+    let line = s.lines().find(|l| l.starts_with(name))?;
+    Some(line[name.len()..].trim().to_string())
 }
 
 /// Drops every capability but [`KEPT`] from the bounding, ambient, effective, permitted
@@ -243,7 +248,5 @@ fn become_user(user: &RunAs) -> io::Result<()> {
 
 /// The effective capability mask of this process, from /proc.
 pub fn effective() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("CapEff:"))?;
-    u64::from_str_radix(line.trim_start_matches("CapEff:").trim(), 16).ok()
+    u64::from_str_radix(&status_field("CapEff:")?, 16).ok()
 }

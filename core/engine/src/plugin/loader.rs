@@ -100,22 +100,11 @@ impl Drop for LoadedPlugin {
     }
 }
 
-extern "C" fn write_to_vec(ctx: *mut c_void, ptr: *const u8, len: usize) {
-    if ctx.is_null() || ptr.is_null() {
-        return;
-    }
-    // SAFETY: `ctx` is the `Vec<u8>` the engine passed in the same call; `ptr[..len]` readable.
-    unsafe { (*(ctx as *mut Vec<u8>)).extend_from_slice(std::slice::from_raw_parts(ptr, len)) };
-}
-
 impl LoadedPlugin {
     /// Sends a control request to the plugin; its response or its error message.
     pub fn control(&self, request: &[u8]) -> Result<Vec<u8>, String> {
         let mut out: Vec<u8> = Vec::new();
-        let writer = Writer {
-            write: write_to_vec,
-            ctx: &mut out as *mut Vec<u8> as *mut c_void,
-        };
+        let writer = Writer::to_vec(&mut out);
         // SAFETY: as in `drop`.
         let code = unsafe {
             ((*self.desc).vtable.control)(self.state, request.as_ptr(), request.len(), &writer)
@@ -331,10 +320,7 @@ impl OpenedPlugin {
             .map_err(|why| refused(format!("plugin {name}: {why}")))?;
 
         let mut err: Vec<u8> = Vec::new();
-        let writer = Writer {
-            write: write_to_vec,
-            ctx: &mut err as *mut Vec<u8> as *mut c_void,
-        };
+        let writer = Writer::to_vec(&mut err);
         let mut state: *mut c_void = std::ptr::null_mut();
         let code = host.services.during_init(resolved.refs, || {
             (d.vtable.init)(
