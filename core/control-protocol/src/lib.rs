@@ -8,9 +8,13 @@
 //! - [`helpers`]: the application helpers and their counters (`{"op":"helpers"}`);
 //! - [`metrics`]: metric families a target contributes to `GET /metrics`
 //!   (`{"op":"metrics"}`), and the Prometheus text they render to;
-//! - [`conntrack_stats`]: the names of conntrack's statistics, in `conntrack -S` order.
+//! - [`conntrack`]: the conntrack plugin's requests, answers and records;
+//! - [`conntrack_stats`]: the names of conntrack's statistics, in `conntrack -S` order;
+//! - [`decode`]: reading typed messages with errors that name the field's path.
 
+pub mod conntrack;
 pub mod conntrack_stats;
+pub mod decode;
 pub mod envelope;
 pub mod helpers;
 pub mod metrics;

@@ -1,0 +1,207 @@
+//! What the conntrack plugin answers, one type per operation.
+
+use super::record::{ConnRecord, Dir, ExpectRecord};
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// Counts by name, in the order given (a JSON object whose fields keep that order).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts(pub Vec<(String, u64)>);
+
+impl Counts {
+    /// The count of `name`, if present.
+    pub fn get(&self, name: &str) -> Option<u64> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+}
+
+impl Serialize for Counts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Counts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Counts, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Counts;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of counts")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Counts, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, u64>()? {
+                    out.push((k, v));
+                }
+                Ok(Counts(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// One connection as `list` and `get` answer it: a `conntrack -L` line (`text`,
+/// `extended`) or a record (`json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Entry {
+    /// A line.
+    Line(String),
+    /// A record.
+    Record(Box<ConnRecord>),
+}
+
+/// The answer to `list`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListResponse {
+    /// The page, in slot order.
+    pub entries: Vec<Entry>,
+    /// Every match (unless `total` was false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    /// The request's `offset`, when it paged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    /// The request's `limit`, when it paged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// Whether a match follows the page (when `total` was false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub more: Option<bool>,
+    /// The slot of the first match after the page, when one follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<u32>,
+    /// Every match by state, most first (when asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub states: Option<Counts>,
+}
+
+/// The answer to `get`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetResponse {
+    /// The connection.
+    pub entry: Entry,
+    /// Which of its tuples the request named.
+    pub dir: Dir,
+}
+
+/// The answer to `delete`, `flush`, `expect-delete` and `expect-flush`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deleted {
+    /// How many were removed.
+    pub deleted: u64,
+}
+
+/// The answer to `update`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Updated {
+    /// How many connections changed.
+    pub updated: u64,
+}
+
+/// The answer to `count`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountResponse {
+    /// Connections in the table.
+    pub count: u64,
+    /// The most it holds.
+    pub max: u64,
+}
+
+/// The answer to `stats`: the table's size and the statistics (named as
+/// [`crate::conntrack_stats`]), summed and per worker.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsResponse {
+    /// Connections in the table.
+    pub entries: u64,
+    /// Every statistic, summed over the workers.
+    #[serde(flatten)]
+    pub totals: Counts,
+    /// Buckets of the hash table.
+    pub buckets: u64,
+    /// One set per worker, as `conntrack -S` prints one line per CPU.
+    #[serde(default)]
+    pub workers: Vec<Counts>,
+}
+
+/// The answer to `histogram`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistogramResponse {
+    /// Buckets in the table.
+    pub buckets: u64,
+    /// `histogram[n]`: buckets whose chain has `n` nodes (the last counts longer ones).
+    pub histogram: Vec<u64>,
+    /// The longest chain.
+    pub longest: u64,
+    /// Nodes in the chains counted (two per connection).
+    pub nodes: u64,
+    /// Nodes per bucket counted.
+    pub load_factor: f64,
+    /// The first bucket counted, for a range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    /// Buckets counted, for a range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+}
+
+/// The answer to `buckets`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketsResponse {
+    /// Buckets in the table.
+    pub buckets: u64,
+    /// The first bucket of the window.
+    pub offset: u64,
+    /// Each bucket's chain length.
+    pub lengths: Vec<u32>,
+}
+
+/// One node of a hash chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainNode {
+    /// The connection's id.
+    pub id: u32,
+    /// Which of its tuples the node is.
+    pub dir: Dir,
+    /// Protocol name.
+    pub proto: String,
+    /// The tuple in `conntrack -L` words.
+    pub tuple: String,
+}
+
+/// The answer to `chain`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainResponse {
+    /// The bucket.
+    pub bucket: u64,
+    /// Its nodes, head first.
+    pub nodes: Vec<ChainNode>,
+}
+
+/// The answer to `expect-list`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectListResponse {
+    /// The live expectations.
+    pub expectations: Vec<ExpectRecord>,
+}
+
+/// The answer to `expect-create`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectCreated {
+    /// The new expectation's id.
+    pub id: u32,
+}
+
+/// The answer to `helper-reload`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelperReloaded {
+    /// Always true.
+    pub reloaded: bool,
+}
