@@ -4,7 +4,6 @@
 
 use crate::tuple::Tuple;
 use std::collections::HashMap;
-use std::fmt::Write;
 
 /// Flag: the expectation stays after a connection matched it.
 pub const PERMANENT: u32 = 1;
@@ -118,61 +117,7 @@ impl Expectation {
 
     /// The line `conntrack -L expect` prints (timeout as of `now_ns`).
     pub fn line(&self, now_ns: u64) -> String {
-        let t = &self.tuple;
-        let left = self.expires_ns.saturating_sub(now_ns) / 1_000_000_000;
-        let mut m = Tuple {
-            src: self.mask.src,
-            dst: [0xff; 16],
-            src_id: self.mask.src_id,
-            dst_id: 0xffff,
-            ..*t
-        };
-        if t.family != crate::tuple::FAMILY_V6 {
-            m.src[4..].fill(0);
-            m.dst[4..].fill(0);
-        }
-        let mut s = format!(
-            "{left} proto={} src={} dst={} {}",
-            t.proto,
-            t.fmt_addr(&t.src),
-            t.fmt_addr(&t.dst),
-            id_words(t)
-        );
-        let _ = write!(
-            s,
-            " mask-src={} mask-dst={} {}",
-            t.fmt_addr(&m.src),
-            t.fmt_addr(&m.dst),
-            id_words(&m)
-        );
-        let mt = &self.master_tuple;
-        let _ = write!(
-            s,
-            " master-src={} master-dst={} {}",
-            mt.fmt_addr(&mt.src),
-            mt.fmt_addr(&mt.dst),
-            id_words(mt)
-        );
-        if self.flags & PERMANENT != 0 {
-            s.push_str(" PERMANENT");
-        }
-        if self.flags & INACTIVE != 0 {
-            s.push_str(" INACTIVE");
-        }
-        if self.flags & USERSPACE != 0 {
-            s.push_str(" USERSPACE");
-        }
-        let _ = write!(s, " class={} helper={}", self.class, self.helper);
-        s
-    }
-}
-
-/// The protocol words of a tuple in an expectation line (`sport=… dport=…`, GRE keys).
-fn id_words(t: &Tuple) -> String {
-    if t.proto == crate::tuple::proto::GRE {
-        format!("srckey=0x{:x} dstkey=0x{:x}", t.src_id, t.dst_id)
-    } else {
-        format!("sport={} dport={}", t.src_id, t.dst_id)
+        crate::record::expect_record(self, now_ns).line()
     }
 }
 

@@ -28,6 +28,7 @@ pub mod helper;
 pub mod list;
 pub mod metrics;
 pub mod proto;
+pub mod record;
 pub mod service;
 pub mod stats;
 pub mod table;
