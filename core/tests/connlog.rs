@@ -71,14 +71,10 @@ fn run(rel: &str) {
 
     let mut src = PcapSource::open(&pcaps_dir().join(rel)).unwrap();
     let s = replay(&engine, &mut src, ReplayOptions::default()).unwrap();
-    let ct = engine.plugin("conntrack").unwrap();
-    let list = ct
-        .control(format!("list {}", s.last_ts_ns).as_bytes())
-        .unwrap();
-    let list = String::from_utf8(list).unwrap();
+    let list = common::ct_table(&engine, s.last_ts_ns);
     let mut want: Vec<Vec<String>> = list.lines().map(listed).collect();
     assert!(!want.is_empty(), "{rel}: no connections");
-    ct.control(br#"{"op":"flush"}"#).unwrap();
+    engine.plugin("conntrack").unwrap().control(br#"{"op":"flush"}"#).unwrap();
 
     let connlog = engine.plugin("connlog").unwrap();
     let written = || -> usize {

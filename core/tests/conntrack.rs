@@ -88,11 +88,8 @@ fn replay_with_helpers(rel: &str, extra: &str) -> (Vec<u8>, String) {
         "plugins:\n  - builtin: conntrack\n    config:\n      helpers: {HELPERS}\n      helper_sandbox: {{budget: {{fuel: 100000000}}}}\n      {extra}\n"
     );
     let (engine, report, last_ts) = replay_capture(&yaml, rel);
-    let ct = engine.plugin("conntrack").unwrap();
-    let mut tables = String::new();
-    for req in [format!("list {last_ts}"), format!("expect-list {last_ts}")] {
-        tables.push_str(&String::from_utf8(ct.control(req.as_bytes()).unwrap()).unwrap());
-    }
+    let mut tables = common::ct_table(&engine, last_ts);
+    tables.push_str(&common::ct_expectations(&engine, last_ts));
     (report, tables)
 }
 
@@ -212,13 +209,7 @@ fn replay_with_table_and(
     rel: &str,
 ) -> (Vec<brickwall_core::report::ReportLine>, Vec<String>) {
     let (engine, report, last_ts) = replay_capture(yaml, rel);
-    let table = engine
-        .plugin("conntrack")
-        .unwrap()
-        .control(format!("list {last_ts}").as_bytes())
-        .unwrap();
-    let table = String::from_utf8(table)
-        .unwrap()
+    let table = common::ct_table(&engine, last_ts)
         .lines()
         .map(str::to_string)
         .collect();

@@ -37,8 +37,7 @@ fn reply(engine: &brickwall_core::engine::Engine, dport: u16, client_port: u16) 
 }
 
 fn list(engine: &brickwall_core::engine::Engine) -> String {
-    let ct = engine.plugin("conntrack").expect("conntrack loaded");
-    String::from_utf8(ct.control(b"list 0").expect("list")).expect("utf-8")
+    common::ct_table(engine, 0)
 }
 
 #[test]

@@ -209,8 +209,7 @@ fn an_importer_reads_connections_and_binds_a_nat_reply() {
         ct::status::DST_NAT
     );
     // The table lists the translated reply tuple, as `conntrack -L` shows a DNAT.
-    let list = e.plugin("conntrack").unwrap().control(b"list").unwrap();
-    let list = String::from_utf8_lossy(&list);
+    let list = common::ct_table(&e, 0);
     assert!(
         list.contains(
             "dport=80 packets=1 bytes=29 src=10.0.0.99 dst=10.0.0.1 sport=8080 dport=1001"
@@ -285,12 +284,7 @@ fn expectations_and_events_reach_the_importer() {
     ct::set_padded(&mut spec.helper, "test");
     let id = ct.expect(pkt.view.ct, &spec).expect("an expectation");
     assert!(id > 0);
-    let listed = e
-        .plugin("conntrack")
-        .unwrap()
-        .control(b"expect-list")
-        .unwrap();
-    let listed = String::from_utf8_lossy(&listed);
+    let listed = common::ct_expectations(&e, 0);
     assert!(listed.contains("helper=test"), "{listed}");
     assert_eq!(ct.expect(0, &spec), Err(ct::code::NOT_FOUND));
     // The data connection is RELATED.

@@ -1,6 +1,9 @@
 //! `brickwall replay`: a capture through the engine, with a summary, an optional report
 //! and an optional output capture.
 
+use brickwall_control_protocol::conntrack::request::At;
+use brickwall_control_protocol::conntrack::response::{ExpectListResponse, ListResponse};
+use brickwall_control_protocol::conntrack::Request;
 use brickwall_core::control::{BoundSession, ControlSession};
 use brickwall_core::engine::Engine;
 use brickwall_core::io::{FrameSource, PcapSource};
@@ -99,24 +102,34 @@ impl ControlArgs {
 /// Prints the conntrack plugin's connection (`conntrack`) or expectation (`expect`)
 /// table, as of packet time `now_ns`.
 pub fn print_ct_list(engine: &Engine, table: &str, now_ns: u64) -> Result<(), String> {
-    let (request, what) = match table {
-        "conntrack" => ("list", "flow entries"),
-        "expect" => ("expect-list", "expectations"),
+    let ct = engine
+        .plugin("conntrack")
+        .ok_or("--ct-list: no conntrack plugin is loaded")?;
+    let (lines, what): (Vec<String>, _) = match table {
+        "conntrack" => {
+            let answer = ct.control(&Request::list_at(now_ns).to_vec())?;
+            let page: ListResponse = serde_json::from_slice(&answer)
+                .map_err(|e| format!("--ct-list: conntrack's answer: {e}"))?;
+            (page.lines().map(str::to_string).collect(), "flow entries")
+        }
+        "expect" => {
+            let answer = ct.control(&Request::ExpectList(At { now_ns }).to_vec())?;
+            let list: ExpectListResponse = serde_json::from_slice(&answer)
+                .map_err(|e| format!("--ct-list: conntrack's answer: {e}"))?;
+            (list.lines().collect(), "expectations")
+        }
         other => {
             return Err(format!(
                 "--ct-list: unknown table `{other}` (conntrack or expect)"
             ))
         }
     };
-    let ct = engine
-        .plugin("conntrack")
-        .ok_or("--ct-list: no conntrack plugin is loaded")?;
-    let text = ct.control(format!("{request} {now_ns}").as_bytes())?;
-    let text = String::from_utf8_lossy(&text);
-    print!("{text}");
+    for l in &lines {
+        println!("{l}");
+    }
     eprintln!(
         "brickwall (conntrack-tools compatible): {} {what} have been shown.",
-        text.lines().count()
+        lines.len()
     );
     Ok(())
 }

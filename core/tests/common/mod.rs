@@ -320,3 +320,28 @@ pub fn example_plugin_so(package: &str) -> std::path::PathBuf {
     built.insert(package.to_string(), so.clone());
     so
 }
+
+/// The conntrack plugin's table as `conntrack -L` lines at `now_ns`, each ending in a
+/// newline.
+#[allow(dead_code)]
+pub fn ct_table(engine: &Engine, now_ns: u64) -> String {
+    use brickwall_control_protocol::conntrack::{response::ListResponse, Request};
+    let ct = engine.plugin("conntrack").expect("conntrack loaded");
+    let answer = ct.control(&Request::list_at(now_ns).to_vec()).expect("list");
+    let page: ListResponse = serde_json::from_slice(&answer).expect("a list answer");
+    page.lines().map(|l| format!("{l}\n")).collect()
+}
+
+/// The conntrack plugin's expectations as `conntrack -L expect` lines at `now_ns`,
+/// each ending in a newline.
+#[allow(dead_code)]
+pub fn ct_expectations(engine: &Engine, now_ns: u64) -> String {
+    use brickwall_control_protocol::conntrack::request::At;
+    use brickwall_control_protocol::conntrack::{response::ExpectListResponse, Request};
+    let ct = engine.plugin("conntrack").expect("conntrack loaded");
+    let answer = ct
+        .control(&Request::ExpectList(At { now_ns }).to_vec())
+        .expect("expect-list");
+    let list: ExpectListResponse = serde_json::from_slice(&answer).expect("an expect-list answer");
+    list.lines().map(|l| format!("{l}\n")).collect()
+}

@@ -37,6 +37,8 @@ pub mod tuple;
 
 use crate::conn::Slot;
 use crate::tracker::{ConfirmVerdict, InVerdict, Tracker};
+use brickwall_control_protocol::conntrack::response::HelperReloaded;
+use brickwall_control_protocol::conntrack::Request;
 use brickwall_control_protocol::helpers::HelpersResponse;
 use brickwall_helpers::HelperSet;
 use brickwall_hooks::services::ServiceExport;
@@ -370,23 +372,18 @@ impl Conntrack {
         }
     }
 
-    /// The helper requests of the control channel: `{"op": "helpers"}` lists the
-    /// helpers with their counters; `{"op": "helper-reload", "name": N}` reads helper
-    /// N's component again and swaps it in. `None` for other requests.
-    fn helper_control(&self, v: &serde_json::Value) -> Option<Result<Vec<u8>, String>> {
-        let op = v.get("op")?.as_str()?;
-        if op == "reconfigure" {
-            return Some(match v.get("config") {
-                Some(c) => self.reconfigure(c),
-                None => Err("reconfigure needs a `config`".into()),
-            });
-        }
-        if op == "metrics" {
-            return Some(self.metrics());
-        }
-        if op != "helpers" && op != "helper-reload" {
-            return None;
-        }
+    /// The plugin's own requests of the control channel: `helpers` lists the helpers
+    /// with their counters; `helper-reload` reads a helper's component again and swaps
+    /// it in; `metrics` answers the metric families; `reconfigure` applies new
+    /// tunables. `None` for the connection table's requests.
+    fn plugin_control(&self, req: &Request) -> Option<Result<Vec<u8>, String>> {
+        let reload = match req {
+            Request::Reconfigure(r) => return Some(self.reconfigure(&r.config)),
+            Request::Metrics(_) => return Some(self.metrics()),
+            Request::Helpers(_) => None,
+            Request::HelperReload(r) => Some(r.name.as_str()),
+            _ => return None,
+        };
         let t = self.tracker();
         let (expect_failed, unknown) = (t.helpers.expect_failed, t.helpers.unknown_requested);
         drop(t);
@@ -399,22 +396,18 @@ impl Conntrack {
             .map_err(|e| format!("response: {e}"))
         };
         let Some(mut set) = self.helper_set() else {
-            return Some(if op == "helpers" {
-                answer(Vec::new())
-            } else {
-                Err("no helpers are configured".into())
+            return Some(match reload {
+                None => answer(Vec::new()),
+                Some(_) => Err("no helpers are configured".into()),
             });
         };
-        Some(if op == "helpers" {
-            answer(set.reports())
-        } else {
-            match v.get("name").and_then(|n| n.as_str()) {
-                None => Err("helper-reload needs a `name`".into()),
-                Some(name) => set.reload(name).map(|()| {
-                    self.host.log(2, &format!("helper {name} reloaded"));
-                    br#"{"reloaded":true}"#.to_vec()
-                }),
-            }
+        Some(match reload {
+            None => answer(set.reports()),
+            Some(name) => set.reload(name).and_then(|()| {
+                self.host.log(2, &format!("helper {name} reloaded"));
+                serde_json::to_vec(&HelperReloaded { reloaded: true })
+                    .map_err(|e| format!("response: {e}"))
+            }),
         })
     }
 
@@ -516,15 +509,13 @@ impl Plugin for Conntrack {
 
     fn control(&self, request: &[u8], response: &mut Vec<u8>) -> Result<(), String> {
         // Read before the lock: a large or malformed request stalls no packet.
-        let parsed = control::parse(request)?;
-        if let control::Parsed::Json(v) = &parsed {
-            if let Some(out) = self.helper_control(v) {
-                response.extend_from_slice(&out?);
-                return Ok(());
-            }
+        let req = control::parse(request)?;
+        if let Some(out) = self.plugin_control(&req) {
+            response.extend_from_slice(&out?);
+            return Ok(());
         }
         let mut t = self.tracker();
-        response.extend_from_slice(&control::handle_parsed(&mut t, parsed)?);
+        response.extend_from_slice(&control::handle_request(&mut t, req)?);
         let gone = !t.helpers.gone.is_empty();
         drop(t);
         if gone {

@@ -454,7 +454,8 @@ macro_rules! requests {
                 match op.as_str() {
                     $($name => crate::decode::from_value::<$ty>(fields).map(Request::$variant),)*
                     _ => Err(format!(
-                        "op: unknown operation {op:?} ({})",
+                        "op: unknown operation {} ({})",
+                        crate::decode::show(&Value::String(op)),
                         Self::OPS.join(", ")
                     )),
                 }

@@ -205,3 +205,20 @@ pub struct HelperReloaded {
     /// Always true.
     pub reloaded: bool,
 }
+
+impl ListResponse {
+    /// The lines of a `text` or `extended` listing, in order (records have none).
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().filter_map(|e| match e {
+            Entry::Line(l) => Some(l.as_str()),
+            Entry::Record(_) => None,
+        })
+    }
+}
+
+impl ExpectListResponse {
+    /// The `conntrack -L expect` lines, in order.
+    pub fn lines(&self) -> impl Iterator<Item = String> + '_ {
+        self.expectations.iter().map(ExpectRecord::line)
+    }
+}

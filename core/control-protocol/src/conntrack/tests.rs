@@ -27,7 +27,7 @@ fn errors_name_the_field_path() {
             json!({"op": "get", "tuple": {"proto": "tcp", "src": "10.0.0.1", "dst": "10.0.0.2", "sport": 70000}}),
             "tuple.sport: invalid value: integer `70000`",
         ),
-        (json!({"op": "get"}), "request: missing field `tuple`"),
+        (json!({"op": "get"}), "tuple: missing"),
         (
             json!({"op": "update", "label_add": [1, 200]}),
             "label_add: label bit 200 is out of range",

@@ -1,0 +1,177 @@
+//! A request's [`Filter`] checked against itself (a state for a protocol without
+//! states, ports for a protocol without ports, mixed families) and turned into the
+//! [`Matcher`] the walk over the table applies.
+
+use crate::conn::{status, Conn};
+use crate::proto::sctp::SctpState;
+use crate::proto::tcp::TcpState;
+use crate::record::ip_of;
+use crate::tuple::proto;
+use brickwall_control_protocol::conntrack::record::proto_name;
+use brickwall_control_protocol::conntrack::request::Filter;
+use brickwall_control_protocol::conntrack::value::{Mark, Net};
+use brickwall_wire::Family;
+
+/// Which connections a request is about: every condition given must hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Matcher {
+    proto: Option<u8>,
+    family: Option<u8>,
+    src: Option<Net>,
+    dst: Option<Net>,
+    sport: Option<u16>,
+    dport: Option<u16>,
+    states: Option<Vec<&'static str>>,
+    mark: Option<Mark>,
+    zone: Option<u16>,
+    status: u16,
+}
+
+impl Matcher {
+    /// Whether connection `c` matches.
+    pub fn matches(&self, c: &Conn) -> bool {
+        let t = &c.orig;
+        self.proto.is_none_or(|p| t.proto == p)
+            && self.family.is_none_or(|f| t.family == f)
+            && self.src.is_none_or(|n| n.0.contains(ip_of(t.family, &t.src)))
+            && self.dst.is_none_or(|n| n.0.contains(ip_of(t.family, &t.dst)))
+            && self.sport.is_none_or(|p| has_ports(t.proto) && t.src_id == p)
+            && self.dport.is_none_or(|p| has_ports(t.proto) && t.dst_id == p)
+            && self
+                .states
+                .as_ref()
+                .is_none_or(|states| c.proto.state_name().is_some_and(|s| states.contains(&s)))
+            && self.mark.is_none_or(|m| m.matches(c.mark))
+            && self.zone.is_none_or(|z| t.zone == z)
+            && c.status & self.status == self.status
+    }
+}
+
+/// Whether tuples of protocol `p` carry ports.
+pub fn has_ports(p: u8) -> bool {
+    matches!(p, proto::TCP | proto::UDP | proto::UDPLITE | proto::SCTP)
+}
+
+/// A protocol for messages: its name, or its number if conntrack has no name for it.
+pub fn proto_label(p: u8) -> String {
+    match proto_name(p) {
+        "unknown" => p.to_string(),
+        n => n.to_string(),
+    }
+}
+
+/// Names of the TCP states (and `LISTEN`, conntrack-tools' older name for SYN_SENT2).
+fn tcp_state(name: &str) -> Option<&'static str> {
+    if name == "LISTEN" {
+        return Some(TcpState::SynSent2.name());
+    }
+    TcpState::ALL.iter().map(|s| s.name()).find(|n| *n == name)
+}
+
+/// Names of the SCTP states.
+fn sctp_state(name: &str) -> Option<&'static str> {
+    [
+        SctpState::Closed,
+        SctpState::CookieWait,
+        SctpState::CookieEchoed,
+        SctpState::Established,
+        SctpState::ShutdownSent,
+        SctpState::ShutdownRecd,
+        SctpState::ShutdownAckSent,
+    ]
+    .iter()
+    .map(|s| s.name())
+    .find(|n| *n == name)
+}
+
+/// The states a filter asks for, checked against the filter's protocol.
+fn states(names: &[String], proto: Option<u8>) -> Result<Vec<&'static str>, String> {
+    let field = "filter.state";
+    let lookup: fn(&str) -> Option<&'static str> = match proto {
+        Some(proto::TCP) => tcp_state,
+        Some(proto::SCTP) => sctp_state,
+        Some(p) => {
+            return Err(format!(
+                "{field}: only tcp and sctp connections have a state (filter.proto is {})",
+                proto_label(p)
+            ))
+        }
+        None => |n| tcp_state(n).or_else(|| sctp_state(n)),
+    };
+    let kind = match proto {
+        Some(p) => format!("{} state", proto_name(p)),
+        None => "tcp or sctp state".to_string(),
+    };
+    if names.is_empty() {
+        return Err(format!("{field}: no state given"));
+    }
+    names
+        .iter()
+        .map(|n| {
+            lookup(&n.to_ascii_uppercase()).ok_or_else(|| format!("{field}: unknown {kind} {n:?}"))
+        })
+        .collect()
+}
+
+/// Checks `f` and makes its matcher.
+pub fn matcher(f: &Filter) -> Result<Matcher, String> {
+    let proto = f.proto.map(|p| p.0);
+    let family = f.family.map(|f| f.0);
+    if let (Some(s), Some(d)) = (f.src, f.dst) {
+        if s.family() != d.family() {
+            return Err(format!(
+                "filter.dst: an {} address, but filter.src is {}",
+                d.family().name(),
+                s.family().name()
+            ));
+        }
+    }
+    if let Some(fam) = family {
+        for (key, n) in [("src", f.src), ("dst", f.dst)] {
+            if let Some(n) = n.filter(|n| n.family() != fam) {
+                return Err(format!(
+                    "filter.{key}: an {} address, but filter.family is {}",
+                    n.family().name(),
+                    fam.name()
+                ));
+            }
+        }
+    }
+    for (key, port) in [("sport", f.sport), ("dport", f.dport)] {
+        if let (Some(_), Some(p)) = (port, proto.filter(|p| !has_ports(*p))) {
+            return Err(format!(
+                "filter.{key}: {} has no ports (tcp, udp, udplite and sctp do)",
+                proto_label(p)
+            ));
+        }
+    }
+    let states = f
+        .state
+        .as_ref()
+        .map(|names| states(&names.0, proto))
+        .transpose()?;
+    let mut status_bits = 0;
+    for n in f.status.iter().flat_map(|n| n.0.iter()) {
+        let up = n.to_ascii_uppercase();
+        status_bits |= status::NAMES
+            .iter()
+            .find(|(_, name)| *name == up)
+            .map(|(bit, _)| *bit)
+            .ok_or_else(|| {
+                let all: Vec<&str> = status::NAMES.iter().map(|(_, n)| *n).collect();
+                format!("filter.status: unknown status {n:?} ({})", all.join(", "))
+            })?;
+    }
+    Ok(Matcher {
+        proto,
+        family: family.map(|f: Family| f as u8),
+        src: f.src,
+        dst: f.dst,
+        sport: f.sport,
+        dport: f.dport,
+        states,
+        mark: f.mark,
+        zone: f.zone,
+        status: status_bits,
+    })
+}
