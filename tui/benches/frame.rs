@@ -72,28 +72,32 @@ fn state_1m() -> App {
         longest = longest.max(l);
         counts[(l as usize).min(16)] += 1;
     }
-    app.chains.hist = Some(Histogram {
+    app.chains.hist = Some(HistogramResponse {
         buckets: BUCKETS,
-        offset: 0,
-        span: BUCKETS,
-        counts,
+        histogram: counts,
         longest: u64::from(longest),
         nodes: 2 * CONNS,
         load_factor: lambda,
+        offset: None,
+        limit: None,
     });
     app.chains.selected = 123_456;
     let (start, n) = app.chains.window_wanted();
-    app.chains.window = Some(BucketWindow {
+    app.chains.window = Some(BucketsResponse {
         buckets: BUCKETS,
         offset: start,
         lengths: (0..n).map(|_| rng.poisson(lambda)).collect(),
     });
-    app.chains.chain = Some(Chain {
+    app.chains.chain = Some(ChainResponse {
         bucket: 123_456,
         nodes: (0..8)
             .map(|i| ChainNode {
                 id: 1000 + i,
-                dir: if i % 2 == 0 { "original" } else { "reply" }.into(),
+                dir: if i % 2 == 0 {
+                    Dir::Original
+                } else {
+                    Dir::Reply
+                },
                 proto: "tcp".into(),
                 tuple: format!(
                     "src=10.{}.{}.1 dst=192.0.2.1 sport={} dport=443",
@@ -111,12 +115,10 @@ fn state_1m() -> App {
             let src = format!("10.{}.{}.{}", i % 256, (i * 7) % 256, (i * 13) % 256);
             let dst = format!("2001:db8::{:x}", i * 31 + 1);
             ConnRow {
-                id: 500_000 + i,
+                id: 500_000 + i as u32,
                 proto: ["tcp", "udp", "icmp"][(i % 3) as usize].into(),
-                src_ip: src.parse().ok(),
-                dst_ip: dst.parse().ok(),
-                src,
-                dst,
+                src: src.parse().unwrap(),
+                dst: dst.parse().unwrap(),
                 sport: Some(1024 + i as u16),
                 dport: Some(443),
                 state: (i % 3 == 0).then(|| "ESTABLISHED".to_string()),
@@ -124,7 +126,7 @@ fn state_1m() -> App {
                 start_ns: Some(NOW - i * 1_000_000_000),
                 packets: Some((i * 7919) % 10_000),
                 bytes: Some((i * 104_729) % 10_000_000),
-                mark: i % 4,
+                mark: (i % 4) as u32,
                 unreplied: i % 5 == 0,
                 assured: i % 2 == 0,
             }

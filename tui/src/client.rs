@@ -1,6 +1,7 @@
 //! A client of an engine's control socket: one connection, requests answered in turn.
 
 use crate::protocol::{self, FrameError, Response};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -88,4 +89,11 @@ impl Client {
             Response::Err(e) => Err(ClientError::Remote(e)),
         }
     }
+}
+
+/// Reads a target's answer to operation `op` as `T`, the operation's response type in
+/// the control protocol (`ListResponse` for conntrack's `list`, ...). An answer that
+/// does not fit is an error saying which operation's answer and why, never a panic.
+pub fn decode<T: DeserializeOwned>(op: &str, answer: Value) -> Result<T, String> {
+    serde_json::from_value(answer).map_err(|e| format!("the answer to {op} does not fit: {e}"))
 }

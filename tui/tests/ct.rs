@@ -1,11 +1,17 @@
 //! `brickwall ct` without an engine: option checking (exit code 2), the requests each
 //! command sends, and what it prints, against a fake engine speaking the protocol.
 
+use brickwall_control_protocol::conntrack::request::*;
+use brickwall_control_protocol::conntrack::response::*;
+use brickwall_control_protocol::conntrack::value::*;
+use brickwall_control_protocol::conntrack::{ConnRecord, Dir, ExpectRecord, TupleRecord};
 use brickwall_tui::ct::args::CtCli;
 use brickwall_tui::ct::commands::stats_line;
 use brickwall_tui::ct::{query, run_with, CtArgs};
 use brickwall_tui::protocol::{self, Response};
+use brickwall_wire::Family;
 use clap::Parser;
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
@@ -73,14 +79,40 @@ fn options_parse_as_conntrack_spells_them() {
     assert_eq!(a.delete, Some(Table::Conntrack));
     assert_eq!(a.proto, Some(17));
     assert_eq!(a.state.as_deref(), Some("ESTABLISHED,TIME_WAIT"));
+    let f = query::filter(&a, "-D").unwrap().expect("a filter");
     assert_eq!(
-        query::filter(&a, "-D").unwrap(),
-        Some(
-            json!({"proto": 17, "src": "10.0.0.0/8", "dport": 53, "state": "ESTABLISHED,TIME_WAIT",
-                    "mark": "0x10/0xf0", "zone": 3, "status": "ASSURED"})
-        )
+        f,
+        Filter {
+            proto: Some(Proto(17)),
+            src: Some(Net("10.0.0.0/8".parse().unwrap())),
+            dport: Some(53),
+            state: Some(Names(vec!["ESTABLISHED".into(), "TIME_WAIT".into()])),
+            mark: Some(Mark {
+                value: 0x10,
+                mask: 0xf0
+            }),
+            zone: Some(3),
+            status: Some(Names(vec!["ASSURED".into()])),
+            ..Filter::default()
+        }
+    );
+    // As it goes on the wire.
+    assert_eq!(
+        serde_json::to_value(&f).unwrap(),
+        json!({"proto": "udp", "src": "10.0.0.0/8", "dport": 53, "state": ["ESTABLISHED", "TIME_WAIT"],
+                "mark": "0x10/0xf0", "zone": 3, "status": ["ASSURED"]})
     );
     assert!(!query::is_full_tuple(&a));
+    assert_eq!(query::filter(&parse(&["-L"]).unwrap(), "-L").unwrap(), None);
+    let a = parse(&["-L", "-f", "ipv6", "-d", "fd00::/8"]).unwrap();
+    assert_eq!(
+        query::filter(&a, "-L").unwrap(),
+        Some(Filter {
+            family: Some(FamilyName(Family::Ipv6)),
+            dst: Some(Net("fd00::/8".parse().unwrap())),
+            ..Filter::default()
+        })
+    );
 }
 
 #[test]
@@ -100,9 +132,19 @@ fn tuples_need_every_field_of_their_protocol() {
     ])
     .unwrap();
     assert!(query::is_full_tuple(&a));
+    let t = query::tuple(&a, "-G").unwrap();
     assert_eq!(
-        query::tuple(&a, "-G").unwrap(),
-        json!({"proto": 1, "src": "10.0.0.1", "dst": "10.0.0.2", "type": 8, "code": 0, "id": 7})
+        t,
+        TupleSpec {
+            icmp_type: Some(8),
+            code: Some(0),
+            id: Some(7),
+            ..TupleSpec::new(1, "10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap())
+        }
+    );
+    assert_eq!(
+        serde_json::to_value(&t).unwrap(),
+        json!({"proto": "icmp", "src": "10.0.0.1", "dst": "10.0.0.2", "type": 8, "code": 0, "id": 7})
     );
     let a = parse(&[
         "-G", "-p", "tcp", "-s", "10.0.0.1", "-d", "10.0.0.2", "--sport", "1",
@@ -120,13 +162,38 @@ fn tuples_need_every_field_of_their_protocol() {
     let a = parse(&["-G", "-p", "gre", "-s", "1.1.1.1", "-d", "2.2.2.2"]).unwrap();
     assert_eq!(
         query::tuple(&a, "-G").unwrap(),
-        json!({"proto": 47, "src": "1.1.1.1", "dst": "2.2.2.2"})
+        TupleSpec::new(47, "1.1.1.1".parse().unwrap(), "2.2.2.2".parse().unwrap())
+    );
+    let a = parse(&[
+        "-G", "-p", "udp", "-s", "fd00::1", "-d", "fd00::2", "--sport", "5", "--dport", "6", "-f",
+        "ipv6", "-w", "4",
+    ])
+    .unwrap();
+    assert_eq!(
+        query::tuple(&a, "-G").unwrap(),
+        TupleSpec {
+            family: Some(FamilyName(Family::Ipv6)),
+            sport: Some(5),
+            dport: Some(6),
+            zone: Some(4),
+            ..TupleSpec::new(17, "fd00::1".parse().unwrap(), "fd00::2".parse().unwrap())
+        }
     );
 }
 
 #[test]
 fn stats_lines_are_conntracks() {
-    let v = json!({"found": 3, "invalid": 1, "insert": 2, "chaintoolong": 9, "expect_new": 5});
+    let v = Counts(
+        [
+            ("found", 3),
+            ("invalid", 1),
+            ("insert", 2),
+            ("chaintoolong", 9),
+            ("expect_new", 5),
+        ]
+        .map(|(k, n)| (k.to_string(), n))
+        .to_vec(),
+    );
     assert_eq!(
         stats_line(0, &v),
         "cpu=0   \tfound=3 invalid=1 insert=2 insert_failed=0 drop=0 early_drop=0 error=0 search_restart=0 clash_resolve=0 chaintoolong=9 "
@@ -197,29 +264,121 @@ impl Drop for Fake {
 
 const LINE: &str = "tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1 [ASSURED] mark=0 use=1";
 
+/// An FTP data expectation with `timeout` seconds left.
+fn expectation(id: u32, timeout: u64) -> ExpectRecord {
+    let a = |s: &str| s.parse().unwrap();
+    let ports = |t: TupleRecord, sport, dport| TupleRecord {
+        sport: Some(sport),
+        dport: Some(dport),
+        ..t
+    };
+    ExpectRecord {
+        id,
+        timeout,
+        protonum: 6,
+        family: FamilyName(Family::Ipv4),
+        tuple: ports(TupleRecord::new(a("10.0.0.1"), a("10.0.0.2")), 0, 20000),
+        mask: ports(
+            TupleRecord::new(a("255.255.255.255"), a("255.255.255.255")),
+            0,
+            65535,
+        ),
+        master: ports(TupleRecord::new(a("10.0.0.1"), a("10.0.0.2")), 40000, 21),
+        flags: vec![],
+        class: 0,
+        helper: "ftp".into(),
+        zone: 0,
+    }
+}
+
+/// A line of `-L expect`: `expectation(_, timeout)` as conntrack prints it.
+fn expect_line(timeout: u64) -> String {
+    format!(
+        "{timeout} proto=6 src=10.0.0.1 dst=10.0.0.2 sport=0 dport=20000 \
+         mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 \
+         master-src=10.0.0.1 master-dst=10.0.0.2 sport=40000 dport=21 class=0 helper=ftp"
+    )
+}
+
+/// An answer serialized from the protocol's response type, as the plugin writes it.
+fn ok(r: impl Serialize) -> Response {
+    Response::Ok(serde_json::to_value(r).unwrap())
+}
+
+fn line(l: &str) -> Vec<Entry> {
+    vec![Entry::Line(l.into())]
+}
+
 fn engine(target: &str, req: &Value) -> Response {
-    match (target, req["op"].as_str(), req.as_str()) {
-        ("engine", Some("status"), _) => {
-            Response::Ok(json!({"phase": "finished", "frames": 3, "now_ns": 77}))
-        }
-        ("conntrack", Some("list"), _) if req["filter"]["proto"] == 17 => {
-            match req["cursor"].as_u64() {
-                None => Response::Ok(json!({"entries": [LINE], "more": true, "cursor": 5})),
-                Some(_) => Response::Ok(json!({"entries": [LINE], "more": false})),
+    if target == "engine" {
+        return match req["op"].as_str() {
+            Some("status") => Response::Ok(json!({"phase": "finished", "frames": 3, "now_ns": 77})),
+            _ => Response::Err("unsupported".into()),
+        };
+    }
+    // The plugin reads every request as the protocol's type.
+    let req = match Request::from_value(req.clone()) {
+        Ok(r) => r,
+        Err(e) => return Response::Err(format!("bad request: {e}")),
+    };
+    match req {
+        Request::List(l) if l.filter.as_ref().and_then(|f| f.proto) == Some(Proto(17)) => {
+            match l.cursor {
+                None => ok(ListResponse {
+                    entries: line(LINE),
+                    more: Some(true),
+                    cursor: Some(5),
+                    ..ListResponse::default()
+                }),
+                Some(_) => ok(ListResponse {
+                    entries: line(LINE),
+                    more: Some(false),
+                    ..ListResponse::default()
+                }),
             }
         }
-        ("conntrack", Some("list"), _) => Response::Ok(json!({"entries": [LINE], "count": 1})),
-        ("conntrack", Some("get"), _) if req["tuple"]["sport"] == 1 => {
-            Response::Ok(json!({"entry": LINE, "dir": "original"}))
-        }
-        ("conntrack", Some("get"), _) => Response::Err("no such connection: tcp src=...".into()),
-        ("conntrack", Some("delete"), _) => Response::Ok(json!({"deleted": 1})),
-        ("conntrack", Some("count"), _) => Response::Ok(json!({"count": 12, "max": 100})),
-        ("conntrack", _, Some(t)) if t.starts_with("expect-list") => {
-            Response::Ok(json!("300 proto=6 a\n299 proto=6 b\n"))
+        Request::List(_) => ok(ListResponse {
+            entries: line(LINE),
+            count: Some(1),
+            ..ListResponse::default()
+        }),
+        Request::Get(g) if g.tuple.sport == Some(1) => ok(GetResponse {
+            entry: Entry::Line(LINE.into()),
+            dir: Dir::Original,
+        }),
+        Request::Get(_) => Response::Err("no such connection: tcp src=...".into()),
+        Request::Delete(_) => ok(Deleted { deleted: 1 }),
+        Request::Update(_) => ok(Updated { updated: 1 }),
+        Request::Flush(_) | Request::ExpectFlush(_) => ok(Deleted { deleted: 3 }),
+        Request::Count(_) => ok(CountResponse {
+            count: 12,
+            max: 100,
+        }),
+        Request::ExpectList(_) => ok(ExpectListResponse {
+            expectations: vec![expectation(1, 300), expectation(2, 299)],
+        }),
+        Request::ExpectDelete(ExpectDelete { id: 1 }) => ok(Deleted { deleted: 1 }),
+        Request::ExpectDelete(_) => Response::Err("no such expectation".into()),
+        Request::ExpectCreate(_) => ok(ExpectCreated { id: 3 }),
+        Request::Stats(_) => {
+            let counts = |found| Counts(vec![("found".into(), found), ("drop".into(), 1)]);
+            ok(StatsResponse {
+                entries: 4,
+                totals: counts(9),
+                buckets: 64,
+                workers: vec![counts(4), counts(5)],
+            })
         }
         _ => Response::Err("unsupported".into()),
     }
+}
+
+/// The conntrack requests among `reqs`, read as the plugin reads them.
+fn conntrack(reqs: &[(String, Value)]) -> Vec<Request> {
+    reqs.iter()
+        .filter(|(t, _)| t == "conntrack")
+        .map(|(_, v)| Request::from_value(v.clone()).unwrap())
+        .collect()
 }
 
 #[test]
@@ -237,7 +396,7 @@ fn commands_send_their_requests_at_the_engines_clock_and_print_the_answers() {
             ("engine".to_string(), json!({"op": "status"})),
             (
                 "conntrack".to_string(),
-                json!({"op": "list", "format": "extended", "filter": {"proto": 6}, "now_ns": 77,
+                json!({"op": "list", "format": "extended", "filter": {"proto": "tcp"}, "now_ns": 77,
                        "limit": 10000, "total": false})
             ),
         ]
@@ -250,13 +409,39 @@ fn commands_send_their_requests_at_the_engines_clock_and_print_the_answers() {
         (0, format!("{LINE}\n{LINE}\n").as_str())
     );
     assert!(err.ends_with(" 2 flow entries have been shown.\n"), "{err}");
-    let reqs = f.requests();
-    assert_eq!(reqs[1].1.get("cursor"), None);
-    assert_eq!(reqs[2].1["cursor"], 5);
+    let reqs = conntrack(&f.requests());
+    let page = |cursor| {
+        Request::List(List {
+            now_ns: 77,
+            filter: Some(Filter {
+                proto: Some(Proto(17)),
+                ..Filter::default()
+            }),
+            limit: Some(10_000),
+            total: false,
+            cursor,
+            ..List::default()
+        })
+    };
+    assert_eq!(reqs, vec![page(None), page(Some(5))]);
     let g = [
         "-G", "-p", "tcp", "-s", "10.0.0.1", "-d", "10.0.0.2", "--sport", "1", "--dport", "2",
     ];
-    assert_eq!(f.run(&g).0, 0);
+    let tuple = TupleSpec {
+        sport: Some(1),
+        dport: Some(2),
+        ..TupleSpec::new(6, "10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap())
+    };
+    let (code, out, err) = f.run(&g);
+    assert_eq!((code, out.as_str()), (0, format!("{LINE}\n").as_str()));
+    assert!(err.ends_with(" 1 flow entries have been shown.\n"), "{err}");
+    let get = Request::Get(Get {
+        now_ns: 77,
+        tuple: tuple.clone(),
+        format: Format::Text,
+        show_labels: false,
+    });
+    assert_eq!(conntrack(&f.requests()), vec![get.clone()]);
     let (code, out, err) = f.run(&[
         "-G", "-p", "tcp", "-s", "10.0.0.1", "-d", "10.0.0.2", "--sport", "9", "--dport", "2",
     ]);
@@ -271,28 +456,266 @@ fn commands_send_their_requests_at_the_engines_clock_and_print_the_answers() {
         err.ends_with("1 flow entries have been deleted.\n"),
         "{err}"
     );
-    let reqs = f.requests();
-    assert_eq!(reqs[1].1["op"], "get");
     assert_eq!(
-        reqs[2].1,
-        json!({"op": "delete", "now_ns": 77, "tuple": {"proto": 6, "src": "10.0.0.1", "dst": "10.0.0.2", "sport": 1, "dport": 2}})
+        conntrack(&f.requests()),
+        vec![
+            get,
+            Request::Delete(Delete {
+                now_ns: 77,
+                tuple: Some(tuple.clone()),
+                filter: None,
+            })
+        ]
     );
     // -D without a full tuple deletes by filter; without filters, everything.
     f.run(&["-D"]);
+    let reqs = f.requests();
     assert_eq!(
-        f.requests()[2].1,
+        reqs[2].1,
         json!({"op": "delete", "now_ns": 77, "filter": {}})
+    );
+    assert_eq!(
+        conntrack(&reqs)[0],
+        Request::List(List {
+            now_ns: 77,
+            filter: Some(Filter::default()),
+            limit: Some(10_000),
+            total: false,
+            ..List::default()
+        })
+    );
+    // -U: the change by tuple, then the connection as it is now.
+    let mut u = vec!["-U", "-m", "0x10/0xf0", "--label-add", "1,3", "--label-del"];
+    u.extend(&g[1..]);
+    let (code, out, err) = f.run(&u);
+    assert_eq!((code, out.as_str()), (0, format!("{LINE}\n").as_str()));
+    assert!(
+        err.ends_with("1 flow entries have been updated.\n"),
+        "{err}"
+    );
+    let reqs = conntrack(&f.requests());
+    assert_eq!(
+        reqs[0],
+        Request::Update(Update {
+            now_ns: 77,
+            tuple: Some(tuple.clone()),
+            mark: Some(0x10),
+            mark_mask: Some(0xf0),
+            label_add: Some(LabelBits(0b1010)),
+            label_del: Some(LabelBits(u128::MAX)),
+            ..Update::default()
+        })
+    );
+    assert!(
+        matches!(&reqs[1], Request::Get(g) if g.tuple == tuple),
+        "{reqs:?}"
     );
     assert_eq!(f.run(&["-C"]), (0, "12\n".into(), String::new()));
     assert_eq!(f.run(&["-C", "expect"]), (0, "2\n".into(), String::new()));
     f.requests();
     let (code, out, err) = f.run(&["-L", "expect"]);
-    assert_eq!((code, out.as_str()), (0, "300 proto=6 a\n299 proto=6 b\n"));
+    assert_eq!(
+        (code, out),
+        (0, format!("{}\n{}\n", expect_line(300), expect_line(299)))
+    );
     assert!(err.ends_with("2 expectations have been shown.\n"));
-    assert_eq!(f.requests()[1].1, json!("expect-list 77"));
+    assert_eq!(
+        conntrack(&f.requests()),
+        vec![Request::ExpectList(At { now_ns: 77 })]
+    );
+    let (code, _, err) = f.run(&["-D", "expect", "--id", "1"]);
+    assert_eq!(code, 0);
+    assert!(
+        err.ends_with(" 1 expectations have been deleted.\n"),
+        "{err}"
+    );
+    assert_eq!(
+        conntrack(&f.requests()),
+        vec![Request::ExpectDelete(ExpectDelete { id: 1 })]
+    );
+    let (code, _, err) = f.run(&["-F"]);
+    assert_eq!(code, 0);
+    assert!(
+        err.ends_with(" connection tracking table has been emptied.\n"),
+        "{err}"
+    );
+    let (code, _, err) = f.run(&["-F", "expect"]);
+    assert_eq!(code, 0);
+    assert!(
+        err.ends_with(" expectation table has been emptied.\n"),
+        "{err}"
+    );
+    assert_eq!(
+        conntrack(&f.requests()),
+        vec![
+            Request::Flush(At::default()),
+            Request::ExpectFlush(At::default())
+        ]
+    );
+    // -I expect: the master as -G names it, the expected tuple and its mask.
+    let mut i = vec![
+        "-I",
+        "expect",
+        "--tuple-src",
+        "10.0.0.1",
+        "--tuple-dst",
+        "10.0.0.2",
+        "--tuple-port-dst",
+        "20000",
+        "--mask-src",
+        "0.0.0.0",
+        "--mask-port-src",
+        "0",
+        "-t",
+        "60",
+        "--helper",
+        "ftp",
+    ];
+    i.extend(&g[1..]);
+    let (code, _, err) = f.run(&i);
+    assert_eq!(code, 0);
+    assert!(err.ends_with(" 1 expectation has been created.\n"), "{err}");
+    assert_eq!(
+        conntrack(&f.requests()),
+        vec![Request::ExpectCreate(ExpectCreate {
+            now_ns: 77,
+            master: tuple,
+            expect: TupleSpec {
+                dport: Some(20000),
+                ..TupleSpec::new(6, "10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap())
+            },
+            mask: Some(ExpectMask {
+                src: Some("0.0.0.0".parse().unwrap()),
+                sport: Some(0),
+            }),
+            timeout: Some(60),
+            helper: Some("ftp".into()),
+        })]
+    );
+    // -S: a line per worker.
+    let (code, out, _) = f.run(&["-S"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "cpu=0   \tfound=4 invalid=0 insert=0 insert_failed=0 drop=1 early_drop=0 error=0 search_restart=0 clash_resolve=0 chaintoolong=0 \n\
+         cpu=1   \tfound=5 invalid=0 insert=0 insert_failed=0 drop=1 early_drop=0 error=0 search_restart=0 clash_resolve=0 chaintoolong=0 \n"
+    );
     // The engine refusing a request is exit code 1.
-    let (code, _, err) = f.run(&["-S"]);
-    assert_eq!((code, err.as_str()), (1, "brickwall ct: unsupported\n"));
+    let (code, _, err) = f.run(&["-D", "expect", "--id", "9"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "brickwall ct: no such expectation\n")
+    );
+}
+
+/// `-o json` prints each record on a line of JSON, as the plugin wrote it.
+#[test]
+fn json_records_print_as_one_line_each() {
+    fn records(target: &str, req: &Value) -> Response {
+        if target == "engine" {
+            return Response::Err("unknown target engine".into());
+        }
+        let Ok(Request::List(l)) = Request::from_value(req.clone()) else {
+            return Response::Err("unsupported".into());
+        };
+        assert_eq!(l.format, Format::Json);
+        let a = |s: &str| s.parse().unwrap();
+        let rec = ConnRecord {
+            id: 7,
+            family: FamilyName(Family::Ipv4),
+            proto: "udp".into(),
+            protonum: 17,
+            state: None,
+            timeout: 29,
+            status: vec!["CONFIRMED".into()],
+            orig: TupleRecord {
+                sport: Some(1000),
+                dport: Some(53),
+                ..TupleRecord::new(a("10.0.0.1"), a("10.1.0.1"))
+            },
+            reply: TupleRecord {
+                sport: Some(53),
+                dport: Some(1000),
+                ..TupleRecord::new(a("10.1.0.1"), a("10.0.0.1"))
+            },
+            mark: 0,
+            zone: 0,
+            labels: Labels(0),
+            helper: None,
+            uses: 1,
+            start_ns: None,
+        };
+        ok(ListResponse {
+            entries: vec![Entry::Record(Box::new(rec))],
+            ..ListResponse::default()
+        })
+    }
+    let f = Fake::start("json", records);
+    let (code, out, err) = f.run(&["-L", "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "{\"family\":\"ipv4\",\"helper\":null,\"id\":7,\"labels\":\"0x0\",\"mark\":0,\
+         \"orig\":{\"dport\":53,\"dst\":\"10.1.0.1\",\"sport\":1000,\"src\":\"10.0.0.1\"},\
+         \"proto\":\"udp\",\"protonum\":17,\
+         \"reply\":{\"dport\":1000,\"dst\":\"10.0.0.1\",\"sport\":53,\"src\":\"10.1.0.1\"},\
+         \"state\":null,\"status\":[\"CONFIRMED\"],\"timeout\":29,\"use\":1,\"zone\":0}\n"
+    );
+}
+
+/// An answer that is not the request's response type is a failure (exit code 1) with
+/// a message, for every command that reads one.
+#[test]
+fn answers_of_the_wrong_shape_are_failures() {
+    fn junk(target: &str, _req: &Value) -> Response {
+        match target {
+            "engine" => Response::Ok(json!({"now_ns": 5})),
+            _ => Response::Ok(json!({"entries": "x", "count": -1, "expectations": 3})),
+        }
+    }
+    let f = Fake::start("junk", junk);
+    for args in [
+        &["-L"][..],
+        &["-L", "expect"],
+        &[
+            "-G", "-p", "tcp", "-s", "10.0.0.1", "-d", "10.0.0.2", "--sport", "1", "--dport", "2",
+        ],
+        &["-D"],
+        &["-U", "-m", "1"],
+        &["-F"],
+        &["-F", "expect"],
+        &["-C"],
+        &["-C", "expect"],
+        &["-S"],
+        &["-D", "expect", "--id", "1"],
+        &[
+            "-I",
+            "expect",
+            "-p",
+            "tcp",
+            "-s",
+            "10.0.0.1",
+            "-d",
+            "10.0.0.2",
+            "--sport",
+            "1",
+            "--dport",
+            "2",
+            "--tuple-src",
+            "10.0.0.1",
+            "--tuple-dst",
+            "10.0.0.2",
+        ],
+    ] {
+        let (code, out, err) = f.run(args);
+        assert_eq!((code, out.as_str()), (1, ""), "{args:?}");
+        assert!(
+            err.starts_with(
+                "brickwall ct: unexpected answer from the conntrack plugin: the answer to "
+            ),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 #[test]
@@ -312,6 +735,26 @@ fn options_a_command_cannot_use_are_exit_code_2_before_any_request() {
         &["-E", "expect", "-p", "tcp"],
         &["-E", "-o", "json"],
         &["-E", "expect", "-e", "UPDATE"],
+        &["-U", "-p", "tcp"],
+        &["-U", "--label-add", "200"],
+        &[
+            "-I",
+            "expect",
+            "-p",
+            "tcp",
+            "-s",
+            "1.1.1.1",
+            "-d",
+            "2.2.2.2",
+            "--sport",
+            "1",
+            "--dport",
+            "2",
+            "--tuple-src",
+            "1.1.1.x",
+            "--tuple-dst",
+            "2.2.2.2",
+        ],
         &[
             "-G",
             "-p",

@@ -3,11 +3,13 @@
 
 mod top_common;
 
+use brickwall_control_protocol::conntrack::value::FamilyName;
 use brickwall_tui::top::conns::SortKey;
 use brickwall_tui::top::keys::Key;
 use brickwall_tui::top::model::*;
 use brickwall_tui::top::rates::Rates;
 use brickwall_tui::top::state::{App, Link, View};
+use brickwall_wire::Family;
 use ratatui::style::Color;
 use std::time::Duration;
 use top_common::*;
@@ -225,7 +227,7 @@ fn connection_states_counted_and_coloured() {
 #[test]
 fn connections_error_is_shown() {
     let mut app = conns_app();
-    app.conns.error = Some("filter.src: not an address".into());
+    app.conns.error = Some("the engine refused: filter.src: not an address".into());
     let s = screen(&render(&mut app, 160, 48));
     assert!(
         s.contains("the engine refused: filter.src: not an address"),
@@ -251,26 +253,47 @@ fn help_overlay() {
 fn expectations_view() {
     let mut app = App::new("/tmp/test.sock");
     app.view = View::Expect;
-    app.expects = vec![ExpectRow {
-        timeout_s: 295,
-        proto: 6,
-        tuple: "src=10.0.0.1 dst=10.0.0.2 sport=0 dport=20000".into(),
-        master: "src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=21".into(),
+    let a = |s: &str| s.parse().unwrap();
+    let ports = |t: TupleRecord, sport, dport| TupleRecord {
+        sport: Some(sport),
+        dport: Some(dport),
+        ..t
+    };
+    app.expects = vec![ExpectRecord {
+        id: 1,
+        timeout: 295,
+        protonum: 6,
+        family: FamilyName(Family::Ipv4),
+        tuple: ports(TupleRecord::new(a("10.0.0.1"), a("10.0.0.2")), 0, 20000),
+        mask: ports(
+            TupleRecord::new(a("255.255.255.255"), a("255.255.255.255")),
+            0,
+            65535,
+        ),
+        master: ports(TupleRecord::new(a("10.0.0.1"), a("10.0.0.2")), 40000, 21),
+        flags: vec!["PERMANENT".into()],
+        class: 0,
         helper: "ftp".into(),
-        class: "0".into(),
-        flags: vec![],
+        zone: 0,
     }];
     let s = screen(&render(&mut app, 160, 48));
     for want in [
         "Expectations: 1",
         "4m55s",
         "tcp",
-        "dport=20000",
-        "dport=21",
+        "src=10.0.0.1 dst=10.0.0.2 sport=0 dport=20000",
+        "src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=21",
         "ftp",
+        "PERMANENT",
     ] {
         assert!(s.contains(want), "{want}:\n{s}");
     }
+    // The filter matches the words of the record's row.
+    app.set_filter("dport=20000 ftp");
+    assert_eq!(app.visible_expects().len(), 1);
+    app.set_filter("irc");
+    assert_eq!(app.visible_expects().len(), 0);
+    app.set_filter("");
     app.expects.clear();
     let s = screen(&render(&mut app, 160, 48));
     assert!(s.contains("no expectations"), "{s}");
@@ -521,23 +544,31 @@ fn tiny_screens_do_not_panic() {
 #[test]
 fn hostile_data_and_key_storms_do_not_panic() {
     let mut app = chains_app();
-    app.chains.hist = Some(Histogram {
+    app.chains.hist = Some(HistogramResponse {
         buckets: u64::MAX,
-        offset: 3,
-        span: u64::MAX,
-        counts: vec![],
+        offset: Some(3),
+        limit: Some(u64::MAX),
+        histogram: vec![],
         longest: u64::MAX,
         nodes: u64::MAX,
         load_factor: f64::NAN,
     });
-    app.chains.window = Some(BucketWindow {
+    app.chains.window = Some(BucketsResponse {
         buckets: u64::MAX,
         offset: u64::MAX - 3,
         lengths: vec![u32::MAX; 10],
     });
-    app.chains.chain = Some(Chain {
+    app.chains.chain = Some(ChainResponse {
         bucket: 5,
-        nodes: vec![ChainNode::default(); 10_000],
+        nodes: vec![
+            ChainNode {
+                id: u32::MAX,
+                dir: Dir::Reply,
+                proto: String::new(),
+                tuple: String::new(),
+            };
+            10_000
+        ],
     });
     let mut page = four_conns();
     page.count = Some(u64::MAX);

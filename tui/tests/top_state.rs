@@ -3,6 +3,12 @@
 
 mod top_common;
 
+use brickwall_control_protocol::conntrack::request::Filter as CtFilter;
+use brickwall_control_protocol::conntrack::response::{
+    BucketsResponse, ExpectListResponse, ListResponse,
+};
+use brickwall_control_protocol::conntrack::value::{Names, Net, Proto};
+use brickwall_tui::client::decode;
 use brickwall_tui::top::conns::{ConnsState, SortKey};
 use brickwall_tui::top::fetch::{Update, Wants};
 use brickwall_tui::top::filter::Filter;
@@ -15,7 +21,7 @@ use serde_json::json;
 use std::time::Duration;
 use top_common::*;
 
-fn ids(rows: &[&ConnRow]) -> Vec<u64> {
+fn ids(rows: &[&ConnRow]) -> Vec<u32> {
     rows.iter().map(|r| r.id).collect()
 }
 
@@ -79,13 +85,15 @@ fn filter_splits_server_and_page_words() {
     let f = Filter::parse("tcp established dport=443 src=10.0.0.0/8 foo State=time_wait");
     assert_eq!(
         f.server,
-        Some(json!({
-            "proto": "tcp",
-            "dport": 443,
-            "src": "10.0.0.0/8",
-            "state": "ESTABLISHED,TIME_WAIT"
-        }))
+        Some(CtFilter {
+            proto: Some(Proto(6)),
+            dport: Some(443),
+            src: Some(Net("10.0.0.0/8".parse().unwrap())),
+            state: Some(Names(vec!["ESTABLISHED".into(), "TIME_WAIT".into()])),
+            ..CtFilter::default()
+        })
     );
+    assert_eq!(f.error, None);
     assert_eq!(f.local, vec!["foo"]);
     assert!(f.matches_local("a FOO b"));
     assert!(!f.matches_local("bar"));
@@ -96,8 +104,29 @@ fn filter_splits_server_and_page_words() {
     assert_eq!(f.local, vec!["10.0.0.3"]);
     // A second protocol word is a page word (the filter has one protocol).
     let f = Filter::parse("tcp udp");
-    assert_eq!(f.server, Some(json!({"proto": "tcp"})));
+    assert_eq!(
+        f.server,
+        Some(CtFilter {
+            proto: Some(Proto(6)),
+            ..CtFilter::default()
+        })
+    );
     assert_eq!(f.local, vec!["udp"]);
+    // A value the protocol does not read is the filter's error: nothing goes to the
+    // server, and the filter is not empty.
+    for (text, want) in [
+        ("src=10.0.0.300", "src: not an address or network"),
+        ("sport=http", "sport: invalid type"),
+        ("mark=0xZZ", "mark: not a mark"),
+        ("family=ipx", "family: unknown family"),
+    ] {
+        let f = Filter::parse(text);
+        let e = f.request().unwrap_err();
+        assert!(e.starts_with(want), "{text}: {e}");
+        assert_eq!(f.server, None);
+        assert!(!f.is_empty());
+    }
+    assert_eq!(Filter::parse("foo").request(), Ok(None));
 }
 
 #[test]
@@ -262,7 +291,13 @@ fn keys_switch_views_filter_and_quit() {
     assert_eq!(app.filter.text, "tcp q");
     let w: Wants = app.wants();
     assert_eq!(w.view, View::Conns);
-    assert_eq!(w.conns_filter, Some(json!({"proto": "tcp"})));
+    assert_eq!(
+        w.conns_filter,
+        Ok(Some(CtFilter {
+            proto: Some(Proto(6)),
+            ..CtFilter::default()
+        }))
+    );
     assert_eq!(app.on_key(Key::Char('?')), Action::Continue);
     assert!(app.help);
     assert_eq!(app.on_key(Key::Char('q')), Action::Quit);
@@ -273,20 +308,18 @@ fn keys_switch_views_filter_and_quit() {
 #[test]
 fn updates_feed_the_state() {
     let mut app = App::new("s");
+    let stats = |entries, found| StatsResponse {
+        entries,
+        buckets: 64,
+        totals: Counts(vec![("found".into(), found)]),
+        workers: vec![],
+    };
     app.apply(Update::CtStats {
-        stats: CtStats {
-            entries: 5,
-            buckets: 64,
-            counters: vec![("found".into(), 10)],
-        },
+        stats: stats(5, 10),
         at: Duration::from_secs(1),
     });
     app.apply(Update::CtStats {
-        stats: CtStats {
-            entries: 7,
-            buckets: 64,
-            counters: vec![("found".into(), 30)],
-        },
+        stats: stats(7, 30),
         at: Duration::from_secs(3),
     });
     assert_eq!(app.ct_rates.get("found").unwrap().rate(), Some(10.0));
@@ -299,15 +332,21 @@ fn updates_feed_the_state() {
     );
 }
 
+/// A `list` page as the plugin answers it.
+fn page(v: serde_json::Value) -> Result<ConnPage, String> {
+    decode::<ListResponse>("list", v).and_then(parse::conn_page)
+}
+
 #[test]
 fn parsing_real_answers() {
     let v = json!({"count": 638, "offset": 0, "limit": 2, "states": {"udp": 138, "TIME_WAIT": 400},
         "entries": [{"family": "ipv4", "helper": null, "id": 2, "mark": 0, "proto": "tcp",
+        "protonum": 6, "zone": 0, "labels": "0x0", "use": 1,
         "orig": {"bytes": 484, "dport": 80, "dst": "10.1.0.41", "packets": 7, "sport": 10000, "src": "10.0.0.2"},
         "reply": {"bytes": 404, "dport": 10000, "dst": "10.0.0.2", "packets": 5, "sport": 80, "src": "10.1.0.41"},
         "start_ns": 1700000000000648368u64, "state": "TIME_WAIT",
         "status": ["SEEN_REPLY", "ASSURED", "CONFIRMED"], "timeout": 119}]});
-    let p = parse::conn_page(&v).unwrap();
+    let p = page(v).unwrap();
     assert_eq!(p.count, Some(638));
     assert_eq!(
         p.states,
@@ -319,42 +358,59 @@ fn parsing_real_answers() {
     assert_eq!(r.destination(), "10.1.0.41:80");
     assert_eq!((r.packets, r.bytes), (Some(12), Some(888)));
     assert_eq!(r.age_s(1_700_000_002_000_000_000), Some(1));
+    assert_eq!(r.state_text(), "TIME_WAIT");
     assert!(!r.unreplied && r.assured);
     // Conntrack with Linux's defaults (no accounting, no timestamps) lists neither:
     // the row has none rather than zeros.
-    let v = json!({"count": 1, "entries": [{"family": "ipv4", "id": 3, "mark": 0,
-        "proto": "udp", "orig": {"dport": 53, "dst": "10.1.0.1", "sport": 1000, "src": "10.0.0.1"},
-        "reply": {"dport": 1000, "dst": "10.0.0.1", "sport": 53, "src": "10.1.0.1"},
+    let v = json!({"count": 1, "entries": [{"family": "ipv6", "id": 3, "mark": 0,
+        "proto": "udp", "protonum": 17, "zone": 0, "labels": "0x0", "use": 1,
+        "orig": {"dport": 53, "dst": "fd00::1", "sport": 1000, "src": "fd00::2"},
+        "reply": {"dport": 1000, "dst": "fd00::2", "sport": 53, "src": "fd00::1"},
         "state": null, "status": ["CONFIRMED"], "timeout": 29}]});
-    let bare = &parse::conn_page(&v).unwrap().rows[0];
+    let bare = &page(v).unwrap().rows[0];
     assert_eq!(
         (bare.packets, bare.bytes, bare.start_ns),
         (None, None, None)
     );
     assert_eq!(bare.age_s(1), None);
-    let e = parse::expect_line(
-        "295 proto=6 src=10.0.0.1 dst=10.0.0.2 sport=0 dport=20000 \
-         mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 \
-         master-src=10.0.0.1 master-dst=10.0.0.2 sport=40000 dport=21 PERMANENT class=0 helper=ftp",
-    )
-    .unwrap();
-    assert_eq!(e.timeout_s, 295);
-    assert_eq!(e.proto, 6);
-    assert_eq!(e.tuple, "src=10.0.0.1 dst=10.0.0.2 sport=0 dport=20000");
-    assert_eq!(e.master, "src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=21");
+    assert_eq!(bare.source(), "[fd00::2]:1000");
+    assert_eq!(bare.state_text(), "UNREPLIED");
+    // The expectations come as records; the view shows their tuples in conntrack's words.
+    let v = json!({"expectations": [{"id": 4, "timeout": 295, "protonum": 6, "family": "ipv4",
+        "tuple": {"src": "10.0.0.1", "dst": "10.0.0.2", "sport": 0, "dport": 20000},
+        "mask": {"src": "255.255.255.255", "dst": "255.255.255.255", "sport": 0, "dport": 65535},
+        "master": {"src": "10.0.0.1", "dst": "10.0.0.2", "sport": 40000, "dport": 21},
+        "flags": ["PERMANENT"], "class": 0, "helper": "ftp", "zone": 0}]});
+    let e = &decode::<ExpectListResponse>("expect-list", v)
+        .unwrap()
+        .expectations[0];
+    assert_eq!(e.timeout, 295);
+    assert_eq!(e.protonum, 6);
+    assert_eq!(
+        e.tuple.words(),
+        "src=10.0.0.1 dst=10.0.0.2 sport=0 dport=20000"
+    );
+    assert_eq!(
+        e.master.words(),
+        "src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=21"
+    );
     assert_eq!(e.helper, "ftp");
     assert_eq!(e.flags, vec!["PERMANENT"]);
     let s = parse::ct_stats(
-        &json!({"entries": 3, "buckets": 64, "insert": 3, "found": 9,
-        "chaintoolong": 1}),
-    )
-    .unwrap();
-    let names: Vec<&str> = s.counters.iter().map(|(n, _)| n.as_str()).collect();
+        decode(
+            "stats",
+            json!({"entries": 3, "buckets": 64, "insert": 3, "found": 9,
+            "chaintoolong": 1, "workers": [{"found": 9}]}),
+        )
+        .unwrap(),
+    );
+    let names: Vec<&str> = s.totals.0.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
         vec!["found", "insert", "chaintoolong"],
         "conntrack -S order"
     );
+    assert_eq!((s.entries, s.buckets), (3, 64));
 }
 
 /// `{"op":"helpers"}` as the conntrack plugin answers it; with no helpers configured;
@@ -433,18 +489,26 @@ fn bad_answers_do_not_panic() {
         json!({"nodes": [{"id": "x"}, 7]}),
         json!({"hooks": {"X": 5, "FORWARD": {"entered": "a"}}, "drops_by_reason": []}),
         json!([{"hooks": [5, {"priority": "high"}]}, 7]),
+        json!({"expectations": [{"id": 1}], "entries": 3, "found": "x"}),
     ];
     for v in &junk {
         let _ = parse::status(v);
-        let _ = parse::histogram(v);
-        let _ = parse::window(v);
-        let _ = parse::chain(v);
-        let _ = parse::conn_page(v);
-        let _ = parse::expects(v);
-        let _ = parse::ct_stats(v);
         let _ = parse::engine_counters(v);
         let _ = parse::plugins(v);
         let _ = parse::helpers(v);
+        // The conntrack plugin's answers: none of these fits its type, and each is an
+        // error naming the operation.
+        for e in [
+            decode::<HistogramResponse>("histogram", v.clone()).err(),
+            decode::<BucketsResponse>("buckets", v.clone()).err(),
+            decode::<ChainResponse>("chain", v.clone()).err(),
+            page(v.clone()).err(),
+            decode::<ExpectListResponse>("expect-list", v.clone()).err(),
+            decode::<StatsResponse>("stats", v.clone()).err(),
+        ] {
+            let e = e.unwrap_or_else(|| panic!("{v} read as an answer"));
+            assert!(e.starts_with("the answer to "), "{e}");
+        }
     }
     // A helpers answer of the wrong shape is an error naming what is wrong (the
     // protocol's types read it), not a guess.
@@ -458,19 +522,23 @@ fn bad_answers_do_not_panic() {
     assert_eq!(h.list.len(), 2);
     assert_eq!(h.list[1].stats.failures(), u64::MAX, "saturates");
     assert_eq!(h.total(|s| s.failures()), u64::MAX);
-    assert!(parse::conn_page(&json!("x")).is_err());
-    assert!(parse::expect_line("").is_none());
-    assert!(parse::expect_line("proto=6 src=1").is_none());
-    let w = parse::window(&json!({"buckets": 10, "offset": 0, "lengths": [1e20, -1, 3]})).unwrap();
-    assert_eq!(w.lengths, vec![0, 0, 3]);
+    // A text line where the json format's records were asked for is an error too.
+    let e = page(json!({"entries": ["tcp 6 ..."], "more": false})).unwrap_err();
+    assert!(e.starts_with("list: a text line"), "{e}");
+    let e = decode::<BucketsResponse>(
+        "buckets",
+        json!({"buckets": 10, "offset": 0, "lengths": [1e20, -1, 3]}),
+    )
+    .unwrap_err();
+    assert!(e.contains("invalid type"), "{e}");
 }
 
-fn part(offset: u64, span: u64, counts: Vec<u64>, nodes: u64, longest: u64) -> Histogram {
-    Histogram {
+fn part(offset: u64, span: u64, counts: Vec<u64>, nodes: u64, longest: u64) -> HistogramResponse {
+    HistogramResponse {
         buckets: 100,
-        offset,
-        span,
-        counts,
+        offset: Some(offset),
+        limit: Some(span),
+        histogram: counts,
         longest,
         nodes,
         load_factor: 0.0,
@@ -486,20 +554,30 @@ fn histogram_parts_add_up() {
     assert_eq!(c.coverage(), (40, 100));
     c.take_hist(part(40, 60, vec![50, 5, 5], 15, 2));
     let h = c.hist.clone().unwrap();
-    assert_eq!(h.counts, vec![80, 15, 5]);
-    assert_eq!((h.nodes, h.longest, h.span), (25, 2, 100));
+    assert_eq!(h.histogram, vec![80, 15, 5]);
+    assert_eq!((h.nodes, h.longest, h.span()), (25, 2, 100));
     assert_eq!(h.load_factor, 0.25);
     c.take_hist(part(0, 40, vec![40], 0, 0));
     let h = c.hist.clone().unwrap();
-    assert_eq!(h.counts, vec![90, 5, 5]);
+    assert_eq!(h.histogram, vec![90, 5, 5]);
     assert_eq!(h.nodes, 15);
     c.take_hist(part(0, 100, vec![100], 0, 0));
     assert_eq!(c.parts.len(), 1);
-    assert_eq!(c.hist.clone().unwrap().counts, vec![100]);
+    assert_eq!(c.hist.clone().unwrap().histogram, vec![100]);
     let mut bigger = part(0, 50, vec![50], 0, 0);
     bigger.buckets = 200;
     c.take_hist(bigger);
     assert_eq!(c.coverage(), (50, 200));
+    // A whole-table answer has no range: it covers every bucket from 0.
+    c.take_hist(HistogramResponse {
+        buckets: 200,
+        histogram: vec![150, 50],
+        nodes: 50,
+        ..HistogramResponse::default()
+    });
+    assert_eq!(c.coverage(), (200, 200));
+    assert_eq!(c.parts.len(), 1);
+    assert_eq!(c.hist.clone().unwrap().load_factor, 0.25);
 }
 
 /// The sweep's ranges: the whole table when it is small, about HIST_NODES nodes per

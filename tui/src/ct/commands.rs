@@ -3,8 +3,17 @@
 
 use super::args::{CtArgs, OutputFormat, Table};
 use super::{events, query, CtError, Session, EXIT_OK, PREFIX};
+use brickwall_control_protocol::conntrack::request::{
+    At, Delete, ExpectCreate, ExpectDelete, ExpectMask, Filter, Format, Get, List, TupleSpec,
+    Update,
+};
+use brickwall_control_protocol::conntrack::response::{
+    CountResponse, Counts, Deleted, Entry, ExpectCreated, ExpectListResponse, GetResponse,
+    ListResponse, StatsResponse, Updated,
+};
+use brickwall_control_protocol::conntrack::value::{LabelBits, Mark};
+use brickwall_control_protocol::conntrack::{ExpectRecord, Request};
 use brickwall_hooks::connlabel;
-use serde_json::{json, Map, Value};
 use std::io::Write;
 
 /// The `conntrack -S` counters of a worker line, in conntrack-tools' order (Linux 6.x).
@@ -91,30 +100,25 @@ fn no_filters(a: &CtArgs, cmd: &str) -> Result<(), CtError> {
     Ok(())
 }
 
-/// The plugin's name for the output format asked for.
-fn format_name(a: &CtArgs) -> &'static str {
+/// The format the output options ask the plugin for.
+fn format(a: &CtArgs) -> Format {
     if a.output.contains(&OutputFormat::Json) {
-        "json"
+        Format::Json
     } else if a.output.contains(&OutputFormat::Extended) {
-        "extended"
+        Format::Extended
     } else {
-        "text"
+        Format::Text
     }
 }
 
-/// A `list` or `get` request in the output format asked for, with the labels when
-/// `-o labels` asks for them.
-fn with_format(a: &CtArgs, mut fields: Value) -> Value {
-    fields["format"] = format_name(a).into();
-    if a.output.contains(&OutputFormat::Labels) {
-        fields["show_labels"] = true.into();
-    }
-    fields
+/// Whether `-o labels` asks for each connection's labels.
+fn show_labels(a: &CtArgs) -> bool {
+    a.output.contains(&OutputFormat::Labels)
 }
 
 /// The label names `-o labels` prints (conntrack-tools' map), if it was asked for.
 fn label_names(a: &CtArgs) -> Option<Vec<(u8, String)>> {
-    a.output.contains(&OutputFormat::Labels).then(|| {
+    show_labels(a).then(|| {
         std::fs::read_to_string(connlabel::CONNLABEL_CONF)
             .map(|t| connlabel::parse_map(&t))
             .unwrap_or_default()
@@ -139,50 +143,84 @@ fn named_labels(line: &str, names: &[(u8, String)]) -> String {
     }
 }
 
-/// A JSON request with the engine's clock, if it has one.
-fn request(s: &mut Session, fields: Value) -> Result<Value, CtError> {
-    Ok(at_clock(fields, s.now_ns()?))
-}
-
-/// `fields` as a request object carrying the clock `now` (when known), so that the
-/// requests of one command judge expiry at the same time.
-fn at_clock(fields: Value, now: Option<u64>) -> Value {
-    let mut m = match fields {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
-    if let Some(n) = now {
-        m.insert("now_ns".into(), n.into());
-    }
-    Value::Object(m)
-}
-
 /// Prints one entry: a line as the plugin formatted it (its label bits in `names`, with
-/// `-o labels`), or a JSON object on one line.
-fn print_entry(out: &mut dyn Write, e: &Value, names: Option<&[(u8, String)]>) {
+/// `-o labels`), or a record as one line of JSON.
+fn print_entry(out: &mut dyn Write, e: &Entry, names: Option<&[(u8, String)]>) {
     let _ = match (e, names) {
-        (Value::String(line), Some(names)) => writeln!(out, "{}", named_labels(line, names)),
-        (Value::String(line), None) => writeln!(out, "{line}"),
-        (other, _) => writeln!(out, "{other}"),
+        (Entry::Line(line), Some(names)) => writeln!(out, "{}", named_labels(line, names)),
+        (Entry::Line(line), None) => writeln!(out, "{line}"),
+        // Through a JSON value, which writes its fields as the answer's were written.
+        (Entry::Record(r), _) => match serde_json::to_value(r) {
+            Ok(v) => writeln!(out, "{v}"),
+            Err(e) => writeln!(out, "{{\"error\": \"{e}\"}}"),
+        },
     };
 }
 
-/// The `entries` of a `list` answer.
-fn entries(v: &Value) -> Result<&Vec<Value>, CtError> {
-    v.get("entries")
-        .and_then(Value::as_array)
-        .ok_or_else(|| CtError::fail(format!("unexpected answer from the conntrack plugin: {v}")))
+/// The connections a command is about: one by its full tuple, or every match of a
+/// filter (every connection for an empty one).
+enum Which {
+    Tuple(TupleSpec),
+    Filter(Filter),
+}
+
+impl Which {
+    /// One connection when the options name a full tuple, else the filter's matches.
+    fn of(a: &CtArgs, cmd: &str) -> Result<Which, CtError> {
+        if query::is_full_tuple(a) {
+            Ok(Which::Tuple(query::tuple(a, cmd)?))
+        } else {
+            Ok(Which::Filter(query::filter(a, cmd)?.unwrap_or_default()))
+        }
+    }
+
+    /// Prints them as of `now_ns` in the format the options ask for: the connection
+    /// (`get`), or every match (`list`, in pages).
+    fn print(
+        self,
+        s: &mut Session,
+        a: &CtArgs,
+        now_ns: u64,
+        out: &mut dyn Write,
+    ) -> Result<(), CtError> {
+        let names = label_names(a);
+        match self {
+            Which::Tuple(tuple) => {
+                let r: GetResponse = s.ask(&Request::Get(Get {
+                    now_ns,
+                    tuple,
+                    format: format(a),
+                    show_labels: show_labels(a),
+                }))?;
+                print_entry(out, &r.entry, names.as_deref());
+                let _ = out.flush();
+            }
+            Which::Filter(filter) => {
+                let req = List {
+                    now_ns,
+                    filter: Some(filter),
+                    format: format(a),
+                    show_labels: show_labels(a),
+                    ..List::default()
+                };
+                print_pages(s, req, out, names.as_deref())?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `-L`: the connections, filtered.
 fn list(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtError> {
     let filter = query::filter(a, "-L")?;
     let mut s = Session::open(a)?;
-    let mut fields = with_format(a, json!({"op": "list"}));
-    if let Some(f) = filter {
-        fields["filter"] = f;
-    }
-    let req = request(&mut s, fields)?;
+    let req = List {
+        now_ns: s.now_ns()?.unwrap_or(0),
+        filter,
+        format: format(a),
+        show_labels: show_labels(a),
+        ..List::default()
+    };
     let shown = print_pages(&mut s, req, out, label_names(a).as_deref())?;
     let _ = writeln!(err, "{PREFIX}: {shown} flow entries have been shown.");
     Ok(EXIT_OK)
@@ -190,7 +228,7 @@ fn list(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtE
 
 /// Entries per `list` request: at 10 000, a page of JSON entries stays far below the
 /// protocol's 16 MiB frame limit.
-const PAGE: u64 = 10_000;
+const PAGE: u64 = List::MAX_LIMIT;
 
 /// Prints every entry a `list` request matches, a page at a time (each page starts at
 /// the previous answer's `cursor`), so that no answer has to hold the whole table.
@@ -199,21 +237,21 @@ const PAGE: u64 = 10_000;
 /// fetched may or may not be listed.
 fn print_pages(
     s: &mut Session,
-    mut req: Value,
+    mut req: List,
     out: &mut dyn Write,
     names: Option<&[(u8, String)]>,
 ) -> Result<u64, CtError> {
-    req["limit"] = PAGE.into();
-    req["total"] = false.into();
+    req.limit = Some(PAGE);
+    req.total = false;
     let mut shown = 0u64;
     loop {
-        let v = s.conntrack(&req)?;
-        for e in entries(&v)? {
+        let page: ListResponse = s.ask(&Request::List(req.clone()))?;
+        for e in &page.entries {
             print_entry(out, e, names);
             shown += 1;
         }
-        match v.get("cursor").and_then(Value::as_u64) {
-            Some(c) if v.get("more") == Some(&Value::Bool(true)) => req["cursor"] = c.into(),
+        match (page.cursor, page.more) {
+            (Some(c), Some(true)) => req.cursor = Some(c),
             _ => break,
         }
     }
@@ -225,13 +263,8 @@ fn print_pages(
 fn get(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtError> {
     let tuple = query::tuple(a, "-G")?;
     let mut s = Session::open(a)?;
-    let req = request(&mut s, with_format(a, json!({"op": "get", "tuple": tuple})))?;
-    let v = s.conntrack(&req)?;
-    let e = v.get("entry").ok_or_else(|| {
-        CtError::fail(format!("unexpected answer from the conntrack plugin: {v}"))
-    })?;
-    print_entry(out, e, label_names(a).as_deref());
-    let _ = out.flush();
+    let now_ns = s.now_ns()?.unwrap_or(0);
+    Which::Tuple(tuple).print(&mut s, a, now_ns, out)?;
     let _ = writeln!(err, "{PREFIX}: 1 flow entries have been shown.");
     Ok(EXIT_OK)
 }
@@ -239,37 +272,32 @@ fn get(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtEr
 /// `-D`: one connection by its full tuple, or every match of the filters (every
 /// connection without filters). Prints what it deletes, as conntrack does.
 fn delete(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtError> {
-    let by_tuple = query::is_full_tuple(a);
-    let (shown, del) = if by_tuple {
-        let t = query::tuple(a, "-D")?;
-        (
-            with_format(a, json!({"op": "get", "tuple": t.clone()})),
-            json!({"op": "delete", "tuple": t}),
-        )
-    } else {
-        let f = query::filter(a, "-D")?.unwrap_or_else(|| json!({}));
-        (
-            with_format(a, json!({"op": "list", "filter": f.clone()})),
-            json!({"op": "delete", "filter": f}),
-        )
+    let which = Which::of(a, "-D")?;
+    let mut del = match &which {
+        Which::Tuple(t) => Delete {
+            tuple: Some(t.clone()),
+            ..Delete::default()
+        },
+        Which::Filter(f) => Delete {
+            filter: Some(f.clone()),
+            ..Delete::default()
+        },
     };
     let mut s = Session::open(a)?;
-    let now = s.now_ns()?;
     // Both requests judge expiry at the same clock.
-    let at_now = |v: Value| at_clock(v, now);
-    if by_tuple {
-        let listed = s.conntrack(&at_now(shown))?;
-        if let Some(e) = listed.get("entry") {
-            print_entry(out, e, label_names(a).as_deref());
-        }
-        let _ = out.flush();
-    } else {
-        print_pages(&mut s, at_now(shown), out, label_names(a).as_deref())?;
-    }
-    let v = s.conntrack(&at_now(del))?;
-    let n = v.get("deleted").and_then(Value::as_u64).unwrap_or(0);
+    let now_ns = s.now_ns()?.unwrap_or(0);
+    which.print(&mut s, a, now_ns, out)?;
+    del.now_ns = now_ns;
+    let n = s.ask::<Deleted>(&Request::Delete(del))?.deleted;
     let _ = writeln!(err, "{PREFIX}: {n} flow entries have been deleted.");
     Ok(EXIT_OK)
+}
+
+/// Label bit numbers (0-127, as `connlabel::bits` gives them) as a mask.
+fn label_bits(bits: &[u8]) -> LabelBits {
+    LabelBits(bits.iter().fold(0u128, |m, b| {
+        m | 1u128.checked_shl(u32::from(*b)).unwrap_or(0)
+    }))
 }
 
 /// `-U`: sets the mark (`-m MARK[/MASK]`: the bits of MASK from MARK) and adds or
@@ -277,27 +305,25 @@ fn delete(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, C
 /// filters (every connection without them). Prints the updated connections, as
 /// conntrack does.
 fn update(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtError> {
-    let mut fields = json!({"op": "update"});
-    if let Some((mark, mask)) = a.mark.as_deref().and_then(super::args::mark_parts) {
-        fields["mark"] = mark.into();
-        fields["mark_mask"] = mask.into();
+    let mut change = Update::default();
+    if let Some(m) = a.mark.as_deref() {
+        let m: Mark = m.parse().map_err(CtError::usage)?;
+        change.mark = Some(m.value);
+        change.mark_mask = Some(m.mask);
     }
-    let conf = std::path::Path::new(brickwall_hooks::connlabel::CONNLABEL_CONF);
+    let conf = std::path::Path::new(connlabel::CONNLABEL_CONF);
     if let Some(l) = &a.label_add {
-        fields["label_add"] = brickwall_hooks::connlabel::bits(l, conf)
-            .map_err(CtError::usage)?
-            .into();
+        let bits = connlabel::bits(l, conf).map_err(CtError::usage)?;
+        change.label_add = Some(label_bits(&bits));
     }
-    match a.label_del.as_deref() {
-        None => {}
-        Some("") => fields["label_del"] = true.into(),
-        Some(l) => {
-            fields["label_del"] = brickwall_hooks::connlabel::bits(l, conf)
-                .map_err(CtError::usage)?
-                .into()
-        }
-    }
-    if fields.as_object().is_some_and(|m| m.len() == 1) {
+    change.label_del = match a.label_del.as_deref() {
+        None => None,
+        Some("") => Some(LabelBits(u128::MAX)),
+        Some(l) => Some(label_bits(
+            &connlabel::bits(l, conf).map_err(CtError::usage)?,
+        )),
+    };
+    if change == Update::default() {
         return Err(CtError::usage(
             "-U: nothing to change (-m, --label-add or --label-del)",
         ));
@@ -307,64 +333,41 @@ fn update(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, C
         mark: None,
         ..a.clone()
     };
-    let shown = if query::is_full_tuple(&which) {
-        let t = query::tuple(&which, "-U")?;
-        fields["tuple"] = t.clone();
-        with_format(a, json!({"op": "get", "tuple": t}))
-    } else {
-        let f = query::filter(&which, "-U")?.unwrap_or_else(|| json!({}));
-        fields["filter"] = f.clone();
-        with_format(a, json!({"op": "list", "filter": f}))
-    };
-    let mut s = Session::open(a)?;
-    let now = s.now_ns()?;
-    // Both requests judge expiry at the same clock.
-    let at_now = |v: Value| at_clock(v, now);
-    let v = s.conntrack(&at_now(fields))?;
-    let n = v.get("updated").and_then(Value::as_u64).unwrap_or(0);
-    let shown = at_now(shown);
-    if shown["op"] == "get" {
-        if let Some(e) = s.conntrack(&shown)?.get("entry") {
-            print_entry(out, e, label_names(a).as_deref());
-        }
-    } else {
-        print_pages(&mut s, shown, out, label_names(a).as_deref())?;
+    let which = Which::of(&which, "-U")?;
+    match &which {
+        Which::Tuple(t) => change.tuple = Some(t.clone()),
+        Which::Filter(f) => change.filter = Some(f.clone()),
     }
+    let mut s = Session::open(a)?;
+    // Both requests judge expiry at the same clock.
+    let now_ns = s.now_ns()?.unwrap_or(0);
+    change.now_ns = now_ns;
+    let n = s.ask::<Updated>(&Request::Update(change))?.updated;
+    which.print(&mut s, a, now_ns, out)?;
     let _ = writeln!(err, "{PREFIX}: {n} flow entries have been updated.");
     Ok(EXIT_OK)
 }
 
-/// The expectation lines as of the engine's clock.
-fn expect_lines(s: &mut Session) -> Result<Vec<String>, CtError> {
-    let req = match s.now_ns()? {
-        Some(n) => format!("expect-list {n}"),
-        None => "expect-list".to_string(),
-    };
-    let v = s.conntrack(&Value::String(req))?;
-    let text = match &v {
-        Value::String(t) => t.as_str(),
-        other => {
-            return Err(CtError::fail(format!(
-                "unexpected answer from the conntrack plugin: {other}"
-            )))
-        }
-    };
-    Ok(text.lines().map(str::to_string).collect())
+/// The expectations as of the engine's clock.
+fn expectations(s: &mut Session) -> Result<Vec<ExpectRecord>, CtError> {
+    let now_ns = s.now_ns()?.unwrap_or(0);
+    let r: ExpectListResponse = s.ask(&Request::ExpectList(At { now_ns }))?;
+    Ok(r.expectations)
 }
 
 /// `-L expect`.
 fn expect_list(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtError> {
     no_filters(a, "-L expect")?;
     let mut s = Session::open(a)?;
-    let lines = expect_lines(&mut s)?;
-    for l in &lines {
-        let _ = writeln!(out, "{l}");
+    let list = expectations(&mut s)?;
+    for e in &list {
+        let _ = writeln!(out, "{}", e.line());
     }
     let _ = out.flush();
     let _ = writeln!(
         err,
         "{PREFIX}: {} expectations have been shown.",
-        lines.len()
+        list.len()
     );
     Ok(EXIT_OK)
 }
@@ -375,47 +378,54 @@ fn expect_delete(a: &CtArgs, err: &mut dyn Write) -> Result<i32, CtError> {
     let id =
         a.id.ok_or_else(|| CtError::usage("-D expect: give the expectation's --id"))?;
     let mut s = Session::open(a)?;
-    s.conntrack(&Value::String(format!("expect-delete {id}")))?;
-    let _ = writeln!(err, "{PREFIX}: 1 expectations have been deleted.");
+    let n = s
+        .ask::<Deleted>(&Request::ExpectDelete(ExpectDelete { id }))?
+        .deleted;
+    let _ = writeln!(err, "{PREFIX}: {n} expectations have been deleted.");
     Ok(EXIT_OK)
 }
 
 /// `-I expect`: the master named as -G names a connection, the expected tuple by the
 /// --tuple-* options, the mask by --mask-*.
 fn expect_create(a: &CtArgs, err: &mut dyn Write) -> Result<i32, CtError> {
-    let master = query::tuple(a, "-I expect")?;
-    let need =
-        |what: &str| CtError::usage(format!("-I expect: missing {what} (the expected tuple)"));
-    let mut expect = json!({
-        "proto": master["proto"].clone(),
-        "src": a.tuple_src.as_deref().ok_or_else(|| need("--tuple-src"))?,
-        "dst": a.tuple_dst.as_deref().ok_or_else(|| need("--tuple-dst"))?,
+    const CMD: &str = "-I expect";
+    let master = query::tuple(a, CMD)?;
+    let need = |what: &str| CtError::usage(format!("{CMD}: missing {what} (the expected tuple)"));
+    let src = a.tuple_src.as_deref().ok_or_else(|| need("--tuple-src"))?;
+    let dst = a.tuple_dst.as_deref().ok_or_else(|| need("--tuple-dst"))?;
+    let mut expect = TupleSpec::new(
+        master.proto.0,
+        query::address(CMD, "--tuple-src", src)?,
+        query::address(CMD, "--tuple-dst", dst)?,
+    );
+    expect.sport = a.tuple_port_src;
+    expect.dport = a.tuple_port_dst;
+    let mask_src = a
+        .mask_src
+        .as_deref()
+        .map(|m| {
+            m.parse().map_err(|_| {
+                CtError::usage(format!(
+                    "{CMD}: --mask-src {m}: not an IPv4 or IPv6 address"
+                ))
+            })
+        })
+        .transpose()?;
+    let mask = (mask_src.is_some() || a.mask_port_src.is_some()).then_some(ExpectMask {
+        src: mask_src,
+        sport: a.mask_port_src,
     });
-    if let Some(p) = a.tuple_port_src {
-        expect["sport"] = p.into();
-    }
-    if let Some(p) = a.tuple_port_dst {
-        expect["dport"] = p.into();
-    }
-    let mut mask = json!({});
-    if let Some(m) = &a.mask_src {
-        mask["src"] = m.as_str().into();
-    }
-    if let Some(m) = a.mask_port_src {
-        mask["sport"] = m.into();
-    }
-    let mut req = json!({"op": "expect-create", "master": master, "expect": expect, "mask": mask});
-    if let Some(t) = a.timeout {
-        req["timeout"] = t.into();
-    }
-    if let Some(h) = &a.helper {
-        req["helper"] = h.as_str().into();
-    }
+    let mut req = ExpectCreate {
+        now_ns: 0,
+        master,
+        expect,
+        mask,
+        timeout: a.timeout,
+        helper: a.helper.clone(),
+    };
     let mut s = Session::open(a)?;
-    if let Some(now) = s.now_ns()? {
-        req["now_ns"] = now.into();
-    }
-    s.conntrack(&req)?;
+    req.now_ns = s.now_ns()?.unwrap_or(0);
+    s.ask::<ExpectCreated>(&Request::ExpectCreate(req))?;
     let _ = writeln!(err, "{PREFIX}: 1 expectation has been created.");
     Ok(EXIT_OK)
 }
@@ -424,16 +434,11 @@ fn expect_create(a: &CtArgs, err: &mut dyn Write) -> Result<i32, CtError> {
 fn flush(a: &CtArgs, t: Table, err: &mut dyn Write) -> Result<i32, CtError> {
     no_filters(a, "-F")?;
     let mut s = Session::open(a)?;
-    let what = match t {
-        Table::Conntrack => {
-            s.conntrack(&json!({"op": "flush"}))?;
-            "connection tracking table"
-        }
-        Table::Expect => {
-            s.conntrack(&Value::String("expect-flush".into()))?;
-            "expectation table"
-        }
+    let (req, what) = match t {
+        Table::Conntrack => (Request::Flush(At::default()), "connection tracking table"),
+        Table::Expect => (Request::ExpectFlush(At::default()), "expectation table"),
     };
+    s.ask::<Deleted>(&req)?;
     let _ = writeln!(err, "{PREFIX}: {what} has been emptied.");
     Ok(EXIT_OK)
 }
@@ -444,23 +449,22 @@ fn count(a: &CtArgs, t: Table, out: &mut dyn Write) -> Result<i32, CtError> {
     let mut s = Session::open(a)?;
     let n = match t {
         Table::Conntrack => {
-            let v = s.conntrack(&json!({"op": "count"}))?;
-            v.get("count").and_then(Value::as_u64).ok_or_else(|| {
-                CtError::fail(format!("unexpected answer from the conntrack plugin: {v}"))
-            })?
+            s.ask::<CountResponse>(&Request::Count(At::default()))?
+                .count
         }
-        Table::Expect => expect_lines(&mut s)?.len() as u64,
+        Table::Expect => expectations(&mut s)?.len() as u64,
     };
     let _ = writeln!(out, "{n}");
     Ok(EXIT_OK)
 }
 
-/// A worker's `conntrack -S` line from the plugin's `stats` answer: `cpu=N` padded to
-/// four, a tab, then each counter followed by a space (conntrack-tools' own format).
-pub fn stats_line(cpu: u32, v: &Value) -> String {
+/// A worker's `conntrack -S` line from its counts in the plugin's `stats` answer:
+/// `cpu=N` padded to four, a tab, then each counter followed by a space
+/// (conntrack-tools' own format); a counter the answer lacks is 0.
+pub fn stats_line(cpu: u32, counts: &Counts) -> String {
     let mut s = format!("cpu={cpu:<4}\t");
     for k in STAT_FIELDS {
-        let n = v.get(k).and_then(Value::as_u64).unwrap_or(0);
+        let n = counts.get(k).unwrap_or(0);
         s.push_str(&format!("{k}={n} "));
     }
     s
@@ -471,16 +475,12 @@ pub fn stats_line(cpu: u32, v: &Value) -> String {
 fn stats(a: &CtArgs, out: &mut dyn Write) -> Result<i32, CtError> {
     no_filters(a, "-S")?;
     let mut s = Session::open(a)?;
-    let v = s.conntrack(&json!({"op": "stats"}))?;
-    match v.get("workers").and_then(Value::as_array) {
-        Some(ws) if !ws.is_empty() => {
-            for (cpu, w) in ws.iter().enumerate() {
-                let _ = writeln!(out, "{}", stats_line(cpu as u32, w));
-            }
-        }
-        _ => {
-            let _ = writeln!(out, "{}", stats_line(0, &v));
-        }
+    let r: StatsResponse = s.ask(&Request::Stats(At::default()))?;
+    if r.workers.is_empty() {
+        let _ = writeln!(out, "{}", stats_line(0, &r.totals));
+    }
+    for (cpu, w) in r.workers.iter().enumerate() {
+        let _ = writeln!(out, "{}", stats_line(cpu as u32, w));
     }
     Ok(EXIT_OK)
 }

@@ -3,11 +3,17 @@
 //! plugin behind it, and prints what the plugin formats, as `conntrack` prints it.
 //!
 //! - [`args`]: the options, checked as conntrack-tools checks them;
-//! - [`query`]: options into the plugin's `filter` and `tuple` objects;
+//! - [`query`]: options into the plugin's [`Filter`] and [`TupleSpec`];
 //! - [`commands`]: `-L`, `-G`, `-D`, `-U`, `-F`, `-C`, `-S`, `-I` and the expect table;
 //!   label names for `-U --label-add`/`--label-del` come from `brickwall_hooks::connlabel`;
 //! - [`events`]: `-E`, a poll loop; [`signal`]: stopping it on SIGINT;
 //! - [`printable`]: what the engine sends, printed with control characters escaped.
+//!
+//! Every request to the conntrack plugin is the control protocol's [`Request`], and
+//! every answer is read as its response type ([`Session::ask`]).
+//!
+//! [`Filter`]: brickwall_control_protocol::conntrack::request::Filter
+//! [`TupleSpec`]: brickwall_control_protocol::conntrack::request::TupleSpec
 //!
 //! Exit codes as conntrack's: 0 ok, 1 error (no such entry, the engine unreachable or
 //! refusing), 2 bad parameters (every clap usage error, and options a command cannot use).
@@ -23,6 +29,8 @@ pub mod signal;
 pub use args::{CtArgs, CtCli};
 
 use crate::client::{Client, ClientError};
+use brickwall_control_protocol::conntrack::{self, Request};
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::io::Write;
 
@@ -83,9 +91,17 @@ impl Session {
         })
     }
 
-    /// Sends a request to the conntrack plugin.
-    pub fn conntrack(&mut self, request: &Value) -> Result<Value, CtError> {
-        Ok(self.client.call("conntrack", request)?)
+    /// Sends a request to the conntrack plugin; its answer as it came.
+    pub fn conntrack(&mut self, request: &Request) -> Result<Value, CtError> {
+        Ok(self.client.call(conntrack::TARGET, &request.to_value())?)
+    }
+
+    /// Sends a request to the conntrack plugin and reads the answer as `T`, the
+    /// request's response type; an answer that does not fit is a failure (exit code 1).
+    pub fn ask<T: DeserializeOwned>(&mut self, request: &Request) -> Result<T, CtError> {
+        let v = self.conntrack(request)?;
+        crate::client::decode(request.op(), v)
+            .map_err(|e| CtError::fail(format!("unexpected answer from the conntrack plugin: {e}")))
     }
 
     /// The engine's clock (packet time in a replay), against which the plugin judges

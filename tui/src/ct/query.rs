@@ -1,9 +1,12 @@
-//! Turning options into the conntrack plugin's `filter` and `tuple` objects (see the
-//! plugin's `control.rs`), and saying which options a command cannot use.
+//! Turning options into the conntrack plugin's [`Filter`] and [`TupleSpec`] (the
+//! control protocol's types), and saying which options a command cannot use.
 
 use super::args::{CtArgs, FamilyArg};
 use super::CtError;
-use serde_json::{Map, Value};
+use brickwall_control_protocol::conntrack::request::{Filter, TupleSpec};
+use brickwall_control_protocol::conntrack::value::{FamilyName, Mark, Names, Net, Proto};
+use brickwall_wire::Family;
+use std::net::IpAddr;
 
 /// Protocols whose tuples have ports.
 fn has_ports(p: u8) -> bool {
@@ -15,12 +18,20 @@ fn is_icmp(p: u8) -> bool {
     matches!(p, 1 | 58)
 }
 
-/// The family name of `-f`.
-fn family_name(f: FamilyArg) -> &'static str {
-    match f {
-        FamilyArg::Ipv4 => "ipv4",
-        FamilyArg::Ipv6 => "ipv6",
-    }
+/// The family of `-f`.
+fn family(f: FamilyArg) -> FamilyName {
+    FamilyName(match f {
+        FamilyArg::Ipv4 => Family::Ipv4,
+        FamilyArg::Ipv6 => Family::Ipv6,
+    })
+}
+
+/// A comma-separated list of names (`--state`, `--status`, checked by the parser).
+fn names(s: &str) -> Names {
+    s.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect()
 }
 
 /// Options given that are about a single tuple's ICMP fields.
@@ -43,48 +54,47 @@ pub fn has_filters(a: &CtArgs) -> bool {
         || icmp_options(a)
 }
 
-/// The `filter` object of `-L` and `-D`, `None` without filter options.
-pub fn filter(a: &CtArgs, cmd: &str) -> Result<Option<Value>, CtError> {
+/// The [`Filter`] of `-L`, `-D` and `-U`, `None` without filter options.
+pub fn filter(a: &CtArgs, cmd: &str) -> Result<Option<Filter>, CtError> {
     if icmp_options(a) {
         return Err(CtError::usage(format!(
             "{cmd}: --icmp-type, --icmp-code and --icmp-id name one connection (-G, or -D with a full tuple)"
         )));
     }
-    let mut m = Map::new();
-    if let Some(p) = a.proto {
-        m.insert("proto".into(), p.into());
-    }
-    if let Some(f) = a.family {
-        m.insert("family".into(), family_name(f).into());
-    }
-    for (k, v) in [("src", &a.src), ("dst", &a.dst)] {
-        if let Some(v) = v {
-            m.insert(k.into(), v.clone().into());
+    for (opt, given) in [("--sport", a.sport), ("--dport", a.dport)] {
+        if let (Some(_), Some(p)) = (given, a.proto.filter(|p| !has_ports(*p))) {
+            return Err(CtError::usage(format!(
+                "{opt}: protocol {p} has no ports (tcp, udp, udplite and sctp do)"
+            )));
         }
     }
-    for (k, v) in [("sport", a.sport), ("dport", a.dport)] {
-        if let Some(v) = v {
-            if let Some(p) = a.proto.filter(|p| !has_ports(*p)) {
-                return Err(CtError::usage(format!(
-                    "--{k}: protocol {p} has no ports (tcp, udp, udplite and sctp do)"
-                )));
-            }
-            m.insert(k.into(), v.into());
-        }
-    }
-    if let Some(s) = &a.state {
-        m.insert("state".into(), s.clone().into());
-    }
-    if let Some(mark) = &a.mark {
-        m.insert("mark".into(), mark.clone().into());
-    }
-    if let Some(z) = a.zone {
-        m.insert("zone".into(), z.into());
-    }
-    if let Some(s) = &a.status {
-        m.insert("status".into(), s.clone().into());
-    }
-    Ok((!m.is_empty()).then_some(Value::Object(m)))
+    let net = |opt: &str, v: &Option<String>| {
+        v.as_deref()
+            .map(|s| {
+                s.parse().map(Net).map_err(|e| {
+                    CtError::usage(format!("{cmd}: {opt} {s}: not an address or network ({e})"))
+                })
+            })
+            .transpose()
+    };
+    let mark = a
+        .mark
+        .as_deref()
+        .map(|m| m.parse::<Mark>().map_err(CtError::usage))
+        .transpose()?;
+    let f = Filter {
+        proto: a.proto.map(Proto),
+        family: a.family.map(family),
+        src: net("-s", &a.src)?,
+        dst: net("-d", &a.dst)?,
+        sport: a.sport,
+        dport: a.dport,
+        state: a.state.as_deref().map(names),
+        mark,
+        zone: a.zone,
+        status: a.status.as_deref().map(names),
+    };
+    Ok((f != Filter::default()).then_some(f))
 }
 
 /// Whether the options name one connection completely (protocol, addresses, and the
@@ -104,23 +114,29 @@ pub fn is_full_tuple(a: &CtArgs) -> bool {
         }
 }
 
-/// The `tuple` object of `-G` and `-D`: every field of one direction of a connection.
-pub fn tuple(a: &CtArgs, cmd: &str) -> Result<Value, CtError> {
+/// An address option of a tuple: an address, not a network.
+pub fn address(cmd: &str, opt: &str, v: &str) -> Result<IpAddr, CtError> {
+    if v.contains('/') {
+        return Err(CtError::usage(format!(
+            "{cmd}: {opt} {v}: a connection has addresses, not networks"
+        )));
+    }
+    v.parse()
+        .map_err(|_| CtError::usage(format!("{cmd}: {opt} {v}: not an IPv4 or IPv6 address")))
+}
+
+/// The [`TupleSpec`] of `-G`, `-D`, `-U` and `-I expect`'s master: every field of one
+/// direction of a connection.
+pub fn tuple(a: &CtArgs, cmd: &str) -> Result<TupleSpec, CtError> {
     let need = |what: &str| {
         CtError::usage(format!(
             "{cmd}: missing {what} (a connection is named by -p, -s, -d and the protocol's --sport/--dport or --icmp-type/--icmp-code/--icmp-id)"
         ))
     };
     let p = a.proto.ok_or_else(|| need("-p"))?;
-    let src = a.src.as_ref().ok_or_else(|| need("-s"))?;
-    let dst = a.dst.as_ref().ok_or_else(|| need("-d"))?;
-    for (opt, v) in [("-s", src), ("-d", dst)] {
-        if v.contains('/') {
-            return Err(CtError::usage(format!(
-                "{cmd}: {opt} {v}: a connection has addresses, not networks"
-            )));
-        }
-    }
+    let src = a.src.as_deref().ok_or_else(|| need("-s"))?;
+    let dst = a.dst.as_deref().ok_or_else(|| need("-d"))?;
+    let (src, dst) = (address(cmd, "-s", src)?, address(cmd, "-d", dst)?);
     for (opt, given) in [
         ("--state", a.state.is_some()),
         ("--mark", a.mark.is_some()),
@@ -132,49 +148,30 @@ pub fn tuple(a: &CtArgs, cmd: &str) -> Result<Value, CtError> {
             )));
         }
     }
-    let mut m = Map::new();
-    m.insert("proto".into(), p.into());
-    m.insert("src".into(), src.clone().into());
-    m.insert("dst".into(), dst.clone().into());
-    if let Some(f) = a.family {
-        m.insert("family".into(), family_name(f).into());
-    }
+    let mut t = TupleSpec::new(p, src, dst);
+    t.family = a.family.map(family);
     if has_ports(p) {
         if icmp_options(a) {
             return Err(CtError::usage(format!(
                 "{cmd}: --icmp-* options need -p icmp or icmpv6"
             )));
         }
-        m.insert(
-            "sport".into(),
-            a.sport.ok_or_else(|| need("--sport"))?.into(),
-        );
-        m.insert(
-            "dport".into(),
-            a.dport.ok_or_else(|| need("--dport"))?.into(),
-        );
+        t.sport = Some(a.sport.ok_or_else(|| need("--sport"))?);
+        t.dport = Some(a.dport.ok_or_else(|| need("--dport"))?);
     } else if is_icmp(p) {
         if a.sport.is_some() || a.dport.is_some() {
             return Err(CtError::usage(format!(
                 "{cmd}: ICMP has no ports (use --icmp-type, --icmp-code, --icmp-id)"
             )));
         }
-        m.insert(
-            "type".into(),
-            a.icmp_type.ok_or_else(|| need("--icmp-type"))?.into(),
-        );
-        m.insert("code".into(), a.icmp_code.unwrap_or(0).into());
-        m.insert(
-            "id".into(),
-            a.icmp_id.ok_or_else(|| need("--icmp-id"))?.into(),
-        );
+        t.icmp_type = Some(a.icmp_type.ok_or_else(|| need("--icmp-type"))?);
+        t.code = Some(a.icmp_code.unwrap_or(0));
+        t.id = Some(a.icmp_id.ok_or_else(|| need("--icmp-id"))?);
     } else if a.sport.is_some() || a.dport.is_some() || icmp_options(a) {
         return Err(CtError::usage(format!(
             "{cmd}: protocol {p} has neither ports nor ICMP fields"
         )));
     }
-    if let Some(z) = a.zone {
-        m.insert("zone".into(), z.into());
-    }
-    Ok(Value::Object(m))
+    t.zone = a.zone;
+    Ok(t)
 }

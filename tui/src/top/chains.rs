@@ -8,20 +8,20 @@
 //! the histogram shown is complete once a sweep has covered the table, each range as
 //! recent as the sweep.
 
-use super::model::{BucketWindow, Chain, Histogram};
+use super::model::{BucketsResponse, ChainResponse, HistogramResponse};
 use std::collections::BTreeMap;
 
 /// The hash-chains view.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChainsState {
     /// The histogram: the sum of the parts (or a whole-table histogram).
-    pub hist: Option<Histogram>,
+    pub hist: Option<HistogramResponse>,
     /// The latest histogram of each range of buckets, by first bucket.
-    pub parts: BTreeMap<u64, Histogram>,
+    pub parts: BTreeMap<u64, HistogramResponse>,
     /// The last window of chain lengths.
-    pub window: Option<BucketWindow>,
+    pub window: Option<BucketsResponse>,
     /// The selected bucket's chain (it may lag behind the selection by one fetch).
-    pub chain: Option<Chain>,
+    pub chain: Option<ChainResponse>,
     /// The selected bucket.
     pub selected: u64,
     /// Buckets per row of the heat map (set from the screen's size).
@@ -36,8 +36,9 @@ pub struct ChainsState {
 
 impl ChainsState {
     /// Takes a histogram of the whole table or of a range of its buckets: replaces
-    /// the parts it overlaps and sums the parts into [`ChainsState::hist`].
-    pub fn take_hist(&mut self, h: Histogram) {
+    /// the parts it overlaps and sums the parts into [`ChainsState::hist`] (whose
+    /// `limit` is then the buckets the parts cover).
+    pub fn take_hist(&mut self, h: HistogramResponse) {
         if self
             .parts
             .values()
@@ -46,24 +47,26 @@ impl ChainsState {
         {
             self.parts.clear(); // the table was resized
         }
-        let end = h.offset.saturating_add(h.span);
+        let (first, end) = (h.first(), h.first().saturating_add(h.span()));
         self.parts
-            .retain(|&o, p| o.saturating_add(p.span) <= h.offset || o >= end);
-        self.parts.insert(h.offset, h);
-        let mut sum = Histogram::default();
+            .retain(|&o, p| o.saturating_add(p.span()) <= first || o >= end);
+        self.parts.insert(first, h);
+        let mut sum = HistogramResponse::default();
+        let mut span = 0u64;
         for p in self.parts.values() {
             sum.buckets = p.buckets;
-            if sum.counts.len() < p.counts.len() {
-                sum.counts.resize(p.counts.len(), 0);
+            if sum.histogram.len() < p.histogram.len() {
+                sum.histogram.resize(p.histogram.len(), 0);
             }
-            for (s, n) in sum.counts.iter_mut().zip(&p.counts) {
+            for (s, n) in sum.histogram.iter_mut().zip(&p.histogram) {
                 *s = s.saturating_add(*n);
             }
-            sum.span = sum.span.saturating_add(p.span);
+            span = span.saturating_add(p.span());
             sum.nodes = sum.nodes.saturating_add(p.nodes);
             sum.longest = sum.longest.max(p.longest);
         }
-        sum.load_factor = sum.nodes as f64 / sum.span.max(1) as f64;
+        sum.limit = Some(span);
+        sum.load_factor = sum.nodes as f64 / span.max(1) as f64;
         self.hist = Some(sum);
         let last = self.buckets().saturating_sub(1);
         self.selected = self.selected.min(last);
@@ -71,7 +74,7 @@ impl ChainsState {
 
     /// Buckets the histogram has counted so far, of how many.
     pub fn coverage(&self) -> (u64, u64) {
-        self.hist.as_ref().map_or((0, 0), |h| (h.span, h.buckets))
+        self.hist.as_ref().map_or((0, 0), |h| (h.span(), h.buckets))
     }
 
     /// Buckets in the table (0 before the first answer).
@@ -155,7 +158,7 @@ impl ChainsState {
     }
 
     /// The chain of the selected bucket, if the last one fetched is that bucket's.
-    pub fn selected_chain(&self) -> Option<&Chain> {
+    pub fn selected_chain(&self) -> Option<&ChainResponse> {
         self.chain.as_ref().filter(|c| c.bucket == self.selected)
     }
 

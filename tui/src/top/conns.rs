@@ -68,8 +68,8 @@ impl SortKey {
     /// Compares two rows (ascending; ages compare by start time, older first).
     pub fn compare(self, a: &ConnRow, b: &ConnRow) -> Ordering {
         match self {
-            SortKey::Source => (a.src_ip, &a.src, a.sport).cmp(&(b.src_ip, &b.src, b.sport)),
-            SortKey::Destination => (a.dst_ip, &a.dst, a.dport).cmp(&(b.dst_ip, &b.dst, b.dport)),
+            SortKey::Source => (a.src, a.sport).cmp(&(b.src, b.sport)),
+            SortKey::Destination => (a.dst, a.dport).cmp(&(b.dst, b.dport)),
             SortKey::Protocol => a.proto.cmp(&b.proto),
             SortKey::State => a.state_text().cmp(&b.state_text()),
             // Larger age first in ascending order would surprise: ascending = youngest
@@ -91,7 +91,8 @@ impl SortKey {
 pub struct ConnsState {
     /// The last page fetched.
     pub page: Option<ConnPage>,
-    /// Why the last fetch failed (a bad filter, say).
+    /// Why the last fetch failed (a bad filter, a refused request, an answer that did
+    /// not fit), as the view shows it.
     pub error: Option<String>,
     /// Every match in the table, as last counted.
     pub count: u64,

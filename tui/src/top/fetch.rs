@@ -3,11 +3,13 @@
 //! and the pipeline's counters, and what the current view shows; the plugins and the
 //! conntrack plugin's application helpers every [`PLUGINS_EVERY`], and on every poll
 //! while the plugins view shows them — the helpers also while the counters view
-//! does — since their counters change), parses the answers
-//! into [`super::model`] types and sends them to the UI thread as [`Update`]s over a
-//! channel. The UI thread tells it what to fetch with [`Wants`]; a change (a key that
-//! moves the selection, another view) is fetched at once, without waiting for the next
-//! poll. The UI thread never waits for the engine.
+//! does — since their counters change), reads the answers into [`super::model`]
+//! types and sends them to the UI thread as [`Update`]s over a channel. Its requests
+//! to the conntrack plugin are the control protocol's [`Request`]s, and each answer is
+//! read as the request's response type; an answer that does not fit is an error the
+//! dashboard shows, as a refusal is. The UI thread tells it what to fetch with
+//! [`Wants`]; a change (a key that moves the selection, another view) is fetched at
+//! once, without waiting for the next poll. The UI thread never waits for the engine.
 //!
 //! When the engine goes away the thread says so ([`Update::Disconnected`]) and tries to
 //! connect again every [`RETRY`]; it ends when the UI thread drops its [`Fetcher`].
@@ -24,8 +26,14 @@
 use super::model::*;
 use super::parse;
 use super::state::View;
-use crate::client::{Client, ClientError};
+use crate::client::{self, Client, ClientError};
+use brickwall_control_protocol::conntrack::request::{
+    self as ct, At, Buckets, Filter as CtFilter, List, Nothing,
+};
+use brickwall_control_protocol::conntrack::response::{ExpectListResponse, ListResponse};
+use brickwall_control_protocol::conntrack::{Request, TARGET as CONNTRACK};
 use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender};
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -39,9 +47,6 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the plugin list and the helpers are asked for again when no view shows
 /// them (the list changes rarely).
 pub const PLUGINS_EVERY: Duration = Duration::from_secs(10);
-
-/// The conntrack plugin's name as a control target.
-const CONNTRACK: &str = "conntrack";
 
 /// Nodes one histogram request should walk at most (a range of buckets that holds
 /// about as many, at the table's load factor).
@@ -76,8 +81,9 @@ pub struct Wants {
     pub conns_offset: u64,
     /// Connections view: rows of the page.
     pub conns_limit: usize,
-    /// Connections view: the plugin's `filter` object.
-    pub conns_filter: Option<Value>,
+    /// Connections view: the plugin's filter (`None`: every connection), or why the
+    /// filter typed cannot be one.
+    pub conns_filter: Result<Option<CtFilter>, String>,
     /// Chains view: first bucket of the heat map's window and its size.
     pub window: (u64, u64),
     /// Chains view: the selected bucket.
@@ -93,8 +99,8 @@ pub enum Update {
     Status(EngineStatus),
     /// The conntrack statistics, taken `at` (time since the thread started).
     CtStats {
-        /// The counters.
-        stats: CtStats,
+        /// The counters, in `conntrack -S` order.
+        stats: StatsResponse,
         /// When they were read.
         at: Duration,
     },
@@ -109,16 +115,17 @@ pub enum Update {
     Plugins(Vec<PluginInfo>),
     /// The conntrack plugin's application helpers (empty when the engine has none).
     Helpers(Helpers),
-    /// The chain-length histogram.
-    Histogram(Histogram),
+    /// The chain-length histogram (of the table or of a range of its buckets).
+    Histogram(HistogramResponse),
     /// The heat map's window.
-    Window(BucketWindow),
+    Window(BucketsResponse),
     /// The selected bucket's chain.
-    Chain(Chain),
-    /// A page of connections, or why the plugin refused the request.
+    Chain(ChainResponse),
+    /// A page of connections, or why there is none (a bad filter, a refusal, an answer
+    /// that did not fit), as the view shows it.
     Conns(Result<ConnPage, String>),
     /// The expectations, or why they could not be read.
-    Expects(Result<Vec<ExpectRow>, String>),
+    Expects(Result<Vec<ExpectRecord>, String>),
     /// A request was refused (the rest of the poll went on): the message.
     Error(String),
     /// A poll completed.
@@ -181,7 +188,7 @@ struct Worker {
     /// The first bucket of the histogram's next range.
     hist_next: u64,
     /// When the connections were last counted, and with which filter.
-    counted: Option<(Instant, Option<Value>)>,
+    counted: Option<(Instant, Option<CtFilter>)>,
 }
 
 impl Worker {
@@ -280,6 +287,28 @@ impl Worker {
         }
     }
 
+    /// A request to the conntrack plugin, its answer read as `T` (the request's
+    /// response type): `Ok(Err(msg))` if the plugin refused it or the answer does not
+    /// fit, `Err` if the connection failed.
+    fn ask<T: DeserializeOwned>(&mut self, req: &Request) -> Result<Result<T, String>, Stop> {
+        Ok(self
+            .call(CONNTRACK, &req.to_value())?
+            .and_then(|v| client::decode(req.op(), v)))
+    }
+
+    /// A conntrack request whose answer, read as `T`, is sent on as an update; a
+    /// refusal or an answer that does not fit becomes [`Update::Error`].
+    fn fetch_ct<T: DeserializeOwned>(
+        &mut self,
+        req: Request,
+        wrap: impl FnOnce(T) -> Update,
+    ) -> Result<(), Stop> {
+        match self.ask(&req)? {
+            Ok(t) => self.send(wrap(t)),
+            Err(e) => self.send(Update::Error(format!("{CONNTRACK}: {e}"))),
+        }
+    }
+
     /// A request whose answer `parse` reads, sent on as an update; a refusal or an
     /// answer that does not parse becomes [`Update::Error`].
     fn fetch<T>(
@@ -295,6 +324,38 @@ impl Worker {
         }
     }
 
+    /// The page of connections `w` wants, of the matches of `filter`; counted (every
+    /// match, and by state) every [`COUNT_EVERY`] and when the filter changes.
+    fn conns(
+        &mut self,
+        w: &Wants,
+        filter: Option<CtFilter>,
+    ) -> Result<Result<ConnPage, String>, Stop> {
+        let count = self
+            .counted
+            .as_ref()
+            .is_none_or(|(at, f)| at.elapsed() >= COUNT_EVERY || *f != filter);
+        if count {
+            self.counted = Some((Instant::now(), filter.clone()));
+        }
+        let req = Request::List(List {
+            now_ns: self.now_ns,
+            filter,
+            format: ct::Format::Json,
+            offset: w.conns_offset,
+            limit: Some((w.conns_limit as u64).min(List::MAX_LIMIT)),
+            states: count,
+            total: count,
+            ..List::default()
+        });
+        Ok(match self.call(CONNTRACK, &req.to_value())? {
+            Err(refused) => Err(format!("the engine refused: {refused}")),
+            Ok(v) => client::decode::<ListResponse>(req.op(), v)
+                .and_then(parse::conn_page)
+                .map_err(|e| format!("{CONNTRACK}: {e}")),
+        })
+    }
+
     /// A full poll (`prev` = `None`), or what changed from `prev` to `w`.
     fn poll(&mut self, w: &Wants, prev: Option<&Wants>, full: bool) -> Result<(), Stop> {
         if full {
@@ -305,8 +366,8 @@ impl Worker {
             }
             let at = self.start.elapsed();
             match self
-                .call(CONNTRACK, &json!({"op": "stats"}))?
-                .and_then(|v| parse::ct_stats(&v))
+                .ask(&Request::Stats(At::default()))?
+                .map(parse::ct_stats)
             {
                 Ok(stats) => {
                     self.table = (stats.buckets, stats.entries.saturating_mul(2));
@@ -336,7 +397,7 @@ impl Worker {
             // The helpers with the plugins, and on every poll while a view shows their
             // counters.
             if plugins_due || w.view == View::Counters {
-                let reply = self.call(CONNTRACK, &json!({"op": "helpers"}))?;
+                let reply = self.call(CONNTRACK, &Request::Helpers(Nothing {}).to_value())?;
                 match parse::helpers_reply(reply) {
                     Ok(h) => self.send(Update::Helpers(h))?,
                     Err(e) => self.send(Update::Error(format!("{CONNTRACK}: {e}")))?,
@@ -349,57 +410,49 @@ impl Worker {
                 if prev.is_none() {
                     let (buckets, nodes) = self.table;
                     let (start, span) = hist_range(self.hist_next, buckets, nodes);
-                    let req = if start == 0 && span == buckets {
-                        json!({"op": "histogram"})
+                    let range = if start == 0 && span == buckets {
+                        ct::Histogram::default()
                     } else {
-                        json!({"op": "histogram", "offset": start, "limit": span})
+                        ct::Histogram {
+                            offset: start,
+                            limit: Some(span),
+                            ..ct::Histogram::default()
+                        }
                     };
                     self.hist_next = start.saturating_add(span);
-                    self.fetch(CONNTRACK, req, parse::histogram, Update::Histogram)?;
+                    self.fetch_ct(Request::Histogram(range), Update::Histogram)?;
                 }
                 if prev.is_none_or(|p| p.window != w.window) {
-                    self.fetch(
-                        CONNTRACK,
-                        json!({"op": "buckets", "offset": w.window.0, "limit": w.window.1}),
-                        parse::window,
-                        Update::Window,
-                    )?;
+                    let (offset, n) = w.window;
+                    let req = Request::Buckets(Buckets {
+                        offset,
+                        limit: Some(n),
+                        ..Buckets::default()
+                    });
+                    self.fetch_ct(req, Update::Window)?;
                 }
                 if prev.is_none_or(|p| p.bucket != w.bucket) {
-                    self.fetch(
-                        CONNTRACK,
-                        json!({"op": "chain", "bucket": w.bucket}),
-                        parse::chain,
-                        Update::Chain,
-                    )?;
+                    let req = Request::Chain(ct::Chain {
+                        bucket: w.bucket,
+                        ..ct::Chain::default()
+                    });
+                    self.fetch_ct(req, Update::Chain)?;
                 }
             }
             View::Conns => {
-                let count = self
-                    .counted
-                    .as_ref()
-                    .is_none_or(|(at, f)| at.elapsed() >= COUNT_EVERY || *f != w.conns_filter);
-                if count {
-                    self.counted = Some((Instant::now(), w.conns_filter.clone()));
-                }
-                let req = json!({
-                    "op": "list",
-                    "format": "json",
-                    "now_ns": self.now_ns,
-                    "offset": w.conns_offset,
-                    "limit": w.conns_limit.min(10_000),
-                    "states": count,
-                    "total": count,
-                    "filter": w.conns_filter,
-                });
-                let page = self
-                    .call(CONNTRACK, &req)?
-                    .and_then(|v| parse::conn_page(&v));
+                let page = match &w.conns_filter {
+                    Err(e) => Err(format!("bad filter: {e}")),
+                    Ok(filter) => self.conns(w, filter.clone())?,
+                };
                 self.send(Update::Conns(page))?;
             }
             View::Expect => {
-                let req = Value::from(format!("expect-list {}", self.now_ns));
-                let rows = self.call(CONNTRACK, &req)?.and_then(|v| parse::expects(&v));
+                let req = Request::ExpectList(At {
+                    now_ns: self.now_ns,
+                });
+                let rows = self
+                    .ask::<ExpectListResponse>(&req)?
+                    .map(|r| r.expectations);
                 self.send(Update::Expects(rows))?;
             }
             View::Counters | View::Plugins => {}

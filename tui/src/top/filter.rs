@@ -1,15 +1,19 @@
 //! The `/` text filter. Its words split in two:
 //!
 //! - words the conntrack plugin can judge over the whole table go to the server as the
-//!   `list` request's `filter`: `key=value` for `src`, `dst` (addresses or networks),
-//!   `sport`, `dport`, `proto`, `state` (comma list), `mark`, `zone`, `family`,
-//!   `status`; a bare protocol name (`tcp`, `udp`, ...) and a bare TCP or SCTP state
-//!   name (`established`, `time_wait`, ...) likewise;
+//!   `list` request's [`CtFilter`]: `key=value` for `src`, `dst` (addresses or
+//!   networks), `sport`, `dport`, `proto`, `state` (comma list), `mark`, `zone`,
+//!   `family`, `status`; a bare protocol name (`tcp`, `udp`, ...) and a bare TCP or
+//!   SCTP state name (`established`, `time_wait`, ...) likewise. Their values are read
+//!   as the protocol reads them (the same spellings); one that does not read is the
+//!   filter's [`Filter::error`], and nothing is asked for while it stands;
 //! - every other word is a case-insensitive substring that a row of the fetched page
 //!   must contain (in any column): those narrow the page only, and the view says so.
 //!
 //! The expectations and plugins views match every word as a substring of the row.
 
+use brickwall_control_protocol::conntrack::request::Filter as CtFilter;
+use brickwall_control_protocol::decode;
 use serde_json::{Map, Value};
 
 /// Protocol names the plugin knows: the same words `brickwall ct -p` takes.
@@ -28,8 +32,11 @@ const KEYS: [&str; 10] = [
 pub struct Filter {
     /// The text as typed.
     pub text: String,
-    /// The `filter` object for the plugin's `list`, `None` if no word goes there.
-    pub server: Option<Value>,
+    /// The filter of the plugin's `list`, `None` if no word goes there.
+    pub server: Option<CtFilter>,
+    /// Why the words for the plugin do not make a filter (`src: not an address or
+    /// network: ...`).
+    pub error: Option<String>,
     /// Lowercased words a row of the page must contain.
     pub local: Vec<String>,
 }
@@ -68,16 +75,35 @@ impl Filter {
         if !states.is_empty() {
             m.insert("state".into(), Value::from(states.join(",")));
         }
+        // The words, spelled as a request's filter fields, read as the plugin reads them.
+        let (server, error) = if m.is_empty() {
+            (None, None)
+        } else {
+            match decode::from_value::<CtFilter>(Value::Object(m)) {
+                Ok(f) => (Some(f), None),
+                Err(e) => (None, Some(e)),
+            }
+        };
         Filter {
             text: text.to_string(),
-            server: (!m.is_empty()).then_some(Value::Object(m)),
+            server,
+            error,
             local,
+        }
+    }
+
+    /// The filter for the plugin's `list` (`None`: every connection), or why there is
+    /// none.
+    pub fn request(&self) -> Result<Option<CtFilter>, String> {
+        match &self.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(self.server.clone()),
         }
     }
 
     /// Whether the filter is empty.
     pub fn is_empty(&self) -> bool {
-        self.server.is_none() && self.local.is_empty()
+        self.server.is_none() && self.error.is_none() && self.local.is_empty()
     }
 
     /// Whether `haystack` (a row's text, any case) contains every local word.

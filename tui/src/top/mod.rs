@@ -13,8 +13,9 @@
 //!
 //! - [`state`] (with [`chains`], [`conns`], [`filter`], [`rates`]): the state and what
 //!   keys do to it; [`keys`]: the keys;
-//! - [`model`], [`parse`]: the engine's answers as data; [`fetch`]: the thread that asks
-//!   for them;
+//! - [`model`]: the engine's answers as data (the conntrack plugin's are the control
+//!   protocol's types), [`parse`]: what the dashboard derives from them and the engine
+//!   target's answers; [`fetch`]: the thread that asks for them;
 //! - [`view`] and `view_*`: drawing; [`style`], [`fmt`]: colours and number formats;
 //! - [`run`]: the loop; [`term`]: the terminal, restored on exit and on panic.
 //!

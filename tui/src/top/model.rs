@@ -1,6 +1,8 @@
-//! What the dashboard knows of the engine: plain data, parsed from the control socket's
-//! answers by [`super::parse`] (in the fetch thread) and held by [`super::state::App`].
-//! Nothing here refers to a socket or a terminal, so tests build these by hand.
+//! What the dashboard knows of the engine: plain data, read from the control socket's
+//! answers in the fetch thread and held by [`super::state::App`]. The conntrack
+//! plugin's answers are the control protocol's types; the engine's are read by
+//! [`super::parse`]. Nothing here refers to a socket or a terminal, so tests build these
+//! by hand.
 
 use std::net::IpAddr;
 
@@ -15,82 +17,28 @@ pub struct EngineStatus {
     pub now_ns: u64,
 }
 
-/// The conntrack plugin's `{"op":"histogram"}`: how many buckets have each chain length,
-/// of the whole table or of a range of its buckets (one part of a sweep).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Histogram {
-    /// Buckets in the table.
-    pub buckets: u64,
-    /// The first bucket counted.
-    pub offset: u64,
-    /// Buckets counted (the table's buckets for a whole-table histogram).
-    pub span: u64,
-    /// `counts[n]`: buckets whose chain has `n` nodes (the last counts longer ones too).
-    pub counts: Vec<u64>,
-    /// The longest chain.
-    pub longest: u64,
-    /// Nodes in all chains (two per connection).
-    pub nodes: u64,
-    /// Nodes per bucket (of the buckets counted).
-    pub load_factor: f64,
-}
+/// The conntrack plugin's answers the dashboard holds as they come: the chain-length
+/// histogram (of the whole table or of a range of buckets, one part of a sweep), the
+/// heat map's window of chain lengths, one bucket's chain, the expectations and the
+/// statistics (the latter with their counters in `conntrack -S` order, see
+/// [`super::parse::ct_stats`]). They are the control protocol's types.
+pub use brickwall_control_protocol::conntrack::response::{
+    BucketsResponse, ChainNode, ChainResponse, Counts, HistogramResponse, StatsResponse,
+};
+pub use brickwall_control_protocol::conntrack::{ConnRecord, Dir, ExpectRecord, TupleRecord};
 
-/// The conntrack plugin's `{"op":"buckets"}`: chain lengths of a window of buckets.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct BucketWindow {
-    /// Buckets in the table.
-    pub buckets: u64,
-    /// The first bucket of the window.
-    pub offset: u64,
-    /// Chain length of each bucket of the window, in bucket order.
-    pub lengths: Vec<u32>,
-}
-
-impl BucketWindow {
-    /// The chain length of bucket `b`, if the window holds it.
-    pub fn length(&self, b: u64) -> Option<u32> {
-        let i = usize::try_from(b.checked_sub(self.offset)?).ok()?;
-        self.lengths.get(i).copied()
-    }
-}
-
-/// One node of a hash chain.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ChainNode {
-    /// The connection's id.
-    pub id: u64,
-    /// `original` or `reply`: which of the connection's tuples this node is.
-    pub dir: String,
-    /// Protocol name.
-    pub proto: String,
-    /// The tuple in `conntrack -L` words (`src=… dst=… sport=… dport=…`).
-    pub tuple: String,
-}
-
-/// The conntrack plugin's `{"op":"chain"}`: one bucket's chain, in order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Chain {
-    /// The bucket.
-    pub bucket: u64,
-    /// Its nodes, head first.
-    pub nodes: Vec<ChainNode>,
-}
-
-/// One connection of a `list` page (json format), reduced to what the table shows.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// One connection of a `list` page, reduced to what the table shows and sorts by:
+/// derived from the plugin's [`ConnRecord`] ([`ConnRow::from`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnRow {
     /// Connection id.
-    pub id: u64,
+    pub id: u32,
     /// Protocol name (`tcp`, `udp`, `icmp`, ...).
     pub proto: String,
-    /// Original source address, as the engine prints it.
-    pub src: String,
+    /// Original source address.
+    pub src: IpAddr,
     /// Original destination address.
-    pub dst: String,
-    /// Parsed source address (for sorting; `None` if the engine's text did not parse).
-    pub src_ip: Option<IpAddr>,
-    /// Parsed destination address.
-    pub dst_ip: Option<IpAddr>,
+    pub dst: IpAddr,
     /// Original source port (protocols with ports).
     pub sport: Option<u16>,
     /// Original destination port.
@@ -108,11 +56,37 @@ pub struct ConnRow {
     /// Bytes of both directions (as `packets`).
     pub bytes: Option<u64>,
     /// `ct mark`.
-    pub mark: u64,
+    pub mark: u32,
     /// No packet seen in the reply direction yet.
     pub unreplied: bool,
     /// `ASSURED`.
     pub assured: bool,
+}
+
+impl From<&ConnRecord> for ConnRow {
+    fn from(r: &ConnRecord) -> ConnRow {
+        // A counter of both directions; none when neither direction has it.
+        let both = |k: fn(&TupleRecord) -> Option<u64>| match (k(&r.orig), k(&r.reply)) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
+        };
+        ConnRow {
+            id: r.id,
+            proto: r.proto.clone(),
+            src: r.orig.src,
+            dst: r.orig.dst,
+            sport: r.orig.sport,
+            dport: r.orig.dport,
+            state: r.state.clone(),
+            timeout_s: r.timeout,
+            start_ns: r.start_ns,
+            packets: both(|t| t.packets),
+            bytes: both(|t| t.bytes),
+            mark: r.mark,
+            unreplied: !r.has_status("SEEN_REPLY"),
+            assured: r.has_status("ASSURED"),
+        }
+    }
 }
 
 impl ConnRow {
@@ -125,12 +99,12 @@ impl ConnRow {
 
     /// The source as the table shows it: `addr:port`, `[v6]:port`, or the address.
     pub fn source(&self) -> String {
-        endpoint(&self.src, self.sport)
+        endpoint(self.src, self.sport)
     }
 
     /// The destination as the table shows it.
     pub fn destination(&self) -> String {
-        endpoint(&self.dst, self.dport)
+        endpoint(self.dst, self.dport)
     }
 
     /// The state column's text: the protocol state, `-` for none, and `UNREPLIED`.
@@ -145,15 +119,16 @@ impl ConnRow {
 }
 
 /// An address with an optional port, IPv6 in brackets when a port follows.
-fn endpoint(addr: &str, port: Option<u16>) -> String {
+fn endpoint(addr: IpAddr, port: Option<u16>) -> String {
     match port {
-        Some(p) if addr.contains(':') => format!("[{addr}]:{p}"),
+        Some(p) if addr.is_ipv6() => format!("[{addr}]:{p}"),
         Some(p) => format!("{addr}:{p}"),
         None => addr.to_string(),
     }
 }
 
-/// One page of the conntrack plugin's `list` (json format, paged).
+/// One page of the conntrack plugin's `list` (json format, paged), as the connections
+/// view keeps it (built by [`super::parse::conn_page`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConnPage {
     /// Matches skipped before the page.
@@ -166,46 +141,6 @@ pub struct ConnPage {
     pub rows: Vec<ConnRow>,
     /// Every match counted by state (or protocol name), largest first, when counted.
     pub states: Option<Vec<(String, u64)>>,
-}
-
-/// One expectation of `expect-list`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ExpectRow {
-    /// Seconds left.
-    pub timeout_s: u64,
-    /// IP protocol number.
-    pub proto: u8,
-    /// The expected connection: `src=… dst=… sport=… dport=…`.
-    pub tuple: String,
-    /// The master connection's tuple.
-    pub master: String,
-    /// The helper that made it.
-    pub helper: String,
-    /// The helper's class.
-    pub class: String,
-    /// `PERMANENT`, `INACTIVE`, `USERSPACE`.
-    pub flags: Vec<String>,
-}
-
-/// The conntrack plugin's `stats`: counters by Linux's names, in `conntrack -S` order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CtStats {
-    /// Connections in the table.
-    pub entries: u64,
-    /// Buckets in the table.
-    pub buckets: u64,
-    /// `found`, `invalid`, `insert`, ..., `chaintoolong`, ...
-    pub counters: Vec<(String, u64)>,
-}
-
-impl CtStats {
-    /// The counter called `name`.
-    pub fn get(&self, name: &str) -> Option<u64> {
-        self.counters
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| *v)
-    }
 }
 
 /// Verdicts of one hook.

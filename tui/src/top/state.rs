@@ -116,13 +116,13 @@ pub struct App {
     /// The connections view.
     pub conns: ConnsState,
     /// The expectations.
-    pub expects: Vec<ExpectRow>,
+    pub expects: Vec<ExpectRecord>,
     /// Why the expectations could not be read.
     pub expect_error: Option<String>,
     /// First expectation row shown.
     pub expect_row: usize,
-    /// The last conntrack statistics.
-    pub stats: Option<CtStats>,
+    /// The last conntrack statistics (counters in `conntrack -S` order).
+    pub stats: Option<StatsResponse>,
     /// Rates of the conntrack statistics.
     pub ct_rates: Rates,
     /// The pipeline's last counters.
@@ -184,7 +184,7 @@ impl App {
             view: self.view,
             conns_offset: self.conns.offset,
             conns_limit: self.conns.page_size.max(1),
-            conns_filter: self.filter.server.clone(),
+            conns_filter: self.filter.request(),
             window: self.chains.window_wanted(),
             bucket: self.chains.selected,
         }
@@ -205,7 +205,7 @@ impl App {
             Update::Status(s) => self.status = Some(s),
             Update::CtStats { stats, at } => {
                 let mut values = vec![("entries".to_string(), stats.entries)];
-                values.extend(stats.counters.iter().cloned());
+                values.extend(stats.totals.0.iter().cloned());
                 self.ct_rates.push(at, &values);
                 self.stats = Some(stats);
             }
@@ -237,16 +237,16 @@ impl App {
     }
 
     /// The expectations the filter lets through.
-    pub fn visible_expects(&self) -> Vec<&ExpectRow> {
+    pub fn visible_expects(&self) -> Vec<&ExpectRecord> {
         self.expects
             .iter()
             .filter(|e| {
                 self.filter.matches_all_words(&format!(
                     "{} {} {} {} {}",
-                    e.tuple,
-                    e.master,
+                    e.tuple.words(),
+                    e.master.words(),
                     e.helper,
-                    e.proto,
+                    e.protonum,
                     e.flags.join(" ")
                 ))
             })

@@ -4,7 +4,7 @@
 //! tuple, direction and connection), and the chain-length histogram.
 
 use super::fmt;
-use super::model::{Chain, Histogram};
+use super::model::{ChainResponse, Dir, HistogramResponse};
 use super::state::App;
 use super::style;
 use super::view::centered;
@@ -82,7 +82,11 @@ fn draw_summary(f: &mut Frame, area: Rect, app: &App) {
         );
     }
     if let Some(h) = &c.hist {
-        let so_far = if h.span < h.buckets { " (so far)" } else { "" };
+        let so_far = if h.span() < h.buckets {
+            " (so far)"
+        } else {
+            ""
+        };
         item(
             "longest chain",
             format!("{}{so_far}", fmt::count(h.longest)),
@@ -92,7 +96,7 @@ fn draw_summary(f: &mut Frame, area: Rect, app: &App) {
         item("connections", fmt::count(s.entries));
         item(
             "chaintoolong",
-            fmt::count(s.get("chaintoolong").unwrap_or(0)),
+            fmt::count(s.totals.get("chaintoolong").unwrap_or(0)),
         );
     }
     let len = c
@@ -160,9 +164,17 @@ fn heat_cells(buf: &mut Buffer, inner: Rect, app: &App) {
     }
 }
 
+/// A node's direction as the plugin names it.
+fn dir_name(d: Dir) -> &'static str {
+    match d {
+        Dir::Original => "original",
+        Dir::Reply => "reply",
+    }
+}
+
 /// The rows of a chain's table (at most `max`, from node `skip`): position, direction,
 /// connection id, tuple.
-fn chain_rows(chain: &Chain, skip: usize, max: usize) -> Vec<Row<'static>> {
+fn chain_rows(chain: &ChainResponse, skip: usize, max: usize) -> Vec<Row<'static>> {
     chain
         .nodes
         .iter()
@@ -172,7 +184,7 @@ fn chain_rows(chain: &Chain, skip: usize, max: usize) -> Vec<Row<'static>> {
         .map(|(i, n)| {
             Row::new(vec![
                 format!("{}", i + 1),
-                n.dir.clone(),
+                dir_name(n.dir).to_string(),
                 format!("#{}", n.id),
                 format!("{} {}", n.proto, n.tuple),
             ])
@@ -235,26 +247,26 @@ pub fn draw_open_chain(f: &mut Frame, body: Rect, app: &App) {
 /// The chain-length histogram: one bar per length (the last counts longer chains too),
 /// heights on a log scale so that the rare long chains stay visible beside the many
 /// short ones; each bar labelled with its count.
-pub fn draw_histogram(f: &mut Frame, area: Rect, hist: Option<&Histogram>) {
+pub fn draw_histogram(f: &mut Frame, area: Rect, hist: Option<&HistogramResponse>) {
     let title = match hist {
-        Some(h) if h.span < h.buckets => format!(
+        Some(h) if h.span() < h.buckets => format!(
             " Chain lengths: buckets per length (log scale) · sweeping: {} of {} buckets so far ",
-            fmt::count(h.span),
+            fmt::count(h.span()),
             fmt::count(h.buckets)
         ),
         _ => " Chain lengths: buckets per length (log scale) ".to_string(),
     };
     let block = Block::bordered().title(title);
-    let Some(h) = hist.filter(|h| !h.counts.is_empty()) else {
+    let Some(h) = hist.filter(|h| !h.histogram.is_empty()) else {
         f.render_widget(
             Paragraph::new(Span::styled("loading…", style::note())).block(block),
             area,
         );
         return;
     };
-    let last = h.counts.len() - 1;
+    let last = h.histogram.len() - 1;
     let bars: Vec<Bar> = h
-        .counts
+        .histogram
         .iter()
         .enumerate()
         .map(|(len, &n)| {

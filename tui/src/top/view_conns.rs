@@ -146,11 +146,7 @@ fn draw_table(f: &mut Frame, area: Rect, app: &App) {
         )]));
     if let Some(e) = &c.error {
         f.render_widget(
-            Paragraph::new(Span::styled(
-                format!("the engine refused: {e}"),
-                style::error(),
-            ))
-            .block(block),
+            Paragraph::new(Span::styled(e.as_str(), style::error())).block(block),
             area,
         );
         return;

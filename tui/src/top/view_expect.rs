@@ -1,5 +1,5 @@
 //! The expectations view: each expectation's tuple, master connection, helper, class,
-//! flags and time left (the conntrack plugin's `expect-list`).
+//! flags and time left (the conntrack plugin's `expect-list` records).
 
 use super::fmt;
 use super::state::App;
@@ -46,12 +46,12 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
         .skip(app.expect_row)
         .map(|e| {
             Row::new(vec![
-                fmt::secs(e.timeout_s),
-                proto_name(e.proto),
-                e.tuple.clone(),
-                e.master.clone(),
+                fmt::secs(e.timeout),
+                proto_name(e.protonum),
+                e.tuple.words(),
+                e.master.words(),
                 e.helper.clone(),
-                e.class.clone(),
+                e.class.to_string(),
                 e.flags.join(","),
             ])
         })

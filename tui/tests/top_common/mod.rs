@@ -41,21 +41,20 @@ pub fn row_of(b: &Buffer, needle: &str) -> Option<usize> {
 pub const NOW: u64 = 1_000 * 1_000_000_000;
 
 /// A connection row.
-pub fn conn(id: u64, proto: &str, src: &str, sport: u16, dst: &str, dport: u16) -> ConnRow {
+pub fn conn(id: u32, proto: &str, src: &str, sport: u16, dst: &str, dport: u16) -> ConnRow {
+    let n = u64::from(id);
     ConnRow {
         id,
         proto: proto.into(),
-        src: src.into(),
-        dst: dst.into(),
-        src_ip: src.parse().ok(),
-        dst_ip: dst.parse().ok(),
+        src: src.parse().unwrap(),
+        dst: dst.parse().unwrap(),
         sport: Some(sport),
         dport: Some(dport),
         state: (proto == "tcp").then(|| "ESTABLISHED".to_string()),
         timeout_s: 431_999,
-        start_ns: Some(NOW - id * 1_000_000_000),
-        packets: Some(10 * id),
-        bytes: Some(1000 * id),
+        start_ns: Some(NOW - n * 1_000_000_000),
+        packets: Some(10 * n),
+        bytes: Some(1000 * n),
         mark: 0,
         unreplied: false,
         assured: true,
@@ -87,25 +86,25 @@ pub fn four_conns() -> ConnPage {
 }
 
 /// A chain of three nodes in bucket 5.
-pub fn chain5() -> Chain {
-    Chain {
+pub fn chain5() -> ChainResponse {
+    ChainResponse {
         bucket: 5,
         nodes: vec![
             ChainNode {
                 id: 11,
-                dir: "original".into(),
+                dir: Dir::Original,
                 proto: "tcp".into(),
                 tuple: "src=10.0.0.1 dst=10.0.0.2 sport=1111 dport=80".into(),
             },
             ChainNode {
                 id: 22,
-                dir: "reply".into(),
+                dir: Dir::Reply,
                 proto: "udp".into(),
                 tuple: "src=10.9.9.9 dst=10.0.0.7 sport=53 dport=2222".into(),
             },
             ChainNode {
                 id: 33,
-                dir: "original".into(),
+                dir: Dir::Original,
                 proto: "tcp".into(),
                 tuple: "src=2001:db8::1 dst=2001:db8::2 sport=3333 dport=443".into(),
             },
@@ -120,26 +119,27 @@ pub fn chains_app() -> App {
     lengths[5] = 3;
     lengths[9] = 1;
     lengths[40] = 12;
-    app.chains.hist = Some(Histogram {
+    app.chains.hist = Some(HistogramResponse {
         buckets: 64,
-        offset: 0,
-        span: 64,
-        counts: vec![61, 1, 0, 1, 1],
+        histogram: vec![61, 1, 0, 1, 1],
         longest: 12,
         nodes: 16,
         load_factor: 0.25,
+        offset: None,
+        limit: None,
     });
-    app.chains.window = Some(BucketWindow {
+    app.chains.window = Some(BucketsResponse {
         buckets: 64,
         offset: 0,
         lengths,
     });
     app.chains.selected = 5;
     app.chains.chain = Some(chain5());
-    app.stats = Some(CtStats {
+    app.stats = Some(StatsResponse {
         entries: 8,
         buckets: 64,
-        counters: vec![("chaintoolong".into(), 7), ("found".into(), 100)],
+        totals: Counts(vec![("chaintoolong".into(), 7), ("found".into(), 100)]),
+        workers: vec![],
     });
     app
 }

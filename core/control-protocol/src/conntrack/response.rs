@@ -152,6 +152,18 @@ pub struct HistogramResponse {
     pub limit: Option<u64>,
 }
 
+impl HistogramResponse {
+    /// The first bucket counted (0 for the whole table).
+    pub fn first(&self) -> u64 {
+        self.offset.unwrap_or(0)
+    }
+
+    /// Buckets counted (the table's buckets for the whole table).
+    pub fn span(&self) -> u64 {
+        self.limit.unwrap_or(self.buckets)
+    }
+}
+
 /// The answer to `buckets`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BucketsResponse {
@@ -161,6 +173,14 @@ pub struct BucketsResponse {
     pub offset: u64,
     /// Each bucket's chain length.
     pub lengths: Vec<u32>,
+}
+
+impl BucketsResponse {
+    /// The chain length of bucket `b`, if the window holds it.
+    pub fn length(&self, b: u64) -> Option<u32> {
+        let i = usize::try_from(b.checked_sub(self.offset)?).ok()?;
+        self.lengths.get(i).copied()
+    }
 }
 
 /// One node of a hash chain.

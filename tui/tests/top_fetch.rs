@@ -1,0 +1,299 @@
+//! The dashboard's fetch thread against a fake engine: every request to the conntrack
+//! plugin is one the protocol reads (`Request::from_value`), every answer is read as
+//! its response type, and what cannot be a request (a bad filter) or does not fit (a
+//! malformed answer) becomes an update the view shows.
+
+use brickwall_control_protocol::conntrack::request::{self as ct, At, Filter as CtFilter};
+use brickwall_control_protocol::conntrack::response::*;
+use brickwall_control_protocol::conntrack::value::{FamilyName, Labels, Proto};
+use brickwall_control_protocol::conntrack::{ConnRecord, ExpectRecord, Request, TupleRecord};
+use brickwall_tui::protocol::{self, Response};
+use brickwall_tui::top::fetch::{Fetcher, Update, Wants};
+use brickwall_tui::top::state::View;
+use brickwall_wire::Family;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn ok(r: impl Serialize) -> Response {
+    Response::Ok(serde_json::to_value(r).unwrap())
+}
+
+fn tuple(src: &str, dst: &str, sport: u16, dport: u16) -> TupleRecord {
+    TupleRecord {
+        sport: Some(sport),
+        dport: Some(dport),
+        ..TupleRecord::new(src.parse().unwrap(), dst.parse().unwrap())
+    }
+}
+
+fn record() -> ConnRecord {
+    ConnRecord {
+        id: 9,
+        family: FamilyName(Family::Ipv4),
+        proto: "tcp".into(),
+        protonum: 6,
+        state: Some("ESTABLISHED".into()),
+        timeout: 100,
+        status: vec!["SEEN_REPLY".into(), "ASSURED".into()],
+        orig: tuple("10.0.0.1", "10.0.0.2", 1000, 80),
+        reply: tuple("10.0.0.2", "10.0.0.1", 80, 1000),
+        mark: 3,
+        zone: 0,
+        labels: Labels(0),
+        helper: None,
+        uses: 1,
+        start_ns: None,
+    }
+}
+
+fn expectation() -> ExpectRecord {
+    ExpectRecord {
+        id: 1,
+        timeout: 295,
+        protonum: 6,
+        family: FamilyName(Family::Ipv4),
+        tuple: tuple("10.0.0.1", "10.0.0.2", 0, 20000),
+        mask: tuple("255.255.255.255", "255.255.255.255", 0, 65535),
+        master: tuple("10.0.0.1", "10.0.0.2", 40000, 21),
+        flags: vec![],
+        class: 0,
+        helper: "ftp".into(),
+        zone: 0,
+    }
+}
+
+/// The fake engine's answers: the protocol's response types for conntrack; a
+/// malformed `chain` answer.
+fn answer(target: &str, req: &Value) -> Response {
+    if target == "engine" {
+        return match req["op"].as_str() {
+            Some("status") => Response::Ok(json!({"phase": "running", "frames": 1, "now_ns": 42})),
+            Some("plugins") => Response::Ok(json!([])),
+            _ => Response::Ok(json!({})),
+        };
+    }
+    let req = match Request::from_value(req.clone()) {
+        Ok(r) => r,
+        Err(e) => return Response::Err(format!("bad request: {e}")),
+    };
+    match req {
+        Request::Stats(_) => ok(StatsResponse {
+            entries: 1,
+            totals: Counts(vec![("found".into(), 2)]),
+            buckets: 64,
+            workers: vec![],
+        }),
+        Request::Helpers(_) => Response::Ok(json!({"helpers": []})),
+        Request::ExpectList(_) => ok(ExpectListResponse {
+            expectations: vec![expectation()],
+        }),
+        Request::List(_) => ok(ListResponse {
+            entries: vec![Entry::Record(Box::new(record()))],
+            count: Some(1),
+            offset: Some(0),
+            limit: Some(10),
+            states: Some(Counts(vec![("ESTABLISHED".into(), 1)])),
+            ..ListResponse::default()
+        }),
+        Request::Histogram(_) => ok(HistogramResponse {
+            buckets: 64,
+            histogram: vec![63, 1],
+            longest: 1,
+            nodes: 2,
+            load_factor: 2.0 / 64.0,
+            ..HistogramResponse::default()
+        }),
+        Request::Buckets(b) => ok(BucketsResponse {
+            buckets: 64,
+            offset: b.offset,
+            lengths: vec![0; 64],
+        }),
+        Request::Chain(_) => Response::Ok(json!({"bucket": 0, "nodes": [{"id": "x"}]})),
+        _ => Response::Err("unsupported".into()),
+    }
+}
+
+struct Fake {
+    path: PathBuf,
+    seen: Arc<Mutex<Vec<(String, Value)>>>,
+}
+
+impl Fake {
+    fn start() -> Fake {
+        let dir = std::env::temp_dir().join(format!(
+            "brickwall-top-fetch-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ctl.sock");
+        let l = UnixListener::bind(&path).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let rec = seen.clone();
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(mut s) = s else { return };
+                while let Ok(body) = protocol::read_frame(&mut s) {
+                    let req = protocol::parse_request(&body).unwrap();
+                    rec.lock()
+                        .unwrap()
+                        .push((req.target.clone(), req.request.clone()));
+                    let r = answer(&req.target, &req.request);
+                    if protocol::write_frame(&mut s, &r.encode()).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        Fake { path, seen }
+    }
+
+    /// The conntrack requests so far, as the plugin reads them.
+    fn conntrack(&self) -> Vec<Request> {
+        std::mem::take(&mut *self.seen.lock().unwrap())
+            .into_iter()
+            .filter(|(t, _)| t == "conntrack")
+            .map(|(_, v)| Request::from_value(v).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.path.parent().unwrap());
+    }
+}
+
+/// Updates until one `want` accepts (or 5 s pass); every update seen.
+fn until(f: &Fetcher, want: impl Fn(&Update) -> bool) -> Vec<Update> {
+    let end = Instant::now() + Duration::from_secs(5);
+    let mut seen = Vec::new();
+    while Instant::now() < end {
+        match f.try_recv() {
+            Some(u) => {
+                let done = want(&u);
+                seen.push(u);
+                if done {
+                    return seen;
+                }
+            }
+            None => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+    panic!("no such update in 5 s: {seen:?}");
+}
+
+fn wants(view: View, conns_filter: Result<Option<CtFilter>, String>) -> Wants {
+    Wants {
+        view,
+        conns_offset: 0,
+        conns_limit: 10,
+        conns_filter,
+        window: (0, 64),
+        bucket: 0,
+    }
+}
+
+#[test]
+fn the_fetch_thread_speaks_the_typed_protocol() {
+    let fake = Fake::start();
+    let f = Fetcher::spawn(fake.path.clone(), Duration::from_secs(60));
+    // The first poll: statistics, helpers, then the expectations view's records.
+    f.want(wants(View::Expect, Ok(None)));
+    let seen = until(&f, |u| matches!(u, Update::Expects(_)));
+    assert!(
+        !seen.iter().any(|u| matches!(u, Update::Error(_))),
+        "{seen:?}"
+    );
+    let stats = seen.iter().find_map(|u| match u {
+        Update::CtStats { stats, .. } => Some(stats),
+        _ => None,
+    });
+    assert_eq!(stats.map(|s| s.totals.get("found")), Some(Some(2)));
+    assert_eq!(seen.last(), Some(&Update::Expects(Ok(vec![expectation()]))));
+    let reqs = fake.conntrack();
+    assert!(reqs.contains(&Request::Stats(At::default())), "{reqs:?}");
+    assert_eq!(
+        reqs.last(),
+        Some(&Request::ExpectList(At { now_ns: 42 })),
+        "at the engine's clock"
+    );
+
+    // A filter that cannot be one is shown, and nothing is asked for.
+    f.want(wants(View::Conns, Err("src: not an address".into())));
+    let seen = until(&f, |u| matches!(u, Update::Conns(_)));
+    assert_eq!(
+        seen.last(),
+        Some(&Update::Conns(
+            Err("bad filter: src: not an address".into())
+        ))
+    );
+    assert_eq!(fake.conntrack(), vec![]);
+
+    // A page: the json format's records become rows.
+    let filter = CtFilter {
+        proto: Some(Proto(6)),
+        ..CtFilter::default()
+    };
+    f.want(wants(View::Conns, Ok(Some(filter.clone()))));
+    let seen = until(&f, |u| matches!(u, Update::Conns(_)));
+    let Some(Update::Conns(Ok(page))) = seen.last() else {
+        panic!("{seen:?}")
+    };
+    assert_eq!((page.count, page.rows.len()), (Some(1), 1));
+    assert_eq!(page.rows[0].source(), "10.0.0.1:1000");
+    assert_eq!(page.rows[0].mark, 3);
+    assert_eq!(page.states, Some(vec![("ESTABLISHED".into(), 1)]));
+    assert_eq!(
+        fake.conntrack(),
+        vec![Request::List(ct::List {
+            now_ns: 42,
+            filter: Some(filter),
+            format: ct::Format::Json,
+            limit: Some(10),
+            states: true,
+            total: true,
+            ..ct::List::default()
+        })]
+    );
+
+    // The chains view: the histogram and window arrive; the malformed chain answer is
+    // an error, not a crash.
+    f.want(wants(View::Chains, Ok(None)));
+    let seen = until(&f, |u| matches!(u, Update::Error(_)));
+    assert!(
+        seen.iter()
+            .any(|u| matches!(u, Update::Histogram(h) if h.histogram == vec![63, 1])),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|u| matches!(u, Update::Window(w) if w.lengths.len() == 64)),
+        "{seen:?}"
+    );
+    let Some(Update::Error(e)) = seen.last() else {
+        unreachable!()
+    };
+    assert!(
+        e.starts_with("conntrack: the answer to chain does not fit"),
+        "{e}"
+    );
+    assert_eq!(
+        fake.conntrack(),
+        vec![
+            Request::Histogram(ct::Histogram::default()),
+            Request::Buckets(ct::Buckets {
+                limit: Some(64),
+                ..ct::Buckets::default()
+            }),
+            Request::Chain(ct::Chain::default()),
+        ]
+    );
+}
