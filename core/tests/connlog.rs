@@ -74,7 +74,11 @@ fn run(rel: &str) {
     let list = common::ct_table(&engine, s.last_ts_ns);
     let mut want: Vec<Vec<String>> = list.lines().map(listed).collect();
     assert!(!want.is_empty(), "{rel}: no connections");
-    engine.plugin("conntrack").unwrap().control(br#"{"op":"flush"}"#).unwrap();
+    engine
+        .plugin("conntrack")
+        .unwrap()
+        .control(br#"{"op":"flush"}"#)
+        .unwrap();
 
     let connlog = engine.plugin("connlog").unwrap();
     let written = || -> usize {

@@ -10,11 +10,13 @@
 //!   (`{"op":"metrics"}`), and the Prometheus text they render to;
 //! - [`conntrack`]: the conntrack plugin's requests, answers and records;
 //! - [`conntrack_stats`]: the names of conntrack's statistics, in `conntrack -S` order;
+//! - [`engine`]: the engine's own requests and answers (status, counters, plugins);
 //! - [`decode`]: reading typed messages with errors that name the field's path.
 
 pub mod conntrack;
 pub mod conntrack_stats;
 pub mod decode;
+pub mod engine;
 pub mod envelope;
 pub mod helpers;
 pub mod metrics;

@@ -327,7 +327,9 @@ pub fn example_plugin_so(package: &str) -> std::path::PathBuf {
 pub fn ct_table(engine: &Engine, now_ns: u64) -> String {
     use brickwall_control_protocol::conntrack::{response::ListResponse, Request};
     let ct = engine.plugin("conntrack").expect("conntrack loaded");
-    let answer = ct.control(&Request::list_at(now_ns).to_vec()).expect("list");
+    let answer = ct
+        .control(&Request::list_at(now_ns).to_vec())
+        .expect("list");
     let page: ListResponse = serde_json::from_slice(&answer).expect("a list answer");
     page.lines().map(|l| format!("{l}\n")).collect()
 }

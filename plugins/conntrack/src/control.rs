@@ -92,29 +92,30 @@ pub fn handle_request(t: &mut Tracker, request: Request) -> Result<Vec<u8>, Stri
             })
         }
         Request::Delete(r) => {
-            let deleted = match (&r.tuple, &r.filter) {
-                (Some(_), Some(_)) => {
-                    return Err("delete: give either tuple (one connection) or filter (every \
+            let deleted =
+                match (&r.tuple, &r.filter) {
+                    (Some(_), Some(_)) => {
+                        return Err(
+                            "delete: give either tuple (one connection) or filter (every \
                                 match), not both"
-                        .into())
-                }
-                (None, None) => {
-                    return Err(
+                                .into(),
+                        )
+                    }
+                    (None, None) => return Err(
                         "delete: needs tuple (one connection) or filter (every match; {} for all)"
                             .into(),
-                    )
-                }
-                (Some(spec), None) => {
-                    let tuple = tuple::tuple(spec, "tuple", t.config().zone)?;
-                    let (idx, _) = find(t, &tuple, r.now_ns)?;
-                    u64::from(t.remove(idx))
-                }
-                (None, Some(f)) => {
-                    let m = matcher(f)?;
-                    let idxs = matching(t, &m, r.now_ns);
-                    idxs.into_iter().filter(|&i| t.remove(i)).count() as u64
-                }
-            };
+                    ),
+                    (Some(spec), None) => {
+                        let tuple = tuple::tuple(spec, "tuple", t.config().zone)?;
+                        let (idx, _) = find(t, &tuple, r.now_ns)?;
+                        u64::from(t.remove(idx))
+                    }
+                    (None, Some(f)) => {
+                        let m = matcher(f)?;
+                        let idxs = matching(t, &m, r.now_ns);
+                        idxs.into_iter().filter(|&i| t.remove(i)).count() as u64
+                    }
+                };
             json(&Deleted { deleted })
         }
         Request::Update(r) => json(&Updated {
@@ -174,9 +175,7 @@ pub fn handle_request(t: &mut Tracker, request: Request) -> Result<Vec<u8>, Stri
             json(&BucketsResponse {
                 buckets: buckets as u64,
                 offset: start as u64,
-                lengths: (start..end)
-                    .map(|b| t.table.chain_len(b) as u32)
-                    .collect(),
+                lengths: (start..end).map(|b| t.table.chain_len(b) as u32).collect(),
             })
         }
         Request::Chain(r) => json(&chain(t, r.bucket)?),
@@ -324,7 +323,12 @@ fn list_page(t: &Tracker, req: &rq::List, m: Option<&Matcher>) -> ListResponse {
         cursor: next,
         states: req.states.then(|| {
             states.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-            Counts(states.into_iter().map(|(n, k)| (n.to_string(), k)).collect())
+            Counts(
+                states
+                    .into_iter()
+                    .map(|(n, k)| (n.to_string(), k))
+                    .collect(),
+            )
         }),
     }
 }
@@ -332,9 +336,7 @@ fn list_page(t: &Tracker, req: &rq::List, m: Option<&Matcher>) -> ListResponse {
 /// The connection `tuple` names, alive at `now`: slot and direction.
 fn find(t: &Tracker, tuple: &Tuple, now: u64) -> Result<(u32, u8), String> {
     match t.table.find(tuple) {
-        (Some((idx, dir)), _) if t.table.get(idx).is_some_and(|c| alive(c, now)) => {
-            Ok((idx, dir))
-        }
+        (Some((idx, dir)), _) if t.table.get(idx).is_some_and(|c| alive(c, now)) => Ok((idx, dir)),
         _ => Err(format!("no such connection: {}", describe(tuple))),
     }
 }
@@ -368,12 +370,7 @@ fn entry(table: &Table, idx: u32, c: &Conn, now: u64, format: Format, show_label
             )
         }
         Format::Json => {
-            return Entry::Record(Box::new(conn_record(
-                c,
-                counters,
-                table.start_ns(idx),
-                now,
-            )))
+            return Entry::Record(Box::new(conn_record(c, counters, table.start_ns(idx), now)))
         }
     };
     let labels = c.labels();

@@ -15,9 +15,12 @@ use super::status::LiveStatus;
 use super::target::{ControlTarget, Targets};
 use crate::engine::Engine;
 use crate::plugin::LoadedPlugin;
+use brickwall_control_protocol::conntrack::response::Counts;
+use brickwall_control_protocol::engine::{
+    CountersResponse, EngineRequest, HookCounts, HookInfo, PluginInfo, StatusResponse,
+};
 use brickwall_control_protocol::metrics::{MetricFamily, MetricKind, MetricsResponse};
 use brickwall_hooks::{Hook, HookRegistry};
-use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
 /// The engine's own control target: what it needs of the engine, shared.
@@ -44,12 +47,12 @@ impl EngineTarget {
             .map(|p| p.version.clone())
     }
 
-    fn status(&self) -> Value {
-        json!({
-            "phase": self.status.phase().name(),
-            "frames": self.status.frames(),
-            "now_ns": self.status.now_ns(),
-        })
+    fn status(&self) -> StatusResponse {
+        StatusResponse {
+            phase: self.status.phase(),
+            frames: self.status.frames(),
+            now_ns: self.status.now_ns(),
+        }
     }
 
     /// The non-zero drop counts by reason, named as the plugins declared them.
@@ -68,32 +71,42 @@ impl EngineTarget {
             .collect()
     }
 
-    fn counters(&self) -> Value {
+    fn counters(&self) -> CountersResponse {
         let c = self.status.counters();
-        let mut hooks = Map::new();
-        for h in Hook::ALL {
-            let k = &c.hooks[h as usize];
-            hooks.insert(h.name().into(), json!(k));
+        let hooks = Hook::ALL
+            .iter()
+            .map(|&h| {
+                let k = &c.hooks[h as usize];
+                let counts = HookCounts {
+                    entered: k.entered,
+                    accepted: k.accepted,
+                    dropped: k.dropped,
+                    queued: k.queued,
+                    stolen: k.stolen,
+                    repeated: k.repeated,
+                };
+                (h.name().to_string(), counts)
+            })
+            .collect();
+        CountersResponse {
+            received: c.received,
+            non_ip: c.non_ip,
+            injected: c.injected,
+            forwarded: c.forwarded,
+            delivered: c.delivered,
+            dropped: c.dropped,
+            queued: c.queued,
+            reinjected: c.reinjected,
+            stolen: c.stolen,
+            hooks,
+            drops_by_reason: Counts(self.drops_by_reason(&c)),
+            parse_drops: c
+                .parse_drops
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            panics: c.panics.clone(),
         }
-        let mut reasons = Map::new();
-        for (name, n) in self.drops_by_reason(&c) {
-            reasons.insert(name, n.into());
-        }
-        json!({
-            "received": c.received,
-            "non_ip": c.non_ip,
-            "injected": c.injected,
-            "forwarded": c.forwarded,
-            "delivered": c.delivered,
-            "dropped": c.dropped,
-            "queued": c.queued,
-            "reinjected": c.reinjected,
-            "stolen": c.stolen,
-            "hooks": hooks,
-            "drops_by_reason": reasons,
-            "parse_drops": c.parse_drops,
-            "panics": c.panics,
-        })
     }
 
     /// The engine's metric families: packets by outcome, verdicts per hook, drops by
@@ -149,61 +162,59 @@ impl EngineTarget {
         }
     }
 
-    fn plugins(&self) -> Value {
+    fn plugins(&self) -> Vec<PluginInfo> {
         let table = self.registry.snapshot();
-        let list = self
-            .plugins
+        self.plugins
             .iter()
             .map(|p| {
-                // (hook, priority, name) -> families, in hook then priority order.
-                let mut regs: Vec<(Hook, i32, String, Vec<&str>)> = Vec::new();
-                for (family, hook, e) in table.iter().filter(|(_, _, e)| *e.owner.name == *p.name)
-                {
-                    match regs
+                // One entry per (hook, priority, name), with its families.
+                let mut hooks: Vec<(Hook, HookInfo)> = Vec::new();
+                for (family, hook, e) in table.iter().filter(|(_, _, e)| *e.owner.name == *p.name) {
+                    match hooks
                         .iter_mut()
-                        .find(|r| r.0 == hook && r.1 == e.priority && *r.2 == *e.name)
+                        .find(|(h, i)| *h == hook && i.priority == e.priority && *i.name == *e.name)
                     {
-                        Some(r) => r.3.push(family.name()),
-                        None => regs.push((hook, e.priority, e.name.to_string(), vec![family.name()])),
+                        Some((_, i)) => i.families.push(family.name().to_string()),
+                        None => hooks.push((
+                            hook,
+                            HookInfo {
+                                hook: hook.name().to_string(),
+                                families: vec![family.name().to_string()],
+                                priority: e.priority,
+                                name: e.name.to_string(),
+                            },
+                        )),
                     }
                 }
-                regs.sort_by_key(|r| (r.0 as usize, r.1));
-                let hooks: Vec<Value> = regs
-                    .into_iter()
-                    .map(|(hook, priority, name, families)| {
-                        json!({"hook": hook.name(), "families": families, "priority": priority, "name": name})
-                    })
-                    .collect();
-                json!({"name": p.name, "version": p.version, "origin": p.origin, "hooks": hooks})
+                hooks.sort_by_key(|(h, i)| (*h as usize, i.priority));
+                PluginInfo {
+                    name: p.name.to_string(),
+                    version: p.version.to_string(),
+                    origin: p.origin.to_string(),
+                    hooks: hooks.into_iter().map(|(_, i)| i).collect(),
+                }
             })
-            .collect();
-        Value::Array(list)
+            .collect()
     }
+}
+
+/// An answer's JSON bytes.
+fn json<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, String> {
+    serde_json::to_vec(v).map_err(|e| format!("response: {e}"))
 }
 
 impl ControlTarget for EngineTarget {
     fn control(&self, request: &[u8]) -> Result<Vec<u8>, String> {
-        const OPS: &str = "status, counters, hooks, plugins, metrics";
-        let op = match serde_json::from_slice::<Value>(request) {
-            Ok(Value::Object(m)) => match m.get("op") {
-                Some(Value::String(s)) => s.clone(),
-                _ => return Err(format!("engine: missing \"op\" ({OPS})")),
-            },
-            Ok(Value::String(s)) => s,
-            _ => String::from_utf8_lossy(request).trim().to_string(),
-        };
-        let v = match op.as_str() {
-            "status" => self.status(),
-            "counters" => self.counters(),
-            "plugins" => self.plugins(),
-            "metrics" => return serde_json::to_vec(&self.metrics()).map_err(|e| e.to_string()),
-            "hooks" => {
+        match EngineRequest::from_slice(request).map_err(|e| format!("engine: {e}"))? {
+            EngineRequest::Status => json(&self.status()),
+            EngineRequest::Counters => json(&self.counters()),
+            EngineRequest::Plugins => json(&self.plugins()),
+            EngineRequest::Metrics => json(&self.metrics()),
+            EngineRequest::Hooks => {
                 let text = hooks::render(&self.registry.snapshot(), &|n| self.version_of(n));
-                return Ok(text.into_bytes());
+                Ok(text.into_bytes())
             }
-            other => return Err(format!("engine: unknown op \"{other}\" ({OPS})")),
-        };
-        serde_json::to_vec(&v).map_err(|e| e.to_string())
+        }
     }
 }
 

@@ -7,33 +7,14 @@ use crate::pipeline::counters::Counters;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 
-/// Where the engine stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
-    /// Built; no packet yet.
-    Starting,
-    /// Packets flow.
-    Running,
-    /// The source is exhausted (or the run was interrupted); the tables stay queryable.
-    Finished,
-}
+pub use brickwall_control_protocol::engine::Phase;
 
-impl Phase {
-    /// The name in the engine's `status` answer.
-    pub fn name(self) -> &'static str {
-        match self {
-            Phase::Starting => "starting",
-            Phase::Running => "running",
-            Phase::Finished => "finished",
-        }
-    }
-
-    fn from_u8(n: u8) -> Phase {
-        match n {
-            0 => Phase::Starting,
-            1 => Phase::Running,
-            _ => Phase::Finished,
-        }
+/// The phase stored as `n`.
+fn phase_from_u8(n: u8) -> Phase {
+    match n {
+        0 => Phase::Starting,
+        1 => Phase::Running,
+        _ => Phase::Finished,
     }
 }
 
@@ -94,6 +75,6 @@ impl LiveStatus {
 
     /// The phase.
     pub fn phase(&self) -> Phase {
-        Phase::from_u8(self.phase.load(Ordering::Acquire))
+        phase_from_u8(self.phase.load(Ordering::Acquire))
     }
 }

@@ -33,10 +33,18 @@ impl Matcher {
         let t = &c.orig;
         self.proto.is_none_or(|p| t.proto == p)
             && self.family.is_none_or(|f| t.family == f)
-            && self.src.is_none_or(|n| n.0.contains(ip_of(t.family, &t.src)))
-            && self.dst.is_none_or(|n| n.0.contains(ip_of(t.family, &t.dst)))
-            && self.sport.is_none_or(|p| has_ports(t.proto) && t.src_id == p)
-            && self.dport.is_none_or(|p| has_ports(t.proto) && t.dst_id == p)
+            && self
+                .src
+                .is_none_or(|n| n.0.contains(ip_of(t.family, &t.src)))
+            && self
+                .dst
+                .is_none_or(|n| n.0.contains(ip_of(t.family, &t.dst)))
+            && self
+                .sport
+                .is_none_or(|p| has_ports(t.proto) && t.src_id == p)
+            && self
+                .dport
+                .is_none_or(|p| has_ports(t.proto) && t.dst_id == p)
             && self
                 .states
                 .as_ref()

@@ -1070,7 +1070,9 @@ fn malformed_requests_are_errors_naming_the_field() {
     ];
     let mut bad = Vec::new();
     for (req, want) in cases {
-        let e = handle(&mut t, req.as_bytes()).err().unwrap_or_else(|| "ACCEPTED".into());
+        let e = handle(&mut t, req.as_bytes())
+            .err()
+            .unwrap_or_else(|| "ACCEPTED".into());
         if !e.starts_with(want) {
             bad.push(format!("{req}\n  got:  {e}\n  want: {want}…"));
         }
@@ -1144,7 +1146,10 @@ fn plain_words_are_refused_and_expectations_are_json_operations() {
     assert_eq!(v, json!({"expectations": []}));
     let e = refuse(&mut t, r#"{"op": "expect-delete", "id": 9}"#);
     assert_eq!(e, "expect-delete: no expectation 9");
-    assert_eq!(ask(&mut t, json!({"op": "expect-flush"})), json!({"deleted": 0}));
+    assert_eq!(
+        ask(&mut t, json!({"op": "expect-flush"})),
+        json!({"deleted": 0})
+    );
     let e = refuse(&mut t, r#"{"op": "expect-delete"}"#);
     assert_eq!(e, "id: missing");
 }
@@ -1217,5 +1222,8 @@ fn update_sets_marks_and_labels() {
         &mut t,
         r#"{"op": "update", "filter": {}, "label_add": [128]}"#,
     );
-    assert!(e.starts_with("label_add: label bit 128 is out of range"), "{e}");
+    assert!(
+        e.starts_with("label_add: label bit 128 is out of range"),
+        "{e}"
+    );
 }
