@@ -112,11 +112,11 @@ pub fn handle_parsed(t: &mut Tracker, request: Parsed<'_>) -> Result<Vec<u8>, St
     match request {
         Parsed::Json(v) => {
             if let Some(poll) = events_request(&v) {
-                let (cursor, mask, max, ts) = poll?;
+                let (cursor, mask, max, _) = poll?;
                 let Tracker {
                     events, pollers, ..
                 } = t;
-                let out = pollers.poll(events, cursor, mask, max, ts)?;
+                let out = pollers.poll(events, cursor, mask, max)?;
                 return serde_json::to_vec(&out).map_err(|e| format!("response: {e}"));
             }
             if expect_create::is_request(&v) {
