@@ -11,6 +11,7 @@ use brickwall_conntrack::config::CtConfig;
 use brickwall_conntrack::expect::{ExpectSpec, Mask};
 use brickwall_conntrack::tuple::Tuple;
 use brickwall_conntrack::Conntrack;
+use brickwall_control_protocol::conntrack::EventsResponse;
 use brickwall_core::control::{engine_targets, ControlServer, ControlTarget, LiveStatus, Targets};
 use brickwall_core::io::PcapSource;
 use brickwall_core::pcap::PcapWriter;
@@ -256,13 +257,8 @@ fn event_lines_match_the_kernels() {
         ..ReplayOptions::default()
     };
     replay(&engine, &mut PcapSource::open(&pcap).unwrap(), opts).unwrap();
-    let got = poll(&mut c, cursor);
-    let ours: Vec<String> = got["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect();
+    let got: EventsResponse = serde_json::from_value(poll(&mut c, cursor)).unwrap();
+    let ours: Vec<String> = got.events.iter().map(|e| e.line(false)).collect();
     for flow in ["sport=42184 dport=30076", "sport=54983 dport=54630"] {
         let kernel: Vec<String> = fixture("conntrack_E.txt")
             .iter()
@@ -404,5 +400,7 @@ fn expectation_lines_match_the_kernels() {
         .unwrap()
         .1
         .to_string();
-    assert_eq!(ev["events"], json!([kernel]));
+    let ev: EventsResponse = serde_json::from_value(ev).unwrap();
+    let ours: Vec<String> = ev.events.iter().map(|e| e.line(false)).collect();
+    assert_eq!(ours, [kernel]);
 }

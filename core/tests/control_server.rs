@@ -5,6 +5,12 @@
 
 mod common;
 
+use brickwall_control_protocol::conntrack::event::what;
+use brickwall_control_protocol::conntrack::record::proto_name;
+use brickwall_control_protocol::conntrack::value::{FamilyName, Labels};
+use brickwall_control_protocol::conntrack::{
+    ConnEventRecord, ConnRecord, EventKind, EventRecord, EventsResponse, TupleRecord,
+};
 use brickwall_core::control::server::MAX_CONNECTIONS;
 use brickwall_core::control::{ControlServer, ControlTarget, Targets};
 use brickwall_tui::client::{Client, ClientError};
@@ -17,11 +23,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-/// A conntrack plugin that hands out `lines`, one per poll, in one event session; it
-/// reports `lost` 2 from the third poll on, records every request, and when the lines
+/// A conntrack plugin that hands out `events`, one per poll, in one event session; it
+/// reports `lost` 2 from the third poll on, records every request, and when the events
 /// are out sets `done` and says so on `tell`.
 struct FakeEvents {
-    lines: Vec<String>,
+    events: Vec<EventRecord>,
     served: Mutex<usize>,
     requests: Mutex<Vec<Value>>,
     done: Arc<AtomicBool>,
@@ -29,9 +35,9 @@ struct FakeEvents {
 }
 
 impl FakeEvents {
-    fn new(lines: &[&str], tell: Option<mpsc::Sender<()>>) -> Arc<FakeEvents> {
+    fn new(events: &[EventRecord], tell: Option<mpsc::Sender<()>>) -> Arc<FakeEvents> {
         Arc::new(FakeEvents {
-            lines: lines.iter().map(|s| s.to_string()).collect(),
+            events: events.to_vec(),
             served: Mutex::new(0),
             requests: Mutex::new(Vec::new()),
             done: Arc::new(AtomicBool::new(false)),
@@ -48,9 +54,9 @@ impl ControlTarget for FakeEvents {
             return Err("op: unknown operation".into());
         }
         let mut served = self.served.lock().unwrap();
-        let batch: Vec<&String> = self.lines.iter().skip(*served).take(1).collect();
+        let batch: Vec<EventRecord> = self.events.iter().skip(*served).take(1).cloned().collect();
         *served += batch.len();
-        if *served == self.lines.len() {
+        if *served == self.events.len() {
             self.done.store(true, Ordering::SeqCst);
             if let Some(t) = self.tell.lock().unwrap().take() {
                 let _ = t.send(());
@@ -61,7 +67,12 @@ impl ControlTarget for FakeEvents {
         } else {
             0
         };
-        Ok(serde_json::to_vec(&json!({"events": batch, "cursor": 7, "lost": lost})).unwrap())
+        let answer = EventsResponse {
+            cursor: 7,
+            events: batch,
+            lost,
+        };
+        Ok(serde_json::to_vec(&answer).unwrap())
     }
 }
 
@@ -105,6 +116,72 @@ const LINES: [&str; 3] = [
     "[DESTROY] tcp      6 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1",
 ];
 
+/// An IPv4 connection event from 10.0.0.1:`sport` to `dst`:`dport`, replied to when
+/// `status` says so.
+fn event(
+    (kind, what): (EventKind, u16),
+    (proto, timeout, state): (u8, u64, Option<&str>),
+    (sport, dst, dport): (u16, &str, u16),
+    status: &[&str],
+) -> EventRecord {
+    let tuple = |src: &str, dst: &str, sport, dport| {
+        let mut t = TupleRecord::new(src.parse().unwrap(), dst.parse().unwrap());
+        (t.sport, t.dport) = (Some(sport), Some(dport));
+        t
+    };
+    EventRecord::Conn(ConnEventRecord {
+        kind,
+        what,
+        ts_ns: 0,
+        conn: ConnRecord {
+            id: 1,
+            family: FamilyName(brickwall_core::wire::Family::Ipv4),
+            proto: proto_name(proto).to_string(),
+            protonum: proto,
+            state: state.map(str::to_string),
+            timeout,
+            status: status.iter().map(|s| s.to_string()).collect(),
+            orig: tuple("10.0.0.1", dst, sport, dport),
+            reply: tuple(dst, "10.0.0.1", dport, sport),
+            mark: 0,
+            zone: 0,
+            labels: Labels(0),
+            helper: None,
+            uses: 1,
+            start_ns: None,
+        },
+    })
+}
+
+/// The events whose lines are [`LINES`].
+fn events() -> [EventRecord; 3] {
+    let tcp = (1, "10.0.0.2", 2);
+    let e = [
+        event(
+            (EventKind::New, what::NEW | what::PROTOINFO),
+            (6, 120, Some("SYN_SENT")),
+            tcp,
+            &[],
+        ),
+        event(
+            (EventKind::Update, what::REPLY | what::PROTOINFO),
+            (6, 60, Some("SYN_RECV")),
+            tcp,
+            &["SEEN_REPLY"],
+        ),
+        event(
+            (EventKind::Destroy, what::DESTROY),
+            (6, 0, None),
+            tcp,
+            &["SEEN_REPLY"],
+        ),
+    ];
+    for (e, l) in e.iter().zip(LINES) {
+        assert_eq!(e.line(false), l);
+    }
+    e
+}
+
 const CONNTRACK: EventQuery = EventQuery {
     mask: 7,
     timestamps: false,
@@ -115,7 +192,7 @@ const CONNTRACK: EventQuery = EventQuery {
 #[test]
 fn events_print_in_order_until_stopped() {
     let dir = TempDir::new("srv-events");
-    let fake = FakeEvents::new(&LINES, None);
+    let fake = FakeEvents::new(&events(), None);
     let server = serve(&dir, "conntrack", fake.clone());
     let mut c = Client::connect(server.path()).unwrap();
     let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -138,7 +215,7 @@ fn events_print_in_order_until_stopped() {
     let reqs = fake.requests.lock().unwrap();
     assert_eq!(
         reqs[0],
-        json!({"op": "events", "cursor": 0, "max": 1024, "mask": 7, "timestamps": false})
+        json!({"op": "events", "cursor": 0, "max": 1024, "mask": 7})
     );
     assert_eq!(reqs[1]["cursor"], 7, "the answer's cursor is sent back");
 }
@@ -148,12 +225,18 @@ fn events_print_in_order_until_stopped() {
 #[test]
 fn filtered_events_show_only_what_matches() {
     let dir = TempDir::new("srv-events-filter");
-    let lines = [
-        LINES[0],
-        "    [NEW] udp      17 30 src=10.0.0.1 dst=10.0.0.9 sport=5 dport=53 [UNREPLIED] src=10.0.0.9 dst=10.0.0.1 sport=53 dport=5",
-        LINES[1],
-    ];
-    let fake = FakeEvents::new(&lines, None);
+    let [new, update, _] = events();
+    let udp = event(
+        (EventKind::New, what::NEW),
+        (17, 30, None),
+        (5, "10.0.0.9", 53),
+        &[],
+    );
+    assert_eq!(
+        udp.line(false),
+        "    [NEW] udp      17 30 src=10.0.0.1 dst=10.0.0.9 sport=5 dport=53 [UNREPLIED] src=10.0.0.9 dst=10.0.0.1 sport=53 dport=5"
+    );
+    let fake = FakeEvents::new(&[new, udp, update], None);
     let server = serve(&dir, "conntrack", fake.clone());
     let mut c = Client::connect(server.path()).unwrap();
     let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -184,7 +267,7 @@ fn filtered_events_show_only_what_matches() {
 fn events_end_with_0_when_the_engine_goes_away() {
     let dir = TempDir::new("srv-gone");
     let (tx, rx) = mpsc::channel();
-    let fake = FakeEvents::new(&LINES[..2], Some(tx));
+    let fake = FakeEvents::new(&events()[..2], Some(tx));
     let server = serve(&dir, "conntrack", fake);
     let path = server.path().to_path_buf();
     let looping = std::thread::spawn(move || {

@@ -185,7 +185,7 @@ pub fn handle_request(t: &mut Tracker, request: Request) -> Result<Vec<u8>, Stri
             let Tracker {
                 events, pollers, ..
             } = t;
-            json(&pollers.poll(events, r.cursor, mask, max, false)?)
+            json(&pollers.poll(events, r.cursor, mask, max)?)
         }
         Request::ExpectList(r) => json(&ExpectListResponse {
             expectations: t

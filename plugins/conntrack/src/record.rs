@@ -1,13 +1,17 @@
 //! The plugin's entries as the control protocol's records: a connection
-//! ([`conn_record`]), one of its tuples ([`tuple_record`]) and an expectation
-//! ([`expect_record`]). Listings, `get` and events all answer these.
+//! ([`conn_record`]), one of its tuples ([`tuple_record`]), an expectation
+//! ([`expect_record`]) and a connection event's snapshot ([`conn_event_record`]).
+//! Listings, `get` and events all answer these.
 
 use crate::conn::{status, Conn, DirCounters};
+use crate::events::ConnEvent;
 use crate::expect::{Expectation, INACTIVE, PERMANENT, USERSPACE};
 use crate::tuple::{proto, Tuple, FAMILY_V6};
 use brickwall_control_protocol::conntrack::record::proto_name;
 use brickwall_control_protocol::conntrack::value::{FamilyName, Labels};
-use brickwall_control_protocol::conntrack::{ConnRecord, ExpectRecord, TupleRecord};
+use brickwall_control_protocol::conntrack::{
+    ConnEventRecord, ConnRecord, ExpectRecord, TupleRecord,
+};
 use brickwall_wire::Family;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -87,8 +91,35 @@ pub fn conn_record(
         zone: t0.zone,
         labels: Labels(c.labels()),
         helper: c.helper().map(str::to_string),
-        uses: c.uses() as u32,
+        uses: c.uses(),
         start_ns,
+    }
+}
+
+/// Connection event `e`: the connection as its snapshot holds it, at the event's time.
+pub fn conn_event_record(e: &ConnEvent) -> ConnEventRecord {
+    let [t0, t1] = &e.tuple;
+    ConnEventRecord {
+        kind: e.kind,
+        what: e.what,
+        ts_ns: e.ts_ns,
+        conn: ConnRecord {
+            id: e.id,
+            family: family_of(t0),
+            proto: proto_name(t0.proto).to_string(),
+            protonum: t0.proto,
+            state: e.state.map(str::to_string),
+            timeout: e.timeout_s,
+            status: status_names(e.status),
+            orig: tuple_record(t0, e.counters.map(|n| n[0])),
+            reply: tuple_record(t1, e.counters.map(|n| n[1])),
+            mark: e.mark,
+            zone: t0.zone,
+            labels: Labels(e.labels),
+            helper: e.helper.clone(),
+            uses: e.uses,
+            start_ns: e.start_ns,
+        },
     }
 }
 

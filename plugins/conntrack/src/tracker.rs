@@ -359,7 +359,9 @@ impl Tracker {
         }
         if let Some(c) = self.table.get(idx) {
             let ev = ConnEvent::from_conn(kind, bits, c, self.clock_ns);
-            let ev = ev.with_counters(self.table.counters(idx));
+            let ev = ev
+                .with_counters(self.table.counters(idx))
+                .with_start(self.table.start_ns(idx));
             self.events.publish(Event::Conn(ev));
         }
     }
@@ -374,7 +376,7 @@ impl Tracker {
             self.events.publish(Event::Expect(ExpectEvent {
                 kind: EventKind::Destroy,
                 ts_ns: self.clock_ns,
-                body: e.line(self.clock_ns),
+                expect: crate::record::expect_record(e, self.clock_ns),
             }));
         }
     }
@@ -439,7 +441,7 @@ impl Tracker {
                 self.events.publish(Event::Expect(ExpectEvent {
                     kind: EventKind::New,
                     ts_ns: now_ns,
-                    body: e.line(now_ns),
+                    expect: crate::record::expect_record(e, now_ns),
                 }));
             }
         }

@@ -352,7 +352,7 @@ fn events_follow_the_connection_as_conntrack_e_shows_them() {
     );
     t.flush();
     let lines: Vec<String> = std::iter::from_fn(|| sub.try_recv())
-        .map(|e| e.line(false))
+        .map(|e| e.record().line(false))
         .collect();
     assert_eq!(lines.len(), 4, "{lines:#?}");
     assert_eq!(
@@ -391,7 +391,7 @@ fn events_follow_the_connection_as_conntrack_e_shows_them() {
     run(&mut t, ipv4(B, A, 17, &udp(53, 7)), SEC, true);
     t.flush();
     let lines: Vec<String> = std::iter::from_fn(|| sub.try_recv())
-        .map(|e| e.line(false))
+        .map(|e| e.record().line(false))
         .collect();
     let destroy = lines.last().expect("events");
     assert!(
@@ -421,14 +421,9 @@ fn events_can_be_polled_over_the_control_channel() {
     run(&mut t, ipv4(A, B, 17, &udp(1, 2)), SEC, true);
     run(&mut t, ipv4(B, A, 17, &udp(2, 1)), SEC, true);
     let req = format!(r#"{{"op":"events","cursor":{cursor},"max":10}}"#);
-    let next: serde_json::Value =
+    let next: brickwall_control_protocol::conntrack::EventsResponse =
         serde_json::from_slice(&handle(&mut t, req.as_bytes()).unwrap()).unwrap();
-    let lines: Vec<&str> = next["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l.as_str().unwrap())
-        .collect();
+    let lines: Vec<String> = next.events.iter().map(|e| e.line(false)).collect();
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(
         lines[0].starts_with("    [NEW] udp      17 30 src=10.0.0.1"),
@@ -440,7 +435,7 @@ fn events_can_be_polled_over_the_control_channel() {
         "{}",
         lines[1]
     );
-    assert_eq!(next["lost"], 0);
+    assert_eq!((next.cursor, next.lost), (cursor, 0));
     assert!(handle(&mut t, br#"{"op":"events","cursor":999}"#)
         .unwrap_err()
         .contains("no event session"));

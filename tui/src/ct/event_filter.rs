@@ -1,12 +1,12 @@
 //! `-E` with filters (`-p`, `-f`, `-s`, `-d`, `--sport`, `--dport`, `--state`,
 //! `--mark`, `--zone`), as `conntrack -E -p tcp --dport 21` narrows its events: the
-//! conditions are those of `-L` and apply to an event line's original tuple (its first
-//! `src=`, `dst=`, `sport=`, `dport=`).
+//! conditions are those of `-L` and apply to an event record's original tuple, its
+//! family, protocol, mark and zone, and the state its line shows.
 
 use super::args::{CtArgs, FamilyArg};
 use super::CtError;
-use brickwall_wire::Cidr;
-use std::net::IpAddr;
+use brickwall_control_protocol::conntrack::EventRecord;
+use brickwall_wire::{Cidr, Family};
 
 fn mark_of(s: &str) -> Option<(u32, u32)> {
     let num = |s: &str| match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
@@ -67,66 +67,62 @@ impl EventFilter {
         Ok(any.then_some(f))
     }
 
-    /// Whether an event line (`[NEW] tcp      6 120 SYN_SENT src=... `, with or
-    /// without a `[seconds.micros]` prefix) meets every condition.
-    pub fn matches(&self, line: &str) -> bool {
-        let words: Vec<&str> = line
-            .split_whitespace()
-            .filter(|w| !(w.starts_with('[') && w.ends_with(']')))
-            .collect();
-        let value = |key: &str| {
-            let p = format!("{key}=");
-            words.iter().find_map(|w| w.strip_prefix(p.as_str()))
+    /// Whether an event meets every condition. A connection event is judged by its
+    /// original tuple (addresses and ports), family, protocol number, mark, zone, and
+    /// the state its line shows ([`shown_state`]: an UPDATE that did not change the
+    /// state shows none, and no `--state` holds for it). An expectation event (`-E
+    /// expect` takes no filters, so only a plugin that sends one unasked gets here) is
+    /// judged by its expected tuple, family, protocol and zone; it has no state, and its
+    /// mark counts as 0.
+    ///
+    /// [`shown_state`]: brickwall_control_protocol::conntrack::ConnEventRecord::shown_state
+    pub fn matches(&self, event: &EventRecord) -> bool {
+        let (t, family, protonum, state, mark, zone) = match event {
+            EventRecord::Conn(e) => (
+                &e.conn.orig,
+                e.conn.family.0,
+                e.conn.protonum,
+                e.shown_state(),
+                e.conn.mark,
+                e.conn.zone,
+            ),
+            EventRecord::Expect(e) => (
+                &e.expect.tuple,
+                e.expect.family.0,
+                e.expect.protonum,
+                None,
+                0,
+                e.expect.zone,
+            ),
         };
-        let proto: Option<u8> = words.get(1).and_then(|w| w.parse().ok());
-        if self.proto.is_some() && self.proto != proto {
+        if self.proto.is_some_and(|p| p != protonum) {
             return false;
         }
-        let src: Option<IpAddr> = value("src").and_then(|s| s.parse().ok());
-        let dst: Option<IpAddr> = value("dst").and_then(|s| s.parse().ok());
-        if let Some(v6) = self.v6 {
-            if src.is_none_or(|a| a.is_ipv6() != v6) {
+        if self.v6.is_some_and(|v6| (family == Family::Ipv6) != v6) {
+            return false;
+        }
+        for (net, addr) in [(&self.src, t.src), (&self.dst, t.dst)] {
+            if net.is_some_and(|n| !n.contains(addr)) {
                 return false;
             }
         }
-        for (net, addr) in [(&self.src, src), (&self.dst, dst)] {
-            if let Some(n) = net {
-                if addr.is_none_or(|a| !n.contains(a)) {
-                    return false;
-                }
-            }
-        }
-        for (want, key) in [(self.sport, "sport"), (self.dport, "dport")] {
-            if let Some(p) = want {
-                if value(key).and_then(|v| v.parse::<u16>().ok()) != Some(p) {
-                    return false;
-                }
+        for (want, have) in [(self.sport, t.sport), (self.dport, t.dport)] {
+            if want.is_some_and(|p| have != Some(p)) {
+                return false;
             }
         }
         if let Some(states) = &self.states {
-            // The state is the first bare upper-case word after the protocol number.
-            let state = words.iter().skip(2).find(|w| {
-                !w.contains('=') && w.chars().all(|c| c.is_ascii_uppercase() || c == '_')
-            });
             if state.is_none_or(|s| !states.iter().any(|x| x == s)) {
                 return false;
             }
         }
         if let Some((m, mask)) = self.mark {
-            let have = value("mark")
-                .and_then(|v| v.parse::<u32>().ok())
-                .unwrap_or(0);
-            if have & mask != m & mask {
+            if mark & mask != m & mask {
                 return false;
             }
         }
-        if let Some(z) = self.zone {
-            let have = value("zone")
-                .and_then(|v| v.parse::<u16>().ok())
-                .unwrap_or(0);
-            if have != z {
-                return false;
-            }
+        if self.zone.is_some_and(|z| z != zone) {
+            return false;
         }
         true
     }
@@ -135,6 +131,12 @@ impl EventFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use brickwall_control_protocol::conntrack::event::what;
+    use brickwall_control_protocol::conntrack::record::proto_name;
+    use brickwall_control_protocol::conntrack::value::{FamilyName, Labels};
+    use brickwall_control_protocol::conntrack::{
+        ConnEventRecord, ConnRecord, EventKind, ExpectEventRecord, ExpectRecord, TupleRecord,
+    };
     use clap::Parser;
 
     fn filter(args: &[&str]) -> EventFilter {
@@ -144,25 +146,139 @@ mod tests {
         EventFilter::from_args(&a).unwrap().expect("a filter")
     }
 
+    fn tuple(src: &str, dst: &str, sport: u16, dport: u16) -> TupleRecord {
+        let mut t = TupleRecord::new(src.parse().unwrap(), dst.parse().unwrap());
+        (t.sport, t.dport) = (Some(sport), Some(dport));
+        t
+    }
+
+    /// A connection event from `src`:`sport` to `dst`:`dport` and back.
+    fn conn(
+        kind: EventKind,
+        what: u16,
+        (src, dst, sport, dport): (&str, &str, u16, u16),
+        proto: u8,
+        state: Option<&str>,
+    ) -> ConnEventRecord {
+        let v6 = src.contains(':');
+        ConnEventRecord {
+            kind,
+            what,
+            ts_ns: 1_795_760_642_649_978_000,
+            conn: ConnRecord {
+                id: 1,
+                family: FamilyName(if v6 { Family::Ipv6 } else { Family::Ipv4 }),
+                proto: proto_name(proto).to_string(),
+                protonum: proto,
+                state: state.map(str::to_string),
+                timeout: if proto == 6 { 120 } else { 30 },
+                status: Vec::new(),
+                orig: tuple(src, dst, sport, dport),
+                reply: tuple(dst, src, dport, sport),
+                mark: 0,
+                zone: 0,
+                labels: Labels(0),
+                helper: None,
+                uses: 1,
+                start_ns: None,
+            },
+        }
+    }
+
+    /// A TCP SYN with mark 5, and its line.
+    fn new() -> EventRecord {
+        let mut e = conn(
+            EventKind::New,
+            what::NEW | what::PROTOINFO,
+            ("10.77.0.1", "10.77.1.2", 45604, 21),
+            6,
+            Some("SYN_SENT"),
+        );
+        e.conn.mark = 5;
+        EventRecord::Conn(e)
+    }
+
     const NEW: &str = "    [NEW] tcp      6 120 SYN_SENT src=10.77.0.1 dst=10.77.1.2 sport=45604 dport=21 [UNREPLIED] src=10.77.1.2 dst=10.77.0.1 sport=21 dport=45604 mark=5";
+
+    /// A UDP reply in zone 3, and its line.
+    fn udp() -> EventRecord {
+        let mut e = conn(
+            EventKind::Update,
+            what::REPLY,
+            ("fd77::1", "fd77:1::2", 53000, 53),
+            17,
+            None,
+        );
+        e.conn.status = vec!["SEEN_REPLY".into()];
+        e.conn.zone = 3;
+        EventRecord::Conn(e)
+    }
+
     const UDP: &str = "[1795760642.649978]\t [UPDATE] udp      17 30 src=fd77::1 dst=fd77:1::2 sport=53000 dport=53 src=fd77:1::2 dst=fd77::1 sport=53 dport=53000 zone=3";
 
     #[test]
     fn conditions_apply_to_the_original_tuple() {
-        assert!(filter(&["-p", "tcp", "--dport", "21"]).matches(NEW));
-        assert!(!filter(&["-p", "udp"]).matches(NEW));
+        let (new, udp) = (new(), udp());
+        assert_eq!(
+            (new.line(false).as_str(), udp.line(true).as_str()),
+            (NEW, UDP)
+        );
+        assert!(filter(&["-p", "tcp", "--dport", "21"]).matches(&new));
+        assert!(!filter(&["-p", "udp"]).matches(&new));
         // The reply tuple's sport=21 does not count.
-        assert!(!filter(&["--sport", "21"]).matches(NEW));
-        assert!(filter(&["-s", "10.77.0.0/16"]).matches(NEW));
-        assert!(!filter(&["-d", "10.77.0.1"]).matches(NEW));
-        assert!(filter(&["--state", "SYN_SENT,ESTABLISHED"]).matches(NEW));
-        assert!(!filter(&["--state", "ESTABLISHED"]).matches(NEW));
-        assert!(filter(&["--mark", "4/0x4"]).matches(NEW));
-        assert!(!filter(&["--mark", "1"]).matches(NEW));
-        assert!(filter(&["-f", "ipv6", "--zone", "3"]).matches(UDP));
-        assert!(!filter(&["-f", "ipv4"]).matches(UDP));
-        assert!(!filter(&["--zone", "1"]).matches(NEW));
-        assert!(filter(&["-s", "fd77::/16", "--dport", "53"]).matches(UDP));
+        assert!(!filter(&["--sport", "21"]).matches(&new));
+        assert!(filter(&["-s", "10.77.0.0/16"]).matches(&new));
+        assert!(!filter(&["-d", "10.77.0.1"]).matches(&new));
+        assert!(filter(&["--state", "SYN_SENT,ESTABLISHED"]).matches(&new));
+        assert!(!filter(&["--state", "ESTABLISHED"]).matches(&new));
+        assert!(filter(&["--mark", "4/0x4"]).matches(&new));
+        assert!(!filter(&["--mark", "1"]).matches(&new));
+        assert!(filter(&["-f", "ipv6", "--zone", "3"]).matches(&udp));
+        assert!(!filter(&["-f", "ipv4"]).matches(&udp));
+        assert!(!filter(&["--zone", "1"]).matches(&new));
+        assert!(filter(&["-s", "fd77::/16", "--dport", "53"]).matches(&udp));
+    }
+
+    #[test]
+    fn the_state_is_the_one_the_line_shows() {
+        let est = |what| {
+            EventRecord::Conn(conn(
+                EventKind::Update,
+                what,
+                ("10.0.0.1", "10.0.0.2", 1, 2),
+                6,
+                Some("ESTABLISHED"),
+            ))
+        };
+        let f = filter(&["--state", "ESTABLISHED"]);
+        assert!(f.matches(&est(what::PROTOINFO)));
+        // A mark change of an ESTABLISHED connection shows no state.
+        assert!(!est(what::MARK).line(false).contains("ESTABLISHED"));
+        assert!(!f.matches(&est(what::MARK)));
+    }
+
+    #[test]
+    fn expectations_match_by_their_expected_tuple() {
+        let e = EventRecord::Expect(ExpectEventRecord {
+            kind: EventKind::New,
+            ts_ns: 0,
+            expect: ExpectRecord {
+                id: 1,
+                timeout: 300,
+                protonum: 6,
+                family: FamilyName(Family::Ipv4),
+                tuple: tuple("10.77.0.1", "10.77.1.2", 0, 30076),
+                mask: tuple("255.255.255.255", "255.255.255.255", 0, 65535),
+                master: tuple("10.77.0.1", "10.77.1.2", 45604, 21),
+                flags: Vec::new(),
+                class: 0,
+                helper: "ftp".into(),
+                zone: 0,
+            },
+        });
+        assert!(filter(&["-s", "10.77.0.1", "--dport", "30076", "--mark", "0"]).matches(&e));
+        assert!(!filter(&["--dport", "21"]).matches(&e));
+        assert!(!filter(&["--state", "ESTABLISHED"]).matches(&e));
     }
 
     #[test]

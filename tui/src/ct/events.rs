@@ -1,15 +1,19 @@
 //! `-E`: conntrack's event listener, as a poll loop over the control socket.
 //!
-//! The client asks the conntrack plugin `{"op":"events","cursor":0,"max":N,"mask":M,
-//! "timestamps":T}`, which opens an event session, then `{"op":"events","cursor":C,...}`
-//! with the cursor of each answer `{"events":["[NEW] ...", ...],"cursor":C,"lost":L}`.
-//! It prints each line as it arrives, polls again at once after a full batch and
-//! otherwise every [`POLL_INTERVAL`]. `lost` counts the events the session has lost
-//! because it polled too slowly; when it grows, a warning says by how much, as
-//! conntrack's ENOBUFS warning does.
+//! The client asks the conntrack plugin `{"op":"events","cursor":0,"max":N,"mask":M}`
+//! ([`Request::Events`]), which opens an event session, then
+//! `{"op":"events","cursor":C,...}` with the cursor of each answer
+//! ([`EventsResponse`]: `{"events":[{"type":"conn",...}, ...],"cursor":C,"lost":L}`).
+//! It prints each event's `conntrack -E` line
+//! ([`EventRecord::line`](brickwall_control_protocol::conntrack::EventRecord::line), with the
+//! `[seconds.micros]` prefix for `-o timestamp`) as it arrives, polls again at once
+//! after a full batch and otherwise every [`POLL_INTERVAL`]. `lost` counts the events
+//! the session has lost because it polled too slowly; when it grows, a warning says by
+//! how much, as conntrack's ENOBUFS warning does.
 //!
-//! The mask is the plugin's event classes: NEW 1, UPDATE 2, DESTROY 4 for connections
-//! (`-E`), 8 and 16 for expectation NEW and DESTROY (`-E expect`); `-e` narrows it.
+//! The mask is the plugin's event classes ([`class`]): NEW 1, UPDATE 2, DESTROY 4 for
+//! connections (`-E`), 8 and 16 for expectation NEW and DESTROY (`-E expect`); `-e`
+//! narrows it.
 //!
 //! It ends with exit code 0 on SIGINT (with conntrack's count of events shown) and when
 //! the engine goes away (with a message); with 1 if the engine refuses the request (an
@@ -19,7 +23,9 @@ use super::args::{CtArgs, OutputFormat, Table};
 use super::event_filter::EventFilter;
 use super::{CtError, Session, EXIT_FAIL, EXIT_OK, PREFIX};
 use crate::client::{Client, ClientError};
-use serde_json::{json, Value};
+use brickwall_control_protocol::conntrack::event::class;
+use brickwall_control_protocol::conntrack::request::Events;
+use brickwall_control_protocol::conntrack::{EventsResponse, Request, TARGET};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -46,8 +52,8 @@ pub struct EventQuery {
 /// The event classes of `table` that `-e` (a checked comma list) selects.
 pub fn mask(table: Table, names: Option<&str>) -> Result<u8, CtError> {
     let (new, update, destroy) = match table {
-        Table::Conntrack => (1u8, 2u8, 4u8),
-        Table::Expect => (8, 0, 16),
+        Table::Conntrack => (class::NEW, class::UPDATE, class::DESTROY),
+        Table::Expect => (class::EXPECT_NEW, 0, class::EXPECT_DESTROY),
     };
     let Some(names) = names else {
         return Ok(new | update | destroy);
@@ -97,30 +103,9 @@ pub fn run(
     Ok(event_loop(&mut s.client, q, out, err, stop, POLL_INTERVAL))
 }
 
-/// What one answer to an `events` request holds.
-struct Batch {
-    lines: Vec<String>,
-    cursor: Value,
-    lost: u64,
-}
-
 /// Reads an answer to an `events` request.
-fn batch(v: &Value) -> Result<Batch, String> {
-    let lines = v
-        .get("events")
-        .and_then(Value::as_array)
-        .ok_or_else(|| format!("unexpected answer to an events request: {v}"))?
-        .iter()
-        .map(|e| match e {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .collect();
-    Ok(Batch {
-        lines,
-        cursor: v.get("cursor").cloned().unwrap_or(Value::Null),
-        lost: v.get("lost").and_then(Value::as_u64).unwrap_or(0),
-    })
+fn batch(v: serde_json::Value) -> Result<EventsResponse, String> {
+    serde_json::from_value(v).map_err(|e| format!("unexpected answer to an events request: {e}"))
 }
 
 /// Sleeps `d`, waking early if `stop` is set.
@@ -149,21 +134,19 @@ pub fn event_loop(
         Table::Conntrack => "flow events",
         Table::Expect => "expectation events",
     };
-    let mut cursor = Value::from(0u64);
+    let mut cursor = 0u64;
     let (mut shown, mut lost) = (0u64, 0u64);
     loop {
         if stop.load(Ordering::Relaxed) {
             let _ = writeln!(err, "{PREFIX}: {shown} {what} have been shown.");
             return EXIT_OK;
         }
-        let req = json!({
-            "op": "events",
-            "cursor": cursor,
-            "max": MAX_PER_POLL,
-            "mask": q.mask,
-            "timestamps": q.timestamps,
+        let req = Request::Events(Events {
+            cursor,
+            max: Some(MAX_PER_POLL),
+            mask: Some(q.mask),
         });
-        let v = match client.call("conntrack", &req) {
+        let v = match client.call(TARGET, &req.to_value()) {
             Ok(v) => v,
             Err(e @ ClientError::Gone(_)) => {
                 let _ = writeln!(err, "brickwall ct: {e}; {shown} {what} have been shown.");
@@ -174,7 +157,7 @@ pub fn event_loop(
                 return EXIT_FAIL;
             }
         };
-        let b = match batch(&v) {
+        let b = match batch(v) {
             Ok(b) => b,
             Err(e) => {
                 let _ = writeln!(err, "brickwall ct: -E: {e}");
@@ -189,18 +172,18 @@ pub fn event_loop(
             );
         }
         lost = b.lost;
-        for l in &b.lines {
-            if q.filter.as_ref().is_some_and(|f| !f.matches(l)) {
+        for e in &b.events {
+            if q.filter.as_ref().is_some_and(|f| !f.matches(e)) {
                 continue;
             }
-            if writeln!(out, "{l}").is_err() {
+            if writeln!(out, "{}", e.line(q.timestamps)).is_err() {
                 return EXIT_OK;
             }
             shown += 1;
         }
         let _ = out.flush();
         cursor = b.cursor;
-        if (b.lines.len() as u64) < MAX_PER_POLL {
+        if (b.events.len() as u64) < MAX_PER_POLL {
             nap(interval, stop);
         }
     }

@@ -2,11 +2,13 @@
 //! values they carry, what it answers, and the records of connections, expectations
 //! and events.
 
+pub mod event;
 pub mod record;
 pub mod request;
 pub mod response;
 pub mod value;
 
+pub use event::{ConnEventRecord, EventKind, EventRecord, EventsResponse, ExpectEventRecord};
 pub use record::{ConnRecord, Dir, ExpectRecord, TupleRecord};
 pub use request::Request;
 

@@ -337,7 +337,8 @@ pub struct Chain {
 
 /// Events (`conntrack -E`): `cursor` 0 opens a session of the event classes in `mask`
 /// (default all); later polls name the session the answer gave and take at most `max`
-/// (default 1000) of the events that arrived since.
+/// (default 1000) of the events that arrived since, answered as
+/// [`EventsResponse`](super::EventsResponse).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Events {
@@ -347,7 +348,8 @@ pub struct Events {
     /// Most events to answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<u64>,
-    /// Event classes of a new session (bits: 1 NEW, 2 UPDATE, 4 DESTROY, 8 expectation NEW, 16 expectation DESTROY).
+    /// Event classes of a new session ([`class`](super::event::class) bits: 1 NEW, 2
+    /// UPDATE, 4 DESTROY, 8 expectation NEW, 16 expectation DESTROY).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mask: Option<u8>,
 }

@@ -1,7 +1,11 @@
-//! Reading requests: every accepted spelling, and errors that name the field's path.
+//! Reading requests: every accepted spelling, and errors that name the field's path;
+//! event records and their `conntrack -E` lines.
 
+use super::event::*;
+use super::record::*;
 use super::request::*;
 use super::value::*;
+use brickwall_wire::Family;
 use serde_json::json;
 
 fn read(v: serde_json::Value) -> Result<Request, String> {
@@ -109,4 +113,182 @@ fn requests_read_back_what_they_write() {
             r.to_value()
         );
     }
+}
+
+const SEC: u64 = 1_000_000_000;
+
+/// A tuple with ports.
+fn ports(src: &str, dst: &str, sport: u16, dport: u16) -> TupleRecord {
+    let mut t = TupleRecord::new(src.parse().unwrap(), dst.parse().unwrap());
+    t.sport = Some(sport);
+    t.dport = Some(dport);
+    t
+}
+
+/// An IPv4 TCP connection from 10.77.0.1:`sport` to 10.77.1.2:21.
+fn ftp(sport: u16, state: &str, timeout: u64, status: &[&str]) -> ConnRecord {
+    let orig = ports("10.77.0.1", "10.77.1.2", sport, 21);
+    let reply = ports("10.77.1.2", "10.77.0.1", 21, sport);
+    ConnRecord {
+        id: 7,
+        family: FamilyName(Family::Ipv4),
+        proto: proto_name(6).to_string(),
+        protonum: 6,
+        state: Some(state.to_string()),
+        timeout,
+        status: status.iter().map(|s| s.to_string()).collect(),
+        orig,
+        reply,
+        mark: 0,
+        zone: 0,
+        labels: Labels(0),
+        helper: Some("ftp".to_string()),
+        uses: 1,
+        start_ns: None,
+    }
+}
+
+fn conn_event(kind: EventKind, what: u16, ts_ns: u64, conn: ConnRecord) -> EventRecord {
+    EventRecord::Conn(ConnEventRecord {
+        kind,
+        what,
+        ts_ns,
+        conn,
+    })
+}
+
+#[test]
+fn conn_event_lines_are_conntracks() {
+    // The kernel sample's FTP control connection.
+    let ts = 1_795_760_642 * SEC + 641_882_789;
+    let new = conn_event(
+        EventKind::New,
+        what::NEW | what::PROTOINFO,
+        ts,
+        ftp(45604, "SYN_SENT", 120, &["CONFIRMED"]),
+    );
+    assert_eq!(new.line(true), "[1795760642.641882]\t    [NEW] tcp      6 120 SYN_SENT src=10.77.0.1 dst=10.77.1.2 sport=45604 dport=21 [UNREPLIED] src=10.77.1.2 dst=10.77.0.1 sport=21 dport=45604 helper=ftp");
+    assert_eq!(new.class(), class::NEW);
+    let est = ftp(45604, "ESTABLISHED", 432000, &["SEEN_REPLY", "ASSURED"]);
+    let up = conn_event(
+        EventKind::Update,
+        what::ASSURED | what::PROTOINFO,
+        ts,
+        est.clone(),
+    );
+    assert_eq!(up.line(false), " [UPDATE] tcp      6 432000 ESTABLISHED src=10.77.0.1 dst=10.77.1.2 sport=45604 dport=21 src=10.77.1.2 dst=10.77.0.1 sport=21 dport=45604 [ASSURED] helper=ftp");
+    // An UPDATE without PROTOINFO hides the state; MARK shows mark=0.
+    let up = conn_event(EventKind::Update, what::MARK, ts, est.clone());
+    assert_eq!(up.line(false), " [UPDATE] tcp      6 432000 src=10.77.0.1 dst=10.77.1.2 sport=45604 dport=21 src=10.77.1.2 dst=10.77.0.1 sport=21 dport=45604 [ASSURED] mark=0 helper=ftp");
+    // DESTROY: no zero timeout, the state, counters, a mark and a zone; no helper.
+    let mut gone = est;
+    gone.timeout = 0;
+    gone.state = Some("FIN_WAIT".into());
+    gone.mark = 5;
+    gone.zone = 3;
+    (gone.orig.packets, gone.orig.bytes) = (Some(12), Some(900));
+    (gone.reply.packets, gone.reply.bytes) = (Some(10), Some(1400));
+    let d = conn_event(
+        EventKind::Destroy,
+        what::DESTROY,
+        12 * SEC + 5_000,
+        gone.clone(),
+    );
+    assert_eq!(d.line(true), "[12      .000005]\t[DESTROY] tcp      6 FIN_WAIT src=10.77.0.1 dst=10.77.1.2 sport=45604 dport=21 packets=12 bytes=900 src=10.77.1.2 dst=10.77.0.1 sport=21 dport=45604 packets=10 bytes=1400 [ASSURED] mark=5 zone=3");
+    // Counters only on DESTROY.
+    let up = conn_event(EventKind::Update, what::PROTOINFO, 0, gone);
+    assert_eq!(up.line(false), " [UPDATE] tcp      6 0 FIN_WAIT src=10.77.0.1 dst=10.77.1.2 sport=45604 dport=21 src=10.77.1.2 dst=10.77.0.1 sport=21 dport=45604 [ASSURED] mark=5 zone=3 helper=ftp");
+}
+
+#[test]
+fn expect_event_lines_are_conntracks() {
+    let mut mask = TupleRecord::new(
+        "255.255.255.255".parse().unwrap(),
+        "255.255.255.255".parse().unwrap(),
+    );
+    (mask.sport, mask.dport) = (Some(0), Some(65535));
+    let ev = EventRecord::Expect(ExpectEventRecord {
+        kind: EventKind::New,
+        ts_ns: 1_795_760_642 * SEC + 649_978_123,
+        expect: ExpectRecord {
+            id: 1,
+            timeout: 300,
+            protonum: 6,
+            family: FamilyName(Family::Ipv4),
+            tuple: ports("10.77.0.1", "10.77.1.2", 0, 30076),
+            mask,
+            master: ports("10.77.0.1", "10.77.1.2", 45604, 21),
+            flags: vec![],
+            class: 0,
+            helper: "ftp".into(),
+            zone: 0,
+        },
+    });
+    assert_eq!(ev.line(true), "[1795760642.649978]\t    [NEW] 300 proto=6 src=10.77.0.1 dst=10.77.1.2 sport=0 dport=30076 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.77.0.1 master-dst=10.77.1.2 sport=45604 dport=21 class=0 helper=ftp");
+    assert_eq!(ev.class(), class::EXPECT_NEW);
+    // Expectation events space-pad the microseconds on the right.
+    let EventRecord::Expect(mut x) = ev else {
+        unreachable!()
+    };
+    x.kind = EventKind::Destroy;
+    x.ts_ns = 1_795_760_653 * SEC + 39_567_999;
+    assert!(x
+        .line(true)
+        .starts_with("[1795760653.39567 ]\t[DESTROY] 300 proto=6 "));
+    x.ts_ns = 1_795_760_653 * SEC;
+    assert!(x
+        .line(true)
+        .starts_with("[1795760653.0     ]\t[DESTROY] 300 "));
+}
+
+#[test]
+fn events_read_back_what_they_write() {
+    let r = EventsResponse {
+        cursor: 3,
+        events: vec![conn_event(
+            EventKind::Update,
+            what::REPLY,
+            5,
+            ftp(1, "SYN_RECV", 60, &["SEEN_REPLY"]),
+        )],
+        lost: 2,
+    };
+    let v = serde_json::to_value(&r).unwrap();
+    assert_eq!(v["events"][0]["type"], "conn");
+    assert_eq!(v["events"][0]["kind"], "update");
+    assert_eq!(serde_json::from_value::<EventsResponse>(v).unwrap(), r);
+    assert_eq!(
+        Request::Events(Events {
+            cursor: 0,
+            max: Some(10),
+            mask: Some(class::ALL),
+        })
+        .to_value(),
+        json!({"op": "events", "cursor": 0, "max": 10, "mask": 31})
+    );
+}
+
+#[test]
+fn kinds_from_what_and_summaries() {
+    assert_eq!(
+        EventKind::from_what(what::NEW | what::PROTOINFO),
+        EventKind::New
+    );
+    assert_eq!(EventKind::from_what(what::RELATED), EventKind::New);
+    assert_eq!(
+        EventKind::from_what(what::REPLY | what::PROTOINFO),
+        EventKind::Update
+    );
+    assert_eq!(
+        EventKind::from_what(what::DESTROY | what::MARK),
+        EventKind::Destroy
+    );
+    assert_eq!(
+        summary_line(124, false),
+        "conntrack v1.4.7 (conntrack-tools): 124 flow events have been shown."
+    );
+    assert_eq!(
+        summary_line(24, true),
+        "conntrack v1.4.7 (conntrack-tools): 24 expectation events have been shown."
+    );
 }

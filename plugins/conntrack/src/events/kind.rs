@@ -1,106 +1,11 @@
-//! What happened: the event kinds, the changed-part bits Linux reports, the classes
-//! subscribers select, and the owned snapshots the bus carries.
+//! The owned snapshots the bus carries ([`Event`]), and their records as the control
+//! protocol answers them. The event kinds, the changed-part bits Linux reports
+//! ([`what`]) and the classes subscribers select ([`class`]) are the protocol's.
 
 use crate::conn::{Conn, DirCounters};
 use crate::tuple::Tuple;
-
-/// What happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum EventKind {
-    /// A connection (or expectation) was created: Linux's `IPCTNL_MSG_CT_NEW` with
-    /// `NLM_F_CREATE`, for IPCT_NEW and IPCT_RELATED.
-    New,
-    /// A connection changed.
-    Update,
-    /// A connection (or expectation) was removed.
-    Destroy,
-}
-
-impl EventKind {
-    /// The kind Linux reports for a set of [`what`] bits: DESTROY wins, then NEW or
-    /// RELATED, anything else is an UPDATE.
-    pub fn from_what(what: u16) -> EventKind {
-        if what & what::DESTROY != 0 {
-            EventKind::Destroy
-        } else if what & (what::NEW | what::RELATED) != 0 {
-            EventKind::New
-        } else {
-            EventKind::Update
-        }
-    }
-
-    /// The bracketed word `conntrack -E` prints: `[NEW]`, `[UPDATE]` or `[DESTROY]`.
-    pub fn label(self) -> &'static str {
-        match self {
-            EventKind::New => "[NEW]",
-            EventKind::Update => "[UPDATE]",
-            EventKind::Destroy => "[DESTROY]",
-        }
-    }
-
-    /// The [`class`] bit of a connection event of this kind.
-    pub fn conn_class(self) -> u8 {
-        match self {
-            EventKind::New => class::NEW,
-            EventKind::Update => class::UPDATE,
-            EventKind::Destroy => class::DESTROY,
-        }
-    }
-
-    /// The [`class`] bit of an expectation event of this kind. Expectations have no
-    /// UPDATE events in Linux; an `Update` here counts as [`class::EXPECT_NEW`].
-    pub fn expect_class(self) -> u8 {
-        match self {
-            EventKind::New | EventKind::Update => class::EXPECT_NEW,
-            EventKind::Destroy => class::EXPECT_DESTROY,
-        }
-    }
-}
-
-/// Which parts of a connection changed, as Linux's `IPCT_*` event bits (same bit
-/// numbers; a subset). A [`ConnEvent`] carries them in `what`; they decide which
-/// optional attributes its line shows.
-pub mod what {
-    /// A new connection (IPCT_NEW).
-    pub const NEW: u16 = 1 << 0;
-    /// A new connection created from an expectation (IPCT_RELATED).
-    pub const RELATED: u16 = 1 << 1;
-    /// The connection was removed (IPCT_DESTROY).
-    pub const DESTROY: u16 = 1 << 2;
-    /// The first reply was seen (IPCT_REPLY).
-    pub const REPLY: u16 = 1 << 3;
-    /// The connection became ASSURED (IPCT_ASSURED).
-    pub const ASSURED: u16 = 1 << 4;
-    /// The TCP/SCTP state changed (IPCT_PROTOINFO): the line shows the state.
-    pub const PROTOINFO: u16 = 1 << 5;
-    /// A helper was assigned (IPCT_HELPER).
-    pub const HELPER: u16 = 1 << 6;
-    /// The mark changed (IPCT_MARK): the line shows `mark=` even when it is 0.
-    pub const MARK: u16 = 1 << 7;
-    /// The labels changed (IPCT_LABEL).
-    pub const LABEL: u16 = 1 << 10;
-}
-
-/// Event classes a subscriber selects with its mask (like ctnetlink's multicast
-/// groups, with NEW and UPDATE split), and [`EventBus::wants`](super::EventBus::wants) tests.
-pub mod class {
-    /// Connection NEW events.
-    pub const NEW: u8 = 1 << 0;
-    /// Connection UPDATE events.
-    pub const UPDATE: u8 = 1 << 1;
-    /// Connection DESTROY events.
-    pub const DESTROY: u8 = 1 << 2;
-    /// Expectation NEW events.
-    pub const EXPECT_NEW: u8 = 1 << 3;
-    /// Expectation DESTROY events.
-    pub const EXPECT_DESTROY: u8 = 1 << 4;
-    /// Every connection event (`conntrack -E`).
-    pub const CONNTRACK: u8 = NEW | UPDATE | DESTROY;
-    /// Every expectation event (`conntrack -E expect`).
-    pub const EXPECT: u8 = EXPECT_NEW | EXPECT_DESTROY;
-    /// Everything.
-    pub const ALL: u8 = CONNTRACK | EXPECT;
-}
+pub use brickwall_control_protocol::conntrack::event::{class, what, EventKind};
+use brickwall_control_protocol::conntrack::{EventRecord, ExpectEventRecord, ExpectRecord};
 
 /// A snapshot of a connection at an event: owned and self-contained (no references
 /// into the table), cheap to clone and send to other threads.
@@ -128,6 +33,12 @@ pub struct ConnEvent {
     pub helper: Option<String>,
     /// Per-direction packet and byte counters, with accounting on.
     pub counters: Option<[DirCounters; 2]>,
+    /// Its labels.
+    pub labels: u128,
+    /// References held (conntrack's `use=`).
+    pub uses: u32,
+    /// When it started (ns), with the timestamp extension on.
+    pub start_ns: Option<u64>,
 }
 
 impl ConnEvent {
@@ -146,6 +57,9 @@ impl ConnEvent {
             mark: c.mark,
             helper: c.helper().map(str::to_owned),
             counters: None,
+            labels: c.labels(),
+            uses: c.uses(),
+            start_ns: None,
         }
     }
 
@@ -155,34 +69,53 @@ impl ConnEvent {
         self
     }
 
+    /// The event with the connection's start time (kept only with timestamps on).
+    pub fn with_start(mut self, start_ns: Option<u64>) -> ConnEvent {
+        self.start_ns = start_ns;
+        self
+    }
+
     /// The [`class`] bit of this event.
     pub fn class(&self) -> u8 {
         self.kind.conn_class()
     }
 
-    /// Whether a status bit is set.
-    pub(super) fn has(&self, bit: u16) -> bool {
-        self.status & bit != 0
+    /// The event as the protocol's record ([`crate::record::conn_event_record`]).
+    pub fn record(&self) -> EventRecord {
+        EventRecord::Conn(crate::record::conn_event_record(self))
     }
 }
 
-/// An expectation event (NEW or DESTROY) with its body already formatted by the
-/// expectation module (`300 proto=6 src=… dst=… sport=0 dport=30076 mask-src=… …
-/// class=0 helper=ftp`).
+/// An expectation event (NEW or DESTROY) with the expectation as it was
+/// ([`crate::record::expect_record`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExpectEvent {
     /// What happened.
     pub kind: EventKind,
     /// When (packet time, ns).
     pub ts_ns: u64,
-    /// Everything after the type column, as `conntrack -E expect` prints it.
-    pub body: String,
+    /// The expectation at `ts_ns`.
+    pub expect: ExpectRecord,
 }
 
 impl ExpectEvent {
     /// The [`class`] bit of this event.
     pub fn class(&self) -> u8 {
         self.kind.expect_class()
+    }
+
+    /// The event as the protocol's record.
+    pub fn record(&self) -> EventRecord {
+        self.clone().into_record()
+    }
+
+    /// The event as the protocol's record, without copying the expectation.
+    pub fn into_record(self) -> EventRecord {
+        EventRecord::Expect(ExpectEventRecord {
+            kind: self.kind,
+            ts_ns: self.ts_ns,
+            expect: self.expect,
+        })
     }
 }
 
@@ -217,6 +150,23 @@ impl Event {
         match self {
             Event::Conn(e) => e.ts_ns,
             Event::Expect(e) => e.ts_ns,
+        }
+    }
+
+    /// The event as the protocol's record, which prints its `conntrack -E` line
+    /// ([`EventRecord::line`]).
+    pub fn record(&self) -> EventRecord {
+        match self {
+            Event::Conn(e) => e.record(),
+            Event::Expect(e) => e.record(),
+        }
+    }
+
+    /// The event as the protocol's record, without copying an expectation.
+    pub fn into_record(self) -> EventRecord {
+        match self {
+            Event::Conn(e) => e.record(),
+            Event::Expect(e) => e.into_record(),
         }
     }
 }

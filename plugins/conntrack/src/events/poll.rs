@@ -1,6 +1,7 @@
 //! Event sessions of control clients that poll (`brickwall ct -E`).
 
 use super::bus::{EventBus, Subscription};
+use brickwall_control_protocol::conntrack::EventsResponse;
 
 /// Subscriptions held for clients that poll for events over the control channel (the
 /// `-E` of the CLI): each poll names its session (0 starts one) and takes what arrived
@@ -12,17 +13,6 @@ pub struct Pollers {
     sessions: std::collections::HashMap<u64, (Subscription, std::time::Instant)>,
 }
 
-/// What one poll returns.
-#[derive(Debug, serde::Serialize)]
-pub struct Poll {
-    /// The session to name in the next poll.
-    pub cursor: u64,
-    /// `conntrack -E` lines, oldest first.
-    pub events: Vec<String>,
-    /// Events this session lost because it polled too slowly.
-    pub lost: u64,
-}
-
 impl Pollers {
     /// Room per session.
     pub const CAPACITY: usize = 65_536;
@@ -31,15 +21,15 @@ impl Pollers {
     /// A session idle this long is dropped.
     const IDLE: std::time::Duration = std::time::Duration::from_secs(60);
 
-    /// Takes at most `max` events for session `cursor` (0: a new session of `mask`).
+    /// Takes at most `max` events for session `cursor` (0: a new session of `mask`),
+    /// oldest first, as records.
     pub fn poll(
         &mut self,
         bus: &EventBus,
         cursor: u64,
         mask: u8,
         max: usize,
-        timestamps: bool,
-    ) -> Result<Poll, String> {
+    ) -> Result<EventsResponse, String> {
         let now = std::time::Instant::now();
         self.sessions
             .retain(|_, (_, seen)| now.duration_since(*seen) < Self::IDLE);
@@ -64,9 +54,9 @@ impl Pollers {
         *seen = now;
         let events = std::iter::from_fn(|| sub.try_recv())
             .take(max.max(1))
-            .map(|e| e.line(timestamps))
+            .map(|e| e.into_record())
             .collect();
-        Ok(Poll {
+        Ok(EventsResponse {
             cursor,
             events,
             lost: sub.lost(),
