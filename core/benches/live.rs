@@ -36,19 +36,15 @@
 //! inside a namespace with `--bw-…` arguments it is the UDP sender, the counter, the UDP
 //! sink or the connection client and server.
 
+use brickwall_netns::{is_root, on_path, Options, Topology, CLIENT4, SERVER4};
 use brickwall_wire::{checksum, ip_proto};
 use std::fmt::Write as _;
 use std::io::Read;
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::Path;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-/// The client's address.
-const CLIENT4: [u8; 4] = [10, 77, 0, 1];
-/// The server's address.
-const SERVER4: [u8; 4] = [10, 77, 0, 2];
-const SERVER4_STR: &str = "10.77.0.2";
 /// iperf3's port.
 const IPERF_PORT: u16 = 5201;
 /// The connection benchmark's listener.
@@ -73,8 +69,12 @@ const CPS_THREADS: usize = 4;
 /// Frames handed to one `sendmmsg`.
 const SEND_BATCH: usize = 256;
 
-/// Prefix of every namespace this bench makes (stale ones of a killed run are removed).
-const NS_PREFIX: &str = "bwbench-";
+/// The bench's topology: namespaces of its own prefix (stale ones of a killed run are
+/// removed), IPv6 off everywhere (no router or neighbour chatter in the counts).
+const TOPOLOGY: Options = Options {
+    prefix: "bwbench",
+    ipv6: false,
+};
 
 type Res<T> = Result<T, String>;
 
@@ -151,7 +151,6 @@ struct Measured {
 fn bench() -> Res<()> {
     let started = Instant::now();
     preflight()?;
-    remove_stale_namespaces();
     let datapath = std::env::var("BRICKWALL_BENCH_DATAPATH").unwrap_or_else(|_| "pnet".to_string());
     let brickwall = env!("CARGO_BIN_EXE_brickwall");
     let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -263,8 +262,7 @@ fn bench() -> Res<()> {
 
 /// Root, the tools, br_netfilter: everything a run needs, checked before anything starts.
 fn preflight() -> Res<()> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !is_root() {
         return Err("needs root (network namespaces, veth, AF_PACKET): run it as root".into());
     }
     for (tool, package) in [
@@ -296,33 +294,6 @@ fn preflight() -> Res<()> {
     Ok(())
 }
 
-fn on_path(tool: &str) -> bool {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.extend(["/usr/sbin", "/sbin", "/usr/bin"].map(PathBuf::from));
-    dirs.iter().any(|d| d.join(tool).is_file())
-}
-
-/// Namespaces an earlier, killed run left behind (their pid is gone).
-fn remove_stale_namespaces() {
-    let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
-        return;
-    };
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Some(name) = line.split_whitespace().next() else {
-            continue;
-        };
-        if !name.starts_with(NS_PREFIX) {
-            continue;
-        }
-        let pid = name.rsplit('-').next().unwrap_or("");
-        if !Path::new("/proc").join(pid).exists() {
-            let _ = Command::new("ip").args(["netns", "del", name]).output();
-        }
-    }
-}
-
 /// `nproc`, the CPU model and the kernel version.
 fn machine() -> String {
     let cpus = std::thread::available_parallelism()
@@ -345,7 +316,12 @@ fn machine() -> String {
 
 /// Builds a topology, starts `fw` in it, measures the three metrics and tears it down.
 fn measure(fw: Fw, datapath: &str) -> Res<Measured> {
-    let mut t = Topology::new(fw.tag())?;
+    let mut t = Topology::with(fw.tag(), TOPOLOGY);
+    // Room for a few seconds of connections without reusing a port.
+    t.exec(
+        &t.client,
+        &["sysctl", "-qw", "net.ipv4.ip_local_port_range=1024 65535"],
+    );
     let me = self_exe()?;
     let mut m = Measured::default();
     // The servers first: the readiness probe needs the connection listener.
@@ -355,31 +331,31 @@ fn measure(fw: Fw, datapath: &str) -> Res<Measured> {
         "cps-server",
         &server,
         &[&me, "--bw-cps-server", &CPS_PORT.to_string()],
-    )?;
+    );
     t.spawn(
         "iperf3",
         &server,
         &["iperf3", "-s", "-p", &IPERF_PORT.to_string()],
-    )?;
+    );
     t.spawn(
         "udp-sink",
         &server,
         &[&me, "--bw-udp-sink", &UDP_PORT.to_string()],
-    )?;
+    );
     for (proto, port, name) in [
         ("tcp", CPS_PORT, "cps-server"),
         ("tcp", IPERF_PORT, "iperf3"),
         ("udp", UDP_PORT, "udp-sink"),
     ] {
-        t.wait_for_listener(&server, proto, port, name)?;
+        t.wait_for_listener(&server, proto, port, name);
     }
-    start_firewall(&mut t, fw, datapath)?;
-    let target = format!("{SERVER4_STR}:{CPS_PORT}");
-    let probe = t.try_exec(&client, &[&me, "--bw-connect", &target, "15"])?;
+    start_firewall(&mut t, fw, datapath);
+    let target = format!("{SERVER4}:{CPS_PORT}");
+    let probe = t.try_exec(&client, &[&me, "--bw-connect", &target, "15"]);
     if !probe.status.success() {
         return Err(format!(
             "{fw:?}: the client never reached the server through the firewall{}",
-            t.firewall_log(fw)
+            firewall_log(&t, fw)
         ));
     }
 
@@ -389,18 +365,18 @@ fn measure(fw: Fw, datapath: &str) -> Res<Measured> {
         &[
             "iperf3",
             "-c",
-            SERVER4_STR,
+            SERVER4,
             "-p",
             &IPERF_PORT.to_string(),
             "-t",
             &IPERF_SECS.to_string(),
             "-J",
         ],
-    )?;
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)
         .map_err(|e| format!("{fw:?}: iperf3 -J printed no JSON ({e}): {}", text(&out)))?;
     if let Some(err) = v.get("error").and_then(|e| e.as_str()) {
-        return Err(format!("{fw:?}: iperf3: {err}{}", t.firewall_log(fw)));
+        return Err(format!("{fw:?}: iperf3: {err}{}", firewall_log(&t, fw)));
     }
     let end = &v["end"];
     m.tcp_gbps = end["sum_received"]["bits_per_second"]
@@ -410,8 +386,8 @@ fn measure(fw: Fw, datapath: &str) -> Res<Measured> {
     m.tcp_retransmits = end["sum_sent"]["retransmits"].as_u64().unwrap_or(0);
 
     eprintln!("live bench: {fw:?}: 64-byte UDP over {FLOWS} flows ({UDP_SECS} s)");
-    let s0_mac = t.read_in(&server, "/sys/class/net/s0/address")?;
-    let c0_dropped_before = t.stat(&client, "c0", "tx_dropped")?;
+    let s0_mac = t.read(&server, "/sys/class/net/s0/address");
+    let c0_dropped_before = t.counter(&client, "c0", "tx_dropped");
     t.spawn(
         "blast",
         &client,
@@ -422,7 +398,7 @@ fn measure(fw: Fw, datapath: &str) -> Res<Measured> {
             s0_mac.trim(),
             &UDP_SECS.to_string(),
         ],
-    )?;
+    );
     // Offered and delivered over the same window: what c0 handed to fc, what fs handed
     // to s0 (a veth counts a frame sent once its peer has taken it).
     let (warm, window) = (UDP_WARM.to_string(), UDP_WINDOW.to_string());
@@ -430,21 +406,21 @@ fn measure(fw: Fw, datapath: &str) -> Res<Measured> {
         "count-c0",
         &client,
         &[&me, "--bw-count", "c0", "tx_packets", &warm, &window],
-    )?;
+    );
     let counted = t.exec(
         &server,
         &[&me, "--bw-count", "s0", "rx_packets", &warm, &window],
-    )?;
+    );
     let (delivered, secs) = two_numbers(&String::from_utf8_lossy(&counted.stdout))
         .ok_or_else(|| format!("the counter said: {}", text(&counted)))?;
     m.udp_delivered_pps = delivered / secs;
-    let st = t.wait("count-c0", Duration::from_secs(10));
+    let st = t.wait_exit("count-c0", 10);
     let log = t.log("count-c0");
     let (offered, secs) = two_numbers(&log)
         .filter(|_| st.is_some_and(|s| s.success()))
         .ok_or_else(|| format!("the counter on c0 said: {log}"))?;
     m.udp_offered_pps = offered / secs;
-    let st = t.wait("blast", Duration::from_secs_f64(UDP_SECS + 10.0));
+    let st = t.wait_exit("blast", UDP_SECS as u64 + 10);
     let log = t.log("blast");
     if !st.is_some_and(|s| s.success()) {
         return Err(format!("{fw:?}: the UDP sender failed ({st:?}): {log}"));
@@ -452,7 +428,7 @@ fn measure(fw: Fw, datapath: &str) -> Res<Measured> {
     let (sent, secs) = two_numbers(&log).ok_or_else(|| format!("the UDP sender said: {log}"))?;
     m.udp_sent_pps = sent / secs;
     m.udp_c0_dropped = t
-        .stat(&client, "c0", "tx_dropped")?
+        .counter(&client, "c0", "tx_dropped")
         .saturating_sub(c0_dropped_before);
 
     eprintln!("live bench: {fw:?}: new TCP connections ({CPS_SECS} s)");
@@ -465,7 +441,7 @@ fn measure(fw: Fw, datapath: &str) -> Res<Measured> {
             &CPS_SECS.to_string(),
             &CPS_THREADS.to_string(),
         ],
-    )?;
+    );
     let said = String::from_utf8_lossy(&out.stdout);
     let nums: Vec<f64> = said
         .split_whitespace()
@@ -485,7 +461,7 @@ fn measure(fw: Fw, datapath: &str) -> Res<Measured> {
         (&t.server, "s0"),
     ] {
         for counter in ["rx_dropped", "tx_dropped"] {
-            let n = t.stat(ns, dev, counter)?;
+            let n = t.counter(ns, dev, counter);
             if n > 0 {
                 drops.push(format!("{dev} {counter} {n}"));
             }
@@ -497,9 +473,8 @@ fn measure(fw: Fw, datapath: &str) -> Res<Measured> {
         drops.join(", ")
     };
     if fw == Fw::Kernel {
-        let fw_ns = t.fw.clone();
         m.kernel_ct = Some(kernel_ct_stats(
-            &t.read_in(&fw_ns, "/proc/net/stat/nf_conntrack")?,
+            &t.read(&t.fw, "/proc/net/stat/nf_conntrack"),
         ));
     }
     if fw == Fw::Brickwall {
@@ -579,15 +554,17 @@ fn nft_ruleset() -> String {
     )
 }
 
-fn start_firewall(t: &mut Topology, fw: Fw, datapath: &str) -> Res<()> {
-    let ns = t.fw.clone();
+/// Starts firewall `fw` in `t`'s firewall namespace: brickwall on `datapath`, once it
+/// has opened every port (its control socket appears then), or the kernel's bridge.
+fn start_firewall(t: &mut Topology, fw: Fw, datapath: &str) {
     match fw {
         Fw::Brickwall => {
             let cfg = t.dir.join("fw.yaml");
             let sock = t.dir.join("control.sock");
             std::fs::write(&cfg, brickwall_config(datapath))
-                .map_err(|e| format!("writing {}: {e}", cfg.display()))?;
+                .unwrap_or_else(|e| panic!("writing {}: {e}", cfg.display()));
             let (c, s) = (cfg.display().to_string(), sock.display().to_string());
+            let ns = t.fw.clone();
             t.spawn(
                 "brickwall",
                 &ns,
@@ -599,60 +576,19 @@ fn start_firewall(t: &mut Topology, fw: Fw, datapath: &str) -> Res<()> {
                     "--control",
                     &s,
                 ],
-            )?;
-            // The control socket appears once every port is open.
-            let end = Instant::now() + Duration::from_secs(60);
-            while !sock.exists() {
-                if let Some(st) = t.exited("brickwall") {
-                    return Err(format!(
-                        "brickwall exited at start ({st}):\n{}",
-                        t.log("brickwall")
-                    ));
-                }
-                if Instant::now() > end {
-                    return Err(format!(
-                        "brickwall did not open its ports within 60 s:\n{}",
-                        t.log("brickwall")
-                    ));
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
+            );
+            t.wait_for_file(&sock, "brickwall", 60);
         }
-        Fw::Kernel => {
-            // No multicast snooping: its queries would be the kernel's own traffic.
-            t.exec(
-                &ns,
-                &[
-                    "ip",
-                    "link",
-                    "add",
-                    "br0",
-                    "type",
-                    "bridge",
-                    "mcast_snooping",
-                    "0",
-                ],
-            )?;
-            for dev in ["fc", "fs"] {
-                t.exec(&ns, &["ip", "link", "set", dev, "master", "br0"])?;
-            }
-            t.exec(&ns, &["ip", "link", "set", "br0", "up"])?;
-            t.exec(
-                &ns,
-                &[
-                    "sysctl",
-                    "-qw",
-                    "net.bridge.bridge-nf-call-iptables=1",
-                    "net.bridge.bridge-nf-call-ip6tables=1",
-                ],
-            )?;
-            let rules = t.dir.join("fw.nft");
-            std::fs::write(&rules, nft_ruleset())
-                .map_err(|e| format!("writing {}: {e}", rules.display()))?;
-            t.exec(&ns, &["nft", "-f", &rules.display().to_string()])?;
-        }
+        Fw::Kernel => t.bridge_in_kernel(&nft_ruleset()),
     }
-    Ok(())
+}
+
+/// What brickwall said, for an error about `fw`'s traffic; nothing for the kernel.
+fn firewall_log(t: &Topology, fw: Fw) -> String {
+    match fw {
+        Fw::Brickwall => format!("\nbrickwall said:\n{}", t.log("brickwall")),
+        Fw::Kernel => String::new(),
+    }
 }
 
 /// What a command printed, both streams.
@@ -662,231 +598,6 @@ fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
-}
-
-/// Runs a command to its end; an error names it and carries its output.
-fn run(args: &[&str]) -> Res<Output> {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{}: {e}", args[0]))?;
-    if !out.status.success() {
-        return Err(format!(
-            "`{}` failed ({}): {}",
-            args.join(" "),
-            out.status,
-            text(&out)
-        ));
-    }
-    Ok(out)
-}
-
-/// Client — firewall — server in three namespaces, joined by the veth pairs `c0`/`fc`
-/// and `fs`/`s0`. IPv6 is off everywhere (no router or neighbour chatter in the counts).
-/// Dropping it kills what it started and deletes the namespaces and its scratch folder.
-struct Topology {
-    client: String,
-    fw: String,
-    server: String,
-    dir: PathBuf,
-    children: Vec<(String, Child)>,
-}
-
-impl Topology {
-    fn new(tag: &str) -> Res<Topology> {
-        let pid = std::process::id();
-        let t = Topology {
-            client: format!("{NS_PREFIX}c-{tag}-{pid}"),
-            fw: format!("{NS_PREFIX}f-{tag}-{pid}"),
-            server: format!("{NS_PREFIX}s-{tag}-{pid}"),
-            dir: std::env::temp_dir().join(format!("brickwall-live-bench-{tag}-{pid}")),
-            children: Vec::new(),
-        };
-        // From here on, an early return drops `t`, which undoes what was made.
-        let _ = std::fs::remove_dir_all(&t.dir);
-        std::fs::create_dir_all(&t.dir)
-            .map_err(|e| format!("creating {}: {e}", t.dir.display()))?;
-        for ns in [&t.client, &t.fw, &t.server] {
-            run(&["ip", "netns", "add", ns])?;
-            t.exec(ns, &["ip", "link", "set", "lo", "up"])?;
-            t.exec(
-                ns,
-                &[
-                    "sysctl",
-                    "-qw",
-                    "net.ipv6.conf.all.disable_ipv6=1",
-                    "net.ipv6.conf.default.disable_ipv6=1",
-                ],
-            )?;
-        }
-        run(&[
-            "ip", "link", "add", "c0", "netns", &t.client, "type", "veth", "peer", "name", "fc",
-            "netns", &t.fw,
-        ])?;
-        run(&[
-            "ip", "link", "add", "s0", "netns", &t.server, "type", "veth", "peer", "name", "fs",
-            "netns", &t.fw,
-        ])?;
-        for (ns, dev, addr) in [(&t.client, "c0", CLIENT4), (&t.server, "s0", SERVER4)] {
-            let [a, b, c, d] = addr;
-            t.exec(
-                ns,
-                &[
-                    "ip",
-                    "addr",
-                    "add",
-                    &format!("{a}.{b}.{c}.{d}/24"),
-                    "dev",
-                    dev,
-                ],
-            )?;
-            // As the live tests do: the hosts send wire-sized frames with full checksums.
-            t.exec(
-                ns,
-                &[
-                    "ethtool", "-K", dev, "tx", "off", "tso", "off", "gso", "off",
-                ],
-            )?;
-            t.exec(ns, &["ip", "link", "set", dev, "up"])?;
-        }
-        for dev in ["fc", "fs"] {
-            t.exec(&t.fw, &["ip", "link", "set", dev, "up"])?;
-        }
-        // Room for a few seconds of connections without reusing a port.
-        t.exec(
-            &t.client,
-            &["sysctl", "-qw", "net.ipv4.ip_local_port_range=1024 65535"],
-        )?;
-        Ok(t)
-    }
-
-    fn exec(&self, ns: &str, args: &[&str]) -> Res<Output> {
-        let mut v = vec!["ip", "netns", "exec", ns];
-        v.extend_from_slice(args);
-        run(&v)
-    }
-
-    /// Runs a command in `ns` whatever its exit status.
-    fn try_exec(&self, ns: &str, args: &[&str]) -> Res<Output> {
-        Command::new("ip")
-            .args(["netns", "exec", ns])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("ip netns exec {ns} {}: {e}", args.join(" ")))
-    }
-
-    fn read_in(&self, ns: &str, path: &str) -> Res<String> {
-        let o = self.exec(ns, &["cat", path])?;
-        Ok(String::from_utf8_lossy(&o.stdout).into_owned())
-    }
-
-    /// One of an interface's counters in `ns`.
-    fn stat(&self, ns: &str, dev: &str, counter: &str) -> Res<u64> {
-        let s = self.read_in(ns, &format!("/sys/class/net/{dev}/statistics/{counter}"))?;
-        s.trim()
-            .parse()
-            .map_err(|e| format!("{dev} {counter} {s:?}: {e}"))
-    }
-
-    /// Starts a program inside `ns`, its output going to `<dir>/<name>.log`.
-    fn spawn(&mut self, name: &str, ns: &str, args: &[&str]) -> Res<()> {
-        let path = self.dir.join(format!("{name}.log"));
-        let log = std::fs::File::create(&path)
-            .map_err(|e| format!("creating {}: {e}", path.display()))?;
-        let err = log
-            .try_clone()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(err)
-            .spawn()
-            .map_err(|e| format!("starting {name}: {e}"))?;
-        self.children.push((name.to_string(), child));
-        Ok(())
-    }
-
-    fn log(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default()
-    }
-
-    fn firewall_log(&self, fw: Fw) -> String {
-        match fw {
-            Fw::Brickwall => format!("\nbrickwall said:\n{}", self.log("brickwall")),
-            Fw::Kernel => String::new(),
-        }
-    }
-
-    /// A started program's exit status, if it has ended.
-    fn exited(&mut self, name: &str) -> Option<ExitStatus> {
-        let (_, c) = self.children.iter_mut().find(|(n, _)| n == name)?;
-        c.try_wait().ok().flatten()
-    }
-
-    /// Waits for a started program to end by itself (killing it after `limit`).
-    fn wait(&mut self, name: &str, limit: Duration) -> Option<ExitStatus> {
-        let i = self.children.iter().position(|(n, _)| n == name)?;
-        let (_, mut child) = self.children.remove(i);
-        let end = Instant::now() + limit;
-        while Instant::now() < end {
-            if let Ok(Some(st)) = child.try_wait() {
-                return Some(st);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        None
-    }
-
-    /// SIGTERM to a started program, then waits for it (at most 10 s).
-    fn stop(&mut self, name: &str) -> Option<ExitStatus> {
-        let (_, child) = self.children.iter().find(|(n, _)| n == name)?;
-        // `ip netns exec` execs the program, so the child's pid is the program's.
-        // SAFETY: kill(2) on our own child, which has not been reaped yet.
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-        self.wait(name, Duration::from_secs(10))
-    }
-
-    /// Waits until something listens on `port` (`proto` tcp or udp) inside `ns`.
-    fn wait_for_listener(&mut self, ns: &str, proto: &str, port: u16, name: &str) -> Res<()> {
-        let flag = if proto == "udp" { "-lun" } else { "-ltn" };
-        let end = Instant::now() + Duration::from_secs(10);
-        let needle = format!(":{port} ");
-        loop {
-            let out = self.try_exec(ns, &["ss", "-H", flag])?;
-            if String::from_utf8_lossy(&out.stdout).contains(&needle) {
-                return Ok(());
-            }
-            if let Some(st) = self.exited(name) {
-                return Err(format!("{name} exited ({st}): {}", self.log(name)));
-            }
-            if Instant::now() > end {
-                return Err(format!(
-                    "{name} never listened on {proto}/{port}: {}",
-                    self.log(name)
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Topology {
-    fn drop(&mut self) {
-        for (_, c) in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for ns in [&self.client, &self.fw, &self.server] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -910,8 +621,22 @@ fn parse_mac(s: &str) -> Res<[u8; 6]> {
     Ok(mac)
 }
 
-/// One 60-byte Ethernet/IPv4/UDP frame from the client's `sport` to the server's UDP_PORT.
-fn udp_frame(dst: [u8; 6], src: [u8; 6], sport: u16, id: u16) -> [u8; FRAME_LEN] {
+/// The octets of one of the topology's IPv4 addresses.
+fn octets(addr: &str) -> [u8; 4] {
+    addr.parse::<Ipv4Addr>()
+        .unwrap_or_else(|e| panic!("{addr}: {e}"))
+        .octets()
+}
+
+/// One 60-byte Ethernet/IPv4/UDP frame from `client`'s `sport` to `server`'s UDP_PORT.
+fn udp_frame(
+    dst: [u8; 6],
+    src: [u8; 6],
+    client: [u8; 4],
+    server: [u8; 4],
+    sport: u16,
+    id: u16,
+) -> [u8; FRAME_LEN] {
     let mut f = [0u8; FRAME_LEN];
     f[0..6].copy_from_slice(&dst);
     f[6..12].copy_from_slice(&src);
@@ -925,8 +650,8 @@ fn udp_frame(dst: [u8; 6], src: [u8; 6], sport: u16, id: u16) -> [u8; FRAME_LEN]
         ip[4..6].copy_from_slice(&id.to_be_bytes());
         ip[8] = 64;
         ip[9] = ip_proto::UDP;
-        ip[12..16].copy_from_slice(&CLIENT4);
-        ip[16..20].copy_from_slice(&SERVER4);
+        ip[12..16].copy_from_slice(&client);
+        ip[16..20].copy_from_slice(&server);
         let c = checksum::checksum(ip);
         ip[10..12].copy_from_slice(&c.to_be_bytes());
     }
@@ -936,7 +661,7 @@ fn udp_frame(dst: [u8; 6], src: [u8; 6], sport: u16, id: u16) -> [u8; FRAME_LEN]
     f[34..36].copy_from_slice(&sport.to_be_bytes());
     f[36..38].copy_from_slice(&UDP_PORT.to_be_bytes());
     f[38..40].copy_from_slice(&udp_len.to_be_bytes());
-    let pseudo = checksum::pseudo_v4(CLIENT4, SERVER4, ip_proto::UDP, udp_len);
+    let pseudo = checksum::pseudo_v4(client, server, ip_proto::UDP, udp_len);
     let c = match checksum::finish(checksum::sum(pseudo, &f[34..])) {
         0 => 0xffff,
         c => c,
@@ -962,8 +687,9 @@ fn blast(args: &[String]) -> Res<()> {
     if index == 0 {
         return Err(format!("no interface {ifname}"));
     }
+    let (client, server) = (octets(CLIENT4), octets(SERVER4));
     let frames: Vec<[u8; FRAME_LEN]> = (0..FLOWS)
-        .map(|i| udp_frame(dst, src, FIRST_SPORT + i as u16, i as u16))
+        .map(|i| udp_frame(dst, src, client, server, FIRST_SPORT + i as u16, i as u16))
         .collect();
 
     // Protocol 0: the socket only sends, it is handed no frames.

@@ -11,13 +11,13 @@
 //! the data channels fail; and brickwall's outcomes and connection table match the
 //! kernel's. Needs root (CI is root).
 
-mod netns;
+mod firewall;
 
-use netns::firewall::{
-    self, brickwall, brickwall_config, make_file, normalized, related_packets, Fw, Helper, FTP,
-    TFTP,
+use brickwall_netns::{Topology, CLIENT4, CLIENT6, SERVER4, SERVER6};
+use firewall::{
+    brickwall, brickwall_config, make_file, normalized, related_packets, require_live,
+    run_brickwall, Fw, Helper, FTP, TFTP,
 };
-use netns::{require_root, Topology, CLIENT4, CLIENT6, SERVER4, SERVER6};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -43,7 +43,7 @@ struct Run {
 
 impl Run {
     fn start(tag: &str, fw: Fw, with_helpers: bool) -> Run {
-        require_root();
+        require_live();
         let mut t = Topology::new(tag);
         let sock = firewall::start(&mut t, fw, helpers(with_helpers));
         let ftp_root = t.dir.join("ftp");
@@ -394,9 +394,8 @@ fn sighup_reloads_rules_and_keeps_connections() {
 /// three of Netfilter's paths run live.
 #[test]
 fn local_paths_reach_the_host_through_its_tap() {
-    require_root();
+    require_live();
     let mut t = Topology::new("tap");
-    let cfg = t.dir.join("fw.yaml");
     let config = brickwall_config(helpers(true), "tpacket-v3", 1).replace(
         "  workers: 1\n",
         "  workers: 1\n  tap: {name: bw0, addresses: [10.77.0.254/24, 'fd77::fe/64']}\n",
@@ -410,16 +409,8 @@ fn local_paths_reach_the_host_through_its_tap() {
             - {match: {ct_state: new, proto: icmpv6, icmp_type: echo-request}, action: accept}
             - {match: {ct_state: new, proto: tcp, dport: 8080}, action: accept}
 "#;
-    std::fs::write(&cfg, config).expect("config");
-    let sock = t.dir.join("control.sock");
+    run_brickwall(&mut t, &config);
     let (fw, client) = (t.fw.clone(), t.client.clone());
-    let (c, s) = (cfg.display().to_string(), sock.display().to_string());
-    t.spawn(
-        "brickwall",
-        &fw,
-        &[brickwall(), "run", "--config", &c, "--control", &s],
-    );
-    t.wait_for_file(&sock, "brickwall", 60);
     let dir = t.dir.display().to_string();
     for port in ["8080", "8081"] {
         let name = format!("http-{port}");
@@ -495,21 +486,11 @@ fn local_paths_reach_the_host_through_its_tap() {
 /// cleanly.
 #[test]
 fn an_unprivileged_user_runs_the_bridge() {
-    require_root();
+    require_live();
     let mut t = Topology::new("user");
-    let cfg = t.dir.join("fw.yaml");
     let config = brickwall_config(helpers(true), "tpacket-v2", 2)
         .replace("  workers: 2\n", "  workers: 2\n  user: nobody\n");
-    std::fs::write(&cfg, config).expect("config");
-    let sock = t.dir.join("control.sock");
-    let fw = t.fw.clone();
-    let (c, s) = (cfg.display().to_string(), sock.display().to_string());
-    t.spawn(
-        "brickwall",
-        &fw,
-        &[brickwall(), "run", "--config", &c, "--control", &s],
-    );
-    t.wait_for_file(&sock, "brickwall", 60);
+    let sock = run_brickwall(&mut t, &config);
     firewall::assert_privileges(&t, Some(65534));
     let client = t.client.clone();
     let o = t.try_exec(&client, &["ping", "-c", "2", "-W", "3", SERVER4]);

@@ -24,12 +24,12 @@
 //! cleared. With and without helpers they must be the same throughout. Needs root (CI
 //! is root), ngircd and python3.
 
-mod netns;
+mod firewall;
 
-use netns::firewall::{
-    self, make_file, normalized, normalized_expects, related_packets, Fw, Helper, IRC, PPTP,
+use brickwall_netns::{require_tools, Topology, CLIENT4, SERVER4};
+use firewall::{
+    make_file, normalized, normalized_expects, related_packets, require_live, Fw, Helper, IRC, PPTP,
 };
-use netns::{require_root, require_tools, Topology, CLIENT4, SERVER4};
 use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -71,7 +71,7 @@ struct Firewall {
 
 impl Firewall {
     fn start(tag: &str, fw: Fw, with_helpers: bool) -> Firewall {
-        require_root();
+        require_live();
         require_tools(&["ngircd", "python3"]);
         let mut t = Topology::new(tag);
         let sock = firewall::start(&mut t, fw, helpers(with_helpers));

@@ -1,11 +1,21 @@
-//! The firewall in the middle of a [`Topology`]: `brickwall run`, or the kernel itself (a
-//! Linux bridge with br_netfilter, nftables and nf_conntrack), with the live tests'
-//! policy — "drop forwarded NEW unless to tcp/21, udp/69, tcp/6667, tcp/1723 or ICMP
-//! echo; accept established and related" — and the helpers a test asks for; listing
-//! its tables, and normalizing them so two runs of the same traffic compare equal.
+//! The firewall in the middle of the live tests' [`Topology`] (from `brickwall-netns`):
+//! `brickwall run`, or the kernel itself (a Linux bridge with br_netfilter, nftables
+//! and nf_conntrack), with the live tests' policy — "drop forwarded NEW unless to
+//! tcp/21, udp/69, tcp/6667, tcp/1723 or ICMP echo; accept established and related" —
+//! and the helpers a test asks for; checking the engine's privileges, listing its
+//! tables, and normalizing them so two runs of the same traffic compare equal.
+#![allow(dead_code)]
 
-use super::Topology;
+use brickwall_netns::{require_root, require_tools, Topology};
 use std::path::{Path, PathBuf};
+
+/// Fails the test unless it runs as root with the tools of the topology and of the live
+/// tests' scenarios: CI is root, so a missing privilege is a broken set-up, not a
+/// reason to skip.
+pub fn require_live() {
+    require_root();
+    require_tools(&["curl", "vsftpd", "in.tftpd", "ping", "nft", "conntrack"]);
+}
 
 /// The binary under test.
 pub fn brickwall() -> &'static str {
@@ -164,55 +174,34 @@ pub fn nft_ruleset(helpers: &[Helper]) -> String {
 /// control socket (where it would be, for the kernel). brickwall is checked to have
 /// kept only its network capabilities.
 pub fn start(t: &mut Topology, fw: Fw, helpers: &[Helper]) -> PathBuf {
-    let sock = t.dir.join("control.sock");
-    let ns = t.fw.clone();
     match fw {
         Fw::Brickwall(datapath, workers) => {
-            let cfg = t.dir.join("fw.yaml");
-            std::fs::write(&cfg, brickwall_config(helpers, datapath, workers)).expect("config");
-            let (c, s) = (cfg.display().to_string(), sock.display().to_string());
-            t.spawn(
-                "brickwall",
-                &ns,
-                &[brickwall(), "run", "--config", &c, "--control", &s],
-            );
-            t.wait_for_file(&sock, "brickwall", 60);
+            let sock = run_brickwall(t, &brickwall_config(helpers, datapath, workers));
             assert_only_network_capabilities(t);
+            sock
         }
         Fw::Kernel => {
-            // No multicast snooping: its IGMP queries would be the kernel's own traffic.
-            t.exec(
-                &ns,
-                &[
-                    "ip",
-                    "link",
-                    "add",
-                    "br0",
-                    "type",
-                    "bridge",
-                    "mcast_snooping",
-                    "0",
-                ],
-            );
-            t.exec(&ns, &["sysctl", "-qw", "net.ipv6.conf.br0.disable_ipv6=1"]);
-            for dev in ["fc", "fs"] {
-                t.exec(&ns, &["ip", "link", "set", dev, "master", "br0"]);
-            }
-            t.exec(&ns, &["ip", "link", "set", "br0", "up"]);
-            t.exec(
-                &ns,
-                &[
-                    "sysctl",
-                    "-qw",
-                    "net.bridge.bridge-nf-call-iptables=1",
-                    "net.bridge.bridge-nf-call-ip6tables=1",
-                ],
-            );
-            let rules = t.dir.join("fw.nft");
-            std::fs::write(&rules, nft_ruleset(helpers)).expect("ruleset");
-            t.exec(&ns, &["nft", "-f", rules.to_str().expect("utf-8 path")]);
+            t.bridge_in_kernel(&nft_ruleset(helpers));
+            t.dir.join("control.sock")
         }
     }
+}
+
+/// Starts `brickwall run` with `config` (kept as `<dir>/fw.yaml`) in `t`'s firewall
+/// namespace, as the program `brickwall`; returns its control socket once it serves
+/// it.
+pub fn run_brickwall(t: &mut Topology, config: &str) -> PathBuf {
+    let cfg = t.dir.join("fw.yaml");
+    std::fs::write(&cfg, config).expect("config");
+    let sock = t.dir.join("control.sock");
+    let (c, s) = (cfg.display().to_string(), sock.display().to_string());
+    let ns = t.fw.clone();
+    t.spawn(
+        "brickwall",
+        &ns,
+        &[brickwall(), "run", "--config", &c, "--control", &s],
+    );
+    t.wait_for_file(&sock, "brickwall", 60);
     sock
 }
 

@@ -1,0 +1,23 @@
+//! The network-namespace harness of brickwall's tests and benches that need root: a
+//! client, a firewall and a server in real network namespaces, joined by two veth
+//! pairs ([`Topology`]); commands run inside them to their end, long-running programs
+//! (servers, scripts, the firewall under test) started and stopped there; the peers the
+//! live tests talk to (vsftpd, tftpd-hpa, ngircd); and the kernel's own bridge as the
+//! firewall to compare with. Everything a topology made is removed when it drops, also
+//! when a test fails.
+//!
+//! Nothing here knows the engine: what runs in the firewall namespace is the caller's.
+//! A failure panics with what the command or program said: a broken set-up fails the
+//! test, it is no reason to skip.
+
+mod bridge;
+mod command;
+mod link;
+mod namespace;
+mod peers;
+mod preflight;
+mod process;
+mod topology;
+
+pub use preflight::{is_root, on_path, require_root, require_tools};
+pub use topology::{Options, Topology, CLIENT4, CLIENT6, SERVER4, SERVER6};
