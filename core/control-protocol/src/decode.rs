@@ -55,3 +55,41 @@ pub fn show(v: &Value) -> String {
     short.push('…');
     short
 }
+
+/// The operation of a request that takes nothing but its name: `{"op": "NAME"}`, the
+/// JSON string `"NAME"` or the bare word; checked against `ops`.
+pub fn bare_op(bytes: &[u8], ops: &[&str]) -> Result<String, String> {
+    let op = match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(mut m)) => {
+            let op = match m.remove("op") {
+                Some(Value::String(s)) => s,
+                Some(v) => {
+                    return Err(format!(
+                        "op: expected a string ({}), got {}",
+                        ops.join(", "),
+                        show(&v)
+                    ))
+                }
+                None => return Err(format!("op: missing ({})", ops.join(", "))),
+            };
+            if let Some(k) = m.keys().next() {
+                return Err(format!(
+                    "{}: unknown field (these requests take only op)",
+                    show(&Value::String(k.clone()))
+                ));
+            }
+            op
+        }
+        Ok(Value::String(s)) => s,
+        _ => String::from_utf8_lossy(bytes).trim().to_string(),
+    };
+    if ops.contains(&op.as_str()) {
+        Ok(op)
+    } else {
+        Err(format!(
+            "op: unknown operation {} ({})",
+            show(&Value::String(op)),
+            ops.join(", ")
+        ))
+    }
+}

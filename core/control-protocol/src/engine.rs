@@ -35,43 +35,12 @@ impl EngineRequest {
     /// Reads a request: an object with `op` and nothing else, or the bare word (as
     /// JSON string or plain text).
     pub fn from_slice(bytes: &[u8]) -> Result<EngineRequest, String> {
-        let op = match serde_json::from_slice::<Value>(bytes) {
-            Ok(Value::Object(mut m)) => {
-                let op = match m.remove("op") {
-                    Some(Value::String(s)) => s,
-                    Some(v) => {
-                        return Err(format!(
-                            "op: expected a string ({}), got {}",
-                            Self::OPS.join(", "),
-                            crate::decode::show(&v)
-                        ))
-                    }
-                    None => return Err(format!("op: missing ({})", Self::OPS.join(", "))),
-                };
-                if let Some(k) = m.keys().next() {
-                    return Err(format!(
-                        "{}: unknown field (the engine's requests take only op)",
-                        crate::decode::show(&Value::String(k.clone()))
-                    ));
-                }
-                op
-            }
-            Ok(Value::String(s)) => s,
-            _ => String::from_utf8_lossy(bytes).trim().to_string(),
-        };
-        Ok(match op.as_str() {
+        Ok(match crate::decode::bare_op(bytes, &Self::OPS)?.as_str() {
             "status" => EngineRequest::Status,
             "counters" => EngineRequest::Counters,
             "hooks" => EngineRequest::Hooks,
             "plugins" => EngineRequest::Plugins,
-            "metrics" => EngineRequest::Metrics,
-            _ => {
-                return Err(format!(
-                    "op: unknown operation {} ({})",
-                    crate::decode::show(&Value::String(op)),
-                    Self::OPS.join(", ")
-                ))
-            }
+            _ => EngineRequest::Metrics,
         })
     }
 }

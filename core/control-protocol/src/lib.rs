@@ -11,6 +11,7 @@
 //! - [`conntrack`]: the conntrack plugin's requests, answers and records;
 //! - [`conntrack_stats`]: the names of conntrack's statistics, in `conntrack -S` order;
 //! - [`engine`]: the engine's own requests and answers (status, counters, plugins);
+//! - [`filter`]: the stateful filter's requests and answers (its chains and counters);
 //! - [`decode`]: reading typed messages with errors that name the field's path.
 
 pub mod conntrack;
@@ -18,5 +19,6 @@ pub mod conntrack_stats;
 pub mod decode;
 pub mod engine;
 pub mod envelope;
+pub mod filter;
 pub mod helpers;
 pub mod metrics;

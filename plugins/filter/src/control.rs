@@ -1,7 +1,8 @@
 //! The control entry point: `list` answers the chains and rules with their counters and
-//! text form as JSON; `reset` zeroes the counters.
+//! text form; `reset` zeroes the counters. Requests and answers are the control
+//! protocol's types ([`brickwall_control_protocol::filter`]).
 
-use serde_json::{json, Value};
+use brickwall_control_protocol::filter::{ChainInfo, ChainsResponse, RuleInfo};
 use std::sync::atomic::Ordering;
 
 use crate::action::Effect;
@@ -10,30 +11,22 @@ use crate::compile::slot;
 use crate::config::{ChainType, PolicyName};
 use crate::text;
 
-/// The requests the control entry point answers.
-pub const REQUESTS: &[&str] = &["list", "reset"];
-
 /// The `list` answer for the chains, in registration order.
-pub fn list<'a>(chains: impl Iterator<Item = &'a Chain>) -> Value {
-    let chains: Vec<Value> = chains.map(chain).collect();
-    json!({ "chains": chains })
+pub fn list<'a>(chains: impl Iterator<Item = &'a Chain>) -> ChainsResponse {
+    ChainsResponse {
+        chains: chains.map(chain).collect(),
+    }
 }
 
-fn chain(c: &Chain) -> Value {
+fn chain(c: &Chain) -> ChainInfo {
     let (packets, bytes) = c.policy_counter.get();
-    let rules: Vec<Value> = c
+    let rules = c
         .rules
         .iter()
         .enumerate()
         .map(|(i, r)| {
             let (packets, bytes) = r.counter.get();
-            let mut v = json!({
-                "index": i,
-                "text": r.text,
-                "comment": r.comment,
-                "packets": packets,
-                "bytes": bytes,
-            });
+            let logs = r.effects.iter().any(|e| matches!(e, Effect::Log(_)));
             let suppressed: u64 = r
                 .effects
                 .iter()
@@ -42,33 +35,36 @@ fn chain(c: &Chain) -> Value {
                     _ => None,
                 })
                 .sum();
-            if r.effects.iter().any(|e| matches!(e, Effect::Log(_))) {
-                if let Some(m) = v.as_object_mut() {
-                    m.insert("log_suppressed".into(), json!(suppressed));
-                }
+            RuleInfo {
+                index: i as u64,
+                text: r.text.clone(),
+                comment: r.comment.clone(),
+                packets,
+                bytes,
+                log_suppressed: logs.then_some(suppressed),
             }
-            v
         })
         .collect();
-    json!({
-        "name": c.name,
-        "hook": c.hook.name(),
-        "type": c.kind.name(),
-        "priority": match c.kind {
+    ChainInfo {
+        name: c.name.clone(),
+        hook: c.hook.name().to_string(),
+        kind: c.kind.name().to_string(),
+        priority: match c.kind {
             ChainType::Raw => brickwall_hooks::priority::RAW,
             ChainType::Filter => brickwall_hooks::priority::FILTER,
         },
-        "registration": slot(c.kind, c.hook)
+        registration: slot(c.kind, c.hook)
             .and_then(|s| crate::HOOKS.get(s))
-            .map(|h| h.name),
-        "source": c.source,
-        "text": text::chain_header(c.kind, c.hook, c.policy),
-        "policy": match c.policy {
+            .map(|h| h.name.to_string()),
+        source: c.source.clone(),
+        text: text::chain_header(c.kind, c.hook, c.policy),
+        policy: match c.policy {
             PolicyName::Accept => "accept",
             PolicyName::Drop => "drop",
-        },
-        "policy_packets": packets,
-        "policy_bytes": bytes,
-        "rules": rules,
-    })
+        }
+        .to_string(),
+        policy_packets: packets,
+        policy_bytes: bytes,
+        rules,
+    }
 }

@@ -45,6 +45,7 @@ pub mod parse;
 pub mod scalar;
 pub mod text;
 
+use brickwall_control_protocol::filter::{FilterRequest, ResetResponse};
 use brickwall_hooks::{
     priority, FailurePolicy, FamilySel, Hook, HookSpec, Host, PacketView, Plugin, PluginInfo,
     Verdict,
@@ -117,24 +118,19 @@ impl Plugin for Filter {
     }
 
     fn control(&self, request: &[u8], response: &mut Vec<u8>) -> Result<(), String> {
-        let req = String::from_utf8_lossy(request);
-        match req.trim() {
-            "list" => serde_json::to_writer(response, &control::list(self.chains()))
-                .map_err(|e| e.to_string()),
-            "reset" => {
+        let answer = match FilterRequest::from_slice(request)? {
+            FilterRequest::List => serde_json::to_vec(&control::list(self.chains())),
+            FilterRequest::Reset => {
                 let mut n = 0;
                 for c in self.chains() {
                     c.reset();
                     n += 1;
                 }
-                serde_json::to_writer(response, &serde_json::json!({ "reset": n }))
-                    .map_err(|e| e.to_string())
+                serde_json::to_vec(&ResetResponse { reset: n })
             }
-            other => Err(format!(
-                "unknown request {other:?}; valid requests: {}",
-                control::REQUESTS.join(", ")
-            )),
-        }
+        };
+        response.extend_from_slice(&answer.map_err(|e| format!("response: {e}"))?);
+        Ok(())
     }
 }
 

@@ -139,9 +139,14 @@ fn unknown_requests_name_the_valid_ones() {
     let f = filter("null");
     let mut out = Vec::new();
     let e = f.control(b"stats", &mut out).unwrap_err();
-    assert_eq!(e, "unknown request \"stats\"; valid requests: list, reset");
+    assert_eq!(e, "op: unknown operation \"stats\" (list, reset)");
     let e = f.control(&[0xff, 0xfe], &mut out).unwrap_err();
-    assert!(e.contains("valid requests: list, reset"));
+    assert!(e.ends_with("(list, reset)"), "{e}");
+    let e = f
+        .control(br#"{"op": "list", "chain": "x"}"#, &mut out)
+        .unwrap_err();
+    assert_eq!(e, "\"chain\": unknown field (these requests take only op)");
+    f.control(br#"{"op": "list"}"#, &mut out).unwrap();
     assert_eq!(list(&f), json!({"chains": []}));
 }
 
