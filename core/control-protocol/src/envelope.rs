@@ -9,7 +9,7 @@
 //!
 //! ```json
 //! {"v": 1, "target": "conntrack", "request": {"op": "list", "format": "extended"}}
-//! {"v": 1, "target": "conntrack", "request": "expect-list"}
+//! {"v": 1, "target": "engine", "request": "status"}
 //! ```
 //!
 //! The engine gives `request` to the target's control entry point as bytes: a JSON string

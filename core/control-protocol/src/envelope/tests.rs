@@ -101,7 +101,7 @@ fn requests_parse_and_check_the_version_first() {
 
 #[test]
 fn payloads_and_answers_convert_as_documented() {
-    assert_eq!(request_payload(&json!("expect-list 5")), b"expect-list 5");
+    assert_eq!(request_payload(&json!("stats")), b"stats");
     assert_eq!(
         request_payload(&json!({"op": "count"})),
         br#"{"op":"count"}"#

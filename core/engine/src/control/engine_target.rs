@@ -17,7 +17,7 @@ use crate::engine::Engine;
 use crate::plugin::LoadedPlugin;
 use brickwall_control_protocol::conntrack::response::Counts;
 use brickwall_control_protocol::engine::{
-    CountersResponse, EngineRequest, HookCounts, HookInfo, PluginInfo, StatusResponse,
+    CountersResponse, EngineRequest, HookInfo, PluginInfo, StatusResponse,
 };
 use brickwall_control_protocol::metrics::{MetricFamily, MetricKind, MetricsResponse};
 use brickwall_hooks::{Hook, HookRegistry};
@@ -75,18 +75,7 @@ impl EngineTarget {
         let c = self.status.counters();
         let hooks = Hook::ALL
             .iter()
-            .map(|&h| {
-                let k = &c.hooks[h as usize];
-                let counts = HookCounts {
-                    entered: k.entered,
-                    accepted: k.accepted,
-                    dropped: k.dropped,
-                    queued: k.queued,
-                    stolen: k.stolen,
-                    repeated: k.repeated,
-                };
-                (h.name().to_string(), counts)
-            })
+            .map(|&h| (h.name().to_string(), c.hooks[h as usize]))
             .collect();
         CountersResponse {
             received: c.received,

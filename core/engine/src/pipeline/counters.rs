@@ -4,22 +4,9 @@
 use brickwall_hooks::Hook;
 use std::collections::BTreeMap;
 
-/// Verdict counts of one hook.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct HookCounters {
-    /// Packets that entered the hook.
-    pub entered: u64,
-    /// Packets that passed every callback.
-    pub accepted: u64,
-    /// Packets dropped here.
-    pub dropped: u64,
-    /// Packets queued to userspace here.
-    pub queued: u64,
-    /// Packets stolen here.
-    pub stolen: u64,
-    /// REPEAT verdicts here.
-    pub repeated: u64,
-}
+/// Verdict counts of one hook: the control protocol's type, which the engine's
+/// `counters` answer carries as they are.
+pub use brickwall_control_protocol::engine::HookCounts;
 
 /// All counters of one pipeline.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -43,7 +30,7 @@ pub struct Counters {
     /// Packets a callback stole.
     pub stolen: u64,
     /// Per hook, indexed by `Hook as usize`.
-    pub hooks: [HookCounters; Hook::COUNT],
+    pub hooks: [HookCounts; Hook::COUNT],
     /// Drops per reason id (see the registry's reason names).
     pub drops_by_reason: Vec<u64>,
     /// Drops of unparseable packets, by parse error.
