@@ -86,8 +86,14 @@ impl CtConfig {
             return Ok(CtConfig::default());
         }
         let mut de = serde_json::Deserializer::from_str(json);
-        let cfg: CtConfig =
-            serde::Deserialize::deserialize(&mut de).map_err(|e| format!("config: {e}"))?;
+        let cfg: CtConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            if path == "." {
+                format!("config: {}", e.into_inner())
+            } else {
+                format!("config: {path}: {}", e.into_inner())
+            }
+        })?;
         if cfg.buckets == 0 {
             return Err("config: buckets must be at least 1".into());
         }
@@ -113,6 +119,14 @@ impl CtConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_name_the_field_path() {
+        let e = CtConfig::parse(r#"{"timeouts": {"tcp_established": "long"}}"#).unwrap_err();
+        assert!(e.starts_with("config: timeouts.tcp_established: "), "{e}");
+        let e = CtConfig::parse(r#"{"zone": 70000}"#).unwrap_err();
+        assert!(e.starts_with("config: zone: "), "{e}");
+    }
 
     #[test]
     fn sizes_past_the_bounds_are_refused_before_anything_is_allocated() {
