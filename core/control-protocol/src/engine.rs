@@ -2,7 +2,7 @@
 //! answers — the run's phase, the pipeline's counters, the loaded plugins and their
 //! hooks, the hook table as text, and the engine's metric families.
 
-use crate::conntrack::response::Counts;
+use crate::counts::Counts;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -12,10 +12,12 @@
 //! - [`conntrack_stats`]: the names of conntrack's statistics, in `conntrack -S` order;
 //! - [`engine`]: the engine's own requests and answers (status, counters, plugins);
 //! - [`filter`]: the stateful filter's requests and answers (its chains and counters);
+//! - [`counts`]: numbers by name, in order (statistics, drops by reason);
 //! - [`decode`]: reading typed messages with errors that name the field's path.
 
 pub mod conntrack;
 pub mod conntrack_stats;
+pub mod counts;
 pub mod decode;
 pub mod engine;
 pub mod envelope;

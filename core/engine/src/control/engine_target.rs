@@ -15,7 +15,7 @@ use super::status::LiveStatus;
 use super::target::{ControlTarget, Targets};
 use crate::engine::Engine;
 use crate::plugin::LoadedPlugin;
-use brickwall_control_protocol::conntrack::response::Counts;
+use brickwall_control_protocol::counts::Counts;
 use brickwall_control_protocol::engine::{
     CountersResponse, EngineRequest, HookInfo, PluginInfo, StatusResponse,
 };

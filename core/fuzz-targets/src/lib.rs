@@ -1,0 +1,439 @@
+//! What brickwall's coverage-guided fuzzers run: one function per surface an attacker
+//! or a broken peer reaches, each taking arbitrary bytes. The libFuzzer targets in
+//! `fuzz/` call these (`cargo +nightly fuzz run <target>` there), and the tests replay
+//! the committed corpus through them on stable, so that every input a fuzzer ever
+//! kept, and every crash it found, runs in CI.
+//!
+//! Each function checks the invariants of its surface and panics when one breaks: no
+//! input may panic the code under test, and what it returns must be consistent (every
+//! frame accounted for, a request's answer valid JSON, an error a message rather than
+//! a crash).
+//!
+//! | target | surface |
+//! |---|---|
+//! | [`frame`] | the wire crate's frame parser and header views, every link type |
+//! | [`checksum`] | the Internet checksum's incremental updates against a full recomputation |
+//! | [`capture`] | the pcap and pcapng reader |
+//! | [`engine`] | frames through an engine with conntrack (defragmentation, accounting, a tiny table) and the stateful filter, then the table listed and flushed |
+//! | [`helpers`] | frames to the FTP, IRC, TFTP and PPTP helpers' ports through conntrack with the four bundled helpers |
+//! | [`control`] | a conntrack control request against a table with connections and an expectation |
+//! | [`config`] | the engine's YAML configuration, conntrack's and the filter's sections |
+
+use brickwall_control_protocol::conntrack::response::ListResponse;
+use brickwall_control_protocol::conntrack::Request;
+use brickwall_engine::config::Config;
+use brickwall_engine::engine::Engine;
+use brickwall_engine::io::FrameSource;
+use brickwall_engine::pcap::{CaptureError, CaptureReader, FrameMeta};
+use brickwall_engine::replay::{replay, ReplayOptions};
+use brickwall_engine::wire::{parse_frame, LinkType};
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
+
+/// The link types an input's first byte picks from.
+const LINKS: [LinkType; 7] = [
+    LinkType::Ethernet,
+    LinkType::Raw,
+    LinkType::Ipv4,
+    LinkType::Ipv6,
+    LinkType::LinuxSll,
+    LinkType::LinuxSll2,
+    LinkType::Null,
+];
+
+/// The longest frame an input carries.
+const MAX_FRAME: usize = 4096;
+
+/// Splits an input into frames: a first byte naming the link type, then records of a
+/// two-byte little-endian length, one byte of milliseconds since the previous frame,
+/// and the frame's bytes (the last record takes what is left).
+pub fn frames_of(data: &[u8]) -> (LinkType, Vec<(u64, Vec<u8>)>) {
+    let Some((&first, mut rest)) = data.split_first() else {
+        return (LinkType::Ethernet, Vec::new());
+    };
+    let link = LINKS[usize::from(first) % LINKS.len()];
+    let mut out = Vec::new();
+    let mut ts = 1_700_000_000_000_000_000u64;
+    while rest.len() >= 3 && out.len() < 256 {
+        let len = usize::from(u16::from_le_bytes([rest[0], rest[1]])) % MAX_FRAME;
+        ts += u64::from(rest[2]) * 1_000_000;
+        rest = &rest[3..];
+        let take = len.min(rest.len());
+        out.push((ts, rest[..take].to_vec()));
+        rest = &rest[take..];
+    }
+    (link, out)
+}
+
+/// The input [`frames_of`] reads back as `frames` of `link` (time steps of whole
+/// milliseconds, at most 255 each; frames cut to [`MAX_FRAME`] - 1 bytes).
+pub fn encode_frames(link: LinkType, frames: &[(u64, &[u8])]) -> Vec<u8> {
+    let first = LINKS.iter().position(|l| *l == link).unwrap_or(0) as u8;
+    let mut out = vec![first];
+    let mut last = frames.first().map_or(0, |f| f.0);
+    for (ts, f) in frames {
+        let f = &f[..f.len().min(MAX_FRAME - 1)];
+        out.extend_from_slice(&(f.len() as u16).to_le_bytes());
+        out.push((ts.saturating_sub(last) / 1_000_000).min(255) as u8);
+        last = *ts;
+        out.extend_from_slice(f);
+    }
+    out
+}
+
+/// Frames from memory, as a replay reads a capture.
+struct Frames {
+    link: LinkType,
+    frames: std::vec::IntoIter<(u64, Vec<u8>)>,
+}
+
+impl FrameSource for Frames {
+    fn next_batch(
+        &mut self,
+        max: usize,
+        f: &mut dyn FnMut(&[u8], &FrameMeta),
+    ) -> Result<usize, CaptureError> {
+        let mut n = 0;
+        for (ts_ns, frame) in self.frames.by_ref().take(max) {
+            let meta = FrameMeta {
+                ts_ns,
+                caplen: frame.len() as u32,
+                orig_len: frame.len() as u32,
+                link: self.link,
+                iface: 0,
+            };
+            f(&frame, &meta);
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// The frame parser and header views, for one frame of the input's link type.
+pub fn frame(data: &[u8]) {
+    let Some((&first, frame)) = data.split_first() else {
+        return;
+    };
+    let link = LINKS[usize::from(first) % LINKS.len()];
+    if let Ok(p) = parse_frame(link, frame) {
+        let (l3, l4, payload) = (
+            usize::from(p.l3_off),
+            usize::from(p.l4_off),
+            usize::from(p.payload_off),
+        );
+        assert!(l3 <= l4 && l4 <= payload && payload <= frame.len(), "{p:?}");
+        assert!(l3 + p.l3_len as usize <= frame.len(), "{p:?}");
+        let ip = &frame[l3..];
+        if let Some(h) = brickwall_engine::wire::Ipv4Header::new(ip) {
+            let _ = (
+                h.total_len(),
+                h.header_len(),
+                h.protocol(),
+                h.src(),
+                h.dst(),
+            );
+        }
+        if let Some(h) = brickwall_engine::wire::Ipv6Header::new(ip) {
+            let _ = (h.payload_len(), h.next_header(), h.src(), h.dst());
+        }
+        if let Some(h) = brickwall_engine::wire::TcpHeader::new(&frame[l4..]) {
+            let _ = (
+                h.src_port(),
+                h.dst_port(),
+                h.flags(),
+                h.seq(),
+                h.ack(),
+                h.window(),
+            );
+        }
+    }
+}
+
+/// The incremental checksum updates (RFC 1624) NAT relies on: a 16-bit word, a 32-bit
+/// value and a run of bytes of the input changed, the updated checksum compared with
+/// one computed again over the changed data. The input: two bytes naming the offset,
+/// six bytes of new values, then the data.
+pub fn checksum(data: &[u8]) {
+    use brickwall_engine::wire::checksum::{checksum, update, update16, update32};
+    if data.len() < 8 {
+        return;
+    }
+    let (head, body) = data.split_at(8);
+    let mut d = body[..body.len().min(1500)].to_vec();
+    if d.len() < 16 {
+        return;
+    }
+    // The same value, written in one's complement as either zero.
+    let same = |a: u16, b: u16| a == b || (a == 0 || a == 0xffff) && (b == 0 || b == 0xffff);
+    let at = usize::from(u16::from_le_bytes([head[0], head[1]])) % (d.len() - 4) & !1;
+    let before = checksum(&d);
+    let old16 = u16::from_be_bytes([d[at], d[at + 1]]);
+    let new16 = u16::from_be_bytes([head[2], head[3]]);
+    d[at..at + 2].copy_from_slice(&new16.to_be_bytes());
+    let after = checksum(&d);
+    assert!(
+        same(update16(before, old16, new16), after),
+        "update16 at {at}"
+    );
+    let old32 = u32::from_be_bytes([d[at], d[at + 1], d[at + 2], d[at + 3]]);
+    let new32 = u32::from_be_bytes([head[4], head[5], head[2], head[3]]);
+    d[at..at + 4].copy_from_slice(&new32.to_be_bytes());
+    let after32 = checksum(&d);
+    assert!(
+        same(update32(after, old32, new32), after32),
+        "update32 at {at}"
+    );
+    let old_run = d[at..at + 4].to_vec();
+    let new_run = [head[6], head[7], head[6] ^ 0xff, head[7]];
+    d[at..at + 4].copy_from_slice(&new_run);
+    assert!(
+        same(update(after32, &old_run, &new_run), checksum(&d)),
+        "update at {at}"
+    );
+}
+
+/// The capture reader over a whole file: errors, never panics or unbounded work.
+pub fn capture(data: &[u8]) {
+    let Ok(mut r) = CaptureReader::from_reader(Box::new(std::io::Cursor::new(data.to_vec())))
+    else {
+        return;
+    };
+    let _ = (r.format(), r.link_type());
+    let mut buf = Vec::new();
+    // Every record takes at least 16 bytes of the file.
+    for _ in 0..=data.len() / 16 + 1 {
+        match r.next_frame(&mut buf) {
+            Ok(Some(m)) => assert_eq!(m.caplen as usize, buf.len()),
+            Ok(None) | Err(_) => return,
+        }
+    }
+    panic!("the reader returned more records than the file can hold");
+}
+
+/// An engine from YAML text.
+fn engine_of(yaml: &str) -> Engine {
+    let cfg = Config::parse(yaml, "fuzz.yaml").expect("the fuzz config parses");
+    Engine::from_config(&cfg, Path::new("."), "fuzz.yaml").expect("the fuzz engine builds")
+}
+
+/// Conntrack (defragmentation, accounting, timestamps, a table of 64 that evicts
+/// early) and the stateful filter.
+const ENGINE_YAML: &str = "\
+plugins:
+  - builtin: conntrack
+    config: {buckets: 16, max: 64, defrag: true, accounting: true, timestamp: true, expect_max: 8}
+  - builtin: filter
+    config:
+      chains:
+        - hook: forward
+          policy: drop
+          rules:
+            - {match: {ct_state: [established, related]}, action: accept}
+            - {match: {ct_state: [invalid]}, action: drop}
+            - {match: {proto: tcp, dport: [21, 22, 80, 443]}, action: accept}
+            - {match: {proto: udp, dport: 53}, action: accept}
+            - {match: {proto: icmp}, action: accept}
+";
+
+/// Replays the input's frames through `engine` and checks that every frame is
+/// accounted for and no callback panicked; then lists the table as text and JSON.
+fn run_frames(engine: &Engine, data: &[u8]) {
+    let (link, frames) = frames_of(data);
+    let n = frames.len() as u64;
+    let last = frames.last().map_or(0, |f| f.0);
+    let mut src = Frames {
+        link,
+        frames: frames.into_iter(),
+    };
+    let s = replay(engine, &mut src, ReplayOptions::default()).expect("a replay from memory");
+    let c = &s.counters;
+    assert_eq!(s.frames, n);
+    assert!(c.panics.is_empty(), "a plugin panicked: {:?}", c.panics);
+    assert_eq!(
+        c.forwarded + c.delivered + c.dropped + c.stolen + c.non_ip + c.queued,
+        c.received + c.injected,
+        "{c:?}"
+    );
+    let ct = engine.plugin("conntrack").expect("conntrack is loaded");
+    for req in [
+        Request::list_at(last),
+        Request::from_slice(br#"{"op": "list", "format": "json"}"#).expect("a request"),
+    ] {
+        let answer = ct.control(&req.to_vec()).expect("list answers");
+        let page: ListResponse = serde_json::from_slice(&answer).expect("a list answer");
+        assert_eq!(page.count, Some(page.entries.len() as u64));
+    }
+}
+
+/// Frames through conntrack and the filter, on a fresh engine.
+pub fn engine(data: &[u8]) {
+    run_frames(&engine_of(ENGINE_YAML), data);
+}
+
+/// Conntrack with the four bundled helpers on their ports.
+const HELPERS_YAML: &str = "\
+plugins:
+  - builtin: conntrack
+    config:
+      buckets: 64
+      max: 256
+      helpers:
+        - {name: ftp, wasm: 'builtin:ftp', ports: [tcp/21]}
+        - {name: irc, wasm: 'builtin:irc', ports: [tcp/6667]}
+        - {name: tftp, wasm: 'builtin:tftp', ports: [udp/69]}
+        - {name: pptp, wasm: 'builtin:pptp', ports: [tcp/1723]}
+";
+
+/// Frames through conntrack with the helpers. The engine (and its compiled helpers)
+/// is made once and its tables flushed after each input.
+pub fn helpers(data: &[u8]) {
+    static ENGINE: OnceLock<Mutex<Engine>> = OnceLock::new();
+    let engine = ENGINE
+        .get_or_init(|| Mutex::new(engine_of(HELPERS_YAML)))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    run_frames(&engine, data);
+    let ct = engine.plugin("conntrack").expect("conntrack is loaded");
+    for op in [&br#"{"op": "flush"}"#[..], br#"{"op": "expect-flush"}"#] {
+        ct.control(op).expect("flush answers");
+    }
+    let helpers = ct
+        .control(br#"{"op": "helpers"}"#)
+        .expect("helpers answers");
+    let _: serde_json::Value = serde_json::from_slice(&helpers).expect("JSON");
+}
+
+/// The configurations the targets run, as seeds of the `config` target.
+pub const CONFIG_SEEDS: [&str; 2] = [ENGINE_YAML, HELPERS_YAML];
+
+/// Requests of every operation, as seeds of the `control` target.
+pub const CONTROL_SEEDS: &[&str] = &[
+    r#"{"op": "list", "now_ns": 1700000000000000000, "format": "json", "filter": {"proto": "tcp", "src": "10.0.0.0/8", "dport": 21, "state": ["ESTABLISHED"], "mark": "0x0/0xff", "status": "ASSURED", "zone": 0, "family": "ipv4"}}"#,
+    r#"{"op": "list", "offset": 1, "limit": 2, "states": true, "format": "extended", "show_labels": true}"#,
+    r#"{"op": "list", "limit": 1, "total": false, "cursor": 3}"#,
+    r#"{"op": "get", "format": "json", "tuple": {"proto": "icmp", "src": "10.0.0.2", "dst": "10.0.0.1", "type": 0, "code": 0, "id": 77}}"#,
+    r#"{"op": "get", "tuple": {"proto": "udp", "src": "10.0.0.1", "dst": "10.0.0.2", "sport": 1000, "dport": 53}}"#,
+    r#"{"op": "delete", "tuple": {"proto": "gre", "src": "2001:db8::1", "dst": "2001:db8::2", "srckey": 1, "dstkey": 2}}"#,
+    r#"{"op": "delete", "filter": {"proto": "udp"}}"#,
+    r#"{"op": "update", "filter": {}, "mark": 5, "mark_mask": 255, "labels": "0x1f", "label_add": [3, 4], "label_del": true}"#,
+    r#"{"op": "flush"}"#,
+    r#"{"op": "count"}"#,
+    r#"{"op": "stats"}"#,
+    r#"{"op": "histogram", "max_len": 3, "offset": 2, "limit": 4}"#,
+    r#"{"op": "buckets", "offset": 10, "limit": 10}"#,
+    r#"{"op": "chain", "bucket": 7}"#,
+    r#"{"op": "events", "cursor": 0, "max": 10, "mask": 31}"#,
+    r#"{"op": "expect-list", "now_ns": 5}"#,
+    r#"{"op": "expect-delete", "id": 1}"#,
+    r#"{"op": "expect-flush"}"#,
+    r#"{"op": "expect-create", "master": {"proto": "tcp", "src": "10.0.0.1", "dst": "10.0.0.2", "sport": 40000, "dport": 21}, "expect": {"proto": "tcp", "src": "10.0.0.2", "dst": "10.0.0.1", "sport": 0, "dport": 50001}, "mask": {"src": "255.255.255.0", "sport": 0}, "timeout": 5, "helper": "ftp"}"#,
+    r#"{"op": "helpers"}"#,
+    r#"{"op": "metrics"}"#,
+    r#"{"op": "reconfigure", "config": {"buckets": 32, "timeouts": {"tcp_established": 60}}}"#,
+];
+
+/// A table with connections of every kind the control requests name, and an
+/// expectation.
+fn filled_engine() -> Engine {
+    let e = engine_of("plugins:\n  - builtin: conntrack\n    config: {buckets: 16, accounting: true, timestamp: true}\n");
+    // TCP (a whole handshake), UDP both ways, an ICMP echo, a UDP datagram over IPv6.
+    let mut frames = Vec::new();
+    let mut push = |f: Vec<u8>| {
+        frames.extend_from_slice(&(f.len() as u16).to_le_bytes());
+        frames.push(1);
+        frames.extend_from_slice(&f);
+    };
+    let v4 = |src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]| {
+        let mut d = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, proto, 0, 0];
+        d.extend_from_slice(&src);
+        d.extend_from_slice(&dst);
+        d.extend_from_slice(l4);
+        let len = d.len() as u16;
+        d[2..4].copy_from_slice(&len.to_be_bytes());
+        d
+    };
+    let tcp = |sp: u16, dp: u16, flags: u8| {
+        let mut t = vec![0u8; 20];
+        t[0..2].copy_from_slice(&sp.to_be_bytes());
+        t[2..4].copy_from_slice(&dp.to_be_bytes());
+        t[12] = 0x50;
+        t[13] = flags;
+        t[14] = 0xff;
+        t
+    };
+    let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+    push(v4(a, b, 6, &tcp(40000, 21, 0x02)));
+    push(v4(b, a, 6, &tcp(21, 40000, 0x12)));
+    push(v4(a, b, 6, &tcp(40000, 21, 0x10)));
+    push(v4(a, b, 17, &[0x03, 0xe8, 0, 53, 0, 9, 0, 0, b'q']));
+    push(v4(b, a, 17, &[0, 53, 0x03, 0xe8, 0, 9, 0, 0, b'a']));
+    push(v4(a, b, 1, &[8, 0, 0, 0, 0, 77, 0, 1]));
+    let mut input = vec![2u8]; // LinkType::Ipv4
+    input.extend_from_slice(&frames);
+    run_frames(&e, &input);
+    let ct = e.plugin("conntrack").expect("conntrack is loaded");
+    ct.control(
+        br#"{"op": "expect-create", "master": {"proto": "tcp", "src": "10.0.0.1", "dst": "10.0.0.2", "sport": 40000, "dport": 21}, "expect": {"proto": "tcp", "src": "10.0.0.2", "dst": "10.0.0.1", "sport": 0, "dport": 50000}, "mask": {"sport": 0}}"#,
+    )
+    .expect("the expectation is made");
+    e
+}
+
+/// A conntrack control request: refused with a message, or answered with JSON.
+pub fn control(data: &[u8]) {
+    static ENGINE: OnceLock<Mutex<Engine>> = OnceLock::new();
+    let engine = ENGINE
+        .get_or_init(|| Mutex::new(filled_engine()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let ct = engine.plugin("conntrack").expect("conntrack is loaded");
+    // Requests that change the table (delete, flush, update) would leave the next
+    // input an empty one: they run against a copy made for the input instead.
+    let mutating = matches!(
+        Request::from_slice(data),
+        Ok(Request::Delete(_)
+            | Request::Flush(_)
+            | Request::Update(_)
+            | Request::ExpectDelete(_)
+            | Request::ExpectFlush(_)
+            | Request::ExpectCreate(_)
+            | Request::Reconfigure(_)
+            | Request::Events(_))
+    );
+    let fresh;
+    let ct = if mutating {
+        fresh = filled_engine();
+        fresh
+            .plugin("conntrack")
+            .expect("conntrack is loaded")
+            .clone()
+    } else {
+        ct.clone()
+    };
+    match ct.control(data) {
+        Ok(answer) => {
+            let _: serde_json::Value = serde_json::from_slice(&answer)
+                .unwrap_or_else(|e| panic!("the answer is not JSON ({e}): {answer:?}"));
+        }
+        Err(e) => assert!(!e.is_empty() && e.len() < 4096, "{e:?}"),
+    }
+}
+
+/// Configuration text: the engine's YAML (and with it conntrack's and the filter's
+/// sections), refused with an error naming the file, or building an engine.
+pub fn config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match Config::parse(text, "fuzz.yaml") {
+        Ok(cfg) => {
+            // Only builtin plugins: a path would load a file.
+            if cfg.plugins.iter().all(|p| p.builtin.is_some()) {
+                let _ = Engine::from_config(&cfg, Path::new("/nonexistent"), "fuzz.yaml");
+            }
+        }
+        Err(e) => assert!(e.to_string().contains("fuzz.yaml"), "{e}"),
+    }
+    let _ = brickwall_conntrack::config::CtConfig::parse(text);
+    let _ = brickwall_filter::load::load(text);
+}
