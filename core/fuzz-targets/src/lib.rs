@@ -18,6 +18,10 @@
 //! | [`helpers`] | frames to the FTP, IRC, TFTP and PPTP helpers' ports through conntrack with the four bundled helpers |
 //! | [`control`] | a conntrack control request against a table with connections and an expectation |
 //! | [`config`] | the engine's YAML configuration, conntrack's and the filter's sections |
+//! | [`tracker`] | one connection's packets in both directions through conntrack, the table's invariants checked after each |
+//! | [`tpacket`] | the frame headers of TPACKET_V3 blocks and TPACKET_V2 slots |
+//! | [`metrics`] | plugins' metric families merged and rendered; the endpoint's request head |
+//! | [`parsers`] | the bundled helpers' parsers (FTP, IRC DCC, PPTP), built natively |
 
 use brickwall_control_protocol::conntrack::response::ListResponse;
 use brickwall_control_protocol::conntrack::Request;
@@ -332,44 +336,53 @@ pub const CONTROL_SEEDS: &[&str] = &[
     r#"{"op": "reconfigure", "config": {"buckets": 32, "timeouts": {"tcp_established": 60}}}"#,
 ];
 
+/// An IPv4 datagram (no options, DF set, TTL 64) around `l4`.
+fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
+    let mut d = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, proto, 0, 0];
+    d.extend_from_slice(&src);
+    d.extend_from_slice(&dst);
+    d.extend_from_slice(l4);
+    let len = d.len() as u16;
+    d[2..4].copy_from_slice(&len.to_be_bytes());
+    d
+}
+
+/// A TCP segment (no options, window 65535) carrying `payload`.
+fn tcp(sp: u16, dp: u16, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut t = vec![0u8; 20];
+    t[0..2].copy_from_slice(&sp.to_be_bytes());
+    t[2..4].copy_from_slice(&dp.to_be_bytes());
+    t[4..8].copy_from_slice(&seq.to_be_bytes());
+    t[8..12].copy_from_slice(&ack.to_be_bytes());
+    t[12] = 0x50;
+    t[13] = flags;
+    t[14] = 0xff;
+    t[15] = 0xff;
+    t.extend_from_slice(payload);
+    t
+}
+
 /// A table with connections of every kind the control requests name, and an
 /// expectation.
 fn filled_engine() -> Engine {
     let e = engine_of("plugins:\n  - builtin: conntrack\n    config: {buckets: 16, accounting: true, timestamp: true}\n");
-    // TCP (a whole handshake), UDP both ways, an ICMP echo, a UDP datagram over IPv6.
-    let mut frames = Vec::new();
-    let mut push = |f: Vec<u8>| {
-        frames.extend_from_slice(&(f.len() as u16).to_le_bytes());
-        frames.push(1);
-        frames.extend_from_slice(&f);
-    };
-    let v4 = |src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]| {
-        let mut d = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, proto, 0, 0];
-        d.extend_from_slice(&src);
-        d.extend_from_slice(&dst);
-        d.extend_from_slice(l4);
-        let len = d.len() as u16;
-        d[2..4].copy_from_slice(&len.to_be_bytes());
-        d
-    };
-    let tcp = |sp: u16, dp: u16, flags: u8| {
-        let mut t = vec![0u8; 20];
-        t[0..2].copy_from_slice(&sp.to_be_bytes());
-        t[2..4].copy_from_slice(&dp.to_be_bytes());
-        t[12] = 0x50;
-        t[13] = flags;
-        t[14] = 0xff;
-        t
-    };
+    // TCP (a whole handshake), UDP both ways, an ICMP echo.
     let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
-    push(v4(a, b, 6, &tcp(40000, 21, 0x02)));
-    push(v4(b, a, 6, &tcp(21, 40000, 0x12)));
-    push(v4(a, b, 6, &tcp(40000, 21, 0x10)));
-    push(v4(a, b, 17, &[0x03, 0xe8, 0, 53, 0, 9, 0, 0, b'q']));
-    push(v4(b, a, 17, &[0, 53, 0x03, 0xe8, 0, 9, 0, 0, b'a']));
-    push(v4(a, b, 1, &[8, 0, 0, 0, 0, 77, 0, 1]));
-    let mut input = vec![2u8]; // LinkType::Ipv4
-    input.extend_from_slice(&frames);
+    let seg = |sp, dp, seq, ack, flags| tcp(sp, dp, seq, ack, flags, &[]);
+    let frames = [
+        ipv4(a, b, 6, &seg(40000, 21, 100, 0, 0x02)),
+        ipv4(b, a, 6, &seg(21, 40000, 500, 101, 0x12)),
+        ipv4(a, b, 6, &seg(40000, 21, 101, 501, 0x10)),
+        ipv4(a, b, 17, &[0x03, 0xe8, 0, 53, 0, 9, 0, 0, b'q']),
+        ipv4(b, a, 17, &[0, 53, 0x03, 0xe8, 0, 9, 0, 0, b'a']),
+        ipv4(a, b, 1, &[8, 0, 0, 0, 0, 77, 0, 1]),
+    ];
+    let refs: Vec<(u64, &[u8])> = frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (i as u64 * 1_000_000, f.as_slice()))
+        .collect();
+    let input = encode_frames(LinkType::Ipv4, &refs);
     run_frames(&e, &input);
     let ct = e.plugin("conntrack").expect("conntrack is loaded");
     ct.control(
@@ -436,4 +449,207 @@ pub fn config(data: &[u8]) {
     }
     let _ = brickwall_conntrack::config::CtConfig::parse(text);
     let _ = brickwall_filter::load::load(text);
+}
+
+/// One connection's packets, both directions, through conntrack alone: each step of
+/// the input (four bytes: direction and protocol, TCP flags, how far the sequence
+/// number moves, payload length) becomes a packet between 10.0.0.1 and 10.0.0.2 whose
+/// sequence and acknowledgement numbers follow the other side's (so that handshakes
+/// and teardowns happen), or jump when the input says. After every packet the table
+/// must be consistent: every listed connection's reply tuple is its original one
+/// reversed, no tuple is listed twice, ASSURED implies SEEN_REPLY, TCP connections
+/// have a TCP state and others none, and the count is the listing's length.
+pub fn tracker(data: &[u8]) {
+    let e = engine_of("plugins:\n  - builtin: conntrack\n    config: {buckets: 16, max: 32}\n");
+    let ct = e.plugin("conntrack").expect("conntrack is loaded").clone();
+    let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+    let mut next = [1000u32, 5000u32];
+    let mut pl = e.pipeline();
+    let table = e.registry().snapshot();
+    let mut ts = 1_700_000_000_000_000_000u64;
+    for step in data.chunks_exact(4).take(64) {
+        let dir = usize::from(step[0] & 1);
+        let (src, dst) = if dir == 0 { (a, b) } else { (b, a) };
+        let (sp, dp) = if dir == 0 {
+            (40000u16, 80u16)
+        } else {
+            (80, 40000)
+        };
+        let payload = vec![b'x'; usize::from(step[3] % 64)];
+        let datagram = match (step[0] >> 1) % 4 {
+            0 | 1 => {
+                let flags = step[1] & 0x3f;
+                let jump = u32::from(step[2]);
+                let seq = next[dir].wrapping_add(if jump > 200 { jump << 16 } else { 0 });
+                let ack = next[1 - dir];
+                let consumed = payload.len() as u32 + u32::from(flags & 0x03 != 0);
+                next[dir] = seq.wrapping_add(consumed);
+                ipv4(src, dst, 6, &tcp(sp, dp, seq, ack, flags, &payload))
+            }
+            2 => {
+                let mut u = Vec::with_capacity(8 + payload.len());
+                u.extend_from_slice(&sp.to_be_bytes());
+                u.extend_from_slice(&dp.to_be_bytes());
+                u.extend_from_slice(&(8 + payload.len() as u16).to_be_bytes());
+                u.extend_from_slice(&[0, 0]);
+                u.extend_from_slice(&payload);
+                ipv4(src, dst, 17, &u)
+            }
+            _ => {
+                let ty = if dir == 0 { 8 } else { step[1] % 20 };
+                ipv4(src, dst, 1, &[ty, step[2] % 4, 0, 0, 0, 7, 0, 1])
+            }
+        };
+        ts += u64::from(step[2]) * 10_000_000;
+        let (mut pkt, parsed) =
+            brickwall_engine::packet::Packet::from_frame(LinkType::Ipv4, &datagram, ts);
+        parsed.expect("the fuzzer's own datagrams parse");
+        let _ = pl.process_captured(&table, &mut pkt);
+        check_table(&ct, ts);
+    }
+}
+
+/// The table's invariants (see [`tracker`]).
+fn check_table(ct: &brickwall_engine::plugin::LoadedPlugin, now_ns: u64) {
+    use brickwall_control_protocol::conntrack::response::Entry;
+    let req = format!(r#"{{"op": "list", "format": "json", "now_ns": {now_ns}}}"#);
+    let answer = ct.control(req.as_bytes()).expect("list answers");
+    let page: ListResponse = serde_json::from_slice(&answer).expect("a list answer");
+    assert_eq!(page.count, Some(page.entries.len() as u64));
+    let mut seen = std::collections::HashSet::new();
+    for e in &page.entries {
+        let Entry::Record(c) = e else {
+            panic!("a json listing holds records: {e:?}");
+        };
+        let (o, r) = (&c.orig, &c.reply);
+        assert_eq!((o.src, o.dst), (r.dst, r.src), "{c:?}");
+        assert_eq!((o.sport, o.dport), (r.dport, r.sport), "{c:?}");
+        assert!(seen.insert(format!("{} {:?}", c.protonum, o)), "{c:?}");
+        assert!(
+            seen.insert(format!("{} {:?} reply", c.protonum, r)),
+            "{c:?}"
+        );
+        assert!(
+            !c.has_status("ASSURED") || c.has_status("SEEN_REPLY"),
+            "{c:?}"
+        );
+        assert_eq!(c.state.is_some(), c.protonum == 6, "{c:?}");
+        assert!(c.timeout <= 5 * 24 * 3600, "{c:?}");
+    }
+}
+
+/// A TPACKET_V3 block or a TPACKET_V2 slot of the kernel's ring, as the kernel might
+/// (mis)write it: every frame handed on lies inside it (or is it with a VLAN tag put
+/// back), and walking it ends. The input's first byte picks the version.
+pub fn tpacket(data: &[u8]) {
+    use brickwall_engine::live::tpacket::{take_v2_slot, walk_block};
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let mut block = rest.to_vec();
+    block.resize(block.len().max(64).min(1 << 16), 0);
+    let size = block.len();
+    let mut scratch = Vec::new();
+    let mut frames = 0usize;
+    let mut check = |f: &[u8]| {
+        frames += 1;
+        assert!(
+            f.len() <= size + 4,
+            "a frame of {} bytes from {size}",
+            f.len()
+        );
+    };
+    if sel & 1 == 0 {
+        let n = walk_block(&mut block, &mut scratch, &mut check);
+        assert_eq!(n, frames);
+    } else {
+        let status = u32::from_ne_bytes([sel, sel >> 1, 0, 0]);
+        let passed = take_v2_slot(&mut block, status, &mut scratch, &mut check);
+        assert_eq!(usize::from(passed), frames);
+    }
+}
+
+/// Metric families from two plugins (the input split at its first zero byte, each part
+/// a `MetricsResponse` in JSON) merged and rendered as the endpoint serves them: every
+/// line a comment or a sample `name{labels} value` whose name is valid and which holds
+/// no raw line break; and the endpoint's reading of a request head.
+pub fn metrics(data: &[u8]) {
+    use brickwall_control_protocol::metrics::{merge, render, valid_name, MetricsResponse};
+    let _ = brickwall_engine::control::metrics::wants_metrics(data);
+    let mut parts = Vec::new();
+    for (i, part) in data.splitn(2, |b| *b == 0).enumerate() {
+        if let Ok(r) = serde_json::from_slice::<MetricsResponse>(part) {
+            parts.push((format!("plugin{i}"), r.families));
+        }
+    }
+    let (families, _notes) = merge(parts);
+    let text = render(&families);
+    for line in text.lines() {
+        if line.starts_with("# ") {
+            continue;
+        }
+        let name_end = line.find(['{', ' ']).unwrap_or(line.len());
+        assert!(valid_name(&line[..name_end]), "{line:?}");
+        let value = line.rsplit(' ').next().unwrap_or("");
+        assert!(
+            value.parse::<f64>().is_ok() || ["+Inf", "-Inf", "NaN"].contains(&value),
+            "{line:?}"
+        );
+    }
+}
+
+/// The bundled helpers' parsers, built natively: FTP's command and reply scanner, the
+/// IRC DCC offer finder, PPTP's control-message framing with its session state, and
+/// the PPTP session's encoding (what a helper keeps between calls) read back.
+pub fn parsers(data: &[u8]) {
+    use brickwall_helper_pptp::session::Session;
+    use brickwall_helper_sdk::Direction;
+    let Some((&sel, payload)) = data.split_first() else {
+        return;
+    };
+    match sel % 5 {
+        0 => drop(brickwall_helper_ftp::parse::scan(
+            Direction::Original,
+            payload,
+            sel & 0x80 != 0,
+        )),
+        1 => drop(brickwall_helper_ftp::parse::scan(
+            Direction::Reply,
+            payload,
+            sel & 0x80 != 0,
+        )),
+        2 => {
+            let mut offers = 0;
+            let _ = brickwall_helper_irc::dcc::find(payload, |d| {
+                assert_ne!(d.port, 0, "an offer of port 0");
+                offers += 1;
+                offers % 2 == 0
+            });
+        }
+        3 => {
+            let mut s = Session::default();
+            for (i, m) in brickwall_helper_pptp::msg::messages(payload)
+                .take(1000)
+                .enumerate()
+            {
+                if let Some(c) = m.control() {
+                    if (sel >> 3 >> (i % 5)) & 1 == 0 {
+                        s.from_pns(&c);
+                    } else {
+                        let _ = s.from_pac(&c);
+                    }
+                }
+            }
+            let mut out = Vec::new();
+            s.encode(&mut out);
+            assert_eq!(Session::decode(&out), Some(s));
+        }
+        _ => {
+            if let Some(s) = Session::decode(payload) {
+                let mut out = Vec::new();
+                s.encode(&mut out);
+                assert_eq!(out, payload);
+            }
+        }
+    }
 }

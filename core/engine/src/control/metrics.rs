@@ -73,6 +73,14 @@ pub const MAX_SCRAPES: usize = 8;
 /// How long a client has to send its whole request head.
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
 
+/// Whether a request head (what arrived before the blank line, or before the limit)
+/// asks for the metrics: its first line is `GET /metrics` with or without a version.
+pub fn wants_metrics(head: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(head);
+    let line = head.lines().next().unwrap_or("");
+    line.starts_with("GET /metrics ") || line == "GET /metrics"
+}
+
 /// Answers one connection: reads the request head until a blank line, at most 2 KiB
 /// and [`REQUEST_DEADLINE`] in all (a client trickling a byte at a time is cut off at
 /// the deadline, not kept per byte), then writes the answer.
@@ -96,9 +104,7 @@ fn serve(mut s: TcpStream, targets: &RwLock<Targets>) {
             break;
         }
     }
-    let head = String::from_utf8_lossy(&buf[..n]);
-    let line = head.lines().next().unwrap_or("");
-    let (status, ctype, body) = if line.starts_with("GET /metrics ") || line == "GET /metrics" {
+    let (status, ctype, body) = if wants_metrics(&buf[..n]) {
         let t = targets.read().unwrap_or_else(|e| e.into_inner()).clone();
         (
             "200 OK",

@@ -17,6 +17,7 @@ pub mod iface;
 pub mod pnet;
 pub mod ring;
 pub mod tap;
+pub mod tpacket;
 
 use crate::config::{Datapath, LiveConfig, OffloadPolicy};
 use datapath::{FrameRx, FrameTx};

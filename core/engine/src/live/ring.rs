@@ -6,42 +6,15 @@
 //! driver took off gets it back; a frame whose checksum was left to hardware gets a real
 //! one (see [`super::csum`]).
 
-use super::csum;
 use super::datapath::{self, opt, FrameRx, FrameTx, KernelStats, Sent, TxBatch};
 use super::iface::Interface;
+use super::tpacket::{self, BLOCK_STATUS, TP_STATUS_KERNEL, TP_STATUS_USER, V2_HDR_LEN, V2_STATUS};
 use std::io;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 const TPACKET_V2: libc::c_int = 1;
 const TPACKET_V3: libc::c_int = 2;
-const TP_STATUS_KERNEL: u32 = 0;
-const TP_STATUS_USER: u32 = 1;
-const TP_STATUS_CSUMNOTREADY: u32 = 1 << 3;
-const TP_STATUS_VLAN_VALID: u32 = 1 << 4;
-const TP_STATUS_VLAN_TPID_VALID: u32 = 1 << 6;
-
-/// Offsets in `struct tpacket_block_desc` (version, offset_to_priv, then the v1 header).
-const BLOCK_STATUS: usize = 8;
-const BLOCK_NUM_PKTS: usize = 12;
-const BLOCK_FIRST: usize = 16;
-/// Offsets in `struct tpacket3_hdr`.
-const PKT_NEXT: usize = 0;
-const PKT_SNAPLEN: usize = 12;
-const PKT_STATUS: usize = 20;
-const PKT_MAC: usize = 24;
-const PKT_VLAN_TCI: usize = 32;
-const PKT_VLAN_TPID: usize = 36;
-const PKT_HDR_LEN: usize = 48;
-/// Offsets in `struct tpacket2_hdr`.
-const V2_STATUS: usize = 0;
-const V2_LEN: usize = 4;
-const V2_SNAPLEN: usize = 8;
-const V2_MAC: usize = 12;
-const V2_VLAN_TCI: usize = 24;
-const V2_VLAN_TPID: usize = 26;
-const V2_HDR_LEN: usize = 32;
-
 /// Which ring layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Version {
@@ -315,80 +288,13 @@ impl RingRx {
         unsafe { &*(self.block(i).add(BLOCK_STATUS) as *const AtomicU32) }
     }
 
-    fn u32_at(block: &[u8], off: usize) -> Option<u32> {
-        let b = block.get(off..off + 4)?;
-        Some(u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn u16_at(block: &[u8], off: usize) -> Option<u16> {
-        let b = block.get(off..off + 2)?;
-        Some(u16::from_ne_bytes([b[0], b[1]]))
-    }
-
     /// Hands every frame of block `i` (which the kernel gave us) to `f`. Offsets the
     /// kernel wrote are checked against the block's bounds all the same.
     fn walk(&mut self, i: usize, f: &mut dyn FnMut(&[u8])) -> usize {
         // SAFETY: while the block's status says USER, the kernel does not touch it, and
         // only this worker reads or writes it.
         let block = unsafe { std::slice::from_raw_parts_mut(self.block(i), self.shape.block_size) };
-        let num = Self::u32_at(block, BLOCK_NUM_PKTS).unwrap_or(0);
-        let mut off = Self::u32_at(block, BLOCK_FIRST).unwrap_or(0) as usize;
-        let mut n = 0;
-        for _ in 0..num {
-            let Some(hdr) = block.get(off..off + PKT_HDR_LEN) else {
-                break;
-            };
-            let next = Self::u32_at(hdr, PKT_NEXT).unwrap_or(0) as usize;
-            let snaplen = Self::u32_at(hdr, PKT_SNAPLEN).unwrap_or(0) as usize;
-            let status = Self::u32_at(hdr, PKT_STATUS).unwrap_or(0);
-            let mac = Self::u16_at(hdr, PKT_MAC).unwrap_or(0) as usize;
-            let tci = Self::u32_at(hdr, PKT_VLAN_TCI).unwrap_or(0) as u16;
-            let tpid = Self::u16_at(hdr, PKT_VLAN_TPID).unwrap_or(0);
-            let start = off + mac;
-            let Some(frame) = block.get_mut(start..start + snaplen) else {
-                break;
-            };
-            n += 1;
-            hand_over(&mut self.scratch, frame, status, tci, tpid, f);
-            if next == 0 {
-                break;
-            }
-            off += next;
-        }
-        n
-    }
-}
-
-/// Hands one frame to `f`, with its VLAN tag put back between the MACs and the type when
-/// the driver took it off, and its checksum completed when it was left to hardware.
-fn hand_over(
-    scratch: &mut Vec<u8>,
-    frame: &mut [u8],
-    status: u32,
-    tci: u16,
-    tpid: u16,
-    f: &mut dyn FnMut(&[u8]),
-) {
-    if status & TP_STATUS_VLAN_VALID != 0 && frame.len() >= 12 {
-        let tpid = if status & TP_STATUS_VLAN_TPID_VALID != 0 {
-            tpid
-        } else {
-            0x8100
-        };
-        scratch.clear();
-        scratch.extend_from_slice(&frame[..12]);
-        scratch.extend_from_slice(&tpid.to_be_bytes());
-        scratch.extend_from_slice(&tci.to_be_bytes());
-        scratch.extend_from_slice(&frame[12..]);
-        if status & TP_STATUS_CSUMNOTREADY != 0 {
-            csum::complete_l4(scratch, 18);
-        }
-        f(scratch);
-    } else {
-        if status & TP_STATUS_CSUMNOTREADY != 0 {
-            csum::complete_l4(frame, 14);
-        }
-        f(frame);
+        tpacket::walk_block(block, &mut self.scratch, f)
     }
 }
 
@@ -428,20 +334,13 @@ impl RingRx {
             // other reference into the slot lives while this slice does (the status
             // word's reference above was a temporary; the one below is made after).
             let data = unsafe { std::slice::from_raw_parts_mut(slot, self.frame_size) };
-            let len = Self::u32_at(data, V2_LEN).unwrap_or(0) as usize;
-            let snaplen = Self::u32_at(data, V2_SNAPLEN).unwrap_or(0) as usize;
-            let mac = Self::u16_at(data, V2_MAC).unwrap_or(0) as usize;
-            let tci = Self::u16_at(data, V2_VLAN_TCI).unwrap_or(0);
-            let tpid = Self::u16_at(data, V2_VLAN_TPID).unwrap_or(0);
             // A frame cut to fit its slot is not passed on (the bridge counts frames
-            // above the MTU; this one is larger than any slot).
-            match data.get_mut(mac..mac + snaplen) {
-                Some(frame) if snaplen == len => {
-                    hand_over(&mut self.scratch, frame, status, tci, tpid, f);
-                    n += 1;
-                }
-                // Counted with the kernel's drops: the frame never reaches the bridge.
-                _ => self.cut += 1,
+            // above the MTU; this one is larger than any slot): counted with the
+            // kernel's drops, as it never reaches the bridge.
+            if tpacket::take_v2_slot(data, status, &mut self.scratch, f) {
+                n += 1;
+            } else {
+                self.cut += 1;
             }
             Self::v2_status(slot).store(TP_STATUS_KERNEL, Ordering::Release);
             self.cur = (self.cur + 1) % self.slots();
