@@ -56,8 +56,8 @@ fn state_1m() -> App {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let lambda = 2.0 * CONNS as f64 / BUCKETS as f64;
     let mut app = App::new("/run/brickwall/control.sock");
-    app.status = Some(EngineStatus {
-        phase: "running".into(),
+    app.status = Some(StatusResponse {
+        phase: Phase::Running,
         frames: 123_456_789,
         now_ns: NOW,
     });

@@ -5,6 +5,7 @@ use brickwall_control_protocol::conntrack::request::*;
 use brickwall_control_protocol::conntrack::response::*;
 use brickwall_control_protocol::conntrack::value::*;
 use brickwall_control_protocol::conntrack::{ConnRecord, Dir, ExpectRecord, TupleRecord};
+use brickwall_control_protocol::engine::{EngineRequest, Phase, StatusResponse};
 use brickwall_tui::ct::args::CtCli;
 use brickwall_tui::ct::commands::stats_line;
 use brickwall_tui::ct::{query, run_with, CtArgs};
@@ -309,10 +310,24 @@ fn line(l: &str) -> Vec<Entry> {
     vec![Entry::Line(l.into())]
 }
 
+/// The engine's status at clock `now_ns`, as the engine answers it.
+fn status(now_ns: u64) -> Response {
+    ok(StatusResponse {
+        phase: Phase::Finished,
+        frames: 3,
+        now_ns,
+    })
+}
+
+/// The engine's request `req`, read as the engine reads it.
+fn engine_request(req: &Value) -> Result<EngineRequest, String> {
+    EngineRequest::from_slice(req.to_string().as_bytes())
+}
+
 fn engine(target: &str, req: &Value) -> Response {
     if target == "engine" {
-        return match req["op"].as_str() {
-            Some("status") => Response::Ok(json!({"phase": "finished", "frames": 3, "now_ns": 77})),
+        return match engine_request(req) {
+            Ok(EngineRequest::Status) => status(77),
             _ => Response::Err("unsupported".into()),
         };
     }
@@ -669,7 +684,7 @@ fn json_records_print_as_one_line_each() {
 fn answers_of_the_wrong_shape_are_failures() {
     fn junk(target: &str, _req: &Value) -> Response {
         match target {
-            "engine" => Response::Ok(json!({"now_ns": 5})),
+            "engine" => status(5),
             _ => Response::Ok(json!({"entries": "x", "count": -1, "expectations": 3})),
         }
     }
@@ -716,6 +731,30 @@ fn answers_of_the_wrong_shape_are_failures() {
             "{args:?}: {err}"
         );
     }
+}
+
+/// The engine's status is read as its type too: one that does not fit is a failure
+/// (exit code 1) before any request to the plugin.
+#[test]
+fn a_status_of_the_wrong_shape_is_a_failure() {
+    fn junk(target: &str, req: &Value) -> Response {
+        match target {
+            "engine" => Response::Ok(json!({"now_ns": 5})),
+            _ => engine(target, req),
+        }
+    }
+    let f = Fake::start("badstatus", junk);
+    let (code, out, err) = f.run(&["-L"]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(
+        err.starts_with(
+            "brickwall ct: unexpected answer from the engine: the answer to status does not fit: "
+        ),
+        "{err}"
+    );
+    let reqs = f.requests();
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    assert_eq!(engine_request(&reqs[0].1), Ok(EngineRequest::Status));
 }
 
 #[test]

@@ -1,12 +1,17 @@
-//! The dashboard's fetch thread against a fake engine: every request to the conntrack
-//! plugin is one the protocol reads (`Request::from_value`), every answer is read as
-//! its response type, and what cannot be a request (a bad filter) or does not fit (a
-//! malformed answer) becomes an update the view shows.
+//! The dashboard's fetch thread against a fake engine: every request to the engine and
+//! to the conntrack plugin is one the protocol reads (`EngineRequest::from_slice`,
+//! `Request::from_value`), every answer is read as its response type, and what cannot
+//! be a request (a bad filter) or does not fit (a malformed answer) becomes an update
+//! the view shows.
 
 use brickwall_control_protocol::conntrack::request::{self as ct, At, Filter as CtFilter};
 use brickwall_control_protocol::conntrack::response::*;
 use brickwall_control_protocol::conntrack::value::{FamilyName, Labels, Proto};
 use brickwall_control_protocol::conntrack::{ConnRecord, ExpectRecord, Request, TupleRecord};
+use brickwall_control_protocol::engine::{
+    CountersResponse, EngineRequest, HookCounts, HookInfo, Phase, PluginInfo, StatusResponse,
+};
+use brickwall_control_protocol::helpers::HelpersResponse;
 use brickwall_tui::protocol::{self, Response};
 use brickwall_tui::top::fetch::{Fetcher, Update, Wants};
 use brickwall_tui::top::state::View;
@@ -66,14 +71,58 @@ fn expectation() -> ExpectRecord {
     }
 }
 
-/// The fake engine's answers: the protocol's response types for conntrack; a
-/// malformed `chain` answer.
+fn status() -> StatusResponse {
+    StatusResponse {
+        phase: Phase::Running,
+        frames: 1,
+        now_ns: 42,
+    }
+}
+
+fn counters() -> CountersResponse {
+    CountersResponse {
+        received: 5,
+        forwarded: 4,
+        dropped: 1,
+        hooks: [(
+            "FORWARD".to_string(),
+            HookCounts {
+                entered: 5,
+                accepted: 4,
+                dropped: 1,
+                ..HookCounts::default()
+            },
+        )]
+        .into(),
+        drops_by_reason: Counts(vec![("policy".into(), 1)]),
+        ..CountersResponse::default()
+    }
+}
+
+fn plugins() -> Vec<PluginInfo> {
+    vec![PluginInfo {
+        name: "conntrack".into(),
+        version: "0.1.0".into(),
+        origin: "builtin".into(),
+        hooks: vec![HookInfo {
+            hook: "PREROUTING".into(),
+            families: vec!["ipv4".into(), "ipv6".into()],
+            priority: -200,
+            name: "conntrack-in".into(),
+        }],
+    }]
+}
+
+/// The fake engine's answers: the protocol's response types, the engine's requests
+/// read as the engine reads them; a malformed `chain` answer.
 fn answer(target: &str, req: &Value) -> Response {
     if target == "engine" {
-        return match req["op"].as_str() {
-            Some("status") => Response::Ok(json!({"phase": "running", "frames": 1, "now_ns": 42})),
-            Some("plugins") => Response::Ok(json!([])),
-            _ => Response::Ok(json!({})),
+        return match EngineRequest::from_slice(req.to_string().as_bytes()) {
+            Ok(EngineRequest::Status) => ok(status()),
+            Ok(EngineRequest::Counters) => ok(counters()),
+            Ok(EngineRequest::Plugins) => ok(plugins()),
+            Ok(_) => Response::Err("unsupported".into()),
+            Err(e) => Response::Err(format!("engine: {e}")),
         };
     }
     let req = match Request::from_value(req.clone()) {
@@ -87,7 +136,7 @@ fn answer(target: &str, req: &Value) -> Response {
             buckets: 64,
             workers: vec![],
         }),
-        Request::Helpers(_) => Response::Ok(json!({"helpers": []})),
+        Request::Helpers(_) => ok(HelpersResponse::default()),
         Request::ExpectList(_) => ok(ExpectListResponse {
             expectations: vec![expectation()],
         }),
@@ -124,6 +173,11 @@ struct Fake {
 
 impl Fake {
     fn start() -> Fake {
+        Fake::answering(answer)
+    }
+
+    /// A fake engine whose answers are `answer`'s.
+    fn answering(answer: fn(&str, &Value) -> Response) -> Fake {
         let dir = std::env::temp_dir().join(format!(
             "brickwall-top-fetch-{}-{}",
             std::process::id(),
@@ -217,6 +271,14 @@ fn the_fetch_thread_speaks_the_typed_protocol() {
         _ => None,
     });
     assert_eq!(stats.map(|s| s.totals.get("found")), Some(Some(2)));
+    // The engine's answers arrive as its types.
+    assert!(seen.contains(&Update::Status(status())), "{seen:?}");
+    assert!(
+        seen.iter()
+            .any(|u| matches!(u, Update::Counters { counters: c, .. } if *c == counters())),
+        "{seen:?}"
+    );
+    assert!(seen.contains(&Update::Plugins(plugins())), "{seen:?}");
     assert_eq!(seen.last(), Some(&Update::Expects(Ok(vec![expectation()]))));
     let reqs = fake.conntrack();
     assert!(reqs.contains(&Request::Stats(At::default())), "{reqs:?}");
@@ -295,5 +357,57 @@ fn the_fetch_thread_speaks_the_typed_protocol() {
             }),
             Request::Chain(ct::Chain::default()),
         ]
+    );
+}
+
+/// The engine's answers that do not fit their types are errors the dashboard shows
+/// (and a status that does not fit is no status); the rest of the poll goes on.
+#[test]
+fn malformed_engine_answers_are_shown() {
+    fn junk(target: &str, req: &Value) -> Response {
+        if target == "engine" {
+            return match EngineRequest::from_slice(req.to_string().as_bytes()) {
+                Ok(EngineRequest::Status) => Response::Ok(json!({"phase": "x", "now_ns": 5})),
+                Ok(EngineRequest::Counters) => Response::Ok(json!({"hooks": {"FORWARD": 5}})),
+                Ok(EngineRequest::Plugins) => Response::Ok(json!({"plugins": []})),
+                _ => Response::Err("unsupported".into()),
+            };
+        }
+        answer(target, req)
+    }
+    let fake = Fake::answering(junk);
+    let f = Fetcher::spawn(fake.path.clone(), Duration::from_secs(60));
+    f.want(wants(View::Expect, Ok(None)));
+    let seen = until(&f, |u| matches!(u, Update::Expects(_)));
+    let errors: Vec<&str> = seen
+        .iter()
+        .filter_map(|u| match u {
+            Update::Error(e) => Some(e.as_str()),
+            _ => None,
+        })
+        .collect();
+    for op in ["status", "counters", "plugins"] {
+        let want = format!("engine: the answer to {op} does not fit: ");
+        assert!(
+            errors.iter().any(|e| e.starts_with(&want)),
+            "{want}: {errors:?}"
+        );
+    }
+    assert!(
+        !seen.iter().any(|u| matches!(
+            u,
+            Update::Status(_) | Update::Counters { .. } | Update::Plugins(_)
+        )),
+        "{seen:?}"
+    );
+    // The conntrack answers still came, asked at the clock of no status (0).
+    assert!(
+        seen.iter().any(|u| matches!(u, Update::CtStats { .. })),
+        "{seen:?}"
+    );
+    assert_eq!(seen.last(), Some(&Update::Expects(Ok(vec![expectation()]))));
+    assert_eq!(
+        fake.conntrack().last(),
+        Some(&Request::ExpectList(At { now_ns: 0 }))
     );
 }

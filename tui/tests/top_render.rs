@@ -125,8 +125,8 @@ fn histogram_bar_labels() {
 fn conns_app() -> App {
     let mut app = App::new("/tmp/test.sock");
     app.view = View::Conns;
-    app.status = Some(EngineStatus {
-        phase: "running".into(),
+    app.status = Some(StatusResponse {
+        phase: Phase::Running,
         frames: 5,
         now_ns: NOW,
     });
@@ -310,18 +310,33 @@ fn counters_view() {
     r.push(Duration::from_secs(2), &[("found".into(), 300)]);
     r.push(Duration::from_secs(3), &[("found".into(), 350)]);
     app.ct_rates = r;
-    app.counters = Some(EngineCounters {
-        totals: vec![("received".into(), 7800)],
-        hooks: vec![HookVerdicts {
-            hook: "FORWARD".into(),
-            entered: 7578,
-            accepted: 6834,
-            dropped: 744,
-            ..Default::default()
-        }],
-        drops_by_reason: vec![("filter-policy-drop".into(), 778)],
-        parse_drops: vec![],
-        panics: vec![],
+    app.counters = Some(CountersResponse {
+        received: 7800,
+        forwarded: 6834,
+        dropped: 778,
+        hooks: [
+            (
+                "FORWARD".to_string(),
+                HookCounts {
+                    entered: 7578,
+                    accepted: 6834,
+                    dropped: 744,
+                    ..Default::default()
+                },
+            ),
+            (
+                "PREROUTING".to_string(),
+                HookCounts {
+                    entered: 7800,
+                    accepted: 7766,
+                    dropped: 34,
+                    ..Default::default()
+                },
+            ),
+        ]
+        .into(),
+        drops_by_reason: Counts(vec![("filter-policy-drop".into(), 778)]),
+        ..Default::default()
     });
     let b = render(&mut app, 160, 48);
     let s = screen(&b);
@@ -338,6 +353,19 @@ fn counters_view() {
     ] {
         assert!(s.contains(want), "{want}:\n{s}");
     }
+    // The hooks in packet order (the answer's map holds them by name).
+    assert!(row_of(&b, "PREROUTING").unwrap() < row_of(&b, "FORWARD").unwrap());
+    // The pipeline's totals: every one, by name.
+    let row = &lines(&b)[row_of(&b, "delivered 0").unwrap()];
+    assert!(
+        row.contains("delivered 0  dropped 778  forwarded 6,834  injected 0  non_ip 0  queued 0"),
+        "{row}"
+    );
+    let row = &lines(&b)[row_of(&b, "received 7,800").unwrap()];
+    assert!(
+        row.contains("received 7,800  reinjected 0  stolen 0"),
+        "{row}"
+    );
     // The sparkline: two bars (100/s, then 50/s) after the rate.
     let row = &lines(&b)[row_of(&b, "50.0/s").unwrap()];
     assert!(row.contains('█'), "{row}");
@@ -353,19 +381,19 @@ fn plugins_view() {
         version: "0.1.0".into(),
         origin: "static".into(),
         hooks: vec![
-            PluginHook {
+            HookInfo {
                 hook: "PREROUTING".into(),
                 families: vec!["ipv4".into(), "ipv6".into()],
                 priority: -200,
                 name: "conntrack-in".into(),
             },
-            PluginHook {
+            HookInfo {
                 hook: "POSTROUTING".into(),
                 families: vec!["ipv4".into()],
-                priority: i32::MAX as i64,
+                priority: i32::MAX,
                 name: "confirm-postrouting".into(),
             },
-            PluginHook {
+            HookInfo {
                 hook: "FORWARD".into(),
                 families: vec!["ipv4".into()],
                 priority: 10,
@@ -496,8 +524,8 @@ fn counters_view_helper_failures() {
 fn status_bar() {
     let mut app = chains_app();
     app.link = Link::Up;
-    app.status = Some(EngineStatus {
-        phase: "running".into(),
+    app.status = Some(StatusResponse {
+        phase: Phase::Running,
         frames: 123_456,
         now_ns: 1_700_000_000_391_741_989,
     });
@@ -580,8 +608,8 @@ fn hostile_data_and_key_storms_do_not_panic() {
     r.push(Duration::from_nanos(0), &[("found".into(), 0)]);
     r.push(Duration::from_nanos(1), &[("found".into(), u64::MAX)]);
     app.ct_rates = r;
-    app.status = Some(EngineStatus {
-        phase: "x".repeat(500),
+    app.status = Some(StatusResponse {
+        phase: Phase::Finished,
         frames: u64::MAX,
         now_ns: u64::MAX,
     });

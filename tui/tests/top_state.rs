@@ -10,11 +10,11 @@ use brickwall_control_protocol::conntrack::response::{
 use brickwall_control_protocol::conntrack::value::{Names, Net, Proto};
 use brickwall_tui::client::decode;
 use brickwall_tui::top::conns::{ConnsState, SortKey};
+use brickwall_tui::top::derive;
 use brickwall_tui::top::fetch::{Update, Wants};
 use brickwall_tui::top::filter::Filter;
 use brickwall_tui::top::keys::Key;
 use brickwall_tui::top::model::*;
-use brickwall_tui::top::parse;
 use brickwall_tui::top::rates::{rate, Rates, HISTORY};
 use brickwall_tui::top::state::{Action, App, Geometry, View};
 use serde_json::json;
@@ -325,7 +325,7 @@ fn updates_feed_the_state() {
     assert_eq!(app.ct_rates.get("found").unwrap().rate(), Some(10.0));
     assert_eq!(app.ct_rates.get("entries").unwrap().rate(), Some(1.0));
     app.apply(Update::Disconnected("gone".into()));
-    app.apply(Update::Status(EngineStatus::default()));
+    app.apply(Update::Status(StatusResponse::default()));
     assert!(
         app.ct_rates.series.is_empty(),
         "a reconnect starts the rates anew"
@@ -334,7 +334,7 @@ fn updates_feed_the_state() {
 
 /// A `list` page as the plugin answers it.
 fn page(v: serde_json::Value) -> Result<ConnPage, String> {
-    decode::<ListResponse>("list", v).and_then(parse::conn_page)
+    decode::<ListResponse>("list", v).and_then(derive::conn_page)
 }
 
 #[test]
@@ -396,7 +396,7 @@ fn parsing_real_answers() {
     );
     assert_eq!(e.helper, "ftp");
     assert_eq!(e.flags, vec!["PERMANENT"]);
-    let s = parse::ct_stats(
+    let s = derive::ct_stats(
         decode(
             "stats",
             json!({"entries": 3, "buckets": 64, "insert": 3, "found": 9,
@@ -413,6 +413,11 @@ fn parsing_real_answers() {
     assert_eq!((s.entries, s.buckets), (3, 64));
 }
 
+/// A `helpers` answer as the fetch thread reads it (the protocol's `HelpersResponse`).
+fn helpers(v: serde_json::Value) -> Result<Helpers, String> {
+    derive::helpers_reply(Ok(v))
+}
+
 /// `{"op":"helpers"}` as the conntrack plugin answers it; with no helpers configured;
 /// and refused (an engine older than helpers), which means no helpers, not an error.
 #[test]
@@ -422,7 +427,7 @@ fn parsing_helpers() {
         "traps": 0, "budget_exhausted": 0, "memory_exceeded": 0, "state_oversize": 0,
         "failure_drops": 0, "reinstantiations": 0, "log_dropped": 0, "state_bytes": 138,
         "reloads": 0, "disabled": false}}], "expect_failed": 0, "unknown_requested": 0});
-    let h = parse::helpers(&v).unwrap();
+    let h = helpers(v).unwrap();
     assert_eq!(
         h,
         Helpers {
@@ -448,7 +453,7 @@ fn parsing_helpers() {
     let v = json!({"helpers": [{"name": "x", "stats": {"traps": 2, "budget_exhausted": 1,
         "memory_exceeded": 4, "state_oversize": 1, "disabled": true}}],
         "expect_failed": 7, "unknown_requested": 9});
-    let h = parse::helpers(&v).unwrap();
+    let h = helpers(v).unwrap();
     let st = &h.list[0].stats;
     assert_eq!(st.failures(), 8);
     assert_eq!(
@@ -462,15 +467,15 @@ fn parsing_helpers() {
     );
     assert_eq!(h.total(|s| s.traps), 2);
     let none = json!({"helpers": [], "expect_failed": 0, "unknown_requested": 0});
-    assert_eq!(parse::helpers(&none).unwrap(), Helpers::default());
+    assert_eq!(helpers(none.clone()).unwrap(), Helpers::default());
     assert_eq!(
-        parse::helpers_reply(Err("unknown request; try: list [NOW_NS], ...".into())),
+        derive::helpers_reply(Err("unknown request; try: list [NOW_NS], ...".into())),
         Ok(Helpers::default()),
         "a refusal is no helpers"
     );
-    assert_eq!(parse::helpers_reply(Ok(none)), Ok(Helpers::default()));
-    assert!(parse::helpers_reply(Ok(json!("text"))).is_err());
-    assert!(parse::helpers(&json!({"expect_failed": 0})).is_err());
+    assert_eq!(derive::helpers_reply(Ok(none)), Ok(Helpers::default()));
+    assert!(derive::helpers_reply(Ok(json!("text"))).is_err());
+    assert!(helpers(json!({"expect_failed": 0})).is_err());
     let mut app = App::new("x");
     app.apply(Update::Helpers(h.clone()));
     assert_eq!(app.helpers, h);
@@ -492,13 +497,14 @@ fn bad_answers_do_not_panic() {
         json!({"expectations": [{"id": 1}], "entries": 3, "found": "x"}),
     ];
     for v in &junk {
-        let _ = parse::status(v);
-        let _ = parse::engine_counters(v);
-        let _ = parse::plugins(v);
-        let _ = parse::helpers(v);
-        // The conntrack plugin's answers: none of these fits its type, and each is an
-        // error naming the operation.
+        // The counters default every field an answer lacks: some of these fit.
+        let _ = decode::<CountersResponse>("counters", v.clone());
+        let _ = helpers(v.clone());
+        // The other answers: none of these fits its type, and each is an error naming
+        // the operation.
         for e in [
+            decode::<StatusResponse>("status", v.clone()).err(),
+            decode::<Vec<PluginInfo>>("plugins", v.clone()).err(),
             decode::<HistogramResponse>("histogram", v.clone()).err(),
             decode::<BucketsResponse>("buckets", v.clone()).err(),
             decode::<ChainResponse>("chain", v.clone()).err(),
@@ -512,16 +518,28 @@ fn bad_answers_do_not_panic() {
     }
     // A helpers answer of the wrong shape is an error naming what is wrong (the
     // protocol's types read it), not a guess.
-    let e = parse::helpers(&json!({"helpers": [5, {"ports": [1, "tcp/21"], "stats": 3,
+    let e = helpers(json!({"helpers": [5, {"ports": [1, "tcp/21"], "stats": 3,
         "name": 7}]}))
     .unwrap_err();
     assert!(e.contains("invalid type"), "{e}");
-    let h = parse::helpers(&json!({"helpers": [{"name": "x"},
+    let h = helpers(json!({"helpers": [{"name": "x"},
         {"stats": {"traps": u64::MAX, "budget_exhausted": u64::MAX}}]}))
     .unwrap();
     assert_eq!(h.list.len(), 2);
     assert_eq!(h.list[1].stats.failures(), u64::MAX, "saturates");
     assert_eq!(h.total(|s| s.failures()), u64::MAX);
+    // So are the engine's: a hook's mistyped counts, drops by reason not counts, a
+    // phase no engine has.
+    let e = decode::<CountersResponse>(
+        "counters",
+        json!({"received": 3, "hooks": {"FORWARD": {"entered": "a"}}}),
+    )
+    .unwrap_err();
+    assert!(e.starts_with("the answer to counters does not fit"), "{e}");
+    assert!(decode::<CountersResponse>("counters", json!({"drops_by_reason": []})).is_err());
+    let e = decode::<StatusResponse>("status", json!({"phase": "x", "frames": 1, "now_ns": 2}))
+        .unwrap_err();
+    assert!(e.contains("unknown variant"), "{e}");
     // A text line where the json format's records were asked for is an error too.
     let e = page(json!({"entries": ["tcp 6 ..."], "more": false})).unwrap_err();
     assert!(e.starts_with("list: a text line"), "{e}");
@@ -531,6 +549,91 @@ fn bad_answers_do_not_panic() {
     )
     .unwrap_err();
     assert!(e.contains("invalid type"), "{e}");
+}
+
+/// The engine's counters as the counters view shows them: the hooks in packet order
+/// (whatever order they come in, other names last), the pipeline's totals (every
+/// number of the answer, by name); and their rates, by the same names.
+#[test]
+fn engine_counters_in_the_views_order() {
+    let k = |entered| HookCounts {
+        entered,
+        ..HookCounts::default()
+    };
+    let counters = |n: u64| CountersResponse {
+        received: 10 * n,
+        forwarded: 7 * n,
+        dropped: n,
+        hooks: [
+            ("POSTROUTING", k(7 * n)),
+            ("X", k(1)),
+            ("FORWARD", k(8 * n)),
+            ("PREROUTING", k(10 * n)),
+            ("INPUT", k(0)),
+            ("OUTPUT", k(0)),
+        ]
+        .map(|(h, k)| (h.to_string(), k))
+        .into(),
+        drops_by_reason: Counts(vec![("policy".into(), n)]),
+        ..CountersResponse::default()
+    };
+    let c = counters(1);
+    let hooks: Vec<&str> = derive::hooks_in_order(&c).iter().map(|(h, _)| *h).collect();
+    assert_eq!(
+        hooks,
+        [
+            "PREROUTING",
+            "INPUT",
+            "FORWARD",
+            "OUTPUT",
+            "POSTROUTING",
+            "X"
+        ]
+    );
+    assert_eq!(derive::hooks_in_order(&c)[0].1.entered, 10);
+    // The totals are what a JSON object of the answer holds as numbers, in its order.
+    let wire = serde_json::to_value(&c).unwrap();
+    let numbers: Vec<(&str, u64)> = wire
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(k, v)| v.as_u64().map(|n| (k.as_str(), n)))
+        .collect();
+    assert_eq!(derive::pipeline_totals(&c).to_vec(), numbers);
+    assert_eq!(decode::<CountersResponse>("counters", wire), Ok(c.clone()));
+    let mut app = App::new("s");
+    app.apply(Update::Counters {
+        counters: c,
+        at: Duration::from_secs(1),
+    });
+    app.apply(Update::Counters {
+        counters: counters(3),
+        at: Duration::from_secs(3),
+    });
+    let rate = |name| app.engine_rates.get(name).and_then(|s| s.rate());
+    assert_eq!(rate("PREROUTING"), Some(10.0));
+    assert_eq!(rate("FORWARD"), Some(8.0));
+    assert_eq!(rate("received"), Some(10.0));
+    assert_eq!(rate("dropped"), Some(1.0));
+    let names: Vec<&str> = app
+        .engine_rates
+        .series
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(
+        names[..7],
+        [
+            "PREROUTING",
+            "INPUT",
+            "FORWARD",
+            "OUTPUT",
+            "POSTROUTING",
+            "X",
+            "delivered"
+        ]
+    );
+    assert_eq!(app.counters, Some(counters(3)));
 }
 
 fn part(offset: u64, span: u64, counts: Vec<u64>, nodes: u64, longest: u64) -> HistogramResponse {

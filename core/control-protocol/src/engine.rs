@@ -27,6 +27,18 @@ impl EngineRequest {
     /// Every operation's name.
     pub const OPS: [&'static str; 5] = ["status", "counters", "hooks", "plugins", "metrics"];
 
+    /// The operation's name (`status`, ...), as [`Self::to_value`] writes it: what a
+    /// client names when an answer does not fit.
+    pub fn op(self) -> &'static str {
+        match self {
+            EngineRequest::Status => "status",
+            EngineRequest::Counters => "counters",
+            EngineRequest::Hooks => "hooks",
+            EngineRequest::Plugins => "plugins",
+            EngineRequest::Metrics => "metrics",
+        }
+    }
+
     /// The request's JSON value (what a client hands the envelope).
     pub fn to_value(self) -> Value {
         serde_json::to_value(self).expect("requests serialize")
@@ -154,4 +166,25 @@ pub struct PluginInfo {
     pub origin: String,
     /// Its callbacks, in hook then priority order.
     pub hooks: Vec<HookInfo>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each request's name is the one its value and the engine's reading agree on.
+    #[test]
+    fn op_names_the_request() {
+        for r in [
+            EngineRequest::Status,
+            EngineRequest::Counters,
+            EngineRequest::Hooks,
+            EngineRequest::Plugins,
+            EngineRequest::Metrics,
+        ] {
+            assert_eq!(r.to_value(), serde_json::json!({"op": r.op()}));
+            assert!(EngineRequest::OPS.contains(&r.op()));
+            assert_eq!(EngineRequest::from_slice(r.op().as_bytes()), Ok(r));
+        }
+    }
 }

@@ -10,7 +10,8 @@
 //! - [`printable`]: what the engine sends, printed with control characters escaped.
 //!
 //! Every request to the conntrack plugin is the control protocol's [`Request`], and
-//! every answer is read as its response type ([`Session::ask`]).
+//! every answer is read as its response type ([`Session::ask`]); so is the one request
+//! to the engine itself, its `status` for its clock ([`Session::now_ns`]).
 //!
 //! [`Filter`]: brickwall_control_protocol::conntrack::request::Filter
 //! [`TupleSpec`]: brickwall_control_protocol::conntrack::request::TupleSpec
@@ -30,8 +31,9 @@ pub use args::{CtArgs, CtCli};
 
 use crate::client::{Client, ClientError};
 use brickwall_control_protocol::conntrack::{self, Request};
+use brickwall_control_protocol::engine::{EngineRequest, StatusResponse};
 use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::io::Write;
 
 /// The program name in summaries, as conntrack's `conntrack v1.4.7 (conntrack-tools)`.
@@ -105,14 +107,22 @@ impl Session {
     }
 
     /// The engine's clock (packet time in a replay), against which the plugin judges
-    /// timeouts; `None` if the engine does not say (a server without an `engine`
-    /// target). Any other error — the engine refusing this user, say — is the command's.
+    /// timeouts, from its `status` ([`StatusResponse`]); `None` if the engine does not
+    /// say (a server without an `engine` target, a clock still at 0). Any other error —
+    /// the engine refusing this user, an answer that does not fit — is the command's
+    /// (exit code 1).
     pub fn now_ns(&mut self) -> Result<Option<u64>, CtError> {
+        let req = EngineRequest::Status;
         match self
             .client
-            .call(crate::protocol::ENGINE_TARGET, &json!({"op": "status"}))
+            .call(crate::protocol::ENGINE_TARGET, &req.to_value())
         {
-            Ok(v) => Ok(v.get("now_ns").and_then(Value::as_u64).filter(|n| *n > 0)),
+            Ok(v) => {
+                let status: StatusResponse = crate::client::decode(req.op(), v).map_err(|e| {
+                    CtError::fail(format!("unexpected answer from the engine: {e}"))
+                })?;
+                Ok(Some(status.now_ns).filter(|n| *n > 0))
+            }
             Err(ClientError::Remote(m)) if m.starts_with("unknown target") => Ok(None),
             Err(e) => Err(e.into()),
         }

@@ -5,9 +5,10 @@
 //! while the plugins view shows them — the helpers also while the counters view
 //! does — since their counters change), reads the answers into [`super::model`]
 //! types and sends them to the UI thread as [`Update`]s over a channel. Its requests
-//! to the conntrack plugin are the control protocol's [`Request`]s, and each answer is
-//! read as the request's response type; an answer that does not fit is an error the
-//! dashboard shows, as a refusal is. The UI thread tells it what to fetch with
+//! are the control protocol's, [`EngineRequest`]s to the engine and [`Request`]s to the
+//! conntrack plugin, and each answer is read as the request's response type; an answer
+//! that does not fit is an error the dashboard shows, as a refusal is (but a refused
+//! `helpers` means no helpers). The UI thread tells it what to fetch with
 //! [`Wants`]; a change (a key that moves the selection, another view) is fetched at
 //! once, without waiting for the next poll. The UI thread never waits for the engine.
 //!
@@ -23,18 +24,20 @@
 //! (the walk stops after the page), and counted only every [`COUNT_EVERY`] or when the
 //! filter changes.
 
+use super::derive;
 use super::model::*;
-use super::parse;
 use super::state::View;
 use crate::client::{self, Client, ClientError};
+use crate::protocol::ENGINE_TARGET as ENGINE;
 use brickwall_control_protocol::conntrack::request::{
     self as ct, At, Buckets, Filter as CtFilter, List, Nothing,
 };
 use brickwall_control_protocol::conntrack::response::{ExpectListResponse, ListResponse};
 use brickwall_control_protocol::conntrack::{Request, TARGET as CONNTRACK};
+use brickwall_control_protocol::engine::EngineRequest;
 use crossbeam_channel::{bounded, unbounded, Receiver, RecvTimeoutError, Sender};
 use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -96,7 +99,7 @@ pub enum Update {
     /// The engine cannot be reached (or went away): why. Retrying.
     Disconnected(String),
     /// The engine's status.
-    Status(EngineStatus),
+    Status(StatusResponse),
     /// The conntrack statistics, taken `at` (time since the thread started).
     CtStats {
         /// The counters, in `conntrack -S` order.
@@ -107,7 +110,7 @@ pub enum Update {
     /// The pipeline's counters, taken `at`.
     Counters {
         /// The counters.
-        counters: EngineCounters,
+        counters: CountersResponse,
         /// When they were read.
         at: Duration,
     },
@@ -296,32 +299,51 @@ impl Worker {
             .and_then(|v| client::decode(req.op(), v)))
     }
 
-    /// A conntrack request whose answer, read as `T`, is sent on as an update; a
-    /// refusal or an answer that does not fit becomes [`Update::Error`].
+    /// A request to the engine, its answer read as `T` (the request's response type),
+    /// as [`Self::ask`].
+    fn ask_engine<T: DeserializeOwned>(
+        &mut self,
+        req: EngineRequest,
+    ) -> Result<Result<T, String>, Stop> {
+        Ok(self
+            .call(ENGINE, &req.to_value())?
+            .and_then(|v| client::decode(req.op(), v)))
+    }
+
+    /// An answer of `target` sent on as an update; a refusal or an answer that does
+    /// not fit becomes [`Update::Error`].
+    fn deliver<T>(
+        &self,
+        target: &str,
+        answer: Result<T, String>,
+        wrap: impl FnOnce(T) -> Update,
+    ) -> Result<(), Stop> {
+        match answer {
+            Ok(t) => self.send(wrap(t)),
+            Err(e) => self.send(Update::Error(format!("{target}: {e}"))),
+        }
+    }
+
+    /// A conntrack request whose answer, read as `T`, is sent on as an update
+    /// ([`Self::deliver`]).
     fn fetch_ct<T: DeserializeOwned>(
         &mut self,
         req: Request,
         wrap: impl FnOnce(T) -> Update,
     ) -> Result<(), Stop> {
-        match self.ask(&req)? {
-            Ok(t) => self.send(wrap(t)),
-            Err(e) => self.send(Update::Error(format!("{CONNTRACK}: {e}"))),
-        }
+        let answer = self.ask(&req)?;
+        self.deliver(CONNTRACK, answer, wrap)
     }
 
-    /// A request whose answer `parse` reads, sent on as an update; a refusal or an
-    /// answer that does not parse becomes [`Update::Error`].
-    fn fetch<T>(
+    /// An engine request whose answer, read as `T`, is sent on as an update
+    /// ([`Self::deliver`]).
+    fn fetch_engine<T: DeserializeOwned>(
         &mut self,
-        target: &str,
-        req: Value,
-        parse: fn(&Value) -> Result<T, String>,
+        req: EngineRequest,
         wrap: impl FnOnce(T) -> Update,
     ) -> Result<(), Stop> {
-        match self.call(target, &req)?.and_then(|v| parse(&v)) {
-            Ok(t) => self.send(wrap(t)),
-            Err(e) => self.send(Update::Error(format!("{target}: {e}"))),
-        }
+        let answer = self.ask_engine(req)?;
+        self.deliver(ENGINE, answer, wrap)
     }
 
     /// The page of connections `w` wants, of the matches of `filter`; counted (every
@@ -351,7 +373,7 @@ impl Worker {
         Ok(match self.call(CONNTRACK, &req.to_value())? {
             Err(refused) => Err(format!("the engine refused: {refused}")),
             Ok(v) => client::decode::<ListResponse>(req.op(), v)
-                .and_then(parse::conn_page)
+                .and_then(derive::conn_page)
                 .map_err(|e| format!("{CONNTRACK}: {e}")),
         })
     }
@@ -359,15 +381,15 @@ impl Worker {
     /// A full poll (`prev` = `None`), or what changed from `prev` to `w`.
     fn poll(&mut self, w: &Wants, prev: Option<&Wants>, full: bool) -> Result<(), Stop> {
         if full {
-            if let Ok(st) = self.call(crate::protocol::ENGINE_TARGET, &json!({"op": "status"}))? {
-                let st = parse::status(&st).unwrap_or_default();
+            let status = self.ask_engine::<StatusResponse>(EngineRequest::Status)?;
+            if let Ok(st) = &status {
                 self.now_ns = st.now_ns;
-                self.send(Update::Status(st))?;
             }
+            self.deliver(ENGINE, status, Update::Status)?;
             let at = self.start.elapsed();
             match self
                 .ask(&Request::Stats(At::default()))?
-                .map(parse::ct_stats)
+                .map(derive::ct_stats)
             {
                 Ok(stats) => {
                     self.table = (stats.buckets, stats.entries.saturating_mul(2));
@@ -376,32 +398,22 @@ impl Worker {
                 Err(e) => self.send(Update::Error(format!("{CONNTRACK}: {e}")))?,
             }
             let at = self.start.elapsed();
-            self.fetch(
-                crate::protocol::ENGINE_TARGET,
-                json!({"op": "counters"}),
-                parse::engine_counters,
-                |counters| Update::Counters { counters, at },
-            )?;
+            self.fetch_engine(EngineRequest::Counters, |counters| Update::Counters {
+                counters,
+                at,
+            })?;
             let plugins_due = self
                 .plugins_at
                 .is_none_or(|t| t.elapsed() >= PLUGINS_EVERY || w.view == View::Plugins);
             if plugins_due {
                 self.plugins_at = Some(Instant::now());
-                self.fetch(
-                    crate::protocol::ENGINE_TARGET,
-                    json!({"op": "plugins"}),
-                    parse::plugins,
-                    Update::Plugins,
-                )?;
+                self.fetch_engine(EngineRequest::Plugins, Update::Plugins)?;
             }
             // The helpers with the plugins, and on every poll while a view shows their
             // counters.
             if plugins_due || w.view == View::Counters {
                 let reply = self.call(CONNTRACK, &Request::Helpers(Nothing {}).to_value())?;
-                match parse::helpers_reply(reply) {
-                    Ok(h) => self.send(Update::Helpers(h))?,
-                    Err(e) => self.send(Update::Error(format!("{CONNTRACK}: {e}")))?,
-                }
+                self.deliver(CONNTRACK, derive::helpers_reply(reply), Update::Helpers)?;
             }
         }
         let prev = prev.filter(|p| p.view == w.view);

@@ -13,9 +13,9 @@
 //!
 //! - [`state`] (with [`chains`], [`conns`], [`filter`], [`rates`]): the state and what
 //!   keys do to it; [`keys`]: the keys;
-//! - [`model`]: the engine's answers as data (the conntrack plugin's are the control
-//!   protocol's types), [`parse`]: what the dashboard derives from them and the engine
-//!   target's answers; [`fetch`]: the thread that asks for them;
+//! - [`model`]: the engine's answers as data (the control protocol's types, and the
+//!   view-models built of some of them), [`derive`](mod@derive): what the dashboard
+//!   derives from them; [`fetch`]: the thread that asks for them;
 //! - [`view`] and `view_*`: drawing; [`style`], [`fmt`]: colours and number formats;
 //! - [`run`]: the loop; [`term`]: the terminal, restored on exit and on panic.
 //!
@@ -25,12 +25,12 @@
 
 pub mod chains;
 pub mod conns;
+pub mod derive;
 pub mod fetch;
 pub mod filter;
 pub mod fmt;
 pub mod keys;
 pub mod model;
-pub mod parse;
 pub mod rates;
 pub mod run;
 pub mod state;

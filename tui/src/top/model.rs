@@ -1,27 +1,26 @@
 //! What the dashboard knows of the engine: plain data, read from the control socket's
-//! answers in the fetch thread and held by [`super::state::App`]. The conntrack
-//! plugin's answers are the control protocol's types; the engine's are read by
-//! [`super::parse`]. Nothing here refers to a socket or a terminal, so tests build these
-//! by hand.
+//! answers in the fetch thread and held by [`super::state::App`]. The answers are the
+//! control protocol's types, held as they come except where a view wants something
+//! else: a `list` page's rows ([`ConnRow`], [`ConnPage`]) and the helpers
+//! ([`Helpers`]), built by [`super::derive`], which also orders what the views show of
+//! the others. Nothing here refers to a socket or a terminal, so tests build these by
+//! hand.
 
+use brickwall_control_protocol::helpers::HelpersResponse;
 use std::net::IpAddr;
 
-/// The engine's `{"op":"status"}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EngineStatus {
-    /// `starting`, `running` or `finished`.
-    pub phase: String,
-    /// Frames read so far.
-    pub frames: u64,
-    /// The engine's clock (packet time in a replay), ns since the Unix epoch.
-    pub now_ns: u64,
-}
+/// The engine's answers as the dashboard holds them: its `status`, its `counters`
+/// (whose verdicts per hook and totals the views show as [`super::derive`] orders
+/// them) and its `plugins`. They are the control protocol's types.
+pub use brickwall_control_protocol::engine::{
+    CountersResponse, HookCounts, HookInfo, Phase, PluginInfo, StatusResponse,
+};
 
 /// The conntrack plugin's answers the dashboard holds as they come: the chain-length
 /// histogram (of the whole table or of a range of buckets, one part of a sweep), the
 /// heat map's window of chain lengths, one bucket's chain, the expectations and the
 /// statistics (the latter with their counters in `conntrack -S` order, see
-/// [`super::parse::ct_stats`]). They are the control protocol's types.
+/// [`super::derive::ct_stats`]). They are the control protocol's types.
 pub use brickwall_control_protocol::conntrack::response::{
     BucketsResponse, ChainNode, ChainResponse, Counts, HistogramResponse, StatsResponse,
 };
@@ -128,7 +127,7 @@ fn endpoint(addr: IpAddr, port: Option<u16>) -> String {
 }
 
 /// One page of the conntrack plugin's `list` (json format, paged), as the connections
-/// view keeps it (built by [`super::parse::conn_page`]).
+/// view keeps it (built by [`super::derive::conn_page`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConnPage {
     /// Matches skipped before the page.
@@ -143,72 +142,13 @@ pub struct ConnPage {
     pub states: Option<Vec<(String, u64)>>,
 }
 
-/// Verdicts of one hook.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct HookVerdicts {
-    /// `PREROUTING`, `INPUT`, ...
-    pub hook: String,
-    /// Packets that entered the hook.
-    pub entered: u64,
-    /// Accepted.
-    pub accepted: u64,
-    /// Dropped.
-    pub dropped: u64,
-    /// Queued.
-    pub queued: u64,
-    /// Stolen.
-    pub stolen: u64,
-    /// Repeated.
-    pub repeated: u64,
-}
-
-/// The engine's `{"op":"counters"}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EngineCounters {
-    /// `received`, `forwarded`, `delivered`, `dropped`, ...
-    pub totals: Vec<(String, u64)>,
-    /// Verdicts per hook, in hook order.
-    pub hooks: Vec<HookVerdicts>,
-    /// Drops by the reason the dropping callback named.
-    pub drops_by_reason: Vec<(String, u64)>,
-    /// Frames dropped before PREROUTING, by parse error.
-    pub parse_drops: Vec<(String, u64)>,
-    /// Panics by plugin.
-    pub panics: Vec<(String, u64)>,
-}
-
-/// One registration of a plugin at a hook.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PluginHook {
-    /// The hook.
-    pub hook: String,
-    /// `ipv4`, `ipv6`.
-    pub families: Vec<String>,
-    /// Its priority (lower runs first).
-    pub priority: i64,
-    /// The callback's name.
-    pub name: String,
-}
-
-/// One loaded plugin (the engine's `{"op":"plugins"}`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PluginInfo {
-    /// Name.
-    pub name: String,
-    /// Version.
-    pub version: String,
-    /// `static` or the shared object's path.
-    pub origin: String,
-    /// Its registrations, in hook then priority order.
-    pub hooks: Vec<PluginHook>,
-}
-
 /// Counters of one application helper, and one helper of the conntrack plugin's
 /// `{"op":"helpers"}`: the control protocol's types.
 pub use brickwall_control_protocol::helpers::{HelperReport as HelperInfo, HelperStats};
 
 /// The conntrack plugin's `{"op":"helpers"}`: every configured helper and the helper
-/// step's own counters. Empty when none are configured (or the engine predates helpers).
+/// step's own counters (its [`HelpersResponse`], with the sums the views show). Empty
+/// when none are configured (or the engine predates helpers).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Helpers {
     /// The helpers, in configuration order.
@@ -217,6 +157,16 @@ pub struct Helpers {
     pub expect_failed: u64,
     /// Packets whose rule asked for a helper no configuration defines.
     pub unknown_requested: u64,
+}
+
+impl From<HelpersResponse> for Helpers {
+    fn from(r: HelpersResponse) -> Helpers {
+        Helpers {
+            list: r.helpers,
+            expect_failed: r.expect_failed,
+            unknown_requested: r.unknown_requested,
+        }
+    }
 }
 
 impl Helpers {

@@ -4,6 +4,7 @@
 
 use super::chains::ChainsState;
 use super::conns::ConnsState;
+use super::derive;
 use super::fetch::{Update, Wants};
 use super::filter::Filter;
 use super::keys::Key;
@@ -106,7 +107,7 @@ pub struct App {
     /// The link to the engine.
     pub link: Link,
     /// The engine's last status.
-    pub status: Option<EngineStatus>,
+    pub status: Option<StatusResponse>,
     /// When the last complete poll arrived.
     pub refreshed: Option<Instant>,
     /// The last refused request's message (cleared by the next good poll).
@@ -126,7 +127,7 @@ pub struct App {
     /// Rates of the conntrack statistics.
     pub ct_rates: Rates,
     /// The pipeline's last counters.
-    pub counters: Option<EngineCounters>,
+    pub counters: Option<CountersResponse>,
     /// Rates of packets entering each hook and of the pipeline's totals.
     pub engine_rates: Rates,
     /// Loaded plugins.
@@ -210,12 +211,13 @@ impl App {
                 self.stats = Some(stats);
             }
             Update::Counters { counters, at } => {
-                let mut values: Vec<(String, u64)> = counters
-                    .hooks
+                let hooks = derive::hooks_in_order(&counters);
+                let totals = derive::pipeline_totals(&counters);
+                let values: Vec<(String, u64)> = hooks
                     .iter()
-                    .map(|h| (h.hook.clone(), h.entered))
+                    .map(|(hook, k)| (hook.to_string(), k.entered))
+                    .chain(totals.iter().map(|(name, n)| (name.to_string(), *n)))
                     .collect();
-                values.extend(counters.totals.iter().cloned());
                 self.engine_rates.push(at, &values);
                 self.counters = Some(counters);
             }
@@ -254,7 +256,7 @@ impl App {
     }
 
     /// The plugins' registrations the filter lets through: (plugin, registration).
-    pub fn visible_registrations(&self) -> Vec<(&PluginInfo, &PluginHook)> {
+    pub fn visible_registrations(&self) -> Vec<(&PluginInfo, &HookInfo)> {
         self.plugins
             .iter()
             .flat_map(|p| p.hooks.iter().map(move |h| (p, h)))

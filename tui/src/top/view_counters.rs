@@ -5,6 +5,7 @@
 //! verdicts and fail-closed ones), re-instantiations, refused expectations (or that
 //! none are configured).
 
+use super::derive;
 use super::fmt;
 use super::rates::{Rates, Series};
 use super::state::App;
@@ -120,17 +121,16 @@ fn draw_hooks(f: &mut Frame, area: Rect, app: &App) {
         );
         return;
     };
-    let rows: Vec<Row> = c
-        .hooks
-        .iter()
-        .map(|h| {
+    let rows: Vec<Row> = derive::hooks_in_order(c)
+        .into_iter()
+        .map(|(hook, h)| {
             let rate = app
                 .engine_rates
-                .get(&h.hook)
+                .get(hook)
                 .and_then(Series::rate)
                 .map_or_else(|| "…".into(), fmt::rate);
             Row::new(vec![
-                h.hook.clone(),
+                hook.to_string(),
                 fmt::short(h.entered),
                 format!("{rate}/s"),
                 fmt::short(h.accepted),
@@ -169,9 +169,9 @@ fn draw_totals(f: &mut Frame, area: Rect, app: &App) {
     let block = Block::bordered().title(" Pipeline ");
     let mut spans = Vec::new();
     if let Some(c) = &app.counters {
-        for (k, v) in &c.totals {
+        for (k, v) in derive::pipeline_totals(c) {
             spans.push(Span::styled(format!("{k} "), style::label()));
-            spans.push(Span::raw(format!("{}  ", fmt::count(*v))));
+            spans.push(Span::raw(format!("{}  ", fmt::count(v))));
         }
     }
     f.render_widget(
@@ -186,7 +186,7 @@ fn draw_drops(f: &mut Frame, area: Rect, app: &App) {
     let block = Block::bordered().title(" Drops by reason ");
     let mut lines = Vec::new();
     if let Some(c) = &app.counters {
-        for (k, v) in &c.drops_by_reason {
+        for (k, v) in &c.drops_by_reason.0 {
             lines.push(Line::from(format!("{:>12}  {k}", fmt::count(*v))));
         }
         for (k, v) in &c.parse_drops {

@@ -16,7 +16,7 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 /// Linux's named priorities (`NF_IP_PRI_*`), as `brickwall hooks` knows them.
-const PRIORITIES: [(i64, &str); 10] = [
+const PRIORITIES: [(i32, &str); 10] = [
     (-400, "defrag"),
     (-300, "raw"),
     (-200, "conntrack"),
@@ -26,21 +26,19 @@ const PRIORITIES: [(i64, &str); 10] = [
     (50, "security"),
     (100, "snat"),
     (300, "helper"),
-    (i32::MAX as i64, "confirm"),
+    (i32::MAX, "confirm"),
 ];
 
 /// A priority as `filter`, `filter+10`, `mangle-5`: the nearest named priority at or
 /// below it.
-pub fn priority_name(p: i64) -> String {
-    if p == i32::MAX as i64 {
+pub fn priority_name(p: i32) -> String {
+    if p == i32::MAX {
         return "confirm".into();
     }
-    if p == i32::MIN as i64 {
+    if p == i32::MIN {
         return "first".into();
     }
-    let named = PRIORITIES
-        .iter()
-        .rfind(|(v, _)| *v <= p && *v != i32::MAX as i64);
+    let named = PRIORITIES.iter().rfind(|(v, _)| *v <= p && *v != i32::MAX);
     match named {
         Some((v, n)) if *v == p => n.to_string(),
         Some((v, n)) => format!("{n}+{}", p - v),

@@ -34,7 +34,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
             let (phase, frames, now) = app
                 .status
                 .as_ref()
-                .map_or(("?", 0, 0), |s| (s.phase.as_str(), s.frames, s.now_ns));
+                .map_or(("?", 0, 0), |s| (s.phase.name(), s.frames, s.now_ns));
             spans.push(Span::styled(
                 format!(" {phase} "),
                 Style::new().fg(Color::Black).bg(Color::Green),
