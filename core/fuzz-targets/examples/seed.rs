@@ -47,6 +47,9 @@ fn main() {
     for (i, text) in brickwall_fuzz_targets::CONFIG_SEEDS.iter().enumerate() {
         write(corpus, "config", &format!("config-{i}"), text.as_bytes());
     }
+    for (target, name, bytes) in brickwall_fuzz_targets::hand_seeds() {
+        write(corpus, target, name, &bytes);
+    }
     let mut files = Vec::new();
     captures(pcaps, &mut files);
     for path in files {

@@ -362,6 +362,137 @@ fn tcp(sp: u16, dp: u16, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u
     t
 }
 
+/// Hand-made seeds of the targets that real captures do not feed: `(target, name,
+/// bytes)`.
+pub fn hand_seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
+    let mut v: Vec<(&str, &str, Vec<u8>)> = Vec::new();
+    // tracker: a TCP handshake, data, FIN both ways; UDP both ways; an ICMP echo.
+    let tcp_steps = |flags: &[(u8, u8)]| -> Vec<u8> {
+        flags
+            .iter()
+            .flat_map(|&(dir, f)| [dir, f, 1, if f & 0x08 != 0 { 10 } else { 0 }])
+            .collect()
+    };
+    v.push((
+        "tracker",
+        "tcp-handshake-teardown",
+        tcp_steps(&[
+            (0, 0x02),
+            (1, 0x12),
+            (0, 0x10),
+            (0, 0x18),
+            (1, 0x10),
+            (0, 0x11),
+            (1, 0x11),
+            (0, 0x10),
+        ]),
+    ));
+    v.push(("tracker", "tcp-rst", tcp_steps(&[(0, 0x02), (1, 0x14)])));
+    v.push((
+        "tracker",
+        "udp-icmp",
+        vec![4, 0, 1, 5, 5, 0, 1, 5, 6, 0, 1, 0, 7, 0, 1, 0],
+    ));
+    // tpacket: a V3 block with two frames, and a V2 slot.
+    let mut block = vec![0u8; 256];
+    block[12..16].copy_from_slice(&2u32.to_ne_bytes()); // packets
+    block[16..20].copy_from_slice(&48u32.to_ne_bytes()); // first at 48
+    let hdr = |b: &mut [u8], at: usize, next: u32, snap: u32, status: u32| {
+        b[at..at + 4].copy_from_slice(&next.to_ne_bytes());
+        b[at + 12..at + 16].copy_from_slice(&snap.to_ne_bytes());
+        b[at + 20..at + 24].copy_from_slice(&status.to_ne_bytes());
+        b[at + 24..at + 26].copy_from_slice(&48u16.to_ne_bytes());
+        b[at + 32..at + 34].copy_from_slice(&7u16.to_ne_bytes());
+    };
+    hdr(&mut block, 48, 112, 60, 1);
+    hdr(&mut block, 160, 0, 40, 1 | 1 << 4);
+    let mut v3 = vec![0u8];
+    v3.extend_from_slice(&block);
+    v.push(("tpacket", "v3-two-frames", v3));
+    let mut slot = vec![0u8; 128];
+    slot[4..8].copy_from_slice(&60u32.to_ne_bytes());
+    slot[8..12].copy_from_slice(&60u32.to_ne_bytes());
+    slot[12..14].copy_from_slice(&32u16.to_ne_bytes());
+    let mut v2 = vec![1u8];
+    v2.extend_from_slice(&slot);
+    v.push(("tpacket", "v2-slot", v2));
+    // metrics: two plugins' families.
+    {
+        use brickwall_control_protocol::metrics::{MetricFamily, MetricKind, MetricsResponse};
+        let mut x = MetricFamily::new("brickwall_x_total", MetricKind::Counter, "X.");
+        x.push(&[("a", "b\"c\\d\ne")], 3.0);
+        let mut y = MetricFamily::new("brickwall_y", MetricKind::Gauge, "Y\nz");
+        y.push(&[], 1.5);
+        let mut bytes = serde_json::to_vec(&MetricsResponse { families: vec![x] }).expect("JSON");
+        bytes.push(0);
+        bytes.extend(serde_json::to_vec(&MetricsResponse { families: vec![y] }).expect("JSON"));
+        v.push(("metrics", "two-plugins", bytes));
+    }
+    v.push((
+        "metrics",
+        "request-head",
+        b"GET /metrics HTTP/1.1
+Host: x
+
+"
+        .to_vec(),
+    ));
+    // parsers: FTP PORT, EPRT, 227 and 229; IRC DCC SEND; PPTP start and call messages.
+    v.push((
+        "parsers",
+        "ftp-port",
+        b"\x00PORT 10,0,0,1,117,48
+"
+        .to_vec(),
+    ));
+    v.push((
+        "parsers",
+        "ftp-eprt",
+        b"\x80EPRT |2|2001:db8::1|30000|
+"
+        .to_vec(),
+    ));
+    v.push((
+        "parsers",
+        "ftp-227",
+        b"\x01227 Entering Passive Mode (10,0,0,2,117,49)
+"
+        .to_vec(),
+    ));
+    v.push((
+        "parsers",
+        "ftp-229",
+        b"\x01229 Entering Extended Passive Mode (|||30001|)
+"
+        .to_vec(),
+    ));
+    v.push((
+        "parsers",
+        "irc-dcc",
+        b"\x02PRIVMSG bob :\x01DCC SEND file.txt 167772161 5000 1024\x01
+"
+        .to_vec(),
+    ));
+    let pptp = |kind: u16, body_len: usize| {
+        let len = (12 + body_len) as u16;
+        let mut m = Vec::new();
+        m.extend_from_slice(&len.to_be_bytes());
+        m.extend_from_slice(&1u16.to_be_bytes());
+        m.extend_from_slice(&0x1a2b_3c4du32.to_be_bytes());
+        m.extend_from_slice(&kind.to_be_bytes());
+        m.extend_from_slice(&[0, 0]);
+        m.extend(std::iter::repeat_n(0u8, body_len));
+        m
+    };
+    let mut p = vec![3u8 | 0x10];
+    for (kind, len) in [(1, 144), (2, 144), (7, 156), (8, 20)] {
+        p.extend(pptp(kind, len));
+    }
+    v.push(("parsers", "pptp-session", p));
+    v.push(("parsers", "pptp-state", vec![4, 2, 3, 0, 7, 0, 9]));
+    v
+}
+
 /// A table with connections of every kind the control requests name, and an
 /// expectation.
 fn filled_engine() -> Engine {
@@ -460,6 +591,11 @@ pub fn config(data: &[u8]) {
 /// reversed, no tuple is listed twice, ASSURED implies SEEN_REPLY, TCP connections
 /// have a TCP state and others none, and the count is the listing's length.
 pub fn tracker(data: &[u8]) {
+    tracker_run(data);
+}
+
+/// [`tracker`], answering the last listing.
+fn tracker_run(data: &[u8]) -> ListResponse {
     let e = engine_of("plugins:\n  - builtin: conntrack\n    config: {buckets: 16, max: 32}\n");
     let ct = e.plugin("conntrack").expect("conntrack is loaded").clone();
     let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
@@ -507,10 +643,11 @@ pub fn tracker(data: &[u8]) {
         let _ = pl.process_captured(&table, &mut pkt);
         check_table(&ct, ts);
     }
+    check_table(&ct, ts)
 }
 
 /// The table's invariants (see [`tracker`]).
-fn check_table(ct: &brickwall_engine::plugin::LoadedPlugin, now_ns: u64) {
+fn check_table(ct: &brickwall_engine::plugin::LoadedPlugin, now_ns: u64) -> ListResponse {
     use brickwall_control_protocol::conntrack::response::Entry;
     let req = format!(r#"{{"op": "list", "format": "json", "now_ns": {now_ns}}}"#);
     let answer = ct.control(req.as_bytes()).expect("list answers");
@@ -536,6 +673,7 @@ fn check_table(ct: &brickwall_engine::plugin::LoadedPlugin, now_ns: u64) {
         assert_eq!(c.state.is_some(), c.protonum == 6, "{c:?}");
         assert!(c.timeout <= 5 * 24 * 3600, "{c:?}");
     }
+    page
 }
 
 /// A TPACKET_V3 block or a TPACKET_V2 slot of the kernel's ring, as the kernel might
@@ -651,5 +789,41 @@ pub fn parsers(data: &[u8]) {
                 assert_eq!(out, payload);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use brickwall_control_protocol::conntrack::response::Entry;
+
+    /// The tracker target's seeds do what they are named for: the handshake seed
+    /// makes an ASSURED connection that its FINs take to TIME_WAIT.
+    #[test]
+    fn the_tracker_seeds_drive_real_connections() {
+        let seeds = hand_seeds();
+        let seed = |name: &str| {
+            seeds
+                .iter()
+                .find(|s| s.1 == name)
+                .map(|s| s.2.clone())
+                .expect("the seed exists")
+        };
+        let page = tracker_run(&seed("tcp-handshake-teardown"));
+        let [Entry::Record(c)] = page.entries.as_slice() else {
+            panic!("one connection: {page:?}");
+        };
+        assert!(c.has_status("ASSURED"), "{c:?}");
+        assert_eq!(c.state.as_deref(), Some("TIME_WAIT"), "{c:?}");
+        let page = tracker_run(&seed("udp-icmp"));
+        let protos: Vec<u8> = page
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Record(c) => Some(c.protonum),
+                Entry::Line(_) => None,
+            })
+            .collect();
+        assert!(protos.contains(&17) && protos.contains(&1), "{protos:?}");
     }
 }

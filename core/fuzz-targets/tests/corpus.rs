@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 7] = [
+const TARGETS: [(&str, Target); 11] = [
     ("frame", brickwall_fuzz_targets::frame),
     ("capture", brickwall_fuzz_targets::capture),
     ("engine", brickwall_fuzz_targets::engine),
@@ -16,6 +16,10 @@ const TARGETS: [(&str, Target); 7] = [
     ("control", brickwall_fuzz_targets::control),
     ("config", brickwall_fuzz_targets::config),
     ("checksum", brickwall_fuzz_targets::checksum),
+    ("tracker", brickwall_fuzz_targets::tracker),
+    ("tpacket", brickwall_fuzz_targets::tpacket),
+    ("metrics", brickwall_fuzz_targets::metrics),
+    ("parsers", brickwall_fuzz_targets::parsers),
 ];
 
 fn inputs(dir: &Path) -> Vec<PathBuf> {
@@ -124,4 +128,24 @@ fn config_corpus() {
 #[test]
 fn checksum_corpus() {
     run(TARGETS[6].0, TARGETS[6].1, 20_000);
+}
+
+#[test]
+fn tracker_corpus() {
+    run(TARGETS[7].0, TARGETS[7].1, 200);
+}
+
+#[test]
+fn tpacket_corpus() {
+    run(TARGETS[8].0, TARGETS[8].1, 20_000);
+}
+
+#[test]
+fn metrics_corpus() {
+    run(TARGETS[9].0, TARGETS[9].1, 5_000);
+}
+
+#[test]
+fn parsers_corpus() {
+    run(TARGETS[10].0, TARGETS[10].1, 20_000);
 }
