@@ -169,7 +169,7 @@ pub fn checksum(data: &[u8]) {
     }
     // The same value, written in one's complement as either zero.
     let same = |a: u16, b: u16| a == b || (a == 0 || a == 0xffff) && (b == 0 || b == 0xffff);
-    let at = usize::from(u16::from_le_bytes([head[0], head[1]])) % (d.len() - 4) & !1;
+    let at = (usize::from(u16::from_le_bytes([head[0], head[1]])) % (d.len() - 4)) & !1;
     let before = checksum(&d);
     let old16 = u16::from_be_bytes([d[at], d[at + 1]]);
     let new16 = u16::from_be_bytes([head[2], head[3]]);
@@ -685,7 +685,7 @@ pub fn tpacket(data: &[u8]) {
         return;
     };
     let mut block = rest.to_vec();
-    block.resize(block.len().max(64).min(1 << 16), 0);
+    block.resize(block.len().clamp(64, 1 << 16), 0);
     let size = block.len();
     let mut scratch = Vec::new();
     let mut frames = 0usize;
