@@ -46,7 +46,7 @@ const LINKS: [LinkType; 7] = [
 ];
 
 /// The longest frame an input carries.
-const MAX_FRAME: usize = 4096;
+pub const MAX_FRAME: usize = 4096;
 
 /// Splits an input into frames: a first byte naming the link type, then records of a
 /// two-byte little-endian length, one byte of milliseconds since the previous frame,
