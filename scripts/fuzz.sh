@@ -22,6 +22,8 @@ if [ ${#targets[@]} -eq 0 ]; then
     mapfile -t targets < <(sed -n 's/^name = "\(.*\)"$/\1/p' "$dir/Cargo.toml" | grep -v '^brickwall-fuzz$')
 fi
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+# The engine embeds the bundled helpers, built for WebAssembly by the same toolchain.
+rustup +nightly target add wasm32-unknown-unknown >/dev/null
 export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$PWD/target/fuzz}
 # The engine links wasmtime: AddressSanitizer would multiply the build; coverage
 # guidance and Rust's own checks (overflow, bounds) stay on.

@@ -21,6 +21,16 @@ impl Family {
         }
     }
 
+    /// The family of address `a`.
+    #[inline]
+    pub fn of(a: core::net::IpAddr) -> Family {
+        if a.is_ipv6() {
+            Family::Ipv6
+        } else {
+            Family::Ipv4
+        }
+    }
+
     /// Index 0 for IPv4, 1 for IPv6 (for per-family tables).
     #[inline]
     pub fn index(self) -> usize {

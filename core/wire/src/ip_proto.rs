@@ -56,6 +56,20 @@ pub fn name(p: u8) -> Option<&'static str> {
     NAMES.iter().find(|(_, v)| *v == p).map(|(n, _)| *n)
 }
 
+/// Protocol `p` for people: its name, or its number when it has none (`6` shows as
+/// `tcp`, `253` as `253`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Label(pub u8);
+
+impl core::fmt::Display for Label {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match name(self.0) {
+            Some(n) => f.write_str(n),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
 /// The number of a protocol name or alias, spelt in lower case as [`NAMES`] has it.
 pub fn from_name(name: &str) -> Option<u8> {
     NAMES.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)

@@ -190,20 +190,8 @@ impl Tuple {
     }
 }
 
-/// The name `conntrack -L` prints for a protocol number: the wire crate's name for the
-/// protocols this plugin has a tracker of, `unknown` for those it tracks as generic.
-pub fn proto_name(p: u8) -> &'static str {
-    match p {
-        proto::TCP
-        | proto::UDP
-        | proto::UDPLITE
-        | proto::ICMP
-        | proto::ICMPV6
-        | proto::GRE
-        | proto::SCTP => proto::name(p).unwrap_or("unknown"),
-        _ => "unknown",
-    }
-}
+/// The name conntrack-tools prints for a protocol (the control protocol's one list).
+pub use brickwall_control_protocol::conntrack::record::proto_name;
 
 #[cfg(test)]
 mod tests {

@@ -51,10 +51,10 @@ pub fn rule(
     let proto_implied = (has_ports && m.proto.is_some_and(names::has_ports))
         || (m.icmp_type.is_some() && m.proto.is_some());
     if let (Some(p), false) = (m.proto, proto_implied) {
-        parts.push(format!("meta l4proto {}", proto_name(p)));
+        parts.push(format!("meta l4proto {}", ip_proto::Label(p).to_string()));
     }
     let l4 = match m.proto {
-        Some(p) if names::has_ports(p) => proto_name(p),
+        Some(p) if names::has_ports(p) => ip_proto::Label(p).to_string(),
         _ => "th".to_string(),
     };
     if let Some(p) = &m.sport {
@@ -129,12 +129,6 @@ pub fn rule(
         parts.push(format!("comment {c:?}"));
     }
     parts.join(" ")
-}
-
-fn proto_name(p: u8) -> String {
-    ip_proto::name(p)
-        .map(str::to_string)
-        .unwrap_or_else(|| p.to_string())
 }
 
 fn set(items: impl Iterator<Item = String>) -> String {

@@ -1,6 +1,7 @@
 //! `brickwall ct`'s options, spelled as conntrack-tools spells them. Values are checked
 //! here, so a bad parameter is a usage error (exit code 2) before anything is sent.
 
+use brickwall_control_protocol::conntrack::record::TRACKED;
 use brickwall_wire::{ip_proto, Cidr, CidrError};
 use clap::{ArgGroup, Args, ValueEnum};
 use std::path::PathBuf;
@@ -69,18 +70,20 @@ pub const STATUS_NAMES: &[&str] = &[
     "HELPER",
 ];
 
-/// Protocol names `-p` accepts besides numbers: those the conntrack plugin tracks by
-/// name (their numbers are the wire crate's, [`ip_proto::from_name`]).
-pub const PROTO_NAMES: &[&str] = &[
-    "tcp",
-    "udp",
-    "udplite",
-    "sctp",
-    "icmp",
-    "icmpv6",
-    "ipv6-icmp",
-    "gre",
-];
+/// The protocol a name `-p` accepts names: one the conntrack plugin tracks by name
+/// ([`TRACKED`]), spelt as [`ip_proto::NAMES`] does (aliases too), any case.
+pub fn tracked_proto(name: &str) -> Option<u8> {
+    ip_proto::from_name(&name.to_ascii_lowercase()).filter(|p| TRACKED.contains(p))
+}
+
+/// The names [`tracked_proto`] accepts, for messages.
+pub fn tracked_names() -> Vec<&'static str> {
+    ip_proto::NAMES
+        .iter()
+        .filter(|(_, p)| TRACKED.contains(p))
+        .map(|(n, _)| *n)
+        .collect()
+}
 
 /// A connection-tracking client of a running engine, speaking conntrack-tools' language.
 ///
@@ -236,16 +239,12 @@ pub fn parse_proto(s: &str) -> Result<u8, String> {
     if let Ok(n) = s.parse::<u8>() {
         return Ok(n);
     }
-    let lower = s.to_ascii_lowercase();
-    Some(lower.as_str())
-        .filter(|n| PROTO_NAMES.contains(n))
-        .and_then(ip_proto::from_name)
-        .ok_or_else(|| {
-            format!(
-                "unknown protocol `{s}` (a number 0-255 or {})",
-                PROTO_NAMES.join(", ")
-            )
-        })
+    tracked_proto(s).ok_or_else(|| {
+        format!(
+            "unknown protocol `{s}` (a number 0-255 or {})",
+            tracked_names().join(", ")
+        )
+    })
 }
 
 /// An address, or a network `ADDR/LEN`.
@@ -319,7 +318,7 @@ mod tests {
         assert_eq!(parse_proto("50"), Ok(50));
         let e = parse_proto("esp").unwrap_err();
         assert!(
-            e.starts_with("unknown protocol `esp` (a number 0-255 or tcp, udp"),
+            e.starts_with("unknown protocol `esp` (a number 0-255 or icmp, tcp, udp"),
             "{e}"
         );
         assert_eq!(parse_net("10.0.0.0/8").as_deref(), Ok("10.0.0.0/8"));

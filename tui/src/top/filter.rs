@@ -17,7 +17,7 @@ use brickwall_control_protocol::decode;
 use serde_json::{Map, Value};
 
 /// Protocol names the plugin knows: the same words `brickwall ct -p` takes.
-use crate::ct::args::PROTO_NAMES as PROTOS;
+use crate::ct::args::tracked_proto;
 
 /// TCP and SCTP state names the plugin knows: the same words `brickwall ct --state` takes.
 use crate::ct::args::STATES;
@@ -64,7 +64,7 @@ impl Filter {
                     continue;
                 }
             }
-            if PROTOS.contains(&lower.as_str()) && !m.contains_key("proto") {
+            if tracked_proto(&lower).is_some() && !m.contains_key("proto") {
                 m.insert("proto".into(), Value::from(lower));
             } else if STATES.contains(&w.to_ascii_uppercase().as_str()) {
                 states.push(w.to_ascii_uppercase());

@@ -10,11 +10,6 @@ use ratatui::text::Span;
 use ratatui::widgets::{Block, Paragraph, Row, Table};
 use ratatui::Frame;
 
-/// The protocol name of an IP protocol number (the number if it has none).
-fn proto_name(p: u8) -> String {
-    ip_proto::name(p).map_or_else(|| p.to_string(), str::to_string)
-}
-
 /// Draws the view.
 pub fn draw(f: &mut Frame, body: Rect, app: &App) {
     let rows = app.visible_expects();
@@ -47,7 +42,7 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
         .map(|e| {
             Row::new(vec![
                 fmt::secs(e.timeout),
-                proto_name(e.protonum),
+                ip_proto::Label(e.protonum).to_string(),
                 e.tuple.words(),
                 e.master.words(),
                 e.helper.clone(),

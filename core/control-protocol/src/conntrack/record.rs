@@ -104,18 +104,25 @@ impl TupleRecord {
     }
 }
 
-/// The name conntrack-tools prints for protocol `p`: its own protocols by name,
-/// `unknown` for the rest.
+/// The protocols conntrack tracks by name (others it tracks as `unknown`), as
+/// conntrack-tools names them in listings and accepts them in `-p`.
+pub const TRACKED: [u8; 7] = [
+    ip_proto::TCP,
+    ip_proto::UDP,
+    ip_proto::UDPLITE,
+    ip_proto::SCTP,
+    ip_proto::ICMP,
+    ip_proto::ICMPV6,
+    ip_proto::GRE,
+];
+
+/// The name conntrack-tools prints for protocol `p`: its own protocols ([`TRACKED`])
+/// by name, `unknown` for the rest.
 pub fn proto_name(p: u8) -> &'static str {
-    match p {
-        ip_proto::TCP
-        | ip_proto::UDP
-        | ip_proto::UDPLITE
-        | ip_proto::ICMP
-        | ip_proto::ICMPV6
-        | ip_proto::GRE
-        | ip_proto::SCTP => ip_proto::name(p).unwrap_or("unknown"),
-        _ => "unknown",
+    if TRACKED.contains(&p) {
+        ip_proto::name(p).unwrap_or("unknown")
+    } else {
+        "unknown"
     }
 }
 

@@ -89,11 +89,7 @@ pub struct Net(pub Cidr);
 impl Net {
     /// The family of its address.
     pub fn family(&self) -> Family {
-        if self.0.addr().is_ipv6() {
-            Family::Ipv6
-        } else {
-            Family::Ipv4
-        }
+        Family::of(self.0.addr())
     }
 }
 

@@ -76,11 +76,6 @@ fn load(a: &RunArgs, name: &str) -> Result<HelperSet, String> {
     })
 }
 
-/// An IP protocol's name (its number if it has none).
-fn proto_name(p: u8) -> String {
-    wire::ip_proto::name(p).map_or_else(|| p.to_string(), str::to_string)
-}
-
 /// An address (`*` when it is a wildcard; IPv6 in brackets).
 fn addr(a: &[u8; 16], v6: bool, any: bool) -> String {
     if any {
@@ -102,7 +97,7 @@ pub fn expect_tuple(e: &ExpectRequest) -> String {
     };
     format!(
         "{} {}:{sport} -> {}:{}",
-        proto_name(t.proto),
+        wire::ip_proto::Label(t.proto),
         addr(&t.src, t.v6, e.any_src_addr),
         addr(&t.dst, t.v6, false),
         t.dst_port

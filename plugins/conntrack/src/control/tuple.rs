@@ -4,6 +4,7 @@
 use super::filter::{has_ports, proto_label};
 use crate::tuple::{proto, Tuple, FAMILY_V4, FAMILY_V6};
 use brickwall_control_protocol::conntrack::request::TupleSpec;
+use brickwall_wire::Family;
 use std::net::IpAddr;
 
 /// An address as a tuple holds it (IPv4 in the first four bytes, the rest zero).
@@ -19,11 +20,7 @@ pub fn tuple_addr(ip: IpAddr) -> [u8; 16] {
 }
 
 fn family_word(ip: IpAddr) -> &'static str {
-    if ip.is_ipv6() {
-        "ipv6"
-    } else {
-        "ipv4"
-    }
+    Family::of(ip).name()
 }
 
 /// The tuple `spec` names; `field` is its name in the request (`tuple`, `master`,
