@@ -8,7 +8,7 @@
 #
 #   scripts/fuzz.sh                 # every target, 60 s each
 #   scripts/fuzz.sh 3600 engine     # one target for an hour
-#   JOBS=2 scripts/fuzz.sh 600      # two fuzzing processes per target
+#   JOBS=2 scripts/fuzz.sh 600      # two fuzzing processes per target (default one)
 #
 # New inputs the fuzzers keep go to a scratch corpus (out/fuzz/TARGET); merge the
 # interesting ones back with `cargo +nightly fuzz cmin` before committing.
@@ -38,14 +38,14 @@ for t in "${targets[@]}"; do
     set +e
     (cd "$dir" && cargo +nightly fuzz run -O --debug-assertions --sanitizer "$sanitizer" --fuzz-dir . \
         "$t" "../../../$scratch" "corpus/$t" -- \
-        -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=10 \
-        -jobs="${JOBS:-1}" -workers="${JOBS:-1}" -print_final_stats=1) >"$log" 2>&1
+        -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=10 -print_final_stats=1 \
+        ${JOBS:+-jobs=$JOBS -workers=$JOBS}) >"$log" 2>&1
     rc=$?
     set -e
-    execs=$(grep -h 'stat::number_of_executed_units' "$log" out/fuzz/fuzz-*.log 2>/dev/null | awk '{s += $2} END {print s + 0}')
+    execs=$(grep -h 'stat::number_of_executed_units' "$log" "$dir"/fuzz-*.log 2>/dev/null | awk '{s += $2} END {print s + 0}')
     rate=$(( execs / (seconds > 0 ? seconds : 1) ))
     size=$(( $(find "$scratch" "$dir/corpus/$t" -type f | wc -l) ))
     if [ $rc -eq 0 ]; then result=ok; else result="CRASH (rc $rc, see $log)"; fi
     printf '%-10s %12s %10s %8s %s\n' "$t" "$execs" "$rate" "$size" "$result"
-    rm -f out/fuzz/fuzz-*.log
+    rm -f "$dir"/fuzz-*.log
 done

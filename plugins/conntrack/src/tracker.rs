@@ -145,14 +145,16 @@ fn proto_config(cfg: &CtConfig) -> ProtoConfig {
 impl Tracker {
     /// A tracker with `cfg`'s table size, limits, hash and timeouts.
     pub fn new(cfg: CtConfig, chain_limit: usize) -> Tracker {
+        let hasher = TupleHasher::new(cfg.hash);
+        Tracker::with_hasher(cfg, chain_limit, hasher)
+    }
+
+    /// A tracker as [`Tracker::new`] makes it, hashing with `hasher` (one whose keys
+    /// are known, in the adversarial tests) instead of fresh random keys.
+    pub fn with_hasher(cfg: CtConfig, chain_limit: usize, hasher: TupleHasher) -> Tracker {
         // Reserve the slab up to the maximum (address space only until used), capped so a
         // huge `max` does not reserve more than 1 M entries up front.
-        let mut table = Table::new(
-            cfg.buckets,
-            TupleHasher::new(cfg.hash),
-            chain_limit,
-            cfg.max.min(1 << 20),
-        );
+        let mut table = Table::new(cfg.buckets, hasher, chain_limit, cfg.max.min(1 << 20));
         table.set_extensions(Extensions {
             acct: cfg.accounting,
             tstamp: cfg.timestamp,
