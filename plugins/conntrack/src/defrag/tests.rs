@@ -887,3 +887,40 @@ fn config_defaults_and_deserialize() {
     assert_eq!((c.max_fragments, c.max_bytes), (8, 4 << 20));
     assert!(serde_json::from_str::<DefragConfig>(r#"{"nope": 1}"#).is_err());
 }
+
+/// A fragment flood (never-completed first fragments of fresh ids, tiny overlapping
+/// pieces, IPv4 and IPv6) never holds more than the memory limit, and a legitimate
+/// datagram whose fragments arrive together in the middle of it still completes.
+#[test]
+fn fragment_floods_stay_within_the_memory_limit() {
+    let max_bytes = 256 * 1024;
+    let mut d = Defrag::new(DefragConfig {
+        max_bytes,
+        ..DefragConfig::default()
+    });
+    let mut rng = Rng(0x00c0_ffee);
+    let mut peak = 0;
+    let data = payload(1200);
+    for i in 0..60_000u32 {
+        let frag = match i % 4 {
+            // A first fragment whose datagram never completes.
+            0 => V4::new(i as u16).frag(0, true, &data[..1000]),
+            // A tiny piece of the middle of some datagram, overlapping others.
+            1 => V4::new((i / 7) as u16).frag(8 * rng.below(64), true, &data[..8]),
+            2 => v6_frag(i, false, 0, true, 17, &data[..1000]),
+            _ => v6_frag(i / 5, false, 8 * rng.below(64), true, 17, &data[..16]),
+        };
+        let _ = d.push(u64::from(i) * 1000, &frag, 0);
+        peak = peak.max(d.held_bytes());
+        assert!(d.held_bytes() <= max_bytes, "{} held", d.held_bytes());
+        if i == 30_000 {
+            // A real datagram, its fragments back to back.
+            let real = V4::new(0xbeef).split(&payload(3000), 1000);
+            let out = complete(push_all(&mut d, &real));
+            check_v4(&out, 20, &payload(3000));
+        }
+    }
+    assert!(peak > max_bytes / 2, "the flood never filled the limit ({peak})");
+    assert!(d.stats().evicted > 1000, "{:?}", d.stats());
+    consistent(&d);
+}
