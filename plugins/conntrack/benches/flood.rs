@@ -6,11 +6,16 @@
 //! the flood, as a fraction of before, is `alone / (mixed - flood)` per established
 //! packet.
 //!
+//! Hash flooding: lookups of a flow at the end of a chain filled to the walk limit by
+//! flows chosen for a known key, against lookups of a flow alone in its bucket.
+//!
 //! `cargo bench -p brickwall-conntrack --bench flood`
 
 use brickwall_conntrack::config::CtConfig;
 use brickwall_conntrack::datagram::view;
+use brickwall_conntrack::hash::{HashKind, TupleHasher};
 use brickwall_conntrack::tracker::Tracker;
+use brickwall_conntrack::tuple::{Tuple, FAMILY_V4};
 use brickwall_hooks::CtInfo;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
@@ -157,5 +162,102 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// The original tuple of client `src`:`port` to 192.168.0.1:80.
+fn tuple(src: [u8; 4], port: u16) -> Tuple {
+    let mut t = Tuple {
+        src_id: port,
+        dst_id: 80,
+        proto: 6,
+        family: FAMILY_V4,
+        ..Tuple::default()
+    };
+    t.src[..4].copy_from_slice(&src);
+    t.dst[..4].copy_from_slice(&[192, 168, 0, 1]);
+    t
+}
+
+/// Lookups at the end of a chain an attacker who knows the key filled to the limit.
+fn hash_flood(c: &mut Criterion) {
+    let mut g = c.benchmark_group("hash-flood");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    const LIMIT: usize = 64;
+    let known = TupleHasher::with_keys(HashKind::Siphash, (0x0123_4567, 0x89ab_cdef), 0x5eed);
+    let cfg = CtConfig {
+        buckets: 16_384,
+        max: 100_000,
+        ..CtConfig::default()
+    };
+    let mut t = Tracker::with_hasher(cfg, LIMIT, known);
+    let target = t.table().bucket_of(&tuple([172, 16, 0, 1], 1024));
+    let mut chain = Vec::new();
+    'search: for a in 0..=255u8 {
+        for b in 0..=255u8 {
+            for port in 1024..1280u16 {
+                let src = [172, 16, a, b];
+                if t.table().bucket_of(&tuple(src, port)) == target {
+                    chain.push((src, port));
+                    if chain.len() == LIMIT {
+                        break 'search;
+                    }
+                }
+            }
+        }
+    }
+    for &(src, port) in &chain {
+        for (reply, seq, ack, flags) in [
+            (false, 100, 0, 0x02),
+            (true, 500, 101, 0x12),
+            (false, 101, 501, 0x10),
+        ] {
+            track(&mut t, &mut segment(src, port, reply, seq, ack, flags), 1);
+        }
+    }
+    // A flow alone in its bucket, for comparison.
+    let (lone, lone_port) = ([10, 9, 9, 9], 2000);
+    for (reply, seq, ack, flags) in [
+        (false, 100, 0, 0x02),
+        (true, 500, 101, 0x12),
+        (false, 101, 501, 0x10),
+    ] {
+        track(
+            &mut t,
+            &mut segment(lone, lone_port, reply, seq, ack, flags),
+            1,
+        );
+    }
+    assert!(
+        t.table().chain_len(target) >= LIMIT,
+        "the chain is {}",
+        t.table().chain_len(target)
+    );
+    // The flow inserted first sits at the chain's far end (new nodes go to the head).
+    let (deep, deep_port) = chain[0];
+    let mut deep_pkts: Vec<Vec<u8>> = (0..BATCH)
+        .map(|_| segment(deep, deep_port, false, 101, 501, 0x10))
+        .collect();
+    let mut lone_pkts: Vec<Vec<u8>> = (0..BATCH)
+        .map(|_| segment(lone, lone_port, false, 101, 501, 0x10))
+        .collect();
+    assert_eq!(
+        track(&mut t, &mut deep_pkts[0].clone(), 2),
+        CtInfo::Established
+    );
+    g.bench_function("lookup-alone-in-its-bucket", |b| {
+        b.iter(|| {
+            for d in lone_pkts.iter_mut() {
+                track(&mut t, d, 2);
+            }
+        })
+    });
+    g.bench_function("lookup-at-the-end-of-a-full-chain", |b| {
+        b.iter(|| {
+            for d in deep_pkts.iter_mut() {
+                track(&mut t, d, 2);
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, hash_flood);
 criterion_main!(benches);

@@ -95,6 +95,7 @@ fn flows_chosen_for_a_known_key_spread_under_the_random_one() {
         assert_eq!(t.stats().chaintoolong, 0, "{kind:?}");
         // 800 nodes in 1024 buckets: no chain is anywhere near the limit.
         let l = longest(&t);
+        println!("{kind:?}, random key: {FLOWS} colliding flows, longest chain {l}");
         assert!(l <= 10, "{kind:?}: a chain of {l} under the random key");
     }
 }
@@ -115,6 +116,10 @@ fn under_the_known_key_the_chain_limit_bounds_every_walk() {
             }
         }
         let l = longest(&t);
+        println!(
+            "{kind:?}, known key: {FLOWS} colliding flows, longest chain {l} (limit \
+             {CHAIN_LIMIT}), {refused} refused as chaintoolong"
+        );
         assert!(
             l <= CHAIN_LIMIT + 1,
             "{kind:?}: a chain of {l}, past the limit {CHAIN_LIMIT}"
