@@ -303,17 +303,15 @@ fn syn(ct: &Conntrack, src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, ts: u
     let mut d = tcp(true, sport, dport, 1, None, true, false, b"")[14..].to_vec();
     d[12..16].copy_from_slice(&src);
     d[16..20].copy_from_slice(&dst);
-    let mut v = PacketView {
-        data: d.as_mut_ptr(),
-        len: d.len() as u32,
-        l3_len: d.len() as u32,
-        l4_off: 20,
-        payload_off: 40,
-        family: 2,
-        l4proto: 6,
-        ts_ns: ts,
-        ..PacketView::default()
-    };
+    let mut v = PacketView::default();
+    v.l3_len = d.len() as u32;
+    v.l4_off = 20;
+    v.payload_off = 40;
+    v.family = 2;
+    v.l4proto = 6;
+    v.ts_ns = ts;
+    // SAFETY: `d` outlives `v` and is reached only through it.
+    unsafe { v.set_frame(d.as_mut_ptr(), d.len() as u32) };
     let mut t = ct.tracker();
     t.conntrack_in(&mut v);
     t.confirm(&mut v);

@@ -290,7 +290,7 @@ fn mutate(mut f: Vec<u8>, ms: &[Mutation]) -> Vec<u8> {
 /// byte to choose a verdict with.
 fn inspect(p: &PacketView) -> u8 {
     let frame = p.frame();
-    assert_eq!(frame.len(), p.len as usize);
+    assert_eq!(frame.len(), p.frame_len() as usize);
     let (l3, l4, payload) = (p.l3(), p.l4(), p.payload());
     assert!(l3.len() <= frame.len() && l4.len() <= l3.len() && payload.len() <= l4.len());
     if p.has_l4() {

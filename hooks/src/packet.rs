@@ -86,13 +86,27 @@ pub mod flags {
 /// `data[0..len]` is the frame; the IP header starts at `l3_off` and the datagram ends at
 /// `l3_off + l3_len` (link-layer padding may follow). A callback may change bytes in place
 /// but not the length; to replace the whole datagram (reassembly) it calls the host.
+///
+/// The frame's address and length and the host's pointers are private: only
+/// [`set_frame`](Self::set_frame) and [`set_host`](Self::set_host), which are `unsafe`,
+/// set them, so the safe accessors cannot be pointed at memory that is not the frame.
+///
+/// ```compile_fail,E0451
+/// let mut bytes = [0u8; 4];
+/// let v = brickwall_hooks::PacketView {
+///     data: bytes.as_mut_ptr(),
+///     len: 4096,
+///     ..Default::default()
+/// };
+/// ```
 #[repr(C)]
 #[derive(Debug)]
 pub struct PacketView {
-    /// Frame bytes.
-    pub data: *mut u8,
+    /// Frame bytes (set with [`PacketView::set_frame`], whose contract makes the safe
+    /// accessors sound).
+    data: *mut u8,
     /// Number of valid bytes at `data`.
-    pub len: u32,
+    len: u32,
     /// Length of the IP datagram from `l3_off` (IP total length, clipped to the frame).
     pub l3_len: u32,
     /// Offset of the IP header.
@@ -131,10 +145,10 @@ pub struct PacketView {
     pub ct: u64,
     /// Stable id of the packet's connection, for reports and the control socket (0: none).
     pub ct_id: u64,
-    /// The host's services for this packet.
-    pub host: *const HostApi,
+    /// The host's services for this packet (set with [`PacketView::set_host`]).
+    host: *const HostApi,
     /// Host-private per-packet context, passed back to `host` functions.
-    pub host_ctx: *mut c_void,
+    host_ctx: *mut c_void,
     /// A helper name, NUL-padded, at most 16 bytes as Linux's `NF_CT_HELPER_NAME_LEN`;
     /// all zero for none. As nftables' `ct helper` key, it is read and written: conntrack
     /// fills it with the helper of the connection's master (what `ct helper "ftp"`
@@ -194,6 +208,48 @@ impl Default for PacketView {
 }
 
 impl PacketView {
+    /// Points the view at the frame `data[..len]`.
+    ///
+    /// # Safety
+    /// `data[..len]` must stay valid for reads and writes, and be reached through
+    /// nothing but this view, for as long as the view is used with it (the safe
+    /// accessors [`frame`](Self::frame) and [`frame_mut`](Self::frame_mut) rely on it).
+    #[inline]
+    pub unsafe fn set_frame(&mut self, data: *mut u8, len: u32) {
+        self.data = data;
+        self.len = len;
+    }
+
+    /// The frame's length in bytes.
+    #[inline]
+    pub fn frame_len(&self) -> u32 {
+        self.len
+    }
+
+    /// Sets the host's services for this packet.
+    ///
+    /// # Safety
+    /// `host` must be null or point to a [`HostApi`] that stays valid while the view is
+    /// used, whose functions accept `ctx` (the helpers [`annotate`](Self::annotate) and
+    /// others call them).
+    #[inline]
+    pub unsafe fn set_host(&mut self, host: *const HostApi, ctx: *mut c_void) {
+        self.host = host;
+        self.host_ctx = ctx;
+    }
+
+    /// The host's per-packet context (for the host's own functions).
+    #[inline]
+    pub fn host_ctx(&self) -> *mut c_void {
+        self.host_ctx
+    }
+
+    /// The host's services, if set.
+    #[inline]
+    pub fn host_api(&self) -> *const HostApi {
+        self.host
+    }
+
     /// The connection labels as one 128-bit set (bit `n` is label `n`).
     #[inline]
     pub fn labels(&self) -> u128 {
@@ -374,8 +430,6 @@ mod tests {
     fn accessors_never_read_out_of_bounds() {
         let mut buf = vec![0u8; 30];
         let mut v = PacketView {
-            data: buf.as_mut_ptr(),
-            len: 30,
             l3_off: 14,
             l3_len: 1000,
             l4_off: 60,
@@ -384,6 +438,8 @@ mod tests {
             l4proto: 6,
             ..Default::default()
         };
+        // SAFETY: `buf` outlives `v` and is used only through it.
+        unsafe { v.set_frame(buf.as_mut_ptr(), 30) };
         assert_eq!(v.l3().len(), 16);
         assert!(v.l4().is_empty());
         assert!(v.payload().is_empty());

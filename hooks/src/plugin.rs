@@ -501,10 +501,8 @@ mod tests {
             reason_base: 0,
             reason_count: 0,
             keep_alive: Box::new(()),
-            prepare: Some(BatchCallback {
-                func,
-                state: state as *mut c_void,
-            }),
+            // SAFETY: the plugin's state outlives the registry in this test.
+            prepare: Some(unsafe { BatchCallback::new(func, state as *mut c_void) }),
         });
         let r = HookRegistry::new();
         let regs = [Hook::PreRouting, Hook::PostRouting].map(|hook| Registration {
@@ -512,10 +510,9 @@ mod tests {
             family: crate::FamilySel::Inet,
             priority: 0,
             name: "x".into(),
-            callback: crate::Callback {
-                func: now.vtable.on_packet,
-                state: state as *mut c_void,
-                op: 0,
+            // SAFETY: as above.
+            callback: unsafe {
+                crate::Callback::new(now.vtable.on_packet, state as *mut c_void, 0)
             },
         });
         r.register(&owner, regs.into_iter().collect());

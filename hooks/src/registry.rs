@@ -15,15 +15,20 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-/// A callback in its C-ABI form.
+/// A callback in its C-ABI form. Made only through the `unsafe` [`Callback::new`],
+/// whose contract makes [`Callback::call`] sound:
+///
+/// ```compile_fail,E0451
+/// extern "C" fn f(_: *mut std::ffi::c_void, _: u32, _: *mut brickwall_hooks::PacketView) -> u32 {
+///     0
+/// }
+/// let c = brickwall_hooks::Callback { func: f, state: 1 as *mut _, op: 0 };
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Callback {
-    /// The function.
-    pub func: HookFn,
-    /// Its state.
-    pub state: *mut c_void,
-    /// The registration id passed back.
-    pub op: u32,
+    func: HookFn,
+    state: *mut c_void,
+    op: u32,
 }
 
 // Callback states are required to be thread-safe (plugins are `Send + Sync`).
@@ -31,6 +36,21 @@ unsafe impl Send for Callback {}
 unsafe impl Sync for Callback {}
 
 impl Callback {
+    /// The callback calling `func` with `state` and the registration id `op`.
+    ///
+    /// # Safety
+    /// `func` must be sound to call with `state`, `op` and any packet view, from any
+    /// thread and concurrently, for as long as the callback is registered (its owner
+    /// keeps `state` alive): [`call`](Self::call) is safe on that promise.
+    pub unsafe fn new(func: HookFn, state: *mut c_void, op: u32) -> Callback {
+        Callback { func, state, op }
+    }
+
+    /// The registration id passed back to the function.
+    pub fn op(&self) -> u32 {
+        self.op
+    }
+
     /// Calls the callback on a packet.
     #[inline(always)]
     pub fn call(&self, pkt: &mut PacketView) -> RawVerdict {
@@ -41,10 +61,8 @@ impl Callback {
 /// A plugin's batch callback in its C-ABI form.
 #[derive(Clone, Copy, Debug)]
 pub struct BatchCallback {
-    /// The function.
-    pub func: crate::abi::BatchFn,
-    /// Its state.
-    pub state: *mut c_void,
+    func: crate::abi::BatchFn,
+    state: *mut c_void,
 }
 
 // As for `Callback`: plugin states are thread-safe.
@@ -52,6 +70,15 @@ unsafe impl Send for BatchCallback {}
 unsafe impl Sync for BatchCallback {}
 
 impl BatchCallback {
+    /// The batch callback calling `func` with `state`.
+    ///
+    /// # Safety
+    /// As [`Callback::new`]: `func` must be sound to call with `state` and any batch of
+    /// views, from any thread, while its owner is registered.
+    pub unsafe fn new(func: crate::abi::BatchFn, state: *mut c_void) -> BatchCallback {
+        BatchCallback { func, state }
+    }
+
     /// Calls the callback on a batch of views.
     #[inline]
     pub fn call(&self, pkts: &[*const PacketView]) {
@@ -356,11 +383,9 @@ impl HookRegistry {
                 family,
                 priority,
                 name: name.to_string(),
-                callback: Callback {
-                    func: tramp::<F>,
-                    state,
-                    op: 0,
-                },
+                // SAFETY: the trampoline reads `state` as the boxed closure the owner
+                // keeps alive, and closures registered here are `Send + Sync`.
+                callback: unsafe { Callback::new(tramp::<F>, state, 0) },
             }],
         );
         owner

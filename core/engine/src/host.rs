@@ -128,7 +128,7 @@ fn packet_of(pkt: *mut PacketView) -> Option<*mut Packet> {
     // `host_ctx` field goes through the plugin's own pointer. The comparison takes the
     // address of the packet's `view` field without making a reference to it.
     unsafe {
-        let ctx = (*pkt).host_ctx as *mut Packet;
+        let ctx = (*pkt).host_ctx() as *mut Packet;
         if ctx.is_null() || !std::ptr::eq(std::ptr::addr_of!((*ctx).view), pkt) {
             return None;
         }

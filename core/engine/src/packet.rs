@@ -57,10 +57,8 @@ impl Packet {
     pub fn reset(&mut self, link: LinkType, frame: &[u8], ts_ns: u64) -> Result<(), ParseError> {
         self.buf.clear();
         self.buf.extend_from_slice(frame);
-        self.view = PacketView {
-            ts_ns,
-            ..PacketView::default()
-        };
+        self.view = PacketView::default();
+        self.view.ts_ns = ts_ns;
         self.orig_len = frame.len() as u32;
         self.link = link;
         self.path_len = 0;
@@ -109,15 +107,21 @@ impl Packet {
         buf.clear();
         buf.extend_from_slice(datagram);
         *std::ptr::addr_of_mut!((*p).link) = LinkType::Raw;
-        view.data = buf.as_mut_ptr();
-        view.len = buf.len() as u32;
+        // SAFETY: the view is the packet's own, and the packet owns `buf`: the view is
+        // pointed at it again whenever the buffer changes (as here).
+        view.set_frame(buf.as_mut_ptr(), buf.len() as u32);
         Self::apply_to(view, &parsed);
         Ok(())
     }
 
     fn sync_data(&mut self) {
-        self.view.data = self.buf.as_mut_ptr();
-        self.view.len = self.buf.len() as u32;
+        // SAFETY: the packet owns both its buffer and its view; the view is pointed at
+        // the buffer again after every change to it, and the pipeline hands the view out
+        // only while the packet is held in place.
+        unsafe {
+            self.view
+                .set_frame(self.buf.as_mut_ptr(), self.buf.len() as u32)
+        };
     }
 
     fn apply(&mut self, p: &Parsed) {
@@ -163,12 +167,13 @@ impl Packet {
     /// state), without its bytes: left in place of a packet handed to a queue.
     pub(crate) fn shadow(&self) -> Packet {
         Packet {
-            view: PacketView {
-                ts_ns: self.view.ts_ns,
-                flags: self.view.flags,
-                ctinfo: self.view.ctinfo,
-                ct_id: self.view.ct_id,
-                ..PacketView::default()
+            view: {
+                let mut v = PacketView::default();
+                v.ts_ns = self.view.ts_ns;
+                v.flags = self.view.flags;
+                v.ctinfo = self.view.ctinfo;
+                v.ct_id = self.view.ct_id;
+                v
             },
             index: self.index,
             orig_len: self.orig_len,

@@ -214,12 +214,12 @@ fn bench(c: &mut Criterion) {
             // tracker prepares (hashes, prefetches) before tracking them one by one.
             g.bench_function(format!("established-{label}-{hash:?}-batched"), |b| {
                 let t = table.get_or_insert_with(|| filled(n, hash, false));
-                let mut views: Vec<PacketView> = Vec::with_capacity(ENGINE_BATCH);
                 b.iter(|| {
+                    let mut views = Vec::with_capacity(ENGINE_BATCH);
                     for chunk in pkts.chunks_mut(ENGINE_BATCH) {
                         views.clear();
                         views.extend(chunk.iter_mut().map(|d| view(d, 2)));
-                        let refs: Vec<&PacketView> = views.iter().collect();
+                        let refs: Vec<&PacketView> = views.iter().map(|v| &**v).collect();
                         t.prefetch(&refs);
                         for v in views.iter_mut() {
                             black_box(t.conntrack_in(v));

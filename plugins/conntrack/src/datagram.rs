@@ -58,10 +58,37 @@ pub fn icmp(ty: u8, code: u8, rest: &[u8]) -> Vec<u8> {
     v
 }
 
+/// A [`PacketView`] over a datagram it borrows: the view cannot outlive the bytes.
+/// It dereferences to the view, so it goes wherever a `&mut PacketView` does.
+///
+/// ```compile_fail,E0597
+/// let v = {
+///     let mut d = vec![0x45u8; 40];
+///     brickwall_conntrack::datagram::view(&mut d, 0)
+/// };
+/// let _ = v.frame();
+/// ```
+pub struct DatagramView<'a> {
+    view: PacketView,
+    _frame: std::marker::PhantomData<&'a mut [u8]>,
+}
+
+impl std::ops::Deref for DatagramView<'_> {
+    type Target = PacketView;
+    fn deref(&self) -> &PacketView {
+        &self.view
+    }
+}
+
+impl std::ops::DerefMut for DatagramView<'_> {
+    fn deref_mut(&mut self) -> &mut PacketView {
+        &mut self.view
+    }
+}
+
 /// A view over datagram `d` (IPv4 or IPv6, by its version), received at `ts` ns: its
-/// layers' offsets as the engine's parser sets them. The caller keeps `d` alive and
-/// unmoved while the view is used.
-pub fn view(d: &mut [u8], ts: u64) -> PacketView {
+/// layers' offsets as the engine's parser sets them.
+pub fn view(d: &mut [u8], ts: u64) -> DatagramView<'_> {
     let v6 = d.first().is_some_and(|b| b >> 4 == 6);
     let (l4_off, l4proto, family) = if v6 {
         (40, d.get(6).copied().unwrap_or(0), FAMILY_V6)
@@ -74,17 +101,20 @@ pub fn view(d: &mut [u8], ts: u64) -> PacketView {
         proto::UDP => 8,
         _ => 8.min(l4_len),
     };
-    PacketView {
-        data: d.as_mut_ptr(),
-        len: d.len() as u32,
-        l3_len: d.len() as u32,
-        l3_off: 0,
-        l4_off: l4_off as u16,
-        payload_off: (l4_off + header) as u16,
-        family,
-        l4proto,
-        ts_ns: ts,
-        ..PacketView::default()
+    let mut view = PacketView::default();
+    view.l3_len = d.len() as u32;
+    view.l3_off = 0;
+    view.l4_off = l4_off as u16;
+    view.payload_off = (l4_off + header) as u16;
+    view.family = family;
+    view.l4proto = l4proto;
+    view.ts_ns = ts;
+    // SAFETY: the returned value borrows `d` mutably for as long as it lives, so the
+    // bytes stay valid and reached only through the view.
+    unsafe { view.set_frame(d.as_mut_ptr(), d.len() as u32) };
+    DatagramView {
+        view,
+        _frame: std::marker::PhantomData,
     }
 }
 

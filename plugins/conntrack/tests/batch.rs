@@ -65,13 +65,13 @@ fn run(batch: Option<usize>) -> (Vec<Outcome>, String) {
     let mut i = 0;
     while i < n {
         let end = (i + step).min(n);
-        let mut views: Vec<PacketView> = pkts[i..end]
+        let mut views: Vec<_> = pkts[i..end]
             .iter_mut()
             .enumerate()
             .map(|(k, d)| view(d, SEC + (i + k) as u64))
             .collect();
         if batch.is_some() {
-            let refs: Vec<&PacketView> = views.iter().collect();
+            let refs: Vec<&PacketView> = views.iter().map(|v| &**v).collect();
             t.prefetch(&refs);
         }
         for (k, v) in views.iter_mut().enumerate() {
@@ -82,9 +82,7 @@ fn run(batch: Option<usize>) -> (Vec<Outcome>, String) {
                 continue;
             }
             if at % 11 == 5 {
-                // SAFETY: the view points into `pkts[at]`, alive and not borrowed elsewhere.
-                let d = unsafe { std::slice::from_raw_parts_mut(v.data, v.len as usize) };
-                d[20..22].copy_from_slice(&7777u16.to_be_bytes());
+                v.frame_mut()[20..22].copy_from_slice(&7777u16.to_be_bytes());
             }
             t.conntrack_in(v);
             t.confirm(v);

@@ -312,11 +312,9 @@ mod tests {
 
     #[test]
     fn log_line_describes_the_packet() {
-        let pkt = PacketView {
-            iif: 2,
-            mark: 0x20,
-            ..Default::default()
-        };
+        let mut pkt = PacketView::default();
+        pkt.iif = 2;
+        pkt.mark = 0x20;
         let f = Facts {
             family: Some(Family::Ipv4),
             proto: 6,

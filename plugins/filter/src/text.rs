@@ -51,7 +51,7 @@ pub fn rule(
     let proto_implied = (has_ports && m.proto.is_some_and(names::has_ports))
         || (m.icmp_type.is_some() && m.proto.is_some());
     if let (Some(p), false) = (m.proto, proto_implied) {
-        parts.push(format!("meta l4proto {}", ip_proto::Label(p).to_string()));
+        parts.push(format!("meta l4proto {}", ip_proto::Label(p)));
     }
     let l4 = match m.proto {
         Some(p) if names::has_ports(p) => ip_proto::Label(p).to_string(),

@@ -461,28 +461,21 @@ chains:
         let n = (next() % 120) as usize;
         let mut buf: Vec<u8> = (0..n).map(|_| next() as u8).collect();
         let r = next();
-        let mut v = brickwall_hooks::PacketView {
-            data: if r & 1 == 0 {
-                buf.as_mut_ptr()
-            } else {
-                std::ptr::null_mut()
-            },
-            len: n as u32,
-            l3_len: (r >> 8) as u32 % 200,
-            l3_off: (r >> 16) as u16 % 130,
-            l4_off: (r >> 24) as u16 % 150,
-            payload_off: (r >> 32) as u16 % 160,
-            flags: (r >> 40) as u16 & 0x3f,
-            family: [2, 10, 0, 255][(r >> 48) as usize % 4],
-            l4proto: [1, 6, 17, 58, 132, 47, 0][(r >> 50) as usize % 7],
-            ctinfo: (r >> 53) as u8,
-            mark: (r >> 61) as u32,
-            iif: (r >> 62) as u32,
-            ts_ns: r,
-            ..Default::default()
-        };
-        if v.data.is_null() {
-            v.len = 0;
+        let mut v = brickwall_hooks::PacketView::default();
+        v.l3_len = (r >> 8) as u32 % 200;
+        v.l3_off = (r >> 16) as u16 % 130;
+        v.l4_off = (r >> 24) as u16 % 150;
+        v.payload_off = (r >> 32) as u16 % 160;
+        v.flags = (r >> 40) as u16 & 0x3f;
+        v.family = [2, 10, 0, 255][(r >> 48) as usize % 4];
+        v.l4proto = [1, 6, 17, 58, 132, 47, 0][(r >> 50) as usize % 7];
+        v.ctinfo = (r >> 53) as u8;
+        v.mark = (r >> 61) as u32;
+        v.iif = (r >> 62) as u32;
+        v.ts_ns = r;
+        if r & 1 == 0 {
+            // SAFETY: `buf` outlives `v` and is reached only through it.
+            unsafe { v.set_frame(buf.as_mut_ptr(), n as u32) };
         }
         let verdict = f.on_packet(common::op("filter-forward"), &mut v);
         assert!(matches!(

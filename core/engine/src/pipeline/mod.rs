@@ -266,9 +266,11 @@ impl Pipeline {
         let Some(family) = pkt.view.family() else {
             return self.drop_with(Hook::PreRouting, self.shared.reasons.plugin_bad_verdict);
         };
-        pkt.view.host = self.shared.host.api();
         pkt.view.worker = self.worker;
-        pkt.view.host_ctx = pkt as *mut Packet as *mut std::ffi::c_void;
+        let ctx = pkt as *mut Packet as *mut std::ffi::c_void;
+        // SAFETY: the host's API lives as long as the pipeline, and its functions take
+        // this packet (which outlives every callback of this walk) as their context.
+        unsafe { pkt.view.set_host(self.shared.host.api(), ctx) };
         let mut start = start;
         loop {
             let hooks = route.hooks();
@@ -357,7 +359,10 @@ impl Pipeline {
                         }
                         Err((qp, refusal)) => {
                             *pkt = *qp.packet;
-                            pkt.view.host_ctx = pkt as *mut Packet as *mut std::ffi::c_void;
+                            let ctx = pkt as *mut Packet as *mut std::ffi::c_void;
+                            // SAFETY: as at the walk's start: the packet is back in
+                            // its place, which the context names again.
+                            unsafe { pkt.view.set_host(self.shared.host.api(), ctx) };
                             if bypass {
                                 i += 1;
                                 continue;

@@ -339,7 +339,12 @@ impl OpenedPlugin {
             });
         }
         let on_packet = d.vtable.on_packet;
-        let prepare = d.prepare_batch.map(|func| BatchCallback { func, state });
+        // SAFETY: the plugin's functions take the state its `init` returned, which the
+        // owner keeps (with the library) until the last snapshot lets go of it; plugins
+        // are thread-safe by the ABI's contract.
+        let prepare = d
+            .prepare_batch
+            .map(|func| unsafe { BatchCallback::new(func, state) });
         let service = d.service;
         let plugin = Arc::new(LoadedPlugin {
             name: name.clone(),
@@ -381,11 +386,8 @@ impl OpenedPlugin {
                 family,
                 priority: prio,
                 name: reg_name,
-                callback: Callback {
-                    func: on_packet,
-                    state,
-                    op,
-                },
+                // SAFETY: as for `prepare` above.
+                callback: unsafe { Callback::new(on_packet, state, op) },
             })
             .collect();
         registry.register(&owner, registrations);

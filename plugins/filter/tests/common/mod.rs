@@ -25,19 +25,18 @@ impl Pkt {
             Family::Ipv4 => 20,
             Family::Ipv6 => 40,
         };
-        let view = PacketView {
-            data: buf.as_mut_ptr(),
-            len: buf.len() as u32,
-            l3_len: l3_len as u32,
-            l3_off: 14,
-            l4_off: (14 + ip_len) as u16,
-            payload_off: (14 + ip_len + l4_len) as u16,
-            family: family as u8,
-            l4proto: proto,
-            hook: Hook::Forward as u8,
-            ts_ns: 1_700_000_000_000_000_000,
-            ..Default::default()
-        };
+        let mut view = PacketView::default();
+        view.l3_len = l3_len as u32;
+        view.l3_off = 14;
+        view.l4_off = (14 + ip_len) as u16;
+        view.payload_off = (14 + ip_len + l4_len) as u16;
+        view.family = family as u8;
+        view.l4proto = proto;
+        view.hook = Hook::Forward as u8;
+        view.ts_ns = 1_700_000_000_000_000_000;
+        // SAFETY: the view lives in `Pkt` beside `buf`, whose heap bytes do not move
+        // when the vector does, and nothing else reaches them.
+        unsafe { view.set_frame(buf.as_mut_ptr(), buf.len() as u32) };
         Pkt { buf, view }
     }
 
