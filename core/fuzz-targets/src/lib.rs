@@ -18,6 +18,7 @@
 //! | [`helpers`] | frames to the FTP, IRC, TFTP and PPTP helpers' ports through conntrack with the four bundled helpers |
 //! | [`control`] | a conntrack control request against a table with connections and an expectation |
 //! | [`config`] | the engine's YAML configuration, conntrack's and the filter's sections |
+//! | [`defrag`] | IPv4 and IPv6 fragments of a few datagrams (overlaps, gaps, tiny pieces, time passing) straight into defragmentation |
 //! | [`tracker`] | one connection's packets in both directions through conntrack, the table's invariants checked after each |
 //! | [`tpacket`] | the frame headers of TPACKET_V3 blocks and TPACKET_V2 slots |
 //! | [`metrics`] | plugins' metric families merged and rendered; the endpoint's request head |
@@ -490,6 +491,17 @@ Host: x
     }
     v.push(("parsers", "pptp-session", p));
     v.push(("parsers", "pptp-state", vec![4, 2, 3, 0, 7, 0, 9]));
+    // defrag: a datagram in three pieces, one of each family; an overlap.
+    v.push((
+        "defrag",
+        "three-pieces",
+        vec![
+            0, 0, 0, 100, 0x40, 1, 0, 100, 0, 100, 0x40, 1, 0, 200, 0, 50, 0, 1, // v4 id 0
+            1, 0, 0, 100, 0x40, 1, 1, 100, 0, 100, 0, 1, // v6 id 0
+            2, 0, 0, 50, 0x40, 0, 2, 20, 0, 50, 0x40, 0, 2, 60, 0, 10, 0,
+            0, // v4 id 1 overlapping
+        ],
+    ));
     v
 }
 
@@ -826,4 +838,104 @@ mod tests {
             .collect();
         assert!(protos.contains(&17) && protos.contains(&1), "{protos:?}");
     }
+
+    /// The defrag seed reassembles its IPv4 and IPv6 datagrams, and not the one whose
+    /// pieces overlap.
+    #[test]
+    fn the_defrag_seed_reassembles_two_datagrams() {
+        let seeds = hand_seeds();
+        let seed = seeds
+            .iter()
+            .find(|s| s.1 == "three-pieces")
+            .expect("the seed");
+        assert_eq!(defrag_run(&seed.2), 2);
+    }
+}
+
+/// Defragmentation driven directly: each six bytes of the input a fragment (IPv4 or
+/// IPv6, one of eight datagram ids, an offset, a length, more-fragments, a time step),
+/// its data a pattern of its datagram and offset so that overlaps are visible. After
+/// every fragment the bytes held stay within the limit; a reassembled datagram parses,
+/// its length fields are its length, and no larger than the largest allowed.
+pub fn defrag(data: &[u8]) {
+    defrag_run(data);
+}
+
+/// [`defrag`], answering how many datagrams were reassembled.
+fn defrag_run(data: &[u8]) -> usize {
+    use brickwall_conntrack::defrag::{Defrag, DefragConfig, DefragOutcome};
+    let mut completed = 0;
+    let cfg = DefragConfig {
+        max_bytes: 64 * 1024,
+        max_fragments: 16,
+        ..DefragConfig::default()
+    };
+    let (max_bytes, max_datagram) = (cfg.max_bytes, cfg.max_datagram.min(65535));
+    let mut d = Defrag::new(cfg);
+    let mut now = 0u64;
+    for step in data.chunks_exact(6).take(512) {
+        let v6 = step[0] & 1 == 1;
+        let id = (step[0] >> 1) & 7;
+        let offset = usize::from(u16::from_le_bytes([step[1], step[2]]) & 0x1fff) * 8;
+        let len = usize::from(step[3]) * 8 + usize::from(step[4] >> 7) * (step[4] as usize & 7);
+        let more = step[4] & 0x40 != 0;
+        now += u64::from(step[5]) * 100_000_000;
+        let body: Vec<u8> = (0..len).map(|i| (offset + i) as u8 ^ id).collect();
+        let frag = if v6 {
+            v6_fragment(u32::from(id), offset, more, &body)
+        } else {
+            v4_fragment(u16::from(id), offset, more, &body)
+        };
+        match d.push(now, &frag, 0) {
+            DefragOutcome::Complete(out) => {
+                completed += 1;
+                let p = brickwall_engine::wire::parse_datagram(&out)
+                    .unwrap_or_else(|e| panic!("a reassembled datagram does not parse: {e}"));
+                assert_eq!(p.l3_len as usize, out.len(), "{p:?}");
+                if v6 {
+                    assert!(out.len() - 40 <= max_datagram, "{}", out.len());
+                } else {
+                    assert!(out.len() <= max_datagram, "{}", out.len());
+                }
+            }
+            DefragOutcome::NotFragment | DefragOutcome::Held | DefragOutcome::Invalid(_) => {}
+        }
+        assert!(d.held_bytes() <= max_bytes, "{} held", d.held_bytes());
+        d.expire(now);
+    }
+    completed
+}
+
+/// An IPv4 UDP fragment of datagram `id` from 10.0.0.1 to 10.0.0.2.
+fn v4_fragment(id: u16, offset: usize, more: bool, data: &[u8]) -> Vec<u8> {
+    let total = (20 + data.len()).min(65535);
+    let frag_off = (offset / 8) as u16 | if more { 0x2000 } else { 0 };
+    let mut p = vec![0x45, 0];
+    p.extend_from_slice(&(total as u16).to_be_bytes());
+    p.extend_from_slice(&id.to_be_bytes());
+    p.extend_from_slice(&frag_off.to_be_bytes());
+    p.extend_from_slice(&[64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+    let sum = brickwall_engine::wire::checksum::checksum(&p);
+    p[10..12].copy_from_slice(&sum.to_be_bytes());
+    p.extend_from_slice(data);
+    p
+}
+
+/// An IPv6 UDP fragment of datagram `id` from 2001:db8::1 to 2001:db8::2.
+fn v6_fragment(id: u32, offset: usize, more: bool, data: &[u8]) -> Vec<u8> {
+    let plen = (8 + data.len()).min(65535);
+    let mut p = vec![0x60, 0, 0, 0];
+    p.extend_from_slice(&(plen as u16).to_be_bytes());
+    p.extend_from_slice(&[44, 64]);
+    for last in [1u8, 2] {
+        p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        p.extend_from_slice(&[0; 11]);
+        p.push(last);
+    }
+    let frag_off = (offset as u16 & !7) | u16::from(more);
+    p.extend_from_slice(&[17, 0]);
+    p.extend_from_slice(&frag_off.to_be_bytes());
+    p.extend_from_slice(&id.to_be_bytes());
+    p.extend_from_slice(data);
+    p
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 11] = [
+const TARGETS: [(&str, Target); 12] = [
     ("frame", brickwall_fuzz_targets::frame),
     ("capture", brickwall_fuzz_targets::capture),
     ("engine", brickwall_fuzz_targets::engine),
@@ -20,6 +20,7 @@ const TARGETS: [(&str, Target); 11] = [
     ("tpacket", brickwall_fuzz_targets::tpacket),
     ("metrics", brickwall_fuzz_targets::metrics),
     ("parsers", brickwall_fuzz_targets::parsers),
+    ("defrag", brickwall_fuzz_targets::defrag),
 ];
 
 fn inputs(dir: &Path) -> Vec<PathBuf> {
@@ -148,4 +149,9 @@ fn metrics_corpus() {
 #[test]
 fn parsers_corpus() {
     run(TARGETS[10].0, TARGETS[10].1, 20_000);
+}
+
+#[test]
+fn defrag_corpus() {
+    run(TARGETS[11].0, TARGETS[11].1, 5_000);
 }
