@@ -42,7 +42,8 @@ for t in "${targets[@]}"; do
         ${JOBS:+-jobs=$JOBS -workers=$JOBS}) >"$log" 2>&1
     rc=$?
     set -e
-    execs=$(cat "$log" "$dir"/fuzz-*.log 2>/dev/null | awk '/stat::number_of_executed_units/ {s += $2} END {print s + 0}')
+    execs=$( { cat "$log"; cat "$dir"/fuzz-*.log 2>/dev/null || true; } \
+        | awk '/stat::number_of_executed_units/ {s += $2} END {print s + 0}')
     rate=$(( execs / (seconds > 0 ? seconds : 1) ))
     size=$(( $(find "$scratch" "$dir/corpus/$t" -type f | wc -l) ))
     if [ $rc -eq 0 ]; then result=ok; else result="CRASH (rc $rc, see $log)"; fi

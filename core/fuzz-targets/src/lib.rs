@@ -804,54 +804,6 @@ pub fn parsers(data: &[u8]) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use brickwall_control_protocol::conntrack::response::Entry;
-
-    /// The tracker target's seeds do what they are named for: the handshake seed
-    /// makes an ASSURED connection that its FINs take to TIME_WAIT.
-    #[test]
-    fn the_tracker_seeds_drive_real_connections() {
-        let seeds = hand_seeds();
-        let seed = |name: &str| {
-            seeds
-                .iter()
-                .find(|s| s.1 == name)
-                .map(|s| s.2.clone())
-                .expect("the seed exists")
-        };
-        let page = tracker_run(&seed("tcp-handshake-teardown"));
-        let [Entry::Record(c)] = page.entries.as_slice() else {
-            panic!("one connection: {page:?}");
-        };
-        assert!(c.has_status("ASSURED"), "{c:?}");
-        assert_eq!(c.state.as_deref(), Some("TIME_WAIT"), "{c:?}");
-        let page = tracker_run(&seed("udp-icmp"));
-        let protos: Vec<u8> = page
-            .entries
-            .iter()
-            .filter_map(|e| match e {
-                Entry::Record(c) => Some(c.protonum),
-                Entry::Line(_) => None,
-            })
-            .collect();
-        assert!(protos.contains(&17) && protos.contains(&1), "{protos:?}");
-    }
-
-    /// The defrag seed reassembles its IPv4 and IPv6 datagrams, and not the one whose
-    /// pieces overlap.
-    #[test]
-    fn the_defrag_seed_reassembles_two_datagrams() {
-        let seeds = hand_seeds();
-        let seed = seeds
-            .iter()
-            .find(|s| s.1 == "three-pieces")
-            .expect("the seed");
-        assert_eq!(defrag_run(&seed.2), 2);
-    }
-}
-
 /// Defragmentation driven directly: each six bytes of the input a fragment (IPv4 or
 /// IPv6, one of eight datagram ids, an offset, a length, more-fragments, a time step),
 /// its data a pattern of its datagram and offset so that overlaps are visible. After
@@ -938,4 +890,52 @@ fn v6_fragment(id: u32, offset: usize, more: bool, data: &[u8]) -> Vec<u8> {
     p.extend_from_slice(&id.to_be_bytes());
     p.extend_from_slice(data);
     p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use brickwall_control_protocol::conntrack::response::Entry;
+
+    /// The tracker target's seeds do what they are named for: the handshake seed
+    /// makes an ASSURED connection that its FINs take to TIME_WAIT.
+    #[test]
+    fn the_tracker_seeds_drive_real_connections() {
+        let seeds = hand_seeds();
+        let seed = |name: &str| {
+            seeds
+                .iter()
+                .find(|s| s.1 == name)
+                .map(|s| s.2.clone())
+                .expect("the seed exists")
+        };
+        let page = tracker_run(&seed("tcp-handshake-teardown"));
+        let [Entry::Record(c)] = page.entries.as_slice() else {
+            panic!("one connection: {page:?}");
+        };
+        assert!(c.has_status("ASSURED"), "{c:?}");
+        assert_eq!(c.state.as_deref(), Some("TIME_WAIT"), "{c:?}");
+        let page = tracker_run(&seed("udp-icmp"));
+        let protos: Vec<u8> = page
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Record(c) => Some(c.protonum),
+                Entry::Line(_) => None,
+            })
+            .collect();
+        assert!(protos.contains(&17) && protos.contains(&1), "{protos:?}");
+    }
+
+    /// The defrag seed reassembles its IPv4 and IPv6 datagrams, and not the one whose
+    /// pieces overlap.
+    #[test]
+    fn the_defrag_seed_reassembles_two_datagrams() {
+        let seeds = hand_seeds();
+        let seed = seeds
+            .iter()
+            .find(|s| s.1 == "three-pieces")
+            .expect("the seed");
+        assert_eq!(defrag_run(&seed.2), 2);
+    }
 }
