@@ -1227,3 +1227,45 @@ fn update_sets_marks_and_labels() {
         "{e}"
     );
 }
+
+/// An expectation flood through the control socket: thousands of `expect-create`
+/// requests on one master leave the table at its limit (past it, a new expectation is
+/// refused, as Linux's `nf_ct_expect_max` refuses with "expectation table full"), and
+/// the master's end takes every one with it.
+#[test]
+fn an_expectation_flood_stays_within_the_limit_and_dies_with_its_master() {
+    let (mut t, _) = filled();
+    let limit = t.config().expect_max;
+    let mut refused = 0;
+    for port in 0..2 * limit as u32 {
+        let req = json!({"op": "expect-create", "now_ns": NOW,
+            "master": {"proto": "tcp", "src": "10.0.0.1", "dst": "10.0.0.2", "sport": 5555, "dport": 80},
+            "expect": {"proto": "tcp", "src": "10.0.0.2", "dst": "10.0.0.1", "sport": 0,
+                       "dport": 1024 + port},
+            "mask": {"sport": 0}});
+        if let Err(e) = handle(&mut t, req.to_string().as_bytes()) {
+            assert_eq!(e, "expect-create: expectation table full");
+            refused += 1;
+        }
+        assert!(t.expects.len() <= limit, "{} expectations", t.expects.len());
+    }
+    assert_eq!(t.expects.len(), limit);
+    assert_eq!(refused, limit);
+    let listed = ask(&mut t, json!({"op": "expect-list", "now_ns": NOW}));
+    let listed = listed["expectations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(listed.len(), limit);
+    assert!(listed.iter().any(|e| e["tuple"]["dport"] == 1024));
+    ask(
+        &mut t,
+        json!({"op": "delete", "now_ns": NOW, "tuple": {"proto": "tcp", "src": "10.0.0.1",
+               "dst": "10.0.0.2", "sport": 5555, "dport": 80}}),
+    );
+    assert_eq!(
+        t.expects.len(),
+        0,
+        "the master's end removes its expectations"
+    );
+}
