@@ -10,8 +10,11 @@
 #   scripts/fuzz.sh 3600 engine     # one target for an hour
 #   JOBS=2 scripts/fuzz.sh 600      # two fuzzing processes per target (default one)
 #
-# New inputs the fuzzers keep go to a scratch corpus (out/fuzz/TARGET); merge the
-# interesting ones back with `cargo +nightly fuzz cmin` before committing.
+# New inputs the fuzzers keep go to a scratch corpus (out/fuzz/TARGET). To commit them,
+# keep the smallest set that covers everything, in core/fuzz-targets/fuzz:
+#   cargo +nightly fuzz run -O --debug-assertions --sanitizer none --fuzz-dir . TARGET \
+#       NEW_EMPTY_DIR corpus/TARGET ../../../out/fuzz/TARGET -- -set_cover_merge=1
+# then replace corpus/TARGET with NEW_EMPTY_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
