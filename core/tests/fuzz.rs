@@ -860,7 +860,7 @@ fn replays_of_mutated_mixed_frames_account_for_every_frame() {
             ..Default::default()
         };
         let n = frames.len();
-        let mut src = common::VecSource::new(frames.clone());
+        let mut src = common::vec_source(frames.clone());
         let s = brickwall_core::replay::replay(&h.engine, &mut src, opts)
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let lines = common::report_lines(&report.contents());

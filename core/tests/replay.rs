@@ -618,7 +618,7 @@ fn non_ip_frames_of_another_link_type_are_not_written_as_junk() {
     ];
     let e = engine(DEFAULT_CONFIG);
     let out = TempFile::new("mixed.pcap");
-    let (summary, lines) = run(&e, &mut common::VecSource::new(input), Some(&out.0));
+    let (summary, lines) = run(&e, &mut common::vec_source(input), Some(&out.0));
     assert_in_order(&lines, 3, "mixed");
     assert!(lines.iter().all(|l| l.verdict == "accept"));
     assert_eq!(summary.counters.non_ip, 1);

@@ -1,10 +1,13 @@
 //! `brickwall ct` without an engine: option checking (exit code 2), the requests each
 //! command sends, and what it prints, against a fake engine speaking the protocol.
 
+mod fake_engine;
+mod records;
+
 use brickwall_control_protocol::conntrack::request::*;
 use brickwall_control_protocol::conntrack::response::*;
 use brickwall_control_protocol::conntrack::value::*;
-use brickwall_control_protocol::conntrack::{ConnRecord, Dir, ExpectRecord, TupleRecord};
+use brickwall_control_protocol::conntrack::{ConnRecord, Dir, TupleRecord};
 use brickwall_control_protocol::engine::{EngineRequest, Phase, StatusResponse};
 use brickwall_tui::ct::args::CtCli;
 use brickwall_tui::ct::commands::stats_line;
@@ -12,11 +15,10 @@ use brickwall_tui::ct::{query, run_with, CtArgs};
 use brickwall_tui::protocol::{self, Response};
 use brickwall_wire::Family;
 use clap::Parser;
+use fake_engine::FakeEngine;
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 fn parse(args: &[&str]) -> Result<CtArgs, clap::Error> {
     CtCli::try_parse_from(std::iter::once("brickwall ct").chain(args.iter().copied()))
@@ -202,47 +204,17 @@ fn stats_lines_are_conntracks() {
 }
 
 /// A fake engine: answers each request with `answer(target, request)` and records them.
-struct Fake {
-    path: PathBuf,
-    seen: Arc<Mutex<Vec<(String, Value)>>>,
-}
+/// The fake engine, and `brickwall ct` run against it.
+struct Fake(FakeEngine);
 
 impl Fake {
     fn start(name: &str, answer: fn(&str, &Value) -> Response) -> Fake {
-        let dir = std::env::temp_dir().join(format!(
-            "brickwall-tui-{}-{name}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("ctl.sock");
-        let l = UnixListener::bind(&path).unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let rec = seen.clone();
-        std::thread::spawn(move || {
-            for s in l.incoming() {
-                let Ok(mut s) = s else { return };
-                while let Ok(body) = protocol::read_frame(&mut s) {
-                    let req = protocol::parse_request(&body).unwrap();
-                    rec.lock()
-                        .unwrap()
-                        .push((req.target.clone(), req.request.clone()));
-                    let r = answer(&req.target, &req.request);
-                    if protocol::write_frame(&mut s, &r.encode()).is_err() {
-                        break;
-                    }
-                }
-            }
-        });
-        Fake { path, seen }
+        Fake(FakeEngine::start(name, answer))
     }
 
     fn run(&self, args: &[&str]) -> (i32, String, String) {
         let mut a = parse(args).unwrap();
-        a.socket = self.path.clone();
+        a.socket = self.0.path.clone();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let code = run_with(&a, &mut out, &mut err);
         (
@@ -253,46 +225,13 @@ impl Fake {
     }
 
     fn requests(&self) -> Vec<(String, Value)> {
-        std::mem::take(&mut self.seen.lock().unwrap())
-    }
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(self.path.parent().unwrap());
+        self.0.requests()
     }
 }
 
 const LINE: &str = "tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1 [ASSURED] mark=0 use=1";
 
-/// An FTP data expectation with `timeout` seconds left.
-fn expectation(id: u32, timeout: u64) -> ExpectRecord {
-    let a = |s: &str| s.parse().unwrap();
-    let ports = |t: TupleRecord, sport, dport| TupleRecord {
-        sport: Some(sport),
-        dport: Some(dport),
-        ..t
-    };
-    ExpectRecord {
-        id,
-        timeout,
-        protonum: 6,
-        family: FamilyName(Family::Ipv4),
-        tuple: ports(TupleRecord::new(a("10.0.0.1"), a("10.0.0.2")), 0, 20000),
-        mask: ports(
-            TupleRecord::new(a("255.255.255.255"), a("255.255.255.255")),
-            0,
-            65535,
-        ),
-        master: ports(TupleRecord::new(a("10.0.0.1"), a("10.0.0.2")), 40000, 21),
-        flags: vec![],
-        class: 0,
-        helper: "ftp".into(),
-        zone: 0,
-    }
-}
-
-/// A line of `-L expect`: `expectation(_, timeout)` as conntrack prints it.
+/// A line of `-L expect`: `records::ftp_expectation(_, timeout)` as conntrack prints it.
 fn expect_line(timeout: u64) -> String {
     format!(
         "{timeout} proto=6 src=10.0.0.1 dst=10.0.0.2 sport=0 dport=20000 \
@@ -370,7 +309,10 @@ fn engine(target: &str, req: &Value) -> Response {
             max: 100,
         }),
         Request::ExpectList(_) => ok(ExpectListResponse {
-            expectations: vec![expectation(1, 300), expectation(2, 299)],
+            expectations: vec![
+                records::ftp_expectation(1, 300),
+                records::ftp_expectation(2, 299),
+            ],
         }),
         Request::ExpectDelete(ExpectDelete { id: 1 }) => ok(Deleted { deleted: 1 }),
         Request::ExpectDelete(_) => Response::Err("no such expectation".into()),

@@ -4,6 +4,8 @@
 //! be a request (a bad filter) or does not fit (a malformed answer) becomes an update
 //! the view shows.
 
+mod fake_engine;
+
 use brickwall_control_protocol::conntrack::request::{self as ct, At, Filter as CtFilter};
 use brickwall_control_protocol::conntrack::response::*;
 use brickwall_control_protocol::conntrack::value::{FamilyName, Labels, Proto};
@@ -12,15 +14,14 @@ use brickwall_control_protocol::engine::{
     CountersResponse, EngineRequest, HookCounts, HookInfo, Phase, PluginInfo, StatusResponse,
 };
 use brickwall_control_protocol::helpers::HelpersResponse;
-use brickwall_tui::protocol::{self, Response};
+use brickwall_tui::protocol::Response;
 use brickwall_tui::top::fetch::{Fetcher, Update, Wants};
 use brickwall_tui::top::state::View;
 use brickwall_wire::Family;
+use fake_engine::FakeEngine;
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn ok(r: impl Serialize) -> Response {
@@ -166,62 +167,33 @@ fn answer(target: &str, req: &Value) -> Response {
     }
 }
 
-struct Fake {
-    path: PathBuf,
-    seen: Arc<Mutex<Vec<(String, Value)>>>,
-}
+/// The fake engine the fetch thread talks to.
+struct Fake(FakeEngine);
 
 impl Fake {
+    /// A fake engine answering as [`answer`] does.
     fn start() -> Fake {
         Fake::answering(answer)
     }
 
     /// A fake engine whose answers are `answer`'s.
     fn answering(answer: fn(&str, &Value) -> Response) -> Fake {
-        let dir = std::env::temp_dir().join(format!(
-            "brickwall-top-fetch-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("ctl.sock");
-        let l = UnixListener::bind(&path).unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let rec = seen.clone();
-        std::thread::spawn(move || {
-            for s in l.incoming() {
-                let Ok(mut s) = s else { return };
-                while let Ok(body) = protocol::read_frame(&mut s) {
-                    let req = protocol::parse_request(&body).unwrap();
-                    rec.lock()
-                        .unwrap()
-                        .push((req.target.clone(), req.request.clone()));
-                    let r = answer(&req.target, &req.request);
-                    if protocol::write_frame(&mut s, &r.encode()).is_err() {
-                        break;
-                    }
-                }
-            }
-        });
-        Fake { path, seen }
+        Fake(FakeEngine::start("top-fetch", answer))
+    }
+
+    /// Its socket.
+    fn path(&self) -> PathBuf {
+        self.0.path.clone()
     }
 
     /// The conntrack requests so far, as the plugin reads them.
     fn conntrack(&self) -> Vec<Request> {
-        std::mem::take(&mut *self.seen.lock().unwrap())
+        self.0
+            .requests()
             .into_iter()
             .filter(|(t, _)| t == "conntrack")
             .map(|(_, v)| Request::from_value(v).unwrap())
             .collect()
-    }
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(self.path.parent().unwrap());
     }
 }
 
@@ -258,7 +230,7 @@ fn wants(view: View, conns_filter: Result<Option<CtFilter>, String>) -> Wants {
 #[test]
 fn the_fetch_thread_speaks_the_typed_protocol() {
     let fake = Fake::start();
-    let f = Fetcher::spawn(fake.path.clone(), Duration::from_secs(60));
+    let f = Fetcher::spawn(fake.path(), Duration::from_secs(60));
     // The first poll: statistics, helpers, then the expectations view's records.
     f.want(wants(View::Expect, Ok(None)));
     let seen = until(&f, |u| matches!(u, Update::Expects(_)));
@@ -376,7 +348,7 @@ fn malformed_engine_answers_are_shown() {
         answer(target, req)
     }
     let fake = Fake::answering(junk);
-    let f = Fetcher::spawn(fake.path.clone(), Duration::from_secs(60));
+    let f = Fetcher::spawn(fake.path(), Duration::from_secs(60));
     f.want(wants(View::Expect, Ok(None)));
     let seen = until(&f, |u| matches!(u, Update::Expects(_)));
     let errors: Vec<&str> = seen

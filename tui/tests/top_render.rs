@@ -3,13 +3,12 @@
 
 mod top_common;
 
-use brickwall_control_protocol::conntrack::value::FamilyName;
+mod records;
 use brickwall_tui::top::conns::SortKey;
 use brickwall_tui::top::keys::Key;
 use brickwall_tui::top::model::*;
 use brickwall_tui::top::rates::Rates;
 use brickwall_tui::top::state::{App, Link, View};
-use brickwall_wire::Family;
 use ratatui::style::Color;
 use std::time::Duration;
 use top_common::*;
@@ -253,28 +252,9 @@ fn help_overlay() {
 fn expectations_view() {
     let mut app = App::new("/tmp/test.sock");
     app.view = View::Expect;
-    let a = |s: &str| s.parse().unwrap();
-    let ports = |t: TupleRecord, sport, dport| TupleRecord {
-        sport: Some(sport),
-        dport: Some(dport),
-        ..t
-    };
     app.expects = vec![ExpectRecord {
-        id: 1,
-        timeout: 295,
-        protonum: 6,
-        family: FamilyName(Family::Ipv4),
-        tuple: ports(TupleRecord::new(a("10.0.0.1"), a("10.0.0.2")), 0, 20000),
-        mask: ports(
-            TupleRecord::new(a("255.255.255.255"), a("255.255.255.255")),
-            0,
-            65535,
-        ),
-        master: ports(TupleRecord::new(a("10.0.0.1"), a("10.0.0.2")), 40000, 21),
         flags: vec!["PERMANENT".into()],
-        class: 0,
-        helper: "ftp".into(),
-        zone: 0,
+        ..records::ftp_expectation(1, 295)
     }];
     let s = screen(&render(&mut app, 160, 48));
     for want in [

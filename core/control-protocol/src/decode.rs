@@ -30,11 +30,9 @@ pub fn from_value<T: DeserializeOwned>(v: Value) -> Result<T, String> {
     })
 }
 
-/// Reads a `T` from JSON bytes (see [`from_value`]).
-pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    let v: Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("request: malformed JSON: {e}"))?;
-    from_value(v)
+/// Reads JSON bytes into a value, or says where they are malformed.
+pub fn parse(bytes: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice(bytes).map_err(|e| format!("request: malformed JSON: {e}"))
 }
 
 /// `s` cut to `max` characters (a message quoting a long value stays readable).

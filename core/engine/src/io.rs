@@ -1,6 +1,7 @@
 //! Where frames come from and go to. A source hands out frames in batches, each frame
 //! borrowed for the duration of a callback, so a memory-mapped ring can lend its slots
-//! without copying; pcap files and the synthetic generator implement the same trait.
+//! without copying; pcap files, the synthetic generator and frames in memory implement
+//! the same trait.
 
 use crate::gen::{GenConfig, Generator};
 use crate::pcap::{CaptureError, CaptureReader, FrameMeta};
@@ -115,6 +116,36 @@ pub struct GenSource {
     gen: Generator,
     done: u64,
     total: u64,
+}
+
+/// Frames held in memory, each with its metadata, in order (frames built by hand: tests,
+/// fuzzing).
+pub struct MemorySource {
+    frames: std::vec::IntoIter<(FrameMeta, Vec<u8>)>,
+}
+
+impl MemorySource {
+    /// A source of these frames.
+    pub fn new(frames: Vec<(FrameMeta, Vec<u8>)>) -> MemorySource {
+        MemorySource {
+            frames: frames.into_iter(),
+        }
+    }
+}
+
+impl FrameSource for MemorySource {
+    fn next_batch(
+        &mut self,
+        max: usize,
+        f: &mut dyn FnMut(&[u8], &FrameMeta),
+    ) -> Result<usize, CaptureError> {
+        let mut n = 0;
+        for (meta, frame) in self.frames.by_ref().take(max) {
+            f(&frame, &meta);
+            n += 1;
+        }
+        Ok(n)
+    }
 }
 
 impl GenSource {

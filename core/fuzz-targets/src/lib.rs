@@ -24,12 +24,14 @@
 //! | [`metrics`] | plugins' metric families merged and rendered; the endpoint's request head |
 //! | [`parsers`] | the bundled helpers' parsers (FTP, IRC DCC, PPTP), built natively |
 
+use brickwall_conntrack::datagram::ipv4;
+use brickwall_control_protocol::conntrack::request::{Format, List};
 use brickwall_control_protocol::conntrack::response::ListResponse;
 use brickwall_control_protocol::conntrack::Request;
 use brickwall_engine::config::Config;
 use brickwall_engine::engine::Engine;
-use brickwall_engine::io::FrameSource;
-use brickwall_engine::pcap::{CaptureError, CaptureReader, FrameMeta};
+use brickwall_engine::io::MemorySource;
+use brickwall_engine::pcap::{CaptureReader, FrameMeta};
 use brickwall_engine::replay::{replay, ReplayOptions};
 use brickwall_engine::wire::{parse_frame, LinkType};
 use std::path::Path;
@@ -84,34 +86,6 @@ pub fn encode_frames(link: LinkType, frames: &[(u64, &[u8])]) -> Vec<u8> {
         out.extend_from_slice(f);
     }
     out
-}
-
-/// Frames from memory, as a replay reads a capture.
-struct Frames {
-    link: LinkType,
-    frames: std::vec::IntoIter<(u64, Vec<u8>)>,
-}
-
-impl FrameSource for Frames {
-    fn next_batch(
-        &mut self,
-        max: usize,
-        f: &mut dyn FnMut(&[u8], &FrameMeta),
-    ) -> Result<usize, CaptureError> {
-        let mut n = 0;
-        for (ts_ns, frame) in self.frames.by_ref().take(max) {
-            let meta = FrameMeta {
-                ts_ns,
-                caplen: frame.len() as u32,
-                orig_len: frame.len() as u32,
-                link: self.link,
-                iface: 0,
-            };
-            f(&frame, &meta);
-            n += 1;
-        }
-        Ok(n)
-    }
 }
 
 /// The frame parser and header views, for one frame of the input's link type.
@@ -246,10 +220,21 @@ fn run_frames(engine: &Engine, data: &[u8]) {
     let (link, frames) = frames_of(data);
     let n = frames.len() as u64;
     let last = frames.last().map_or(0, |f| f.0);
-    let mut src = Frames {
-        link,
-        frames: frames.into_iter(),
-    };
+    let mut src = MemorySource::new(
+        frames
+            .into_iter()
+            .map(|(ts_ns, frame)| {
+                let meta = FrameMeta {
+                    ts_ns,
+                    caplen: frame.len() as u32,
+                    orig_len: frame.len() as u32,
+                    link,
+                    iface: 0,
+                };
+                (meta, frame)
+            })
+            .collect(),
+    );
     let s = replay(engine, &mut src, ReplayOptions::default()).expect("a replay from memory");
     let c = &s.counters;
     assert_eq!(s.frames, n);
@@ -260,14 +245,20 @@ fn run_frames(engine: &Engine, data: &[u8]) {
         "{c:?}"
     );
     let ct = engine.plugin("conntrack").expect("conntrack is loaded");
-    for req in [
-        Request::list_at(last),
-        Request::from_slice(br#"{"op": "list", "format": "json"}"#).expect("a request"),
-    ] {
+    for req in [Request::list_at(last), json_list(0)] {
         let answer = ct.control(&req.to_vec()).expect("list answers");
         let page: ListResponse = serde_json::from_slice(&answer).expect("a list answer");
         assert_eq!(page.count, Some(page.entries.len() as u64));
     }
+}
+
+/// `list` of every connection as records, at `now_ns`.
+fn json_list(now_ns: u64) -> Request {
+    Request::List(List {
+        now_ns,
+        format: Format::Json,
+        ..List::default()
+    })
 }
 
 /// Frames through conntrack and the filter, on a fresh engine.
@@ -337,28 +328,9 @@ pub const CONTROL_SEEDS: &[&str] = &[
     r#"{"op": "reconfigure", "config": {"buckets": 32, "timeouts": {"tcp_established": 60}}}"#,
 ];
 
-/// An IPv4 datagram (no options, DF set, TTL 64) around `l4`.
-fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
-    let mut d = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, proto, 0, 0];
-    d.extend_from_slice(&src);
-    d.extend_from_slice(&dst);
-    d.extend_from_slice(l4);
-    let len = d.len() as u16;
-    d[2..4].copy_from_slice(&len.to_be_bytes());
-    d
-}
-
 /// A TCP segment (no options, window 65535) carrying `payload`.
 fn tcp(sp: u16, dp: u16, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
-    let mut t = vec![0u8; 20];
-    t[0..2].copy_from_slice(&sp.to_be_bytes());
-    t[2..4].copy_from_slice(&dp.to_be_bytes());
-    t[4..8].copy_from_slice(&seq.to_be_bytes());
-    t[8..12].copy_from_slice(&ack.to_be_bytes());
-    t[12] = 0x50;
-    t[13] = flags;
-    t[14] = 0xff;
-    t[15] = 0xff;
+    let mut t = brickwall_conntrack::datagram::tcp(sp, dp, seq, ack, flags);
     t.extend_from_slice(payload);
     t
 }
@@ -661,8 +633,9 @@ fn tracker_run(data: &[u8]) -> ListResponse {
 /// The table's invariants (see [`tracker`]).
 fn check_table(ct: &brickwall_engine::plugin::LoadedPlugin, now_ns: u64) -> ListResponse {
     use brickwall_control_protocol::conntrack::response::Entry;
-    let req = format!(r#"{{"op": "list", "format": "json", "now_ns": {now_ns}}}"#);
-    let answer = ct.control(req.as_bytes()).expect("list answers");
+    let answer = ct
+        .control(&json_list(now_ns).to_vec())
+        .expect("list answers");
     let page: ListResponse = serde_json::from_slice(&answer).expect("a list answer");
     assert_eq!(page.count, Some(page.entries.len() as u64));
     let mut seen = std::collections::HashSet::new();

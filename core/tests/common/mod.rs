@@ -217,42 +217,24 @@ impl Drop for TempDir {
     }
 }
 
-/// Frames from memory, each with its own link type (as a pcapng file with several
-/// interfaces gives them); timestamps 1 µs apart.
-pub struct VecSource {
-    frames: Vec<(LinkType, Vec<u8>)>,
-    next: usize,
-}
-
-impl VecSource {
-    /// A source of these frames, in order.
-    pub fn new(frames: Vec<(LinkType, Vec<u8>)>) -> VecSource {
-        VecSource { frames, next: 0 }
-    }
-}
-
-impl brickwall_core::io::FrameSource for VecSource {
-    fn next_batch(
-        &mut self,
-        max: usize,
-        f: &mut dyn FnMut(&[u8], &brickwall_core::pcap::FrameMeta),
-    ) -> Result<usize, brickwall_core::pcap::CaptureError> {
-        let mut n = 0;
-        while n < max && self.next < self.frames.len() {
-            let (link, data) = &self.frames[self.next];
+/// A replay source of these frames, in order, a microsecond apart from
+/// 1 700 000 000 s.
+pub fn vec_source(frames: Vec<(LinkType, Vec<u8>)>) -> brickwall_core::io::MemorySource {
+    let frames = frames
+        .into_iter()
+        .enumerate()
+        .map(|(i, (link, data))| {
             let meta = brickwall_core::pcap::FrameMeta {
-                ts_ns: 1_700_000_000_000_000_000 + self.next as u64 * 1_000,
+                ts_ns: 1_700_000_000_000_000_000 + i as u64 * 1_000,
                 caplen: data.len() as u32,
                 orig_len: data.len() as u32,
-                link: *link,
+                link,
                 iface: 0,
             };
-            f(data, &meta);
-            self.next += 1;
-            n += 1;
-        }
-        Ok(n)
-    }
+            (meta, data)
+        })
+        .collect();
+    brickwall_core::io::MemorySource::new(frames)
 }
 
 /// Runs the `brickwall` binary with `args`.

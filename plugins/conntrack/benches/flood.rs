@@ -12,7 +12,7 @@
 //! `cargo bench -p brickwall-conntrack --bench flood`
 
 use brickwall_conntrack::config::CtConfig;
-use brickwall_conntrack::datagram::view;
+use brickwall_conntrack::datagram::{ipv4, tcp, view};
 use brickwall_conntrack::hash::{HashKind, TupleHasher};
 use brickwall_conntrack::tracker::Tracker;
 use brickwall_conntrack::tuple::{Tuple, FAMILY_V4};
@@ -32,15 +32,7 @@ fn segment(src: [u8; 4], port: u16, reply: bool, seq: u32, ack: u32, flags: u8) 
     } else {
         (src, b, port, 80)
     };
-    let mut v = vec![0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0];
-    v.extend_from_slice(&s);
-    v.extend_from_slice(&d);
-    v.extend_from_slice(&sp.to_be_bytes());
-    v.extend_from_slice(&dp.to_be_bytes());
-    v.extend_from_slice(&seq.to_be_bytes());
-    v.extend_from_slice(&ack.to_be_bytes());
-    v.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    v
+    ipv4(s, d, 6, &tcp(sp, dp, seq, ack, flags))
 }
 
 fn client(i: u32) -> ([u8; 4], u16) {

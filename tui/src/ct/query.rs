@@ -3,15 +3,11 @@
 
 use super::args::{CtArgs, FamilyArg};
 use super::CtError;
+use brickwall_control_protocol::conntrack::record::has_ports;
 use brickwall_control_protocol::conntrack::request::{Filter, TupleSpec};
 use brickwall_control_protocol::conntrack::value::{FamilyName, Mark, Names, Net, Proto};
 use brickwall_wire::Family;
 use std::net::IpAddr;
-
-/// Protocols whose tuples have ports.
-fn has_ports(p: u8) -> bool {
-    matches!(p, 6 | 17 | 136 | 132)
-}
 
 /// Whether `p` is ICMP or ICMPv6.
 fn is_icmp(p: u8) -> bool {

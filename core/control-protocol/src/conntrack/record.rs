@@ -116,6 +116,14 @@ pub const TRACKED: [u8; 7] = [
     ip_proto::GRE,
 ];
 
+/// Whether the tuples of protocol `p` carry ports (TCP, UDP, UDP-Lite, SCTP).
+pub fn has_ports(p: u8) -> bool {
+    matches!(
+        p,
+        ip_proto::TCP | ip_proto::UDP | ip_proto::UDPLITE | ip_proto::SCTP
+    )
+}
+
 /// The name conntrack-tools prints for protocol `p`: its own protocols ([`TRACKED`])
 /// by name, `unknown` for the rest.
 pub fn proto_name(p: u8) -> &'static str {

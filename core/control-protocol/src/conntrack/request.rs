@@ -520,9 +520,7 @@ impl Request {
 
     /// Reads a request from bytes (see [`Request::from_value`]).
     pub fn from_slice(bytes: &[u8]) -> Result<Request, String> {
-        let v: Value =
-            serde_json::from_slice(bytes).map_err(|e| format!("request: malformed JSON: {e}"))?;
-        Request::from_value(v)
+        Request::from_value(crate::decode::parse(bytes)?)
     }
 
     /// `list` of every connection as text lines, at `now_ns`.

@@ -7,7 +7,7 @@ use crate::proto::sctp::SctpState;
 use crate::proto::tcp::TcpState;
 use crate::record::ip_of;
 use crate::tuple::proto;
-use brickwall_control_protocol::conntrack::record::proto_name;
+use brickwall_control_protocol::conntrack::record::{has_ports, proto_name};
 use brickwall_control_protocol::conntrack::request::Filter;
 use brickwall_control_protocol::conntrack::value::{Mark, Net};
 use brickwall_wire::Family;
@@ -53,11 +53,6 @@ impl Matcher {
             && self.zone.is_none_or(|z| t.zone == z)
             && c.status & self.status == self.status
     }
-}
-
-/// Whether tuples of protocol `p` carry ports.
-pub fn has_ports(p: u8) -> bool {
-    matches!(p, proto::TCP | proto::UDP | proto::UDPLITE | proto::SCTP)
 }
 
 /// A protocol for messages: its name, or its number if conntrack has no name for it.

@@ -1,8 +1,9 @@
 //! A request's [`TupleSpec`] checked (the fields its protocol takes, one family) and
 //! turned into the tuple the table holds.
 
-use super::filter::{has_ports, proto_label};
+use super::filter::proto_label;
 use crate::tuple::{proto, Tuple, FAMILY_V4, FAMILY_V6};
+use brickwall_control_protocol::conntrack::record::has_ports;
 use brickwall_control_protocol::conntrack::request::TupleSpec;
 use brickwall_wire::Family;
 use std::net::IpAddr;
