@@ -2,12 +2,15 @@
 //! POSTROUTING with 0, 1 and 5 no-op callbacks at each hook, on frames parsed beforehand
 //! (the parse is not measured), beside a bare loop over the same callbacks as the peer;
 //! and the built-in conntrack plugin through the engine on established UDP flows (256
-//! flows; and 1 M, one packet at a time and in prepared batches). Run:
+//! flows; and 1 M, one packet at a time and in prepared batches); and bursts through
+//! conntrack and the filter (10 k and 1 M connections, one packet at a time against
+//! bursts of 32). Run:
 //! `cargo bench -p brickwall-core --bench pipeline`.
 
 use brickwall_core::engine::Engine;
 use brickwall_core::gen::{GenConfig, Generator};
 use brickwall_core::packet::Packet;
+use brickwall_core::pipeline::Ingress;
 use brickwall_core::wire::LinkType;
 use brickwall_hooks::{priority, FamilySel, Hook, Verdict};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -221,5 +224,107 @@ fn bench_conntrack_1m(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, bench_conntrack, bench_conntrack_1m);
+/// Bursts through the whole engine with conntrack and a stateful filter (accept
+/// established and related, accept new UDP to port 53, drop the rest) on established UDP
+/// flows, 10 k and 1 M connections: one packet at a time (each read batch of 32 prepared
+/// first, as before bursts) against bursts of 32 (`Pipeline::process_burst`, as replay
+/// and the live bridge run them now).
+fn bench_bursts(c: &mut Criterion) {
+    const BURST: usize = 32;
+    let mut g = c.benchmark_group("bursts");
+    for (label, flows, stride) in [("10k", 10_000u32, 7usize), ("1M", 1_000_000, 489)] {
+        let measured = (2 * flows as usize).div_ceil(stride);
+        g.throughput(Throughput::Elements(measured as u64));
+        let cfg = brickwall_core::config::Config::parse(
+            &format!(
+                "plugins:\n  - builtin: conntrack\n    config: {{buckets: {b}, max: {m}}}\n  \
+                 - builtin: filter\n    config:\n      chains:\n        - hook: forward\n          \
+                 policy: drop\n          rules:\n            \
+                 - {{match: {{ct_state: [established, related]}}, action: accept}}\n            \
+                 - {{match: {{ct_state: new, proto: udp}}, action: accept}}\n",
+                b = (2 * flows).next_power_of_two(),
+                m = 2 * flows
+            ),
+            "bench",
+        )
+        .expect("config");
+        let e = Engine::from_config(&cfg, std::path::Path::new("."), "bench").expect("engine");
+        assert!(e.registry().snapshot().walks_bursts());
+        let mut pl = e.pipeline();
+        // Every flow's request and reply through the engine, keeping every STRIDE-th
+        // packet (spread over the table, both directions) as the packets to measure.
+        let gen = GenConfig {
+            tcp_flows: 0,
+            udp_flows: flows,
+            icmp_flows: 0,
+            data_packets: 1,
+            ipv6_share: 0.0,
+            gap_ns: 10,
+            interleave: false,
+            ..GenConfig::default()
+        };
+        let table = e.registry().snapshot();
+        let mut pkts: Vec<Packet> = Vec::new();
+        for (k, f) in Generator::new(gen).enumerate() {
+            let (mut p, r) = Packet::from_frame(LinkType::Ethernet, &f.data, f.ts_ns);
+            r.expect("generated frames parse");
+            pl.process(&table, &mut p);
+            if k % stride == 0 {
+                pkts.push(p);
+            }
+        }
+        assert_eq!(pkts.len(), measured);
+        let mut outcomes = [brickwall_core::pipeline::Outcome::Stolen; BURST];
+        for burst in [false, true] {
+            let name = format!(
+                "established-udp-{label}-{}",
+                if burst {
+                    "bursts-of-32"
+                } else {
+                    "one-at-a-time"
+                }
+            );
+            g.bench_function(&name, |b| {
+                b.iter(|| {
+                    let table = e.registry().snapshot();
+                    for chunk in pkts.chunks_mut(BURST) {
+                        for p in chunk.iter_mut() {
+                            p.view.ct = 0;
+                        }
+                        pl.prepare(&table, chunk.iter_mut());
+                        if burst {
+                            let mut refs: Vec<&mut Packet> = chunk.iter_mut().collect();
+                            pl.process_burst(
+                                &table,
+                                &mut refs,
+                                Ingress::Received,
+                                &mut outcomes[..],
+                            );
+                            black_box(&outcomes);
+                        } else {
+                            for p in chunk.iter_mut() {
+                                black_box(pl.process(&table, p));
+                            }
+                        }
+                    }
+                })
+            });
+        }
+        let forwarded = pl.counters.forwarded;
+        assert!(
+            forwarded > 0 && pl.counters.dropped == 0,
+            "{:?}",
+            pl.counters
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench,
+    bench_conntrack,
+    bench_conntrack_1m,
+    bench_bursts
+);
 criterion_main!(benches);

@@ -136,6 +136,75 @@ fn prepared_batches_replay_every_capture_as_unprepared() {
     assert!(prepared_hits > 1000, "{prepared_hits} tracked packets");
 }
 
+/// Replay walks each batch through the hooks as a burst (conntrack and the filter
+/// decide bursts). Against the same engine made to walk one packet at a time (an
+/// engine callback without a burst function keeps the table to one at a time), every
+/// capture gives the same report, packet by packet, and the same table and
+/// expectations at the end. The filter marks a connection 7 at its first packet and 9
+/// at its next, and drops what comes after: marks are stored at confirmation, so a
+/// burst that let a connection's packet through conntrack-in before the one ahead of
+/// it was confirmed would let a packet through that one at a time drops.
+#[test]
+fn bursts_replay_every_capture_as_one_packet_at_a_time() {
+    let yaml = format!(
+        "plugins:\n  - builtin: conntrack\n    config:\n      helpers: {HELPERS}\n      \
+         helper_sandbox: {{budget: {{fuel: 100000000}}}}\n  - builtin: filter\n    config:\n      \
+         chains:\n        - hook: forward\n          policy: accept\n          rules:\n            \
+         - {{match: {{ct_state: new}}, action: {{ct_mark_set: 7}}}}\n            \
+         - {{match: {{ct_state: established, ct_mark: 7}}, action: [{{ct_mark_set: 9}}, accept]}}\n            \
+         - {{match: {{ct_mark: 9}}, action: drop}}\n"
+    );
+    let sorted = |s: &str| {
+        let mut v: Vec<&str> = s.lines().collect();
+        v.sort_unstable();
+        v.join("\n")
+    };
+    let run = |rel: &str, one_at_a_time: bool| {
+        let cfg = Config::parse(&yaml, "ct.yaml").unwrap();
+        let engine = Engine::from_config(&cfg, Path::new("."), "ct.yaml").unwrap();
+        let table = engine.registry().snapshot();
+        assert!(
+            table.walks_bursts(),
+            "conntrack and the filter decide bursts"
+        );
+        if one_at_a_time {
+            engine.registry().register_fn(
+                "one-at-a-time",
+                brickwall_hooks::Hook::LocalIn,
+                brickwall_hooks::FamilySel::Inet,
+                0,
+                |_| brickwall_hooks::Verdict::Accept,
+            );
+            assert!(!engine.registry().snapshot().walks_bursts());
+        }
+        let buf = SharedBuf::default();
+        let mut src = PcapSource::open(&pcaps_dir().join(rel)).unwrap();
+        let opts = ReplayOptions {
+            report: Some(Box::new(buf.clone())),
+            ..ReplayOptions::default()
+        };
+        let s = replay(&engine, &mut src, opts).unwrap();
+        let mut tables = common::ct_table(&engine, s.last_ts_ns);
+        tables.push_str(&common::ct_expectations(&engine, s.last_ts_ns));
+        (buf.contents(), tables)
+    };
+    let (mut tracked, mut dropped) = (0, 0);
+    for rel in kernel_truth().keys() {
+        let bursts = run(rel, false);
+        let single = run(rel, true);
+        assert!(bursts.0 == single.0, "{rel}: the reports differ");
+        assert_eq!(sorted(&bursts.1), sorted(&single.1), "{rel}: table");
+        let lines = report_lines(&bursts.0);
+        tracked += lines.iter().filter(|l| l.conn.is_some()).count();
+        dropped += lines.iter().filter(|l| l.verdict == "drop").count();
+    }
+    assert!(tracked > 1000, "{tracked} tracked packets");
+    assert!(
+        dropped > 100,
+        "{dropped} packets dropped for their stored mark"
+    );
+}
+
 /// With timeouts long enough that nothing expires (the kernel saw each capture within a
 /// second), every capture gives exactly the kernel's counts: packets per state,
 /// connections, and expectations the helpers created (FTP, IRC, TFTP, PPTP).

@@ -145,7 +145,7 @@ fn refusals_name_the_file_and_the_reason() {
     let err = engine_with(&format!("plugins:\n  - path: {}\n", wrong.display())).unwrap_err();
     assert!(err.contains(&wrong.display().to_string()), "{err}");
     assert!(
-        err.contains("plugin ABI version 99, this engine speaks version 1"),
+        err.contains("plugin ABI version 99, this engine speaks versions 1 to 2"),
         "{err}"
     );
 

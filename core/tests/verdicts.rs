@@ -390,6 +390,8 @@ fn registering_and_unregistering_while_traffic_flows() {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let s2 = stop.clone();
     let r2 = r.clone();
+    let swapped = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let swapped2 = swapped.clone();
     let churn = std::thread::spawn(move || {
         let mut n = 0u32;
         while !s2.load(Ordering::Relaxed) {
@@ -402,6 +404,7 @@ fn registering_and_unregistering_while_traffic_flows() {
             );
             r2.unregister_owner(&o);
             n += 1;
+            swapped2.store(n, Ordering::Relaxed);
         }
         n
     });
@@ -409,9 +412,13 @@ fn registering_and_unregistering_while_traffic_flows() {
     let mut pl = brickwall_core::pipeline::Pipeline::new(shared);
     let frame = udp4(A, B, 1, 2, b"x");
     let mut p = packet(&frame);
-    for _ in 0..20_000 {
+    // At least 20 000 packets, and on until the churn has swapped tables a while (a
+    // loaded machine may start its thread late).
+    let mut runs = 0u64;
+    while runs < 20_000 || (swapped.load(Ordering::Relaxed) < 100 && runs < 100_000_000) {
         let t = r.snapshot();
         assert_eq!(pl.process(&t, &mut p), Outcome::Forwarded);
+        runs += 1;
     }
     stop.store(true, Ordering::Relaxed);
     let swaps = churn.join().unwrap();

@@ -2,17 +2,26 @@
 //!
 //! A plugin is a shared object that exports [`ENTRY_SYMBOL`], a function returning a
 //! pointer to a static [`PluginDescriptor`]. The engine refuses a descriptor whose
-//! `abi_version` differs from [`ABI_VERSION`]. Everything that crosses the boundary is
-//! `#[repr(C)]`; strings are pointer and length; buffers flow back through a
-//! [`Writer`] so that no allocation is ever freed by the other side's allocator.
+//! `abi_version` lies outside [`ABI_VERSION_MIN`] to [`ABI_VERSION`]. Everything that
+//! crosses the boundary is `#[repr(C)]`; strings are pointer and length; buffers flow
+//! back through a [`Writer`] so that no allocation is ever freed by the other side's
+//! allocator.
 
 use crate::packet::PacketView;
 use crate::services::{ImportFn, ServiceExportRaw, ServiceFn, ServiceImportRaw};
 use crate::verdict::RawVerdict;
 use std::ffi::c_void;
 
-/// Version of this ABI. Bumped on any incompatible change.
-pub const ABI_VERSION: u32 = 1;
+/// Version of this ABI. Bumped on any incompatible change, and when a plugin may rely on
+/// a new behaviour of the engine: version 2 added bursts ([`PluginDescriptor::on_burst`]).
+pub const ABI_VERSION: u32 = 2;
+
+/// The oldest plugin ABI the engine still loads: a version-1 plugin gets one packet at a
+/// time, as it was built to.
+pub const ABI_VERSION_MIN: u32 = 1;
+
+/// Most packets the engine hands a burst callback at once.
+pub const MAX_BURST: usize = 64;
 
 /// Name of the symbol a plugin shared object exports (NUL-terminated for `dlsym`).
 pub const ENTRY_SYMBOL: &[u8] = b"brickwall_plugin_entry\0";
@@ -26,6 +35,21 @@ pub type HookFn = extern "C" fn(state: *mut c_void, op: u32, pkt: *mut PacketVie
 /// The batch callback: plugin state and the packets of a batch (`n` views), before any
 /// of them enters its first hook. See [`PluginDescriptor::prepare_batch`].
 pub type BatchFn = extern "C" fn(state: *mut c_void, pkts: *const *const PacketView, n: usize);
+
+/// The burst callback (ABI 2): plugin state, the registration id, `n` packets (at most
+/// [`MAX_BURST`], distinct, in arrival order) and room for their `n` verdicts. The
+/// plugin decides the packets in order, writes the verdicts of the first `k` and returns
+/// `k` (1 to `n`). Returning `k < n` asks the engine to finish the first `k` packets'
+/// walk through every later hook before the rest meet this callback again: a plugin
+/// stops where a later packet depends on what later hooks do to an earlier one (two
+/// packets of one new connection, for conntrack). See [`PluginDescriptor::on_burst`].
+pub type BurstFn = extern "C" fn(
+    state: *mut c_void,
+    op: u32,
+    pkts: *const *mut PacketView,
+    verdicts: *mut RawVerdict,
+    n: usize,
+) -> usize;
 
 /// A borrowed UTF-8 string (not NUL-terminated).
 #[repr(C)]
@@ -187,7 +211,8 @@ pub struct PluginVTable {
 /// What a plugin's entry point returns.
 #[repr(C)]
 pub struct PluginDescriptor {
-    /// Must equal [`ABI_VERSION`].
+    /// [`ABI_VERSION`] as the plugin was built; the engine loads [`ABI_VERSION_MIN`] to
+    /// [`ABI_VERSION`].
     pub abi_version: u32,
     /// `size_of::<PluginDescriptor>()` as the plugin compiled it.
     pub size: u32,
@@ -225,6 +250,13 @@ pub struct PluginDescriptor {
     pub n_imports: usize,
     /// Hands out an exported service's table (by its `index`), called after init.
     pub service: Option<ServiceFn>,
+    /// ABI 2, optional: decides a burst of packets at one registration (see
+    /// [`BurstFn`]). The engine walks bursts hook by hook only where every callback of
+    /// the table has one; elsewhere, and for a plugin of ABI 1, packets walk one at a
+    /// time. A plugin that has it promises that the engine may run the next packets of
+    /// a burst through its callbacks before the earlier ones have finished their walk,
+    /// except where it cut the burst.
+    pub on_burst: Option<BurstFn>,
 }
 
 /// Size of a descriptor without the fields appended to ABI 1 since: the smallest

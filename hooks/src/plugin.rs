@@ -9,7 +9,7 @@
 //! failure policy.
 
 use crate::abi::{
-    BwStr, HookSpecRaw, HostApi, PluginDescriptor, PluginVTable, Writer, ABI_VERSION,
+    BwStr, HookSpecRaw, HostApi, PluginDescriptor, PluginVTable, Writer, ABI_VERSION, MAX_BURST,
 };
 use crate::hook::{FamilySel, Hook};
 use crate::packet::PacketView;
@@ -163,6 +163,23 @@ pub trait Plugin: Send + Sync + Sized + 'static {
         let _ = pkts;
     }
 
+    /// Whether [`on_burst`](Plugin::on_burst) is the plugin's own (only then does the
+    /// engine walk bursts through it; see [`crate::abi::PluginDescriptor::on_burst`] for
+    /// what a plugin promises by it).
+    const BURSTS: bool = false;
+
+    /// Decides a burst of packets at the registration `op`, in order: writes the
+    /// verdicts of the first `k` packets and returns `k` (at least 1). Fewer than all
+    /// means the rest wait until the first `k` have walked every later hook (see
+    /// [`crate::abi::BurstFn`]). By default, each packet through
+    /// [`on_packet`](Plugin::on_packet).
+    fn on_burst(&self, op: u32, pkts: &mut [&mut PacketView], verdicts: &mut [Verdict]) -> usize {
+        for (pkt, v) in pkts.iter_mut().zip(verdicts.iter_mut()) {
+            *v = self.on_packet(op, pkt);
+        }
+        pkts.len()
+    }
+
     /// Services this plugin exports (see [`crate::services`]); the engine asks
     /// [`service`](Plugin::service) for each one's table after init.
     const EXPORTS: &'static [ServiceExport] = &[];
@@ -272,6 +289,11 @@ impl DescriptorCell {
             } else {
                 Some(service_tramp::<T>)
             },
+            on_burst: if T::BURSTS {
+                Some(on_burst_tramp::<T>)
+            } else {
+                None
+            },
         };
         DescriptorCell {
             desc,
@@ -343,6 +365,46 @@ extern "C" fn on_packet_tramp<T: Plugin>(
     match result {
         Ok(v) => v.into(),
         Err(_) => RawVerdict::PANICKED,
+    }
+}
+
+extern "C" fn on_burst_tramp<T: Plugin>(
+    state: *mut c_void,
+    op: u32,
+    pkts: *const *mut PacketView,
+    verdicts: *mut RawVerdict,
+    n: usize,
+) -> usize {
+    let n = n.min(MAX_BURST);
+    if pkts.is_null() || verdicts.is_null() || n == 0 {
+        return 0;
+    }
+    let mut decided = [Verdict::Accept; MAX_BURST];
+    // SAFETY: `state` came from `init_tramp::<T>`; the engine passes `n` distinct,
+    // valid views (a pointer to a view has the layout of a reference to it) and room
+    // for `n` verdicts, all exclusively ours for the call.
+    let (views, out) = unsafe {
+        (
+            std::slice::from_raw_parts_mut(pkts as *mut &mut PacketView, n),
+            std::slice::from_raw_parts_mut(verdicts, n),
+        )
+    };
+    let result = catch_unwind(AssertUnwindSafe(|| unsafe {
+        (*(state as *const T)).on_burst(op, views, &mut decided[..n])
+    }));
+    match result {
+        Ok(k) => {
+            let k = k.clamp(1, n);
+            for (o, v) in out.iter_mut().zip(&decided[..k]) {
+                *o = (*v).into();
+            }
+            k
+        }
+        Err(_) => {
+            // Which packets the call had decided is unknown: it failed for all of them.
+            out.fill(RawVerdict::PANICKED);
+            n
+        }
     }
 }
 

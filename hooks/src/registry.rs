@@ -5,7 +5,7 @@
 //! plugin is shut down only after the last worker has stopped using it: registering and
 //! unregistering while traffic flows is safe.
 
-use crate::abi::HookFn;
+use crate::abi::{BurstFn, HookFn, MAX_BURST};
 use crate::hook::{Family, FamilySel, Hook};
 use crate::packet::PacketView;
 use crate::verdict::{FailurePolicy, RawVerdict, Verdict};
@@ -22,13 +22,14 @@ use std::sync::{Arc, Mutex, RwLock};
 /// extern "C" fn f(_: *mut std::ffi::c_void, _: u32, _: *mut brickwall_hooks::PacketView) -> u32 {
 ///     0
 /// }
-/// let c = brickwall_hooks::Callback { func: f, state: 1 as *mut _, op: 0 };
+/// let c = brickwall_hooks::Callback { func: f, state: 1 as *mut _, op: 0, burst: None };
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Callback {
     func: HookFn,
     state: *mut c_void,
     op: u32,
+    burst: Option<BurstFn>,
 }
 
 // Callback states are required to be thread-safe (plugins are `Send + Sync`).
@@ -43,7 +44,30 @@ impl Callback {
     /// thread and concurrently, for as long as the callback is registered (its owner
     /// keeps `state` alive): [`call`](Self::call) is safe on that promise.
     pub unsafe fn new(func: HookFn, state: *mut c_void, op: u32) -> Callback {
-        Callback { func, state, op }
+        Callback {
+            func,
+            state,
+            op,
+            burst: None,
+        }
+    }
+
+    /// The same callback, deciding bursts with `burst` (see [`BurstFn`]).
+    ///
+    /// # Safety
+    /// As [`Callback::new`], for `burst` with any `n` distinct views and room for their
+    /// verdicts.
+    pub unsafe fn with_burst(self, burst: BurstFn) -> Callback {
+        Callback {
+            burst: Some(burst),
+            ..self
+        }
+    }
+
+    /// Whether the callback decides bursts.
+    #[inline]
+    pub fn bursts(&self) -> bool {
+        self.burst.is_some()
     }
 
     /// The registration id passed back to the function.
@@ -55,6 +79,37 @@ impl Callback {
     #[inline(always)]
     pub fn call(&self, pkt: &mut PacketView) -> RawVerdict {
         (self.func)(self.state, self.op, pkt)
+    }
+
+    /// Calls the callback on a burst (at most [`MAX_BURST`] packets; `verdicts` as long
+    /// as `pkts`): the verdicts of the first `k` packets are written, and `k` (1 to the
+    /// burst's length) returned. Without a burst function, each packet in turn.
+    #[inline]
+    pub fn call_burst(&self, pkts: &mut [&mut PacketView], verdicts: &mut [RawVerdict]) -> usize {
+        let n = pkts.len().min(verdicts.len()).min(MAX_BURST);
+        if n == 0 {
+            return 0;
+        }
+        match self.burst {
+            Some(f) => {
+                // `&mut PacketView` has the layout of `*mut PacketView`; the views are
+                // distinct (they are `&mut`), and both slices hold at least `n`.
+                let k = f(
+                    self.state,
+                    self.op,
+                    pkts.as_mut_ptr() as *const *mut PacketView,
+                    verdicts.as_mut_ptr(),
+                    n,
+                );
+                k.clamp(1, n)
+            }
+            None => {
+                for (pkt, v) in pkts[..n].iter_mut().zip(verdicts.iter_mut()) {
+                    *v = self.call(pkt);
+                }
+                n
+            }
+        }
     }
 }
 
@@ -141,6 +196,8 @@ pub struct HookTable {
     calls: [[Box<[Callback]>; Hook::COUNT]; 2],
     /// The batch callbacks of the owners with registrations, each once.
     preparers: Box<[BatchCallback]>,
+    /// Whether every callback decides bursts (and there is at least one).
+    bursts: bool,
 }
 
 impl HookTable {
@@ -155,11 +212,22 @@ impl HookTable {
             }
         }
         let preparers = owners.iter().filter_map(|o| o.prepare).collect();
+        let mut entries = chains.iter().flatten().flatten().peekable();
+        let bursts = entries.peek().is_some() && entries.all(|e| e.callback.bursts());
         HookTable {
             chains,
             calls,
             preparers,
+            bursts,
         }
+    }
+
+    /// Whether packets may walk the hooks in bursts: every callback decides bursts
+    /// (a plugin of ABI 1, or a callback without a burst function, keeps the whole
+    /// table to one packet at a time).
+    #[inline]
+    pub fn walks_bursts(&self) -> bool {
+        self.bursts
     }
 
     /// The batch callbacks to call before a batch of packets walks the hooks.

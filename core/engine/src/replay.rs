@@ -12,7 +12,7 @@ use crate::io::FrameSource;
 use crate::packet::Packet;
 use crate::pcap::{CaptureError, FrameMeta, PcapWriter};
 use crate::pipeline::counters::Counters;
-use crate::pipeline::{DropReason, Outcome, Pipeline};
+use crate::pipeline::{DropReason, Ingress, Outcome, Pipeline};
 use crate::report::{ReportLine, ReportWriter};
 use crate::wire::{LinkType, ParseError};
 use brickwall_hooks::HookTable;
@@ -219,6 +219,7 @@ pub fn replay(
     // for the whole batch (`Pipeline::prepare`); the packets are reused batch to batch.
     let mut pool: Vec<Packet> = Vec::new();
     let mut parsed: Vec<Result<(), ParseError>> = Vec::new();
+    let mut outcomes: Vec<Outcome> = Vec::new();
     let mut last_ts = 0u64;
     let mut io_error: Option<std::io::Error> = None;
     let mut interrupted = false;
@@ -252,10 +253,22 @@ pub fn replay(
                 .filter(|(_, r)| r.is_ok())
                 .map(|(p, _)| p),
         );
+        // The parsed packets walk the hooks as a burst; then each is reported in order.
+        let mut walking: Vec<&mut Packet> = batch
+            .iter_mut()
+            .zip(&parsed)
+            .filter(|(_, r)| r.is_ok())
+            .map(|(p, _)| p)
+            .collect();
+        outcomes.clear();
+        outcomes.resize(walking.len(), Outcome::Stolen);
+        pipeline.process_burst(&table, &mut walking, Ingress::Captured, &mut outcomes);
+        drop(walking);
+        let mut walked = outcomes.iter();
         for (pkt, r) in batch.iter_mut().zip(parsed.drain(..)) {
             let r = match r {
                 Ok(()) => {
-                    let outcome = pipeline.process_captured(&table, pkt);
+                    let outcome = walked.next().copied().unwrap_or(Outcome::Stolen);
                     finish_packet(&pipeline, &mut sinks, pkt, outcome)
                 }
                 Err(e) => unparsed(&mut pipeline, &mut sinks, pkt, &e),

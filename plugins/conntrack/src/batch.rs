@@ -1,7 +1,8 @@
 //! Batches: the tuples of a batch of packets and their hashes, computed before the
 //! packets are tracked one by one so that the table's cache misses for the whole batch
 //! overlap (see [`crate::table::Table::prefetch`]), and handed to conntrack-in as each
-//! packet arrives.
+//! packet arrives; and the guard that keeps a burst's packets independent of each
+//! other ([`BurstGuard`]).
 //!
 //! A prepared hash is used only for a tuple equal to the one it was computed from, so
 //! a packet changed, dropped or reordered between preparation and conntrack-in costs a
@@ -81,5 +82,54 @@ mod tests {
         p.clear();
         assert!(p.is_empty());
         assert_eq!(p.take(&t(1)), None);
+    }
+}
+
+/// What conntrack-in has done to a burst so far, so that the burst's packets stay
+/// independent: the engine runs a burst's next packet through conntrack-in before the
+/// earlier ones reach the helper step and confirmation, so a packet that depends on what
+/// those do to an earlier one must wait for them.
+///
+/// A packet waits (it is deferred) when its connection is one an earlier packet of the
+/// burst carries: that packet's `ct mark` and labels are stored at confirmation, and its
+/// state must be seen in order. The packets after one that opened a connection, reopened
+/// or ended one, or belongs to a connection with a helper, wait too (the burst is cut
+/// after it): confirmation puts the new connection in the table, and a helper's step
+/// may expect connections that they open.
+#[derive(Debug)]
+pub struct BurstGuard {
+    /// Slots of the connections the burst's packets carry.
+    claimed: [u32; BURST_CONNS],
+    n: usize,
+    /// The packets after the latest one must wait for it.
+    pub cut: bool,
+    /// The latest packet must wait (set by conntrack-in, read by the burst).
+    pub(crate) deferred: bool,
+}
+
+/// Connections a burst remembers (the engine's bursts are at most this long).
+const BURST_CONNS: usize = brickwall_hooks::abi::MAX_BURST;
+
+impl Default for BurstGuard {
+    fn default() -> Self {
+        BurstGuard {
+            claimed: [0; BURST_CONNS],
+            n: 0,
+            cut: false,
+            deferred: false,
+        }
+    }
+}
+
+impl BurstGuard {
+    /// Claims connection slot `idx` for the current packet: false when an earlier
+    /// packet of the burst carries it (or the guard is full), and the packet must wait.
+    pub fn claim(&mut self, idx: u32) -> bool {
+        if self.claimed[..self.n].contains(&idx) || self.n == BURST_CONNS {
+            return false;
+        }
+        self.claimed[self.n] = idx;
+        self.n += 1;
+        true
     }
 }

@@ -35,6 +35,7 @@ pub mod table;
 pub mod tracker;
 pub mod tuple;
 
+use crate::batch::BurstGuard;
 use crate::conn::Slot;
 use crate::tracker::{ConfirmVerdict, InVerdict, Tracker};
 use brickwall_control_protocol::conntrack::response::HelperReloaded;
@@ -321,6 +322,74 @@ impl Conntrack {
         v
     }
 
+    /// conntrack-in for a burst, under one acquisition of the tracker's lock: decides
+    /// the packets in order up to where the burst must be cut (see [`BurstGuard`]).
+    fn conntrack_in_burst(&self, pkts: &mut [&mut PacketView], verdicts: &mut [Verdict]) -> usize {
+        let Some(first) = pkts.first() else { return 0 };
+        // The one-packet path's notes would be stale: this worker's bursts confirm and
+        // step their packets under the lock.
+        if let Some(seen) = self.seen.get(first.worker as usize) {
+            seen.confirmed.store(0, Ordering::Relaxed);
+            seen.no_helper.store(0, Ordering::Relaxed);
+        }
+        let mut guard = BurstGuard::default();
+        let mut t = self.tracker();
+        for (i, (pkt, v)) in pkts.iter_mut().zip(verdicts.iter_mut()).enumerate() {
+            let Some(r) = t.conntrack_in_burst(pkt, &mut guard) else {
+                return i;
+            };
+            *v = in_verdict(r);
+            if guard.cut {
+                return i + 1;
+            }
+        }
+        pkts.len()
+    }
+
+    /// Confirmation for a burst, under one acquisition of the tracker's lock.
+    fn confirm_burst(&self, pkts: &mut [&mut PacketView], verdicts: &mut [Verdict]) -> usize {
+        let mut t = self.tracker();
+        for (pkt, v) in pkts.iter_mut().zip(verdicts.iter_mut()) {
+            *v = if pkt.ct == 0 {
+                Verdict::Accept
+            } else {
+                match t.confirm(pkt) {
+                    ConfirmVerdict::Accept => Verdict::Accept,
+                    ConfirmVerdict::DropInsertFailed => Verdict::Drop(reason::INSERT_FAILED),
+                }
+            };
+        }
+        pkts.len()
+    }
+
+    /// The helper step for a burst: which packets' connections have a helper is read
+    /// under one acquisition of the tracker's lock; only those take the step.
+    fn helper_burst(&self, pkts: &mut [&mut PacketView], verdicts: &mut [Verdict]) -> usize {
+        verdicts.fill(Verdict::Accept);
+        if !self.has_helpers.load(Ordering::Acquire) {
+            return pkts.len();
+        }
+        let mut steps = 0u64;
+        {
+            let t = self.tracker();
+            for (i, pkt) in pkts.iter().enumerate() {
+                let helper = pkt.ct != 0
+                    && (pkt.ct_helper[0] != 0
+                        || t.conn_of(pkt.ct)
+                            .is_some_and(|(_, c)| c.helper_id().is_some()));
+                if helper {
+                    steps |= 1 << i;
+                }
+            }
+        }
+        for (i, (pkt, v)) in pkts.iter_mut().zip(verdicts.iter_mut()).enumerate() {
+            if steps & (1 << i) != 0 {
+                *v = self.helper_step_locked(pkt);
+            }
+        }
+        pkts.len()
+    }
+
     /// Confirmation: a new connection enters the table; for one already in it, a mark
     /// or labels a plugin set on the packet are kept. A packet of a confirmed connection
     /// whose mark and labels are still what conntrack-in attached has nothing to
@@ -356,6 +425,11 @@ impl Conntrack {
         if plain && pkt.ct_helper[0] == 0 {
             return Verdict::Accept;
         }
+        self.helper_step_locked(pkt)
+    }
+
+    /// The helper step with the helper set's and the tracker's locks.
+    fn helper_step_locked(&self, pkt: &mut PacketView) -> Verdict {
         let Some(mut set) = self.helper_set() else {
             return Verdict::Accept;
         };
@@ -493,14 +567,26 @@ impl Plugin for Conntrack {
         self.tracker().prefetch(pkts);
     }
 
+    const BURSTS: bool = true;
+
+    fn on_burst(&self, op: u32, pkts: &mut [&mut PacketView], verdicts: &mut [Verdict]) -> usize {
+        match op {
+            op::IN_PRE | op::IN_OUT => self.conntrack_in_burst(pkts, verdicts),
+            op::HELPER_IN | op::HELPER_POST => self.helper_burst(pkts, verdicts),
+            op::CONFIRM_IN | op::CONFIRM_POST => self.confirm_burst(pkts, verdicts),
+            _ => {
+                for (pkt, v) in pkts.iter_mut().zip(verdicts.iter_mut()) {
+                    *v = self.on_packet(op, pkt);
+                }
+                pkts.len()
+            }
+        }
+    }
+
     fn on_packet(&self, op: u32, pkt: &mut PacketView) -> Verdict {
         match op {
             op::DEFRAG_PRE | op::DEFRAG_OUT => self.defrag(pkt),
-            op::IN_PRE | op::IN_OUT => match self.conntrack_in(pkt) {
-                InVerdict::Accept => Verdict::Accept,
-                InVerdict::Repeat => Verdict::Repeat,
-                InVerdict::DropTableFull => Verdict::Drop(reason::TABLE_FULL),
-            },
+            op::IN_PRE | op::IN_OUT => in_verdict(self.conntrack_in(pkt)),
             op::HELPER_IN | op::HELPER_POST => self.helper_step(pkt),
             op::CONFIRM_IN | op::CONFIRM_POST => self.confirm(pkt),
             _ => Verdict::Accept,
@@ -525,6 +611,15 @@ impl Plugin for Conntrack {
             }
         }
         Ok(())
+    }
+}
+
+/// conntrack-in's verdict as the engine's.
+fn in_verdict(v: InVerdict) -> Verdict {
+    match v {
+        InVerdict::Accept => Verdict::Accept,
+        InVerdict::Repeat => Verdict::Repeat,
+        InVerdict::DropTableFull => Verdict::Drop(reason::TABLE_FULL),
     }
 }
 

@@ -3,7 +3,7 @@
 //! collector, early drop when the table is full, and ICMP errors related to the
 //! connection they quote.
 
-use crate::batch::Prepared;
+use crate::batch::{BurstGuard, Prepared};
 use crate::config::CtConfig;
 use crate::conn::{status, Conn, ConnExt, Slot};
 use crate::events::{class, what, ConnEvent, Event, EventBus, EventKind, ExpectEvent};
@@ -721,6 +721,31 @@ impl Tracker {
 
     /// conntrack-in: attaches a connection and a ctinfo to the packet.
     pub fn conntrack_in(&mut self, pkt: &mut PacketView) -> InVerdict {
+        self.track(pkt, None)
+    }
+
+    /// conntrack-in for a packet of a burst, in order after the burst's earlier
+    /// packets, which `guard` remembers. `None` (the packet untouched) when the packet
+    /// must wait until the earlier ones have finished their walk: its connection is one
+    /// an earlier packet of the burst already carries. After `Some`, [`BurstGuard::cut`]
+    /// says whether the next packets must wait for this one (see [`BurstGuard`]).
+    pub fn conntrack_in_burst(
+        &mut self,
+        pkt: &mut PacketView,
+        guard: &mut BurstGuard,
+    ) -> Option<InVerdict> {
+        let v = self.track(pkt, Some(guard));
+        if guard.deferred {
+            guard.deferred = false;
+            return None;
+        }
+        if v == InVerdict::Repeat {
+            guard.cut = true;
+        }
+        Some(v)
+    }
+
+    fn track(&mut self, pkt: &mut PacketView, mut guard: Option<&mut BurstGuard>) -> InVerdict {
         self.set_worker(pkt.worker);
         self.settle_pending();
         if pkt.ct != 0 {
@@ -764,8 +789,17 @@ impl Tracker {
             None => self.table.hash(&tuple),
         };
         let Some((idx, dir)) = self.lookup_hashed(&tuple, hash, now) else {
+            if let Some(g) = guard {
+                g.cut = true;
+            }
             return self.new_conn(pkt, tuple, now, bytes);
         };
+        if let Some(g) = guard.as_deref_mut() {
+            if !g.claim(idx) {
+                g.deferred = true;
+                return InVerdict::Accept;
+            }
+        }
         self.bump(|s| s.found += 1);
         let cfg = &self.proto_cfg;
         let Some(c) = self.table.get_mut(idx) else {
@@ -837,6 +871,12 @@ impl Tracker {
             self.conn_event(idx, bits);
         }
         self.note_master_helper(pkt, master);
+        if let Some(g) = guard {
+            // A helper's step may expect connections the next packets open; a
+            // connection that ends may be opened again by them.
+            let helper = self.table.get(idx).is_some_and(|c| c.helper().is_some());
+            g.cut |= helper || pkt.ct_helper[0] != 0 || verdict == Track::Kill;
+        }
         if verdict == Track::Kill {
             // The packet passes with its ctinfo; the connection ends here.
             self.destroy(idx);

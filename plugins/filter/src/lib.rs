@@ -102,6 +102,10 @@ impl Plugin for Filter {
         drop_reasons: &DROP_REASONS,
     };
 
+    /// A rule's verdict depends only on its packet (counters and the log's rate limit
+    /// count, but decide nothing), so a burst is decided packet by packet, uncut.
+    const BURSTS: bool = true;
+
     fn init(config: &str, host: Host) -> Result<Self, String> {
         Ok(Filter {
             chains: load::load(config)?,

@@ -11,7 +11,7 @@ use super::Port;
 use crate::control::LiveStatus;
 use crate::packet::Packet;
 use crate::pipeline::counters::Counters;
-use crate::pipeline::{Outcome, Pipeline, Shared};
+use crate::pipeline::{Ingress, Outcome, Pipeline, Shared};
 use crate::replay::ReplaySummary;
 use crate::wire::{LinkType, ParseError};
 use brickwall_hooks::{Family, HookTable};
@@ -147,6 +147,8 @@ struct Worker<'a> {
     pool: Vec<(Packet, Vec<u8>)>,
     /// How each gathered frame parsed (its length: the batch's).
     parsed: Vec<Result<(), ParseError>>,
+    /// The outcomes of the batch's IP packets, reused batch to batch.
+    outcomes: Vec<Outcome>,
     /// The link header of the frame being processed, for re-framing a replaced datagram.
     l2: Vec<u8>,
     /// Largest frame the other ports take.
@@ -190,7 +192,8 @@ impl Worker<'_> {
         self.parsed.push(parsed);
     }
 
-    /// Processes the gathered batch, in order, after letting plugins prepare for it.
+    /// Processes the gathered batch, after letting plugins prepare for it: its IP
+    /// packets walk the hooks as a burst, then each frame goes on its way, in order.
     fn process_batch(&mut self, table: &HookTable) {
         let n = self.parsed.len();
         self.pipeline.prepare(
@@ -201,31 +204,55 @@ impl Worker<'_> {
                 .filter(|(_, r)| r.is_ok())
                 .map(|(p, _)| &mut p.0),
         );
+        // The host's own packets start at OUTPUT; the wire's at PREROUTING, where the
+        // routing decision sends those for a local address to INPUT.
+        let ingress = if self.outs[self.me].local {
+            Ingress::Local
+        } else {
+            Ingress::Received
+        };
+        let mut outcomes = std::mem::take(&mut self.outcomes);
+        let mut walking: Vec<&mut Packet> = self.pool[..n]
+            .iter_mut()
+            .zip(&self.parsed)
+            .filter(|(_, r)| r.is_ok())
+            .map(|(p, _)| &mut p.0)
+            .collect();
+        outcomes.clear();
+        outcomes.resize(walking.len(), Outcome::Stolen);
+        self.pipeline
+            .process_burst(table, &mut walking, ingress, &mut outcomes);
+        drop(walking);
         let parsed = std::mem::take(&mut self.parsed);
+        let mut walked = outcomes.iter();
         for (k, r) in parsed.iter().enumerate() {
-            // The packet and its link header leave the pool while they are processed.
+            let outcome = match r {
+                Ok(()) => walked.next().copied(),
+                Err(_) => None,
+            };
+            // The packet and its link header leave the pool while they go on.
             let (mut pkt, mut l2) = std::mem::take(&mut self.pool[k]);
             std::mem::swap(&mut self.l2, &mut l2);
-            self.packet(table, &mut pkt, r);
+            self.packet(&mut pkt, r, outcome);
             std::mem::swap(&mut self.l2, &mut l2);
             self.pool[k] = (pkt, l2);
         }
         self.parsed = parsed;
         self.parsed.clear();
+        self.outcomes = outcomes;
     }
 
-    /// Processes one gathered packet (its link header in `self.l2`).
-    fn packet(&mut self, table: &HookTable, pkt: &mut Packet, parsed: &Result<(), ParseError>) {
-        let local = self.outs[self.me].local;
+    /// Sends one gathered packet on its way (its link header in `self.l2`), with the
+    /// outcome of its walk if it was an IP packet.
+    fn packet(
+        &mut self,
+        pkt: &mut Packet,
+        parsed: &Result<(), ParseError>,
+        outcome: Option<Outcome>,
+    ) {
         match parsed {
             Ok(()) => {
-                // The host's own packets start at OUTPUT; the wire's at PREROUTING,
-                // where the routing decision sends those for a local address to INPUT.
-                let outcome = if local {
-                    self.pipeline.process_local(table, pkt)
-                } else {
-                    self.pipeline.process(table, pkt)
-                };
+                let outcome = outcome.unwrap_or(Outcome::Stolen);
                 if let Some(s) = pkt.ctinfo().state_name() {
                     *self.ct_states.entry(s).or_default() += 1;
                 }
@@ -460,6 +487,7 @@ pub fn run(shared: &Arc<Shared>, ports: Vec<Port>, mut opts: BridgeOptions<'_>) 
                     reasons,
                     pool: Vec::new(),
                     parsed: Vec::new(),
+                    outcomes: Vec::new(),
                     l2: Vec::with_capacity(32),
                     max_frame,
                     rx_frames: 0,

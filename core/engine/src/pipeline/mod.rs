@@ -2,6 +2,7 @@
 //! POSTROUTING; OUTPUT and POSTROUTING for what the local side sends. Each hook runs its
 //! chain of callbacks in priority order and applies their verdicts.
 
+mod burst;
 pub mod counters;
 pub mod queue;
 pub mod route;
@@ -15,6 +16,8 @@ use counters::Counters;
 use queue::{QueueHub, QueueRefusal, QueueVerdict, QueuedPacket, ResumePoint};
 use route::{Route, Router};
 use std::sync::Arc;
+
+pub use burst::Ingress;
 
 /// The engine's own drop reasons, registered first in every registry.
 #[derive(Clone, Copy, Debug)]
@@ -324,91 +327,130 @@ impl Pipeline {
                 i += 1;
                 continue;
             }
-            let entry = &table.chain(family, hook)[i];
-            match v.code {
-                RawVerdict::CODE_DROP => {
-                    let id = entry
-                        .reason_id(v.arg)
-                        .unwrap_or(self.shared.reasons.plugin_undeclared_reason);
-                    return HookEnd::Done(self.drop_with(hook, id));
-                }
-                RawVerdict::CODE_STOLEN => {
-                    self.counters.hooks[hook as usize].stolen += 1;
-                    self.counters.stolen += 1;
-                    return HookEnd::Done(Outcome::Stolen);
-                }
-                RawVerdict::CODE_QUEUE => {
-                    let num = (v.arg & 0xffff) as u16;
-                    let bypass =
-                        v.arg & RawVerdict::QUEUE_BYPASS != 0 || self.shared.queues.bypass(num);
-                    let shadow = pkt.shadow();
-                    let qp = QueuedPacket {
-                        packet: Box::new(std::mem::replace(pkt, shadow)),
-                        queue: num,
-                        resume: ResumePoint {
-                            route,
-                            hook_pos,
-                            next: i + 1,
-                        },
-                    };
-                    match self.shared.queues.enqueue(qp) {
-                        Ok(()) => {
-                            self.counters.hooks[hook as usize].queued += 1;
-                            self.counters.queued += 1;
-                            return HookEnd::Done(Outcome::Queued);
-                        }
-                        Err((qp, refusal)) => {
-                            *pkt = *qp.packet;
-                            let ctx = pkt as *mut Packet as *mut std::ffi::c_void;
-                            // SAFETY: as at the walk's start: the packet is back in
-                            // its place, which the context names again.
-                            unsafe { pkt.view.set_host(self.shared.host.api(), ctx) };
-                            if bypass {
-                                i += 1;
-                                continue;
-                            }
-                            let id = match refusal {
-                                QueueRefusal::Full => self.shared.reasons.queue_full,
-                                QueueRefusal::NoListener => self.shared.reasons.queue_no_listener,
-                            };
-                            return HookEnd::Done(self.drop_with(hook, id));
-                        }
-                    }
-                }
-                RawVerdict::CODE_REPEAT => {
-                    self.counters.hooks[hook as usize].repeated += 1;
-                    repeats += 1;
-                    if repeats > self.shared.repeat_limit {
-                        return HookEnd::Done(
-                            self.drop_with(hook, self.shared.reasons.repeat_limit),
-                        );
-                    }
-                    i = 0;
-                }
-                RawVerdict::CODE_PANICKED => {
-                    *self
-                        .counters
-                        .panics
-                        .entry(entry.owner.name.to_string())
-                        .or_default() += 1;
-                    match entry.owner.failure_policy {
-                        FailurePolicy::FailOpen => i += 1,
-                        FailurePolicy::FailClosed => {
-                            return HookEnd::Done(
-                                self.drop_with(hook, self.shared.reasons.plugin_panic),
-                            )
-                        }
-                    }
-                }
-                _ => {
-                    return HookEnd::Done(
-                        self.drop_with(hook, self.shared.reasons.plugin_bad_verdict),
-                    )
-                }
+            let at = At {
+                family,
+                hook,
+                route,
+                hook_pos,
+                callback: i,
+            };
+            match self.apply(table, at, v, pkt, &mut repeats) {
+                Step::Next => i += 1,
+                Step::Restart => i = 0,
+                Step::Done(o) => return HookEnd::Done(o),
             }
         }
         HookEnd::Passed
     }
+
+    /// Applies a verdict other than a plain ACCEPT that the callback at `at` gave
+    /// `pkt`; `repeats` counts the REPEATs of this traversal of the hook.
+    fn apply(
+        &mut self,
+        table: &HookTable,
+        at: At,
+        v: RawVerdict,
+        pkt: &mut Packet,
+        repeats: &mut u32,
+    ) -> Step {
+        let hook = at.hook;
+        let entry = &table.chain(at.family, hook)[at.callback];
+        match v.code {
+            RawVerdict::CODE_ACCEPT => Step::Next,
+            RawVerdict::CODE_DROP => {
+                let id = entry
+                    .reason_id(v.arg)
+                    .unwrap_or(self.shared.reasons.plugin_undeclared_reason);
+                Step::Done(self.drop_with(hook, id))
+            }
+            RawVerdict::CODE_STOLEN => {
+                self.counters.hooks[hook as usize].stolen += 1;
+                self.counters.stolen += 1;
+                Step::Done(Outcome::Stolen)
+            }
+            RawVerdict::CODE_QUEUE => {
+                let num = (v.arg & 0xffff) as u16;
+                let bypass =
+                    v.arg & RawVerdict::QUEUE_BYPASS != 0 || self.shared.queues.bypass(num);
+                let shadow = pkt.shadow();
+                let qp = QueuedPacket {
+                    packet: Box::new(std::mem::replace(pkt, shadow)),
+                    queue: num,
+                    resume: ResumePoint {
+                        route: at.route,
+                        hook_pos: at.hook_pos,
+                        next: at.callback + 1,
+                    },
+                };
+                match self.shared.queues.enqueue(qp) {
+                    Ok(()) => {
+                        self.counters.hooks[hook as usize].queued += 1;
+                        self.counters.queued += 1;
+                        Step::Done(Outcome::Queued)
+                    }
+                    Err((qp, refusal)) => {
+                        *pkt = *qp.packet;
+                        let ctx = pkt as *mut Packet as *mut std::ffi::c_void;
+                        // SAFETY: as at the walk's start: the packet is back in its
+                        // place, which the context names again.
+                        unsafe { pkt.view.set_host(self.shared.host.api(), ctx) };
+                        if bypass {
+                            return Step::Next;
+                        }
+                        let id = match refusal {
+                            QueueRefusal::Full => self.shared.reasons.queue_full,
+                            QueueRefusal::NoListener => self.shared.reasons.queue_no_listener,
+                        };
+                        Step::Done(self.drop_with(hook, id))
+                    }
+                }
+            }
+            RawVerdict::CODE_REPEAT => {
+                self.counters.hooks[hook as usize].repeated += 1;
+                *repeats += 1;
+                if *repeats > self.shared.repeat_limit {
+                    return Step::Done(self.drop_with(hook, self.shared.reasons.repeat_limit));
+                }
+                Step::Restart
+            }
+            RawVerdict::CODE_PANICKED => {
+                *self
+                    .counters
+                    .panics
+                    .entry(entry.owner.name.to_string())
+                    .or_default() += 1;
+                match entry.owner.failure_policy {
+                    FailurePolicy::FailOpen => Step::Next,
+                    FailurePolicy::FailClosed => {
+                        Step::Done(self.drop_with(hook, self.shared.reasons.plugin_panic))
+                    }
+                }
+            }
+            _ => Step::Done(self.drop_with(hook, self.shared.reasons.plugin_bad_verdict)),
+        }
+    }
+}
+
+/// Where in the path a callback ran.
+#[derive(Clone, Copy, Debug)]
+struct At {
+    family: Family,
+    hook: Hook,
+    route: Route,
+    /// The hook's position on the route.
+    hook_pos: usize,
+    /// The callback's position in the hook's chain.
+    callback: usize,
+}
+
+/// What a verdict does to a packet's walk through a hook.
+enum Step {
+    /// On to the next callback.
+    Next,
+    /// The hook again from its first callback (REPEAT).
+    Restart,
+    /// The walk ends.
+    Done(Outcome),
 }
 
 fn resume_hook(r: ResumePoint) -> Hook {

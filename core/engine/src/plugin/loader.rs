@@ -7,7 +7,8 @@
 use super::services::Import;
 use crate::host::HostShared;
 use brickwall_hooks::abi::{
-    EntryFn, PluginDescriptor, Writer, ABI_VERSION, DESCRIPTOR_MIN_SIZE, ENTRY_SYMBOL,
+    EntryFn, PluginDescriptor, Writer, ABI_VERSION, ABI_VERSION_MIN, DESCRIPTOR_MIN_SIZE,
+    ENTRY_SYMBOL,
 };
 use brickwall_hooks::services::ServiceVersion;
 use brickwall_hooks::{
@@ -200,9 +201,10 @@ impl OpenedPlugin {
         // SAFETY: non-null, returned by the plugin's entry point; the first two fields are
         // read before trusting the rest of the layout.
         let (abi, size) = unsafe { ((*desc).abi_version, (*desc).size) };
-        if abi != ABI_VERSION {
+        if !(ABI_VERSION_MIN..=ABI_VERSION).contains(&abi) {
             return Err(refused(format!(
-                "plugin ABI version {abi}, this engine speaks version {ABI_VERSION}"
+                "plugin ABI version {abi}, this engine speaks versions {ABI_VERSION_MIN} to \
+                 {ABI_VERSION}"
             )));
         }
         if (size as usize) < DESCRIPTOR_MIN_SIZE {
@@ -213,7 +215,12 @@ impl OpenedPlugin {
             return Err(refused(format!("its vtable has no `{f}` function (null)")));
         }
         // SAFETY: as above, and every required function is there.
-        let d = unsafe { PluginDescriptor::read_sized(desc, size as usize) };
+        let mut d = unsafe { PluginDescriptor::read_sized(desc, size as usize) };
+        if abi < 2 {
+            // Bursts are ABI 2's: a plugin built for ABI 1 gets one packet at a time,
+            // whatever lies where the field is now.
+            d.on_burst = None;
+        }
         // SAFETY: the strings and arrays are static data of the plugin.
         let name = unsafe { d.name.to_string_lossy() };
         if name.is_empty() {
@@ -339,6 +346,7 @@ impl OpenedPlugin {
             });
         }
         let on_packet = d.vtable.on_packet;
+        let on_burst = d.on_burst;
         // SAFETY: the plugin's functions take the state its `init` returned, which the
         // owner keeps (with the library) until the last snapshot lets go of it; plugins
         // are thread-safe by the ABI's contract.
@@ -387,7 +395,13 @@ impl OpenedPlugin {
                 priority: prio,
                 name: reg_name,
                 // SAFETY: as for `prepare` above.
-                callback: unsafe { Callback::new(on_packet, state, op) },
+                callback: unsafe {
+                    let cb = Callback::new(on_packet, state, op);
+                    match on_burst {
+                        Some(f) => cb.with_burst(f),
+                        None => cb,
+                    }
+                },
             })
             .collect();
         registry.register(&owner, registrations);

@@ -1,0 +1,321 @@
+//! Bursts: a batch of packets walks the hooks together, each callback deciding the
+//! packets at its place in one call (`Callback::call_burst`), so that a plugin pays its
+//! fixed costs (a lock, a cache warm-up) once per burst instead of once per packet.
+//!
+//! Each packet's verdicts and path are those it would have had one at a time, in
+//! arrival order. The walk keeps that in three ways:
+//! - a burst walks together only through tables whose every callback decides bursts
+//!   (`HookTable::walks_bursts`); any other table runs the packets one at a time;
+//! - only consecutive packets at the same hook of the same family go on together: where
+//!   arrival order mixes routes or families, the packets go on in runs, each run to the
+//!   end of its walk before the next;
+//! - a callback that decides fewer packets than it was handed (it cut the burst, as
+//!   conntrack does before a second packet of a connection) sees the rest again only
+//!   after the packets it decided have finished their whole walk.
+
+use super::{At, Outcome, Pipeline, Step};
+use crate::packet::Packet;
+use brickwall_hooks::abi::MAX_BURST;
+use brickwall_hooks::{Family, Hook, HookTable, PacketView, RawVerdict};
+
+use super::route::Route;
+
+/// Where the packets of a burst enter the path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ingress {
+    /// Received from a wire: PREROUTING first ([`Pipeline::process`]).
+    Received,
+    /// Read from a capture: the local side's own at OUTPUT, others at PREROUTING
+    /// ([`Pipeline::process_captured`]).
+    Captured,
+    /// Sent by the local side: OUTPUT first ([`Pipeline::process_local`]).
+    Local,
+}
+
+/// Some of a burst's packets, by position, in arrival order.
+#[derive(Clone, Copy)]
+struct Ids {
+    at: [u8; MAX_BURST],
+    n: usize,
+}
+
+impl Ids {
+    const EMPTY: Ids = Ids {
+        at: [0; MAX_BURST],
+        n: 0,
+    };
+
+    fn push(&mut self, i: usize) {
+        self.at[self.n] = i as u8;
+        self.n += 1;
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.at[..self.n]
+    }
+
+    fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+}
+
+/// A packet's place in its walk.
+#[derive(Clone, Copy)]
+struct Lane {
+    family: Family,
+    route: Route,
+    /// Position of its current hook on the route.
+    hook_pos: usize,
+    /// REPEAT verdicts within the current hook.
+    repeats: u32,
+    outcome: Option<Outcome>,
+}
+
+impl Lane {
+    /// A lane before its packet is looked at.
+    const UNSET: Lane = Lane {
+        family: Family::Ipv4,
+        route: Route::Forward,
+        hook_pos: 0,
+        repeats: 0,
+        outcome: None,
+    };
+
+    fn hook(&self) -> Option<Hook> {
+        self.route.hooks().get(self.hook_pos).copied()
+    }
+}
+
+impl Pipeline {
+    /// Runs a burst of packets, writing each one's outcome to `outcomes` (as long as
+    /// `pkts`). Bursts longer than [`MAX_BURST`] go in pieces. Where the table does not
+    /// walk bursts, each packet in turn, exactly as the one-packet entry points do.
+    pub fn process_burst(
+        &mut self,
+        table: &HookTable,
+        pkts: &mut [&mut Packet],
+        ingress: Ingress,
+        outcomes: &mut [Outcome],
+    ) {
+        let n = pkts.len().min(outcomes.len());
+        if !table.walks_bursts() {
+            for (pkt, out) in pkts[..n].iter_mut().zip(outcomes.iter_mut()) {
+                *out = match ingress {
+                    Ingress::Received => self.process(table, pkt),
+                    Ingress::Captured => self.process_captured(table, pkt),
+                    Ingress::Local => self.process_local(table, pkt),
+                };
+            }
+            return;
+        }
+        for (chunk, outs) in pkts[..n]
+            .chunks_mut(MAX_BURST)
+            .zip(outcomes.chunks_mut(MAX_BURST))
+        {
+            self.burst(table, chunk, ingress, outs);
+        }
+    }
+
+    /// One burst of at most [`MAX_BURST`] packets.
+    fn burst(
+        &mut self,
+        table: &HookTable,
+        pkts: &mut [&mut Packet],
+        ingress: Ingress,
+        outcomes: &mut [Outcome],
+    ) {
+        let mut lanes = [Lane::UNSET; MAX_BURST];
+        let mut all = Ids::EMPTY;
+        for (i, pkt) in pkts.iter_mut().enumerate() {
+            if ingress == Ingress::Local {
+                self.counters.injected += 1;
+            } else {
+                self.counters.received += 1;
+            }
+            let Some(family) = pkt.view.family() else {
+                lanes[i].outcome =
+                    Some(self.drop_with(Hook::PreRouting, self.shared.reasons.plugin_bad_verdict));
+                continue;
+            };
+            let route = match ingress {
+                Ingress::Local => Route::LocalOut,
+                Ingress::Captured if self.shared.router.sent_locally(&pkt.view) => Route::LocalOut,
+                Ingress::Received | Ingress::Captured => Route::Forward,
+            };
+            pkt.view.worker = self.worker;
+            let ctx = &mut **pkt as *mut Packet as *mut std::ffi::c_void;
+            // SAFETY: the host's API lives as long as the pipeline, and its functions
+            // take this packet, which stays in place until the burst is over, as their
+            // context.
+            unsafe { pkt.view.set_host(self.shared.host.api(), ctx) };
+            lanes[i].family = family;
+            lanes[i].route = route;
+            all.push(i);
+        }
+        self.enter_runs(table, pkts, &mut lanes, all);
+        for (out, lane) in outcomes.iter_mut().zip(&lanes[..pkts.len()]) {
+            // Every walk ends with an outcome.
+            *out = lane.outcome.unwrap_or(Outcome::Stolen);
+        }
+    }
+
+    /// Takes the packets `ids` into their current hooks (or to the end of their walk),
+    /// run by run: consecutive packets at the same hook of the same family go on
+    /// together, each run to the end of its walk before the next.
+    fn enter_runs(
+        &mut self,
+        table: &HookTable,
+        pkts: &mut [&mut Packet],
+        lanes: &mut [Lane; MAX_BURST],
+        ids: Ids,
+    ) {
+        let mut run = Ids::EMPTY;
+        let mut key = None;
+        for &i in ids.as_slice() {
+            let lane = &lanes[i as usize];
+            let k = (lane.family, lane.hook());
+            if key != Some(k) && !run.is_empty() {
+                self.enter(table, pkts, lanes, run);
+                run = Ids::EMPTY;
+            }
+            key = Some(k);
+            run.push(i as usize);
+        }
+        if !run.is_empty() {
+            self.enter(table, pkts, lanes, run);
+        }
+    }
+
+    /// A run of packets at one hook of one family enters it, or, past the route's last
+    /// hook, ends its walk.
+    fn enter(
+        &mut self,
+        table: &HookTable,
+        pkts: &mut [&mut Packet],
+        lanes: &mut [Lane; MAX_BURST],
+        run: Ids,
+    ) {
+        let first = lanes[run.at[0] as usize];
+        let Some(hook) = first.hook() else {
+            for &i in run.as_slice() {
+                let lane = &mut lanes[i as usize];
+                lane.outcome = Some(if lane.route == Route::LocalIn {
+                    self.counters.delivered += 1;
+                    Outcome::Delivered
+                } else {
+                    self.counters.forwarded += 1;
+                    Outcome::Forwarded
+                });
+            }
+            return;
+        };
+        for &i in run.as_slice() {
+            pkts[i as usize].enter(hook);
+            lanes[i as usize].repeats = 0;
+        }
+        self.counters.hooks[hook as usize].entered += run.n as u64;
+        self.run_hook_burst(table, pkts, lanes, run, first.family, hook, 0);
+    }
+
+    /// Walks the packets `ids`, all at `hook` of `family`, from its callback `cb` to
+    /// the end of their walk.
+    #[allow(clippy::too_many_arguments)]
+    fn run_hook_burst(
+        &mut self,
+        table: &HookTable,
+        pkts: &mut [&mut Packet],
+        lanes: &mut [Lane; MAX_BURST],
+        mut ids: Ids,
+        family: Family,
+        hook: Hook,
+        mut cb: usize,
+    ) {
+        let calls = table.calls(family, hook);
+        while !ids.is_empty() {
+            let Some(call) = calls.get(cb) else {
+                self.pass_hook(table, pkts, lanes, ids, hook);
+                return;
+            };
+            let mut verdicts = [RawVerdict::ACCEPT; MAX_BURST];
+            let k = {
+                let mut views = [std::ptr::null_mut::<PacketView>(); MAX_BURST];
+                let base = pkts.as_mut_ptr();
+                for (v, &i) in views.iter_mut().zip(ids.as_slice()) {
+                    // SAFETY: `i` is in bounds and the ids are distinct, so every view
+                    // is a different packet's; nothing else touches them during the
+                    // call.
+                    *v = unsafe { &mut (*base.add(i as usize)).view as *mut PacketView };
+                }
+                // SAFETY: the first `ids.n` pointers are valid, distinct and exclusive
+                // for the call (above), and `*mut PacketView` has the layout of
+                // `&mut PacketView`.
+                let views = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        views.as_mut_ptr() as *mut &mut PacketView,
+                        ids.n,
+                    )
+                };
+                call.call_burst(views, &mut verdicts[..ids.n])
+            };
+            let mut pass = Ids::EMPTY;
+            let mut again = Ids::EMPTY;
+            for (&i, &v) in ids.as_slice()[..k].iter().zip(&verdicts[..k]) {
+                let i = i as usize;
+                if v.code == RawVerdict::CODE_ACCEPT {
+                    pass.push(i);
+                    continue;
+                }
+                let lane = &mut lanes[i];
+                let at = At {
+                    family,
+                    hook,
+                    route: lane.route,
+                    hook_pos: lane.hook_pos,
+                    callback: cb,
+                };
+                let mut repeats = lane.repeats;
+                let step = self.apply(table, at, v, pkts[i], &mut repeats);
+                lanes[i].repeats = repeats;
+                match step {
+                    Step::Next => pass.push(i),
+                    Step::Restart => again.push(i),
+                    Step::Done(o) => lanes[i].outcome = Some(o),
+                }
+            }
+            let mut rest = Ids::EMPTY;
+            for &i in &ids.as_slice()[k..] {
+                rest.push(i as usize);
+            }
+            if rest.is_empty() && again.is_empty() {
+                ids = pass;
+                cb += 1;
+                continue;
+            }
+            // The decided packets finish first: those passed on, then those that
+            // start the hook again; the rest meet this callback after them.
+            self.run_hook_burst(table, pkts, lanes, pass, family, hook, cb + 1);
+            self.run_hook_burst(table, pkts, lanes, again, family, hook, 0);
+            ids = rest;
+        }
+    }
+
+    /// The packets `ids` passed every callback of `hook`: each goes on to its next hook.
+    fn pass_hook(
+        &mut self,
+        table: &HookTable,
+        pkts: &mut [&mut Packet],
+        lanes: &mut [Lane; MAX_BURST],
+        ids: Ids,
+        hook: Hook,
+    ) {
+        self.counters.hooks[hook as usize].accepted += ids.n as u64;
+        for &i in ids.as_slice() {
+            let lane = &mut lanes[i as usize];
+            if hook == Hook::PreRouting {
+                lane.route = self.shared.router.after_prerouting(&pkts[i as usize].view);
+            }
+            lane.hook_pos += 1;
+        }
+        self.enter_runs(table, pkts, lanes, ids);
+    }
+}
