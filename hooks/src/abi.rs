@@ -235,7 +235,8 @@ pub struct PluginDescriptor {
     /// The functions.
     pub vtable: PluginVTable,
     /// Optional: called with each batch of packets the engine received, before they
-    /// walk the hooks one by one, so the plugin can prepare for them (hash, prefetch).
+    /// walk the hooks one by one, so the plugin can prepare for them (hash, prefetch);
+    /// not where the table walks bursts (a burst callback prepares its own burst).
     /// It may read the packets but not change them or decide anything. Appended to
     /// ABI 1: the engine reads it only when `size` reaches past it.
     pub prepare_batch: Option<BatchFn>,

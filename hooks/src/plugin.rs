@@ -379,7 +379,8 @@ extern "C" fn on_burst_tramp<T: Plugin>(
     if pkts.is_null() || verdicts.is_null() || n == 0 {
         return 0;
     }
-    let mut decided = [Verdict::Accept; MAX_BURST];
+    let mut buf = [Verdict::Accept; MAX_BURST];
+    let decided = &mut buf[..n];
     // SAFETY: `state` came from `init_tramp::<T>`; the engine passes `n` distinct,
     // valid views (a pointer to a view has the layout of a reference to it) and room
     // for `n` verdicts, all exclusively ours for the call.
@@ -390,7 +391,7 @@ extern "C" fn on_burst_tramp<T: Plugin>(
         )
     };
     let result = catch_unwind(AssertUnwindSafe(|| unsafe {
-        (*(state as *const T)).on_burst(op, views, &mut decided[..n])
+        (*(state as *const T)).on_burst(op, views, decided)
     }));
     match result {
         Ok(k) => {

@@ -220,7 +220,7 @@ fn bench(c: &mut Criterion) {
                         views.clear();
                         views.extend(chunk.iter_mut().map(|d| view(d, 2)));
                         let refs: Vec<&PacketView> = views.iter().map(|v| &**v).collect();
-                        t.prefetch(&refs);
+                        t.prefetch(refs.iter().copied());
                         for v in views.iter_mut() {
                             black_box(t.conntrack_in(v));
                             black_box(t.confirm(v));

@@ -101,6 +101,9 @@ pub struct BurstGuard {
     /// Slots of the connections the burst's packets carry.
     claimed: [u32; BURST_CONNS],
     n: usize,
+    /// A bit per slot's low 8 bits: a slot whose bit is clear is not claimed, and
+    /// most claims need no search.
+    bits: [u64; 4],
     /// The packets after the latest one must wait for it.
     pub cut: bool,
     /// The latest packet must wait (set by conntrack-in, read by the burst).
@@ -115,6 +118,7 @@ impl Default for BurstGuard {
         BurstGuard {
             claimed: [0; BURST_CONNS],
             n: 0,
+            bits: [0; 4],
             cut: false,
             deferred: false,
         }
@@ -125,9 +129,13 @@ impl BurstGuard {
     /// Claims connection slot `idx` for the current packet: false when an earlier
     /// packet of the burst carries it (or the guard is full), and the packet must wait.
     pub fn claim(&mut self, idx: u32) -> bool {
-        if self.claimed[..self.n].contains(&idx) || self.n == BURST_CONNS {
+        let (word, bit) = ((idx as usize >> 6) & 3, 1u64 << (idx & 63));
+        if self.bits[word] & bit != 0 && self.claimed[..self.n].contains(&idx)
+            || self.n == BURST_CONNS
+        {
             return false;
         }
+        self.bits[word] |= bit;
         self.claimed[self.n] = idx;
         self.n += 1;
         true

@@ -54,15 +54,23 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// Registration ids.
-mod op {
+/// Registration ids: the `op` each callback is called with.
+pub mod op {
+    /// defrag-prerouting.
     pub const DEFRAG_PRE: u32 = 0;
+    /// defrag-output.
     pub const DEFRAG_OUT: u32 = 1;
+    /// conntrack-in.
     pub const IN_PRE: u32 = 2;
+    /// conntrack-local.
     pub const IN_OUT: u32 = 3;
+    /// confirm-input.
     pub const CONFIRM_IN: u32 = 4;
+    /// confirm-postrouting.
     pub const CONFIRM_POST: u32 = 5;
+    /// helper-input.
     pub const HELPER_IN: u32 = 6;
+    /// helper-postrouting.
     pub const HELPER_POST: u32 = 7;
 }
 
@@ -334,6 +342,8 @@ impl Conntrack {
         }
         let mut guard = BurstGuard::default();
         let mut t = self.tracker();
+        // The burst's lookups, overlapped (from the table size where that pays).
+        t.prefetch(pkts.iter().map(|p| &**p));
         for (i, (pkt, v)) in pkts.iter_mut().zip(verdicts.iter_mut()).enumerate() {
             let Some(r) = t.conntrack_in_burst(pkt, &mut guard) else {
                 return i;
@@ -564,7 +574,7 @@ impl Plugin for Conntrack {
     }
 
     fn prepare_batch(&self, pkts: &[&PacketView]) {
-        self.tracker().prefetch(pkts);
+        self.tracker().prefetch(pkts.iter().copied());
     }
 
     const BURSTS: bool = true;

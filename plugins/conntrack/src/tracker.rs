@@ -673,9 +673,11 @@ impl Tracker {
     /// Below the config's `batch_prefetch_min_bytes` of records (by default
     /// [`PREFETCH_MIN_BYTES`]) it does nothing: the table then sits in the last-level
     /// cache, and preparing costs more than the misses it hides.
-    pub fn prefetch(&mut self, pkts: &[&PacketView]) {
-        let Some(first) = pkts.first() else { return };
-        self.set_worker(first.worker);
+    pub fn prefetch<'p>(&mut self, pkts: impl IntoIterator<Item = &'p PacketView>) {
+        let mut pkts = pkts.into_iter().peekable();
+        let Some(first) = pkts.peek() else { return };
+        let worker = first.worker;
+        self.set_worker(worker);
         let mut prepared = std::mem::take(&mut self.prepared[self.cur_worker]);
         prepared.clear();
         if self.table.record_bytes() < self.cfg.batch_prefetch_min_bytes {
@@ -684,7 +686,7 @@ impl Tracker {
             return;
         }
         for pkt in pkts {
-            if pkt.ct != 0 || pkt.flags & flags::NOTRACK != 0 || pkt.worker != first.worker {
+            if pkt.ct != 0 || pkt.flags & flags::NOTRACK != 0 || pkt.worker != worker {
                 continue;
             }
             let mut t = Tuple::default();

@@ -72,7 +72,7 @@ fn run(batch: Option<usize>) -> (Vec<Outcome>, String) {
             .collect();
         if batch.is_some() {
             let refs: Vec<&PacketView> = views.iter().map(|v| &**v).collect();
-            t.prefetch(&refs);
+            t.prefetch(refs.iter().copied());
         }
         for (k, v) in views.iter_mut().enumerate() {
             let at = i + k;

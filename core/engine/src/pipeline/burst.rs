@@ -13,12 +13,11 @@
 //!   conntrack does before a second packet of a connection) sees the rest again only
 //!   after the packets it decided have finished their whole walk.
 
+use super::route::Route;
 use super::{At, Outcome, Pipeline, Step};
 use crate::packet::Packet;
 use brickwall_hooks::abi::MAX_BURST;
 use brickwall_hooks::{Family, Hook, HookTable, PacketView, RawVerdict};
-
-use super::route::Route;
 
 /// Where the packets of a burst enter the path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,10 +64,9 @@ struct Lane {
     family: Family,
     route: Route,
     /// Position of its current hook on the route.
-    hook_pos: usize,
+    hook_pos: u8,
     /// REPEAT verdicts within the current hook.
     repeats: u32,
-    outcome: Option<Outcome>,
 }
 
 impl Lane {
@@ -78,12 +76,23 @@ impl Lane {
         route: Route::Forward,
         hook_pos: 0,
         repeats: 0,
-        outcome: None,
     };
 
     fn hook(&self) -> Option<Hook> {
-        self.route.hooks().get(self.hook_pos).copied()
+        self.route.hooks().get(self.hook_pos as usize).copied()
     }
+}
+
+/// A burst on its walk: its packets, their places and their outcomes, and the
+/// buffers of the callback being called (rebuilt for each call that needs them, so
+/// nested walks may share them).
+struct Walk<'w, 'p> {
+    table: &'w HookTable,
+    pkts: &'w mut [&'p mut Packet],
+    lanes: [Lane; MAX_BURST],
+    outcomes: &'w mut [Outcome],
+    views: [*mut PacketView; MAX_BURST],
+    verdicts: [RawVerdict; MAX_BURST],
 }
 
 impl Pipeline {
@@ -108,33 +117,35 @@ impl Pipeline {
             }
             return;
         }
-        for (chunk, outs) in pkts[..n]
+        for (pkts, outcomes) in pkts[..n]
             .chunks_mut(MAX_BURST)
             .zip(outcomes.chunks_mut(MAX_BURST))
         {
-            self.burst(table, chunk, ingress, outs);
+            let mut walk = Walk {
+                table,
+                pkts,
+                lanes: [Lane::UNSET; MAX_BURST],
+                outcomes,
+                views: [std::ptr::null_mut(); MAX_BURST],
+                verdicts: [RawVerdict::ACCEPT; MAX_BURST],
+            };
+            self.burst(&mut walk, ingress);
         }
     }
 
     /// One burst of at most [`MAX_BURST`] packets.
-    fn burst(
-        &mut self,
-        table: &HookTable,
-        pkts: &mut [&mut Packet],
-        ingress: Ingress,
-        outcomes: &mut [Outcome],
-    ) {
-        let mut lanes = [Lane::UNSET; MAX_BURST];
+    fn burst(&mut self, w: &mut Walk, ingress: Ingress) {
         let mut all = Ids::EMPTY;
-        for (i, pkt) in pkts.iter_mut().enumerate() {
+        for i in 0..w.pkts.len() {
             if ingress == Ingress::Local {
                 self.counters.injected += 1;
             } else {
                 self.counters.received += 1;
             }
+            let pkt = &mut *w.pkts[i];
             let Some(family) = pkt.view.family() else {
-                lanes[i].outcome =
-                    Some(self.drop_with(Hook::PreRouting, self.shared.reasons.plugin_bad_verdict));
+                w.outcomes[i] =
+                    self.drop_with(Hook::PreRouting, self.shared.reasons.plugin_bad_verdict);
                 continue;
             };
             let route = match ingress {
@@ -143,149 +154,150 @@ impl Pipeline {
                 Ingress::Received | Ingress::Captured => Route::Forward,
             };
             pkt.view.worker = self.worker;
-            let ctx = &mut **pkt as *mut Packet as *mut std::ffi::c_void;
+            let ctx = pkt as *mut Packet as *mut std::ffi::c_void;
             // SAFETY: the host's API lives as long as the pipeline, and its functions
             // take this packet, which stays in place until the burst is over, as their
             // context.
             unsafe { pkt.view.set_host(self.shared.host.api(), ctx) };
-            lanes[i].family = family;
-            lanes[i].route = route;
+            w.lanes[i].family = family;
+            w.lanes[i].route = route;
             all.push(i);
         }
-        self.enter_runs(table, pkts, &mut lanes, all);
-        for (out, lane) in outcomes.iter_mut().zip(&lanes[..pkts.len()]) {
-            // Every walk ends with an outcome.
-            *out = lane.outcome.unwrap_or(Outcome::Stolen);
-        }
+        self.enter_runs(w, all);
     }
 
     /// Takes the packets `ids` into their current hooks (or to the end of their walk),
     /// run by run: consecutive packets at the same hook of the same family go on
     /// together, each run to the end of its walk before the next.
-    fn enter_runs(
-        &mut self,
-        table: &HookTable,
-        pkts: &mut [&mut Packet],
-        lanes: &mut [Lane; MAX_BURST],
-        ids: Ids,
-    ) {
+    fn enter_runs(&mut self, w: &mut Walk, ids: Ids) {
+        if ids.is_empty() {
+            return;
+        }
+        let key = |l: &Lane| (l.family, l.hook());
+        let first = key(&w.lanes[ids.at[0] as usize]);
+        if ids
+            .as_slice()
+            .iter()
+            .all(|&i| key(&w.lanes[i as usize]) == first)
+        {
+            self.enter(w, ids);
+            return;
+        }
         let mut run = Ids::EMPTY;
-        let mut key = None;
+        let mut at = first;
         for &i in ids.as_slice() {
-            let lane = &lanes[i as usize];
-            let k = (lane.family, lane.hook());
-            if key != Some(k) && !run.is_empty() {
-                self.enter(table, pkts, lanes, run);
+            let k = key(&w.lanes[i as usize]);
+            if k != at {
+                self.enter(w, run);
                 run = Ids::EMPTY;
+                at = k;
             }
-            key = Some(k);
             run.push(i as usize);
         }
-        if !run.is_empty() {
-            self.enter(table, pkts, lanes, run);
-        }
+        self.enter(w, run);
     }
 
     /// A run of packets at one hook of one family enters it, or, past the route's last
     /// hook, ends its walk.
-    fn enter(
-        &mut self,
-        table: &HookTable,
-        pkts: &mut [&mut Packet],
-        lanes: &mut [Lane; MAX_BURST],
-        run: Ids,
-    ) {
-        let first = lanes[run.at[0] as usize];
+    fn enter(&mut self, w: &mut Walk, run: Ids) {
+        let first = w.lanes[run.at[0] as usize];
         let Some(hook) = first.hook() else {
             for &i in run.as_slice() {
-                let lane = &mut lanes[i as usize];
-                lane.outcome = Some(if lane.route == Route::LocalIn {
+                w.outcomes[i as usize] = if w.lanes[i as usize].route == Route::LocalIn {
                     self.counters.delivered += 1;
                     Outcome::Delivered
                 } else {
                     self.counters.forwarded += 1;
                     Outcome::Forwarded
-                });
+                };
             }
             return;
         };
         for &i in run.as_slice() {
-            pkts[i as usize].enter(hook);
-            lanes[i as usize].repeats = 0;
+            w.pkts[i as usize].enter(hook);
+            w.lanes[i as usize].repeats = 0;
         }
         self.counters.hooks[hook as usize].entered += run.n as u64;
-        self.run_hook_burst(table, pkts, lanes, run, first.family, hook, 0);
+        self.run_hook_burst(w, run, first.family, hook, 0);
     }
 
     /// Walks the packets `ids`, all at `hook` of `family`, from its callback `cb` to
     /// the end of their walk.
-    #[allow(clippy::too_many_arguments)]
     fn run_hook_burst(
         &mut self,
-        table: &HookTable,
-        pkts: &mut [&mut Packet],
-        lanes: &mut [Lane; MAX_BURST],
+        w: &mut Walk,
         mut ids: Ids,
         family: Family,
         hook: Hook,
         mut cb: usize,
     ) {
-        let calls = table.calls(family, hook);
+        let calls = w.table.calls(family, hook);
+        // Whether `w.views` holds the views of `ids` (a nested walk overwrites them).
+        let mut viewed = false;
         while !ids.is_empty() {
             let Some(call) = calls.get(cb) else {
-                self.pass_hook(table, pkts, lanes, ids, hook);
+                self.pass_hook(w, ids, hook);
                 return;
             };
-            let mut verdicts = [RawVerdict::ACCEPT; MAX_BURST];
-            let k = {
-                let mut views = [std::ptr::null_mut::<PacketView>(); MAX_BURST];
-                let base = pkts.as_mut_ptr();
-                for (v, &i) in views.iter_mut().zip(ids.as_slice()) {
+            if !viewed {
+                let base = w.pkts.as_mut_ptr();
+                for (v, &i) in w.views.iter_mut().zip(ids.as_slice()) {
                     // SAFETY: `i` is in bounds and the ids are distinct, so every view
-                    // is a different packet's; nothing else touches them during the
-                    // call.
+                    // is a different packet's.
                     *v = unsafe { &mut (*base.add(i as usize)).view as *mut PacketView };
                 }
-                // SAFETY: the first `ids.n` pointers are valid, distinct and exclusive
-                // for the call (above), and `*mut PacketView` has the layout of
-                // `&mut PacketView`.
-                let views = unsafe {
+                viewed = true;
+            }
+            // SAFETY: the first `ids.n` pointers are valid and distinct (above), and
+            // nothing else touches the packets during the call; `*mut PacketView` has
+            // the layout of `&mut PacketView`.
+            let k = call.call_burst(
+                unsafe {
                     std::slice::from_raw_parts_mut(
-                        views.as_mut_ptr() as *mut &mut PacketView,
+                        w.views.as_mut_ptr() as *mut &mut PacketView,
                         ids.n,
                     )
-                };
-                call.call_burst(views, &mut verdicts[..ids.n])
-            };
+                },
+                &mut w.verdicts[..ids.n],
+            );
+            if k == ids.n
+                && w.verdicts[..k]
+                    .iter()
+                    .all(|v| v.code == RawVerdict::CODE_ACCEPT)
+            {
+                cb += 1;
+                continue;
+            }
             let mut pass = Ids::EMPTY;
             let mut again = Ids::EMPTY;
-            for (&i, &v) in ids.as_slice()[..k].iter().zip(&verdicts[..k]) {
-                let i = i as usize;
+            for j in 0..k {
+                let (i, v) = (ids.at[j] as usize, w.verdicts[j]);
                 if v.code == RawVerdict::CODE_ACCEPT {
                     pass.push(i);
                     continue;
                 }
-                let lane = &mut lanes[i];
+                let lane = w.lanes[i];
                 let at = At {
                     family,
                     hook,
                     route: lane.route,
-                    hook_pos: lane.hook_pos,
+                    hook_pos: lane.hook_pos as usize,
                     callback: cb,
                 };
                 let mut repeats = lane.repeats;
-                let step = self.apply(table, at, v, pkts[i], &mut repeats);
-                lanes[i].repeats = repeats;
+                let step = self.apply(w.table, at, v, w.pkts[i], &mut repeats);
+                w.lanes[i].repeats = repeats;
                 match step {
                     Step::Next => pass.push(i),
                     Step::Restart => again.push(i),
-                    Step::Done(o) => lanes[i].outcome = Some(o),
+                    Step::Done(o) => w.outcomes[i] = o,
                 }
             }
             let mut rest = Ids::EMPTY;
             for &i in &ids.as_slice()[k..] {
                 rest.push(i as usize);
             }
+            viewed = false;
             if rest.is_empty() && again.is_empty() {
                 ids = pass;
                 cb += 1;
@@ -293,29 +305,29 @@ impl Pipeline {
             }
             // The decided packets finish first: those passed on, then those that
             // start the hook again; the rest meet this callback after them.
-            self.run_hook_burst(table, pkts, lanes, pass, family, hook, cb + 1);
-            self.run_hook_burst(table, pkts, lanes, again, family, hook, 0);
+            if !pass.is_empty() {
+                self.run_hook_burst(w, pass, family, hook, cb + 1);
+            }
+            if !again.is_empty() {
+                self.run_hook_burst(w, again, family, hook, 0);
+            }
             ids = rest;
         }
     }
 
     /// The packets `ids` passed every callback of `hook`: each goes on to its next hook.
-    fn pass_hook(
-        &mut self,
-        table: &HookTable,
-        pkts: &mut [&mut Packet],
-        lanes: &mut [Lane; MAX_BURST],
-        ids: Ids,
-        hook: Hook,
-    ) {
+    fn pass_hook(&mut self, w: &mut Walk, ids: Ids, hook: Hook) {
         self.counters.hooks[hook as usize].accepted += ids.n as u64;
         for &i in ids.as_slice() {
-            let lane = &mut lanes[i as usize];
+            let lane = &mut w.lanes[i as usize];
             if hook == Hook::PreRouting {
-                lane.route = self.shared.router.after_prerouting(&pkts[i as usize].view);
+                lane.route = self
+                    .shared
+                    .router
+                    .after_prerouting(&w.pkts[i as usize].view);
             }
             lane.hook_pos += 1;
         }
-        self.enter_runs(table, pkts, lanes, ids);
+        self.enter_runs(w, ids);
     }
 }

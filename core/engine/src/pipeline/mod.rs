@@ -163,9 +163,10 @@ impl Pipeline {
     /// Lets the plugins that ask for it prepare for a batch of packets that will be
     /// processed next, in this order (see `Plugin::prepare_batch`: conntrack hashes
     /// them and prefetches their table entries, so the batch's cache misses overlap).
+    /// Nothing for a table that walks bursts: its plugins prepare in their burst calls.
     pub fn prepare<'a>(&self, table: &HookTable, pkts: impl Iterator<Item = &'a mut Packet>) {
         let preparers = table.preparers();
-        if preparers.is_empty() {
+        if preparers.is_empty() || table.walks_bursts() {
             return;
         }
         let views: Vec<*const PacketView> = pkts
