@@ -37,11 +37,12 @@ pub mod tuple;
 
 use crate::batch::BurstGuard;
 use crate::conn::Slot;
-use crate::tracker::{ConfirmVerdict, InVerdict, Tracker};
+use crate::tracker::{ConfirmVerdict, InVerdict, Keyer, Tracker};
 use brickwall_control_protocol::conntrack::response::HelperReloaded;
 use brickwall_control_protocol::conntrack::Request;
 use brickwall_control_protocol::helpers::HelpersResponse;
 use brickwall_helpers::HelperSet;
+use brickwall_hooks::abi::MAX_BURST;
 use brickwall_hooks::services::ServiceExport;
 use brickwall_hooks::{
     declare_plugin, priority, FailurePolicy, FamilySel, Hook, HookSpec, Host, PacketView, Plugin,
@@ -157,6 +158,8 @@ pub struct Conntrack {
     /// helper step and confirm pass it by without a lock.
     seen: Box<[Seen]>,
     host: Host,
+    /// Computes a burst's tuples and hashes before the tracker's lock is taken.
+    keyer: Keyer,
     /// The `conntrack` service's table, made when the engine first asks for it (at the
     /// plugin's final address, which it points back to).
     service: std::sync::OnceLock<brickwall_hooks::services::conntrack::ConntrackTable>,
@@ -237,6 +240,7 @@ impl Conntrack {
             }
         }
         Conntrack {
+            keyer: tracker.keyer(),
             tracker: Mutex::new(tracker),
             defrag,
             has_helpers: AtomicBool::new(helpers.is_some()),
@@ -340,12 +344,24 @@ impl Conntrack {
             seen.confirmed.store(0, Ordering::Relaxed);
             seen.no_helper.store(0, Ordering::Relaxed);
         }
+        // Tuples and hashes before the lock; the lookups overlapped under it (from the
+        // table size where that pays).
+        let n = pkts.len().min(MAX_BURST);
+        let mut keys = [None; MAX_BURST];
+        let mut hashes = [0u32; MAX_BURST];
+        let mut hashed = 0;
+        for (k, pkt) in keys.iter_mut().zip(pkts.iter()) {
+            *k = self.keyer.key(pkt);
+            if let Some((_, h)) = k {
+                hashes[hashed] = *h;
+                hashed += 1;
+            }
+        }
         let mut guard = BurstGuard::default();
         let mut t = self.tracker();
-        // The burst's lookups, overlapped (from the table size where that pays).
-        t.prefetch(pkts.iter().map(|p| &**p));
-        for (i, (pkt, v)) in pkts.iter_mut().zip(verdicts.iter_mut()).enumerate() {
-            let Some(r) = t.conntrack_in_burst(pkt, &mut guard) else {
+        t.prefetch_hashes(&hashes[..hashed]);
+        for (i, (pkt, v)) in pkts[..n].iter_mut().zip(verdicts.iter_mut()).enumerate() {
+            let Some(r) = t.conntrack_in_burst(pkt, &mut guard, keys[i]) else {
                 return i;
             };
             *v = in_verdict(r);
@@ -353,7 +369,7 @@ impl Conntrack {
                 return i + 1;
             }
         }
-        pkts.len()
+        n
     }
 
     /// Confirmation for a burst, under one acquisition of the tracker's lock.

@@ -232,6 +232,11 @@ impl Table {
         scale(self.hasher.hash(t), self.heads.len())
     }
 
+    /// The table's hash function.
+    pub fn hasher(&self) -> &TupleHasher {
+        &self.hasher
+    }
+
     /// The hash of a tuple, as [`find_hashed`](Self::find_hashed) and
     /// [`prefetch`](Self::prefetch) take it.
     #[inline]

@@ -142,6 +142,30 @@ fn proto_config(cfg: &CtConfig) -> ProtoConfig {
     }
 }
 
+/// Computes packets' tuples and hashes as conntrack-in does, without the tracker: a
+/// burst's keys are computed before the tracker's lock is taken. GRE packets get none
+/// (their keys go through the PPTP helpers' map, which lives in the tracker).
+#[derive(Clone, Debug)]
+pub struct Keyer {
+    hasher: TupleHasher,
+    zone: u16,
+}
+
+impl Keyer {
+    /// The tuple conntrack-in would look up for `pkt`, and its hash; `None` where
+    /// conntrack-in must see the packet itself (already tracked, untracked, not a
+    /// tuple, GRE).
+    pub fn key(&self, pkt: &PacketView) -> Option<(Tuple, u32)> {
+        if pkt.ct != 0 || pkt.flags & flags::NOTRACK != 0 {
+            return None;
+        }
+        let zone = if pkt.zone != 0 { pkt.zone } else { self.zone };
+        let mut t = Tuple::default();
+        read_packet_tuple(pkt, &Layers::of(pkt), zone, &mut t).ok()?;
+        (t.proto != ipproto::GRE).then(|| (t, self.hasher.hash(&t)))
+    }
+}
+
 impl Tracker {
     /// A tracker with `cfg`'s table size, limits, hash and timeouts.
     pub fn new(cfg: CtConfig, chain_limit: usize) -> Tracker {
@@ -664,6 +688,22 @@ impl Tracker {
         Ok(())
     }
 
+    /// What computes a packet's tuple and hash without the tracker (see [`Keyer`]).
+    pub fn keyer(&self) -> Keyer {
+        Keyer {
+            hasher: self.table.hasher().clone(),
+            zone: self.cfg.zone,
+        }
+    }
+
+    /// Warms the cache for the lookups of these hashes (bucket heads, chain links, the
+    /// records), from the table size where that pays (see [`prefetch`](Self::prefetch)).
+    pub fn prefetch_hashes(&self, hashes: &[u32]) {
+        if !hashes.is_empty() && self.table.record_bytes() >= self.cfg.batch_prefetch_min_bytes {
+            self.table.prefetch(hashes);
+        }
+    }
+
     /// Prepares a batch of packets that conntrack-in will see next, in this order:
     /// hashes their tuples and warms the cache for their lookups (bucket heads, chain
     /// links, the records), so that the batch's misses overlap. Changes nothing a
@@ -723,7 +763,7 @@ impl Tracker {
 
     /// conntrack-in: attaches a connection and a ctinfo to the packet.
     pub fn conntrack_in(&mut self, pkt: &mut PacketView) -> InVerdict {
-        self.track(pkt, None)
+        self.track(pkt, None, None)
     }
 
     /// conntrack-in for a packet of a burst, in order after the burst's earlier
@@ -731,12 +771,14 @@ impl Tracker {
     /// must wait until the earlier ones have finished their walk: its connection is one
     /// an earlier packet of the burst already carries. After `Some`, [`BurstGuard::cut`]
     /// says whether the next packets must wait for this one (see [`BurstGuard`]).
+    /// `key`: the packet's tuple and hash from [`Keyer::key`], if it gave them.
     pub fn conntrack_in_burst(
         &mut self,
         pkt: &mut PacketView,
         guard: &mut BurstGuard,
+        key: Option<(Tuple, u32)>,
     ) -> Option<InVerdict> {
-        let v = self.track(pkt, Some(guard));
+        let v = self.track(pkt, Some(guard), key);
         if guard.deferred {
             guard.deferred = false;
             return None;
@@ -747,7 +789,12 @@ impl Tracker {
         Some(v)
     }
 
-    fn track(&mut self, pkt: &mut PacketView, mut guard: Option<&mut BurstGuard>) -> InVerdict {
+    fn track(
+        &mut self,
+        pkt: &mut PacketView,
+        mut guard: Option<&mut BurstGuard>,
+        key: Option<(Tuple, u32)>,
+    ) -> InVerdict {
         self.set_worker(pkt.worker);
         self.settle_pending();
         if pkt.ct != 0 {
@@ -762,8 +809,14 @@ impl Tracker {
         self.maybe_gc(now);
         let layers = Layers::of(pkt);
         let mut tuple = Tuple::default();
-        if self.tuple_of(pkt, &layers, &mut tuple).is_err() {
-            return self.set_invalid(pkt);
+        let mut hash = None;
+        match key {
+            Some((t, h)) => (tuple, hash) = (t, Some(h)),
+            None => {
+                if self.tuple_of(pkt, &layers, &mut tuple).is_err() {
+                    return self.set_invalid(pkt);
+                }
+            }
         }
         if tuple.is_icmp() {
             let ty = (tuple.dst_id >> 8) as u8;
@@ -786,7 +839,7 @@ impl Tracker {
         let l4 = layers.l4;
         let l4_len = declared_l4_len(pkt, &layers);
         let bytes = (l4_len + (pkt.l4_off - pkt.l3_off) as usize) as u64;
-        let hash = match self.prepared[self.cur_worker].take(&tuple) {
+        let hash = match hash.or_else(|| self.prepared[self.cur_worker].take(&tuple)) {
             Some(h) => h,
             None => self.table.hash(&tuple),
         };
