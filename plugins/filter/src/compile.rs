@@ -139,7 +139,10 @@ fn family_word(f: Family) -> &'static str {
     }
 }
 
-fn matcher(m: &MatchCfg, p: &str, kind: ChainType) -> Result<Matcher, CompileError> {
+/// Compiles a rule's conditions found at `p` (e.g. `chains[0].rules[2].match`) for a
+/// chain of type `kind`. Other plugins with rules (NAT) take the filter's match
+/// vocabulary from here.
+pub fn matcher(m: &MatchCfg, p: &str, kind: ChainType) -> Result<Matcher, CompileError> {
     let mut out = Matcher {
         family: m.family.map(|f| match f {
             FamilyName::Ipv4 => Family::Ipv4,

@@ -1,0 +1,579 @@
+//! The NAT plugin through an engine with conntrack: source translation of TCP and UDP
+//! flows with their replies translated back, a destination port forward, ports under
+//! contention and a range that runs out, null bindings (and the source port they move
+//! off a clash), ICMP echo ids, an ICMP error about a translated flow with its quoted
+//! datagram translated, NAT66, masquerade and redirect. After every rewrite each
+//! checksum is recomputed in full and must hold.
+
+mod common;
+
+use brickwall_core::engine::Engine;
+use brickwall_core::packet::Packet;
+use brickwall_core::pipeline::{DropReason, Outcome};
+use brickwall_hooks::CtInfo;
+use brickwall_wire::checksum::{checksum, finish, pseudo_v4, pseudo_v6, sum};
+use brickwall_wire::ip_proto;
+use common::{engine, packet};
+
+const CLIENT: [u8; 4] = [10, 0, 0, 1];
+const CLIENT2: [u8; 4] = [10, 0, 0, 2];
+const SERVER: [u8; 4] = [198, 51, 100, 2];
+const PUBLIC: [u8; 4] = [192, 0, 2, 1];
+
+const ETH: usize = 14;
+
+fn eth() -> etherparse::PacketBuilderStep<etherparse::Ethernet2Header> {
+    etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+}
+
+fn write<B: FnOnce(&mut Vec<u8>)>(b: B) -> Vec<u8> {
+    let mut out = Vec::new();
+    b(&mut out);
+    out
+}
+
+fn udp4(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
+    write(|o| {
+        eth()
+            .ipv4(src, dst, 64)
+            .udp(sport, dport)
+            .write(o, b"data")
+            .unwrap()
+    })
+}
+
+fn tcp4(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, synack: bool) -> Vec<u8> {
+    let b = eth()
+        .ipv4(src, dst, 64)
+        .tcp(sport, dport, 1000, 64240)
+        .syn();
+    let b = if synack { b.ack(1001) } else { b };
+    write(|o| b.write(o, &[]).unwrap())
+}
+
+/// A TCP segment with ACK set (and PSH with data).
+fn ack4(
+    src: [u8; 4],
+    dst: [u8; 4],
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    data: &[u8],
+) -> Vec<u8> {
+    let b = eth()
+        .ipv4(src, dst, 64)
+        .tcp(sport, dport, seq, 64240)
+        .ack(ack);
+    let b = if data.is_empty() { b } else { b.psh() };
+    write(|o| b.write(o, data).unwrap())
+}
+
+/// An ICMP host unreachable quoting only the IP header and 8 bytes of `quoted`, as
+/// routers do.
+fn unreachable4_short(src: [u8; 4], dst: [u8; 4], quoted: &[u8]) -> Vec<u8> {
+    let ihl = usize::from(quoted[ETH] & 0xf) * 4;
+    let b = eth().ipv4(src, dst, 64).icmpv4_raw(3, 1, [0; 4]);
+    write(|o| b.write(o, &quoted[ETH..ETH + ihl + 8]).unwrap())
+}
+
+fn echo4(src: [u8; 4], dst: [u8; 4], id: u16, reply: bool) -> Vec<u8> {
+    let b = eth().ipv4(src, dst, 64);
+    let b = if reply {
+        b.icmpv4_echo_reply(id, 1)
+    } else {
+        b.icmpv4_echo_request(id, 1)
+    };
+    write(|o| b.write(o, b"ping").unwrap())
+}
+
+/// An ICMP port unreachable from `src` to `dst` quoting the whole of `quoted` (a
+/// frame: its IP datagram is quoted).
+fn unreachable4(src: [u8; 4], dst: [u8; 4], quoted: &[u8]) -> Vec<u8> {
+    let b = eth().ipv4(src, dst, 64).icmpv4_raw(3, 3, [0; 4]);
+    write(|o| b.write(o, &quoted[ETH..]).unwrap())
+}
+
+fn v6(last: u16) -> [u8; 16] {
+    let mut a = [0u8; 16];
+    a[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+    a[14..].copy_from_slice(&last.to_be_bytes());
+    a
+}
+
+fn fd(last: u16) -> [u8; 16] {
+    let mut a = [0u8; 16];
+    a[0] = 0xfd;
+    a[14..].copy_from_slice(&last.to_be_bytes());
+    a
+}
+
+fn tcp6(src: [u8; 16], dst: [u8; 16], sport: u16, dport: u16, synack: bool) -> Vec<u8> {
+    let b = eth()
+        .ipv6(src, dst, 64)
+        .tcp(sport, dport, 1000, 64240)
+        .syn();
+    let b = if synack { b.ack(1001) } else { b };
+    write(|o| b.write(o, &[]).unwrap())
+}
+
+fn udp6(src: [u8; 16], dst: [u8; 16], sport: u16, dport: u16) -> Vec<u8> {
+    write(|o| {
+        eth()
+            .ipv6(src, dst, 64)
+            .udp(sport, dport)
+            .write(o, b"data6")
+            .unwrap()
+    })
+}
+
+fn unreachable6(src: [u8; 16], dst: [u8; 16], quoted: &[u8]) -> Vec<u8> {
+    let b = eth().ipv6(src, dst, 64).icmpv6_raw(1, 4, [0; 4]);
+    write(|o| b.write(o, &quoted[ETH..]).unwrap())
+}
+
+/// Checks every checksum of an IP datagram by full recomputation, the datagram quoted
+/// by an ICMP error too (its transport checksum when it is quoted whole).
+fn verify_datagram(d: &[u8], whole: bool) {
+    let v4 = d[0] >> 4 == 4;
+    let (l4, proto, src, dst) = if v4 {
+        let ihl = usize::from(d[0] & 0xf) * 4;
+        assert_eq!(checksum(&d[..ihl]), 0, "IPv4 header checksum");
+        (ihl, d[9], &d[12..16], &d[16..20])
+    } else {
+        (40, d[6], &d[8..24], &d[24..40])
+    };
+    let seg = &d[l4..];
+    let pseudo = |p: u8| {
+        if v4 {
+            pseudo_v4(
+                src.try_into().unwrap(),
+                dst.try_into().unwrap(),
+                p,
+                seg.len() as u16,
+            )
+        } else {
+            pseudo_v6(
+                src.try_into().unwrap(),
+                dst.try_into().unwrap(),
+                p,
+                seg.len() as u32,
+            )
+        }
+    };
+    match proto {
+        ip_proto::UDP if v4 && seg[6..8] == [0, 0] => {}
+        ip_proto::TCP | ip_proto::UDP if whole => {
+            assert_eq!(finish(sum(pseudo(proto), seg)), 0, "transport checksum")
+        }
+        ip_proto::ICMP => assert_eq!(checksum(seg), 0, "ICMP checksum"),
+        ip_proto::ICMPV6 => assert_eq!(finish(sum(pseudo(proto), seg)), 0, "ICMPv6 checksum"),
+        _ => {}
+    }
+    let is_error = match proto {
+        ip_proto::ICMP => matches!(seg[0], 3 | 4 | 5 | 11 | 12),
+        ip_proto::ICMPV6 => seg[0] < 128,
+        _ => false,
+    };
+    if is_error {
+        // The quote's transport checksum can be checked only when it is whole.
+        let q = &seg[8..];
+        let len = if q[0] >> 4 == 4 {
+            usize::from(u16::from_be_bytes([q[2], q[3]]))
+        } else {
+            40 + usize::from(u16::from_be_bytes([q[4], q[5]]))
+        };
+        verify_datagram(q, len == q.len());
+    }
+}
+
+/// What a packet looks like after the engine: addresses and ports (or ICMP id).
+#[derive(Debug, PartialEq, Eq)]
+struct Seen {
+    src: Vec<u8>,
+    dst: Vec<u8>,
+    sport: u16,
+    dport: u16,
+}
+
+fn seen(pkt: &Packet) -> Seen {
+    let d = &pkt.bytes()[ETH..];
+    verify_datagram(d, true);
+    let (l4, src, dst) = if d[0] >> 4 == 4 {
+        (usize::from(d[0] & 0xf) * 4, &d[12..16], &d[16..20])
+    } else {
+        (40, &d[8..24], &d[24..40])
+    };
+    let w = |o: usize| u16::from_be_bytes([d[l4 + o], d[l4 + o + 1]]);
+    let (sport, dport) = match pkt.view.l4proto {
+        ip_proto::ICMP | ip_proto::ICMPV6 => (w(4), w(4)),
+        _ => (w(0), w(2)),
+    };
+    Seen {
+        src: src.to_vec(),
+        dst: dst.to_vec(),
+        sport,
+        dport,
+    }
+}
+
+fn s(src: &[u8], sport: u16, dst: &[u8], dport: u16) -> Seen {
+    Seen {
+        src: src.to_vec(),
+        dst: dst.to_vec(),
+        sport,
+        dport,
+    }
+}
+
+/// Runs frames through the engine, one after another; each packet and its outcome.
+fn run(e: &Engine, frames: &[Vec<u8>]) -> Vec<(Packet, Outcome)> {
+    let mut pl = e.pipeline();
+    let t = e.registry().snapshot();
+    frames
+        .iter()
+        .map(|f| {
+            let mut p = packet(f);
+            let o = pl.process(&t, &mut p);
+            (p, o)
+        })
+        .collect()
+}
+
+fn nat_engine(chains: &str) -> Engine {
+    engine(&format!(
+        "plugins:\n  - builtin: conntrack\n  - builtin: nat\n    config:\n      chains: {chains}\n"
+    ))
+}
+
+fn stats(e: &Engine) -> serde_json::Value {
+    let nat = e.plugin("nat").expect("nat loaded");
+    serde_json::from_slice(&nat.control(br#"{"op":"stats"}"#).expect("stats")).expect("json")
+}
+
+fn dropped_for(e: &Engine, o: &Outcome) -> String {
+    match o {
+        Outcome::Dropped(DropReason::Id(id)) => e.registry().reason_name(*id).unwrap().to_string(),
+        other => panic!("not dropped: {other:?}"),
+    }
+}
+
+const SNAT: &str = r#"[{hook: postrouting, rules: [{match: {saddr: 10.0.0.0/8}, action: {snat: {to: 192.0.2.1}}}]}]"#;
+
+#[test]
+fn snat_of_tcp_and_udp_with_replies_translated_back() {
+    let e = nat_engine(SNAT);
+    let out = run(
+        &e,
+        &[
+            tcp4(CLIENT, SERVER, 40000, 80, false),
+            tcp4(SERVER, PUBLIC, 80, 40000, true),
+            udp4(CLIENT, SERVER, 5353, 53),
+            udp4(SERVER, PUBLIC, 53, 5353),
+            udp4(CLIENT, SERVER, 5353, 53),
+            ack4(CLIENT, SERVER, 40000, 80, 1001, 1001, b"GET /"),
+            ack4(SERVER, PUBLIC, 80, 40000, 1001, 1006, b""),
+        ],
+    );
+    let got: Vec<Seen> = out.iter().map(|(p, _)| seen(p)).collect();
+    assert_eq!(
+        got,
+        [
+            s(&PUBLIC, 40000, &SERVER, 80),
+            s(&SERVER, 80, &CLIENT, 40000),
+            s(&PUBLIC, 5353, &SERVER, 53),
+            s(&SERVER, 53, &CLIENT, 5353),
+            s(&PUBLIC, 5353, &SERVER, 53),
+            s(&PUBLIC, 40000, &SERVER, 80),
+            s(&SERVER, 80, &CLIENT, 40000),
+        ]
+    );
+    assert_eq!(out[1].0.ctinfo(), CtInfo::EstablishedReply);
+    assert_eq!(out[5].0.ctinfo(), CtInfo::Established);
+    assert_eq!(out[6].0.ctinfo(), CtInfo::EstablishedReply);
+    assert_eq!(out[3].0.ctinfo(), CtInfo::EstablishedReply);
+    assert!(out.iter().all(|(_, o)| *o == Outcome::Forwarded));
+    let list = common::ct_table(&e, 0);
+    assert!(
+        list.contains("src=10.0.0.1 dst=198.51.100.2 sport=5353 dport=53 src=198.51.100.2 dst=192.0.2.1 sport=53 dport=5353"),
+        "{list}"
+    );
+    let st = stats(&e);
+    assert_eq!(st["bound"], 2);
+    assert_eq!(st["translated"], 7);
+}
+
+#[test]
+fn dnat_port_forward() {
+    let e = nat_engine(
+        r#"[{hook: prerouting, rules: [{match: {proto: tcp, daddr: 192.0.2.1, dport: 8080}, action: {dnat: {to: "10.0.0.5:80"}}}]}]"#,
+    );
+    let outside = [203, 0, 113, 5];
+    let inside = [10, 0, 0, 5];
+    let out = run(
+        &e,
+        &[
+            tcp4(outside, PUBLIC, 40000, 8080, false),
+            tcp4(inside, outside, 80, 40000, true),
+            // Not for the forwarded port: untouched.
+            tcp4(outside, PUBLIC, 40001, 22, false),
+        ],
+    );
+    assert_eq!(seen(&out[0].0), s(&outside, 40000, &inside, 80));
+    assert_eq!(seen(&out[1].0), s(&PUBLIC, 8080, &outside, 40000));
+    assert_eq!(seen(&out[2].0), s(&outside, 40001, &PUBLIC, 22));
+    let list = common::ct_table(&e, 0);
+    assert!(
+        list.contains("dport=8080 src=10.0.0.5 dst=203.0.113.5 sport=80 dport=40000"),
+        "{list}"
+    );
+}
+
+#[test]
+fn two_clients_on_one_port_get_distinct_ports_and_a_full_range_drops() {
+    let e = nat_engine(SNAT);
+    let out = run(
+        &e,
+        &[
+            udp4(CLIENT, SERVER, 5000, 53),
+            udp4(CLIENT2, SERVER, 5000, 53),
+        ],
+    );
+    let a = seen(&out[0].0);
+    let b = seen(&out[1].0);
+    assert_eq!(a, s(&PUBLIC, 5000, &SERVER, 53), "the first keeps its port");
+    assert_eq!((b.src.as_slice(), b.dport), (&PUBLIC[..], 53));
+    assert!(b.sport >= 1024 && b.sport != 5000, "moved: {}", b.sport);
+    // Each reply reaches its own client.
+    let back = run(
+        &e,
+        &[
+            udp4(SERVER, PUBLIC, 53, b.sport),
+            udp4(SERVER, PUBLIC, 53, 5000),
+        ],
+    );
+    assert_eq!(seen(&back[0].0), s(&SERVER, 53, &CLIENT2, 5000));
+    assert_eq!(seen(&back[1].0), s(&SERVER, 53, &CLIENT, 5000));
+
+    let e = nat_engine(
+        r#"[{hook: postrouting, rules: [{action: {snat: {to: "192.0.2.1:2000-2001"}}}]}]"#,
+    );
+    let out = run(
+        &e,
+        &[
+            udp4(CLIENT, SERVER, 5000, 53),
+            udp4(CLIENT2, SERVER, 5000, 53),
+            udp4([10, 0, 0, 3], SERVER, 5000, 53),
+        ],
+    );
+    let ports: Vec<u16> = out[..2].iter().map(|(p, _)| seen(p).sport).collect();
+    assert!(ports.contains(&2000) && ports.contains(&2001), "{ports:?}");
+    assert_eq!(dropped_for(&e, &out[2].1), "nat-range-exhausted");
+    assert_eq!(stats(&e)["exhausted"], 1);
+    // The port range is for TCP and UDP: an echo keeps its id.
+    let echo = run(&e, &[echo4(CLIENT, SERVER, 77, false)]);
+    assert_eq!(seen(&echo[0].0), s(&PUBLIC, 77, &SERVER, 77));
+}
+
+#[test]
+fn null_bindings_leave_packets_alone_and_move_a_clashing_source_port() {
+    let e = nat_engine(SNAT);
+    let other = [172, 16, 0, 9];
+    let out = run(
+        &e,
+        &[
+            udp4(other, SERVER, 6000, 53),
+            udp4(SERVER, other, 53, 6000),
+            // Translated to 192.0.2.1:7000.
+            udp4(CLIENT, SERVER, 7000, 53),
+            // A host that has 192.0.2.1 itself, untranslated, on the same port: its
+            // reply tuple would be the translated flow's, so its port moves.
+            udp4(PUBLIC, SERVER, 7000, 53),
+        ],
+    );
+    assert_eq!(seen(&out[0].0), s(&other, 6000, &SERVER, 53));
+    assert_eq!(seen(&out[1].0), s(&SERVER, 53, &other, 6000));
+    assert_eq!(seen(&out[2].0), s(&PUBLIC, 7000, &SERVER, 53));
+    let moved = seen(&out[3].0);
+    assert_eq!(moved.src, PUBLIC);
+    assert!(moved.sport >= 1024 && moved.sport != 7000, "{moved:?}");
+    let st = stats(&e);
+    assert_eq!(st["clash_remaps"], 1);
+    // Three connections, two hooks each: all null but the translated one's source.
+    assert_eq!(st["null_bindings"], 5);
+    assert_eq!(st["bound"], 1);
+}
+
+#[test]
+fn icmp_echo_ids_are_translated() {
+    let e = nat_engine(SNAT);
+    let out = run(
+        &e,
+        &[
+            echo4(CLIENT, SERVER, 77, false),
+            echo4(CLIENT2, SERVER, 77, false),
+        ],
+    );
+    assert_eq!(seen(&out[0].0), s(&PUBLIC, 77, &SERVER, 77));
+    let b = seen(&out[1].0);
+    assert_eq!(b.src, PUBLIC);
+    assert_ne!(b.sport, 77, "the second id moves");
+    let back = run(
+        &e,
+        &[
+            echo4(SERVER, PUBLIC, b.sport, true),
+            echo4(SERVER, PUBLIC, 77, true),
+        ],
+    );
+    assert_eq!(seen(&back[0].0), s(&SERVER, 77, &CLIENT2, 77));
+    assert_eq!(seen(&back[1].0), s(&SERVER, 77, &CLIENT, 77));
+    assert_eq!(back[0].0.ctinfo(), CtInfo::EstablishedReply);
+}
+
+#[test]
+fn an_icmp_error_about_a_translated_flow_has_its_quote_translated() {
+    let e = nat_engine(
+        r#"[{hook: postrouting, rules: [{action: {snat: {to: "192.0.2.1:3000-3000"}}}]}]"#,
+    );
+    let out = run(&e, &[udp4(CLIENT, SERVER, 5000, 53)]);
+    assert_eq!(seen(&out[0].0), s(&PUBLIC, 3000, &SERVER, 53));
+    // The server's error quotes the datagram as it arrived, translated.
+    let quoted = out[0].0.bytes().to_vec();
+    let back = run(&e, &[unreachable4(SERVER, PUBLIC, &quoted)]);
+    let (p, o) = &back[0];
+    assert_eq!(*o, Outcome::Forwarded);
+    assert_eq!(p.ctinfo(), CtInfo::RelatedReply);
+    let d = &p.bytes()[ETH..];
+    verify_datagram(d, true);
+    assert_eq!(&d[16..20], &CLIENT, "outer destination");
+    let inner = &d[28..];
+    assert_eq!(&inner[12..16], &CLIENT, "quoted source");
+    assert_eq!(&inner[16..20], &SERVER);
+    assert_eq!(
+        &inner[20..24],
+        &[0x13, 0x88, 0, 53],
+        "quoted ports 5000 -> 53"
+    );
+    // The quote is now exactly what the client sent.
+    assert_eq!(inner, &udp4(CLIENT, SERVER, 5000, 53)[ETH..]);
+    assert_eq!(stats(&e)["icmp_errors"], 1);
+}
+
+#[test]
+fn errors_in_either_direction_and_short_quotes() {
+    // A router beyond the translation answers a TCP SYN with host unreachable,
+    // quoting 8 bytes of TCP (no checksum in the quote).
+    let e = nat_engine(SNAT);
+    let syn = run(&e, &[tcp4(CLIENT, SERVER, 40000, 80, false)]);
+    let router = [198, 51, 100, 254];
+    let back = run(&e, &[unreachable4_short(router, PUBLIC, syn[0].0.bytes())]);
+    let d = &back[0].0.bytes()[ETH..];
+    verify_datagram(d, true);
+    assert_eq!(back[0].0.ctinfo(), CtInfo::RelatedReply);
+    assert_eq!(&d[16..20], &CLIENT);
+    assert_eq!(&d[28 + 12..28 + 16], &CLIENT, "quoted source");
+    assert_eq!(&d[48..50], &40000u16.to_be_bytes());
+
+    // A port forward whose outside client answers the forwarded reply with port
+    // unreachable: an error of the original direction (RELATED), its quote the reply.
+    let e = nat_engine(
+        r#"[{hook: prerouting, rules: [{match: {proto: udp, dport: 8080}, action: {dnat: {to: "10.0.0.5:80"}}}]}]"#,
+    );
+    let outside = [203, 0, 113, 5];
+    let inside = [10, 0, 0, 5];
+    let out = run(
+        &e,
+        &[
+            udp4(outside, PUBLIC, 40000, 8080),
+            udp4(inside, outside, 80, 40000),
+        ],
+    );
+    assert_eq!(seen(&out[1].0), s(&PUBLIC, 8080, &outside, 40000));
+    let err = run(&e, &[unreachable4(outside, PUBLIC, out[1].0.bytes())]);
+    let (p, o) = &err[0];
+    assert_eq!((p.ctinfo(), *o), (CtInfo::Related, Outcome::Forwarded));
+    let d = &p.bytes()[ETH..];
+    verify_datagram(d, true);
+    assert_eq!(&d[16..20], &inside, "to the server behind the forward");
+    assert_eq!(&d[28..], &udp4(inside, outside, 80, 40000)[ETH..]);
+}
+
+#[test]
+fn nat66_with_an_icmpv6_error() {
+    let e = nat_engine(
+        r#"[{hook: postrouting, rules: [{match: {saddr: "fd00::/8"}, action: {snat: {to: "[2001:db8::1]:4000-4100"}}}]}]"#,
+    );
+    let (client, server, public) = (fd(5), v6(0x99), v6(1));
+    let out = run(
+        &e,
+        &[
+            tcp6(client, server, 40000, 443, false),
+            udp6(client, server, 6000, 53),
+        ],
+    );
+    let t = seen(&out[0].0);
+    assert_eq!(
+        (t.src.as_slice(), t.dst.as_slice(), t.dport),
+        (&public[..], &server[..], 443)
+    );
+    assert!((4000..=4100).contains(&t.sport));
+    let u = seen(&out[1].0);
+    assert!((4000..=4100).contains(&u.sport));
+    let back = run(
+        &e,
+        &[
+            tcp6(server, public, 443, t.sport, true),
+            unreachable6(server, public, out[1].0.bytes()),
+        ],
+    );
+    assert_eq!(seen(&back[0].0), s(&server, 443, &client, 40000));
+    let d = &back[1].0.bytes()[ETH..];
+    verify_datagram(d, true);
+    assert_eq!(&d[24..40], &client);
+    assert_eq!(&d[48..], &udp6(client, server, 6000, 53)[ETH..]);
+}
+
+#[test]
+fn masquerade_and_redirect() {
+    let e = nat_engine(
+        r#"[{hook: postrouting, rules: [{match: {oif: 0, saddr: 10.0.0.0/8}, action: {masquerade: {addresses: [192.0.2.1, "2001:db8::1"], to: ":10000-10010"}}}]},
+            {hook: prerouting, rules: [{match: {proto: tcp, dport: 80, iif: 0}, action: {redirect: {to: ":3128", addresses: [192.0.2.254]}}}]}]"#,
+    );
+    let out = run(
+        &e,
+        &[
+            udp4(CLIENT, SERVER, 5000, 53),
+            tcp4(CLIENT, SERVER, 40000, 80, false),
+        ],
+    );
+    let m = seen(&out[0].0);
+    assert_eq!(m.src, PUBLIC);
+    assert!((10000..=10010).contains(&m.sport));
+    // Redirected to the local proxy, then masqueraded on the way out.
+    let r = seen(&out[1].0);
+    assert_eq!((r.dst.as_slice(), r.dport), (&[192, 0, 2, 254][..], 3128));
+    assert!((10000..=10010).contains(&r.sport));
+    // An IPv6 packet of a family the redirect has no address for is dropped.
+    let e = nat_engine(
+        r#"[{hook: prerouting, rules: [{action: {redirect: {to: ":3128", addresses: [192.0.2.254]}}}]}]"#,
+    );
+    let out = run(&e, &[tcp6(fd(5), v6(0x99), 40000, 80, false)]);
+    assert_eq!(dropped_for(&e, &out[0].1), "nat-no-address");
+}
+
+#[test]
+fn a_bad_config_names_the_field() {
+    let cfg = brickwall_core::config::Config::parse(
+        "plugins:\n  - builtin: conntrack\n  - builtin: nat\n    config:\n      chains: [{hook: prerouting, rules: [{action: {snat: {to: 192.0.2.1}}}]}]\n",
+        "test.yaml",
+    )
+    .expect("parses");
+    let err = match Engine::from_config(&cfg, std::path::Path::new("."), "test.yaml") {
+        Ok(_) => panic!("an snat at prerouting loads"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("chains[0].rules[0].action: snat belongs in a nat chain on postrouting or input, not prerouting"),
+        "{err}"
+    );
+}

@@ -1,0 +1,448 @@
+//! NAT chains and rules: the config's shapes checked and compiled, every error naming
+//! its field path; and the evaluation of a chain for a connection's first packet.
+//!
+//! The checks: a chain per hook at most, on prerouting, input, output or postrouting;
+//! `snat` only at postrouting and input, `masquerade` only at postrouting, `dnat` and
+//! `redirect` only at prerouting and output; a `ct_state` other than `new` and
+//! `related` refused (NAT rules see only a connection's first packet, so such a rule
+//! could never match); ports only with a protocol that has them; the `to` addresses
+//! of the rule's family. A rule whose addresses are of one family matches only
+//! packets of that family.
+
+use brickwall_filter::compile::{self, CompileError};
+use brickwall_filter::config::{ChainType, CtStateName, HookName};
+use brickwall_filter::matcher::{Facts, Matcher};
+use brickwall_hooks::{Family, Hook, PacketView};
+use brickwall_wire::ip_proto;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::config::{ActionCfg, ChainCfg, FlagName, LocalCfg, NatCfg, NatConfig, RuleCfg};
+use crate::range::{parse_to, port_range, Flags, Range};
+
+/// Number of chain slots: one per registration.
+pub const SLOTS: usize = 4;
+
+/// The chains by registration slot.
+pub type Slots = [Option<Chain>; SLOTS];
+
+/// The registration slot of a hook's NAT chain: prerouting 0, output 1, postrouting
+/// 2, input 3; `None` for forward, where Linux has no NAT.
+pub fn slot(hook: HookName) -> Option<usize> {
+    match hook {
+        HookName::Prerouting => Some(0),
+        HookName::Output => Some(1),
+        HookName::Postrouting => Some(2),
+        HookName::Input => Some(3),
+        HookName::Forward => None,
+    }
+}
+
+/// Which translation a rule asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `snat`.
+    Snat,
+    /// `dnat`.
+    Dnat,
+    /// `masquerade`.
+    Masquerade,
+    /// `redirect`.
+    Redirect,
+}
+
+impl Kind {
+    /// The action's word.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Snat => "snat",
+            Kind::Dnat => "dnat",
+            Kind::Masquerade => "masquerade",
+            Kind::Redirect => "redirect",
+        }
+    }
+}
+
+/// A compiled translation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NatAction {
+    /// The translation.
+    pub kind: Kind,
+    /// `snat`/`dnat`: the addresses and their family.
+    pub addrs: Option<(Family, u128, u128)>,
+    /// The ports (ICMP ids for ICMP).
+    pub ports: Option<(u16, u16)>,
+    /// The flags.
+    pub flags: Flags,
+    /// `masquerade`/`redirect`: the configured local address per family (IPv4, IPv6).
+    pub local: [Option<u128>; 2],
+}
+
+/// IPv4's and IPv6's loopback address, where `redirect` at output sends to.
+const LOOPBACK: [u128; 2] = [0x7f00_0001, 1];
+
+impl NatAction {
+    /// The family the rule is limited to by its addresses.
+    pub fn family(&self) -> Option<Family> {
+        self.addrs.map(|a| a.0)
+    }
+
+    /// The range for a packet of `family` at `hook`; `None` when a `masquerade` or
+    /// `redirect` has no address for the family.
+    pub fn range(&self, family: Family, hook: Hook) -> Option<Range> {
+        let addrs = match self.kind {
+            Kind::Snat | Kind::Dnat => self.addrs.map(|(_, lo, hi)| (lo, hi)),
+            Kind::Masquerade => self.local[family.index()].map(|a| (a, a)),
+            Kind::Redirect => match self.local[family.index()] {
+                Some(a) => Some((a, a)),
+                None if hook == Hook::LocalOut => {
+                    Some((LOOPBACK[family.index()], LOOPBACK[family.index()]))
+                }
+                None => None,
+            },
+        };
+        Some(Range {
+            addrs: Some(addrs?),
+            family,
+            keys: self.ports,
+            flags: self.flags,
+        })
+    }
+}
+
+/// What a rule does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Translate.
+    Nat(NatAction),
+    /// Leave the connection untranslated at this hook.
+    Accept,
+}
+
+/// A compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    /// Its conditions.
+    pub matcher: Matcher,
+    /// Its action.
+    pub action: Action,
+    /// Its comment.
+    pub comment: Option<String>,
+    /// Connections it decided.
+    pub hits: AtomicU64,
+}
+
+/// A compiled NAT chain.
+#[derive(Debug)]
+pub struct Chain {
+    /// Its name.
+    pub name: String,
+    /// Its hook.
+    pub hook: HookName,
+    /// Its rules, in order.
+    pub rules: Box<[Rule]>,
+}
+
+impl Chain {
+    /// The first rule that matches the packet (and is of its family), counted.
+    pub fn eval(&self, pkt: &PacketView) -> Option<&Rule> {
+        let facts = Facts::of(pkt);
+        let rule = self.rules.iter().find(|r| {
+            let family_ok = match r.action {
+                Action::Nat(n) => n.family().is_none_or(|f| Some(f) == facts.family),
+                Action::Accept => true,
+            };
+            family_ok && r.matcher.matches(&facts, pkt)
+        })?;
+        rule.hits.fetch_add(1, Ordering::Relaxed);
+        Some(rule)
+    }
+}
+
+fn err<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T, CompileError> {
+    Err(CompileError {
+        path: path.into(),
+        message: message.into(),
+    })
+}
+
+/// Compiles the plugin's section into chains by slot.
+pub fn compile(cfg: &NatConfig) -> Result<Slots, CompileError> {
+    let mut slots: Slots = Default::default();
+    for (i, c) in cfg.chains.iter().enumerate() {
+        let path = format!("chains[{i}]");
+        let Some(s) = slot(c.hook) else {
+            return err(
+                format!("{path}.hook"),
+                "NAT chains attach to prerouting, input, output or postrouting (Linux has no NAT at forward)",
+            );
+        };
+        if slots[s].is_some() {
+            return err(
+                format!("{path}.hook"),
+                format!(
+                    "a nat chain on {} is already defined; one per hook",
+                    c.hook.name()
+                ),
+            );
+        }
+        slots[s] = Some(chain(c, &path)?);
+    }
+    Ok(slots)
+}
+
+fn chain(c: &ChainCfg, path: &str) -> Result<Chain, CompileError> {
+    let rules = c
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| rule(r, &format!("{path}.rules[{i}]"), c.hook))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Chain {
+        name: c
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("nat-{}", c.hook.name())),
+        hook: c.hook,
+        rules: rules.into(),
+    })
+}
+
+fn rule(r: &RuleCfg, path: &str, hook: HookName) -> Result<Rule, CompileError> {
+    let matcher = match &r.matches {
+        Some(m) => {
+            let p = format!("{path}.match");
+            if let Some(states) = &m.ct_state {
+                for s in states.items() {
+                    if !matches!(s, CtStateName::New | CtStateName::Related) {
+                        return err(
+                            format!("{p}.ct_state"),
+                            "NAT rules see only the first packet of a connection (ct state new or related); this rule could never match",
+                        );
+                    }
+                }
+            }
+            compile::matcher(m, &p, ChainType::Filter)?
+        }
+        None => Matcher::default(),
+    };
+    let action = action(&r.action, &format!("{path}.action"), hook, &matcher)?;
+    Ok(Rule {
+        matcher,
+        action,
+        comment: r.comment.clone(),
+        hits: AtomicU64::new(0),
+    })
+}
+
+fn flags(list: &[FlagName]) -> Flags {
+    let mut f = Flags::default();
+    for x in list {
+        match x {
+            FlagName::Random => f.random = true,
+            FlagName::FullyRandom => f.fully_random = true,
+            FlagName::Persistent => f.persistent = true,
+        }
+    }
+    f
+}
+
+/// Refuses ports in `to` for a rule whose protocol has none.
+fn ports_fit(matcher: &Matcher, path: &str) -> Result<(), CompileError> {
+    match matcher.proto {
+        Some(ip_proto::TCP | ip_proto::UDP) | None => Ok(()),
+        Some(p) => err(
+            path,
+            format!(
+                "ports are translated for tcp and udp, and the rule's proto is {}",
+                ip_proto::name(p)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| p.to_string())
+            ),
+        ),
+    }
+}
+
+/// The family a rule's match limits it to, if any (by `family` or an ICMP protocol).
+fn match_family(matcher: &Matcher) -> Option<Family> {
+    matcher.family.or(match matcher.proto {
+        Some(ip_proto::ICMP) => Some(Family::Ipv4),
+        Some(ip_proto::ICMPV6) => Some(Family::Ipv6),
+        _ => None,
+    })
+}
+
+fn family_word(f: Family) -> &'static str {
+    match f {
+        Family::Ipv4 => "IPv4",
+        Family::Ipv6 => "IPv6",
+    }
+}
+
+fn action(
+    a: &ActionCfg,
+    path: &str,
+    hook: HookName,
+    matcher: &Matcher,
+) -> Result<Action, CompileError> {
+    let (kind, allowed): (Kind, &[HookName]) = match a {
+        ActionCfg::Accept => return Ok(Action::Accept),
+        ActionCfg::Snat(_) => (Kind::Snat, &[HookName::Postrouting, HookName::Input]),
+        ActionCfg::Dnat(_) => (Kind::Dnat, &[HookName::Prerouting, HookName::Output]),
+        ActionCfg::Masquerade(_) => (Kind::Masquerade, &[HookName::Postrouting]),
+        ActionCfg::Redirect(_) => (Kind::Redirect, &[HookName::Prerouting, HookName::Output]),
+    };
+    if !allowed.contains(&hook) {
+        let names: Vec<&str> = allowed.iter().map(|h| h.name()).collect();
+        return err(
+            path,
+            format!(
+                "{} belongs in a nat chain on {}, not {}",
+                kind.name(),
+                names.join(" or "),
+                hook.name()
+            ),
+        );
+    }
+    let p = format!("{path}.{}", kind.name());
+    let mut out = NatAction {
+        kind,
+        addrs: None,
+        ports: None,
+        flags: Flags::default(),
+        local: [None; 2],
+    };
+    match a {
+        ActionCfg::Snat(NatCfg { to, flags: f }) | ActionCfg::Dnat(NatCfg { to, flags: f }) => {
+            let tp = format!("{p}.to");
+            let t = parse_to(to).map_err(|message| CompileError {
+                path: tp.clone(),
+                message,
+            })?;
+            let Some(addrs) = t.addrs else {
+                return err(
+                    tp,
+                    format!(
+                        "{} needs an address: ADDR[-ADDR][:PORT[-PORT]]",
+                        kind.name()
+                    ),
+                );
+            };
+            if let Some(mf) = match_family(matcher).filter(|mf| *mf != addrs.0) {
+                return err(
+                    tp,
+                    format!(
+                        "an {} address, but the rule matches only {} packets",
+                        family_word(addrs.0),
+                        family_word(mf)
+                    ),
+                );
+            }
+            if t.ports.is_some() {
+                ports_fit(matcher, &tp)?;
+            }
+            out.addrs = Some(addrs);
+            out.ports = t.ports;
+            out.flags = flags(f);
+        }
+        ActionCfg::Masquerade(l) | ActionCfg::Redirect(l) => {
+            local(l, &p, kind, matcher, &mut out)?;
+        }
+        ActionCfg::Accept => {}
+    }
+    Ok(Action::Nat(out))
+}
+
+fn local(
+    l: &LocalCfg,
+    p: &str,
+    kind: Kind,
+    matcher: &Matcher,
+    out: &mut NatAction,
+) -> Result<(), CompileError> {
+    if let Some(to) = &l.to {
+        let tp = format!("{p}.to");
+        let Some(ports) = to.trim().strip_prefix(':') else {
+            return err(
+                tp,
+                format!("{} maps only ports: `:PORT[-PORT]`", kind.name()),
+            );
+        };
+        out.ports = Some(port_range(ports).map_err(|message| CompileError {
+            path: tp.clone(),
+            message,
+        })?);
+        ports_fit(matcher, &tp)?;
+    }
+    out.flags = flags(&l.flags);
+    for (i, a) in l.addresses.iter().enumerate() {
+        let ap = format!("{p}.addresses[{i}]");
+        let ip: IpAddr = a.trim().parse().map_err(|_| CompileError {
+            path: ap.clone(),
+            message: format!("{a:?} is not an IPv4 or IPv6 address"),
+        })?;
+        let (f, n) = match ip {
+            IpAddr::V4(v) => (Family::Ipv4, u128::from(u32::from(v))),
+            IpAddr::V6(v) => (Family::Ipv6, u128::from(v)),
+        };
+        if out.local[f.index()].replace(n).is_some() {
+            return err(
+                ap,
+                format!("a second {} address; one per family", family_word(f)),
+            );
+        }
+    }
+    if kind == Kind::Masquerade && l.addresses.is_empty() {
+        return err(
+            format!("{p}.addresses"),
+            "masquerade needs the output interface's address per family here (the engine has no interface addresses to ask yet)",
+        );
+    }
+    Ok(())
+}
+
+/// Parses the plugin's section (JSON text; `null` or empty for none) and compiles it.
+pub fn load(config_json: &str) -> Result<Slots, String> {
+    let t = config_json.trim();
+    if t.is_empty() || t == "null" {
+        return Ok(Default::default());
+    }
+    if !t.starts_with('{') {
+        return Err(format!(
+            "the NAT plugin's config is a map with `chains`, not {}",
+            t.chars().take(20).collect::<String>()
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_str(t);
+    let cfg: NatConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let mut msg = inner.to_string();
+        // The position is in the engine's JSON rendering, meaningless to the user.
+        let suffix = format!(" at line {} column {}", inner.line(), inner.column());
+        if let Some(stripped) = msg.strip_suffix(&suffix) {
+            msg = stripped.to_string();
+        }
+        let msg = msg.replace("unknown variant", "unknown value");
+        if path == "." || path.is_empty() {
+            msg
+        } else {
+            format!("{path}: {msg}")
+        }
+    })?;
+    de.end().map_err(|e| format!("config: {e}"))?;
+    compile(&cfg).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use brickwall_filter::parse;
+    use brickwall_filter::scalar::Scalar;
+
+    #[test]
+    fn ports_read_as_the_filter_reads_them() {
+        let f = parse::port_range(&Scalar::Str("1024-2048".into())).unwrap();
+        assert_eq!((f.lo, f.hi), port_range("1024-2048").unwrap());
+    }
+}
