@@ -87,6 +87,7 @@ fn state_1m() -> App {
         buckets: BUCKETS,
         offset: start,
         lengths: (0..n).map(|_| rng.poisson(lambda)).collect(),
+        resize: None,
     });
     app.chains.chain = Some(ChainResponse {
         bucket: 123_456,

@@ -324,6 +324,7 @@ fn engine(target: &str, req: &Value) -> Response {
                 totals: counts(9),
                 buckets: 64,
                 workers: vec![counts(4), counts(5)],
+                resize: None,
             })
         }
         _ => Response::Err("unsupported".into()),
@@ -758,4 +759,102 @@ fn options_a_command_cannot_use_are_exit_code_2_before_any_request() {
         assert_eq!((code, out.as_str()), (2, ""), "{args:?}");
     }
     assert_eq!(f.requests(), vec![], "nothing was sent");
+}
+
+#[test]
+fn buckets_shows_the_size_and_resizes_as_the_sysctl_does() {
+    fn answer(target: &str, req: &Value) -> Response {
+        if target == "engine" {
+            return status(77);
+        }
+        match Request::from_value(req.clone()) {
+            Ok(Request::Stats(_)) => ok(StatsResponse {
+                entries: 4,
+                buckets: 96,
+                resize: Some(ResizeProgress {
+                    from: 32,
+                    to: 64,
+                    migrated: 10,
+                }),
+                ..StatsResponse::default()
+            }),
+            Ok(Request::Resize(r)) if r.buckets == 3 => {
+                Response::Err("buckets: 3 is too few for 100 connections".into())
+            }
+            Ok(Request::Resize(r)) => ok(ResizeResponse {
+                old: 64,
+                new: r.buckets,
+                already_running: r.buckets == 256,
+            }),
+            Ok(_) => Response::Err("unsupported".into()),
+            Err(e) => Response::Err(format!("bad request: {e}")),
+        }
+    }
+    assert_eq!(parse(&["--buckets"]).unwrap().buckets, Some(None));
+    assert_eq!(
+        parse(&["--buckets", "1000"]).unwrap().buckets,
+        Some(Some(1000))
+    );
+    for bad in [
+        &["--buckets", "0"][..],
+        &["--buckets", "-4"],
+        &["--buckets", "many"],
+        &["--buckets", "8", "-L"],
+    ] {
+        let e = parse(bad).expect_err(&format!("{bad:?} should not parse"));
+        assert_eq!(e.exit_code(), 2, "{bad:?}: {e}");
+    }
+    let f = Fake::start("buckets", answer);
+    // Mid-resize: the old and new sizes and how far the move has come.
+    assert_eq!(
+        f.run(&["--buckets"]),
+        (
+            0,
+            "32 -> 64 (10 of 32 buckets moved)\n".into(),
+            String::new()
+        )
+    );
+    assert_eq!(
+        conntrack(&f.requests()),
+        vec![Request::Stats(At::default())]
+    );
+    let (code, out, err) = f.run(&["--buckets", "1024"]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    assert_eq!(
+        err,
+        "brickwall ct (conntrack-tools 1.4.7 compatible): the hash table is being resized \
+         from 64 to 1024 buckets.\n"
+    );
+    let reqs = f.requests();
+    assert_eq!(
+        reqs,
+        vec![(
+            "conntrack".to_string(),
+            json!({"op": "resize", "buckets": 1024})
+        )]
+    );
+    let (code, _, err) = f.run(&["--buckets", "256"]);
+    assert_eq!(code, 0);
+    assert!(
+        err.ends_with(": a resize is running; resizing to 256 buckets follows it.\n"),
+        "{err}"
+    );
+    let (code, _, err) = f.run(&["--buckets", "64"]);
+    assert_eq!(code, 0);
+    assert!(
+        err.ends_with(": the hash table has 64 buckets already.\n"),
+        "{err}"
+    );
+    // The plugin's refusal is the command's failure.
+    let (code, out, err) = f.run(&["--buckets", "3"]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(
+        err,
+        "brickwall ct: buckets: 3 is too few for 100 connections\n"
+    );
+    // --buckets takes no filters or formats.
+    f.requests();
+    assert_eq!(f.run(&["--buckets", "-p", "tcp"]).0, 2);
+    assert_eq!(f.run(&["--buckets", "9", "-o", "json"]).0, 2);
+    assert!(f.requests().is_empty());
 }

@@ -136,6 +136,7 @@ fn answer(target: &str, req: &Value) -> Response {
             totals: Counts(vec![("found".into(), 2)]),
             buckets: 64,
             workers: vec![],
+            resize: None,
         }),
         Request::Helpers(_) => ok(HelpersResponse::default()),
         Request::ExpectList(_) => ok(ExpectListResponse {
@@ -161,6 +162,7 @@ fn answer(target: &str, req: &Value) -> Response {
             buckets: 64,
             offset: b.offset,
             lengths: vec![0; 64],
+            resize: None,
         }),
         Request::Chain(_) => Response::Ok(json!({"bucket": 0, "nodes": [{"id": "x"}]})),
         _ => Response::Err("unsupported".into()),

@@ -565,6 +565,7 @@ fn hostile_data_and_key_storms_do_not_panic() {
         buckets: u64::MAX,
         offset: u64::MAX - 3,
         lengths: vec![u32::MAX; 10],
+        resize: None,
     });
     app.chains.chain = Some(ChainResponse {
         bucket: 5,

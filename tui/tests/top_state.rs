@@ -313,6 +313,7 @@ fn updates_feed_the_state() {
         buckets: 64,
         totals: Counts(vec![("found".into(), found)]),
         workers: vec![],
+        resize: None,
     };
     app.apply(Update::CtStats {
         stats: stats(5, 10),

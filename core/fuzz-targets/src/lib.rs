@@ -526,6 +526,7 @@ pub fn control(data: &[u8]) {
             | Request::ExpectFlush(_)
             | Request::ExpectCreate(_)
             | Request::Reconfigure(_)
+            | Request::Resize(_)
             | Request::Events(_))
     );
     let fresh;

@@ -56,6 +56,7 @@ fn full_table() -> Tracker {
     let cfg = CtConfig {
         buckets: 16_384,
         max: FLOWS as usize + 64,
+        auto_resize: false,
         ..CtConfig::default()
     };
     let mut t = Tracker::new(cfg, 80);
@@ -177,6 +178,7 @@ fn hash_flood(c: &mut Criterion) {
     let cfg = CtConfig {
         buckets: 16_384,
         max: 100_000,
+        auto_resize: false,
         ..CtConfig::default()
     };
     let mut t = Tracker::with_hasher(cfg, LIMIT, known);

@@ -77,6 +77,7 @@ fn filled_fresh(n: u32) -> Tracker {
     let cfg = CtConfig {
         buckets: 1 << 18,
         max: 1 << 20,
+        auto_resize: false,
         ..CtConfig::default()
     };
     fill(cfg, n)

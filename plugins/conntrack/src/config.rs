@@ -8,8 +8,14 @@ use serde::Deserialize;
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CtConfig {
-    /// Hash buckets (`nf_conntrack_buckets`).
+    /// Hash buckets at start (`nf_conntrack_buckets`); a reconfigure with another value
+    /// resizes the table while it runs.
     pub buckets: usize,
+    /// Double the buckets, while traffic flows, when the connections outnumber them
+    /// (Linux never resizes on its own).
+    pub auto_resize: bool,
+    /// Most buckets `auto_resize` grows to; 0: `max` rounded up to a power of two.
+    pub max_buckets: usize,
     /// Most connections (`nf_conntrack_max`).
     pub max: usize,
     /// Hash function: `siphash` or `jenkins`.
@@ -52,6 +58,8 @@ impl Default for CtConfig {
     fn default() -> Self {
         CtConfig {
             buckets: 262_144,
+            auto_resize: true,
+            max_buckets: 0,
             max: 262_144,
             hash: HashKind::Siphash,
             tcp_loose: true,
@@ -79,6 +87,16 @@ pub const MAX_BUCKETS: usize = 1 << 26;
 pub const MAX_CONNECTIONS: usize = 1 << 30;
 
 impl CtConfig {
+    /// Most buckets `auto_resize` grows the table to: `max_buckets`, or `max` rounded
+    /// up to a power of two (one connection per bucket at the limit), at most
+    /// [`MAX_BUCKETS`].
+    pub fn auto_resize_limit(&self) -> usize {
+        match self.max_buckets {
+            0 => self.max.next_power_of_two().min(MAX_BUCKETS),
+            n => n,
+        }
+    }
+
     /// Parses the section (JSON text from the engine; `null` for defaults).
     pub fn parse(json: &str) -> Result<CtConfig, String> {
         let json = json.trim();
@@ -101,6 +119,12 @@ impl CtConfig {
             return Err(format!(
                 "config: buckets: {} is more than {MAX_BUCKETS} (4 bytes each, allocated at start)",
                 cfg.buckets
+            ));
+        }
+        if cfg.max_buckets > MAX_BUCKETS {
+            return Err(format!(
+                "config: max_buckets: {} is more than {MAX_BUCKETS}",
+                cfg.max_buckets
             ));
         }
         if cfg.max == 0 {

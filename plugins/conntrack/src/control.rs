@@ -1,7 +1,10 @@
 //! The plugin's control entry point: the operations behind conntrack-tools' `-L`, `-G`,
 //! `-D`, `-F`, `-C`, `-S`, `-U` and `-E`, the expectation table's `-L`, `-D`, `-F` and
-//! `-I expect`, and three views of the hash table (chain-length histogram, the chain
-//! lengths of a window of buckets, one bucket's chain).
+//! `-I expect`, three views of the hash table (chain-length histogram, the chain
+//! lengths of a window of buckets, one bucket's chain) and its resize (the
+//! `nf_conntrack_buckets` sysctl's write). Mid-resize the views number the buckets of
+//! both arrays, the old first (see [`crate::table`]), and `stats` and `buckets` say
+//! how far the resize has come.
 //!
 //! Requests and answers are the control protocol's types
 //! ([`brickwall_control_protocol::conntrack`]): [`parse`] reads a [`Request`] (its
@@ -144,6 +147,7 @@ pub fn handle_request(t: &mut Tracker, request: Request) -> Result<Vec<u8>, Stri
                 totals: counts(&t.stats.fields()),
                 buckets: t.table.buckets() as u64,
                 workers: t.worker_stats.iter().map(|w| counts(&w.fields())).collect(),
+                resize: resize_progress(&t.table),
             })
         }
         Request::Histogram(r) => {
@@ -176,9 +180,19 @@ pub fn handle_request(t: &mut Tracker, request: Request) -> Result<Vec<u8>, Stri
                 buckets: buckets as u64,
                 offset: start as u64,
                 lengths: (start..end).map(|b| t.table.chain_len(b) as u32).collect(),
+                resize: resize_progress(&t.table),
             })
         }
         Request::Chain(r) => json(&chain(t, r.bucket)?),
+        Request::Resize(r) => {
+            let buckets = usize::try_from(r.buckets).unwrap_or(usize::MAX);
+            let done = t.resize(buckets)?;
+            json(&ResizeResponse {
+                old: done.old as u64,
+                new: done.new as u64,
+                already_running: done.already_running,
+            })
+        }
         Request::Events(r) => {
             let mask = r.mask.unwrap_or(crate::events::class::ALL);
             let max = r.max.unwrap_or(1000).min(100_000) as usize;
@@ -383,6 +397,15 @@ fn entry(table: &Table, idx: u32, c: &Conn, now: u64, format: Format, show_label
         line.push_str(&bits.join(","));
     }
     Entry::Line(line)
+}
+
+/// The running resize's progress, as the protocol has it.
+fn resize_progress(table: &Table) -> Option<ResizeProgress> {
+    table.resize_progress().map(|p| ResizeProgress {
+        from: p.from as u64,
+        to: p.to as u64,
+        migrated: p.migrated as u64,
+    })
 }
 
 /// The nodes of bucket `b`'s chain.

@@ -10,7 +10,16 @@
 //! carries a tag, some bits of the hash of the tuple it points to: a walk follows the
 //! links and only reads a record whose tag matches, so the records a chain passes
 //! through on the way to its match are not loaded. A link is `tag << node_bits | node`;
-//! `node_bits` grows with the slab (the tag shrinks), see [`Table::alloc`].
+//! `node_bits` grows with the slab (the tag shrinks), see [`Table::alloc`]. The tag is
+//! the hash's low bits and the bucket comes from its high ones ([`scale`]), so a tag
+//! does not depend on the bucket count and stays valid when the table is resized.
+//!
+//! The bucket array is resized in place, a few buckets at a time, while lookups and
+//! inserts go on ([`resize`]).
+
+pub mod resize;
+
+pub use resize::{ResizeProgress, ResizeStart, STEP_BUCKETS, STEP_NODES};
 
 use crate::conn::{Conn, DirCounters, Slot};
 use crate::hash::{scale, TupleHasher};
@@ -105,7 +114,12 @@ pub enum InsertError {
 
 /// The table.
 pub struct Table {
+    /// The bucket heads (mid-resize, the old array).
     heads: Vec<u32>,
+    /// The resize in progress, if any.
+    resize: Option<Box<resize::Migration>>,
+    /// The size the next resize goes to, asked for while one ran.
+    queued: Option<usize>,
     /// Per slot, the link after each of its two nodes.
     links: Vec<[u32; 2]>,
     /// Bits of a link that hold the node; the rest hold the tag.
@@ -142,6 +156,8 @@ impl Table {
         advise_huge(links.as_ptr() as usize, links.capacity() * LINK_BYTES);
         Table {
             heads,
+            resize: None,
+            queued: None,
             links,
             node_bits: node_bits_for(reserve),
             slab,
@@ -155,9 +171,36 @@ impl Table {
         }
     }
 
-    /// Number of buckets.
+    /// Number of buckets. Mid-resize, the buckets of both arrays, whose numbers the
+    /// chain views use: the old array's first, then the new one's (see [`resize`]).
     pub fn buckets(&self) -> usize {
-        self.heads.len()
+        self.heads.len() + self.resize.as_ref().map_or(0, |m| m.target())
+    }
+
+    /// The head of bucket `b` (a number below [`buckets`](Self::buckets)).
+    #[inline]
+    fn head(&self, b: usize) -> u32 {
+        match self.heads.get(b) {
+            Some(&link) => link,
+            None => self.new_head(b),
+        }
+    }
+
+    /// The head of bucket `b` of the new array, mid-resize.
+    #[cold]
+    fn new_head(&self, b: usize) -> u32 {
+        let j = b - self.heads.len();
+        self.resize.as_ref().map_or(NIL, |m| m.head(j))
+    }
+
+    /// The head of bucket `b`, writable.
+    #[inline]
+    fn head_mut(&mut self, b: usize) -> &mut u32 {
+        let old = self.heads.len();
+        match (b < old, self.resize.as_mut()) {
+            (false, Some(m)) => m.head_mut(b - old),
+            _ => &mut self.heads[b],
+        }
     }
 
     /// Bytes of connection records the table holds (live and free slots).
@@ -226,10 +269,10 @@ impl Table {
         self.confirmed
     }
 
-    /// The bucket of a tuple.
+    /// The bucket of a tuple (mid-resize, in the numbering of both arrays).
     #[inline]
     pub fn bucket_of(&self, t: &Tuple) -> usize {
-        scale(self.hasher.hash(t), self.heads.len())
+        self.place(t).0
     }
 
     /// The table's hash function.
@@ -251,13 +294,17 @@ impl Table {
         self.place_of(self.hasher.hash(t))
     }
 
-    /// The bucket and tag of hash `h`.
+    /// The bucket and tag of hash `h`. Without a resize running, one branch more than
+    /// the scaling, always taken the same way.
     #[inline]
     fn place_of(&self, h: u32) -> (usize, u32) {
-        (
-            scale(h, self.heads.len()),
-            h.checked_shl(self.node_bits).unwrap_or(0),
-        )
+        let old = self.heads.len();
+        let b = scale(h, old);
+        let b = match &self.resize {
+            None => b,
+            Some(m) => m.place(h, b, old),
+        };
+        (b, h.checked_shl(self.node_bits).unwrap_or(0))
     }
 
     /// The bits of a link that hold the node.
@@ -284,6 +331,11 @@ impl Table {
         };
         for h in self.heads.iter_mut() {
             *h = shift(*h);
+        }
+        if let Some(m) = self.resize.as_mut() {
+            for h in m.heads_mut() {
+                *h = shift(*h);
+            }
         }
         for pair in self.links.iter_mut() {
             *pair = [shift(pair[0]), shift(pair[1])];
@@ -378,13 +430,15 @@ impl Table {
             let mut places = [(0usize, 0u32); PREFETCH_BATCH];
             for (p, &h) in places.iter_mut().zip(chunk) {
                 *p = self.place_of(h);
-                prefetch(&self.heads[p.0]);
+                if let Some(head) = self.heads.get(p.0) {
+                    prefetch(head);
+                }
             }
             // The first node of each chain: its record if the tag matches, else its
             // link, which the next step follows.
             let mut walks = [NIL; PREFETCH_BATCH];
             for (w, &(b, tag)) in walks.iter_mut().zip(&places[..chunk.len()]) {
-                let link = self.heads[b];
+                let link = self.head(b);
                 if link == NIL {
                     continue;
                 }
@@ -437,11 +491,11 @@ impl Table {
     /// The length of bucket `bucket`'s chain (0 for a bucket out of range); walks the
     /// chain without allocating.
     pub fn chain_len(&self, bucket: usize) -> usize {
-        let Some(&head) = self.heads.get(bucket) else {
+        if bucket >= self.buckets() {
             return 0;
-        };
+        }
         let mask = self.node_mask();
-        let mut link = head;
+        let mut link = self.head(bucket);
         let mut n = 0;
         // Every node is in one chain once: a walk longer than all nodes cannot happen.
         while link != NIL && n < 2 * self.slab.len() {
@@ -457,7 +511,7 @@ impl Table {
     #[inline]
     fn probe(&self, b: usize, tag: u32, t: &Tuple) -> (Option<(u32, u8)>, usize) {
         let mask = self.node_mask();
-        let mut link = self.heads[b];
+        let mut link = self.head(b);
         let mut len = 0;
         while link != NIL && len <= self.max_chain {
             let node = link & mask;
@@ -502,8 +556,9 @@ impl Table {
             }
         }
         for (dir, &(b, tag)) in places.iter().enumerate() {
-            self.links[idx as usize][dir] = self.heads[b];
-            self.heads[b] = tag | idx << 1 | dir as u32;
+            let head = self.head_mut(b);
+            let next = std::mem::replace(head, tag | idx << 1 | dir as u32);
+            self.links[idx as usize][dir] = next;
         }
         self.slab[idx as usize].slot = Slot::Confirmed;
         self.confirmed += 1;
@@ -522,13 +577,13 @@ impl Table {
             let target = idx << 1 | dir as u32;
             let b = self.bucket_of(t);
             let mut prev = NIL;
-            let mut link = self.heads[b];
+            let mut link = self.head(b);
             while link != NIL {
                 let node = link & mask;
                 let next = self.next_of(node);
                 if node == target {
                     if prev == NIL {
-                        self.heads[b] = next;
+                        *self.head_mut(b) = next;
                     } else {
                         self.links[(prev >> 1) as usize][(prev & 1) as usize] = next;
                     }
@@ -545,11 +600,11 @@ impl Table {
     /// The nodes of bucket `b` in chain order: (slot, direction).
     pub fn chain(&self, b: usize) -> Vec<(u32, u8)> {
         let mut out = Vec::new();
-        let Some(&head) = self.heads.get(b) else {
+        if b >= self.buckets() {
             return out;
-        };
+        }
         let mask = self.node_mask();
-        let mut link = head;
+        let mut link = self.head(b);
         while link != NIL && out.len() < 1 << 20 {
             let node = link & mask;
             out.push((node >> 1, (node & 1) as u8));
@@ -562,7 +617,7 @@ impl Table {
     /// counts every longer chain).
     pub fn chain_histogram(&self, max_len: usize) -> Vec<u64> {
         let mut hist = vec![0u64; max_len + 1];
-        for b in 0..self.heads.len() {
+        for b in 0..self.buckets() {
             hist[self.chain_len(b).min(max_len)] += 1;
         }
         hist
@@ -572,7 +627,7 @@ impl Table {
     /// order, each once (by its original-direction node).
     pub fn scan(&self, start: usize, n: usize) -> Vec<u32> {
         let mut out = Vec::new();
-        let len = self.heads.len();
+        let len = self.buckets();
         for i in 0..n.min(len) {
             for (idx, dir) in self.chain((start + i) % len) {
                 if dir == 0 {
@@ -600,13 +655,14 @@ impl Table {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::hash::HashKind;
     use crate::proto::ProtoState;
     use crate::tuple::{proto, FAMILY_V4};
 
-    fn conn(i: u32) -> Conn {
+    /// An unconfirmed UDP connection from an address made of `i`.
+    pub(super) fn conn(i: u32) -> Conn {
         let mut src = [0u8; 16];
         src[..4].copy_from_slice(&i.to_be_bytes());
         Conn {

@@ -12,7 +12,7 @@ use crate::extract::{declared_l4_len, quoted_tuple, read_packet_tuple, Layers};
 use crate::hash::TupleHasher;
 use crate::proto::{self, icmp, ProtoConfig, ProtoState, Track};
 use crate::stats::Stats;
-use crate::table::{Extensions, InsertError, Table};
+use crate::table::{self, Extensions, InsertError, ResizeStart, Table};
 use crate::tuple::{proto as ipproto, Tuple};
 use brickwall_hooks::{flags, CtInfo, PacketView};
 use std::collections::VecDeque;
@@ -41,6 +41,10 @@ fn state_timeout(state: &ProtoState, cfg: &ProtoConfig) -> u32 {
 /// faster at 300 k (38 MB) and 1 M (120 MB).
 pub const PREFETCH_MIN_BYTES: usize = 24 << 20;
 
+/// Most nodes a collector run moves to the new bucket array during a resize (so that
+/// a quiet table's resize finishes too): 64 packets' worth.
+const GC_MIGRATE_NODES: usize = 64 * table::STEP_NODES;
+
 /// Linux's bound on buckets scanned for an early-drop victim.
 const EVICTION_RANGE: usize = 8;
 /// Unconfirmed connections older than this (packet time) belong to packets that were
@@ -67,6 +71,21 @@ pub enum NatBindError {
     Confirmed,
     /// The tuple is of another protocol, family or zone.
     Invalid,
+}
+
+/// Most nodes per bucket, on average, a resize may leave (8 connections per bucket):
+/// far below the chain-walk limit (50 or more), so that no chain outgrows it.
+pub const RESIZE_MAX_LOAD: usize = 16;
+
+/// What a resize request did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resized {
+    /// The buckets before the request (mid-resize: the running resize's target).
+    pub old: usize,
+    /// The buckets asked for.
+    pub new: usize,
+    /// A resize was running: the new size follows it.
+    pub already_running: bool,
 }
 
 /// What confirmation decided.
@@ -236,15 +255,19 @@ impl Tracker {
     }
 
     /// Takes a new config's tunables — TCP switches, timeouts, the connection and
-    /// expectation limits, garbage collection, helpers — keeping the table. Returns the
-    /// fields that only take effect at start (table size, hash, defragmentation, zone,
-    /// the accounting and timestamp extensions) and that `new` would change.
+    /// expectation limits, garbage collection, helpers, and `buckets` (a resize while
+    /// traffic flows) — keeping the table. Returns the fields that only take effect at
+    /// start (hash, defragmentation, zone, the accounting and timestamp extensions)
+    /// and that `new` would change, and `buckets` if [`resize`](Self::resize) refuses
+    /// the new size (too few for the connections in the table: it stays as it is).
     pub fn retune(&mut self, new: &CtConfig) -> Vec<&'static str> {
-        let old = &self.cfg;
         let mut fixed = Vec::new();
-        if new.buckets != old.buckets {
+        let mut buckets = new.buckets;
+        if new.buckets != self.cfg.buckets && self.resize(new.buckets).is_err() {
             fixed.push("buckets");
+            buckets = self.cfg.buckets;
         }
+        let old = &self.cfg;
         if new.hash != old.hash {
             fixed.push("hash");
         }
@@ -262,7 +285,7 @@ impl Tracker {
             fixed.push("timestamp");
         }
         let mut cfg = new.clone();
-        cfg.buckets = old.buckets;
+        cfg.buckets = buckets;
         cfg.hash = old.hash;
         cfg.defrag = old.defrag;
         cfg.zone = old.zone;
@@ -272,6 +295,67 @@ impl Tracker {
         self.expects.max = cfg.expect_max;
         self.cfg = cfg;
         fixed
+    }
+
+    /// Why the table may not be resized to `buckets`, if it may not: none, more than
+    /// [`MAX_BUCKETS`](crate::config::MAX_BUCKETS), or too few for the connections in
+    /// it (more than [`RESIZE_MAX_LOAD`] nodes per bucket).
+    pub fn check_resize(&self, buckets: usize) -> Result<(), String> {
+        use crate::config::MAX_BUCKETS;
+        if buckets == 0 {
+            return Err("buckets: must be at least 1".into());
+        }
+        if buckets > MAX_BUCKETS {
+            return Err(format!("buckets: {buckets} is more than {MAX_BUCKETS}"));
+        }
+        let n = self.table.confirmed();
+        if 2 * n > RESIZE_MAX_LOAD * buckets {
+            return Err(format!(
+                "buckets: {buckets} is too few for {n} connections (at least {} for {} \
+                 connections per bucket on average)",
+                (2 * n).div_ceil(RESIZE_MAX_LOAD),
+                RESIZE_MAX_LOAD / 2
+            ));
+        }
+        Ok(())
+    }
+
+    /// Resizes the table to `buckets` while traffic flows (the control channel's
+    /// `resize`; Linux's write to `nf_conntrack_buckets`): each packet through
+    /// conntrack-in and each collector run moves a few buckets. A request while a
+    /// resize runs follows it. Refused as [`check_resize`](Self::check_resize) says.
+    pub fn resize(&mut self, buckets: usize) -> Result<Resized, String> {
+        self.check_resize(buckets)?;
+        let old = self.table.target_buckets();
+        let started = self.table.start_resize(buckets);
+        Ok(Resized {
+            old,
+            new: buckets,
+            already_running: started == ResizeStart::Queued,
+        })
+    }
+
+    /// Resizes the table in one go, every connection rehashed before this returns: the
+    /// stop-the-world rehash that [`resize`](Self::resize) avoids (the benchmarks
+    /// compare the two).
+    pub fn resize_now(&mut self, buckets: usize) -> Result<(), String> {
+        self.check_resize(buckets)?;
+        self.table.resize_now(buckets);
+        Ok(())
+    }
+
+    /// Doubles the buckets when the connections outnumber them (`auto_resize`), up to
+    /// the config's limit, unless a resize runs.
+    #[cold]
+    fn grow(&mut self) {
+        if !self.cfg.auto_resize || self.table.resizing() {
+            return;
+        }
+        let now = self.table.buckets();
+        let to = now.saturating_mul(2).min(self.cfg.auto_resize_limit());
+        if to > now {
+            self.table.start_resize(to);
+        }
     }
 
     /// After the helper set changed: points each connection's helper at its new index
@@ -586,6 +670,9 @@ impl Tracker {
             }
         }
         self.gc_cursor = (self.gc_cursor + n) % self.table.buckets();
+        if self.table.resizing() {
+            self.table.migrate(GC_MIGRATE_NODES, self.cfg.gc_buckets);
+        }
         self.reap_unconfirmed(now, false);
         if !self.expects.is_empty() {
             let gone = self.expects.expire(now);
@@ -807,6 +894,9 @@ impl Tracker {
         let now = pkt.ts_ns;
         self.clock_ns = self.clock_ns.max(now);
         self.maybe_gc(now);
+        if self.table.resizing() {
+            self.table.migrate(table::STEP_NODES, table::STEP_BUCKETS);
+        }
         let layers = Layers::of(pkt);
         let mut tuple = Tuple::default();
         let mut hash = None;
@@ -1115,6 +1205,9 @@ impl Tracker {
                     self.master_refs(m, (idx, gen), true);
                 }
                 self.bump(|s| s.insert += 1);
+                if self.table.confirmed() > self.table.buckets() {
+                    self.grow();
+                }
                 self.clock_ns = self.clock_ns.max(pkt.ts_ns);
                 self.conn_event(idx, bits);
                 ConfirmVerdict::Accept

@@ -61,6 +61,7 @@ fn cfg(hash: HashKind) -> CtConfig {
         buckets: BUCKETS,
         max: 100_000,
         hash,
+        auto_resize: false,
         ..CtConfig::default()
     }
 }

@@ -87,14 +87,15 @@ pub fn tracked_names() -> Vec<&'static str> {
 
 /// A connection-tracking client of a running engine, speaking conntrack-tools' language.
 ///
-/// Exactly one command: -L, -G, -D, -U, -F, -C, -S, -E or -I. Exit codes as conntrack: 0 ok,
-/// 1 error (no such entry, engine unreachable), 2 bad parameters.
+/// Exactly one command: -L, -G, -D, -U, -F, -C, -S, -E, -I or --buckets. Exit codes as
+/// conntrack: 0 ok, 1 error (no such entry, engine unreachable), 2 bad parameters.
 #[derive(Args, Clone, Debug, Default)]
 #[command(group(
     ArgGroup::new("command")
         .required(true)
         .multiple(false)
-        .args(["dump", "get", "delete", "update", "flush", "count", "stats", "event", "create"])
+        .args(["dump", "get", "delete", "update", "flush", "count", "stats", "event", "create",
+               "buckets"])
 ))]
 pub struct CtArgs {
     /// List the connection table (default) or the expectation table.
@@ -125,6 +126,12 @@ pub struct CtArgs {
     /// Show the statistics, one line per worker, as `conntrack -S`.
     #[arg(short = 'S', long = "stats")]
     pub stats: bool,
+    /// The hash table's buckets (Linux's `net.netfilter.nf_conntrack_buckets`): without
+    /// a value, how many there are and how far a resize has come; with one, resize the
+    /// table to that many while traffic flows (as writing the sysctl does).
+    #[arg(long = "buckets", value_name = "N", num_args = 0..=1,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub buckets: Option<Option<u64>>,
     /// Print events as they happen (NEW, UPDATE, DESTROY lines) until interrupted.
     #[arg(short = 'E', long = "event", value_name = "TABLE", num_args = 0..=1,
           default_missing_value = "conntrack", value_enum)]

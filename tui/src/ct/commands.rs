@@ -4,12 +4,12 @@
 use super::args::{CtArgs, OutputFormat, Table};
 use super::{events, query, CtError, Session, EXIT_OK, PREFIX};
 use brickwall_control_protocol::conntrack::request::{
-    At, Delete, ExpectCreate, ExpectDelete, ExpectMask, Filter, Format, Get, List, TupleSpec,
-    Update,
+    At, Delete, ExpectCreate, ExpectDelete, ExpectMask, Filter, Format, Get, List, Resize,
+    TupleSpec, Update,
 };
 use brickwall_control_protocol::conntrack::response::{
     CountResponse, Counts, Deleted, Entry, ExpectCreated, ExpectListResponse, GetResponse,
-    ListResponse, StatsResponse, Updated,
+    ListResponse, ResizeResponse, StatsResponse, Updated,
 };
 use brickwall_control_protocol::conntrack::value::{LabelBits, Mark};
 use brickwall_control_protocol::conntrack::{ExpectRecord, Request};
@@ -81,11 +81,14 @@ pub fn dispatch(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
     if a.stats {
         return stats(a, out);
     }
+    if let Some(n) = a.buckets {
+        return buckets(a, n, out, err);
+    }
     if let Some(t) = a.event {
         return events::run(a, t, out, err);
     }
     Err(CtError::usage(
-        "no command given (-L, -G, -D, -F, -C, -S, -E or -I)",
+        "no command given (-L, -G, -D, -F, -C, -S, -E, -I or --buckets)",
     ))
 }
 
@@ -482,6 +485,52 @@ fn stats(a: &CtArgs, out: &mut dyn Write) -> Result<i32, CtError> {
     for (cpu, w) in r.workers.iter().enumerate() {
         let _ = writeln!(out, "{}", stats_line(cpu as u32, w));
     }
+    Ok(EXIT_OK)
+}
+
+/// `--buckets`: the bucket count (mid-resize, `FROM -> TO` and the old buckets moved so
+/// far) on standard output; `--buckets N`: resizes the table, the summary on standard
+/// error.
+fn buckets(
+    a: &CtArgs,
+    n: Option<u64>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, CtError> {
+    no_filters(a, "--buckets")?;
+    let mut s = Session::open(a)?;
+    let Some(n) = n else {
+        let r: StatsResponse = s.ask(&Request::Stats(At::default()))?;
+        let _ = match r.resize {
+            Some(p) => writeln!(
+                out,
+                "{} -> {} ({} of {} buckets moved)",
+                p.from, p.to, p.migrated, p.from
+            ),
+            None => writeln!(out, "{}", r.buckets),
+        };
+        return Ok(EXIT_OK);
+    };
+    let r: ResizeResponse = s.ask(&Request::Resize(Resize { buckets: n }))?;
+    let _ = if r.already_running {
+        writeln!(
+            err,
+            "{PREFIX}: a resize is running; resizing to {} buckets follows it.",
+            r.new
+        )
+    } else if r.old == r.new {
+        writeln!(
+            err,
+            "{PREFIX}: the hash table has {} buckets already.",
+            r.new
+        )
+    } else {
+        writeln!(
+            err,
+            "{PREFIX}: the hash table is being resized from {} to {} buckets.",
+            r.old, r.new
+        )
+    };
     Ok(EXIT_OK)
 }
 

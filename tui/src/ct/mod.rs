@@ -4,7 +4,8 @@
 //!
 //! - [`args`]: the options, checked as conntrack-tools checks them;
 //! - [`query`]: options into the plugin's [`Filter`] and [`TupleSpec`];
-//! - [`commands`]: `-L`, `-G`, `-D`, `-U`, `-F`, `-C`, `-S`, `-I` and the expect table;
+//! - [`commands`]: `-L`, `-G`, `-D`, `-U`, `-F`, `-C`, `-S`, `-I`, the expect table, and
+//!   `--buckets` (the hash table's size, and its resize: `nf_conntrack_buckets`);
 //!   label names for `-U --label-add`/`--label-del` come from `brickwall_hooks::connlabel`;
 //! - [`events`]: `-E`, a poll loop; [`signal`]: stopping it on SIGINT;
 //! - [`printable`]: what the engine sends, printed with control characters escaped.

@@ -132,6 +132,7 @@ pub fn chains_app() -> App {
         buckets: 64,
         offset: 0,
         lengths,
+        resize: None,
     });
     app.chains.selected = 5;
     app.chains.chain = Some(chain5());
@@ -140,6 +141,7 @@ pub fn chains_app() -> App {
         buckets: 64,
         totals: Counts(vec![("chaintoolong".into(), 7), ("found".into(), 100)]),
         workers: vec![],
+        resize: None,
     });
     app
 }

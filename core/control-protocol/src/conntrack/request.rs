@@ -335,6 +335,18 @@ pub struct Chain {
     pub bucket: u64,
 }
 
+/// Resize the hash table to `buckets` while traffic flows (Linux: writing
+/// `net.netfilter.nf_conntrack_buckets`), answered as
+/// [`ResizeResponse`](super::ResizeResponse). Refused for 0, more than the plugin's
+/// bound (2^26), or too few buckets for the connections in the table; a request while a
+/// resize runs follows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resize {
+    /// The new number of buckets (any number, not only powers of two).
+    pub buckets: u64,
+}
+
 /// Events (`conntrack -E`): `cursor` 0 opens a session of the event classes in `mask`
 /// (default all); later polls name the session the answer gave and take at most `max`
 /// (default 1000) of the events that arrived since, answered as
@@ -505,6 +517,8 @@ requests! {
     Metrics(Nothing) = "metrics",
     /// New tunables.
     Reconfigure(Reconfigure) = "reconfigure",
+    /// Resize the hash table.
+    Resize(Resize) = "resize",
 }
 
 impl Request {

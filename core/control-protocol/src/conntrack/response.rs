@@ -86,6 +86,34 @@ pub struct StatsResponse {
     /// One set per worker, as `conntrack -S` prints one line per CPU.
     #[serde(default)]
     pub workers: Vec<Counts>,
+    /// The resize in progress, if any (`buckets` then counts both arrays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resize: Option<ResizeProgress>,
+}
+
+/// How far a resize of the hash table has come. Mid-resize the table has two bucket
+/// arrays, and bucket numbers (of `buckets`, `histogram`, `chain`) cover both, the old
+/// array's first (`0..from`, those migrated empty), then the new one's
+/// (`from..from + to`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResizeProgress {
+    /// Buckets of the old array.
+    pub from: u64,
+    /// Buckets of the new array.
+    pub to: u64,
+    /// Old buckets migrated so far.
+    pub migrated: u64,
+}
+
+/// The answer to `resize`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResizeResponse {
+    /// Buckets before the request (mid-resize: the running resize's target).
+    pub old: u64,
+    /// Buckets asked for.
+    pub new: u64,
+    /// A resize was already running; this one follows it.
+    pub already_running: bool,
 }
 
 /// The answer to `histogram`.
@@ -130,6 +158,9 @@ pub struct BucketsResponse {
     pub offset: u64,
     /// Each bucket's chain length.
     pub lengths: Vec<u32>,
+    /// The resize in progress, if any (the window's numbers then cover both arrays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resize: Option<ResizeProgress>,
 }
 
 impl BucketsResponse {

@@ -51,6 +51,15 @@ fn errors_name_the_field_path() {
             json!({"op": "flush", "tuple": {}}),
             "tuple: unknown field `tuple`",
         ),
+        (json!({"op": "resize"}), "buckets: missing"),
+        (
+            json!({"op": "resize", "buckets": -2}),
+            "buckets: invalid value: integer `-2`, expected u64",
+        ),
+        (
+            json!({"op": "resize", "buckets": 8, "now_ns": 1}),
+            "now_ns: unknown field `now_ns`, expected `buckets`",
+        ),
     ] {
         let e = read(req.clone()).unwrap_err();
         assert!(e.starts_with(want), "{req}: {e}");
@@ -96,6 +105,7 @@ fn requests_read_back_what_they_write() {
         }),
         Request::ExpectDelete(ExpectDelete { id: 7 }),
         Request::Helpers(Nothing {}),
+        Request::Resize(Resize { buckets: 1 << 20 }),
         Request::Update(Update {
             filter: Some(Filter {
                 mark: Some(Mark { value: 1, mask: 3 }),
