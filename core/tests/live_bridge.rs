@@ -519,3 +519,48 @@ fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// A quiet flow through `tpacket-v3` does not wait for the block timer: with a 200 ms
+/// retire timeout, pings one at a time (each crossing the bridge twice) come back in a
+/// small fraction of it. Two workers, so the steering program's flow hash runs too.
+#[test]
+fn a_quiet_flow_through_tpacket_v3_does_not_wait_for_the_block_timer() {
+    require_live();
+    let mut t = Topology::new("quiet");
+    let config = brickwall_config(helpers(false), "tpacket-v3", 2).replace(
+        "  workers: 2\n",
+        "  workers: 2\n  ring: {block_timeout_ms: 200}\n",
+    );
+    run_brickwall(&mut t, &config);
+    let client = t.client.clone();
+    // The first one also resolves the server's address.
+    let o = t.try_exec(&client, &["ping", "-c", "1", "-W", "3", SERVER4]);
+    assert!(
+        o.status.success(),
+        "ping: {}\n{}",
+        text(&o),
+        t.log("brickwall")
+    );
+    let o = t.try_exec(
+        &client,
+        &["ping", "-q", "-c", "10", "-i", "0.05", "-W", "3", SERVER4],
+    );
+    assert!(
+        o.status.success(),
+        "ping: {}\n{}",
+        text(&o),
+        t.log("brickwall")
+    );
+    // "rtt min/avg/max/mdev = 0.051/0.083/0.130/0.021 ms"
+    let out = String::from_utf8_lossy(&o.stdout);
+    let avg: f64 = out
+        .lines()
+        .find_map(|l| l.split_once(" = ").filter(|(k, _)| k.starts_with("rtt")))
+        .and_then(|(_, v)| v.split('/').nth(1)?.parse().ok())
+        .unwrap_or_else(|| panic!("no round-trip times in: {out}"));
+    assert!(
+        avg < 20.0,
+        "average round trip {avg} ms: the block timer (200 ms) held the frames\n{out}"
+    );
+    firewall::stop_brickwall(&mut t);
+}

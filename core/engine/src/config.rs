@@ -121,7 +121,9 @@ pub struct RingConfig {
     pub block_kib: usize,
     /// Blocks in the ring.
     pub blocks: usize,
-    /// How long the kernel holds a block that is not full before handing it over (ms).
+    /// How long the kernel holds a TPACKET_V3 block that is not full before handing it
+    /// over (ms): the most a frame waits while its worker reads its V3 ring, which it
+    /// does only while the traffic does not wait on the bridge (see `live::ring`).
     pub block_timeout_ms: u32,
 }
 

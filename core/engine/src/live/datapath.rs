@@ -1,6 +1,6 @@
 //! What the bridge asks of a datapath: a receiving side per worker that hands over
 //! frames in batches, and a sending side per interface, shared by the workers, that
-//! takes a batch at once. Both datapaths (pnet, TPACKET_V3) implement it.
+//! takes a batch at once. Both datapaths (pnet, the rings) implement it.
 
 use std::io;
 
@@ -106,6 +106,8 @@ pub(crate) mod opt {
     pub const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
     pub const PACKET_MR_PROMISC: libc::c_ushort = 1;
     pub const PACKET_FANOUT_HASH: u32 = 0;
+    pub const PACKET_FANOUT_CBPF: u32 = 6;
+    pub const PACKET_FANOUT_FLAG_IGNORE_OUTGOING: u32 = 0x4000;
     pub const PACKET_FANOUT_FLAG_DEFRAG: u32 = 0x8000;
 }
 
@@ -163,9 +165,22 @@ pub(crate) fn prepare_rx(fd: libc::c_int) -> io::Result<()> {
 }
 
 /// Joins `fd` to fanout group `group`: the kernel spreads the interface's frames over the
-/// group's sockets by flow hash, keeping a flow (and its fragments) on one socket.
+/// group's sockets by flow hash, keeping a flow (and its fragments) on one socket. The
+/// group delivers in place of its sockets, so it is the one told to ignore what the
+/// host sends (Linux 6.2 and later).
 pub(crate) fn join_fanout(fd: libc::c_int, group: u16) -> io::Result<()> {
-    let arg = (group as u32) | ((opt::PACKET_FANOUT_HASH | opt::PACKET_FANOUT_FLAG_DEFRAG) << 16);
+    join_group(fd, group, opt::PACKET_FANOUT_HASH)
+}
+
+/// Joins `fd` to the steered fanout group `group`, whose classic BPF program picks each
+/// frame's socket (see [`super::steer`]); as [`join_fanout`] otherwise.
+pub(crate) fn join_fanout_steered(fd: libc::c_int, group: u16) -> io::Result<()> {
+    join_group(fd, group, opt::PACKET_FANOUT_CBPF)
+}
+
+fn join_group(fd: libc::c_int, group: u16, mode: u32) -> io::Result<()> {
+    let flags = opt::PACKET_FANOUT_FLAG_DEFRAG | opt::PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
+    let arg = (group as u32) | ((mode | flags) << 16);
     set_int(fd, libc::SOL_PACKET, opt::PACKET_FANOUT, arg as libc::c_int)
 }
 

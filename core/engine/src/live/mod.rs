@@ -4,6 +4,7 @@
 //! - [`datapath`]: what the bridge needs of a datapath (batches in, batches out).
 //! - [`pnet`]: the simple datapath, an AF_PACKET socket per worker through pnet.
 //! - [`ring`]: the fast datapaths, TPACKET_V3 or V2 rings and `sendmmsg`.
+//! - [`steer`]: which of a `tpacket-v3` worker's two rings the kernel fills.
 //! - [`csum`]: completing checksums left to hardware.
 //! - [`tap`]: the host's own side, a TAP device carrying the local addresses.
 //! - [`bridge`]: the workers and what a run did.
@@ -16,6 +17,7 @@ pub mod datapath;
 pub mod iface;
 pub mod pnet;
 pub mod ring;
+pub mod steer;
 pub mod tap;
 pub mod tpacket;
 
