@@ -1,7 +1,8 @@
 //! How conntrack scales across cores (issue 15): 1, 2, 4, … threads (up to the
 //! machine's cores) drive one `Conntrack` plugin through its public `Plugin` API, as
-//! the engine's workers do (each thread its own `worker` index; batches of 32 packets,
-//! `prepare_batch` and then conntrack-in and confirm per packet). Cases:
+//! the engine's workers do (each thread its own `worker` index; bursts of 32 packets
+//! through conntrack-in and confirm, or with `BW_SCALING_ONE_AT_A_TIME=1` the way the
+//! engine ran before bursts: `prepare_batch`, then each packet). Cases:
 //!
 //! - established UDP at 10 k and 1 M connections, each thread sending packets of its
 //!   own slice of the flows ("own"), and every thread cycling over all of them from its
@@ -89,6 +90,8 @@ fn op_named(name: &str) -> u32 {
 struct Ops {
     conntrack_in: u32,
     confirm: u32,
+    /// One packet at a time instead of bursts.
+    one_at_a_time: bool,
 }
 
 /// A plugin whose table holds up to `max` connections in `buckets` buckets.
@@ -107,21 +110,42 @@ fn now_ns(epoch: Instant) -> u64 {
     1_000_000_000 + epoch.elapsed().as_nanos() as u64
 }
 
-/// One batch through the plugin, as the engine passes it: `prepare_batch`, then each
-/// packet through conntrack-in and confirm. Counts the packets accepted.
+/// One batch through the plugin, as the engine passes it: as a burst (conntrack-in's
+/// burst call, then confirmation's for the packets it decided, until all are), or with
+/// `BW_SCALING_ONE_AT_A_TIME` set, `prepare_batch` and then each packet through
+/// conntrack-in and confirm. Counts the packets accepted.
 fn run_batch(p: &Conntrack, ops: Ops, bufs: &mut [[u8; LEN]; BATCH], worker: u32, ts: u64) -> u64 {
     let mut views: [DatagramView<'_>; BATCH] = bufs.each_mut().map(|d| {
         let mut v = view(d, ts);
         v.worker = worker;
         v
     });
-    let refs: [&PacketView; BATCH] = views.each_ref().map(|v| &**v);
-    p.prepare_batch(&refs);
     let mut accepted = 0;
-    for v in views.iter_mut() {
-        let a = p.on_packet(ops.conntrack_in, v);
-        let b = p.on_packet(ops.confirm, v);
-        accepted += u64::from(a == Verdict::Accept && b == Verdict::Accept);
+    if ops.one_at_a_time {
+        let refs: [&PacketView; BATCH] = views.each_ref().map(|v| &**v);
+        p.prepare_batch(&refs);
+        for v in views.iter_mut() {
+            let a = p.on_packet(ops.conntrack_in, v);
+            let b = p.on_packet(ops.confirm, v);
+            accepted += u64::from(a == Verdict::Accept && b == Verdict::Accept);
+        }
+        return accepted;
+    }
+    let mut refs: [&mut PacketView; BATCH] = views.each_mut().map(|v| &mut **v);
+    let mut ins = [Verdict::Accept; BATCH];
+    let mut confirms = [Verdict::Accept; BATCH];
+    let mut at = 0;
+    while at < BATCH {
+        let k = p.on_burst(ops.conntrack_in, &mut refs[at..], &mut ins[at..]);
+        p.on_burst(
+            ops.confirm,
+            &mut refs[at..at + k],
+            &mut confirms[at..at + k],
+        );
+        at += k;
+    }
+    for (a, b) in ins.iter().zip(&confirms) {
+        accepted += u64::from(*a == Verdict::Accept && *b == Verdict::Accept);
     }
     accepted
 }
@@ -615,11 +639,17 @@ fn main() {
     let ops = Ops {
         conntrack_in: op_named("conntrack-in"),
         confirm: op_named("confirm-postrouting"),
+        one_at_a_time: std::env::var_os("BW_SCALING_ONE_AT_A_TIME").is_some(),
     };
     println!("conntrack scaling: {}", machine());
     println!(
-        "threads {threads:?}, {secs} s per row after {warm} s of warm-up; batches of {BATCH}; \
+        "threads {threads:?}, {secs} s per row after {warm} s of warm-up; {} of {BATCH}; \
          making a packet costs {:.1} ns of each",
+        if ops.one_at_a_time {
+            "one packet at a time, batches"
+        } else {
+            "bursts"
+        },
         packet_making_ns()
     );
     let mut all = Vec::new();

@@ -165,8 +165,10 @@ pub struct Conntrack {
     service: std::sync::OnceLock<brickwall_hooks::services::conntrack::ConntrackTable>,
 }
 
-/// What conntrack-in noted about a worker's latest packet.
+/// What conntrack-in noted about a worker's latest packet: on a cache line pair of its
+/// own, so that workers writing their notes do not contend for a line.
 #[derive(Default)]
+#[repr(align(128))]
 struct Seen {
     /// The packet's connection reference when that connection has no helper (0
     /// otherwise), for [`Conntrack::helper_step`].
@@ -318,11 +320,17 @@ impl Conntrack {
         let attaching = pkt.ct == 0;
         let mut t = self.tracker();
         let v = t.conntrack_in(pkt);
+        self.note(&t, pkt, attaching);
+        v
+    }
+
+    /// Leaves the worker's note about `pkt`, which conntrack-in just saw (`attaching`:
+    /// it came without a connection).
+    fn note(&self, t: &Tracker, pkt: &PacketView, attaching: bool) {
         let conn = t.conn_of(pkt.ct).map(|(_, c)| c);
         let confirmed =
             attaching && conn.is_some_and(|c| c.slot == Slot::Confirmed && c.labels() == 0);
         let plain = conn.is_some_and(|c| c.helper().is_none());
-        drop(t);
         if let Some(seen) = self.seen.get(pkt.worker as usize) {
             let note = |yes: bool| if yes { pkt.ct } else { 0 };
             seen.confirmed.store(note(confirmed), Ordering::Relaxed);
@@ -331,45 +339,53 @@ impl Conntrack {
                 seen.no_helper.store(note(plain), Ordering::Relaxed);
             }
         }
-        v
     }
 
     /// conntrack-in for a burst, under one acquisition of the tracker's lock: decides
-    /// the packets in order up to where the burst must be cut (see [`BurstGuard`]).
+    /// the packets in order up to where the burst must be cut (see [`BurstGuard`]). The
+    /// worker's note is about the last packet decided: where that is the only one, the
+    /// engine walks it on alone, through the one-packet helper step and confirmation.
     fn conntrack_in_burst(&self, pkts: &mut [&mut PacketView], verdicts: &mut [Verdict]) -> usize {
-        let Some(first) = pkts.first() else { return 0 };
-        // The one-packet path's notes would be stale: this worker's bursts confirm and
-        // step their packets under the lock.
-        if let Some(seen) = self.seen.get(first.worker as usize) {
-            seen.confirmed.store(0, Ordering::Relaxed);
-            seen.no_helper.store(0, Ordering::Relaxed);
-        }
         // Tuples and hashes before the lock; the lookups overlapped under it (from the
-        // table size where that pays).
-        let n = pkts.len().min(MAX_BURST);
+        // table size where that pays). A packet whose tuple an earlier packet of the
+        // burst has must wait for it: the burst is decided up to there (its keys are not
+        // computed past it).
+        let mut n = pkts.len().min(MAX_BURST);
         let mut keys = [None; MAX_BURST];
         let mut hashes = [0u32; MAX_BURST];
         let mut hashed = 0;
-        for (k, pkt) in keys.iter_mut().zip(pkts.iter()) {
-            *k = self.keyer.key(pkt);
-            if let Some((_, h)) = k {
+        for (i, pkt) in pkts.iter().enumerate().take(n) {
+            let key = self.keyer.key(pkt);
+            if let Some((_, h)) = &key {
+                if hashes[..hashed].contains(h) && keys[..i].contains(&key) {
+                    n = i;
+                    break;
+                }
                 hashes[hashed] = *h;
                 hashed += 1;
             }
+            keys[i] = key;
         }
         let mut guard = BurstGuard::default();
         let mut t = self.tracker();
         t.prefetch_hashes(&hashes[..hashed]);
+        let mut decided = 0;
+        let mut attached = false;
         for (i, (pkt, v)) in pkts[..n].iter_mut().zip(verdicts.iter_mut()).enumerate() {
+            let attaching = pkt.ct == 0;
             let Some(r) = t.conntrack_in_burst(pkt, &mut guard, keys[i]) else {
-                return i;
+                break;
             };
             *v = in_verdict(r);
+            (decided, attached) = (i + 1, attaching);
             if guard.cut {
-                return i + 1;
+                break;
             }
         }
-        n
+        if let Some(last) = decided.checked_sub(1).and_then(|i| pkts.get(i)) {
+            self.note(&t, last, attached);
+        }
+        decided
     }
 
     /// Confirmation for a burst, under one acquisition of the tracker's lock.

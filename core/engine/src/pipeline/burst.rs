@@ -304,12 +304,27 @@ impl Pipeline {
                 continue;
             }
             // The decided packets finish first: those passed on, then those that
-            // start the hook again; the rest meet this callback after them.
-            if !pass.is_empty() {
-                self.run_hook_burst(w, pass, family, hook, cb + 1);
-            }
-            if !again.is_empty() {
-                self.run_hook_burst(w, again, family, hook, 0);
+            // start the hook again; the rest meet this callback after them. A lone
+            // packet finishes on the one-packet walk (a burst cut after every packet,
+            // as one connection's packets are, costs little more than one at a time).
+            // `None`: the hook again from its first callback.
+            for (part, next) in [(pass, Some(cb + 1)), (again, None)] {
+                match part.n {
+                    0 => {}
+                    1 => {
+                        let i = part.at[0] as usize;
+                        let lane = w.lanes[i];
+                        w.outcomes[i] = self.walk(
+                            w.table,
+                            w.pkts[i],
+                            lane.route,
+                            lane.hook_pos as usize,
+                            next.unwrap_or(usize::MAX),
+                            lane.repeats,
+                        );
+                    }
+                    _ => self.run_hook_burst(w, part, family, hook, next.unwrap_or(0)),
+                }
             }
             ids = rest;
         }

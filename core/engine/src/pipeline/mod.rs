@@ -187,7 +187,7 @@ impl Pipeline {
     #[inline]
     pub fn process(&mut self, table: &HookTable, pkt: &mut Packet) -> Outcome {
         self.counters.received += 1;
-        self.walk(table, pkt, Route::Forward, 0, 0)
+        self.walk(table, pkt, Route::Forward, 0, 0, 0)
     }
 
     /// Runs a captured packet: one whose source is a local address was sent by the local
@@ -200,13 +200,13 @@ impl Pipeline {
         } else {
             Route::Forward
         };
-        self.walk(table, pkt, route, 0, 0)
+        self.walk(table, pkt, route, 0, 0, 0)
     }
 
     /// Runs a packet the local side sends: OUTPUT, then POSTROUTING.
     pub fn process_local(&mut self, table: &HookTable, pkt: &mut Packet) -> Outcome {
         self.counters.injected += 1;
-        self.walk(table, pkt, Route::LocalOut, 0, 0)
+        self.walk(table, pkt, Route::LocalOut, 0, 0, 0)
     }
 
     /// Continues a packet that came back from a queue with the consumer's verdict.
@@ -231,6 +231,7 @@ impl Pipeline {
                 resume.route,
                 resume.hook_pos,
                 resume.next,
+                0,
             ),
             QueueVerdict::Repeat => self.walk(
                 table,
@@ -238,6 +239,7 @@ impl Pipeline {
                 resume.route,
                 resume.hook_pos,
                 usize::MAX,
+                0,
             ),
         };
         (packet, outcome)
@@ -258,7 +260,8 @@ impl Pipeline {
     }
 
     /// Walks `route` from hook `hook_pos`, callback `start`. `start == usize::MAX` re-enters
-    /// the hook from its first callback without counting a new entry.
+    /// the hook from its first callback without counting a new entry. `repeats`: the
+    /// REPEAT verdicts the packet already had in that hook.
     fn walk(
         &mut self,
         table: &HookTable,
@@ -266,6 +269,7 @@ impl Pipeline {
         mut route: Route,
         mut hook_pos: usize,
         start: usize,
+        mut repeats: u32,
     ) -> Outcome {
         let Some(family) = pkt.view.family() else {
             return self.drop_with(Hook::PreRouting, self.shared.reasons.plugin_bad_verdict);
@@ -288,10 +292,11 @@ impl Pipeline {
             } else {
                 pkt.view.hook = hook as u8;
             }
-            match self.run_hook(table, family, hook, pkt, route, hook_pos, first) {
+            match self.run_hook(table, family, hook, pkt, route, hook_pos, first, repeats) {
                 HookEnd::Passed => self.counters.hooks[hook as usize].accepted += 1,
                 HookEnd::Done(o) => return o,
             }
+            repeats = 0;
             if hook == Hook::PreRouting {
                 route = self.shared.router.after_prerouting(&pkt.view);
             }
@@ -318,10 +323,10 @@ impl Pipeline {
         route: Route,
         hook_pos: usize,
         start: usize,
+        mut repeats: u32,
     ) -> HookEnd {
         let calls = table.calls(family, hook);
         let mut i = start;
-        let mut repeats = 0u32;
         while let Some(cb) = calls.get(i) {
             let v = cb.call(&mut pkt.view);
             if v.code == RawVerdict::CODE_ACCEPT {
