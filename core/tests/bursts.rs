@@ -180,7 +180,11 @@ fn a_burst_gives_every_packet_its_one_at_a_time_outcome() {
     // A packet the burst left alone (a lone REPEAT, the packet before a cut) finishes
     // on the one-packet walk; the rest went in burst calls.
     let in_bursts = calls.iter().filter(|c| c.2).count();
-    assert!(in_bursts > calls.len() / 2, "{in_bursts} of {}", calls.len());
+    assert!(
+        in_bursts > calls.len() / 2,
+        "{in_bursts} of {}",
+        calls.len()
+    );
 
     let e1 = engine_with(brickwall_descriptor);
     e1.registry()

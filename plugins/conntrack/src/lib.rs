@@ -38,6 +38,7 @@ pub mod tuple;
 use crate::batch::BurstGuard;
 use crate::conn::Slot;
 use crate::tracker::{ConfirmVerdict, InVerdict, Keyer, Tracker};
+use crate::tuple::Tuple;
 use brickwall_control_protocol::conntrack::response::HelperReloaded;
 use brickwall_control_protocol::conntrack::Request;
 use brickwall_control_protocol::helpers::HelpersResponse;
@@ -178,6 +179,10 @@ struct Seen {
     confirmed: AtomicU64,
     /// The mark attached, for [`Conntrack::confirm`].
     mark: AtomicU32,
+    /// How many packets the worker's next conntrack-in burst computes keys for: twice
+    /// what its last one decided (0: all). A burst cut after each packet (new
+    /// connections) computes few keys it will not use.
+    window: AtomicU32,
 }
 
 /// The helper set, locked.
@@ -350,30 +355,46 @@ impl Conntrack {
         // table size where that pays). A packet whose tuple an earlier packet of the
         // burst has must wait for it: the burst is decided up to there (its keys are not
         // computed past it).
+        let Some(first) = pkts.first() else { return 0 };
+        let seen = self.seen.get(first.worker as usize);
+        let window = seen.map_or(0, |s| s.window.load(Ordering::Relaxed)) as usize;
         let mut n = pkts.len().min(MAX_BURST);
-        let mut keys = [None; MAX_BURST];
+        if window > 0 {
+            n = n.min(window);
+        }
+        // Only the keys computed are written (a burst of new connections computes two).
+        let mut keys =
+            [const { std::mem::MaybeUninit::<Option<(Tuple, u32)>>::uninit() }; MAX_BURST];
         let mut hashes = [0u32; MAX_BURST];
         let mut hashed = 0;
         for (i, pkt) in pkts.iter().enumerate().take(n) {
             let key = self.keyer.key(pkt);
-            if let Some((_, h)) = &key {
-                if hashes[..hashed].contains(h) && keys[..i].contains(&key) {
+            if let Some((t, h)) = &key {
+                // SAFETY: `keys[..i]` were written in the earlier rounds of this loop.
+                let earlier = |j: usize| unsafe { keys[j].assume_init_ref() };
+                if hashes[..hashed].contains(h)
+                    && (0..i).any(|j| earlier(j).is_some_and(|(u, _)| u == *t))
+                {
                     n = i;
                     break;
                 }
                 hashes[hashed] = *h;
                 hashed += 1;
             }
-            keys[i] = key;
+            keys[i].write(key);
         }
         let mut guard = BurstGuard::default();
         let mut t = self.tracker();
-        t.prefetch_hashes(&hashes[..hashed]);
+        if hashed >= PREFETCH_MIN_KEYS {
+            t.prefetch_hashes(&hashes[..hashed]);
+        }
         let mut decided = 0;
         let mut attached = false;
         for (i, (pkt, v)) in pkts[..n].iter_mut().zip(verdicts.iter_mut()).enumerate() {
             let attaching = pkt.ct == 0;
-            let Some(r) = t.conntrack_in_burst(pkt, &mut guard, keys[i]) else {
+            // SAFETY: the loop above wrote `keys[..n]`.
+            let key = unsafe { keys[i].assume_init() };
+            let Some(r) = t.conntrack_in_burst(pkt, &mut guard, key) else {
                 break;
             };
             *v = in_verdict(r);
@@ -384,6 +405,10 @@ impl Conntrack {
         }
         if let Some(last) = decided.checked_sub(1).and_then(|i| pkts.get(i)) {
             self.note(&t, last, attached);
+        }
+        if let Some(s) = seen {
+            let next = (2 * decided).clamp(2, MAX_BURST);
+            s.window.store(next as u32, Ordering::Relaxed);
         }
         decided
     }
@@ -655,6 +680,10 @@ impl Plugin for Conntrack {
         Ok(())
     }
 }
+
+/// Fewest lookups a burst overlaps by prefetching: with fewer, the prefetch's own walk
+/// of the heads costs about what it hides.
+const PREFETCH_MIN_KEYS: usize = 4;
 
 /// conntrack-in's verdict as the engine's.
 fn in_verdict(v: InVerdict) -> Verdict {
