@@ -244,8 +244,10 @@ fn demo_opens_the_dashboard_on_a_terminal() {
         s.contains(" finished ")
     });
     assert!(number_after(&s, "connections ").unwrap_or(0) > 0, "{s}");
-    // The table is sized to the traffic: 90 flows, one bucket per two, at least 64.
-    assert_eq!(number_after(&s, "buckets "), Some(64), "{s}");
+    // The table is sized to the traffic: 90 flows, one bucket per two, at least 64; it
+    // grows on its own (auto_resize) once its connections outnumber the buckets.
+    let buckets = number_after(&s, "buckets ").unwrap_or(0);
+    assert!((64..=192).contains(&buckets), "{buckets} buckets:\n{s}");
     t.keys(&["q"]);
     let s = wait_for(&t, &err_file, "the summary after q", |s| {
         s.contains("conntrack: new")
