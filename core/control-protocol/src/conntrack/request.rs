@@ -337,7 +337,7 @@ pub struct Chain {
 
 /// Resize the hash table to `buckets` while traffic flows (Linux: writing
 /// `net.netfilter.nf_conntrack_buckets`), answered as
-/// [`ResizeResponse`](super::ResizeResponse). Refused for 0, more than the plugin's
+/// [`ResizeResponse`](super::response::ResizeResponse). Refused for 0, more than the plugin's
 /// bound (2^26), or too few buckets for the connections in the table; a request while a
 /// resize runs follows it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
