@@ -4,7 +4,8 @@
 //! and the built-in conntrack plugin through the engine on established UDP flows (256
 //! flows; and 1 M, one packet at a time and in prepared batches); and bursts through
 //! conntrack and the filter (10 k and 1 M connections, one packet at a time against
-//! bursts of 32). Run:
+//! bursts of 32); and NAT's cost (established flows with and without source
+//! translation). Run:
 //! `cargo bench -p brickwall-core --bench pipeline`.
 
 use brickwall_core::engine::Engine;
@@ -333,11 +334,84 @@ fn bench_bursts(c: &mut Criterion) {
     g.finish();
 }
 
+/// NAT's cost per packet (issue 16): established UDP flows through the engine in bursts
+/// of 32, with conntrack alone and with conntrack and the NAT plugin translating every
+/// flow's source (`snat to 192.0.2.1`, the port kept or searched). 10 000 flows, their
+/// original direction (a reply would have to be addressed to the translated tuple): each
+/// packet is looked up, and with NAT rewritten from its binding, checksums included.
+/// The packets' bytes are restored before each pass, in both cases.
+fn bench_nat(c: &mut Criterion) {
+    const FLOWS: u32 = 10_000;
+    const BURST: usize = 32;
+    let mut g = c.benchmark_group("nat");
+    g.throughput(Throughput::Elements(FLOWS as u64));
+    let frames: Vec<Vec<u8>> = (0..FLOWS)
+        .map(|i| {
+            let b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+                .ipv4(
+                    [10, (i >> 16) as u8, (i >> 8) as u8, i as u8],
+                    [198, 51, 100, 2],
+                    64,
+                )
+                .udp(1024 + (i % 50_000) as u16, 53);
+            let mut out = Vec::with_capacity(b.size(18));
+            b.write(&mut out, &[0u8; 18]).expect("frame");
+            out
+        })
+        .collect();
+    let nat = "  - builtin: nat\n    config:\n      chains: [{hook: postrouting, rules: \
+               [{match: {saddr: 10.0.0.0/8}, action: {snat: {to: 192.0.2.1}}}]}]\n";
+    for (name, extra) in [("conntrack", ""), ("conntrack-snat", nat)] {
+        let cfg = brickwall_core::config::Config::parse(
+            &format!("plugins:\n  - builtin: conntrack\n{extra}"),
+            "bench",
+        )
+        .expect("config");
+        let e = Engine::from_config(&cfg, std::path::Path::new("."), "bench").expect("engine");
+        assert!(e.registry().snapshot().walks_bursts());
+        let mut pl = e.pipeline();
+        let mut pkts: Vec<Packet> = frames
+            .iter()
+            .map(|f| {
+                let (p, r) = Packet::from_frame(LinkType::Ethernet, f, 1_000_000_000);
+                r.expect("frame parses");
+                p
+            })
+            .collect();
+        let mut outcomes = [brickwall_core::pipeline::Outcome::Stolen; BURST];
+        let mut pass = |pl: &mut brickwall_core::pipeline::Pipeline, pkts: &mut [Packet]| {
+            let table = e.registry().snapshot();
+            for (chunk, orig) in pkts.chunks_mut(BURST).zip(frames.chunks(BURST)) {
+                for (p, f) in chunk.iter_mut().zip(orig) {
+                    p.view.ct = 0;
+                    p.view.frame_mut().copy_from_slice(f);
+                }
+                let mut refs: Vec<&mut Packet> = chunk.iter_mut().collect();
+                pl.process_burst(&table, &mut refs, Ingress::Received, &mut outcomes[..]);
+                black_box(&outcomes);
+            }
+        };
+        // The connections and their bindings, made by the first pass.
+        pass(&mut pl, &mut pkts);
+        let translated = pkts
+            .iter()
+            .filter(|p| p.view.frame().get(26..30) == Some(&[192, 0, 2, 1][..]))
+            .count();
+        assert_eq!(translated, if extra.is_empty() { 0 } else { pkts.len() });
+        g.bench_function(format!("established-udp-10k-{name}"), |b| {
+            b.iter(|| pass(&mut pl, &mut pkts))
+        });
+        assert_eq!(pl.counters.dropped, 0, "{:?}", pl.counters);
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bench,
     bench_conntrack,
     bench_conntrack_1m,
-    bench_bursts
+    bench_bursts,
+    bench_nat
 );
 criterion_main!(benches);
