@@ -57,6 +57,25 @@ fn chain_panel_shows_the_selected_buckets_nodes_in_order() {
     assert_eq!(cells, "·····3···1······························+", "{heat}");
 }
 
+/// A resize under way shows in the summary: from and to, and how far it has come.
+#[test]
+fn the_summary_shows_a_resize_under_way() {
+    let mut app = chains_app();
+    let s = screen(&render(&mut app, 160, 48));
+    assert!(!s.contains("resizing"), "{s}");
+    if let Some(st) = app.stats.as_mut() {
+        st.resize = Some(
+            brickwall_control_protocol::conntrack::response::ResizeProgress {
+                from: 64,
+                to: 128,
+                migrated: 40,
+            },
+        );
+    }
+    let s = screen(&render(&mut app, 160, 48));
+    assert!(s.contains("resizing 64 → 128 (40 of 64 moved)"), "{s}");
+}
+
 /// The selected heat-map cell is highlighted (reversed); cells are coloured by length.
 #[test]
 fn heat_map_colours_and_selection() {

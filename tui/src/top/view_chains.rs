@@ -1,5 +1,5 @@
-//! The hash-chains view: a summary line (buckets, load factor, longest chain,
-//! chaintoolong), the heat map of a window of buckets around the selection (one cell
+//! The hash-chains view: a summary line (buckets, load factor, longest chain, a resize
+//! under way, chaintoolong), the heat map of a window of buckets around the selection (one cell
 //! per bucket, coloured by chain length), the selected bucket's chain (each node's
 //! tuple, direction and connection), and the chain-length histogram.
 
@@ -90,6 +90,18 @@ fn draw_summary(f: &mut Frame, area: Rect, app: &App) {
         item(
             "longest chain",
             format!("{}{so_far}", fmt::count(h.longest)),
+        );
+    }
+    if let Some(r) = app.stats.as_ref().and_then(|s| s.resize) {
+        item(
+            "resizing",
+            format!(
+                "{} → {} ({} of {} moved)",
+                fmt::count(r.from),
+                fmt::count(r.to),
+                fmt::count(r.migrated),
+                fmt::count(r.from)
+            ),
         );
     }
     if let Some(s) = &app.stats {
