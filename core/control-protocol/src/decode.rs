@@ -30,6 +30,47 @@ pub fn from_value<T: DeserializeOwned>(v: Value) -> Result<T, String> {
     })
 }
 
+/// Reads a plugin's config section (JSON text from the engine) into a `T`: `None` for an
+/// empty section or `null`; `shape` says what the section must be, for text that is not
+/// a map. An error names the field's path ([`at_path`]); the position in the engine's
+/// JSON rendering of the section means nothing to the user and is left out.
+pub fn section<T: DeserializeOwned>(text: &str, shape: &str) -> Result<Option<T>, String> {
+    let t = text.trim();
+    if t.is_empty() || t == "null" {
+        return Ok(None);
+    }
+    if !t.starts_with('{') {
+        return Err(format!(
+            "{shape}, not {}",
+            t.chars().take(20).collect::<String>()
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_str(t);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let mut msg = inner.to_string();
+        let suffix = format!(" at line {} column {}", inner.line(), inner.column());
+        if let Some(stripped) = msg.strip_suffix(&suffix) {
+            msg = stripped.to_string();
+        }
+        at_path(&path, &msg)
+    })?;
+    de.end().map_err(|e| format!("config: {e}"))?;
+    Ok(Some(value))
+}
+
+/// A config error's message at a field's path (none at the root), in the words of
+/// someone writing a config: serde's "unknown variant" is an unknown value.
+pub fn at_path(path: &str, message: &str) -> String {
+    let message = message.replace("unknown variant", "unknown value");
+    if path == "." || path.is_empty() {
+        message
+    } else {
+        format!("{path}: {message}")
+    }
+}
+
 /// Reads JSON bytes into a value, or says where they are malformed.
 pub fn parse(bytes: &[u8]) -> Result<Value, String> {
     serde_json::from_slice(bytes).map_err(|e| format!("request: malformed JSON: {e}"))

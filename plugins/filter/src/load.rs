@@ -3,6 +3,7 @@
 //! `file:line:column`. Semantic errors found after parsing are located in the file by
 //! walking its YAML again to the erring field ([`locate`]).
 
+use brickwall_control_protocol::decode::{at_path, section};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
@@ -78,41 +79,12 @@ fn place(
     }
 }
 
-fn with_path(path: &str, message: &str) -> String {
-    // serde's word for an enum's value means nothing to someone writing a config.
-    let message = message.replace("unknown variant", "unknown value");
-    if path == "." || path.is_empty() {
-        message.to_string()
-    } else {
-        format!("{path}: {message}")
-    }
-}
-
 fn parse_json(text: &str) -> Result<FilterConfig, String> {
-    let t = text.trim();
-    if t.is_empty() || t == "null" {
-        return Ok(FilterConfig::default());
-    }
-    if !t.starts_with('{') {
-        return Err(format!(
-            "the filter's config is a map with `chains` and/or `rules_file`, not {}",
-            t.chars().take(20).collect::<String>()
-        ));
-    }
-    let mut de = serde_json::Deserializer::from_str(t);
-    let cfg: FilterConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let mut msg = inner.to_string();
-        // The position is in the engine's JSON rendering, meaningless to the user.
-        let suffix = format!(" at line {} column {}", inner.line(), inner.column());
-        if let Some(stripped) = msg.strip_suffix(&suffix) {
-            msg = stripped.to_string();
-        }
-        with_path(&path, &msg)
-    })?;
-    de.end().map_err(|e| format!("config: {e}"))?;
-    Ok(cfg)
+    Ok(section(
+        text,
+        "the filter's config is a map with `chains` and/or `rules_file`",
+    )?
+    .unwrap_or_default())
 }
 
 fn parse_yaml(text: &str, file: &str) -> Result<RulesFile, String> {
@@ -137,7 +109,7 @@ fn parse_yaml(text: &str, file: &str) -> Result<RulesFile, String> {
                     msg = rest.to_string();
                 }
             }
-            let msg = with_path(&path, &msg);
+            let msg = at_path(&path, &msg);
             Err(match at {
                 Some((line, col)) => format!("{file}:{line}:{col}: {msg}"),
                 None => format!("{file}: {msg}"),

@@ -403,34 +403,13 @@ fn local(
 
 /// Parses the plugin's section (JSON text; `null` or empty for none) and compiles it.
 pub fn load(config_json: &str) -> Result<Slots, String> {
-    let t = config_json.trim();
-    if t.is_empty() || t == "null" {
+    let Some(cfg) = brickwall_control_protocol::decode::section::<NatConfig>(
+        config_json,
+        "the NAT plugin's config is a map with `chains`",
+    )?
+    else {
         return Ok(Default::default());
-    }
-    if !t.starts_with('{') {
-        return Err(format!(
-            "the NAT plugin's config is a map with `chains`, not {}",
-            t.chars().take(20).collect::<String>()
-        ));
-    }
-    let mut de = serde_json::Deserializer::from_str(t);
-    let cfg: NatConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let mut msg = inner.to_string();
-        // The position is in the engine's JSON rendering, meaningless to the user.
-        let suffix = format!(" at line {} column {}", inner.line(), inner.column());
-        if let Some(stripped) = msg.strip_suffix(&suffix) {
-            msg = stripped.to_string();
-        }
-        let msg = msg.replace("unknown variant", "unknown value");
-        if path == "." || path.is_empty() {
-            msg
-        } else {
-            format!("{path}: {msg}")
-        }
-    })?;
-    de.end().map_err(|e| format!("config: {e}"))?;
+    };
     compile(&cfg).map_err(|e| e.to_string())
 }
 
