@@ -24,3 +24,4 @@ pub mod envelope;
 pub mod filter;
 pub mod helpers;
 pub mod metrics;
+pub mod nat;

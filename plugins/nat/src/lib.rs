@@ -38,6 +38,8 @@ pub mod rewrite;
 pub mod rules;
 pub mod tuple;
 
+use brickwall_control_protocol::decode;
+use brickwall_control_protocol::nat::{self, NatStatsResponse};
 use brickwall_hooks::services::conntrack::{self as ct, Conntrack, CtConn};
 use brickwall_hooks::services::ServiceImport;
 use brickwall_hooks::{
@@ -105,18 +107,18 @@ impl Stats {
         c.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The counters as a JSON object.
-    pub fn to_json(&self) -> serde_json::Value {
+    /// The counters, as the control entry point answers them.
+    pub fn response(&self) -> NatStatsResponse {
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        serde_json::json!({
-            "bound": g(&self.bound),
-            "null_bindings": g(&self.null_bindings),
-            "clash_remaps": g(&self.clash_remaps),
-            "exhausted": g(&self.exhausted),
-            "no_address": g(&self.no_address),
-            "translated": g(&self.translated),
-            "icmp_errors": g(&self.icmp_errors),
-        })
+        NatStatsResponse {
+            bound: g(&self.bound),
+            null_bindings: g(&self.null_bindings),
+            clash_remaps: g(&self.clash_remaps),
+            exhausted: g(&self.exhausted),
+            no_address: g(&self.no_address),
+            translated: g(&self.translated),
+            icmp_errors: g(&self.icmp_errors),
+        }
     }
 }
 
@@ -293,17 +295,11 @@ impl Plugin for Nat {
     }
 
     fn control(&self, request: &[u8], response: &mut Vec<u8>) -> Result<(), String> {
-        let req: serde_json::Value =
-            serde_json::from_slice(request).map_err(|e| format!("request: {e}"))?;
-        match req.get("op").and_then(|o| o.as_str()) {
-            Some("stats") => {
-                let body = serde_json::to_vec(&self.stats.to_json()).map_err(|e| e.to_string())?;
-                response.extend_from_slice(&body);
-                Ok(())
-            }
-            Some(other) => Err(format!("unknown op `{other}`, expected stats")),
-            None => Err("a request is {\"op\": \"stats\"}".into()),
-        }
+        // `stats` is the one operation.
+        decode::bare_op(request, &nat::OPS)?;
+        let body = serde_json::to_vec(&self.stats.response()).map_err(|e| e.to_string())?;
+        response.extend_from_slice(&body);
+        Ok(())
     }
 }
 
