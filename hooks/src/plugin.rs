@@ -174,10 +174,7 @@ pub trait Plugin: Send + Sync + Sized + 'static {
     /// [`crate::abi::BurstFn`]). By default, each packet through
     /// [`on_packet`](Plugin::on_packet).
     fn on_burst(&self, op: u32, pkts: &mut [&mut PacketView], verdicts: &mut [Verdict]) -> usize {
-        for (pkt, v) in pkts.iter_mut().zip(verdicts.iter_mut()) {
-            *v = self.on_packet(op, pkt);
-        }
-        pkts.len()
+        one_by_one(self, op, pkts, verdicts)
     }
 
     /// Services this plugin exports (see [`crate::services`]); the engine asks
@@ -205,6 +202,21 @@ pub trait Plugin: Send + Sync + Sized + 'static {
             Self::INFO.name
         ))
     }
+}
+
+/// Decides a burst packet by packet through [`Plugin::on_packet`], uncut: the default
+/// [`Plugin::on_burst`], and what a plugin's own falls back to for its other
+/// registrations.
+pub fn one_by_one<T: Plugin>(
+    plugin: &T,
+    op: u32,
+    pkts: &mut [&mut PacketView],
+    verdicts: &mut [Verdict],
+) -> usize {
+    for (pkt, v) in pkts.iter_mut().zip(verdicts.iter_mut()) {
+        *v = plugin.on_packet(op, pkt);
+    }
+    pkts.len().min(verdicts.len())
 }
 
 /// A descriptor with the arrays it points into; built once per plugin type.

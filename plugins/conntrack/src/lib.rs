@@ -641,12 +641,7 @@ impl Plugin for Conntrack {
             op::IN_PRE | op::IN_OUT => self.conntrack_in_burst(pkts, verdicts),
             op::HELPER_IN | op::HELPER_POST => self.helper_burst(pkts, verdicts),
             op::CONFIRM_IN | op::CONFIRM_POST => self.confirm_burst(pkts, verdicts),
-            _ => {
-                for (pkt, v) in pkts.iter_mut().zip(verdicts.iter_mut()) {
-                    *v = self.on_packet(op, pkt);
-                }
-                pkts.len()
-            }
+            _ => brickwall_hooks::plugin::one_by_one(self, op, pkts, verdicts),
         }
     }
 

@@ -161,6 +161,16 @@ fn proto_config(cfg: &CtConfig) -> ProtoConfig {
     }
 }
 
+/// The zone a packet is tracked in: one an earlier plugin set on it wins over the
+/// configured one.
+fn packet_zone(pkt: &PacketView, configured: u16) -> u16 {
+    if pkt.zone != 0 {
+        pkt.zone
+    } else {
+        configured
+    }
+}
+
 /// Computes packets' tuples and hashes as conntrack-in does, without the tracker: a
 /// burst's keys are computed before the tracker's lock is taken. GRE packets get none
 /// (their keys go through the PPTP helpers' map, which lives in the tracker).
@@ -178,9 +188,8 @@ impl Keyer {
         if pkt.ct != 0 || pkt.flags & flags::NOTRACK != 0 {
             return None;
         }
-        let zone = if pkt.zone != 0 { pkt.zone } else { self.zone };
         let mut t = Tuple::default();
-        read_packet_tuple(pkt, &Layers::of(pkt), zone, &mut t).ok()?;
+        read_packet_tuple(pkt, &Layers::of(pkt), packet_zone(pkt, self.zone), &mut t).ok()?;
         (t.proto != ipproto::GRE).then(|| (t, self.hasher.hash(&t)))
     }
 }
@@ -765,12 +774,7 @@ impl Tracker {
         layers: &Layers,
         t: &mut Tuple,
     ) -> Result<(), crate::extract::NoTuple> {
-        let zone = if pkt.zone != 0 {
-            pkt.zone
-        } else {
-            self.cfg.zone
-        };
-        read_packet_tuple(pkt, layers, zone, t)?;
+        read_packet_tuple(pkt, layers, packet_zone(pkt, self.cfg.zone), t)?;
         self.helpers.gre_source_key(t);
         Ok(())
     }
