@@ -212,6 +212,16 @@ plugins:
             - {match: {proto: tcp, dport: [21, 22, 80, 443]}, action: accept}
             - {match: {proto: udp, dport: 53}, action: accept}
             - {match: {proto: icmp}, action: accept}
+  - builtin: nat
+    config:
+      chains:
+        - hook: prerouting
+          rules:
+            - {match: {proto: tcp, dport: 8080}, action: {dnat: {to: '10.0.0.5:80'}}}
+        - hook: postrouting
+          rules:
+            - {match: {saddr: 10.0.0.0/8}, action: {snat: {to: '192.0.2.1:1024-1030'}}}
+            - {match: {saddr: 'fd00::/8'}, action: {snat: {to: '2001:db8::1'}}}
 ";
 
 /// Replays the input's frames through `engine` and checks that every frame is
@@ -261,7 +271,8 @@ fn json_list(now_ns: u64) -> Request {
     })
 }
 
-/// Frames through conntrack and the filter, on a fresh engine.
+/// Frames through conntrack, the filter and NAT (a port forward, source translation
+/// with a small port range that runs out), on a fresh engine.
 pub fn engine(data: &[u8]) {
     run_frames(&engine_of(ENGINE_YAML), data);
 }
