@@ -35,6 +35,19 @@ pub struct HookSpec {
     pub name: &'static str,
 }
 
+impl HookSpec {
+    /// A registration for both families (`inet`), as most are.
+    pub const fn inet(hook: Hook, priority: i32, op: u32, name: &'static str) -> HookSpec {
+        HookSpec {
+            hook,
+            family: FamilySel::Inet,
+            priority,
+            op,
+            name,
+        }
+    }
+}
+
 /// Static facts about a plugin.
 #[derive(Clone, Copy, Debug)]
 pub struct PluginInfo {

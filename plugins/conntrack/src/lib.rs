@@ -46,8 +46,8 @@ use brickwall_helpers::HelperSet;
 use brickwall_hooks::abi::MAX_BURST;
 use brickwall_hooks::services::ServiceExport;
 use brickwall_hooks::{
-    declare_plugin, priority, FailurePolicy, FamilySel, Hook, HookSpec, Host, PacketView, Plugin,
-    PluginInfo, Verdict,
+    declare_plugin, priority, FailurePolicy, Hook, HookSpec, Host, PacketView, Plugin, PluginInfo,
+    Verdict,
 };
 use config::CtConfig;
 use defrag::{Defrag, DefragConfig, DefragOutcome};
@@ -86,65 +86,55 @@ mod reason {
 }
 
 const HOOKS: [HookSpec; 8] = [
-    spec(
+    HookSpec::inet(
         Hook::PreRouting,
         priority::DEFRAG,
         op::DEFRAG_PRE,
         "defrag-prerouting",
     ),
-    spec(
+    HookSpec::inet(
         Hook::LocalOut,
         priority::DEFRAG,
         op::DEFRAG_OUT,
         "defrag-output",
     ),
-    spec(
+    HookSpec::inet(
         Hook::PreRouting,
         priority::CONNTRACK,
         op::IN_PRE,
         "conntrack-in",
     ),
-    spec(
+    HookSpec::inet(
         Hook::LocalOut,
         priority::CONNTRACK,
         op::IN_OUT,
         "conntrack-local",
     ),
-    spec(
+    HookSpec::inet(
         Hook::LocalIn,
         priority::HELPER,
         op::HELPER_IN,
         "helper-input",
     ),
-    spec(
+    HookSpec::inet(
         Hook::PostRouting,
         priority::HELPER,
         op::HELPER_POST,
         "helper-postrouting",
     ),
-    spec(
+    HookSpec::inet(
         Hook::LocalIn,
         priority::CONFIRM,
         op::CONFIRM_IN,
         "confirm-input",
     ),
-    spec(
+    HookSpec::inet(
         Hook::PostRouting,
         priority::CONFIRM,
         op::CONFIRM_POST,
         "confirm-postrouting",
     ),
 ];
-
-const fn spec(hook: Hook, priority: i32, op: u32, name: &'static str) -> HookSpec {
-    HookSpec {
-        hook,
-        family: FamilySel::Inet,
-        priority,
-        op,
-        name,
-    }
-}
 
 /// The conntrack plugin.
 pub struct Conntrack {

@@ -47,32 +47,21 @@ pub mod text;
 
 use brickwall_control_protocol::filter::{FilterRequest, ResetResponse};
 use brickwall_hooks::{
-    priority, FailurePolicy, FamilySel, Hook, HookSpec, Host, PacketView, Plugin, PluginInfo,
-    Verdict,
+    priority, FailurePolicy, Hook, HookSpec, Host, PacketView, Plugin, PluginInfo, Verdict,
 };
 
 use crate::load::Slots;
 
-const fn spec(hook: Hook, priority: i32, op: u32, name: &'static str) -> HookSpec {
-    HookSpec {
-        hook,
-        family: FamilySel::Inet,
-        priority,
-        op,
-        name,
-    }
-}
-
 /// The plugin's registrations; a registration's `op` is its index here, which is also
 /// the slot of its chain (see [`compile::slot`]).
 pub const HOOKS: [HookSpec; compile::SLOTS] = [
-    spec(Hook::PreRouting, priority::RAW, 0, "raw-prerouting"),
-    spec(Hook::LocalOut, priority::RAW, 1, "raw-output"),
-    spec(Hook::PreRouting, priority::FILTER, 2, "filter-prerouting"),
-    spec(Hook::LocalIn, priority::FILTER, 3, "filter-input"),
-    spec(Hook::Forward, priority::FILTER, 4, "filter-forward"),
-    spec(Hook::LocalOut, priority::FILTER, 5, "filter-output"),
-    spec(Hook::PostRouting, priority::FILTER, 6, "filter-postrouting"),
+    HookSpec::inet(Hook::PreRouting, priority::RAW, 0, "raw-prerouting"),
+    HookSpec::inet(Hook::LocalOut, priority::RAW, 1, "raw-output"),
+    HookSpec::inet(Hook::PreRouting, priority::FILTER, 2, "filter-prerouting"),
+    HookSpec::inet(Hook::LocalIn, priority::FILTER, 3, "filter-input"),
+    HookSpec::inet(Hook::Forward, priority::FILTER, 4, "filter-forward"),
+    HookSpec::inet(Hook::LocalOut, priority::FILTER, 5, "filter-output"),
+    HookSpec::inet(Hook::PostRouting, priority::FILTER, 6, "filter-postrouting"),
 ];
 
 /// The drop reasons: index [`action::REASON_RULE_DROP`] for a rule's `drop`, index

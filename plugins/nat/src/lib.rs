@@ -43,8 +43,7 @@ use brickwall_control_protocol::nat::{self, NatStatsResponse};
 use brickwall_hooks::services::conntrack::{self as ct, Conntrack, CtConn};
 use brickwall_hooks::services::ServiceImport;
 use brickwall_hooks::{
-    priority, CtInfo, FailurePolicy, FamilySel, Hook, HookSpec, Host, PacketView, Plugin,
-    PluginInfo, Verdict,
+    priority, CtInfo, FailurePolicy, Hook, HookSpec, Host, PacketView, Plugin, PluginInfo, Verdict,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -54,23 +53,13 @@ use crate::rewrite::Target;
 use crate::rules::{Action, Slots};
 use crate::tuple::{Flow, KeyKind, Manip};
 
-const fn spec(hook: Hook, priority: i32, op: u32, name: &'static str) -> HookSpec {
-    HookSpec {
-        hook,
-        family: FamilySel::Inet,
-        priority,
-        op,
-        name,
-    }
-}
-
 /// The plugin's registrations; a registration's `op` is its index here, which is also
 /// the slot of its chain (see [`rules::slot`]).
 pub const HOOKS: [HookSpec; rules::SLOTS] = [
-    spec(Hook::PreRouting, priority::NAT_DST, 0, "nat-prerouting"),
-    spec(Hook::LocalOut, priority::NAT_DST, 1, "nat-output"),
-    spec(Hook::PostRouting, priority::NAT_SRC, 2, "nat-postrouting"),
-    spec(Hook::LocalIn, priority::NAT_SRC, 3, "nat-input"),
+    HookSpec::inet(Hook::PreRouting, priority::NAT_DST, 0, "nat-prerouting"),
+    HookSpec::inet(Hook::LocalOut, priority::NAT_DST, 1, "nat-output"),
+    HookSpec::inet(Hook::PostRouting, priority::NAT_SRC, 2, "nat-postrouting"),
+    HookSpec::inet(Hook::LocalIn, priority::NAT_SRC, 3, "nat-input"),
 ];
 
 /// Drop reason: no free tuple in the range (or, untranslated, no free source port).
