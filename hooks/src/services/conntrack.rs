@@ -1,5 +1,6 @@
-//! The `conntrack` service, version 1.0, which the conntrack plugin exports: look up the
-//! connection a packet carries, read its tuples, status, mark, labels, helper and
+//! The `conntrack` service, version 1.1, which the conntrack plugin exports: look up the
+//! connection a packet carries (1.1: on the packet's worker's lane, beside other
+//! workers' lookups instead of after them), read its tuples, status, mark, labels, helper and
 //! counters; set the NAT binding (the reply tuple) of a connection not yet confirmed;
 //! ask whether a tuple is taken; create expectations; and subscribe to structured
 //! connection events.
@@ -18,13 +19,18 @@ use std::time::Duration;
 pub const NAME: &str = "conntrack";
 
 /// The version the conntrack plugin exports.
-pub const VERSION: ServiceVersion = ServiceVersion::new(1, 0);
+pub const VERSION: ServiceVersion = ServiceVersion::new(1, 1);
 
-/// The import of this version, for a plugin's [`IMPORTS`](crate::Plugin::IMPORTS).
+/// The import, for a plugin's [`IMPORTS`](crate::Plugin::IMPORTS): version 1.0, which
+/// every function but 1.1's needs; [`Conntrack`] uses 1.1's where the exporter's table
+/// has them.
 pub const IMPORT: ServiceImport = ServiceImport {
     name: NAME,
-    version: VERSION,
+    version: ServiceVersion::new(1, 0),
 };
+
+/// Bytes of a version 1.0 table (what 1.1 appended starts there).
+const SIZE_1_0: usize = std::mem::offset_of!(ConntrackTable, conn_on);
 
 /// `NFPROTO_IPV4`.
 pub const FAMILY_V4: u8 = 2;
@@ -289,6 +295,9 @@ pub struct ConntrackTable {
     ) -> i32,
     /// Ends a subscription (once; `sub` is not used after).
     pub unsubscribe: extern "C" fn(ctx: *const c_void, sub: *mut c_void),
+    /// 1.1: as [`conn`](Self::conn), for a packet of worker `worker`
+    /// ([`PacketView::worker`]), read on that worker's lane.
+    pub conn_on: extern "C" fn(ctx: *const c_void, worker: u32, ct: u64, out: *mut CtConn) -> i32,
 }
 
 // The table is immutable; its functions are thread-safe.
@@ -310,7 +319,7 @@ impl std::fmt::Debug for Conntrack {
 impl Conntrack {
     /// Takes the service at init (the plugin must list [`IMPORT`] in its imports).
     pub fn import(host: &Host) -> Result<Conntrack, String> {
-        let r = host.import(NAME, VERSION)?;
+        let r = host.import(NAME, IMPORT.version)?;
         // SAFETY: the engine hands out the exporter's table for this name and a
         // compatible version, and keeps the exporter alive while this plugin lives.
         unsafe { Conntrack::from_ref(r) }
@@ -325,19 +334,24 @@ impl Conntrack {
             return Err("the conntrack service's table is null".into());
         }
         let table = &*(r.table as *const ConntrackTable);
-        if (table.size as usize) < std::mem::size_of::<ConntrackTable>() {
+        if (table.size as usize) < SIZE_1_0 {
             return Err(format!(
-                "the conntrack service's table has {} bytes, version {VERSION} needs {}",
+                "the conntrack service's table has {} bytes, version 1.0 needs {SIZE_1_0}",
                 table.size,
-                std::mem::size_of::<ConntrackTable>()
             ));
         }
         Ok(Conntrack { table })
     }
 
-    /// The connection a packet carries (`None` when it carries none).
+    /// The connection a packet carries (`None` when it carries none), read on the
+    /// packet's worker's lane where the exporter has version 1.1.
     pub fn conn_of(&self, pkt: &PacketView) -> Option<CtConn> {
-        self.conn(pkt.ct)
+        if (self.table.size as usize) < std::mem::size_of::<ConntrackTable>() {
+            return self.conn(pkt.ct);
+        }
+        let mut out = CtConn::default();
+        let r = (self.table.conn_on)(self.table.ctx, pkt.worker, pkt.ct, &mut out);
+        (r == code::OK).then_some(out)
     }
 
     /// The connection packet reference `ct` names.
@@ -406,5 +420,76 @@ impl Drop for Subscription {
 impl std::fmt::Debug for Subscription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Subscription").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A stand-in exporter: `conn` answers id 10, `conn_on` id 11 plus the worker.
+    extern "C" fn conn(_: *const c_void, _: u64, out: *mut CtConn) -> i32 {
+        // SAFETY: the handle passes its own out-value.
+        unsafe { (*out).id = 10 };
+        code::OK
+    }
+    extern "C" fn conn_on(_: *const c_void, worker: u32, _: u64, out: *mut CtConn) -> i32 {
+        // SAFETY: as in `conn`.
+        unsafe { (*out).id = 11 + worker as u64 };
+        code::OK
+    }
+    extern "C" fn set_nat_reply(_: *const c_void, _: u64, _: *const CtTuple) -> i32 {
+        code::INVALID
+    }
+    extern "C" fn tuple_taken(_: *const c_void, _: *const CtTuple) -> i32 {
+        0
+    }
+    extern "C" fn expect(_: *const c_void, _: u64, _: *const CtExpectSpec) -> i64 {
+        code::INVALID as i64
+    }
+    extern "C" fn subscribe(_: *const c_void, _: u8, _: u32) -> *mut c_void {
+        std::ptr::null_mut()
+    }
+    extern "C" fn next_event(_: *const c_void, _: *mut c_void, _: u32, _: *mut CtEvent) -> i32 {
+        0
+    }
+    extern "C" fn unsubscribe(_: *const c_void, _: *mut c_void) {}
+
+    fn table(size: usize) -> &'static ConntrackTable {
+        Box::leak(Box::new(ConntrackTable {
+            size: size as u32,
+            _pad: 0,
+            ctx: std::ptr::null(),
+            conn,
+            set_nat_reply,
+            tuple_taken,
+            expect,
+            subscribe,
+            next_event,
+            unsubscribe,
+            conn_on,
+        }))
+    }
+
+    fn handle(t: &'static ConntrackTable) -> Result<Conntrack, String> {
+        let r = ServiceRef {
+            table: t as *const ConntrackTable as *const c_void,
+            version: VERSION,
+        };
+        // SAFETY: the table is leaked, so it outlives the handle.
+        unsafe { Conntrack::from_ref(r) }
+    }
+
+    #[test]
+    fn lookups_use_the_lane_only_where_the_exporters_table_has_it() {
+        let mut pkt = PacketView::default();
+        pkt.worker = 3;
+        let full = handle(table(std::mem::size_of::<ConntrackTable>())).expect("1.1");
+        assert_eq!(full.conn_of(&pkt).map(|c| c.id), Some(14));
+        // A 1.0 exporter's table ends before `conn_on`: the 1.0 lookup serves.
+        let old = handle(table(SIZE_1_0)).expect("1.0");
+        assert_eq!(old.conn_of(&pkt).map(|c| c.id), Some(10));
+        let err = handle(table(SIZE_1_0 - 8)).unwrap_err();
+        assert!(err.contains("version 1.0 needs"), "{err}");
     }
 }

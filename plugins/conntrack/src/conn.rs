@@ -81,6 +81,8 @@ pub struct Conn {
     pub status: u16,
     /// Slot state.
     pub slot: Slot,
+    /// Held by a lane changing the record (see [`crate::table::cell`]).
+    pub lock: crate::table::cell::RecordLock,
     /// `ct mark`.
     pub mark: u32,
     /// Protocol state.
@@ -249,6 +251,7 @@ mod tests {
             id: 1,
             status: 0,
             slot: Slot::Unconfirmed,
+            lock: Default::default(),
             mark: 0,
             proto: ProtoState::Generic,
             ext: None,

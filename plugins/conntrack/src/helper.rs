@@ -6,6 +6,7 @@
 //! helper and creates the expectations that come back.
 
 use crate::expect::{ExpectSpec, Mask, PERMANENT};
+use crate::lanes::TrackerLock;
 use crate::tracker::Tracker;
 use crate::tuple::{proto as ipproto, Tuple, FAMILY_V4, FAMILY_V6};
 use brickwall_helpers::{
@@ -13,7 +14,6 @@ use brickwall_helpers::{
 };
 use brickwall_hooks::{flags, CtInfo, PacketView};
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 /// Conntrack's record of the helpers: assignment by port, ended connections, GRE keys.
 #[derive(Default)]
@@ -159,13 +159,13 @@ pub enum StepVerdict {
 /// out of the table during the call; a connection that ended meanwhile gets its
 /// helper's farewell here.
 pub fn step(
-    tracker: &Mutex<Tracker>,
+    tracker: &TrackerLock,
     worker: u32,
     set: &mut HelperSet,
     pkt: &mut PacketView,
 ) -> StepVerdict {
     let lock = || {
-        let mut t = tracker.lock().unwrap_or_else(|e| e.into_inner());
+        let mut t = tracker.write();
         t.set_worker(worker);
         t
     };

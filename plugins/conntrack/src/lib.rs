@@ -6,7 +6,9 @@
 //! (`ctinfo`, the connection reference and id, `ct mark`) for the plugins after it.
 //!
 //! Files, as Linux's `net/netfilter`: [`tracker`] (conntrack-in, confirm, timeouts, early
-//! drop, ICMP errors), [`table`] and [`hash`] (the hash table of chains), [`tuple`](mod@tuple) and
+//! drop, ICMP errors), [`lanes`] (the tracker's lock: a lane per worker for packets that
+//! only move their connection on, an exclusive holder for the rest), [`table`] and
+//! [`hash`] (the hash table of chains), [`tuple`](mod@tuple) and
 //! [`extract`] (tuples and reading them from packets), [`conn`] (a connection),
 //! [`proto`] (one tracker per protocol), [`defrag`], [`expect`] (expectations),
 //! [`helper`] (helper assignment and the helper step at HELPER, 300, on INPUT and
@@ -25,6 +27,7 @@ pub mod expect;
 pub mod extract;
 pub mod hash;
 pub mod helper;
+pub mod lanes;
 pub mod list;
 pub mod metrics;
 pub mod proto;
@@ -37,7 +40,8 @@ pub mod tuple;
 
 use crate::batch::BurstGuard;
 use crate::conn::Slot;
-use crate::tracker::{ConfirmVerdict, InVerdict, Keyer, Tracker};
+use crate::lanes::{TrackerGuard, TrackerLock};
+use crate::tracker::{ConfirmVerdict, InVerdict, Keyer, LaneOutcome, Tracker};
 use crate::tuple::Tuple;
 use brickwall_control_protocol::conntrack::response::HelperReloaded;
 use brickwall_control_protocol::conntrack::Request;
@@ -138,7 +142,8 @@ const HOOKS: [HookSpec; 8] = [
 
 /// The conntrack plugin.
 pub struct Conntrack {
-    tracker: Mutex<Tracker>,
+    /// The tracker, behind per-worker lanes and an exclusive lock ([`lanes`]).
+    tracker: TrackerLock,
     defrag: Option<Mutex<Defrag>>,
     /// The WebAssembly helpers, if any are configured (locked before the tracker). A
     /// reconfiguration may add, change or remove them.
@@ -238,7 +243,7 @@ impl Conntrack {
         }
         Conntrack {
             keyer: tracker.keyer(),
-            tracker: Mutex::new(tracker),
+            tracker: TrackerLock::new(tracker),
             defrag,
             has_helpers: AtomicBool::new(helpers.is_some()),
             helpers: Mutex::new(helpers),
@@ -310,6 +315,14 @@ impl Conntrack {
     /// conntrack-in, and the notes that let the helper step and confirm pass the
     /// packet by.
     fn conntrack_in(&self, pkt: &mut PacketView) -> InVerdict {
+        if let Some(mut lane) = self.tracker.lane(pkt.worker) {
+            let (t, state) = lane.parts();
+            if let LaneOutcome::Done { unlabelled } = t.track_lane(pkt, None, None, state) {
+                drop(lane);
+                self.note_lane(pkt, unlabelled);
+                return InVerdict::Accept;
+            }
+        }
         // A packet that arrives already tracked keeps what it carries: the note is only
         // for what this call attaches.
         let attaching = pkt.ct == 0;
@@ -336,10 +349,25 @@ impl Conntrack {
         }
     }
 
-    /// conntrack-in for a burst, under one acquisition of the tracker's lock: decides
-    /// the packets in order up to where the burst must be cut (see [`BurstGuard`]). The
-    /// worker's note is about the last packet decided: where that is the only one, the
-    /// engine walks it on alone, through the one-packet helper step and confirmation.
+    /// The worker's note about a packet a lane decided: its connection is confirmed and
+    /// has no helper (`unlabelled`: nor labels).
+    fn note_lane(&self, pkt: &PacketView, unlabelled: bool) {
+        if let Some(seen) = self.seen.get(pkt.worker as usize) {
+            let note = if unlabelled { pkt.ct } else { 0 };
+            seen.confirmed.store(note, Ordering::Relaxed);
+            seen.mark.store(pkt.ct_mark, Ordering::Relaxed);
+            if self.has_helpers.load(Ordering::Relaxed) {
+                seen.no_helper.store(pkt.ct, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// conntrack-in for a burst: decides the packets in order up to where the burst
+    /// must be cut (see [`BurstGuard`]), first on the worker's lane, then, from the
+    /// first packet a lane cannot decide, under one exclusive acquisition of the
+    /// tracker. The worker's note is about the last packet decided: where that is the
+    /// only one, the engine walks it on alone, through the one-packet helper step and
+    /// confirmation.
     fn conntrack_in_burst(&self, pkts: &mut [&mut PacketView], verdicts: &mut [Verdict]) -> usize {
         // Tuples and hashes before the lock; the lookups overlapped under it (from the
         // table size where that pays). A packet whose tuple an earlier packet of the
@@ -374,27 +402,68 @@ impl Conntrack {
             keys[i].write(key);
         }
         let mut guard = BurstGuard::default();
-        let mut t = self.tracker();
-        if hashed >= PREFETCH_MIN_KEYS {
-            t.prefetch_hashes(&hashes[..hashed]);
-        }
+        let worker = first.worker;
         let mut decided = 0;
-        let mut attached = false;
-        for (i, (pkt, v)) in pkts[..n].iter_mut().zip(verdicts.iter_mut()).enumerate() {
-            let attaching = pkt.ct == 0;
-            // SAFETY: the loop above wrote `keys[..n]`.
-            let key = unsafe { keys[i].assume_init() };
-            let Some(r) = t.conntrack_in_burst(pkt, &mut guard, key) else {
-                break;
-            };
-            *v = in_verdict(r);
-            (decided, attached) = (i + 1, attaching);
-            if guard.cut {
-                break;
+        // The lane's part: up to the first packet it cannot decide.
+        let mut on_lane = 0;
+        let mut unlabelled = false;
+        let mut deferred = false;
+        if let Some(mut lane) = self.tracker.lane(worker) {
+            let (t, state) = lane.parts();
+            if hashed >= PREFETCH_MIN_KEYS {
+                t.prefetch_hashes(&hashes[..hashed]);
+            }
+            for (i, (pkt, v)) in pkts[..n].iter_mut().zip(verdicts.iter_mut()).enumerate() {
+                if pkt.worker != worker {
+                    break;
+                }
+                // SAFETY: the loop above wrote `keys[..n]`; a key is plain data, read
+                // again below if the exclusive part takes this packet.
+                let key = unsafe { keys[i].assume_init_read() };
+                match t.track_lane(pkt, Some(&mut guard), key, state) {
+                    LaneOutcome::Done { unlabelled: u } => {
+                        *v = Verdict::Accept;
+                        (on_lane, unlabelled) = (i + 1, u);
+                    }
+                    LaneOutcome::Defer => {
+                        deferred = true;
+                        break;
+                    }
+                    LaneOutcome::Exclusive => break,
+                }
+            }
+            decided = on_lane;
+        }
+        if !deferred && decided < n {
+            let mut t = self.tracker();
+            if decided == 0 && hashed >= PREFETCH_MIN_KEYS {
+                t.prefetch_hashes(&hashes[..hashed]);
+            }
+            let mut attached = false;
+            for (i, (pkt, v)) in pkts[..n].iter_mut().zip(verdicts.iter_mut()).enumerate() {
+                if i < on_lane {
+                    continue;
+                }
+                let attaching = pkt.ct == 0;
+                // SAFETY: the loop above wrote `keys[..n]`.
+                let key = unsafe { keys[i].assume_init_read() };
+                let Some(r) = t.conntrack_in_burst(pkt, &mut guard, key) else {
+                    break;
+                };
+                *v = in_verdict(r);
+                (decided, attached) = (i + 1, attaching);
+                if guard.cut {
+                    break;
+                }
+            }
+            if decided > on_lane {
+                if let Some(last) = pkts.get(decided - 1) {
+                    self.note(&t, last, attached);
+                }
             }
         }
-        if let Some(last) = decided.checked_sub(1).and_then(|i| pkts.get(i)) {
-            self.note(&t, last, attached);
+        if decided > 0 && decided == on_lane {
+            self.note_lane(pkts[decided - 1], unlabelled);
         }
         if let Some(s) = seen {
             let next = (2 * decided).clamp(2, MAX_BURST);
@@ -403,10 +472,25 @@ impl Conntrack {
         decided
     }
 
-    /// Confirmation for a burst, under one acquisition of the tracker's lock.
+    /// Confirmation for a burst: on the worker's lane, the packets with nothing to
+    /// confirm; from the first that has, under one exclusive acquisition of the tracker.
     fn confirm_burst(&self, pkts: &mut [&mut PacketView], verdicts: &mut [Verdict]) -> usize {
+        let mut at = 0;
+        if let Some(mut lane) = pkts.first().and_then(|p| self.tracker.lane(p.worker)) {
+            let (t, _) = lane.parts();
+            while let Some(pkt) = pkts.get(at) {
+                if !t.confirm_is_noop(pkt) {
+                    break;
+                }
+                verdicts[at] = Verdict::Accept;
+                at += 1;
+            }
+        }
+        if at == pkts.len() {
+            return at;
+        }
         let mut t = self.tracker();
-        for (pkt, v) in pkts.iter_mut().zip(verdicts.iter_mut()) {
+        for (pkt, v) in pkts[at..].iter_mut().zip(verdicts[at..].iter_mut()) {
             *v = if pkt.ct == 0 {
                 Verdict::Accept
             } else {
@@ -427,15 +511,20 @@ impl Conntrack {
             return pkts.len();
         }
         let mut steps = 0u64;
-        {
-            let t = self.tracker();
-            for (i, pkt) in pkts.iter().enumerate() {
-                let helper = pkt.ct != 0
-                    && (pkt.ct_helper[0] != 0
-                        || t.conn_of(pkt.ct)
-                            .is_some_and(|(_, c)| c.helper_id().is_some()));
-                if helper {
-                    steps |= 1 << i;
+        let helper = |t: &Tracker, pkt: &PacketView| {
+            pkt.ct != 0 && (pkt.ct_helper[0] != 0 || t.has_helper(pkt.ct))
+        };
+        match pkts.first().and_then(|p| self.tracker.lane(p.worker)) {
+            Some(mut lane) => {
+                let (t, _) = lane.parts();
+                for (i, pkt) in pkts.iter().enumerate() {
+                    steps |= (helper(t, pkt) as u64) << i;
+                }
+            }
+            None => {
+                let t = self.tracker();
+                for (i, pkt) in pkts.iter().enumerate() {
+                    steps |= (helper(&t, pkt) as u64) << i;
                 }
             }
         }
@@ -552,9 +641,9 @@ impl Conntrack {
             .map_err(|e| format!("response: {e}"))
     }
 
-    /// The tracker, locked.
-    pub fn tracker(&self) -> MutexGuard<'_, Tracker> {
-        self.tracker.lock().unwrap_or_else(|e| e.into_inner())
+    /// The tracker, held exclusively (every lane waits: see [`lanes`]).
+    pub fn tracker(&self) -> TrackerGuard<'_> {
+        self.tracker.write()
     }
 
     fn defrag(&self, pkt: &mut PacketView) -> Verdict {
@@ -621,7 +710,13 @@ impl Plugin for Conntrack {
     }
 
     fn prepare_batch(&self, pkts: &[&PacketView]) {
-        self.tracker().prefetch(pkts.iter().copied());
+        match pkts.first().and_then(|p| self.tracker.lane(p.worker)) {
+            Some(mut lane) => {
+                let (t, state) = lane.parts();
+                t.prefetch_lane(pkts.iter().copied(), state);
+            }
+            None => self.tracker().prefetch(pkts.iter().copied()),
+        }
     }
 
     const BURSTS: bool = true;

@@ -29,6 +29,7 @@ pub fn table(plugin: &Conntrack) -> ConntrackTable {
         subscribe,
         next_event,
         unsubscribe,
+        conn_on,
     }
 }
 
@@ -72,8 +73,13 @@ fn counters(c: [DirCounters; 2]) -> [CtCounters; 2] {
     })
 }
 
-/// A snapshot of connection `c` in slot `idx`.
+/// A snapshot of connection `c` in slot `idx`, read by the exclusive holder.
 fn snapshot(t: &Tracker, idx: u32, c: &Conn) -> CtConn {
+    snapshot_with(t, idx, c, t.table.counters(idx))
+}
+
+/// A snapshot of connection `c` in slot `idx` with its counters `acct`.
+fn snapshot_with(t: &Tracker, idx: u32, c: &Conn, acct: Option<[DirCounters; 2]>) -> CtConn {
     let mut out = CtConn {
         id: c.id as u64,
         orig: to_ct_tuple(&c.orig),
@@ -87,11 +93,11 @@ fn snapshot(t: &Tracker, idx: u32, c: &Conn) -> CtConn {
     if c.slot == crate::conn::Slot::Confirmed {
         out.flags |= conn_flags::CONFIRMED;
     }
-    if let Some(k) = t.table.counters(idx) {
+    if let Some(k) = acct {
         out.counters = counters(k);
         out.flags |= conn_flags::COUNTERS;
     }
-    if let Some(s) = t.table.start_ns(idx) {
+    if let Some(s) = t.table.start_of(idx) {
         out.start_ns = s;
         out.flags |= conn_flags::START;
     }
@@ -111,6 +117,27 @@ extern "C" fn conn(ctx: *const c_void, ct: u64, out: *mut CtConn) -> i32 {
     match t.conn_of(ct) {
         Some((idx, c)) => {
             let snap = snapshot(&t, idx, c);
+            // SAFETY: `out` is the importer's valid out-pointer.
+            unsafe { *out = snap };
+            code::OK
+        }
+        None => code::NOT_FOUND,
+    }
+}
+
+extern "C" fn conn_on(ctx: *const c_void, worker: u32, ct: u64, out: *mut CtConn) -> i32 {
+    let Some(p) = plugin(ctx) else {
+        return code::NOT_FOUND;
+    };
+    if out.is_null() {
+        return code::INVALID;
+    }
+    let Some(mut lane) = p.tracker.lane(worker) else {
+        return conn(ctx, ct, out);
+    };
+    let (t, _) = lane.parts();
+    match t.on_lane(ct, |idx, c, acct| snapshot_with(t, idx, c, acct)) {
+        Some(snap) => {
             // SAFETY: `out` is the importer's valid out-pointer.
             unsafe { *out = snap };
             code::OK

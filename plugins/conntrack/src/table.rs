@@ -17,14 +17,17 @@
 //! The bucket array is resized in place, a few buckets at a time, while lookups and
 //! inserts go on ([`resize`]).
 
+pub mod cell;
 pub mod resize;
 
+pub use cell::{ConnCell, SlotGuard};
 pub use resize::{ResizeProgress, ResizeStart, STEP_BUCKETS, STEP_NODES};
 
 use crate::conn::{Conn, DirCounters, Slot};
 use crate::hash::{scale, TupleHasher};
 use crate::proto::ProtoState;
 use crate::tuple::Tuple;
+use std::cell::UnsafeCell;
 
 /// Asks the kernel to back a large, fresh allocation with huge pages (fewer TLB misses
 /// on a table of millions of entries). Only a hint: ignored where unsupported.
@@ -63,7 +66,7 @@ fn prefetch<T>(p: *const T) {
 }
 
 /// Offset of a record's last byte.
-const RECORD_LAST: usize = std::mem::size_of::<Conn>() - 1;
+const RECORD_LAST: usize = std::mem::size_of::<ConnCell>() - 1;
 
 /// End of a chain, and "no node".
 pub const NIL: u32 = u32::MAX;
@@ -124,11 +127,12 @@ pub struct Table {
     links: Vec<[u32; 2]>,
     /// Bits of a link that hold the node; the rest hold the tag.
     node_bits: u32,
-    slab: Vec<Conn>,
+    slab: Vec<ConnCell>,
     free: Vec<u32>,
     extensions: Extensions,
-    /// Per slot, with `acct`: each direction's packets and bytes.
-    acct: Vec<[DirCounters; 2]>,
+    /// Per slot, with `acct`: each direction's packets and bytes (written by lanes
+    /// under the record's lock: see [`cell`]).
+    acct: Vec<UnsafeCell<[DirCounters; 2]>>,
     /// Per slot, with `tstamp`: when the connection started (packet time, ns).
     tstamp: Vec<u64>,
     hasher: TupleHasher,
@@ -147,10 +151,10 @@ impl Table {
             heads.capacity() * std::mem::size_of::<u32>(),
         );
         heads.resize(buckets.max(1), NIL);
-        let slab: Vec<Conn> = Vec::with_capacity(reserve);
+        let slab: Vec<ConnCell> = Vec::with_capacity(reserve);
         advise_huge(
             slab.as_ptr() as usize,
-            slab.capacity() * std::mem::size_of::<Conn>(),
+            slab.capacity() * std::mem::size_of::<ConnCell>(),
         );
         let links: Vec<[u32; 2]> = Vec::with_capacity(reserve);
         advise_huge(links.as_ptr() as usize, links.capacity() * LINK_BYTES);
@@ -205,12 +209,12 @@ impl Table {
 
     /// Bytes of connection records the table holds (live and free slots).
     pub fn record_bytes(&self) -> usize {
-        self.slab.len() * std::mem::size_of::<Conn>()
+        self.slab.len() * std::mem::size_of::<ConnCell>()
     }
 
     /// Bytes one connection costs: its record, its links and the extensions on.
     pub fn bytes_per_conn(&self) -> usize {
-        std::mem::size_of::<Conn>() + LINK_BYTES + self.extensions.bytes()
+        std::mem::size_of::<ConnCell>() + LINK_BYTES + self.extensions.bytes()
     }
 
     /// Switches extensions on or off (a switched-on one starts at zero, or at 0 ns, for
@@ -227,7 +231,7 @@ impl Table {
                 self.acct.as_ptr() as usize,
                 self.acct.capacity() * std::mem::size_of::<[DirCounters; 2]>(),
             );
-            self.acct.resize(self.slab.len(), Default::default());
+            self.acct.resize_with(self.slab.len(), Default::default);
         }
         self.tstamp = Vec::new();
         if e.tstamp {
@@ -244,7 +248,8 @@ impl Table {
     /// The counters of the connection in slot `idx`, with `acct` on.
     pub fn counters(&self, idx: u32) -> Option<[DirCounters; 2]> {
         self.get(idx)?;
-        self.acct.get(idx as usize).copied()
+        // SAFETY: see `get`: no lane runs while this `&Table` is held.
+        self.acct.get(idx as usize).map(|a| unsafe { *a.get() })
     }
 
     /// Counts a packet of `bytes` in direction `dir` (0 or 1) of the connection in slot
@@ -252,7 +257,7 @@ impl Table {
     #[inline]
     pub fn account(&mut self, idx: u32, dir: u8, bytes: u64) {
         if let Some(c) = self.acct.get_mut(idx as usize) {
-            let c = &mut c[dir as usize & 1];
+            let c = &mut c.get_mut()[dir as usize & 1];
             c.packets += 1;
             c.bytes += bytes;
         }
@@ -261,6 +266,12 @@ impl Table {
     /// When the connection in slot `idx` started, with `tstamp` on.
     pub fn start_ns(&self, idx: u32) -> Option<u64> {
         self.get(idx)?;
+        self.start_of(idx)
+    }
+
+    /// When slot `idx`'s connection started, with `tstamp` on, whether or not the slot
+    /// is live (the start is written only by the exclusive holder: lanes may read it).
+    pub fn start_of(&self, idx: u32) -> Option<u64> {
         self.tstamp.get(idx as usize).copied()
     }
 
@@ -344,9 +355,17 @@ impl Table {
     }
 
     /// The connection in slot `idx`.
+    ///
+    /// For the tracker's exclusive holder: lanes, which share the table while other
+    /// lanes change records, read it through [`lock_slot`](Self::lock_slot) and
+    /// [`find_hashed`](Self::find_hashed) only (see [`cell`]).
     #[inline]
     pub fn get(&self, idx: u32) -> Option<&Conn> {
-        self.slab.get(idx as usize).filter(|c| c.slot != Slot::Free)
+        let cell = self.slab.get(idx as usize)?;
+        // SAFETY: a `&Table` outside a lane's own methods belongs to the tracker's
+        // exclusive holder or to an unshared table: no lane runs.
+        let c = unsafe { cell.conn() };
+        (c.slot != Slot::Free).then_some(c)
     }
 
     /// The connection in slot `idx`, writable.
@@ -354,7 +373,17 @@ impl Table {
     pub fn get_mut(&mut self, idx: u32) -> Option<&mut Conn> {
         self.slab
             .get_mut(idx as usize)
+            .map(ConnCell::conn_mut)
             .filter(|c| c.slot != Slot::Free)
+    }
+
+    /// Locks the record in slot `idx` for a lane: it reads the record and changes its
+    /// protocol state, expiry and counters (see [`cell`]). Whether the slot is still
+    /// the connection the lane looked for is the caller's to check, under the lock.
+    #[inline]
+    pub fn lock_slot(&self, idx: u32) -> Option<SlotGuard<'_>> {
+        let cell = self.slab.get(idx as usize)?;
+        Some(cell.lock(self.acct.get(idx as usize)))
     }
 
     /// Puts a new (unconfirmed) connection, started at `start_ns`, in the slab;
@@ -364,7 +393,7 @@ impl Table {
         conn.slot = Slot::Unconfirmed;
         let idx = match self.free.pop() {
             Some(i) => {
-                self.slab[i as usize] = conn;
+                *self.slab[i as usize].conn_mut() = conn;
                 self.links[i as usize] = [NIL; 2];
                 i
             }
@@ -372,15 +401,15 @@ impl Table {
                 while node_bits_for(self.slab.len() + 1) > self.node_bits {
                     self.widen();
                 }
-                self.slab.push(conn);
+                self.slab.push(ConnCell::new(conn));
                 self.links.push([NIL; 2]);
                 (self.slab.len() - 1) as u32
             }
         };
         let i = idx as usize;
         if self.extensions.acct {
-            self.acct.resize(self.slab.len(), Default::default());
-            self.acct[i] = Default::default();
+            self.acct.resize_with(self.slab.len(), Default::default);
+            *self.acct[i].get_mut() = Default::default();
         }
         if self.extensions.tstamp {
             self.tstamp.resize(self.slab.len(), 0);
@@ -394,7 +423,7 @@ impl Table {
         if self.get(idx).is_some_and(|c| c.slot == Slot::Confirmed) {
             self.unlink(idx);
         }
-        if let Some(c) = self.slab.get_mut(idx as usize) {
+        if let Some(c) = self.slab.get_mut(idx as usize).map(ConnCell::conn_mut) {
             if c.slot != Slot::Free {
                 c.slot = Slot::Free;
                 c.ext = None;
@@ -472,7 +501,7 @@ impl Table {
     #[inline]
     fn prefetch_record(&self, idx: usize) {
         if let Some(c) = self.slab.get(idx) {
-            let p = c as *const Conn as *const u8;
+            let p = c.as_ptr();
             prefetch(p);
             prefetch(p.wrapping_add(RECORD_LAST));
         }
@@ -520,10 +549,11 @@ impl Table {
                 let c = &self.slab[idx as usize];
                 // A hit goes on to the record's far end (protocol state), often
                 // another cache line: ask for it now, beside the compare's.
-                prefetch((c as *const Conn as *const u8).wrapping_add(RECORD_LAST));
+                prefetch(c.as_ptr().wrapping_add(RECORD_LAST));
                 self.prefetch_extensions(idx as usize);
+                // Only the tuples are read, which lanes never write (see `cell`).
                 let hit = if dir == 0 {
-                    c.orig == *t
+                    c.orig() == t
                 } else {
                     c.reply_is(t)
                 };
@@ -560,7 +590,7 @@ impl Table {
             let next = std::mem::replace(head, tag | idx << 1 | dir as u32);
             self.links[idx as usize][dir] = next;
         }
-        self.slab[idx as usize].slot = Slot::Confirmed;
+        self.slab[idx as usize].conn_mut().slot = Slot::Confirmed;
         self.confirmed += 1;
         Ok(())
     }
@@ -593,7 +623,7 @@ impl Table {
                 link = next;
             }
         }
-        self.slab[idx as usize].slot = Slot::Unconfirmed;
+        self.slab[idx as usize].conn_mut().slot = Slot::Unconfirmed;
         self.confirmed -= 1;
     }
 
@@ -649,6 +679,8 @@ impl Table {
         self.slab[start..]
             .iter()
             .enumerate()
+            // SAFETY: as in `get`: no lane runs while this `&Table` is held.
+            .map(|(i, c)| (i, unsafe { c.conn() }))
             .filter(|(_, c)| c.slot != Slot::Free)
             .map(move |(i, c)| ((start + i) as u32, c))
     }
@@ -681,6 +713,7 @@ pub(crate) mod tests {
             mark: 0,
             status: 0,
             slot: Slot::Unconfirmed,
+            lock: Default::default(),
             ext: None,
         }
     }

@@ -10,6 +10,7 @@ use crate::events::{class, what, ConnEvent, Event, EventBus, EventKind, ExpectEv
 use crate::expect::{ExpectError, ExpectSpec, ExpectTable, Expectation};
 use crate::extract::{declared_l4_len, quoted_tuple, read_packet_tuple, Layers};
 use crate::hash::TupleHasher;
+use crate::lanes::LaneState;
 use crate::proto::{self, icmp, ProtoConfig, ProtoState, Track};
 use crate::stats::Stats;
 use crate::table::{self, Extensions, InsertError, ResizeStart, Table};
@@ -86,6 +87,22 @@ pub struct Resized {
     pub new: usize,
     /// A resize was running: the new size follows it.
     pub already_running: bool,
+}
+
+/// What a lane made of a packet ([`Tracker::track_lane`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaneOutcome {
+    /// Decided (accepted): the packet's connection was found and moved on. `unlabelled`:
+    /// the connection has no labels (confirmation then has nothing to store unless a
+    /// plugin sets some).
+    Done {
+        /// The connection has no labels.
+        unlabelled: bool,
+    },
+    /// The packet waits for the burst's earlier packets (see [`BurstGuard`]); untouched.
+    Defer,
+    /// The packet needs the tracker exclusively; untouched.
+    Exclusive,
 }
 
 /// What confirmation decided.
@@ -816,6 +833,33 @@ impl Tracker {
             self.prepared[self.cur_worker] = prepared;
             return;
         }
+        self.prepare_into(pkts, worker, &mut prepared);
+        self.prepared[self.cur_worker] = prepared;
+    }
+
+    /// [`prefetch`](Self::prefetch) on a lane: the batch goes into the lane's state.
+    pub fn prefetch_lane<'p>(
+        &self,
+        pkts: impl IntoIterator<Item = &'p PacketView>,
+        lane: &mut LaneState,
+    ) {
+        let mut pkts = pkts.into_iter().peekable();
+        let Some(first) = pkts.peek() else { return };
+        let worker = first.worker;
+        lane.prepared.clear();
+        if self.table.record_bytes() >= self.cfg.batch_prefetch_min_bytes {
+            self.prepare_into(pkts, worker, &mut lane.prepared);
+        }
+    }
+
+    /// Hashes the tuples of `worker`'s packets among `pkts` into `prepared` and warms
+    /// the cache for their lookups.
+    fn prepare_into<'p>(
+        &self,
+        pkts: impl Iterator<Item = &'p PacketView>,
+        worker: u32,
+        prepared: &mut Prepared,
+    ) {
         for pkt in pkts {
             if pkt.ct != 0 || pkt.flags & flags::NOTRACK != 0 || pkt.worker != worker {
                 continue;
@@ -826,7 +870,6 @@ impl Tracker {
             }
         }
         self.table.prefetch(prepared.hashes());
-        self.prepared[self.cur_worker] = prepared;
     }
 
     /// Sets the size of table (bytes of records) from which [`prefetch`](Self::prefetch)
@@ -850,6 +893,180 @@ impl Tracker {
         if let Some(name) = name {
             pkt.set_ct_helper(name);
         }
+    }
+
+    /// Takes in what lane `worker` counted on its own (see [`crate::lanes`]): packets
+    /// whose connection it found, and its latest packet time.
+    pub(crate) fn fold_lane(&mut self, worker: usize, found: u64, clock_ns: u64) {
+        self.stats.found += found;
+        if let Some(w) = self.worker_stats.get_mut(worker) {
+            w.found += found;
+        }
+        self.clock_ns = self.clock_ns.max(clock_ns);
+    }
+
+    /// conntrack-in on a lane, for a packet of a confirmed connection that it only moves
+    /// on (see [`crate::lanes`]): the connection is found, its protocol state and
+    /// expiry advance and the packet is counted, under the connection's own lock. Any
+    /// packet for which conntrack-in would do more (create, expire, reopen or end a
+    /// connection, change its status or state name and so raise an event, run a
+    /// helper, handle ICMP, collect garbage, migrate a resize, settle the worker's
+    /// new connection) is left untouched for the exclusive path:
+    /// [`LaneOutcome::Exclusive`]. The protocol tracker runs on a copy of the state,
+    /// stored only when the packet is decided here, so the exclusive path sees the
+    /// packet as if the lane had never looked.
+    pub fn track_lane(
+        &self,
+        pkt: &mut PacketView,
+        guard: Option<&mut BurstGuard>,
+        key: Option<(Tuple, u32)>,
+        lane: &mut LaneState,
+    ) -> LaneOutcome {
+        use LaneOutcome::Exclusive;
+        if pkt.ct != 0 || pkt.flags & flags::NOTRACK != 0 || pkt.ct_helper[0] != 0 {
+            return Exclusive;
+        }
+        let now = pkt.ts_ns;
+        let settled = self
+            .pending
+            .get(pkt.worker as usize)
+            .is_some_and(|p| p.is_none());
+        if !settled || now >= self.next_gc_ns || self.table.resizing() {
+            return Exclusive;
+        }
+        let layers = Layers::of(pkt);
+        let (tuple, hash) = match key {
+            Some(k) => k,
+            None => {
+                let mut t = Tuple::default();
+                if self.tuple_of(pkt, &layers, &mut t).is_err() {
+                    return Exclusive;
+                }
+                let h = lane
+                    .prepared
+                    .take(&t)
+                    .unwrap_or_else(|| self.table.hash(&t));
+                (t, h)
+            }
+        };
+        if tuple.is_icmp() || tuple.proto == ipproto::GRE {
+            return Exclusive;
+        }
+        if tuple.proto == ipproto::TCP {
+            let fl = layers.l4.get(13).copied().unwrap_or(0);
+            if crate::proto::tcp::check_flags(fl).is_err() {
+                return Exclusive;
+            }
+        }
+        let (Some((idx, dir)), _) = self.table.find_hashed(&tuple, hash) else {
+            return Exclusive;
+        };
+        let Some(mut slot) = self.table.lock_slot(idx) else {
+            return Exclusive;
+        };
+        let c = slot.conn();
+        let plain = c
+            .ext
+            .as_ref()
+            .is_none_or(|e| e.helper.is_none() && e.master.is_none());
+        if c.slot != Slot::Confirmed
+            || c.expires_ns <= now
+            || c.has(status::HELPER)
+            || !plain
+            || (dir == 1 && !c.has(status::SEEN_REPLY))
+        {
+            return Exclusive;
+        }
+        let l4_len = declared_l4_len(pkt, &layers);
+        let bytes = (l4_len + (pkt.l4_off - pkt.l3_off) as usize) as u64;
+        let info = if dir == 1 {
+            CtInfo::EstablishedReply
+        } else if c.has(status::SEEN_REPLY) {
+            CtInfo::Established
+        } else if c.has(status::EXPECTED) {
+            CtInfo::Related
+        } else {
+            CtInfo::New
+        };
+        let mut state = c.proto.clone();
+        let key_before = state.state_key();
+        let verdict = proto::track(
+            state.tracked(),
+            dir,
+            layers.l4,
+            l4_len,
+            now,
+            c.status,
+            &self.proto_cfg,
+        );
+        let Track::Accept {
+            timeout,
+            set_assured,
+        } = verdict
+        else {
+            return Exclusive;
+        };
+        if (set_assured && !c.has(status::ASSURED)) || state.state_key() != key_before {
+            return Exclusive;
+        }
+        if let Some(g) = guard {
+            if !g.claim(idx) {
+                return LaneOutcome::Defer;
+            }
+        }
+        let expires = if c.has(status::FIXED_TIMEOUT) {
+            c.expires_ns
+        } else {
+            now.saturating_add(timeout as u64 * NS)
+        };
+        Self::attach(pkt, idx, c, info);
+        let unlabelled = c.labels() == 0;
+        slot.store(state, expires);
+        slot.account(dir, bytes);
+        lane.found += 1;
+        lane.clock_ns = lane.clock_ns.max(now);
+        LaneOutcome::Done { unlabelled }
+    }
+
+    /// Whether confirmation has nothing to do for `pkt` (a lane's read): no
+    /// connection, or a confirmed one whose mark and labels are those the packet
+    /// carries.
+    pub fn confirm_is_noop(&self, pkt: &PacketView) -> bool {
+        let Some((idx, gen)) = unhandle(pkt.ct) else {
+            return true;
+        };
+        let Some(slot) = self.table.lock_slot(idx) else {
+            return false;
+        };
+        let c = slot.conn();
+        c.id == gen
+            && c.slot == Slot::Confirmed
+            && c.mark == pkt.ct_mark
+            && c.labels() == pkt.labels()
+    }
+
+    /// Calls `f` with the connection packet reference `ct` names (its slot, the record
+    /// and its counters, with accounting on), under the record's lock: a lane's read.
+    pub fn on_lane<R>(
+        &self,
+        ct: u64,
+        f: impl FnOnce(u32, &Conn, Option<[crate::conn::DirCounters; 2]>) -> R,
+    ) -> Option<R> {
+        let (idx, gen) = unhandle(ct)?;
+        let slot = self.table.lock_slot(idx)?;
+        let c = slot.conn();
+        (c.id == gen && c.slot != Slot::Free).then(|| f(idx, c, slot.counters()))
+    }
+
+    /// Whether the connection packet reference `ct` names has a helper (a lane's read).
+    pub fn has_helper(&self, ct: u64) -> bool {
+        let Some((idx, gen)) = unhandle(ct) else {
+            return false;
+        };
+        self.table.lock_slot(idx).is_some_and(|slot| {
+            let c = slot.conn();
+            c.id == gen && c.slot != Slot::Free && c.helper_id().is_some()
+        })
     }
 
     /// conntrack-in: attaches a connection and a ctinfo to the packet.
@@ -1093,6 +1310,7 @@ impl Tracker {
                 0
             },
             slot: Slot::Unconfirmed,
+            lock: Default::default(),
             // Connections a helper expected get none themselves (no helper in an
             // expectation yet) but a link to their master; others get the helper
             // assigned to their port.

@@ -129,6 +129,7 @@ fn conn(t: Tuple, p: ProtoState, status: u16, expires_ns: u64, helper: Option<&s
         mark: 0,
         status: status | status::CONFIRMED,
         slot: Slot::Confirmed,
+        lock: Default::default(),
         ext: helper.map(|h| {
             Box::new(ConnExt {
                 helper: Some(h.to_owned()),

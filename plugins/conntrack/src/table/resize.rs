@@ -188,7 +188,7 @@ impl Table {
                 while link != NIL {
                     let node = link & mask;
                     scratch.push(link);
-                    if let Some(c) = self.slab.get((node >> 1) as usize) {
+                    if let Some(c) = self.get(node >> 1) {
                         prefetch(c);
                     }
                     link = self.next_of(node);
@@ -200,7 +200,7 @@ impl Table {
             for &link in &scratch {
                 let node = link & mask;
                 let (idx, dir) = ((node >> 1) as usize, (node & 1) as u8);
-                let h = self.hasher.hash(&self.slab[idx].tuple(dir));
+                let h = self.hasher.hash(&self.slab[idx].conn_mut().tuple(dir));
                 let head = m.head_mut(scale(h, m.target));
                 self.links[idx][dir as usize] = *head;
                 *head = link;
