@@ -608,9 +608,8 @@ fn tuples(line: &str) -> &str {
     &line[start..]
 }
 
-#[test]
-fn ct_lists_translated_reply_tuples_and_filters_by_nat() {
-    let dir = TempDir::new("nat-ct-list");
+/// The listing tests' capture (a millisecond between frames) and config, in `dir`.
+fn forward_and_masquerade_files(dir: &TempDir) -> (std::path::PathBuf, std::path::PathBuf) {
     let pcap = dir.join("nat.pcap");
     let mut w = PcapWriter::create(&pcap, LinkType::Ethernet, true).unwrap();
     for (i, f) in forward_and_masquerade_frames().iter().enumerate() {
@@ -626,6 +625,13 @@ fn ct_lists_translated_reply_tuples_and_filters_by_nat() {
         ),
     )
     .unwrap();
+    (pcap, cfg)
+}
+
+#[test]
+fn ct_lists_translated_reply_tuples_and_filters_by_nat() {
+    let dir = TempDir::new("nat-ct-list");
+    let (pcap, cfg) = forward_and_masquerade_files(&dir);
     let e = control_common::Engine::start(
         "nat-ct-list-engine",
         &[
@@ -719,4 +725,37 @@ fn events_print_the_translated_reply_tuple() {
         has("dport=8080 [UNREPLIED] src=10.0.0.5 dst=203.0.113.5 sport=80 dport=40001"),
         "{lines:#?}"
     );
+}
+
+#[test]
+fn the_replay_report_gives_each_translated_packet_its_tuple() {
+    let dir = TempDir::new("nat-report");
+    let (pcap, cfg) = forward_and_masquerade_files(&dir);
+    let report = dir.join("report.jsonl");
+    let out = common::brickwall(&[
+        &"replay",
+        &pcap,
+        &"-q",
+        &"--config",
+        &cfg,
+        &"--report",
+        &report,
+    ]);
+    common::assert_code(&out, 0);
+    let lines = common::report_lines(&std::fs::read(&report).unwrap());
+    let translated: Vec<Option<&str>> = lines.iter().map(|l| l.translated.as_deref()).collect();
+    assert_eq!(
+        translated,
+        [
+            // Masqueraded at postrouting, and its reply translated back at prerouting.
+            Some("src=192.0.2.1 dst=198.51.100.2 sport=20000 dport=80"),
+            Some("src=198.51.100.2 dst=10.0.0.1 sport=80 dport=40000"),
+            // Forwarded at prerouting, and its reply at postrouting.
+            Some("src=203.0.113.5 dst=10.0.0.5 sport=40001 dport=80"),
+            Some("src=192.0.2.1 dst=203.0.113.5 sport=8080 dport=40001"),
+            // Not translated.
+            None,
+        ]
+    );
+    assert!(lines.iter().all(|l| !l.notes.contains_key("nat")));
 }
