@@ -3,17 +3,23 @@
 //! contention and a range that runs out, null bindings (and the source port they move
 //! off a clash), ICMP echo ids, an ICMP error about a translated flow with its quoted
 //! datagram translated, NAT66, masquerade and redirect. After every rewrite each
-//! checksum is recomputed in full and must hold.
+//! checksum is recomputed in full and must hold. Translated connections as `brickwall
+//! ct` lists them (their stored reply tuples, `--src-nat`, `--dst-nat`, `--any-nat`)
+//! and as their events print them.
 
 mod common;
+mod control_common;
 
 use brickwall_core::engine::Engine;
 use brickwall_core::packet::Packet;
+use brickwall_core::pcap::PcapWriter;
 use brickwall_core::pipeline::{DropReason, Outcome};
+use brickwall_core::wire::LinkType;
 use brickwall_hooks::CtInfo;
 use brickwall_wire::checksum::{checksum, finish, pseudo_v4, pseudo_v6, sum};
 use brickwall_wire::ip_proto;
-use common::{engine, packet};
+use common::{engine, packet, TempDir};
+use control_common::{assert_code, stdout};
 
 const CLIENT: [u8; 4] = [10, 0, 0, 1];
 const CLIENT2: [u8; 4] = [10, 0, 0, 2];
@@ -576,4 +582,180 @@ fn a_bad_config_names_the_field() {
         err.contains("chains[0].rules[0].action: snat belongs in a nat chain on postrouting or input, not prerouting"),
         "{err}"
     );
+}
+
+/// A port forward and a masquerade, the rules of the listing tests.
+const FORWARD_AND_MASQUERADE: &str = r#"[{hook: prerouting, rules: [{match: {proto: tcp, daddr: 192.0.2.1, dport: 8080}, action: {dnat: {to: "10.0.0.5:80"}}}]},
+    {hook: postrouting, rules: [{match: {saddr: 10.0.0.0/8}, action: {masquerade: {addresses: [192.0.2.1], to: ":20000"}}}]}]"#;
+
+const OUTSIDE: [u8; 4] = [203, 0, 113, 5];
+const INSIDE: [u8; 4] = [10, 0, 0, 5];
+
+/// A masqueraded connection, a forwarded one, each answered, and an untranslated one.
+fn forward_and_masquerade_frames() -> Vec<Vec<u8>> {
+    vec![
+        tcp4(CLIENT, SERVER, 40000, 80, false),
+        tcp4(SERVER, PUBLIC, 80, 20000, true),
+        tcp4(OUTSIDE, PUBLIC, 40001, 8080, false),
+        tcp4(INSIDE, OUTSIDE, 80, 40001, true),
+        udp4(OUTSIDE, SERVER, 5000, 53),
+    ]
+}
+
+/// The `conntrack -L` line's tuples and flags, without the protocol, timeout and state.
+fn tuples(line: &str) -> &str {
+    let start = line.find("src=").expect("a tuple");
+    &line[start..]
+}
+
+/// The listing tests' capture (a millisecond between frames) and config, in `dir`.
+fn forward_and_masquerade_files(dir: &TempDir) -> (std::path::PathBuf, std::path::PathBuf) {
+    let pcap = dir.join("nat.pcap");
+    let mut w = PcapWriter::create(&pcap, LinkType::Ethernet, true).unwrap();
+    for (i, f) in forward_and_masquerade_frames().iter().enumerate() {
+        let ts = 1_795_760_644_000_000_000 + i as u64 * 1_000_000;
+        w.write(ts, f, f.len() as u32).unwrap();
+    }
+    w.flush().unwrap();
+    let cfg = dir.join("nat.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "plugins:\n  - builtin: conntrack\n  - builtin: nat\n    config:\n      chains: {FORWARD_AND_MASQUERADE}\n"
+        ),
+    )
+    .unwrap();
+    (pcap, cfg)
+}
+
+#[test]
+fn ct_lists_translated_reply_tuples_and_filters_by_nat() {
+    let dir = TempDir::new("nat-ct-list");
+    let (pcap, cfg) = forward_and_masquerade_files(&dir);
+    let e = control_common::Engine::start(
+        "nat-ct-list-engine",
+        &[
+            "replay",
+            pcap.to_str().unwrap(),
+            "-q",
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+    );
+    let list = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["-L"];
+        all.extend_from_slice(args);
+        let out = e.ct(&all);
+        assert_code(&out, 0);
+        let mut lines: Vec<String> = stdout(&out)
+            .lines()
+            .map(|l| tuples(l).to_string())
+            .collect();
+        lines.sort();
+        lines
+    };
+    // conntrack-tools' lines: the reply tuple is the one NAT stored, so the masqueraded
+    // connection's reply goes to 192.0.2.1:20000 and the forwarded one's comes from
+    // 10.0.0.5:80.
+    let masqueraded = "src=10.0.0.1 dst=198.51.100.2 sport=40000 dport=80 src=198.51.100.2 dst=192.0.2.1 sport=80 dport=20000 mark=0 use=1";
+    let forwarded = "src=203.0.113.5 dst=192.0.2.1 sport=40001 dport=8080 src=10.0.0.5 dst=203.0.113.5 sport=80 dport=40001 mark=0 use=1";
+    let plain = "src=203.0.113.5 dst=198.51.100.2 sport=5000 dport=53 [UNREPLIED] src=198.51.100.2 dst=203.0.113.5 sport=53 dport=5000 mark=0 use=1";
+    assert_eq!(list(&[]), [masqueraded, forwarded, plain]);
+    assert_eq!(list(&["--src-nat"]), [masqueraded]);
+    assert_eq!(list(&["-n", "192.0.2.1"]), [masqueraded]);
+    assert_eq!(list(&["--src-nat", "192.0.2.1:20000"]), [masqueraded]);
+    assert_eq!(list(&["--src-nat", ":40000"]), Vec::<String>::new());
+    assert_eq!(list(&["--dst-nat"]), [forwarded]);
+    assert_eq!(list(&["-g", "10.0.0.5"]), [forwarded]);
+    assert_eq!(
+        list(&["--dst-nat", "10.0.0.5:80", "-p", "tcp"]),
+        [forwarded]
+    );
+    assert_eq!(list(&["-g", "192.0.2.1"]), Vec::<String>::new());
+    assert_eq!(list(&["--any-nat"]), [masqueraded, forwarded]);
+    assert_eq!(list(&["--src-nat", "--dst-nat"]), Vec::<String>::new());
+    assert_eq!(list(&["--status", "SRC_NAT,SRC_NAT_DONE"]), [masqueraded]);
+    // The status bits by name.
+    let json = stdout(&e.ct(&["-L", "-o", "json", "--dst-nat"]));
+    let rec: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    let status: Vec<&str> = rec["status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        status,
+        ["SEEN_REPLY", "CONFIRMED", "DST_NAT", "DST_NAT_DONE"]
+    );
+    // A NAT address of the other family is a usage error of the engine's filter.
+    let bad = e.ct(&["-L", "-f", "ipv4", "--src-nat", "2001:db8::1"]);
+    assert_code(&bad, 1);
+    let bad = e.ct(&["-L", "--src-nat", "10.0.0.300"]);
+    assert_code(&bad, 2);
+}
+
+#[test]
+fn events_print_the_translated_reply_tuple() {
+    use brickwall_control_protocol::conntrack::request::Events;
+    use brickwall_control_protocol::conntrack::{EventsResponse, Request};
+    let e = nat_engine(FORWARD_AND_MASQUERADE);
+    let ct = e.plugin("conntrack").expect("conntrack loaded");
+    let poll = |cursor: u64| -> EventsResponse {
+        let req = Request::Events(Events {
+            cursor,
+            max: None,
+            mask: Some(1),
+        });
+        serde_json::from_slice(&ct.control(&req.to_vec()).expect("events")).expect("an answer")
+    };
+    let session = poll(0).cursor;
+    run(&e, &forward_and_masquerade_frames());
+    let lines: Vec<String> = poll(session)
+        .events
+        .iter()
+        .map(|ev| ev.line(false))
+        .collect();
+    let has = |want: &str| lines.iter().any(|l| l.contains(want));
+    assert!(
+        has("dport=80 [UNREPLIED] src=198.51.100.2 dst=192.0.2.1 sport=80 dport=20000"),
+        "{lines:#?}"
+    );
+    assert!(
+        has("dport=8080 [UNREPLIED] src=10.0.0.5 dst=203.0.113.5 sport=80 dport=40001"),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn the_replay_report_gives_each_translated_packet_its_tuple() {
+    let dir = TempDir::new("nat-report");
+    let (pcap, cfg) = forward_and_masquerade_files(&dir);
+    let report = dir.join("report.jsonl");
+    let out = common::brickwall(&[
+        &"replay",
+        &pcap,
+        &"-q",
+        &"--config",
+        &cfg,
+        &"--report",
+        &report,
+    ]);
+    common::assert_code(&out, 0);
+    let lines = common::report_lines(&std::fs::read(&report).unwrap());
+    let translated: Vec<Option<&str>> = lines.iter().map(|l| l.translated.as_deref()).collect();
+    assert_eq!(
+        translated,
+        [
+            // Masqueraded at postrouting, and its reply translated back at prerouting.
+            Some("src=192.0.2.1 dst=198.51.100.2 sport=20000 dport=80"),
+            Some("src=198.51.100.2 dst=10.0.0.1 sport=80 dport=40000"),
+            // Forwarded at prerouting, and its reply at postrouting.
+            Some("src=203.0.113.5 dst=10.0.0.5 sport=40001 dport=80"),
+            Some("src=192.0.2.1 dst=203.0.113.5 sport=8080 dport=40001"),
+            // Not translated.
+            None,
+        ]
+    );
+    assert!(lines.iter().all(|l| !l.notes.contains_key("nat")));
 }

@@ -3,7 +3,8 @@
 //! Fields: `index`, `ts` (capture time, integer nanoseconds since the Unix epoch), `len`
 //! (captured bytes), `hooks` (traversed, in order), `verdict` (`accept`, `drop`, `stolen`),
 //! `reason` (drops only); when a conntrack saw the packet `ctstate`, `ctdir` and `conn`;
-//! when plugins said so `helper` and `expected`; other plugin notes under `notes`.
+//! when plugins said so `helper`, `expected` and `translated` (the packet's tuple after
+//! NAT changed it, in conntrack's words); other plugin notes under `notes`.
 
 use crate::packet::Packet;
 use crate::pipeline::{DropReason, Outcome};
@@ -43,6 +44,10 @@ pub struct ReportLine {
     /// Expectations this packet created.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expected: Vec<String>,
+    /// The packet's tuple after NAT translated it (`src=… dst=… sport=… dport=…`), as
+    /// it left the last hook that changed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub translated: Option<String>,
     /// Other notes plugins attached.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub notes: BTreeMap<String, String>,
@@ -79,12 +84,14 @@ impl ReportLine {
             conn: (pkt.view.ct_id != 0).then_some(pkt.view.ct_id),
             helper: None,
             expected: Vec::new(),
+            translated: None,
             notes: BTreeMap::new(),
         };
         for (k, v) in &pkt.notes {
             match k.as_str() {
                 "helper" => line.helper = Some(v.clone()),
                 "expected" => line.expected.push(v.clone()),
+                "nat" => line.translated = Some(v.clone()),
                 _ => {
                     line.notes.insert(k.clone(), v.clone());
                 }
@@ -107,6 +114,7 @@ impl ReportLine {
             conn: None,
             helper: None,
             expected: Vec::new(),
+            translated: None,
             notes: BTreeMap::new(),
         }
     }

@@ -117,6 +117,12 @@ pub mod status {
     /// The destination is translated (the reply's source differs from the original's
     /// destination).
     pub const DST_NAT: u32 = 1 << 5;
+    /// TCP sequence numbers are adjusted (a helper changed a payload's length).
+    pub const SEQ_ADJUST: u32 = 1 << 6;
+    /// The source translation is set up.
+    pub const SRC_NAT_DONE: u32 = 1 << 7;
+    /// The destination translation is set up.
+    pub const DST_NAT_DONE: u32 = 1 << 8;
     /// Being removed.
     pub const DYING: u32 = 1 << 9;
     /// The timeout is fixed.

@@ -24,15 +24,30 @@ pub mod status {
     pub const DST_NAT: u16 = 1 << 5;
     /// Either translation: the reply tuple is stored, not the original inverted.
     pub const NAT_MASK: u16 = SRC_NAT | DST_NAT;
+    /// TCP sequence numbers are adjusted (a helper changed a payload's length); no
+    /// helper here resizes payloads, so it is never set.
+    pub const SEQ_ADJUST: u16 = 1 << 6;
+    /// The source translation is set up (set with [`SRC_NAT`]).
+    pub const SRC_NAT_DONE: u16 = 1 << 7;
+    /// The destination translation is set up (set with [`DST_NAT`]).
+    pub const DST_NAT_DONE: u16 = 1 << 8;
+    /// The translation bits with their `DONE` forms.
+    pub const NAT_DONE_MASK: u16 = NAT_MASK | SRC_NAT_DONE | DST_NAT_DONE;
     /// A helper is attached.
     pub const HELPER: u16 = 1 << 13;
 
-    /// The names `conntrack -o extended`/`--status` use, by bit.
-    pub const NAMES: [(u16, &str); 7] = [
+    /// The names `conntrack -o extended`/`--status` use (Linux's `IPS_*` without the
+    /// prefix), in bit order.
+    pub const NAMES: [(u16, &str); 12] = [
         (EXPECTED, "EXPECTED"),
         (SEEN_REPLY, "SEEN_REPLY"),
         (ASSURED, "ASSURED"),
         (CONFIRMED, "CONFIRMED"),
+        (SRC_NAT, "SRC_NAT"),
+        (DST_NAT, "DST_NAT"),
+        (SEQ_ADJUST, "SEQ_ADJUST"),
+        (SRC_NAT_DONE, "SRC_NAT_DONE"),
+        (DST_NAT_DONE, "DST_NAT_DONE"),
         (DYING, "DYING"),
         (FIXED_TIMEOUT, "FIXED_TIMEOUT"),
         (HELPER, "HELPER"),
@@ -167,9 +182,9 @@ impl Conn {
     /// Binds the reply tuple NAT chose (the original inverted clears the binding) and
     /// sets the translation bits as Linux does: SRC_NAT when the reply's destination
     /// differs from the original's source, DST_NAT when the reply's source differs
-    /// from the original's destination.
+    /// from the original's destination, each with its `DONE` form.
     pub fn bind_nat_reply(&mut self, reply: Tuple) {
-        self.status &= !status::NAT_MASK;
+        self.status &= !status::NAT_DONE_MASK;
         let plain = self.orig.is_inverse_of(&reply);
         if !plain {
             // ICMP keeps its id in `src_id` both ways (NAT treats it as the source
@@ -189,6 +204,12 @@ impl Conn {
             if self.status & status::NAT_MASK == 0 {
                 // Nothing NAT changes differs (an ICMP type only): keep it as stored.
                 self.status |= status::DST_NAT;
+            }
+            if self.has(status::SRC_NAT) {
+                self.status |= status::SRC_NAT_DONE;
+            }
+            if self.has(status::DST_NAT) {
+                self.status |= status::DST_NAT_DONE;
             }
         }
         if plain {
@@ -282,7 +303,10 @@ mod tests {
         snat.dst = v4([198, 51, 100, 7]);
         snat.dst_id = 61000;
         c.bind_nat_reply(snat);
-        assert_eq!(c.status & status::NAT_MASK, status::SRC_NAT);
+        assert_eq!(
+            c.status & status::NAT_DONE_MASK,
+            status::SRC_NAT | status::SRC_NAT_DONE
+        );
         assert_eq!(c.reply(), snat);
         assert!(c.reply_is(&snat) && !c.reply_is(&plain));
         assert_eq!(c.tuple(0), orig, "the original tuple stays");
@@ -290,15 +314,18 @@ mod tests {
         let mut dnat = plain;
         dnat.src_id = 8080;
         c.bind_nat_reply(dnat);
-        assert_eq!(c.status & status::NAT_MASK, status::DST_NAT);
+        assert_eq!(
+            c.status & status::NAT_DONE_MASK,
+            status::DST_NAT | status::DST_NAT_DONE
+        );
         // Both at once.
         let mut both = snat;
         both.src = v4([10, 9, 9, 9]);
         c.bind_nat_reply(both);
-        assert_eq!(c.status & status::NAT_MASK, status::NAT_MASK);
+        assert_eq!(c.status & status::NAT_DONE_MASK, status::NAT_DONE_MASK);
         // The plain inversion clears the binding.
         c.bind_nat_reply(plain);
-        assert_eq!(c.status & status::NAT_MASK, 0);
+        assert_eq!(c.status & status::NAT_DONE_MASK, 0);
         assert_eq!(c.reply(), plain);
         assert!(c.reply_is(&plain));
 
@@ -315,6 +342,30 @@ mod tests {
         id.src_id = 99;
         c.bind_nat_reply(id);
         assert_eq!(c.status & status::NAT_MASK, status::SRC_NAT);
+    }
+
+    #[test]
+    fn status_names_are_linux_s_bits_in_order() {
+        // Linux's IPS_*_BIT numbers.
+        let linux = [
+            ("EXPECTED", 0),
+            ("SEEN_REPLY", 1),
+            ("ASSURED", 2),
+            ("CONFIRMED", 3),
+            ("SRC_NAT", 4),
+            ("DST_NAT", 5),
+            ("SEQ_ADJUST", 6),
+            ("SRC_NAT_DONE", 7),
+            ("DST_NAT_DONE", 8),
+            ("DYING", 9),
+            ("FIXED_TIMEOUT", 10),
+            ("HELPER", 13),
+        ];
+        let ours: Vec<(&str, u32)> = status::NAMES
+            .iter()
+            .map(|(bit, n)| (*n, bit.trailing_zeros()))
+            .collect();
+        assert_eq!(ours, linux);
     }
 
     #[test]

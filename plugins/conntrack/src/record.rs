@@ -164,3 +164,31 @@ pub fn expect_record(e: &Expectation, now_ns: u64) -> ExpectRecord {
         zone: t.zone,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_names_include_the_translation_bits() {
+        let bits = status::SEEN_REPLY
+            | status::ASSURED
+            | status::CONFIRMED
+            | status::SRC_NAT
+            | status::SRC_NAT_DONE;
+        assert_eq!(
+            status_names(bits),
+            [
+                "SEEN_REPLY",
+                "ASSURED",
+                "CONFIRMED",
+                "SRC_NAT",
+                "SRC_NAT_DONE"
+            ]
+        );
+        assert_eq!(
+            status_names(status::DST_NAT | status::DST_NAT_DONE | status::SEQ_ADJUST),
+            ["DST_NAT", "SEQ_ADJUST", "DST_NAT_DONE"]
+        );
+    }
+}

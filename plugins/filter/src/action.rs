@@ -4,12 +4,11 @@
 //! nothing in the plugin.
 
 use brickwall_hooks::{flags, Family, Hook, Host, PacketView, Verdict};
+use brickwall_rules::matcher::Facts;
 use brickwall_wire::ip_proto;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
-
-use crate::matcher::Facts;
 
 /// Index of the drop reason of a rule's `drop`.
 pub const REASON_RULE_DROP: u32 = 0;

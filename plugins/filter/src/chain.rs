@@ -3,11 +3,12 @@
 //! the chain's policy.
 
 use brickwall_hooks::{Host, PacketView, Verdict};
+use brickwall_rules::config::HookName;
+use brickwall_rules::matcher::{Facts, Matcher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::action::{Effect, Terminal, REASON_POLICY_DROP};
-use crate::config::{ChainType, HookName, PolicyName};
-use crate::matcher::{Facts, Matcher};
+use crate::config::{ChainType, PolicyName};
 
 /// Packets and bytes (IP datagram length) counted together.
 #[derive(Debug, Default)]

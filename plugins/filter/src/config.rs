@@ -1,10 +1,12 @@
-//! The config's serde shapes, as written by users: the plugin's section (`rules_file`,
-//! `chains`), the rules file (`chains`), chains, rules, matches and actions. Every
-//! struct denies unknown fields. Values whose meaning needs checking (ports, prefixes,
-//! marks, protocol and ICMP names) stay [`Scalar`]s or strings here and are validated
-//! by `compile`, which knows the field path of each.
+//! The filter's config shapes, as written by users: the plugin's section (`rules_file`,
+//! `chains`), the rules file (`chains`), chains, rules and actions (matches are the
+//! shared [`MatchCfg`]). Every struct denies unknown fields. Values whose meaning needs
+//! checking (marks, helper names, labels) stay [`Scalar`]s or strings here and are
+//! validated by `compile`, which knows the field path of each.
 
-use crate::scalar::{OneOrMany, Scalar};
+use brickwall_rules::compile::Stage;
+use brickwall_rules::config::{HookName, MatchCfg};
+use brickwall_rules::scalar::{OneOrMany, Scalar};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -37,35 +39,6 @@ pub struct RulesFile {
     pub chains: Vec<ChainCfg>,
 }
 
-/// The hook a chain attaches to, in nftables' words.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HookName {
-    /// PREROUTING.
-    Prerouting,
-    /// INPUT (LOCAL_IN).
-    Input,
-    /// FORWARD.
-    Forward,
-    /// OUTPUT (LOCAL_OUT).
-    Output,
-    /// POSTROUTING.
-    Postrouting,
-}
-
-impl HookName {
-    /// The lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            HookName::Prerouting => "prerouting",
-            HookName::Input => "input",
-            HookName::Forward => "forward",
-            HookName::Output => "output",
-            HookName::Postrouting => "postrouting",
-        }
-    }
-}
-
 /// A chain's type: where it sits among the hook's callbacks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -83,6 +56,14 @@ impl ChainType {
         match self {
             ChainType::Filter => "filter",
             ChainType::Raw => "raw",
+        }
+    }
+
+    /// Where the chain runs relative to conntrack.
+    pub fn stage(self) -> Stage {
+        match self {
+            ChainType::Filter => Stage::AfterConntrack,
+            ChainType::Raw => Stage::BeforeConntrack,
         }
     }
 }
@@ -135,84 +116,6 @@ pub struct RuleCfg {
     /// Free text shown in listings.
     #[serde(default)]
     pub comment: Option<String>,
-}
-
-/// Conntrack states, as in nftables' `ct state`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CtStateName {
-    /// First packet of a connection, or one not yet answered.
-    New,
-    /// Part of a connection seen in both directions.
-    Established,
-    /// Starts a connection an expectation announced (e.g. FTP data, ICMP errors).
-    Related,
-    /// Conntrack could not make sense of it.
-    Invalid,
-    /// Marked `notrack`.
-    Untracked,
-}
-
-/// A packet's family, as in `meta nfproto`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FamilyName {
-    /// IPv4 (`ip` is accepted too).
-    #[serde(alias = "ip")]
-    Ipv4,
-    /// IPv6 (`ip6` is accepted too).
-    #[serde(alias = "ip6")]
-    Ipv6,
-}
-
-/// A rule's conditions.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MatchCfg {
-    /// Conntrack states (any of them).
-    #[serde(default)]
-    pub ct_state: Option<OneOrMany<CtStateName>>,
-    /// The connection's mark: `value` or `"value/mask"`.
-    #[serde(default)]
-    pub ct_mark: Option<Scalar>,
-    /// The helper of the connection's master (nft's `ct helper`): a helper name; a
-    /// RELATED connection a helper announced matches its helper's name.
-    #[serde(default)]
-    pub ct_helper: Option<String>,
-    /// Connection labels that must all be set (nft's `ct label`): bit numbers 0-127 or
-    /// names from `/etc/xtables/connlabel.conf`.
-    #[serde(default)]
-    pub ct_label: Option<OneOrMany<Scalar>>,
-    /// The packet's mark: `value` or `"value/mask"`.
-    #[serde(default)]
-    pub mark: Option<Scalar>,
-    /// Layer-4 protocol: a name or a number.
-    #[serde(default)]
-    pub proto: Option<Scalar>,
-    /// `ipv4` or `ipv6`.
-    #[serde(default)]
-    pub family: Option<FamilyName>,
-    /// Source addresses or prefixes; a `!` prefix excludes.
-    #[serde(default)]
-    pub saddr: Option<OneOrMany<String>>,
-    /// Destination addresses or prefixes; a `!` prefix excludes.
-    #[serde(default)]
-    pub daddr: Option<OneOrMany<String>>,
-    /// Source ports or `"lo-hi"` ranges; a `!` prefix excludes.
-    #[serde(default)]
-    pub sport: Option<OneOrMany<Scalar>>,
-    /// Destination ports or `"lo-hi"` ranges; a `!` prefix excludes.
-    #[serde(default)]
-    pub dport: Option<OneOrMany<Scalar>>,
-    /// Input interface indexes (any of them).
-    #[serde(default)]
-    pub iif: Option<OneOrMany<u32>>,
-    /// Output interface indexes (any of them).
-    #[serde(default)]
-    pub oif: Option<OneOrMany<u32>>,
-    /// ICMP or ICMPv6 types: names or numbers.
-    #[serde(default)]
-    pub icmp_type: Option<OneOrMany<Scalar>>,
 }
 
 /// Arguments of `queue`.

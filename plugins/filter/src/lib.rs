@@ -39,10 +39,6 @@ pub mod compile;
 pub mod config;
 pub mod control;
 pub mod load;
-pub mod matcher;
-pub mod names;
-pub mod parse;
-pub mod scalar;
 pub mod text;
 
 use brickwall_control_protocol::filter::{FilterRequest, ResetResponse};

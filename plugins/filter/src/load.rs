@@ -4,11 +4,12 @@
 //! walking its YAML again to the erring field ([`locate`]).
 
 use brickwall_control_protocol::decode::{at_path, section};
+use brickwall_rules::compile::CompileError;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
 use crate::chain::Chain;
-use crate::compile::{self, CompileError, SLOTS};
+use crate::compile::{self, SLOTS};
 use crate::config::{ChainCfg, FilterConfig, RulesFile};
 
 /// The chains by registration slot (the hook's `op`).

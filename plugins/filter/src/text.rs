@@ -1,14 +1,14 @@
 //! The nftables-like text form of chains and rules, shown by the `list` request:
-//! `ct state established,related accept`, `tcp dport { 21, 80, 8000-8100 } accept`.
+//! `ct state established,related accept`, `tcp dport { 21, 80, 8000-8100 } accept`
+//! (the conditions' words are [`brickwall_rules::text::matcher`]'s).
 
-use brickwall_hooks::Family;
-use brickwall_wire::ip_proto;
+use brickwall_rules::config::HookName;
+use brickwall_rules::matcher::Matcher;
+use brickwall_rules::text::{helper_name, label_set};
 use std::fmt::Write as _;
 
 use crate::action::{Effect, Terminal};
-use crate::config::{ChainType, HookName, PolicyName};
-use crate::matcher::{state, AddrSet, IcmpTypes, MaskedValue, Matcher, PortSet};
-use crate::names;
+use crate::config::{ChainType, PolicyName};
 
 /// The chain's header: `type filter hook forward priority filter; policy drop;`.
 pub fn chain_header(kind: ChainType, hook: HookName, policy: PolicyName) -> String {
@@ -31,61 +31,7 @@ pub fn rule(
     terminal: Option<Terminal>,
     comment: Option<&str>,
 ) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    if let Some(f) = m.family {
-        parts.push(format!("meta nfproto {}", f.name()));
-    }
-    if let Some(ifs) = &m.iif {
-        parts.push(format!("iif {}", set(ifs.iter().map(|i| i.to_string()))));
-    }
-    if let Some(ifs) = &m.oif {
-        parts.push(format!("oif {}", set(ifs.iter().map(|i| i.to_string()))));
-    }
-    if let Some(a) = &m.saddr {
-        parts.push(addrs("saddr", a));
-    }
-    if let Some(a) = &m.daddr {
-        parts.push(addrs("daddr", a));
-    }
-    let has_ports = m.sport.is_some() || m.dport.is_some();
-    let proto_implied = (has_ports && m.proto.is_some_and(names::has_ports))
-        || (m.icmp_type.is_some() && m.proto.is_some());
-    if let (Some(p), false) = (m.proto, proto_implied) {
-        parts.push(format!("meta l4proto {}", ip_proto::Label(p)));
-    }
-    let l4 = match m.proto {
-        Some(p) if names::has_ports(p) => ip_proto::Label(p).to_string(),
-        _ => "th".to_string(),
-    };
-    if let Some(p) = &m.sport {
-        parts.push(ports(&format!("{l4} sport"), p));
-    }
-    if let Some(p) = &m.dport {
-        parts.push(ports(&format!("{l4} dport"), p));
-    }
-    if let Some(t) = &m.icmp_type {
-        parts.push(icmp(t));
-    }
-    if let Some(bits) = m.ct_state {
-        let names: Vec<&str> = state::NAMES
-            .iter()
-            .filter(|(_, b)| bits & b != 0)
-            .map(|(n, _)| *n)
-            .collect();
-        parts.push(format!("ct state {}", names.join(",")));
-    }
-    if let Some(v) = m.ct_mark {
-        parts.push(format!("ct mark {}", masked(v)));
-    }
-    if let Some(n) = &m.ct_helper {
-        parts.push(format!("ct helper {}", helper_name(n)));
-    }
-    if let Some(bits) = m.ct_label {
-        parts.push(format!("ct label {}", label_set(bits)));
-    }
-    if let Some(v) = m.mark {
-        parts.push(format!("meta mark {}", masked(v)));
-    }
+    let mut parts = brickwall_rules::text::matcher(m);
     if counter && !effects.iter().any(|e| matches!(e, Effect::Counter)) {
         parts.push("counter".into());
     }
@@ -129,99 +75,4 @@ pub fn rule(
         parts.push(format!("comment {c:?}"));
     }
     parts.join(" ")
-}
-
-fn set(items: impl Iterator<Item = String>) -> String {
-    let items: Vec<String> = items.collect();
-    match items.as_slice() {
-        [one] => one.clone(),
-        _ => format!("{{ {} }}", items.join(", ")),
-    }
-}
-
-fn masked(v: MaskedValue) -> String {
-    if v.mask == u32::MAX {
-        format!("{:#x}", v.value)
-    } else {
-        format!("and {:#x} == {:#x}", v.mask, v.value)
-    }
-}
-
-fn addrs(field: &str, a: &AddrSet) -> String {
-    let mut alts = Vec::new();
-    for (list, kw) in [(&a.v4, "ip"), (&a.v6, "ip6")] {
-        let plain: Vec<String> = list
-            .iter()
-            .filter(|n| !n.negated)
-            .map(|n| n.cidr.to_string())
-            .collect();
-        let negated: Vec<String> = list
-            .iter()
-            .filter(|n| n.negated)
-            .map(|n| n.cidr.to_string())
-            .collect();
-        let mut s = Vec::new();
-        if !plain.is_empty() {
-            s.push(format!("{kw} {field} {}", set(plain.into_iter())));
-        }
-        if !negated.is_empty() {
-            s.push(format!("{kw} {field} != {}", set(negated.into_iter())));
-        }
-        if !s.is_empty() {
-            alts.push(s.join(" "));
-        }
-    }
-    alts.join(" or ")
-}
-
-fn ports(field: &str, p: &PortSet) -> String {
-    let item = |r: &crate::matcher::PortRange| {
-        if r.lo == r.hi {
-            r.lo.to_string()
-        } else {
-            format!("{}-{}", r.lo, r.hi)
-        }
-    };
-    let plain: Vec<String> = p.ranges.iter().filter(|r| !r.negated).map(item).collect();
-    let negated: Vec<String> = p.ranges.iter().filter(|r| r.negated).map(item).collect();
-    let mut s = Vec::new();
-    if !plain.is_empty() {
-        s.push(format!("{field} {}", set(plain.into_iter())));
-    }
-    if !negated.is_empty() {
-        s.push(format!("{field} != {}", set(negated.into_iter())));
-    }
-    s.join(" ")
-}
-
-fn icmp(t: &IcmpTypes) -> String {
-    let mut alts = Vec::new();
-    for (family, kw, table) in [
-        (Family::Ipv4, "icmp", names::ICMP_TYPES),
-        (Family::Ipv6, "icmpv6", names::ICMPV6_TYPES),
-    ] {
-        if t.is_empty(family) {
-            continue;
-        }
-        let items = t.types(family).map(|n| {
-            names::name_of(table, n)
-                .map(str::to_string)
-                .unwrap_or_else(|| n.to_string())
-        });
-        alts.push(format!("{kw} type {}", set(items)));
-    }
-    alts.join(" or ")
-}
-
-/// A NUL-padded helper name, quoted as nft prints it.
-fn helper_name(n: &[u8; 16]) -> String {
-    let end = n.iter().position(|&b| b == 0).unwrap_or(16);
-    format!("\"{}\"", String::from_utf8_lossy(&n[..end]))
-}
-
-/// Label bits as nft prints a set of them (bit numbers).
-fn label_set(bits: u128) -> String {
-    set((0..128)
-        .filter(|b| bits >> b & 1 == 1)
-        .map(|b| b.to_string()))
 }

@@ -1,10 +1,10 @@
 //! The config's serde shapes, as written by users: the plugin's section (`chains`),
-//! NAT chains per hook, their rules (the filter's `match` vocabulary and one NAT
+//! NAT chains per hook, their rules (the shared `match` vocabulary and one NAT
 //! action) and the actions' arguments. Every struct denies unknown fields; values
 //! whose meaning needs checking (`to`, addresses) stay strings here and are checked
 //! by `rules`, which knows each one's field path.
 
-use brickwall_filter::config::{HookName, MatchCfg};
+use brickwall_rules::config::{HookName, MatchCfg};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -37,7 +37,8 @@ pub struct ChainCfg {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleCfg {
-    /// Conditions, all of which must hold (absent: every connection), as the filter's.
+    /// Conditions, all of which must hold (absent: every connection), in the shared
+    /// match vocabulary.
     #[serde(rename = "match", default)]
     pub matches: Option<MatchCfg>,
     /// What to do.

@@ -26,7 +26,9 @@
 //!         - action: {masquerade: {addresses: [192.0.2.1, "2001:db8::1"]}}
 //! ```
 //!
-//! The control entry point answers `{"op":"stats"}` with the plugin's counters.
+//! The control entry point answers `{"op":"stats"}` with the plugin's counters. A
+//! packet it translates carries, in a replay's report, its tuple after the translation
+//! (the note [`REPORT_NOTE`]).
 
 #![warn(missing_docs)]
 
@@ -43,8 +45,11 @@ use brickwall_control_protocol::nat::{self, NatStatsResponse};
 use brickwall_hooks::services::conntrack::{self as ct, Conntrack, CtConn};
 use brickwall_hooks::services::ServiceImport;
 use brickwall_hooks::{
-    priority, CtInfo, FailurePolicy, Hook, HookSpec, Host, PacketView, Plugin, PluginInfo, Verdict,
+    flags, priority, CtInfo, FailurePolicy, Hook, HookSpec, Host, PacketView, Plugin, PluginInfo,
+    Verdict,
 };
+use brickwall_wire::ip_proto;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::binding::{Choice, Chooser};
@@ -68,6 +73,37 @@ pub const REASON_EXHAUSTED: u32 = 0;
 pub const REASON_NO_ADDRESS: u32 = 1;
 /// Drop reason: conntrack refused the binding.
 pub const REASON_BIND_FAILED: u32 = 2;
+
+/// The key of the report note a translated packet carries: its tuple after the
+/// translation, in conntrack's words (`src=… dst=… sport=… dport=…`).
+pub const REPORT_NOTE: &str = "nat";
+
+/// A packet's tuple in conntrack's words: addresses, then ports, or ICMP's type, code
+/// and id.
+fn translated_words(pkt: &PacketView) -> String {
+    let ip = |b: &[u8]| match b.len() {
+        4 => <[u8; 4]>::try_from(b)
+            .map(|a| IpAddr::from(a).to_string())
+            .ok(),
+        16 => <[u8; 16]>::try_from(b)
+            .map(|a| IpAddr::from(a).to_string())
+            .ok(),
+        _ => None,
+    };
+    let Some((Some(src), Some(dst))) = pkt.addrs().map(|(s, d)| (ip(s), ip(d))) else {
+        return String::new();
+    };
+    let mut s = format!("src={src} dst={dst}");
+    if let Some((sport, dport)) = pkt.ports() {
+        s.push_str(&format!(" sport={sport} dport={dport}"));
+    } else if let (ip_proto::ICMP | ip_proto::ICMPV6, [t, c, _, _, i0, i1, ..]) =
+        (pkt.l4proto, pkt.l4())
+    {
+        let id = u16::from_be_bytes([*i0, *i1]);
+        s.push_str(&format!(" type={t} code={c} id={id}"));
+    }
+    s
+}
 
 /// The drop reasons, by index.
 pub const DROP_REASONS: [&str; 3] = ["nat-range-exhausted", "nat-no-address", "nat-bind-failed"];
@@ -278,6 +314,9 @@ impl Plugin for Nat {
             };
             if rewrite::manip(d, family, proto, l4, m, &t) {
                 Stats::bump(&self.stats.translated);
+                if pkt.flags & flags::REPORTING != 0 {
+                    pkt.annotate(REPORT_NOTE, &translated_words(pkt));
+                }
             }
         }
         Verdict::Accept

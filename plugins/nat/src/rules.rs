@@ -9,10 +9,10 @@
 //! of the rule's family. A rule whose addresses are of one family matches only
 //! packets of that family.
 
-use brickwall_filter::compile::{self, CompileError};
-use brickwall_filter::config::{ChainType, CtStateName, HookName};
-use brickwall_filter::matcher::{Facts, Matcher};
 use brickwall_hooks::{Family, Hook, PacketView};
+use brickwall_rules::compile::{self, family_word, CompileError, Stage};
+use brickwall_rules::config::{CtStateName, HookName};
+use brickwall_rules::matcher::{Facts, Matcher};
 use brickwall_wire::ip_proto;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -160,10 +160,7 @@ impl Chain {
 }
 
 fn err<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T, CompileError> {
-    Err(CompileError {
-        path: path.into(),
-        message: message.into(),
-    })
+    Err(CompileError::new(path, message))
 }
 
 /// Compiles the plugin's section into chains by slot.
@@ -222,7 +219,7 @@ fn rule(r: &RuleCfg, path: &str, hook: HookName) -> Result<Rule, CompileError> {
                     }
                 }
             }
-            compile::matcher(m, &p, ChainType::Filter)?
+            compile::matcher(m, &p, Stage::AfterConntrack)?
         }
         None => Matcher::default(),
     };
@@ -270,13 +267,6 @@ fn match_family(matcher: &Matcher) -> Option<Family> {
         Some(ip_proto::ICMPV6) => Some(Family::Ipv6),
         _ => None,
     })
-}
-
-fn family_word(f: Family) -> &'static str {
-    match f {
-        Family::Ipv4 => "IPv4",
-        Family::Ipv6 => "IPv6",
-    }
 }
 
 fn action(
@@ -416,11 +406,11 @@ pub fn load(config_json: &str) -> Result<Slots, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use brickwall_filter::parse;
-    use brickwall_filter::scalar::Scalar;
+    use brickwall_rules::parse;
+    use brickwall_rules::scalar::Scalar;
 
     #[test]
-    fn ports_read_as_the_filter_reads_them() {
+    fn ports_read_as_the_match_vocabulary_reads_them() {
         let f = parse::port_range(&Scalar::Str("1024-2048".into())).unwrap();
         assert_eq!((f.lo, f.hi), port_range("1024-2048").unwrap());
     }

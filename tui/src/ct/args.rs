@@ -4,6 +4,7 @@
 use brickwall_control_protocol::conntrack::record::TRACKED;
 use brickwall_wire::{ip_proto, Cidr, CidrError};
 use clap::{ArgGroup, Args, ValueEnum};
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// The tables conntrack-tools' commands take.
@@ -65,6 +66,11 @@ pub const STATUS_NAMES: &[&str] = &[
     "SEEN_REPLY",
     "ASSURED",
     "CONFIRMED",
+    "SRC_NAT",
+    "DST_NAT",
+    "SEQ_ADJUST",
+    "SRC_NAT_DONE",
+    "DST_NAT_DONE",
     "DYING",
     "FIXED_TIMEOUT",
     "HELPER",
@@ -185,6 +191,22 @@ pub struct CtArgs {
     /// Status bits that must all be set (comma-separated: ASSURED,SEEN_REPLY,...).
     #[arg(short = 'u', long = "status", value_name = "STATUS", value_parser = parse_status)]
     pub status: Option<String>,
+    /// Source-translated connections only (SRC_NAT); with ADDR, translated to that
+    /// address (and with :PORT, that port; `:PORT` alone, the port only; IPv6 in
+    /// brackets before a port).
+    #[arg(short = 'n', long = "src-nat", value_name = "ADDR[:PORT]", num_args = 0..=1,
+          default_missing_value = "", value_parser = parse_nat)]
+    pub src_nat: Option<NatArg>,
+    /// Destination-translated connections only (DST_NAT); with ADDR or ADDR:PORT,
+    /// translated to that address and port, as --src-nat.
+    #[arg(short = 'g', long = "dst-nat", value_name = "ADDR[:PORT]", num_args = 0..=1,
+          default_missing_value = "", value_parser = parse_nat)]
+    pub dst_nat: Option<NatArg>,
+    /// Connections translated either way; with ADDR or ADDR:PORT, translated to that
+    /// address and port on either side, as --src-nat.
+    #[arg(short = 'j', long = "any-nat", value_name = "ADDR[:PORT]", num_args = 0..=1,
+          default_missing_value = "", value_parser = parse_nat)]
+    pub any_nat: Option<NatArg>,
     /// Labels to set (-U): a comma-separated list of bit numbers (0-127) or names from
     /// /etc/xtables/connlabel.conf.
     #[arg(long = "label-add", value_name = "LABELS")]
@@ -309,6 +331,57 @@ pub fn parse_status(s: &str) -> Result<String, String> {
     name_list(s, STATUS_NAMES, "status")
 }
 
+/// The value of `--src-nat`, `--dst-nat` or `--any-nat`: the translated address and
+/// port, each optional.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NatArg {
+    /// The address.
+    pub addr: Option<IpAddr>,
+    /// The port.
+    pub port: Option<u16>,
+}
+
+/// `ADDR`, `ADDR:PORT` (IPv4), `[ADDR]:PORT` (IPv6), `:PORT`, or nothing.
+pub fn parse_nat(s: &str) -> Result<NatArg, String> {
+    let bad = || format!("not ADDR, ADDR:PORT, [IPV6]:PORT or :PORT: `{s}`");
+    let port = |p: &str| p.parse::<u16>().map_err(|_| bad());
+    let addr = |a: &str| a.parse::<IpAddr>().map_err(|_| bad());
+    if s.is_empty() {
+        return Ok(NatArg::default());
+    }
+    if let Some(p) = s.strip_prefix(':').filter(|p| !p.contains(':')) {
+        return Ok(NatArg {
+            addr: None,
+            port: Some(port(p)?),
+        });
+    }
+    if let Some(rest) = s.strip_prefix('[') {
+        let (a, tail) = rest.split_once(']').ok_or_else(bad)?;
+        let p = match tail {
+            "" => None,
+            t => Some(port(t.strip_prefix(':').ok_or_else(bad)?)?),
+        };
+        return Ok(NatArg {
+            addr: Some(addr(a)?),
+            port: p,
+        });
+    }
+    if let Ok(a) = s.parse::<IpAddr>() {
+        return Ok(NatArg {
+            addr: Some(a),
+            port: None,
+        });
+    }
+    let (a, p) = s.rsplit_once(':').ok_or_else(bad)?;
+    if a.contains(':') {
+        return Err(bad());
+    }
+    Ok(NatArg {
+        addr: Some(addr(a)?),
+        port: Some(port(p)?),
+    })
+}
+
 /// Event type names.
 pub fn parse_event_mask(s: &str) -> Result<String, String> {
     name_list(s, &["NEW", "UPDATE", "DESTROY", "ALL"], "event type")
@@ -337,5 +410,36 @@ mod tests {
             parse_net("::/129"),
             Err("bad prefix length `129` (0-128)".into())
         );
+    }
+
+    #[test]
+    fn nat_addresses_and_ports() {
+        let a = |addr: Option<&str>, port: Option<u16>| NatArg {
+            addr: addr.map(|x| x.parse().unwrap()),
+            port,
+        };
+        assert_eq!(parse_nat(""), Ok(a(None, None)));
+        assert_eq!(parse_nat("192.0.2.1"), Ok(a(Some("192.0.2.1"), None)));
+        assert_eq!(
+            parse_nat("192.0.2.1:80"),
+            Ok(a(Some("192.0.2.1"), Some(80)))
+        );
+        assert_eq!(parse_nat(":8080"), Ok(a(None, Some(8080))));
+        assert_eq!(parse_nat("2001:db8::1"), Ok(a(Some("2001:db8::1"), None)));
+        assert_eq!(
+            parse_nat("[2001:db8::1]:443"),
+            Ok(a(Some("2001:db8::1"), Some(443)))
+        );
+        assert_eq!(parse_nat("[2001:db8::1]"), Ok(a(Some("2001:db8::1"), None)));
+        for bad in [
+            "10.0.0.300",
+            "1.2.3.4:70000",
+            ":",
+            "[::1]443",
+            "x:1",
+            "::1:x",
+        ] {
+            assert!(parse_nat(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -1,10 +1,12 @@
 //! `-E` with filters (`-p`, `-f`, `-s`, `-d`, `--sport`, `--dport`, `--state`,
-//! `--mark`, `--zone`), as `conntrack -E -p tcp --dport 21` narrows its events: the
-//! conditions are those of `-L` and apply to an event record's original tuple, its
-//! family, protocol, mark and zone, and the state its line shows.
+//! `--mark`, `--zone`, `--src-nat`, `--dst-nat`, `--any-nat`), as `conntrack -E -p tcp
+//! --dport 21` narrows its events: the conditions are those of `-L` and apply to an
+//! event record's original tuple, its family, protocol, mark and zone, the state its
+//! line shows, and its translation (its tuples and `SRC_NAT`/`DST_NAT` bits).
 
 use super::args::{CtArgs, FamilyArg};
 use super::CtError;
+use brickwall_control_protocol::conntrack::request::{NatFilter, NatSide};
 use brickwall_control_protocol::conntrack::EventRecord;
 use brickwall_wire::{Cidr, Family};
 
@@ -31,6 +33,9 @@ pub struct EventFilter {
     states: Option<Vec<String>>,
     mark: Option<(u32, u32)>,
     zone: Option<u16>,
+    src_nat: Option<NatFilter>,
+    dst_nat: Option<NatFilter>,
+    any_nat: Option<NatFilter>,
 }
 
 impl EventFilter {
@@ -43,7 +48,7 @@ impl EventFilter {
             || a.icmp_id.is_some()
         {
             return Err(CtError::usage(
-                "-E filters by -p, -f, -s, -d, --sport, --dport, --state, --mark and --zone",
+                "-E filters by -p, -f, -s, -d, --sport, --dport, --state, --mark, --zone, --src-nat, --dst-nat and --any-nat",
             ));
         }
         let net = |s: &Option<String>| s.as_deref().and_then(|s| s.parse::<Cidr>().ok());
@@ -61,6 +66,9 @@ impl EventFilter {
             }),
             mark: a.mark.as_deref().and_then(mark_of),
             zone: a.zone,
+            src_nat: a.src_nat.map(super::query::nat_filter),
+            dst_nat: a.dst_nat.map(super::query::nat_filter),
+            any_nat: a.any_nat.map(super::query::nat_filter),
         };
         // Status and ICMP fields were refused above, so any other option is a condition.
         let any = super::query::has_filters(a);
@@ -124,7 +132,30 @@ impl EventFilter {
         if self.zone.is_some_and(|z| z != zone) {
             return false;
         }
-        true
+        self.nat_matches(event)
+    }
+
+    /// Whether the event meets the NAT conditions; an expectation event meets none.
+    fn nat_matches(&self, event: &EventRecord) -> bool {
+        if self.src_nat.is_none() && self.dst_nat.is_none() && self.any_nat.is_none() {
+            return true;
+        }
+        let EventRecord::Conn(e) = event else {
+            return false;
+        };
+        let c = &e.conn;
+        let holds = |f: &NatFilter, side: NatSide| {
+            let bit = match side {
+                NatSide::Src => "SRC_NAT",
+                NatSide::Dst => "DST_NAT",
+            };
+            f.holds(side, c.has_status(bit), &c.orig, &c.reply)
+        };
+        self.src_nat.is_none_or(|f| holds(&f, NatSide::Src))
+            && self.dst_nat.is_none_or(|f| holds(&f, NatSide::Dst))
+            && self
+                .any_nat
+                .is_none_or(|f| holds(&f, NatSide::Src) || holds(&f, NatSide::Dst))
     }
 }
 
@@ -279,6 +310,31 @@ mod tests {
         assert!(filter(&["-s", "10.77.0.1", "--dport", "30076", "--mark", "0"]).matches(&e));
         assert!(!filter(&["--dport", "21"]).matches(&e));
         assert!(!filter(&["--state", "ESTABLISHED"]).matches(&e));
+    }
+
+    #[test]
+    fn nat_conditions_judge_the_translated_reply() {
+        // A port forward: 203.0.113.9:40000 -> 192.0.2.1:8080, to 10.0.0.5:80.
+        let mut e = conn(
+            EventKind::New,
+            what::NEW,
+            ("203.0.113.9", "192.0.2.1", 40000, 8080),
+            17,
+            None,
+        );
+        e.conn.reply = tuple("10.0.0.5", "203.0.113.9", 80, 40000);
+        e.conn.status = vec!["DST_NAT".into(), "DST_NAT_DONE".into()];
+        let dnat = EventRecord::Conn(e);
+        assert!(dnat
+            .line(false)
+            .contains("dport=8080 [UNREPLIED] src=10.0.0.5 dst=203.0.113.9 sport=80 dport=40000"));
+        assert!(filter(&["--dst-nat"]).matches(&dnat));
+        assert!(filter(&["-g", "10.0.0.5:80"]).matches(&dnat));
+        assert!(filter(&["-j", "10.0.0.5"]).matches(&dnat));
+        assert!(!filter(&["-g", "10.0.0.6"]).matches(&dnat));
+        assert!(!filter(&["--src-nat"]).matches(&dnat));
+        assert!(!filter(&["--src-nat", "--dst-nat"]).matches(&dnat));
+        assert!(!filter(&["--any-nat"]).matches(&new()));
     }
 
     #[test]

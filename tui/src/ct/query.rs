@@ -1,10 +1,10 @@
 //! Turning options into the conntrack plugin's [`Filter`] and [`TupleSpec`] (the
 //! control protocol's types), and saying which options a command cannot use.
 
-use super::args::{CtArgs, FamilyArg};
+use super::args::{CtArgs, FamilyArg, NatArg};
 use super::CtError;
 use brickwall_control_protocol::conntrack::record::has_ports;
-use brickwall_control_protocol::conntrack::request::{Filter, TupleSpec};
+use brickwall_control_protocol::conntrack::request::{Filter, NatFilter, TupleSpec};
 use brickwall_control_protocol::conntrack::value::{FamilyName, Mark, Names, Net, Proto};
 use brickwall_wire::Family;
 use std::net::IpAddr;
@@ -47,7 +47,21 @@ pub fn has_filters(a: &CtArgs) -> bool {
         || a.mark.is_some()
         || a.zone.is_some()
         || a.status.is_some()
+        || nat_options(a)
         || icmp_options(a)
+}
+
+/// Whether `--src-nat`, `--dst-nat` or `--any-nat` is given.
+pub fn nat_options(a: &CtArgs) -> bool {
+    a.src_nat.is_some() || a.dst_nat.is_some() || a.any_nat.is_some()
+}
+
+/// The protocol's NAT condition of an option's value.
+pub fn nat_filter(n: NatArg) -> NatFilter {
+    NatFilter {
+        addr: n.addr,
+        port: n.port,
+    }
 }
 
 /// The [`Filter`] of `-L`, `-D` and `-U`, `None` without filter options.
@@ -89,6 +103,9 @@ pub fn filter(a: &CtArgs, cmd: &str) -> Result<Option<Filter>, CtError> {
         mark,
         zone: a.zone,
         status: a.status.as_deref().map(names),
+        src_nat: a.src_nat.map(nat_filter),
+        dst_nat: a.dst_nat.map(nat_filter),
+        any_nat: a.any_nat.map(nat_filter),
     };
     Ok((f != Filter::default()).then_some(f))
 }
@@ -137,6 +154,9 @@ pub fn tuple(a: &CtArgs, cmd: &str) -> Result<TupleSpec, CtError> {
         ("--state", a.state.is_some()),
         ("--mark", a.mark.is_some()),
         ("--status", a.status.is_some()),
+        ("--src-nat", a.src_nat.is_some()),
+        ("--dst-nat", a.dst_nat.is_some()),
+        ("--any-nat", a.any_nat.is_some()),
     ] {
         if given {
             return Err(CtError::usage(format!(

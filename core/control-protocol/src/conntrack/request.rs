@@ -8,6 +8,7 @@
 //! expired at that time are not listed, found, matched or deleted, and timeouts are
 //! printed relative to it.
 
+use super::record::TupleRecord;
 use super::value::{FamilyName, LabelBits, Labels, Mark, Names, Net, Proto};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -62,6 +63,69 @@ pub struct Filter {
     /// Status bits (`ASSURED`, `SEEN_REPLY`, ...) that must all be set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Names>,
+    /// Source-translated connections (`--src-nat`), optionally to an address and port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src_nat: Option<NatFilter>,
+    /// Destination-translated connections (`--dst-nat`), optionally to an address and
+    /// port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dst_nat: Option<NatFilter>,
+    /// Connections translated either way (`--any-nat`), optionally to an address and
+    /// port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub any_nat: Option<NatFilter>,
+}
+
+/// Which translation a [`NatFilter`] asks about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NatSide {
+    /// Source NAT: the reply tuple's destination is the translated source.
+    Src,
+    /// Destination NAT: the reply tuple's source is the translated destination.
+    Dst,
+}
+
+/// A NAT condition, as conntrack's `--src-nat`, `--dst-nat` and `--any-nat` judge it.
+/// Without an address or port, the connection's `SRC_NAT` (or `DST_NAT`) bit must be
+/// set. With an address, that address must have been translated (the original's
+/// source, or destination, differs from the reply's destination, or source) to the one
+/// given; with a port, likewise the port; with both, both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatFilter {
+    /// The translated address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<IpAddr>,
+    /// The translated port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+impl NatFilter {
+    /// Whether a connection with tuples `orig` and `reply`, whose status bit of `side`
+    /// (`SRC_NAT` or `DST_NAT`) is `translated`, meets the condition.
+    pub fn holds(
+        &self,
+        side: NatSide,
+        translated: bool,
+        orig: &TupleRecord,
+        reply: &TupleRecord,
+    ) -> bool {
+        let (before, after, port_before, port_after) = match side {
+            NatSide::Src => (orig.src, reply.dst, orig.sport, reply.dport),
+            NatSide::Dst => (orig.dst, reply.src, orig.dport, reply.sport),
+        };
+        if self.addr.is_none() && self.port.is_none() {
+            return translated;
+        }
+        let addr_ok = self
+            .addr
+            .is_none_or(|a| translated && before != after && after == a);
+        let port_ok = self.port.is_none_or(|p| {
+            translated && port_after.is_some() && port_before != port_after && port_after == Some(p)
+        });
+        addr_ok && port_ok
+    }
 }
 
 /// One connection, by either direction's tuple (as `conntrack -G`/`-D` find it):

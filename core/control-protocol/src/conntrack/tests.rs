@@ -106,6 +106,21 @@ fn requests_read_back_what_they_write() {
         Request::ExpectDelete(ExpectDelete { id: 7 }),
         Request::Helpers(Nothing {}),
         Request::Resize(Resize { buckets: 1 << 20 }),
+        Request::List(List {
+            filter: Some(Filter {
+                src_nat: Some(NatFilter::default()),
+                dst_nat: Some(NatFilter {
+                    addr: Some("10.0.0.5".parse().unwrap()),
+                    port: Some(80),
+                }),
+                any_nat: Some(NatFilter {
+                    addr: None,
+                    port: Some(8080),
+                }),
+                ..Filter::default()
+            }),
+            ..List::default()
+        }),
         Request::Update(Update {
             filter: Some(Filter {
                 mark: Some(Mark { value: 1, mask: 3 }),
@@ -123,6 +138,48 @@ fn requests_read_back_what_they_write() {
             r.to_value()
         );
     }
+}
+
+#[test]
+fn nat_filters_judge_the_translated_side() {
+    let t = |src: &str, sport: u16, dst: &str, dport: u16| {
+        let mut r = TupleRecord::new(src.parse().unwrap(), dst.parse().unwrap());
+        r.sport = Some(sport);
+        r.dport = Some(dport);
+        r
+    };
+    // 10.0.0.1:40000 -> 203.0.113.9:8080, source-translated to 192.0.2.1:61000 and
+    // destination-translated to 10.0.0.5:80.
+    let orig = t("10.0.0.1", 40000, "203.0.113.9", 8080);
+    let reply = t("10.0.0.5", 80, "192.0.2.1", 61000);
+    let f = |addr: Option<&str>, port: Option<u16>| NatFilter {
+        addr: addr.map(|a| a.parse().unwrap()),
+        port,
+    };
+    let any = NatFilter::default();
+    assert!(any.holds(NatSide::Src, true, &orig, &reply));
+    assert!(!any.holds(NatSide::Src, false, &orig, &reply));
+    assert!(f(Some("192.0.2.1"), None).holds(NatSide::Src, true, &orig, &reply));
+    assert!(!f(Some("10.0.0.5"), None).holds(NatSide::Src, true, &orig, &reply));
+    assert!(f(Some("10.0.0.5"), Some(80)).holds(NatSide::Dst, true, &orig, &reply));
+    assert!(f(None, Some(61000)).holds(NatSide::Src, true, &orig, &reply));
+    assert!(!f(Some("192.0.2.1"), Some(80)).holds(NatSide::Src, true, &orig, &reply));
+    // Not translated: the address of the reply is the original's.
+    let plain = t("203.0.113.9", 8080, "10.0.0.1", 40000);
+    assert!(!f(Some("10.0.0.1"), None).holds(NatSide::Src, true, &orig, &plain));
+    assert!(!f(None, Some(40000)).holds(NatSide::Src, true, &orig, &plain));
+    // Read as a filter's fields.
+    let r = read(json!({"op": "list", "filter": {"src_nat": {}, "dst_nat": {"addr": "10.0.0.5", "port": 80}}}))
+        .unwrap();
+    let Request::List(l) = r else { panic!("{r:?}") };
+    let filter = l.filter.unwrap();
+    assert_eq!(filter.src_nat, Some(any));
+    assert_eq!(filter.dst_nat, Some(f(Some("10.0.0.5"), Some(80))));
+    assert!(
+        read(json!({"op": "list", "filter": {"src_nat": {"ip": "1.2.3.4"}}}))
+            .unwrap_err()
+            .starts_with("filter.src_nat.ip: unknown field `ip`")
+    );
 }
 
 const SEC: u64 = 1_000_000_000;

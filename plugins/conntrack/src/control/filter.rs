@@ -5,10 +5,10 @@
 use crate::conn::{status, Conn};
 use crate::proto::sctp::SctpState;
 use crate::proto::tcp::TcpState;
-use crate::record::ip_of;
+use crate::record::{ip_of, tuple_record};
 use crate::tuple::proto;
 use brickwall_control_protocol::conntrack::record::{has_ports, proto_name};
-use brickwall_control_protocol::conntrack::request::Filter;
+use brickwall_control_protocol::conntrack::request::{Filter, NatFilter, NatSide};
 use brickwall_control_protocol::conntrack::value::{Mark, Net};
 use brickwall_wire::Family;
 
@@ -25,6 +25,9 @@ pub struct Matcher {
     mark: Option<Mark>,
     zone: Option<u16>,
     status: u16,
+    src_nat: Option<NatFilter>,
+    dst_nat: Option<NatFilter>,
+    any_nat: Option<NatFilter>,
 }
 
 impl Matcher {
@@ -52,6 +55,29 @@ impl Matcher {
             && self.mark.is_none_or(|m| m.matches(c.mark))
             && self.zone.is_none_or(|z| t.zone == z)
             && c.status & self.status == self.status
+            && self.nat_matches(c)
+    }
+
+    /// Whether `c` meets the NAT conditions (`--src-nat`, `--dst-nat`, `--any-nat`),
+    /// judged on its tuples as the control protocol's records show them.
+    fn nat_matches(&self, c: &Conn) -> bool {
+        if self.src_nat.is_none() && self.dst_nat.is_none() && self.any_nat.is_none() {
+            return true;
+        }
+        let orig = tuple_record(&c.orig, None);
+        let reply = tuple_record(&c.reply(), None);
+        let holds = |f: &NatFilter, side: NatSide| {
+            let bit = match side {
+                NatSide::Src => status::SRC_NAT,
+                NatSide::Dst => status::DST_NAT,
+            };
+            f.holds(side, c.has(bit), &orig, &reply)
+        };
+        self.src_nat.is_none_or(|f| holds(&f, NatSide::Src))
+            && self.dst_nat.is_none_or(|f| holds(&f, NatSide::Dst))
+            && self
+                .any_nat
+                .is_none_or(|f| holds(&f, NatSide::Src) || holds(&f, NatSide::Dst))
     }
 }
 
@@ -148,6 +174,34 @@ pub fn matcher(f: &Filter) -> Result<Matcher, String> {
             ));
         }
     }
+    for (key, n) in [
+        ("src_nat", f.src_nat),
+        ("dst_nat", f.dst_nat),
+        ("any_nat", f.any_nat),
+    ] {
+        let Some(n) = n else { continue };
+        if let Some(a) = n.addr {
+            let fam = if a.is_ipv6() {
+                Family::Ipv6
+            } else {
+                Family::Ipv4
+            };
+            let other = family.or(f.src.or(f.dst).map(|n| n.family()));
+            if let Some(other) = other.filter(|o| *o != fam) {
+                return Err(format!(
+                    "filter.{key}.addr: an {} address, but the filter's addresses are {}",
+                    fam.name(),
+                    other.name()
+                ));
+            }
+        }
+        if let (Some(_), Some(p)) = (n.port, proto.filter(|p| !has_ports(*p))) {
+            return Err(format!(
+                "filter.{key}.port: {} has no ports (tcp, udp, udplite and sctp do)",
+                proto_label(p)
+            ));
+        }
+    }
     let states = f
         .state
         .as_ref()
@@ -176,5 +230,8 @@ pub fn matcher(f: &Filter) -> Result<Matcher, String> {
         mark: f.mark,
         zone: f.zone,
         status: status_bits,
+        src_nat: f.src_nat,
+        dst_nat: f.dst_nat,
+        any_nat: f.any_nat,
     })
 }
