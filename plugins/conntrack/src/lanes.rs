@@ -21,8 +21,12 @@
 //! ascending order, then records. A lane holder takes records one at a time and
 //! nothing else; it never waits for the mutex or another lane while it holds its lane
 //! (a packet that needs the exclusive holder is handed over after the lane is let go).
-//! A worker registers its lane once, under the mutex, so an exclusive holder never
-//! misses a lane that could be running.
+//! A worker registers its lane once, holding the tracker exclusively (the mutex and
+//! every lane registered before), so an exclusive holder never misses a lane that could
+//! be running, and no lane appears while another is held. So a lane that finds itself
+//! the only one registered is alone until it lets go: it changes records without
+//! taking their locks ([`LaneState::alone`]), and one worker pays nothing for the
+//! others it does not have.
 //!
 //! Workers from [`LANES`] on have no lane: their packets take the exclusive path.
 
@@ -45,6 +49,9 @@ pub struct LaneState {
     pub clock_ns: u64,
     /// The batch `prepare_batch` hashed for the lane's next packets.
     pub prepared: Prepared,
+    /// No other lane is registered, so none can run while this one is held: records
+    /// need no lock (set each time the lane is taken).
+    pub alone: bool,
 }
 
 /// A lane: its lock and what it keeps.
@@ -142,10 +149,13 @@ impl TrackerLock {
         let lane = self.lanes.get(i)?;
         let bit = 1u64 << i;
         if self.registered.load(Ordering::Acquire) & bit == 0 {
-            let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            let _all = self.write();
             self.registered.fetch_or(bit, Ordering::Release);
         }
         acquire(&lane.held);
+        let alone = self.registered.load(Ordering::Acquire) == bit;
+        // SAFETY: the lane is held: its state is this caller's.
+        unsafe { (*lane.state.get()).alone = alone };
         Some(LaneGuard {
             lock: self,
             lane: i,

@@ -135,8 +135,8 @@ extern "C" fn conn_on(ctx: *const c_void, worker: u32, ct: u64, out: *mut CtConn
     let Some(mut lane) = p.tracker.lane(worker) else {
         return conn(ctx, ct, out);
     };
-    let (t, _) = lane.parts();
-    match t.on_lane(ct, |idx, c, acct| snapshot_with(t, idx, c, acct)) {
+    let (t, state) = lane.parts();
+    match t.on_lane(ct, state, |idx, c, acct| snapshot_with(t, idx, c, acct)) {
         Some(snap) => {
             // SAFETY: `out` is the importer's valid out-pointer.
             unsafe { *out = snap };

@@ -377,13 +377,22 @@ impl Table {
             .filter(|c| c.slot != Slot::Free)
     }
 
+    /// The fields of slot `idx`'s record that lanes read without its lock (see
+    /// [`cell`]).
+    #[inline]
+    pub fn fixed(&self, idx: u32) -> Option<cell::Fixed<'_>> {
+        self.slab.get(idx as usize).map(ConnCell::fixed)
+    }
+
     /// Locks the record in slot `idx` for a lane: it reads the record and changes its
     /// protocol state, expiry and counters (see [`cell`]). Whether the slot is still
     /// the connection the lane looked for is the caller's to check, under the lock.
+    /// `alone`: the lane is the only one that can run ([`crate::lanes::LaneState::alone`]),
+    /// and takes no lock.
     #[inline]
-    pub fn lock_slot(&self, idx: u32) -> Option<SlotGuard<'_>> {
+    pub fn lock_slot(&self, idx: u32, alone: bool) -> Option<SlotGuard<'_>> {
         let cell = self.slab.get(idx as usize)?;
-        Some(cell.lock(self.acct.get(idx as usize)))
+        Some(cell.lock(self.acct.get(idx as usize), alone))
     }
 
     /// Puts a new (unconfirmed) connection, started at `start_ns`, in the slab;

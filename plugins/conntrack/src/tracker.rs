@@ -961,7 +961,7 @@ impl Tracker {
         let (Some((idx, dir)), _) = self.table.find_hashed(&tuple, hash) else {
             return Exclusive;
         };
-        let Some(mut slot) = self.table.lock_slot(idx) else {
+        let Some(mut slot) = self.table.lock_slot(idx, lane.alone) else {
             return Exclusive;
         };
         let c = slot.conn();
@@ -1028,17 +1028,16 @@ impl Tracker {
         LaneOutcome::Done { unlabelled }
     }
 
-    /// Whether confirmation has nothing to do for `pkt` (a lane's read): no
-    /// connection, or a confirmed one whose mark and labels are those the packet
-    /// carries.
+    /// Whether confirmation has nothing to do for `pkt` (a lane's read, without the
+    /// record's lock: these fields only the exclusive holder writes): no connection, or
+    /// a confirmed one whose mark and labels are those the packet carries.
     pub fn confirm_is_noop(&self, pkt: &PacketView) -> bool {
         let Some((idx, gen)) = unhandle(pkt.ct) else {
             return true;
         };
-        let Some(slot) = self.table.lock_slot(idx) else {
+        let Some(c) = self.table.fixed(idx) else {
             return false;
         };
-        let c = slot.conn();
         c.id == gen
             && c.slot == Slot::Confirmed
             && c.mark == pkt.ct_mark
@@ -1050,10 +1049,11 @@ impl Tracker {
     pub fn on_lane<R>(
         &self,
         ct: u64,
+        lane: &LaneState,
         f: impl FnOnce(u32, &Conn, Option<[crate::conn::DirCounters; 2]>) -> R,
     ) -> Option<R> {
         let (idx, gen) = unhandle(ct)?;
-        let slot = self.table.lock_slot(idx)?;
+        let slot = self.table.lock_slot(idx, lane.alone)?;
         let c = slot.conn();
         (c.id == gen && c.slot != Slot::Free).then(|| f(idx, c, slot.counters()))
     }
@@ -1063,9 +1063,10 @@ impl Tracker {
         let Some((idx, gen)) = unhandle(ct) else {
             return false;
         };
-        self.table.lock_slot(idx).is_some_and(|slot| {
-            let c = slot.conn();
-            c.id == gen && c.slot != Slot::Free && c.helper_id().is_some()
+        self.table.fixed(idx).is_some_and(|c| {
+            c.id == gen
+                && c.slot != Slot::Free
+                && c.ext.as_ref().is_some_and(|e| e.helper.is_some())
         })
     }
 

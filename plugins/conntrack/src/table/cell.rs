@@ -5,9 +5,9 @@
 //!   records freely ([`ConnCell::conn`], [`ConnCell::conn_mut`]);
 //! - lanes, many at once, each holding a shared `&Table`. A lane changes only a
 //!   record's expiry, protocol state and counters, and only under the record's lock
-//!   ([`SlotGuard`]). Without the lock a lane reads only the fields no lane writes: the
-//!   tuples (the original, and a NAT reply in the extension), through
-//!   [`ConnCell::orig`] and [`ConnCell::reply_is`].
+//!   ([`SlotGuard`]). Without the lock a lane reads only the fields no lane writes
+//!   ([`Fixed`]): the tuples (the original, and a NAT reply in the extension), id,
+//!   status, slot state, mark and extension.
 //!
 //! So no reference a lane makes overlaps a concurrent write: a whole `&Conn` exists
 //! only under the lock, and a locked writer writes the two fields by place, never
@@ -83,14 +83,28 @@ impl ConnCell {
     /// Whether `t` is the record's reply tuple (read as [`orig`](Self::orig) is).
     #[inline]
     pub fn reply_is(&self, t: &Tuple) -> bool {
-        // SAFETY: references to `orig` and `ext` alone, fields no lane writes.
-        let (orig, ext) = unsafe {
-            let c = self.conn.get();
-            (&(*c).orig, &(*c).ext)
-        };
-        match ext.as_ref().and_then(|e| e.nat_reply) {
+        let f = self.fixed();
+        match f.ext.as_ref().and_then(|e| e.nat_reply) {
             Some(r) => r == *t,
-            None => orig.is_inverse_of(t),
+            None => f.orig.is_inverse_of(t),
+        }
+    }
+
+    /// The fields no lane writes, read without the record's lock.
+    #[inline]
+    pub fn fixed(&self) -> Fixed<'_> {
+        let c = self.conn.get();
+        // SAFETY: references to single fields that lanes never write; the exclusive
+        // holder writes them only while no lane runs.
+        unsafe {
+            Fixed {
+                orig: &(*c).orig,
+                id: (*c).id,
+                status: (*c).status,
+                slot: (*c).slot,
+                mark: (*c).mark,
+                ext: &(*c).ext,
+            }
         }
     }
 
@@ -100,9 +114,21 @@ impl ConnCell {
         self as *const ConnCell as *const u8
     }
 
-    /// Takes the record's lock (a lane's access: see the module comment).
+    /// Takes the record's lock (a lane's access: see the module comment); `alone`: no
+    /// other lane can run while the caller's is held, and the lock is not needed.
     #[inline]
-    pub fn lock<'a>(&'a self, acct: Option<&'a UnsafeCell<[DirCounters; 2]>>) -> SlotGuard<'a> {
+    pub fn lock<'a>(
+        &'a self,
+        acct: Option<&'a UnsafeCell<[DirCounters; 2]>>,
+        alone: bool,
+    ) -> SlotGuard<'a> {
+        if alone {
+            return SlotGuard {
+                cell: self,
+                acct,
+                locked: false,
+            };
+        }
         let mut spins = 0u32;
         while self
             .flag()
@@ -116,7 +142,11 @@ impl ConnCell {
                 std::thread::yield_now();
             }
         }
-        SlotGuard { cell: self, acct }
+        SlotGuard {
+            cell: self,
+            acct,
+            locked: true,
+        }
     }
 
     /// The record's lock flag.
@@ -129,11 +159,38 @@ impl ConnCell {
     }
 }
 
+/// A record's fields that only the exclusive holder writes: what a lane may read
+/// without the record's lock.
+pub struct Fixed<'a> {
+    /// The original tuple.
+    pub orig: &'a Tuple,
+    /// The connection id (the slot's generation).
+    pub id: u32,
+    /// Status bits.
+    pub status: u16,
+    /// Slot state.
+    pub slot: crate::conn::Slot,
+    /// `ct mark`.
+    pub mark: u32,
+    /// The extension (labels, helper, master, NAT reply).
+    pub ext: &'a Option<Box<crate::conn::ConnExt>>,
+}
+
+impl Fixed<'_> {
+    /// The connection's labels.
+    #[inline]
+    pub fn labels(&self) -> u128 {
+        self.ext.as_ref().map_or(0, |e| e.labels)
+    }
+}
+
 /// A record locked by a lane: read it whole, change its expiry and protocol state,
 /// count a packet.
 pub struct SlotGuard<'a> {
     cell: &'a ConnCell,
     acct: Option<&'a UnsafeCell<[DirCounters; 2]>>,
+    /// The lock was taken (not when the lane is alone).
+    locked: bool,
 }
 
 impl SlotGuard<'_> {
@@ -182,6 +239,8 @@ impl SlotGuard<'_> {
 impl Drop for SlotGuard<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.cell.flag().store(false, Ordering::Release);
+        if self.locked {
+            self.cell.flag().store(false, Ordering::Release);
+        }
     }
 }
