@@ -131,6 +131,19 @@ pub mod status {
     pub const HELPER: u32 = 1 << 13;
 }
 
+/// What a 1.1 lookup ([`ConntrackTable::conn_on`]) fills beyond the id, tuples,
+/// status, mark, labels and flags, which it always fills.
+pub mod want {
+    /// The state and helper names.
+    pub const NAMES: u32 = 1 << 0;
+    /// The timeout and the start time.
+    pub const TIMES: u32 = 1 << 1;
+    /// The counters.
+    pub const COUNTERS: u32 = 1 << 2;
+    /// Everything.
+    pub const ALL: u32 = NAMES | TIMES | COUNTERS;
+}
+
 /// A snapshot of a connection.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -302,8 +315,10 @@ pub struct ConntrackTable {
     /// Ends a subscription (once; `sub` is not used after).
     pub unsubscribe: extern "C" fn(ctx: *const c_void, sub: *mut c_void),
     /// 1.1: as [`conn`](Self::conn), for a packet of worker `worker`
-    /// ([`PacketView::worker`]), read on that worker's lane.
-    pub conn_on: extern "C" fn(ctx: *const c_void, worker: u32, ct: u64, out: *mut CtConn) -> i32,
+    /// ([`PacketView::worker`]), read on that worker's lane; filling what [`want`]'s
+    /// bits ask for beyond the tuples, status, mark, labels and flags (the rest zero).
+    pub conn_on:
+        extern "C" fn(ctx: *const c_void, worker: u32, ct: u64, want: u32, out: *mut CtConn) -> i32,
 }
 
 // The table is immutable; its functions are thread-safe.
@@ -352,12 +367,35 @@ impl Conntrack {
     /// The connection a packet carries (`None` when it carries none), read on the
     /// packet's worker's lane where the exporter has version 1.1.
     pub fn conn_of(&self, pkt: &PacketView) -> Option<CtConn> {
-        if (self.table.size as usize) < std::mem::size_of::<ConntrackTable>() {
-            return self.conn(pkt.ct);
-        }
+        self.conn_wanting(pkt, want::ALL)
+    }
+
+    /// What NAT needs of the connection a packet carries: its id, tuples, status,
+    /// mark, labels and flags (with a 1.1 exporter, nothing else is filled: the names,
+    /// times and counters stay zero).
+    pub fn binding_of(&self, pkt: &PacketView) -> Option<CtConn> {
+        self.conn_wanting(pkt, 0)
+    }
+
+    /// As [`binding_of`](Self::binding_of), written into `out` (which it zeroes
+    /// first): false when the packet carries no connection.
+    pub fn binding_into(&self, pkt: &PacketView, out: &mut CtConn) -> bool {
+        self.conn_into(pkt, 0, out)
+    }
+
+    fn conn_wanting(&self, pkt: &PacketView, want: u32) -> Option<CtConn> {
         let mut out = CtConn::default();
-        let r = (self.table.conn_on)(self.table.ctx, pkt.worker, pkt.ct, &mut out);
-        (r == code::OK).then_some(out)
+        self.conn_into(pkt, want, &mut out).then_some(out)
+    }
+
+    fn conn_into(&self, pkt: &PacketView, want: u32, out: &mut CtConn) -> bool {
+        *out = CtConn::default();
+        let f = if (self.table.size as usize) < std::mem::size_of::<ConntrackTable>() {
+            (self.table.conn)(self.table.ctx, pkt.ct, out)
+        } else {
+            (self.table.conn_on)(self.table.ctx, pkt.worker, pkt.ct, want, out)
+        };
+        f == code::OK
     }
 
     /// The connection packet reference `ct` names.
@@ -439,9 +477,15 @@ mod tests {
         unsafe { (*out).id = 10 };
         code::OK
     }
-    extern "C" fn conn_on(_: *const c_void, worker: u32, _: u64, out: *mut CtConn) -> i32 {
+    extern "C" fn conn_on(
+        _: *const c_void,
+        worker: u32,
+        _: u64,
+        want: u32,
+        out: *mut CtConn,
+    ) -> i32 {
         // SAFETY: as in `conn`.
-        unsafe { (*out).id = 11 + worker as u64 };
+        unsafe { (*out).id = 11 + worker as u64 + 100 * (want == 0) as u64 };
         code::OK
     }
     extern "C" fn set_nat_reply(_: *const c_void, _: u64, _: *const CtTuple) -> i32 {
@@ -492,9 +536,11 @@ mod tests {
         pkt.worker = 3;
         let full = handle(table(std::mem::size_of::<ConntrackTable>())).expect("1.1");
         assert_eq!(full.conn_of(&pkt).map(|c| c.id), Some(14));
+        assert_eq!(full.binding_of(&pkt).map(|c| c.id), Some(114));
         // A 1.0 exporter's table ends before `conn_on`: the 1.0 lookup serves.
         let old = handle(table(SIZE_1_0)).expect("1.0");
         assert_eq!(old.conn_of(&pkt).map(|c| c.id), Some(10));
+        assert_eq!(old.binding_of(&pkt).map(|c| c.id), Some(10));
         let err = handle(table(SIZE_1_0 - 8)).unwrap_err();
         assert!(err.contains("version 1.0 needs"), "{err}");
     }

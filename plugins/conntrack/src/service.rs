@@ -10,8 +10,8 @@ use crate::tracker::{NatBindError, Tracker};
 use crate::tuple::Tuple;
 use crate::Conntrack;
 use brickwall_hooks::services::conntrack::{
-    code, conn_flags, event, set_padded, ConntrackTable, CtConn, CtCounters, CtEvent, CtExpectSpec,
-    CtTuple,
+    code, conn_flags, event, set_padded, want, ConntrackTable, CtConn, CtCounters, CtEvent,
+    CtExpectSpec, CtTuple,
 };
 use std::ffi::c_void;
 use std::time::Duration;
@@ -75,35 +75,46 @@ fn counters(c: [DirCounters; 2]) -> [CtCounters; 2] {
 
 /// A snapshot of connection `c` in slot `idx`, read by the exclusive holder.
 fn snapshot(t: &Tracker, idx: u32, c: &Conn) -> CtConn {
-    snapshot_with(t, idx, c, t.table.counters(idx))
+    let mut out = CtConn::default();
+    fill(&mut out, t, idx, c, t.table.counters(idx), want::ALL);
+    out
 }
 
-/// A snapshot of connection `c` in slot `idx` with its counters `acct`.
-fn snapshot_with(t: &Tracker, idx: u32, c: &Conn, acct: Option<[DirCounters; 2]>) -> CtConn {
-    let mut out = CtConn {
-        id: c.id as u64,
-        orig: to_ct_tuple(&c.orig),
-        reply: to_ct_tuple(&c.reply()),
-        status: c.status as u32,
-        mark: c.mark,
-        labels: [c.labels() as u64, (c.labels() >> 64) as u64],
-        timeout_s: c.secs_left(t.clock_ns()),
-        ..CtConn::default()
-    };
+/// Writes connection `c` in slot `idx`, with its counters `acct`, into `out` (an
+/// importer's zeroed value, written in place: a lookup per packet copies nothing): the
+/// id, tuples, status, mark, labels and flags, and what `wanted` asks for beyond them.
+fn fill(
+    out: &mut CtConn,
+    t: &Tracker,
+    idx: u32,
+    c: &Conn,
+    acct: Option<[DirCounters; 2]>,
+    wanted: u32,
+) {
+    out.id = c.id as u64;
+    out.orig = to_ct_tuple(&c.orig);
+    out.reply = to_ct_tuple(&c.reply());
+    out.status = c.status as u32;
+    out.mark = c.mark;
+    out.labels = [c.labels() as u64, (c.labels() >> 64) as u64];
     if c.slot == crate::conn::Slot::Confirmed {
         out.flags |= conn_flags::CONFIRMED;
     }
-    if let Some(k) = acct {
+    if wanted & want::TIMES != 0 {
+        out.timeout_s = c.secs_left(t.clock_ns());
+        if let Some(s) = t.table.start_of(idx) {
+            out.start_ns = s;
+            out.flags |= conn_flags::START;
+        }
+    }
+    if let Some(k) = acct.filter(|_| wanted & want::COUNTERS != 0) {
         out.counters = counters(k);
         out.flags |= conn_flags::COUNTERS;
     }
-    if let Some(s) = t.table.start_of(idx) {
-        out.start_ns = s;
-        out.flags |= conn_flags::START;
+    if wanted & want::NAMES != 0 {
+        set_padded(&mut out.state, c.proto.state_name().unwrap_or(""));
+        set_padded(&mut out.helper, c.helper().unwrap_or(""));
     }
-    set_padded(&mut out.state, c.proto.state_name().unwrap_or(""));
-    set_padded(&mut out.helper, c.helper().unwrap_or(""));
-    out
 }
 
 extern "C" fn conn(ctx: *const c_void, ct: u64, out: *mut CtConn) -> i32 {
@@ -125,7 +136,13 @@ extern "C" fn conn(ctx: *const c_void, ct: u64, out: *mut CtConn) -> i32 {
     }
 }
 
-extern "C" fn conn_on(ctx: *const c_void, worker: u32, ct: u64, out: *mut CtConn) -> i32 {
+extern "C" fn conn_on(
+    ctx: *const c_void,
+    worker: u32,
+    ct: u64,
+    wanted: u32,
+    out: *mut CtConn,
+) -> i32 {
     let Some(p) = plugin(ctx) else {
         return code::NOT_FOUND;
     };
@@ -136,12 +153,10 @@ extern "C" fn conn_on(ctx: *const c_void, worker: u32, ct: u64, out: *mut CtConn
         return conn(ctx, ct, out);
     };
     let (t, state) = lane.parts();
-    match t.on_lane(ct, state, |idx, c, acct| snapshot_with(t, idx, c, acct)) {
-        Some(snap) => {
-            // SAFETY: `out` is the importer's valid out-pointer.
-            unsafe { *out = snap };
-            code::OK
-        }
+    // SAFETY: `out` is the importer's valid out-pointer, not used elsewhere meanwhile.
+    let out = unsafe { &mut *out };
+    match t.on_lane(ct, state, |idx, c, acct| fill(out, t, idx, c, acct, wanted)) {
+        Some(()) => code::OK,
         None => code::NOT_FOUND,
     }
 }

@@ -222,7 +222,7 @@ impl Nat {
         self.ct
             .set_nat_reply(pkt.ct, &new.to_reply(&conn.reply))
             .map_err(|_| REASON_BIND_FAILED)?;
-        Ok(self.ct.conn_of(pkt))
+        Ok(self.ct.binding_of(pkt))
     }
 }
 
@@ -275,9 +275,10 @@ impl Plugin for Nat {
         if pkt.ct == 0 {
             return Verdict::Accept;
         }
-        let Some(mut conn) = self.ct.conn_of(pkt) else {
+        let mut conn = CtConn::default();
+        if !self.ct.binding_into(pkt, &mut conn) {
             return Verdict::Accept;
-        };
+        }
         let m = Manip::of_hook(spec.hook);
         if matches!(info, CtInfo::Related | CtInfo::RelatedReply) && icmp_error::is_error(pkt) {
             if icmp_error::translate(pkt, &conn, reply, m) {
