@@ -83,3 +83,8 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 # The documentation builds without warnings: a broken or ambiguous doc link fails the run.
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 cargo test --workspace
+# The tracker's lane lock under the loom model checker (every interleaving of its test
+# threads, up to a preemption bound): a small crate, built on loom's primitives in a
+# target directory of its own so the main one keeps its flags.
+RUSTFLAGS="--cfg brickwall_loom" CARGO_TARGET_DIR="$CARGO_TARGET_DIR/loom" \
+    cargo test -p brickwall-lanes --test loom --release
