@@ -158,8 +158,14 @@ pub struct PacketView {
     /// The worker handling the packet (0 for the first): per-worker statistics key on
     /// it, as Linux's are per CPU.
     pub worker: u32,
-    /// Reserved for later ABI versions, zero.
-    pub reserved32: u32,
+    /// The connection's status bits as conntrack attached them (Linux's `IPS_*`, as
+    /// [`crate::services::conntrack::status`] numbers them; 0 without a connection): what
+    /// a later plugin can tell without a lookup, as Linux's hooks read `ct->status` from
+    /// the packet's connection (NAT: whether the connection is confirmed and translated).
+    /// Bits that change later in the packet's walk (a NAT binding on its first packet,
+    /// confirmation) are not updated. A field that was reserved (zero) in ABI 2's first
+    /// form.
+    pub ct_status: u32,
     /// Reserved for later ABI versions, zero.
     pub reserved: [u64; 1],
     /// The connection's 128 labels (nft's `ct label`; bit `n` of the 128 is bit `n % 64`
@@ -200,7 +206,7 @@ impl Default for PacketView {
             host_ctx: std::ptr::null_mut(),
             ct_helper: [0; 16],
             worker: 0,
-            reserved32: 0,
+            ct_status: 0,
             reserved: [0; 1],
             ct_labels: [0; 2],
         }

@@ -770,11 +770,13 @@ impl Tracker {
         pkt.set_ctinfo(CtInfo::Invalid);
         pkt.ct = 0;
         pkt.ct_id = 0;
+        pkt.ct_status = 0;
         InVerdict::Accept
     }
 
     fn attach(pkt: &mut PacketView, idx: u32, c: &Conn, info: CtInfo) {
         pkt.ct = handle(idx, c.id);
+        pkt.ct_status = c.status as u32;
         pkt.ct_id = c.id as u64;
         pkt.ct_mark = c.mark;
         pkt.set_labels(c.labels());

@@ -249,3 +249,33 @@ fn many_workers_and_a_control_client_keep_the_table_whole() {
     assert_eq!(one(&ct, &mut r, 3, 100 * SEC), CtInfo::EstablishedReply);
     assert_eq!(ct.tracker().table().confirmed(), 1);
 }
+
+#[test]
+fn packets_carry_their_connections_status_on_and_off_the_lane() {
+    use brickwall_hooks::services::conntrack::status;
+    let ct = plugin("{}");
+    let status_of = |d: &mut [u8], worker: u32| {
+        let mut v = view(d, SEC);
+        v.worker = worker;
+        ct.on_packet(op::IN_PRE, &mut v);
+        let s = v.ct_status;
+        ct.on_packet(op::CONFIRM_POST, &mut v);
+        s
+    };
+    let mut o = ipv4(client(2), SERVER, 17, &udp(5000, 53));
+    let mut r = ipv4(SERVER, client(2), 17, &udp(53, 5000));
+    // The first packet's connection is not confirmed yet when conntrack-in attaches it.
+    assert_eq!(status_of(&mut o, 0), 0);
+    // The reply's (the exclusive path: it sets SEEN_REPLY, which the packet carries).
+    assert_eq!(status_of(&mut r, 1), status::CONFIRMED | status::SEEN_REPLY);
+    // Then on the lane: confirmed, reply seen.
+    let s = status_of(&mut o, 0);
+    assert_eq!(
+        s & (status::CONFIRMED | status::SEEN_REPLY),
+        status::CONFIRMED | status::SEEN_REPLY
+    );
+    assert_eq!(s & (status::SRC_NAT | status::DST_NAT), 0);
+    // An invalid packet carries none.
+    let mut bad = ipv4(client(2), SERVER, 6, &tcp(1, 2, 0, 0, 0x03));
+    assert_eq!(status_of(&mut bad, 0), 0);
+}

@@ -275,11 +275,26 @@ impl Plugin for Nat {
         if pkt.ct == 0 {
             return Verdict::Accept;
         }
+        let m = Manip::of_hook(spec.hook);
+        // A confirmed connection's binding is fixed: its status on the packet says
+        // whether this manip has anything to do, without a lookup (an ICMP error may
+        // quote either direction, so it looks whenever the connection is translated).
+        let status = pkt.ct_status;
+        if status & ct::status::CONFIRMED != 0 {
+            let related = matches!(info, CtInfo::Related | CtInfo::RelatedReply);
+            let bits = if related {
+                ct::status::SRC_NAT | ct::status::DST_NAT
+            } else {
+                m.status_bit(reply)
+            };
+            if status & bits == 0 {
+                return Verdict::Accept;
+            }
+        }
         let mut conn = CtConn::default();
         if !self.ct.binding_into(pkt, &mut conn) {
             return Verdict::Accept;
         }
-        let m = Manip::of_hook(spec.hook);
         if matches!(info, CtInfo::Related | CtInfo::RelatedReply) && icmp_error::is_error(pkt) {
             if icmp_error::translate(pkt, &conn, reply, m) {
                 Stats::bump(&self.stats.icmp_errors);
