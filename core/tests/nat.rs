@@ -15,6 +15,7 @@ use brickwall_core::packet::Packet;
 use brickwall_core::pcap::PcapWriter;
 use brickwall_core::pipeline::{DropReason, Outcome};
 use brickwall_core::wire::LinkType;
+use brickwall_hooks::services::conntrack as ct;
 use brickwall_hooks::CtInfo;
 use brickwall_wire::checksum::{checksum, finish, pseudo_v4, pseudo_v6, sum};
 use brickwall_wire::ip_proto;
@@ -333,6 +334,50 @@ fn dnat_port_forward() {
         list.contains("dport=8080 src=10.0.0.5 dst=203.0.113.5 sport=80 dport=40000"),
         "{list}"
     );
+}
+
+#[test]
+fn the_filter_sees_a_binding_through_ct_status_from_the_first_packet() {
+    // A port forward, and a forward chain that lets through only what was
+    // destination-translated (nft's `ct status dnat`), and counts replies
+    // (`ct direction reply`).
+    let e = engine(
+        "plugins:\n  - builtin: conntrack\n  - builtin: nat\n    config:\n      chains: \
+         [{hook: prerouting, rules: [{match: {proto: tcp, daddr: 192.0.2.1, dport: 8080}, \
+         action: {dnat: {to: \"10.0.0.5:80\"}}}]}]\n  - builtin: filter\n    config:\n      \
+         chains:\n        - hook: forward\n          policy: drop\n          rules:\n            \
+         - {match: {ct_direction: reply}}\n            \
+         - {match: {ct_status: dnat}, action: accept}\n",
+    );
+    let outside = [203, 0, 113, 5];
+    let inside = [10, 0, 0, 5];
+    let out = run(
+        &e,
+        &[
+            // The first packet: bound at PREROUTING, so the filter already sees DNAT.
+            tcp4(outside, PUBLIC, 40000, 8080, false),
+            tcp4(inside, outside, 80, 40000, true),
+            ack4(outside, PUBLIC, 40000, 8080, 1001, 1001, b"x"),
+            // Not forwarded by a rule: no translation, dropped by the policy.
+            tcp4(outside, PUBLIC, 40001, 22, false),
+        ],
+    );
+    let outcomes: Vec<&Outcome> = out.iter().map(|(_, o)| o).collect();
+    let forwarded: Vec<bool> = outcomes.iter().map(|o| **o == Outcome::Forwarded).collect();
+    assert_eq!(forwarded, [true, true, true, false], "{outcomes:?}");
+    assert_eq!(dropped_for(&e, &out[3].1), "filter-policy-drop");
+    let status: Vec<u32> = out.iter().map(|(p, _)| p.view.ct_status).collect();
+    assert_ne!(status[0] & ct::status::DST_NAT, 0);
+    assert_eq!(
+        status[0] & ct::status::CONFIRMED,
+        0,
+        "the first packet is unconfirmed"
+    );
+    assert_eq!(
+        status[2] & (ct::status::DST_NAT | ct::status::CONFIRMED),
+        ct::status::DST_NAT | ct::status::CONFIRMED
+    );
+    assert_eq!(status[3] & (ct::status::SRC_NAT | ct::status::DST_NAT), 0);
 }
 
 #[test]

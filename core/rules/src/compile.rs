@@ -8,8 +8,8 @@ use brickwall_hooks::Family;
 use brickwall_wire::ip_proto;
 use std::fmt;
 
-use crate::config::{CtStateName, FamilyName, MatchCfg};
-use crate::matcher::{state, AddrSet, IcmpTypes, Matcher, PortSet};
+use crate::config::{CtDirectionName, CtStateName, CtStatusName, FamilyName, MatchCfg};
+use crate::matcher::{state, status, AddrSet, IcmpTypes, Matcher, PortSet};
 use crate::names;
 use crate::parse;
 use crate::scalar::{OneOrMany, Scalar};
@@ -126,6 +126,32 @@ pub fn matcher(m: &MatchCfg, p: &str, stage: Stage) -> Result<Matcher, CompileEr
             };
         }
         out.ct_state = Some(bits);
+    }
+    if let Some(names) = &m.ct_status {
+        let path = format!("{p}.ct_status");
+        before_conntrack(stage, &path, "the packet has no connection status yet")?;
+        let mut bits = 0u32;
+        for s in nonempty(names, &path)? {
+            let word = match s {
+                CtStatusName::Expected => "expected",
+                CtStatusName::SeenReply => "seen-reply",
+                CtStatusName::Assured => "assured",
+                CtStatusName::Confirmed => "confirmed",
+                CtStatusName::Snat => "snat",
+                CtStatusName::Dnat => "dnat",
+                CtStatusName::Dying => "dying",
+            };
+            bits |= status::NAMES
+                .iter()
+                .find(|(n, _)| *n == word)
+                .map_or(0, |(_, b)| *b);
+        }
+        out.ct_status = Some(bits);
+    }
+    if let Some(d) = m.ct_direction {
+        let path = format!("{p}.ct_direction");
+        before_conntrack(stage, &path, "the packet has no direction yet")?;
+        out.ct_direction = Some(d == CtDirectionName::Reply);
     }
     if let Some(v) = &m.ct_mark {
         let path = format!("{p}.ct_mark");

@@ -52,6 +52,36 @@ pub enum CtStateName {
     Untracked,
 }
 
+/// Connection status flags, as in nftables' `ct status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CtStatusName {
+    /// Created from an expectation.
+    Expected,
+    /// Packets were seen in the reply direction.
+    SeenReply,
+    /// The connection is assured (not evicted early).
+    Assured,
+    /// In the table (confirmed by an earlier packet).
+    Confirmed,
+    /// Its source is translated.
+    Snat,
+    /// Its destination is translated.
+    Dnat,
+    /// Being removed.
+    Dying,
+}
+
+/// A packet's direction in its connection, as in nftables' `ct direction`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CtDirectionName {
+    /// The direction of the connection's first packet.
+    Original,
+    /// The answering direction.
+    Reply,
+}
+
 /// A packet's family, as in `meta nfproto`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -71,6 +101,13 @@ pub struct MatchCfg {
     /// Conntrack states (any of them).
     #[serde(default)]
     pub ct_state: Option<OneOrMany<CtStateName>>,
+    /// Connection status flags (any of them), nft's `ct status`: `expected`,
+    /// `seen-reply`, `assured`, `confirmed`, `snat`, `dnat`, `dying`.
+    #[serde(default)]
+    pub ct_status: Option<OneOrMany<CtStatusName>>,
+    /// The packet's direction in its connection, nft's `ct direction`.
+    #[serde(default)]
+    pub ct_direction: Option<CtDirectionName>,
     /// The connection's mark: `value` or `"value/mask"`.
     #[serde(default)]
     pub ct_mark: Option<Scalar>,

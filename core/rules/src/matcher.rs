@@ -30,6 +30,33 @@ pub mod state {
     ];
 }
 
+/// nftables' `ct status` words and the status bits they stand for (the conntrack
+/// service's numbering, Linux's `IPS_*`), in bit order for the text form.
+pub mod status {
+    use brickwall_hooks::services::conntrack::status as bit;
+
+    /// Names in bit order.
+    pub const NAMES: [(&str, u32); 7] = [
+        ("expected", bit::EXPECTED),
+        ("seen-reply", bit::SEEN_REPLY),
+        ("assured", bit::ASSURED),
+        ("confirmed", bit::CONFIRMED),
+        ("snat", bit::SRC_NAT),
+        ("dnat", bit::DST_NAT),
+        ("dying", bit::DYING),
+    ];
+}
+
+/// Whether a packet with this conntrack information travels in its connection's reply
+/// direction; `None` without a connection (`ct direction` then matches neither way).
+pub fn reply_direction(info: CtInfo) -> Option<bool> {
+    match info {
+        CtInfo::New | CtInfo::Established | CtInfo::Related => Some(false),
+        CtInfo::EstablishedReply | CtInfo::RelatedReply => Some(true),
+        CtInfo::Invalid | CtInfo::Untracked | CtInfo::None => None,
+    }
+}
+
 /// The state bit of a packet's conntrack information. `CtInfo::None` (no conntrack has
 /// seen the packet, e.g. none is loaded, or the chain runs before it) has no bit, so it
 /// matches no `ct_state` at all.
@@ -260,6 +287,10 @@ pub struct Matcher {
     pub proto: Option<u8>,
     /// `ct state`, as a bitmask of [`state`] bits.
     pub ct_state: Option<u8>,
+    /// `ct status`: any of these status bits (the packet's `ct_status`).
+    pub ct_status: Option<u32>,
+    /// `ct direction`: true for `reply`.
+    pub ct_direction: Option<bool>,
     /// `ct mark`.
     pub ct_mark: Option<MaskedValue>,
     /// `ct helper`: the name, NUL-padded as the packet carries it.
@@ -300,6 +331,16 @@ impl Matcher {
         }
         if let Some(bits) = self.ct_state {
             if f.state & bits == 0 {
+                return false;
+            }
+        }
+        if let Some(bits) = self.ct_status {
+            if pkt.ct == 0 || pkt.ct_status & bits == 0 {
+                return false;
+            }
+        }
+        if let Some(reply) = self.ct_direction {
+            if reply_direction(pkt.ctinfo()) != Some(reply) {
                 return false;
             }
         }

@@ -5,7 +5,7 @@
 use brickwall_hooks::Family;
 use brickwall_wire::ip_proto;
 
-use crate::matcher::{state, AddrSet, IcmpTypes, MaskedValue, Matcher, PortRange, PortSet};
+use crate::matcher::{state, status, AddrSet, IcmpTypes, MaskedValue, Matcher, PortRange, PortSet};
 use crate::names;
 
 /// The conditions' words, in nft's order; empty for a rule that matches everything.
@@ -52,6 +52,20 @@ pub fn matcher(m: &Matcher) -> Vec<String> {
             .map(|(n, _)| *n)
             .collect();
         parts.push(format!("ct state {}", names.join(",")));
+    }
+    if let Some(bits) = m.ct_status {
+        let names: Vec<&str> = status::NAMES
+            .iter()
+            .filter(|(_, b)| bits & b != 0)
+            .map(|(n, _)| *n)
+            .collect();
+        parts.push(format!("ct status {}", names.join(",")));
+    }
+    if let Some(reply) = m.ct_direction {
+        parts.push(format!(
+            "ct direction {}",
+            if reply { "reply" } else { "original" }
+        ));
     }
     if let Some(v) = m.ct_mark {
         parts.push(format!("ct mark {}", masked(v)));

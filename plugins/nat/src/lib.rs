@@ -305,7 +305,12 @@ impl Plugin for Nat {
             && conn.flags & ct::conn_flags::CONFIRMED == 0
         {
             match self.bind(op, spec.hook, m, pkt, &conn) {
-                Ok(Some(bound)) => conn = bound,
+                Ok(Some(bound)) => {
+                    // Later hooks' `ct status snat`/`dnat` see the binding, as Linux's
+                    // rules read it from the connection.
+                    pkt.ct_status = bound.status;
+                    conn = bound;
+                }
                 Ok(None) => {}
                 Err(reason) => return Verdict::Drop(reason),
             }
