@@ -46,20 +46,10 @@ pub fn matcher(m: &Matcher) -> Vec<String> {
         parts.push(icmp(t));
     }
     if let Some(bits) = m.ct_state {
-        let names: Vec<&str> = state::NAMES
-            .iter()
-            .filter(|(_, b)| bits & b != 0)
-            .map(|(n, _)| *n)
-            .collect();
-        parts.push(format!("ct state {}", names.join(",")));
+        parts.push(format!("ct state {}", flags(&state::NAMES, bits as u32)));
     }
     if let Some(bits) = m.ct_status {
-        let names: Vec<&str> = status::NAMES
-            .iter()
-            .filter(|(_, b)| bits & b != 0)
-            .map(|(n, _)| *n)
-            .collect();
-        parts.push(format!("ct status {}", names.join(",")));
+        parts.push(format!("ct status {}", flags(&status::NAMES, bits)));
     }
     if let Some(reply) = m.ct_direction {
         parts.push(format!(
@@ -80,6 +70,16 @@ pub fn matcher(m: &Matcher) -> Vec<String> {
         parts.push(format!("meta mark {}", masked(v)));
     }
     parts
+}
+
+/// The names of the flags set in `bits`, in table order, as nft lists them (`a,b`).
+fn flags<B: Copy + Into<u32>>(names: &[(&str, B)], bits: u32) -> String {
+    names
+        .iter()
+        .filter(|(_, b)| bits & (*b).into() != 0)
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// One item as itself, several as nft's `{ a, b }`.

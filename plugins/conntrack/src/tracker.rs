@@ -178,6 +178,19 @@ fn proto_config(cfg: &CtConfig) -> ProtoConfig {
     }
 }
 
+/// The conntrack information of a packet in direction `dir` of the found connection `c`.
+fn found_ctinfo(c: &Conn, dir: u8) -> CtInfo {
+    if dir == 1 {
+        CtInfo::EstablishedReply
+    } else if c.has(status::SEEN_REPLY) {
+        CtInfo::Established
+    } else if c.has(status::EXPECTED) {
+        CtInfo::Related
+    } else {
+        CtInfo::New
+    }
+}
+
 /// The zone a packet is tracked in: one an earlier plugin set on it wins over the
 /// configured one.
 fn packet_zone(pkt: &PacketView, configured: u16) -> u16 {
@@ -981,15 +994,7 @@ impl Tracker {
         }
         let l4_len = declared_l4_len(pkt, &layers);
         let bytes = (l4_len + (pkt.l4_off - pkt.l3_off) as usize) as u64;
-        let info = if dir == 1 {
-            CtInfo::EstablishedReply
-        } else if c.has(status::SEEN_REPLY) {
-            CtInfo::Established
-        } else if c.has(status::EXPECTED) {
-            CtInfo::Related
-        } else {
-            CtInfo::New
-        };
+        let info = found_ctinfo(c, dir);
         let mut state = c.proto.clone();
         let key_before = state.state_key();
         let verdict = proto::track(
@@ -1174,15 +1179,7 @@ impl Tracker {
         let Some(c) = self.table.get_mut(idx) else {
             return self.set_invalid(pkt);
         };
-        let info = if dir == 1 {
-            CtInfo::EstablishedReply
-        } else if c.has(status::SEEN_REPLY) {
-            CtInfo::Established
-        } else if c.has(status::EXPECTED) {
-            CtInfo::Related
-        } else {
-            CtInfo::New
-        };
+        let info = found_ctinfo(c, dir);
         // The state before, to tell what changed (the state key changes exactly when
         // the state's name does).
         let before = (c.status, c.proto.state_key());
