@@ -16,8 +16,12 @@ pub struct FakeEngine {
 impl FakeEngine {
     /// Listens in a fresh folder named after `name`; `answer` answers each request.
     pub fn start(name: &str, answer: fn(&str, &Value) -> Response) -> FakeEngine {
+        // Tests of one process run at once and may start engines of the same name in
+        // the same clock tick: a counter tells their folders apart.
+        static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!(
-            "brickwall-tui-{}-{name}-{}",
+            "brickwall-tui-{}-{name}-{n}-{}",
             std::process::id(),
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
