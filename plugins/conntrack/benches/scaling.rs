@@ -13,7 +13,10 @@
 //! - OVS's shape (`ovstest test-conntrack benchmark`): one flow per thread, its
 //!   original direction only, into a table that starts empty;
 //! - the ceiling: established at 10 k, own flows, but a plugin per thread (nothing
-//!   shared), which says what the machine, and whatever else runs on it, allows.
+//!   shared), which says what the machine, and whatever else runs on it, allows;
+//! - beside a control client ("control"): established at 10 k on one worker, alone and
+//!   while another thread asks the plugin's control entry point in a loop (`count`,
+//!   and `list` of the whole table), each answer taking the tracker exclusively.
 //!
 //! Each case runs for a fixed wall time after a warm-up, the threads released together;
 //! it prints rate(N), rate(N)/rate(1), efficiency = rate(N) / (N × rate(1)), and the
@@ -25,7 +28,7 @@
 //! Run: `cargo bench -p brickwall-conntrack --bench scaling`. Settings by environment:
 //! `BW_SCALING_THREADS=1,2,4` (default 1, 2, 4, … up to the available parallelism),
 //! `BW_SCALING_SECS=3` (timed seconds per row; `0.2` is a smoke check),
-//! `BW_SCALING_CASES=est-10k,ceiling,est-1m,new,ovs` (a subset, by name prefix).
+//! `BW_SCALING_CASES=est-10k,ceiling,est-1m,new,ovs,control` (a subset, by name prefix).
 
 use brickwall_conntrack::config::CtConfig;
 use brickwall_conntrack::datagram::{ipv4, udp, view, DatagramView};
@@ -148,6 +151,58 @@ fn run_batch(p: &Conntrack, ops: Ops, bufs: &mut [[u8; LEN]; BATCH], worker: u32
         accepted += u64::from(*a == Verdict::Accept && *b == Verdict::Accept);
     }
     accepted
+}
+
+/// A control request, made at packet time `now`.
+type Ask = fn(u64) -> String;
+
+/// Established packets at 10 k connections on one worker, alone and beside a control
+/// client asking in a loop; prints each rate, its fraction of the rate alone, and the
+/// requests answered per second.
+fn beside_control(ops: Ops, warm: f64, secs: f64) {
+    let epoch = Instant::now();
+    let n = 10_000;
+    let p = filled(ops, n, epoch);
+    let flows = own_slices(n, 1);
+    let one = std::slice::from_ref(&p);
+    let alone = measure(one, ops, &flows, warm, secs, u64::MAX, epoch);
+    println!(
+        "  beside a control client, established UDP, 10 k connections, 1 worker: alone {:.2} M/s",
+        alone.per_s / 1e6
+    );
+    let asks: [(&str, Ask); 2] = [
+        ("count", |_| r#"{"op":"count"}"#.to_string()),
+        ("list", |now| {
+            format!(r#"{{"op":"list","now_ns":{now},"limit":10000}}"#)
+        }),
+    ];
+    for (name, request) in asks {
+        let stop = Arc::new(AtomicBool::new(false));
+        let answered = Arc::new(AtomicU64::new(0));
+        let client = {
+            let (p, stop, answered) = (p.clone(), stop.clone(), answered.clone());
+            std::thread::spawn(move || {
+                let mut out = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    out.clear();
+                    p.control(request(now_ns(epoch)).as_bytes(), &mut out)
+                        .expect("control answer");
+                    answered.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        };
+        let started = Instant::now();
+        let busy = measure(one, ops, &flows, warm, secs, u64::MAX, epoch);
+        let asked = answered.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+        stop.store(true, Ordering::Relaxed);
+        client.join().expect("control client");
+        println!(
+            "  beside a control client asking `{name}` in a loop: {:.2} M/s, {:.2} of alone (cpu {:.2}); {asked:.0} answers/s",
+            busy.per_s / 1e6,
+            busy.per_s / alone.per_s,
+            busy.cpu
+        );
+    }
 }
 
 /// What one thread sends: the flows `lo .. lo + len`, visited with a stride from
@@ -667,6 +722,9 @@ fn main() {
     }
     if wanted("ovs") {
         all.push(ovs_shape(ops, &threads, warm, secs));
+    }
+    if wanted("control") {
+        beside_control(ops, warm, secs);
     }
     for r in &all {
         r.print();

@@ -72,18 +72,9 @@ fn json<T: Serialize>(v: &T) -> Result<Vec<u8>, String> {
 pub fn handle_request(t: &mut Tracker, request: Request) -> Result<Vec<u8>, String> {
     match request {
         Request::List(r) => {
-            let m = r.filter.as_ref().map(matcher).transpose()?;
-            if r.limit.is_some_and(|l| l > rq::List::MAX_LIMIT) {
-                return Err(format!(
-                    "limit: {} is out of range (0-{})",
-                    r.limit.unwrap_or(0),
-                    rq::List::MAX_LIMIT
-                ));
-            }
-            if r.states && !r.total {
-                return Err("states: counting by state needs total (every match counted)".into());
-            }
-            json(&list_page(t, &r, m.as_ref()))
+            let mut walk = ListWalk::new(&r)?;
+            walk.step(t, u32::MAX);
+            walk.answer()
         }
         Request::Get(r) => {
             let tuple = tuple::tuple(&r.tuple, "tuple", t.config().zone)?;
@@ -287,63 +278,119 @@ fn update(t: &mut Tracker, r: &rq::Update) -> Result<u64, String> {
     Ok(updated as u64)
 }
 
-/// A `list` answer: the page of matches `offset..offset+limit` in slot order, every
-/// match counted, and (with `states`) counted by state, in one pass over the slots;
-/// without `total`, the pass stops at the first match after the page.
-fn list_page(t: &Tracker, req: &rq::List, m: Option<&Matcher>) -> ListResponse {
-    let now = req.now_ns;
-    let limit = req.limit.map_or(usize::MAX, |l| l as usize);
-    let end = req.offset.saturating_add(limit as u64);
-    let mut entries = Vec::new();
-    let mut count = 0u64;
-    let mut more = false;
-    let mut next = None;
-    let mut states: Vec<(&'static str, u64)> = Vec::new();
-    for (i, c) in t
-        .table
-        .slots_from(req.cursor.unwrap_or(0))
-        .filter(|(_, c)| alive(c, now))
-        .filter(|(_, c)| m.is_none_or(|m| m.matches(c)))
-    {
-        if count >= end && next.is_none() {
-            next = Some(i);
-            if !req.total {
-                more = true;
-                break;
-            }
+/// Slots a `list` walks per hold of the tracker (see [`ListWalk`]).
+pub const LIST_STEP: u32 = 1024;
+
+/// A `list` answer, built a part at a time: the page of matches `offset..offset+limit`
+/// in slot order, every match counted, and (with `states`) counted by state, in one
+/// pass over the slots; without `total`, the pass stops at the first match after the
+/// page. The caller holds the tracker for one [`step`](Self::step) at a time, so that
+/// a large table's listing does not stop the lanes for its whole length (as Linux's
+/// dump, it is not one snapshot: connections that come or go meanwhile may or may not
+/// be listed).
+pub struct ListWalk<'r> {
+    req: &'r rq::List,
+    matcher: Option<Matcher>,
+    limit: usize,
+    end: u64,
+    /// The next slot to visit.
+    at: u32,
+    entries: Vec<Entry>,
+    count: u64,
+    more: bool,
+    next: Option<u32>,
+    states: Vec<(&'static str, u64)>,
+}
+
+impl<'r> ListWalk<'r> {
+    /// A walk for request `req`, checked.
+    pub fn new(req: &'r rq::List) -> Result<ListWalk<'r>, String> {
+        let matcher = req.filter.as_ref().map(matcher).transpose()?;
+        if req.limit.is_some_and(|l| l > rq::List::MAX_LIMIT) {
+            return Err(format!(
+                "limit: {} is out of range (0-{})",
+                req.limit.unwrap_or(0),
+                rq::List::MAX_LIMIT
+            ));
         }
-        if count >= req.offset && entries.len() < limit {
-            entries.push(entry(&t.table, i, c, now, req.format, req.show_labels));
+        if req.states && !req.total {
+            return Err("states: counting by state needs total (every match counted)".into());
         }
-        if req.states {
-            let name = c
-                .proto
-                .state_name()
-                .unwrap_or_else(|| proto_name(c.orig.proto));
-            match states.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, k)) => *k += 1,
-                None => states.push((name, 1)),
-            }
-        }
-        count += 1;
+        let limit = req.limit.map_or(usize::MAX, |l| l as usize);
+        Ok(ListWalk {
+            req,
+            matcher,
+            limit,
+            end: req.offset.saturating_add(limit as u64),
+            at: req.cursor.unwrap_or(0),
+            entries: Vec::new(),
+            count: 0,
+            more: false,
+            next: None,
+            states: Vec::new(),
+        })
     }
-    let paged = req.offset > 0 || req.limit.is_some();
-    ListResponse {
-        entries,
-        count: req.total.then_some(count),
-        offset: paged.then_some(req.offset),
-        limit: if paged { req.limit } else { None },
-        more: (!req.total).then_some(more),
-        cursor: next,
-        states: req.states.then(|| {
-            states.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-            Counts(
-                states
-                    .into_iter()
-                    .map(|(n, k)| (n.to_string(), k))
-                    .collect(),
-            )
-        }),
+
+    /// Walks up to `slots` more slots of `t`; true when the answer is complete.
+    pub fn step(&mut self, t: &Tracker, slots: u32) -> bool {
+        let (req, now) = (self.req, self.req.now_ns);
+        let stop = self.at.saturating_add(slots);
+        for (i, c) in t.table.slots_from(self.at) {
+            if i >= stop {
+                self.at = i;
+                return false;
+            }
+            if !alive(c, now) || self.matcher.as_ref().is_some_and(|m| !m.matches(c)) {
+                continue;
+            }
+            if self.count >= self.end && self.next.is_none() {
+                self.next = Some(i);
+                if !req.total {
+                    self.more = true;
+                    return true;
+                }
+            }
+            if self.count >= req.offset && self.entries.len() < self.limit {
+                let e = entry(&t.table, i, c, now, req.format, req.show_labels);
+                self.entries.push(e);
+            }
+            if req.states {
+                let name = c
+                    .proto
+                    .state_name()
+                    .unwrap_or_else(|| proto_name(c.orig.proto));
+                match self.states.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, k)) => *k += 1,
+                    None => self.states.push((name, 1)),
+                }
+            }
+            self.count += 1;
+        }
+        true
+    }
+
+    /// The answer, once [`step`](Self::step) said it is complete.
+    pub fn answer(self) -> Result<Vec<u8>, String> {
+        let req = self.req;
+        let paged = req.offset > 0 || req.limit.is_some();
+        let mut states = self.states;
+        json(&ListResponse {
+            entries: self.entries,
+            count: req.total.then_some(self.count),
+            offset: paged.then_some(req.offset),
+            limit: if paged { req.limit } else { None },
+            more: (!req.total).then_some(self.more),
+            cursor: self.next,
+            states: req.states.then(|| {
+                states.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+                Counts(
+                    states
+                        .into_iter()
+                        .map(|(n, k)| (n.to_string(), k))
+                        .collect(),
+                )
+            }),
+        })
     }
 }
 

@@ -747,6 +747,13 @@ impl Plugin for Conntrack {
             response.extend_from_slice(&out?);
             return Ok(());
         }
+        if let Request::List(r) = &req {
+            // A part at a time, so that listing a large table leaves the lanes turns.
+            let mut walk = control::ListWalk::new(r)?;
+            while !walk.step(&self.tracker(), control::LIST_STEP) {}
+            response.extend_from_slice(&walk.answer()?);
+            return Ok(());
+        }
         let mut t = self.tracker();
         response.extend_from_slice(&control::handle_request(&mut t, req)?);
         let gone = !t.helpers.gone.is_empty();

@@ -279,3 +279,37 @@ fn packets_carry_their_connections_status_on_and_off_the_lane() {
     let mut bad = ipv4(client(2), SERVER, 6, &tcp(1, 2, 0, 0, 0x03));
     assert_eq!(status_of(&mut bad, 0), 0);
 }
+
+#[test]
+fn a_list_walked_a_part_at_a_time_answers_as_one_walk_does() {
+    // More connections than one part of the walk holds the tracker for.
+    let ct = plugin("{}");
+    let n = 3 * brickwall_conntrack::control::LIST_STEP as u16 + 17;
+    for i in 0..n {
+        let mut o = ipv4(client(u32::from(i)), SERVER, 17, &udp(1000 + i, 53));
+        one(&ct, &mut o, 0, SEC);
+    }
+    for req in [
+        serde_json::json!({"op": "list", "now_ns": SEC, "limit": 10000, "total": true}),
+        serde_json::json!({"op": "list", "now_ns": SEC, "offset": 1500, "limit": 700}),
+        serde_json::json!({"op": "list", "now_ns": SEC, "filter": {"sport": 2000},
+            "total": true, "states": true}),
+    ] {
+        let parts = ask(&ct, req.clone());
+        let parsed =
+            brickwall_conntrack::control::parse(req.to_string().as_bytes()).expect("a request");
+        let whole = brickwall_conntrack::control::handle_request(&mut ct.tracker(), parsed)
+            .expect("one walk");
+        let whole: serde_json::Value = serde_json::from_slice(&whole).expect("json");
+        assert_eq!(parts, whole, "{req}");
+    }
+    let all = ask(
+        &ct,
+        serde_json::json!({"op": "list", "now_ns": SEC, "limit": 10000, "total": true}),
+    );
+    assert_eq!(all["count"], u64::from(n));
+    assert_eq!(
+        all["entries"].as_array().map(Vec::len),
+        Some(usize::from(n))
+    );
+}

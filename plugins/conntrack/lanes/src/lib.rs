@@ -15,6 +15,10 @@
 //! is held. A lane that finds itself the only one registered is therefore alone until
 //! it lets go ([`LaneGuard::alone`]): the value's finer locks can be skipped.
 //!
+//! Lanes are not starved by a stream of exclusive holders (a control client listing the
+//! table in a loop): a lane that finds its lock taken says it is waiting, and the next
+//! exclusive holder lets it have its turn before taking that lane.
+//!
 //! Lock order, which makes deadlock impossible: the writers' mutex, then lanes in
 //! ascending order. A lane holder must not take the lock exclusively or another lane
 //! while it holds its own (that would wait for itself, or break the order).
@@ -36,6 +40,8 @@ pub const LANES: usize = 64;
 #[repr(align(128))]
 struct Lane<S> {
     held: AtomicBool,
+    /// A holder is waiting for `held` (the next exclusive holder lets it in first).
+    waiting: AtomicBool,
     state: UnsafeCell<S>,
 }
 
@@ -81,6 +87,7 @@ impl<T, S: Default> LaneLock<T, S> {
             lanes: (0..n.min(LANES))
                 .map(|_| Lane {
                     held: AtomicBool::new(false),
+                    waiting: AtomicBool::new(false),
                     state: UnsafeCell::new(S::default()),
                 })
                 .collect(),
@@ -99,7 +106,14 @@ impl<T, S> LaneLock<T, S> {
         while bits != 0 {
             let i = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            acquire(&self.lanes[i].held);
+            let lane = &self.lanes[i];
+            // A lane that waited through the previous exclusive holder goes first.
+            let mut spins = 0u32;
+            while lane.waiting.load(Ordering::Acquire) {
+                spins += 1;
+                sync::spin(spins);
+            }
+            acquire(&lane.held);
         }
         Exclusive {
             lock: self,
@@ -120,7 +134,15 @@ impl<T, S> LaneLock<T, S> {
             let _all = self.write();
             self.registered.fetch_or(bit, Ordering::Release);
         }
-        acquire(&lane.held);
+        if lane
+            .held
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            lane.waiting.store(true, Ordering::Release);
+            acquire(&lane.held);
+            lane.waiting.store(false, Ordering::Release);
+        }
         let alone = self.registered.load(Ordering::Acquire) == bit;
         Some(LaneGuard {
             lock: self,
