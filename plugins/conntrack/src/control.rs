@@ -32,6 +32,7 @@ mod tests;
 mod tuple;
 
 use crate::conn::{Conn, DirCounters, Slot};
+use crate::lanes::LaneState;
 use crate::list::conntrack_line;
 use crate::record::{conn_record, expect_record, family_of};
 use crate::table::Table;
@@ -125,10 +126,7 @@ pub fn handle_request(t: &mut Tracker, request: Request) -> Result<Vec<u8>, Stri
             let deleted = idxs.into_iter().filter(|&i| t.remove(i)).count() as u64;
             json(&Deleted { deleted })
         }
-        Request::Count(_) => json(&CountResponse {
-            count: t.table.confirmed() as u64,
-            max: t.config().max as u64,
-        }),
+        Request::Count(_) => count(t),
         Request::Stats(_) => {
             let counts = |fields: &[(&str, u64)]| {
                 Counts(fields.iter().map(|&(k, v)| (k.to_string(), v)).collect())
@@ -278,6 +276,14 @@ fn update(t: &mut Tracker, r: &rq::Update) -> Result<u64, String> {
     Ok(updated as u64)
 }
 
+/// The answer to `count` (`conntrack -C`): read-only, so it may run on a lane.
+pub fn count(t: &Tracker) -> Result<Vec<u8>, String> {
+    json(&CountResponse {
+        count: t.table.confirmed() as u64,
+        max: t.config().max as u64,
+    })
+}
+
 /// Slots a `list` walks per hold of the tracker (see [`ListWalk`]).
 pub const LIST_STEP: u32 = 1024;
 
@@ -331,42 +337,79 @@ impl<'r> ListWalk<'r> {
         })
     }
 
-    /// Walks up to `slots` more slots of `t`; true when the answer is complete.
+    /// Walks up to `slots` more slots of `t`, held exclusively; true when the answer is
+    /// complete.
     pub fn step(&mut self, t: &Tracker, slots: u32) -> bool {
-        let (req, now) = (self.req, self.req.now_ns);
         let stop = self.at.saturating_add(slots);
         for (i, c) in t.table.slots_from(self.at) {
             if i >= stop {
                 self.at = i;
                 return false;
             }
-            if !alive(c, now) || self.matcher.as_ref().is_some_and(|m| !m.matches(c)) {
-                continue;
+            let extensions = (t.table.counters(i), t.table.start_ns(i));
+            if self.visit(i, c, extensions) {
+                return true;
             }
-            if self.count >= self.end && self.next.is_none() {
-                self.next = Some(i);
-                if !req.total {
-                    self.more = true;
-                    return true;
-                }
-            }
-            if self.count >= req.offset && self.entries.len() < self.limit {
-                let e = entry(&t.table, i, c, now, req.format, req.show_labels);
-                self.entries.push(e);
-            }
-            if req.states {
-                let name = c
-                    .proto
-                    .state_name()
-                    .unwrap_or_else(|| proto_name(c.orig.proto));
-                match self.states.iter_mut().find(|(n, _)| *n == name) {
-                    Some((_, k)) => *k += 1,
-                    None => self.states.push((name, 1)),
-                }
-            }
-            self.count += 1;
         }
         true
+    }
+
+    /// [`step`](Self::step) on a lane (the tracker shared with the workers' lanes):
+    /// each record is read under its own lock.
+    pub fn step_on_lane(&mut self, t: &Tracker, lane: &LaneState, slots: u32) -> bool {
+        let end = t.table.slot_count();
+        let stop = self.at.saturating_add(slots).min(end);
+        while self.at < stop {
+            let i = self.at;
+            self.at += 1;
+            let Some(slot) = t.table.lock_slot(i, lane.alone) else {
+                continue;
+            };
+            let c = slot.conn();
+            if c.slot == Slot::Free {
+                continue;
+            }
+            if self.visit(i, c, (slot.counters(), t.table.start_of(i))) {
+                return true;
+            }
+        }
+        self.at >= end
+    }
+
+    /// Takes in the connection in slot `i`; true when the answer is complete.
+    fn visit(
+        &mut self,
+        i: u32,
+        c: &Conn,
+        extensions: (Option<[DirCounters; 2]>, Option<u64>),
+    ) -> bool {
+        let (req, now) = (self.req, self.req.now_ns);
+        if !alive(c, now) || self.matcher.as_ref().is_some_and(|m| !m.matches(c)) {
+            return false;
+        }
+        if self.count >= self.end && self.next.is_none() {
+            self.next = Some(i);
+            if !req.total {
+                self.more = true;
+                return true;
+            }
+        }
+        if self.count >= req.offset && self.entries.len() < self.limit {
+            let e = entry_with(c, extensions, now, req.format, req.show_labels);
+            self.entries.push(e);
+        }
+        if req.states {
+            let name = c
+                .proto
+                .state_name()
+                .unwrap_or_else(|| proto_name(c.orig.proto));
+            match self.states.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, k)) => *k += 1,
+                None => self.states.push((name, 1)),
+            }
+        }
+        self.count += 1;
+        false
     }
 
     /// The answer, once [`step`](Self::step) said it is complete.
@@ -418,7 +461,19 @@ fn describe(t: &Tuple) -> String {
 /// `show_labels` is set and it has any). Counters and start time come from the table's
 /// extensions, when on.
 fn entry(table: &Table, idx: u32, c: &Conn, now: u64, format: Format, show_labels: bool) -> Entry {
-    let counters: Option<[DirCounters; 2]> = table.counters(idx);
+    let extensions = (table.counters(idx), table.start_ns(idx));
+    entry_with(c, extensions, now, format, show_labels)
+}
+
+/// [`entry`], with the connection's counters and start time given (`extensions`).
+fn entry_with(
+    c: &Conn,
+    extensions: (Option<[DirCounters; 2]>, Option<u64>),
+    now: u64,
+    format: Format,
+    show_labels: bool,
+) -> Entry {
+    let (counters, start) = extensions;
     let mut line = match format {
         Format::Text => conntrack_line(c, counters, now),
         Format::Extended => {
@@ -430,9 +485,7 @@ fn entry(table: &Table, idx: u32, c: &Conn, now: u64, format: Format, show_label
                 conntrack_line(c, counters, now)
             )
         }
-        Format::Json => {
-            return Entry::Record(Box::new(conn_record(c, counters, table.start_ns(idx), now)))
-        }
+        Format::Json => return Entry::Record(Box::new(conn_record(c, counters, start, now))),
     };
     let labels = c.labels();
     if show_labels && labels != 0 {

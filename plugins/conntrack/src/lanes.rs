@@ -29,6 +29,10 @@ use std::ops::{Deref, DerefMut};
 
 pub use brickwall_lanes::LANES;
 
+/// The lane the control socket reads on (`list`), beside the workers' lanes: the last
+/// one, which a worker numbered that high shares with it (they take turns).
+pub const CONTROL_LANE: u32 = LANES as u32 - 1;
+
 /// What a lane keeps for itself between exclusive holders.
 #[derive(Default)]
 pub struct LaneState {

@@ -747,10 +747,25 @@ impl Plugin for Conntrack {
             response.extend_from_slice(&out?);
             return Ok(());
         }
+        if let (Request::Count(_), Some(mut lane)) = (&req, self.tracker.lane(lanes::CONTROL_LANE))
+        {
+            response.extend_from_slice(&control::count(lane.parts().0)?);
+            return Ok(());
+        }
         if let Request::List(r) = &req {
-            // A part at a time, so that listing a large table leaves the lanes turns.
+            // On a lane of its own, beside the workers' lanes, a part at a time: a
+            // listing stops no packet, and lets connections come and go between parts.
             let mut walk = control::ListWalk::new(r)?;
-            while !walk.step(&self.tracker(), control::LIST_STEP) {}
+            loop {
+                let Some(mut lane) = self.tracker.lane(lanes::CONTROL_LANE) else {
+                    while !walk.step(&self.tracker(), control::LIST_STEP) {}
+                    break;
+                };
+                let (t, state) = lane.parts();
+                if walk.step_on_lane(t, state, control::LIST_STEP) {
+                    break;
+                }
+            }
             response.extend_from_slice(&walk.answer()?);
             return Ok(());
         }

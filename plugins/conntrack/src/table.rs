@@ -677,6 +677,11 @@ impl Table {
         out
     }
 
+    /// Slots in the slab (live and free): slot numbers are below it.
+    pub fn slot_count(&self) -> u32 {
+        self.slab.len() as u32
+    }
+
     /// Every live slot (confirmed and unconfirmed).
     pub fn slots(&self) -> impl Iterator<Item = (u32, &Conn)> {
         self.slots_from(0)

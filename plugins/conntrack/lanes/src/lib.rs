@@ -15,9 +15,11 @@
 //! is held. A lane that finds itself the only one registered is therefore alone until
 //! it lets go ([`LaneGuard::alone`]): the value's finer locks can be skipped.
 //!
-//! Lanes are not starved by a stream of exclusive holders (a control client listing the
-//! table in a loop): a lane that finds its lock taken says it is waiting, and the next
-//! exclusive holder lets it have its turn before taking that lane.
+//! Neither side starves the other: a lane that finds its lock taken says it is waiting,
+//! and the next exclusive holder lets it have its turn before taking that lane; an
+//! exclusive holder that finds a lane taken says so, and that lane's next holder waits
+//! until the exclusive holder has had its turn (a control client listing the table in a
+//! loop, or a lane held for long stretches, cannot shut the other out).
 //!
 //! Lock order, which makes deadlock impossible: the writers' mutex, then lanes in
 //! ascending order. A lane holder must not take the lock exclusively or another lane
@@ -42,6 +44,9 @@ struct Lane<S> {
     held: AtomicBool,
     /// A holder is waiting for `held` (the next exclusive holder lets it in first).
     waiting: AtomicBool,
+    /// An exclusive holder is waiting for `held` (the lane's next holder lets it in
+    /// first).
+    writer_waiting: AtomicBool,
     state: UnsafeCell<S>,
 }
 
@@ -59,6 +64,13 @@ pub struct LaneLock<T, S> {
 // access to the value from several lanes at once needs `T: Sync`-like care that the
 // value's own finer locks provide, which is why the value must at least be `Send`.
 unsafe impl<T: Send, S: Send> Sync for LaneLock<T, S> {}
+
+/// Takes a spin lock if it is free.
+#[inline]
+fn try_acquire(flag: &AtomicBool) -> bool {
+    flag.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_ok()
+}
 
 /// Takes a spin lock.
 #[inline]
@@ -88,6 +100,7 @@ impl<T, S: Default> LaneLock<T, S> {
                 .map(|_| Lane {
                     held: AtomicBool::new(false),
                     waiting: AtomicBool::new(false),
+                    writer_waiting: AtomicBool::new(false),
                     state: UnsafeCell::new(S::default()),
                 })
                 .collect(),
@@ -113,7 +126,11 @@ impl<T, S> LaneLock<T, S> {
                 spins += 1;
                 sync::spin(spins);
             }
-            acquire(&lane.held);
+            if !try_acquire(&lane.held) {
+                lane.writer_waiting.store(true, Ordering::Release);
+                acquire(&lane.held);
+                lane.writer_waiting.store(false, Ordering::Release);
+            }
         }
         Exclusive {
             lock: self,
@@ -134,11 +151,13 @@ impl<T, S> LaneLock<T, S> {
             let _all = self.write();
             self.registered.fetch_or(bit, Ordering::Release);
         }
-        if lane
-            .held
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
+        // An exclusive holder that waited for this lane goes first.
+        let mut spins = 0u32;
+        while lane.writer_waiting.load(Ordering::Acquire) {
+            spins += 1;
+            sync::spin(spins);
+        }
+        if !try_acquire(&lane.held) {
             lane.waiting.store(true, Ordering::Release);
             acquire(&lane.held);
             lane.waiting.store(false, Ordering::Release);
