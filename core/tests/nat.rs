@@ -380,6 +380,54 @@ fn the_filter_sees_a_binding_through_ct_status_from_the_first_packet() {
     assert_eq!(status[3] & (ct::status::SRC_NAT | ct::status::DST_NAT), 0);
 }
 
+/// An SCTP INIT from `src:sport` to `dst:dport`, its CRC-32C set.
+fn sctp_init4(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
+    let mut p = Vec::new();
+    p.extend_from_slice(&sport.to_be_bytes());
+    p.extend_from_slice(&dport.to_be_bytes());
+    p.extend_from_slice(&[0; 8]); // verification tag 0 (an INIT), checksum
+                                  // INIT: type 1, length 20, initiate tag, a_rwnd, streams out/in, initial TSN.
+    p.extend_from_slice(&[
+        1, 0, 0, 20, 0x11, 0x22, 0x33, 0x44, 0, 1, 0, 0, 0, 10, 0, 10,
+    ]);
+    p.extend_from_slice(&[0, 0, 0, 1]);
+    assert!(brickwall_wire::crc32c::set_sctp(&mut p));
+    write(|o| {
+        eth()
+            .ipv4(src, dst, 64)
+            .write(o, etherparse::IpNumber(ip_proto::SCTP), &p)
+            .unwrap()
+    })
+}
+
+#[test]
+fn sctp_ports_are_translated_and_the_crc32c_computed_again() {
+    let e = nat_engine(SNAT);
+    let out = run(
+        &e,
+        &[
+            sctp_init4(CLIENT, SERVER, 5000, 80),
+            // The same port from another client: the binding must move it.
+            sctp_init4(CLIENT2, SERVER, 5000, 80),
+        ],
+    );
+    let mut ports = Vec::new();
+    for (p, o) in &out {
+        assert_eq!(*o, Outcome::Forwarded);
+        let d = &p.view.frame()[ETH..];
+        assert_eq!(checksum(&d[..20]), 0, "IPv4 header checksum");
+        assert_eq!(&d[12..16], &PUBLIC, "source translated");
+        let sctp = &d[20..];
+        let stored = u32::from_le_bytes([sctp[8], sctp[9], sctp[10], sctp[11]]);
+        assert_eq!(brickwall_wire::crc32c::sctp(sctp), Some(stored), "CRC-32C");
+        ports.push(u16::from_be_bytes([sctp[0], sctp[1]]));
+    }
+    assert_eq!(ports[0], 5000, "the first keeps its port");
+    assert_ne!(ports[1], 5000, "the second is moved off it");
+    let list = common::ct_table(&e, 0);
+    assert!(list.contains("sctp"), "{list}");
+}
+
 #[test]
 fn two_clients_on_one_port_get_distinct_ports_and_a_full_range_drops() {
     let e = nat_engine(SNAT);

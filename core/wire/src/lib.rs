@@ -26,6 +26,7 @@
 extern crate alloc;
 
 pub mod checksum;
+pub mod crc32c;
 pub mod flags;
 pub mod ip_proto;
 

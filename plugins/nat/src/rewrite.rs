@@ -10,6 +10,7 @@
 
 use brickwall_hooks::Family;
 use brickwall_wire::checksum::update;
+use brickwall_wire::crc32c;
 use brickwall_wire::ip_proto;
 
 use crate::tuple::Manip;
@@ -122,7 +123,7 @@ pub fn manip(
         return changed;
     };
     let key_off = match proto {
-        ip_proto::TCP | ip_proto::UDP => match m {
+        ip_proto::TCP | ip_proto::UDP | ip_proto::SCTP => match m {
             Manip::Src => l4,
             Manip::Dst => l4 + 2,
         },
@@ -141,9 +142,25 @@ pub fn manip(
         if let Some(s) = l4_sum(d, family, proto, l4, false) {
             fix(d, s, &old.to_be_bytes(), &key.to_be_bytes());
         }
+        if proto == ip_proto::SCTP {
+            // SCTP's CRC-32C covers its packet alone and is not updated incrementally:
+            // computed again over the whole packet (a cut capture keeps the old one).
+            if let Some(packet) = whole(d, family).and_then(|n| d.get_mut(l4..n)) {
+                crc32c::set_sctp(packet);
+            }
+        }
         changed = true;
     }
     changed
+}
+
+/// The length datagram `d`'s IP header declares, if `d` holds all of it.
+fn whole(d: &[u8], family: Family) -> Option<usize> {
+    let declared = match family {
+        Family::Ipv4 => d.get(2..4).map(|b| usize::from(get16(b, 0))),
+        Family::Ipv6 => d.get(4..6).map(|b| 40 + usize::from(get16(b, 0))),
+    };
+    declared.filter(|&n| n >= 20 && d.len() >= n)
 }
 
 #[cfg(test)]

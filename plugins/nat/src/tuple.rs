@@ -53,7 +53,7 @@ impl Manip {
 /// What part of a protocol's tuple NAT may change besides the addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KeyKind {
-    /// Source and destination ports (TCP, UDP).
+    /// Source and destination ports (TCP, UDP, SCTP).
     Ports,
     /// The query id, the same in both directions (ICMP, ICMPv6).
     IcmpId,
@@ -65,7 +65,7 @@ impl KeyKind {
     /// The kind for a protocol of a family (`NFPROTO_*` value).
     pub fn of(family: u8, proto: u8) -> KeyKind {
         match proto {
-            ip_proto::TCP | ip_proto::UDP => KeyKind::Ports,
+            ip_proto::TCP | ip_proto::UDP | ip_proto::SCTP => KeyKind::Ports,
             ip_proto::ICMP if family != FAMILY_V6 => KeyKind::IcmpId,
             ip_proto::ICMPV6 if family == FAMILY_V6 => KeyKind::IcmpId,
             _ => KeyKind::None,
