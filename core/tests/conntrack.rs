@@ -143,12 +143,24 @@ fn prepared_batches_replay_every_capture_as_unprepared() {
 /// expectations at the end. The filter marks a connection 7 at its first packet and 9
 /// at its next, and drops what comes after: marks are stored at confirmation, so a
 /// burst that let a connection's packet through conntrack-in before the one ahead of
-/// it was confirmed would let a packet through that one at a time drops.
+/// it was confirmed would let a packet through that one at a time drops. Once with the
+/// helpers, once without (bursts then go on past new connections: see `BurstGuard`).
 #[test]
 fn bursts_replay_every_capture_as_one_packet_at_a_time() {
+    for helpers in [true, false] {
+        bursts_match_one_at_a_time(helpers);
+    }
+}
+
+fn bursts_match_one_at_a_time(helpers: bool) {
+    let conntrack = if helpers {
+        format!("helpers: {HELPERS}\n      helper_sandbox: {{budget: {{fuel: 100000000}}}}")
+    } else {
+        "helpers: []".to_string()
+    };
     let yaml = format!(
-        "plugins:\n  - builtin: conntrack\n    config:\n      helpers: {HELPERS}\n      \
-         helper_sandbox: {{budget: {{fuel: 100000000}}}}\n  - builtin: filter\n    config:\n      \
+        "plugins:\n  - builtin: conntrack\n    config:\n      {conntrack}\n  \
+         - builtin: filter\n    config:\n      \
          chains:\n        - hook: forward\n          policy: accept\n          rules:\n            \
          - {{match: {{ct_state: new}}, action: {{ct_mark_set: 7}}}}\n            \
          - {{match: {{ct_state: established, ct_mark: 7}}, action: [{{ct_mark_set: 9}}, accept]}}\n            \

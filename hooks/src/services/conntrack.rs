@@ -319,6 +319,11 @@ pub struct ConntrackTable {
     /// bits ask for beyond the tuples, status, mark, labels and flags (the rest zero).
     pub conn_on:
         extern "C" fn(ctx: *const c_void, worker: u32, ct: u64, want: u32, out: *mut CtConn) -> i32,
+    /// 1.1: the importer binds reply tuples ([`set_nat_reply`](Self::set_nat_reply)) of
+    /// new connections at a later hook (NAT), so conntrack must not let a packet that
+    /// could belong to such a connection by its bound reply run ahead of its
+    /// confirmation; called once, at the importer's init.
+    pub will_bind: extern "C" fn(ctx: *const c_void),
 }
 
 // The table is immutable; its functions are thread-safe.
@@ -409,6 +414,15 @@ impl Conntrack {
         match (self.table.set_nat_reply)(self.table.ctx, ct, reply) {
             code::OK => Ok(()),
             e => Err(e),
+        }
+    }
+
+    /// Tells conntrack this importer binds reply tuples (see
+    /// [`ConntrackTable::will_bind`]); nothing with a 1.0 exporter, which cuts a burst
+    /// after every new connection anyway.
+    pub fn will_bind(&self) {
+        if (self.table.size as usize) >= std::mem::size_of::<ConntrackTable>() {
+            (self.table.will_bind)(self.table.ctx);
         }
     }
 
@@ -504,6 +518,7 @@ mod tests {
         0
     }
     extern "C" fn unsubscribe(_: *const c_void, _: *mut c_void) {}
+    extern "C" fn will_bind(_: *const c_void) {}
 
     fn table(size: usize) -> &'static ConntrackTable {
         Box::leak(Box::new(ConntrackTable {
@@ -518,6 +533,7 @@ mod tests {
             next_event,
             unsubscribe,
             conn_on,
+            will_bind,
         }))
     }
 

@@ -108,6 +108,14 @@ pub struct BurstGuard {
     pub cut: bool,
     /// The latest packet must wait (set by conntrack-in, read by the burst).
     pub(crate) deferred: bool,
+    /// The worker's connections from before the burst are settled (see the tracker's
+    /// `pending`).
+    pub(crate) settled: bool,
+    /// A later hook may still change what a new connection means to the next packets:
+    /// helpers are configured (a rule may give it one, whose step may expect their
+    /// connections) or a plugin said it binds reply tuples (NAT: the next packets may be
+    /// replies to the bound tuple). The burst is then cut after every new connection.
+    pub late_changes: bool,
 }
 
 /// Connections a burst remembers (the engine's bursts are at most this long).
@@ -121,6 +129,8 @@ impl Default for BurstGuard {
             bits: [0; 4],
             cut: false,
             deferred: false,
+            settled: false,
+            late_changes: false,
         }
     }
 }

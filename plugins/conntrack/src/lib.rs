@@ -150,6 +150,9 @@ pub struct Conntrack {
     helpers: Mutex<Option<HelperSet>>,
     /// Whether `helpers` holds a set: packets skip its lock when it does not.
     has_helpers: AtomicBool,
+    /// Another plugin binds the reply tuples of new connections (NAT, through the
+    /// service's `will_bind`).
+    binders: AtomicBool,
     /// Per worker, what conntrack-in noted about its latest packet, which lets the
     /// helper step and confirm pass it by without a lock.
     seen: Box<[Seen]>,
@@ -246,6 +249,7 @@ impl Conntrack {
             tracker: TrackerLock::new(tracker),
             defrag,
             has_helpers: AtomicBool::new(helpers.is_some()),
+            binders: AtomicBool::new(false),
             helpers: Mutex::new(helpers),
             seen: (0..Tracker::MAX_WORKERS).map(|_| Seen::default()).collect(),
             host,
@@ -384,24 +388,33 @@ impl Conntrack {
         let mut keys =
             [const { std::mem::MaybeUninit::<Option<(Tuple, u32)>>::uninit() }; MAX_BURST];
         let mut hashes = [0u32; MAX_BURST];
+        let mut flows = [0u64; MAX_BURST];
         let mut hashed = 0;
         for (i, pkt) in pkts.iter().enumerate().take(n) {
             let key = self.keyer.key(pkt);
             if let Some((t, h)) = &key {
                 // SAFETY: `keys[..i]` were written in the earlier rounds of this loop.
                 let earlier = |j: usize| unsafe { keys[j].assume_init_ref() };
-                if hashes[..hashed].contains(h)
-                    && (0..i).any(|j| earlier(j).is_some_and(|(u, _)| u == *t))
+                // A packet of a flow an earlier packet of the burst has, either way:
+                // it waits for that one (a connection found twice, or one the earlier
+                // packet opens and confirmation has not put in the table yet).
+                let flow = flow_print(t);
+                if flows[..hashed].contains(&flow)
+                    && (0..i)
+                        .any(|j| earlier(j).is_some_and(|(u, _)| u == *t || u.is_inverse_of(t)))
                 {
                     n = i;
                     break;
                 }
                 hashes[hashed] = *h;
+                flows[hashed] = flow;
                 hashed += 1;
             }
             keys[i].write(key);
         }
         let mut guard = BurstGuard::default();
+        guard.late_changes =
+            self.has_helpers.load(Ordering::Relaxed) || self.binders.load(Ordering::Relaxed);
         let worker = first.worker;
         let mut decided = 0;
         // The lane's part: up to the first packet it cannot decide.
@@ -781,6 +794,15 @@ impl Plugin for Conntrack {
         }
         Ok(())
     }
+}
+
+/// A fingerprint of a tuple's flow, the same for the tuple and its inverse (its
+/// addresses and protocol, combined symmetrically): a cheap first test before
+/// comparing tuples.
+#[inline]
+fn flow_print(t: &Tuple) -> u64 {
+    let a = u128::from_ne_bytes(t.src) ^ u128::from_ne_bytes(t.dst);
+    (a as u64) ^ ((a >> 64) as u64) ^ u64::from(t.proto)
 }
 
 /// Fewest lookups a burst overlaps by prefetching: with fewer, the prefetch's own walk

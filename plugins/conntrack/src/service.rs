@@ -30,6 +30,13 @@ pub fn table(plugin: &Conntrack) -> ConntrackTable {
         next_event,
         unsubscribe,
         conn_on,
+        will_bind,
+    }
+}
+
+extern "C" fn will_bind(ctx: *const c_void) {
+    if let Some(p) = plugin(ctx) {
+        p.binders.store(true, std::sync::atomic::Ordering::Release);
     }
 }
 

@@ -140,12 +140,12 @@ pub struct Tracker {
     /// (dropped, queued, stolen), oldest first: slot, id, creation time. Reaped once
     /// stale.
     unconfirmed: VecDeque<(u32, u32, u64)>,
-    /// Per worker, the connection its latest packet created, until the worker's next
-    /// packet: by then that packet was confirmed or not, and only if not does the
-    /// connection join `unconfirmed`. So `unconfirmed` holds the few connections whose
-    /// packet never reached confirmation, not every connection created in its time
-    /// to live.
-    pending: Vec<Option<(u32, u32, u64)>>,
+    /// Per worker, the connections its latest packet (or burst) created, until the
+    /// worker's next packet (or burst): by then those packets were confirmed or not,
+    /// and only those that were not join `unconfirmed`. So `unconfirmed` holds the few
+    /// connections whose packet never reached confirmation, not every connection
+    /// created in its time to live.
+    pending: Vec<Vec<(u32, u32, u64)>>,
     live: usize,
     next_id: u32,
     next_gc_ns: u64,
@@ -255,7 +255,7 @@ impl Tracker {
             cfg,
             proto_cfg,
             unconfirmed: VecDeque::new(),
-            pending: vec![None],
+            pending: vec![Vec::new()],
             live: 0,
             next_id: 1,
             next_gc_ns: 0,
@@ -280,7 +280,7 @@ impl Tracker {
         if w >= self.worker_stats.len() {
             self.worker_stats.resize(w + 1, Stats::default());
             self.prepared.resize_with(w + 1, Prepared::default);
-            self.pending.resize(w + 1, None);
+            self.pending.resize(w + 1, Vec::new());
         }
         self.cur_worker = w;
     }
@@ -719,11 +719,15 @@ impl Tracker {
         }
     }
 
-    /// Moves the connection the current worker's previous packet created to the
-    /// unconfirmed queue if that packet did not confirm it.
+    /// Moves the connections the current worker's previous packet (or burst) created
+    /// to the unconfirmed queue if their packets did not confirm them.
     #[inline]
     fn settle_pending(&mut self) {
-        if let Some((idx, id, born)) = self.pending[self.cur_worker].take() {
+        if self.pending[self.cur_worker].is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending[self.cur_worker]);
+        for &(idx, id, born) in &pending {
             if self
                 .table
                 .get(idx)
@@ -732,6 +736,10 @@ impl Tracker {
                 self.unconfirmed.push_back((idx, id, born));
             }
         }
+        // The allocation is kept for the worker's next burst.
+        let mut pending = pending;
+        pending.clear();
+        self.pending[self.cur_worker] = pending;
     }
 
     /// Frees unconfirmed connections whose packets never reached confirmation. Every
@@ -739,7 +747,11 @@ impl Tracker {
     /// front (a worker that went quiet after a dropped packet never settles its own).
     fn reap_unconfirmed(&mut self, now: u64, all_stale: bool) {
         for p in self.pending.iter_mut() {
-            if let Some(e) = p.take_if(|e| now.saturating_sub(e.2) >= UNCONFIRMED_TTL_NS) {
+            let (stale, fresh): (Vec<_>, Vec<_>) = p
+                .drain(..)
+                .partition(|e| now.saturating_sub(e.2) >= UNCONFIRMED_TTL_NS);
+            *p = fresh;
+            for e in stale {
                 self.unconfirmed.push_front(e);
             }
         }
@@ -945,7 +957,7 @@ impl Tracker {
         let settled = self
             .pending
             .get(pkt.worker as usize)
-            .is_some_and(|p| p.is_none());
+            .is_some_and(|p| p.is_empty());
         if !settled || now >= self.next_gc_ns || self.table.resizing() {
             return Exclusive;
         }
@@ -1112,7 +1124,16 @@ impl Tracker {
         key: Option<(Tuple, u32)>,
     ) -> InVerdict {
         self.set_worker(pkt.worker);
-        self.settle_pending();
+        // A burst's packets settle the worker's earlier connections once, at its first
+        // packet: the connections its own packets create are confirmed after them.
+        match guard.as_deref_mut() {
+            None => self.settle_pending(),
+            Some(g) if !g.settled => {
+                g.settled = true;
+                self.settle_pending();
+            }
+            Some(_) => {}
+        }
         if pkt.ct != 0 {
             return InVerdict::Accept;
         }
@@ -1129,6 +1150,9 @@ impl Tracker {
         let layers = Layers::of(pkt);
         let mut tuple = Tuple::default();
         let mut hash = None;
+        // A burst's keys say its later packets are of other flows (see `track`'s new
+        // connections below).
+        let keyed = key.is_some();
         match key {
             Some((t, h)) => (tuple, hash) = (t, Some(h)),
             None => {
@@ -1163,10 +1187,20 @@ impl Tracker {
             None => self.table.hash(&tuple),
         };
         let Some((idx, dir)) = self.lookup_hashed(&tuple, hash, now) else {
+            let v = self.new_conn(pkt, tuple, now, bytes);
             if let Some(g) = guard {
-                g.cut = true;
+                // The burst goes on past a new connection when none of its later
+                // packets is of the same flow (the burst's keys stop before such a
+                // packet), no later hook can change what the connection means to them
+                // (`late_changes`: a helper's expectations, a NAT binding), the
+                // connection is plain (no master) and the table has room (no early
+                // drop whose victim would depend on this one's confirmation).
+                let plain = v == InVerdict::Accept
+                    && self.conn_of(pkt.ct).is_some_and(|(_, c)| c.ext.is_none());
+                let room = self.live + brickwall_hooks::abi::MAX_BURST < self.cfg.max;
+                g.cut |= !(keyed && plain && room && !g.late_changes);
             }
-            return self.new_conn(pkt, tuple, now, bytes);
+            return v;
         };
         if let Some(g) = guard.as_deref_mut() {
             if !g.claim(idx) {
@@ -1334,7 +1368,7 @@ impl Tracker {
         let Some(c) = self.table.get(idx) else {
             return self.set_invalid(pkt);
         };
-        self.pending[self.cur_worker] = Some((idx, c.id, now));
+        self.pending[self.cur_worker].push((idx, c.id, now));
         let info = if related.is_some() {
             CtInfo::Related
         } else {

@@ -1,7 +1,8 @@
 //! Bursts at conntrack-in (`Plugin::on_burst`): the plugin decides a burst's packets in
 //! order and cuts it where a later packet depends on what the later hooks do to an
-//! earlier one — before a second packet of a connection, after a packet that opens one,
-//! and after a packet of a connection with a helper (whose step may expect the next
+//! earlier one — before a second packet of a connection (one found, or one an earlier
+//! packet opened and confirmation has not put in the table yet, either direction), and
+//! after a packet of a connection with a helper (whose step may expect the next
 //! packet's connection).
 
 use brickwall_conntrack::datagram::{ipv4, tcp, udp, view};
@@ -39,7 +40,7 @@ fn udp4(a: u8, b: u8, sp: u16, dp: u16) -> Vec<u8> {
 }
 
 #[test]
-fn a_burst_is_cut_before_a_second_packet_of_a_connection_and_after_a_new_one() {
+fn a_burst_is_cut_before_a_second_packet_of_a_connection_old_or_new() {
     let ct = plugin("null");
     for f in 0..4 {
         one(&ct, &udp4(1, 2, 1000 + f, 53), SEC);
@@ -61,14 +62,30 @@ fn a_burst_is_cut_before_a_second_packet_of_a_connection_and_after_a_new_one() {
             .all(|i| matches!(i, CtInfo::Established | CtInfo::EstablishedReply)),
         "{infos:?}"
     );
-    // A new flow ends the burst's decided part with itself.
+    // A new flow does not end the burst; its reply, which must find the connection
+    // confirmed, waits (and the packets after it).
     let ds = [
         udp4(1, 2, 1003, 53),
         udp4(1, 2, 7000, 53),
         udp4(1, 2, 1001, 53),
+        udp4(1, 2, 7001, 53),
+        udp4(2, 1, 53, 7000),
+        udp4(1, 2, 1002, 53),
     ];
     let (k, infos) = burst_in(&ct, &ds, 2 * SEC);
-    assert_eq!((k, infos[1]), (2, CtInfo::New));
+    assert_eq!(k, 4, "{infos:?}");
+    assert_eq!(
+        infos,
+        [
+            CtInfo::Established,
+            CtInfo::New,
+            CtInfo::Established,
+            CtInfo::New
+        ]
+    );
+    // Its second packet the same way waits likewise.
+    let ds = [udp4(1, 2, 7100, 53), udp4(1, 2, 7100, 53)];
+    assert_eq!(burst_in(&ct, &ds, 2 * SEC).0, 1);
 }
 
 #[test]

@@ -246,18 +246,35 @@ impl Plugin for Nat {
         drop_reasons: &DROP_REASONS,
     };
 
-    /// A packet's translation depends on its own connection only, and conntrack cuts a
-    /// burst after a packet that opens a connection (confirmation then makes its
-    /// binding visible to the next one's clash check), so a burst is decided packet by
-    /// packet, uncut.
+    /// A packet's translation depends on its own connection only, so a burst is decided
+    /// packet by packet; it is cut after a packet whose connection is not confirmed yet
+    /// (see [`on_burst`](Self::on_burst)).
     const BURSTS: bool = true;
+
+    /// The burst's packets one by one, cut after a packet that opens a connection: its
+    /// binding must be confirmed, and so visible to the next binding's clash check,
+    /// before another connection is bound.
+    fn on_burst(&self, op: u32, pkts: &mut [&mut PacketView], verdicts: &mut [Verdict]) -> usize {
+        for (i, (pkt, v)) in pkts.iter_mut().zip(verdicts.iter_mut()).enumerate() {
+            let opens = pkt.ct != 0 && pkt.ct_status & ct::status::CONFIRMED == 0;
+            *v = self.on_packet(op, pkt);
+            if opens {
+                return i + 1;
+            }
+        }
+        pkts.len().min(verdicts.len())
+    }
 
     const IMPORTS: &'static [ServiceImport] = &[ct::IMPORT];
 
     fn init(config: &str, host: Host) -> Result<Self, String> {
         let chains = rules::load(config)?;
+        let ct = Conntrack::import(&host)?;
+        // New connections' reply tuples change here, after conntrack-in: conntrack
+        // must not let their packets run ahead of confirmation in a burst.
+        ct.will_bind();
         Ok(Nat {
-            ct: Conntrack::import(&host)?,
+            ct,
             chains,
             chooser: Chooser::default(),
             stats: Stats::default(),
