@@ -72,6 +72,23 @@ fn try_acquire(flag: &AtomicBool) -> bool {
         .is_ok()
 }
 
+/// Takes spin lock `held` in turn with the other side: first lets the other side in if
+/// it has been waiting (`theirs`), then takes the lock, saying it waits (`mine`) while
+/// it is taken.
+#[inline]
+fn take_in_turn(held: &AtomicBool, theirs: &AtomicBool, mine: &AtomicBool) {
+    let mut spins = 0u32;
+    while theirs.load(Ordering::Acquire) {
+        spins += 1;
+        sync::spin(spins);
+    }
+    if !try_acquire(held) {
+        mine.store(true, Ordering::Release);
+        acquire(held);
+        mine.store(false, Ordering::Release);
+    }
+}
+
 /// Takes a spin lock.
 #[inline]
 fn acquire(flag: &AtomicBool) {
@@ -121,16 +138,7 @@ impl<T, S> LaneLock<T, S> {
             bits &= bits - 1;
             let lane = &self.lanes[i];
             // A lane that waited through the previous exclusive holder goes first.
-            let mut spins = 0u32;
-            while lane.waiting.load(Ordering::Acquire) {
-                spins += 1;
-                sync::spin(spins);
-            }
-            if !try_acquire(&lane.held) {
-                lane.writer_waiting.store(true, Ordering::Release);
-                acquire(&lane.held);
-                lane.writer_waiting.store(false, Ordering::Release);
-            }
+            take_in_turn(&lane.held, &lane.waiting, &lane.writer_waiting);
         }
         Exclusive {
             lock: self,
@@ -152,16 +160,7 @@ impl<T, S> LaneLock<T, S> {
             self.registered.fetch_or(bit, Ordering::Release);
         }
         // An exclusive holder that waited for this lane goes first.
-        let mut spins = 0u32;
-        while lane.writer_waiting.load(Ordering::Acquire) {
-            spins += 1;
-            sync::spin(spins);
-        }
-        if !try_acquire(&lane.held) {
-            lane.waiting.store(true, Ordering::Release);
-            acquire(&lane.held);
-            lane.waiting.store(false, Ordering::Release);
-        }
+        take_in_turn(&lane.held, &lane.writer_waiting, &lane.waiting);
         let alone = self.registered.load(Ordering::Acquire) == bit;
         Some(LaneGuard {
             lock: self,
