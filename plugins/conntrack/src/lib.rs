@@ -374,9 +374,10 @@ impl Conntrack {
     /// confirmation.
     fn conntrack_in_burst(&self, pkts: &mut [&mut PacketView], verdicts: &mut [Verdict]) -> usize {
         // Tuples and hashes before the lock; the lookups overlapped under it (from the
-        // table size where that pays). A packet whose tuple an earlier packet of the
-        // burst has must wait for it: the burst is decided up to there (its keys are not
-        // computed past it).
+        // table size where that pays). A packet of a flow an earlier packet of the burst
+        // has (either direction), and an ICMP error (it may quote a connection an earlier
+        // packet opened), must wait for the packets before it: the burst is decided up
+        // to there (its keys are not computed past it).
         let Some(first) = pkts.first() else { return 0 };
         let seen = self.seen.get(first.worker as usize);
         let window = seen.map_or(0, |s| s.window.load(Ordering::Relaxed)) as usize;
@@ -398,6 +399,10 @@ impl Conntrack {
                 // A packet of a flow an earlier packet of the burst has, either way:
                 // it waits for that one (a connection found twice, or one the earlier
                 // packet opens and confirmation has not put in the table yet).
+                if i > 0 && proto::icmp::tuple_is_error(t) {
+                    n = i;
+                    break;
+                }
                 let flow = flow_print(t);
                 if flows[..hashed].contains(&flow)
                     && (0..i)

@@ -125,3 +125,23 @@ fn a_burst_is_cut_after_a_packet_of_a_connection_with_a_helper() {
     one(&ct, &ds[0], 2 * SEC);
     assert_eq!(one(&ct, &data_syn, 2 * SEC), CtInfo::Related);
 }
+
+#[test]
+fn an_icmp_error_waits_for_the_new_connection_it_may_quote() {
+    use brickwall_conntrack::datagram::icmp;
+    let ct = plugin("null");
+    let request = udp4(1, 2, 9000, 53);
+    // Port unreachable from 10.0.0.2 about that datagram: unused word, then the quote.
+    let mut rest = vec![0u8; 4];
+    rest.extend_from_slice(&request[..28]);
+    let error = ipv4([10, 0, 0, 2], [10, 0, 0, 1], 1, &icmp(3, 3, &rest));
+    let (k, infos) = burst_in(&ct, &[request.clone(), error.clone()], SEC);
+    assert_eq!(
+        (k, infos[0]),
+        (1, CtInfo::New),
+        "the error waits: {infos:?}"
+    );
+    // Once the first packet is confirmed, the error is related to its connection.
+    one(&ct, &request, SEC);
+    assert_eq!(one(&ct, &error, SEC), CtInfo::RelatedReply);
+}
