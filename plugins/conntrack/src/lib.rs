@@ -765,10 +765,11 @@ impl Plugin for Conntrack {
             response.extend_from_slice(&out?);
             return Ok(());
         }
-        if let (Request::Count(_), Some(mut lane)) = (&req, self.tracker.lane(lanes::CONTROL_LANE))
-        {
-            response.extend_from_slice(&control::count(lane.parts().0)?);
-            return Ok(());
+        if matches!(req, Request::Count(_)) {
+            if let Some(mut lane) = self.tracker.lane(lanes::CONTROL_LANE) {
+                response.extend_from_slice(&control::count(lane.parts().0)?);
+                return Ok(());
+            }
         }
         if let Request::List(r) = &req {
             // On a lane of its own, beside the workers' lanes, a part at a time: a
