@@ -11,9 +11,9 @@
 //! registered) needs no record lock.
 //!
 //! Everything else (a new connection, confirmation, an event, a helper, an expiry, the
-//! collector, a resize, the control socket) takes the tracker **exclusively**, and
-//! sees and changes everything as a single thread would, the `&mut Tracker` it derefs
-//! to. What each lane counted on its own (packets found, its latest packet time) is
+//! collector, a resize, a control request other than `list` and `count`) takes the
+//! tracker **exclusively**, and sees and changes everything as a single thread would,
+//! the `&mut Tracker` it derefs to. What each lane counted on its own (packets found, its latest packet time) is
 //! folded into the tracker when the exclusive holder takes it.
 //!
 //! Lock order: the helper set's lock, then the lanes' lock (its mutex, then lanes in
@@ -29,7 +29,7 @@ use std::ops::{Deref, DerefMut};
 
 pub use brickwall_lanes::LANES;
 
-/// The lane the control socket reads on (`list`), beside the workers' lanes: the last
+/// The lane the control socket reads on (`list`, `count`), beside the workers' lanes: the last
 /// one, which a worker numbered that high shares with it (they take turns).
 pub const CONTROL_LANE: u32 = LANES as u32 - 1;
 
