@@ -313,3 +313,58 @@ fn a_list_walked_a_part_at_a_time_answers_as_one_walk_does() {
         Some(usize::from(n))
     );
 }
+
+#[test]
+fn a_control_client_listing_in_a_loop_does_not_stop_the_packets() {
+    // 5 000 connections seen both ways, then a worker sending established packets
+    // while another thread lists the whole table without pause. The worker must keep
+    // going (a listing that held the tracker exclusively, taken back at once, left it
+    // no progress at all).
+    let ct = Arc::new(plugin("{}"));
+    let flows: Vec<(Vec<u8>, Vec<u8>)> = (0..5000u32)
+        .map(|i| {
+            let port = 1000 + (i % 60_000) as u16;
+            (
+                ipv4(client(i), SERVER, 17, &udp(port, 53)),
+                ipv4(SERVER, client(i), 17, &udp(53, port)),
+            )
+        })
+        .collect();
+    for (o, r) in &flows {
+        one(&ct, &mut o.clone(), 0, SEC);
+        one(&ct, &mut r.clone(), 0, SEC);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let lister = {
+        let (ct, stop) = (ct.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut lists = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                let r = ask(
+                    &ct,
+                    serde_json::json!({"op": "list", "now_ns": SEC, "limit": 10000}),
+                );
+                assert_eq!(r["entries"].as_array().map(Vec::len), Some(5000));
+                lists += 1;
+            }
+            lists
+        })
+    };
+    let started = Instant::now();
+    let mut sent = 0;
+    for chunk in flows.chunks(32).cycle().take(300) {
+        let mut ds: Vec<Vec<u8>> = chunk.iter().map(|(o, _)| o.clone()).collect();
+        for info in burst(&ct, &mut ds, 0, 2 * SEC) {
+            assert_eq!(info, CtInfo::Established);
+        }
+        sent += ds.len();
+    }
+    let took = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let lists = lister.join().expect("lister");
+    assert!(
+        took < Duration::from_secs(30),
+        "{sent} packets took {took:?} beside {lists} listings"
+    );
+    assert!(lists > 0);
+}
