@@ -58,13 +58,20 @@ impl CtInfo {
         })
     }
 
+    /// Whether a packet with this information travels in its connection's reply
+    /// direction; `None` for packets without a connection.
+    pub fn is_reply(self) -> Option<bool> {
+        match self {
+            CtInfo::Established | CtInfo::Related | CtInfo::New => Some(false),
+            CtInfo::EstablishedReply | CtInfo::RelatedReply => Some(true),
+            CtInfo::Untracked | CtInfo::Invalid | CtInfo::None => None,
+        }
+    }
+
     /// `original` or `reply` for packets with a connection.
     pub fn direction_name(self) -> Option<&'static str> {
-        match self {
-            CtInfo::Established | CtInfo::Related | CtInfo::New => Some("original"),
-            CtInfo::EstablishedReply | CtInfo::RelatedReply => Some("reply"),
-            _ => None,
-        }
+        self.is_reply()
+            .map(|reply| if reply { "reply" } else { "original" })
     }
 }
 

@@ -47,16 +47,6 @@ pub mod status {
     ];
 }
 
-/// Whether a packet with this conntrack information travels in its connection's reply
-/// direction; `None` without a connection (`ct direction` then matches neither way).
-pub fn reply_direction(info: CtInfo) -> Option<bool> {
-    match info {
-        CtInfo::New | CtInfo::Established | CtInfo::Related => Some(false),
-        CtInfo::EstablishedReply | CtInfo::RelatedReply => Some(true),
-        CtInfo::Invalid | CtInfo::Untracked | CtInfo::None => None,
-    }
-}
-
 /// The state bit of a packet's conntrack information. `CtInfo::None` (no conntrack has
 /// seen the packet, e.g. none is loaded, or the chain runs before it) has no bit, so it
 /// matches no `ct_state` at all.
@@ -340,7 +330,8 @@ impl Matcher {
             }
         }
         if let Some(reply) = self.ct_direction {
-            if reply_direction(pkt.ctinfo()) != Some(reply) {
+            // Without a connection `ct direction` matches neither way.
+            if pkt.ctinfo().is_reply() != Some(reply) {
                 return false;
             }
         }

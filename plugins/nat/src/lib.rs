@@ -226,16 +226,6 @@ impl Nat {
     }
 }
 
-/// Whether a packet with this conntrack information travels in the reply direction;
-/// `None` for packets without a connection.
-fn direction(info: CtInfo) -> Option<bool> {
-    match info {
-        CtInfo::New | CtInfo::Related | CtInfo::Established => Some(false),
-        CtInfo::EstablishedReply | CtInfo::RelatedReply => Some(true),
-        CtInfo::Untracked | CtInfo::Invalid | CtInfo::None => None,
-    }
-}
-
 impl Plugin for Nat {
     const INFO: PluginInfo = PluginInfo {
         name: "nat",
@@ -286,7 +276,7 @@ impl Plugin for Nat {
             return Verdict::Accept;
         };
         let info = pkt.ctinfo();
-        let Some(reply) = direction(info) else {
+        let Some(reply) = info.is_reply() else {
             return Verdict::Accept;
         };
         if pkt.ct == 0 {
