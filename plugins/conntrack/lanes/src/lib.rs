@@ -84,14 +84,15 @@ fn take_in_turn(held: &AtomicBool, theirs: &AtomicBool, mine: &AtomicBool) {
     }
     if !try_acquire(held) {
         mine.store(true, Ordering::Release);
-        acquire(held);
+        spin_lock(held);
         mine.store(false, Ordering::Release);
     }
 }
 
-/// Takes a spin lock.
+/// Takes the spin lock `flag` (true while held; the holder lets go by storing false
+/// with release ordering): the lanes' own, and what finer locks beside them use.
 #[inline]
-fn acquire(flag: &AtomicBool) {
+pub fn spin_lock(flag: &AtomicBool) {
     let mut spins = 0u32;
     while flag
         .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)

@@ -129,19 +129,7 @@ impl ConnCell {
                 locked: false,
             };
         }
-        let mut spins = 0u32;
-        while self
-            .flag()
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            spins += 1;
-            if spins < 64 {
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
-        }
+        brickwall_lanes::spin_lock(self.flag());
         SlotGuard {
             cell: self,
             acct,
