@@ -178,6 +178,18 @@ fn proto_config(cfg: &CtConfig) -> ProtoConfig {
     }
 }
 
+/// Whether `tuple` is TCP with a combination of flags no segment may carry.
+fn bad_tcp_flags(tuple: &Tuple, layers: &Layers) -> bool {
+    tuple.proto == ipproto::TCP
+        && crate::proto::tcp::check_flags(layers.l4.get(13).copied().unwrap_or(0)).is_err()
+}
+
+/// A packet's IP length as the counters count it: its headers up to layer 4, and the
+/// layer-4 length its IP header declares (`l4_len`).
+fn ip_bytes(pkt: &PacketView, l4_len: usize) -> u64 {
+    (l4_len + (pkt.l4_off - pkt.l3_off) as usize) as u64
+}
+
 /// The conntrack information of a packet in direction `dir` of the found connection `c`.
 fn found_ctinfo(c: &Conn, dir: u8) -> CtInfo {
     if dir == 1 {
@@ -979,11 +991,8 @@ impl Tracker {
         if tuple.is_icmp() || tuple.proto == ipproto::GRE {
             return Exclusive;
         }
-        if tuple.proto == ipproto::TCP {
-            let fl = layers.l4.get(13).copied().unwrap_or(0);
-            if crate::proto::tcp::check_flags(fl).is_err() {
-                return Exclusive;
-            }
+        if bad_tcp_flags(&tuple, &layers) {
+            return Exclusive;
         }
         let (Some((idx, dir)), _) = self.table.find_hashed(&tuple, hash) else {
             return Exclusive;
@@ -1005,7 +1014,7 @@ impl Tracker {
             return Exclusive;
         }
         let l4_len = declared_l4_len(pkt, &layers);
-        let bytes = (l4_len + (pkt.l4_off - pkt.l3_off) as usize) as u64;
+        let bytes = ip_bytes(pkt, l4_len);
         let info = found_ctinfo(c, dir);
         let mut state = c.proto.clone();
         let key_before = state.state_key();
@@ -1173,15 +1182,12 @@ impl Tracker {
                 _ => {}
             }
         }
-        if tuple.proto == ipproto::TCP {
-            let fl = layers.l4.get(13).copied().unwrap_or(0);
-            if crate::proto::tcp::check_flags(fl).is_err() {
-                return self.set_invalid(pkt);
-            }
+        if bad_tcp_flags(&tuple, &layers) {
+            return self.set_invalid(pkt);
         }
         let l4 = layers.l4;
         let l4_len = declared_l4_len(pkt, &layers);
-        let bytes = (l4_len + (pkt.l4_off - pkt.l3_off) as usize) as u64;
+        let bytes = ip_bytes(pkt, l4_len);
         let hash = match hash.or_else(|| self.prepared[self.cur_worker].take(&tuple)) {
             Some(h) => h,
             None => self.table.hash(&tuple),
