@@ -6,10 +6,10 @@ use wasmtime::Engine;
 
 /// The imports the helper world offers.
 pub const ALLOWED_IMPORTS: [&str; 2] =
-    ["brickwall:helper/types@0.2.0", "brickwall:helper/log@0.2.0"];
+    ["brickwall:helper/types@0.3.0", "brickwall:helper/log@0.3.0"];
 
 /// The export every helper must have.
-pub const REQUIRED_EXPORT: &str = "brickwall:helper/helper@0.2.0";
+pub const REQUIRED_EXPORT: &str = "brickwall:helper/helper@0.3.0";
 
 /// Whether `bytes` is a component rather than a core module (the header's layer field).
 pub fn is_component(bytes: &[u8]) -> bool {

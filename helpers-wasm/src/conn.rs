@@ -60,6 +60,31 @@ pub struct PacketCall<'a> {
     pub payload: &'a [u8],
 }
 
+/// How the connection an expectation creates is translated (Linux's
+/// `nf_nat_follow_master`): its destination goes to `to`:`to_port`; its source becomes
+/// the address the master's far side has in the master's direction `reply` (false:
+/// original) that the expected connection travels in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExpectNat {
+    /// The expected connection travels in the master's reply direction.
+    pub reply: bool,
+    /// The real destination address (IPv4 in the first four bytes).
+    pub to: [u8; 16],
+    /// The real destination port.
+    pub to_port: u16,
+}
+
+/// A payload edit a helper asked for: `length` bytes at `offset` become `data`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    /// Offset in the payload as the helper got it.
+    pub offset: u32,
+    /// Bytes replaced.
+    pub length: u32,
+    /// The new bytes.
+    pub data: Vec<u8>,
+}
+
 /// An expectation a helper asked for, with the policy's defaults filled in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExpectRequest {
@@ -75,6 +100,8 @@ pub struct ExpectRequest {
     pub class: u8,
     /// Stays after a match.
     pub permanent: bool,
+    /// The expected connection's translation (a master behind NAT).
+    pub nat: Option<ExpectNat>,
 }
 
 /// What became of a packet's helper call.
@@ -89,4 +116,6 @@ pub struct CallOutcome {
     /// End the connections the connection's expectations created, and its pending
     /// expectations.
     pub end_expected: bool,
+    /// Payload edits, as the helper returned them (the host checks them before use).
+    pub rewrites: Vec<Edit>,
 }

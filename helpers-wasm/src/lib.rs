@@ -25,7 +25,9 @@ pub mod set;
 pub mod standalone;
 pub mod stats;
 
-pub use conn::{CallOutcome, ExpectRequest, HConnInfo, HCtState, HTuple, PacketCall};
+pub use conn::{
+    CallOutcome, Edit, ExpectNat, ExpectRequest, HConnInfo, HCtState, HTuple, PacketCall,
+};
 pub use policy::{Budget, HelperPolicy, OnFailure, SandboxPolicy};
 pub use set::{HelperId, HelperReport, HelperSet};
 pub use stats::HelperStats;

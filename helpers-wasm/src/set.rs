@@ -6,7 +6,9 @@ use crate::bindings::{self, HelperWorldPre, LogGate, LogSink, StoreData};
 use crate::builtin;
 use crate::cache::{Cache, Origin};
 use crate::check::Interface;
-use crate::conn::{CallOutcome, ExpectRequest, HConnInfo, HCtState, HTuple, PacketCall};
+use crate::conn::{
+    CallOutcome, Edit, ExpectNat, ExpectRequest, HConnInfo, HCtState, HTuple, PacketCall,
+};
 use crate::engine::HelperEngine;
 use crate::instance::{Failure, Instance, Recipe};
 use crate::policy::{HelperPolicy, OnFailure, PortSpec, SandboxPolicy};
@@ -293,6 +295,20 @@ impl HelperSet {
                 },
                 class: e.class,
                 permanent: e.flags.contains(bindings::ExpectFlags::PERMANENT),
+                nat: e.nat.as_ref().map(|n| ExpectNat {
+                    reply: matches!(n.dir, bindings::Direction::Reply),
+                    to: h_addr(&n.to).0,
+                    to_port: n.to_port,
+                }),
+            })
+            .collect();
+        let rewrites = res
+            .rewrites
+            .into_iter()
+            .map(|r| Edit {
+                offset: r.offset,
+                length: r.length,
+                data: r.data,
             })
             .collect();
         CallOutcome {
@@ -300,6 +316,7 @@ impl HelperSet {
             expects,
             failed: false,
             end_expected: res.end_expected,
+            rewrites,
         }
     }
 

@@ -65,6 +65,13 @@ fn wit_tuple(t: crate::Tuple) -> wit::ConnTuple {
     }
 }
 
+fn wit_dir(d: crate::Direction) -> Direction {
+    match d {
+        crate::Direction::Original => Direction::Original,
+        crate::Direction::Reply => Direction::Reply,
+    }
+}
+
 /// `assigned`, for [`crate::export_helper!`].
 pub fn assigned<H: Helper>(_conn: u32, info: ConnInfo) -> Bytes {
     H::assigned(&crate::ConnInfo {
@@ -121,6 +128,11 @@ pub fn on_packet<H: Helper>(
                 timeout_s: e.timeout_s,
                 class: e.class,
                 flags,
+                nat: e.nat.map(|n| wit::ExpectNat {
+                    dir: wit_dir(n.dir),
+                    to: wit_addr(n.to),
+                    to_port: n.to_port,
+                }),
             }
         })
         .collect();
@@ -131,7 +143,15 @@ pub fn on_packet<H: Helper>(
         }),
         expectations,
         state: st.changed().then(|| st.into_bytes()),
-        rewrites: Vec::new(),
+        rewrites: out
+            .rewrites
+            .into_iter()
+            .map(|e| wit::Rewrite {
+                offset: e.offset,
+                length: e.length,
+                data: e.data,
+            })
+            .collect(),
         end_expected: out.end_expected,
     }
 }

@@ -116,6 +116,22 @@ pub struct ConnInfo {
 }
 
 impl ConnInfo {
+    /// Whether the connection is translated (its reply is not its original reversed).
+    pub fn is_translated(&self) -> bool {
+        self.reply != self.original.reversed()
+    }
+
+    /// The address and port the far side sees as the source of a packet in `dir` (the
+    /// other direction's destination): what a helper behind NAT writes into a payload
+    /// in place of the sender's own.
+    pub fn seen_as(&self, dir: Direction) -> (Addr, u16) {
+        let other = match dir {
+            Direction::Original => &self.reply,
+            Direction::Reply => &self.original,
+        };
+        (other.dst, other.dst_port)
+    }
+
     /// A connection whose original direction is `original` (the reply its reverse,
     /// zone 0, no mark), as tests build them.
     pub fn of(original: Tuple) -> ConnInfo {
@@ -174,6 +190,18 @@ pub enum Verdict {
     Drop,
 }
 
+/// How an expected connection is translated, for a master behind NAT: its destination
+/// goes to `to`:`to_port`, its source becomes what the master's far side has in `dir`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExpectNat {
+    /// The master's direction the expected connection's first packet travels in.
+    pub dir: Direction,
+    /// Where it really goes: the address the payload carried before the rewrite.
+    pub to: Addr,
+    /// Its port.
+    pub to_port: u16,
+}
+
 /// A connection the helper announces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expect {
@@ -189,6 +217,8 @@ pub struct Expect {
     pub any_src_addr: bool,
     /// Any source port matches.
     pub any_src_port: bool,
+    /// The expected connection's translation (none: untranslated).
+    pub nat: Option<ExpectNat>,
 }
 
 impl Expect {
@@ -201,6 +231,7 @@ impl Expect {
             permanent: false,
             any_src_addr: false,
             any_src_port: true,
+            nat: None,
         }
     }
 
@@ -209,6 +240,29 @@ impl Expect {
         Expect {
             any_src_port: false,
             ..Expect::any_src_port(tuple)
+        }
+    }
+}
+
+/// A payload edit: `length` bytes at `offset` of the payload as received are replaced
+/// by `data` (the host fixes lengths, checksums and TCP sequence numbers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    /// Offset in the payload.
+    pub offset: u32,
+    /// Bytes replaced.
+    pub length: u32,
+    /// The new bytes.
+    pub data: Vec<u8>,
+}
+
+impl Edit {
+    /// Replaces `range` of the payload by `data`.
+    pub fn replace(range: core::ops::Range<usize>, data: Vec<u8>) -> Edit {
+        Edit {
+            offset: range.start as u32,
+            length: range.len() as u32,
+            data,
         }
     }
 }
@@ -223,6 +277,8 @@ pub struct Outcome {
     /// End the connections this connection's expectations created, and its pending
     /// expectations (a PPTP call torn down).
     pub end_expected: bool,
+    /// Payload edits, in offset order, not overlapping.
+    pub rewrites: Vec<Edit>,
 }
 
 impl Outcome {
