@@ -68,7 +68,7 @@ fn a_reload_swaps_rules_and_keeps_the_table() {
         .unwrap();
     assert_eq!(
         String::from_utf8_lossy(&helpers),
-        r#"{"helpers":[],"expect_failed":0,"unknown_requested":0}"#
+        r#"{"helpers":[],"expect_failed":0,"unknown_requested":0,"mangled":0,"mangle_failed":0}"#
     );
     // Exactly one filter is registered (the old one's callbacks are gone).
     let table = engine.registry().snapshot();

@@ -115,4 +115,11 @@ pub struct HelpersResponse {
     /// Packets whose rule asked for a helper no configuration defines.
     #[serde(default)]
     pub unknown_requested: u64,
+    /// Packets whose payload a helper edited (behind NAT).
+    #[serde(default)]
+    pub mangled: u64,
+    /// Packets dropped because a helper's edits could not be applied or the translated
+    /// expectation they announce could not be created.
+    #[serde(default)]
+    pub mangle_failed: u64,
 }

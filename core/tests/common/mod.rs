@@ -5,6 +5,8 @@ use brickwall_core::config::Config;
 use brickwall_core::engine::Engine;
 use brickwall_core::packet::Packet;
 use brickwall_core::wire::LinkType;
+use brickwall_wire::checksum::{checksum, finish, pseudo_v4, pseudo_v6, sum};
+use brickwall_wire::ip_proto;
 use std::path::Path;
 
 /// An Ethernet frame with a UDP datagram from `src` to `dst`.
@@ -328,4 +330,59 @@ pub fn ct_expectations(engine: &Engine, now_ns: u64) -> String {
         .expect("expect-list");
     let list: ExpectListResponse = serde_json::from_slice(&answer).expect("an expect-list answer");
     list.lines().map(|l| format!("{l}\n")).collect()
+}
+
+/// Checks every checksum of an IP datagram by full recomputation, the datagram quoted
+/// by an ICMP error too (its transport checksum when it is quoted whole).
+pub fn verify_datagram(d: &[u8], whole: bool) {
+    let v4 = d[0] >> 4 == 4;
+    let (l4, proto, src, dst) = if v4 {
+        let ihl = usize::from(d[0] & 0xf) * 4;
+        assert_eq!(checksum(&d[..ihl]), 0, "IPv4 header checksum");
+        (ihl, d[9], &d[12..16], &d[16..20])
+    } else {
+        (40, d[6], &d[8..24], &d[24..40])
+    };
+    let seg = &d[l4..];
+    let pseudo = |p: u8| {
+        if v4 {
+            pseudo_v4(
+                src.try_into().unwrap(),
+                dst.try_into().unwrap(),
+                p,
+                seg.len() as u16,
+            )
+        } else {
+            pseudo_v6(
+                src.try_into().unwrap(),
+                dst.try_into().unwrap(),
+                p,
+                seg.len() as u32,
+            )
+        }
+    };
+    match proto {
+        ip_proto::UDP if v4 && seg[6..8] == [0, 0] => {}
+        ip_proto::TCP | ip_proto::UDP if whole => {
+            assert_eq!(finish(sum(pseudo(proto), seg)), 0, "transport checksum")
+        }
+        ip_proto::ICMP => assert_eq!(checksum(seg), 0, "ICMP checksum"),
+        ip_proto::ICMPV6 => assert_eq!(finish(sum(pseudo(proto), seg)), 0, "ICMPv6 checksum"),
+        _ => {}
+    }
+    let is_error = match proto {
+        ip_proto::ICMP => matches!(seg[0], 3 | 4 | 5 | 11 | 12),
+        ip_proto::ICMPV6 => seg[0] < 128,
+        _ => false,
+    };
+    if is_error {
+        // The quote's transport checksum can be checked only when it is whole.
+        let q = &seg[8..];
+        let len = if q[0] >> 4 == 4 {
+            usize::from(u16::from_be_bytes([q[2], q[3]]))
+        } else {
+            40 + usize::from(u16::from_be_bytes([q[4], q[5]]))
+        };
+        verify_datagram(q, len == q.len());
+    }
 }

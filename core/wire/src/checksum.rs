@@ -7,6 +7,8 @@
 //! a few small values to it (a protocol number, a length) before the next call.
 //! Verifying data that holds its own checksum: [`checksum`] of it is 0.
 
+use crate::{ip_proto, Ipv4Header, Ipv6Header};
+
 /// Adds `data` to the running sum `acc` and folds the result to 16 bits. An odd last
 /// byte counts as a word padded with zero, so of several pieces summed in turn only
 /// the last may have an odd length.
@@ -103,4 +105,56 @@ fn fold64(mut s: u64) -> u16 {
         s = (s & 0xffff) + (s >> 16);
     }
     s as u16
+}
+/// Computes the TCP or UDP checksum of an IP datagram (`datagram` starts at the IP
+/// header: IPv4 without fragments, or IPv6 with TCP or UDP right after the fixed
+/// header) in full and writes it. Returns whether it wrote one; anything else is left
+/// as it is.
+pub fn fill_transport(datagram: &mut [u8]) -> bool {
+    let ip = &*datagram;
+    let (proto, l4_off, l4_len, pseudo) = match ip.first().map(|b| b >> 4) {
+        Some(4) => {
+            let Some(h) = Ipv4Header::new(ip) else {
+                return false;
+            };
+            let ihl = h.header_len();
+            let total = usize::from(h.total_len());
+            if ihl < Ipv4Header::MIN_LEN || h.is_fragment() || total < ihl || total > ip.len() {
+                return false;
+            }
+            let l4_len = total - ihl;
+            let proto = h.protocol();
+            let pseudo = pseudo_v4(h.src(), h.dst(), proto, l4_len as u16);
+            (proto, ihl, l4_len, pseudo)
+        }
+        Some(6) => {
+            let Some(h) = Ipv6Header::new(ip) else {
+                return false;
+            };
+            let l4_len = usize::from(h.payload_len());
+            if Ipv6Header::LEN + l4_len > ip.len() {
+                return false;
+            }
+            let proto = h.next_header();
+            let pseudo = pseudo_v6(&h.src(), &h.dst(), proto, l4_len as u32);
+            (proto, Ipv6Header::LEN, l4_len, pseudo)
+        }
+        _ => return false,
+    };
+    let field = match proto {
+        ip_proto::TCP if l4_len >= 20 => 16,
+        ip_proto::UDP if l4_len >= 8 => 6,
+        _ => return false,
+    };
+    let Some(seg) = datagram.get_mut(l4_off..l4_off + l4_len) else {
+        return false;
+    };
+    seg[field..field + 2].copy_from_slice(&[0, 0]);
+    let mut c = finish(sum(pseudo, seg));
+    if proto == ip_proto::UDP && c == 0 {
+        // UDP sends a computed zero as all ones (zero means "no checksum").
+        c = 0xffff;
+    }
+    seg[field..field + 2].copy_from_slice(&c.to_be_bytes());
+    true
 }

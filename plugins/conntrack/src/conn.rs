@@ -128,6 +128,9 @@ pub struct ConnExt {
     pub master: Option<(u32, u32)>,
     /// The reply tuple a NAT binding chose (with [`status::NAT_MASK`] bits set).
     pub nat_reply: Option<Tuple>,
+    /// TCP sequence adjustment by direction, once a helper changed a payload's length
+    /// (with [`status::SEQ_ADJUST`] set).
+    pub seqadj: Option<crate::seqadj::SeqAdjPair>,
 }
 
 impl Conn {

@@ -42,6 +42,19 @@ impl Mask {
     };
 }
 
+/// How the connection an expectation creates is translated, for a master behind NAT
+/// (Linux's `nf_nat_follow_master`): the destination goes to `to`:`to_port`, the
+/// source to the address the master's far side has in the direction it travels in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FollowNat {
+    /// The expected connection travels in the master's reply direction.
+    pub reply: bool,
+    /// Its real destination address.
+    pub to: [u8; 16],
+    /// Its real destination port.
+    pub to_port: u16,
+}
+
 /// A request to create an expectation.
 #[derive(Clone, Debug)]
 pub struct ExpectSpec {
@@ -59,6 +72,8 @@ pub struct ExpectSpec {
     pub max_expected: u32,
     /// `PERMANENT`, `INACTIVE`, `USERSPACE` bits.
     pub flags: u32,
+    /// The expected connection's translation (a master behind NAT).
+    pub nat: Option<FollowNat>,
 }
 
 /// What [`ExpectTable::claim`] found for a new connection.
@@ -66,6 +81,8 @@ pub struct ExpectSpec {
 pub struct Claim {
     /// The master (slot and generation) of the expectation the connection fulfils.
     pub master: Option<(u32, u32)>,
+    /// How that expectation translates the connection.
+    pub nat: Option<FollowNat>,
     /// Expectations that went: expired ones met on the way, then the claimed one and
     /// its mirror image.
     pub gone: Vec<Expectation>,
@@ -96,6 +113,8 @@ pub struct Expectation {
     pub flags: u32,
     /// Creation order, for "oldest first".
     pub seq: u64,
+    /// The expected connection's translation.
+    pub nat: Option<FollowNat>,
 }
 
 impl Expectation {
@@ -268,6 +287,7 @@ impl ExpectTable {
             class: spec.class,
             flags: spec.flags,
             seq: self.next_seq,
+            nat: spec.nat,
         };
         self.by_dst.entry(dst_key(&e.tuple)).or_default().push(id);
         self.by_id.insert(id, e);
@@ -318,9 +338,13 @@ impl ExpectTable {
     pub fn claim(&mut self, t: &Tuple, now_ns: u64) -> Claim {
         let mut gone = Vec::new();
         let Some(e) = self.find(t, now_ns, &mut gone).and_then(|id| self.get(id)) else {
-            return Claim { master: None, gone };
+            return Claim {
+                master: None,
+                nat: None,
+                gone,
+            };
         };
-        let (id, master, generation) = (e.id, e.master, e.master_generation);
+        let (id, master, generation, nat) = (e.id, e.master, e.master_generation, e.nat);
         if e.flags & PERMANENT == 0 {
             if let Some(e) = self.remove(id) {
                 let mirror = e.tuple.invert();
@@ -341,6 +365,7 @@ impl ExpectTable {
         }
         Claim {
             master: Some((master, generation)),
+            nat,
             gone,
         }
     }
@@ -394,6 +419,7 @@ mod tests {
             class: 0,
             max_expected: 8,
             flags,
+            nat: None,
         }
     }
 

@@ -3,15 +3,18 @@
 //! connections that ended (their helper hears of it), the GRE key map PPTP
 //! expectations install, and the helper step itself — at HELPER (300) on INPUT and
 //! POSTROUTING, it hands each packet with payload to the connection's WebAssembly
-//! helper and creates the expectations that come back.
+//! helper and creates the expectations that come back; behind NAT it applies the
+//! helper's payload edits and keeps the connection's TCP sequence adjustment.
 
-use crate::expect::{ExpectSpec, Mask, PERMANENT};
+use crate::expect::{ExpectSpec, FollowNat, Mask, PERMANENT};
 use crate::lanes::TrackerLock;
 use crate::tracker::Tracker;
 use crate::tuple::{proto as ipproto, Tuple, FAMILY_V4, FAMILY_V6};
+use crate::{mangle, seqadj};
 use brickwall_helpers::{
     ExpectRequest, HConnInfo, HCtState, HTuple, HelperId, HelperSet, PacketCall,
 };
+use brickwall_hooks::services::conntrack::status as ct_status;
 use brickwall_hooks::{flags, CtInfo, PacketView};
 use std::collections::HashMap;
 
@@ -28,6 +31,11 @@ pub struct HelperBook {
     gre_keys: HashMap<GreKey, (u16, u32, u32)>,
     /// Expectations helpers asked for that could not be created (no master, limit).
     pub expect_failed: u64,
+    /// Packets whose payload edits were refused or whose translated expectation could
+    /// not be created.
+    pub mangle_failed: u64,
+    /// Packets whose payload a helper edited.
+    pub mangled: u64,
     /// Packets whose rule asked for a helper no config defines.
     pub unknown_requested: u64,
 }
@@ -137,6 +145,11 @@ fn spec_of(e: &ExpectRequest, master: &Tuple, helper: &str, max_expected: u32) -
         class: e.class,
         max_expected,
         flags: if e.permanent { PERMANENT } else { 0 },
+        nat: e.nat.map(|n| FollowNat {
+            reply: n.reply,
+            to: n.to,
+            to_port: n.to_port,
+        }),
     }
 }
 
@@ -149,6 +162,9 @@ pub enum StepVerdict {
     Drop,
     /// The helper's call failed and its policy is fail-closed.
     DropFailed,
+    /// The helper's payload edits could not be applied, or the expectation they
+    /// announce could not be created (Linux's NAT helpers drop such a packet).
+    DropMangle,
 }
 
 /// The helper step for one packet.
@@ -159,6 +175,44 @@ pub enum StepVerdict {
 /// out of the table during the call; a connection that ended meanwhile gets its
 /// helper's farewell here.
 pub fn step(
+    tracker: &TrackerLock,
+    worker: u32,
+    set: &mut HelperSet,
+    pkt: &mut PacketView,
+) -> StepVerdict {
+    let v = call_step(tracker, worker, set, pkt);
+    if v == StepVerdict::Accept
+        && pkt.l4proto == ipproto::TCP
+        && pkt.ct_status & ct_status::SEQ_ADJUST != 0
+    {
+        seq_adjust(tracker, worker, pkt);
+    }
+    v
+}
+
+/// Moves a TCP segment's sequence, acknowledgement and SACK numbers by its
+/// connection's adjustments (after the helper, as Linux adjusts at confirmation).
+fn seq_adjust(tracker: &TrackerLock, worker: u32, pkt: &mut PacketView) {
+    let Some(reply) = pkt.ctinfo().is_reply() else {
+        return;
+    };
+    let adj = {
+        let mut t = tracker.write();
+        t.set_worker(worker);
+        t.seqadj_of(pkt.ct)
+    };
+    let Some(adj) = adj else { return };
+    if !pkt.has_l4() {
+        return;
+    }
+    let (l4, end) = (pkt.l4_off as usize, pkt.l3_off as usize + pkt.l3().len());
+    if let Some(seg) = pkt.frame_mut().get_mut(l4..end) {
+        seqadj::adjust(seg, usize::from(reply), &adj);
+    }
+}
+
+/// The helper's call for one packet and what follows from its answer.
+fn call_step(
     tracker: &TrackerLock,
     worker: u32,
     set: &mut HelperSet,
@@ -257,7 +311,7 @@ pub fn step(
         t.end_expected(handle);
     }
     let reporting = pkt.flags & flags::REPORTING != 0;
-    if !reporting && out.expects.is_empty() {
+    if !reporting && out.expects.is_empty() && out.rewrites.is_empty() {
         return verdict_of(&out);
     }
     let (name, max_expected) = set
@@ -267,8 +321,10 @@ pub fn step(
         pkt.annotate("helper", &name);
     }
     let now = pkt.ts_ns;
+    let mut lost_nat = false;
     for e in &out.expects {
         let spec = spec_of(e, &orig, &name, max_expected);
+        let translated = spec.nat.is_some();
         match t.expect_create(handle, spec, now) {
             Ok(id) => {
                 if reporting {
@@ -278,10 +334,50 @@ pub fn step(
                     }
                 }
             }
-            Err(_) => t.helpers.expect_failed += 1,
+            Err(_) => {
+                t.helpers.expect_failed += 1;
+                lost_nat |= translated;
+            }
         }
     }
-    verdict_of(&out)
+    let verdict = verdict_of(&out);
+    if verdict != StepVerdict::Accept || (out.rewrites.is_empty() && !lost_nat) {
+        return verdict;
+    }
+    // The payload would announce a translated connection nobody expects.
+    if lost_nat {
+        t.helpers.mangle_failed += 1;
+        return StepVerdict::DropMangle;
+    }
+    let payload_off = usize::from(pkt.payload_off.saturating_sub(pkt.l3_off));
+    match mangle::apply(pkt.l3(), payload_off, &out.rewrites) {
+        Ok((datagram, delta)) => {
+            if !pkt.replace_datagram(&datagram) {
+                t.helpers.mangle_failed += 1;
+                return StepVerdict::DropMangle;
+            }
+            t.helpers.mangled += 1;
+            if orig.proto == ipproto::TCP && delta != 0 {
+                t.record_seqadj(handle, usize::from(reply), seq_of(pkt), delta);
+                pkt.ct_status |= ct_status::SEQ_ADJUST;
+            }
+            if reporting {
+                pkt.annotate("mangled", &format!("{delta:+}"));
+            }
+            StepVerdict::Accept
+        }
+        Err(_) => {
+            t.helpers.mangle_failed += 1;
+            StepVerdict::DropMangle
+        }
+    }
+}
+
+/// A TCP segment's sequence number (0 when it has none).
+fn seq_of(pkt: &PacketView) -> u32 {
+    pkt.l4()
+        .get(4..8)
+        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 fn verdict_of(out: &brickwall_helpers::CallOutcome) -> StepVerdict {

@@ -29,9 +29,11 @@ pub mod hash;
 pub mod helper;
 pub mod lanes;
 pub mod list;
+pub mod mangle;
 pub mod metrics;
 pub mod proto;
 pub mod record;
+pub mod seqadj;
 pub mod service;
 pub mod stats;
 pub mod table;
@@ -87,6 +89,7 @@ mod reason {
     pub const DEFRAG_INVALID: u32 = 2;
     pub const HELPER_DROP: u32 = 3;
     pub const HELPER_FAILED: u32 = 4;
+    pub const HELPER_MANGLE: u32 = 5;
 }
 
 const HOOKS: [HookSpec; 8] = [
@@ -607,6 +610,7 @@ impl Conntrack {
             helper::StepVerdict::Accept => Verdict::Accept,
             helper::StepVerdict::Drop => Verdict::Drop(reason::HELPER_DROP),
             helper::StepVerdict::DropFailed => Verdict::Drop(reason::HELPER_FAILED),
+            helper::StepVerdict::DropMangle => Verdict::Drop(reason::HELPER_MANGLE),
         }
     }
 
@@ -624,12 +628,15 @@ impl Conntrack {
         };
         let t = self.tracker();
         let (expect_failed, unknown) = (t.helpers.expect_failed, t.helpers.unknown_requested);
+        let (mangled, mangle_failed) = (t.helpers.mangled, t.helpers.mangle_failed);
         drop(t);
         let answer = |helpers| {
             serde_json::to_vec(&HelpersResponse {
                 helpers,
                 expect_failed,
                 unknown_requested: unknown,
+                mangled,
+                mangle_failed,
             })
             .map_err(|e| format!("response: {e}"))
         };
@@ -706,6 +713,7 @@ impl Plugin for Conntrack {
             "ct-defrag-invalid",
             "ct-helper-drop",
             "ct-helper-failed",
+            "ct-helper-mangle-failed",
         ],
     };
 

@@ -220,6 +220,7 @@ extern "C" fn expect(ctx: *const c_void, ct: u64, spec: *const CtExpectSpec) -> 
         class: s.class,
         max_expected: s.max_expected.max(1),
         flags: 0,
+        nat: None,
     };
     let mut t = p.tracker();
     let now = t.clock_ns();

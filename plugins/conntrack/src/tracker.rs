@@ -644,6 +644,26 @@ impl Tracker {
         self.table.get_mut(idx)?.ext.as_mut()?.helper_state.take()
     }
 
+    /// Records that a helper changed the payload of connection `ct`'s segment at `seq`
+    /// in direction `dir` by `delta` bytes: the connection's later segments are
+    /// adjusted (status `SEQ_ADJUST`).
+    pub fn record_seqadj(&mut self, ct: u64, dir: usize, seq: u32, delta: i32) {
+        let Some((idx, _)) = self.conn_of(ct) else {
+            return;
+        };
+        let Some(c) = self.table.get_mut(idx) else {
+            return;
+        };
+        c.status |= status::SEQ_ADJUST;
+        let ext = c.ext.get_or_insert_with(Default::default);
+        ext.seqadj.get_or_insert_with(Default::default)[dir & 1].record(seq, delta);
+    }
+
+    /// Connection `ct`'s sequence adjustments, if a helper changed a payload's length.
+    pub fn seqadj_of(&self, ct: u64) -> Option<crate::seqadj::SeqAdjPair> {
+        self.conn_of(ct)?.1.ext.as_ref()?.seqadj
+    }
+
     /// Puts slot `idx`'s helper state back.
     pub fn put_helper_state(&mut self, idx: u32, state: Vec<u8>) {
         if let Some(ext) = self.table.get_mut(idx).and_then(|c| c.ext.as_mut()) {
@@ -1026,6 +1046,7 @@ impl Tracker {
             now,
             c.status,
             &self.proto_cfg,
+            None,
         );
         let Track::Accept {
             timeout,
@@ -1223,7 +1244,21 @@ impl Tracker {
         // The state before, to tell what changed (the state key changes exactly when
         // the state's name does).
         let before = (c.status, c.proto.state_key());
-        let verdict = proto::track(c.proto.tracked(), dir, l4, l4_len, now, before.0, cfg);
+        let receiver_adj = c
+            .ext
+            .as_ref()
+            .and_then(|e| e.seqadj)
+            .map(|a| a[usize::from(dir ^ 1) & 1]);
+        let verdict = proto::track(
+            c.proto.tracked(),
+            dir,
+            l4,
+            l4_len,
+            now,
+            before.0,
+            cfg,
+            receiver_adj.as_ref(),
+        );
         let (timeout, set_assured) = match verdict {
             Track::Accept {
                 timeout,
@@ -1309,7 +1344,7 @@ impl Tracker {
             Err(_) => return self.set_invalid(pkt),
         };
         let tracked = state.tracked();
-        let timeout = match proto::track(tracked, 0, l4, l4_len, now, 0, &self.proto_cfg) {
+        let timeout = match proto::track(tracked, 0, l4, l4_len, now, 0, &self.proto_cfg, None) {
             Track::Accept { timeout, .. } => timeout,
             Track::Ignore => state_timeout(&state, &self.proto_cfg),
             Track::Kill | Track::Invalid(_) | Track::InvalidLowerTimeout(..) | Track::Reopen => {
@@ -1326,11 +1361,13 @@ impl Tracker {
         }
         // A connection someone announced is RELATED to its master.
         let mut related: Option<(u32, u32, u32)> = None;
+        let mut follow: Option<Tuple> = None;
         if !self.expects.is_empty() {
             let claim = self.expects.claim(&tuple, now);
             if let Some((m, g)) = claim.master {
                 if let Some(mc) = self.table.get(m).filter(|c| c.id == g) {
                     related = Some((m, mc.mark, g));
+                    follow = claim.nat.map(|n| follow_master(mc, &tuple, &n));
                     self.bump(|s| s.expect_new += 1);
                 }
             }
@@ -1368,6 +1405,13 @@ impl Tracker {
                 })),
             },
         };
+        let mut conn = conn;
+        if let Some(reply) = follow {
+            // Translated as its master's helper said, before any NAT rule could: both
+            // manips are set up.
+            conn.bind_nat_reply(reply);
+            conn.status |= status::SRC_NAT_DONE | status::DST_NAT_DONE;
+        }
         let idx = self.table.alloc(conn, now);
         self.table.account(idx, 0, bytes);
         self.live += 1;
@@ -1549,5 +1593,24 @@ impl Tracker {
             }
         }
         ended
+    }
+}
+
+/// The reply tuple of a connection expected behind NAT (Linux's `nf_nat_follow_master`):
+/// its destination goes where the helper said the payload pointed; its source becomes
+/// the address the master's far side has in the direction the connection travels in,
+/// its ports kept.
+fn follow_master(master: &Conn, orig: &Tuple, nat: &crate::expect::FollowNat) -> Tuple {
+    let other = if nat.reply {
+        master.orig
+    } else {
+        master.reply()
+    };
+    Tuple {
+        src: nat.to,
+        dst: other.dst,
+        src_id: nat.to_port,
+        dst_id: orig.src_id,
+        ..*orig
     }
 }

@@ -59,6 +59,7 @@ fn spec(src: [u8; 4], dst: [u8; 4], dport: u16, mask: Mask, max: u32, flags: u32
         class: 0,
         max_expected: max,
         flags,
+        nat: None,
     }
 }
 

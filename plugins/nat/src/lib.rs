@@ -310,6 +310,7 @@ impl Plugin for Nat {
         }
         if matches!(info, CtInfo::New | CtInfo::Related)
             && conn.flags & ct::conn_flags::CONFIRMED == 0
+            && conn.status & m.done_bit() == 0
         {
             match self.bind(op, spec.hook, m, pkt, &conn) {
                 Ok(Some(bound)) => {

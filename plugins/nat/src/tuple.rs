@@ -48,6 +48,16 @@ impl Manip {
             bit
         }
     }
+
+    /// The status bit saying this manip of a connection is set up (`SRC_NAT_DONE` or
+    /// `DST_NAT_DONE`): a connection an expectation translated has both before any
+    /// rule sees it.
+    pub fn done_bit(self) -> u32 {
+        match self {
+            Manip::Src => status::SRC_NAT_DONE,
+            Manip::Dst => status::DST_NAT_DONE,
+        }
+    }
 }
 
 /// What part of a protocol's tuple NAT may change besides the addresses.

@@ -3,61 +3,12 @@
 //! checksumming on) carries only the pseudo-header sum in its TCP or UDP checksum field;
 //! forwarded as it is, the receiver would drop it. This computes the real one.
 
-use brickwall_wire::{checksum, ip_proto, Ipv4Header, Ipv6Header};
+use brickwall_wire::checksum;
 
-/// Recomputes the TCP or UDP checksum of the IP datagram at `l3` in `frame` (IPv4
-/// without fragments, or IPv6 with TCP/UDP right after the fixed header). Returns
-/// whether it wrote one; anything else is left as it is.
+/// Recomputes the TCP or UDP checksum of the IP datagram at `l3` in `frame` (see
+/// [`checksum::fill_transport`]). Returns whether it wrote one.
 pub fn complete_l4(frame: &mut [u8], l3: usize) -> bool {
-    let Some(ip) = frame.get(l3..) else {
-        return false;
-    };
-    let (proto, l4_off, l4_len, pseudo) = match ip.first().map(|b| b >> 4) {
-        Some(4) => {
-            let Some(h) = Ipv4Header::new(ip) else {
-                return false;
-            };
-            let ihl = h.header_len();
-            let total = usize::from(h.total_len());
-            if ihl < Ipv4Header::MIN_LEN || h.is_fragment() || total < ihl || total > ip.len() {
-                return false;
-            }
-            let l4_len = total - ihl;
-            let proto = h.protocol();
-            let pseudo = checksum::pseudo_v4(h.src(), h.dst(), proto, l4_len as u16);
-            (proto, ihl, l4_len, pseudo)
-        }
-        Some(6) => {
-            let Some(h) = Ipv6Header::new(ip) else {
-                return false;
-            };
-            let l4_len = usize::from(h.payload_len());
-            if Ipv6Header::LEN + l4_len > ip.len() {
-                return false;
-            }
-            let proto = h.next_header();
-            let pseudo = checksum::pseudo_v6(&h.src(), &h.dst(), proto, l4_len as u32);
-            (proto, Ipv6Header::LEN, l4_len, pseudo)
-        }
-        _ => return false,
-    };
-    let field = match proto {
-        ip_proto::TCP if l4_len >= 20 => 16,
-        ip_proto::UDP if l4_len >= 8 => 6,
-        _ => return false,
-    };
-    let start = l3 + l4_off;
-    let Some(seg) = frame.get_mut(start..start + l4_len) else {
-        return false;
-    };
-    seg[field..field + 2].copy_from_slice(&[0, 0]);
-    let mut c = checksum::finish(checksum::sum(pseudo, seg));
-    if proto == ip_proto::UDP && c == 0 {
-        // UDP sends a computed zero as all ones (zero means "no checksum").
-        c = 0xffff;
-    }
-    seg[field..field + 2].copy_from_slice(&c.to_be_bytes());
-    true
+    frame.get_mut(l3..).is_some_and(checksum::fill_transport)
 }
 
 #[cfg(test)]

@@ -63,6 +63,7 @@ pub fn run(t: &mut Tracker, req: &ExpectCreate) -> Result<ExpectCreated, String>
         class: 0,
         max_expected: 0,
         flags: 0,
+        nat: None,
     };
     let id = t
         .expect_create(handle, spec, req.now_ns)

@@ -147,6 +147,7 @@ fn seg(seq: u32, ack: u32, flags: u8) -> Segment<'static> {
         window: 64240,
         payload_len: 0,
         options: &[],
+        ack_offset: 0,
     }
 }
 

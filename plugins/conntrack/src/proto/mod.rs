@@ -186,8 +186,10 @@ pub fn new_state(
 
 /// Tracks one packet of a connection in direction `dir` (0 original, 1 reply).
 /// `status` is the connection's status before this packet (a first reply does not yet
-/// count as seen, as in Linux); `l4_len` the L4 length the IP header declares.
+/// count as seen, as in Linux); `l4_len` the L4 length the IP header declares;
+/// `receiver_adj` the other direction's TCP sequence adjustment, if it has one.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 pub fn track(
     state: Tracked<'_>,
     dir: u8,
@@ -196,15 +198,19 @@ pub fn track(
     now_ns: u64,
     status: u16,
     cfg: &ProtoConfig,
+    receiver_adj: Option<&crate::seqadj::SeqAdj>,
 ) -> Track {
     let seen_reply = status & crate::conn::status::SEEN_REPLY != 0;
     let assured = status & crate::conn::status::ASSURED != 0;
     let t = &cfg.timeouts;
     match state {
         Tracked::Tcp(c) => {
-            let Some(seg) = segment(l4, l4_len) else {
+            let Some(mut seg) = segment(l4, l4_len) else {
                 return Track::Invalid("tcp-truncated");
             };
+            if let Some(a) = receiver_adj {
+                seg.ack_offset = a.offset_of(seg.ack.wrapping_sub(1));
+            }
             let d = if dir == 0 {
                 tcp::Dir::Original
             } else {

@@ -19,6 +19,10 @@ pub struct Segment<'a> {
     pub payload_len: u32,
     /// The option bytes (between the 20-byte header and the data offset).
     pub options: &'a [u8],
+    /// What to take off the ack and SACK edges before the window check: the receiver's
+    /// sequence adjustment at the acknowledged byte, when a helper behind NAT changed a
+    /// payload's length (Linux's `nf_ct_seq_offset`); 0 otherwise.
+    pub ack_offset: i32,
 }
 
 impl<'a> Segment<'a> {
@@ -34,6 +38,7 @@ impl<'a> Segment<'a> {
             window: h.window(),
             payload_len: u32::try_from(l4.len().saturating_sub(h.header_len())).unwrap_or(u32::MAX),
             options: h.options(),
+            ack_offset: 0,
         })
     }
 

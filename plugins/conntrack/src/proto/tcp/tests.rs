@@ -29,6 +29,7 @@ fn seg(seq: u32, ack: u32, flags: u8, window: u16, payload_len: u32) -> Segment<
         window,
         payload_len,
         options: &[],
+        ack_offset: 0,
     }
 }
 
@@ -40,6 +41,7 @@ fn seg_opts(seq: u32, ack: u32, flags: u8, window: u16, opts: &[u8]) -> Segment<
         window,
         payload_len: 0,
         options: opts,
+        ack_offset: 0,
     }
 }
 
@@ -1387,6 +1389,7 @@ fn arbitrary_input_never_panics() {
             window: rng.next() as u16,
             payload_len: rng.next() % 3000,
             options: opts,
+            ack_offset: 0,
         };
         const OPTS: [&[u8]; 5] = [
             &[],
@@ -1471,6 +1474,7 @@ fn packing_loses_nothing_along_random_traffic() {
             window: 1000,
             payload_len: 0,
             options: OPTS[(rng.next() % 6) as usize],
+            ack_offset: 0,
         };
         let Ok(mut conn) = tcp_new(&first, &cfg) else {
             continue;
@@ -1508,6 +1512,7 @@ fn packing_loses_nothing_along_random_traffic() {
                     window: [0, 1, 500, 65535][(rng.next() % 4) as usize],
                     payload_len: [0, 0, 1, 100, 1460][(rng.next() % 5) as usize],
                     options: opts,
+                    ack_offset: 0,
                 }
             };
             let packed = tcp_packet(&mut conn, dir, &s, &cfg, seen_reply, is_assured);

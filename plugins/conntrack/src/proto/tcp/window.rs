@@ -96,6 +96,10 @@ pub(crate) fn check_window(
     } else {
         ack
     };
+    // The receiver saw this side's data with the helper's changes: its acks count in
+    // the adjusted numbers, the windows here in the sender's own.
+    ack = ack.wrapping_sub(seg.ack_offset as u32);
+    sack = sack.wrapping_sub(seg.ack_offset as u32);
 
     if snd.maxwin == 0 {
         // First packet we see from this side.

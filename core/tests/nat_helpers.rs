@@ -1,0 +1,233 @@
+//! Helpers behind NAT, through an engine with conntrack, the bundled FTP helper and the
+//! NAT plugin: an FTP client behind a source translation sends PORT and EPRT commands
+//! whose addresses the helper rewrites (the payload grows, so the connection's later
+//! sequence and acknowledgement numbers are adjusted both ways, the TCP tracker keeps
+//! accepting the server's acks, and every checksum holds); the data connection the
+//! server opens to the translated address is RELATED and reaches the client's real
+//! address (Linux's follow-master). Without NAT nothing is rewritten.
+
+mod common;
+
+use brickwall_core::engine::Engine;
+use brickwall_core::packet::Packet;
+use brickwall_core::pipeline::Outcome;
+use brickwall_hooks::CtInfo;
+use common::{engine, packet, verify_datagram};
+
+const CLIENT: [u8; 4] = [10, 0, 0, 1];
+const SERVER: [u8; 4] = [198, 51, 100, 2];
+/// Longer in text than the client's address, so a PORT command grows by 3 bytes.
+const PUBLIC: [u8; 4] = [192, 0, 2, 100];
+
+const ETH: usize = 14;
+
+const FTP: &str = "[{name: ftp, wasm: 'builtin:ftp', ports: [tcp/21]}]";
+const SNAT: &str = r#"[{hook: postrouting, rules: [{match: {saddr: 10.0.0.0/8}, action: {snat: {to: 192.0.2.100}}}]}]"#;
+
+fn nat_ftp_engine(nat: bool) -> Engine {
+    let nat = if nat {
+        format!("  - builtin: nat\n    config:\n      chains: {SNAT}\n")
+    } else {
+        String::new()
+    };
+    engine(&format!(
+        "plugins:\n  - builtin: conntrack\n    config:\n      helpers: {FTP}\n{nat}"
+    ))
+}
+
+/// A TCP segment; `flags`: "S" SYN, "SA" SYN/ACK, "A" ACK (PSH with data).
+#[allow(clippy::too_many_arguments)]
+fn seg(
+    src: [u8; 4],
+    dst: [u8; 4],
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: &str,
+    data: &[u8],
+) -> Vec<u8> {
+    let b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv4(src, dst, 64)
+        .tcp(sport, dport, seq, 64240);
+    let b = match flags {
+        "S" => b.syn(),
+        "SA" => b.syn().ack(ack),
+        _ if data.is_empty() => b.ack(ack),
+        _ => b.ack(ack).psh(),
+    };
+    let mut out = Vec::new();
+    b.write(&mut out, data).unwrap();
+    out
+}
+
+/// What left the engine: addresses, ports, sequence and ack numbers, payload.
+#[derive(Debug, PartialEq, Eq)]
+struct Out {
+    src: [u8; 4],
+    dst: [u8; 4],
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    payload: Vec<u8>,
+}
+
+fn out(p: &Packet) -> Out {
+    let all = p.bytes();
+    // A rewritten datagram leaves without its link header.
+    let d = if all[0] >> 4 == 4 { all } else { &all[ETH..] };
+    verify_datagram(d, true);
+    let ihl = usize::from(d[0] & 0xf) * 4;
+    let total = usize::from(u16::from_be_bytes([d[2], d[3]]));
+    assert_eq!(total, d.len(), "IP total length");
+    let t = &d[ihl..];
+    let w16 = |o: usize| u16::from_be_bytes([t[o], t[o + 1]]);
+    let w32 = |o: usize| u32::from_be_bytes([t[o], t[o + 1], t[o + 2], t[o + 3]]);
+    let doff = usize::from(t[12] >> 4) * 4;
+    Out {
+        src: d[12..16].try_into().unwrap(),
+        dst: d[16..20].try_into().unwrap(),
+        sport: w16(0),
+        dport: w16(2),
+        seq: w32(4),
+        ack: w32(8),
+        payload: t[doff..].to_vec(),
+    }
+}
+
+fn o(
+    src: [u8; 4],
+    sport: u16,
+    dst: [u8; 4],
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    payload: &[u8],
+) -> Out {
+    Out {
+        src,
+        dst,
+        sport,
+        dport,
+        seq,
+        ack,
+        payload: payload.to_vec(),
+    }
+}
+
+fn run(e: &Engine, frames: &[Vec<u8>]) -> Vec<(Packet, Outcome)> {
+    let mut pl = e.pipeline();
+    let t = e.registry().snapshot();
+    frames
+        .iter()
+        .map(|f| {
+            let mut p = packet(f);
+            let o = pl.process(&t, &mut p);
+            (p, o)
+        })
+        .collect()
+}
+
+/// The control connection's handshake (client ISN 1000, server ISN 5000), the
+/// server's greeting and the client's USER command: 8 bytes each way, so the next
+/// client byte is 1009 and the next server byte 5017.
+fn login(to: [u8; 4]) -> Vec<Vec<u8>> {
+    vec![
+        seg(CLIENT, SERVER, 40000, 21, 1000, 0, "S", b""),
+        seg(SERVER, to, 21, 40000, 5000, 1001, "SA", b""),
+        seg(CLIENT, SERVER, 40000, 21, 1001, 5001, "A", b""),
+        seg(SERVER, to, 21, 40000, 5001, 1001, "A", b"220 hi\r\n"),
+        seg(CLIENT, SERVER, 40000, 21, 1001, 5009, "A", b"USER a\r\n"),
+        seg(SERVER, to, 21, 40000, 5009, 1009, "A", b"331 ok\r\n"),
+    ]
+}
+
+/// Frames of `login`.
+const LOGIN: usize = 6;
+
+#[test]
+fn active_ftp_behind_snat_is_rewritten_adjusted_and_its_data_connection_followed() {
+    let e = nat_ftp_engine(true);
+    let port = b"PORT 10,0,0,1,156,65\r\n"; // 22 bytes; port 40001
+    let reply = b"200 PORT command successful\r\n"; // 29 bytes
+    let mut frames = login(PUBLIC);
+    frames.extend([
+        seg(CLIENT, SERVER, 40000, 21, 1009, 5017, "A", port),
+        // The server saw 25 bytes: it acknowledges 1009 + 25.
+        seg(SERVER, PUBLIC, 21, 40000, 5017, 1034, "A", reply),
+        seg(CLIENT, SERVER, 40000, 21, 1031, 5046, "A", b"LIST\r\n"),
+        seg(SERVER, PUBLIC, 21, 40000, 5046, 1040, "A", b""),
+        // A retransmission of the PORT command is rewritten and keeps its number.
+        seg(CLIENT, SERVER, 40000, 21, 1009, 5046, "A", port),
+        // The data connection, from the server's port 20 to the announced one.
+        seg(SERVER, PUBLIC, 20, 40001, 9000, 0, "S", b""),
+        seg(CLIENT, SERVER, 40001, 20, 7000, 9001, "SA", b""),
+    ]);
+    let got = run(&e, &frames);
+    for (i, (_, outcome)) in got.iter().enumerate() {
+        assert_eq!(*outcome, Outcome::Forwarded, "packet {i}");
+    }
+    let seen: Vec<Out> = got[LOGIN..].iter().map(|(p, _)| out(p)).collect();
+    let rewritten = b"PORT 192,0,2,100,156,65\r\n";
+    assert_eq!(seen[0], o(PUBLIC, 40000, SERVER, 21, 1009, 5017, rewritten));
+    // The server's ack comes back into the client's numbers.
+    assert_eq!(seen[1], o(SERVER, 21, CLIENT, 40000, 5017, 1031, reply));
+    // The client's next segment moves on by the 3 bytes the server saw more.
+    assert_eq!(
+        seen[2],
+        o(PUBLIC, 40000, SERVER, 21, 1034, 5046, b"LIST\r\n")
+    );
+    assert_eq!(seen[3], o(SERVER, 21, CLIENT, 40000, 5046, 1037, b""));
+    assert_eq!(seen[4], o(PUBLIC, 40000, SERVER, 21, 1009, 5046, rewritten));
+    assert_eq!(seen[5], o(SERVER, 20, CLIENT, 40001, 9000, 0, b""));
+    assert_eq!(seen[6], o(CLIENT, 40001, SERVER, 20, 7000, 9001, b""));
+    let states: Vec<CtInfo> = got[LOGIN..].iter().map(|(p, _)| p.ctinfo()).collect();
+    assert_eq!(
+        states[1],
+        CtInfo::EstablishedReply,
+        "the server's adjusted ack"
+    );
+    assert_eq!(states[3], CtInfo::EstablishedReply);
+    assert_eq!(states[5], CtInfo::Related);
+    assert_eq!(states[6], CtInfo::EstablishedReply);
+    let list = common::ct_table(&e, 0);
+    assert!(
+        list.contains("src=198.51.100.2 dst=192.0.2.100 sport=20 dport=40001 src=10.0.0.1 dst=198.51.100.2 sport=40001 dport=20"),
+        "{list}"
+    );
+    assert!(list.contains("SEQ_ADJUST"), "{list}");
+}
+
+#[test]
+fn eprt_behind_snat_is_rewritten_and_without_nat_nothing_is() {
+    let eprt = b"EPRT |1|10.0.0.1|40002|\r\n";
+    let mut frames = login(PUBLIC);
+    frames.push(seg(CLIENT, SERVER, 40000, 21, 1009, 5017, "A", eprt));
+    let got = run(&nat_ftp_engine(true), &frames);
+    assert_eq!(
+        out(&got[LOGIN].0),
+        o(
+            PUBLIC,
+            40000,
+            SERVER,
+            21,
+            1009,
+            5017,
+            b"EPRT |1|192.0.2.100|40002|\r\n"
+        )
+    );
+    let mut frames = login(CLIENT);
+    frames.push(seg(CLIENT, SERVER, 40000, 21, 1009, 5017, "A", eprt));
+    let e = nat_ftp_engine(false);
+    let got = run(&e, &frames);
+    assert_eq!(
+        out(&got[LOGIN].0),
+        o(CLIENT, 40000, SERVER, 21, 1009, 5017, eprt)
+    );
+    let expects = common::ct_expectations(&e, 0);
+    assert!(
+        expects.contains("dst=10.0.0.1") && expects.contains("dport=40002"),
+        "{expects}"
+    );
+}
