@@ -122,7 +122,10 @@ impl Interface {
                 ));
             }
             _ => {
-                let both: Vec<String> = versions.iter().map(|v| format!("`{}`", v.export())).collect();
+                let both: Vec<String> = versions
+                    .iter()
+                    .map(|v| format!("`{}`", v.export()))
+                    .collect();
                 return Err(format!(
                     "exports {}: a helper implements one version of the world",
                     both.join(" and ")
@@ -189,10 +192,7 @@ mod tests {
     #[test]
     fn foreign_imports_and_missing_exports_are_named() {
         let v = WorldVersion::CURRENT;
-        let wasi = iface(
-            &["wasi:cli/environment@0.2.0".into()],
-            &[v.export()],
-        );
+        let wasi = iface(&["wasi:cli/environment@0.2.0".into()], &[v.export()]);
         assert!(wasi
             .validate()
             .unwrap_err()

@@ -23,7 +23,7 @@ macro_rules! conversions {
             }
 
             /// The address as a tuple's 16 bytes, and whether it is IPv6.
-            fn to_host(&self) -> ([u8; 16], bool) {
+            fn to_host(self) -> ([u8; 16], bool) {
                 let mut b = [0u8; 16];
                 match self {
                     $w::IpAddr::V4(v) => {

@@ -33,11 +33,11 @@ pub mod standalone;
 pub mod stats;
 pub mod world;
 
+pub use check::WorldVersion;
 pub use conn::{
     CallOutcome, Edit, ExpectNat, ExpectRequest, HConnInfo, HCtState, HTuple, PacketCall,
 };
 pub use policy::{Budget, HelperPolicy, OnFailure, SandboxPolicy};
-pub use check::WorldVersion;
 pub use set::{HelperId, HelperReport, HelperSet};
 pub use stats::HelperStats;
 

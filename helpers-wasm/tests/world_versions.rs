@@ -82,7 +82,10 @@ fn assert_expects_5555(out: &CallOutcome) {
     let e = &out.expects[0];
     assert_eq!(e.tuple.src, v4([10, 0, 0, 2]));
     assert_eq!(e.tuple.dst, v4([10, 0, 0, 1]));
-    assert_eq!((e.tuple.proto, e.tuple.src_port, e.tuple.dst_port), (6, 0, 5555));
+    assert_eq!(
+        (e.tuple.proto, e.tuple.src_port, e.tuple.dst_port),
+        (6, 0, 5555)
+    );
     assert!(e.any_src_port && !e.any_src_addr && !e.permanent);
     assert_eq!(e.timeout_s, 300, "0 takes the policy's timeout");
     assert_eq!(e.nat, None, "a 0.2.0 expectation has no NAT");
@@ -112,7 +115,9 @@ fn a_0_2_helper_loads_and_its_expectation_comes_back() {
     let id = s.id_for_port(17, 7777).expect("assigned by port");
     assert_expects_5555(&knock(&mut s, id, b"OPEN 5555\n"));
     assert!(
-        log.lock().unwrap().contains(&"old: expecting port 5555".to_owned()),
+        log.lock()
+            .unwrap()
+            .contains(&"old: expecting port 5555".to_owned()),
         "the 0.2.0 log import works: {:?}",
         log.lock().unwrap()
     );
@@ -168,12 +173,18 @@ fn a_0_2_helper_is_served_from_the_cache_and_reloads() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let first = load(&[old()], &cache, &log).reports()[0].cached;
     let mut s = load(&[old()], &cache, &log);
-    assert!(s.reports()[0].cached, "the second load is cached (first: {first})");
+    assert!(
+        s.reports()[0].cached,
+        "the second load is cached (first: {first})"
+    );
     assert_expects_5555(&knock(&mut s, 0, b"OPEN 5555"));
     s.reload("old").expect("reloads");
     assert_expects_5555(&knock(&mut s, 0, b"OPEN 5555"));
     assert!(
-        !log.lock().unwrap().iter().any(|l| l.contains("not trusted")),
+        !log.lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("not trusted")),
         "{:?}",
         log.lock().unwrap()
     );
