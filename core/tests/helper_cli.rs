@@ -18,7 +18,7 @@ fn check_lists_the_builtin_ftp_helpers_interface() {
     let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
     assert!(
-        lines.contains(&"export brickwall:helper/helper@0.2.0"),
+        lines.contains(&"export brickwall:helper/helper@0.3.0"),
         "{text}"
     );
     assert!(
@@ -30,7 +30,43 @@ fn check_lists_the_builtin_ftp_helpers_interface() {
     );
     assert_eq!(
         lines.last(),
-        Some(&"ok: builtin:ftp is a brickwall helper (world brickwall:helper/helper-world@0.2.0)"),
+        Some(&"ok: builtin:ftp is a brickwall helper (world brickwall:helper/helper-world@0.3.0)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_names_the_older_world_of_a_0_2_helper() {
+    // A helper built against world 0.2.0 (helpers-wasm/testing/old-world), built into
+    // the target dir's scratch folder as the helper crate's tests build it.
+    let tmp = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let bytes = brickwall_helper_build::RustGuest {
+        manifest: std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"),
+        package: "brickwall-helper-old-world".into(),
+        target_dir: tmp.join("wasm-guests"),
+    }
+    .build()
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = TempDir::new("helper-check-old");
+    let file = dir.join("old.wasm");
+    std::fs::write(&file, bytes).unwrap();
+    let o = brickwall(&[&"helper", &"check", &file]);
+    assert_code(&o, 0);
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines.contains(&"export brickwall:helper/helper@0.2.0"),
+        "{text}"
+    );
+    let ok = format!(
+        "ok: {} is a brickwall helper (world brickwall:helper/helper-world@0.2.0)",
+        file.display()
+    );
+    assert!(lines.contains(&ok.as_str()), "{text}");
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.starts_with("note: world 0.2.0 is older than the current 0.3.0")),
         "{text}"
     );
 }
@@ -69,7 +105,7 @@ fn check_refuses_core_modules_and_components_without_the_helper_export() {
         err.starts_with(&format!("error: {}: does not export", empty.display())),
         "{err}"
     );
-    assert!(err.contains("brickwall:helper/helper@0.2.0"), "{err}");
+    assert!(err.contains("brickwall:helper/helper@0.3.0"), "{err}");
     // Broken bytes after a component header do not compile.
     let broken = dir.join("broken.wasm");
     std::fs::write(&broken, b"\0asm\x0d\0\x01\0\xff\xff\xff").unwrap();

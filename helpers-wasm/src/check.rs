@@ -1,15 +1,64 @@
-//! Load-time checks of a component against the helper world: what it imports (only the
-//! world's log and types) and what it exports.
+//! Load-time checks of a component against the helper world: which version of the world
+//! it implements (0.3.0, or the older 0.2.0), that it imports nothing but that
+//! version's log and types, and that it exports that version's `helper`.
 
+use std::fmt;
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
-/// The imports the helper world offers.
-pub const ALLOWED_IMPORTS: [&str; 2] =
-    ["brickwall:helper/types@0.3.0", "brickwall:helper/log@0.3.0"];
+/// A version of the helper world the host speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WorldVersion {
+    /// `brickwall:helper@0.2.0`: no `expect-nat`; rewrites reserved (never applied).
+    V0_2,
+    /// `brickwall:helper@0.3.0`, the current world: `expect-nat`, and rewrites the host
+    /// applies.
+    V0_3,
+}
 
-/// The export every helper must have.
-pub const REQUIRED_EXPORT: &str = "brickwall:helper/helper@0.3.0";
+impl WorldVersion {
+    /// The current world, what helpers are built against.
+    pub const CURRENT: WorldVersion = WorldVersion::V0_3;
+
+    /// Every version the host loads, newest first.
+    pub const ALL: [WorldVersion; 2] = [WorldVersion::V0_3, WorldVersion::V0_2];
+
+    /// The package version, `0.3.0`.
+    pub fn semver(self) -> &'static str {
+        match self {
+            WorldVersion::V0_2 => "0.2.0",
+            WorldVersion::V0_3 => "0.3.0",
+        }
+    }
+
+    /// The export a helper of this version must have, `brickwall:helper/helper@0.3.0`.
+    pub fn export(self) -> String {
+        format!("brickwall:helper/helper@{}", self.semver())
+    }
+
+    /// The imports this version offers: `types` and `log`.
+    pub fn imports(self) -> [String; 2] {
+        ["types", "log"].map(|i| format!("brickwall:helper/{i}@{}", self.semver()))
+    }
+
+    /// The world's full name, `brickwall:helper/helper-world@0.3.0`.
+    pub fn world(self) -> String {
+        format!("brickwall:helper/helper-world@{}", self.semver())
+    }
+
+    /// The version whose import or export `name` is.
+    fn of_item(name: &str) -> Option<WorldVersion> {
+        WorldVersion::ALL
+            .into_iter()
+            .find(|v| v.export() == name || v.imports().iter().any(|i| i == name))
+    }
+}
+
+impl fmt::Display for WorldVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.semver())
+    }
+}
 
 /// Whether `bytes` is a component rather than a core module (the header's layer field).
 pub fn is_component(bytes: &[u8]) -> bool {
@@ -35,35 +84,79 @@ impl Interface {
         }
     }
 
-    /// Refuses imports outside the world and a missing export, naming them.
-    pub fn validate(&self) -> Result<(), String> {
+    /// The world version the component implements, from its `helper` export. Refuses,
+    /// naming them, imports outside every version of the world, a missing export, and
+    /// imports and exports of different versions.
+    pub fn validate(&self) -> Result<WorldVersion, String> {
+        let current = WorldVersion::CURRENT;
         if let Some(bad) = self
             .imports
             .iter()
-            .find(|i| !ALLOWED_IMPORTS.contains(&i.as_str()))
+            .find(|i| WorldVersion::of_item(i).is_none())
         {
             return Err(format!(
-                "imports `{bad}`, which the helper world does not offer (a helper may import only {})",
-                ALLOWED_IMPORTS.join(" and ")
+                "imports `{bad}`, which the helper world does not offer (a helper may import only {}, or the same of an older world)",
+                current.imports().join(" and ")
             ));
         }
-        if !self.exports.iter().any(|e| e == REQUIRED_EXPORT) {
+        let versions: Vec<WorldVersion> = WorldVersion::ALL
+            .into_iter()
+            .filter(|v| self.exports.contains(&v.export()))
+            .collect();
+        let version = match versions[..] {
+            [v] => v,
+            [] => {
+                let older: Vec<String> = WorldVersion::ALL[1..]
+                    .iter()
+                    .map(|v| format!("`{}`", v.export()))
+                    .collect();
+                return Err(format!(
+                    "does not export `{}` (or {} of an older world; exports: {})",
+                    current.export(),
+                    older.join(", "),
+                    if self.exports.is_empty() {
+                        "nothing".to_owned()
+                    } else {
+                        self.exports.join(", ")
+                    }
+                ));
+            }
+            _ => {
+                let both: Vec<String> = versions
+                    .iter()
+                    .map(|v| format!("`{}`", v.export()))
+                    .collect();
+                return Err(format!(
+                    "exports {}: a helper implements one version of the world",
+                    both.join(" and ")
+                ));
+            }
+        };
+        if let Some(other) = self
+            .imports
+            .iter()
+            .find(|i| WorldVersion::of_item(i) != Some(version))
+        {
             return Err(format!(
-                "does not export `{REQUIRED_EXPORT}` (exports: {})",
-                if self.exports.is_empty() {
-                    "nothing".to_owned()
-                } else {
-                    self.exports.join(", ")
-                }
+                "mixes world versions: exports `{}` but imports `{other}` (a {version} helper imports only {})",
+                version.export(),
+                version.imports().join(" and ")
             ));
         }
-        Ok(())
+        Ok(version)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn iface(imports: &[String], exports: &[String]) -> Interface {
+        Interface {
+            imports: imports.to_vec(),
+            exports: exports.to_vec(),
+        }
+    }
 
     #[test]
     fn component_headers_are_told_from_modules() {
@@ -73,24 +166,53 @@ mod tests {
     }
 
     #[test]
+    fn names_are_the_packages() {
+        let v = WorldVersion::V0_3;
+        assert_eq!(v.export(), "brickwall:helper/helper@0.3.0");
+        assert_eq!(
+            v.imports(),
+            ["brickwall:helper/types@0.3.0", "brickwall:helper/log@0.3.0"]
+        );
+        assert_eq!(v.world(), "brickwall:helper/helper-world@0.3.0");
+        assert_eq!(
+            WorldVersion::V0_2.world(),
+            "brickwall:helper/helper-world@0.2.0"
+        );
+    }
+
+    #[test]
+    fn either_version_is_recognised() {
+        for v in WorldVersion::ALL {
+            assert_eq!(iface(&v.imports(), &[v.export()]).validate(), Ok(v));
+            // Importing nothing is fine too.
+            assert_eq!(iface(&[], &[v.export()]).validate(), Ok(v));
+        }
+    }
+
+    #[test]
     fn foreign_imports_and_missing_exports_are_named() {
-        let ok = Interface {
-            imports: vec![ALLOWED_IMPORTS[0].into(), ALLOWED_IMPORTS[1].into()],
-            exports: vec![REQUIRED_EXPORT.into()],
-        };
-        assert_eq!(ok.validate(), Ok(()));
-        let wasi = Interface {
-            imports: vec!["wasi:cli/environment@0.2.0".into()],
-            ..ok.clone()
-        };
+        let v = WorldVersion::CURRENT;
+        let wasi = iface(&["wasi:cli/environment@0.2.0".into()], &[v.export()]);
         assert!(wasi
             .validate()
             .unwrap_err()
             .contains("`wasi:cli/environment@0.2.0`"));
-        let none = Interface {
-            exports: vec![],
-            ..ok
-        };
-        assert!(none.validate().unwrap_err().contains("exports: nothing"));
+        let none = iface(&v.imports(), &[]);
+        let err = none.validate().unwrap_err();
+        assert!(err.contains("exports: nothing"), "{err}");
+        assert!(err.contains("`brickwall:helper/helper@0.3.0`"), "{err}");
+        assert!(err.contains("`brickwall:helper/helper@0.2.0`"), "{err}");
+    }
+
+    #[test]
+    fn versions_are_not_mixed() {
+        let (new, old) = (WorldVersion::V0_3, WorldVersion::V0_2);
+        let mixed = iface(&old.imports(), &[new.export()]);
+        let err = mixed.validate().unwrap_err();
+        assert!(err.contains("mixes world versions"), "{err}");
+        assert!(err.contains("`brickwall:helper/types@0.2.0`"), "{err}");
+        let both = iface(&[], &[new.export(), old.export()]);
+        let err = both.validate().unwrap_err();
+        assert!(err.contains("one version of the world"), "{err}");
     }
 }

@@ -1,10 +1,12 @@
 //! One sandboxed helper instance: a store with memory limits and a per-call budget,
 //! calls that classify failures, and re-instantiation from the pre-instantiated
-//! component after a failure (a trapped instance is never entered again).
+//! component after a failure (a trapped instance is never entered again). The same for
+//! either world version (`world.rs`).
 
-use crate::bindings::{HelperWorld, HelperWorldPre, LogGate, StoreData};
+use crate::bindings::{LogGate, StoreData};
 use crate::engine::{MAX_CORE_INSTANCES, MAX_MEMORIES, MAX_TABLES, MAX_TABLE_ELEMENTS};
 use crate::policy::Budget;
+use crate::world::{World, WorldPre};
 use std::time::{Duration, Instant};
 use wasmtime::{Store, StoreLimitsBuilder, Trap, UpdateDeadline};
 
@@ -22,13 +24,13 @@ pub enum Failure {
 /// A live instance.
 pub struct Instance {
     store: Store<StoreData>,
-    world: HelperWorld,
+    world: World,
 }
 
 /// What an instance is made from.
 pub struct Recipe {
-    /// The pre-instantiated component.
-    pub pre: HelperWorldPre<StoreData>,
+    /// The pre-instantiated component, for the world version it implements.
+    pub pre: WorldPre,
     /// Per-call budget.
     pub budget: Budget,
     /// Memory limit, bytes.
@@ -157,7 +159,7 @@ impl Instance {
     pub fn call<R>(
         &mut self,
         recipe: &Recipe,
-        f: impl FnOnce(&mut Store<StoreData>, &HelperWorld) -> wasmtime::Result<R>,
+        f: impl FnOnce(&mut Store<StoreData>, &World) -> wasmtime::Result<R>,
     ) -> Result<R, Failure> {
         recipe.arm(&mut self.store);
         f(&mut self.store, &self.world).map_err(|e| classify(&e))

@@ -5,26 +5,35 @@
 //! PPTP). The conntrack plugin drives a [`HelperSet`]: it assigns connections, hands
 //! over each packet with payload and creates the expectations that come back.
 //!
+//! The host loads components of the current world, `brickwall:helper@0.3.0`, and of
+//! the older `brickwall:helper@0.2.0` (which has no NAT for expectations and whose
+//! rewrites are never applied); each is called through its own version's bindings.
+//!
 //! Files: [`policy`] (config), [`engine`] (wasmtime engine and epoch ticker),
-//! [`cache`] (precompiled components on disk), [`check`] (imports and exports),
-//! [`bindings`] (the generated host side, the log import), [`instance`] (one sandboxed
-//! instance and its failures), [`set`] (the helpers conntrack calls), [`conn`] (the
-//! values exchanged), [`stats`], [`builtin`] (the bundled components), [`standalone`]
-//! (one helper over captured packets with a connection map of its own, for `brickwall
-//! helper run`).
+//! [`cache`] (precompiled components on disk), [`check`] (the world version a
+//! component implements, its imports and exports), [`bindings`] (the generated host
+//! side of both versions, the log import), [`world`] (calls dispatched to a
+//! component's version), `convert` (host values to and from each version's types),
+//! [`instance`] (one sandboxed instance and its failures), [`set`] (the helpers
+//! conntrack calls), [`conn`] (the values exchanged), [`stats`], [`builtin`] (the
+//! bundled components), [`standalone`] (one helper over captured packets with a
+//! connection map of its own, for `brickwall helper run`).
 
 pub mod bindings;
 pub mod builtin;
 pub mod cache;
 pub mod check;
 pub mod conn;
+mod convert;
 pub mod engine;
 pub mod instance;
 pub mod policy;
 pub mod set;
 pub mod standalone;
 pub mod stats;
+pub mod world;
 
+pub use check::WorldVersion;
 pub use conn::{
     CallOutcome, Edit, ExpectNat, ExpectRequest, HConnInfo, HCtState, HTuple, PacketCall,
 };
@@ -32,8 +41,9 @@ pub use policy::{Budget, HelperPolicy, OnFailure, SandboxPolicy};
 pub use set::{HelperId, HelperReport, HelperSet};
 pub use stats::HelperStats;
 
-/// Compiles `wasm` with a default engine and reports its imports and exports, checked
-/// against the helper world (`brickwall helper check`).
+/// Compiles `wasm` with a default engine and reports its imports and exports, to be
+/// checked against the helper world with [`check::Interface::validate`] (`brickwall
+/// helper check`).
 pub fn inspect(wasm: &[u8]) -> Result<check::Interface, String> {
     if !check::is_component(wasm) {
         return Err("not a WebAssembly component".into());

@@ -1,18 +1,18 @@
-//! The loaded helpers: loading and checking components, assignment by port or name,
-//! the calls conntrack makes (assigned, packet, destroyed) with their failure policy,
-//! disabling after repeated failures, reloading, and counters.
+//! The loaded helpers: loading and checking components (of either world version),
+//! assignment by port or name, the calls conntrack makes (assigned, packet, destroyed)
+//! with their failure policy, disabling after repeated failures, reloading, and
+//! counters.
 
-use crate::bindings::{self, HelperWorldPre, LogGate, LogSink, StoreData};
+use crate::bindings::{LogGate, LogSink, StoreData};
 use crate::builtin;
 use crate::cache::{Cache, Origin};
-use crate::check::Interface;
-use crate::conn::{
-    CallOutcome, Edit, ExpectNat, ExpectRequest, HConnInfo, HCtState, HTuple, PacketCall,
-};
+use crate::check::{Interface, WorldVersion};
+use crate::conn::{CallOutcome, HConnInfo, PacketCall};
 use crate::engine::HelperEngine;
 use crate::instance::{Failure, Instance, Recipe};
 use crate::policy::{HelperPolicy, OnFailure, PortSpec, SandboxPolicy};
 use crate::stats::HelperStats;
+use crate::world::{self, WorldPre};
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -69,11 +69,7 @@ impl HelperSet {
             .unwrap_or(1 << 20);
         let engine = HelperEngine::new(sandbox.budget, max_memory)?;
         let mut linker = Linker::new(&engine.engine);
-        bindings::HelperWorld::add_to_linker::<StoreData, wasmtime::component::HasSelf<StoreData>>(
-            &mut linker,
-            |d| d,
-        )
-        .map_err(|e| format!("helper linker: {e:#}"))?;
+        world::add_to_linker(&mut linker).map_err(|e| format!("helper linker: {e:#}"))?;
         let mut set = HelperSet {
             engine,
             linker,
@@ -114,7 +110,7 @@ impl HelperSet {
         bytes: &[u8],
         path: Option<PathBuf>,
     ) -> Result<Loaded, String> {
-        let (component, origin) = self.compile(bytes)?;
+        let (component, version, origin) = self.compile(bytes)?;
         if let Origin::Untrusted(why) = &origin {
             (self.log)(
                 1,
@@ -122,7 +118,7 @@ impl HelperSet {
                 &format!("compiled without the cache, which is not trusted: {why}"),
             );
         }
-        let recipe = self.recipe(&policy, &component)?;
+        let recipe = self.recipe(&policy, &component, version)?;
         let instance = recipe.instantiate(self.gate(&policy.name))?;
         Ok(Loaded {
             policy,
@@ -136,7 +132,9 @@ impl HelperSet {
         })
     }
 
-    fn compile(&self, bytes: &[u8]) -> Result<(Component, Origin), String> {
+    /// Compiles (or loads from the cache) a component, and checks which world version
+    /// it implements.
+    fn compile(&self, bytes: &[u8]) -> Result<(Component, WorldVersion, Origin), String> {
         if !crate::check::is_component(bytes) {
             return Err("not a WebAssembly component (a core module? build it with brickwall's helper build)".into());
         }
@@ -144,16 +142,22 @@ impl HelperSet {
             .cache
             .component(&self.engine.engine, bytes)
             .map_err(|e| format!("does not compile: {e:#}"))?;
-        Interface::of(&self.engine.engine, &component).validate()?;
-        Ok((component, origin))
+        let version = Interface::of(&self.engine.engine, &component).validate()?;
+        Ok((component, version, origin))
     }
 
-    fn recipe(&self, policy: &HelperPolicy, component: &Component) -> Result<Recipe, String> {
+    fn recipe(
+        &self,
+        policy: &HelperPolicy,
+        component: &Component,
+        version: WorldVersion,
+    ) -> Result<Recipe, String> {
         let pre = self
             .linker
             .instantiate_pre(component)
             .map_err(|e| format!("does not link: {e:#}"))?;
-        let pre = HelperWorldPre::new(pre).map_err(|e| format!("not a helper: {e:#}"))?;
+        let pre = WorldPre::new(version, pre)
+            .map_err(|e| format!("not a helper of world {}: {e:#}", version.world()))?;
         Ok(Recipe {
             pre,
             budget: self.sandbox.budget,
@@ -206,14 +210,11 @@ impl HelperSet {
     /// A connection was assigned to helper `id`: its initial state (`None` if the call
     /// failed or the helper is disabled; the connection then has no helper state).
     pub fn assigned(&mut self, id: HelperId, conn: u32, info: &HConnInfo) -> Option<Vec<u8>> {
-        let wit = conn_info(info);
         let h = self.helpers.get_mut(id as usize)?;
         h.stats.assigned += 1;
         let max_state = h.policy.max_state_bytes as usize;
         let r = with_instance(h, &self.log, |inst, recipe| {
-            inst.call(recipe, |s, w| {
-                w.brickwall_helper_helper().call_assigned(s, conn, wit)
-            })
+            inst.call(recipe, |s, w| w.assigned(s, conn, info))
         })?;
         if r.len() > max_state {
             h.stats.state_oversize += 1;
@@ -239,29 +240,8 @@ impl HelperSet {
             return CallOutcome::default();
         }
         h.stats.calls += 1;
-        let dir = if call.reply {
-            bindings::Direction::Reply
-        } else {
-            bindings::Direction::Original
-        };
-        let ct = match call.ct {
-            HCtState::New => bindings::CtState::New,
-            HCtState::Established => bindings::CtState::Established,
-            HCtState::Related => bindings::CtState::Related,
-        };
         let res = with_instance(h, &self.log, |inst, recipe| {
-            inst.call(recipe, |s, w| {
-                w.brickwall_helper_helper().call_on_packet(
-                    s,
-                    call.conn,
-                    dir,
-                    ct,
-                    call.seq,
-                    call.tcp_flags,
-                    state,
-                    call.payload,
-                )
-            })
+            inst.call(recipe, |s, w| w.on_packet(s, call, state))
         });
         let Some(res) = res else {
             return failed_call(h);
@@ -276,47 +256,20 @@ impl HelperSet {
                 (h.stats.state_bytes + new.len() as u64).saturating_sub(state.len() as u64);
             *state = new;
         }
-        let drop = matches!(res.verdict, Some(bindings::Verdict::Drop));
-        if drop {
+        if res.drop {
             h.stats.drops += 1;
         }
-        h.stats.expectations += res.expectations.len() as u64;
-        let expects = res
-            .expectations
-            .iter()
-            .map(|e| ExpectRequest {
-                tuple: h_tuple(&e.tuple),
-                any_src_addr: e.flags.contains(bindings::ExpectFlags::ANY_SRC_ADDR),
-                any_src_port: e.flags.contains(bindings::ExpectFlags::ANY_SRC_PORT),
-                timeout_s: if e.timeout_s == 0 {
-                    h.policy.timeout_s
-                } else {
-                    e.timeout_s
-                },
-                class: e.class,
-                permanent: e.flags.contains(bindings::ExpectFlags::PERMANENT),
-                nat: e.nat.as_ref().map(|n| ExpectNat {
-                    reply: matches!(n.dir, bindings::Direction::Reply),
-                    to: h_addr(&n.to).0,
-                    to_port: n.to_port,
-                }),
-            })
-            .collect();
-        let rewrites = res
-            .rewrites
-            .into_iter()
-            .map(|r| Edit {
-                offset: r.offset,
-                length: r.length,
-                data: r.data,
-            })
-            .collect();
+        h.stats.expectations += res.expects.len() as u64;
+        let mut expects = res.expects;
+        for e in expects.iter_mut().filter(|e| e.timeout_s == 0) {
+            e.timeout_s = h.policy.timeout_s;
+        }
         CallOutcome {
-            drop,
+            drop: res.drop,
             expects,
             failed: false,
             end_expected: res.end_expected,
-            rewrites,
+            rewrites: res.rewrites,
         }
     }
 
@@ -330,9 +283,7 @@ impl HelperSet {
             return;
         }
         let _ = with_instance(h, &self.log, |inst, recipe| {
-            inst.call(recipe, |s, w| {
-                w.brickwall_helper_helper().call_destroyed(s, conn, state)
-            })
+            inst.call(recipe, |s, w| w.destroyed(s, conn, state))
         });
     }
 
@@ -505,61 +456,4 @@ pub fn read_wasm(wasm: &str, base: &Path) -> Result<(Vec<u8>, Option<PathBuf>), 
     let path = base.join(wasm);
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((bytes, Some(path)))
-}
-
-fn wit_addr(a: &[u8; 16], v6: bool) -> bindings::IpAddr {
-    if v6 {
-        let hi = u64::from_be_bytes(a[..8].try_into().unwrap_or_default());
-        let lo = u64::from_be_bytes(a[8..].try_into().unwrap_or_default());
-        bindings::IpAddr::V6((hi, lo))
-    } else {
-        bindings::IpAddr::V4(u32::from_be_bytes([a[0], a[1], a[2], a[3]]))
-    }
-}
-
-fn wit_tuple(t: &HTuple) -> bindings::ConnTuple {
-    bindings::ConnTuple {
-        src: wit_addr(&t.src, t.v6),
-        dst: wit_addr(&t.dst, t.v6),
-        protocol: t.proto,
-        src_port: t.src_port,
-        dst_port: t.dst_port,
-    }
-}
-
-fn conn_info(i: &HConnInfo) -> bindings::ConnInfo {
-    bindings::ConnInfo {
-        original: wit_tuple(&i.original),
-        reply: wit_tuple(&i.reply),
-        zone: i.zone,
-        mark: i.mark,
-    }
-}
-
-fn h_addr(a: &bindings::IpAddr) -> ([u8; 16], bool) {
-    let mut b = [0u8; 16];
-    match a {
-        bindings::IpAddr::V4(v) => {
-            b[..4].copy_from_slice(&v.to_be_bytes());
-            (b, false)
-        }
-        bindings::IpAddr::V6((hi, lo)) => {
-            b[..8].copy_from_slice(&hi.to_be_bytes());
-            b[8..].copy_from_slice(&lo.to_be_bytes());
-            (b, true)
-        }
-    }
-}
-
-fn h_tuple(t: &bindings::ConnTuple) -> HTuple {
-    let (src, v6) = h_addr(&t.src);
-    let (dst, _) = h_addr(&t.dst);
-    HTuple {
-        src,
-        dst,
-        src_port: t.src_port,
-        dst_port: t.dst_port,
-        proto: t.protocol,
-        v6,
-    }
 }

@@ -148,6 +148,8 @@ void exports_brickwall_helper_helper_on_packet(uint32_t conn,
             e->timeout_s = 0;
             e->class_ = 0;
             e->flags = BRICKWALL_HELPER_TYPES_EXPECT_FLAGS_ANY_SRC_PORT;
+            /* Not translated: this helper rewrites no addresses for NAT. */
+            e->nat.is_some = false;
             ret->expectations.ptr = e;
             ret->expectations.len = 1;
         }

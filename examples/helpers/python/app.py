@@ -111,7 +111,8 @@ class Helper(exports.Helper):
         # From the server (the reply's source), any port, to the client (the
         # reply's destination) at the port asked for.
         tup = ConnTuple(src=reply.src, dst=reply.dst, protocol=TCP, src_port=0, dst_port=port)
-        e = Expectation(tuple=tup, timeout_s=0, class_=0, flags=ExpectFlags.ANY_SRC_PORT)
+        # Not translated (nat=None): this helper rewrites no addresses for NAT.
+        e = Expectation(tuple=tup, timeout_s=0, class_=0, flags=ExpectFlags.ANY_SRC_PORT, nat=None)
         return PacketResult(verdict=None, expectations=[e], state=None, rewrites=[], end_expected=False)
 
     def destroyed(self, conn: int, state: bytes) -> None:

@@ -68,6 +68,12 @@ pub fn wasi_import() -> PathBuf {
     build("brickwall-helper-wasi-import", &CELL)
 }
 
+/// A helper built against the older world 0.2.0 (`helpers-wasm/testing/old-world`).
+pub fn old_world() -> PathBuf {
+    static CELL: OnceLock<PathBuf> = OnceLock::new();
+    build("brickwall-helper-old-world", &CELL)
+}
+
 /// The example helpers' directory (`examples/helpers`).
 pub fn examples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/helpers")

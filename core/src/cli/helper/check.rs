@@ -1,23 +1,10 @@
 //! `brickwall helper check`: a component's imports and exports, checked against the
-//! helper world.
+//! helper world; says which version of the world (0.3.0, or the older 0.2.0) it found.
 
 use super::read_component;
-use brickwall_helpers::check::REQUIRED_EXPORT;
 
-/// The world a helper implements, from the export it must have
-/// (`brickwall:helper/helper@0.2.0` → `brickwall:helper/helper-world@0.2.0`).
-fn world() -> String {
-    match REQUIRED_EXPORT.split_once('/') {
-        Some((package, rest)) => match rest.split_once('@') {
-            Some((_, version)) => format!("{package}/helper-world@{version}"),
-            None => format!("{package}/helper-world"),
-        },
-        None => REQUIRED_EXPORT.to_owned(),
-    }
-}
-
-/// `brickwall helper check FILE`: prints the imports and exports and the verdict;
-/// returns the exit code.
+/// `brickwall helper check FILE`: prints the imports and exports and the verdict, with
+/// the world version the component implements; returns the exit code.
 pub fn check(file: &str) -> i32 {
     let bytes = match read_component(file) {
         Ok(b) => b,
@@ -40,8 +27,18 @@ pub fn check(file: &str) -> i32 {
         println!("export {e}");
     }
     match iface.validate() {
-        Ok(()) => {
-            println!("ok: {file} is a brickwall helper (world {})", world());
+        Ok(version) => {
+            println!(
+                "ok: {file} is a brickwall helper (world {})",
+                version.world()
+            );
+            if version != brickwall_helpers::WorldVersion::CURRENT {
+                println!(
+                    "note: world {version} is older than the current {}: the helper loads, \
+                     but its expectations get no NAT and its rewrites are not applied",
+                    brickwall_helpers::WorldVersion::CURRENT
+                );
+            }
             0
         }
         Err(e) => {
