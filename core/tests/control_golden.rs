@@ -359,6 +359,7 @@ fn expectation_lines_match_the_kernels() {
         class: 0,
         max_expected: 1,
         flags: 0,
+        nat: None,
     };
     ct.tracker().expect_create(master, spec, T0).unwrap();
     // `brickwall ct -L expect` (the real binary) against this server.
