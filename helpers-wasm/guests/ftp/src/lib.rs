@@ -8,6 +8,13 @@
 //! first payload of each direction is therefore never read, as in Linux. A command cut
 //! short or unreadable after its keyword drops the packet, again as in Linux.
 //!
+//! Behind NAT (the reply tuple is not the original reversed), it does what Linux's
+//! `nf_nat_ftp` does: the address and port text of a `PORT`, `EPRT` or `227` naming
+//! the sender is rewritten to name the address the far side sees for the sender (same
+//! port, same form), and the expectation, addressed to that address, carries the
+//! translation that sends the data connection on to the sender's real address. A
+//! `229` carries only a port, which stays, so only its expectation is translated.
+//!
 //! Per-connection state (46 bytes for IPv4, 94 for IPv6):
 //!
 //! | offset | bytes | what |
@@ -21,10 +28,11 @@ pub mod parse;
 pub mod seq;
 
 use brickwall_helper_sdk::{
-    export_helper, log, proto, Addr, ConnInfo, CtState, Direction, Expect, Helper, LogLevel,
-    Outcome, Packet, State, Tuple,
+    export_helper, log, proto, Addr, ConnInfo, CtState, Direction, Edit, Expect, ExpectNat, Helper,
+    LogLevel, Outcome, Packet, State, Tuple,
 };
-use parse::{CmdAddr, Command, Scan};
+use core::fmt::Write;
+use parse::{CmdAddr, Command, Kind, Scan};
 use seq::LineStarts;
 
 /// Linux's `loose` module option: when on, a command naming an address other than its
@@ -73,6 +81,16 @@ impl Conn {
         }
     }
 
+    /// The connection as the SDK describes it (zone and mark are not kept).
+    fn info(&self) -> ConnInfo {
+        ConnInfo {
+            original: self.original,
+            reply: self.reply,
+            zone: 0,
+            mark: 0,
+        }
+    }
+
     fn starts_mut(&mut self, dir: Direction) -> &mut LineStarts {
         let [o, r] = &mut self.starts;
         match dir {
@@ -102,16 +120,32 @@ fn announced(addr: CmdAddr, sender: Addr) -> Option<Addr> {
     }
 }
 
+/// The other direction.
+fn opposite(dir: Direction) -> Direction {
+    match dir {
+        Direction::Original => Direction::Reply,
+        Direction::Reply => Direction::Original,
+    }
+}
+
 /// The data connection `cmd`, sent in direction `dir`, announces: from the other side
-/// to the announced address and port, any source port. `None` for a third party's
-/// address (unless [`LOOSE`]).
-fn expectation(conn: &Conn, dir: Direction, cmd: &Command) -> Option<Expect> {
+/// to the announced address and port, any source port; behind NAT, with its
+/// translation and the edit of `payload` that names the translated address. `None`
+/// for a third party's address (unless [`LOOSE`]).
+fn expectation(
+    conn: &Conn,
+    dir: Direction,
+    cmd: &Command,
+    payload: &[u8],
+) -> Option<(Expect, Option<Edit>)> {
     let (this, other) = conn.tuples(dir);
+    let info = conn.info();
     let addr = announced(cmd.addr, this.src)?;
-    let dst = if addr == this.src {
+    let own = addr == this.src;
+    let dst = if own {
         // The sender's own address as the other side sees it (they differ only under
         // NAT), as Linux does.
-        other.dst
+        info.seen_as(dir).0
     } else if LOOSE {
         addr
     } else {
@@ -121,13 +155,58 @@ fn expectation(conn: &Conn, dir: Direction, cmd: &Command) -> Option<Expect> {
         );
         return None;
     };
-    Some(Expect::any_src_port(Tuple {
+    let mut e = Expect::any_src_port(Tuple {
         src: other.src,
         dst,
         protocol: proto::TCP,
         src_port: 0,
         dst_port: cmd.port,
-    }))
+    });
+    let mut edit = None;
+    if info.is_translated() {
+        // The connection travels the other way; it really goes where the payload
+        // said, on the same port (no port is searched for).
+        e.nat = Some(ExpectNat {
+            dir: opposite(dir),
+            to: addr,
+            to_port: cmd.port,
+        });
+        if own {
+            edit = rewrite(cmd, dst, payload);
+        }
+    }
+    Some((e, edit))
+}
+
+/// The edit that makes `cmd`'s text in `payload` name `addr` (and the same port), in
+/// the command's own form; `None` when the text would not change (a `229`, which
+/// names no address; a sender the far side sees under its own address).
+fn rewrite(cmd: &Command, addr: Addr, payload: &[u8]) -> Option<Edit> {
+    let old = payload.get(cmd.text())?;
+    let mut new = String::new();
+    match cmd.kind {
+        Kind::Port | Kind::Pasv => {
+            // Linux writes the first four bytes even of an IPv6 address here.
+            let [a, b, c, d, ..] = *addr.octets() else {
+                return None;
+            };
+            let [hi, lo] = cmd.port.to_be_bytes();
+            write!(new, "{a},{b},{c},{d},{hi},{lo}").ok()?;
+        }
+        Kind::Eprt => {
+            let (family, text) = match addr {
+                Addr::V4(a) => ('1', core::net::Ipv4Addr::from(a).to_string()),
+                Addr::V6(a) => ('2', core::net::Ipv6Addr::from(a).to_string()),
+            };
+            // The sender's delimiter, unless the new address holds it (Linux always
+            // writes '|').
+            let d = char::from(*old.first()?);
+            let d = if text.contains(d) { '|' } else { d };
+            write!(new, "{d}{family}{d}{text}{d}{}{d}", cmd.port).ok()?;
+        }
+        Kind::Epsv => return None,
+    }
+    (new.as_bytes() != old).then(|| Edit::replace(cmd.text(), new.into_bytes()))
 }
 
 /// The helper.
@@ -169,8 +248,9 @@ impl Helper for Ftp {
                     return Outcome::drop();
                 }
                 Scan::Found(cmd) => {
-                    if let Some(e) = expectation(&conn, pkt.dir, &cmd) {
+                    if let Some((e, edit)) = expectation(&conn, pkt.dir, &cmd, pkt.payload) {
                         out = Outcome::expect(e);
+                        out.rewrites.extend(edit);
                     }
                 }
             }

@@ -42,6 +42,28 @@ pub struct Command {
     pub addr: CmdAddr,
     /// The port.
     pub port: u16,
+    /// Where the address and port text starts in the payload (Linux's `matchoff`).
+    pub start: usize,
+    /// Where it ends (exclusive): what a NAT helper rewrites is `start..end`.
+    pub end: usize,
+}
+
+impl Command {
+    /// The payload bytes holding the address and port: `h1,h2,h3,h4,p1,p2` of `PORT`
+    /// and `227` (up to the byte ending the numbers), the whole `|1|addr|port|` of
+    /// `EPRT`, the whole `|||port|` of `229`.
+    pub fn text(&self) -> core::ops::Range<usize> {
+        self.start..self.end
+    }
+}
+
+/// What an argument parser read: the address, the port and the text's range within
+/// the arguments.
+struct Parsed {
+    addr: CmdAddr,
+    port: u16,
+    start: usize,
+    end: usize,
 }
 
 /// What a payload holds.
@@ -124,9 +146,14 @@ fn scan_one(p: &Pattern, data: &[u8], v6: bool) -> Scan {
     if !head.eq_ignore_ascii_case(p.keyword) {
         return Scan::NoMatch;
     }
+    // Where `args` starts in the payload.
+    let mut base = p.keyword.len();
     if let Some(skip) = p.skip_to {
         match args.iter().position(|&c| c == skip) {
-            Some(at) => args = args.get(at + 1..).unwrap_or(&[]),
+            Some(at) => {
+                args = args.get(at + 1..).unwrap_or(&[]);
+                base += at + 1;
+            }
             None => return Scan::Partial(p.kind),
         }
     }
@@ -134,13 +161,15 @@ fn scan_one(p: &Pattern, data: &[u8], v6: bool) -> Scan {
         Kind::Port => rfc959(args, Some(b'\r')),
         Kind::Pasv => rfc1123(args),
         Kind::Eprt => eprt(args, v6),
-        Kind::Epsv => epsv(args).map(|port| (CmdAddr::Sender, port)),
+        Kind::Epsv => epsv(args),
     };
     match parsed {
-        Some((addr, port)) => Scan::Found(Command {
+        Some(r) => Scan::Found(Command {
             kind: p.kind,
-            addr,
-            port,
+            addr: r.addr,
+            port: r.port,
+            start: base + r.start,
+            end: base + r.end,
         }),
         None => Scan::Partial(p.kind),
     }
@@ -173,18 +202,28 @@ fn v4_from(n: [u32; 4]) -> [u8; 4] {
     ((a << 24) | (b << 16) | (c << 8) | d).to_be_bytes()
 }
 
-/// `h1,h2,h3,h4,p1,p2` followed by `term`.
-fn rfc959(data: &[u8], term: Option<u8>) -> Option<(CmdAddr, u16)> {
-    let ([a, b, c, d, p1, p2], _) = numbers::<6>(data, b',', term)?;
+/// `h1,h2,h3,h4,p1,p2` followed by `term` (the text ends before it).
+fn rfc959(data: &[u8], term: Option<u8>) -> Option<Parsed> {
+    let ([a, b, c, d, p1, p2], end) = numbers::<6>(data, b',', term)?;
     let port = ((p1 << 8) | p2) as u16;
-    Some((CmdAddr::V4(v4_from([a, b, c, d])), port))
+    Some(Parsed {
+        addr: CmdAddr::V4(v4_from([a, b, c, d])),
+        port,
+        start: 0,
+        end,
+    })
 }
 
 /// The `227` reply: per RFC 1123 the parentheses may be missing, so the six numbers
 /// start at the first digit and end at any byte that is neither a digit nor a comma.
-fn rfc1123(data: &[u8]) -> Option<(CmdAddr, u16)> {
+fn rfc1123(data: &[u8]) -> Option<Parsed> {
     let first = data.iter().position(u8::is_ascii_digit)?;
-    rfc959(data.get(first..)?, None)
+    let r = rfc959(data.get(first..)?, None)?;
+    Some(Parsed {
+        start: first,
+        end: first + r.end,
+        ..r
+    })
 }
 
 /// Whether `d` may delimit RFC 2428 fields (printable ASCII, not a digit).
@@ -192,12 +231,13 @@ fn is_delimiter(d: u8) -> bool {
     (33..=126).contains(&d) && !d.is_ascii_digit()
 }
 
-/// A port: decimal digits (wrapping modulo 2^16), then `delim`. Port 0 is refused.
-fn port_before(data: &[u8], delim: u8) -> Option<u16> {
+/// A port: decimal digits (wrapping modulo 2^16), then `delim`; returns it and the
+/// delimiter's offset. Port 0 is refused.
+fn port_before(data: &[u8], delim: u8) -> Option<(u16, usize)> {
     let mut port: u16 = 0;
-    for &c in data {
+    for (at, &c) in data.iter().enumerate() {
         if c == delim {
-            return (port != 0).then_some(port);
+            return (port != 0).then_some((port, at));
         }
         if !c.is_ascii_digit() {
             return None;
@@ -208,8 +248,9 @@ fn port_before(data: &[u8], delim: u8) -> Option<u16> {
 }
 
 /// `|1|a.b.c.d|port|` or `|2|ipv6|port|` (any delimiter allowed by RFC 2428), the
-/// protocol matching the connection's family.
-fn eprt(data: &[u8], v6: bool) -> Option<(CmdAddr, u16)> {
+/// protocol matching the connection's family; the text is all of it, delimiters
+/// included.
+fn eprt(data: &[u8], v6: bool) -> Option<Parsed> {
     let [d, proto, d2, ..] = *data else {
         return None;
     };
@@ -229,19 +270,31 @@ fn eprt(data: &[u8], v6: bool) -> Option<(CmdAddr, u16)> {
         (CmdAddr::V4(v4_from(n)), len)
     };
     // Step over the address and the delimiter that ends it.
-    let port = port_before(rest.get(len + 1..)?, d)?;
-    Some((addr, port))
+    let (port, at) = port_before(rest.get(len + 1..)?, d)?;
+    Some(Parsed {
+        addr,
+        port,
+        start: 0,
+        // "|1|", the address, its delimiter, the port and the last delimiter.
+        end: 3 + len + 1 + at + 1,
+    })
 }
 
-/// The `229` reply's `|||port|` (after the opening parenthesis).
-fn epsv(data: &[u8]) -> Option<u16> {
+/// The `229` reply's `|||port|` (after the opening parenthesis), all of it the text.
+fn epsv(data: &[u8]) -> Option<Parsed> {
     let [d, d1, d2, ..] = *data else {
         return None;
     };
     if data.len() <= 3 || !is_delimiter(d) || d1 != d || d2 != d {
         return None;
     }
-    port_before(data.get(3..)?, d)
+    let (port, at) = port_before(data.get(3..)?, d)?;
+    Some(Parsed {
+        addr: CmdAddr::Sender,
+        port,
+        start: 0,
+        end: 3 + at + 1,
+    })
 }
 
 /// An IPv6 address in text (RFC 4291 section 2.2) ended by `delim` (or, as in Linux,
@@ -390,7 +443,9 @@ mod tests {
             Command {
                 kind: Kind::Port,
                 addr: CmdAddr::V4([172, 23, 0, 3]),
-                port: 44671
+                port: 44671,
+                start: 5,
+                end: 23,
             }
         );
         let c = found(
@@ -418,6 +473,48 @@ mod tests {
             ),
             Scan::NoMatch
         );
+    }
+
+    #[test]
+    fn the_text_is_the_address_and_port() {
+        for (dir, p, text, v6) in [
+            (
+                Original,
+                &b"PORT 172,23,0,3,174,127\r\n"[..],
+                &b"172,23,0,3,174,127"[..],
+                false,
+            ),
+            (Original, b"port 1,,3,4,0,\r\n", b"1,,3,4,0,", false),
+            (
+                Reply,
+                b"227 Entering Passive Mode (90,130,70,73,100,85).\r\n",
+                b"90,130,70,73,100,85",
+                false,
+            ),
+            (Reply, b"227 =1,2,3,4,5,6\r\n", b"1,2,3,4,5,6", false),
+            (
+                Original,
+                b"EPRT |1|132.235.1.2|6275|\r\n",
+                b"|1|132.235.1.2|6275|",
+                false,
+            ),
+            (
+                Original,
+                b"eprt !2!::ffff:10.0.0.1!21!",
+                b"!2!::ffff:10.0.0.1!21!",
+                true,
+            ),
+            (
+                Reply,
+                b"229 Entering Extended Passive Mode (|||57086|)\r\n",
+                b"|||57086|",
+                false,
+            ),
+            (Reply, b"229 x (!!!21!", b"!!!21!", true),
+        ] {
+            let c = found(dir, p, v6);
+            assert_eq!(&p[c.text()], text, "{:?}", String::from_utf8_lossy(p));
+        }
     }
 
     #[test]

@@ -123,6 +123,7 @@ fn assert_data_conn(e: &Expect, from: Addr, to: Addr, port: u16) {
     );
     assert!(e.any_src_port && !e.any_src_addr && !e.permanent);
     assert_eq!((e.class, e.timeout_s), (0, 0));
+    assert_eq!(e.nat, None, "an untranslated connection's");
 }
 
 fn dropped(out: &Outcome) -> bool {
@@ -692,6 +693,327 @@ fn unreadable_state_or_empty_payload_accepts() {
     );
 }
 
+// Behind NAT.
+
+/// SNAT: the client 10.0.0.2:40000 talks to 198.51.100.7:21 from `public`:61000.
+fn snat_to(public: Addr) -> ConnInfo {
+    let original = Tuple {
+        src: v4("10.0.0.2"),
+        dst: v4("198.51.100.7"),
+        protocol: proto::TCP,
+        src_port: 40000,
+        dst_port: 21,
+    };
+    ConnInfo {
+        reply: Tuple {
+            dst: public,
+            dst_port: 61000,
+            ..original.reversed()
+        },
+        ..ConnInfo::of(original)
+    }
+}
+
+/// The SNAT connection of the examples: translated to 192.0.2.1:61000.
+fn snat() -> ConnInfo {
+    snat_to(v4("192.0.2.1"))
+}
+
+/// DNAT: the client 203.0.113.9:50000 talks to 192.0.2.1:21, which is the server
+/// 10.0.0.21:21.
+fn dnat() -> ConnInfo {
+    let original = Tuple {
+        src: v4("203.0.113.9"),
+        dst: v4("192.0.2.1"),
+        protocol: proto::TCP,
+        src_port: 50000,
+        dst_port: 21,
+    };
+    ConnInfo {
+        reply: Tuple {
+            src: v4("10.0.0.21"),
+            ..original.reversed()
+        },
+        ..ConnInfo::of(original)
+    }
+}
+
+/// IPv6 SNAT (NAT66): fd00::2:40000 → 2001:db8::7:21, seen as 2001:db8:1::1:61000.
+fn snat6() -> ConnInfo {
+    let original = Tuple {
+        src: v6("fd00::2"),
+        dst: v6("2001:db8::7"),
+        protocol: proto::TCP,
+        src_port: 40000,
+        dst_port: 21,
+    };
+    ConnInfo {
+        reply: Tuple {
+            dst: v6("2001:db8:1::1"),
+            dst_port: 61000,
+            ..original.reversed()
+        },
+        ..ConnInfo::of(original)
+    }
+}
+
+/// The payload with `edits` applied, as the host applies them; checks they are in
+/// order, apart and within the payload.
+fn apply(payload: &[u8], edits: &[Edit]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for e in edits {
+        let (start, len) = (e.offset as usize, e.length as usize);
+        assert!(start >= at, "edits ascend and do not overlap: {edits:?}");
+        assert!(start + len <= payload.len(), "edit within the payload");
+        out.extend_from_slice(&payload[at..start]);
+        out.extend_from_slice(&e.data);
+        at = start + len;
+    }
+    out.extend_from_slice(&payload[at..]);
+    out
+}
+
+/// Runs `payload` at a line start of `c` and returns the payload as the host sends it
+/// on, and the one expectation.
+fn translated(c: &ConnInfo, dir: Direction, payload: &[u8]) -> (String, Expect) {
+    let out = one(c, dir, payload);
+    let e = the_expectation(&out);
+    let sent = apply(payload, &out.rewrites);
+    (String::from_utf8(sent).expect("text"), e)
+}
+
+fn assert_nat(e: &Expect, dir: Direction, to: Addr, to_port: u16) {
+    assert_eq!(
+        e.nat,
+        Some(ExpectNat { dir, to, to_port }),
+        "the expectation's translation"
+    );
+}
+
+#[test]
+fn snat_port_names_the_public_address() {
+    let p = b"PORT 10,0,0,2,156,65\r\n";
+    let out = one(&snat(), O, p);
+    assert_eq!(
+        out.rewrites,
+        vec![Edit::replace(5..20, b"192,0,2,1,156,65".to_vec())],
+        "exactly the address and port text"
+    );
+    let (sent, e) = translated(&snat(), O, p);
+    assert_eq!(sent, "PORT 192,0,2,1,156,65\r\n");
+    // The server connects to the public address, port as announced; the connection
+    // goes on to the client.
+    assert_eq!(
+        e.tuple,
+        Tuple {
+            src: v4("198.51.100.7"),
+            dst: v4("192.0.2.1"),
+            protocol: proto::TCP,
+            src_port: 0,
+            dst_port: 40001,
+        }
+    );
+    assert!(e.any_src_port && !e.any_src_addr);
+    assert_nat(&e, R, v4("10.0.0.2"), 40001);
+}
+
+#[test]
+fn snat_eprt_v4_names_the_public_address() {
+    let (sent, e) = translated(&snat(), O, b"EPRT |1|10.0.0.2|40002|\r\n");
+    assert_eq!(sent, "EPRT |1|192.0.2.1|40002|\r\n");
+    assert_eq!(
+        (e.tuple.src, e.tuple.dst),
+        (v4("198.51.100.7"), v4("192.0.2.1"))
+    );
+    assert_eq!(e.tuple.dst_port, 40002);
+    assert_nat(&e, R, v4("10.0.0.2"), 40002);
+    // Another delimiter is kept, and the keyword's case.
+    let (sent, _) = translated(&snat(), O, b"eprt !1!10.0.0.2!40002!\r\n");
+    assert_eq!(sent, "eprt !1!192.0.2.1!40002!\r\n");
+}
+
+#[test]
+fn edits_may_lengthen_or_shorten_the_payload() {
+    let longer = snat_to(v4("192.0.2.100"));
+    let (sent, e) = translated(&longer, O, b"PORT 10,0,0,2,156,65\r\nNOOP\r\n");
+    assert_eq!(sent, "PORT 192,0,2,100,156,65\r\nNOOP\r\n");
+    assert_eq!(e.tuple.dst, v4("192.0.2.100"));
+    let (sent, _) = translated(&longer, O, b"EPRT |1|10.0.0.2|40002|\r\n");
+    assert_eq!(sent, "EPRT |1|192.0.2.100|40002|\r\n");
+    let shorter = snat_to(v4("1.2.3.4"));
+    let (sent, e) = translated(&shorter, O, b"PORT 10,0,0,2,156,65\r\n");
+    assert_eq!(sent, "PORT 1,2,3,4,156,65\r\n");
+    assert_eq!(e.tuple.dst, v4("1.2.3.4"));
+    assert_nat(&e, R, v4("10.0.0.2"), 40001);
+}
+
+#[test]
+fn snat_server_replies_need_no_edit() {
+    // The server's address is not translated: the 227 stays, its connection is
+    // still translated back to the client's side.
+    let out = one(
+        &snat(),
+        R,
+        b"227 Entering Passive Mode (198,51,100,7,195,80).\r\n",
+    );
+    assert!(out.rewrites.is_empty());
+    let e = the_expectation(&out);
+    assert_eq!(
+        e.tuple,
+        Tuple {
+            src: v4("10.0.0.2"),
+            dst: v4("198.51.100.7"),
+            protocol: proto::TCP,
+            src_port: 0,
+            dst_port: 50000,
+        }
+    );
+    assert_nat(&e, O, v4("198.51.100.7"), 50000);
+    let out = one(
+        &snat(),
+        R,
+        b"229 Entering Extended Passive Mode (|||50001|)\r\n",
+    );
+    assert!(out.rewrites.is_empty());
+    assert_nat(&the_expectation(&out), O, v4("198.51.100.7"), 50001);
+}
+
+#[test]
+fn dnat_pasv_names_the_public_address() {
+    let (sent, e) = translated(
+        &dnat(),
+        R,
+        b"227 Entering Passive Mode (10,0,0,21,195,80).\r\n",
+    );
+    assert_eq!(sent, "227 Entering Passive Mode (192,0,2,1,195,80).\r\n");
+    assert_eq!(
+        e.tuple,
+        Tuple {
+            src: v4("203.0.113.9"),
+            dst: v4("192.0.2.1"),
+            protocol: proto::TCP,
+            src_port: 0,
+            dst_port: 50000,
+        }
+    );
+    assert_nat(&e, O, v4("10.0.0.21"), 50000);
+    // Without parentheses too.
+    let (sent, _) = translated(
+        &dnat(),
+        R,
+        b"227 Entering Passive Mode 10,0,0,21,195,80\r\n",
+    );
+    assert_eq!(sent, "227 Entering Passive Mode 192,0,2,1,195,80\r\n");
+}
+
+#[test]
+fn dnat_epsv_translates_only_the_expectation() {
+    let p = b"229 Entering Extended Passive Mode (|||50001|)\r\n";
+    let out = one(&dnat(), R, p);
+    assert!(out.rewrites.is_empty(), "the port stays, so the text does");
+    let e = the_expectation(&out);
+    assert_eq!(
+        (e.tuple.src, e.tuple.dst),
+        (v4("203.0.113.9"), v4("192.0.2.1"))
+    );
+    assert_eq!(e.tuple.dst_port, 50001);
+    // The server's real address, as conntrack takes it for a 229.
+    assert_nat(&e, O, v4("10.0.0.21"), 50001);
+}
+
+#[test]
+fn dnat_client_port_keeps_its_text() {
+    // The client's address is not translated: nothing to edit, yet the data
+    // connection follows the master (its source becomes the public address).
+    let out = one(&dnat(), O, b"PORT 203,0,113,9,156,65\r\n");
+    assert!(out.rewrites.is_empty());
+    let e = the_expectation(&out);
+    assert_eq!(
+        (e.tuple.src, e.tuple.dst, e.tuple.dst_port),
+        (v4("10.0.0.21"), v4("203.0.113.9"), 40001)
+    );
+    assert_nat(&e, R, v4("203.0.113.9"), 40001);
+}
+
+#[test]
+fn snat_eprt_v6() {
+    let (sent, e) = translated(&snat6(), O, b"EPRT |2|fd00::2|40002|\r\n");
+    assert_eq!(sent, "EPRT |2|2001:db8:1::1|40002|\r\n");
+    assert_eq!(
+        e.tuple,
+        Tuple {
+            src: v6("2001:db8::7"),
+            dst: v6("2001:db8:1::1"),
+            protocol: proto::TCP,
+            src_port: 0,
+            dst_port: 40002,
+        }
+    );
+    assert_nat(&e, R, v6("fd00::2"), 40002);
+    // The address in another spelling is still the client's.
+    let (sent, _) = translated(&snat6(), O, b"EPRT !2!FD00:0:0:0:0:0:0:2!40002!\r\n");
+    assert_eq!(sent, "EPRT !2!2001:db8:1::1!40002!\r\n");
+    // A delimiter the new address holds gives way to '|'.
+    let (sent, _) = translated(&snat6(), O, b"EPRT b2bfd00::2b40002b\r\n");
+    assert_eq!(sent, "EPRT |2|2001:db8:1::1|40002|\r\n");
+    // The 229 of an IPv6 server: expectation only.
+    let out = one(
+        &snat6(),
+        R,
+        b"229 Entering Extended Passive Mode (|||50001|)\r\n",
+    );
+    assert!(out.rewrites.is_empty());
+    assert_nat(&the_expectation(&out), O, v6("2001:db8::7"), 50001);
+}
+
+#[test]
+fn translated_port_alone_edits_nothing() {
+    // SNAT that keeps the client's address and changes only its port.
+    let c = snat_to(v4("10.0.0.2"));
+    assert!(c.is_translated());
+    let out = one(&c, O, b"PORT 10,0,0,2,156,65\r\n");
+    assert!(out.rewrites.is_empty());
+    assert_nat(&the_expectation(&out), R, v4("10.0.0.2"), 40001);
+}
+
+#[test]
+fn translated_numbers_are_written_plainly() {
+    // Linux's reading of the numbers (256 spills out of the port's high byte), then
+    // its writing: the port the expectation has.
+    let (sent, e) = translated(&snat(), O, b"PORT 10,0,0,2,256,1\r\n");
+    assert_eq!(sent, "PORT 192,0,2,1,0,1\r\n");
+    assert_eq!(e.tuple.dst_port, 1);
+    let (sent, _) = translated(&snat(), O, b"PORT 010,00,0,2,0,021\r\n");
+    assert_eq!(sent, "PORT 192,0,2,1,0,21\r\n");
+}
+
+#[test]
+fn translated_edge_cases() {
+    // A third party's address: neither expected nor edited.
+    for (dir, p) in [
+        (O, &b"PORT 10,0,0,9,0,80\r\n"[..]),
+        (O, b"EPRT |1|192.0.2.1|80|\r\n"),
+        (R, b"227 (10,0,0,9,0,80)\r\n"),
+    ] {
+        assert_eq!(one(&snat(), dir, p), Outcome::accept(), "{p:?}");
+    }
+    // Cut short or malformed: dropped as without NAT, no edit.
+    for (dir, p) in [
+        (O, &b"PORT 10,0,0,2,156"[..]),
+        (O, b"EPRT |1|10.0.0.2|"),
+        (O, b"EPRT |2|fd00::2|1|\r\n"),
+        (R, b"227 (10,0,0,21,1"),
+        (R, b"229 (|||0|)\r\n"),
+    ] {
+        let out = one(&dnat(), dir, p);
+        assert!(dropped(&out) && out.rewrites.is_empty(), "{p:?}: {out:?}");
+    }
+    // The state of a translated connection is the same size.
+    assert_eq!(Ftp::assigned(&snat()).len(), 46);
+    assert_eq!(Ftp::assigned(&snat6()).len(), 94);
+}
+
 /// A small deterministic generator (xorshift64).
 struct Rng(u64);
 
@@ -722,7 +1044,7 @@ fn random_payloads_never_panic() {
     ];
     const ALPHABET: &[u8] = b"0123456789,.|:()! \r\nabcdefPORT";
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    for c in [conn4(), conn6()] {
+    for c in [conn4(), conn6(), snat(), dnat(), snat6()] {
         let mut s = Session::new(&c);
         let mut seq = [rng.next() as u32, rng.next() as u32];
         for _ in 0..20_000 {
@@ -753,6 +1075,9 @@ fn random_payloads_never_panic() {
                 seq[d] = at.wrapping_add(p.len() as u32);
             }
             assert!(out.expects.len() <= 1);
+            assert!(out.rewrites.len() <= out.expects.len());
+            assert!(c.is_translated() || out.rewrites.is_empty());
+            let _ = apply(&p, &out.rewrites);
             assert!(Conn::decode(&s.state).is_some(), "the state stays readable");
         }
     }

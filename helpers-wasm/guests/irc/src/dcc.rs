@@ -34,6 +34,18 @@ pub struct Dcc {
     pub addr: [u8; 4],
     /// The port offered (never 0).
     pub port: u16,
+    /// Where the address starts in the payload.
+    pub start: usize,
+    /// Where the port's digits end (exclusive): `start..end` is `<address> <port>`,
+    /// what Linux's `nf_nat_irc` rewrites.
+    pub end: usize,
+}
+
+impl Dcc {
+    /// The payload bytes holding the address and the port.
+    pub fn text(&self) -> core::ops::Range<usize> {
+        self.start..self.end
+    }
 }
 
 /// Searches `payload` for a DCC offer and returns the first one that `acceptable`
@@ -106,15 +118,21 @@ fn parse_args(buf: &[u8], start: usize) -> Option<Dcc> {
     if !buf.get(i..)?.contains(&b'\n') {
         return None;
     }
+    let start = i;
     let (addr, used) = decimal(buf.get(i..)?, u64::from(u32::MAX))?;
     i += used;
     while buf.get(i) == Some(&b' ') {
         i += 1;
     }
-    let (port, _) = decimal(buf.get(i..)?, u64::from(u16::MAX))?;
+    let (port, used) = decimal(buf.get(i..)?, u64::from(u16::MAX))?;
     let port = u16::try_from(port).ok().filter(|&p| p != 0)?;
     let addr = u32::try_from(addr).ok()?.to_be_bytes();
-    Some(Dcc { addr, port })
+    Some(Dcc {
+        addr,
+        port,
+        start,
+        end: i + used,
+    })
 }
 
 /// The unsigned decimal number `b` starts with and the digits it took; `None` without
@@ -142,16 +160,18 @@ mod tests {
         find(payload, |_| true)
     }
 
+    /// The address and port `any` finds.
+    fn endpoint(payload: &[u8]) -> Option<([u8; 4], u16)> {
+        any(payload).map(|d| (d.addr, d.port))
+    }
+
     #[test]
     fn each_command_is_recognised() {
         for cmd in ["SEND f", "CHAT chat", "MOVE f", "TSEND f", "SCHAT chat"] {
             let line = format!("PRIVMSG bob :\x01DCC {cmd} 167772161 5555\x01\r\n");
             assert_eq!(
-                any(line.as_bytes()),
-                Some(Dcc {
-                    addr: [10, 0, 0, 1],
-                    port: 5555
-                }),
+                endpoint(line.as_bytes()),
+                Some(([10, 0, 0, 1], 5555)),
                 "{cmd}"
             );
         }
@@ -222,14 +242,29 @@ mod tests {
         ] {
             assert_eq!(any(bad), None, "{}", String::from_utf8_lossy(bad));
         }
-        let d = any(b"PRIVMSG bob :\x01DCC SEND f 4294967295   65535 12\x01\r\n");
-        assert_eq!(
-            d,
-            Some(Dcc {
-                addr: [255; 4],
-                port: 65535
-            })
-        );
+        let p = b"PRIVMSG bob :\x01DCC SEND f 4294967295   65535 12\x01\r\n";
+        assert_eq!(endpoint(p), Some(([255; 4], 65535)));
+    }
+
+    #[test]
+    fn the_text_is_the_address_through_the_port() {
+        for (p, text) in [
+            (
+                &b"PRIVMSG bob :\x01DCC SEND f 167772161 5555\x01\r\n"[..],
+                &b"167772161 5555"[..],
+            ),
+            (
+                b"PRIVMSG bob :\x01DCC SEND f 4294967295   65535 12\x01\r\n",
+                b"4294967295   65535",
+            ),
+            (
+                b"  PRIVMSG bob :\x01DCC SCHAT chat 1 2 (a chat offer)\x01\n",
+                b"1 2",
+            ),
+        ] {
+            let d = any(p).expect("an offer");
+            assert_eq!(&p[d.text()], text, "{}", String::from_utf8_lossy(p));
+        }
     }
 
     #[test]

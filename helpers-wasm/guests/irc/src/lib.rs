@@ -7,37 +7,76 @@
 //! one it accepts). An offer naming an address other than the client's own is forged
 //! and ignored.
 //!
-//! State: 8 bytes, written once when the connection is assigned: the original
+//! Behind NAT (the reply tuple is not the original reversed) it does what Linux's
+//! `nf_nat_irc` does: the offer's `<address> <port>` is rewritten to name the address
+//! the server sees for the client (the same port), and the expectation, addressed
+//! there, carries the translation that takes the connection on to the client's real
+//! address (`nf_nat_follow_master`, the master's reply direction).
+//!
+//! State, written once when the connection is assigned: 8 bytes, the original
 //! direction's source address, then the reply direction's destination address (the
 //! same without NAT; Linux accepts either in an offer, and addresses the expectation
-//! to the latter). IPv6 connections get empty state and are never looked at.
+//! to the latter); then, only for a translated connection, a ninth byte, 1. IPv6
+//! connections get empty state and are never looked at.
 
 #[cfg(test)]
 use brickwall_helper_testkit as capture;
 pub mod dcc;
 
 use brickwall_helper_sdk::{
-    export_helper, proto, Addr, ConnInfo, CtState, Direction, Expect, Helper, Outcome, Packet,
-    State, Tuple,
+    export_helper, proto, Addr, ConnInfo, CtState, Direction, Edit, Expect, ExpectNat, Helper,
+    Outcome, Packet, State, Tuple,
 };
 
 /// The helper.
 pub struct Irc;
 
-/// The two addresses an offer may name, as kept in the state.
-fn own_addrs(state: &[u8]) -> Option<([u8; 4], [u8; 4])> {
-    let b: &[u8; 8] = state.try_into().ok()?;
-    let mut src = [0; 4];
-    let mut nat = [0; 4];
-    src.copy_from_slice(&b[..4]);
-    nat.copy_from_slice(&b[4..]);
-    Some((src, nat))
+/// What the state keeps of the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Own {
+    /// The client's address.
+    src: [u8; 4],
+    /// The address the server sees for the client.
+    nat: [u8; 4],
+    /// Whether the connection is translated.
+    translated: bool,
+}
+
+impl Own {
+    /// Reads the state (8 bytes, or 9 ending in 1 for a translated connection).
+    fn decode(state: &[u8]) -> Option<Own> {
+        let (b, translated) = match state.len() {
+            8 => (state, false),
+            9 if state.get(8) == Some(&1) => (state.get(..8)?, true),
+            _ => return None,
+        };
+        let (src, nat) = b.split_at_checked(4)?;
+        Some(Own {
+            src: src.try_into().ok()?,
+            nat: nat.try_into().ok()?,
+            translated,
+        })
+    }
+}
+
+/// The offer's `<address> <port>` text naming `nat` instead, as Linux writes it (one
+/// space); `None` when the text would not change.
+fn rewrite(payload: &[u8], offer: &dcc::Dcc, nat: [u8; 4]) -> Option<Edit> {
+    let old = payload.get(offer.text())?;
+    let new = format!("{} {}", u32::from_be_bytes(nat), offer.port).into_bytes();
+    (new != old).then(|| Edit::replace(offer.text(), new))
 }
 
 impl Helper for Irc {
     fn assigned(conn: &ConnInfo) -> Vec<u8> {
         match (conn.original.src, conn.reply.dst) {
-            (Addr::V4(src), Addr::V4(nat)) => [src, nat].concat(),
+            (Addr::V4(src), Addr::V4(nat)) => {
+                let mut s = [src, nat].concat();
+                if conn.is_translated() {
+                    s.push(1);
+                }
+                s
+            }
             _ => Vec::new(),
         }
     }
@@ -46,21 +85,34 @@ impl Helper for Irc {
         if pkt.dir != Direction::Original || pkt.ct != CtState::Established {
             return Outcome::accept();
         }
-        let Some((src, nat)) = own_addrs(state.get()) else {
+        let Some(own) = Own::decode(state.get()) else {
             return Outcome::accept();
         };
-        let Some(offer) = dcc::find(pkt.payload, |d| d.addr == src || d.addr == nat) else {
+        let Some(offer) = dcc::find(pkt.payload, |d| d.addr == own.src || d.addr == own.nat) else {
             return Outcome::accept();
         };
         let mut e = Expect::any_src_port(Tuple {
             src: Addr::V4([0; 4]),
-            dst: Addr::V4(nat),
+            dst: Addr::V4(own.nat),
             protocol: proto::TCP,
             src_port: 0,
             dst_port: offer.port,
         });
         e.any_src_addr = true;
-        Outcome::expect(e)
+        if !own.translated {
+            return Outcome::expect(e);
+        }
+        // The peer connects to the address the server sees (the reply direction's
+        // destination); the connection goes on to the client's real address, as
+        // `nf_nat_follow_master` sends it, whichever of the two the offer named.
+        e.nat = Some(ExpectNat {
+            dir: Direction::Reply,
+            to: Addr::V4(own.src),
+            to_port: offer.port,
+        });
+        let mut out = Outcome::expect(e);
+        out.rewrites.extend(rewrite(pkt.payload, &offer, own.nat));
+        out
     }
 }
 
@@ -345,6 +397,186 @@ mod tests {
         assert_eq!(run(full).expects.len(), 1);
     }
 
+    /// SNAT: the client 10.0.0.2:40000 talks to 198.51.100.7:6667 as `public`:61000.
+    fn snat_to(public: [u8; 4]) -> ConnInfo {
+        let mut c = conn([10, 0, 0, 2], [198, 51, 100, 7]);
+        c.original.src_port = 40000;
+        c.reply = c.original.reversed();
+        c.reply.dst = Addr::V4(public);
+        c.reply.dst_port = 61000;
+        c
+    }
+
+    fn snat() -> ConnInfo {
+        snat_to([192, 0, 2, 1])
+    }
+
+    /// DNAT: the client 203.0.113.9 talks to 192.0.2.1:6667, which is 10.0.0.67.
+    fn dnat() -> ConnInfo {
+        let mut c = conn([203, 0, 113, 9], [192, 0, 2, 1]);
+        c.reply.src = Addr::V4([10, 0, 0, 67]);
+        c
+    }
+
+    /// The payload with `edits` applied, as the host applies them; checks they are in
+    /// order, apart and within the payload.
+    fn apply(payload: &[u8], edits: &[Edit]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        for e in edits {
+            let (start, len) = (e.offset as usize, e.length as usize);
+            assert!(start >= at && start + len <= payload.len(), "{edits:?}");
+            out.extend_from_slice(&payload[at..start]);
+            out.extend_from_slice(&e.data);
+            at = start + len;
+        }
+        out.extend_from_slice(&payload[at..]);
+        out
+    }
+
+    /// The client's packet on `c`: the payload as sent on, and the outcome.
+    fn sent(c: &ConnInfo, payload: &[u8]) -> (String, Outcome) {
+        let out = run_on(c, Direction::Original, CtState::Established, payload);
+        let p = apply(payload, &out.rewrites);
+        (String::from_utf8(p).expect("text"), out)
+    }
+
+    #[test]
+    fn snat_offer_names_the_public_address() {
+        // 167772162 is 10.0.0.2; 3221225985 is 192.0.2.1.
+        let p = b"PRIVMSG bob :\x01DCC SEND f.txt 167772162 5000 12\x01\r\n";
+        let (text, out) = sent(&snat(), p);
+        assert_eq!(
+            text,
+            "PRIVMSG bob :\x01DCC SEND f.txt 3221225985 5000 12\x01\r\n"
+        );
+        assert_eq!(
+            out.rewrites,
+            vec![Edit::replace(29..43, b"3221225985 5000".to_vec())]
+        );
+        assert_eq!(out.expects.len(), 1);
+        let e = out.expects[0];
+        assert_eq!(
+            e.tuple,
+            Tuple {
+                src: Addr::V4([0; 4]),
+                dst: Addr::V4([192, 0, 2, 1]),
+                protocol: proto::TCP,
+                src_port: 0,
+                dst_port: 5000,
+            }
+        );
+        assert!(e.any_src_addr && e.any_src_port);
+        assert_eq!(
+            e.nat,
+            Some(ExpectNat {
+                dir: Direction::Reply,
+                to: Addr::V4([10, 0, 0, 2]),
+                to_port: 5000,
+            })
+        );
+    }
+
+    #[test]
+    fn snat_edits_change_the_length_and_spacing_as_linux() {
+        // 1.2.3.4 is 16909060: shorter; the blanks between address and port become one.
+        let (text, out) = sent(
+            &snat_to([1, 2, 3, 4]),
+            b"PRIVMSG bob :\x01DCC CHAT chat 167772162   5000\x01\r\n",
+        );
+        assert_eq!(text, "PRIVMSG bob :\x01DCC CHAT chat 16909060 5000\x01\r\n");
+        assert_eq!(out.expects[0].tuple.dst, Addr::V4([1, 2, 3, 4]));
+    }
+
+    #[test]
+    fn an_offer_of_the_public_address_needs_no_edit() {
+        let p = b"PRIVMSG bob :\x01DCC SEND f 3221225985 5000\x01\r\n";
+        let (text, out) = sent(&snat(), p);
+        assert!(out.rewrites.is_empty());
+        assert_eq!(text.as_bytes(), p);
+        let e = out.expects[0];
+        assert_eq!(e.tuple.dst, Addr::V4([192, 0, 2, 1]));
+        // The connection still goes on to the client itself.
+        assert_eq!(
+            e.nat.map(|n| (n.dir, n.to, n.to_port)),
+            Some((Direction::Reply, Addr::V4([10, 0, 0, 2]), 5000))
+        );
+    }
+
+    #[test]
+    fn dnat_of_the_server_translates_only_the_expectation() {
+        // 3405803785 is 203.0.113.9, the client's own and only address.
+        let (text, out) = sent(
+            &dnat(),
+            b"PRIVMSG bob :\x01DCC SEND f 3405803785 5000\x01\r\n",
+        );
+        assert!(out.rewrites.is_empty());
+        assert!(text.contains(" 3405803785 5000"));
+        let e = out.expects[0];
+        assert_eq!(e.tuple.dst, Addr::V4([203, 0, 113, 9]));
+        assert_eq!(
+            e.nat,
+            Some(ExpectNat {
+                dir: Direction::Reply,
+                to: Addr::V4([203, 0, 113, 9]),
+                to_port: 5000,
+            })
+        );
+    }
+
+    #[test]
+    fn translated_edge_cases() {
+        // A forged offer: neither expected nor edited.
+        let out = run_on(
+            &snat(),
+            Direction::Original,
+            CtState::Established,
+            b"PRIVMSG bob :\x01DCC SEND f 167772163 5000\x01\r\n",
+        );
+        assert_eq!(out, Outcome::accept());
+        // The server's packets are not read.
+        let out = run_on(
+            &snat(),
+            Direction::Reply,
+            CtState::Established,
+            b"PRIVMSG bob :\x01DCC SEND f 3221225985 5000\x01\r\n",
+        );
+        assert_eq!(out, Outcome::accept());
+        // The state: one byte more for a translated connection; anything else there
+        // is unreadable.
+        assert_eq!(Irc::assigned(&conn([10, 0, 0, 1], [10, 0, 0, 2])).len(), 8);
+        assert_eq!(Irc::assigned(&snat()), vec![10, 0, 0, 2, 192, 0, 2, 1, 1]);
+        assert_eq!(Irc::assigned(&dnat()).len(), 9);
+        let p = b"PRIVMSG bob :\x01DCC SEND f 167772162 5000\x01\r\n";
+        for bad in [
+            &[10, 0, 0, 2, 192, 0, 2, 1, 2][..],
+            &[10, 0, 0, 2, 192, 0, 2, 1, 1, 1],
+        ] {
+            let mut st = State::new(bad.to_vec());
+            let pkt = Packet {
+                conn: 1,
+                dir: Direction::Original,
+                ct: CtState::Established,
+                seq: 0,
+                tcp_flags: 0,
+                payload: p,
+            };
+            assert_eq!(Irc::packet(&pkt, &mut st), Outcome::accept());
+        }
+        // Cut anywhere: nothing expected, nothing edited.
+        let full = b"PRIVMSG bob :\x01DCC SEND hello.txt 167772162 5555 12\x01\r\n";
+        for n in 0..full.len() - 1 {
+            let out = run_on(
+                &snat(),
+                Direction::Original,
+                CtState::Established,
+                &full[..n],
+            );
+            assert_eq!(out, Outcome::accept(), "cut at {n}");
+        }
+        assert_eq!(sent(&snat(), full).1.rewrites.len(), 1);
+    }
+
     #[test]
     fn random_payloads_never_panic() {
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -374,7 +606,15 @@ mod tests {
             let out = run(&p);
             assert_eq!(out.verdict, None);
             assert!(out.expects.len() <= 1);
+            assert!(out.rewrites.is_empty());
             found += out.expects.len();
+            // Behind NAT the same offers (of 10.0.0.1 from the client 10.0.0.2) are
+            // edited within the payload.
+            let mut c = snat();
+            c.original.src = Addr::V4([10, 0, 0, 1]);
+            let out = run_on(&c, Direction::Original, CtState::Established, &p);
+            assert!(out.rewrites.len() <= out.expects.len());
+            let _ = apply(&p, &out.rewrites);
         }
         assert!(found > 0, "the noise sometimes completes an offer");
     }
