@@ -116,6 +116,30 @@ fn o(
     }
 }
 
+/// The status bits of the connection whose original source port is `sport`.
+fn status_of(e: &Engine, sport: u16) -> Vec<String> {
+    use brickwall_control_protocol::conntrack::request::{Format, List};
+    use brickwall_control_protocol::conntrack::response::{Entry, ListResponse};
+    use brickwall_control_protocol::conntrack::Request;
+    let req = Request::List(List {
+        format: Format::Json,
+        ..List::default()
+    });
+    let answer = e
+        .plugin("conntrack")
+        .unwrap()
+        .control(&req.to_vec())
+        .unwrap();
+    let page: ListResponse = serde_json::from_slice(&answer).unwrap();
+    page.entries
+        .into_iter()
+        .find_map(|en| match en {
+            Entry::Record(r) if r.orig.sport == Some(sport) => Some(r.status),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no connection from port {sport}"))
+}
+
 fn run(e: &Engine, frames: &[Vec<u8>]) -> Vec<(Packet, Outcome)> {
     let mut pl = e.pipeline();
     let t = e.registry().snapshot();
@@ -154,12 +178,14 @@ fn active_ftp_behind_snat_is_rewritten_adjusted_and_its_data_connection_followed
     let mut frames = login(PUBLIC);
     frames.extend([
         seg(CLIENT, SERVER, 40000, 21, 1009, 5017, "A", port),
+        // A retransmission, before the next line, is rewritten alike and keeps its
+        // number (the adjustment is not counted twice). After the next line Linux's
+        // helper no longer reads it, nor does ours.
+        seg(CLIENT, SERVER, 40000, 21, 1009, 5017, "A", port),
         // The server saw 25 bytes: it acknowledges 1009 + 25.
         seg(SERVER, PUBLIC, 21, 40000, 5017, 1034, "A", reply),
         seg(CLIENT, SERVER, 40000, 21, 1031, 5046, "A", b"LIST\r\n"),
         seg(SERVER, PUBLIC, 21, 40000, 5046, 1040, "A", b""),
-        // A retransmission of the PORT command is rewritten and keeps its number.
-        seg(CLIENT, SERVER, 40000, 21, 1009, 5046, "A", port),
         // The data connection, from the server's port 20 to the announced one.
         seg(SERVER, PUBLIC, 20, 40001, 9000, 0, "S", b""),
         seg(CLIENT, SERVER, 40001, 20, 7000, 9001, "SA", b""),
@@ -171,24 +197,25 @@ fn active_ftp_behind_snat_is_rewritten_adjusted_and_its_data_connection_followed
     let seen: Vec<Out> = got[LOGIN..].iter().map(|(p, _)| out(p)).collect();
     let rewritten = b"PORT 192,0,2,100,156,65\r\n";
     assert_eq!(seen[0], o(PUBLIC, 40000, SERVER, 21, 1009, 5017, rewritten));
+    assert_eq!(seen[1], seen[0]);
     // The server's ack comes back into the client's numbers.
-    assert_eq!(seen[1], o(SERVER, 21, CLIENT, 40000, 5017, 1031, reply));
+    assert_eq!(seen[2], o(SERVER, 21, CLIENT, 40000, 5017, 1031, reply));
     // The client's next segment moves on by the 3 bytes the server saw more.
     assert_eq!(
-        seen[2],
+        seen[3],
         o(PUBLIC, 40000, SERVER, 21, 1034, 5046, b"LIST\r\n")
     );
-    assert_eq!(seen[3], o(SERVER, 21, CLIENT, 40000, 5046, 1037, b""));
-    assert_eq!(seen[4], o(PUBLIC, 40000, SERVER, 21, 1009, 5046, rewritten));
+    assert_eq!(seen[4], o(SERVER, 21, CLIENT, 40000, 5046, 1037, b""));
     assert_eq!(seen[5], o(SERVER, 20, CLIENT, 40001, 9000, 0, b""));
-    assert_eq!(seen[6], o(CLIENT, 40001, SERVER, 20, 7000, 9001, b""));
+    // The client's answer leaves as from the translated address.
+    assert_eq!(seen[6], o(PUBLIC, 40001, SERVER, 20, 7000, 9001, b""));
     let states: Vec<CtInfo> = got[LOGIN..].iter().map(|(p, _)| p.ctinfo()).collect();
     assert_eq!(
-        states[1],
+        states[2],
         CtInfo::EstablishedReply,
         "the server's adjusted ack"
     );
-    assert_eq!(states[3], CtInfo::EstablishedReply);
+    assert_eq!(states[4], CtInfo::EstablishedReply);
     assert_eq!(states[5], CtInfo::Related);
     assert_eq!(states[6], CtInfo::EstablishedReply);
     let list = common::ct_table(&e, 0);
@@ -196,7 +223,23 @@ fn active_ftp_behind_snat_is_rewritten_adjusted_and_its_data_connection_followed
         list.contains("src=198.51.100.2 dst=192.0.2.100 sport=20 dport=40001 src=10.0.0.1 dst=198.51.100.2 sport=40001 dport=20"),
         "{list}"
     );
-    assert!(list.contains("SEQ_ADJUST"), "{list}");
+    // The control connection carries its sequence adjustment; the data connection
+    // both manips, set up by the expectation.
+    let status = |sport: u16| status_of(&e, sport);
+    assert!(status(40000).contains(&"SEQ_ADJUST".to_string()), "{list}");
+    let data = status(20);
+    for bit in ["DST_NAT", "SRC_NAT_DONE", "DST_NAT_DONE", "EXPECTED"] {
+        assert!(data.contains(&bit.to_string()), "{bit}: {data:?}");
+    }
+    let helpers: serde_json::Value = serde_json::from_slice(
+        &e.plugin("conntrack")
+            .unwrap()
+            .control(br#"{"op":"helpers"}"#)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(helpers["mangled"], 2, "{helpers}");
+    assert_eq!(helpers["mangle_failed"], 0, "{helpers}");
 }
 
 #[test]
