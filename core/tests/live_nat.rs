@@ -1,29 +1,68 @@
-//! FTP and TFTP behind source NAT, live: as in `live_bridge.rs`, a client and a server
-//! in network namespaces talk through `brickwall run` bridging them, with the live
-//! tests' policy (NEW only to tcp/21, udp/69 and ICMP echo; established and related
-//! accepted), and here also the NAT plugin translating the client's address to one
-//! nobody owns (the server reaches it through a static neighbour entry pointing at the
-//! client's link address, so the bridge carries the answers back).
+//! FTP, TFTP, IRC DCC and ping behind NAT, live: as in `live_bridge.rs`, a client and a
+//! server in network namespaces talk through `brickwall run` bridging them, with the
+//! live tests' policy (NEW only to tcp/21, udp/69, tcp/6667 and ICMP echo; established
+//! and related accepted), and here also the NAT plugin:
+//!
+//! - the client's addresses (IPv4 and IPv6) are translated to ones nobody owns; the
+//!   server reaches them through static neighbour entries pointing at the client's
+//!   link address, so the bridge carries the answers back;
+//! - a port forward: the client reaches the server's FTP port as `DNAT4:2121`, another
+//!   unowned address, which the client's neighbour entry points at the server.
 //!
 //! vsftpd accepts a PORT or EPRT command only for the address the control connection
 //! comes from, so the active modes work only when the FTP helper rewrote the command
 //! to the translated address; the data connection the server then opens to that
 //! address passes only as RELATED and reaches the client only when it is translated as
-//! its master (follow-master). Passive modes and TFTP need the helpers' expectations
-//! as ever. With the helpers every transfer arrives intact; without, none does. Needs
-//! root (CI is root), vsftpd, tftpd-hpa and curl.
+//! its master (follow-master). Through the port forward the server's passive answer
+//! names its own address, which the helper rewrites to the forwarded one. An IRC DCC
+//! offer names the sender's address, which the IRC helper rewrites. Passive modes and
+//! TFTP need the helpers' expectations as ever. With the helpers every transfer
+//! arrives intact; without, none does (ping passes either way). Needs root (CI is
+//! root), vsftpd, tftpd-hpa, ngircd, python3 and curl.
 
 mod firewall;
 
-use brickwall_netns::{Topology, CLIENT4, SERVER4};
-use firewall::{brickwall_config, make_file, require_live, run_brickwall, Helper, FTP, TFTP};
+use brickwall_netns::{require_tools, Topology, CLIENT4, CLIENT6, SERVER4, SERVER6};
+use firewall::{brickwall_config, make_file, require_live, run_brickwall, Helper, FTP, IRC, TFTP};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 /// The address the client's connections leave with: in the subnet, owned by nobody.
 const PUBLIC4: &str = "10.77.0.100";
-/// The client's link address, set so the server's neighbour entry can name it.
+/// The same for IPv6.
+const PUBLIC6: &str = "fd77::100";
+/// The forwarded address: `DNAT4:2121` reaches the server's port 21.
+const DNAT4: &str = "10.77.0.200";
+/// The client's link address, set so the server's neighbour entries can name it.
 const CLIENT_MAC: &str = "02:77:00:00:00:01";
+/// The server's, for the client's entry for the forwarded address.
+const SERVER_MAC: &str = "02:77:00:00:00:02";
+/// Both ends of a DCC SEND over IRC (see the script's docstring).
+const IRC_DCC: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/live/irc_dcc.py"
+);
+
+/// The NAT plugin's section: the client translated at postrouting, the port forward
+/// at prerouting.
+fn nat_config() -> String {
+    format!(
+        r#"  - builtin: nat
+    config:
+      chains:
+        - hook: prerouting
+          rules:
+            - match: {{daddr: {DNAT4}, proto: tcp, dport: 2121}}
+              action: {{dnat: {{to: "{SERVER4}:21"}}}}
+        - hook: postrouting
+          rules:
+            - match: {{saddr: {CLIENT4}}}
+              action: {{snat: {{to: {PUBLIC4}}}}}
+            - match: {{saddr: "{CLIENT6}"}}
+              action: {{snat: {{to: "{PUBLIC6}"}}}}
+"#
+    )
+}
 
 /// A running topology with brickwall translating the client.
 struct Run {
@@ -36,32 +75,21 @@ struct Run {
 impl Run {
     fn start(tag: &str, helpers: &[Helper]) -> Run {
         require_live();
+        require_tools(&["ngircd", "python3"]);
         let mut t = Topology::new(tag);
-        t.exec(
-            &t.client,
-            &["ip", "link", "set", "c0", "address", CLIENT_MAC],
-        );
-        t.exec(
-            &t.server,
-            &[
-                "ip",
-                "neigh",
-                "replace",
-                PUBLIC4,
-                "lladdr",
-                CLIENT_MAC,
-                "dev",
-                "s0",
-                "nud",
-                "permanent",
-            ],
-        );
-        let config = format!(
-            "{}  - builtin: nat\n    config:\n      chains:\n        - hook: postrouting\n          \
-             rules:\n            - match: {{saddr: {CLIENT4}}}\n              \
-             action: {{snat: {{to: {PUBLIC4}}}}}\n",
-            brickwall_config(helpers, "pnet", 1)
-        );
+        let link = |ns: &str, dev: &str, mac: &str| {
+            t.exec(ns, &["ip", "link", "set", dev, "address", mac]);
+        };
+        link(&t.client, "c0", CLIENT_MAC);
+        link(&t.server, "s0", SERVER_MAC);
+        let neigh = |ns: &str, dev: &str, addr: &str, mac: &str| {
+            let args = ["ip", "neigh", "replace", addr, "lladdr", mac, "dev", dev];
+            t.exec(ns, &[&args[..], &["nud", "permanent"]].concat());
+        };
+        neigh(&t.server, "s0", PUBLIC4, CLIENT_MAC);
+        neigh(&t.server, "s0", PUBLIC6, CLIENT_MAC);
+        neigh(&t.client, "c0", DNAT4, SERVER_MAC);
+        let config = format!("{}{}", brickwall_config(helpers, "pnet", 1), nat_config());
         let sock = run_brickwall(&mut t, &config);
         let ftp_root = t.dir.join("ftp");
         std::fs::create_dir_all(&ftp_root).expect("ftp root");
@@ -71,6 +99,7 @@ impl Run {
         std::fs::create_dir_all(&tftp_root).expect("tftp root");
         let small = make_file(&tftp_root.join("small.bin"), 100 * 1024 + 9);
         t.start_tftpd(&tftp_root);
+        t.start_ngircd();
         Run {
             t,
             sock,
@@ -89,19 +118,39 @@ impl Run {
         self.t.try_exec(&self.t.client, &args)
     }
 
-    /// Each scenario's name and whether its file arrived intact.
-    fn scenarios(&self) -> Vec<(&'static str, bool)> {
+    /// Each scenario's name and whether it passed (a file arrived intact, a ping was
+    /// answered).
+    fn scenarios(&mut self) -> Vec<(&'static str, bool)> {
         let got = self.t.dir.join("got.bin");
-        let url = format!("ftp://{SERVER4}/big.bin");
-        let cases: [(&'static str, Vec<&str>); 4] = [
-            ("ftp PORT", vec!["-P", CLIENT4, "--disable-eprt"]),
-            ("ftp EPRT", vec!["-P", CLIENT4]),
-            ("ftp PASV", vec!["--disable-epsv"]),
-            ("ftp EPSV", vec![]),
+        let url4 = format!("ftp://{SERVER4}/big.bin");
+        let url6 = format!("ftp://[{SERVER6}]/big.bin");
+        let forwarded = format!("ftp://{DNAT4}:2121/big.bin");
+        let cases: [(&'static str, &str, Vec<&str>); 10] = [
+            ("ftp PORT", &url4, vec!["-P", CLIENT4, "--disable-eprt"]),
+            ("ftp EPRT", &url4, vec!["-P", CLIENT4]),
+            ("ftp PASV", &url4, vec!["--disable-epsv"]),
+            ("ftp EPSV", &url4, vec![]),
+            ("ftp EPRT over NAT66", &url6, vec!["-P", CLIENT6]),
+            ("ftp EPSV over NAT66", &url6, vec![]),
+            ("forwarded ftp PASV", &forwarded, vec!["--disable-epsv"]),
+            ("forwarded ftp EPSV", &forwarded, vec![]),
+            (
+                "forwarded ftp PORT",
+                &forwarded,
+                vec!["-P", CLIENT4, "--disable-eprt"],
+            ),
+            ("forwarded ftp EPRT", &forwarded, vec!["-P", CLIENT4]),
         ];
         let mut r = Vec::new();
-        for (what, extra) in &cases {
-            let o = self.curl(&url, &got, extra);
+        let t = &self.t;
+        let ping = |args: &[&str]| t.try_exec(&t.client, args).status.success();
+        r.push(("ping", ping(&["ping", "-c", "2", "-W", "3", SERVER4])));
+        r.push((
+            "ping -6",
+            ping(&["ping", "-6", "-c", "2", "-W", "3", SERVER6]),
+        ));
+        for (what, url, extra) in &cases {
+            let o = self.curl(url, &got, extra);
             let intact = std::fs::read(&got).is_ok_and(|d| d == self.big);
             assert!(
                 !o.status.success() || intact,
@@ -112,7 +161,45 @@ impl Run {
         let o = self.curl(&format!("tftp://{SERVER4}/small.bin"), &got, &[]);
         let intact = std::fs::read(&got).is_ok_and(|d| d == self.small);
         r.push(("tftp get", o.status.success() && intact));
+        r.push(("irc dcc send", self.dcc_send()));
         r
+    }
+
+    /// A DCC SEND from the client (offering its own address, which the IRC helper
+    /// rewrites) to a receiver in the server's namespace; whether the file arrived.
+    fn dcc_send(&mut self) -> bool {
+        let dir = self.t.dir.clone();
+        let path = |name: &str| dir.join(name).display().to_string();
+        let data = make_file(&dir.join("file.bin"), 300_007);
+        let (client, server) = (self.t.client.clone(), self.t.server.clone());
+        let (got, ready, offered, go) = (
+            path("dcc.bin"),
+            path("bob.ready"),
+            path("bob.offered"),
+            path("bob.go"),
+        );
+        let recv = [
+            "python3", "-u", IRC_DCC, "recv", SERVER4, "bob", &got, &ready, &offered, &go,
+        ];
+        self.t.spawn("dcc-recv", &server, &recv);
+        self.t.wait_for_file(&dir.join("bob.ready"), "dcc-recv", 15);
+        // The receiver goes on as soon as the offer arrives.
+        std::fs::write(dir.join("bob.go"), b"").expect("go file");
+        let file = path("file.bin");
+        let send = [
+            "python3", "-u", IRC_DCC, "send", SERVER4, "alice", "bob", &file, CLIENT4, "40123",
+        ];
+        self.t.spawn("dcc-send", &client, &send);
+        let sent = self
+            .t
+            .wait_exit("dcc-send", 30)
+            .is_some_and(|s| s.success());
+        let received = self
+            .t
+            .wait_exit("dcc-recv", 30)
+            .is_some_and(|s| s.success());
+        let intact = std::fs::read(dir.join("dcc.bin")).is_ok_and(|d| d == data);
+        sent && received && intact
     }
 
     /// `brickwall ct -L`, as conntrack prints it.
@@ -126,30 +213,51 @@ impl Run {
 }
 
 #[test]
-fn with_helpers_ftp_in_every_mode_and_tftp_pass_behind_snat() {
-    let mut run = Run::start("nath", &[FTP, TFTP]);
+fn with_helpers_ftp_tftp_and_irc_dcc_pass_behind_snat_nat66_and_a_port_forward() {
+    let mut run = Run::start("nath", &[FTP, TFTP, IRC]);
     let got = run.scenarios();
     let failed: Vec<&str> = got.iter().filter(|(_, ok)| !ok).map(|(w, _)| *w).collect();
     let table = run.table();
     assert!(
         failed.is_empty(),
-        "failed behind SNAT with helpers: {failed:?}\n{table}\n{}",
-        run.t.log("brickwall")
+        "failed behind NAT with helpers: {failed:?}\n{table}\n{}\n{}",
+        run.t.log("dcc-send"),
+        run.t.log("dcc-recv")
     );
-    // The control connection as the kernel would list it: translated to PUBLIC4.
-    assert!(
-        table.contains(&format!("dst={SERVER4} sport="))
-            && table.contains(&format!("dst={PUBLIC4}")),
-        "{table}"
-    );
+    // The FTP control connections as the kernel would list them: translated, and the
+    // port forward's with the helper of the port it really goes to.
+    let has = |words: &[String]| {
+        table
+            .lines()
+            .any(|l| words.iter().all(|w| l.contains(w.as_str())))
+    };
+    let ftp = "helper=ftp".to_string();
+    for line in [
+        vec![
+            format!("src={SERVER4} dst={PUBLIC4} sport=21 "),
+            ftp.clone(),
+        ],
+        vec![
+            format!("src={SERVER6} dst={PUBLIC6} sport=21 "),
+            ftp.clone(),
+        ],
+        vec![
+            format!("dst={DNAT4} sport="),
+            "dport=2121 ".into(),
+            format!("src={SERVER4} dst={PUBLIC4} sport=21 "),
+            ftp,
+        ],
+    ] {
+        assert!(has(&line), "{line:?}: {table}");
+    }
     firewall::stop_brickwall(&mut run.t);
 }
 
 #[test]
-fn without_helpers_no_transfer_passes_behind_snat() {
+fn without_helpers_no_transfer_passes_behind_nat() {
     let mut run = Run::start("natn", &[]);
     let got = run.scenarios();
     let passed: Vec<&str> = got.iter().filter(|(_, ok)| *ok).map(|(w, _)| *w).collect();
-    assert!(passed.is_empty(), "passed without helpers: {passed:?}");
+    assert_eq!(passed, ["ping", "ping -6"], "passed without helpers");
     firewall::stop_brickwall(&mut run.t);
 }

@@ -4,7 +4,9 @@
 //! sequence and acknowledgement numbers are adjusted both ways, the TCP tracker keeps
 //! accepting the server's acks, and every checksum holds); the data connection the
 //! server opens to the translated address is RELATED and reaches the client's real
-//! address (Linux's follow-master). Without NAT nothing is rewritten.
+//! address (Linux's follow-master). Through a port forward the FTP helper is the one of
+//! the port the connection really goes to, and the server's passive answer names the
+//! public address. Without NAT nothing is rewritten.
 
 mod common;
 
@@ -24,11 +26,17 @@ const ETH: usize = 14;
 const FTP: &str = "[{name: ftp, wasm: 'builtin:ftp', ports: [tcp/21]}]";
 const SNAT: &str = r#"[{hook: postrouting, rules: [{match: {saddr: 10.0.0.0/8}, action: {snat: {to: 192.0.2.100}}}]}]"#;
 
+/// A port forward: PUBLIC:2121 to the server inside, CLIENT:21.
+const DNAT: &str = r#"[{hook: prerouting, rules: [{match: {daddr: 192.0.2.100, proto: tcp, dport: 2121}, action: {dnat: {to: "10.0.0.1:21"}}}]}]"#;
+
 fn nat_ftp_engine(nat: bool) -> Engine {
-    let nat = if nat {
-        format!("  - builtin: nat\n    config:\n      chains: {SNAT}\n")
-    } else {
-        String::new()
+    nat_engine(if nat { Some(SNAT) } else { None })
+}
+
+fn nat_engine(chains: Option<&str>) -> Engine {
+    let nat = match chains {
+        Some(c) => format!("  - builtin: nat\n    config:\n      chains: {c}\n"),
+        None => String::new(),
     };
     engine(&format!(
         "plugins:\n  - builtin: conntrack\n    config:\n      helpers: {FTP}\n{nat}"
@@ -272,5 +280,49 @@ fn eprt_behind_snat_is_rewritten_and_without_nat_nothing_is() {
     assert!(
         expects.contains("dst=10.0.0.1") && expects.contains("dport=40002"),
         "{expects}"
+    );
+}
+
+#[test]
+fn a_passive_answer_through_a_port_forward_names_the_public_address() {
+    // An outside client (SERVER here) reaches the FTP server inside (CLIENT:21) as
+    // PUBLIC:2121; the helper is the one of the port the connection really goes to.
+    let e = nat_engine(Some(DNAT));
+    let pasv = b"227 Entering Passive Mode (10,0,0,1,156,65)\r\n"; // 45 bytes
+    let frames = [
+        seg(SERVER, PUBLIC, 50000, 2121, 100, 0, "S", b""),
+        seg(CLIENT, SERVER, 21, 50000, 700, 101, "SA", b""),
+        seg(SERVER, PUBLIC, 50000, 2121, 101, 701, "A", b""),
+        seg(CLIENT, SERVER, 21, 50000, 701, 101, "A", b"220 hi\r\n"),
+        seg(SERVER, PUBLIC, 50000, 2121, 101, 709, "A", b"PASV\r\n"),
+        seg(CLIENT, SERVER, 21, 50000, 709, 107, "A", pasv),
+        // The client saw 48 bytes: it acknowledges 709 + 48.
+        seg(SERVER, PUBLIC, 50000, 2121, 107, 757, "A", b""),
+        seg(SERVER, PUBLIC, 50001, 40001, 300, 0, "S", b""),
+    ];
+    let got = run(&e, &frames);
+    let seen: Vec<Out> = got.iter().map(|(p, _)| out(p)).collect();
+    assert_eq!(seen[0], o(SERVER, 50000, CLIENT, 21, 100, 0, b""));
+    assert_eq!(
+        seen[5],
+        o(
+            PUBLIC,
+            2121,
+            SERVER,
+            50000,
+            709,
+            107,
+            b"227 Entering Passive Mode (192,0,2,100,156,65)\r\n"
+        )
+    );
+    assert_eq!(seen[6], o(SERVER, 50000, CLIENT, 21, 107, 754, b""));
+    assert_eq!(got[6].0.ctinfo(), CtInfo::Established);
+    // The data connection to the public address reaches the server inside.
+    assert_eq!(seen[7], o(SERVER, 50001, CLIENT, 40001, 300, 0, b""));
+    assert_eq!(got[7].0.ctinfo(), CtInfo::Related);
+    let list = common::ct_table(&e, 0);
+    assert!(
+        list.contains("dport=2121 ") && list.contains("helper=ftp"),
+        "{list}"
     );
 }

@@ -490,6 +490,30 @@ impl Tracker {
             return Err(NatBindError::Invalid);
         }
         c.bind_nat_reply(reply);
+        // The helper follows the port the connection really goes to (Linux's
+        // `nf_conntrack_alter_reply` assigns helpers again from the new reply tuple):
+        // a port forward to tcp/21 gets the FTP helper. A connection with a master, or
+        // whose helper already learnt of it, keeps what it has.
+        let free = c
+            .ext
+            .as_ref()
+            .is_none_or(|e| e.master.is_none() && e.helper_state.is_none());
+        if free {
+            let real = Tuple {
+                dst: reply.src,
+                dst_id: reply.src_id,
+                ..c.orig
+            };
+            match (self.helpers.for_tuple(&real), c.ext.as_mut()) {
+                (Some((id, name)), _) => {
+                    let ext = c.ext.get_or_insert_with(Default::default);
+                    ext.helper = Some(name.to_owned());
+                    ext.helper_id = id;
+                }
+                (None, Some(ext)) => ext.helper = None,
+                (None, None) => {}
+            }
+        }
         Ok(())
     }
 
