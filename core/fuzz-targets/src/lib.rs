@@ -277,7 +277,9 @@ pub fn engine(data: &[u8]) {
     run_frames(&engine_of(ENGINE_YAML), data);
 }
 
-/// Conntrack with the four bundled helpers on their ports.
+/// Conntrack with the four bundled helpers on their ports, behind NAT (every connection's
+/// source translated, a port forward to tcp/21), so that the helpers' payload edits, the
+/// sequence adjustment and the translated expectations run too.
 const HELPERS_YAML: &str = "\
 plugins:
   - builtin: conntrack
@@ -289,6 +291,16 @@ plugins:
         - {name: irc, wasm: 'builtin:irc', ports: [tcp/6667]}
         - {name: tftp, wasm: 'builtin:tftp', ports: [udp/69]}
         - {name: pptp, wasm: 'builtin:pptp', ports: [tcp/1723]}
+  - builtin: nat
+    config:
+      chains:
+        - hook: prerouting
+          rules:
+            - {match: {proto: tcp, dport: 2121}, action: {dnat: {to: '10.0.0.5:21'}}}
+        - hook: postrouting
+          rules:
+            - {match: {}, action: {snat: {to: '192.0.2.100'}}}
+            - {match: {}, action: {snat: {to: '2001:db8::100'}}}
 ";
 
 /// Frames through conntrack with the helpers. The engine (and its compiled helpers)
