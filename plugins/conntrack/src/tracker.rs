@@ -551,6 +551,43 @@ impl Tracker {
         }
     }
 
+    /// A new connection `orig` claimed a translated expectation of master `master`
+    /// (slot, generation) and was given the reply tuple `reply`: the expectation of
+    /// that reply direction goes too, as the claim took its mirror image untranslated
+    /// (PPTP's GRE pair behind NAT, Linux's `pptp_nat_expected`: the other
+    /// expectation names the far side's view of the addresses, not the claimed
+    /// tuple inverted). Only when the claimed expectation went (not a permanent one).
+    fn unexpect_translated_mirror(
+        &mut self,
+        orig: &Tuple,
+        reply: &Tuple,
+        claimed: &[Expectation],
+        master: (u32, u32),
+    ) {
+        let gone = claimed
+            .iter()
+            .any(|e| (e.master, e.master_generation) == master && e.matches(orig));
+        if !gone || orig.invert().as_ref() == Some(reply) {
+            return;
+        }
+        let ids: Vec<u32> = self
+            .expects
+            .all()
+            .into_iter()
+            .filter(|x| {
+                (x.master, x.master_generation) == master
+                    && x.tuple == *reply
+                    && x.flags & crate::expect::PERMANENT == 0
+            })
+            .map(|x| x.id)
+            .collect();
+        let removed: Vec<Expectation> = ids
+            .into_iter()
+            .filter_map(|id| self.expects.remove(id))
+            .collect();
+        self.expect_gone(&removed);
+    }
+
     /// Publishes expectation events for expectations that went away.
     fn expect_gone(&mut self, gone: &[Expectation]) {
         self.bump(|s| s.expect_delete += gone.len() as u64);
@@ -1396,6 +1433,9 @@ impl Tracker {
                 }
             }
             self.expect_gone(&claim.gone);
+            if let (Some(reply), Some((m, _, g))) = (follow, related) {
+                self.unexpect_translated_mirror(&tuple, &reply, &claim.gone, (m, g));
+            }
         }
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);

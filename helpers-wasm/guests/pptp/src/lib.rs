@@ -13,10 +13,23 @@
 //! Only established connections' packets are read. Unlike Linux, which reads only
 //! the first control message of a segment, every whole message of a segment is read.
 //!
+//! Behind NAT (the control connection is translated, say the PNS's address by a
+//! source NAT) the two expectations are those of Linux's `nf_nat_pptp`: PNS → PAC is
+//! expected as the PNS sends it (the master's original addresses), PAC → PNS as the
+//! PAC sends it (the master's reply addresses: to the PNS's translated address), and
+//! each carries the translation that follows the master — PNS → PAC goes on to the
+//! PAC's real address, PAC → PNS to the PNS's, each call id kept (the expected
+//! connection's reply comes from the address the other side sent to). The call ids
+//! themselves are not rewritten (Linux replaces the PNS's call id with the control
+//! connection's translated port, so that several PNSes behind one address can call
+//! one PAC with the same id; see plugins/nat/README.md): one PNS behind a source NAT
+//! works, several work while their call ids to one PAC differ.
+//!
 //! State: the original tuple ([`Tuple::encode`], 14 bytes), then [`Session::encode`]
-//! (6 bytes: session state, call state, PNS call id, PAC call id); 20 bytes, written
-//! only when the session changes. IPv6 connections get empty state and are never
-//! looked at.
+//! (6 bytes: session state, call state, PNS call id, PAC call id), then, only for a
+//! translated connection, the reply tuple (14 bytes): 20 or 34 bytes, written when
+//! the connection is assigned and then only when the session changes. IPv6
+//! connections get empty state and are never looked at.
 
 #[cfg(test)]
 use brickwall_helper_testkit as capture;
@@ -26,30 +39,68 @@ pub mod session;
 pub use session::{Call, CallState, Session, SessionState};
 
 use brickwall_helper_sdk::{
-    export_helper, proto, ConnInfo, CtState, Direction, Expect, Helper, Outcome, Packet, State,
-    Tuple,
+    export_helper, proto, ConnInfo, CtState, Direction, Expect, ExpectNat, Helper, Outcome, Packet,
+    State, Tuple,
 };
 
 /// The helper.
 pub struct Pptp;
 
-/// The two GRE expectations of `call` on the control connection `original`.
-pub fn gre_expectations(original: &Tuple, call: Call) -> [Expect; 2] {
-    let to_pac = Tuple {
+/// The two GRE expectations of `call` on the control connection `original`, whose
+/// reply tuple is `reply` when it is translated (`None`: the reply is the original
+/// reversed): PNS → PAC, then PAC → PNS.
+///
+/// Translated, PNS → PAC is expected from the PNS's real address to the PAC's address
+/// as the PNS knows it, going on to the PAC's real address; PAC → PNS from the PAC's
+/// real address to the PNS's address as the PAC knows it, going on to the PNS's real
+/// address (Linux's `nf_nat_pptp`, without its call id rewriting).
+pub fn gre_expectations(original: &Tuple, reply: Option<&Tuple>, call: Call) -> [Expect; 2] {
+    let back = reply.copied().unwrap_or_else(|| original.reversed());
+    let mut to_pac = Expect::exact(Tuple {
         src: original.src,
         dst: original.dst,
         protocol: proto::GRE,
         src_port: call.pns_call_id,
         dst_port: call.pac_call_id,
-    };
-    let to_pns = Tuple {
-        src: original.dst,
-        dst: original.src,
+    });
+    let mut to_pns = Expect::exact(Tuple {
+        src: back.src,
+        dst: back.dst,
         protocol: proto::GRE,
         src_port: call.pac_call_id,
         dst_port: call.pns_call_id,
+    });
+    if reply.is_some() {
+        to_pac.nat = Some(ExpectNat {
+            dir: Direction::Original,
+            to: back.src,
+            to_port: call.pac_call_id,
+        });
+        to_pns.nat = Some(ExpectNat {
+            dir: Direction::Reply,
+            to: original.src,
+            to_port: call.pns_call_id,
+        });
+    }
+    [to_pac, to_pns]
+}
+
+/// What the state holds: the original tuple, the session, the reply tuple when the
+/// connection is translated, and where the session's bytes start.
+fn decode(state: &[u8]) -> Option<(Tuple, Session, Option<Tuple>, usize)> {
+    let (original, used) = Tuple::decode(state)?;
+    let end = used + Session::ENCODED_LEN;
+    let session = Session::decode(state.get(used..end)?)?;
+    let rest = state.get(end..)?;
+    let reply = if rest.is_empty() {
+        None
+    } else {
+        match Tuple::decode(rest)? {
+            (reply, n) if n == rest.len() => Some(reply),
+            _ => return None,
+        }
     };
-    [Expect::exact(to_pac), Expect::exact(to_pns)]
+    Some((original, session, reply, used))
 }
 
 impl Helper for Pptp {
@@ -57,9 +108,12 @@ impl Helper for Pptp {
         if conn.original.src.is_v6() {
             return Vec::new();
         }
-        let mut s = Vec::with_capacity(14 + Session::ENCODED_LEN);
+        let mut s = Vec::with_capacity(28 + Session::ENCODED_LEN);
         conn.original.encode(&mut s);
         Session::default().encode(&mut s);
+        if conn.is_translated() {
+            conn.reply.encode(&mut s);
+        }
         s
     }
 
@@ -67,10 +121,7 @@ impl Helper for Pptp {
         if pkt.ct != CtState::Established {
             return Outcome::accept();
         }
-        let Some((original, used)) = Tuple::decode(state.get()) else {
-            return Outcome::accept();
-        };
-        let Some(before) = state.get().get(used..).and_then(Session::decode) else {
+        let Some((original, before, reply, at)) = decode(state.get()) else {
             return Outcome::accept();
         };
         let mut session = before;
@@ -83,7 +134,8 @@ impl Helper for Pptp {
                 Direction::Original => session.from_pns(&control),
                 Direction::Reply => {
                     if let Some(call) = session.from_pac(&control) {
-                        out.expects.extend(gre_expectations(&original, call));
+                        out.expects
+                            .extend(gre_expectations(&original, reply.as_ref(), call));
                     }
                     // The call (or the whole session) is over: its GRE connections and
                     // expectations go, as Linux's helper destroys the call's siblings.
@@ -97,9 +149,9 @@ impl Helper for Pptp {
             }
         }
         if session != before {
-            let s = state.get_mut();
-            s.truncate(used);
-            session.encode(s);
+            let mut b = Vec::with_capacity(Session::ENCODED_LEN);
+            session.encode(&mut b);
+            state.get_mut()[at..at + Session::ENCODED_LEN].copy_from_slice(&b);
         }
         out
     }
@@ -151,8 +203,7 @@ mod tests {
     }
 
     fn session_of(st: &State) -> Session {
-        let (_, used) = Tuple::decode(st.get()).expect("tuple");
-        Session::decode(&st.get()[used..]).expect("session")
+        decode(st.get()).expect("state").1
     }
 
     fn hex(s: &str) -> Vec<u8> {
@@ -537,6 +588,157 @@ mod tests {
             ),
             (pac, pns, 11755, 0)
         );
+    }
+
+    /// The PNS 10.0.0.2:40000 behind a source NAT that makes it 192.0.2.1:61000 to
+    /// the PAC 198.51.100.7:1723.
+    const INSIDE: [u8; 4] = [10, 0, 0, 2];
+    const PUBLIC: [u8; 4] = [192, 0, 2, 1];
+    const SERVER: [u8; 4] = [198, 51, 100, 7];
+
+    fn snat_conn() -> ConnInfo {
+        let mut c = ConnInfo::of(Tuple {
+            src: Addr::V4(INSIDE),
+            dst: Addr::V4(SERVER),
+            protocol: proto::TCP,
+            src_port: 40000,
+            dst_port: 1723,
+        });
+        c.reply.dst = Addr::V4(PUBLIC);
+        c.reply.dst_port = 61000;
+        c
+    }
+
+    fn gre(src: [u8; 4], dst: [u8; 4], src_key: u16, dst_key: u16) -> Tuple {
+        Tuple {
+            src: Addr::V4(src),
+            dst: Addr::V4(dst),
+            protocol: proto::GRE,
+            src_port: src_key,
+            dst_port: dst_key,
+        }
+    }
+
+    /// An outgoing call, PNS call 0x1234, PAC call 0x5678.
+    fn outgoing_call() -> Vec<(Direction, Vec<u8>)> {
+        let mut segs = start();
+        segs.push((O, out_request(0x1234)));
+        segs.push((R, out_reply(0x5678, 0x1234, 1)));
+        segs
+    }
+
+    #[test]
+    fn behind_snat_gre_is_expected_as_each_side_sends_it_and_follows_the_master() {
+        let c = snat_conn();
+        assert_eq!(Pptp::assigned(&c).len(), 34, "the reply tuple is kept");
+        let (outs, _, st) = replay(&c, &outgoing_call());
+        let e = &outs[3].expects;
+        assert_eq!(e.len(), 2);
+        // PNS → PAC as the PNS sends it, on to the PAC's real address (the same here).
+        assert_eq!(e[0].tuple, gre(INSIDE, SERVER, 0x1234, 0x5678));
+        assert_eq!(
+            e[0].nat,
+            Some(ExpectNat {
+                dir: Direction::Original,
+                to: Addr::V4(SERVER),
+                to_port: 0x5678
+            })
+        );
+        // PAC → PNS as the PAC sends it, to the translated address, on to the PNS.
+        assert_eq!(e[1].tuple, gre(SERVER, PUBLIC, 0x5678, 0x1234));
+        assert_eq!(
+            e[1].nat,
+            Some(ExpectNat {
+                dir: Direction::Reply,
+                to: Addr::V4(INSIDE),
+                to_port: 0x1234
+            })
+        );
+        assert!(e.iter().all(|x| !x.any_src_addr && !x.any_src_port));
+        // No payload is edited (call ids are kept), and the state keeps its reply tuple.
+        assert!(outs.iter().all(|o| o.rewrites.is_empty()));
+        let (_, s, reply, _) = decode(st.get()).expect("state");
+        assert_eq!(reply, Some(c.reply));
+        assert_eq!(
+            (s.call, s.pns_call_id, s.pac_call_id),
+            (CallState::OutConfirmed, 0x1234, 0x5678)
+        );
+    }
+
+    #[test]
+    fn behind_dnat_the_pac_is_reached_at_its_real_address() {
+        // The PNS calls 203.0.113.9, which a destination NAT sends on to the PAC.
+        let mut c = ConnInfo::of(Tuple {
+            src: Addr::V4(INSIDE),
+            dst: Addr::V4([203, 0, 113, 9]),
+            protocol: proto::TCP,
+            src_port: 40000,
+            dst_port: 1723,
+        });
+        c.reply.src = Addr::V4(SERVER);
+        let mut segs = start();
+        segs.push((O, out_request(7)));
+        segs.push((R, out_reply(8, 7, 1)));
+        let (outs, _, _) = replay(&c, &segs);
+        let e = &outs[3].expects;
+        assert_eq!(e[0].tuple, gre(INSIDE, [203, 0, 113, 9], 7, 8));
+        assert_eq!(
+            e[0].nat.map(|n| (n.to, n.to_port)),
+            Some((Addr::V4(SERVER), 8))
+        );
+        assert_eq!(e[1].tuple, gre(SERVER, INSIDE, 8, 7));
+        assert_eq!(
+            e[1].nat.map(|n| (n.to, n.to_port)),
+            Some((Addr::V4(INSIDE), 7))
+        );
+    }
+
+    #[test]
+    fn an_incoming_call_behind_snat_is_expected_alike() {
+        let mut segs = start();
+        segs.push((R, m(9, &[0, 40])));
+        segs.push((O, m(10, &[0, 9, 0, 40, 1])));
+        segs.push((R, m(11, &[0, 9])));
+        let (outs, _, _) = replay(&snat_conn(), &segs);
+        let e = &outs[4].expects;
+        assert_eq!(e[0].tuple, gre(INSIDE, SERVER, 9, 40));
+        assert_eq!(e[1].tuple, gre(SERVER, PUBLIC, 40, 9));
+        assert_eq!(e[1].nat.map(|n| n.to), Some(Addr::V4(INSIDE)));
+    }
+
+    #[test]
+    fn untranslated_expectations_carry_no_translation_and_the_state_stays_20_bytes() {
+        let c = conn();
+        assert_eq!(Pptp::assigned(&c).len(), 20);
+        let (outs, _, st) = replay(&c, &outgoing_call());
+        assert!(outs[3].expects.iter().all(|e| e.nat.is_none()));
+        assert_eq!(st.get().len(), 20);
+        assert_eq!(
+            outs[3].expects[1].tuple,
+            outs[3].expects[0].tuple.reversed()
+        );
+    }
+
+    #[test]
+    fn a_translated_state_with_a_bad_tail_is_ignored() {
+        let good = Pptp::assigned(&snat_conn());
+        for bad in [&good[..good.len() - 1], &[&good[..], &[0][..]].concat()[..]] {
+            let mut segs = start();
+            segs.push((O, out_request(1)));
+            let mut st = State::new(bad.to_vec());
+            for (dir, p) in &segs {
+                let pkt = Packet {
+                    conn: 1,
+                    dir: *dir,
+                    ct: CtState::Established,
+                    seq: 0,
+                    tcp_flags: 0x18,
+                    payload: p,
+                };
+                assert_eq!(Pptp::packet(&pkt, &mut st), Outcome::accept());
+            }
+            assert!(!st.changed());
+        }
     }
 
     /// Replays a capture's one TCP connection (original = its SYN's direction;
