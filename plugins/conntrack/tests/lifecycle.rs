@@ -295,6 +295,40 @@ fn icmpv6_untracked_types_and_redirects_as_linux() {
 }
 
 #[test]
+fn udp_lengths_beyond_the_segment_or_under_the_header_are_invalid() {
+    let mut t = tracker(CtConfig::default());
+    let with_len = |src, dst, sport, dport, len: u16| {
+        let mut u = udp(sport, dport);
+        u[4..6].copy_from_slice(&len.to_be_bytes());
+        ipv4(src, dst, 17, &u)
+    };
+    // A first datagram claiming more than the segment, or less than a header: INVALID,
+    // no connection.
+    for len in [13, 7, 0] {
+        let (info, _, _) = run(&mut t, with_len(A, B, 1000, 53, len), SEC, true);
+        assert_eq!(info, CtInfo::Invalid, "length {len}");
+    }
+    assert_eq!((t.live(), t.stats().invalid), (0, 3));
+    // A sound one starts the flow (a length short of the segment is fine: padding).
+    let (info, _, _) = run(&mut t, with_len(A, B, 1000, 53, 8), SEC, true);
+    assert_eq!(info, CtInfo::New);
+    // A malformed reply is INVALID and does not make the connection replied.
+    let (info, _, _) = run(&mut t, with_len(B, A, 53, 1000, 20), 2 * SEC, true);
+    assert_eq!(info, CtInfo::Invalid);
+    let (info, _, _) = run(&mut t, with_len(A, B, 1000, 53, 12), 3 * SEC, true);
+    assert_eq!(info, CtInfo::New, "still unreplied");
+    let (info, _, _) = run(&mut t, with_len(B, A, 53, 1000, 12), 4 * SEC, true);
+    assert_eq!(info, CtInfo::EstablishedReply);
+    // IPv6 too.
+    let (a6, b6) = (v6(false, 1), v6(false, 2));
+    let mut u = udp(5, 6);
+    u[4..6].copy_from_slice(&40u16.to_be_bytes());
+    let (info, _, _) = run(&mut t, ipv6(a6, b6, 17, &u), SEC, true);
+    assert_eq!(info, CtInfo::Invalid);
+    assert_eq!(t.stats().invalid, 5);
+}
+
+#[test]
 fn connections_of_dropped_packets_are_reclaimed_after_30_s() {
     let mut t = tracker(CtConfig {
         buckets: 64,
