@@ -193,3 +193,46 @@ fn end_expected_ends_the_masters_children_and_nothing_else() {
     assert!(one, "use=1 again");
     assert_eq!(n, 2, "the master and the unrelated connection stay");
 }
+
+#[test]
+fn expectations_a_connection_could_match_twice_clash() {
+    let mut t = Tracker::new(CtConfig::default(), 60);
+    let one = master(&mut t);
+    let (_, _, _, two) = run(&mut t, packet(C, B, 6, 6666, 21, 0x02), SEC, 0);
+    assert_ne!(one, two);
+    t.expect_create(one, spec(B, A, 40000, Mask::ANY_SRC_PORT, 4, 0), SEC)
+        .unwrap();
+    // Another master's expectation of any source to the same port overlaps it: a
+    // connection from B could match both.
+    assert_eq!(
+        t.expect_create(two, spec(C, A, 40000, Mask::ANY_SRC, 4, 0), SEC),
+        Err(ExpectError::Clash)
+    );
+    // So does the same master's with another mask, or the same one of another class.
+    assert_eq!(
+        t.expect_create(one, spec(B, A, 40000, Mask::EXACT, 4, 0), SEC)
+            .map(|_| ()),
+        Err(ExpectError::Clash)
+    );
+    let other_class = ExpectSpec {
+        class: 1,
+        ..spec(B, A, 40000, Mask::ANY_SRC_PORT, 4, 0)
+    };
+    assert_eq!(
+        t.expect_create(one, other_class, SEC),
+        Err(ExpectError::Clash)
+    );
+    // Different sources under both masks do not clash; an identical one of the same
+    // master and class replaces the first.
+    t.expect_create(two, spec(C, A, 40000, Mask::ANY_SRC_PORT, 4, 0), SEC)
+        .unwrap();
+    t.expect_create(one, spec(B, A, 40000, Mask::ANY_SRC_PORT, 4, 0), SEC)
+        .unwrap();
+    assert_eq!(t.expects().len(), 2);
+    assert_eq!(t.stats().expect_create, 3);
+    // Each connection finds its own.
+    let (info, _, mark, _) = run(&mut t, packet(B, A, 6, 20, 40000, 0x02), 2 * SEC, 0);
+    assert_eq!((info, mark), (CtInfo::Related, 7));
+    let (info, _, mark, _) = run(&mut t, packet(C, A, 6, 20, 40000, 0x02), 2 * SEC, 0);
+    assert_eq!((info, mark), (CtInfo::Related, 0));
+}
