@@ -107,12 +107,19 @@ mod tests {
         }
         // UDP-Lite: coverage 0 is the whole datagram.
         for (len, ok) in [(0, true), (7, false), (8, true), (12, true), (13, false)] {
-            assert_eq!(header_ok(&hdr(len), 12, true), ok, "udp-lite coverage {len}");
+            assert_eq!(
+                header_ok(&hdr(len), 12, true),
+                ok,
+                "udp-lite coverage {len}"
+            );
         }
         let mut no_checksum = hdr(12);
         no_checksum[7] = 0;
         assert!(header_ok(&no_checksum, 12, false));
-        assert!(!header_ok(&no_checksum, 12, true), "udp-lite without checksum");
+        assert!(
+            !header_ok(&no_checksum, 12, true),
+            "udp-lite without checksum"
+        );
         // A capture cut short: the declared segment counts, not the bytes captured.
         assert!(header_ok(&hdr(1000)[..8], 1000, false));
         assert!(header_ok(&hdr(9)[..4], 9, false));
