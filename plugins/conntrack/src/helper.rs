@@ -99,12 +99,16 @@ impl HelperBook {
             .insert(GreKey::of(t), (t.src_id, slot, generation));
     }
 
-    /// Forgets the GRE keys a master installed.
-    pub fn master_gone(&mut self, slot: u32, generation: u32) {
-        if !self.gre_keys.is_empty() {
-            self.gre_keys
-                .retain(|_, (_, s, g)| (*s, *g) != (slot, generation));
+    /// Forgets the GRE keys a master installed; whether it had any (a PPTP control
+    /// connection: only PPTP's expectations key GRE, as Linux's `nf_ct_gre_keymap`).
+    pub fn master_gone(&mut self, slot: u32, generation: u32) -> bool {
+        if self.gre_keys.is_empty() {
+            return false;
         }
+        let before = self.gre_keys.len();
+        self.gre_keys
+            .retain(|_, (_, s, g)| (*s, *g) != (slot, generation));
+        self.gre_keys.len() != before
     }
 }
 

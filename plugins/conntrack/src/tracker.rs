@@ -550,11 +550,15 @@ impl Tracker {
         else {
             return;
         };
+        // A PPTP control connection takes its calls' GRE connections with it, as
+        // Linux's pptp helper's destroy (`pptp_destroy_siblings`) does.
+        if self.helpers.master_gone(idx, gen) && confirmed {
+            self.end_children(idx, gen);
+        }
         if !self.expects.is_empty() {
             let gone = self.expects.remove_master(idx, gen);
             self.expect_gone(&gone);
         }
-        self.helpers.master_gone(idx, gen);
         if let Some(c) = self.table.get_mut(idx) {
             if let Some(ext) = c.ext.as_mut() {
                 if let (Some(_), Some(state)) = (&ext.helper, ext.helper_state.take()) {
@@ -1602,6 +1606,11 @@ impl Tracker {
         };
         let gone = self.expects.remove_master(idx, gen);
         self.expect_gone(&gone);
+        self.end_children(idx, gen)
+    }
+
+    /// Ends the confirmed RELATED children of master `idx`/`gen`; returns how many.
+    fn end_children(&mut self, idx: u32, gen: u32) -> usize {
         let children: Vec<(u32, u32)> = self
             .table
             .get(idx)
