@@ -37,7 +37,7 @@ pub use check::WorldVersion;
 pub use conn::{
     CallOutcome, Edit, ExpectNat, ExpectRequest, HConnInfo, HCtState, HTuple, PacketCall,
 };
-pub use policy::{Budget, HelperPolicy, OnFailure, SandboxPolicy};
+pub use policy::{Budget, HelperPolicy, OnExpectFailure, OnFailure, SandboxPolicy};
 pub use set::{HelperId, HelperReport, HelperSet};
 pub use stats::HelperStats;
 

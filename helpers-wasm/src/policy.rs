@@ -16,9 +16,21 @@ pub enum OnFailure {
     FailClosed,
 }
 
+/// What to do with a packet whose helper asked for an expectation that could not be
+/// created (it clashes with another, the table is full).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnExpectFailure {
+    /// Let it pass (Linux's PPTP helper).
+    #[default]
+    Accept,
+    /// Drop it (Linux's FTP, IRC and TFTP helpers: "cannot add expectation").
+    Drop,
+}
+
 /// One helper.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "PolicyFields")]
 pub struct HelperPolicy {
     /// Name, as in `conntrack -L` (`helper=ftp`) and in filter rules.
     pub name: String,
@@ -27,36 +39,89 @@ pub struct HelperPolicy {
     pub wasm: String,
     /// Ports assigned automatically, as `tcp/21`, `udp/69`; empty: only explicit
     /// assignment (Linux's default since 4.7).
-    #[serde(default)]
     pub ports: Vec<String>,
-    /// Most live expectations per connection and class.
-    #[serde(default = "default_max_expected")]
+    /// Most live expectations per connection and class (the oldest goes at the limit).
+    /// By default Linux's for the bundled helper the component is (`builtin:pptp` 2,
+    /// `builtin:irc` 8, `builtin:ftp` and `builtin:tftp` 1), 1 for any other.
     pub max_expected: u32,
     /// Expectation lifetime, seconds (when the helper gives none).
-    #[serde(default = "default_timeout")]
     pub timeout_s: u32,
     /// What a failed call does to its packet.
-    #[serde(default)]
     pub on_failure: OnFailure,
+    /// What an expectation that cannot be created does to the packet that announced
+    /// it. By default Linux's for the bundled helper the component is (`builtin:ftp`,
+    /// `builtin:irc`, `builtin:tftp` drop it; `builtin:pptp` lets it pass), `accept`
+    /// for any other.
+    pub on_expect_failure: OnExpectFailure,
     /// Failed calls within `failure_window_s` after which the helper is disabled (0:
     /// never).
-    #[serde(default = "default_max_failures")]
     pub max_failures: u32,
     /// The window, in seconds, over which failures count towards `max_failures`: older
     /// ones are forgotten, so rare failures of a healthy helper never add up to
     /// disabling it (0: failures are never forgotten).
-    #[serde(default = "default_failure_window")]
     pub failure_window_s: u32,
     /// Most bytes of per-connection state.
-    #[serde(default = "default_state_bytes")]
     pub max_state_bytes: u32,
     /// Most linear memory an instance may grow to, bytes.
-    #[serde(default = "default_memory")]
     pub max_memory_bytes: u64,
 }
 
-fn default_max_expected() -> u32 {
-    1
+/// The fields as a config gives them; defaults that depend on the component are
+/// filled in [`HelperPolicy::from`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFields {
+    name: String,
+    wasm: String,
+    #[serde(default)]
+    ports: Vec<String>,
+    #[serde(default)]
+    max_expected: Option<u32>,
+    #[serde(default = "default_timeout")]
+    timeout_s: u32,
+    #[serde(default)]
+    on_failure: OnFailure,
+    #[serde(default)]
+    on_expect_failure: Option<OnExpectFailure>,
+    #[serde(default = "default_max_failures")]
+    max_failures: u32,
+    #[serde(default = "default_failure_window")]
+    failure_window_s: u32,
+    #[serde(default = "default_state_bytes")]
+    max_state_bytes: u32,
+    #[serde(default = "default_memory")]
+    max_memory_bytes: u64,
+}
+
+impl From<PolicyFields> for HelperPolicy {
+    fn from(f: PolicyFields) -> HelperPolicy {
+        let (max_expected, on_expect_failure) = linux_defaults(&f.wasm);
+        HelperPolicy {
+            max_expected: f.max_expected.unwrap_or(max_expected),
+            on_expect_failure: f.on_expect_failure.unwrap_or(on_expect_failure),
+            name: f.name,
+            wasm: f.wasm,
+            ports: f.ports,
+            timeout_s: f.timeout_s,
+            on_failure: f.on_failure,
+            max_failures: f.max_failures,
+            failure_window_s: f.failure_window_s,
+            max_state_bytes: f.max_state_bytes,
+            max_memory_bytes: f.max_memory_bytes,
+        }
+    }
+}
+
+/// Linux's `max_expected` and expectation-failure verdict for the helper a bundled
+/// component re-implements (`nf_conntrack_{ftp,irc,tftp,pptp}`); 1 and accept for any
+/// other component.
+fn linux_defaults(wasm: &str) -> (u32, OnExpectFailure) {
+    match wasm.strip_prefix("builtin:") {
+        Some("ftp" | "tftp") => (1, OnExpectFailure::Drop),
+        Some("irc") => (8, OnExpectFailure::Drop),
+        Some("pptp") => (2, OnExpectFailure::Accept),
+        _ => (1, OnExpectFailure::Accept),
+    }
 }
 fn default_timeout() -> u32 {
     300
@@ -164,11 +229,33 @@ mod tests {
     }
 
     #[test]
+    fn bundled_helpers_default_to_linuxs_limits_and_verdicts() {
+        let p = |json: &str| serde_json::from_str::<HelperPolicy>(json).unwrap();
+        let of = |wasm: &str| {
+            let h = p(&format!(r#"{{"name":"x","wasm":"{wasm}"}}"#));
+            (h.max_expected, h.on_expect_failure)
+        };
+        use OnExpectFailure::{Accept, Drop};
+        assert_eq!(of("builtin:ftp"), (1, Drop));
+        assert_eq!(of("builtin:tftp"), (1, Drop));
+        assert_eq!(of("builtin:irc"), (8, Drop));
+        assert_eq!(of("builtin:pptp"), (2, Accept));
+        assert_eq!(of("mine.wasm"), (1, Accept));
+        // What a config gives wins.
+        let h =
+            p(r#"{"name":"x","wasm":"builtin:pptp","max_expected":5,"on_expect_failure":"drop"}"#);
+        assert_eq!((h.max_expected, h.on_expect_failure), (5, Drop));
+        let h = p(r#"{"name":"x","wasm":"builtin:irc","on_expect_failure":"accept"}"#);
+        assert_eq!((h.max_expected, h.on_expect_failure), (8, Accept));
+    }
+
+    #[test]
     fn policies_take_linux_like_defaults() {
         let p: HelperPolicy =
             serde_json::from_str(r#"{"name":"ftp","wasm":"builtin:ftp"}"#).unwrap();
         assert_eq!((p.max_expected, p.timeout_s), (1, 300));
         assert_eq!(p.on_failure, OnFailure::FailOpen);
+        assert_eq!(p.on_expect_failure, OnExpectFailure::Drop);
         let s: SandboxPolicy = serde_json::from_str(r#"{"budget":{"fuel":1000}}"#).unwrap();
         assert_eq!(s.budget, Budget::Fuel(1000));
         assert!(

@@ -30,6 +30,7 @@ fn policy(name: &str, wasm: &Path, ports: &[&str], max_memory_bytes: u64) -> Hel
         max_expected: 1,
         timeout_s: 300,
         on_failure: Default::default(),
+        on_expect_failure: Default::default(),
         max_failures: 10,
         failure_window_s: 60,
         max_state_bytes: 256,

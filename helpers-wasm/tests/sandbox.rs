@@ -24,6 +24,7 @@ fn policy(wasm: &Path, max_failures: u32, on_failure: OnFailure) -> HelperPolicy
         max_expected: 1,
         timeout_s: 300,
         on_failure,
+        on_expect_failure: Default::default(),
         max_failures,
         failure_window_s: 60,
         max_state_bytes: 256,

@@ -24,6 +24,7 @@ fn policy(name: &str, wasm: &str, ports: &[&str]) -> HelperPolicy {
         max_expected: 1,
         timeout_s: 300,
         on_failure: Default::default(),
+        on_expect_failure: Default::default(),
         max_failures: 10,
         failure_window_s: 60,
         max_state_bytes: 256,

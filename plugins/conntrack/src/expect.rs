@@ -134,6 +134,24 @@ impl Expectation {
                 .all(|((a, b), m)| a & m == b & m)
     }
 
+    /// Whether a connection could match both this expectation and one of `tuple` and
+    /// `mask` (Linux's `expect_clash`): the tuples are equal under the intersection of
+    /// the masks.
+    pub fn clashes(&self, tuple: &Tuple, mask: &Mask) -> bool {
+        let (a, b) = (&self.tuple, tuple);
+        let id_mask = self.mask.src_id & mask.src_id;
+        a.proto == b.proto
+            && a.family == b.family
+            && a.zone == b.zone
+            && a.dst == b.dst
+            && a.dst_id == b.dst_id
+            && a.src_id & id_mask == b.src_id & id_mask
+            && (0..16).all(|k| {
+                let m = self.mask.src[k] & mask.src[k];
+                a.src[k] & m == b.src[k] & m
+            })
+    }
+
     /// The line `conntrack -L expect` prints (timeout as of `now_ns`).
     pub fn line(&self, now_ns: u64) -> String {
         crate::record::expect_record(self, now_ns).line()
@@ -147,7 +165,8 @@ pub enum ExpectError {
     NoMaster,
     /// The table of expectations is full.
     TableFull,
-    /// An identical expectation of another master exists.
+    /// An expectation that the same connections could match exists (of another
+    /// master, or of the same master with another mask or class).
     Clash,
 }
 
@@ -156,7 +175,7 @@ impl std::fmt::Display for ExpectError {
         f.write_str(match self {
             ExpectError::NoMaster => "no such master connection",
             ExpectError::TableFull => "expectation table full",
-            ExpectError::Clash => "an identical expectation exists for another connection",
+            ExpectError::Clash => "a clashing expectation exists",
         })
     }
 }
@@ -222,33 +241,28 @@ impl ExpectTable {
         now_ns: u64,
     ) -> Result<(u32, Vec<u32>), ExpectError> {
         let mut removed = Vec::new();
-        // An identical expectation of the same master is replaced (Linux refreshes it);
-        // one of another master is a clash.
-        let same: Vec<u32> = self
-            .by_dst
-            .get(&dst_key(&spec.tuple))
-            .map(|ids| {
-                ids.iter()
-                    .copied()
-                    .filter(|i| {
-                        self.by_id
-                            .get(i)
-                            .is_some_and(|e| e.mask == spec.mask && e.matches(&spec.tuple))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        for i in same {
-            if self
-                .by_id
-                .get(&i)
-                .is_some_and(|e| e.master == master && e.master_generation == gen)
-            {
-                self.remove(i);
-                removed.push(i);
-            } else {
+        // As Linux's `__nf_ct_expect_check`: an identical expectation (tuple and mask)
+        // of the same master and class is replaced (Linux refreshes it); of another
+        // class it is refused; any other that a connection could match as well as the
+        // new one (equal under both masks) clashes, whichever master it has.
+        let mut same = Vec::new();
+        for &i in self.by_dst.get(&dst_key(&spec.tuple)).into_iter().flatten() {
+            let Some(e) = self.by_id.get(&i) else {
+                continue;
+            };
+            let mine = e.master == master && e.master_generation == gen;
+            if mine && e.tuple == spec.tuple && e.mask == spec.mask {
+                if e.class != spec.class {
+                    return Err(ExpectError::Clash);
+                }
+                same.push(i);
+            } else if e.clashes(&spec.tuple, &spec.mask) {
                 return Err(ExpectError::Clash);
             }
+        }
+        for i in same {
+            self.remove(i);
+            removed.push(i);
         }
         if spec.max_expected > 0 {
             let mut mine: Vec<(u64, u32)> = self
@@ -307,8 +321,9 @@ impl ExpectTable {
         Some(e)
     }
 
-    /// The oldest live, active expectation matching a new connection's tuple. Expired
-    /// ones met on the way are removed and returned in `expired`.
+    /// The newest live, active expectation matching a new connection's tuple (Linux
+    /// adds expectations at the head of their hash chain and takes the first match).
+    /// Expired ones met on the way are removed and returned in `expired`.
     pub fn find(&mut self, t: &Tuple, now_ns: u64, expired: &mut Vec<Expectation>) -> Option<u32> {
         let ids = self.by_dst.get(&dst_key(t))?.clone();
         let mut best: Option<(u64, u32)> = None;
@@ -322,7 +337,7 @@ impl ExpectTable {
                 }
                 continue;
             }
-            if e.flags & INACTIVE == 0 && e.matches(t) && best.is_none_or(|(s, _)| e.seq < s) {
+            if e.flags & INACTIVE == 0 && e.matches(t) && best.is_none_or(|(s, _)| e.seq > s) {
                 best = Some((e.seq, id));
             }
         }
@@ -330,7 +345,7 @@ impl ExpectTable {
     }
 
     /// Claims the expectation a new connection with tuple `t` fulfils, as Linux's
-    /// `nf_ct_find_expectation` does: the oldest live, active match. A permanent one
+    /// `nf_ct_find_expectation` does: the newest live, active match. A permanent one
     /// stays; any other goes, and with it its mirror image (a pair expected both ways,
     /// PPTP's GRE: the first to arrive makes the connection of both directions, as
     /// Linux's pptp expectfn removes the other). Expired expectations met on the way

@@ -12,7 +12,7 @@ use crate::tracker::Tracker;
 use crate::tuple::{proto as ipproto, Tuple, FAMILY_V4, FAMILY_V6};
 use crate::{mangle, seqadj};
 use brickwall_helpers::{
-    ExpectRequest, HConnInfo, HCtState, HTuple, HelperId, HelperSet, PacketCall,
+    ExpectRequest, HConnInfo, HCtState, HTuple, HelperId, HelperSet, OnExpectFailure, PacketCall,
 };
 use brickwall_hooks::services::conntrack::status as ct_status;
 use brickwall_hooks::{flags, CtInfo, PacketView};
@@ -99,12 +99,16 @@ impl HelperBook {
             .insert(GreKey::of(t), (t.src_id, slot, generation));
     }
 
-    /// Forgets the GRE keys a master installed.
-    pub fn master_gone(&mut self, slot: u32, generation: u32) {
-        if !self.gre_keys.is_empty() {
-            self.gre_keys
-                .retain(|_, (_, s, g)| (*s, *g) != (slot, generation));
+    /// Forgets the GRE keys a master installed; whether it had any (a PPTP control
+    /// connection: only PPTP's expectations key GRE, as Linux's `nf_ct_gre_keymap`).
+    pub fn master_gone(&mut self, slot: u32, generation: u32) -> bool {
+        if self.gre_keys.is_empty() {
+            return false;
         }
+        let before = self.gre_keys.len();
+        self.gre_keys
+            .retain(|_, (_, s, g)| (*s, *g) != (slot, generation));
+        self.gre_keys.len() != before
     }
 }
 
@@ -165,6 +169,9 @@ pub enum StepVerdict {
     /// The helper's payload edits could not be applied, or the expectation they
     /// announce could not be created (Linux's NAT helpers drop such a packet).
     DropMangle,
+    /// An expectation the helper asked for could not be created and its policy drops
+    /// the packet (Linux's FTP, IRC and TFTP helpers: "cannot add expectation").
+    DropExpect,
 }
 
 /// The helper step for one packet.
@@ -314,14 +321,19 @@ fn call_step(
     if !reporting && out.expects.is_empty() && out.rewrites.is_empty() {
         return verdict_of(&out);
     }
-    let (name, max_expected) = set
-        .policy(hid)
-        .map_or((String::new(), 1), |p| (p.name.clone(), p.max_expected));
+    let (name, max_expected, drop_unexpected) =
+        set.policy(hid).map_or((String::new(), 1, false), |p| {
+            (
+                p.name.clone(),
+                p.max_expected,
+                p.on_expect_failure == OnExpectFailure::Drop,
+            )
+        });
     if reporting {
         pkt.annotate("helper", &name);
     }
     let now = pkt.ts_ns;
-    let mut lost_nat = false;
+    let (mut lost_nat, mut lost) = (false, false);
     for e in &out.expects {
         let spec = spec_of(e, &orig, &name, max_expected);
         let translated = spec.nat.is_some();
@@ -337,17 +349,24 @@ fn call_step(
             Err(_) => {
                 t.helpers.expect_failed += 1;
                 lost_nat |= translated;
+                lost = true;
             }
         }
     }
     let verdict = verdict_of(&out);
-    if verdict != StepVerdict::Accept || (out.rewrites.is_empty() && !lost_nat) {
+    if verdict != StepVerdict::Accept {
         return verdict;
     }
     // The payload would announce a translated connection nobody expects.
     if lost_nat {
         t.helpers.mangle_failed += 1;
         return StepVerdict::DropMangle;
+    }
+    if lost && drop_unexpected {
+        return StepVerdict::DropExpect;
+    }
+    if out.rewrites.is_empty() {
+        return verdict;
     }
     let payload_off = usize::from(pkt.payload_off.saturating_sub(pkt.l3_off));
     match mangle::apply(pkt.l3(), payload_off, &out.rewrites) {

@@ -90,6 +90,7 @@ mod reason {
     pub const HELPER_DROP: u32 = 3;
     pub const HELPER_FAILED: u32 = 4;
     pub const HELPER_MANGLE: u32 = 5;
+    pub const HELPER_EXPECT: u32 = 6;
 }
 
 const HOOKS: [HookSpec; 8] = [
@@ -611,6 +612,7 @@ impl Conntrack {
             helper::StepVerdict::Drop => Verdict::Drop(reason::HELPER_DROP),
             helper::StepVerdict::DropFailed => Verdict::Drop(reason::HELPER_FAILED),
             helper::StepVerdict::DropMangle => Verdict::Drop(reason::HELPER_MANGLE),
+            helper::StepVerdict::DropExpect => Verdict::Drop(reason::HELPER_EXPECT),
         }
     }
 
@@ -714,6 +716,7 @@ impl Plugin for Conntrack {
             "ct-helper-drop",
             "ct-helper-failed",
             "ct-helper-mangle-failed",
+            "ct-helper-expect-failed",
         ],
     };
 

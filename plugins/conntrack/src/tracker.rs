@@ -14,7 +14,7 @@ use crate::lanes::LaneState;
 use crate::proto::{self, icmp, ProtoConfig, ProtoState, Track};
 use crate::stats::Stats;
 use crate::table::{self, Extensions, InsertError, ResizeStart, Table};
-use crate::tuple::{proto as ipproto, Tuple};
+use crate::tuple::{proto as ipproto, Tuple, FAMILY_V6};
 use brickwall_hooks::{flags, CtInfo, PacketView};
 use std::collections::VecDeque;
 
@@ -611,11 +611,15 @@ impl Tracker {
         else {
             return;
         };
+        // A PPTP control connection takes its calls' GRE connections with it, as
+        // Linux's pptp helper's destroy (`pptp_destroy_siblings`) does.
+        if self.helpers.master_gone(idx, gen) && confirmed {
+            self.end_children(idx, gen);
+        }
         if !self.expects.is_empty() {
             let gone = self.expects.remove_master(idx, gen);
             self.expect_gone(&gone);
         }
-        self.helpers.master_gone(idx, gen);
         if let Some(c) = self.table.get_mut(idx) {
             if let Some(ext) = c.ext.as_mut() {
                 if let (Some(_), Some(state)) = (&ext.helper, ext.helper_state.take()) {
@@ -1258,8 +1262,11 @@ impl Tracker {
                 pkt.set_ctinfo(CtInfo::Untracked);
                 return InVerdict::Accept;
             }
+            if tuple.family == FAMILY_V6 && ty == icmp::REDIRECT {
+                return self.icmpv6_redirect(pkt, &tuple);
+            }
             match icmp::kind(tuple.family, ty) {
-                icmp::IcmpKind::Error => return self.icmp_error(pkt, &tuple),
+                icmp::IcmpKind::Error => return self.icmp_error(pkt, &tuple, 8),
                 icmp::IcmpKind::Other => return self.set_invalid(pkt),
                 _ => {}
             }
@@ -1493,13 +1500,36 @@ impl Tracker {
         InVerdict::Accept
     }
 
-    /// An ICMP error: RELATED to the connection of the packet it quotes, else INVALID.
-    fn icmp_error(&mut self, pkt: &mut PacketView, outer: &Tuple) -> InVerdict {
+    /// An ICMPv6 redirect, as Linux's `nf_conntrack_icmpv6_redirect`: a well-formed one
+    /// (code 0, from a link-local address with hop limit 255) whose first option is the
+    /// redirected header is an error about the packet that header quotes; a malformed
+    /// one is an error, INVALID; any other is INVALID as a message that cannot start a
+    /// connection.
+    #[cold]
+    fn icmpv6_redirect(&mut self, pkt: &mut PacketView, outer: &Tuple) -> InVerdict {
+        let l3 = pkt.l3();
+        let (hop_limit, mut src) = (l3.get(7).copied().unwrap_or(0), [0u8; 16]);
+        if let Some(s) = l3.get(8..24) {
+            src.copy_from_slice(s);
+        }
+        match icmp::redirect(pkt.l4(), hop_limit, &src) {
+            icmp::Redirect::Quote(at) => self.icmp_error(pkt, outer, at),
+            icmp::Redirect::Other => self.set_invalid(pkt),
+            icmp::Redirect::Error => {
+                self.bump(|s| s.icmp_error += 1);
+                self.set_invalid(pkt)
+            }
+        }
+    }
+
+    /// An ICMP error whose quoted packet starts at byte `quote` of its ICMP message:
+    /// RELATED to the connection of the packet it quotes, else INVALID.
+    fn icmp_error(&mut self, pkt: &mut PacketView, outer: &Tuple, quote: usize) -> InVerdict {
         let fail = |s: &mut Self, pkt: &mut PacketView| {
             s.bump(|s| s.icmp_error += 1);
             s.set_invalid(pkt)
         };
-        let quoted = pkt.l4().get(8..).unwrap_or(&[]);
+        let quoted = pkt.l4().get(quote..).unwrap_or(&[]);
         let inner = match quoted_tuple(quoted, outer.family, outer.zone) {
             Ok(t) => t,
             Err(_) => return fail(self, pkt),
@@ -1640,6 +1670,11 @@ impl Tracker {
         };
         let gone = self.expects.remove_master(idx, gen);
         self.expect_gone(&gone);
+        self.end_children(idx, gen)
+    }
+
+    /// Ends the confirmed RELATED children of master `idx`/`gen`; returns how many.
+    fn end_children(&mut self, idx: u32, gen: u32) -> usize {
         let children: Vec<(u32, u32)> = self
             .table
             .get(idx)

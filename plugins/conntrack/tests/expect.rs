@@ -193,3 +193,101 @@ fn end_expected_ends_the_masters_children_and_nothing_else() {
     assert!(one, "use=1 again");
     assert_eq!(n, 2, "the master and the unrelated connection stay");
 }
+
+#[test]
+fn expectations_a_connection_could_match_twice_clash() {
+    let mut t = Tracker::new(CtConfig::default(), 60);
+    let one = master(&mut t);
+    let (_, _, _, two) = run(&mut t, packet(C, B, 6, 6666, 21, 0x02), SEC, 0);
+    assert_ne!(one, two);
+    t.expect_create(one, spec(B, A, 40000, Mask::ANY_SRC_PORT, 4, 0), SEC)
+        .unwrap();
+    // Another master's expectation of any source to the same port overlaps it: a
+    // connection from B could match both.
+    assert_eq!(
+        t.expect_create(two, spec(C, A, 40000, Mask::ANY_SRC, 4, 0), SEC),
+        Err(ExpectError::Clash)
+    );
+    // So does the same master's with another mask, or the same one of another class.
+    assert_eq!(
+        t.expect_create(one, spec(B, A, 40000, Mask::EXACT, 4, 0), SEC)
+            .map(|_| ()),
+        Err(ExpectError::Clash)
+    );
+    let other_class = ExpectSpec {
+        class: 1,
+        ..spec(B, A, 40000, Mask::ANY_SRC_PORT, 4, 0)
+    };
+    assert_eq!(
+        t.expect_create(one, other_class, SEC),
+        Err(ExpectError::Clash)
+    );
+    // Different sources under both masks do not clash; an identical one of the same
+    // master and class replaces the first.
+    t.expect_create(two, spec(C, A, 40000, Mask::ANY_SRC_PORT, 4, 0), SEC)
+        .unwrap();
+    t.expect_create(one, spec(B, A, 40000, Mask::ANY_SRC_PORT, 4, 0), SEC)
+        .unwrap();
+    assert_eq!(t.expects().len(), 2);
+    assert_eq!(t.stats().expect_create, 3);
+    // Each connection finds its own.
+    let (info, _, mark, _) = run(&mut t, packet(B, A, 6, 20, 40000, 0x02), 2 * SEC, 0);
+    assert_eq!((info, mark), (CtInfo::Related, 7));
+    let (info, _, mark, _) = run(&mut t, packet(C, A, 6, 20, 40000, 0x02), 2 * SEC, 0);
+    assert_eq!((info, mark), (CtInfo::Related, 0));
+}
+
+/// A PPTP GRE packet (version 1, key: the receiver's call id).
+fn gre(src: [u8; 4], dst: [u8; 4], call_id: u16) -> Vec<u8> {
+    let [hi, lo] = call_id.to_be_bytes();
+    ipv4(src, dst, 47, &[0x20, 0x01, 0x88, 0x0b, 0, 0, hi, lo])
+}
+
+/// The GRE expectation of a PPTP call from `src` (call id `src_key`) to `dst`
+/// (`dst_key`).
+fn gre_spec(src: [u8; 4], dst: [u8; 4], src_key: u16, dst_key: u16) -> ExpectSpec {
+    ExpectSpec {
+        tuple: Tuple {
+            src: v4(src),
+            dst: v4(dst),
+            src_id: src_key,
+            dst_id: dst_key,
+            proto: 47,
+            family: 2,
+            zone: 0,
+        },
+        helper: "pptp".into(),
+        ..spec(src, dst, 0, Mask::EXACT, 2, 0)
+    }
+}
+
+#[test]
+fn a_pptp_control_connection_that_ends_takes_its_gre_calls_with_it() {
+    let mut t = Tracker::new(CtConfig::default(), 60);
+    // A PPTP control connection A -> B:1723 sets up a call (A's call id 7, B's 9).
+    let (_, _, _, pptp) = run(&mut t, packet(A, B, 6, 5000, 1723, 0x02), SEC, 0);
+    t.expect_create(pptp, gre_spec(A, B, 7, 9), SEC).unwrap();
+    t.expect_create(pptp, gre_spec(B, A, 9, 7), SEC).unwrap();
+    let (info, _, _, _) = run(&mut t, gre(A, B, 9), 2 * SEC, 0);
+    assert_eq!(info, CtInfo::Related);
+    let (info, _, _, _) = run(&mut t, gre(B, A, 7), 2 * SEC, 0);
+    assert_eq!(info, CtInfo::EstablishedReply);
+    // An FTP-like control connection and its data connection beside it.
+    let ftp = master(&mut t);
+    t.expect_create(ftp, spec(B, A, 40000, Mask::ANY_SRC_PORT, 1, 0), SEC)
+        .unwrap();
+    let (info, _, _, _) = run(&mut t, packet(B, A, 6, 20, 40000, 0x02), 2 * SEC, 0);
+    assert_eq!(info, CtInfo::Related);
+    assert_eq!(brickwall_conntrack::list::list(&t, 2 * SEC).len(), 4);
+    // The PPTP control connection goes: its GRE call goes with it (Linux's pptp
+    // helper destroys its siblings).
+    assert!(t.remove(((pptp & 0xffff_ffff) - 1) as u32));
+    let lines = brickwall_conntrack::list::list(&t, 2 * SEC);
+    assert!(lines.iter().all(|l| !l.starts_with("gre")), "{lines:#?}");
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    // An FTP control connection's data connection outlives it, as in Linux.
+    assert!(t.remove(((ftp & 0xffff_ffff) - 1) as u32));
+    let lines = brickwall_conntrack::list::list(&t, 2 * SEC);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(lines[0].contains("sport=20 dport=40000"), "{lines:#?}");
+}

@@ -3,7 +3,7 @@
 //! clash resolution, chain limits, ICMP errors, notrack.
 
 use brickwall_conntrack::config::CtConfig;
-use brickwall_conntrack::datagram::{icmp, ipv4, tcp, udp, view};
+use brickwall_conntrack::datagram::{icmp, ipv4, ipv6, tcp, udp, view};
 use brickwall_conntrack::tracker::{ConfirmVerdict, InVerdict, Tracker};
 use brickwall_hooks::{flags, CtInfo};
 
@@ -216,6 +216,116 @@ fn icmp_errors_are_related_to_the_flow_they_quote_or_invalid() {
     assert_eq!(i, CtInfo::EstablishedReply);
     let (i, _, _) = run(&mut t, ipv4(B, A, 1, &icmp(0, 0, &[0, 8, 0, 1])), SEC, true);
     assert_eq!(i, CtInfo::Invalid);
+}
+
+/// An IPv6 address: `fe80::N` (link-local) or `2001:db8::N`.
+fn v6(link_local: bool, n: u8) -> [u8; 16] {
+    let mut a = [0u8; 16];
+    if link_local {
+        a[..2].copy_from_slice(&[0xfe, 0x80]);
+    } else {
+        a[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+    }
+    a[15] = n;
+    a
+}
+
+/// An ICMPv6 redirect from router `from` to `to` (hop limit `hl`), code `code`, with
+/// `options` after its target and destination addresses.
+fn redirect6(from: [u8; 16], to: [u8; 16], hl: u8, code: u8, options: &[u8]) -> Vec<u8> {
+    let mut rest = vec![0u8; 4 + 32];
+    rest.extend_from_slice(options);
+    let mut d = ipv6(from, to, 58, &icmp(137, code, &rest));
+    d[7] = hl;
+    d
+}
+
+/// A redirected-header option quoting `quoted` (8-byte units, padded).
+fn redirected_header(quoted: &[u8]) -> Vec<u8> {
+    let len = (8 + quoted.len()).div_ceil(8);
+    let mut o = vec![4, len as u8, 0, 0, 0, 0, 0, 0];
+    o.extend_from_slice(quoted);
+    o.resize(len * 8, 0);
+    o
+}
+
+#[test]
+fn icmpv6_untracked_types_and_redirects_as_linux() {
+    let mut t = tracker(CtConfig::default());
+    let (a, b, r) = (v6(false, 1), v6(false, 2), v6(true, 9));
+    // Neighbour, router and multicast router discovery and MLD are untracked.
+    for ty in [130u8, 131, 132, 133, 134, 135, 136, 143, 151, 152] {
+        let (info, _, _) = run(&mut t, ipv6(r, a, 58, &icmp(ty, 0, &[0; 20])), SEC, true);
+        assert_eq!(info, CtInfo::Untracked, "type {ty}");
+    }
+    assert_eq!(t.stats().invalid, 0);
+    // A redirect is an error about the packet its redirected header quotes: RELATED
+    // to A's flow when it comes from a link-local router with hop limit 255.
+    let sent = ipv6(a, b, 17, &udp(3333, 53));
+    run(&mut t, sent.clone(), SEC, true);
+    let opt = redirected_header(&sent);
+    let (info, _, _) = run(&mut t, redirect6(r, a, 255, 0, &opt), SEC, true);
+    assert_eq!(info, CtInfo::RelatedReply);
+    // Sent to another host than the quoted packet's source: INVALID, an error.
+    let (info, _, _) = run(&mut t, redirect6(r, b, 255, 0, &opt), SEC, true);
+    assert_eq!(info, CtInfo::Invalid);
+    // Hop limit below 255, a global source, no options, a short message: INVALID
+    // errors.
+    let bad = [
+        redirect6(r, a, 64, 0, &opt),
+        redirect6(v6(false, 9), a, 255, 0, &opt),
+        redirect6(r, a, 255, 0, &[]),
+        redirect6(r, a, 255, 0, &[4, 0, 0, 0, 0, 0, 0, 0]),
+        ipv6(r, a, 58, &icmp(137, 0, &[0; 20])),
+    ];
+    for d in bad {
+        let (info, _, _) = run(&mut t, d, SEC, true);
+        assert_eq!(info, CtInfo::Invalid);
+    }
+    assert_eq!(t.stats().icmp_error, 6);
+    // Another code, or a first option other than the redirected header: INVALID, as
+    // a message that cannot start a connection, not an error.
+    let (info, _, _) = run(&mut t, redirect6(r, a, 255, 1, &opt), SEC, true);
+    assert_eq!(info, CtInfo::Invalid);
+    let lladdr = [2, 1, 0, 0, 0, 0, 0, 9];
+    let (info, _, _) = run(&mut t, redirect6(r, a, 255, 0, &lladdr), SEC, true);
+    assert_eq!(info, CtInfo::Invalid);
+    assert_eq!(t.stats().icmp_error, 6);
+    assert_eq!(t.table().confirmed(), 1);
+}
+
+#[test]
+fn udp_lengths_beyond_the_segment_or_under_the_header_are_invalid() {
+    let mut t = tracker(CtConfig::default());
+    let with_len = |src, dst, sport, dport, len: u16| {
+        let mut u = udp(sport, dport);
+        u[4..6].copy_from_slice(&len.to_be_bytes());
+        ipv4(src, dst, 17, &u)
+    };
+    // A first datagram claiming more than the segment, or less than a header: INVALID,
+    // no connection.
+    for len in [13, 7, 0] {
+        let (info, _, _) = run(&mut t, with_len(A, B, 1000, 53, len), SEC, true);
+        assert_eq!(info, CtInfo::Invalid, "length {len}");
+    }
+    assert_eq!((t.live(), t.stats().invalid), (0, 3));
+    // A sound one starts the flow (a length short of the segment is fine: padding).
+    let (info, _, _) = run(&mut t, with_len(A, B, 1000, 53, 8), SEC, true);
+    assert_eq!(info, CtInfo::New);
+    // A malformed reply is INVALID and does not make the connection replied.
+    let (info, _, _) = run(&mut t, with_len(B, A, 53, 1000, 20), 2 * SEC, true);
+    assert_eq!(info, CtInfo::Invalid);
+    let (info, _, _) = run(&mut t, with_len(A, B, 1000, 53, 12), 3 * SEC, true);
+    assert_eq!(info, CtInfo::New, "still unreplied");
+    let (info, _, _) = run(&mut t, with_len(B, A, 53, 1000, 12), 4 * SEC, true);
+    assert_eq!(info, CtInfo::EstablishedReply);
+    // IPv6 too.
+    let (a6, b6) = (v6(false, 1), v6(false, 2));
+    let mut u = udp(5, 6);
+    u[4..6].copy_from_slice(&40u16.to_be_bytes());
+    let (info, _, _) = run(&mut t, ipv6(a6, b6, 17, &u), SEC, true);
+    assert_eq!(info, CtInfo::Invalid);
+    assert_eq!(t.stats().invalid, 5);
 }
 
 #[test]

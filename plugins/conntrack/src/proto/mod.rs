@@ -56,7 +56,7 @@ impl ProtoState {
     pub fn tracked(&mut self) -> Tracked<'_> {
         match self {
             ProtoState::Tcp(c) => Tracked::Tcp(c),
-            ProtoState::Udp(u) => Tracked::Udp(u.start_ns()),
+            ProtoState::Udp(u) => Tracked::Udp(u.start_ns(), u.lite()),
             ProtoState::Icmp => Tracked::Icmp,
             ProtoState::Gre => Tracked::Gre,
             ProtoState::Sctp(s) => Tracked::Sctp(s),
@@ -69,8 +69,9 @@ impl ProtoState {
 pub enum Tracked<'a> {
     /// TCP window tracking state.
     Tcp(&'a mut tcp::TcpConn),
-    /// UDP: the connection's start, from which the stream rule counts.
-    Udp(u64),
+    /// UDP: the connection's start, from which the stream rule counts, and whether it
+    /// is UDP-Lite.
+    Udp(u64, bool),
     /// ICMP or ICMPv6 query.
     Icmp,
     /// GRE.
@@ -176,7 +177,8 @@ pub fn new_state(
             let seg = segment(l4, l4_len).ok_or("tcp-truncated")?;
             tcp::tcp_new(&seg, &cfg.tcp).map(ProtoState::Tcp)
         }
-        proto::UDP | proto::UDPLITE => Ok(ProtoState::Udp(udp::UdpState::new(now_ns))),
+        proto::UDP => Ok(ProtoState::Udp(udp::UdpState::new(now_ns))),
+        proto::UDPLITE => Ok(ProtoState::Udp(udp::UdpState::new_lite(now_ns))),
         proto::ICMP | proto::ICMPV6 => Ok(ProtoState::Icmp),
         proto::GRE => Ok(ProtoState::Gre),
         proto::SCTP => sctp::sctp_new(l4).map(ProtoState::Sctp),
@@ -233,7 +235,12 @@ pub fn track(
                 tcp::TcpVerdict::Reopen => Track::Reopen,
             }
         }
-        Tracked::Udp(start_ns) => udp::track(start_ns, now_ns, seen_reply, assured, t),
+        Tracked::Udp(start_ns, lite) => {
+            if !udp::header_ok(l4, l4_len, lite) {
+                return Track::Invalid("udp-length");
+            }
+            udp::track(start_ns, now_ns, seen_reply, assured, t)
+        }
         Tracked::Icmp => Track::Accept {
             timeout: t.icmp,
             set_assured: false,
