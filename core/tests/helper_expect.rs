@@ -7,49 +7,23 @@ mod common;
 
 use brickwall_core::engine::Engine;
 use brickwall_core::pipeline::{DropReason, Outcome};
-use common::{engine, packet};
+use common::{engine, run_frames, tcp4_segment};
 
 const CLIENT: [u8; 4] = [10, 0, 0, 1];
 const SERVER: [u8; 4] = [198, 51, 100, 2];
-
-/// A TCP segment; `flags`: "S" SYN, "SA" SYN/ACK, "A" ACK (PSH with data).
-#[allow(clippy::too_many_arguments)]
-fn seg(
-    src: [u8; 4],
-    dst: [u8; 4],
-    sport: u16,
-    dport: u16,
-    seq: u32,
-    ack: u32,
-    flags: &str,
-    data: &[u8],
-) -> Vec<u8> {
-    let b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
-        .ipv4(src, dst, 64)
-        .tcp(sport, dport, seq, 64240);
-    let b = match flags {
-        "S" => b.syn(),
-        "SA" => b.syn().ack(ack),
-        _ if data.is_empty() => b.ack(ack),
-        _ => b.ack(ack).psh(),
-    };
-    let mut out = Vec::new();
-    b.write(&mut out, data).unwrap();
-    out
-}
 
 /// An FTP control connection from the client's port `sport`, logged in, then its
 /// `PORT` command announcing the client's port 40001 (the same for every control
 /// connection, so a second one's expectation clashes with the first's).
 fn control(sport: u16) -> Vec<Vec<u8>> {
     vec![
-        seg(CLIENT, SERVER, sport, 21, 1000, 0, "S", b""),
-        seg(SERVER, CLIENT, 21, sport, 5000, 1001, "SA", b""),
-        seg(CLIENT, SERVER, sport, 21, 1001, 5001, "A", b""),
-        seg(SERVER, CLIENT, 21, sport, 5001, 1001, "A", b"220 hi\r\n"),
-        seg(CLIENT, SERVER, sport, 21, 1001, 5009, "A", b"USER a\r\n"),
-        seg(SERVER, CLIENT, 21, sport, 5009, 1009, "A", b"331 ok\r\n"),
-        seg(
+        tcp4_segment(CLIENT, SERVER, sport, 21, 1000, 0, "S", b""),
+        tcp4_segment(SERVER, CLIENT, 21, sport, 5000, 1001, "SA", b""),
+        tcp4_segment(CLIENT, SERVER, sport, 21, 1001, 5001, "A", b""),
+        tcp4_segment(SERVER, CLIENT, 21, sport, 5001, 1001, "A", b"220 hi\r\n"),
+        tcp4_segment(CLIENT, SERVER, sport, 21, 1001, 5009, "A", b"USER a\r\n"),
+        tcp4_segment(SERVER, CLIENT, 21, sport, 5009, 1009, "A", b"331 ok\r\n"),
+        tcp4_segment(
             CLIENT,
             SERVER,
             sport,
@@ -69,12 +43,7 @@ fn ftp_engine(policy: &str) -> Engine {
 }
 
 fn run(e: &Engine, frames: &[Vec<u8>]) -> Vec<Outcome> {
-    let mut pl = e.pipeline();
-    let t = e.registry().snapshot();
-    frames
-        .iter()
-        .map(|f| pl.process(&t, &mut packet(f)))
-        .collect()
+    run_frames(e, frames).into_iter().map(|(_, o)| o).collect()
 }
 
 fn helpers(e: &Engine) -> serde_json::Value {

@@ -66,13 +66,7 @@ impl Run {
 
     /// curl in the client namespace, fetching `url` into `out` with `extra` options.
     fn curl(&self, url: &str, out: &Path, extra: &[&str]) -> Output {
-        let _ = std::fs::remove_file(out);
-        let out_s = out.display().to_string();
-        let mut args = vec!["curl", "-sS", "--connect-timeout", "4", "--max-time", "10"];
-        args.extend_from_slice(&["-o", &out_s]);
-        args.extend_from_slice(extra);
-        args.push(url);
-        self.t.try_exec(&self.t.client, &args)
+        firewall::curl(&self.t, url, out, extra)
     }
 
     /// Runs every scenario but the closed-port probe; returns each one's name and

@@ -109,13 +109,7 @@ impl Run {
     }
 
     fn curl(&self, url: &str, out: &Path, extra: &[&str]) -> Output {
-        let _ = std::fs::remove_file(out);
-        let out_s = out.display().to_string();
-        let mut args = vec!["curl", "-sS", "--connect-timeout", "4", "--max-time", "10"];
-        args.extend_from_slice(&["-o", &out_s]);
-        args.extend_from_slice(extra);
-        args.push(url);
-        self.t.try_exec(&self.t.client, &args)
+        firewall::curl(&self.t, url, out, extra)
     }
 
     /// Each scenario's name and whether it passed (a file arrived intact, a ping was

@@ -19,7 +19,7 @@ use brickwall_hooks::services::conntrack as ct;
 use brickwall_hooks::CtInfo;
 use brickwall_wire::checksum::checksum;
 use brickwall_wire::ip_proto;
-use common::{engine, packet, verify_datagram, TempDir};
+use common::{engine, run_frames, verify_datagram, TempDir};
 use control_common::{assert_code, stdout};
 
 const CLIENT: [u8; 4] = [10, 0, 0, 1];
@@ -178,20 +178,6 @@ fn s(src: &[u8], sport: u16, dst: &[u8], dport: u16) -> Seen {
     }
 }
 
-/// Runs frames through the engine, one after another; each packet and its outcome.
-fn run(e: &Engine, frames: &[Vec<u8>]) -> Vec<(Packet, Outcome)> {
-    let mut pl = e.pipeline();
-    let t = e.registry().snapshot();
-    frames
-        .iter()
-        .map(|f| {
-            let mut p = packet(f);
-            let o = pl.process(&t, &mut p);
-            (p, o)
-        })
-        .collect()
-}
-
 fn nat_engine(chains: &str) -> Engine {
     engine(&format!(
         "plugins:\n  - builtin: conntrack\n  - builtin: nat\n    config:\n      chains: {chains}\n"
@@ -215,7 +201,7 @@ const SNAT: &str = r#"[{hook: postrouting, rules: [{match: {saddr: 10.0.0.0/8}, 
 #[test]
 fn snat_of_tcp_and_udp_with_replies_translated_back() {
     let e = nat_engine(SNAT);
-    let out = run(
+    let out = run_frames(
         &e,
         &[
             tcp4(CLIENT, SERVER, 40000, 80, false),
@@ -262,7 +248,7 @@ fn dnat_port_forward() {
     );
     let outside = [203, 0, 113, 5];
     let inside = [10, 0, 0, 5];
-    let out = run(
+    let out = run_frames(
         &e,
         &[
             tcp4(outside, PUBLIC, 40000, 8080, false),
@@ -296,7 +282,7 @@ fn the_filter_sees_a_binding_through_ct_status_from_the_first_packet() {
     );
     let outside = [203, 0, 113, 5];
     let inside = [10, 0, 0, 5];
-    let out = run(
+    let out = run_frames(
         &e,
         &[
             // The first packet: bound at PREROUTING, so the filter already sees DNAT.
@@ -348,7 +334,7 @@ fn sctp_init4(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
 #[test]
 fn sctp_ports_are_translated_and_the_crc32c_computed_again() {
     let e = nat_engine(SNAT);
-    let out = run(
+    let out = run_frames(
         &e,
         &[
             sctp_init4(CLIENT, SERVER, 5000, 80),
@@ -376,7 +362,7 @@ fn sctp_ports_are_translated_and_the_crc32c_computed_again() {
 #[test]
 fn two_clients_on_one_port_get_distinct_ports_and_a_full_range_drops() {
     let e = nat_engine(SNAT);
-    let out = run(
+    let out = run_frames(
         &e,
         &[
             udp4(CLIENT, SERVER, 5000, 53),
@@ -389,7 +375,7 @@ fn two_clients_on_one_port_get_distinct_ports_and_a_full_range_drops() {
     assert_eq!((b.src.as_slice(), b.dport), (&PUBLIC[..], 53));
     assert!(b.sport >= 1024 && b.sport != 5000, "moved: {}", b.sport);
     // Each reply reaches its own client.
-    let back = run(
+    let back = run_frames(
         &e,
         &[
             udp4(SERVER, PUBLIC, 53, b.sport),
@@ -402,7 +388,7 @@ fn two_clients_on_one_port_get_distinct_ports_and_a_full_range_drops() {
     let e = nat_engine(
         r#"[{hook: postrouting, rules: [{action: {snat: {to: "192.0.2.1:2000-2001"}}}]}]"#,
     );
-    let out = run(
+    let out = run_frames(
         &e,
         &[
             udp4(CLIENT, SERVER, 5000, 53),
@@ -415,7 +401,7 @@ fn two_clients_on_one_port_get_distinct_ports_and_a_full_range_drops() {
     assert_eq!(dropped_for(&e, &out[2].1), "nat-range-exhausted");
     assert_eq!(stats(&e)["exhausted"], 1);
     // The port range is for TCP and UDP: an echo keeps its id.
-    let echo = run(&e, &[echo4(CLIENT, SERVER, 77, false)]);
+    let echo = run_frames(&e, &[echo4(CLIENT, SERVER, 77, false)]);
     assert_eq!(seen(&echo[0].0), s(&PUBLIC, 77, &SERVER, 77));
 }
 
@@ -423,7 +409,7 @@ fn two_clients_on_one_port_get_distinct_ports_and_a_full_range_drops() {
 fn null_bindings_leave_packets_alone_and_move_a_clashing_source_port() {
     let e = nat_engine(SNAT);
     let other = [172, 16, 0, 9];
-    let out = run(
+    let out = run_frames(
         &e,
         &[
             udp4(other, SERVER, 6000, 53),
@@ -451,7 +437,7 @@ fn null_bindings_leave_packets_alone_and_move_a_clashing_source_port() {
 #[test]
 fn icmp_echo_ids_are_translated() {
     let e = nat_engine(SNAT);
-    let out = run(
+    let out = run_frames(
         &e,
         &[
             echo4(CLIENT, SERVER, 77, false),
@@ -462,7 +448,7 @@ fn icmp_echo_ids_are_translated() {
     let b = seen(&out[1].0);
     assert_eq!(b.src, PUBLIC);
     assert_ne!(b.sport, 77, "the second id moves");
-    let back = run(
+    let back = run_frames(
         &e,
         &[
             echo4(SERVER, PUBLIC, b.sport, true),
@@ -479,11 +465,11 @@ fn an_icmp_error_about_a_translated_flow_has_its_quote_translated() {
     let e = nat_engine(
         r#"[{hook: postrouting, rules: [{action: {snat: {to: "192.0.2.1:3000-3000"}}}]}]"#,
     );
-    let out = run(&e, &[udp4(CLIENT, SERVER, 5000, 53)]);
+    let out = run_frames(&e, &[udp4(CLIENT, SERVER, 5000, 53)]);
     assert_eq!(seen(&out[0].0), s(&PUBLIC, 3000, &SERVER, 53));
     // The server's error quotes the datagram as it arrived, translated.
     let quoted = out[0].0.bytes().to_vec();
-    let back = run(&e, &[unreachable4(SERVER, PUBLIC, &quoted)]);
+    let back = run_frames(&e, &[unreachable4(SERVER, PUBLIC, &quoted)]);
     let (p, o) = &back[0];
     assert_eq!(*o, Outcome::Forwarded);
     assert_eq!(p.ctinfo(), CtInfo::RelatedReply);
@@ -508,9 +494,9 @@ fn errors_in_either_direction_and_short_quotes() {
     // A router beyond the translation answers a TCP SYN with host unreachable,
     // quoting 8 bytes of TCP (no checksum in the quote).
     let e = nat_engine(SNAT);
-    let syn = run(&e, &[tcp4(CLIENT, SERVER, 40000, 80, false)]);
+    let syn = run_frames(&e, &[tcp4(CLIENT, SERVER, 40000, 80, false)]);
     let router = [198, 51, 100, 254];
-    let back = run(&e, &[unreachable4_short(router, PUBLIC, syn[0].0.bytes())]);
+    let back = run_frames(&e, &[unreachable4_short(router, PUBLIC, syn[0].0.bytes())]);
     let d = &back[0].0.bytes()[ETH..];
     verify_datagram(d, true);
     assert_eq!(back[0].0.ctinfo(), CtInfo::RelatedReply);
@@ -525,7 +511,7 @@ fn errors_in_either_direction_and_short_quotes() {
     );
     let outside = [203, 0, 113, 5];
     let inside = [10, 0, 0, 5];
-    let out = run(
+    let out = run_frames(
         &e,
         &[
             udp4(outside, PUBLIC, 40000, 8080),
@@ -533,7 +519,7 @@ fn errors_in_either_direction_and_short_quotes() {
         ],
     );
     assert_eq!(seen(&out[1].0), s(&PUBLIC, 8080, &outside, 40000));
-    let err = run(&e, &[unreachable4(outside, PUBLIC, out[1].0.bytes())]);
+    let err = run_frames(&e, &[unreachable4(outside, PUBLIC, out[1].0.bytes())]);
     let (p, o) = &err[0];
     assert_eq!((p.ctinfo(), *o), (CtInfo::Related, Outcome::Forwarded));
     let d = &p.bytes()[ETH..];
@@ -548,7 +534,7 @@ fn nat66_with_an_icmpv6_error() {
         r#"[{hook: postrouting, rules: [{match: {saddr: "fd00::/8"}, action: {snat: {to: "[2001:db8::1]:4000-4100"}}}]}]"#,
     );
     let (client, server, public) = (fd(5), v6(0x99), v6(1));
-    let out = run(
+    let out = run_frames(
         &e,
         &[
             tcp6(client, server, 40000, 443, false),
@@ -563,7 +549,7 @@ fn nat66_with_an_icmpv6_error() {
     assert!((4000..=4100).contains(&t.sport));
     let u = seen(&out[1].0);
     assert!((4000..=4100).contains(&u.sport));
-    let back = run(
+    let back = run_frames(
         &e,
         &[
             tcp6(server, public, 443, t.sport, true),
@@ -583,7 +569,7 @@ fn masquerade_and_redirect() {
         r#"[{hook: postrouting, rules: [{match: {oif: 0, saddr: 10.0.0.0/8}, action: {masquerade: {addresses: [192.0.2.1, "2001:db8::1"], to: ":10000-10010"}}}]},
             {hook: prerouting, rules: [{match: {proto: tcp, dport: 80, iif: 0}, action: {redirect: {to: ":3128", addresses: [192.0.2.254]}}}]}]"#,
     );
-    let out = run(
+    let out = run_frames(
         &e,
         &[
             udp4(CLIENT, SERVER, 5000, 53),
@@ -601,7 +587,7 @@ fn masquerade_and_redirect() {
     let e = nat_engine(
         r#"[{hook: prerouting, rules: [{action: {redirect: {to: ":3128", addresses: [192.0.2.254]}}}]}]"#,
     );
-    let out = run(&e, &[tcp6(fd(5), v6(0x99), 40000, 80, false)]);
+    let out = run_frames(&e, &[tcp6(fd(5), v6(0x99), 40000, 80, false)]);
     assert_eq!(dropped_for(&e, &out[0].1), "nat-no-address");
 }
 
@@ -748,7 +734,7 @@ fn events_print_the_translated_reply_tuple() {
         serde_json::from_slice(&ct.control(&req.to_vec()).expect("events")).expect("an answer")
     };
     let session = poll(0).cursor;
-    run(&e, &forward_and_masquerade_frames());
+    run_frames(&e, &forward_and_masquerade_frames());
     let lines: Vec<String> = poll(session)
         .events
         .iter()

@@ -14,7 +14,7 @@ use brickwall_core::engine::Engine;
 use brickwall_core::packet::Packet;
 use brickwall_core::pipeline::Outcome;
 use brickwall_hooks::CtInfo;
-use common::{engine, packet, verify_datagram};
+use common::{engine, run_frames, tcp4_segment, verify_datagram};
 
 const CLIENT: [u8; 4] = [10, 0, 0, 1];
 const SERVER: [u8; 4] = [198, 51, 100, 2];
@@ -41,32 +41,6 @@ fn nat_engine(chains: Option<&str>) -> Engine {
     engine(&format!(
         "plugins:\n  - builtin: conntrack\n    config:\n      helpers: {FTP}\n{nat}"
     ))
-}
-
-/// A TCP segment; `flags`: "S" SYN, "SA" SYN/ACK, "A" ACK (PSH with data).
-#[allow(clippy::too_many_arguments)]
-fn seg(
-    src: [u8; 4],
-    dst: [u8; 4],
-    sport: u16,
-    dport: u16,
-    seq: u32,
-    ack: u32,
-    flags: &str,
-    data: &[u8],
-) -> Vec<u8> {
-    let b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
-        .ipv4(src, dst, 64)
-        .tcp(sport, dport, seq, 64240);
-    let b = match flags {
-        "S" => b.syn(),
-        "SA" => b.syn().ack(ack),
-        _ if data.is_empty() => b.ack(ack),
-        _ => b.ack(ack).psh(),
-    };
-    let mut out = Vec::new();
-    b.write(&mut out, data).unwrap();
-    out
 }
 
 /// What left the engine: addresses, ports, sequence and ack numbers, payload.
@@ -148,30 +122,17 @@ fn status_of(e: &Engine, sport: u16) -> Vec<String> {
         .unwrap_or_else(|| panic!("no connection from port {sport}"))
 }
 
-fn run(e: &Engine, frames: &[Vec<u8>]) -> Vec<(Packet, Outcome)> {
-    let mut pl = e.pipeline();
-    let t = e.registry().snapshot();
-    frames
-        .iter()
-        .map(|f| {
-            let mut p = packet(f);
-            let o = pl.process(&t, &mut p);
-            (p, o)
-        })
-        .collect()
-}
-
 /// The control connection's handshake (client ISN 1000, server ISN 5000), the
 /// server's greeting and the client's USER command: 8 bytes each way, so the next
 /// client byte is 1009 and the next server byte 5017.
 fn login(to: [u8; 4]) -> Vec<Vec<u8>> {
     vec![
-        seg(CLIENT, SERVER, 40000, 21, 1000, 0, "S", b""),
-        seg(SERVER, to, 21, 40000, 5000, 1001, "SA", b""),
-        seg(CLIENT, SERVER, 40000, 21, 1001, 5001, "A", b""),
-        seg(SERVER, to, 21, 40000, 5001, 1001, "A", b"220 hi\r\n"),
-        seg(CLIENT, SERVER, 40000, 21, 1001, 5009, "A", b"USER a\r\n"),
-        seg(SERVER, to, 21, 40000, 5009, 1009, "A", b"331 ok\r\n"),
+        tcp4_segment(CLIENT, SERVER, 40000, 21, 1000, 0, "S", b""),
+        tcp4_segment(SERVER, to, 21, 40000, 5000, 1001, "SA", b""),
+        tcp4_segment(CLIENT, SERVER, 40000, 21, 1001, 5001, "A", b""),
+        tcp4_segment(SERVER, to, 21, 40000, 5001, 1001, "A", b"220 hi\r\n"),
+        tcp4_segment(CLIENT, SERVER, 40000, 21, 1001, 5009, "A", b"USER a\r\n"),
+        tcp4_segment(SERVER, to, 21, 40000, 5009, 1009, "A", b"331 ok\r\n"),
     ]
 }
 
@@ -185,20 +146,20 @@ fn active_ftp_behind_snat_is_rewritten_adjusted_and_its_data_connection_followed
     let reply = b"200 PORT command successful\r\n"; // 29 bytes
     let mut frames = login(PUBLIC);
     frames.extend([
-        seg(CLIENT, SERVER, 40000, 21, 1009, 5017, "A", port),
+        tcp4_segment(CLIENT, SERVER, 40000, 21, 1009, 5017, "A", port),
         // A retransmission, before the next line, is rewritten alike and keeps its
         // number (the adjustment is not counted twice). After the next line Linux's
         // helper no longer reads it, nor does ours.
-        seg(CLIENT, SERVER, 40000, 21, 1009, 5017, "A", port),
+        tcp4_segment(CLIENT, SERVER, 40000, 21, 1009, 5017, "A", port),
         // The server saw 25 bytes: it acknowledges 1009 + 25.
-        seg(SERVER, PUBLIC, 21, 40000, 5017, 1034, "A", reply),
-        seg(CLIENT, SERVER, 40000, 21, 1031, 5046, "A", b"LIST\r\n"),
-        seg(SERVER, PUBLIC, 21, 40000, 5046, 1040, "A", b""),
+        tcp4_segment(SERVER, PUBLIC, 21, 40000, 5017, 1034, "A", reply),
+        tcp4_segment(CLIENT, SERVER, 40000, 21, 1031, 5046, "A", b"LIST\r\n"),
+        tcp4_segment(SERVER, PUBLIC, 21, 40000, 5046, 1040, "A", b""),
         // The data connection, from the server's port 20 to the announced one.
-        seg(SERVER, PUBLIC, 20, 40001, 9000, 0, "S", b""),
-        seg(CLIENT, SERVER, 40001, 20, 7000, 9001, "SA", b""),
+        tcp4_segment(SERVER, PUBLIC, 20, 40001, 9000, 0, "S", b""),
+        tcp4_segment(CLIENT, SERVER, 40001, 20, 7000, 9001, "SA", b""),
     ]);
-    let got = run(&e, &frames);
+    let got = run_frames(&e, &frames);
     for (i, (_, outcome)) in got.iter().enumerate() {
         assert_eq!(*outcome, Outcome::Forwarded, "packet {i}");
     }
@@ -254,8 +215,10 @@ fn active_ftp_behind_snat_is_rewritten_adjusted_and_its_data_connection_followed
 fn eprt_behind_snat_is_rewritten_and_without_nat_nothing_is() {
     let eprt = b"EPRT |1|10.0.0.1|40002|\r\n";
     let mut frames = login(PUBLIC);
-    frames.push(seg(CLIENT, SERVER, 40000, 21, 1009, 5017, "A", eprt));
-    let got = run(&nat_ftp_engine(true), &frames);
+    frames.push(tcp4_segment(
+        CLIENT, SERVER, 40000, 21, 1009, 5017, "A", eprt,
+    ));
+    let got = run_frames(&nat_ftp_engine(true), &frames);
     assert_eq!(
         out(&got[LOGIN].0),
         o(
@@ -269,9 +232,11 @@ fn eprt_behind_snat_is_rewritten_and_without_nat_nothing_is() {
         )
     );
     let mut frames = login(CLIENT);
-    frames.push(seg(CLIENT, SERVER, 40000, 21, 1009, 5017, "A", eprt));
+    frames.push(tcp4_segment(
+        CLIENT, SERVER, 40000, 21, 1009, 5017, "A", eprt,
+    ));
     let e = nat_ftp_engine(false);
-    let got = run(&e, &frames);
+    let got = run_frames(&e, &frames);
     assert_eq!(
         out(&got[LOGIN].0),
         o(CLIENT, 40000, SERVER, 21, 1009, 5017, eprt)
@@ -290,17 +255,17 @@ fn a_passive_answer_through_a_port_forward_names_the_public_address() {
     let e = nat_engine(Some(DNAT));
     let pasv = b"227 Entering Passive Mode (10,0,0,1,156,65)\r\n"; // 45 bytes
     let frames = [
-        seg(SERVER, PUBLIC, 50000, 2121, 100, 0, "S", b""),
-        seg(CLIENT, SERVER, 21, 50000, 700, 101, "SA", b""),
-        seg(SERVER, PUBLIC, 50000, 2121, 101, 701, "A", b""),
-        seg(CLIENT, SERVER, 21, 50000, 701, 101, "A", b"220 hi\r\n"),
-        seg(SERVER, PUBLIC, 50000, 2121, 101, 709, "A", b"PASV\r\n"),
-        seg(CLIENT, SERVER, 21, 50000, 709, 107, "A", pasv),
+        tcp4_segment(SERVER, PUBLIC, 50000, 2121, 100, 0, "S", b""),
+        tcp4_segment(CLIENT, SERVER, 21, 50000, 700, 101, "SA", b""),
+        tcp4_segment(SERVER, PUBLIC, 50000, 2121, 101, 701, "A", b""),
+        tcp4_segment(CLIENT, SERVER, 21, 50000, 701, 101, "A", b"220 hi\r\n"),
+        tcp4_segment(SERVER, PUBLIC, 50000, 2121, 101, 709, "A", b"PASV\r\n"),
+        tcp4_segment(CLIENT, SERVER, 21, 50000, 709, 107, "A", pasv),
         // The client saw 48 bytes: it acknowledges 709 + 48.
-        seg(SERVER, PUBLIC, 50000, 2121, 107, 757, "A", b""),
-        seg(SERVER, PUBLIC, 50001, 40001, 300, 0, "S", b""),
+        tcp4_segment(SERVER, PUBLIC, 50000, 2121, 107, 757, "A", b""),
+        tcp4_segment(SERVER, PUBLIC, 50001, 40001, 300, 0, "S", b""),
     ];
-    let got = run(&e, &frames);
+    let got = run_frames(&e, &frames);
     let seen: Vec<Out> = got.iter().map(|(p, _)| out(p)).collect();
     assert_eq!(seen[0], o(SERVER, 50000, CLIENT, 21, 100, 0, b""));
     assert_eq!(

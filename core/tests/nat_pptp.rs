@@ -13,7 +13,7 @@ use brickwall_core::engine::Engine;
 use brickwall_core::packet::Packet;
 use brickwall_core::pipeline::Outcome;
 use brickwall_hooks::CtInfo;
-use common::{engine, packet, verify_datagram};
+use common::{engine, run_frames, tcp4_segment, verify_datagram};
 
 const PNS: [u8; 4] = [10, 0, 0, 1];
 const PAC: [u8; 4] = [198, 51, 100, 2];
@@ -42,18 +42,7 @@ fn seg(src: [u8; 4], dst: [u8; 4], seq: u32, ack: u32, flags: &str, data: &[u8])
     } else {
         (1723, 40000)
     };
-    let b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
-        .ipv4(src, dst, 64)
-        .tcp(sport, dport, seq, 64240);
-    let b = match flags {
-        "S" => b.syn(),
-        "SA" => b.syn().ack(ack),
-        _ if data.is_empty() => b.ack(ack),
-        _ => b.ack(ack).psh(),
-    };
-    let mut out = Vec::new();
-    b.write(&mut out, data).unwrap();
-    out
+    tcp4_segment(src, dst, sport, dport, seq, ack, flags, data)
 }
 
 /// A PPTP control message of type `kind`, `len` bytes in all, its body starting with
@@ -135,19 +124,6 @@ fn out_gre(p: &Packet) -> Gre {
     }
 }
 
-fn run(e: &Engine, frames: &[Vec<u8>]) -> Vec<(Packet, Outcome)> {
-    let mut pl = e.pipeline();
-    let t = e.registry().snapshot();
-    frames
-        .iter()
-        .map(|f| {
-            let mut p = packet(f);
-            let o = pl.process(&t, &mut p);
-            (p, o)
-        })
-        .collect()
-}
-
 fn states(got: &[(Packet, Outcome)]) -> Vec<CtInfo> {
     got.iter().map(|(p, _)| p.ctinfo()).collect()
 }
@@ -170,7 +146,7 @@ fn gre_both_ways_is_related_and_translated_as_its_master_pns_first() {
         gre(PNS, PAC, PAC_CALL, 1),
         gre(PAC, PUBLIC, PNS_CALL, 1),
     ]);
-    let got = run(&e, &frames);
+    let got = run_frames(&e, &frames);
     for (i, (_, outcome)) in got.iter().enumerate() {
         assert_eq!(*outcome, Outcome::Forwarded, "packet {i}");
     }
@@ -211,7 +187,7 @@ fn the_pacs_gre_first_is_related_and_reaches_the_pns() {
     let e = nat_pptp_engine(true);
     let mut before = call(PUBLIC);
     before.truncate(CALL);
-    let got = run(&e, &before);
+    let got = run_frames(&e, &before);
     let expects = common::ct_expectations(&e, 0);
     assert!(
         expects.contains("proto=47 src=10.0.0.1 dst=198.51.100.2 srckey=0x1234 dstkey=0x5678")
@@ -220,7 +196,7 @@ fn the_pacs_gre_first_is_related_and_reaches_the_pns() {
         "{expects}"
     );
     assert_eq!(got[CALL - 1].1, Outcome::Forwarded);
-    let got = run(
+    let got = run_frames(
         &e,
         &[
             gre(PAC, PUBLIC, PNS_CALL, 0),
@@ -274,7 +250,7 @@ fn without_the_helper_gre_is_new_and_the_pacs_is_not_translated_back() {
     let e = nat_pptp_engine(false);
     let mut frames = call(PUBLIC);
     frames.extend([gre(PNS, PAC, PAC_CALL, 0), gre(PAC, PUBLIC, PNS_CALL, 0)]);
-    let got = run(&e, &frames);
+    let got = run_frames(&e, &frames);
     let st = states(&got);
     assert_eq!(
         st[CALL - 1],

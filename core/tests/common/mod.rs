@@ -386,3 +386,48 @@ pub fn verify_datagram(d: &[u8], whole: bool) {
         verify_datagram(q, len == q.len());
     }
 }
+
+/// An Ethernet frame with a TCP segment over IPv4; `flags`: "S" SYN, "SA" SYN/ACK,
+/// anything else ACK (with PSH when there is data).
+#[allow(clippy::too_many_arguments)]
+pub fn tcp4_segment(
+    src: [u8; 4],
+    dst: [u8; 4],
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: &str,
+    data: &[u8],
+) -> Vec<u8> {
+    let b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv4(src, dst, 64)
+        .tcp(sport, dport, seq, 64240);
+    let b = match flags {
+        "S" => b.syn(),
+        "SA" => b.syn().ack(ack),
+        _ if data.is_empty() => b.ack(ack),
+        _ => b.ack(ack).psh(),
+    };
+    let mut out = Vec::new();
+    b.write(&mut out, data).expect("a frame");
+    out
+}
+
+/// Runs frames through `engine`'s pipeline, one after another; each packet as it left
+/// and its outcome.
+pub fn run_frames(
+    engine: &Engine,
+    frames: &[Vec<u8>],
+) -> Vec<(Packet, brickwall_core::pipeline::Outcome)> {
+    let mut pl = engine.pipeline();
+    let t = engine.registry().snapshot();
+    frames
+        .iter()
+        .map(|f| {
+            let mut p = packet(f);
+            let o = pl.process(&t, &mut p);
+            (p, o)
+        })
+        .collect()
+}

@@ -170,6 +170,18 @@ pub fn nft_ruleset(helpers: &[Helper]) -> String {
     )
 }
 
+/// curl in `t`'s client namespace, fetching `url` into `out` (removed first) with
+/// `extra` options, within 4 s to connect and 10 s in all.
+pub fn curl(t: &Topology, url: &str, out: &Path, extra: &[&str]) -> std::process::Output {
+    let _ = std::fs::remove_file(out);
+    let out_s = out.display().to_string();
+    let mut args = vec!["curl", "-sS", "--connect-timeout", "4", "--max-time", "10"];
+    args.extend_from_slice(&["-o", &out_s]);
+    args.extend_from_slice(extra);
+    args.push(url);
+    t.try_exec(&t.client, &args)
+}
+
 /// Starts firewall `fw` with `helpers` in `t`'s firewall namespace; returns brickwall's
 /// control socket (where it would be, for the kernel). brickwall is checked to have
 /// kept only its network capabilities.
