@@ -294,7 +294,10 @@ pub struct CtArgs {
 
 /// `brickwall ct` as a stand-alone parser (tests and embedding).
 #[derive(clap::Parser, Debug)]
-#[command(name = "brickwall ct")]
+#[command(
+    name = "brickwall ct",
+    about = "Connection tracking of a running brickwall engine, as conntrack-tools' conntrack"
+)]
 pub struct CtCli {
     /// The options.
     #[command(flatten)]
