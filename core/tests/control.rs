@@ -198,7 +198,7 @@ fn exit_codes_and_stats_format() {
         &["-L", "--state", "BOGUS"],
         &["-L", "--status", "NOPE"],
         &["-L", "-C"],
-        &[],
+        &["-p", "tcp"],
         &["-L", "bogus"],
         &["-G", "-p", "tcp", "-s", "1.2.3.4"],
         &[
@@ -225,6 +225,10 @@ fn exit_codes_and_stats_format() {
         assert_code(&o, 2);
         assert_eq!(stdout(&o), "", "{bad:?}");
     }
+    // No command at all: the usage on standard output, as conntrack's (exit code 0).
+    let o = e.ct(&[]);
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("Usage: brickwall ct"), "{}", stdout(&o));
     for failing in [&["-I"][..], &["-D", "expect", "--id", "12345"]] {
         assert_code(&e.ct(failing), 1);
     }

@@ -403,3 +403,210 @@ fn expectation_lines_match_the_kernels() {
     let ours: Vec<String> = ev.events.iter().map(|e| e.line(false)).collect();
     assert_eq!(ours, [kernel]);
 }
+
+/// What conntrack did for one command of `ct_options.txt`: its output lines, its
+/// summary and error lines, its exit code.
+struct Run {
+    out: Vec<String>,
+    err: Vec<String>,
+    code: i32,
+}
+
+/// The kernel's run of `conntrack ARGS` in `ct_options.txt` (recorded by its script).
+fn kernel_run(args: &str) -> Run {
+    let lines = fixture("ct_options.txt");
+    let head = format!("$ conntrack {args}");
+    let at = lines
+        .iter()
+        .position(|l| l.trim_end() == head.trim_end())
+        .unwrap_or_else(|| panic!("no `{head}` in ct_options.txt"));
+    let mut r = Run {
+        out: Vec::new(),
+        err: Vec::new(),
+        code: -1,
+    };
+    for l in &lines[at + 1..] {
+        if let Some(o) = l
+            .strip_prefix("> ")
+            .or(l.strip_prefix(">").filter(|s| s.is_empty()))
+        {
+            r.out.push(o.to_string());
+        } else if let Some(e) = l.strip_prefix("! ") {
+            r.err.push(e.to_string());
+        } else if let Some(c) = l.strip_prefix("? ") {
+            r.code = c.parse().unwrap();
+            break;
+        }
+    }
+    r
+}
+
+/// A summary or error line after the program's name (errors: `brickwall ct: `).
+fn after_name(l: &str) -> &str {
+    l.split_once("): ")
+        .or_else(|| l.split_once("brickwall ct: "))
+        .map_or(l, |(_, t)| t)
+        .trim()
+}
+
+/// `id=N` as `id=ID`.
+fn id_as_word(l: &str) -> String {
+    l.split(' ')
+        .map(|w| if w.starts_with("id=") { "id=ID" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// An `-o save` line with its timeout (`-t N`) as `T`.
+fn save_timeout_as_t(l: &str) -> String {
+    let mut w: Vec<&str> = l.split(' ').collect();
+    let t = w.iter().position(|x| *x == "-t").expect("-t") + 1;
+    assert!(w[t].parse::<u64>().is_ok(), "{l}");
+    w[t] = "T";
+    w.join(" ")
+}
+
+/// Runs `brickwall ct ARGS` against the engine and checks its exit code and first
+/// summary or error line against the kernel's run; both outputs' lines.
+fn compare(e: &Engine, args: &str) -> (Vec<String>, Vec<String>) {
+    let argv: Vec<&str> = args.split(' ').filter(|a| !a.is_empty()).collect();
+    let o = e.ct(&argv);
+    let k = kernel_run(args);
+    assert_eq!(o.status.code(), Some(k.code), "`{args}`: {}", stderr(&o));
+    let ours: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    let ours_err = stderr(&o);
+    if k.code != 2 {
+        // Usage errors are clap's words; every other message is conntrack's.
+        assert_eq!(
+            after_name(ours_err.lines().next().unwrap_or("")),
+            after_name(&k.err[0]),
+            "`{args}`"
+        );
+    }
+    (ours, k.out)
+}
+
+#[test]
+fn options_of_conntrack_tools_match_the_kernels() {
+    let dir = TempDir::new("golden-o");
+    let e = Engine::replay("golden-o-engine", &capture(&dir));
+    // Without a command: the usage on standard output, exit code 0.
+    let bare = std::process::Command::new(control_common::bin())
+        .arg("ct")
+        .output()
+        .unwrap();
+    assert_code(&bare, 0);
+    assert_eq!(kernel_run("").code, 0);
+    assert!(
+        stdout(&bare).contains("Usage: brickwall ct"),
+        "{}",
+        stdout(&bare)
+    );
+    compare(&e, "-p tcp");
+    // Nothing deleted or updated: exit code 1, the summary as conntrack's.
+    compare(&e, "-D -p udp --dport 1");
+    compare(&e, "-U -p udp --dport 1 -m 1");
+    // `-o id`, `-o extended,id`: the id last (before labels).
+    for args in [
+        "-L -p tcp --dport 30011 -o id",
+        "-L -p tcp -o extended,id --dport 30011",
+    ] {
+        let (ours, kernel) = compare(&e, args);
+        let at = if args.contains("extended") { 4 } else { 2 };
+        assert_eq!(ours.len(), 1, "{args}");
+        assert_eq!(
+            id_as_word(&normalize(&ours[0], at)),
+            id_as_word(&normalize(&kernel[0], at)),
+            "{args}"
+        );
+    }
+    // `-o save`, and its refusal of company.
+    let (ours, kernel) = compare(&e, "-L -p tcp -o save");
+    for k in &kernel {
+        let sport = k
+            .split(" --sport ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap();
+        let mine = ours
+            .iter()
+            .find(|l| l.contains(&format!(" --sport {sport} ")))
+            .unwrap_or_else(|| panic!("no --sport {sport} in\n{}", ours.join("\n")));
+        assert_eq!(save_timeout_as_t(mine), save_timeout_as_t(k));
+    }
+    compare(&e, "-L -p tcp -o save,id");
+    // Reply-tuple filters.
+    for args in [
+        "-L -p tcp --reply-port-src 30011",
+        "-L -p tcp --reply-port-dst 42184",
+        "-L -r 10.77.1.2 -q 10.77.0.1 -p tcp --reply-port-src 30076",
+        "-L -p tcp --reply-src 10.77.0.1",
+    ] {
+        let (ours, kernel) = compare(&e, args);
+        assert_eq!(ours.len(), kernel.len(), "{args}: {ours:?}");
+        for k in &kernel {
+            let mine = same_connection(&ours, k);
+            assert_eq!(normalize(mine, 2), normalize(k, 2), "{args}");
+        }
+    }
+    compare(
+        &e,
+        "-L --reply-dst 10.77.0.0/16 -p tcp --reply-port-src 30011",
+    );
+    compare(&e, "-L --reply-port-src 30011");
+    // The lists outside the table: empty.
+    for args in ["-L dying", "-L unconfirmed"] {
+        let (ours, kernel) = compare(&e, args);
+        assert_eq!((ours.len(), kernel.len()), (0, 0), "{args}");
+    }
+    compare(&e, "-E -e BOGUS");
+    // `-z`: not with filters; lists, then the counters are 0, both directions.
+    compare(&e, "-L -z -p tcp");
+    // (brickwall's table has the UDP connections too: the summaries differ in number.)
+    let z = e.ct(&["-L", "-z"]);
+    assert_code(&z, kernel_run("-L -z").code);
+    let listed: Vec<String> = stdout(&z).lines().map(str::to_string).collect();
+    let est = kernel_run("-L").out;
+    let zeroed = e.ct(&["-L"]);
+    let ours: Vec<String> = stdout(&zeroed).lines().map(str::to_string).collect();
+    assert_eq!(ours.len(), listed.len());
+    assert!(
+        listed.iter().any(|l| !l.contains("packets=0 bytes=0")),
+        "{listed:?}"
+    );
+    for k in est.iter().filter(|l| l.starts_with("tcp")) {
+        let mine = same_connection(&ours, k);
+        // Counters kept: every one of them 0, as the kernel's.
+        let t = |l: &str| {
+            let mut w: Vec<String> = l.split(' ').map(str::to_string).collect();
+            let i = w
+                .iter()
+                .position(|x| x.parse::<u64>().is_ok() && x != "6")
+                .unwrap();
+            w[i] = "T".into();
+            w.join(" ")
+        };
+        assert_eq!(t(mine), t(k));
+    }
+    assert_code(&e.stop(), 0);
+}
+
+#[test]
+fn event_masks_are_read_as_conntrack_reads_them() {
+    use brickwall_tui::ct::args::parse_event_mask;
+    for (given, read) in [
+        ("UPDATES", "UPDATE"),
+        ("updates", "UPDATE"),
+        ("UPD", "UPDATE"),
+        ("N", "NEW"),
+        ("NEW,UPDATES,DESTROY", "NEW,UPDATE,DESTROY"),
+        ("all", "ALL"),
+    ] {
+        assert_eq!(parse_event_mask(given).as_deref(), Ok(read), "{given}");
+    }
+    for bad in ["", "BOGUS", "UPDATESX"] {
+        assert!(parse_event_mask(bad).is_err(), "{bad}");
+    }
+}

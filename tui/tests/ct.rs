@@ -38,9 +38,9 @@ fn bad_parameters_are_usage_errors_with_exit_code_2() {
         &["-L", "--status", "ASSURED,NOPE"],
         &["-L", "-C"],
         &["-G", "-D"],
-        &[],
-        &["-L", "dying"],
+        &["-D", "dying"],
         &["-E", "-e", "CHANGE"],
+        &["-L", "-r", "10.0.0.0/8"],
         &["-L", "-o", "xml"],
         &["-L", "--zone", "-1"],
     ] {
@@ -52,7 +52,7 @@ fn bad_parameters_are_usage_errors_with_exit_code_2() {
 
 #[test]
 fn options_parse_as_conntrack_spells_them() {
-    use brickwall_tui::ct::args::Table;
+    use brickwall_tui::ct::args::ListTable as Table;
     let a = parse(&["-L"]).unwrap();
     assert_eq!(a.dump, Some(Table::Conntrack));
     assert_eq!(a.socket, PathBuf::from(protocol::DEFAULT_SOCKET));
@@ -79,7 +79,7 @@ fn options_parse_as_conntrack_spells_them() {
         "3",
     ])
     .unwrap();
-    assert_eq!(a.delete, Some(Table::Conntrack));
+    assert_eq!(a.delete, Some(brickwall_tui::ct::args::Table::Conntrack));
     assert_eq!(a.proto, Some(17));
     assert_eq!(a.state.as_deref(), Some("ESTABLISHED,TIME_WAIT"));
     let f = query::filter(&a, "-D").unwrap().expect("a filter");
@@ -398,6 +398,7 @@ fn commands_send_their_requests_at_the_engines_clock_and_print_the_answers() {
         tuple: tuple.clone(),
         format: Format::Text,
         show_labels: false,
+        show_id: false,
     });
     assert_eq!(conntrack(&f.requests()), vec![get.clone()]);
     let (code, out, err) = f.run(&[

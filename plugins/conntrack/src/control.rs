@@ -75,14 +75,22 @@ pub fn handle_request(t: &mut Tracker, request: Request) -> Result<Vec<u8>, Stri
         Request::List(r) => {
             let mut walk = ListWalk::new(&r)?;
             walk.step(t, u32::MAX);
+            // `-z`: the counters of what was answered, zeroed in the same hold.
+            for &i in &walk.listed {
+                t.table.zero_counters(i);
+            }
             walk.answer()
         }
         Request::Get(r) => {
             let tuple = tuple::tuple(&r.tuple, "tuple", t.config().zone)?;
             let (idx, dir) = find(t, &tuple, r.now_ns)?;
             let c = t.table.get(idx).ok_or("no such connection")?;
+            let show = Show {
+                labels: r.show_labels,
+                id: r.show_id,
+            };
             json(&GetResponse {
-                entry: entry(&t.table, idx, c, r.now_ns, r.format, r.show_labels),
+                entry: entry(&t.table, idx, c, r.now_ns, r.format, show),
                 dir: dir_of(dir),
             })
         }
@@ -306,6 +314,8 @@ pub struct ListWalk<'r> {
     more: bool,
     next: Option<u32>,
     states: Vec<(&'static str, u64)>,
+    /// The slots answered, with `zero` (their counters to be zeroed).
+    listed: Vec<u32>,
 }
 
 impl<'r> ListWalk<'r> {
@@ -334,6 +344,7 @@ impl<'r> ListWalk<'r> {
             more: false,
             next: None,
             states: Vec::new(),
+            listed: Vec::new(),
         })
     }
 
@@ -395,8 +406,15 @@ impl<'r> ListWalk<'r> {
             }
         }
         if self.count >= req.offset && self.entries.len() < self.limit {
-            let e = entry_with(c, extensions, now, req.format, req.show_labels);
+            let show = Show {
+                labels: req.show_labels,
+                id: req.show_id,
+            };
+            let e = entry_with(c, extensions, now, req.format, show);
             self.entries.push(e);
+            if req.zero {
+                self.listed.push(i);
+            }
         }
         if req.states {
             let name = c
@@ -457,12 +475,19 @@ fn describe(t: &Tuple) -> String {
     s
 }
 
-/// One connection in the requested format (text lines ending in its label bits when
-/// `show_labels` is set and it has any). Counters and start time come from the table's
-/// extensions, when on.
-fn entry(table: &Table, idx: u32, c: &Conn, now: u64, format: Format, show_labels: bool) -> Entry {
+/// What text lines end in: the connection's id (`id=N`) and its label bits.
+#[derive(Clone, Copy, Debug, Default)]
+struct Show {
+    labels: bool,
+    id: bool,
+}
+
+/// One connection in the requested format (text lines ending in its id and label bits
+/// as `show` asks, the labels when it has any). Counters and start time come from the
+/// table's extensions, when on.
+fn entry(table: &Table, idx: u32, c: &Conn, now: u64, format: Format, show: Show) -> Entry {
     let extensions = (table.counters(idx), table.start_ns(idx));
-    entry_with(c, extensions, now, format, show_labels)
+    entry_with(c, extensions, now, format, show)
 }
 
 /// [`entry`], with the connection's counters and start time given (`extensions`).
@@ -471,7 +496,7 @@ fn entry_with(
     extensions: (Option<[DirCounters; 2]>, Option<u64>),
     now: u64,
     format: Format,
-    show_labels: bool,
+    show: Show,
 ) -> Entry {
     let (counters, start) = extensions;
     let mut line = match format {
@@ -487,8 +512,11 @@ fn entry_with(
         }
         Format::Json => return Entry::Record(Box::new(conn_record(c, counters, start, now))),
     };
+    if show.id {
+        line.push_str(&format!(" id={}", c.id));
+    }
     let labels = c.labels();
-    if show_labels && labels != 0 {
+    if show.labels && labels != 0 {
         let bits: Vec<String> = (0..128)
             .filter(|b| labels >> b & 1 == 1)
             .map(|b| b.to_string())

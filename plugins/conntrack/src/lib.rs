@@ -45,6 +45,7 @@ use crate::conn::Slot;
 use crate::lanes::{TrackerGuard, TrackerLock};
 use crate::tracker::{ConfirmVerdict, InVerdict, Keyer, LaneOutcome, Tracker};
 use crate::tuple::Tuple;
+use brickwall_control_protocol::conntrack::request as rq;
 use brickwall_control_protocol::conntrack::response::HelperReloaded;
 use brickwall_control_protocol::conntrack::Request;
 use brickwall_control_protocol::helpers::HelpersResponse;
@@ -782,7 +783,9 @@ impl Plugin for Conntrack {
                 return Ok(());
             }
         }
-        if let Request::List(r) = &req {
+        // A listing that zeroes the counters (`-z`) changes the table: it holds the
+        // tracker exclusively, below.
+        if let Request::List(r @ rq::List { zero: false, .. }) = &req {
             // On a lane of its own, beside the workers' lanes, a part at a time: a
             // listing stops no packet, and lets connections come and go between parts.
             let mut walk = control::ListWalk::new(r)?;

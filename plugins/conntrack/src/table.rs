@@ -263,6 +263,14 @@ impl Table {
         }
     }
 
+    /// Sets the counters of the connection in slot `idx` to 0, with `acct` on
+    /// (`conntrack -L -z`).
+    pub fn zero_counters(&mut self, idx: u32) {
+        if let Some(c) = self.acct.get_mut(idx as usize) {
+            *c.get_mut() = Default::default();
+        }
+    }
+
     /// When the connection in slot `idx` started, with `tstamp` on.
     pub fn start_ns(&self, idx: u32) -> Option<u64> {
         self.get(idx)?;

@@ -16,6 +16,22 @@ pub enum Table {
     Expect,
 }
 
+/// The tables `-L` takes: conntrack-tools' two, and the kernel's lists of connections
+/// outside the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListTable {
+    /// The connection table.
+    Conntrack,
+    /// The expectation table.
+    Expect,
+    /// Connections removed but still referenced (Linux's dying list). brickwall frees
+    /// a connection when it is removed, so this list is always empty.
+    Dying,
+    /// Connections whose first packet has not yet passed the last hook (Linux's
+    /// unconfirmed list): in brickwall, those of a burst still being processed.
+    Unconfirmed,
+}
+
 /// Output formats (`-o`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -28,6 +44,11 @@ pub enum OutputFormat {
     /// `-o labels`: each connection's labels, by their names in conntrack-tools' map
     /// (`/etc/xtables/connlabel.conf`), at the end of its line (`-L`, `-G`).
     Labels,
+    /// `-o id`: each connection's id (`id=N`) at the end of its line (`-L`, `-G`).
+    Id,
+    /// `-o save`: each connection as the options that would create it (`-A -t … -u …
+    /// -s … -d … -r … -q … -p …`), alone (`-L`, `-G`).
+    Save,
 }
 
 /// Address families (`-f`).
@@ -93,21 +114,23 @@ pub fn tracked_names() -> Vec<&'static str> {
 
 /// A connection-tracking client of a running engine, speaking conntrack-tools' language.
 ///
-/// Exactly one command: -L, -G, -D, -U, -F, -C, -S, -E, -I or --buckets. Exit codes as
-/// conntrack: 0 ok, 1 error (no such entry, engine unreachable), 2 bad parameters.
-#[derive(Args, Clone, Debug, Default)]
+/// Exactly one command: -L, -G, -D, -U, -F, -C, -S, -E, -I or --buckets (none at all
+/// prints this help, as conntrack prints its usage). Exit codes as conntrack: 0 ok, 1
+/// error (no such entry, nothing deleted or updated, engine unreachable), 2 bad
+/// parameters.
+#[derive(Args, Clone, Debug, Default, PartialEq, Eq)]
 #[command(group(
     ArgGroup::new("command")
-        .required(true)
         .multiple(false)
         .args(["dump", "get", "delete", "update", "flush", "count", "stats", "event", "create",
                "buckets"])
 ))]
 pub struct CtArgs {
-    /// List the connection table (default) or the expectation table.
+    /// List the connection table (default), the expectation table, or the dying or
+    /// unconfirmed connections.
     #[arg(short = 'L', long = "dump", value_name = "TABLE", num_args = 0..=1,
           default_missing_value = "conntrack", value_enum)]
-    pub dump: Option<Table>,
+    pub dump: Option<ListTable>,
     /// Get one connection by its tuple (-p, -s, -d and ports or ICMP fields).
     #[arg(short = 'G', long = "get")]
     pub get: bool,
@@ -170,6 +193,21 @@ pub struct CtArgs {
     /// Destination port of the original direction.
     #[arg(long = "dport", visible_alias = "orig-port-dst", value_name = "PORT")]
     pub dport: Option<u16>,
+    /// Source address of the reply direction.
+    #[arg(short = 'r', long = "reply-src", value_name = "ADDR", value_parser = parse_addr)]
+    pub reply_src: Option<String>,
+    /// Destination address of the reply direction.
+    #[arg(short = 'q', long = "reply-dst", value_name = "ADDR", value_parser = parse_addr)]
+    pub reply_dst: Option<String>,
+    /// Source port of the reply direction (with -p).
+    #[arg(long = "reply-port-src", value_name = "PORT")]
+    pub reply_port_src: Option<u16>,
+    /// Destination port of the reply direction (with -p).
+    #[arg(long = "reply-port-dst", value_name = "PORT")]
+    pub reply_port_dst: Option<u16>,
+    /// Zero the counters of the connections listed (-L, without filters), once listed.
+    #[arg(short = 'z', long = "zero")]
+    pub zero: bool,
     /// ICMP type (-G, -D).
     #[arg(long = "icmp-type", value_name = "TYPE")]
     pub icmp_type: Option<u8>,
@@ -256,7 +294,10 @@ pub struct CtArgs {
 
 /// `brickwall ct` as a stand-alone parser (tests and embedding).
 #[derive(clap::Parser, Debug)]
-#[command(name = "brickwall ct")]
+#[command(
+    name = "brickwall ct",
+    about = "Connection tracking of a running brickwall engine, as conntrack-tools' conntrack"
+)]
 pub struct CtCli {
     /// The options.
     #[command(flatten)]
@@ -284,6 +325,16 @@ pub fn parse_net(s: &str) -> Result<String, String> {
         Err(CidrError::Address) => Err(format!("not an IPv4 or IPv6 address: `{addr}`")),
         Err(CidrError::Prefix { max }) => Err(format!("bad prefix length `{len}` (0-{max})")),
     }
+}
+
+/// An address (conntrack takes no network for the reply tuple's addresses).
+pub fn parse_addr(s: &str) -> Result<String, String> {
+    if s.contains('/') {
+        return Err(format!("CIDR notation unavailable: `{s}` (an address)"));
+    }
+    s.parse::<IpAddr>()
+        .map(|_| s.to_string())
+        .map_err(|_| format!("not an IPv4 or IPv6 address: `{s}`"))
 }
 
 /// A mark: `MARK` or `MARK/MASK`, each decimal or `0x` hex, 32 bits.
@@ -382,9 +433,28 @@ pub fn parse_nat(s: &str) -> Result<NatArg, String> {
     })
 }
 
-/// Event type names.
+/// Event type names, as conntrack reads them: each a case-insensitive prefix of `ALL`,
+/// `NEW`, `UPDATES` or `DESTROY` (the first it begins), so `UPDATES` (the man page's
+/// spelling), `UPDATE`, `upd` and `N` are all accepted; returned as `NEW`, `UPDATE`,
+/// `DESTROY` or `ALL`, comma-separated.
 pub fn parse_event_mask(s: &str) -> Result<String, String> {
-    name_list(s, &["NEW", "UPDATE", "DESTROY", "ALL"], "event type")
+    const NAMES: [(&str, &str); 4] = [
+        ("ALL", "ALL"),
+        ("NEW", "NEW"),
+        ("UPDATES", "UPDATE"),
+        ("DESTROY", "DESTROY"),
+    ];
+    let mut out = Vec::new();
+    for n in s.split(',') {
+        let up = n.trim().to_ascii_uppercase();
+        let name = NAMES
+            .iter()
+            .find(|(full, _)| !up.is_empty() && full.starts_with(&up))
+            .map(|(_, name)| *name)
+            .ok_or_else(|| format!("unknown event type `{n}` (ALL, NEW, UPDATES, DESTROY)"))?;
+        out.push(name);
+    }
+    Ok(out.join(","))
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! The commands: each sends the conntrack plugin its request and prints the answer as
 //! `conntrack` does — entries on standard output, the summary line on standard error.
 
-use super::args::{CtArgs, OutputFormat, Table};
-use super::{events, query, CtError, Session, EXIT_OK, PREFIX};
+use super::args::{CtArgs, ListTable, OutputFormat, Table};
+use super::{events, query, CtError, Session, EXIT_FAIL, EXIT_OK, PREFIX};
 use brickwall_control_protocol::conntrack::request::{
     At, Delete, ExpectCreate, ExpectDelete, ExpectMask, Filter, Format, Get, List, Resize,
     TupleSpec, Update,
@@ -41,6 +41,15 @@ pub fn dispatch(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             ));
         }
     }
+    if a.zero && a.dump.is_none() {
+        return Err(CtError::usage("-z zeroes the counters of what -L lists"));
+    }
+    if a.output.contains(&OutputFormat::Save) && a.output.iter().any(|o| *o != OutputFormat::Save) {
+        // conntrack's words, and its exit code (1).
+        return Err(CtError::fail(
+            "cannot combine save output with any other output type, use -o save only",
+        ));
+    }
     if let Some(t) = a.create {
         if t == Table::Expect {
             return expect_create(a, err);
@@ -54,8 +63,9 @@ pub fn dispatch(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
     }
     if let Some(t) = a.dump {
         return match t {
-            Table::Conntrack => list(a, out, err),
-            Table::Expect => expect_list(a, out, err),
+            ListTable::Conntrack => list(a, out, err),
+            ListTable::Expect => expect_list(a, out, err),
+            ListTable::Dying | ListTable::Unconfirmed => outside_list(a, t, out, err),
         };
     }
     if let Some(t) = a.delete {
@@ -87,8 +97,20 @@ pub fn dispatch(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
     if let Some(t) = a.event {
         return events::run(a, t, out, err);
     }
+    if *a
+        == (CtArgs {
+            socket: a.socket.clone(),
+            ..CtArgs::default()
+        })
+    {
+        // No options at all: the usage, as conntrack prints its own (exit code 0).
+        use clap::CommandFactory;
+        let help = super::CtCli::command().render_help();
+        let _ = write!(out, "{help}");
+        return Ok(EXIT_OK);
+    }
     Err(CtError::usage(
-        "no command given (-L, -G, -D, -F, -C, -S, -E, -I or --buckets)",
+        "no command given (-L, -G, -D, -U, -F, -C, -S, -E, -I or --buckets)",
     ))
 }
 
@@ -103,14 +125,40 @@ fn no_filters(a: &CtArgs, cmd: &str) -> Result<(), CtError> {
     Ok(())
 }
 
-/// The format the output options ask the plugin for.
+/// The format the output options ask the plugin for (`-o save` is printed here, from
+/// records).
 fn format(a: &CtArgs) -> Format {
-    if a.output.contains(&OutputFormat::Json) {
+    if a.output.contains(&OutputFormat::Json) || a.output.contains(&OutputFormat::Save) {
         Format::Json
     } else if a.output.contains(&OutputFormat::Extended) {
         Format::Extended
     } else {
         Format::Text
+    }
+}
+
+/// Whether `-o id` asks for each connection's id.
+fn show_id(a: &CtArgs) -> bool {
+    a.output.contains(&OutputFormat::Id)
+}
+
+/// How entries are printed: label bits by name (`-o labels`), records as `-o save`
+/// lines or as JSON.
+#[derive(Default)]
+struct Print {
+    /// The label names of conntrack-tools' map, with `-o labels`.
+    names: Option<Vec<(u8, String)>>,
+    /// Records as `-o save` lines.
+    save: bool,
+}
+
+impl Print {
+    /// How the options ask entries to be printed.
+    fn of(a: &CtArgs) -> Print {
+        Print {
+            names: label_names(a),
+            save: a.output.contains(&OutputFormat::Save),
+        }
     }
 }
 
@@ -146,12 +194,13 @@ fn named_labels(line: &str, names: &[(u8, String)]) -> String {
     }
 }
 
-/// Prints one entry: a line as the plugin formatted it (its label bits in `names`, with
-/// `-o labels`), or a record as one line of JSON.
-fn print_entry(out: &mut dyn Write, e: &Entry, names: Option<&[(u8, String)]>) {
-    let _ = match (e, names) {
+/// Prints one entry: a line as the plugin formatted it (its label bits in names, with
+/// `-o labels`), or a record as an `-o save` line or one line of JSON.
+fn print_entry(out: &mut dyn Write, e: &Entry, p: &Print) {
+    let _ = match (e, p.names.as_deref()) {
         (Entry::Line(line), Some(names)) => writeln!(out, "{}", named_labels(line, names)),
         (Entry::Line(line), None) => writeln!(out, "{line}"),
+        (Entry::Record(r), _) if p.save => writeln!(out, "{}", super::save::line(r)),
         // Through a JSON value, which writes its fields as the answer's were written.
         (Entry::Record(r), _) => match serde_json::to_value(r) {
             Ok(v) => writeln!(out, "{v}"),
@@ -186,7 +235,7 @@ impl Which {
         now_ns: u64,
         out: &mut dyn Write,
     ) -> Result<(), CtError> {
-        let names = label_names(a);
+        let p = Print::of(a);
         match self {
             Which::Tuple(tuple) => {
                 let r: GetResponse = s.ask(&Request::Get(Get {
@@ -194,8 +243,9 @@ impl Which {
                     tuple,
                     format: format(a),
                     show_labels: show_labels(a),
+                    show_id: show_id(a),
                 }))?;
-                print_entry(out, &r.entry, names.as_deref());
+                print_entry(out, &r.entry, &p);
                 let _ = out.flush();
             }
             Which::Filter(filter) => {
@@ -204,27 +254,34 @@ impl Which {
                     filter: Some(filter),
                     format: format(a),
                     show_labels: show_labels(a),
+                    show_id: show_id(a),
                     ..List::default()
                 };
-                print_pages(s, req, out, names.as_deref())?;
+                print_pages(s, req, out, &p)?;
             }
         }
         Ok(())
     }
 }
 
-/// `-L`: the connections, filtered.
+/// `-L`: the connections, filtered; with `-z` (no filters, as conntrack), their
+/// counters zeroed once listed.
 fn list(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtError> {
     let filter = query::filter(a, "-L")?;
+    if a.zero && filter.is_some() {
+        return Err(CtError::usage("Can't use -z with filtering parameters"));
+    }
     let mut s = Session::open(a)?;
     let req = List {
         now_ns: s.now_ns()?.unwrap_or(0),
         filter,
         format: format(a),
         show_labels: show_labels(a),
+        show_id: show_id(a),
+        zero: a.zero,
         ..List::default()
     };
-    let shown = print_pages(&mut s, req, out, label_names(a).as_deref())?;
+    let shown = print_pages(&mut s, req, out, &Print::of(a))?;
     let _ = writeln!(err, "{PREFIX}: {shown} flow entries have been shown.");
     Ok(EXIT_OK)
 }
@@ -242,7 +299,7 @@ fn print_pages(
     s: &mut Session,
     mut req: List,
     out: &mut dyn Write,
-    names: Option<&[(u8, String)]>,
+    p: &Print,
 ) -> Result<u64, CtError> {
     req.limit = Some(PAGE);
     req.total = false;
@@ -250,7 +307,7 @@ fn print_pages(
     loop {
         let page: ListResponse = s.ask(&Request::List(req.clone()))?;
         for e in &page.entries {
-            print_entry(out, e, names);
+            print_entry(out, e, p);
             shown += 1;
         }
         match (page.cursor, page.more) {
@@ -260,6 +317,25 @@ fn print_pages(
     }
     let _ = out.flush();
     Ok(shown)
+}
+
+/// `-L dying` and `-L unconfirmed`: the connections outside the table, printed as
+/// Linux's idle host prints them: none. brickwall has no dying connections (a
+/// connection removed is freed at once); its unconfirmed ones live only while a burst
+/// is between conntrack-in and confirmation, and are not asked for. The engine is still
+/// reached, so that an unreachable one is an error as for `-L`.
+fn outside_list(
+    a: &CtArgs,
+    t: ListTable,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, CtError> {
+    let _ = (t, out);
+    query::filter(a, "-L")?;
+    let mut s = Session::open(a)?;
+    s.now_ns()?;
+    let _ = writeln!(err, "{PREFIX}: 0 flow entries have been shown.");
+    Ok(EXIT_OK)
 }
 
 /// `-G`: one connection by tuple.
@@ -293,7 +369,8 @@ fn delete(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, C
     del.now_ns = now_ns;
     let n = s.ask::<Deleted>(&Request::Delete(del))?.deleted;
     let _ = writeln!(err, "{PREFIX}: {n} flow entries have been deleted.");
-    Ok(EXIT_OK)
+    // Nothing deleted is a failure, as conntrack's.
+    Ok(if n == 0 { EXIT_FAIL } else { EXIT_OK })
 }
 
 /// Label bit numbers (0-127, as `connlabel::bits` gives them) as a mask.
@@ -348,7 +425,8 @@ fn update(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, C
     let n = s.ask::<Updated>(&Request::Update(change))?.updated;
     which.print(&mut s, a, now_ns, out)?;
     let _ = writeln!(err, "{PREFIX}: {n} flow entries have been updated.");
-    Ok(EXIT_OK)
+    // Nothing updated is a failure, as conntrack's.
+    Ok(if n == 0 { EXIT_FAIL } else { EXIT_OK })
 }
 
 /// The expectations as of the engine's clock.

@@ -46,6 +46,7 @@ impl EventFilter {
             || a.icmp_type.is_some()
             || a.icmp_code.is_some()
             || a.icmp_id.is_some()
+            || super::query::reply_options(a)
         {
             return Err(CtError::usage(
                 "-E filters by -p, -f, -s, -d, --sport, --dport, --state, --mark, --zone, --src-nat, --dst-nat and --any-nat",

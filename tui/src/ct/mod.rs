@@ -8,7 +8,8 @@
 //!   `--buckets` (the hash table's size, and its resize: `nf_conntrack_buckets`);
 //!   label names for `-U --label-add`/`--label-del` come from `brickwall_hooks::connlabel`;
 //! - [`events`]: `-E`, a poll loop; [`signal`]: stopping it on SIGINT;
-//! - [`printable`]: what the engine sends, printed with control characters escaped.
+//! - [`printable`]: what the engine sends, printed with control characters escaped;
+//! - [`save`]: `-o save`, a connection as the options that would create it.
 //!
 //! Every request to the conntrack plugin is the control protocol's [`Request`], and
 //! every answer is read as its response type ([`Session::ask`]); so is the one request
@@ -26,6 +27,7 @@ pub mod event_filter;
 pub mod events;
 pub mod printable;
 pub mod query;
+pub mod save;
 pub mod signal;
 
 pub use args::{CtArgs, CtCli};

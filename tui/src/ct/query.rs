@@ -43,12 +43,22 @@ pub fn has_filters(a: &CtArgs) -> bool {
         || a.dst.is_some()
         || a.sport.is_some()
         || a.dport.is_some()
+        || reply_options(a)
         || a.state.is_some()
         || a.mark.is_some()
         || a.zone.is_some()
         || a.status.is_some()
         || nat_options(a)
         || icmp_options(a)
+}
+
+/// Whether a reply-tuple option (`-r`, `-q`, `--reply-port-src`, `--reply-port-dst`)
+/// is given.
+pub fn reply_options(a: &CtArgs) -> bool {
+    a.reply_src.is_some()
+        || a.reply_dst.is_some()
+        || a.reply_port_src.is_some()
+        || a.reply_port_dst.is_some()
 }
 
 /// Whether `--src-nat`, `--dst-nat` or `--any-nat` is given.
@@ -71,7 +81,23 @@ pub fn filter(a: &CtArgs, cmd: &str) -> Result<Option<Filter>, CtError> {
             "{cmd}: --icmp-type, --icmp-code and --icmp-id name one connection (-G, or -D with a full tuple)"
         )));
     }
-    for (opt, given) in [("--sport", a.sport), ("--dport", a.dport)] {
+    for (opt, given) in [
+        ("--reply-port-src", a.reply_port_src),
+        ("--reply-port-dst", a.reply_port_dst),
+    ] {
+        // As conntrack's: a protocol's options exist only after its -p.
+        if given.is_some() && a.proto.is_none() {
+            return Err(CtError::usage(format!(
+                "{cmd}: {opt} needs -p (tcp, udp, udplite or sctp)"
+            )));
+        }
+    }
+    for (opt, given) in [
+        ("--sport", a.sport),
+        ("--dport", a.dport),
+        ("--reply-port-src", a.reply_port_src),
+        ("--reply-port-dst", a.reply_port_dst),
+    ] {
         if let (Some(_), Some(p)) = (given, a.proto.filter(|p| !has_ports(*p))) {
             return Err(CtError::usage(format!(
                 "{opt}: protocol {p} has no ports (tcp, udp, udplite and sctp do)"
@@ -99,6 +125,10 @@ pub fn filter(a: &CtArgs, cmd: &str) -> Result<Option<Filter>, CtError> {
         dst: net("-d", &a.dst)?,
         sport: a.sport,
         dport: a.dport,
+        reply_src: net("-r", &a.reply_src)?,
+        reply_dst: net("-q", &a.reply_dst)?,
+        reply_sport: a.reply_port_src,
+        reply_dport: a.reply_port_dst,
         state: a.state.as_deref().map(names),
         mark,
         zone: a.zone,
@@ -157,6 +187,10 @@ pub fn tuple(a: &CtArgs, cmd: &str) -> Result<TupleSpec, CtError> {
         ("--src-nat", a.src_nat.is_some()),
         ("--dst-nat", a.dst_nat.is_some()),
         ("--any-nat", a.any_nat.is_some()),
+        ("--reply-src", a.reply_src.is_some()),
+        ("--reply-dst", a.reply_dst.is_some()),
+        ("--reply-port-src", a.reply_port_src.is_some()),
+        ("--reply-port-dst", a.reply_port_dst.is_some()),
     ] {
         if given {
             return Err(CtError::usage(format!(

@@ -29,7 +29,8 @@ pub enum Format {
 
 /// Which connections a request is about. Every condition given must hold; addresses,
 /// ports and zone are those of the original tuple, as conntrack's `-s`, `-d`,
-/// `--sport`, `--dport` and `--zone`.
+/// `--sport`, `--dport` and `--zone`; the `reply_*` ones the reply tuple's, as its
+/// `-r`, `-q`, `--reply-port-src` and `--reply-port-dst`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Filter {
@@ -51,6 +52,18 @@ pub struct Filter {
     /// Original destination port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dport: Option<u16>,
+    /// Reply source address or network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_src: Option<Net>,
+    /// Reply destination address or network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_dst: Option<Net>,
+    /// Reply source port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_sport: Option<u16>,
+    /// Reply destination port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_dport: Option<u16>,
     /// TCP or SCTP state names, any of which matches (`LISTEN` is SYN_SENT2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<Names>,
@@ -208,6 +221,10 @@ fn yes() -> bool {
 
 /// `conntrack -L`: the connections, optionally filtered, optionally a page of them.
 ///
+/// `zero` (`conntrack -L -z`) sets the counters of every connection answered to 0
+/// once it is answered, in the same hold of the table, so that no packet counted
+/// between the two is lost.
+///
 /// `offset` skips that many matches and `limit` (at most [`List::MAX_LIMIT`]) caps
 /// the entries answered, in slot order. `count` is every match. `states` also counts
 /// every match by protocol state (or protocol name, for protocols without states).
@@ -230,6 +247,13 @@ pub struct List {
     /// Text lines end in the connection's label bits (`labels=BIT,...`).
     #[serde(default, skip_serializing_if = "is_false")]
     pub show_labels: bool,
+    /// Text lines end in the connection's id (`id=N`, before any labels), as
+    /// `conntrack -o id`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub show_id: bool,
+    /// Zero the counters of the connections answered (`-z`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub zero: bool,
     /// Matches to skip.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub offset: u64,
@@ -259,6 +283,8 @@ impl Default for List {
             filter: None,
             format: Format::Text,
             show_labels: false,
+            show_id: false,
+            zero: false,
             offset: 0,
             limit: None,
             states: false,
@@ -283,6 +309,9 @@ pub struct Get {
     /// The text line ends in its label bits.
     #[serde(default, skip_serializing_if = "is_false")]
     pub show_labels: bool,
+    /// The text line ends in its id (`id=N`, before any labels).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub show_id: bool,
 }
 
 /// `conntrack -D`: one connection by tuple, or every match of a filter (`{}` for all).

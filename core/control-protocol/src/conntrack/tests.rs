@@ -102,6 +102,7 @@ fn requests_read_back_what_they_write() {
             tuple: TupleSpec::new(6, "10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()),
             format: Format::Json,
             show_labels: true,
+            show_id: true,
         }),
         Request::ExpectDelete(ExpectDelete { id: 7 }),
         Request::Helpers(Nothing {}),
@@ -117,8 +118,12 @@ fn requests_read_back_what_they_write() {
                     addr: None,
                     port: Some(8080),
                 }),
+                reply_src: Some(Net("10.0.0.9".parse().unwrap())),
+                reply_dport: Some(53),
                 ..Filter::default()
             }),
+            show_id: true,
+            zero: true,
             ..List::default()
         }),
         Request::Update(Update {

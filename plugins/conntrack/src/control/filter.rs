@@ -21,6 +21,10 @@ pub struct Matcher {
     dst: Option<Net>,
     sport: Option<u16>,
     dport: Option<u16>,
+    reply_src: Option<Net>,
+    reply_dst: Option<Net>,
+    reply_sport: Option<u16>,
+    reply_dport: Option<u16>,
     states: Option<Vec<&'static str>>,
     mark: Option<Mark>,
     zone: Option<u16>,
@@ -48,6 +52,7 @@ impl Matcher {
             && self
                 .dport
                 .is_none_or(|p| has_ports(t.proto) && t.dst_id == p)
+            && self.reply_matches(c)
             && self
                 .states
                 .as_ref()
@@ -56,6 +61,29 @@ impl Matcher {
             && self.zone.is_none_or(|z| t.zone == z)
             && c.status & self.status == self.status
             && self.nat_matches(c)
+    }
+
+    /// Whether `c`'s reply tuple meets the `reply_*` conditions.
+    fn reply_matches(&self, c: &Conn) -> bool {
+        if self.reply_src.is_none()
+            && self.reply_dst.is_none()
+            && self.reply_sport.is_none()
+            && self.reply_dport.is_none()
+        {
+            return true;
+        }
+        let r = c.reply();
+        self.reply_src
+            .is_none_or(|n| n.0.contains(ip_of(r.family, &r.src)))
+            && self
+                .reply_dst
+                .is_none_or(|n| n.0.contains(ip_of(r.family, &r.dst)))
+            && self
+                .reply_sport
+                .is_none_or(|p| has_ports(r.proto) && r.src_id == p)
+            && self
+                .reply_dport
+                .is_none_or(|p| has_ports(r.proto) && r.dst_id == p)
     }
 
     /// Whether `c` meets the NAT conditions (`--src-nat`, `--dst-nat`, `--any-nat`),
@@ -155,8 +183,22 @@ pub fn matcher(f: &Filter) -> Result<Matcher, String> {
             ));
         }
     }
+    if let (Some(s), Some(d)) = (f.reply_src, f.reply_dst) {
+        if s.family() != d.family() {
+            return Err(format!(
+                "filter.reply_dst: an {} address, but filter.reply_src is {}",
+                d.family().name(),
+                s.family().name()
+            ));
+        }
+    }
     if let Some(fam) = family {
-        for (key, n) in [("src", f.src), ("dst", f.dst)] {
+        for (key, n) in [
+            ("src", f.src),
+            ("dst", f.dst),
+            ("reply_src", f.reply_src),
+            ("reply_dst", f.reply_dst),
+        ] {
             if let Some(n) = n.filter(|n| n.family() != fam) {
                 return Err(format!(
                     "filter.{key}: an {} address, but filter.family is {}",
@@ -166,7 +208,12 @@ pub fn matcher(f: &Filter) -> Result<Matcher, String> {
             }
         }
     }
-    for (key, port) in [("sport", f.sport), ("dport", f.dport)] {
+    for (key, port) in [
+        ("sport", f.sport),
+        ("dport", f.dport),
+        ("reply_sport", f.reply_sport),
+        ("reply_dport", f.reply_dport),
+    ] {
         if let (Some(_), Some(p)) = (port, proto.filter(|p| !has_ports(*p))) {
             return Err(format!(
                 "filter.{key}: {} has no ports (tcp, udp, udplite and sctp do)",
@@ -226,6 +273,10 @@ pub fn matcher(f: &Filter) -> Result<Matcher, String> {
         dst: f.dst,
         sport: f.sport,
         dport: f.dport,
+        reply_src: f.reply_src,
+        reply_dst: f.reply_dst,
+        reply_sport: f.reply_sport,
+        reply_dport: f.reply_dport,
         states,
         mark: f.mark,
         zone: f.zone,
