@@ -285,11 +285,7 @@ fn call_step(
         None
     } else {
         let (seq, tcp_flags) = if orig.proto == ipproto::TCP {
-            let l4 = pkt.l4();
-            let seq = l4
-                .get(4..8)
-                .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-            (seq, l4.get(13).copied().unwrap_or(0))
+            (seq_of(pkt), pkt.l4().get(13).copied().unwrap_or(0))
         } else {
             (0, 0)
         };
