@@ -494,10 +494,10 @@ impl Tracker {
         // `nf_conntrack_alter_reply` assigns helpers again from the new reply tuple):
         // a port forward to tcp/21 gets the FTP helper. A connection with a master, or
         // whose helper already learnt of it, keeps what it has.
-        let free = c
-            .ext
-            .as_ref()
-            .is_none_or(|e| e.master.is_none() && e.helper_state.is_none());
+        let free = !c.has(status::HELPER)
+            && c.ext
+                .as_ref()
+                .is_none_or(|e| e.master.is_none() && e.helper_state.is_none());
         if free {
             let real = Tuple {
                 dst: reply.src,
@@ -695,9 +695,12 @@ impl Tracker {
         }
     }
 
-    /// Gives slot `idx`'s connection helper `id` called `name` (a rule's request).
+    /// Gives slot `idx`'s connection helper `id` called `name` (a rule's request), with
+    /// status `HELPER` as Linux marks a helper a rule set (no later lookup by port
+    /// replaces it).
     pub fn assign_helper(&mut self, idx: u32, id: u16, name: &str) {
         if let Some(c) = self.table.get_mut(idx) {
+            c.status |= status::HELPER;
             let ext = c.ext.get_or_insert_with(Default::default);
             ext.helper = Some(name.to_owned());
             ext.helper_id = id;
