@@ -362,20 +362,12 @@ impl ExpectTable {
         let (id, master, generation, nat) = (e.id, e.master, e.master_generation, e.nat);
         if e.flags & PERMANENT == 0 {
             if let Some(e) = self.remove(id) {
-                let mirror = e.tuple.invert();
-                let siblings: Vec<u32> = self
-                    .by_id
-                    .values()
-                    .filter(|x| {
-                        x.master == e.master
-                            && x.master_generation == e.master_generation
-                            && Some(x.tuple) == mirror
-                            && x.flags & PERMANENT == 0
-                    })
-                    .map(|x| x.id)
-                    .collect();
+                let siblings = match e.tuple.invert() {
+                    Some(mirror) => self.remove_mirror((master, generation), &mirror),
+                    None => Vec::new(),
+                };
                 gone.push(e);
-                gone.extend(siblings.into_iter().filter_map(|id| self.remove(id)));
+                gone.extend(siblings);
             }
         }
         Claim {
@@ -383,6 +375,26 @@ impl ExpectTable {
             nat,
             gone,
         }
+    }
+
+    /// Removes master `master`'s (slot and generation) expectations of exactly `tuple`
+    /// that are not permanent: the other direction of a pair whose first connection
+    /// arrived. Looked up by destination.
+    pub fn remove_mirror(&mut self, master: (u32, u32), tuple: &Tuple) -> Vec<Expectation> {
+        let ids: Vec<u32> = self
+            .by_dst
+            .get(&dst_key(tuple))
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.by_id.get(id))
+            .filter(|x| {
+                (x.master, x.master_generation) == master
+                    && x.tuple == *tuple
+                    && x.flags & PERMANENT == 0
+            })
+            .map(|x| x.id)
+            .collect();
+        ids.into_iter().filter_map(|id| self.remove(id)).collect()
     }
 
     /// Removes every expectation of master slot `master` (its connection ended).

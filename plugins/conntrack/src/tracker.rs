@@ -570,21 +570,7 @@ impl Tracker {
         if !gone || orig.invert().as_ref() == Some(reply) {
             return;
         }
-        let ids: Vec<u32> = self
-            .expects
-            .all()
-            .into_iter()
-            .filter(|x| {
-                (x.master, x.master_generation) == master
-                    && x.tuple == *reply
-                    && x.flags & crate::expect::PERMANENT == 0
-            })
-            .map(|x| x.id)
-            .collect();
-        let removed: Vec<Expectation> = ids
-            .into_iter()
-            .filter_map(|id| self.expects.remove(id))
-            .collect();
+        let removed = self.expects.remove_mirror(master, reply);
         self.expect_gone(&removed);
     }
 
