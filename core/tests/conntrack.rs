@@ -401,31 +401,6 @@ fn counts_with(rel: &str, yaml: &str) -> Counts {
     c
 }
 
-/// Every connection of `engine`'s table as a record, at `now_ns`.
-fn records(engine: &Engine, now_ns: u64) -> Vec<brickwall_control_protocol::conntrack::ConnRecord> {
-    use brickwall_control_protocol::conntrack::request::{Format, List};
-    use brickwall_control_protocol::conntrack::response::{Entry, ListResponse};
-    use brickwall_control_protocol::conntrack::Request;
-    let req = Request::List(List {
-        now_ns,
-        format: Format::Json,
-        ..List::default()
-    });
-    let answer = engine
-        .plugin("conntrack")
-        .unwrap()
-        .control(&req.to_vec())
-        .unwrap();
-    let page: ListResponse = serde_json::from_slice(&answer).unwrap();
-    page.entries
-        .into_iter()
-        .filter_map(|e| match e {
-            Entry::Record(r) => Some(*r),
-            Entry::Line(_) => None,
-        })
-        .collect()
-}
-
 /// A config: conntrack with the TFTP helper (`ports`: the rest of its entry, e.g. its
 /// automatic assignment) and a forward chain, policy accept, of `rule`.
 fn tftp_config(ports: &str, rule: &str) -> String {
@@ -551,7 +526,7 @@ fn a_filter_rule_assigns_a_helper_explicitly() {
         &yaml("{match: {proto: udp, dport: 69}, action: {ct_helper_set: tftp}}"),
         "tcpdump/tftp.pcap",
     );
-    let marked = records(&engine, last)
+    let marked = common::ct_records(&engine, last)
         .into_iter()
         .filter(|r| r.status.iter().any(|s| s == "HELPER"))
         .count();

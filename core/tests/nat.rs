@@ -19,7 +19,7 @@ use brickwall_hooks::services::conntrack as ct;
 use brickwall_hooks::CtInfo;
 use brickwall_wire::checksum::checksum;
 use brickwall_wire::ip_proto;
-use common::{engine, run_frames, verify_datagram, TempDir};
+use common::{engine, run_frames, tcp4_segment, verify_datagram, TempDir};
 use control_common::{assert_code, stdout};
 
 const CLIENT: [u8; 4] = [10, 0, 0, 1];
@@ -56,24 +56,6 @@ fn tcp4(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, synack: bool) -> Vec
         .syn();
     let b = if synack { b.ack(1001) } else { b };
     write(|o| b.write(o, &[]).unwrap())
-}
-
-/// A TCP segment with ACK set (and PSH with data).
-fn ack4(
-    src: [u8; 4],
-    dst: [u8; 4],
-    sport: u16,
-    dport: u16,
-    seq: u32,
-    ack: u32,
-    data: &[u8],
-) -> Vec<u8> {
-    let b = eth()
-        .ipv4(src, dst, 64)
-        .tcp(sport, dport, seq, 64240)
-        .ack(ack);
-    let b = if data.is_empty() { b } else { b.psh() };
-    write(|o| b.write(o, data).unwrap())
 }
 
 /// An ICMP host unreachable quoting only the IP header and 8 bytes of `quoted`, as
@@ -209,8 +191,8 @@ fn snat_of_tcp_and_udp_with_replies_translated_back() {
             udp4(CLIENT, SERVER, 5353, 53),
             udp4(SERVER, PUBLIC, 53, 5353),
             udp4(CLIENT, SERVER, 5353, 53),
-            ack4(CLIENT, SERVER, 40000, 80, 1001, 1001, b"GET /"),
-            ack4(SERVER, PUBLIC, 80, 40000, 1001, 1006, b""),
+            tcp4_segment(CLIENT, SERVER, 40000, 80, 1001, 1001, "A", b"GET /"),
+            tcp4_segment(SERVER, PUBLIC, 80, 40000, 1001, 1006, "A", b""),
         ],
     );
     let got: Vec<Seen> = out.iter().map(|(p, _)| seen(p)).collect();
@@ -288,7 +270,7 @@ fn the_filter_sees_a_binding_through_ct_status_from_the_first_packet() {
             // The first packet: bound at PREROUTING, so the filter already sees DNAT.
             tcp4(outside, PUBLIC, 40000, 8080, false),
             tcp4(inside, outside, 80, 40000, true),
-            ack4(outside, PUBLIC, 40000, 8080, 1001, 1001, b"x"),
+            tcp4_segment(outside, PUBLIC, 40000, 8080, 1001, 1001, "A", b"x"),
             // Not forwarded by a rule: no translation, dropped by the policy.
             tcp4(outside, PUBLIC, 40001, 22, false),
         ],

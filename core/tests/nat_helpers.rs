@@ -100,25 +100,10 @@ fn o(
 
 /// The status bits of the connection whose original source port is `sport`.
 fn status_of(e: &Engine, sport: u16) -> Vec<String> {
-    use brickwall_control_protocol::conntrack::request::{Format, List};
-    use brickwall_control_protocol::conntrack::response::{Entry, ListResponse};
-    use brickwall_control_protocol::conntrack::Request;
-    let req = Request::List(List {
-        format: Format::Json,
-        ..List::default()
-    });
-    let answer = e
-        .plugin("conntrack")
-        .unwrap()
-        .control(&req.to_vec())
-        .unwrap();
-    let page: ListResponse = serde_json::from_slice(&answer).unwrap();
-    page.entries
+    common::ct_records(e, 0)
         .into_iter()
-        .find_map(|en| match en {
-            Entry::Record(r) if r.orig.sport == Some(sport) => Some(r.status),
-            _ => None,
-        })
+        .find(|r| r.orig.sport == Some(sport))
+        .map(|r| r.status)
         .unwrap_or_else(|| panic!("no connection from port {sport}"))
 }
 

@@ -318,6 +318,32 @@ pub fn ct_table(engine: &Engine, now_ns: u64) -> String {
     page.lines().map(|l| format!("{l}\n")).collect()
 }
 
+/// The conntrack plugin's table as records (`list` in JSON) at `now_ns`.
+#[allow(dead_code)]
+pub fn ct_records(
+    engine: &Engine,
+    now_ns: u64,
+) -> Vec<brickwall_control_protocol::conntrack::ConnRecord> {
+    use brickwall_control_protocol::conntrack::request::{Format, List};
+    use brickwall_control_protocol::conntrack::response::{Entry, ListResponse};
+    use brickwall_control_protocol::conntrack::Request;
+    let req = Request::List(List {
+        now_ns,
+        format: Format::Json,
+        ..List::default()
+    });
+    let ct = engine.plugin("conntrack").expect("conntrack loaded");
+    let answer = ct.control(&req.to_vec()).expect("list");
+    let page: ListResponse = serde_json::from_slice(&answer).expect("a list answer");
+    page.entries
+        .into_iter()
+        .filter_map(|e| match e {
+            Entry::Record(r) => Some(*r),
+            Entry::Line(_) => None,
+        })
+        .collect()
+}
+
 /// The conntrack plugin's expectations as `conntrack -L expect` lines at `now_ns`,
 /// each ending in a newline.
 #[allow(dead_code)]
