@@ -8,9 +8,7 @@
 
 mod common;
 
-use brickwall_helpers::{
-    Budget, CallOutcome, HCtState, HelperId, HelperPolicy, HelperSet, PacketCall, SandboxPolicy,
-};
+use brickwall_helpers::{Budget, CallOutcome, HelperId, HelperPolicy, HelperSet, SandboxPolicy};
 use common::{conn, knock_c, knock_python, knock_rust, v4};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -24,17 +22,8 @@ static LOADING: Mutex<()> = Mutex::new(());
 
 fn policy(name: &str, wasm: &Path, ports: &[&str], max_memory_bytes: u64) -> HelperPolicy {
     HelperPolicy {
-        name: name.into(),
-        wasm: wasm.display().to_string(),
-        ports: ports.iter().map(|p| (*p).to_owned()).collect(),
-        max_expected: 1,
-        timeout_s: 300,
-        on_failure: Default::default(),
-        on_expect_failure: Default::default(),
-        max_failures: 10,
-        failure_window_s: 60,
-        max_state_bytes: 256,
         max_memory_bytes,
+        ..common::policy(name, &wasm.display().to_string(), ports)
     }
 }
 
@@ -75,22 +64,7 @@ fn call(s: &mut HelperSet, id: HelperId, reply: bool, payload: &[u8]) -> CallOut
     let info = conn([10, 0, 0, 1], 40000, [10, 0, 0, 2], 7777, 17);
     let mut state = s.assigned(id, 1, &info).expect("assigned gives a state");
     assert_eq!(state.len(), 14, "the state is the encoded reply tuple");
-    let out = s.packet(
-        id,
-        &PacketCall {
-            conn: 1,
-            reply,
-            ct: if reply {
-                HCtState::Established
-            } else {
-                HCtState::New
-            },
-            seq: 0,
-            tcp_flags: 0,
-            payload,
-        },
-        &mut state,
-    );
+    let out = s.packet(id, &common::call_on_1(reply, payload), &mut state);
     assert!(!out.failed, "the call works: {out:?}");
     out
 }

@@ -7,8 +7,7 @@
 mod common;
 
 use brickwall_helpers::{
-    Budget, CallOutcome, HCtState, HelperPolicy, HelperSet, HelperStats, OnFailure, PacketCall,
-    SandboxPolicy,
+    Budget, CallOutcome, HelperPolicy, HelperSet, HelperStats, OnFailure, SandboxPolicy,
 };
 use common::{conn, misbehave, wasi_import};
 use std::path::Path;
@@ -18,17 +17,10 @@ use std::time::{Duration, Instant};
 
 fn policy(wasm: &Path, max_failures: u32, on_failure: OnFailure) -> HelperPolicy {
     HelperPolicy {
-        name: "bad".into(),
-        wasm: wasm.display().to_string(),
-        ports: vec!["udp/69".into()],
-        max_expected: 1,
-        timeout_s: 300,
         on_failure,
-        on_expect_failure: Default::default(),
         max_failures,
-        failure_window_s: 60,
-        max_state_bytes: 256,
         max_memory_bytes: 2 << 20,
+        ..common::policy("bad", &wasm.display().to_string(), &["udp/69"])
     }
 }
 
@@ -54,18 +46,7 @@ fn test_conn() -> brickwall_helpers::HConnInfo {
 
 /// Calls the helper with `payload` and the connection state `state`.
 fn call_with(s: &mut HelperSet, payload: &[u8], state: &mut Vec<u8>) -> CallOutcome {
-    s.packet(
-        0,
-        &PacketCall {
-            conn: 1,
-            reply: false,
-            ct: HCtState::New,
-            seq: 0,
-            tcp_flags: 0,
-            payload,
-        },
-        state,
-    )
+    s.packet(0, &common::call_on_1(false, payload), state)
 }
 
 fn stats(s: &mut HelperSet) -> HelperStats {

@@ -8,29 +8,12 @@
 mod common;
 
 use brickwall_helpers::{
-    inspect, Budget, CallOutcome, HCtState, HelperId, HelperPolicy, HelperSet, PacketCall,
-    SandboxPolicy, WorldVersion,
+    inspect, Budget, CallOutcome, HelperId, HelperPolicy, HelperSet, SandboxPolicy, WorldVersion,
 };
-use common::{conn, old_world, tftp_read_request, v4};
+use common::{call_on_1, conn, old_world, policy, tftp_read_request, v4};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-
-fn policy(name: &str, wasm: &str, ports: &[&str]) -> HelperPolicy {
-    HelperPolicy {
-        name: name.into(),
-        wasm: wasm.into(),
-        ports: ports.iter().map(|p| (*p).to_owned()).collect(),
-        max_expected: 1,
-        timeout_s: 300,
-        on_failure: Default::default(),
-        on_expect_failure: Default::default(),
-        max_failures: 10,
-        failure_window_s: 60,
-        max_state_bytes: 256,
-        max_memory_bytes: 4 << 20,
-    }
-}
 
 fn old() -> HelperPolicy {
     policy("old", &old_world().display().to_string(), &["udp/7777"])
@@ -59,18 +42,7 @@ fn knock(s: &mut HelperSet, id: HelperId, payload: &[u8]) -> CallOutcome {
     let info = conn([10, 0, 0, 1], 40000, [10, 0, 0, 2], 7777, 17);
     let mut state = s.assigned(id, 1, &info).expect("assigned gives a state");
     assert_eq!(state.len(), 12, "the state is the reply tuple");
-    let out = s.packet(
-        id,
-        &PacketCall {
-            conn: 1,
-            reply: false,
-            ct: HCtState::New,
-            seq: 0,
-            tcp_flags: 0,
-            payload,
-        },
-        &mut state,
-    );
+    let out = s.packet(id, &call_on_1(false, payload), &mut state);
     s.destroyed(id, 1, &state);
     out
 }

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use brickwall_helper_build::RustGuest;
-use brickwall_helpers::{HConnInfo, HTuple};
+use brickwall_helpers::{HConnInfo, HCtState, HTuple, HelperPolicy, PacketCall};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -134,6 +134,42 @@ pub fn knock_python() -> PathBuf {
         work.join("helper.wasm")
     })
     .clone()
+}
+
+/// A helper's policy: `name` from `wasm` on `ports`, one expectation, 300 s, 10
+/// failures a minute, 256 bytes of state and 4 MiB of memory (change the fields a
+/// test is about with `..policy(...)`).
+pub fn policy(name: &str, wasm: &str, ports: &[&str]) -> HelperPolicy {
+    HelperPolicy {
+        name: name.into(),
+        wasm: wasm.into(),
+        ports: ports.iter().map(|p| (*p).to_owned()).collect(),
+        max_expected: 1,
+        timeout_s: 300,
+        on_failure: Default::default(),
+        on_expect_failure: Default::default(),
+        max_failures: 10,
+        failure_window_s: 60,
+        max_state_bytes: 256,
+        max_memory_bytes: 4 << 20,
+    }
+}
+
+/// `payload` on connection 1 in direction `reply` (NEW from the client, ESTABLISHED
+/// from the server), as a helper's call takes it.
+pub fn call_on_1(reply: bool, payload: &[u8]) -> PacketCall<'_> {
+    PacketCall {
+        conn: 1,
+        reply,
+        ct: if reply {
+            HCtState::Established
+        } else {
+            HCtState::New
+        },
+        seq: 0,
+        tcp_flags: 0,
+        payload,
+    }
 }
 
 /// Hands helper `id` of `s` a TFTP read request from 192.168.1.2:44935 to
