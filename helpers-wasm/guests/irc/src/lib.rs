@@ -133,6 +133,20 @@ mod tests {
         ConnInfo::of(original)
     }
 
+    /// `payload` from the client on an established connection whose stored state is
+    /// `state` (whatever the host handed back).
+    fn with_state(state: &[u8], payload: &[u8]) -> Outcome {
+        let pkt = Packet {
+            conn: 1,
+            dir: Direction::Original,
+            ct: CtState::Established,
+            seq: 0,
+            tcp_flags: 0,
+            payload,
+        };
+        Irc::packet(&pkt, &mut State::new(state.to_vec()))
+    }
+
     fn run_on(c: &ConnInfo, dir: Direction, ct: CtState, payload: &[u8]) -> Outcome {
         let mut st = State::new(Irc::assigned(c));
         let pkt = Packet {
@@ -375,16 +389,7 @@ mod tests {
         assert!(run_on(&c, Direction::Original, CtState::Established, p)
             .expects
             .is_empty());
-        let mut st = State::new(vec![1, 2, 3]);
-        let pkt = Packet {
-            conn: 1,
-            dir: Direction::Original,
-            ct: CtState::Established,
-            seq: 0,
-            tcp_flags: 0,
-            payload: p,
-        };
-        assert_eq!(Irc::packet(&pkt, &mut st), Outcome::accept());
+        assert_eq!(with_state(&[1, 2, 3], p), Outcome::accept());
     }
 
     #[test]
@@ -552,16 +557,7 @@ mod tests {
             &[10, 0, 0, 2, 192, 0, 2, 1, 2][..],
             &[10, 0, 0, 2, 192, 0, 2, 1, 1, 1],
         ] {
-            let mut st = State::new(bad.to_vec());
-            let pkt = Packet {
-                conn: 1,
-                dir: Direction::Original,
-                ct: CtState::Established,
-                seq: 0,
-                tcp_flags: 0,
-                payload: p,
-            };
-            assert_eq!(Irc::packet(&pkt, &mut st), Outcome::accept());
+            assert_eq!(with_state(bad, p), Outcome::accept());
         }
         // Cut anywhere: nothing expected, nothing edited.
         let full = b"PRIVMSG bob :\x01DCC SEND hello.txt 167772162 5555 12\x01\r\n";
