@@ -102,7 +102,12 @@ mod tests {
     }
 
     fn run_on(c: &ConnInfo, payload: &[u8]) -> Outcome {
-        let mut st = State::new(Tftp::assigned(c));
+        with_state(Tftp::assigned(c), payload)
+    }
+
+    /// `payload` from the client with `state` as the host handed it back.
+    fn with_state(state: Vec<u8>, payload: &[u8]) -> Outcome {
+        let mut st = State::new(state);
         let pkt = Packet {
             conn: 1,
             dir: Direction::Original,
@@ -235,15 +240,7 @@ mod tests {
         for n in 0..good.len() + 3 {
             let mut st = good.clone();
             st.resize(n, 0);
-            let pkt = Packet {
-                conn: 1,
-                dir: Direction::Original,
-                ct: CtState::New,
-                seq: 0,
-                tcp_flags: 0,
-                payload: RRQ_PAYLOAD,
-            };
-            let out = Tftp::packet(&pkt, &mut State::new(st));
+            let out = with_state(st, RRQ_PAYLOAD);
             let readable = n == 14 || n == good.len();
             assert_eq!(out.expects.len(), usize::from(readable), "{n} bytes");
         }
