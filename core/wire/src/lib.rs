@@ -14,6 +14,12 @@
 //! - [`ip_proto`]: IP protocol numbers and their names.
 //! - [`checksum`]: the Internet checksum, its incremental update and pseudo-headers.
 //! - [`Cidr`]: an address with a prefix length.
+//! - What a software router sends and answers: [`ethernet`] headers and ethertypes,
+//!   [`arp`] (the [`ArpPacket`] view, [`arp_frame`]), IPv6 neighbour discovery
+//!   ([`ndisc`]: the [`NdMessage`] view, [`neighbour_solicitation`],
+//!   [`neighbour_advertisement`], [`solicited_node`], [`multicast_mac`]) and the
+//!   [`icmp`] messages it originates ([`icmp4_error`], [`icmp6_error`],
+//!   [`echo_reply`]), built as whole frames or datagrams with their checksums.
 //!
 //! Layer 3 problems are errors ([`ParseError`]); layer 4 problems are not: they set
 //! [`flags::L4_MALFORMED`] on an otherwise valid result, as the kernel lets such
@@ -25,10 +31,14 @@
 
 extern crate alloc;
 
+pub mod arp;
 pub mod checksum;
 pub mod crc32c;
+pub mod ethernet;
 pub mod flags;
+pub mod icmp;
 pub mod ip_proto;
+pub mod ndisc;
 
 mod bytes;
 mod cidr;
@@ -49,13 +59,19 @@ mod transport;
 #[cfg(test)]
 mod tests;
 
+pub use arp::{arp_frame, ArpPacket};
 pub use cidr::{Cidr, CidrError};
 pub use error::ParseError;
+pub use ethernet::ethernet_header;
 pub use family::Family;
+pub use icmp::{echo_reply, icmp4_error, icmp6_error};
 pub use ipv4::Ipv4Header;
 pub use ipv6::Ipv6Header;
 pub use ipv6_ext::ipv6_ext_len;
 pub use link_type::LinkType;
+pub use ndisc::{
+    multicast_mac, neighbour_advertisement, neighbour_solicitation, solicited_node, NdMessage,
+};
 pub use parsed::{FragInfo, Parsed, L4};
 pub use tcp::TcpHeader;
 

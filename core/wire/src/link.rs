@@ -2,17 +2,12 @@
 //! loopback and raw IP, down to where the IP header starts.
 
 use crate::bytes::{be16, be32};
+use crate::ethernet::{ETHERTYPE_IPV4, ETHERTYPE_IPV6, HEADER_LEN as ETH_LEN};
 use crate::ip::Expect;
 use crate::{LinkType, ParseError};
 
-/// Ethertype of IPv4.
-const ETH_IPV4: u16 = 0x0800;
-/// Ethertype of IPv6.
-const ETH_IPV6: u16 = 0x86dd;
 /// Ethertypes of VLAN tags: 802.1Q, 802.1ad, and the old pre-standard QinQ value.
 const ETH_VLAN: [u16; 3] = [0x8100, 0x88a8, 0x9100];
-/// Length of an Ethernet II header.
-const ETH_LEN: usize = 14;
 /// Length of a VLAN tag (TCI and the inner ethertype).
 const VLAN_LEN: usize = 4;
 /// The VLAN id bits of a TCI.
@@ -94,8 +89,8 @@ fn after_ethertype(
         offset += VLAN_LEN;
     }
     let expect = match ethertype {
-        ETH_IPV4 => Expect::V4,
-        ETH_IPV6 => Expect::V6,
+        ETHERTYPE_IPV4 => Expect::V4,
+        ETHERTYPE_IPV6 => Expect::V6,
         other => return Err(ParseError::NotIp { ethertype: other }),
     };
     Ok(L3Start {

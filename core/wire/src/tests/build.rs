@@ -1,9 +1,6 @@
 //! Builders of test frames, byte by byte (no checksums: the parsers ignore them).
 
-/// Ethertype of IPv4.
-pub const ETH_IPV4: u16 = 0x0800;
-/// Ethertype of IPv6.
-pub const ETH_IPV6: u16 = 0x86dd;
+pub use crate::ethernet::{ETHERTYPE_IPV4 as ETH_IPV4, ETHERTYPE_IPV6 as ETH_IPV6};
 
 /// An Ethernet II frame.
 pub fn eth(ethertype: u16, payload: &[u8]) -> Vec<u8> {
