@@ -52,6 +52,10 @@ pub struct LiveConfig {
     /// The host's own side: a TAP device carrying the engine's local addresses.
     #[serde(default)]
     pub tap: Option<TapConfig>,
+    /// Router mode: route between the interfaces, with these addresses and routes,
+    /// instead of bridging them.
+    #[serde(default)]
+    pub router: Option<RouterConfig>,
     /// The user (a name, or a numeric uid) the engine becomes once its sockets are
     /// open, keeping only CAP_NET_RAW and CAP_NET_ADMIN; without it an engine started
     /// as root stays uid 0 (with those two capabilities only).
@@ -68,6 +72,122 @@ pub struct TapConfig {
     pub name: String,
     /// Its addresses, `address/prefix-length`: the engine's local addresses.
     pub addresses: Vec<IfAddr>,
+}
+
+/// Router mode: `brickwall run` routes between its interfaces as a gateway does, with
+/// its own addresses on them (the interfaces carry none in the kernel), its own
+/// neighbour resolution (ARP, neighbour discovery) and these routes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterConfig {
+    /// Each routed interface's addresses (`address/prefix-length`), by name: every
+    /// interface has one or more, and its prefixes are its connected routes.
+    pub addresses: BTreeMap<String, Vec<IfAddr>>,
+    /// Routes beyond the connected ones.
+    #[serde(default)]
+    pub routes: Vec<RouteConfig>,
+}
+
+/// A static route: `{to: 0.0.0.0/0, via: 192.0.2.254}`, `{to: default, via:
+/// "fd00::fe"}`, `{to: 198.51.100.0/24, dev: eth1}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// The destination prefix, or `default` (the family of `via`).
+    pub to: String,
+    /// The next hop: a neighbour on one of the interfaces' prefixes. Without it the
+    /// destination is on the link of `dev`.
+    #[serde(default)]
+    pub via: Option<IpAddr>,
+    /// The interface; found from `via`'s connected prefix when left out.
+    #[serde(default)]
+    pub dev: Option<String>,
+}
+
+/// A route as the router keeps it, checked against the interfaces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StaticRoute {
+    /// The destination prefix.
+    pub to: brickwall_wire::Cidr,
+    /// The next hop (none: on-link).
+    pub via: Option<IpAddr>,
+    /// The interface's position in `live.interfaces`.
+    pub dev: usize,
+}
+
+impl RouterConfig {
+    /// Every address of every routed interface.
+    pub fn all_addresses(&self) -> Vec<IpAddr> {
+        self.addresses.values().flatten().map(|a| a.0).collect()
+    }
+
+    /// The routes, checked: `to` parsed, `dev` one of `interfaces` (or found from
+    /// `via`), `via` of `to`'s family. Errors name the field.
+    pub fn static_routes(
+        &self,
+        interfaces: &[String],
+    ) -> Result<Vec<StaticRoute>, (String, String)> {
+        let mut out = Vec::new();
+        for (i, r) in self.routes.iter().enumerate() {
+            let at = |f: &str| format!("live.router.routes[{i}].{f}");
+            let to = if r.to == "default" {
+                let Some(via) = r.via else {
+                    return Err((at("to"), "`default` takes its family from `via`: give `via`, or write 0.0.0.0/0 or ::/0 with `dev`".into()));
+                };
+                let any = match via {
+                    IpAddr::V4(_) => IpAddr::from([0u8; 4]),
+                    IpAddr::V6(_) => IpAddr::from([0u8; 16]),
+                };
+                brickwall_wire::Cidr::new(any, 0).expect("0 fits every family")
+            } else {
+                r.to.parse::<brickwall_wire::Cidr>().map_err(|_| {
+                    (
+                        at("to"),
+                        format!(
+                            "`{}` is not a prefix (10.0.0.0/8, 2001:db8::/32) or `default`",
+                            r.to
+                        ),
+                    )
+                })?
+            };
+            if let Some(via) = r.via {
+                if via.is_ipv4() != to.addr().is_ipv4() {
+                    return Err((
+                        at("via"),
+                        format!("{via} is not of the family of `to` ({})", r.to),
+                    ));
+                }
+            }
+            let dev = match (&r.dev, r.via) {
+                (Some(d), _) => interfaces
+                    .iter()
+                    .position(|n| n == d)
+                    .ok_or_else(|| (at("dev"), format!("`{d}` is not one of live.interfaces")))?,
+                (None, Some(via)) => interfaces
+                    .iter()
+                    .position(|n| {
+                        self.addresses.get(n).is_some_and(|a| {
+                            a.iter().any(|a| {
+                                brickwall_wire::Cidr::new(a.0, a.1).is_some_and(|c| c.contains(via))
+                            })
+                        })
+                    })
+                    .ok_or_else(|| {
+                        (
+                            at("via"),
+                            format!("{via} is on none of the interfaces' prefixes: give `dev`"),
+                        )
+                    })?,
+                (None, None) => return Err((at("dev"), "give `via`, `dev` or both".into())),
+            };
+            out.push(StaticRoute {
+                to,
+                via: r.via,
+                dev,
+            });
+        }
+        Ok(out)
+    }
 }
 
 /// An interface address with its prefix length (`10.0.0.1/24`).
@@ -96,9 +216,14 @@ impl TryFrom<String> for IfAddr {
 }
 
 impl Config {
-    /// The engine's local addresses: `local_addresses`, or in live mode its TAP's.
+    /// The engine's local addresses: `local_addresses`, or in live mode its TAP's, or
+    /// in router mode its interfaces'.
     pub fn local_addresses(&self) -> Vec<IpAddr> {
-        match self.live.as_ref().and_then(|l| l.tap.as_ref()) {
+        let live = self.live.as_ref();
+        if let Some(r) = live.and_then(|l| l.router.as_ref()) {
+            return r.all_addresses();
+        }
+        match live.and_then(|l| l.tap.as_ref()) {
             Some(t) => t.addresses.iter().map(|a| a.0).collect(),
             None => self.local_addresses.clone(),
         }
@@ -353,11 +478,16 @@ impl Config {
         }
         if let Some(live) = &self.live {
             if live.interfaces.len() < 2 {
+                let what = if live.router.is_some() {
+                    "a router"
+                } else {
+                    "a bridge"
+                };
                 return Err(ConfigError::field(
                     file,
                     "live.interfaces".into(),
                     format!(
-                        "a bridge needs two interfaces or more, got {}",
+                        "{what} needs two interfaces or more, got {}",
                         live.interfaces.len()
                     ),
                 ));
@@ -415,6 +545,37 @@ impl Config {
                      (the host's TAP device): leave local_addresses empty"
                         .into(),
                 ));
+            }
+            if let Some(r) = &live.router {
+                if live.tap.is_some() {
+                    return Err(ConfigError::field(
+                        file,
+                        "live.tap".into(),
+                        "router mode has no host side: the router answers ping on its \
+                         addresses itself; leave out `tap`"
+                            .into(),
+                    ));
+                }
+                for n in &live.interfaces {
+                    if r.addresses.get(n).is_none_or(|a| a.is_empty()) {
+                        return Err(ConfigError::field(
+                            file,
+                            "live.router.addresses".into(),
+                            format!("interface `{n}` has no address: a routed interface needs one or more"),
+                        ));
+                    }
+                }
+                for n in r.addresses.keys() {
+                    if !live.interfaces.contains(n) {
+                        return Err(ConfigError::field(
+                            file,
+                            format!("live.router.addresses.{n}"),
+                            format!("`{n}` is not one of live.interfaces"),
+                        ));
+                    }
+                }
+                r.static_routes(&live.interfaces)
+                    .map_err(|(at, m)| ConfigError::field(file, at, m))?;
             }
             if let Some(t) = &live.tap {
                 if t.name.is_empty() || t.name.len() > 15 || t.name.contains('/') {
@@ -521,6 +682,82 @@ mod tests {
         assert_eq!(l.interfaces, ["eth1", "eth2"]);
         assert_eq!(l.datapath, Datapath::TpacketV2);
         assert_eq!(c.plugins.len(), 2);
+    }
+
+    #[test]
+    fn the_example_router_config_parses() {
+        let c = Config::parse(
+            include_str!("../../../examples/live/router.yaml"),
+            "router.yaml",
+        )
+        .unwrap();
+        let l = c.live.as_ref().expect("live section");
+        let r = l.router.as_ref().expect("router mode");
+        let routes = r.static_routes(&l.interfaces).unwrap();
+        assert_eq!(routes.len(), 3);
+        assert_eq!(routes[0].to.to_string(), "0.0.0.0/0");
+        assert_eq!(
+            routes[0].dev, 1,
+            "the default route leaves by eth2, via's link"
+        );
+        assert_eq!(routes[1].to.to_string(), "::/0");
+        assert_eq!(routes[2].dev, 0);
+        assert_eq!(c.local_addresses().len(), 4, "the router's own addresses");
+    }
+
+    #[test]
+    fn router_sections_are_checked() {
+        let err = |router: &str| {
+            Config::parse(
+                &format!("live:\n  interfaces: [a, b]\n  router: {router}\n"),
+                "r.yaml",
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        let both = "addresses: {a: [10.0.0.1/24], b: [10.1.0.1/24]}";
+        assert_eq!(
+            err("{addresses: {a: [10.0.0.1/24]}}"),
+            "r.yaml: live.router.addresses: interface `b` has no address: a routed interface needs one or more"
+        );
+        assert_eq!(
+            err("{addresses: {a: [10.0.0.1/24], b: [10.1.0.1/24], c: [10.2.0.1/24]}}"),
+            "r.yaml: live.router.addresses.c: `c` is not one of live.interfaces"
+        );
+        assert_eq!(
+            err(&format!("{{{both}, routes: [{{to: default}}]}}")),
+            "r.yaml: live.router.routes[0].to: `default` takes its family from `via`: give `via`, or write 0.0.0.0/0 or ::/0 with `dev`"
+        );
+        assert_eq!(
+            err(&format!("{{{both}, routes: [{{to: 10.9.0.0/16, via: 10.5.0.1}}]}}")),
+            "r.yaml: live.router.routes[0].via: 10.5.0.1 is on none of the interfaces' prefixes: give `dev`"
+        );
+        assert_eq!(
+            err(&format!(
+                "{{{both}, routes: [{{to: 10.9.0.0/16, dev: c}}]}}"
+            )),
+            "r.yaml: live.router.routes[0].dev: `c` is not one of live.interfaces"
+        );
+        assert_eq!(
+            err(&format!(
+                "{{{both}, routes: [{{to: \"fd00::/8\", via: 10.0.0.9}}]}}"
+            )),
+            "r.yaml: live.router.routes[0].via: 10.0.0.9 is not of the family of `to` (fd00::/8)"
+        );
+        assert_eq!(
+            err(&format!("{{{both}, routes: [{{to: 10.9.0.0/33, dev: a}}]}}")),
+            "r.yaml: live.router.routes[0].to: `10.9.0.0/33` is not a prefix (10.0.0.0/8, 2001:db8::/32) or `default`"
+        );
+        let e = Config::parse(
+            &format!("live:\n  interfaces: [a, b]\n  tap: {{name: t0, addresses: [10.9.0.1/24]}}\n  router: {{{both}}}\n"),
+            "r.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("r.yaml: live.tap: router mode has no host side"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -66,11 +66,14 @@ impl Engine {
     /// `base_dir`, and `file` names the config in errors.
     pub fn from_config(cfg: &Config, base_dir: &Path, file: &str) -> Result<Engine, EngineError> {
         let registry = Arc::new(HookRegistry::new());
-        let shared = Shared::new(
-            registry,
-            Router::new(&cfg.local_addresses()),
-            cfg.repeat_limit,
-        );
+        let router = match cfg.live.as_ref().filter(|l| l.router.is_some()) {
+            Some(live) => Router::routed(
+                crate::live::router::fib(live)
+                    .map_err(|(at, m)| ConfigError::field(file, at, m))?,
+            ),
+            None => Router::new(&cfg.local_addresses()),
+        };
+        let shared = Shared::new(registry, router, cfg.repeat_limit);
         for q in &cfg.queues {
             shared.queues.set_bypass(q.num, q.bypass, q.capacity);
         }

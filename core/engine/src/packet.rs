@@ -1,6 +1,7 @@
 //! The engine's own packet: an owned frame buffer, the C-ABI view callbacks see, and what
 //! the pipeline records about the packet's path for reports.
 
+use crate::pipeline::fib::NextHop;
 use crate::wire::{self, LinkType, ParseError, Parsed};
 use brickwall_hooks::{flags, CtInfo, Hook, PacketView};
 
@@ -23,6 +24,8 @@ pub struct Packet {
     path_len: u8,
     /// Notes plugins attached (kept only when reporting).
     pub notes: Vec<(String, String)>,
+    /// In router mode, where the packet goes once it passes POSTROUTING.
+    pub next_hop: Option<NextHop>,
 }
 
 impl Default for Packet {
@@ -36,6 +39,7 @@ impl Default for Packet {
             path: [0; MAX_PATH],
             path_len: 0,
             notes: Vec::new(),
+            next_hop: None,
         }
     }
 }
@@ -63,6 +67,7 @@ impl Packet {
         self.link = link;
         self.path_len = 0;
         self.notes.clear();
+        self.next_hop = None;
         self.sync_data();
         let parsed = wire::parse_frame(link, &self.buf)?;
         self.apply(&parsed);
@@ -144,6 +149,24 @@ impl Packet {
     /// The frame bytes as they are now (callbacks may have changed them).
     pub fn bytes(&self) -> &[u8] {
         &self.buf
+    }
+
+    /// The IP datagram (from `l3_off`, `l3_len` bytes), writable.
+    pub fn datagram_mut(&mut self) -> &mut [u8] {
+        let start = (self.view.l3_off as usize).min(self.buf.len());
+        let end = start
+            .saturating_add(self.view.l3_len as usize)
+            .min(self.buf.len());
+        &mut self.buf[start..end]
+    }
+
+    /// The IP datagram (from `l3_off`, `l3_len` bytes).
+    pub fn datagram(&self) -> &[u8] {
+        let start = (self.view.l3_off as usize).min(self.buf.len());
+        let end = start
+            .saturating_add(self.view.l3_len as usize)
+            .min(self.buf.len());
+        &self.buf[start..end]
     }
 
     /// Records that the packet entered `hook`.

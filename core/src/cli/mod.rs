@@ -23,8 +23,8 @@ struct Cli {
 enum Command {
     /// Replay a pcap or pcapng file through the engine.
     Replay(replay::ReplayArgs),
-    /// Bridge the config's `live:` interfaces through the engine (needs CAP_NET_RAW and
-    /// CAP_NET_ADMIN), until SIGINT or SIGTERM.
+    /// Bridge the config's `live:` interfaces through the engine, or route between them
+    /// with `live.router` (needs CAP_NET_RAW and CAP_NET_ADMIN), until SIGINT or SIGTERM.
     Run(run::RunArgs),
     /// Generate synthetic traffic and replay it with the embedded demo config (no root needed).
     Demo(demo::DemoArgs),

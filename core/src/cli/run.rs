@@ -1,5 +1,6 @@
-//! `brickwall run`: live mode, a bridge between the config's interfaces, until SIGINT or
-//! SIGTERM (or `--duration`), serving the control socket while it runs.
+//! `brickwall run`: live mode, a bridge (or, with `live.router`, a router) between the
+//! config's interfaces, until SIGINT or SIGTERM (or `--duration`), serving the control
+//! socket while it runs.
 
 use super::replay::ControlArgs;
 use brickwall_core::control::ControlSession;
@@ -90,8 +91,13 @@ pub fn run(a: RunArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let session = bound.map(|b| b.serve(&engine)).transpose()?;
     let stop = brickwall_core::control::signal::stop_on_signals();
+    let verb = if live_cfg.router.is_some() {
+        "routing"
+    } else {
+        "bridging"
+    };
     eprintln!(
-        "brickwall: bridging {} ({} datapath); SIGHUP reloads, SIGINT or SIGTERM stops",
+        "brickwall: {verb} {} ({} datapath); SIGHUP reloads, SIGINT or SIGTERM stops",
         live_cfg.interfaces.join(" <-> "),
         live_cfg.datapath.name()
     );
@@ -117,7 +123,12 @@ pub fn run(a: RunArgs) -> Result<(), String> {
     let summary = bridge::run(&shared, ports, opts);
     if !a.quiet {
         let place = format!("on {}", live_cfg.interfaces.join(" <-> "));
-        let mut text = super::summary::render_as("bridged", &place, &summary.run, &engine);
+        let done = if live_cfg.router.is_some() {
+            "routed"
+        } else {
+            "bridged"
+        };
+        let mut text = super::summary::render_as(done, &place, &summary.run, &engine);
         for p in &summary.ports {
             let _ = writeln!(
                 text,

@@ -3,8 +3,9 @@
 //! pairs ([`Topology`]); commands run inside them to their end, long-running programs
 //! (servers, scripts, the firewall under test) started and stopped there; the peers the
 //! live tests talk to (vsftpd, tftpd-hpa, ngircd); and the kernel's own bridge as the
-//! firewall to compare with. Everything a topology made is removed when it drops, also
-//! when a test fails.
+//! firewall to compare with. [`Topology::routed`] puts the hosts on two subnets with the
+//! firewall as their router instead, the kernel's forwarding beside it. Everything a
+//! topology made is removed when it drops, also when a test fails.
 //!
 //! Nothing here knows the engine: what runs in the firewall namespace is the caller's.
 //! A failure panics with what the command or program said: a broken set-up fails the
@@ -17,7 +18,12 @@ mod namespace;
 mod peers;
 mod preflight;
 mod process;
+mod routed;
 mod topology;
 
 pub use preflight::{is_root, on_path, require_root, require_tools};
+pub use routed::{
+    INSIDE_CLIENT4, INSIDE_CLIENT6, OUTSIDE_SERVER4, OUTSIDE_SERVER6, ROUTER_INSIDE4,
+    ROUTER_INSIDE6, ROUTER_OUTSIDE4, ROUTER_OUTSIDE6,
+};
 pub use topology::{Options, Topology, CLIENT4, CLIENT6, SERVER4, SERVER6};

@@ -58,6 +58,11 @@ impl Topology {
     /// [`SERVER4`]:6667, without DNS, ident or PAM lookups (an ident query would be a
     /// NEW connection to the client that a firewall drops).
     pub fn start_ngircd(&mut self) {
+        self.start_ngircd_on(SERVER4);
+    }
+
+    /// As [`Topology::start_ngircd`], listening on `addr`:6667.
+    pub fn start_ngircd_on(&mut self, addr: &str) {
         let include = self.dir.join("ngircd.d");
         std::fs::create_dir_all(&include).expect("ngircd's include folder");
         // ngircd will not stay root: it runs as nobody, so its pid file goes in a
@@ -71,7 +76,7 @@ impl Topology {
             format!(
                 "[Global]\nName = irc.brickwall.test\nInfo = brickwall live test\n\
                  AdminInfo1 = brickwall\nAdminInfo2 = tests\nAdminEMail = root@localhost\n\
-                 Listen = {SERVER4}\nPorts = 6667\nPidFile = {}\nMotdPhrase = hello\n\
+                 Listen = {addr}\nPorts = 6667\nPidFile = {}\nMotdPhrase = hello\n\
                  ServerUID = {NOBODY}\nServerGID = {NOBODY}\n\
                  [Limits]\nMaxConnectionsIP = 0\nPingTimeout = 300\n\
                  [Options]\nDNS = no\nIdent = no\nPAM = no\nIncludeDir = {}\n",

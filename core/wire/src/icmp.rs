@@ -30,6 +30,8 @@ pub const TTL_EXCEEDED: u8 = 0;
 pub const V6_DEST_UNREACH: u8 = 1;
 /// ICMPv6 destination unreachable code: no route to the destination.
 pub const V6_NO_ROUTE: u8 = 0;
+/// ICMPv6 destination unreachable code: the address could not be resolved.
+pub const V6_ADDR_UNREACH: u8 = 3;
 /// ICMPv6 type: packet too big (the MTU is the rest of the header).
 pub const V6_PACKET_TOO_BIG: u8 = 2;
 /// ICMPv6 type: time exceeded.

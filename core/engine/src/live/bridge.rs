@@ -1,12 +1,15 @@
-//! The live bridge: worker threads (one or more per port) read frames, walk each IP packet
-//! through the engine's pipeline (PREROUTING, FORWARD, POSTROUTING) and sends what is
-//! accepted out of the other ports; frames that are not IP (ARP, ...) pass unhooked, as
-//! on a bridge without `br_netfilter` rules for them. The conntrack plugin's table is
-//! shared, so both directions of a connection meet the same entry whichever port's
-//! worker sees them.
+//! The live workers: threads (one or more per port) read frames, walk each IP packet
+//! through the engine's pipeline (PREROUTING, FORWARD, POSTROUTING) and send what is
+//! accepted on. As a bridge, out of the other ports; frames that are not IP (ARP, ...)
+//! pass unhooked, as on a bridge without `br_netfilter` rules for them. As a router
+//! ([`super::router`]), out of the port of the packet's route, to its next hop's link
+//! address; the router answers ARP and neighbour discovery and ping itself. The
+//! conntrack plugin's table is shared, so both directions of a connection meet the
+//! same entry whichever port's worker sees them.
 
 use super::datapath::{FrameRx, FrameTx, KernelStats, TxBatch};
 use super::iface::Interface;
+use super::router::{Routed, Sent};
 use super::Port;
 use crate::control::LiveStatus;
 use crate::packet::Packet;
@@ -25,6 +28,9 @@ const L2_ALLOWANCE: usize = 18;
 
 /// How often workers publish their counters and the main thread merges them.
 const PUBLISH_EVERY: Duration = Duration::from_millis(100);
+
+/// How often a router's worker looks at the neighbour table's timers.
+const ROUTE_TICK: Duration = Duration::from_millis(200);
 
 /// How a live run is steered.
 pub struct BridgeOptions<'a> {
@@ -80,16 +86,31 @@ struct LiveReasons {
     too_big: u32,
     /// A packet without a link header (injected by a plugin) has no way out of a bridge.
     no_link_path: u32,
+    /// Router mode: the neighbour never answered.
+    neighbour_unreachable: u32,
+    /// Router mode: too many packets wait for one neighbour already.
+    neighbour_queue_full: u32,
+    /// Router mode: a packet for the router itself that it does not answer (it
+    /// answers ping only).
+    no_local_stack: u32,
 }
 
 impl LiveReasons {
     fn register(shared: &Shared) -> LiveReasons {
-        let b = shared
-            .registry
-            .add_reasons(&["live-too-big".to_string(), "live-no-link-path".to_string()]);
+        let names = [
+            "live-too-big",
+            "live-no-link-path",
+            "live-neighbour-unreachable",
+            "live-neighbour-queue-full",
+            "live-no-local-stack",
+        ];
+        let b = shared.registry.add_reasons(&names.map(String::from));
         LiveReasons {
             too_big: b,
             no_link_path: b + 1,
+            neighbour_unreachable: b + 2,
+            neighbour_queue_full: b + 3,
+            no_local_stack: b + 4,
         }
     }
 }
@@ -153,6 +174,10 @@ struct Worker<'a> {
     l2: Vec<u8>,
     /// Largest frame the other ports take.
     max_frame: usize,
+    /// Router mode's link layer (none: a bridge).
+    routed: Option<&'a Routed>,
+    /// A routed packet's frame, built here (reused).
+    frame: Vec<u8>,
     rx_frames: u64,
     rx_bytes: u64,
     rx_errors: u64,
@@ -164,6 +189,14 @@ impl Worker<'_> {
     fn gather(&mut self, frame: &[u8], now: u64) {
         self.rx_frames += 1;
         self.rx_bytes += frame.len() as u64;
+        if let Some(r) = self.routed {
+            let me = self.me;
+            if r.intercept(me, frame, Instant::now(), &mut |j, f| {
+                self.emit(f, |k, _| k == j)
+            }) {
+                return;
+            }
+        }
         if frame.len() > self.max_frame {
             self.pipeline.counters.received += 1;
             self.pipeline.counters.drop_reason(self.reasons.too_big);
@@ -176,6 +209,7 @@ impl Worker<'_> {
         let iif = (!self.outs[self.me].local).then(|| self.outs[self.me].iface.index);
         let oif = self
             .only_other_bridge_port()
+            .filter(|_| self.routed.is_none())
             .map(|other| self.outs[other].iface.index);
         let (pkt, l2) = &mut self.pool[k];
         let parsed = pkt.reset(LinkType::Ethernet, frame, now);
@@ -260,6 +294,11 @@ impl Worker<'_> {
                     self.send_out(pkt, self.me, outcome);
                 }
             }
+            Err(ParseError::NotIp { .. }) if self.routed.is_some() => {
+                // Not IP, not ARP: a router does not pass it on.
+                self.pipeline.counters.received += 1;
+                self.pipeline.counters.non_ip += 1;
+            }
             Err(ParseError::NotIp { .. }) => {
                 // ARP and the like: everywhere but where it came from, the host included.
                 self.pipeline.counters.received += 1;
@@ -306,6 +345,10 @@ impl Worker<'_> {
     /// they are addressed to a group (broadcast, multicast: ARP's and neighbour
     /// discovery's destinations), as a Linux bridge delivers those to itself.
     fn send_out(&mut self, pkt: &Packet, from: usize, outcome: Outcome) {
+        if let Some(r) = self.routed {
+            self.route_out(r, pkt, outcome);
+            return;
+        }
         let frame: &[u8] = if pkt.link == LinkType::Ethernet {
             pkt.bytes()
         } else if pkt.link == LinkType::Raw && self.l2.len() >= 14 {
@@ -354,6 +397,65 @@ impl Worker<'_> {
         }
     }
 
+    /// Router mode: sends a forwarded packet to its next hop; answers a ping to the
+    /// router (the answer starts at OUTPUT as the router's own packet).
+    fn route_out(&mut self, r: &Routed, pkt: &Packet, outcome: Outcome) {
+        if outcome == Outcome::Delivered {
+            match brickwall_wire::icmp::echo_reply(pkt.datagram()) {
+                Some(reply) => {
+                    self.pipeline.shared().host.injector.push(reply);
+                }
+                None => self
+                    .pipeline
+                    .counters
+                    .drop_reason(self.reasons.no_local_stack),
+            }
+            return;
+        }
+        let Some(nh) = pkt.next_hop else {
+            self.pipeline
+                .counters
+                .drop_reason(self.reasons.no_link_path);
+            return;
+        };
+        let mut scratch = std::mem::take(&mut self.frame);
+        let sent = r.send(
+            nh,
+            pkt.datagram(),
+            Instant::now(),
+            &mut scratch,
+            &mut |j, f| self.emit(f, |k, _| k == j),
+        );
+        self.frame = scratch;
+        let reason = match sent {
+            Sent::Out => return,
+            Sent::QueueFull => self.reasons.neighbour_queue_full,
+            Sent::TooBig => self.reasons.too_big,
+            Sent::NoPort => self.reasons.no_link_path,
+        };
+        self.pipeline.counters.drop_reason(reason);
+    }
+
+    /// Router mode's timers: probes sent again, packets whose neighbour never answered
+    /// dropped, their senders told.
+    fn route_tick(&mut self, r: &Routed) {
+        let shared = self.pipeline.shared().clone();
+        let lost = r.tick(
+            Instant::now(),
+            &mut |j, f| self.emit(f, |k, _| k == j),
+            &mut |e| {
+                if shared.icmp_limiter.allow() {
+                    shared.host.injector.push(e);
+                }
+            },
+        );
+        for _ in 0..lost {
+            self.pipeline
+                .counters
+                .drop_reason(self.reasons.neighbour_unreachable);
+        }
+    }
+
     /// Queues a frame for every port `to` accepts, sending a batch once it is full.
     fn emit(&mut self, frame: &[u8], to: impl Fn(usize, &Out) -> bool) {
         for j in 0..self.outs.len() {
@@ -391,7 +493,10 @@ impl Worker<'_> {
         }
         for d in self.pipeline.shared().host.injector.take() {
             if let Ok(mut pkt) = Packet::from_datagram(&d, now_ns()) {
-                if self.pipeline.process_local(table, &mut pkt) == Outcome::Forwarded {
+                let outcome = self.pipeline.process_local(table, &mut pkt);
+                if let (Some(r), Outcome::Forwarded) = (self.routed, outcome) {
+                    self.route_out(r, &pkt, outcome);
+                } else if outcome == Outcome::Forwarded {
                     // No neighbour table yet: an injected datagram has no link header.
                     self.pipeline.counters.forwarded =
                         self.pipeline.counters.forwarded.saturating_sub(1);
@@ -405,6 +510,7 @@ impl Worker<'_> {
 
     fn run(mut self, mut rx: Box<dyn FrameRx>, quit: &AtomicBool, slot: &Mutex<Counters>) -> Self {
         let mut last_publish = Instant::now();
+        let mut last_tick = Instant::now();
         while !quit.load(Ordering::Relaxed) {
             let table = self.pipeline.shared().registry.snapshot();
             // One clock reading per batch: the frames of a batch arrived together.
@@ -417,6 +523,10 @@ impl Worker<'_> {
                 }
                 self.rx_errors += 1;
                 std::thread::sleep(Duration::from_millis(10));
+            }
+            if let Some(r) = self.routed.filter(|_| last_tick.elapsed() >= ROUTE_TICK) {
+                self.route_tick(r);
+                last_tick = Instant::now();
             }
             self.side_traffic(&table);
             self.flush();
@@ -451,6 +561,10 @@ pub fn run(shared: &Arc<Shared>, ports: Vec<Port>, mut opts: BridgeOptions<'_>) 
             kernel: Mutex::new(KernelStats::default()),
         });
     }
+    let routed = shared.router.fib().map(|fib| {
+        let ifaces: Vec<&Interface> = outs.iter().map(|o| &o.iface).collect();
+        Routed::new(fib, &ifaces)
+    });
     let workers_of: Vec<usize> = (0..outs.len())
         .map(|i| rxs.iter().filter(|(p, _)| *p == i).count())
         .collect();
@@ -472,10 +586,11 @@ pub fn run(shared: &Arc<Shared>, ports: Vec<Port>, mut opts: BridgeOptions<'_>) 
             .into_iter()
             .enumerate()
             .map(|(w, (me, rx))| {
+                // A router checks each packet against its route's MTU instead.
                 let max_frame = outs
                     .iter()
                     .enumerate()
-                    .filter(|(j, _)| *j != me)
+                    .filter(|(j, _)| *j != me && routed.is_none())
                     .map(|(_, o)| o.iface.mtu as usize + L2_ALLOWANCE)
                     .min()
                     .unwrap_or(usize::MAX);
@@ -490,6 +605,8 @@ pub fn run(shared: &Arc<Shared>, ports: Vec<Port>, mut opts: BridgeOptions<'_>) 
                     outcomes: Vec::new(),
                     l2: Vec::with_capacity(32),
                     max_frame,
+                    routed: routed.as_ref(),
+                    frame: Vec::new(),
                     rx_frames: 0,
                     rx_bytes: 0,
                     rx_errors: 0,

@@ -50,6 +50,8 @@ pub struct Interface {
     pub mtu: u32,
     /// Whether it is administratively up.
     pub up: bool,
+    /// Its link-layer (Ethernet) address; zero for devices without one.
+    pub mac: [u8; 6],
 }
 
 /// A datagram socket of `family` for interface requests.
@@ -90,11 +92,17 @@ impl Interface {
         let mut r = IfReq::new(name)?;
         ioctl(&sock, libc::SIOCGIFFLAGS, &mut r).map_err(with)?;
         let up = (r.int() as i16 as i32) & libc::IFF_UP != 0;
+        let mut r = IfReq::new(name)?;
+        ioctl(&sock, libc::SIOCGIFHWADDR, &mut r).map_err(with)?;
+        // A `struct sockaddr`: the family (2 bytes), then the address.
+        let mut mac = [0u8; 6];
+        mac.copy_from_slice(&r.data[2..8]);
         Ok(Interface {
             name: name.to_string(),
             index,
             mtu,
             up,
+            mac,
         })
     }
 }

@@ -1,4 +1,5 @@
-//! Live mode: `brickwall run` bridges two or more interfaces through the engine.
+//! Live mode: `brickwall run` bridges two or more interfaces through the engine, or
+//! routes between them (router mode).
 //!
 //! - [`iface`]: index, MTU and state of an interface; turning its offloads off.
 //! - [`datapath`]: what the bridge needs of a datapath (batches in, batches out).
@@ -8,6 +9,8 @@
 //! - [`csum`]: completing checksums left to hardware.
 //! - [`tap`]: the host's own side, a TAP device carrying the local addresses.
 //! - [`bridge`]: the workers and what a run did.
+//! - [`router`]: router mode's link layer (ARP, neighbour discovery, next hops).
+//! - [`neigh`]: router mode's neighbour table.
 //! - [`caps`]: dropping every capability but CAP_NET_RAW and CAP_NET_ADMIN.
 
 pub mod bridge;
@@ -15,8 +18,10 @@ pub mod caps;
 pub mod csum;
 pub mod datapath;
 pub mod iface;
+pub mod neigh;
 pub mod pnet;
 pub mod ring;
+pub mod router;
 pub mod steer;
 pub mod tap;
 pub mod tpacket;
@@ -74,7 +79,7 @@ pub fn open_ports(cfg: &LiveConfig, notice: &mut dyn FnMut(String)) -> Result<Ve
             let off = iface::disable_offloads(name).map_err(|e| e.to_string())?;
             if !off.is_empty() {
                 notice(format!(
-                    "{name}: turned off {} (a bridge passes wire-sized frames)",
+                    "{name}: turned off {} (the engine passes wire-sized frames)",
                     off.join(", ")
                 ));
             }

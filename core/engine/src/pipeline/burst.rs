@@ -333,16 +333,19 @@ impl Pipeline {
     /// The packets `ids` passed every callback of `hook`: each goes on to its next hook.
     fn pass_hook(&mut self, w: &mut Walk, ids: Ids, hook: Hook) {
         self.counters.hooks[hook as usize].accepted += ids.n as u64;
+        let mut going = Ids::EMPTY;
         for &i in ids.as_slice() {
-            let lane = &mut w.lanes[i as usize];
-            if hook == Hook::PreRouting {
-                lane.route = self
-                    .shared
-                    .router
-                    .after_prerouting(&w.pkts[i as usize].view);
+            let i = i as usize;
+            let mut route = w.lanes[i].route;
+            match self.route_after(hook, &mut route, w.pkts[i]) {
+                Ok(()) => {
+                    w.lanes[i].route = route;
+                    w.lanes[i].hook_pos += 1;
+                    going.push(i);
+                }
+                Err(o) => w.outcomes[i] = o,
             }
-            lane.hook_pos += 1;
         }
-        self.enter_runs(w, ids);
+        self.enter_runs(w, going);
     }
 }

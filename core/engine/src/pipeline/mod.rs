@@ -4,6 +4,8 @@
 
 mod burst;
 pub mod counters;
+pub mod fib;
+pub mod forward;
 pub mod queue;
 pub mod route;
 
@@ -13,6 +15,7 @@ use brickwall_hooks::{
     FailurePolicy, Family, Hook, HookRegistry, HookTable, PacketView, RawVerdict,
 };
 use counters::Counters;
+use forward::{IcmpLimiter, Refusal, RouteReasons};
 use queue::{QueueHub, QueueRefusal, QueueVerdict, QueuedPacket, ResumePoint};
 use route::{Route, Router};
 use std::sync::Arc;
@@ -84,12 +87,17 @@ pub struct Shared {
     pub reasons: EngineReasons,
     /// Most REPEAT verdicts within one traversal of a hook.
     pub repeat_limit: u32,
+    /// Router mode: the forwarding step's drop reasons.
+    pub route_reasons: Option<RouteReasons>,
+    /// Router mode: the rate of the ICMP errors it sends.
+    pub icmp_limiter: IcmpLimiter,
 }
 
 impl Shared {
     /// Shared state over a registry (the engine's reasons are declared in it).
     pub fn new(registry: Arc<HookRegistry>, router: Router, repeat_limit: u32) -> Arc<Shared> {
         let reasons = EngineReasons::register(&registry);
+        let route_reasons = router.fib().map(|_| RouteReasons::register(&registry));
         Arc::new(Shared {
             registry,
             router,
@@ -97,6 +105,8 @@ impl Shared {
             host: HostShared::new(),
             reasons,
             repeat_limit,
+            route_reasons,
+            icmp_limiter: IcmpLimiter::default(),
         })
     }
 }
@@ -253,6 +263,53 @@ impl Pipeline {
         Outcome::Dropped(DropReason::Id(id))
     }
 
+    /// After `hook` passed: the routing decision after PREROUTING and, in router mode,
+    /// the forwarding step; the next hop of what the engine sends after OUTPUT. An
+    /// error ends the packet's walk: it is dropped, its sender told by an ICMP error
+    /// (queued for OUTPUT, as the router's own packet).
+    #[inline]
+    fn route_after(
+        &mut self,
+        hook: Hook,
+        route: &mut Route,
+        pkt: &mut Packet,
+    ) -> Result<(), Outcome> {
+        let r = match hook {
+            Hook::PreRouting => {
+                *route = self.shared.router.after_prerouting(&pkt.view);
+                match self.shared.router.fib() {
+                    Some(fib) if *route == Route::Forward => forward::forward(fib, pkt),
+                    _ => Ok(()),
+                }
+            }
+            Hook::LocalOut => match self.shared.router.fib() {
+                Some(fib) => forward::route_local(fib, pkt).map(|_| ()),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        };
+        r.map_err(|why| self.refuse(hook, why, pkt))
+    }
+
+    /// Drops a packet the router would not forward, and queues the ICMP error that
+    /// says why (none for the engine's own packets, nor beyond the rate limit).
+    #[cold]
+    fn refuse(&mut self, hook: Hook, why: Refusal, pkt: &Packet) -> Outcome {
+        let shared = self.shared.clone();
+        if let (Some(fib), Hook::PreRouting) = (shared.router.fib(), hook) {
+            if let Some(e) = forward::icmp_error(fib, why, pkt.datagram(), pkt.view.iif) {
+                if shared.icmp_limiter.allow() {
+                    shared.host.injector.push(e);
+                }
+            }
+        }
+        let id = shared
+            .route_reasons
+            .map_or(shared.reasons.plugin_bad_verdict, |r| r.of(why));
+        self.counters.drop_reason(id);
+        Outcome::Dropped(DropReason::Id(id))
+    }
+
     fn drop_with(&mut self, hook: Hook, id: u32) -> Outcome {
         self.counters.hooks[hook as usize].dropped += 1;
         self.counters.drop_reason(id);
@@ -297,8 +354,8 @@ impl Pipeline {
                 HookEnd::Done(o) => return o,
             }
             repeats = 0;
-            if hook == Hook::PreRouting {
-                route = self.shared.router.after_prerouting(&pkt.view);
+            if let Err(o) = self.route_after(hook, &mut route, pkt) {
+                return o;
             }
             hook_pos += 1;
             start = 0;

@@ -1,7 +1,10 @@
-//! The routing decision: which path a packet takes after PREROUTING.
+//! The routing decision: which path a packet takes after PREROUTING (in router mode,
+//! where it goes next is [`super::forward`]'s).
 
+use super::fib::Fib;
 use brickwall_hooks::{Family, Hook, PacketView};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Where a packet goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,11 +28,13 @@ impl Route {
     }
 }
 
-/// The engine's local addresses, and the decisions made from them.
+/// The engine's local addresses, and the decisions made from them; in router mode also
+/// the forwarding table.
 #[derive(Clone, Debug, Default)]
 pub struct Router {
     v4: Vec<[u8; 4]>,
     v6: Vec<[u8; 16]>,
+    fib: Option<Arc<Fib>>,
 }
 
 impl Router {
@@ -43,6 +48,25 @@ impl Router {
             }
         }
         r
+    }
+
+    /// A router that forwards by `fib`, whose addresses are the local ones.
+    pub fn routed(fib: Fib) -> Router {
+        let local: Vec<IpAddr> = fib
+            .links()
+            .iter()
+            .flat_map(|l| l.addrs.iter().map(|a| a.addr()))
+            .collect();
+        Router {
+            fib: Some(Arc::new(fib)),
+            ..Router::new(&local)
+        }
+    }
+
+    /// The forwarding table: router mode's, none otherwise.
+    #[inline]
+    pub fn fib(&self) -> Option<&Fib> {
+        self.fib.as_deref()
     }
 
     /// Whether `addr` (4 or 16 bytes) is one of the local addresses.

@@ -1,0 +1,370 @@
+//! Router mode's link layer: the forwarding table built from the config and the
+//! interfaces; the router's answers to ARP and neighbour solicitations for its own
+//! addresses; the frames of routed packets, addressed to their next hop's link address
+//! (resolved through [`super::neigh`], the packets waiting meanwhile); and the probes
+//! and host-unreachable errors the neighbour table's timers call for.
+
+use super::iface::Interface;
+use super::neigh::{Neighbours, Resolution};
+use crate::config::LiveConfig;
+use crate::pipeline::fib::{Fib, FibRoute, Link, NextHop};
+use brickwall_wire::{arp, ethernet, icmp, ndisc, Cidr};
+use std::net::{IpAddr, Ipv6Addr};
+use std::time::Instant;
+
+/// The forwarding table of a router-mode config: each interface's addresses (its
+/// connected routes) and the static routes. Looks the interfaces up; errors name the
+/// field.
+pub fn fib(live: &LiveConfig) -> Result<Fib, (String, String)> {
+    let Some(router) = &live.router else {
+        return Err(("live.router".into(), "not in router mode".into()));
+    };
+    let mut links = Vec::new();
+    for (i, name) in live.interfaces.iter().enumerate() {
+        let iface = Interface::by_name(name)
+            .map_err(|e| (format!("live.interfaces[{i}]"), e.to_string()))?;
+        let addrs = router
+            .addresses
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| Cidr::new(a.0, a.1))
+            .collect();
+        links.push(Link {
+            index: iface.index,
+            mtu: iface.mtu,
+            addrs,
+        });
+    }
+    let routes: Vec<FibRoute> = router
+        .static_routes(&live.interfaces)?
+        .into_iter()
+        .map(|r| FibRoute {
+            to: r.to,
+            via: r.via,
+            oif: links[r.dev].index,
+        })
+        .collect();
+    Ok(Fib::new(links, &routes))
+}
+
+/// A routed interface as the link layer needs it.
+struct Port {
+    index: u32,
+    mac: [u8; 6],
+    mtu: u32,
+}
+
+/// How sending a routed datagram went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// Framed and handed out (now, or when its neighbour answers).
+    Out,
+    /// Its neighbour has too many packets waiting already.
+    QueueFull,
+    /// Larger than the interface's MTU (an IPv4 datagram that would need fragmenting).
+    TooBig,
+    /// Its next hop's interface is not a routed one.
+    NoPort,
+}
+
+/// The link layer of every routed interface, shared by the workers.
+pub struct Routed {
+    fib: Fib,
+    /// In the order of the live ports.
+    ports: Vec<Port>,
+    /// The neighbours.
+    pub neigh: Neighbours,
+}
+
+/// Where frames go: the port's position and the frame.
+pub type Out<'a> = &'a mut dyn FnMut(usize, &[u8]);
+
+impl Routed {
+    /// The link layer of `ifaces` (the live ports, in order) routing by `fib`.
+    pub fn new(fib: &Fib, ifaces: &[&Interface]) -> Routed {
+        Routed {
+            fib: fib.clone(),
+            ports: ifaces
+                .iter()
+                .map(|i| Port {
+                    index: i.index,
+                    mac: i.mac,
+                    mtu: i.mtu,
+                })
+                .collect(),
+            neigh: Neighbours::default(),
+        }
+    }
+
+    fn port_of(&self, oif: u32) -> Option<usize> {
+        self.ports.iter().position(|p| p.index == oif)
+    }
+
+    /// Whether `addr` is one of the router's addresses on port `port`.
+    fn owns(&self, port: usize, addr: IpAddr) -> bool {
+        self.fib
+            .link(self.ports[port].index)
+            .is_some_and(|l| l.addrs.iter().any(|a| a.addr() == addr))
+    }
+
+    /// Takes the frames that are the link layer's own business, before the pipeline:
+    /// ARP, neighbour solicitations and advertisements, and frames addressed to another
+    /// host's link address (seen by a socket that takes every frame). True when
+    /// `frame` was consumed.
+    pub fn intercept(&self, port: usize, frame: &[u8], now: Instant, out: Out<'_>) -> bool {
+        let Some(eth) = frame.get(..14) else {
+            return true;
+        };
+        let group = eth[0] & 1 != 0;
+        if !group && eth[..6] != self.ports[port].mac {
+            return true;
+        }
+        let from: [u8; 6] = eth[6..12].try_into().unwrap_or_default();
+        match u16::from_be_bytes([eth[12], eth[13]]) {
+            ethernet::ETHERTYPE_ARP => {
+                if let Some(a) = arp::ArpPacket::new(&frame[14..]) {
+                    self.on_arp(port, &a, now, out);
+                }
+                true
+            }
+            ethernet::ETHERTYPE_IPV6 => {
+                let d = &frame[14..];
+                // Neighbour discovery comes with no extension headers and hop limit 255.
+                match (d.get(6), d.get(7), d.get(40..)) {
+                    (Some(&58), Some(&255), Some(icmp)) => match ndisc::NdMessage::new(icmp) {
+                        Some(m) => {
+                            let src: [u8; 16] = d[8..24].try_into().unwrap_or_default();
+                            self.on_nd(port, from, &src, &m, now, out);
+                            true
+                        }
+                        None => false,
+                    },
+                    _ => false,
+                }
+            }
+            _ => false,
+        }
+    }
+
+    fn on_arp(&self, port: usize, a: &arp::ArpPacket<'_>, now: Instant, out: Out<'_>) {
+        let sender = IpAddr::from(a.sender_ip());
+        let target = IpAddr::from(a.target_ip());
+        let for_us = self.owns(port, target);
+        let index = self.ports[port].index;
+        // Linux learns from requests aimed at it and from answers; an announcement of a
+        // neighbour it already knows refreshes it.
+        let known = self.neigh.get(index, sender).is_some();
+        if a.sender_ip() != [0; 4] && (for_us || known || a.op() == arp::OP_REPLY) {
+            let waiting = self.neigh.confirm(index, sender, a.sender_mac(), now);
+            self.flush(port, a.sender_mac(), &waiting, out);
+        }
+        if a.op() == arp::OP_REQUEST && for_us {
+            let me = self.ports[port].mac;
+            let reply = arp::arp_frame(
+                arp::OP_REPLY,
+                me,
+                a.target_ip(),
+                a.sender_mac(),
+                a.sender_ip(),
+                a.sender_mac(),
+            );
+            out(port, &reply);
+        }
+    }
+
+    fn on_nd(
+        &self,
+        port: usize,
+        from: [u8; 6],
+        src: &[u8; 16],
+        m: &ndisc::NdMessage<'_>,
+        now: Instant,
+        out: Out<'_>,
+    ) {
+        let index = self.ports[port].index;
+        let target = m.target();
+        let unspecified = *src == [0; 16];
+        if m.is_solicitation() {
+            if !self.owns(port, IpAddr::from(target)) {
+                return;
+            }
+            let asker = m.link_addr().unwrap_or(from);
+            if !unspecified {
+                let waiting = self.neigh.confirm(index, IpAddr::from(*src), asker, now);
+                self.flush(port, asker, &waiting, out);
+            }
+            // A duplicate-address check (from ::) is answered to all nodes.
+            let (dst, eth_dst) = if unspecified {
+                let all: [u8; 16] = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1).octets();
+                (all, ndisc::multicast_mac(&all))
+            } else {
+                (*src, asker)
+            };
+            let me = self.ports[port].mac;
+            let na = ndisc::neighbour_advertisement(
+                &target,
+                &dst,
+                &target,
+                me,
+                true,
+                !unspecified,
+                true,
+            );
+            self.frame_out(port, eth_dst, ethernet::ETHERTYPE_IPV6, &na, out);
+        } else {
+            let mac = m.link_addr().unwrap_or(from);
+            let addr = IpAddr::from(target);
+            if self.neigh.get(index, addr).is_some() || m.solicited() {
+                let waiting = self.neigh.confirm(index, addr, mac, now);
+                self.flush(port, mac, &waiting, out);
+            }
+        }
+    }
+
+    /// Frames `datagram` for `dst` out of `port`.
+    fn frame_out(&self, port: usize, dst: [u8; 6], ethertype: u16, datagram: &[u8], out: Out<'_>) {
+        let mut f = Vec::with_capacity(14 + datagram.len());
+        f.extend_from_slice(&ethernet::ethernet_header(
+            dst,
+            self.ports[port].mac,
+            ethertype,
+        ));
+        f.extend_from_slice(datagram);
+        out(port, &f);
+    }
+
+    /// Sends the datagrams that waited for a neighbour now known at `mac`.
+    fn flush(&self, port: usize, mac: [u8; 6], waiting: &[Vec<u8>], out: Out<'_>) {
+        for d in waiting {
+            self.frame_out(port, mac, ethertype_of(d), d, out);
+        }
+    }
+
+    /// Asks for `addr`'s link address on `port`: broadcast (ARP) or to its
+    /// solicited-node group (IPv6), or unicast to `known` to confirm a stale entry.
+    fn solicit(&self, port: usize, addr: IpAddr, known: Option<[u8; 6]>, out: Out<'_>) {
+        let p = &self.ports[port];
+        let Some(me) = self.fib.source_on(p.index, addr) else {
+            return;
+        };
+        match (me, addr) {
+            (IpAddr::V4(me), IpAddr::V4(a)) => {
+                let f = arp::arp_frame(
+                    arp::OP_REQUEST,
+                    p.mac,
+                    me.octets(),
+                    [0; 6],
+                    a.octets(),
+                    known.unwrap_or([0xff; 6]),
+                );
+                out(port, &f);
+            }
+            (IpAddr::V6(me), IpAddr::V6(a)) => {
+                let a = a.octets();
+                let dst = if known.is_some() {
+                    a
+                } else {
+                    ndisc::solicited_node(&a)
+                };
+                let ns = ndisc::neighbour_solicitation(&me.octets(), &dst, &a, Some(p.mac));
+                let eth = known.unwrap_or_else(|| ndisc::multicast_mac(&dst));
+                self.frame_out(port, eth, ethernet::ETHERTYPE_IPV6, &ns, out);
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends a routed datagram to its next hop, framed with its link address, or
+    /// queues it while that is asked for. `scratch` holds the frame (reused).
+    pub fn send(
+        &self,
+        nh: NextHop,
+        datagram: &[u8],
+        now: Instant,
+        scratch: &mut Vec<u8>,
+        out: Out<'_>,
+    ) -> Sent {
+        let Some(port) = self.port_of(nh.oif) else {
+            return Sent::NoPort;
+        };
+        if datagram.len() > self.ports[port].mtu as usize {
+            return Sent::TooBig;
+        }
+        match self.neigh.resolve(nh.oif, nh.addr, datagram, now) {
+            Resolution::Known { mac, probe } => {
+                scratch.clear();
+                scratch.extend_from_slice(&ethernet::ethernet_header(
+                    mac,
+                    self.ports[port].mac,
+                    ethertype_of(datagram),
+                ));
+                scratch.extend_from_slice(datagram);
+                out(port, scratch);
+                if probe {
+                    self.solicit(port, nh.addr, Some(mac), out);
+                }
+                Sent::Out
+            }
+            Resolution::Queued { probe } => {
+                if probe {
+                    self.solicit(port, nh.addr, None, out);
+                }
+                Sent::Out
+            }
+            Resolution::Full => Sent::QueueFull,
+        }
+    }
+
+    /// The neighbour table's timers: probes sent again; for each packet that waited
+    /// for a neighbour that never answered, the host-unreachable error to its sender
+    /// (handed to `icmp`). Returns how many packets were given up.
+    pub fn tick(&self, now: Instant, out: Out<'_>, icmp: &mut dyn FnMut(Vec<u8>)) -> u64 {
+        let due = self.neigh.tick(now);
+        for (oif, addr, known) in due.probe {
+            if let Some(port) = self.port_of(oif) {
+                self.solicit(port, addr, known, out);
+            }
+        }
+        let mut lost = 0;
+        for (oif, _, waiting) in due.failed {
+            for d in waiting {
+                lost += 1;
+                if let Some(e) = self.unreachable(oif, &d) {
+                    icmp(e);
+                }
+            }
+        }
+        lost
+    }
+
+    /// The host-unreachable error about `d`, which could not be delivered out of `oif`.
+    fn unreachable(&self, oif: u32, d: &[u8]) -> Option<Vec<u8>> {
+        let src = match d.first()? >> 4 {
+            4 => IpAddr::from(<[u8; 4]>::try_from(d.get(12..16)?).ok()?),
+            6 => IpAddr::from(<[u8; 16]>::try_from(d.get(8..24)?).ok()?),
+            _ => return None,
+        };
+        match self.fib.source_for(src, oif)? {
+            IpAddr::V4(me) => {
+                icmp::icmp4_error(me.octets(), d, icmp::DEST_UNREACH, icmp::HOST_UNREACH, 0)
+            }
+            IpAddr::V6(me) => icmp::icmp6_error(
+                &me.octets(),
+                d,
+                icmp::V6_DEST_UNREACH,
+                icmp::V6_ADDR_UNREACH,
+                0,
+            ),
+        }
+    }
+}
+
+/// The ethertype of an IP datagram, from its version.
+fn ethertype_of(d: &[u8]) -> u16 {
+    if d.first().is_some_and(|b| b >> 4 == 6) {
+        ethernet::ETHERTYPE_IPV6
+    } else {
+        ethernet::ETHERTYPE_IPV4
+    }
+}

@@ -1,0 +1,413 @@
+//! Router mode, live: the client and the server on two subnets ([`Topology::routed`]),
+//! `brickwall run` routing between them as a masquerading gateway, and the kernel doing
+//! the same on the same topology (forwarding on, nft nat chains with masquerade and a
+//! port forward, the kernel's helpers) with the live tests' filter policy.
+//!
+//! The server has no route back to the inside subnet: only connections translated to
+//! the router's outside address are answered. Both routers go through the same
+//! scenarios and must agree on every outcome, which is also the expected one: ping
+//! through the router (TTL one lower on arrival) and to the router itself; the ICMP
+//! errors a router sends (time exceeded for a TTL of 1, fragmentation needed / packet
+//! too big toward a smaller MTU, network unreachable without a route, host unreachable
+//! when a neighbour never answers); FTP in all four modes over IPv4 and two over IPv6
+//! (NAT66), TFTP and an IRC DCC SEND through the helpers; and a port forward from
+//! outside to a web server inside. At the end their connection tables, normalised, are
+//! equal. Without helpers, the helper-dependent transfers fail through brickwall.
+//! Needs root (CI is root), vsftpd, tftpd-hpa, ngircd, python3 and curl.
+
+mod firewall;
+
+use brickwall_netns::{
+    require_tools, Topology, INSIDE_CLIENT4, INSIDE_CLIENT6, OUTSIDE_SERVER4, OUTSIDE_SERVER6,
+    ROUTER_INSIDE4, ROUTER_INSIDE6, ROUTER_OUTSIDE4, ROUTER_OUTSIDE6,
+};
+use firewall::{
+    brickwall_config, make_file, nft_ruleset, require_live, Fw, Helper, FTP, IRC, TFTP,
+};
+use std::path::PathBuf;
+
+/// Both ends of a DCC SEND over IRC (see the script's docstring).
+const IRC_DCC: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/live/irc_dcc.py"
+);
+
+/// The outside link's MTU (the inside keeps 1500).
+const OUTSIDE_MTU: &str = "1280";
+
+/// The port forward: the router's outside address at this port reaches the web server
+/// inside at port 21 (a port the filter lets NEW connections through to).
+const FORWARDED_PORT: u16 = 2121;
+
+/// brickwall as the router: the live section of router mode, the live tests' policy,
+/// and NAT (the port forward at prerouting, masquerade of the inside subnets at
+/// postrouting).
+fn router_config(helpers: &[Helper]) -> String {
+    let bridged = brickwall_config(helpers, "pnet", 1);
+    let live = "live:\n  interfaces: [fc, fs]\n";
+    assert!(bridged.contains(live), "the live tests' config changed");
+    let routed = bridged.replacen(
+        live,
+        &format!(
+            "live:\n  interfaces: [fc, fs]\n  router:\n    addresses:\n      \
+             fc: [{ROUTER_INSIDE4}/24, \"{ROUTER_INSIDE6}/64\"]\n      \
+             fs: [{ROUTER_OUTSIDE4}/24, \"{ROUTER_OUTSIDE6}/64\"]\n"
+        ),
+        1,
+    );
+    format!(
+        r#"{routed}  - builtin: nat
+    config:
+      chains:
+        - hook: prerouting
+          rules:
+            - match: {{daddr: {ROUTER_OUTSIDE4}, proto: tcp, dport: {FORWARDED_PORT}}}
+              action: {{dnat: {{to: "{INSIDE_CLIENT4}:21"}}}}
+        - hook: postrouting
+          rules:
+            - match: {{saddr: 10.78.1.0/24}}
+              action: {{masquerade: {{addresses: [{ROUTER_OUTSIDE4}]}}}}
+            - match: {{saddr: "fd78:1::/64"}}
+              action: {{masquerade: {{addresses: ["{ROUTER_OUTSIDE6}"]}}}}
+"#
+    )
+}
+
+/// The kernel as the router: the same policy and translations in nftables' words.
+fn kernel_ruleset(helpers: &[Helper]) -> String {
+    format!(
+        "{}table inet bwnat {{\n\
+           chain pre {{ type nat hook prerouting priority dstnat;\n\
+             ip daddr {ROUTER_OUTSIDE4} tcp dport {FORWARDED_PORT} dnat ip to {INSIDE_CLIENT4}:21\n\
+           }}\n\
+           chain post {{ type nat hook postrouting priority srcnat;\n\
+             ip saddr 10.78.1.0/24 masquerade\n\
+             ip6 saddr fd78:1::/64 masquerade\n\
+           }}\n\
+         }}\n",
+        nft_ruleset(helpers)
+    )
+}
+
+/// A routed topology with one of the routers running and the peers started.
+struct Run {
+    t: Topology,
+    fw: Fw,
+    sock: PathBuf,
+    big: Vec<u8>,
+    small: Vec<u8>,
+    page: Vec<u8>,
+}
+
+impl Run {
+    fn start(tag: &str, fw: Fw, helpers: &[Helper]) -> Run {
+        require_live();
+        require_tools(&["ngircd", "python3"]);
+        let mut t = Topology::routed(tag);
+        for (ns, dev) in [(&t.fw, "fs"), (&t.server, "s0")] {
+            t.exec(ns, &["ip", "link", "set", dev, "mtu", OUTSIDE_MTU]);
+        }
+        let sock = match fw {
+            Fw::Brickwall(..) => {
+                let sock = firewall::run_brickwall(&mut t, &router_config(helpers));
+                firewall::assert_only_network_capabilities(&t);
+                sock
+            }
+            Fw::Kernel => {
+                t.route_in_kernel(&kernel_ruleset(helpers));
+                t.dir.join("control.sock")
+            }
+        };
+        let ftp_root = t.dir.join("ftp");
+        std::fs::create_dir_all(&ftp_root).expect("ftp root");
+        let big = make_file(&ftp_root.join("big.bin"), 2 * 1024 * 1024 + 5);
+        t.start_vsftpd(&ftp_root);
+        let tftp_root = t.dir.join("tftp");
+        std::fs::create_dir_all(&tftp_root).expect("tftp root");
+        let small = make_file(&tftp_root.join("small.bin"), 100 * 1024 + 9);
+        t.start_tftpd(&tftp_root);
+        t.start_ngircd_on(OUTSIDE_SERVER4);
+        // The web server inside, behind the port forward.
+        let web_root = t.dir.join("web");
+        std::fs::create_dir_all(&web_root).expect("web root");
+        let page = make_file(&web_root.join("page.bin"), 200 * 1024 + 3);
+        let (client, web) = (t.client.clone(), web_root.display().to_string());
+        t.spawn(
+            "web",
+            &client,
+            &[
+                "python3",
+                "-m",
+                "http.server",
+                "21",
+                "--bind",
+                INSIDE_CLIENT4,
+                "--directory",
+                &web,
+            ],
+        );
+        t.wait_for_listener(&client, "tcp", 21, "web");
+        Run {
+            t,
+            fw,
+            sock,
+            big,
+            small,
+            page,
+        }
+    }
+
+    /// A ping from the client, and what it printed.
+    fn ping(&self, args: &[&str]) -> (bool, String) {
+        let o = self
+            .t
+            .try_exec(&self.t.client, &[&["ping", "-n"][..], args].concat());
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (o.status.success(), text)
+    }
+
+    /// Each scenario's name and whether it went as a router makes it go.
+    fn scenarios(&mut self) -> Vec<(&'static str, bool)> {
+        let mut r = Vec::new();
+        let (ok, text) = self.ping(&["-c", "2", "-W", "3", OUTSIDE_SERVER4]);
+        r.push(("ping through, TTL 63", ok && text.contains("ttl=63")));
+        let (ok, text) = self.ping(&["-6", "-c", "2", "-W", "3", OUTSIDE_SERVER6]);
+        r.push((
+            "ping -6 through, hop limit 63",
+            ok && text.contains("ttl=63"),
+        ));
+        r.push((
+            "ping the router",
+            self.ping(&["-c", "1", "-W", "3", ROUTER_INSIDE4]).0,
+        ));
+        r.push((
+            "ping -6 the router",
+            self.ping(&["-6", "-c", "1", "-W", "3", ROUTER_INSIDE6]).0,
+        ));
+        let (_, text) = self.ping(&["-c", "1", "-W", "3", "-t", "1", OUTSIDE_SERVER4]);
+        r.push((
+            "TTL 1: time exceeded",
+            text.contains(&format!("From {ROUTER_INSIDE4}"))
+                && text.contains("Time to live exceeded"),
+        ));
+        let (_, text) = self.ping(&["-6", "-c", "1", "-W", "3", "-t", "1", OUTSIDE_SERVER6]);
+        r.push((
+            "hop limit 1: time exceeded",
+            text.contains(&format!("From {ROUTER_INSIDE6}")) && text.contains("Time exceeded"),
+        ));
+        let (_, text) = self.ping(&[
+            "-c",
+            "1",
+            "-W",
+            "3",
+            "-M",
+            "do",
+            "-s",
+            "1400",
+            OUTSIDE_SERVER4,
+        ]);
+        r.push((
+            "DF over a smaller MTU: fragmentation needed",
+            text.contains("Frag needed") && text.contains(&format!("mtu = {OUTSIDE_MTU}")),
+        ));
+        let (_, text) = self.ping(&["-6", "-c", "1", "-W", "3", "-s", "1400", OUTSIDE_SERVER6]);
+        r.push((
+            "IPv6 over a smaller MTU: packet too big",
+            text.contains("Packet too big") && text.contains(&format!("mtu={OUTSIDE_MTU}")),
+        ));
+        let (_, text) = self.ping(&["-c", "1", "-W", "3", "10.99.0.1"]);
+        r.push((
+            "no route: network unreachable",
+            text.contains("Destination Net Unreachable"),
+        ));
+        let (_, text) = self.ping(&["-6", "-c", "1", "-W", "3", "fd99::1"]);
+        r.push((
+            "IPv6 no route: unreachable",
+            text.contains("Destination unreachable: No route"),
+        ));
+        let (_, text) = self.ping(&["-c", "1", "-W", "6", "10.78.2.99"]);
+        r.push((
+            "absent neighbour: host unreachable",
+            text.contains("Destination Host Unreachable"),
+        ));
+        let got = self.t.dir.join("got.bin");
+        let url4 = format!("ftp://{OUTSIDE_SERVER4}/big.bin");
+        let url6 = format!("ftp://[{OUTSIDE_SERVER6}]/big.bin");
+        let cases: [(&'static str, &str, Vec<&str>); 6] = [
+            (
+                "ftp PORT",
+                &url4,
+                vec!["-P", INSIDE_CLIENT4, "--disable-eprt"],
+            ),
+            ("ftp EPRT", &url4, vec!["-P", INSIDE_CLIENT4]),
+            ("ftp PASV", &url4, vec!["--disable-epsv"]),
+            ("ftp EPSV", &url4, vec![]),
+            ("ftp EPRT over NAT66", &url6, vec!["-P", INSIDE_CLIENT6]),
+            ("ftp EPSV over NAT66", &url6, vec![]),
+        ];
+        for (what, url, extra) in &cases {
+            let o = firewall::curl(&self.t, url, &got, extra);
+            let intact = std::fs::read(&got).is_ok_and(|d| d == self.big);
+            assert!(
+                !o.status.success() || intact,
+                "{what}: curl succeeded but the file differs"
+            );
+            r.push((*what, o.status.success()));
+        }
+        let o = firewall::curl(
+            &self.t,
+            &format!("tftp://{OUTSIDE_SERVER4}/small.bin"),
+            &got,
+            &[],
+        );
+        let intact = std::fs::read(&got).is_ok_and(|d| d == self.small);
+        r.push(("tftp get", o.status.success() && intact));
+        r.push(("irc dcc send", self.dcc_send()));
+        r.push(("port forward from outside", self.forwarded()));
+        r
+    }
+
+    /// A download from the server's side through the port forward.
+    fn forwarded(&self) -> bool {
+        let got = self.t.dir.join("page.got");
+        let _ = std::fs::remove_file(&got);
+        let url = format!("http://{ROUTER_OUTSIDE4}:{FORWARDED_PORT}/page.bin");
+        let out = got.display().to_string();
+        let o = self.t.try_exec(
+            &self.t.server,
+            &[
+                "curl",
+                "-sS",
+                "--connect-timeout",
+                "4",
+                "--max-time",
+                "10",
+                "-o",
+                &out,
+                &url,
+            ],
+        );
+        o.status.success() && std::fs::read(&got).is_ok_and(|d| d == self.page)
+    }
+
+    /// A DCC SEND from the client (offering its own address, which the IRC helper
+    /// rewrites to the router's) to a receiver in the server's namespace.
+    fn dcc_send(&mut self) -> bool {
+        let dir = self.t.dir.clone();
+        let path = |name: &str| dir.join(name).display().to_string();
+        let data = make_file(&dir.join("file.bin"), 300_007);
+        let (client, server) = (self.t.client.clone(), self.t.server.clone());
+        let (got, ready, offered, go) = (
+            path("dcc.bin"),
+            path("bob.ready"),
+            path("bob.offered"),
+            path("bob.go"),
+        );
+        let recv = [
+            "python3",
+            "-u",
+            IRC_DCC,
+            "recv",
+            OUTSIDE_SERVER4,
+            "bob",
+            &got,
+            &ready,
+            &offered,
+            &go,
+        ];
+        self.t.spawn("dcc-recv", &server, &recv);
+        self.t.wait_for_file(&dir.join("bob.ready"), "dcc-recv", 15);
+        std::fs::write(dir.join("bob.go"), b"").expect("go file");
+        let file = path("file.bin");
+        let send = [
+            "python3",
+            "-u",
+            IRC_DCC,
+            "send",
+            OUTSIDE_SERVER4,
+            "alice",
+            "bob",
+            &file,
+            INSIDE_CLIENT4,
+            "40123",
+        ];
+        self.t.spawn("dcc-send", &client, &send);
+        let sent = self
+            .t
+            .wait_exit("dcc-send", 30)
+            .is_some_and(|s| s.success());
+        let received = self
+            .t
+            .wait_exit("dcc-recv", 30)
+            .is_some_and(|s| s.success());
+        sent && received && std::fs::read(dir.join("dcc.bin")).is_ok_and(|d| d == data)
+    }
+
+    /// The router's connection table, normalised and sorted.
+    fn table(&self) -> Vec<String> {
+        firewall::normalized(&firewall::list(&self.t, self.fw, &self.sock, "conntrack"))
+    }
+}
+
+fn failed(got: &[(&'static str, bool)]) -> Vec<&'static str> {
+    got.iter().filter(|(_, ok)| !ok).map(|(w, _)| *w).collect()
+}
+
+#[test]
+fn brickwall_routes_and_masquerades_as_the_kernel_does() {
+    let mut kernel = Run::start("rtk", Fw::Kernel, &[FTP, TFTP, IRC]);
+    let by_kernel = kernel.scenarios();
+    let kernel_table = kernel.table();
+    drop(kernel);
+    let mut ours = Run::start("rtb", Fw::Brickwall("pnet", 1), &[FTP, TFTP, IRC]);
+    let by_brickwall = ours.scenarios();
+    let our_table = ours.table();
+    let log = firewall::stop_brickwall(&mut ours.t);
+    assert!(
+        failed(&by_kernel).is_empty(),
+        "the kernel router failed: {:?}",
+        failed(&by_kernel)
+    );
+    assert!(
+        failed(&by_brickwall).is_empty(),
+        "brickwall's router failed: {:?}\n{}\n{log}",
+        failed(&by_brickwall),
+        our_table.join("\n")
+    );
+    assert_eq!(
+        our_table, kernel_table,
+        "the connection tables differ (brickwall's, then the kernel's)"
+    );
+    // The router's own work shows in its summary.
+    for reason in [
+        "route-ttl-exceeded",
+        "route-too-big",
+        "route-no-route",
+        "live-neighbour-unreachable",
+    ] {
+        assert!(log.contains(reason), "no {reason} drops counted:\n{log}");
+    }
+}
+
+#[test]
+fn without_helpers_the_helper_dependent_transfers_fail_through_the_router() {
+    let mut run = Run::start("rtn", Fw::Brickwall("pnet", 1), &[]);
+    let got = run.scenarios();
+    firewall::stop_brickwall(&mut run.t);
+    let helper_dependent = [
+        "ftp PORT",
+        "ftp EPRT",
+        "ftp PASV",
+        "ftp EPSV",
+        "ftp EPRT over NAT66",
+        "ftp EPSV over NAT66",
+        "tftp get",
+        "irc dcc send",
+    ];
+    let failing = failed(&got);
+    assert_eq!(failing, helper_dependent, "what failed without helpers");
+}
