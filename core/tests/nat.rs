@@ -571,6 +571,11 @@ fn masquerade_and_redirect() {
     );
     let out = run_frames(&e, &[tcp6(fd(5), v6(0x99), 40000, 80, false)]);
     assert_eq!(dropped_for(&e, &out[0].1), "nat-no-address");
+    // A masquerade without addresses takes the output interface's from the engine: a
+    // replay has none (router mode has: tests/live_router.rs).
+    let e = nat_engine(r#"[{hook: postrouting, rules: [{action: masquerade}]}]"#);
+    let out = run_frames(&e, &[udp4(CLIENT, SERVER, 5000, 53)]);
+    assert_eq!(dropped_for(&e, &out[0].1), "nat-no-address");
 }
 
 #[test]

@@ -174,6 +174,22 @@ pub struct HostApi {
     pub config_dir: Option<extern "C" fn(ctx: *mut c_void, out: *const Writer)>,
     /// The engine's context for `config_dir`.
     pub config_dir_ctx: *mut c_void,
+    /// Writes the engine's own address on interface `ifindex` of the family of `toward`
+    /// (4 or 16 bytes; of several, the one whose prefix holds `toward`) to `out` (16
+    /// bytes) and returns its length; 0 when it has none there (a bridge has no
+    /// addresses on its ports). What `masquerade` and `redirect` translate to. Appended
+    /// to ABI 2 (see [`PacketView::interface_address`]).
+    pub interface_address: Option<
+        extern "C" fn(
+            ctx: *mut c_void,
+            ifindex: u32,
+            toward: *const u8,
+            toward_len: usize,
+            out: *mut u8,
+        ) -> usize,
+    >,
+    /// The engine's context for `interface_address`.
+    pub interface_address_ctx: *mut c_void,
 }
 
 /// Size of a host table without the fields appended to ABI 1 since.

@@ -423,6 +423,34 @@ impl PacketView {
         );
     }
 
+    /// The engine's own address on interface `ifindex` for traffic to or from `toward`
+    /// (4 or 16 bytes; the address is of its family): in router mode, that interface's
+    /// address (of several, the one whose prefix holds `toward`), what `masquerade`
+    /// translates to. The address's bytes and length; `None` where the engine has no
+    /// address there (a bridge) or predates the call.
+    pub fn interface_address(&self, ifindex: u32, toward: &[u8]) -> Option<([u8; 16], usize)> {
+        if self.host.is_null() {
+            return None;
+        }
+        // SAFETY: as in `annotate`; the appended fields are read only when `size`
+        // covers them.
+        let host = unsafe { &*self.host };
+        let end = std::mem::offset_of!(HostApi, interface_address_ctx)
+            + std::mem::size_of::<*mut c_void>();
+        let f = host
+            .interface_address
+            .filter(|_| host.size as usize >= end)?;
+        let mut out = [0u8; 16];
+        let n = f(
+            host.interface_address_ctx,
+            ifindex,
+            toward.as_ptr(),
+            toward.len(),
+            out.as_mut_ptr(),
+        );
+        matches!(n, 4 | 16).then_some((out, n))
+    }
+
     /// Replaces the whole datagram (e.g. by a reassembled one). The new bytes start with
     /// the IP header. Returns false if the host refused (no host, bad datagram).
     pub fn replace_datagram(&mut self, datagram: &[u8]) -> bool {

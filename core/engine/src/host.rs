@@ -1,11 +1,14 @@
 //! The engine side of the host API: the functions plugins call back into (logging,
-//! report notes, datagram replacement, injection at LOCAL_OUT, importing services).
+//! report notes, datagram replacement, injection at LOCAL_OUT, importing services,
+//! interface addresses).
 
 use crate::packet::Packet;
+use crate::pipeline::fib::Fib;
 use crate::plugin::services::{host_import, ServiceRegistry};
 use brickwall_hooks::abi::{HostApi, ABI_VERSION};
 use brickwall_hooks::PacketView;
 use std::ffi::c_void;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 /// Datagrams plugins injected, waiting for the pipeline to send them through LOCAL_OUT.
@@ -44,6 +47,9 @@ pub struct HostShared {
     pub services: Arc<ServiceRegistry>,
     /// The directory of the config the plugins come from.
     config_dir: Arc<Mutex<std::path::PathBuf>>,
+    /// Router mode's forwarding table (the interfaces' addresses), held for
+    /// `interface_address_ctx`, which points at it.
+    _fib: Arc<Option<Arc<Fib>>>,
 }
 
 // The table is immutable; the injector is synchronised.
@@ -51,8 +57,15 @@ unsafe impl Send for HostShared {}
 unsafe impl Sync for HostShared {}
 
 impl HostShared {
-    /// A host table whose injections go to a new injector.
+    /// A host table whose injections go to a new injector, with no interface
+    /// addresses.
     pub fn new() -> Arc<HostShared> {
+        HostShared::with_fib(None)
+    }
+
+    /// A host table whose interface addresses are those of router mode's `fib`.
+    pub fn with_fib(fib: Option<Arc<Fib>>) -> Arc<HostShared> {
+        let fib = Arc::new(fib);
         let injector = Arc::new(Injector::default());
         let services = Arc::new(ServiceRegistry::default());
         let config_dir = Arc::new(Mutex::new(std::path::PathBuf::from(".")));
@@ -68,12 +81,15 @@ impl HostShared {
             import_ctx: Arc::as_ptr(&services) as *mut c_void,
             config_dir: Some(host_config_dir),
             config_dir_ctx: Arc::as_ptr(&config_dir) as *mut c_void,
+            interface_address: Some(host_interface_address),
+            interface_address_ctx: Arc::as_ptr(&fib) as *mut c_void,
         });
         Arc::new(HostShared {
             api,
             injector,
             services,
             config_dir,
+            _fib: fib,
         })
     }
 
@@ -134,6 +150,42 @@ fn packet_of(pkt: *mut PacketView) -> Option<*mut Packet> {
         }
         Some(ctx)
     }
+}
+
+extern "C" fn host_interface_address(
+    ctx: *mut c_void,
+    ifindex: u32,
+    toward: *const u8,
+    toward_len: usize,
+    out: *mut u8,
+) -> usize {
+    if ctx.is_null() || toward.is_null() || out.is_null() {
+        return 0;
+    }
+    // SAFETY: `ctx` is the forwarding table of a live `HostShared` (plugins hold an
+    // `Arc` of it); `toward` is readable for `toward_len` bytes and `out` writable for
+    // 16, as the ABI says.
+    let (fib, toward) = unsafe {
+        (
+            &*(ctx as *const Option<Arc<Fib>>),
+            std::slice::from_raw_parts(toward, toward_len),
+        )
+    };
+    let toward = match toward_len {
+        4 => IpAddr::from(<[u8; 4]>::try_from(toward).unwrap_or_default()),
+        16 => IpAddr::from(<[u8; 16]>::try_from(toward).unwrap_or_default()),
+        _ => return 0,
+    };
+    let Some(addr) = fib.as_ref().and_then(|f| f.source_on(ifindex, toward)) else {
+        return 0;
+    };
+    let bytes: Vec<u8> = match addr {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    };
+    // SAFETY: `out` holds 16 bytes (the ABI), and an address has 4 or 16.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out, bytes.len()) };
+    bytes.len()
 }
 
 extern "C" fn host_config_dir(ctx: *mut c_void, out: *const brickwall_hooks::abi::Writer) {

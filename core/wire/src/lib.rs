@@ -19,7 +19,8 @@
 //!   ([`ndisc`]: the [`NdMessage`] view, [`neighbour_solicitation`],
 //!   [`neighbour_advertisement`], [`solicited_node`], [`multicast_mac`]) and the
 //!   [`icmp`] messages it originates ([`icmp4_error`], [`icmp6_error`],
-//!   [`echo_reply`]), built as whole frames or datagrams with their checksums.
+//!   [`echo_reply`]), built as whole frames or datagrams with their checksums; and
+//!   IPv4 [`fragment`]ation on the way out.
 //!
 //! Layer 3 problems are errors ([`ParseError`]); layer 4 problems are not: they set
 //! [`flags::L4_MALFORMED`] on an otherwise valid result, as the kernel lets such
@@ -36,6 +37,7 @@ pub mod checksum;
 pub mod crc32c;
 pub mod ethernet;
 pub mod flags;
+pub mod fragment;
 pub mod icmp;
 pub mod ip_proto;
 pub mod ndisc;

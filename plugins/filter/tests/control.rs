@@ -205,6 +205,8 @@ static API: HostApi = HostApi {
     import_ctx: std::ptr::null_mut(),
     config_dir: None,
     config_dir_ctx: std::ptr::null_mut(),
+    interface_address: None,
+    interface_address_ctx: std::ptr::null_mut(),
 };
 
 #[test]

@@ -55,7 +55,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::binding::{Choice, Chooser};
 use crate::range::Range;
 use crate::rewrite::Target;
-use crate::rules::{Action, Slots};
+use crate::rules::{Action, Kind, NatAction, Slots};
 use crate::tuple::{Flow, KeyKind, Manip};
 
 /// The plugin's registrations; a registration's `op` is its index here, which is also
@@ -185,7 +185,10 @@ impl Nat {
             .and_then(|c| c.as_ref())
             .and_then(|c| c.eval(pkt));
         let (range, null) = match rule.map(|r| r.action) {
-            Some(Action::Nat(n)) => match n.range(family, hook) {
+            Some(Action::Nat(n)) => match n
+                .range(family, hook)
+                .or_else(|| interface_range(&n, family, pkt))
+            {
                 // A rule's ports are for TCP and UDP; ICMP ids keep their own range.
                 Some(r) if curr.kind != KeyKind::Ports => (Range { keys: None, ..r }, false),
                 Some(r) => (r, false),
@@ -361,3 +364,26 @@ impl Plugin for Nat {
 }
 
 brickwall_hooks::declare_plugin!(Nat);
+
+/// The range of a `masquerade` or `redirect` without a configured address for the
+/// packet's family: the engine's address on the output interface (on the input one
+/// for `redirect`), as Linux's `nf_nat_masquerade` and `nf_nat_redirect` take it; none
+/// where the engine has none there.
+fn interface_range(
+    n: &NatAction,
+    family: brickwall_hooks::Family,
+    pkt: &PacketView,
+) -> Option<Range> {
+    let (src, dst) = pkt.addrs()?;
+    let (ifindex, toward) = match n.kind {
+        Kind::Masquerade => (pkt.oif, dst),
+        Kind::Redirect => (pkt.iif, src),
+        Kind::Snat | Kind::Dnat => return None,
+    };
+    let (bytes, len) = pkt.interface_address(ifindex, toward)?;
+    let addr = match len {
+        4 => u128::from(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])),
+        _ => u128::from_be_bytes(bytes),
+    };
+    Some(n.range_to(family, addr))
+}

@@ -87,8 +87,20 @@ impl NatAction {
         self.addrs.map(|a| a.0)
     }
 
+    /// The range of a `masquerade` or `redirect` to `addr` (of `family`): the
+    /// interface's own address, as the engine says.
+    pub fn range_to(&self, family: Family, addr: u128) -> Range {
+        Range {
+            addrs: Some((addr, addr)),
+            family,
+            keys: self.ports,
+            flags: self.flags,
+        }
+    }
+
     /// The range for a packet of `family` at `hook`; `None` when a `masquerade` or
-    /// `redirect` has no address for the family.
+    /// `redirect` has no configured address for the family (the engine's interface
+    /// address is asked then).
     pub fn range(&self, family: Family, hook: Hook) -> Option<Range> {
         let addrs = match self.kind {
             Kind::Snat | Kind::Dnat => self.addrs.map(|(_, lo, hi)| (lo, hi)),
@@ -381,12 +393,6 @@ fn local(
                 format!("a second {} address; one per family", family_word(f)),
             );
         }
-    }
-    if kind == Kind::Masquerade && l.addresses.is_empty() {
-        return err(
-            format!("{p}.addresses"),
-            "masquerade needs the output interface's address per family here (the engine has no interface addresses to ask yet)",
-        );
     }
     Ok(())
 }

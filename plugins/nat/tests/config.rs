@@ -52,10 +52,8 @@ fn errors_name_the_field_path() {
         &chain("input", r#"{"action": "masquerade"}"#),
         "chains[0].rules[0].action: masquerade belongs in a nat chain on postrouting, not input",
     );
-    expect(
-        &chain("postrouting", r#"{"action": "masquerade"}"#),
-        "chains[0].rules[0].action.masquerade.addresses: masquerade needs",
-    );
+    // Without `addresses`, masquerade asks the engine for the output interface's.
+    assert!(rules::load(&chain("postrouting", r#"{"action": "masquerade"}"#)).is_ok());
     expect(
         &chain(
             "postrouting",

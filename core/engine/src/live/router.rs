@@ -8,7 +8,7 @@ use super::iface::Interface;
 use super::neigh::{Neighbours, Resolution};
 use crate::config::LiveConfig;
 use crate::pipeline::fib::{Fib, FibRoute, Link, NextHop};
-use brickwall_wire::{arp, ethernet, icmp, ndisc, Cidr};
+use brickwall_wire::{arp, ethernet, fragment, icmp, ndisc, Cidr};
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Instant;
 
@@ -62,7 +62,7 @@ pub enum Sent {
     Out,
     /// Its neighbour has too many packets waiting already.
     QueueFull,
-    /// Larger than the interface's MTU (an IPv4 datagram that would need fragmenting).
+    /// Larger than the interface's MTU and not to be fragmented (DF, IPv6).
     TooBig,
     /// Its next hop's interface is not a routed one.
     NoPort,
@@ -288,9 +288,35 @@ impl Routed {
         let Some(port) = self.port_of(nh.oif) else {
             return Sent::NoPort;
         };
-        if datagram.len() > self.ports[port].mtu as usize {
-            return Sent::TooBig;
+        let mtu = self.ports[port].mtu as usize;
+        if datagram.len() > mtu {
+            // An IPv4 datagram without DF (one conntrack reassembled, say) goes in
+            // fragments, as Linux's `ip_fragment` sends it.
+            let Some(pieces) = fragment::fragment_v4(datagram, mtu) else {
+                return Sent::TooBig;
+            };
+            let mut sent = Sent::Out;
+            for p in &pieces {
+                let s = self.send_fitting(port, nh, p, now, scratch, out);
+                if s != Sent::Out {
+                    sent = s;
+                }
+            }
+            return sent;
         }
+        self.send_fitting(port, nh, datagram, now, scratch, out)
+    }
+
+    /// [`Routed::send`] for a datagram that fits the MTU of `port`.
+    fn send_fitting(
+        &self,
+        port: usize,
+        nh: NextHop,
+        datagram: &[u8],
+        now: Instant,
+        scratch: &mut Vec<u8>,
+        out: Out<'_>,
+    ) -> Sent {
         match self.neigh.resolve(nh.oif, nh.addr, datagram, now) {
             Resolution::Known { mac, probe } => {
                 scratch.clear();

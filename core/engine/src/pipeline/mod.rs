@@ -98,11 +98,12 @@ impl Shared {
     pub fn new(registry: Arc<HookRegistry>, router: Router, repeat_limit: u32) -> Arc<Shared> {
         let reasons = EngineReasons::register(&registry);
         let route_reasons = router.fib().map(|_| RouteReasons::register(&registry));
+        let host = HostShared::with_fib(router.fib_arc());
         Arc::new(Shared {
             registry,
             router,
             queues: Arc::new(QueueHub::default()),
-            host: HostShared::new(),
+            host,
             reasons,
             repeat_limit,
             route_reasons,

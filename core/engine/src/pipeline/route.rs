@@ -69,6 +69,11 @@ impl Router {
         self.fib.as_deref()
     }
 
+    /// The forwarding table, shared.
+    pub fn fib_arc(&self) -> Option<Arc<Fib>> {
+        self.fib.clone()
+    }
+
     /// Whether `addr` (4 or 16 bytes) is one of the local addresses.
     #[inline]
     pub fn is_local(&self, family: Family, addr: &[u8]) -> bool {

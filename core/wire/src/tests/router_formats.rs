@@ -4,6 +4,7 @@
 //! panic on any cut or scrambled input.
 
 use super::build::*;
+use crate::fragment::fragment_v4;
 use crate::icmp::*;
 use crate::ndisc::{NEIGHBOUR_ADVERTISEMENT, NEIGHBOUR_SOLICITATION};
 use crate::{
@@ -591,6 +592,85 @@ fn poke(b: &[u8]) {
             check_v6(&r, 64);
         }
     }
+    for mtu in [0, 20, 28, 29, 68] {
+        for f in fragment_v4(b, mtu).unwrap_or_default() {
+            assert!(f.len() <= mtu.max(b.len()));
+        }
+    }
+}
+
+/// Reassembles fragments by hand: checks each header (checksum by [`ones`], length,
+/// the same id and addresses) and puts the data back by offset; returns the data and
+/// whether the last one ended the datagram (MF clear).
+fn reassemble(frags: &[Vec<u8>], mtu: usize) -> (Vec<u8>, bool) {
+    let mut data = Vec::new();
+    let mut ended = false;
+    for (k, f) in frags.iter().enumerate() {
+        assert!(
+            f.len() <= mtu,
+            "fragment {k} of {} bytes over {mtu}",
+            f.len()
+        );
+        let hl = usize::from(f[0] & 0x0f) * 4;
+        assert_eq!(ones(&f[..hl]), 0, "fragment {k}'s header checksum");
+        assert_eq!(usize::from(u16::from_be_bytes([f[2], f[3]])), f.len());
+        assert_eq!(&f[4..6], &frags[0][4..6], "the id");
+        assert_eq!(&f[12..20], &frags[0][12..20], "the addresses");
+        let fo = u16::from_be_bytes([f[6], f[7]]);
+        let off = usize::from(fo & 0x1fff) * 8;
+        assert_eq!(off, data.len(), "fragment {k} follows on");
+        let mf = fo & 0x2000 != 0;
+        assert!(mf || k == frags.len() - 1, "only the last ends it");
+        if mf {
+            assert_eq!((f.len() - hl) % 8, 0, "a multiple of 8 but for the last");
+        }
+        ended = !mf;
+        data.extend_from_slice(&f[hl..]);
+    }
+    (data, ended)
+}
+
+#[test]
+fn fragments_rebuild_the_datagram() {
+    let payload: Vec<u8> = (0..3001u32).map(|i| (i * 7) as u8).collect();
+    // Options: a copied one (security, 0x82) and one that is not (record route, 7).
+    let opts = [0x82, 4, 0xaa, 0xbb, 7, 3, 4, 0];
+    let d = ipv4(V4::proto(17), &opts, &payload);
+    for mtu in [68, 576, 1280, 1500] {
+        let frags = fragment_v4(&d, mtu).expect("DF clear");
+        assert!(frags.len() > 1);
+        let (data, ended) = reassemble(&frags, mtu);
+        assert!(ended);
+        assert_eq!(data, payload, "mtu {mtu}");
+        assert_eq!(&frags[0][20..28], &opts, "the first keeps every option");
+        assert_eq!(frags[1][0], 0x46, "later ones the copied option only");
+        assert_eq!(&frags[1][20..24], &opts[..4]);
+    }
+    // It fits: the datagram itself (without link padding).
+    let mut padded = d.clone();
+    padded.extend_from_slice(&[0; 6]);
+    assert_eq!(fragment_v4(&padded, 4000), Some(vec![d.clone()]));
+    // DF set, or no room for 8 bytes of data: none.
+    let mut df = d.clone();
+    df[6] |= 0x40;
+    assert_eq!(fragment_v4(&df, 576), None);
+    assert_eq!(fragment_v4(&d, 35), None);
+    // A fragment cut further keeps its offset, and its MF on its last piece.
+    let part = ipv4(
+        V4 {
+            proto: 17,
+            id: 9,
+            frag_units: 100,
+            mf: true,
+        },
+        &[],
+        &payload[..1000],
+    );
+    let frags = fragment_v4(&part, 300).unwrap();
+    assert_eq!(u16::from_be_bytes([frags[0][6], frags[0][7]]) & 0x1fff, 100);
+    assert!(frags.iter().all(|f| f[6] & 0x20 != 0), "every piece has MF");
+    let data: Vec<u8> = frags.iter().flat_map(|f| f[20..].to_vec()).collect();
+    assert_eq!(data, payload[..1000]);
 }
 
 #[test]
