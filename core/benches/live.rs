@@ -1,4 +1,5 @@
-//! The live bridge against the kernel, on real traffic through network namespaces.
+//! The live bridge (or router) against the kernel, on real traffic through network
+//! namespaces.
 //!
 //! A client (`c0`, 10.77.0.1) and a server (`s0`, 10.77.0.2) in their own namespaces
 //! talk through a firewall namespace that bridges the veth ends `fc` and `fs`. The
@@ -20,6 +21,12 @@
 //!    segments through the firewall; the client's ports wrap around after about 64 k
 //!    connections, so later ones reopen connections the firewall holds in TIME_WAIT).
 //!
+//! With `BRICKWALL_BENCH_MODE=router` the firewall is a masquerading router instead
+//! (`Topology::routed`: the client 10.78.1.2 behind it, the server 10.78.2.2 with no
+//! route back): brickwall in router mode with the NAT plugin's `masquerade`, and the
+//! kernel with forwarding on and an nft `masquerade` in a nat chain; same policy, same
+//! three measurements, the UDP frames addressed to the router's link address.
+//!
 //! The table printed at the end puts brickwall beside the kernel, with the ratio
 //! brickwall / kernel (above 1: brickwall is faster), the machine and brickwall's own
 //! summary (per-port counters, drops) after SIGTERM.
@@ -30,13 +37,17 @@
 //! ```text
 //! cargo bench -p brickwall-core --bench live
 //! BRICKWALL_BENCH_DATAPATH=tpacket-v3 cargo bench -p brickwall-core --bench live
+//! BRICKWALL_BENCH_MODE=router BRICKWALL_BENCH_DATAPATH=tpacket-v2 cargo bench -p brickwall-core --bench live
 //! ```
 //!
 //! It takes about 50 s once built. The same binary acts as its own traffic programs: run
 //! inside a namespace with `--bw-…` arguments it is the UDP sender, the counter, the UDP
 //! sink or the connection client and server.
 
-use brickwall_netns::{is_root, on_path, Options, Topology, CLIENT4, SERVER4};
+use brickwall_netns::{
+    is_root, on_path, Options, Topology, CLIENT4, INSIDE_CLIENT4, OUTSIDE_SERVER4, ROUTER_INSIDE4,
+    ROUTER_OUTSIDE4, SERVER4,
+};
 use brickwall_wire::{checksum, ip_proto};
 use std::fmt::Write as _;
 use std::io::Read;
@@ -152,18 +163,39 @@ fn bench() -> Res<()> {
     let started = Instant::now();
     preflight()?;
     let datapath = std::env::var("BRICKWALL_BENCH_DATAPATH").unwrap_or_else(|_| "pnet".to_string());
+    let routed = match std::env::var("BRICKWALL_BENCH_MODE").as_deref() {
+        Ok("router") => true,
+        Ok("bridge") | Err(_) => false,
+        Ok(other) => {
+            return Err(format!(
+                "BRICKWALL_BENCH_MODE={other}: give bridge or router"
+            ))
+        }
+    };
+    let setup = Setup { datapath, routed };
+    let datapath = &setup.datapath;
     let brickwall = env!("CARGO_BIN_EXE_brickwall");
     let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     eprintln!("live bench: brickwall ({datapath} datapath), then the kernel");
-    let ours = measure(Fw::Brickwall, &datapath)?;
-    let kernel = measure(Fw::Kernel, &datapath)?;
+    let ours = measure(Fw::Brickwall, &setup)?;
+    let kernel = measure(Fw::Kernel, &setup)?;
     let took = started.elapsed();
 
     let mut o = String::new();
-    let _ = writeln!(o, "\n## Live bridge: brickwall vs the kernel\n");
+    let what = if routed {
+        "Live masquerading router"
+    } else {
+        "Live bridge"
+    };
+    let _ = writeln!(o, "\n## {what}: brickwall vs the kernel\n");
     let _ = writeln!(
         o,
-        "command: {}cargo bench -p brickwall-core --bench live",
+        "command: {}{}cargo bench -p brickwall-core --bench live",
+        if routed {
+            "BRICKWALL_BENCH_MODE=router "
+        } else {
+            ""
+        },
         if datapath == "pnet" {
             String::new()
         } else {
@@ -314,9 +346,56 @@ fn machine() -> String {
     format!("nproc {cpus}, {model}, Linux {kernel}")
 }
 
+/// What the bench runs: the datapath, and a bridge or a masquerading router.
+struct Setup {
+    datapath: String,
+    routed: bool,
+}
+
+impl Setup {
+    /// The client's address.
+    fn client(&self) -> &'static str {
+        if self.routed {
+            INSIDE_CLIENT4
+        } else {
+            CLIENT4
+        }
+    }
+
+    /// The server's address.
+    fn server(&self) -> &'static str {
+        if self.routed {
+            OUTSIDE_SERVER4
+        } else {
+            SERVER4
+        }
+    }
+
+    /// A fresh topology for `fw` (IPv6 off in the bridged one).
+    fn topology(&self, fw: Fw) -> Topology {
+        if self.routed {
+            Topology::routed(&format!("bench{}", fw.tag()))
+        } else {
+            Topology::with(fw.tag(), TOPOLOGY)
+        }
+    }
+
+    /// The link address the client's frames go to: the server's across a bridge, the
+    /// router's inside port's across a router.
+    fn first_hop_mac(&self, t: &Topology) -> String {
+        if self.routed {
+            t.read(&t.fw, "/sys/class/net/fc/address")
+        } else {
+            t.read(&t.server, "/sys/class/net/s0/address")
+        }
+    }
+}
+
 /// Builds a topology, starts `fw` in it, measures the three metrics and tears it down.
-fn measure(fw: Fw, datapath: &str) -> Res<Measured> {
-    let mut t = Topology::with(fw.tag(), TOPOLOGY);
+fn measure(fw: Fw, setup: &Setup) -> Res<Measured> {
+    let datapath = setup.datapath.as_str();
+    let (client4, server4) = (setup.client(), setup.server());
+    let mut t = setup.topology(fw);
     // Room for a few seconds of connections without reusing a port.
     t.exec(
         &t.client,
@@ -349,8 +428,8 @@ fn measure(fw: Fw, datapath: &str) -> Res<Measured> {
     ] {
         t.wait_for_listener(&server, proto, port, name);
     }
-    start_firewall(&mut t, fw, datapath);
-    let target = format!("{SERVER4}:{CPS_PORT}");
+    start_firewall(&mut t, fw, datapath, setup.routed);
+    let target = format!("{server4}:{CPS_PORT}");
     let probe = t.try_exec(&client, &[&me, "--bw-connect", &target, "15"]);
     if !probe.status.success() {
         return Err(format!(
@@ -365,7 +444,7 @@ fn measure(fw: Fw, datapath: &str) -> Res<Measured> {
         &[
             "iperf3",
             "-c",
-            SERVER4,
+            server4,
             "-p",
             &IPERF_PORT.to_string(),
             "-t",
@@ -386,7 +465,7 @@ fn measure(fw: Fw, datapath: &str) -> Res<Measured> {
     m.tcp_retransmits = end["sum_sent"]["retransmits"].as_u64().unwrap_or(0);
 
     eprintln!("live bench: {fw:?}: 64-byte UDP over {FLOWS} flows ({UDP_SECS} s)");
-    let s0_mac = t.read(&server, "/sys/class/net/s0/address");
+    let first_hop = setup.first_hop_mac(&t);
     let c0_dropped_before = t.counter(&client, "c0", "tx_dropped");
     t.spawn(
         "blast",
@@ -395,8 +474,10 @@ fn measure(fw: Fw, datapath: &str) -> Res<Measured> {
             &me,
             "--bw-blast",
             "c0",
-            s0_mac.trim(),
+            first_hop.trim(),
             &UDP_SECS.to_string(),
+            client4,
+            server4,
         ],
     );
     // Offered and delivered over the same window: what c0 handed to fc, what fs handed
@@ -523,12 +604,23 @@ fn self_exe() -> Res<String> {
         .map(|p| p.display().to_string())
 }
 
-fn brickwall_config(datapath: &str) -> String {
+fn brickwall_config(datapath: &str, routed: bool) -> String {
+    let (router, nat) = if routed {
+        (
+            format!(
+                "  router:\n    addresses: {{fc: [{ROUTER_INSIDE4}/24], fs: [{ROUTER_OUTSIDE4}/24]}}\n"
+            ),
+            "  - builtin: nat\n    config:\n      chains:\n        - hook: postrouting\n          \
+             rules: [{match: {saddr: 10.78.1.0/24}, action: masquerade}]\n",
+        )
+    } else {
+        (String::new(), "")
+    };
     format!(
         r#"live:
   interfaces: [fc, fs]
   datapath: {datapath}
-plugins:
+{router}plugins:
   - builtin: conntrack
   - builtin: filter
     config:
@@ -539,29 +631,35 @@ plugins:
             - {{match: {{ct_state: [established, related]}}, action: accept}}
             - {{match: {{ct_state: new, proto: tcp, dport: [{IPERF_PORT}, {CPS_PORT}]}}, action: accept}}
             - {{match: {{ct_state: new, proto: udp, dport: {UDP_PORT}}}, action: accept}}
-"#
+{nat}"#
     )
 }
 
-fn nft_ruleset() -> String {
+fn nft_ruleset(routed: bool) -> String {
+    let nat = if routed {
+        "chain post { type nat hook postrouting priority srcnat; ip saddr 10.78.1.0/24 masquerade; }\n"
+    } else {
+        ""
+    };
     format!(
         "table inet bwbench {{\n\
          chain forward {{ type filter hook forward priority filter; policy drop;\n\
            ct state established,related accept\n\
            ct state new tcp dport {{ {IPERF_PORT}, {CPS_PORT} }} accept\n\
            ct state new udp dport {UDP_PORT} accept\n\
-         }}\n}}\n"
+         }}\n{nat}}}\n"
     )
 }
 
 /// Starts firewall `fw` in `t`'s firewall namespace: brickwall on `datapath`, once it
-/// has opened every port (its control socket appears then), or the kernel's bridge.
-fn start_firewall(t: &mut Topology, fw: Fw, datapath: &str) {
+/// has opened every port (its control socket appears then), or the kernel's bridge
+/// (router, when `routed`).
+fn start_firewall(t: &mut Topology, fw: Fw, datapath: &str, routed: bool) {
     match fw {
         Fw::Brickwall => {
             let cfg = t.dir.join("fw.yaml");
             let sock = t.dir.join("control.sock");
-            std::fs::write(&cfg, brickwall_config(datapath))
+            std::fs::write(&cfg, brickwall_config(datapath, routed))
                 .unwrap_or_else(|e| panic!("writing {}: {e}", cfg.display()));
             let (c, s) = (cfg.display().to_string(), sock.display().to_string());
             let ns = t.fw.clone();
@@ -579,7 +677,8 @@ fn start_firewall(t: &mut Topology, fw: Fw, datapath: &str) {
             );
             t.wait_for_file(&sock, "brickwall", 60);
         }
-        Fw::Kernel => t.bridge_in_kernel(&nft_ruleset()),
+        Fw::Kernel if routed => t.route_in_kernel(&nft_ruleset(true)),
+        Fw::Kernel => t.bridge_in_kernel(&nft_ruleset(false)),
     }
 }
 
@@ -670,9 +769,9 @@ fn udp_frame(
     f
 }
 
-/// `--bw-blast IFACE DST_MAC SECS`: writes the FLOWS frames round and round to IFACE
-/// through an AF_PACKET socket, SEND_BATCH per `sendmmsg`, for SECS seconds; prints
-/// the frames sent and the seconds taken.
+/// `--bw-blast IFACE DST_MAC SECS SRC_IP DST_IP`: writes the FLOWS frames round and
+/// round to IFACE through an AF_PACKET socket, SEND_BATCH per `sendmmsg`, for SECS
+/// seconds; prints the frames sent and the seconds taken.
 fn blast(args: &[String]) -> Res<()> {
     let ifname: String = arg(args, 0, "interface")?;
     let dst = parse_mac(&arg::<String>(args, 1, "destination MAC")?)?;
@@ -687,7 +786,8 @@ fn blast(args: &[String]) -> Res<()> {
     if index == 0 {
         return Err(format!("no interface {ifname}"));
     }
-    let (client, server) = (octets(CLIENT4), octets(SERVER4));
+    let client = octets(&arg::<String>(args, 3, "source address")?);
+    let server = octets(&arg::<String>(args, 4, "destination address")?);
     let frames: Vec<[u8; FRAME_LEN]> = (0..FLOWS)
         .map(|i| udp_frame(dst, src, client, server, FIRST_SPORT + i as u16, i as u16))
         .collect();

@@ -182,6 +182,20 @@ fn connections_sorted_by_bytes() {
     assert!(screen(&b).contains("bytes ▲"));
 }
 
+/// A translated connection's row shows its translation beside the original.
+#[test]
+fn translated_connections_show_their_translation() {
+    let mut app = conns_app();
+    let mut page = four_conns();
+    page.rows[0].nat_src = Some(("203.0.113.2".parse().unwrap(), Some(61000)));
+    page.rows[1].nat_dst = Some(("10.9.0.5".parse().unwrap(), Some(5353)));
+    app.conns.take_page(page);
+    let b = render(&mut app, 160, 48);
+    let s = screen(&b);
+    assert!(s.contains("10.0.0.2:2000→203.0.113.2:61000"), "{s}");
+    assert!(s.contains("192.0.2.1:53→10.9.0.5:5353"), "{s}");
+}
+
 /// Without a sort, rows keep the table's (slot) order.
 #[test]
 fn connections_in_table_order() {

@@ -376,6 +376,23 @@ fn parsing_real_answers() {
     assert_eq!(bare.age_s(1), None);
     assert_eq!(bare.source(), "[fd00::2]:1000");
     assert_eq!(bare.state_text(), "UNREPLIED");
+    // A translated connection shows where it goes: masqueraded, the source as the
+    // server sees it; port-forwarded, the destination it really reaches.
+    let v = json!({"count": 2, "entries": [{"family": "ipv4", "id": 5, "mark": 0,
+        "proto": "tcp", "protonum": 6, "zone": 0, "labels": "0x0", "use": 1,
+        "orig": {"dport": 21, "dst": "10.78.2.2", "sport": 40000, "src": "10.78.1.2"},
+        "reply": {"dport": 1024, "dst": "10.78.2.1", "sport": 21, "src": "10.78.2.2"},
+        "state": "ESTABLISHED", "status": ["SEEN_REPLY", "SRC_NAT", "SRC_NAT_DONE", "DST_NAT_DONE"], "timeout": 9},
+        {"family": "ipv4", "id": 6, "mark": 0,
+        "proto": "tcp", "protonum": 6, "zone": 0, "labels": "0x0", "use": 1,
+        "orig": {"dport": 2121, "dst": "10.78.2.1", "sport": 5000, "src": "10.78.2.2"},
+        "reply": {"dport": 5000, "dst": "10.78.2.2", "sport": 21, "src": "10.78.1.2"},
+        "state": "ESTABLISHED", "status": ["SEEN_REPLY", "DST_NAT", "SRC_NAT_DONE", "DST_NAT_DONE"], "timeout": 9}]});
+    let rows = page(v).unwrap().rows;
+    assert_eq!(rows[0].source(), "10.78.1.2:40000→10.78.2.1:1024");
+    assert_eq!(rows[0].destination(), "10.78.2.2:21");
+    assert_eq!(rows[1].source(), "10.78.2.2:5000");
+    assert_eq!(rows[1].destination(), "10.78.2.1:2121→10.78.1.2:21");
     // The expectations come as records; the view shows their tuples in conntrack's words.
     let v = json!({"expectations": [{"id": 4, "timeout": 295, "protonum": 6, "family": "ipv4",
         "tuple": {"src": "10.0.0.1", "dst": "10.0.0.2", "sport": 0, "dport": 20000},

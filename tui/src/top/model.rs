@@ -60,6 +60,11 @@ pub struct ConnRow {
     pub unreplied: bool,
     /// `ASSURED`.
     pub assured: bool,
+    /// Source NAT: the address and port the source is seen as (the reply's
+    /// destination).
+    pub nat_src: Option<(IpAddr, Option<u16>)>,
+    /// Destination NAT: where the connection really goes (the reply's source).
+    pub nat_dst: Option<(IpAddr, Option<u16>)>,
 }
 
 impl From<&ConnRecord> for ConnRow {
@@ -84,6 +89,12 @@ impl From<&ConnRecord> for ConnRow {
             mark: r.mark,
             unreplied: !r.has_status("SEEN_REPLY"),
             assured: r.has_status("ASSURED"),
+            nat_src: r
+                .has_status("SRC_NAT")
+                .then_some((r.reply.dst, r.reply.dport)),
+            nat_dst: r
+                .has_status("DST_NAT")
+                .then_some((r.reply.src, r.reply.sport)),
         }
     }
 }
@@ -96,14 +107,15 @@ impl ConnRow {
             .map(|s| now_ns.saturating_sub(s) / 1_000_000_000)
     }
 
-    /// The source as the table shows it: `addr:port`, `[v6]:port`, or the address.
+    /// The source as the table shows it: `addr:port`, `[v6]:port`, or the address;
+    /// translated, `addr:port→seen-as:port`.
     pub fn source(&self) -> String {
-        endpoint(self.src, self.sport)
+        translated(endpoint(self.src, self.sport), self.nat_src)
     }
 
-    /// The destination as the table shows it.
+    /// The destination as the table shows it; translated, `addr:port→really:port`.
     pub fn destination(&self) -> String {
-        endpoint(self.dst, self.dport)
+        translated(endpoint(self.dst, self.dport), self.nat_dst)
     }
 
     /// The state column's text: the protocol state, `-` for none, and `UNREPLIED`.
@@ -114,6 +126,14 @@ impl ConnRow {
             (None, true) => "UNREPLIED".into(),
             (None, false) => "-".into(),
         }
+    }
+}
+
+/// An endpoint with its translation, if any, after an arrow.
+fn translated(orig: String, nat: Option<(IpAddr, Option<u16>)>) -> String {
+    match nat {
+        Some((a, p)) => format!("{orig}→{}", endpoint(a, p)),
+        None => orig,
     }
 }
 

@@ -58,6 +58,8 @@ pub fn conn(id: u32, proto: &str, src: &str, sport: u16, dst: &str, dport: u16) 
         mark: 0,
         unreplied: false,
         assured: true,
+        nat_src: None,
+        nat_dst: None,
     }
 }
 
