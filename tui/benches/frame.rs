@@ -130,6 +130,8 @@ fn state_1m() -> App {
                 mark: (i % 4) as u32,
                 unreplied: i % 5 == 0,
                 assured: i % 2 == 0,
+                nat_src: None,
+                nat_dst: None,
             }
         })
         .collect();
