@@ -11,8 +11,10 @@
 //! too big toward a smaller MTU, network unreachable without a route, host unreachable
 //! when a neighbour never answers); a datagram without DF fragmented toward the smaller
 //! MTU; FTP in all four modes over IPv4 and two over IPv6
-//! (NAT66), TFTP and an IRC DCC SEND through the helpers; and a port forward from
-//! outside to a web server inside. At the end their connection tables, normalised, are
+//! (NAT66), TFTP and an IRC DCC SEND through the helpers; a port forward from
+//! outside to a web server inside; and the router's own traffic (brickwall's host side
+//! is a TAP device): a web server on the router's inside address, a ping from the
+//! router. At the end their connection tables, normalised, are
 //! equal. Without helpers, the helper-dependent transfers fail through brickwall.
 //! Needs root (CI is root), vsftpd, tftpd-hpa, ngircd, python3 and curl.
 
@@ -51,7 +53,7 @@ fn router_config(helpers: &[Helper]) -> String {
     let routed = bridged.replacen(
         live,
         &format!(
-            "live:\n  interfaces: [fc, fs]\n  router:\n    addresses:\n      \
+            "live:\n  interfaces: [fc, fs]\n  tap: {{name: bwhost}}\n  router:\n    addresses:\n      \
              fc: [{ROUTER_INSIDE4}/24, \"{ROUTER_INSIDE6}/64\"]\n      \
              fs: [{ROUTER_OUTSIDE4}/24, \"{ROUTER_OUTSIDE6}/64\"]\n"
         ),
@@ -147,6 +149,24 @@ impl Run {
             ],
         );
         t.wait_for_listener(&client, "tcp", 21, "web");
+        // A service of the router itself, on its inside address: through brickwall's
+        // INPUT to the host's side (its TAP), as the kernel's own.
+        let fw_ns = t.fw.clone();
+        t.spawn(
+            "router-web",
+            &fw_ns,
+            &[
+                "python3",
+                "-m",
+                "http.server",
+                "8080",
+                "--bind",
+                ROUTER_INSIDE4,
+                "--directory",
+                &web,
+            ],
+        );
+        t.wait_for_listener(&fw_ns, "tcp", 8080, "router-web");
         Run {
             t,
             fw,
@@ -283,6 +303,20 @@ impl Run {
         r.push(("tftp get", o.status.success() && intact));
         r.push(("irc dcc send", self.dcc_send()));
         r.push(("port forward from outside", self.forwarded()));
+        let got = self.t.dir.join("router.got");
+        let o = firewall::curl(
+            &self.t,
+            &format!("http://{ROUTER_INSIDE4}:8080/page.bin"),
+            &got,
+            &[],
+        );
+        let intact = std::fs::read(&got).is_ok_and(|d| d == self.page);
+        r.push(("a service on the router", o.status.success() && intact));
+        let out = self.t.try_exec(
+            &self.t.fw,
+            &["ping", "-n", "-c", "2", "-W", "3", OUTSIDE_SERVER4],
+        );
+        r.push(("the router pings out", out.status.success()));
         r
     }
 
@@ -381,7 +415,19 @@ fn brickwall_routes_and_masquerades_as_the_kernel_does() {
     let mut ours = Run::start("rtb", Fw::Brickwall("pnet", 1), &[FTP, TFTP, IRC]);
     let by_brickwall = ours.scenarios();
     let our_table = ours.table();
+    let tables = |t: &Topology| {
+        String::from_utf8_lossy(&t.exec(&t.fw, &["nft", "list", "tables"]).stdout).into_owned()
+    };
+    let running = tables(&ours.t);
     let log = firewall::stop_brickwall(&mut ours.t);
+    // The kernel's stack is kept off the routed ports while the engine runs, and the
+    // table doing it goes with the engine.
+    assert!(
+        running.contains("table netdev brickwall-router"),
+        "{running}"
+    );
+    let after = tables(&ours.t);
+    assert!(!after.contains("brickwall-router"), "left behind: {after}");
     assert!(
         failed(&by_kernel).is_empty(),
         "the kernel router failed: {:?}",

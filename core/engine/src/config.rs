@@ -70,7 +70,9 @@ pub struct LiveConfig {
 pub struct TapConfig {
     /// The device's name.
     pub name: String,
-    /// Its addresses, `address/prefix-length`: the engine's local addresses.
+    /// Its addresses, `address/prefix-length`: the engine's local addresses. In router
+    /// mode none are given: it carries the router's.
+    #[serde(default)]
     pub addresses: Vec<IfAddr>,
 }
 
@@ -547,12 +549,12 @@ impl Config {
                 ));
             }
             if let Some(r) = &live.router {
-                if live.tap.is_some() {
+                if live.tap.as_ref().is_some_and(|t| !t.addresses.is_empty()) {
                     return Err(ConfigError::field(
                         file,
-                        "live.tap".into(),
-                        "router mode has no host side: the router answers ping on its \
-                         addresses itself; leave out `tap`"
+                        "live.tap.addresses".into(),
+                        "in router mode the TAP carries the router's addresses \
+                         (live.router.addresses): leave these out"
                             .into(),
                     ));
                 }
@@ -576,6 +578,15 @@ impl Config {
                 }
                 r.static_routes(&live.interfaces)
                     .map_err(|(at, m)| ConfigError::field(file, at, m))?;
+            }
+            if let Some(t) = live.tap.as_ref().filter(|_| live.router.is_none()) {
+                if t.addresses.is_empty() {
+                    return Err(ConfigError::field(
+                        file,
+                        "live.tap.addresses".into(),
+                        "give the host's addresses (address/prefix-length)".into(),
+                    ));
+                }
             }
             if let Some(t) = &live.tap {
                 if t.name.is_empty() || t.name.len() > 15 || t.name.contains('/') {
@@ -748,15 +759,28 @@ mod tests {
             err(&format!("{{{both}, routes: [{{to: 10.9.0.0/33, dev: a}}]}}")),
             "r.yaml: live.router.routes[0].to: `10.9.0.0/33` is not a prefix (10.0.0.0/8, 2001:db8::/32) or `default`"
         );
-        let e = Config::parse(
-            &format!("live:\n  interfaces: [a, b]\n  tap: {{name: t0, addresses: [10.9.0.1/24]}}\n  router: {{{both}}}\n"),
-            "r.yaml",
-        )
-        .unwrap_err()
-        .to_string();
+        let tap = |t: &str| {
+            Config::parse(
+                &format!("live:\n  interfaces: [a, b]\n  tap: {t}\n  router: {{{both}}}\n"),
+                "r.yaml",
+            )
+        };
+        let e = tap("{name: t0, addresses: [10.9.0.1/24]}")
+            .unwrap_err()
+            .to_string();
         assert!(
-            e.starts_with("r.yaml: live.tap: router mode has no host side"),
+            e.starts_with(
+                "r.yaml: live.tap.addresses: in router mode the TAP carries the router's"
+            ),
             "{e}"
+        );
+        assert!(tap("{name: t0}").is_ok());
+        let e = Config::parse("live:\n  interfaces: [a, b]\n  tap: {name: t0}\n", "b.yaml")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "b.yaml: live.tap.addresses: give the host's addresses (address/prefix-length)"
         );
     }
 
@@ -828,7 +852,7 @@ mod tests {
             e.contains("live.tap.addresses[0]") && e.contains("prefix length"),
             "{e}"
         );
-        let e = err("live: {interfaces: [a, b], tap: {name: a, addresses: []}}\n");
+        let e = err("live: {interfaces: [a, b], tap: {name: a, addresses: [10.0.0.1/24]}}\n");
         assert!(e.contains("live.tap.name"), "{e}");
     }
 }

@@ -66,7 +66,10 @@ pub fn run(a: RunArgs) -> Result<(), String> {
     };
     // What needs root: the packet sockets (and TAP), and the control socket and metrics
     // port, bound but not yet served.
-    let ports = live::open_ports(&live_cfg, &mut |n| eprintln!("brickwall: {n}"))?;
+    let live::Opened {
+        ports,
+        ingress: _ingress,
+    } = live::open_ports(&live_cfg, &mut |n| eprintln!("brickwall: {n}"))?;
     let bound = a.control.bind()?;
     if let (Some(b), Some(u)) = (&bound, &run_as) {
         b.give_to(u.uid, u.gid)

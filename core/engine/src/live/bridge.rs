@@ -397,10 +397,14 @@ impl Worker<'_> {
         }
     }
 
-    /// Router mode: sends a forwarded packet to its next hop; answers a ping to the
-    /// router (the answer starts at OUTPUT as the router's own packet).
+    /// Router mode: sends a forwarded packet to its next hop; hands one for the router
+    /// to the host's TAP or, without one, answers a ping itself (the answer starts at
+    /// OUTPUT as the router's own packet).
     fn route_out(&mut self, r: &Routed, pkt: &Packet, outcome: Outcome) {
         if outcome == Outcome::Delivered {
+            if r.deliver(pkt.datagram(), &mut |j, f| self.emit(f, |k, _| k == j)) {
+                return;
+            }
             match brickwall_wire::icmp::echo_reply(pkt.datagram()) {
                 Some(reply) => {
                     self.pipeline.shared().host.injector.push(reply);
@@ -562,8 +566,8 @@ pub fn run(shared: &Arc<Shared>, ports: Vec<Port>, mut opts: BridgeOptions<'_>) 
         });
     }
     let routed = shared.router.fib().map(|fib| {
-        let ifaces: Vec<&Interface> = outs.iter().map(|o| &o.iface).collect();
-        Routed::new(fib, &ifaces)
+        let ports: Vec<(&Interface, bool)> = outs.iter().map(|o| (&o.iface, o.local)).collect();
+        Routed::new(fib, &ports)
     });
     let workers_of: Vec<usize> = (0..outs.len())
         .map(|i| rxs.iter().filter(|(p, _)| *p == i).count())

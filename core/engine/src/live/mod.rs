@@ -11,6 +11,7 @@
 //! - [`bridge`]: the workers and what a run did.
 //! - [`router`]: router mode's link layer (ARP, neighbour discovery, next hops).
 //! - [`neigh`]: router mode's neighbour table.
+//! - [`ingress`]: router mode's drop of every frame on the kernel's own path.
 //! - [`caps`]: dropping every capability but CAP_NET_RAW and CAP_NET_ADMIN.
 
 pub mod bridge;
@@ -18,6 +19,7 @@ pub mod caps;
 pub mod csum;
 pub mod datapath;
 pub mod iface;
+pub mod ingress;
 pub mod neigh;
 pub mod pnet;
 pub mod ring;
@@ -64,12 +66,40 @@ impl Port {
     }
 }
 
+/// The opened ports, and in router mode what keeps the kernel's stack off them (for as
+/// long as it lives).
+pub struct Opened {
+    /// The ports, the host's TAP last.
+    pub ports: Vec<Port>,
+    /// Router mode's ingress drop.
+    pub ingress: Option<ingress::IngressDrop>,
+}
+
 /// Opens every configured interface: looks it up, applies the offload policy (each
 /// change is reported through `notice`) and opens its sockets on the configured
-/// datapath. Errors name the interface.
-pub fn open_ports(cfg: &LiveConfig, notice: &mut dyn FnMut(String)) -> Result<Vec<Port>, String> {
+/// datapath; in router mode, first keeps the kernel's stack off them. Errors name the
+/// interface.
+pub fn open_ports(cfg: &LiveConfig, notice: &mut dyn FnMut(String)) -> Result<Opened, String> {
     let poll = Duration::from_millis(cfg.poll_ms.clamp(1, 1000));
     let mut ports = Vec::new();
+    let ingress = match &cfg.router {
+        Some(_) => {
+            let drop = ingress::drop_ingress(&cfg.interfaces).map_err(|e| {
+                format!(
+                    "router mode keeps the kernel off {} with an nf_tables ingress chain: {e}",
+                    cfg.interfaces.join(", ")
+                )
+            })?;
+            notice(format!(
+                "{}: the kernel's own stack sees none of their frames (table netdev {} \
+                 while the engine runs)",
+                cfg.interfaces.join(", "),
+                ingress::TABLE
+            ));
+            Some(drop)
+        }
+        None => None,
+    };
     for name in &cfg.interfaces {
         let iface = Interface::by_name(name).map_err(|e| e.to_string())?;
         if !iface.up {
@@ -113,17 +143,38 @@ pub fn open_ports(cfg: &LiveConfig, notice: &mut dyn FnMut(String)) -> Result<Ve
         ports.push(port);
     }
     if let Some(t) = &cfg.tap {
-        let addrs: Vec<(std::net::IpAddr, u8)> = t.addresses.iter().map(|a| (a.0, a.1)).collect();
+        // In router mode the host's side carries the router's addresses, and routes to
+        // its static destinations lead to the engine too.
+        let addrs: Vec<(std::net::IpAddr, u8)> = match &cfg.router {
+            Some(r) => cfg
+                .interfaces
+                .iter()
+                .filter_map(|n| r.addresses.get(n))
+                .flatten()
+                .map(|a| (a.0, a.1))
+                .collect(),
+            None => t.addresses.iter().map(|a| (a.0, a.1)).collect(),
+        };
         let tap = tap::Tap::create(&t.name, &addrs).map_err(|e| e.to_string())?;
         notice(format!(
             "{}: the host's side, with {}",
             t.name,
-            t.addresses
+            addrs
                 .iter()
                 .map(|a| format!("{}/{}", a.0, a.1))
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+        if let Some(r) = &cfg.router {
+            let routes = r
+                .static_routes(&cfg.interfaces)
+                .map_err(|(at, m)| format!("{at}: {m}"))?;
+            for route in routes {
+                let to = route.to.network();
+                tap::add_route(&t.name, tap.iface.index, to, route.to.prefix())
+                    .map_err(|e| e.to_string())?;
+            }
+        }
         let iface = tap.iface.clone();
         let (tx, rx) = tap.split(poll);
         ports.push(Port {
@@ -133,5 +184,5 @@ pub fn open_ports(cfg: &LiveConfig, notice: &mut dyn FnMut(String)) -> Result<Ve
             rx: vec![Box::new(rx)],
         });
     }
-    Ok(ports)
+    Ok(Opened { ports, ingress })
 }

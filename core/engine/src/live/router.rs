@@ -48,11 +48,18 @@ pub fn fib(live: &LiveConfig) -> Result<Fib, (String, String)> {
     Ok(Fib::new(links, &routes))
 }
 
-/// A routed interface as the link layer needs it.
+/// The link address the router answers with on the host's TAP device, for every
+/// address the host asks for (it routes everything through the engine).
+pub const HOST_SIDE_MAC: [u8; 6] = [0x02, 0x62, 0x77, 0x00, 0x00, 0x01];
+
+/// A routed interface (or the host's TAP) as the link layer needs it.
 struct Port {
     index: u32,
+    /// The router's link address on it.
     mac: [u8; 6],
     mtu: u32,
+    /// The host's TAP device: its own link address (the host's).
+    host: Option<[u8; 6]>,
 }
 
 /// How sending a routed datagram went.
@@ -81,19 +88,84 @@ pub struct Routed {
 pub type Out<'a> = &'a mut dyn FnMut(usize, &[u8]);
 
 impl Routed {
-    /// The link layer of `ifaces` (the live ports, in order) routing by `fib`.
-    pub fn new(fib: &Fib, ifaces: &[&Interface]) -> Routed {
+    /// The link layer of `ports` (the live ports, in order, each with whether it is
+    /// the host's TAP) routing by `fib`.
+    pub fn new(fib: &Fib, ports: &[(&Interface, bool)]) -> Routed {
         Routed {
             fib: fib.clone(),
-            ports: ifaces
+            ports: ports
                 .iter()
-                .map(|i| Port {
+                .map(|&(i, host)| Port {
                     index: i.index,
-                    mac: i.mac,
+                    mac: if host { HOST_SIDE_MAC } else { i.mac },
                     mtu: i.mtu,
+                    host: host.then_some(i.mac),
                 })
                 .collect(),
             neigh: Neighbours::default(),
+        }
+    }
+
+    /// Hands a packet that passed INPUT to the host's TAP device; false without one.
+    pub fn deliver(&self, datagram: &[u8], out: Out<'_>) -> bool {
+        let Some((port, host)) = self
+            .ports
+            .iter()
+            .enumerate()
+            .find_map(|(k, p)| Some((k, p.host?)))
+        else {
+            return false;
+        };
+        self.frame_out(port, host, ethertype_of(datagram), datagram, out);
+        true
+    }
+
+    /// The host asks for a link address on its TAP: every one is the router's.
+    fn answer_host(&self, port: usize, frame: &[u8], out: Out<'_>) -> bool {
+        let from: [u8; 6] = frame[6..12].try_into().unwrap_or_default();
+        let payload = &frame[14..];
+        match u16::from_be_bytes([frame[12], frame[13]]) {
+            ethernet::ETHERTYPE_ARP => {
+                if let Some(a) = arp::ArpPacket::new(payload).filter(|a| a.op() == arp::OP_REQUEST)
+                {
+                    let reply = arp::arp_frame(
+                        arp::OP_REPLY,
+                        HOST_SIDE_MAC,
+                        a.target_ip(),
+                        a.sender_mac(),
+                        a.sender_ip(),
+                        a.sender_mac(),
+                    );
+                    out(port, &reply);
+                }
+                true
+            }
+            ethernet::ETHERTYPE_IPV6 => {
+                let nd = match (payload.get(6), payload.get(7), payload.get(40..)) {
+                    (Some(&58), Some(&255), Some(icmp)) => ndisc::NdMessage::new(icmp),
+                    _ => None,
+                };
+                let Some(m) = nd else {
+                    return false;
+                };
+                let src: [u8; 16] = payload[8..24].try_into().unwrap_or_default();
+                if m.is_solicitation() && src != [0; 16] {
+                    let target = m.target();
+                    let asker = m.link_addr().unwrap_or(from);
+                    let na = ndisc::neighbour_advertisement(
+                        &target,
+                        &src,
+                        &target,
+                        HOST_SIDE_MAC,
+                        true,
+                        true,
+                        true,
+                    );
+                    self.frame_out(port, asker, ethernet::ETHERTYPE_IPV6, &na, out);
+                }
+                true
+            }
+            _ => false,
         }
     }
 
@@ -119,6 +191,9 @@ impl Routed {
         let group = eth[0] & 1 != 0;
         if !group && eth[..6] != self.ports[port].mac {
             return true;
+        }
+        if self.ports[port].host.is_some() {
+            return self.answer_host(port, frame, out);
         }
         let from: [u8; 6] = eth[6..12].try_into().unwrap_or_default();
         match u16::from_be_bytes([eth[12], eth[13]]) {

@@ -1,6 +1,7 @@
 //! The engine's own side in live mode: a TAP device the host's stack terminates. Frames
-//! the bridge delivers locally (after INPUT) are written to it; frames the host sends
-//! out of it enter the engine at OUTPUT. It carries the engine's local addresses.
+//! the engine delivers locally (after INPUT) are written to it; frames the host sends
+//! out of it enter the engine at OUTPUT. It carries the engine's local addresses (and,
+//! in router mode, routes to the router's static destinations).
 
 use super::datapath::{FrameRx, FrameTx, KernelStats, Sent, TxBatch};
 use super::iface::{self, IfReq, Interface};
@@ -36,6 +37,21 @@ pub struct TapTx {
 struct In6IfReq {
     addr: [u8; 16],
     prefixlen: u32,
+    ifindex: libc::c_int,
+}
+
+/// `struct in6_rtmsg`: an IPv6 route for SIOCADDRT.
+#[repr(C)]
+struct In6RtMsg {
+    dst: [u8; 16],
+    src: [u8; 16],
+    gateway: [u8; 16],
+    kind: u32,
+    dst_len: u16,
+    src_len: u16,
+    metric: u32,
+    info: libc::c_ulong,
+    flags: u32,
     ifindex: libc::c_int,
 }
 
@@ -107,6 +123,66 @@ fn set_up(name: &str) -> io::Result<()> {
         .map_err(with_context(format!("{name}: bringing it up")))
 }
 
+/// Routes `to` (network address, prefix length) out of device `name` (index `index`)
+/// with no gateway: the host sends everything for it to the engine. An existing route
+/// to the same prefix is an error.
+pub fn add_route(name: &str, index: u32, to: IpAddr, len: u8) -> io::Result<()> {
+    let what = format!("{name}: a route to {to}/{len}");
+    match to {
+        IpAddr::V4(net) => {
+            let sock = iface::request_socket(libc::AF_INET)?;
+            let sin = |a: [u8; 4]| {
+                // SAFETY: sockaddr is plain data; zeroes are a valid value.
+                let mut sa: libc::sockaddr = unsafe { std::mem::zeroed() };
+                sa.sa_family = libc::AF_INET as libc::sa_family_t;
+                for (d, b) in sa.sa_data[2..6].iter_mut().zip(a) {
+                    *d = b as libc::c_char;
+                }
+                sa
+            };
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len))
+            };
+            let dev = std::ffi::CString::new(name)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{what}: {e}")))?;
+            // SAFETY: rtentry is plain data; zeroes are a valid value.
+            let mut rt: libc::rtentry = unsafe { std::mem::zeroed() };
+            rt.rt_dst = sin(net.octets());
+            rt.rt_genmask = sin(mask.to_be_bytes());
+            rt.rt_flags = libc::RTF_UP;
+            // The ioctl's metric is one more than the route's.
+            rt.rt_metric = 1;
+            rt.rt_dev = dev.as_ptr() as *mut libc::c_char;
+            // SAFETY: SIOCADDRT takes an rtentry, whose device name outlives the call.
+            if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCADDRT as _, &rt) } < 0 {
+                return Err(last_err(&what));
+            }
+        }
+        IpAddr::V6(net) => {
+            let sock = iface::request_socket(libc::AF_INET6)?;
+            let rt = In6RtMsg {
+                dst: net.octets(),
+                src: [0; 16],
+                gateway: [0; 16],
+                kind: 0,
+                dst_len: u16::from(len),
+                src_len: 0,
+                metric: 1,
+                info: 0,
+                flags: libc::RTF_UP as u32,
+                ifindex: index as libc::c_int,
+            };
+            // SAFETY: SIOCADDRT on an IPv6 socket takes an in6_rtmsg.
+            if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCADDRT as _, &rt) } < 0 {
+                return Err(last_err(&what));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Tap {
     /// Creates (or attaches to) TAP device `name`, gives it `addresses` (address and
     /// prefix length) and brings it up. Needs CAP_NET_ADMIN.
@@ -140,9 +216,19 @@ impl Tap {
         }
         let tap = |fd| -> io::Result<Tap> {
             let iface = Interface::by_name(name)?;
+            let mut v4s = 0;
             for (a, len) in addresses {
                 match a {
-                    IpAddr::V4(v4) => add_v4(name, v4.octets(), *len)?,
+                    IpAddr::V4(v4) => {
+                        // The first is the device's own, the others aliases
+                        // (`name:1`, ...), as the classic ioctl sets several.
+                        let label = match v4s {
+                            0 => name.to_string(),
+                            k => format!("{name}:{k}"),
+                        };
+                        add_v4(&label, v4.octets(), *len)?;
+                        v4s += 1;
+                    }
                     IpAddr::V6(v6) => add_v6(name, iface.index, v6.octets(), *len)?,
                 }
             }
