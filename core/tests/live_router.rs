@@ -46,8 +46,8 @@ const FORWARDED_PORT: u16 = 2121;
 /// and NAT (the port forward at prerouting, masquerade of the inside subnets at
 /// postrouting, to the output interface's address, of each family, that the engine
 /// gives the NAT plugin).
-fn router_config(helpers: &[Helper]) -> String {
-    let bridged = brickwall_config(helpers, "pnet", 1);
+fn router_config(helpers: &[Helper], datapath: &str, workers: usize) -> String {
+    let bridged = brickwall_config(helpers, datapath, workers);
     let live = "live:\n  interfaces: [fc, fs]\n";
     assert!(bridged.contains(live), "the live tests' config changed");
     let routed = bridged.replacen(
@@ -110,8 +110,9 @@ impl Run {
             t.exec(ns, &["ip", "link", "set", dev, "mtu", OUTSIDE_MTU]);
         }
         let sock = match fw {
-            Fw::Brickwall(..) => {
-                let sock = firewall::run_brickwall(&mut t, &router_config(helpers));
+            Fw::Brickwall(datapath, workers) => {
+                let config = router_config(helpers, datapath, workers);
+                let sock = firewall::run_brickwall(&mut t, &config);
                 firewall::assert_only_network_capabilities(&t);
                 sock
             }
@@ -400,6 +401,11 @@ impl Run {
     fn table(&self) -> Vec<String> {
         firewall::normalized(&firewall::list(&self.t, self.fw, &self.sock, "conntrack"))
     }
+
+    /// The router's expectation table, normalised and sorted.
+    fn expects(&self) -> Vec<String> {
+        firewall::normalized_expects(&firewall::list(&self.t, self.fw, &self.sock, "expect"))
+    }
 }
 
 fn failed(got: &[(&'static str, bool)]) -> Vec<&'static str> {
@@ -411,10 +417,12 @@ fn brickwall_routes_and_masquerades_as_the_kernel_does() {
     let mut kernel = Run::start("rtk", Fw::Kernel, &[FTP, TFTP, IRC]);
     let by_kernel = kernel.scenarios();
     let kernel_table = kernel.table();
+    let kernel_expects = kernel.expects();
     drop(kernel);
     let mut ours = Run::start("rtb", Fw::Brickwall("pnet", 1), &[FTP, TFTP, IRC]);
     let by_brickwall = ours.scenarios();
     let our_table = ours.table();
+    let our_expects = ours.expects();
     let tables = |t: &Topology| {
         String::from_utf8_lossy(&t.exec(&t.fw, &["nft", "list", "tables"]).stdout).into_owned()
     };
@@ -443,6 +451,10 @@ fn brickwall_routes_and_masquerades_as_the_kernel_does() {
         our_table, kernel_table,
         "the connection tables differ (brickwall's, then the kernel's)"
     );
+    assert_eq!(
+        our_expects, kernel_expects,
+        "the expectation tables differ (brickwall's, then the kernel's)"
+    );
     // The router's own work shows in its summary.
     for reason in [
         "route-ttl-exceeded",
@@ -456,7 +468,8 @@ fn brickwall_routes_and_masquerades_as_the_kernel_does() {
 
 #[test]
 fn without_helpers_the_helper_dependent_transfers_fail_through_the_router() {
-    let mut run = Run::start("rtn", Fw::Brickwall("pnet", 1), &[]);
+    // The rings and two workers per interface here (the other test: pnet, one each).
+    let mut run = Run::start("rtn", Fw::Brickwall("tpacket-v2", 2), &[]);
     let got = run.scenarios();
     firewall::stop_brickwall(&mut run.t);
     let helper_dependent = [

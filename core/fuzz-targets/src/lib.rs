@@ -88,11 +88,38 @@ pub fn encode_frames(link: LinkType, frames: &[(u64, &[u8])]) -> Vec<u8> {
     out
 }
 
-/// The frame parser and header views, for one frame of the input's link type.
+/// What a router reads and builds from a frame: the ARP and neighbour discovery views,
+/// and the ICMP errors, echo replies and fragments of a datagram, which stay within
+/// their sizes.
+fn router_formats(frame: &[u8]) {
+    use brickwall_wire::{arp, fragment, icmp, ndisc};
+    let body = frame.get(14..).unwrap_or_default();
+    if let Some(a) = arp::ArpPacket::new(body) {
+        let _ = (a.op(), a.sender_ip(), a.sender_mac(), a.target_ip());
+    }
+    if let Some(m) = body.get(40..).and_then(ndisc::NdMessage::new) {
+        let _ = (m.target(), m.link_addr(), m.solicited());
+    }
+    if let Some(e) = icmp::icmp4_error([192, 0, 2, 1], body, icmp::TIME_EXCEEDED, 0, 0) {
+        assert!(e.len() <= icmp::MAX_ERROR_LEN_V4);
+    }
+    if let Some(e) = icmp::icmp6_error(&[0x20; 16], body, icmp::V6_PACKET_TOO_BIG, 0, 1280) {
+        assert!(e.len() <= icmp::MAX_ERROR_LEN_V6);
+    }
+    let _ = icmp::echo_reply(body);
+    let mtu = 68 + usize::from(frame.first().copied().unwrap_or(0)) * 4;
+    for f in fragment::fragment_v4(body, mtu).unwrap_or_default() {
+        assert!(f.len() <= mtu.max(body.len()));
+    }
+}
+
+/// The frame parser and header views, for one frame of the input's link type; and the
+/// router's formats over the same bytes.
 pub fn frame(data: &[u8]) {
     let Some((&first, frame)) = data.split_first() else {
         return;
     };
+    router_formats(frame);
     let link = LINKS[usize::from(first) % LINKS.len()];
     if let Ok(p) = parse_frame(link, frame) {
         let (l3, l4, payload) = (
