@@ -49,6 +49,10 @@ fn kernel_truth() -> BTreeMap<String, Counts> {
         .collect()
 }
 
+/// Conntrack as the kernel's reference ran: checksum checking off (the captures' hosts
+/// left checksums to their network cards; see ../shared/pcaps/README.md).
+const AS_REFERENCE: &str = "checksum: false";
+
 /// The four bundled helpers on their standard ports, with Linux's limits, as the
 /// kernel's reference ran them.
 const HELPERS: &str = "[{name: ftp, wasm: 'builtin:ftp', ports: [tcp/21]}, \
@@ -85,7 +89,7 @@ fn brickwall_counts(rel: &str, extra: &str) -> Counts {
 /// the conntrack section: the report, and the table and expectations at the end.
 fn replay_with_helpers(rel: &str, extra: &str) -> (Vec<u8>, String) {
     let yaml = format!(
-        "plugins:\n  - builtin: conntrack\n    config:\n      helpers: {HELPERS}\n      helper_sandbox: {{budget: {{fuel: 100000000}}}}\n      {extra}\n"
+        "plugins:\n  - builtin: conntrack\n    config:\n      {AS_REFERENCE}\n      helpers: {HELPERS}\n      helper_sandbox: {{budget: {{fuel: 100000000}}}}\n      {extra}\n"
     );
     let (engine, report, last_ts) = replay_capture(&yaml, rel);
     let mut tables = common::ct_table(&engine, last_ts);
@@ -159,7 +163,7 @@ fn bursts_match_one_at_a_time(helpers: bool) {
         "helpers: []".to_string()
     };
     let yaml = format!(
-        "plugins:\n  - builtin: conntrack\n    config:\n      {conntrack}\n  \
+        "plugins:\n  - builtin: conntrack\n    config:\n      {AS_REFERENCE}\n      {conntrack}\n  \
          - builtin: filter\n    config:\n      \
          chains:\n        - hook: forward\n          policy: accept\n          rules:\n            \
          - {{match: {{ct_state: new}}, action: {{ct_mark_set: 7}}}}\n            \
@@ -281,7 +285,10 @@ fn check_against_kernel(extra: &str, may_differ: &[&str]) {
 /// Replays with the embedded-default-like config and returns the report lines and the
 /// final table (`conntrack -L` lines as of the last packet).
 fn replay_with_table(rel: &str) -> (Vec<brickwall_core::report::ReportLine>, Vec<String>) {
-    replay_with_table_and("plugins:\n  - builtin: conntrack\n", rel)
+    replay_with_table_and(
+        &format!("plugins:\n  - builtin: conntrack\n    config: {{{AS_REFERENCE}}}\n"),
+        rel,
+    )
 }
 
 /// Replays `rel` with config `yaml`; the report lines and the final table.
@@ -301,7 +308,7 @@ fn replay_with_table_and(
 /// an FTP control connection whose data connection is still in the table shows 2.
 #[test]
 fn a_master_counts_its_live_children_in_use() {
-    let yaml = format!("plugins:\n  - builtin: conntrack\n    config:\n      helpers: {HELPERS}\n      helper_sandbox: {{budget: {{fuel: 100000000}}}}\n");
+    let yaml = format!("plugins:\n  - builtin: conntrack\n    config:\n      {AS_REFERENCE}\n      helpers: {HELPERS}\n      helper_sandbox: {{budget: {{fuel: 100000000}}}}\n");
     let (lines, table) = replay_with_table_and(&yaml, "zeek/ftp/retr.pcap");
     let related = lines
         .iter()
@@ -327,7 +334,7 @@ fn a_master_counts_its_live_children_in_use() {
 #[test]
 fn a_clean_tcp_lifecycle_ends_in_time_wait() {
     let (lines, table) = replay_with_table_and(
-        "plugins:\n  - builtin: conntrack\n    config: {accounting: true}\n",
+        "plugins:\n  - builtin: conntrack\n    config: {accounting: true, checksum: false}\n",
         "tcpdump/dns_tcp.pcap",
     );
     let states: Vec<_> = lines
@@ -408,6 +415,7 @@ fn tftp_config(ports: &str, rule: &str) -> String {
         "plugins:
   - builtin: conntrack
     config:
+      {AS_REFERENCE}
       helpers: [{{name: tftp, wasm: 'builtin:tftp'{ports}}}]
       helper_sandbox: {{budget: {{fuel: 100000000}}}}
   - builtin: filter
@@ -457,6 +465,7 @@ fn labels_set_by_a_rule_are_matched_on_later_packets() {
         format!(
             "plugins:
   - builtin: conntrack
+    config: {{{AS_REFERENCE}}}
   - builtin: filter
     config:
       chains:

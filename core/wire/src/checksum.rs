@@ -106,10 +106,10 @@ fn fold64(mut s: u64) -> u16 {
     }
     s as u16
 }
-/// Computes the TCP or UDP checksum of an IP datagram (`datagram` starts at the IP
-/// header: IPv4 without fragments, or IPv6 with TCP or UDP right after the fixed
-/// header) in full and writes it. Returns whether it wrote one; anything else is left
-/// as it is.
+/// Computes the TCP, UDP, ICMP or ICMPv6 checksum of an IP datagram (`datagram`
+/// starts at the IP header: IPv4 without fragments, or IPv6 with the transport header
+/// right after the fixed header) in full and writes it. Returns whether it wrote one;
+/// anything else is left as it is.
 pub fn fill_transport(datagram: &mut [u8]) -> bool {
     let ip = &*datagram;
     let (proto, l4_off, l4_len, pseudo) = match ip.first().map(|b| b >> 4) {
@@ -141,9 +141,13 @@ pub fn fill_transport(datagram: &mut [u8]) -> bool {
         }
         _ => return false,
     };
-    let field = match proto {
-        ip_proto::TCP if l4_len >= 20 => 16,
-        ip_proto::UDP if l4_len >= 8 => 6,
+    let v4 = ip.first().is_some_and(|b| b >> 4 == 4);
+    let (field, pseudo) = match proto {
+        ip_proto::TCP if l4_len >= 20 => (16, pseudo),
+        ip_proto::UDP if l4_len >= 8 => (6, pseudo),
+        // ICMP's covers the message only; ICMPv6's the pseudo-header too.
+        ip_proto::ICMP if v4 && l4_len >= 4 => (2, 0),
+        ip_proto::ICMPV6 if !v4 && l4_len >= 4 => (2, pseudo),
         _ => return false,
     };
     let Some(seg) = datagram.get_mut(l4_off..l4_off + l4_len) else {

@@ -26,6 +26,9 @@ pub struct CtConfig {
     pub tcp_be_liberal: bool,
     /// Retransmissions before the retrans timeout applies (`nf_conntrack_tcp_max_retrans`).
     pub tcp_max_retrans: u8,
+    /// Verify transport checksums of received packets, at PREROUTING: a bad one makes
+    /// the packet INVALID (`nf_conntrack_checksum`, on by default as in Linux).
+    pub checksum: bool,
     /// Timeouts, seconds.
     pub timeouts: Timeouts,
     /// Reassemble fragments before tracking.
@@ -65,6 +68,7 @@ impl Default for CtConfig {
             tcp_loose: true,
             tcp_be_liberal: false,
             tcp_max_retrans: 3,
+            checksum: true,
             timeouts: Timeouts::default(),
             defrag: true,
             gc_buckets: 1024,

@@ -1,7 +1,8 @@
 //! Datagrams built by hand, and the packet views the engine would hand over for them:
 //! what this crate's tests and a plugin author's own feed the tracker. IPv4 headers
-//! carry no options, IPv6 headers no extension headers; checksums are left zero
-//! (conntrack does not check them).
+//! carry no options, IPv6 headers no extension headers; TCP, UDP, ICMP and ICMPv6
+//! checksums are filled in (conntrack verifies them at PREROUTING), the IPv4 header's
+//! left zero (the engine's parser and conntrack do not read it).
 
 use crate::tuple::{proto, FAMILY_V4, FAMILY_V6};
 use brickwall_hooks::PacketView;
@@ -15,6 +16,7 @@ pub fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
     v.extend_from_slice(&src);
     v.extend_from_slice(&dst);
     v.extend_from_slice(l4);
+    brickwall_wire::checksum::fill_transport(&mut v);
     v
 }
 
@@ -26,6 +28,7 @@ pub fn ipv6(src: [u8; 16], dst: [u8; 16], proto: u8, l4: &[u8]) -> Vec<u8> {
     v.extend_from_slice(&src);
     v.extend_from_slice(&dst);
     v.extend_from_slice(l4);
+    brickwall_wire::checksum::fill_transport(&mut v);
     v
 }
 

@@ -17,6 +17,7 @@
 //! other plugins import); and [`datagram`], hand-built packets for tests.
 
 pub mod batch;
+pub mod checksum;
 pub mod config;
 pub mod conn;
 pub mod control;

@@ -4,6 +4,7 @@
 //! connection they quote.
 
 use crate::batch::{BurstGuard, Prepared};
+use crate::checksum;
 use crate::config::CtConfig;
 use crate::conn::{status, Conn, ConnExt, Slot};
 use crate::events::{class, what, ConnEvent, Event, EventBus, EventKind, ExpectEvent};
@@ -15,7 +16,7 @@ use crate::proto::{self, icmp, ProtoConfig, ProtoState, Track};
 use crate::stats::Stats;
 use crate::table::{self, Extensions, InsertError, ResizeStart, Table};
 use crate::tuple::{proto as ipproto, Tuple, FAMILY_V6};
-use brickwall_hooks::{flags, CtInfo, PacketView};
+use brickwall_hooks::{flags, CtInfo, Hook, PacketView};
 use std::collections::VecDeque;
 
 /// Nanoseconds per second.
@@ -1245,6 +1246,9 @@ impl Tracker {
                 }
             }
         }
+        if self.cfg.checksum && pkt.hook == Hook::PreRouting as u8 && !checksum::l4_ok(pkt) {
+            return self.bad_checksum(pkt, &tuple);
+        }
         if tuple.is_icmp() {
             let ty = (tuple.dst_id >> 8) as u8;
             if icmp::icmpv6_untracked(tuple.family, ty) {
@@ -1509,6 +1513,16 @@ impl Tracker {
                 self.set_invalid(pkt)
             }
         }
+    }
+
+    /// A packet whose checksum is wrong: INVALID, counted as an ICMP error too for ICMP,
+    /// as Linux's ICMP error handler counts it.
+    #[cold]
+    fn bad_checksum(&mut self, pkt: &mut PacketView, tuple: &Tuple) -> InVerdict {
+        if tuple.is_icmp() {
+            self.bump(|s| s.icmp_error += 1);
+        }
+        self.set_invalid(pkt)
     }
 
     /// An ICMP error whose quoted packet starts at byte `quote` of its ICMP message:
