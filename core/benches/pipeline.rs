@@ -113,45 +113,63 @@ fn bench(c: &mut Criterion) {
 }
 
 /// Conntrack through the whole engine: the built-in conntrack plugin (and nothing else)
-/// on established UDP flows, the packets run once beforehand so every connection exists.
+/// on established UDP flows, the packets run once beforehand so every connection exists;
+/// with checksum verification (conntrack's default, Linux's `nf_conntrack_checksum`)
+/// and without.
 fn bench_conntrack(c: &mut Criterion) {
     let mut g = c.benchmark_group("engine");
     g.throughput(Throughput::Elements(BATCH as u64));
-    let cfg = brickwall_core::config::Config::parse("plugins:\n  - builtin: conntrack\n", "bench")
+    for (name, section) in [
+        ("conntrack-established-udp", ""),
+        (
+            "conntrack-established-udp-no-checksum",
+            "    config: {checksum: false}\n",
+        ),
+    ] {
+        let cfg = brickwall_core::config::Config::parse(
+            &format!("plugins:\n  - builtin: conntrack\n{section}"),
+            "bench",
+        )
         .expect("config");
-    let e = Engine::from_config(&cfg, std::path::Path::new("."), "bench").expect("engine");
-    let gen = GenConfig {
-        tcp_flows: 0,
-        udp_flows: 256,
-        icmp_flows: 0,
-        data_packets: 4,
-        interleave: true,
-        ..GenConfig::default()
-    };
-    let mut pkts: Vec<Packet> = Generator::new(gen)
-        .take(BATCH)
-        .map(|f| {
-            let (p, r) = Packet::from_frame(LinkType::Ethernet, &f.data, f.ts_ns);
-            r.expect("generated frames parse");
-            p
-        })
-        .collect();
-    let mut pl = e.pipeline();
-    let table = e.registry().snapshot();
-    for p in pkts.iter_mut() {
-        pl.process(&table, p);
+        let e = Engine::from_config(&cfg, std::path::Path::new("."), "bench").expect("engine");
+        let gen = GenConfig {
+            tcp_flows: 0,
+            udp_flows: 256,
+            icmp_flows: 0,
+            data_packets: 4,
+            interleave: true,
+            ..GenConfig::default()
+        };
+        let mut pkts: Vec<Packet> = Generator::new(gen)
+            .take(BATCH)
+            .map(|f| {
+                let (p, r) = Packet::from_frame(LinkType::Ethernet, &f.data, f.ts_ns);
+                r.expect("generated frames parse");
+                p
+            })
+            .collect();
+        let mut pl = e.pipeline();
+        let table = e.registry().snapshot();
+        for p in pkts.iter_mut() {
+            pl.process(&table, p);
+        }
+        assert!(
+            pkts.iter()
+                .all(|p| p.ctinfo() != brickwall_hooks::CtInfo::Invalid),
+            "{name}: the generated packets are valid"
+        );
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let table = e.registry().snapshot();
+                for p in pkts.iter_mut() {
+                    // A packet keeps the connection reference of its last run: clear it,
+                    // as a fresh packet from the wire would have none.
+                    p.view.ct = 0;
+                    black_box(pl.process(&table, p));
+                }
+            })
+        });
     }
-    g.bench_function("conntrack-established-udp", |b| {
-        b.iter(|| {
-            let table = e.registry().snapshot();
-            for p in pkts.iter_mut() {
-                // A packet keeps the connection reference of its last run: clear it, as a
-                // fresh packet from the wire would have none.
-                p.view.ct = 0;
-                black_box(pl.process(&table, p));
-            }
-        })
-    });
     g.finish();
 }
 

@@ -56,6 +56,8 @@ fn tcp_flow(i: u32, reply: bool, seq: u32, ack: u32, flags: u8) -> Vec<u8> {
     v.extend_from_slice(&seq.to_be_bytes());
     v.extend_from_slice(&ack.to_be_bytes());
     v.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    // Conntrack verifies TCP checksums (its UDP flows carry none).
+    brickwall_wire::checksum::fill_transport(&mut v);
     v
 }
 
