@@ -46,6 +46,36 @@ fn rfc_1071_example() {
     assert_eq!(sum(sum(0, &data[..4]), &data[4..]), sum(0, &data));
 }
 
+/// The running sum word by word, written out plainly: what [`sum`]'s eight-byte steps
+/// must equal.
+fn sum_by_words(acc: u32, data: &[u8]) -> u32 {
+    let mut s = u64::from(acc);
+    for w in data.chunks(2) {
+        let lo = w.get(1).copied().unwrap_or(0);
+        s += u64::from(u16::from_be_bytes([w[0], lo]));
+    }
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    s as u32
+}
+
+#[test]
+fn sums_by_eight_bytes_equal_sums_by_words() {
+    let mut next = stream(0x0bad_cafe_f00d_1234);
+    for len in 0..300 {
+        let data: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        let acc = (next() % 0x1_0000) as u32;
+        assert_eq!(sum(acc, &data), sum_by_words(acc, &data), "length {len}");
+    }
+    // All ones, the most carries.
+    assert_eq!(
+        sum(0xffff, &[0xff; 1500]),
+        sum_by_words(0xffff, &[0xff; 1500])
+    );
+    assert_eq!(sum(0, &[0; 64]), 0);
+}
+
 #[test]
 fn odd_length_pads_with_zero() {
     assert_eq!(
