@@ -28,7 +28,8 @@ mod firewall;
 
 use brickwall_netns::{require_tools, Topology, CLIENT4, SERVER4};
 use firewall::{
-    make_file, normalized, normalized_expects, related_packets, require_live, Fw, Helper, IRC, PPTP,
+    make_file, normalized, normalized_expects, related_packets, require_live, Fw, Helper, IRC,
+    IRC_DCC, PPTP,
 };
 use std::path::PathBuf;
 use std::thread::JoinHandle;
@@ -46,11 +47,6 @@ fn helpers(on: bool) -> &'static [Helper] {
     }
 }
 
-/// Both ends of a DCC SEND over IRC (see the script's docstring).
-const IRC_DCC: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/live/irc_dcc.py"
-);
 /// A PPTP control connection, call and GRE, PAC and PNS (see the script's docstring).
 const PPTP_CALL: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

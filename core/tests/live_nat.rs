@@ -37,11 +37,6 @@ const DNAT4: &str = "10.77.0.200";
 const CLIENT_MAC: &str = "02:77:00:00:00:01";
 /// The server's, for the client's entry for the forwarded address.
 const SERVER_MAC: &str = "02:77:00:00:00:02";
-/// Both ends of a DCC SEND over IRC (see the script's docstring).
-const IRC_DCC: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/live/irc_dcc.py"
-);
 
 /// The NAT plugin's section: the client translated at postrouting, the port forward
 /// at prerouting.
@@ -155,45 +150,11 @@ impl Run {
         let o = self.curl(&format!("tftp://{SERVER4}/small.bin"), &got, &[]);
         let intact = std::fs::read(&got).is_ok_and(|d| d == self.small);
         r.push(("tftp get", o.status.success() && intact));
-        r.push(("irc dcc send", self.dcc_send()));
+        r.push((
+            "irc dcc send",
+            firewall::dcc_send_behind_nat(&mut self.t, SERVER4, CLIENT4),
+        ));
         r
-    }
-
-    /// A DCC SEND from the client (offering its own address, which the IRC helper
-    /// rewrites) to a receiver in the server's namespace; whether the file arrived.
-    fn dcc_send(&mut self) -> bool {
-        let dir = self.t.dir.clone();
-        let path = |name: &str| dir.join(name).display().to_string();
-        let data = make_file(&dir.join("file.bin"), 300_007);
-        let (client, server) = (self.t.client.clone(), self.t.server.clone());
-        let (got, ready, offered, go) = (
-            path("dcc.bin"),
-            path("bob.ready"),
-            path("bob.offered"),
-            path("bob.go"),
-        );
-        let recv = [
-            "python3", "-u", IRC_DCC, "recv", SERVER4, "bob", &got, &ready, &offered, &go,
-        ];
-        self.t.spawn("dcc-recv", &server, &recv);
-        self.t.wait_for_file(&dir.join("bob.ready"), "dcc-recv", 15);
-        // The receiver goes on as soon as the offer arrives.
-        std::fs::write(dir.join("bob.go"), b"").expect("go file");
-        let file = path("file.bin");
-        let send = [
-            "python3", "-u", IRC_DCC, "send", SERVER4, "alice", "bob", &file, CLIENT4, "40123",
-        ];
-        self.t.spawn("dcc-send", &client, &send);
-        let sent = self
-            .t
-            .wait_exit("dcc-send", 30)
-            .is_some_and(|s| s.success());
-        let received = self
-            .t
-            .wait_exit("dcc-recv", 30)
-            .is_some_and(|s| s.success());
-        let intact = std::fs::read(dir.join("dcc.bin")).is_ok_and(|d| d == data);
-        sent && received && intact
     }
 
     /// `brickwall ct -L`, as conntrack prints it.

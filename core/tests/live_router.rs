@@ -29,12 +29,6 @@ use firewall::{
 };
 use std::path::PathBuf;
 
-/// Both ends of a DCC SEND over IRC (see the script's docstring).
-const IRC_DCC: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/live/irc_dcc.py"
-);
-
 /// The outside link's MTU (the inside keeps 1500).
 const OUTSIDE_MTU: &str = "1280";
 
@@ -302,7 +296,10 @@ impl Run {
         );
         let intact = std::fs::read(&got).is_ok_and(|d| d == self.small);
         r.push(("tftp get", o.status.success() && intact));
-        r.push(("irc dcc send", self.dcc_send()));
+        r.push((
+            "irc dcc send",
+            firewall::dcc_send_behind_nat(&mut self.t, OUTSIDE_SERVER4, INSIDE_CLIENT4),
+        ));
         r.push(("port forward from outside", self.forwarded()));
         let got = self.t.dir.join("router.got");
         let o = firewall::curl(
@@ -342,59 +339,6 @@ impl Run {
             ],
         );
         o.status.success() && std::fs::read(&got).is_ok_and(|d| d == self.page)
-    }
-
-    /// A DCC SEND from the client (offering its own address, which the IRC helper
-    /// rewrites to the router's) to a receiver in the server's namespace.
-    fn dcc_send(&mut self) -> bool {
-        let dir = self.t.dir.clone();
-        let path = |name: &str| dir.join(name).display().to_string();
-        let data = make_file(&dir.join("file.bin"), 300_007);
-        let (client, server) = (self.t.client.clone(), self.t.server.clone());
-        let (got, ready, offered, go) = (
-            path("dcc.bin"),
-            path("bob.ready"),
-            path("bob.offered"),
-            path("bob.go"),
-        );
-        let recv = [
-            "python3",
-            "-u",
-            IRC_DCC,
-            "recv",
-            OUTSIDE_SERVER4,
-            "bob",
-            &got,
-            &ready,
-            &offered,
-            &go,
-        ];
-        self.t.spawn("dcc-recv", &server, &recv);
-        self.t.wait_for_file(&dir.join("bob.ready"), "dcc-recv", 15);
-        std::fs::write(dir.join("bob.go"), b"").expect("go file");
-        let file = path("file.bin");
-        let send = [
-            "python3",
-            "-u",
-            IRC_DCC,
-            "send",
-            OUTSIDE_SERVER4,
-            "alice",
-            "bob",
-            &file,
-            INSIDE_CLIENT4,
-            "40123",
-        ];
-        self.t.spawn("dcc-send", &client, &send);
-        let sent = self
-            .t
-            .wait_exit("dcc-send", 30)
-            .is_some_and(|s| s.success());
-        let received = self
-            .t
-            .wait_exit("dcc-recv", 30)
-            .is_some_and(|s| s.success());
-        sent && received && std::fs::read(dir.join("dcc.bin")).is_ok_and(|d| d == data)
     }
 
     /// The router's connection table, normalised and sorted.

@@ -3,7 +3,7 @@
 //! forwarding to compare with).
 
 use crate::command::exec;
-use crate::{link, namespace, Options, Topology};
+use crate::{link, Options, Topology};
 
 /// The client's IPv4 address, on the inside subnet (10.78.1.0/24).
 pub const INSIDE_CLIENT4: &str = "10.78.1.2";
@@ -30,24 +30,7 @@ impl Topology {
     /// kernel: the router owns them ([`Topology::route_in_kernel`] gives them to the
     /// kernel instead).
     pub fn routed(tag: &str) -> Topology {
-        let prefix = Options::default().prefix;
-        namespace::remove_stale(prefix);
-        let pid = std::process::id();
-        let name = |role: &str| format!("{prefix}-{role}-{tag}-{pid}");
-        let t = Topology {
-            client: name("c"),
-            fw: name("f"),
-            server: name("s"),
-            dir: std::env::temp_dir().join(format!("brickwall-{prefix}-{tag}-{pid}")),
-            children: Vec::new(),
-        };
-        let _ = std::fs::remove_dir_all(&t.dir);
-        std::fs::create_dir_all(&t.dir).expect("scratch folder");
-        for ns in [&t.client, &t.fw, &t.server] {
-            namespace::add(ns, true);
-        }
-        link::veth(("c0", &t.client), ("fc", &t.fw));
-        link::veth(("s0", &t.server), ("fs", &t.fw));
+        let t = Topology::bare(tag, Options::default());
         link::host(&t.client, "c0", INSIDE_CLIENT4, Some(INSIDE_CLIENT6));
         link::host(&t.server, "s0", OUTSIDE_SERVER4, Some(OUTSIDE_SERVER6));
         exec(
@@ -58,9 +41,6 @@ impl Topology {
             &t.client,
             &["ip", "-6", "route", "add", "default", "via", ROUTER_INSIDE6],
         );
-        for dev in ["fc", "fs"] {
-            link::port(&t.fw, dev);
-        }
         t
     }
 

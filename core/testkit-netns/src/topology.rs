@@ -60,6 +60,15 @@ impl Topology {
 
     /// The topology made as `options` say; `tag` keeps parallel runs apart.
     pub fn with(tag: &str, options: Options) -> Topology {
+        let t = Topology::bare(tag, options);
+        link::host(&t.client, "c0", CLIENT4, options.ipv6.then_some(CLIENT6));
+        link::host(&t.server, "s0", SERVER4, options.ipv6.then_some(SERVER6));
+        t
+    }
+
+    /// The namespaces, the veth pairs and the firewall's ports, up; the hosts' links
+    /// without addresses yet.
+    pub(crate) fn bare(tag: &str, options: Options) -> Topology {
         let Options { prefix, ipv6 } = options;
         namespace::remove_stale(prefix);
         let pid = std::process::id();
@@ -79,8 +88,6 @@ impl Topology {
         }
         link::veth(("c0", &t.client), ("fc", &t.fw));
         link::veth(("s0", &t.server), ("fs", &t.fw));
-        link::host(&t.client, "c0", CLIENT4, ipv6.then_some(CLIENT6));
-        link::host(&t.server, "s0", SERVER4, ipv6.then_some(SERVER6));
         for dev in ["fc", "fs"] {
             link::port(&t.fw, dev);
         }

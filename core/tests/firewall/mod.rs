@@ -414,3 +414,41 @@ pub fn make_file(path: &Path, len: usize) -> Vec<u8> {
     std::fs::write(path, &data).expect("test file");
     data
 }
+
+/// Both ends of a DCC SEND over IRC (see the script's docstring).
+pub const IRC_DCC: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/live/irc_dcc.py"
+);
+
+/// A DCC SEND of 300 007 bytes from the client (offering `offered`, its own address,
+/// which an IRC helper behind NAT rewrites) to a receiver in the server's namespace,
+/// both on the IRC server at `irc`; whether the file arrived intact.
+pub fn dcc_send_behind_nat(t: &mut Topology, irc: &str, offered: &str) -> bool {
+    let dir = t.dir.clone();
+    let path = |name: &str| dir.join(name).display().to_string();
+    let data = make_file(&dir.join("file.bin"), 300_007);
+    let (client, server) = (t.client.clone(), t.server.clone());
+    let (got, ready, said, go) = (
+        path("dcc.bin"),
+        path("bob.ready"),
+        path("bob.offered"),
+        path("bob.go"),
+    );
+    let recv = [
+        "python3", "-u", IRC_DCC, "recv", irc, "bob", &got, &ready, &said, &go,
+    ];
+    t.spawn("dcc-recv", &server, &recv);
+    t.wait_for_file(&dir.join("bob.ready"), "dcc-recv", 15);
+    // The receiver goes on as soon as the offer arrives.
+    std::fs::write(dir.join("bob.go"), b"").expect("go file");
+    let file = path("file.bin");
+    let send = [
+        "python3", "-u", IRC_DCC, "send", irc, "alice", "bob", &file, offered, "40123",
+    ];
+    t.spawn("dcc-send", &client, &send);
+    let sent = t.wait_exit("dcc-send", 30).is_some_and(|s| s.success());
+    let received = t.wait_exit("dcc-recv", 30).is_some_and(|s| s.success());
+    let intact = std::fs::read(dir.join("dcc.bin")).is_ok_and(|d| d == data);
+    sent && received && intact
+}

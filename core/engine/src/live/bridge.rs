@@ -191,9 +191,7 @@ impl Worker<'_> {
         self.rx_bytes += frame.len() as u64;
         if let Some(r) = self.routed {
             let me = self.me;
-            if r.intercept(me, frame, Instant::now(), &mut |j, f| {
-                self.emit(f, |k, _| k == j)
-            }) {
+            if r.intercept(me, frame, &mut |j, f| self.emit(f, |k, _| k == j)) {
                 return;
             }
         }

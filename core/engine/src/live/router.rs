@@ -8,6 +8,7 @@ use super::iface::Interface;
 use super::neigh::{Neighbours, Resolution};
 use crate::config::LiveConfig;
 use crate::pipeline::fib::{Fib, FibRoute, Link, NextHop};
+use crate::pipeline::forward;
 use brickwall_wire::{arp, ethernet, fragment, icmp, ndisc, Cidr};
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Instant;
@@ -184,7 +185,7 @@ impl Routed {
     /// ARP, neighbour solicitations and advertisements, and frames addressed to another
     /// host's link address (seen by a socket that takes every frame). True when
     /// `frame` was consumed.
-    pub fn intercept(&self, port: usize, frame: &[u8], now: Instant, out: Out<'_>) -> bool {
+    pub fn intercept(&self, port: usize, frame: &[u8], out: Out<'_>) -> bool {
         let Some(eth) = frame.get(..14) else {
             return true;
         };
@@ -199,7 +200,7 @@ impl Routed {
         match u16::from_be_bytes([eth[12], eth[13]]) {
             ethernet::ETHERTYPE_ARP => {
                 if let Some(a) = arp::ArpPacket::new(&frame[14..]) {
-                    self.on_arp(port, &a, now, out);
+                    self.on_arp(port, &a, Instant::now(), out);
                 }
                 true
             }
@@ -210,7 +211,7 @@ impl Routed {
                     (Some(&58), Some(&255), Some(icmp)) => match ndisc::NdMessage::new(icmp) {
                         Some(m) => {
                             let src: [u8; 16] = d[8..24].try_into().unwrap_or_default();
-                            self.on_nd(port, from, &src, &m, now, out);
+                            self.on_nd(port, from, &src, &m, Instant::now(), out);
                             true
                         }
                         None => false,
@@ -441,23 +442,13 @@ impl Routed {
 
     /// The host-unreachable error about `d`, which could not be delivered out of `oif`.
     fn unreachable(&self, oif: u32, d: &[u8]) -> Option<Vec<u8>> {
-        let src = match d.first()? >> 4 {
-            4 => IpAddr::from(<[u8; 4]>::try_from(d.get(12..16)?).ok()?),
-            6 => IpAddr::from(<[u8; 16]>::try_from(d.get(8..24)?).ok()?),
-            _ => return None,
-        };
-        match self.fib.source_for(src, oif)? {
-            IpAddr::V4(me) => {
-                icmp::icmp4_error(me.octets(), d, icmp::DEST_UNREACH, icmp::HOST_UNREACH, 0)
-            }
-            IpAddr::V6(me) => icmp::icmp6_error(
-                &me.octets(),
-                d,
-                icmp::V6_DEST_UNREACH,
-                icmp::V6_ADDR_UNREACH,
-                0,
-            ),
-        }
+        forward::icmp_to_sender(
+            &self.fib,
+            d,
+            oif,
+            (icmp::DEST_UNREACH, icmp::HOST_UNREACH, 0),
+            (icmp::V6_DEST_UNREACH, icmp::V6_ADDR_UNREACH, 0),
+        )
     }
 }
 

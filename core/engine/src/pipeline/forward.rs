@@ -126,6 +126,33 @@ pub fn route_local(fib: &Fib, pkt: &mut Packet) -> Result<NextHop, Refusal> {
 /// none where no error may be sent (about an ICMP error, a later fragment, a group
 /// address: the builders' rules).
 pub fn icmp_error(fib: &Fib, why: Refusal, offending: &[u8], iif: u32) -> Option<Vec<u8>> {
+    let (v4, v6) = match why {
+        Refusal::NoRoute => (
+            (icmp::DEST_UNREACH, icmp::NET_UNREACH, 0),
+            (icmp::V6_DEST_UNREACH, icmp::V6_NO_ROUTE, 0),
+        ),
+        Refusal::TtlExceeded => (
+            (icmp::TIME_EXCEEDED, icmp::TTL_EXCEEDED, 0),
+            (icmp::V6_TIME_EXCEEDED, icmp::V6_HOP_LIMIT_EXCEEDED, 0),
+        ),
+        Refusal::TooBig(mtu) => (
+            (icmp::DEST_UNREACH, icmp::FRAG_NEEDED, mtu.min(0xffff)),
+            (icmp::V6_PACKET_TOO_BIG, 0, mtu),
+        ),
+    };
+    icmp_to_sender(fib, offending, iif, v4, v6)
+}
+
+/// An ICMP error (type, code, rest of header: `v4` for IPv4, `v6` for IPv6) about
+/// `offending` to its sender, from the router's address on the route back (else on
+/// `iif`); none where no error may be sent.
+pub fn icmp_to_sender(
+    fib: &Fib,
+    offending: &[u8],
+    iif: u32,
+    v4: (u8, u8, u32),
+    v6: (u8, u8, u32),
+) -> Option<Vec<u8>> {
     let src = match offending.first()? >> 4 {
         4 => IpAddr::V4(Ipv4Addr::from(
             <[u8; 4]>::try_from(offending.get(12..16)?).ok()?,
@@ -136,22 +163,8 @@ pub fn icmp_error(fib: &Fib, why: Refusal, offending: &[u8], iif: u32) -> Option
         _ => return None,
     };
     match fib.source_for(src, iif)? {
-        IpAddr::V4(me) => {
-            let (t, code, rest) = match why {
-                Refusal::NoRoute => (icmp::DEST_UNREACH, icmp::NET_UNREACH, 0),
-                Refusal::TtlExceeded => (icmp::TIME_EXCEEDED, icmp::TTL_EXCEEDED, 0),
-                Refusal::TooBig(mtu) => (icmp::DEST_UNREACH, icmp::FRAG_NEEDED, mtu.min(0xffff)),
-            };
-            icmp::icmp4_error(me.octets(), offending, t, code, rest)
-        }
-        IpAddr::V6(me) => {
-            let (t, code, rest) = match why {
-                Refusal::NoRoute => (icmp::V6_DEST_UNREACH, icmp::V6_NO_ROUTE, 0),
-                Refusal::TtlExceeded => (icmp::V6_TIME_EXCEEDED, icmp::V6_HOP_LIMIT_EXCEEDED, 0),
-                Refusal::TooBig(mtu) => (icmp::V6_PACKET_TOO_BIG, 0, mtu),
-            };
-            icmp::icmp6_error(&me.octets(), offending, t, code, rest)
-        }
+        IpAddr::V4(me) => icmp::icmp4_error(me.octets(), offending, v4.0, v4.1, v4.2),
+        IpAddr::V6(me) => icmp::icmp6_error(&me.octets(), offending, v6.0, v6.1, v6.2),
     }
 }
 
