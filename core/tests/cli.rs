@@ -75,6 +75,21 @@ fn quiet_replay_prints_nothing() {
     assert_eq!(stdout(&o), "");
 }
 
+/// A misspelt table is refused before any packet is replayed (the capture need not
+/// even exist).
+#[test]
+fn a_bad_ct_list_table_is_refused_before_the_replay() {
+    let o = brickwall(&[&"replay", &"/nonexistent.pcap", &"--ct-list", &"expext"]);
+    assert_code(&o, 2);
+    assert!(
+        stderr(&o).contains("invalid value 'expext' for '--ct-list"),
+        "{}",
+        stderr(&o)
+    );
+    let o = brickwall(&[&"replay", &dns_tcp(), &"--quiet", &"--ct-list", &"expect"]);
+    assert_code(&o, 0);
+}
+
 #[test]
 fn hooks_lists_both_families_and_every_hook() {
     let dir = TempDir::new("cli-hooks");

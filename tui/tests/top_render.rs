@@ -196,6 +196,29 @@ fn translated_connections_show_their_translation() {
     assert!(s.contains("192.0.2.1:53→10.9.0.5:5353"), "{s}");
 }
 
+/// With `NO_COLOR` (the app's `monochrome`) no cell has a colour; the selection and
+/// headers keep their reverse and bold.
+#[test]
+fn monochrome_draws_no_colour() {
+    use ratatui::style::{Color, Modifier};
+    let coloured = |b: &ratatui::buffer::Buffer| {
+        b.content
+            .iter()
+            .filter(|c| c.fg != Color::Reset || c.bg != Color::Reset)
+            .count()
+    };
+    let mut app = conns_app();
+    let b = render(&mut app, 160, 48);
+    assert!(coloured(&b) > 0, "the states are coloured");
+    app.monochrome = true;
+    let b = render(&mut app, 160, 48);
+    assert_eq!(coloured(&b), 0);
+    assert!(b
+        .content
+        .iter()
+        .any(|c| c.modifier.contains(Modifier::BOLD)));
+}
+
 /// Without a sort, rows keep the table's (slot) order.
 #[test]
 fn connections_in_table_order() {

@@ -30,7 +30,13 @@ pub struct ReplayArgs {
     pub quiet: bool,
     /// At the end, print the connection table as `conntrack -L` does (timeouts as of
     /// the last packet's time); `--ct-list expect` prints the expectation table instead.
-    #[arg(long, value_name = "TABLE", num_args = 0..=1, default_missing_value = "conntrack")]
+    #[arg(
+        long,
+        value_name = "TABLE",
+        num_args = 0..=1,
+        default_missing_value = "conntrack",
+        value_parser = ["conntrack", "expect"]
+    )]
     pub ct_list: Option<String>,
     #[command(flatten)]
     pub control: ControlArgs,

@@ -36,6 +36,8 @@ pub fn run_until(socket: &Path, interval: Duration, stop: &AtomicBool) -> Result
     let fetcher = Fetcher::spawn(socket.to_path_buf(), interval);
     let mut term = Term::enter().map_err(|e| format!("cannot set up the terminal: {e}"))?;
     let mut app = App::new(socket.display().to_string());
+    // https://no-color.org: set and not empty, no colours.
+    app.monochrome = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let mut sent: Option<Wants> = None;
     let mut dirty = true;
     let mut drawn = Instant::now();

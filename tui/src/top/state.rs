@@ -137,6 +137,9 @@ pub struct App {
     /// The conntrack plugin's application helpers and their counters (empty until
     /// the first answer, and when none are configured).
     pub helpers: Helpers,
+    /// Draw without colours (the `NO_COLOR` convention); bold, underline and reverse
+    /// stay.
+    pub monochrome: bool,
 }
 
 impl App {
@@ -164,6 +167,7 @@ impl App {
             plugins: Vec::new(),
             plugin_row: 0,
             helpers: Helpers::default(),
+            monochrome: false,
         }
     }
 

@@ -52,6 +52,12 @@ pub fn draw(f: &mut Frame, app: &App) {
     if app.help {
         view_help::draw(f, body);
     }
+    if app.monochrome {
+        for cell in f.buffer_mut().content.iter_mut() {
+            cell.set_fg(Color::Reset);
+            cell.set_bg(Color::Reset);
+        }
+    }
 }
 
 /// The tab bar: one tab per view, the current one highlighted, `? help` at the right.
