@@ -63,7 +63,7 @@ fn router_config(helpers: &[Helper], datapath: &str, workers: usize) -> String {
               action: {{dnat: {{to: "{INSIDE_CLIENT4}:21"}}}}
         - hook: postrouting
           rules:
-            - match: {{saddr: [10.78.1.0/24, "fd78:1::/64"]}}
+            - match: {{oif: fs, saddr: [10.78.1.0/24, "fd78:1::/64"]}}
               action: masquerade
 "#
     )

@@ -67,6 +67,41 @@ pub fn nonempty<'a, T>(v: &'a OneOrMany<T>, path: &str) -> Result<&'a [T], Compi
     }
 }
 
+/// Interface indexes from indexes and names; a name is looked up now (nft's `iif` and
+/// `oif` resolve names when the ruleset loads, and refuse one that does not exist).
+fn interfaces(items: &[Scalar], path: &str) -> Result<Box<[u32]>, CompileError> {
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let at = if items.len() > 1 {
+            format!("{path}[{i}]")
+        } else {
+            path.to_string()
+        };
+        out.push(match item {
+            // 0: no interface (a locally generated packet's input, a replay's output).
+            Scalar::Num(n) => u32::try_from(*n).map_err(|_| CompileError {
+                path: at.clone(),
+                message: format!("{n} is not an interface index (0 to {})", u32::MAX),
+            })?,
+            Scalar::Str(name) => interface_index(name).ok_or_else(|| CompileError {
+                path: at.clone(),
+                message: format!(
+                    "no interface `{name}` here (a name is looked up when the rules load)"
+                ),
+            })?,
+        });
+    }
+    Ok(out.into())
+}
+
+/// The index of interface `name`, if there is one.
+fn interface_index(name: &str) -> Option<u32> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: if_nametoindex reads the NUL-terminated name and nothing else.
+    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (i != 0).then_some(i)
+}
+
 /// A family as prose names it: `IPv4`, `IPv6`.
 pub fn family_word(f: Family) -> &'static str {
     match f {
@@ -179,10 +214,12 @@ pub fn matcher(m: &MatchCfg, p: &str, stage: Stage) -> Result<Matcher, CompileEr
         })?);
     }
     if let Some(v) = &m.iif {
-        out.iif = Some(nonempty(v, &format!("{p}.iif"))?.into());
+        let path = format!("{p}.iif");
+        out.iif = Some(interfaces(nonempty(v, &path)?, &path)?);
     }
     if let Some(v) = &m.oif {
-        out.oif = Some(nonempty(v, &format!("{p}.oif"))?.into());
+        let path = format!("{p}.oif");
+        out.oif = Some(interfaces(nonempty(v, &path)?, &path)?);
     }
     if let Some(v) = &m.saddr {
         out.saddr = Some(addr_set(v, &format!("{p}.saddr"), only)?);

@@ -140,12 +140,13 @@ pub struct MatchCfg {
     /// Destination ports or `"lo-hi"` ranges; a `!` prefix excludes.
     #[serde(default)]
     pub dport: Option<OneOrMany<Scalar>>,
-    /// Input interface indexes (any of them).
+    /// Input interfaces, by index or name (any of them; a name is looked up when the
+    /// rules load, as nft's `iif` does).
     #[serde(default)]
-    pub iif: Option<OneOrMany<u32>>,
-    /// Output interface indexes (any of them).
+    pub iif: Option<OneOrMany<Scalar>>,
+    /// Output interfaces, by index or name (as `iif`).
     #[serde(default)]
-    pub oif: Option<OneOrMany<u32>>,
+    pub oif: Option<OneOrMany<Scalar>>,
     /// ICMP or ICMPv6 types: names or numbers.
     #[serde(default)]
     pub icmp_type: Option<OneOrMany<Scalar>>,
