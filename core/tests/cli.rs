@@ -159,9 +159,13 @@ fn demo_runs_all_three_paths() {
         tcp_flows: 50,
         udp_flows: 30,
         icmp_flows: 10,
+        helper_sessions: 2,
         ..GenConfig::default()
     });
     assert!(text.contains(&format!("replayed {n} frames")), "{text}");
+    // The two sets of helper sessions (FTP passive and active, TFTP, IRC DCC): the first
+    // packet of each data connection is RELATED.
+    assert!(text.contains(" related 8 "), "{text}");
     let (input, output) = (entered(&text, "INPUT"), entered(&text, "OUTPUT"));
     let (fwd, pre, post) = (
         entered(&text, "FORWARD"),
@@ -204,6 +208,8 @@ fn generate_writes_the_generator_frames_and_they_replay() {
         &"--udp",
         &"0",
         &"--icmp",
+        &"0",
+        &"--helper-sessions",
         &"0",
         &"-o",
         &file,

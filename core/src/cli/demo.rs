@@ -28,6 +28,10 @@ pub struct TrafficArgs {
     /// Seed of the generator.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Sets of sessions for the helpers after the flows (FTP passive and active, TFTP,
+    /// IRC DCC: each announces a data connection, RELATED to it), at most 50.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=50))]
+    pub helper_sessions: u32,
 }
 
 impl TrafficArgs {
@@ -38,6 +42,7 @@ impl TrafficArgs {
             tcp_flows: self.tcp,
             udp_flows: self.udp,
             icmp_flows: self.icmp,
+            helper_sessions: self.helper_sessions,
             ..GenConfig::default()
         }
     }

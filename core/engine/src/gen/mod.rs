@@ -7,10 +7,13 @@
 //! splitmix64, so the same config yields byte-identical output on every run and
 //! platform. Server ports avoid the conntrack helper ports (21, 69, 1723, 6667, ...).
 //! Client address and port (ICMP echo id) are a bijection of the flow number, so
-//! 5-tuples are distinct (for IPv4 up to about 3.2 billion flows).
+//! 5-tuples are distinct (for IPv4 up to about 3.2 billion flows). After the flows,
+//! `helper_sessions` sets of scripted sessions for the helpers (FTP passive and active,
+//! TFTP, IRC DCC: [`sessions`]) follow, each announcing a data connection.
 
 mod flow;
 mod rng;
+mod sessions;
 #[cfg(test)]
 mod tests;
 
@@ -60,6 +63,9 @@ pub struct GenConfig {
     /// `true`: flows overlap in time (each flow keeps its own order); `false`: flows
     /// run back to back, which [`Generator`] streams in constant memory.
     pub interleave: bool,
+    /// Sets of the helpers' sessions played after the flows (at most 50): an FTP
+    /// download in passive and in active mode, a TFTP read and an IRC DCC SEND each.
+    pub helper_sessions: u32,
 }
 
 impl Default for GenConfig {
@@ -75,6 +81,7 @@ impl Default for GenConfig {
             start_ns: 1_700_000_000_000_000_000,
             gap_ns: 50_000,
             interleave: true,
+            helper_sessions: 0,
         }
     }
 }
@@ -86,7 +93,8 @@ pub struct GenFrame {
     pub ts_ns: u64,
     /// The frame bytes.
     pub data: Vec<u8>,
-    /// Number of the flow the frame belongs to (`0..` total flows).
+    /// Number of the flow the frame belongs to (`0..` total flows; the helpers'
+    /// sessions all carry the number after the last flow).
     pub flow: u32,
     /// `true` when the frame travels from the client to the server.
     pub to_server: bool,
@@ -99,7 +107,8 @@ pub fn generate(cfg: &GenConfig) -> Vec<GenFrame> {
 
 /// Number of frames [`generate`] would produce (saturating at `u64::MAX`).
 pub fn frame_count(cfg: &GenConfig) -> u64 {
-    Layout::new(cfg).frame_count()
+    let sessions = sessions::frames(cfg.helper_sessions).len() as u64;
+    Layout::new(cfg).frame_count().saturating_add(sessions)
 }
 
 /// Streaming form of [`generate`]: yields the same frames in the same order. With
@@ -112,6 +121,8 @@ pub struct Generator {
     emit: Emitter,
     remaining: u64,
     cfg: GenConfig,
+    /// The helpers' sessions, played after the flows.
+    sessions: std::collections::VecDeque<sessions::SessionFrame>,
 }
 
 /// Where the next packet comes from.
@@ -202,7 +213,8 @@ impl Generator {
     pub fn new(cfg: GenConfig) -> Generator {
         let layout = Layout::new(&cfg);
         let flows = layout.flows();
-        let remaining = layout.frame_count();
+        let sessions: std::collections::VecDeque<_> = sessions::frames(cfg.helper_sessions).into();
+        let remaining = layout.frame_count().saturating_add(sessions.len() as u64);
         let schedule = if cfg.interleave {
             let total = u128::from(remaining) * u128::from(cfg.gap_ns);
             let spacing = u64::try_from(total / u128::from(flows.max(1))).unwrap_or(u64::MAX);
@@ -234,6 +246,7 @@ impl Generator {
             schedule,
             remaining,
             cfg,
+            sessions,
         }
     }
 }
@@ -247,10 +260,9 @@ fn flow_start(cfg: &GenConfig, spacing: u64, flow: u32) -> u64 {
         .saturating_add(jitter)
 }
 
-impl Iterator for Generator {
-    type Item = GenFrame;
-
-    fn next(&mut self) -> Option<GenFrame> {
+impl Generator {
+    /// The next frame of the flows; none once they are all out.
+    fn next_flow_frame(&mut self) -> Option<GenFrame> {
         let frame = match &mut self.schedule {
             Schedule::Sequential {
                 flow,
@@ -306,6 +318,34 @@ impl Iterator for Generator {
                 }
                 frame
             }
+        };
+        Some(frame)
+    }
+
+    /// The next frame of the helpers' sessions, a gap after the one before.
+    fn next_session_frame(&mut self) -> Option<GenFrame> {
+        let (to_server, data) = self.sessions.pop_front()?;
+        let ts_ns = match self.emit.last_ts {
+            Some(last) => last.saturating_add(self.cfg.gap_ns.max(1)),
+            None => self.cfg.start_ns,
+        };
+        self.emit.last_ts = Some(ts_ns);
+        Some(GenFrame {
+            ts_ns,
+            data,
+            flow: self.layout.flows(),
+            to_server,
+        })
+    }
+}
+
+impl Iterator for Generator {
+    type Item = GenFrame;
+
+    fn next(&mut self) -> Option<GenFrame> {
+        let frame = match self.next_flow_frame() {
+            Some(f) => f,
+            None => self.next_session_frame()?,
         };
         self.remaining = self.remaining.saturating_sub(1);
         Some(frame)

@@ -424,3 +424,59 @@ fn config_defaults_when_deserialized() {
         format!("{cfg:?}")
     );
 }
+
+#[test]
+fn helper_sessions_follow_the_flows() {
+    let cfg = GenConfig {
+        helper_sessions: 2,
+        ..GenConfig::default()
+    };
+    let frames = generate(&cfg);
+    assert_eq!(frames.len() as u64, frame_count(&cfg));
+    let flows = Layout::new(&cfg).flows();
+    let first = frames
+        .iter()
+        .position(|f| f.flow == flows)
+        .expect("the sessions");
+    assert!(
+        frames[first..].iter().all(|f| f.flow == flows),
+        "after every flow"
+    );
+    assert!(frames.windows(2).all(|w| w[0].ts_ns < w[1].ts_ns));
+    let mut server_ports = HashSet::new();
+    let mut text = Vec::new();
+    for f in &frames[first..] {
+        let i = parse(&f.data);
+        let (client, server) = (flow::CLIENT_MAC, flow::SERVER_MAC);
+        let macs = if f.to_server {
+            (client, server)
+        } else {
+            (server, client)
+        };
+        assert_eq!((i.mac_src, i.mac_dst), macs);
+        server_ports.insert(if f.to_server { i.dport } else { i.sport });
+        text.extend_from_slice(&f.data);
+    }
+    for port in [21, 20, 69, 6667] {
+        assert!(
+            server_ports.contains(&port),
+            "port {port}: {server_ports:?}"
+        );
+    }
+    let has = |needle: &[u8]| text.windows(needle.len()).any(|w| w == needle);
+    assert!(has(b"227 Entering Passive Mode (10,1,200,1,195,80)."));
+    assert!(has(b"PORT 10,0,200,2,199,56\r\n"));
+    assert!(has(b"\x01DCC SEND demo.bin 167823364 53000 600\x01"));
+    assert!(has(b"\x00\x01demo.bin\x00octet\x00"));
+    // The second set has addresses of its own.
+    assert!(has(b"227 Entering Passive Mode (10,1,200,5,195,81)."));
+    // At most 50 sets.
+    let sets = |n| {
+        frame_count(&GenConfig {
+            helper_sessions: n,
+            ..GenConfig::default()
+        })
+    };
+    assert_eq!(sets(99), sets(50));
+    assert!(sets(50) > sets(49));
+}
