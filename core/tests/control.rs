@@ -601,6 +601,8 @@ fn a_table_too_large_for_one_answer_is_listed_in_pages() {
             "50000",
             "--icmp",
             "0",
+            "--helper-sessions",
+            "0",
             "--config",
             yaml.to_str().unwrap(),
         ],
