@@ -159,7 +159,15 @@ impl Neighbours {
         }
     }
 
-    /// Neighbours being resolved.
+    /// Whether `addr` on `oif` has an entry, known or being resolved: an answer about
+    /// it is taken (one about anyone else is not, as Linux ignores unsolicited answers
+    /// without `arp_accept`).
+    pub fn has(&self, oif: u32, addr: IpAddr) -> bool {
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+        map.contains_key(&(oif, addr))
+    }
+
+    /// Neighbours known or being resolved.
     pub fn len(&self) -> usize {
         self.map.read().unwrap_or_else(|e| e.into_inner()).len()
     }

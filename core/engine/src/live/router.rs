@@ -127,8 +127,14 @@ impl Routed {
         let payload = &frame[14..];
         match u16::from_be_bytes([frame[12], frame[13]]) {
             ethernet::ETHERTYPE_ARP => {
-                if let Some(a) = arp::ArpPacket::new(payload).filter(|a| a.op() == arp::OP_REQUEST)
-                {
+                // Not the host's announcements of its own addresses (gratuitous, or a
+                // probe from 0.0.0.0).
+                let asks = |a: &arp::ArpPacket<'_>| {
+                    a.op() == arp::OP_REQUEST
+                        && a.sender_ip() != [0; 4]
+                        && a.sender_ip() != a.target_ip()
+                };
+                if let Some(a) = arp::ArpPacket::new(payload).filter(asks) {
                     let reply = arp::arp_frame(
                         arp::OP_REPLY,
                         HOST_SIDE_MAC,
@@ -228,14 +234,16 @@ impl Routed {
         let target = IpAddr::from(a.target_ip());
         let for_us = self.owns(port, target);
         let index = self.ports[port].index;
-        // Linux learns from requests aimed at it and from answers; an announcement of a
-        // neighbour it already knows refreshes it.
-        let known = self.neigh.get(index, sender).is_some();
-        if a.sender_ip() != [0; 4] && (for_us || known || a.op() == arp::OP_REPLY) {
+        // Linux learns from requests aimed at it, and takes answers and announcements
+        // about neighbours it knows or asked for; unsolicited ones about others it
+        // ignores.
+        let known = self.neigh.has(index, sender);
+        let asks_us = a.op() == arp::OP_REQUEST && for_us;
+        if a.sender_ip() != [0; 4] && (asks_us || known) {
             let waiting = self.neigh.confirm(index, sender, a.sender_mac(), now);
             self.flush(port, a.sender_mac(), &waiting, out);
         }
-        if a.op() == arp::OP_REQUEST && for_us {
+        if asks_us {
             let me = self.ports[port].mac;
             let reply = arp::arp_frame(
                 arp::OP_REPLY,
@@ -291,7 +299,7 @@ impl Routed {
         } else {
             let mac = m.link_addr().unwrap_or(from);
             let addr = IpAddr::from(target);
-            if self.neigh.get(index, addr).is_some() || m.solicited() {
+            if self.neigh.has(index, addr) {
                 let waiting = self.neigh.confirm(index, addr, mac, now);
                 self.flush(port, mac, &waiting, out);
             }
@@ -458,5 +466,110 @@ fn ethertype_of(d: &[u8]) -> u16 {
         ethernet::ETHERTYPE_IPV6
     } else {
         ethernet::ETHERTYPE_IPV4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::fib::Link;
+
+    const ME: [u8; 6] = [2, 0, 0, 0, 0, 0xaa];
+    const HOST: [u8; 6] = [2, 0, 0, 0, 0, 0x0b];
+    const PEER: [u8; 6] = [2, 0, 0, 0, 0, 0x0c];
+
+    /// A router with one port (index 7, 10.0.0.1/24, MTU 1500).
+    fn routed() -> Routed {
+        let fib = Fib::new(
+            vec![Link {
+                index: 7,
+                mtu: 1500,
+                addrs: vec!["10.0.0.1/24".parse().unwrap()],
+            }],
+            &[],
+        );
+        let iface = Interface {
+            name: "r0".into(),
+            index: 7,
+            mtu: 1500,
+            up: true,
+            mac: ME,
+        };
+        Routed::new(&fib, &[(&iface, false)])
+    }
+
+    /// What `f` sent, as (port, frame).
+    fn sent(f: impl FnOnce(Out<'_>)) -> Vec<(usize, Vec<u8>)> {
+        let mut got = Vec::new();
+        f(&mut |j, frame| got.push((j, frame.to_vec())));
+        got
+    }
+
+    fn arp(op: u16, from_mac: [u8; 6], from: [u8; 4], to: [u8; 4], eth_dst: [u8; 6]) -> Vec<u8> {
+        arp::arp_frame(op, from_mac, from, [0; 6], to, eth_dst)
+    }
+
+    #[test]
+    fn a_request_for_the_router_is_answered_and_its_asker_learned() {
+        let r = routed();
+        let req = arp(
+            arp::OP_REQUEST,
+            HOST,
+            [10, 0, 0, 5],
+            [10, 0, 0, 1],
+            [0xff; 6],
+        );
+        let out = sent(|o| assert!(r.intercept(0, &req, o)));
+        assert_eq!(out.len(), 1);
+        let reply = arp::ArpPacket::new(&out[0].1[14..]).unwrap();
+        assert_eq!(reply.op(), arp::OP_REPLY);
+        assert_eq!((reply.sender_mac(), reply.sender_ip()), (ME, [10, 0, 0, 1]));
+        assert_eq!(&out[0].1[..6], &HOST);
+        assert_eq!(r.neigh.get(7, "10.0.0.5".parse().unwrap()), Some(HOST));
+        // A request for another address is not answered.
+        let other = arp(
+            arp::OP_REQUEST,
+            HOST,
+            [10, 0, 0, 5],
+            [10, 0, 0, 9],
+            [0xff; 6],
+        );
+        assert!(sent(|o| assert!(r.intercept(0, &other, o))).is_empty());
+    }
+
+    #[test]
+    fn packets_wait_for_their_neighbour_and_unsolicited_answers_are_ignored() {
+        let r = routed();
+        // An answer nobody asked for teaches nothing.
+        let forged = arp(arp::OP_REPLY, PEER, [10, 0, 0, 9], [10, 0, 0, 1], ME);
+        sent(|o| assert!(r.intercept(0, &forged, o)));
+        assert!(!r.neigh.has(7, "10.0.0.9".parse().unwrap()));
+        // A datagram to 10.0.0.9 waits, and the router asks for it by broadcast.
+        let d = vec![
+            0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 9,
+        ];
+        let nh = NextHop {
+            oif: 7,
+            addr: "10.0.0.9".parse().unwrap(),
+        };
+        let mut scratch = Vec::new();
+        let out = sent(|o| assert_eq!(r.send(nh, &d, Instant::now(), &mut scratch, o), Sent::Out));
+        assert_eq!(out.len(), 1);
+        assert_eq!(&out[0].1[..6], &[0xff; 6]);
+        let ask = arp::ArpPacket::new(&out[0].1[14..]).unwrap();
+        assert_eq!(
+            (ask.op(), ask.target_ip()),
+            (arp::OP_REQUEST, [10, 0, 0, 9])
+        );
+        // Its answer releases the datagram, framed to it from the router.
+        let answer = arp(arp::OP_REPLY, PEER, [10, 0, 0, 9], [10, 0, 0, 1], ME);
+        let out = sent(|o| assert!(r.intercept(0, &answer, o)));
+        assert_eq!(out.len(), 1);
+        assert_eq!(&out[0].1[..12], &[PEER, ME].concat()[..]);
+        assert_eq!(&out[0].1[14..], &d[..]);
+        // Frames to another host's link address are not the router's.
+        let mut elsewhere = d.clone();
+        elsewhere.splice(0..0, ethernet::ethernet_header(PEER, HOST, 0x0800));
+        assert!(sent(|o| assert!(r.intercept(0, &elsewhere, o))).is_empty());
     }
 }

@@ -97,6 +97,20 @@ impl Fib {
             .any(|l| l.addrs.iter().any(|a| a.addr() == addr))
     }
 
+    /// Whether `addr` is the broadcast address of one of the interfaces' IPv4 prefixes
+    /// (up to /30; a /31 and a /32 have none).
+    pub fn is_broadcast(&self, addr: IpAddr) -> bool {
+        let IpAddr::V4(a) = addr else {
+            return false;
+        };
+        self.links.iter().flat_map(|l| &l.addrs).any(|c| {
+            let IpAddr::V4(net) = c.network() else {
+                return false;
+            };
+            c.prefix() <= 30 && u32::from(a) == u32::from(net) | (u32::MAX >> c.prefix())
+        })
+    }
+
     /// The router's address on interface `index` of `dst`'s family that shares the
     /// longest prefix with `dst` (the source of what the router sends there), else its
     /// first of that family there.
@@ -199,5 +213,35 @@ mod tests {
         assert_eq!(f.source_for(ip("2001:db8::1"), 3), Some(ip("fd01::1")));
         assert!(f.is_local(ip("192.0.2.1")));
         assert!(!f.is_local(ip("192.0.2.2")));
+    }
+
+    #[test]
+    fn groups_and_scoped_addresses_are_not_forwarded() {
+        use super::super::forward::forwardable;
+        let f = fib();
+        for a in [
+            "10.1.0.255",
+            "192.0.2.15",
+            "255.255.255.255",
+            "224.0.0.251",
+            "0.0.0.0",
+            "127.0.0.1",
+            "ff02::1",
+            "fe80::1",
+            "::",
+        ] {
+            assert!(!forwardable(&f, ip(a)), "{a}");
+        }
+        for a in [
+            "10.1.0.254",
+            "192.0.2.14",
+            "8.8.8.8",
+            "fd01::ff",
+            "2001:db8::1",
+        ] {
+            assert!(forwardable(&f, ip(a)), "{a}");
+        }
+        assert!(f.is_broadcast(ip("10.2.0.255")));
+        assert!(!f.is_broadcast(ip("10.9.0.255")), "not a connected prefix");
     }
 }

@@ -17,6 +17,9 @@ use std::time::Instant;
 pub enum Refusal {
     /// No route to its destination.
     NoRoute,
+    /// Its destination is not one a router forwards to (a group, a scoped address):
+    /// dropped without an error, counted as no route.
+    NotForwarded,
     /// Its TTL or hop limit would reach zero.
     TtlExceeded,
     /// It is larger than the output interface's MTU (this one) and may not be
@@ -53,7 +56,7 @@ impl RouteReasons {
     /// The reason of a refusal.
     pub fn of(&self, r: Refusal) -> u32 {
         match r {
-            Refusal::NoRoute => self.no_route,
+            Refusal::NoRoute | Refusal::NotForwarded => self.no_route,
             Refusal::TtlExceeded => self.ttl_exceeded,
             Refusal::TooBig(_) => self.too_big,
         }
@@ -70,12 +73,35 @@ fn destination(pkt: &Packet) -> Option<IpAddr> {
     })
 }
 
+/// Whether a router forwards packets to `dst`: not to a group (multicast, the limited
+/// broadcast, a connected prefix's broadcast address), nor to the unspecified, the
+/// loopback or an IPv6 link-local address.
+pub fn forwardable(fib: &Fib, dst: IpAddr) -> bool {
+    match dst {
+        IpAddr::V4(a) => {
+            !(a.is_multicast()
+                || a.is_broadcast()
+                || a.is_unspecified()
+                || a.is_loopback()
+                || fib.is_broadcast(dst))
+        }
+        IpAddr::V6(a) => {
+            !(a.is_multicast()
+                || a.is_unspecified()
+                || a.is_loopback()
+                || a.is_unicast_link_local())
+        }
+    }
+}
+
 /// Routes a received packet that is not for the router: sets its output interface and
 /// next hop, checks its TTL (hop limit) and size, and takes one off the TTL.
 pub fn forward(fib: &Fib, pkt: &mut Packet) -> Result<(), Refusal> {
-    let nh = destination(pkt)
-        .and_then(|d| fib.lookup(d))
-        .ok_or(Refusal::NoRoute)?;
+    let dst = destination(pkt).ok_or(Refusal::NoRoute)?;
+    if !forwardable(fib, dst) {
+        return Err(Refusal::NotForwarded);
+    }
+    let nh = fib.lookup(dst).ok_or(Refusal::NoRoute)?;
     let mtu = fib.link(nh.oif).map_or(u32::MAX, |l| l.mtu);
     let len = pkt.view.l3_len;
     let d = pkt.datagram_mut();
@@ -127,6 +153,7 @@ pub fn route_local(fib: &Fib, pkt: &mut Packet) -> Result<NextHop, Refusal> {
 /// address: the builders' rules).
 pub fn icmp_error(fib: &Fib, why: Refusal, offending: &[u8], iif: u32) -> Option<Vec<u8>> {
     let (v4, v6) = match why {
+        Refusal::NotForwarded => return None,
         Refusal::NoRoute => (
             (icmp::DEST_UNREACH, icmp::NET_UNREACH, 0),
             (icmp::V6_DEST_UNREACH, icmp::V6_NO_ROUTE, 0),
