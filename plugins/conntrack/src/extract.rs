@@ -184,12 +184,9 @@ pub fn quoted_tuple(quoted: &[u8], family: u8, zone: u16) -> Result<Tuple, NoTup
         return Err("bad-family");
     };
     let l4 = quoted.get(l4_off..).ok_or("quote-truncated")?;
-    if l4.len() < 8
-        && matches!(
-            t.proto,
-            proto::TCP | proto::UDP | proto::ICMP | proto::ICMPV6
-        )
-    {
+    // The ports are all of a TCP or UDP header a quote needs (Linux reads 4 bytes); an
+    // ICMP one needs its 8-byte header (type, code, id).
+    if l4.len() < 8 && matches!(t.proto, proto::ICMP | proto::ICMPV6) {
         return Err("quote-truncated");
     }
     l4_ids(&mut t, l4)?;
@@ -209,7 +206,10 @@ mod tests {
         let t = quoted_tuple(&q, FAMILY_V4, 0).unwrap();
         assert_eq!((t.proto, t.src_id, t.dst_id), (17, 12345, 53));
         assert_eq!(&t.src[..4], &[10, 0, 0, 1]);
-        assert!(quoted_tuple(&q[..24], FAMILY_V4, 0).is_err());
+        // Four bytes of the UDP header (its ports) are enough, as in Linux; three not.
+        let t = quoted_tuple(&q[..24], FAMILY_V4, 0).unwrap();
+        assert_eq!((t.src_id, t.dst_id), (12345, 53));
+        assert!(quoted_tuple(&q[..23], FAMILY_V4, 0).is_err());
         assert!(quoted_tuple(&q, FAMILY_V6, 0).is_err());
 
         let mut v6 = vec![0x60, 0, 0, 0, 0, 16, 60, 64];

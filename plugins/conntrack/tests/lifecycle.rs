@@ -193,6 +193,11 @@ fn icmp_errors_are_related_to_the_flow_they_quote_or_invalid() {
     rest.extend_from_slice(&sent[..28]);
     let (info, _, _) = run(&mut t, ipv4(B, A, 1, &icmp(3, 3, &rest)), SEC, true);
     assert_eq!(info, CtInfo::RelatedReply);
+    // One quoting only the UDP ports (4 bytes of its header) is too, as in Linux.
+    let mut short = vec![0, 0, 0, 0];
+    short.extend_from_slice(&sent[..24]);
+    let (info, _, _) = run(&mut t, ipv4(B, A, 1, &icmp(3, 3, &short)), SEC, true);
+    assert_eq!(info, CtInfo::RelatedReply);
     // The same error sent to someone else than the flow's source: INVALID.
     let (info, _, _) = run(&mut t, ipv4(B, R, 1, &icmp(3, 3, &rest)), SEC, true);
     assert_eq!(info, CtInfo::Invalid);
