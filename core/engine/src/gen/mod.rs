@@ -9,7 +9,7 @@
 //! Client address and port (ICMP echo id) are a bijection of the flow number, so
 //! 5-tuples are distinct (for IPv4 up to about 3.2 billion flows). After the flows,
 //! `helper_sessions` sets of scripted sessions for the helpers (FTP passive and active,
-//! TFTP, IRC DCC: [`sessions`]) follow, each announcing a data connection.
+//! TFTP, IRC DCC: `sessions.rs`) follow, each announcing a data connection.
 
 mod flow;
 mod rng;
