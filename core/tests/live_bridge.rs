@@ -46,14 +46,8 @@ impl Run {
         require_live();
         let mut t = Topology::new(tag);
         let sock = firewall::start(&mut t, fw, helpers(with_helpers));
-        let ftp_root = t.dir.join("ftp");
-        std::fs::create_dir_all(&ftp_root).expect("ftp root");
-        let big = make_file(&ftp_root.join("big.bin"), 3 * 1024 * 1024 + 17);
-        t.start_vsftpd(&ftp_root);
+        let (big, small) = firewall::serve_files(&mut t, 3 * 1024 * 1024 + 17, 200 * 1024 + 3);
         let tftp_root = t.dir.join("tftp");
-        std::fs::create_dir_all(&tftp_root).expect("tftp root");
-        let small = make_file(&tftp_root.join("small.bin"), 200 * 1024 + 3);
-        t.start_tftpd(&tftp_root);
         Run {
             t,
             fw,

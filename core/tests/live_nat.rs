@@ -23,7 +23,7 @@
 mod firewall;
 
 use brickwall_netns::{require_tools, Topology, CLIENT4, CLIENT6, SERVER4, SERVER6};
-use firewall::{brickwall_config, make_file, require_live, run_brickwall, Helper, FTP, IRC, TFTP};
+use firewall::{brickwall_config, require_live, run_brickwall, Helper, FTP, IRC, TFTP};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -86,14 +86,7 @@ impl Run {
         neigh(&t.client, "c0", DNAT4, SERVER_MAC);
         let config = format!("{}{}", brickwall_config(helpers, "pnet", 1), nat_config());
         let sock = run_brickwall(&mut t, &config);
-        let ftp_root = t.dir.join("ftp");
-        std::fs::create_dir_all(&ftp_root).expect("ftp root");
-        let big = make_file(&ftp_root.join("big.bin"), 2 * 1024 * 1024 + 5);
-        t.start_vsftpd(&ftp_root);
-        let tftp_root = t.dir.join("tftp");
-        std::fs::create_dir_all(&tftp_root).expect("tftp root");
-        let small = make_file(&tftp_root.join("small.bin"), 100 * 1024 + 9);
-        t.start_tftpd(&tftp_root);
+        let (big, small) = firewall::serve_files(&mut t, 2 * 1024 * 1024 + 5, 100 * 1024 + 9);
         t.start_ngircd();
         Run {
             t,

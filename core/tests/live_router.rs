@@ -115,14 +115,7 @@ impl Run {
                 t.dir.join("control.sock")
             }
         };
-        let ftp_root = t.dir.join("ftp");
-        std::fs::create_dir_all(&ftp_root).expect("ftp root");
-        let big = make_file(&ftp_root.join("big.bin"), 2 * 1024 * 1024 + 5);
-        t.start_vsftpd(&ftp_root);
-        let tftp_root = t.dir.join("tftp");
-        std::fs::create_dir_all(&tftp_root).expect("tftp root");
-        let small = make_file(&tftp_root.join("small.bin"), 100 * 1024 + 9);
-        t.start_tftpd(&tftp_root);
+        let (big, small) = firewall::serve_files(&mut t, 2 * 1024 * 1024 + 5, 100 * 1024 + 9);
         t.start_ngircd_on(OUTSIDE_SERVER4);
         // The web server inside, behind the port forward.
         let web_root = t.dir.join("web");

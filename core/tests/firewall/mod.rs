@@ -452,3 +452,18 @@ pub fn dcc_send_behind_nat(t: &mut Topology, irc: &str, offered: &str) -> bool {
     let intact = std::fs::read(dir.join("dcc.bin")).is_ok_and(|d| d == data);
     sent && received && intact
 }
+
+/// Starts vsftpd and tftpd-hpa in the server namespace, serving `big.bin` of `big`
+/// bytes over FTP (from `<dir>/ftp`) and `small.bin` of `small` bytes over TFTP (from
+/// `<dir>/tftp`); their contents.
+pub fn serve_files(t: &mut Topology, big: usize, small: usize) -> (Vec<u8>, Vec<u8>) {
+    let ftp_root = t.dir.join("ftp");
+    std::fs::create_dir_all(&ftp_root).expect("ftp root");
+    let big = make_file(&ftp_root.join("big.bin"), big);
+    t.start_vsftpd(&ftp_root);
+    let tftp_root = t.dir.join("tftp");
+    std::fs::create_dir_all(&tftp_root).expect("tftp root");
+    let small = make_file(&tftp_root.join("small.bin"), small);
+    t.start_tftpd(&tftp_root);
+    (big, small)
+}
