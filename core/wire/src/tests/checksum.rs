@@ -1,17 +1,8 @@
 //! The Internet checksum: RFC 1071's example, pseudo-headers, and the incremental
 //! update of RFC 1624 against a full recomputation, its corner cases included.
 
+use super::{stream, sum_by_words};
 use crate::checksum::*;
-
-/// A deterministic xorshift64 stream.
-fn stream(mut state: u64) -> impl FnMut() -> u64 {
-    move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    }
-}
 
 /// An IPv4 header (no options) from random bytes, its checksum filled in.
 fn header(next: &mut impl FnMut() -> u64) -> [u8; 20] {
@@ -44,20 +35,6 @@ fn rfc_1071_example() {
     assert_eq!(checksum(&data), !0xddf2);
     // Summed in pieces (even lengths first), the same.
     assert_eq!(sum(sum(0, &data[..4]), &data[4..]), sum(0, &data));
-}
-
-/// The running sum word by word, written out plainly: what [`sum`]'s eight-byte steps
-/// must equal.
-fn sum_by_words(acc: u32, data: &[u8]) -> u32 {
-    let mut s = u64::from(acc);
-    for w in data.chunks(2) {
-        let lo = w.get(1).copied().unwrap_or(0);
-        s += u64::from(u16::from_be_bytes([w[0], lo]));
-    }
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    s as u32
 }
 
 #[test]

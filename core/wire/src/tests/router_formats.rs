@@ -4,6 +4,7 @@
 //! panic on any cut or scrambled input.
 
 use super::build::*;
+use super::{stream, sum_by_words};
 use crate::fragment::fragment_v4;
 use crate::icmp::*;
 use crate::ndisc::{NEIGHBOUR_ADVERTISEMENT, NEIGHBOUR_SOLICITATION};
@@ -21,26 +22,10 @@ const ROUTER6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 const LL1: [u8; 16] = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
 const LL2: [u8; 16] = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
 
-/// The Internet checksum, written out plainly: the complement of the end-around-carry
-/// sum of big-endian words, an odd last byte padded with zero. 0 over data holding
-/// its own checksum.
+/// The Internet checksum, written out plainly: the complement of the word-by-word
+/// sum. 0 over data holding its own checksum.
 fn ones(data: &[u8]) -> u16 {
-    let mut total: u64 = 0;
-    let mut i = 0;
-    while i < data.len() {
-        let hi = u64::from(data[i]);
-        let lo = if i + 1 < data.len() {
-            u64::from(data[i + 1])
-        } else {
-            0
-        };
-        total += (hi << 8) | lo;
-        i += 2;
-    }
-    while total > 0xffff {
-        total = (total & 0xffff) + (total >> 16);
-    }
-    !(total as u16)
+    !(sum_by_words(0, data) as u16)
 }
 
 /// Checks the IPv4 header and ICMP checksums of an IPv4 ICMP datagram and its fixed
@@ -90,16 +75,6 @@ fn icmp(kind: u8, code: u8, rest: &[u8]) -> Vec<u8> {
     let mut m = vec![kind, code, 0, 0];
     m.extend_from_slice(rest);
     m
-}
-
-/// A deterministic xorshift64 stream.
-fn stream(mut state: u64) -> impl FnMut() -> u64 {
-    move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    }
 }
 
 #[test]
