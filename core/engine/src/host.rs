@@ -179,13 +179,17 @@ extern "C" fn host_interface_address(
     let Some(addr) = fib.as_ref().and_then(|f| f.source_on(ifindex, toward)) else {
         return 0;
     };
-    let bytes: Vec<u8> = match addr {
-        IpAddr::V4(a) => a.octets().to_vec(),
-        IpAddr::V6(a) => a.octets().to_vec(),
+    let (bytes, n) = match addr {
+        IpAddr::V4(a) => {
+            let mut b = [0u8; 16];
+            b[..4].copy_from_slice(&a.octets());
+            (b, 4)
+        }
+        IpAddr::V6(a) => (a.octets(), 16),
     };
-    // SAFETY: `out` holds 16 bytes (the ABI), and an address has 4 or 16.
-    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out, bytes.len()) };
-    bytes.len()
+    // SAFETY: `out` holds 16 bytes (the ABI), and `n` is at most 16.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out, n) };
+    n
 }
 
 extern "C" fn host_config_dir(ctx: *mut c_void, out: *const brickwall_hooks::abi::Writer) {

@@ -563,7 +563,7 @@ pub fn run(shared: &Arc<Shared>, ports: Vec<Port>, mut opts: BridgeOptions<'_>) 
             kernel: Mutex::new(KernelStats::default()),
         });
     }
-    let routed = shared.router.fib().map(|fib| {
+    let routed = shared.router.fib_arc().map(|fib| {
         let ports: Vec<(&Interface, bool)> = outs.iter().map(|o| (&o.iface, o.local)).collect();
         Routed::new(fib, &ports)
     });

@@ -204,18 +204,23 @@ pub fn drop_ingress(devices: &[String]) -> io::Result<IngressDrop> {
         }
         let mut at = 0;
         let n = n as usize;
+        // Every read below lies inside this message (`at + len <= n`).
+        let word = |at: usize| -> u32 {
+            let b = buf.get(at..at + 4).unwrap_or(&[0; 4]);
+            u32::from_ne_bytes([b[0], b[1], b[2], b[3]])
+        };
         while at + 16 <= n {
-            let len = u32::from_ne_bytes(buf[at..at + 4].try_into().unwrap_or_default()) as usize;
+            let len = word(at) as usize;
             let kind = u16::from_ne_bytes([buf[at + 4], buf[at + 5]]);
             if len < 16 || at + len > n {
                 break;
             }
             if kind == MSG_ERROR && len >= 20 {
-                let err = i32::from_ne_bytes(buf[at + 16..at + 20].try_into().unwrap_or_default());
+                let err = word(at + 16) as i32;
                 if err != 0 {
                     let e = io::Error::from_raw_os_error(-err);
-                    let seq =
-                        u32::from_ne_bytes(buf[at + 28..at + 32].try_into().unwrap_or_default());
+                    // The refused message's header follows: its sequence number.
+                    let seq = if len >= 32 { word(at + 28) } else { 0 };
                     let what = match seq.checked_sub(3).and_then(|k| devices.get(k as usize)) {
                         Some(d) => format!("the ingress chain on {d}"),
                         None => format!("table netdev {TABLE}"),

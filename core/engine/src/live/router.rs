@@ -11,6 +11,7 @@ use crate::pipeline::fib::{Fib, FibRoute, Link, NextHop};
 use crate::pipeline::forward;
 use brickwall_wire::{arp, ethernet, fragment, icmp, ndisc, Cidr};
 use std::net::{IpAddr, Ipv6Addr};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The forwarding table of a router-mode config: each interface's addresses (its
@@ -78,7 +79,7 @@ pub enum Sent {
 
 /// The link layer of every routed interface, shared by the workers.
 pub struct Routed {
-    fib: Fib,
+    fib: Arc<Fib>,
     /// In the order of the live ports.
     ports: Vec<Port>,
     /// The neighbours.
@@ -91,9 +92,9 @@ pub type Out<'a> = &'a mut dyn FnMut(usize, &[u8]);
 impl Routed {
     /// The link layer of `ports` (the live ports, in order, each with whether it is
     /// the host's TAP) routing by `fib`.
-    pub fn new(fib: &Fib, ports: &[(&Interface, bool)]) -> Routed {
+    pub fn new(fib: Arc<Fib>, ports: &[(&Interface, bool)]) -> Routed {
         Routed {
-            fib: fib.clone(),
+            fib,
             ports: ports
                 .iter()
                 .map(|&(i, host)| Port {
@@ -495,7 +496,7 @@ mod tests {
             up: true,
             mac: ME,
         };
-        Routed::new(&fib, &[(&iface, false)])
+        Routed::new(Arc::new(fib), &[(&iface, false)])
     }
 
     /// What `f` sent, as (port, frame).
