@@ -9,7 +9,7 @@
 
 use super::datapath::{FrameRx, FrameTx, KernelStats, TxBatch};
 use super::iface::Interface;
-use super::router::{Routed, Sent};
+use super::router::{Routed, Sent, Taken};
 use super::Port;
 use crate::control::LiveStatus;
 use crate::packet::Packet;
@@ -93,6 +93,8 @@ struct LiveReasons {
     /// Router mode: a packet for the router itself that it does not answer (it
     /// answers ping only).
     no_local_stack: u32,
+    /// Router mode: a frame addressed to another host's link address.
+    other_host: u32,
 }
 
 impl LiveReasons {
@@ -103,6 +105,7 @@ impl LiveReasons {
             "live-neighbour-unreachable",
             "live-neighbour-queue-full",
             "live-no-local-stack",
+            "live-other-host",
         ];
         let b = shared.registry.add_reasons(&names.map(String::from));
         LiveReasons {
@@ -111,6 +114,7 @@ impl LiveReasons {
             neighbour_unreachable: b + 2,
             neighbour_queue_full: b + 3,
             no_local_stack: b + 4,
+            other_host: b + 5,
         }
     }
 }
@@ -191,8 +195,14 @@ impl Worker<'_> {
         self.rx_bytes += frame.len() as u64;
         if let Some(r) = self.routed {
             let me = self.me;
-            if r.intercept(me, frame, &mut |j, f| self.emit(f, |k, _| k == j)) {
-                return;
+            match r.intercept(me, frame, &mut |j, f| self.emit(f, |k, _| k == j)) {
+                Taken::Pass => {}
+                Taken::Handled => return,
+                Taken::OtherHost => {
+                    self.pipeline.counters.received += 1;
+                    self.pipeline.counters.drop_reason(self.reasons.other_host);
+                    return;
+                }
             }
         }
         if frame.len() > self.max_frame {

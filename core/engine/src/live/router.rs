@@ -77,6 +77,18 @@ pub enum Sent {
     NoPort,
 }
 
+/// What the link layer made of a received frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Taken {
+    /// Its own business (ARP, neighbour discovery), answered or learnt from.
+    Handled,
+    /// Addressed to another host's link address (a socket that takes every frame sees
+    /// those): not the router's, dropped.
+    OtherHost,
+    /// For the pipeline (IP), or for the parser to tell what is wrong with it.
+    Pass,
+}
+
 /// The link layer of every routed interface, shared by the workers.
 pub struct Routed {
     fib: Arc<Fib>,
@@ -135,7 +147,10 @@ impl Routed {
                         && a.sender_ip() != [0; 4]
                         && a.sender_ip() != a.target_ip()
                 };
-                if let Some(a) = arp::ArpPacket::new(payload).filter(asks) {
+                let Some(a) = arp::ArpPacket::new(payload) else {
+                    return false;
+                };
+                if asks(&a) {
                     let reply = arp::arp_frame(
                         arp::OP_REPLY,
                         HOST_SIDE_MAC,
@@ -189,28 +204,41 @@ impl Routed {
     }
 
     /// Takes the frames that are the link layer's own business, before the pipeline:
-    /// ARP, neighbour solicitations and advertisements, and frames addressed to another
-    /// host's link address (seen by a socket that takes every frame). True when
-    /// `frame` was consumed.
-    pub fn intercept(&self, port: usize, frame: &[u8], out: Out<'_>) -> bool {
+    /// ARP, neighbour solicitations and advertisements; and tells the frames addressed
+    /// to another host's link address.
+    pub fn intercept(&self, port: usize, frame: &[u8], out: Out<'_>) -> Taken {
         let Some(eth) = frame.get(..14) else {
-            return true;
+            return Taken::Pass;
         };
         let group = eth[0] & 1 != 0;
         if !group && eth[..6] != self.ports[port].mac {
-            return true;
+            return Taken::OtherHost;
         }
-        if self.ports[port].host.is_some() {
-            return self.answer_host(port, frame, out);
+        let handled = if self.ports[port].host.is_some() {
+            self.answer_host(port, frame, out)
+        } else {
+            self.answer_wire(port, frame, out)
+        };
+        if handled {
+            Taken::Handled
+        } else {
+            Taken::Pass
         }
+    }
+
+    /// ARP and neighbour discovery on a routed interface; whether `frame` was one.
+    fn answer_wire(&self, port: usize, frame: &[u8], out: Out<'_>) -> bool {
+        let eth = &frame[..14];
         let from: [u8; 6] = eth[6..12].try_into().unwrap_or_default();
         match u16::from_be_bytes([eth[12], eth[13]]) {
-            ethernet::ETHERTYPE_ARP => {
-                if let Some(a) = arp::ArpPacket::new(&frame[14..]) {
+            ethernet::ETHERTYPE_ARP => match arp::ArpPacket::new(&frame[14..]) {
+                Some(a) => {
                     self.on_arp(port, &a, Instant::now(), out);
+                    true
                 }
-                true
-            }
+                // Not Ethernet/IPv4 ARP: the parser counts it as not IP.
+                None => false,
+            },
             ethernet::ETHERTYPE_IPV6 => {
                 let d = &frame[14..];
                 // Neighbour discovery comes with no extension headers and hop limit 255.
@@ -510,6 +538,70 @@ mod tests {
         arp::arp_frame(op, from_mac, from, [0; 6], to, eth_dst)
     }
 
+    /// Every cut and scrambled copy of ARP and neighbour discovery frames, on a routed
+    /// port and on the host's TAP, is taken or passed on without a panic.
+    #[test]
+    fn no_frame_makes_the_link_layer_panic() {
+        let tap = Interface {
+            name: "t0".into(),
+            index: 9,
+            mtu: 1500,
+            up: true,
+            mac: HOST,
+        };
+        let fib = Fib::new(
+            vec![Link {
+                index: 7,
+                mtu: 1500,
+                addrs: vec![
+                    "10.0.0.1/24".parse().unwrap(),
+                    "fd00::1/64".parse().unwrap(),
+                ],
+            }],
+            &[],
+        );
+        let wire = Interface {
+            name: "r0".into(),
+            index: 7,
+            mtu: 1500,
+            up: true,
+            mac: ME,
+        };
+        let r = Routed::new(Arc::new(fib), &[(&wire, false), (&tap, true)]);
+        let me6: [u8; 16] = "fd00::1".parse::<Ipv6Addr>().unwrap().octets();
+        let peer6: [u8; 16] = "fd00::5".parse::<Ipv6Addr>().unwrap().octets();
+        let ns =
+            ndisc::neighbour_solicitation(&peer6, &ndisc::solicited_node(&me6), &me6, Some(PEER));
+        let na = ndisc::neighbour_advertisement(&peer6, &me6, &peer6, PEER, false, true, true);
+        let mut samples = vec![arp(
+            arp::OP_REQUEST,
+            HOST,
+            [10, 0, 0, 5],
+            [10, 0, 0, 1],
+            [0xff; 6],
+        )];
+        for d in [ns, na] {
+            let mut f = ethernet::ethernet_header(ME, PEER, ethernet::ETHERTYPE_IPV6).to_vec();
+            f.extend_from_slice(&d);
+            samples.push(f);
+        }
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for round in 0..3000 {
+            let mut f = samples[round % samples.len()].clone();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let at = (x as usize) % f.len();
+            f[at] = (x >> 32) as u8;
+            f.truncate((x >> 40) as usize % (f.len() + 1));
+            for port in [0, 1] {
+                let _ = sent(|o| {
+                    r.intercept(port, &f, o);
+                });
+            }
+        }
+    }
+
     #[test]
     fn a_request_for_the_router_is_answered_and_its_asker_learned() {
         let r = routed();
@@ -520,7 +612,7 @@ mod tests {
             [10, 0, 0, 1],
             [0xff; 6],
         );
-        let out = sent(|o| assert!(r.intercept(0, &req, o)));
+        let out = sent(|o| assert_eq!(r.intercept(0, &req, o), Taken::Handled));
         assert_eq!(out.len(), 1);
         let reply = arp::ArpPacket::new(&out[0].1[14..]).unwrap();
         assert_eq!(reply.op(), arp::OP_REPLY);
@@ -535,7 +627,7 @@ mod tests {
             [10, 0, 0, 9],
             [0xff; 6],
         );
-        assert!(sent(|o| assert!(r.intercept(0, &other, o))).is_empty());
+        assert!(sent(|o| assert_eq!(r.intercept(0, &other, o), Taken::Handled)).is_empty());
     }
 
     #[test]
@@ -543,7 +635,7 @@ mod tests {
         let r = routed();
         // An answer nobody asked for teaches nothing.
         let forged = arp(arp::OP_REPLY, PEER, [10, 0, 0, 9], [10, 0, 0, 1], ME);
-        sent(|o| assert!(r.intercept(0, &forged, o)));
+        sent(|o| assert_eq!(r.intercept(0, &forged, o), Taken::Handled));
         assert!(!r.neigh.has(7, "10.0.0.9".parse().unwrap()));
         // A datagram to 10.0.0.9 waits, and the router asks for it by broadcast.
         let d = vec![
@@ -564,13 +656,13 @@ mod tests {
         );
         // Its answer releases the datagram, framed to it from the router.
         let answer = arp(arp::OP_REPLY, PEER, [10, 0, 0, 9], [10, 0, 0, 1], ME);
-        let out = sent(|o| assert!(r.intercept(0, &answer, o)));
+        let out = sent(|o| assert_eq!(r.intercept(0, &answer, o), Taken::Handled));
         assert_eq!(out.len(), 1);
         assert_eq!(&out[0].1[..12], &[PEER, ME].concat()[..]);
         assert_eq!(&out[0].1[14..], &d[..]);
         // Frames to another host's link address are not the router's.
         let mut elsewhere = d.clone();
         elsewhere.splice(0..0, ethernet::ethernet_header(PEER, HOST, 0x0800));
-        assert!(sent(|o| assert!(r.intercept(0, &elsewhere, o))).is_empty());
+        assert!(sent(|o| assert_eq!(r.intercept(0, &elsewhere, o), Taken::OtherHost)).is_empty());
     }
 }
