@@ -7,7 +7,7 @@ use brickwall_helper_build::{target_dir_of_out_dir, RustGuest};
 use std::path::PathBuf;
 
 /// The bundled helpers, each built from `guests/NAME` (package `brickwall-helper-NAME`).
-const BUNDLED: [&str; 4] = ["ftp", "irc", "tftp", "pptp"];
+const BUNDLED: [&str; 6] = ["ftp", "irc", "tftp", "pptp", "sane", "amanda"];
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo"));

@@ -1,4 +1,4 @@
-//! The IRC and PPTP helpers live, and against the kernel's. As in `live_bridge.rs`, a
+//! The IRC, PPTP and SANE helpers live, and against the kernel's. As in `live_bridge.rs`, a
 //! client and a server in network namespaces talk through a firewall namespace that
 //! bridges them, with the policy "drop forwarded NEW unless to tcp/21, udp/69,
 //! tcp/6667, tcp/1723 or ICMP echo; accept established and related"; the firewall is
@@ -28,8 +28,8 @@ mod firewall;
 
 use brickwall_netns::{require_tools, Topology, CLIENT4, SERVER4};
 use firewall::{
-    make_file, normalized, normalized_expects, related_packets, require_live, Fw, Helper, IRC,
-    IRC_DCC, PPTP,
+    make_file, normalized, normalized_expects, related_packets, require_live, Fw, Helper, AMANDA,
+    IRC, IRC_DCC, PPTP, SANE,
 };
 use std::path::PathBuf;
 use std::thread::JoinHandle;
@@ -41,7 +41,7 @@ const BRICKWALL: Fw = Fw::Brickwall("pnet", 1);
 /// The helpers these tests need, or none.
 fn helpers(on: bool) -> &'static [Helper] {
     if on {
-        &[IRC, PPTP]
+        &[IRC, PPTP, SANE, AMANDA]
     } else {
         &[]
     }
@@ -56,6 +56,25 @@ const PPTP_CALL: &str = concat!(
 const DCC_PORT: &str = "40123";
 /// The GRE packets each side of the PPTP call sends.
 const GRE_PACKETS: u32 = 5;
+/// A SANE network client that holds back before its data connection (see the
+/// script's docstring).
+const SANE_SCAN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/live/sane_scan.py"
+);
+/// Debian's amandad as inetd runs it (see the script's docstring).
+const AMANDAD_INETD: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/live/amandad_inetd.py"
+);
+/// An Amanda server asking for a backup that holds back before connecting to the
+/// streams (see the script's docstring).
+const AMANDA_BACKUP: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/live/amanda_backup.py"
+);
+/// The first of the two ports saned's configuration lets it send image data from.
+const SANE_DATA_PORT: u16 = 40100;
 
 /// A topology with its firewall running.
 struct Firewall {
@@ -579,4 +598,404 @@ fn pptp_gre_passes_as_related_with_the_helper_and_not_without_as_through_the_ker
     // Linux's helper destroys the call's siblings.
     same_conns("after the call, with helpers", &ours.after, &kernel.after);
     same_expects("after the call, with helpers", &ours.after, &kernel.after);
+}
+
+/// What one pair of SANE scans through one firewall did.
+struct Scan {
+    fw: Fw,
+    helpers: bool,
+    /// The scripted client got image data.
+    scripted: bool,
+    script: String,
+    /// Debian's scanimage wrote a PNM image.
+    scanimage: bool,
+    scanimage_log: String,
+    /// The tables once saned named its data port, before the client connected to it.
+    started: Tables,
+    /// The tables after the scripted scan.
+    after: Tables,
+    summary: String,
+}
+
+/// saned in the server namespace with the `test` backend, serving the topology's
+/// prefixes and sending image data from [`SANE_DATA_PORT`] or the next; configuration
+/// folders for it and for scanimage's `net` backend, which knows only the server.
+fn sane_folders(dir: &std::path::Path) -> (PathBuf, PathBuf) {
+    let (daemon, client) = (dir.join("sane-daemon"), dir.join("sane-client"));
+    let files: [(&PathBuf, &str, String); 5] = [
+        (&daemon, "dll.conf", "test\n".into()),
+        // A gray page of 157 × 196 pixels (30 772 bytes).
+        (
+            &daemon,
+            "test.conf",
+            "mode Gray\ndepth 8\nresolution 50.0\nbr_x 80.0\nbr_y 100.0\n".into(),
+        ),
+        (
+            &daemon,
+            "saned.conf",
+            // The second: the first is in TIME_WAIT when scanimage scans.
+            format!(
+                "data_portrange = {SANE_DATA_PORT} - {}\n10.77.0.0/24\n",
+                SANE_DATA_PORT + 1
+            ),
+        ),
+        (&client, "dll.conf", "net\n".into()),
+        (
+            &client,
+            "net.conf",
+            format!("connect_timeout = 5\n{SERVER4}\n"),
+        ),
+    ];
+    for (folder, name, text) in files {
+        std::fs::create_dir_all(folder).expect("sane folder");
+        std::fs::write(folder.join(name), text).expect("sane config");
+    }
+    (daemon, client)
+}
+
+/// saned in the server namespace; the scripted client in the client namespace starts
+/// a scan of the `test` device, the tables are read while it holds back, then it
+/// fetches the image; then scanimage scans once more.
+fn sane_scan(tag: &str, fw: Fw, helpers: bool) -> Scan {
+    let mut f = Firewall::start(tag, fw, helpers);
+    require_tools(&["saned", "scanimage"]);
+    let dir = f.t.dir.clone();
+    let path = |name: &str| dir.join(name).display().to_string();
+    let (daemon, client_conf) = sane_folders(&dir);
+    let (client, server) = (f.t.client.clone(), f.t.server.clone());
+    let daemon_env = format!("SANE_CONFIG_DIR={}", daemon.display());
+    f.t.spawn(
+        "saned",
+        &server,
+        &[
+            "env",
+            &daemon_env,
+            "saned",
+            "-l",
+            "-e",
+            "-d",
+            "1",
+            "-b",
+            SERVER4,
+        ],
+    );
+    f.t.wait_for_listener(&server, "tcp", 6566, "saned");
+    f.t.spawn(
+        "sane-scan",
+        &client,
+        &[
+            "python3",
+            "-u",
+            SANE_SCAN,
+            SERVER4,
+            "test:0",
+            &path("scan.bin"),
+            &path("scan.started"),
+            &path("scan.go"),
+        ],
+    );
+    f.t.wait_for_file(&dir.join("scan.started"), "sane-scan", 15);
+    let started = f.tables();
+    std::fs::write(dir.join("scan.go"), b"").expect("go file");
+    let (scripted, script) = f.finish("sane-scan", 30);
+    // The last ACKs of the data connection's close.
+    std::thread::sleep(Duration::from_millis(300));
+    let after = f.tables();
+    let client_env = format!("SANE_CONFIG_DIR={}", client_conf.display());
+    let device = format!("net:{SERVER4}:test:0");
+    let out = f.t.try_exec(
+        &client,
+        &[
+            "env",
+            &client_env,
+            "timeout",
+            "-s",
+            "KILL",
+            "8",
+            "scanimage",
+            "-d",
+            &device,
+            "--format=pnm",
+        ],
+    );
+    let scanimage =
+        out.status.success() && out.stdout.starts_with(b"P5") && out.stdout.len() > 30_772;
+    let scanimage_log = format!(
+        "{} bytes, {}\n{}",
+        out.stdout.len(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = f.stop();
+    Scan {
+        fw,
+        helpers,
+        scripted,
+        script,
+        scanimage,
+        scanimage_log,
+        started,
+        after,
+        summary,
+    }
+}
+
+#[test]
+fn sane_data_passes_as_related_with_the_helper_and_not_without_as_through_the_kernel() {
+    let runs = on_every_firewall("sane", sane_scan);
+    for r in &runs {
+        let what = format!("SANE through {:?} {} helpers", r.fw, with(r.helpers));
+        assert_eq!(
+            r.scripted, r.helpers,
+            "{what}: scripted client\n{}\n{}",
+            r.script, r.summary
+        );
+        assert_eq!(
+            r.scanimage, r.helpers,
+            "{what}: scanimage\n{}\n{}\n{}",
+            r.scanimage_log, r.after.conns, r.summary
+        );
+        // saned's answer expects the client, from any port, at the data port.
+        let want: Vec<String> = if r.helpers {
+            vec![format!(
+                "proto=6 src={CLIENT4} dst={SERVER4} sport=0 dport={SANE_DATA_PORT} \
+                 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 \
+                 master-src={CLIENT4} master-dst={SERVER4} sport=* dport=6566 class=0 \
+                 helper=sane"
+            )]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(r.started.expects(), want, "{what}: {}", r.started.expects);
+        let data = r
+            .after
+            .conns
+            .lines()
+            .filter(|l| l.contains(&format!("dport={SANE_DATA_PORT} ")))
+            .count();
+        assert_eq!(
+            data,
+            usize::from(r.helpers),
+            "{what}: data connections in\n{}",
+            r.after.conns
+        );
+        assert!(r.after.expects().is_empty(), "{what}: {}", r.after.expects);
+    }
+    let [ours, kernel, ours_off, kernel_off] = &runs;
+    related_with_helpers_only(
+        &ours.summary,
+        &ours_off.summary,
+        "the data connection's first packet was not RELATED",
+    );
+    for (a, b) in [(ours, kernel), (ours_off, kernel_off)] {
+        let w = with(a.helpers);
+        same_expects(
+            &format!("once started, {w} helpers"),
+            &a.started,
+            &b.started,
+        );
+        same_conns(
+            &format!("once started, {w} helpers"),
+            &a.started,
+            &b.started,
+        );
+        same_conns(&format!("after the scan, {w} helpers"), &a.after, &b.after);
+    }
+}
+
+/// What one Amanda backup request through one firewall did.
+struct Backup {
+    fw: Fw,
+    helpers: bool,
+    /// The server connected to the data, message and index streams.
+    connected: bool,
+    script: String,
+    /// The answer's `CONNECT` line.
+    connect: String,
+    /// The tables once the server had the answer, before it connected.
+    answered: Tables,
+    /// The tables after it connected.
+    after: Tables,
+    summary: String,
+}
+
+impl Backup {
+    /// `table`'s lines with the ports of the answer's streams named (`dport=DATA`):
+    /// amandad picks them afresh each run.
+    fn named(&self, lines: Vec<String>) -> Vec<String> {
+        let words: Vec<&str> = self.connect.split_whitespace().collect();
+        let mut lines = lines;
+        for pair in words[1..].chunks(2) {
+            if let [name, port] = pair {
+                for l in &mut lines {
+                    *l = l
+                        .replace(&format!("port={port} "), &format!("port={name} "))
+                        .replace(&format!("port={port}\n"), &format!("port={name}\n"));
+                }
+            }
+        }
+        lines.sort();
+        lines
+    }
+}
+
+/// amandad (the Amanda client) in the server namespace, run as inetd would with its
+/// own view of `/etc/amandahosts` and `/etc/hosts` (a mount namespace of its own)
+/// that lets the scripted Amanda server in the client namespace ask for backups; the
+/// tables are read once the answer arrived, then the server connects to the streams.
+fn amanda_backup(tag: &str, fw: Fw, helpers: bool) -> Backup {
+    let mut f = Firewall::start(tag, fw, helpers);
+    require_tools(&["unshare"]);
+    let amandad = std::path::Path::new("/usr/lib/amanda/amandad");
+    assert!(
+        amandad.exists(),
+        "{} is missing (scripts/test.sh installs amanda-client)",
+        amandad.display()
+    );
+    let dir = f.t.dir.clone();
+    let path = |name: &str| dir.join(name).display().to_string();
+    let hosts = dir.join("hosts");
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1 localhost\n{CLIENT4} amserver\n{SERVER4} amclient\n"),
+    )
+    .expect("hosts");
+    let allowed = dir.join("amandahosts");
+    std::fs::write(&allowed, "amserver root amdump\n").expect("amandahosts");
+    let backup = f.t.exec(&f.t.server.clone(), &["id", "-u", "backup"]);
+    let uid = String::from_utf8_lossy(&backup.stdout).trim().to_string();
+    f.t.exec(
+        &f.t.server.clone(),
+        &["chown", &format!("{uid}:{uid}"), &path("amandahosts")],
+    );
+    f.t.exec(&f.t.server.clone(), &["chmod", "600", &path("amandahosts")]);
+    let disk = dir.join("disk");
+    std::fs::create_dir_all(&disk).expect("disk");
+    let (client, server) = (f.t.client.clone(), f.t.server.clone());
+    let inetd = format!(
+        "mount --bind {} /etc/amandahosts && mount --bind {} /etc/hosts && \
+         exec python3 -u {AMANDAD_INETD} {SERVER4} {}",
+        allowed.display(),
+        hosts.display(),
+        path("amandad.ready")
+    );
+    f.t.spawn("amandad", &server, &["unshare", "-m", "sh", "-c", &inetd]);
+    f.t.wait_for_file(&dir.join("amandad.ready"), "amandad", 15);
+    f.t.spawn(
+        "amanda-server",
+        &client,
+        &[
+            "python3",
+            "-u",
+            AMANDA_BACKUP,
+            SERVER4,
+            &disk.display().to_string(),
+            &path("backup.answered"),
+            &path("backup.go"),
+        ],
+    );
+    f.t.wait_for_file(&dir.join("backup.answered"), "amanda-server", 20);
+    let answered = f.tables();
+    let connect = std::fs::read_to_string(dir.join("backup.answered")).expect("CONNECT line");
+    std::fs::write(dir.join("backup.go"), b"").expect("go file");
+    let (connected, script) = f.finish("amanda-server", 30);
+    std::thread::sleep(Duration::from_millis(300));
+    let after = f.tables();
+    let summary = f.stop();
+    Backup {
+        fw,
+        helpers,
+        connected,
+        script,
+        connect: connect.trim().to_string(),
+        answered,
+        after,
+        summary,
+    }
+}
+
+#[test]
+fn amanda_streams_pass_as_related_with_the_helper_and_not_without_as_through_the_kernel() {
+    let runs = on_every_firewall("amanda", amanda_backup);
+    for r in &runs {
+        let what = format!("Amanda through {:?} {} helpers", r.fw, with(r.helpers));
+        assert_eq!(
+            r.connected, r.helpers,
+            "{what}: the server's streams\n{}\n{}",
+            r.script, r.summary
+        );
+        // The answer names data, message, index and state ports; each is expected
+        // from the server, any port.
+        let words: Vec<&str> = r.connect.split_whitespace().collect();
+        assert_eq!(
+            (
+                words[0],
+                words.iter().skip(1).step_by(2).copied().collect::<Vec<_>>()
+            ),
+            ("CONNECT", vec!["DATA", "MESG", "INDEX", "STATE"]),
+            "{what}: {}",
+            r.connect
+        );
+        let want: Vec<String> = if r.helpers {
+            ["DATA", "INDEX", "MESG", "STATE"]
+                .iter()
+                .map(|name| {
+                    format!(
+                        "proto=6 src={CLIENT4} dst={SERVER4} sport=0 dport={name} \
+                         mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 \
+                         dport=65535 master-src={CLIENT4} master-dst={SERVER4} sport=* \
+                         dport=10080 class=0 helper=amanda"
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        assert_eq!(
+            r.named(r.answered.expects()),
+            want,
+            "{what}: {}",
+            r.answered.expects
+        );
+        let streams = r
+            .named(r.after.conns())
+            .into_iter()
+            .filter(|l| l.starts_with("tcp"))
+            .count();
+        assert_eq!(
+            streams,
+            if r.helpers { 4 } else { 0 },
+            "{what}:\n{}",
+            r.after.conns
+        );
+        assert!(r.after.expects().is_empty(), "{what}: {}", r.after.expects);
+    }
+    let [ours, kernel, ours_off, kernel_off] = &runs;
+    related_with_helpers_only(
+        &ours.summary,
+        &ours_off.summary,
+        "the streams' first packets were not RELATED",
+    );
+    for (a, b) in [(ours, kernel), (ours_off, kernel_off)] {
+        let w = with(a.helpers);
+        for (when, x, y) in [
+            ("once answered", &a.answered, &b.answered),
+            ("after the streams", &a.after, &b.after),
+        ] {
+            assert_eq!(
+                a.named(x.conns()),
+                b.named(y.conns()),
+                "{when}, {w} helpers: brickwall's table:\n{}\nthe kernel's:\n{}",
+                x.conns,
+                y.conns
+            );
+            assert_eq!(
+                a.named(x.expects()),
+                b.named(y.expects()),
+                "{when}, {w} helpers: brickwall's expectations:\n{}\nthe kernel's:\n{}",
+                x.expects,
+                y.expects
+            );
+        }
+    }
 }

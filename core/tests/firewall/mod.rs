@@ -1,7 +1,8 @@
 //! The firewall in the middle of the live tests' [`Topology`] (from `brickwall-netns`):
 //! `brickwall run`, or the kernel itself (a Linux bridge with br_netfilter, nftables
 //! and nf_conntrack), with the live tests' policy — "drop forwarded NEW unless to
-//! tcp/21, udp/69, tcp/6667, tcp/1723 or ICMP echo; accept established and related" —
+//! tcp/21, udp/69, tcp/6667, tcp/1723, tcp/6566, udp/10080 or ICMP echo; accept
+//! established and related" —
 //! and the helpers a test asks for; checking the engine's privileges, listing its
 //! tables, and normalizing them so two runs of the same traffic compare equal.
 #![allow(dead_code)]
@@ -78,6 +79,22 @@ pub const PPTP: Helper = Helper {
     max_expected: 2,
     ipv4_only: true,
 };
+/// SANE on tcp/6566.
+pub const SANE: Helper = Helper {
+    name: "sane",
+    proto: "tcp",
+    port: 6566,
+    max_expected: 1,
+    ipv4_only: false,
+};
+/// Amanda on udp/10080.
+pub const AMANDA: Helper = Helper {
+    name: "amanda",
+    proto: "udp",
+    port: 10080,
+    max_expected: 4,
+    ipv4_only: false,
+};
 
 /// brickwall's config: conntrack with `helpers`, the stateful filter on FORWARD, and
 /// the live section on `datapath` with `workers` per interface.
@@ -120,8 +137,8 @@ plugins:
             - match: {{proto: icmpv6, icmp_type: [nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert]}}
               action: accept
             - {{match: {{ct_state: [established, related]}}, action: accept}}
-            - {{match: {{ct_state: new, proto: tcp, dport: [21, 6667, 1723]}}, action: accept}}
-            - {{match: {{ct_state: new, proto: udp, dport: 69}}, action: accept}}
+            - {{match: {{ct_state: new, proto: tcp, dport: [21, 6667, 1723, 6566]}}, action: accept}}
+            - {{match: {{ct_state: new, proto: udp, dport: [69, 10080]}}, action: accept}}
             - {{match: {{ct_state: new, proto: icmp, icmp_type: echo-request}}, action: accept}}
             - {{match: {{ct_state: new, proto: icmpv6, icmp_type: echo-request}}, action: accept}}
 "#
@@ -162,8 +179,8 @@ pub fn nft_ruleset(helpers: &[Helper]) -> String {
          chain filter_forward {{ type filter hook forward priority filter; policy drop;\n\
            icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert }} accept\n\
            ct state established,related accept\n\
-           ct state new tcp dport {{ 21, 6667, 1723 }} accept\n\
-           ct state new udp dport 69 accept\n\
+           ct state new tcp dport {{ 21, 6667, 1723, 6566 }} accept\n\
+           ct state new udp dport {{ 69, 10080 }} accept\n\
            ct state new icmp type echo-request accept\n\
            ct state new icmpv6 type echo-request accept\n\
          }}\n}}\n"
