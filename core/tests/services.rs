@@ -332,7 +332,7 @@ fn an_incompatible_version_refuses_the_importer_naming_both() {
     assert!(
         err.contains("plugin future")
             && err.contains("`conntrack` 2.0")
-            && err.contains("plugin conntrack exports version 1.1"),
+            && err.contains("plugin conntrack exports version 1.2"),
         "{err}"
     );
 }
