@@ -595,3 +595,42 @@ fn a_full_queue_and_an_unreachable_collector_are_counted() {
         "every record encoded was sent or counted lost: {s}"
     );
 }
+
+/// A reload that changes the section (another observation domain) is taken in place:
+/// the connections in the table are exported once, at stop, in the new domain; none
+/// is exported by the reload itself.
+#[test]
+fn a_reload_reconfigures_in_place_without_repeating_records() {
+    let dir = TempDir::new("ipfix-reload");
+    let port = free_port();
+    let collector = nfcapd(&dir.0, port);
+    let section = |domain: u32| {
+        format!("plugins:\n{CONNTRACK}  - builtin: ipfix\n    config: {{collector: \"127.0.0.1:{port}\", domain: {domain}}}\n")
+    };
+    let cfg = Config::parse(&section(3), "ipfix.yaml").expect("config");
+    let mut e = Engine::from_config(&cfg, Path::new("/"), "ipfix.yaml").expect("engine");
+    let listing = replay_lib(&e, "zeek/ftp/ipv6.pcap");
+    let cfg = Config::parse(&section(4), "ipfix.yaml").expect("config");
+    let report = e
+        .reload(&cfg, Path::new("/"), "ipfix.yaml")
+        .expect("reload");
+    let text = format!("{report:?}");
+    assert!(text.contains("reconfigured in place"), "{text}");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(stats(&e)["records"], 0, "nothing exported by the reload");
+    drop(e);
+    let log = collector.stop();
+    assert!(log.contains("Observation domain 4"), "{log}");
+    let want = sorted(listing.iter().map(|l| listed(l)).collect());
+    assert_eq!(sorted(nfdump(&dir.0)), want);
+}
+
+/// The example config loads as it is.
+#[test]
+fn the_example_config_loads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/ipfix/flows.yaml");
+    let text = std::fs::read_to_string(&path).expect("the example");
+    let cfg = Config::parse(&text, "flows.yaml").expect("parses");
+    let e = Engine::from_config(&cfg, Path::new("/"), "flows.yaml").expect("loads");
+    assert_eq!(stats(&e)["collectors"].as_array().map(Vec::len), Some(2));
+}

@@ -1,6 +1,7 @@
 //! The exporting thread: it takes conntrack's DESTROY events, walks the table for the
 //! active timeout and at stop, turns connections into flow records, fills messages and
-//! sends them to every collector, with templates first and again when due.
+//! sends them to every collector, with templates first and again when due. A new
+//! config section reaches it through [`Shared::reconfig`] and applies between records.
 
 use crate::active::Reported;
 use crate::config::Settings;
@@ -14,7 +15,7 @@ use brickwall_hooks::services::conntrack::{
     self as ct, conn_flags, Conntrack, CtConn, CtCounters, CtEvent,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Connections read per page of a walk (the table is held for one page).
@@ -31,8 +32,20 @@ pub struct Shared {
     pub stop: AtomicBool,
     /// The counters.
     pub stats: Stats,
-    /// The collectors and theirs.
-    pub collectors: Vec<Collector>,
+    /// The collectors in use (with their counters), as the thread last set them.
+    pub collectors: Mutex<Vec<Arc<Collector>>>,
+    /// New settings and their collectors, waiting for the thread.
+    pub reconfig: Mutex<Option<(Settings, Vec<Arc<Collector>>)>>,
+}
+
+impl Shared {
+    /// The collectors in use now.
+    pub fn collectors(&self) -> Vec<Arc<Collector>> {
+        self.collectors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 /// Seconds since the Unix epoch, as the message header's export time.
@@ -46,6 +59,7 @@ fn export_time() -> u32 {
 pub struct Exporter {
     settings: Settings,
     shared: Arc<Shared>,
+    collectors: Vec<Arc<Collector>>,
     conntrack: Conntrack,
     encoder: Encoder,
     reported: Reported,
@@ -66,9 +80,11 @@ impl Exporter {
             settings.max_message,
             Templates::new(settings.mark),
         );
+        let collectors = shared.collectors();
         let mut e = Exporter {
             settings,
             shared,
+            collectors,
             conntrack,
             encoder,
             reported: Reported::default(),
@@ -83,7 +99,7 @@ impl Exporter {
 
     fn send_templates(&mut self, seq: u32) {
         let msg = self.encoder.template_message(seq, export_time());
-        for c in &self.shared.collectors {
+        for c in &self.collectors {
             c.send(&msg, 0);
         }
         self.shared
@@ -106,7 +122,7 @@ impl Exporter {
         if self.templates_due() {
             self.send_templates(Encoder::sequence_of(msg));
         }
-        for c in &self.shared.collectors {
+        for c in &self.collectors {
             c.send(msg, records);
         }
         self.since_templates += 1;
@@ -141,6 +157,30 @@ impl Exporter {
             self.send_data(&msg, n);
         }
         self.pending_since = None;
+    }
+
+    /// Takes new settings: what is pending goes out first; the sequence continues in
+    /// the same observation domain; the templates go to the collectors at once.
+    pub fn reconfigure(&mut self, settings: Settings, collectors: Vec<Arc<Collector>>) {
+        self.flush();
+        let seq = self.encoder.sequence();
+        let mut encoder = Encoder::new(
+            settings.domain,
+            settings.max_message,
+            Templates::new(settings.mark),
+        );
+        if settings.domain == self.settings.domain {
+            encoder.set_sequence(seq);
+        }
+        self.encoder = encoder;
+        *self
+            .shared
+            .collectors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = collectors.clone();
+        self.collectors = collectors;
+        self.settings = settings;
+        self.send_templates(self.encoder.sequence());
     }
 
     /// A connection ended: its record, from its start (or its last record) to the event.
@@ -226,11 +266,20 @@ impl Exporter {
     /// Runs until the stop flag is set, then drains the events, exports what is left
     /// in the table (with `flush_on_stop`) and sends the last message.
     pub fn run(mut self, mut sub: ct::Subscription) {
-        let active = !self.settings.active_timeout.is_zero() && self.conntrack.has_walk();
-        // Walks come often enough that a record is at most a quarter late.
-        let scan = (self.settings.active_timeout / 4)
-            .clamp(Duration::from_secs(1), Duration::from_secs(60));
         while !self.shared.stop.load(Ordering::Acquire) {
+            let next = self
+                .shared
+                .reconfig
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some((settings, collectors)) = next {
+                self.reconfigure(settings, collectors);
+            }
+            let active = !self.settings.active_timeout.is_zero() && self.conntrack.has_walk();
+            // Walks come often enough that a record is at most a quarter late.
+            let scan = (self.settings.active_timeout / 4)
+                .clamp(Duration::from_secs(1), Duration::from_secs(60));
             let mut wait = TICK;
             if let Some(t) = self.pending_since {
                 wait = wait.min(self.settings.flush.saturating_sub(t.elapsed()));

@@ -6,7 +6,10 @@
 //! It imports conntrack's service (`conntrack` 1.0; 1.2 for periodic records, the
 //! export at stop and the count of lost events) and registers no hook: a thread of its
 //! own takes DESTROY events, as a ctnetlink listener would, and walks the table for the
-//! active timeout and at stop. Its control entry point answers `stats`.
+//! active timeout and at stop. Its control entry point answers `stats`, and takes a
+//! new section in place (`{"op":"reconfigure","config":...}`, as a SIGHUP reload asks):
+//! the exporter keeps its sequence and what it reported of live connections, so a
+//! reload neither repeats nor loses a record.
 //!
 //! Files: [`config`] (the section), [`element`] (the information elements),
 //! [`template`] (the four templates), [`record`] (a flow record from a connection),
@@ -30,14 +33,40 @@ use brickwall_hooks::{
     declare_plugin, FailurePolicy, Host, PacketView, Plugin, PluginInfo, Verdict,
 };
 use exporter::{Exporter, Shared};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use transport::Collector;
 
 /// The plugin: the exporting thread and what it shares.
 pub struct Ipfix {
     shared: Arc<Shared>,
+    /// The event queue's capacity, fixed at start.
+    queue: u32,
     thread: Option<JoinHandle<()>>,
+}
+
+/// Sockets to `addrs`, reusing (with their counters) those of `old` to the same address.
+fn open_collectors(
+    addrs: &[SocketAddr],
+    old: &[Arc<Collector>],
+) -> Result<Vec<Arc<Collector>>, String> {
+    addrs
+        .iter()
+        .map(|a| match old.iter().find(|c| c.addr == *a) {
+            Some(c) => Ok(c.clone()),
+            None => Collector::open(*a).map(Arc::new),
+        })
+        .collect()
+}
+
+/// A control request beside `stats`.
+#[derive(serde::Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case", deny_unknown_fields)]
+enum Request {
+    /// A new config section.
+    Reconfigure { config: serde_json::Value },
 }
 
 impl Plugin for Ipfix {
@@ -60,19 +89,17 @@ impl Plugin for Ipfix {
                 "conntrack's service is older than 1.2: no active timeout, no export at stop",
             );
         }
-        let collectors = settings
-            .collectors
-            .iter()
-            .map(|a| transport::Collector::open(*a))
-            .collect::<Result<Vec<_>, _>>()?;
+        let collectors = open_collectors(&settings.collectors, &[])?;
         let sub = conntrack
             .subscribe(ct::event::DESTROY, settings.queue)
             .ok_or("conntrack refused the subscription")?;
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             stats: stats::Stats::default(),
-            collectors,
+            collectors: Mutex::new(collectors),
+            reconfig: Mutex::new(None),
         });
+        let queue = settings.queue;
         let exporter = Exporter::new(settings, shared.clone(), conntrack);
         let thread = std::thread::Builder::new()
             .name("ipfix".into())
@@ -80,6 +107,7 @@ impl Plugin for Ipfix {
             .map_err(|e| format!("starting the exporting thread: {e}"))?;
         Ok(Ipfix {
             shared,
+            queue,
             thread: Some(thread),
         })
     }
@@ -89,10 +117,27 @@ impl Plugin for Ipfix {
     }
 
     fn control(&self, request: &[u8], response: &mut Vec<u8>) -> Result<(), String> {
-        if request.trim_ascii() != b"stats" {
-            return Err("unknown request (ipfix answers `stats`)".into());
+        if request.trim_ascii() == b"stats" {
+            let v = self.shared.stats.json(&self.shared.collectors());
+            response.extend_from_slice(v.to_string().as_bytes());
+            return Ok(());
         }
-        let v = self.shared.stats.json(&self.shared.collectors);
+        let Ok(Request::Reconfigure { config }) = serde_json::from_slice(request) else {
+            return Err("unknown request (ipfix answers `stats` and `reconfigure`)".into());
+        };
+        let settings = config::parse(&config.to_string())?;
+        let collectors = open_collectors(&settings.collectors, &self.shared.collectors())?;
+        let needs_restart: Vec<&str> = if settings.queue != self.queue {
+            vec!["queue"]
+        } else {
+            vec![]
+        };
+        *self
+            .shared
+            .reconfig
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some((settings, collectors));
+        let v = serde_json::json!({"reconfigured": true, "needs_restart": needs_restart});
         response.extend_from_slice(v.to_string().as_bytes());
         Ok(())
     }

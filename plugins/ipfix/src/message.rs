@@ -109,6 +109,12 @@ impl Encoder {
         self.records
     }
 
+    /// Continues the sequence at `seq` data records (a new encoder for the same
+    /// observation domain).
+    pub fn set_sequence(&mut self, seq: u32) {
+        self.records = seq;
+    }
+
     /// Records in the message being filled.
     pub fn pending(&self) -> u32 {
         self.pending

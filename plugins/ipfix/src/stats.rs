@@ -3,6 +3,7 @@
 
 use crate::transport::Collector;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Counters of the exporter as a whole (each collector has its own besides).
 #[derive(Debug, Default)]
@@ -30,7 +31,7 @@ fn get(a: &AtomicU64) -> u64 {
 
 impl Stats {
     /// The answer to `stats`: these counters and each collector's.
-    pub fn json(&self, collectors: &[Collector]) -> serde_json::Value {
+    pub fn json(&self, collectors: &[Arc<Collector>]) -> serde_json::Value {
         let per: Vec<serde_json::Value> = collectors
             .iter()
             .map(|c| {
