@@ -110,11 +110,16 @@ impl Exporter {
         self.since_templates = 0;
     }
 
+    /// Whether the templates are due by time.
+    fn templates_due_by_time(&self) -> bool {
+        let every = self.settings.template_refresh;
+        !every.is_zero() && self.templates_at.elapsed() >= every
+    }
+
+    /// Whether the templates are due, by time or by count of data messages.
     fn templates_due(&self) -> bool {
-        let s = &self.settings;
-        (!s.template_refresh.is_zero() && self.templates_at.elapsed() >= s.template_refresh)
-            || (s.template_refresh_messages > 0
-                && self.since_templates >= s.template_refresh_messages)
+        let every = self.settings.template_refresh_messages;
+        self.templates_due_by_time() || (every > 0 && self.since_templates >= every)
     }
 
     /// Sends a finished data message of `records` records (templates first when due).
@@ -305,7 +310,8 @@ impl Exporter {
             if active && self.walked_at.elapsed() >= scan {
                 self.active_walk();
             }
-            if self.templates_due() && self.encoder.pending() == 0 {
+            // An idle exporter refreshes by time too; by count, only before data.
+            if self.templates_due_by_time() && self.encoder.pending() == 0 {
                 self.send_templates(self.encoder.sequence());
             }
             self.note_lost(&sub);
