@@ -602,6 +602,22 @@ fn a_full_queue_and_an_unreachable_collector_are_counted() {
     assert!(c["errors"].as_u64() > Some(0), "{s}");
     assert!(c["records_lost"].as_u64() > Some(0), "{s}");
     assert!(c["last_error"].as_str().unwrap().contains("refused"), "{s}");
+    // The same counters as metric families, for the engine's /metrics.
+    let answer = e
+        .plugin("ipfix")
+        .unwrap()
+        .control(br#"{"op":"metrics"}"#)
+        .expect("metrics");
+    let m: brickwall_control_protocol::metrics::MetricsResponse =
+        serde_json::from_slice(&answer).expect("metric families");
+    let text = brickwall_control_protocol::metrics::render(&m.families);
+    let lost = s["collectors"][0]["records_lost"].as_u64().unwrap();
+    let line = format!(
+        "brickwall_ipfix_collector_records_lost_total{{collector=\"127.0.0.1:{port}\"}} {lost}"
+    );
+    assert!(text.contains(&line), "{line}\n{text}");
+    let line = format!("brickwall_ipfix_events_lost_total {}", s["events_lost"]);
+    assert!(text.contains(&line), "{line}\n{text}");
     assert_eq!(
         c["records"].as_u64().unwrap() + c["records_lost"].as_u64().unwrap(),
         s["records"].as_u64().unwrap(),

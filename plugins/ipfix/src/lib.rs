@@ -6,7 +6,8 @@
 //! It imports conntrack's service (`conntrack` 1.0; 1.2 for periodic records, the
 //! export at stop and the count of lost events) and registers no hook: a thread of its
 //! own takes DESTROY events, as a ctnetlink listener would, and walks the table for the
-//! active timeout and at stop. Its control entry point answers `stats`, and takes a
+//! active timeout and at stop. Its control entry point answers `stats` and
+//! `{"op":"metrics"}` (its counters as metric families, for `/metrics`), and takes a
 //! new section in place (`{"op":"reconfigure","config":...}`, as a SIGHUP reload asks):
 //! the exporter keeps its sequence and what it reported of live connections, so a
 //! reload neither repeats nor loses a record.
@@ -67,6 +68,8 @@ fn open_collectors(
 enum Request {
     /// A new config section.
     Reconfigure { config: serde_json::Value },
+    /// The counters as metric families.
+    Metrics,
 }
 
 impl Plugin for Ipfix {
@@ -122,8 +125,19 @@ impl Plugin for Ipfix {
             response.extend_from_slice(v.to_string().as_bytes());
             return Ok(());
         }
-        let Ok(Request::Reconfigure { config }) = serde_json::from_slice(request) else {
-            return Err("unknown request (ipfix answers `stats` and `reconfigure`)".into());
+        let config = match serde_json::from_slice(request) {
+            Ok(Request::Reconfigure { config }) => config,
+            Ok(Request::Metrics) => {
+                let m = self.shared.stats.metrics(&self.shared.collectors());
+                let v = serde_json::to_vec(&m).map_err(|e| format!("response: {e}"))?;
+                response.extend_from_slice(&v);
+                return Ok(());
+            }
+            Err(_) => {
+                return Err(
+                    "unknown request (ipfix answers `stats`, `metrics` and `reconfigure`)".into(),
+                )
+            }
         };
         let settings = config::parse(&config.to_string())?;
         let collectors = open_collectors(&settings.collectors, &self.shared.collectors())?;
