@@ -663,3 +663,24 @@ fn the_example_config_loads() {
     let e = Engine::from_config(&cfg, Path::new("/"), "flows.yaml").expect("loads");
     assert_eq!(stats(&e)["collectors"].as_array().map(Vec::len), Some(2));
 }
+
+/// A bad section stops the engine from loading, and the error names the file and the
+/// field.
+#[test]
+fn a_bad_section_names_the_field() {
+    for (section, field) in [
+        ("{collector: \"127.0.0.1\"}", "collector: `127.0.0.1`"),
+        (
+            "{collector: \"127.0.0.1:4739\", active_timout: 5}",
+            "unknown field `active_timout`",
+        ),
+    ] {
+        let yaml = format!("plugins:\n{CONNTRACK}  - builtin: ipfix\n    config: {section}\n");
+        let cfg = Config::parse(&yaml, "bad.yaml").expect("parses");
+        let err = match Engine::from_config(&cfg, Path::new("/"), "bad.yaml") {
+            Ok(_) => panic!("{section} loads"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("bad.yaml") && err.contains(field), "{err}");
+    }
+}
