@@ -27,6 +27,10 @@ have ping || need_apt+=(iputils-ping)
 have nft || need_apt+=(nftables)
 have conntrack || need_apt+=(conntrack)
 have python3 || need_apt+=(python3)
+# The IPFIX plugin's collectors (core/tests/ipfix.rs): nfdump's nfcapd and nfdump, and
+# pmacct's nfacctd.
+have nfcapd || need_apt+=(nfdump)
+have nfacctd || need_apt+=(pmacct)
 # The example helper in C (examples/helpers/c): clang, wasm-ld, wasi-libc and the wasm32
 # compiler-rt builtins.
 command -v clang >/dev/null 2>&1 || need_apt+=(clang)

@@ -1,7 +1,7 @@
 //! Plugin services: a plugin imports conntrack's service and reads the connection each
 //! packet carries, binds a NAT reply tuple before confirmation (the reply then comes
 //! back from the translated address), asks whether a tuple is taken, creates an
-//! expectation and receives events; an import that no plugin exports, or of an
+//! expectation, receives events and walks the table; an import that no plugin exports, or of an
 //! incompatible version, or not declared, is refused with an error naming both.
 
 mod common;
@@ -332,7 +332,7 @@ fn an_incompatible_version_refuses_the_importer_naming_both() {
     assert!(
         err.contains("plugin future")
             && err.contains("`conntrack` 2.0")
-            && err.contains("plugin conntrack exports version 1.1"),
+            && err.contains("plugin conntrack exports version 1.2"),
         "{err}"
     );
 }
@@ -345,4 +345,61 @@ fn an_undeclared_import_is_refused_at_init() {
         err.contains("service `conntrack` 1.0 is not available to plugin sneaky"),
         "{err}"
     );
+}
+
+/// Version 1.2: a walk pages through every confirmed connection with its counters and
+/// start time, resuming where the last page ended; the table's clock is the latest
+/// packet's time; events carry the start time; a full subscription counts its losses.
+#[test]
+fn the_table_walks_in_pages_and_events_carry_the_start() {
+    let mut e = engine(
+        "plugins:\n  - builtin: conntrack\n    config: {accounting: true, timestamp: true}\n",
+    );
+    load(&mut e, probe::brickwall_descriptor).expect("the probe imports conntrack");
+    let ct = HANDLE.with(|h| h.get()).expect("the service");
+    assert!(ct.has_walk());
+    let mut one = ct.subscribe(ct::event::DESTROY, 1).expect("a subscription");
+    let mut pl = e.pipeline();
+    let t = e.registry().snapshot();
+    let mut last_ts = 0;
+    for i in 0..5u16 {
+        let mut pkt = packet(&udp4([10, 0, 0, 1], [10, 0, 0, 2], 5000 + i, 53, b"q"));
+        pkt.view.ts_ns = 1_700_000_000_000_000_000 + i as u64 * 1_000_000;
+        last_ts = pkt.view.ts_ns;
+        pl.process(&t, &mut pkt);
+    }
+    assert_eq!(ct.clock_ns(), Some(last_ts));
+    let mut page = [CtConn::default(); 2];
+    let mut cursor = 0;
+    let mut ports = Vec::new();
+    let mut pages = 0;
+    loop {
+        let (n, next) = ct.walk(cursor, &mut page).expect("1.2");
+        pages += 1;
+        for c in &page[..n] {
+            assert_eq!(c.counters().map(|k| k[0].packets), Some(1), "{c:?}");
+            assert_ne!(c.flags & ct::conn_flags::START, 0, "{c:?}");
+            ports.push(c.orig.src_id);
+        }
+        match next {
+            Some(c) => cursor = c,
+            None => break,
+        }
+    }
+    ports.sort();
+    assert_eq!(ports, [5000, 5001, 5002, 5003, 5004]);
+    assert_eq!(pages, 3, "pages of two");
+
+    e.plugin("conntrack")
+        .unwrap()
+        .control(br#"{"op":"flush"}"#)
+        .unwrap();
+    let ev = one.next(Duration::from_secs(1)).expect("a DESTROY");
+    assert_ne!(ev.conn.flags & ct::conn_flags::START, 0);
+    assert_eq!(
+        ev.conn.start_ns,
+        1_700_000_000_000_000_000 + (ev.conn.orig.src_id - 5000) as u64 * 1_000_000
+    );
+    assert_eq!(one.lost(), Some(4), "a queue of one kept one of five");
+    assert_eq!(ct.walk(0, &mut page), Some((0, None)), "the table is empty");
 }

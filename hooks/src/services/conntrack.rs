@@ -1,9 +1,10 @@
-//! The `conntrack` service, version 1.1, which the conntrack plugin exports: look up the
+//! The `conntrack` service, version 1.2, which the conntrack plugin exports: look up the
 //! connection a packet carries (1.1: on the packet's worker's lane, beside other
 //! workers' lookups instead of after them), read its tuples, status, mark, labels, helper and
 //! counters; set the NAT binding (the reply tuple) of a connection not yet confirmed;
-//! ask whether a tuple is taken; create expectations; and subscribe to structured
-//! connection events.
+//! ask whether a tuple is taken; create expectations; subscribe to structured
+//! connection events; and (1.2) walk the table, read its clock, and count the events a
+//! subscription lost.
 //!
 //! [`ConntrackTable`] is the C table; [`Conntrack`] is the safe handle a Rust importer
 //! gets from [`Conntrack::import`].
@@ -19,7 +20,7 @@ use std::time::Duration;
 pub const NAME: &str = "conntrack";
 
 /// The version the conntrack plugin exports.
-pub const VERSION: ServiceVersion = ServiceVersion::new(1, 1);
+pub const VERSION: ServiceVersion = ServiceVersion::new(1, 2);
 
 /// The import, for a plugin's [`IMPORTS`](crate::Plugin::IMPORTS): version 1.0, which
 /// every function but 1.1's needs; [`Conntrack`] uses 1.1's where the exporter's table
@@ -31,6 +32,12 @@ pub const IMPORT: ServiceImport = ServiceImport {
 
 /// Bytes of a version 1.0 table (what 1.1 appended starts there).
 const SIZE_1_0: usize = std::mem::offset_of!(ConntrackTable, conn_on);
+
+/// Bytes of a version 1.1 table (what 1.2 appended starts there).
+const SIZE_1_1: usize = std::mem::offset_of!(ConntrackTable, walk);
+
+/// Bytes of a version 1.2 table.
+const SIZE_1_2: usize = std::mem::size_of::<ConntrackTable>();
 
 /// `NFPROTO_IPV4`.
 pub const FAMILY_V4: u8 = 2;
@@ -324,6 +331,24 @@ pub struct ConntrackTable {
     /// could belong to such a connection by its bound reply run ahead of its
     /// confirmation; called once, at the importer's init.
     pub will_bind: extern "C" fn(ctx: *const c_void),
+    /// 1.2: a page of the table's confirmed connections, from position `cursor` (0: the
+    /// start) on, into `out` (room for `cap`), filled as [`want::ALL`] asks (expired
+    /// ones not yet collected included: their `timeout_s` is 0); writes the position to
+    /// resume from into `next` (0 when the walk is done) and returns how many it wrote.
+    /// A walk is not a snapshot: connections created or removed meanwhile may be met
+    /// or missed, as in a `conntrack -L` dump.
+    pub walk: extern "C" fn(
+        ctx: *const c_void,
+        cursor: u64,
+        out: *mut CtConn,
+        cap: u32,
+        next: *mut u64,
+    ) -> u32,
+    /// 1.2: the table's clock (ns): the latest packet time it saw, the time events and
+    /// timeouts are measured in.
+    pub clock_ns: extern "C" fn(ctx: *const c_void) -> u64,
+    /// 1.2: events the subscription `sub` lost to its full queue so far.
+    pub lost: extern "C" fn(ctx: *const c_void, sub: *mut c_void) -> u64,
 }
 
 // The table is immutable; its functions are thread-safe.
@@ -395,7 +420,7 @@ impl Conntrack {
 
     fn conn_into(&self, pkt: &PacketView, want: u32, out: &mut CtConn) -> bool {
         *out = CtConn::default();
-        let f = if (self.table.size as usize) < std::mem::size_of::<ConntrackTable>() {
+        let f = if (self.table.size as usize) < SIZE_1_1 {
             (self.table.conn)(self.table.ctx, pkt.ct, out)
         } else {
             (self.table.conn_on)(self.table.ctx, pkt.worker, pkt.ct, want, out)
@@ -421,7 +446,7 @@ impl Conntrack {
     /// [`ConntrackTable::will_bind`]); nothing with a 1.0 exporter, which cuts a burst
     /// after every new connection anyway.
     pub fn will_bind(&self) {
-        if (self.table.size as usize) >= std::mem::size_of::<ConntrackTable>() {
+        if (self.table.size as usize) >= SIZE_1_1 {
             (self.table.will_bind)(self.table.ctx);
         }
     }
@@ -439,6 +464,31 @@ impl Conntrack {
         } else {
             Err(r as i32)
         }
+    }
+
+    /// Whether the exporter's table has version 1.2's functions ([`walk`](Self::walk),
+    /// [`clock_ns`](Self::clock_ns), [`Subscription::lost`]).
+    pub fn has_walk(&self) -> bool {
+        (self.table.size as usize) >= SIZE_1_2
+    }
+
+    /// One page of a walk of the table from `cursor` (0: the start): the connections
+    /// written at the front of `out`, and the cursor to resume from (`None` when the
+    /// walk is done). `None` from a 1.0 or 1.1 exporter.
+    pub fn walk(&self, cursor: u64, out: &mut [CtConn]) -> Option<(usize, Option<u64>)> {
+        if !self.has_walk() {
+            return None;
+        }
+        let cap = out.len().min(u32::MAX as usize) as u32;
+        let mut next = 0u64;
+        let n = (self.table.walk)(self.table.ctx, cursor, out.as_mut_ptr(), cap, &mut next);
+        Some(((n as usize).min(out.len()), (next != 0).then_some(next)))
+    }
+
+    /// The table's clock (ns; packet time); `None` from a 1.0 or 1.1 exporter.
+    pub fn clock_ns(&self) -> Option<u64> {
+        self.has_walk()
+            .then(|| (self.table.clock_ns)(self.table.ctx))
     }
 
     /// Subscribes to the [`event`] classes in `mask`.
@@ -466,6 +516,12 @@ impl Subscription {
         let mut out = CtEvent::default();
         let ms = timeout.as_millis().min(u32::MAX as u128) as u32;
         ((self.table.next_event)(self.table.ctx, self.sub, ms, &mut out) == 1).then_some(out)
+    }
+
+    /// Events lost to a full queue so far; `None` from a 1.0 or 1.1 exporter.
+    pub fn lost(&self) -> Option<u64> {
+        ((self.table.size as usize) >= SIZE_1_2)
+            .then(|| (self.table.lost)(self.table.ctx, self.sub))
     }
 }
 
@@ -519,6 +575,22 @@ mod tests {
     }
     extern "C" fn unsubscribe(_: *const c_void, _: *mut c_void) {}
     extern "C" fn will_bind(_: *const c_void) {}
+    extern "C" fn walk(_: *const c_void, c: u64, out: *mut CtConn, cap: u32, n: *mut u64) -> u32 {
+        // SAFETY: the handle passes its own slice and out-value.
+        unsafe {
+            if cap > 0 {
+                (*out).id = 20 + c;
+            }
+            *n = if c == 0 { 5 } else { 0 };
+        }
+        cap.min(1)
+    }
+    extern "C" fn clock_ns(_: *const c_void) -> u64 {
+        42
+    }
+    extern "C" fn lost(_: *const c_void, _: *mut c_void) -> u64 {
+        0
+    }
 
     fn table(size: usize) -> &'static ConntrackTable {
         Box::leak(Box::new(ConntrackTable {
@@ -534,6 +606,9 @@ mod tests {
             unsubscribe,
             conn_on,
             will_bind,
+            walk,
+            clock_ns,
+            lost,
         }))
     }
 
@@ -557,6 +632,18 @@ mod tests {
         let old = handle(table(SIZE_1_0)).expect("1.0");
         assert_eq!(old.conn_of(&pkt).map(|c| c.id), Some(10));
         assert_eq!(old.binding_of(&pkt).map(|c| c.id), Some(10));
+        // A 1.1 exporter's table ends before `walk`: lanes, but no walk.
+        let mid = handle(table(SIZE_1_1)).expect("1.1");
+        assert_eq!(mid.conn_of(&pkt).map(|c| c.id), Some(14));
+        assert!(!mid.has_walk());
+        assert_eq!(mid.walk(0, &mut [CtConn::default()]), None);
+        assert_eq!(mid.clock_ns(), None);
+        let mut page = [CtConn::default(); 2];
+        assert_eq!(full.walk(0, &mut page), Some((1, Some(5))));
+        assert_eq!(page[0].id, 20);
+        assert_eq!(full.walk(5, &mut page), Some((1, None)));
+        assert_eq!(page[0].id, 25);
+        assert_eq!(full.clock_ns(), Some(42));
         let err = handle(table(SIZE_1_0 - 8)).unwrap_err();
         assert!(err.contains("version 1.0 needs"), "{err}");
     }

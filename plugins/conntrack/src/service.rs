@@ -1,7 +1,7 @@
 //! The `conntrack` service this plugin exports to other plugins (its C table is
 //! defined in `brickwall_hooks::services::conntrack`): connections by packet
 //! reference, NAT bindings before confirmation, whether a tuple is taken,
-//! expectations, and subscriptions to connection events.
+//! expectations, subscriptions to connection events, and walks of the table.
 
 use crate::conn::{Conn, DirCounters};
 use crate::events::{class, Event, EventKind, Subscription};
@@ -31,7 +31,58 @@ pub fn table(plugin: &Conntrack) -> ConntrackTable {
         unsubscribe,
         conn_on,
         will_bind,
+        walk,
+        clock_ns,
+        lost,
     }
+}
+
+extern "C" fn walk(
+    ctx: *const c_void,
+    cursor: u64,
+    out: *mut CtConn,
+    cap: u32,
+    next: *mut u64,
+) -> u32 {
+    if next.is_null() {
+        return 0;
+    }
+    // SAFETY: `next` is the importer's valid out-pointer.
+    unsafe { *next = 0 };
+    let Some(p) = plugin(ctx) else { return 0 };
+    if out.is_null() || cap == 0 {
+        return 0;
+    }
+    // SAFETY: `out` has room for `cap` values, the importer's, not used elsewhere meanwhile.
+    let out = unsafe { std::slice::from_raw_parts_mut(out, cap as usize) };
+    let t = p.tracker();
+    let start = cursor.min(u32::MAX as u64) as u32;
+    let mut n = 0;
+    for (idx, c) in t.table.slots_from(start) {
+        if !c.has(crate::conn::status::CONFIRMED) {
+            continue;
+        }
+        if n == out.len() {
+            // SAFETY: as above.
+            unsafe { *next = idx as u64 };
+            break;
+        }
+        out[n] = snapshot(&t, idx, c);
+        n += 1;
+    }
+    n as u32
+}
+
+extern "C" fn clock_ns(ctx: *const c_void) -> u64 {
+    plugin(ctx).map_or(0, |p| p.tracker().clock_ns())
+}
+
+extern "C" fn lost(_ctx: *const c_void, sub: *mut c_void) -> u64 {
+    if sub.is_null() {
+        return 0;
+    }
+    // SAFETY: `sub` came from `subscribe` and is not yet unsubscribed.
+    unsafe { &*(sub as *const Subscription) }.lost()
 }
 
 extern "C" fn will_bind(ctx: *const c_void) {
@@ -273,9 +324,14 @@ extern "C" fn next_event(
         reply: to_ct_tuple(&ev.tuple[1]),
         status: ev.status as u32,
         mark: ev.mark,
+        labels: [ev.labels as u64, (ev.labels >> 64) as u64],
         timeout_s: ev.timeout_s,
         ..CtConn::default()
     };
+    if let Some(s) = ev.start_ns {
+        conn.start_ns = s;
+        conn.flags |= conn_flags::START;
+    }
     if let Some(k) = ev.counters {
         conn.counters = counters(k);
         conn.flags |= conn_flags::COUNTERS;

@@ -11,6 +11,7 @@ pub fn builtins() -> &'static [Builtin] {
         ("conntrack", brickwall_conntrack::brickwall_descriptor),
         ("filter", brickwall_filter::brickwall_descriptor),
         ("nat", brickwall_nat::brickwall_descriptor),
+        ("ipfix", brickwall_ipfix::brickwall_descriptor),
     ]
 }
 

@@ -1,0 +1,5 @@
+//! The IPFIX plugin as a shared object: exports the entry symbol over the plugin's
+//! descriptor. The plugin itself lives in `brickwall-ipfix`, which the engine can also
+//! link statically.
+
+brickwall_hooks::export_plugin!(brickwall_ipfix::brickwall_descriptor);
