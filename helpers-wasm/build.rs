@@ -1,4 +1,4 @@
-//! Builds the four bundled helpers (FTP, IRC, TFTP, PPTP) into components that the
+//! Builds the six bundled helpers (FTP, IRC, TFTP, PPTP, SANE, Amanda) into components that the
 //! crate embeds, with the project's own build step (`brickwall-helper-build`), and
 //! writes the list the crate embeds them by (`bundled.rs`): [`BUNDLED`] below is the
 //! one place the bundled helpers are named.

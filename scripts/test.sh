@@ -14,7 +14,7 @@ command -v useradd >/dev/null 2>&1 || need_apt+=(passwd)
 command -v runuser >/dev/null 2>&1 || need_apt+=(util-linux)
 # The live end-to-end tests (core/tests/live_bridge.rs, live_helpers.rs): namespaces and
 # veth (iproute2), offload switches (ethtool), real peers (vsftpd, tftpd-hpa, ngircd,
-# curl, ping), and the kernel as the reference firewall (nftables, and conntrack to list
+# curl, ping, and below saned and amandad), and the kernel as the reference firewall (nftables, and conntrack to list
 # its tables).
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
 have ip || need_apt+=(iproute2)
@@ -27,6 +27,10 @@ have ping || need_apt+=(iputils-ping)
 have nft || need_apt+=(nftables)
 have conntrack || need_apt+=(conntrack)
 have python3 || need_apt+=(python3)
+# Real peers of the SANE and Amanda helpers (core/tests/live_helpers.rs): saned and
+# scanimage, and the Amanda client's amandad.
+have saned || need_apt+=(sane-utils)
+[ -x /usr/lib/amanda/amandad ] || need_apt+=(amanda-client)
 # The IPFIX plugin's collectors (core/tests/ipfix.rs): nfdump's nfcapd and nfdump, and
 # pmacct's nfacctd.
 have nfcapd || need_apt+=(nfdump)

@@ -1,10 +1,11 @@
-//! The IRC, PPTP and SANE helpers live, and against the kernel's. As in `live_bridge.rs`, a
-//! client and a server in network namespaces talk through a firewall namespace that
-//! bridges them, with the policy "drop forwarded NEW unless to tcp/21, udp/69,
-//! tcp/6667, tcp/1723 or ICMP echo; accept established and related"; the firewall is
-//! either `brickwall run` (with the builtin `irc` and `pptp` helpers, or none) or the
-//! Linux kernel (a bridge with br_netfilter, nftables, and `nf_conntrack_irc` and
-//! `nf_conntrack_pptp` attached by `ct helper set`, or none).
+//! The IRC, PPTP, SANE and Amanda helpers live, and against the kernel's. As in
+//! `live_bridge.rs`, a client and a server in network namespaces talk through a
+//! firewall namespace that bridges them, with the policy "drop forwarded NEW unless to
+//! tcp/21, udp/69, tcp/6667, tcp/1723, tcp/6566, udp/10080 or ICMP echo; accept
+//! established and related"; the firewall is either `brickwall run` (with the builtin
+//! `irc`, `pptp`, `sane` and `amanda` helpers, or none) or the Linux kernel (a bridge
+//! with br_netfilter, nftables, and the kernel's helpers of the same names attached by
+//! `ct helper set`, or none).
 //!
 //! - IRC DCC SEND: ngircd runs in the server namespace; a scripted sender in the client
 //!   namespace offers a 1 MB file through it to a scripted receiver in the server
@@ -16,13 +17,22 @@
 //!   outgoing call, then exchange enhanced GRE keyed by the call ids over raw sockets.
 //!   NEW GRE is not in the policy, so it passes only as RELATED to the control
 //!   connection: with helpers all of it arrives both ways, without none does.
+//! - SANE: Debian's saned (the `test` backend) in the server namespace; a scripted
+//!   client starts a scan and holds back once saned named its data port, then fetches
+//!   the image; then Debian's scanimage scans through its `net` backend. The data
+//!   connections pass only as RELATED.
+//! - Amanda: Debian's amandad (the Amanda client) in the server namespace, started as
+//!   inetd would; a scripted Amanda server in the client namespace asks it for a
+//!   backup, holds back once the answer named the streams' ports, then connects to the
+//!   data, message, index and state streams, which pass only as RELATED.
 //!
 //! The firewalls' connection and expectation tables (`brickwall ct -L [expect]`,
 //! `conntrack -L [expect]`), normalized, are compared at several points: while the DCC
 //! offer is pending (the receiver holds back) and after the transfer; once the PPTP
 //! call is up (the PNS pauses before its GRE), after the GRE, and after the call was
-//! cleared. With and without helpers they must be the same throughout. Needs root (CI
-//! is root), ngircd and python3.
+//! cleared; once SANE's data port and Amanda's streams are announced, and after they
+//! were used. With and without helpers they must be the same throughout. Needs root
+//! (CI is root), ngircd, saned, scanimage, amandad and python3.
 
 mod firewall;
 

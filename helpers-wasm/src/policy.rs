@@ -35,23 +35,25 @@ pub struct HelperPolicy {
     /// Name, as in `conntrack -L` (`helper=ftp`) and in filter rules.
     pub name: String,
     /// The component: a path (relative to the config file) or `builtin:ftp`,
-    /// `builtin:irc`, `builtin:tftp`, `builtin:pptp`.
+    /// `builtin:irc`, `builtin:tftp`, `builtin:pptp`, `builtin:sane`, `builtin:amanda`.
     pub wasm: String,
     /// Ports assigned automatically, as `tcp/21`, `udp/69`; empty: only explicit
     /// assignment (Linux's default since 4.7).
     pub ports: Vec<String>,
     /// Most live expectations per connection and class (the oldest goes at the limit).
-    /// By default Linux's for the bundled helper the component is (`builtin:pptp` 2,
-    /// `builtin:irc` 8, `builtin:ftp` and `builtin:tftp` 1), 1 for any other.
+    /// By default Linux's for the bundled helper the component is (`builtin:amanda` 4,
+    /// `builtin:pptp` 2, `builtin:irc` 8, `builtin:ftp`, `builtin:tftp` and
+    /// `builtin:sane` 1), 1 for any other.
     pub max_expected: u32,
-    /// Expectation lifetime, seconds (when the helper gives none).
+    /// Expectation lifetime, seconds (when the helper gives none); by default Linux's
+    /// for the bundled helper the component is (`builtin:amanda` 180), 300 for any
+    /// other.
     pub timeout_s: u32,
     /// What a failed call does to its packet.
     pub on_failure: OnFailure,
     /// What an expectation that cannot be created does to the packet that announced
-    /// it. By default Linux's for the bundled helper the component is (`builtin:ftp`,
-    /// `builtin:irc`, `builtin:tftp` drop it; `builtin:pptp` lets it pass), `accept`
-    /// for any other.
+    /// it. By default Linux's for the bundled helper the component is (`builtin:pptp`
+    /// lets it pass, the others drop it), `accept` for any other.
     pub on_expect_failure: OnExpectFailure,
     /// Failed calls within `failure_window_s` after which the helper is disabled (0:
     /// never).
@@ -77,8 +79,8 @@ struct PolicyFields {
     ports: Vec<String>,
     #[serde(default)]
     max_expected: Option<u32>,
-    #[serde(default = "default_timeout")]
-    timeout_s: u32,
+    #[serde(default)]
+    timeout_s: Option<u32>,
     #[serde(default)]
     on_failure: OnFailure,
     #[serde(default)]
@@ -96,13 +98,15 @@ struct PolicyFields {
 impl From<PolicyFields> for HelperPolicy {
     fn from(f: PolicyFields) -> HelperPolicy {
         let (max_expected, on_expect_failure) = linux_defaults(&f.wasm);
+        // Linux's expectation timeouts: Amanda's 3 minutes, everyone else's 5.
+        let timeout_s = if f.wasm == "builtin:amanda" { 180 } else { 300 };
         HelperPolicy {
             max_expected: f.max_expected.unwrap_or(max_expected),
             on_expect_failure: f.on_expect_failure.unwrap_or(on_expect_failure),
             name: f.name,
             wasm: f.wasm,
             ports: f.ports,
-            timeout_s: f.timeout_s,
+            timeout_s: f.timeout_s.unwrap_or(timeout_s),
             on_failure: f.on_failure,
             max_failures: f.max_failures,
             failure_window_s: f.failure_window_s,
@@ -113,18 +117,16 @@ impl From<PolicyFields> for HelperPolicy {
 }
 
 /// Linux's `max_expected` and expectation-failure verdict for the helper a bundled
-/// component re-implements (`nf_conntrack_{ftp,irc,tftp,pptp}`); 1 and accept for any
-/// other component.
+/// component re-implements (`nf_conntrack_{ftp,irc,tftp,pptp,sane,amanda}`); 1 and
+/// accept for any other component.
 fn linux_defaults(wasm: &str) -> (u32, OnExpectFailure) {
     match wasm.strip_prefix("builtin:") {
-        Some("ftp" | "tftp") => (1, OnExpectFailure::Drop),
+        Some("ftp" | "tftp" | "sane") => (1, OnExpectFailure::Drop),
+        Some("amanda") => (4, OnExpectFailure::Drop),
         Some("irc") => (8, OnExpectFailure::Drop),
         Some("pptp") => (2, OnExpectFailure::Accept),
         _ => (1, OnExpectFailure::Accept),
     }
-}
-fn default_timeout() -> u32 {
-    300
 }
 fn default_max_failures() -> u32 {
     10
@@ -240,7 +242,11 @@ mod tests {
         assert_eq!(of("builtin:tftp"), (1, Drop));
         assert_eq!(of("builtin:irc"), (8, Drop));
         assert_eq!(of("builtin:pptp"), (2, Accept));
+        assert_eq!(of("builtin:sane"), (1, Drop));
+        assert_eq!(of("builtin:amanda"), (4, Drop));
         assert_eq!(of("mine.wasm"), (1, Accept));
+        let timeout = |wasm: &str| p(&format!(r#"{{"name":"x","wasm":"{wasm}"}}"#)).timeout_s;
+        assert_eq!((timeout("builtin:amanda"), timeout("builtin:sane")), (180, 300));
         // What a config gives wins.
         let h =
             p(r#"{"name":"x","wasm":"builtin:pptp","max_expected":5,"on_expect_failure":"drop"}"#);

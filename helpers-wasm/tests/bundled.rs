@@ -1,4 +1,4 @@
-//! The four bundled helpers load, pass the load-time checks and answer calls as their
+//! The six bundled helpers load, pass the load-time checks and answer calls as their
 //! protocols say.
 
 use brickwall_helpers::{Budget, HCtState, HelperPolicy, HelperSet, PacketCall, SandboxPolicy};
@@ -28,6 +28,8 @@ fn set() -> HelperSet {
             policy("irc", &["tcp/6667"]),
             policy("tftp", &["udp/69"]),
             policy("pptp", &["tcp/1723"]),
+            policy("sane", &["tcp/6566"]),
+            policy("amanda", &["udp/10080"]),
         ],
         Path::new("."),
         Arc::new(|_, _, _| {}),
@@ -41,6 +43,8 @@ fn ports_assign_the_bundled_helpers() {
     assert_eq!(s.id_for_port(6, 21), s.id_by_name("ftp"));
     assert_eq!(s.id_for_port(17, 69), s.id_by_name("tftp"));
     assert_eq!(s.id_for_port(6, 1723), s.id_by_name("pptp"));
+    assert_eq!(s.id_for_port(6, 6566), s.id_by_name("sane"));
+    assert_eq!(s.id_for_port(17, 10080), s.id_by_name("amanda"));
     assert_eq!(s.id_for_port(6, 22), None);
 }
 
@@ -92,4 +96,57 @@ fn an_ftp_port_command_after_a_line_start_expects_the_data_connection() {
     assert_eq!(out.expects.len(), 1, "{out:?}");
     assert_eq!(out.expects[0].tuple.dst_port, 174 * 256 + 127);
     assert_eq!(out.expects[0].tuple.src, v4([172, 23, 0, 2]));
+}
+
+#[test]
+fn a_sane_start_answer_expects_the_client_at_the_data_port() {
+    let mut s = set();
+    let id = s.id_by_name("sane").unwrap();
+    let info = conn([10, 0, 0, 1], 51000, [10, 0, 0, 2], 6566, 6);
+    let mut state = s.assigned(id, 1, &info).expect("state");
+    let start = [0, 0, 0, 7, 0, 0, 0, 0];
+    // Read only once the connection is established.
+    let established = PacketCall {
+        ct: HCtState::Established,
+        ..common::call_on_1(false, &start)
+    };
+    assert!(s.packet(id, &established, &mut state).expects.is_empty());
+    let answer = [0, 0, 0, 0, 0, 0, 0x9c, 0x41, 0, 0, 0x12, 0x34, 0, 0, 0, 0];
+    let out = s.packet(id, &common::call_on_1(true, &answer), &mut state);
+    assert!(!out.failed && !out.drop);
+    assert_eq!(out.expects.len(), 1, "{out:?}");
+    let e = out.expects[0];
+    assert_eq!(
+        (e.tuple.src, e.tuple.dst),
+        (v4([10, 0, 0, 1]), v4([10, 0, 0, 2]))
+    );
+    assert_eq!((e.tuple.proto, e.tuple.dst_port), (6, 40001));
+    assert!(e.any_src_port && !e.any_src_addr);
+    // The answer was read: a repeat expects nothing.
+    let again = s.packet(id, &common::call_on_1(true, &answer), &mut state);
+    assert!(again.expects.is_empty());
+}
+
+#[test]
+fn an_amanda_answer_expects_each_stream_from_the_server() {
+    let mut s = set();
+    let id = s.id_by_name("amanda").unwrap();
+    let info = conn([10, 0, 0, 1], 850, [10, 0, 0, 2], 10080, 17);
+    let mut state = s.assigned(id, 1, &info).expect("state");
+    let rep = b"Amanda 3.5 REP HANDLE 000-00000001 SEQ 1\nSECURITY USER backup\n\
+        CONNECT DATA 50000 MESG 50001 INDEX 50002 STATE 50003\nOPTIONS features=ff;\n";
+    let out = s.packet(id, &common::call_on_1(true, rep), &mut state);
+    assert!(!out.failed && !out.drop);
+    let ports: Vec<u16> = out.expects.iter().map(|e| e.tuple.dst_port).collect();
+    assert_eq!(ports, [50000, 50001, 50002, 50003]);
+    for e in &out.expects {
+        assert_eq!(
+            (e.tuple.src, e.tuple.dst),
+            (v4([10, 0, 0, 1]), v4([10, 0, 0, 2]))
+        );
+        assert_eq!(e.tuple.proto, 6);
+    }
+    // The server's own request is not read.
+    let req = s.packet(id, &common::call_on_1(false, rep), &mut state);
+    assert!(req.expects.is_empty());
 }

@@ -15,14 +15,14 @@
 //! | [`checksum`] | the Internet checksum's incremental updates against a full recomputation |
 //! | [`capture`] | the pcap and pcapng reader |
 //! | [`engine`] | frames through an engine with conntrack (defragmentation, accounting, a tiny table) and the stateful filter, then the table listed and flushed |
-//! | [`helpers`] | frames to the FTP, IRC, TFTP and PPTP helpers' ports through conntrack with the four bundled helpers |
+//! | [`helpers`] | frames to the FTP, IRC, TFTP, PPTP, SANE and Amanda helpers' ports through conntrack with the six bundled helpers |
 //! | [`control`] | a conntrack control request against a table with connections and an expectation |
 //! | [`config`] | the engine's YAML configuration, conntrack's and the filter's sections |
 //! | [`defrag`] | IPv4 and IPv6 fragments of a few datagrams (overlaps, gaps, tiny pieces, time passing) straight into defragmentation |
 //! | [`tracker`] | one connection's packets in both directions through conntrack, the table's invariants checked after each |
 //! | [`tpacket`] | the frame headers of TPACKET_V3 blocks and TPACKET_V2 slots |
 //! | [`metrics`] | plugins' metric families merged and rendered; the endpoint's request head |
-//! | [`parsers`] | the bundled helpers' parsers (FTP, IRC DCC, PPTP), built natively |
+//! | [`parsers`] | the bundled helpers' parsers (FTP, IRC DCC, PPTP, SANE, Amanda), built natively |
 
 use brickwall_conntrack::datagram::ipv4;
 use brickwall_control_protocol::conntrack::request::{Format, List};
@@ -304,7 +304,7 @@ pub fn engine(data: &[u8]) {
     run_frames(&engine_of(ENGINE_YAML), data);
 }
 
-/// Conntrack with the four bundled helpers on their ports, behind NAT (every connection's
+/// Conntrack with the six bundled helpers on their ports, behind NAT (every connection's
 /// source translated, a port forward to tcp/21), so that the helpers' payload edits, the
 /// sequence adjustment and the translated expectations run too.
 const HELPERS_YAML: &str = "\
@@ -318,6 +318,8 @@ plugins:
         - {name: irc, wasm: 'builtin:irc', ports: [tcp/6667]}
         - {name: tftp, wasm: 'builtin:tftp', ports: [udp/69]}
         - {name: pptp, wasm: 'builtin:pptp', ports: [tcp/1723]}
+        - {name: sane, wasm: 'builtin:sane', ports: [tcp/6566]}
+        - {name: amanda, wasm: 'builtin:amanda', ports: [udp/10080]}
   - builtin: nat
     config:
       chains:
@@ -507,12 +509,26 @@ Host: x
         m.extend(std::iter::repeat_n(0u8, body_len));
         m
     };
-    let mut p = vec![3u8 | 0x10];
+    // Selector 17: framing and session (17 % 7 == 3), directions from 17 >> 3.
+    let mut p = vec![17u8];
     for (kind, len) in [(1, 144), (2, 144), (7, 156), (8, 20)] {
         p.extend(pptp(kind, len));
     }
     v.push(("parsers", "pptp-session", p));
     v.push(("parsers", "pptp-state", vec![4, 2, 3, 0, 7, 0, 9]));
+    v.push((
+        "parsers",
+        "sane-start-answer",
+        vec![
+            5, 0, 0, 0, 0, 0, 0, 0x9c, 0x41, 0, 0, 0x12, 0x34, 0, 0, 0, 0,
+        ],
+    ));
+    v.push((
+        "parsers",
+        "amanda-connect",
+        b"\x06Amanda 3.5 REP HANDLE 000-00000001 SEQ 1\nCONNECT DATA 50000 MESG 50001 INDEX -1 STATE 50003\n"
+            .to_vec(),
+    ));
     // defrag: a datagram in three pieces, one of each family; an overlap.
     v.push((
         "defrag",
@@ -773,15 +789,17 @@ pub fn metrics(data: &[u8]) {
 }
 
 /// The bundled helpers' parsers, built natively: FTP's command and reply scanner, the
-/// IRC DCC offer finder, PPTP's control-message framing with its session state, and
-/// the PPTP session's encoding (what a helper keeps between calls) read back.
+/// IRC DCC offer finder, PPTP's control-message framing with its session state, the
+/// PPTP session's encoding (what a helper keeps between calls) read back, SANE's
+/// request and start answer, and Amanda's `CONNECT` line (never a port 0, never more
+/// than one port per stream).
 pub fn parsers(data: &[u8]) {
     use brickwall_helper_pptp::session::Session;
     use brickwall_helper_sdk::Direction;
     let Some((&sel, payload)) = data.split_first() else {
         return;
     };
-    match sel % 5 {
+    match sel % 7 {
         0 => drop(brickwall_helper_ftp::parse::scan(
             Direction::Original,
             payload,
@@ -817,6 +835,20 @@ pub fn parsers(data: &[u8]) {
             let mut out = Vec::new();
             s.encode(&mut out);
             assert_eq!(Session::decode(&out), Some(s));
+        }
+        5 => {
+            let _ = brickwall_helper_sane::msg::request(payload);
+            if let Some(port) = brickwall_helper_sane::msg::start_reply(payload) {
+                assert_eq!(
+                    u32::from(port),
+                    u32::from_be_bytes([0, 0, payload[6], payload[7]])
+                );
+            }
+        }
+        6 => {
+            let ports = brickwall_helper_amanda::connect::ports(payload);
+            assert!(ports.len() <= brickwall_helper_amanda::connect::STREAMS.len());
+            assert!(!ports.contains(&0), "{ports:?}");
         }
         _ => {
             if let Some(s) = Session::decode(payload) {
