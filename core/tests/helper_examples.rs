@@ -3,14 +3,16 @@
 //! then run on a capture twice: loaded from a config by a replay through conntrack and
 //! the filter, where the client's `OPEN 5555` to udp/7777 makes the server's TCP
 //! connection back to port 5555 RELATED, and alone by `brickwall helper run`, which
-//! prints the same expectation for all three. Nothing is skipped: a missing toolchain
+//! prints the same expectation for all three. `brickwall helper new` writes the same
+//! helper under another name in each language, and `brickwall helper build` makes it a
+//! component that `helper run` shows working. Nothing is skipped: a missing toolchain
 //! (clang, wasm-ld, wasi-libc, componentize-py) fails naming what to install.
 
 mod common;
 
 use brickwall_core::pcap::PcapWriter;
 use brickwall_core::wire::LinkType;
-use common::{assert_code, brickwall, report_lines, stdout, tcp4_syn, udp4, TempDir};
+use common::{assert_code, brickwall, report_lines, stderr, stdout, tcp4_syn, udp4, TempDir};
 use std::path::{Path, PathBuf};
 
 /// The examples' folder.
@@ -181,4 +183,104 @@ fn the_knock_helper_in_rust_c_and_python_runs_on_a_capture() {
         "packet 0 conn 0 original: expect tcp 10.0.0.2:* -> 10.0.0.1:5555 (any-src-port, timeout 300s)"
     );
     assert!(expects.iter().all(|e| *e == expects[0]), "{expects:?}");
+}
+
+#[test]
+fn helper_new_writes_a_skeleton_that_helper_build_makes_a_working_helper_in_each_language() {
+    let dir = TempDir::new("helper-new");
+    let cap = capture(&dir);
+    for (lang, memory) in [("rust", 4u64 << 20), ("c", 4 << 20), ("python", 64 << 20)] {
+        let name = format!("bell-{lang}");
+        let folder = dir.join(&name);
+        let o = brickwall(&[
+            &"helper", &"new", &name, &"--lang", &lang, &"--dir", &folder,
+        ]);
+        assert_code(&o, 0);
+        assert!(
+            stdout(&o).contains("build it: brickwall helper build"),
+            "{}",
+            stdout(&o)
+        );
+        // The folder is not written over.
+        let again = brickwall(&[
+            &"helper", &"new", &name, &"--lang", &lang, &"--dir", &folder,
+        ]);
+        assert_code(&again, 1);
+        assert!(
+            stderr(&again).contains("is not empty"),
+            "{}",
+            stderr(&again)
+        );
+
+        let wasm = dir.join(&format!("{name}.wasm"));
+        // Rust shares the examples' target directory: the SDK is built once.
+        let work = scratch(if lang == "rust" { "wasm-guests" } else { &name });
+        let o = brickwall(&[
+            &"helper",
+            &"build",
+            &folder,
+            &"-o",
+            &wasm,
+            &"--target-dir",
+            &work,
+        ]);
+        assert_code(&o, 0);
+        let o = brickwall(&[&"helper", &"check", &wasm]);
+        assert_code(&o, 0);
+        let mem = memory.to_string();
+        let o = brickwall(&[
+            &"helper",
+            &"run",
+            &wasm,
+            &"--pcap",
+            &cap,
+            &"--ports",
+            &"udp/7777",
+            &"--max-memory",
+            &mem,
+            &"--name",
+            &name,
+        ]);
+        assert_code(&o, 0);
+        let out = stdout(&o);
+        let e: Vec<&str> = out.lines().filter(|l| l.contains(": expect ")).collect();
+        assert_eq!(
+            e,
+            ["packet 0 conn 0 original: expect tcp 10.0.0.2:* -> 10.0.0.1:5555 (any-src-port, timeout 300s)"],
+            "{lang}:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn helper_new_and_build_name_what_is_wrong() {
+    let dir = TempDir::new("helper-new-errors");
+    let o = brickwall(&[&"helper", &"new", &"Bad_Name", &"--lang", &"c"]);
+    assert_code(&o, 1);
+    assert!(
+        stderr(&o).contains("is not a helper name"),
+        "{}",
+        stderr(&o)
+    );
+    let o = brickwall(&[&"helper", &"new", &"x", &"--lang", &"cobol"]);
+    assert_code(&o, 2);
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = dir.join("x.wasm");
+    let o = brickwall(&[&"helper", &"build", &empty, &"-o", &out]);
+    assert_code(&o, 1);
+    assert!(stderr(&o).contains("holds no helper"), "{}", stderr(&o));
+    let o = brickwall(&[
+        &"helper",
+        &"new",
+        &"x",
+        &"--lang",
+        &"rust",
+        &"--dir",
+        &dir.join("r"),
+        &"--sdk",
+        &dir.join("no-sdk"),
+    ]);
+    assert_code(&o, 1);
+    assert!(stderr(&o).contains("--sdk"), "{}", stderr(&o));
 }

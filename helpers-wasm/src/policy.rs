@@ -246,7 +246,10 @@ mod tests {
         assert_eq!(of("builtin:amanda"), (4, Drop));
         assert_eq!(of("mine.wasm"), (1, Accept));
         let timeout = |wasm: &str| p(&format!(r#"{{"name":"x","wasm":"{wasm}"}}"#)).timeout_s;
-        assert_eq!((timeout("builtin:amanda"), timeout("builtin:sane")), (180, 300));
+        assert_eq!(
+            (timeout("builtin:amanda"), timeout("builtin:sane")),
+            (180, 300)
+        );
         // What a config gives wins.
         let h =
             p(r#"{"name":"x","wasm":"builtin:pptp","max_expected":5,"on_expect_failure":"drop"}"#);

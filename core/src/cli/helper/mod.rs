@@ -7,6 +7,7 @@
 
 mod build;
 mod check;
+mod new;
 mod run;
 
 use brickwall_helpers::check::is_component;
@@ -59,33 +60,93 @@ pub enum HelperCommand {
     /// bounded by 200 million units of WebAssembly fuel, not by time, so runs are
     /// deterministic. Helper log lines go to standard error.
     Run(RunArgs),
-    /// Build a helper written in Rust (a crate using brickwall-helper-sdk) into a
-    /// component: cargo for wasm32-unknown-unknown, then wit-component.
+    /// Build a helper into a component, from Rust (a crate using brickwall-helper-sdk:
+    /// cargo for wasm32-unknown-unknown, then wit-component), C (bindings generated
+    /// from the WIT, clang with wasi-libc, wit-component) or Python (componentize-py).
+    ///
+    /// The language is the folder's: a Cargo.toml is Rust, `*.c` files are C, `*.py`
+    /// files are Python (the module `app`, or the only one). A missing toolchain is
+    /// named with what installs it. With --package, the crate is found through
+    /// --manifest-path instead (a helper inside a workspace).
     Build(BuildArgs),
+    /// Write a working helper to start from: the knock example of examples/helpers
+    /// under NAME, in Rust, C or Python, in the folder NAME (or --dir).
+    New(NewArgs),
+}
+
+/// A language helpers are written in.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    /// Rust, on brickwall-helper-sdk.
+    Rust,
+    /// C, on bindings generated from the WIT.
+    C,
+    /// Python, built with componentize-py.
+    Python,
+}
+
+impl Lang {
+    /// The word `--lang` takes.
+    pub fn word(self) -> &'static str {
+        match self {
+            Lang::Rust => "rust",
+            Lang::C => "c",
+            Lang::Python => "python",
+        }
+    }
 }
 
 /// Arguments of `brickwall helper build`.
 #[derive(clap::Args, Debug)]
 pub struct BuildArgs {
-    /// The crate's (or its workspace's) Cargo.toml.
-    #[arg(long, value_name = "PATH", default_value = "Cargo.toml")]
-    pub manifest_path: PathBuf,
-    /// The helper's package name.
+    /// The helper's folder (what `brickwall helper new` wrote).
+    #[arg(value_name = "DIR", default_value = ".", conflicts_with = "package")]
+    pub dir: PathBuf,
+    /// Build this package of the crate (or workspace) at --manifest-path, in Rust.
     #[arg(short, long)]
-    pub package: String,
+    pub package: Option<String>,
+    /// The Cargo.toml that --package is found through.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "Cargo.toml",
+        requires = "package"
+    )]
+    pub manifest_path: PathBuf,
+    /// The folder's language, when it cannot be told from its files.
+    #[arg(long, value_enum)]
+    pub lang: Option<Lang>,
     /// Where to write the component.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
-    /// Cargo target directory for the WebAssembly build.
+    /// Work directory of the build (cargo's target directory for Rust).
     #[arg(long, value_name = "DIR", default_value = "target/helper-build")]
     pub target_dir: PathBuf,
+}
+
+/// Arguments of `brickwall helper new`.
+#[derive(clap::Args, Debug)]
+pub struct NewArgs {
+    /// The helper's name (lower-case letters, digits and '-'): its crate, file and
+    /// config name.
+    pub name: String,
+    /// The language to write it in.
+    #[arg(long, value_enum)]
+    pub lang: Lang,
+    /// The folder to write it to (default: NAME); it must not exist or be empty.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// brickwall-helper-sdk's folder, for a Rust helper's path dependency (default:
+    /// helpers-wasm/sdk in the source tree this binary was built from).
+    #[arg(long, value_name = "DIR")]
+    pub sdk: Option<PathBuf>,
 }
 
 /// Arguments of `brickwall helper check`.
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
-    /// The component (`.wasm`), or `builtin:ftp`, `builtin:irc`, `builtin:tftp`,
-    /// `builtin:pptp`.
+    /// The component (`.wasm`), or a bundled helper: `builtin:ftp`, `builtin:irc`,
+    /// `builtin:tftp`, `builtin:pptp`, `builtin:sane`, `builtin:amanda`.
     #[arg(value_name = "FILE")]
     pub file: String,
 }
@@ -93,8 +154,8 @@ pub struct CheckArgs {
 /// Arguments of `brickwall helper run`.
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
-    /// The component (`.wasm`), or `builtin:ftp`, `builtin:irc`, `builtin:tftp`,
-    /// `builtin:pptp`.
+    /// The component (`.wasm`), or a bundled helper: `builtin:ftp`, `builtin:irc`,
+    /// `builtin:tftp`, `builtin:pptp`, `builtin:sane`, `builtin:amanda`.
     #[arg(value_name = "FILE")]
     pub file: String,
     /// The capture (pcap or pcapng).
@@ -128,6 +189,13 @@ pub fn main(a: HelperArgs) -> i32 {
     match a.command {
         HelperCommand::Check(c) => check::check(&c.file),
         HelperCommand::Build(b) => match build::build(&b) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("brickwall: {e}");
+                1
+            }
+        },
+        HelperCommand::New(n) => match new::new(&n) {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("brickwall: {e}");
