@@ -712,3 +712,57 @@ fn update_sets_marks_and_labels() {
     );
     assert_code(&e.stop(), 0);
 }
+
+/// `brickwall helper list` prints each helper of the running engine with its counters;
+/// `brickwall helper reload NAME` swaps a helper's component in again, which the list
+/// then counts; an unknown name is an error naming it.
+#[test]
+fn helper_list_and_reload_over_the_socket() {
+    let e = Engine::replay("ctl-helpers", &pcaps_dir().join("zeek/ftp/retr.pcap"));
+    let sock = e.sock.to_str().expect("UTF-8 path").to_string();
+    let helper = |args: &[&str]| {
+        std::process::Command::new(control_common::bin())
+            .arg("helper")
+            .args(args)
+            .args(["--socket", &sock])
+            .output()
+            .expect("run brickwall helper")
+    };
+    let list = helper(&["list"]);
+    assert_code(&list, 0);
+    let text = stdout(&list);
+    let names: Vec<&str> = text.lines().filter_map(|l| l.split(' ').next()).collect();
+    assert_eq!(
+        names,
+        ["ftp", "irc", "tftp", "pptp", "sane", "amanda"],
+        "{text}"
+    );
+    let ftp = text.lines().next().unwrap_or_default();
+    assert!(
+        ftp.starts_with("ftp builtin:ftp ports=tcp/21 ") && ftp.contains(" reloads=0"),
+        "{ftp}"
+    );
+    let calls: u64 = field(ftp, "calls")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        calls > 0,
+        "the capture's control connection went through the helper: {ftp}"
+    );
+    let reload = helper(&["reload", "ftp"]);
+    assert_code(&reload, 0);
+    assert_eq!(stdout(&reload).trim(), "reloaded ftp");
+    let after = stdout(&helper(&["list"]));
+    assert!(
+        after
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .contains(" reloads=1"),
+        "{after}"
+    );
+    let unknown = helper(&["reload", "nope"]);
+    assert_code(&unknown, 1);
+    assert!(stderr(&unknown).contains("nope"), "{}", stderr(&unknown));
+    assert_code(&e.stop(), 0);
+}

@@ -7,6 +7,7 @@
 
 mod build;
 mod check;
+mod control;
 mod new;
 mod run;
 
@@ -72,6 +73,29 @@ pub enum HelperCommand {
     /// Write a working helper to start from: the knock example of examples/helpers
     /// under NAME, in Rust, C or Python, in the folder NAME (or --dir).
     New(NewArgs),
+    /// List a running engine's helpers with their counters, over its control socket:
+    /// one line each, `NAME COMPONENT ports=… assigned=… calls=… expectations=… …`.
+    List(SocketArgs),
+    /// Read a running engine's helper's component again and swap it in, over its
+    /// control socket (a helper disabled after failures is enabled again).
+    Reload(ReloadArgs),
+}
+
+/// The engine's control socket.
+#[derive(clap::Args, Debug)]
+pub struct SocketArgs {
+    /// The engine's control socket.
+    #[arg(long, value_name = "PATH", default_value = brickwall_tui::protocol::DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+}
+
+/// Arguments of `brickwall helper reload`.
+#[derive(clap::Args, Debug)]
+pub struct ReloadArgs {
+    /// The helper's name in the engine's config.
+    pub name: String,
+    #[command(flatten)]
+    pub socket: SocketArgs,
 }
 
 /// A language helpers are written in.
@@ -186,29 +210,20 @@ fn port_spec(s: &str) -> Result<String, String> {
 
 /// Runs `brickwall helper`; returns the process exit code.
 pub fn main(a: HelperArgs) -> i32 {
-    match a.command {
-        HelperCommand::Check(c) => check::check(&c.file),
-        HelperCommand::Build(b) => match build::build(&b) {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("brickwall: {e}");
-                1
-            }
-        },
-        HelperCommand::New(n) => match new::new(&n) {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("brickwall: {e}");
-                1
-            }
-        },
-        HelperCommand::Run(r) => match run::run(&r) {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("brickwall: {e}");
-                1
-            }
-        },
+    let done = match a.command {
+        HelperCommand::Check(c) => return check::check(&c.file),
+        HelperCommand::Build(b) => build::build(&b),
+        HelperCommand::List(s) => control::list(&s.socket),
+        HelperCommand::Reload(r) => control::reload(&r.socket.socket, &r.name),
+        HelperCommand::New(n) => new::new(&n),
+        HelperCommand::Run(r) => run::run(&r),
+    };
+    match done {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("brickwall: {e}");
+            1
+        }
     }
 }
 
