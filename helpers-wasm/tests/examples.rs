@@ -189,3 +189,81 @@ fn agree() {
         }
     }
 }
+
+/// A connection from `src` to `dst` on udp/7777, IPv4 or IPv6 by the addresses' length.
+fn conn_between(src: &[u8], dst: &[u8]) -> brickwall_helpers::HConnInfo {
+    let v6 = src.len() == 16;
+    let mut info = conn([0; 4], 40000, [0; 4], 7777, 17);
+    for (t, (a, b)) in [
+        (&mut info.original, (src, dst)),
+        (&mut info.reply, (dst, src)),
+    ] {
+        t.src = [0; 16];
+        t.dst = [0; 16];
+        t.src[..a.len()].copy_from_slice(a);
+        t.dst[..b.len()].copy_from_slice(b);
+        t.v6 = v6;
+    }
+    info
+}
+
+/// The three versions keep the same state, the Rust SDK's encoding of the reply tuple
+/// (the C header and the Python module of the SDK write the same bytes), and read it
+/// back: an IPv6 knock expects the connection back between the IPv6 addresses.
+#[test]
+fn the_state_is_the_sdks_encoding_in_every_language() {
+    use brickwall_helper_sdk::{Addr, Tuple};
+    let helpers = vec![
+        rust(),
+        HelperPolicy {
+            ports: vec![],
+            ..c()
+        },
+        HelperPolicy {
+            ports: vec![],
+            ..python()
+        },
+    ];
+    let mut s = load(&helpers);
+    let client6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let server6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+    let cases: [(&[u8], &[u8], Addr, Addr); 2] = [
+        (
+            &[10, 0, 0, 1],
+            &[10, 0, 0, 2],
+            Addr::V4([10, 0, 0, 2]),
+            Addr::V4([10, 0, 0, 1]),
+        ),
+        (&client6, &server6, Addr::V6(server6), Addr::V6(client6)),
+    ];
+    for (client, server, reply_src, reply_dst) in cases {
+        let mut want = Vec::new();
+        Tuple {
+            src: reply_src,
+            dst: reply_dst,
+            protocol: 17,
+            src_port: 7777,
+            dst_port: 40000,
+        }
+        .encode(&mut want);
+        let info = conn_between(client, server);
+        for h in &helpers {
+            let id = s.id_by_name(&h.name).expect("loaded");
+            let mut state = s.assigned(id, 1, &info).expect("a state");
+            assert_eq!(state, want, "{}: the state of {client:?}", h.name);
+            let call = brickwall_helpers::PacketCall {
+                ct: brickwall_helpers::HCtState::New,
+                ..common::call_on_1(false, b"OPEN 5555")
+            };
+            let out = s.packet(id, &call, &mut state);
+            assert_eq!(out.expects.len(), 1, "{}: {out:?}", h.name);
+            let e = out.expects[0].tuple;
+            assert_eq!(
+                (&e.src[..server.len()], &e.dst[..client.len()], e.v6),
+                (server, client, client.len() == 16),
+                "{}: {e:?}",
+                h.name
+            );
+        }
+    }
+}

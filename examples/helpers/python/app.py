@@ -6,13 +6,15 @@ direction) whose payload is ASCII ``OPEN <port>`` (optionally followed by
 expects a TCP connection from the server's address, any source port, to the
 client's address and that port. Anything else is accepted and expects nothing.
 
-Per-connection state is the reply tuple in the Rust SDK's encoding: a family
-byte (4 or 6), source and destination address, protocol, source and
-destination port big-endian (14 or 38 bytes).
+Per-connection state is the reply tuple in the SDK's encoding (the module
+brickwall_state, the same bytes as the Rust SDK's and C's): a family byte (4 or
+6), source and destination address, protocol, source and destination port
+big-endian (14 or 38 bytes).
 """
 
 from typing import Optional
 
+from brickwall_state import decode_tuple, encode_tuple
 from wit_world import exports
 from wit_world.imports.types import (
     ConnInfo,
@@ -21,54 +23,10 @@ from wit_world.imports.types import (
     Direction,
     Expectation,
     ExpectFlags,
-    IpAddr,
-    IpAddr_V4,
-    IpAddr_V6,
     PacketResult,
 )
 
 TCP = 6
-
-
-def encode_addr(a: IpAddr) -> bytes:
-    if isinstance(a, IpAddr_V4):
-        return a.value.to_bytes(4, "big")
-    hi, lo = a.value
-    return hi.to_bytes(8, "big") + lo.to_bytes(8, "big")
-
-
-def decode_addr(b: bytes) -> IpAddr:
-    if len(b) == 4:
-        return IpAddr_V4(int.from_bytes(b, "big"))
-    return IpAddr_V6((int.from_bytes(b[:8], "big"), int.from_bytes(b[8:], "big")))
-
-
-def encode_tuple(t: ConnTuple) -> bytes:
-    family = 4 if isinstance(t.src, IpAddr_V4) else 6
-    return (
-        bytes([family])
-        + encode_addr(t.src)
-        + encode_addr(t.dst)
-        + bytes([t.protocol])
-        + t.src_port.to_bytes(2, "big")
-        + t.dst_port.to_bytes(2, "big")
-    )
-
-
-def decode_tuple(b: bytes) -> Optional[ConnTuple]:
-    if not b or b[0] not in (4, 6):
-        return None
-    alen = 4 if b[0] == 4 else 16
-    if len(b) < 1 + 2 * alen + 5:
-        return None
-    p = 1 + 2 * alen
-    return ConnTuple(
-        src=decode_addr(b[1 : 1 + alen]),
-        dst=decode_addr(b[1 + alen : p]),
-        protocol=b[p],
-        src_port=int.from_bytes(b[p + 1 : p + 3], "big"),
-        dst_port=int.from_bytes(b[p + 3 : p + 5], "big"),
-    )
 
 
 def parse_open(payload: bytes) -> Optional[int]:

@@ -25,6 +25,12 @@ pub fn wit_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit")
 }
 
+/// The C side of the SDK (`helpers-wasm/sdk-c`: `brickwall_state.h`, the state
+/// encoding), on every C helper's include path.
+pub fn sdk_c_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk-c")
+}
+
 /// Writes the C bindings of `world` in the WIT at `wit` into `out`: `<world>.h`,
 /// `<world>.c` and `<world>_component_type.o` (`helper_world.*` for the contract).
 /// Returns the files written.
@@ -73,7 +79,7 @@ pub const C_TOOLCHAIN_HINT: &str =
     "install clang, wasm-ld, wasi-libc and the wasm32 compiler-rt: apt-get install clang lld wasi-libc libclang-rt-dev-wasm32";
 
 /// Builds the C helper in `dir` (every `*.c` file there, which include
-/// `helper_world.h`) into a component; `out` is a work directory for the generated
+/// `helper_world.h` and may include the SDK's `brickwall_state.h`) into a component; `out` is a work directory for the generated
 /// bindings and the core module (`<out>/helper.core.wasm`). Returns the component.
 pub fn build_c_guest(dir: &Path, out: &Path) -> Result<Vec<u8>, BuildError> {
     let sysroot = wasi_sysroot().ok_or_else(|| {
@@ -107,6 +113,8 @@ pub fn build_c_guest(dir: &Path, out: &Path) -> Result<Vec<u8>, BuildError> {
         .args(["-mexec-model=reactor", "-O2", "-Wall", "-Werror"])
         .arg("-I")
         .arg(&gen)
+        .arg("-I")
+        .arg(sdk_c_dir())
         .arg("-I")
         .arg(dir)
         .args(&sources)

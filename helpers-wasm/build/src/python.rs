@@ -20,6 +20,13 @@ pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 pub const PYTHON_TOOLCHAIN_HINT: &str =
     "install it with `pip install componentize-py==0.25.1` (scripts/test.sh does), or point $COMPONENTIZE_PY at it";
 
+/// The Python side of the SDK (`helpers-wasm/sdk-python`: `brickwall_state.py`, the
+/// state encoding), copied beside every Python helper's sources (a file of the same
+/// name in the helper's folder wins).
+pub fn sdk_python_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk-python")
+}
+
 /// The componentize-py to run: `$COMPONENTIZE_PY` or `componentize-py`.
 fn componentize_py() -> PathBuf {
     std::env::var_os("COMPONENTIZE_PY")
@@ -49,14 +56,19 @@ pub fn check_componentize_py() -> Result<(), BuildError> {
 
 /// Builds the Python helper in `dir` (its module `module`, e.g. `app` for `app.py`,
 /// subclassing `wit_world.exports.Helper`) into a component; `out` is a work directory
-/// holding a copy of the sources (componentize-py writes `__pycache__` beside them) and
-/// the component (`<out>/helper.wasm`), which is reused while it is newer than every
-/// file in `dir` and in the WIT. Returns the component.
+/// holding a copy of the SDK's modules and the sources (componentize-py writes
+/// `__pycache__` beside them) and the component (`<out>/helper.wasm`), which is reused
+/// while it is newer than every file in `dir`, the SDK and the WIT. Returns the
+/// component.
 pub fn build_python_guest(dir: &Path, module: &str, out: &Path) -> Result<Vec<u8>, BuildError> {
     let io = |p: &Path, e: std::io::Error| BuildError(format!("{}: {e}", p.display()));
     let wit = wit_dir();
     let component = out.join("helper.wasm");
-    let newest_input = [newest(dir)?, newest(&wit)?].into_iter().max().flatten();
+    let sdk = sdk_python_dir();
+    let newest_input = [newest(dir)?, newest(&sdk)?, newest(&wit)?]
+        .into_iter()
+        .max()
+        .flatten();
     let built = std::fs::metadata(&component)
         .and_then(|m| m.modified())
         .ok();
@@ -70,6 +82,7 @@ pub fn build_python_guest(dir: &Path, module: &str, out: &Path) -> Result<Vec<u8
     if src.exists() {
         std::fs::remove_dir_all(&src).map_err(|e| io(&src, e))?;
     }
+    copy_sources(&sdk, &src)?;
     copy_sources(dir, &src)?;
     let tmp = out.join("helper.wasm.tmp");
     let res = Command::new(componentize_py())
