@@ -8,6 +8,12 @@ use brickwall_wire::{ipv6_ext_len, Ipv4Header, Ipv6Header};
 /// Why no tuple could be read.
 pub type NoTuple = &'static str;
 
+/// The version bits of a GRE header's first word.
+const GRE_VERSION: u16 = 0x0007;
+
+/// The protocol type of PPP, the only one Linux tracks in GRE version 1.
+const GRE_PROTO_PPP: u16 = 0x880b;
+
 /// Fills the L4 ids of a tuple from the L4 header bytes.
 #[inline(always)]
 fn l4_ids(t: &mut Tuple, l4: &[u8]) -> Result<(), NoTuple> {
@@ -26,11 +32,18 @@ fn l4_ids(t: &mut Tuple, l4: &[u8]) -> Result<(), NoTuple> {
             t.src_id = be16(4).ok_or("l4-truncated")?;
         }
         proto::GRE => {
-            // GRE v1 (PPTP): the key field carries the peer's call id; v0: keys unused.
+            // As Linux's `gre_pkt_to_tuple`: keys only for version 1 (PPTP's enhanced
+            // GRE, whose key field's low half is the receiver's call id, at offset 6);
+            // other versions, and a version-1 header shorter than 8 bytes, are tracked
+            // without keys; version 1 carrying anything but PPP is no tuple.
             let flags = be16(0).ok_or("l4-truncated")?;
-            if flags & 0x7 == 1 && flags & 0x2000 != 0 {
-                let off = if flags & 0x8000 != 0 { 8 } else { 4 };
-                t.dst_id = be16(off + 2).ok_or("l4-truncated")?;
+            if flags & GRE_VERSION == 1 {
+                if let (Some(protocol), Some(call_id)) = (be16(2), be16(6)) {
+                    if protocol != GRE_PROTO_PPP {
+                        return Err("gre-not-ppp");
+                    }
+                    t.dst_id = call_id;
+                }
             }
         }
         _ => {}

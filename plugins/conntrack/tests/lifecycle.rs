@@ -333,6 +333,62 @@ fn udp_lengths_beyond_the_segment_or_under_the_header_are_invalid() {
     assert_eq!(t.stats().invalid, 5);
 }
 
+/// GRE as Linux's `gre_pkt_to_tuple` reads it: version 1 (PPTP) keyed by the call id
+/// at offset 6, when it carries PPP; version 1 with another protocol is INVALID; other
+/// versions and a version-1 header too short for its key are tracked without keys.
+#[test]
+fn gre_version_1_is_tracked_only_when_it_carries_ppp() {
+    let mut t = tracker(CtConfig::default());
+    let gre = |flags: u16, protocol: u16, key: &[u8]| {
+        let mut g = flags.to_be_bytes().to_vec();
+        g.extend_from_slice(&protocol.to_be_bytes());
+        g.extend_from_slice(key);
+        g
+    };
+    // Version 1 with IPv4 inside: no tuple.
+    let (info, _, _) = run(
+        &mut t,
+        ipv4(A, B, 47, &gre(0x2001, 0x0800, &[0, 8, 0, 7])),
+        SEC,
+        true,
+    );
+    assert_eq!(info, CtInfo::Invalid);
+    assert_eq!((t.live(), t.stats().invalid), (0, 1));
+    // Version 1 with PPP: keyed by the call id.
+    let (info, _, _) = run(
+        &mut t,
+        ipv4(A, B, 47, &gre(0x2001, 0x880b, &[0, 8, 0, 7])),
+        SEC,
+        true,
+    );
+    assert_eq!(info, CtInfo::New);
+    // Version 0, and version 1 cut before its key: tracked, without keys.
+    let (info, _, _) = run(&mut t, ipv4(A, R, 47, &gre(0x0000, 0x0800, &[])), SEC, true);
+    assert_eq!(info, CtInfo::New);
+    let (info, _, _) = run(
+        &mut t,
+        ipv4(B, R, 47, &gre(0x2001, 0x0800, &[0])),
+        SEC,
+        true,
+    );
+    assert_eq!(info, CtInfo::New);
+    let lines = brickwall_conntrack::list::list(&t, SEC);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("src=10.0.0.1 dst=10.0.0.2 srckey=0x0 dstkey=0x7")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("src=10.0.0.2 dst=10.9.9.9 srckey=0x0 dstkey=0x0")),
+        "{lines:?}"
+    );
+    assert_eq!(t.stats().invalid, 1);
+}
+
 #[test]
 fn connections_of_dropped_packets_are_reclaimed_after_30_s() {
     let mut t = tracker(CtConfig {

@@ -239,7 +239,7 @@ pub fn track(
             if !udp::header_ok(l4, l4_len, lite) {
                 return Track::Invalid("udp-length");
             }
-            udp::track(start_ns, now_ns, seen_reply, assured, t)
+            udp::track(start_ns, now_ns, seen_reply, assured, lite, t)
         }
         Tracked::Icmp => Track::Accept {
             timeout: t.icmp,

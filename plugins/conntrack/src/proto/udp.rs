@@ -1,5 +1,6 @@
 //! UDP (and UDP-Lite) tracking: unreplied, replied, and a stream once the connection
-//! is still active two seconds after it began and has seen a reply (then ASSURED). A
+//! is still active two seconds after it began and has seen a reply (then ASSURED);
+//! UDP-Lite is a stream (ASSURED, 120 s) from its first reply, as in Linux. A
 //! datagram whose header's length (UDP-Lite: checksum coverage) is under 8 or beyond
 //! the segment is INVALID, as Linux's `udp_error` and `udplite_error` say.
 
@@ -67,13 +68,28 @@ pub fn header_ok(l4: &[u8], l4_len: usize, lite: bool) -> bool {
     }
 }
 
-/// Tracks one packet of a connection that started at `start_ns`: a replied connection
-/// still active two seconds after its start is a stream.
-pub fn track(start_ns: u64, now_ns: u64, seen_reply: bool, assured: bool, t: &Timeouts) -> Track {
+/// Tracks one packet of a connection that started at `start_ns`: a replied UDP
+/// connection still active two seconds after its start is a stream; a replied
+/// UDP-Lite one (`lite`) is a stream at once, as Linux's `nf_conntrack_udplite_packet`
+/// has no two-second rule.
+pub fn track(
+    start_ns: u64,
+    now_ns: u64,
+    seen_reply: bool,
+    assured: bool,
+    lite: bool,
+    t: &Timeouts,
+) -> Track {
     if !seen_reply {
         return Track::Accept {
             timeout: t.udp,
             set_assured: false,
+        };
+    }
+    if lite {
+        return Track::Accept {
+            timeout: t.udp_stream,
+            set_assured: !assured,
         };
     }
     if now_ns > start_ns.saturating_add(STREAM_AFTER_NS) {
@@ -127,8 +143,38 @@ mod tests {
     }
 
     #[test]
+    fn udp_lite_is_a_stream_once_replied() {
+        let t = Timeouts::default();
+        let at = |now_ns, seen_reply, assured| track(0, now_ns, seen_reply, assured, true, &t);
+        assert_eq!(
+            at(0, false, false),
+            Track::Accept {
+                timeout: 30,
+                set_assured: false
+            }
+        );
+        // No two-second rule: the first reply makes it ASSURED with the stream timeout.
+        assert_eq!(
+            at(1_000_000, true, false),
+            Track::Accept {
+                timeout: 120,
+                set_assured: true
+            }
+        );
+        assert_eq!(
+            at(2_000_000, true, true),
+            Track::Accept {
+                timeout: 120,
+                set_assured: false
+            }
+        );
+    }
+
+    #[test]
     fn unreplied_replied_stream() {
         let t = Timeouts::default();
+        let track =
+            |start, now, seen, assured, t: &Timeouts| track(start, now, seen, assured, false, t);
         assert_eq!(
             track(0, 0, false, false, &t),
             Track::Accept {
