@@ -1619,10 +1619,15 @@ impl Tracker {
                 if d == 0
                     && matches!(
                         proto,
-                        ipproto::UDP | ipproto::UDPLITE | ipproto::ICMP | ipproto::ICMPV6
+                        ipproto::UDP
+                            | ipproto::UDPLITE
+                            | ipproto::ICMP
+                            | ipproto::ICMPV6
+                            | ipproto::GRE
                     ) =>
             {
-                // Two packets of one new flow raced to confirmation: keep the first entry.
+                // Two packets of one new flow raced to confirmation: keep the first entry
+                // (the protocols whose Linux trackers set `allow_clash`).
                 self.destroy(idx);
                 self.bump(|s| s.clash_resolve += 1);
                 if let Some(o) = self.table.get(other) {
