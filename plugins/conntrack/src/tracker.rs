@@ -151,6 +151,10 @@ pub struct Tracker {
     next_id: u32,
     next_gc_ns: u64,
     gc_cursor: usize,
+    /// The table was full with nothing to evict near a new connection: until its next
+    /// full pass, the collector also ends connections that may go early while the
+    /// table is over 95 % full (Linux's `gc_work->early_drop`).
+    gc_early_drop: bool,
     /// Helper assignment, ended helper connections, GRE keys.
     pub(crate) helpers: crate::helper::HelperBook,
 }
@@ -273,6 +277,7 @@ impl Tracker {
             next_id: 1,
             next_gc_ns: 0,
             gc_cursor: 0,
+            gc_early_drop: false,
             helpers: Default::default(),
         }
     }
@@ -790,12 +795,25 @@ impl Tracker {
     fn gc(&mut self, now: u64) {
         self.next_gc_ns = now.saturating_add(self.cfg.gc_interval_ms * 1_000_000);
         let n = self.cfg.gc_buckets.min(self.table.buckets());
+        let max95 = self.cfg.max / 100 * 95;
         for idx in self.table.scan(self.gc_cursor, n) {
             if self.expired(idx, now) {
                 self.destroy(idx);
+            } else if self.gc_early_drop
+                && max95 > 0
+                && self.live >= max95
+                && self.can_early_drop(idx)
+            {
+                self.destroy(idx);
+                self.bump(|s| s.early_drop += 1);
             }
         }
-        self.gc_cursor = (self.gc_cursor + n) % self.table.buckets();
+        let next = self.gc_cursor + n;
+        if next >= self.table.buckets() {
+            // A full pass is over.
+            self.gc_early_drop = false;
+        }
+        self.gc_cursor = next % self.table.buckets();
         if self.table.resizing() {
             self.table.migrate(GC_MIGRATE_NODES, self.cfg.gc_buckets);
         }
@@ -857,6 +875,15 @@ impl Tracker {
                 }
             }
         }
+    }
+
+    /// Whether the collector may end slot `idx`'s connection early while the table is
+    /// nearly full: not ASSURED, or in a state its protocol lets go early (Linux's
+    /// `gc_worker_can_early_drop`).
+    fn can_early_drop(&self, idx: u32) -> bool {
+        self.table
+            .get(idx)
+            .is_some_and(|c| !c.has(status::ASSURED) || c.proto.can_early_drop())
     }
 
     /// Evicts one confirmed, non-ASSURED connection near `t`'s bucket; false if none.
@@ -1416,6 +1443,7 @@ impl Tracker {
             self.reap_unconfirmed(now, true);
         }
         if self.live >= self.cfg.max && !self.early_drop(&tuple) {
+            self.gc_early_drop = true;
             self.bump(|s| s.drop += 1);
             pkt.set_ctinfo(CtInfo::Invalid);
             return InVerdict::DropTableFull;

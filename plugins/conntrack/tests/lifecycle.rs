@@ -137,6 +137,77 @@ fn an_assured_flow_survives_a_flood_ten_times_the_maximum() {
     );
 }
 
+/// When the table is full and nothing near a new connection can be evicted (all
+/// ASSURED), the packet is dropped and the collector's next pass also ends connections
+/// that may go early (ASSURED TCP ones closing) while the table is at least 95 % full,
+/// as Linux's `gc_worker_can_early_drop`; established ones stay.
+#[test]
+fn the_collector_ends_closing_connections_early_when_the_table_is_nearly_full() {
+    let mut t = tracker(CtConfig {
+        max: 200,
+        buckets: 64,
+        // Every collector run is a full pass, however the table grows.
+        gc_buckets: 1 << 16,
+        ..CtConfig::default()
+    });
+    for p in 0..200u16 {
+        let port = 10_000 + p;
+        run(
+            &mut t,
+            ipv4(A, B, 6, &tcp(port, 80, 100, 0, 0x02)),
+            SEC,
+            true,
+        );
+        run(
+            &mut t,
+            ipv4(B, A, 6, &tcp(80, port, 500, 101, 0x12)),
+            SEC,
+            true,
+        );
+        let (info, _, _) = run(
+            &mut t,
+            ipv4(A, B, 6, &tcp(port, 80, 101, 501, 0x10)),
+            SEC,
+            true,
+        );
+        assert_eq!(info, CtInfo::Established);
+        if p % 2 == 1 {
+            // FIN: FIN_WAIT, still ASSURED.
+            run(
+                &mut t,
+                ipv4(A, B, 6, &tcp(port, 80, 101, 501, 0x11)),
+                SEC,
+                true,
+            );
+        }
+    }
+    assert_eq!(t.live(), 200);
+    let (info, _, r) = run(&mut t, ipv4(R, B, 17, &udp(1, 53)), SEC, true);
+    assert_eq!((info, r), (CtInfo::Invalid, InVerdict::DropTableFull));
+    assert_eq!(t.stats().early_drop, 0, "nothing but ASSURED connections");
+    // The collector's next run (a second later) ends closing ones down to 95 %.
+    let (info, _, r) = run(&mut t, ipv4(R, B, 17, &udp(2, 53)), 3 * SEC, true);
+    assert_eq!((info, r), (CtInfo::New, InVerdict::Accept));
+    assert_eq!(
+        t.stats().early_drop,
+        11,
+        "200 down to 189, then the new one"
+    );
+    let lines = brickwall_conntrack::list::list(&t, 3 * SEC);
+    let established = lines.iter().filter(|l| l.contains(" ESTABLISHED ")).count();
+    assert_eq!(established, 100, "established connections stay");
+    // A full pass later the collector is back to expiry only.
+    let before = t.stats().early_drop;
+    let (_, _, r) = run(&mut t, ipv4(R, B, 17, &udp(3, 53)), 5 * SEC, true);
+    assert_eq!(r, InVerdict::Accept, "room left at 190");
+    let (_, _, _) = run(&mut t, ipv4(R, B, 17, &udp(4, 53)), 7 * SEC, true);
+    assert_eq!(
+        t.stats().early_drop,
+        before,
+        "no early drop without a full table"
+    );
+}
+
 /// Two packets of one new flow racing to confirmation: for the protocols Linux lets
 /// clash (UDP, ICMP, GRE: `allow_clash`) the second joins the first entry; for TCP it is
 /// dropped.

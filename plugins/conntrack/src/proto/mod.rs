@@ -30,6 +30,30 @@ pub enum ProtoState {
 }
 
 impl ProtoState {
+    /// Whether an ASSURED connection in this state may still go early when the table is
+    /// nearly full, as Linux's `can_early_drop`: TCP closing or closed, SCTP shut down
+    /// or closed.
+    pub fn can_early_drop(&self) -> bool {
+        match self {
+            ProtoState::Tcp(t) => matches!(
+                t.state(),
+                tcp::TcpState::Close
+                    | tcp::TcpState::CloseWait
+                    | tcp::TcpState::FinWait
+                    | tcp::TcpState::LastAck
+                    | tcp::TcpState::TimeWait
+            ),
+            ProtoState::Sctp(s) => matches!(
+                s,
+                sctp::SctpState::Closed
+                    | sctp::SctpState::ShutdownSent
+                    | sctp::SctpState::ShutdownRecd
+                    | sctp::SctpState::ShutdownAckSent
+            ),
+            _ => false,
+        }
+    }
+
     /// The state word `conntrack -L` prints after the timeout (TCP and SCTP only).
     pub fn state_name(&self) -> Option<&'static str> {
         match self {
