@@ -276,3 +276,72 @@ fn a_passive_answer_through_a_port_forward_names_the_public_address() {
         "{list}"
     );
 }
+
+/// A BER element: tag, short length (every element here is under 128 bytes), contents.
+fn ber(tag: u8, body: &[u8]) -> Vec<u8> {
+    [&[tag, body.len() as u8][..], body].concat()
+}
+
+/// An SNMP message of `version` (0: SNMPv1, 3: SNMPv3) holding a v1 trap from agent
+/// `agent` whose bindings carry the addresses `values`.
+fn snmp_trap(version: u8, agent: [u8; 4], values: &[[u8; 4]]) -> Vec<u8> {
+    let bindings: Vec<u8> = values
+        .iter()
+        .flat_map(|v| ber(0x30, &[ber(0x06, &[0x2b, 6, 1]), ber(0x40, v)].concat()))
+        .collect();
+    let pdu = [
+        ber(0x06, &[0x2b, 6, 1, 4, 1]),
+        ber(0x40, &agent),
+        ber(0x02, &[6]),
+        ber(0x02, &[1]),
+        ber(0x43, &[1]),
+        ber(0x30, &bindings),
+    ]
+    .concat();
+    let message = [ber(0x02, &[version]), ber(0x04, b"public"), ber(0xa4, &pdu)].concat();
+    ber(0x30, &message)
+}
+
+/// The payload of a datagram that left the engine (its UDP checksum verified).
+fn udp_payload_out(p: &Packet) -> ([u8; 4], Vec<u8>) {
+    let all = p.bytes();
+    let d = if all[0] >> 4 == 4 { all } else { &all[ETH..] };
+    verify_datagram(d, true);
+    let ihl = usize::from(d[0] & 0xf) * 4;
+    (d[12..16].try_into().unwrap(), d[ihl + 8..].to_vec())
+}
+
+/// An SNMPv1 trap from an agent behind a source NAT: the SNMP helper (Linux's
+/// `nf_nat_snmp_basic`) rewrites the agent address and every binding naming the agent to
+/// the public address, other addresses stay, and the UDP checksum holds; an SNMPv3
+/// message, which it cannot read, is dropped; without NAT nothing changes.
+#[test]
+fn an_snmp_trap_behind_snat_names_the_public_address() {
+    let helpers = "[{name: snmp, wasm: 'builtin:snmp', ports: [udp/161, udp/162]}]";
+    let config = |nat: bool| {
+        let nat = if nat {
+            format!("  - builtin: nat\n    config:\n      chains: {SNAT}\n")
+        } else {
+            String::new()
+        };
+        format!("plugins:\n  - builtin: conntrack\n    config:\n      helpers: {helpers}\n{nat}")
+    };
+    let other = [10, 0, 0, 77];
+    let trap = snmp_trap(0, CLIENT, &[CLIENT, other]);
+    let frames = vec![
+        common::udp4(CLIENT, SERVER, 40000, 162, &trap),
+        common::udp4(CLIENT, SERVER, 40001, 162, &snmp_trap(3, CLIENT, &[])),
+    ];
+    let got = run_frames(&engine(&config(true)), &frames);
+    let (src, payload) = udp_payload_out(&got[0].0);
+    assert_eq!(src, PUBLIC);
+    assert_eq!(payload, snmp_trap(0, PUBLIC, &[PUBLIC, other]));
+    assert!(
+        matches!(got[1].1, Outcome::Dropped(..)),
+        "SNMPv3 behind NAT: {:?}",
+        got[1].1
+    );
+    let got = run_frames(&engine(&config(false)), &frames);
+    assert_eq!(udp_payload_out(&got[0].0), (CLIENT, trap));
+    assert_eq!(got[1].1, Outcome::Forwarded, "not translated: not read");
+}

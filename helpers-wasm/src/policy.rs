@@ -35,7 +35,8 @@ pub struct HelperPolicy {
     /// Name, as in `conntrack -L` (`helper=ftp`) and in filter rules.
     pub name: String,
     /// The component: a path (relative to the config file) or `builtin:ftp`,
-    /// `builtin:irc`, `builtin:tftp`, `builtin:pptp`, `builtin:sane`, `builtin:amanda`.
+    /// `builtin:irc`, `builtin:tftp`, `builtin:pptp`, `builtin:sane`, `builtin:amanda`,
+    /// `builtin:snmp`.
     pub wasm: String,
     /// Ports assigned automatically, as `tcp/21`, `udp/69`; empty: only explicit
     /// assignment (Linux's default since 4.7).

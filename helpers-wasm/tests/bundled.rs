@@ -1,4 +1,4 @@
-//! The six bundled helpers load, pass the load-time checks and answer calls as their
+//! The seven bundled helpers load, pass the load-time checks and answer calls as their
 //! protocols say.
 
 use brickwall_helpers::{Budget, HCtState, HelperPolicy, HelperSet, PacketCall, SandboxPolicy};
@@ -30,6 +30,7 @@ fn set() -> HelperSet {
             policy("pptp", &["tcp/1723"]),
             policy("sane", &["tcp/6566"]),
             policy("amanda", &["udp/10080"]),
+            policy("snmp", &["udp/161", "udp/162"]),
         ],
         Path::new("."),
         Arc::new(|_, _, _| {}),
@@ -45,6 +46,7 @@ fn ports_assign_the_bundled_helpers() {
     assert_eq!(s.id_for_port(6, 1723), s.id_by_name("pptp"));
     assert_eq!(s.id_for_port(6, 6566), s.id_by_name("sane"));
     assert_eq!(s.id_for_port(17, 10080), s.id_by_name("amanda"));
+    assert_eq!(s.id_for_port(17, 162), s.id_by_name("snmp"));
     assert_eq!(s.id_for_port(6, 22), None);
 }
 
@@ -149,4 +151,28 @@ fn an_amanda_answer_expects_each_stream_from_the_server() {
     // The server's own request is not read.
     let req = s.packet(id, &common::call_on_1(false, rep), &mut state);
     assert!(req.expects.is_empty());
+}
+
+/// Behind a source NAT, an SNMPv1 trap's agent address is rewritten by the component
+/// to the address the manager sees (Linux's `nf_nat_snmp_basic`).
+#[test]
+fn an_snmp_trap_behind_snat_is_rewritten_by_the_component() {
+    let mut s = set();
+    let id = s.id_by_name("snmp").unwrap();
+    let mut info = conn([10, 0, 0, 1], 40000, [198, 51, 100, 7], 162, 17);
+    info.reply.dst = v4([192, 0, 2, 1]);
+    let mut state = s.assigned(id, 1, &info).expect("state");
+    let trap: &[u8] = &[
+        0x30, 0x23, 0x02, 0x01, 0x00, 0x04, 0x06, b'p', b'u', b'b', b'l', b'i', b'c', 0xa4, 0x16,
+        0x06, 0x03, 0x2b, 0x06, 0x01, 0x40, 0x04, 10, 0, 0, 1, 0x02, 0x01, 0x06, 0x02, 0x01, 0x01,
+        0x43, 0x01, 0x01, 0x30, 0x00,
+    ];
+    let out = s.packet(id, &common::call_on_1(false, trap), &mut state);
+    assert!(!out.failed && !out.drop, "{out:?}");
+    assert_eq!(out.rewrites.len(), 1, "{out:?}");
+    let e = &out.rewrites[0];
+    assert_eq!(
+        (e.offset, e.length, e.data.as_slice()),
+        (22, 4, &[192, 0, 2, 1][..])
+    );
 }

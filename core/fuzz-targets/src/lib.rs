@@ -15,14 +15,14 @@
 //! | [`checksum`] | the Internet checksum's incremental updates against a full recomputation |
 //! | [`capture`] | the pcap and pcapng reader |
 //! | [`engine`] | frames through an engine with conntrack (defragmentation, accounting, a tiny table) and the stateful filter, then the table listed and flushed |
-//! | [`helpers`] | frames to the FTP, IRC, TFTP, PPTP, SANE and Amanda helpers' ports through conntrack with the six bundled helpers |
+//! | [`helpers`] | frames to the FTP, IRC, TFTP, PPTP, SANE, Amanda and SNMP helpers' ports through conntrack with the seven bundled helpers |
 //! | [`control`] | a conntrack control request against a table with connections and an expectation |
 //! | [`config`] | the engine's YAML configuration, conntrack's and the filter's sections |
 //! | [`defrag`] | IPv4 and IPv6 fragments of a few datagrams (overlaps, gaps, tiny pieces, time passing) straight into defragmentation |
 //! | [`tracker`] | one connection's packets in both directions through conntrack, the table's invariants checked after each |
 //! | [`tpacket`] | the frame headers of TPACKET_V3 blocks and TPACKET_V2 slots |
 //! | [`metrics`] | plugins' metric families merged and rendered; the endpoint's request head |
-//! | [`parsers`] | the bundled helpers' parsers (FTP, IRC DCC, PPTP, SANE, Amanda), built natively |
+//! | [`parsers`] | the bundled helpers' parsers (FTP, IRC DCC, PPTP, SANE, Amanda, SNMP's BER walk), built natively |
 
 use brickwall_conntrack::datagram::ipv4;
 use brickwall_control_protocol::conntrack::request::{Format, List};
@@ -304,7 +304,7 @@ pub fn engine(data: &[u8]) {
     run_frames(&engine_of(ENGINE_YAML), data);
 }
 
-/// Conntrack with the six bundled helpers on their ports, behind NAT (every connection's
+/// Conntrack with the seven bundled helpers on their ports, behind NAT (every connection's
 /// source translated, a port forward to tcp/21), so that the helpers' payload edits, the
 /// sequence adjustment and the translated expectations run too.
 const HELPERS_YAML: &str = "\
@@ -320,6 +320,7 @@ plugins:
         - {name: pptp, wasm: 'builtin:pptp', ports: [tcp/1723]}
         - {name: sane, wasm: 'builtin:sane', ports: [tcp/6566]}
         - {name: amanda, wasm: 'builtin:amanda', ports: [udp/10080]}
+        - {name: snmp, wasm: 'builtin:snmp', ports: [udp/161, udp/162]}
   - builtin: nat
     config:
       chains:
@@ -509,8 +510,8 @@ Host: x
         m.extend(std::iter::repeat_n(0u8, body_len));
         m
     };
-    // Selector 17: framing and session (17 % 7 == 3), directions from 17 >> 3.
-    let mut p = vec![17u8];
+    // Selector 19: framing and session (19 % 8 == 3), directions from 19 >> 3.
+    let mut p = vec![19u8];
     for (kind, len) in [(1, 144), (2, 144), (7, 156), (8, 20)] {
         p.extend(pptp(kind, len));
     }
@@ -521,6 +522,15 @@ Host: x
         "sane-start-answer",
         vec![
             5, 0, 0, 0, 0, 0, 0, 0x9c, 0x41, 0, 0, 0x12, 0x34, 0, 0, 0, 0,
+        ],
+    ));
+    v.push((
+        "parsers",
+        "snmp-trap",
+        vec![
+            7, 0x30, 0x23, 0x02, 0x01, 0x00, 0x04, 0x06, b'p', b'u', b'b', b'l', b'i', b'c', 0xa4,
+            0x16, 0x06, 0x03, 0x2b, 0x06, 0x01, 0x40, 0x04, 10, 0, 0, 1, 0x02, 0x01, 0x06, 0x02,
+            0x01, 0x01, 0x43, 0x01, 0x01, 0x30, 0x00,
         ],
     ));
     v.push((
@@ -791,15 +801,16 @@ pub fn metrics(data: &[u8]) {
 /// The bundled helpers' parsers, built natively: FTP's command and reply scanner, the
 /// IRC DCC offer finder, PPTP's control-message framing with its session state, the
 /// PPTP session's encoding (what a helper keeps between calls) read back, SANE's
-/// request and start answer, and Amanda's `CONNECT` line (never a port 0, never more
-/// than one port per stream).
+/// request and start answer, Amanda's `CONNECT` line (never a port 0, never more than
+/// one port per stream), and SNMP's BER walk (the addresses it finds lie inside the
+/// message; rewritten, the message reads the same but for them).
 pub fn parsers(data: &[u8]) {
     use brickwall_helper_pptp::session::Session;
     use brickwall_helper_sdk::Direction;
     let Some((&sel, payload)) = data.split_first() else {
         return;
     };
-    match sel % 7 {
+    match sel % 8 {
         0 => drop(brickwall_helper_ftp::parse::scan(
             Direction::Original,
             payload,
@@ -843,6 +854,21 @@ pub fn parsers(data: &[u8]) {
                     u32::from(port),
                     u32::from_be_bytes([0, 0, payload[6], payload[7]])
                 );
+            }
+        }
+        7 => {
+            let from = [10, 0, 0, 1];
+            if let Ok(at) = brickwall_helper_snmp::ber::addresses(payload) {
+                assert!(at.iter().all(|&i| i + 4 <= payload.len()), "{at:?}");
+                let edits = brickwall_helper_snmp::translate(payload, from, [192, 0, 2, 1])
+                    .expect("a message the walk read translates");
+                let mut out = payload.to_vec();
+                for e in &edits {
+                    let i = e.offset as usize;
+                    assert_eq!((e.length, e.data.len()), (4, 4));
+                    out[i..i + 4].copy_from_slice(&e.data);
+                }
+                assert_eq!(brickwall_helper_snmp::ber::addresses(&out), Ok(at));
             }
         }
         6 => {

@@ -170,7 +170,7 @@ pub struct NewArgs {
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
     /// The component (`.wasm`), or a bundled helper: `builtin:ftp`, `builtin:irc`,
-    /// `builtin:tftp`, `builtin:pptp`, `builtin:sane`, `builtin:amanda`.
+    /// `builtin:tftp`, `builtin:pptp`, `builtin:sane`, `builtin:amanda`, `builtin:snmp`.
     #[arg(value_name = "FILE")]
     pub file: String,
 }
@@ -179,7 +179,7 @@ pub struct CheckArgs {
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
     /// The component (`.wasm`), or a bundled helper: `builtin:ftp`, `builtin:irc`,
-    /// `builtin:tftp`, `builtin:pptp`, `builtin:sane`, `builtin:amanda`.
+    /// `builtin:tftp`, `builtin:pptp`, `builtin:sane`, `builtin:amanda`, `builtin:snmp`.
     #[arg(value_name = "FILE")]
     pub file: String,
     /// The capture (pcap or pcapng).
