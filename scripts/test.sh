@@ -31,6 +31,10 @@ have python3 || need_apt+=(python3)
 # scanimage, and the Amanda client's amandad.
 have saned || need_apt+=(sane-utils)
 [ -x /usr/lib/amanda/amandad ] || need_apt+=(amanda-client)
+# The SNMP helper behind NAT (core/tests/live_router.rs): net-snmp's snmptrap and
+# snmptrapd.
+have snmptrap || need_apt+=(snmp)
+have snmptrapd || need_apt+=(snmptrapd)
 # The IPFIX plugin's collectors (core/tests/ipfix.rs): nfdump's nfcapd and nfdump, and
 # pmacct's nfacctd.
 have nfcapd || need_apt+=(nfdump)

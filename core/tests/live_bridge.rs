@@ -1,7 +1,7 @@
 //! Live mode end to end, and against the kernel. A client and a server in network
 //! namespaces talk through a firewall namespace that bridges them, with the policy
-//! "drop forwarded NEW unless to tcp/21, udp/69, tcp/6667, tcp/1723, tcp/6566, udp/10080
-//! or ICMP echo; accept established and related". The firewall is either `brickwall run` or the
+//! "drop forwarded NEW unless to tcp/21, udp/69, tcp/6667, tcp/1723, tcp/6566, udp/10080,
+//! udp/162 or ICMP echo; accept established and related". The firewall is either `brickwall run` or the
 //! Linux kernel itself (a bridge with br_netfilter, nftables and its conntrack with the
 //! built-in helpers attached by `ct helper set`). The same scenarios run on each, with
 //! real peers: ping, vsftpd and curl (EPSV, PASV, EPRT, PORT; IPv4 and IPv6; a

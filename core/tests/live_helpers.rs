@@ -1,8 +1,8 @@
 //! The IRC, PPTP, SANE and Amanda helpers live, and against the kernel's. As in
 //! `live_bridge.rs`, a client and a server in network namespaces talk through a
 //! firewall namespace that bridges them, with the policy "drop forwarded NEW unless to
-//! tcp/21, udp/69, tcp/6667, tcp/1723, tcp/6566, udp/10080 or ICMP echo; accept
-//! established and related"; the firewall is either `brickwall run` (with the builtin
+//! tcp/21, udp/69, tcp/6667, tcp/1723, tcp/6566, udp/10080, udp/162 or ICMP echo;
+//! accept established and related"; the firewall is either `brickwall run` (with the builtin
 //! `irc`, `pptp`, `sane` and `amanda` helpers, or none) or the Linux kernel (a bridge
 //! with br_netfilter, nftables, and the kernel's helpers of the same names attached by
 //! `ct helper set`, or none).

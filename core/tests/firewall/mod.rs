@@ -1,8 +1,8 @@
 //! The firewall in the middle of the live tests' [`Topology`] (from `brickwall-netns`):
 //! `brickwall run`, or the kernel itself (a Linux bridge with br_netfilter, nftables
 //! and nf_conntrack), with the live tests' policy — "drop forwarded NEW unless to
-//! tcp/21, udp/69, tcp/6667, tcp/1723, tcp/6566, udp/10080 or ICMP echo; accept
-//! established and related" —
+//! tcp/21, udp/69, tcp/6667, tcp/1723, tcp/6566, udp/10080, udp/162 or ICMP echo;
+//! accept established and related" —
 //! and the helpers a test asks for; checking the engine's privileges, listing its
 //! tables, and normalizing them so two runs of the same traffic compare equal.
 #![allow(dead_code)]
@@ -35,8 +35,10 @@ pub enum Fw {
 /// An application helper, as both firewalls assign it.
 #[derive(Clone, Copy, Debug)]
 pub struct Helper {
-    /// Its name (brickwall's bundled helper, the kernel's helper type).
+    /// Its name (in brickwall's config, and the kernel's helper type).
     pub name: &'static str,
+    /// brickwall's bundled component (`builtin:NAME`).
+    pub builtin: &'static str,
     /// `tcp` or `udp`.
     pub proto: &'static str,
     /// The port it is assigned on.
@@ -50,6 +52,7 @@ pub struct Helper {
 /// FTP on tcp/21.
 pub const FTP: Helper = Helper {
     name: "ftp",
+    builtin: "ftp",
     proto: "tcp",
     port: 21,
     max_expected: 1,
@@ -58,6 +61,7 @@ pub const FTP: Helper = Helper {
 /// TFTP on udp/69.
 pub const TFTP: Helper = Helper {
     name: "tftp",
+    builtin: "tftp",
     proto: "udp",
     port: 69,
     max_expected: 1,
@@ -66,6 +70,7 @@ pub const TFTP: Helper = Helper {
 /// IRC on tcp/6667.
 pub const IRC: Helper = Helper {
     name: "irc",
+    builtin: "irc",
     proto: "tcp",
     port: 6667,
     max_expected: 8,
@@ -74,6 +79,7 @@ pub const IRC: Helper = Helper {
 /// PPTP on tcp/1723.
 pub const PPTP: Helper = Helper {
     name: "pptp",
+    builtin: "pptp",
     proto: "tcp",
     port: 1723,
     max_expected: 2,
@@ -82,14 +88,26 @@ pub const PPTP: Helper = Helper {
 /// SANE on tcp/6566.
 pub const SANE: Helper = Helper {
     name: "sane",
+    builtin: "sane",
     proto: "tcp",
     port: 6566,
     max_expected: 1,
     ipv4_only: false,
 };
+/// SNMP traps on udp/162: the kernel's `snmp_trap` (`nf_nat_snmp_basic`), brickwall's
+/// bundled SNMP helper.
+pub const SNMP_TRAP: Helper = Helper {
+    name: "snmp_trap",
+    builtin: "snmp",
+    proto: "udp",
+    port: 162,
+    max_expected: 1,
+    ipv4_only: true,
+};
 /// Amanda on udp/10080.
 pub const AMANDA: Helper = Helper {
     name: "amanda",
+    builtin: "amanda",
     proto: "udp",
     port: 10080,
     max_expected: 4,
@@ -106,9 +124,10 @@ pub fn brickwall_config(helpers: &[Helper], datapath: &str, workers: usize) -> S
             .iter()
             .map(|h| {
                 format!(
-                    "\n        - {{name: {n}, wasm: \"builtin:{n}\", ports: [{p}/{port}], \
+                    "\n        - {{name: {n}, wasm: \"builtin:{b}\", ports: [{p}/{port}], \
                      max_expected: {m}, timeout_s: 300}}",
                     n = h.name,
+                    b = h.builtin,
                     p = h.proto,
                     port = h.port,
                     m = h.max_expected
@@ -138,7 +157,7 @@ plugins:
               action: accept
             - {{match: {{ct_state: [established, related]}}, action: accept}}
             - {{match: {{ct_state: new, proto: tcp, dport: [21, 6667, 1723, 6566]}}, action: accept}}
-            - {{match: {{ct_state: new, proto: udp, dport: [69, 10080]}}, action: accept}}
+            - {{match: {{ct_state: new, proto: udp, dport: [69, 10080, 162]}}, action: accept}}
             - {{match: {{ct_state: new, proto: icmp, icmp_type: echo-request}}, action: accept}}
             - {{match: {{ct_state: new, proto: icmpv6, icmp_type: echo-request}}, action: accept}}
 "#
@@ -180,7 +199,7 @@ pub fn nft_ruleset(helpers: &[Helper]) -> String {
            icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert }} accept\n\
            ct state established,related accept\n\
            ct state new tcp dport {{ 21, 6667, 1723, 6566 }} accept\n\
-           ct state new udp dport {{ 69, 10080 }} accept\n\
+           ct state new udp dport {{ 69, 10080, 162 }} accept\n\
            ct state new icmp type echo-request accept\n\
            ct state new icmpv6 type echo-request accept\n\
          }}\n}}\n"

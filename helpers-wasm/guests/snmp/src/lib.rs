@@ -12,6 +12,11 @@
 //! only the checksum changes (which the host fixes). A message the walk cannot read
 //! ([`ber`]: SNMPv3, a malformed one) is dropped, as Linux drops it.
 //!
+//! One known difference: Linux 6.18's `nf_nat_snmp_basic` drops net-snmp's SNMPv1
+//! traps behind NAT (measured: `snmptrap -v 1` through a masquerading kernel never
+//! arrives, without the masquerade it does; `-v 2c` traps arrive rewritten); this
+//! helper rewrites v1 traps' agent addresses as the grammar says.
+//!
 //! Linux's conntrack side of SNMP (an expectation for the answers to a query a host
 //! sends to a broadcast address) needs to know the route of the host's own packets,
 //! which a helper is not told: it is not done.
