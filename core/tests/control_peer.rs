@@ -26,6 +26,10 @@ fn test_user() -> (u32, u32) {
          (CI runs as root); run `cargo test` as root"
     );
     let id = |flag: &str| Command::new("id").args([flag, USER]).output().unwrap();
+    // Both tests of this file may create the user at once on a fresh machine: one at a
+    // time, so neither reads an id the other's useradd has not settled.
+    static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = CREATING.lock().unwrap_or_else(|e| e.into_inner());
     if !id("-u").status.success() {
         let o = Command::new("useradd").args(["-M", USER]).output().unwrap();
         assert!(
