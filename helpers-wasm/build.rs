@@ -1,4 +1,4 @@
-//! Builds the six bundled helpers (FTP, IRC, TFTP, PPTP, SANE, Amanda) into components that the
+//! Builds the seven bundled helpers (FTP, IRC, TFTP, PPTP, SANE, Amanda, SIP) into components that the
 //! crate embeds, with the project's own build step (`brickwall-helper-build`), and
 //! writes the list the crate embeds them by (`bundled.rs`): [`BUNDLED`] below is the
 //! one place the bundled helpers are named.
@@ -7,7 +7,7 @@ use brickwall_helper_build::{target_dir_of_out_dir, RustGuest};
 use std::path::PathBuf;
 
 /// The bundled helpers, each built from `guests/NAME` (package `brickwall-helper-NAME`).
-const BUNDLED: [&str; 6] = ["ftp", "irc", "tftp", "pptp", "sane", "amanda"];
+const BUNDLED: [&str; 7] = ["ftp", "irc", "tftp", "pptp", "sane", "amanda", "sip"];
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo"));
