@@ -103,11 +103,16 @@ struct Replayed {
 }
 
 fn replay_sip(capture: &str, conntrack: &str) -> Replayed {
+    replay_at(&wave2().join(capture), conntrack)
+}
+
+/// What a replay of the capture at `path` gave.
+fn replay_at(path: &Path, conntrack: &str) -> Replayed {
     let yaml = format!("plugins:\n  - builtin: conntrack\n    config:\n      {conntrack}\n");
     let cfg = Config::parse(&yaml, "ct.yaml").unwrap();
     let engine = Engine::from_config(&cfg, Path::new("."), "ct.yaml").unwrap();
     let buf = SharedBuf::default();
-    let mut src = PcapSource::open(&wave2().join(capture)).unwrap();
+    let mut src = PcapSource::open(path).unwrap();
     let opts = ReplayOptions {
         report: Some(Box::new(buf.clone())),
         ..ReplayOptions::default()
@@ -251,4 +256,61 @@ fn sip_expectation_tables_at_the_end() {
     let sv: Vec<String> = kernel_expectations("sv-sip-method.pcap");
     assert_eq!(sv.len(), 1);
     assert!(sv[0].contains("PERMANENT class=0 helper=sip"));
+}
+
+/// Linux's per-class limits: an INVITE offering audio on three ports leaves the last
+/// four audio expectations (RTP and RTCP of two streams' worth: the oldest goes), while
+/// three REGISTERs with three contacts leave one signalling expectation.
+#[test]
+fn limits_apply_per_class() {
+    use brickwall_core::pcap::PcapWriter;
+    use brickwall_core::wire::LinkType;
+    let dir = common::TempDir::new("sip-limits");
+    let pcap = dir.join("in.pcap");
+    let mut w = PcapWriter::create(&pcap, LinkType::Ethernet, true).unwrap();
+    let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+    let mut t = 1_700_000_000_000_000_000u64;
+    let mut send = |payload: &[u8]| {
+        let f = common::udp4(a, b, 5060, 5060, payload);
+        w.write(t, &f, f.len() as u32).unwrap();
+        t += 1_000_000;
+    };
+    let body = "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\n\
+                m=audio 4010 RTP/AVP 0\r\nm=audio 4020 RTP/AVP 0\r\n";
+    send(
+        format!(
+            "INVITE sip:b@10.0.0.2 SIP/2.0\r\nCSeq: 1 INVITE\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    for port in [5070, 5072, 5074] {
+        send(
+            format!(
+                "REGISTER sip:10.0.0.2 SIP/2.0\r\nCSeq: {port} REGISTER\r\n\
+                 Contact: <sip:a@10.0.0.1:{port}>;expires=600\r\nContent-Length: 0\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    w.flush().unwrap();
+    drop(w);
+    let r = replay_at(&pcap, CONNTRACK);
+    assert_eq!(r.counts.expect_create, 6 + 3);
+    let audio: Vec<&String> = r
+        .expectations
+        .iter()
+        .filter(|l| l.contains(" class=1 "))
+        .collect();
+    assert_eq!(audio.len(), 4, "{:#?}", r.expectations);
+    assert!(audio
+        .iter()
+        .all(|l| !l.contains("dport=4000 ") && !l.contains("dport=4001 ")));
+    let signalling: Vec<&String> = r
+        .expectations
+        .iter()
+        .filter(|l| l.contains(" class=0 "))
+        .collect();
+    assert_eq!(signalling.len(), 1, "{:#?}", r.expectations);
+    assert!(signalling[0].contains("dport=5074 "));
 }
