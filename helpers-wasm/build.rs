@@ -1,4 +1,4 @@
-//! Builds the seven bundled helpers (FTP, IRC, TFTP, PPTP, SANE, Amanda, SNMP) into components that the
+//! Builds the eight bundled helpers (FTP, IRC, TFTP, PPTP, SANE, Amanda, SNMP, SIP) into components that the
 //! crate embeds, with the project's own build step (`brickwall-helper-build`), and
 //! writes the list the crate embeds them by (`bundled.rs`): [`BUNDLED`] below is the
 //! one place the bundled helpers are named.
@@ -7,7 +7,9 @@ use brickwall_helper_build::{target_dir_of_out_dir, RustGuest};
 use std::path::PathBuf;
 
 /// The bundled helpers, each built from `guests/NAME` (package `brickwall-helper-NAME`).
-const BUNDLED: [&str; 7] = ["ftp", "irc", "tftp", "pptp", "sane", "amanda", "snmp"];
+const BUNDLED: [&str; 8] = [
+    "ftp", "irc", "tftp", "pptp", "sane", "amanda", "snmp", "sip",
+];
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo"));

@@ -734,7 +734,7 @@ fn helper_list_and_reload_over_the_socket() {
     let names: Vec<&str> = text.lines().filter_map(|l| l.split(' ').next()).collect();
     assert_eq!(
         names,
-        ["ftp", "irc", "tftp", "pptp", "sane", "amanda", "snmp"],
+        ["ftp", "irc", "tftp", "pptp", "sane", "amanda", "snmp", "sip"],
         "{text}"
     );
     let ftp = text.lines().next().unwrap_or_default();

@@ -1,4 +1,4 @@
-//! The seven helpers that ship inside brickwall, built from `helpers-wasm/guests` by the
+//! The eight helpers that ship inside brickwall, built from `helpers-wasm/guests` by the
 //! crate's build script and embedded as component bytes (the build script names them).
 
 include!(concat!(env!("OUT_DIR"), "/bundled.rs"));

@@ -1,8 +1,8 @@
 //! brickwall's application helpers: WebAssembly components (the world in
 //! `helpers-wasm/wit`) run by wasmtime in a sandbox — no imports but a rate-limited
 //! log, a memory limit and a run-time budget per call, re-instantiation after a trap,
-//! disabling after repeated failures — and the seven bundled ones (FTP, IRC, TFTP,
-//! PPTP, SANE, Amanda, SNMP). The conntrack plugin drives a [`HelperSet`]: it assigns connections, hands
+//! disabling after repeated failures — and the eight bundled ones (FTP, IRC, TFTP,
+//! PPTP, SANE, Amanda, SNMP, SIP). The conntrack plugin drives a [`HelperSet`]: it assigns connections, hands
 //! over each packet with payload and creates the expectations that come back.
 //!
 //! The host loads components of the current world, `brickwall:helper@0.3.0`, and of

@@ -36,19 +36,24 @@ pub struct HelperPolicy {
     pub name: String,
     /// The component: a path (relative to the config file) or `builtin:ftp`,
     /// `builtin:irc`, `builtin:tftp`, `builtin:pptp`, `builtin:sane`, `builtin:amanda`,
-    /// `builtin:snmp`.
+    /// `builtin:snmp`, `builtin:sip`.
     pub wasm: String,
     /// Ports assigned automatically, as `tcp/21`, `udp/69`; empty: only explicit
     /// assignment (Linux's default since 4.7).
     pub ports: Vec<String>,
     /// Most live expectations per connection and class (the oldest goes at the limit).
-    /// By default Linux's for the bundled helper the component is (`builtin:amanda` 4,
-    /// `builtin:pptp` 2, `builtin:irc` 8, `builtin:ftp`, `builtin:tftp` and
-    /// `builtin:sane` 1), 1 for any other.
+    /// By default Linux's for the bundled helper the component is (`builtin:amanda` and
+    /// `builtin:sip` 4, `builtin:pptp` 2, `builtin:irc` 8, `builtin:ftp`,
+    /// `builtin:tftp` and `builtin:sane` 1), 1 for any other.
     pub max_expected: u32,
+    /// Most live expectations per connection for each class, by class number, where a
+    /// class's limit differs from `max_expected` (a class beyond the list takes
+    /// `max_expected`). By default Linux's for `builtin:sip`: signalling 1, audio 4,
+    /// video 4, image 2; empty for any other.
+    pub class_max_expected: Vec<u32>,
     /// Expectation lifetime, seconds (when the helper gives none); by default Linux's
-    /// for the bundled helper the component is (`builtin:amanda` 180), 300 for any
-    /// other.
+    /// for the bundled helper the component is (`builtin:amanda` and `builtin:sip`
+    /// 180), 300 for any other.
     pub timeout_s: u32,
     /// What a failed call does to its packet.
     pub on_failure: OnFailure,
@@ -69,6 +74,16 @@ pub struct HelperPolicy {
     pub max_memory_bytes: u64,
 }
 
+impl HelperPolicy {
+    /// The most live expectations of class `class` per connection.
+    pub fn max_expected_for(&self, class: u8) -> u32 {
+        self.class_max_expected
+            .get(usize::from(class))
+            .copied()
+            .unwrap_or(self.max_expected)
+    }
+}
+
 /// The fields as a config gives them; defaults that depend on the component are
 /// filled in [`HelperPolicy::from`].
 #[derive(Deserialize)]
@@ -80,6 +95,8 @@ struct PolicyFields {
     ports: Vec<String>,
     #[serde(default)]
     max_expected: Option<u32>,
+    #[serde(default)]
+    class_max_expected: Option<Vec<u32>>,
     #[serde(default)]
     timeout_s: Option<u32>,
     #[serde(default)]
@@ -99,10 +116,20 @@ struct PolicyFields {
 impl From<PolicyFields> for HelperPolicy {
     fn from(f: PolicyFields) -> HelperPolicy {
         let (max_expected, on_expect_failure) = linux_defaults(&f.wasm);
-        // Linux's expectation timeouts: Amanda's 3 minutes, everyone else's 5.
-        let timeout_s = if f.wasm == "builtin:amanda" { 180 } else { 300 };
+        // Linux's expectation timeouts: Amanda's and SIP's 3 minutes, everyone else's 5.
+        let timeout_s = match f.wasm.as_str() {
+            "builtin:amanda" | "builtin:sip" => 180,
+            _ => 300,
+        };
+        // Linux's SIP classes: signalling, audio, video, image.
+        let class_max = if f.wasm == "builtin:sip" {
+            vec![1, 4, 4, 2]
+        } else {
+            Vec::new()
+        };
         HelperPolicy {
             max_expected: f.max_expected.unwrap_or(max_expected),
+            class_max_expected: f.class_max_expected.unwrap_or(class_max),
             on_expect_failure: f.on_expect_failure.unwrap_or(on_expect_failure),
             name: f.name,
             wasm: f.wasm,
@@ -118,12 +145,12 @@ impl From<PolicyFields> for HelperPolicy {
 }
 
 /// Linux's `max_expected` and expectation-failure verdict for the helper a bundled
-/// component re-implements (`nf_conntrack_{ftp,irc,tftp,pptp,sane,amanda}`); 1 and
-/// accept for any other component.
+/// component re-implements (`nf_conntrack_{ftp,irc,tftp,pptp,sane,amanda,sip}`); 1
+/// and accept for any other component.
 fn linux_defaults(wasm: &str) -> (u32, OnExpectFailure) {
     match wasm.strip_prefix("builtin:") {
         Some("ftp" | "tftp" | "sane") => (1, OnExpectFailure::Drop),
-        Some("amanda") => (4, OnExpectFailure::Drop),
+        Some("amanda" | "sip") => (4, OnExpectFailure::Drop),
         Some("irc") => (8, OnExpectFailure::Drop),
         Some("pptp") => (2, OnExpectFailure::Accept),
         _ => (1, OnExpectFailure::Accept),
@@ -234,6 +261,11 @@ mod tests {
     #[test]
     fn bundled_helpers_default_to_linuxs_limits_and_verdicts() {
         let p = |json: &str| serde_json::from_str::<HelperPolicy>(json).unwrap();
+        let timeout = |wasm: &str| p(&format!(r#"{{"name":"x","wasm":"{wasm}"}}"#)).timeout_s;
+        assert_eq!(
+            (timeout("builtin:amanda"), timeout("builtin:sane")),
+            (180, 300)
+        );
         let of = |wasm: &str| {
             let h = p(&format!(r#"{{"name":"x","wasm":"{wasm}"}}"#));
             (h.max_expected, h.on_expect_failure)
@@ -245,12 +277,24 @@ mod tests {
         assert_eq!(of("builtin:pptp"), (2, Accept));
         assert_eq!(of("builtin:sane"), (1, Drop));
         assert_eq!(of("builtin:amanda"), (4, Drop));
+        assert_eq!(of("builtin:sip"), (4, Drop));
         assert_eq!(of("mine.wasm"), (1, Accept));
         let timeout = |wasm: &str| p(&format!(r#"{{"name":"x","wasm":"{wasm}"}}"#)).timeout_s;
         assert_eq!(
             (timeout("builtin:amanda"), timeout("builtin:sane")),
             (180, 300)
         );
+        let sip = p(r#"{"name":"x","wasm":"builtin:sip"}"#);
+        assert_eq!(sip.class_max_expected, vec![1, 4, 4, 2]);
+        assert_eq!(
+            (0..5).map(|c| sip.max_expected_for(c)).collect::<Vec<_>>(),
+            [1, 4, 4, 2, 4]
+        );
+        assert_eq!(
+            p(r#"{"name":"x","wasm":"builtin:ftp"}"#).max_expected_for(3),
+            1
+        );
+        assert_eq!(timeout("builtin:sip"), 180);
         // What a config gives wins.
         let h =
             p(r#"{"name":"x","wasm":"builtin:pptp","max_expected":5,"on_expect_failure":"drop"}"#);

@@ -1,4 +1,4 @@
-//! The seven bundled helpers load, pass the load-time checks and answer calls as their
+//! The eight bundled helpers load, pass the load-time checks and answer calls as their
 //! protocols say.
 
 use brickwall_helpers::{Budget, HCtState, HelperPolicy, HelperSet, PacketCall, SandboxPolicy};
@@ -31,6 +31,7 @@ fn set() -> HelperSet {
             policy("sane", &["tcp/6566"]),
             policy("amanda", &["udp/10080"]),
             policy("snmp", &["udp/161", "udp/162"]),
+            policy("sip", &["udp/5060", "tcp/5060"]),
         ],
         Path::new("."),
         Arc::new(|_, _, _| {}),
@@ -47,6 +48,8 @@ fn ports_assign_the_bundled_helpers() {
     assert_eq!(s.id_for_port(6, 6566), s.id_by_name("sane"));
     assert_eq!(s.id_for_port(17, 10080), s.id_by_name("amanda"));
     assert_eq!(s.id_for_port(17, 162), s.id_by_name("snmp"));
+    assert_eq!(s.id_for_port(17, 5060), s.id_by_name("sip"));
+    assert_eq!(s.id_for_port(6, 5060), s.id_by_name("sip"));
     assert_eq!(s.id_for_port(6, 22), None);
 }
 
@@ -175,4 +178,81 @@ fn an_snmp_trap_behind_snat_is_rewritten_by_the_component() {
         (e.offset, e.length, e.data.as_slice()),
         (22, 4, &[192, 0, 2, 1][..])
     );
+}
+
+/// A SIP call: `head` with an SDP body offering audio and video at `addr`.
+fn sip_with_sdp(head: &str, addr: &str) -> Vec<u8> {
+    let body = format!(
+        "v=0\r\no=- 1 1 IN IP4 {addr}\r\ns=-\r\nc=IN IP4 {addr}\r\nt=0 0\r\n\
+         m=audio 40000 RTP/AVP 0\r\nm=video 40002 RTP/AVP 96\r\n"
+    );
+    format!(
+        "{head}\r\nCall-ID: 1@x\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[test]
+fn a_sip_call_expects_rtp_and_rtcp_per_stream_from_the_peer() {
+    let mut s = set();
+    let id = s.id_by_name("sip").unwrap();
+    let info = conn([10, 0, 0, 1], 5060, [10, 0, 0, 2], 5060, 17);
+    let mut state = s.assigned(id, 1, &info).expect("state");
+    let invite = sip_with_sdp(
+        "INVITE sip:b@10.0.0.2 SIP/2.0\r\nCSeq: 1 INVITE",
+        "10.0.0.1",
+    );
+    let out = s.packet(id, &common::call_on_1(false, &invite), &mut state);
+    assert!(!out.failed && !out.drop);
+    let got: Vec<(u8, u16)> = out
+        .expects
+        .iter()
+        .map(|e| (e.class, e.tuple.dst_port))
+        .collect();
+    assert_eq!(got, [(1, 40000), (1, 40001), (2, 40002), (2, 40003)]);
+    for e in &out.expects {
+        assert_eq!(
+            (e.tuple.src, e.tuple.dst, e.tuple.proto),
+            (v4([10, 0, 0, 2]), v4([10, 0, 0, 1]), 17)
+        );
+        assert!(e.any_src_port && !e.any_src_addr && !e.permanent);
+        assert_eq!(e.timeout_s, 180);
+    }
+    // The answer expects the callee's side; an offer of a third address nothing.
+    let answer = sip_with_sdp("SIP/2.0 200 OK\r\nCSeq: 1 INVITE", "10.0.0.2");
+    let out = s.packet(id, &common::call_on_1(true, &answer), &mut state);
+    assert_eq!(out.expects.len(), 4);
+    assert_eq!(out.expects[0].tuple.dst, v4([10, 0, 0, 2]));
+    let elsewhere = sip_with_sdp("SIP/2.0 200 OK\r\nCSeq: 1 INVITE", "10.0.0.9");
+    assert!(s
+        .packet(id, &common::call_on_1(true, &elsewhere), &mut state)
+        .expects
+        .is_empty());
+    // A request without a CSeq is dropped.
+    let bad = s.packet(
+        id,
+        &common::call_on_1(false, b"INVITE sip:b@10.0.0.2 SIP/2.0\r\n\r\n"),
+        &mut state,
+    );
+    assert!(bad.drop && !bad.failed);
+}
+
+#[test]
+fn a_sip_registration_expects_calls_from_the_registrar() {
+    let mut s = set();
+    let id = s.id_by_name("sip").unwrap();
+    let info = conn([10, 0, 0, 1], 5060, [10, 0, 0, 2], 5060, 17);
+    let mut state = s.assigned(id, 1, &info).expect("state");
+    let reg = b"REGISTER sip:10.0.0.2 SIP/2.0\r\nCSeq: 3 REGISTER\r\n\
+        m: <sip:alice@10.0.0.1:5070>;expires=600\r\nl: 0\r\n\r\n";
+    let out = s.packet(id, &common::call_on_1(false, reg), &mut state);
+    assert_eq!(out.expects.len(), 1, "{out:?}");
+    let e = out.expects[0];
+    assert_eq!(
+        (e.tuple.src, e.tuple.dst, e.tuple.dst_port),
+        (v4([10, 0, 0, 2]), v4([10, 0, 0, 1]), 5070)
+    );
+    assert!(e.permanent && e.any_src_port && !e.any_src_addr);
+    assert_eq!((e.class, e.timeout_s), (0, 3600));
 }

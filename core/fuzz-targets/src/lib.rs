@@ -15,14 +15,14 @@
 //! | [`checksum`] | the Internet checksum's incremental updates against a full recomputation |
 //! | [`capture`] | the pcap and pcapng reader |
 //! | [`engine`] | frames through an engine with conntrack (defragmentation, accounting, a tiny table) and the stateful filter, then the table listed and flushed |
-//! | [`helpers`] | frames to the FTP, IRC, TFTP, PPTP, SANE, Amanda and SNMP helpers' ports through conntrack with the seven bundled helpers |
+//! | [`helpers`] | frames to the FTP, IRC, TFTP, PPTP, SANE, Amanda, SNMP and SIP helpers' ports through conntrack with the eight bundled helpers |
 //! | [`control`] | a conntrack control request against a table with connections and an expectation |
 //! | [`config`] | the engine's YAML configuration, conntrack's and the filter's sections |
 //! | [`defrag`] | IPv4 and IPv6 fragments of a few datagrams (overlaps, gaps, tiny pieces, time passing) straight into defragmentation |
 //! | [`tracker`] | one connection's packets in both directions through conntrack, the table's invariants checked after each |
 //! | [`tpacket`] | the frame headers of TPACKET_V3 blocks and TPACKET_V2 slots |
 //! | [`metrics`] | plugins' metric families merged and rendered; the endpoint's request head |
-//! | [`parsers`] | the bundled helpers' parsers (FTP, IRC DCC, PPTP, SANE, Amanda, SNMP's BER walk), built natively |
+//! | [`parsers`] | the bundled helpers' parsers (FTP, IRC DCC, PPTP, SANE, Amanda, SNMP's BER walk, SIP), built natively |
 
 use brickwall_conntrack::datagram::ipv4;
 use brickwall_control_protocol::conntrack::request::{Format, List};
@@ -304,7 +304,7 @@ pub fn engine(data: &[u8]) {
     run_frames(&engine_of(ENGINE_YAML), data);
 }
 
-/// Conntrack with the seven bundled helpers on their ports, behind NAT (every connection's
+/// Conntrack with the eight bundled helpers on their ports, behind NAT (every connection's
 /// source translated, a port forward to tcp/21), so that the helpers' payload edits, the
 /// sequence adjustment and the translated expectations run too.
 const HELPERS_YAML: &str = "\
@@ -321,6 +321,7 @@ plugins:
         - {name: sane, wasm: 'builtin:sane', ports: [tcp/6566]}
         - {name: amanda, wasm: 'builtin:amanda', ports: [udp/10080]}
         - {name: snmp, wasm: 'builtin:snmp', ports: [udp/161, udp/162]}
+        - {name: sip, wasm: 'builtin:sip', ports: [udp/5060, tcp/5060]}
   - builtin: nat
     config:
       chains:
@@ -510,8 +511,8 @@ Host: x
         m.extend(std::iter::repeat_n(0u8, body_len));
         m
     };
-    // Selector 19: framing and session (19 % 8 == 3), directions from 19 >> 3.
-    let mut p = vec![19u8];
+    // Selector 21: framing and session (21 % 9 == 3), directions from 21 >> 3.
+    let mut p = vec![21u8];
     for (kind, len) in [(1, 144), (2, 144), (7, 156), (8, 20)] {
         p.extend(pptp(kind, len));
     }
@@ -524,11 +525,18 @@ Host: x
             5, 0, 0, 0, 0, 0, 0, 0x9c, 0x41, 0, 0, 0x12, 0x34, 0, 0, 0, 0,
         ],
     ));
+    // Selector 7: a SIP INVITE with an SDP offer, over UDP.
+    v.push((
+        "parsers",
+        "sip-invite",
+        b"\x07INVITE sip:bob@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060\r\nCall-ID: 1@x\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@10.0.0.1>\r\nl: 80\r\n\r\nv=0\r\no=- 1 1 IN IP4 10.0.0.1\r\nc=IN IP4 10.0.0.1\r\nm=audio 49170 RTP/AVP 0\r\nm=video 49172 RTP/AVP 96\r\n"
+            .to_vec(),
+    ));
     v.push((
         "parsers",
         "snmp-trap",
         vec![
-            7, 0x30, 0x23, 0x02, 0x01, 0x00, 0x04, 0x06, b'p', b'u', b'b', b'l', b'i', b'c', 0xa4,
+            8, 0x30, 0x23, 0x02, 0x01, 0x00, 0x04, 0x06, b'p', b'u', b'b', b'l', b'i', b'c', 0xa4,
             0x16, 0x06, 0x03, 0x2b, 0x06, 0x01, 0x40, 0x04, 10, 0, 0, 1, 0x02, 0x01, 0x06, 0x02,
             0x01, 0x01, 0x43, 0x01, 0x01, 0x30, 0x00,
         ],
@@ -802,15 +810,16 @@ pub fn metrics(data: &[u8]) {
 /// IRC DCC offer finder, PPTP's control-message framing with its session state, the
 /// PPTP session's encoding (what a helper keeps between calls) read back, SANE's
 /// request and start answer, Amanda's `CONNECT` line (never a port 0, never more than
-/// one port per stream), and SNMP's BER walk (the addresses it finds lie inside the
-/// message; rewritten, the message reads the same but for them).
+/// one port per stream), SNMP's BER walk (the addresses it finds lie inside the
+/// message; rewritten, the message reads the same but for them), and SIP's messages
+/// and SDP bodies through the helper.
 pub fn parsers(data: &[u8]) {
     use brickwall_helper_pptp::session::Session;
     use brickwall_helper_sdk::Direction;
     let Some((&sel, payload)) = data.split_first() else {
         return;
     };
-    match sel % 8 {
+    match sel % 9 {
         0 => drop(brickwall_helper_ftp::parse::scan(
             Direction::Original,
             payload,
@@ -856,7 +865,7 @@ pub fn parsers(data: &[u8]) {
                 );
             }
         }
-        7 => {
+        8 => {
             let from = [10, 0, 0, 1];
             if let Ok(at) = brickwall_helper_snmp::ber::addresses(payload) {
                 assert!(at.iter().all(|&i| i + 4 <= payload.len()), "{at:?}");
@@ -876,6 +885,7 @@ pub fn parsers(data: &[u8]) {
             assert!(ports.len() <= brickwall_helper_amanda::connect::STREAMS.len());
             assert!(!ports.contains(&0), "{ports:?}");
         }
+        7 => sip(sel, payload),
         _ => {
             if let Some(s) = Session::decode(payload) {
                 let mut out = Vec::new();
@@ -884,6 +894,67 @@ pub fn parsers(data: &[u8]) {
             }
         }
     }
+}
+
+/// The SIP helper's parsers and the helper itself on one payload: TCP framing stays
+/// within the segment, an SDP body announces at most three streams on ports of 1024 and
+/// up, and the helper (over UDP, or TCP when `sel`'s top bit is set) expects RTP and
+/// RTCP pairs of UDP and keeps a state that reads back.
+fn sip(sel: u8, payload: &[u8]) {
+    use brickwall_helper_sdk::{proto, Addr, ConnInfo, CtState, Direction, Helper, Packet, State};
+    use brickwall_helper_sip::{msg, sdp, state::Session, Sip};
+    let mut end = 0;
+    for r in msg::tcp_messages(payload).take(1000) {
+        assert!(r.start == end && r.end > r.start && r.end <= payload.len());
+        end = r.end;
+    }
+    let v6 = sel & 0x40 != 0;
+    let body = sdp::body(payload, v6);
+    assert!(body.streams.len() <= 3);
+    assert!(body
+        .streams
+        .iter()
+        .all(|s| s.port >= 1024 && s.addr.is_v6() == v6));
+    let tcp = sel & 0x80 != 0;
+    let (a, b) = if v6 {
+        (
+            Addr::V6([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+            Addr::V6([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]),
+        )
+    } else {
+        (Addr::V4([10, 0, 0, 1]), Addr::V4([10, 0, 0, 2]))
+    };
+    let conn = ConnInfo::of(brickwall_helper_sdk::Tuple {
+        src: a,
+        dst: b,
+        protocol: if tcp { proto::TCP } else { proto::UDP },
+        src_port: 5060,
+        dst_port: 5060,
+    });
+    let mut st = State::new(Sip::assigned(&conn));
+    let dir = if sel & 0x20 != 0 {
+        Direction::Reply
+    } else {
+        Direction::Original
+    };
+    let pkt = Packet {
+        conn: 1,
+        dir,
+        ct: CtState::Established,
+        seq: 0,
+        tcp_flags: 0x18,
+        payload,
+    };
+    let out = Sip::packet(&pkt, &mut st);
+    for e in &out.expects {
+        assert!(e.any_src_port && e.nat.is_none());
+        assert!(e.class <= sdp::class::IMAGE);
+        if e.class != sdp::class::SIGNALLING {
+            assert_eq!(e.tuple.protocol, proto::UDP);
+            assert!(e.tuple.dst_port >= 1024);
+        }
+    }
+    assert!(Session::decode(st.get()).is_some());
 }
 
 /// Defragmentation driven directly: each six bytes of the input a fragment (IPv4 or

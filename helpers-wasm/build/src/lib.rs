@@ -2,7 +2,7 @@
 //! `wasm32-unknown-unknown` with cargo and turns the core module into a component with
 //! the wit-component crate (the type information wit-bindgen embedded in the module
 //! says what the component imports and exports). Used by `brickwall-helpers`' build
-//! script for the seven bundled helpers and by tests for their own guests. Helpers in
+//! script for the eight bundled helpers and by tests for their own guests. Helpers in
 //! C ([`c`]) and Python ([`python`]) are built here too.
 
 pub mod c;

@@ -145,6 +145,7 @@ pub fn policy(name: &str, wasm: &str, ports: &[&str]) -> HelperPolicy {
         wasm: wasm.into(),
         ports: ports.iter().map(|p| (*p).to_owned()).collect(),
         max_expected: 1,
+        class_max_expected: Vec::new(),
         timeout_s: 300,
         on_failure: Default::default(),
         on_expect_failure: Default::default(),

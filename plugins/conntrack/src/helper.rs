@@ -317,21 +317,17 @@ fn call_step(
     if !reporting && out.expects.is_empty() && out.rewrites.is_empty() {
         return verdict_of(&out);
     }
-    let (name, max_expected, drop_unexpected) =
-        set.policy(hid).map_or((String::new(), 1, false), |p| {
-            (
-                p.name.clone(),
-                p.max_expected,
-                p.on_expect_failure == OnExpectFailure::Drop,
-            )
-        });
+    let (name, drop_unexpected) = set.policy(hid).map_or((String::new(), false), |p| {
+        (p.name.clone(), p.on_expect_failure == OnExpectFailure::Drop)
+    });
+    let max_expected = |class: u8| set.policy(hid).map_or(1, |p| p.max_expected_for(class));
     if reporting {
         pkt.annotate("helper", &name);
     }
     let now = pkt.ts_ns;
     let (mut lost_nat, mut lost) = (false, false);
     for e in &out.expects {
-        let spec = spec_of(e, &orig, &name, max_expected);
+        let spec = spec_of(e, &orig, &name, max_expected(e.class));
         let translated = spec.nat.is_some();
         match t.expect_create(handle, spec, now) {
             Ok(id) => {
