@@ -215,20 +215,25 @@ pub fn search_value(msg: &[u8], at: usize, needle: &[u8]) -> Option<usize> {
     None
 }
 
+/// The offset just past the first line break (CR, LF or CRLF) at or after `at`; `None`
+/// when the message has no line break there.
+pub fn after_line_break(msg: &[u8], at: usize) -> Option<usize> {
+    let i = at
+        + msg
+            .get(at..)?
+            .iter()
+            .position(|c| matches!(c, b'\r' | b'\n'))?;
+    let crlf = msg[i] == b'\r' && msg.get(i + 1) == Some(&b'\n');
+    Some(i + 1 + usize::from(crlf))
+}
+
 /// Finds header `h` on a line that starts after a line break at or after `from`
 /// (the start line is never a header): the name in full or compact form (the
 /// compact one followed by a non-letter), blanks, a colon, blanks, then the value.
 pub fn header(msg: &[u8], from: usize, h: &Header) -> Found {
     let mut i = from;
-    while i < msg.len() {
-        if !matches!(msg[i], b'\r' | b'\n') {
-            i += 1;
-            continue;
-        }
-        i += 1;
-        if msg[i - 1] == b'\r' && msg.get(i) == Some(&b'\n') {
-            i += 1;
-        }
+    while let Some(start) = after_line_break(msg, i) {
+        i = start;
         let Some(&first) = msg.get(i) else {
             break;
         };

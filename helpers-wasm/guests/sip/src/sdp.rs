@@ -56,15 +56,8 @@ fn line(msg: &[u8], from: usize, name: &[u8], term: Option<&[u8]>) -> Option<usi
             .is_some_and(|s| s.eq_ignore_ascii_case(p))
     };
     let mut i = from;
-    while i < msg.len() {
-        if !matches!(msg[i], b'\r' | b'\n') {
-            i += 1;
-            continue;
-        }
-        i += 1;
-        if msg[i - 1] == b'\r' && msg.get(i) == Some(&b'\n') {
-            i += 1;
-        }
+    while let Some(start) = crate::msg::after_line_break(msg, i) {
+        i = start;
         if i >= msg.len() {
             return None;
         }

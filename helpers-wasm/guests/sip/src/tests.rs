@@ -321,3 +321,15 @@ fn ipv6_calls() {
 fn state_sizes() {
     assert_eq!(Sip::assigned(&conn(proto::UDP)).len(), 37);
 }
+
+#[test]
+fn line_breaks_are_cr_lf_or_crlf() {
+    use crate::msg::after_line_break;
+    let m = b"a\r\nb\nc\rd";
+    assert_eq!(after_line_break(m, 0), Some(3));
+    assert_eq!(after_line_break(m, 3), Some(5));
+    assert_eq!(after_line_break(m, 5), Some(7));
+    assert_eq!(after_line_break(m, 7), None);
+    assert_eq!(after_line_break(m, 99), None);
+    assert_eq!(after_line_break(b"x\r", 0), Some(2), "a CR at the end");
+}
