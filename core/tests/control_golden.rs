@@ -378,6 +378,31 @@ fn expectation_lines_match_the_kernels() {
         "\nours:   {mine}kernel: {k}"
     );
     assert!(mine.starts_with("300 "), "{mine}");
+    // `-o extended` prints the same line; `-o xml` the expectation in XML.
+    let ct = |o: &str| {
+        std::process::Command::new(control_common::bin())
+            .args(["ct", "-L", "expect", "-o", o, "--socket"])
+            .arg(server.path())
+            .output()
+            .unwrap()
+    };
+    let ext = ct("extended");
+    assert_code(&ext, 0);
+    let k = kernel_run("-L expect -o extended");
+    assert_eq!(k.out.len(), 1);
+    assert_eq!(
+        drop_timeout(stdout(&ext).trim_end()),
+        drop_timeout(&k.out[0])
+    );
+    let x = ct("xml");
+    assert_code(&x, 0);
+    let ours: Vec<String> = stdout(&x).lines().map(xml_without_clock).collect();
+    let kernel: Vec<String> = kernel_run("-L expect -o xml")
+        .out
+        .iter()
+        .map(|l| xml_without_clock(l))
+        .collect();
+    assert_eq!(ours, kernel);
     let summaries = fixture("summaries.txt");
     let kx = summaries
         .iter()
@@ -464,6 +489,21 @@ fn save_timeout_as_t(l: &str) -> String {
     assert!(w[t].parse::<u64>().is_ok(), "{l}");
     w[t] = "T";
     w.join(" ")
+}
+
+/// An `-o xml` line with its `<timeout>` and `<id>` values as `T` and `ID`.
+fn xml_without_clock(l: &str) -> String {
+    let blank = |l: &str, tag: &str, word: &str| -> String {
+        let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+        match (l.find(&open), l.find(&close)) {
+            (Some(a), Some(b)) if a < b => {
+                assert!(l[a + open.len()..b].parse::<u64>().is_ok(), "{l}");
+                format!("{}{open}{word}{}", &l[..a], &l[b..])
+            }
+            _ => l.to_string(),
+        }
+    };
+    blank(&blank(l, "timeout", "T"), "id", "ID")
 }
 
 /// Runs `brickwall ct ARGS` against the engine and checks its exit code and first
@@ -590,6 +630,50 @@ fn options_of_conntrack_tools_match_the_kernels() {
         };
         assert_eq!(t(mine), t(k));
     }
+    // `-o xml` (after `-z`, so both sides' counters are 0): the declaration, the root
+    // element and one `<flow>` line per connection, in any order.
+    for args in ["-L -p tcp --dport 30011 -o xml", "-L -p tcp -o xml,id"] {
+        let (ours, kernel) = compare(&e, args);
+        assert_eq!(ours.len(), kernel.len(), "{args}: {ours:?}");
+        // The default config keeps start times (the kernel ran without them): each of
+        // ours has a `<deltatime>`, the kernel's none.
+        let mut ours: Vec<String> = ours
+            .iter()
+            .map(|l| {
+                let at = l.find("<deltatime>");
+                assert_eq!(at.is_some(), l.starts_with("<flow>"), "{l}");
+                let l = match (at, l.find("</deltatime>")) {
+                    (Some(a), Some(b)) => format!("{}{}", &l[..a], &l[b + 12..]),
+                    _ => l.clone(),
+                };
+                xml_without_clock(&l)
+            })
+            .collect();
+        let mut kernel: Vec<String> = kernel.iter().map(|l| xml_without_clock(l)).collect();
+        assert_eq!(ours[..2], kernel[..2], "{args}");
+        assert_eq!(ours.last(), kernel.last(), "{args}");
+        ours.sort();
+        kernel.sort();
+        assert_eq!(ours, kernel, "{args}");
+    }
+    // Nothing matched: no declaration either, as conntrack's empty listing.
+    let none = e.ct(&["-L", "-p", "udp", "--dport", "1", "-o", "xml"]);
+    assert_code(&none, 0);
+    assert_eq!(stdout(&none), "");
+    assert!(kernel_run("-L -p udp -o xml").out.is_empty());
+    compare(&e, "-L -p tcp -o xml,save");
+    // `-U -t`: the new timeout, printed with the connection, then listed.
+    let update = "-U -s 10.77.0.1 -d 10.77.1.2 -p tcp --sport 50048 --dport 30011 -t 500";
+    let (ours, kernel) = compare(&e, update);
+    // (The kernel's `use` counts the update's own reference.)
+    let no_use = |l: &str| l.replace(" use=2", " use=1");
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    assert_eq!(no_use(&ours[0]), no_use(&kernel[0]));
+    let (ours, kernel) = compare(&e, "-L -p tcp --dport 30011");
+    let timeout = |l: &str| l.split_whitespace().nth(2).unwrap().parse::<u64>().unwrap();
+    assert!((499..=500).contains(&timeout(&ours[0])), "{ours:?}");
+    assert_eq!(timeout(&kernel[0]), 499);
+    assert_eq!(normalize(&ours[0], 2), normalize(&kernel[0], 2));
     assert_code(&e.stop(), 0);
 }
 

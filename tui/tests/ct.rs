@@ -41,7 +41,7 @@ fn bad_parameters_are_usage_errors_with_exit_code_2() {
         &["-D", "dying"],
         &["-E", "-e", "CHANGE"],
         &["-L", "-r", "10.0.0.0/8"],
-        &["-L", "-o", "xml"],
+        &["-L", "-o", "ktv"],
         &["-L", "--zone", "-1"],
     ] {
         let e = parse(bad).expect_err(&format!("{bad:?} should not parse"));

@@ -256,8 +256,10 @@ fn update(t: &mut Tracker, r: &rq::Update) -> Result<u64, String> {
     let set_labels = r.labels.map(|l| l.0);
     let add = r.label_add.map_or(0, |b| b.0);
     let del = r.label_del.map_or(0, |b| b.0);
-    if r.mark.is_none() && set_labels.is_none() && add == 0 && del == 0 {
-        return Err("update: nothing to change (mark, labels, label_add or label_del)".into());
+    if r.mark.is_none() && set_labels.is_none() && add == 0 && del == 0 && r.timeout.is_none() {
+        return Err(
+            "update: nothing to change (mark, labels, label_add, label_del or timeout)".into(),
+        );
     }
     let idxs = match (&r.tuple, &r.filter) {
         (Some(spec), None) => {
@@ -278,6 +280,9 @@ fn update(t: &mut Tracker, r: &rq::Update) -> Result<u64, String> {
             };
             let mark = r.mark.map_or(c.mark, |m| (c.mark & !mask) | (m & mask));
             let labels = (set_labels.unwrap_or(c.labels()) | add) & !del;
+            if let Some(secs) = r.timeout {
+                t.set_timeout(i, r.now_ns, secs);
+            }
             t.set_mark_and_labels(i, mark, labels)
         })
         .count();

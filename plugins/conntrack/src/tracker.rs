@@ -753,6 +753,15 @@ impl Tracker {
         true
     }
 
+    /// Sets a connection to expire `secs` seconds after `now` (`conntrack -U -t`), as
+    /// Linux's ctnetlink does: whatever its protocol's timeout, until its next packet
+    /// sets it again (or for good, with FIXED_TIMEOUT).
+    pub fn set_timeout(&mut self, idx: u32, now: u64, secs: u32) {
+        if let Some(c) = self.table.get_mut(idx) {
+            c.expires_ns = now.saturating_add(u64::from(secs) * NS);
+        }
+    }
+
     /// Deletes an expectation by id.
     pub fn expect_delete(&mut self, id: u32) -> Option<Expectation> {
         let e = self.expects.remove(id)?;

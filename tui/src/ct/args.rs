@@ -49,6 +49,8 @@ pub enum OutputFormat {
     /// `-o save`: each connection as the options that would create it (`-A -t … -u …
     /// -s … -d … -r … -q … -p …`), alone (`-L`, `-G`).
     Save,
+    /// `-o xml`: conntrack-tools' XML, a `<flow>` per line (`-L`, `-G`, `-L expect`).
+    Xml,
 }
 
 /// Address families (`-f`).
@@ -270,7 +272,7 @@ pub struct CtArgs {
     /// Mask of the expected source port (-I expect; 0 for any).
     #[arg(long = "mask-port-src", value_name = "MASK")]
     pub mask_port_src: Option<u16>,
-    /// Timeout in seconds (-I expect).
+    /// Timeout in seconds (-I expect; -U: the connections' new timeout).
     #[arg(short = 't', long = "timeout", value_name = "SECS")]
     pub timeout: Option<u32>,
     /// Helper name of the expectation (-I expect).

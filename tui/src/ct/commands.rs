@@ -2,7 +2,7 @@
 //! `conntrack` does — entries on standard output, the summary line on standard error.
 
 use super::args::{CtArgs, ListTable, OutputFormat, Table};
-use super::{events, query, CtError, Session, EXIT_FAIL, EXIT_OK, PREFIX};
+use super::{events, query, xml, CtError, Session, EXIT_FAIL, EXIT_OK, PREFIX};
 use brickwall_control_protocol::conntrack::request::{
     At, Delete, ExpectCreate, ExpectDelete, ExpectMask, Filter, Format, Get, List, Resize,
     TupleSpec, Update,
@@ -14,6 +14,7 @@ use brickwall_control_protocol::conntrack::response::{
 use brickwall_control_protocol::conntrack::value::{LabelBits, Mark};
 use brickwall_control_protocol::conntrack::{ExpectRecord, Request};
 use brickwall_hooks::connlabel;
+use std::cell::Cell;
 use std::io::Write;
 
 /// The `conntrack -S` counters of a worker line, in conntrack-tools' order (Linux 6.x).
@@ -128,7 +129,10 @@ fn no_filters(a: &CtArgs, cmd: &str) -> Result<(), CtError> {
 /// The format the output options ask the plugin for (`-o save` is printed here, from
 /// records).
 fn format(a: &CtArgs) -> Format {
-    if a.output.contains(&OutputFormat::Json) || a.output.contains(&OutputFormat::Save) {
+    if [OutputFormat::Json, OutputFormat::Save, OutputFormat::Xml]
+        .iter()
+        .any(|o| a.output.contains(o))
+    {
         Format::Json
     } else if a.output.contains(&OutputFormat::Extended) {
         Format::Extended
@@ -143,23 +147,49 @@ fn show_id(a: &CtArgs) -> bool {
 }
 
 /// How entries are printed: label bits by name (`-o labels`), records as `-o save`
-/// lines or as JSON.
+/// lines, as XML `<flow>`s (`-o xml`) or as JSON.
 #[derive(Default)]
 struct Print {
     /// The label names of conntrack-tools' map, with `-o labels`.
     names: Option<Vec<(u8, String)>>,
     /// Records as `-o save` lines.
     save: bool,
+    /// Records as XML, with `-o xml`; whether the root element is open yet.
+    xml: Option<Cell<bool>>,
+    /// The clock the entries were read at (for XML's `<deltatime>`).
+    now_ns: u64,
 }
 
 impl Print {
-    /// How the options ask entries to be printed.
-    fn of(a: &CtArgs) -> Print {
+    /// How the options ask entries read at `now_ns` to be printed.
+    fn of(a: &CtArgs, now_ns: u64) -> Print {
         Print {
             names: label_names(a),
             save: a.output.contains(&OutputFormat::Save),
+            xml: a
+                .output
+                .contains(&OutputFormat::Xml)
+                .then(|| Cell::new(false)),
+            now_ns,
         }
     }
+
+    /// Ends the listing: closes the XML root element if an entry opened it.
+    fn finish(&self, out: &mut dyn Write) {
+        if self.xml.as_ref().is_some_and(Cell::get) {
+            let _ = writeln!(out, "</{}>", xml::Root::Conntrack.name());
+        }
+        let _ = out.flush();
+    }
+}
+
+/// The names of the label bits set in `labels` that conntrack-tools' map names.
+fn label_words(labels: u128, names: &[(u8, String)]) -> Vec<String> {
+    names
+        .iter()
+        .filter(|(b, _)| labels.checked_shr(u32::from(*b)).unwrap_or(0) & 1 == 1)
+        .map(|(_, n)| n.clone())
+        .collect()
 }
 
 /// Whether `-o labels` asks for each connection's labels.
@@ -201,6 +231,18 @@ fn print_entry(out: &mut dyn Write, e: &Entry, p: &Print) {
         (Entry::Line(line), Some(names)) => writeln!(out, "{}", named_labels(line, names)),
         (Entry::Line(line), None) => writeln!(out, "{line}"),
         (Entry::Record(r), _) if p.save => writeln!(out, "{}", super::save::line(r)),
+        (Entry::Record(r), names) if p.xml.is_some() => {
+            if p.xml.as_ref().is_some_and(|open| !open.replace(true)) {
+                let _ = writeln!(
+                    out,
+                    "{}\n<{}>",
+                    xml::DECLARATION,
+                    xml::Root::Conntrack.name()
+                );
+            }
+            let labels = names.map(|n| label_words(r.labels.0, n));
+            writeln!(out, "{}", xml::flow(r, p.now_ns, labels.as_deref()))
+        }
         // Through a JSON value, which writes its fields as the answer's were written.
         (Entry::Record(r), _) => match serde_json::to_value(r) {
             Ok(v) => writeln!(out, "{v}"),
@@ -235,7 +277,7 @@ impl Which {
         now_ns: u64,
         out: &mut dyn Write,
     ) -> Result<(), CtError> {
-        let p = Print::of(a);
+        let p = Print::of(a, now_ns);
         match self {
             Which::Tuple(tuple) => {
                 let r: GetResponse = s.ask(&Request::Get(Get {
@@ -246,7 +288,6 @@ impl Which {
                     show_id: show_id(a),
                 }))?;
                 print_entry(out, &r.entry, &p);
-                let _ = out.flush();
             }
             Which::Filter(filter) => {
                 let req = List {
@@ -260,6 +301,7 @@ impl Which {
                 print_pages(s, req, out, &p)?;
             }
         }
+        p.finish(out);
         Ok(())
     }
 }
@@ -272,8 +314,9 @@ fn list(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtE
         return Err(CtError::usage("Can't use -z with filtering parameters"));
     }
     let mut s = Session::open(a)?;
+    let now_ns = s.now_ns()?.unwrap_or(0);
     let req = List {
-        now_ns: s.now_ns()?.unwrap_or(0),
+        now_ns,
         filter,
         format: format(a),
         show_labels: show_labels(a),
@@ -281,7 +324,9 @@ fn list(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtE
         zero: a.zero,
         ..List::default()
     };
-    let shown = print_pages(&mut s, req, out, &Print::of(a))?;
+    let p = Print::of(a, now_ns);
+    let shown = print_pages(&mut s, req, out, &p)?;
+    p.finish(out);
     let _ = writeln!(err, "{PREFIX}: {shown} flow entries have been shown.");
     Ok(EXIT_OK)
 }
@@ -380,8 +425,8 @@ fn label_bits(bits: &[u8]) -> LabelBits {
     }))
 }
 
-/// `-U`: sets the mark (`-m MARK[/MASK]`: the bits of MASK from MARK) and adds or
-/// deletes labels of one connection by its full tuple, or of every match of the other
+/// `-U`: sets the mark (`-m MARK[/MASK]`: the bits of MASK from MARK) and the timeout
+/// (`-t SECS`), and adds or deletes labels of one connection by its full tuple, or of every match of the other
 /// filters (every connection without them). Prints the updated connections, as
 /// conntrack does.
 fn update(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtError> {
@@ -403,9 +448,10 @@ fn update(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, C
             &connlabel::bits(l, conf).map_err(CtError::usage)?,
         )),
     };
+    change.timeout = a.timeout;
     if change == Update::default() {
         return Err(CtError::usage(
-            "-U: nothing to change (-m, --label-add or --label-del)",
+            "-U: nothing to change (-m, -t, --label-add or --label-del)",
         ));
     }
     // The mark is what -U sets, not a filter.
@@ -436,13 +482,34 @@ fn expectations(s: &mut Session) -> Result<Vec<ExpectRecord>, CtError> {
     Ok(r.expectations)
 }
 
-/// `-L expect`.
+/// `-L expect`: lines, as `-o extended` prints them too (conntrack-tools 1.4.7 adds
+/// nothing to an expectation's line), or XML (`-o xml`).
 fn expect_list(a: &CtArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, CtError> {
-    no_filters(a, "-L expect")?;
+    if query::has_filters(a) {
+        return Err(CtError::usage("-L expect takes no filters"));
+    }
+    let taken = [OutputFormat::Extended, OutputFormat::Xml, OutputFormat::Id];
+    if a.output.iter().any(|o| !taken.contains(o)) {
+        return Err(CtError::usage(
+            "-L expect takes -o extended, xml or id only",
+        ));
+    }
     let mut s = Session::open(a)?;
     let list = expectations(&mut s)?;
+    let as_xml = a.output.contains(&OutputFormat::Xml);
+    if as_xml && !list.is_empty() {
+        let _ = writeln!(out, "{}\n<{}>", xml::DECLARATION, xml::Root::Expect.name());
+    }
     for e in &list {
-        let _ = writeln!(out, "{}", e.line());
+        let line = if as_xml {
+            xml::expect_flow(e)
+        } else {
+            e.line()
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    if as_xml && !list.is_empty() {
+        let _ = writeln!(out, "</{}>", xml::Root::Expect.name());
     }
     let _ = out.flush();
     let _ = writeln!(

@@ -9,7 +9,8 @@
 //!   label names for `-U --label-add`/`--label-del` come from `brickwall_hooks::connlabel`;
 //! - [`events`]: `-E`, a poll loop; [`signal`]: stopping it on SIGINT;
 //! - [`printable`]: what the engine sends, printed with control characters escaped;
-//! - [`save`]: `-o save`, a connection as the options that would create it.
+//! - [`save`]: `-o save`, a connection as the options that would create it;
+//! - [`xml`]: `-o xml`, connections and expectations in conntrack-tools' XML.
 //!
 //! Every request to the conntrack plugin is the control protocol's [`Request`], and
 //! every answer is read as its response type ([`Session::ask`]); so is the one request
@@ -29,6 +30,7 @@ pub mod printable;
 pub mod query;
 pub mod save;
 pub mod signal;
+pub mod xml;
 
 pub use args::{CtArgs, CtCli};
 

@@ -360,6 +360,9 @@ pub struct Update {
     /// Label bits to clear.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_del: Option<LabelBits>,
+    /// Seconds from now until it expires (`conntrack -U -t`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u32>,
 }
 
 /// An operation with nothing to say but the time: `flush` (`-F`: every confirmed
