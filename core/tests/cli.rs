@@ -347,3 +347,55 @@ fn usage_errors_exit_two() {
         );
     }
 }
+
+/// Log lines go through levels: warnings by default, info with `-v`, errors only with
+/// `-q`, and `BRICKWALL_LOG` over both (a bad one is said and ignored).
+#[test]
+fn log_lines_are_filtered_by_level() {
+    let dir = TempDir::new("cli-log");
+    let cfg = dir.join("log.yaml");
+    std::fs::write(
+        &cfg,
+        "plugins:\n  - builtin: filter\n    config:\n      chains:\n        - hook: forward\n          \
+         policy: accept\n          rules:\n            - action: {log: {prefix: \"at-info: \", \
+         level: info, rate: 1000}}\n            - action: {log: {prefix: \"at-warn: \", rate: 1000}}\n",
+    )
+    .unwrap();
+    let run = |pre: &[&str], post: &[&str], env: Option<&str>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_brickwall"));
+        c.args(pre)
+            .arg("replay")
+            .arg(dns_tcp())
+            .arg("--config")
+            .arg(&cfg)
+            .args(post)
+            .env_remove("BRICKWALL_LOG")
+            .env("NO_COLOR", "1");
+        if let Some(v) = env {
+            c.env("BRICKWALL_LOG", v);
+        }
+        let o = c.output().unwrap();
+        assert_code(&o, 0);
+        let err = stderr(&o);
+        let count = |p: &str| err.lines().filter(|l| l.contains(p)).count();
+        (
+            count("brickwall: info: plugin filter: at-info: "),
+            count("brickwall: warning: plugin filter: at-warn: "),
+            err,
+        )
+    };
+    let (info, warn, err) = run(&[], &[], None);
+    assert_eq!((info, warn), (0, 11), "{err}");
+    let (info, warn, err) = run(&["-v"], &[], None);
+    assert_eq!((info, warn), (11, 11), "{err}");
+    let (info, warn, err) = run(&[], &["-q"], None);
+    assert_eq!((info, warn), (0, 0), "{err}");
+    let (info, warn, err) = run(&[], &["-q"], Some("info"));
+    assert_eq!((info, warn), (11, 11), "{err}");
+    let (info, warn, err) = run(&[], &[], Some("[[nonsense"));
+    assert_eq!((info, warn), (0, 11), "{err}");
+    assert!(
+        err.starts_with("brickwall: warning: BRICKWALL_LOG=[[nonsense: "),
+        "{err}"
+    );
+}

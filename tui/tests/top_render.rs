@@ -321,6 +321,7 @@ fn expectations_view() {
         "src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=21",
         "ftp",
         "PERMANENT",
+        "time left ",
     ] {
         assert!(s.contains(want), "{want}:\n{s}");
     }

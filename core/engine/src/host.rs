@@ -119,17 +119,14 @@ extern "C" fn host_log(
     msg: *const u8,
     msg_len: usize,
 ) {
-    let level = match level {
-        0 => "error",
-        1 => "warn",
-        2 => "info",
-        _ => "debug",
-    };
-    eprintln!(
-        "brickwall: {level}: plugin {}: {}",
-        lossy(plugin, plugin_len),
-        lossy(msg, msg_len)
-    );
+    let plugin = lossy(plugin, plugin_len);
+    let msg = lossy(msg, msg_len);
+    match level {
+        0 => tracing::error!("plugin {plugin}: {msg}"),
+        1 => tracing::warn!("plugin {plugin}: {msg}"),
+        2 => tracing::info!("plugin {plugin}: {msg}"),
+        _ => tracing::debug!("plugin {plugin}: {msg}"),
+    }
 }
 
 /// The engine packet a view belongs to, when the pipeline set `host_ctx`: a raw

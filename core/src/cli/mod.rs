@@ -4,6 +4,7 @@ mod demo;
 mod demo_top;
 mod helper;
 mod hooks;
+mod log;
 mod replay;
 mod run;
 mod summary;
@@ -15,6 +16,10 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(name = "brickwall", version, about)]
 struct Cli {
+    /// Log more: info with -v, debug with -vv, trace with -vvv (warnings and errors by
+    /// default; `BRICKWALL_LOG`, in `RUST_LOG`'s syntax, overrides).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -50,6 +55,12 @@ enum Command {
 /// Runs the CLI; returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    let quiet = match &cli.command {
+        Command::Replay(a) => a.quiet,
+        Command::Run(a) => a.quiet,
+        _ => false,
+    };
+    log::init(log::level(cli.verbose, quiet));
     let r = match cli.command {
         Command::Ct(a) => return brickwall_tui::ct::run(&a),
         Command::Top(a) => return brickwall_tui::top::main(&a),

@@ -25,7 +25,7 @@ pub struct ReplayArgs {
     /// Write the accepted packets to this pcap file.
     #[arg(long)]
     pub write: Option<PathBuf>,
-    /// Print no summary.
+    /// Print no summary, and log errors only.
     #[arg(long, short)]
     pub quiet: bool,
     /// At the end, print the connection table as `conntrack -L` does (timeouts as of
@@ -75,14 +75,11 @@ impl ControlArgs {
             return Ok(None);
         };
         let mut s = BoundSession::bind(path)?;
-        eprintln!(
-            "brickwall: serving the control socket at {}",
-            path.display()
-        );
+        tracing::info!("serving the control socket at {}", path.display());
         if let Some(a) = &self.metrics {
             let addr = brickwall_core::control::metrics::parse_addr(a)?;
             let bound = s.bind_metrics(addr)?;
-            eprintln!("brickwall: serving metrics at http://{bound}/metrics");
+            tracing::info!("serving metrics at http://{bound}/metrics");
         }
         Ok(Some(s))
     }
@@ -93,8 +90,8 @@ impl ControlArgs {
             return;
         };
         if self.linger > 0 && !s.interrupted() {
-            eprintln!(
-                "brickwall: run finished; serving {} for {} more seconds",
+            tracing::info!(
+                "run finished; serving {} for {} more seconds",
                 s.path().display(),
                 self.linger
             );
@@ -217,7 +214,7 @@ pub fn run_source(
     };
     let summary = replay(engine, source, opts).map_err(|e| format!("{label}: {e}"))?;
     if summary.interrupted {
-        eprintln!("brickwall: interrupted after {} frames", summary.frames);
+        tracing::warn!("interrupted after {} frames", summary.frames);
     }
     if !quiet {
         let text = super::summary::render(label, &summary, engine);

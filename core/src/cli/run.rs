@@ -18,7 +18,7 @@ pub struct RunArgs {
     /// Stop after SECS seconds (default: run until SIGINT or SIGTERM).
     #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
-    /// Print no summary at the end.
+    /// Print no summary at the end, and log errors only.
     #[arg(long, short)]
     pub quiet: bool,
     #[command(flatten)]
@@ -37,15 +37,15 @@ fn reload_config(
         .and_then(|(cfg, dir, name)| engine.reload(&cfg, &dir, &name).map_err(|e| e.to_string()));
     match result {
         Ok(report) => {
-            eprintln!("brickwall: SIGHUP: reloaded {}", path.display());
+            tracing::info!("SIGHUP: reloaded {}", path.display());
             for n in report.notes {
-                eprintln!("brickwall:   {n}");
+                tracing::info!("  {n}");
             }
             if let Some(s) = session {
                 s.retarget(engine);
             }
         }
-        Err(e) => eprintln!("brickwall: SIGHUP: reload failed, the running plugins stay: {e}"),
+        Err(e) => tracing::error!("SIGHUP: reload failed, the running plugins stay: {e}"),
     }
 }
 
@@ -69,7 +69,7 @@ pub fn run(a: RunArgs) -> Result<(), String> {
     let live::Opened {
         ports,
         ingress: _ingress,
-    } = live::open_ports(&live_cfg, &mut |n| eprintln!("brickwall: {n}"))?;
+    } = live::open_ports(&live_cfg, &mut |n| tracing::info!("{n}"))?;
     let bound = a.control.bind()?;
     if let (Some(b), Some(u)) = (&bound, &run_as) {
         b.give_to(u.uid, u.gid)
@@ -79,8 +79,8 @@ pub fn run(a: RunArgs) -> Result<(), String> {
     // the plugins', the control server's and the workers' threads start without them.
     let root = brickwall_core::control::socket::own_uid() == 0;
     match live::caps::drop_privileges(run_as.as_ref()) {
-        Ok(()) => eprintln!(
-            "brickwall: kept only CAP_NET_RAW and CAP_NET_ADMIN{}",
+        Ok(()) => tracing::info!(
+            "kept only CAP_NET_RAW and CAP_NET_ADMIN{}",
             match &run_as {
                 Some(u) => format!(", running as {} (uid {}, gid {})", u.name, u.uid, u.gid),
                 None if root => " (still uid 0: `live.user` names a user to run as)".into(),
@@ -88,7 +88,7 @@ pub fn run(a: RunArgs) -> Result<(), String> {
             }
         ),
         Err(e) if root || run_as.is_some() => return Err(format!("dropping privileges: {e}")),
-        Err(e) => eprintln!("brickwall: warning: could not drop capabilities: {e}"),
+        Err(e) => tracing::warn!("could not drop capabilities: {e}"),
     }
     let engine = brickwall_core::engine::Engine::from_config(&cfg, &dir, &name)
         .map_err(|e| e.to_string())?;
@@ -99,8 +99,8 @@ pub fn run(a: RunArgs) -> Result<(), String> {
     } else {
         "bridging"
     };
-    eprintln!(
-        "brickwall: {verb} {} ({} datapath); SIGHUP reloads, SIGINT or SIGTERM stops",
+    tracing::info!(
+        "{verb} {} ({} datapath); SIGHUP reloads, SIGINT or SIGTERM stops",
         live_cfg.interfaces.join(" <-> "),
         live_cfg.datapath.name()
     );

@@ -247,7 +247,7 @@ pub fn run_brickwall(t: &mut Topology, config: &str) -> PathBuf {
     t.spawn(
         "brickwall",
         &ns,
-        &[brickwall(), "run", "--config", &c, "--control", &s],
+        &[brickwall(), "run", "-v", "--config", &c, "--control", &s],
     );
     t.wait_for_file(&sock, "brickwall", 60);
     sock

@@ -136,11 +136,11 @@ pub struct QueueCfg {
 pub enum LogLevel {
     /// 0.
     Error,
-    /// 1.
+    /// 1: `log`'s default, as nft's.
     #[serde(alias = "warning")]
+    #[default]
     Warn,
     /// 2.
-    #[default]
     Info,
     /// 3.
     Debug,
@@ -195,7 +195,7 @@ impl Default for LogCfg {
         LogCfg {
             prefix: String::new(),
             rate: DEFAULT_LOG_RATE,
-            level: LogLevel::Info,
+            level: LogLevel::Warn,
         }
     }
 }

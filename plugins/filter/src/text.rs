@@ -48,7 +48,7 @@ pub fn rule(
                 if !l.prefix.is_empty() {
                     let _ = write!(s, " prefix {:?}", l.prefix);
                 }
-                if l.level != 2 {
+                if l.level != crate::config::LogLevel::default().value() {
                     let level = ["error", "warn", "info", "debug"]
                         .get(usize::from(l.level))
                         .unwrap_or(&"info");

@@ -253,6 +253,6 @@ chains:
     assert_eq!(l["chains"][0]["rules"][0]["packets"], 11);
     assert_eq!(
         l["chains"][0]["rules"][0]["text"],
-        "meta l4proto tcp log prefix \"in: \" level warn rate 2/second queue num 4"
+        "meta l4proto tcp log prefix \"in: \" rate 2/second queue num 4"
     );
 }

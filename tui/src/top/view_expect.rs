@@ -54,7 +54,7 @@ pub fn draw(f: &mut Frame, body: Rect, app: &App) {
     let table = Table::new(
         body_rows,
         [
-            Constraint::Length(8),
+            Constraint::Length(9),
             Constraint::Length(7),
             Constraint::Min(30),
             Constraint::Min(30),

@@ -143,10 +143,7 @@ impl Out {
         self.bytes.fetch_add(s.bytes, Ordering::Relaxed);
         if s.errors > 0 && self.errors.fetch_add(s.errors, Ordering::Relaxed) == 0 {
             if let Some(e) = s.first_error {
-                eprintln!(
-                    "brickwall: sending on {}: {e} (counted from now on)",
-                    self.iface.name
-                );
+                tracing::warn!("sending on {}: {e} (counted from now on)", self.iface.name);
             }
         }
     }
@@ -531,7 +528,7 @@ impl Worker<'_> {
             self.process_batch(&table);
             if let Err(e) = r {
                 if self.rx_errors == 0 {
-                    eprintln!("brickwall: reading {}: {e}", self.outs[self.me].iface.name);
+                    tracing::error!("reading {}: {e}", self.outs[self.me].iface.name);
                 }
                 self.rx_errors += 1;
                 std::thread::sleep(Duration::from_millis(10));
