@@ -283,6 +283,41 @@ fn config_typo_names_file_line_and_field() {
     }
 }
 
+/// A plugin's refusal of its own section points at the field in the YAML file the
+/// user wrote (not at the JSON text the plugin was handed), for each built-in plugin
+/// that checks one.
+#[test]
+fn plugin_config_errors_name_the_yaml_line_and_column() {
+    let dir = TempDir::new("cli-plugin-bad");
+    let bad = dir.join("bad.yaml");
+    for (yaml, want) in [
+        (
+            "plugins:\n  - builtin: conntrack\n    config:\n      accounting: true\n      max: banana\n",
+            "bad.yaml:5:12: plugins[0].config.max: plugin conntrack (static) refused its config: invalid type: string \"banana\", expected usize\n",
+        ),
+        (
+            "plugins:\n  - builtin: filter\n    config:\n      chains:\n        - hook: forward\n          rules:\n            - {match: {proto: tcp, dport: 99999}, action: accept}\n",
+            "bad.yaml:7:43: plugins[0].config.chains[0].rules[0].match.dport: plugin filter (static) refused its config: port 99999 is out of range (0-65535)\n",
+        ),
+        (
+            "plugins:\n  - builtin: conntrack\n  - builtin: nat\n    config: {chains: [{hook: postrouting, rules: [{action: {snat: {to: \"1.2.3\"}}}]}]}\n",
+            "bad.yaml:4:72: plugins[1].config.chains[0].rules[0].action.snat.to: plugin nat (static) refused its config: \"1.2.3\" is not an IPv4 or IPv6 address\n",
+        ),
+        // A message without a field path: the section's place.
+        (
+            "plugins:\n  - builtin: conntrack\n    config:\n      buckets: 0\n",
+            "bad.yaml:4:7: plugins[0].config: plugin conntrack (static) refused its config: buckets must be at least 1\n",
+        ),
+    ] {
+        std::fs::write(&bad, yaml).unwrap();
+        let o = brickwall(&[&"replay", &dns_tcp(), &"-c", &bad]);
+        assert_code(&o, 1);
+        let err = stderr(&o);
+        let place = err.split_once(&*dir.0.to_string_lossy()).map(|(_, r)| r);
+        assert_eq!(place, Some(&*format!("/{want}")), "{err}");
+    }
+}
+
 #[test]
 fn missing_config_file_is_named() {
     let dir = TempDir::new("cli-nocfg");

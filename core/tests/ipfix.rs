@@ -669,7 +669,10 @@ fn the_example_config_loads() {
 #[test]
 fn a_bad_section_names_the_field() {
     for (section, field) in [
-        ("{collector: \"127.0.0.1\"}", "collector: `127.0.0.1`"),
+        (
+            "{collector: \"127.0.0.1\"}",
+            "plugins[1].config.collector: plugin ipfix (static) refused its config: `127.0.0.1`",
+        ),
         (
             "{collector: \"127.0.0.1:4739\", active_timout: 5}",
             "unknown field `active_timout`",

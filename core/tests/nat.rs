@@ -590,7 +590,7 @@ fn a_bad_config_names_the_field() {
         Err(e) => e.to_string(),
     };
     assert!(
-        err.contains("chains[0].rules[0].action: snat belongs in a nat chain on postrouting or input, not prerouting"),
+        err.starts_with("test.yaml:5:52: plugins[1].config.chains[0].rules[0].action: plugin nat (static) refused its config: snat belongs in a nat chain on postrouting or input, not prerouting"),
         "{err}"
     );
 }

@@ -178,7 +178,7 @@ fn refusals_name_the_file_and_the_reason() {
     ))
     .unwrap_err();
     assert!(
-        err.starts_with("plugins.yaml: plugins[0].config: plugin counter (")
+        err.starts_with("plugins.yaml:3:13: plugins[0].config: plugin counter (")
             && err.contains("refused its config")
             && err.contains("drop_evry"),
         "{err}"

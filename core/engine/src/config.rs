@@ -1,6 +1,7 @@
 //! The YAML config: local addresses, queues, and the plugins to load with their own
 //! sections. Errors name the file, the line and column, and the field.
 
+use crate::yaml_path;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -25,6 +26,10 @@ pub struct Config {
     /// Live mode (`brickwall run`): the interfaces to bridge and how.
     #[serde(default)]
     pub live: Option<LiveConfig>,
+    /// The YAML text it was parsed from, for placing errors found later (a plugin's
+    /// about its own section) at their line and column.
+    #[serde(skip)]
+    pub source: String,
 }
 
 /// The live datapath: which interfaces `brickwall run` bridges, and how it reads them.
@@ -401,13 +406,61 @@ impl ConfigError {
             message,
         }
     }
+
+    /// An error plugin number `i` gave about its own section (`plugins[i].config`),
+    /// `head` saying which plugin: placed at the field its `reason` starts with
+    /// (`PATH: ...`, after an optional `config: `) when `source` has that field, else at
+    /// the section. A JSON parser's position (in the text the plugin was handed, not the
+    /// file) is dropped.
+    pub fn plugin_section(
+        file: &str,
+        source: &str,
+        i: usize,
+        head: &str,
+        reason: &str,
+    ) -> ConfigError {
+        let section = format!("plugins[{i}].config");
+        let r = reason.strip_prefix("config: ").unwrap_or(reason);
+        let r = strip_json_position(r);
+        let at_field = r.split_once(": ").and_then(|(path, msg)| {
+            let field = format!("{section}.{path}");
+            yaml_path::locate(source, &field).map(|at| (field, at, msg))
+        });
+        let (field, at, message) = match at_field {
+            Some((field, at, msg)) => (field, Some(at), format!("{head}: {msg}")),
+            None => {
+                let at = yaml_path::locate(source, &section)
+                    .or_else(|| yaml_path::locate(source, &format!("plugins[{i}]")));
+                (section, at, format!("{head}: {r}"))
+            }
+        };
+        ConfigError {
+            file: file.to_string(),
+            location: at.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default(),
+            field: format!("{field}: "),
+            message,
+        }
+    }
+}
+
+/// `message` without the ` at line N column M` serde_json puts at its end.
+fn strip_json_position(message: &str) -> &str {
+    let Some(i) = message.rfind(" at line ") else {
+        return message;
+    };
+    let tail: Vec<&str> = message[i + 9..].split(' ').collect();
+    let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match tail[..] {
+        [l, "column", c] if number(l) && number(c) => &message[..i],
+        _ => message,
+    }
 }
 
 impl Config {
     /// Parses YAML text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         let de = serde_yaml_ng::Deserializer::from_str(text);
-        let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+        let mut cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
             let location = inner
@@ -431,6 +484,7 @@ impl Config {
             }
         })?;
         cfg.validate(file)?;
+        cfg.source = text.to_string();
         Ok(cfg)
     }
 

@@ -119,7 +119,7 @@ impl Engine {
         let mut opened: Vec<Option<_>> = opened.into_iter().map(Some).collect();
         for k in order {
             let (i, p, source, loaded_as, plugin) = opened[k].take().expect("each once");
-            engine.load_entry(plugin, &source, loaded_as, p, i, file, false)?;
+            engine.load_entry(plugin, &source, loaded_as, p, i, (file, &cfg.source), false)?;
         }
         Ok(engine)
     }
@@ -131,8 +131,8 @@ impl Engine {
         self.shared.host.services.withdraw(&slot.plugin);
     }
 
-    /// Loads the config entry `p` (number `i`) and checks its name; `replacing` lets it
-    /// share its name with a plugin about to be unloaded.
+    /// Loads the config entry `p` (number `i`) of `(file, text)` and checks its name;
+    /// `replacing` lets it share its name with a plugin about to be unloaded.
     #[allow(clippy::too_many_arguments)]
     fn load_entry(
         &mut self,
@@ -141,7 +141,7 @@ impl Engine {
         loaded_as: LoadedAs,
         p: &PluginConfig,
         i: usize,
-        file: &str,
+        (file, text): (&str, &str),
         replacing: bool,
     ) -> Result<usize, EngineError> {
         let result = self.load_inner(
@@ -155,10 +155,12 @@ impl Engine {
             Ok(at) => at,
             // A failing init is about the plugin's own section: say where it is.
             Err(PluginError::Init { path, name, reason }) => {
-                return Err(ConfigError::field(
+                return Err(ConfigError::plugin_section(
                     file,
-                    format!("plugins[{i}].config"),
-                    format!("plugin {name} ({path}) refused its config: {reason}"),
+                    text,
+                    i,
+                    &format!("plugin {name} ({path}) refused its config"),
+                    &reason,
                 )
                 .into())
             }
@@ -254,7 +256,7 @@ impl Engine {
                         return Err(e.into());
                     }
                 };
-                match self.load_entry(opened, &source, want, p, i, file, true) {
+                match self.load_entry(opened, &source, want, p, i, (file, &cfg.source), true) {
                     Ok(_) => {
                         added.push(name.clone());
                         retired.push(k);
@@ -273,7 +275,7 @@ impl Engine {
                         return Err(e.into());
                     }
                 };
-                match self.load_entry(opened, &source, want, p, i, file, false) {
+                match self.load_entry(opened, &source, want, p, i, (file, &cfg.source), false) {
                     Ok(at) => {
                         let name = self.plugins[at].plugin.name.clone();
                         report.notes.push(format!("{name}: loaded"));
