@@ -469,16 +469,52 @@ fn local_paths_reach_the_host_through_its_tap() {
     assert!(summary.contains("filter-policy-drop"), "{summary}");
 }
 
+/// The firewall's interfaces' offload switches that the engine turns off, as
+/// `ethtool -k` prints them (`tx-checksumming: on`, ...), each interface's in turn.
+fn offloads(t: &Topology) -> Vec<String> {
+    let fw = t.fw.clone();
+    let mut all = Vec::new();
+    for iface in ["fc", "fs"] {
+        let o = t.try_exec(&fw, &["ethtool", "-k", iface]);
+        assert!(o.status.success(), "ethtool -k {iface}: {}", text(&o));
+        let shown = String::from_utf8_lossy(&o.stdout).into_owned();
+        all.extend(shown.lines().filter_map(|l| {
+            let l = l.trim();
+            [
+                "tx-checksumming:",
+                "tcp-segmentation-offload:",
+                "generic-segmentation-offload:",
+                "generic-receive-offload:",
+                "large-receive-offload:",
+            ]
+            .iter()
+            .any(|f| l.starts_with(f))
+            .then(|| format!("{iface} {}", l.trim_end_matches(" [fixed]")))
+        }));
+    }
+    all
+}
+
 /// With `live.user`, every thread of the engine runs as that user with only the two
 /// network capabilities, and it still bridges, serves root's `brickwall ct` and stops
-/// cleanly.
+/// cleanly, turning on again the offloads it turned off.
 #[test]
 fn an_unprivileged_user_runs_the_bridge() {
     require_live();
     let mut t = Topology::new("user");
+    let before = offloads(&t);
+    assert!(
+        before.iter().any(|l| l == "fc tx-checksumming: on"),
+        "{before:?}"
+    );
     let config = brickwall_config(helpers(true), "tpacket-v2", 2)
         .replace("  workers: 2\n", "  workers: 2\n  user: nobody\n");
     let sock = run_brickwall(&mut t, &config);
+    let during = offloads(&t);
+    assert!(
+        during.iter().any(|l| l == "fc tx-checksumming: off"),
+        "{during:?}"
+    );
     firewall::assert_privileges(&t, Some(65534));
     let client = t.client.clone();
     let o = t.try_exec(&client, &["ping", "-c", "2", "-W", "3", SERVER4]);
@@ -497,6 +533,7 @@ fn an_unprivileged_user_runs_the_bridge() {
     );
     let log = firewall::stop_brickwall(&mut t);
     assert!(log.contains("running as nobody (uid 65534"), "{log}");
+    assert_eq!(offloads(&t), before, "{log}");
 }
 
 fn text(o: &Output) -> String {

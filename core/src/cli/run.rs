@@ -66,9 +66,11 @@ pub fn run(a: RunArgs) -> Result<(), String> {
     };
     // What needs root: the packet sockets (and TAP), and the control socket and metrics
     // port, bound but not yet served.
+    // The ingress drop and the offloads turned off last until this returns.
     let live::Opened {
         ports,
         ingress: _ingress,
+        offloads: _offloads,
     } = live::open_ports(&live_cfg, &mut |n| tracing::info!("{n}"))?;
     let bound = a.control.bind()?;
     if let (Some(b), Some(u)) = (&bound, &run_as) {

@@ -159,12 +159,42 @@ fn ethtool(sock: &OwnedFd, name: &str, cmd: u32, data: u32) -> io::Result<u32> {
     Ok(v.data)
 }
 
+/// Offloads turned off on one interface: turned on again when this is dropped (at the
+/// end of the run, or when opening a later interface fails).
+#[derive(Debug)]
+pub struct OffloadsOff {
+    name: String,
+    features: Vec<&'static str>,
+}
+
+impl OffloadsOff {
+    /// The features that were on and are now off, by ethtool's names.
+    pub fn names(&self) -> &[&'static str] {
+        &self.features
+    }
+}
+
+impl Drop for OffloadsOff {
+    fn drop(&mut self) {
+        if self.features.is_empty() {
+            return;
+        }
+        if let Err(e) = restore_offloads(&self.name, &self.features) {
+            tracing::warn!("{}: turning offloads on again: {e}", self.name);
+        }
+    }
+}
+
 /// Turns off the offloads that would hand the engine merged frames or partial checksums;
-/// returns the names of those that were on (and are now off). A feature the driver does
-/// not have is skipped; one it refuses to change is an error.
-pub fn disable_offloads(name: &str) -> io::Result<Vec<&'static str>> {
+/// the guard names those that were on (and are now off) and turns them on again when
+/// dropped. A feature the driver does not have is skipped; one it refuses to change is an
+/// error (the ones already turned off are turned on again).
+pub fn disable_offloads(name: &str) -> io::Result<OffloadsOff> {
     let sock = control_socket()?;
-    let mut changed = Vec::new();
+    let mut off = OffloadsOff {
+        name: name.to_string(),
+        features: Vec::new(),
+    };
     for f in &FEATURES {
         match ethtool(&sock, name, f.get, 0) {
             Ok(0) => {}
@@ -172,7 +202,7 @@ pub fn disable_offloads(name: &str) -> io::Result<Vec<&'static str>> {
                 ethtool(&sock, name, f.set, 0).map_err(|e| {
                     io::Error::new(e.kind(), format!("{name}: turning off {}: {e}", f.name))
                 })?;
-                changed.push(f.name);
+                off.features.push(f.name);
             }
             Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => {}
             Err(e) => return Err(io::Error::new(e.kind(), format!("{name}: {}: {e}", f.name))),
@@ -186,10 +216,35 @@ pub fn disable_offloads(name: &str) -> io::Result<Vec<&'static str>> {
                     format!("{name}: turning off large-receive-offload: {e}"),
                 )
             })?;
-            changed.push("large-receive-offload");
+            off.features.push(LRO);
         }
     }
-    Ok(changed)
+    Ok(off)
+}
+
+/// The name [`disable_offloads`] gives large receive offload (a flag, not a feature).
+const LRO: &str = "large-receive-offload";
+
+/// Turns `features` (names [`disable_offloads`] gave) on again; tries each, and returns
+/// the first failure.
+fn restore_offloads(name: &str, features: &[&str]) -> io::Result<()> {
+    let sock = control_socket()?;
+    let mut first = Ok(());
+    for want in features {
+        let r = if *want == LRO {
+            ethtool(&sock, name, GFLAGS, 0)
+                .and_then(|flags| ethtool(&sock, name, SFLAGS, flags | FLAG_LRO))
+        } else {
+            match FEATURES.iter().find(|f| f.name == *want) {
+                Some(f) => ethtool(&sock, name, f.set, 1),
+                None => continue,
+            }
+        };
+        if let (Err(e), true) = (r, first.is_ok()) {
+            first = Err(io::Error::new(e.kind(), format!("{want}: {e}")));
+        }
+    }
+    first
 }
 
 #[cfg(test)]

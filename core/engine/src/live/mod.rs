@@ -73,6 +73,8 @@ pub struct Opened {
     pub ports: Vec<Port>,
     /// Router mode's ingress drop.
     pub ingress: Option<ingress::IngressDrop>,
+    /// The offloads turned off, turned on again when these are dropped.
+    pub offloads: Vec<iface::OffloadsOff>,
 }
 
 /// Opens every configured interface: looks it up, applies the offload policy (each
@@ -82,6 +84,7 @@ pub struct Opened {
 pub fn open_ports(cfg: &LiveConfig, notice: &mut dyn FnMut(String)) -> Result<Opened, String> {
     let poll = Duration::from_millis(cfg.poll_ms.clamp(1, 1000));
     let mut ports = Vec::new();
+    let mut offloads = Vec::new();
     let ingress = match &cfg.router {
         Some(_) => {
             let drop = ingress::drop_ingress(&cfg.interfaces).map_err(|e| {
@@ -107,12 +110,14 @@ pub fn open_ports(cfg: &LiveConfig, notice: &mut dyn FnMut(String)) -> Result<Op
         }
         if cfg.offloads == OffloadPolicy::Disable {
             let off = iface::disable_offloads(name).map_err(|e| e.to_string())?;
-            if !off.is_empty() {
+            if !off.names().is_empty() {
                 notice(format!(
-                    "{name}: turned off {} (the engine passes wire-sized frames)",
-                    off.join(", ")
+                    "{name}: turned off {} until the engine stops (it passes wire-sized \
+                     frames)",
+                    off.names().join(", ")
                 ));
             }
+            offloads.push(off);
         }
         // A fanout group id per interface, unlikely to meet another process's.
         let group = (std::process::id() as u16)
@@ -184,5 +189,9 @@ pub fn open_ports(cfg: &LiveConfig, notice: &mut dyn FnMut(String)) -> Result<Op
             rx: vec![Box::new(rx)],
         });
     }
-    Ok(Opened { ports, ingress })
+    Ok(Opened {
+        ports,
+        ingress,
+        offloads,
+    })
 }
