@@ -39,6 +39,10 @@ have snmptrapd || need_apt+=(snmptrapd)
 # pmacct's nfacctd.
 have nfcapd || need_apt+=(nfdump)
 have nfacctd || need_apt+=(pmacct)
+# The packaging test (core/tests/packaging.rs): systemd-analyze rates the unit, and
+# dpkg-deb builds and reads the package.
+have systemd-analyze || need_apt+=(systemd)
+have dpkg-deb || need_apt+=(dpkg)
 # The example helper in C (examples/helpers/c): clang, wasm-ld, wasi-libc and the wasm32
 # compiler-rt builtins.
 command -v clang >/dev/null 2>&1 || need_apt+=(clang)

@@ -114,10 +114,31 @@ fn key(engine: &Engine, wasm: &[u8]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The cache's place from the environment: see [`dir_from`].
 fn default_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    let var = |k: &str| std::env::var_os(k).map(PathBuf::from);
+    dir_from(var("CACHE_DIRECTORY"), var("XDG_CACHE_HOME"), var("HOME"))
+}
+
+/// `CACHE_DIRECTORY/helpers` under systemd's `CacheDirectory=` (the first of its
+/// colon-separated list, if absolute), else `brickwall/helpers` under `XDG_CACHE_HOME`
+/// or `HOME/.cache`.
+fn dir_from(
+    cache_directory: Option<PathBuf>,
+    xdg_cache_home: Option<PathBuf>,
+    home: Option<PathBuf>,
+) -> Option<PathBuf> {
+    let systemd = cache_directory
+        .and_then(|d| {
+            d.to_str()
+                .and_then(|s| s.split(':').next())
+                .map(PathBuf::from)
+        })
+        .filter(|d| d.is_absolute());
+    if let Some(d) = systemd {
+        return Some(d.join("helpers"));
+    }
+    let base = xdg_cache_home.or_else(|| home.map(|h| h.join(".cache")))?;
     Some(base.join("brickwall").join("helpers"))
 }
 
@@ -239,5 +260,23 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 64);
         assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn the_place_follows_systemd_then_xdg_then_home() {
+        let p = |s: &str| Some(PathBuf::from(s));
+        assert_eq!(
+            dir_from(p("/var/cache/brickwall:/x"), p("/xdg"), p("/home/u")),
+            p("/var/cache/brickwall/helpers")
+        );
+        assert_eq!(
+            dir_from(p("relative"), p("/xdg"), None),
+            p("/xdg/brickwall/helpers")
+        );
+        assert_eq!(
+            dir_from(None, None, p("/home/u")),
+            p("/home/u/.cache/brickwall/helpers")
+        );
+        assert_eq!(dir_from(None, None, None), None);
     }
 }

@@ -8,6 +8,7 @@ mod log;
 mod replay;
 mod run;
 mod summary;
+mod systemd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

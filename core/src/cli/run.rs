@@ -109,9 +109,14 @@ pub fn run(a: RunArgs) -> Result<(), String> {
     let reload = brickwall_core::control::signal::reload_on_sighup();
     let shared = engine.shared.clone();
     let mut engine = engine;
+    let mut manager = super::systemd::Notifier::from_env();
     let mut on_tick = || {
+        // The workers run: ready (the first time), else a watchdog ping when due.
+        manager.tick();
         if reload.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            manager.reloading();
             reload_config(&mut engine, &a.config, session.as_ref());
+            manager.reloaded();
         }
     };
     let opts = bridge::BridgeOptions {
@@ -126,6 +131,7 @@ pub fn run(a: RunArgs) -> Result<(), String> {
         tick: Some(&mut on_tick),
     };
     let summary = bridge::run(&shared, ports, opts);
+    manager.stopping();
     if !a.quiet {
         let place = format!("on {}", live_cfg.interfaces.join(" <-> "));
         let done = if live_cfg.router.is_some() {

@@ -183,6 +183,28 @@ pub fn drop_privileges(run_as: Option<&RunAs>) -> io::Result<()> {
     }
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) };
+    // Started with exactly the kept capabilities (systemd's AmbientCapabilities= for a
+    // user of its own): nothing to set, and no capset(2), which a service's system call
+    // filter may forbid.
+    let mask = |field: &str| status_field(field).and_then(|v| u64::from_str_radix(&v, 16).ok());
+    let already = mask("CapEff:") == Some(kept_mask)
+        && mask("CapPrm:") == Some(kept_mask)
+        && mask("CapInh:") == Some(0);
+    if !already {
+        set_kept()?;
+    }
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) };
+    // SAFETY: prctl with integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Sets the effective and permitted capabilities to [`KEPT`], the inheritable ones to
+/// none.
+fn set_kept() -> io::Result<()> {
     let hdr = CapHeader {
         version: LINUX_CAPABILITY_VERSION_3,
         pid: 0,
@@ -201,12 +223,6 @@ pub fn drop_privileges(run_as: Option<&RunAs>) -> io::Result<()> {
             e.kind(),
             format!("setting capabilities: {e}"),
         ));
-    }
-    // SAFETY: prctl with integer arguments only.
-    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) };
-    // SAFETY: prctl with integer arguments only.
-    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } < 0 {
-        return Err(io::Error::last_os_error());
     }
     Ok(())
 }
