@@ -589,3 +589,99 @@ fn a_quiet_flow_through_tpacket_v3_does_not_wait_for_the_block_timer() {
     );
     firewall::stop_brickwall(&mut t);
 }
+
+/// As the packaged systemd unit runs it: started as an unprivileged user holding only
+/// CAP_NET_RAW and CAP_NET_ADMIN as ambient capabilities (no root at any point), with
+/// `NOTIFY_SOCKET` and `CACHE_DIRECTORY` set. It tells the manager it is ready once it
+/// bridges, says so around a SIGHUP reload, says it is stopping, keeps its compiled
+/// helpers in the cache directory, and turns the offloads on again at the end.
+#[test]
+fn as_a_notify_service_of_its_own_user() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::net::UnixDatagram;
+    require_live();
+    let mut t = Topology::new("unit");
+    let before = offloads(&t);
+    // Everything the user reaches: its own folder with the binary, the config, the
+    // notification socket and the cache.
+    let home = t.dir.join("svc");
+    std::fs::create_dir_all(home.join("cache")).unwrap();
+    for d in [&t.dir, &home] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let bin = home.join("brickwall");
+    std::fs::copy(brickwall(), &bin).unwrap();
+    let cfg = home.join("fw.yaml");
+    std::fs::write(&cfg, brickwall_config(helpers(true), "tpacket-v2", 1)).unwrap();
+    let notify = home.join("notify.sock");
+    let manager = UnixDatagram::bind(&notify).unwrap();
+    std::fs::set_permissions(&notify, std::fs::Permissions::from_mode(0o777)).unwrap();
+    manager
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(home.join("cache"))
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let fw = t.fw.clone();
+    let env_notify = format!("NOTIFY_SOCKET={}", notify.display());
+    let env_cache = format!("CACHE_DIRECTORY={}", home.join("cache").display());
+    t.spawn(
+        "brickwall",
+        &fw,
+        &[
+            "env",
+            &env_notify,
+            &env_cache,
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all,+net_raw,+net_admin",
+            "--ambient-caps=-all,+net_raw,+net_admin",
+            "--bounding-set=-all,+net_raw,+net_admin",
+            "--",
+            bin.to_str().unwrap(),
+            "run",
+            "-v",
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+    );
+    let recv = |what: &str, t: &Topology| {
+        let mut buf = [0u8; 512];
+        match manager.recv(&mut buf) {
+            Ok(k) => String::from_utf8_lossy(&buf[..k]).into_owned(),
+            Err(e) => panic!("no {what} notice: {e}\n{}", t.log("brickwall")),
+        }
+    };
+    let ready = recv("ready", &t);
+    let pid = t.pid("brickwall").expect("running");
+    assert_eq!(ready, format!("READY=1\nMAINPID={pid}"));
+    firewall::assert_privileges(&t, Some(65534));
+    let client = t.client.clone();
+    let o = t.try_exec(&client, &["ping", "-c", "2", "-W", "3", SERVER4]);
+    assert!(
+        o.status.success(),
+        "ping: {}\n{}",
+        text(&o),
+        t.log("brickwall")
+    );
+    // The helpers were compiled into the cache directory, as the user.
+    let cached: Vec<_> = std::fs::read_dir(home.join("cache/helpers"))
+        .unwrap_or_else(|e| panic!("no helper cache: {e}\n{}", t.log("brickwall")))
+        .flatten()
+        .collect();
+    assert!(!cached.is_empty(), "{}", t.log("brickwall"));
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(pid as i32, libc::SIGHUP) };
+    assert_eq!(recv("reloading", &t), "RELOADING=1");
+    assert_eq!(recv("ready again", &t), "READY=1");
+    let log = firewall::stop_brickwall(&mut t);
+    assert_eq!(recv("stopping", &t), "STOPPING=1");
+    assert!(!log.contains("could not drop"), "{log}");
+    assert!(log.contains("SIGHUP: reloaded"), "{log}");
+    assert_eq!(offloads(&t), before, "{log}");
+}

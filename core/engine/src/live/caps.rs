@@ -184,12 +184,13 @@ pub fn drop_privileges(run_as: Option<&RunAs>) -> io::Result<()> {
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) };
     // Started with exactly the kept capabilities (systemd's AmbientCapabilities= for a
-    // user of its own): nothing to set, and no capset(2), which a service's system call
-    // filter may forbid.
+    // user of its own, which are inheritable too): nothing to set, and no capset(2),
+    // which a service's system call filter may forbid. (The engine executes nothing, so
+    // inheritable capabilities give nothing.)
     let mask = |field: &str| status_field(field).and_then(|v| u64::from_str_radix(&v, 16).ok());
     let already = mask("CapEff:") == Some(kept_mask)
         && mask("CapPrm:") == Some(kept_mask)
-        && mask("CapInh:") == Some(0);
+        && mask("CapInh:").is_some_and(|i| i & !kept_mask == 0);
     if !already {
         set_kept()?;
     }
