@@ -163,9 +163,20 @@ fn demo_runs_all_three_paths() {
         ..GenConfig::default()
     });
     assert!(text.contains(&format!("replayed {n} frames")), "{text}");
-    // The two sets of helper sessions (FTP passive and active, TFTP, IRC DCC): the first
-    // packet of each data connection is RELATED.
-    assert!(text.contains(" related 8 "), "{text}");
+    // The two sets of helper sessions (FTP passive and active, TFTP, IRC DCC, PPTP,
+    // SANE, Amanda, SIP): the first packet of each data connection is RELATED (SIP's
+    // media flows both ways as one connection, PPTP's GRE too).
+    assert!(text.contains(" related 16 "), "{text}");
+    // Every helper that expects connections met its sessions: connections and the
+    // expectations each asked for (Amanda three streams, SIP RTP and RTCP per offer,
+    // PPTP both GRE directions).
+    assert!(
+        text.contains(
+            "  helpers (connections/expectations): ftp 4/4  tftp 2/2  irc 2/2  pptp 2/4  \
+             sane 2/2  amanda 2/6  sip 2/8\n"
+        ),
+        "{text}"
+    );
     let (input, output) = (entered(&text, "INPUT"), entered(&text, "OUTPUT"));
     let (fwd, pre, post) = (
         entered(&text, "FORWARD"),

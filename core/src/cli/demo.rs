@@ -29,7 +29,8 @@ pub struct TrafficArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Sets of sessions for the helpers after the flows (FTP passive and active, TFTP,
-    /// IRC DCC: each announces a data connection, RELATED to it), at most 50.
+    /// IRC DCC, PPTP, SANE, Amanda, SIP: each announces a data connection, RELATED to
+    /// it), at most 50.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=50))]
     pub helper_sessions: u32,
 }

@@ -1,9 +1,26 @@
 //! The human-readable summary printed after a replay.
 
+use brickwall_control_protocol::helpers::HelpersResponse;
 use brickwall_core::engine::Engine;
 use brickwall_core::replay::ReplaySummary;
 use brickwall_hooks::Hook;
 use std::fmt::Write;
+
+/// `  helpers (connections/expectations): ftp 4/4  ...`: each helper that met a
+/// connection, with the expectations it asked for, from the conntrack plugin's
+/// `helpers` answer; `None` without conntrack or helpers.
+fn helpers_line(engine: &Engine) -> Option<String> {
+    let ct = engine.plugin("conntrack")?;
+    let answer = ct.control(br#"{"op":"helpers"}"#).ok()?;
+    let r: HelpersResponse = serde_json::from_slice(&answer).ok()?;
+    let used: Vec<String> = r
+        .helpers
+        .iter()
+        .filter(|h| h.stats.assigned > 0 || h.stats.expectations > 0)
+        .map(|h| format!("{} {}/{}", h.name, h.stats.assigned, h.stats.expectations))
+        .collect();
+    (!used.is_empty()).then(|| format!("  helpers (connections/expectations): {}", used.join("  ")))
+}
 
 /// Renders the summary of a replay of `label`.
 pub fn render(label: &str, s: &ReplaySummary, engine: &Engine) -> String {
@@ -61,6 +78,9 @@ pub fn render_as(verb: &str, place: &str, s: &ReplaySummary, engine: &Engine) ->
             })
             .collect();
         let _ = writeln!(o, "  conntrack: {}", states.join("  "));
+    }
+    if let Some(line) = helpers_line(engine) {
+        let _ = writeln!(o, "{line}");
     }
     let mut drops: Vec<(String, u64)> = c
         .drops_by_reason

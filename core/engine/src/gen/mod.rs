@@ -9,7 +9,8 @@
 //! Client address and port (ICMP echo id) are a bijection of the flow number, so
 //! 5-tuples are distinct (for IPv4 up to about 3.2 billion flows). After the flows,
 //! `helper_sessions` sets of scripted sessions for the helpers (FTP passive and active,
-//! TFTP, IRC DCC: `sessions.rs`) follow, each announcing a data connection.
+//! TFTP, IRC DCC, PPTP, SANE, Amanda, SIP: `sessions.rs`) follow, each announcing a data
+//! connection.
 
 mod flow;
 mod rng;
@@ -64,7 +65,8 @@ pub struct GenConfig {
     /// run back to back, which [`Generator`] streams in constant memory.
     pub interleave: bool,
     /// Sets of the helpers' sessions played after the flows (at most 50): an FTP
-    /// download in passive and in active mode, a TFTP read and an IRC DCC SEND each.
+    /// download in passive and in active mode, a TFTP read, an IRC DCC SEND, a PPTP
+    /// call, a SANE scan, an Amanda backup's start and a SIP call each.
     pub helper_sessions: u32,
 }
 

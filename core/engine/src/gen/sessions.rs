@@ -1,8 +1,11 @@
 //! Scripted sessions of the protocols conntrack's bundled helpers follow: an FTP
-//! download in passive mode and one in active mode, a TFTP read and an IRC DCC SEND.
-//! Each is a control exchange that announces a data connection, then that connection,
-//! so a replay through conntrack with the helpers shows expectations and RELATED
-//! connections. Clients are in `10.0.200.0/24`, servers in `10.1.200.0/24`.
+//! download in passive mode and one in active mode, a TFTP read, an IRC DCC SEND, a
+//! PPTP call, a SANE scan, an Amanda backup's start and a SIP call. Each is a control
+//! exchange that announces a data connection, then that connection (the call's GRE
+//! both ways for PPTP, the media both ways for SIP), so a replay through conntrack with
+//! the helpers shows expectations and RELATED connections. (SNMP's helper only
+//! rewrites addresses behind NAT, and expects nothing.) Clients are in
+//! `10.0.200.0/24`, servers in `10.1.200.0/24`.
 
 use super::flow::{CLIENT_MAC, SERVER_MAC};
 use etherparse::PacketBuilder;
@@ -113,7 +116,90 @@ fn udp(src: ([u8; 4], u16), dst: ([u8; 4], u16), client: bool, payload: &[u8]) -
     (client, f)
 }
 
-/// The frames of `sets` sets of the four sessions (at most [`MAX_SETS`]), in order.
+/// A PPTP control message (RFC 2637) of type `kind`, `len` bytes in all, its body
+/// starting with `fields` (the rest zero).
+fn pptp(kind: u16, len: usize, fields: &[u8]) -> Vec<u8> {
+    const MAGIC_COOKIE: u32 = 0x1A2B_3C4D;
+    let mut m = Vec::with_capacity(len);
+    m.extend_from_slice(&(len as u16).to_be_bytes());
+    m.extend_from_slice(&1u16.to_be_bytes()); // a control message
+    m.extend_from_slice(&MAGIC_COOKIE.to_be_bytes());
+    m.extend_from_slice(&kind.to_be_bytes());
+    m.extend_from_slice(&[0, 0]);
+    m.extend_from_slice(fields);
+    m.resize(len, 0);
+    m
+}
+
+/// An enhanced GRE packet (version 1, PPP, key and sequence number present) from `src`
+/// to `dst`, keyed with the receiver's call id.
+fn gre(src: [u8; 4], dst: [u8; 4], client: bool, key: u16, seq: u32) -> SessionFrame {
+    let ppp = [0xff, 0x03, 0xc0, 0x21, 0x01, 0x01, 0x00, 0x04];
+    let mut g = vec![0x30, 0x01, 0x88, 0x0b];
+    g.extend_from_slice(&(ppp.len() as u16).to_be_bytes());
+    g.extend_from_slice(&key.to_be_bytes());
+    g.extend_from_slice(&seq.to_be_bytes());
+    g.extend_from_slice(&ppp);
+    let (smac, dmac) = if client {
+        (CLIENT_MAC, SERVER_MAC)
+    } else {
+        (SERVER_MAC, CLIENT_MAC)
+    };
+    let b = PacketBuilder::ethernet2(smac, dmac).ipv4(src, dst, 64);
+    let mut f = Vec::with_capacity(b.size(g.len()));
+    b.write(&mut f, etherparse::IpNumber::GRE, &g)
+        .expect("a frame of a session");
+    (client, f)
+}
+
+/// A SIP message over UDP from `from` to `to`: `first` (the request or status line),
+/// the dialog's headers, and an SDP body offering audio at `media` when given.
+fn sip(
+    first: &str,
+    (from, to): (([u8; 4], u16), ([u8; 4], u16)),
+    client: bool,
+    set: u32,
+    cseq: &str,
+    media: Option<([u8; 4], u16)>,
+) -> SessionFrame {
+    let ip = |a: [u8; 4]| format!("{}.{}.{}.{}", a[0], a[1], a[2], a[3]);
+    let (alice, bob) = if client { (from, to) } else { (to, from) };
+    let body = media.map_or(String::new(), |(a, port)| {
+        format!(
+            "v=0\r\no=demo {set} 1 IN IP4 {0}\r\ns=-\r\nc=IN IP4 {0}\r\nt=0 0\r\n\
+             m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
+            ip(a)
+        )
+    });
+    let text = format!(
+        "{first}\r\nVia: SIP/2.0/UDP {}:{};branch=z9hG4bK-demo-{set}\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:alice@{}>;tag=a{set}\r\n\
+         To: <sip:bob@{}>{}\r\nCall-ID: demo-{set}@{}\r\nCSeq: {cseq}\r\n\
+         Contact: <sip:{}@{}:{}>\r\n{}Content-Length: {}\r\n\r\n{body}",
+        ip(alice.0),
+        alice.1,
+        ip(alice.0),
+        ip(bob.0),
+        if first.starts_with("SIP/2.0") || cseq.starts_with("1 ACK") || cseq.contains("BYE") {
+            format!(";tag=b{set}")
+        } else {
+            String::new()
+        },
+        ip(alice.0),
+        if client { "alice" } else { "bob" },
+        ip(from.0),
+        from.1,
+        if media.is_some() {
+            "Content-Type: application/sdp\r\n"
+        } else {
+            ""
+        },
+        body.len()
+    );
+    udp(from, to, client, text.as_bytes())
+}
+
+/// The frames of `sets` sets of the eight sessions (at most [`MAX_SETS`]), in order.
 pub(super) fn frames(sets: u32) -> Vec<SessionFrame> {
     let mut out = Vec::new();
     for set in 0..sets.min(MAX_SETS) {
@@ -211,6 +297,114 @@ pub(super) fn frames(sets: u32) -> Vec<SessionFrame> {
         data.close(&mut out);
         ctl.say(true, b"QUIT\r\n", &mut out);
         ctl.close(&mut out);
+
+        // PPTP: the control connection sets up an outgoing call; the call's GRE is
+        // keyed with each side's call id, both ways.
+        let (pns, pac) = (client(2), server(1));
+        let (pns_call, pac_call) = (0x100 + set as u16, 0x200 + set as u16);
+        let mut ctl = Tcp::new((pns, port(6)), (pac, 1723), true, 0x7000 + set);
+        ctl.open(&mut out);
+        ctl.say(true, &pptp(1, 156, &[1, 0]), &mut out);
+        ctl.say(false, &pptp(2, 156, &[1, 0, 1, 0]), &mut out);
+        let mut request = pns_call.to_be_bytes().to_vec();
+        request.extend_from_slice(&[0, 1]); // call serial number
+        ctl.say(true, &pptp(7, 168, &request), &mut out);
+        let mut reply = pac_call.to_be_bytes().to_vec();
+        reply.extend_from_slice(&pns_call.to_be_bytes());
+        reply.push(1); // connected
+        ctl.say(false, &pptp(8, 32, &reply), &mut out);
+        for seq in 0..2 {
+            out.push(gre(pns, pac, true, pac_call, seq));
+            out.push(gre(pac, pns, false, pns_call, seq));
+        }
+        ctl.say(true, &pptp(12, 16, &pns_call.to_be_bytes()), &mut out);
+        let mut gone = pac_call.to_be_bytes().to_vec();
+        gone.push(3); // Call-Disconnect-Notify: request
+        ctl.say(false, &pptp(13, 148, &gone), &mut out);
+        ctl.close(&mut out);
+
+        // SANE: saned answers a start request with the port the image comes from; the
+        // scanner's client connects there.
+        let (c, s) = (client(0), server(2));
+        let image: u16 = 54_000 + set as u16;
+        let mut ctl = Tcp::new((c, port(7)), (s, 6566), true, 0x8000 + set);
+        ctl.open(&mut out);
+        ctl.say(true, &[0, 0, 0, 7, 0, 0, 0, 0], &mut out); // SANE_NET_START, handle 0
+        let mut answer = vec![0, 0, 0, 0]; // SANE_STATUS_GOOD
+        answer.extend_from_slice(&u32::from(image).to_be_bytes());
+        answer.extend_from_slice(&[0, 0, 0, 1]); // byte order
+        answer.extend_from_slice(&[0, 0, 0, 0]); // no resource
+        ctl.say(false, &answer, &mut out);
+        let mut data = Tcp::new((c, port(8)), (s, image), true, 0x9000 + set);
+        data.open(&mut out);
+        data.say(false, &file[..300], &mut out);
+        data.close(&mut out);
+        ctl.close(&mut out);
+
+        // Amanda: the backup server asks the client's amandad on udp/10080, which names
+        // the ports of its streams (CONNECT); the server connects to its DATA port.
+        let (srv, amandad) = ((client(1), port(9)), (server(3), 10080));
+        let streams: u16 = 55_000 + 4 * set as u16;
+        out.push(udp(
+            srv,
+            amandad,
+            true,
+            b"Amanda 2.6 REQ HANDLE 000-00000000 SEQ 1\nSERVICE sendbackup\nOPTIONS features=0;\n",
+        ));
+        let connect = format!(
+            "Amanda 2.6 REP HANDLE 000-00000000 SEQ 1\nCONNECT DATA {} MESG {} INDEX {}\n\
+             OPTIONS features=0;\n",
+            streams,
+            streams + 1,
+            streams + 2
+        );
+        out.push(udp(amandad, srv, false, connect.as_bytes()));
+        let mut data = Tcp::new((srv.0, port(10)), (amandad.0, streams), true, 0xa000 + set);
+        data.open(&mut out);
+        data.say(false, &file[..200], &mut out);
+        data.close(&mut out);
+
+        // SIP: an INVITE and its 200 OK each offer their audio (SDP); the media flows to
+        // both offers.
+        let (alice, bob) = ((client(2), 5060), (server(0), 5060));
+        let (alice_rtp, bob_rtp) = (
+            (alice.0, 56_000 + 2 * set as u16),
+            (bob.0, 57_000 + 2 * set as u16),
+        );
+        let invite = format!("INVITE sip:bob@10.1.200.{} SIP/2.0", bob.0[3]);
+        out.push(sip(
+            &invite,
+            (alice, bob),
+            true,
+            set,
+            "1 INVITE",
+            Some(alice_rtp),
+        ));
+        out.push(sip(
+            "SIP/2.0 200 OK",
+            (bob, alice),
+            false,
+            set,
+            "1 INVITE",
+            Some(bob_rtp),
+        ));
+        let ack = format!("ACK sip:bob@10.1.200.{} SIP/2.0", bob.0[3]);
+        out.push(sip(&ack, (alice, bob), true, set, "1 ACK", None));
+        let rtp = |seq: u8| [0x80, 0x00, 0x00, seq, 0, 0, 0, seq, 0, 0, 0, 7, 0xff, 0xff];
+        for seq in 0..2 {
+            out.push(udp(bob_rtp, alice_rtp, false, &rtp(seq)));
+            out.push(udp(alice_rtp, bob_rtp, true, &rtp(seq)));
+        }
+        let bye = format!("BYE sip:bob@10.1.200.{} SIP/2.0", bob.0[3]);
+        out.push(sip(&bye, (alice, bob), true, set, "2 BYE", None));
+        out.push(sip(
+            "SIP/2.0 200 OK",
+            (bob, alice),
+            false,
+            set,
+            "2 BYE",
+            None,
+        ));
     }
     out
 }

@@ -70,6 +70,22 @@ fn parse(data: &[u8]) -> Info {
         }
         NetSlice::Arp(_) => panic!("unexpected ARP"),
     };
+    if proto == ip_proto::GRE {
+        // PPTP's enhanced GRE: version 1, PPP, no checksum, keyed.
+        assert_eq!(&seg[..4], &[0x30, 0x01, 0x88, 0x0b], "GRE header");
+        return Info {
+            mac_src,
+            mac_dst,
+            v4,
+            ip_id,
+            src,
+            dst,
+            proto,
+            sport: 0,
+            dport: 0,
+            tcp: None,
+        };
+    }
     // Pseudo-header (none for ICMPv4), then the whole transport segment: the checksum
     // of both together is 0.
     let pseudo = match (v4, proto) {
@@ -457,7 +473,7 @@ fn helper_sessions_follow_the_flows() {
         server_ports.insert(if f.to_server { i.dport } else { i.sport });
         text.extend_from_slice(&f.data);
     }
-    for port in [21, 20, 69, 6667] {
+    for port in [21, 20, 69, 6667, 1723, 6566, 10080, 5060] {
         assert!(
             server_ports.contains(&port),
             "port {port}: {server_ports:?}"
@@ -468,7 +484,12 @@ fn helper_sessions_follow_the_flows() {
     assert!(has(b"PORT 10,0,200,2,199,56\r\n"));
     assert!(has(b"\x01DCC SEND demo.bin 167823364 53000 600\x01"));
     assert!(has(b"\x00\x01demo.bin\x00octet\x00"));
-    // The second set has addresses of its own.
+    assert!(has(b"CONNECT DATA 55000 MESG 55001 INDEX 55002\n"));
+    assert!(has(
+        b"c=IN IP4 10.0.200.3\r\nt=0 0\r\nm=audio 56000 RTP/AVP 0\r\n"
+    ));
+    assert!(has(b"\x00\x00\x00\x00\x00\x00\xd2\xf0")); // SANE: good, port 54000
+                                                       // The second set has addresses of its own.
     assert!(has(b"227 Entering Passive Mode (10,1,200,5,195,81)."));
     // At most 50 sets.
     let sets = |n| {
