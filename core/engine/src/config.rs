@@ -1,7 +1,7 @@
 //! The YAML config: local addresses, queues, and the plugins to load with their own
 //! sections. Errors name the file, the line and column, and the field.
 
-use crate::yaml_path;
+use brickwall_yaml_path as yaml_path;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;

@@ -28,7 +28,6 @@ pub mod pipeline;
 pub mod plugin;
 pub mod replay;
 pub mod report;
-pub mod yaml_path;
 
 pub use brickwall_pcap as pcap;
 pub use brickwall_wire as wire;

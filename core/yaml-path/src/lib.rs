@@ -1,7 +1,7 @@
 //! Where a field is in a YAML text: the line and column of the value a path such as
 //! `plugins[1].config.chains[0].rules[0].match.dport` names. Plugins check their own
-//! config sections and name a field by its path; this turns that path back into a place
-//! in the file the user wrote.
+//! config sections (and the filter its rules file) and name a field by its path; this
+//! turns that path back into a place in the file the user wrote.
 //!
 //! The text is read again by `serde_yaml_ng` with a seed that follows the path and fails
 //! on purpose at its end; the parser's error carries the position of the node it was
@@ -205,6 +205,19 @@ plugins:
             locate(TEXT, "plugins[1].config.chains[0].hook"),
             Some((9, 17))
         );
+    }
+
+    #[test]
+    fn sequence_items_and_maps_in_flow_style() {
+        let yaml = "chains:\n  - hook: forward\n    rules:\n      - action: accept\n      \
+                    - match: {proto: tcp, dport: [21, \"90-80\"]}\n        action: drop\n";
+        assert_eq!(
+            locate(yaml, "chains[0].rules[1].match.dport"),
+            Some((5, 36))
+        );
+        assert_eq!(locate(yaml, "chains[0].rules[1].action"), Some((6, 17)));
+        assert_eq!(locate(yaml, "chains[0].rules[1]"), Some((5, 9)));
+        assert_eq!(locate("[1, 2", "x"), None);
     }
 
     #[test]
