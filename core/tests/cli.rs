@@ -445,3 +445,114 @@ fn log_lines_are_filtered_by_level() {
         "{err}"
     );
 }
+
+/// The demo's filter policy as an nftables ruleset: the real `nft` accepts the file (in
+/// a network namespace of its own, checked with `-c`), and `replay --ruleset` with it
+/// gives every packet of the demo's traffic the same path, verdict and conntrack state
+/// as the demo's YAML chains do.
+#[test]
+fn a_ruleset_in_nft_syntax_filters_as_its_yaml_does() {
+    const DEMO: &str = include_str!("../src/cli/demo.yaml");
+    const RULESET: &str = r#"#!/usr/sbin/nft -f
+flush ruleset
+table inet demo {
+    chain forward {
+        type filter hook forward priority filter; policy drop;
+        ct state established,related accept
+        ct state invalid drop
+        udp dport ntp drop comment "not here"
+        tcp dport { 22, 80, 443, 8080, 8443 } accept comment "services"
+        tcp dport { 21, 6667, 1723, 6566 } accept comment "their helpers open the data connections"
+        udp dport { domain, ntp, 69, 10080, 5060 } accept
+        icmp type echo-request accept
+        icmpv6 type echo-request accept
+    }
+    chain input {
+        type filter hook input priority filter; policy drop;
+        ct state { established, related } accept
+        tcp dport ssh accept comment "ssh to the firewall"
+        icmp type echo-request accept
+        icmpv6 type echo-request accept
+    }
+}
+"#;
+    let dir = TempDir::new("cli-nft");
+    let (cap, rules) = (dir.join("demo.pcap"), dir.join("demo.nft"));
+    std::fs::write(&rules, RULESET).unwrap();
+    // The real nft reads it.
+    let ns = format!("bw-nft-check-{}", std::process::id());
+    let ip = |args: &[&str]| {
+        std::process::Command::new("ip")
+            .args(args)
+            .status()
+            .unwrap()
+    };
+    assert!(
+        ip(&["netns", "add", &ns]).success(),
+        "ip netns add (root needed)"
+    );
+    let nft = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns, "nft", "-c", "-f"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    ip(&["netns", "del", &ns]);
+    assert!(nft.status.success(), "nft -c: {}", stderr(&nft));
+    let o = brickwall(&[
+        &"generate",
+        &"--tcp",
+        &"60",
+        &"--udp",
+        &"30",
+        &"--icmp",
+        &"20",
+        &"-o",
+        &cap,
+    ]);
+    assert_code(&o, 0);
+    // The demo's config, and the same without its filter (the ruleset brings it).
+    let (yaml, bare) = (dir.join("demo.yaml"), dir.join("bare.yaml"));
+    let cut = DEMO.find("  - builtin: filter").expect("the demo's filter");
+    std::fs::write(&bare, &DEMO[..cut]).unwrap();
+    // (One more rule in both: dropping NTP, to have rule drops as well as the policy's.)
+    let services = "            - {match: {proto: tcp, dport: [22, 80, 443, 8080, 8443]}";
+    assert!(DEMO.contains(services));
+    let demo = DEMO.replacen(
+        services,
+        &format!("            - {{match: {{proto: udp, dport: 123}}, action: drop}}\n{services}"),
+        1,
+    );
+    std::fs::write(&yaml, demo).unwrap();
+    let report = |cfg: &std::path::Path, extra: &[&dyn AsRef<std::ffi::OsStr>]| {
+        let out = dir.join("r.jsonl");
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> =
+            vec![&"replay", &cap, &"--config", &cfg, &"--report", &out, &"-q"];
+        args.extend_from_slice(extra);
+        let o = brickwall(&args);
+        assert_code(&o, 0);
+        report_lines(&std::fs::read(&out).unwrap())
+    };
+    let ours = report(&bare, &[&"--ruleset", &rules]);
+    let want = report(&yaml, &[]);
+    assert_eq!(ours.len(), want.len());
+    let shape = |l: &brickwall_core::report::ReportLine| format!("{l:?}");
+    for (a, b) in ours.iter().zip(&want) {
+        assert_eq!(shape(a), shape(b));
+    }
+    for reason in ["filter-rule-drop", "filter-policy-drop"] {
+        assert!(
+            ours.iter().any(|l| l.reason.as_deref() == Some(reason)),
+            "no {reason}"
+        );
+    }
+    // A ruleset it cannot read is refused before the replay, naming the place.
+    std::fs::write(&rules, "table inet t {\n chain c {\n  type filter hook input priority filter;\n  tcp dport 22 reject\n }\n}\n").unwrap();
+    let o = brickwall(&[&"replay", &cap, &"--config", &bare, &"--ruleset", &rules]);
+    assert_code(&o, 1);
+    assert!(
+        stderr(&o).contains("demo.nft:4:16: `reject`"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stdout(&o), "");
+}

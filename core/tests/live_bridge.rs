@@ -43,9 +43,25 @@ struct Run {
 
 impl Run {
     fn start(tag: &str, fw: Fw, with_helpers: bool) -> Run {
+        Run::start_as(tag, fw, with_helpers, false)
+    }
+
+    /// With `kernels_ruleset`, brickwall runs the kernel's own nft ruleset
+    /// (`--ruleset`), helpers assigned by its `ct helper set` rules.
+    fn start_as(tag: &str, fw: Fw, with_helpers: bool, kernels_ruleset: bool) -> Run {
         require_live();
         let mut t = Topology::new(tag);
-        let sock = firewall::start(&mut t, fw, helpers(with_helpers));
+        let sock = match (fw, kernels_ruleset) {
+            (Fw::Brickwall(datapath, workers), true) => {
+                let hs = helpers(with_helpers);
+                let rules = t.dir.join("fw.nft");
+                std::fs::write(&rules, firewall::nft_ruleset(hs)).expect("ruleset");
+                let config = firewall::brickwall_config_for_ruleset(hs, datapath, workers);
+                let rules = rules.display().to_string();
+                firewall::run_brickwall_with(&mut t, &config, &["--ruleset", &rules])
+            }
+            _ => firewall::start(&mut t, fw, helpers(with_helpers)),
+        };
         let (big, small) = firewall::serve_files(&mut t, 3 * 1024 * 1024 + 17, 200 * 1024 + 3);
         let tftp_root = t.dir.join("tftp");
         Run {
@@ -162,9 +178,10 @@ fn expected(helpers: bool) -> Vec<(&'static str, bool)> {
     ]
 }
 
-/// Runs every scenario through brickwall on `fw`, with helpers; returns its table.
-fn brickwall_with_helpers(tag: &str, fw: Fw) -> String {
-    let mut ours = Run::start(tag, fw, true);
+/// Runs every scenario through brickwall on `fw`, with helpers (with the kernel's own
+/// ruleset when `kernels_ruleset`); returns its table.
+fn brickwall_with_helpers(tag: &str, fw: Fw, kernels_ruleset: bool) -> String {
+    let mut ours = Run::start_as(tag, fw, true, kernels_ruleset);
     let got = ours.scenarios();
     assert_eq!(got, expected(true), "{fw:?}:\n{}", ours.t.log("brickwall"));
     let table = ours.table();
@@ -207,9 +224,11 @@ fn brickwall_with_helpers(tag: &str, fw: Fw) -> String {
 #[test]
 fn with_helpers_every_scenario_passes_as_through_the_kernel() {
     // Every datapath; the V3 ring with two workers per interface (a fanout group).
-    let pnet_table = brickwall_with_helpers("on", Fw::Brickwall("pnet", 1));
-    let ring_table = brickwall_with_helpers("ring", Fw::Brickwall("tpacket-v3", 2));
-    let v2_table = brickwall_with_helpers("v2", Fw::Brickwall("tpacket-v2", 1));
+    let pnet_table = brickwall_with_helpers("on", Fw::Brickwall("pnet", 1), false);
+    let ring_table = brickwall_with_helpers("ring", Fw::Brickwall("tpacket-v3", 2), false);
+    let v2_table = brickwall_with_helpers("v2", Fw::Brickwall("tpacket-v2", 1), false);
+    // The kernel's own ruleset (nft syntax, helpers by `ct helper set`), read by brickwall.
+    let nft_table = brickwall_with_helpers("nft", Fw::Brickwall("tpacket-v2", 1), true);
 
     let mut kernel = Run::start("kon", Fw::Kernel, true);
     let got = kernel.scenarios();
@@ -224,6 +243,7 @@ fn with_helpers_every_scenario_passes_as_through_the_kernel() {
         ("pnet", &pnet_table),
         ("tpacket-v3", &ring_table),
         ("tpacket-v2", &v2_table),
+        ("the kernel's ruleset", &nft_table),
     ] {
         assert_eq!(
             normalized(ours),

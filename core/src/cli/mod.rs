@@ -106,6 +106,58 @@ fn load_config(
 }
 
 fn build_engine(path: Option<&std::path::Path>) -> Result<brickwall_core::engine::Engine, String> {
-    let (cfg, dir, name) = load_config(path)?;
+    build_engine_with(path, None)
+}
+
+/// As [`build_engine`], with the filter's chains read from an nftables ruleset as well
+/// (`--ruleset`).
+fn build_engine_with(
+    path: Option<&std::path::Path>,
+    ruleset: Option<&std::path::Path>,
+) -> Result<brickwall_core::engine::Engine, String> {
+    let (mut cfg, dir, name) = load_config(path)?;
+    if let Some(r) = ruleset {
+        with_ruleset(&mut cfg, r)?;
+    }
     brickwall_core::engine::Engine::from_config(&cfg, &dir, &name).map_err(|e| e.to_string())
+}
+
+/// Points the config's filter plugin at the nftables ruleset `file` (its `ruleset`
+/// key), adding the filter if the config has none. The file must be readable now.
+fn with_ruleset(
+    cfg: &mut brickwall_core::config::Config,
+    file: &std::path::Path,
+) -> Result<(), String> {
+    use serde_yaml_ng::{Mapping, Value};
+    let abs =
+        std::fs::canonicalize(file).map_err(|e| format!("--ruleset {}: {e}", file.display()))?;
+    let text =
+        std::fs::read_to_string(&abs).map_err(|e| format!("--ruleset {}: {e}", file.display()))?;
+    let filter = cfg
+        .plugins
+        .iter()
+        .position(|p| p.enabled && p.builtin.as_deref() == Some("filter"));
+    let i = match filter {
+        Some(i) => i,
+        None => {
+            let entry: brickwall_core::config::PluginConfig =
+                serde_yaml_ng::from_str("builtin: filter").map_err(|e| e.to_string())?;
+            cfg.plugins.push(entry);
+            cfg.plugins.len() - 1
+        }
+    };
+    let section = &mut cfg.plugins[i].config;
+    if section.is_null() {
+        *section = Value::Mapping(Mapping::new());
+    }
+    let Some(map) = section.as_mapping_mut() else {
+        return Err("--ruleset: the filter's config section is not a map".into());
+    };
+    map.insert(
+        Value::from("ruleset"),
+        Value::from(abs.display().to_string()),
+    );
+    // The text too: a SIGHUP reload then sees an edited file as a changed section.
+    map.insert(Value::from("ruleset_text"), Value::from(text));
+    Ok(())
 }

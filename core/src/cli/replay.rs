@@ -28,6 +28,10 @@ pub struct ReplayArgs {
     /// Print no summary, and log errors only.
     #[arg(long, short)]
     pub quiet: bool,
+    /// The filter's chains from a ruleset in nftables' syntax (as `nft -f` reads it, or
+    /// `nft list ruleset` prints it), beside the config's own.
+    #[arg(long, value_name = "FILE")]
+    pub ruleset: Option<PathBuf>,
     /// At the end, print the connection table as `conntrack -L` does (timeouts as of
     /// the last packet's time); `--ct-list expect` prints the expectation table instead.
     #[arg(
@@ -229,7 +233,7 @@ pub fn run_source(
 
 /// Runs `brickwall replay`.
 pub fn run(a: ReplayArgs) -> Result<(), String> {
-    let engine = super::build_engine(a.config.as_deref())?;
+    let engine = super::build_engine_with(a.config.as_deref(), a.ruleset.as_deref())?;
     let mut source = PcapSource::open(&a.file).map_err(|e| format!("{}: {e}", a.file.display()))?;
     let label = a.file.display().to_string();
     let session = a.control.start(&engine)?;

@@ -21,6 +21,10 @@ pub struct RunArgs {
     /// Print no summary at the end, and log errors only.
     #[arg(long, short)]
     pub quiet: bool,
+    /// The filter's chains from a ruleset in nftables' syntax (as `replay --ruleset`);
+    /// SIGHUP reads it again.
+    #[arg(long, value_name = "FILE")]
+    pub ruleset: Option<PathBuf>,
     #[command(flatten)]
     pub control: ControlArgs,
 }
@@ -31,10 +35,15 @@ pub struct RunArgs {
 fn reload_config(
     engine: &mut brickwall_core::engine::Engine,
     path: &std::path::Path,
+    ruleset: Option<&std::path::Path>,
     session: Option<&ControlSession>,
 ) {
-    let result = super::load_config(Some(path))
-        .and_then(|(cfg, dir, name)| engine.reload(&cfg, &dir, &name).map_err(|e| e.to_string()));
+    let result = super::load_config(Some(path)).and_then(|(mut cfg, dir, name)| {
+        if let Some(r) = ruleset {
+            super::with_ruleset(&mut cfg, r)?;
+        }
+        engine.reload(&cfg, &dir, &name).map_err(|e| e.to_string())
+    });
     match result {
         Ok(report) => {
             tracing::info!("SIGHUP: reloaded {}", path.display());
@@ -51,7 +60,10 @@ fn reload_config(
 
 /// Runs `brickwall run`.
 pub fn run(a: RunArgs) -> Result<(), String> {
-    let (cfg, dir, name) = super::load_config(Some(&a.config))?;
+    let (mut cfg, dir, name) = super::load_config(Some(&a.config))?;
+    if let Some(r) = &a.ruleset {
+        super::with_ruleset(&mut cfg, r)?;
+    }
     let Some(live_cfg) = cfg.live.clone() else {
         return Err(format!(
             "{name}: no `live:` section (it names the interfaces to bridge, e.g. \
@@ -115,7 +127,12 @@ pub fn run(a: RunArgs) -> Result<(), String> {
         manager.tick();
         if reload.swap(false, std::sync::atomic::Ordering::SeqCst) {
             manager.reloading();
-            reload_config(&mut engine, &a.config, session.as_ref());
+            reload_config(
+                &mut engine,
+                &a.config,
+                a.ruleset.as_deref(),
+                session.as_ref(),
+            );
             manager.reloaded();
         }
     };

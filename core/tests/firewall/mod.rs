@@ -164,6 +164,21 @@ plugins:
     )
 }
 
+/// brickwall's config for running the kernel's own ruleset ([`nft_ruleset`], given with
+/// `--ruleset`): conntrack with `helpers` assigned by no port (the ruleset's `ct helper
+/// set` rules assign them, as in the kernel), no filter of its own, and the live section.
+pub fn brickwall_config_for_ruleset(helpers: &[Helper], datapath: &str, workers: usize) -> String {
+    let full = brickwall_config(helpers, datapath, workers);
+    let cut = full
+        .find("  - builtin: filter")
+        .expect("the filter section");
+    let mut cfg = full[..cut].to_string();
+    for h in helpers {
+        cfg = cfg.replace(&format!("ports: [{}/{}]", h.proto, h.port), "ports: []");
+    }
+    cfg
+}
+
 /// The same policy for the kernel, in nftables' words, its helpers attached by
 /// `ct helper set` as Linux since 4.7 wants.
 pub fn nft_ruleset(helpers: &[Helper]) -> String {
@@ -239,16 +254,19 @@ pub fn start(t: &mut Topology, fw: Fw, helpers: &[Helper]) -> PathBuf {
 /// namespace, as the program `brickwall`; returns its control socket once it serves
 /// it.
 pub fn run_brickwall(t: &mut Topology, config: &str) -> PathBuf {
+    run_brickwall_with(t, config, &[])
+}
+
+/// As [`run_brickwall`], with more arguments for `brickwall run`.
+pub fn run_brickwall_with(t: &mut Topology, config: &str, extra: &[&str]) -> PathBuf {
     let cfg = t.dir.join("fw.yaml");
     std::fs::write(&cfg, config).expect("config");
     let sock = t.dir.join("control.sock");
     let (c, s) = (cfg.display().to_string(), sock.display().to_string());
     let ns = t.fw.clone();
-    t.spawn(
-        "brickwall",
-        &ns,
-        &[brickwall(), "run", "-v", "--config", &c, "--control", &s],
-    );
+    let mut args = vec![brickwall(), "run", "-v", "--config", &c, "--control", &s];
+    args.extend_from_slice(extra);
+    t.spawn("brickwall", &ns, &args);
     t.wait_for_file(&sock, "brickwall", 60);
     sock
 }

@@ -19,6 +19,16 @@ pub struct FilterConfig {
     /// unless absolute.
     #[serde(default)]
     pub rules_file: Option<String>,
+    /// A ruleset in nftables' syntax (as `nft -f` reads it, or `nft list ruleset`
+    /// prints it), relative to the working directory unless absolute: its filter
+    /// chains join the others.
+    #[serde(default)]
+    pub ruleset: Option<String>,
+    /// The ruleset's text, when the caller has read the file already (`brickwall run
+    /// --ruleset` does, so that a reload sees a changed file as a changed section);
+    /// `ruleset` then only names it in messages.
+    #[serde(default)]
+    pub ruleset_text: Option<String>,
     /// Chains given inline.
     #[serde(default, deserialize_with = "null_as_empty")]
     pub chains: Vec<ChainCfg>,

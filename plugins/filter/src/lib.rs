@@ -39,6 +39,7 @@ pub mod compile;
 pub mod config;
 pub mod control;
 pub mod load;
+pub mod nft;
 pub mod text;
 
 use brickwall_control_protocol::filter::{FilterRequest, ResetResponse};

@@ -40,6 +40,22 @@ pub fn load(config_json: &str) -> Result<Slots, String> {
             })?;
         }
     }
+    if let Some(file) = &cfg.ruleset {
+        let text = match &cfg.ruleset_text {
+            Some(t) => t.clone(),
+            None => std::fs::read_to_string(file)
+                .map_err(|e| format!("ruleset: cannot read {file}: {e}"))?,
+        };
+        let chains = crate::nft::chains(&text).map_err(|e| format!("{file}:{e}"))?;
+        for (i, c) in chains.iter().enumerate() {
+            let path = format!("chains[{i}]");
+            place(&c.cfg, &path, file, &mut slots, &mut origin).map_err(|e| {
+                let within = e.path.strip_prefix(&path).unwrap_or(&e.path);
+                let (line, col) = c.locate(within.trim_start_matches('.'));
+                format!("{file}:{line}:{col}: {}", e.message)
+            })?;
+        }
+    }
     Ok(slots)
 }
 
@@ -82,7 +98,7 @@ fn place(
 fn parse_json(text: &str) -> Result<FilterConfig, String> {
     Ok(section(
         text,
-        "the filter's config is a map with `chains` and/or `rules_file`",
+        "the filter's config is a map with `chains`, `rules_file` and/or `ruleset`",
     )?
     .unwrap_or_default())
 }

@@ -1,0 +1,632 @@
+//! One nftables rule in the filter's own rule config (the shape the YAML rules have, as
+//! JSON, so that both are read and checked by the same code): its matches (`ct state`,
+//! `ct status`, `ct direction`, `ct mark`, `ct helper`, `ct label`, `meta l4proto`,
+//! `meta nfproto`, `meta mark`, `ip`/`ip6` addresses and protocol, `tcp`/`udp`/`sctp`/`th`
+//! ports, `iif`/`oif`, `icmp`/`icmpv6 type`), its statements (`counter`, `log`, `meta
+//! mark set`, `ct mark set`, `ct helper set`, `ct label set`, `notrack`, `comment`) and
+//! its verdict (`accept`, `drop`, `queue`). Anything else is an error naming the word and
+//! where it is.
+
+use super::lex::{Tok, Token};
+use super::parse::Family;
+use super::NftError;
+use serde_json::{json, Map, Value};
+
+/// What a rule may refer to: its table's family, named sets and ct helper objects.
+pub struct Context<'a> {
+    /// The table's family.
+    pub family: Family,
+    /// Named sets: name, element tokens.
+    pub sets: &'a [(String, Vec<Token>)],
+    /// `ct helper` objects: name, helper type.
+    pub helpers: &'a [(String, String)],
+}
+
+/// A rule in the filter's config shape, and where each of its fields was written
+/// (`match.dport`, `action`, ...) for errors found later.
+pub struct Lowered {
+    /// `{"match": {...}, "action": [...], "counter": true, "comment": "..."}`.
+    pub rule: Value,
+    /// Field paths within the rule, and their line and column.
+    pub positions: Vec<(String, (usize, usize))>,
+}
+
+/// Words that are nftables' but not read here yet, with what to say about them.
+fn not_yet(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "reject" => "reject is not supported yet (drop, or queue it)",
+        "jump" | "goto" | "return" | "continue" => {
+            "jumps between chains are not supported yet (base chains only)"
+        }
+        "limit" | "quota" => "rate limits and quotas are not supported yet",
+        "iifname" | "oifname" => {
+            "interface names matched per packet are not supported yet (iif/oif NAME, looked up when the rules load)"
+        }
+        "snat" | "dnat" | "masquerade" | "redirect" => {
+            "NAT statements belong to the nat plugin's chains (its YAML config)"
+        }
+        "dup" | "fwd" | "synproxy" | "tproxy" | "flow" => "this statement is not supported",
+        _ => return None,
+    })
+}
+
+/// Lowers one rule.
+pub fn rule(tokens: &[Token], cx: &Context) -> Result<Lowered, NftError> {
+    let mut r = Rule {
+        t: tokens,
+        i: 0,
+        cx,
+        m: Map::new(),
+        actions: Vec::new(),
+        terminal: None,
+        counter: false,
+        comment: None,
+        positions: Vec::new(),
+    };
+    match cx.family {
+        Family::Inet => {}
+        Family::Ip => r.set("family", json!("ipv4"), &tokens[0])?,
+        Family::Ip6 => r.set("family", json!("ipv6"), &tokens[0])?,
+    }
+    while let Some(t) = r.next() {
+        // A comment is the rule's, not a statement: it may follow the verdict.
+        if let (Some(v), false) = (r.terminal, t.word() == Some("comment")) {
+            return Err(NftError::at(
+                t,
+                format!(
+                    "`{}` after the verdict `{v}`: a verdict ends the rule",
+                    t.shown()
+                ),
+            ));
+        }
+        r.statement(t)?;
+    }
+    let mut rule = Map::new();
+    if !r.m.is_empty() {
+        rule.insert("match".into(), Value::Object(r.m));
+    }
+    if !r.actions.is_empty() {
+        rule.insert("action".into(), Value::Array(r.actions));
+    }
+    if r.counter {
+        rule.insert("counter".into(), json!(true));
+    }
+    if let Some(c) = r.comment {
+        rule.insert("comment".into(), json!(c));
+    }
+    Ok(Lowered {
+        rule: Value::Object(rule),
+        positions: r.positions,
+    })
+}
+
+struct Rule<'a, 'c> {
+    t: &'a [Token],
+    i: usize,
+    cx: &'c Context<'c>,
+    m: Map<String, Value>,
+    actions: Vec<Value>,
+    terminal: Option<&'static str>,
+    counter: bool,
+    comment: Option<String>,
+    positions: Vec<(String, (usize, usize))>,
+}
+
+/// A selector's values: whether negated (`!=`), and the items.
+struct Values {
+    neg: bool,
+    items: Vec<Token>,
+    at: Token,
+}
+
+impl<'a> Rule<'a, '_> {
+    fn next(&mut self) -> Option<&'a Token> {
+        let t = self.t.get(self.i)?;
+        self.i += 1;
+        Some(t)
+    }
+
+    fn peek_word(&self) -> Option<&'a str> {
+        self.t.get(self.i).and_then(|t| t.word())
+    }
+
+    /// The next word (the selector after `ct`, `ip`, `tcp`...).
+    fn sub(&mut self, after: &Token) -> Result<&'a Token, NftError> {
+        match self.next() {
+            Some(t) if t.word().is_some() => Ok(t),
+            Some(t) => Err(NftError::at(
+                t,
+                format!("unexpected `{}` after `{}`", t.shown(), after.shown()),
+            )),
+            None => Err(NftError::at(
+                after,
+                format!("`{}` needs more after it", after.shown()),
+            )),
+        }
+    }
+
+    /// A match field, once per rule.
+    fn set(&mut self, key: &str, v: Value, at: &Token) -> Result<(), NftError> {
+        if let Some(old) = self.m.get(key) {
+            if *old == v {
+                return Ok(());
+            }
+            return Err(NftError::at(
+                at,
+                format!("this rule already matches {key} {old}: one {key} per rule here"),
+            ));
+        }
+        self.m.insert(key.into(), v);
+        self.positions
+            .push((format!("match.{key}"), (at.line, at.col)));
+        Ok(())
+    }
+
+    fn action(&mut self, a: Value, at: &Token) {
+        self.positions
+            .push((format!("action[{}]", self.actions.len()), (at.line, at.col)));
+        self.actions.push(a);
+    }
+
+    /// The values after a selector: `VALUE`, `VALUE,VALUE`, `{ VALUE, ... }` or `@set`,
+    /// after an optional `==` or `!=`.
+    fn values(&mut self, after: &Token) -> Result<Values, NftError> {
+        let mut neg = false;
+        match self.t.get(self.i).map(|t| &t.tok) {
+            Some(Tok::Ne) => {
+                neg = true;
+                self.i += 1;
+            }
+            Some(Tok::Eq) => self.i += 1,
+            _ => {}
+        }
+        let Some(first) = self.next() else {
+            return Err(NftError::at(
+                after,
+                format!("`{}` needs a value", after.shown()),
+            ));
+        };
+        let mut items = Vec::new();
+        match &first.tok {
+            Tok::Open => loop {
+                match self.next() {
+                    Some(t) if t.tok == Tok::Close => break,
+                    Some(t) if t.tok == Tok::Comma => {}
+                    Some(t) if matches!(t.tok, Tok::Word(_) | Tok::Str(_)) => items.push(t.clone()),
+                    Some(t) => {
+                        return Err(NftError::at(
+                            t,
+                            format!("unexpected `{}` in a set", t.shown()),
+                        ))
+                    }
+                    None => return Err(NftError::at(first, "this set has no closing `}`")),
+                }
+            },
+            Tok::SetRef(name) => {
+                let Some((_, elements)) = self.cx.sets.iter().find(|(n, _)| n == name) else {
+                    return Err(NftError::at(
+                        first,
+                        format!("no set named `{name}` in this table"),
+                    ));
+                };
+                items.extend(elements.iter().cloned());
+            }
+            Tok::Word(w)
+                if matches!(
+                    w.as_str(),
+                    "<" | ">" | "<=" | ">=" | "lt" | "gt" | "le" | "ge"
+                ) =>
+            {
+                return Err(NftError::at(
+                    first,
+                    format!("`{w}`: comparisons are not supported yet (write a range, a-b)"),
+                ))
+            }
+            Tok::Word(_) | Tok::Str(_) => {
+                items.push(first.clone());
+                while self.t.get(self.i).map(|t| &t.tok) == Some(&Tok::Comma) {
+                    match self.t.get(self.i + 1) {
+                        Some(t) if matches!(t.tok, Tok::Word(_) | Tok::Str(_)) => {
+                            items.push(t.clone());
+                            self.i += 2;
+                        }
+                        _ => break,
+                    }
+                }
+            }
+            _ => {
+                return Err(NftError::at(
+                    first,
+                    format!("expected a value, found `{}`", first.shown()),
+                ))
+            }
+        }
+        if items.is_empty() {
+            return Err(NftError::at(first, "an empty set matches nothing"));
+        }
+        Ok(Values {
+            neg,
+            items,
+            at: after.clone(),
+        })
+    }
+
+    /// Values as one value or a list, each as a number when it is one; `!` before each
+    /// when negated (`allow_neg`, else negation is an error).
+    fn list(
+        &self,
+        v: &Values,
+        allow_neg: bool,
+        map: impl Fn(&Token) -> Result<Value, NftError>,
+    ) -> Result<Value, NftError> {
+        if v.neg && !allow_neg {
+            return Err(NftError::at(
+                &v.at,
+                format!("`!=` is not supported after `{}` yet", v.at.shown()),
+            ));
+        }
+        let mut out = Vec::new();
+        for t in &v.items {
+            let x = map(t)?;
+            out.push(match (v.neg, x) {
+                (true, Value::Number(n)) => json!(format!("!{n}")),
+                (true, Value::String(s)) => json!(format!("!{s}")),
+                (_, x) => x,
+            });
+        }
+        Ok(if out.len() == 1 {
+            out.remove(0)
+        } else {
+            Value::Array(out)
+        })
+    }
+
+    fn one(&self, v: &Values) -> Result<Value, NftError> {
+        if v.items.len() > 1 {
+            return Err(NftError::at(
+                &v.items[1],
+                format!(
+                    "one value after `{}` here (a set of them is not supported yet)",
+                    v.at.shown()
+                ),
+            ));
+        }
+        self.list(v, false, |t| Ok(scalar(t)))
+    }
+
+    fn statement(&mut self, t: &'a Token) -> Result<(), NftError> {
+        let Some(w) = t.word() else {
+            return Err(NftError::at(t, format!("unexpected `{}`", t.shown())));
+        };
+        if let Some(why) = not_yet(w) {
+            return Err(NftError::at(t, format!("`{w}`: {why}")));
+        }
+        match w {
+            "accept" | "drop" => {
+                self.action(json!(w), t);
+                self.terminal = Some(if w == "accept" { "accept" } else { "drop" });
+            }
+            "queue" => self.queue(t)?,
+            "counter" => {
+                self.counter = true;
+                // `nft list ruleset` prints the counts: `counter packets 3 bytes 180`.
+                while matches!(self.peek_word(), Some("packets" | "bytes")) {
+                    self.i += 2;
+                }
+            }
+            "comment" => match self.next() {
+                Some(Token {
+                    tok: Tok::Str(s), ..
+                }) => self.comment = Some(s.clone()),
+                _ => return Err(NftError::at(t, "expected `comment \"TEXT\"`")),
+            },
+            "notrack" => self.action(json!("notrack"), t),
+            "log" => self.log(t)?,
+            "ct" => self.ct(t)?,
+            "meta" => {
+                let s = self.sub(t)?;
+                self.meta(s)?;
+            }
+            "mark" | "iif" | "oif" | "l4proto" | "nfproto" => self.meta(t)?,
+            "ip" | "ip6" => self.ip(t, w == "ip6")?,
+            "tcp" | "udp" | "sctp" | "th" => self.ports(t, w)?,
+            "icmp" | "icmpv6" => {
+                let s = self.sub(t)?;
+                if s.word() != Some("type") {
+                    return Err(NftError::at(
+                        s,
+                        format!("`{w} {}`: only `{w} type` is supported yet", s.shown()),
+                    ));
+                }
+                let v = self.values(s)?;
+                let types = self.list(&v, false, |t| Ok(scalar(t)))?;
+                self.set("proto", json!(w), t)?;
+                self.set("icmp_type", types, s)?;
+            }
+            _ => {
+                return Err(NftError::at(
+                    t,
+                    format!("`{w}`: not a match or statement brickwall reads (yet)"),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    fn queue(&mut self, t: &'a Token) -> Result<(), NftError> {
+        let mut num = 0u64;
+        let mut bypass = false;
+        while let Some(w) = self.peek_word() {
+            match w {
+                "num" | "to" => {
+                    self.i += 1;
+                    let n = self
+                        .next()
+                        .and_then(|t| t.word())
+                        .and_then(|w| w.parse().ok());
+                    num = n.ok_or_else(|| NftError::at(t, "expected a queue number"))?;
+                }
+                "bypass" => {
+                    self.i += 1;
+                    bypass = true;
+                }
+                "flags" => {
+                    self.i += 1;
+                    let f = self.next().and_then(|t| t.word()).unwrap_or("");
+                    if f != "bypass" {
+                        return Err(NftError::at(
+                            t,
+                            format!("queue flags `{f}`: only bypass is supported"),
+                        ));
+                    }
+                    bypass = true;
+                }
+                _ => break,
+            }
+        }
+        self.action(json!({"queue": {"num": num, "bypass": bypass}}), t);
+        self.terminal = Some("queue");
+        Ok(())
+    }
+
+    fn log(&mut self, t: &'a Token) -> Result<(), NftError> {
+        let mut args = Map::new();
+        while let Some(w) = self.peek_word() {
+            match w {
+                "prefix" => {
+                    self.i += 1;
+                    match self.next() {
+                        Some(Token {
+                            tok: Tok::Str(s), ..
+                        }) => {
+                            args.insert("prefix".into(), json!(s));
+                        }
+                        _ => return Err(NftError::at(t, "expected `prefix \"TEXT\"`")),
+                    }
+                }
+                "level" => {
+                    self.i += 1;
+                    let l = self.next().and_then(|t| t.word()).unwrap_or("");
+                    let level = match l {
+                        "emerg" | "alert" | "crit" | "err" => "error",
+                        "warn" | "notice" => "warn",
+                        "info" => "info",
+                        "debug" => "debug",
+                        _ => return Err(NftError::at(t, format!("log level `{l}`"))),
+                    };
+                    args.insert("level".into(), json!(level));
+                }
+                "group" | "snaplen" | "queue-threshold" | "flags" => {
+                    let at = &self.t[self.i];
+                    return Err(NftError::at(at, format!("`log {w}` is not supported yet")));
+                }
+                _ => break,
+            }
+        }
+        self.action(json!({ "log": args }), t);
+        Ok(())
+    }
+
+    fn ct(&mut self, t: &'a Token) -> Result<(), NftError> {
+        let s = self.sub(t)?;
+        let w = s.word().unwrap_or("");
+        let setting = self.peek_word() == Some("set");
+        if setting {
+            self.i += 1;
+            let v = self.values(s)?;
+            match w {
+                "mark" => {
+                    let v = self.one(&v)?;
+                    self.action(json!({ "ct_mark_set": v }), s);
+                }
+                "helper" => {
+                    let name = v.items[0].shown().trim_matches('"').to_string();
+                    let Some((_, kind)) = self.cx.helpers.iter().find(|(n, _)| *n == name) else {
+                        return Err(NftError::at(
+                            &v.items[0],
+                            format!("no ct helper object named `{name}` in this table"),
+                        ));
+                    };
+                    self.action(json!({ "ct_helper_set": kind }), s);
+                }
+                "label" => {
+                    let labels = self.list(&v, false, |t| Ok(scalar(t)))?;
+                    self.action(json!({ "ct_label_set": labels }), s);
+                }
+                _ => {
+                    return Err(NftError::at(
+                        s,
+                        format!("`ct {w} set` is not supported yet"),
+                    ))
+                }
+            }
+            return Ok(());
+        }
+        match w {
+            "state" | "status" => {
+                let v = self.values(s)?;
+                let names = self.list(&v, false, |t| Ok(json!(t.shown().trim_matches('"'))))?;
+                self.set(
+                    if w == "state" {
+                        "ct_state"
+                    } else {
+                        "ct_status"
+                    },
+                    names,
+                    s,
+                )
+            }
+            "direction" => {
+                let v = self.values(s)?;
+                let d = self.one(&v)?;
+                self.set("ct_direction", d, s)
+            }
+            "mark" => {
+                let v = self.masked(s)?;
+                self.set("ct_mark", v, s)
+            }
+            "helper" => {
+                let v = self.values(s)?;
+                let h = self.list(&v, false, |t| Ok(json!(t.shown().trim_matches('"'))))?;
+                if h.is_array() {
+                    return Err(NftError::at(s, "one helper name per rule here"));
+                }
+                self.set("ct_helper", h, s)
+            }
+            "label" => {
+                let v = self.values(s)?;
+                let l = self.list(&v, false, |t| Ok(scalar(t)))?;
+                self.set("ct_label", l, s)
+            }
+            _ => Err(NftError::at(s, format!("`ct {w}`: not supported yet"))),
+        }
+    }
+
+    /// A mark value, or `and MASK == VALUE` as `VALUE/MASK`.
+    fn masked(&mut self, s: &Token) -> Result<Value, NftError> {
+        if self.peek_word() == Some("and") {
+            self.i += 1;
+            let mask = self.next().and_then(|t| t.word()).map(str::to_string);
+            let v = self.values(s)?;
+            let value = self.one(&v)?;
+            let (Some(mask), Some(value)) = (
+                mask,
+                value
+                    .as_str()
+                    .map(str::to_string)
+                    .or(value.as_u64().map(|n| n.to_string())),
+            ) else {
+                return Err(NftError::at(s, "expected `and MASK == VALUE`"));
+            };
+            return Ok(json!(format!("{value}/{mask}")));
+        }
+        let v = self.values(s)?;
+        self.one(&v)
+    }
+
+    fn meta(&mut self, s: &'a Token) -> Result<(), NftError> {
+        match s.word().unwrap_or("") {
+            "l4proto" => {
+                let v = self.values(s)?;
+                let p = self.one(&v)?;
+                self.set("proto", p, s)
+            }
+            "nfproto" => {
+                let v = self.values(s)?;
+                let f = self.one(&v)?;
+                self.set("family", f, s)
+            }
+            "mark" => {
+                if self.peek_word() == Some("set") {
+                    self.i += 1;
+                    let v = self.values(s)?;
+                    let m = self.one(&v)?;
+                    self.action(json!({ "mark_set": m }), s);
+                    return Ok(());
+                }
+                let v = self.masked(s)?;
+                self.set("mark", v, s)
+            }
+            "iif" | "oif" => {
+                let v = self.values(s)?;
+                let l = self.list(&v, false, |t| Ok(scalar(t)))?;
+                let key = s.word().unwrap_or("iif").to_string();
+                self.set(&key, l, s)
+            }
+            w => Err(NftError::at(s, format!("`meta {w}`: not supported yet"))),
+        }
+    }
+
+    fn ip(&mut self, t: &'a Token, v6: bool) -> Result<(), NftError> {
+        let s = self.sub(t)?;
+        let family = if v6 { "ipv6" } else { "ipv4" };
+        match s.word().unwrap_or("") {
+            "saddr" | "daddr" => {
+                let v = self.values(s)?;
+                let a = self.list(&v, true, |t| Ok(json!(t.shown().trim_matches('"'))))?;
+                self.set("family", json!(family), t)?;
+                self.set(s.word().unwrap_or("saddr"), a, s)
+            }
+            "protocol" | "nexthdr" => {
+                let v = self.values(s)?;
+                let p = self.one(&v)?;
+                self.set("family", json!(family), t)?;
+                self.set("proto", p, s)
+            }
+            w => Err(NftError::at(
+                s,
+                format!("`{} {w}`: not supported yet", t.shown()),
+            )),
+        }
+    }
+
+    fn ports(&mut self, t: &'a Token, proto: &str) -> Result<(), NftError> {
+        let s = self.sub(t)?;
+        let w = s.word().unwrap_or("");
+        if w != "dport" && w != "sport" {
+            return Err(NftError::at(s, format!("`{proto} {w}`: not supported yet")));
+        }
+        let v = self.values(s)?;
+        let p = self.list(&v, true, port)?;
+        if proto != "th" {
+            self.set("proto", json!(proto), t)?;
+        }
+        self.set(w, p, s)
+    }
+}
+
+/// A word as a JSON number when it is a decimal number, else as a string.
+fn scalar(t: &Token) -> Value {
+    let s = t.shown();
+    let s = s.trim_matches('"');
+    match s.parse::<u64>() {
+        Ok(n) => json!(n),
+        Err(_) => json!(s),
+    }
+}
+
+/// A port, a range, or a service name from `/etc/services`, as nft reads them.
+fn port(t: &Token) -> Result<Value, NftError> {
+    let s = t.shown();
+    if s.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        return Ok(scalar(t));
+    }
+    service(&s).map(|p| json!(p)).ok_or_else(|| {
+        NftError::at(
+            t,
+            format!("`{s}`: not a port, a range or a service name in /etc/services"),
+        )
+    })
+}
+
+/// The port of service `name` (TCP or UDP) in `/etc/services`.
+fn service(name: &str) -> Option<u16> {
+    let text = std::fs::read_to_string("/etc/services").ok()?;
+    text.lines().find_map(|l| {
+        let l = l.split('#').next()?;
+        let mut words = l.split_whitespace();
+        let first = words.next()?;
+        let (port, _) = words.next()?.split_once('/')?;
+        (first == name || words.any(|alias| alias == name)).then(|| port.parse().ok())?
+    })
+}

@@ -1,0 +1,237 @@
+//! Rulesets in nftables' syntax: the same policy written in YAML and as an nft ruleset
+//! compiles to the same rules (their text forms equal, chain by chain), what the filter
+//! cannot do yet is refused at its line and column, and errors the filter finds after
+//! reading (a bad port, two chains on one hook) point into the ruleset too.
+
+use brickwall_filter::load::load;
+use brickwall_filter::nft;
+use std::path::PathBuf;
+
+/// A compiled chain: its type, hook, policy and rules' text forms.
+type Compiled = (String, String, String, Vec<String>);
+
+/// Each chain's type, hook, policy and rules' text forms.
+fn compiled(config_json: &str) -> Vec<Compiled> {
+    let slots = load(config_json).unwrap_or_else(|e| panic!("{e}"));
+    slots
+        .iter()
+        .flatten()
+        .map(|c| {
+            (
+                c.kind.name().to_string(),
+                c.hook.name().to_string(),
+                format!("{:?}", c.policy),
+                c.rules.iter().map(|r| r.text.clone()).collect(),
+            )
+        })
+        .collect()
+}
+
+fn ruleset_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bw-nft-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("rules.nft");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn from_ruleset(name: &str, text: &str) -> Result<Vec<Compiled>, String> {
+    let p = ruleset_file(name, text);
+    let json = serde_json::json!({ "ruleset": p }).to_string();
+    let r = load(&json).map(|_| compiled(&json));
+    let _ = std::fs::remove_dir_all(p.parent().unwrap());
+    r
+}
+
+/// The policy of the live tests (core/tests/firewall), as the kernel is given it:
+/// helpers assigned by `ct helper set`, the forward chain with its sets.
+const LIVE_RULESET: &str = r#"table inet bw {
+ct helper ftp-h { type "ftp" protocol tcp; l3proto inet; }
+ct helper tftp-h { type "tftp" protocol udp; l3proto inet; }
+chain helper_assign { type filter hook prerouting priority filter;
+tcp dport 21 ct helper set "ftp-h"
+udp dport 69 ct helper set "tftp-h"
+}
+chain filter_forward { type filter hook forward priority filter; policy drop;
+  icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } accept
+  ct state established,related accept
+  ct state new tcp dport { 21, 6667, 1723, 6566 } accept
+  ct state new udp dport { 69, 10080, 162 } accept
+  ct state new icmp type echo-request accept
+  ct state new icmpv6 type echo-request accept
+}
+}
+"#;
+
+/// The same, in the filter's YAML (as core/tests/firewall's brickwall config has it).
+const LIVE_YAML: &str = r#"
+chains:
+  - hook: prerouting
+    rules:
+      - {match: {proto: tcp, dport: 21}, action: {ct_helper_set: ftp}}
+      - {match: {proto: udp, dport: 69}, action: {ct_helper_set: tftp}}
+  - hook: forward
+    policy: drop
+    rules:
+      - match: {proto: icmpv6, icmp_type: [nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert]}
+        action: accept
+      - {match: {ct_state: [established, related]}, action: accept}
+      - {match: {ct_state: new, proto: tcp, dport: [21, 6667, 1723, 6566]}, action: accept}
+      - {match: {ct_state: new, proto: udp, dport: [69, 10080, 162]}, action: accept}
+      - {match: {ct_state: new, proto: icmp, icmp_type: echo-request}, action: accept}
+      - {match: {ct_state: new, proto: icmpv6, icmp_type: echo-request}, action: accept}
+"#;
+
+fn yaml_as_json(yaml: &str) -> String {
+    let v: serde_json::Value = serde_yaml_ng::from_str(yaml).unwrap();
+    v.to_string()
+}
+
+#[test]
+fn the_live_tests_policy_compiles_as_its_yaml_does() {
+    let ours = from_ruleset("live", LIVE_RULESET).unwrap();
+    let yaml = compiled(&yaml_as_json(LIVE_YAML));
+    assert_eq!(ours, yaml);
+    assert_eq!(ours.len(), 2);
+    assert!(
+        ours[1].3[2].contains("tcp dport { 21, 6667, 1723, 6566 }"),
+        "{:?}",
+        ours[1]
+    );
+}
+
+/// `nft list ruleset`'s own output: tabs, counters with their counts, named sets,
+/// comments, `meta l4proto`, an `ip` table (its rules match IPv4 only and its drop
+/// policy drops only IPv4), a raw chain.
+#[test]
+fn what_nft_list_ruleset_prints_is_read() {
+    let listed = "table ip filter {\n\
+\tset admins {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 10.0.0.0/24, 192.0.2.7 }\n\t}\n\n\
+\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\
+\t\tiif \"lo\" accept comment \"loopback\"\n\
+\t\tct state invalid counter packets 3 bytes 180 drop\n\
+\t\tip saddr @admins tcp dport ssh counter packets 0 bytes 0 accept\n\
+\t\tmeta l4proto icmp accept\n\
+\t\tip saddr != 10.0.0.0/8 udp dport 1024-65535 log prefix \"hi: \" level info\n\
+\t\tmeta mark and 0xff == 0x10 ct mark set 0x20 accept\n\
+\t}\n\n\
+\tchain pre {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\
+\t\tudp dport 53 notrack\n\t}\n}\n";
+    let ours = from_ruleset("listed", listed).unwrap();
+    let yaml = compiled(&yaml_as_json(
+        r#"
+chains:
+  - hook: prerouting
+    type: raw
+    rules:
+      - {match: {family: ipv4, proto: udp, dport: 53}, action: notrack}
+  - hook: input
+    rules:
+      - {match: {family: ipv4, iif: lo}, action: accept, comment: loopback}
+      - {match: {family: ipv4, ct_state: invalid}, action: drop, counter: true}
+      - {match: {family: ipv4, saddr: [10.0.0.0/24, 192.0.2.7], proto: tcp, dport: 22}, action: accept, counter: true}
+      - {match: {family: ipv4, proto: icmp}, action: accept}
+      - {match: {family: ipv4, saddr: "!10.0.0.0/8", proto: udp, dport: "1024-65535"}, action: {log: {prefix: "hi: ", level: info}}}
+      - {match: {family: ipv4, mark: "0x10/0xff"}, action: [{ct_mark_set: "0x20"}, accept]}
+      - {match: {family: ipv4}, action: drop}
+"#,
+    ));
+    assert_eq!(ours, yaml);
+}
+
+/// Each refusal names the line, the column and the word.
+#[test]
+fn what_the_filter_cannot_do_is_refused_where_it_is_written() {
+    let head =
+        "table inet t {\n  chain c {\n    type filter hook input priority filter; policy drop;\n";
+    for (rule, at, words) in [
+        (
+            "    tcp dport 22 reject\n",
+            "4:18",
+            "`reject`: reject is not supported yet",
+        ),
+        ("    iifname \"eth0\" accept\n", "4:5", "`iifname`"),
+        (
+            "    udp dport >= 1024 accept\n",
+            "4:15",
+            "comparisons are not supported yet",
+        ),
+        (
+            "    ct state new limit rate 4/second accept\n",
+            "4:18",
+            "rate limits",
+        ),
+        ("    jump other\n", "4:5", "jumps between chains"),
+        ("    tcp flags syn accept\n", "4:9", "`tcp flags`"),
+        ("    ip ttl 1 drop\n", "4:8", "`ip ttl`"),
+        (
+            "    ct helper set \"nope\"\n",
+            "4:19",
+            "no ct helper object named `nope`",
+        ),
+        ("    ip saddr @nope drop\n", "4:14", "no set named `nope`"),
+        ("    accept drop\n", "4:12", "after the verdict `accept`"),
+        (
+            "    tcp dport 22 udp dport 53\n",
+            "4:18",
+            "already matches proto",
+        ),
+        (
+            "    tcp dport nosuchservice accept\n",
+            "4:15",
+            "not a port, a range or a service name",
+        ),
+    ] {
+        let text = format!("{head}{rule}  }}\n}}\n");
+        let e = from_ruleset("refused", &text).unwrap_err();
+        let file_at = e.split_once("rules.nft:").map(|(_, r)| r).unwrap_or(&e);
+        assert!(
+            file_at.starts_with(&format!("{at}: ")) && file_at.contains(words),
+            "{rule}: {e}"
+        );
+    }
+    for (text, at, words) in [
+        ("table bridge b { }\n", "1:7", "bridge"),
+        ("add rule inet t c accept\n", "1:1", "commands such as `add rule`"),
+        ("table inet t {\n chain c { }\n}\n", "2:8", "regular chains"),
+        ("table inet t {\n chain c { type nat hook postrouting priority srcnat; }\n}\n", "2:17", "nat chains"),
+        ("table inet t {\n chain c { type filter hook input priority 10; }\n}\n", "2:44", "priority `10`"),
+        ("table inet t {\n chain c { type filter hook input priority filter;\n ct state bogus accept\n }\n}\n", "3:5", "unknown variant `bogus`"),
+        ("table inet t {\n chain c { type filter hook input priority filter;\n log prefix \"x\n }\n}\n", "3:13", "closing quote"),
+    ] {
+        let e = from_ruleset("refused2", text).unwrap_err();
+        let file_at = e.split_once("rules.nft:").map(|(_, r)| r).unwrap_or(&e);
+        assert!(
+            file_at.starts_with(&format!("{at}: ")) && file_at.contains(words),
+            "{text}: {e}"
+        );
+    }
+}
+
+/// Errors found after reading (the rule compiler's, the one-chain-per-hook check)
+/// point into the ruleset.
+#[test]
+fn later_errors_point_into_the_ruleset() {
+    let e = from_ruleset(
+        "later",
+        "table inet t {\n chain c { type filter hook input priority filter;\n  tcp dport 70000 accept\n }\n}\n",
+    )
+    .unwrap_err();
+    assert!(e.contains("rules.nft:3:7: ") && e.contains("70000"), "{e}");
+    let e = from_ruleset(
+        "twice",
+        "table inet a {\n chain c { type filter hook input priority filter; }\n}\n\
+         table inet b {\n chain d { type filter hook input priority filter; }\n}\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("rules.nft:5:29: ") && e.contains("already defined"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_ruleset_reads_alone() {
+    let chains = nft::chains("flush ruleset\n").unwrap();
+    assert!(chains.is_empty());
+}
