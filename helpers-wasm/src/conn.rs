@@ -63,7 +63,8 @@ pub struct PacketCall<'a> {
 /// How the connection an expectation creates is translated (Linux's
 /// `nf_nat_follow_master`): its destination goes to `to`:`to_port`; its source becomes
 /// the address the master's far side has in the master's direction `reply` (false:
-/// original) that the expected connection travels in.
+/// original) that the expected connection travels in (GRE in the original direction:
+/// its key too, the master's translated source port).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExpectNat {
     /// The expected connection travels in the master's reply direction.

@@ -840,15 +840,24 @@ pub fn parsers(data: &[u8]) {
         }
         3 => {
             let mut s = Session::default();
+            // Half the inputs as behind NAT, the new call id a fixed port.
+            let nat_id = (payload.len() % 2 == 1).then_some(0x9c40);
             for (i, m) in brickwall_helper_pptp::msg::messages(payload)
                 .take(1000)
                 .enumerate()
             {
                 if let Some(c) = m.control() {
-                    if (sel >> 3 >> (i % 5)) & 1 == 0 {
-                        s.from_pns(&c);
+                    let from_pns = (sel >> 3 >> (i % 5)) & 1 == 0;
+                    if from_pns {
+                        s.from_pns(&c, nat_id);
                     } else {
                         let _ = s.from_pac(&c);
+                    }
+                    // A translated call id translates back.
+                    if let Some((_, v)) = c.pns_call_field(from_pns) {
+                        if let Some(t) = s.translated_call_id(v, from_pns) {
+                            assert_eq!(s.translated_call_id(t, !from_pns), Some(v));
+                        }
                     }
                 }
             }

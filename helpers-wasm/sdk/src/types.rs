@@ -191,7 +191,8 @@ pub enum Verdict {
 }
 
 /// How an expected connection is translated, for a master behind NAT: its destination
-/// goes to `to`:`to_port`, its source becomes what the master's far side has in `dir`.
+/// goes to `to`:`to_port`, its source becomes what the master's far side has in `dir`
+/// (for GRE in `Original`, the key too: the master's translated source port).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExpectNat {
     /// The master's direction the expected connection's first packet travels in.

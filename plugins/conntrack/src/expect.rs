@@ -44,7 +44,8 @@ impl Mask {
 
 /// How the connection an expectation creates is translated, for a master behind NAT
 /// (Linux's `nf_nat_follow_master`): the destination goes to `to`:`to_port`, the
-/// source to the address the master's far side has in the direction it travels in.
+/// source to the address the master's far side has in the direction it travels in
+/// (GRE in the master's original direction: its key too, see `follow_master`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FollowNat {
     /// The expected connection travels in the master's reply direction.

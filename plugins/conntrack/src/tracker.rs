@@ -1743,18 +1743,26 @@ impl Tracker {
 /// The reply tuple of a connection expected behind NAT (Linux's `nf_nat_follow_master`):
 /// its destination goes where the helper said the payload pointed; its source becomes
 /// the address the master's far side has in the direction the connection travels in,
-/// its ports kept.
+/// its port kept. GRE in the master's original direction (PPTP's PNS → PAC) is answered
+/// on the master's translated source port instead, the call id the PPTP helper wrote
+/// in the PNS's place (Linux's `nf_nat_pptp`), so that callers behind one address stay
+/// apart.
 fn follow_master(master: &Conn, orig: &Tuple, nat: &crate::expect::FollowNat) -> Tuple {
     let other = if nat.reply {
         master.orig
     } else {
         master.reply()
     };
+    let dst_id = if orig.proto == ipproto::GRE && !nat.reply {
+        other.dst_id
+    } else {
+        orig.src_id
+    };
     Tuple {
         src: nat.to,
         dst: other.dst,
         src_id: nat.to_port,
-        dst_id: orig.src_id,
+        dst_id,
         ..*orig
     }
 }

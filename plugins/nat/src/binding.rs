@@ -111,7 +111,9 @@ impl Chooser {
         used: &dyn Fn(&Flow) -> bool,
     ) -> bool {
         let (min, size): (u32, u32) = match (t.kind, range.keys) {
-            (KeyKind::None, _) => return !used(t),
+            // GRE keys are never searched (Linux searches them only for a range that
+            // names keys, which no rule here can).
+            (KeyKind::None | KeyKind::GreKey, _) => return !used(t),
             (_, Some((lo, hi))) => (u32::from(lo), u32::from(hi) - u32::from(lo) + 1),
             (KeyKind::IcmpId, None) => (0, 65536),
             (KeyKind::Ports, None) => {

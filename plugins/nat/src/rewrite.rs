@@ -1,6 +1,8 @@
 //! Applying a manip to a datagram's bytes (Linux's `nf_nat_ipv4_manip_pkt`,
 //! `nf_nat_ipv6_manip_pkt` and the protocols' `manip_pkt`): the source or destination
-//! address, the port or ICMP query id, and every checksum that covers them, updated
+//! address, the port, ICMP query id or enhanced GRE's key (version 1, the receiver's
+//! call id, destination manip only; no checksum covers it), and every checksum that
+//! covers them, updated
 //! incrementally (RFC 1624): the IPv4 header's; TCP's, UDP's and ICMPv6's through
 //! their pseudo-header; ICMP's for the id. A UDP checksum of 0 over IPv4 means "none"
 //! and stays 0; an updated UDP checksum that comes out 0 is written as 0xffff.
@@ -129,6 +131,12 @@ pub fn manip(
         },
         ip_proto::ICMP | ip_proto::ICMPV6 => match d.get(l4) {
             Some(&t) if !icmp_is_error(family, t) => l4 + 4,
+            _ => return changed,
+        },
+        // Enhanced GRE (version 1) carries the receiver's key (PPTP's call id) after
+        // its flags, protocol and payload length; other versions are left alone.
+        ip_proto::GRE if m == Manip::Dst => match d.get(l4 + 1) {
+            Some(&v) if v & 0x07 == 1 => l4 + 6,
             _ => return changed,
         },
         _ => return changed,
@@ -327,5 +335,93 @@ mod tests {
         );
         assert_eq!(verify_l4(&d, Family::Ipv6, ip_proto::ICMPV6, 40), 0);
         assert_eq!(&d[24..40], &n);
+    }
+
+    /// Enhanced GRE: flags with key and sequence present, version 1, PPP, payload
+    /// length, key, sequence.
+    fn gre_v1(version: u8, key: u16) -> Vec<u8> {
+        let g = [
+            0x30,
+            version,
+            0x88,
+            0x0b,
+            0,
+            0,
+            (key >> 8) as u8,
+            key as u8,
+            0,
+            0,
+            0,
+            1,
+        ];
+        let ip = etherparse::Ipv4Header::new(
+            g.len() as u16,
+            64,
+            etherparse::IpNumber::GRE,
+            [198, 51, 100, 2],
+            [192, 0, 2, 1],
+        )
+        .unwrap();
+        let mut d = Vec::new();
+        ip.write(&mut d).unwrap();
+        d.extend_from_slice(&g);
+        d
+    }
+
+    #[test]
+    fn gre_v1_key_is_written_on_a_destination_manip_only() {
+        let t = Target {
+            addr: v4([10, 0, 0, 1]),
+            key: Some(0x1234),
+        };
+        let mut d = gre_v1(1, 40000);
+        assert!(manip(
+            &mut d,
+            Family::Ipv4,
+            ip_proto::GRE,
+            Some(20),
+            Manip::Dst,
+            &t
+        ));
+        assert_eq!(&d[16..20], &[10, 0, 0, 1]);
+        assert_eq!(&d[26..28], &0x1234u16.to_be_bytes());
+        assert_eq!(checksum(&d[..20]), 0);
+        // The source manip has no key to write (GRE carries none for the sender).
+        let mut d = gre_v1(1, 40000);
+        let before = d.clone();
+        manip(
+            &mut d,
+            Family::Ipv4,
+            ip_proto::GRE,
+            Some(20),
+            Manip::Src,
+            &Target {
+                addr: v4([198, 51, 100, 2]),
+                key: Some(7),
+            },
+        );
+        assert_eq!(d, before);
+        // Version 0 keeps its bytes but the address; a cut header is left alone.
+        let mut d = gre_v1(0, 40000);
+        manip(
+            &mut d,
+            Family::Ipv4,
+            ip_proto::GRE,
+            Some(20),
+            Manip::Dst,
+            &t,
+        );
+        assert_eq!(&d[26..28], &40000u16.to_be_bytes());
+        let mut d = gre_v1(1, 40000);
+        d.truncate(27);
+        manip(
+            &mut d,
+            Family::Ipv4,
+            ip_proto::GRE,
+            Some(20),
+            Manip::Dst,
+            &t,
+        );
+        assert_eq!(&d[26..27], &[(40000u16 >> 8) as u8]);
     }
 }

@@ -67,6 +67,9 @@ pub enum KeyKind {
     Ports,
     /// The query id, the same in both directions (ICMP, ICMPv6).
     IcmpId,
+    /// GRE's keys (PPTP's call ids): a destination manip writes the destination key,
+    /// the only one a packet carries; a binding keeps both and never searches them.
+    GreKey,
     /// Nothing: only the addresses are translated.
     None,
 }
@@ -78,6 +81,7 @@ impl KeyKind {
             ip_proto::TCP | ip_proto::UDP | ip_proto::SCTP => KeyKind::Ports,
             ip_proto::ICMP if family != FAMILY_V6 => KeyKind::IcmpId,
             ip_proto::ICMPV6 if family == FAMILY_V6 => KeyKind::IcmpId,
+            ip_proto::GRE => KeyKind::GreKey,
             _ => KeyKind::None,
         }
     }
@@ -179,25 +183,27 @@ impl Flow {
         }
     }
 
-    /// The port (or ICMP id) the manip changes; `None` for protocols without one.
+    /// The port, ICMP id or GRE key the manip changes; `None` for protocols without
+    /// one, and for GRE's source key, which its packets do not carry.
     pub fn key(&self, m: Manip) -> Option<u16> {
         match (self.kind, m) {
-            (KeyKind::None, _) => None,
+            (KeyKind::None, _) | (KeyKind::GreKey, Manip::Src) => None,
             (KeyKind::IcmpId, _) | (KeyKind::Ports, Manip::Src) => Some(self.sport),
-            (KeyKind::Ports, Manip::Dst) => Some(self.dport),
+            (KeyKind::Ports | KeyKind::GreKey, Manip::Dst) => Some(self.dport),
         }
     }
 
-    /// Sets the port (or ICMP id) the manip changes; nothing for protocols without one.
+    /// Sets the port, ICMP id or GRE key the manip changes; nothing where
+    /// [`key`](Self::key) has none.
     pub fn set_key(&mut self, m: Manip, k: u16) {
         match (self.kind, m) {
-            (KeyKind::None, _) => {}
+            (KeyKind::None, _) | (KeyKind::GreKey, Manip::Src) => {}
             (KeyKind::IcmpId, _) => {
                 self.sport = k;
                 self.dport = k;
             }
             (KeyKind::Ports, Manip::Src) => self.sport = k,
-            (KeyKind::Ports, Manip::Dst) => self.dport = k,
+            (KeyKind::Ports | KeyKind::GreKey, Manip::Dst) => self.dport = k,
         }
     }
 }
@@ -260,5 +266,20 @@ mod tests {
         f.set_key(Manip::Src, 5);
         assert_eq!(f.to_reply(&echo_reply), t(2, 1, 5, 0, ip_proto::ICMP));
         assert_eq!(Manip::Src.status_bit(true), status::DST_NAT);
+    }
+
+    #[test]
+    fn gre_keys_are_kept_and_only_the_destination_one_is_written() {
+        let reply = t(2, 9, 0x5678, 40000, ip_proto::GRE);
+        let f = Flow::inverse_of(&reply);
+        assert_eq!(f.kind, KeyKind::GreKey);
+        assert_eq!((f.key(Manip::Src), f.key(Manip::Dst)), (None, Some(0x5678)));
+        let mut g = f;
+        g.set_key(Manip::Src, 1);
+        assert_eq!(g, f, "no source key to set");
+        g.set_key(Manip::Dst, 7);
+        assert_eq!(g.dport, 7);
+        // Both keys survive a binding's round trip.
+        assert_eq!(f.to_reply(&reply), reply);
     }
 }

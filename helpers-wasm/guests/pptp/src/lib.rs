@@ -14,22 +14,25 @@
 //! the first control message of a segment, every whole message of a segment is read.
 //!
 //! Behind NAT (the control connection is translated, say the PNS's address by a
-//! source NAT) the two expectations are those of Linux's `nf_nat_pptp`: PNS → PAC is
-//! expected as the PNS sends it (the master's original addresses), PAC → PNS as the
-//! PAC sends it (the master's reply addresses: to the PNS's translated address), and
-//! each carries the translation that follows the master — PNS → PAC goes on to the
-//! PAC's real address, PAC → PNS to the PNS's, each call id kept (the expected
-//! connection's reply comes from the address the other side sent to). The call ids
-//! themselves are not rewritten (Linux replaces the PNS's call id with the control
-//! connection's translated port, so that several PNSes behind one address can call
-//! one PAC with the same id; see plugins/nat/README.md): one PNS behind a source NAT
-//! works, several work while their call ids to one PAC differ.
+//! source NAT) the helper does what Linux's `nf_nat_pptp` adds. The PNS's call id is
+//! replaced, so that PNSes behind one address that pick the same id stay apart at the
+//! PAC: by the control connection's port as the PAC sees it (the reply tuple's
+//! destination port, unique per translated address and PAC), in the PNS's
+//! Outgoing-Call-Request, Incoming-Call-Reply and Call-Clear-Request; the PAC's
+//! Outgoing-Call-Reply, Incoming-Call-Connected, WAN-Error-Notify and Set-Link-Info get
+//! the PNS's own id back in their peer call id. The edits keep the length. The two
+//! expectations: PNS → PAC as the PNS sends it (the master's original addresses, its
+//! own call id), PAC → PNS as the PAC sends it (the master's reply addresses, to the
+//! PNS's translated address and the new call id), each translated as it follows the
+//! master — PNS → PAC goes on to the PAC's real address, and conntrack gives GRE the
+//! master's translated port as the key its answers come back to (the new id); PAC →
+//! PNS goes on to the PNS's real address and own call id.
 //!
 //! State: the original tuple ([`Tuple::encode`], 14 bytes), then [`Session::encode`]
-//! (6 bytes: session state, call state, PNS call id, PAC call id), then, only for a
-//! translated connection, the reply tuple (14 bytes): 20 or 34 bytes, written when
-//! the connection is assigned and then only when the session changes. IPv6
-//! connections get empty state and are never looked at.
+//! (8 bytes: session state, call state, PNS call id, PAC call id, the PNS's call id as
+//! the PAC knows it), then, only for a translated connection, the reply tuple (14
+//! bytes): 22 or 36 bytes, written when the connection is assigned and then only when
+//! the session changes. IPv6 connections get empty state and are never looked at.
 
 #[cfg(test)]
 use brickwall_helper_testkit as capture;
@@ -39,8 +42,8 @@ pub mod session;
 pub use session::{Call, CallState, Session, SessionState};
 
 use brickwall_helper_sdk::{
-    export_helper, proto, ConnInfo, CtState, Direction, Expect, ExpectNat, Helper, Outcome, Packet,
-    State, Tuple,
+    export_helper, proto, ConnInfo, CtState, Direction, Edit, Expect, ExpectNat, Helper, Outcome,
+    Packet, State, Tuple,
 };
 
 /// The helper.
@@ -50,10 +53,10 @@ pub struct Pptp;
 /// reply tuple is `reply` when it is translated (`None`: the reply is the original
 /// reversed): PNS → PAC, then PAC → PNS.
 ///
-/// Translated, PNS → PAC is expected from the PNS's real address to the PAC's address
-/// as the PNS knows it, going on to the PAC's real address; PAC → PNS from the PAC's
-/// real address to the PNS's address as the PAC knows it, going on to the PNS's real
-/// address (Linux's `nf_nat_pptp`, without its call id rewriting).
+/// Translated, PNS → PAC is expected from the PNS's real address and call id to the
+/// PAC's address as the PNS knows it, going on to the PAC's real address; PAC → PNS
+/// from the PAC's real address to the PNS's address and call id as the PAC knows them,
+/// going on to the PNS's real address and own call id (Linux's `nf_nat_pptp`).
 pub fn gre_expectations(original: &Tuple, reply: Option<&Tuple>, call: Call) -> [Expect; 2] {
     let back = reply.copied().unwrap_or_else(|| original.reversed());
     let mut to_pac = Expect::exact(Tuple {
@@ -68,7 +71,7 @@ pub fn gre_expectations(original: &Tuple, reply: Option<&Tuple>, call: Call) -> 
         dst: back.dst,
         protocol: proto::GRE,
         src_port: call.pac_call_id,
-        dst_port: call.pns_call_id,
+        dst_port: call.pns_call_id_nat,
     });
     if reply.is_some() {
         to_pac.nat = Some(ExpectNat {
@@ -126,12 +129,16 @@ impl Helper for Pptp {
         };
         let mut session = before;
         let mut out = Outcome::accept();
+        // Behind NAT a new call is known to the PAC by the control connection's port
+        // as the PAC sees it.
+        let nat_id = reply.map(|r| r.dst_port);
+        let from_pns = pkt.dir == Direction::Original;
         for m in msg::messages(pkt.payload) {
             let Some(control) = m.control() else {
                 continue;
             };
             match pkt.dir {
-                Direction::Original => session.from_pns(&control),
+                Direction::Original => session.from_pns(&control, nat_id),
                 Direction::Reply => {
                     if let Some(call) = session.from_pac(&control) {
                         out.expects
@@ -145,6 +152,13 @@ impl Helper for Pptp {
                     ) {
                         out.end_expected = true;
                     }
+                }
+            }
+            if let Some((at, value)) = control.pns_call_field(from_pns) {
+                if let Some(id) = session.translated_call_id(value, from_pns) {
+                    let at = m.offset + msg::HEADER_LEN + at;
+                    out.rewrites
+                        .push(Edit::replace(at..at + 2, id.to_be_bytes().to_vec()));
                 }
             }
         }
@@ -506,6 +520,7 @@ mod tests {
         };
         let c = conn();
         let mut st = State::new(Pptp::assigned(&c));
+        let mut st_nat = State::new(Pptp::assigned(&snat_conn()));
         for round in 0..20_000 {
             let len = (next() % 200) as usize;
             let mut p: Vec<u8> = (0..len).map(|_| next() as u8).collect();
@@ -536,10 +551,19 @@ mod tests {
                 tcp_flags: 0x18,
                 payload: &p,
             };
-            let out = Pptp::packet(&pkt, &mut st);
-            assert_eq!(out.verdict, None);
-            assert_eq!(out.expects.len() % 2, 0);
-            assert!(session_of(&st).session <= SessionState::Confirmed);
+            for st in [&mut st, &mut st_nat] {
+                let out = Pptp::packet(&pkt, st);
+                assert_eq!(out.verdict, None);
+                assert_eq!(out.expects.len() % 2, 0);
+                assert!(session_of(st).session <= SessionState::Confirmed);
+                // Edits are two bytes within the payload, in order, apart.
+                let mut end = 0;
+                for e in &out.rewrites {
+                    assert_eq!((e.length, e.data.len()), (2, 2));
+                    assert!(e.offset >= end && (e.offset + 2) as usize <= p.len());
+                    end = e.offset + 2;
+                }
+            }
         }
     }
 
@@ -619,19 +643,51 @@ mod tests {
         }
     }
 
-    /// An outgoing call, PNS call 0x1234, PAC call 0x5678.
-    fn outgoing_call() -> Vec<(Direction, Vec<u8>)> {
+    /// An outgoing call, PNS call 0x1234, PAC call 0x5678; the PAC answers `echo`, the
+    /// PNS's call id as it reached the PAC.
+    fn outgoing_call(echo: u16) -> Vec<(Direction, Vec<u8>)> {
         let mut segs = start();
         segs.push((O, out_request(0x1234)));
-        segs.push((R, out_reply(0x5678, 0x1234, 1)));
+        segs.push((R, out_reply(0x5678, echo, 1)));
         segs
     }
 
+    /// `payload` with `edits` applied (same-length edits only).
+    fn edited(payload: &[u8], edits: &[brickwall_helper_sdk::Edit]) -> Vec<u8> {
+        let mut p = payload.to_vec();
+        for e in edits {
+            let at = e.offset as usize;
+            assert_eq!(e.length as usize, e.data.len(), "same length");
+            p[at..at + e.data.len()].copy_from_slice(&e.data);
+        }
+        p
+    }
+
+    /// The one edit of `out`: its offset and the id it writes.
+    fn id_edit(out: &Outcome) -> Option<(u32, u16)> {
+        match &out.rewrites[..] {
+            [] => None,
+            [e] => Some((e.offset, u16::from_be_bytes([e.data[0], e.data[1]]))),
+            more => panic!("several edits: {more:?}"),
+        }
+    }
+
+    /// The translated port of [`snat_conn`]'s control connection.
+    const NEW_ID: u16 = 61000;
+
     #[test]
-    fn behind_snat_gre_is_expected_as_each_side_sends_it_and_follows_the_master() {
+    fn behind_snat_the_call_id_is_replaced_and_gre_follows_the_master() {
         let c = snat_conn();
-        assert_eq!(Pptp::assigned(&c).len(), 34, "the reply tuple is kept");
-        let (outs, _, st) = replay(&c, &outgoing_call());
+        assert_eq!(Pptp::assigned(&c).len(), 36, "the reply tuple is kept");
+        let (outs, _, st) = replay(&c, &outgoing_call(NEW_ID));
+        // The request carries the new id to the PAC, the reply the PNS's own back.
+        assert_eq!(id_edit(&outs[2]), Some((12, NEW_ID)));
+        assert_eq!(id_edit(&outs[3]), Some((14, 0x1234)));
+        assert!(outs[..2].iter().all(|o| o.rewrites.is_empty()));
+        let sent = edited(&out_request(0x1234), &outs[2].rewrites);
+        assert_eq!(sent, out_request(NEW_ID));
+        let got = edited(&out_reply(0x5678, NEW_ID, 1), &outs[3].rewrites);
+        assert_eq!(got, out_reply(0x5678, 0x1234, 1));
         let e = &outs[3].expects;
         assert_eq!(e.len(), 2);
         // PNS → PAC as the PNS sends it, on to the PAC's real address (the same here).
@@ -644,8 +700,9 @@ mod tests {
                 to_port: 0x5678
             })
         );
-        // PAC → PNS as the PAC sends it, to the translated address, on to the PNS.
-        assert_eq!(e[1].tuple, gre(SERVER, PUBLIC, 0x5678, 0x1234));
+        // PAC → PNS as the PAC sends it, to the translated address and the new id, on
+        // to the PNS and its own id.
+        assert_eq!(e[1].tuple, gre(SERVER, PUBLIC, 0x5678, NEW_ID));
         assert_eq!(
             e[1].nat,
             Some(ExpectNat {
@@ -655,19 +712,51 @@ mod tests {
             })
         );
         assert!(e.iter().all(|x| !x.any_src_addr && !x.any_src_port));
-        // No payload is edited (call ids are kept), and the state keeps its reply tuple.
-        assert!(outs.iter().all(|o| o.rewrites.is_empty()));
         let (_, s, reply, _) = decode(st.get()).expect("state");
         assert_eq!(reply, Some(c.reply));
         assert_eq!(
-            (s.call, s.pns_call_id, s.pac_call_id),
-            (CallState::OutConfirmed, 0x1234, 0x5678)
+            (s.call, s.pns_call_id, s.pns_call_id_nat, s.pac_call_id),
+            (CallState::OutConfirmed, 0x1234, NEW_ID, 0x5678)
         );
     }
 
     #[test]
+    fn behind_snat_a_reply_to_the_pnss_own_id_brings_nothing_up() {
+        let (outs, _, st) = replay(&snat_conn(), &outgoing_call(0x1234));
+        assert!(outs[3].expects.is_empty());
+        assert!(outs[3].rewrites.is_empty());
+        assert_eq!(session_of(&st).call, CallState::OutRequested);
+    }
+
+    #[test]
+    fn behind_snat_the_other_messages_naming_the_call_are_translated() {
+        let mut segs = outgoing_call(NEW_ID);
+        // The PAC: WAN-Error-Notify, Set-Link-Info, then Call-Disconnect-Notify (its
+        // own call id, left alone); the PNS: Set-Link-Info (the PAC's id, left alone),
+        // Call-Clear-Request.
+        let mut two = m(14, &NEW_ID.to_be_bytes());
+        two.extend(m(15, &NEW_ID.to_be_bytes()));
+        segs.push((R, two));
+        segs.push((O, m(15, &0x5678u16.to_be_bytes())));
+        segs.push((O, m(12, &0x1234u16.to_be_bytes())));
+        segs.push((R, m(13, &0x5678u16.to_be_bytes())));
+        let (outs, _, _) = replay(&snat_conn(), &segs);
+        let offsets: Vec<(u32, u16)> = outs[4]
+            .rewrites
+            .iter()
+            .map(|e| (e.offset, u16::from_be_bytes([e.data[0], e.data[1]])))
+            .collect();
+        // The second message starts after the first's 40 bytes.
+        assert_eq!(offsets, [(12, 0x1234), (40 + 12, 0x1234)]);
+        assert_eq!(id_edit(&outs[5]), None);
+        assert_eq!(id_edit(&outs[6]), Some((12, NEW_ID)));
+        assert_eq!(id_edit(&outs[7]), None);
+    }
+
+    #[test]
     fn behind_dnat_the_pac_is_reached_at_its_real_address() {
-        // The PNS calls 203.0.113.9, which a destination NAT sends on to the PAC.
+        // The PNS calls 203.0.113.9, which a destination NAT sends on to the PAC; the
+        // call id becomes the PNS's port, which the PAC sees unchanged.
         let mut c = ConnInfo::of(Tuple {
             src: Addr::V4(INSIDE),
             dst: Addr::V4([203, 0, 113, 9]),
@@ -678,15 +767,16 @@ mod tests {
         c.reply.src = Addr::V4(SERVER);
         let mut segs = start();
         segs.push((O, out_request(7)));
-        segs.push((R, out_reply(8, 7, 1)));
+        segs.push((R, out_reply(8, 40000, 1)));
         let (outs, _, _) = replay(&c, &segs);
+        assert_eq!(id_edit(&outs[2]), Some((12, 40000)));
         let e = &outs[3].expects;
         assert_eq!(e[0].tuple, gre(INSIDE, [203, 0, 113, 9], 7, 8));
         assert_eq!(
             e[0].nat.map(|n| (n.to, n.to_port)),
             Some((Addr::V4(SERVER), 8))
         );
-        assert_eq!(e[1].tuple, gre(SERVER, INSIDE, 8, 7));
+        assert_eq!(e[1].tuple, gre(SERVER, INSIDE, 8, 40000));
         assert_eq!(
             e[1].nat.map(|n| (n.to, n.to_port)),
             Some((Addr::V4(INSIDE), 7))
@@ -694,25 +784,32 @@ mod tests {
     }
 
     #[test]
-    fn an_incoming_call_behind_snat_is_expected_alike() {
+    fn an_incoming_call_behind_snat_is_translated_alike() {
         let mut segs = start();
         segs.push((R, m(9, &[0, 40])));
         segs.push((O, m(10, &[0, 9, 0, 40, 1])));
-        segs.push((R, m(11, &[0, 9])));
+        let [hi, lo] = NEW_ID.to_be_bytes();
+        segs.push((R, m(11, &[hi, lo])));
         let (outs, _, _) = replay(&snat_conn(), &segs);
+        assert_eq!(id_edit(&outs[3]), Some((12, NEW_ID)));
+        assert_eq!(id_edit(&outs[4]), Some((12, 9)));
         let e = &outs[4].expects;
         assert_eq!(e[0].tuple, gre(INSIDE, SERVER, 9, 40));
-        assert_eq!(e[1].tuple, gre(SERVER, PUBLIC, 40, 9));
-        assert_eq!(e[1].nat.map(|n| n.to), Some(Addr::V4(INSIDE)));
+        assert_eq!(e[1].tuple, gre(SERVER, PUBLIC, 40, NEW_ID));
+        assert_eq!(
+            e[1].nat.map(|n| (n.to, n.to_port)),
+            Some((Addr::V4(INSIDE), 9))
+        );
     }
 
     #[test]
-    fn untranslated_expectations_carry_no_translation_and_the_state_stays_20_bytes() {
+    fn untranslated_expectations_carry_no_translation_and_the_state_stays_22_bytes() {
         let c = conn();
-        assert_eq!(Pptp::assigned(&c).len(), 20);
-        let (outs, _, st) = replay(&c, &outgoing_call());
+        assert_eq!(Pptp::assigned(&c).len(), 22);
+        let (outs, _, st) = replay(&c, &outgoing_call(0x1234));
         assert!(outs[3].expects.iter().all(|e| e.nat.is_none()));
-        assert_eq!(st.get().len(), 20);
+        assert!(outs.iter().all(|o| o.rewrites.is_empty()));
+        assert_eq!(st.get().len(), 22);
         assert_eq!(
             outs[3].expects[1].tuple,
             outs[3].expects[0].tuple.reversed()

@@ -99,10 +99,16 @@ pub enum Control {
         /// The PAC's call id.
         call_id: u16,
     },
-    /// WAN-Error-Notify (type 14).
-    WanErrorNotify,
-    /// Set-Link-Info (type 15).
-    SetLinkInfo,
+    /// WAN-Error-Notify (type 14), from the PAC.
+    WanErrorNotify {
+        /// The PNS's call id.
+        peer_call_id: u16,
+    },
+    /// Set-Link-Info (type 15), from either side.
+    SetLinkInfo {
+        /// The receiver's call id.
+        peer_call_id: u16,
+    },
 }
 
 impl Control {
@@ -146,16 +152,42 @@ impl Control {
             13 => Control::DisconnectNotify {
                 call_id: u16_at(0)?,
             },
-            14 => Control::WanErrorNotify,
-            15 => Control::SetLinkInfo,
+            14 => Control::WanErrorNotify {
+                peer_call_id: u16_at(0)?,
+            },
+            15 => Control::SetLinkInfo {
+                peer_call_id: u16_at(0)?,
+            },
             _ => return None,
         })
     }
+
+    /// The field that names the PNS's call, if the message has one: its offset in the
+    /// body and its value. From the PNS (`from_pns`) that is its own call id in an
+    /// Outgoing-Call-Request, Incoming-Call-Reply or Call-Clear-Request; from the PAC
+    /// the peer call id of an Outgoing-Call-Reply, Incoming-Call-Connected,
+    /// WAN-Error-Notify or Set-Link-Info. (A Call-Disconnect-Notify names the PAC's
+    /// own call; the PNS's Set-Link-Info names the PAC's.)
+    pub fn pns_call_field(&self, from_pns: bool) -> Option<(usize, u16)> {
+        match (*self, from_pns) {
+            (Control::OutgoingRequest { call_id }, true)
+            | (Control::IncomingReply { call_id, .. }, true)
+            | (Control::ClearRequest { call_id }, true) => Some((0, call_id)),
+            (Control::OutgoingReply { peer_call_id, .. }, false) => Some((2, peer_call_id)),
+            (Control::IncomingConnected { peer_call_id }, false)
+            | (Control::WanErrorNotify { peer_call_id }, false)
+            | (Control::SetLinkInfo { peer_call_id }, false) => Some((0, peer_call_id)),
+            _ => None,
+        }
+    }
 }
 
-/// One framed control message of a segment: its type and the bytes after its header.
+/// One framed control message of a segment: where it starts, its type and the bytes
+/// after its header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Message<'a> {
+    /// Offset of the message's first byte in the segment.
+    pub offset: usize,
     /// Control message type.
     pub kind: u16,
     /// The bytes after the 12-byte header, as long as the length field says.
@@ -175,11 +207,16 @@ impl Message<'_> {
 #[derive(Clone, Debug)]
 pub struct Messages<'a> {
     rest: &'a [u8],
+    /// Offset of `rest` in the segment.
+    at: usize,
 }
 
 /// Frames `segment` into control messages.
 pub fn messages(segment: &[u8]) -> Messages<'_> {
-    Messages { rest: segment }
+    Messages {
+        rest: segment,
+        at: 0,
+    }
 }
 
 impl<'a> Iterator for Messages<'a> {
@@ -191,9 +228,12 @@ impl<'a> Iterator for Messages<'a> {
                 self.rest = &[];
                 return None;
             };
+            let offset = self.at;
             self.rest = self.rest.get(msg.len()..).unwrap_or(&[]);
+            self.at += msg.len();
             if pptp_type == CONTROL_MESSAGE {
                 return Some(Message {
+                    offset,
                     kind: be16(msg, 8)?,
                     body: msg.get(HEADER_LEN..)?,
                 });
@@ -326,5 +366,25 @@ mod tests {
         }
         assert_eq!(messages(&[]).count(), 0);
         assert_eq!(messages(&[0, 16, 0]).count(), 0);
+    }
+
+    #[test]
+    fn offsets_and_the_field_naming_the_pnss_call() {
+        let mut seg = build(7, &body(7, &[0, 5]));
+        seg.extend(build(15, &body(15, &[0, 6])));
+        let got: Vec<_> = messages(&seg)
+            .map(|m| (m.offset, m.control().and_then(|c| c.pns_call_field(true))))
+            .collect();
+        // The PNS's Set-Link-Info names the PAC's call.
+        assert_eq!(got, [(0, Some((0, 5))), (168, None)]);
+        let from_pac = |kind, fields: &[u8]| {
+            Control::parse(kind, &body(kind, fields)).and_then(|c| c.pns_call_field(false))
+        };
+        assert_eq!(from_pac(8, &[0, 1, 0, 2, 1]), Some((2, 2)));
+        assert_eq!(from_pac(11, &[0, 3]), Some((0, 3)));
+        assert_eq!(from_pac(14, &[0, 4]), Some((0, 4)));
+        assert_eq!(from_pac(15, &[0, 5]), Some((0, 5)));
+        assert_eq!(from_pac(13, &[0, 6]), None, "the PAC's own call");
+        assert_eq!(from_pac(7, &[0, 7]), None);
     }
 }
