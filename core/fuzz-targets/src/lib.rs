@@ -547,6 +547,18 @@ Host: x
         b"\x06Amanda 3.5 REP HANDLE 000-00000001 SEQ 1\nCONNECT DATA 50000 MESG 50001 INDEX -1 STATE 50003\n"
             .to_vec(),
     ));
+    // config: nftables rulesets, one the filter reads and one it refuses.
+    v.push((
+        "config",
+        "nft-ruleset",
+        b"flush ruleset\ntable inet t {\n  set s { type ipv4_addr; flags interval; elements = { 10.0.0.0/8, 192.0.2.1 } }\n  ct helper f { type \"ftp\" protocol tcp; l3proto inet; }\n  chain c {\n    type filter hook forward priority filter; policy drop;\n    ct state established,related accept\n    ip saddr @s tcp dport { 21, 1024-65535 } ct helper set \"f\" counter packets 1 bytes 2 accept comment \"x\"\n    meta mark and 0xff == 0x10 log prefix \"p\" level info\n    icmpv6 type { echo-request, nd-neighbor-solicit } accept\n  }\n}\n"
+            .to_vec(),
+    ));
+    v.push((
+        "config",
+        "nft-refused",
+        b"table ip t {\n chain c { type filter hook input priority raw; policy drop;\n  udp dport >= 1024 reject\n }\n}\n".to_vec(),
+    ));
     // defrag: a datagram in three pieces, one of each family; an overlap.
     v.push((
         "defrag",
@@ -649,6 +661,15 @@ pub fn config(data: &[u8]) {
     }
     let _ = brickwall_conntrack::config::CtConfig::parse(text);
     let _ = brickwall_filter::load::load(text);
+    // The same text as an nftables ruleset: chains, or an error at a place in it.
+    match brickwall_filter::nft::chains(text) {
+        Ok(_) => {}
+        Err(e) => {
+            let lines = text.lines().count().max(1);
+            assert!(e.line >= 1 && e.line <= lines + 1, "{e} (of {lines} lines)");
+            assert!(e.col >= 1 && !e.message.is_empty(), "{e}");
+        }
+    }
 }
 
 /// One connection's packets, both directions, through conntrack alone: each step of
