@@ -766,3 +766,107 @@ fn helper_list_and_reload_over_the_socket() {
     assert!(stderr(&unknown).contains("nope"), "{}", stderr(&unknown));
     assert_code(&e.stop(), 0);
 }
+
+/// `brickwall filter list` prints the filter's chains as `nft list ruleset` would, each
+/// rule with the counts the `list` request answers; the real `nft -c` accepts the text,
+/// and brickwall reads it back (`--ruleset`) to the same rules. `filter reset` zeroes
+/// the counts.
+#[test]
+fn filter_list_is_an_nft_ruleset_with_counters() {
+    let cap = pcaps_dir().join("tcpdump/dns_tcp.pcap");
+    let e = Engine::replay("ctl-filter", &cap);
+    let filter = |e: &Engine, cmd: &str| {
+        std::process::Command::new(control_common::bin())
+            .args(["filter", cmd, "--socket"])
+            .arg(&e.sock)
+            .output()
+            .unwrap()
+    };
+    let o = filter(&e, "list");
+    assert_code(&o, 0);
+    let text = stdout(&o);
+    let listed = e.client().call("filter", &json!({"op": "list"})).unwrap();
+    let chains = listed["chains"].as_array().unwrap();
+    let forward = &chains[0];
+    let mut want = format!(
+        "table inet brickwall {{\n\tchain {} {{\n\t\t{}\n",
+        forward["name"].as_str().unwrap(),
+        forward["text"].as_str().unwrap()
+    );
+    let mut total = 0;
+    for r in forward["rules"].as_array().unwrap() {
+        let (p, b) = (r["packets"].as_u64().unwrap(), r["bytes"].as_u64().unwrap());
+        total += p;
+        let t = r["text"].as_str().unwrap();
+        let (body, comment) = t.split_once(" comment ").unwrap();
+        want += &format!("\t\t{body} counter packets {p} bytes {b} comment {comment}\n");
+    }
+    assert_eq!(total, 11, "{listed}");
+    assert!(text.starts_with(&want), "{text}\nwanted:\n{want}");
+    assert!(text.ends_with("\t}\n}\n"), "{text}");
+    // The real nft reads it.
+    let scratch = common::TempDir::new("ctl-filter-files");
+    let file = scratch.join("listed.nft");
+    std::fs::write(&file, &text).unwrap();
+    let ns = format!("bw-filter-list-{}", std::process::id());
+    let ip = |args: &[&str]| {
+        std::process::Command::new("ip")
+            .args(args)
+            .status()
+            .unwrap()
+    };
+    assert!(
+        ip(&["netns", "add", &ns]).success(),
+        "ip netns add (root needed)"
+    );
+    let nft = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns, "nft", "-c", "-f"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    ip(&["netns", "del", &ns]);
+    assert!(nft.status.success(), "nft -c: {}\n{text}", stderr(&nft));
+    // Zeroed counts.
+    assert_code(&filter(&e, "reset"), 0);
+    let zeroed = stdout(&filter(&e, "list"));
+    assert!(
+        !zeroed.contains("packets 1") && zeroed.contains("counter packets 0 bytes 0"),
+        "{zeroed}"
+    );
+    assert_code(&e.stop(), 0);
+    // brickwall reads the listing back: the same rules, with a config of no filter.
+    let bare = scratch.join("bare.yaml");
+    std::fs::write(&bare, "plugins:\n  - builtin: conntrack\n").unwrap();
+    let again = Engine::start(
+        "ctl-filter-again",
+        &[
+            "replay",
+            cap.to_str().unwrap(),
+            "-q",
+            "--config",
+            bare.to_str().unwrap(),
+            "--ruleset",
+            file.to_str().unwrap(),
+        ],
+    );
+    let relisted = again
+        .client()
+        .call("filter", &json!({"op": "list"}))
+        .unwrap();
+    let texts = |v: &Value| -> Vec<String> {
+        v["chains"][0]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["text"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        texts(&relisted),
+        texts(&listed)
+            .iter()
+            .map(|t| t.replacen(" comment", " counter comment", 1))
+            .collect::<Vec<_>>()
+    );
+    assert_code(&again.stop(), 0);
+}

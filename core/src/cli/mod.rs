@@ -45,6 +45,9 @@ enum Command {
     /// Query and change a running engine's connection tracking, as conntrack-tools'
     /// `conntrack` does (-L, -G, -D, -U, -F, -C, -S, -E; the expect table).
     Ct(Box<brickwall_tui::ct::CtArgs>),
+    /// A running engine's filter chains with their counters, as `nft list ruleset`
+    /// prints them (`list`), or their counters zeroed (`reset`).
+    Filter(brickwall_tui::filter::FilterArgs),
     /// A live dashboard of a running engine: hash chains, connections, expectations,
     /// counters and plugins, over the control socket.
     Top(brickwall_tui::top::TopArgs),
@@ -65,6 +68,7 @@ pub fn main() -> i32 {
     let r = match cli.command {
         Command::Ct(a) => return brickwall_tui::ct::run(&a),
         Command::Top(a) => return brickwall_tui::top::main(&a),
+        Command::Filter(a) => return brickwall_tui::filter::run(&a),
         Command::Helper(a) => return helper::main(a),
         Command::Replay(a) => replay::run(a),
         Command::Run(a) => run::run(a),

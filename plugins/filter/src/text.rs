@@ -10,14 +10,16 @@ use std::fmt::Write as _;
 use crate::action::{Effect, Terminal};
 use crate::config::{ChainType, PolicyName};
 
-/// The chain's header: `type filter hook forward priority filter; policy drop;`.
+/// The chain's header as nft prints it: `type filter hook forward priority filter;
+/// policy drop;` (`priority raw` for a raw chain).
 pub fn chain_header(kind: ChainType, hook: HookName, policy: PolicyName) -> String {
     let policy = match policy {
         PolicyName::Accept => "accept",
         PolicyName::Drop => "drop",
     };
+    // A raw chain is nft's filter chain at priority raw.
     format!(
-        "type {k} hook {h} priority {k}; policy {policy};",
+        "type filter hook {h} priority {k}; policy {policy};",
         k = kind.name(),
         h = hook.name()
     )
