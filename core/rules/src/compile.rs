@@ -9,7 +9,7 @@ use brickwall_wire::ip_proto;
 use std::fmt;
 
 use crate::config::{CtDirectionName, CtStateName, CtStatusName, FamilyName, MatchCfg};
-use crate::matcher::{state, status, AddrSet, IcmpTypes, Matcher, PortSet};
+use crate::matcher::{bit256, state, status, AddrSet, IcmpTypes, Matcher, PortSet};
 use crate::names;
 use crate::parse;
 use crate::scalar::{OneOrMany, Scalar};
@@ -121,10 +121,25 @@ pub fn matcher(m: &MatchCfg, p: &str, stage: Stage) -> Result<Matcher, CompileEr
         ..Matcher::default()
     };
     if let Some(v) = &m.proto {
-        out.proto = Some(parse::proto(v).map_err(|e| CompileError {
-            path: format!("{p}.proto"),
-            message: e,
-        })?);
+        let path = format!("{p}.proto");
+        let list = nonempty(v, &path)?
+            .iter()
+            .map(parse::proto)
+            .collect::<Result<Vec<u8>, _>>()
+            .map_err(|e| CompileError {
+                path: path.clone(),
+                message: e,
+            })?;
+        match list.as_slice() {
+            [one] => out.proto = Some(*one),
+            many => {
+                let mut set = [0u64; 4];
+                for p in many {
+                    set[usize::from(p >> 6)] |= 1 << (p & 63);
+                }
+                out.protos = Some(set);
+            }
+        }
     }
     // The family the rule is limited to, by `family` or by an ICMP protocol.
     let proto_family = match out.proto {
@@ -233,6 +248,15 @@ pub fn matcher(m: &MatchCfg, p: &str, stage: Stage) -> Result<Matcher, CompileEr
     ] {
         if let Some(v) = v {
             let path = format!("{p}.{field}");
+            if out
+                .protos
+                .is_some_and(|set| (0..=255u8).any(|x| bit256(&set, x) && !names::has_ports(x)))
+            {
+                return err(
+                    path,
+                    "ports match only tcp, udp or sctp packets, and proto lists another",
+                );
+            }
             if let Some(proto) = out.proto.filter(|x| !names::has_ports(*x)) {
                 let name = ip_proto::name(proto)
                     .map(str::to_string)
@@ -258,7 +282,109 @@ pub fn matcher(m: &MatchCfg, p: &str, stage: Stage) -> Result<Matcher, CompileEr
     if let Some(v) = &m.icmp_type {
         out.icmp_type = Some(icmp_types(v, &format!("{p}.icmp_type"), out.proto, only)?);
     }
+    header_matches(m, p, stage, &mut out)?;
     Ok(out)
+}
+
+/// The conditions read from the headers only when a rule has them: ICMP codes, TCP
+/// flags, TTL, DSCP, length, zone.
+fn header_matches(
+    m: &MatchCfg,
+    p: &str,
+    stage: Stage,
+    out: &mut Matcher,
+) -> Result<(), CompileError> {
+    if let Some(v) = &m.icmp_code {
+        let path = format!("{p}.icmp_code");
+        if let Some(pr) = out
+            .proto
+            .filter(|x| *x != ip_proto::ICMP && *x != ip_proto::ICMPV6)
+        {
+            return err(
+                path,
+                format!(
+                    "icmp_code matches only icmp or icmpv6 packets, and proto is {}",
+                    ip_proto::Label(pr)
+                ),
+            );
+        }
+        let mut set = [0u64; 4];
+        for c in nonempty(v, &path)? {
+            let n = match c {
+                Scalar::Num(n) => u8::try_from(*n).ok(),
+                Scalar::Str(s) => s.trim().parse().ok(),
+            }
+            .ok_or_else(|| {
+                CompileError::new(path.clone(), format!("{c} is not an ICMP code (0-255)"))
+            })?;
+            set[usize::from(n >> 6)] |= 1 << (n & 63);
+        }
+        out.icmp_code = Some(set);
+    }
+    if let Some(s) = &m.tcp_flags {
+        let path = format!("{p}.tcp_flags");
+        if let Some(pr) = out.proto.filter(|x| *x != ip_proto::TCP) {
+            return err(
+                path,
+                format!(
+                    "tcp_flags matches only tcp packets, and proto is {}",
+                    ip_proto::Label(pr)
+                ),
+            );
+        }
+        out.tcp_flags = Some(parse::tcp_flags(s).map_err(|e| CompileError::new(path, e))?);
+    }
+    if let Some(v) = &m.ttl {
+        let path = format!("{p}.ttl");
+        out.ttl = Some(ranges(v, &path, 255, "a TTL")?);
+    }
+    if let Some(v) = &m.dscp {
+        let path = format!("{p}.dscp");
+        let mut bits = 0u64;
+        for d in nonempty(v, &path)? {
+            bits |= 1 << parse::dscp(d).map_err(|e| CompileError::new(path.clone(), e))?;
+        }
+        out.dscp = Some(bits);
+    }
+    if let Some(v) = &m.length {
+        let path = format!("{p}.length");
+        out.length = Some(ranges(v, &path, u16::MAX, "a length")?);
+    }
+    if let Some(z) = m.ct_zone {
+        let path = format!("{p}.ct_zone");
+        before_conntrack(stage, &path, "the packet has no connection zone yet")?;
+        out.ct_zone = Some(z);
+    }
+    out.reads_headers = out.icmp_code.is_some()
+        || out.tcp_flags.is_some()
+        || out.ttl.is_some()
+        || out.dscp.is_some()
+        || out.length.is_some()
+        || out.ct_zone.is_some();
+    Ok(())
+}
+
+/// Numbers or `"lo-hi"` ranges up to `max` (`what` names one in errors).
+fn ranges(
+    v: &OneOrMany<Scalar>,
+    path: &str,
+    max: u16,
+    what: &str,
+) -> Result<PortSet, CompileError> {
+    let ranges = nonempty(v, path)?
+        .iter()
+        .map(|x| {
+            let r = parse::port_range(x).map_err(|e| e.replace("port", what))?;
+            if r.hi > max {
+                return Err(format!("{x} is above {max}, the largest {what}"));
+            }
+            Ok(r)
+        })
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(|e| CompileError::new(path, e))?;
+    Ok(PortSet {
+        ranges: ranges.into(),
+    })
 }
 
 fn addr_set(

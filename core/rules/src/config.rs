@@ -122,9 +122,9 @@ pub struct MatchCfg {
     /// The packet's mark: `value` or `"value/mask"`.
     #[serde(default)]
     pub mark: Option<Scalar>,
-    /// Layer-4 protocol: a name or a number.
+    /// Layer-4 protocols (any of them): names or numbers.
     #[serde(default)]
-    pub proto: Option<Scalar>,
+    pub proto: Option<OneOrMany<Scalar>>,
     /// `ipv4` or `ipv6`.
     #[serde(default)]
     pub family: Option<FamilyName>,
@@ -150,4 +150,26 @@ pub struct MatchCfg {
     /// ICMP or ICMPv6 types: names or numbers.
     #[serde(default)]
     pub icmp_type: Option<OneOrMany<Scalar>>,
+    /// ICMP or ICMPv6 codes (any of them): numbers 0-255 (nft's `icmp code`).
+    #[serde(default)]
+    pub icmp_code: Option<OneOrMany<Scalar>>,
+    /// TCP flags (nft's `tcp flags`): `"syn,ack"`, any of them set, or
+    /// `"syn/syn,ack,rst"`, the mask's flags set exactly as the value's (names fin, syn,
+    /// rst, psh, ack, urg, ecn, cwr).
+    #[serde(default)]
+    pub tcp_flags: Option<String>,
+    /// The IPv4 TTL or IPv6 hop limit (nft's `ip ttl`, `ip6 hoplimit`): numbers or
+    /// `"lo-hi"` ranges.
+    #[serde(default)]
+    pub ttl: Option<OneOrMany<Scalar>>,
+    /// DSCP (nft's `ip dscp`, `ip6 dscp`): numbers 0-63 or names (`cs0`-`cs7`,
+    /// `af11`-`af43`, `ef`).
+    #[serde(default)]
+    pub dscp: Option<OneOrMany<Scalar>>,
+    /// The IP datagram's length in bytes (nft's `meta length`): numbers or ranges.
+    #[serde(default)]
+    pub length: Option<OneOrMany<Scalar>>,
+    /// The connection's zone (nft's `ct zone`).
+    #[serde(default)]
+    pub ct_zone: Option<u16>,
 }

@@ -273,8 +273,10 @@ impl Facts {
 pub struct Matcher {
     /// `meta nfproto`.
     pub family: Option<Family>,
-    /// `meta l4proto`.
+    /// `meta l4proto`, one protocol.
     pub proto: Option<u8>,
+    /// `meta l4proto { a, b }`: any of several protocols (a bit per number).
+    pub protos: Option<[u64; 4]>,
     /// `ct state`, as a bitmask of [`state`] bits.
     pub ct_state: Option<u8>,
     /// `ct status`: any of these status bits (the packet's `ct_status`).
@@ -303,6 +305,60 @@ pub struct Matcher {
     pub dport: Option<PortSet>,
     /// ICMP / ICMPv6 types.
     pub icmp_type: Option<IcmpTypes>,
+    /// ICMP / ICMPv6 codes (a bit per code).
+    pub icmp_code: Option<[u64; 4]>,
+    /// `tcp flags`: the flags under `mask` must equal `value`, or with `any`, at least
+    /// one of `mask` must be set.
+    pub tcp_flags: Option<TcpFlags>,
+    /// IPv4 TTL / IPv6 hop limit.
+    pub ttl: Option<PortSet>,
+    /// DSCP values (a bit per value).
+    pub dscp: Option<u64>,
+    /// The IP datagram's length.
+    pub length: Option<PortSet>,
+    /// `ct zone`.
+    pub ct_zone: Option<u16>,
+    /// Whether any of the six fields above is set (one test on the common path).
+    pub reads_headers: bool,
+}
+
+/// A `tcp flags` condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpFlags {
+    /// The flags looked at.
+    pub mask: u8,
+    /// What they must be (with `any` false).
+    pub value: u8,
+    /// Any of `mask` set (nft's `tcp flags syn,ack`).
+    pub any: bool,
+}
+
+impl TcpFlags {
+    /// Whether the flags byte `f` meets the condition.
+    pub fn matches(self, f: u8) -> bool {
+        if self.any {
+            f & self.mask != 0
+        } else {
+            f & self.mask == self.value
+        }
+    }
+}
+
+/// Whether bit `n` of a 256-bit map is set.
+pub fn bit256(map: &[u64; 4], n: u8) -> bool {
+    map[usize::from(n >> 6)] & (1 << (n & 63)) != 0
+}
+
+/// The IP header's TTL (IPv4) or hop limit (IPv6), and DSCP.
+fn ttl_dscp(pkt: &PacketView, family: Family) -> Option<(u8, u8)> {
+    let h = pkt.l3();
+    match family {
+        Family::Ipv4 => Some((*h.get(8)?, h.get(1)? >> 2)),
+        Family::Ipv6 => {
+            let class = (h.first()? & 0x0f) << 4 | h.get(1)? >> 4;
+            Some((*h.get(7)?, class >> 2))
+        }
+    }
 }
 
 impl Matcher {
@@ -316,6 +372,11 @@ impl Matcher {
         }
         if let Some(p) = self.proto {
             if f.proto != p {
+                return false;
+            }
+        }
+        if let Some(set) = &self.protos {
+            if !bit256(set, f.proto) {
                 return false;
             }
         }
@@ -400,6 +461,54 @@ impl Matcher {
                 return false;
             };
             if !types.contains(fam, t) {
+                return false;
+            }
+        }
+        if self.reads_headers {
+            return self.matches_header(f, pkt);
+        }
+        true
+    }
+
+    /// The rarer conditions, read from the headers only when a rule has them.
+    #[cold]
+    fn matches_header(&self, f: &Facts, pkt: &PacketView) -> bool {
+        if let Some(codes) = &self.icmp_code {
+            let code = f.icmp_type.and_then(|_| pkt.l4().get(1).copied());
+            if !code.is_some_and(|c| bit256(codes, c)) {
+                return false;
+            }
+        }
+        if let Some(t) = self.tcp_flags {
+            let flags = (f.proto == ip_proto::TCP && pkt.l4().len() >= 20)
+                .then(|| pkt.l4().get(13).copied())
+                .flatten();
+            if !flags.is_some_and(|fl| t.matches(fl)) {
+                return false;
+            }
+        }
+        if self.ttl.is_some() || self.dscp.is_some() {
+            let Some((ttl, dscp)) = f.family.and_then(|fam| ttl_dscp(pkt, fam)) else {
+                return false;
+            };
+            if self
+                .ttl
+                .as_ref()
+                .is_some_and(|s| !s.matches(u16::from(ttl)))
+            {
+                return false;
+            }
+            if self.dscp.is_some_and(|bits| bits & (1 << dscp) == 0) {
+                return false;
+            }
+        }
+        if let Some(s) = &self.length {
+            if !u16::try_from(pkt.l3_len).is_ok_and(|l| s.matches(l)) {
+                return false;
+            }
+        }
+        if let Some(z) = self.ct_zone {
+            if pkt.ct == 0 || pkt.zone != z {
                 return false;
             }
         }

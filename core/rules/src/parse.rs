@@ -6,7 +6,7 @@ use brickwall_hooks::Family;
 use brickwall_wire::{ip_proto, Cidr, CidrError};
 use std::net::IpAddr;
 
-use crate::matcher::{MaskedValue, Net, PortRange};
+use crate::matcher::{MaskedValue, Net, PortRange, TcpFlags};
 use crate::scalar::Scalar;
 
 /// Splits a leading `!` (negation) off a trimmed string.
@@ -54,6 +54,83 @@ pub fn masked(v: &Scalar) -> Result<MaskedValue, String> {
         ));
     }
     Ok(MaskedValue { value, mask })
+}
+
+/// TCP flag names and bits, in the header's order from the lowest bit.
+pub const TCP_FLAGS: [(&str, u8); 8] = [
+    ("fin", 0x01),
+    ("syn", 0x02),
+    ("rst", 0x04),
+    ("psh", 0x08),
+    ("ack", 0x10),
+    ("urg", 0x20),
+    ("ecn", 0x40),
+    ("cwr", 0x80),
+];
+
+/// Flag names separated by commas (or `|`), as one bitmask.
+fn flag_list(s: &str) -> Result<u8, String> {
+    let mut bits = 0;
+    for name in s.split([',', '|']).map(str::trim) {
+        bits |= TCP_FLAGS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| *b)
+            .ok_or_else(|| {
+                format!("unknown TCP flag {name:?} (fin, syn, rst, psh, ack, urg, ecn, cwr)")
+            })?;
+    }
+    Ok(bits)
+}
+
+/// `tcp_flags`: `"syn,ack"` (any of them) or `"syn/syn,ack,rst"` (value under mask).
+pub fn tcp_flags(s: &str) -> Result<TcpFlags, String> {
+    match s.split_once('/') {
+        Some((v, m)) => {
+            let (value, mask) = (flag_list(v)?, flag_list(m)?);
+            if value & !mask != 0 {
+                return Err(format!(
+                    "{s:?}: the value has flags outside the mask, so it can never match"
+                ));
+            }
+            Ok(TcpFlags {
+                mask,
+                value,
+                any: false,
+            })
+        }
+        None => Ok(TcpFlags {
+            mask: flag_list(s)?,
+            value: 0,
+            any: true,
+        }),
+    }
+}
+
+/// A DSCP value: 0-63, or a class name (`cs0`-`cs7`, `af11`-`af43`, `ef`).
+pub fn dscp(v: &Scalar) -> Result<u8, String> {
+    let n = match v {
+        Scalar::Num(n) => u8::try_from(*n).ok(),
+        Scalar::Str(s) => {
+            let s = s.trim();
+            let digits = |t: &str| t.parse::<u8>().ok();
+            if let Some(n) = digits(s) {
+                Some(n)
+            } else if s == "ef" {
+                Some(46)
+            } else if let Some(c) = s.strip_prefix("cs").and_then(digits).filter(|c| *c <= 7) {
+                Some(c * 8)
+            } else {
+                s.strip_prefix("af")
+                    .filter(|d| d.len() == 2)
+                    .and_then(|d| Some((d[..1].parse::<u8>().ok()?, d[1..].parse::<u8>().ok()?)))
+                    .filter(|(x, y)| (1..=4).contains(x) && (1..=3).contains(y))
+                    .map(|(x, y)| 8 * x + 2 * y)
+            }
+        }
+    };
+    n.filter(|n| *n < 64)
+        .ok_or_else(|| format!("{v} is not a DSCP value (0-63, cs0-cs7, af11-af43, ef)"))
 }
 
 /// A protocol: a name (`tcp`, `icmpv6`, ...) or a number 0-255.

@@ -5,8 +5,11 @@
 use brickwall_hooks::Family;
 use brickwall_wire::ip_proto;
 
-use crate::matcher::{state, status, AddrSet, IcmpTypes, MaskedValue, Matcher, PortRange, PortSet};
+use crate::matcher::{
+    bit256, state, status, AddrSet, IcmpTypes, MaskedValue, Matcher, PortRange, PortSet,
+};
 use crate::names;
+use crate::parse::TCP_FLAGS;
 
 /// The conditions' words, in nft's order; empty for a rule that matches everything.
 pub fn matcher(m: &Matcher) -> Vec<String> {
@@ -28,9 +31,16 @@ pub fn matcher(m: &Matcher) -> Vec<String> {
     }
     let has_ports = m.sport.is_some() || m.dport.is_some();
     let proto_implied = (has_ports && m.proto.is_some_and(names::has_ports))
-        || (m.icmp_type.is_some() && m.proto.is_some());
+        || ((m.icmp_type.is_some() || m.icmp_code.is_some()) && m.proto.is_some())
+        || (m.tcp_flags.is_some() && m.proto == Some(ip_proto::TCP));
     if let (Some(p), false) = (m.proto, proto_implied) {
         parts.push(format!("meta l4proto {}", ip_proto::Label(p)));
+    }
+    if let Some(protos) = &m.protos {
+        let items = (0..=255u8)
+            .filter(|p| bit256(protos, *p))
+            .map(|p| ip_proto::Label(p).to_string());
+        parts.push(format!("meta l4proto {}", set(items)));
     }
     let l4 = match m.proto {
         Some(p) if names::has_ports(p) => ip_proto::Label(p).to_string(),
@@ -44,6 +54,58 @@ pub fn matcher(m: &Matcher) -> Vec<String> {
     }
     if let Some(t) = &m.icmp_type {
         parts.push(icmp(t));
+    }
+    if let Some(codes) = &m.icmp_code {
+        let kw = match m.proto.or(m.family.map(|f| match f {
+            Family::Ipv4 => ip_proto::ICMP,
+            Family::Ipv6 => ip_proto::ICMPV6,
+        })) {
+            Some(ip_proto::ICMPV6) => "icmpv6",
+            _ => "icmp",
+        };
+        let items = (0..=255u8)
+            .filter(|c| bit256(codes, *c))
+            .map(|c| c.to_string());
+        parts.push(format!("{kw} code {}", set(items)));
+    }
+    if let Some(t) = m.tcp_flags {
+        let names = |bits: u8| {
+            TCP_FLAGS
+                .iter()
+                .filter(|(_, b)| bits & b != 0)
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        parts.push(if t.any {
+            format!("tcp flags {}", names(t.mask))
+        } else {
+            format!("tcp flags {} / {}", names(t.value), names(t.mask))
+        });
+    }
+    let ip = match m.family {
+        Some(Family::Ipv6) => "ip6",
+        _ => "ip",
+    };
+    if let Some(t) = &m.ttl {
+        let field = if ip == "ip6" {
+            "ip6 hoplimit"
+        } else {
+            "ip ttl"
+        };
+        parts.push(ports(field, t));
+    }
+    if let Some(bits) = m.dscp {
+        let items = (0..64u8)
+            .filter(|d| bits & (1 << d) != 0)
+            .map(|d| d.to_string());
+        parts.push(format!("{ip} dscp {}", set(items)));
+    }
+    if let Some(l) = &m.length {
+        parts.push(ports("meta length", l));
+    }
+    if let Some(z) = m.ct_zone {
+        parts.push(format!("ct zone {z}"));
     }
     if let Some(bits) = m.ct_state {
         parts.push(format!("ct state {}", flags(&state::NAMES, bits as u32)));

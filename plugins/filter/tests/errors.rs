@@ -185,7 +185,7 @@ fn unknown_fields_hooks_policies_and_actions() {
     expect(
         "chain: []",
         "chain",
-        "unknown field `chain`, expected `rules_file` or `chains`",
+        "unknown field `chain`, expected one of `rules_file`, `ruleset`, `ruleset_text`, `chains`",
     );
     expect(
         &rule("{match: {iif: no-such-if0}}"),

@@ -162,8 +162,13 @@ fn what_the_filter_cannot_do_is_refused_where_it_is_written() {
             "rate limits",
         ),
         ("    jump other\n", "4:5", "jumps between chains"),
-        ("    tcp flags syn accept\n", "4:9", "`tcp flags`"),
-        ("    ip ttl 1 drop\n", "4:8", "`ip ttl`"),
+        (
+            "    tcp option maxseg size 1400 accept\n",
+            "4:9",
+            "`tcp option`",
+        ),
+        ("    ip id 1 drop\n", "4:8", "`ip id`"),
+        ("    ip6 ttl 1 drop\n", "4:9", "`ip6 ttl`"),
         (
             "    ct helper set \"nope\"\n",
             "4:19",
@@ -282,4 +287,41 @@ fn mangled_rulesets_are_errors_not_panics() {
             );
         }
     }
+}
+
+/// The header words: protocol sets, `tcp flags` (any, masked, exact), ICMP codes, TTL
+/// and hop limit, DSCP, length and zone read as their YAML forms.
+#[test]
+fn header_words_read_as_their_yaml() {
+    let ruleset = "table inet t {\n chain c {\n  type filter hook forward priority filter;\n\
+        meta l4proto { tcp, udp } th dport 53 accept\n\
+        tcp flags syn / syn,ack ct state new accept\n\
+        tcp flags == syn drop\n\
+        tcp flags fin,rst drop\n\
+        icmp code { 1, 3 } drop\n\
+        ip ttl 1-5 drop\n\
+        ip6 hoplimit 255 accept\n\
+        ip dscp { ef, cs1 } accept\n\
+        meta length 0-100 ct zone 3 accept\n }\n}\n";
+    let yaml = r#"
+chains:
+  - hook: forward
+    rules:
+      - {match: {proto: [tcp, udp], dport: 53}, action: accept}
+      - {match: {proto: tcp, tcp_flags: "syn/syn,ack", ct_state: new}, action: accept}
+      - {match: {proto: tcp, tcp_flags: "syn/fin,syn,rst,psh,ack,urg,ecn,cwr"}, action: drop}
+      - {match: {proto: tcp, tcp_flags: "fin,rst"}, action: drop}
+      - {match: {proto: icmp, icmp_code: [1, 3]}, action: drop}
+      - {match: {family: ipv4, ttl: "1-5"}, action: drop}
+      - {match: {family: ipv6, ttl: 255}, action: accept}
+      - {match: {family: ipv4, dscp: [ef, cs1]}, action: accept}
+      - {match: {length: "0-100", ct_zone: 3}, action: accept}
+"#;
+    let ours = from_ruleset("header", ruleset).unwrap();
+    assert_eq!(ours, compiled(&yaml_as_json(yaml)));
+    let texts = &ours[0].3;
+    assert_eq!(texts[0], "meta l4proto { tcp, udp } th dport 53 accept");
+    assert_eq!(texts[1], "tcp flags syn / syn,ack ct state new accept");
+    assert_eq!(texts[5], "meta nfproto ipv4 ip ttl 1-5 drop");
+    assert_eq!(texts[7], "meta nfproto ipv4 ip dscp { 8, 46 } accept");
 }

@@ -493,3 +493,120 @@ chains:
         }
     }
 }
+
+/// The header matches: protocol sets, TCP flags, ICMP codes, TTL (IPv4) and hop limit
+/// (IPv6), DSCP, the datagram's length and the connection's zone.
+#[test]
+fn header_matches() {
+    let f = filter(
+        r#"
+chains:
+  - hook: forward
+    rules:
+      - {match: {proto: [udp, icmp]}, action: {mark_set: 1}}
+      - {match: {tcp_flags: "syn,fin"}, action: {mark_set: 2}}
+      - {match: {tcp_flags: "syn/syn,ack"}, action: {mark_set: 4}}
+      - {match: {icmp_code: [0, 3]}, action: {mark_set: 8}}
+      - {match: {ttl: "60-64"}, action: {mark_set: 16}}
+      - {match: {dscp: [ef, af41]}, action: {mark_set: 32}}
+      - {match: {length: "40-45"}, action: {mark_set: 64}}
+      - {match: {ct_zone: 7}, action: {mark_set: 128}}
+"#,
+    );
+    // Each rule's mark_set replaces the mark: the last matching rule's mark stays.
+    let mark = |p: &mut Pkt| {
+        p.view.mark = 0;
+        run(&f, "filter-forward", p);
+        p.view.mark
+    };
+    // A SYN, TTL 64, 45 bytes, DSCP 0, no connection: flags (2, 4), ttl, length.
+    let mut syn = tcp4(A, B, 1000, 22);
+    assert_eq!(mark(&mut syn), 64);
+    let marks_of = |p: &mut Pkt| -> Vec<u32> {
+        // Which rules match, one at a time: drop all but rule i.
+        (0..8)
+            .filter(|i| {
+                let only = filter(&format!(
+                    "chains: [{{hook: forward, rules: [{}]}}]",
+                    [
+                        r#"{match: {proto: [udp, icmp]}, action: drop}"#,
+                        r#"{match: {tcp_flags: "syn,fin"}, action: drop}"#,
+                        r#"{match: {tcp_flags: "syn/syn,ack"}, action: drop}"#,
+                        r#"{match: {icmp_code: [0, 3]}, action: drop}"#,
+                        r#"{match: {ttl: "60-64"}, action: drop}"#,
+                        r#"{match: {dscp: [ef, af41]}, action: drop}"#,
+                        r#"{match: {length: "40-45"}, action: drop}"#,
+                        r#"{match: {ct_zone: 7}, action: drop}"#,
+                    ][*i as usize]
+                ));
+                matches!(run(&only, "filter-forward", p), Verdict::Drop { .. })
+            })
+            .collect()
+    };
+    assert_eq!(marks_of(&mut syn), [1, 2, 4, 6]);
+    // SYN-ACK: "syn,fin" yes, "syn/syn,ack" no.
+    syn.view.frame_mut()[14 + 20 + 13] = 0x12;
+    assert_eq!(marks_of(&mut syn), [1, 4, 6]);
+    // TTL 59 and 1 byte longer (the datagram's length field is not what counts: l3_len).
+    syn.view.frame_mut()[14 + 8] = 59;
+    syn.view.l3_len = 46;
+    assert_eq!(marks_of(&mut syn), [1]);
+    // DSCP EF (46 << 2 in the TOS byte), zone 7 of a tracked connection.
+    syn.view.frame_mut()[14 + 1] = 46 << 2;
+    syn.view.zone = 7;
+    syn.view.ct = 1;
+    assert_eq!(marks_of(&mut syn), [1, 5, 7]);
+    // ICMP echo request (code 0) and UDP (32 bytes each): the protocol set; ICMP also
+    // the code.
+    let mut ping = icmp4(A, B, false);
+    assert_eq!(marks_of(&mut ping), [0, 3, 4]);
+    let mut dns = udp4(A, B, 1000, 53);
+    assert_eq!(marks_of(&mut dns), [0, 4]);
+    // IPv6: hop limit 64, traffic class AF41 (34 << 2).
+    let mut six = udp6(v6("fd00::1"), v6("fd00::2"), 1000, 53);
+    six.view.frame_mut()[14] = 0x60 | (34 << 2) >> 4;
+    six.view.frame_mut()[15] = ((34u8 << 2) & 0x0f) << 4;
+    assert_eq!(marks_of(&mut six), [0, 4, 5]);
+}
+
+/// The header matches' checks: values out of range, a field the protocol cannot have.
+#[test]
+fn header_match_errors() {
+    for (m, path, words) in [
+        (
+            r#"{tcp_flags: "syn,bogus"}"#,
+            "tcp_flags",
+            "unknown TCP flag",
+        ),
+        (
+            r#"{tcp_flags: "syn,ack/syn"}"#,
+            "tcp_flags",
+            "outside the mask",
+        ),
+        (
+            r#"{proto: udp, tcp_flags: syn}"#,
+            "tcp_flags",
+            "only tcp packets",
+        ),
+        (r#"{icmp_code: 256}"#, "icmp_code", "not an ICMP code"),
+        (
+            r#"{proto: tcp, icmp_code: 1}"#,
+            "icmp_code",
+            "only icmp or icmpv6",
+        ),
+        (r#"{ttl: 300}"#, "ttl", "above 255"),
+        (r#"{dscp: af51}"#, "dscp", "not a DSCP value"),
+        (r#"{dscp: 64}"#, "dscp", "not a DSCP value"),
+        (
+            r#"{proto: [tcp, icmp], dport: 22}"#,
+            "dport",
+            "proto lists another",
+        ),
+    ] {
+        let e = init_err(&format!(
+            "chains: [{{hook: forward, rules: [{{match: {m}}}]}}]"
+        ));
+        let want = format!("chains[0].rules[0].match.{path}: ");
+        assert!(e.starts_with(&want) && e.contains(words), "{m}: {e}");
+    }
+}

@@ -1,8 +1,9 @@
 //! One nftables rule in the filter's own rule config (the shape the YAML rules have, as
 //! JSON, so that both are read and checked by the same code): its matches (`ct state`,
-//! `ct status`, `ct direction`, `ct mark`, `ct helper`, `ct label`, `meta l4proto`,
-//! `meta nfproto`, `meta mark`, `ip`/`ip6` addresses and protocol, `tcp`/`udp`/`sctp`/`th`
-//! ports, `iif`/`oif`, `icmp`/`icmpv6 type`), its statements (`counter`, `log`, `meta
+//! `ct status`, `ct direction`, `ct mark`, `ct helper`, `ct label`, `ct zone`, `meta
+//! l4proto`, `meta nfproto`, `meta mark`, `meta length`, `ip`/`ip6` addresses, protocol,
+//! `ttl`/`hoplimit` and `dscp`, `tcp`/`udp`/`sctp`/`th` ports, `tcp flags`, `iif`/`oif`,
+//! `icmp`/`icmpv6 type` and `code`), its statements (`counter`, `log`, `meta
 //! mark set`, `ct mark set`, `ct helper set`, `ct label set`, `notrack`, `comment`) and
 //! its verdict (`accept`, `drop`, `queue`). Anything else is an error naming the word and
 //! where it is.
@@ -323,6 +324,10 @@ impl<'a> Rule<'a, '_> {
             "notrack" => self.action(json!("notrack"), t),
             "log" => self.log(t)?,
             "ct" => self.ct(t)?,
+            "tcp" if self.peek_word() == Some("flags") => {
+                let s = self.sub(t)?;
+                self.tcp_flags(t, s)?;
+            }
             "meta" => {
                 let s = self.sub(t)?;
                 self.meta(s)?;
@@ -332,16 +337,23 @@ impl<'a> Rule<'a, '_> {
             "tcp" | "udp" | "sctp" | "th" => self.ports(t, w)?,
             "icmp" | "icmpv6" => {
                 let s = self.sub(t)?;
-                if s.word() != Some("type") {
-                    return Err(NftError::at(
-                        s,
-                        format!("`{w} {}`: only `{w} type` is supported yet", s.shown()),
-                    ));
-                }
+                let key = match s.word() {
+                    Some("type") => "icmp_type",
+                    Some("code") => "icmp_code",
+                    _ => {
+                        return Err(NftError::at(
+                            s,
+                            format!(
+                                "`{w} {}`: only `{w} type` and `{w} code` are supported yet",
+                                s.shown()
+                            ),
+                        ))
+                    }
+                };
                 let v = self.values(s)?;
-                let types = self.list(&v, false, |t| Ok(scalar(t)))?;
+                let items = self.list(&v, false, |t| Ok(scalar(t)))?;
                 self.set("proto", json!(w), t)?;
-                self.set("icmp_type", types, s)?;
+                self.set(key, items, s)?;
             }
             _ => {
                 return Err(NftError::at(
@@ -481,6 +493,11 @@ impl<'a> Rule<'a, '_> {
                 let d = self.one(&v)?;
                 self.set("ct_direction", d, s)
             }
+            "zone" => {
+                let v = self.values(s)?;
+                let z = self.one(&v)?;
+                self.set("ct_zone", z, s)
+            }
             "mark" => {
                 let v = self.masked(s)?;
                 self.set("ct_mark", v, s)
@@ -528,8 +545,13 @@ impl<'a> Rule<'a, '_> {
         match s.word().unwrap_or("") {
             "l4proto" => {
                 let v = self.values(s)?;
-                let p = self.one(&v)?;
+                let p = self.list(&v, false, |t| Ok(scalar(t)))?;
                 self.set("proto", p, s)
+            }
+            "length" => {
+                let v = self.values(s)?;
+                let l = self.list(&v, false, |t| Ok(scalar(t)))?;
+                self.set("length", l, s)
             }
             "nfproto" => {
                 let v = self.values(s)?;
@@ -569,15 +591,56 @@ impl<'a> Rule<'a, '_> {
             }
             "protocol" | "nexthdr" => {
                 let v = self.values(s)?;
-                let p = self.one(&v)?;
+                let p = self.list(&v, false, |t| Ok(scalar(t)))?;
                 self.set("family", json!(family), t)?;
                 self.set("proto", p, s)
+            }
+            "ttl" | "hoplimit" if (s.word() == Some("ttl")) != v6 => {
+                let v = self.values(s)?;
+                let l = self.list(&v, false, |t| Ok(scalar(t)))?;
+                self.set("family", json!(family), t)?;
+                self.set("ttl", l, s)
+            }
+            "dscp" => {
+                let v = self.values(s)?;
+                let d = self.list(&v, false, |t| Ok(scalar(t)))?;
+                self.set("family", json!(family), t)?;
+                self.set("dscp", d, s)
             }
             w => Err(NftError::at(
                 s,
                 format!("`{} {w}`: not supported yet", t.shown()),
             )),
         }
+    }
+
+    /// `tcp flags syn,ack` (any of them), `tcp flags syn / syn,ack` (value under mask),
+    /// `tcp flags == syn` (exactly).
+    fn tcp_flags(&mut self, t: &'a Token, s: &'a Token) -> Result<(), NftError> {
+        let exact = self.t.get(self.i).map(|t| &t.tok) == Some(&Tok::Eq);
+        let v = self.values(s)?;
+        if v.neg {
+            return Err(NftError::at(s, "`tcp flags !=` is not supported yet"));
+        }
+        let names = |items: &[Token]| {
+            items
+                .iter()
+                .map(|t| t.shown())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let value = names(&v.items);
+        let flags = if self.peek_word() == Some("/") {
+            self.i += 1;
+            let m = self.values(s)?;
+            format!("{value}/{}", names(&m.items))
+        } else if exact {
+            format!("{value}/fin,syn,rst,psh,ack,urg,ecn,cwr")
+        } else {
+            value
+        };
+        self.set("proto", json!("tcp"), t)?;
+        self.set("tcp_flags", json!(flags), s)
     }
 
     fn ports(&mut self, t: &'a Token, proto: &str) -> Result<(), NftError> {
