@@ -77,6 +77,17 @@ impl Effect {
     }
 }
 
+/// A packet's time (ns): its timestamp, or the clock's now for a packet without one.
+pub fn now_of(pkt: &PacketView) -> u64 {
+    if pkt.ts_ns != 0 {
+        return pkt.ts_ns;
+    }
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
 /// A generic cell rate limiter: at most `rate` events per second on average, with a
 /// burst of one second's worth. Lock-free; time is the caller's, in nanoseconds.
 #[derive(Debug)]
@@ -89,11 +100,16 @@ pub struct RateLimit {
 impl RateLimit {
     /// A limiter allowing `rate` events per second (at least 1).
     pub fn new(rate: u32) -> RateLimit {
-        let rate = u64::from(rate.max(1));
-        let interval_ns = (1_000_000_000 / rate).max(1);
+        RateLimit::per(rate, 1_000_000_000, rate)
+    }
+
+    /// A limiter allowing `rate` events (at least 1) per `period_ns`, `burst` of them
+    /// (at least 1) at once.
+    pub fn per(rate: u32, period_ns: u64, burst: u32) -> RateLimit {
+        let interval_ns = (period_ns / u64::from(rate.max(1))).max(1);
         RateLimit {
             interval_ns,
-            tolerance_ns: interval_ns.saturating_mul(rate - 1),
+            tolerance_ns: interval_ns.saturating_mul(u64::from(burst.max(1)) - 1),
             tat: AtomicU64::new(0),
         }
     }
@@ -154,15 +170,7 @@ impl LogAction {
     }
 
     fn fire(&self, pkt: &PacketView, facts: &Facts, host: &Host) {
-        let now = if pkt.ts_ns != 0 {
-            pkt.ts_ns
-        } else {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-                .unwrap_or(0)
-        };
-        if !self.limit.allow(now) {
+        if !self.limit.allow(now_of(pkt)) {
             self.pending.fetch_add(1, Ordering::Relaxed);
             self.suppressed.fetch_add(1, Ordering::Relaxed);
             return;

@@ -7,8 +7,9 @@ use brickwall_rules::config::HookName;
 use brickwall_rules::matcher::{Facts, Matcher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::action::{Effect, Terminal, REASON_POLICY_DROP};
+use crate::action::{now_of, Effect, Terminal, REASON_POLICY_DROP};
 use crate::config::{ChainType, PolicyName};
+use crate::limit::{Limit, Quota};
 
 /// Packets and bytes (IP datagram length) counted together.
 #[derive(Debug, Default)]
@@ -57,6 +58,10 @@ pub struct Rule {
     pub text: String,
     /// The rule's comment.
     pub comment: Option<String>,
+    /// Its `limit`, checked after the matches.
+    pub limit: Option<Limit>,
+    /// Its `quota`, checked after the matches and the limit.
+    pub quota: Option<Quota>,
 }
 
 /// A compiled base chain.
@@ -88,6 +93,16 @@ impl Chain {
             if !rule.matcher.matches(&facts, pkt) {
                 continue;
             }
+            if let Some(l) = &rule.limit {
+                if !l.pass(now_of(pkt)) {
+                    continue;
+                }
+            }
+            if let Some(q) = &rule.quota {
+                if !q.pass(bytes) {
+                    continue;
+                }
+            }
             rule.counter.add(bytes);
             for effect in rule.effects.iter() {
                 effect.apply(pkt, &facts, host);
@@ -108,6 +123,12 @@ impl Chain {
         self.policy_counter.reset();
         for rule in self.rules.iter() {
             rule.counter.reset();
+            if let Some(l) = &rule.limit {
+                l.reset();
+            }
+            if let Some(q) = &rule.quota {
+                q.reset();
+            }
             for effect in rule.effects.iter() {
                 if let Effect::Log(log) = effect {
                     log.reset();

@@ -13,6 +13,7 @@ use brickwall_rules::scalar::OneOrMany;
 use crate::action::{Effect, LogAction, Terminal};
 use crate::chain::{Chain, Counter, Rule};
 use crate::config::{ActionCfg, ChainCfg, ChainType, RuleCfg};
+use crate::limit::{Limit, Quota};
 use crate::text;
 
 /// Number of chain slots: one per registration.
@@ -83,8 +84,19 @@ fn rule(cfg: &RuleCfg, path: &str, kind: ChainType) -> Result<Rule, CompileError
         Some(a) => actions(a, &format!("{path}.action"), kind)?,
         None => (Vec::new(), None),
     };
+    if let Some(l) = &cfg.limit {
+        if l.rate == 0 {
+            return err(
+                format!("{path}.limit.rate"),
+                "a rate of 0 lets nothing under it",
+            );
+        }
+    }
+    let limit = cfg.limit.map(Limit::new);
+    let quota = cfg.quota.map(Quota::new);
     let text = text::rule(
         &matcher,
+        (limit.as_ref(), quota.as_ref()),
         cfg.counter,
         &effects,
         terminal,
@@ -97,6 +109,8 @@ fn rule(cfg: &RuleCfg, path: &str, kind: ChainType) -> Result<Rule, CompileError
         counter: Counter::default(),
         text,
         comment: cfg.comment.clone(),
+        limit,
+        quota,
     })
 }
 

@@ -123,9 +123,89 @@ pub struct RuleCfg {
     /// Accepted for nftables parity; per-rule counters are always kept.
     #[serde(default)]
     pub counter: bool,
+    /// A rate the rule's matches must stay under (or go over), nft's `limit rate`.
+    #[serde(default)]
+    pub limit: Option<LimitCfg>,
+    /// Bytes the rule matches before it stops matching (or after which it starts),
+    /// nft's `quota`.
+    #[serde(default)]
+    pub quota: Option<QuotaCfg>,
     /// Free text shown in listings.
     #[serde(default)]
     pub comment: Option<String>,
+}
+
+/// The unit of a `limit` rate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Per {
+    /// Per second.
+    #[default]
+    Second,
+    /// Per minute.
+    Minute,
+    /// Per hour.
+    Hour,
+    /// Per day.
+    Day,
+}
+
+impl Per {
+    /// The unit's length in nanoseconds.
+    pub fn ns(self) -> u64 {
+        1_000_000_000
+            * match self {
+                Per::Second => 1,
+                Per::Minute => 60,
+                Per::Hour => 3600,
+                Per::Day => 86_400,
+            }
+    }
+
+    /// The lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Per::Second => "second",
+            Per::Minute => "minute",
+            Per::Hour => "hour",
+            Per::Day => "day",
+        }
+    }
+}
+
+/// nft's default `limit` burst, in packets.
+pub const DEFAULT_BURST: u32 = 5;
+
+fn default_burst() -> u32 {
+    DEFAULT_BURST
+}
+
+/// A rule's `limit`: packets per unit of time, by packet time.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitCfg {
+    /// Packets per `per`.
+    pub rate: u32,
+    /// The unit.
+    #[serde(default)]
+    pub per: Per,
+    /// Packets allowed at once beyond the rate (nft's default 5).
+    #[serde(default = "default_burst")]
+    pub burst: u32,
+    /// Match the packets over the rate instead.
+    #[serde(default)]
+    pub over: bool,
+}
+
+/// A rule's `quota`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaCfg {
+    /// Bytes (IP datagram lengths).
+    pub bytes: u64,
+    /// Match once the quota is used instead.
+    #[serde(default)]
+    pub over: bool,
 }
 
 /// Arguments of `queue`.

@@ -38,6 +38,7 @@ pub mod chain;
 pub mod compile;
 pub mod config;
 pub mod control;
+pub mod limit;
 pub mod load;
 pub mod nft;
 pub mod text;

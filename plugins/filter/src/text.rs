@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use crate::action::{Effect, Terminal};
 use crate::config::{ChainType, PolicyName};
+use crate::limit::{Limit, Quota};
 
 /// The chain's header as nft prints it: `type filter hook forward priority filter;
 /// policy drop;` (`priority raw` for a raw chain).
@@ -28,12 +29,15 @@ pub fn chain_header(kind: ChainType, hook: HookName, policy: PolicyName) -> Stri
 /// A rule's text.
 pub fn rule(
     m: &Matcher,
+    (limit, quota): (Option<&Limit>, Option<&Quota>),
     counter: bool,
     effects: &[Effect],
     terminal: Option<Terminal>,
     comment: Option<&str>,
 ) -> String {
     let mut parts = brickwall_rules::text::matcher(m);
+    parts.extend(limit.map(Limit::text));
+    parts.extend(quota.map(Quota::text));
     if counter && !effects.iter().any(|e| matches!(e, Effect::Counter)) {
         parts.push("counter".into());
     }

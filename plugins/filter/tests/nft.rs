@@ -157,9 +157,9 @@ fn what_the_filter_cannot_do_is_refused_where_it_is_written() {
             "comparisons are not supported yet",
         ),
         (
-            "    ct state new limit rate 4/second accept\n",
-            "4:18",
-            "rate limits",
+            "    ct state new limit rate 4 mbytes/second accept\n",
+            "4:29",
+            "byte rates",
         ),
         ("    jump other\n", "4:5", "jumps between chains"),
         (
@@ -324,4 +324,30 @@ chains:
     assert_eq!(texts[1], "tcp flags syn / syn,ack ct state new accept");
     assert_eq!(texts[5], "meta nfproto ipv4 ip ttl 1-5 drop");
     assert_eq!(texts[7], "meta nfproto ipv4 ip dscp { 8, 46 } accept");
+}
+
+/// `limit rate` and `quota` read as the YAML rules' `limit` and `quota`.
+#[test]
+fn limits_and_quotas_read_as_their_yaml() {
+    let ruleset = "table inet t {\n chain c {\n  type filter hook input priority filter;\n\
+        icmp type echo-request limit rate 2/second burst 3 packets accept\n\
+        icmp type echo-request limit rate over 10/minute drop\n\
+        quota over 10 mbytes used 0 bytes drop\n\
+        tcp dport 22 quota 1000 bytes accept\n }\n}\n";
+    let yaml = r#"
+chains:
+  - hook: input
+    rules:
+      - {match: {proto: icmp, icmp_type: echo-request}, limit: {rate: 2, per: second, burst: 3}, action: accept}
+      - {match: {proto: icmp, icmp_type: echo-request}, limit: {rate: 10, per: minute, over: true}, action: drop}
+      - {quota: {bytes: 10485760, over: true}, action: drop}
+      - {match: {proto: tcp, dport: 22}, quota: {bytes: 1000}, action: accept}
+"#;
+    let ours = from_ruleset("limits", ruleset).unwrap();
+    assert_eq!(ours, compiled(&yaml_as_json(yaml)));
+    assert_eq!(
+        ours[0].3[0],
+        "icmp type echo-request limit rate 2/second burst 3 packets accept"
+    );
+    assert_eq!(ours[0].3[2], "quota over 10485760 bytes drop");
 }

@@ -610,3 +610,42 @@ fn header_match_errors() {
         assert!(e.starts_with(&want) && e.contains(words), "{m}: {e}");
     }
 }
+
+/// `limit`: the burst, then the rate, by packet time; `quota`: the bytes, this packet's
+/// included; `reset` starts both again.
+#[test]
+fn limits_and_quotas() {
+    let f = filter(
+        r#"
+chains:
+  - hook: forward
+    policy: drop
+    rules:
+      - {match: {proto: icmp}, limit: {rate: 2, burst: 3}, action: accept}
+      - {match: {proto: udp}, quota: {bytes: 100}, action: accept}
+"#,
+    );
+    let t0 = 1_700_000_000_000_000_000u64;
+    let at = |p: &mut Pkt, ns: u64| {
+        p.view.ts_ns = ns;
+        matches!(run(&f, "filter-forward", p), Verdict::Accept)
+    };
+    let mut ping = icmp4(A, B, false);
+    let burst: Vec<bool> = (0..4).map(|_| at(&mut ping, t0)).collect();
+    assert_eq!(burst, [true, true, true, false]);
+    assert!(
+        at(&mut ping, t0 + 500_000_000),
+        "a token half a second later"
+    );
+    assert!(!at(&mut ping, t0 + 500_000_000));
+    // 32-byte datagrams: the fourth makes 128, over 100.
+    let mut dns = udp4(A, B, 1000, 53);
+    let quota: Vec<bool> = (0..4).map(|_| at(&mut dns, t0)).collect();
+    assert_eq!(quota, [true, true, true, false]);
+    f.control(b"reset", &mut Vec::new()).unwrap();
+    assert!(at(&mut dns, t0) && at(&mut ping, t0));
+    assert!(
+        init_err("chains: [{hook: forward, rules: [{limit: {rate: 0}}]}]")
+            .starts_with("chains[0].rules[0].limit.rate: ")
+    );
+}

@@ -39,7 +39,6 @@ fn not_yet(word: &str) -> Option<&'static str> {
         "jump" | "goto" | "return" | "continue" => {
             "jumps between chains are not supported yet (base chains only)"
         }
-        "limit" | "quota" => "rate limits and quotas are not supported yet",
         "iifname" | "oifname" => {
             "interface names matched per packet are not supported yet (iif/oif NAME, looked up when the rules load)"
         }
@@ -62,6 +61,7 @@ pub fn rule(tokens: &[Token], cx: &Context) -> Result<Lowered, NftError> {
         terminal: None,
         counter: false,
         comment: None,
+        extra: Map::new(),
         positions: Vec::new(),
     };
     match cx.family {
@@ -92,6 +92,7 @@ pub fn rule(tokens: &[Token], cx: &Context) -> Result<Lowered, NftError> {
     if r.counter {
         rule.insert("counter".into(), json!(true));
     }
+    rule.extend(r.extra);
     if let Some(c) = r.comment {
         rule.insert("comment".into(), json!(c));
     }
@@ -110,6 +111,8 @@ struct Rule<'a, 'c> {
     terminal: Option<&'static str>,
     counter: bool,
     comment: Option<String>,
+    /// `limit` and `quota`, the rule's own fields beside its matches.
+    extra: Map<String, Value>,
     positions: Vec<(String, (usize, usize))>,
 }
 
@@ -315,6 +318,8 @@ impl<'a> Rule<'a, '_> {
                     self.i += 2;
                 }
             }
+            "limit" => self.limit(t)?,
+            "quota" => self.quota(t)?,
             "comment" => match self.next() {
                 Some(Token {
                     tok: Tok::Str(s), ..
@@ -612,6 +617,98 @@ impl<'a> Rule<'a, '_> {
                 format!("`{} {w}`: not supported yet", t.shown()),
             )),
         }
+    }
+
+    /// A rule-level field (`limit`, `quota`), once per rule.
+    fn extra(&mut self, key: &str, v: Value, at: &Token) -> Result<(), NftError> {
+        if self.extra.contains_key(key) {
+            return Err(NftError::at(at, format!("one {key} per rule here")));
+        }
+        self.extra.insert(key.into(), v);
+        self.positions.push((key.into(), (at.line, at.col)));
+        Ok(())
+    }
+
+    /// `limit rate [over] N/UNIT [burst B packets]`, in packets.
+    fn limit(&mut self, t: &'a Token) -> Result<(), NftError> {
+        if self.peek_word() != Some("rate") {
+            return Err(NftError::at(t, "expected `limit rate N/UNIT`"));
+        }
+        self.i += 1;
+        let over = self.peek_word() == Some("over");
+        if over {
+            self.i += 1;
+        }
+        let r = self
+            .next()
+            .ok_or_else(|| NftError::at(t, "expected N/UNIT"))?;
+        let text = r.shown();
+        let Some((n, unit)) = text.split_once('/') else {
+            return Err(NftError::at(
+                r,
+                format!("`{text}`: a rate in packets, N/second|minute|hour|day (byte rates are not supported yet)"),
+            ));
+        };
+        let rate: u64 = n
+            .parse()
+            .map_err(|_| NftError::at(r, format!("`{n}`: not a number of packets")))?;
+        if !matches!(unit, "second" | "minute" | "hour" | "day") {
+            return Err(NftError::at(
+                r,
+                format!("`{unit}`: second, minute, hour or day"),
+            ));
+        }
+        let mut cfg = json!({"rate": rate, "per": unit, "over": over});
+        if self.peek_word() == Some("burst") {
+            self.i += 1;
+            let b = self
+                .next()
+                .and_then(|t| t.word())
+                .and_then(|w| w.parse::<u64>().ok());
+            let b = b.ok_or_else(|| NftError::at(t, "expected `burst N packets`"))?;
+            match self.next().and_then(|t| t.word()) {
+                Some("packets") => {}
+                _ => {
+                    return Err(NftError::at(
+                        t,
+                        "expected `burst N packets` (byte bursts are not supported yet)",
+                    ))
+                }
+            }
+            cfg["burst"] = json!(b);
+        }
+        self.extra("limit", cfg, t)
+    }
+
+    /// `quota [over] N [bytes|kbytes|mbytes|gbytes] [used M UNIT]`.
+    fn quota(&mut self, t: &'a Token) -> Result<(), NftError> {
+        let over = self.peek_word() == Some("over");
+        if over {
+            self.i += 1;
+        }
+        let bytes = |r: &mut Self| -> Result<u64, NftError> {
+            let n = r
+                .next()
+                .and_then(|t| t.word())
+                .and_then(|w| w.parse::<u64>().ok());
+            let n = n.ok_or_else(|| NftError::at(t, "expected a number of bytes"))?;
+            let unit = match r.peek_word() {
+                Some("bytes") => 1,
+                Some("kbytes") => 1 << 10,
+                Some("mbytes") => 1 << 20,
+                Some("gbytes") => 1 << 30,
+                _ => return Ok(n),
+            };
+            r.i += 1;
+            Ok(n.saturating_mul(unit))
+        };
+        let n = bytes(self)?;
+        // `nft list ruleset` prints what was used: not read back.
+        if self.peek_word() == Some("used") {
+            self.i += 1;
+            bytes(self)?;
+        }
+        self.extra("quota", json!({"bytes": n, "over": over}), t)
     }
 
     /// `tcp flags syn,ack` (any of them), `tcp flags syn / syn,ack` (value under mask),
