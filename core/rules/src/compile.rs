@@ -9,6 +9,7 @@ use brickwall_wire::ip_proto;
 use std::fmt;
 
 use crate::config::{CtDirectionName, CtStateName, CtStatusName, FamilyName, MatchCfg};
+use crate::ifname::IfPattern;
 use crate::matcher::{bit256, state, status, AddrSet, IcmpTypes, Matcher, PortSet};
 use crate::names;
 use crate::parse;
@@ -355,12 +356,34 @@ fn header_matches(
         before_conntrack(stage, &path, "the packet has no connection zone yet")?;
         out.ct_zone = Some(z);
     }
-    out.reads_headers = out.icmp_code.is_some()
+    for (field, v, slot) in [
+        ("iifname", &m.iifname, &mut out.iifname),
+        ("oifname", &m.oifname, &mut out.oifname),
+    ] {
+        if let Some(v) = v {
+            let path = format!("{p}.{field}");
+            let list = nonempty(v, &path)?
+                .iter()
+                .map(|s| {
+                    IfPattern::parse(s).ok_or_else(|| {
+                        CompileError::new(
+                            path.clone(),
+                            format!("{s:?} is not an interface name (1-15 bytes, or a prefix ending in `*`)"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            *slot = Some(list.into());
+        }
+    }
+    out.rare = out.icmp_code.is_some()
         || out.tcp_flags.is_some()
         || out.ttl.is_some()
         || out.dscp.is_some()
         || out.length.is_some()
-        || out.ct_zone.is_some();
+        || out.ct_zone.is_some()
+        || out.iifname.is_some()
+        || out.oifname.is_some();
     Ok(())
 }
 

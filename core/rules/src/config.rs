@@ -147,6 +147,13 @@ pub struct MatchCfg {
     /// Output interfaces, by index or name (as `iif`).
     #[serde(default)]
     pub oif: Option<OneOrMany<Scalar>>,
+    /// Input interface names, read per packet (nft's `iifname`): names, or prefixes
+    /// ending in `*`; any of them.
+    #[serde(default)]
+    pub iifname: Option<OneOrMany<String>>,
+    /// Output interface names, as `iifname`.
+    #[serde(default)]
+    pub oifname: Option<OneOrMany<String>>,
     /// ICMP or ICMPv6 types: names or numbers.
     #[serde(default)]
     pub icmp_type: Option<OneOrMany<Scalar>>,

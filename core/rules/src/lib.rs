@@ -2,7 +2,8 @@
 //! a rule's `match` as users write it ([`config`], with the flexible leaves of
 //! [`scalar`]), the parsers of its values ([`parse`], [`names`]), its compilation and
 //! checks ([`compile`]) into a [`matcher::Matcher`], the per-packet evaluation against a
-//! packet's [`matcher::Facts`], and its nftables-like text form ([`text`]).
+//! packet's [`matcher::Facts`] (interface names through [`ifname`]), and its
+//! nftables-like text form ([`text`]).
 //!
 //! Chains, actions and loading stay with each plugin.
 
@@ -10,6 +11,7 @@
 
 pub mod compile;
 pub mod config;
+pub mod ifname;
 pub mod matcher;
 pub mod names;
 pub mod parse;

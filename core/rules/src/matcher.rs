@@ -6,6 +6,7 @@ use brickwall_hooks::{CtInfo, Family, PacketView};
 use brickwall_wire::{ip_proto, Cidr};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::ifname::{self, IfPattern};
 use crate::names;
 
 /// Bits of a conntrack-state mask.
@@ -318,8 +319,12 @@ pub struct Matcher {
     pub length: Option<PortSet>,
     /// `ct zone`.
     pub ct_zone: Option<u16>,
-    /// Whether any of the six fields above is set (one test on the common path).
-    pub reads_headers: bool,
+    /// `iifname`: patterns of the input interface's name.
+    pub iifname: Option<Box<[IfPattern]>>,
+    /// `oifname`: patterns of the output interface's name.
+    pub oifname: Option<Box<[IfPattern]>>,
+    /// Whether any of the eight fields above is set (one test on the common path).
+    pub rare: bool,
 }
 
 /// A `tcp flags` condition.
@@ -464,15 +469,24 @@ impl Matcher {
                 return false;
             }
         }
-        if self.reads_headers {
-            return self.matches_header(f, pkt);
+        if self.rare {
+            return self.matches_rare(f, pkt);
         }
         true
     }
 
-    /// The rarer conditions, read from the headers only when a rule has them.
+    /// The rarer conditions, read from the headers (and interface names) only when a
+    /// rule has them.
     #[cold]
-    fn matches_header(&self, f: &Facts, pkt: &PacketView) -> bool {
+    fn matches_rare(&self, f: &Facts, pkt: &PacketView) -> bool {
+        for (patterns, index) in [(&self.iifname, pkt.iif), (&self.oifname, pkt.oif)] {
+            if let Some(ps) = patterns {
+                let name = ifname::name_of(index);
+                if !name.is_some_and(|n| ps.iter().any(|p| p.matches(&n))) {
+                    return false;
+                }
+            }
+        }
         if let Some(codes) = &self.icmp_code {
             let code = f.icmp_type.and_then(|_| pkt.l4().get(1).copied());
             if !code.is_some_and(|c| bit256(codes, c)) {

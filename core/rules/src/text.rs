@@ -23,6 +23,12 @@ pub fn matcher(m: &Matcher) -> Vec<String> {
     if let Some(ifs) = &m.oif {
         parts.push(format!("oif {}", set(ifs.iter().map(|i| i.to_string()))));
     }
+    if let Some(ps) = &m.iifname {
+        parts.push(format!("iifname {}", set(ps.iter().map(|p| p.text()))));
+    }
+    if let Some(ps) = &m.oifname {
+        parts.push(format!("oifname {}", set(ps.iter().map(|p| p.text()))));
+    }
     if let Some(a) = &m.saddr {
         parts.push(addrs("saddr", a));
     }

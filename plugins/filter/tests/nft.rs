@@ -150,7 +150,6 @@ fn what_the_filter_cannot_do_is_refused_where_it_is_written() {
             "4:18",
             "`reject`: reject is not supported yet",
         ),
-        ("    iifname \"eth0\" accept\n", "4:5", "`iifname`"),
         (
             "    udp dport >= 1024 accept\n",
             "4:15",
@@ -350,4 +349,31 @@ chains:
         "icmp type echo-request limit rate 2/second burst 3 packets accept"
     );
     assert_eq!(ours[0].3[2], "quota over 10485760 bytes drop");
+}
+
+/// `iifname` and `oifname` (names and prefixes) read as the YAML's.
+#[test]
+fn interface_names_read_as_their_yaml() {
+    let ruleset = "table inet t {\n chain c {\n  type filter hook forward priority filter;\n\
+        iifname \"lo\" accept\n\
+        iifname { \"eth*\", \"wg0\" } oifname != \"x\" drop\n }\n}\n";
+    let e = from_ruleset("ifnames-neg", ruleset).unwrap_err();
+    assert!(
+        e.contains("5:27: ") && e.contains("`!=` is not supported after `oifname`"),
+        "{e}"
+    );
+    let ruleset = ruleset.replace(" oifname != \"x\"", " oifname \"veth*\"");
+    let yaml = r#"
+chains:
+  - hook: forward
+    rules:
+      - {match: {iifname: lo}, action: accept}
+      - {match: {iifname: ["eth*", wg0], oifname: "veth*"}, action: drop}
+"#;
+    let ours = from_ruleset("ifnames", &ruleset).unwrap();
+    assert_eq!(ours, compiled(&yaml_as_json(yaml)));
+    assert_eq!(
+        ours[0].3[1],
+        "iifname { \"eth*\", \"wg0\" } oifname \"veth*\" drop"
+    );
 }

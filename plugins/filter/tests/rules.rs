@@ -649,3 +649,32 @@ chains:
             .starts_with("chains[0].rules[0].limit.rate: ")
     );
 }
+
+/// `iifname`/`oifname` compare the interface's name when the packet passes: `lo` is
+/// index 1 in every namespace; a prefix matches every name it starts.
+#[test]
+fn interface_names_per_packet() {
+    let f = filter(
+        r#"
+chains:
+  - hook: forward
+    policy: drop
+    rules:
+      - {match: {iifname: "l*", oifname: [nosuch0, lo]}, action: accept}
+"#,
+    );
+    let mut p = tcp4(A, B, 1000, 22).ifs(1, 1);
+    assert!(matches!(run(&f, "filter-forward", &mut p), Verdict::Accept));
+    let mut p = tcp4(A, B, 1000, 22).ifs(1, 0);
+    assert!(matches!(
+        run(&f, "filter-forward", &mut p),
+        Verdict::Drop(_)
+    ));
+    let mut p = tcp4(A, B, 1000, 22).ifs(0, 1);
+    assert!(matches!(
+        run(&f, "filter-forward", &mut p),
+        Verdict::Drop(_)
+    ));
+    let e = init_err("chains: [{hook: forward, rules: [{match: {iifname: \"a b\"}}]}]");
+    assert!(e.starts_with("chains[0].rules[0].match.iifname: "), "{e}");
+}

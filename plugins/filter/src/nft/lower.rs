@@ -39,9 +39,6 @@ fn not_yet(word: &str) -> Option<&'static str> {
         "jump" | "goto" | "return" | "continue" => {
             "jumps between chains are not supported yet (base chains only)"
         }
-        "iifname" | "oifname" => {
-            "interface names matched per packet are not supported yet (iif/oif NAME, looked up when the rules load)"
-        }
         "snat" | "dnat" | "masquerade" | "redirect" => {
             "NAT statements belong to the nat plugin's chains (its YAML config)"
         }
@@ -337,7 +334,9 @@ impl<'a> Rule<'a, '_> {
                 let s = self.sub(t)?;
                 self.meta(s)?;
             }
-            "mark" | "iif" | "oif" | "l4proto" | "nfproto" => self.meta(t)?,
+            "mark" | "iif" | "oif" | "iifname" | "oifname" | "l4proto" | "nfproto" => {
+                self.meta(t)?
+            }
             "ip" | "ip6" => self.ip(t, w == "ip6")?,
             "tcp" | "udp" | "sctp" | "th" => self.ports(t, w)?,
             "icmp" | "icmpv6" => {
@@ -578,6 +577,12 @@ impl<'a> Rule<'a, '_> {
                 let v = self.values(s)?;
                 let l = self.list(&v, false, |t| Ok(scalar(t)))?;
                 let key = s.word().unwrap_or("iif").to_string();
+                self.set(&key, l, s)
+            }
+            "iifname" | "oifname" => {
+                let v = self.values(s)?;
+                let l = self.list(&v, false, |t| Ok(json!(t.shown().trim_matches('"'))))?;
+                let key = s.word().unwrap_or("iifname").to_string();
                 self.set(&key, l, s)
             }
             w => Err(NftError::at(s, format!("`meta {w}`: not supported yet"))),
