@@ -81,7 +81,11 @@ pub fn ruleset(r: &ChainsResponse) -> String {
 }
 
 fn chain(s: &mut String, c: &ChainInfo) {
-    s.push_str(&format!("\tchain {} {{\n\t\t{}\n", c.name, c.text));
+    s.push_str(&format!("\tchain {} {{\n", c.name));
+    // A regular chain (a jump target) has no header.
+    if !c.text.is_empty() {
+        s.push_str(&format!("\t\t{}\n", c.text));
+    }
     for r in &c.rules {
         s.push_str(&format!("\t\t{}\n", with_counter(r)));
     }

@@ -29,15 +29,22 @@ pub enum Terminal {
         /// Continue when the queue cannot take it.
         bypass: bool,
     },
+    /// Run regular chain number N, then go on (unless it decided).
+    Jump(u32),
+    /// Run regular chain number N in place of the rest of this chain.
+    Goto(u32),
+    /// Leave this chain.
+    Return,
 }
 
 impl Terminal {
-    /// The verdict the hook returns.
-    pub fn verdict(self) -> Verdict {
+    /// The verdict the hook returns, for the terminals that decide (not jumps).
+    pub fn verdict(self) -> Option<Verdict> {
         match self {
-            Terminal::Accept => Verdict::Accept,
-            Terminal::Drop => Verdict::Drop(REASON_RULE_DROP),
-            Terminal::Queue { num, bypass } => Verdict::Queue { num, bypass },
+            Terminal::Accept => Some(Verdict::Accept),
+            Terminal::Drop => Some(Verdict::Drop(REASON_RULE_DROP)),
+            Terminal::Queue { num, bypass } => Some(Verdict::Queue { num, bypass }),
+            Terminal::Jump(_) | Terminal::Goto(_) | Terminal::Return => None,
         }
     }
 }

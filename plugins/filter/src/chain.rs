@@ -64,13 +64,17 @@ pub struct Rule {
     pub quota: Option<Quota>,
 }
 
-/// A compiled base chain.
+/// Most chains deep a packet may be sent by `jump` (nft's limit); deeper is refused
+/// when the rules load.
+pub const MAX_DEPTH: usize = 16;
+
+/// A compiled chain: a base chain on a hook, or a regular chain rules jump to.
 #[derive(Debug)]
 pub struct Chain {
     /// Name for listings.
     pub name: String,
-    /// The hook.
-    pub hook: HookName,
+    /// The hook; `None` for a regular chain.
+    pub hook: Option<HookName>,
     /// The type.
     pub kind: ChainType,
     /// The policy.
@@ -84,13 +88,34 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// Runs the chain over a packet.
+    /// Runs the base chain over a packet; `regular` are the chains its rules may jump to.
     #[inline]
-    pub fn eval(&self, pkt: &mut PacketView, host: &Host) -> Verdict {
+    pub fn eval(&self, regular: &[Chain], pkt: &mut PacketView, host: &Host) -> Verdict {
         let facts = Facts::of(pkt);
         let bytes = pkt.l3().len() as u64;
+        if let Some(v) = self.walk(regular, pkt, host, &facts, bytes, 0) {
+            return v;
+        }
+        self.policy_counter.add(bytes);
+        match self.policy {
+            PolicyName::Accept => Verdict::Accept,
+            PolicyName::Drop => Verdict::Drop(REASON_POLICY_DROP),
+        }
+    }
+
+    /// The rules in order: a verdict, or `None` when the chain ends undecided (its
+    /// end, or `return`). `depth` chains called this one.
+    fn walk(
+        &self,
+        regular: &[Chain],
+        pkt: &mut PacketView,
+        host: &Host,
+        facts: &Facts,
+        bytes: u64,
+        depth: usize,
+    ) -> Option<Verdict> {
         for rule in self.rules.iter() {
-            if !rule.matcher.matches(&facts, pkt) {
+            if !rule.matcher.matches(facts, pkt) {
                 continue;
             }
             if let Some(l) = &rule.limit {
@@ -105,17 +130,31 @@ impl Chain {
             }
             rule.counter.add(bytes);
             for effect in rule.effects.iter() {
-                effect.apply(pkt, &facts, host);
+                effect.apply(pkt, facts, host);
             }
-            if let Some(t) = rule.terminal {
-                return t.verdict();
+            let Some(t) = rule.terminal else {
+                continue;
+            };
+            // Loops and depths beyond MAX_DEPTH are refused at load; the depth check
+            // keeps a bad table from recursing without end all the same.
+            let mut call = |n: u32| {
+                regular
+                    .get(n as usize)
+                    .filter(|_| depth < MAX_DEPTH)
+                    .and_then(|c| c.walk(regular, pkt, host, facts, bytes, depth + 1))
+            };
+            match t {
+                Terminal::Jump(n) => {
+                    if let Some(v) = call(n) {
+                        return Some(v);
+                    }
+                }
+                Terminal::Goto(n) => return call(n),
+                Terminal::Return => return None,
+                decided => return decided.verdict(),
             }
         }
-        self.policy_counter.add(bytes);
-        match self.policy {
-            PolicyName::Accept => Verdict::Accept,
-            PolicyName::Drop => Verdict::Drop(REASON_POLICY_DROP),
-        }
+        None
     }
 
     /// Zeroes every counter of the chain and its rules (and log suppression counts).

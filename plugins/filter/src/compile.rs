@@ -12,7 +12,7 @@ use brickwall_rules::scalar::OneOrMany;
 
 use crate::action::{Effect, LogAction, Terminal};
 use crate::chain::{Chain, Counter, Rule};
-use crate::config::{ActionCfg, ChainCfg, ChainType, RuleCfg};
+use crate::config::{ActionCfg, ChainCfg, ChainType, PolicyName, RuleCfg};
 use crate::limit::{Limit, Quota};
 use crate::text;
 
@@ -41,30 +41,59 @@ pub fn slot(kind: ChainType, hook: HookName) -> Option<usize> {
     }
 }
 
-/// Compiles one chain found at `path` (e.g. `chains[0]`) of `source`.
-pub fn chain(cfg: &ChainCfg, path: &str, source: &str) -> Result<(usize, Chain), CompileError> {
-    let Some(slot) = slot(cfg.kind, cfg.hook) else {
-        return err(
-            format!("{path}.type"),
-            format!(
-                "a raw chain attaches only to prerouting or output, not {}",
-                cfg.hook.name()
-            ),
-        );
+/// The regular chains by name, with their index (what `jump` and `goto` compile to).
+pub type Targets = std::collections::HashMap<String, u32>;
+
+/// Compiles one chain found at `path` (e.g. `chains[0]`) of `source`: a base chain
+/// and its slot, or (without a hook) a regular chain and no slot. Jumps name chains
+/// of `targets`.
+pub fn chain(
+    cfg: &ChainCfg,
+    path: &str,
+    source: &str,
+    targets: &Targets,
+) -> Result<(Option<usize>, Chain), CompileError> {
+    let slot = match cfg.hook {
+        Some(hook) => Some(slot(cfg.kind, hook).ok_or_else(|| {
+            CompileError::new(
+                format!("{path}.type"),
+                format!(
+                    "a raw chain attaches only to prerouting or output, not {}",
+                    hook.name()
+                ),
+            )
+        })?),
+        None => {
+            if cfg.name.is_none() {
+                return err(
+                    format!("{path}.hook"),
+                    "a chain without a hook is a regular chain (a jump target) and needs a name",
+                );
+            }
+            if cfg.policy != PolicyName::Accept || cfg.kind != ChainType::Filter {
+                return err(
+                    format!("{path}.policy"),
+                    "a regular chain has no type or policy: its caller's policy decides",
+                );
+            }
+            None
+        }
     };
     let rules = cfg
         .rules
         .iter()
         .enumerate()
-        .map(|(i, r)| rule(r, &format!("{path}.rules[{i}]"), cfg.kind))
+        .map(|(i, r)| rule(r, &format!("{path}.rules[{i}]"), cfg.kind, targets))
         .collect::<Result<Vec<_>, _>>()?;
+    let name = match (&cfg.name, cfg.hook) {
+        (Some(n), _) => n.clone(),
+        (None, Some(h)) => format!("{}-{}", cfg.kind.name(), h.name()),
+        (None, None) => String::new(),
+    };
     Ok((
         slot,
         Chain {
-            name: cfg
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("{}-{}", cfg.kind.name(), cfg.hook.name())),
+            name,
             hook: cfg.hook,
             kind: cfg.kind,
             policy: cfg.policy,
@@ -75,13 +104,18 @@ pub fn chain(cfg: &ChainCfg, path: &str, source: &str) -> Result<(usize, Chain),
     ))
 }
 
-fn rule(cfg: &RuleCfg, path: &str, kind: ChainType) -> Result<Rule, CompileError> {
+fn rule(
+    cfg: &RuleCfg,
+    path: &str,
+    kind: ChainType,
+    targets: &Targets,
+) -> Result<Rule, CompileError> {
     let matcher = match &cfg.matches {
         Some(m) => matcher(m, &format!("{path}.match"), kind.stage())?,
         None => Matcher::default(),
     };
     let (effects, terminal) = match &cfg.action {
-        Some(a) => actions(a, &format!("{path}.action"), kind)?,
+        Some(a) => actions(a, &format!("{path}.action"), kind, targets)?,
         None => (Vec::new(), None),
     };
     if let Some(l) = &cfg.limit {
@@ -94,9 +128,16 @@ fn rule(cfg: &RuleCfg, path: &str, kind: ChainType) -> Result<Rule, CompileError
     }
     let limit = cfg.limit.map(Limit::new);
     let quota = cfg.quota.map(Quota::new);
+    let name_of = |n: u32| {
+        targets
+            .iter()
+            .find(|(_, i)| **i == n)
+            .map_or_else(String::new, |(k, _)| k.clone())
+    };
     let text = text::rule(
         &matcher,
         (limit.as_ref(), quota.as_ref()),
+        &name_of,
         cfg.counter,
         &effects,
         terminal,
@@ -118,6 +159,7 @@ fn actions(
     list: &OneOrMany<ActionCfg>,
     path: &str,
     kind: ChainType,
+    targets: &Targets,
 ) -> Result<(Vec<Effect>, Option<Terminal>), CompileError> {
     let items = nonempty(list, path)?;
     let mut effects = Vec::new();
@@ -126,11 +168,30 @@ fn actions(
         if a.is_terminal() && i + 1 != items.len() {
             return err(
                 path,
-                "a terminal action (accept, drop, queue) ends the rule, so it must come last",
+                "a terminal action (accept, drop, queue, jump, goto, return) ends the rule, so it must come last",
             );
         }
         match a {
             ActionCfg::Accept => terminal = Some(Terminal::Accept),
+            ActionCfg::Return => terminal = Some(Terminal::Return),
+            ActionCfg::Jump(name) | ActionCfg::Goto(name) => {
+                if kind == ChainType::Raw {
+                    return err(path, "jumps from raw chains are not supported yet");
+                }
+                let Some(&n) = targets.get(name) else {
+                    return err(
+                        path,
+                        format!(
+                            "no regular chain named `{name}` (a chain with a name and no hook)"
+                        ),
+                    );
+                };
+                terminal = Some(if matches!(a, ActionCfg::Jump(_)) {
+                    Terminal::Jump(n)
+                } else {
+                    Terminal::Goto(n)
+                });
+            }
             ActionCfg::Drop => terminal = Some(Terminal::Drop),
             ActionCfg::Queue(q) => {
                 terminal = Some(Terminal::Queue {

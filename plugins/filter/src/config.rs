@@ -89,15 +89,17 @@ pub enum PolicyName {
     Drop,
 }
 
-/// One base chain.
+/// One chain: a base chain on a hook, or (without `hook`) a regular chain that rules
+/// reach by `jump` and `goto`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainCfg {
-    /// A name for listings; default `<type>-<hook>`.
+    /// A name for listings (default `<type>-<hook>`); what `jump` and `goto` name.
     #[serde(default)]
     pub name: Option<String>,
-    /// The hook.
-    pub hook: HookName,
+    /// The hook; absent for a regular chain (which then needs a name).
+    #[serde(default)]
+    pub hook: Option<HookName>,
     /// The type (`filter` or `raw`).
     #[serde(rename = "type", default)]
     pub kind: ChainType,
@@ -318,6 +320,13 @@ pub enum ActionCfg {
     Log(LogCfg),
     /// Count (counters are always kept; accepted for parity).
     Counter,
+    /// Terminal here: run the regular chain of this name, then go on after this rule
+    /// (unless it decided).
+    Jump(String),
+    /// Terminal: run the regular chain of this name instead of the rest of this one.
+    Goto(String),
+    /// Terminal: leave this chain (a base chain's policy decides).
+    Return,
 }
 
 /// The action words, for error messages.
@@ -332,6 +341,9 @@ pub const ACTION_NAMES: &[&str] = &[
     "ct_label_set",
     "log",
     "counter",
+    "jump",
+    "goto",
+    "return",
 ];
 
 impl ActionCfg {
@@ -339,7 +351,12 @@ impl ActionCfg {
     pub fn is_terminal(&self) -> bool {
         matches!(
             self,
-            ActionCfg::Accept | ActionCfg::Drop | ActionCfg::Queue(_)
+            ActionCfg::Accept
+                | ActionCfg::Drop
+                | ActionCfg::Queue(_)
+                | ActionCfg::Jump(_)
+                | ActionCfg::Goto(_)
+                | ActionCfg::Return
         )
     }
 }
@@ -370,7 +387,8 @@ impl<'de> Visitor<'de> for ActionVisitor {
             "notrack" => ActionCfg::Notrack,
             "log" => ActionCfg::Log(LogCfg::default()),
             "counter" => ActionCfg::Counter,
-            "mark_set" | "ct_mark_set" | "ct_helper_set" | "ct_label_set" => {
+            "return" => ActionCfg::Return,
+            "mark_set" | "ct_mark_set" | "ct_helper_set" | "ct_label_set" | "jump" | "goto" => {
                 return Err(E::custom(format_args!(
                     "`{v}` needs a value, e.g. `{{{v}: 0x20}}`"
                 )))
@@ -402,6 +420,11 @@ impl<'de> Visitor<'de> for ActionVisitor {
             "ct_mark_set" => ActionCfg::CtMarkSet(map.next_value()?),
             "ct_helper_set" => ActionCfg::CtHelperSet(map.next_value()?),
             "ct_label_set" => ActionCfg::CtLabelSet(map.next_value()?),
+            "jump" => ActionCfg::Jump(map.next_value()?),
+            "goto" => ActionCfg::Goto(map.next_value()?),
+            "return" => map
+                .next_value::<Option<NoArgs>>()
+                .map(|_| ActionCfg::Return)?,
             other => return Err(unknown_action(other)),
         };
         if let Some(extra) = map.next_key::<String>()? {

@@ -47,17 +47,22 @@ fn chain(c: &Chain) -> ChainInfo {
         .collect();
     ChainInfo {
         name: c.name.clone(),
-        hook: c.hook.name().to_string(),
+        hook: c.hook.map_or("", |h| h.name()).to_string(),
         kind: c.kind.name().to_string(),
         priority: match c.kind {
             ChainType::Raw => brickwall_hooks::priority::RAW,
             ChainType::Filter => brickwall_hooks::priority::FILTER,
         },
-        registration: slot(c.kind, c.hook)
+        registration: c
+            .hook
+            .and_then(|h| slot(c.kind, h))
             .and_then(|s| crate::HOOKS.get(s))
             .map(|h| h.name.to_string()),
         source: c.source.clone(),
-        text: text::chain_header(c.kind, c.hook, c.policy),
+        text: c
+            .hook
+            .map(|h| text::chain_header(c.kind, h, c.policy))
+            .unwrap_or_default(),
         policy: match c.policy {
             PolicyName::Accept => "accept",
             PolicyName::Drop => "drop",

@@ -48,7 +48,7 @@ use brickwall_hooks::{
     priority, FailurePolicy, Hook, HookSpec, Host, PacketView, Plugin, PluginInfo, Verdict,
 };
 
-use crate::load::Slots;
+use crate::load::Loaded;
 
 /// The plugin's registrations; a registration's `op` is its index here, which is also
 /// the slot of its chain (see [`compile::slot`]).
@@ -66,16 +66,20 @@ pub const HOOKS: [HookSpec; compile::SLOTS] = [
 /// [`action::REASON_POLICY_DROP`] for a chain's `drop` policy.
 pub const DROP_REASONS: [&str; 2] = ["filter-rule-drop", "filter-policy-drop"];
 
-/// The filter plugin: compiled chains by registration.
+/// The filter plugin: compiled base chains by registration, and regular chains.
 pub struct Filter {
-    chains: Slots,
+    chains: Loaded,
     host: Host,
 }
 
 impl Filter {
-    /// The chains in registration order.
+    /// The base chains in registration order, then the regular chains.
     pub fn chains(&self) -> impl Iterator<Item = &chain::Chain> {
-        self.chains.iter().flatten()
+        self.chains
+            .slots
+            .iter()
+            .flatten()
+            .chain(&self.chains.regular)
     }
 }
 
@@ -102,8 +106,8 @@ impl Plugin for Filter {
 
     #[inline]
     fn on_packet(&self, op: u32, pkt: &mut PacketView) -> Verdict {
-        match self.chains.get(op as usize) {
-            Some(Some(chain)) => chain.eval(pkt, &self.host),
+        match self.chains.slots.get(op as usize) {
+            Some(Some(chain)) => chain.eval(&self.chains.regular, pkt, &self.host),
             _ => Verdict::Accept,
         }
     }

@@ -30,6 +30,7 @@ pub fn chain_header(kind: ChainType, hook: HookName, policy: PolicyName) -> Stri
 pub fn rule(
     m: &Matcher,
     (limit, quota): (Option<&Limit>, Option<&Quota>),
+    chain_name: &dyn Fn(u32) -> String,
     counter: bool,
     effects: &[Effect],
     terminal: Option<Terminal>,
@@ -72,6 +73,9 @@ pub fn rule(
             "queue num {num}{}",
             if bypass { " bypass" } else { "" }
         )),
+        Some(Terminal::Jump(n)) => parts.push(format!("jump {}", chain_name(n))),
+        Some(Terminal::Goto(n)) => parts.push(format!("goto {}", chain_name(n))),
+        Some(Terminal::Return) => parts.push("return".into()),
         None => {}
     }
     if parts.is_empty() {

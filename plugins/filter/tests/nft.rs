@@ -10,16 +10,19 @@ use std::path::PathBuf;
 /// A compiled chain: its type, hook, policy and rules' text forms.
 type Compiled = (String, String, String, Vec<String>);
 
-/// Each chain's type, hook, policy and rules' text forms.
+/// Each chain's type, hook (or name, for a regular chain), policy and rules' text
+/// forms: the base chains, then the regular ones.
 fn compiled(config_json: &str) -> Vec<Compiled> {
-    let slots = load(config_json).unwrap_or_else(|e| panic!("{e}"));
-    slots
+    let loaded = load(config_json).unwrap_or_else(|e| panic!("{e}"));
+    loaded
+        .slots
         .iter()
         .flatten()
+        .chain(&loaded.regular)
         .map(|c| {
             (
                 c.kind.name().to_string(),
-                c.hook.name().to_string(),
+                c.hook.map_or(c.name.clone(), |h| h.name().to_string()),
                 format!("{:?}", c.policy),
                 c.rules.iter().map(|r| r.text.clone()).collect(),
             )
@@ -160,7 +163,7 @@ fn what_the_filter_cannot_do_is_refused_where_it_is_written() {
             "4:29",
             "byte rates",
         ),
-        ("    jump other\n", "4:5", "jumps between chains"),
+        ("    jump other\n", "4:5", "no regular chain named `other`"),
         (
             "    tcp option maxseg size 1400 accept\n",
             "4:9",
@@ -197,7 +200,7 @@ fn what_the_filter_cannot_do_is_refused_where_it_is_written() {
     for (text, at, words) in [
         ("table bridge b { }\n", "1:7", "bridge"),
         ("add rule inet t c accept\n", "1:1", "commands such as `add rule`"),
-        ("table inet t {\n chain c { }\n}\n", "2:8", "regular chains"),
+        ("table inet t {\n chain c { vmap }\n}\n", "2:12", "verdict maps"),
         ("table inet t {\n chain c { type nat hook postrouting priority srcnat; }\n}\n", "2:17", "nat chains"),
         ("table inet t {\n chain c { type filter hook input priority 10; }\n}\n", "2:44", "priority `10`"),
         ("table inet t {\n chain c { type filter hook input priority filter;\n ct state bogus accept\n }\n}\n", "3:5", "unknown variant `bogus`"),
@@ -375,5 +378,44 @@ chains:
     assert_eq!(
         ours[0].3[1],
         "iifname { \"eth*\", \"wg0\" } oifname \"veth*\" drop"
+    );
+}
+
+/// Regular chains, `jump`, `goto` and `return`, read as the YAML's; loops are refused
+/// where they start.
+#[test]
+fn jumps_read_as_their_yaml_and_loops_are_refused() {
+    let ruleset = "table inet t {\n\
+        chain input {\n  type filter hook input priority filter; policy drop;\n\
+          ct state established,related accept\n  iifname \"eth*\" jump from_lan\n  goto from_wan\n }\n\
+        chain from_lan {\n  tcp dport 22 accept\n  return\n }\n\
+        chain from_wan {\n  icmp type echo-request accept\n }\n}\n";
+    let yaml = r#"
+chains:
+  - hook: input
+    name: input
+    policy: drop
+    rules:
+      - {match: {ct_state: [established, related]}, action: accept}
+      - {match: {iifname: "eth*"}, action: {jump: from_lan}}
+      - {action: {goto: from_wan}}
+  - name: from_lan
+    rules:
+      - {match: {proto: tcp, dport: 22}, action: accept}
+      - {action: return}
+  - name: from_wan
+    rules:
+      - {match: {proto: icmp, icmp_type: echo-request}, action: accept}
+"#;
+    let ours = from_ruleset("jumps", ruleset).unwrap();
+    assert_eq!(ours, compiled(&yaml_as_json(yaml)));
+    assert_eq!(ours[0].3[1], "iifname \"eth*\" jump from_lan");
+    assert_eq!(ours[0].3[2], "goto from_wan");
+    let looped = "table inet t {\n chain a {\n  jump b\n }\n chain b {\n  goto a\n }\n\
+        chain input { type filter hook input priority filter; jump a; }\n}\n";
+    let e = from_ruleset("loop", looped).unwrap_err();
+    assert!(
+        e.contains("rules.nft:2:8: ") && e.contains("a loop of jumps: a -> b -> a"),
+        "{e}"
     );
 }

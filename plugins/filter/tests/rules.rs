@@ -678,3 +678,89 @@ chains:
     let e = init_err("chains: [{hook: forward, rules: [{match: {iifname: \"a b\"}}]}]");
     assert!(e.starts_with("chains[0].rules[0].match.iifname: "), "{e}");
 }
+
+/// `jump` runs a regular chain and comes back unless it decided; `goto` does not come
+/// back; `return` leaves a chain; the base chain's policy decides what none decided.
+#[test]
+fn jumps_gotos_and_returns() {
+    let f = filter(
+        r#"
+chains:
+  - hook: forward
+    policy: drop
+    rules:
+      - {match: {proto: tcp}, action: {jump: tcp_in}}
+      - {match: {proto: tcp, dport: 80}, action: accept}
+      - {match: {proto: udp}, action: {goto: udp_in}}
+      - {match: {proto: udp}, action: accept}
+  - name: tcp_in
+    rules:
+      - {match: {dport: 22}, action: accept}
+      - {match: {dport: 23}, action: drop}
+      - {match: {dport: 80}, action: return}
+      - {action: {mark_set: 7}}
+  - name: udp_in
+    rules:
+      - {match: {dport: 53}, action: accept}
+"#,
+    );
+    let verdict = |p: &mut Pkt| run(&f, "filter-forward", p);
+    assert!(matches!(verdict(&mut tcp4(A, B, 1, 22)), Verdict::Accept));
+    assert!(matches!(verdict(&mut tcp4(A, B, 1, 23)), Verdict::Drop(0)));
+    // Returned before the mark; the base chain accepts port 80.
+    let mut web = tcp4(A, B, 1, 80);
+    assert!(matches!(verdict(&mut web), Verdict::Accept));
+    assert_eq!(web.view.mark, 0);
+    // Fell off the end of tcp_in (marked): back in the base chain, its policy drops.
+    let mut other = tcp4(A, B, 1, 443);
+    assert!(matches!(verdict(&mut other), Verdict::Drop(1)));
+    assert_eq!(other.view.mark, 7);
+    assert!(matches!(verdict(&mut udp4(A, B, 1, 53)), Verdict::Accept));
+    // goto: udp_in fell off, and the base chain's later accept is not reached.
+    assert!(matches!(verdict(&mut udp4(A, B, 1, 54)), Verdict::Drop(1)));
+    // The listing has the regular chains, without a hook.
+    let l = list(&f);
+    let names: Vec<&str> = l["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["filter-forward", "tcp_in", "udp_in"]);
+    assert_eq!(l["chains"][1]["hook"], "");
+    assert_eq!(
+        l["chains"][0]["rules"][0]["text"],
+        "meta l4proto tcp jump tcp_in"
+    );
+    // Checks: an unknown target, a loop, a regular chain with a policy or no name.
+    for (yaml, words) in [
+        (
+            "chains: [{hook: input, rules: [{action: {jump: nope}}]}]",
+            "no regular chain named `nope`",
+        ),
+        (
+            "chains: [{name: a, rules: [{action: {goto: a}}]}]",
+            "a loop of jumps: a -> a",
+        ),
+        ("chains: [{name: a, policy: drop}]", "no type or policy"),
+        ("chains: [{rules: []}]", "needs a name"),
+        (
+            "chains: [{name: a}, {name: a}]",
+            "a second regular chain named `a`",
+        ),
+        (
+            "chains: [{hook: input, rules: [{action: [{jump: a}, accept]}]}, {name: a}]",
+            "must come last",
+        ),
+    ] {
+        let e = init_err(yaml);
+        assert!(e.contains(words), "{yaml}: {e}");
+    }
+    // Seventeen chains deep is refused.
+    let deep: Vec<String> = (0..17)
+        .map(|i| format!("{{name: c{i}, rules: [{{action: {{jump: c{}}}}}]}}", i + 1))
+        .chain(std::iter::once("{name: c17}".to_string()))
+        .collect();
+    let e = init_err(&format!("chains: [{}]", deep.join(", ")));
+    assert!(e.contains("more than 16 chains deep"), "{e}");
+}

@@ -36,9 +36,8 @@ pub struct Lowered {
 fn not_yet(word: &str) -> Option<&'static str> {
     Some(match word {
         "reject" => "reject is not supported yet (drop, or queue it)",
-        "jump" | "goto" | "return" | "continue" => {
-            "jumps between chains are not supported yet (base chains only)"
-        }
+        "continue" => "`continue` is not supported yet",
+        "vmap" => "verdict maps are not supported yet",
         "snat" | "dnat" | "masquerade" | "redirect" => {
             "NAT statements belong to the nat plugin's chains (its YAML config)"
         }
@@ -308,6 +307,20 @@ impl<'a> Rule<'a, '_> {
                 self.terminal = Some(if w == "accept" { "accept" } else { "drop" });
             }
             "queue" => self.queue(t)?,
+            "return" => {
+                self.action(json!("return"), t);
+                self.terminal = Some("return");
+            }
+            "jump" | "goto" => {
+                let target = match self.next() {
+                    Some(n) if matches!(n.tok, Tok::Word(_) | Tok::Str(_)) => {
+                        n.shown().trim_matches('"').to_string()
+                    }
+                    _ => return Err(NftError::at(t, format!("`{w}` needs a chain's name"))),
+                };
+                self.action(json!({ w: target }), t);
+                self.terminal = Some(if w == "jump" { "jump" } else { "goto" });
+            }
             "counter" => {
                 self.counter = true;
                 // `nft list ruleset` prints the counts: `counter packets 3 bytes 180`.

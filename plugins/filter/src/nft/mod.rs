@@ -103,19 +103,56 @@ pub fn chains(text: &str) -> Result<Vec<NftChain>, NftError> {
     Ok(out)
 }
 
+/// A regular chain (a jump target: no type, hook or policy), lowered.
+fn regular(c: &parse::Chain, cx: &lower::Context, name: String) -> Result<NftChain, NftError> {
+    let mut positions = vec![
+        (String::new(), (c.name.line, c.name.col)),
+        ("name".to_string(), (c.name.line, c.name.col)),
+    ];
+    let rules = rules(c, cx, &mut positions)?;
+    let value = json!({"name": name, "rules": Value::Array(rules)});
+    read(value, positions)
+}
+
+/// The chain's rules, lowered; their fields' places go into `positions`.
+fn rules(
+    c: &parse::Chain,
+    cx: &lower::Context,
+    positions: &mut Vec<(String, (usize, usize))>,
+) -> Result<Vec<Value>, NftError> {
+    let mut rules = Vec::new();
+    for (j, tokens) in c.rules.iter().enumerate() {
+        let l = lower::rule(tokens, cx)?;
+        positions.push((format!("rules[{j}]"), (tokens[0].line, tokens[0].col)));
+        positions.extend(
+            l.positions
+                .into_iter()
+                .map(|(k, at)| (format!("rules[{j}].{k}"), at)),
+        );
+        rules.push(l.rule);
+    }
+    Ok(rules)
+}
+
+/// A lowered chain read as the YAML chains are.
+fn read(value: Value, positions: Vec<(String, (usize, usize))>) -> Result<NftChain, NftError> {
+    let cfg: ChainCfg = serde_path_to_error::deserialize(value).map_err(|e| {
+        let (line, col) = locate(&positions, &e.path().to_string());
+        NftError {
+            line,
+            col,
+            message: e.into_inner().to_string(),
+        }
+    })?;
+    Ok(NftChain { cfg, positions })
+}
+
 /// One chain, lowered and read as a YAML chain is.
 fn chain(c: &parse::Chain, cx: &lower::Context) -> Result<NftChain, NftError> {
-    let Some(base) = &c.base else {
-        return Err(NftError::at(
-            &c.name,
-            format!(
-                "chain `{}`: regular chains (jump targets) are not supported yet; a base \
-                 chain has `type filter hook HOOK priority P`",
-                c.name.shown()
-            ),
-        ));
-    };
     let word = |t: &Token| t.shown().trim_matches('"').to_string();
+    let Some(base) = &c.base else {
+        return regular(c, cx, word(&c.name));
+    };
     match base.kind.word() {
         Some("filter") => {}
         Some("nat") => {
@@ -170,17 +207,7 @@ fn chain(c: &parse::Chain, cx: &lower::Context) -> Result<NftChain, NftError> {
         ("hook".to_string(), (base.hook.line, base.hook.col)),
         ("type".to_string(), (base.kind.line, base.kind.col)),
     ];
-    let mut rules = Vec::new();
-    for (j, tokens) in c.rules.iter().enumerate() {
-        let l = lower::rule(tokens, cx)?;
-        positions.push((format!("rules[{j}]"), (tokens[0].line, tokens[0].col)));
-        positions.extend(
-            l.positions
-                .into_iter()
-                .map(|(k, at)| (format!("rules[{j}].{k}"), at)),
-        );
-        rules.push(l.rule);
-    }
+    let mut rules = rules(c, cx, &mut positions)?;
     // A family table's drop policy drops only its family.
     let family = match cx.family {
         Family::Inet => None,
@@ -200,13 +227,5 @@ fn chain(c: &parse::Chain, cx: &lower::Context) -> Result<NftChain, NftError> {
         "policy": policy,
         "rules": Value::Array(rules),
     });
-    let cfg: ChainCfg = serde_path_to_error::deserialize(value).map_err(|e| {
-        let (line, col) = locate(&positions, &e.path().to_string());
-        NftError {
-            line,
-            col,
-            message: e.into_inner().to_string(),
-        }
-    })?;
-    Ok(NftChain { cfg, positions })
+    read(value, positions)
 }
