@@ -546,13 +546,86 @@ table inet demo {
         );
     }
     // A ruleset it cannot read is refused before the replay, naming the place.
-    std::fs::write(&rules, "table inet t {\n chain c {\n  type filter hook input priority filter;\n  tcp dport 22 reject\n }\n}\n").unwrap();
+    std::fs::write(&rules, "table inet t {\n chain c {\n  type filter hook input priority filter;\n  tcp dport 22 continue\n }\n}\n").unwrap();
     let o = brickwall(&[&"replay", &cap, &"--config", &bare, &"--ruleset", &rules]);
     assert_code(&o, 1);
     assert!(
-        stderr(&o).contains("demo.nft:4:16: `reject`"),
+        stderr(&o).contains("demo.nft:4:16: `continue`"),
         "{}",
         stderr(&o)
     );
     assert_eq!(stdout(&o), "");
+}
+
+/// `reject`: the packet is dropped (reason `filter-reject`) and its sender answered, a
+/// TCP reset for `with tcp reset`, an ICMP port unreachable by default; the answers go
+/// out through OUTPUT and POSTROUTING, into the report and the written capture, their
+/// checksums whole.
+#[test]
+fn reject_answers_the_sender() {
+    use brickwall_core::pcap::PcapWriter;
+    use brickwall_core::wire::LinkType;
+    let dir = TempDir::new("cli-reject");
+    let (cap, out, rules) = (dir.join("in.pcap"), dir.join("out.pcap"), dir.join("r.nft"));
+    let (a, b) = ([10, 9, 0, 1], [10, 9, 1, 2]);
+    let mut w = PcapWriter::create(&cap, LinkType::Ethernet, true).unwrap();
+    let frames = [
+        common::tcp4_syn(a, b, 40000, 23),
+        common::udp4(a, b, 40001, 9, b"discard"),
+        common::tcp4_syn(a, b, 40002, 22),
+    ];
+    for (i, f) in frames.iter().enumerate() {
+        w.write(1_000_000_000 + i as u64, f, f.len() as u32)
+            .unwrap();
+    }
+    w.flush().unwrap();
+    std::fs::write(
+        &rules,
+        "table inet t {\n chain fwd {\n  type filter hook forward priority filter; policy drop;\n\
+         tcp dport 23 reject with tcp reset\n  udp dport 9 reject\n  tcp dport 22 accept\n }\n}\n",
+    )
+    .unwrap();
+    let report = dir.join("r.jsonl");
+    let o = brickwall(&[
+        &"replay",
+        &cap,
+        &"--ruleset",
+        &rules,
+        &"--report",
+        &report,
+        &"--write",
+        &out,
+        &"-q",
+    ]);
+    assert_code(&o, 0);
+    let lines = report_lines(&std::fs::read(&report).unwrap());
+    let reasons: Vec<Option<&str>> = lines.iter().map(|l| l.reason.as_deref()).collect();
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| **r == Some("filter-reject"))
+            .count(),
+        2,
+        "{lines:?}"
+    );
+    // What left: the SYN to port 22, the reset and the ICMP error, from b to a.
+    let written = read_capture(&out);
+    let datagrams: Vec<Vec<u8>> = written
+        .iter()
+        .map(|(_, f)| {
+            let l3 = if f[0] >> 4 == 4 { 0 } else { 14 };
+            f[l3..].to_vec()
+        })
+        .collect();
+    let from_b: Vec<&Vec<u8>> = datagrams.iter().filter(|d| d[12..16] == b).collect();
+    assert_eq!(from_b.len(), 2, "{written:?}");
+    let rst = from_b.iter().find(|d| d[9] == 6).expect("a TCP reset");
+    assert_eq!(rst[33], 0x14, "RST|ACK");
+    assert_eq!(&rst[20..24], &[0, 23, 0x9c, 0x40]);
+    assert_eq!(&rst[28..32], &1001u32.to_be_bytes());
+    let icmp = from_b.iter().find(|d| d[9] == 1).expect("an ICMP error");
+    assert_eq!((icmp[20], icmp[21]), (3, 3), "port unreachable");
+    for d in from_b {
+        common::verify_datagram(d, true);
+    }
 }

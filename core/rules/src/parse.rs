@@ -57,16 +57,7 @@ pub fn masked(v: &Scalar) -> Result<MaskedValue, String> {
 }
 
 /// TCP flag names and bits, in the header's order from the lowest bit.
-pub const TCP_FLAGS: [(&str, u8); 8] = [
-    ("fin", 0x01),
-    ("syn", 0x02),
-    ("rst", 0x04),
-    ("psh", 0x08),
-    ("ack", 0x10),
-    ("urg", 0x20),
-    ("ecn", 0x40),
-    ("cwr", 0x80),
-];
+pub use brickwall_wire::tcp_flags::NAMES as TCP_FLAGS;
 
 /// Flag names separated by commas (or `|`), as one bitmask.
 fn flag_list(s: &str) -> Result<u8, String> {

@@ -121,16 +121,19 @@ fn build_engine_with(
 ) -> Result<brickwall_core::engine::Engine, String> {
     let (mut cfg, dir, name) = load_config(path)?;
     if let Some(r) = ruleset {
-        with_ruleset(&mut cfg, r)?;
+        with_ruleset(&mut cfg, r, path.is_none())?;
     }
     brickwall_core::engine::Engine::from_config(&cfg, &dir, &name).map_err(|e| e.to_string())
 }
 
 /// Points the config's filter plugin at the nftables ruleset `file` (its `ruleset`
-/// key), adding the filter if the config has none. The file must be readable now.
+/// key), adding the filter if the config has none; with `instead` (the embedded
+/// default config), the ruleset replaces the filter's own chains. The file must be
+/// readable now.
 fn with_ruleset(
     cfg: &mut brickwall_core::config::Config,
     file: &std::path::Path,
+    instead: bool,
 ) -> Result<(), String> {
     use serde_yaml_ng::{Mapping, Value};
     let abs =
@@ -163,5 +166,8 @@ fn with_ruleset(
     );
     // The text too: a SIGHUP reload then sees an edited file as a changed section.
     map.insert(Value::from("ruleset_text"), Value::from(text));
+    if instead {
+        map.remove("chains");
+    }
     Ok(())
 }

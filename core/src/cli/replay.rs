@@ -29,7 +29,8 @@ pub struct ReplayArgs {
     #[arg(long, short)]
     pub quiet: bool,
     /// The filter's chains from a ruleset in nftables' syntax (as `nft -f` reads it, or
-    /// `nft list ruleset` prints it), beside the config's own.
+    /// `nft list ruleset` prints it), beside the config's own (in place of the embedded
+    /// default's).
     #[arg(long, value_name = "FILE")]
     pub ruleset: Option<PathBuf>,
     /// At the end, print the connection table as `conntrack -L` does (timeouts as of

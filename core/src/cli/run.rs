@@ -40,7 +40,7 @@ fn reload_config(
 ) {
     let result = super::load_config(Some(path)).and_then(|(mut cfg, dir, name)| {
         if let Some(r) = ruleset {
-            super::with_ruleset(&mut cfg, r)?;
+            super::with_ruleset(&mut cfg, r, false)?;
         }
         engine.reload(&cfg, &dir, &name).map_err(|e| e.to_string())
     });
@@ -62,7 +62,7 @@ fn reload_config(
 pub fn run(a: RunArgs) -> Result<(), String> {
     let (mut cfg, dir, name) = super::load_config(Some(&a.config))?;
     if let Some(r) = &a.ruleset {
-        super::with_ruleset(&mut cfg, r)?;
+        super::with_ruleset(&mut cfg, r, false)?;
     }
     let Some(live_cfg) = cfg.live.clone() else {
         return Err(format!(

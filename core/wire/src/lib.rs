@@ -41,6 +41,8 @@ pub mod fragment;
 pub mod icmp;
 pub mod ip_proto;
 pub mod ndisc;
+pub mod reset;
+pub mod tcp_flags;
 
 mod bytes;
 mod cidr;
@@ -75,6 +77,7 @@ pub use ndisc::{
     multicast_mac, neighbour_advertisement, neighbour_solicitation, solicited_node, NdMessage,
 };
 pub use parsed::{FragInfo, Parsed, L4};
+pub use reset::tcp_reset;
 pub use tcp::TcpHeader;
 
 /// Largest frame (and datagram) these parsers accept: offsets are `u16`.

@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub const REASON_RULE_DROP: u32 = 0;
 /// Index of the drop reason of a chain's `drop` policy.
 pub const REASON_POLICY_DROP: u32 = 1;
+/// Index of the drop reason of a rule's `reject`.
+pub const REASON_REJECT: u32 = 2;
 
 /// A verdict that ends a chain's evaluation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +37,8 @@ pub enum Terminal {
     Goto(u32),
     /// Leave this chain.
     Return,
+    /// Drop it and answer its sender (reason `filter-reject`).
+    Reject(crate::reject::RejectWith),
 }
 
 impl Terminal {
@@ -44,6 +48,7 @@ impl Terminal {
             Terminal::Accept => Some(Verdict::Accept),
             Terminal::Drop => Some(Verdict::Drop(REASON_RULE_DROP)),
             Terminal::Queue { num, bypass } => Some(Verdict::Queue { num, bypass }),
+            Terminal::Reject(_) => Some(Verdict::Drop(REASON_REJECT)),
             Terminal::Jump(_) | Terminal::Goto(_) | Terminal::Return => None,
         }
     }

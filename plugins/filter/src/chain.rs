@@ -151,6 +151,10 @@ impl Chain {
                 }
                 Terminal::Goto(n) => return call(n),
                 Terminal::Return => return None,
+                Terminal::Reject(with) => {
+                    crate::reject::send(with, pkt, host);
+                    return t.verdict();
+                }
                 decided => return decided.verdict(),
             }
         }

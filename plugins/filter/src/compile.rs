@@ -9,11 +9,13 @@ use brickwall_rules::config::HookName;
 use brickwall_rules::matcher::Matcher;
 use brickwall_rules::parse;
 use brickwall_rules::scalar::OneOrMany;
+use brickwall_wire::ip_proto;
 
 use crate::action::{Effect, LogAction, Terminal};
 use crate::chain::{Chain, Counter, Rule};
 use crate::config::{ActionCfg, ChainCfg, ChainType, PolicyName, RuleCfg};
 use crate::limit::{Limit, Quota};
+use crate::reject::RejectWith;
 use crate::text;
 
 /// Number of chain slots: one per registration.
@@ -115,7 +117,7 @@ fn rule(
         None => Matcher::default(),
     };
     let (effects, terminal) = match &cfg.action {
-        Some(a) => actions(a, &format!("{path}.action"), kind, targets)?,
+        Some(a) => actions(a, &format!("{path}.action"), (kind, matcher.proto), targets)?,
         None => (Vec::new(), None),
     };
     if let Some(l) = &cfg.limit {
@@ -158,7 +160,7 @@ fn rule(
 fn actions(
     list: &OneOrMany<ActionCfg>,
     path: &str,
-    kind: ChainType,
+    (kind, proto): (ChainType, Option<u8>),
     targets: &Targets,
 ) -> Result<(Vec<Effect>, Option<Terminal>), CompileError> {
     let items = nonempty(list, path)?;
@@ -174,6 +176,18 @@ fn actions(
         match a {
             ActionCfg::Accept => terminal = Some(Terminal::Accept),
             ActionCfg::Return => terminal = Some(Terminal::Return),
+            ActionCfg::Reject(r) => {
+                if kind == ChainType::Raw {
+                    return err(path, "reject is not valid in a raw chain");
+                }
+                if r.with == RejectWith::TcpReset && proto != Some(ip_proto::TCP) {
+                    return err(
+                        path,
+                        "reject with tcp-reset needs the rule to match proto tcp",
+                    );
+                }
+                terminal = Some(Terminal::Reject(r.with));
+            }
             ActionCfg::Jump(name) | ActionCfg::Goto(name) => {
                 if kind == ChainType::Raw {
                     return err(path, "jumps from raw chains are not supported yet");

@@ -327,6 +327,18 @@ pub enum ActionCfg {
     Goto(String),
     /// Terminal: leave this chain (a base chain's policy decides).
     Return,
+    /// Terminal: drop the packet and answer its sender.
+    Reject(RejectCfg),
+}
+
+/// Arguments of `reject`.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectCfg {
+    /// The answer: `port-unreachable` (default), `host-unreachable`, `no-route`,
+    /// `admin-prohibited` (ICMP or ICMPv6, by the packet's family), or `tcp-reset`.
+    #[serde(default)]
+    pub with: crate::reject::RejectWith,
 }
 
 /// The action words, for error messages.
@@ -344,6 +356,7 @@ pub const ACTION_NAMES: &[&str] = &[
     "jump",
     "goto",
     "return",
+    "reject",
 ];
 
 impl ActionCfg {
@@ -357,6 +370,7 @@ impl ActionCfg {
                 | ActionCfg::Jump(_)
                 | ActionCfg::Goto(_)
                 | ActionCfg::Return
+                | ActionCfg::Reject(_)
         )
     }
 }
@@ -388,6 +402,7 @@ impl<'de> Visitor<'de> for ActionVisitor {
             "log" => ActionCfg::Log(LogCfg::default()),
             "counter" => ActionCfg::Counter,
             "return" => ActionCfg::Return,
+            "reject" => ActionCfg::Reject(RejectCfg::default()),
             "mark_set" | "ct_mark_set" | "ct_helper_set" | "ct_label_set" | "jump" | "goto" => {
                 return Err(E::custom(format_args!(
                     "`{v}` needs a value, e.g. `{{{v}: 0x20}}`"
@@ -420,6 +435,9 @@ impl<'de> Visitor<'de> for ActionVisitor {
             "ct_mark_set" => ActionCfg::CtMarkSet(map.next_value()?),
             "ct_helper_set" => ActionCfg::CtHelperSet(map.next_value()?),
             "ct_label_set" => ActionCfg::CtLabelSet(map.next_value()?),
+            "reject" => {
+                ActionCfg::Reject(map.next_value::<Option<RejectCfg>>()?.unwrap_or_default())
+            }
             "jump" => ActionCfg::Jump(map.next_value()?),
             "goto" => ActionCfg::Goto(map.next_value()?),
             "return" => map
@@ -468,7 +486,7 @@ mod tests {
                 })
             ]
         ));
-        assert!(serde_json::from_str::<ActionCfg>(r#""reject""#).is_err());
+        assert!(serde_json::from_str::<ActionCfg>(r#""refuse""#).is_err());
         assert!(serde_json::from_str::<ActionCfg>(r#"{"drop": {"x": 1}}"#).is_err());
         assert!(serde_json::from_str::<ActionCfg>(r#"{"drop": {}, "accept": {}}"#).is_err());
         assert!(serde_json::from_str::<ActionCfg>(r#""mark_set""#).is_err());

@@ -41,6 +41,7 @@ pub mod control;
 pub mod limit;
 pub mod load;
 pub mod nft;
+pub mod reject;
 pub mod text;
 
 use brickwall_control_protocol::filter::{FilterRequest, ResetResponse};
@@ -63,8 +64,9 @@ pub const HOOKS: [HookSpec; compile::SLOTS] = [
 ];
 
 /// The drop reasons: index [`action::REASON_RULE_DROP`] for a rule's `drop`, index
-/// [`action::REASON_POLICY_DROP`] for a chain's `drop` policy.
-pub const DROP_REASONS: [&str; 2] = ["filter-rule-drop", "filter-policy-drop"];
+/// [`action::REASON_POLICY_DROP`] for a chain's `drop` policy, index
+/// [`action::REASON_REJECT`] for a rule's `reject`.
+pub const DROP_REASONS: [&str; 3] = ["filter-rule-drop", "filter-policy-drop", "filter-reject"];
 
 /// The filter plugin: compiled base chains by registration, and regular chains.
 pub struct Filter {

@@ -76,6 +76,7 @@ pub fn rule(
         Some(Terminal::Jump(n)) => parts.push(format!("jump {}", chain_name(n))),
         Some(Terminal::Goto(n)) => parts.push(format!("goto {}", chain_name(n))),
         Some(Terminal::Return) => parts.push("return".into()),
+        Some(Terminal::Reject(with)) => parts.push(with.text()),
         None => {}
     }
     if parts.is_empty() {

@@ -168,9 +168,9 @@ fn unknown_fields_hooks_policies_and_actions() {
         "unknown value `reject`, expected `accept` or `drop`",
     );
     expect(
-        &rule("{action: reject}"),
+        &rule("{action: refuse}"),
         "chains[0].rules[2].action",
-        "unknown action `reject`, expected one of accept, drop, queue",
+        "unknown action `refuse`, expected one of accept, drop, queue",
     );
     expect(
         &rule("{action: {queue: {num: 70000}}}"),
@@ -399,4 +399,23 @@ fn json_config_errors() {
     .err()
     .unwrap();
     assert!(e.starts_with("config: trailing characters"), "{e}");
+}
+
+#[test]
+fn reject_where_it_cannot_answer() {
+    expect(
+        &rule("{action: {reject: {with: tcp-reset}}}"),
+        "chains[0].rules[2].action",
+        "reject with tcp-reset needs the rule to match proto tcp",
+    );
+    expect(
+        "chains: [{hook: prerouting, type: raw, rules: [{action: reject}]}]",
+        "chains[0].rules[0].action",
+        "reject is not valid in a raw chain",
+    );
+    expect(
+        &rule("{action: {reject: {with: sorry}}}"),
+        "chains[0].rules[2].action.reject.with",
+        "unknown value `sorry`",
+    );
 }

@@ -149,9 +149,9 @@ fn what_the_filter_cannot_do_is_refused_where_it_is_written() {
         "table inet t {\n  chain c {\n    type filter hook input priority filter; policy drop;\n";
     for (rule, at, words) in [
         (
-            "    tcp dport 22 reject\n",
+            "    tcp dport 22 dup to 10.0.0.1\n",
             "4:18",
-            "`reject`: reject is not supported yet",
+            "`dup`: this statement is not supported",
         ),
         (
             "    udp dport >= 1024 accept\n",

@@ -32,7 +32,7 @@ fn registrations_and_reasons() {
     assert_eq!(Filter::INFO.name, "filter");
     assert_eq!(
         Filter::INFO.drop_reasons,
-        ["filter-rule-drop", "filter-policy-drop"]
+        ["filter-rule-drop", "filter-policy-drop", "filter-reject"]
     );
     assert_eq!(DROP_REASONS[1], "filter-policy-drop");
     assert!(!brickwall_filter::brickwall_descriptor().is_null());

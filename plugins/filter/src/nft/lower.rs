@@ -35,7 +35,6 @@ pub struct Lowered {
 /// Words that are nftables' but not read here yet, with what to say about them.
 fn not_yet(word: &str) -> Option<&'static str> {
     Some(match word {
-        "reject" => "reject is not supported yet (drop, or queue it)",
         "continue" => "`continue` is not supported yet",
         "vmap" => "verdict maps are not supported yet",
         "snat" | "dnat" | "masquerade" | "redirect" => {
@@ -307,6 +306,7 @@ impl<'a> Rule<'a, '_> {
                 self.terminal = Some(if w == "accept" { "accept" } else { "drop" });
             }
             "queue" => self.queue(t)?,
+            "reject" => self.reject(t)?,
             "return" => {
                 self.action(json!("return"), t);
                 self.terminal = Some("return");
@@ -635,6 +635,47 @@ impl<'a> Rule<'a, '_> {
                 format!("`{} {w}`: not supported yet", t.shown()),
             )),
         }
+    }
+
+    /// `reject [with icmp|icmpv6|icmpx [type] CODE | with tcp reset]` (the ICMP codes
+    /// are read as nft's `icmpx`, each family's number).
+    fn reject(&mut self, t: &'a Token) -> Result<(), NftError> {
+        let mut with = "port-unreachable";
+        if self.peek_word() == Some("with") {
+            self.i += 1;
+            let kind = self.next().and_then(|t| t.word()).unwrap_or("");
+            if kind == "tcp" {
+                if self.next().and_then(|t| t.word()) != Some("reset") {
+                    return Err(NftError::at(t, "expected `reject with tcp reset`"));
+                }
+                with = "tcp-reset";
+            } else if matches!(kind, "icmp" | "icmpv6" | "icmpx") {
+                if self.peek_word() == Some("type") {
+                    self.i += 1;
+                }
+                let code = self.next();
+                with = match code.and_then(|t| t.word()) {
+                    Some("port-unreachable") => "port-unreachable",
+                    Some("host-unreachable" | "addr-unreachable") => "host-unreachable",
+                    Some("net-unreachable" | "no-route") => "no-route",
+                    Some("admin-prohibited" | "host-prohibited" | "net-prohibited") => "admin-prohibited",
+                    _ => {
+                        return Err(NftError::at(
+                            code.unwrap_or(t),
+                            "reject codes: port-unreachable, host-unreachable, no-route, admin-prohibited",
+                        ))
+                    }
+                };
+            } else {
+                return Err(NftError::at(
+                    t,
+                    "expected `with icmpx CODE` or `with tcp reset`",
+                ));
+            }
+        }
+        self.action(json!({"reject": {"with": with}}), t);
+        self.terminal = Some("reject");
+        Ok(())
     }
 
     /// A rule-level field (`limit`, `quota`), once per rule.

@@ -1,22 +1,10 @@
 //! TCP header flag bits and the flag-combination filter Linux's `tcp_error` applies
 //! before a packet is looked up.
 
-/// FIN.
-pub const TCP_FIN: u8 = 0x01;
-/// SYN.
-pub const TCP_SYN: u8 = 0x02;
-/// RST.
-pub const TCP_RST: u8 = 0x04;
-/// PSH.
-pub const TCP_PSH: u8 = 0x08;
-/// ACK.
-pub const TCP_ACK: u8 = 0x10;
-/// URG.
-pub const TCP_URG: u8 = 0x20;
-/// ECE.
-pub const TCP_ECE: u8 = 0x40;
-/// CWR.
-pub const TCP_CWR: u8 = 0x80;
+pub use brickwall_wire::tcp_flags::{
+    ACK as TCP_ACK, CWR as TCP_CWR, ECE as TCP_ECE, FIN as TCP_FIN, PSH as TCP_PSH, RST as TCP_RST,
+    SYN as TCP_SYN, URG as TCP_URG,
+};
 
 /// The combinations of FIN, SYN, RST, ACK and URG that Linux accepts (PSH, ECE and CWR
 /// never matter). Everything else, e.g. SYN|FIN, SYN|RST, FIN without ACK, no flag at
