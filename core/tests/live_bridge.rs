@@ -705,3 +705,58 @@ fn as_a_notify_service_of_its_own_user() {
     assert!(log.contains("SIGHUP: reloaded"), "{log}");
     assert_eq!(offloads(&t), before, "{log}");
 }
+
+/// `reject` on a bridge: the answer goes back out of the port the packet came in on,
+/// its Ethernet header turned around, so the client hears at once: `connection
+/// refused` for TCP (a reset), and for UDP the ICMP port unreachable its socket reports
+/// as refused too, IPv4 and IPv6.
+#[test]
+fn reject_answers_through_the_bridge() {
+    require_live();
+    let mut t = Topology::new("reject");
+    let reject =
+        "            - {match: {proto: tcp, dport: 8081}, action: {reject: {with: tcp-reset}}}\n\
+                  \x20           - {match: {proto: udp, dport: 9999}, action: reject}\n";
+    let anchor = "            - {match: {ct_state: [established, related]}, action: accept}\n";
+    let config = brickwall_config(helpers(false), "tpacket-v2", 1);
+    assert!(config.contains(anchor));
+    let config = config.replacen(anchor, &format!("{anchor}{reject}"), 1);
+    run_brickwall(&mut t, &config);
+    let client = t.client.clone();
+    for server in [SERVER4, "[fd77::2]"] {
+        let started = std::time::Instant::now();
+        let url = format!("http://{server}:8081/");
+        let o = t.try_exec(&client, &["curl", "-sS", "--connect-timeout", "5", &url]);
+        let took = started.elapsed();
+        assert_eq!(
+            o.status.code(),
+            Some(7),
+            "curl {url}: {}\n{}",
+            text(&o),
+            t.log("brickwall")
+        );
+        // (A dropped SYN would wait out the 5 s and exit with 28.)
+        assert!(
+            took < std::time::Duration::from_secs(2),
+            "{took:?}: no reset came back"
+        );
+    }
+    for (family, server) in [("AF_INET", SERVER4), ("AF_INET6", SERVER6)] {
+        let script = format!(
+            "import socket\ns = socket.socket(socket.{family}, socket.SOCK_DGRAM)\n\
+             s.settimeout(3)\ns.connect(('{server}', 9999))\ns.send(b'x')\n\
+             try:\n    s.recv(16)\n    print('answered')\nexcept ConnectionRefusedError:\n    print('refused')\n\
+             except socket.timeout:\n    print('timeout')\n"
+        );
+        let o = t.try_exec(&client, &["python3", "-c", &script]);
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout).trim(),
+            "refused",
+            "{family}: {}\n{}",
+            text(&o),
+            t.log("brickwall")
+        );
+    }
+    let log = firewall::stop_brickwall(&mut t);
+    assert!(log.contains("filter-reject"), "{log}");
+}

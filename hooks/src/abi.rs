@@ -190,6 +190,16 @@ pub struct HostApi {
     >,
     /// The engine's context for `interface_address`.
     pub interface_address_ctx: *mut c_void,
+    /// Sends `data` (an IP datagram answering the packet `pkt`, e.g. a reject's TCP
+    /// reset) back toward the packet's sender: it enters at LOCAL_OUT as `inject`'s,
+    /// and a bridge sends it out of the interface the packet came in on, the packet's
+    /// link header turned around. 0 on success. Appended to ABI 2 (see
+    /// [`PacketView::reply`]).
+    pub reply: Option<
+        extern "C" fn(ctx: *mut c_void, pkt: *mut PacketView, data: *const u8, len: usize) -> i32,
+    >,
+    /// The engine's context for `reply`.
+    pub reply_ctx: *mut c_void,
 }
 
 /// Size of a host table without the fields appended to ABI 1 since.

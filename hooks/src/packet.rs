@@ -451,6 +451,31 @@ impl PacketView {
         matches!(n, 4 | 16).then_some((out, n))
     }
 
+    /// Sends `datagram`, an answer to this packet (a reject's reset or ICMP error),
+    /// back toward its sender: it enters at LOCAL_OUT, and a bridge sends it out of the
+    /// interface this packet came in on. An engine that predates the call injects it
+    /// (see `Host::inject`). Whether the engine took it.
+    pub fn reply(&mut self, datagram: &[u8]) -> bool {
+        if self.host.is_null() {
+            return false;
+        }
+        // SAFETY: as in `annotate`; the appended fields are read only when `size`
+        // covers them.
+        let host = unsafe { &*self.host };
+        let end = std::mem::offset_of!(HostApi, reply_ctx) + std::mem::size_of::<*mut c_void>();
+        match host.reply.filter(|_| host.size as usize >= end) {
+            Some(f) => {
+                f(
+                    host.reply_ctx,
+                    self as *mut PacketView,
+                    datagram.as_ptr(),
+                    datagram.len(),
+                ) == 0
+            }
+            None => (host.inject)(host.inject_ctx, datagram.as_ptr(), datagram.len()) == 0,
+        }
+    }
+
     /// Replaces the whole datagram (e.g. by a reassembled one). The new bytes start with
     /// the IP header. Returns false if the host refused (no host, bad datagram).
     pub fn replace_datagram(&mut self, datagram: &[u8]) -> bool {

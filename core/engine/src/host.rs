@@ -15,6 +15,19 @@ use std::sync::{Arc, Mutex};
 #[derive(Default)]
 pub struct Injector {
     pending: Mutex<Vec<Vec<u8>>>,
+    replies: Mutex<Vec<Reply>>,
+}
+
+/// A datagram answering a packet (`PacketView::reply`): where the packet came in, and
+/// its link header turned around (empty when it had none), to send the answer back on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// The interface the answered packet came in on.
+    pub iif: u32,
+    /// Its Ethernet header (VLAN tags kept) with the addresses swapped, or nothing.
+    pub link: Vec<u8>,
+    /// The answer.
+    pub datagram: Vec<u8>,
 }
 
 impl Injector {
@@ -34,6 +47,21 @@ impl Injector {
     /// Takes everything waiting.
     pub fn take(&self) -> Vec<Vec<u8>> {
         std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Queues an answer to a packet; false when the queue is full.
+    pub fn push_reply(&self, r: Reply) -> bool {
+        let mut p = self.replies.lock().unwrap_or_else(|e| e.into_inner());
+        if p.len() >= Self::LIMIT {
+            return false;
+        }
+        p.push(r);
+        true
+    }
+
+    /// Takes every answer waiting.
+    pub fn take_replies(&self) -> Vec<Reply> {
+        std::mem::take(&mut *self.replies.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
@@ -83,6 +111,8 @@ impl HostShared {
             config_dir_ctx: Arc::as_ptr(&config_dir) as *mut c_void,
             interface_address: Some(host_interface_address),
             interface_address_ctx: Arc::as_ptr(&fib) as *mut c_void,
+            reply: Some(host_reply),
+            reply_ctx: Arc::as_ptr(&injector) as *mut c_void,
         });
         Arc::new(HostShared {
             api,
@@ -146,6 +176,46 @@ fn packet_of(pkt: *mut PacketView) -> Option<*mut Packet> {
             return None;
         }
         Some(ctx)
+    }
+}
+
+extern "C" fn host_reply(
+    ctx: *mut c_void,
+    pkt: *mut PacketView,
+    data: *const u8,
+    len: usize,
+) -> i32 {
+    if ctx.is_null() || data.is_null() || len > u16::MAX as usize {
+        return -1;
+    }
+    // SAFETY: `ctx` is the injector of a live `HostShared` (plugins hold an `Arc` of it).
+    let injector = unsafe { &*(ctx as *const Injector) };
+    // SAFETY: the plugin passes a readable buffer of `len` bytes.
+    let datagram = unsafe { std::slice::from_raw_parts(data, len) }.to_vec();
+    let (iif, link) = match packet_of(pkt) {
+        // SAFETY: `p` is this callback's live packet (checked by `packet_of`); only its
+        // plain fields and bytes are read.
+        Some(p) => unsafe {
+            let p = &*p;
+            let l3 = usize::from(p.view.l3_off);
+            let mut link = Vec::new();
+            if p.link == brickwall_wire::LinkType::Ethernet && l3 >= 14 && p.bytes().len() >= l3 {
+                link.extend_from_slice(&p.bytes()[..l3]);
+                let (dst, src) = link.split_at_mut(6);
+                dst.swap_with_slice(&mut src[..6]);
+            }
+            (p.view.iif, link)
+        },
+        None => (0, Vec::new()),
+    };
+    if injector.push_reply(Reply {
+        iif,
+        link,
+        datagram,
+    }) {
+        0
+    } else {
+        -1
     }
 }
 

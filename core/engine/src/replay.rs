@@ -188,7 +188,10 @@ fn drain_side_traffic(
         let (pkt, outcome) = pipeline.resume(table, qp, v);
         finish_packet(pipeline, sinks, &pkt, outcome)?;
     }
-    for d in pipeline.shared().host.injector.take() {
+    // Answers to packets are injected ones here: a capture has no interfaces.
+    let injector = pipeline.shared().host.injector.clone();
+    let answers = injector.take_replies().into_iter().map(|r| r.datagram);
+    for d in injector.take().into_iter().chain(answers) {
         if let Ok(mut pkt) = Packet::from_datagram(&d, ts) {
             let outcome = pipeline.process_local(table, &mut pkt);
             finish_packet(pipeline, sinks, &pkt, outcome)?;

@@ -152,7 +152,7 @@ impl Chain {
                 Terminal::Goto(n) => return call(n),
                 Terminal::Return => return None,
                 Terminal::Reject(with) => {
-                    crate::reject::send(with, pkt, host);
+                    crate::reject::send(with, pkt);
                     return t.verdict();
                 }
                 decided => return decided.verdict(),

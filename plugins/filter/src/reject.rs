@@ -1,9 +1,10 @@
 //! `reject`: the packet is dropped and its sender told, as nft's `reject` does: an ICMP
 //! or ICMPv6 destination unreachable (nft's `icmpx` codes, each family's number), or a
-//! TCP reset. The answer is built from the packet's own datagram and injected at
-//! LOCAL_OUT, from the address the packet was sent to.
+//! TCP reset. The answer is built from the packet's own datagram, from the address the
+//! packet was sent to, and handed to the engine as the packet's reply: it enters at
+//! LOCAL_OUT, and a bridge sends it back out of the port the packet came in on.
 
-use brickwall_hooks::{Host, PacketView};
+use brickwall_hooks::PacketView;
 use brickwall_wire::{icmp4_error, icmp6_error, tcp_reset};
 use serde::Deserialize;
 
@@ -78,7 +79,7 @@ pub fn answer(with: RejectWith, datagram: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// Sends the packet's answer; whether one went out.
-pub fn send(with: RejectWith, pkt: &PacketView, host: &Host) -> bool {
-    answer(with, pkt.l3()).is_some_and(|d| host.inject(&d))
+/// Sends the packet's answer back toward its sender; whether one went out.
+pub fn send(with: RejectWith, pkt: &mut PacketView) -> bool {
+    answer(with, pkt.l3()).is_some_and(|d| pkt.reply(&d))
 }

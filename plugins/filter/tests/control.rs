@@ -207,6 +207,8 @@ static API: HostApi = HostApi {
     config_dir_ctx: std::ptr::null_mut(),
     interface_address: None,
     interface_address_ctx: std::ptr::null_mut(),
+    reply: None,
+    reply_ctx: std::ptr::null_mut(),
 };
 
 #[test]

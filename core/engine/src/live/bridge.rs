@@ -515,6 +515,31 @@ impl Worker<'_> {
                 }
             }
         }
+        for r in self.pipeline.shared().host.injector.take_replies() {
+            let Ok(mut pkt) = Packet::from_datagram(&r.datagram, now_ns()) else {
+                continue;
+            };
+            let outcome = self.pipeline.process_local(table, &mut pkt);
+            if !matches!(outcome, Outcome::Forwarded | Outcome::Delivered) {
+                continue;
+            }
+            if let Some(rt) = self.routed {
+                self.route_out(rt, &pkt, outcome);
+            } else if r.link.len() >= 14 {
+                // Back out of the port the answered packet came in on, its link header
+                // turned around.
+                let back = self.port_of(r.iif);
+                let mut frame = r.link;
+                frame.extend_from_slice(pkt.datagram());
+                self.emit(&frame, |j, _| j == back);
+            } else {
+                self.pipeline.counters.forwarded =
+                    self.pipeline.counters.forwarded.saturating_sub(1);
+                self.pipeline
+                    .counters
+                    .drop_reason(self.reasons.no_link_path);
+            }
+        }
     }
 
     fn run(mut self, mut rx: Box<dyn FrameRx>, quit: &AtomicBool, slot: &Mutex<Counters>) -> Self {
