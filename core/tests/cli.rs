@@ -629,3 +629,60 @@ fn reject_answers_the_sender() {
         common::verify_datagram(d, true);
     }
 }
+
+/// The nftables wiki's simple ruleset for a workstation (the same text as
+/// `plugins/filter/tests/nft.rs` reads): the real `nft -c` and `brickwall replay
+/// --ruleset` both take it, and with no address of its own the engine forwards every
+/// packet into `my_forward`, whose policy drops it.
+#[test]
+fn the_wikis_workstation_ruleset_loads_in_both() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/filter/tests/nft.rs"),
+    )
+    .unwrap();
+    let start = text
+        .find("r#\"#!/usr/sbin/nft -f")
+        .expect("the wiki's ruleset")
+        + 3;
+    let end = start + text[start..].find("\"#;").unwrap();
+    let dir = TempDir::new("cli-wiki");
+    let rules = dir.join("workstation.nft");
+    std::fs::write(&rules, &text[start..end]).unwrap();
+    let ns = format!("bw-wiki-{}", std::process::id());
+    let ip = |args: &[&str]| {
+        std::process::Command::new("ip")
+            .args(args)
+            .status()
+            .unwrap()
+    };
+    assert!(
+        ip(&["netns", "add", &ns]).success(),
+        "ip netns add (root needed)"
+    );
+    let nft = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns, "nft", "-c", "-f"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    ip(&["netns", "del", &ns]);
+    assert!(nft.status.success(), "nft -c: {}", stderr(&nft));
+    let report = dir.join("r.jsonl");
+    let o = brickwall(&[
+        &"replay",
+        &dns_tcp(),
+        &"--ruleset",
+        &rules,
+        &"--report",
+        &report,
+        &"-q",
+    ]);
+    assert_code(&o, 0);
+    let lines = report_lines(&std::fs::read(&report).unwrap());
+    assert_eq!(lines.len(), 11);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.reason.as_deref() == Some("filter-policy-drop")),
+        "{lines:?}"
+    );
+}

@@ -8,9 +8,11 @@ use brickwall_hooks::Family;
 use brickwall_wire::ip_proto;
 use std::fmt;
 
-use crate::config::{CtDirectionName, CtStateName, CtStatusName, FamilyName, MatchCfg};
+use crate::config::{
+    CtDirectionName, CtStateName, CtStatusName, FamilyName, MatchCfg, PktTypeName,
+};
 use crate::ifname::IfPattern;
-use crate::matcher::{bit256, state, status, AddrSet, IcmpTypes, Matcher, PortSet};
+use crate::matcher::{bit256, pkttype, state, status, AddrSet, IcmpTypes, Matcher, PortSet};
 use crate::names;
 use crate::parse;
 use crate::scalar::{OneOrMany, Scalar};
@@ -376,7 +378,20 @@ fn header_matches(
             *slot = Some(list.into());
         }
     }
-    out.rare = out.icmp_code.is_some()
+    if let Some(v) = &m.pkttype {
+        let path = format!("{p}.pkttype");
+        let mut bits = 0;
+        for k in nonempty(v, &path)? {
+            bits |= match k {
+                PktTypeName::Unicast => pkttype::UNICAST,
+                PktTypeName::Broadcast => pkttype::BROADCAST,
+                PktTypeName::Multicast => pkttype::MULTICAST,
+            };
+        }
+        out.pkttype = Some(bits);
+    }
+    out.rare = out.pkttype.is_some()
+        || out.icmp_code.is_some()
         || out.tcp_flags.is_some()
         || out.ttl.is_some()
         || out.dscp.is_some()

@@ -94,6 +94,19 @@ pub enum FamilyName {
     Ipv6,
 }
 
+/// A packet's kind of destination, nft's `meta pkttype`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PktTypeName {
+    /// To one host (nft also calls it `host`).
+    #[serde(alias = "host")]
+    Unicast,
+    /// To every host of the link (Ethernet broadcast, or 255.255.255.255).
+    Broadcast,
+    /// To a group (an Ethernet group address, 224.0.0.0/4, ff00::/8).
+    Multicast,
+}
+
 /// A rule's conditions.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -179,4 +192,8 @@ pub struct MatchCfg {
     /// The connection's zone (nft's `ct zone`).
     #[serde(default)]
     pub ct_zone: Option<u16>,
+    /// The kind of destination (nft's `meta pkttype`): `unicast` (`host`),
+    /// `broadcast`, `multicast`; any of them.
+    #[serde(default)]
+    pub pkttype: Option<OneOrMany<PktTypeName>>,
 }

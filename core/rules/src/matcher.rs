@@ -323,7 +323,9 @@ pub struct Matcher {
     pub iifname: Option<Box<[IfPattern]>>,
     /// `oifname`: patterns of the output interface's name.
     pub oifname: Option<Box<[IfPattern]>>,
-    /// Whether any of the eight fields above is set (one test on the common path).
+    /// `meta pkttype`: a bit per [`pkttype`] kind.
+    pub pkttype: Option<u8>,
+    /// Whether any of the nine fields above is set (one test on the common path).
     pub rare: bool,
 }
 
@@ -346,6 +348,46 @@ impl TcpFlags {
         } else {
             f & self.mask == self.value
         }
+    }
+}
+
+/// The kinds of destination `meta pkttype` tells apart, as bits.
+pub mod pkttype {
+    /// To one host.
+    pub const UNICAST: u8 = 1;
+    /// To every host of the link.
+    pub const BROADCAST: u8 = 2;
+    /// To a group.
+    pub const MULTICAST: u8 = 4;
+
+    /// The bits by nft's names, in nft's order.
+    pub const NAMES: [(&str, u8); 3] = [
+        ("unicast", UNICAST),
+        ("broadcast", BROADCAST),
+        ("multicast", MULTICAST),
+    ];
+}
+
+/// A packet's kind of destination: by its Ethernet destination when it has one (an IP
+/// header 14, 18 or 22 bytes in: Ethernet with no, one or two VLAN tags), else by its
+/// IP destination.
+fn pkttype_of(pkt: &PacketView, f: &Facts) -> u8 {
+    if matches!(pkt.l3_off, 14 | 18 | 22) {
+        if let Some(mac) = pkt.frame().get(..6) {
+            return if mac == [0xff; 6] {
+                pkttype::BROADCAST
+            } else if mac[0] & 1 != 0 {
+                pkttype::MULTICAST
+            } else {
+                pkttype::UNICAST
+            };
+        }
+    }
+    match (f.family, f.addrs) {
+        (Some(Family::Ipv4), Some((_, d))) if d == 0xffff_ffff => pkttype::BROADCAST,
+        (Some(Family::Ipv4), Some((_, d))) if d >> 28 == 0xe => pkttype::MULTICAST,
+        (Some(Family::Ipv6), Some((_, d))) if d >> 120 == 0xff => pkttype::MULTICAST,
+        _ => pkttype::UNICAST,
     }
 }
 
@@ -479,6 +521,11 @@ impl Matcher {
     /// rule has them.
     #[cold]
     fn matches_rare(&self, f: &Facts, pkt: &PacketView) -> bool {
+        if let Some(kinds) = self.pkttype {
+            if pkttype_of(pkt, f) & kinds == 0 {
+                return false;
+            }
+        }
         for (patterns, index) in [(&self.iifname, pkt.iif), (&self.oifname, pkt.oif)] {
             if let Some(ps) = patterns {
                 let name = ifname::name_of(index);

@@ -6,7 +6,7 @@ use brickwall_hooks::Family;
 use brickwall_wire::ip_proto;
 
 use crate::matcher::{
-    bit256, state, status, AddrSet, IcmpTypes, MaskedValue, Matcher, PortRange, PortSet,
+    bit256, pkttype, state, status, AddrSet, IcmpTypes, MaskedValue, Matcher, PortRange, PortSet,
 };
 use crate::names;
 use crate::parse::TCP_FLAGS;
@@ -112,6 +112,13 @@ pub fn matcher(m: &Matcher) -> Vec<String> {
     }
     if let Some(z) = m.ct_zone {
         parts.push(format!("ct zone {z}"));
+    }
+    if let Some(bits) = m.pkttype {
+        let items = pkttype::NAMES
+            .iter()
+            .filter(|(_, b)| bits & b != 0)
+            .map(|(n, _)| n.to_string());
+        parts.push(format!("meta pkttype {}", set(items)));
     }
     if let Some(bits) = m.ct_state {
         parts.push(format!("ct state {}", flags(&state::NAMES, bits as u32)));

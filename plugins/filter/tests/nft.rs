@@ -154,9 +154,9 @@ fn what_the_filter_cannot_do_is_refused_where_it_is_written() {
             "`dup`: this statement is not supported",
         ),
         (
-            "    udp dport >= 1024 accept\n",
-            "4:15",
-            "comparisons are not supported yet",
+            "    ct mark > 3 accept\n",
+            "4:13",
+            "a comparison after `mark` is not supported",
         ),
         (
             "    ct state new limit rate 4 mbytes/second accept\n",
@@ -418,4 +418,61 @@ chains:
         e.contains("rules.nft:2:8: ") && e.contains("a loop of jumps: a -> b -> a"),
         "{e}"
     );
+}
+
+/// The nftables wiki's simple ruleset for a workstation, as written there: service
+/// names, comparisons, `meta pkttype`, limits with bursts, rules that only count.
+pub const WIKI_WORKSTATION: &str = r#"#!/usr/sbin/nft -f
+
+flush ruleset
+
+table inet my_table {
+	chain my_input {
+		type filter hook input priority filter; policy drop;
+
+		iif lo accept comment "Accept any localhost traffic"
+		ct state invalid drop comment "Drop invalid connections"
+		ct state established,related accept comment "Accept traffic originated from us"
+
+		meta l4proto ipv6-icmp accept comment "Accept ICMPv6"
+		meta l4proto icmp accept comment "Accept ICMP"
+		ip protocol igmp accept comment "Accept IGMP"
+
+		udp dport mdns ip6 daddr ff02::fb accept comment "Accept mDNS"
+		udp dport mdns ip daddr 224.0.0.251 accept comment "Accept mDNS"
+
+		udp sport 1900 udp dport >= 1024 ip6 saddr { fd00::/8, fe80::/10 } meta pkttype unicast limit rate 4/second burst 20 packets accept comment "Accept UPnP IGD port mapping reply"
+		udp sport 1900 udp dport >= 1024 ip saddr { 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16 } meta pkttype unicast limit rate 4/second burst 20 packets accept comment "Accept UPnP IGD port mapping reply"
+
+		udp sport netbios-ns udp dport >= 1024 meta pkttype unicast ip6 saddr { fd00::/8, fe80::/10 } accept comment "Accept Samba Workgroup browsing replies"
+		udp sport netbios-ns udp dport >= 1024 meta pkttype unicast ip saddr { 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16 } accept comment "Accept Samba Workgroup browsing replies"
+
+		counter comment "Count any other traffic"
+	}
+
+	chain my_forward {
+		type filter hook forward priority filter; policy drop;
+		# Drop everything forwarded to us. We do not forward. That is routers job.
+	}
+
+	chain my_output {
+		type filter hook output priority filter; policy accept;
+		# Accept every outbound connection
+	}
+}
+"#;
+
+#[test]
+fn the_wikis_workstation_ruleset_reads() {
+    let ours = from_ruleset("wiki", WIKI_WORKSTATION).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ours.len(), 3);
+    let input = &ours[0];
+    assert_eq!(input.3.len(), 13, "{:?}", input.3);
+    assert_eq!(
+        input.3[9],
+        "meta nfproto ipv4 ip saddr { 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16 } udp sport 1900 \
+         udp dport 1024-65535 meta pkttype unicast limit rate 4/second burst 20 packets accept \
+         comment \"Accept UPnP IGD port mapping reply\""
+    );
+    assert_eq!(input.3[12], "counter comment \"Count any other traffic\"");
 }

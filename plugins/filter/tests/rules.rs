@@ -764,3 +764,27 @@ chains:
     let e = init_err(&format!("chains: [{}]", deep.join(", ")));
     assert!(e.contains("more than 16 chains deep"), "{e}");
 }
+
+/// `pkttype`: by the Ethernet destination when the frame has one, else by the IP
+/// destination.
+#[test]
+fn packet_types() {
+    let f = filter("chains: [{hook: forward, policy: drop, rules: [{match: {pkttype: [broadcast, multicast]}, action: accept}]}]");
+    let mut p = udp4(A, [255, 255, 255, 255], 68, 67);
+    assert!(
+        matches!(run(&f, "filter-forward", &mut p), Verdict::Drop(_)),
+        "its MAC is unicast"
+    );
+    p.view.frame_mut()[..6].copy_from_slice(&[0xff; 6]);
+    assert!(matches!(run(&f, "filter-forward", &mut p), Verdict::Accept));
+    p.view.frame_mut()[..6].copy_from_slice(&[0x01, 0, 0x5e, 0, 0, 0xfb]);
+    assert!(matches!(run(&f, "filter-forward", &mut p), Verdict::Accept));
+    // Without a link header: 224.0.0.251 is a group.
+    let mut q = udp4(A, [224, 0, 0, 251], 5353, 5353);
+    q.view.l3_off = 0;
+    let datagram = q.bytes()[14..].to_vec();
+    q.view.frame_mut()[..datagram.len()].copy_from_slice(&datagram);
+    q.view.l4_off -= 14;
+    q.view.payload_off -= 14;
+    assert!(matches!(run(&f, "filter-forward", &mut q), Verdict::Accept));
+}

@@ -121,6 +121,12 @@ pub fn tokens(text: &str) -> Result<Vec<Token>, (usize, usize, String)> {
                 continue;
             }
             '=' => push(&mut out, Tok::Assign),
+            '<' | '>' if chars.get(i + 1) == Some(&'=') => {
+                push(&mut out, Tok::Word(format!("{c}=")));
+                i += 2;
+                col += 2;
+                continue;
+            }
             '!' if chars.get(i + 1) == Some(&'=') => {
                 push(&mut out, Tok::Ne);
                 i += 2;

@@ -170,6 +170,12 @@ impl<'a> Rule<'a, '_> {
     /// The values after a selector: `VALUE`, `VALUE,VALUE`, `{ VALUE, ... }` or `@set`,
     /// after an optional `==` or `!=`.
     fn values(&mut self, after: &Token) -> Result<Values, NftError> {
+        self.values_up_to(after, None)
+    }
+
+    /// As [`values`](Self::values), and a comparison (`>= N`, `< N`, ...) as the range
+    /// it means, up to `max` (numbers only; none where comparisons make no sense).
+    fn values_up_to(&mut self, after: &Token, max: Option<u64>) -> Result<Values, NftError> {
         let mut neg = false;
         match self.t.get(self.i).map(|t| &t.tok) {
             Some(Tok::Ne) => {
@@ -216,10 +222,41 @@ impl<'a> Rule<'a, '_> {
                     "<" | ">" | "<=" | ">=" | "lt" | "gt" | "le" | "ge"
                 ) =>
             {
-                return Err(NftError::at(
-                    first,
-                    format!("`{w}`: comparisons are not supported yet (write a range, a-b)"),
-                ))
+                let Some(max) = max else {
+                    return Err(NftError::at(
+                        first,
+                        format!(
+                            "`{w}`: a comparison after `{}` is not supported",
+                            after.shown()
+                        ),
+                    ));
+                };
+                let n = self
+                    .next()
+                    .and_then(|t| t.word())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .filter(|n| *n <= max)
+                    .ok_or_else(|| {
+                        NftError::at(first, format!("`{w}` needs a number up to {max}"))
+                    })?;
+                let (lo, hi) = match w.as_str() {
+                    ">=" | "ge" => (n, max),
+                    ">" | "gt" => (n + 1, max),
+                    "<=" | "le" => (0, n),
+                    _ => (
+                        0,
+                        n.checked_sub(1)
+                            .ok_or_else(|| NftError::at(first, "`< 0` matches nothing"))?,
+                    ),
+                };
+                if lo > hi {
+                    return Err(NftError::at(first, format!("`{w} {n}` matches nothing")));
+                }
+                items.push(Token {
+                    tok: Tok::Word(format!("{lo}-{hi}")),
+                    line: first.line,
+                    col: first.col,
+                });
             }
             Tok::Word(_) | Tok::Str(_) => {
                 items.push(first.clone());
@@ -566,7 +603,7 @@ impl<'a> Rule<'a, '_> {
                 self.set("proto", p, s)
             }
             "length" => {
-                let v = self.values(s)?;
+                let v = self.values_up_to(s, Some(65_535))?;
                 let l = self.list(&v, false, |t| Ok(scalar(t)))?;
                 self.set("length", l, s)
             }
@@ -598,6 +635,11 @@ impl<'a> Rule<'a, '_> {
                 let key = s.word().unwrap_or("iifname").to_string();
                 self.set(&key, l, s)
             }
+            "pkttype" => {
+                let v = self.values(s)?;
+                let l = self.list(&v, false, |t| Ok(json!(t.shown())))?;
+                self.set("pkttype", l, s)
+            }
             w => Err(NftError::at(s, format!("`meta {w}`: not supported yet"))),
         }
     }
@@ -619,7 +661,7 @@ impl<'a> Rule<'a, '_> {
                 self.set("proto", p, s)
             }
             "ttl" | "hoplimit" if (s.word() == Some("ttl")) != v6 => {
-                let v = self.values(s)?;
+                let v = self.values_up_to(s, Some(255))?;
                 let l = self.list(&v, false, |t| Ok(scalar(t)))?;
                 self.set("family", json!(family), t)?;
                 self.set("ttl", l, s)
@@ -805,7 +847,7 @@ impl<'a> Rule<'a, '_> {
         if w != "dport" && w != "sport" {
             return Err(NftError::at(s, format!("`{proto} {w}`: not supported yet")));
         }
-        let v = self.values(s)?;
+        let v = self.values_up_to(s, Some(65_535))?;
         let p = self.list(&v, true, port)?;
         if proto != "th" {
             self.set("proto", json!(proto), t)?;
