@@ -384,7 +384,7 @@ fn pkttype_of(pkt: &PacketView, f: &Facts) -> u8 {
         }
     }
     match (f.family, f.addrs) {
-        (Some(Family::Ipv4), Some((_, d))) if d == 0xffff_ffff => pkttype::BROADCAST,
+        (Some(Family::Ipv4), Some((_, 0xffff_ffff))) => pkttype::BROADCAST,
         (Some(Family::Ipv4), Some((_, d))) if d >> 28 == 0xe => pkttype::MULTICAST,
         (Some(Family::Ipv6), Some((_, d))) if d >> 120 == 0xff => pkttype::MULTICAST,
         _ => pkttype::UNICAST,
