@@ -31,6 +31,11 @@ pub struct CtConfig {
     pub checksum: bool,
     /// Timeouts, seconds.
     pub timeouts: Timeouts,
+    /// Track DCCP as a protocol conntrack does not know, by addresses alone with the
+    /// generic timeout and no state, as Linux 6.16 and later do (they removed
+    /// `nf_conntrack_proto_dccp`). Off: DCCP's own tracker, as in Linux 6.1–6.15
+    /// (ports, states, timeouts per state). Takes effect at start.
+    pub dccp_generic: bool,
     /// Reassemble fragments before tracking.
     pub defrag: bool,
     /// Buckets the garbage collector visits per run.
@@ -70,6 +75,7 @@ impl Default for CtConfig {
             tcp_max_retrans: 3,
             checksum: true,
             timeouts: Timeouts::default(),
+            dccp_generic: false,
             defrag: true,
             gc_buckets: 1024,
             gc_interval_ms: 1000,
