@@ -132,7 +132,7 @@ fn event_sessions_are_bounded() {
 #[test]
 fn a_bad_checksum_is_invalid_for_an_established_connection_too() {
     let p = plugin();
-    let mut through = |reply: bool, corrupt: bool| {
+    let through = |reply: bool, corrupt: bool| {
         let mut d = udp(reply);
         if corrupt {
             let n = d.len();
