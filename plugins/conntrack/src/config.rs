@@ -163,6 +163,22 @@ mod tests {
     }
 
     #[test]
+    fn dccp_timeouts_and_the_generic_switch() {
+        let d = CtConfig::default();
+        assert!(!d.dccp_generic);
+        assert_eq!(
+            (d.timeouts.dccp.open, d.timeouts.dccp.respond),
+            (43_200, 480)
+        );
+        let c = CtConfig::parse(r#"{"dccp_generic": true, "timeouts": {"dccp": {"open": 60}}}"#)
+            .unwrap();
+        assert!(c.dccp_generic);
+        assert_eq!((c.timeouts.dccp.open, c.timeouts.dccp.request), (60, 240));
+        let e = CtConfig::parse(r#"{"timeouts": {"dccp": {"opened": 60}}}"#).unwrap_err();
+        assert!(e.starts_with("config: timeouts.dccp.opened: "), "{e}");
+    }
+
+    #[test]
     fn sizes_past_the_bounds_are_refused_before_anything_is_allocated() {
         let e = CtConfig::parse(r#"{"buckets": 100000000000}"#).unwrap_err();
         assert!(

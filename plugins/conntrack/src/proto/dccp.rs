@@ -197,7 +197,7 @@ const TABLE: [[[DccpState; 8]; 10]; 2] = [
         /* DataAck  */ [IV, IV, PO, PO, OP, CR, CG, IV],
         /* CloseReq */ [IV, IV, IV, IV, IV, IV, IV, IV],
         /* Close    */ [IV, IV, IV, CG, CG, CG, IV, IV],
-        /* Reset    */ [IV, TW, TW, TW, TW, TW, TW, TW],
+        /* Reset    */ [IV, TW, TW, TW, TW, TW, TW, IG],
         /* Sync     */ [IV, IG, IG, IG, IG, IG, IG, IG],
         /* SyncAck  */ [IV, IG, IG, IG, IG, IG, IG, IG],
     ],
