@@ -353,6 +353,36 @@ fn dccp4(
     seq: u32,
     ack: u32,
 ) -> Vec<u8> {
+    let p = dccp_segment(sport, dport, ty, seq, ack);
+    with_transport_checksum(write(|o| {
+        eth()
+            .ipv4(src, dst, 64)
+            .write(o, etherparse::IpNumber(ip_proto::DCCP), &p)
+            .unwrap()
+    }))
+}
+
+/// [`dccp4`] over IPv6.
+fn dccp6(
+    src: [u8; 16],
+    dst: [u8; 16],
+    sport: u16,
+    dport: u16,
+    ty: u8,
+    seq: u32,
+    ack: u32,
+) -> Vec<u8> {
+    let p = dccp_segment(sport, dport, ty, seq, ack);
+    with_transport_checksum(write(|o| {
+        eth()
+            .ipv6(src, dst, 64)
+            .write(o, etherparse::IpNumber(ip_proto::DCCP), &p)
+            .unwrap()
+    }))
+}
+
+/// The DCCP segment of [`dccp4`], its checksum field 0.
+fn dccp_segment(sport: u16, dport: u16, ty: u8, seq: u32, ack: u32) -> Vec<u8> {
     use brickwall_wire::dccp;
     let mut p = Vec::new();
     p.extend_from_slice(&sport.to_be_bytes());
@@ -372,12 +402,7 @@ fn dccp4(
     }
     p[4] = (p.len() / 4) as u8;
     p.extend_from_slice(b"dccp");
-    with_transport_checksum(write(|o| {
-        eth()
-            .ipv4(src, dst, 64)
-            .write(o, etherparse::IpNumber(ip_proto::DCCP), &p)
-            .unwrap()
-    }))
+    p
 }
 
 /// A UDP-Lite datagram from `src:sport` to `dst:dport` over IPv4 (an Ethernet frame)
@@ -463,6 +488,27 @@ fn dccp_and_udplite_ports_are_translated_with_their_checksums() {
         )),
         "{list}"
     );
+}
+
+/// NAT66 of DCCP: the port from the range, the checksum (over the IPv6
+/// pseudo-header) right after each rewrite, the reply translated back.
+#[test]
+fn nat66_of_dccp() {
+    use brickwall_wire::dccp::{REQUEST, RESPONSE};
+    let e = nat_engine(
+        r#"[{hook: postrouting, rules: [{match: {saddr: "fd00::/8", proto: dccp}, action: {snat: {to: "[2001:db8::1]:4000-4100"}}}]}]"#,
+    );
+    let (client, server, public) = (fd(5), v6(0x99), v6(1));
+    let out = run_frames(&e, &[dccp6(client, server, 5000, 6000, REQUEST, 1, 0)]);
+    let t = seen(&out[0].0);
+    assert_eq!(
+        (t.src.as_slice(), t.dst.as_slice(), t.dport),
+        (&public[..], &server[..], 6000)
+    );
+    assert!((4000..=4100).contains(&t.sport), "{t:?}");
+    let back = run_frames(&e, &[dccp6(server, public, 6000, t.sport, RESPONSE, 9, 1)]);
+    assert_eq!(back[0].0.ctinfo(), CtInfo::EstablishedReply);
+    assert_eq!(seen(&back[0].0), s(&server, 6000, &client, 5000));
 }
 
 /// An ICMP error quoting a translated DCCP packet whole has the quote's address, port
