@@ -603,11 +603,9 @@ fn ipv4_raw(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
 /// ctstate and the final `conntrack -L` lines.
 fn dccp_replay(config: &str) -> (Vec<String>, Vec<String>) {
     use brickwall_core::wire::{dccp, LinkType};
-    let mut bad_offset = dccp4(false, dccp::DATA, 103, 0);
-    bad_offset[24] = 2; // data offset: 8 bytes, under the header
-    bad_offset[26..28].copy_from_slice(&[0, 0]);
-    let mut l4 = bad_offset[20..].to_vec();
-    l4[6..8].copy_from_slice(&[0, 0]);
+    // Data offset 2 words (8 bytes, under the header), the checksum computed again.
+    let mut l4 = dccp4(false, dccp::DATA, 103, 0)[20..].to_vec();
+    l4[4] = 2;
     let bad_offset = ipv4_raw([10, 0, 0, 1], [10, 0, 0, 2], 33, &l4);
     let mut bad_sum = dccp4(false, dccp::DATA, 104, 0);
     bad_sum[27] ^= 1;
