@@ -548,3 +548,152 @@ fn a_filter_rule_assigns_a_helper_explicitly() {
     );
     assert_eq!(unknown.related, 0);
 }
+
+/// A DCCP packet between 10.0.0.1:5001 (the client) and 10.0.0.2:6001, from the server
+/// when `reply`: type `ty` with the X bit, sequence number `seq`, acknowledgement
+/// number `ack` (types that carry one), four bytes of payload, its checksum filled in;
+/// a raw IPv4 datagram.
+fn dccp4(reply: bool, ty: u8, seq: u64, ack: u64) -> Vec<u8> {
+    use brickwall_core::wire::dccp;
+    let (mut sport, mut dport) = (5001u16, 6001u16);
+    let (mut src, mut dst) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+    if reply {
+        (sport, dport, src, dst) = (dport, sport, dst, src);
+    }
+    let mut l4 = Vec::new();
+    l4.extend_from_slice(&sport.to_be_bytes());
+    l4.extend_from_slice(&dport.to_be_bytes());
+    l4.extend_from_slice(&[0, 0, 0, 0, ty << 1 | 1, 0]);
+    l4.extend_from_slice(&((seq >> 32) as u16).to_be_bytes());
+    l4.extend_from_slice(&(seq as u32).to_be_bytes());
+    match ty {
+        dccp::DATA => {}
+        dccp::REQUEST => l4.extend_from_slice(&[0, 0, 0, 42]),
+        _ => {
+            l4.extend_from_slice(&[0, 0]);
+            l4.extend_from_slice(&((ack >> 32) as u16).to_be_bytes());
+            l4.extend_from_slice(&(ack as u32).to_be_bytes());
+            if matches!(ty, dccp::RESPONSE | dccp::RESET) {
+                l4.extend_from_slice(&[0; 4]);
+            }
+        }
+    }
+    l4[4] = (l4.len() / 4) as u8;
+    l4.extend_from_slice(b"dccp");
+    ipv4_raw(src, dst, brickwall_core::wire::ip_proto::DCCP, &l4)
+}
+
+/// An IPv4 datagram (20-byte header, TTL 64) carrying `l4`, checksums filled in.
+fn ipv4_raw(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
+    use brickwall_core::wire::checksum;
+    let mut d = vec![0x45, 0];
+    d.extend_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
+    d.extend_from_slice(&[0, 0, 0x40, 0, 64, proto, 0, 0]);
+    d.extend_from_slice(&src);
+    d.extend_from_slice(&dst);
+    let c = checksum::checksum(&d);
+    d[10..12].copy_from_slice(&c.to_be_bytes());
+    d.extend_from_slice(l4);
+    checksum::fill_transport(&mut d);
+    d
+}
+
+/// A whole DCCP connection, with a malformed packet, a bad checksum, an ICMP error
+/// quoting it and a Sync that starts nothing, replayed with `config`: each packet's
+/// ctstate and the final `conntrack -L` lines.
+fn dccp_replay(config: &str) -> (Vec<String>, Vec<String>) {
+    use brickwall_core::wire::{dccp, LinkType};
+    // Data offset 2 words (8 bytes, under the header), the checksum computed again.
+    let mut l4 = dccp4(false, dccp::DATA, 103, 0)[20..].to_vec();
+    l4[4] = 2;
+    let bad_offset = ipv4_raw([10, 0, 0, 1], [10, 0, 0, 2], 33, &l4);
+    let mut bad_sum = dccp4(false, dccp::DATA, 104, 0);
+    bad_sum[27] ^= 1;
+    // Port unreachable from the server about a client packet: its IP header and the
+    // first 8 bytes of DCCP.
+    let mut icmp = vec![3, 3, 0, 0, 0, 0, 0, 0];
+    icmp.extend_from_slice(&dccp4(false, dccp::DATA, 105, 0)[..28]);
+    let c = brickwall_core::wire::checksum::checksum(&icmp);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    let icmp = ipv4_raw([10, 0, 0, 2], [10, 0, 0, 1], 1, &icmp);
+    // A Sync of another pair of ports: nothing to resynchronise.
+    let mut sync = dccp4(false, dccp::SYNC, 1, 1);
+    sync[20..22].copy_from_slice(&7000u16.to_be_bytes());
+    let l4 = sync[20..].to_vec();
+    let sync = ipv4_raw([10, 0, 0, 1], [10, 0, 0, 2], 33, &l4);
+    let frames = vec![
+        dccp4(false, dccp::REQUEST, 100, 0),
+        dccp4(true, dccp::RESPONSE, 5000, 100),
+        dccp4(false, dccp::ACK, 101, 5000),
+        dccp4(true, dccp::DATA, 5001, 0),
+        dccp4(false, dccp::DATAACK, 102, 5001),
+        bad_offset,
+        bad_sum,
+        icmp,
+        sync,
+        dccp4(true, dccp::CLOSEREQ, 5002, 102),
+        dccp4(false, dccp::CLOSE, 106, 5002),
+        dccp4(true, dccp::RESET, 5003, 106),
+    ];
+    let cfg = Config::parse(
+        &format!("plugins:\n  - builtin: conntrack\n    config: {{{config}}}\n"),
+        "ct.yaml",
+    )
+    .unwrap();
+    let engine = Engine::from_config(&cfg, Path::new("."), "ct.yaml").unwrap();
+    let buf = SharedBuf::default();
+    let mut src = common::vec_source(frames.into_iter().map(|f| (LinkType::Raw, f)).collect());
+    let opts = ReplayOptions {
+        report: Some(Box::new(buf.clone())),
+        ..ReplayOptions::default()
+    };
+    let s = replay(&engine, &mut src, opts).unwrap();
+    let states = report_lines(&buf.contents())
+        .iter()
+        .map(|l| l.ctstate.clone().unwrap_or_default())
+        .collect();
+    let table = common::ct_table(&engine, s.last_ts_ns)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    (states, table)
+}
+
+/// DCCP's own tracker (the default, as Linux 6.1–6.15): the handshake, data, a closing
+/// handshake ending in TIMEWAIT; the malformed packet, the bad checksum and the Sync
+/// that starts nothing are INVALID, the ICMP error RELATED.
+#[test]
+fn a_dccp_connection_is_tracked_through_its_states() {
+    let (states, table) = dccp_replay("");
+    let est = "ESTABLISHED";
+    assert_eq!(
+        states,
+        ["NEW", est, est, est, est, "INVALID", "INVALID", "RELATED", "INVALID", est, est, est],
+    );
+    assert_eq!(
+        table,
+        [
+            "dccp     33 240 TIMEWAIT src=10.0.0.1 dst=10.0.0.2 sport=5001 dport=6001 \
+          src=10.0.0.2 dst=10.0.0.1 sport=6001 dport=5001 [ASSURED] mark=0 use=1"
+        ],
+    );
+}
+
+/// With `dccp_generic` (Linux 6.16 and later, this machine's kernel), DCCP is tracked
+/// by addresses alone: every packet of the pair is the one connection, none is
+/// INVALID, and the listing shows no state, ports 0 and the generic timeout, as
+/// conntrack-tools prints such an entry.
+#[test]
+fn dccp_generic_tracks_by_addresses_alone() {
+    let (states, table) = dccp_replay("dccp_generic: true");
+    let est = "ESTABLISHED";
+    assert_eq!(
+        states,
+        ["NEW", est, est, est, est, est, est, "RELATED", est, est, est, est],
+    );
+    assert_eq!(
+        table,
+        ["dccp     33 600 src=10.0.0.1 dst=10.0.0.2 sport=0 dport=0 \
+          src=10.0.0.2 dst=10.0.0.1 sport=0 dport=0 mark=0 use=1"],
+    );
+}

@@ -2,7 +2,7 @@
 //! flows with their replies translated back, a destination port forward, ports under
 //! contention and a range that runs out, null bindings (and the source port they move
 //! off a clash), ICMP echo ids, an ICMP error about a translated flow with its quoted
-//! datagram translated, NAT66, masquerade and redirect. After every rewrite each
+//! datagram translated, DCCP and UDP-Lite ports, NAT66, masquerade and redirect. After every rewrite each
 //! checksum is recomputed in full and must hold. Translated connections as `brickwall
 //! ct` lists them (their stored reply tuples, `--src-nat`, `--dst-nat`, `--any-nat`)
 //! and as their events print them.
@@ -339,6 +339,234 @@ fn sctp_ports_are_translated_and_the_crc32c_computed_again() {
     assert_ne!(ports[1], 5000, "the second is moved off it");
     let list = common::ct_table(&e, 0);
     assert!(list.contains("sctp"), "{list}");
+}
+
+/// A DCCP packet from `src:sport` to `dst:dport` over IPv4 (an Ethernet frame): type
+/// `ty` with the X bit, sequence number `seq`, acknowledgement number `ack` (types
+/// that carry one), four bytes of payload, checksum coverage 0 (all), checksum set.
+fn dccp4(
+    src: [u8; 4],
+    dst: [u8; 4],
+    sport: u16,
+    dport: u16,
+    ty: u8,
+    seq: u32,
+    ack: u32,
+) -> Vec<u8> {
+    let p = dccp_segment(sport, dport, ty, seq, ack);
+    with_transport_checksum(write(|o| {
+        eth()
+            .ipv4(src, dst, 64)
+            .write(o, etherparse::IpNumber(ip_proto::DCCP), &p)
+            .unwrap()
+    }))
+}
+
+/// [`dccp4`] over IPv6.
+fn dccp6(
+    src: [u8; 16],
+    dst: [u8; 16],
+    sport: u16,
+    dport: u16,
+    ty: u8,
+    seq: u32,
+    ack: u32,
+) -> Vec<u8> {
+    let p = dccp_segment(sport, dport, ty, seq, ack);
+    with_transport_checksum(write(|o| {
+        eth()
+            .ipv6(src, dst, 64)
+            .write(o, etherparse::IpNumber(ip_proto::DCCP), &p)
+            .unwrap()
+    }))
+}
+
+/// The DCCP segment of [`dccp4`], its checksum field 0.
+fn dccp_segment(sport: u16, dport: u16, ty: u8, seq: u32, ack: u32) -> Vec<u8> {
+    use brickwall_wire::dccp;
+    let mut p = Vec::new();
+    p.extend_from_slice(&sport.to_be_bytes());
+    p.extend_from_slice(&dport.to_be_bytes());
+    p.extend_from_slice(&[0, 0, 0, 0, ty << 1 | 1, 0, 0, 0]);
+    p.extend_from_slice(&seq.to_be_bytes());
+    match ty {
+        dccp::REQUEST => p.extend_from_slice(&[0, 0, 0, 42]),
+        dccp::DATA => {}
+        _ => {
+            p.extend_from_slice(&[0, 0, 0, 0]);
+            p.extend_from_slice(&ack.to_be_bytes());
+            if ty == dccp::RESPONSE {
+                p.extend_from_slice(&[0, 0, 0, 42]);
+            }
+        }
+    }
+    p[4] = (p.len() / 4) as u8;
+    p.extend_from_slice(b"dccp");
+    p
+}
+
+/// A UDP-Lite datagram from `src:sport` to `dst:dport` over IPv4 (an Ethernet frame)
+/// whose checksum covers its 8-byte header only (coverage 8), then 8 bytes of payload.
+fn udplite4(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
+    let mut p = Vec::new();
+    p.extend_from_slice(&sport.to_be_bytes());
+    p.extend_from_slice(&dport.to_be_bytes());
+    p.extend_from_slice(&[0, 8, 0, 0]);
+    p.extend_from_slice(b"uncover!");
+    with_transport_checksum(write(|o| {
+        eth()
+            .ipv4(src, dst, 64)
+            .write(o, etherparse::IpNumber(ip_proto::UDPLITE), &p)
+            .unwrap()
+    }))
+}
+
+/// `frame` with its datagram's transport checksum computed in full.
+fn with_transport_checksum(mut frame: Vec<u8>) -> Vec<u8> {
+    assert!(brickwall_wire::checksum::fill_transport(&mut frame[ETH..]));
+    verify_datagram(&frame[ETH..], true);
+    frame
+}
+
+/// DCCP and UDP-Lite ports are translated as TCP's and UDP's: two clients on one port
+/// get distinct ports, replies are translated back, and every checksum (DCCP's at
+/// offset 6, UDP-Lite's over its coverage) holds after each rewrite, by full
+/// recomputation.
+#[test]
+fn dccp_and_udplite_ports_are_translated_with_their_checksums() {
+    use brickwall_wire::dccp::{REQUEST, RESPONSE};
+    let e = nat_engine(SNAT);
+    let out = run_frames(
+        &e,
+        &[
+            dccp4(CLIENT, SERVER, 5000, 6000, REQUEST, 10, 0),
+            dccp4(CLIENT2, SERVER, 5000, 6000, REQUEST, 20, 0),
+            udplite4(CLIENT, SERVER, 7000, 53),
+            udplite4(CLIENT2, SERVER, 7000, 53),
+        ],
+    );
+    let got: Vec<Seen> = out.iter().map(|(p, _)| seen(p)).collect();
+    assert!(out.iter().all(|(_, o)| *o == Outcome::Forwarded));
+    assert_eq!(got[0], s(&PUBLIC, 5000, &SERVER, 6000));
+    assert_eq!(got[2], s(&PUBLIC, 7000, &SERVER, 53));
+    let (dccp_port, lite_port) = (got[1].sport, got[3].sport);
+    assert_ne!(
+        dccp_port, 5000,
+        "the second DCCP client is moved off the port"
+    );
+    assert_ne!(lite_port, 7000, "the second UDP-Lite client too");
+    assert_eq!(
+        (&got[1].src[..], &got[3].src[..]),
+        (&PUBLIC[..], &PUBLIC[..])
+    );
+    // The replies to each translated port reach their own client.
+    let back = run_frames(
+        &e,
+        &[
+            dccp4(SERVER, PUBLIC, 6000, dccp_port, RESPONSE, 900, 20),
+            dccp4(SERVER, PUBLIC, 6000, 5000, RESPONSE, 800, 10),
+            udplite4(SERVER, PUBLIC, 53, lite_port),
+        ],
+    );
+    assert_eq!(seen(&back[0].0), s(&SERVER, 6000, &CLIENT2, 5000));
+    assert_eq!(seen(&back[1].0), s(&SERVER, 6000, &CLIENT, 5000));
+    assert_eq!(seen(&back[2].0), s(&SERVER, 53, &CLIENT2, 7000));
+    assert!(back
+        .iter()
+        .all(|(p, _)| p.ctinfo() == CtInfo::EstablishedReply));
+    let list = common::ct_table(&e, 0);
+    assert!(
+        list.contains(&format!(
+            "RESPOND src=10.0.0.2 dst=198.51.100.2 sport=5000 dport=6000 \
+             src=198.51.100.2 dst=192.0.2.1 sport=6000 dport={dccp_port}"
+        )),
+        "{list}"
+    );
+    assert!(
+        list.contains(&format!(
+            "src=10.0.0.2 dst=198.51.100.2 sport=7000 dport=53 src=198.51.100.2 dst=192.0.2.1 sport=53 dport={lite_port}"
+        )),
+        "{list}"
+    );
+}
+
+/// NAT66 of DCCP: the port from the range, the checksum (over the IPv6
+/// pseudo-header) right after each rewrite, the reply translated back.
+#[test]
+fn nat66_of_dccp() {
+    use brickwall_wire::dccp::{REQUEST, RESPONSE};
+    let e = nat_engine(
+        r#"[{hook: postrouting, rules: [{match: {saddr: "fd00::/8", proto: dccp}, action: {snat: {to: "[2001:db8::1]:4000-4100"}}}]}]"#,
+    );
+    let (client, server, public) = (fd(5), v6(0x99), v6(1));
+    let out = run_frames(&e, &[dccp6(client, server, 5000, 6000, REQUEST, 1, 0)]);
+    let t = seen(&out[0].0);
+    assert_eq!(
+        (t.src.as_slice(), t.dst.as_slice(), t.dport),
+        (&public[..], &server[..], 6000)
+    );
+    assert!((4000..=4100).contains(&t.sport), "{t:?}");
+    let back = run_frames(&e, &[dccp6(server, public, 6000, t.sport, RESPONSE, 9, 1)]);
+    assert_eq!(back[0].0.ctinfo(), CtInfo::EstablishedReply);
+    assert_eq!(seen(&back[0].0), s(&server, 6000, &client, 5000));
+}
+
+/// An ICMP error quoting a translated DCCP packet whole has the quote's address, port
+/// and DCCP checksum translated back (the error's checksum following); quoting 8 bytes
+/// of UDP-Lite, the quoted port is translated back.
+#[test]
+fn an_icmp_error_quoting_dccp_or_udplite_is_translated() {
+    let e = nat_engine(
+        r#"[{hook: postrouting, rules: [
+             {match: {proto: dccp}, action: {snat: {to: "192.0.2.1:3000-3000"}}},
+             {match: {proto: udplite}, action: {snat: {to: "192.0.2.1:3001"}}}]}]"#,
+    );
+    let out = run_frames(
+        &e,
+        &[
+            dccp4(
+                CLIENT,
+                SERVER,
+                5000,
+                6000,
+                brickwall_wire::dccp::REQUEST,
+                1,
+                0,
+            ),
+            udplite4(CLIENT, SERVER, 7000, 53),
+        ],
+    );
+    assert_eq!(seen(&out[0].0), s(&PUBLIC, 3000, &SERVER, 6000));
+    assert_eq!(seen(&out[1].0), s(&PUBLIC, 3001, &SERVER, 53));
+    let back = run_frames(
+        &e,
+        &[
+            unreachable4(SERVER, PUBLIC, out[0].0.bytes()),
+            unreachable4_short(SERVER, PUBLIC, out[1].0.bytes()),
+        ],
+    );
+    for (p, o) in &back {
+        assert_eq!((p.ctinfo(), *o), (CtInfo::RelatedReply, Outcome::Forwarded));
+        verify_datagram(&p.bytes()[ETH..], true);
+    }
+    let d = &back[0].0.bytes()[ETH..];
+    assert_eq!(&d[16..20], &CLIENT, "outer destination");
+    assert_eq!(
+        &d[28..],
+        &dccp4(
+            CLIENT,
+            SERVER,
+            5000,
+            6000,
+            brickwall_wire::dccp::REQUEST,
+            1,
+            0
+        )[ETH..],
+        "the quote is what the client sent, checksum included"
+    );
+    let d = &back[1].0.bytes()[ETH..];
+    assert_eq!(&d[28 + 12..28 + 16], &CLIENT, "quoted source");
+    assert_eq!(&d[48..52], &[0x1b, 0x58, 0, 53], "quoted ports 7000 -> 53");
 }
 
 #[test]

@@ -34,7 +34,7 @@ fn bad_parameters_are_usage_errors_with_exit_code_2() {
         &["-L", "-s", "1.2.3"],
         &["-L", "-d", "::1/129"],
         &["-L", "--mark", "0xZZ"],
-        &["-L", "--state", "OPEN"],
+        &["-L", "--state", "OPENED"],
         &["-L", "--status", "ASSURED,NOPE"],
         &["-L", "-C"],
         &["-G", "-D"],

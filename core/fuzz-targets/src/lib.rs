@@ -678,8 +678,8 @@ pub fn config(data: &[u8]) {
 /// sequence and acknowledgement numbers follow the other side's (so that handshakes
 /// and teardowns happen), or jump when the input says. After every packet the table
 /// must be consistent: every listed connection's reply tuple is its original one
-/// reversed, no tuple is listed twice, ASSURED implies SEEN_REPLY, TCP connections
-/// have a TCP state and others none, and the count is the listing's length.
+/// reversed, no tuple is listed twice, ASSURED implies SEEN_REPLY, TCP and DCCP
+/// connections have a state and others none, and the count is the listing's length.
 pub fn tracker(data: &[u8]) {
     tracker_run(data);
 }
@@ -702,7 +702,7 @@ fn tracker_run(data: &[u8]) -> ListResponse {
             (80, 40000)
         };
         let payload = vec![b'x'; usize::from(step[3] % 64)];
-        let datagram = match (step[0] >> 1) % 4 {
+        let datagram = match (step[0] >> 1) % 5 {
             0 | 1 => {
                 let flags = step[1] & 0x3f;
                 let jump = u32::from(step[2]);
@@ -721,9 +721,26 @@ fn tracker_run(data: &[u8]) -> ListResponse {
                 u.extend_from_slice(&payload);
                 ipv4(src, dst, 17, &u)
             }
-            _ => {
+            3 => {
                 let ty = if dir == 0 { 8 } else { step[1] % 20 };
                 ipv4(src, dst, 1, &[ty, step[2] % 4, 0, 0, 0, 7, 0, 1])
+            }
+            _ => {
+                // DCCP: any type (reserved ones too), the X bit, a data offset of 0 to
+                // 7 words, sequence and acknowledgement numbers following the sides.
+                let (ty, x) = (step[1] & 0x0f, (step[1] >> 4) & 1);
+                let mut d = Vec::with_capacity(28 + payload.len());
+                d.extend_from_slice(&sp.to_be_bytes());
+                d.extend_from_slice(&dp.to_be_bytes());
+                d.extend_from_slice(&[step[2] % 8, step[1] >> 5, 0, 0, ty << 1 | x, 0]);
+                d.extend_from_slice(&[0, 0]);
+                d.extend_from_slice(&next[dir].to_be_bytes());
+                d.extend_from_slice(&[0, 0, 0, 0]);
+                d.extend_from_slice(&next[1 - dir].to_be_bytes());
+                d.extend_from_slice(&[0; 4]);
+                next[dir] = next[dir].wrapping_add(1);
+                d.extend_from_slice(&payload);
+                ipv4(src, dst, 33, &d)
             }
         };
         ts += u64::from(step[2]) * 10_000_000;
@@ -761,7 +778,11 @@ fn check_table(ct: &brickwall_engine::plugin::LoadedPlugin, now_ns: u64) -> List
             !c.has_status("ASSURED") || c.has_status("SEEN_REPLY"),
             "{c:?}"
         );
-        assert_eq!(c.state.is_some(), c.protonum == 6, "{c:?}");
+        assert_eq!(
+            c.state.is_some(),
+            c.protonum == 6 || c.protonum == 33,
+            "{c:?}"
+        );
         assert!(c.timeout <= 5 * 24 * 3600, "{c:?}");
     }
     page

@@ -392,6 +392,31 @@ pub fn verify_datagram(d: &[u8], whole: bool) {
         ip_proto::TCP | ip_proto::UDP if whole => {
             assert_eq!(finish(sum(pseudo(proto), seg)), 0, "transport checksum")
         }
+        // UDP-Lite covers what its coverage field says (0: all), DCCP its header and
+        // CsCov - 1 words of payload (CsCov 0: all); both always the pseudo-header.
+        ip_proto::UDPLITE if whole => {
+            let covered = match usize::from(u16::from_be_bytes([seg[4], seg[5]])) {
+                0 => seg.len(),
+                n => n,
+            };
+            assert_ne!(seg[6..8], [0, 0], "UDP-Lite checksum present");
+            assert_eq!(
+                finish(sum(pseudo(proto), &seg[..covered])),
+                0,
+                "UDP-Lite checksum"
+            )
+        }
+        ip_proto::DCCP if whole => {
+            let covered = match seg[5] & 0x0f {
+                0 => seg.len(),
+                n => (usize::from(seg[4]) * 4 + usize::from(n - 1) * 4).min(seg.len()),
+            };
+            assert_eq!(
+                finish(sum(pseudo(proto), &seg[..covered])),
+                0,
+                "DCCP checksum"
+            )
+        }
         ip_proto::ICMP => assert_eq!(checksum(seg), 0, "ICMP checksum"),
         ip_proto::ICMPV6 => assert_eq!(finish(sum(pseudo(proto), seg)), 0, "ICMPv6 checksum"),
         _ => {}

@@ -113,10 +113,12 @@ fn fold64(mut s: u64) -> u16 {
     }
     s as u16
 }
-/// Computes the TCP, UDP, ICMP or ICMPv6 checksum of an IP datagram (`datagram`
-/// starts at the IP header: IPv4 without fragments, or IPv6 with the transport header
-/// right after the fixed header) in full and writes it. Returns whether it wrote one;
-/// anything else is left as it is.
+/// Computes the TCP, UDP, UDP-Lite, DCCP, ICMP or ICMPv6 checksum of an IP datagram
+/// (`datagram` starts at the IP header: IPv4 without fragments, or IPv6 with the
+/// transport header right after the fixed header) in full and writes it. UDP-Lite's
+/// covers what its coverage field says (0: everything), DCCP's the header and
+/// `CsCov - 1` words of payload (CsCov 0: everything), as RFC 3828 and RFC 4340 define
+/// them. Returns whether it wrote one; anything else is left as it is.
 pub fn fill_transport(datagram: &mut [u8]) -> bool {
     let ip = &*datagram;
     let (proto, l4_off, l4_len, pseudo) = match ip.first().map(|b| b >> 4) {
@@ -151,7 +153,8 @@ pub fn fill_transport(datagram: &mut [u8]) -> bool {
     let v4 = ip.first().is_some_and(|b| b >> 4 == 4);
     let (field, pseudo) = match proto {
         ip_proto::TCP if l4_len >= 20 => (16, pseudo),
-        ip_proto::UDP if l4_len >= 8 => (6, pseudo),
+        ip_proto::UDP | ip_proto::UDPLITE if l4_len >= 8 => (6, pseudo),
+        ip_proto::DCCP if l4_len >= 12 => (6, pseudo),
         // ICMP's covers the message only; ICMPv6's the pseudo-header too.
         ip_proto::ICMP if v4 && l4_len >= 4 => (2, 0),
         ip_proto::ICMPV6 if !v4 && l4_len >= 4 => (2, pseudo),
@@ -160,9 +163,20 @@ pub fn fill_transport(datagram: &mut [u8]) -> bool {
     let Some(seg) = datagram.get_mut(l4_off..l4_off + l4_len) else {
         return false;
     };
+    let covered = match proto {
+        ip_proto::UDPLITE => match usize::from(u16::from_be_bytes([seg[4], seg[5]])) {
+            0 => l4_len,
+            n => n.min(l4_len),
+        },
+        ip_proto::DCCP => match seg[5] & 0x0f {
+            0 => l4_len,
+            n => (usize::from(seg[4]) * 4 + usize::from(n - 1) * 4).min(l4_len),
+        },
+        _ => l4_len,
+    };
     seg[field..field + 2].copy_from_slice(&[0, 0]);
-    let mut c = finish(sum(pseudo, seg));
-    if proto == ip_proto::UDP && c == 0 {
+    let mut c = finish(sum(pseudo, &seg[..covered]));
+    if matches!(proto, ip_proto::UDP | ip_proto::UDPLITE) && c == 0 {
         // UDP sends a computed zero as all ones (zero means "no checksum").
         c = 0xffff;
     }

@@ -8,7 +8,8 @@
 //!   L4 protocol, fragment information and the transport fields conntrack needs.
 //!   [`parse_datagram`] does the same for a bare IP datagram (injected packets, the
 //!   datagram quoted in an ICMP error).
-//! - Header views over bytes: [`Ipv4Header`], [`Ipv6Header`], [`TcpHeader`]; their
+//! - Header views over bytes: [`Ipv4Header`], [`Ipv6Header`], [`TcpHeader`],
+//!   [`DccpHeader`] (with the [`dccp`] packet types); their
 //!   constructors check the length, their accessors never panic. [`ipv6_ext_len`]
 //!   reads an IPv6 extension header's length.
 //! - [`ip_proto`]: IP protocol numbers and their names.
@@ -35,6 +36,7 @@ extern crate alloc;
 pub mod arp;
 pub mod checksum;
 pub mod crc32c;
+pub mod dccp;
 pub mod ethernet;
 pub mod flags;
 pub mod fragment;
@@ -65,6 +67,7 @@ mod tests;
 
 pub use arp::{arp_frame, ArpPacket};
 pub use cidr::{Cidr, CidrError};
+pub use dccp::DccpHeader;
 pub use error::ParseError;
 pub use ethernet::ethernet_header;
 pub use family::Family;

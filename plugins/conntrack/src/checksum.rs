@@ -1,11 +1,13 @@
 //! Linux's `nf_conntrack_checksum` (on by default): at PREROUTING, a TCP, UDP, ICMP,
-//! ICMPv6 or SCTP packet whose checksum does not check out is INVALID, as the protocols'
-//! error handlers in Linux find it (UDP's zero checksum means none; SCTP's is CRC-32C).
-//! What the engine sends itself is not checked, nor what cannot be: a fragment, or a
-//! packet a capture cut short. UDP-Lite and DCCP checksums are not verified.
+//! ICMPv6, SCTP or DCCP packet whose checksum does not check out is INVALID, as the
+//! protocols' error handlers in Linux find it (UDP's zero checksum means none; SCTP's
+//! is CRC-32C; DCCP's covers the bytes Linux's tracker computes from the coverage
+//! field, and is not checked when DCCP is tracked as a generic protocol). What the
+//! engine sends itself is not checked, nor what cannot be: a fragment, or a packet a
+//! capture cut short. UDP-Lite checksums are not verified.
 
 use brickwall_hooks::{flags, PacketView};
-use brickwall_wire::{checksum, crc32c, ip_proto};
+use brickwall_wire::{checksum, crc32c, ip_proto, DccpHeader};
 
 /// The pseudo-header sum of an L4 segment of `len` bytes and protocol `proto` between
 /// the packet's addresses.
@@ -37,8 +39,9 @@ fn whole(pkt: &PacketView) -> bool {
     declared.is_some_and(|n| n <= l3.len())
 }
 
-/// Whether the packet's transport checksum checks out (or cannot be checked).
-pub fn l4_ok(pkt: &PacketView) -> bool {
+/// Whether the packet's transport checksum checks out (or cannot be checked); `dccp`:
+/// DCCP has its tracker, which verifies its checksum.
+pub fn l4_ok(pkt: &PacketView, dccp: bool) -> bool {
     if !pkt.has_l4() || pkt.flags & flags::FRAGMENT != 0 || !whole(pkt) {
         return true;
     }
@@ -61,6 +64,22 @@ pub fn l4_ok(pkt: &PacketView) -> bool {
                 _ => true,
             }
         }
+        ip_proto::DCCP if dccp => {
+            // Linux's tracker sums `(CsCov - 1) * 4` bytes from the header's start
+            // (RFC 4340 adds the header to them), with the pseudo-header's length that
+            // of the whole segment. A header the tracker refuses is left to it.
+            let Some(h) = DccpHeader::new(l4) else {
+                return true;
+            };
+            let covered = match h.cscov() {
+                0 => l4.len(),
+                n => usize::from(n - 1) * 4,
+            };
+            l4.get(..covered).is_none_or(|part| {
+                pseudo(pkt, ip_proto::DCCP, l4.len())
+                    .is_none_or(|s| checksum::finish(checksum::sum(s, part)) == 0)
+            })
+        }
         _ => true,
     }
 }
@@ -71,7 +90,7 @@ mod tests {
     use crate::datagram::{icmp, ipv4, ipv6, tcp, udp, view};
     use crate::tracker::Tracker;
     use brickwall_hooks::{CtInfo, Hook};
-    use brickwall_wire::crc32c;
+    use brickwall_wire::{checksum, crc32c};
 
     const A: [u8; 4] = [10, 0, 0, 1];
     const B: [u8; 4] = [10, 0, 0, 2];
@@ -170,6 +189,45 @@ mod tests {
         let d = ipv4(A, B, 132, &s);
         assert_eq!(at_pre(d.clone()), CtInfo::New);
         assert_eq!(at_pre(flip(d, -1)), CtInfo::Invalid);
+    }
+
+    #[test]
+    fn dccp_is_checked_over_the_coverage_linux_computes() {
+        // A Request (X bit, data offset 5 words) and four bytes of payload.
+        let mut l4 = vec![0x13, 0x89, 0x17, 0x71, 5, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1];
+        l4.extend_from_slice(&[0, 0, 0, 42, 1, 2, 3, 4]);
+        let d = ipv4(A, B, 33, &l4);
+        assert_eq!(at_pre(d.clone()), CtInfo::New);
+        assert_eq!(at_pre(flip(d.clone(), -1)), CtInfo::Invalid);
+        // Tracked as a generic protocol, DCCP's checksum is not looked at.
+        let generic = |d: Vec<u8>| {
+            let mut t = Tracker::new(
+                CtConfig {
+                    dccp_generic: true,
+                    ..CtConfig::default()
+                },
+                64,
+            );
+            let mut d = d;
+            let mut v = view(&mut d, 1);
+            v.hook = Hook::PreRouting as u8;
+            t.conntrack_in(&mut v);
+            v.ctinfo()
+        };
+        assert_eq!(generic(flip(d, -1)), CtInfo::New);
+        // CsCov 6: Linux sums the pseudo-header and the first 20 bytes only, so the
+        // payload's last bytes may change; RFC 4340's coverage (header and 5 words)
+        // would take them in.
+        let mut part = l4.clone();
+        part[5] = 6;
+        part[6..8].copy_from_slice(&[0, 0]);
+        let mut d = ipv4(A, B, 33, &part);
+        let pseudo = checksum::pseudo_v4(A, B, 33, part.len() as u16);
+        let c = checksum::finish(checksum::sum(pseudo, &part[..20]));
+        d[26..28].copy_from_slice(&c.to_be_bytes());
+        assert_eq!(at_pre(d.clone()), CtInfo::New);
+        assert_eq!(at_pre(flip(d.clone(), -1)), CtInfo::New);
+        assert_eq!(at_pre(flip(d, 20 + 19)), CtInfo::Invalid);
     }
 
     #[test]

@@ -31,6 +31,11 @@ pub struct CtConfig {
     pub checksum: bool,
     /// Timeouts, seconds.
     pub timeouts: Timeouts,
+    /// Track DCCP as a protocol conntrack does not know, by addresses alone with the
+    /// generic timeout and no state, as Linux 6.16 and later do (they removed
+    /// `nf_conntrack_proto_dccp`). Off: DCCP's own tracker, as in Linux 6.1–6.15
+    /// (ports, states, timeouts per state). Takes effect at start.
+    pub dccp_generic: bool,
     /// Reassemble fragments before tracking.
     pub defrag: bool,
     /// Buckets the garbage collector visits per run.
@@ -70,6 +75,7 @@ impl Default for CtConfig {
             tcp_max_retrans: 3,
             checksum: true,
             timeouts: Timeouts::default(),
+            dccp_generic: false,
             defrag: true,
             gc_buckets: 1024,
             gc_interval_ms: 1000,
@@ -154,6 +160,22 @@ mod tests {
         assert!(e.starts_with("config: timeouts.tcp_established: "), "{e}");
         let e = CtConfig::parse(r#"{"zone": 70000}"#).unwrap_err();
         assert!(e.starts_with("config: zone: "), "{e}");
+    }
+
+    #[test]
+    fn dccp_timeouts_and_the_generic_switch() {
+        let d = CtConfig::default();
+        assert!(!d.dccp_generic);
+        assert_eq!(
+            (d.timeouts.dccp.open, d.timeouts.dccp.respond),
+            (43_200, 480)
+        );
+        let c = CtConfig::parse(r#"{"dccp_generic": true, "timeouts": {"dccp": {"open": 60}}}"#)
+            .unwrap();
+        assert!(c.dccp_generic);
+        assert_eq!((c.timeouts.dccp.open, c.timeouts.dccp.request), (60, 240));
+        let e = CtConfig::parse(r#"{"timeouts": {"dccp": {"opened": 60}}}"#).unwrap_err();
+        assert!(e.starts_with("config: timeouts.dccp.opened: "), "{e}");
     }
 
     #[test]

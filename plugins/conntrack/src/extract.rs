@@ -20,7 +20,7 @@ fn l4_ids(t: &mut Tuple, l4: &[u8]) -> Result<(), NoTuple> {
     let be16 =
         |i: usize| -> Option<u16> { Some(u16::from_be_bytes([*l4.get(i)?, *l4.get(i + 1)?])) };
     match t.proto {
-        proto::TCP | proto::UDP | proto::UDPLITE | proto::SCTP => {
+        proto::TCP | proto::UDP | proto::UDPLITE | proto::SCTP | proto::DCCP => {
             let p: &[u8; 4] = fixed(l4, 0).ok_or("l4-truncated")?;
             t.src_id = u16::from_be_bytes([p[0], p[1]]);
             t.dst_id = u16::from_be_bytes([p[2], p[3]]);
@@ -49,6 +49,16 @@ fn l4_ids(t: &mut Tuple, l4: &[u8]) -> Result<(), NoTuple> {
         _ => {}
     }
     Ok(())
+}
+
+/// Clears the ports of a DCCP tuple when DCCP is tracked as a generic protocol
+/// (`dccp_generic`), which knows addresses alone.
+#[inline(always)]
+pub fn generic_ids(t: &mut Tuple, dccp_generic: bool) {
+    if dccp_generic && t.proto == proto::DCCP {
+        t.src_id = 0;
+        t.dst_id = 0;
+    }
 }
 
 /// The `N` bytes of `b` from `at`, if there are that many.

@@ -37,7 +37,7 @@ pub fn family_of(t: &Tuple) -> FamilyName {
 pub fn tuple_record(t: &Tuple, counters: Option<DirCounters>) -> TupleRecord {
     let mut r = TupleRecord::new(ip_of(t.family, &t.src), ip_of(t.family, &t.dst));
     match t.proto {
-        proto::TCP | proto::UDP | proto::UDPLITE | proto::SCTP => {
+        proto::TCP | proto::UDP | proto::UDPLITE | proto::SCTP | proto::DCCP => {
             r.sport = Some(t.src_id);
             r.dport = Some(t.dst_id);
         }

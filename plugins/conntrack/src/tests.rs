@@ -126,3 +126,27 @@ fn event_sessions_are_bounded() {
     let r = ask(&p, json!({"op": "events", "cursor": cursors[3]}));
     assert_eq!(r["cursor"].as_u64(), Some(cursors[3]));
 }
+
+/// A received packet of a confirmed connection whose checksum is wrong is INVALID, on
+/// a lane as on the exclusive path, and refreshes nothing.
+#[test]
+fn a_bad_checksum_is_invalid_for_an_established_connection_too() {
+    let p = plugin();
+    let through = |reply: bool, corrupt: bool| {
+        let mut d = udp(reply);
+        if corrupt {
+            let n = d.len();
+            d[n - 1] ^= 1;
+        }
+        let mut v = view(&mut d, 1_000_000_000);
+        v.hook = brickwall_hooks::Hook::PreRouting as u8;
+        p.on_packet(op::IN_PRE, &mut v);
+        p.on_packet(op::CONFIRM_POST, &mut v);
+        v.ctinfo()
+    };
+    assert_eq!(through(false, false), CtInfo::New);
+    assert_eq!(through(true, false), CtInfo::EstablishedReply);
+    assert_eq!(through(false, true), CtInfo::Invalid);
+    assert_eq!(through(true, true), CtInfo::Invalid);
+    assert_eq!(through(false, false), CtInfo::Established);
+}

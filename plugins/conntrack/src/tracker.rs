@@ -9,7 +9,7 @@ use crate::config::CtConfig;
 use crate::conn::{status, Conn, ConnExt, Slot};
 use crate::events::{class, what, ConnEvent, Event, EventBus, EventKind, ExpectEvent};
 use crate::expect::{ExpectError, ExpectSpec, ExpectTable, Expectation};
-use crate::extract::{declared_l4_len, quoted_tuple, read_packet_tuple, Layers};
+use crate::extract::{declared_l4_len, generic_ids, quoted_tuple, read_packet_tuple, Layers};
 use crate::hash::TupleHasher;
 use crate::lanes::LaneState;
 use crate::proto::{self, icmp, ProtoConfig, ProtoState, Track};
@@ -33,6 +33,7 @@ fn state_timeout(state: &ProtoState, cfg: &ProtoConfig) -> u32 {
         ProtoState::Icmp => cfg.timeouts.icmp,
         ProtoState::Gre => cfg.timeouts.gre,
         ProtoState::Sctp(_) => cfg.timeouts.sctp.cookie_wait,
+        ProtoState::Dccp(d) => cfg.timeouts.dccp.for_state(d.state()),
         ProtoState::Generic => cfg.timeouts.generic,
     }
 }
@@ -180,6 +181,7 @@ fn proto_config(cfg: &CtConfig) -> ProtoConfig {
             timeouts: cfg.timeouts.tcp.clone(),
         },
         timeouts: cfg.timeouts.clone(),
+        dccp_generic: cfg.dccp_generic,
     }
 }
 
@@ -225,6 +227,7 @@ fn packet_zone(pkt: &PacketView, configured: u16) -> u16 {
 pub struct Keyer {
     hasher: TupleHasher,
     zone: u16,
+    dccp_generic: bool,
 }
 
 impl Keyer {
@@ -237,6 +240,7 @@ impl Keyer {
         }
         let mut t = Tuple::default();
         read_packet_tuple(pkt, &Layers::of(pkt), packet_zone(pkt, self.zone), &mut t).ok()?;
+        generic_ids(&mut t, self.dccp_generic);
         (t.proto != ipproto::GRE).then(|| (t, self.hasher.hash(&t)))
     }
 }
@@ -314,7 +318,8 @@ impl Tracker {
     /// Takes a new config's tunables — TCP switches, timeouts, the connection and
     /// expectation limits, garbage collection, helpers, and `buckets` (a resize while
     /// traffic flows) — keeping the table. Returns the fields that only take effect at
-    /// start (hash, defragmentation, zone, the accounting and timestamp extensions)
+    /// start (hash, defragmentation, zone, the accounting and timestamp extensions,
+    /// `dccp_generic`)
     /// and that `new` would change, and `buckets` if [`resize`](Self::resize) refuses
     /// the new size (too few for the connections in the table: it stays as it is).
     pub fn retune(&mut self, new: &CtConfig) -> Vec<&'static str> {
@@ -341,6 +346,10 @@ impl Tracker {
         if new.timestamp != old.timestamp {
             fixed.push("timestamp");
         }
+        // Existing DCCP connections' tuples and states are of the other kind.
+        if new.dccp_generic != old.dccp_generic {
+            fixed.push("dccp_generic");
+        }
         let mut cfg = new.clone();
         cfg.buckets = buckets;
         cfg.hash = old.hash;
@@ -348,6 +357,7 @@ impl Tracker {
         cfg.zone = old.zone;
         cfg.accounting = old.accounting;
         cfg.timestamp = old.timestamp;
+        cfg.dccp_generic = old.dccp_generic;
         self.proto_cfg = proto_config(&cfg);
         self.expects.max = cfg.expect_max;
         self.cfg = cfg;
@@ -942,6 +952,7 @@ impl Tracker {
         t: &mut Tuple,
     ) -> Result<(), crate::extract::NoTuple> {
         read_packet_tuple(pkt, layers, packet_zone(pkt, self.cfg.zone), t)?;
+        generic_ids(t, self.cfg.dccp_generic);
         self.helpers.gre_source_key(t);
         Ok(())
     }
@@ -951,6 +962,7 @@ impl Tracker {
         Keyer {
             hasher: self.table.hasher().clone(),
             zone: self.cfg.zone,
+            dccp_generic: self.cfg.dccp_generic,
         }
     }
 
@@ -1059,9 +1071,9 @@ impl Tracker {
     /// on (see [`crate::lanes`]): the connection is found, its protocol state and
     /// expiry advance and the packet is counted, under the connection's own lock. Any
     /// packet for which conntrack-in would do more (create, expire, reopen or end a
-    /// connection, change its status or state name and so raise an event, run a
-    /// helper, handle ICMP, collect garbage, migrate a resize, settle the worker's
-    /// new connection) is left untouched for the exclusive path:
+    /// connection, call a packet INVALID for its checksum, change its status or state
+    /// name and so raise an event, run a helper, handle ICMP, collect garbage, migrate
+    /// a resize, settle the worker's new connection) is left untouched for the exclusive path:
     /// [`LaneOutcome::Exclusive`]. The protocol tracker runs on a copy of the state,
     /// stored only when the packet is decided here, so the exclusive path sees the
     /// packet as if the lane had never looked.
@@ -1103,6 +1115,13 @@ impl Tracker {
             return Exclusive;
         }
         if bad_tcp_flags(&tuple, &layers) {
+            return Exclusive;
+        }
+        // A bad checksum makes the packet INVALID, which the exclusive path decides.
+        if self.cfg.checksum
+            && pkt.hook == Hook::PreRouting as u8
+            && !checksum::l4_ok(pkt, !self.cfg.dccp_generic)
+        {
             return Exclusive;
         }
         let (Some((idx, dir)), _) = self.table.find_hashed(&tuple, hash) else {
@@ -1282,7 +1301,10 @@ impl Tracker {
                 }
             }
         }
-        if self.cfg.checksum && pkt.hook == Hook::PreRouting as u8 && !checksum::l4_ok(pkt) {
+        if self.cfg.checksum
+            && pkt.hook == Hook::PreRouting as u8
+            && !checksum::l4_ok(pkt, !self.cfg.dccp_generic)
+        {
             return self.bad_checksum(pkt, &tuple);
         }
         if tuple.is_icmp() {
@@ -1571,7 +1593,10 @@ impl Tracker {
         };
         let quoted = pkt.l4().get(quote..).unwrap_or(&[]);
         let inner = match quoted_tuple(quoted, outer.family, outer.zone) {
-            Ok(t) => t,
+            Ok(mut t) => {
+                generic_ids(&mut t, self.cfg.dccp_generic);
+                t
+            }
             Err(_) => return fail(self, pkt),
         };
         // Errors about errors are never related to anything.

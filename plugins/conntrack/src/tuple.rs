@@ -14,7 +14,8 @@ pub const FAMILY_V6: u8 = 10;
 
 /// One direction of a connection.
 ///
-/// `src_id`/`dst_id` hold the ports for TCP, UDP and SCTP; for ICMP the echo id in
+/// `src_id`/`dst_id` hold the ports for TCP, UDP, UDP-Lite, SCTP and DCCP (0 for DCCP
+/// tracked as a generic protocol); for ICMP the echo id in
 /// `src_id` and `type << 8 | code` in `dst_id`; for GRE the keys (PPTP call ids).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[repr(C, align(8))]
@@ -141,7 +142,7 @@ impl Tuple {
             self.fmt_addr(&self.dst)
         );
         match self.proto {
-            proto::TCP | proto::UDP | proto::SCTP | proto::UDPLITE => {
+            proto::TCP | proto::UDP | proto::SCTP | proto::UDPLITE | proto::DCCP => {
                 let _ = write!(s, " sport={} dport={}", self.src_id, self.dst_id);
             }
             proto::ICMP | proto::ICMPV6 if self.is_icmp() => {

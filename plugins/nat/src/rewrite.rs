@@ -2,13 +2,17 @@
 //! `nf_nat_ipv6_manip_pkt` and the protocols' `manip_pkt`): the source or destination
 //! address, the port, ICMP query id or enhanced GRE's key (version 1, the receiver's
 //! call id, destination manip only; no checksum covers it), and every checksum that
-//! covers them, updated
-//! incrementally (RFC 1624): the IPv4 header's; TCP's, UDP's and ICMPv6's through
-//! their pseudo-header; ICMP's for the id. A UDP checksum of 0 over IPv4 means "none"
-//! and stays 0; an updated UDP checksum that comes out 0 is written as 0xffff.
+//! covers them, updated incrementally (RFC 1624): the IPv4 header's; TCP's, UDP's,
+//! UDP-Lite's, DCCP's and ICMPv6's through their pseudo-header; ICMP's for the id. A
+//! UDP checksum of 0 over IPv4 means "none" and stays 0; an updated UDP or UDP-Lite
+//! checksum that comes out 0 is written as 0xffff. UDP-Lite's checksum is mandatory (0
+//! is never "none") and DCCP's is at offset 6; whatever part of the payload their
+//! coverage fields take in, both always cover the pseudo-header and the ports, which is
+//! all a manip changes.
 //!
 //! The datagram may be one quoted in an ICMP error, cut short: a checksum or port
-//! beyond its end is left alone.
+//! beyond its end is left alone, and so is DCCP's checksum when the quote stops inside
+//! its 12-byte header (as Linux's `dccp_manip_pkt`).
 
 use brickwall_hooks::Family;
 use brickwall_wire::checksum::update;
@@ -43,6 +47,8 @@ fn l4_sum(d: &[u8], family: Family, proto: u8, l4: usize, pseudo: bool) -> Optio
         (_, ip_proto::TCP) => (16, false, false),
         (Family::Ipv4, ip_proto::UDP) => (6, true, true),
         (Family::Ipv6, ip_proto::UDP) => (6, false, true),
+        (_, ip_proto::UDPLITE) => (6, false, true),
+        (_, ip_proto::DCCP) if d.len() >= l4 + 12 => (6, false, false),
         (Family::Ipv6, ip_proto::ICMPV6) => (2, false, false),
         (Family::Ipv4, ip_proto::ICMP) if !pseudo => (2, false, false),
         _ => return None,
@@ -125,10 +131,12 @@ pub fn manip(
         return changed;
     };
     let key_off = match proto {
-        ip_proto::TCP | ip_proto::UDP | ip_proto::SCTP => match m {
-            Manip::Src => l4,
-            Manip::Dst => l4 + 2,
-        },
+        ip_proto::TCP | ip_proto::UDP | ip_proto::UDPLITE | ip_proto::SCTP | ip_proto::DCCP => {
+            match m {
+                Manip::Src => l4,
+                Manip::Dst => l4 + 2,
+            }
+        }
         ip_proto::ICMP | ip_proto::ICMPV6 => match d.get(l4) {
             Some(&t) if !icmp_is_error(family, t) => l4 + 4,
             _ => return changed,
@@ -423,5 +431,129 @@ mod tests {
             &t,
         );
         assert_eq!(&d[26..27], &[(40000u16 >> 8) as u8]);
+    }
+
+    /// An IPv4 datagram of protocol `proto` carrying `l4`, its transport checksum
+    /// computed in full.
+    fn datagram(proto: u8, l4: &[u8]) -> Vec<u8> {
+        let mut d = vec![0x45, 0];
+        d.extend_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
+        d.extend_from_slice(&[0, 0, 0, 0, 64, proto, 0, 0, 10, 0, 0, 1, 198, 51, 100, 2]);
+        let c = checksum(&d);
+        d[10..12].copy_from_slice(&c.to_be_bytes());
+        d.extend_from_slice(l4);
+        assert!(brickwall_wire::checksum::fill_transport(&mut d));
+        d
+    }
+
+    /// The checksum over the pseudo-header and the first `covered` bytes of the
+    /// segment, recomputed: 0 when right.
+    fn verify_covered(d: &[u8], proto: u8, covered: usize) -> u16 {
+        let seg = &d[20..];
+        let acc = pseudo_v4(
+            d[12..16].try_into().unwrap(),
+            d[16..20].try_into().unwrap(),
+            proto,
+            seg.len() as u16,
+        );
+        finish(sum(acc, &seg[..covered]))
+    }
+
+    #[test]
+    fn dccp_and_udplite_ports_and_checksums() {
+        // DCCP Request (X bit, data offset 5 words, CsCov 0), then payload.
+        let mut l4 = vec![0x13, 0x88, 0x17, 0x70, 5, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 9];
+        l4.extend_from_slice(&[0, 0, 0, 42, 1, 2, 3, 4, 5]);
+        let mut d = datagram(ip_proto::DCCP, &l4);
+        let t = Target {
+            addr: v4([192, 0, 2, 1]),
+            key: Some(40000),
+        };
+        assert!(manip(
+            &mut d,
+            Family::Ipv4,
+            ip_proto::DCCP,
+            Some(20),
+            Manip::Src,
+            &t
+        ));
+        assert_eq!(&d[20..22], &40000u16.to_be_bytes());
+        assert_eq!(checksum(&d[..20]), 0);
+        assert_eq!(verify_covered(&d, ip_proto::DCCP, d.len() - 20), 0);
+        // The destination port, and a partial coverage (CsCov 1: the header).
+        let mut l4c = l4.clone();
+        l4c[5] = 1;
+        let mut d = datagram(ip_proto::DCCP, &l4c);
+        let t = Target {
+            addr: [198, 51, 100, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            key: Some(8080),
+        };
+        assert!(manip(
+            &mut d,
+            Family::Ipv4,
+            ip_proto::DCCP,
+            Some(20),
+            Manip::Dst,
+            &t
+        ));
+        assert_eq!(&d[22..24], &8080u16.to_be_bytes());
+        assert_eq!(verify_covered(&d, ip_proto::DCCP, 20), 0);
+        // A quote cut after 8 bytes: the ports change, the checksum (not all of the
+        // 12-byte header is there) is left.
+        let mut q = datagram(ip_proto::DCCP, &l4)[..28].to_vec();
+        let sum_before = [q[26], q[27]];
+        manip(
+            &mut q,
+            Family::Ipv4,
+            ip_proto::DCCP,
+            Some(20),
+            Manip::Src,
+            &Target {
+                addr: v4([10, 0, 0, 1]),
+                key: Some(1),
+            },
+        );
+        assert_eq!((&q[20..22], [q[26], q[27]]), (&[0u8, 1][..], sum_before));
+
+        // UDP-Lite covering its header only (coverage 8).
+        let mut d = datagram(
+            ip_proto::UDPLITE,
+            &[0x13, 0x88, 0, 53, 0, 8, 0, 0, 9, 9, 9, 9],
+        );
+        let t = Target {
+            addr: v4([192, 0, 2, 1]),
+            key: Some(2000),
+        };
+        assert!(manip(
+            &mut d,
+            Family::Ipv4,
+            ip_proto::UDPLITE,
+            Some(20),
+            Manip::Src,
+            &t
+        ));
+        assert_eq!(&d[20..22], &2000u16.to_be_bytes());
+        assert_eq!(verify_covered(&d, ip_proto::UDPLITE, 8), 0);
+        assert_ne!(&d[26..28], &[0, 0]);
+        // A checksum that comes out 0 is written as 0xffff (UDP-Lite has no "none"):
+        // find the port that makes it so and translate to it.
+        let mut d = datagram(ip_proto::UDPLITE, &[0x13, 0x88, 0, 53, 0, 8, 0, 0]);
+        let c = u16::from_be_bytes([d[26], d[27]]);
+        let zeroing = (1..=u16::MAX)
+            .find(|&p| update(c, &0x1388u16.to_be_bytes(), &p.to_be_bytes()) == 0)
+            .unwrap();
+        manip(
+            &mut d,
+            Family::Ipv4,
+            ip_proto::UDPLITE,
+            Some(20),
+            Manip::Src,
+            &Target {
+                addr: v4([10, 0, 0, 1]),
+                key: Some(zeroing),
+            },
+        );
+        assert_eq!(&d[26..28], &[0xff, 0xff]);
+        assert_eq!(verify_covered(&d, ip_proto::UDPLITE, 8), 0);
     }
 }

@@ -259,11 +259,12 @@ fn flags(list: &[FlagName]) -> Flags {
 /// Refuses ports in `to` for a rule whose protocol has none.
 fn ports_fit(matcher: &Matcher, path: &str) -> Result<(), CompileError> {
     match matcher.proto {
-        Some(ip_proto::TCP | ip_proto::UDP) | None => Ok(()),
+        Some(ip_proto::TCP | ip_proto::UDP | ip_proto::UDPLITE | ip_proto::SCTP | ip_proto::DCCP)
+        | None => Ok(()),
         Some(p) => err(
             path,
             format!(
-                "ports are translated for tcp and udp, and the rule's proto is {}",
+                "ports are translated for tcp, udp, udplite, sctp and dccp, and the rule's proto is {}",
                 ip_proto::name(p)
                     .map(str::to_string)
                     .unwrap_or_else(|| p.to_string())

@@ -63,7 +63,7 @@ impl Manip {
 /// What part of a protocol's tuple NAT may change besides the addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KeyKind {
-    /// Source and destination ports (TCP, UDP, SCTP).
+    /// Source and destination ports (TCP, UDP, UDP-Lite, SCTP, DCCP).
     Ports,
     /// The query id, the same in both directions (ICMP, ICMPv6).
     IcmpId,
@@ -78,7 +78,9 @@ impl KeyKind {
     /// The kind for a protocol of a family (`NFPROTO_*` value).
     pub fn of(family: u8, proto: u8) -> KeyKind {
         match proto {
-            ip_proto::TCP | ip_proto::UDP | ip_proto::SCTP => KeyKind::Ports,
+            ip_proto::TCP | ip_proto::UDP | ip_proto::UDPLITE | ip_proto::SCTP | ip_proto::DCCP => {
+                KeyKind::Ports
+            }
             ip_proto::ICMP if family != FAMILY_V6 => KeyKind::IcmpId,
             ip_proto::ICMPV6 if family == FAMILY_V6 => KeyKind::IcmpId,
             ip_proto::GRE => KeyKind::GreKey,
@@ -111,7 +113,12 @@ pub struct Flow {
 impl Flow {
     /// The tuple `t` as it stands.
     pub fn of(t: &CtTuple) -> Flow {
-        let kind = KeyKind::of(t.family, t.proto);
+        let mut kind = KeyKind::of(t.family, t.proto);
+        if t.proto == ip_proto::DCCP && t.src_id == 0 && t.dst_id == 0 {
+            // Conntrack tracking DCCP as a generic protocol (its `dccp_generic`) keeps
+            // no ports: the addresses alone are translated.
+            kind = KeyKind::None;
+        }
         let (sport, dport) = match kind {
             KeyKind::IcmpId => (t.src_id, t.src_id),
             _ => (t.src_id, t.dst_id),

@@ -81,7 +81,7 @@ fn errors_name_the_field_path() {
     );
     expect(
         &chain("prerouting", r#"{"action": {"dnat": {"to": "10.0.0.5:80"}}, "match": {"proto": "icmp"}}"#),
-        "chains[0].rules[0].action.dnat.to: ports are translated for tcp and udp, and the rule's proto is icmp",
+        "chains[0].rules[0].action.dnat.to: ports are translated for tcp, udp, udplite, sctp and dccp, and the rule's proto is icmp",
     );
     expect(
         &chain("prerouting", r#"{"action": {"dnat": {"to": "[2001:db8::5]:80"}}, "match": {"family": "ipv4"}}"#),

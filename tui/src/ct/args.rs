@@ -62,7 +62,8 @@ pub enum FamilyArg {
     Ipv6,
 }
 
-/// TCP and SCTP state names `--state` accepts (conntrack-tools' names, and `LISTEN`).
+/// TCP, SCTP and DCCP state names `--state` accepts (conntrack-tools' names, and
+/// `LISTEN`).
 pub const STATES: &[&str] = &[
     "NONE",
     "SYN_SENT",
@@ -81,6 +82,15 @@ pub const STATES: &[&str] = &[
     "SHUTDOWN_SENT",
     "SHUTDOWN_RECD",
     "SHUTDOWN_ACK_SENT",
+    "REQUEST",
+    "RESPOND",
+    "PARTOPEN",
+    "OPEN",
+    "CLOSEREQ",
+    "CLOSING",
+    "TIMEWAIT",
+    "IGNORE",
+    "INVALID",
 ];
 
 /// Status bit names `--status` accepts (the conntrack plugin's `IPS_*` names).
@@ -175,7 +185,7 @@ pub struct CtArgs {
           default_missing_value = "conntrack", value_enum)]
     pub create: Option<Table>,
 
-    /// Protocol: tcp, udp, udplite, sctp, icmp, icmpv6, gre or a number.
+    /// Protocol: tcp, udp, udplite, sctp, dccp, icmp, icmpv6, gre or a number.
     #[arg(short = 'p', long = "proto", value_name = "PROTO", value_parser = parse_proto)]
     pub proto: Option<u8>,
     /// Family of the addresses.
@@ -219,7 +229,7 @@ pub struct CtArgs {
     /// ICMP identifier (-G, -D).
     #[arg(long = "icmp-id", value_name = "ID")]
     pub icmp_id: Option<u16>,
-    /// TCP or SCTP state (a comma-separated list matches any of them).
+    /// TCP, SCTP or DCCP state (a comma-separated list matches any of them).
     #[arg(long = "state", value_name = "STATE", value_parser = parse_states)]
     pub state: Option<String>,
     /// Connection mark: MARK or MARK/MASK, decimal or 0x hex.
@@ -374,7 +384,7 @@ fn name_list(s: &str, known: &[&str], what: &str) -> Result<String, String> {
     Ok(names.join(","))
 }
 
-/// TCP or SCTP state names.
+/// TCP, SCTP or DCCP state names.
 pub fn parse_states(s: &str) -> Result<String, String> {
     name_list(s, STATES, "state")
 }

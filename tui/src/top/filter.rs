@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 /// Protocol names the plugin knows: the same words `brickwall ct -p` takes.
 use crate::ct::args::tracked_proto;
 
-/// TCP and SCTP state names the plugin knows: the same words `brickwall ct --state` takes.
+/// TCP, SCTP and DCCP state names the plugin knows: the same words `brickwall ct --state` takes.
 use crate::ct::args::STATES;
 
 /// Keys a `key=value` word may use (sent to the plugin as filter fields).

@@ -12,13 +12,15 @@ pub fn conn_state(state: Option<&str>, unreplied: bool) -> Style {
             .add_modifier(Modifier::BOLD);
     }
     match state {
-        Some("ESTABLISHED") => Style::new().fg(Color::Green),
-        Some("SYN_SENT" | "SYN_RECV" | "SYN_SENT2" | "COOKIE_WAIT" | "COOKIE_ECHOED") => {
-            Style::new().fg(Color::Yellow)
-        }
+        Some("ESTABLISHED" | "OPEN") => Style::new().fg(Color::Green),
+        Some(
+            "SYN_SENT" | "SYN_RECV" | "SYN_SENT2" | "COOKIE_WAIT" | "COOKIE_ECHOED" | "REQUEST"
+            | "RESPOND" | "PARTOPEN",
+        ) => Style::new().fg(Color::Yellow),
         Some(
             "FIN_WAIT" | "CLOSE_WAIT" | "LAST_ACK" | "TIME_WAIT" | "CLOSE" | "CLOSED"
-            | "SHUTDOWN_SENT" | "SHUTDOWN_RECD" | "SHUTDOWN_ACK_SENT",
+            | "SHUTDOWN_SENT" | "SHUTDOWN_RECD" | "SHUTDOWN_ACK_SENT" | "CLOSEREQ" | "CLOSING"
+            | "TIMEWAIT",
         ) => Style::new().fg(Color::DarkGray),
         Some("NONE") => Style::new().fg(Color::Red),
         _ => Style::new(),

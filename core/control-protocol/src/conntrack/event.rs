@@ -15,7 +15,7 @@
 //!   (`%-6ld`: `[1795760653.39567 ]` is .039567);
 //! * NEW and UPDATE lines carry the timeout; a DESTROY line carries it only when it is
 //!   not zero (a connection killed before its time; an expired one shows none);
-//! * the TCP/SCTP state appears on NEW lines, on UPDATE lines whose `what` has
+//! * the TCP/SCTP/DCCP state appears on NEW lines, on UPDATE lines whose `what` has
 //!   [`what::PROTOINFO`], and on every DESTROY line ([`ConnEventRecord::shown_state`]);
 //! * `[UNREPLIED]` follows the original tuple until a reply is seen, `[ASSURED]` follows
 //!   the reply tuple once assured;
@@ -98,7 +98,7 @@ pub mod what {
     pub const REPLY: u16 = 1 << 3;
     /// The connection became ASSURED (IPCT_ASSURED).
     pub const ASSURED: u16 = 1 << 4;
-    /// The TCP/SCTP state changed (IPCT_PROTOINFO): the line shows the state.
+    /// The TCP/SCTP/DCCP state changed (IPCT_PROTOINFO): the line shows the state.
     pub const PROTOINFO: u16 = 1 << 5;
     /// A helper was assigned (IPCT_HELPER).
     pub const HELPER: u16 = 1 << 6;
@@ -143,7 +143,7 @@ pub struct ConnEventRecord {
 }
 
 impl ConnEventRecord {
-    /// The TCP/SCTP state as the event shows it: on NEW (the first packet always moves
+    /// The TCP/SCTP/DCCP state as the event shows it: on NEW (the first packet always moves
     /// the state out of NONE) and DESTROY (protoinfo with `destroy`), on UPDATE only
     /// when the state changed ([`what::PROTOINFO`]).
     pub fn shown_state(&self) -> Option<&str> {

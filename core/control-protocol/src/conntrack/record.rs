@@ -28,7 +28,7 @@ pub struct TupleRecord {
     pub src: IpAddr,
     /// Destination address.
     pub dst: IpAddr,
-    /// Source port (TCP, UDP, UDP-Lite, SCTP; expectations of any protocol but GRE).
+    /// Source port (TCP, UDP, UDP-Lite, SCTP, DCCP; expectations of any protocol but GRE).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sport: Option<u16>,
     /// Destination port.
@@ -106,21 +106,24 @@ impl TupleRecord {
 
 /// The protocols conntrack tracks by name (others it tracks as `unknown`), as
 /// conntrack-tools names them in listings and accepts them in `-p`.
-pub const TRACKED: [u8; 7] = [
+pub const TRACKED: [u8; 8] = [
     ip_proto::TCP,
     ip_proto::UDP,
     ip_proto::UDPLITE,
     ip_proto::SCTP,
+    ip_proto::DCCP,
     ip_proto::ICMP,
     ip_proto::ICMPV6,
     ip_proto::GRE,
 ];
 
-/// Whether the tuples of protocol `p` carry ports (TCP, UDP, UDP-Lite, SCTP).
+/// Whether the tuples of protocol `p` carry ports (TCP, UDP, UDP-Lite, SCTP, DCCP;
+/// DCCP's are 0 where conntrack tracks it as a generic protocol, and conntrack-tools
+/// prints them so).
 pub fn has_ports(p: u8) -> bool {
     matches!(
         p,
-        ip_proto::TCP | ip_proto::UDP | ip_proto::UDPLITE | ip_proto::SCTP
+        ip_proto::TCP | ip_proto::UDP | ip_proto::UDPLITE | ip_proto::SCTP | ip_proto::DCCP
     )
 }
 

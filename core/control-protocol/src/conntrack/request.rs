@@ -64,7 +64,7 @@ pub struct Filter {
     /// Reply destination port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_dport: Option<u16>,
-    /// TCP or SCTP state names, any of which matches (`LISTEN` is SYN_SENT2).
+    /// TCP, SCTP or DCCP state names, any of which matches (`LISTEN` is SYN_SENT2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<Names>,
     /// `ct mark`, with an optional mask.

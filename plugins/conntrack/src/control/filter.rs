@@ -3,6 +3,7 @@
 //! [`Matcher`] the walk over the table applies.
 
 use crate::conn::{status, Conn};
+use crate::proto::dccp::DccpState;
 use crate::proto::sctp::SctpState;
 use crate::proto::tcp::TcpState;
 use crate::record::{ip_of, tuple_record};
@@ -141,23 +142,33 @@ fn sctp_state(name: &str) -> Option<&'static str> {
     .find(|n| *n == name)
 }
 
+/// Names of the DCCP states.
+fn dccp_state(name: &str) -> Option<&'static str> {
+    DccpState::ALL.iter().map(|s| s.name()).find(|n| *n == name)
+}
+
 /// The states a filter asks for, checked against the filter's protocol.
 fn states(names: &[String], proto: Option<u8>) -> Result<Vec<&'static str>, String> {
     let field = "filter.state";
     let lookup: fn(&str) -> Option<&'static str> = match proto {
         Some(proto::TCP) => tcp_state,
         Some(proto::SCTP) => sctp_state,
+        Some(proto::DCCP) => dccp_state,
         Some(p) => {
             return Err(format!(
-                "{field}: only tcp and sctp connections have a state (filter.proto is {})",
+                "{field}: only tcp, sctp and dccp connections have a state (filter.proto is {})",
                 proto_label(p)
             ))
         }
-        None => |n| tcp_state(n).or_else(|| sctp_state(n)),
+        None => |n| {
+            tcp_state(n)
+                .or_else(|| sctp_state(n))
+                .or_else(|| dccp_state(n))
+        },
     };
     let kind = match proto {
         Some(p) => format!("{} state", proto_name(p)),
-        None => "tcp or sctp state".to_string(),
+        None => "tcp, sctp or dccp state".to_string(),
     };
     if names.is_empty() {
         return Err(format!("{field}: no state given"));

@@ -949,7 +949,7 @@ fn malformed_requests_are_errors_naming_the_field() {
         ),
         (
             r#"{"op": "list", "filter": {"state": "ESTABLISHD"}}"#,
-            r#"filter.state: unknown tcp or sctp state "ESTABLISHD""#,
+            r#"filter.state: unknown tcp, sctp or dccp state "ESTABLISHD""#,
         ),
         (
             r#"{"op": "list", "filter": {"proto": "tcp", "state": "COOKIE_WAIT"}}"#,
@@ -957,7 +957,7 @@ fn malformed_requests_are_errors_naming_the_field() {
         ),
         (
             r#"{"op": "list", "filter": {"proto": "udp", "state": "ESTABLISHED"}}"#,
-            "filter.state: only tcp and sctp connections have a state (filter.proto is udp)",
+            "filter.state: only tcp, sctp and dccp connections have a state (filter.proto is udp)",
         ),
         (
             r#"{"op": "list", "filter": {"state": [1]}}"#,

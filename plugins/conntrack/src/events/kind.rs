@@ -21,7 +21,7 @@ pub struct ConnEvent {
     pub id: u32,
     /// Original and reply tuples.
     pub tuple: [Tuple; 2],
-    /// TCP or SCTP state name (`SYN_SENT`, `ESTABLISHED`…), `None` for other protocols.
+    /// TCP, SCTP or DCCP state name (`SYN_SENT`, `OPEN`…), `None` for other protocols.
     pub state: Option<&'static str>,
     /// Seconds left before the connection expires, at `ts_ns`.
     pub timeout_s: u64,

@@ -2,7 +2,7 @@
 //! prints them.
 //!
 //! The tracker builds an owned snapshot of a connection ([`ConnEvent`]) when something
-//! happens to it — created (NEW), changed (UPDATE: a reply seen, ASSURED, a TCP/SCTP
+//! happens to it — created (NEW), changed (UPDATE: a reply seen, ASSURED, a TCP/SCTP/DCCP
 //! state change, a new mark or helper), or removed (DESTROY) — and publishes it on an
 //! [`EventBus`]. Expectations publish [`ExpectEvent`]s (NEW and DESTROY) carrying the
 //! expectation's record.

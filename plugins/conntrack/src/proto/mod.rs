@@ -1,6 +1,7 @@
 //! Per-protocol trackers: whether a packet may start a connection, and what a packet
 //! does to its connection's state and timeout.
 
+pub mod dccp;
 pub mod generic;
 pub mod gre;
 pub mod icmp;
@@ -25,6 +26,8 @@ pub enum ProtoState {
     Gre,
     /// SCTP association state.
     Sctp(sctp::SctpState),
+    /// DCCP connection state.
+    Dccp(dccp::DccpConn),
     /// Any other protocol.
     Generic,
 }
@@ -32,7 +35,7 @@ pub enum ProtoState {
 impl ProtoState {
     /// Whether an ASSURED connection in this state may still go early when the table is
     /// nearly full, as Linux's `can_early_drop`: TCP closing or closed, SCTP shut down
-    /// or closed.
+    /// or closed, DCCP closing or in TIMEWAIT.
     pub fn can_early_drop(&self) -> bool {
         match self {
             ProtoState::Tcp(t) => matches!(
@@ -50,15 +53,21 @@ impl ProtoState {
                     | sctp::SctpState::ShutdownRecd
                     | sctp::SctpState::ShutdownAckSent
             ),
+            ProtoState::Dccp(d) => matches!(
+                d.state(),
+                dccp::DccpState::CloseReq | dccp::DccpState::Closing | dccp::DccpState::TimeWait
+            ),
             _ => false,
         }
     }
 
-    /// The state word `conntrack -L` prints after the timeout (TCP and SCTP only).
+    /// The state word `conntrack -L` prints after the timeout (TCP, SCTP and DCCP
+    /// only).
     pub fn state_name(&self) -> Option<&'static str> {
         match self {
             ProtoState::Tcp(t) => Some(t.state().name()),
             ProtoState::Sctp(s) => Some(s.name()),
+            ProtoState::Dccp(d) => Some(d.state().name()),
             _ => None,
         }
     }
@@ -71,6 +80,7 @@ impl ProtoState {
         match self {
             ProtoState::Tcp(t) => t.state() as u8 + 1,
             ProtoState::Sctp(s) => *s as u8 + 1,
+            ProtoState::Dccp(d) => d.state() as u8 + 1,
             _ => 0,
         }
     }
@@ -84,6 +94,7 @@ impl ProtoState {
             ProtoState::Icmp => Tracked::Icmp,
             ProtoState::Gre => Tracked::Gre,
             ProtoState::Sctp(s) => Tracked::Sctp(s),
+            ProtoState::Dccp(d) => Tracked::Dccp(d),
             ProtoState::Generic => Tracked::Generic,
         }
     }
@@ -102,6 +113,8 @@ pub enum Tracked<'a> {
     Gre,
     /// SCTP association state.
     Sctp(&'a mut sctp::SctpState),
+    /// DCCP connection state.
+    Dccp(&'a mut dccp::DccpConn),
     /// Any other protocol.
     Generic,
 }
@@ -147,7 +160,9 @@ pub struct Timeouts {
     pub gre_stream: u32,
     /// SCTP, per state.
     pub sctp: sctp::SctpTimeouts,
-    /// Every other protocol.
+    /// DCCP, per state.
+    pub dccp: dccp::DccpTimeouts,
+    /// Every other protocol (and DCCP with `dccp_generic`).
     pub generic: u32,
 }
 
@@ -161,6 +176,7 @@ impl Default for Timeouts {
             gre: 30,
             gre_stream: 180,
             sctp: sctp::SctpTimeouts::default(),
+            dccp: dccp::DccpTimeouts::default(),
             generic: 600,
         }
     }
@@ -173,6 +189,9 @@ pub struct ProtoConfig {
     pub tcp: tcp::TcpConfig,
     /// All timeouts.
     pub timeouts: Timeouts,
+    /// Track DCCP as a generic protocol (Linux 6.16 and later) instead of with its
+    /// own tracker.
+    pub dccp_generic: bool,
 }
 
 /// A TCP segment from the captured L4 bytes; `l4_len` is the L4 length the IP header
@@ -206,6 +225,7 @@ pub fn new_state(
         proto::ICMP | proto::ICMPV6 => Ok(ProtoState::Icmp),
         proto::GRE => Ok(ProtoState::Gre),
         proto::SCTP => sctp::sctp_new(l4).map(ProtoState::Sctp),
+        proto::DCCP if !cfg.dccp_generic => dccp::dccp_new(l4, l4_len).map(ProtoState::Dccp),
         _ => Ok(ProtoState::Generic),
     }
 }
@@ -271,6 +291,7 @@ pub fn track(
         },
         Tracked::Gre => gre::track(seen_reply, t),
         Tracked::Sctp(s) => sctp::track(s, dir, l4, t),
+        Tracked::Dccp(d) => dccp::track(d, dir, l4, l4_len, seen_reply, t),
         Tracked::Generic => generic::track(t),
     }
 }
