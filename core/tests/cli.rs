@@ -480,24 +480,7 @@ table inet demo {
     let (cap, rules) = (dir.join("demo.pcap"), dir.join("demo.nft"));
     std::fs::write(&rules, RULESET).unwrap();
     // The real nft reads it.
-    let ns = format!("bw-nft-check-{}", std::process::id());
-    let ip = |args: &[&str]| {
-        std::process::Command::new("ip")
-            .args(args)
-            .status()
-            .unwrap()
-    };
-    assert!(
-        ip(&["netns", "add", &ns]).success(),
-        "ip netns add (root needed)"
-    );
-    let nft = std::process::Command::new("ip")
-        .args(["netns", "exec", &ns, "nft", "-c", "-f"])
-        .arg(&rules)
-        .output()
-        .unwrap();
-    ip(&["netns", "del", &ns]);
-    assert!(nft.status.success(), "nft -c: {}", stderr(&nft));
+    common::nft_check(&rules);
     let o = brickwall(&[
         &"generate",
         &"--tcp",
@@ -648,24 +631,7 @@ fn the_wikis_workstation_ruleset_loads_in_both() {
     let dir = TempDir::new("cli-wiki");
     let rules = dir.join("workstation.nft");
     std::fs::write(&rules, &text[start..end]).unwrap();
-    let ns = format!("bw-wiki-{}", std::process::id());
-    let ip = |args: &[&str]| {
-        std::process::Command::new("ip")
-            .args(args)
-            .status()
-            .unwrap()
-    };
-    assert!(
-        ip(&["netns", "add", &ns]).success(),
-        "ip netns add (root needed)"
-    );
-    let nft = std::process::Command::new("ip")
-        .args(["netns", "exec", &ns, "nft", "-c", "-f"])
-        .arg(&rules)
-        .output()
-        .unwrap();
-    ip(&["netns", "del", &ns]);
-    assert!(nft.status.success(), "nft -c: {}", stderr(&nft));
+    common::nft_check(&rules);
     let report = dir.join("r.jsonl");
     let o = brickwall(&[
         &"replay",

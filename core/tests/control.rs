@@ -808,24 +808,7 @@ fn filter_list_is_an_nft_ruleset_with_counters() {
     let scratch = common::TempDir::new("ctl-filter-files");
     let file = scratch.join("listed.nft");
     std::fs::write(&file, &text).unwrap();
-    let ns = format!("bw-filter-list-{}", std::process::id());
-    let ip = |args: &[&str]| {
-        std::process::Command::new("ip")
-            .args(args)
-            .status()
-            .unwrap()
-    };
-    assert!(
-        ip(&["netns", "add", &ns]).success(),
-        "ip netns add (root needed)"
-    );
-    let nft = std::process::Command::new("ip")
-        .args(["netns", "exec", &ns, "nft", "-c", "-f"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    ip(&["netns", "del", &ns]);
-    assert!(nft.status.success(), "nft -c: {}\n{text}", stderr(&nft));
+    common::nft_check(&file);
     // Zeroed counts.
     assert_code(&filter(&e, "reset"), 0);
     let zeroed = stdout(&filter(&e, "list"));

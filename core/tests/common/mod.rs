@@ -482,3 +482,35 @@ pub fn run_frames(
         })
         .collect()
 }
+
+/// Checks `file` with the real `nft -c` (parsed and checked, nothing applied) in a
+/// network namespace of its own; the test fails with nft's words if it refuses.
+pub fn nft_check(file: &Path) {
+    let ns = format!(
+        "bw-nft-{}-{}",
+        std::process::id(),
+        file.file_stem().and_then(|s| s.to_str()).unwrap_or("check")
+    );
+    let ip = |args: &[&str]| {
+        std::process::Command::new("ip")
+            .args(args)
+            .status()
+            .expect("ip")
+    };
+    assert!(
+        ip(&["netns", "add", &ns]).success(),
+        "ip netns add (root needed)"
+    );
+    let nft = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns, "nft", "-c", "-f"])
+        .arg(file)
+        .output()
+        .expect("nft");
+    ip(&["netns", "del", &ns]);
+    assert!(
+        nft.status.success(),
+        "nft -c {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&nft.stderr)
+    );
+}
