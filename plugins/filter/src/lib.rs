@@ -1,7 +1,10 @@
 //! brickwall's stateful filter plugin: ordered rules per hook, in nftables' vocabulary,
-//! on conntrack state and marks, family, protocol, addresses, ports, interfaces and ICMP
-//! types; verdicts accept, drop and queue; effects mark_set, ct_mark_set, ct_helper_set,
-//! notrack and a rate-limited log.
+//! on conntrack state and marks, family, protocol, addresses, ports, interfaces (by
+//! index or by name), ICMP types and codes, TCP flags, TTL, DSCP, length and packet
+//! type, with per-rule limits and quotas; verdicts accept, drop, queue, reject, jump,
+//! goto and return to regular chains; effects mark_set, ct_mark_set, ct_helper_set,
+//! ct_label_set, notrack and a rate-limited log. The rules come from YAML or from a
+//! ruleset in nftables' own syntax ([`nft`]).
 //!
 //! It registers seven callbacks, all for both families: `raw-prerouting` and
 //! `raw-output` at the raw priority (-300, before conntrack: where `notrack` is decided),
@@ -14,6 +17,7 @@
 //! ```yaml
 //! config:
 //!   rules_file: fw-rules.yaml   # optional, more `chains:` (relative to the working directory)
+//!   ruleset: fw.nft             # optional, chains in nftables' syntax
 //!   chains:
 //!     - hook: forward           # prerouting | input | forward | output | postrouting
 //!       type: filter            # filter (default) | raw (prerouting and output only)
@@ -95,8 +99,9 @@ impl Plugin for Filter {
         drop_reasons: &DROP_REASONS,
     };
 
-    /// A rule's verdict depends only on its packet (counters and the log's rate limit
-    /// count, but decide nothing), so a burst is decided packet by packet, uncut.
+    /// A rule's verdict depends only on its packet and on what the packets before it
+    /// left (a `limit`'s tokens, a `quota`'s bytes); a burst is decided packet by
+    /// packet in arrival order, uncut, so each packet meets exactly that.
     const BURSTS: bool = true;
 
     fn init(config: &str, host: Host) -> Result<Self, String> {
