@@ -6,7 +6,8 @@
 //!   matches the family, and a `drop` policy becomes a last rule dropping that family
 //!   (the chain itself accepts the other).
 //! - Base chains of type `filter` at priority `filter` (0) or `raw` (-300), on
-//!   prerouting, input, forward, output or postrouting; one per type and hook.
+//!   prerouting, input, forward, output or postrouting, one per type and hook; and
+//!   regular chains, which `jump` and `goto` reach.
 //! - Named sets (their elements, where `@name` refers to them) and `ct helper` objects
 //!   (`ct helper set "NAME"` assigns the object's helper type).
 //! - Rules: see [`lower`].
