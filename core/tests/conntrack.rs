@@ -25,26 +25,19 @@ struct Counts {
 }
 
 fn kernel_truth() -> BTreeMap<String, Counts> {
-    let text =
-        std::fs::read_to_string(pcaps_dir().join("kernel_truth.tsv")).expect("kernel_truth.tsv");
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            let n = |i: usize| f[i].parse::<u64>().expect("number");
-            (
-                f[0].to_string(),
-                Counts {
-                    new: n(2),
-                    established: n(3),
-                    related: n(4),
-                    invalid: n(5),
-                    untracked: n(6),
-                    conns: n(8),
-                    expect_create: n(9),
-                },
-            )
+    common::kernel_truth(&pcaps_dir())
+        .into_iter()
+        .map(|(file, k)| {
+            let c = Counts {
+                new: k.new,
+                established: k.established,
+                related: k.related,
+                invalid: k.invalid,
+                untracked: k.untracked,
+                conns: k.conns,
+                expect_create: k.expect_create,
+            };
+            (file, c)
         })
         .collect()
 }

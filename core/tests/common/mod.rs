@@ -103,16 +103,77 @@ pub fn shared_captures() -> Vec<String> {
 
 /// Packet counts of `kernel_truth.tsv`, by capture path relative to the pcaps folder.
 pub fn kernel_packets() -> std::collections::BTreeMap<String, u64> {
-    let text = std::fs::read_to_string(pcaps_dir().join("kernel_truth.tsv"))
-        .expect("read kernel_truth.tsv");
+    kernel_truth(&pcaps_dir())
+        .into_iter()
+        .map(|(file, k)| (file, k.packets))
+        .collect()
+}
+
+/// What the kernel counted for one capture: a row of a `kernel_truth.tsv` (the shared
+/// captures' README says how it was made).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct KernelCounts {
+    /// Frames in the capture.
+    pub packets: u64,
+    /// Packets per conntrack state.
+    pub new: u64,
+    /// ESTABLISHED packets.
+    pub established: u64,
+    /// RELATED packets.
+    pub related: u64,
+    /// INVALID packets.
+    pub invalid: u64,
+    /// UNTRACKED packets.
+    pub untracked: u64,
+    /// Connections.
+    pub conns: u64,
+    /// Expectations created.
+    pub expect_create: u64,
+}
+
+/// The rows of `dir/kernel_truth.tsv`, by capture file.
+pub fn kernel_truth(dir: &Path) -> std::collections::BTreeMap<String, KernelCounts> {
+    let path = dir.join("kernel_truth.tsv");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
-    assert_eq!(&header[..2], ["file", "packets"], "kernel_truth.tsv header");
+    assert_eq!(
+        header.get(..10),
+        Some(
+            &[
+                "file",
+                "packets",
+                "new",
+                "established",
+                "related",
+                "invalid",
+                "untracked",
+                "unseen",
+                "conns",
+                "expect_create"
+            ][..]
+        ),
+        "{} header",
+        path.display()
+    );
     lines
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            (f[0].to_string(), f[1].parse().expect("packet count"))
+            let n = |i: usize| f[i].parse::<u64>().expect("number");
+            (
+                f[0].to_string(),
+                KernelCounts {
+                    packets: n(1),
+                    new: n(2),
+                    established: n(3),
+                    related: n(4),
+                    invalid: n(5),
+                    untracked: n(6),
+                    conns: n(8),
+                    expect_create: n(9),
+                },
+            )
         })
         .collect()
 }
