@@ -547,32 +547,12 @@ fn a_filter_rule_assigns_a_helper_explicitly() {
 /// number `ack` (types that carry one), four bytes of payload, its checksum filled in;
 /// a raw IPv4 datagram.
 fn dccp4(reply: bool, ty: u8, seq: u64, ack: u64) -> Vec<u8> {
-    use brickwall_core::wire::dccp;
     let (mut sport, mut dport) = (5001u16, 6001u16);
     let (mut src, mut dst) = ([10, 0, 0, 1], [10, 0, 0, 2]);
     if reply {
         (sport, dport, src, dst) = (dport, sport, dst, src);
     }
-    let mut l4 = Vec::new();
-    l4.extend_from_slice(&sport.to_be_bytes());
-    l4.extend_from_slice(&dport.to_be_bytes());
-    l4.extend_from_slice(&[0, 0, 0, 0, ty << 1 | 1, 0]);
-    l4.extend_from_slice(&((seq >> 32) as u16).to_be_bytes());
-    l4.extend_from_slice(&(seq as u32).to_be_bytes());
-    match ty {
-        dccp::DATA => {}
-        dccp::REQUEST => l4.extend_from_slice(&[0, 0, 0, 42]),
-        _ => {
-            l4.extend_from_slice(&[0, 0]);
-            l4.extend_from_slice(&((ack >> 32) as u16).to_be_bytes());
-            l4.extend_from_slice(&(ack as u32).to_be_bytes());
-            if matches!(ty, dccp::RESPONSE | dccp::RESET) {
-                l4.extend_from_slice(&[0; 4]);
-            }
-        }
-    }
-    l4[4] = (l4.len() / 4) as u8;
-    l4.extend_from_slice(b"dccp");
+    let l4 = common::dccp_segment(sport, dport, ty, seq, ack);
     ipv4_raw(src, dst, brickwall_core::wire::ip_proto::DCCP, &l4)
 }
 

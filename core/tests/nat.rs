@@ -353,7 +353,7 @@ fn dccp4(
     seq: u32,
     ack: u32,
 ) -> Vec<u8> {
-    let p = dccp_segment(sport, dport, ty, seq, ack);
+    let p = common::dccp_segment(sport, dport, ty, u64::from(seq), u64::from(ack));
     with_transport_checksum(write(|o| {
         eth()
             .ipv4(src, dst, 64)
@@ -372,37 +372,13 @@ fn dccp6(
     seq: u32,
     ack: u32,
 ) -> Vec<u8> {
-    let p = dccp_segment(sport, dport, ty, seq, ack);
+    let p = common::dccp_segment(sport, dport, ty, u64::from(seq), u64::from(ack));
     with_transport_checksum(write(|o| {
         eth()
             .ipv6(src, dst, 64)
             .write(o, etherparse::IpNumber(ip_proto::DCCP), &p)
             .unwrap()
     }))
-}
-
-/// The DCCP segment of [`dccp4`], its checksum field 0.
-fn dccp_segment(sport: u16, dport: u16, ty: u8, seq: u32, ack: u32) -> Vec<u8> {
-    use brickwall_wire::dccp;
-    let mut p = Vec::new();
-    p.extend_from_slice(&sport.to_be_bytes());
-    p.extend_from_slice(&dport.to_be_bytes());
-    p.extend_from_slice(&[0, 0, 0, 0, ty << 1 | 1, 0, 0, 0]);
-    p.extend_from_slice(&seq.to_be_bytes());
-    match ty {
-        dccp::REQUEST => p.extend_from_slice(&[0, 0, 0, 42]),
-        dccp::DATA => {}
-        _ => {
-            p.extend_from_slice(&[0, 0, 0, 0]);
-            p.extend_from_slice(&ack.to_be_bytes());
-            if ty == dccp::RESPONSE {
-                p.extend_from_slice(&[0, 0, 0, 42]);
-            }
-        }
-    }
-    p[4] = (p.len() / 4) as u8;
-    p.extend_from_slice(b"dccp");
-    p
 }
 
 /// A UDP-Lite datagram from `src:sport` to `dst:dport` over IPv4 (an Ethernet frame)

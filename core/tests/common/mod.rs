@@ -575,3 +575,32 @@ pub fn nft_check(file: &Path) {
         String::from_utf8_lossy(&nft.stderr)
     );
 }
+
+/// A DCCP segment from `sport` to `dport`, its checksum field 0: type `ty` with the X
+/// bit (48-bit sequence numbers), sequence number `seq`, acknowledgement number `ack`
+/// (types that carry one; a Response's and a Reset's 4 more bytes 0, a Request's
+/// service code 42), then four bytes of payload.
+pub fn dccp_segment(sport: u16, dport: u16, ty: u8, seq: u64, ack: u64) -> Vec<u8> {
+    use brickwall_wire::dccp;
+    let mut l4 = Vec::new();
+    l4.extend_from_slice(&sport.to_be_bytes());
+    l4.extend_from_slice(&dport.to_be_bytes());
+    l4.extend_from_slice(&[0, 0, 0, 0, ty << 1 | 1, 0]);
+    l4.extend_from_slice(&((seq >> 32) as u16).to_be_bytes());
+    l4.extend_from_slice(&(seq as u32).to_be_bytes());
+    match ty {
+        dccp::DATA => {}
+        dccp::REQUEST => l4.extend_from_slice(&[0, 0, 0, 42]),
+        _ => {
+            l4.extend_from_slice(&[0, 0]);
+            l4.extend_from_slice(&((ack >> 32) as u16).to_be_bytes());
+            l4.extend_from_slice(&(ack as u32).to_be_bytes());
+            if matches!(ty, dccp::RESPONSE | dccp::RESET) {
+                l4.extend_from_slice(&[0; 4]);
+            }
+        }
+    }
+    l4[4] = (l4.len() / 4) as u8;
+    l4.extend_from_slice(b"dccp");
+    l4
+}
