@@ -42,16 +42,7 @@ fn kernel_truth() -> BTreeMap<String, Counts> {
         .collect()
 }
 
-/// Conntrack as the kernel's reference ran: checksum checking off (the captures' hosts
-/// left checksums to their network cards; see ../shared/pcaps/README.md).
-const AS_REFERENCE: &str = "checksum: false";
-
-/// The four bundled helpers on their standard ports, with Linux's limits, as the
-/// kernel's reference ran them.
-const HELPERS: &str = "[{name: ftp, wasm: 'builtin:ftp', ports: [tcp/21]}, \
-    {name: irc, wasm: 'builtin:irc', ports: [tcp/6667], max_expected: 8}, \
-    {name: tftp, wasm: 'builtin:tftp', ports: [udp/69]}, \
-    {name: pptp, wasm: 'builtin:pptp', ports: [tcp/1723], max_expected: 2}]";
+use common::{ipv4_raw, AS_REFERENCE, REFERENCE_HELPERS as HELPERS};
 
 /// Replays a capture through conntrack and the bundled helpers, with `extra` YAML
 /// (`key: value` of the conntrack section); returns the per-state counts of the
@@ -554,21 +545,6 @@ fn dccp4(reply: bool, ty: u8, seq: u64, ack: u64) -> Vec<u8> {
     }
     let l4 = common::dccp_segment(sport, dport, ty, seq, ack);
     ipv4_raw(src, dst, brickwall_core::wire::ip_proto::DCCP, &l4)
-}
-
-/// An IPv4 datagram (20-byte header, TTL 64) carrying `l4`, checksums filled in.
-fn ipv4_raw(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
-    use brickwall_core::wire::checksum;
-    let mut d = vec![0x45, 0];
-    d.extend_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
-    d.extend_from_slice(&[0, 0, 0x40, 0, 64, proto, 0, 0]);
-    d.extend_from_slice(&src);
-    d.extend_from_slice(&dst);
-    let c = checksum::checksum(&d);
-    d[10..12].copy_from_slice(&c.to_be_bytes());
-    d.extend_from_slice(l4);
-    checksum::fill_transport(&mut d);
-    d
 }
 
 /// A whole DCCP connection, with a malformed packet, a bad checksum, an ICMP error

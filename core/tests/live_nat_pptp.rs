@@ -208,7 +208,7 @@ fn with_the_helper_a_pptp_calls_gre_passes_both_ways_behind_snat() {
     let gre: Vec<&str> = c.conns.lines().filter(|l| l.starts_with("gre")).collect();
     let want = format!(
         "src={CLIENT4} dst={SERVER4} srckey=0x1234 dstkey=0x5678 \
-         src={SERVER4} dst={PUBLIC4} srckey=0x5678 dstkey={new:#06x} [ASSURED]"
+         src={SERVER4} dst={PUBLIC4} srckey=0x5678 dstkey={new:#x} [ASSURED]"
     );
     assert!(
         gre.len() == 1 && gre[0].contains(&want),
@@ -407,8 +407,8 @@ fn check_two_calls(who: &str, c: &TwoCalls) {
             c.logs
         );
         let want = format!(
-            "src={pns} dst={OUTSIDE_SERVER4} srckey=0x1234 dstkey={pac_call:#06x} \
-             src={OUTSIDE_SERVER4} dst={ROUTER_OUTSIDE4} srckey={pac_call:#06x} dstkey={port:#06x}"
+            "src={pns} dst={OUTSIDE_SERVER4} srckey=0x1234 dstkey={pac_call:#x} \
+             src={OUTSIDE_SERVER4} dst={ROUTER_OUTSIDE4} srckey={pac_call:#x} dstkey={port:#x}"
         );
         assert!(
             c.conns

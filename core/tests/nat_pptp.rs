@@ -214,8 +214,8 @@ fn gre_lines(list: &str) -> Vec<&str> {
 fn gre_conn(pns: [u8; 4], pac_call: u16, new: u16) -> String {
     let a = |x: [u8; 4]| std::net::Ipv4Addr::from(x).to_string();
     format!(
-        "src={} dst={} srckey={PNS_CALL:#06x} dstkey={pac_call:#06x} \
-         src={} dst={} srckey={pac_call:#06x} dstkey={new:#06x}",
+        "src={} dst={} srckey={PNS_CALL:#x} dstkey={pac_call:#x} \
+         src={} dst={} srckey={pac_call:#x} dstkey={new:#x}",
         a(pns),
         a(PAC),
         a(PAC),
@@ -281,7 +281,7 @@ fn the_pacs_gre_first_is_related_and_reaches_the_pns() {
     assert!(
         expects.contains("proto=47 src=10.0.0.1 dst=198.51.100.2 srckey=0x1234 dstkey=0x5678")
             && expects.contains(&format!(
-                "proto=47 src=198.51.100.2 dst=192.0.2.100 srckey=0x5678 dstkey={new:#06x}"
+                "proto=47 src=198.51.100.2 dst=192.0.2.100 srckey=0x5678 dstkey={new:#x}"
             )),
         "{expects}"
     );
@@ -318,7 +318,7 @@ fn the_pacs_gre_first_is_related_and_reaches_the_pns() {
     assert!(
         lines.len() == 1
             && lines[0].contains(&format!(
-                "src=198.51.100.2 dst=192.0.2.100 srckey=0x5678 dstkey={new:#06x} \
+                "src=198.51.100.2 dst=192.0.2.100 srckey=0x5678 dstkey={new:#x} \
                  src=10.0.0.1 dst=198.51.100.2 srckey=0x1234 dstkey=0x5678"
             )),
         "{list}"
@@ -412,8 +412,8 @@ fn two_pnses_with_one_call_id(pac_first: bool) {
 fn gre_conn_from_pac(pns: [u8; 4], pac_call: u16, new: u16) -> String {
     let a = |x: [u8; 4]| std::net::Ipv4Addr::from(x).to_string();
     format!(
-        "src={} dst={} srckey={pac_call:#06x} dstkey={new:#06x} \
-         src={} dst={} srckey={PNS_CALL:#06x} dstkey={pac_call:#06x}",
+        "src={} dst={} srckey={pac_call:#x} dstkey={new:#x} \
+         src={} dst={} srckey={PNS_CALL:#x} dstkey={pac_call:#x}",
         a(PAC),
         a(PUBLIC),
         a(pns),

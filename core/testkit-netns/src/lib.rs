@@ -3,7 +3,8 @@
 //! pairs ([`Topology`]); commands run inside them to their end, long-running programs
 //! (servers, scripts, the firewall under test) started and stopped there; the peers the
 //! live tests talk to (vsftpd, tftpd-hpa, ngircd); and the kernel's own bridge as the
-//! firewall to compare with. [`Topology::routed`] puts the hosts on two subnets with the
+//! firewall to compare with, and its conntrack as a per-packet oracle ([`KernelOracle`]).
+//! [`Topology::routed`] puts the hosts on two subnets with the
 //! firewall as their router instead, the kernel's forwarding beside it. Everything a
 //! topology made is removed when it drops, also when a test fails.
 //!
@@ -15,12 +16,15 @@ mod bridge;
 mod command;
 mod link;
 mod namespace;
+mod nflog;
+mod oracle;
 mod peers;
 mod preflight;
 mod process;
 mod routed;
 mod topology;
 
+pub use oracle::{KernelHelper, KernelOracle};
 pub use preflight::{is_root, on_path, require_root, require_tools};
 pub use routed::{
     INSIDE_CLIENT4, INSIDE_CLIENT6, OUTSIDE_SERVER4, OUTSIDE_SERVER6, ROUTER_INSIDE4,

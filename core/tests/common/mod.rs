@@ -41,6 +41,34 @@ pub fn tcp6_syn(src: [u8; 16], dst: [u8; 16], sport: u16, dport: u16) -> Vec<u8>
     out
 }
 
+/// An IPv4 datagram (20-byte header, TTL 64, no Ethernet header) carrying `l4`,
+/// checksums filled in.
+pub fn ipv4_raw(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
+    let mut d = vec![0x45, 0];
+    d.extend_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
+    d.extend_from_slice(&[0, 0, 0x40, 0, 64, proto, 0, 0]);
+    d.extend_from_slice(&src);
+    d.extend_from_slice(&dst);
+    let c = checksum(&d);
+    d[10..12].copy_from_slice(&c.to_be_bytes());
+    d.extend_from_slice(l4);
+    brickwall_wire::checksum::fill_transport(&mut d);
+    d
+}
+
+/// An IPv6 datagram (no extension headers, no Ethernet header) carrying `l4` as next
+/// header `next`, with hop limit `hops`, its checksum filled in.
+pub fn ipv6_raw(src: [u8; 16], dst: [u8; 16], next: u8, hops: u8, l4: &[u8]) -> Vec<u8> {
+    let mut d = vec![0x60, 0, 0, 0];
+    d.extend_from_slice(&(l4.len() as u16).to_be_bytes());
+    d.extend_from_slice(&[next, hops]);
+    d.extend_from_slice(&src);
+    d.extend_from_slice(&dst);
+    d.extend_from_slice(l4);
+    brickwall_wire::checksum::fill_transport(&mut d);
+    d
+}
+
 /// A parsed packet of an Ethernet frame.
 pub fn packet(frame: &[u8]) -> Packet {
     let (p, r) = Packet::from_frame(LinkType::Ethernet, frame, 1_000);
@@ -100,6 +128,17 @@ pub fn shared_captures() -> Vec<String> {
     out.sort();
     out
 }
+
+/// Conntrack as the kernel's reference ran: checksum checking off (the captures' hosts
+/// left checksums to their network cards; see ../shared/pcaps/README.md).
+pub const AS_REFERENCE: &str = "checksum: false";
+
+/// The four bundled helpers on their standard ports, with Linux's limits, as the
+/// kernel's reference ran them (a YAML list for conntrack's `helpers`).
+pub const REFERENCE_HELPERS: &str = "[{name: ftp, wasm: 'builtin:ftp', ports: [tcp/21]}, \
+    {name: irc, wasm: 'builtin:irc', ports: [tcp/6667], max_expected: 8}, \
+    {name: tftp, wasm: 'builtin:tftp', ports: [udp/69]}, \
+    {name: pptp, wasm: 'builtin:pptp', ports: [tcp/1723], max_expected: 2}]";
 
 /// Packet counts of `kernel_truth.tsv`, by capture path relative to the pcaps folder.
 pub fn kernel_packets() -> std::collections::BTreeMap<String, u64> {

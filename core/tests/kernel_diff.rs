@@ -1,0 +1,442 @@
+//! The kernel as the oracle, packet by packet: captures go through the kernel's own
+//! conntrack in a namespace of their own (`brickwall_netns::KernelOracle`) and through
+//! `brickwall replay`, and each packet's ct state and direction must be the same.
+//!
+//! - The shared captures: the live kernel first gives what `kernel_packets/` recorded
+//!   for them (so the oracle is the reference), then brickwall gives the same.
+//! - Traffic no shared capture has (the generator's helper sessions, and hand-made
+//!   packets: UDP length errors, UDP-Lite, SCTP, GRE, ICMPv6 informational and redirect
+//!   messages) is compared with the live kernel alone: new traffic needs no recorded
+//!   truth.
+//!
+//! Each test prints a table of the captures with the packets that differ. Root is
+//! needed (CI runs as root); without it the tests fail, they do not skip.
+
+mod common;
+
+use brickwall_core::config::Config;
+use brickwall_core::engine::Engine;
+use brickwall_core::io::{FrameSource, PcapSource};
+use brickwall_core::replay::{replay, ReplayOptions};
+use brickwall_core::report::ReportLine;
+use brickwall_core::wire::LinkType;
+use brickwall_netns::{require_root, require_tools, KernelHelper, KernelOracle};
+use brickwall_wire::{parse_frame, ParseError};
+use common::{pcaps_dir, read_capture, report_lines, shared_captures, SharedBuf};
+use common::{AS_REFERENCE, REFERENCE_HELPERS};
+use std::path::Path;
+
+/// The kernel's helpers as the shared captures' reference attached them.
+const KERNEL_HELPERS: [KernelHelper; 4] = [
+    KernelHelper {
+        name: "ftp",
+        proto: "tcp",
+        port: 21,
+        ipv4_only: false,
+    },
+    KernelHelper {
+        name: "irc",
+        proto: "tcp",
+        port: 6667,
+        ipv4_only: true,
+    },
+    KernelHelper {
+        name: "tftp",
+        proto: "udp",
+        port: 69,
+        ipv4_only: false,
+    },
+    KernelHelper {
+        name: "pptp",
+        proto: "tcp",
+        port: 1723,
+        ipv4_only: true,
+    },
+];
+
+/// Timeouts no capture outlives: the kernel sees a capture within a second.
+const NO_EXPIRY: &str =
+    "timeouts: {udp: 100000, udp_stream: 100000, icmp: 100000, generic: 100000}";
+
+/// conntrack as the kernel's reference runs, with `helpers` (a YAML list) and `extra`
+/// keys of its section.
+fn reference_yaml(helpers: &str, extra: &str) -> String {
+    format!(
+        "plugins:\n  - builtin: conntrack\n    config:\n      {AS_REFERENCE}\n      \
+         helpers: {helpers}\n      helper_sandbox: {{budget: {{fuel: 100000000}}}}\n      \
+         {NO_EXPIRY}\n      {extra}\n"
+    )
+}
+
+/// The word of `kernel_packets/` for what brickwall's report says of a packet.
+fn word(l: &ReportLine) -> &'static str {
+    let reply = l.ctdir.as_deref() == Some("reply");
+    match l.ctstate.as_deref() {
+        Some("NEW") => "new",
+        Some("ESTABLISHED") if reply => "est/r",
+        Some("ESTABLISHED") => "est/o",
+        Some("RELATED") if reply => "rel/r",
+        Some("RELATED") => "rel/o",
+        Some("INVALID") => "inv",
+        Some("UNTRACKED") => "untr",
+        _ if l.hooks.is_empty() && l.reason.is_none() => "nonip",
+        _ => "none",
+    }
+}
+
+/// The frames of a capture through brickwall with config `yaml`: a word per frame.
+fn brickwall_words(yaml: &str, src: &mut dyn FrameSource) -> Vec<String> {
+    let cfg = Config::parse(yaml, "diff.yaml").unwrap();
+    let engine = Engine::from_config(&cfg, Path::new("."), "diff.yaml").unwrap();
+    let buf = SharedBuf::default();
+    let opts = ReplayOptions {
+        report: Some(Box::new(buf.clone())),
+        ..ReplayOptions::default()
+    };
+    replay(&engine, src, opts).unwrap();
+    report_lines(&buf.contents())
+        .iter()
+        .map(|l| word(l).to_string())
+        .collect()
+}
+
+/// The frames through the kernel's conntrack: a word per frame (`nonip` for what is not
+/// IP, which the kernel's IP hooks never see).
+fn kernel_words(oracle: &mut KernelOracle, frames: &[(LinkType, &[u8])]) -> Vec<String> {
+    frames
+        .iter()
+        .map(|&(link, data)| match parse_frame(link, data) {
+            Ok(p) => oracle.send(&whole_datagram(&data[p.l3_off as usize..])),
+            Err(ParseError::NotIp { .. }) => "nonip".into(),
+            Err(_) => "unparsed".into(),
+        })
+        .collect()
+}
+
+/// The IP datagram at the start of `ip` at its declared length: cut off there, or,
+/// where the capture cut it short, with the missing bytes as zeros (as the reference
+/// runs sent such frames: the trackers go by the declared length).
+fn whole_datagram(ip: &[u8]) -> Vec<u8> {
+    let declared = match ip.first().map(|b| b >> 4) {
+        Some(4) if ip.len() >= 4 => u16::from_be_bytes([ip[2], ip[3]]) as usize,
+        Some(6) if ip.len() >= 6 => 40 + u16::from_be_bytes([ip[4], ip[5]]) as usize,
+        _ => ip.len(),
+    };
+    let mut d = ip[..declared.min(ip.len())].to_vec();
+    d.resize(declared, 0);
+    d
+}
+
+/// `kernel_packets/NAME.tsv` of a shared capture: the recorded word per frame.
+fn recorded(rel: &str) -> Vec<String> {
+    let name = rel.replace('/', "__");
+    let path = pcaps_dir()
+        .join("kernel_packets")
+        .join(format!("{name}.tsv"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    text.lines()
+        .skip(1)
+        .map(|l| l.split('\t').nth(1).unwrap_or("").to_string())
+        .collect()
+}
+
+/// The frames where `a` and `b` differ, as `#frame a/b` (1-based, as `kernel_packets/`
+/// counts), and a length difference.
+fn differences(a: &[String], b: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = a
+        .iter()
+        .zip(b)
+        .enumerate()
+        .filter(|(_, (x, y))| x != y)
+        .map(|(i, (x, y))| format!("#{} {x}/{y}", i + 1))
+        .collect();
+    if a.len() != b.len() {
+        out.push(format!("{} frames against {}", a.len(), b.len()));
+    }
+    out
+}
+
+/// Fails with a table of the captures whose packets differ (`what`: the two sides).
+fn assert_none_differ(what: &str, rows: &[(String, Vec<String>)], packets: usize) {
+    let bad: Vec<String> = rows
+        .iter()
+        .filter(|(_, d)| !d.is_empty())
+        .map(|(name, d)| {
+            let shown: Vec<&str> = d.iter().take(12).map(String::as_str).collect();
+            format!("  {name}: {} differ: {}", d.len(), shown.join(", "))
+        })
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{what}: {} of {} captures differ ({packets} packets compared):\n{}",
+        bad.len(),
+        rows.len(),
+        bad.join("\n")
+    );
+}
+
+/// The live kernel, through the oracle, gives every shared capture's packets the
+/// states `kernel_packets/` recorded: the oracle is the reference.
+#[test]
+fn the_live_kernel_gives_every_shared_capture_its_recorded_states() {
+    require_root();
+    require_tools(&["nft", "conntrack"]);
+    let mut rows = Vec::new();
+    let mut packets = 0;
+    for rel in shared_captures() {
+        let frames = read_capture(&pcaps_dir().join(&rel));
+        let views: Vec<(LinkType, &[u8])> =
+            frames.iter().map(|(m, d)| (m.link, d.as_slice())).collect();
+        // A fresh kernel table per capture, as the reference had.
+        let mut oracle = KernelOracle::new("shared", &KERNEL_HELPERS);
+        let live = kernel_words(&mut oracle, &views);
+        packets += live.len();
+        rows.push((rel.clone(), differences(&recorded(&rel), &live)));
+    }
+    assert!(packets > 1000, "only {packets} packets");
+    assert_none_differ("recorded/live kernel", &rows, packets);
+}
+
+/// brickwall gives every packet of every shared capture the kernel's state and
+/// direction (`kernel_packets/`).
+#[test]
+fn brickwall_gives_every_shared_packet_the_kernels_state() {
+    let yaml = reference_yaml(REFERENCE_HELPERS, "");
+    let mut rows = Vec::new();
+    let mut packets = 0;
+    for rel in shared_captures() {
+        let mut src = PcapSource::open(&pcaps_dir().join(&rel)).unwrap();
+        let ours = brickwall_words(&yaml, &mut src);
+        packets += ours.len();
+        rows.push((rel.clone(), differences(&recorded(&rel), &ours)));
+    }
+    assert!(packets > 1000, "only {packets} packets");
+    assert_none_differ("kernel/brickwall", &rows, packets);
+}
+
+/// Every helper both have, on its standard port (the generator's sessions use them).
+const ALL_KERNEL_HELPERS: [KernelHelper; 7] = [
+    KERNEL_HELPERS[0],
+    KERNEL_HELPERS[1],
+    KERNEL_HELPERS[2],
+    KERNEL_HELPERS[3],
+    KernelHelper {
+        name: "sane",
+        proto: "tcp",
+        port: 6566,
+        ipv4_only: false,
+    },
+    KernelHelper {
+        name: "amanda",
+        proto: "udp",
+        port: 10080,
+        ipv4_only: false,
+    },
+    KernelHelper {
+        name: "sip",
+        proto: "udp",
+        port: 5060,
+        ipv4_only: false,
+    },
+];
+
+/// The same helpers for brickwall, with Linux's limits.
+const ALL_HELPERS: &str = "[{name: ftp, wasm: 'builtin:ftp', ports: [tcp/21]}, \
+    {name: irc, wasm: 'builtin:irc', ports: [tcp/6667], max_expected: 8}, \
+    {name: tftp, wasm: 'builtin:tftp', ports: [udp/69]}, \
+    {name: pptp, wasm: 'builtin:pptp', ports: [tcp/1723], max_expected: 2}, \
+    {name: sane, wasm: 'builtin:sane', ports: [tcp/6566], max_expected: 1, timeout_s: 300}, \
+    {name: amanda, wasm: 'builtin:amanda', ports: [udp/10080], max_expected: 4, timeout_s: 180}, \
+    {name: sip, wasm: 'builtin:sip', ports: [udp/5060], max_expected: 4, \
+    class_max_expected: [1, 4, 4, 2], timeout_s: 180}]";
+
+/// Compares `frames` through the live kernel and brickwall (`extra`: keys of brickwall's
+/// conntrack section); the differences.
+fn against_the_kernel(tag: &str, frames: &[(LinkType, Vec<u8>)], extra: &str) -> Vec<String> {
+    let views: Vec<(LinkType, &[u8])> = frames.iter().map(|(l, d)| (*l, d.as_slice())).collect();
+    let mut oracle = KernelOracle::new(tag, &ALL_KERNEL_HELPERS);
+    let live = kernel_words(&mut oracle, &views);
+    let mut src = common::vec_source(frames.to_vec());
+    let ours = brickwall_words(&reference_yaml(ALL_HELPERS, extra), &mut src);
+    differences(&live, &ours)
+}
+
+/// The generator's traffic (TCP, UDP, ICMP and ICMPv6 flows, and three sets of every
+/// helper's sessions: FTP passive and active, TFTP, IRC DCC, PPTP, SANE, Amanda, SIP)
+/// gives the live kernel's state on every packet.
+#[test]
+fn generated_traffic_and_helper_sessions_match_the_live_kernel() {
+    require_root();
+    require_tools(&["nft", "conntrack"]);
+    let cfg = brickwall_core::gen::GenConfig {
+        helper_sessions: 3,
+        ..Default::default()
+    };
+    let frames: Vec<(LinkType, Vec<u8>)> = brickwall_core::gen::generate(&cfg)
+        .into_iter()
+        .map(|f| (LinkType::Ethernet, f.data))
+        .collect();
+    let d = against_the_kernel("gen", &frames, "");
+    assert_none_differ(
+        "live kernel/brickwall",
+        &[("generator".into(), d)],
+        frames.len(),
+    );
+}
+
+const A4: [u8; 4] = [10, 9, 0, 1];
+const B4: [u8; 4] = [10, 9, 0, 2];
+const A6: [u8; 16] = [0xfd, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+const B6: [u8; 16] = [0xfd, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+/// A link-local address (fe80::1).
+const LL6: [u8; 16] = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+
+/// A UDP header and payload whose length field says `len`.
+fn udp(sport: u16, dport: u16, len: u16, payload: &[u8]) -> Vec<u8> {
+    let mut l4 = Vec::new();
+    for v in [sport, dport, len, 0] {
+        l4.extend_from_slice(&v.to_be_bytes());
+    }
+    l4.extend_from_slice(payload);
+    l4
+}
+
+/// A TCP header without options: `flags`, sequence and acknowledgement numbers.
+fn tcp(sport: u16, dport: u16, seq: u32, ack: u32, flags: u8) -> Vec<u8> {
+    let mut l4 = Vec::new();
+    l4.extend_from_slice(&sport.to_be_bytes());
+    l4.extend_from_slice(&dport.to_be_bytes());
+    l4.extend_from_slice(&seq.to_be_bytes());
+    l4.extend_from_slice(&ack.to_be_bytes());
+    l4.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    l4
+}
+
+/// An SCTP packet: common header with verification tag `vtag`, then `chunks`.
+fn sctp(sport: u16, dport: u16, vtag: u32, chunks: &[u8]) -> Vec<u8> {
+    let mut l4 = Vec::new();
+    l4.extend_from_slice(&sport.to_be_bytes());
+    l4.extend_from_slice(&dport.to_be_bytes());
+    l4.extend_from_slice(&vtag.to_be_bytes());
+    l4.extend_from_slice(&[0; 4]);
+    l4.extend_from_slice(chunks);
+    l4
+}
+
+/// An SCTP INIT (type 1) or INIT ACK (2) chunk with initiate tag `tag`; INIT ACK
+/// carries a four-byte state cookie.
+fn sctp_init(ty: u8, tag: u32) -> Vec<u8> {
+    let len: u16 = if ty == 1 { 20 } else { 28 };
+    let mut c = vec![ty, 0];
+    c.extend_from_slice(&len.to_be_bytes());
+    c.extend_from_slice(&tag.to_be_bytes());
+    c.extend_from_slice(&65535u32.to_be_bytes());
+    c.extend_from_slice(&[0, 1, 0, 1]);
+    c.extend_from_slice(&1000u32.to_be_bytes());
+    if ty == 2 {
+        c.extend_from_slice(&[0, 7, 0, 8, 1, 2, 3, 4]);
+    }
+    c
+}
+
+/// An ICMP or ICMPv6 message: type, code, four bytes of rest of header, `body`.
+fn icmp(ty: u8, code: u8, rest: [u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut m = vec![ty, code, 0, 0];
+    m.extend_from_slice(&rest);
+    m.extend_from_slice(body);
+    m
+}
+
+/// Hand-made packets no shared capture has, each small sequence from a fresh flow:
+/// UDP with a length field beyond the segment or under 8, an ICMP error quoting only
+/// four bytes of UDP, UDP-Lite, an SCTP association (and a packet with a wrong
+/// verification tag), GRE version 0, TCP with odd flags, and ICMPv6's informational
+/// messages (echo, node information, the neighbour-discovery and MLD types the kernel
+/// leaves untracked, redirects, an unknown type). The live kernel's state on each.
+fn hand_made() -> Vec<(LinkType, Vec<u8>)> {
+    use brickwall_wire::ip_proto::{GRE, ICMP, ICMPV6, SCTP, TCP, UDP, UDPLITE};
+    let v4 = |src, dst, proto, l4: Vec<u8>| common::ipv4_raw(src, dst, proto, &l4);
+    let v6 = |src, dst, hops, l4: Vec<u8>| common::ipv6_raw(src, dst, ICMPV6, hops, &l4);
+    let mut p = vec![
+        // UDP: length beyond the segment, under 8, then a good exchange.
+        v4(A4, B4, UDP, udp(4000, 5000, 100, &[1; 12])),
+        v4(A4, B4, UDP, udp(4001, 5000, 4, &[1; 12])),
+        v4(A4, B4, UDP, udp(4002, 5000, 20, &[1; 12])),
+        v4(B4, A4, UDP, udp(5000, 4002, 20, &[2; 12])),
+        // An ICMP port unreachable quoting the IP header and four bytes of UDP.
+        v4(A4, B4, UDP, udp(4003, 5001, 20, &[1; 12])),
+    ];
+    let quoted = common::ipv4_raw(A4, B4, UDP, &udp(4003, 5001, 20, &[1; 12]));
+    p.push(v4(B4, A4, ICMP, icmp(3, 3, [0; 4], &quoted[..24])));
+    // UDP-Lite: a request, its answer, another request.
+    for (src, dst, sport, dport) in [
+        (A4, B4, 4100, 5100),
+        (B4, A4, 5100, 4100),
+        (A4, B4, 4100, 5100),
+    ] {
+        let mut l4 = udp(sport, dport, 0, &[3; 8]);
+        l4[4..6].copy_from_slice(&8u16.to_be_bytes());
+        p.push(v4(src, dst, UDPLITE, l4));
+    }
+    // SCTP: INIT, INIT ACK, COOKIE ECHO, COOKIE ACK, DATA, SACK, then DATA with a
+    // wrong verification tag.
+    let (ta, tb) = (0x1111_1111u32, 0x2222_2222u32);
+    let data = [
+        0u8, 3, 0, 20, 0, 0, 3, 232, 0, 0, 0, 0, 0, 0, 0, 0, 9, 9, 9, 9,
+    ];
+    let sack = [3u8, 0, 0, 16, 0, 0, 3, 232, 0, 1, 0, 0, 0, 0, 0, 0];
+    p.push(v4(A4, B4, SCTP, sctp(7000, 7001, 0, &sctp_init(1, ta))));
+    p.push(v4(B4, A4, SCTP, sctp(7001, 7000, ta, &sctp_init(2, tb))));
+    p.push(v4(
+        A4,
+        B4,
+        SCTP,
+        sctp(7000, 7001, tb, &[10, 0, 0, 8, 1, 2, 3, 4]),
+    ));
+    p.push(v4(B4, A4, SCTP, sctp(7001, 7000, ta, &[11, 0, 0, 4])));
+    p.push(v4(A4, B4, SCTP, sctp(7000, 7001, tb, &data)));
+    p.push(v4(B4, A4, SCTP, sctp(7001, 7000, ta, &sack)));
+    p.push(v4(A4, B4, SCTP, sctp(7000, 7001, 0xdead, &data)));
+    // GRE version 0 carrying IPv4, both ways.
+    let gre = [0u8, 0, 0x08, 0, 0x45, 0, 0, 20];
+    p.push(v4(A4, B4, GRE, gre.to_vec()));
+    p.push(v4(B4, A4, GRE, gre.to_vec()));
+    // TCP: SYN with FIN, a SYN-ACK and an RST that start nothing, a mid-stream ACK.
+    p.push(v4(A4, B4, TCP, tcp(4200, 80, 1, 0, 0x03)));
+    p.push(v4(A4, B4, TCP, tcp(4201, 80, 1, 5, 0x12)));
+    p.push(v4(A4, B4, TCP, tcp(4202, 80, 1, 0, 0x04)));
+    p.push(v4(A4, B4, TCP, tcp(4203, 80, 1, 5, 0x10)));
+    // ICMPv6: echo both ways, node information query, router and neighbour
+    // solicitation, MLD query, redirects (one from a link-local source with hop limit
+    // 255 and no option, one from a global source), an unknown informational type.
+    let echo = |ty| icmp(ty, 0, [0, 7, 0, 1], &[5; 8]);
+    p.push(v6(A6, B6, 64, echo(128)));
+    p.push(v6(B6, A6, 64, echo(129)));
+    p.push(v6(A6, B6, 64, icmp(139, 0, [0, 3, 0, 0], &[0; 8])));
+    p.push(v6(LL6, B6, 255, icmp(133, 0, [0; 4], &[])));
+    p.push(v6(LL6, B6, 255, icmp(135, 0, [0; 4], &B6)));
+    p.push(v6(LL6, B6, 1, icmp(130, 0, [0; 4], &[0; 20])));
+    let mut redirect = B6.to_vec();
+    redirect.extend_from_slice(&A6);
+    p.push(v6(LL6, B6, 255, icmp(137, 0, [0; 4], &redirect)));
+    p.push(v6(A6, B6, 64, icmp(137, 0, [0; 4], &redirect)));
+    p.push(v6(A6, B6, 64, icmp(200, 0, [0; 4], &[0; 8])));
+    p.into_iter().map(|d| (LinkType::Raw, d)).collect()
+}
+
+/// Hand-made packets on which brickwall is known to differ from the kernel, with the
+/// kernel's word and ours: SCTP's verification tags are not checked yet (Linux finds
+/// an SCTP packet whose tag is not the association's INVALID; see the conntrack
+/// README). When one is mended, its entry goes.
+const KNOWN: [&str; 1] = ["#16 inv/est/o"];
+
+/// Every hand-made packet gets the live kernel's state and direction, except the
+/// [`KNOWN`] differences, which must still be there.
+#[test]
+fn hand_made_packets_match_the_live_kernel() {
+    require_root();
+    require_tools(&["nft", "conntrack"]);
+    let frames = hand_made();
+    let d = against_the_kernel("hand", &frames, "");
+    assert_eq!(d, KNOWN, "live kernel/brickwall on the hand-made packets");
+}
