@@ -128,18 +128,7 @@ fn tcp_state(name: &str) -> Option<&'static str> {
 
 /// Names of the SCTP states.
 fn sctp_state(name: &str) -> Option<&'static str> {
-    [
-        SctpState::Closed,
-        SctpState::CookieWait,
-        SctpState::CookieEchoed,
-        SctpState::Established,
-        SctpState::ShutdownSent,
-        SctpState::ShutdownRecd,
-        SctpState::ShutdownAckSent,
-    ]
-    .iter()
-    .map(|s| s.name())
-    .find(|n| *n == name)
+    SctpState::ALL.iter().map(|s| s.name()).find(|n| *n == name)
 }
 
 /// Names of the DCCP states.

@@ -24,8 +24,8 @@ pub enum ProtoState {
     Icmp,
     /// GRE.
     Gre,
-    /// SCTP association state.
-    Sctp(sctp::SctpState),
+    /// SCTP association state and verification tags.
+    Sctp(sctp::SctpConn),
     /// DCCP connection state.
     Dccp(dccp::DccpConn),
     /// Any other protocol.
@@ -34,8 +34,8 @@ pub enum ProtoState {
 
 impl ProtoState {
     /// Whether an ASSURED connection in this state may still go early when the table is
-    /// nearly full, as Linux's `can_early_drop`: TCP closing or closed, SCTP shut down
-    /// or closed, DCCP closing or in TIMEWAIT.
+    /// nearly full, as Linux's `can_early_drop`: TCP closing or closed, SCTP shutting
+    /// down, DCCP closing or in TIMEWAIT.
     pub fn can_early_drop(&self) -> bool {
         match self {
             ProtoState::Tcp(t) => matches!(
@@ -47,9 +47,8 @@ impl ProtoState {
                     | tcp::TcpState::TimeWait
             ),
             ProtoState::Sctp(s) => matches!(
-                s,
-                sctp::SctpState::Closed
-                    | sctp::SctpState::ShutdownSent
+                s.state(),
+                sctp::SctpState::ShutdownSent
                     | sctp::SctpState::ShutdownRecd
                     | sctp::SctpState::ShutdownAckSent
             ),
@@ -66,7 +65,7 @@ impl ProtoState {
     pub fn state_name(&self) -> Option<&'static str> {
         match self {
             ProtoState::Tcp(t) => Some(t.state().name()),
-            ProtoState::Sctp(s) => Some(s.name()),
+            ProtoState::Sctp(s) => Some(s.state().name()),
             ProtoState::Dccp(d) => Some(d.state().name()),
             _ => None,
         }
@@ -79,7 +78,7 @@ impl ProtoState {
     pub fn state_key(&self) -> u8 {
         match self {
             ProtoState::Tcp(t) => t.state() as u8 + 1,
-            ProtoState::Sctp(s) => *s as u8 + 1,
+            ProtoState::Sctp(s) => s.state() as u8 + 1,
             ProtoState::Dccp(d) => d.state() as u8 + 1,
             _ => 0,
         }
@@ -111,8 +110,8 @@ pub enum Tracked<'a> {
     Icmp,
     /// GRE.
     Gre,
-    /// SCTP association state.
-    Sctp(&'a mut sctp::SctpState),
+    /// SCTP association state and verification tags.
+    Sctp(&'a mut sctp::SctpConn),
     /// DCCP connection state.
     Dccp(&'a mut dccp::DccpConn),
     /// Any other protocol.
@@ -290,7 +289,10 @@ pub fn track(
             set_assured: false,
         },
         Tracked::Gre => gre::track(seen_reply, t),
-        Tracked::Sctp(s) => sctp::track(s, dir, l4, t),
+        Tracked::Sctp(s) => {
+            let confirmed = status & crate::conn::status::CONFIRMED != 0;
+            sctp::track(s, dir, l4, confirmed, t)
+        }
         Tracked::Dccp(d) => dccp::track(d, dir, l4, l4_len, seen_reply, t),
         Tracked::Generic => generic::track(t),
     }
