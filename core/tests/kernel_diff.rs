@@ -103,7 +103,10 @@ fn brickwall_run(yaml: &str, src: &mut dyn FrameSource) -> (Vec<String>, String)
         .iter()
         .map(|l| word(l).to_string())
         .collect();
-    (words, common::ct_table(&engine, summary.last_ts_ns))
+    let mut tables = common::ct_table(&engine, summary.last_ts_ns);
+    tables.push_str("# expect\n");
+    tables.push_str(&common::ct_expectations(&engine, summary.last_ts_ns));
+    (words, tables)
 }
 
 /// The frames through the kernel's conntrack: a word per frame (`nonip` for what is not
@@ -203,6 +206,46 @@ fn the_live_kernel_gives_every_shared_capture_its_recorded_states() {
     assert_none_differ("recorded/live kernel", &rows, packets);
 }
 
+/// brickwall ends every shared capture with the live kernel's tables: connections with
+/// their states, tuples, per-direction counters, flags, helpers and references, and
+/// the expectations still pending. brickwall sees the frames a microsecond apart, as
+/// the kernel sees them within a second, so that no timing rule (UDP's two-second
+/// stream rule, timeouts) tells them apart.
+#[test]
+fn every_shared_capture_ends_with_the_live_kernels_tables() {
+    require_root();
+    require_tools(&["nft", "conntrack"]);
+    let yaml = reference_yaml(REFERENCE_HELPERS, "accounting: true");
+    let mut rows = Vec::new();
+    let mut compared = 0;
+    for rel in shared_captures() {
+        let frames = read_capture(&pcaps_dir().join(&rel));
+        let views: Vec<(LinkType, &[u8])> =
+            frames.iter().map(|(m, d)| (m.link, d.as_slice())).collect();
+        let mut oracle = KernelOracle::new("tables", &KERNEL_HELPERS);
+        kernel_words(&mut oracle, &views);
+        let kernel = table_rows(&format!(
+            "{}# expect\n{}",
+            oracle.table(),
+            oracle.expectations()
+        ));
+        let mut src = common::vec_source(frames.iter().map(|(m, d)| (m.link, d.clone())).collect());
+        let ours = table_rows(&brickwall_run(&yaml, &mut src).1);
+        compared += kernel.len();
+        let mut d: Vec<String> = kernel
+            .difference(&ours)
+            .map(|r| format!("kernel only: {r}"))
+            .collect();
+        d.extend(
+            ours.difference(&kernel)
+                .map(|r| format!("brickwall only: {r}")),
+        );
+        rows.push((rel.clone(), d));
+    }
+    assert!(compared > 100, "only {compared} rows");
+    assert_none_differ("live kernel/brickwall tables", &rows, compared);
+}
+
 /// brickwall gives every packet of every shared capture the kernel's state and
 /// direction (`kernel_packets/`).
 #[test]
@@ -270,6 +313,45 @@ fn against_the_kernel(tag: &str, frames: &[(LinkType, Vec<u8>)], extra: &str) ->
     d.extend(k.difference(&b).map(|r| format!("kernel only: {r}")));
     d.extend(b.difference(&k).map(|r| format!("brickwall only: {r}")));
     d
+}
+
+/// The rows of a connection listing and, after a `# expect` line, an expectation
+/// listing, each as what both sides must agree on: protocol, state, tuples, counters,
+/// flags, mark, helper and references (`conntrack -L` prints them; timeouts, ids and
+/// times left out); expectations by their tuples, mask, flags and helper.
+fn table_rows(listing: &str) -> std::collections::BTreeSet<String> {
+    const KEYS: [&str; 16] = [
+        "src=", "dst=", "sport=", "dport=", "srckey=", "dstkey=", "type=", "code=", "id=",
+        "packets=", "bytes=", "mark=", "helper=", "use=", "zone=", "proto=",
+    ];
+    let mut expect = false;
+    let mut rows = std::collections::BTreeSet::new();
+    for l in listing.lines() {
+        if l.starts_with("# expect") {
+            expect = true;
+            continue;
+        }
+        let mut words: Vec<&str> = l.split_whitespace().collect();
+        // `-o extended` starts with the family and its number; then the protocol's
+        // name comes first.
+        if matches!(words.first(), Some(&"ipv4" | &"ipv6")) {
+            words.drain(..2.min(words.len()));
+        }
+        let kept: Vec<&str> = words
+            .iter()
+            .enumerate()
+            .filter(|&(i, w)| {
+                (!expect && i == 0)
+                    || KEYS.iter().any(|k| w.starts_with(k))
+                    || w.starts_with('[')
+                    || (w.len() > 3 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            })
+            .map(|(_, w)| *w)
+            .collect();
+        let tag = if expect { "expect " } else { "" };
+        rows.insert(format!("{tag}{}", kept.join(" ")));
+    }
+    rows
 }
 
 /// The SCTP connections of a `conntrack -L` listing (plain or extended), each as its

@@ -1426,7 +1426,11 @@ impl Tracker {
                 bits |= what::PROTOINFO;
             }
         }
-        self.table.account(idx, dir, bytes);
+        // A packet its tracker ignores (a TCP segment out of step, a retransmitted
+        // SCTP INIT) refreshes nothing and is not counted, as in Linux.
+        if verdict != Track::Ignore {
+            self.table.account(idx, dir, bytes);
+        }
         if bits != 0 {
             self.conn_event(idx, bits);
         }
