@@ -224,22 +224,9 @@ fn every_shared_capture_ends_with_the_live_kernels_tables() {
             frames.iter().map(|(m, d)| (m.link, d.as_slice())).collect();
         let mut oracle = KernelOracle::new("tables", &KERNEL_HELPERS);
         kernel_words(&mut oracle, &views);
-        let kernel = table_rows(&format!(
-            "{}# expect\n{}",
-            oracle.table(),
-            oracle.expectations()
-        ));
         let mut src = common::vec_source(frames.iter().map(|(m, d)| (m.link, d.clone())).collect());
-        let ours = table_rows(&brickwall_run(&yaml, &mut src).1);
-        compared += kernel.len();
-        let mut d: Vec<String> = kernel
-            .difference(&ours)
-            .map(|r| format!("kernel only: {r}"))
-            .collect();
-        d.extend(
-            ours.difference(&kernel)
-                .map(|r| format!("brickwall only: {r}")),
-        );
+        let d = table_differences(&oracle, &brickwall_run(&yaml, &mut src).1);
+        compared += oracle.table().lines().count();
         rows.push((rel.clone(), d));
     }
     assert!(compared > 100, "only {compared} rows");
@@ -300,17 +287,30 @@ const ALL_HELPERS: &str = "[{name: ftp, wasm: 'builtin:ftp', ports: [tcp/21]}, \
     class_max_expected: [1, 4, 4, 2], timeout_s: 180}]";
 
 /// Compares `frames` through the live kernel and brickwall (`extra`: keys of brickwall's
-/// conntrack section): the packets that differ, then the SCTP connections at the end
-/// (state, tuples, flags) that only one side has.
+/// conntrack section): the packets that differ, then the rows of the final tables that
+/// only one side has.
 fn against_the_kernel(tag: &str, frames: &[(LinkType, Vec<u8>)], extra: &str) -> Vec<String> {
     let views: Vec<(LinkType, &[u8])> = frames.iter().map(|(l, d)| (*l, d.as_slice())).collect();
     let mut oracle = KernelOracle::new(tag, &ALL_KERNEL_HELPERS);
     let live = kernel_words(&mut oracle, &views);
     let mut src = common::vec_source(frames.to_vec());
-    let (ours, table) = brickwall_run(&reference_yaml(ALL_HELPERS, extra), &mut src);
+    let extra = format!("accounting: true\n      {extra}");
+    let (ours, table) = brickwall_run(&reference_yaml(ALL_HELPERS, &extra), &mut src);
     let mut d = differences(&live, &ours);
-    let (k, b) = (sctp_rows(&oracle.table()), sctp_rows(&table));
-    d.extend(k.difference(&b).map(|r| format!("kernel only: {r}")));
+    d.extend(table_differences(&oracle, &table));
+    d
+}
+
+/// The rows ([`table_rows`]) only one side's final tables have: the kernel's (the
+/// oracle's) or brickwall's (`ours`, a connection listing, `# expect`, then the
+/// expectations).
+fn table_differences(oracle: &KernelOracle, ours: &str) -> Vec<String> {
+    let kernel = format!("{}# expect\n{}", oracle.table(), oracle.expectations());
+    let (k, b) = (table_rows(&kernel), table_rows(ours));
+    let mut d: Vec<String> = k
+        .difference(&b)
+        .map(|r| format!("kernel only: {r}"))
+        .collect();
     d.extend(b.difference(&k).map(|r| format!("brickwall only: {r}")));
     d
 }
@@ -354,31 +354,9 @@ fn table_rows(listing: &str) -> std::collections::BTreeSet<String> {
     rows
 }
 
-/// The SCTP connections of a `conntrack -L` listing (plain or extended), each as its
-/// state, tuples and flags: what both sides must agree on (timeouts, counters, ids
-/// and marks left out).
-fn sctp_rows(listing: &str) -> std::collections::BTreeSet<String> {
-    listing
-        .lines()
-        .filter(|l| l.split_whitespace().any(|w| w == "sctp"))
-        .map(|l| {
-            l.split_whitespace()
-                .filter(|w| {
-                    ["src=", "dst=", "sport=", "dport="]
-                        .iter()
-                        .any(|p| w.starts_with(p))
-                        || w.starts_with('[')
-                        || (w.len() > 3 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect()
-}
-
 /// The generator's traffic (TCP, UDP, ICMP and ICMPv6 flows, and three sets of every
 /// helper's sessions: FTP passive and active, TFTP, IRC DCC, PPTP, SANE, Amanda, SIP)
-/// gives the live kernel's state on every packet.
+/// gives the live kernel's state on every packet, and its final tables.
 #[test]
 fn generated_traffic_and_helper_sessions_match_the_live_kernel() {
     require_root();
@@ -392,9 +370,19 @@ fn generated_traffic_and_helper_sessions_match_the_live_kernel() {
         .map(|f| (LinkType::Ethernet, f.data))
         .collect();
     let d = against_the_kernel("gen", &frames, "");
+    // The one known difference: the SIP calls' media expectations, which the kernel
+    // flushes when a call ends and helper world 0.3 cannot (see the SIP helper's
+    // README), are still pending here.
+    let (known, other): (Vec<String>, Vec<String>) = d
+        .into_iter()
+        .partition(|r| r.starts_with("brickwall only: expect") && r.ends_with("helper=sip"));
+    assert!(
+        !known.is_empty(),
+        "the SIP sessions left no expectation to compare"
+    );
     assert_none_differ(
         "live kernel/brickwall",
-        &[("generator".into(), d)],
+        &[("generator".into(), other)],
         frames.len(),
     );
 }
@@ -467,7 +455,8 @@ fn icmp(ty: u8, code: u8, rest: [u8; 4], body: &[u8]) -> Vec<u8> {
 /// four bytes of UDP, UDP-Lite, an SCTP association (and a packet with a wrong
 /// verification tag), GRE version 0, TCP with odd flags, and ICMPv6's informational
 /// messages (echo, node information, the neighbour-discovery and MLD types the kernel
-/// leaves untracked, redirects, an unknown type). The live kernel's state on each.
+/// leaves untracked, redirects, an unknown type), two FTP control connections whose
+/// expectations clash, and DCCP (generic on this kernel).
 fn hand_made() -> Vec<(LinkType, Vec<u8>)> {
     use brickwall_wire::ip_proto::{GRE, ICMP, ICMPV6, SCTP, TCP, UDP, UDPLITE};
     let v4 = |src, dst, proto, l4: Vec<u8>| common::ipv4_raw(src, dst, proto, &l4);
@@ -580,6 +569,35 @@ fn hand_made() -> Vec<(LinkType, Vec<u8>)> {
     p.push(v6(LL6, B6, 255, icmp(137, 0, [0; 4], &redirect)));
     p.push(v6(A6, B6, 64, icmp(137, 0, [0; 4], &redirect)));
     p.push(v6(A6, B6, 64, icmp(200, 0, [0; 4], &[0; 8])));
+    // Two FTP control connections of one client announce the same data port: the
+    // second expectation clashes with the first, another master's, and its PORT
+    // command is dropped.
+    for sport in [4300u16, 4301] {
+        p.push(v4(A4, B4, TCP, tcp(sport, 21, 100, 0, 0x02)));
+        p.push(v4(B4, A4, TCP, tcp(21, sport, 500, 101, 0x12)));
+        p.push(v4(A4, B4, TCP, tcp(sport, 21, 101, 501, 0x10)));
+    }
+    // The helper reads a command only after a line it has seen end.
+    for sport in [4300u16, 4301] {
+        let mut user = tcp(sport, 21, 101, 501, 0x18);
+        user.extend_from_slice(b"USER x\r\n");
+        p.push(v4(A4, B4, TCP, user));
+    }
+    for sport in [4300u16, 4301] {
+        let mut port = tcp(sport, 21, 109, 501, 0x18);
+        port.extend_from_slice(b"PORT 10,9,0,1,20,10\r\n");
+        p.push(v4(A4, B4, TCP, port));
+    }
+    // The data connection the first announced.
+    p.push(v4(B4, A4, TCP, tcp(20, 5130, 900, 0, 0x02)));
+    // DCCP, which this kernel (6.16 and later) tracks as a generic protocol: Request,
+    // Response, Ack, then a Request of another flow.
+    use brickwall_wire::ip_proto::DCCP;
+    let dccp = |sport, dport, ty, seq, ack| common::dccp_segment(sport, dport, ty, seq, ack);
+    p.push(v4(A4, B4, DCCP, dccp(7100, 7101, 0, 1, 0)));
+    p.push(v4(B4, A4, DCCP, dccp(7101, 7100, 1, 50, 1)));
+    p.push(v4(A4, B4, DCCP, dccp(7100, 7101, 3, 2, 50)));
+    p.push(v4(A4, B4, DCCP, dccp(7102, 7101, 0, 1, 0)));
     p.into_iter().map(|d| (LinkType::Raw, d)).collect()
 }
 
@@ -590,7 +608,7 @@ fn hand_made_packets_match_the_live_kernel() {
     require_root();
     require_tools(&["nft", "conntrack"]);
     let frames = hand_made();
-    let d = against_the_kernel("hand", &frames, "");
+    let d = against_the_kernel("hand", &frames, "dccp_generic: true");
     assert_none_differ(
         "live kernel/brickwall",
         &[("hand-made".into(), d)],
