@@ -20,7 +20,7 @@ use brickwall_core::io::{FrameSource, PcapSource};
 use brickwall_core::replay::{replay, ReplayOptions};
 use brickwall_core::report::ReportLine;
 use brickwall_core::wire::LinkType;
-use brickwall_netns::{require_root, require_tools, KernelHelper, KernelOracle};
+use brickwall_netns::{require_root, require_tools, Entry, KernelHelper, KernelOracle};
 use brickwall_wire::{parse_frame, ParseError};
 use common::{pcaps_dir, read_capture, report_lines, shared_captures, SharedBuf};
 use common::{AS_REFERENCE, REFERENCE_HELPERS};
@@ -61,8 +61,14 @@ const NO_EXPIRY: &str =
 /// conntrack as the kernel's reference runs, with `helpers` (a YAML list) and `extra`
 /// keys of its section.
 fn reference_yaml(helpers: &str, extra: &str) -> String {
+    reference_yaml_with(AS_REFERENCE, helpers, extra)
+}
+
+/// As [`reference_yaml`], with `checksum` (`checksum: BOOL`) in place of the
+/// reference's.
+fn reference_yaml_with(checksum: &str, helpers: &str, extra: &str) -> String {
     format!(
-        "plugins:\n  - builtin: conntrack\n    config:\n      {AS_REFERENCE}\n      \
+        "plugins:\n  - builtin: conntrack\n    config:\n      {checksum}\n      \
          helpers: {helpers}\n      helper_sandbox: {{budget: {{fuel: 100000000}}}}\n      \
          {NO_EXPIRY}\n      {extra}\n"
     )
@@ -290,12 +296,28 @@ const ALL_HELPERS: &str = "[{name: ftp, wasm: 'builtin:ftp', ports: [tcp/21]}, \
 /// conntrack section): the packets that differ, then the rows of the final tables that
 /// only one side has.
 fn against_the_kernel(tag: &str, frames: &[(LinkType, Vec<u8>)], extra: &str) -> Vec<String> {
+    against_the_kernel_at(Entry::Output, tag, frames, extra)
+}
+
+/// As [`against_the_kernel`], the kernel's packets entering at `entry` (brickwall
+/// verifies checksums as the kernel does there).
+fn against_the_kernel_at(
+    entry: Entry,
+    tag: &str,
+    frames: &[(LinkType, Vec<u8>)],
+    extra: &str,
+) -> Vec<String> {
     let views: Vec<(LinkType, &[u8])> = frames.iter().map(|(l, d)| (*l, d.as_slice())).collect();
-    let mut oracle = KernelOracle::new(tag, &ALL_KERNEL_HELPERS);
+    let mut oracle = KernelOracle::with(tag, &ALL_KERNEL_HELPERS, entry);
     let live = kernel_words(&mut oracle, &views);
     let mut src = common::vec_source(frames.to_vec());
     let extra = format!("accounting: true\n      {extra}");
-    let (ours, table) = brickwall_run(&reference_yaml(ALL_HELPERS, &extra), &mut src);
+    let checksum = match entry {
+        Entry::Prerouting { checksum: true } => "checksum: true",
+        _ => AS_REFERENCE,
+    };
+    let yaml = reference_yaml_with(checksum, ALL_HELPERS, &extra);
+    let (ours, table) = brickwall_run(&yaml, &mut src);
     let mut d = differences(&live, &ours);
     d.extend(table_differences(&oracle, &table));
     d
@@ -613,5 +635,128 @@ fn hand_made_packets_match_the_live_kernel() {
         "live kernel/brickwall",
         &[("hand-made".into(), d)],
         frames.len(),
+    );
+}
+
+/// A copy of IPv4 datagram `d` with its transport checksum (at `at` in the transport
+/// header) broken.
+fn broken(mut d: Vec<u8>, at: usize) -> Vec<u8> {
+    d[20 + at] ^= 0x5a;
+    d
+}
+
+/// Packets whose checksums the kernel verifies at PREROUTING (with
+/// `nf_conntrack_checksum` on): good and bad TCP, UDP (and UDP without one), ICMP,
+/// ICMPv6 and SCTP (CRC-32C), and a bad checksum on an established connection.
+fn checksummed() -> Vec<(LinkType, Vec<u8>)> {
+    use brickwall_wire::ip_proto::{ICMP, ICMPV6, SCTP, TCP, UDP};
+    let v4 = |src, dst, proto, l4: Vec<u8>| common::ipv4_raw(src, dst, proto, &l4);
+    let (c, s) = ([10, 8, 0, 1], [10, 8, 0, 2]);
+    let mut p = vec![
+        v4(c, s, TCP, tcp(4400, 80, 100, 0, 0x02)),
+        v4(s, c, TCP, tcp(80, 4400, 500, 101, 0x12)),
+        broken(v4(c, s, TCP, tcp(4400, 80, 101, 501, 0x10)), 16),
+        v4(c, s, TCP, tcp(4400, 80, 101, 501, 0x10)),
+        broken(v4(c, s, TCP, tcp(4401, 80, 100, 0, 0x02)), 16),
+        v4(c, s, UDP, udp(4402, 53, 20, &[1; 12])),
+        broken(v4(c, s, UDP, udp(4403, 53, 20, &[1; 12])), 6),
+    ];
+    let mut none = v4(c, s, UDP, udp(4404, 53, 20, &[1; 12]));
+    none[26..28].copy_from_slice(&[0, 0]);
+    p.push(none);
+    p.push(v4(c, s, ICMP, icmp(8, 0, [0, 9, 0, 1], &[7; 8])));
+    p.push(broken(
+        v4(c, s, ICMP, icmp(8, 0, [0, 10, 0, 1], &[7; 8])),
+        2,
+    ));
+    // SCTP: an INIT with its CRC-32C, one with it broken.
+    for (sport, bad) in [(4410u16, false), (4411, true)] {
+        let mut l4 = sctp(sport, 7001, 0, &sctp_init(1, 0x77));
+        let crc = brickwall_wire::crc32c::sctp(&l4).unwrap();
+        l4[8..12].copy_from_slice(&crc.to_le_bytes());
+        if bad {
+            l4[8] ^= 1;
+        }
+        p.push(v4(c, s, SCTP, l4));
+    }
+    // ICMPv6 echo, good and broken.
+    let echo = |id: u8| icmp(128, 0, [0, id, 0, 1], &[5; 8]);
+    p.push(common::ipv6_raw(A6, B6, ICMPV6, 64, &echo(1)));
+    let mut bad6 = common::ipv6_raw(A6, B6, ICMPV6, 64, &echo(2));
+    bad6[42] ^= 0x5a;
+    p.push(bad6);
+    p.into_iter().map(|d| (LinkType::Raw, d)).collect()
+}
+
+/// With checksums verified (`nf_conntrack_checksum=1`, brickwall's `checksum: true`),
+/// every packet's state at PREROUTING is the kernel's, and so are the final tables.
+#[test]
+fn checksums_at_prerouting_match_the_live_kernel() {
+    require_root();
+    require_tools(&["nft", "conntrack"]);
+    let frames = checksummed();
+    let entry = Entry::Prerouting { checksum: true };
+    let d = against_the_kernel_at(entry, "csum", &frames, "");
+    assert_none_differ(
+        "live kernel/brickwall",
+        &[("checksums".into(), d)],
+        frames.len(),
+    );
+}
+
+/// UDP-Lite datagrams from 10.8.0.1 to 10.8.0.2:5100 carrying 24 bytes: coverage 0
+/// (all) and 8 (the header) with RFC 3828's checksum, coverage 4 (too small) and 200
+/// (beyond the datagram), no checksum, and one summed over a pseudo-header with UDP's
+/// protocol number (17) instead of UDP-Lite's (136).
+fn udplite_datagrams() -> Vec<(LinkType, Vec<u8>)> {
+    use brickwall_wire::ip_proto::{UDP, UDPLITE};
+    let (c, s) = ([10, 8, 0, 1], [10, 8, 0, 2]);
+    let mut p = Vec::new();
+    for (sport, cov) in [(4420u16, 0u16), (4421, 8), (4422, 4), (4423, 200)] {
+        p.push(common::ipv4_raw(
+            c,
+            s,
+            UDPLITE,
+            &udp(sport, 5100, cov, &[3; 24]),
+        ));
+    }
+    let mut none = common::ipv4_raw(c, s, UDPLITE, &udp(4424, 5100, 0, &[3; 24]));
+    none[26..28].copy_from_slice(&[0, 0]);
+    p.push(none);
+    // Summed as UDP (whole coverage: the same bytes), then relabelled UDP-Lite.
+    let mut as_udp = common::ipv4_raw(c, s, UDP, &udp(4425, 5100, 0, &[3; 24]));
+    as_udp[9] = UDPLITE;
+    as_udp[10..12].copy_from_slice(&[0, 0]);
+    let sum = brickwall_wire::checksum::checksum(&as_udp[..20]);
+    as_udp[10..12].copy_from_slice(&sum.to_be_bytes());
+    p.push(as_udp);
+    p.into_iter().map(|d| (LinkType::Raw, d)).collect()
+}
+
+/// UDP-Lite's checksum, where brickwall differs from the kernel on purpose: Linux sums
+/// UDP-Lite's pseudo-header with UDP's protocol number, so it finds RFC 3828's
+/// checksums bad and one summed with 17 good; brickwall verifies RFC 3828's. Both
+/// refuse a coverage out of range and a missing checksum. The kernel's words and
+/// brickwall's are each checked, so that a change on either side shows.
+#[test]
+fn udplite_checksums_are_rfc_3828s_where_the_kernel_sums_protocol_17() {
+    require_root();
+    require_tools(&["nft", "conntrack"]);
+    let frames = udplite_datagrams();
+    let views: Vec<(LinkType, &[u8])> = frames.iter().map(|(l, d)| (*l, d.as_slice())).collect();
+    let entry = Entry::Prerouting { checksum: true };
+    let mut oracle = KernelOracle::with("lite", &[], entry);
+    let live = kernel_words(&mut oracle, &views);
+    assert_eq!(
+        live,
+        ["inv", "inv", "inv", "inv", "inv", "new"],
+        "the kernel"
+    );
+    let yaml = reference_yaml_with("checksum: true", "[]", "");
+    let ours = brickwall_words(&yaml, &mut common::vec_source(frames));
+    assert_eq!(
+        ours,
+        ["new", "new", "inv", "inv", "inv", "inv"],
+        "brickwall"
     );
 }

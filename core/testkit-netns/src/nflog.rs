@@ -128,6 +128,18 @@ impl Nflog {
         }
     }
 
+    /// As [`drain`](Self::drain), after waiting up to `ms` milliseconds for the first.
+    pub(crate) fn wait(&self, ms: i32) -> Vec<String> {
+        let mut pfd = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut pfd, 1, ms) };
+        self.drain()
+    }
+
     /// The prefixes of the packets logged since the last call, in order (reading
     /// without waiting: the kernel logs a packet sent from this namespace before the
     /// send returns).

@@ -1,6 +1,8 @@
 //! The kernel as a conntrack oracle. A namespace of its own receives IP packets one at
-//! a time from raw sockets: each takes the OUTPUT hook (the kernel's conntrack, and the
-//! helpers its ruleset attaches by port), leaves through a veth whose far end drops
+//! a time, at either of two entries ([`Entry`]): from raw sockets, through the OUTPUT
+//! hook; or from a TUN device, through PREROUTING (where the kernel verifies checksums),
+//! then forwarded. Either way the kernel's conntrack (and the helpers its ruleset
+//! attaches by port) sees the packet, which leaves through a veth whose far end drops
 //! everything before conntrack (or through the loopback, dropped the same way), and is
 //! confirmed on the way out. A rule per ct state and direction logs it to NFLOG, so the
 //! oracle says, packet by packet, what the kernel made of it, in the words of the shared
@@ -36,19 +38,44 @@ pub struct KernelHelper {
     pub ipv4_only: bool,
 }
 
+/// Where the oracle's packets meet the kernel's conntrack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entry {
+    /// Sent from raw sockets: the OUTPUT hook (no checksum is verified there). Any
+    /// address works, loopback and multicast ones too.
+    Output,
+    /// Written to a TUN device: PREROUTING, then forwarded, with the kernel's
+    /// `nf_conntrack_checksum` as `checksum` says. Only what the kernel forwards is
+    /// confirmed: no loopback or link-local addresses, a TTL above 1.
+    Prerouting {
+        /// Checksums are verified (`nf_conntrack_checksum=1`).
+        checksum: bool,
+    },
+}
+
 /// The oracle: its namespace, removed when it drops, and its sockets there.
 pub struct KernelOracle {
     ns: NsGuard,
     raw4: OwnedFd,
     raw6: OwnedFd,
+    /// The TUN device's queue, with [`Entry::Prerouting`].
+    tun: Option<OwnedFd>,
     log: Nflog,
     /// The outgoing veth's index (the scope of link-local IPv6 destinations).
     ifindex: u32,
 }
 
-/// The ruleset: helpers by port, the log rules at OUTPUT after conntrack, and everything
-/// that comes back in dropped before conntrack sees it again.
-fn ruleset(helpers: &[KernelHelper]) -> String {
+/// The ruleset: helpers by port, the log rules at the entry's hook after conntrack,
+/// and everything else that comes in dropped before conntrack sees it.
+fn ruleset(helpers: &[KernelHelper], entry: Entry) -> String {
+    let (hook, ours, back_in) = match entry {
+        Entry::Output => ("output", format!("meta mark {MARK:#x}"), ""),
+        Entry::Prerouting { .. } => (
+            "prerouting",
+            "iifname \"tun0\"".into(),
+            " iifname \"tun0\" accept;",
+        ),
+    };
     let mut objects = String::new();
     let mut assign = String::new();
     for h in helpers {
@@ -80,12 +107,12 @@ fn ruleset(helpers: &[KernelHelper]) -> String {
         ("ct state invalid", "inv"),
         ("ct state untracked", "untr"),
     ] {
-        log += &format!("    meta mark {MARK:#x} {cond} log group {GROUP} prefix \"{word}\"\n");
+        log += &format!("    {ours} {cond} log group {GROUP} prefix \"{word}\"\n");
     }
     format!(
         "table inet oracle {{\n{objects}\
-           chain out {{ type filter hook output priority filter; policy accept;\n{assign}{log}  }}\n\
-           chain back_in {{ type filter hook prerouting priority -300; policy drop; }}\n\
+           chain seen {{ type filter hook {hook} priority -150; policy accept;\n{assign}{log}  }}\n\
+           chain back_in {{ type filter hook prerouting priority -300; policy drop;{back_in} }}\n\
          }}\n"
     )
 }
@@ -123,10 +150,15 @@ fn raw_socket(family: libc::c_int) -> OwnedFd {
 }
 
 impl KernelOracle {
-    /// The oracle in a fresh namespace (`bwk-<tag>-<pid>`), the kernel's `helpers`
-    /// attached by port, checksum checking off and accounting on (as the shared
-    /// captures' reference ran).
+    /// The oracle in a fresh namespace (`bwk-<tag>-<pid>`), packets entering through
+    /// OUTPUT, the kernel's `helpers` attached by port, checksum checking off and
+    /// accounting on (as the shared captures' reference ran).
     pub fn new(tag: &str, helpers: &[KernelHelper]) -> KernelOracle {
+        KernelOracle::with(tag, helpers, Entry::Output)
+    }
+
+    /// As [`new`](Self::new), packets entering where `entry` says.
+    pub fn with(tag: &str, helpers: &[KernelHelper], entry: Entry) -> KernelOracle {
         namespace::remove_stale("bwk");
         let ns = format!("bwk-{tag}-{}", std::process::id());
         namespace::add(&ns, true);
@@ -156,14 +188,20 @@ impl KernelOracle {
         ]);
         run(&["ip", "route", "add", "default", "dev", "out0"]);
         run(&["ip", "-6", "route", "add", "default", "dev", "out0"]);
+        let checksum = matches!(entry, Entry::Prerouting { checksum: true });
         run(&[
             "sysctl",
             "-qw",
-            "net.netfilter.nf_conntrack_checksum=0",
+            &format!("net.netfilter.nf_conntrack_checksum={}", u8::from(checksum)),
             "net.netfilter.nf_conntrack_acct=1",
+            // What comes in on the TUN device is forwarded, from any source.
+            "net.ipv4.ip_forward=1",
+            "net.ipv6.conf.all.forwarding=1",
+            "net.ipv4.conf.all.rp_filter=0",
+            "net.ipv4.conf.default.rp_filter=0",
         ]);
         let rules = std::env::temp_dir().join(format!("{ns}.nft"));
-        std::fs::write(&rules, ruleset(helpers)).expect("oracle ruleset");
+        std::fs::write(&rules, ruleset(helpers, entry)).expect("oracle ruleset");
         let loaded = std::process::Command::new("ip")
             .args(["netns", "exec", &ns, "nft", "-f"])
             .arg(&rules)
@@ -182,22 +220,29 @@ impl KernelOracle {
                 .expect("ifindex");
         // Sockets belong to the namespace of the thread that opens them.
         let path = format!("/run/netns/{ns}");
-        let (raw4, raw6, log) = std::thread::scope(|s| {
+        let (raw4, raw6, log, tun) = std::thread::scope(|s| {
             s.spawn(|| {
                 let f = std::fs::File::open(&path).expect("namespace file");
                 // SAFETY: joins this thread (only) to the namespace `f` names.
                 let r = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
                 assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
                 let log = Nflog::bind(GROUP).expect("nflog");
-                (raw_socket(libc::AF_INET), raw_socket(libc::AF_INET6), log)
+                let tun = (entry != Entry::Output).then(tun_device);
+                let raw = (raw_socket(libc::AF_INET), raw_socket(libc::AF_INET6));
+                (raw.0, raw.1, log, tun)
             })
             .join()
             .expect("oracle sockets")
         });
+        if tun.is_some() {
+            run(&["ip", "link", "set", "tun0", "addrgenmode", "none"]);
+            run(&["ip", "link", "set", "tun0", "up"]);
+        }
         KernelOracle {
             ns: guard,
             raw4,
             raw6,
+            tun,
             log,
             ifindex,
         }
@@ -207,6 +252,27 @@ impl KernelOracle {
     /// kernel's conntrack; what the kernel made of it.
     pub fn send(&mut self, ip: &[u8]) -> String {
         let _ = self.log.drain();
+        if let Some(tun) = &self.tun {
+            // SAFETY: `ip` is readable for its length.
+            let n = unsafe {
+                libc::write(
+                    tun.as_raw_fd(),
+                    ip.as_ptr() as *const libc::c_void,
+                    ip.len(),
+                )
+            };
+            // The device hands the packet to the stack, which may take a moment.
+            let logged = if n == ip.len() as isize {
+                self.log.wait(200)
+            } else {
+                Vec::new()
+            };
+            return match logged.as_slice() {
+                [one] => one.clone(),
+                [] => "unseen".into(),
+                many => panic!("one packet logged {} times: {many:?}", many.len()),
+            };
+        }
         let sent = match ip.first().map(|b| b >> 4) {
             Some(4) if ip.len() >= 20 => {
                 let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
@@ -258,6 +324,35 @@ impl KernelOracle {
             .expect("conntrack");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
+}
+
+/// A TUN device `tun0` (IP packets, no extra header) in the calling thread's
+/// namespace: its queue.
+fn tun_device() -> OwnedFd {
+    /// `struct ifreq` as `TUNSETIFF` reads it: the name, then the flags.
+    #[repr(C)]
+    struct IfReq {
+        name: [u8; 16],
+        flags: libc::c_short,
+        _pad: [u8; 22],
+    }
+    const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+    let path = c"/dev/net/tun";
+    // SAFETY: opening a device node by a NUL-terminated path.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+    assert!(fd >= 0, "/dev/net/tun: {}", std::io::Error::last_os_error());
+    // SAFETY: a fresh descriptor nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut req = IfReq {
+        name: [0; 16],
+        flags: (libc::IFF_TUN | libc::IFF_NO_PI) as libc::c_short,
+        _pad: [0; 22],
+    };
+    req.name[..4].copy_from_slice(b"tun0");
+    // SAFETY: TUNSETIFF reads and writes an ifreq, which `req` is laid out as.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF, &mut req) };
+    assert_eq!(r, 0, "TUNSETIFF: {}", std::io::Error::last_os_error());
+    fd
 }
 
 /// Sends `ip` to `sa` on `fd`; whether the kernel took all of it.

@@ -1,10 +1,14 @@
 //! Linux's `nf_conntrack_checksum` (on by default): at PREROUTING, a TCP, UDP, ICMP,
-//! ICMPv6, SCTP or DCCP packet whose checksum does not check out is INVALID, as the
-//! protocols' error handlers in Linux find it (UDP's zero checksum means none; SCTP's
-//! is CRC-32C; DCCP's covers the bytes Linux's tracker computes from the coverage
-//! field, and is not checked when DCCP is tracked as a generic protocol). What the
-//! engine sends itself is not checked, nor what cannot be: a fragment, or a packet a
-//! capture cut short. UDP-Lite checksums are not verified.
+//! ICMPv6, SCTP, DCCP or UDP-Lite packet whose checksum does not check out is
+//! INVALID, as the protocols' error handlers in Linux find it (UDP's zero checksum
+//! means none; SCTP's is CRC-32C; DCCP's covers the bytes Linux's tracker computes from
+//! the coverage field, and is not checked when DCCP is tracked as a generic protocol;
+//! UDP-Lite's covers its coverage field's bytes). What the engine sends itself is not
+//! checked, nor what cannot be: a fragment, or a packet a capture cut short.
+//!
+//! UDP-Lite differs from Linux on purpose: Linux sums UDP-Lite's pseudo-header with
+//! UDP's protocol number (17), so it finds every checksum RFC 3828 defines (with 136)
+//! bad, and one summed with 17 good. brickwall verifies RFC 3828's.
 
 use brickwall_hooks::{flags, PacketView};
 use brickwall_wire::{checksum, crc32c, ip_proto, DccpHeader};
@@ -77,6 +81,25 @@ pub fn l4_ok(pkt: &PacketView, dccp: bool) -> bool {
             };
             l4.get(..covered).is_none_or(|part| {
                 pseudo(pkt, ip_proto::DCCP, l4.len())
+                    .is_none_or(|s| checksum::finish(checksum::sum(s, part)) == 0)
+            })
+        }
+        ip_proto::UDPLITE => {
+            // RFC 3828: the pseudo-header (protocol 136, the datagram's length) and
+            // the first `coverage` bytes (0: all). A coverage out of range and a zero
+            // checksum are the tracker's to refuse.
+            let Some(&[hi, lo]) = l4.get(4..6) else {
+                return true;
+            };
+            let covered = match usize::from(u16::from_be_bytes([hi, lo])) {
+                0 => l4.len(),
+                n => n,
+            };
+            if covered < 8 || l4.get(6..8).is_some_and(|c| c == [0, 0]) {
+                return true;
+            }
+            l4.get(..covered).is_none_or(|part| {
+                pseudo(pkt, ip_proto::UDPLITE, l4.len())
                     .is_none_or(|s| checksum::finish(checksum::sum(s, part)) == 0)
             })
         }
@@ -157,6 +180,20 @@ mod tests {
         let mut none = flip(d, -1);
         none[26..28].copy_from_slice(&[0, 0]);
         assert_eq!(at_pre(none), CtInfo::New, "zero: no checksum");
+    }
+
+    #[test]
+    fn udplite_is_checked_over_its_coverage_with_its_own_protocol_number() {
+        // Coverage 12: the whole datagram; a flipped payload bit is found.
+        let whole = ipv4(A, B, 136, &udp(1000, 53));
+        assert_eq!(at_pre(whole.clone()), CtInfo::New);
+        assert_eq!(at_pre(flip(whole, -1)), CtInfo::Invalid);
+        // Coverage 8: the header only; the payload may change.
+        let mut l4 = udp(1001, 53);
+        l4[4..6].copy_from_slice(&8u16.to_be_bytes());
+        let header = ipv4(A, B, 136, &l4);
+        assert_eq!(at_pre(flip(header.clone(), -1)), CtInfo::New);
+        assert_eq!(at_pre(flip(header, 26)), CtInfo::Invalid, "the checksum itself");
     }
 
     #[test]
