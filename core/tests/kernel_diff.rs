@@ -475,7 +475,8 @@ fn icmp(ty: u8, code: u8, rest: [u8; 4], body: &[u8]) -> Vec<u8> {
 /// Hand-made packets no shared capture has, each small sequence from a fresh flow:
 /// UDP with a length field beyond the segment or under 8, an ICMP error quoting only
 /// four bytes of UDP, UDP-Lite, an SCTP association (and a packet with a wrong
-/// verification tag), GRE version 0, TCP with odd flags, and ICMPv6's informational
+/// verification tag), GRE version 0 (and version 1 carrying IPv4), TCP with odd flags,
+/// UDP over IPv6 behind an authentication header, and ICMPv6's informational
 /// messages (echo, node information, the neighbour-discovery and MLD types the kernel
 /// leaves untracked, redirects, an unknown type), two FTP control connections whose
 /// expectations clash, and DCCP (generic on this kernel).
@@ -567,10 +568,17 @@ fn hand_made() -> Vec<(LinkType, Vec<u8>)> {
         SCTP,
         sctp(7030, 7001, ta, &[10, 0, 0, 8, 1, 2, 3, 4]),
     ));
-    // GRE version 0 carrying IPv4, both ways.
+    // GRE version 0 carrying IPv4, both ways; then version 1 (enhanced GRE, keyed)
+    // carrying IPv4 rather than PPP.
     let gre = [0u8, 0, 0x08, 0, 0x45, 0, 0, 20];
     p.push(v4(A4, B4, GRE, gre.to_vec()));
     p.push(v4(B4, A4, GRE, gre.to_vec()));
+    p.push(v4(
+        A4,
+        B4,
+        GRE,
+        vec![0x20, 0x01, 0x08, 0, 0, 4, 0, 9, 0x45, 0, 0, 20],
+    ));
     // TCP: SYN with FIN, a SYN-ACK and an RST that start nothing, a mid-stream ACK.
     p.push(v4(A4, B4, TCP, tcp(4200, 80, 1, 0, 0x03)));
     p.push(v4(A4, B4, TCP, tcp(4201, 80, 1, 5, 0x12)));
@@ -579,6 +587,13 @@ fn hand_made() -> Vec<(LinkType, Vec<u8>)> {
     // ICMPv6: echo both ways, node information query, router and neighbour
     // solicitation, MLD query, redirects (one from a link-local source with hop limit
     // 255 and no option, one from a global source), an unknown informational type.
+    // UDP behind an authentication header (AH: next header, length 1 (12 bytes), SPI,
+    // sequence number), both ways.
+    for (src, dst, sport, dport) in [(A6, B6, 4500u16, 53u16), (B6, A6, 53, 4500)] {
+        let mut l4 = vec![17u8, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
+        l4.extend_from_slice(&udp(sport, dport, 20, &[1; 12]));
+        p.push(common::ipv6_raw(src, dst, 51, 64, &l4));
+    }
     let echo = |ty| icmp(ty, 0, [0, 7, 0, 1], &[5; 8]);
     p.push(v6(A6, B6, 64, echo(128)));
     p.push(v6(B6, A6, 64, echo(129)));
@@ -758,5 +773,91 @@ fn udplite_checksums_are_rfc_3828s_where_the_kernel_sums_protocol_17() {
         ours,
         ["new", "new", "inv", "inv", "inv", "inv"],
         "brickwall"
+    );
+}
+
+/// The demo's filter policy in nftables' words (as `core/tests/cli.rs` has it): a
+/// forward chain with a drop policy, established and related traffic accepted, a few
+/// services and the helpers' control ports let in, NTP dropped by a rule.
+const DEMO_POLICY: &str = "table inet demo {
+    chain forward {
+        type filter hook forward priority filter; policy drop;
+        ct state established,related accept
+        ct state invalid drop
+        udp dport ntp drop comment \"not here\"
+        tcp dport { 22, 80, 443, 8080, 8443 } accept comment \"services\"
+        tcp dport { 21, 6667, 1723, 6566 } accept comment \"their helpers open the data connections\"
+        udp dport { domain, ntp, 69, 10080, 5060 } accept
+        icmp type echo-request accept
+        icmpv6 type echo-request accept
+    }
+}
+";
+
+/// The same ruleset in the kernel (its forward chain, the packets entering through
+/// PREROUTING and forwarded) and in brickwall (`ruleset:` of the filter) gives every
+/// packet of the generator's traffic and helper sessions the same state and verdict:
+/// passed, or dropped by a rule or the policy.
+#[test]
+fn a_ruleset_gives_the_kernels_verdicts() {
+    require_root();
+    require_tools(&["nft", "conntrack"]);
+    let cfg = brickwall_core::gen::GenConfig {
+        tcp_flows: 60,
+        udp_flows: 30,
+        icmp_flows: 20,
+        helper_sessions: 2,
+        ..Default::default()
+    };
+    let frames: Vec<(LinkType, Vec<u8>)> = brickwall_core::gen::generate(&cfg)
+        .into_iter()
+        .map(|f| (LinkType::Ethernet, f.data))
+        .collect();
+    // The kernel.
+    let mut oracle = KernelOracle::with(
+        "verdicts",
+        &ALL_KERNEL_HELPERS,
+        Entry::Prerouting { checksum: false },
+    );
+    oracle.load(DEMO_POLICY);
+    let live: Vec<String> = frames
+        .iter()
+        .map(|(link, data)| {
+            let p = parse_frame(*link, data).expect("generated frames parse");
+            let d = oracle.deliver(&whole_datagram(&data[p.l3_off as usize..]));
+            format!("{} {}", d.state, if d.passed { "accept" } else { "drop" })
+        })
+        .collect();
+    // brickwall, with the same file.
+    let dir = common::TempDir::new("kernel-verdicts");
+    let rules = dir.join("demo.nft");
+    std::fs::write(&rules, DEMO_POLICY).unwrap();
+    let yaml = format!(
+        "{}  - builtin: filter\n    config: {{ruleset: {}}}\n",
+        reference_yaml(ALL_HELPERS, ""),
+        rules.display()
+    );
+    let cfg = Config::parse(&yaml, "diff.yaml").unwrap();
+    let engine = Engine::from_config(&cfg, Path::new("."), "diff.yaml").unwrap();
+    let buf = SharedBuf::default();
+    let opts = ReplayOptions {
+        report: Some(Box::new(buf.clone())),
+        ..ReplayOptions::default()
+    };
+    replay(&engine, &mut common::vec_source(frames.clone()), opts).unwrap();
+    let ours: Vec<String> = report_lines(&buf.contents())
+        .iter()
+        .map(|l| format!("{} {}", word(l), l.verdict))
+        .collect();
+    let drops = live.iter().filter(|w| w.ends_with("drop")).count();
+    assert!(
+        drops > 10 && drops < live.len() - 10,
+        "{drops} of {} dropped",
+        live.len()
+    );
+    assert_none_differ(
+        "live kernel/brickwall verdicts",
+        &[("demo policy".into(), differences(&live, &ours))],
+        frames.len(),
     );
 }

@@ -18,6 +18,29 @@ use crate::nflog::Nflog;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
+/// What the kernel made of one packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// Its ct state and direction (`new`, `est/o`, ..., `unseen`).
+    pub state: String,
+    /// It got through every hook to leave (no rule or helper dropped it).
+    pub passed: bool,
+}
+
+/// The log prefix of a packet on its way out, after every hook's rules.
+const PASSED: &str = "passed";
+
+/// The fence written after each packet on the TUN device (see [`KernelOracle::deliver`]):
+/// a UDP datagram to 192.0.2.254 port 9, logged and dropped before conntrack.
+const FENCE: [u8; 28] = [
+    0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0xf5, 0xd1, 192, 0, 2, 1, 192, 0, 2, 254, 0, 9, 0, 9, 0, 8,
+    0, 0,
+];
+
+/// The back-in rules of the TUN entry: the fence is logged and dropped, the rest of what
+/// the device brings accepted.
+const FENCE_RULE: &str = " iifname \"tun0\" ip daddr 192.0.2.254 udp dport 9 log group 7 prefix \"fence\" drop; iifname \"tun0\" accept;";
+
 /// The NFLOG group the oracle's rules log to.
 const GROUP: u16 = 7;
 /// The packet mark of the oracle's own packets: only they are logged (the kernel's own,
@@ -70,11 +93,7 @@ pub struct KernelOracle {
 fn ruleset(helpers: &[KernelHelper], entry: Entry) -> String {
     let (hook, ours, back_in) = match entry {
         Entry::Output => ("output", format!("meta mark {MARK:#x}"), ""),
-        Entry::Prerouting { .. } => (
-            "prerouting",
-            "iifname \"tun0\"".into(),
-            " iifname \"tun0\" accept;",
-        ),
+        Entry::Prerouting { .. } => ("prerouting", "iifname \"tun0\"".into(), FENCE_RULE),
     };
     let mut objects = String::new();
     let mut assign = String::new();
@@ -113,6 +132,7 @@ fn ruleset(helpers: &[KernelHelper], entry: Entry) -> String {
         "table inet oracle {{\n{objects}\
            chain seen {{ type filter hook {hook} priority -150; policy accept;\n{assign}{log}  }}\n\
            chain back_in {{ type filter hook prerouting priority -300; policy drop;{back_in} }}\n\
+           chain leaving {{ type filter hook postrouting priority 500; {ours} log group {GROUP} prefix \"{PASSED}\"; }}\n\
          }}\n"
     )
 }
@@ -251,29 +271,67 @@ impl KernelOracle {
     /// Sends one IP packet (its header first, exactly its total length) through the
     /// kernel's conntrack; what the kernel made of it.
     pub fn send(&mut self, ip: &[u8]) -> String {
+        self.deliver(ip).state
+    }
+
+    /// Sends one IP packet as [`send`](Self::send) does; what the kernel made of it,
+    /// and whether it got through every hook to leave.
+    pub fn deliver(&mut self, ip: &[u8]) -> Delivery {
         let _ = self.log.drain();
-        if let Some(tun) = &self.tun {
-            // SAFETY: `ip` is readable for its length.
-            let n = unsafe {
-                libc::write(
-                    tun.as_raw_fd(),
-                    ip.as_ptr() as *const libc::c_void,
-                    ip.len(),
-                )
-            };
-            // The device hands the packet to the stack, which may take a moment.
-            let logged = if n == ip.len() as isize {
-                self.log.wait(200)
-            } else {
-                Vec::new()
-            };
-            return match logged.as_slice() {
-                [one] => one.clone(),
-                [] => "unseen".into(),
-                many => panic!("one packet logged {} times: {many:?}", many.len()),
-            };
-        }
-        let sent = match ip.first().map(|b| b >> 4) {
+        let logged = match &self.tun {
+            Some(tun) => {
+                // SAFETY: `ip` is readable for its length.
+                let n = unsafe {
+                    libc::write(
+                        tun.as_raw_fd(),
+                        ip.as_ptr() as *const libc::c_void,
+                        ip.len(),
+                    )
+                };
+                // The device queues the packet for the stack; a fence written after it
+                // on the same processor's queue is logged once the packet has been
+                // through every hook.
+                let mut logged = Vec::new();
+                if n == ip.len() as isize {
+                    pin_to_this_cpu();
+                    // SAFETY: `FENCE` is readable for its length.
+                    unsafe {
+                        libc::write(
+                            tun.as_raw_fd(),
+                            FENCE.as_ptr() as *const libc::c_void,
+                            FENCE.len(),
+                        )
+                    };
+                    while !logged.iter().any(|w| w == "fence") {
+                        let more = self.log.wait(1000);
+                        assert!(!more.is_empty(), "the fence was never logged");
+                        logged.extend(more);
+                    }
+                    logged.retain(|w| w != "fence");
+                }
+                logged
+            }
+            // A packet dropped after conntrack classified it (a helper's verdict at
+            // confirmation) fails its send, but was logged: the send's outcome is not
+            // what counts.
+            None => {
+                self.send_raw(ip);
+                self.log.drain()
+            }
+        };
+        let passed = logged.iter().any(|w| w == PASSED);
+        let states: Vec<&String> = logged.iter().filter(|w| *w != PASSED).collect();
+        let state = match states.as_slice() {
+            [one] => (*one).clone(),
+            [] => "unseen".into(),
+            many => panic!("one packet logged {} times: {many:?}", many.len()),
+        };
+        Delivery { state, passed }
+    }
+
+    /// Sends `ip` from the raw socket of its family, to its destination.
+    fn send_raw(&self, ip: &[u8]) -> bool {
+        match ip.first().map(|b| b >> 4) {
             Some(4) if ip.len() >= 20 => {
                 let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
                 // SAFETY: zeroed is a valid sockaddr_in.
@@ -293,15 +351,26 @@ impl KernelOracle {
                 send_to(&self.raw6, ip, &sa)
             }
             _ => false,
-        };
-        // A packet dropped after conntrack classified it (a helper's verdict at
-        // confirmation) fails its send, but was logged.
-        let logged = self.log.drain();
-        match (sent, logged.as_slice()) {
-            (_, [one]) => one.clone(),
-            (_, []) => "unseen".into(),
-            (_, many) => panic!("one packet logged {} times: {many:?}", many.len()),
         }
+    }
+
+    /// Loads more of a ruleset into the oracle's namespace (`nft -f`), beside the
+    /// oracle's own table: a filter policy whose verdicts [`deliver`](Self::deliver)
+    /// reports. It must not flush the ruleset.
+    pub fn load(&self, ruleset: &str) {
+        let file = std::env::temp_dir().join(format!("{}-extra.nft", self.ns.0));
+        std::fs::write(&file, ruleset).expect("ruleset file");
+        let out = std::process::Command::new("ip")
+            .args(["netns", "exec", &self.ns.0, "nft", "-f"])
+            .arg(&file)
+            .output()
+            .expect("nft");
+        let _ = std::fs::remove_file(&file);
+        assert!(
+            out.status.success(),
+            "ruleset: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// `conntrack -L -o extended` in the oracle's namespace.
@@ -323,6 +392,21 @@ impl KernelOracle {
             .output()
             .expect("conntrack");
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// Keeps the calling thread on the processor it runs on, so that what it writes to the
+/// TUN device is queued, and handled, in order.
+fn pin_to_this_cpu() {
+    // SAFETY: plain calls on the calling thread; the set is zeroed, then one bit set.
+    unsafe {
+        let cpu = libc::sched_getcpu();
+        if cpu < 0 {
+            return;
+        }
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu as usize, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
 }
 

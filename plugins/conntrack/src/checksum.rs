@@ -193,7 +193,11 @@ mod tests {
         l4[4..6].copy_from_slice(&8u16.to_be_bytes());
         let header = ipv4(A, B, 136, &l4);
         assert_eq!(at_pre(flip(header.clone(), -1)), CtInfo::New);
-        assert_eq!(at_pre(flip(header, 26)), CtInfo::Invalid, "the checksum itself");
+        assert_eq!(
+            at_pre(flip(header, 26)),
+            CtInfo::Invalid,
+            "the checksum itself"
+        );
     }
 
     #[test]
