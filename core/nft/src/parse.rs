@@ -69,7 +69,9 @@ impl Base {
 
     /// The priority's value: a number, or one of the standard names of the ip, ip6
     /// and inet families (`raw` -300, `mangle` -150, `dstnat` -100, `filter` 0,
-    /// `security` 50, `srcnat` 100) with an optional `+ N` or `- N`, as nft reads it.
+    /// `security` 50, `srcnat` 100) with an optional `+ N` or `- N`, as nft reads it;
+    /// as in nft, `dstnat` is a name only at prerouting and output, `srcnat` only at
+    /// postrouting.
     pub fn priority_value(&self) -> Result<i32, NftError> {
         let text = self.priority_text();
         let bad = || {
@@ -85,13 +87,20 @@ impl Base {
             return Ok(n);
         }
         let split = text.find(['+', '-']).unwrap_or(text.len());
+        let hook = self.hook.word().unwrap_or("");
         let base = match &text[..split] {
             "raw" => -300,
             "mangle" => -150,
-            "dstnat" => -100,
+            "dstnat" if matches!(hook, "prerouting" | "output") => -100,
             "filter" => 0,
             "security" => 50,
-            "srcnat" => 100,
+            "srcnat" if hook == "postrouting" => 100,
+            name @ ("dstnat" | "srcnat") => {
+                return Err(NftError::at(
+                    &self.priority,
+                    format!("priority `{name}`: not a priority's name at hook {hook} (nft's rule)"),
+                ))
+            }
             _ => return Err(bad()),
         };
         let rest = &text[split..];

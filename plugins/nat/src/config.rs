@@ -1,4 +1,5 @@
-//! The config's serde shapes, as written by users: the plugin's section (`chains`),
+//! The config's serde shapes, as written by users: the plugin's section (`chains`,
+//! `ruleset`),
 //! NAT chains per hook, their rules (the shared `match` vocabulary and one NAT
 //! action) and the actions' arguments. Every struct denies unknown fields; values
 //! whose meaning needs checking (`to`, addresses) stay strings here and are checked
@@ -16,6 +17,15 @@ pub struct NatConfig {
     /// The NAT chains, at most one per hook.
     #[serde(default)]
     pub chains: Vec<ChainCfg>,
+    /// A ruleset in nftables' syntax (as `nft -f` reads it, or `nft list ruleset`
+    /// prints it), whose nat chains join `chains`.
+    #[serde(default)]
+    pub ruleset: Option<String>,
+    /// The ruleset's text, when the caller has read the file already (`brickwall
+    /// --ruleset` does, so that a reload sees a changed file as a changed section);
+    /// `ruleset` then only names it in messages.
+    #[serde(default)]
+    pub ruleset_text: Option<String>,
 }
 
 /// One NAT chain (nftables' `type nat hook H`): its rules run only for a

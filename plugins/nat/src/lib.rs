@@ -35,6 +35,7 @@
 pub mod binding;
 pub mod config;
 pub mod icmp_error;
+pub mod nft;
 pub mod range;
 pub mod rewrite;
 pub mod rules;

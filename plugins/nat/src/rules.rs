@@ -398,16 +398,46 @@ fn local(
     Ok(())
 }
 
-/// Parses the plugin's section (JSON text; `null` or empty for none) and compiles it.
+/// Parses the plugin's section (JSON text; `null` or empty for none) and compiles it,
+/// with the nat chains of its `ruleset` after its own; an error in the ruleset names
+/// `file:line:column`.
 pub fn load(config_json: &str) -> Result<Slots, String> {
-    let Some(cfg) = brickwall_control_protocol::decode::section::<NatConfig>(
+    let Some(mut cfg) = brickwall_control_protocol::decode::section::<NatConfig>(
         config_json,
-        "the NAT plugin's config is a map with `chains`",
+        "the NAT plugin's config is a map with `chains` and/or `ruleset`",
     )?
     else {
         return Ok(Default::default());
     };
-    compile(&cfg).map_err(|e| e.to_string())
+    let Some(file) = cfg.ruleset.take() else {
+        return compile(&cfg).map_err(|e| e.to_string());
+    };
+    let text = match cfg.ruleset_text.take() {
+        Some(t) => t,
+        None => std::fs::read_to_string(&file)
+            .map_err(|e| format!("ruleset: cannot read {file}: {e}"))?,
+    };
+    let mut positions = Vec::new();
+    for c in crate::nft::chains(&text).map_err(|e| format!("{file}:{e}"))? {
+        cfg.chains.push(c.cfg);
+        positions.push(c.positions);
+    }
+    let own = cfg.chains.len() - positions.len();
+    compile(&cfg).map_err(|e| {
+        // `chains[K]...`, K past the config's own chains: a ruleset chain.
+        let at = e
+            .path
+            .strip_prefix("chains[")
+            .and_then(|r| r.split_once(']'))
+            .and_then(|(k, rest)| Some((k.parse::<usize>().ok()?.checked_sub(own)?, rest)));
+        match at.and_then(|(k, rest)| Some((positions.get(k)?, rest))) {
+            Some((p, rest)) => {
+                let (line, col) = brickwall_nft::locate(p, rest.trim_start_matches('.'));
+                format!("{file}:{line}:{col}: {}", e.message)
+            }
+            None => e.to_string(),
+        }
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,394 @@
+//! The nat chains of an nftables ruleset (`type nat hook H priority P`), lowered to the
+//! shape of the YAML config's chains and read by the same code. The syntax and the
+//! match words are `brickwall-nft`'s, shared with the filter; this module reads what
+//! only nat chains have:
+//!
+//! - base chains of type `nat` on prerouting, input, output or postrouting, at any
+//!   priority after conntrack's (-200), with policy `accept`; filter chains (and the
+//!   regular chains of tables that have any) are the filter's, and are skipped here;
+//! - `snat [ip|ip6] to ADDR[-ADDR][:PORT[-PORT]]` and `dnat ...` (IPv6 in brackets
+//!   before a port; in an `inet` table an address needs its family named, as nft
+//!   requires), `masquerade [to :PORT[-PORT]]`, `redirect [to [:]PORT[-PORT]]`, each
+//!   with the flags `random`, `fully-random` and `persistent` (a comma list); ports
+//!   need a transport protocol match before them, as in nft;
+//! - the verdicts `accept` and `return` (which, in a base chain, ends it untranslated),
+//!   `counter` (its printed counts ignored) and `comment`; a rule with no NAT
+//!   statement and no verdict translates nothing and is left out.
+//!
+//! Everything else (`drop`, `jump`, `goto`, maps, prefixes) is an error naming the
+//! line, column and word.
+
+use brickwall_nft::lex::{Tok, Token};
+use brickwall_nft::parse::{self, Family};
+use brickwall_nft::rule::{Context, Reader};
+use brickwall_nft::{locate, NftError, Positions};
+use serde_json::{json, Map, Value};
+
+use crate::config::ChainCfg;
+
+/// Conntrack's priority: a nat chain must come after it.
+const CONNTRACK_PRIORITY: i32 = -200;
+
+/// One nat chain of the ruleset in the plugin's config shape, and where its parts were
+/// written (paths within the chain: `hook`, `rules[1].action.snat.to`).
+pub struct NftChain {
+    /// The chain.
+    pub cfg: ChainCfg,
+    /// Where each field came from.
+    pub positions: Positions,
+}
+
+impl NftChain {
+    /// The line and column of the field at `path` (relative to the chain), or of the
+    /// nearest field above it.
+    pub fn locate(&self, path: &str) -> (usize, usize) {
+        locate(&self.positions, path)
+    }
+}
+
+/// Reads a ruleset's nat chains.
+pub fn chains(text: &str) -> Result<Vec<NftChain>, NftError> {
+    let mut out = Vec::new();
+    for table in brickwall_nft::tables(text)? {
+        let cx = Context {
+            family: table.family,
+            sets: &table.sets,
+            helpers: &table.helpers,
+        };
+        for c in &table.chains {
+            if let Some(base) = c.base.as_ref().filter(|b| b.kind.word() == Some("nat")) {
+                out.push(chain(c, base, &cx)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A word or string without its quotes.
+fn word(t: &Token) -> String {
+    t.shown().trim_matches('"').to_string()
+}
+
+/// One nat base chain, lowered and read as a YAML chain is.
+fn chain(c: &parse::Chain, base: &parse::Base, cx: &Context) -> Result<NftChain, NftError> {
+    let hook = word(&base.hook);
+    if !matches!(
+        hook.as_str(),
+        "prerouting" | "input" | "output" | "postrouting"
+    ) {
+        return Err(NftError::at(
+            &base.hook,
+            format!("hook `{hook}`: nat chains hook prerouting, input, output or postrouting"),
+        ));
+    }
+    let priority = base.priority_value()?;
+    if priority <= CONNTRACK_PRIORITY {
+        return Err(NftError::at(
+            &base.priority,
+            format!(
+                "priority `{}` ({priority}): a nat chain comes after conntrack ({CONNTRACK_PRIORITY})",
+                base.priority_text()
+            ),
+        ));
+    }
+    if let Some(p) = base.policy.as_ref().filter(|p| p.word() != Some("accept")) {
+        return Err(NftError::at(
+            p,
+            format!(
+                "policy `{}`: the nat chains read here have policy accept",
+                word(p)
+            ),
+        ));
+    }
+    let mut positions = vec![
+        (String::new(), (c.name.line, c.name.col)),
+        ("name".to_string(), (c.name.line, c.name.col)),
+        ("hook".to_string(), (base.hook.line, base.hook.col)),
+    ];
+    let mut rules = Vec::new();
+    for tokens in &c.rules {
+        let Some(l) = rule(tokens, cx)? else {
+            continue;
+        };
+        let j = rules.len();
+        positions.push((format!("rules[{j}]"), (tokens[0].line, tokens[0].col)));
+        positions.extend(
+            l.positions
+                .into_iter()
+                .map(|(k, at)| (format!("rules[{j}].{k}"), at)),
+        );
+        rules.push(l.rule);
+    }
+    let value = json!({"name": word(&c.name), "hook": hook, "rules": rules});
+    let cfg: ChainCfg = serde_path_to_error::deserialize(value).map_err(|e| {
+        let (line, col) = locate(&positions, &e.path().to_string());
+        NftError {
+            line,
+            col,
+            message: e.into_inner().to_string(),
+        }
+    })?;
+    Ok(NftChain { cfg, positions })
+}
+
+/// A rule in the plugin's config shape and where its fields were written.
+struct Lowered {
+    rule: Value,
+    positions: Positions,
+}
+
+/// Lowers one rule; `None` for a rule that neither translates nor decides.
+fn rule(tokens: &[Token], cx: &Context) -> Result<Option<Lowered>, NftError> {
+    let mut r = Reader::new(tokens, cx)?;
+    let mut action: Option<(Value, &Token)> = None;
+    let mut verdict: Option<&Token> = None;
+    let mut comment = None;
+    // The NAT statement's `to` with ports, checked once the matches are all read.
+    let mut ported: Option<&Token> = None;
+    while let Some(t) = r.next_token() {
+        if t.word() == Some("comment") {
+            match r.next_token() {
+                Some(Token {
+                    tok: Tok::Str(s), ..
+                }) => comment = Some(s.clone()),
+                _ => return Err(NftError::at(t, "expected `comment \"TEXT\"`")),
+            }
+            continue;
+        }
+        if let Some(v) = verdict {
+            return Err(NftError::at(
+                t,
+                format!(
+                    "`{}` after the verdict `{}`: a verdict ends the rule",
+                    t.shown(),
+                    v.shown()
+                ),
+            ));
+        }
+        let w = t.word().unwrap_or("");
+        match w {
+            "counter" => {
+                while matches!(r.peek_word(), Some("packets" | "bytes")) {
+                    r.i += 2;
+                }
+            }
+            "accept" | "return" => verdict = Some(t),
+            "snat" | "dnat" | "masquerade" | "redirect" => {
+                if let Some((_, first)) = &action {
+                    return Err(NftError::at(
+                        t,
+                        format!(
+                            "`{w}` after `{}`: one NAT statement per rule",
+                            first.shown()
+                        ),
+                    ));
+                }
+                let (a, ports) = if matches!(w, "snat" | "dnat") {
+                    nat(&mut r, t, cx.family)?
+                } else {
+                    local(&mut r, t)?
+                };
+                ported = ports.or(ported);
+                action = Some((a, t));
+                // A NAT statement decides: nothing but a comment follows it.
+                verdict = Some(t);
+            }
+            "drop" | "reject" | "queue" => {
+                return Err(NftError::at(
+                    t,
+                    format!("`{w}` in a nat chain is not supported: its rules translate or accept"),
+                ))
+            }
+            "jump" | "goto" => {
+                return Err(NftError::at(
+                    t,
+                    format!("`{w}` in a nat chain is not supported yet"),
+                ))
+            }
+            _ if r.matches(t)? => {}
+            _ => {
+                return Err(NftError::at(
+                    t,
+                    format!(
+                        "`{}`: not a match or statement the nat chains read (yet)",
+                        t.shown()
+                    ),
+                ))
+            }
+        }
+    }
+    if let Some(to) = ported {
+        if !r.m.contains_key("proto") {
+            return Err(NftError::at(
+                to,
+                "ports are mapped only after a transport protocol match (`tcp dport 80`, \
+                 `meta l4proto tcp`), as nft requires",
+            ));
+        }
+    }
+    let (action, at) = match (action, verdict) {
+        (Some(a), _) => a,
+        (None, Some(v)) => (json!("accept"), v),
+        (None, None) => return Ok(None),
+    };
+    r.positions.push(("action".into(), (at.line, at.col)));
+    let mut rule = Map::new();
+    if !r.m.is_empty() {
+        rule.insert("match".into(), Value::Object(std::mem::take(&mut r.m)));
+    }
+    rule.insert("action".into(), action);
+    if let Some(c) = comment {
+        rule.insert("comment".into(), json!(c));
+    }
+    Ok(Some(Lowered {
+        rule: Value::Object(rule),
+        positions: r.positions,
+    }))
+}
+
+/// The flags after a NAT statement's `to`: `random`, `fully-random`, `persistent`, a
+/// comma list.
+fn flags(r: &mut Reader) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Some(f) = r.peek_word() {
+        if !matches!(f, "random" | "fully-random" | "persistent") {
+            break;
+        }
+        out.push(json!(f));
+        r.i += 1;
+        if r.t.get(r.i).map(|t| &t.tok) == Some(&Tok::Comma) {
+            r.i += 1;
+        }
+    }
+    out
+}
+
+/// `snat|dnat [ip|ip6] to ADDR[-ADDR][:PORT[-PORT]] [flags]`; the `to` token when it
+/// has ports.
+fn nat<'a>(
+    r: &mut Reader<'a, '_>,
+    t: &'a Token,
+    table: Family,
+) -> Result<(Value, Option<&'a Token>), NftError> {
+    let kind = word(t);
+    let named = match r.peek_word() {
+        Some("ip") => Some(Family::Ip),
+        Some("ip6") => Some(Family::Ip6),
+        _ => None,
+    };
+    if named.is_some() {
+        r.i += 1;
+    }
+    match r.next_token() {
+        Some(k) if k.word() == Some("to") => {}
+        Some(k) if matches!(k.word(), Some("prefix" | "addr")) => {
+            return Err(NftError::at(
+                k,
+                format!("`{kind} {}`: not supported yet", k.shown()),
+            ))
+        }
+        Some(k) => {
+            return Err(NftError::at(
+                k,
+                format!("expected `{kind} to ADDR`, found `{}`", k.shown()),
+            ))
+        }
+        None => return Err(NftError::at(t, format!("`{kind}` needs `to ADDR`"))),
+    }
+    let to = match r.next_token() {
+        Some(v) if v.word().is_some() => v,
+        Some(v) => return Err(NftError::at(
+            v,
+            format!(
+                "`{kind} to` takes ADDR[-ADDR][:PORT[-PORT]] (maps are not supported), found `{}`",
+                v.shown()
+            ),
+        )),
+        None => return Err(NftError::at(t, format!("`{kind} to` needs an address"))),
+    };
+    let text = word(to);
+    let family = to_family(&text);
+    match (table, named, family) {
+        (Family::Ip, Some(Family::Ip6), _) | (Family::Ip6, Some(Family::Ip), _) => {
+            return Err(NftError::at(
+                t,
+                format!("`{kind}` of the other family than this table's"),
+            ))
+        }
+        (Family::Inet, None, Some(_)) => {
+            return Err(NftError::at(
+                t,
+                format!("in an inet table, write `{kind} ip to` or `{kind} ip6 to`"),
+            ))
+        }
+        (_, Some(n), Some(f)) if n != f => {
+            return Err(NftError::at(
+                to,
+                format!(
+                    "`{text}` is not an {} address",
+                    if n == Family::Ip { "IPv4" } else { "IPv6" }
+                ),
+            ))
+        }
+        _ => {}
+    }
+    let ports = has_port(&text).then_some(to);
+    let f = flags(r);
+    r.positions
+        .push((format!("action.{kind}.to"), (to.line, to.col)));
+    Ok((json!({ kind: {"to": text, "flags": f} }), ports))
+}
+
+/// `masquerade|redirect [to [:]PORT[-PORT]] [flags]`; the `to` token when it has
+/// ports.
+fn local<'a>(r: &mut Reader<'a, '_>, t: &'a Token) -> Result<(Value, Option<&'a Token>), NftError> {
+    let kind = word(t);
+    let mut args = Map::new();
+    let mut ports = None;
+    if r.peek_word() == Some("to") {
+        r.i += 1;
+        let Some(to) = r.next_token().filter(|v| v.word().is_some()) else {
+            return Err(NftError::at(t, format!("`{kind} to` needs :PORT[-PORT]")));
+        };
+        let text = word(to);
+        let text = match (kind.as_str(), text.starts_with(':')) {
+            (_, true) => text,
+            ("redirect", false) => format!(":{text}"),
+            _ => {
+                return Err(NftError::at(
+                    to,
+                    format!("`masquerade to` takes :PORT[-PORT], found `{text}`"),
+                ))
+            }
+        };
+        r.positions
+            .push((format!("action.{kind}.to"), (to.line, to.col)));
+        args.insert("to".into(), json!(text));
+        ports = Some(to);
+    }
+    let f = flags(r);
+    if !f.is_empty() {
+        args.insert("flags".into(), json!(f));
+    }
+    Ok((json!({ kind: args }), ports))
+}
+
+/// The family of the address in a `to` argument, when it starts with one.
+fn to_family(text: &str) -> Option<Family> {
+    if text.starts_with(':') {
+        return None;
+    }
+    if text.starts_with('[') || text.contains("::") || text.matches(':').count() > 1 {
+        return Some(Family::Ip6);
+    }
+    Some(Family::Ip)
+}
+
+/// Whether a `to` argument maps ports: `:PORT` alone, `ADDR:PORT`, `[ADDR]:PORT`.
+fn has_port(text: &str) -> bool {
+    match to_family(text) {
+        None => true,
+        Some(Family::Ip6) => text.contains("]:"),
+        Some(_) => text.contains(':'),
+    }
+}
