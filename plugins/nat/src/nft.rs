@@ -46,9 +46,12 @@ impl NftChain {
     }
 }
 
-/// Reads a ruleset's nat chains.
+/// Reads a ruleset's nat chains, one per hook: chains on the same hook are joined in
+/// the order of their priorities (the first binding wins, as in nft) where that means
+/// the same, that is where an earlier chain never accepts or the two are of tables
+/// of different families (`ip` and `ip6`).
 pub fn chains(text: &str) -> Result<Vec<NftChain>, NftError> {
-    let mut out = Vec::new();
+    let mut parts = Vec::new();
     for table in brickwall_nft::tables(text)? {
         let cx = Context {
             family: table.family,
@@ -57,11 +60,86 @@ pub fn chains(text: &str) -> Result<Vec<NftChain>, NftError> {
         };
         for c in &table.chains {
             if let Some(base) = c.base.as_ref().filter(|b| b.kind.word() == Some("nat")) {
-                out.push(chain(c, base, &cx)?);
+                parts.push(chain(c, base, &cx)?);
             }
         }
     }
+    let mut hooks: Vec<&str> = Vec::new();
+    for p in &parts {
+        if !hooks.contains(&p.hook.as_str()) {
+            hooks.push(&p.hook);
+        }
+    }
+    let mut out = Vec::new();
+    for hook in hooks {
+        let mut group: Vec<&Part> = parts.iter().filter(|p| p.hook == hook).collect();
+        group.sort_by_key(|p| p.priority);
+        for (k, b) in group.iter().enumerate() {
+            let apart = |a: &Part| {
+                matches!(
+                    (a.family, b.family),
+                    (Family::Ip, Family::Ip6) | (Family::Ip6, Family::Ip)
+                )
+            };
+            if let Some(a) = group[..k].iter().find(|a| a.accepts.is_some() && !apart(a)) {
+                let at = a.accepts.as_ref().map_or((0, 0), |t| (t.line, t.col));
+                return Err(NftError::at(
+                    &b.hook_at,
+                    format!(
+                        "a second nat chain on {hook}: the nat plugin joins the chains of a hook \
+                         only where an earlier one never accepts, and `{}` accepts at {}:{} \
+                         (tables of families ip and ip6 are always joined)",
+                        a.name, at.0, at.1
+                    ),
+                ));
+            }
+        }
+        out.push(join(&group)?);
+    }
     Ok(out)
+}
+
+/// One nat base chain, lowered: its rules in the config's shape, and what joining it
+/// with the hook's other chains needs.
+struct Part {
+    name: String,
+    hook: String,
+    hook_at: Token,
+    priority: i32,
+    family: Family,
+    /// Its first rule that accepts, if any.
+    accepts: Option<Token>,
+    /// Its rules, their fields' places (within the rule), and where each starts.
+    rules: Vec<(Value, Positions, (usize, usize))>,
+}
+
+/// The chains of one hook, in priority order, as one chain read as a YAML chain is.
+fn join(group: &[&Part]) -> Result<NftChain, NftError> {
+    let first = group[0];
+    let mut positions = vec![
+        (String::new(), (first.hook_at.line, first.hook_at.col)),
+        ("hook".to_string(), (first.hook_at.line, first.hook_at.col)),
+    ];
+    let mut rules = Vec::new();
+    for p in group {
+        for (rule, at, start) in &p.rules {
+            let j = rules.len();
+            positions.push((format!("rules[{j}]"), *start));
+            positions.extend(at.iter().map(|(k, at)| (format!("rules[{j}].{k}"), *at)));
+            rules.push(rule.clone());
+        }
+    }
+    let names: Vec<&str> = group.iter().map(|p| p.name.as_str()).collect();
+    let value = json!({"name": names.join(","), "hook": first.hook, "rules": rules});
+    let cfg: ChainCfg = serde_path_to_error::deserialize(value).map_err(|e| {
+        let (line, col) = locate(&positions, &e.path().to_string());
+        NftError {
+            line,
+            col,
+            message: e.into_inner().to_string(),
+        }
+    })?;
+    Ok(NftChain { cfg, positions })
 }
 
 /// A word or string without its quotes.
@@ -69,8 +147,8 @@ fn word(t: &Token) -> String {
     t.shown().trim_matches('"').to_string()
 }
 
-/// One nat base chain, lowered and read as a YAML chain is.
-fn chain(c: &parse::Chain, base: &parse::Base, cx: &Context) -> Result<NftChain, NftError> {
+/// One nat base chain, lowered.
+fn chain(c: &parse::Chain, base: &parse::Base, cx: &Context) -> Result<Part, NftError> {
     let hook = word(&base.hook);
     if !matches!(
         hook.as_str(),
@@ -100,35 +178,26 @@ fn chain(c: &parse::Chain, base: &parse::Base, cx: &Context) -> Result<NftChain,
             ),
         ));
     }
-    let mut positions = vec![
-        (String::new(), (c.name.line, c.name.col)),
-        ("name".to_string(), (c.name.line, c.name.col)),
-        ("hook".to_string(), (base.hook.line, base.hook.col)),
-    ];
-    let mut rules = Vec::new();
+    let mut part = Part {
+        name: word(&c.name),
+        hook,
+        hook_at: base.hook.clone(),
+        priority,
+        family: cx.family,
+        accepts: None,
+        rules: Vec::new(),
+    };
     for tokens in &c.rules {
         let Some(l) = rule(tokens, cx)? else {
             continue;
         };
-        let j = rules.len();
-        positions.push((format!("rules[{j}]"), (tokens[0].line, tokens[0].col)));
-        positions.extend(
-            l.positions
-                .into_iter()
-                .map(|(k, at)| (format!("rules[{j}].{k}"), at)),
-        );
-        rules.push(l.rule);
-    }
-    let value = json!({"name": word(&c.name), "hook": hook, "rules": rules});
-    let cfg: ChainCfg = serde_path_to_error::deserialize(value).map_err(|e| {
-        let (line, col) = locate(&positions, &e.path().to_string());
-        NftError {
-            line,
-            col,
-            message: e.into_inner().to_string(),
+        if l.rule.get("action") == Some(&json!("accept")) && part.accepts.is_none() {
+            part.accepts = Some(tokens[0].clone());
         }
-    })?;
-    Ok(NftChain { cfg, positions })
+        part.rules
+            .push((l.rule, l.positions, (tokens[0].line, tokens[0].col)));
+    }
+    Ok(part)
 }
 
 /// A rule in the plugin's config shape and where its fields were written.
@@ -297,13 +366,15 @@ fn nat<'a>(
     }
     let to = match r.next_token() {
         Some(v) if v.word().is_some() => v,
-        Some(v) => return Err(NftError::at(
-            v,
-            format!(
+        Some(v) => {
+            return Err(NftError::at(
+                v,
+                format!(
                 "`{kind} to` takes ADDR[-ADDR][:PORT[-PORT]] (maps are not supported), found `{}`",
                 v.shown()
             ),
-        )),
+            ))
+        }
         None => return Err(NftError::at(t, format!("`{kind} to` needs an address"))),
     };
     let text = word(to);

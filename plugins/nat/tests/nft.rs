@@ -26,37 +26,9 @@ fn load(ruleset: &str) -> Result<(), String> {
     rules::load(&section.to_string()).map(|_| ())
 }
 
-const RULESET: &str = r#"flush ruleset
-table ip nat {
-    chain pre {
-        type nat hook prerouting priority dstnat; policy accept;
-        iifname "wan*" tcp dport 8080 dnat to 10.0.0.5:80 comment "web"
-        udp dport { 53, 5353 } counter packets 0 bytes 0 dnat to 10.0.0.53
-        tcp dport 3128 redirect to :8080
-    }
-    chain post {
-        type nat hook postrouting priority srcnat; policy accept;
-        ip saddr 10.0.0.0/8 ip daddr 10.0.0.0/8 accept
-        ip saddr 10.0.0.0/8 meta l4proto udp snat to 192.0.2.1-192.0.2.4:1024-65535 random,persistent
-        oifname "wan0" meta l4proto tcp masquerade to :10000-20000 fully-random
-        ct state new return
-    }
-}
-table inet both {
-    chain out {
-        type nat hook output priority -100;
-        ip daddr 198.51.100.1 tcp dport 25 dnat ip to 10.0.0.25
-        ip6 daddr 2001:db8::25 tcp dport 25 dnat ip6 to [fd00::25]:2525
-        meta l4proto tcp redirect to 8443
-    }
-    chain in {
-        type nat hook input priority 110;
-        ip6 saddr fd00::/8 snat ip6 to fd00::1-fd00::4
-        tcp sport 1-1023 counter
-        masquerade random
-    }
-}
-"#;
+/// Every statement, flag, family and priority form (`nft -c` takes it:
+/// `core/tests/cli.rs`).
+const RULESET: &str = include_str!("rulesets/nat.nft");
 
 const YAML: &str = r#"
 chains:
@@ -95,28 +67,40 @@ chains:
     rules:
       - match: {family: ipv6, saddr: "fd00::/8"}
         action: {snat: {to: "fd00::1-fd00::4", flags: []}}
-      - action: {masquerade: {flags: [random]}}
 "#;
 
 /// Every statement, flag, family and priority form reads as its YAML, and loads.
 #[test]
 fn nat_chains_read_as_their_yaml() {
     same(RULESET, YAML);
-    // `masquerade` at input is refused by the compiler, as nft refuses it: without that
-    // rule the ruleset loads.
-    let e = load(RULESET).unwrap_err();
-    assert!(
-        e.starts_with("nat.nft:28:9: ")
-            && e.contains("masquerade belongs in a nat chain on postrouting"),
-        "{e}"
-    );
-    load(&RULESET.replace("        masquerade random\n", "")).unwrap();
+    load(RULESET).unwrap();
     // The priority's forms nft takes.
     load("table inet t {\n chain c { type nat hook postrouting priority srcnat + 10; }\n chain d { type nat hook prerouting priority dstnat - 5; }\n chain e { type nat hook output priority filter+5; }\n}\n").unwrap();
     // Filter chains are the filter's: skipped here.
     same(
         "table inet f {\n chain c {\n  type filter hook input priority filter; policy drop;\n  tcp dport 22 accept\n }\n}\n",
         "chains: []",
+    );
+}
+
+/// The chains of one hook join in priority order: tables of families ip and ip6
+/// always, others where the earlier chain never accepts (a later one that would come
+/// after an accepting chain is refused: see the refusals).
+#[test]
+fn chains_of_one_hook_join_in_priority_order() {
+    same(
+        include_str!("rulesets/join.nft"),
+        r#"
+chains:
+  - name: post,post6,post4
+    hook: postrouting
+    rules:
+      - {match: {proto: tcp, dport: 25}, action: {snat: {to: 192.0.2.25}}}
+      - {match: {family: ipv6, daddr: "fd00::/8"}, action: accept}
+      - {match: {family: ipv6}, action: {snat: {to: "2001:db8::1"}}}
+      - {match: {family: ipv4, daddr: 10.0.0.0/8}, action: accept}
+      - {match: {family: ipv4}, action: {snat: {to: 192.0.2.1}}}
+"#,
     );
 }
 
@@ -197,10 +181,11 @@ fn what_nat_chains_cannot_do_is_refused_where_it_is_written() {
         ("table inet t {\n chain c { type nat hook postrouting priority raw; }\n}\n", "2:47", "after conntrack"),
         ("table inet t {\n chain c { type nat hook postrouting priority bogus; }\n}\n", "2:47", "priority `bogus`"),
         ("table inet t {\n chain c { type nat hook postrouting priority srcnat; policy drop; }\n}\n", "2:62", "policy `drop`"),
+        ("table ip t {\n chain c { type nat hook input priority 100;\n masquerade random\n }\n}\n", "3:2", "masquerade belongs in a nat chain on postrouting"),
         ("table inet t {\n chain c { type nat hook input priority srcnat; }\n}\n", "2:41", "not a priority's name at hook input"),
         ("table ip t {\n chain c { type nat hook postrouting priority srcnat;\n snat ip6 to fd00::1\n }\n}\n", "3:2", "other family"),
         ("table ip6 t {\n chain c { type nat hook postrouting priority srcnat;\n snat to 192.0.2.1\n }\n}\n", "3:10", "but the rule matches only"),
-        ("table ip a {\n chain c { type nat hook postrouting priority srcnat; }\n}\ntable ip b {\n chain d { type nat hook postrouting priority srcnat; }\n}\n", "5:26", "already defined"),
+        ("table ip a {\n chain c { type nat hook postrouting priority srcnat;\n ip daddr 10.0.0.0/8 accept\n }\n}\ntable inet b {\n chain d { type nat hook postrouting priority srcnat; }\n}\n", "7:26", "`c` accepts at 3:2"),
     ] {
         let e = load(text).unwrap_err();
         assert!(
