@@ -26,6 +26,9 @@
 //!         - action: {masquerade: {addresses: [192.0.2.1, "2001:db8::1"]}}
 //! ```
 //!
+//! With `ruleset: FILE` (which `brickwall --ruleset` fills in), the nat chains of an
+//! nftables ruleset join these ([`nft`]).
+//!
 //! The control entry point answers `{"op":"stats"}` with the plugin's counters. A
 //! packet it translates carries, in a replay's report, its tuple after the translation
 //! (the note [`REPORT_NOTE`]).

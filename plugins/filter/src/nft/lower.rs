@@ -1,10 +1,6 @@
 //! One nftables rule in the filter's own rule config (the shape the YAML rules have, as
-//! JSON, so that both are read and checked by the same code): its matches (`ct state`,
-//! `ct status`, `ct direction`, `ct mark`, `ct helper`, `ct label`, `ct zone`, `meta
-//! l4proto`, `meta nfproto`, `meta mark`, `meta length`, `meta pkttype`, `ip`/`ip6`
-//! addresses, protocol, `ttl`/`hoplimit` and `dscp`, `tcp`/`udp`/`sctp`/`th` ports (with
-//! comparisons as ranges), `tcp flags`, `iif`/`oif`, `iifname`/`oifname`,
-//! `icmp`/`icmpv6 type` and `code`), its `limit rate` and `quota`, its statements
+//! JSON, so that both are read and checked by the same code): its matches (read by the
+//! shared [`brickwall_nft::rule::Reader`]), its `limit rate` and `quota`, its statements
 //! (`counter`, `log`, `meta mark set`, `ct mark set`, `ct helper set`, `ct label set`,
 //! `notrack`, `comment`) and its verdict (`accept`, `drop`, `queue`, `reject`, `jump`,
 //! `goto`, `return`). Anything else is an error naming the word and where it is.

@@ -1,13 +1,17 @@
 //! Rulesets in nftables' own syntax (a file as `nft -f` reads it, or what `nft list
 //! ruleset` prints), read into the filter's chains: the subset the filter can do, and
-//! for everything else an error naming the line, the column and the word.
+//! for everything else an error naming the line, the column and the word. The syntax
+//! and the match words are `brickwall-nft`'s (shared with the NAT plugin); this module
+//! reads what only filter chains have.
 //!
 //! - Tables of family `inet`, `ip` or `ip6`; in an `ip` or `ip6` table every rule also
 //!   matches the family, and a `drop` policy becomes a last rule dropping that family
 //!   (the chain itself accepts the other).
 //! - Base chains of type `filter` at priority `filter` (0) or `raw` (-300), on
 //!   prerouting, input, forward, output or postrouting, one per type and hook; and
-//!   regular chains, which `jump` and `goto` reach.
+//!   regular chains, which `jump` and `goto` reach. Chains of type `nat`, and the
+//!   regular chains of tables whose base chains are all nat chains, are the NAT
+//!   plugin's and are skipped here.
 //! - Named sets (their elements, where `@name` refers to them) and `ct helper` objects
 //!   (`ct helper set "NAME"` assigns the object's helper type).
 //! - Rules: see [`lower`].
