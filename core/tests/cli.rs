@@ -712,6 +712,10 @@ table ip6 nat6 {
             "plugin-join.nft",
             include_str!("../../plugins/nat/tests/rulesets/join.nft"),
         ),
+        (
+            "plugin-jumps.nft",
+            include_str!("../../plugins/nat/tests/rulesets/jumps.nft"),
+        ),
     ] {
         std::fs::write(dir.join(name), text).unwrap();
         common::nft_check(&dir.join(name));

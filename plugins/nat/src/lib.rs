@@ -201,7 +201,10 @@ impl Nat {
                     return Err(REASON_NO_ADDRESS);
                 }
             },
-            Some(Action::Accept) | None => (Range::null(&curr, m), true),
+            // (`eval` follows jumps: only translations and accepts decide.)
+            Some(Action::Accept | Action::Jump(_) | Action::Goto(_) | Action::Return) | None => {
+                (Range::null(&curr, m), true)
+            }
         };
         let used = |f: &Flow| self.ct.tuple_taken(&f.to_reply(&conn.reply));
         let new = match self.chooser.choose(&curr, &range, m, &used) {

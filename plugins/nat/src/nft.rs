@@ -4,19 +4,21 @@
 //! only nat chains have:
 //!
 //! - base chains of type `nat` on prerouting, input, output or postrouting, at any
-//!   priority after conntrack's (-200), with policy `accept`; filter chains (and the
-//!   regular chains of tables that have any) are the filter's, and are skipped here;
+//!   priority after conntrack's (-200), with policy `accept`, those of one hook joined
+//!   in priority order where that means the same; the regular chains of tables with
+//!   only nat chains, which `jump` and `goto` reach; filter chains (and the regular
+//!   chains of tables that have any) are the filter's, and are skipped here;
 //! - `snat [ip|ip6] to ADDR[-ADDR][:PORT[-PORT]]` and `dnat ...` (IPv6 in brackets
 //!   before a port; in an `inet` table an address needs its family named, as nft
 //!   requires), `masquerade [to :PORT[-PORT]]`, `redirect [to [:]PORT[-PORT]]`, each
 //!   with the flags `random`, `fully-random` and `persistent` (a comma list); ports
 //!   need a transport protocol match before them, as in nft;
-//! - the verdicts `accept` and `return` (which, in a base chain, ends it untranslated),
-//!   `counter` (its printed counts ignored) and `comment`; a rule with no NAT
-//!   statement and no verdict translates nothing and is left out.
+//! - the verdicts `accept`, `jump`, `goto` and `return` (which, in a base chain, ends
+//!   it untranslated), `counter` (its printed counts ignored) and `comment`; a rule
+//!   with no NAT statement and no verdict translates nothing and is left out.
 //!
-//! Everything else (`drop`, `jump`, `goto`, maps, prefixes) is an error naming the
-//! line, column and word.
+//! Everything else (`drop`, maps, prefixes) is an error naming the line, column and
+//! word.
 
 use brickwall_nft::lex::{Tok, Token};
 use brickwall_nft::parse::{self, Family};
@@ -52,15 +54,19 @@ impl NftChain {
 /// of different families (`ip` and `ip6`).
 pub fn chains(text: &str) -> Result<Vec<NftChain>, NftError> {
     let mut parts = Vec::new();
+    let mut regular = Vec::new();
     for table in brickwall_nft::tables(text)? {
         let cx = Context {
             family: table.family,
             sets: &table.sets,
             helpers: &table.helpers,
         };
+        let nat_table = brickwall_nft::nat_table(&table);
         for c in &table.chains {
-            if let Some(base) = c.base.as_ref().filter(|b| b.kind.word() == Some("nat")) {
-                parts.push(chain(c, base, &cx)?);
+            match &c.base {
+                Some(base) if base.kind.word() == Some("nat") => parts.push(chain(c, base, &cx)?),
+                None if nat_table => regular.push(regular_chain(c, &cx)?),
+                _ => {}
             }
         }
     }
@@ -96,7 +102,45 @@ pub fn chains(text: &str) -> Result<Vec<NftChain>, NftError> {
         }
         out.push(join(&group)?);
     }
+    out.extend(regular);
     Ok(out)
+}
+
+/// A regular chain of a table with only nat chains (a jump target), lowered and read
+/// as a YAML chain is.
+fn regular_chain(c: &parse::Chain, cx: &Context) -> Result<NftChain, NftError> {
+    let mut positions = vec![
+        (String::new(), (c.name.line, c.name.col)),
+        ("name".to_string(), (c.name.line, c.name.col)),
+    ];
+    let mut rules = Vec::new();
+    for tokens in &c.rules {
+        let Some(l) = rule(tokens, cx, true)? else {
+            continue;
+        };
+        let j = rules.len();
+        positions.push((format!("rules[{j}]"), (tokens[0].line, tokens[0].col)));
+        positions.extend(
+            l.positions
+                .into_iter()
+                .map(|(k, at)| (format!("rules[{j}].{k}"), at)),
+        );
+        rules.push(l.rule);
+    }
+    read(json!({"name": word(&c.name), "rules": rules}), positions)
+}
+
+/// A lowered chain read as the YAML chains are.
+fn read(value: Value, positions: Positions) -> Result<NftChain, NftError> {
+    let cfg: ChainCfg = serde_path_to_error::deserialize(value).map_err(|e| {
+        let (line, col) = locate(&positions, &e.path().to_string());
+        NftError {
+            line,
+            col,
+            message: e.into_inner().to_string(),
+        }
+    })?;
+    Ok(NftChain { cfg, positions })
 }
 
 /// One nat base chain, lowered: its rules in the config's shape, and what joining it
@@ -131,15 +175,7 @@ fn join(group: &[&Part]) -> Result<NftChain, NftError> {
     }
     let names: Vec<&str> = group.iter().map(|p| p.name.as_str()).collect();
     let value = json!({"name": names.join(","), "hook": first.hook, "rules": rules});
-    let cfg: ChainCfg = serde_path_to_error::deserialize(value).map_err(|e| {
-        let (line, col) = locate(&positions, &e.path().to_string());
-        NftError {
-            line,
-            col,
-            message: e.into_inner().to_string(),
-        }
-    })?;
-    Ok(NftChain { cfg, positions })
+    read(value, positions)
 }
 
 /// A word or string without its quotes.
@@ -188,10 +224,16 @@ fn chain(c: &parse::Chain, base: &parse::Base, cx: &Context) -> Result<Part, Nft
         rules: Vec::new(),
     };
     for tokens in &c.rules {
-        let Some(l) = rule(tokens, cx)? else {
+        let Some(l) = rule(tokens, cx, false)? else {
             continue;
         };
-        if l.rule.get("action") == Some(&json!("accept")) && part.accepts.is_none() {
+        // A jump may accept in the chain it runs.
+        let accepts = match l.rule.get("action") {
+            Some(Value::String(a)) => a == "accept",
+            Some(Value::Object(a)) => a.contains_key("jump") || a.contains_key("goto"),
+            _ => false,
+        };
+        if accepts && part.accepts.is_none() {
             part.accepts = Some(tokens[0].clone());
         }
         part.rules
@@ -206,10 +248,12 @@ struct Lowered {
     positions: Positions,
 }
 
-/// Lowers one rule; `None` for a rule that neither translates nor decides.
-fn rule(tokens: &[Token], cx: &Context) -> Result<Option<Lowered>, NftError> {
+/// Lowers one rule (of a regular chain, where `return` leaves it, with `regular`);
+/// `None` for a rule that neither translates nor decides.
+fn rule(tokens: &[Token], cx: &Context, regular: bool) -> Result<Option<Lowered>, NftError> {
     let mut r = Reader::new(tokens, cx)?;
     let mut action: Option<(Value, &Token)> = None;
+    let mut jump: Option<(Value, &Token)> = None;
     let mut verdict: Option<&Token> = None;
     let mut comment = None;
     // The NAT statement's `to` with ports, checked once the matches are all read.
@@ -241,7 +285,20 @@ fn rule(tokens: &[Token], cx: &Context) -> Result<Option<Lowered>, NftError> {
                     r.i += 2;
                 }
             }
-            "accept" | "return" => verdict = Some(t),
+            "accept" => verdict = Some(t),
+            "return" if !regular => verdict = Some(t),
+            "return" => {
+                jump = Some((json!("return"), t));
+                verdict = Some(t);
+            }
+            "jump" | "goto" => {
+                let target = match r.next_token() {
+                    Some(n) if matches!(n.tok, Tok::Word(_) | Tok::Str(_)) => word(n),
+                    _ => return Err(NftError::at(t, format!("`{w}` needs a chain's name"))),
+                };
+                jump = Some((json!({ w: target }), t));
+                verdict = Some(t);
+            }
             "snat" | "dnat" | "masquerade" | "redirect" => {
                 if let Some((_, first)) = &action {
                     return Err(NftError::at(
@@ -268,12 +325,6 @@ fn rule(tokens: &[Token], cx: &Context) -> Result<Option<Lowered>, NftError> {
                     format!("`{w}` in a nat chain is not supported: its rules translate or accept"),
                 ))
             }
-            "jump" | "goto" => {
-                return Err(NftError::at(
-                    t,
-                    format!("`{w}` in a nat chain is not supported yet"),
-                ))
-            }
             _ if r.matches(t)? => {}
             _ => {
                 return Err(NftError::at(
@@ -295,7 +346,7 @@ fn rule(tokens: &[Token], cx: &Context) -> Result<Option<Lowered>, NftError> {
             ));
         }
     }
-    let (action, at) = match (action, verdict) {
+    let (action, at) = match (action.or(jump), verdict) {
         (Some(a), _) => a,
         (None, Some(v)) => (json!("accept"), v),
         (None, None) => return Ok(None),

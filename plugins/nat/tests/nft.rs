@@ -104,6 +104,48 @@ chains:
     );
 }
 
+/// Regular chains of a table with only nat chains, and `jump`, `goto` and `return`,
+/// read as the YAML's regular chains.
+#[test]
+fn jumps_read_as_their_yaml() {
+    const JUMPS: &str = include_str!("rulesets/jumps.nft");
+    same(
+        JUMPS,
+        r#"
+chains:
+  - name: postrouting
+    hook: postrouting
+    rules:
+      - {match: {family: ipv4, saddr: 10.0.0.1}, action: {jump: clients}}
+      - {match: {family: ipv4, proto: udp}, action: {goto: udp_out}}
+      - {match: {family: ipv4}, action: {snat: {to: 192.0.2.3}}}
+  - name: clients
+    rules:
+      - {match: {family: ipv4, proto: tcp, dport: 22}, action: return}
+      - {match: {family: ipv4, proto: tcp}, action: {snat: {to: 192.0.2.1}}}
+  - name: udp_out
+    rules:
+      - {match: {family: ipv4, proto: udp, dport: 53}, action: {snat: {to: 192.0.2.2}}}
+"#,
+    );
+    load(JUMPS).unwrap();
+    // A loop, and a translation a hook reaching it cannot have, at their places.
+    let e = load(&JUMPS.replace(
+        "udp dport 53 snat to 192.0.2.2",
+        "udp dport 53 goto udp_out",
+    ))
+    .unwrap_err();
+    assert!(
+        e.starts_with("nat.nft:7:22: ") && e.contains("a loop"),
+        "{e}"
+    );
+    let e = load(&JUMPS.replace("snat to 192.0.2.2", "dnat to 10.0.0.2")).unwrap_err();
+    assert!(
+        e.starts_with("nat.nft:7:22: ") && e.contains("dnat belongs in a nat chain on prerouting or output, not postrouting (`udp_out` is reached"),
+        "{e}"
+    );
+}
+
 /// Each refusal names the line, the column and the word, in the reader or, for what
 /// the rule compiler finds, through the chain's positions.
 #[test]
@@ -142,7 +184,7 @@ fn what_nat_chains_cannot_do_is_refused_where_it_is_written() {
             "dnat belongs in a nat chain on prerouting or output",
         ),
         ("    drop\n", "4:5", "`drop` in a nat chain"),
-        ("    jump other\n", "4:5", "`jump` in a nat chain"),
+        ("    jump other\n", "4:5", "no regular chain named `other`"),
         (
             "    snat ip prefix to 10.0.0.0/24\n",
             "4:13",
