@@ -716,6 +716,10 @@ table ip6 nat6 {
             "plugin-jumps.nft",
             include_str!("../../plugins/nat/tests/rulesets/jumps.nft"),
         ),
+        (
+            "plugin-mixed.nft",
+            include_str!("../../plugins/nat/tests/rulesets/mixed.nft"),
+        ),
     ] {
         std::fs::write(dir.join(name), text).unwrap();
         common::nft_check(&dir.join(name));

@@ -72,9 +72,48 @@ pub fn locate(positions: &[(String, (usize, usize))], path: &str) -> (usize, usi
         .map_or((0, 0), |(_, at)| *at)
 }
 
-/// Whether the table's base chains are all of type `nat` (and it has one): its regular
-/// chains are then the nat chains' jump targets, not the filter's.
-pub fn nat_table(t: &parse::Table) -> bool {
-    let mut bases = t.chains.iter().filter_map(|c| c.base.as_ref()).peekable();
-    bases.peek().is_some() && bases.all(|b| b.kind.word() == Some("nat"))
+/// For each chain of the table, whether it is a nat chain's: a base chain of type
+/// `nat`, or a regular chain that nat chains reach (through `jump` and `goto`, directly
+/// or not) and no other base chain does. The others are the filter's.
+pub fn nat_chains(t: &parse::Table) -> Vec<bool> {
+    let name = |c: &parse::Chain| c.name.shown().trim_matches('"').to_string();
+    let index: Vec<String> = t.chains.iter().map(name).collect();
+    // Each chain's jump targets, by index.
+    let targets: Vec<Vec<usize>> = t
+        .chains
+        .iter()
+        .map(|c| {
+            c.rules
+                .iter()
+                .flat_map(|r| r.windows(2))
+                .filter(|w| matches!(w[0].word(), Some("jump" | "goto")))
+                .filter_map(|w| {
+                    let n = w[1].shown().trim_matches('"').to_string();
+                    index.iter().position(|x| *x == n)
+                })
+                .collect()
+        })
+        .collect();
+    // What the base chains of each kind reach.
+    let reached = |nat: bool| {
+        let mut seen = vec![false; t.chains.len()];
+        let mut todo: Vec<usize> = (0..t.chains.len())
+            .filter(|&i| {
+                t.chains[i]
+                    .base
+                    .as_ref()
+                    .is_some_and(|b| (b.kind.word() == Some("nat")) == nat)
+            })
+            .collect();
+        while let Some(i) = todo.pop() {
+            if !std::mem::replace(&mut seen[i], true) {
+                todo.extend(&targets[i]);
+            }
+        }
+        seen
+    };
+    let (by_nat, by_other) = (reached(true), reached(false));
+    (0..t.chains.len())
+        .map(|i| by_nat[i] && !by_other[i])
+        .collect()
 }

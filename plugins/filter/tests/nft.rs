@@ -238,6 +238,18 @@ fn later_errors_point_into_the_ruleset() {
     );
 }
 
+/// A table of filter and nat chains: the filter takes its base chains and the regular
+/// chains they reach, and leaves the nat chains and theirs to the NAT plugin.
+#[test]
+fn nat_chains_and_theirs_are_left_to_nat() {
+    let names: Vec<String> = nft::chains(include_str!("../../nat/tests/rulesets/mixed.nft"))
+        .unwrap()
+        .iter()
+        .map(|c| c.cfg.name.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["allowed", "input"]);
+}
+
 #[test]
 fn a_ruleset_reads_alone() {
     let chains = nft::chains("flush ruleset\n").unwrap();

@@ -5,9 +5,9 @@
 //!
 //! - base chains of type `nat` on prerouting, input, output or postrouting, at any
 //!   priority after conntrack's (-200), with policy `accept`, those of one hook joined
-//!   in priority order where that means the same; the regular chains of tables with
-//!   only nat chains, which `jump` and `goto` reach; filter chains (and the regular
-//!   chains of tables that have any) are the filter's, and are skipped here;
+//!   in priority order where that means the same; the regular chains that only nat
+//!   chains reach, through `jump` and `goto`; filter chains (and the regular chains
+//!   they reach, or that nothing reaches) are the filter's, and are skipped here;
 //! - `snat [ip|ip6] to ADDR[-ADDR][:PORT[-PORT]]` and `dnat ...` (IPv6 in brackets
 //!   before a port; in an `inet` table an address needs its family named, as nft
 //!   requires), `masquerade [to :PORT[-PORT]]`, `redirect [to [:]PORT[-PORT]]`, each
@@ -61,12 +61,12 @@ pub fn chains(text: &str) -> Result<Vec<NftChain>, NftError> {
             sets: &table.sets,
             helpers: &table.helpers,
         };
-        let nat_table = brickwall_nft::nat_table(&table);
-        for c in &table.chains {
+        let nat = brickwall_nft::nat_chains(&table);
+        for (c, nat) in table.chains.iter().zip(nat) {
             match &c.base {
-                Some(base) if base.kind.word() == Some("nat") => parts.push(chain(c, base, &cx)?),
-                None if nat_table => regular.push(regular_chain(c, &cx)?),
-                _ => {}
+                _ if !nat => {}
+                Some(base) => parts.push(chain(c, base, &cx)?),
+                None => regular.push(regular_chain(c, &cx)?),
             }
         }
     }
@@ -106,8 +106,8 @@ pub fn chains(text: &str) -> Result<Vec<NftChain>, NftError> {
     Ok(out)
 }
 
-/// A regular chain of a table with only nat chains (a jump target), lowered and read
-/// as a YAML chain is.
+/// A regular chain that only nat chains reach (a jump target), lowered and read as a
+/// YAML chain is.
 fn regular_chain(c: &parse::Chain, cx: &Context) -> Result<NftChain, NftError> {
     let mut positions = vec![
         (String::new(), (c.name.line, c.name.col)),

@@ -104,8 +104,8 @@ chains:
     );
 }
 
-/// Regular chains of a table with only nat chains, and `jump`, `goto` and `return`,
-/// read as the YAML's regular chains.
+/// Regular chains that only nat chains reach, and `jump`, `goto` and `return`, read
+/// as the YAML's regular chains; the filter's regular chains stay the filter's.
 #[test]
 fn jumps_read_as_their_yaml() {
     const JUMPS: &str = include_str!("rulesets/jumps.nft");
@@ -129,6 +129,20 @@ chains:
 "#,
     );
     load(JUMPS).unwrap();
+    // A table of filter and nat chains: each kind takes the regular chains it reaches.
+    same(
+        include_str!("rulesets/mixed.nft"),
+        r#"
+chains:
+  - name: postrouting
+    hook: postrouting
+    rules:
+      - {match: {family: ipv4, saddr: 10.0.0.0/8}, action: {goto: masq}}
+  - name: masq
+    rules:
+      - {match: {oifname: wan0}, action: masquerade}
+"#,
+    );
     // A loop, and a translation a hook reaching it cannot have, at their places.
     let e = load(&JUMPS.replace(
         "udp dport 53 snat to 192.0.2.2",

@@ -10,8 +10,8 @@
 //! - Base chains of type `filter` at priority `filter` (0) or `raw` (-300), on
 //!   prerouting, input, forward, output or postrouting, one per type and hook; and
 //!   regular chains, which `jump` and `goto` reach. Chains of type `nat`, and the
-//!   regular chains of tables whose base chains are all nat chains, are the NAT
-//!   plugin's and are skipped here.
+//!   regular chains that only nat chains reach, are the NAT plugin's and are skipped
+//!   here.
 //! - Named sets (their elements, where `@name` refers to them) and `ct helper` objects
 //!   (`ct helper set "NAME"` assigns the object's helper type).
 //! - Rules: see [`lower`].
@@ -49,8 +49,8 @@ impl NftChain {
 }
 
 /// Reads a ruleset into the filter's chains: its filter chains and the regular chains
-/// of tables that have any (the nat chains, and the regular chains of tables with only
-/// nat chains, are the NAT plugin's).
+/// they reach (the nat chains, and the regular chains only nat chains reach, are the
+/// NAT plugin's).
 pub fn chains(text: &str) -> Result<Vec<NftChain>, NftError> {
     let mut out = Vec::new();
     for table in brickwall_nft::tables(text)? {
@@ -59,12 +59,8 @@ pub fn chains(text: &str) -> Result<Vec<NftChain>, NftError> {
             sets: &table.sets,
             helpers: &table.helpers,
         };
-        let nat_table = brickwall_nft::nat_table(&table);
-        for c in &table.chains {
-            let nat = match &c.base {
-                Some(b) => b.kind.word() == Some("nat"),
-                None => nat_table,
-            };
+        let nat = brickwall_nft::nat_chains(&table);
+        for (c, nat) in table.chains.iter().zip(nat) {
             if !nat {
                 out.push(chain(c, &cx)?);
             }
