@@ -31,6 +31,8 @@ use std::process::Output;
 const PUBLIC4: &str = "10.77.0.100";
 /// The same for IPv6.
 const PUBLIC6: &str = "fd77::100";
+/// The address the client leaves with after the ruleset changes (SIGHUP).
+const PUBLIC4_NEXT: &str = "10.77.0.101";
 /// The forwarded address: `DNAT4:2121` reaches the server's port 21.
 const DNAT4: &str = "10.77.0.200";
 /// The client's link address, set so the server's neighbour entries can name it.
@@ -243,6 +245,68 @@ fn with_helpers(tag: &str, ruleset: bool) {
         ],
     ] {
         assert!(has(&line), "{line:?}: {table}");
+    }
+    firewall::stop_brickwall(&mut run.t);
+}
+
+/// SIGHUP reads the ruleset again for NAT as for the filter: once the ruleset names
+/// another address, a new connection leaves with it.
+#[test]
+fn sighup_reads_the_nat_chains_of_the_ruleset_again() {
+    let mut run = Run::start("nathup", &[], true);
+    let t = &mut run.t;
+    let server = t.server.clone();
+    t.exec(
+        &server,
+        &[
+            "ip",
+            "neigh",
+            "replace",
+            PUBLIC4_NEXT,
+            "lladdr",
+            CLIENT_MAC,
+            "dev",
+            "s0",
+            "nud",
+            "permanent",
+        ],
+    );
+    let ping = |t: &Topology| {
+        t.try_exec(&t.client, &["ping", "-c", "1", "-W", "2", SERVER4])
+            .status
+            .success()
+    };
+    assert!(ping(t), "ping before the reload");
+    let rules = t.dir.join("nat.nft");
+    let before = format!("snat to {PUBLIC4}\n");
+    let text = nat_ruleset();
+    assert!(text.contains(&before), "{text}");
+    std::fs::write(
+        &rules,
+        text.replace(&before, &format!("snat to {PUBLIC4_NEXT}\n")),
+    )
+    .expect("the new ruleset");
+    let pid = t.pid("brickwall").expect("the engine runs") as i32;
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(pid, libc::SIGHUP) };
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !t.log("brickwall").contains("SIGHUP:") {
+        assert!(
+            std::time::Instant::now() < end,
+            "no reload:\n{}",
+            t.log("brickwall")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let log = t.log("brickwall");
+    assert!(log.contains("SIGHUP: reloaded"), "{log}");
+    assert!(ping(t), "ping after the reload");
+    let table = run.table();
+    for public in [PUBLIC4, PUBLIC4_NEXT] {
+        assert!(
+            table.contains(&format!("src={SERVER4} dst={public} ")),
+            "no connection translated to {public}:\n{table}"
+        );
     }
     firewall::stop_brickwall(&mut run.t);
 }
