@@ -652,7 +652,8 @@ pub fn control(data: &[u8]) {
 }
 
 /// Configuration text: the engine's YAML (and with it conntrack's and the filter's
-/// sections), refused with an error naming the file, or building an engine.
+/// sections), refused with an error naming the file, or building an engine; and the
+/// same text as an nftables ruleset, read by the filter and by NAT.
 pub fn config(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;

@@ -8,6 +8,8 @@
 //!
 //! Every error names the 1-based line and column of the word it is about.
 
+#![warn(missing_docs)]
+
 pub mod lex;
 pub mod parse;
 pub mod rule;
