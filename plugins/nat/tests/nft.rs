@@ -69,6 +69,35 @@ chains:
         action: {snat: {to: "fd00::1-fd00::4", flags: []}}
 "#;
 
+/// `ruleset: FILE` alone reads the file; one it cannot read is named.
+#[test]
+fn a_ruleset_file_is_read() {
+    let dir = std::env::temp_dir().join(format!("bw-nat-nft-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("nat.nft");
+    std::fs::write(
+        &file,
+        RULESET.replace("dnat to 10.0.0.53", "dnat to 10.0.0.300"),
+    )
+    .unwrap();
+    let section = |f: &std::path::Path| serde_json::json!({"ruleset": f}).to_string();
+    let e = rules::load(&section(&file)).map(|_| ()).unwrap_err();
+    assert!(
+        e.starts_with(&format!("{}:6:", file.display())) && e.contains("not an IPv4"),
+        "{e}"
+    );
+    std::fs::write(&file, RULESET).unwrap();
+    rules::load(&section(&file)).unwrap();
+    let e = rules::load(&section(&dir.join("none.nft")))
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        e.contains("ruleset: cannot read") && e.contains("none.nft"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Every statement, flag, family and priority form reads as its YAML, and loads.
 #[test]
 fn nat_chains_read_as_their_yaml() {
