@@ -69,6 +69,28 @@ chains:
         action: {snat: {to: "fd00::1-fd00::4", flags: []}}
 "#;
 
+/// What `nft list ruleset` (nftables 1.0.6) printed after loading the test rulesets
+/// reads as the rulesets themselves.
+#[test]
+fn what_nft_list_ruleset_prints_reads_as_what_was_loaded() {
+    let shapes = |text: &str| -> Vec<String> {
+        nft::chains(text)
+            .unwrap_or_else(|e| panic!("{e}\n{text}"))
+            .iter()
+            .map(|c| format!("{:?}", c.cfg))
+            .collect()
+    };
+    for (loaded, listed) in [
+        (RULESET, include_str!("rulesets/nat.listed.nft")),
+        (
+            include_str!("rulesets/jumps.nft"),
+            include_str!("rulesets/jumps.listed.nft"),
+        ),
+    ] {
+        assert_eq!(shapes(listed), shapes(loaded));
+    }
+}
+
 /// `ruleset: FILE` alone reads the file; one it cannot read is named.
 #[test]
 fn a_ruleset_file_is_read() {
