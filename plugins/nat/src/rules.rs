@@ -169,39 +169,27 @@ pub struct Chain {
     pub regular: Arc<[Chain]>,
 }
 
-/// Where a walk through a chain ended.
-enum Walk<'a> {
-    /// A rule translated or accepted.
-    Decided(&'a Rule),
-    /// The chain was left (`return`, or a `goto`'s chain ended).
-    Left,
-    /// No rule decided.
-    End,
-}
-
 impl Chain {
     /// The rule that decides the packet (the first matching one of its family,
     /// through `jump` and `goto`), counted; none when no rule decides.
     pub fn eval(&self, pkt: &PacketView) -> Option<&Rule> {
         let facts = Facts::of(pkt);
-        match walk(&self.rules, &self.regular, &facts, pkt, 0) {
-            Walk::Decided(rule) => {
-                rule.hits.fetch_add(1, Ordering::Relaxed);
-                Some(rule)
-            }
-            Walk::Left | Walk::End => None,
-        }
+        let rule = walk(&self.rules, &self.regular, &facts, pkt, 0)?;
+        rule.hits.fetch_add(1, Ordering::Relaxed);
+        Some(rule)
     }
 }
 
-/// Walks `rules`, following `jump` and `goto` into `regular`.
+/// The rule of `rules` that decides (following `jump` and `goto` into `regular`);
+/// none when the chain ends, returns or its `goto`'s chain ends undecided (either
+/// way the chain is left, and a `jump` to it goes on after the jump).
 fn walk<'a>(
     rules: &'a [Rule],
     regular: &'a [Chain],
     facts: &Facts,
     pkt: &PacketView,
     depth: usize,
-) -> Walk<'a> {
+) -> Option<&'a Rule> {
     for r in rules {
         let family_ok = match r.action {
             Action::Nat(n) => n.family().is_none_or(|f| Some(f) == facts.family),
@@ -212,27 +200,22 @@ fn walk<'a>(
         }
         // Loops and depths beyond MAX_DEPTH are refused at load; the depth check keeps
         // a bad table from recursing without end all the same.
-        let call = |n: u32| match regular.get(n as usize).filter(|_| depth < MAX_DEPTH) {
-            Some(c) => walk(&c.rules, regular, facts, pkt, depth + 1),
-            None => Walk::End,
+        let call = |n: u32| {
+            let c = regular.get(n as usize).filter(|_| depth < MAX_DEPTH)?;
+            walk(&c.rules, regular, facts, pkt, depth + 1)
         };
         match r.action {
-            Action::Nat(_) | Action::Accept => return Walk::Decided(r),
-            Action::Return => return Walk::Left,
+            Action::Nat(_) | Action::Accept => return Some(r),
+            Action::Return => return None,
             Action::Jump(n) => {
-                if let Walk::Decided(d) = call(n) {
-                    return Walk::Decided(d);
+                if let Some(d) = call(n) {
+                    return Some(d);
                 }
             }
-            Action::Goto(n) => {
-                return match call(n) {
-                    Walk::Decided(d) => Walk::Decided(d),
-                    Walk::Left | Walk::End => Walk::Left,
-                }
-            }
+            Action::Goto(n) => return call(n),
         }
     }
-    Walk::End
+    None
 }
 
 fn err<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T, CompileError> {
