@@ -452,3 +452,51 @@ fn helper(name: &Token, body: Vec<Vec<Token>>) -> Result<String, NftError> {
     }
     kind.ok_or_else(|| NftError::at(name, "this ct helper has no `type`"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The base chain of a one-chain ruleset whose chain line is `line`.
+    fn base(line: &str) -> Base {
+        let text = format!("table inet t {{\n chain c {{ {line} }}\n}}\n");
+        let tokens = crate::lex::tokens(&text).unwrap();
+        let mut tables = ruleset(&tokens).unwrap();
+        tables.remove(0).chains.remove(0).base.unwrap()
+    }
+
+    #[test]
+    fn priorities_read_as_nft_reads_them() {
+        for (line, want) in [
+            ("type filter hook input priority filter;", Ok(0)),
+            ("type filter hook input priority raw;", Ok(-300)),
+            ("type filter hook input priority -7;", Ok(-7)),
+            ("type nat hook postrouting priority srcnat + 10;", Ok(110)),
+            ("type nat hook postrouting priority srcnat+10;", Ok(110)),
+            ("type nat hook prerouting priority dstnat - 5;", Ok(-105)),
+            ("type nat hook output priority dstnat;", Ok(-100)),
+            ("type filter hook forward priority security;", Ok(50)),
+            ("type filter hook forward priority mangle;", Ok(-150)),
+            ("type nat hook input priority srcnat;", Err("at hook input")),
+            (
+                "type nat hook postrouting priority dstnat;",
+                Err("at hook postrouting"),
+            ),
+            (
+                "type filter hook input priority first;",
+                Err("priority `first`"),
+            ),
+            (
+                "type filter hook input priority filter + x;",
+                Err("priority `filter+x`"),
+            ),
+        ] {
+            let got = base(line).priority_value();
+            match (got, want) {
+                (Ok(n), Ok(w)) => assert_eq!(n, w, "{line}"),
+                (Err(e), Err(w)) => assert!(e.message.contains(w) && e.col > 1, "{line}: {e}"),
+                (got, want) => panic!("{line}: {got:?}, wanted {want:?}"),
+            }
+        }
+    }
+}
