@@ -31,6 +31,8 @@ use std::process::Output;
 const PUBLIC4: &str = "10.77.0.100";
 /// The same for IPv6.
 const PUBLIC6: &str = "fd77::100";
+/// The address the client leaves with after the ruleset changes (SIGHUP).
+const PUBLIC4_NEXT: &str = "10.77.0.101";
 /// The forwarded address: `DNAT4:2121` reaches the server's port 21.
 const DNAT4: &str = "10.77.0.200";
 /// The client's link address, set so the server's neighbour entries can name it.
@@ -59,6 +61,29 @@ fn nat_config() -> String {
     )
 }
 
+/// The same translations as [`nat_config`] as an nftables ruleset (`--ruleset`).
+fn nat_ruleset() -> String {
+    format!(
+        r#"table ip nat {{
+    chain prerouting {{
+        type nat hook prerouting priority dstnat; policy accept;
+        ip daddr {DNAT4} tcp dport 2121 dnat to {SERVER4}:21
+    }}
+    chain postrouting {{
+        type nat hook postrouting priority srcnat; policy accept;
+        ip saddr {CLIENT4} snat to {PUBLIC4}
+    }}
+}}
+table ip6 nat6 {{
+    chain postrouting {{
+        type nat hook postrouting priority srcnat; policy accept;
+        ip6 saddr {CLIENT6} snat to {PUBLIC6}
+    }}
+}}
+"#
+    )
+}
+
 /// A running topology with brickwall translating the client.
 struct Run {
     t: Topology,
@@ -68,7 +93,9 @@ struct Run {
 }
 
 impl Run {
-    fn start(tag: &str, helpers: &[Helper]) -> Run {
+    /// With `ruleset`, the translations come from [`nat_ruleset`] (which the real
+    /// `nft -c` takes first) through `--ruleset`, else from [`nat_config`].
+    fn start(tag: &str, helpers: &[Helper], ruleset: bool) -> Run {
         require_live();
         require_tools(&["ngircd", "python3"]);
         let mut t = Topology::new(tag);
@@ -84,8 +111,17 @@ impl Run {
         neigh(&t.server, "s0", PUBLIC4, CLIENT_MAC);
         neigh(&t.server, "s0", PUBLIC6, CLIENT_MAC);
         neigh(&t.client, "c0", DNAT4, SERVER_MAC);
-        let config = format!("{}{}", brickwall_config(helpers, "pnet", 1), nat_config());
-        let sock = run_brickwall(&mut t, &config);
+        let sock = if ruleset {
+            let rules = t.dir.join("nat.nft");
+            std::fs::write(&rules, nat_ruleset()).expect("ruleset");
+            let rules = rules.display().to_string();
+            t.exec(&t.fw.clone(), &["nft", "-c", "-f", &rules]);
+            let config = brickwall_config(helpers, "pnet", 1);
+            firewall::run_brickwall_with(&mut t, &config, &["--ruleset", &rules])
+        } else {
+            let config = format!("{}{}", brickwall_config(helpers, "pnet", 1), nat_config());
+            run_brickwall(&mut t, &config)
+        };
         let (big, small) = firewall::serve_files(&mut t, 2 * 1024 * 1024 + 5, 100 * 1024 + 9);
         t.start_ngircd();
         Run {
@@ -162,7 +198,19 @@ impl Run {
 
 #[test]
 fn with_helpers_ftp_tftp_and_irc_dcc_pass_behind_snat_nat66_and_a_port_forward() {
-    let mut run = Run::start("nath", &[FTP, TFTP, IRC]);
+    with_helpers("nath", false);
+}
+
+/// The same with the translations from an nftables ruleset (`--ruleset`).
+#[test]
+fn with_helpers_the_same_passes_with_the_nat_chains_of_an_nft_ruleset() {
+    with_helpers("natr", true);
+}
+
+/// Every scenario passes behind NAT with the helpers, and the table lists the
+/// translated control connections as the kernel would.
+fn with_helpers(tag: &str, ruleset: bool) {
+    let mut run = Run::start(tag, &[FTP, TFTP, IRC], ruleset);
     let got = run.scenarios();
     let failed: Vec<&str> = got.iter().filter(|(_, ok)| !ok).map(|(w, _)| *w).collect();
     let table = run.table();
@@ -201,9 +249,71 @@ fn with_helpers_ftp_tftp_and_irc_dcc_pass_behind_snat_nat66_and_a_port_forward()
     firewall::stop_brickwall(&mut run.t);
 }
 
+/// SIGHUP reads the ruleset again for NAT as for the filter: once the ruleset names
+/// another address, a new connection leaves with it.
+#[test]
+fn sighup_reads_the_nat_chains_of_the_ruleset_again() {
+    let mut run = Run::start("nathup", &[], true);
+    let t = &mut run.t;
+    let server = t.server.clone();
+    t.exec(
+        &server,
+        &[
+            "ip",
+            "neigh",
+            "replace",
+            PUBLIC4_NEXT,
+            "lladdr",
+            CLIENT_MAC,
+            "dev",
+            "s0",
+            "nud",
+            "permanent",
+        ],
+    );
+    let ping = |t: &Topology| {
+        t.try_exec(&t.client, &["ping", "-c", "1", "-W", "2", SERVER4])
+            .status
+            .success()
+    };
+    assert!(ping(t), "ping before the reload");
+    let rules = t.dir.join("nat.nft");
+    let before = format!("snat to {PUBLIC4}\n");
+    let text = nat_ruleset();
+    assert!(text.contains(&before), "{text}");
+    std::fs::write(
+        &rules,
+        text.replace(&before, &format!("snat to {PUBLIC4_NEXT}\n")),
+    )
+    .expect("the new ruleset");
+    let pid = t.pid("brickwall").expect("the engine runs") as i32;
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(pid, libc::SIGHUP) };
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !t.log("brickwall").contains("SIGHUP:") {
+        assert!(
+            std::time::Instant::now() < end,
+            "no reload:\n{}",
+            t.log("brickwall")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let log = t.log("brickwall");
+    assert!(log.contains("SIGHUP: reloaded"), "{log}");
+    assert!(ping(t), "ping after the reload");
+    let table = run.table();
+    for public in [PUBLIC4, PUBLIC4_NEXT] {
+        assert!(
+            table.contains(&format!("src={SERVER4} dst={public} ")),
+            "no connection translated to {public}:\n{table}"
+        );
+    }
+    firewall::stop_brickwall(&mut run.t);
+}
+
 #[test]
 fn without_helpers_no_transfer_passes_behind_nat() {
-    let mut run = Run::start("natn", &[]);
+    let mut run = Run::start("natn", &[], false);
     let got = run.scenarios();
     let passed: Vec<&str> = got.iter().filter(|(_, ok)| *ok).map(|(w, _)| *w).collect();
     assert_eq!(passed, ["ping", "ping -6"], "passed without helpers");

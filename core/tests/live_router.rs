@@ -44,18 +44,7 @@ const FORWARDED_PORT: u16 = 2121;
 /// postrouting, to the output interface's address, of each family, that the engine
 /// gives the NAT plugin).
 fn router_config(helpers: &[Helper], datapath: &str, workers: usize) -> String {
-    let bridged = brickwall_config(helpers, datapath, workers);
-    let live = "live:\n  interfaces: [fc, fs]\n";
-    assert!(bridged.contains(live), "the live tests' config changed");
-    let routed = bridged.replacen(
-        live,
-        &format!(
-            "live:\n  interfaces: [fc, fs]\n  tap: {{name: bwhost}}\n  router:\n    addresses:\n      \
-             fc: [{ROUTER_INSIDE4}/24, \"{ROUTER_INSIDE6}/64\"]\n      \
-             fs: [{ROUTER_OUTSIDE4}/24, \"{ROUTER_OUTSIDE6}/64\"]\n"
-        ),
-        1,
-    );
+    let routed = routed(brickwall_config(helpers, datapath, workers));
     format!(
         r#"{routed}  - builtin: nat
     config:
@@ -69,6 +58,22 @@ fn router_config(helpers: &[Helper], datapath: &str, workers: usize) -> String {
             - match: {{oif: fs, saddr: [10.78.1.0/24, "fd78:1::/64"]}}
               action: masquerade
 "#
+    )
+}
+
+/// The live tests' bridge config made a router's: its addresses on each side, and a
+/// TAP for the local paths.
+fn routed(bridged: String) -> String {
+    let live = "live:\n  interfaces: [fc, fs]\n";
+    assert!(bridged.contains(live), "the live tests' config changed");
+    bridged.replacen(
+        live,
+        &format!(
+            "live:\n  interfaces: [fc, fs]\n  tap: {{name: bwhost}}\n  router:\n    addresses:\n      \
+             fc: [{ROUTER_INSIDE4}/24, \"{ROUTER_INSIDE6}/64\"]\n      \
+             fs: [{ROUTER_OUTSIDE4}/24, \"{ROUTER_OUTSIDE6}/64\"]\n"
+        ),
+        1,
     )
 }
 
@@ -99,7 +104,10 @@ struct Run {
 }
 
 impl Run {
-    fn start(tag: &str, fw: Fw, helpers: &[Helper]) -> Run {
+    /// With `ruleset`, brickwall reads the kernel's own ruleset ([`kernel_ruleset`],
+    /// through `--ruleset`: the filter its filter chains, NAT its nat chains) in place
+    /// of its YAML chains.
+    fn start(tag: &str, fw: Fw, helpers: &[Helper], ruleset: bool) -> Run {
         require_live();
         require_tools(&["ngircd", "python3"]);
         let mut t = Topology::routed(tag);
@@ -108,8 +116,18 @@ impl Run {
         }
         let sock = match fw {
             Fw::Brickwall(datapath, workers) => {
-                let config = router_config(helpers, datapath, workers);
-                let sock = firewall::run_brickwall(&mut t, &config);
+                let sock = if ruleset {
+                    let rules = t.dir.join("kernel.nft");
+                    std::fs::write(&rules, kernel_ruleset(helpers)).expect("ruleset");
+                    let rules = rules.display().to_string();
+                    let config = routed(firewall::brickwall_config_for_ruleset(
+                        helpers, datapath, workers,
+                    ));
+                    firewall::run_brickwall_with(&mut t, &config, &["--ruleset", &rules])
+                } else {
+                    let config = router_config(helpers, datapath, workers);
+                    firewall::run_brickwall(&mut t, &config)
+                };
                 firewall::assert_only_network_capabilities(&t);
                 sock
             }
@@ -418,15 +436,29 @@ fn failed(got: &[(&'static str, bool)]) -> Vec<&'static str> {
 
 #[test]
 fn brickwall_routes_and_masquerades_as_the_kernel_does() {
-    let mut kernel = Run::start("rtk", Fw::Kernel, &[FTP, TFTP, IRC, SNMP_TRAP]);
+    as_the_kernel("rtk", "rtb", false);
+}
+
+/// The same with brickwall reading the kernel's own ruleset, nat chains and all.
+#[test]
+fn brickwall_with_the_kernels_ruleset_routes_and_masquerades_as_the_kernel_does() {
+    as_the_kernel("rsk", "rsb", true);
+}
+
+/// The kernel's router and brickwall's (from its YAML chains, or with `ruleset` from
+/// the kernel's ruleset) pass every scenario, with equal connection and expectation
+/// tables.
+fn as_the_kernel(kernel_tag: &str, our_tag: &str, ruleset: bool) {
+    let mut kernel = Run::start(kernel_tag, Fw::Kernel, &[FTP, TFTP, IRC, SNMP_TRAP], false);
     let by_kernel = kernel.scenarios();
     let kernel_table = kernel.table();
     let kernel_expects = kernel.expects();
     drop(kernel);
     let mut ours = Run::start(
-        "rtb",
+        our_tag,
         Fw::Brickwall("pnet", 1),
         &[FTP, TFTP, IRC, SNMP_TRAP],
+        ruleset,
     );
     let by_brickwall = ours.scenarios();
     let our_table = ours.table();
@@ -477,7 +509,7 @@ fn brickwall_routes_and_masquerades_as_the_kernel_does() {
 #[test]
 fn without_helpers_the_helper_dependent_transfers_fail_through_the_router() {
     // The rings and two workers per interface here (the other test: pnet, one each).
-    let mut run = Run::start("rtn", Fw::Brickwall("tpacket-v2", 2), &[]);
+    let mut run = Run::start("rtn", Fw::Brickwall("tpacket-v2", 2), &[], false);
     let got = run.scenarios();
     firewall::stop_brickwall(&mut run.t);
     let helper_dependent = [

@@ -223,6 +223,42 @@ fn snat_of_tcp_and_udp_with_replies_translated_back() {
     assert_eq!(st["translated"], 7);
 }
 
+/// Regular chains: `jump` runs one and goes on after the rule unless it decided,
+/// `return` leaves it, `goto` runs one in place of the rest of the chain (whose end
+/// then leaves the base chain untranslated).
+#[test]
+fn jumps_gotos_and_returns_walk_the_regular_chains() {
+    let e = nat_engine(
+        r#"[{hook: postrouting, rules: [
+              {match: {saddr: 10.0.0.1}, action: {jump: clients}},
+              {match: {proto: udp}, action: {goto: udp}},
+              {action: {snat: {to: 192.0.2.3}}}]},
+            {name: clients, rules: [
+              {match: {proto: tcp, dport: 22}, action: return},
+              {match: {proto: tcp}, action: {snat: {to: 192.0.2.1}}}]},
+            {name: udp, rules: [{match: {dport: 53}, action: {snat: {to: 192.0.2.2}}}]}]"#,
+    );
+    let out = run_frames(
+        &e,
+        &[
+            tcp4(CLIENT, SERVER, 40000, 80, false),
+            tcp4(CLIENT, SERVER, 40001, 22, false),
+            udp4(CLIENT, SERVER, 5353, 53),
+            udp4(CLIENT, SERVER, 5354, 123),
+        ],
+    );
+    let got: Vec<Seen> = out.iter().map(|(p, _)| seen(p)).collect();
+    assert_eq!(
+        got,
+        [
+            s(&[192, 0, 2, 1], 40000, &SERVER, 80),
+            s(&[192, 0, 2, 3], 40001, &SERVER, 22),
+            s(&[192, 0, 2, 2], 5353, &SERVER, 53),
+            s(&CLIENT, 5354, &SERVER, 123),
+        ]
+    );
+}
+
 #[test]
 fn dnat_port_forward() {
     let e = nat_engine(

@@ -547,12 +547,19 @@ Host: x
         b"\x06Amanda 3.5 REP HANDLE 000-00000001 SEQ 1\nCONNECT DATA 50000 MESG 50001 INDEX -1 STATE 50003\n"
             .to_vec(),
     ));
-    // config: nftables rulesets, one the filter reads and one it refuses.
+    // config: nftables rulesets, one the filter reads and one it refuses (and one of nat
+    // chains below).
     v.push((
         "config",
         "nft-ruleset",
         b"flush ruleset\ntable inet t {\n  set s { type ipv4_addr; flags interval; elements = { 10.0.0.0/8, 192.0.2.1 } }\n  ct helper f { type \"ftp\" protocol tcp; l3proto inet; }\n  chain c {\n    type filter hook forward priority filter; policy drop;\n    ct state established,related accept\n    ip saddr @s tcp dport { 21, 1024-65535 } ct helper set \"f\" counter packets 1 bytes 2 accept comment \"x\"\n    meta mark and 0xff == 0x10 log prefix \"p\" level info\n    icmpv6 type { echo-request, nd-neighbor-solicit } accept\n  }\n}\n"
             .to_vec(),
+    ));
+    // config: a ruleset's nat chains, which the NAT plugin reads (the filter skips).
+    v.push((
+        "config",
+        "nft-nat",
+        include_bytes!("../../../plugins/nat/tests/rulesets/nat.nft").to_vec(),
     ));
     v.push((
         "config",
@@ -645,7 +652,8 @@ pub fn control(data: &[u8]) {
 }
 
 /// Configuration text: the engine's YAML (and with it conntrack's and the filter's
-/// sections), refused with an error naming the file, or building an engine.
+/// sections), refused with an error naming the file, or building an engine; and the
+/// same text as an nftables ruleset, read by the filter and by NAT.
 pub fn config(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -661,14 +669,18 @@ pub fn config(data: &[u8]) {
     }
     let _ = brickwall_conntrack::config::CtConfig::parse(text);
     let _ = brickwall_filter::load::load(text);
-    // The same text as an nftables ruleset: chains, or an error at a place in it.
-    match brickwall_filter::nft::chains(text) {
-        Ok(_) => {}
-        Err(e) => {
-            let lines = text.lines().count().max(1);
-            assert!(e.line >= 1 && e.line <= lines + 1, "{e} (of {lines} lines)");
-            assert!(e.col >= 1 && !e.message.is_empty(), "{e}");
-        }
+    // The same text as an nftables ruleset, read by the filter and by NAT: chains, or
+    // an error at a place in it.
+    let lines = text.lines().count().max(1);
+    let placed = |e: brickwall_filter::nft::NftError| {
+        assert!(e.line >= 1 && e.line <= lines + 1, "{e} (of {lines} lines)");
+        assert!(e.col >= 1 && !e.message.is_empty(), "{e}");
+    };
+    if let Err(e) = brickwall_filter::nft::chains(text) {
+        placed(e);
+    }
+    if let Err(e) = brickwall_nat::nft::chains(text) {
+        placed(e);
     }
 }
 

@@ -128,27 +128,68 @@ fn build_engine_with(
 
 /// Points the config's filter plugin at the nftables ruleset `file` (its `ruleset`
 /// key), adding the filter if the config has none; with `instead` (the embedded
-/// default config), the ruleset replaces the filter's own chains. The file must be
-/// readable now.
+/// default config), the ruleset replaces the filter's own chains. When the ruleset
+/// has nat chains, points the NAT plugin at it as well, adding the builtin NAT plugin
+/// if the config has none (it needs conntrack). The file must be readable now.
 fn with_ruleset(
     cfg: &mut brickwall_core::config::Config,
     file: &std::path::Path,
     instead: bool,
 ) -> Result<(), String> {
-    use serde_yaml_ng::{Mapping, Value};
     let abs =
         std::fs::canonicalize(file).map_err(|e| format!("--ruleset {}: {e}", file.display()))?;
     let text =
         std::fs::read_to_string(&abs).map_err(|e| format!("--ruleset {}: {e}", file.display()))?;
-    let filter = cfg
-        .plugins
-        .iter()
-        .position(|p| p.enabled && p.builtin.as_deref() == Some("filter"));
-    let i = match filter {
+    let filter = plugin_section(cfg, "filter")?;
+    if instead {
+        filter.remove("chains");
+    }
+    put_ruleset(filter, &abs, &text);
+    // A ruleset it cannot read has no nat chains here: the filter names the error.
+    let nat = brickwall_nft::tables(&text).is_ok_and(|tables| {
+        tables.iter().any(|t| {
+            t.chains
+                .iter()
+                .any(|c| c.base.as_ref().and_then(|b| b.kind.word()) == Some("nat"))
+        })
+    });
+    if nat {
+        if !cfg.plugins.iter().any(|p| is_plugin(p, "conntrack")) {
+            return Err(format!(
+                "--ruleset {}: its nat chains need the NAT plugin, and NAT needs the conntrack \
+                 plugin, which the config does not load",
+                file.display()
+            ));
+        }
+        put_ruleset(plugin_section(cfg, "nat")?, &abs, &text);
+    }
+    Ok(())
+}
+
+/// Whether config entry `p` is the enabled plugin `name` (builtin, or a library whose
+/// file is `libbrickwall_NAME.so`).
+fn is_plugin(p: &brickwall_core::config::PluginConfig, name: &str) -> bool {
+    let lib = format!("libbrickwall_{name}.so");
+    p.enabled
+        && (p.builtin.as_deref() == Some(name)
+            || p.path
+                .as_ref()
+                .and_then(|f| f.file_name())
+                .is_some_and(|f| f.to_str() == Some(lib.as_str())))
+}
+
+/// The config section of plugin `name`, as a map; the builtin plugin is added to the
+/// config if it has none.
+fn plugin_section<'a>(
+    cfg: &'a mut brickwall_core::config::Config,
+    name: &str,
+) -> Result<&'a mut serde_yaml_ng::Mapping, String> {
+    use serde_yaml_ng::{Mapping, Value};
+    let i = match cfg.plugins.iter().position(|p| is_plugin(p, name)) {
         Some(i) => i,
         None => {
             let entry: brickwall_core::config::PluginConfig =
-                serde_yaml_ng::from_str("builtin: filter").map_err(|e| e.to_string())?;
+                serde_yaml_ng::from_str(&format!("builtin: {name}")).map_err(|e| e.to_string())?;
             cfg.plugins.push(entry);
             cfg.plugins.len() - 1
         }
@@ -157,17 +198,19 @@ fn with_ruleset(
     if section.is_null() {
         *section = Value::Mapping(Mapping::new());
     }
-    let Some(map) = section.as_mapping_mut() else {
-        return Err("--ruleset: the filter's config section is not a map".into());
-    };
-    map.insert(
+    section
+        .as_mapping_mut()
+        .ok_or_else(|| format!("--ruleset: the {name} plugin's config section is not a map"))
+}
+
+/// Puts the ruleset's file and text into a plugin's section (`ruleset`,
+/// `ruleset_text`).
+fn put_ruleset(section: &mut serde_yaml_ng::Mapping, file: &std::path::Path, text: &str) {
+    use serde_yaml_ng::Value;
+    section.insert(
         Value::from("ruleset"),
-        Value::from(abs.display().to_string()),
+        Value::from(file.display().to_string()),
     );
     // The text too: a SIGHUP reload then sees an edited file as a changed section.
-    map.insert(Value::from("ruleset_text"), Value::from(text));
-    if instead {
-        map.remove("chains");
-    }
-    Ok(())
+    section.insert(Value::from("ruleset_text"), Value::from(text));
 }

@@ -28,9 +28,10 @@ pub struct ReplayArgs {
     /// Print no summary, and log errors only.
     #[arg(long, short)]
     pub quiet: bool,
-    /// The filter's chains from a ruleset in nftables' syntax (as `nft -f` reads it, or
-    /// `nft list ruleset` prints it), beside the config's own (in place of the embedded
-    /// default's).
+    /// A ruleset in nftables' syntax (as `nft -f` reads it, or `nft list ruleset`
+    /// prints it): its filter chains for the filter, beside the config's own (in place
+    /// of the embedded default's), its nat chains for the NAT plugin (added if the
+    /// config has none).
     #[arg(long, value_name = "FILE")]
     pub ruleset: Option<PathBuf>,
     /// At the end, print the connection table as `conntrack -L` does (timeouts as of

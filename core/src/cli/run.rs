@@ -21,8 +21,8 @@ pub struct RunArgs {
     /// Print no summary at the end, and log errors only.
     #[arg(long, short)]
     pub quiet: bool,
-    /// The filter's chains from a ruleset in nftables' syntax (as `replay --ruleset`);
-    /// SIGHUP reads it again.
+    /// The filter's and the NAT plugin's chains from a ruleset in nftables' syntax (as
+    /// `replay --ruleset`); SIGHUP reads it again.
     #[arg(long, value_name = "FILE")]
     pub ruleset: Option<PathBuf>,
     #[command(flatten)]

@@ -201,7 +201,8 @@ fn what_the_filter_cannot_do_is_refused_where_it_is_written() {
         ("table bridge b { }\n", "1:7", "bridge"),
         ("add rule inet t c accept\n", "1:1", "commands such as `add rule`"),
         ("table inet t {\n chain c { vmap }\n}\n", "2:12", "verdict maps"),
-        ("table inet t {\n chain c { type nat hook postrouting priority srcnat; }\n}\n", "2:17", "nat chains"),
+        ("table inet t {\n chain c { type route hook output priority mangle; }\n}\n", "2:17", "chain type `route`"),
+        ("table inet t {\n chain c { type filter hook input priority filter; tcp dport 22 dnat ip to 10.0.0.1 }\n}\n", "2:65", "belongs in a chain of type nat"),
         ("table inet t {\n chain c { type filter hook input priority 10; }\n}\n", "2:44", "priority `10`"),
         ("table inet t {\n chain c { type filter hook input priority filter;\n ct state bogus accept\n }\n}\n", "3:5", "unknown variant `bogus`"),
         ("table inet t {\n chain c { type filter hook input priority filter;\n log prefix \"x\n }\n}\n", "3:13", "closing quote"),
@@ -235,6 +236,18 @@ fn later_errors_point_into_the_ruleset() {
         e.contains("rules.nft:5:29: ") && e.contains("already defined"),
         "{e}"
     );
+}
+
+/// A table of filter and nat chains: the filter takes its base chains and the regular
+/// chains they reach, and leaves the nat chains and theirs to the NAT plugin.
+#[test]
+fn nat_chains_and_theirs_are_left_to_nat() {
+    let names: Vec<String> = nft::chains(include_str!("../../nat/tests/rulesets/mixed.nft"))
+        .unwrap()
+        .iter()
+        .map(|c| c.cfg.name.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["allowed", "input"]);
 }
 
 #[test]

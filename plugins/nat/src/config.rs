@@ -1,4 +1,5 @@
-//! The config's serde shapes, as written by users: the plugin's section (`chains`),
+//! The config's serde shapes, as written by users: the plugin's section (`chains`,
+//! `ruleset`),
 //! NAT chains per hook, their rules (the shared `match` vocabulary and one NAT
 //! action) and the actions' arguments. Every struct denies unknown fields; values
 //! whose meaning needs checking (`to`, addresses) stay strings here and are checked
@@ -16,18 +17,31 @@ pub struct NatConfig {
     /// The NAT chains, at most one per hook.
     #[serde(default)]
     pub chains: Vec<ChainCfg>,
+    /// A ruleset in nftables' syntax (as `nft -f` reads it, or `nft list ruleset`
+    /// prints it), whose nat chains join `chains`.
+    #[serde(default)]
+    pub ruleset: Option<String>,
+    /// The ruleset's text, when the caller has read the file already (`brickwall
+    /// --ruleset` does, so that a reload sees a changed file as a changed section);
+    /// `ruleset` then only names it in messages.
+    #[serde(default)]
+    pub ruleset_text: Option<String>,
 }
 
 /// One NAT chain (nftables' `type nat hook H`): its rules run only for a
-/// connection's first packet.
+/// connection's first packet. Without a hook, a regular chain, which rules reach with
+/// `jump` and `goto`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainCfg {
-    /// A name for listings; default `nat-<hook>`.
+    /// A name for listings (default `nat-<hook>`); a regular chain's, which `jump`
+    /// and `goto` name, is required.
     #[serde(default)]
     pub name: Option<String>,
-    /// The hook: prerouting or output (destination), postrouting or input (source).
-    pub hook: HookName,
+    /// The hook: prerouting or output (destination), postrouting or input (source);
+    /// none for a regular chain.
+    #[serde(default)]
+    pub hook: Option<HookName>,
     /// The rules, evaluated in order; the first whose match holds decides.
     #[serde(default)]
     pub rules: Vec<RuleCfg>,
@@ -102,10 +116,26 @@ pub enum ActionCfg {
     Redirect(LocalCfg),
     /// Stop: the connection is not translated at this hook (a null binding).
     Accept,
+    /// Run the regular chain of this name, then go on after the rule unless it
+    /// decided.
+    Jump(String),
+    /// Run the regular chain of this name in place of the rest of this chain.
+    Goto(String),
+    /// Leave this chain (a base chain: as `accept`).
+    Return,
 }
 
 /// The action words, for error messages.
-pub const ACTION_NAMES: &[&str] = &["snat", "dnat", "masquerade", "redirect", "accept"];
+pub const ACTION_NAMES: &[&str] = &[
+    "snat",
+    "dnat",
+    "masquerade",
+    "redirect",
+    "accept",
+    "jump",
+    "goto",
+    "return",
+];
 
 fn unknown_action<E: de::Error>(name: &str) -> E {
     E::custom(format_args!(
@@ -133,9 +163,15 @@ impl<'de> Visitor<'de> for ActionVisitor {
             "masquerade" => ActionCfg::Masquerade(LocalCfg::default()),
             "redirect" => ActionCfg::Redirect(LocalCfg::default()),
             "accept" => ActionCfg::Accept,
+            "return" => ActionCfg::Return,
             "snat" | "dnat" => {
                 return Err(E::custom(format_args!(
                     "`{v}` needs a `to`, e.g. `{{{v}: {{to: 192.0.2.1}}}}`"
+                )))
+            }
+            "jump" | "goto" => {
+                return Err(E::custom(format_args!(
+                    "`{v}` needs a chain's name, e.g. `{{{v}: CHAIN}}`"
                 )))
             }
             other => return Err(unknown_action(other)),
@@ -158,6 +194,11 @@ impl<'de> Visitor<'de> for ActionVisitor {
             "accept" => map
                 .next_value::<Option<NoArgs>>()
                 .map(|_| ActionCfg::Accept)?,
+            "return" => map
+                .next_value::<Option<NoArgs>>()
+                .map(|_| ActionCfg::Return)?,
+            "jump" => ActionCfg::Jump(map.next_value()?),
+            "goto" => ActionCfg::Goto(map.next_value()?),
             other => return Err(unknown_action(other)),
         };
         if let Some(extra) = map.next_key::<String>()? {
@@ -184,6 +225,9 @@ impl ActionCfg {
             ActionCfg::Masquerade(_) => "masquerade",
             ActionCfg::Redirect(_) => "redirect",
             ActionCfg::Accept => "accept",
+            ActionCfg::Jump(_) => "jump",
+            ActionCfg::Goto(_) => "goto",
+            ActionCfg::Return => "return",
         }
     }
 }

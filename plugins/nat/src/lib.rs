@@ -26,6 +26,9 @@
 //!         - action: {masquerade: {addresses: [192.0.2.1, "2001:db8::1"]}}
 //! ```
 //!
+//! With `ruleset: FILE` (which `brickwall --ruleset` fills in), the nat chains of an
+//! nftables ruleset join these ([`nft`]).
+//!
 //! The control entry point answers `{"op":"stats"}` with the plugin's counters. A
 //! packet it translates carries, in a replay's report, its tuple after the translation
 //! (the note [`REPORT_NOTE`]).
@@ -35,6 +38,7 @@
 pub mod binding;
 pub mod config;
 pub mod icmp_error;
+pub mod nft;
 pub mod range;
 pub mod rewrite;
 pub mod rules;
@@ -197,7 +201,10 @@ impl Nat {
                     return Err(REASON_NO_ADDRESS);
                 }
             },
-            Some(Action::Accept) | None => (Range::null(&curr, m), true),
+            // (`eval` follows jumps: only translations and accepts decide.)
+            Some(Action::Accept | Action::Jump(_) | Action::Goto(_) | Action::Return) | None => {
+                (Range::null(&curr, m), true)
+            }
         };
         let used = |f: &Flow| self.ct.tuple_taken(&f.to_reply(&conn.reply));
         let new = match self.chooser.choose(&curr, &range, m, &used) {

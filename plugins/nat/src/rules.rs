@@ -14,8 +14,10 @@ use brickwall_rules::compile::{self, family_word, CompileError, Stage};
 use brickwall_rules::config::{CtStateName, HookName};
 use brickwall_rules::matcher::{Facts, Matcher};
 use brickwall_wire::ip_proto;
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::config::{ActionCfg, ChainCfg, FlagName, LocalCfg, NatCfg, NatConfig, RuleCfg};
 use crate::range::{parse_to, port_range, Flags, Range};
@@ -129,7 +131,16 @@ pub enum Action {
     Nat(NatAction),
     /// Leave the connection untranslated at this hook.
     Accept,
+    /// Run the regular chain of this index, then go on unless it decided.
+    Jump(u32),
+    /// Run the regular chain of this index in place of the rest of the chain.
+    Goto(u32),
+    /// Leave the chain.
+    Return,
 }
+
+/// The deepest chain a `jump` or `goto` may reach (nft's limit).
+pub const MAX_DEPTH: usize = 16;
 
 /// A compiled rule.
 #[derive(Debug)]
@@ -149,38 +160,113 @@ pub struct Rule {
 pub struct Chain {
     /// Its name.
     pub name: String,
-    /// Its hook.
-    pub hook: HookName,
+    /// Its hook; none for a regular chain.
+    pub hook: Option<HookName>,
     /// Its rules, in order.
     pub rules: Box<[Rule]>,
+    /// The regular chains its rules (and theirs) jump to, by index (a base chain's;
+    /// empty in a regular chain).
+    pub regular: Arc<[Chain]>,
 }
 
 impl Chain {
-    /// The first rule that matches the packet (and is of its family), counted.
+    /// The rule that decides the packet (the first matching one of its family,
+    /// through `jump` and `goto`), counted; none when no rule decides.
     pub fn eval(&self, pkt: &PacketView) -> Option<&Rule> {
         let facts = Facts::of(pkt);
-        let rule = self.rules.iter().find(|r| {
-            let family_ok = match r.action {
-                Action::Nat(n) => n.family().is_none_or(|f| Some(f) == facts.family),
-                Action::Accept => true,
-            };
-            family_ok && r.matcher.matches(&facts, pkt)
-        })?;
+        let rule = walk(&self.rules, &self.regular, &facts, pkt, 0)?;
         rule.hits.fetch_add(1, Ordering::Relaxed);
         Some(rule)
     }
+}
+
+/// The rule of `rules` that decides (following `jump` and `goto` into `regular`);
+/// none when the chain ends, returns or its `goto`'s chain ends undecided (either
+/// way the chain is left, and a `jump` to it goes on after the jump).
+fn walk<'a>(
+    rules: &'a [Rule],
+    regular: &'a [Chain],
+    facts: &Facts,
+    pkt: &PacketView,
+    depth: usize,
+) -> Option<&'a Rule> {
+    for r in rules {
+        let family_ok = match r.action {
+            Action::Nat(n) => n.family().is_none_or(|f| Some(f) == facts.family),
+            _ => true,
+        };
+        if !family_ok || !r.matcher.matches(facts, pkt) {
+            continue;
+        }
+        // Loops and depths beyond MAX_DEPTH are refused at load; the depth check keeps
+        // a bad table from recursing without end all the same.
+        let call = |n: u32| {
+            let c = regular.get(n as usize).filter(|_| depth < MAX_DEPTH)?;
+            walk(&c.rules, regular, facts, pkt, depth + 1)
+        };
+        match r.action {
+            Action::Nat(_) | Action::Accept => return Some(r),
+            Action::Return => return None,
+            Action::Jump(n) => {
+                if let Some(d) = call(n) {
+                    return Some(d);
+                }
+            }
+            Action::Goto(n) => return call(n),
+        }
+    }
+    None
 }
 
 fn err<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T, CompileError> {
     Err(CompileError::new(path, message))
 }
 
-/// Compiles the plugin's section into chains by slot.
+/// Compiles the plugin's section into chains by slot, each base chain with the
+/// regular chains its rules jump to.
 pub fn compile(cfg: &NatConfig) -> Result<Slots, CompileError> {
+    // The regular chains' names first: rules jump to them by name.
+    let mut targets: HashMap<&str, u32> = HashMap::new();
+    let mut at = Vec::new();
+    for (i, c) in cfg.chains.iter().enumerate() {
+        if c.hook.is_some() {
+            continue;
+        }
+        let Some(name) = c.name.as_deref() else {
+            return err(
+                format!("chains[{i}]"),
+                "a regular chain (no hook) needs a `name`, which `jump` and `goto` name",
+            );
+        };
+        if targets.insert(name, at.len() as u32).is_some() {
+            return err(
+                format!("chains[{i}].name"),
+                format!("a second regular chain named `{name}`"),
+            );
+        }
+        at.push(i);
+    }
+    let none: Arc<[Chain]> = Arc::from(Vec::new());
+    let regular = at
+        .iter()
+        .map(|&i| {
+            chain(
+                &cfg.chains[i],
+                &format!("chains[{i}]"),
+                None,
+                &targets,
+                &none,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let regular: Arc<[Chain]> = regular.into();
     let mut slots: Slots = Default::default();
     for (i, c) in cfg.chains.iter().enumerate() {
+        let Some(hook) = c.hook else {
+            continue;
+        };
         let path = format!("chains[{i}]");
-        let Some(s) = slot(c.hook) else {
+        let Some(s) = slot(hook) else {
             return err(
                 format!("{path}.hook"),
                 "NAT chains attach to prerouting, input, output or postrouting (Linux has no NAT at forward)",
@@ -191,33 +277,104 @@ pub fn compile(cfg: &NatConfig) -> Result<Slots, CompileError> {
                 format!("{path}.hook"),
                 format!(
                     "a nat chain on {} is already defined; one per hook",
-                    c.hook.name()
+                    hook.name()
                 ),
             );
         }
-        slots[s] = Some(chain(c, &path)?);
+        let compiled = chain(c, &path, Some(hook), &targets, &regular)?;
+        reach(&compiled.rules, i, &regular, &at, hook, &mut Vec::new())?;
+        slots[s] = Some(compiled);
     }
     Ok(slots)
 }
 
-fn chain(c: &ChainCfg, path: &str) -> Result<Chain, CompileError> {
+/// Checks the regular chains that the rules of chain `from` (its index in the config)
+/// reach from a base chain on `hook`: their translations must belong at the hook, and
+/// no `jump` or `goto` may loop or go deeper than [`MAX_DEPTH`] chains, as nft refuses
+/// them at load. `stack`: the regular chains being walked.
+fn reach(
+    rules: &[Rule],
+    from: usize,
+    regular: &[Chain],
+    at: &[usize],
+    hook: HookName,
+    stack: &mut Vec<u32>,
+) -> Result<(), CompileError> {
+    for (j, r) in rules.iter().enumerate() {
+        let (Action::Jump(n) | Action::Goto(n)) = r.action else {
+            continue;
+        };
+        let path = format!("chains[{from}].rules[{j}].action");
+        let target = &regular[n as usize];
+        if stack.contains(&n) {
+            return err(
+                path,
+                format!("a loop: `{}` is already being run here", target.name),
+            );
+        }
+        if stack.len() >= MAX_DEPTH {
+            return err(
+                path,
+                format!("jumps more than {MAX_DEPTH} chains deep (nft's limit)"),
+            );
+        }
+        let i = at[n as usize];
+        for (k, t) in target.rules.iter().enumerate() {
+            if let Action::Nat(a) = t.action {
+                belongs(a.kind, hook, &format!("chains[{i}].rules[{k}].action")).map_err(|e| {
+                    CompileError {
+                        message: format!(
+                            "{} (`{}` is reached from the nat chain on {})",
+                            e.message,
+                            target.name,
+                            hook.name()
+                        ),
+                        ..e
+                    }
+                })?;
+            }
+        }
+        stack.push(n);
+        reach(&target.rules, i, regular, at, hook, stack)?;
+        stack.pop();
+    }
+    Ok(())
+}
+
+/// Compiles chain `c` (on `hook`; none for a regular chain) whose jumps go to
+/// `targets`, into `regular`.
+fn chain(
+    c: &ChainCfg,
+    path: &str,
+    hook: Option<HookName>,
+    targets: &HashMap<&str, u32>,
+    regular: &Arc<[Chain]>,
+) -> Result<Chain, CompileError> {
     let rules = c
         .rules
         .iter()
         .enumerate()
-        .map(|(i, r)| rule(r, &format!("{path}.rules[{i}]"), c.hook))
+        .map(|(i, r)| rule(r, &format!("{path}.rules[{i}]"), hook, targets))
         .collect::<Result<Vec<_>, _>>()?;
+    let name = match (&c.name, hook) {
+        (Some(n), _) => n.clone(),
+        (None, Some(h)) => format!("nat-{}", h.name()),
+        (None, None) => String::new(),
+    };
     Ok(Chain {
-        name: c
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("nat-{}", c.hook.name())),
-        hook: c.hook,
+        name,
+        hook,
         rules: rules.into(),
+        regular: regular.clone(),
     })
 }
 
-fn rule(r: &RuleCfg, path: &str, hook: HookName) -> Result<Rule, CompileError> {
+fn rule(
+    r: &RuleCfg,
+    path: &str,
+    hook: Option<HookName>,
+    targets: &HashMap<&str, u32>,
+) -> Result<Rule, CompileError> {
     let matcher = match &r.matches {
         Some(m) => {
             let p = format!("{path}.match");
@@ -235,13 +392,49 @@ fn rule(r: &RuleCfg, path: &str, hook: HookName) -> Result<Rule, CompileError> {
         }
         None => Matcher::default(),
     };
-    let action = action(&r.action, &format!("{path}.action"), hook, &matcher)?;
+    let p = format!("{path}.action");
+    let action = match &r.action {
+        ActionCfg::Jump(name) | ActionCfg::Goto(name) => {
+            let Some(&n) = targets.get(name.as_str()) else {
+                return err(p, format!("no regular chain named `{name}`"));
+            };
+            if matches!(r.action, ActionCfg::Jump(_)) {
+                Action::Jump(n)
+            } else {
+                Action::Goto(n)
+            }
+        }
+        ActionCfg::Return => Action::Return,
+        a => action(a, &p, hook, &matcher)?,
+    };
     Ok(Rule {
         matcher,
         action,
         comment: r.comment.clone(),
         hits: AtomicU64::new(0),
     })
+}
+
+/// Refuses translation `kind` at `hook` where Linux has none of its kind.
+fn belongs(kind: Kind, hook: HookName, path: &str) -> Result<(), CompileError> {
+    let allowed: &[HookName] = match kind {
+        Kind::Snat => &[HookName::Postrouting, HookName::Input],
+        Kind::Dnat | Kind::Redirect => &[HookName::Prerouting, HookName::Output],
+        Kind::Masquerade => &[HookName::Postrouting],
+    };
+    if allowed.contains(&hook) {
+        return Ok(());
+    }
+    let names: Vec<&str> = allowed.iter().map(|h| h.name()).collect();
+    err(
+        path,
+        format!(
+            "{} belongs in a nat chain on {}, not {}",
+            kind.name(),
+            names.join(" or "),
+            hook.name()
+        ),
+    )
 }
 
 fn flags(list: &[FlagName]) -> Flags {
@@ -285,27 +478,21 @@ fn match_family(matcher: &Matcher) -> Option<Family> {
 fn action(
     a: &ActionCfg,
     path: &str,
-    hook: HookName,
+    hook: Option<HookName>,
     matcher: &Matcher,
 ) -> Result<Action, CompileError> {
-    let (kind, allowed): (Kind, &[HookName]) = match a {
-        ActionCfg::Accept => return Ok(Action::Accept),
-        ActionCfg::Snat(_) => (Kind::Snat, &[HookName::Postrouting, HookName::Input]),
-        ActionCfg::Dnat(_) => (Kind::Dnat, &[HookName::Prerouting, HookName::Output]),
-        ActionCfg::Masquerade(_) => (Kind::Masquerade, &[HookName::Postrouting]),
-        ActionCfg::Redirect(_) => (Kind::Redirect, &[HookName::Prerouting, HookName::Output]),
+    let kind = match a {
+        ActionCfg::Snat(_) => Kind::Snat,
+        ActionCfg::Dnat(_) => Kind::Dnat,
+        ActionCfg::Masquerade(_) => Kind::Masquerade,
+        ActionCfg::Redirect(_) => Kind::Redirect,
+        ActionCfg::Accept | ActionCfg::Jump(_) | ActionCfg::Goto(_) | ActionCfg::Return => {
+            return Ok(Action::Accept)
+        }
     };
-    if !allowed.contains(&hook) {
-        let names: Vec<&str> = allowed.iter().map(|h| h.name()).collect();
-        return err(
-            path,
-            format!(
-                "{} belongs in a nat chain on {}, not {}",
-                kind.name(),
-                names.join(" or "),
-                hook.name()
-            ),
-        );
+    // A regular chain's translations are checked against the hooks that reach it.
+    if let Some(hook) = hook {
+        belongs(kind, hook, path)?;
     }
     let p = format!("{path}.{}", kind.name());
     let mut out = NatAction {
@@ -351,7 +538,7 @@ fn action(
         ActionCfg::Masquerade(l) | ActionCfg::Redirect(l) => {
             local(l, &p, kind, matcher, &mut out)?;
         }
-        ActionCfg::Accept => {}
+        ActionCfg::Accept | ActionCfg::Jump(_) | ActionCfg::Goto(_) | ActionCfg::Return => {}
     }
     Ok(Action::Nat(out))
 }
@@ -398,16 +585,46 @@ fn local(
     Ok(())
 }
 
-/// Parses the plugin's section (JSON text; `null` or empty for none) and compiles it.
+/// Parses the plugin's section (JSON text; `null` or empty for none) and compiles it,
+/// with the nat chains of its `ruleset` after its own; an error in the ruleset names
+/// `file:line:column`.
 pub fn load(config_json: &str) -> Result<Slots, String> {
-    let Some(cfg) = brickwall_control_protocol::decode::section::<NatConfig>(
+    let Some(mut cfg) = brickwall_control_protocol::decode::section::<NatConfig>(
         config_json,
-        "the NAT plugin's config is a map with `chains`",
+        "the NAT plugin's config is a map with `chains` and/or `ruleset`",
     )?
     else {
         return Ok(Default::default());
     };
-    compile(&cfg).map_err(|e| e.to_string())
+    let Some(file) = cfg.ruleset.take() else {
+        return compile(&cfg).map_err(|e| e.to_string());
+    };
+    let text = match cfg.ruleset_text.take() {
+        Some(t) => t,
+        None => std::fs::read_to_string(&file)
+            .map_err(|e| format!("ruleset: cannot read {file}: {e}"))?,
+    };
+    let mut positions = Vec::new();
+    for c in crate::nft::chains(&text).map_err(|e| format!("{file}:{e}"))? {
+        cfg.chains.push(c.cfg);
+        positions.push(c.positions);
+    }
+    let own = cfg.chains.len() - positions.len();
+    compile(&cfg).map_err(|e| {
+        // `chains[K]...`, K past the config's own chains: a ruleset chain.
+        let at = e
+            .path
+            .strip_prefix("chains[")
+            .and_then(|r| r.split_once(']'))
+            .and_then(|(k, rest)| Some((k.parse::<usize>().ok()?.checked_sub(own)?, rest)));
+        match at.and_then(|(k, rest)| Some((positions.get(k)?, rest))) {
+            Some((p, rest)) => {
+                let (line, col) = brickwall_nft::locate(p, rest.trim_start_matches('.'));
+                format!("{file}:{line}:{col}: {}", e.message)
+            }
+            None => e.to_string(),
+        }
+    })
 }
 
 #[cfg(test)]

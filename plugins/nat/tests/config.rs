@@ -110,6 +110,35 @@ fn errors_name_the_field_path() {
         "chains[1].hook: a nat chain on output is already defined",
     );
     expect(r#"{"chain": []}"#, "unknown field `chain`");
+    // Regular chains and jumps.
+    expect(
+        &chain("postrouting", r#"{"action": {"jump": "nope"}}"#),
+        "chains[0].rules[0].action: no regular chain named `nope`",
+    );
+    expect(
+        r#"{"chains": [{"rules": []}]}"#,
+        "chains[0]: a regular chain (no hook) needs a `name`",
+    );
+    expect(
+        r#"{"chains": [{"name": "a", "rules": []}, {"name": "a", "rules": []}]}"#,
+        "chains[1].name: a second regular chain named `a`",
+    );
+    expect(
+        r#"{"chains": [{"hook": "prerouting", "rules": [{"action": {"jump": "a"}}]},
+            {"name": "a", "rules": [{"action": {"goto": "b"}}]},
+            {"name": "b", "rules": [{"action": {"jump": "a"}}]}]}"#,
+        "chains[2].rules[0].action: a loop: `a` is already being run here",
+    );
+    expect(
+        r#"{"chains": [{"hook": "prerouting", "rules": [{"action": {"jump": "a"}}]},
+            {"name": "a", "rules": [{"action": {"snat": {"to": "192.0.2.1"}}}]}]}"#,
+        "chains[1].rules[0].action: snat belongs in a nat chain on postrouting or input, not prerouting (`a` is reached from the nat chain on prerouting)",
+    );
+    // A regular chain that only hooks reaching it check: none here.
+    assert!(rules::load(
+        r#"{"chains": [{"name": "a", "rules": [{"action": {"snat": {"to": "192.0.2.1"}}}]}]}"#
+    )
+    .is_ok());
 }
 
 #[test]

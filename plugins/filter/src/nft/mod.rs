@@ -1,13 +1,17 @@
 //! Rulesets in nftables' own syntax (a file as `nft -f` reads it, or what `nft list
 //! ruleset` prints), read into the filter's chains: the subset the filter can do, and
-//! for everything else an error naming the line, the column and the word.
+//! for everything else an error naming the line, the column and the word. The syntax
+//! and the match words are `brickwall-nft`'s (shared with the NAT plugin); this module
+//! reads what only filter chains have.
 //!
 //! - Tables of family `inet`, `ip` or `ip6`; in an `ip` or `ip6` table every rule also
 //!   matches the family, and a `drop` policy becomes a last rule dropping that family
 //!   (the chain itself accepts the other).
 //! - Base chains of type `filter` at priority `filter` (0) or `raw` (-300), on
 //!   prerouting, input, forward, output or postrouting, one per type and hook; and
-//!   regular chains, which `jump` and `goto` reach.
+//!   regular chains, which `jump` and `goto` reach. Chains of type `nat`, and the
+//!   regular chains that only nat chains reach, are the NAT plugin's and are skipped
+//!   here.
 //! - Named sets (their elements, where `@name` refers to them) and `ct helper` objects
 //!   (`ct helper set "NAME"` assigns the object's helper type).
 //! - Rules: see [`lower`].
@@ -15,43 +19,16 @@
 //! Each chain is lowered to the shape of the YAML config's chains and read by the same
 //! code, so both compile to the same filter.
 
-pub mod lex;
 pub mod lower;
-pub mod parse;
 
 use crate::config::ChainCfg;
-use lex::Token;
-use parse::Family;
+use brickwall_nft::lex::Token;
+use brickwall_nft::parse::{self, Family};
+use brickwall_nft::rule::Context;
+use brickwall_nft::{locate, Positions};
 use serde_json::{json, Value};
-use std::fmt;
 
-/// An error at a line and column of the ruleset.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NftError {
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column.
-    pub col: usize,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl NftError {
-    /// The error `message` at token `t`.
-    pub fn at(t: &Token, message: impl Into<String>) -> NftError {
-        NftError {
-            line: t.line,
-            col: t.col,
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for NftError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.line, self.col, self.message)
-    }
-}
+pub use brickwall_nft::NftError;
 
 /// One chain of the ruleset in the filter's config shape, and where its parts were
 /// written: paths within the chain (`hook`, `rules[2].match.dport`) with their line and
@@ -60,7 +37,7 @@ pub struct NftChain {
     /// The chain.
     pub cfg: ChainCfg,
     /// Where each field came from.
-    pub positions: Vec<(String, (usize, usize))>,
+    pub positions: Positions,
 }
 
 impl NftChain {
@@ -71,41 +48,29 @@ impl NftChain {
     }
 }
 
-/// The position of the longest key of `positions` that is `path` or above it.
-fn locate(positions: &[(String, (usize, usize))], path: &str) -> (usize, usize) {
-    let within = |key: &str| {
-        key.is_empty()
-            || path == key
-            || path.starts_with(&format!("{key}."))
-            || path.starts_with(&format!("{key}["))
-    };
-    positions
-        .iter()
-        .filter(|(k, _)| within(k))
-        .max_by_key(|(k, _)| k.len())
-        .map_or((0, 0), |(_, at)| *at)
-}
-
-/// Reads a ruleset into chains.
+/// Reads a ruleset into the filter's chains: its filter chains and the regular chains
+/// they reach (the nat chains, and the regular chains only nat chains reach, are the
+/// NAT plugin's).
 pub fn chains(text: &str) -> Result<Vec<NftChain>, NftError> {
-    let tokens =
-        lex::tokens(text).map_err(|(line, col, message)| NftError { line, col, message })?;
     let mut out = Vec::new();
-    for table in parse::ruleset(&tokens)? {
-        let cx = lower::Context {
+    for table in brickwall_nft::tables(text)? {
+        let cx = Context {
             family: table.family,
             sets: &table.sets,
             helpers: &table.helpers,
         };
-        for c in &table.chains {
-            out.push(chain(c, &cx)?);
+        let nat = brickwall_nft::nat_chains(&table);
+        for (c, nat) in table.chains.iter().zip(nat) {
+            if !nat {
+                out.push(chain(c, &cx)?);
+            }
         }
     }
     Ok(out)
 }
 
 /// A regular chain (a jump target: no type, hook or policy), lowered.
-fn regular(c: &parse::Chain, cx: &lower::Context, name: String) -> Result<NftChain, NftError> {
+fn regular(c: &parse::Chain, cx: &Context, name: String) -> Result<NftChain, NftError> {
     let mut positions = vec![
         (String::new(), (c.name.line, c.name.col)),
         ("name".to_string(), (c.name.line, c.name.col)),
@@ -118,8 +83,8 @@ fn regular(c: &parse::Chain, cx: &lower::Context, name: String) -> Result<NftCha
 /// The chain's rules, lowered; their fields' places go into `positions`.
 fn rules(
     c: &parse::Chain,
-    cx: &lower::Context,
-    positions: &mut Vec<(String, (usize, usize))>,
+    cx: &Context,
+    positions: &mut Positions,
 ) -> Result<Vec<Value>, NftError> {
     let mut rules = Vec::new();
     for (j, tokens) in c.rules.iter().enumerate() {
@@ -136,7 +101,7 @@ fn rules(
 }
 
 /// A lowered chain read as the YAML chains are.
-fn read(value: Value, positions: Vec<(String, (usize, usize))>) -> Result<NftChain, NftError> {
+fn read(value: Value, positions: Positions) -> Result<NftChain, NftError> {
     let cfg: ChainCfg = serde_path_to_error::deserialize(value).map_err(|e| {
         let (line, col) = locate(&positions, &e.path().to_string());
         NftError {
@@ -149,36 +114,29 @@ fn read(value: Value, positions: Vec<(String, (usize, usize))>) -> Result<NftCha
 }
 
 /// One chain, lowered and read as a YAML chain is.
-fn chain(c: &parse::Chain, cx: &lower::Context) -> Result<NftChain, NftError> {
+fn chain(c: &parse::Chain, cx: &Context) -> Result<NftChain, NftError> {
     let word = |t: &Token| t.shown().trim_matches('"').to_string();
     let Some(base) = &c.base else {
         return regular(c, cx, word(&c.name));
     };
-    match base.kind.word() {
-        Some("filter") => {}
-        Some("nat") => {
-            return Err(NftError::at(
-                &base.kind,
-                "nat chains are not read from a ruleset yet: give them to the nat plugin \
-                 (its YAML chains)",
-            ))
-        }
-        _ => {
-            return Err(NftError::at(
-                &base.kind,
-                format!("chain type `{}`: only filter chains", word(&base.kind)),
-            ))
-        }
+    if base.kind.word() != Some("filter") {
+        return Err(NftError::at(
+            &base.kind,
+            format!(
+                "chain type `{}`: filter and nat chains are read",
+                word(&base.kind)
+            ),
+        ));
     }
-    let kind = match base.priority.word() {
-        Some("filter" | "0") => "filter",
-        Some("raw" | "-300") => "raw",
+    let kind = match base.priority_value() {
+        Ok(0) => "filter",
+        Ok(-300) => "raw",
         _ => {
             return Err(NftError::at(
                 &base.priority,
                 format!(
                     "priority `{}`: the filter's chains sit at filter (0) or raw (-300)",
-                    word(&base.priority)
+                    base.priority_text()
                 ),
             ))
         }

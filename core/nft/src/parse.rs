@@ -1,10 +1,10 @@
 //! The structure of a ruleset: tables with their chains (a base chain's type, hook,
 //! priority and policy, then its rules, each kept as its tokens), named sets (their
 //! elements) and `ct helper` objects (their helper type). What a rule says is read by
-//! [`super::lower`].
+//! the plugins' lowerings (the shared match words in [`crate::rule`]).
 
-use super::lex::{Tok, Token};
-use super::NftError;
+use crate::lex::{Tok, Token};
+use crate::NftError;
 
 /// A table's family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,10 +50,70 @@ pub struct Base {
     pub kind: Token,
     /// The hook's name.
     pub hook: Token,
-    /// The priority: a name (`filter`, `raw`) or a number.
+    /// The priority: a name (`filter`, `raw`, `srcnat`) or a number.
     pub priority: Token,
+    /// What follows the priority's first word (`+ 10`), if anything.
+    pub offset: Vec<Token>,
     /// `accept` or `drop`, when given.
     pub policy: Option<Token>,
+}
+
+impl Base {
+    /// The priority as written, without spaces: `filter`, `srcnat+10`, `-100`.
+    pub fn priority_text(&self) -> String {
+        std::iter::once(&self.priority)
+            .chain(&self.offset)
+            .map(|t| t.shown().trim_matches('"').to_string())
+            .collect()
+    }
+
+    /// The priority's value: a number, or one of the standard names of the ip, ip6
+    /// and inet families (`raw` -300, `mangle` -150, `dstnat` -100, `filter` 0,
+    /// `security` 50, `srcnat` 100) with an optional `+ N` or `- N`, as nft reads it;
+    /// as in nft, `dstnat` is a name only at prerouting and output, `srcnat` only at
+    /// postrouting.
+    pub fn priority_value(&self) -> Result<i32, NftError> {
+        let text = self.priority_text();
+        let bad = || {
+            NftError::at(
+                &self.priority,
+                format!(
+                    "priority `{text}`: a number, or raw, mangle, dstnat, filter, security or \
+                     srcnat with an optional + N or - N"
+                ),
+            )
+        };
+        if let Ok(n) = text.parse::<i32>() {
+            return Ok(n);
+        }
+        let split = text.find(['+', '-']).unwrap_or(text.len());
+        let hook = self.hook.word().unwrap_or("");
+        let base = match &text[..split] {
+            "raw" => -300,
+            "mangle" => -150,
+            "dstnat" if matches!(hook, "prerouting" | "output") => -100,
+            "filter" => 0,
+            "security" => 50,
+            "srcnat" if hook == "postrouting" => 100,
+            name @ ("dstnat" | "srcnat") => {
+                return Err(NftError::at(
+                    &self.priority,
+                    format!("priority `{name}`: not a priority's name at hook {hook} (nft's rule)"),
+                ))
+            }
+            _ => return Err(bad()),
+        };
+        let rest = &text[split..];
+        if rest.is_empty() {
+            return Ok(base);
+        }
+        let offset: i32 = rest
+            .strip_prefix('+')
+            .unwrap_or(rest)
+            .parse()
+            .map_err(|_| bad())?;
+        base.checked_add(offset).ok_or_else(bad)
+    }
 }
 
 fn unsupported(t: &Token, what: &str) -> NftError {
@@ -305,16 +365,11 @@ fn chain(name: Token, body: Vec<Vec<Token>>) -> Result<Chain, NftError> {
                         format!("expected `priority`, found `{}`", p.shown()),
                     ));
                 }
-                if let Some(extra) = w(6) {
-                    return Err(unsupported(
-                        extra,
-                        "a priority is a name (filter, raw) or a number here",
-                    ));
-                }
                 c.base = Some(Base {
                     kind: kind.clone(),
                     hook: hook.clone(),
                     priority: priority.clone(),
+                    offset: s[6..].to_vec(),
                     policy: None,
                 });
             }
@@ -396,4 +451,52 @@ fn helper(name: &Token, body: Vec<Vec<Token>>) -> Result<String, NftError> {
         }
     }
     kind.ok_or_else(|| NftError::at(name, "this ct helper has no `type`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The base chain of a one-chain ruleset whose chain line is `line`.
+    fn base(line: &str) -> Base {
+        let text = format!("table inet t {{\n chain c {{ {line} }}\n}}\n");
+        let tokens = crate::lex::tokens(&text).unwrap();
+        let mut tables = ruleset(&tokens).unwrap();
+        tables.remove(0).chains.remove(0).base.unwrap()
+    }
+
+    #[test]
+    fn priorities_read_as_nft_reads_them() {
+        for (line, want) in [
+            ("type filter hook input priority filter;", Ok(0)),
+            ("type filter hook input priority raw;", Ok(-300)),
+            ("type filter hook input priority -7;", Ok(-7)),
+            ("type nat hook postrouting priority srcnat + 10;", Ok(110)),
+            ("type nat hook postrouting priority srcnat+10;", Ok(110)),
+            ("type nat hook prerouting priority dstnat - 5;", Ok(-105)),
+            ("type nat hook output priority dstnat;", Ok(-100)),
+            ("type filter hook forward priority security;", Ok(50)),
+            ("type filter hook forward priority mangle;", Ok(-150)),
+            ("type nat hook input priority srcnat;", Err("at hook input")),
+            (
+                "type nat hook postrouting priority dstnat;",
+                Err("at hook postrouting"),
+            ),
+            (
+                "type filter hook input priority first;",
+                Err("priority `first`"),
+            ),
+            (
+                "type filter hook input priority filter + x;",
+                Err("priority `filter+x`"),
+            ),
+        ] {
+            let got = base(line).priority_value();
+            match (got, want) {
+                (Ok(n), Ok(w)) => assert_eq!(n, w, "{line}"),
+                (Err(e), Err(w)) => assert!(e.message.contains(w) && e.col > 1, "{line}: {e}"),
+                (got, want) => panic!("{line}: {got:?}, wanted {want:?}"),
+            }
+        }
+    }
 }
