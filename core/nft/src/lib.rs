@@ -11,6 +11,8 @@
 #![warn(missing_docs)]
 
 pub mod lex;
+#[cfg(feature = "mangle")]
+pub mod mangle;
 pub mod parse;
 pub mod rule;
 
@@ -50,6 +52,22 @@ impl std::error::Error for NftError {}
 /// Field paths of a lowered chain (`hook`, `rules[2].match.dport`) with the line and
 /// column each was written at.
 pub type Positions = Vec<(String, (usize, usize))>;
+
+/// A chain lowered into a plugin's config shape `C`, and where its parts were written.
+pub struct Lowered<C> {
+    /// The chain.
+    pub cfg: C,
+    /// Where each field came from.
+    pub positions: Positions,
+}
+
+impl<C> Lowered<C> {
+    /// The line and column of the field at `path` (relative to the chain), or of the
+    /// nearest field above it.
+    pub fn locate(&self, path: &str) -> (usize, usize) {
+        locate(&self.positions, path)
+    }
+}
 
 /// Reads `text` into its tables.
 pub fn tables(text: &str) -> Result<Vec<parse::Table>, NftError> {

@@ -23,6 +23,17 @@ pub struct Context<'a> {
     pub helpers: &'a [(String, String)],
 }
 
+impl<'a> Context<'a> {
+    /// The context of `table`'s rules.
+    pub fn of(table: &'a crate::parse::Table) -> Context<'a> {
+        Context {
+            family: table.family,
+            sets: &table.sets,
+            helpers: &table.helpers,
+        }
+    }
+}
+
 /// A selector's values: whether negated (`!=`), and the items.
 pub struct Values {
     /// Written after `!=`.

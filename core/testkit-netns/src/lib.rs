@@ -24,7 +24,7 @@ mod process;
 mod routed;
 mod topology;
 
-pub use oracle::{Delivery, Entry, KernelHelper, KernelOracle};
+pub use oracle::{helper_rules, Delivery, Entry, KernelHelper, KernelOracle};
 pub use preflight::{is_root, on_path, require_root, require_tools};
 pub use routed::{
     INSIDE_CLIENT4, INSIDE_CLIENT6, OUTSIDE_SERVER4, OUTSIDE_SERVER6, ROUTER_INSIDE4,

@@ -88,13 +88,10 @@ pub struct KernelOracle {
     ifindex: u32,
 }
 
-/// The ruleset: helpers by port, the log rules at the entry's hook after conntrack,
-/// and everything else that comes in dropped before conntrack sees it.
-fn ruleset(helpers: &[KernelHelper], entry: Entry) -> String {
-    let (hook, ours, back_in) = match entry {
-        Entry::Output => ("output", format!("meta mark {MARK:#x}"), ""),
-        Entry::Prerouting { .. } => ("prerouting", "iifname \"tun0\"".into(), FENCE_RULE),
-    };
+/// The kernel's `helpers` attached by port as Linux since 4.7 wants (no automatic
+/// assignment): the `ct helper` objects of a table (`NAME-h`), and the rules of a chain
+/// after conntrack that set them on new connections to their ports.
+pub fn helper_rules(helpers: &[KernelHelper]) -> (String, String) {
     let mut objects = String::new();
     let mut assign = String::new();
     for h in helpers {
@@ -116,6 +113,17 @@ fn ruleset(helpers: &[KernelHelper], entry: Entry) -> String {
             n = h.name
         );
     }
+    (objects, assign)
+}
+
+/// The ruleset: helpers by port, the log rules at the entry's hook after conntrack,
+/// and everything else that comes in dropped before conntrack sees it.
+fn ruleset(helpers: &[KernelHelper], entry: Entry) -> String {
+    let (hook, ours, back_in) = match entry {
+        Entry::Output => ("output", format!("meta mark {MARK:#x}"), ""),
+        Entry::Prerouting { .. } => ("prerouting", "iifname \"tun0\"".into(), FENCE_RULE),
+    };
+    let (objects, assign) = helper_rules(helpers);
     let mut log = String::new();
     for (cond, word) in [
         ("ct state new", "new"),

@@ -7,7 +7,7 @@
 //! tables, and normalizing them so two runs of the same traffic compare equal.
 #![allow(dead_code)]
 
-use brickwall_netns::{require_root, require_tools, Topology};
+use brickwall_netns::{helper_rules, require_root, require_tools, KernelHelper, Topology};
 use std::path::{Path, PathBuf};
 
 /// Fails the test unless it runs as root with the tools of the topology and of the live
@@ -184,29 +184,19 @@ pub fn brickwall_config_for_ruleset(helpers: &[Helper], datapath: &str, workers:
 pub fn nft_ruleset(helpers: &[Helper]) -> String {
     let mut assign = String::new();
     if !helpers.is_empty() {
-        for h in helpers {
-            let l3 = if h.ipv4_only { "ip" } else { "inet" };
-            assign += &format!(
-                "ct helper {n}-h {{ type \"{n}\" protocol {p}; l3proto {l3}; }}\n",
-                n = h.name,
-                p = h.proto
-            );
-        }
-        assign += "chain helper_assign { type filter hook prerouting priority filter;\n";
-        for h in helpers {
-            let family = if h.ipv4_only {
-                "meta nfproto ipv4 "
-            } else {
-                ""
-            };
-            assign += &format!(
-                "{family}{p} dport {port} ct helper set \"{n}-h\"\n",
-                p = h.proto,
-                port = h.port,
-                n = h.name
-            );
-        }
-        assign += "}\n";
+        let kernel: Vec<KernelHelper> = helpers
+            .iter()
+            .map(|h| KernelHelper {
+                name: h.name,
+                proto: h.proto,
+                port: h.port,
+                ipv4_only: h.ipv4_only,
+            })
+            .collect();
+        let (objects, rules) = helper_rules(&kernel);
+        assign = format!(
+            "{objects}chain helper_assign {{ type filter hook prerouting priority filter;\n{rules}}}\n"
+        );
     }
     format!(
         "table inet bw {{\n{assign}\

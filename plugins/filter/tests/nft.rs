@@ -5,6 +5,7 @@
 
 use brickwall_filter::load::load;
 use brickwall_filter::nft;
+use brickwall_nft::mangle::Mangler;
 use std::path::PathBuf;
 
 /// A compiled chain: its type, hook, policy and rules' text forms.
@@ -261,39 +262,12 @@ fn a_ruleset_reads_alone() {
 #[test]
 fn mangled_rulesets_are_errors_not_panics() {
     let seeds = [LIVE_RULESET, "table ip t { set s { type ipv4_addr; elements = { 10.0.0.1 } }\n chain c { type filter hook input priority raw; policy drop;\n ip saddr != @s udp dport { 53, 1000-2000 } log prefix \"x\" level info queue num 3 bypass comment \"c\"\n }\n}\n"];
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
     let pieces = [
         "{", "}", ";", "\n", "\"", "@s", "!=", "==", " = ", ",", "#", "\\\n", "ct", "set", "-", "/",
     ];
+    let mut mangler = Mangler::new(0x2545_f491_4f6c_dd1d, &pieces);
     for round in 0..20_000 {
-        let mut t: Vec<char> = seeds[round % 2].chars().collect();
-        for _ in 0..1 + next() % 4 {
-            let at = (next() as usize) % (t.len() + 1);
-            match next() % 3 {
-                0 => {
-                    let end = (at + (next() as usize) % 8).min(t.len());
-                    t.drain(at..end);
-                }
-                1 => {
-                    let p = pieces[(next() as usize) % pieces.len()];
-                    for (k, c) in p.chars().enumerate() {
-                        t.insert((at + k).min(t.len()), c);
-                    }
-                }
-                _ => {
-                    if at < t.len() {
-                        t[at] = char::from(b' ' + (next() % 95) as u8);
-                    }
-                }
-            }
-        }
-        let text: String = t.into_iter().collect();
+        let text = mangler.mangle(seeds[round % 2]);
         if let Err(e) = nft::chains(&text) {
             let lines = text.lines().count().max(1);
             assert!(

@@ -33,20 +33,7 @@ const CONNTRACK_PRIORITY: i32 = -200;
 
 /// One nat chain of the ruleset in the plugin's config shape, and where its parts were
 /// written (paths within the chain: `hook`, `rules[1].action.snat.to`).
-pub struct NftChain {
-    /// The chain.
-    pub cfg: ChainCfg,
-    /// Where each field came from.
-    pub positions: Positions,
-}
-
-impl NftChain {
-    /// The line and column of the field at `path` (relative to the chain), or of the
-    /// nearest field above it.
-    pub fn locate(&self, path: &str) -> (usize, usize) {
-        locate(&self.positions, path)
-    }
-}
+pub type NftChain = brickwall_nft::Lowered<ChainCfg>;
 
 /// Reads a ruleset's nat chains, one per hook: chains on the same hook are joined in
 /// the order of their priorities (the first binding wins, as in nft) where that means
@@ -56,11 +43,7 @@ pub fn chains(text: &str) -> Result<Vec<NftChain>, NftError> {
     let mut parts = Vec::new();
     let mut regular = Vec::new();
     for table in brickwall_nft::tables(text)? {
-        let cx = Context {
-            family: table.family,
-            sets: &table.sets,
-            helpers: &table.helpers,
-        };
+        let cx = Context::of(&table);
         let nat = brickwall_nft::nat_chains(&table);
         for (c, nat) in table.chains.iter().zip(nat) {
             match &c.base {

@@ -4,6 +4,7 @@
 
 use brickwall_nat::config::NatConfig;
 use brickwall_nat::{nft, rules};
+use brickwall_nft::mangle::Mangler;
 
 /// The ruleset's nat chains and the YAML chains, each as its config shape's text.
 fn same(ruleset: &str, yaml_chains: &str) {
@@ -306,40 +307,13 @@ fn what_nat_chains_cannot_do_is_refused_where_it_is_written() {
 /// gives chains or an error at a place inside the text.
 #[test]
 fn mangled_nat_rulesets_are_errors_not_panics() {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
     let pieces = [
         "{", "}", ";", "\n", "\"", "!=", ",", "#", "to", "ip", "ip6", ":", "[", "]", "-", "snat",
         "random",
     ];
+    let mut mangler = Mangler::new(0x9e37_79b9_7f4a_7c15, &pieces);
     for _ in 0..20_000 {
-        let mut t: Vec<char> = RULESET.chars().collect();
-        for _ in 0..1 + next() % 4 {
-            let at = (next() as usize) % (t.len() + 1);
-            match next() % 3 {
-                0 => {
-                    let end = (at + (next() as usize) % 8).min(t.len());
-                    t.drain(at..end);
-                }
-                1 => {
-                    let p = pieces[(next() as usize) % pieces.len()];
-                    for (k, c) in p.chars().enumerate() {
-                        t.insert((at + k).min(t.len()), c);
-                    }
-                }
-                _ => {
-                    if at < t.len() {
-                        t[at] = char::from(b' ' + (next() % 95) as u8);
-                    }
-                }
-            }
-        }
-        let text: String = t.into_iter().collect();
+        let text = mangler.mangle(RULESET);
         if let Err(e) = nft::chains(&text) {
             let lines = text.lines().count().max(1);
             assert!(

@@ -33,20 +33,7 @@ pub use brickwall_nft::NftError;
 /// One chain of the ruleset in the filter's config shape, and where its parts were
 /// written: paths within the chain (`hook`, `rules[2].match.dport`) with their line and
 /// column.
-pub struct NftChain {
-    /// The chain.
-    pub cfg: ChainCfg,
-    /// Where each field came from.
-    pub positions: Positions,
-}
-
-impl NftChain {
-    /// The line and column of the field at `path` (relative to the chain), or of the
-    /// nearest field above it.
-    pub fn locate(&self, path: &str) -> (usize, usize) {
-        locate(&self.positions, path)
-    }
-}
+pub type NftChain = brickwall_nft::Lowered<ChainCfg>;
 
 /// Reads a ruleset into the filter's chains: its filter chains and the regular chains
 /// they reach (the nat chains, and the regular chains only nat chains reach, are the
@@ -54,11 +41,7 @@ impl NftChain {
 pub fn chains(text: &str) -> Result<Vec<NftChain>, NftError> {
     let mut out = Vec::new();
     for table in brickwall_nft::tables(text)? {
-        let cx = Context {
-            family: table.family,
-            sets: &table.sets,
-            helpers: &table.helpers,
-        };
+        let cx = Context::of(&table);
         let nat = brickwall_nft::nat_chains(&table);
         for (c, nat) in table.chains.iter().zip(nat) {
             if !nat {
