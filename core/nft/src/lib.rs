@@ -1,6 +1,6 @@
 //! nftables rulesets as `nft -f` reads them or `nft list ruleset` prints them: the
 //! syntax both rule plugins read. [`lex`] splits the text into tokens with their line
-//! and column, [`parse`] reads tables, chains, sets and `ct helper` objects (a rule
+//! and column, [`define`] expands variables, [`parse`] reads tables, chains, sets and `ct helper` objects (a rule
 //! stays its tokens), and [`rule`] reads a rule's match words into the shared match
 //! vocabulary (`brickwall-rules`' `match` config, as JSON). What a chain's type and a
 //! rule's statements and verdicts mean is each plugin's own lowering: the filter's
@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+pub mod define;
 pub mod lex;
 #[cfg(feature = "mangle")]
 pub mod mangle;
@@ -73,7 +74,7 @@ impl<C> Lowered<C> {
 pub fn tables(text: &str) -> Result<Vec<parse::Table>, NftError> {
     let tokens =
         lex::tokens(text).map_err(|(line, col, message)| NftError { line, col, message })?;
-    parse::ruleset(&tokens)
+    parse::ruleset(&define::expand(tokens)?)
 }
 
 /// The position of the longest key of `positions` that is `path` or a field above it

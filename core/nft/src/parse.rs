@@ -137,7 +137,6 @@ pub fn ruleset(tokens: &[Token]) -> Result<Vec<Table>, NftError> {
                     return Err(unsupported(what, "only `flush ruleset` is read"));
                 }
             }
-            Some("define") => return Err(unsupported(t, "variables are not supported yet")),
             Some("include") => return Err(unsupported(t, "includes are not supported yet")),
             _ => {
                 return Err(unsupported(

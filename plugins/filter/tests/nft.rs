@@ -463,3 +463,27 @@ fn the_wikis_workstation_ruleset_reads() {
     );
     assert_eq!(input.3[12], "counter comment \"Count any other traffic\"");
 }
+
+/// Variables (`define`, `redefine`, `undefine`; a set merged into a list where it is
+/// used as an item) read as the ruleset written out, and a use of an undefined one is
+/// refused at its place. (The real `nft -c` takes the variables' ruleset: checked when
+/// the test was written, as `core/tests/cli.rs` checks others.)
+#[test]
+fn variables_read_as_the_ruleset_written_out() {
+    let with = "define web = { 80, 443 }\n\
+                define admin = 10.0.0.7\n\
+                redefine admin = 10.0.0.9\n\
+                define ports = { $web, 22 }\n\
+                table inet t {\n  chain c {\n    type filter hook input priority filter; policy drop;\n    \
+                tcp dport $web accept\n    ip saddr $admin tcp dport { $ports, 8080 } accept\n  }\n}\n";
+    let out = "table inet t {\n  chain c {\n    type filter hook input priority filter; policy drop;\n    \
+               tcp dport { 80, 443 } accept\n    ip saddr 10.0.0.9 tcp dport { 80, 443, 22, 8080 } accept\n  }\n}\n";
+    let a = from_ruleset("vars", with).unwrap_or_else(|e| panic!("{e}"));
+    let b = from_ruleset("written", out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a, b);
+    let e = from_ruleset("undef", "undefine admin\ntable inet t { }\n").unwrap_err();
+    assert!(
+        e.contains("rules.nft:1:10: `admin`: no such variable"),
+        "{e}"
+    );
+}
