@@ -794,12 +794,42 @@ const DEMO_POLICY: &str = "table inet demo {
 }
 ";
 
+/// The demo's policy again, with verdict maps (`ct state vmap`, `tcp dport vmap`, and
+/// `meta l4proto vmap` jumping to a regular chain).
+const DEMO_POLICY_VMAP: &str = "table inet demo {
+    chain forward {
+        type filter hook forward priority filter; policy drop;
+        ct state vmap { established : accept, related : accept, invalid : drop }
+        udp dport ntp drop comment \"not here\"
+        tcp dport vmap { 22 : accept, 80 : accept, 443 : accept, 8080 : accept, 8443 : accept, 21 : accept, 6667 : accept, 1723 : accept, 6566 : accept }
+        udp dport vmap { domain : accept, 69 : accept, 10080 : accept, 5060 : accept }
+        meta l4proto vmap { icmp : jump icmp_in, ipv6-icmp : jump icmp_in }
+    }
+    chain icmp_in {
+        icmp type echo-request accept
+        icmpv6 type echo-request accept
+    }
+}
+";
+
 /// The same ruleset in the kernel (its forward chain, the packets entering through
 /// PREROUTING and forwarded) and in brickwall (`ruleset:` of the filter) gives every
 /// packet of the generator's traffic and helper sessions the same state and verdict:
 /// passed, or dropped by a rule or the policy.
 #[test]
 fn a_ruleset_gives_the_kernels_verdicts() {
+    same_verdicts_as_the_kernel("verdicts", DEMO_POLICY);
+}
+
+/// As [`a_ruleset_gives_the_kernels_verdicts`], the policy written with verdict maps.
+#[test]
+fn a_ruleset_with_verdict_maps_gives_the_kernels_verdicts() {
+    same_verdicts_as_the_kernel("vmaps", DEMO_POLICY_VMAP);
+}
+
+/// Runs `policy` in the kernel and in brickwall on the generator's traffic and helper
+/// sessions; fails where a packet's state or verdict differs.
+fn same_verdicts_as_the_kernel(tag: &str, policy: &str) {
     require_root();
     require_tools(&["nft", "conntrack"]);
     let cfg = brickwall_core::gen::GenConfig {
@@ -815,11 +845,11 @@ fn a_ruleset_gives_the_kernels_verdicts() {
         .collect();
     // The kernel.
     let mut oracle = KernelOracle::with(
-        "verdicts",
+        tag,
         &ALL_KERNEL_HELPERS,
         Entry::Prerouting { checksum: false },
     );
-    oracle.load(DEMO_POLICY);
+    oracle.load(policy);
     let live: Vec<String> = frames
         .iter()
         .map(|(link, data)| {
@@ -829,9 +859,9 @@ fn a_ruleset_gives_the_kernels_verdicts() {
         })
         .collect();
     // brickwall, with the same file.
-    let dir = common::TempDir::new("kernel-verdicts");
+    let dir = common::TempDir::new(&format!("kernel-{tag}"));
     let rules = dir.join("demo.nft");
-    std::fs::write(&rules, DEMO_POLICY).unwrap();
+    std::fs::write(&rules, policy).unwrap();
     let yaml = format!(
         "{}  - builtin: filter\n    config: {{ruleset: {}}}\n",
         reference_yaml(ALL_HELPERS, ""),

@@ -1,6 +1,7 @@
 //! nftables rulesets as `nft -f` reads them or `nft list ruleset` prints them: the
 //! syntax both rule plugins read. [`lex`] splits the text into tokens with their line
-//! and column, [`define`] expands variables, [`parse`] reads tables, chains, sets and `ct helper` objects (a rule
+//! and column, [`define`] expands variables, [`parse`] reads tables (a rule with a verdict
+//! map becomes one rule per element, [`vmap`]), chains, sets and `ct helper` objects (a rule
 //! stays its tokens), and [`rule`] reads a rule's match words into the shared match
 //! vocabulary (`brickwall-rules`' `match` config, as JSON). What a chain's type and a
 //! rule's statements and verdicts mean is each plugin's own lowering: the filter's
@@ -16,6 +17,7 @@ pub mod lex;
 pub mod mangle;
 pub mod parse;
 pub mod rule;
+pub mod vmap;
 
 use lex::Token;
 use std::fmt;

@@ -385,7 +385,7 @@ fn chain(name: Token, body: Vec<Vec<Token>>) -> Result<Chain, NftError> {
                 base.policy = Some(p.clone());
             }
             Some("comment") if s.len() == 2 => {}
-            _ => c.rules.push(s),
+            _ => c.rules.extend(crate::vmap::expand(s)?),
         }
     }
     Ok(c)

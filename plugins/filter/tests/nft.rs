@@ -201,7 +201,7 @@ fn what_the_filter_cannot_do_is_refused_where_it_is_written() {
     for (text, at, words) in [
         ("table bridge b { }\n", "1:7", "bridge"),
         ("add rule inet t c accept\n", "1:1", "commands such as `add rule`"),
-        ("table inet t {\n chain c { vmap }\n}\n", "2:12", "verdict maps"),
+        ("table inet t {\n chain c { vmap }\n}\n", "2:12", "expected `{ KEY : VERDICT"),
         ("table inet t {\n chain c { type route hook output priority mangle; }\n}\n", "2:17", "chain type `route`"),
         ("table inet t {\n chain c { type filter hook input priority filter; tcp dport 22 dnat ip to 10.0.0.1 }\n}\n", "2:65", "belongs in a chain of type nat"),
         ("table inet t {\n chain c { type filter hook input priority 10; }\n}\n", "2:44", "priority `10`"),
@@ -486,4 +486,24 @@ fn variables_read_as_the_ruleset_written_out() {
         e.contains("rules.nft:1:10: `admin`: no such variable"),
         "{e}"
     );
+}
+
+/// A rule with an anonymous verdict map reads as one rule per element, in order, each
+/// with the rule's words before the map and its comment.
+#[test]
+fn verdict_maps_read_as_a_rule_per_element() {
+    let head =
+        "table inet t {\n  chain c {\n    type filter hook input priority filter; policy drop;\n";
+    let with = format!(
+        "{head}    ct state vmap {{ established : accept, related : accept, invalid : drop }}\n    \
+         ip saddr 10.0.0.0/8 tcp dport vmap {{ 22 : accept, 80-89 : drop }} comment \"m\"\n  }}\n}}\n"
+    );
+    let out = format!(
+        "{head}    ct state established accept\n    ct state related accept\n    ct state invalid drop\n    \
+         ip saddr 10.0.0.0/8 tcp dport 22 accept comment \"m\"\n    \
+         ip saddr 10.0.0.0/8 tcp dport 80-89 drop comment \"m\"\n  }}\n}}\n"
+    );
+    let a = from_ruleset("vmap", &with).unwrap_or_else(|e| panic!("{e}"));
+    let b = from_ruleset("rules", &out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a, b);
 }

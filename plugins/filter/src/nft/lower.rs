@@ -23,7 +23,6 @@ pub struct Lowered {
 fn not_yet(word: &str) -> Option<&'static str> {
     Some(match word {
         "continue" => "`continue` is not supported yet",
-        "vmap" => "verdict maps are not supported yet",
         "snat" | "dnat" | "masquerade" | "redirect" => {
             "a NAT statement belongs in a chain of type nat"
         }
