@@ -529,11 +529,11 @@ table inet demo {
         );
     }
     // A ruleset it cannot read is refused before the replay, naming the place.
-    std::fs::write(&rules, "table inet t {\n chain c {\n  type filter hook input priority filter;\n  tcp dport 22 continue\n }\n}\n").unwrap();
+    std::fs::write(&rules, "table inet t {\n chain c {\n  type filter hook input priority filter;\n  ip id 1 drop\n }\n}\n").unwrap();
     let o = brickwall(&[&"replay", &cap, &"--config", &bare, &"--ruleset", &rules]);
     assert_code(&o, 1);
     assert!(
-        stderr(&o).contains("demo.nft:4:16: `continue`"),
+        stderr(&o).contains("demo.nft:4:6: `ip id`"),
         "{}",
         stderr(&o)
     );

@@ -504,6 +504,16 @@ fn verdict_maps_read_as_a_rule_per_element() {
          ip saddr 10.0.0.0/8 tcp dport 80-89 drop comment \"m\"\n  }}\n}}\n"
     );
     let a = from_ruleset("vmap", &with).unwrap_or_else(|e| panic!("{e}"));
+    // `continue` goes on to the next rule, as a rule without a verdict does.
+    let cont = from_ruleset(
+        "cont",
+        &format!("{head}    tcp dport 22 counter continue\n  }}\n}}\n"),
+    );
+    let plain = from_ruleset(
+        "plain",
+        &format!("{head}    tcp dport 22 counter\n  }}\n}}\n"),
+    );
+    assert_eq!(cont.unwrap(), plain.unwrap());
     let b = from_ruleset("rules", &out).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(a, b);
 }

@@ -3,7 +3,7 @@
 //! shared [`brickwall_nft::rule::Reader`]), its `limit rate` and `quota`, its statements
 //! (`counter`, `log`, `meta mark set`, `ct mark set`, `ct helper set`, `ct label set`,
 //! `notrack`, `comment`) and its verdict (`accept`, `drop`, `queue`, `reject`, `jump`,
-//! `goto`, `return`). Anything else is an error naming the word and where it is.
+//! `goto`, `return`, `continue`). Anything else is an error naming the word and where it is.
 
 use brickwall_nft::lex::{Tok, Token};
 use brickwall_nft::rule::{scalar, Context, Reader};
@@ -22,7 +22,6 @@ pub struct Lowered {
 /// Words that are nftables' but not read here yet, with what to say about them.
 fn not_yet(word: &str) -> Option<&'static str> {
     Some(match word {
-        "continue" => "`continue` is not supported yet",
         "snat" | "dnat" | "masquerade" | "redirect" => {
             "a NAT statement belongs in a chain of type nat"
         }
@@ -111,6 +110,8 @@ impl<'a> Rule<'a, '_> {
                 self.action(json!("return"), t);
                 self.terminal = Some("return");
             }
+            // On to the next rule, as a rule without a verdict goes.
+            "continue" => self.terminal = Some("continue"),
             "jump" | "goto" => {
                 let target = match self.r.next_token() {
                     Some(n) if matches!(n.tok, Tok::Word(_) | Tok::Str(_)) => {
