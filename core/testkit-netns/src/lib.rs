@@ -23,6 +23,7 @@ mod preflight;
 mod process;
 mod routed;
 mod topology;
+mod tun;
 
 pub use oracle::{helper_rules, Delivery, Entry, KernelHelper, KernelOracle};
 pub use preflight::{is_root, on_path, require_root, require_tools};

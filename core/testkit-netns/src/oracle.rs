@@ -15,6 +15,7 @@
 use crate::command::exec;
 use crate::namespace;
 use crate::nflog::Nflog;
+use crate::tun::{pin_to_this_cpu, tun_device, FENCE, FENCE_LOG, FENCE_TO, TUN};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
@@ -29,17 +30,6 @@ pub struct Delivery {
 
 /// The log prefix of a packet on its way out, after every hook's rules.
 const PASSED: &str = "passed";
-
-/// The fence written after each packet on the TUN device (see [`KernelOracle::deliver`]):
-/// a UDP datagram to 192.0.2.254 port 9, logged and dropped before conntrack.
-const FENCE: [u8; 28] = [
-    0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0xf5, 0xd1, 192, 0, 2, 1, 192, 0, 2, 254, 0, 9, 0, 9, 0, 8,
-    0, 0,
-];
-
-/// The back-in rules of the TUN entry: the fence is logged and dropped, the rest of what
-/// the device brings accepted.
-const FENCE_RULE: &str = " iifname \"tun0\" ip daddr 192.0.2.254 udp dport 9 log group 7 prefix \"fence\" drop; iifname \"tun0\" accept;";
 
 /// The NFLOG group the oracle's rules log to.
 const GROUP: u16 = 7;
@@ -116,12 +106,21 @@ pub fn helper_rules(helpers: &[KernelHelper]) -> (String, String) {
     (objects, assign)
 }
 
+/// The back-in rules of the TUN entry: the fence is logged and dropped, the rest of what
+/// the device brings accepted.
+fn fence_rule() -> String {
+    format!(
+        " iifname \"{TUN}\" ip daddr {FENCE_TO} udp dport 9 log group {GROUP} prefix \"{FENCE_LOG}\" drop; \
+         iifname \"{TUN}\" accept;"
+    )
+}
+
 /// The ruleset: helpers by port, the log rules at the entry's hook after conntrack,
 /// and everything else that comes in dropped before conntrack sees it.
 fn ruleset(helpers: &[KernelHelper], entry: Entry) -> String {
     let (hook, ours, back_in) = match entry {
-        Entry::Output => ("output", format!("meta mark {MARK:#x}"), ""),
-        Entry::Prerouting { .. } => ("prerouting", "iifname \"tun0\"".into(), FENCE_RULE),
+        Entry::Output => ("output", format!("meta mark {MARK:#x}"), String::new()),
+        Entry::Prerouting { .. } => ("prerouting", format!("iifname \"{TUN}\""), fence_rule()),
     };
     let (objects, assign) = helper_rules(helpers);
     let mut log = String::new();
@@ -263,8 +262,8 @@ impl KernelOracle {
             .expect("oracle sockets")
         });
         if tun.is_some() {
-            run(&["ip", "link", "set", "tun0", "addrgenmode", "none"]);
-            run(&["ip", "link", "set", "tun0", "up"]);
+            run(&["ip", "link", "set", TUN, "addrgenmode", "none"]);
+            run(&["ip", "link", "set", TUN, "up"]);
         }
         KernelOracle {
             ns: guard,
@@ -310,12 +309,12 @@ impl KernelOracle {
                             FENCE.len(),
                         )
                     };
-                    while !logged.iter().any(|w| w == "fence") {
+                    while !logged.iter().any(|w| w == FENCE_LOG) {
                         let more = self.log.wait(1000);
                         assert!(!more.is_empty(), "the fence was never logged");
                         logged.extend(more);
                     }
-                    logged.retain(|w| w != "fence");
+                    logged.retain(|w| w != FENCE_LOG);
                 }
                 logged
             }
@@ -401,50 +400,6 @@ impl KernelOracle {
             .expect("conntrack");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
-}
-
-/// Keeps the calling thread on the processor it runs on, so that what it writes to the
-/// TUN device is queued, and handled, in order.
-fn pin_to_this_cpu() {
-    // SAFETY: plain calls on the calling thread; the set is zeroed, then one bit set.
-    unsafe {
-        let cpu = libc::sched_getcpu();
-        if cpu < 0 {
-            return;
-        }
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu as usize, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
-}
-
-/// A TUN device `tun0` (IP packets, no extra header) in the calling thread's
-/// namespace: its queue.
-fn tun_device() -> OwnedFd {
-    /// `struct ifreq` as `TUNSETIFF` reads it: the name, then the flags.
-    #[repr(C)]
-    struct IfReq {
-        name: [u8; 16],
-        flags: libc::c_short,
-        _pad: [u8; 22],
-    }
-    const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
-    let path = c"/dev/net/tun";
-    // SAFETY: opening a device node by a NUL-terminated path.
-    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
-    assert!(fd >= 0, "/dev/net/tun: {}", std::io::Error::last_os_error());
-    // SAFETY: a fresh descriptor nothing else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let mut req = IfReq {
-        name: [0; 16],
-        flags: (libc::IFF_TUN | libc::IFF_NO_PI) as libc::c_short,
-        _pad: [0; 22],
-    };
-    req.name[..4].copy_from_slice(b"tun0");
-    // SAFETY: TUNSETIFF reads and writes an ifreq, which `req` is laid out as.
-    let r = unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF, &mut req) };
-    assert_eq!(r, 0, "TUNSETIFF: {}", std::io::Error::last_os_error());
-    fd
 }
 
 /// Sends `ip` to `sa` on `fd`; whether the kernel took all of it.
