@@ -23,7 +23,7 @@ use brickwall_core::wire::LinkType;
 use brickwall_netns::{require_root, require_tools, Entry, KernelHelper, KernelOracle};
 use brickwall_wire::{parse_frame, ParseError};
 use common::{pcaps_dir, read_capture, report_lines, shared_captures, SharedBuf};
-use common::{AS_REFERENCE, REFERENCE_HELPERS};
+use common::{AS_REFERENCE, NO_EXPIRY, REFERENCE_HELPERS};
 use std::path::Path;
 
 /// The kernel's helpers as the shared captures' reference attached them.
@@ -53,10 +53,6 @@ const KERNEL_HELPERS: [KernelHelper; 4] = [
         ipv4_only: true,
     },
 ];
-
-/// Timeouts no capture outlives: the kernel sees a capture within a second.
-const NO_EXPIRY: &str =
-    "timeouts: {udp: 100000, udp_stream: 100000, icmp: 100000, generic: 100000}";
 
 /// conntrack as the kernel's reference runs, with `helpers` (a YAML list) and `extra`
 /// keys of its section.

@@ -133,6 +133,11 @@ pub fn shared_captures() -> Vec<String> {
 /// left checksums to their network cards; see ../shared/pcaps/README.md).
 pub const AS_REFERENCE: &str = "checksum: false";
 
+/// Timeouts no shared capture outlives (keys of conntrack's section): the kernel's
+/// reference saw each capture within a second.
+pub const NO_EXPIRY: &str =
+    "timeouts: {udp: 100000, udp_stream: 100000, icmp: 100000, generic: 100000}";
+
 /// The four bundled helpers on their standard ports, with Linux's limits, as the
 /// kernel's reference ran them (a YAML list for conntrack's `helpers`).
 pub const REFERENCE_HELPERS: &str = "[{name: ftp, wasm: 'builtin:ftp', ports: [tcp/21]}, \
