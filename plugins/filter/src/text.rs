@@ -61,7 +61,11 @@ pub fn rule(
                         .unwrap_or(&"info");
                     let _ = write!(s, " level {level}");
                 }
-                let _ = write!(s, " rate {}/second", l.rate);
+                // brickwall's own limit on log lines, not nft's syntax: shown only when
+                // a YAML rule changed it, so a ruleset's rules list as nft reads them.
+                if l.rate != crate::config::DEFAULT_LOG_RATE {
+                    let _ = write!(s, " rate {}/second", l.rate);
+                }
                 s
             }
         });
