@@ -1,0 +1,147 @@
+//! The sending thread: conntrack's events become NEW, UPDATE and DESTROY messages
+//! (NOTRACK mode), packed into datagrams of at most [`MAX_DATAGRAM`] bytes, with an
+//! ALIVE after a second with nothing else to send. Every message takes the next
+//! sequence number, which starts at the Unix time the thread started, as conntrackd's.
+
+use crate::entry;
+use crate::link::Link;
+use crate::stats::Stats;
+use crate::wire::message::{Action, Body, Control, Message};
+use brickwall_hooks::services::conntrack::{self as ct, CtEvent};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The longest datagram: an Ethernet MTU less the IPv4 and UDP headers.
+pub const MAX_DATAGRAM: usize = 1472;
+/// An ALIVE goes out after this long without a message.
+pub const ALIVE_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest the thread sleeps between looks at its stop flag.
+const TICK: Duration = Duration::from_millis(100);
+
+/// What the plugin and its thread share.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// Set to stop the thread (it sends what it holds first).
+    pub stop: AtomicBool,
+    /// The counters.
+    pub stats: Stats,
+}
+
+/// The thread's state.
+pub struct Sender {
+    link: Link,
+    shared: Arc<Shared>,
+    seq: u32,
+    datagram: Vec<u8>,
+    /// Messages in `datagram`.
+    pending: u64,
+    last_sent: Instant,
+}
+
+impl Sender {
+    /// A sender on `link`.
+    pub fn new(link: Link, shared: Arc<Shared>) -> Sender {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as u32)
+            .unwrap_or(0);
+        Sender {
+            link,
+            shared,
+            seq: now,
+            datagram: Vec::with_capacity(MAX_DATAGRAM),
+            pending: 0,
+            last_sent: Instant::now(),
+        }
+    }
+
+    /// Adds a message to the datagram, sending the datagram first if it would not fit.
+    fn push(&mut self, body: Body) {
+        let m = Message {
+            seq: self.seq,
+            hello: false,
+            hello_back: false,
+            body,
+        };
+        let start = self.datagram.len();
+        if !m.emit(&mut self.datagram) {
+            return;
+        }
+        if self.datagram.len() > MAX_DATAGRAM && start > 0 {
+            let tail = self.datagram.split_off(start);
+            self.flush();
+            self.datagram = tail;
+        }
+        self.seq = self.seq.wrapping_add(1);
+        self.pending += 1;
+        let s = &self.shared.stats;
+        let counter = match &m.body {
+            Body::Conntrack(Action::New, _) => &s.new,
+            Body::Conntrack(Action::Update, _) => &s.update,
+            Body::Conntrack(Action::Destroy, _) => &s.destroy,
+            _ => &s.alive,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sends the datagram, if it holds anything.
+    fn flush(&mut self) {
+        if self.datagram.is_empty() {
+            return;
+        }
+        let s = &self.shared.stats;
+        match self.link.send(&self.datagram) {
+            Ok(()) => {
+                s.datagrams.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                s.send_errors.fetch_add(1, Ordering::Relaxed);
+                s.messages_lost.fetch_add(self.pending, Ordering::Relaxed);
+                *s.last_error.lock().unwrap_or_else(|e| e.into_inner()) = e;
+            }
+        }
+        self.datagram.clear();
+        self.pending = 0;
+        self.last_sent = Instant::now();
+    }
+
+    /// The message for one event.
+    fn event(&mut self, ev: &CtEvent) {
+        let action = match ev.kind {
+            ct::event::NEW => Action::New,
+            ct::event::UPDATE => Action::Update,
+            ct::event::DESTROY => Action::Destroy,
+            _ => return,
+        };
+        self.push(Body::Conntrack(action, entry::from_conn(&ev.conn)));
+    }
+
+    fn note_lost(&self, sub: &ct::Subscription) {
+        if let Some(n) = sub.lost() {
+            self.shared.stats.events_lost.store(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Runs until the stop flag is set, then sends the events still queued.
+    pub fn run(mut self, mut sub: ct::Subscription) {
+        while !self.shared.stop.load(Ordering::Acquire) {
+            let mut got = sub.next(TICK);
+            while let Some(ev) = got {
+                self.event(&ev);
+                got = sub.next(Duration::ZERO);
+            }
+            self.flush();
+            if self.last_sent.elapsed() >= ALIVE_INTERVAL {
+                self.push(Body::Control(Control::Alive));
+                self.flush();
+            }
+            self.note_lost(&sub);
+        }
+        while let Some(ev) = sub.next(Duration::ZERO) {
+            self.event(&ev);
+        }
+        self.flush();
+        self.note_lost(&sub);
+    }
+}

@@ -1,0 +1,57 @@
+//! The config section: what it accepts, and errors that name the field.
+
+use brickwall_sync::config::{parse, Mode};
+use std::net::Ipv4Addr;
+
+#[test]
+fn a_conntrackd_like_section_is_read() {
+    let s = parse(
+        r#"{"mode":"notrack","udp":{"ipv4_address":"192.168.100.100",
+            "ipv4_destination_address":"192.168.100.101","interface":"eth2"}}"#,
+    )
+    .unwrap();
+    assert_eq!(s.mode, Mode::Notrack);
+    assert_eq!(s.udp.ipv4_address, Ipv4Addr::new(192, 168, 100, 100));
+    assert_eq!(
+        s.udp.ipv4_destination_address,
+        Ipv4Addr::new(192, 168, 100, 101)
+    );
+    assert_eq!(s.udp.port, 3780);
+    assert_eq!(s.udp.interface.as_deref(), Some("eth2"));
+    assert_eq!(s.queue, 65536);
+}
+
+#[test]
+fn errors_name_the_field() {
+    let udp = r#""udp":{"ipv4_address":"10.0.0.1","ipv4_destination_address":"10.0.0.2"}"#;
+    for (json, field) in [
+        (format!(r#"{{"mode":"ftfw",{udp}}}"#), "mode"),
+        (r#"{"mode":"notrack"}"#.to_string(), "udp"),
+        (
+            r#"{"mode":"notrack","udp":{"ipv4_address":"10.0.0.300","ipv4_destination_address":"10.0.0.2"}}"#
+                .to_string(),
+            "udp.ipv4_address",
+        ),
+        (
+            r#"{"mode":"notrack","udp":{"ipv4_address":"10.0.0.1","ipv4_destination_address":"10.0.0.2","port":0}}"#
+                .to_string(),
+            "udp.port",
+        ),
+        (
+            r#"{"mode":"notrack","udp":{"ipv4_address":"10.0.0.1","ipv4_destination_address":"10.0.0.2","prot":1}}"#
+                .to_string(),
+            "udp",
+        ),
+        (
+            r#"{"mode":"notrack","udp":{"ipv4_address":"10.0.0.1","ipv4_destination_address":"10.0.0.2","interface":"much-too-long-name"}}"#
+                .to_string(),
+            "udp.interface",
+        ),
+        (format!(r#"{{"mode":"notrack",{udp},"queue":0}}"#), "queue"),
+    ] {
+        let e = parse(&json).unwrap_err();
+        let named = e.starts_with(&format!("config: {field}"))
+            || e.contains(&format!("field `{field}`"));
+        assert!(named, "{json}: {e}");
+    }
+}
