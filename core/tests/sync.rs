@@ -1,16 +1,23 @@
-//! The sync plugin against Debian's conntrackd: brickwall replays captures with the
-//! plugin sending NOTRACK messages to a conntrackd that listens for them on a
-//! namespace's loopback, and conntrackd's external cache (`conntrackd -e`) then holds
-//! every connection brickwall lists at the end (`--ct-list`), with the same original
-//! tuple, protocol, TCP state, ASSURED and UNREPLIED flags and mark, while conntrackd
-//! counts no malformed message and no lost one (the sequence numbers follow each
-//! other).
+//! The sync plugin against Debian's conntrackd, both ways, on a namespace's loopback.
 //!
-//! Needs root and `conntrackd`; fails without them.
+//! brickwall → conntrackd: brickwall replays captures with the plugin sending NOTRACK
+//! messages, and conntrackd's external cache (`conntrackd -e`) then holds every
+//! connection brickwall lists at the end (`--ct-list`), with the same original tuple,
+//! protocol, TCP state, ASSURED and UNREPLIED flags and mark, while conntrackd counts no
+//! malformed message and no lost one (the sequence numbers follow each other).
+//!
+//! conntrackd → brickwall: the kernel routes, masquerades and marks in a namespace
+//! (connections made with `conntrack -I` and a real ping through it), conntrackd there
+//! syncs them to a lingering brickwall, whose external cache (the plugin's `external`
+//! over the control socket) then lists what `conntrack -L` lists; and conntrackd's
+//! `-n` (a RESYNC to brickwall) brings brickwall's table back into a flushed external
+//! cache.
+//!
+//! Needs root, `conntrackd`, `conntrack`, `nft` and `ping`; fails without them.
 
 mod common;
 
-use brickwall_netns::{require_root, require_tools, Topology};
+use brickwall_netns::{require_root, require_tools, Topology, INSIDE_CLIENT4, OUTSIDE_SERVER4};
 use common::{pcaps_dir, TempDir};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -148,4 +155,181 @@ fn conntrackd_external_cache_holds_brickwalls_connections() {
             "{capture}: malformed and lost messages: {tracking}"
         );
     }
+}
+
+/// The plugin's external cache over the control socket at `sock`.
+fn external(sock: &Path) -> Vec<String> {
+    let mut c = brickwall_tui::client::Client::connect(sock).expect("control socket");
+    let v = c
+        .call("sync", &serde_json::json!("external"))
+        .expect("sync external");
+    v["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Rows of the kernel's or the cache's lines, the sync link's own flow left out.
+fn rows<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<Row> {
+    let mut v: Vec<Row> = lines
+        .filter(|l| l.contains(" src=") && !l.contains("src=127."))
+        .map(row)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn brickwalls_external_cache_holds_the_kernels_connections_and_a_resync_refills_conntrackds() {
+    require_root();
+    require_tools(&["conntrackd", "conntrack", "nft", "ping"]);
+    let mut t = Topology::routed("sync-rx");
+    t.route_in_kernel(
+        "table ip sync_test {
+  chain forward {
+    type filter hook forward priority 0;
+    ct state new ct mark set 42
+  }
+  chain postrouting {
+    type nat hook postrouting priority 100;
+    oifname \"fs\" masquerade
+  }
+}
+",
+    );
+    let fw = t.fw.clone();
+    let dir = t.dir.clone();
+    let conf = dir.join("conntrackd.conf");
+    std::fs::write(&conf, conntrackd_conf(&dir)).unwrap();
+    let conf = conf.display().to_string();
+    t.spawn("conntrackd", &fw, &["conntrackd", "-C", &conf]);
+    t.wait_for_listener(&fw, "udp", 3780, "conntrackd");
+    let config = dir.join("fw.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "plugins:\n{PLUGINS}  - builtin: sync\n    config:\n      mode: notrack\n      \
+             udp: {{ipv4_address: {BRICKWALL}, ipv4_destination_address: {DAEMON}, port: 3780}}\n"
+        ),
+    )
+    .unwrap();
+    let sock = dir.join("control.sock");
+    let capture = pcaps_dir().join("zeek/ftp/ipv6.pcap").display().to_string();
+    t.spawn(
+        "brickwall",
+        &fw,
+        &[
+            env!("CARGO_BIN_EXE_brickwall"),
+            "replay",
+            &capture,
+            "--config",
+            &config.display().to_string(),
+            "--control",
+            &sock.display().to_string(),
+            "--linger",
+            "60",
+            "--quiet",
+        ],
+    );
+    t.wait_for_file(&sock, "brickwall", 20);
+
+    // The kernel's connections: two made up, one real.
+    t.exec(
+        &fw,
+        &[
+            "conntrack",
+            "-I",
+            "-p",
+            "tcp",
+            "-s",
+            "10.9.0.1",
+            "-d",
+            "10.9.0.2",
+            "--sport",
+            "1234",
+            "--dport",
+            "80",
+            "--state",
+            "ESTABLISHED",
+            "-u",
+            "SEEN_REPLY,ASSURED",
+            "-t",
+            "600",
+            "-m",
+            "7",
+        ],
+    );
+    t.exec(
+        &fw,
+        &[
+            "conntrack",
+            "-I",
+            "-p",
+            "udp",
+            "-s",
+            "10.9.0.1",
+            "-d",
+            "10.9.0.3",
+            "--sport",
+            "5353",
+            "--dport",
+            "53",
+            "-t",
+            "60",
+        ],
+    );
+    t.exec(&t.client, &["ping", "-c", "1", "-W", "2", OUTSIDE_SERVER4]);
+    let mut want = Vec::new();
+    let mut got = Vec::new();
+    for _ in 0..30 {
+        let l = t.exec(&fw, &["conntrack", "-L"]);
+        want = rows(String::from_utf8_lossy(&l.stdout).lines());
+        got = rows(external(&sock).iter().map(String::as_str));
+        if got == want {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(got, want, "brickwall's external cache against conntrack -L");
+    assert_eq!(want.len(), 3, "{want:?}");
+    assert!(want.iter().any(|r| r.0 == "icmp 1"
+        && r.2.get("src").map(String::as_str) == Some(INSIDE_CLIENT4)
+        && r.4 == 42));
+    let mut c = brickwall_tui::client::Client::connect(&sock).unwrap();
+    let stats = c.call("sync", &serde_json::json!("stats")).unwrap();
+    let r = &stats["receive"];
+    assert_eq!(
+        r["malformed"],
+        serde_json::json!({"header": 0, "version": 0, "type": 0, "payload": 0}),
+        "{stats}"
+    );
+    assert_eq!(
+        (r["lost"].as_u64(), r["foreign"].as_u64()),
+        (Some(0), Some(0)),
+        "{stats}"
+    );
+
+    // conntrackd -n: a RESYNC to brickwall, which sends its table again.
+    let ext = |t: &Topology| {
+        let e = t.exec(&fw, &["conntrackd", "-C", &conf, "-e"]);
+        String::from_utf8_lossy(&e.stdout).lines().count()
+    };
+    let before = ext(&t);
+    assert!(before > 3, "conntrackd's external cache: {before} entries");
+    t.exec(&fw, &["conntrackd", "-C", &conf, "-f", "external"]);
+    assert_eq!(ext(&t), 0);
+    t.exec(&fw, &["conntrackd", "-C", &conf, "-n"]);
+    let mut after = 0;
+    for _ in 0..30 {
+        after = ext(&t);
+        if after == before {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(after, before, "entries back after the RESYNC");
+    let stats = c.call("sync", &serde_json::json!("stats")).unwrap();
+    assert_eq!(stats["receive"]["resync_requests"], 1, "{stats}");
 }

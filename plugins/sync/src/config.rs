@@ -10,6 +10,7 @@
 //!       port: 3780                         # Port (both ends)
 //!       interface: eth2                    # Interface (optional)
 //!     queue: 65536                         # events waiting to be sent, at most
+//!     external_cache_max: 262144           # the peer's connections kept, at most
 //! ```
 //!
 //! The JSON the engine hands over from the YAML; unknown fields are refused and every
@@ -61,6 +62,13 @@ pub struct Settings {
     /// Events waiting for the sending thread at most; more are lost and counted.
     #[serde(default = "default_queue")]
     pub queue: u32,
+    /// The peer's connections kept at most; more are refused and counted.
+    #[serde(default = "default_cache_max")]
+    pub external_cache_max: usize,
+}
+
+fn default_cache_max() -> usize {
+    262_144
 }
 
 /// Parses and checks the section; errors name the field.

@@ -2,20 +2,28 @@
 //! conntrack-tools 1.4 speaks it, so that brickwall and Linux hosts running conntrackd
 //! share their connections' states over a dedicated link.
 //!
-//! It imports conntrack's service (`conntrack` 1.0) and registers no hook: a thread of
-//! its own takes conntrack's NEW, UPDATE and DESTROY events, as conntrackd takes the
-//! kernel's, and sends them to the peer in NOTRACK mode. Its control entry point
-//! answers `stats`.
+//! It imports conntrack's service (`conntrack` 1.0; 1.2 to answer a resync) and
+//! registers no hook: a thread of its own takes conntrack's NEW, UPDATE and DESTROY
+//! events, as conntrackd takes the kernel's, and sends them to the peer in NOTRACK mode;
+//! another receives the peer's messages into an external cache (conntrackd's). Its
+//! control entry point answers `stats` and `external` (the cache, as `conntrackd -e`
+//! lists it).
 //!
 //! Files: [`wire`] (the messages, their header and attributes, as views over bytes that
 //! never panic and as builders), [`config`] (the section), [`entry`] (a connection as a
-//! sync entry), [`link`] (the UDP socket), [`sender`] (the thread), [`stats`] (the
-//! counters).
+//! sync entry), [`link`] (the UDP socket), [`sender`] (the sending thread), [`stats`]
+//! (its counters), [`receiver`] (the receiving thread and its counters), [`sequence`]
+//! (the peer's sequence numbers), [`cache`] (the external cache), [`listing`] (its
+//! lines).
 
+pub mod cache;
 pub mod config;
 pub mod entry;
 pub mod link;
+pub mod listing;
+pub mod receiver;
 pub mod sender;
+pub mod sequence;
 pub mod stats;
 pub mod wire;
 
@@ -25,14 +33,16 @@ use brickwall_hooks::{
     declare_plugin, FailurePolicy, Host, PacketView, Plugin, PluginInfo, Verdict,
 };
 use sender::{Sender, Shared};
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
-/// The plugin: the sending thread and what it shares.
+/// The plugin: its threads and what they share.
 pub struct StateSync {
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl Plugin for StateSync {
@@ -53,20 +63,21 @@ impl Plugin for StateSync {
         let sub = conntrack
             .subscribe(ct::event::ALL, settings.queue)
             .ok_or("conntrack refused the subscription")?;
-        let shared = Arc::new(Shared::default());
-        let sender = Sender::new(link, shared.clone());
-        let thread = std::thread::Builder::new()
-            .name("sync".into())
-            .spawn(move || {
-                // Holding the import keeps the service's table alive for the thread.
-                let _conntrack = conntrack;
-                sender.run(sub)
-            })
-            .map_err(|e| format!("starting the sending thread: {e}"))?;
-        Ok(StateSync {
-            shared,
-            thread: Some(thread),
-        })
+        let shared = Arc::new(Shared::new(settings.external_cache_max));
+        let peer = IpAddr::V4(settings.udp.ipv4_destination_address);
+        let receiver = receiver::Receiver::new(link.receiving()?, peer, shared.clone());
+        let sender = Sender::new(link, conntrack, shared.clone());
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(f)
+                .map_err(|e| format!("starting the {name} thread: {e}"))
+        };
+        let threads = vec![
+            spawn("sync-send", Box::new(move || sender.run(sub)))?,
+            spawn("sync-recv", Box::new(move || receiver.run()))?,
+        ];
+        Ok(StateSync { shared, threads })
     }
 
     fn on_packet(&self, _: u32, _: &mut PacketView) -> Verdict {
@@ -74,19 +85,31 @@ impl Plugin for StateSync {
     }
 
     fn control(&self, request: &[u8], response: &mut Vec<u8>) -> Result<(), String> {
-        if request.trim_ascii() == b"stats" {
-            response.extend_from_slice(self.shared.stats.json().to_string().as_bytes());
-            return Ok(());
-        }
-        Err("unknown request (sync answers `stats`)".into())
+        let v = match request.trim_ascii() {
+            b"stats" => serde_json::json!({
+                "send": self.shared.stats.json(),
+                "receive": self.shared.recv.json(),
+            }),
+            b"external" => {
+                let cache = self.shared.cache.lock().unwrap_or_else(|e| e.into_inner());
+                let now = Instant::now();
+                let mut lines: Vec<String> =
+                    cache.entries().map(|e| listing::line(e, now)).collect();
+                lines.sort();
+                serde_json::json!({"count": lines.len(), "entries": lines})
+            }
+            _ => return Err("unknown request (sync answers `stats` and `external`)".into()),
+        };
+        response.extend_from_slice(v.to_string().as_bytes());
+        Ok(())
     }
 }
 
 impl Drop for StateSync {
-    /// Stops the thread, which first sends what it holds.
+    /// Stops the threads; the sender first sends what it holds.
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Release);
-        if let Some(t) = self.thread.take() {
+        for t in self.threads.drain(..) {
             let _ = t.join();
         }
     }

@@ -1,6 +1,6 @@
 //! The dedicated link: one UDP socket bound to our address and the sync port (and to
 //! the interface, if the config names one), sending to the peer's address and the same
-//! port, as conntrackd's UDP channel does.
+//! port, as conntrackd's UDP channel does; the peer's messages arrive on it too.
 
 use crate::config::Udp;
 use std::net::{SocketAddrV4, UdpSocket};
@@ -33,6 +33,11 @@ impl Link {
             socket,
             peer: SocketAddrV4::new(udp.ipv4_destination_address, udp.port),
         })
+    }
+
+    /// A second handle on the socket, for the receiving thread.
+    pub fn receiving(&self) -> Result<UdpSocket, String> {
+        self.socket.try_clone().map_err(|e| e.to_string())
     }
 
     /// Sends one datagram to the peer.

@@ -2,14 +2,17 @@
 //! (NOTRACK mode), packed into datagrams of at most [`MAX_DATAGRAM`] bytes, with an
 //! ALIVE after a second with nothing else to send. Every message takes the next
 //! sequence number, which starts at the Unix time the thread started, as conntrackd's.
+//! When the peer asks for a resync, the whole table follows, each connection as a NEW.
 
+use crate::cache::Cache;
 use crate::entry;
 use crate::link::Link;
+use crate::receiver::RecvStats;
 use crate::stats::Stats;
 use crate::wire::message::{Action, Body, Control, Message};
-use brickwall_hooks::services::conntrack::{self as ct, CtEvent};
+use brickwall_hooks::services::conntrack::{self as ct, Conntrack, CtConn, CtEvent};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The longest datagram: an Ethernet MTU less the IPv4 and UDP headers.
@@ -19,18 +22,38 @@ pub const ALIVE_INTERVAL: Duration = Duration::from_secs(1);
 /// The longest the thread sleeps between looks at its stop flag.
 const TICK: Duration = Duration::from_millis(100);
 
-/// What the plugin and its thread share.
-#[derive(Debug, Default)]
+/// What the plugin and its threads share.
+#[derive(Debug)]
 pub struct Shared {
-    /// Set to stop the thread (it sends what it holds first).
+    /// Set to stop the threads (the sender sends what it holds first).
     pub stop: AtomicBool,
-    /// The counters.
+    /// The sender's counters.
     pub stats: Stats,
+    /// The receiver's counters.
+    pub recv: RecvStats,
+    /// The peer's connections.
+    pub cache: Mutex<Cache>,
+    /// Set by the receiver when the peer asks for a resync.
+    pub resync: AtomicBool,
+}
+
+impl Shared {
+    /// Nothing yet; an external cache of at most `cache_max` entries.
+    pub fn new(cache_max: usize) -> Shared {
+        Shared {
+            stop: AtomicBool::new(false),
+            stats: Stats::default(),
+            recv: RecvStats::default(),
+            cache: Mutex::new(Cache::new(cache_max)),
+            resync: AtomicBool::new(false),
+        }
+    }
 }
 
 /// The thread's state.
 pub struct Sender {
     link: Link,
+    conntrack: Conntrack,
     shared: Arc<Shared>,
     seq: u32,
     datagram: Vec<u8>,
@@ -40,14 +63,15 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// A sender on `link`.
-    pub fn new(link: Link, shared: Arc<Shared>) -> Sender {
+    /// A sender on `link`, of `conntrack`'s connections.
+    pub fn new(link: Link, conntrack: Conntrack, shared: Arc<Shared>) -> Sender {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as u32)
             .unwrap_or(0);
         Sender {
             link,
+            conntrack,
             shared,
             seq: now,
             datagram: Vec::with_capacity(MAX_DATAGRAM),
@@ -117,6 +141,24 @@ impl Sender {
         self.push(Body::Conntrack(action, entry::from_conn(&ev.conn)));
     }
 
+    /// Every connection in the table, as a NEW each.
+    fn resync(&mut self) {
+        let mut buf = vec![CtConn::default(); 256];
+        let mut cursor = 0;
+        loop {
+            let Some((n, next)) = self.conntrack.walk(cursor, &mut buf) else {
+                return;
+            };
+            for c in &buf[..n] {
+                self.push(Body::Conntrack(Action::New, entry::from_conn(c)));
+            }
+            match next {
+                Some(c) => cursor = c,
+                None => return,
+            }
+        }
+    }
+
     fn note_lost(&self, sub: &ct::Subscription) {
         if let Some(n) = sub.lost() {
             self.shared.stats.events_lost.store(n, Ordering::Relaxed);
@@ -130,6 +172,9 @@ impl Sender {
             while let Some(ev) = got {
                 self.event(&ev);
                 got = sub.next(Duration::ZERO);
+            }
+            if self.shared.resync.swap(false, Ordering::AcqRel) {
+                self.resync();
             }
             self.flush();
             if self.last_sent.elapsed() >= ALIVE_INTERVAL {
