@@ -333,3 +333,139 @@ fn brickwalls_external_cache_holds_the_kernels_connections_and_a_resync_refills_
     let stats = c.call("sync", &serde_json::json!("stats")).unwrap();
     assert_eq!(stats["receive"]["resync_requests"], 1, "{stats}");
 }
+
+/// Multicast on a dedicated link, both ways: conntrackd in the router's namespace and
+/// brickwall in the client's, on the veth between them, each sending to group
+/// 225.0.0.50 through its own address. (conntrackd's parser takes an interface named
+/// `fc` for a hexadecimal number: the router's side of the link is renamed.)
+#[test]
+fn multicast_carries_both_ways_between_brickwall_and_conntrackd() {
+    require_root();
+    require_tools(&["conntrackd", "conntrack", "nft"]);
+    let mut t = Topology::routed("sync-mc");
+    t.route_in_kernel("table ip sync_test {\n}\n");
+    let fw = t.fw.clone();
+    for args in [
+        &["ip", "link", "set", "fc", "down"][..],
+        &["ip", "link", "set", "fc", "name", "synclink"],
+        &["ip", "link", "set", "synclink", "up"],
+    ] {
+        t.exec(&fw, args);
+    }
+    let client = t.client.clone();
+    let dir = t.dir.clone();
+    let conf = dir.join("conntrackd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "Sync {{\n Mode NOTRACK {{\n }}\n Multicast {{\n  IPv4_address 225.0.0.50\n  \
+             Group 3780\n  IPv4_interface 10.78.1.1\n  Interface synclink\n  Checksum on\n }}\n}}\n\
+             General {{\n LogFile {d}/conntrackd.file.log\n Syslog off\n \
+             LockFile {d}/conntrackd.lock\n UNIX {{\n  Path {d}/conntrackd.ctl\n }}\n}}\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    let conf = conf.display().to_string();
+    t.spawn("conntrackd", &fw, &["conntrackd", "-C", &conf]);
+    t.wait_for_listener(&fw, "udp", 3780, "conntrackd");
+    let config = dir.join("fw.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "plugins:\n{PLUGINS}  - builtin: sync\n    config:\n      mode: notrack\n      \
+             multicast: {{ipv4_address: 225.0.0.50, group: 3780, ipv4_interface: {INSIDE_CLIENT4}, \
+             interface: c0, peer: 10.78.1.1}}\n"
+        ),
+    )
+    .unwrap();
+    let sock = dir.join("control.sock");
+    let capture = pcaps_dir().join("nDPI/iphone.pcap").display().to_string();
+    t.spawn(
+        "brickwall",
+        &client,
+        &[
+            env!("CARGO_BIN_EXE_brickwall"),
+            "replay",
+            &capture,
+            "--config",
+            &config.display().to_string(),
+            "--control",
+            &sock.display().to_string(),
+            "--linger",
+            "60",
+            "--quiet",
+        ],
+    );
+    t.wait_for_file(&sock, "brickwall", 20);
+
+    // brickwall's connections in conntrackd's external cache.
+    let ct = t.exec(
+        &client,
+        &[
+            env!("CARGO_BIN_EXE_brickwall"),
+            "ct",
+            "-L",
+            "--socket",
+            &sock.display().to_string(),
+        ],
+    );
+    let want = rows(String::from_utf8_lossy(&ct.stdout).lines());
+    assert!(want.len() > 10, "brickwall ct -L: {want:?}");
+    let mut got = Vec::new();
+    for _ in 0..30 {
+        let e = t.exec(&fw, &["conntrackd", "-C", &conf, "-e"]);
+        got = rows(String::from_utf8_lossy(&e.stdout).lines());
+        if got == want {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        got, want,
+        "conntrackd -e against brickwall ct -L, over multicast"
+    );
+
+    // The kernel's connection in brickwall's external cache.
+    t.exec(
+        &fw,
+        &[
+            "conntrack",
+            "-I",
+            "-p",
+            "tcp",
+            "-s",
+            "10.9.0.1",
+            "-d",
+            "10.9.0.2",
+            "--sport",
+            "1234",
+            "--dport",
+            "80",
+            "--state",
+            "ESTABLISHED",
+            "-u",
+            "SEEN_REPLY,ASSURED",
+            "-t",
+            "600",
+            "-m",
+            "7",
+        ],
+    );
+    let mut kernel = Vec::new();
+    let mut cache = Vec::new();
+    for _ in 0..30 {
+        let l = t.exec(&fw, &["conntrack", "-L"]);
+        kernel = rows(String::from_utf8_lossy(&l.stdout).lines());
+        cache = rows(external(&sock).iter().map(String::as_str));
+        if cache == kernel {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        cache, kernel,
+        "brickwall's external cache against conntrack -L"
+    );
+    assert_eq!(kernel.len(), 1, "{kernel:?}");
+}

@@ -9,6 +9,13 @@
 //!       ipv4_destination_address: 192.168.100.101  # IPv4_Destination_Address: the peer
 //!       port: 3780                         # Port (both ends)
 //!       interface: eth2                    # Interface (optional)
+//!     # or, in place of `udp`, conntrackd's `Multicast { }`:
+//!     multicast:
+//!       ipv4_address: 225.0.0.50           # IPv4_address: the group
+//!       group: 3780                        # Group: the port
+//!       ipv4_interface: 192.168.100.100    # IPv4_interface: ours, on the dedicated link
+//!       interface: eth2                    # Interface (optional)
+//!       peer: 192.168.100.101              # the only sender accepted (conntrackd has none)
 //!     queue: 65536                         # events waiting to be sent, at most
 //!     external_cache_max: 262144           # the peer's connections kept, at most
 //! ```
@@ -43,6 +50,24 @@ pub struct Udp {
     pub interface: Option<String>,
 }
 
+/// The multicast link, as conntrackd's `Multicast` section, and the peer accepted.
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Multicast {
+    /// The group.
+    pub ipv4_address: Ipv4Addr,
+    /// The port (conntrackd calls it `Group`).
+    #[serde(default = "default_port")]
+    pub group: u16,
+    /// Our address on the link: the group is joined and sent to through it.
+    pub ipv4_interface: Ipv4Addr,
+    /// The dedicated link's interface (the sockets are bound to it).
+    #[serde(default)]
+    pub interface: Option<String>,
+    /// The peer's address: datagrams from any other are dropped unread.
+    pub peer: Ipv4Addr,
+}
+
 fn default_port() -> u16 {
     3780
 }
@@ -57,8 +82,12 @@ fn default_queue() -> u32 {
 pub struct Settings {
     /// The mode.
     pub mode: Mode,
-    /// The link.
-    pub udp: Udp,
+    /// The link, unicast.
+    #[serde(default)]
+    pub udp: Option<Udp>,
+    /// The link, multicast.
+    #[serde(default)]
+    pub multicast: Option<Multicast>,
     /// Events waiting for the sending thread at most; more are lost and counted.
     #[serde(default = "default_queue")]
     pub queue: u32,
@@ -82,18 +111,46 @@ pub fn parse(json: &str) -> Result<Settings, String> {
             format!("config: {path}: {}", e.inner())
         }
     })?;
-    if s.udp.port == 0 {
-        return Err("config: udp.port: must not be 0".into());
+    let (port, interface, field) = match (&s.udp, &s.multicast) {
+        (Some(u), None) => (u.port, &u.interface, "udp"),
+        (None, Some(m)) => {
+            if !m.ipv4_address.is_multicast() {
+                return Err(format!(
+                    "config: multicast.ipv4_address: {} is not a multicast group",
+                    m.ipv4_address
+                ));
+            }
+            (m.group, &m.interface, "multicast")
+        }
+        (None, None) => return Err("config: udp: a link is needed (udp or multicast)".into()),
+        (Some(_), Some(_)) => {
+            return Err("config: multicast: one link only (udp or multicast)".into())
+        }
+    };
+    if port == 0 {
+        let name = if field == "udp" { "port" } else { "group" };
+        return Err(format!("config: {field}.{name}: must not be 0"));
+    }
+    if let Some(i) = interface {
+        if i.is_empty() || i.len() > 15 {
+            return Err(format!(
+                "config: {field}.interface: {i:?} is not an interface name"
+            ));
+        }
     }
     if s.queue == 0 {
         return Err("config: queue: must not be 0".into());
     }
-    if let Some(i) = &s.udp.interface {
-        if i.is_empty() || i.len() > 15 {
-            return Err(format!(
-                "config: udp.interface: {i:?} is not an interface name"
-            ));
+    Ok(s)
+}
+
+impl Settings {
+    /// The one address datagrams are accepted from.
+    pub fn peer(&self) -> Ipv4Addr {
+        match (&self.udp, &self.multicast) {
+            (Some(u), _) => u.ipv4_destination_address,
+            (None, Some(m)) => m.peer,
+            (None, None) => Ipv4Addr::UNSPECIFIED,
         }
     }
-    Ok(s)
 }

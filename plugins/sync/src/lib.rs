@@ -59,12 +59,12 @@ impl Plugin for StateSync {
     fn init(config: &str, host: Host) -> Result<Self, String> {
         let settings = config::parse(config)?;
         let conntrack = Conntrack::import(&host)?;
-        let link = link::Link::open(&settings.udp).map_err(|e| format!("config: udp: {e}"))?;
+        let link = link::Link::open(&settings)?;
         let sub = conntrack
             .subscribe(ct::event::ALL, settings.queue)
             .ok_or("conntrack refused the subscription")?;
         let shared = Arc::new(Shared::new(settings.external_cache_max));
-        let peer = IpAddr::V4(settings.udp.ipv4_destination_address);
+        let peer = IpAddr::V4(settings.peer());
         let receiver = receiver::Receiver::new(link.receiving()?, peer, shared.clone());
         let sender = Sender::new(link, conntrack, shared.clone());
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {

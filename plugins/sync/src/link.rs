@@ -1,26 +1,38 @@
-//! The dedicated link: one UDP socket bound to our address and the sync port (and to
-//! the interface, if the config names one), sending to the peer's address and the same
-//! port, as conntrackd's UDP channel does; the peer's messages arrive on it too.
+//! The dedicated link, as conntrackd's channels: UDP unicast (one socket bound to our
+//! address and the sync port, sending to the peer's address and the same port; the
+//! peer's messages arrive on it too) or multicast (a socket that joins the group on our
+//! address and receives on the group's port, and one that sends to the group through
+//! our address, without looping our own messages back).
 
-use crate::config::Udp;
-use std::net::{SocketAddrV4, UdpSocket};
+use crate::config::{Multicast, Settings, Udp};
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 /// How long one send may wait for room in the socket's buffer.
 const SEND_TIMEOUT: Duration = Duration::from_millis(100);
 
-/// The socket and where it sends.
+/// The sockets and where messages go.
 #[derive(Debug)]
 pub struct Link {
-    socket: UdpSocket,
-    /// The peer.
-    pub peer: SocketAddrV4,
+    send: UdpSocket,
+    recv: UdpSocket,
+    /// The peer, or the group.
+    pub dest: SocketAddrV4,
 }
 
 impl Link {
-    /// Binds the socket as `udp` says.
-    pub fn open(udp: &Udp) -> Result<Link, String> {
+    /// The link `settings` configure.
+    pub fn open(settings: &Settings) -> Result<Link, String> {
+        match (&settings.udp, &settings.multicast) {
+            (Some(u), _) => Link::unicast(u).map_err(|e| format!("config: udp: {e}")),
+            (None, Some(m)) => Link::multicast(m).map_err(|e| format!("config: multicast: {e}")),
+            (None, None) => Err("config: no link".into()),
+        }
+    }
+
+    /// UDP unicast, as `udp` says.
+    pub fn unicast(udp: &Udp) -> Result<Link, String> {
         let local = SocketAddrV4::new(udp.ipv4_address, udp.port);
         let socket = UdpSocket::bind(local).map_err(|e| format!("binding {local}: {e}"))?;
         if let Some(dev) = &udp.interface {
@@ -29,20 +41,46 @@ impl Link {
         socket
             .set_write_timeout(Some(SEND_TIMEOUT))
             .map_err(|e| format!("{local}: {e}"))?;
+        let recv = socket.try_clone().map_err(|e| e.to_string())?;
         Ok(Link {
-            socket,
-            peer: SocketAddrV4::new(udp.ipv4_destination_address, udp.port),
+            send: socket,
+            recv,
+            dest: SocketAddrV4::new(udp.ipv4_destination_address, udp.port),
         })
     }
 
-    /// A second handle on the socket, for the receiving thread.
-    pub fn receiving(&self) -> Result<UdpSocket, String> {
-        self.socket.try_clone().map_err(|e| e.to_string())
+    /// Multicast, as `m` says.
+    pub fn multicast(m: &Multicast) -> Result<Link, String> {
+        let port = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, m.group);
+        let recv = UdpSocket::bind(port).map_err(|e| format!("binding {port}: {e}"))?;
+        recv.join_multicast_v4(&m.ipv4_address, &m.ipv4_interface)
+            .map_err(|e| format!("joining {} on {}: {e}", m.ipv4_address, m.ipv4_interface))?;
+        let local = SocketAddrV4::new(m.ipv4_interface, 0);
+        let send = UdpSocket::bind(local).map_err(|e| format!("binding {local}: {e}"))?;
+        set_multicast_if(&send, m.ipv4_interface)?;
+        send.set_multicast_loop_v4(false)
+            .map_err(|e| format!("IP_MULTICAST_LOOP: {e}"))?;
+        if let Some(dev) = &m.interface {
+            bind_to_device(&recv, dev)?;
+            bind_to_device(&send, dev)?;
+        }
+        send.set_write_timeout(Some(SEND_TIMEOUT))
+            .map_err(|e| format!("{local}: {e}"))?;
+        Ok(Link {
+            send,
+            recv,
+            dest: SocketAddrV4::new(m.ipv4_address, m.group),
+        })
     }
 
-    /// Sends one datagram to the peer.
+    /// A handle on the receiving socket, for the receiving thread.
+    pub fn receiving(&self) -> Result<UdpSocket, String> {
+        self.recv.try_clone().map_err(|e| e.to_string())
+    }
+
+    /// Sends one datagram to the peer or the group.
     pub fn send(&self, datagram: &[u8]) -> Result<(), String> {
-        match self.socket.send_to(datagram, self.peer) {
+        match self.send.send_to(datagram, self.dest) {
             Ok(n) if n == datagram.len() => Ok(()),
             Ok(n) => Err(format!("sent {n} of {} bytes", datagram.len())),
             Err(e) => Err(e.to_string()),
@@ -65,6 +103,30 @@ fn bind_to_device(socket: &UdpSocket, dev: &str) -> Result<(), String> {
     if rc != 0 {
         return Err(format!(
             "binding to interface {dev}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
+}
+
+/// `IP_MULTICAST_IF`: multicast leaves through the interface holding `addr`.
+fn set_multicast_if(socket: &UdpSocket, addr: Ipv4Addr) -> Result<(), String> {
+    let a = libc::in_addr {
+        s_addr: u32::from_ne_bytes(addr.octets()),
+    };
+    // SAFETY: the option's value is an `in_addr` and its size; the fd is open.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_IF,
+            (&a as *const libc::in_addr).cast(),
+            std::mem::size_of::<libc::in_addr>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(format!(
+            "IP_MULTICAST_IF {addr}: {}",
             std::io::Error::last_os_error()
         ));
     }

@@ -11,14 +11,23 @@ fn a_conntrackd_like_section_is_read() {
     )
     .unwrap();
     assert_eq!(s.mode, Mode::Notrack);
-    assert_eq!(s.udp.ipv4_address, Ipv4Addr::new(192, 168, 100, 100));
+    let udp = s.udp.as_ref().unwrap();
+    assert_eq!(udp.ipv4_address, Ipv4Addr::new(192, 168, 100, 100));
     assert_eq!(
-        s.udp.ipv4_destination_address,
+        udp.ipv4_destination_address,
         Ipv4Addr::new(192, 168, 100, 101)
     );
-    assert_eq!(s.udp.port, 3780);
-    assert_eq!(s.udp.interface.as_deref(), Some("eth2"));
+    assert_eq!(udp.port, 3780);
+    assert_eq!(udp.interface.as_deref(), Some("eth2"));
     assert_eq!(s.queue, 65536);
+    assert_eq!(s.peer(), Ipv4Addr::new(192, 168, 100, 101));
+    let m = parse(
+        r#"{"mode":"notrack","multicast":{"ipv4_address":"225.0.0.50","group":3781,
+            "ipv4_interface":"192.168.100.100","peer":"192.168.100.101"}}"#,
+    )
+    .unwrap();
+    assert_eq!(m.multicast.as_ref().unwrap().group, 3781);
+    assert_eq!(m.peer(), Ipv4Addr::new(192, 168, 100, 101));
 }
 
 #[test]
@@ -48,6 +57,34 @@ fn errors_name_the_field() {
             "udp.interface",
         ),
         (format!(r#"{{"mode":"notrack",{udp},"queue":0}}"#), "queue"),
+        (
+            r#"{"mode":"notrack","multicast":{"ipv4_address":"10.0.0.1","ipv4_interface":"10.0.0.2","peer":"10.0.0.3"}}"#
+                .to_string(),
+            "multicast.ipv4_address",
+        ),
+        (
+            r#"{"mode":"notrack","multicast":{"ipv4_address":"225.0.0.50","ipv4_interface":"10.0.0.2"}}"#
+                .to_string(),
+            "peer",
+        ),
+        (
+            format!(r#"{{"mode":"notrack",{udp},"multicast":{{"ipv4_address":"225.0.0.50","ipv4_interface":"10.0.0.2","peer":"10.0.0.3"}}}}"#),
+            "multicast",
+        ),
+        (
+            r#"{"mode":"notrack","multicast":{"ipv4_address":"10.0.0.1","ipv4_interface":"10.0.0.2","peer":"10.0.0.3"}}"#
+                .to_string(),
+            "multicast.ipv4_address",
+        ),
+        (
+            r#"{"mode":"notrack","multicast":{"ipv4_address":"225.0.0.50","ipv4_interface":"10.0.0.2"}}"#
+                .to_string(),
+            "peer",
+        ),
+        (
+            format!(r#"{{"mode":"notrack",{udp},"multicast":{{"ipv4_address":"225.0.0.50","ipv4_interface":"10.0.0.2","peer":"10.0.0.3"}}}}"#),
+            "multicast",
+        ),
     ] {
         let e = parse(&json).unwrap_err();
         let named = e.starts_with(&format!("config: {field}"))
