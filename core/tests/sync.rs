@@ -9,7 +9,8 @@
 //! conntrackd → brickwall: the kernel routes, masquerades and marks in a namespace
 //! (connections made with `conntrack -I` and a real ping through it), conntrackd there
 //! syncs them to a lingering brickwall, whose external cache (the plugin's `external`
-//! over the control socket) then lists what `conntrack -L` lists; and conntrackd's
+//! over the control socket) then lists what `conntrack -L` lists, what the kernel had
+//! before brickwall started included (brickwall's startup RESYNC); and conntrackd's
 //! `-n` (a RESYNC to brickwall) brings brickwall's table back into a flushed external
 //! cache.
 //!
@@ -206,11 +207,38 @@ fn brickwalls_external_cache_holds_the_kernels_connections_and_a_resync_refills_
     let conf = conf.display().to_string();
     t.spawn("conntrackd", &fw, &["conntrackd", "-C", &conf]);
     t.wait_for_listener(&fw, "udp", 3780, "conntrackd");
+    // A connection the kernel had before brickwall started: conntrackd sends it when
+    // brickwall's startup RESYNC asks.
+    t.exec(
+        &fw,
+        &[
+            "conntrack",
+            "-I",
+            "-p",
+            "tcp",
+            "-s",
+            "10.9.0.9",
+            "-d",
+            "10.9.0.2",
+            "--sport",
+            "999",
+            "--dport",
+            "22",
+            "--state",
+            "ESTABLISHED",
+            "-u",
+            "SEEN_REPLY,ASSURED",
+            "-t",
+            "600",
+        ],
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let config = dir.join("fw.yaml");
     std::fs::write(
         &config,
         format!(
             "plugins:\n{PLUGINS}  - builtin: sync\n    config:\n      mode: notrack\n      \
+             startup_resync: true\n      \
              udp: {{ipv4_address: {BRICKWALL}, ipv4_destination_address: {DAEMON}, port: 3780}}\n"
         ),
     )
@@ -293,7 +321,7 @@ fn brickwalls_external_cache_holds_the_kernels_connections_and_a_resync_refills_
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert_eq!(got, want, "brickwall's external cache against conntrack -L");
-    assert_eq!(want.len(), 3, "{want:?}");
+    assert_eq!(want.len(), 4, "{want:?}");
     assert!(want.iter().any(|r| r.0 == "icmp 1"
         && r.2.get("src").map(String::as_str) == Some(INSIDE_CLIENT4)
         && r.4 == 42));

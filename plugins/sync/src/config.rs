@@ -16,6 +16,7 @@
 //!       ipv4_interface: 192.168.100.100    # IPv4_interface: ours, on the dedicated link
 //!       interface: eth2                    # Interface (optional)
 //!       peer: 192.168.100.101              # the only sender accepted (conntrackd has none)
+//!     startup_resync: false                # StartupResync: ask the peer for its states at start
 //!     queue: 65536                         # events waiting to be sent, at most
 //!     external_cache_max: 262144           # the peer's connections kept, at most
 //! ```
@@ -91,6 +92,9 @@ pub struct Settings {
     /// Events waiting for the sending thread at most; more are lost and counted.
     #[serde(default = "default_queue")]
     pub queue: u32,
+    /// At start, ask the peer for all its states (conntrackd's `StartupResync`).
+    #[serde(default)]
+    pub startup_resync: bool,
     /// The peer's connections kept at most; more are refused and counted.
     #[serde(default = "default_cache_max")]
     pub external_cache_max: usize,

@@ -74,7 +74,10 @@ impl Plugin for StateSync {
                 .map_err(|e| format!("starting the {name} thread: {e}"))
         };
         let threads = vec![
-            spawn("sync-send", Box::new(move || sender.run(sub)))?,
+            spawn(
+                "sync-send",
+                Box::new(move || sender.run(sub, settings.startup_resync)),
+            )?,
             spawn("sync-recv", Box::new(move || receiver.run()))?,
         ];
         Ok(StateSync { shared, threads })

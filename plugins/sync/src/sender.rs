@@ -104,6 +104,7 @@ impl Sender {
             Body::Conntrack(Action::New, _) => &s.new,
             Body::Conntrack(Action::Update, _) => &s.update,
             Body::Conntrack(Action::Destroy, _) => &s.destroy,
+            Body::Control(Control::Resync) => &s.resync,
             _ => &s.alive,
         };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -165,8 +166,13 @@ impl Sender {
         }
     }
 
-    /// Runs until the stop flag is set, then sends the events still queued.
-    pub fn run(mut self, mut sub: ct::Subscription) {
+    /// Runs until the stop flag is set, then sends the events still queued. With
+    /// `startup_resync`, the first message asks the peer for all its states.
+    pub fn run(mut self, mut sub: ct::Subscription, startup_resync: bool) {
+        if startup_resync {
+            self.push(Body::Control(Control::Resync));
+            self.flush();
+        }
         while !self.shared.stop.load(Ordering::Acquire) {
             let mut got = sub.next(TICK);
             while let Some(ev) = got {

@@ -14,6 +14,8 @@ pub struct Stats {
     pub destroy: AtomicU64,
     /// ALIVE messages sent.
     pub alive: AtomicU64,
+    /// RESYNC requests sent.
+    pub resync: AtomicU64,
     /// Datagrams sent.
     pub datagrams: AtomicU64,
     /// Datagrams whose send failed.
@@ -36,6 +38,7 @@ impl Stats {
                 "update": g(&self.update),
                 "destroy": g(&self.destroy),
                 "alive": g(&self.alive),
+                "resync": g(&self.resync),
                 "datagrams": g(&self.datagrams),
             },
             "send_errors": g(&self.send_errors),
