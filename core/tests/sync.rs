@@ -12,7 +12,8 @@
 //! over the control socket) then lists what `conntrack -L` lists, what the kernel had
 //! before brickwall started included (brickwall's startup RESYNC); and conntrackd's
 //! `-n` (a RESYNC to brickwall) brings brickwall's table back into a flushed external
-//! cache.
+//! cache; `brickwall sync -e`, `-f`, `-n`, `-B` and `-s` do the same from brickwall's
+//! side.
 //!
 //! Needs root, `conntrackd`, `conntrack`, `nft` and `ping`; fails without them.
 
@@ -360,6 +361,51 @@ fn brickwalls_external_cache_holds_the_kernels_connections_and_a_resync_refills_
     assert_eq!(after, before, "entries back after the RESYNC");
     let stats = c.call("sync", &serde_json::json!("stats")).unwrap();
     assert_eq!(stats["receive"]["resync_requests"], 1, "{stats}");
+
+    // The same from brickwall's side, with conntrackd's options: -f empties brickwall's
+    // external cache, -n asks conntrackd for its states again; -B sends brickwall's
+    // table into conntrackd's flushed external cache.
+    let sync = |args: &[&str]| {
+        let s = sock.display().to_string();
+        let mut v = vec![env!("CARGO_BIN_EXE_brickwall"), "sync"];
+        v.extend_from_slice(args);
+        v.extend_from_slice(&["--socket", &s]);
+        let o = t.exec(&fw, &v);
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert_eq!(sync(&["-e"]).lines().count(), external(&sock).len());
+    assert_eq!(rows(sync(&["-e"]).lines()), want);
+    sync(&["-f"]);
+    assert_eq!(sync(&["-e"]), "");
+    sync(&["-n"]);
+    let mut refilled = Vec::new();
+    for _ in 0..30 {
+        refilled = rows(sync(&["-e"]).lines());
+        if refilled == want {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        refilled, want,
+        "brickwall sync -n: conntrackd's states again"
+    );
+    t.exec(&fw, &["conntrackd", "-C", &conf, "-f", "external"]);
+    assert_eq!(ext(&t), 0);
+    sync(&["-B"]);
+    let mut after = 0;
+    for _ in 0..30 {
+        after = ext(&t);
+        if after == before {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        after, before,
+        "brickwall sync -B: brickwall's table in conntrackd's cache"
+    );
+    assert!(sync(&["-s"]).contains("\"resync\": 2"), "{}", sync(&["-s"]));
 }
 
 /// Multicast on a dedicated link, both ways: conntrackd in the router's namespace and

@@ -6,8 +6,9 @@
 //! registers no hook: a thread of its own takes conntrack's NEW, UPDATE and DESTROY
 //! events, as conntrackd takes the kernel's, and sends them to the peer in NOTRACK mode;
 //! another receives the peer's messages into an external cache (conntrackd's). Its
-//! control entry point answers `stats` and `external` (the cache, as `conntrackd -e`
-//! lists it).
+//! control entry point answers the requests of the control protocol's `sync` part:
+//! `external` (the cache, as `conntrackd -e` lists it), `stats`, `request-resync`,
+//! `send-bulk` and `flush-external` (`brickwall sync -e`, `-s`, `-n`, `-B`, `-f`).
 //!
 //! Files: [`wire`] (the messages, their header and attributes, as views over bytes that
 //! never panic and as builders), [`config`] (the section), [`entry`] (a connection as a
@@ -27,6 +28,7 @@ pub mod sequence;
 pub mod stats;
 pub mod wire;
 
+use brickwall_control_protocol::sync::{ExternalResponse, SyncRequest};
 use brickwall_hooks::services::conntrack::{self as ct, Conntrack};
 use brickwall_hooks::services::ServiceImport;
 use brickwall_hooks::{
@@ -88,20 +90,38 @@ impl Plugin for StateSync {
     }
 
     fn control(&self, request: &[u8], response: &mut Vec<u8>) -> Result<(), String> {
-        let v = match request.trim_ascii() {
-            b"stats" => serde_json::json!({
-                "send": self.shared.stats.json(),
-                "receive": self.shared.recv.json(),
+        let sh = &self.shared;
+        let v = match SyncRequest::from_slice(request)? {
+            SyncRequest::Stats => serde_json::json!({
+                "send": sh.stats.json(),
+                "receive": sh.recv.json(),
             }),
-            b"external" => {
-                let cache = self.shared.cache.lock().unwrap_or_else(|e| e.into_inner());
+            SyncRequest::External => {
+                let cache = sh.cache.lock().unwrap_or_else(|e| e.into_inner());
                 let now = Instant::now();
-                let mut lines: Vec<String> =
+                let mut entries: Vec<String> =
                     cache.entries().map(|e| listing::line(e, now)).collect();
-                lines.sort();
-                serde_json::json!({"count": lines.len(), "entries": lines})
+                entries.sort();
+                let r = ExternalResponse {
+                    count: entries.len() as u64,
+                    entries,
+                };
+                serde_json::to_value(r).map_err(|e| e.to_string())?
             }
-            _ => return Err("unknown request (sync answers `stats` and `external`)".into()),
+            SyncRequest::RequestResync => {
+                sh.request_resync.store(true, Ordering::Release);
+                serde_json::json!({"requested": true})
+            }
+            SyncRequest::SendBulk => {
+                sh.resync.store(true, Ordering::Release);
+                serde_json::json!({"requested": true})
+            }
+            SyncRequest::FlushExternal => {
+                let mut cache = sh.cache.lock().unwrap_or_else(|e| e.into_inner());
+                let n = cache.len();
+                cache.clear();
+                serde_json::json!({"flushed": n})
+            }
         };
         response.extend_from_slice(v.to_string().as_bytes());
         Ok(())

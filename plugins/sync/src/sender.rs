@@ -33,8 +33,11 @@ pub struct Shared {
     pub recv: RecvStats,
     /// The peer's connections.
     pub cache: Mutex<Cache>,
-    /// Set by the receiver when the peer asks for a resync.
+    /// Set by the receiver when the peer asks for a resync, or by a `send-bulk`
+    /// request: the sender sends the whole table.
     pub resync: AtomicBool,
+    /// Set by a `request-resync` request: the sender asks the peer for its states.
+    pub request_resync: AtomicBool,
 }
 
 impl Shared {
@@ -46,6 +49,7 @@ impl Shared {
             recv: RecvStats::default(),
             cache: Mutex::new(Cache::new(cache_max)),
             resync: AtomicBool::new(false),
+            request_resync: AtomicBool::new(false),
         }
     }
 }
@@ -178,6 +182,9 @@ impl Sender {
             while let Some(ev) = got {
                 self.event(&ev);
                 got = sub.next(Duration::ZERO);
+            }
+            if self.shared.request_resync.swap(false, Ordering::AcqRel) {
+                self.push(Body::Control(Control::Resync));
             }
             if self.shared.resync.swap(false, Ordering::AcqRel) {
                 self.resync();
