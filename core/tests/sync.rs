@@ -73,8 +73,12 @@ fn row(line: &str) -> Row {
 }
 
 fn conntrackd_conf(dir: &Path) -> String {
+    conntrackd_conf_mode(dir, "NOTRACK")
+}
+
+fn conntrackd_conf_mode(dir: &Path, mode: &str) -> String {
     format!(
-        "Sync {{\n Mode NOTRACK {{\n }}\n UDP {{\n  IPv4_address {DAEMON}\n  \
+        "Sync {{\n Mode {mode} {{\n }}\n UDP {{\n  IPv4_address {DAEMON}\n  \
          IPv4_Destination_Address {BRICKWALL}\n  Port 3780\n  Interface lo\n  \
          Checksum on\n }}\n}}\n\
          General {{\n LogFile {d}/conntrackd.file.log\n Syslog off\n \
@@ -542,4 +546,143 @@ fn multicast_carries_both_ways_between_brickwall_and_conntrackd() {
         "brickwall's external cache against conntrack -L"
     );
     assert_eq!(kernel.len(), 1, "{kernel:?}");
+}
+
+/// FTFW both ways on a lossy link. Once the HELLOs are answered (before that FTFW is
+/// unreliable by design: a HELLO bypasses the sequence check), nftables drops one
+/// datagram in five each way on the sync port; then the kernel's new connections reach
+/// brickwall's external cache, and brickwall's bulk send (`brickwall sync -B`) refills
+/// conntrackd's flushed one, through NACKs and resends both ways.
+#[test]
+fn ftfw_recovers_lost_datagrams_both_ways() {
+    require_root();
+    require_tools(&["conntrackd", "conntrack", "nft"]);
+    let mut t = Topology::new("sync-ft");
+    let fw = t.fw.clone();
+    let dir = t.dir.clone();
+    let conf = dir.join("conntrackd.conf");
+    std::fs::write(&conf, conntrackd_conf_mode(&dir, "FTFW")).unwrap();
+    let conf = conf.display().to_string();
+    t.spawn("conntrackd", &fw, &["conntrackd", "-C", &conf]);
+    t.wait_for_listener(&fw, "udp", 3780, "conntrackd");
+    let config = dir.join("fw.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "plugins:\n{PLUGINS}  - builtin: sync\n    config:\n      mode: ftfw\n      \
+             ack_window_size: 20\n      \
+             udp: {{ipv4_address: {BRICKWALL}, ipv4_destination_address: {DAEMON}, port: 3780}}\n"
+        ),
+    )
+    .unwrap();
+    let sock = dir.join("control.sock");
+    let capture = pcaps_dir().join("nDPI/iphone.pcap").display().to_string();
+    t.spawn(
+        "brickwall",
+        &fw,
+        &[
+            env!("CARGO_BIN_EXE_brickwall"),
+            "replay",
+            &capture,
+            "--config",
+            &config.display().to_string(),
+            "--control",
+            &sock.display().to_string(),
+            "--linger",
+            "60",
+            "--quiet",
+        ],
+    );
+    t.wait_for_file(&sock, "brickwall", 20);
+    let sock_s = sock.display().to_string();
+    let bw = |args: &[&str]| {
+        let mut v = vec![env!("CARGO_BIN_EXE_brickwall")];
+        v.extend_from_slice(args);
+        v.extend_from_slice(&["--socket", &sock_s]);
+        let o = t.exec(&fw, &v);
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let stats = || -> serde_json::Value { serde_json::from_str(&bw(&["sync", "-s"])).unwrap() };
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stats()["ftfw"]["hello_answered"] != true || stats()["ftfw"]["peer_says_hello"] != false {
+        assert!(
+            std::time::Instant::now() < end,
+            "no HELLO_BACK: {}",
+            stats()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let rules = dir.join("loss.nft");
+    std::fs::write(
+        &rules,
+        format!("table inet sync_loss {{\n  chain output {{\n    type filter hook output priority 0;\n    \
+         ip daddr {DAEMON} udp dport 3780 numgen inc mod 5 == 2 counter drop\n    \
+         ip daddr {BRICKWALL} udp dport 3780 numgen inc mod 5 == 2 counter drop\n  }}\n}}\n")
+    )
+    .unwrap();
+    t.exec(&fw, &["nft", "-f", &rules.display().to_string()]);
+    t.exec(&fw, &["conntrackd", "-C", &conf, "-f", "external"]);
+    bw(&["sync", "-B"]);
+    for i in 0..20u16 {
+        let sport = (2000 + i).to_string();
+        t.exec(
+            &fw,
+            &[
+                "conntrack",
+                "-I",
+                "-p",
+                "tcp",
+                "-s",
+                "10.9.0.1",
+                "-d",
+                "10.9.0.2",
+                "--sport",
+                &sport,
+                "--dport",
+                "80",
+                "--state",
+                "ESTABLISHED",
+                "-u",
+                "SEEN_REPLY,ASSURED",
+                "-t",
+                "600",
+            ],
+        );
+    }
+    let ours = rows(bw(&["ct", "-L"]).lines());
+    assert!(ours.len() > 10, "{ours:?}");
+    let (mut theirs_cache, mut ours_cache, mut kernel) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..150 {
+        let e = t.exec(&fw, &["conntrackd", "-C", &conf, "-e"]);
+        theirs_cache = rows(String::from_utf8_lossy(&e.stdout).lines());
+        let l = t.exec(&fw, &["conntrack", "-L"]);
+        kernel = rows(String::from_utf8_lossy(&l.stdout).lines());
+        ours_cache = rows(bw(&["sync", "-e"]).lines());
+        if theirs_cache == ours && ours_cache == kernel {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let st = stats();
+    let nft = t.exec(&fw, &["nft", "list", "ruleset"]);
+    let nft = String::from_utf8_lossy(&nft.stdout).into_owned();
+    let cd = t.exec(&fw, &["conntrackd", "-C", &conf, "-s"]);
+    let cd = String::from_utf8_lossy(&cd.stdout).into_owned();
+    assert_eq!(
+        theirs_cache.len(),
+        ours.len(),
+        "conntrackd -e against brickwall ct -L\n{st:#}\n{nft}\n{cd}"
+    );
+    assert_eq!(theirs_cache, ours);
+    assert_eq!(
+        ours_cache, kernel,
+        "brickwall sync -e against conntrack -L\n{st:#}\n{nft}\n{cd}"
+    );
+    assert_eq!(kernel.len(), 20);
+    let f = &st["ftfw"];
+    assert!(
+        f["nacks_sent"].as_u64().unwrap() > 0 && f["nacks_received"].as_u64().unwrap() > 0,
+        "no NACK one way or the other: {st:#}\n{nft}"
+    );
+    assert!(f["resent"].as_u64().unwrap() > 0, "{st:#}");
 }

@@ -3,7 +3,9 @@
 //! ```yaml
 //! - builtin: sync
 //!   config:
-//!     mode: notrack                        # conntrackd's `Mode NOTRACK { }`
+//!     mode: notrack                        # conntrackd's `Mode NOTRACK { }`, or ftfw
+//!     ack_window_size: 300                 # FTFW's ACKWindowSize
+//!     resend_queue_size: 131072            # FTFW's ResendQueueSize
 //!     udp:                                 # conntrackd's `UDP { }`
 //!       ipv4_address: 192.168.100.100      # IPv4_address: ours, on the dedicated link
 //!       ipv4_destination_address: 192.168.100.101  # IPv4_Destination_Address: the peer
@@ -33,6 +35,8 @@ use std::net::Ipv4Addr;
 pub enum Mode {
     /// No reliability: messages are sent once, ALIVE when there is nothing to send.
     Notrack,
+    /// conntrackd's reliable mode: acknowledgements, resend requests, HELLO.
+    Ftfw,
 }
 
 /// The UDP link, as conntrackd's `UDP` section.
@@ -92,12 +96,28 @@ pub struct Settings {
     /// Events waiting for the sending thread at most; more are lost and counted.
     #[serde(default = "default_queue")]
     pub queue: u32,
+    /// FTFW: acknowledge the peer's messages once per this many (conntrackd's
+    /// `ACKWindowSize`).
+    #[serde(default = "default_ack_window")]
+    pub ack_window_size: u32,
+    /// FTFW: messages kept until acknowledged, at most (conntrackd's
+    /// `ResendQueueSize`); the oldest is dropped and counted past it.
+    #[serde(default = "default_resend_queue")]
+    pub resend_queue_size: usize,
     /// At start, ask the peer for all its states (conntrackd's `StartupResync`).
     #[serde(default)]
     pub startup_resync: bool,
     /// The peer's connections kept at most; more are refused and counted.
     #[serde(default = "default_cache_max")]
     pub external_cache_max: usize,
+}
+
+fn default_ack_window() -> u32 {
+    300
+}
+
+fn default_resend_queue() -> usize {
+    131_072
 }
 
 fn default_cache_max() -> usize {
@@ -141,6 +161,9 @@ pub fn parse(json: &str) -> Result<Settings, String> {
                 "config: {field}.interface: {i:?} is not an interface name"
             ));
         }
+    }
+    if s.ack_window_size == 0 {
+        return Err("config: ack_window_size: must not be 0".into());
     }
     if s.queue == 0 {
         return Err("config: queue: must not be 0".into());

@@ -4,7 +4,8 @@
 //!
 //! It imports conntrack's service (`conntrack` 1.0; 1.2 to answer a resync) and
 //! registers no hook: a thread of its own takes conntrack's NEW, UPDATE and DESTROY
-//! events, as conntrackd takes the kernel's, and sends them to the peer in NOTRACK mode;
+//! events, as conntrackd takes the kernel's, and sends them to the peer in NOTRACK or FTFW
+//! mode;
 //! another receives the peer's messages into an external cache (conntrackd's). Its
 //! control entry point answers the requests of the control protocol's `sync` part:
 //! `external` (the cache, as `conntrackd -e` lists it), `stats`, `request-resync`,
@@ -12,7 +13,7 @@
 //!
 //! Files: [`wire`] (the messages, their header and attributes, as views over bytes that
 //! never panic and as builders), [`config`] (the section), [`entry`] (a connection as a
-//! sync entry), [`link`] (the UDP socket), [`sender`] (the sending thread), [`stats`]
+//! sync entry), [`ftfw`] (the reliable mode's state and rules), [`link`] (the sockets), [`sender`] (the sending thread), [`stats`]
 //! (its counters), [`receiver`] (the receiving thread and its counters), [`sequence`]
 //! (the peer's sequence numbers), [`cache`] (the external cache), [`listing`] (its
 //! lines).
@@ -20,6 +21,7 @@
 pub mod cache;
 pub mod config;
 pub mod entry;
+pub mod ftfw;
 pub mod link;
 pub mod listing;
 pub mod receiver;
@@ -65,7 +67,9 @@ impl Plugin for StateSync {
         let sub = conntrack
             .subscribe(ct::event::ALL, settings.queue)
             .ok_or("conntrack refused the subscription")?;
-        let shared = Arc::new(Shared::new(settings.external_cache_max));
+        let ftfw = (settings.mode == config::Mode::Ftfw)
+            .then(|| ftfw::Ftfw::new(settings.ack_window_size, settings.resend_queue_size));
+        let shared = Arc::new(Shared::new(settings.external_cache_max, ftfw));
         let peer = IpAddr::V4(settings.peer());
         let receiver = receiver::Receiver::new(link.receiving()?, peer, shared.clone());
         let sender = Sender::new(link, conntrack, shared.clone());
@@ -92,10 +96,26 @@ impl Plugin for StateSync {
     fn control(&self, request: &[u8], response: &mut Vec<u8>) -> Result<(), String> {
         let sh = &self.shared;
         let v = match SyncRequest::from_slice(request)? {
-            SyncRequest::Stats => serde_json::json!({
-                "send": sh.stats.json(),
-                "receive": sh.recv.json(),
-            }),
+            SyncRequest::Stats => {
+                let mut v = serde_json::json!({
+                    "send": sh.stats.json(),
+                    "receive": sh.recv.json(),
+                });
+                if let Some(f) = &sh.ftfw {
+                    let f = f.lock().unwrap_or_else(|e| e.into_inner());
+                    v["ftfw"] = serde_json::json!({
+                        "hello_answered": f.hello_done(),
+                        "peer_says_hello": f.peer_says_hello(),
+                        "unacknowledged": f.unacknowledged(),
+                        "acks_received": f.acks_received,
+                        "nacks_received": f.nacks_received,
+                        "resent": f.resent,
+                        "nacks_sent": f.nacks_sent,
+                        "resend_overflow": f.resend_overflow,
+                    });
+                }
+                v
+            }
             SyncRequest::External => {
                 let cache = sh.cache.lock().unwrap_or_else(|e| e.into_inner());
                 let now = Instant::now();

@@ -2,9 +2,12 @@
 //! applied to the external cache. A datagram from any address but the configured
 //! peer's is counted and dropped unread, so no other host can inject a state; a
 //! refused message is counted by reason and costs nothing else; sequence numbers are
-//! tracked as conntrackd tracks them; a RESYNC asks the sender for the whole table.
+//! tracked as conntrackd tracks them; a RESYNC asks the sender for the whole table. In
+//! FTFW mode each message passes through [`crate::ftfw::Ftfw`] first, which acknowledges,
+//! asks for what is missing and drops what comes late.
 
 use crate::cache::{Applied, Cache};
+use crate::ftfw::Verdict;
 use crate::sender::Shared;
 use crate::sequence::{Seq, Tracker};
 use crate::wire::message::{Body, Control, Messages};
@@ -124,6 +127,13 @@ impl Receiver {
             };
             if m.hello {
                 self.seq.reset();
+            }
+            if let Some(f) = &self.shared.ftfw {
+                let v = f.lock().unwrap_or_else(|e| e.into_inner()).received(&m);
+                if v == Verdict::Drop {
+                    s.before.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
             }
             match self.seq.track(m.seq) {
                 Seq::After(n) => {

@@ -3,9 +3,13 @@
 //! ALIVE after a second with nothing else to send. Every message takes the next
 //! sequence number, which starts at the Unix time the thread started, as conntrackd's.
 //! When the peer asks for a resync, the whole table follows, each connection as a NEW.
+//! In FTFW mode the messages carry HELLO and HELLO_BACK as [`Ftfw`] says, are kept for
+//! resending, and the acknowledgements, resend requests and resends it queues go out
+//! with the next datagram; an idle second sends a pending ACK in place of an ALIVE.
 
 use crate::cache::Cache;
 use crate::entry;
+use crate::ftfw::Ftfw;
 use crate::link::Link;
 use crate::receiver::RecvStats;
 use crate::stats::Stats;
@@ -38,11 +42,14 @@ pub struct Shared {
     pub resync: AtomicBool,
     /// Set by a `request-resync` request: the sender asks the peer for its states.
     pub request_resync: AtomicBool,
+    /// FTFW's state (none in NOTRACK mode).
+    pub ftfw: Option<Mutex<Ftfw>>,
 }
 
 impl Shared {
-    /// Nothing yet; an external cache of at most `cache_max` entries.
-    pub fn new(cache_max: usize) -> Shared {
+    /// Nothing yet; an external cache of at most `cache_max` entries; FTFW's state in
+    /// that mode.
+    pub fn new(cache_max: usize, ftfw: Option<Ftfw>) -> Shared {
         Shared {
             stop: AtomicBool::new(false),
             stats: Stats::default(),
@@ -50,6 +57,7 @@ impl Shared {
             cache: Mutex::new(Cache::new(cache_max)),
             resync: AtomicBool::new(false),
             request_resync: AtomicBool::new(false),
+            ftfw: ftfw.map(Mutex::new),
         }
     }
 }
@@ -86,15 +94,22 @@ impl Sender {
 
     /// Adds a message to the datagram, sending the datagram first if it would not fit.
     fn push(&mut self, body: Body) {
+        let (hello, hello_back) = match &self.shared.ftfw {
+            Some(f) => f.lock().unwrap_or_else(|e| e.into_inner()).flags(),
+            None => (false, false),
+        };
         let m = Message {
             seq: self.seq,
-            hello: false,
-            hello_back: false,
+            hello,
+            hello_back,
             body,
         };
         let start = self.datagram.len();
         if !m.emit(&mut self.datagram) {
             return;
+        }
+        if let Some(f) = &self.shared.ftfw {
+            f.lock().unwrap_or_else(|e| e.into_inner()).sent(&m);
         }
         if self.datagram.len() > MAX_DATAGRAM && start > 0 {
             let tail = self.datagram.split_off(start);
@@ -109,6 +124,8 @@ impl Sender {
             Body::Conntrack(Action::Update, _) => &s.update,
             Body::Conntrack(Action::Destroy, _) => &s.destroy,
             Body::Control(Control::Resync) => &s.resync,
+            Body::Control(Control::Ack { .. }) => &s.ack,
+            Body::Control(Control::Nack { .. }) => &s.nack,
             _ => &s.alive,
         };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -144,6 +161,17 @@ impl Sender {
             _ => return,
         };
         self.push(Body::Conntrack(action, entry::from_conn(&ev.conn)));
+    }
+
+    /// FTFW's acknowledgements, resend requests and resends.
+    fn ftfw_outbox(&mut self) {
+        let out = match &self.shared.ftfw {
+            Some(f) => f.lock().unwrap_or_else(|e| e.into_inner()).take_outbox(),
+            None => return,
+        };
+        for b in out {
+            self.push(b);
+        }
     }
 
     /// Every connection in the table, as a NEW each.
@@ -183,6 +211,7 @@ impl Sender {
                 self.event(&ev);
                 got = sub.next(Duration::ZERO);
             }
+            self.ftfw_outbox();
             if self.shared.request_resync.swap(false, Ordering::AcqRel) {
                 self.push(Body::Control(Control::Resync));
             }
@@ -191,7 +220,11 @@ impl Sender {
             }
             self.flush();
             if self.last_sent.elapsed() >= ALIVE_INTERVAL {
-                self.push(Body::Control(Control::Alive));
+                let idle = match &self.shared.ftfw {
+                    Some(f) => f.lock().unwrap_or_else(|e| e.into_inner()).idle(),
+                    None => Control::Alive,
+                };
+                self.push(Body::Control(idle));
                 self.flush();
             }
             self.note_lost(&sub);

@@ -16,6 +16,10 @@ pub struct Stats {
     pub alive: AtomicU64,
     /// RESYNC requests sent.
     pub resync: AtomicU64,
+    /// ACKs sent (FTFW).
+    pub ack: AtomicU64,
+    /// NACKs sent (FTFW).
+    pub nack: AtomicU64,
     /// Datagrams sent.
     pub datagrams: AtomicU64,
     /// Datagrams whose send failed.
@@ -39,6 +43,8 @@ impl Stats {
                 "destroy": g(&self.destroy),
                 "alive": g(&self.alive),
                 "resync": g(&self.resync),
+                "ack": g(&self.ack),
+                "nack": g(&self.nack),
                 "datagrams": g(&self.datagrams),
             },
             "send_errors": g(&self.send_errors),

@@ -34,7 +34,8 @@ fn a_conntrackd_like_section_is_read() {
 fn errors_name_the_field() {
     let udp = r#""udp":{"ipv4_address":"10.0.0.1","ipv4_destination_address":"10.0.0.2"}"#;
     for (json, field) in [
-        (format!(r#"{{"mode":"ftfw",{udp}}}"#), "mode"),
+        (format!(r#"{{"mode":"alarm",{udp}}}"#), "mode"),
+        (format!(r#"{{"mode":"ftfw",{udp},"ack_window_size":0}}"#), "ack_window_size"),
         (r#"{"mode":"notrack"}"#.to_string(), "udp"),
         (
             r#"{"mode":"notrack","udp":{"ipv4_address":"10.0.0.300","ipv4_destination_address":"10.0.0.2"}}"#

@@ -51,7 +51,7 @@ fn receiver(shared: &Arc<Shared>) -> Receiver {
 
 #[test]
 fn entries_come_change_and_go() {
-    let shared = Arc::new(Shared::new(2));
+    let shared = Arc::new(Shared::new(2, None));
     let mut r = receiver(&shared);
     let mut cache = Cache::new(2);
     let now = Instant::now();
@@ -75,7 +75,7 @@ fn entries_come_change_and_go() {
 
 #[test]
 fn sequence_gaps_and_replays_are_counted_and_hello_starts_again() {
-    let shared = Arc::new(Shared::new(100));
+    let shared = Arc::new(Shared::new(100, None));
     let mut r = receiver(&shared);
     let mut cache = Cache::new(100);
     let now = Instant::now();
@@ -98,7 +98,7 @@ fn sequence_gaps_and_replays_are_counted_and_hello_starts_again() {
 
 #[test]
 fn malformed_messages_are_counted_by_reason_and_the_rest_applied() {
-    let shared = Arc::new(Shared::new(100));
+    let shared = Arc::new(Shared::new(100, None));
     let mut r = receiver(&shared);
     let mut cache = Cache::new(100);
     let now = Instant::now();
@@ -131,7 +131,7 @@ fn malformed_messages_are_counted_by_reason_and_the_rest_applied() {
 
 #[test]
 fn a_resync_request_reaches_the_sender() {
-    let shared = Arc::new(Shared::new(100));
+    let shared = Arc::new(Shared::new(100, None));
     let mut r = receiver(&shared);
     let mut cache = Cache::new(100);
     let m = Message {
@@ -149,7 +149,7 @@ fn a_resync_request_reaches_the_sender() {
 /// sends is kept.
 #[test]
 fn only_the_configured_peer_adds_entries() {
-    let shared = Arc::new(Shared::new(100));
+    let shared = Arc::new(Shared::new(100, None));
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     let at = sock.local_addr().unwrap();
     let r = Receiver::new(sock, "127.0.0.2".parse().unwrap(), shared.clone());
@@ -180,7 +180,7 @@ proptest! {
         flips in proptest::collection::vec((0usize..512, any::<u8>()), 0..10),
         n in 1usize..6,
     ) {
-        let shared = Arc::new(Shared::new(100));
+        let shared = Arc::new(Shared::new(100, None));
         let mut r = receiver(&shared);
         let mut cache = Cache::new(100);
         let mut d = Vec::new();
