@@ -14,6 +14,7 @@ use brickwall_netns::{
     require_root, require_tools, Topology, INSIDE_CLIENT4, OUTSIDE_SERVER4, ROUTER_OUTSIDE4,
 };
 use brickwall_sync::wire::conntrack::{Addrs, Conntrack};
+use brickwall_sync::wire::expect::Expect;
 use brickwall_sync::wire::header;
 use brickwall_sync::wire::message::{Action, Body, Control, Message, Messages};
 use std::collections::HashMap;
@@ -45,14 +46,22 @@ fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static)
     .expect("thread in the namespace")
 }
 
-/// The router: the kernel forwarding and masquerading, marking forwarded connections;
-/// conntrackd in `mode` (`NOTRACK` or `FTFW`) syncing over UDP on its loopback.
+/// The router: the kernel forwarding and masquerading, marking forwarded connections,
+/// with the FTP helper on port 21; conntrackd in `mode` (`NOTRACK` or `FTFW`) syncing
+/// connections and expectations over UDP on its loopback.
 fn router(tag: &str, mode: &str) -> Topology {
     require_root();
     require_tools(&["conntrackd", "conntrack", "nft", "ping", "ss"]);
     let t = Topology::routed(tag);
     t.route_in_kernel(&format!(
         "table ip sync_test {{
+  ct helper ftp_std {{
+    type \"ftp\" protocol tcp;
+  }}
+  chain prerouting {{
+    type filter hook prerouting priority 0;
+    tcp dport 21 ct helper set \"ftp_std\"
+  }}
   chain forward {{
     type filter hook forward priority 0;
     ct state new ct mark set {MARK}
@@ -71,7 +80,7 @@ fn router(tag: &str, mode: &str) -> Topology {
         format!(
             "Sync {{\n Mode {mode} {{\n }}\n UDP {{\n  IPv4_address {DAEMON}\n  \
              IPv4_Destination_Address {TEST}\n  Port {PORT}\n  Interface lo\n  \
-             Checksum on\n }}\n}}\n\
+             Checksum on\n }}\n Options {{\n  ExpectationSync on\n }}\n}}\n\
              General {{\n LogFile {dir}/conntrackd.file.log\n Syslog off\n \
              LockFile {dir}/conntrackd.lock\n UNIX {{\n  Path {dir}/conntrackd.ctl\n }}\n\
              NetlinkEventsReliable on\n}}\n",
@@ -506,5 +515,97 @@ fn ftfw_messages_say_hello_and_a_nack_brings_their_entries_back() {
             .iter()
             .any(|(_, r)| r.body == Body::Control(Control::Ack { from: 1, to: 1 })),
         "no ACK of our NACK: {resent:?}"
+    );
+}
+
+/// An FTP download through the router: the kernel's FTP helper expects the passive data
+/// connection, and conntrackd sends the expectation (master, expected tuple, mask,
+/// timeout, helper) and then the data connection with its master, which must agree
+/// with each other and with the control connection.
+#[test]
+fn an_ftp_expectation_and_its_related_connection_decode_consistently() {
+    let mut t = router("sync-ex", "NOTRACK");
+    require_tools(&["vsftpd", "curl"]);
+    let root = t.dir.join("ftp");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("file.bin"), vec![7u8; 100_000]).unwrap();
+    t.start_vsftpd(&root);
+    let link = link_socket(&t);
+    start_daemon(&mut t);
+    stamped(&link, 1.5);
+    t.exec(
+        &t.client,
+        &[
+            "curl",
+            "-s",
+            "--ftp-pasv",
+            "-o",
+            "/dev/null",
+            &format!("ftp://{OUTSIDE_SERVER4}/file.bin"),
+        ],
+    );
+    let msgs = stamped(&link, 2.0);
+    let control = msgs
+        .iter()
+        .find_map(|(_, m)| match &m.body {
+            Body::Conntrack(_, c) if c.ports.map(|p| p.1) == Some(21) => Some(c.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no control connection: {msgs:#?}"));
+    let ctl_master = brickwall_sync::wire::expect::Tuple {
+        addrs: control.addrs,
+        l4proto: Some(6),
+        ports: control.ports,
+    };
+    let exp: Vec<(Action, Expect)> = msgs
+        .iter()
+        .filter_map(|(_, m)| match &m.body {
+            Body::Expect(a, e) => Some((*a, e.clone())),
+            _ => None,
+        })
+        .collect();
+    let (_, e) = exp
+        .iter()
+        .find(|(a, _)| *a == Action::New)
+        .unwrap_or_else(|| panic!("no expectation: {msgs:#?}"));
+    assert_eq!(e.master, ctl_master, "{e:?}");
+    assert_eq!(e.helper.as_deref(), Some("ftp"), "{e:?}");
+    assert!(e.timeout.is_some_and(|t| t > 0 && t <= 300), "{e:?}");
+    let Some(Addrs::V4 { src, dst }) = e.expected.addrs else {
+        panic!("{e:?}")
+    };
+    assert_eq!(src, INSIDE_CLIENT4.parse::<Ipv4Addr>().unwrap());
+    assert_eq!(dst, OUTSIDE_SERVER4.parse::<Ipv4Addr>().unwrap());
+    let (_, data_port) = e.expected.ports.expect("expected ports");
+    assert!(
+        (40000..=40100).contains(&data_port),
+        "vsftpd's passive ports: {e:?}"
+    );
+    // The mask: both addresses and the destination port matter, the source port not.
+    assert_eq!(e.mask.ports, Some((0, 0xffff)), "{e:?}");
+    // The data connection: RELATED to the control one (its master), EXPECTED.
+    let data = msgs
+        .iter()
+        .find_map(|(_, m)| match &m.body {
+            Body::Conntrack(_, c) if c.ports.map(|p| p.1) == Some(data_port) => Some(c.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no data connection to {data_port}: {msgs:#?}"));
+    assert_eq!(data.master_addrs, control.addrs, "{data:?}");
+    assert_eq!(data.master_ports, control.ports, "{data:?}");
+    assert_eq!(data.master_l4proto, Some(6));
+    assert!(data.status.unwrap() & 1 != 0, "IPS_EXPECTED: {data:?}");
+    assert!(
+        msgs.iter().any(|(_, m)| matches!(
+            &m.body,
+            Body::Conntrack(_, c) if c.ports == control.ports && c.helper.as_deref() == Some("ftp")
+        )),
+        "the control connection's helper: {msgs:#?}"
+    );
+    // Used, the expectation goes.
+    assert!(
+        exp.iter()
+            .any(|(a, x)| *a == Action::Destroy && x.expected == e.expected),
+        "{exp:?}"
     );
 }
