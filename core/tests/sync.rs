@@ -80,7 +80,7 @@ fn conntrackd_conf_mode(dir: &Path, mode: &str) -> String {
     format!(
         "Sync {{\n Mode {mode} {{\n }}\n UDP {{\n  IPv4_address {DAEMON}\n  \
          IPv4_Destination_Address {BRICKWALL}\n  Port 3780\n  Interface lo\n  \
-         Checksum on\n }}\n}}\n\
+         Checksum on\n }}\n Options {{\n  ExpectationSync on\n }}\n}}\n\
          General {{\n LogFile {d}/conntrackd.file.log\n Syslog off\n \
          LockFile {d}/conntrackd.lock\n UNIX {{\n  Path {d}/conntrackd.ctl\n }}\n}}\n",
         d = dir.display()
@@ -194,6 +194,13 @@ fn brickwalls_external_cache_holds_the_kernels_connections_and_a_resync_refills_
     let mut t = Topology::routed("sync-rx");
     t.route_in_kernel(
         "table ip sync_test {
+  ct helper ftp_std {
+    type \"ftp\" protocol tcp;
+  }
+  chain prerouting {
+    type filter hook prerouting priority 0;
+    tcp dport 21 ct helper set \"ftp_std\"
+  }
   chain forward {
     type filter hook forward priority 0;
     ct state new ct mark set 42
@@ -410,6 +417,64 @@ fn brickwalls_external_cache_holds_the_kernels_connections_and_a_resync_refills_
         "brickwall sync -B: brickwall's table in conntrackd's cache"
     );
     assert!(sync(&["-s"]).contains("\"resync\": 2"), "{}", sync(&["-s"]));
+
+    // An expectation: an FTP session that asks for a passive data connection and never
+    // opens it, so that the kernel's FTP helper keeps expecting it.
+    let root = dir.join("ftp");
+    std::fs::create_dir_all(&root).unwrap();
+    t.start_vsftpd(&root);
+    let client = t.client.clone();
+    t.spawn(
+        "ftp-session",
+        &client,
+        &[
+            "bash",
+            "-c",
+            &format!(
+                "exec 3<>/dev/tcp/{OUTSIDE_SERVER4}/21; \
+                 printf 'USER anonymous\\r\\nPASS x\\r\\nPASV\\r\\n' >&3; sleep 60"
+            ),
+        ],
+    );
+    let fields = |line: &str| -> Vec<String> {
+        line.split_whitespace()
+            .filter(|w| w.contains('=') && !w.starts_with("class="))
+            .map(str::to_string)
+            .collect()
+    };
+    let (mut kernel, mut ours) = (Vec::new(), Vec::new());
+    for _ in 0..50 {
+        let l = t.exec(&fw, &["conntrack", "-L", "expect"]);
+        kernel = String::from_utf8_lossy(&l.stdout)
+            .lines()
+            .map(fields)
+            .collect::<Vec<_>>();
+        let s = sock.display().to_string();
+        let o = t.exec(
+            &fw,
+            &[
+                env!("CARGO_BIN_EXE_brickwall"),
+                "sync",
+                "-e",
+                "--expect",
+                "--socket",
+                &s,
+            ],
+        );
+        ours = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(fields)
+            .collect::<Vec<_>>();
+        if !kernel.is_empty() && ours == kernel {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(kernel.len(), 1, "the kernel's expectations: {kernel:?}");
+    assert_eq!(
+        ours, kernel,
+        "brickwall sync -e --expect against conntrack -L expect"
+    );
 }
 
 /// Multicast on a dedicated link, both ways: conntrackd in the router's namespace and

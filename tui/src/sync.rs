@@ -1,6 +1,6 @@
 //! `brickwall sync`: a running engine's sync plugin, over the control socket, as
 //! conntrackd's own options query a running daemon: `-e` lists the external cache (the
-//! peer's connections), `-s` prints the counters, `-n` asks the peer for all its states,
+//! peer's connections; with `--expect` its expectations), `-s` prints the counters, `-n` asks the peer for all its states,
 //! `-B` sends the peer all of ours, `-f` empties the external cache. The internal cache
 //! is the live table: `brickwall ct -L`.
 
@@ -17,6 +17,9 @@ pub struct SyncArgs {
     /// List the external cache: the peer's connections (conntrackd -e).
     #[arg(short = 'e', long)]
     pub external: bool,
+    /// With -e: the external cache's expectations (conntrackd -e expect).
+    #[arg(long, requires = "external")]
+    pub expect: bool,
     /// Print the counters (conntrackd -s).
     #[arg(short = 's', long)]
     pub stats: bool,
@@ -67,7 +70,12 @@ fn answer(a: &SyncArgs) -> Result<String, String> {
         SyncRequest::External => {
             let r: ExternalResponse = decode("external", v)?;
             let mut s = String::new();
-            for l in &r.entries {
+            let lines = if a.expect {
+                &r.expectations
+            } else {
+                &r.entries
+            };
+            for l in lines {
                 s.push_str(l);
                 s.push('\n');
             }

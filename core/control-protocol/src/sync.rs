@@ -60,4 +60,7 @@ pub struct ExternalResponse {
     pub count: u64,
     /// One line per entry, as `conntrackd -e` prints them, sorted.
     pub entries: Vec<String>,
+    /// One line per expectation, as `conntrack -L expect` prints them, sorted.
+    #[serde(default)]
+    pub expectations: Vec<String>,
 }

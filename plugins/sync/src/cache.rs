@@ -1,8 +1,10 @@
-//! The external cache: the peer's connections as its messages last described them,
-//! keyed by their original tuple, as conntrackd's external cache holds them until a
-//! failover commits them. Bounded: a NEW past the limit is refused and counted.
+//! The external cache: the peer's connections and expectations as its messages last
+//! described them, keyed by their original tuple (an expectation by its master's and
+//! its expected tuple), as conntrackd's external cache holds them until a failover
+//! commits them. Bounded: a NEW past the limit is refused and counted.
 
 use crate::wire::conntrack::{Addrs, Conntrack};
+use crate::wire::expect::{Expect, Tuple};
 use crate::wire::message::Action;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -56,10 +58,20 @@ pub enum Applied {
     NoKey,
 }
 
+/// One expectation and when it last changed.
+#[derive(Debug, Clone)]
+pub struct ExpEntry {
+    /// The expectation, as the last message said.
+    pub exp: Expect,
+    /// When that message came.
+    pub since: Instant,
+}
+
 /// The cache.
 #[derive(Debug)]
 pub struct Cache {
     entries: HashMap<Key, Entry>,
+    expects: HashMap<(Tuple, Tuple), ExpEntry>,
     max: usize,
 }
 
@@ -68,6 +80,7 @@ impl Cache {
     pub fn new(max: usize) -> Cache {
         Cache {
             entries: HashMap::new(),
+            expects: HashMap::new(),
             max,
         }
     }
@@ -100,6 +113,40 @@ impl Cache {
         }
     }
 
+    /// Applies one expectation message (keyed by its master's and expected tuples;
+    /// without an expected tuple it is no key).
+    pub fn apply_expect(&mut self, action: Action, exp: Expect, now: Instant) -> Applied {
+        if exp.expected.addrs.is_none() || exp.master.addrs.is_none() {
+            return Applied::NoKey;
+        }
+        let key = (exp.master, exp.expected);
+        match action {
+            Action::Destroy => match self.expects.remove(&key) {
+                Some(_) => Applied::Destroyed,
+                None => Applied::Unknown,
+            },
+            Action::New | Action::Update => {
+                let full = self.entries.len() + self.expects.len() >= self.max;
+                match self.expects.get_mut(&key) {
+                    Some(e) => {
+                        *e = ExpEntry { exp, since: now };
+                        Applied::Updated
+                    }
+                    None if full => Applied::Full,
+                    None => {
+                        self.expects.insert(key, ExpEntry { exp, since: now });
+                        Applied::Created
+                    }
+                }
+            }
+        }
+    }
+
+    /// The expectations, in no order.
+    pub fn expects(&self) -> impl Iterator<Item = &ExpEntry> {
+        self.expects.values()
+    }
+
     /// The entries, in no order.
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
         self.entries.values()
@@ -118,5 +165,6 @@ impl Cache {
     /// Empties it (`conntrackd -f external`).
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.expects.clear();
     }
 }

@@ -122,9 +122,13 @@ impl Plugin for StateSync {
                 let mut entries: Vec<String> =
                     cache.entries().map(|e| listing::line(e, now)).collect();
                 entries.sort();
+                let mut expectations: Vec<String> =
+                    cache.expects().map(listing::expect_line).collect();
+                expectations.sort();
                 let r = ExternalResponse {
                     count: entries.len() as u64,
                     entries,
+                    expectations,
                 };
                 serde_json::to_value(r).map_err(|e| e.to_string())?
             }

@@ -1,9 +1,11 @@
 //! The external cache as text, one line per entry, as `conntrackd -e` prints its own:
 //! protocol name and number, state, original tuple, `[UNREPLIED]`, `[ASSURED]`, mark,
-//! and how long ago the entry last changed.
+//! and how long ago the entry last changed; an expectation as `conntrack -L expect`
+//! prints one: timeout, protocol, expected tuple, mask, master tuple, helper.
 
-use crate::cache::Entry;
+use crate::cache::{Entry, ExpEntry};
 use crate::wire::conntrack::Addrs;
+use crate::wire::expect::Tuple;
 use std::fmt::Write;
 use std::time::Instant;
 
@@ -85,4 +87,33 @@ pub fn line(e: &Entry, now: Instant) -> String {
         now.saturating_duration_since(e.since).as_secs()
     );
     s
+}
+
+fn tuple(s: &mut String, t: &Tuple, prefix: &str) {
+    match t.addrs {
+        Some(Addrs::V4 { src, dst }) => {
+            let _ = write!(s, "{prefix}src={src} {prefix}dst={dst} ");
+        }
+        Some(Addrs::V6 { src, dst }) => {
+            let _ = write!(s, "{prefix}src={src} {prefix}dst={dst} ");
+        }
+        None => {}
+    }
+    if let Some((sp, dp)) = t.ports {
+        let _ = write!(s, "sport={sp} dport={dp} ");
+    }
+}
+
+/// One expectation's line.
+pub fn expect_line(e: &ExpEntry) -> String {
+    let x = &e.exp;
+    let proto = x.expected.l4proto.unwrap_or(0);
+    let mut s = format!("{} proto={proto} ", x.timeout.unwrap_or(0));
+    tuple(&mut s, &x.expected, "");
+    tuple(&mut s, &x.mask, "mask-");
+    tuple(&mut s, &x.master, "master-");
+    if let Some(h) = &x.helper {
+        let _ = write!(s, "helper={h}");
+    }
+    s.trim_end().to_string()
 }

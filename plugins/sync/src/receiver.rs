@@ -29,7 +29,7 @@ pub struct RecvStats {
     pub foreign: AtomicU64,
     /// Conntrack messages applied.
     pub conntracks: AtomicU64,
-    /// Expectation messages (not kept yet).
+    /// Expectation messages applied.
     pub expectations: AtomicU64,
     /// Control messages.
     pub control: AtomicU64,
@@ -155,8 +155,15 @@ impl Receiver {
                     };
                     c.fetch_add(1, Ordering::Relaxed);
                 }
-                Body::Expect(..) => {
+                Body::Expect(action, exp) => {
                     s.expectations.fetch_add(1, Ordering::Relaxed);
+                    let c = match cache.apply_expect(action, exp, now) {
+                        Applied::Full => &s.cache_full,
+                        Applied::NoKey => &s.no_key,
+                        Applied::Unknown => &s.unknown_destroy,
+                        Applied::Created | Applied::Updated | Applied::Destroyed => continue,
+                    };
+                    c.fetch_add(1, Ordering::Relaxed);
                 }
                 Body::Control(c) => {
                     s.control.fetch_add(1, Ordering::Relaxed);

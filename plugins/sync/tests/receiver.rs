@@ -199,3 +199,46 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn expectations_come_and_go() {
+    use brickwall_sync::wire::expect::{Expect, Tuple};
+    let shared = Arc::new(Shared::new(100, None));
+    let mut r = receiver(&shared);
+    let mut cache = Cache::new(100);
+    let tuple = |p: u16| Tuple {
+        addrs: Some(Addrs::V4 {
+            src: Ipv4Addr::new(10, 0, 0, 1),
+            dst: Ipv4Addr::new(10, 0, 0, 2),
+        }),
+        l4proto: Some(6),
+        ports: Some((0, p)),
+    };
+    let e = Expect {
+        master: tuple(21),
+        expected: tuple(40000),
+        timeout: Some(300),
+        helper: Some("ftp".into()),
+        ..Expect::default()
+    };
+    let m = |seq, a| {
+        Message {
+            seq,
+            hello: false,
+            hello_back: false,
+            body: Body::Expect(a, e.clone()),
+        }
+        .to_bytes()
+    };
+    r.datagram(&m(1, Action::New), &mut cache, Instant::now());
+    assert_eq!(cache.expects().count(), 1);
+    let line = brickwall_sync::listing::expect_line(cache.expects().next().unwrap());
+    assert_eq!(
+        line,
+        "300 proto=6 src=10.0.0.1 dst=10.0.0.2 sport=0 dport=40000 \
+         master-src=10.0.0.1 master-dst=10.0.0.2 sport=0 dport=21 helper=ftp"
+    );
+    r.datagram(&m(2, Action::Destroy), &mut cache, Instant::now());
+    assert_eq!(cache.expects().count(), 0);
+    assert_eq!(g(&shared.recv.expectations), 2);
+}

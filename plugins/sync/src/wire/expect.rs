@@ -15,7 +15,7 @@ pub const HELPER_ATTR_MAX: usize = 16;
 pub const FN_ATTR_MAX: usize = 32;
 
 /// A tuple as expectation messages carry them: addresses, protocol, ports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Tuple {
     /// Source and destination addresses.
     pub addrs: Option<Addrs>,
