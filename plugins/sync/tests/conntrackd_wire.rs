@@ -564,13 +564,17 @@ fn an_ftp_expectation_and_its_related_connection_decode_consistently() {
             _ => None,
         })
         .collect();
+    // The expectation lives from the PASV answer to the data connection, often less
+    // than a millisecond: conntrackd, which reads events in batches, may then send its
+    // DESTROY only, which carries the same attributes.
     let (_, e) = exp
         .iter()
         .find(|(a, _)| *a == Action::New)
+        .or_else(|| exp.first())
         .unwrap_or_else(|| panic!("no expectation: {msgs:#?}"));
     assert_eq!(e.master, ctl_master, "{e:?}");
     assert_eq!(e.helper.as_deref(), Some("ftp"), "{e:?}");
-    assert!(e.timeout.is_some_and(|t| t > 0 && t <= 300), "{e:?}");
+    assert!(e.timeout.is_some_and(|t| t <= 300), "{e:?}");
     let Some(Addrs::V4 { src, dst }) = e.expected.addrs else {
         panic!("{e:?}")
     };
