@@ -617,7 +617,8 @@ fn multicast_carries_both_ways_between_brickwall_and_conntrackd() {
 /// unreliable by design: a HELLO bypasses the sequence check), nftables drops one
 /// datagram in five each way on the sync port; then the kernel's new connections reach
 /// brickwall's external cache, and brickwall's bulk send (`brickwall sync -B`) refills
-/// conntrackd's flushed one, through NACKs and resends both ways.
+/// conntrackd's flushed one, through NACKs and resends both ways. Then conntrackd
+/// restarts, and brickwall, seeing its HELLO, sends it the whole table unasked.
 #[test]
 fn ftfw_recovers_lost_datagrams_both_ways() {
     require_root();
@@ -660,20 +661,24 @@ fn ftfw_recovers_lost_datagrams_both_ways() {
     );
     t.wait_for_file(&sock, "brickwall", 20);
     let sock_s = sock.display().to_string();
-    let bw = |args: &[&str]| {
+    let bw = |t: &Topology, args: &[&str]| {
         let mut v = vec![env!("CARGO_BIN_EXE_brickwall")];
         v.extend_from_slice(args);
         v.extend_from_slice(&["--socket", &sock_s]);
         let o = t.exec(&fw, &v);
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
-    let stats = || -> serde_json::Value { serde_json::from_str(&bw(&["sync", "-s"])).unwrap() };
+    let stats = |t: &Topology| -> serde_json::Value {
+        serde_json::from_str(&bw(t, &["sync", "-s"])).unwrap()
+    };
     let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while stats()["ftfw"]["hello_answered"] != true || stats()["ftfw"]["peer_says_hello"] != false {
+    while stats(&t)["ftfw"]["hello_answered"] != true
+        || stats(&t)["ftfw"]["peer_says_hello"] != false
+    {
         assert!(
             std::time::Instant::now() < end,
             "no HELLO_BACK: {}",
-            stats()
+            stats(&t)
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
@@ -687,7 +692,7 @@ fn ftfw_recovers_lost_datagrams_both_ways() {
     .unwrap();
     t.exec(&fw, &["nft", "-f", &rules.display().to_string()]);
     t.exec(&fw, &["conntrackd", "-C", &conf, "-f", "external"]);
-    bw(&["sync", "-B"]);
+    bw(&t, &["sync", "-B"]);
     for i in 0..20u16 {
         let sport = (2000 + i).to_string();
         t.exec(
@@ -714,7 +719,7 @@ fn ftfw_recovers_lost_datagrams_both_ways() {
             ],
         );
     }
-    let ours = rows(bw(&["ct", "-L"]).lines());
+    let ours = rows(bw(&t, &["ct", "-L"]).lines());
     assert!(ours.len() > 10, "{ours:?}");
     let (mut theirs_cache, mut ours_cache, mut kernel) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..150 {
@@ -722,13 +727,13 @@ fn ftfw_recovers_lost_datagrams_both_ways() {
         theirs_cache = rows(String::from_utf8_lossy(&e.stdout).lines());
         let l = t.exec(&fw, &["conntrack", "-L"]);
         kernel = rows(String::from_utf8_lossy(&l.stdout).lines());
-        ours_cache = rows(bw(&["sync", "-e"]).lines());
+        ours_cache = rows(bw(&t, &["sync", "-e"]).lines());
         if theirs_cache == ours && ours_cache == kernel {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let st = stats();
+    let st = stats(&t);
     let nft = t.exec(&fw, &["nft", "list", "ruleset"]);
     let nft = String::from_utf8_lossy(&nft.stdout).into_owned();
     let cd = t.exec(&fw, &["conntrackd", "-C", &conf, "-s"]);
@@ -750,4 +755,31 @@ fn ftfw_recovers_lost_datagrams_both_ways() {
         "no NACK one way or the other: {st:#}\n{nft}"
     );
     assert!(f["resent"].as_u64().unwrap() > 0, "{st:#}");
+
+    // conntrackd restarts (on a clean link): its HELLO says it joined, and brickwall
+    // sends it the whole table unasked.
+    t.exec(&fw, &["nft", "delete", "table", "inet", "sync_loss"]);
+    t.stop("conntrackd");
+    let _ = std::fs::remove_file(dir.join("conntrackd.lock"));
+    let _ = std::fs::remove_file(dir.join("conntrackd.ctl"));
+    t.spawn("conntrackd-again", &fw, &["conntrackd", "-C", &conf]);
+    t.wait_for_listener(&fw, "udp", 3780, "conntrackd-again");
+    let mut again = Vec::new();
+    for _ in 0..100 {
+        let e = t.try_exec(&fw, &["conntrackd", "-C", &conf, "-e"]);
+        again = rows(String::from_utf8_lossy(&e.stdout).lines());
+        if again == ours {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let st = stats(&t);
+    assert_eq!(
+        again, ours,
+        "a restarted conntrackd's external cache\n{st:#}"
+    );
+    assert!(
+        st["receive"]["peers_joined"].as_u64().unwrap() >= 2,
+        "{st:#}"
+    );
 }

@@ -5,7 +5,9 @@
 //!   HELLO from the peer is answered by HELLO_BACK on our next message. Data messages and
 //!   ACK, NACK and RESYNC go into a bounded resend queue (the oldest is dropped when it
 //!   is full) until the peer acknowledges them.
-//! - A HELLO from the peer is answered at once (an ALIVE, if nothing else goes first).
+//! - A HELLO from the peer is answered at once (an ALIVE, if nothing else goes first);
+//!   the first of a run says the peer (re)joined, and the sender then sends it the
+//!   whole table (a bulk send, as `conntrackd -B`).
 //! - Receiving: messages in sequence are acknowledged once per window (`ACK from..=to`);
 //!   a gap is NACKed (`NACK expected..=seq-1`), after acknowledging what came before it;
 //!   a message before the expected number is dropped; a HELLO restarts the peer's
@@ -51,6 +53,9 @@ pub struct Ftfw {
     last_recv: Option<u32>,
     /// Whether the peer's last message said HELLO (it has not seen our HELLO_BACK).
     peer_hello: bool,
+    /// Set when the peer starts saying HELLO: it (re)joined and knows none of our
+    /// states. Taken by [`Ftfw::take_joined`].
+    joined: bool,
     /// Sent messages not acknowledged yet: sequence number and body.
     resend_queue: VecDeque<(u32, Body)>,
     resend_max: usize,
@@ -82,6 +87,7 @@ impl Ftfw {
             ack_from: None,
             last_recv: None,
             peer_hello: false,
+            joined: false,
             resend_queue: VecDeque::new(),
             resend_max: resend_max.max(1),
             outbox: VecDeque::new(),
@@ -168,6 +174,9 @@ impl Ftfw {
         if m.hello_back && self.hello == Hello::Say {
             self.hello = Hello::Done;
         }
+        if m.hello && !self.peer_hello {
+            self.joined = true;
+        }
         self.peer_hello = m.hello;
         let status = if m.hello {
             // Answered at once (an ALIVE carries the HELLO_BACK if nothing else goes
@@ -241,6 +250,11 @@ impl Ftfw {
     /// Whether the peer answered our HELLO.
     pub fn hello_done(&self) -> bool {
         self.hello == Hello::Done
+    }
+
+    /// Whether the peer (re)joined since the last call: its messages began to say HELLO.
+    pub fn take_joined(&mut self) -> bool {
+        std::mem::take(&mut self.joined)
     }
 
     /// Whether the peer's last message still said HELLO.

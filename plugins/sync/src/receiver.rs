@@ -53,6 +53,8 @@ pub struct RecvStats {
     pub unknown_destroy: AtomicU64,
     /// RESYNC requests received.
     pub resync_requests: AtomicU64,
+    /// FTFW: times the peer (re)joined (its HELLO), each answered with a bulk send.
+    pub peers_joined: AtomicU64,
 }
 
 impl RecvStats {
@@ -77,6 +79,7 @@ impl RecvStats {
             "no_key": g(&self.no_key),
             "unknown_destroy": g(&self.unknown_destroy),
             "resync_requests": g(&self.resync_requests),
+            "peers_joined": g(&self.peers_joined),
         })
     }
 
@@ -129,7 +132,13 @@ impl Receiver {
                 self.seq.reset();
             }
             if let Some(f) = &self.shared.ftfw {
-                let v = f.lock().unwrap_or_else(|e| e.into_inner()).received(&m);
+                let mut f = f.lock().unwrap_or_else(|e| e.into_inner());
+                let v = f.received(&m);
+                if f.take_joined() {
+                    s.peers_joined.fetch_add(1, Ordering::Relaxed);
+                    self.shared.resync.store(true, Ordering::Release);
+                }
+                drop(f);
                 if v == Verdict::Drop {
                     s.before.fetch_add(1, Ordering::Relaxed);
                     continue;

@@ -43,6 +43,8 @@ fn hello_until_answered_and_hello_back_once() {
     hello.hello = true;
     f.received(&hello);
     assert!(f.peer_says_hello());
+    assert!(f.take_joined(), "a first HELLO: the peer joined");
+    assert!(!f.take_joined());
     // Answered at once: an ALIVE waits to carry the HELLO_BACK.
     assert_eq!(f.take_outbox(), vec![Body::Control(Control::Alive)]);
     assert_eq!(f.flags(), (false, true));
