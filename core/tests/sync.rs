@@ -180,7 +180,7 @@ fn external(sock: &Path) -> Vec<String> {
 /// Rows of the kernel's or the cache's lines, the sync link's own flow left out.
 fn rows<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<Row> {
     let mut v: Vec<Row> = lines
-        .filter(|l| l.contains(" src=") && !l.contains("src=127."))
+        .filter(|l| l.contains(" src=") && !l.contains("src=127.") && !l.contains("src=fd78:1::"))
         .map(row)
         .collect();
     v.sort();
@@ -782,4 +782,136 @@ fn ftfw_recovers_lost_datagrams_both_ways() {
         st["receive"]["peers_joined"].as_u64().unwrap() >= 2,
         "{st:#}"
     );
+}
+
+/// UDP over IPv6 (conntrackd's `IPv6_address` and `IPv6_Destination_Address`), both
+/// ways, on the veth between the router's namespace (conntrackd) and the client's
+/// (brickwall). (conntrackd's IPv6 sending socket is not bound to its address: on one
+/// host its datagrams would come from the destination address itself.)
+#[test]
+fn udp_over_ipv6_carries_both_ways() {
+    require_root();
+    require_tools(&["conntrackd", "conntrack", "nft"]);
+    let mut t = Topology::routed("sync-v6");
+    t.route_in_kernel("table ip sync_test {\n}\n");
+    let fw = t.fw.clone();
+    let client = t.client.clone();
+    for args in [
+        &["ip", "link", "set", "fc", "down"][..],
+        &["ip", "link", "set", "fc", "name", "synclink"],
+        &["ip", "link", "set", "synclink", "up"],
+        &[
+            "ip",
+            "-6",
+            "addr",
+            "replace",
+            "fd78:1::1/64",
+            "dev",
+            "synclink",
+            "nodad",
+        ],
+    ] {
+        t.exec(&fw, args);
+    }
+    let dir = t.dir.clone();
+    let conf = dir.join("conntrackd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "Sync {{\n Mode NOTRACK {{\n }}\n UDP {{\n  IPv6_address fd78:1::1\n  \
+             IPv6_Destination_Address fd78:1::2\n  Port 3780\n  Interface synclink\n  \
+             Checksum on\n }}\n}}\n\
+             General {{\n LogFile {d}/conntrackd.file.log\n Syslog off\n \
+             LockFile {d}/conntrackd.lock\n UNIX {{\n  Path {d}/conntrackd.ctl\n }}\n}}\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    let conf = conf.display().to_string();
+    t.spawn("conntrackd", &fw, &["conntrackd", "-C", &conf]);
+    t.wait_for_listener(&fw, "udp", 3780, "conntrackd");
+    let config = dir.join("fw.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "plugins:\n{PLUGINS}  - builtin: sync\n    config:\n      mode: notrack\n      \
+             udp: {{ipv6_address: \"fd78:1::2\", ipv6_destination_address: \"fd78:1::1\", \
+             interface: c0}}\n"
+        ),
+    )
+    .unwrap();
+    let sock = dir.join("control.sock");
+    let capture = pcaps_dir().join("zeek/ftp/ipv6.pcap").display().to_string();
+    t.spawn(
+        "brickwall",
+        &client,
+        &[
+            env!("CARGO_BIN_EXE_brickwall"),
+            "replay",
+            &capture,
+            "--config",
+            &config.display().to_string(),
+            "--control",
+            &sock.display().to_string(),
+            "--linger",
+            "60",
+            "--quiet",
+        ],
+    );
+    t.wait_for_file(&sock, "brickwall", 20);
+    t.exec(
+        &fw,
+        &[
+            "conntrack",
+            "-I",
+            "-p",
+            "tcp",
+            "-s",
+            "10.9.0.1",
+            "-d",
+            "10.9.0.2",
+            "--sport",
+            "1234",
+            "--dport",
+            "80",
+            "--state",
+            "ESTABLISHED",
+            "-u",
+            "SEEN_REPLY,ASSURED",
+            "-t",
+            "600",
+        ],
+    );
+    let s = sock.display().to_string();
+    let bw = |t: &Topology, args: &[&str]| {
+        let mut v = vec![env!("CARGO_BIN_EXE_brickwall")];
+        v.extend_from_slice(args);
+        v.extend_from_slice(&["--socket", &s]);
+        String::from_utf8_lossy(&t.exec(&client, &v).stdout).into_owned()
+    };
+    let ours = rows(bw(&t, &["ct", "-L"]).lines());
+    assert!(ours.len() > 3, "{ours:?}");
+    let (mut theirs_cache, mut ours_cache, mut kernel) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..50 {
+        let e = t.exec(&fw, &["conntrackd", "-C", &conf, "-e"]);
+        theirs_cache = rows(String::from_utf8_lossy(&e.stdout).lines());
+        let l = t.exec(&fw, &["conntrack", "-L"]);
+        kernel = rows(String::from_utf8_lossy(&l.stdout).lines());
+        ours_cache = rows(bw(&t, &["sync", "-e"]).lines());
+        if theirs_cache == ours && ours_cache == kernel {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        theirs_cache, ours,
+        "conntrackd -e against brickwall ct -L, over IPv6"
+    );
+    assert_eq!(
+        ours_cache,
+        kernel,
+        "brickwall sync -e against conntrack -L, over IPv6\n{}",
+        bw(&t, &["sync", "-s"])
+    );
+    assert_eq!(kernel.len(), 1, "{kernel:?}");
 }

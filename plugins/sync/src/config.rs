@@ -9,6 +9,7 @@
 //!     udp:                                 # conntrackd's `UDP { }`
 //!       ipv4_address: 192.168.100.100      # IPv4_address: ours, on the dedicated link
 //!       ipv4_destination_address: 192.168.100.101  # IPv4_Destination_Address: the peer
+//!       # or ipv6_address and ipv6_destination_address (IPv6_address, IPv6_Destination_Address)
 //!       port: 3780                         # Port (both ends)
 //!       interface: eth2                    # Interface (optional)
 //!     # or, in place of `udp`, conntrackd's `Multicast { }`:
@@ -27,7 +28,7 @@
 //! error names its field.
 
 use serde::Deserialize;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The synchronisation mode.
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,20 +40,46 @@ pub enum Mode {
     Ftfw,
 }
 
-/// The UDP link, as conntrackd's `UDP` section.
+/// The UDP link, as conntrackd's `UDP` section: IPv4 or IPv6 addresses, ours and the
+/// peer's.
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Udp {
-    /// Our address on the link: the socket is bound to it and the port.
-    pub ipv4_address: Ipv4Addr,
-    /// The peer's address.
-    pub ipv4_destination_address: Ipv4Addr,
+    /// Our IPv4 address on the link: the socket is bound to it and the port.
+    #[serde(default)]
+    pub ipv4_address: Option<Ipv4Addr>,
+    /// The peer's IPv4 address.
+    #[serde(default)]
+    pub ipv4_destination_address: Option<Ipv4Addr>,
+    /// Our IPv6 address on the link (in place of the IPv4 ones).
+    #[serde(default)]
+    pub ipv6_address: Option<Ipv6Addr>,
+    /// The peer's IPv6 address.
+    #[serde(default)]
+    pub ipv6_destination_address: Option<Ipv6Addr>,
     /// The port, ours and the peer's.
     #[serde(default = "default_port")]
     pub port: u16,
     /// The dedicated link's interface (the socket is bound to it).
     #[serde(default)]
     pub interface: Option<String>,
+}
+
+impl Udp {
+    /// Our address and the peer's: both IPv4 or both IPv6 (none otherwise, which
+    /// [`parse`] refuses).
+    pub fn addresses(&self) -> Option<(IpAddr, IpAddr)> {
+        match (
+            self.ipv4_address,
+            self.ipv4_destination_address,
+            self.ipv6_address,
+            self.ipv6_destination_address,
+        ) {
+            (Some(a), Some(b), None, None) => Some((a.into(), b.into())),
+            (None, None, Some(a), Some(b)) => Some((a.into(), b.into())),
+            _ => None,
+        }
+    }
 }
 
 /// The multicast link, as conntrackd's `Multicast` section, and the peer accepted.
@@ -136,7 +163,15 @@ pub fn parse(json: &str) -> Result<Settings, String> {
         }
     })?;
     let (port, interface, field) = match (&s.udp, &s.multicast) {
-        (Some(u), None) => (u.port, &u.interface, "udp"),
+        (Some(u), None) => {
+            if u.addresses().is_none() {
+                return Err("config: udp.ipv4_address: ipv4_address and \
+                            ipv4_destination_address, or ipv6_address and \
+                            ipv6_destination_address, are needed"
+                    .into());
+            }
+            (u.port, &u.interface, "udp")
+        }
         (None, Some(m)) => {
             if !m.ipv4_address.is_multicast() {
                 return Err(format!(
@@ -173,11 +208,13 @@ pub fn parse(json: &str) -> Result<Settings, String> {
 
 impl Settings {
     /// The one address datagrams are accepted from.
-    pub fn peer(&self) -> Ipv4Addr {
+    pub fn peer(&self) -> IpAddr {
         match (&self.udp, &self.multicast) {
-            (Some(u), _) => u.ipv4_destination_address,
-            (None, Some(m)) => m.peer,
-            (None, None) => Ipv4Addr::UNSPECIFIED,
+            (Some(u), _) => u
+                .addresses()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |(_, p)| p),
+            (None, Some(m)) => IpAddr::V4(m.peer),
+            (None, None) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         }
     }
 }

@@ -37,7 +37,6 @@ use brickwall_hooks::{
     declare_plugin, FailurePolicy, Host, PacketView, Plugin, PluginInfo, Verdict,
 };
 use sender::{Sender, Shared};
-use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -70,7 +69,7 @@ impl Plugin for StateSync {
         let ftfw = (settings.mode == config::Mode::Ftfw)
             .then(|| ftfw::Ftfw::new(settings.ack_window_size, settings.resend_queue_size));
         let shared = Arc::new(Shared::new(settings.external_cache_max, ftfw));
-        let peer = IpAddr::V4(settings.peer());
+        let peer = settings.peer();
         let receiver = receiver::Receiver::new(link.receiving()?, peer, shared.clone());
         let sender = Sender::new(link, conntrack, shared.clone());
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {

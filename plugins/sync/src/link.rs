@@ -1,11 +1,11 @@
-//! The dedicated link, as conntrackd's channels: UDP unicast (one socket bound to our
-//! address and the sync port, sending to the peer's address and the same port; the
+//! The dedicated link, as conntrackd's channels: UDP unicast over IPv4 or IPv6 (one
+//! socket bound to our address and the sync port, sending to the peer's address and the same port; the
 //! peer's messages arrive on it too) or multicast (a socket that joins the group on our
 //! address and receives on the group's port, and one that sends to the group through
 //! our address, without looping our own messages back).
 
 use crate::config::{Multicast, Settings, Udp};
-use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ pub struct Link {
     send: UdpSocket,
     recv: UdpSocket,
     /// The peer, or the group.
-    pub dest: SocketAddrV4,
+    pub dest: SocketAddr,
 }
 
 impl Link {
@@ -33,7 +33,10 @@ impl Link {
 
     /// UDP unicast, as `udp` says.
     pub fn unicast(udp: &Udp) -> Result<Link, String> {
-        let local = SocketAddrV4::new(udp.ipv4_address, udp.port);
+        let (ours, peer) = udp
+            .addresses()
+            .ok_or("ipv4_address and ipv4_destination_address, or the IPv6 ones, are needed")?;
+        let local = SocketAddr::new(ours, udp.port);
         let socket = UdpSocket::bind(local).map_err(|e| format!("binding {local}: {e}"))?;
         if let Some(dev) = &udp.interface {
             bind_to_device(&socket, dev)?;
@@ -45,7 +48,7 @@ impl Link {
         Ok(Link {
             send: socket,
             recv,
-            dest: SocketAddrV4::new(udp.ipv4_destination_address, udp.port),
+            dest: SocketAddr::new(peer, udp.port),
         })
     }
 
@@ -69,7 +72,7 @@ impl Link {
         Ok(Link {
             send,
             recv,
-            dest: SocketAddrV4::new(m.ipv4_address, m.group),
+            dest: SocketAddr::V4(SocketAddrV4::new(m.ipv4_address, m.group)),
         })
     }
 

@@ -12,15 +12,20 @@ fn a_conntrackd_like_section_is_read() {
     .unwrap();
     assert_eq!(s.mode, Mode::Notrack);
     let udp = s.udp.as_ref().unwrap();
-    assert_eq!(udp.ipv4_address, Ipv4Addr::new(192, 168, 100, 100));
+    assert_eq!(udp.ipv4_address, Some(Ipv4Addr::new(192, 168, 100, 100)));
     assert_eq!(
         udp.ipv4_destination_address,
-        Ipv4Addr::new(192, 168, 100, 101)
+        Some(Ipv4Addr::new(192, 168, 100, 101))
     );
     assert_eq!(udp.port, 3780);
     assert_eq!(udp.interface.as_deref(), Some("eth2"));
     assert_eq!(s.queue, 65536);
     assert_eq!(s.peer(), Ipv4Addr::new(192, 168, 100, 101));
+    let v6 = parse(
+        r#"{"mode":"notrack","udp":{"ipv6_address":"fd00::1","ipv6_destination_address":"fd00::2"}}"#,
+    )
+    .unwrap();
+    assert_eq!(v6.peer(), "fd00::2".parse::<std::net::IpAddr>().unwrap());
     let m = parse(
         r#"{"mode":"notrack","multicast":{"ipv4_address":"225.0.0.50","group":3781,
             "ipv4_interface":"192.168.100.100","peer":"192.168.100.101"}}"#,
@@ -58,6 +63,11 @@ fn errors_name_the_field() {
             "udp.interface",
         ),
         (format!(r#"{{"mode":"notrack",{udp},"queue":0}}"#), "queue"),
+        (
+            r#"{"mode":"notrack","udp":{"ipv4_address":"10.0.0.1","ipv6_destination_address":"fd00::2"}}"#
+                .to_string(),
+            "udp.ipv4_address",
+        ),
         (
             r#"{"mode":"notrack","multicast":{"ipv4_address":"10.0.0.1","ipv4_interface":"10.0.0.2","peer":"10.0.0.3"}}"#
                 .to_string(),
