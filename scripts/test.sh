@@ -39,6 +39,8 @@ have snmptrapd || need_apt+=(snmptrapd)
 # pmacct's nfacctd.
 have nfcapd || need_apt+=(nfdump)
 have nfacctd || need_apt+=(pmacct)
+# The sync plugin's peer (plugins/sync/tests): Debian's conntrackd.
+have conntrackd || need_apt+=(conntrackd)
 # The packaging test (core/tests/packaging.rs): systemd-analyze rates the unit, and
 # dpkg-deb builds and reads the package.
 have systemd-analyze || need_apt+=(systemd)

@@ -12,6 +12,8 @@
 //! - [`conntrack_stats`]: the names of conntrack's statistics, in `conntrack -S` order;
 //! - [`engine`]: the engine's own requests and answers (status, counters, plugins);
 //! - [`filter`]: the stateful filter's requests and answers (its chains and counters);
+//! - [`sync`]: the sync plugin's requests and answers (its external cache, counters,
+//!   resync and bulk requests);
 //! - [`counts`]: numbers by name, in order (statistics, drops by reason);
 //! - [`decode`]: reading typed messages with errors that name the field's path.
 
@@ -25,3 +27,4 @@ pub mod filter;
 pub mod helpers;
 pub mod metrics;
 pub mod nat;
+pub mod sync;

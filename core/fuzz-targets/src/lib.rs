@@ -23,6 +23,7 @@
 //! | [`tpacket`] | the frame headers of TPACKET_V3 blocks and TPACKET_V2 slots |
 //! | [`metrics`] | plugins' metric families merged and rendered; the endpoint's request head |
 //! | [`parsers`] | the bundled helpers' parsers (FTP, IRC DCC, PPTP, SANE, Amanda, SNMP's BER walk, SIP), built natively |
+//! | [`sync`] | a datagram of conntrackd's sync protocol: its messages read and emitted back, then into the sync plugin's external cache and FTFW's rules (seeds: datagrams of Debian's conntrackd) |
 
 use brickwall_conntrack::datagram::ipv4;
 use brickwall_control_protocol::conntrack::request::{Format, List};
@@ -1106,6 +1107,41 @@ fn v6_fragment(id: u32, offset: usize, more: bool, data: &[u8]) -> Vec<u8> {
     p.extend_from_slice(&id.to_be_bytes());
     p.extend_from_slice(data);
     p
+}
+
+/// A datagram of conntrackd's sync protocol (the sync plugin's receiving side): split
+/// into messages, each refused with a reason or read, and what is read emits bytes that
+/// read back the same; then taken in by an external cache and FTFW's rules.
+pub fn sync(data: &[u8]) {
+    use brickwall_sync::cache::Cache;
+    use brickwall_sync::ftfw::Ftfw;
+    use brickwall_sync::wire::message::{Body, Message, Messages};
+    let mut cache = Cache::new(64);
+    let mut ftfw = Ftfw::new(3, 8);
+    let now = std::time::Instant::now();
+    for m in Messages::new(data).flatten() {
+        let again = m.to_bytes();
+        assert_eq!(Message::parse(&again).as_ref(), Ok(&m), "{again:02x?}");
+        ftfw.received(&m);
+        ftfw.sent(&m);
+        match m.body {
+            Body::Conntrack(a, c) => {
+                cache.apply(a, c, now);
+            }
+            Body::Expect(a, e) => {
+                cache.apply_expect(a, e, now);
+            }
+            Body::Control(_) => {}
+        }
+    }
+    for e in cache.entries() {
+        let _ = brickwall_sync::listing::line(e, now);
+    }
+    for e in cache.expects() {
+        let _ = brickwall_sync::listing::expect_line(e);
+    }
+    let _ = ftfw.take_outbox();
+    let _ = ftfw.idle();
 }
 
 #[cfg(test)]

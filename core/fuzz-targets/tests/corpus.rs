@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 12] = [
+const TARGETS: [(&str, Target); 13] = [
     ("frame", brickwall_fuzz_targets::frame),
     ("capture", brickwall_fuzz_targets::capture),
     ("engine", brickwall_fuzz_targets::engine),
@@ -21,6 +21,7 @@ const TARGETS: [(&str, Target); 12] = [
     ("metrics", brickwall_fuzz_targets::metrics),
     ("parsers", brickwall_fuzz_targets::parsers),
     ("defrag", brickwall_fuzz_targets::defrag),
+    ("sync", brickwall_fuzz_targets::sync),
 ];
 
 fn inputs(dir: &Path) -> Vec<PathBuf> {
@@ -154,4 +155,9 @@ fn parsers_corpus() {
 #[test]
 fn defrag_corpus() {
     run(TARGETS[11].0, TARGETS[11].1, 5_000);
+}
+
+#[test]
+fn sync_corpus() {
+    run(TARGETS[12].0, TARGETS[12].1, 20_000);
 }

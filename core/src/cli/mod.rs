@@ -48,6 +48,10 @@ enum Command {
     /// A running engine's filter chains with their counters, as `nft list ruleset`
     /// prints them (`list`), or their counters zeroed (`reset`).
     Filter(brickwall_tui::filter::FilterArgs),
+    /// A running engine's state synchronisation, as conntrackd's options query the
+    /// daemon: the external cache (-e), counters (-s), resync (-n), bulk send (-B),
+    /// flush (-f).
+    Sync(brickwall_tui::sync::SyncArgs),
     /// A live dashboard of a running engine: hash chains, connections, expectations,
     /// counters and plugins, over the control socket.
     Top(brickwall_tui::top::TopArgs),
@@ -69,6 +73,7 @@ pub fn main() -> i32 {
         Command::Ct(a) => return brickwall_tui::ct::run(&a),
         Command::Top(a) => return brickwall_tui::top::main(&a),
         Command::Filter(a) => return brickwall_tui::filter::run(&a),
+        Command::Sync(a) => return brickwall_tui::sync::run(&a),
         Command::Helper(a) => return helper::main(a),
         Command::Replay(a) => replay::run(a),
         Command::Run(a) => run::run(a),

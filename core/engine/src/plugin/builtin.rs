@@ -12,6 +12,7 @@ pub fn builtins() -> &'static [Builtin] {
         ("filter", brickwall_filter::brickwall_descriptor),
         ("nat", brickwall_nat::brickwall_descriptor),
         ("ipfix", brickwall_ipfix::brickwall_descriptor),
+        ("sync", brickwall_sync::brickwall_descriptor),
     ]
 }
 
