@@ -18,7 +18,7 @@ fn check_lists_the_builtin_ftp_helpers_interface() {
     let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
     assert!(
-        lines.contains(&"export brickwall:helper/helper@0.3.0"),
+        lines.contains(&"export brickwall:helper/helper@0.4.0"),
         "{text}"
     );
     assert!(
@@ -30,7 +30,7 @@ fn check_lists_the_builtin_ftp_helpers_interface() {
     );
     assert_eq!(
         lines.last(),
-        Some(&"ok: builtin:ftp is a brickwall helper (world brickwall:helper/helper-world@0.3.0)"),
+        Some(&"ok: builtin:ftp is a brickwall helper (world brickwall:helper/helper-world@0.4.0)"),
         "{text}"
     );
 }
@@ -66,7 +66,7 @@ fn check_names_the_older_world_of_a_0_2_helper() {
     assert!(
         lines
             .last()
-            .is_some_and(|l| l.starts_with("note: world 0.2.0 is older than the current 0.3.0")),
+            .is_some_and(|l| l.starts_with("note: world 0.2.0 is older than the current 0.4.0")),
         "{text}"
     );
 }
@@ -105,7 +105,7 @@ fn check_refuses_core_modules_and_components_without_the_helper_export() {
         err.starts_with(&format!("error: {}: does not export", empty.display())),
         "{err}"
     );
-    assert!(err.contains("brickwall:helper/helper@0.3.0"), "{err}");
+    assert!(err.contains("brickwall:helper/helper@0.4.0"), "{err}");
     // Broken bytes after a component header do not compile.
     let broken = dir.join("broken.wasm");
     std::fs::write(&broken, b"\0asm\x0d\0\x01\0\xff\xff\xff").unwrap();
