@@ -1,6 +1,6 @@
 //! `brickwall helper`: `check` lists a component's imports and exports and refuses what
 //! is not a helper; `run` drives one helper over a shared capture and prints the
-//! expectations it asks for.
+//! expectations it asks for and the classes of expectations it flushes.
 
 mod common;
 
@@ -189,6 +189,36 @@ fn run_tftp_over_a_read_request_expects_the_answer() {
             .last()
             .is_some_and(|l| l.starts_with("summary: ") && l.contains("expectations 1,")),
         "{text}"
+    );
+}
+
+#[test]
+fn run_sip_names_the_classes_its_messages_flush() {
+    let pcap = common::shared_dir().join("pcaps-wave2/sv-sip-method.pcap");
+    let o = brickwall(&[
+        &"helper",
+        &"run",
+        &"builtin:sip",
+        &"--pcap",
+        &pcap,
+        &"--ports",
+        &"udp/5060",
+    ]);
+    assert_code(&o, 0);
+    let text = stdout(&o);
+    let flushes: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(": flush expected classes "))
+        .collect();
+    // The calls' media (INVITE, BYE, failed INVITE), and the registration on the
+    // registrar's answers that do not renew it.
+    let media = |l: &&&str| l.ends_with(": flush expected classes 1 2 3");
+    let signalling = |l: &&&str| l.ends_with(": flush expected classes 0");
+    assert!(flushes.iter().any(|l| media(&l)), "{text}");
+    assert!(flushes.iter().any(|l| signalling(&l)), "{text}");
+    assert!(
+        flushes.iter().all(|l| media(&l) || signalling(&l)),
+        "{flushes:#?}"
     );
 }
 
