@@ -26,7 +26,6 @@
 //!   in order, and a message split over segments is not read (as in Linux). A request
 //!   or response without a readable `CSeq`, or a response without a status code, is
 //!   dropped. Payloads shorter than `SIP/2.0 200` are let through unread.
-//!
 //! - **Flushes.** An INVITE, a BYE, and a failure answer (not 1xx or 2xx) to the last
 //!   INVITE (or to an UPDATE or PRACK of the same `CSeq`) remove the connection's pending
 //!   media expectations (audio, video, image) before anything else; the media
@@ -35,15 +34,17 @@
 //!   contact of the registering endpoint (the answer's destination) in the
 //!   connection's transport and an expiry other than 0. A TCP segment's flushes
 //!   apply before any of its messages' expectations are created.
-//! - **Timeout.** Each message-bearing packet (over UDP any, over TCP an established
-//!   one) sets the signalling connection's timeout to 3600 s (`sip_timeout`).
+//! - **Timeout.** Each packet with payload (over UDP any, over TCP one of an
+//!   established connection; one too short to read as well) sets the signalling
+//!   connection's timeout to 3600 s (`sip_timeout`).
 //!
 //! What Linux does that a helper cannot (the WIT world has no operation for it), and
 //! brickwall therefore does not:
 //! - keep a REGISTER's expectation inactive until the registrar's 2xx answer and then
 //!   set its lifetime to the answer's expiry: here it is active from the request and
 //!   lives 3600 s, and a 2xx answer with a fitting contact keeps it without checking
-//!   that its address, port and protocol are the contact's;
+//!   that its address, port and protocol are the contact's (the answer's contacts are
+//!   read one per `Contact` header, where Linux also reads comma-separated ones);
 //! - look up another connection's identical media expectation (several endpoints
 //!   offered the same call) to skip it: here the host refuses the duplicate;
 //! - give the expected signalling connection the SIP helper: here it gets one only by
