@@ -1,6 +1,6 @@
 //! `brickwall helper`: `check` lists a component's imports and exports and refuses what
 //! is not a helper; `run` drives one helper over a shared capture and prints the
-//! expectations it asks for.
+//! expectations it asks for and the classes of expectations it flushes.
 
 mod common;
 
@@ -18,7 +18,7 @@ fn check_lists_the_builtin_ftp_helpers_interface() {
     let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
     assert!(
-        lines.contains(&"export brickwall:helper/helper@0.3.0"),
+        lines.contains(&"export brickwall:helper/helper@0.4.0"),
         "{text}"
     );
     assert!(
@@ -30,7 +30,7 @@ fn check_lists_the_builtin_ftp_helpers_interface() {
     );
     assert_eq!(
         lines.last(),
-        Some(&"ok: builtin:ftp is a brickwall helper (world brickwall:helper/helper-world@0.3.0)"),
+        Some(&"ok: builtin:ftp is a brickwall helper (world brickwall:helper/helper-world@0.4.0)"),
         "{text}"
     );
 }
@@ -66,7 +66,7 @@ fn check_names_the_older_world_of_a_0_2_helper() {
     assert!(
         lines
             .last()
-            .is_some_and(|l| l.starts_with("note: world 0.2.0 is older than the current 0.3.0")),
+            .is_some_and(|l| l.starts_with("note: world 0.2.0 is older than the current 0.4.0")),
         "{text}"
     );
 }
@@ -105,7 +105,7 @@ fn check_refuses_core_modules_and_components_without_the_helper_export() {
         err.starts_with(&format!("error: {}: does not export", empty.display())),
         "{err}"
     );
-    assert!(err.contains("brickwall:helper/helper@0.3.0"), "{err}");
+    assert!(err.contains("brickwall:helper/helper@0.4.0"), "{err}");
     // Broken bytes after a component header do not compile.
     let broken = dir.join("broken.wasm");
     std::fs::write(&broken, b"\0asm\x0d\0\x01\0\xff\xff\xff").unwrap();
@@ -189,6 +189,36 @@ fn run_tftp_over_a_read_request_expects_the_answer() {
             .last()
             .is_some_and(|l| l.starts_with("summary: ") && l.contains("expectations 1,")),
         "{text}"
+    );
+}
+
+#[test]
+fn run_sip_names_the_classes_its_messages_flush() {
+    let pcap = common::shared_dir().join("pcaps-wave2/sv-sip-method.pcap");
+    let o = brickwall(&[
+        &"helper",
+        &"run",
+        &"builtin:sip",
+        &"--pcap",
+        &pcap,
+        &"--ports",
+        &"udp/5060",
+    ]);
+    assert_code(&o, 0);
+    let text = stdout(&o);
+    let flushes: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(": flush expected classes "))
+        .collect();
+    // The calls' media (INVITE, BYE, failed INVITE), and the registration on the
+    // registrar's answers that do not renew it.
+    let media = |l: &&&str| l.ends_with(": flush expected classes 1 2 3");
+    let signalling = |l: &&&str| l.ends_with(": flush expected classes 0");
+    assert!(flushes.iter().any(|l| media(&l)), "{text}");
+    assert!(flushes.iter().any(|l| signalling(&l)), "{text}");
+    assert!(
+        flushes.iter().all(|l| media(&l) || signalling(&l)),
+        "{flushes:#?}"
     );
 }
 

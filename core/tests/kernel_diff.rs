@@ -374,7 +374,8 @@ fn table_rows(listing: &str) -> std::collections::BTreeSet<String> {
 
 /// The generator's traffic (TCP, UDP, ICMP and ICMPv6 flows, and three sets of every
 /// helper's sessions: FTP passive and active, TFTP, IRC DCC, PPTP, SANE, Amanda, SIP)
-/// gives the live kernel's state on every packet, and its final tables.
+/// gives the live kernel's state on every packet, and its final tables (the SIP calls'
+/// media expectations flushed when each call ends, as the kernel's).
 #[test]
 fn generated_traffic_and_helper_sessions_match_the_live_kernel() {
     require_root();
@@ -388,19 +389,9 @@ fn generated_traffic_and_helper_sessions_match_the_live_kernel() {
         .map(|f| (LinkType::Ethernet, f.data))
         .collect();
     let d = against_the_kernel("gen", &frames, "");
-    // The one known difference: the SIP calls' media expectations, which the kernel
-    // flushes when a call ends and helper world 0.3 cannot (see the SIP helper's
-    // README), are still pending here.
-    let (known, other): (Vec<String>, Vec<String>) = d
-        .into_iter()
-        .partition(|r| r.starts_with("brickwall only: expect") && r.ends_with("helper=sip"));
-    assert!(
-        !known.is_empty(),
-        "the SIP sessions left no expectation to compare"
-    );
     assert_none_differ(
         "live kernel/brickwall",
-        &[("generator".into(), other)],
+        &[("generator".into(), d)],
         frames.len(),
     );
 }

@@ -1,5 +1,5 @@
 //! Load-time checks of a component against the helper world: which version of the world
-//! it implements (0.3.0, or the older 0.2.0), that it imports nothing but that
+//! it implements (0.4.0, or the older 0.3.0 or 0.2.0), that it imports nothing but that
 //! version's log and types, and that it exports that version's `helper`.
 
 use std::fmt;
@@ -11,27 +11,30 @@ use wasmtime::Engine;
 pub enum WorldVersion {
     /// `brickwall:helper@0.2.0`: no `expect-nat`; rewrites reserved (never applied).
     V0_2,
-    /// `brickwall:helper@0.3.0`, the current world: `expect-nat`, and rewrites the host
-    /// applies.
+    /// `brickwall:helper@0.3.0`: `expect-nat`, and rewrites the host applies.
     V0_3,
+    /// `brickwall:helper@0.4.0`, the current world: besides 0.3.0's, expectations
+    /// flushed by class and the connection's timeout set by the helper.
+    V0_4,
 }
 
 impl WorldVersion {
     /// The current world, what helpers are built against.
-    pub const CURRENT: WorldVersion = WorldVersion::V0_3;
+    pub const CURRENT: WorldVersion = WorldVersion::V0_4;
 
     /// Every version the host loads, newest first.
-    pub const ALL: [WorldVersion; 2] = [WorldVersion::V0_3, WorldVersion::V0_2];
+    pub const ALL: [WorldVersion; 3] = [WorldVersion::V0_4, WorldVersion::V0_3, WorldVersion::V0_2];
 
-    /// The package version, `0.3.0`.
+    /// The package version, `0.4.0`.
     pub fn semver(self) -> &'static str {
         match self {
             WorldVersion::V0_2 => "0.2.0",
             WorldVersion::V0_3 => "0.3.0",
+            WorldVersion::V0_4 => "0.4.0",
         }
     }
 
-    /// The export a helper of this version must have, `brickwall:helper/helper@0.3.0`.
+    /// The export a helper of this version must have, `brickwall:helper/helper@0.4.0`.
     pub fn export(self) -> String {
         format!("brickwall:helper/helper@{}", self.semver())
     }
@@ -41,7 +44,7 @@ impl WorldVersion {
         ["types", "log"].map(|i| format!("brickwall:helper/{i}@{}", self.semver()))
     }
 
-    /// The world's full name, `brickwall:helper/helper-world@0.3.0`.
+    /// The world's full name, `brickwall:helper/helper-world@0.4.0`.
     pub fn world(self) -> String {
         format!("brickwall:helper/helper-world@{}", self.semver())
     }
@@ -167,13 +170,17 @@ mod tests {
 
     #[test]
     fn names_are_the_packages() {
-        let v = WorldVersion::V0_3;
-        assert_eq!(v.export(), "brickwall:helper/helper@0.3.0");
+        let v = WorldVersion::V0_4;
+        assert_eq!(v.export(), "brickwall:helper/helper@0.4.0");
         assert_eq!(
             v.imports(),
-            ["brickwall:helper/types@0.3.0", "brickwall:helper/log@0.3.0"]
+            ["brickwall:helper/types@0.4.0", "brickwall:helper/log@0.4.0"]
         );
-        assert_eq!(v.world(), "brickwall:helper/helper-world@0.3.0");
+        assert_eq!(v.world(), "brickwall:helper/helper-world@0.4.0");
+        assert_eq!(
+            WorldVersion::V0_3.world(),
+            "brickwall:helper/helper-world@0.3.0"
+        );
         assert_eq!(
             WorldVersion::V0_2.world(),
             "brickwall:helper/helper-world@0.2.0"
@@ -200,17 +207,18 @@ mod tests {
         let none = iface(&v.imports(), &[]);
         let err = none.validate().unwrap_err();
         assert!(err.contains("exports: nothing"), "{err}");
+        assert!(err.contains("`brickwall:helper/helper@0.4.0`"), "{err}");
         assert!(err.contains("`brickwall:helper/helper@0.3.0`"), "{err}");
         assert!(err.contains("`brickwall:helper/helper@0.2.0`"), "{err}");
     }
 
     #[test]
     fn versions_are_not_mixed() {
-        let (new, old) = (WorldVersion::V0_3, WorldVersion::V0_2);
+        let (new, old) = (WorldVersion::V0_4, WorldVersion::V0_3);
         let mixed = iface(&old.imports(), &[new.export()]);
         let err = mixed.validate().unwrap_err();
         assert!(err.contains("mixes world versions"), "{err}");
-        assert!(err.contains("`brickwall:helper/types@0.2.0`"), "{err}");
+        assert!(err.contains("`brickwall:helper/types@0.3.0`"), "{err}");
         let both = iface(&[], &[new.export(), old.export()]);
         let err = both.validate().unwrap_err();
         assert!(err.contains("one version of the world"), "{err}");

@@ -119,4 +119,9 @@ pub struct CallOutcome {
     pub end_expected: bool,
     /// Payload edits, as the helper returned them (the host checks them before use).
     pub rewrites: Vec<Edit>,
+    /// Classes of the connection's pending expectations to remove, before `expects`
+    /// are created; the connections they created stay.
+    pub flush_classes: Vec<u8>,
+    /// The connection's timeout from now, seconds (`None`: leave it).
+    pub timeout_s: Option<u32>,
 }

@@ -1,15 +1,17 @@
 //! The host's values (`conn.rs`) to and from each world's generated WIT types, written
-//! once by a macro for both versions: the worlds share every type but `expectation`
-//! (0.3.0 added `nat`) and `rewrite` (applied from 0.3.0 on, reserved in 0.2.0).
+//! once by a macro for every version: the worlds share every type but `expectation`
+//! (0.3.0 added `nat`), `rewrite` (applied from 0.3.0 on, reserved in 0.2.0) and
+//! `packet-result` (0.4.0 added `flush-expected` and `timeout-s`).
 
-use crate::bindings::{v02, v03};
+use crate::bindings::{v02, v03, v04};
 use crate::conn::{Edit, ExpectNat, ExpectRequest, HConnInfo, HCtState, HTuple};
 use crate::world::PacketAnswer;
 
 /// The conversions of world `$w`. `nat` maps an `&$w::Expectation` to its
-/// `Option<ExpectNat>`, `rewrites` a `Vec<$w::Rewrite>` to the edits the host applies.
+/// `Option<ExpectNat>`, `rewrites` a `Vec<$w::Rewrite>` to the edits the host applies,
+/// `extra` a `&$w::PacketResult` to the classes to flush and the connection's timeout.
 macro_rules! conversions {
-    ($w:ident, nat: $nat:expr, rewrites: $rewrites:expr $(,)?) => {
+    ($w:ident, nat: $nat:expr, rewrites: $rewrites:expr, extra: $extra:expr $(,)?) => {
         impl $w::IpAddr {
             /// An address from a tuple's 16 bytes (IPv4 in the first four).
             fn from_host(a: &[u8; 16], v6: bool) -> Self {
@@ -114,18 +116,40 @@ macro_rules! conversions {
 
         impl From<$w::PacketResult> for PacketAnswer {
             fn from(r: $w::PacketResult) -> Self {
+                let (flush_classes, timeout_s) = ($extra)(&r);
                 PacketAnswer {
                     drop: matches!(r.verdict, Some($w::Verdict::Drop)),
                     expects: r.expectations.iter().map(ExpectRequest::from).collect(),
                     state: r.state,
                     rewrites: ($rewrites)(r.rewrites),
                     end_expected: r.end_expected,
+                    flush_classes,
+                    timeout_s,
                 }
             }
         }
     };
 }
 
+conversions!(
+    v04,
+    nat: |e: &v04::Expectation| e.nat.as_ref().map(|n| ExpectNat {
+        reply: n.dir == v04::Direction::Reply,
+        to: n.to.to_host().0,
+        to_port: n.to_port,
+    }),
+    rewrites: |r: Vec<v04::Rewrite>| r
+        .into_iter()
+        .map(|r| Edit {
+            offset: r.offset,
+            length: r.length,
+            data: r.data,
+        })
+        .collect(),
+    extra: |r: &v04::PacketResult| (r.flush_expected.clone(), r.timeout_s),
+);
+
+// 0.3.0 cannot flush expectations or set the connection's timeout.
 conversions!(
     v03,
     nat: |e: &v03::Expectation| e.nat.as_ref().map(|n| ExpectNat {
@@ -141,6 +165,7 @@ conversions!(
             data: r.data,
         })
         .collect(),
+    extra: |_: &v03::PacketResult| (Vec::new(), None),
 );
 
 // 0.2.0 has no NAT for expectations, and documented its rewrites as "reserved, not
@@ -149,4 +174,5 @@ conversions!(
     v02,
     nat: |_: &v02::Expectation| None,
     rewrites: |_: Vec<v02::Rewrite>| Vec::new(),
+    extra: |_: &v02::PacketResult| (Vec::new(), None),
 );

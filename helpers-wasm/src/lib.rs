@@ -5,14 +5,16 @@
 //! PPTP, SANE, Amanda, SNMP, SIP). The conntrack plugin drives a [`HelperSet`]: it assigns connections, hands
 //! over each packet with payload and creates the expectations that come back.
 //!
-//! The host loads components of the current world, `brickwall:helper@0.3.0`, and of
-//! the older `brickwall:helper@0.2.0` (which has no NAT for expectations and whose
-//! rewrites are never applied); each is called through its own version's bindings.
+//! The host loads components of the current world, `brickwall:helper@0.4.0`, and of
+//! the older `brickwall:helper@0.3.0` (which cannot flush expectations or set its
+//! connection's timeout) and `brickwall:helper@0.2.0` (which has no NAT for
+//! expectations either, and whose rewrites are never applied); each is called through
+//! its own version's bindings.
 //!
 //! Files: [`policy`] (config), [`engine`] (wasmtime engine and epoch ticker),
 //! [`cache`] (precompiled components on disk), [`check`] (the world version a
 //! component implements, its imports and exports), [`bindings`] (the generated host
-//! side of both versions, the log import), [`world`] (calls dispatched to a
+//! side of every version, the log import), [`world`] (calls dispatched to a
 //! component's version), `convert` (host values to and from each version's types),
 //! [`instance`] (one sandboxed instance and its failures), [`set`] (the helpers
 //! conntrack calls), [`conn`] (the values exchanged), [`stats`], [`builtin`] (the

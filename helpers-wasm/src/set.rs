@@ -270,6 +270,8 @@ impl HelperSet {
             failed: false,
             end_expected: res.end_expected,
             rewrites: res.rewrites,
+            flush_classes: res.flush_classes,
+            timeout_s: res.timeout_s,
         }
     }
 

@@ -5,8 +5,9 @@
 //! The map is a simplification of conntrack's: a connection is its 5-tuple, whichever
 //! side sent first is the original direction, its state is NEW until the first reply
 //! and ESTABLISHED from then on (the first reply included); there are no timeouts, no
-//! TCP state machine, no defragmentation (fragments are skipped), no expectation table,
-//! and a packet the helper drops is only reported.
+//! TCP state machine, no defragmentation (fragments are skipped), no expectation table
+//! (the classes a helper flushes are only reported), and a packet the helper drops is
+//! only reported.
 
 use crate::conn::{CallOutcome, HConnInfo, HCtState, HTuple, PacketCall};
 use crate::set::{HelperId, HelperSet};
@@ -261,7 +262,8 @@ impl Driver {
         };
         let conn = c.id;
         let outcome = self.set.packet(self.id, &call, state);
-        if outcome.expects.is_empty() && !outcome.failed && !outcome.drop {
+        let quiet = outcome.expects.is_empty() && outcome.flush_classes.is_empty();
+        if quiet && !outcome.failed && !outcome.drop {
             return notes;
         }
         let kinds = if outcome.failed {

@@ -1,9 +1,9 @@
 //! Which world a loaded helper implements, and its calls dispatched to that world's
-//! bindings: the pre-instantiated component and the live instance of either version
-//! (0.3.0 or 0.2.0), taking and giving the host's values (`conn.rs`, converted in
+//! bindings: the pre-instantiated component and the live instance of any version
+//! (0.4.0, 0.3.0 or 0.2.0), taking and giving the host's values (`conn.rs`, converted in
 //! `convert.rs`).
 
-use crate::bindings::{v02, v03, StoreData};
+use crate::bindings::{v02, v03, v04, StoreData};
 use crate::check::WorldVersion;
 use crate::conn::{Edit, ExpectRequest, HConnInfo, PacketCall};
 use wasmtime::component::{HasSelf, InstancePre, Linker};
@@ -11,6 +11,8 @@ use wasmtime::{Engine, Store};
 
 /// A component pre-instantiated for the world version it implements.
 pub enum WorldPre {
+    /// World 0.4.0.
+    V04(v04::HelperWorldPre<StoreData>),
     /// World 0.3.0.
     V03(v03::HelperWorldPre<StoreData>),
     /// World 0.2.0.
@@ -19,6 +21,8 @@ pub enum WorldPre {
 
 /// A live instance's exports, of either world version.
 pub enum World {
+    /// World 0.4.0.
+    V04(v04::HelperWorld),
     /// World 0.3.0.
     V03(v03::HelperWorld),
     /// World 0.2.0.
@@ -39,13 +43,23 @@ pub struct PacketAnswer {
     pub rewrites: Vec<Edit>,
     /// End what the connection set up.
     pub end_expected: bool,
+    /// Classes of the connection's pending expectations to remove (none before 0.4.0).
+    pub flush_classes: Vec<u8>,
+    /// The connection's timeout from now, seconds (none before 0.4.0).
+    pub timeout_s: Option<u32>,
 }
 
 /// Runs `$body` on the variant inside `$value` (an enum `$enum` of [`World`]'s shape),
-/// bound to `$x`, with `$m` naming that variant's bindings module (`v03` or `v02`).
+/// bound to `$x`, with `$m` naming that variant's bindings module (`v04`, `v03` or
+/// `v02`).
 macro_rules! dispatch {
     ($value:expr, $enum:ident, |$x:ident, $m:ident| $body:expr) => {
         match $value {
+            $enum::V04($x) => {
+                #[allow(unused_imports)]
+                use crate::bindings::v04 as $m;
+                $body
+            }
             $enum::V03($x) => {
                 #[allow(unused_imports)]
                 use crate::bindings::v03 as $m;
@@ -62,6 +76,7 @@ macro_rules! dispatch {
 
 /// Adds the imports of every world version (each version's `log`) to `linker`.
 pub fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+    v04::HelperWorld::add_to_linker::<StoreData, HasSelf<StoreData>>(linker, |d| d)?;
     v03::HelperWorld::add_to_linker::<StoreData, HasSelf<StoreData>>(linker, |d| d)?;
     v02::HelperWorld::add_to_linker::<StoreData, HasSelf<StoreData>>(linker, |d| d)?;
     Ok(())
@@ -72,6 +87,7 @@ impl WorldPre {
     /// right types.
     pub fn new(version: WorldVersion, pre: InstancePre<StoreData>) -> wasmtime::Result<Self> {
         Ok(match version {
+            WorldVersion::V0_4 => WorldPre::V04(v04::HelperWorldPre::new(pre)?),
             WorldVersion::V0_3 => WorldPre::V03(v03::HelperWorldPre::new(pre)?),
             WorldVersion::V0_2 => WorldPre::V02(v02::HelperWorldPre::new(pre)?),
         })
@@ -80,6 +96,7 @@ impl WorldPre {
     /// The world version.
     pub fn version(&self) -> WorldVersion {
         match self {
+            WorldPre::V04(_) => WorldVersion::V0_4,
             WorldPre::V03(_) => WorldVersion::V0_3,
             WorldPre::V02(_) => WorldVersion::V0_2,
         }
@@ -93,6 +110,7 @@ impl WorldPre {
     /// A new instance in `store`.
     pub fn instantiate(&self, store: &mut Store<StoreData>) -> wasmtime::Result<World> {
         Ok(match self {
+            WorldPre::V04(p) => World::V04(p.instantiate(store)?),
             WorldPre::V03(p) => World::V03(p.instantiate(store)?),
             WorldPre::V02(p) => World::V02(p.instantiate(store)?),
         })

@@ -151,9 +151,12 @@ fn an_amanda_answer_expects_each_stream_from_the_server() {
         );
         assert_eq!(e.tuple.proto, 6);
     }
+    // The answer stretches the master's timeout to 300 s (world 0.4.0's `timeout-s`).
+    assert_eq!(out.timeout_s, Some(300));
     // The server's own request is not read.
     let req = s.packet(id, &common::call_on_1(false, rep), &mut state);
     assert!(req.expects.is_empty());
+    assert_eq!(req.timeout_s, None);
 }
 
 /// Behind a source NAT, an SNMPv1 trap's agent address is rewritten by the component
@@ -205,6 +208,12 @@ fn a_sip_call_expects_rtp_and_rtcp_per_stream_from_the_peer() {
     );
     let out = s.packet(id, &common::call_on_1(false, &invite), &mut state);
     assert!(!out.failed && !out.drop);
+    // World 0.4.0's answers: the INVITE flushes the earlier media, the signalling
+    // connection lives 3600 s from now.
+    assert_eq!(
+        (out.flush_classes.as_slice(), out.timeout_s),
+        (&[1, 2, 3][..], Some(3600))
+    );
     let got: Vec<(u8, u16)> = out
         .expects
         .iter()
@@ -236,6 +245,11 @@ fn a_sip_call_expects_rtp_and_rtcp_per_stream_from_the_peer() {
         &mut state,
     );
     assert!(bad.drop && !bad.failed);
+    // A BYE flushes the media and expects nothing.
+    let bye = b"BYE sip:b@10.0.0.2 SIP/2.0\r\nCSeq: 2 BYE\r\nl: 0\r\n\r\n";
+    let out = s.packet(id, &common::call_on_1(false, bye), &mut state);
+    assert_eq!(out.flush_classes, [1, 2, 3], "{out:?}");
+    assert!(out.expects.is_empty());
 }
 
 #[test]

@@ -43,7 +43,16 @@ def parse_open(payload: bytes) -> Optional[int]:
 
 
 def accept() -> PacketResult:
-    return PacketResult(verdict=None, expectations=[], state=None, rewrites=[], end_expected=False)
+    # Accept; nothing expected, flushed or rewritten; state and timeout kept.
+    return PacketResult(
+        verdict=None,
+        expectations=[],
+        state=None,
+        rewrites=[],
+        end_expected=False,
+        flush_expected=b"",
+        timeout_s=None,
+    )
 
 
 class Helper(exports.Helper):
@@ -71,7 +80,9 @@ class Helper(exports.Helper):
         tup = ConnTuple(src=reply.src, dst=reply.dst, protocol=TCP, src_port=0, dst_port=port)
         # Not translated (nat=None): this helper rewrites no addresses for NAT.
         e = Expectation(tuple=tup, timeout_s=0, class_=0, flags=ExpectFlags.ANY_SRC_PORT, nat=None)
-        return PacketResult(verdict=None, expectations=[e], state=None, rewrites=[], end_expected=False)
+        result = accept()
+        result.expectations = [e]
+        return result
 
     def destroyed(self, conn: int, state: bytes) -> None:
         pass

@@ -153,6 +153,8 @@ pub fn on_packet<H: Helper>(
             })
             .collect(),
         end_expected: out.end_expected,
+        flush_expected: out.flush_expected,
+        timeout_s: out.timeout_s,
     }
 }
 

@@ -280,6 +280,12 @@ pub struct Outcome {
     pub end_expected: bool,
     /// Payload edits, in offset order, not overlapping.
     pub rewrites: Vec<Edit>,
+    /// Classes of this connection's pending expectations to remove, before `expects`
+    /// are created (a SIP call's media on a BYE); the connections already made stay.
+    pub flush_expected: Vec<u8>,
+    /// This connection's timeout from now, seconds, as Linux's `nf_ct_refresh`
+    /// (ignored for a connection whose timeout is fixed); `None` leaves it.
+    pub timeout_s: Option<u32>,
 }
 
 impl Outcome {

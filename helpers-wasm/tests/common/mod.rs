@@ -74,6 +74,12 @@ pub fn old_world() -> PathBuf {
     build("brickwall-helper-old-world", &CELL)
 }
 
+/// A helper built against the older world 0.3.0 (`helpers-wasm/testing/world-0.3`).
+pub fn world_three() -> PathBuf {
+    static CELL: OnceLock<PathBuf> = OnceLock::new();
+    build("brickwall-helper-world-three", &CELL)
+}
+
 /// The example helpers' directory (`examples/helpers`).
 pub fn examples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/helpers")

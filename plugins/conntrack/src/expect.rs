@@ -409,6 +409,20 @@ impl ExpectTable {
         ids.into_iter().filter_map(|i| self.remove(i)).collect()
     }
 
+    /// Removes master `master`'s (slot and generation) expectations whose class is one
+    /// of `classes`.
+    pub fn remove_classes(&mut self, master: u32, gen: u32, classes: &[u8]) -> Vec<Expectation> {
+        let ids: Vec<u32> = self
+            .by_id
+            .values()
+            .filter(|e| {
+                e.master == master && e.master_generation == gen && classes.contains(&e.class)
+            })
+            .map(|e| e.id)
+            .collect();
+        ids.into_iter().filter_map(|i| self.remove(i)).collect()
+    }
+
     /// Removes expired expectations.
     pub fn expire(&mut self, now_ns: u64) -> Vec<Expectation> {
         let ids: Vec<u32> = self

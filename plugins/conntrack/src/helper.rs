@@ -3,8 +3,10 @@
 //! connections that ended (their helper hears of it), the GRE key map PPTP
 //! expectations install, and the helper step itself — at HELPER (300) on INPUT and
 //! POSTROUTING, it hands each packet with payload to the connection's WebAssembly
-//! helper and creates the expectations that come back; behind NAT it applies the
-//! helper's payload edits and keeps the connection's TCP sequence adjustment.
+//! helper, removes the classes of pending expectations it flushes, sets the
+//! connection's timeout it asks for and creates the expectations that come back; behind
+//! NAT it applies the helper's payload edits and keeps the connection's TCP sequence
+//! adjustment.
 
 use crate::expect::{ExpectSpec, FollowNat, Mask, PERMANENT};
 use crate::lanes::TrackerLock;
@@ -312,6 +314,10 @@ fn call_step(
     };
     if out.end_expected {
         t.end_expected(handle);
+    }
+    t.flush_expected(handle, &out.flush_classes);
+    if let Some(secs) = out.timeout_s {
+        t.refresh(handle, pkt.ts_ns, secs);
     }
     let reporting = pkt.flags & flags::REPORTING != 0;
     if !reporting && out.expects.is_empty() && out.rewrites.is_empty() {

@@ -150,3 +150,24 @@ fn a_bad_checksum_is_invalid_for_an_established_connection_too() {
     assert_eq!(through(true, true), CtInfo::Invalid);
     assert_eq!(through(false, false), CtInfo::Established);
 }
+
+/// A connection whose timeout is fixed keeps it when a helper asks for another.
+#[test]
+fn a_fixed_timeout_outlasts_a_helpers_refresh() {
+    use crate::config::CtConfig;
+    use crate::conn::status::FIXED_TIMEOUT;
+    use crate::tracker::Tracker;
+    let mut t = Tracker::new(CtConfig::default(), 60);
+    let mut d = udp(false);
+    let mut v = view(&mut d, 1_000_000_000);
+    t.conntrack_in(&mut v);
+    t.confirm(&mut v);
+    let (idx, c) = t.conn_of(v.ct).expect("tracked");
+    let expires = c.expires_ns;
+    t.table.get_mut(idx).expect("in the table").status |= FIXED_TIMEOUT;
+    t.refresh(v.ct, 2_000_000_000, 300);
+    assert_eq!(t.conn_of(v.ct).unwrap().1.expires_ns, expires);
+    t.table.get_mut(idx).unwrap().status &= !FIXED_TIMEOUT;
+    t.refresh(v.ct, 2_000_000_000, 300);
+    assert_eq!(t.conn_of(v.ct).unwrap().1.expires_ns, 302_000_000_000);
+}

@@ -1747,6 +1747,32 @@ impl Tracker {
         self.end_children(idx, gen)
     }
 
+    /// Removes connection `ct`'s pending expectations of the classes in `classes` (a
+    /// helper's flush: Linux's SIP helper on a BYE); the connections they created stay.
+    /// Returns how many went.
+    pub fn flush_expected(&mut self, ct: u64, classes: &[u8]) -> usize {
+        let Some((idx, gen)) = unhandle(ct) else {
+            return 0;
+        };
+        if classes.is_empty() {
+            return 0;
+        }
+        let gone = self.expects.remove_classes(idx, gen, classes);
+        self.expect_gone(&gone);
+        gone.len()
+    }
+
+    /// Sets connection `ct` to expire `secs` seconds after `now`, as a helper asks
+    /// (Linux's `nf_ct_refresh`): a connection with FIXED_TIMEOUT keeps its expiry.
+    pub fn refresh(&mut self, ct: u64, now: u64, secs: u32) {
+        let Some((idx, c)) = self.conn_of(ct) else {
+            return;
+        };
+        if !c.has(status::FIXED_TIMEOUT) {
+            self.set_timeout(idx, now, secs);
+        }
+    }
+
     /// Ends the confirmed RELATED children of master `idx`/`gen`; returns how many.
     fn end_children(&mut self, idx: u32, gen: u32) -> usize {
         let children: Vec<(u32, u32)> = self

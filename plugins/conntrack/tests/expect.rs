@@ -291,3 +291,53 @@ fn a_pptp_control_connection_that_ends_takes_its_gre_calls_with_it() {
     assert_eq!(lines.len(), 1, "{lines:#?}");
     assert!(lines[0].contains("sport=20 dport=40000"), "{lines:#?}");
 }
+
+/// A helper's flush (`flush_expected`) removes the master's pending expectations of
+/// the classes named, counted and with nothing else: another class, another master's
+/// and the connections already made stay.
+#[test]
+fn flushing_classes_removes_only_those_pending_expectations() {
+    let mut t = Tracker::new(CtConfig::default(), 60);
+    let ct = master(&mut t);
+    let (_, _, _, other) = run(&mut t, packet(A, B, 6, 5556, 21, 0x02), SEC, 0);
+    let of_class = |port: u16, class: u8| ExpectSpec {
+        class,
+        ..spec(B, A, port, Mask::ANY_SRC_PORT, 4, 0)
+    };
+    for (port, class) in [(4000, 1), (4001, 1), (4002, 2), (4003, 1)] {
+        t.expect_create(ct, of_class(port, class), SEC).unwrap();
+    }
+    t.expect_create(other, of_class(4010, 1), SEC).unwrap();
+    // The first of class 1 is used: a connection.
+    let (info, _, _, _) = run(&mut t, packet(B, A, 6, 9, 4000, 0x02), 2 * SEC, 0);
+    assert_eq!(info, CtInfo::Related);
+    let deleted = t.stats().expect_delete;
+    assert_eq!(t.flush_expected(ct, &[1, 3]), 2);
+    assert_eq!(t.stats().expect_delete, deleted + 2);
+    let mut left: Vec<u16> = t.expects().all().iter().map(|e| e.tuple.dst_id).collect();
+    left.sort();
+    assert_eq!(left, [4002, 4010]);
+    let lines = brickwall_conntrack::list::list(&t, 3 * SEC);
+    assert!(
+        lines.iter().any(|l| l.contains("dport=4000")),
+        "the connection made lives on: {lines:?}"
+    );
+    assert_eq!(t.flush_expected(ct, &[]), 0);
+}
+
+/// A helper's timeout (`refresh`) sets the connection's expiry from now, longer or
+/// shorter than its protocol's.
+#[test]
+fn a_helpers_timeout_sets_the_connections_expiry() {
+    let mut t = Tracker::new(CtConfig::default(), 60);
+    let (_, _, _, ct) = run(&mut t, packet(A, B, 17, 850, 10080, 0), SEC, 0);
+    let left = |t: &Tracker, now: u64| {
+        let lines = brickwall_conntrack::list::list(t, now);
+        lines[0].split_whitespace().nth(2).unwrap().to_owned()
+    };
+    assert_eq!(left(&t, SEC), "30");
+    t.refresh(ct, 2 * SEC, 300);
+    assert_eq!(left(&t, 2 * SEC), "300");
+    t.refresh(ct, 3 * SEC, 5);
+    assert_eq!(left(&t, 3 * SEC), "5");
+}

@@ -46,7 +46,8 @@ pub enum HelperCommand {
     /// The helper hears `assigned` once per connection, `on-packet` for each packet
     /// with payload and `destroyed` at the end of the capture. Each packet that made
     /// it ask for something prints one line per result: `packet INDEX conn N DIR:
-    /// expect TUPLE (FLAGS)`, `drop` or `failed (KIND)`, with INDEX the frame's 0-based
+    /// expect TUPLE (FLAGS)`, `flush expected classes C...`, `drop` or `failed (KIND)`
+    /// (a timeout it sets is not printed), with INDEX the frame's 0-based
     /// position in the capture (as in `replay --report`), N the connection's number
     /// (from 0, in order of appearance) and DIR `original` or `reply`. A summary line
     /// with the helper's counters ends the output.
@@ -56,7 +57,8 @@ pub enum HelperCommand {
     /// until the first reply and ESTABLISHED from then on (the first reply included);
     /// there are no timeouts, no TCP state machine (a tuple reused after FIN or RST is
     /// still the same connection), no defragmentation (fragments are skipped), no
-    /// expectation table (expected connections are not marked RELATED), and a packet
+    /// expectation table (expected connections are not marked RELATED, flushes are only
+    /// reported), and a packet
     /// the helper drops is only reported (the connection still sees it). Each call is
     /// bounded by 200 million units of WebAssembly fuel, not by time, so runs are
     /// deterministic. Helper log lines go to standard error.

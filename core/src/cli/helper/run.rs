@@ -201,6 +201,11 @@ pub fn run(a: &RunArgs) -> Result<(), String> {
                             expect_flags(e)
                         )?;
                     }
+                    if !outcome.flush_classes.is_empty() {
+                        let classes: Vec<String> =
+                            outcome.flush_classes.iter().map(u8::to_string).collect();
+                        out!(w, "{head}: flush expected classes {}", classes.join(" "))?;
+                    }
                     let kinds = kinds.join(", ");
                     if outcome.failed && outcome.drop {
                         out!(w, "{head}: failed ({kinds}), dropped (fail-closed)")?;

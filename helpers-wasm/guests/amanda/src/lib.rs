@@ -4,7 +4,11 @@
 //! message, index and state streams ([`connect`]), and the server connects to each:
 //! from the server, any source port, to the client's address and that port.
 //!
-//! Only the client's answers (the reply direction) are read, every datagram.
+//! Only the client's answers (the reply direction) are read, every datagram. Each
+//! answer sets the master connection's timeout to [`MASTER_TIMEOUT_S`] (Linux's
+//! `master_timeout`), since the client's answers to the server can come late. Linux
+//! stretches it on an answer without payload too; the host calls the helper only for
+//! packets with payload, so an empty answer keeps UDP's timeout.
 //!
 //! Behind NAT (Linux's `nf_nat_amanda`) the ports are kept, so the payload is left
 //! alone, and each expectation follows the master: the server's connection goes on
@@ -19,6 +23,10 @@ use brickwall_helper_sdk::{
     export_helper, proto, ConnInfo, Direction, Expect, ExpectNat, Helper, Outcome, Packet, State,
     Tuple,
 };
+
+/// The master connection's timeout after each of the client's answers, seconds
+/// (Linux's `master_timeout` default).
+pub const MASTER_TIMEOUT_S: u32 = 300;
 
 /// The helper.
 pub struct Amanda;
@@ -45,10 +53,13 @@ impl Helper for Amanda {
         if pkt.dir != Direction::Reply {
             return Outcome::accept();
         }
-        let Some(conn) = decode(state.get()) else {
-            return Outcome::accept();
+        let mut out = Outcome {
+            timeout_s: Some(MASTER_TIMEOUT_S),
+            ..Outcome::accept()
         };
-        let mut out = Outcome::accept();
+        let Some(conn) = decode(state.get()) else {
+            return out;
+        };
         for port in connect::ports(pkt.payload) {
             let mut e = Expect::any_src_port(Tuple {
                 protocol: proto::TCP,
@@ -121,6 +132,21 @@ mod tests {
         // The server's own datagrams are not read.
         assert!(run(&conn(), Direction::Original, REP).expects.is_empty());
         assert_eq!(Amanda::assigned(&conn()).len(), 28);
+    }
+
+    #[test]
+    fn each_answer_stretches_the_master_to_300_s() {
+        assert_eq!(run(&conn(), Direction::Reply, REP).timeout_s, Some(300));
+        // An answer without a CONNECT line too.
+        let out = run(
+            &conn(),
+            Direction::Reply,
+            b"Amanda 3.5 ACK HANDLE 000 SEQ 1\n",
+        );
+        assert!(out.expects.is_empty());
+        assert_eq!(out.timeout_s, Some(300));
+        // The server's requests leave the timeout alone.
+        assert_eq!(run(&conn(), Direction::Original, REP).timeout_s, None);
     }
 
     #[test]

@@ -26,18 +26,25 @@
 //!   in order, and a message split over segments is not read (as in Linux). A request
 //!   or response without a readable `CSeq`, or a response without a status code, is
 //!   dropped. Payloads shorter than `SIP/2.0 200` are let through unread.
+//! - **Flushes.** An INVITE, a BYE, and a failure answer (not 1xx or 2xx) to the last
+//!   INVITE (or to an UPDATE or PRACK of the same `CSeq`) remove the connection's pending
+//!   media expectations (audio, video, image) before anything else; the media
+//!   connections already made live on. The registrar's answer to the last REGISTER
+//!   removes the pending signalling expectation unless it is a 1xx, or a 2xx with a
+//!   contact of the registering endpoint (the answer's destination) in the
+//!   connection's transport and an expiry other than 0. A TCP segment's flushes
+//!   apply before any of its messages' expectations are created.
+//! - **Timeout.** Each packet with payload (over UDP any, over TCP one of an
+//!   established connection; one too short to read as well) sets the signalling
+//!   connection's timeout to 3600 s (`sip_timeout`).
 //!
 //! What Linux does that a helper cannot (the WIT world has no operation for it), and
 //! brickwall therefore does not:
-//! - remove pending expectations by class without ending the connections they created:
-//!   Linux flushes the media expectations on an INVITE, on a BYE and on a failure
-//!   response to the last INVITE, and the signalling one on a failed registration; here
-//!   they stay until they expire (media after 180 s) or are used;
 //! - keep a REGISTER's expectation inactive until the registrar's 2xx answer and then
 //!   set its lifetime to the answer's expiry: here it is active from the request and
-//!   lives 3600 s;
-//! - stretch the signalling connection's own timeout to `sip_timeout` (3600 s) on each
-//!   message: the connection keeps its protocol's timeout;
+//!   lives 3600 s, and a 2xx answer with a fitting contact keeps it without checking
+//!   that its address, port and protocol are the contact's (the answer's contacts are
+//!   read one per `Contact` header, where Linux also reads comma-separated ones);
 //! - look up another connection's identical media expectation (several endpoints
 //!   offered the same call) to skip it: here the host refuses the duplicate;
 //! - give the expected signalling connection the SIP helper: here it gets one only by
@@ -61,8 +68,12 @@ use state::Session;
 /// Lifetime of a media expectation, seconds (Linux's policy for every media class).
 pub const MEDIA_TIMEOUT_S: u32 = 180;
 
-/// Lifetime of a registration's expectation, seconds (Linux's `sip_timeout`).
+/// Lifetime of a registration's expectation, and the signalling connection's
+/// timeout after each message, seconds (Linux's `sip_timeout`).
 pub const SIGNALLING_TIMEOUT_S: u32 = 3600;
+
+/// The classes an INVITE, a BYE or a failed INVITE flushes.
+pub const MEDIA_CLASSES: [u8; 3] = [sdp::class::AUDIO, sdp::class::VIDEO, sdp::class::IMAGE];
 
 /// Media only between the signalling endpoints (Linux's `sip_direct_media`).
 pub const DIRECT_MEDIA: bool = true;
@@ -88,6 +99,9 @@ impl Helper for Sip {
         }
         let mut out = Outcome::accept();
         let tcp = s.original.protocol == proto::TCP;
+        if !tcp || pkt.ct == CtState::Established {
+            out.timeout_s = Some(SIGNALLING_TIMEOUT_S);
+        }
         if pkt.payload.len() >= msg::MIN_LEN && (!tcp || pkt.ct == CtState::Established) {
             if tcp {
                 for r in msg::tcp_messages(pkt.payload) {
@@ -133,11 +147,12 @@ fn message(m: &[u8], dir: Direction, s: &mut Session, out: &mut Outcome) -> bool
                 if (100..=299).contains(&code) {
                     return media(m, dir, s, out);
                 }
-                // A failed INVITE: Linux flushes the media expectations here (see the
-                // crate doc).
+                if s.invite_cseq == cseq {
+                    flush(out, &MEDIA_CLASSES);
+                }
                 true
             }
-            Some(Method::Register) => registered(m, s, cseq, code),
+            Some(Method::Register) => registered(m, dir, s, cseq, code, out),
             _ => true,
         }
     } else {
@@ -149,6 +164,7 @@ fn message(m: &[u8], dir: Direction, s: &mut Session, out: &mut Outcome) -> bool
         };
         match method {
             Method::Invite => {
+                flush(out, &MEDIA_CLASSES);
                 let ok = media(m, dir, s, out);
                 if ok {
                     s.invite_cseq = cseq;
@@ -156,8 +172,10 @@ fn message(m: &[u8], dir: Direction, s: &mut Session, out: &mut Outcome) -> bool
                 ok
             }
             Method::Update | Method::Ack | Method::Prack => media(m, dir, s, out),
-            // Linux flushes the media expectations on a BYE (see the crate doc).
-            Method::Bye => true,
+            Method::Bye => {
+                flush(out, &MEDIA_CLASSES);
+                true
+            }
             Method::Register => register(m, dir, s, cseq, out),
         }
     }
@@ -238,14 +256,58 @@ fn register(m: &[u8], dir: Direction, s: &mut Session, cseq: u32, out: &mut Outc
     true
 }
 
-/// The registrar's answer to the last REGISTER: a 2xx whose contact cannot be read is
-/// dropped, as Linux does; Linux's refresh or flush of the registration's expectation
-/// has no equivalent here (see the crate doc).
-fn registered(m: &[u8], s: &Session, cseq: u32, code: u32) -> bool {
-    if s.register_cseq != cseq || !(200..=299).contains(&code) {
+/// Adds `classes` to the classes `out` flushes.
+fn flush(out: &mut Outcome, classes: &[u8]) {
+    for c in classes {
+        if !out.flush_expected.contains(c) {
+            out.flush_expected.push(*c);
+        }
+    }
+}
+
+/// The registrar's answer to the last REGISTER: a 1xx changes nothing; a 2xx keeps the
+/// registration's expectation when one of its contacts is the registering endpoint's
+/// (the answer's destination) in the connection's transport with an expiry (the
+/// contact's `expires=`, else the `Expires` header) other than 0; anything else
+/// flushes it. A 2xx with an unreadable contact is dropped, as Linux does.
+fn registered(
+    m: &[u8],
+    dir: Direction,
+    s: &Session,
+    cseq: u32,
+    code: u32,
+    out: &mut Outcome,
+) -> bool {
+    if s.register_cseq != cseq || (100..=199).contains(&code) {
         return true;
     }
-    msg::uri(m, 0, &msg::CONTACT, s.original.src.is_v6()) != msg::UriFound::Bad
+    if (200..=299).contains(&code) {
+        let v6 = s.original.src.is_v6();
+        let endpoint = match dir {
+            Direction::Original => s.original.dst,
+            Direction::Reply => s.reply.dst,
+        };
+        let expires = msg::header_number(m, &msg::EXPIRES).map_or(0, |(v, _)| v as u32);
+        let mut from = 0;
+        loop {
+            let uri = match msg::uri(m, from, &msg::CONTACT, v6) {
+                msg::UriFound::Missing => break,
+                msg::UriFound::Bad => return false,
+                msg::UriFound::Uri(u) => u,
+            };
+            from = uri.end;
+            if uri.addr != endpoint || msg::transport(m, uri.end, s.original.protocol).is_none() {
+                continue;
+            }
+            let c_expires = msg::numeric_param(m, uri.end, b"expires=").unwrap_or(expires);
+            if c_expires == 0 {
+                break;
+            }
+            return true;
+        }
+    }
+    flush(out, &[sdp::class::SIGNALLING]);
+    true
 }
 
 #[cfg(test)]

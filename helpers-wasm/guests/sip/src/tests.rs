@@ -333,3 +333,117 @@ fn line_breaks_are_cr_lf_or_crlf() {
     assert_eq!(after_line_break(m, 99), None);
     assert_eq!(after_line_break(b"x\r", 0), Some(2), "a CR at the end");
 }
+
+#[test]
+fn invites_byes_and_failed_invites_flush_the_media() {
+    let body = offer("192.168.1.2", 5000);
+    let mut st = State::new(Sip::assigned(&conn(proto::UDP)));
+    let (o, r, est) = (Direction::Original, Direction::Reply, CtState::Established);
+    // An INVITE flushes before it expects its own streams.
+    let out = packet(&mut st, o, CtState::New, &invite(5, &body));
+    assert_eq!(out.flush_expected, MEDIA_CLASSES);
+    assert_eq!(out.expects.len(), 4);
+    // A success answer and other requests flush nothing.
+    let out = packet(
+        &mut st,
+        r,
+        est,
+        &ok(5, "INVITE", &offer("203.0.113.5", 30000)),
+    );
+    assert!(out.flush_expected.is_empty() && out.expects.len() == 4);
+    let options = with_body("OPTIONS sip:b@203.0.113.5 SIP/2.0\r\nCSeq: 6 OPTIONS", "");
+    assert!(packet(&mut st, o, est, &options).flush_expected.is_empty());
+    // A failure answer to an older INVITE flushes nothing; to the last one, the media.
+    let mut busy = ok(4, "INVITE", "");
+    busy[8..11].copy_from_slice(b"486");
+    assert!(packet(&mut st, r, est, &busy).flush_expected.is_empty());
+    let mut busy = ok(5, "INVITE", "");
+    busy[8..11].copy_from_slice(b"486");
+    assert_eq!(packet(&mut st, r, est, &busy).flush_expected, MEDIA_CLASSES);
+    // So does one to an UPDATE or PRACK of the INVITE's CSeq.
+    let mut failed = ok(5, "UPDATE", "");
+    failed[8..11].copy_from_slice(b"500");
+    assert_eq!(
+        packet(&mut st, r, est, &failed).flush_expected,
+        MEDIA_CLASSES
+    );
+    // A BYE.
+    let bye = with_body("BYE sip:b@203.0.113.5 SIP/2.0\r\nCSeq: 7 BYE", "");
+    let out = packet(&mut st, o, est, &bye);
+    assert_eq!(out.flush_expected, MEDIA_CLASSES);
+    assert!(out.expects.is_empty());
+}
+
+/// The registrar's answer to REGISTER `cseq` with status `code`.
+fn register_answer(cseq: u32, code: u32, contact: &str) -> Vec<u8> {
+    format!(
+        "SIP/2.0 {code} OK\r\nCSeq: {cseq} REGISTER\r\nContact: {contact}\r\n\
+         Expires: 60\r\nContent-Length: 0\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn the_registrars_answer_keeps_or_flushes_the_registration() {
+    let mut st = State::new(Sip::assigned(&conn(proto::UDP)));
+    let (o, r, est) = (Direction::Original, Direction::Reply, CtState::Established);
+    let req = register("<sip:alice@192.168.1.2:5062>", "Expires: 3600\r\n");
+    assert_eq!(packet(&mut st, o, CtState::New, &req).expects.len(), 1);
+    let signalling = [sdp::class::SIGNALLING];
+    let flushed = |st: &mut State, m: &[u8]| packet(st, r, est, m).flush_expected;
+    let mine = "<sip:alice@192.168.1.2:5062>";
+    // A 1xx, or an answer to another REGISTER: nothing.
+    assert!(flushed(&mut st, &register_answer(7, 100, mine)).is_empty());
+    assert!(flushed(&mut st, &register_answer(6, 403, mine)).is_empty());
+    // A 2xx with the phone's contact keeps it.
+    assert!(flushed(&mut st, &register_answer(7, 200, mine)).is_empty());
+    // A 2xx releasing the binding, naming someone else only, or with no contact, and
+    // a failure: the signalling expectation goes.
+    let released = "<sip:alice@192.168.1.2:5062>;expires=0";
+    assert_eq!(
+        flushed(&mut st, &register_answer(7, 200, released)),
+        signalling
+    );
+    let other = "<sip:alice@192.168.1.77:5062>";
+    assert_eq!(
+        flushed(&mut st, &register_answer(7, 200, other)),
+        signalling
+    );
+    let two = "<sip:alice@192.168.1.77:5062>\r\nContact: <sip:alice@192.168.1.2:5062>";
+    assert!(flushed(&mut st, &register_answer(7, 200, two)).is_empty());
+    let no_contact = b"SIP/2.0 200 OK\r\nCSeq: 7 REGISTER\r\nContent-Length: 0\r\n\r\n";
+    assert_eq!(flushed(&mut st, no_contact), signalling);
+    assert_eq!(flushed(&mut st, &register_answer(7, 401, mine)), signalling);
+    // A 2xx whose contact cannot be read is dropped.
+    let bad = packet(
+        &mut st,
+        r,
+        est,
+        &register_answer(7, 200, "<sip:a@192.168.1.2:80>"),
+    );
+    assert_eq!(bad.verdict, Some(Verdict::Drop));
+}
+
+#[test]
+fn each_message_stretches_the_signalling_connection() {
+    let bye = with_body("BYE sip:b@203.0.113.5 SIP/2.0\r\nCSeq: 7 BYE", "");
+    let mut udp = State::new(Sip::assigned(&conn(proto::UDP)));
+    for (dir, ct) in [
+        (Direction::Original, CtState::New),
+        (Direction::Reply, CtState::Established),
+    ] {
+        let out = packet(&mut udp, dir, ct, &bye);
+        assert_eq!(out.timeout_s, Some(SIGNALLING_TIMEOUT_S));
+        // Payloads too short to read as well.
+        assert_eq!(packet(&mut udp, dir, ct, b"\r\n").timeout_s, Some(3600));
+    }
+    // Over TCP only established connections are read and stretched.
+    let mut tcp = State::new(Sip::assigned(&conn(proto::TCP)));
+    assert_eq!(
+        packet(&mut tcp, Direction::Original, CtState::New, &bye).timeout_s,
+        None
+    );
+    let out = packet(&mut tcp, Direction::Original, CtState::Established, &bye);
+    assert_eq!(out.timeout_s, Some(3600));
+    assert_eq!(out.flush_expected, MEDIA_CLASSES);
+}

@@ -30,6 +30,8 @@ mod component {
                 state: None,
                 rewrites: Vec::new(),
                 end_expected: false,
+                flush_expected: Vec::new(),
+                timeout_s: None,
             }
         }
 
