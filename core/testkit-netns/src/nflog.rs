@@ -4,6 +4,20 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
+/// Bytes of each logged packet copied up: an IPv6 header and a transport header's
+/// first eight bytes.
+const COPY_BYTES: usize = 48;
+
+/// One logged packet: the rule's prefix, and the packet's first bytes (from its IP
+/// header on, at most [`COPY_BYTES`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Logged {
+    /// The log rule's prefix.
+    pub prefix: String,
+    /// The packet's first bytes.
+    pub payload: Vec<u8>,
+}
+
 /// Bytes of a netlink message header.
 const NLMSG_HDR: usize = 16;
 /// Bytes of the netfilter header after it (`nfgenmsg`).
@@ -64,9 +78,10 @@ impl Nflog {
             libc::NFULA_CFG_CMD as u16,
             &[libc::NFULNL_CFG_CMD_BIND as u8],
         )?;
-        // Copy range (be32) and mode: metadata only.
-        let mut mode = 0u32.to_be_bytes().to_vec();
-        mode.extend_from_slice(&[libc::NFULNL_COPY_META as u8, 0]);
+        // Copy range (be32) and mode: each packet's first bytes, enough for its
+        // addresses and ports (see `Logged::payload`).
+        let mut mode = (COPY_BYTES as u32).to_be_bytes().to_vec();
+        mode.extend_from_slice(&[libc::NFULNL_COPY_PACKET as u8, 0]);
         log.config(group, libc::NFULA_CFG_MODE as u16, &mode)?;
         // Each packet is sent up as it is logged, not held for a batch.
         log.config(group, libc::NFULA_CFG_QTHRESH as u16, &1u32.to_be_bytes())?;
@@ -129,7 +144,7 @@ impl Nflog {
     }
 
     /// As [`drain`](Self::drain), after waiting up to `ms` milliseconds for the first.
-    pub(crate) fn wait(&self, ms: i32) -> Vec<String> {
+    pub(crate) fn wait(&self, ms: i32) -> Vec<Logged> {
         let mut pfd = libc::pollfd {
             fd: self.fd.as_raw_fd(),
             events: libc::POLLIN,
@@ -140,10 +155,9 @@ impl Nflog {
         self.drain()
     }
 
-    /// The prefixes of the packets logged since the last call, in order (reading
-    /// without waiting: the kernel logs a packet sent from this namespace before the
-    /// send returns).
-    pub(crate) fn drain(&self) -> Vec<String> {
+    /// The packets logged since the last call, in order (reading without waiting: the
+    /// kernel logs a packet sent from this namespace before the send returns).
+    pub(crate) fn drain(&self) -> Vec<Logged> {
         let mut out = Vec::new();
         let mut buf = vec![0u8; 1 << 16];
         while let Ok(n) = self.recv(&mut buf, libc::MSG_DONTWAIT) {
@@ -153,8 +167,8 @@ impl Nflog {
                 if len < NLMSG_HDR || at + len > n {
                     break;
                 }
-                if let Some(p) = prefix(&buf[at + NLMSG_HDR..at + len]) {
-                    out.push(p);
+                if let Some(l) = logged(&buf[at + NLMSG_HDR..at + len]) {
+                    out.push(l);
                 }
                 at += align(len);
             }
@@ -163,21 +177,25 @@ impl Nflog {
     }
 }
 
-/// The `NFULA_PREFIX` of one packet message's body (after its netlink header).
-fn prefix(body: &[u8]) -> Option<String> {
+/// The prefix (`NFULA_PREFIX`) and packet (`NFULA_PAYLOAD`) of one packet message's
+/// body (after its netlink header); none without a prefix.
+fn logged(body: &[u8]) -> Option<Logged> {
     let mut at = NFGEN_HDR;
+    let (mut prefix, mut payload) = (None, Vec::new());
     while at + 4 <= body.len() {
         let len = u16::from_ne_bytes([body[at], body[at + 1]]) as usize;
         let ty = u16::from_ne_bytes([body[at + 2], body[at + 3]]) & 0x7fff;
         if len < 4 || at + len > body.len() {
-            return None;
+            break;
         }
+        let value = &body[at + 4..at + len];
         if ty == libc::NFULA_PREFIX as u16 {
-            let s = &body[at + 4..at + len];
-            let s = s.split(|&b| b == 0).next().unwrap_or(s);
-            return Some(String::from_utf8_lossy(s).into_owned());
+            let s = value.split(|&b| b == 0).next().unwrap_or(value);
+            prefix = Some(String::from_utf8_lossy(s).into_owned());
+        } else if ty == libc::NFULA_PAYLOAD as u16 {
+            payload = value.to_vec();
         }
         at += align(len);
     }
-    None
+    prefix.map(|prefix| Logged { prefix, payload })
 }

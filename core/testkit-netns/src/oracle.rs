@@ -14,7 +14,7 @@
 
 use crate::command::exec;
 use crate::namespace;
-use crate::nflog::Nflog;
+use crate::nflog::{Logged, Nflog};
 use crate::tun::{pin_to_this_cpu, tun_device, FENCE, FENCE_LOG, FENCE_TO, TUN};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -298,7 +298,7 @@ impl KernelOracle {
                 // The device queues the packet for the stack; a fence written after it
                 // on the same processor's queue is logged once the packet has been
                 // through every hook.
-                let mut logged = Vec::new();
+                let mut logged: Vec<Logged> = Vec::new();
                 if n == ip.len() as isize {
                     pin_to_this_cpu();
                     // SAFETY: `FENCE` is readable for its length.
@@ -309,12 +309,12 @@ impl KernelOracle {
                             FENCE.len(),
                         )
                     };
-                    while !logged.iter().any(|w| w == FENCE_LOG) {
+                    while !logged.iter().any(|l| l.prefix == FENCE_LOG) {
                         let more = self.log.wait(1000);
                         assert!(!more.is_empty(), "the fence was never logged");
                         logged.extend(more);
                     }
-                    logged.retain(|w| w != FENCE_LOG);
+                    logged.retain(|l| l.prefix != FENCE_LOG);
                 }
                 logged
             }
@@ -326,10 +326,20 @@ impl KernelOracle {
                 self.log.drain()
             }
         };
-        let passed = logged.iter().any(|w| w == PASSED);
-        let states: Vec<&String> = logged.iter().filter(|w| *w != PASSED).collect();
+        // Only this packet's logs count (a late one of an earlier packet does not).
+        let me = identity(ip);
+        let logged: Vec<&Logged> = logged
+            .iter()
+            .filter(|l| identity(&l.payload) == me)
+            .collect();
+        let passed = logged.iter().any(|l| l.prefix == PASSED);
+        let states: Vec<&str> = logged
+            .iter()
+            .filter(|l| l.prefix != PASSED)
+            .map(|l| l.prefix.as_str())
+            .collect();
         let state = match states.as_slice() {
-            [one] => (*one).clone(),
+            [one] => (*one).to_string(),
             [] => "unseen".into(),
             many => panic!("one packet logged {} times: {many:?}", many.len()),
         };
@@ -400,6 +410,26 @@ impl KernelOracle {
             .expect("conntrack");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
+}
+
+/// What tells a packet apart in the logs, from its first bytes: its addresses, its
+/// protocol and its transport header's first eight bytes (ports, and TCP's sequence
+/// number), which forwarding leaves as they are (unlike the TTL and the IPv4 header's
+/// checksum).
+fn identity(ip: &[u8]) -> Vec<u8> {
+    let (fixed, proto, l4) = match ip.first().map(|b| b >> 4) {
+        Some(4) => (
+            12..20,
+            9,
+            usize::from(ip.first().map_or(5, |b| b & 0xf)) * 4,
+        ),
+        Some(6) => (8..40, 6, 40),
+        _ => return Vec::new(),
+    };
+    let mut id = ip.get(fixed).unwrap_or_default().to_vec();
+    id.extend(ip.get(proto));
+    id.extend_from_slice(ip.get(l4..l4 + 8).unwrap_or_default());
+    id
 }
 
 /// Sends `ip` to `sa` on `fd`; whether the kernel took all of it.

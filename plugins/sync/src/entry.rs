@@ -5,6 +5,7 @@
 //! or master tuple: those attributes are left out.
 
 use crate::wire::conntrack::{Addrs, Conntrack};
+use brickwall_control_protocol::conntrack::states;
 use brickwall_hooks::services::conntrack::{CtConn, CtTuple, FAMILY_V6};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -15,43 +16,9 @@ const SCTP: u8 = 132;
 const ICMP: u8 = 1;
 const ICMPV6: u8 = 58;
 
-/// Linux's TCP conntrack states (`TCP_CONNTRACK_*`), by the names conntrack gives.
-const TCP_STATES: [&str; 10] = [
-    "NONE",
-    "SYN_SENT",
-    "SYN_RECV",
-    "ESTABLISHED",
-    "FIN_WAIT",
-    "CLOSE_WAIT",
-    "LAST_ACK",
-    "TIME_WAIT",
-    "CLOSE",
-    "SYN_SENT2",
-];
-
-/// Linux's SCTP conntrack states (`SCTP_CONNTRACK_*`).
-const SCTP_STATES: [&str; 10] = [
-    "NONE",
-    "CLOSED",
-    "COOKIE_WAIT",
-    "COOKIE_ECHOED",
-    "ESTABLISHED",
-    "SHUTDOWN_SENT",
-    "SHUTDOWN_RECD",
-    "SHUTDOWN_ACK_SENT",
-    "HEARTBEAT_SENT",
-    "HEARTBEAT_ACKED",
-];
-
-/// Linux's DCCP conntrack states (`CT_DCCP_*`).
-const DCCP_STATES: [&str; 10] = [
-    "NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT", "IGNORE",
-    "INVALID",
-];
-
-fn state(names: &[&str], conn: &CtConn) -> Option<u8> {
-    let name = conn.state_name()?;
-    names.iter().position(|n| *n == name).map(|i| i as u8)
+/// The number of `conn`'s protocol state, as the sync messages carry it.
+fn state(conn: &CtConn) -> Option<u8> {
+    states::number(conn.orig.proto, conn.state_name()?)
 }
 
 fn addrs(t: &CtTuple) -> Addrs {
@@ -82,9 +49,9 @@ pub fn from_conn(conn: &CtConn) -> Conntrack {
     };
     let ported = matches!(o.proto, TCP | UDP | DCCP | SCTP);
     match o.proto {
-        TCP => c.tcp_state = state(&TCP_STATES, conn),
-        SCTP => c.sctp_state = state(&SCTP_STATES, conn),
-        DCCP => c.dccp_state = state(&DCCP_STATES, conn),
+        TCP => c.tcp_state = state(conn),
+        SCTP => c.sctp_state = state(conn),
+        DCCP => c.dccp_state = state(conn),
         ICMP | ICMPV6 => {
             c.icmp_type = Some((o.dst_id >> 8) as u8);
             c.icmp_code = Some(o.dst_id as u8);

@@ -28,24 +28,17 @@ fn proto_name(p: u8) -> &'static str {
     }
 }
 
+/// The entry's protocol state by name (TCP, SCTP and DCCP).
 fn state_name(e: &Entry) -> Option<&'static str> {
-    const TCP: [&str; 10] = [
-        "NONE",
-        "SYN_SENT",
-        "SYN_RECV",
-        "ESTABLISHED",
-        "FIN_WAIT",
-        "CLOSE_WAIT",
-        "LAST_ACK",
-        "TIME_WAIT",
-        "CLOSE",
-        "SYN_SENT2",
-    ];
     let c = &e.ct;
-    match c.l4proto? {
-        6 => TCP.get(c.tcp_state? as usize).copied(),
+    let proto = c.l4proto?;
+    let n = match proto {
+        6 => c.tcp_state,
+        132 => c.sctp_state,
+        33 => c.dccp_state,
         _ => None,
-    }
+    }?;
+    brickwall_control_protocol::conntrack::states::name(proto, n)
 }
 
 /// One entry's line, as of `now`.

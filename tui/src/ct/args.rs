@@ -2,6 +2,7 @@
 //! here, so a bad parameter is a usage error (exit code 2) before anything is sent.
 
 use brickwall_control_protocol::conntrack::record::TRACKED;
+use brickwall_control_protocol::conntrack::states;
 use brickwall_wire::{ip_proto, Cidr, CidrError};
 use clap::{ArgGroup, Args, ValueEnum};
 use std::net::IpAddr;
@@ -61,37 +62,6 @@ pub enum FamilyArg {
     /// IPv6.
     Ipv6,
 }
-
-/// TCP, SCTP and DCCP state names `--state` accepts (conntrack-tools' names, and
-/// `LISTEN`).
-pub const STATES: &[&str] = &[
-    "NONE",
-    "SYN_SENT",
-    "SYN_RECV",
-    "ESTABLISHED",
-    "FIN_WAIT",
-    "CLOSE_WAIT",
-    "LAST_ACK",
-    "TIME_WAIT",
-    "CLOSE",
-    "SYN_SENT2",
-    "LISTEN",
-    "CLOSED",
-    "COOKIE_WAIT",
-    "COOKIE_ECHOED",
-    "SHUTDOWN_SENT",
-    "SHUTDOWN_RECD",
-    "SHUTDOWN_ACK_SENT",
-    "REQUEST",
-    "RESPOND",
-    "PARTOPEN",
-    "OPEN",
-    "CLOSEREQ",
-    "CLOSING",
-    "TIMEWAIT",
-    "IGNORE",
-    "INVALID",
-];
 
 /// Status bit names `--status` accepts (the conntrack plugin's `IPS_*` names).
 pub const STATUS_NAMES: &[&str] = &[
@@ -384,9 +354,16 @@ fn name_list(s: &str, known: &[&str], what: &str) -> Result<String, String> {
     Ok(names.join(","))
 }
 
-/// TCP, SCTP or DCCP state names.
+/// TCP, SCTP or DCCP state names (conntrack-tools' names, and `LISTEN`).
 pub fn parse_states(s: &str) -> Result<String, String> {
-    name_list(s, STATES, "state")
+    let names: Vec<String> = s
+        .split(',')
+        .map(|n| n.trim().to_ascii_uppercase())
+        .collect();
+    match names.iter().find(|n| !states::known(n)) {
+        Some(n) => Err(format!("unknown state `{n}` (TCP's, SCTP's or DCCP's)")),
+        None => Ok(names.join(",")),
+    }
 }
 
 /// Status bit names.

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use crate::ct::args::tracked_proto;
 
 /// TCP, SCTP and DCCP state names the plugin knows: the same words `brickwall ct --state` takes.
-use crate::ct::args::STATES;
+use brickwall_control_protocol::conntrack::states;
 
 /// Keys a `key=value` word may use (sent to the plugin as filter fields).
 const KEYS: [&str; 10] = [
@@ -66,7 +66,7 @@ impl Filter {
             }
             if tracked_proto(&lower).is_some() && !m.contains_key("proto") {
                 m.insert("proto".into(), Value::from(lower));
-            } else if STATES.contains(&w.to_ascii_uppercase().as_str()) {
+            } else if states::known(&w.to_ascii_uppercase()) {
                 states.push(w.to_ascii_uppercase());
             } else {
                 local.push(lower);

@@ -6,6 +6,7 @@ pub mod event;
 pub mod record;
 pub mod request;
 pub mod response;
+pub mod states;
 pub mod value;
 
 pub use event::{ConnEventRecord, EventKind, EventRecord, EventsResponse, ExpectEventRecord};
