@@ -1,13 +1,18 @@
 //! The kernel as the oracle, packet by packet: captures go through the kernel's own
 //! conntrack in a namespace of their own (`brickwall_netns::KernelOracle`) and through
-//! `brickwall replay`, and each packet's ct state and direction must be the same.
+//! `brickwall replay`, and each packet's ct state and direction must be the same, and
+//! so must the tables at the end.
 //!
 //! - The shared captures: the live kernel first gives what `kernel_packets/` recorded
-//!   for them (so the oracle is the reference), then brickwall gives the same.
-//! - Traffic no shared capture has (the generator's helper sessions, and hand-made
-//!   packets: UDP length errors, UDP-Lite, SCTP, GRE, ICMPv6 informational and redirect
-//!   messages) is compared with the live kernel alone: new traffic needs no recorded
-//!   truth.
+//!   for them (so the oracle is the reference), then brickwall gives the same, and ends
+//!   with the live kernel's tables.
+//! - Traffic no shared capture has (the generator's flows and helper sessions, and
+//!   hand-made packets: UDP length errors, UDP-Lite, SCTP, GRE, an FTP expectation
+//!   clash, ICMPv6 informational and redirect messages, DCCP) is compared with the live
+//!   kernel alone: new traffic needs no recorded truth.
+//! - Checksums, with the packets entering through PREROUTING where the kernel verifies
+//!   them; UDP-Lite's, where brickwall differs on purpose, checked on both sides.
+//! - A filter policy as an nftables ruleset in both: each packet's verdict too.
 //!
 //! Each test prints a table of the captures with the packets that differ. Root is
 //! needed (CI runs as root); without it the tests fail, they do not skip.
