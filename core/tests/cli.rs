@@ -453,32 +453,13 @@ fn log_lines_are_filtered_by_level() {
 #[test]
 fn a_ruleset_in_nft_syntax_filters_as_its_yaml_does() {
     const DEMO: &str = include_str!("../src/cli/demo.yaml");
-    const RULESET: &str = r#"#!/usr/sbin/nft -f
-flush ruleset
-table inet demo {
-    chain forward {
-        type filter hook forward priority filter; policy drop;
-        ct state established,related accept
-        ct state invalid drop
-        udp dport ntp drop comment "not here"
-        tcp dport { 22, 80, 443, 8080, 8443 } accept comment "services"
-        tcp dport { 21, 6667, 1723, 6566 } accept comment "their helpers open the data connections"
-        udp dport { domain, ntp, 69, 10080, 5060 } accept
-        icmp type echo-request accept
-        icmpv6 type echo-request accept
-    }
-    chain input {
-        type filter hook input priority filter; policy drop;
-        ct state { established, related } accept
-        tcp dport ssh accept comment "ssh to the firewall"
-        icmp type echo-request accept
-        icmpv6 type echo-request accept
-    }
-}
-"#;
+    let ruleset = format!(
+        "#!/usr/sbin/nft -f\nflush ruleset\n{}",
+        common::DEMO_POLICY_NFT
+    );
     let dir = TempDir::new("cli-nft");
     let (cap, rules) = (dir.join("demo.pcap"), dir.join("demo.nft"));
-    std::fs::write(&rules, RULESET).unwrap();
+    std::fs::write(&rules, &ruleset).unwrap();
     // The real nft reads it.
     common::nft_check(&rules);
     let o = brickwall(&[

@@ -768,24 +768,6 @@ fn udplite_checksums_are_rfc_3828s_where_the_kernel_sums_protocol_17() {
     );
 }
 
-/// The demo's filter policy in nftables' words (as `core/tests/cli.rs` has it): a
-/// forward chain with a drop policy, established and related traffic accepted, a few
-/// services and the helpers' control ports let in, NTP dropped by a rule.
-const DEMO_POLICY: &str = "table inet demo {
-    chain forward {
-        type filter hook forward priority filter; policy drop;
-        ct state established,related accept
-        ct state invalid drop
-        udp dport ntp drop comment \"not here\"
-        tcp dport { 22, 80, 443, 8080, 8443 } accept comment \"services\"
-        tcp dport { 21, 6667, 1723, 6566 } accept comment \"their helpers open the data connections\"
-        udp dport { domain, ntp, 69, 10080, 5060 } accept
-        icmp type echo-request accept
-        icmpv6 type echo-request accept
-    }
-}
-";
-
 /// The demo's policy again, with verdict maps (`ct state vmap`, `tcp dport vmap`, and
 /// `meta l4proto vmap` jumping to a regular chain).
 const DEMO_POLICY_VMAP: &str = "table inet demo {
@@ -810,7 +792,7 @@ const DEMO_POLICY_VMAP: &str = "table inet demo {
 /// passed, or dropped by a rule or the policy.
 #[test]
 fn a_ruleset_gives_the_kernels_verdicts() {
-    same_verdicts_as_the_kernel("verdicts", DEMO_POLICY);
+    same_verdicts_as_the_kernel("verdicts", common::DEMO_POLICY_NFT);
 }
 
 /// As [`a_ruleset_gives_the_kernels_verdicts`], the policy written with verdict maps.

@@ -129,6 +129,30 @@ pub fn shared_captures() -> Vec<String> {
     out
 }
 
+/// The demo's filter policy (`core/src/cli/demo.yaml`) as an nftables ruleset: its
+/// forward and input chains, with no `flush ruleset` before them.
+pub const DEMO_POLICY_NFT: &str = r#"table inet demo {
+    chain forward {
+        type filter hook forward priority filter; policy drop;
+        ct state established,related accept
+        ct state invalid drop
+        udp dport ntp drop comment "not here"
+        tcp dport { 22, 80, 443, 8080, 8443 } accept comment "services"
+        tcp dport { 21, 6667, 1723, 6566 } accept comment "their helpers open the data connections"
+        udp dport { domain, ntp, 69, 10080, 5060 } accept
+        icmp type echo-request accept
+        icmpv6 type echo-request accept
+    }
+    chain input {
+        type filter hook input priority filter; policy drop;
+        ct state { established, related } accept
+        tcp dport ssh accept comment "ssh to the firewall"
+        icmp type echo-request accept
+        icmpv6 type echo-request accept
+    }
+}
+"#;
+
 /// Conntrack as the kernel's reference ran: checksum checking off (the captures' hosts
 /// left checksums to their network cards; see ../shared/pcaps/README.md).
 pub const AS_REFERENCE: &str = "checksum: false";
