@@ -279,7 +279,9 @@ fn next(dir: u8, state: SctpState, ty: u8) -> Option<SctpState> {
 
 /// The association a first packet starts, in state NONE with the tags it announces,
 /// or why it cannot start one: the basic checks, an out-of-the-blue chunk, a chunk
-/// that cannot open an association (DATA, ...), an INIT with a tag.
+/// that cannot open an association (DATA, ...), an INIT with a tag. Kept out of line:
+/// the common protocols' paths stay small.
+#[inline(never)]
 pub fn sctp_new(l4: &[u8]) -> Result<SctpConn, &'static str> {
     let map = basic_checks(l4)?;
     if map & OOTB != 0 {
@@ -309,7 +311,8 @@ pub fn sctp_new(l4: &[u8]) -> Result<SctpConn, &'static str> {
 }
 
 /// Tracks one packet of an association in direction `dir`; `confirmed`: the
-/// connection is in the table already.
+/// connection is in the table already. Kept out of line, as [`sctp_new`].
+#[inline(never)]
 pub fn track(c: &mut SctpConn, dir: u8, l4: &[u8], confirmed: bool, t: &Timeouts) -> Track {
     let map = match basic_checks(l4) {
         Ok(m) => m,
