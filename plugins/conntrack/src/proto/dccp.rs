@@ -25,6 +25,7 @@
 //!   table row for it holds one entry more than the others, shifting IGNORE out).
 
 use super::{Timeouts, Track};
+use brickwall_control_protocol::conntrack::states;
 use brickwall_wire::dccp::{self, DccpHeader};
 use serde::Deserialize;
 
@@ -71,18 +72,8 @@ impl DccpState {
 
     /// The name `conntrack -L` prints.
     pub fn name(self) -> &'static str {
-        match self {
-            DccpState::None => "NONE",
-            DccpState::Request => "REQUEST",
-            DccpState::Respond => "RESPOND",
-            DccpState::PartOpen => "PARTOPEN",
-            DccpState::Open => "OPEN",
-            DccpState::CloseReq => "CLOSEREQ",
-            DccpState::Closing => "CLOSING",
-            DccpState::TimeWait => "TIMEWAIT",
-            DccpState::Ignore => "IGNORE",
-            DccpState::Invalid => "INVALID",
-        }
+        // The enum is in Linux's numbering, which the shared table follows.
+        states::DCCP[self as usize]
     }
 }
 

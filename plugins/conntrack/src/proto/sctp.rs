@@ -5,6 +5,7 @@
 //! checks, a secondary path's HEARTBEAT, and a timeout per state.
 
 use super::{Timeouts, Track};
+use brickwall_control_protocol::conntrack::states;
 use serde::Deserialize;
 
 /// An association's state (Linux's `SCTP_CONNTRACK_*`, in its order).
@@ -46,17 +47,8 @@ impl SctpState {
 
     /// The name `conntrack -L` prints.
     pub fn name(self) -> &'static str {
-        match self {
-            SctpState::None => "NONE",
-            SctpState::Closed => "CLOSED",
-            SctpState::CookieWait => "COOKIE_WAIT",
-            SctpState::CookieEchoed => "COOKIE_ECHOED",
-            SctpState::Established => "ESTABLISHED",
-            SctpState::ShutdownSent => "SHUTDOWN_SENT",
-            SctpState::ShutdownRecd => "SHUTDOWN_RECD",
-            SctpState::ShutdownAckSent => "SHUTDOWN_ACK_SENT",
-            SctpState::HeartbeatSent => "HEARTBEAT_SENT",
-        }
+        // The enum is in Linux's numbering, which the shared table follows.
+        states::SCTP[self as usize]
     }
 }
 

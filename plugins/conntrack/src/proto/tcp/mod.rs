@@ -18,6 +18,7 @@
 //! `nf_conntrack_tcp_ignore_invalid_rst` sysctl is treated as 0 (its default), and two
 //! corner cases of retransmission detection that the 48-byte record cannot represent.
 
+use brickwall_control_protocol::conntrack::states;
 mod conn;
 mod flags;
 mod machine;
@@ -112,18 +113,8 @@ impl TcpState {
 
     /// The name `conntrack -L` prints for the state.
     pub fn name(self) -> &'static str {
-        match self {
-            TcpState::None => "NONE",
-            TcpState::SynSent => "SYN_SENT",
-            TcpState::SynRecv => "SYN_RECV",
-            TcpState::Established => "ESTABLISHED",
-            TcpState::FinWait => "FIN_WAIT",
-            TcpState::CloseWait => "CLOSE_WAIT",
-            TcpState::LastAck => "LAST_ACK",
-            TcpState::TimeWait => "TIME_WAIT",
-            TcpState::Close => "CLOSE",
-            TcpState::SynSent2 => "SYN_SENT2",
-        }
+        // The enum is in Linux's numbering, which the shared table follows.
+        states::TCP[self as usize]
     }
 
     /// The state with Linux's number `n`, if there is one.
